@@ -1,0 +1,209 @@
+"""Operator configuration: config.yaml, validated, with RAPPORT_* overrides.
+
+Relative paths in the file are resolved against the file's own folder, so the
+daemon behaves the same whatever directory it is started from. Secrets come from
+the environment, never required in the file.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from rapport.engine.errors import ConfigError, Problem
+from rapport.engine.yamlsource import YamlSyntaxError, load_yaml, validate_document
+
+STAGES = ("prospect", "first_time", "repeat", "loyal", "at_risk", "lapsed")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseConfig(Strict):
+    url: str = "sqlite:///var/rapport.db"
+
+
+class LocaleConfig(Strict):
+    default: str = "en"
+    supported: list[str] = Field(default_factory=lambda: ["en", "fa", "zh"])
+
+
+class LifecycleConfig(Strict):
+    """Thresholds that turn order history into a stage (see engine/lifecycle.py)."""
+
+    loyal_min_orders: int = Field(5, ge=2)
+    at_risk_days: int = Field(120, ge=1)
+    lapsed_days: int = Field(365, ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LifecycleConfig:
+        if self.lapsed_days <= self.at_risk_days:
+            raise ValueError("lapsed_days must be greater than at_risk_days")
+        return self
+
+
+class TierLevel(Strict):
+    name: str
+    min_spend: Decimal = Field(ge=0)
+
+
+class TierConfig(Strict):
+    """Loyalty tiers by trailing 12-month spend, in one base currency.
+
+    Orders arrive in many currencies; ``rates`` converts each into the base currency
+    (units of base currency per unit). Operators keep these rates current.
+    """
+
+    base_currency: str = "USD"
+    rates: dict[str, Decimal] = Field(default_factory=lambda: {"USD": Decimal(1)})
+    levels: list[TierLevel] = Field(
+        default_factory=lambda: [
+            TierLevel(name="insider", min_spend=Decimal(0)),
+            TierLevel(name="vib", min_spend=Decimal(350)),
+            TierLevel(name="rouge", min_spend=Decimal(1000)),
+        ]
+    )
+
+    @field_validator("levels")
+    @classmethod
+    def _ascending(cls, levels: list[TierLevel]) -> list[TierLevel]:
+        if not levels:
+            raise ValueError("at least one tier level is needed")
+        spends = [level.min_spend for level in levels]
+        if spends != sorted(spends):
+            raise ValueError("levels must be listed by ascending min_spend")
+        return levels
+
+
+class ChannelConfig(Strict):
+    """One configured channel: which adapter serves it and the adapter's options."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    adapter: str
+    kind: Literal["email", "sms"] | None = None
+
+
+class SenderConfig(Strict):
+    from_address: str = "Rapport <hello@example.com>"
+    postal_address: str = "Rapport, 1 Example Street, Example City"
+    message_id_domain: str = "rapport.example"
+
+
+class WebConfig(Strict):
+    base_url: str = "http://127.0.0.1:8000"
+
+
+class DispatchConfig(Strict):
+    batch_size: int = Field(100, ge=1, le=10_000)
+    lease_seconds: int = Field(300, ge=5)
+    max_attempts: int = Field(5, ge=1)
+    backoff_base_seconds: float = Field(30, gt=0)
+    backoff_max_seconds: float = Field(3600, gt=0)
+
+
+class PlanningConfig(Strict):
+    default_window_start: time = time(9, 0)
+    default_window_end: time = time(20, 0)
+    batch_size: int = Field(1000, ge=1)
+
+
+class Settings(Strict):
+    database: DatabaseConfig = DatabaseConfig()
+    locales: LocaleConfig = LocaleConfig()
+    campaigns_dir: Path = Path("campaigns")
+    templates_dir: Path = Path("templates")
+    lifecycle: LifecycleConfig = LifecycleConfig()
+    tiers: TierConfig = TierConfig()
+    topics: list[str] = Field(
+        default_factory=lambda: [
+            "birthday",
+            "offers",
+            "reorder",
+            "winback",
+            "feedback",
+            "newsletter",
+        ]
+    )
+    channels: dict[str, ChannelConfig] = Field(
+        default_factory=lambda: {
+            "email": ChannelConfig(adapter="file", kind="email", path="var/outbox"),
+            "sms": ChannelConfig(adapter="file", kind="sms", path="var/outbox"),
+        }
+    )
+    sender: SenderConfig = SenderConfig()
+    web: WebConfig = WebConfig()
+    dispatch: DispatchConfig = DispatchConfig()
+    planning: PlanningConfig = PlanningConfig()
+    secret_key: str | None = Field(default=None, exclude=True)
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    def resolve(self, path: Path | str) -> Path:
+        """A path from config, relative to the config file's folder."""
+        path = Path(path)
+        return path if path.is_absolute() else self.base_dir / path
+
+    @property
+    def campaigns_path(self) -> Path:
+        return self.resolve(self.campaigns_dir)
+
+    @property
+    def templates_path(self) -> Path:
+        return self.resolve(self.templates_dir)
+
+    @property
+    def database_url(self) -> str:
+        """SQLite URLs with relative paths are taken relative to the config's folder."""
+        url = self.database.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+            return prefix + str(self.resolve(url[len(prefix) :]))
+        return url
+
+
+def _apply_environment(settings: Settings, environ: dict[str, str]) -> Settings:
+    updates: dict[str, Any] = {}
+    if url := environ.get("RAPPORT_DATABASE_URL"):
+        updates["database"] = DatabaseConfig(url=url)
+    channels = dict(settings.channels)
+    if smtp := environ.get("RAPPORT_SMTP_URL"):
+        channels["email"] = ChannelConfig(adapter="smtp", kind="email", url=smtp)
+    if sms := environ.get("RAPPORT_SMS_URL"):
+        channels["sms"] = ChannelConfig(adapter="http_sms", kind="sms", url=sms)
+    updates["channels"] = channels
+    if key := environ.get("RAPPORT_SECRET_KEY"):
+        updates["secret_key"] = key
+    return settings.model_copy(update=updates)
+
+
+def load_settings(
+    path: Path | str | None = None, environ: dict[str, str] | None = None
+) -> Settings:
+    """Load config.yaml (or defaults when the default file is absent) plus overrides.
+
+    An explicitly named file that does not exist is an error; the implicit
+    ``./config.yaml`` may be missing, because defaults work out of the box.
+    """
+    environ = dict(os.environ if environ is None else environ)
+    explicit = path is not None
+    config_path = Path(path) if path is not None else Path("config.yaml")
+    if not config_path.exists():
+        if explicit:
+            raise ConfigError([Problem(str(config_path), None, "config file not found")])
+        settings = Settings(base_dir=Path.cwd())
+    else:
+        try:
+            doc = load_yaml(config_path)
+        except YamlSyntaxError as exc:
+            raise ConfigError([exc.problem]) from None
+        if doc.data is None:
+            doc.data = {}
+        parsed, problems = validate_document(doc, Settings)
+        if problems or parsed is None:
+            raise ConfigError(problems)
+        settings = parsed.model_copy(update={"base_dir": config_path.resolve().parent})
+    return _apply_environment(settings, environ)

@@ -1,0 +1,149 @@
+"""The stored data: every table in one module, as SQLModel recommends.
+
+Customers and orders are keyed by the external id they were imported with, so an
+import can upsert without a lookup and orders can reference customers directly.
+Consent is kept twice on purpose: ``ConsentEvent`` is the append-only evidence trail
+(what proves consent), ``ConsentState`` is the current answer per channel and topic
+(what the planner and dispatcher read). Only :mod:`rapport.consent` writes either.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from rapport.engine.timeutil import UTCDateTime
+from sqlalchemy import Column, Index, Numeric, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class MessageStatus(StrEnum):
+    """Every state an outbox message can be in; the only place these strings live."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    SUPPRESSED = "suppressed"
+    EXPIRED = "expired"
+
+
+class ConsentStatus(StrEnum):
+    GRANTED = "granted"
+    WITHDRAWN = "withdrawn"
+    PENDING = "pending"
+
+
+class Customer(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=64)
+    first_name: str = Field(default="", max_length=200)
+    last_name: str = Field(default="", max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=32)
+    locale: str = Field(max_length=35)
+    timezone: str = Field(max_length=64)
+    country: str | None = Field(default=None, max_length=2)
+    birthday: date | None = None
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Order(SQLModel, table=True):
+    __tablename__ = "orders"
+
+    id: str = Field(primary_key=True, max_length=64)
+    customer_id: str = Field(foreign_key="customer.id", index=True, max_length=64)
+    sku: str = Field(max_length=64)
+    quantity: int = 1
+    amount: Decimal = Field(sa_column=Column(Numeric(18, 4), nullable=False))
+    currency: str = Field(max_length=3)
+    ordered_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ConsentEvent(SQLModel, table=True):
+    """One change of consent, never updated or deleted: the proof."""
+
+    __tablename__ = "consent_event"
+    __table_args__ = (
+        UniqueConstraint(
+            "customer_id",
+            "channel",
+            "topic",
+            "status",
+            "source",
+            "captured_at",
+            name="uq_consent_event_fact",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: str = Field(foreign_key="customer.id", index=True, max_length=64)
+    channel: str = Field(max_length=32)
+    topic: str = Field(max_length=64)
+    status: str = Field(max_length=16)
+    source: str = Field(max_length=64)
+    wording: str | None = Field(default=None, max_length=200)
+    ip: str | None = Field(default=None, max_length=64)
+    user_agent: str | None = Field(default=None, max_length=500)
+    captured_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    recorded_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ConsentState(SQLModel, table=True):
+    """The latest consent per customer, channel and topic, derived from the events."""
+
+    __tablename__ = "consent_state"
+
+    customer_id: str = Field(foreign_key="customer.id", primary_key=True, max_length=64)
+    channel: str = Field(primary_key=True, max_length=32)
+    topic: str = Field(primary_key=True, max_length=64)
+    status: str = Field(max_length=16)
+    captured_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    event_id: int = Field(foreign_key="consent_event.id")
+
+
+class Suppression(SQLModel, table=True):
+    """An address that must never be messaged again on a channel, whatever the consent."""
+
+    __table_args__ = (UniqueConstraint("channel", "address", name="uq_suppression_address"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=32)
+    address: str = Field(max_length=320)
+    reason: str = Field(max_length=32)
+    detail: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A planned message: the transactional outbox the dispatcher drains.
+
+    ``idempotency_key`` is unique, so planning the same occasion twice adds nothing,
+    and it becomes the Message-ID / provider idempotency key so a resend after a crash
+    can be dropped downstream.
+    """
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_due", "status", "send_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(unique=True, max_length=255)
+    customer_id: str = Field(foreign_key="customer.id", index=True, max_length=64)
+    campaign: str = Field(max_length=100)
+    occasion: str = Field(max_length=150)
+    channel: str = Field(max_length=32)
+    topic: str = Field(max_length=64)
+    locale: str = Field(max_length=35)
+    status: str = Field(default=MessageStatus.QUEUED, max_length=16)
+    subject: str | None = None
+    body_text: str = ""
+    body_html: str | None = None
+    send_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    attempts: int = 0
+    lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    claimed_by: str | None = Field(default=None, max_length=100)
+    provider_id: str | None = Field(default=None, max_length=255)
+    last_error: str | None = None
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

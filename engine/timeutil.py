@@ -1,0 +1,49 @@
+"""Time: one aware-UTC convention everywhere, and the injectable clock.
+
+Databases differ in how they keep time zones (SQLite keeps none), so every stored
+datetime is normalised to UTC on the way in and comes back aware on the way out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.types import DateTime, TypeDecorator
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    """The real clock; everything else takes a ``Clock`` so tests can pin time."""
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """Aware UTC; a naive value is taken to already be UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def isoformat_z(value: datetime) -> str:
+    """UTC ISO 8601 with a ``Z``, the form the CLI's JSON promises."""
+    return as_utc(value).isoformat().replace("+00:00", "Z")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A DateTime column that stores naive UTC and always returns aware UTC."""
+
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return as_utc(value).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
