@@ -29,14 +29,20 @@ class YamlDocument:
     data: Any
     lines: dict[Path_, int] = field(default_factory=dict)
 
+    def locate(self, path: Iterable[str | int]) -> tuple[Path_, int]:
+        """The part of ``path`` that exists in the file and the line it is on.
+
+        Validators add segments the file does not have (a union's tag, a function
+        name); those are skipped so the message points at what the user wrote.
+        """
+        kept: Path_ = ()
+        for part in path:
+            if (*kept, part) in self.lines:
+                kept = (*kept, part)
+        return kept, self.lines.get(kept, self.lines.get((), 1))
+
     def line_of(self, path: Iterable[str | int]) -> int:
-        """Line of the deepest known prefix of ``path``; the document start if none."""
-        parts = tuple(path)
-        while parts:
-            if parts in self.lines:
-                return self.lines[parts]
-            parts = parts[:-1]
-        return self.lines.get((), 1)
+        return self.locate(path)[1]
 
 
 class YamlSyntaxError(Exception):
@@ -96,18 +102,18 @@ def validation_problems(doc: YamlDocument, error: ValidationError) -> list[Probl
     """Turn pydantic's errors into FILE:LINE problems, one per error."""
     problems = []
     for item in error.errors():
-        loc = [
-            part
-            for part in item["loc"]
-            if not isinstance(part, str) or not part.startswith("function-")
-        ]
-        dotted = ".".join(str(part) for part in loc) or None
+        kept, line = doc.locate(item["loc"])
+        if item["type"] in ("extra_forbidden", "missing") and item["loc"]:
+            # The offending key itself is not in ``kept`` when it is missing.
+            last = item["loc"][-1]
+            kept = (*kept, last) if kept[-1:] != (last,) else kept
+        dotted = ".".join(str(part) for part in kept) or None
         message = item["msg"]
         if item["type"] == "extra_forbidden":
             message = "unknown key"
         elif item["type"] == "missing":
             message = "required key is missing"
-        problems.append(Problem(doc.file, doc.line_of(loc), message, dotted))
+        problems.append(Problem(doc.file, line, message, dotted))
     return problems
 
 

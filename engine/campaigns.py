@@ -1,0 +1,215 @@
+"""Campaign files: one YAML file per campaign under ``campaigns/``, validated.
+
+The file name (without ``.yaml``) is the campaign's id, used in idempotency keys,
+the CLI and reports; renaming a file therefore starts a new campaign. Every problem
+is reported as FILE:LINE so a marketer can fix all of them in one pass.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from rapport.engine.config import STAGES, Settings
+from rapport.engine.errors import CampaignError, Problem
+from rapport.engine.yamlsource import YamlDocument, YamlSyntaxError, load_yaml, validate_document
+
+Stage = Literal["prospect", "first_time", "repeat", "loyal", "at_risk", "lapsed"]
+assert set(STAGES) == set(Stage.__args__)  # type: ignore[attr-defined]
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
+OfferValue = str | int | float | bool
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BirthdayTrigger(Strict):
+    """The customer's birthday in their own time zone (29 Feb falls on 28 Feb otherwise)."""
+
+    type: Literal["birthday"]
+    days_before: int = Field(0, ge=0, le=60)
+
+
+class HolidayTrigger(Strict):
+    """A public holiday of the customer's country, from the ``holidays`` package.
+
+    ``names`` selects holidays by their English name (a substring match, case
+    ignored); without it every public holiday of the country qualifies.
+    """
+
+    type: Literal["holiday"]
+    names: list[str] | None = None
+    days_before: int = Field(0, ge=0, le=60)
+
+
+class ReorderTrigger(Strict):
+    """N days after the customer's last order of a SKU, when they may be running out.
+
+    ``skus`` sets a replenishment interval per SKU; ``days_after`` is the interval for
+    every other SKU, or, when omitted, only the listed SKUs qualify.
+    """
+
+    type: Literal["reorder"]
+    days_after: int | None = Field(None, ge=1, le=3650)
+    skus: dict[str, Annotated[int, Field(ge=1, le=3650)]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _some_interval(self) -> ReorderTrigger:
+        if self.days_after is None and not self.skus:
+            raise ValueError("give days_after, skus, or both")
+        return self
+
+    def interval_for(self, sku: str) -> int | None:
+        return self.skus.get(sku, self.days_after)
+
+
+Trigger = Annotated[BirthdayTrigger | HolidayTrigger | ReorderTrigger, Field(discriminator="type")]
+
+
+class Audience(Strict):
+    """Who may receive the campaign; an omitted list means no restriction."""
+
+    stages: list[Stage] | None = None
+    tiers: list[str] | None = None
+    countries: list[str] | None = None
+    locales: list[str] | None = None
+
+
+class SendWindow(Strict):
+    """Local time of day, in the recipient's time zone, during which sending is allowed."""
+
+    start: time
+    end: time
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> SendWindow:
+        if self.start >= self.end:
+            raise ValueError("start must be earlier than end")
+        return self
+
+
+class Campaign(Strict):
+    id: str = ""
+    name: str
+    description: str = ""
+    trigger: Trigger
+    topic: str
+    channels: list[str] = Field(min_length=1)
+    audience: Audience = Audience()
+    send_window: SendWindow | None = None
+    templates: str | None = None
+    offer: dict[str, OfferValue] = Field(default_factory=dict)
+    priority: int = 100
+    paused: bool = False
+    source: str = Field(default="", exclude=True)
+
+    @property
+    def template_set(self) -> str:
+        """Folder under templates/ holding this campaign's templates."""
+        return self.templates or self.id
+
+
+def _cross_check(campaign: Campaign, doc: YamlDocument, settings: Settings) -> list[Problem]:
+    """Checks that need the operator's configuration, not just the file."""
+    problems = []
+    if campaign.topic not in settings.topics:
+        problems.append(
+            Problem(
+                doc.file,
+                doc.line_of(("topic",)),
+                f"unknown topic {campaign.topic!r}; configured topics: "
+                + ", ".join(settings.topics),
+                "topic",
+            )
+        )
+    for index, channel in enumerate(campaign.channels):
+        if channel not in settings.channels:
+            problems.append(
+                Problem(
+                    doc.file,
+                    doc.line_of(("channels", index)),
+                    f"unknown channel {channel!r}; configured channels: "
+                    + ", ".join(settings.channels),
+                    f"channels.{index}",
+                )
+            )
+    if len(set(campaign.channels)) != len(campaign.channels):
+        problems.append(
+            Problem(doc.file, doc.line_of(("channels",)), "a channel is listed twice", "channels")
+        )
+    return problems
+
+
+def load_campaign(path: Path, settings: Settings, display: str | None = None) -> Campaign:
+    """Load and validate one campaign file, raising :class:`CampaignError` with every problem."""
+    name = display or str(path)
+    try:
+        doc = load_yaml(path, name)
+    except YamlSyntaxError as exc:
+        raise CampaignError([exc.problem]) from None
+    campaign_id = path.stem
+    if not ID_PATTERN.match(campaign_id):
+        raise CampaignError(
+            [
+                Problem(
+                    name,
+                    None,
+                    "file name must be a campaign id: lower-case letters, digits, '-' or '_'",
+                )
+            ]
+        )
+    parsed, problems = validate_document(doc, Campaign)
+    if parsed is None:
+        raise CampaignError(problems)
+    campaign = parsed.model_copy(update={"id": campaign_id, "source": name})
+    problems = _cross_check(campaign, doc, settings)
+    if problems:
+        raise CampaignError(problems)
+    return campaign
+
+
+def campaign_files(directory: Path) -> list[Path]:
+    return sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
+
+
+def load_campaigns(settings: Settings) -> tuple[list[Campaign], list[Problem]]:
+    """Every campaign that loads, plus every problem of those that do not.
+
+    Returning both lets ``plan`` refuse to run with a broken file while ``validate``
+    still reports all files at once.
+    """
+    directory = settings.campaigns_path
+    if not directory.is_dir():
+        return [], [Problem(str(directory), None, "campaigns folder not found")]
+    campaigns: list[Campaign] = []
+    problems: list[Problem] = []
+    for path in campaign_files(directory):
+        display = _display_path(path)
+        try:
+            campaigns.append(load_campaign(path, settings, display))
+        except CampaignError as exc:
+            problems.extend(exc.problems)
+    return campaigns, problems
+
+
+def require_campaigns(settings: Settings) -> list[Campaign]:
+    campaigns, problems = load_campaigns(settings)
+    if problems:
+        raise CampaignError(problems)
+    return campaigns
+
+
+def find_campaign(campaigns: Iterable[Campaign], campaign_id: str) -> Campaign | None:
+    return next((c for c in campaigns if c.id == campaign_id), None)
+
+
+def _display_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
