@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
 from rapport.engine.config import STAGES, Settings
 from rapport.engine.errors import CampaignError, Problem
 from rapport.engine.yamlsource import YamlDocument, YamlSyntaxError, load_yaml, validate_document

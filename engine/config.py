@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
 from rapport.engine.errors import ConfigError, Problem
 from rapport.engine.yamlsource import YamlSyntaxError, load_yaml, validate_document
 

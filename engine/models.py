@@ -13,9 +13,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from rapport.engine.timeutil import UTCDateTime
 from sqlalchemy import Column, Index, Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from rapport.engine.timeutil import UTCDateTime
 
 
 class MessageStatus(StrEnum):

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
+
 from rapport.engine.errors import Problem
 
 Path_ = tuple[str | int, ...]
