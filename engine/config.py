@@ -141,6 +141,9 @@ class Settings(Strict):
     dispatch: DispatchConfig = DispatchConfig()
     planning: PlanningConfig = PlanningConfig()
     secret_key: str | None = Field(default=None, exclude=True)
+    #: Where a generated signing key is kept when RAPPORT_SECRET_KEY is not set. Fine
+    #: for one machine; several daemons must share RAPPORT_SECRET_KEY instead.
+    secret_key_file: Path = Path("var/secret.key")
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     def resolve(self, path: Path | str) -> Path:

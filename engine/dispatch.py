@@ -1,0 +1,254 @@
+"""Dispatching due messages: claim, re-check consent, send, record the outcome.
+
+Consent is checked again inside the claim, after planning: a customer who withdrew
+between planning and sending is not sent to, and a suppressed address is never sent
+to. Only ids go to the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import socket
+import uuid
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, select
+
+from rapport.channels.base import Channel, Outcome, OutgoingMessage, SendResult
+from rapport.channels.mime import message_id_for
+from rapport.channels.registry import build_channel
+from rapport.consent.state import granted_pairs
+from rapport.consent.tokens import Signer
+from rapport.engine import outbox
+from rapport.engine.config import Settings
+from rapport.engine.context import links_for
+from rapport.engine.models import Customer, MessageStatus
+from rapport.engine.rendering import full_name
+from rapport.engine.timeutil import Clock, utcnow
+
+log = logging.getLogger(__name__)
+CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
+
+
+@dataclass
+class DispatchReport:
+    outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)  # (channel, status)
+    lost_leases: int = 0
+
+    def count(self, status: MessageStatus) -> int:
+        return sum(n for (_, s), n in self.outcomes.items() if s == status.value)
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+
+
+def build_channels(settings: Settings) -> dict[str, Channel]:
+    """One adapter instance per configured channel, reused for every message."""
+    channels: dict[str, Channel] = {}
+    for name, config in settings.channels.items():
+        options = {k: v for k, v in (config.model_extra or {}).items()}
+        channels[name] = build_channel(config.adapter, options, settings.base_dir)
+    return channels
+
+
+def backoff(attempt: int, settings: Settings, rng: random.Random) -> timedelta:
+    """Capped exponential backoff with full jitter (AWS's recommendation)."""
+    ceiling = min(
+        settings.dispatch.backoff_max_seconds,
+        settings.dispatch.backoff_base_seconds * 2 ** max(attempt - 1, 0),
+    )
+    return timedelta(seconds=rng.uniform(0, ceiling))
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        channels: Mapping[str, Channel],
+        signer: Signer,
+        *,
+        clock: Clock = utcnow,
+        worker_id: str | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.channels = channels
+        self.signer = signer
+        self.clock = clock
+        self.worker_id = worker_id or default_worker_id()
+        self.rng = rng or random.Random()
+
+    async def run_once(self, max_batches: int | None = None) -> DispatchReport:
+        """Send everything due now, batch by batch, until nothing is due."""
+        report = DispatchReport()
+        batches = 0
+        while max_batches is None or batches < max_batches:
+            now = self.clock()
+            lease = timedelta(seconds=self.settings.dispatch.lease_seconds)
+            with self.engine.begin() as connection:
+                claimed = outbox.claim(
+                    connection, self.worker_id, now, lease, self.settings.dispatch.batch_size
+                )
+            if not claimed:
+                break
+            batches += 1
+            await self._send_batch(claimed, report)
+        return report
+
+    async def _send_batch(self, claimed: Sequence[outbox.Claimed], report: DispatchReport) -> None:
+        with self.engine.connect() as connection:
+            ids = sorted({m.customer_id for m in claimed})
+            customers = {
+                row.id: row
+                for row in connection.execute(
+                    select(
+                        CUSTOMER.c.id,
+                        CUSTOMER.c.email,
+                        CUSTOMER.c.phone,
+                        CUSTOMER.c.first_name,
+                        CUSTOMER.c.last_name,
+                        CUSTOMER.c.locale,
+                    ).where(CUSTOMER.c.id.in_(ids))
+                )
+            }
+            granted = granted_pairs(connection, ids)
+            addresses = []
+            for message in claimed:
+                row = customers.get(message.customer_id)
+                kind = self._kind(message.channel)
+                if row is not None and (address := _address(row, kind)):
+                    addresses.append((kind, address))
+            suppressed = outbox.suppressed_addresses(connection, addresses)
+
+        for message in claimed:
+            now = self.clock()
+            row = customers.get(message.customer_id)
+            kind = self._kind(message.channel)
+            address = _address(row, kind) if row is not None else None
+            status: MessageStatus | None = None
+            reason = ""
+            if message.expires_at is not None and now >= message.expires_at:
+                status, reason = MessageStatus.EXPIRED, "send window closed before sending"
+            elif (message.channel, message.topic) not in granted.get(message.customer_id, ()):
+                status, reason = MessageStatus.SUPPRESSED, "consent not granted at send time"
+            elif not address:
+                status, reason = MessageStatus.SUPPRESSED, "no address at send time"
+            elif (kind, address) in suppressed:
+                status, reason = MessageStatus.SUPPRESSED, "address is on the suppression list"
+            if status is not None:
+                self._finish(message, status, now, error=reason)
+                report.outcomes[(message.channel, status.value)] += 1
+                log.info("message %s %s: %s", message.id, status.value, reason)
+                continue
+            assert row is not None and address is not None
+            result = await self._send(message, row, kind, address)
+            self._record(message, result, kind, address, report)
+
+    def _kind(self, channel: str) -> str:
+        config = self.settings.channels.get(channel)
+        return (config.kind if config else None) or channel
+
+    async def _send(self, message: outbox.Claimed, row, kind: str, address: str) -> SendResult:  # type: ignore[no-untyped-def]
+        channel = self.channels.get(message.channel)
+        if channel is None:
+            return SendResult.permanent(f"channel {message.channel!r} is not configured")
+        outgoing = self._outgoing(message, row, kind, address)
+        try:
+            return await channel.send(outgoing)
+        except Exception as exc:  # an adapter bug must not lose the message
+            log.exception("adapter %s raised on message %s", message.channel, message.id)
+            return SendResult.transient(f"adapter error: {type(exc).__name__}")
+
+    def _outgoing(self, message: outbox.Claimed, row, kind: str, address: str) -> OutgoingMessage:  # type: ignore[no-untyped-def]
+        headers: dict[str, str] = {}
+        if kind == "email":
+            links = links_for(message.customer_id, message.channel, self.settings, self.signer)
+            headers["List-Unsubscribe"] = f"<{links['unsubscribe']}>"
+            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        return OutgoingMessage(
+            idempotency_key=message.idempotency_key,
+            kind=kind,
+            to=address,
+            to_name=full_name(row.first_name, row.last_name, row.locale) or None,
+            text=message.body_text,
+            subject=message.subject,
+            html=message.body_html,
+            sender=self.settings.sender.from_address,
+            message_id=message_id_for(
+                message.idempotency_key, self.settings.sender.message_id_domain
+            ),
+            headers=headers,
+            locale=message.locale,
+            customer_id=message.customer_id,
+            campaign=message.campaign,
+        )
+
+    def _record(
+        self,
+        message: outbox.Claimed,
+        result: SendResult,
+        kind: str,
+        address: str,
+        report: DispatchReport,
+    ) -> None:
+        now = self.clock()
+        if result.outcome is Outcome.ACCEPTED:
+            status = MessageStatus.SENT
+            done = self._finish(message, status, now, provider_id=result.provider_id)
+        elif (
+            result.outcome is Outcome.TRANSIENT
+            and message.attempts < self.settings.dispatch.max_attempts
+        ):
+            status = MessageStatus.QUEUED
+            when = now + backoff(message.attempts, self.settings, self.rng)
+            with self.engine.begin() as connection:
+                done = outbox.retry_later(
+                    connection, message.id, self.worker_id, when, result.reason or "transient"
+                )
+        else:
+            status = MessageStatus.FAILED
+            done = self._finish(message, status, now, error=result.reason)
+            if result.suppress:
+                with self.engine.begin() as connection:
+                    outbox.suppress(connection, [(kind, address, "bounce", result.reason)], now)
+        if not done:
+            report.lost_leases += 1
+            log.warning("message %s: lease lost before the outcome was recorded", message.id)
+            return
+        report.outcomes[(message.channel, status.value)] += 1
+        log.info("message %s %s via %s", message.id, status.value, message.channel)
+
+    def _finish(
+        self,
+        message: outbox.Claimed,
+        status: MessageStatus,
+        now: datetime,
+        *,
+        provider_id: str | None = None,
+        error: str | None = None,
+    ) -> bool:
+        with self.engine.begin() as connection:
+            return outbox.finish(
+                connection,
+                message.id,
+                self.worker_id,
+                status,
+                now=now,
+                provider_id=provider_id,
+                error=error,
+            )
+
+    async def aclose(self) -> None:
+        for channel in self.channels.values():
+            await channel.aclose()
+
+
+def _address(row, kind: str) -> str | None:  # type: ignore[no-untyped-def]
+    return row.email if kind == "email" else row.phone if kind == "sms" else None

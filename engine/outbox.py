@@ -1,0 +1,176 @@
+"""The transactional outbox: writing planned messages and claiming them for dispatch.
+
+Planning inserts with ON CONFLICT DO NOTHING on the idempotency key, so re-planning
+adds nothing. Dispatchers claim due rows by setting a lease in one UPDATE ...
+RETURNING statement; on PostgreSQL the candidate rows are picked with FOR UPDATE
+SKIP LOCKED so several dispatchers never take the same row, and on SQLite the single
+statement runs under SQLite's one writer lock. A worker that dies leaves a lease that
+expires, after which the row is claimable again. Every state change afterwards is
+guarded by ``claimed_by`` and ``status`` (GOV.UK Notify's "only if still sending"),
+so a worker whose lease was taken over cannot overwrite the new owner's outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from rapport.engine.models import MessageStatus, OutboxMessage, Suppression
+
+OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
+SUPPRESSION = Suppression.__table__  # type: ignore[attr-defined]
+
+
+def _insert(connection: Connection, table: Any) -> Any:
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def existing_keys(connection: Connection, keys: Sequence[str]) -> set[str]:
+    """Which of ``keys`` are already in the outbox (so they need no rendering)."""
+    found: set[str] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        found.update(
+            connection.execute(
+                select(OUTBOX.c.idempotency_key).where(OUTBOX.c.idempotency_key.in_(chunk))
+            ).scalars()
+        )
+    return found
+
+
+def enqueue(connection: Connection, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert planned messages; returns how many were new (duplicates are ignored)."""
+    if not rows:
+        return 0
+    statement = (
+        _insert(connection, OUTBOX)
+        .values(list(rows))
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(OUTBOX.c.id)
+    )
+    return len(connection.execute(statement).all())
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A message this worker holds the lease on; plain columns, re-read inside the claim."""
+
+    id: int
+    idempotency_key: str
+    customer_id: str
+    campaign: str
+    channel: str
+    topic: str
+    locale: str
+    subject: str | None
+    body_text: str
+    body_html: str | None
+    send_at: datetime
+    expires_at: datetime | None
+    attempts: int
+
+
+_CLAIM_COLUMNS = [OUTBOX.c[name] for name in Claimed.__dataclass_fields__]
+
+
+def claim(
+    connection: Connection, worker: str, now: datetime, lease: timedelta, limit: int
+) -> list[Claimed]:
+    """Take up to ``limit`` due messages (or ones whose lease expired) for ``worker``."""
+    due = or_(
+        and_(OUTBOX.c.status == MessageStatus.QUEUED, OUTBOX.c.send_at <= now),
+        and_(OUTBOX.c.status == MessageStatus.SENDING, OUTBOX.c.lease_until < now),
+    )
+    candidates = select(OUTBOX.c.id).where(due).order_by(OUTBOX.c.send_at, OUTBOX.c.id).limit(limit)
+    if connection.dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    statement = (
+        update(OUTBOX)
+        .where(OUTBOX.c.id.in_(candidates.scalar_subquery()), due)
+        .values(
+            status=MessageStatus.SENDING,
+            lease_until=now + lease,
+            claimed_by=worker,
+            attempts=OUTBOX.c.attempts + 1,
+        )
+        .returning(*_CLAIM_COLUMNS)
+    )
+    rows = connection.execute(statement).all()
+    return sorted((Claimed(**row._mapping) for row in rows), key=lambda m: (m.send_at, m.id))
+
+
+def _guarded(message_id: int, worker: str) -> Any:
+    return and_(
+        OUTBOX.c.id == message_id,
+        OUTBOX.c.claimed_by == worker,
+        OUTBOX.c.status == MessageStatus.SENDING,
+    )
+
+
+def finish(
+    connection: Connection,
+    message_id: int,
+    worker: str,
+    status: MessageStatus,
+    *,
+    now: datetime,
+    provider_id: str | None = None,
+    error: str | None = None,
+) -> bool:
+    """Record a final outcome; False when the lease was lost to another worker."""
+    values: dict[str, Any] = {"status": status, "lease_until": None, "last_error": error}
+    if status is MessageStatus.SENT:
+        values.update(sent_at=now, provider_id=provider_id)
+    result = connection.execute(update(OUTBOX).where(_guarded(message_id, worker)).values(values))
+    return result.rowcount == 1
+
+
+def retry_later(
+    connection: Connection, message_id: int, worker: str, send_at: datetime, error: str
+) -> bool:
+    """Put a message back in the queue for another attempt at ``send_at``."""
+    result = connection.execute(
+        update(OUTBOX)
+        .where(_guarded(message_id, worker))
+        .values(status=MessageStatus.QUEUED, send_at=send_at, lease_until=None, last_error=error)
+    )
+    return result.rowcount == 1
+
+
+def suppress(
+    connection: Connection, entries: Iterable[tuple[str, str, str, str | None]], now: datetime
+) -> None:
+    """Add (kind, address, reason, detail) entries; ``kind`` is "email" or "sms"."""
+    rows = [
+        {"channel": c, "address": a, "reason": r, "detail": d, "created_at": now}
+        for c, a, r, d in entries
+    ]
+    if rows:
+        connection.execute(
+            _insert(connection, SUPPRESSION)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["channel", "address"])
+        )
+
+
+def suppressed_addresses(
+    connection: Connection, pairs: Iterable[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Which (kind, address) pairs are on the suppression list."""
+    wanted = list(set(pairs))
+    found: set[tuple[str, str]] = set()
+    for start in range(0, len(wanted), 500):
+        addresses = [address for _, address in wanted[start : start + 500]]
+        for channel, address in connection.execute(
+            select(SUPPRESSION.c.channel, SUPPRESSION.c.address).where(
+                SUPPRESSION.c.address.in_(addresses)
+            )
+        ):
+            found.add((channel, address))
+    return found & set(wanted)

@@ -1,0 +1,291 @@
+"""Who gets what on a day, and why not: a pure function of its inputs.
+
+``decide`` looks at one customer and one campaign; ``plan`` runs it over everyone.
+Nothing here touches the database, the network or the real clock: the caller passes
+the customers, their consent, the suppression list, the campaigns, the day and
+"now". That keeps every rule testable by calling it, and lets ``rapport explain``
+show exactly the reasoning ``rapport plan`` used.
+
+"The day" is the customer's own local date: a birthday on 24 November is celebrated
+on 24 November in Tehran and in Shanghai, at different UTC moments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from rapport.engine.calendars import has_calendar, holidays_on
+from rapport.engine.campaigns import (
+    BirthdayTrigger,
+    Campaign,
+    HolidayTrigger,
+    ReorderTrigger,
+)
+from rapport.engine.config import Settings
+from rapport.engine.lifecycle import EMPTY_HISTORY, OrderHistory, stage_of, tier_of
+from rapport.engine.timeutil import as_utc
+
+
+class Reason(StrEnum):
+    """Why a customer was or was not selected; stable codes for JSON and reports."""
+
+    SELECTED = "selected"
+    PAUSED = "paused"
+    STAGE = "stage"
+    TIER = "tier"
+    COUNTRY = "country"
+    LOCALE = "locale"
+    NO_OCCASION = "no_occasion"
+    NO_CALENDAR = "no_calendar"
+    NO_CONSENT = "no_consent"
+    NO_ADDRESS = "no_address"
+    SUPPRESSED = "suppressed"
+    WINDOW_PASSED = "window_passed"
+    ALREADY_PLANNED = "already_planned"
+    RENDER_ERROR = "render_error"
+
+
+@dataclass(frozen=True)
+class CustomerProfile:
+    """Plain data about one customer, as the planner and templates need it."""
+
+    id: str
+    locale: str
+    timezone: str
+    first_name: str = ""
+    last_name: str = ""
+    email: str | None = None
+    phone: str | None = None
+    country: str | None = None
+    birthday: date | None = None
+    created_at: datetime | None = None
+    history: OrderHistory = EMPTY_HISTORY
+
+    def address(self, kind: str) -> str | None:
+        return self.email if kind == "email" else self.phone if kind == "sms" else None
+
+
+@dataclass(frozen=True)
+class Occasion:
+    """What a message is about; ``key`` makes the idempotency key unique per occasion."""
+
+    kind: str
+    key: str
+    date: date
+    name: str | None = None
+    sku: str | None = None
+    last_ordered_at: date | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    customer_id: str
+    campaign: str
+    reason: Reason
+    detail: str = ""
+    channel: str | None = None
+    topic: str | None = None
+    locale: str | None = None
+    occasion: Occasion | None = None
+    send_at: datetime | None = None
+    expires_at: datetime | None = None
+    stage: str | None = None
+    tier: str | None = None
+
+    @property
+    def selected(self) -> bool:
+        return self.reason is Reason.SELECTED
+
+    @property
+    def idempotency_key(self) -> str:
+        """One message per (customer, campaign, occasion, channel), ever."""
+        assert self.occasion is not None and self.channel is not None
+        return f"{self.customer_id}:{self.campaign}:{self.occasion.key}:{self.channel}"
+
+
+@dataclass(frozen=True)
+class Audiences:
+    """What the planner needs to know about consent and suppression, as plain sets."""
+
+    #: customer id -> {(channel, topic)} currently granted
+    granted: Mapping[str, frozenset[tuple[str, str]] | set[tuple[str, str]]]
+    #: {(kind, address)} suppressed on every topic, e.g. ("email", "a@example.com")
+    suppressed: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset()
+
+
+@lru_cache(maxsize=1024)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def local_day(moment: datetime, timezone: str) -> date:
+    return as_utc(moment).astimezone(_zone(timezone)).date()
+
+
+def _birthday_in(year: int, birthday: date) -> date:
+    """29 February is celebrated on 28 February in years without one."""
+    try:
+        return birthday.replace(year=year)
+    except ValueError:
+        return date(year, 2, 28)
+
+
+def find_occasion(campaign: Campaign, customer: CustomerProfile, day: date) -> Occasion | Reason:
+    """The occasion this campaign has for this customer on ``day``, or why there is none."""
+    trigger = campaign.trigger
+    if isinstance(trigger, BirthdayTrigger):
+        if customer.birthday is None:
+            return Reason.NO_OCCASION
+        target = day + timedelta(days=trigger.days_before)
+        if _birthday_in(target.year, customer.birthday) != target:
+            return Reason.NO_OCCASION
+        return Occasion("birthday", f"birthday:{target.year}", target)
+    if isinstance(trigger, HolidayTrigger):
+        if not has_calendar(customer.country):
+            return Reason.NO_CALENDAR
+        target = day + timedelta(days=trigger.days_before)
+        names = holidays_on(customer.country, target)
+        if trigger.names:
+            wanted = [w.casefold() for w in trigger.names]
+            names = [n for n in names if any(w in n.casefold() for w in wanted)]
+        if not names:
+            return Reason.NO_OCCASION
+        return Occasion("holiday", f"holiday:{target.isoformat()}", target, name=names[0])
+    if isinstance(trigger, ReorderTrigger):
+        for sku in sorted(customer.history.last_order_by_sku):
+            interval = trigger.interval_for(sku)
+            last = customer.history.last_order_by_sku[sku]
+            if interval is not None and last + timedelta(days=interval) == day:
+                return Occasion(
+                    "reorder",
+                    f"reorder:{sku}:{last.isoformat()}",
+                    day,
+                    sku=sku,
+                    last_ordered_at=last,
+                )
+        return Reason.NO_OCCASION
+    raise TypeError(f"unhandled trigger {trigger!r}")  # a new trigger type needs a branch
+
+
+def send_window(
+    campaign: Campaign, customer: CustomerProfile, day: date, settings: Settings
+) -> tuple[datetime, datetime]:
+    """The UTC moments the campaign's local send window opens and closes on ``day``."""
+    window = campaign.send_window
+    start: time = window.start if window else settings.planning.default_window_start
+    end: time = window.end if window else settings.planning.default_window_end
+    zone = _zone(customer.timezone)
+    opens = as_utc(datetime.combine(day, start, tzinfo=zone))
+    closes = as_utc(datetime.combine(day, end, tzinfo=zone))
+    return opens, closes
+
+
+def decide(
+    customer: CustomerProfile,
+    campaign: Campaign,
+    audiences: Audiences,
+    day: date,
+    now: datetime,
+    settings: Settings,
+) -> Decision:
+    """Whether ``campaign`` messages ``customer`` on ``day``, through which channel and when."""
+    history = customer.history
+    last_day = (
+        local_day(history.last_order_at, customer.timezone) if history.last_order_at else None
+    )
+    stage = stage_of(history, last_day, day, settings.lifecycle)
+    tier = tier_of(history.spend_12m, settings.tiers)
+
+    def skip(reason: Reason, detail: str = "") -> Decision:
+        return Decision(customer.id, campaign.id, reason, detail, stage=stage, tier=tier)
+
+    if campaign.paused:
+        return skip(Reason.PAUSED, "campaign is paused")
+    audience = campaign.audience
+    if audience.stages is not None and stage not in audience.stages:
+        return skip(Reason.STAGE, f"stage {stage} is not targeted")
+    if audience.tiers is not None and tier not in audience.tiers:
+        return skip(Reason.TIER, f"tier {tier} is not targeted")
+    if audience.countries is not None and (customer.country or "") not in audience.countries:
+        return skip(Reason.COUNTRY, f"country {customer.country or 'unknown'} is not targeted")
+    if audience.locales is not None and not _locale_matches(customer.locale, audience.locales):
+        return skip(Reason.LOCALE, f"locale {customer.locale} is not targeted")
+
+    occasion = find_occasion(campaign, customer, day)
+    if isinstance(occasion, Reason):
+        detail = {
+            Reason.NO_CALENDAR: f"no holiday calendar for country {customer.country or 'unknown'}",
+        }.get(occasion, f"no {campaign.trigger.type} occasion on {day.isoformat()}")
+        return skip(occasion, detail)
+
+    opens, closes = send_window(campaign, customer, day, settings)
+    if now >= closes:
+        return skip(Reason.WINDOW_PASSED, f"the local send window closed at {closes.isoformat()}")
+
+    granted = audiences.granted.get(customer.id, frozenset())
+    tried: list[str] = []
+    for channel in campaign.channels:
+        kind = settings.channels[channel].kind or channel
+        if (channel, campaign.topic) not in granted:
+            tried.append(f"{channel}: no consent for {campaign.topic}")
+            continue
+        address = customer.address(kind)
+        if not address:
+            tried.append(f"{channel}: no address")
+            continue
+        if (kind, address) in audiences.suppressed:
+            tried.append(f"{channel}: address suppressed")
+            continue
+        return Decision(
+            customer.id,
+            campaign.id,
+            Reason.SELECTED,
+            f"{occasion.kind} on {occasion.date.isoformat()} via {channel}",
+            channel=channel,
+            topic=campaign.topic,
+            locale=customer.locale,
+            occasion=occasion,
+            send_at=max(opens, now),
+            expires_at=closes,
+            stage=stage,
+            tier=tier,
+        )
+    reason = _channel_reason(tried)
+    return skip(reason, "; ".join(tried))
+
+
+def _channel_reason(tried: list[str]) -> Reason:
+    if any("suppressed" in t for t in tried):
+        return Reason.SUPPRESSED
+    if all("no address" in t for t in tried):
+        return Reason.NO_ADDRESS
+    return Reason.NO_CONSENT
+
+
+def _locale_matches(locale: str, wanted: list[str]) -> bool:
+    language = locale.split("_")[0]
+    return locale in wanted or language in wanted
+
+
+def plan(
+    customers: Iterable[CustomerProfile],
+    campaigns: Iterable[Campaign],
+    audiences: Audiences,
+    day: date,
+    now: datetime,
+    settings: Settings,
+) -> Iterator[Decision]:
+    """Every decision for every (customer, campaign), selected or not.
+
+    Campaigns are tried in priority order (lower number first) so callers that cap
+    messages per customer keep the most important one.
+    """
+    ordered = sorted(campaigns, key=lambda c: (c.priority, c.id))
+    for customer in customers:
+        for campaign in ordered:
+            yield decide(customer, campaign, audiences, day, now, settings)

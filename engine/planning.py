@@ -1,0 +1,132 @@
+"""Planning a day: the effects around the pure planner.
+
+Reads customers, consent and suppression in batches, asks the planner, renders each
+newly planned message once, and writes it to the outbox in the same transaction as
+the batch. A message already in the outbox is neither rendered nor written again.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from rapport.consent.state import granted_pairs
+from rapport.consent.tokens import Signer
+from rapport.engine import outbox
+from rapport.engine.campaigns import Campaign
+from rapport.engine.config import Settings
+from rapport.engine.context import message_context
+from rapport.engine.errors import CampaignError
+from rapport.engine.models import MessageStatus
+from rapport.engine.planner import Audiences, CustomerProfile, Decision, Reason, plan
+from rapport.engine.profiles import iter_profile_batches
+from rapport.engine.rendering import RenderedMessage, Renderer
+
+PlannedCallback = Callable[[Decision, RenderedMessage | None], None]
+
+
+@dataclass
+class PlanReport:
+    day: date
+    customers: int = 0
+    planned: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    skipped: Counter[tuple[str, str]] = field(default_factory=Counter)
+    inserted: int = 0
+    already_planned: int = 0
+    render_errors: list[str] = field(default_factory=list)
+
+    @property
+    def planned_total(self) -> int:
+        return sum(self.planned.values())
+
+
+def audiences_for(connection: Any, batch: Sequence[CustomerProfile]) -> Audiences:
+    ids = [c.id for c in batch]
+    granted = granted_pairs(connection, ids)
+    addresses = [(kind, a) for c in batch for kind in ("email", "sms") if (a := c.address(kind))]
+    return Audiences(granted=granted, suppressed=outbox.suppressed_addresses(connection, addresses))
+
+
+def run_plan(
+    engine: Engine,
+    settings: Settings,
+    campaigns: Sequence[Campaign],
+    day: date,
+    now: datetime,
+    *,
+    renderer: Renderer,
+    signer: Signer,
+    dry_run: bool = False,
+    on_planned: PlannedCallback | None = None,
+    customer_ids: Sequence[str] | None = None,
+) -> PlanReport:
+    """Plan ``day`` for every customer; ``dry_run`` renders and reports but writes nothing."""
+    report = PlanReport(day=day)
+    by_id = {c.id: c for c in campaigns}
+    with engine.connect() as reader:
+        for batch in iter_profile_batches(reader, settings, now, customer_ids=customer_ids):
+            report.customers += len(batch)
+            profiles = {c.id: c for c in batch}
+            audiences = audiences_for(reader, batch)
+            selected: list[Decision] = []
+            for decision in plan(batch, campaigns, audiences, day, now, settings):
+                if decision.selected:
+                    selected.append(decision)
+                else:
+                    report.skipped[(decision.campaign, decision.reason.value)] += 1
+            known = outbox.existing_keys(reader, [d.idempotency_key for d in selected])
+            rows = []
+            for decision in selected:
+                if decision.idempotency_key in known:
+                    report.already_planned += 1
+                    report.skipped[(decision.campaign, Reason.ALREADY_PLANNED.value)] += 1
+                    continue
+                campaign = by_id[decision.campaign]
+                kind = settings.channels[decision.channel].kind or decision.channel
+                context = message_context(
+                    profiles[decision.customer_id], decision, campaign, settings, signer
+                )
+                try:
+                    rendered = renderer.render(
+                        campaign.template_set, kind, decision.locale, context
+                    )
+                except CampaignError as exc:
+                    report.render_errors.append(f"{decision.customer_id}: {exc}")
+                    report.skipped[(decision.campaign, Reason.RENDER_ERROR.value)] += 1
+                    continue
+                report.planned[(decision.campaign, decision.channel, rendered.locale)] += 1
+                rows.append(_row(decision, rendered, now))
+                if on_planned is not None:
+                    on_planned(decision, rendered)
+            if rows and not dry_run:
+                with engine.begin() as writer:
+                    inserted = outbox.enqueue(writer, rows)
+                report.inserted += inserted
+                report.already_planned += len(rows) - inserted
+    return report
+
+
+def _row(decision: Decision, rendered: RenderedMessage, now: datetime) -> dict[str, Any]:
+    assert decision.occasion is not None
+    return {
+        "idempotency_key": decision.idempotency_key,
+        "customer_id": decision.customer_id,
+        "campaign": decision.campaign,
+        "occasion": decision.occasion.key,
+        "channel": decision.channel,
+        "topic": decision.topic,
+        "locale": decision.locale,
+        "status": MessageStatus.QUEUED.value,
+        "subject": rendered.subject,
+        "body_text": rendered.text,
+        "body_html": rendered.html,
+        "send_at": decision.send_at,
+        "expires_at": decision.expires_at,
+        "attempts": 0,
+        "created_at": now,
+    }
