@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import rapport.engine.models  # noqa: F401  (registers every table on the metadata)
 from alembic import context
 from sqlmodel import SQLModel
+
+import rapport.engine.models  # noqa: F401  (registers every table on the metadata)
 
 target_metadata = SQLModel.metadata
 config = context.config

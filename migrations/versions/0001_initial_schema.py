@@ -7,10 +7,11 @@ Create Date: 2026-11-23 16:55:39.407970
 
 from collections.abc import Sequence
 
-import rapport.engine.timeutil
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
+
+import rapport.engine.timeutil
 
 revision: str = "0001"
 down_revision: str | None = None
