@@ -1,0 +1,93 @@
+"""Channel adapters: the protocol, the built-in adapters, and how to find them by name.
+
+Exceptions, typed by what the caller should do::
+
+    ValueError
+     ├── MessageFormatError        e-mail cannot be built safely -> permanent failure
+     │    ├── HeaderInjectionError   CR, LF or NUL in a header value
+     │    └── InvalidAddressError    an address e-mail cannot carry
+     ├── AdapterOptionsError       configuration does not fit the adapter
+     ├── SMTPURLError              malformed SMTP URL
+     └── HTTPSMSURLError           malformed SMS provider URL
+    LookupError
+     └── UnknownAdapterError       no adapter by that name (lists the known ones)
+    TypeError
+     └── InvalidAdapterError       an entry point that is not a Channel
+
+Provider refusals are never raised: ``Channel.send`` returns a :class:`SendResult`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from rapport.channels.base import Channel, Outcome, OutgoingMessage, SendResult
+from rapport.channels.mime import (
+    HeaderInjectionError,
+    InvalidAddressError,
+    MessageFormatError,
+    build_email,
+    check_header_value,
+    message_id_for,
+)
+from rapport.channels.registry import (
+    AdapterOptionsError,
+    InvalidAdapterError,
+    UnknownAdapterError,
+    adapter_class,
+    adapter_names,
+    build_channel,
+)
+
+if TYPE_CHECKING:
+    from rapport.channels.console import ConsoleChannel
+    from rapport.channels.file import FileChannel
+    from rapport.channels.http_sms import HTTPSMSChannel, HTTPSMSURLError
+    from rapport.channels.recording import RecordingChannel
+    from rapport.channels.smtp import SMTPChannel, SMTPURLError
+
+#: Adapters import aiosmtplib and httpx (~150 ms); every ``rapport.channels.*`` import
+#: runs this file first, so they load on first use rather than here.
+_LAZY = {
+    "ConsoleChannel": "console",
+    "FileChannel": "file",
+    "HTTPSMSChannel": "http_sms",
+    "HTTPSMSURLError": "http_sms",
+    "RecordingChannel": "recording",
+    "SMTPChannel": "smtp",
+    "SMTPURLError": "smtp",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"rapport.channels.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = [
+    "AdapterOptionsError",
+    "Channel",
+    "ConsoleChannel",
+    "FileChannel",
+    "HTTPSMSChannel",
+    "HTTPSMSURLError",
+    "HeaderInjectionError",
+    "InvalidAdapterError",
+    "InvalidAddressError",
+    "MessageFormatError",
+    "Outcome",
+    "OutgoingMessage",
+    "RecordingChannel",
+    "SMTPChannel",
+    "SMTPURLError",
+    "SendResult",
+    "UnknownAdapterError",
+    "adapter_class",
+    "adapter_names",
+    "build_channel",
+    "build_email",
+    "check_header_value",
+    "message_id_for",
+]

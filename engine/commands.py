@@ -56,10 +56,11 @@ def import_command(app: AppContext, kind: str, file: Path) -> None:
         click.echo("", err=True)
     for problem in report.problems:
         click.echo(str(problem), err=True)
-    if report.unlisted_problems:
-        click.echo(f"... and {report.unlisted_problems} more problems not listed", err=True)
+    if report.problems_not_listed:
+        click.echo(f"... and {report.problems_not_listed} more problems not listed", err=True)
     click.echo(
-        f"{kind}: {report.rows_read} rows read, {report.accepted} imported, "
+        f"{kind}: {report.rows_read} rows read, {report.accepted} accepted "
+        f"({report.inserted} new, {report.updated} updated, {report.unchanged} unchanged), "
         f"{report.rejected} rejected"
     )
     if report.rejected:

@@ -51,7 +51,7 @@ MARKETS = (
         "GBP",
         ("Amelia", "Oliver", "Isla", "George", "Freya", "Harry", "Poppy", "Jack"),
         ("Taylor", "Evans", "Thomas", "Roberts", "Walker", "Wright", "Hughes"),
-        "+447911",
+        "+447400",
         Decimal("0.8"),
     ),
     Market(
@@ -106,7 +106,7 @@ def next_holiday(start: date, countries: tuple[str, ...], horizon: int = 400) ->
 
 
 def _phone(market: Market, rng: random.Random) -> str:
-    remaining = {"+1202555": 4, "+447911": 6, "+98912": 7, "+86138": 8}[market.phone_prefix]
+    remaining = {"+1202555": 4, "+447400": 6, "+98912": 7, "+86138": 8}[market.phone_prefix]
     if market.phone_prefix == "+1202555":
         return f"+1202555{rng.randint(100, 199):04d}"  # 555-01xx: reserved for fiction
     return market.phone_prefix + f"{rng.randint(0, 10**remaining - 1):0{remaining}d}"

@@ -69,3 +69,47 @@ def engine(database_url: str) -> Iterator[Engine]:
         yield db
     finally:
         db.dispose()
+
+
+class SMTPSink:
+    """A real SMTP server on loopback (aiosmtpd) that keeps what it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, object]] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        import email
+        import email.policy
+
+        content = envelope.content  # type: ignore[attr-defined]
+        parsed = email.message_from_bytes(content, policy=email.policy.default)
+        self.messages.append(
+            {
+                "mail_from": envelope.mail_from,  # type: ignore[attr-defined]
+                "rcpt_tos": list(envelope.rcpt_tos),  # type: ignore[attr-defined]
+                "message": parsed,
+            }
+        )
+        return "250 OK"
+
+    def message_ids(self) -> list[str]:
+        return [str(m["message"]["Message-ID"]) for m in self.messages]  # type: ignore[index]
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[tuple[SMTPSink, int]]:
+    """A running SMTP sink and its port."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sink = SMTPSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield sink, port
+    finally:
+        controller.stop()

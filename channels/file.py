@@ -1,0 +1,117 @@
+"""Development outbox: each message becomes one file you can open or diff.
+
+E-mail is written as ``<name>.eml`` holding exactly the MIME bytes SMTP would carry
+(open it in any mail client); SMS as ``<name>.json``. The name comes from the
+idempotency key, so sending the same message again overwrites the same file: the
+outbox shows what was sent, once, however often dispatch retried.
+
+Keys contain ``:`` and other characters some file systems refuse, so the name is the
+key with everything outside ``[A-Za-z0-9._-]`` replaced, cut to a readable length,
+plus a short hash of the full key so that distinct keys never share a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final, Self
+
+from rapport.channels.base import Channel, OutgoingMessage, SendResult
+from rapport.channels.mime import (
+    DEFAULT_MESSAGE_ID_DOMAIN,
+    MessageFormatError,
+    build_email,
+    message_id_of,
+)
+
+__all__ = ["FileChannel", "safe_file_stem"]
+
+DEFAULT_SENDER: Final = "Rapport <rapport@localhost>"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_MAX_READABLE = 80
+
+
+def safe_file_stem(idempotency_key: str) -> str:
+    """A file-system-safe, collision-free name for a key.
+
+    >>> safe_file_stem("c1:birthday:2025-03-01:email")
+    'c1_birthday_2025-03-01_email-a6285ad0cd74'
+    """
+    readable = _UNSAFE.sub("_", idempotency_key).strip("._")[:_MAX_READABLE]
+    digest = hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:12]
+    return f"{readable}-{digest}" if readable else digest
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Replace ``path`` in one step, so a crash never leaves half a message behind."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class FileChannel(Channel):
+    """Write e-mail as ``.eml`` and SMS as ``.json`` files into one directory."""
+
+    name = "file"
+    kinds = frozenset({"email", "sms"})
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        sender: str = DEFAULT_SENDER,
+        message_id_domain: str | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.sender = sender
+        self.message_id_domain = message_id_domain or DEFAULT_MESSAGE_ID_DOMAIN
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any], base_dir: Path) -> Self:
+        """Resolve a relative ``path`` against the configuration file's directory."""
+        options = dict(options)
+        if "path" in options:
+            options["path"] = Path(base_dir) / Path(options["path"]).expanduser()
+        return cls(**options)
+
+    def file_for(self, message: OutgoingMessage) -> Path:
+        """Where ``message`` is (or will be) written."""
+        suffix = ".eml" if message.kind == "email" else ".json"
+        return self.path / f"{safe_file_stem(message.idempotency_key)}{suffix}"
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        if message.kind not in self.kinds:
+            return SendResult.permanent(f"the file channel cannot carry {message.kind!r}")
+        if message.kind == "email":
+            try:
+                data = build_email(message, self.sender, message_id_domain=self.message_id_domain)
+            except MessageFormatError as exc:
+                return SendResult.permanent(str(exc))
+            provider_id = message_id_of(message, self.message_id_domain)
+        else:
+            record = {
+                "to": message.to,
+                "text": message.text,
+                "locale": message.locale,
+                "idempotency_key": message.idempotency_key,
+                "customer_id": message.customer_id,
+                "campaign": message.campaign,
+            }
+            data = json.dumps(record, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
+            provider_id = None
+        target = self.file_for(message)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            _write_atomically(target, data)
+        except OSError as exc:  # full disk, permissions: may pass once fixed
+            return SendResult.transient(f"cannot write the outbox file: {exc.strerror}")
+        return SendResult.accepted(provider_id or target.name)

@@ -1,0 +1,157 @@
+"""SMS through a generic JSON-over-HTTP provider, on one long-lived httpx client.
+
+A new client per request re-reads the CA bundle (~59 req/s), so the adapter opens one
+``httpx.AsyncClient`` on first use and closes it in :meth:`HTTPSMSChannel.aclose`.
+Redirects are never followed: a provider that redirects is misconfigured, and
+following it could send the message (and the token) somewhere else.
+
+Provider contract (what a provider, or a shim in front of one, must implement)::
+
+    POST <url>
+    Content-Type: application/json
+    Idempotency-Key: <idempotency_key>          same value on every retry
+    Authorization: Bearer <token>               only when a token is configured
+
+    {"to": "+989121234567", "text": "...", "idempotency_key": "...", "locale": "fa"}
+
+Replies and what the adapter makes of them:
+
+* ``2xx`` with JSON ``{"id": "..."}`` (or ``"message_id"``) -> accepted, that id kept.
+  A provider that sees an ``Idempotency-Key`` again must answer 2xx without sending.
+* ``408``, ``429`` and ``5xx`` -> transient (retried later with the same key).
+* ``4xx`` with JSON ``{"error": "invalid_number"}`` (also ``"code"`` instead of
+  ``"error"``, or ``"invalid_recipient"``) -> permanent, and the number is suppressed.
+* any other ``3xx``/``4xx`` -> permanent.
+* connection errors and timeouts -> transient; a timeout after the request went out
+  may still have sent the message, which the idempotency key makes harmless.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+import httpx
+
+from rapport.channels.base import Channel, OutgoingMessage, SendResult
+from rapport.channels.mime import check_header_value
+
+__all__ = ["HTTPSMSChannel", "HTTPSMSURLError", "http_error_result", "response_result"]
+
+logger = logging.getLogger(__name__)
+
+#: Provider error codes that say the number itself is bad.
+INVALID_NUMBER_CODES: Final = frozenset({"invalid_number", "invalid_recipient"})
+_TRANSIENT_STATUS: Final = frozenset({408, 425, 429})
+
+
+class HTTPSMSURLError(ValueError):
+    """The provider URL cannot be used (not http or https, or no host)."""
+
+
+def _json_body(response: httpx.Response) -> dict[str, Any]:
+    """The reply's JSON object, or an empty dict for anything else."""
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def response_result(response: httpx.Response) -> SendResult:
+    """Translate the provider's reply into an outcome, following the module's contract."""
+    status = response.status_code
+    if 200 <= status < 300:
+        body = _json_body(response)
+        provider_id = body.get("id") or body.get("message_id")
+        return SendResult.accepted(str(provider_id) if provider_id is not None else None)
+    if status in _TRANSIENT_STATUS or status >= 500:
+        retry_after = response.headers.get("Retry-After")
+        suffix = f" (retry after {retry_after})" if retry_after else ""
+        return SendResult.transient(f"HTTP {status}{suffix}")
+    body = _json_body(response)
+    code = body.get("error") or body.get("code")
+    if isinstance(code, str) and code in INVALID_NUMBER_CODES:
+        return SendResult.permanent(f"HTTP {status} {code}", suppress=True)
+    if 300 <= status < 400:
+        return SendResult.permanent(f"HTTP {status}: provider redirected; redirects not followed")
+    detail = f" {code}" if isinstance(code, str) else ""
+    return SendResult.permanent(f"HTTP {status}{detail}")
+
+
+def http_error_result(exc: BaseException) -> SendResult | None:
+    """Translate an httpx error into an outcome; None if it is not ours to translate.
+
+    This is the only place that knows httpx's exceptions. Errors that a retry cannot
+    fix (our own malformed request, an unsupported scheme) are permanent.
+    """
+    if isinstance(exc, httpx.TimeoutException):
+        return SendResult.transient(f"timed out: {type(exc).__name__}")
+    if isinstance(exc, httpx.NetworkError | httpx.RemoteProtocolError | httpx.ProxyError):
+        return SendResult.transient(f"connection failed: {type(exc).__name__}")
+    if isinstance(exc, httpx.HTTPError):  # LocalProtocolError, UnsupportedProtocol, ...
+        return SendResult.permanent(f"request failed: {type(exc).__name__}")
+    return None
+
+
+class HTTPSMSChannel(Channel):
+    """Send SMS by POSTing JSON to a provider (see the module docstring for the contract)."""
+
+    name = "http_sms"
+    kinds = frozenset({"sms"})
+
+    def __init__(self, url: str, token: str | None = None, timeout: float = 10) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise HTTPSMSURLError("the SMS provider URL must be http:// or https:// with a host")
+        if token is not None:
+            check_header_value("Authorization", token)
+        self.url = url
+        self.timeout = timeout
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._client: httpx.AsyncClient | None = None
+
+    def __repr__(self) -> str:
+        parts = urlsplit(self.url)
+        return f"HTTPSMSChannel({parts.scheme}://{parts.hostname}{parts.path})"
+
+    def _http(self) -> httpx.AsyncClient:
+        """The one client this adapter uses; created on first send."""
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                headers=self._headers, timeout=self.timeout, follow_redirects=False
+            )
+        return self._client
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        if message.kind not in self.kinds:
+            return SendResult.permanent(f"the http_sms channel cannot carry {message.kind!r}")
+        payload = {
+            "to": message.to,
+            "text": message.text,
+            "idempotency_key": message.idempotency_key,
+            "locale": message.locale,
+        }
+        try:
+            response = await self._http().post(
+                self.url, json=payload, headers={"Idempotency-Key": message.idempotency_key}
+            )
+        except httpx.HTTPError as exc:
+            if (result := http_error_result(exc)) is None:  # pragma: no cover - all mapped
+                raise
+        else:
+            result = response_result(response)
+        logger.debug(
+            "http_sms key=%s outcome=%s reason=%s",
+            message.idempotency_key,
+            result.outcome,
+            result.reason,
+        )
+        return result
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()

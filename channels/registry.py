@@ -1,0 +1,91 @@
+"""Find channel adapters by name through the ``rapport.channels`` entry-point group.
+
+Built-ins register themselves in Rapport's own ``pyproject.toml``; a third party ships
+an adapter by declaring, in its package::
+
+    [project.entry-points."rapport.channels"]
+    my_sms = "my_package.sms:MySMSChannel"
+
+and configuration then says ``adapter: my_sms``. Nothing in the engine changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
+from typing import Any, Final
+
+from rapport.channels.base import Channel
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "AdapterOptionsError",
+    "InvalidAdapterError",
+    "UnknownAdapterError",
+    "adapter_class",
+    "adapter_names",
+    "build_channel",
+]
+
+ENTRY_POINT_GROUP: Final = "rapport.channels"
+#: Keys of a channel's configuration that pick the adapter, not configure it.
+_ROUTING_KEYS: Final = frozenset({"adapter", "kind"})
+
+
+class UnknownAdapterError(LookupError):
+    """No adapter is registered under that name; the message lists the known ones."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        listed = ", ".join(known) or "none"
+        super().__init__(f"unknown channel adapter {name!r}; known adapters: {listed}")
+        self.name = name
+        self.known = known
+
+
+class InvalidAdapterError(TypeError):
+    """An entry point under that name does not load a :class:`Channel` subclass."""
+
+
+class AdapterOptionsError(ValueError):
+    """The options do not fit the adapter (unknown or missing option, bad value)."""
+
+
+def _entry_points() -> dict[str, EntryPoint]:
+    # The first registration of a name wins, as ``importlib.metadata`` orders them.
+    found: dict[str, EntryPoint] = {}
+    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+        found.setdefault(entry_point.name, entry_point)
+    return found
+
+
+def adapter_names() -> list[str]:
+    """The names configuration may use, sorted."""
+    return sorted(_entry_points())
+
+
+def adapter_class(name: str) -> type[Channel]:
+    """The adapter class registered as ``name``."""
+    found = _entry_points()
+    if name not in found:
+        raise UnknownAdapterError(name, sorted(found))
+    loaded = found[name].load()
+    if not (isinstance(loaded, type) and issubclass(loaded, Channel)):
+        raise InvalidAdapterError(
+            f"entry point {name!r} ({found[name].value}) is not a Channel subclass"
+        )
+    return loaded
+
+
+def build_channel(name: str, options: Mapping[str, Any], base_dir: Path) -> Channel:
+    """Build the adapter ``name`` from its configuration options.
+
+    ``adapter`` and ``kind`` keys are routing, not options, and are ignored, so the
+    caller may pass a channel's whole configuration block.
+    """
+    cls = adapter_class(name)
+    own = {key: value for key, value in options.items() if key not in _ROUTING_KEYS}
+    try:
+        return cls.from_options(own, Path(base_dir))
+    except (TypeError, ValueError) as exc:  # unknown or missing option, malformed URL
+        raise AdapterOptionsError(f"channel adapter {name!r}: {exc}") from exc

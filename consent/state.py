@@ -1,0 +1,108 @@
+"""Reading consent: the current answer for the hot paths, the evidence for people.
+
+Planning and dispatch ask "may we?" for thousands of customers at a time, so these
+read ``consent_state`` with plain Core selects of a few columns, a bounded IN list
+per round trip, and hand back plain data (no ORM entities, nothing lazy).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, select
+from sqlalchemy.orm import Session
+
+from rapport.engine.models import ConsentEvent, ConsentState, ConsentStatus
+
+EVENT = ConsentEvent.__table__  # type: ignore[attr-defined]
+STATE = ConsentState.__table__  # type: ignore[attr-defined]
+
+# Keeps each statement well inside SQLite's and PostgreSQL's bound-parameter limits
+# and the query plans small.
+IN_CHUNK = 500
+
+Executor = Connection | Session
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentRecord:
+    """One entry of the evidence trail, as shown to operators and in data exports."""
+
+    id: int
+    channel: str
+    topic: str
+    status: str
+    source: str
+    captured_at: datetime
+    recorded_at: datetime
+    wording: str | None
+    ip: str | None
+    user_agent: str | None
+
+
+def _connection(target: Executor) -> Connection:
+    return target.connection() if isinstance(target, Session) else target
+
+
+def current_status(
+    connection_or_session: Executor, customer_id: str, channel: str, topic: str
+) -> str | None:
+    """``granted``, ``withdrawn``, ``pending``, or None when the person was never asked
+    (which, for sending, means no)."""
+    connection = _connection(connection_or_session)
+    return connection.execute(
+        select(STATE.c.status).where(
+            STATE.c.customer_id == customer_id,
+            STATE.c.channel == channel,
+            STATE.c.topic == topic,
+        )
+    ).scalar_one_or_none()
+
+
+def granted_pairs(
+    connection_or_session: Executor, customer_ids: Iterable[str]
+) -> dict[str, set[tuple[str, str]]]:
+    """The (channel, topic) pairs each customer has currently granted.
+
+    Every requested id is a key (with an empty set when nothing is granted), so
+    callers can index without a default and still be told "no".
+    """
+    connection = _connection(connection_or_session)
+    wanted = list(dict.fromkeys(customer_ids))
+    result: dict[str, set[tuple[str, str]]] = {customer_id: set() for customer_id in wanted}
+    for start in range(0, len(wanted), IN_CHUNK):
+        chunk = wanted[start : start + IN_CHUNK]
+        rows = connection.execute(
+            select(STATE.c.customer_id, STATE.c.channel, STATE.c.topic).where(
+                STATE.c.customer_id.in_(chunk),
+                STATE.c.status == ConsentStatus.GRANTED.value,
+            )
+        )
+        for customer_id, channel, topic in rows:
+            result[customer_id].add((channel, topic))
+    return result
+
+
+def history(connection_or_session: Executor, customer_id: str) -> list[ConsentRecord]:
+    """The customer's whole evidence trail, oldest capture first (ties in the order
+    they were recorded), as needed for ``consent show`` and data-subject exports."""
+    connection = _connection(connection_or_session)
+    rows = connection.execute(
+        select(
+            EVENT.c.id,
+            EVENT.c.channel,
+            EVENT.c.topic,
+            EVENT.c.status,
+            EVENT.c.source,
+            EVENT.c.captured_at,
+            EVENT.c.recorded_at,
+            EVENT.c.wording,
+            EVENT.c.ip,
+            EVENT.c.user_agent,
+        )
+        .where(EVENT.c.customer_id == customer_id)
+        .order_by(EVENT.c.captured_at, EVENT.c.id)
+    )
+    return [ConsentRecord(**row._mapping) for row in rows]

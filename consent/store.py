@@ -1,0 +1,330 @@
+"""The only writer of consent: evidence first, then the current state derived from it.
+
+Every change is appended to ``consent_event`` (the proof: who, when, through what
+source and wording) and folded into ``consent_state`` (the answer the planner and
+dispatcher read). Both happen in the caller's transaction, so the proof and the
+answer can never disagree.
+
+Ordering rules, applied in SQL so concurrent writers cannot undo each other:
+
+* the fact captured latest wins, whatever order facts arrive in (an old paper form
+  imported today does not override yesterday's unsubscribe);
+* on an equal ``captured_at`` the less permissive status wins (withdrawn, then
+  pending, then granted): when in doubt, do not send;
+* the same fact (customer, channel, topic, status, source, captured_at) is recorded
+  once, so re-importing a file or retrying a request adds no evidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, case, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from rapport.engine.errors import NotFound
+from rapport.engine.models import ConsentEvent, ConsentState, ConsentStatus, Customer
+from rapport.engine.timeutil import Clock, as_utc, utcnow
+
+EVENT = ConsentEvent.__table__  # type: ignore[attr-defined]
+STATE = ConsentState.__table__  # type: ignore[attr-defined]
+CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
+
+#: How permissive each status is; on a tie in time the lower rank wins.
+_PRECEDENCE = {
+    ConsentStatus.GRANTED.value: 0,
+    ConsentStatus.PENDING.value: 1,
+    ConsentStatus.WITHDRAWN.value: 2,
+}
+_FACT_COLUMNS = ("customer_id", "channel", "topic", "status", "source", "captured_at")
+_IN_CHUNK = 500
+
+Executor = Connection | Session
+FactKey = tuple[str, str, str, str, str, datetime]
+StateKey = tuple[str, str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentChange:
+    """One consent fact as captured, before it is recorded.
+
+    ``captured_at`` is when the person acted (not when we learnt of it); it orders
+    facts and must therefore carry a time zone.
+    """
+
+    customer_id: str
+    channel: str
+    topic: str
+    status: str
+    source: str
+    captured_at: datetime
+    wording: str | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in _PRECEDENCE:
+            raise ValueError(f"unknown consent status {self.status!r}")
+        if self.captured_at.tzinfo is None:
+            raise ValueError("captured_at must be timezone-aware")
+        if not self.source:
+            raise ValueError("source must not be empty")
+
+    @property
+    def fact(self) -> FactKey:
+        return (
+            self.customer_id,
+            self.channel,
+            self.topic,
+            self.status,
+            self.source,
+            as_utc(self.captured_at),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RecordResult:
+    """What a call changed: ``recorded`` new evidence rows, ``duplicates`` facts that
+    were already on record (or repeated in the batch), ``state_changes`` current
+    states created or changed."""
+
+    recorded: int = 0
+    duplicates: int = 0
+    state_changes: int = 0
+
+
+def _connection(target: Executor) -> Connection:
+    return target.connection() if isinstance(target, Session) else target
+
+
+def _insert(connection: Connection, table: Any) -> Any:
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def _precedence(column: Any) -> Any:
+    return case(
+        {status: rank for status, rank in _PRECEDENCE.items() if rank},
+        value=column,
+        else_=0,
+    )
+
+
+def _check_customers(connection: Connection, customer_ids: Iterable[str]) -> None:
+    """Fail with the ids named rather than with a foreign-key error from the driver."""
+    wanted = sorted(set(customer_ids))
+    found: set[str] = set()
+    for start in range(0, len(wanted), _IN_CHUNK):
+        chunk = wanted[start : start + _IN_CHUNK]
+        found.update(
+            connection.execute(select(CUSTOMER.c.id).where(CUSTOMER.c.id.in_(chunk))).scalars()
+        )
+    missing = [customer_id for customer_id in wanted if customer_id not in found]
+    if missing:
+        shown = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
+        raise NotFound(f"unknown customer: {shown}")
+
+
+def _append_events(
+    connection: Connection, changes: Sequence[ConsentChange], recorded_at: datetime
+) -> list[Any]:
+    """Insert the new facts; returns the rows actually inserted (duplicates are skipped)."""
+    statement = _insert(connection, EVENT)
+    if connection.dialect.name == "postgresql":
+        statement = statement.on_conflict_do_nothing(constraint="uq_consent_event_fact")
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=list(_FACT_COLUMNS))
+    statement = statement.returning(
+        EVENT.c.id,
+        EVENT.c.customer_id,
+        EVENT.c.channel,
+        EVENT.c.topic,
+        EVENT.c.status,
+        EVENT.c.captured_at,
+    )
+    parameters = [
+        {
+            "customer_id": change.customer_id,
+            "channel": change.channel,
+            "topic": change.topic,
+            "status": change.status,
+            "source": change.source,
+            "captured_at": as_utc(change.captured_at),
+            "wording": change.wording,
+            "ip": change.ip,
+            "user_agent": change.user_agent,
+            "recorded_at": as_utc(recorded_at),
+        }
+        for change in changes
+    ]
+    # executemany: SQLAlchemy's "insertmanyvalues" turns this into a few multi-row
+    # INSERT ... RETURNING statements, within each driver's parameter limits.
+    return list(connection.execute(statement, parameters))
+
+
+def _winners(rows: Iterable[Any]) -> list[dict[str, Any]]:
+    """The one fact per (customer, channel, topic) that may become the current state."""
+    best: dict[StateKey, tuple[datetime, int, int, str]] = {}
+    for row in rows:
+        key = (row.customer_id, row.channel, row.topic)
+        candidate = (row.captured_at, _PRECEDENCE[row.status], -row.id, row.status)
+        if key not in best or candidate[:3] > best[key][:3]:
+            best[key] = candidate
+    return [
+        {
+            "customer_id": customer_id,
+            "channel": channel,
+            "topic": topic,
+            "status": status,
+            "captured_at": captured_at,
+            "event_id": -negative_id,
+        }
+        for (customer_id, channel, topic), (captured_at, _, negative_id, status) in best.items()
+    ]
+
+
+def _fold_into_state(connection: Connection, winners: list[dict[str, Any]]) -> int:
+    """Upsert the current states; the WHERE keeps a newer (or stricter) state in place."""
+    if not winners:
+        return 0
+    statement = _insert(connection, STATE)
+    excluded = statement.excluded
+    statement = statement.on_conflict_do_update(
+        index_elements=[STATE.c.customer_id, STATE.c.channel, STATE.c.topic],
+        set_={
+            "status": excluded.status,
+            "captured_at": excluded.captured_at,
+            "event_id": excluded.event_id,
+        },
+        where=or_(
+            excluded.captured_at > STATE.c.captured_at,
+            and_(
+                excluded.captured_at == STATE.c.captured_at,
+                _precedence(excluded.status) > _precedence(STATE.c.status),
+            ),
+        ),
+    ).returning(STATE.c.customer_id)
+    return len(connection.execute(statement, winners).all())
+
+
+def record_consent(
+    connection_or_session: Executor,
+    events: Sequence[ConsentChange],
+    recorded_at: datetime,
+) -> RecordResult:
+    """Record consent facts as evidence and bring the current state up to date.
+
+    Runs in the caller's transaction and does not commit. Every customer must exist
+    (:class:`NotFound` otherwise, before anything is written). A batch costs a fixed
+    handful of statements whatever its size, so importers should pass whole batches.
+    Only facts that are new become candidates for the state: a fact already on record
+    was folded into the state when it was first recorded.
+    """
+    if not events:
+        return RecordResult()
+    connection = _connection(connection_or_session)
+    unique: dict[FactKey, ConsentChange] = {}
+    for change in events:
+        unique.setdefault(change.fact, change)
+    _check_customers(connection, (change.customer_id for change in unique.values()))
+    inserted = _append_events(connection, list(unique.values()), recorded_at)
+    changed = _fold_into_state(connection, _winners(inserted))
+    return RecordResult(
+        recorded=len(inserted),
+        duplicates=len(events) - len(inserted),
+        state_changes=changed,
+    )
+
+
+def _single(
+    target: Executor,
+    status: ConsentStatus,
+    customer_id: str,
+    channel: str,
+    topic: str,
+    *,
+    source: str,
+    clock: Clock,
+    captured_at: datetime | None,
+    wording: str | None,
+    ip: str | None,
+    user_agent: str | None,
+) -> RecordResult:
+    now = clock()
+    change = ConsentChange(
+        customer_id=customer_id,
+        channel=channel,
+        topic=topic,
+        status=status.value,
+        source=source,
+        captured_at=captured_at if captured_at is not None else now,
+        wording=wording,
+        ip=ip,
+        user_agent=user_agent,
+    )
+    return record_consent(target, [change], recorded_at=now)
+
+
+def grant(
+    connection_or_session: Executor,
+    customer_id: str,
+    channel: str,
+    topic: str,
+    *,
+    source: str,
+    clock: Clock = utcnow,
+    captured_at: datetime | None = None,
+    wording: str | None = None,
+    ip: str | None = None,
+    user_agent: str | None = None,
+) -> RecordResult:
+    """Record one grant (operator edit, confirmed opt-in, inbound START), captured now
+    unless ``captured_at`` says otherwise. Channel and topic are the caller's to check
+    against the configuration."""
+    return _single(
+        connection_or_session,
+        ConsentStatus.GRANTED,
+        customer_id,
+        channel,
+        topic,
+        source=source,
+        clock=clock,
+        captured_at=captured_at,
+        wording=wording,
+        ip=ip,
+        user_agent=user_agent,
+    )
+
+
+def withdraw(
+    connection_or_session: Executor,
+    customer_id: str,
+    channel: str,
+    topic: str,
+    *,
+    source: str,
+    clock: Clock = utcnow,
+    captured_at: datetime | None = None,
+    wording: str | None = None,
+    ip: str | None = None,
+    user_agent: str | None = None,
+) -> RecordResult:
+    """Record one withdrawal (unsubscribe link, STOP, operator edit); it takes effect
+    for every message not yet sent, because dispatch re-reads the state."""
+    return _single(
+        connection_or_session,
+        ConsentStatus.WITHDRAWN,
+        customer_id,
+        channel,
+        topic,
+        source=source,
+        clock=clock,
+        captured_at=captured_at,
+        wording=wording,
+        ip=ip,
+        user_agent=user_agent,
+    )

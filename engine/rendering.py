@@ -1,0 +1,859 @@
+"""Rendering of marketer-written templates: sandboxed, localized, compiled once.
+
+Templates are written by marketers, so they are treated as untrusted code: they run
+in Jinja's ``ImmutableSandboxedEnvironment``, see only plain data, and every part's
+output is capped in size. A mistake in a template is reported as FILE:LINE, the
+same way a mistake in a campaign's YAML file is. The cap bounds memory, not time:
+nested loops that print nothing are limited only by the sandbox's ``range`` cap, so
+``rapport campaigns validate`` (which renders everything) is where a slow template shows.
+
+Layout
+------
+::
+
+    templates/<template_set>/<locale>/email_subject.txt   e-mail subject, one line (e-mail)
+    templates/<template_set>/<locale>/email.txt           plain-text body (e-mail)
+    templates/<template_set>/<locale>/email.html          HTML body, optional (e-mail)
+    templates/<template_set>/<locale>/sms.txt             the text message (SMS)
+
+``<template_set>`` is the campaign's ``templates`` key, or its id when that is not
+given. ``<locale>`` is a folder per language (``en``, ``fa``, ``zh``) or per regional
+variant (``fa_IR``, ``zh_TW``). A message comes from the first folder, in the order
+exact locale -> language -> configured default locale, that holds *every* required
+part of the channel; parts are never mixed across folders, so a Persian customer
+never gets an English subject over a Persian body. Only ``.html`` files are
+auto-escaped; blocks are trimmed (``trim_blocks``/``lstrip_blocks``) so plain-text
+templates can use ``{% if %}`` lines without leaving blank lines behind, and
+``None`` prints as nothing rather than as ``None``.
+
+Context contract
+----------------
+Callers pass plain data only (dicts, lists, strings, numbers, ``Decimal``, dates),
+never ORM objects: a live entity would let a template trigger lazy database loads,
+and plain data is what makes a render cheap and side-effect free.
+:meth:`Renderer.render` refuses anything else with :class:`ContextError`. The keys are:
+
+``customer``
+    ``id``, ``first_name``, ``last_name``, ``full_name`` (see :func:`full_name`),
+    ``locale``, ``timezone``, ``country``, ``birthday`` (date or None), ``stage``
+    (lifecycle stage), ``tier`` (loyalty tier), ``order_count``, ``lifetime_value``
+    (Decimal) and ``currency`` (ISO 4217 code of ``lifetime_value``).
+``campaign``
+    ``id``, ``name``, ``topic``.
+``occasion``
+    ``kind`` (``birthday``, ``holiday`` or ``reorder``), ``date`` (date), ``name``
+    (the holiday's name, else None), ``sku`` and ``last_ordered_at`` (date) for a
+    reorder, else None.
+``offer``
+    the campaign's ``offer`` mapping, e.g. ``discount_percent``; may be empty, so
+    templates test ``offer.discount_percent is defined``.
+``links``
+    ``preferences`` and ``unsubscribe``: signed URLs for this customer.
+``sender``
+    ``postal_address``: shown in every e-mail footer.
+
+Filters, bound to the locale of the template folder so the numbers and dates match
+the language around them: ``format_date(value, format="long")``,
+``format_datetime(value, format="medium", tzinfo=None)``, ``format_number``,
+``format_decimal``, ``format_percent`` and ``format_currency(amount, currency)``.
+Persian output uses Persian digits and Solar Hijri dates for the named formats
+(``short``, ``medium``, ``long``, ``full``); a custom Babel pattern gives the
+Gregorian calendar.
+
+Speed
+-----
+One environment per template locale (never one per message, never overlays: an
+overlay shares its parent's globals, so per-locale data would leak between them),
+each template compiled once and kept for the life of the :class:`Renderer`
+(``auto_reload`` is off, so a changed file is read again only after a restart),
+parsed ``babel.Locale`` objects instead of locale strings.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import traceback
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from babel import Locale, UnknownLocaleError
+from babel import dates as babel_dates
+from babel import numbers as babel_numbers
+from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateNotFound, select_autoescape
+from jinja2.exceptions import SecurityError, TemplateSyntaxError
+from jinja2.loaders import split_template_path
+from jinja2.runtime import Context
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from rapport.engine.errors import CampaignError, Problem, RapportError
+
+try:  # Solar Hijri new-year table (1901-2100) shipped with the ``holidays`` dependency.
+    from holidays.calendars.persian import _Persian
+except ImportError:  # pragma: no cover - only if holidays reorganises its calendars
+    _Persian = None
+
+if TYPE_CHECKING:
+    from rapport.engine.campaigns import Campaign
+    from rapport.engine.config import Settings
+
+__all__ = [
+    "CHANNEL_PARTS",
+    "EMAIL_HTML",
+    "EMAIL_SUBJECT",
+    "EMAIL_TEXT",
+    "MAX_OUTPUT_CHARS",
+    "SMS_TEXT",
+    "ChannelKind",
+    "ChannelParts",
+    "ContextError",
+    "InvalidOutput",
+    "LocaleFormats",
+    "OutputTooLarge",
+    "RenderedMessage",
+    "Renderer",
+    "TemplateMissing",
+    "TemplateProblemError",
+    "check_plain",
+    "full_name",
+    "locale_chain",
+    "sample_context",
+    "solar_hijri",
+]
+
+ChannelKind = Literal["email", "sms"]
+
+EMAIL_SUBJECT = "email_subject.txt"
+EMAIL_TEXT = "email.txt"
+EMAIL_HTML = "email.html"
+SMS_TEXT = "sms.txt"
+
+#: Characters one template part may produce. Far above any real message, low enough
+#: that a runaway loop cannot fill the outbox or the process's memory.
+MAX_OUTPUT_CHARS = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelParts:
+    """The template files a channel needs, and those it uses when present."""
+
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+
+    @property
+    def all(self) -> tuple[str, ...]:
+        return self.required + self.optional
+
+
+CHANNEL_PARTS: dict[str, ChannelParts] = {
+    "email": ChannelParts(required=(EMAIL_SUBJECT, EMAIL_TEXT), optional=(EMAIL_HTML,)),
+    "sms": ChannelParts(required=(SMS_TEXT,)),
+}
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class TemplateProblemError(CampaignError):
+    """A template cannot produce a message; ``problem`` says which file and line.
+
+    Raised for syntax errors, undefined variables, sandbox violations and any other
+    error inside a template, so the caller can skip the message and tell the marketer
+    where to look, instead of crashing on a traceback.
+    """
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__([problem])
+        self.problem = problem
+
+
+class TemplateMissing(TemplateProblemError):
+    """No folder in the locale fallback chain holds the channel's required parts."""
+
+
+class OutputTooLarge(TemplateProblemError):
+    """A part rendered more than the renderer's cap (see :data:`MAX_OUTPUT_CHARS`)."""
+
+
+class InvalidOutput(TemplateProblemError):
+    """A part rendered something unusable: an empty message or a multi-line subject."""
+
+
+class ContextError(RapportError, TypeError):
+    """The caller passed something other than plain data: a bug in Rapport, not the template."""
+
+
+# --------------------------------------------------------------------------- names and locales
+
+_FAMILY_NAME_FIRST = frozenset({"zh", "ja", "ko"})
+_CJK_NAME = re.compile(
+    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\u00b7\u30fb]+"
+)
+_LOCALE_TAG = re.compile(r"^[A-Za-z]{2,8}([_-][A-Za-z0-9]{1,8})*$")
+
+
+def full_name(first: str, last: str, locale: str) -> str:
+    """The name as the customer's own culture writes it.
+
+    Chinese, Japanese and Korean put the family name first with no space ('王伟');
+    a Latin-script name keeps the given-name-first order even for a Chinese locale,
+    because that is how its owner writes it.
+    """
+    first, last = (first or "").strip(), (last or "").strip()
+    parts = [p for p in (first, last) if p]
+    if (
+        len(parts) == 2
+        and _language(locale) in _FAMILY_NAME_FIRST
+        and all(_CJK_NAME.fullmatch(p) for p in parts)
+    ):
+        return last + first
+    return " ".join(parts)
+
+
+def _language(locale: str) -> str:
+    return locale.replace("-", "_").split("_", 1)[0].lower()
+
+
+def _normalise_locale(locale: str) -> str | None:
+    """'fa-ir' -> 'fa_IR'; None for a string that cannot be a locale (or a path)."""
+    if not _LOCALE_TAG.match(locale):
+        return None
+    parts = locale.replace("-", "_").split("_")
+    out = [parts[0].lower()]
+    for part in parts[1:]:
+        if len(part) == 4 and part.isalpha():
+            out.append(part.title())  # script: Hans, Latn
+        elif len(part) == 2 or part.isdigit():
+            out.append(part.upper())  # territory: IR, 419
+        else:
+            out.append(part)
+    return "_".join(out)
+
+
+def locale_chain(locale: str, default: str) -> list[str]:
+    """Folders to try, most specific first: 'zh_Hant_TW' -> zh_Hant_TW, zh_Hant, zh, default."""
+    chain: list[str] = []
+    normalised = _normalise_locale(locale)
+    if normalised:
+        parts = normalised.split("_")
+        chain = ["_".join(parts[:n]) for n in range(len(parts), 0, -1)]
+    if default not in chain:
+        chain.append(default)
+    return chain
+
+
+# --------------------------------------------------------------------------- formatting
+
+_NATIVE_DIGITS = {
+    "arab": "٠١٢٣٤٥٦٧٨٩",
+    "arabext": "۰۱۲۳۴۵۶۷۸۹",
+    "beng": "০১২৩৪৫৬৭৮৯",
+    "deva": "०१२३४५६७८९",
+    "mymr": "၀၁၂၃၄၅၆၇၈၉",
+}
+_PERSIAN_MONTHS = (
+    "فروردین",
+    "اردیبهشت",
+    "خرداد",
+    "تیر",
+    "مرداد",
+    "شهریور",
+    "مهر",
+    "آبان",
+    "آذر",
+    "دی",
+    "بهمن",
+    "اسفند",
+)
+_NAMED_FORMATS = frozenset({"short", "medium", "long", "full"})
+
+
+def solar_hijri(day: date) -> tuple[int, int, int] | None:
+    """(year, month, day) in the Solar Hijri calendar, or None outside 1901-2100.
+
+    The first six months have 31 days and the next five 30; only the new-year date
+    needs astronomy, and that table comes from the ``holidays`` package.
+    """
+    if _Persian is None:  # pragma: no cover
+        return None
+    calendar = _Persian()
+    new_year = calendar.new_year_date(day.year)
+    if new_year is None:
+        return None
+    if day < new_year:
+        new_year = calendar.new_year_date(day.year - 1)
+        if new_year is None:
+            return None
+    offset = (day - new_year).days
+    if offset < 186:
+        month, dom = divmod(offset, 31)
+    else:
+        month, dom = divmod(offset - 186, 30)
+        month += 6
+    return new_year.year - 621, month + 1, dom + 1
+
+
+class LocaleFormats:
+    """Babel formatting bound to one parsed locale, used as that locale's Jinja filters.
+
+    Parsing a locale and looking up its numbering system once, rather than per call,
+    matters: Babel is most of the cost of a rich render.
+    """
+
+    def __init__(self, locale: Locale) -> None:
+        self.locale = locale
+        system = locale.default_numbering_system
+        if system in _NATIVE_DIGITS and system in locale.number_symbols:
+            # Babel picks the native separators but keeps ASCII digits; swap them here.
+            self._numbering = system
+            self._digits: dict[int, int] | None = str.maketrans(
+                "0123456789", _NATIVE_DIGITS[system]
+            )
+        else:
+            self._numbering = "latn"
+            self._digits = None
+        # Babel keeps a literal '%' whatever the numbering system ('۱۵%' instead of '۱۵٪').
+        self._percent_sign = locale.number_symbols[self._numbering].get("percentSign", "%")
+        self._solar_hijri = locale.language == "fa" and _Persian is not None
+        self._day_names = locale.days["format"]["wide"]
+
+    def filters(self) -> dict[str, Callable[..., str]]:
+        return {
+            "format_date": self.format_date,
+            "format_datetime": self.format_datetime,
+            "format_number": self.format_decimal,
+            "format_decimal": self.format_decimal,
+            "format_percent": self.format_percent,
+            "format_currency": self.format_currency,
+        }
+
+    def _native(self, text: str) -> str:
+        return text.translate(self._digits) if self._digits else text
+
+    def format_date(self, value: date | datetime, format: str = "long") -> str:
+        """A date in this locale: 'March 21, 2025', '۱ فروردین ۱۴۰۴', '2025年3月21日'."""
+        day = _require(value, "format_date")
+        if isinstance(day, datetime):
+            day = day.date()
+        if self._solar_hijri and format in _NAMED_FORMATS:
+            text = self._persian_date(day, format)
+            if text is not None:
+                return self._native(text)
+        return self._native(babel_dates.format_date(day, format, locale=self.locale))
+
+    def format_datetime(
+        self,
+        value: datetime | date,
+        format: str = "medium",
+        tzinfo: str | Any | None = None,
+    ) -> str:
+        """A moment in this locale, in ``tzinfo`` (a zone name such as 'Asia/Tehran').
+
+        A naive datetime is taken to be UTC, as everywhere in Rapport.
+        """
+        moment = _require(value, "format_datetime")
+        if not isinstance(moment, datetime):
+            moment = datetime.combine(moment, time())
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        if tzinfo is not None:
+            zone = babel_dates.get_timezone(tzinfo) if isinstance(tzinfo, str) else tzinfo
+            moment = moment.astimezone(zone)
+        if self._solar_hijri and format in _NAMED_FORMATS:
+            day = self._persian_date(moment.date(), format)
+            if day is not None:
+                clock = babel_dates.format_time(moment, format, locale=self.locale)
+                pattern = str(self.locale.datetime_formats[format]).replace("'", "")
+                return self._native(pattern.replace("{0}", clock).replace("{1}", day))
+        return self._native(babel_dates.format_datetime(moment, format, locale=self.locale))
+
+    def format_decimal(self, value: int | float | Decimal, format: str | None = None) -> str:
+        number = _require(value, "format_number")
+        return self._native(
+            babel_numbers.format_decimal(
+                number, format, locale=self.locale, numbering_system=self._numbering
+            )
+        )
+
+    def format_percent(self, value: int | float | Decimal, format: str | None = None) -> str:
+        """A ratio as a percentage: 0.15 -> '15%' ('۱۵٪' in Persian)."""
+        number = _require(value, "format_percent")
+        text = babel_numbers.format_percent(
+            number, format, locale=self.locale, numbering_system=self._numbering
+        )
+        return self._native(text.replace("%", self._percent_sign))
+
+    def format_currency(
+        self, amount: int | float | Decimal, currency: str, format: str | None = None
+    ) -> str:
+        number = _require(amount, "format_currency")
+        return self._native(
+            babel_numbers.format_currency(
+                number, currency, format, locale=self.locale, numbering_system=self._numbering
+            )
+        )
+
+    def _persian_date(self, day: date, format: str) -> str | None:
+        parts = solar_hijri(day)
+        if parts is None:
+            return None
+        year, month, dom = parts
+        if format == "short":
+            return f"{year}/{month}/{dom}"
+        text = f"{dom} {_PERSIAN_MONTHS[month - 1]} {year}"
+        if format == "full":
+            text = f"{self._day_names[day.weekday()]} {text}"
+        return text
+
+
+def _require(value: Any, name: str) -> Any:
+    # Babel formats None as "now"; a missing date must be an error, not today's date.
+    if value is None:
+        raise ValueError(f"{name} was given no value (None)")
+    return value
+
+
+# --------------------------------------------------------------------------- sandbox
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, plus a guard on ``*`` and ``**``.
+
+    The output cap only sees what a template prints; ``'x' * 10**10`` would allocate
+    gigabytes before printing anything, so repetition and powers are checked first.
+    """
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def __init__(self, max_chars: int, **options: Any) -> None:
+        super().__init__(**options)
+        self.max_chars = max_chars
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for seq, count in ((left, right), (right, left)):
+                if (
+                    isinstance(seq, str | list | tuple)
+                    and isinstance(count, int)
+                    and len(seq) * count > self.max_chars
+                ):
+                    raise SecurityError("repetition would exceed the output size limit")
+        elif (
+            isinstance(left, int)
+            and isinstance(right, int)
+            and right > 0
+            and left.bit_length() * right > 4 * self.max_chars
+        ):
+            raise SecurityError("power is too large")
+        return super().call_binop(context, operator, left, right)
+
+
+def _finalize(value: Any) -> Any:
+    return "" if value is None else value
+
+
+# --------------------------------------------------------------------------- renderer
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedMessage:
+    """One rendered message, ready for a channel adapter.
+
+    ``locale`` is the template folder actually used, which may be a fallback of the
+    customer's locale; it is recorded so a report can show who got a fallback.
+    """
+
+    subject: str | None
+    text: str
+    html: str | None
+    locale: str
+
+
+_Resolved = tuple[str, dict[str, Template]]
+
+
+class Renderer:
+    """Renders campaign templates; one per process, shared by every message.
+
+    Environments, compiled templates (and compile errors) and fallback decisions are
+    cached for the life of the renderer, so a message costs no compile, no file-system
+    access and no locale parsing, only the render itself. Safe to share between
+    threads: the caches only ever gain equivalent entries.
+    """
+
+    def __init__(
+        self,
+        templates_dir: Path,
+        default_locale: str,
+        *,
+        max_output_chars: int = MAX_OUTPUT_CHARS,
+    ) -> None:
+        self.templates_dir = Path(templates_dir).resolve()
+        self.default_locale = default_locale
+        self.max_output_chars = max_output_chars
+        self._root = str(self.templates_dir) + os.sep
+        self._loader = FileSystemLoader(str(self.templates_dir))
+        self._lock = threading.Lock()
+        self._environments: dict[str, _Sandbox] = {}
+        self._templates: dict[tuple[str, str, str], Template] = {}
+        self._broken: dict[tuple[str, str, str], Problem] = {}
+        self._exists: dict[str, bool] = {}
+        self._resolved: dict[tuple[str, str, str], _Resolved] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Renderer:
+        return cls(settings.templates_path, settings.locales.default)
+
+    # ----------------------------------------------------------------- public API
+
+    def render(
+        self,
+        template_set: str,
+        channel: ChannelKind,
+        locale: str,
+        context: Mapping[str, Any],
+    ) -> RenderedMessage:
+        """Render one message for a customer whose locale is ``locale``.
+
+        Raises :class:`TemplateMissing` when no folder in the fallback chain has the
+        channel's required parts, :class:`TemplateProblemError` (or a subclass) for
+        anything wrong inside a template, :class:`ContextError` for non-plain data.
+        """
+        check_plain(context)
+        key = (template_set, channel, locale)
+        resolved = self._resolved.get(key)
+        if resolved is None:
+            resolved = self._resolve(template_set, channel, locale)
+            self._resolved[key] = resolved
+        used, templates = resolved
+        out = {part: self._render_template(part, tpl, context) for part, tpl in templates.items()}
+        if channel == "sms":
+            return RenderedMessage(subject=None, text=out[SMS_TEXT], html=None, locale=used)
+        return RenderedMessage(
+            subject=out[EMAIL_SUBJECT], text=out[EMAIL_TEXT], html=out.get(EMAIL_HTML), locale=used
+        )
+
+    def locale_for(self, template_set: str, channel: ChannelKind, locale: str) -> str:
+        """The template folder a customer with ``locale`` gets, by file presence alone."""
+        parts = _parts(channel)
+        chain = locale_chain(locale, self.default_locale)
+        for candidate in chain:
+            if all(self._has(_name(template_set, candidate, p)) for p in parts.required):
+                return candidate
+        raise TemplateMissing(self._missing_problem(template_set, channel, locale, chain))
+
+    def parts_present(
+        self, template_set: str, channel: ChannelKind, template_locale: str
+    ) -> list[str]:
+        """The channel's parts that exist in one template folder (required first)."""
+        return [
+            p for p in _parts(channel).all if self._has(_name(template_set, template_locale, p))
+        ]
+
+    def render_part(
+        self, template_set: str, part: str, template_locale: str, context: Mapping[str, Any]
+    ) -> str:
+        """Render one part of one folder, with the same checks :meth:`render` applies.
+
+        Validation uses this to report a broken subject *and* a broken body in one pass.
+        """
+        check_plain(context)
+        return self._render_template(
+            part, self.template(template_set, part, template_locale), context
+        )
+
+    def template(self, template_set: str, part: str, template_locale: str) -> Template:
+        """The compiled template, compiled on first use and the same object afterwards."""
+        key = (template_set, part, template_locale)
+        compiled = self._templates.get(key)
+        if compiled is not None:
+            return compiled
+        if key in self._broken:
+            # A broken file stays broken until restart (no auto-reload): fail fast,
+            # rather than compiling it again for each of a million customers.
+            raise TemplateProblemError(self._broken[key])
+        name = _name(template_set, template_locale, part)
+        try:
+            compiled = self.environment(template_locale).get_template(name)
+        except TemplateSyntaxError as exc:
+            problem = Problem(self._display(exc.filename, name), exc.lineno, exc.message or "")
+            self._broken[key] = problem
+            raise TemplateProblemError(problem) from exc
+        except TemplateNotFound as exc:
+            raise TemplateMissing(
+                Problem(self._display(None, name), None, "template not found")
+            ) from exc
+        self._templates[key] = compiled
+        return compiled
+
+    def file_of(self, template_set: str, part: str, template_locale: str) -> str:
+        """The file a part lives in, as shown in problems (relative to the working folder)."""
+        return self._display(None, _name(template_set, template_locale, part))
+
+    def environment(self, template_locale: str) -> ImmutableSandboxedEnvironment:
+        """The one sandboxed environment for a template folder's locale."""
+        env = self._environments.get(template_locale)
+        if env is None:
+            with self._lock:
+                env = self._environments.get(template_locale)
+                if env is None:
+                    env = self._new_environment(template_locale)
+                    self._environments[template_locale] = env
+        return env
+
+    # ----------------------------------------------------------------- internals
+
+    def _new_environment(self, template_locale: str) -> _Sandbox:
+        env = _Sandbox(
+            self.max_output_chars,
+            loader=self._loader,
+            undefined=StrictUndefined,
+            autoescape=select_autoescape(
+                enabled_extensions=("html",), default_for_string=False, default=False
+            ),
+            auto_reload=False,
+            cache_size=-1,  # never evict: an evicted template would be compiled again
+            trim_blocks=True,
+            lstrip_blocks=True,
+            finalize=_finalize,
+        )
+        env.filters.update(LocaleFormats(self._babel_locale(template_locale)).filters())
+        return env
+
+    def _babel_locale(self, template_locale: str) -> Locale:
+        # A folder named after no real locale still renders, formatted as the default.
+        for candidate in (template_locale, self.default_locale, "en"):
+            try:
+                return Locale.parse(candidate)
+            except (ValueError, TypeError, UnknownLocaleError):
+                continue
+        raise AssertionError("Babel always knows 'en'")  # pragma: no cover
+
+    def _resolve(self, template_set: str, channel: ChannelKind, locale: str) -> _Resolved:
+        used = self.locale_for(template_set, channel, locale)
+        templates = {
+            part: self.template(template_set, part, used)
+            for part in self.parts_present(template_set, channel, used)
+        }
+        return used, templates
+
+    def _has(self, name: str) -> bool:
+        known = self._exists.get(name)
+        if known is None:
+            try:
+                pieces = split_template_path(name)  # refuses '..', as the loader does
+            except TemplateNotFound:
+                pieces = None
+            known = pieces is not None and os.path.isfile(os.path.join(self._root, *pieces))
+            self._exists[name] = known
+        return known
+
+    def _render_template(self, part: str, template: Template, context: Mapping[str, Any]) -> str:
+        try:
+            text = self._capped(template.generate(context), template)
+        except TemplateProblemError:
+            raise
+        except Exception as exc:
+            # Anything a template raises is the template's fault: the context is plain data.
+            raise TemplateProblemError(self._runtime_problem(exc, template)) from exc
+        if part == EMAIL_SUBJECT:
+            text = text.strip()
+            if any(c in text for c in "\r\n\0"):
+                raise InvalidOutput(
+                    self._problem(
+                        template, "the subject must be a single line (it becomes a mail header)"
+                    )
+                )
+        if not text.strip():
+            raise InvalidOutput(self._problem(template, "renders to an empty text"))
+        return text
+
+    def _capped(self, chunks: Iterator[str], template: Template) -> str:
+        """Join a template's output, stopping as soon as it passes the size cap."""
+        out: list[str] = []
+        size = 0
+        for chunk in chunks:
+            size += len(chunk)
+            if size > self.max_output_chars:
+                raise OutputTooLarge(
+                    self._problem(template, f"output exceeds {self.max_output_chars} characters")
+                )
+            out.append(chunk)
+        return "".join(out)
+
+    def _problem(self, template: Template, message: str) -> Problem:
+        return Problem(self._display(template.filename, template.name), None, message)
+
+    def _runtime_problem(self, exc: Exception, template: Template) -> Problem:
+        """Locate a render-time error in the innermost template frame of its traceback.
+
+        Jinja rewrites tracebacks so that a template's frames carry the template's
+        file name and line, which is exactly what the marketer needs.
+        """
+        filename, line = template.filename, None
+        if isinstance(exc, TemplateSyntaxError) and exc.filename:
+            # A syntax error in an included template surfaces only at render time.
+            return Problem(self._display(exc.filename, exc.name), exc.lineno, exc.message or "")
+        for frame, lineno in traceback.walk_tb(exc.__traceback__):
+            if frame.f_code.co_filename.startswith(self._root):
+                filename, line = frame.f_code.co_filename, lineno
+        message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        if isinstance(exc, SecurityError):
+            message = f"not allowed in a template: {message}"
+        elif not hasattr(exc, "message"):
+            message = f"{type(exc).__name__}: {message}"
+        return Problem(self._display(filename, template.name), line, message)
+
+    def _missing_problem(
+        self, template_set: str, channel: ChannelKind, locale: str, chain: list[str]
+    ) -> Problem:
+        default = self.default_locale
+        missing = [
+            p for p in _parts(channel).required if not self._has(_name(template_set, default, p))
+        ]
+        file = self._display(None, _name(template_set, default, missing[0]))
+        return Problem(
+            file,
+            None,
+            f"no {channel} templates for locale {locale!r} (tried {', '.join(chain)});"
+            f" {default!r} lacks {', '.join(missing)}",
+        )
+
+    def _display(self, filename: str | None, name: str | None) -> str:
+        path = Path(filename) if filename else self.templates_dir / (name or "")
+        try:
+            return str(path.relative_to(Path.cwd()))
+        except ValueError:
+            return str(path)
+
+
+def _name(template_set: str, template_locale: str, part: str) -> str:
+    return f"{template_set}/{template_locale}/{part}"
+
+
+def _parts(channel: str) -> ChannelParts:
+    try:
+        return CHANNEL_PARTS[channel]
+    except KeyError:
+        raise ValueError(f"no templates for channel kind {channel!r}") from None
+
+
+# --------------------------------------------------------------------------- context
+
+_PLAIN_SCALARS = (str, int, float, Decimal, date, time, timedelta, type(None))
+
+
+def check_plain(value: Any, path: str = "context") -> None:
+    """Refuse anything but plain data, so no template can reach a live object."""
+    if isinstance(value, _PLAIN_SCALARS):
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ContextError(f"{path}: keys must be strings, not {type(key).__name__}")
+            check_plain(item, f"{path}.{key}")
+        return
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            check_plain(item, f"{path}[{index}]")
+        return
+    raise ContextError(f"{path}: {type(value).__name__} is not plain data")
+
+
+@dataclass(frozen=True, slots=True)
+class _Persona:
+    first_name: str
+    last_name: str
+    timezone: str
+    country: str
+    birthday: date
+    currency: str
+    lifetime_value: Decimal
+    holiday: str
+    holiday_date: date
+    reorder_date: date
+
+
+_PERSONAS = {
+    "en": _Persona(
+        "Alex", "Morgan", "America/New_York", "US", date(1990, 6, 14), "USD",
+        Decimal("486.50"), "Thanksgiving Day", date(2025, 11, 27), date(2025, 10, 6),
+    ),
+    "fa": _Persona(
+        "سارا", "احمدی", "Asia/Tehran", "IR", date(1993, 4, 24), "IRR",
+        Decimal("48500000"), "نوروز", date(2026, 3, 21), date(2025, 10, 6),
+    ),
+    "zh": _Persona(
+        "伟", "王", "Asia/Shanghai", "CN", date(1988, 9, 9), "CNY",
+        Decimal("3280.00"), "春节", date(2026, 2, 17), date(2025, 10, 6),
+    ),
+}  # fmt: skip
+
+
+def sample_context(
+    locale: str, campaign: Campaign, *, settings: Settings | None = None
+) -> dict[str, Any]:
+    """Realistic data for one customer of ``locale``, to validate and preview templates.
+
+    A loyal, VIB-tier customer with a birthday, a holiday and a reorder due, so every
+    branch a marketer is likely to write has something real to show; the names are
+    in the customer's own script. Dates are fixed so validation is repeatable.
+    """
+    persona = _PERSONAS.get(_language(locale), _PERSONAS["en"])
+    trigger = campaign.trigger
+    kind = trigger.type
+    sku = None
+    last_ordered = None
+    holiday = None
+    if kind == "birthday":
+        when = persona.birthday.replace(year=2026)
+    elif kind == "holiday":
+        when = persona.holiday_date
+        names = getattr(trigger, "names", None)
+        holiday = names[0] if names else persona.holiday
+    else:
+        when = persona.reorder_date
+        skus = getattr(trigger, "skus", {}) or {}
+        sku = next(iter(skus), "SAMPLE-SKU")
+        interval = skus.get(sku) or getattr(trigger, "days_after", None) or 30
+        last_ordered = when - timedelta(days=interval)
+    base_url = (settings.web.base_url if settings else "http://127.0.0.1:8000").rstrip("/")
+    postal = (
+        settings.sender.postal_address if settings else "Rapport, 1 Example Street, Example City"
+    )
+    return {
+        "customer": {
+            "id": f"sample-{_language(locale)}",
+            "first_name": persona.first_name,
+            "last_name": persona.last_name,
+            "full_name": full_name(persona.first_name, persona.last_name, locale),
+            "locale": locale,
+            "timezone": persona.timezone,
+            "country": persona.country,
+            "birthday": persona.birthday,
+            "stage": "loyal",
+            "tier": "vib",
+            "order_count": 7,
+            "lifetime_value": persona.lifetime_value,
+            "currency": persona.currency,
+        },
+        "campaign": {"id": campaign.id, "name": campaign.name, "topic": campaign.topic},
+        "occasion": {
+            "kind": kind,
+            "date": when,
+            "name": holiday,
+            "sku": sku,
+            "last_ordered_at": last_ordered,
+        },
+        "offer": dict(campaign.offer),
+        "links": {
+            "preferences": f"{base_url}/preferences/SAMPLE-TOKEN",
+            "unsubscribe": f"{base_url}/unsubscribe/SAMPLE-TOKEN",
+        },
+        "sender": {"postal_address": postal},
+    }

@@ -1,0 +1,401 @@
+"""Real local servers, and one harness per adapter, for the channel contract suite.
+
+Each harness wraps an adapter together with the far side it delivers to (an aiosmtpd
+server, an HTTP server on loopback, a directory, a text stream, the recording list)
+and reports what arrived there as :class:`Delivered` records, so one set of tests can
+hold every adapter to the same contract. A harness that cannot observe or provoke
+something (the console cannot refuse a message) says so, and the test skips.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import io
+import json
+import socket
+import sys
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import parseaddr
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from rapport.channels import (
+    Channel,
+    ConsoleChannel,
+    FileChannel,
+    HTTPSMSChannel,
+    OutgoingMessage,
+    RecordingChannel,
+    SendResult,
+    SMTPChannel,
+)
+from rapport.channels.console import RULE
+from rapport.channels.mime import message_id_of
+from rapport.channels.recording import accept_all
+
+EMAIL_ADAPTERS = ["smtp", "file", "console", "recording"]
+SMS_ADAPTERS = ["http_sms", "file", "console", "recording"]
+ALL_ADAPTERS = ["smtp", "http_sms", "file", "console", "recording"]
+
+
+class Refusal(enum.Enum):
+    """What the far side should do with the next message."""
+
+    TRANSIENT = "try again later"
+    BAD_ADDRESS = "the address itself is bad: permanent, suppress"
+    PERMANENT = "refused for another reason: permanent, keep the address"
+
+
+@dataclass
+class Delivered:
+    """One message as it arrived at the far side."""
+
+    kind: str
+    to: str
+    text: str
+    subject: str | None = None
+    html: str | None = None
+    message_id: str | None = None
+    to_name: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def free_port() -> int:
+    """A port nobody listens on right now (aiosmtpd's Controller needs a fixed one)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def unix_text(text: str) -> str:
+    """MIME text parts travel with CRLF; compare them with LF."""
+    return text.replace("\r\n", "\n")
+
+
+def parse_email(data: bytes) -> Delivered:
+    mail = BytesParser(policy=policy.default).parsebytes(data)
+    assert isinstance(mail, EmailMessage)
+    text_part = mail.get_body(("plain",))
+    html_part = mail.get_body(("html",))
+    to = mail["To"].addresses[0]
+    return Delivered(
+        kind="email",
+        to=to.addr_spec,
+        to_name=to.display_name or None,
+        text=unix_text(text_part.get_content()) if text_part else "",
+        subject=str(mail["Subject"]) if mail["Subject"] is not None else None,
+        html=unix_text(html_part.get_content()) if html_part else None,
+        message_id=str(mail["Message-ID"]),
+        headers={name: str(value) for name, value in mail.items()},
+    )
+
+
+# --- SMTP server -------------------------------------------------------------------
+
+
+class SMTPSink:
+    """aiosmtpd handler that keeps every message and can be told to refuse the next one.
+
+    Runs in the Controller's thread; the test reads the lists after awaiting sends.
+    """
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self.messages: list[bytes] = []
+        self.envelopes: list[tuple[str, list[str]]] = []
+        self.rcpt_replies: deque[str] = deque()
+        self.data_replies: deque[str] = deque()
+        self.data_delay = 0.0
+
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        self.connections += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if self.rcpt_replies:
+            return self.rcpt_replies.popleft()
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
+        if self.data_replies:
+            return self.data_replies.popleft()
+        content = envelope.original_content or b""
+        self.messages.append(content)
+        self.envelopes.append((str(envelope.mail_from), list(envelope.rcpt_tos)))
+        return "250 2.0.0 Message accepted for delivery"
+
+
+@dataclass
+class SMTPServer:
+    sink: SMTPSink
+    controller: Controller
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.controller.port}?starttls=0"
+
+    def restart(self) -> None:
+        """Stop and start on the same port: every open connection is dropped."""
+        self.controller.stop()
+        self.controller = Controller(self.sink, hostname="127.0.0.1", port=self.controller.port)
+        self.controller.start()
+
+
+# --- HTTP server ---------------------------------------------------------------------
+
+
+@dataclass
+class Reply:
+    status: int
+    body: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    #: The status the server answered with.
+    status: int
+
+
+class SMSProviderServer(ThreadingHTTPServer):
+    """A JSON SMS provider on loopback: records requests, answers from a script."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _ProviderHandler)
+        self.requests: list[RecordedRequest] = []
+        self.replies: deque[Reply] = deque()
+        self.connections = 0
+        self.lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/v1/sms"
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that timed out has hung up; only report anything else."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+    def next_reply(self) -> Reply:
+        with self.lock:
+            if self.replies:
+                return self.replies.popleft()
+            return Reply(200, {"id": f"sms-{len(self.requests)}"})
+
+
+class _ProviderHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, so connection reuse is visible
+    server: SMSProviderServer
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.lock:
+            self.server.connections += 1
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", "0"))
+        raw = self.rfile.read(length)
+        reply = self.server.next_reply()
+        with self.server.lock:
+            self.server.requests.append(
+                RecordedRequest(
+                    "POST", self.path, dict(self.headers.items()), json.loads(raw), reply.status
+                )
+            )
+        if reply.delay:
+            threading.Event().wait(reply.delay)
+        payload = json.dumps(reply.body).encode() if reply.body is not None else b""
+        self.send_response(reply.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Keep test output quiet."""
+
+
+# --- harnesses -------------------------------------------------------------------------
+
+
+class Harness:
+    """An adapter plus a view of what reached the far side."""
+
+    #: Whether the far side shows the HTML part and extra headers.
+    sees_html = True
+    sees_headers = True
+
+    def __init__(self, name: str, channel: Channel) -> None:
+        self.name = name
+        self.channel = channel
+
+    def delivered(self) -> list[Delivered]:
+        raise NotImplementedError
+
+    def refuse_next(self, refusal: Refusal) -> None:
+        pytest.skip(f"the {self.name} adapter has no far side that can refuse")
+
+    def connections(self) -> int | None:
+        """Connections opened to the far side, for adapters that hold one."""
+        return None
+
+
+class SMTPHarness(Harness):
+    def __init__(self, server: SMTPServer) -> None:
+        super().__init__("smtp", SMTPChannel(server.url, sender="Shop <shop@example.com>"))
+        self.server = server
+
+    def delivered(self) -> list[Delivered]:
+        return [parse_email(data) for data in self.server.sink.messages]
+
+    def refuse_next(self, refusal: Refusal) -> None:
+        sink = self.server.sink
+        if refusal is Refusal.TRANSIENT:
+            sink.rcpt_replies.append("451 4.3.0 Mailbox busy, try again later")
+        elif refusal is Refusal.BAD_ADDRESS:
+            sink.rcpt_replies.append("550 5.1.1 <nobody@example.com>: mailbox unavailable")
+        else:
+            sink.data_replies.append("554 5.6.0 Message content rejected")
+
+    def connections(self) -> int:
+        return self.server.sink.connections
+
+
+class HTTPSMSHarness(Harness):
+    sees_html = False
+    sees_headers = False
+
+    def __init__(self, server: SMSProviderServer) -> None:
+        super().__init__("http_sms", HTTPSMSChannel(server.url, token="test-token", timeout=5))
+        self.server = server
+
+    def delivered(self) -> list[Delivered]:
+        return [
+            Delivered(kind="sms", to=r.body["to"], text=r.body["text"])
+            for r in self.server.requests
+            if 200 <= r.status < 300
+        ]
+
+    def refuse_next(self, refusal: Refusal) -> None:
+        reply = {
+            Refusal.TRANSIENT: Reply(503, {"error": "unavailable"}),
+            Refusal.BAD_ADDRESS: Reply(400, {"error": "invalid_number"}),
+            Refusal.PERMANENT: Reply(403, {"error": "forbidden"}),
+        }[refusal]
+        self.server.replies.append(reply)
+
+    def connections(self) -> int:
+        return self.server.connections
+
+
+class FileHarness(Harness):
+    def __init__(self, path: Path) -> None:
+        super().__init__("file", FileChannel(path, sender="Shop <shop@example.com>"))
+        self.path = path
+
+    def delivered(self) -> list[Delivered]:
+        found: list[Delivered] = []
+        for file in sorted(self.path.glob("*")):
+            if file.suffix == ".eml":
+                found.append(parse_email(file.read_bytes()))
+            elif file.suffix == ".json":
+                record = json.loads(file.read_text(encoding="utf-8"))
+                found.append(Delivered(kind="sms", to=record["to"], text=record["text"]))
+        return found
+
+
+class ConsoleHarness(Harness):
+    sees_html = False
+
+    def __init__(self) -> None:
+        self.stream = io.StringIO()
+        super().__init__("console", ConsoleChannel(self.stream))
+
+    def delivered(self) -> list[Delivered]:
+        """Parse the rendering back: title line, ``Name: value`` lines, blank, text."""
+        found: list[Delivered] = []
+        for block in self.stream.getvalue().split(f"{RULE} ")[1:]:
+            head, _, text = block.partition("\n\n")
+            title, *lines = head.split("\n")
+            headers = dict(line.split(": ", 1) for line in lines)
+            to_name, to = parseaddr(headers.pop("To"))
+            found.append(
+                Delivered(
+                    kind=title.split(" · ")[0],
+                    to=to,
+                    to_name=to_name or None,
+                    text=text.rstrip("\n") + "\n",
+                    subject=headers.pop("Subject", None),
+                    message_id=headers.pop("Message-ID", None),
+                    headers=headers,
+                )
+            )
+        return found
+
+
+class RecordingHarness(Harness):
+    def __init__(self) -> None:
+        super().__init__("recording", RecordingChannel(self._answer))
+        self.channel: RecordingChannel
+        self.refusals: deque[Refusal] = deque()
+
+    def _answer(self, message: OutgoingMessage) -> SendResult:
+        if not self.refusals:
+            return accept_all(message)
+        return {
+            Refusal.TRANSIENT: SendResult.transient("scripted"),
+            Refusal.BAD_ADDRESS: SendResult.permanent("scripted", suppress=True),
+            Refusal.PERMANENT: SendResult.permanent("scripted"),
+        }[self.refusals.popleft()]
+
+    def delivered(self) -> list[Delivered]:
+        return [
+            Delivered(
+                kind=m.kind,
+                to=m.to,
+                to_name=m.to_name,
+                text=m.text,
+                subject=m.subject,
+                html=m.html,
+                message_id=message_id_of(m) if m.kind == "email" else None,
+                headers=dict(m.headers),
+            )
+            for m, result in zip(self.channel.sent, self.channel.results, strict=True)
+            if result.outcome == "accepted"
+        ]
+
+    def refuse_next(self, refusal: Refusal) -> None:
+        self.refusals.append(refusal)

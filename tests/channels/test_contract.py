@@ -1,0 +1,356 @@
+"""The channel contract: every adapter, against its real far side, passes the same tests.
+
+Parametrized over the built-ins (see ``conftest.py`` for the harnesses). A third-party
+adapter earns its place by passing these too.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from channel_harness import ALL_ADAPTERS, EMAIL_ADAPTERS, SMS_ADAPTERS, Harness, Refusal
+
+import rapport.channels
+from rapport.channels import (
+    Channel,
+    HeaderInjectionError,
+    Outcome,
+    OutgoingMessage,
+    RecordingChannel,
+    UnknownAdapterError,
+    adapter_class,
+    adapter_names,
+    build_channel,
+    check_header_value,
+    message_id_for,
+)
+
+ADDRESS = "maryam.ahmadi@example.com"
+PHONE = "+989121234567"
+UNSUBSCRIBE = {
+    "List-Unsubscribe": "<https://shop.example/u/tok3n>, <mailto:unsub@shop.example>",
+    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+}
+
+
+def email(key: str = "c1:birthday:2025-03-01:email", **changes: object) -> OutgoingMessage:
+    message = OutgoingMessage(
+        idempotency_key=key,
+        kind="email",
+        to=ADDRESS,
+        to_name="مریم احمدی",
+        subject="تولدت مبارک «مریم» 「生日快乐」",
+        text="سلام مریم،\nتولدت مبارک!\n「生日快乐」，祝你幸福。\n",
+        html="<p dir='rtl'>تولدت مبارک</p><p>「生日快乐」</p>",
+        headers=UNSUBSCRIBE,
+        locale="fa",
+        customer_id="c1",
+        campaign="birthday",
+    )
+    return replace(message, **changes)  # type: ignore[arg-type]
+
+
+def sms(key: str = "c2:birthday:2025-03-01:sms", **changes: object) -> OutgoingMessage:
+    message = OutgoingMessage(
+        idempotency_key=key,
+        kind="sms",
+        to=PHONE,
+        text="تولدت مبارک! 「生日快乐」 لغو: STOP",
+        locale="fa",
+        customer_id="c2",
+        campaign="birthday",
+    )
+    return replace(message, **changes)  # type: ignore[arg-type]
+
+
+def message_for(harness: Harness, key: str = "k:1") -> OutgoingMessage:
+    """A message of a kind the adapter carries (e-mail when it carries both)."""
+    return email(key) if "email" in harness.channel.kinds else sms(key)
+
+
+def lines(text: str) -> str:
+    return text.replace("\r\n", "\n").rstrip("\n")
+
+
+# --- identity ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("harness", ALL_ADAPTERS, indirect=True)
+def test_declares_name_and_kinds(harness: Harness) -> None:
+    assert isinstance(harness.channel, Channel)
+    assert harness.channel.name == harness.name
+    assert harness.channel.kinds
+    assert harness.channel.kinds <= {"email", "sms"}
+
+
+# --- delivery intact ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("harness", EMAIL_ADAPTERS, indirect=True)
+async def test_email_arrives_intact(harness: Harness) -> None:
+    message = email()
+    result = await harness.channel.send(message)
+
+    assert result.outcome is Outcome.ACCEPTED, result.reason
+    [got] = harness.delivered()
+    assert got.kind == "email"
+    assert got.to == ADDRESS
+    assert got.subject == message.subject
+    assert lines(got.text) == lines(message.text)
+    if harness.sees_html:
+        assert got.to_name == message.to_name
+        assert got.html is not None and lines(got.html) == lines(message.html or "")
+
+
+@pytest.mark.parametrize("harness", SMS_ADAPTERS, indirect=True)
+async def test_sms_arrives_intact(harness: Harness) -> None:
+    message = sms()
+    result = await harness.channel.send(message)
+
+    assert result.outcome is Outcome.ACCEPTED, result.reason
+    [got] = harness.delivered()
+    assert (got.kind, got.to, lines(got.text)) == ("sms", PHONE, lines(message.text))
+
+
+@pytest.mark.parametrize("harness", EMAIL_ADAPTERS, indirect=True)
+async def test_message_id_is_derived_from_the_key_and_stable(harness: Harness) -> None:
+    message = email()
+    first = await harness.channel.send(message)
+    second = await harness.channel.send(message)
+
+    expected = message_id_for(message.idempotency_key)
+    assert first.provider_id == second.provider_id == expected
+    assert [d.message_id for d in harness.delivered()][-1] == expected
+    other = await harness.channel.send(email("c1:birthday:2026-03-01:email"))
+    assert other.provider_id != expected
+
+
+@pytest.mark.parametrize("harness", EMAIL_ADAPTERS, indirect=True)
+async def test_an_explicit_message_id_is_kept(harness: Harness) -> None:
+    result = await harness.channel.send(email(message_id="<fixed-1@shop.example>"))
+
+    assert result.provider_id == "<fixed-1@shop.example>"
+    [got] = harness.delivered()
+    assert got.message_id == "<fixed-1@shop.example>"
+
+
+@pytest.mark.parametrize("harness", EMAIL_ADAPTERS, indirect=True)
+async def test_list_unsubscribe_headers_survive(harness: Harness) -> None:
+    await harness.channel.send(email())
+
+    [got] = harness.delivered()
+    assert got.headers["List-Unsubscribe"] == UNSUBSCRIBE["List-Unsubscribe"]
+    assert got.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+# --- refusing unsafe headers ---------------------------------------------------------
+
+INJECTIONS = {
+    "subject": {"subject": "Hello\r\nBcc: everyone@example.com"},
+    "subject-lf": {"subject": "Hello\nBcc: everyone@example.com"},
+    "subject-nul": {"subject": "Hello\x00"},
+    "to": {"to": "maryam@example.com\r\nBcc: everyone@example.com"},
+    "to_name": {"to_name": "Maryam\r\nBcc: everyone@example.com"},
+    "sender": {"sender": "Shop <shop@example.com>\nBcc: everyone@example.com"},
+    "header-value": {"headers": {"List-Unsubscribe": "<https://x>\r\nBcc: e@example.com"}},
+    "header-name": {"headers": {"X-A\r\nBcc": "e@example.com"}},
+    "message-id": {"message_id": "<a@b>\r\nBcc: e@example.com"},
+}
+
+
+@pytest.mark.parametrize("field", INJECTIONS)
+@pytest.mark.parametrize("harness", EMAIL_ADAPTERS, indirect=True)
+async def test_header_injection_is_refused_before_sending(harness: Harness, field: str) -> None:
+    result = await harness.channel.send(email(**INJECTIONS[field]))
+
+    assert result.outcome is Outcome.PERMANENT
+    assert not result.suppress
+    assert "CR, LF or NUL" in (result.reason or "")
+    assert harness.delivered() == []
+    assert harness.connections() in (None, 0), "connected although nothing was sendable"
+    if isinstance(harness.channel, RecordingChannel):
+        assert harness.channel.sent == []
+
+
+def test_check_header_value_names_the_header_not_the_value() -> None:
+    with pytest.raises(HeaderInjectionError, match="'Subject'") as caught:
+        check_header_value("Subject", "secret\r\nBcc: x@example.com")
+    assert "secret" not in str(caught.value)
+    assert isinstance(caught.value, ValueError)
+
+
+# --- outcomes --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("harness", ALL_ADAPTERS, indirect=True)
+async def test_transient_refusal_is_transient(harness: Harness) -> None:
+    harness.refuse_next(Refusal.TRANSIENT)
+    result = await harness.channel.send(message_for(harness))
+
+    assert result.outcome is Outcome.TRANSIENT
+    assert not result.suppress
+    assert result.reason
+    assert harness.delivered() == []
+
+
+@pytest.mark.parametrize("harness", ALL_ADAPTERS, indirect=True)
+async def test_bad_address_is_permanent_and_suppressed(harness: Harness) -> None:
+    harness.refuse_next(Refusal.BAD_ADDRESS)
+    result = await harness.channel.send(message_for(harness))
+
+    assert result.outcome is Outcome.PERMANENT
+    assert result.suppress
+
+
+@pytest.mark.parametrize("harness", ALL_ADAPTERS, indirect=True)
+async def test_other_permanent_refusal_keeps_the_address(harness: Harness) -> None:
+    harness.refuse_next(Refusal.PERMANENT)
+    result = await harness.channel.send(message_for(harness))
+
+    assert result.outcome is Outcome.PERMANENT
+    assert not result.suppress
+
+
+@pytest.mark.parametrize("refusal", list(Refusal))
+@pytest.mark.parametrize("harness", ALL_ADAPTERS, indirect=True)
+async def test_the_next_message_goes_through_after_a_refusal(
+    harness: Harness, refusal: Refusal
+) -> None:
+    harness.refuse_next(refusal)
+    await harness.channel.send(message_for(harness, "k:1"))
+    result = await harness.channel.send(message_for(harness, "k:2"))
+
+    assert result.outcome is Outcome.ACCEPTED, result.reason
+    assert len(harness.delivered()) == 1
+
+
+@pytest.mark.parametrize("harness", ALL_ADAPTERS, indirect=True)
+async def test_a_kind_it_cannot_carry_is_permanent(harness: Harness) -> None:
+    missing = {"email", "sms"} - harness.channel.kinds
+    if not missing:
+        pytest.skip(f"the {harness.name} adapter carries every kind")
+    message = email() if "email" in missing else sms()
+    result = await harness.channel.send(message)
+
+    assert result.outcome is Outcome.PERMANENT
+    assert not result.suppress
+
+
+# --- connections -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("harness", ALL_ADAPTERS, indirect=True)
+async def test_one_connection_carries_many_messages(harness: Harness) -> None:
+    if harness.connections() is None:
+        pytest.skip(f"the {harness.name} adapter holds no connection")
+    for n in range(5):
+        result = await harness.channel.send(message_for(harness, f"k:{n}"))
+        assert result.outcome is Outcome.ACCEPTED, result.reason
+
+    assert len(harness.delivered()) == 5
+    assert harness.connections() == 1
+
+
+@pytest.mark.parametrize("harness", ALL_ADAPTERS, indirect=True)
+async def test_aclose_is_idempotent_and_send_reopens(harness: Harness) -> None:
+    await harness.channel.send(message_for(harness, "k:1"))
+    await harness.channel.aclose()
+    await harness.channel.aclose()
+    result = await harness.channel.send(message_for(harness, "k:2"))
+
+    assert result.outcome is Outcome.ACCEPTED, result.reason
+
+
+# --- privacy -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("harness", ALL_ADAPTERS, indirect=True)
+async def test_logs_and_reasons_carry_no_personal_data(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="rapport")
+    results = []
+    for refusal in Refusal:
+        try:
+            harness.refuse_next(refusal)
+        except pytest.skip.Exception:
+            break
+        results.append(await harness.channel.send(message_for(harness, f"r:{refusal.name}")))
+    results.append(await harness.channel.send(message_for(harness, "ok")))
+    results.append(await harness.channel.send(email(subject="x\r\nBcc: a@example.com")))
+
+    ours = [r.getMessage() for r in caplog.records if r.name.startswith("rapport")]
+    reasons = [r.reason or "" for r in results]
+    for text in ours + reasons:
+        for personal in (ADDRESS, PHONE, "مریم", "example.com"):
+            assert personal not in text
+
+
+# --- registry and public surface ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["smtp", "file", "console", "http_sms"])
+def test_registry_finds_every_built_in(name: str) -> None:
+    cls = adapter_class(name)
+
+    assert issubclass(cls, Channel)
+    assert cls.name == name
+    assert name in adapter_names()
+
+
+def test_registry_names_the_known_adapters_for_an_unknown_one() -> None:
+    with pytest.raises(UnknownAdapterError) as caught:
+        adapter_class("carrier_pigeon")
+
+    assert isinstance(caught.value, LookupError)
+    assert "carrier_pigeon" in str(caught.value)
+    assert {"smtp", "file", "console", "http_sms"} <= set(caught.value.known)
+    assert "smtp" in str(caught.value)
+
+
+def test_build_channel_ignores_routing_keys_and_resolves_paths(tmp_path: Path) -> None:
+    options = {"adapter": "file", "kind": "email", "path": "outbox"}
+    channel = build_channel("file", options, tmp_path)
+
+    assert isinstance(channel, rapport.channels.FileChannel)
+    assert channel.path == tmp_path / "outbox"
+
+
+def test_build_channel_reports_bad_options(tmp_path: Path) -> None:
+    with pytest.raises(rapport.channels.AdapterOptionsError, match="smtp"):
+        build_channel("smtp", {"url": "smtp://h", "hots": "typo"}, tmp_path)
+    with pytest.raises(rapport.channels.AdapterOptionsError, match="smtp://"):
+        build_channel("smtp", {"url": "ftp://h"}, tmp_path)
+
+
+def test_the_public_surface_is_pinned() -> None:
+    assert sorted(rapport.channels.__all__) == [
+        "AdapterOptionsError",
+        "Channel",
+        "ConsoleChannel",
+        "FileChannel",
+        "HTTPSMSChannel",
+        "HTTPSMSURLError",
+        "HeaderInjectionError",
+        "InvalidAdapterError",
+        "InvalidAddressError",
+        "MessageFormatError",
+        "Outcome",
+        "OutgoingMessage",
+        "RecordingChannel",
+        "SMTPChannel",
+        "SMTPURLError",
+        "SendResult",
+        "UnknownAdapterError",
+        "adapter_class",
+        "adapter_names",
+        "build_channel",
+        "build_email",
+        "check_header_value",
+        "message_id_for",
+    ]
+    for name in rapport.channels.__all__:
+        assert getattr(rapport.channels, name) is not None

@@ -1,0 +1,155 @@
+"""HTTP SMS adapter specifics beyond the contract: the request, each reply, each failure."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from channel_harness import Reply, SMSProviderServer, free_port
+
+from rapport.channels import (
+    HeaderInjectionError,
+    HTTPSMSChannel,
+    HTTPSMSURLError,
+    Outcome,
+    OutgoingMessage,
+    SendResult,
+)
+from rapport.channels.http_sms import http_error_result
+
+MESSAGE = OutgoingMessage(
+    idempotency_key="c2:birthday:2025-03-01:sms",
+    kind="sms",
+    to="+8613800138000",
+    text="「生日快乐」 回复T退订",
+    locale="zh",
+)
+
+
+async def send(
+    server: SMSProviderServer, *replies: Reply, token: str | None = None, timeout: float = 5
+) -> SendResult:
+    """Script the provider's replies, then send MESSAGE through a fresh adapter."""
+    server.replies.extend(replies)
+    async with HTTPSMSChannel(server.url, token=token, timeout=timeout) as channel:
+        return await channel.send(MESSAGE)
+
+
+async def test_the_request_follows_the_provider_contract(sms_provider: SMSProviderServer) -> None:
+    await send(sms_provider, token="tok")
+
+    [request] = sms_provider.requests
+    assert request.path == "/v1/sms"
+    assert request.body == {
+        "to": "+8613800138000",
+        "text": "「生日快乐」 回复T退订",
+        "idempotency_key": "c2:birthday:2025-03-01:sms",
+        "locale": "zh",
+    }
+    assert request.headers["Idempotency-Key"] == "c2:birthday:2025-03-01:sms"
+    assert request.headers["Authorization"] == "Bearer tok"
+    assert request.headers["Content-Type"] == "application/json"
+
+
+async def test_no_token_no_authorization_header(sms_provider: SMSProviderServer) -> None:
+    await send(sms_provider)
+
+    assert "Authorization" not in sms_provider.requests[0].headers
+
+
+@pytest.mark.parametrize(
+    ("reply", "provider_id"),
+    [
+        (Reply(200, {"id": "abc"}), "abc"),
+        (Reply(201, {"message_id": 42}), "42"),
+        (Reply(202, None), None),
+        (Reply(200, {"status": "queued"}), None),
+    ],
+)
+async def test_2xx_is_accepted_with_the_providers_id(
+    sms_provider: SMSProviderServer, reply: Reply, provider_id: str | None
+) -> None:
+    result = await send(sms_provider, reply)
+
+    assert result.outcome is Outcome.ACCEPTED
+    assert result.provider_id == provider_id
+
+
+@pytest.mark.parametrize(
+    ("reply", "outcome", "suppress"),
+    [
+        (Reply(429, {"error": "rate_limited"}, {"Retry-After": "30"}), Outcome.TRANSIENT, False),
+        (Reply(408, None), Outcome.TRANSIENT, False),
+        (Reply(500, None), Outcome.TRANSIENT, False),
+        (Reply(503, {"error": "invalid_number"}), Outcome.TRANSIENT, False),
+        (Reply(400, {"error": "invalid_number"}), Outcome.PERMANENT, True),
+        (Reply(422, {"code": "invalid_recipient"}), Outcome.PERMANENT, True),
+        (Reply(400, {"error": "text_too_long"}), Outcome.PERMANENT, False),
+        (Reply(401, None), Outcome.PERMANENT, False),
+        (Reply(404, {"error": "no such route"}), Outcome.PERMANENT, False),
+    ],
+)
+async def test_error_replies(
+    sms_provider: SMSProviderServer, reply: Reply, outcome: Outcome, suppress: bool
+) -> None:
+    result = await send(sms_provider, reply)
+
+    assert (result.outcome, result.suppress) == (outcome, suppress)
+    assert str(reply.status) in result.reason
+
+
+async def test_retry_after_is_kept_in_the_reason(sms_provider: SMSProviderServer) -> None:
+    result = await send(sms_provider, Reply(429, None, {"Retry-After": "30"}))
+
+    assert "30" in result.reason
+
+
+async def test_redirects_are_not_followed(sms_provider: SMSProviderServer) -> None:
+    elsewhere = Reply(307, None, {"Location": "http://169.254.169.254/latest"})
+    result = await send(sms_provider, elsewhere)
+
+    assert result.outcome is Outcome.PERMANENT
+    assert len(sms_provider.requests) == 1
+
+
+async def test_a_slow_provider_times_out_as_transient(sms_provider: SMSProviderServer) -> None:
+    result = await send(sms_provider, Reply(200, {"id": "late"}, delay=1.0), timeout=0.2)
+
+    assert result.outcome is Outcome.TRANSIENT
+
+
+async def test_a_provider_that_is_down_is_transient() -> None:
+    async with HTTPSMSChannel(f"http://127.0.0.1:{free_port()}/sms", timeout=5) as channel:
+        result = await channel.send(MESSAGE)
+
+    assert result.outcome is Outcome.TRANSIENT
+
+
+def _all_subclasses(cls: type[Exception]) -> list[type[Exception]]:
+    found = [cls]
+    for sub in cls.__subclasses__():
+        found.extend(_all_subclasses(sub))
+    return found
+
+
+@pytest.mark.parametrize("cls", _all_subclasses(httpx.RequestError), ids=lambda cls: cls.__name__)
+def test_every_httpx_request_error_is_mapped(cls: type[Exception]) -> None:
+    assert http_error_result(cls("boom")) is not None
+
+
+def test_errors_that_are_not_ours_are_not_swallowed() -> None:
+    assert http_error_result(KeyError("bug")) is None
+
+
+@pytest.mark.parametrize("url", ["ftp://h/sms", "http://", "sms.example/send"])
+def test_bad_url_is_refused(url: str) -> None:
+    with pytest.raises(HTTPSMSURLError):
+        HTTPSMSChannel(url)
+
+
+def test_a_token_that_would_inject_a_header_is_refused() -> None:
+    with pytest.raises(HeaderInjectionError):
+        HTTPSMSChannel("https://sms.example/send", token="t\r\nX-Evil: 1")
+
+
+def test_repr_hides_the_token() -> None:
+    assert "s3cret" not in repr(HTTPSMSChannel("https://sms.example/send", token="s3cret"))

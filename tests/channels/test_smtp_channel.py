@@ -1,0 +1,252 @@
+"""SMTP adapter specifics beyond the contract: URLs, reply codes, reconnects, timeouts."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from typing import Any
+
+import aiosmtplib
+import aiosmtplib.errors
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
+from channel_harness import SMTPServer, SMTPSink, free_port, parse_email
+
+from rapport.channels import Outcome, OutgoingMessage, SMTPChannel, SMTPURLError
+from rapport.channels.smtp import SMTPServer as ServerConfig
+from rapport.channels.smtp import parse_smtp_url, smtp_error_result
+
+
+def mail(key: str = "k:1", **changes: Any) -> OutgoingMessage:
+    fields: dict[str, Any] = {
+        "idempotency_key": key,
+        "kind": "email",
+        "to": "someone@example.com",
+        "subject": "Hello",
+        "text": "Hi\n",
+    }
+    fields.update(changes)
+    return OutgoingMessage(**fields)
+
+
+# --- URL -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("smtp://mail.local", ServerConfig("mail.local", 25)),
+        ("smtp://127.0.0.1:2525", ServerConfig("127.0.0.1", 2525)),
+        ("smtp://h?starttls=0", ServerConfig("h", 25, start_tls=False)),
+        ("smtp://h?starttls=1", ServerConfig("h", 587, start_tls=True)),
+        ("smtps://h", ServerConfig("h", 465, use_tls=True, start_tls=False)),
+        (
+            "smtp://user%40shop:p%40ss%3Aword@h:587?starttls=true",
+            ServerConfig("h", 587, start_tls=True, username="user@shop", password="p@ss:word"),
+        ),
+    ],
+)
+def test_parse_smtp_url(url: str, expected: ServerConfig) -> None:
+    assert parse_smtp_url(url) == expected
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://h",
+        "smtp://",
+        "smtp://h?tls=1",
+        "smtp://h?starttls=maybe",
+        "smtps://h?starttls=1",
+        "smtp://h:notaport",
+    ],
+)
+def test_bad_smtp_url_is_refused(url: str) -> None:
+    with pytest.raises(SMTPURLError):
+        parse_smtp_url(url)
+
+
+def test_repr_hides_the_password() -> None:
+    channel = SMTPChannel("smtps://user:s3cret@h")
+
+    assert "s3cret" not in repr(channel)
+    assert "s3cret" not in repr(channel.server)
+
+
+# --- error map -----------------------------------------------------------------------------
+
+
+def _instance(cls: type[BaseException]) -> BaseException:
+    """An instance of any aiosmtplib error, whatever its constructor wants."""
+    if issubclass(cls, aiosmtplib.SMTPRecipientsRefused):
+        return cls([aiosmtplib.SMTPRecipientRefused(550, "5.1.1 no", "a@b")])
+    params = [p for p in inspect.signature(cls).parameters.values() if p.kind != p.VAR_KEYWORD]
+    samples = {"code": 451, "message": "try later", "sender": "a@b", "recipient": "a@b"}
+    return cls(*(samples.get(p.name, "x") for p in params))
+
+
+ERRORS = [
+    cls
+    for cls in vars(aiosmtplib.errors).values()
+    if isinstance(cls, type) and issubclass(cls, aiosmtplib.SMTPException)
+]
+
+
+@pytest.mark.parametrize("cls", ERRORS, ids=lambda cls: cls.__name__)
+@pytest.mark.parametrize("connecting", [False, True])
+def test_every_aiosmtplib_error_is_mapped(cls: type[BaseException], connecting: bool) -> None:
+    result = smtp_error_result(_instance(cls), connecting=connecting)
+
+    assert result is not None, f"{cls.__name__} is not translated"
+    if connecting:
+        assert result.outcome is Outcome.TRANSIENT
+
+
+def test_errors_that_are_not_ours_are_not_swallowed() -> None:
+    assert smtp_error_result(KeyError("bug")) is None
+
+
+@pytest.mark.parametrize(
+    ("reply", "outcome", "suppress"),
+    [
+        ("451 4.3.0 try later", Outcome.TRANSIENT, False),
+        ("452 4.2.2 mailbox full", Outcome.TRANSIENT, False),
+        ("550 5.1.1 <a@example.com>: no such user", Outcome.PERMANENT, True),
+        ("550 no such user", Outcome.PERMANENT, True),
+        ("551 user not local", Outcome.PERMANENT, True),
+        ("553 mailbox name not allowed", Outcome.PERMANENT, True),
+        ("550 5.2.1 mailbox disabled", Outcome.PERMANENT, True),
+        ("550 5.7.1 rejected by policy", Outcome.PERMANENT, False),
+        ("552 5.2.2 mailbox full", Outcome.PERMANENT, False),
+        ("554 transaction failed", Outcome.PERMANENT, False),
+    ],
+)
+async def test_recipient_replies(
+    smtp_server: SMTPServer, reply: str, outcome: Outcome, suppress: bool
+) -> None:
+    smtp_server.sink.rcpt_replies.append(reply)
+    async with SMTPChannel(smtp_server.url) as channel:
+        result = await channel.send(mail())
+
+    assert (result.outcome, result.suppress) == (outcome, suppress)
+    assert result.reason is not None and result.reason.startswith(reply[:3])
+    assert "a@example.com" not in result.reason
+
+
+async def test_data_refusal_never_suppresses(smtp_server: SMTPServer) -> None:
+    smtp_server.sink.data_replies.append("550 5.1.1 looks like a bad mailbox but is DATA")
+    async with SMTPChannel(smtp_server.url) as channel:
+        result = await channel.send(mail())
+
+    assert (result.outcome, result.suppress) == (Outcome.PERMANENT, False)
+
+
+# --- connections ----------------------------------------------------------------------------
+
+
+async def test_a_server_that_is_down_is_transient() -> None:
+    async with SMTPChannel(f"smtp://127.0.0.1:{free_port()}?starttls=0", timeout=5) as channel:
+        result = await channel.send(mail())
+
+    assert result.outcome is Outcome.TRANSIENT
+    assert "connection" in (result.reason or "")
+
+
+async def test_reconnects_after_the_server_dropped_the_connection(smtp_server: SMTPServer) -> None:
+    async with SMTPChannel(smtp_server.url) as channel:
+        assert (await channel.send(mail("k:1"))).outcome is Outcome.ACCEPTED
+        await asyncio.to_thread(smtp_server.restart)
+        result = await channel.send(mail("k:2"))
+
+    assert result.outcome is Outcome.ACCEPTED, result.reason
+    assert len(smtp_server.sink.messages) == 2
+    assert smtp_server.sink.connections == 2
+
+
+async def test_a_slow_server_times_out_as_transient_and_the_next_send_reconnects(
+    smtp_server: SMTPServer,
+) -> None:
+    smtp_server.sink.data_delay = 1.0
+    async with SMTPChannel(smtp_server.url, timeout=0.3) as channel:
+        slow = await channel.send(mail("k:1"))
+        smtp_server.sink.data_delay = 0
+        fine = await channel.send(mail("k:2"))
+
+    assert slow.outcome is Outcome.TRANSIENT
+    assert fine.outcome is Outcome.ACCEPTED, fine.reason
+
+
+async def test_concurrent_sends_share_the_one_connection(smtp_server: SMTPServer) -> None:
+    async with SMTPChannel(smtp_server.url) as channel:
+        results = await asyncio.gather(*(channel.send(mail(f"k:{n}")) for n in range(10)))
+
+    assert {r.outcome for r in results} == {Outcome.ACCEPTED}
+    assert len(smtp_server.sink.messages) == 10
+    assert smtp_server.sink.connections == 1
+
+
+# --- envelope and addresses ------------------------------------------------------------------
+
+
+async def test_envelope_uses_bare_addresses_and_punycode(smtp_server: SMTPServer) -> None:
+    async with SMTPChannel(smtp_server.url, sender="Shop «فروشگاه» <shop@example.com>") as channel:
+        result = await channel.send(mail(to="maryam@bücher.example"))
+
+    assert result.outcome is Outcome.ACCEPTED, result.reason
+    assert smtp_server.sink.envelopes == [("shop@example.com", ["maryam@xn--bcher-kva.example"])]
+    assert parse_email(smtp_server.sink.messages[0]).to == "maryam@xn--bcher-kva.example"
+
+
+async def test_an_address_email_cannot_carry_is_permanent_and_not_sent(
+    smtp_server: SMTPServer,
+) -> None:
+    async with SMTPChannel(smtp_server.url) as channel:
+        result = await channel.send(mail(to="مریم@example.com"))
+
+    assert (result.outcome, result.suppress) == (Outcome.PERMANENT, False)
+    assert smtp_server.sink.connections == 0
+
+
+def test_an_unsafe_default_sender_is_refused_at_configuration() -> None:
+    with pytest.raises(ValueError, match="CR, LF or NUL"):
+        SMTPChannel("smtp://h", sender="a@b\r\nBcc: c@d")
+
+
+# --- authentication ---------------------------------------------------------------------------
+
+
+class _Authenticator:
+    def __init__(self) -> None:
+        self.logins: list[tuple[str, bytes]] = []
+
+    def __call__(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        self.logins.append((data.login.decode(), data.password))
+        # handled=False: let aiosmtpd answer 535 itself on failure.
+        return AuthResult(success=data.password == b"p@ss", handled=False)
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
+@pytest.mark.parametrize(("password", "outcome"), [("p%40ss", "accepted"), ("wrong", "transient")])
+async def test_url_credentials_log_in(password: str, outcome: str) -> None:
+    authenticator = _Authenticator()
+    controller = Controller(
+        SMTPSink(),
+        hostname="127.0.0.1",
+        port=free_port(),
+        authenticator=authenticator,
+        auth_required=True,
+        auth_require_tls=False,
+    )
+    controller.start()
+    try:
+        url = f"smtp://shop:{password}@127.0.0.1:{controller.port}?starttls=0"
+        async with SMTPChannel(url) as channel:
+            result = await channel.send(mail())
+    finally:
+        controller.stop()
+
+    assert result.outcome == outcome, result.reason
+    assert authenticator.logins[0][0] == "shop"

@@ -1,0 +1,242 @@
+"""The ``rapport`` command as a user runs it: a real process, real files, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+RAPPORT = str(Path(sys.executable).parent / "rapport")
+
+
+def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
+    environment.update(env or {})
+    return subprocess.run(
+        [RAPPORT, *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """A folder with a config.yaml that uses the repository's campaigns and templates."""
+    (tmp_path / "config.yaml").write_text(
+        textwrap.dedent(
+            f"""\
+            database: {{url: "sqlite:///rapport.db"}}
+            campaigns_dir: {REPO / "campaigns"}
+            templates_dir: {REPO / "templates"}
+            channels:
+              email: {{adapter: file, kind: email, path: outbox}}
+              sms: {{adapter: file, kind: sms, path: outbox}}
+            """
+        ),
+        encoding="utf-8",
+    )
+    assert run("db", "upgrade", cwd=tmp_path).returncode == 0
+    return tmp_path
+
+
+CUSTOMERS_CSV = """\
+id,first_name,last_name,email,phone,locale,timezone,country,birthday,created_at
+C1,سارا,احمدی,sara@example.com,+989121234567,fa_IR,Asia/Tehran,IR,1990-03-21,2024-01-02T10:00:00Z
+C2,伟,王,not-an-email,+8613812345678,zh_CN,Asia/Shanghai,CN,1985-05-01,2024-01-02T10:00:00Z
+C3,Alex,Morgan,alex@example.com,555-1234,en_US,America/New_York,US,1979-07-04,2024-01-02T10:00:00Z
+C4,Emma,Smith,emma@example.com,,en_GB,Mars/Olympus,GB,1992-02-29,2024-01-02T10:00:00Z
+C5,Liam,Brown,liam@example.com,+12025550123,en_US,America/Chicago,US,1988-12-24,2024-01-02T10:00:00Z
+"""
+
+
+def test_import_with_bad_rows_names_each_row_keeps_good_ones_and_exits_1(workdir: Path) -> None:
+    (workdir / "customers.csv").write_text(CUSTOMERS_CSV, encoding="utf-8")
+    result = run("import", "customers", "customers.csv", cwd=workdir)
+    assert result.returncode == 1
+    errors = result.stderr.splitlines()
+    assert any(line.startswith("customers.csv:3: email:") for line in errors), errors
+    assert any(line.startswith("customers.csv:4: phone:") for line in errors), errors
+    assert any(line.startswith("customers.csv:5: timezone:") for line in errors), errors
+    with sqlite3.connect(workdir / "rapport.db") as db:
+        kept = [row[0] for row in db.execute("select id from customer order by id")]
+    assert kept == ["C1", "C5"]
+    assert "2 accepted" in result.stdout and "3 rejected" in result.stdout
+
+
+def test_reimporting_the_same_file_changes_nothing(workdir: Path) -> None:
+    (workdir / "customers.csv").write_text(CUSTOMERS_CSV, encoding="utf-8")
+    run("import", "customers", "customers.csv", cwd=workdir)
+    with sqlite3.connect(workdir / "rapport.db") as db:
+        before = list(db.execute("select * from customer order by id"))
+    again = run("import", "customers", "customers.csv", cwd=workdir)
+    with sqlite3.connect(workdir / "rapport.db") as db:
+        after = list(db.execute("select * from customer order by id"))
+    assert before == after
+    assert "0 new" in again.stdout
+
+
+def test_missing_import_file_is_a_clear_error(workdir: Path) -> None:
+    result = run("import", "orders", "nowhere.csv", cwd=workdir)
+    assert result.returncode == 1
+    assert "nowhere.csv" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_malformed_date_is_a_usage_error(workdir: Path) -> None:
+    result = run("plan", "--date", "tomorrow", cwd=workdir)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+
+
+def test_invalid_config_names_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text(
+        "database:\n  url: sqlite:///x.db\ndispatch:\n  batch_size: many\n", encoding="utf-8"
+    )
+    result = run("plan", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "config.yaml:4: dispatch.batch_size:" in result.stderr
+
+
+def bad_campaign_tree(tmp_path: Path) -> Path:
+    campaigns, templates = tmp_path / "campaigns", tmp_path / "templates"
+    campaigns.mkdir()
+    for locale in ("en", "fa", "zh"):
+        (templates / "broken" / locale).mkdir(parents=True)
+        (templates / "broken" / locale / "email_subject.txt").write_text(
+            "Hi {{ customer.first_name }}"
+        )
+        (templates / "broken" / locale / "email.txt").write_text(
+            "Hello {{ customer.first_name }},\n\n{% if offer %}Your gift\n"
+        )
+        (templates / "undefined" / locale).mkdir(parents=True)
+        (templates / "undefined" / locale / "email_subject.txt").write_text("Hi")
+        (templates / "undefined" / locale / "email.txt").write_text(
+            "Hello,\n\nyour code: {{ customer.coupon_code }}\n"
+        )
+    (campaigns / "unknown-key.yaml").write_text(
+        "name: A\ntrigger: {type: birthday}\ntopic: birthday\nchannels: [email]\ncolour: red\n"
+    )
+    (campaigns / "wrong-type.yaml").write_text(
+        "name: B\ntrigger:\n  type: birthday\n  days_before: soon\ntopic: birthday\n"
+        "channels: [email]\n"
+    )
+    (campaigns / "broken.yaml").write_text(
+        "name: C\ntrigger: {type: birthday}\ntopic: birthday\nchannels: [email]\n"
+    )
+    (campaigns / "undefined.yaml").write_text(
+        "name: D\ntrigger: {type: birthday}\ntopic: birthday\nchannels: [email]\n"
+    )
+    (tmp_path / "config.yaml").write_text(
+        "database: {url: 'sqlite:///rapport.db'}\n", encoding="utf-8"
+    )
+    return tmp_path
+
+
+def test_campaigns_validate_names_file_line_and_problem(tmp_path: Path) -> None:
+    root = bad_campaign_tree(tmp_path)
+    result = run("campaigns", "validate", cwd=root)
+    assert result.returncode == 1, result.stdout
+    errors = result.stderr
+    assert "campaigns/unknown-key.yaml:5: colour: unknown key" in errors
+    assert "campaigns/wrong-type.yaml:4: trigger.days_before:" in errors
+    assert "templates/broken/en/email.txt:3:" in errors
+    assert "templates/undefined/en/email.txt:3:" in errors and "coupon_code" in errors
+    assert "Traceback" not in errors
+
+
+def test_shipped_campaigns_validate(workdir: Path) -> None:
+    result = run("campaigns", "validate", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert "3 campaign(s) valid" in result.stdout
+
+
+def test_demo_prints_summary_with_messages_in_english_persian_and_chinese(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text(
+        f"campaigns_dir: {REPO / 'campaigns'}\ntemplates_dir: {REPO / 'templates'}\n",
+        encoding="utf-8",
+    )
+    result = run("demo", "--date", "2026-11-26", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Thanksgiving Day (US)" in out
+    for campaign in ("birthday", "holiday-offer", "reorder"):
+        assert campaign in out
+    assert "[en]" in out and "[fa]" in out and "[zh]" in out
+    assert any("\u0600" <= ch <= "\u06ff" for ch in out)  # Persian script
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in out)  # Chinese characters
+    outbox = tmp_path / "var" / "demo" / "outbox"
+    assert len(list(outbox.glob("*.eml"))) > 0 and len(list(outbox.glob("*.json"))) > 0
+
+
+def test_plan_twice_then_dispatch_once_sends_each_message_once_over_smtp(
+    workdir: Path, smtp_sink
+) -> None:
+    sink, port = smtp_sink
+    # A customer whose local time is around midday now, so today's window is open.
+    offset = 12 - datetime.now(UTC).hour
+    zone = f"Etc/GMT{'-' if offset >= 0 else '+'}{abs(offset)}"
+    local_today = (datetime.now(UTC) + timedelta(hours=offset)).date()
+    leap_day = (local_today.month, local_today.day) == (2, 29)
+    birthday = date(1992, 2, 29) if leap_day else local_today.replace(year=1990)
+    (workdir / "customers.csv").write_text(
+        "id,first_name,last_name,email,phone,locale,timezone,country,birthday,created_at\n"
+        f"N1,Noor,Ali,noor@example.com,,en_US,{zone},US,{birthday.isoformat()},\n"
+        f"N2,Ning,Li,ning@example.com,,zh_CN,{zone},CN,{birthday.isoformat()},\n",
+        encoding="utf-8",
+    )
+    (workdir / "consent.jsonl").write_text(
+        "\n".join(
+            json.dumps(
+                {
+                    "customer_id": c,
+                    "channel": "email",
+                    "topic": "birthday",
+                    "status": "granted",
+                    "source": "signup_form",
+                    "captured_at": "2025-01-01T00:00:00Z",
+                    "wording": "v1",
+                }
+            )
+            for c in ("N1", "N2")
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    assert run("import", "customers", "customers.csv", cwd=workdir).returncode == 0
+    assert run("import", "consent", "consent.jsonl", cwd=workdir).returncode == 0
+    env = {"RAPPORT_SMTP_URL": f"smtp://127.0.0.1:{port}"}
+    day = local_today.isoformat()
+    first = run("plan", "--date", day, "--json", cwd=workdir, env=env)
+    second = run("plan", "--date", day, cwd=workdir, env=env)
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    planned = [json.loads(line) for line in first.stdout.splitlines()]
+    assert {p["customer_id"] for p in planned} == {"N1", "N2"}
+    assert all(p["send_at"].endswith("Z") for p in planned)
+    assert "0 new, 2 already planned" in second.stdout
+
+    sent = run("dispatch", "--once", cwd=workdir, env=env)
+    assert sent.returncode == 0, sent.stderr
+    again = run("dispatch", "--once", cwd=workdir, env=env)
+    assert "nothing due" in again.stdout
+    assert sorted(m["rcpt_tos"][0] for m in sink.messages) == [
+        "ning@example.com",
+        "noor@example.com",
+    ]
+
+
+def test_explain_says_why_not(workdir: Path) -> None:
+    (workdir / "customers.csv").write_text(CUSTOMERS_CSV, encoding="utf-8")
+    run("import", "customers", "customers.csv", cwd=workdir)
+    result = run("explain", "C1", "--date", "2027-03-21", "--json", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    decisions = {d["campaign"]: d for d in map(json.loads, result.stdout.splitlines())}
+    assert decisions["birthday"]["reason"] == "no_consent"
+    assert decisions["holiday-offer"]["reason"] == "stage"  # a prospect: no orders yet
+    unknown = run("explain", "NOBODY", cwd=workdir)
+    assert unknown.returncode == 1 and "NOBODY" in unknown.stderr

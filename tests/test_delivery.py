@@ -1,0 +1,231 @@
+"""Planning and dispatch end to end, against a real SMTP server on loopback.
+
+Runs on SQLite and PostgreSQL. The clock is injected: planning happens before the
+day starts anywhere and dispatch walks a clock through the day, so every local send
+window opens while the test runs.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+
+from rapport.channels.mime import message_id_for
+from rapport.consent.store import grant, withdraw
+from rapport.consent.tokens import Signer
+from rapport.engine.campaigns import require_campaigns
+from rapport.engine.config import ChannelConfig, Settings
+from rapport.engine.dispatch import Dispatcher, build_channels
+from rapport.engine.importer import import_file
+from rapport.engine.models import Customer, MessageStatus, OutboxMessage
+from rapport.engine.planning import run_plan
+from rapport.engine.rendering import Renderer
+from rapport.engine.sample import generate
+
+REPO = Path(__file__).resolve().parent.parent
+DAY = date(2026, 11, 26)
+PLAN_AT = datetime.combine(DAY, time(0), tzinfo=UTC) - timedelta(hours=14)
+OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
+CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
+
+
+def settings_for(port: int, tmp_path: Path) -> Settings:
+    base = Settings(base_dir=REPO, secret_key="test-secret")
+    return base.model_copy(
+        update={
+            "channels": {
+                "email": ChannelConfig(
+                    adapter="smtp", kind="email", url=f"smtp://127.0.0.1:{port}"
+                ),
+                "sms": ChannelConfig(adapter="file", kind="sms", path=str(tmp_path / "sms")),
+            }
+        }
+    )
+
+
+def seed(engine: Engine, settings: Settings, tmp_path: Path, customers: int = 72) -> None:
+    files = generate(tmp_path / "data", DAY, customers=customers, seed=3)
+    for kind, path in (
+        ("customers", files.customers),
+        ("orders", files.orders),
+        ("consent", files.consent),
+    ):
+        report = import_file(engine, settings, kind, path)
+        assert report.rejected == 0, report.problems
+
+
+def plan_day(engine: Engine, settings: Settings):  # type: ignore[no-untyped-def]
+    return run_plan(
+        engine,
+        settings,
+        require_campaigns(settings),
+        DAY,
+        PLAN_AT,
+        renderer=Renderer(settings.templates_path, settings.locales.default),
+        signer=Signer("test-secret"),
+    )
+
+
+async def dispatch_through_the_day(engine: Engine, settings: Settings) -> Counter[str]:
+    moment = [PLAN_AT]
+    dispatcher = Dispatcher(
+        engine,
+        settings,
+        build_channels(settings),
+        Signer("test-secret"),
+        clock=lambda: moment[0],
+        worker_id="test",
+    )
+    outcomes: Counter[str] = Counter()
+    try:
+        while moment[0] < PLAN_AT + timedelta(hours=52):
+            report = await dispatcher.run_once()
+            for (_, status), count in report.outcomes.items():
+                outcomes[status] += count
+            moment[0] += timedelta(hours=1)
+    finally:
+        await dispatcher.aclose()
+    return outcomes
+
+
+def outbox_rows(engine: Engine) -> list:  # type: ignore[type-arg]
+    with engine.connect() as connection:
+        return connection.execute(select(OUTBOX)).all()
+
+
+async def test_planning_twice_then_dispatch_delivers_each_email_exactly_once(
+    engine: Engine, smtp_sink, tmp_path: Path
+) -> None:
+    sink, port = smtp_sink
+    settings = settings_for(port, tmp_path)
+    seed(engine, settings, tmp_path)
+
+    first = plan_day(engine, settings)
+    second = plan_day(engine, settings)
+    assert first.inserted > 0
+    assert second.inserted == 0
+    assert second.already_planned == first.inserted
+
+    outcomes = await dispatch_through_the_day(engine, settings)
+    again = await dispatch_through_the_day(engine, settings)
+
+    rows = outbox_rows(engine)
+    emails = [r for r in rows if r.channel == "email"]
+    assert emails, "the sample must plan some e-mail"
+    assert {r.status for r in rows} == {MessageStatus.SENT.value}
+    assert outcomes["sent"] == len(rows)
+    assert sum(again.values()) == 0
+    received = sink.message_ids()
+    assert len(received) == len(emails) == len(set(received))
+    expected = {
+        message_id_for(r.idempotency_key, settings.sender.message_id_domain) for r in emails
+    }
+    assert set(received) == expected
+
+
+async def test_every_email_carries_one_click_unsubscribe(
+    engine: Engine, smtp_sink, tmp_path: Path
+) -> None:
+    sink, port = smtp_sink
+    settings = settings_for(port, tmp_path)
+    seed(engine, settings, tmp_path, customers=36)
+    plan_day(engine, settings)
+    await dispatch_through_the_day(engine, settings)
+    assert sink.messages
+    for received in sink.messages:
+        message = received["message"]
+        assert message["List-Unsubscribe"].startswith("<http")  # type: ignore[index]
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"  # type: ignore[index]
+
+
+def add_customer(engine: Engine, customer_id: str) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            CUSTOMER.insert().values(
+                id=customer_id,
+                first_name="مریم",
+                last_name="کریمی",
+                email=f"{customer_id.lower()}@example.com",
+                locale="fa_IR",
+                timezone="Asia/Tehran",
+                country="IR",
+                birthday=date(1991, DAY.month, DAY.day),
+                created_at=datetime(2024, 1, 1, tzinfo=UTC),
+            )
+        )
+
+
+async def test_customer_without_consent_for_the_topic_never_gets_a_message(
+    engine: Engine, smtp_sink, tmp_path: Path
+) -> None:
+    sink, port = smtp_sink
+    settings = settings_for(port, tmp_path)
+    add_customer(engine, "NOCONSENT")
+    with engine.begin() as connection:
+        # Consent to offers by e-mail and to birthday greetings by SMS: neither is
+        # consent to a birthday greeting by e-mail, and there is no phone number.
+        grant(connection, "NOCONSENT", "email", "offers", source="test")
+        grant(connection, "NOCONSENT", "sms", "birthday", source="test")
+    report = plan_day(engine, settings)
+    await dispatch_through_the_day(engine, settings)
+    assert report.inserted == 0
+    assert outbox_rows(engine) == []
+    assert sink.messages == []
+
+
+async def test_withdrawal_after_planning_stops_the_send(
+    engine: Engine, smtp_sink, tmp_path: Path
+) -> None:
+    sink, port = smtp_sink
+    settings = settings_for(port, tmp_path)
+    add_customer(engine, "CHANGED")
+    add_customer(engine, "KEPT")
+    with engine.begin() as connection:
+        for customer_id in ("CHANGED", "KEPT"):
+            grant(
+                connection,
+                customer_id,
+                "email",
+                "birthday",
+                source="test",
+                captured_at=datetime(2025, 1, 1, tzinfo=UTC),
+            )
+    report = plan_day(engine, settings)
+    assert report.inserted == 2
+    with engine.begin() as connection:
+        withdraw(connection, "CHANGED", "email", "birthday", source="preference_centre")
+
+    outcomes = await dispatch_through_the_day(engine, settings)
+
+    statuses = {r.customer_id: r.status for r in outbox_rows(engine)}
+    assert statuses == {"CHANGED": "suppressed", "KEPT": "sent"}
+    assert outcomes == Counter({"sent": 1, "suppressed": 1})
+    assert [m["rcpt_tos"] for m in sink.messages] == [["kept@example.com"]]
+
+
+async def test_suppressed_address_is_never_sent_even_with_consent(
+    engine: Engine, smtp_sink, tmp_path: Path
+) -> None:
+    from rapport.engine import outbox
+
+    sink, port = smtp_sink
+    settings = settings_for(port, tmp_path)
+    add_customer(engine, "BOUNCED")
+    with engine.begin() as connection:
+        grant(
+            connection,
+            "BOUNCED",
+            "email",
+            "birthday",
+            source="test",
+            captured_at=datetime(2025, 1, 1, tzinfo=UTC),
+        )
+    plan_day(engine, settings)
+    with engine.begin() as connection:
+        outbox.suppress(connection, [("email", "bounced@example.com", "bounce", None)], PLAN_AT)
+    await dispatch_through_the_day(engine, settings)
+    assert [r.status for r in outbox_rows(engine)] == ["suppressed"]
+    assert sink.messages == []

@@ -1,0 +1,221 @@
+"""The per-field validators: canonical forms out, short reasons (never the value) on error."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from rapport.engine import validation as v
+from rapport.engine.config import Settings
+from rapport.engine.validation import FieldInvalid
+
+TODAY = date(2025, 6, 1)
+
+
+def rejects(function: Callable[..., Any], value: str, *args: Any, **kwargs: Any) -> FieldInvalid:
+    with pytest.raises(FieldInvalid) as caught:
+        function(value, *args, **kwargs)
+    return caught.value
+
+
+def test_field_invalid_carries_field_and_reason() -> None:
+    error = FieldInvalid("email", "not a valid e-mail address")
+    assert (error.field, error.reason) == ("email", "not a valid e-mail address")
+    assert str(error) == "email: not a valid e-mail address"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("sara@example.com", "sara@example.com"),
+        ("Sara.Rezaei@Example.COM", "Sara.Rezaei@example.com"),
+        ("wang@例子.中国", "wang@例子.中国"),
+    ],
+)
+def test_email_is_normalised(raw: str, expected: str) -> None:
+    assert v.email(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["not-an-email", "a@b", "two@@example.com", "sara@example.com\r\nBcc: x@example.com"],
+)
+def test_bad_email_is_rejected_without_echoing_it(raw: str) -> None:
+    error = rejects(v.email, raw)
+    assert error.field == "email"
+    assert raw not in error.reason
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("+989121234567", "+989121234567"),
+        ("+98 912 123 4567", "+989121234567"),
+        ("+۹۸۹۱۲۱۲۳۴۵۶۷", "+989121234567"),  # Persian digits
+        ("+86 138-1234-5678", "+8613812345678"),
+    ],
+)
+def test_phone_is_returned_in_e164(raw: str, expected: str) -> None:
+    assert v.phone(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["09121234567", "00989121234567", "+1555", "+98abc", "+"])
+def test_phone_without_plus_or_invalid_is_rejected(raw: str) -> None:
+    assert rejects(v.phone, raw).field == "phone"
+
+
+def test_timezone() -> None:
+    assert v.timezone("Asia/Tehran") == "Asia/Tehran"
+    assert v.timezone("Asia/Shanghai") == "Asia/Shanghai"
+    for raw in ("Mars/Olympus", "+03:30", "asia/tehran", "IRST"):
+        assert rejects(v.timezone, raw).field == "timezone"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("fa_IR", "fa_IR"),
+        ("fa-IR", "fa_IR"),
+        ("zh_Hans_CN", "zh_Hans_CN"),
+        ("zh-Hans-CN", "zh_Hans_CN"),
+        ("zh_CN", "zh_CN"),
+        ("en", "en"),
+        ("EN", "en"),
+        ("en_US_POSIX", "en_US_POSIX"),
+        ("es_419", "es_419"),
+    ],
+)
+def test_locale_is_normalised_to_underscores(raw: str, expected: str) -> None:
+    assert v.locale(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["", "xx", "fa_XX", "en_ZZ", "klingon", "de_DE_NOPE"])
+def test_unknown_locale_is_rejected(raw: str) -> None:
+    # Babel would silently turn en_ZZ into en_US: that is not what the file said.
+    assert rejects(v.locale, raw).field == "locale"
+
+
+def test_country() -> None:
+    assert v.country("IR") == "IR"
+    assert v.country("cn") == "CN"
+    for raw in ("ZZ", "EU", "UN", "IRN", "Q1", ""):
+        assert rejects(v.country, raw).field == "country"
+
+
+def test_iso_date_only_accepts_yyyy_mm_dd() -> None:
+    assert v.iso_date("1990-03-21") == date(1990, 3, 21)
+    for raw in ("21/03/1990", "19900321", "1990-3-21", "2023-02-30", "1990-03-21T00:00"):
+        rejects(v.iso_date, raw)
+
+
+def test_birthday_is_not_in_the_future_nor_before_1900() -> None:
+    assert v.birthday("2025-06-01", TODAY) == TODAY
+    assert v.birthday("1900-01-01", TODAY) == date(1900, 1, 1)
+    assert rejects(v.birthday, "2025-06-02", TODAY).reason == "is in the future"
+    assert rejects(v.birthday, "1899-12-31", TODAY).reason == "is before 1900"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2024-03-20T09:30:00Z", datetime(2024, 3, 20, 9, 30, tzinfo=UTC)),
+        ("2024-03-20T13:00:00+03:30", datetime(2024, 3, 20, 9, 30, tzinfo=UTC)),
+        ("2024-03-20 09:30", datetime(2024, 3, 20, 9, 30, tzinfo=UTC)),
+        ("2024-03-20T09:30:00.123456", datetime(2024, 3, 20, 9, 30, 0, 123456, tzinfo=UTC)),
+        ("2024-03-20", datetime(2024, 3, 20, tzinfo=UTC)),
+    ],
+)
+def test_iso_datetime_is_aware_utc(raw: str, expected: datetime) -> None:
+    parsed = v.iso_datetime(raw)
+    assert parsed == expected
+    assert parsed.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize("raw", ["2024-W12", "20240320T0930", "yesterday", "2024-02-30T00:00"])
+def test_bad_iso_datetime_is_rejected(raw: str) -> None:
+    rejects(v.iso_datetime, raw, "ordered_at")
+
+
+def test_not_after() -> None:
+    latest = datetime(2025, 6, 1, tzinfo=UTC)
+    assert v.not_after(latest, latest, "captured_at") == latest
+    later = latest.astimezone(timezone(timedelta(hours=8))) + timedelta(seconds=1)
+    assert rejects(v.not_after, later, latest, "captured_at").reason == "is in the future"
+
+
+def test_currency() -> None:
+    assert v.currency("IRR") == "IRR"
+    assert v.currency("cny") == "CNY"
+    for raw in ("US", "DOLLAR", "XYZ", "€"):
+        assert rejects(v.currency, raw).field == "currency"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("19.99", Decimal("19.99")),
+        ("0", Decimal("0")),
+        ("1.50000", Decimal("1.5")),
+        ("0.0001", Decimal("0.0001")),
+        ("1250000", Decimal("1250000")),
+    ],
+)
+def test_amount(raw: str, expected: Decimal) -> None:
+    parsed = v.amount(raw)
+    assert isinstance(parsed, Decimal)
+    assert parsed == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("-0.01", "must not be negative"),
+        ("0.00001", "has more than 4 decimal places"),
+        ("NaN", "not a finite number"),
+        ("Infinity", "not a finite number"),
+        ("12,50", "not a number"),
+        ("1e20", "is too large"),
+    ],
+)
+def test_bad_amount(raw: str, reason: str) -> None:
+    assert rejects(v.amount, raw).reason == reason
+
+
+def test_quantity() -> None:
+    assert v.quantity("3") == 3
+    for raw in ("0", "-1", "1.5", "three", str(2**31)):
+        assert rejects(v.quantity, raw).field == "quantity"
+
+
+def test_names_allow_persian_and_chinese_but_no_header_breaking_characters() -> None:
+    assert v.name("سارا") == "سارا"
+    assert v.name("نیک‌نام", "last_name") == "نیک‌نام"  # zero-width non-joiner is Cf: fine
+    assert v.name("王") == "王"
+    for raw in ("Sara\r\nBcc: all@example.com", "Sara\nX", "Sa\x00ra", "Sa\u2028ra"):
+        assert rejects(v.name, raw, "first_name").field == "first_name"
+    assert rejects(v.name, "ا" * 201).reason == "longer than 200 characters"
+
+
+def test_external_id() -> None:
+    assert v.external_id("c-001") == "c-001"
+    assert v.external_id("x" * 64) == "x" * 64
+    for raw in ("", "x" * 65, "c\t1", "c\n1"):
+        assert rejects(v.external_id, raw, "customer_id").field == "customer_id"
+
+
+def test_consent_fields_follow_the_configuration() -> None:
+    settings = Settings()
+    assert v.channel("email", settings) == "email"
+    assert v.topic("birthday", settings) == "birthday"
+    assert "email, sms" in rejects(v.channel, "fax", settings).reason
+    assert rejects(v.topic, "spam", settings).field == "topic"
+    assert v.consent_status("withdrawn") == "withdrawn"
+    assert rejects(v.consent_status, "pending").field == "status"
+    assert rejects(v.consent_status, "yes").field == "status"
+    assert v.source("checkout") == "checkout"
+    assert rejects(v.source, "").field == "source"
+    assert v.wording("offers-v2") == "offers-v2"
