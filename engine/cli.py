@@ -107,7 +107,7 @@ def today_utc() -> date:
 
 
 def planning_now(day: date) -> datetime:
-    """ "Now" for planning ``day``: the real clock, or the day's first moment if later.
+    """The moment to plan ``day`` from: the real clock, or the day's first moment if later.
 
     Planning ahead (a future date) must see every local window of that day still open;
     planning today must not schedule windows that have already closed. The earliest

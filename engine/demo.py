@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from rapport.consent.tokens import Signer
 from rapport.engine.calendars import holidays_on
@@ -91,12 +91,14 @@ def run_demo(
     signer = Signer(secret_key(settings))
     renderer = Renderer(settings.templates_path, settings.locales.default)
     start = datetime.combine(the_day, time(0), tzinfo=UTC) - timedelta(hours=14)
-    samples: dict[str, tuple[str, str]] = {}
+    samples: dict[tuple[str, str], tuple[str, str]] = {}
+    examples: dict[str, str] = {}
 
     def keep_sample(decision, rendered) -> None:  # type: ignore[no-untyped-def]
         language = (rendered.locale or "en").split("_")[0]
-        if rendered.subject and language not in samples:
-            samples[language] = (decision.campaign, rendered.subject)
+        if rendered.subject and (language, decision.campaign) not in samples:
+            samples[(language, decision.campaign)] = (decision.customer_id, rendered.subject)
+        examples.setdefault(decision.campaign, decision.customer_id)
 
     plan = run_plan(
         engine,
@@ -134,18 +136,18 @@ def run_demo(
     outbox_dir = directory / "outbox"
     written = sorted(outbox_dir.glob("*")) if outbox_dir.exists() else []
     echo("")
-    echo("Rendered in each language, for example:")
-    for language in ("en", "fa", "zh"):
-        if language in samples:
-            campaign, subject = samples[language]
-            echo(f"  [{language}] {campaign}: {subject}")
+    echo("Subjects as rendered, by language and campaign:")
+    for (language, campaign), (customer_id, subject) in sorted(samples.items()):
+        echo(f"  [{language}] {campaign:<14} {customer_id}  {subject}")
     echo("")
     echo(f"Files: {len(written)} messages in {_rel(outbox_dir)} (.eml for e-mail, .json for SMS)")
     echo(f"Store: {_rel(directory / 'rapport.db')}; explore it with, for example:")
-    first = next(iter(sorted(plan.planned)), None)
+    database = f"RAPPORT_DATABASE_URL=sqlite:///{_rel(directory / 'rapport.db')}"
+    campaign = "birthday" if "birthday" in examples else next(iter(examples), "birthday")
+    example = examples.get(campaign, "C00001")
+    echo(f"  {database} rapport explain {example} --date {the_day.isoformat()}")
     echo(
-        f"  RAPPORT_DATABASE_URL=sqlite:///{_rel(directory / 'rapport.db')} "
-        f"rapport explain C00001 --date {the_day.isoformat()}"
+        f"  {database} rapport preview {campaign} --customer {example} --date {the_day.isoformat()}"
     )
     engine.dispose()
     return {
@@ -154,15 +156,14 @@ def run_demo(
         "by_status": by_status,
         "files": len(written),
         "samples": samples,
-        "first": first,
     }
 
 
 async def _simulate_day(
-    engine,
+    engine: Engine,
     settings: Settings,
     signer: Signer,
-    day: date,  # type: ignore[no-untyped-def]
+    day: date,
 ) -> Counter[tuple[str, str]]:
     """Walk a clock through the day in 30-minute steps, dispatching what is due."""
     moment = datetime.combine(day, time(0), tzinfo=UTC) - timedelta(hours=14)

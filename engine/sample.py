@@ -154,7 +154,7 @@ def generate(directory: Path, day: date, customers: int = 360, seed: int = 7) ->
             cid = f"C{n + 1:05d}"
             first, last = rng.choice(market.first_names), rng.choice(market.last_names)
             year = rng.randint(1960, 2004)
-            if n % 12 == 0:  # planted: a birthday on the demo day
+            if n % 11 == 0:  # planted: a birthday on the demo day
                 birthday = date(year, day.month, min(day.day, 28 if day.month == 2 else day.day))
             else:
                 birthday = date(year, 1, 1) + timedelta(days=rng.randint(0, 364))
@@ -171,7 +171,7 @@ def generate(directory: Path, day: date, customers: int = 360, seed: int = 7) ->
                     market.locale,
                     zone,
                     market.country,
-                    birthday.isoformat() if rng.random() < 0.9 or n % 12 == 0 else "",
+                    birthday.isoformat() if rng.random() < 0.9 or n % 11 == 0 else "",
                     datetime.combine(created, time(10), tzinfo=UTC).isoformat(),
                 ]
             )
