@@ -106,3 +106,24 @@ def history(connection_or_session: Executor, customer_id: str) -> list[ConsentRe
         .order_by(EVENT.c.captured_at, EVENT.c.id)
     )
     return [ConsentRecord(**row._mapping) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentConsent:
+    """The current answer for one channel and topic, with when it was given."""
+
+    channel: str
+    topic: str
+    status: str
+    captured_at: datetime
+
+
+def current_states(connection_or_session: Executor, customer_id: str) -> list[CurrentConsent]:
+    """Every channel and topic the customer has an answer for, for ``consent show``."""
+    connection = _connection(connection_or_session)
+    rows = connection.execute(
+        select(STATE.c.channel, STATE.c.topic, STATE.c.status, STATE.c.captured_at)
+        .where(STATE.c.customer_id == customer_id)
+        .order_by(STATE.c.channel, STATE.c.topic)
+    )
+    return [CurrentConsent(**row._mapping) for row in rows]

@@ -240,3 +240,36 @@ def test_explain_says_why_not(workdir: Path) -> None:
     assert decisions["holiday-offer"]["reason"] == "stage"  # a prospect: no orders yet
     unknown = run("explain", "NOBODY", cwd=workdir)
     assert unknown.returncode == 1 and "NOBODY" in unknown.stderr
+
+
+def test_operator_consent_edits_are_recorded_as_evidence(workdir: Path) -> None:
+    (workdir / "customers.csv").write_text(CUSTOMERS_CSV, encoding="utf-8")
+    run("import", "customers", "customers.csv", cwd=workdir)
+    granted = run(
+        "consent", "grant", "C1", "--channel", "email", "--topic", "birthday", cwd=workdir
+    )
+    assert granted.returncode == 0, granted.stderr
+    withdrawn = run(
+        "consent", "withdraw", "C1", "--channel", "email", "--topic", "birthday", cwd=workdir
+    )
+    assert withdrawn.returncode == 0, withdrawn.stderr
+    shown = run("consent", "show", "C1", cwd=workdir)
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0].split()[:3] == ["email", "birthday", "withdrawn"]
+    evidence = [line for line in lines if "source=operator" in line]
+    assert [line.split()[2] for line in evidence] == ["granted", "withdrawn"]
+
+
+def test_consent_edit_with_unknown_topic_names_the_option(workdir: Path) -> None:
+    (workdir / "customers.csv").write_text(CUSTOMERS_CSV, encoding="utf-8")
+    run("import", "customers", "customers.csv", cwd=workdir)
+    result = run("consent", "grant", "C1", "--channel", "email", "--topic", "gossip", cwd=workdir)
+    assert result.returncode == 1
+    assert "--topic: unknown topic 'gossip'" in result.stderr
+
+
+def test_run_once_plans_today_and_dispatches(workdir: Path) -> None:
+    result = run("run", "--once", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert "dispatch:" in result.stdout

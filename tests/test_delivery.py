@@ -229,3 +229,120 @@ async def test_suppressed_address_is_never_sent_even_with_consent(
     await dispatch_through_the_day(engine, settings)
     assert [r.status for r in outbox_rows(engine)] == ["suppressed"]
     assert sink.messages == []
+
+
+async def plan_one(engine: Engine, settings: Settings, customer_id: str) -> None:
+    add_customer(engine, customer_id)
+    with engine.begin() as connection:
+        grant(
+            connection,
+            customer_id,
+            "email",
+            "birthday",
+            source="test",
+            captured_at=datetime(2025, 1, 1, tzinfo=UTC),
+        )
+    assert plan_day(engine, settings).inserted == 1
+
+
+def dispatcher_with(engine: Engine, settings: Settings, channel, moment: list[datetime]):  # type: ignore[no-untyped-def]
+    import random
+
+    return Dispatcher(
+        engine,
+        settings,
+        {"email": channel},
+        Signer("test-secret"),
+        clock=lambda: moment[0],
+        worker_id="test",
+        rng=random.Random(1),
+    )
+
+
+async def test_transient_failure_is_retried_later_then_sent(engine: Engine, tmp_path: Path) -> None:
+    from rapport.channels.base import SendResult
+    from rapport.channels.recording import RecordingChannel
+
+    settings = settings_for(1, tmp_path)
+    await plan_one(engine, settings, "RETRY")
+    answers = [SendResult.transient("421 try later"), SendResult.accepted("provider-1")]
+    channel = RecordingChannel(handler=lambda message: answers.pop(0))
+    moment = [datetime(2026, 11, 26, 12, tzinfo=UTC)]
+    dispatcher = dispatcher_with(engine, settings, channel, moment)
+
+    first = await dispatcher.run_once()
+    (row,) = outbox_rows(engine)
+    assert first.outcomes == Counter({("email", "queued"): 1})
+    assert row.status == "queued" and row.send_at > moment[0] and row.last_error == "421 try later"
+
+    moment[0] = row.send_at
+    second = await dispatcher.run_once()
+    (row,) = outbox_rows(engine)
+    assert second.outcomes == Counter({("email", "sent"): 1})
+    assert row.status == "sent" and row.provider_id == "provider-1" and row.attempts == 2
+    assert [m.idempotency_key for m in channel.sent] == [row.idempotency_key] * 2
+
+
+async def test_transient_failures_give_up_after_max_attempts(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from rapport.channels.base import SendResult
+    from rapport.channels.recording import RecordingChannel
+
+    settings = settings_for(1, tmp_path)
+    await plan_one(engine, settings, "FLAKY")
+    channel = RecordingChannel(handler=lambda message: SendResult.transient("timeout"))
+    moment = [datetime(2026, 11, 26, 10, tzinfo=UTC)]
+    dispatcher = dispatcher_with(engine, settings, channel, moment)
+    for _ in range(settings.dispatch.max_attempts + 2):
+        await dispatcher.run_once()
+        moment[0] += timedelta(seconds=settings.dispatch.backoff_max_seconds + 1)
+        moment[0] = min(moment[0], datetime(2026, 11, 26, 16, tzinfo=UTC))
+    (row,) = outbox_rows(engine)
+    assert row.status == "failed"
+    assert len(channel.sent) == settings.dispatch.max_attempts
+
+
+async def test_hard_bounce_fails_at_once_and_suppresses_the_address(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from rapport.channels.base import SendResult
+    from rapport.channels.recording import RecordingChannel
+    from rapport.engine import outbox
+
+    settings = settings_for(1, tmp_path)
+    await plan_one(engine, settings, "GONE")
+    channel = RecordingChannel(
+        handler=lambda message: SendResult.permanent("550 no such user", suppress=True)
+    )
+    moment = [datetime(2026, 11, 26, 12, tzinfo=UTC)]
+    await dispatcher_with(engine, settings, channel, moment).run_once()
+    (row,) = outbox_rows(engine)
+    assert row.status == "failed" and row.last_error == "550 no such user"
+    assert len(channel.sent) == 1
+    with engine.connect() as connection:
+        assert outbox.suppressed_addresses(connection, [("email", "gone@example.com")]) == {
+            ("email", "gone@example.com")
+        }
+
+
+async def test_expired_lease_lets_another_worker_resume(engine: Engine, tmp_path: Path) -> None:
+    from rapport.channels.recording import RecordingChannel
+    from rapport.engine import outbox
+
+    settings = settings_for(1, tmp_path)
+    await plan_one(engine, settings, "CRASH")
+    moment = [datetime(2026, 11, 26, 12, tzinfo=UTC)]
+    with engine.begin() as connection:  # a worker claims, then dies without an outcome
+        (claimed,) = outbox.claim(connection, "dead", moment[0], timedelta(minutes=5), 10)
+    channel = RecordingChannel()
+    survivor = dispatcher_with(engine, settings, channel, moment)
+    assert (await survivor.run_once()).outcomes == Counter()  # lease still held
+    moment[0] += timedelta(minutes=6)
+    assert (await survivor.run_once()).outcomes == Counter({("email", "sent"): 1})
+    assert [m.idempotency_key for m in channel.sent] == [claimed.idempotency_key]
+    with engine.begin() as connection:  # the dead worker's late outcome is refused
+        assert not outbox.finish(
+            connection, claimed.id, "dead", MessageStatus.FAILED, now=moment[0], error="late"
+        )
+    assert outbox_rows(engine)[0].status == "sent"
