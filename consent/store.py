@@ -23,9 +23,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from rapport.engine.db import upsert_insert
 from rapport.engine.errors import NotFound
 from rapport.engine.models import ConsentEvent, ConsentState, ConsentStatus, Customer
 from rapport.engine.timeutil import Clock, as_utc, utcnow
@@ -101,11 +101,6 @@ def _connection(target: Executor) -> Connection:
     return target.connection() if isinstance(target, Session) else target
 
 
-def _insert(connection: Connection, table: Any) -> Any:
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
-
-
 def _precedence(column: Any) -> Any:
     return case(
         {status: rank for status, rank in _PRECEDENCE.items() if rank},
@@ -133,7 +128,7 @@ def _append_events(
     connection: Connection, changes: Sequence[ConsentChange], recorded_at: datetime
 ) -> list[Any]:
     """Insert the new facts; returns the rows actually inserted (duplicates are skipped)."""
-    statement = _insert(connection, EVENT)
+    statement = upsert_insert(connection, EVENT)
     if connection.dialect.name == "postgresql":
         statement = statement.on_conflict_do_nothing(constraint="uq_consent_event_fact")
     else:
@@ -191,7 +186,7 @@ def _fold_into_state(connection: Connection, winners: list[dict[str, Any]]) -> i
     """Upsert the current states; the WHERE keeps a newer (or stricter) state in place."""
     if not winners:
         return 0
-    statement = _insert(connection, STATE)
+    statement = upsert_insert(connection, STATE)
     excluded = statement.excluded
     statement = statement.on_conflict_do_update(
         index_elements=[STATE.c.customer_id, STATE.c.channel, STATE.c.topic],

@@ -13,7 +13,8 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
 import rapport.migrations
@@ -76,3 +77,13 @@ def head_revision() -> str | None:
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+def upsert_insert(connection: Connection, table: Any) -> Any:
+    """An INSERT that supports ON CONFLICT for this connection's dialect.
+
+    Both SQLite and PostgreSQL have ON CONFLICT, but SQLAlchemy exposes it only on the
+    dialect-specific ``insert`` constructs.
+    """
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)

@@ -31,11 +31,11 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from sqlalchemy import Connection, Engine, Table, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from rapport.consent.store import ConsentChange, record_consent
 from rapport.engine import validation as v
 from rapport.engine.config import Settings
+from rapport.engine.db import upsert_insert
 from rapport.engine.errors import ImportFileError, Problem, UsageError
 from rapport.engine.models import Customer, Order
 from rapport.engine.timeutil import Clock, utcnow
@@ -305,11 +305,6 @@ def _jsonl_rows(
         yield _parse_record(record, number, file, columns)
 
 
-def _insert(connection: Connection, table: Table) -> Any:
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
-
-
 def _existing(connection: Connection, column: Any, keys: Iterable[str]) -> set[str]:
     wanted = list(dict.fromkeys(keys))
     found: set[str] = set()
@@ -350,7 +345,7 @@ def _upsert(
         groups.setdefault(frozenset(row.provided - {"id"}), []).append(row.values)
     written: set[str] = set()
     for updated_columns, parameters in groups.items():
-        statement = _insert(connection, table)
+        statement = upsert_insert(connection, table)
         if updated_columns:
             names = sorted(updated_columns)
             statement = statement.on_conflict_do_update(

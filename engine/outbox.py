@@ -18,17 +18,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from rapport.engine.db import upsert_insert
 from rapport.engine.models import MessageStatus, OutboxMessage, Suppression
 
 OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 SUPPRESSION = Suppression.__table__  # type: ignore[attr-defined]
-
-
-def _insert(connection: Connection, table: Any) -> Any:
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
 
 
 def existing_keys(connection: Connection, keys: Sequence[str]) -> set[str]:
@@ -49,7 +44,7 @@ def enqueue(connection: Connection, rows: Sequence[dict[str, Any]]) -> int:
     if not rows:
         return 0
     statement = (
-        _insert(connection, OUTBOX)
+        upsert_insert(connection, OUTBOX)
         .values(list(rows))
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
         .returning(OUTBOX.c.id)
@@ -153,7 +148,7 @@ def suppress(
     ]
     if rows:
         connection.execute(
-            _insert(connection, SUPPRESSION)
+            upsert_insert(connection, SUPPRESSION)
             .values(rows)
             .on_conflict_do_nothing(index_elements=["channel", "address"])
         )
