@@ -47,6 +47,9 @@ class Customer(SQLModel, table=True):
     country: str | None = Field(default=None, max_length=2)
     birthday: date | None = None
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    #: Set when the customer's personal data was erased on request; the row stays so
+    #: the consent evidence and order statistics keep their reference.
+    erased_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
 class Order(SQLModel, table=True):
@@ -84,6 +87,8 @@ class ConsentEvent(SQLModel, table=True):
     status: str = Field(max_length=16)
     source: str = Field(max_length=64)
     wording: str | None = Field(default=None, max_length=200)
+    #: The language the person saw the wording in.
+    locale: str | None = Field(default=None, max_length=35)
     ip: str | None = Field(default=None, max_length=64)
     user_agent: str | None = Field(default=None, max_length=500)
     captured_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
@@ -101,6 +106,15 @@ class ConsentState(SQLModel, table=True):
     status: str = Field(max_length=16)
     captured_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     event_id: int = Field(foreign_key="consent_event.id")
+
+
+class ErasurePermit(SQLModel, table=True):
+    """Present only inside an erasure's transaction: lets the append-only trigger on
+    ``consent_event`` accept clearing that customer's IP and user agent, nothing else."""
+
+    __tablename__ = "erasure_permit"
+
+    customer_id: str = Field(primary_key=True, max_length=64)
 
 
 class Suppression(SQLModel, table=True):
@@ -135,6 +149,9 @@ class OutboxMessage(SQLModel, table=True):
     channel: str = Field(max_length=32)
     topic: str = Field(max_length=64)
     locale: str = Field(max_length=35)
+    #: Transactional messages (a double opt-in confirmation, a preference link the
+    #: customer asked for) need no marketing consent; suppression still applies.
+    transactional: bool = False
     status: str = Field(default=MessageStatus.QUEUED, max_length=16)
     subject: str | None = None
     body_text: str = ""

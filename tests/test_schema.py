@@ -1,0 +1,85 @@
+"""The schema itself: migrations apply on both databases, and the consent trail is
+append-only whatever code (or person with a SQL prompt) tries to change it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Engine, delete, insert, text, update
+from sqlalchemy.exc import DatabaseError
+
+from rapport.consent.store import grant
+from rapport.engine.db import current_revision, head_revision, make_engine, upgrade
+from rapport.engine.models import ConsentEvent, Customer, ErasurePermit
+
+EVENT = ConsentEvent.__table__  # type: ignore[attr-defined]
+CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
+PERMIT = ErasurePermit.__table__  # type: ignore[attr-defined]
+
+
+def test_migrations_reach_head(engine: Engine) -> None:
+    assert current_revision(engine) == head_revision()
+
+
+def seed_trail(engine: Engine) -> Engine:
+    with engine.begin() as connection:
+        connection.execute(
+            insert(CUSTOMER).values(
+                id="C1",
+                locale="fa_IR",
+                timezone="Asia/Tehran",
+                created_at=datetime(2025, 1, 1, tzinfo=UTC),
+            )
+        )
+        grant(
+            connection,
+            "C1",
+            "email",
+            "offers",
+            source="web",
+            ip="203.0.113.7",
+            user_agent="Mozilla/5.0",
+        )
+    return engine
+
+
+@pytest.fixture
+def trail(engine: Engine) -> Engine:
+    return seed_trail(engine)
+
+
+def test_consent_events_cannot_be_deleted(trail: Engine) -> None:
+    with pytest.raises(DatabaseError, match="append-only"), trail.begin() as connection:
+        connection.execute(delete(EVENT))
+
+
+def test_consent_events_cannot_be_updated(trail: Engine) -> None:
+    with pytest.raises(DatabaseError, match="append-only"), trail.begin() as connection:
+        connection.execute(update(EVENT).values(status="withdrawn"))
+
+
+def test_clearing_ip_is_refused_without_an_erasure_permit(trail: Engine) -> None:
+    with pytest.raises(DatabaseError, match="append-only"), trail.begin() as connection:
+        connection.execute(update(EVENT).values(ip=None, user_agent=None))
+
+
+def test_erasure_permit_allows_clearing_ip_and_user_agent_only(trail: Engine) -> None:
+    with trail.begin() as connection:
+        connection.execute(insert(PERMIT).values(customer_id="C1"))
+        connection.execute(update(EVENT).values(ip=None, user_agent=None))
+        connection.execute(delete(PERMIT))
+    with pytest.raises(DatabaseError, match="append-only"), trail.begin() as connection:
+        connection.execute(insert(PERMIT).values(customer_id="C1"))
+        connection.execute(update(EVENT).values(status="withdrawn", ip=None, user_agent=None))
+
+
+def test_truncate_is_refused_on_postgresql(postgres_url: str) -> None:
+    engine = make_engine(postgres_url)
+    try:
+        upgrade(engine)
+        seed_trail(engine)
+        with pytest.raises(DatabaseError, match="append-only"), engine.begin() as connection:
+            connection.execute(text("TRUNCATE consent_event CASCADE"))
+    finally:
+        engine.dispose()
