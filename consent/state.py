@@ -38,6 +38,7 @@ class ConsentRecord:
     captured_at: datetime
     recorded_at: datetime
     wording: str | None
+    locale: str | None
     ip: str | None
     user_agent: str | None
 
@@ -99,6 +100,7 @@ def history(connection_or_session: Executor, customer_id: str) -> list[ConsentRe
             EVENT.c.captured_at,
             EVENT.c.recorded_at,
             EVENT.c.wording,
+            EVENT.c.locale,
             EVENT.c.ip,
             EVENT.c.user_agent,
         )

@@ -65,6 +65,7 @@ class ConsentChange:
     wording: str | None = None
     ip: str | None = None
     user_agent: str | None = None
+    locale: str | None = None
 
     def __post_init__(self) -> None:
         if self.status not in _PRECEDENCE:
@@ -150,6 +151,7 @@ def _append_events(
             "source": change.source,
             "captured_at": as_utc(change.captured_at),
             "wording": change.wording,
+            "locale": change.locale,
             "ip": change.ip,
             "user_agent": change.user_agent,
             "recorded_at": as_utc(recorded_at),

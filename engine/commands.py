@@ -329,11 +329,38 @@ def run(app: AppContext, once: bool) -> None:
         return
     from rapport.engine.daemon import run_daemon
 
+    web_server = None
+    if app.settings.web.enabled:
+        from rapport.engine.web.app import create_app
+        from rapport.engine.web.server import BackgroundServer
+
+        web = create_app(app.settings, engine)
+        web_server = BackgroundServer(web, app.settings.web.host, app.settings.web.port).start()
+        click.echo(f"web app on http://{app.settings.web.host}:{web_server.port}")
     run_daemon(
         plan_tick=lambda: _print_plan_report(
             _plan(app, today_utc(), as_json=False, dry_run=False), False
         ),
         dispatch_tick=lambda: _print_dispatch_report(run_async(_dispatch_once(app, engine))),
+    )
+    if web_server is not None:
+        web_server.stop()
+
+
+@cli.command()
+@click.option("--host", default=None, help="Address to listen on (default: web.host).")
+@click.option("--port", default=None, type=int, help="Port (default: web.port).")
+@config_option
+def serve(app: AppContext, host: str | None, port: int | None) -> None:
+    """The web app alone: preference centre, unsubscribe, confirmations, webhooks."""
+    from rapport.engine.web.app import create_app
+    from rapport.engine.web.server import serve as serve_forever
+
+    settings = app.settings
+    serve_forever(
+        create_app(settings, app.migrated_engine()),
+        host or settings.web.host,
+        port or settings.web.port,
     )
 
 

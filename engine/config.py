@@ -93,10 +93,30 @@ class SenderConfig(Strict):
     from_address: str = "Rapport <hello@example.com>"
     postal_address: str = "Rapport, 1 Example Street, Example City"
     message_id_domain: str = "rapport.example"
+    #: The brand and contact named in SMS HELP replies and e-mail footers.
+    brand: str = "Rapport"
+    contact: str = "hello@example.com"
+    #: Mailbox for the ``mailto:`` form of List-Unsubscribe (RFC 2369).
+    unsubscribe_mailto: str = "unsubscribe@example.com"
 
 
 class WebConfig(Strict):
+    """The customer-facing web app: preference centre, unsubscribe, webhooks."""
+
     base_url: str = "http://127.0.0.1:8000"
+    #: Serve the web app inside ``rapport run`` as well (``rapport serve`` always does).
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    preference_link_days: int = Field(90, ge=1)
+    #: RFC 8058 senders should keep one-click links working for a long time.
+    unsubscribe_link_days: int = Field(180, ge=60)
+    confirm_link_days: int = Field(7, ge=1)
+    #: "Send me my link" requests allowed per client address and per e-mail, per hour.
+    link_requests_per_hour: int = Field(5, ge=1)
+    #: Shared secret providers send in the ``X-Rapport-Webhook-Token`` header; from
+    #: RAPPORT_WEBHOOK_TOKEN. Webhooks are refused while it is unset.
+    webhook_token: str | None = Field(default=None, exclude=True)
 
 
 class DispatchConfig(Strict):
@@ -181,6 +201,8 @@ def _apply_environment(settings: Settings, environ: dict[str, str]) -> Settings:
     updates["channels"] = channels
     if key := environ.get("RAPPORT_SECRET_KEY"):
         updates["secret_key"] = key
+    if token := environ.get("RAPPORT_WEBHOOK_TOKEN"):
+        updates["web"] = settings.web.model_copy(update={"webhook_token": token})
     return settings.model_copy(update=updates)
 
 

@@ -29,6 +29,19 @@ def links_for(
     }
 
 
+def unsubscribe_headers(
+    customer_id: str, channel: str, settings: Settings, signer: Signer
+) -> dict[str, str]:
+    """RFC 2369 / RFC 8058 headers: an HTTPS one-click URL and a mailto alternative."""
+    link = links_for(customer_id, channel, settings, signer)["unsubscribe"]
+    token = link.rsplit("/", 1)[-1]
+    mailto = f"mailto:{settings.sender.unsubscribe_mailto}?subject=unsubscribe%20{token}"
+    return {
+        "List-Unsubscribe": f"<{link}>, <{mailto}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+
+
 def message_context(
     customer: CustomerProfile,
     decision: Decision,

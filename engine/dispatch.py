@@ -25,7 +25,7 @@ from rapport.consent.state import granted_pairs
 from rapport.consent.tokens import Signer
 from rapport.engine import outbox
 from rapport.engine.config import Settings
-from rapport.engine.context import links_for
+from rapport.engine.context import unsubscribe_headers
 from rapport.engine.models import Customer, MessageStatus
 from rapport.engine.rendering import full_name
 from rapport.engine.timeutil import Clock, utcnow
@@ -136,7 +136,9 @@ class Dispatcher:
             reason = ""
             if message.expires_at is not None and now >= message.expires_at:
                 status, reason = MessageStatus.EXPIRED, "send window closed before sending"
-            elif (message.channel, message.topic) not in granted.get(message.customer_id, ()):
+            elif not message.transactional and (message.channel, message.topic) not in granted.get(
+                message.customer_id, ()
+            ):
                 status, reason = MessageStatus.SUPPRESSED, "consent not granted at send time"
             elif not address:
                 status, reason = MessageStatus.SUPPRESSED, "no address at send time"
@@ -168,10 +170,12 @@ class Dispatcher:
 
     def _outgoing(self, message: outbox.Claimed, row, kind: str, address: str) -> OutgoingMessage:  # type: ignore[no-untyped-def]
         headers: dict[str, str] = {}
-        if kind == "email":
-            links = links_for(message.customer_id, message.channel, self.settings, self.signer)
-            headers["List-Unsubscribe"] = f"<{links['unsubscribe']}>"
-            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        if kind == "email" and not message.transactional:
+            headers.update(
+                unsubscribe_headers(
+                    message.customer_id, message.channel, self.settings, self.signer
+                )
+            )
         return OutgoingMessage(
             idempotency_key=message.idempotency_key,
             kind=kind,

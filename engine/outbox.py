@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select, update
 
+from rapport.consent.privacy import address_hash
 from rapport.engine.db import upsert_insert
 from rapport.engine.models import MessageStatus, OutboxMessage, Suppression
 
@@ -69,6 +70,7 @@ class Claimed:
     send_at: datetime
     expires_at: datetime | None
     attempts: int
+    transactional: bool
 
 
 _CLAIM_COLUMNS = [OUTBOX.c[name] for name in Claimed.__dataclass_fields__]
@@ -157,15 +159,24 @@ def suppress(
 def suppressed_addresses(
     connection: Connection, pairs: Iterable[tuple[str, str]]
 ) -> set[tuple[str, str]]:
-    """Which (kind, address) pairs are on the suppression list."""
+    """Which (kind, address) pairs are on the suppression list, plainly or hashed.
+
+    An erased customer's addresses are kept only as :func:`address_hash` values, so
+    each address is looked up in both forms (one IN list per chunk) and a match on
+    either counts. The pairs returned are the plain ones asked about.
+    """
     wanted = list(set(pairs))
     found: set[tuple[str, str]] = set()
-    for start in range(0, len(wanted), 500):
-        addresses = [address for _, address in wanted[start : start + 500]]
-        for channel, address in connection.execute(
+    # Two forms per pair: 250 pairs keep each IN list at 500 values.
+    for start in range(0, len(wanted), 250):
+        forms: dict[tuple[str, str], set[tuple[str, str]]] = {}
+        for kind, address in wanted[start : start + 250]:
+            for form in (address, address_hash(kind, address)):
+                forms.setdefault((kind, form), set()).add((kind, address))
+        for row in connection.execute(
             select(SUPPRESSION.c.channel, SUPPRESSION.c.address).where(
-                SUPPRESSION.c.address.in_(addresses)
+                SUPPRESSION.c.address.in_(sorted({form for _, form in forms}))
             )
         ):
-            found.add((channel, address))
-    return found & set(wanted)
+            found.update(forms.get((row.channel, row.address), ()))
+    return found

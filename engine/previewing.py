@@ -22,7 +22,7 @@ from rapport.engine.campaigns import (
     require_campaigns,
 )
 from rapport.engine.config import Settings
-from rapport.engine.context import links_for, message_context
+from rapport.engine.context import message_context, unsubscribe_headers
 from rapport.engine.errors import NotFound, UserError
 from rapport.engine.keys import secret_key
 from rapport.engine.planner import Decision, Occasion, Reason, decide, find_occasion
@@ -104,15 +104,13 @@ def render_preview(
     rendered = renderer.render(campaign.template_set, kind, profile.locale, context)
     headers: dict[str, str] = {}
     if kind == "email":
-        links = links_for(profile.id, chosen, settings, signer)
         name = full_name(profile.first_name, profile.last_name, profile.locale)
         headers = {
             "From": settings.sender.from_address,
             "To": f"{name} <{profile.email}>" if profile.email else "",
             "Subject": rendered.subject or "",
             "Message-ID": message_id_for(shown.idempotency_key, settings.sender.message_id_domain),
-            "List-Unsubscribe": f"<{links['unsubscribe']}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            **unsubscribe_headers(profile.id, chosen, settings, signer),
         }
     else:
         headers = {"To": profile.phone or ""}

@@ -1,0 +1,1 @@
+"""The customer-facing web app: preference centre, unsubscribe, confirmations, webhooks."""

@@ -1,0 +1,120 @@
+"""The web app: built from settings, an engine and a clock, so tests run it for real.
+
+Every route that takes a signed token answers a bad, expired, tampered or
+wrong-purpose token exactly like an unknown one (the same 404 page), so a link
+reveals nothing about who is a customer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, select
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from rapport.consent.tokens import InvalidToken, Purpose, Signer, TokenClaims
+from rapport.engine.config import Settings
+from rapport.engine.i18n import from_accept_language
+from rapport.engine.keys import secret_key
+from rapport.engine.models import Customer
+from rapport.engine.timeutil import Clock, utcnow
+from rapport.engine.web.pages import Pages
+from rapport.engine.web.ratelimit import RateLimiter
+
+CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
+
+
+@dataclass
+class WebContext:
+    """What every handler needs; kept on ``app.state.web``."""
+
+    settings: Settings
+    engine: Engine
+    signer: Signer
+    pages: Pages
+    clock: Clock
+    link_limiter: RateLimiter
+    max_age: dict[Purpose, int] = field(default_factory=dict)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def verify(self, purpose: Purpose, token: str) -> TokenClaims:
+        return self.signer.verify(purpose, token, max_age=self.max_age[purpose])
+
+    def customer(self, claims: TokenClaims):  # type: ignore[no-untyped-def]
+        """The customer a token names, or None if gone (erased customers count as gone)."""
+        with self.engine.connect() as connection:
+            return connection.execute(
+                select(CUSTOMER).where(
+                    CUSTOMER.c.id == claims.customer_id, CUSTOMER.c.erased_at.is_(None)
+                )
+            ).first()
+
+
+def web_context(request: Request) -> WebContext:
+    return request.app.state.web  # type: ignore[no-any-return]
+
+
+def not_found(request: Request) -> HTMLResponse:
+    """The one answer for every unusable link; its body depends only on the headers."""
+    web = web_context(request)
+    language = from_accept_language(request.headers.get("accept-language"))
+    return HTMLResponse(web.pages.render("not_found.html", language), status_code=404)
+
+
+def resolve(request: Request, purpose: Purpose):  # type: ignore[no-untyped-def]
+    """(claims, customer row) for the token in the path, or None for any bad token."""
+    web = web_context(request)
+    try:
+        claims = web.verify(purpose, request.path_params["token"])
+    except InvalidToken:
+        return None
+    row = web.customer(claims)
+    return None if row is None else (claims, row)
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def _not_found_handler(request: Request, exc: Exception) -> Response:
+    return not_found(request)
+
+
+def create_app(settings: Settings, engine: Engine, *, clock: Clock = utcnow) -> Starlette:
+    from rapport.engine.web import inbound, preferences, unsubscribe
+
+    web = WebContext(
+        settings=settings,
+        engine=engine,
+        signer=Signer(secret_key(settings)),
+        pages=Pages(settings.sender.brand),
+        clock=clock,
+        link_limiter=RateLimiter(
+            settings.web.link_requests_per_hour, timedelta(hours=1), clock=clock
+        ),
+        max_age={
+            Purpose.PREFERENCES: settings.web.preference_link_days * 86400,
+            Purpose.UNSUBSCRIBE: settings.web.unsubscribe_link_days * 86400,
+            Purpose.CONFIRM: settings.web.confirm_link_days * 86400,
+            Purpose.FEEDBACK: 60 * 86400,
+        },
+    )
+    routes = [
+        Route("/healthz", healthz),
+        *preferences.routes,
+        *unsubscribe.routes,
+        *inbound.routes,
+    ]
+    app = Starlette(routes=routes, exception_handlers={404: _not_found_handler})
+    app.state.web = web
+    return app

@@ -1,0 +1,255 @@
+"""The preference centre, double opt-in confirmation and "send me my link".
+
+Reached from the signed link in every message. Saving records evidence with source
+``preference_center``; an e-mail topic switched on stays ``pending`` until the
+confirmation link in the one e-mail it triggers is used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from sqlalchemy import func, select
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from rapport.consent.preferences import Switch, changes, switches
+from rapport.consent.state import current_states
+from rapport.consent.store import ConsentChange, record_consent
+from rapport.consent.tokens import Purpose, TokenClaims
+from rapport.engine.context import links_for
+from rapport.engine.i18n import from_accept_language
+from rapport.engine.models import Customer
+from rapport.engine.transactional import enqueue_email
+from rapport.engine.web.app import WebContext, client_ip, not_found, resolve, web_context
+
+CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
+WORDING = "preference-center-v1"
+CONFIRM_WORDING = "double-opt-in-v1"
+
+
+def _grid(web: WebContext, connection: Any, customer: Any) -> list[Switch]:
+    current = {(s.channel, s.topic): s.status for s in current_states(connection, customer.id)}
+    addresses = {"email": customer.email, "sms": customer.phone}
+    channels = [name for name in web.settings.channels if name in addresses]
+    return switches(channels, web.settings.topics, current, addresses)
+
+
+def _page(web: WebContext, customer: Any, grid: list[Switch], token: str, **extra: Any) -> str:
+    return web.pages.render(
+        "preferences.html",
+        customer.locale,
+        first_name=customer.first_name,
+        token=token,
+        switches=grid,
+        channels=sorted({s.channel for s in grid}, key=[s.channel for s in grid].index),
+        topics=list(web.settings.topics),
+        postal_address=web.settings.sender.postal_address,
+        **extra,
+    )
+
+
+async def preferences_page(request: Request) -> Response:
+    found = resolve(request, Purpose.PREFERENCES)
+    if found is None:
+        return not_found(request)
+    _, customer = found
+    web = web_context(request)
+    with web.engine.connect() as connection:
+        grid = _grid(web, connection, customer)
+    return HTMLResponse(_page(web, customer, grid, request.path_params["token"], saved=False))
+
+
+async def preferences_save(request: Request) -> Response:
+    found = resolve(request, Purpose.PREFERENCES)
+    if found is None:
+        return not_found(request)
+    _, customer = found
+    web = web_context(request)
+    form = await request.form()
+    wanted = {key for key in form if form.get(key) == "on"}
+    now = web.now()
+    with web.engine.begin() as connection:
+        grid = _grid(web, connection, customer)
+        moves = changes(grid, wanted)
+        if moves:
+            record_consent(
+                connection,
+                [
+                    ConsentChange(
+                        customer.id,
+                        channel,
+                        topic,
+                        status,
+                        "preference_center",
+                        now,
+                        wording=WORDING,
+                        locale=customer.locale,
+                        ip=client_ip(request),
+                        user_agent=request.headers.get("user-agent"),
+                    )
+                    for channel, topic, status in moves
+                ],
+                recorded_at=now,
+            )
+        pending = [topic for channel, topic, status in moves if status == "pending"]
+        if pending:
+            _send_confirmation(web, connection, customer, pending, now)
+        grid = _grid(web, connection, customer)
+    return HTMLResponse(
+        _page(
+            web,
+            customer,
+            grid,
+            request.path_params["token"],
+            saved=True,
+            confirmation_sent=bool(pending),
+        )
+    )
+
+
+def _send_confirmation(
+    web: WebContext, connection: Any, customer: Any, topics: list[str], now: Any
+) -> None:
+    token = web.signer.sign(Purpose.CONFIRM, TokenClaims(customer.id, "email"))
+    base = web.settings.web.base_url.rstrip("/")
+    occasion = hashlib.sha256(f"{now.isoformat()}:{','.join(sorted(topics))}".encode()).hexdigest()
+    enqueue_email(
+        connection,
+        web.pages,
+        customer_id=customer.id,
+        template="confirm",
+        occasion=occasion[:32],
+        locale=customer.locale,
+        now=now,
+        first_name=customer.first_name,
+        topics=sorted(topics),
+        confirm_url=f"{base}/confirm/{token}",
+        postal_address=web.settings.sender.postal_address,
+    )
+
+
+async def confirm_page(request: Request) -> Response:
+    found = resolve(request, Purpose.CONFIRM)
+    if found is None:
+        return not_found(request)
+    _, customer = found
+    web = web_context(request)
+    return HTMLResponse(
+        web.pages.render(
+            "confirm.html", customer.locale, done=False, token=request.path_params["token"]
+        )
+    )
+
+
+async def confirm_post(request: Request) -> Response:
+    """Grant every e-mail topic still pending; a second use finds nothing pending."""
+    found = resolve(request, Purpose.CONFIRM)
+    if found is None:
+        return not_found(request)
+    _, customer = found
+    web = web_context(request)
+    now = web.now()
+    with web.engine.begin() as connection:
+        pending = [
+            s
+            for s in current_states(connection, customer.id)
+            if s.channel == "email" and s.status == "pending"
+        ]
+        if pending:
+            record_consent(
+                connection,
+                [
+                    ConsentChange(
+                        customer.id,
+                        "email",
+                        s.topic,
+                        "granted",
+                        "double_opt_in",
+                        now,
+                        wording=CONFIRM_WORDING,
+                        locale=customer.locale,
+                        ip=client_ip(request),
+                        user_agent=request.headers.get("user-agent"),
+                    )
+                    for s in pending
+                ],
+                recorded_at=now,
+            )
+    links = links_for(customer.id, "email", web.settings, web.signer)
+    return HTMLResponse(
+        web.pages.render(
+            "confirm.html",
+            customer.locale,
+            done=True,
+            token=request.path_params["token"],
+            preferences=links["preferences"],
+        )
+    )
+
+
+async def link_request_page(request: Request) -> Response:
+    web = web_context(request)
+    language = request.query_params.get("lang") or from_accept_language(
+        request.headers.get("accept-language")
+    )
+    return HTMLResponse(web.pages.render("link_request.html", language, sent=False, limited=False))
+
+
+async def link_request_post(request: Request) -> Response:
+    """Answer the same whether or not the address is known; do the work after answering.
+
+    The response (status, body, and roughly its timing) must not tell a stranger
+    whether an address belongs to a customer, so the lookup and the e-mail happen in
+    a background task after the response is sent.
+    """
+    web = web_context(request)
+    form = await request.form()
+    address = str(form.get("email") or "").strip().lower()
+    language = str(form.get("lang") or "") or from_accept_language(
+        request.headers.get("accept-language")
+    )
+    ip = client_ip(request) or "unknown"
+    if not web.link_limiter.allow(f"ip:{ip}", f"email:{address}"):
+        body = web.pages.render("link_request.html", language, sent=False, limited=True)
+        return HTMLResponse(body, status_code=429, headers={"Retry-After": "3600"})
+    body = web.pages.render("link_request.html", language, sent=True, limited=False)
+    task = BackgroundTask(_send_link, web, address) if address else None
+    return HTMLResponse(body, background=task)
+
+
+def _send_link(web: WebContext, address: str) -> None:
+    now = web.now()
+    with web.engine.begin() as connection:
+        customers = connection.execute(
+            select(CUSTOMER.c.id, CUSTOMER.c.first_name, CUSTOMER.c.locale).where(
+                func.lower(CUSTOMER.c.email) == address, CUSTOMER.c.erased_at.is_(None)
+            )
+        ).all()
+        for customer in customers:
+            links = links_for(customer.id, "email", web.settings, web.signer)
+            enqueue_email(
+                connection,
+                web.pages,
+                customer_id=customer.id,
+                template="link",
+                occasion=now.strftime("%Y%m%d%H%M%S%f"),
+                locale=customer.locale,
+                now=now,
+                first_name=customer.first_name,
+                preferences_url=links["preferences"],
+                postal_address=web.settings.sender.postal_address,
+            )
+
+
+routes = [
+    Route("/preferences", link_request_page, methods=["GET"]),
+    Route("/preferences", link_request_post, methods=["POST"]),
+    Route("/preferences/{token}", preferences_page, methods=["GET"]),
+    Route("/preferences/{token}", preferences_save, methods=["POST"]),
+    Route("/confirm/{token}", confirm_page, methods=["GET"]),
+    Route("/confirm/{token}", confirm_post, methods=["POST"]),
+]

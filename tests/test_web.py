@@ -1,0 +1,311 @@
+"""The customer side of consent, against the real web app served by uvicorn.
+
+Pages are opened in headless Chromium; one-click and webhook-style calls are made
+with a plain HTTP client, as a mail client or provider would.
+"""
+
+from __future__ import annotations
+
+import time as time_module
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import itsdangerous.timed
+import pytest
+from sqlalchemy import Engine, insert, select
+
+from rapport.consent.state import current_states, history
+from rapport.consent.store import ConsentChange, record_consent
+from rapport.consent.tokens import Purpose, Signer, TokenClaims
+from rapport.engine.campaigns import require_campaigns
+from rapport.engine.config import Settings
+from rapport.engine.context import links_for
+from rapport.engine.models import Customer, Order, OutboxMessage
+from rapport.engine.planning import run_plan
+from rapport.engine.rendering import Renderer
+from rapport.engine.web.app import create_app
+from rapport.engine.web.server import BackgroundServer
+
+REPO = Path(__file__).resolve().parent.parent
+SECRET = "web-test-secret"
+CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
+ORDERS = Order.__table__  # type: ignore[attr-defined]
+OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
+NOWRUZ = date(2027, 3, 21)
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(base_dir=REPO, secret_key=SECRET)
+
+
+@pytest.fixture
+def server(engine: Engine, settings: Settings) -> Iterator[BackgroundServer]:
+    running = BackgroundServer(create_app(settings, engine)).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def add_customer(engine: Engine, customer_id: str, **values: Any) -> None:
+    row = {
+        "id": customer_id,
+        "first_name": "سارا",
+        "last_name": "احمدی",
+        "email": f"{customer_id.lower()}@example.com",
+        "phone": "+989121234567",
+        "locale": "fa_IR",
+        "timezone": "Asia/Tehran",
+        "country": "IR",
+        "created_at": datetime(2024, 1, 1, tzinfo=UTC),
+        **values,
+    }
+    with engine.begin() as connection:
+        connection.execute(insert(CUSTOMER).values(row))
+        connection.execute(
+            insert(ORDERS).values(
+                id=f"O-{customer_id}",
+                customer_id=customer_id,
+                sku="SERUM-30ML",
+                quantity=1,
+                amount=2000000,
+                currency="IRR",
+                ordered_at=datetime(2027, 1, 10, tzinfo=UTC),
+            )
+        )
+
+
+def give(engine: Engine, customer_id: str, *pairs: tuple[str, str]) -> None:
+    moment = datetime(2025, 6, 1, tzinfo=UTC)
+    with engine.begin() as connection:
+        record_consent(
+            connection,
+            [ConsentChange(customer_id, c, t, "granted", "signup_form", moment) for c, t in pairs],
+            recorded_at=moment,
+        )
+
+
+def link(settings: Settings, purpose: str, customer_id: str, channel: str = "email") -> str:
+    return links_for(customer_id, channel, settings, Signer(SECRET))[purpose]
+
+
+def local(url: str, server: BackgroundServer) -> str:
+    return url.replace(Settings().web.base_url, server.url)
+
+
+def trail(engine: Engine, customer_id: str) -> list[Any]:
+    with engine.connect() as connection:
+        return history(connection, customer_id)
+
+
+def states(engine: Engine, customer_id: str) -> dict[tuple[str, str], str]:
+    with engine.connect() as connection:
+        return {(s.channel, s.topic): s.status for s in current_states(connection, customer_id)}
+
+
+def plan_nowruz(engine: Engine, settings: Settings, dry_run: bool = True):  # type: ignore[no-untyped-def]
+    return run_plan(
+        engine,
+        settings,
+        require_campaigns(settings),
+        NOWRUZ,
+        datetime.combine(NOWRUZ, time(0), tzinfo=UTC) - timedelta(hours=14),
+        renderer=Renderer(settings.templates_path, settings.locales.default),
+        signer=Signer(SECRET),
+        dry_run=dry_run,
+    )
+
+
+def test_persian_preference_page_is_rtl_and_saving_withdraws_sms_offers(
+    engine: Engine, settings: Settings, server: BackgroundServer, browser: Any, tmp_path: Path
+) -> None:
+    add_customer(engine, "FA1")
+    give(engine, "FA1", ("sms", "offers"), ("sms", "birthday"))
+    before = plan_nowruz(engine, settings)
+    assert before.planned[("holiday-offer", "sms", "fa")] == 1
+
+    page = browser.new_page()
+    page.goto(local(link(settings, "preferences", "FA1"), server))
+    html = page.locator("html")
+    assert html.get_attribute("dir") == "rtl" and html.get_attribute("lang") == "fa"
+    assert page.locator("h1").inner_text() == "تنظیمات پیام‌های شما"
+    assert page.locator("#sms\\:offers").is_checked()
+    page.locator("#sms\\:offers").uncheck()
+    page.locator("#save").click()
+    page.wait_for_selector("#saved")
+    page.screenshot(path=str(tmp_path / "preferences-fa.png"), full_page=True)
+    page.close()
+
+    last = trail(engine, "FA1")[-1]
+    assert (last.channel, last.topic, last.status, last.source) == (
+        "sms",
+        "offers",
+        "withdrawn",
+        "preference_center",
+    )
+    assert last.locale == "fa_IR" and last.user_agent and last.ip == "127.0.0.1"
+    assert states(engine, "FA1")[("sms", "birthday")] == "granted"  # untouched
+    after = plan_nowruz(engine, settings)
+    assert not [key for key in after.planned if key[1] == "sms" and key[0] == "holiday-offer"]
+
+
+def test_chinese_preference_page_is_in_chinese(
+    engine: Engine, settings: Settings, server: BackgroundServer, browser: Any
+) -> None:
+    add_customer(
+        engine,
+        "ZH1",
+        first_name="伟",
+        last_name="王",
+        locale="zh_CN",
+        timezone="Asia/Shanghai",
+        country="CN",
+        phone="+8613812345678",
+    )
+    page = browser.new_page()
+    page.goto(local(link(settings, "preferences", "ZH1"), server))
+    assert page.locator("html").get_attribute("lang") == "zh"
+    assert page.locator("html").get_attribute("dir") == "ltr"
+    assert page.locator("h1").inner_text() == "您的消息偏好设置"
+    page.close()
+
+
+def test_one_click_post_withdraws_and_answers_200_twice(
+    engine: Engine, settings: Settings, server: BackgroundServer
+) -> None:
+    add_customer(engine, "OC1")
+    give(engine, "OC1", ("email", "offers"), ("email", "birthday"), ("sms", "offers"))
+    url = local(link(settings, "unsubscribe", "OC1"), server)
+    with httpx.Client(follow_redirects=False) as client:
+        first = client.post(
+            url,
+            content=b"List-Unsubscribe=One-Click",
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        events_after_first = len(trail(engine, "OC1"))
+        second = client.post(
+            url,
+            content=b"List-Unsubscribe=One-Click",
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert "set-cookie" not in first.headers and "location" not in first.headers
+    assert len(trail(engine, "OC1")) == events_after_first  # idempotent: nothing new
+    now = states(engine, "OC1")
+    assert now[("email", "offers")] == now[("email", "birthday")] == "withdrawn"
+    assert now[("sms", "offers")] == "granted"  # the link was for e-mail
+
+
+def test_unsubscribe_get_only_shows_a_button(
+    engine: Engine, settings: Settings, server: BackgroundServer
+) -> None:
+    add_customer(engine, "GET1")
+    give(engine, "GET1", ("email", "offers"))
+    response = httpx.get(local(link(settings, "unsubscribe", "GET1"), server))
+    assert response.status_code == 200
+    assert 'id="unsubscribe"' in response.text
+    assert states(engine, "GET1") == {("email", "offers"): "granted"}
+    assert len(trail(engine, "GET1")) == 1
+
+
+def test_bad_tokens_get_the_same_404_as_unknown_ones(
+    engine: Engine, settings: Settings, server: BackgroundServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_customer(engine, "TOK1")
+    signer = Signer(SECRET)
+    good = signer.sign(Purpose.PREFERENCES, TokenClaims("TOK1", "email"))
+    flipped = good[:-3] + ("A" if good[-3] != "A" else "B") + good[-2:]
+    wrong_purpose = signer.sign(Purpose.UNSUBSCRIBE, TokenClaims("TOK1", "email"))
+    unknown_customer = signer.sign(Purpose.PREFERENCES, TokenClaims("NOBODY", "email"))
+    # A token signed long ago: itsdangerous takes the signing time from this method.
+    long_ago = datetime.now(UTC) - timedelta(days=settings.web.preference_link_days + 1)
+    monkeypatch.setattr(
+        itsdangerous.timed.TimestampSigner, "get_timestamp", lambda self: int(long_ago.timestamp())
+    )
+    stale = Signer(SECRET).sign(Purpose.PREFERENCES, TokenClaims("TOK1", "email"))
+    monkeypatch.undo()
+
+    with httpx.Client(base_url=server.url) as client:
+        assert client.get(f"/preferences/{good}").status_code == 200
+        answers = [
+            client.get(f"/preferences/{token}")
+            for token in (flipped, wrong_purpose, unknown_customer, stale, "garbage")
+        ]
+    assert {a.status_code for a in answers} == {404}
+    assert len({a.text for a in answers}) == 1
+
+
+def test_web_email_grant_stays_pending_until_confirmed(
+    engine: Engine, settings: Settings, server: BackgroundServer, browser: Any
+) -> None:
+    add_customer(
+        engine,
+        "DOI1",
+        first_name="Alex",
+        last_name="Morgan",
+        locale="en_US",
+        timezone="America/New_York",
+        country="US",
+    )
+    page = browser.new_page()
+    page.goto(local(link(settings, "preferences", "DOI1"), server))
+    page.locator("#email\\:offers").check()
+    page.locator("#save").click()
+    page.wait_for_selector("#saved")
+    assert "confirm" in page.locator("#saved").inner_text()
+    assert states(engine, "DOI1") == {("email", "offers"): "pending"}
+
+    with engine.connect() as connection:
+        queued = connection.execute(select(OUTBOX).where(OUTBOX.c.customer_id == "DOI1")).all()
+    assert [(m.campaign, m.transactional) for m in queued] == [("_confirm", True)]
+    assert plan_nowruz(engine, settings).planned_total == 0  # pending is not consent
+    confirm_url = next(word for word in queued[0].body_text.split() if word.startswith("http"))
+
+    page.goto(local(confirm_url, server))
+    page.locator("#confirm").click()
+    page.wait_for_selector("#done")
+    page.close()
+    assert states(engine, "DOI1") == {("email", "offers"): "granted"}
+    assert [(e.status, e.source) for e in trail(engine, "DOI1")] == [
+        ("pending", "preference_center"),
+        ("granted", "double_opt_in"),
+    ]
+
+
+def test_link_request_answers_the_same_for_known_and_unknown_addresses(
+    engine: Engine, settings: Settings, server: BackgroundServer
+) -> None:
+    add_customer(engine, "LNK1")
+    with httpx.Client(base_url=server.url) as client:
+        known = client.post("/preferences", data={"email": "lnk1@example.com", "lang": "en"})
+        unknown = client.post("/preferences", data={"email": "nobody@example.com", "lang": "en"})
+    assert known.status_code == unknown.status_code == 200
+    assert known.text == unknown.text
+
+    def queued() -> list[tuple[str, str]]:
+        with engine.connect() as connection:
+            rows = connection.execute(select(OUTBOX.c.customer_id, OUTBOX.c.campaign)).all()
+        return [tuple(r) for r in rows]
+
+    # The e-mail is queued after the answer is sent, so the timing tells nothing.
+    deadline = time_module.monotonic() + 10
+    while not queued() and time_module.monotonic() < deadline:
+        time_module.sleep(0.05)
+    time_module.sleep(0.2)  # give a (wrong) second e-mail the chance to show up
+    assert queued() == [("LNK1", "_link")]
+
+
+def test_link_requests_are_rate_limited(
+    engine: Engine, settings: Settings, server: BackgroundServer
+) -> None:
+    limit = settings.web.link_requests_per_hour
+    with httpx.Client(base_url=server.url) as client:
+        codes = [
+            client.post("/preferences", data={"email": f"x{i}@example.com"}).status_code
+            for i in range(limit + 1)
+        ]
+    assert codes == [200] * limit + [429]
