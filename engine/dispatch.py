@@ -26,11 +26,14 @@ from rapport.consent.tokens import Signer
 from rapport.engine import outbox
 from rapport.engine.config import Settings
 from rapport.engine.context import unsubscribe_headers
+from rapport.engine.i18n import gettext, ui_language
+from rapport.engine.i18n import gettext_noop as _
 from rapport.engine.models import Customer, MessageStatus
 from rapport.engine.rendering import full_name
 from rapport.engine.timeutil import Clock, utcnow
 
 log = logging.getLogger(__name__)
+OPT_OUT_HINT = _("Reply STOP to opt out")
 CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
 
 
@@ -84,6 +87,7 @@ class Dispatcher:
         self.clock = clock
         self.worker_id = worker_id or default_worker_id()
         self.rng = rng or random.Random()
+        self._texted: set[str] = set()
 
     async def run_once(self, max_batches: int | None = None) -> DispatchReport:
         """Send everything due now, batch by batch, until nothing is due."""
@@ -126,6 +130,9 @@ class Dispatcher:
                 if row is not None and (address := _address(row, kind)):
                     addresses.append((kind, address))
             suppressed = outbox.suppressed_addresses(connection, addresses)
+            self._texted = outbox.customers_texted_before(
+                connection, [m.customer_id for m in claimed if self._kind(m.channel) == "sms"]
+            )
 
         for message in claimed:
             now = self.clock()
@@ -176,12 +183,15 @@ class Dispatcher:
                     message.customer_id, message.channel, self.settings, self.signer
                 )
             )
+        text = message.body_text
+        if kind == "sms" and not message.transactional:
+            text = self._with_opt_out_hint(message, text)
         return OutgoingMessage(
             idempotency_key=message.idempotency_key,
             kind=kind,
             to=address,
             to_name=full_name(row.first_name, row.last_name, row.locale) or None,
-            text=message.body_text,
+            text=text,
             subject=message.subject,
             html=message.body_html,
             sender=self.settings.sender.from_address,
@@ -193,6 +203,17 @@ class Dispatcher:
             customer_id=message.customer_id,
             campaign=message.campaign,
         )
+
+    def _with_opt_out_hint(self, message: outbox.Claimed, text: str) -> str:
+        """The first marketing SMS to a customer always says how to stop them.
+
+        Templates normally carry the hint; this is the safety net for one that does not.
+        """
+        first = message.customer_id not in self._texted
+        self._texted.add(message.customer_id)
+        if not first or "stop" in text.casefold():
+            return text
+        return f"{text.rstrip()}\n{gettext(ui_language(message.locale), OPT_OUT_HINT)}"
 
     def _record(
         self,

@@ -57,6 +57,11 @@ def translations(language: str) -> NullTranslations:
     return Translations(buffer, domain=DOMAIN)
 
 
+def gettext_noop(message: str) -> str:
+    """Marks a string for extraction where it is defined; translate it where it is used."""
+    return message
+
+
 def gettext(language: str, message: str) -> str:
     return translations(language).gettext(message)
 

@@ -180,3 +180,23 @@ def suppressed_addresses(
         ):
             found.update(forms.get((row.channel, row.address), ()))
     return found
+
+
+def customers_texted_before(connection: Connection, customer_ids: Sequence[str]) -> set[str]:
+    """Which customers already had a marketing SMS sent (for the first-SMS opt-out hint)."""
+    wanted = sorted(set(customer_ids))
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        found.update(
+            connection.execute(
+                select(OUTBOX.c.customer_id)
+                .where(
+                    OUTBOX.c.customer_id.in_(wanted[start : start + 500]),
+                    OUTBOX.c.channel == "sms",
+                    OUTBOX.c.status == MessageStatus.SENT,
+                    OUTBOX.c.transactional.is_(False),
+                )
+                .distinct()
+            ).scalars()
+        )
+    return found

@@ -346,3 +346,47 @@ async def test_expired_lease_lets_another_worker_resume(engine: Engine, tmp_path
             connection, claimed.id, "dead", MessageStatus.FAILED, now=moment[0], error="late"
         )
     assert outbox_rows(engine)[0].status == "sent"
+
+
+async def test_first_marketing_sms_to_a_number_carries_the_opt_out_hint(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from rapport.channels.recording import RecordingChannel
+
+    settings = settings_for(1, tmp_path)
+    add_customer(engine, "TXT")
+    with engine.begin() as connection:
+        connection.execute(CUSTOMER.update().values(phone="+989121234567"))
+        grant(connection, "TXT", "sms", "offers", source="test")
+        for n in (1, 2):
+            connection.execute(
+                OUTBOX.insert().values(
+                    idempotency_key=f"TXT:manual:{n}:sms",
+                    customer_id="TXT",
+                    campaign="manual",
+                    occasion=str(n),
+                    channel="sms",
+                    topic="offers",
+                    locale="fa_IR",
+                    body_text=f"پیشنهاد ویژه {n}",
+                    send_at=PLAN_AT,
+                    created_at=PLAN_AT,
+                )
+            )
+    channel = RecordingChannel()
+    moment = [PLAN_AT + timedelta(hours=1)]
+    import random
+
+    dispatcher = Dispatcher(
+        engine,
+        settings,
+        {"sms": channel},
+        Signer("test-secret"),
+        clock=lambda: moment[0],
+        worker_id="test",
+        rng=random.Random(1),
+    )
+    await dispatcher.run_once()
+    texts = [m.text for m in channel.sent]
+    assert texts[0].endswith("لغو: STOP")
+    assert texts[1] == "پیشنهاد ویژه 2"
