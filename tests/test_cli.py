@@ -273,3 +273,37 @@ def test_run_once_plans_today_and_dispatches(workdir: Path) -> None:
     result = run("run", "--once", cwd=workdir)
     assert result.returncode == 0, result.stderr
     assert "dispatch:" in result.stdout
+
+
+def test_serve_runs_the_web_app(workdir: Path) -> None:
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
+    process = subprocess.Popen(
+        [RAPPORT, "serve", "--port", str(port)],
+        cwd=workdir,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise
+                time.sleep(0.1)
+        assert response.json() == {"status": "ok"}
+        assert httpx.get(f"http://127.0.0.1:{port}/unsubscribe/nope").status_code == 404
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
