@@ -148,7 +148,10 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
 def main() -> None:
     """Entry point: map our exceptions to exit codes and clean messages."""
-    from rapport.engine import commands  # noqa: F401  (registers the sub-commands)
+    from rapport.engine import (
+        commands,  # noqa: F401  (registers the sub-commands)
+        commands_privacy,  # noqa: F401
+    )
 
     try:
         cli.main(standalone_mode=False)

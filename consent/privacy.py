@@ -1,0 +1,331 @@
+"""Data-subject rights: export everything we hold about a customer, and erase it.
+
+Erasure keeps what must survive it and removes what identifies the person:
+
+* the customer row stays (consent evidence and orders reference it) with names,
+  e-mail, phone and birthday cleared and ``erased_at`` set;
+* orders stay: they hold no personal data beyond the customer id, and retention
+  statistics need them;
+* the consent evidence stays (it proves what was agreed and when) but loses the IP
+  address and user agent; ``consent_event`` is append-only, and the migration's
+  trigger allows exactly this UPDATE while the customer has an ``erasure_permit`` row,
+  which exists only inside the erasing transaction;
+* outbox rows stay for delivery statistics, with their rendered content (it greets
+  the person by name) removed and anything still waiting cancelled;
+* the addresses go onto the suppression list as hashes, so that a later import of
+  the same address (a CRM sync that still has it) is not messaged again, without the
+  list itself keeping the address. The hash is deliberately unkeyed: a keyed hash
+  would stop matching the day the signing key is rotated, and the suppression must
+  last longer than any key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, delete, func, insert, or_, select, update
+
+from rapport.consent.state import current_states, history
+from rapport.engine.db import upsert_insert
+from rapport.engine.errors import NotFound
+from rapport.engine.models import (
+    ConsentEvent,
+    Customer,
+    ErasurePermit,
+    MessageStatus,
+    Order,
+    OutboxMessage,
+    Suppression,
+)
+from rapport.engine.timeutil import isoformat_z, utcnow
+
+log = logging.getLogger(__name__)
+
+CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
+ORDERS = Order.__table__  # type: ignore[attr-defined]
+EVENT = ConsentEvent.__table__  # type: ignore[attr-defined]
+PERMIT = ErasurePermit.__table__  # type: ignore[attr-defined]
+SUPPRESSION = Suppression.__table__  # type: ignore[attr-defined]
+OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
+
+HASH_PREFIX = "sha256:"
+ERASED_REASON = "erased"
+CANCELLED_ERROR = "customer erased"
+REDACTED_ERROR = "error text removed on erasure"
+#: Suppression kind -> the customer column holding that kind of address.
+ADDRESS_COLUMNS = {"email": "email", "sms": "phone"}
+
+#: Outbox columns exported: everything but the dispatcher's lease bookkeeping.
+_MESSAGE_COLUMNS = (
+    "id",
+    "campaign",
+    "occasion",
+    "channel",
+    "topic",
+    "locale",
+    "transactional",
+    "status",
+    "subject",
+    "body_text",
+    "body_html",
+    "send_at",
+    "expires_at",
+    "attempts",
+    "provider_id",
+    "last_error",
+    "created_at",
+    "sent_at",
+)
+_SUPPRESSION_COLUMNS = ("channel", "address", "reason", "detail", "created_at")
+
+
+def normalised_address(kind: str, address: str) -> str:
+    """The form an address is hashed in: e-mail trimmed and lower-cased (mailbox case
+    is not significant in practice), a phone number as stored (already E.164)."""
+    address = address.strip()
+    return address.lower() if kind == "email" else address
+
+
+def address_hash(kind: str, address: str) -> str:
+    """``sha256:<hex>`` of the normalised address: what the suppression list keeps for
+    an erased customer. Unkeyed on purpose, so it survives a change of signing key."""
+    digest = hashlib.sha256(normalised_address(kind, address).encode("utf-8")).hexdigest()
+    return HASH_PREFIX + digest
+
+
+def _forms(kind: str, address: str) -> list[str]:
+    """Every form a suppression row for this address may be stored in."""
+    return list(
+        dict.fromkeys((address, normalised_address(kind, address), address_hash(kind, address)))
+    )
+
+
+def require_customer(connection: Connection, customer_id: str) -> None:
+    """Raise :class:`NotFound` unless the customer exists (so the CLI can check before
+    asking for confirmation)."""
+    _customer(connection, customer_id)
+
+
+def _customer(connection: Connection, customer_id: str) -> Row[Any]:
+    row = connection.execute(select(CUSTOMER).where(CUSTOMER.c.id == customer_id)).first()
+    if row is None:
+        raise NotFound(f"no customer with id {customer_id!r}")
+    return row
+
+
+def _addresses(customer: Row[Any]) -> list[tuple[str, str]]:
+    """The customer's (kind, address) pairs, in suppression-list terms."""
+    mapping = customer._mapping
+    return [(kind, mapping[column]) for kind, column in ADDRESS_COLUMNS.items() if mapping[column]]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return isoformat_z(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _plain(mapping: Any) -> dict[str, Any]:
+    return {key: _jsonable(value) for key, value in dict(mapping).items()}
+
+
+# -- export ---------------------------------------------------------------------------
+def export_customer(
+    connection: Connection, customer_id: str, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """Everything stored about one customer, ready for ``json.dumps``.
+
+    Datetimes are UTC ISO 8601 with ``Z`` and amounts are strings (no float rounding),
+    so the export reads the same on every database. Suppression entries are matched
+    in their plain and their hashed form, so an erased customer's export still shows
+    that the addresses they had are blocked.
+    """
+    customer = _customer(connection, customer_id)
+    orders = connection.execute(
+        select(ORDERS).where(ORDERS.c.customer_id == customer_id).order_by(ORDERS.c.ordered_at)
+    )
+    messages = connection.execute(
+        select(*(OUTBOX.c[name] for name in _MESSAGE_COLUMNS))
+        .where(OUTBOX.c.customer_id == customer_id)
+        .order_by(OUTBOX.c.created_at, OUTBOX.c.id)
+    )
+    return {
+        "customer": _plain(customer._mapping),
+        "orders": [_plain(row._mapping) for row in orders],
+        "consent": {
+            "current": [_plain(asdict(state)) for state in current_states(connection, customer_id)],
+            "evidence": [_plain(asdict(record)) for record in history(connection, customer_id)],
+        },
+        "messages": [_plain(row._mapping) for row in messages],
+        "suppressions": [
+            _plain(row._mapping) for row in _suppressions(connection, _addresses(customer))
+        ],
+        "exported_at": isoformat_z(now or utcnow()),
+    }
+
+
+def _suppressions(connection: Connection, addresses: Sequence[tuple[str, str]]) -> list[Row[Any]]:
+    if not addresses:
+        return []
+    matches = [
+        and_(SUPPRESSION.c.channel == kind, SUPPRESSION.c.address.in_(_forms(kind, address)))
+        for kind, address in addresses
+    ]
+    return list(
+        connection.execute(
+            select(*(SUPPRESSION.c[name] for name in _SUPPRESSION_COLUMNS))
+            .where(or_(*matches))
+            .order_by(SUPPRESSION.c.created_at, SUPPRESSION.c.id)
+        )
+    )
+
+
+# -- erasure --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ErasureReport:
+    """What an erasure changed, as counts: fit for terminals and logs alike."""
+
+    customer_id: str
+    erased_at: datetime
+    suppressions_added: int
+    plain_suppressions_replaced: int
+    messages_cancelled: int
+    messages_blanked: int
+    consent_events_cleared: int
+    orders_kept: int
+
+    def summary(self) -> str:
+        return (
+            f"customer {self.customer_id} erased: "
+            f"{self.suppressions_added} hashed suppression(s) added "
+            f"({self.plain_suppressions_replaced} plain replaced), "
+            f"{self.messages_cancelled} message(s) cancelled, "
+            f"{self.messages_blanked} blanked, "
+            f"{self.consent_events_cleared} consent event(s) cleared of IP and user agent, "
+            f"{self.orders_kept} order(s) kept"
+        )
+
+
+def erase_customer(connection: Connection, customer_id: str, now: datetime) -> ErasureReport:
+    """Erase a customer's personal data in the caller's transaction (see module doc).
+
+    Idempotent: erasing again finds nothing left to clear and reports zeros, apart
+    from anything re-imported since, which it clears again.
+    """
+    customer = _customer(connection, customer_id)
+    addresses = _addresses(customer)
+    added, replaced = _suppress_hashed(connection, addresses, now)
+    cancelled, blanked = _scrub_outbox(connection, customer_id, addresses)
+    cleared = _clear_network_data(connection, customer_id)
+    connection.execute(
+        update(CUSTOMER)
+        .where(CUSTOMER.c.id == customer_id)
+        .values(first_name="", last_name="", email=None, phone=None, birthday=None, erased_at=now)
+    )
+    orders = connection.execute(
+        select(func.count()).select_from(ORDERS).where(ORDERS.c.customer_id == customer_id)
+    ).scalar_one()
+    report = ErasureReport(
+        customer_id=customer_id,
+        erased_at=now,
+        suppressions_added=added,
+        plain_suppressions_replaced=replaced,
+        messages_cancelled=cancelled,
+        messages_blanked=blanked,
+        consent_events_cleared=cleared,
+        orders_kept=orders,
+    )
+    log.info("%s", report.summary())
+    return report
+
+
+def _suppress_hashed(
+    connection: Connection, addresses: Sequence[tuple[str, str]], now: datetime
+) -> tuple[int, int]:
+    """Suppress each address by its hash; plain entries of it are folded into that one
+    row (their reason kept in its detail: the provider's text may quote the address)."""
+    added = replaced = 0
+    for kind, address in addresses:
+        hashed = address_hash(kind, address)
+        plain = [form for form in _forms(kind, address) if form != hashed]
+        old = connection.execute(
+            select(SUPPRESSION.c.id, SUPPRESSION.c.reason)
+            .where(SUPPRESSION.c.channel == kind, SUPPRESSION.c.address.in_(plain))
+            .order_by(SUPPRESSION.c.created_at, SUPPRESSION.c.id)
+        ).all()
+        reasons = ", ".join(dict.fromkeys(row.reason for row in old))
+        detail = f"customer erased; replaced plain entry ({reasons})" if old else "customer erased"
+        inserted = connection.execute(
+            upsert_insert(connection, SUPPRESSION)
+            .values(
+                channel=kind, address=hashed, reason=ERASED_REASON, detail=detail, created_at=now
+            )
+            .on_conflict_do_nothing(index_elements=["channel", "address"])
+            .returning(SUPPRESSION.c.id)
+        ).all()
+        added += len(inserted)
+        if old:
+            connection.execute(delete(SUPPRESSION).where(SUPPRESSION.c.id.in_([r.id for r in old])))
+            replaced += len(old)
+    return added, replaced
+
+
+def _scrub_outbox(
+    connection: Connection, customer_id: str, addresses: Sequence[tuple[str, str]]
+) -> tuple[int, int]:
+    """Cancel what is still waiting and blank the rendered content of every message
+    (it greets the person by name); errors that quote an address are replaced."""
+    mine = OUTBOX.c.customer_id == customer_id
+    cancelled = connection.execute(
+        update(OUTBOX)
+        .where(mine, OUTBOX.c.status.in_([MessageStatus.QUEUED, MessageStatus.SENDING]))
+        .values(status=MessageStatus.SUPPRESSED, last_error=CANCELLED_ERROR, lease_until=None)
+    ).rowcount
+    blanked = connection.execute(
+        update(OUTBOX)
+        .where(
+            mine,
+            or_(
+                OUTBOX.c.subject.is_not(None),
+                OUTBOX.c.body_text != "",
+                OUTBOX.c.body_html.is_not(None),
+            ),
+        )
+        .values(subject=None, body_text="", body_html=None)
+    ).rowcount
+    needles = [normalised_address(kind, address) for kind, address in addresses]
+    errors = connection.execute(
+        select(OUTBOX.c.id, OUTBOX.c.last_error).where(mine, OUTBOX.c.last_error.is_not(None))
+    ).all()
+    quoting = [row.id for row in errors if any(n in row.last_error.lower() for n in needles)]
+    if quoting:
+        connection.execute(
+            update(OUTBOX).where(OUTBOX.c.id.in_(quoting)).values(last_error=REDACTED_ERROR)
+        )
+    return cancelled, blanked
+
+
+def _clear_network_data(connection: Connection, customer_id: str) -> int:
+    """Clear IP and user agent from the evidence: the one UPDATE the append-only
+    trigger lets through, and only while this customer's permit row exists."""
+    connection.execute(insert(PERMIT).values(customer_id=customer_id))
+    cleared = connection.execute(
+        update(EVENT)
+        .where(
+            EVENT.c.customer_id == customer_id,
+            or_(EVENT.c.ip.is_not(None), EVENT.c.user_agent.is_not(None)),
+        )
+        .values(ip=None, user_agent=None)
+    ).rowcount
+    connection.execute(delete(PERMIT).where(PERMIT.c.customer_id == customer_id))
+    return cleared
