@@ -58,11 +58,14 @@ def import_command(app: AppContext, kind: str, file: Path) -> None:
         click.echo(str(problem), err=True)
     if report.problems_not_listed:
         click.echo(f"... and {report.problems_not_listed} more problems not listed", err=True)
-    click.echo(
-        f"{kind}: {report.rows_read} rows read, {report.accepted} accepted "
-        f"({report.inserted} new, {report.updated} updated, {report.unchanged} unchanged), "
-        f"{report.rejected} rejected"
-    )
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if report.ignored_columns:
+        click.echo(
+            f"warning: {file}: ignored unknown column(s): {', '.join(report.ignored_columns)}",
+            err=True,
+        )
+    click.echo(f"{kind}: {report.summary()}")
     if report.rejected:
         sys.exit(1)
 

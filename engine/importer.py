@@ -80,6 +80,9 @@ class ImportReport:
     problems: list[Problem] = field(default_factory=list)
     problems_not_listed: int = 0
     ignored_columns: list[str] = field(default_factory=list)
+    #: Rows whose id repeats an earlier row of the same batch: the later row wins.
+    repeated: int = 0
+    warnings: list[Problem] = field(default_factory=list)
     max_problems: int = MAX_PROBLEMS
 
     def add_problem(self, problem: Problem) -> None:
@@ -92,8 +95,9 @@ class ImportReport:
         """One line of counts (no personal data: fit for logs as well as terminals)."""
         return (
             f"{self.file}: {self.rows_read} rows read, {self.accepted} accepted "
-            f"({self.inserted} inserted, {self.updated} updated, {self.unchanged} unchanged), "
-            f"{self.rejected} rejected"
+            f"({self.inserted} inserted, {self.updated} updated, {self.unchanged} unchanged"
+            + (f", {self.repeated} repeated" if self.repeated else "")
+            + f"), {self.rejected} rejected"
         )
 
     def problem_lines(self) -> list[str]:
@@ -338,7 +342,19 @@ def _upsert(
     """
     latest: dict[str, _Row] = {}
     for row in rows:
-        latest[row.values["id"]] = row  # a repeated id: the last row in the file wins
+        earlier = latest.get(row.values["id"])
+        if earlier is not None:  # a repeated id: the last row in the file wins
+            report.repeated += 1
+            if len(report.warnings) < report.max_problems:
+                report.warnings.append(
+                    Problem(
+                        report.file,
+                        row.line,
+                        f"repeats the id of row {earlier.line}; this later row wins",
+                        "id",
+                    )
+                )
+        latest[row.values["id"]] = row
     existing = _existing(connection, table.c.id, latest)
     groups: dict[frozenset[str], list[dict[str, Any]]] = {}
     for row in latest.values():

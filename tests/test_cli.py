@@ -78,7 +78,7 @@ def test_reimporting_the_same_file_changes_nothing(workdir: Path) -> None:
     with sqlite3.connect(workdir / "rapport.db") as db:
         after = list(db.execute("select * from customer order by id"))
     assert before == after
-    assert "0 new" in again.stdout
+    assert "0 inserted" in again.stdout
 
 
 def test_missing_import_file_is_a_clear_error(workdir: Path) -> None:
@@ -307,3 +307,17 @@ def test_serve_runs_the_web_app(workdir: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_import_warns_about_unknown_columns_and_repeated_ids(workdir: Path) -> None:
+    (workdir / "customers.csv").write_text(
+        "id,first_name,locale,timezone,birth_date\n"
+        "B1,Ann,en_US,America/New_York,1990-01-01\n"
+        "B1,Anne,en_US,America/New_York,1990-01-01\n",
+        encoding="utf-8",
+    )
+    result = run("import", "customers", "customers.csv", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert "ignored unknown column(s): birth_date" in result.stderr
+    assert "customers.csv:3: id: repeats the id of row 2" in result.stderr
+    assert "1 repeated" in result.stdout
