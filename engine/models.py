@@ -139,7 +139,12 @@ class OutboxMessage(SQLModel, table=True):
     """
 
     __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_due", "status", "send_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "send_at"),
+        # One message per occasion, whatever the channel: a consent change between two
+        # planning ticks must not add the same greeting on a second channel.
+        UniqueConstraint("customer_id", "campaign", "occasion", name="uq_outbox_occasion"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str = Field(unique=True, max_length=255)

@@ -27,27 +27,37 @@ OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 SUPPRESSION = Suppression.__table__  # type: ignore[attr-defined]
 
 
-def existing_keys(connection: Connection, keys: Sequence[str]) -> set[str]:
-    """Which of ``keys`` are already in the outbox (so they need no rendering)."""
-    found: set[str] = set()
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
-        found.update(
-            connection.execute(
-                select(OUTBOX.c.idempotency_key).where(OUTBOX.c.idempotency_key.in_(chunk))
-            ).scalars()
+def existing_occasions(
+    connection: Connection, occasions: Sequence[tuple[str, str, str]]
+) -> set[tuple[str, str, str]]:
+    """Which (customer, campaign, occasion) triples already have a message, on any channel."""
+    wanted = sorted(set(occasions))
+    found: set[tuple[str, str, str]] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        customers = sorted({customer for customer, _, _ in chunk})
+        keys = sorted({occasion for _, _, occasion in chunk})
+        rows = connection.execute(
+            select(OUTBOX.c.customer_id, OUTBOX.c.campaign, OUTBOX.c.occasion).where(
+                OUTBOX.c.customer_id.in_(customers), OUTBOX.c.occasion.in_(keys)
+            )
         )
-    return found
+        found.update(tuple(row) for row in rows)  # type: ignore[misc]
+    return found & set(wanted)
 
 
 def enqueue(connection: Connection, rows: Sequence[dict[str, Any]]) -> int:
-    """Insert planned messages; returns how many were new (duplicates are ignored)."""
+    """Insert planned messages; returns how many were new.
+
+    A row that collides with an existing one (same idempotency key, or same customer,
+    campaign and occasion) is skipped: that message is already planned.
+    """
     if not rows:
         return 0
     statement = (
         upsert_insert(connection, OUTBOX)
         .values(list(rows))
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .on_conflict_do_nothing()
         .returning(OUTBOX.c.id)
     )
     return len(connection.execute(statement).all())

@@ -79,10 +79,10 @@ def run_plan(
                     selected.append(decision)
                 else:
                     report.skipped[(decision.campaign, decision.reason.value)] += 1
-            known = outbox.existing_keys(reader, [d.idempotency_key for d in selected])
+            known = outbox.existing_occasions(reader, [_occasion(d) for d in selected])
             rows = []
             for decision in selected:
-                if decision.idempotency_key in known:
+                if _occasion(decision) in known:
                     report.already_planned += 1
                     report.skipped[(decision.campaign, Reason.ALREADY_PLANNED.value)] += 1
                     continue
@@ -109,6 +109,11 @@ def run_plan(
                 report.inserted += inserted
                 report.already_planned += len(rows) - inserted
     return report
+
+
+def _occasion(decision: Decision) -> tuple[str, str, str]:
+    assert decision.occasion is not None
+    return (decision.customer_id, decision.campaign, decision.occasion.key)
 
 
 def _row(decision: Decision, rendered: RenderedMessage, now: datetime) -> dict[str, Any]:

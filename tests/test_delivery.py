@@ -245,13 +245,15 @@ async def plan_one(engine: Engine, settings: Settings, customer_id: str) -> None
     assert plan_day(engine, settings).inserted == 1
 
 
-def dispatcher_with(engine: Engine, settings: Settings, channel, moment: list[datetime]):  # type: ignore[no-untyped-def]
+def dispatcher_with(
+    engine: Engine, settings: Settings, channel, moment: list[datetime], name: str = "email"
+):  # type: ignore[no-untyped-def]
     import random
 
     return Dispatcher(
         engine,
         settings,
-        {"email": channel},
+        {name: channel},
         Signer("test-secret"),
         clock=lambda: moment[0],
         worker_id="test",
@@ -390,3 +392,31 @@ async def test_first_marketing_sms_to_a_number_carries_the_opt_out_hint(
     texts = [m.text for m in channel.sent]
     assert texts[0].endswith("لغو: STOP")
     assert texts[1] == "پیشنهاد ویژه 2"
+
+
+async def test_a_consent_change_between_ticks_does_not_repeat_the_occasion_on_another_channel(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from rapport.channels.recording import RecordingChannel
+
+    settings = settings_for(1, tmp_path)
+    add_customer(engine, "TWICE")
+    with engine.begin() as connection:
+        connection.execute(CUSTOMER.update().values(phone="+989121234567"))
+        grant(
+            connection,
+            "TWICE",
+            "sms",
+            "birthday",
+            source="test",
+            captured_at=datetime(2025, 1, 1, tzinfo=UTC),
+        )
+    assert plan_day(engine, settings).inserted == 1
+    channel = RecordingChannel()
+    moment = [datetime(2026, 11, 26, 8, tzinfo=UTC)]
+    await dispatcher_with(engine, settings, channel, moment, name="sms").run_once()
+    with engine.begin() as connection:
+        grant(connection, "TWICE", "email", "birthday", source="test")
+    again = plan_day(engine, settings)
+    assert again.inserted == 0 and again.already_planned == 1
+    assert [(r.channel, r.status) for r in outbox_rows(engine)] == [("sms", "sent")]
