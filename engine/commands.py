@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time as time_module
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +172,7 @@ def plan(app: AppContext, day: str | None, as_json: bool, dry_run: bool) -> None
     report = _plan(app, parse_day(day) or today_utc(), as_json=as_json, dry_run=dry_run)
     if not as_json:
         _print_plan_report(report, dry_run)
+    _report_render_errors(report)
 
 
 def _plan(app: AppContext, day: Any, *, as_json: bool, dry_run: bool, now: datetime | None = None):  # type: ignore[no-untyped-def]
@@ -223,8 +224,22 @@ def _print_plan_report(report: Any, dry_run: bool) -> None:
     )
     for (campaign, channel, locale), count in sorted(report.planned.items()):
         click.echo(f"  {campaign:<20} {channel:<6} {locale:<8} {count:>7}")
+
+
+def _report_render_errors(report: Any) -> None:
+    """Messages whose template failed were not planned: say so and exit 1."""
+    if not report.render_errors:
+        return
     for error in report.render_errors[:20]:
         click.echo(f"render error: {error}", err=True)
+    if len(report.render_errors) > 20:
+        click.echo(f"... and {len(report.render_errors) - 20} more render errors", err=True)
+    click.echo(
+        f"{len(report.render_errors)} message(s) not planned because a template failed; "
+        "the others were planned",
+        err=True,
+    )
+    sys.exit(1)
 
 
 # -- explain --------------------------------------------------------------------------
@@ -326,9 +341,10 @@ def run(app: AppContext, once: bool) -> None:
     """The daemon: plan on a schedule and dispatch continuously."""
     engine = app.migrated_engine()
     if once:
-        day = today_utc()
-        _print_plan_report(_plan(app, day, as_json=False, dry_run=False), False)
+        reports = _planning_tick(app)
         _print_dispatch_report(run_async(_dispatch_once(app, engine)))
+        if any(report.render_errors for report in reports):
+            sys.exit(1)  # the errors were printed by the tick
         return
     from rapport.engine.daemon import run_daemon
 
@@ -341,9 +357,7 @@ def run(app: AppContext, once: bool) -> None:
         web_server = BackgroundServer(web, app.settings.web.host, app.settings.web.port).start()
         click.echo(f"web app on http://{app.settings.web.host}:{web_server.port}")
     run_daemon(
-        plan_tick=lambda: _print_plan_report(
-            _plan(app, today_utc(), as_json=False, dry_run=False), False
-        ),
+        plan_tick=lambda: _planning_tick(app),
         dispatch_tick=lambda: _print_dispatch_report(run_async(_dispatch_once(app, engine))),
     )
     if web_server is not None:
@@ -365,6 +379,25 @@ def serve(app: AppContext, host: str | None, port: int | None) -> None:
         host or settings.web.host,
         port or settings.web.port,
     )
+
+
+def _planning_tick(app: AppContext) -> list[Any]:
+    """Plan every calendar day that is "today" somewhere on Earth right now.
+
+    Local dates run from UTC-12 to UTC+14, so at any moment customers live on up to
+    three dates: yesterday, today and tomorrow in UTC. Windows that have closed are
+    skipped by the planner and occasions already planned add nothing, so planning all
+    three on every tick is both safe and what keeps far-east and far-west windows.
+    """
+    today = today_utc()
+    reports = []
+    for day in (today - timedelta(days=1), today, today + timedelta(days=1)):
+        report = _plan(app, day, as_json=False, dry_run=False)
+        _print_plan_report(report, False)
+        for error in report.render_errors[:20]:
+            click.echo(f"render error: {error}", err=True)
+        reports.append(report)
+    return reports
 
 
 # -- consent --------------------------------------------------------------------------

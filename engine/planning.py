@@ -96,7 +96,7 @@ def run_plan(
                         campaign.template_set, kind, decision.locale, context
                     )
                 except CampaignError as exc:
-                    report.render_errors.append(f"{decision.customer_id}: {exc}")
+                    report.render_errors.append(_render_error(decision, exc))
                     report.skipped[(decision.campaign, Reason.RENDER_ERROR.value)] += 1
                     continue
                 report.planned[(decision.campaign, decision.channel, rendered.locale)] += 1
@@ -109,6 +109,23 @@ def run_plan(
                 report.inserted += inserted
                 report.already_planned += len(rows) - inserted
     return report
+
+
+def _render_error(decision: Decision, exc: CampaignError) -> str:
+    """Where a template failed for whom, without the error's text.
+
+    A template error's message can quote the data it was rendering (a name, say), and
+    this line goes to terminals and logs; ``rapport preview`` shows the whole message
+    to an operator who asks for that customer.
+    """
+    where = ", ".join(str(p).rsplit(": ", 1)[0] for p in exc.problems) or "template"
+    cause = type(exc.__cause__ or exc).__name__
+    return (
+        f"{where}: {cause} for customer {decision.customer_id}; see `rapport preview "
+        f"{decision.campaign} --customer {decision.customer_id} --date {decision.occasion.date}`"
+        if decision.occasion
+        else f"{where}: {cause} for customer {decision.customer_id}"
+    )
 
 
 def _occasion(decision: Decision) -> tuple[str, str, str]:

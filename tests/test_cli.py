@@ -321,3 +321,35 @@ def test_import_warns_about_unknown_columns_and_repeated_ids(workdir: Path) -> N
     assert "ignored unknown column(s): birth_date" in result.stderr
     assert "customers.csv:3: id: repeats the id of row 2" in result.stderr
     assert "1 repeated" in result.stdout
+
+
+def test_a_template_failing_for_one_customer_is_reported_without_personal_data(
+    tmp_path: Path,
+) -> None:
+    import shutil
+
+    shutil.copytree(REPO / "campaigns", tmp_path / "campaigns")
+    shutil.copytree(REPO / "templates", tmp_path / "templates")
+    subject = tmp_path / "templates" / "birthday" / "en" / "email_subject.txt"
+    subject.write_text("Happy birthday {{ {}[customer.full_name] }}", encoding="utf-8")
+    (tmp_path / "config.yaml").write_text("database: {url: 'sqlite:///rapport.db'}\n")
+    assert run("db", "upgrade", cwd=tmp_path).returncode == 0
+    (tmp_path / "customers.csv").write_text(
+        "id,first_name,last_name,email,locale,timezone,country,birthday\n"
+        "H1,Zed,Secretname,zed@example.com,en_US,America/New_York,US,1990-11-26\n"
+        "H2,سارا,احمدی,sara@example.com,fa_IR,Asia/Tehran,IR,1990-11-26\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "consent.csv").write_text(
+        "customer_id,channel,topic,status,source,captured_at,wording\n"
+        "H1,email,birthday,granted,form,2025-01-01T00:00:00Z,v1\n"
+        "H2,email,birthday,granted,form,2025-01-01T00:00:00Z,v1\n",
+        encoding="utf-8",
+    )
+    assert run("import", "customers", "customers.csv", cwd=tmp_path).returncode == 0
+    assert run("import", "consent", "consent.csv", cwd=tmp_path).returncode == 0
+    result = run("plan", "--date", "2026-11-26", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "templates/birthday/en/email_subject.txt:1" in result.stderr
+    assert "H1" in result.stderr and "Secretname" not in result.stderr + result.stdout
+    assert "1 new" in result.stdout  # the Persian customer's greeting was still planned
