@@ -92,8 +92,9 @@ def parse_day(value: str | None) -> date | None:
         return None
     try:
         return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date in YYYY-MM-DD form") from None
+    except ValueError as exc:
+        reason = "no such day" if "range" in str(exc) else "not a date in YYYY-MM-DD form"
+        raise click.BadParameter(f"{value!r}: {reason}", param_hint="'--date'") from None
 
 
 def day_option(func: F) -> F:
@@ -178,6 +179,7 @@ def main() -> None:
         _runtime_failure(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), exc)
     except KeyboardInterrupt:
         sys.exit(130)
+
 
 
 def _runtime_failure(message: str, exc: BaseException) -> None:

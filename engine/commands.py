@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time as time_module
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -250,8 +251,9 @@ def _report_render_errors(report: Any) -> None:
 @config_option
 def explain(app: AppContext, customer_id: str, day: str | None, as_json: bool) -> None:
     """For each campaign: would this customer be messaged on the date, and why (not)?"""
+    from rapport.engine import outbox
     from rapport.engine.campaigns import require_campaigns
-    from rapport.engine.planner import decide
+    from rapport.engine.planner import Reason, decide, history_cutoff
     from rapport.engine.planning import audiences_for
     from rapport.engine.profiles import load_profile
 
@@ -261,11 +263,21 @@ def explain(app: AppContext, customer_id: str, day: str | None, as_json: bool) -
     engine = app.migrated_engine()
     loaded = sorted(require_campaigns(settings), key=lambda c: (c.priority, c.id))
     with engine.connect() as connection:
-        profile = load_profile(connection, settings, customer_id, now)
+        profile = load_profile(connection, settings, customer_id, history_cutoff(the_day, now))
         if profile is None:
             raise NotFound(f"no customer with id {customer_id!r}")
         audiences = audiences_for(connection, [profile])
-    decisions = [decide(profile, c, audiences, the_day, now, settings) for c in loaded]
+        decisions = [decide(profile, c, audiences, the_day, now, settings) for c in loaded]
+        planned = outbox.existing_occasions(
+            connection,
+            [(d.customer_id, d.campaign, d.occasion.key) for d in decisions if d.occasion],
+        )
+    decisions = [
+        replace(d, reason=Reason.ALREADY_PLANNED, detail=f"already in the outbox: {d.detail}")
+        if d.occasion and (d.customer_id, d.campaign, d.occasion.key) in planned
+        else d
+        for d in decisions
+    ]
     if as_json:
         for d in decisions:
             echo_json(
@@ -332,6 +344,9 @@ def _print_dispatch_report(report: Any) -> None:
         return
     parts = [f"{channel} {status}: {n}" for (channel, status), n in sorted(report.outcomes.items())]
     click.echo("dispatch: " + ", ".join(parts))
+    for (channel, status, reason), n in report.reasons.most_common(10):
+        label = "will retry" if status == "queued" else status
+        click.echo(f"  {channel} {label}: {n} x {reason or 'no reason given'}")
 
 
 @cli.command()

@@ -16,8 +16,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 import rapport.migrations
+from rapport.engine.errors import ConfigError
 
 MIGRATIONS_DIR = Path(rapport.migrations.__file__).parent
 
@@ -41,8 +43,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str) -> Engine:
+    """An engine for ``url``; a URL that names no usable database is a ConfigError."""
     url = normalise_url(url)
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        parsed = None
+    if parsed is None or parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ConfigError(
+            "database.url (or RAPPORT_DATABASE_URL): not a usable database URL; Rapport "
+            "runs on sqlite:///PATH or postgresql://USER@HOST:PORT/NAME"
+        )
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":

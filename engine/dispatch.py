@@ -20,12 +20,18 @@ from sqlalchemy import Engine, select
 
 from rapport.channels.base import Channel, Outcome, OutgoingMessage, SendResult
 from rapport.channels.mime import message_id_for
-from rapport.channels.registry import build_channel
+from rapport.channels.registry import (
+    AdapterOptionsError,
+    InvalidAdapterError,
+    UnknownAdapterError,
+    build_channel,
+)
 from rapport.consent.state import granted_pairs
 from rapport.consent.tokens import Signer
 from rapport.engine import outbox
 from rapport.engine.config import Settings
 from rapport.engine.context import unsubscribe_headers
+from rapport.engine.errors import ConfigError
 from rapport.engine.i18n import gettext, ui_language
 from rapport.engine.i18n import gettext_noop as _
 from rapport.engine.models import Customer, MessageStatus
@@ -40,6 +46,8 @@ CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
 @dataclass
 class DispatchReport:
     outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)  # (channel, status)
+    #: Why messages were not sent: (channel, status, reason) -> count.
+    reasons: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     lost_leases: int = 0
 
     def count(self, status: MessageStatus) -> int:
@@ -55,7 +63,12 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
     channels: dict[str, Channel] = {}
     for name, config in settings.channels.items():
         options = {k: v for k, v in (config.model_extra or {}).items()}
-        channels[name] = build_channel(config.adapter, options, settings.base_dir)
+        try:
+            channels[name] = build_channel(config.adapter, options, settings.base_dir)
+        except (UnknownAdapterError, InvalidAdapterError, AdapterOptionsError, ValueError) as exc:
+            source = {"smtp": " (from RAPPORT_SMTP_URL)", "http_sms": " (from RAPPORT_SMS_URL)"}
+            via = source.get(config.adapter, "") if "url" in options else ""
+            raise ConfigError(f"channels.{name}{via}: {exc}") from None
     return channels
 
 
@@ -154,6 +167,7 @@ class Dispatcher:
             if status is not None:
                 self._finish(message, status, now, error=reason)
                 report.outcomes[(message.channel, status.value)] += 1
+                report.reasons[(message.channel, status.value, reason)] += 1
                 log.info("message %s %s: %s", message.id, status.value, reason)
                 continue
             assert row is not None and address is not None
@@ -248,6 +262,8 @@ class Dispatcher:
             log.warning("message %s: lease lost before the outcome was recorded", message.id)
             return
         report.outcomes[(message.channel, status.value)] += 1
+        if status is not MessageStatus.SENT:
+            report.reasons[(message.channel, status.value, result.reason or "")] += 1
         log.info("message %s %s via %s", message.id, status.value, message.channel)
 
     def _finish(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -121,6 +121,18 @@ class Audiences:
 @lru_cache(maxsize=1024)
 def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
+
+
+def history_cutoff(day: date, now: datetime) -> datetime:
+    """Orders that count for ``day``: those placed by the end of that day anywhere
+    (UTC-12 is the last zone to finish it), and never after ``now``.
+
+    Planning or explaining a past date then sees the customer as they were that day.
+    """
+    end_of_day = datetime.combine(day + timedelta(days=1), time(0), tzinfo=UTC) + timedelta(
+        hours=12
+    )
+    return min(now, end_of_day)
 
 
 def local_day(moment: datetime, timezone: str) -> date:

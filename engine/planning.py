@@ -23,7 +23,14 @@ from rapport.engine.config import Settings
 from rapport.engine.context import message_context
 from rapport.engine.errors import CampaignError
 from rapport.engine.models import MessageStatus
-from rapport.engine.planner import Audiences, CustomerProfile, Decision, Reason, plan
+from rapport.engine.planner import (
+    Audiences,
+    CustomerProfile,
+    Decision,
+    Reason,
+    history_cutoff,
+    plan,
+)
 from rapport.engine.profiles import iter_profile_batches
 from rapport.engine.rendering import RenderedMessage, Renderer
 
@@ -69,7 +76,8 @@ def run_plan(
     report = PlanReport(day=day)
     by_id = {c.id: c for c in campaigns}
     with engine.connect() as reader:
-        for batch in iter_profile_batches(reader, settings, now, customer_ids=customer_ids):
+        cutoff = history_cutoff(day, now)
+        for batch in iter_profile_batches(reader, settings, cutoff, customer_ids=customer_ids):
             report.customers += len(batch)
             profiles = {c.id: c for c in batch}
             audiences = audiences_for(reader, batch)

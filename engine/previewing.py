@@ -25,7 +25,14 @@ from rapport.engine.config import Settings
 from rapport.engine.context import message_context, unsubscribe_headers
 from rapport.engine.errors import NotFound, UserError
 from rapport.engine.keys import secret_key
-from rapport.engine.planner import Decision, Occasion, Reason, decide, find_occasion
+from rapport.engine.planner import (
+    Decision,
+    Occasion,
+    Reason,
+    decide,
+    find_occasion,
+    history_cutoff,
+)
 from rapport.engine.planning import audiences_for
 from rapport.engine.profiles import load_profile
 from rapport.engine.rendering import RenderedMessage, Renderer, full_name
@@ -75,7 +82,7 @@ def render_preview(
         )
     now = datetime.combine(day, time(0), tzinfo=UTC)
     with engine.connect() as connection:
-        profile = load_profile(connection, settings, customer_id, now)
+        profile = load_profile(connection, settings, customer_id, history_cutoff(day, now))
         if profile is None:
             raise NotFound(f"no customer with id {customer_id!r}")
         audiences = audiences_for(connection, [profile])
@@ -86,6 +93,9 @@ def render_preview(
     if isinstance(occasion, Reason):
         skus = sorted(profile.history.last_order_by_sku)
         occasion = _stand_in_occasion(campaign.trigger, profile.country, skus, day)
+        stand_in = f"shown with a stand-in {occasion.kind} occasion"
+        stand_in += f" ({occasion.name} on {occasion.date})" if occasion.name else ""
+        note = f"{note}; {stand_in}" if note else stand_in
     shown = replace(
         decision
         if decision.selected
