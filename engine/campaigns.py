@@ -10,9 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import time
+from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
+from babel import Locale, UnknownLocaleError
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rapport.engine.config import STAGES, Settings
@@ -23,6 +26,17 @@ Stage = Literal["prospect", "first_time", "repeat", "loyal", "at_risk", "lapsed"
 assert set(STAGES) == set(Stage.__args__)  # type: ignore[attr-defined]
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 OfferValue = str | int | float | bool
+
+
+class Offer(BaseModel):
+    """What a campaign gives; known keys are checked, any other key passes to templates."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    discount_percent: Annotated[Decimal, Field(gt=0, le=100)] | None = None
+
+    def as_context(self) -> dict[str, OfferValue]:
+        data = self.model_dump(exclude_none=True)
+        return {k: v for k, v in data.items()}
 
 
 class Strict(BaseModel):
@@ -104,7 +118,7 @@ class Campaign(Strict):
     audience: Audience = Audience()
     send_window: SendWindow | None = None
     templates: str | None = None
-    offer: dict[str, OfferValue] = Field(default_factory=dict)
+    offer: Offer = Offer()
     priority: int = 100
     paused: bool = False
     source: str = Field(default="", exclude=True)
@@ -139,11 +153,56 @@ def _cross_check(campaign: Campaign, doc: YamlDocument, settings: Settings) -> l
                     f"channels.{index}",
                 )
             )
+    tiers = [level.name for level in settings.tiers.levels]
+    for index, tier in enumerate(campaign.audience.tiers or []):
+        if tier not in tiers:
+            problems.append(
+                Problem(
+                    doc.file,
+                    doc.line_of(("audience", "tiers", index)),
+                    f"unknown tier {tier!r}; configured tiers: {', '.join(tiers)}",
+                    f"audience.tiers.{index}",
+                )
+            )
+    for index, country in enumerate(campaign.audience.countries or []):
+        if country not in _countries():
+            problems.append(
+                Problem(
+                    doc.file,
+                    doc.line_of(("audience", "countries", index)),
+                    f"{country!r} is not an ISO 3166 country code (upper case, e.g. 'IR')",
+                    f"audience.countries.{index}",
+                )
+            )
+    for index, locale in enumerate(campaign.audience.locales or []):
+        if not _known_locale(locale):
+            problems.append(
+                Problem(
+                    doc.file,
+                    doc.line_of(("audience", "locales", index)),
+                    f"unknown locale {locale!r} (e.g. 'fa', 'fa_IR', 'zh_CN')",
+                    f"audience.locales.{index}",
+                )
+            )
     if len(set(campaign.channels)) != len(campaign.channels):
         problems.append(
             Problem(doc.file, doc.line_of(("channels",)), "a channel is listed twice", "channels")
         )
     return problems
+
+
+@lru_cache(maxsize=1)
+def _countries() -> frozenset[str]:
+    return frozenset(code for code in Locale("en").territories if len(code) == 2)
+
+
+@lru_cache(maxsize=256)
+def _known_locale(locale: str) -> bool:
+    try:
+        Locale.parse(locale.replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        return False
+    return True
 
 
 def load_campaign(path: Path, settings: Settings, display: str | None = None) -> Campaign:

@@ -181,7 +181,6 @@ def main() -> None:
         sys.exit(130)
 
 
-
 def _runtime_failure(message: str, exc: BaseException) -> None:
     if os.environ.get("RAPPORT_DEBUG"):
         raise exc

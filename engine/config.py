@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from rapport.consent.keywords import SMSKeywords
 from rapport.engine.errors import ConfigError, Problem
 from rapport.engine.yamlsource import YamlSyntaxError, load_yaml, validate_document
 
@@ -160,6 +161,8 @@ class Settings(Strict):
     web: WebConfig = WebConfig()
     dispatch: DispatchConfig = DispatchConfig()
     planning: PlanningConfig = PlanningConfig()
+    #: Local STOP/START/HELP words for inbound SMS, on top of the English ones.
+    sms_keywords: SMSKeywords = SMSKeywords()
     secret_key: str | None = Field(default=None, exclude=True)
     #: Where a generated signing key is kept when RAPPORT_SECRET_KEY is not set. Fine
     #: for one machine; several daemons must share RAPPORT_SECRET_KEY instead.

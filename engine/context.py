@@ -79,7 +79,7 @@ def message_context(
             "sku": occasion.sku,
             "last_ordered_at": occasion.last_ordered_at,
         },
-        "offer": dict(campaign.offer),
+        "offer": campaign.offer.as_context(),
         "links": links_for(customer.id, decision.channel, settings, signer),
         "sender": {"postal_address": settings.sender.postal_address},
     }

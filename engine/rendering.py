@@ -850,7 +850,7 @@ def sample_context(
             "sku": sku,
             "last_ordered_at": last_ordered,
         },
-        "offer": dict(campaign.offer),
+        "offer": campaign.offer.as_context(),
         "links": {
             "preferences": f"{base_url}/preferences/SAMPLE-TOKEN",
             "unsubscribe": f"{base_url}/unsubscribe/SAMPLE-TOKEN",

@@ -62,6 +62,15 @@ def _to_data(node: yaml.Node, path: Path_, lines: dict[Path_, int], loader: yaml
             if not isinstance(key, str | int | bool | float) and key is not None:
                 key = str(key)
             child = (*path, key)
+            if key in result:
+                first = lines[child]
+                raise YamlSyntaxError(
+                    Problem(
+                        loader.name if isinstance(loader.name, str) else "",
+                        key_node.start_mark.line + 1,
+                        f"key {key!r} appears twice (first on line {first}); keep one",
+                    )
+                )
             lines[child] = key_node.start_mark.line + 1
             result[key] = _to_data(value_node, child, lines, loader)
         return result
@@ -75,6 +84,7 @@ def _to_data(node: yaml.Node, path: Path_, lines: dict[Path_, int], loader: yaml
 def parse_yaml(text: str, file: str) -> YamlDocument:
     """Parse YAML text safely; a syntax error becomes a located :class:`YamlSyntaxError`."""
     loader = yaml.SafeLoader(text)
+    loader.name = file
     try:
         node = loader.get_single_node()
         lines: dict[Path_, int] = {}

@@ -19,19 +19,17 @@ from pydantic import ValidationError
 from sqlalchemy import Engine, func, insert, select
 from starlette.testclient import TestClient
 
+from rapport.consent.keywords import KeywordAction, SMSKeywords, match_keyword
 from rapport.consent.state import current_status, granted_pairs, history
 from rapport.consent.store import EVENT, ConsentChange, record_consent
-from rapport.engine.config import Settings
+from rapport.engine.config import Settings, load_settings
 from rapport.engine.models import Customer, Suppression
 from rapport.engine.web.app import create_app
-from rapport.engine.web.inbound import (
+from rapport.engine.web.sms_inbound import (
     HELP_REPLY,
     START_NOTHING_REPLY,
     START_REPLY,
     STOP_REPLY,
-    KeywordAction,
-    SMSKeywords,
-    match_keyword,
 )
 
 REPO = Path(__file__).resolve().parent.parent
@@ -307,7 +305,7 @@ def test_logs_carry_ids_not_numbers_or_text(
 ) -> None:
     add_customer(engine, "c1", phone=PHONES["en"])
     record(engine, "c1", "sms", ["offers"])
-    with caplog.at_level(logging.DEBUG, logger="rapport.engine.web.inbound"):
+    with caplog.at_level(logging.DEBUG, logger="rapport.engine.web.sms_inbound"):
         sms(client, PHONES["en"], "Unsubscribe")
         sms(client, PHONES["en"], "call me at 5550143")
     assert "c1" in caplog.text
@@ -430,11 +428,32 @@ def test_twiml_escapes_the_reply(engine: Engine, clock: FakeClock) -> None:
 def test_configured_local_keywords_are_honoured(engine: Engine, clock: FakeClock) -> None:
     add_customer(engine, "c1", phone=PHONES["en"])
     record(engine, "c1", "sms", ["offers"])
-    app = create_app(webhook_settings(), engine, clock=clock)
-    app.state.sms_keywords = SMSKeywords(stop=("BASTA",))
-    with TestClient(app) as client:
+    settings = webhook_settings().model_copy(update={"sms_keywords": SMSKeywords(stop=("BASTA",))})
+    with TestClient(create_app(settings, engine, clock=clock)) as client:
         assert sms(client, PHONES["en"], "basta").json() == {"reply": english(STOP_REPLY)}
     assert sms_pairs(engine, "c1") == set()
+
+
+def test_a_persian_stop_word_from_config_yaml_is_honoured(
+    engine: Engine, clock: FakeClock, tmp_path: Path
+) -> None:
+    word = "بسه"  # "enough"
+    config = tmp_path / "config.yaml"
+    config.write_text(f"sms_keywords:\n  stop: [{word}]\n", encoding="utf-8")
+    settings = load_settings(
+        config, environ={"RAPPORT_WEBHOOK_TOKEN": TOKEN, "RAPPORT_SECRET_KEY": "test"}
+    )
+    phone = PHONES["fa_IR"]
+    add_customer(engine, "c1", locale="fa_IR", phone=phone)
+    record(engine, "c1", "sms", ["offers"])
+
+    with TestClient(create_app(settings, engine, clock=clock)) as client:
+        root = twilio(client, phone, f" {word}. ")
+
+    assert [child.tag for child in root] == ["Message"] and root[0].text
+    assert sms_pairs(engine, "c1") == set()
+    [withdrawal] = [r for r in trail(engine, "c1") if r.status == "withdrawn"]
+    assert (withdrawal.source, withdrawal.wording) == ("sms_keyword", f"keyword:{word}")
 
 
 # -- requests we refuse -----------------------------------------------------------------

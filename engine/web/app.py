@@ -91,7 +91,7 @@ async def _not_found_handler(request: Request, exc: Exception) -> Response:
 
 
 def create_app(settings: Settings, engine: Engine, *, clock: Clock = utcnow) -> Starlette:
-    from rapport.engine.web import inbound, preferences, unsubscribe
+    from rapport.engine.web import email_events, preferences, sms_inbound, unsubscribe
 
     web = WebContext(
         settings=settings,
@@ -113,7 +113,8 @@ def create_app(settings: Settings, engine: Engine, *, clock: Clock = utcnow) -> 
         Route("/healthz", healthz),
         *preferences.routes,
         *unsubscribe.routes,
-        *inbound.routes,
+        *sms_inbound.routes,
+        *email_events.routes,
     ]
     app = Starlette(routes=routes, exception_handlers={404: _not_found_handler})
     app.state.web = web

@@ -1,0 +1,159 @@
+"""SMS keywords: which inbound texts mean STOP, START or HELP.
+
+Pure: no web framework, no database. The SMS webhook
+(:mod:`rapport.engine.web.sms_inbound`) decides what a matched keyword does; this
+module only says whether a message *is* a keyword.
+
+The whole message must be a keyword (compared after NFKC, trimming, collapsing
+spaces, dropping trailing punctuation and case-folding), so "please stop the
+birthday texts" is not a STOP: other inbound text is not ours to answer.
+
+* STOP words: STOP, STOPALL, QUIT, END, REVOKE, OPT OUT, OPTOUT, CANCEL,
+  UNSUBSCRIBE, plus :class:`SMSKeywords` local words.
+* START words: START, UNSTOP, YES, plus local words.
+* HELP words: HELP, INFO, plus local words.
+
+The English words are always honoured; local words come from the ``sms_keywords:``
+section of config.yaml (``Settings.sms_keywords``), defaulting to Persian and
+Chinese words.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+
+#: Keywords become part of the consent wording (``keyword:<WORD>``, 200 characters).
+MAX_KEYWORD_LENGTH = 40
+
+# Persian typed on an Arabic keyboard: the same word with Arabic yeh/kaf must match.
+_ARABIC_TO_PERSIAN = str.maketrans({"\u064a": "\u06cc", "\u0649": "\u06cc", "\u0643": "\u06a9"})
+
+
+class KeywordAction(StrEnum):
+    STOP = "stop"
+    START = "start"
+    HELP = "help"
+
+
+STANDARD_KEYWORDS: dict[KeywordAction, tuple[str, ...]] = {
+    KeywordAction.STOP: (
+        "STOP",
+        "STOPALL",
+        "QUIT",
+        "END",
+        "REVOKE",
+        "OPT OUT",
+        "OPTOUT",
+        "CANCEL",
+        "UNSUBSCRIBE",
+    ),
+    KeywordAction.START: ("START", "UNSTOP", "YES"),
+    KeywordAction.HELP: ("HELP", "INFO"),
+}
+
+
+def normalise_keyword(text: str) -> str:
+    """The comparable form of a message: how a person typed it must not matter.
+
+    NFKC folds full-width forms (``ＳＴＯＰ``) and presentation forms; format
+    characters (direction marks some phones insert) go; inner spaces collapse;
+    trailing punctuation (``STOP.``, ``退订。``) goes; case folds; Arabic yeh and kaf
+    become their Persian forms.
+    """
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(char for char in text if unicodedata.category(char) != "Cf")
+    text = " ".join(text.split())
+    while text and (unicodedata.category(text[-1]).startswith("P") or text[-1].isspace()):
+        text = text[:-1]
+    return text.casefold().translate(_ARABIC_TO_PERSIAN)
+
+
+def script_language(word: str) -> str | None:
+    """The UI language a keyword's script suggests: Arabic script -> fa, Han -> zh."""
+    for char in word:
+        name = unicodedata.name(char, "")
+        if name.startswith(("ARABIC", "PERSIAN")):
+            return "fa"
+        if name.startswith("CJK"):
+            return "zh"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Keyword:
+    """A matched keyword: what to do, the word as configured (for the evidence), and
+    the language its script suggests."""
+
+    action: KeywordAction
+    word: str
+    language: str | None
+
+
+def _build_table(words: dict[KeywordAction, Iterable[str]]) -> dict[str, Keyword]:
+    table: dict[str, Keyword] = {}
+    for action, listed in words.items():
+        for word in listed:
+            key = normalise_keyword(word)
+            known = table.get(key)
+            if known is not None and known.action is not action:
+                raise ValueError(f"keyword {word!r} is both a {known.action} and a {action} word")
+            table.setdefault(key, Keyword(action, word, script_language(word)))
+    return table
+
+
+class SMSKeywords(BaseModel):
+    """Local-language keywords, honoured on top of the standard English ones.
+
+    The English words (:data:`STANDARD_KEYWORDS`) are always honoured: carriers
+    require them, so configuration can add words but never remove STOP. This is the
+    ``sms_keywords:`` section of config.yaml; a list given there replaces the
+    default local words for that action.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    stop: tuple[str, ...] = ("لغو", "توقف", "انصراف", "退订", "TD", "取消")
+    start: tuple[str, ...] = ("شروع", "订阅")
+    help: tuple[str, ...] = ("راهنما", "帮助")
+
+    @field_validator("stop", "start", "help")
+    @classmethod
+    def _usable(cls, words: tuple[str, ...]) -> tuple[str, ...]:
+        for word in words:
+            if not normalise_keyword(word):
+                raise ValueError("a keyword must contain letters, not only spaces or punctuation")
+            if len(word) > MAX_KEYWORD_LENGTH:
+                raise ValueError(f"keyword longer than {MAX_KEYWORD_LENGTH} characters")
+        return words
+
+    @model_validator(mode="after")
+    def _distinct(self) -> SMSKeywords:
+        keyword_table(self)
+        return self
+
+    def words(self) -> dict[KeywordAction, tuple[str, ...]]:
+        return {
+            KeywordAction.STOP: STANDARD_KEYWORDS[KeywordAction.STOP] + self.stop,
+            KeywordAction.START: STANDARD_KEYWORDS[KeywordAction.START] + self.start,
+            KeywordAction.HELP: STANDARD_KEYWORDS[KeywordAction.HELP] + self.help,
+        }
+
+
+@lru_cache(maxsize=8)
+def keyword_table(keywords: SMSKeywords) -> dict[str, Keyword]:
+    """Normalised word -> keyword; built once per configuration, not per message."""
+    return _build_table(keywords.words())
+
+
+DEFAULT_KEYWORDS = SMSKeywords()
+
+
+def match_keyword(text: str, keywords: SMSKeywords = DEFAULT_KEYWORDS) -> Keyword | None:
+    """The keyword the whole message is, or None for any other text."""
+    return keyword_table(keywords).get(normalise_keyword(text))

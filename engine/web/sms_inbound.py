@@ -1,0 +1,311 @@
+"""``POST /webhooks/sms/inbound``: STOP, START and HELP texts from providers.
+
+Authenticated by the shared webhook token (:mod:`~rapport.engine.web.webhook_auth`).
+Generic JSON ``{"from": "+989121234567", "to": "+15551234567", "text": "STOP"}`` is
+answered with ``{"reply": "<text to send back>"}`` or ``{"reply": null}``; Twilio form
+fields (``From``, ``Body``) with TwiML, one ``<Message>`` or an empty ``<Response/>``.
+
+Which texts are keywords is :mod:`rapport.consent.keywords`, with the local words of
+``settings.sms_keywords``; other text gets no reply. What each keyword does:
+
+* STOP: every SMS topic the sender's customers granted (or have pending) is
+  withdrawn, source ``sms_keyword``, wording ``keyword:<WORD>``. One confirmation is
+  sent even when the number is unknown: carriers expect STOP to be acknowledged.
+* START: re-grants only the SMS topics whose latest withdrawal came from a keyword,
+  so START never undoes an unsubscribe made elsewhere (link, operator, complaint).
+* HELP: brand, contact, "Msg & data rates may apply" and how to stop; nothing is
+  recorded.
+
+Replies are in the first matched customer's language, else the keyword's script
+(Persian -> fa, Chinese -> zh), else English. Logs carry customer ids and counts,
+never phone numbers or message text. Details: docs/webhooks.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
+
+from sqlalchemy import Connection, select
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from rapport.consent.keywords import Keyword, KeywordAction, match_keyword
+from rapport.consent.state import current_states, history
+from rapport.consent.store import ConsentChange, record_consent
+from rapport.engine import validation
+from rapport.engine.config import Settings
+from rapport.engine.i18n import gettext, ui_language
+from rapport.engine.models import ConsentStatus, Customer
+from rapport.engine.web.app import WebContext, web_context
+from rapport.engine.web.unsubscribe import withdraw_channel
+from rapport.engine.web.webhook_auth import (
+    BadPayload,
+    UnsupportedMediaType,
+    WebhookError,
+    error_response,
+    media_type,
+    parse_json,
+    read_body,
+    refuse_unauthenticated,
+)
+
+log = logging.getLogger(__name__)
+
+CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
+
+SMS_SOURCE = "sms_keyword"
+#: An inbound SMS is at most a few kilobytes even with every provider field.
+MAX_SMS_BODY = 16 * 1024
+
+_XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
+
+
+def N_(message: str) -> str:
+    """Mark a string for catalog extraction (Babel knows ``N_``); translated on use."""
+    return message
+
+
+STOP_REPLY = N_(
+    "{brand}: You are unsubscribed and will get no more marketing texts. "
+    "Reply START to resubscribe."
+)
+START_REPLY = N_(
+    "{brand}: You are subscribed again. Msg & data rates may apply. "
+    "Reply HELP for help, STOP to opt out."
+)
+START_NOTHING_REPLY = N_(
+    "{brand}: There are no texts to resume for this number. Reply HELP for help."
+)
+HELP_REPLY = N_(
+    "{brand}: Questions? Contact {contact}. Msg & data rates may apply. Reply STOP to opt out."
+)
+
+
+# -- request and reply ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class InboundSMS:
+    sender: str
+    text: str
+    #: Twilio form post: answer in TwiML rather than JSON.
+    twiml: bool
+
+
+def _inbound_from_json(body: bytes) -> InboundSMS:
+    data = parse_json(body)
+    if not isinstance(data, dict):
+        raise BadPayload("body must be a JSON object")
+    sender, text = data.get("from"), data.get("text")
+    if not isinstance(sender, str) or not sender.strip():
+        raise BadPayload("from: required, a phone number in E.164 form")
+    if text is not None and not isinstance(text, str):
+        raise BadPayload("text: must be a string")
+    return InboundSMS(sender, text or "", twiml=False)
+
+
+def _inbound_from_form(body: bytes) -> InboundSMS:
+    try:
+        fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=200)
+    except (UnicodeDecodeError, ValueError):
+        raise BadPayload("form body is not UTF-8 URL-encoded fields") from None
+    sender = (fields.get("From") or [""])[0]
+    if not sender.strip():
+        raise BadPayload("From: required, a phone number in E.164 form")
+    return InboundSMS(sender, (fields.get("Body") or [""])[0], twiml=True)
+
+
+async def read_inbound_sms(request: Request) -> InboundSMS:
+    """The sender and text of an inbound SMS, in either documented shape."""
+    media = media_type(request)
+    if media not in ("application/json", "application/x-www-form-urlencoded"):
+        raise UnsupportedMediaType(
+            "send application/json or application/x-www-form-urlencoded (Twilio)"
+        )
+    body = await read_body(request, MAX_SMS_BODY)
+    if media == "application/json":
+        return _inbound_from_json(body)
+    return _inbound_from_form(body)
+
+
+def sms_response(reply: str | None, *, twiml: bool) -> Response:
+    """One reply (or none) as JSON or TwiML; never more than one Message."""
+    if not twiml:
+        return JSONResponse({"reply": reply})
+    if reply is None:
+        return Response(f"{_XML_DECLARATION}<Response/>", media_type="application/xml")
+    return Response(
+        f"{_XML_DECLARATION}<Response><Message>{escape(reply)}</Message></Response>",
+        media_type="application/xml",
+    )
+
+
+# -- consent changes --------------------------------------------------------------------
+
+
+def _sms_channels(settings: Settings) -> tuple[str, ...]:
+    """Every configured channel that delivers SMS (and ``sms`` itself): an opt-out
+    covers the medium, whichever adapter the operator named."""
+    names = {name for name, config in settings.channels.items() if (config.kind or name) == "sms"}
+    return tuple(sorted(names | {"sms"}))
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """A customer an inbound text concerns; plain columns only."""
+
+    id: str
+    locale: str
+
+
+def e164(sender: str) -> str | None:
+    """The sender as stored on customers (E.164), or None if it is not a phone number."""
+    try:
+        return validation.phone(sender.strip())
+    except validation.FieldInvalid:
+        return None
+
+
+def customers_by_phone(connection: Connection, phone: str | None) -> list[Recipient]:
+    """Customers (not erased) with this number, oldest id first so "first" is stable."""
+    if phone is None:
+        return []
+    rows = connection.execute(
+        select(CUSTOMER.c.id, CUSTOMER.c.locale)
+        .where(CUSTOMER.c.phone == phone, CUSTOMER.c.erased_at.is_(None))
+        .order_by(CUSTOMER.c.id)
+    )
+    return [Recipient(row.id, row.locale) for row in rows]
+
+
+def stop_sms(
+    connection: Connection,
+    customers: Sequence[Recipient],
+    keyword: Keyword,
+    channels: Sequence[str],
+    now: datetime,
+) -> int:
+    """Withdraw every granted or pending SMS topic; returns how many."""
+    return sum(
+        withdraw_channel(
+            connection,
+            customer.id,
+            channel,
+            source=SMS_SOURCE,
+            now=now,
+            wording=f"keyword:{keyword.word}",
+            locale=customer.locale,
+        )
+        for customer in customers
+        for channel in channels
+    )
+
+
+def _keyword_withdrawn(
+    connection: Connection, customer_id: str, channels: Sequence[str]
+) -> list[tuple[str, str]]:
+    """SMS (channel, topic) pairs now withdrawn whose latest withdrawal was a keyword."""
+    withdrawn = {
+        (state.channel, state.topic)
+        for state in current_states(connection, customer_id)
+        if state.channel in channels and state.status == ConsentStatus.WITHDRAWN
+    }
+    latest_source: dict[tuple[str, str], str] = {}
+    for record in history(connection, customer_id):  # oldest first: the last one wins
+        if record.status == ConsentStatus.WITHDRAWN and record.channel in channels:
+            latest_source[(record.channel, record.topic)] = record.source
+    return sorted(pair for pair in withdrawn if latest_source.get(pair) == SMS_SOURCE)
+
+
+def start_sms(
+    connection: Connection,
+    customers: Sequence[Recipient],
+    keyword: Keyword,
+    channels: Sequence[str],
+    now: datetime,
+) -> int:
+    """Re-grant what a keyword withdrew, and nothing else; returns how many topics."""
+    changes = [
+        ConsentChange(
+            customer.id,
+            channel,
+            topic,
+            ConsentStatus.GRANTED.value,
+            SMS_SOURCE,
+            now,
+            wording=f"keyword:{keyword.word}",
+            locale=customer.locale,
+        )
+        for customer in customers
+        for channel, topic in _keyword_withdrawn(connection, customer.id, channels)
+    ]
+    record_consent(connection, changes, recorded_at=now)
+    return len(changes)
+
+
+# -- the handler ------------------------------------------------------------------------
+
+
+def render_reply(language: str, message: str, settings: Settings) -> str:
+    """``message`` in ``language`` with brand and contact filled in.
+
+    A translation with a broken placeholder falls back to English rather than
+    failing the webhook: the provider would retry and the person would get nothing.
+    """
+    values = {"brand": settings.sender.brand, "contact": settings.sender.contact}
+    try:
+        return gettext(language, message).format(**values)
+    except (KeyError, IndexError, ValueError):
+        log.warning("sms reply translation for %s has broken placeholders", language)
+        return message.format(**values)
+
+
+def handle_keyword(web: WebContext, keyword: Keyword, sender: str) -> str:
+    """Apply a keyword for the sender's customers in one transaction; the reply text."""
+    now = web.now()
+    channels = _sms_channels(web.settings)
+    with web.engine.begin() as connection:
+        customers = customers_by_phone(connection, e164(sender))
+        if keyword.action is KeywordAction.STOP:
+            changed = stop_sms(connection, customers, keyword, channels, now)
+            message = STOP_REPLY
+        elif keyword.action is KeywordAction.START:
+            changed = start_sms(connection, customers, keyword, channels, now)
+            message = START_REPLY if changed else START_NOTHING_REPLY
+        else:
+            changed = 0
+            message = HELP_REPLY
+    log.info(
+        "sms keyword %s for customers %s: %d topic(s) changed",
+        keyword.action,
+        [customer.id for customer in customers],
+        changed,
+    )
+    language = ui_language(customers[0].locale) if customers else (keyword.language or "en")
+    return render_reply(language, message, web.settings)
+
+
+async def sms_inbound(request: Request) -> Response:
+    web = web_context(request)
+    if (refused := refuse_unauthenticated(request, web.settings)) is not None:
+        return refused
+    try:
+        inbound = await read_inbound_sms(request)
+    except WebhookError as exc:
+        return error_response(exc)
+    keyword = match_keyword(inbound.text, web.settings.sms_keywords)
+    if keyword is None:
+        log.info("inbound sms without a keyword: no reply")
+        return sms_response(None, twiml=inbound.twiml)
+    reply = await run_in_threadpool(handle_keyword, web, keyword, inbound.sender)
+    return sms_response(reply, twiml=inbound.twiml)
+
+
+routes: list[Route] = [Route("/webhooks/sms/inbound", sms_inbound, methods=["POST"])]
