@@ -17,7 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from rapport.consent.keywords import SMSKeywords
 from rapport.engine.errors import ConfigError, Problem
-from rapport.engine.yamlsource import YamlSyntaxError, load_yaml, validate_document
+from rapport.engine.yamlsource import (
+    YamlDocument,
+    YamlSyntaxError,
+    load_yaml,
+    validate_document,
+)
 
 STAGES = ("prospect", "first_time", "repeat", "loyal", "at_risk", "lapsed")
 
@@ -232,7 +237,26 @@ def load_settings(
         if doc.data is None:
             doc.data = {}
         parsed, problems = validate_document(doc, Settings)
+        if parsed is not None:
+            problems += _adapter_problems(parsed, doc)
         if problems or parsed is None:
             raise ConfigError(problems)
         settings = parsed.model_copy(update={"base_dir": config_path.resolve().parent})
     return _apply_environment(settings, environ)
+
+
+def _adapter_problems(settings: Settings, doc: YamlDocument) -> list[Problem]:
+    """Every channel must name an installed adapter: found now, not at the first send."""
+    from rapport.channels.registry import adapter_names
+
+    known = adapter_names()
+    return [
+        Problem(
+            doc.file,
+            doc.line_of(("channels", name, "adapter")),
+            f"unknown adapter {channel.adapter!r}; installed adapters: {', '.join(known)}",
+            f"channels.{name}.adapter",
+        )
+        for name, channel in settings.channels.items()
+        if channel.adapter not in known
+    ]
