@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import time
+from datetime import date, time
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -108,6 +108,23 @@ class SendWindow(Strict):
         return self
 
 
+class Frequency(Strict):
+    """This campaign's own limits, on top of the global caps in config.yaml."""
+
+    max_per_week: int | None = Field(None, ge=1)
+    max_per_month: int | None = Field(None, ge=1)
+    #: Days that must pass between two messages of this campaign to one customer.
+    min_days_between: int | None = Field(None, ge=1)
+
+
+class Variant(Strict):
+    """One A/B variant: its own template set, chosen for a stable share of customers."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,30}$")
+    weight: int = Field(1, ge=1)
+    templates: str
+
+
 class Campaign(Strict):
     id: str = ""
     name: str
@@ -117,16 +134,37 @@ class Campaign(Strict):
     channels: list[str] = Field(min_length=1)
     audience: Audience = Audience()
     send_window: SendWindow | None = None
+    #: Send even after the window has closed, as long as the channel's allowed hours
+    #: (quiet hours) still permit it that day.
+    allow_late: bool = False
     templates: str | None = None
     offer: Offer = Offer()
     priority: int = 100
     paused: bool = False
+    starts_on: date | None = None
+    ends_on: date | None = None
+    frequency: Frequency = Frequency()
+    #: Share of eligible customers (0-100) kept as a control group: recorded, never sent.
+    holdout_percent: Decimal = Field(Decimal(0), ge=0, lt=100)
+    variants: list[Variant] = Field(default_factory=list)
     source: str = Field(default="", exclude=True)
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> Campaign:
+        if self.starts_on and self.ends_on and self.starts_on > self.ends_on:
+            raise ValueError("starts_on must not be after ends_on")
+        if len({v.name for v in self.variants}) != len(self.variants):
+            raise ValueError("variant names must be unique")
+        return self
 
     @property
     def template_set(self) -> str:
         """Folder under templates/ holding this campaign's templates."""
         return self.templates or self.id
+
+    def template_sets(self) -> list[str]:
+        """Every template set this campaign can render (validation renders them all)."""
+        return [v.templates for v in self.variants] or [self.template_set]
 
 
 def _cross_check(campaign: Campaign, doc: YamlDocument, settings: Settings) -> list[Problem]:

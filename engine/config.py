@@ -133,6 +133,41 @@ class DispatchConfig(Strict):
     backoff_max_seconds: float = Field(3600, gt=0)
 
 
+class Caps(Strict):
+    """Most marketing messages one customer gets, over a local day and a rolling week."""
+
+    per_day: int | None = Field(None, ge=1)
+    per_week: int | None = Field(None, ge=1)
+
+
+class CapsConfig(Caps):
+    """Global caps, plus tighter ones per channel (e.g. SMS at most once a week)."""
+
+    per_day: int | None = Field(1, ge=1)
+    per_week: int | None = Field(3, ge=1)
+    channels: dict[str, Caps] = Field(default_factory=dict)
+
+
+class AllowedHours(Strict):
+    """Local hours a channel may be used in; nothing is sent outside them."""
+
+    not_before: time
+    not_after: time
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AllowedHours:
+        if self.not_before >= self.not_after:
+            raise ValueError("not_before must be earlier than not_after")
+        return self
+
+
+class QuietHours(AllowedHours):
+    countries: dict[str, AllowedHours] = Field(default_factory=dict)
+
+    def for_country(self, country: str | None) -> AllowedHours:
+        return self.countries.get(country or "", self)
+
+
 class PlanningConfig(Strict):
     default_window_start: time = time(9, 0)
     default_window_end: time = time(20, 0)
@@ -166,6 +201,11 @@ class Settings(Strict):
     web: WebConfig = WebConfig()
     dispatch: DispatchConfig = DispatchConfig()
     planning: PlanningConfig = PlanningConfig()
+    caps: CapsConfig = CapsConfig()
+    #: Per channel kind; SMS is never sent before 08:00 or after 21:00 local by default.
+    quiet_hours: dict[str, QuietHours] = Field(
+        default_factory=lambda: {"sms": QuietHours(not_before=time(8), not_after=time(21))}
+    )
     #: Local STOP/START/HELP words for inbound SMS, on top of the English ones.
     sms_keywords: SMSKeywords = SMSKeywords()
     secret_key: str | None = Field(default=None, exclude=True)

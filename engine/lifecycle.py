@@ -12,17 +12,35 @@ retention campaign must notice first.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from rapport.engine.config import LifecycleConfig, TierConfig
 
 
 @dataclass(frozen=True)
+class OrderLine:
+    """One order as the planner and templates see it; ``amount`` in the base currency."""
+
+    id: str
+    sku: str
+    quantity: int
+    amount: Decimal
+    currency: str
+    ordered_at: datetime
+    #: The order's date in the customer's own time zone.
+    day: date
+
+
+@dataclass(frozen=True)
 class OrderHistory:
-    """A customer's orders summarised; amounts are in the tier base currency."""
+    """A customer's orders, oldest first, with the summaries rules keep asking for.
+
+    Amounts are in the tier base currency. Build it with :meth:`from_orders`; the
+    summary fields can also be given directly, which tests of single rules do.
+    """
 
     order_count: int = 0
     first_order_at: datetime | None = None
@@ -31,6 +49,30 @@ class OrderHistory:
     spend_12m: Decimal = Decimal(0)
     #: SKU -> date (in the customer's time zone) of their latest order of it.
     last_order_by_sku: Mapping[str, date] = field(default_factory=dict)
+    orders: tuple[OrderLine, ...] = ()
+
+    @classmethod
+    def from_orders(cls, orders: Sequence[OrderLine], as_of: datetime) -> OrderHistory:
+        lines = tuple(sorted(orders, key=lambda o: (o.ordered_at, o.id)))
+        if not lines:
+            return cls()
+        year_ago = as_of - timedelta(days=365)
+        last_by_sku: dict[str, date] = {}
+        for line in lines:
+            last_by_sku[line.sku] = line.day
+        return cls(
+            order_count=len(lines),
+            first_order_at=lines[0].ordered_at,
+            last_order_at=lines[-1].ordered_at,
+            lifetime_value=sum((o.amount for o in lines), Decimal(0)),
+            spend_12m=sum((o.amount for o in lines if o.ordered_at > year_ago), Decimal(0)),
+            last_order_by_sku=last_by_sku,
+            orders=lines,
+        )
+
+    def spend_between(self, start: datetime, end: datetime) -> Decimal:
+        """Spend in ``(start, end]``; used to tell when a tier was reached."""
+        return sum((o.amount for o in self.orders if start < o.ordered_at <= end), Decimal(0))
 
 
 EMPTY_HISTORY = OrderHistory()

@@ -19,16 +19,11 @@ from enum import StrEnum
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from rapport.engine.calendars import has_calendar, holidays_on
-from rapport.engine.campaigns import (
-    BirthdayTrigger,
-    Campaign,
-    HolidayTrigger,
-    ReorderTrigger,
-)
+from rapport.engine.campaigns import Campaign
 from rapport.engine.config import Settings
 from rapport.engine.lifecycle import EMPTY_HISTORY, OrderHistory, stage_of, tier_of
 from rapport.engine.timeutil import as_utc
+from rapport.engine.triggers import Miss, Occasion, find_occasion
 
 
 class Reason(StrEnum):
@@ -68,18 +63,6 @@ class CustomerProfile:
 
     def address(self, kind: str) -> str | None:
         return self.email if kind == "email" else self.phone if kind == "sms" else None
-
-
-@dataclass(frozen=True)
-class Occasion:
-    """What a message is about; ``key`` makes the idempotency key unique per occasion."""
-
-    kind: str
-    key: str
-    date: date
-    name: str | None = None
-    sku: str | None = None
-    last_ordered_at: date | None = None
 
 
 @dataclass(frozen=True)
@@ -139,51 +122,6 @@ def local_day(moment: datetime, timezone: str) -> date:
     return as_utc(moment).astimezone(_zone(timezone)).date()
 
 
-def _birthday_in(year: int, birthday: date) -> date:
-    """29 February is celebrated on 28 February in years without one."""
-    try:
-        return birthday.replace(year=year)
-    except ValueError:
-        return date(year, 2, 28)
-
-
-def find_occasion(campaign: Campaign, customer: CustomerProfile, day: date) -> Occasion | Reason:
-    """The occasion this campaign has for this customer on ``day``, or why there is none."""
-    trigger = campaign.trigger
-    if isinstance(trigger, BirthdayTrigger):
-        if customer.birthday is None:
-            return Reason.NO_OCCASION
-        target = day + timedelta(days=trigger.days_before)
-        if _birthday_in(target.year, customer.birthday) != target:
-            return Reason.NO_OCCASION
-        return Occasion("birthday", f"birthday:{target.year}", target)
-    if isinstance(trigger, HolidayTrigger):
-        if not has_calendar(customer.country):
-            return Reason.NO_CALENDAR
-        target = day + timedelta(days=trigger.days_before)
-        names = holidays_on(customer.country, target)
-        if trigger.names:
-            wanted = [w.casefold() for w in trigger.names]
-            names = [n for n in names if any(w in n.casefold() for w in wanted)]
-        if not names:
-            return Reason.NO_OCCASION
-        return Occasion("holiday", f"holiday:{target.isoformat()}", target, name=names[0])
-    if isinstance(trigger, ReorderTrigger):
-        for sku in sorted(customer.history.last_order_by_sku):
-            interval = trigger.interval_for(sku)
-            last = customer.history.last_order_by_sku[sku]
-            if interval is not None and last + timedelta(days=interval) == day:
-                return Occasion(
-                    "reorder",
-                    f"reorder:{sku}:{last.isoformat()}",
-                    day,
-                    sku=sku,
-                    last_ordered_at=last,
-                )
-        return Reason.NO_OCCASION
-    raise TypeError(f"unhandled trigger {trigger!r}")  # a new trigger type needs a branch
-
-
 def send_window(
     campaign: Campaign, customer: CustomerProfile, day: date, settings: Settings
 ) -> tuple[datetime, datetime]:
@@ -229,11 +167,12 @@ def decide(
         return skip(Reason.LOCALE, f"locale {customer.locale} is not targeted")
 
     occasion = find_occasion(campaign, customer, day)
-    if isinstance(occasion, Reason):
+    if isinstance(occasion, Miss):
+        reason = Reason(occasion.code)
         detail = {
             Reason.NO_CALENDAR: f"no holiday calendar for country {customer.country or 'unknown'}",
-        }.get(occasion, f"no {campaign.trigger.type} occasion on {day.isoformat()}")
-        return skip(occasion, detail)
+        }.get(reason, f"no {campaign.trigger.type} occasion on {day.isoformat()}")
+        return skip(reason, detail)
 
     opens, closes = send_window(campaign, customer, day, settings)
     if now >= closes:

@@ -25,17 +25,11 @@ from rapport.engine.config import Settings
 from rapport.engine.context import message_context, unsubscribe_headers
 from rapport.engine.errors import NotFound, UserError
 from rapport.engine.keys import secret_key
-from rapport.engine.planner import (
-    Decision,
-    Occasion,
-    Reason,
-    decide,
-    find_occasion,
-    history_cutoff,
-)
+from rapport.engine.planner import Decision, Reason, decide, history_cutoff
 from rapport.engine.planning import audiences_for
 from rapport.engine.profiles import load_profile
 from rapport.engine.rendering import RenderedMessage, Renderer, full_name
+from rapport.engine.triggers import Miss, Occasion, find_occasion
 
 
 @dataclass(frozen=True)
@@ -90,7 +84,7 @@ def render_preview(
     note = None if decision.selected else f"not selected on {day}: {decision.detail}"
     chosen = channel or decision.channel or campaign.channels[0]
     occasion = find_occasion(campaign, profile, day)
-    if isinstance(occasion, Reason):
+    if isinstance(occasion, Miss):
         skus = sorted(profile.history.last_order_by_sku)
         occasion = _stand_in_occasion(campaign.trigger, profile.country, skus, day)
         stand_in = f"shown with a stand-in {occasion.kind} occasion"

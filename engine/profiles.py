@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
 from rapport.engine.config import Settings
-from rapport.engine.lifecycle import OrderHistory, to_base_currency
+from rapport.engine.lifecycle import OrderHistory, OrderLine, to_base_currency
 from rapport.engine.models import Customer, Order
 from rapport.engine.planner import CustomerProfile, local_day
 from rapport.engine.timeutil import as_utc
@@ -40,66 +40,34 @@ _COLUMNS = (
 def _histories(
     connection: Connection, rows: Sequence, as_of: datetime, settings: Settings
 ) -> dict[str, OrderHistory]:
-    ids = [row.id for row in rows]
+    """Every order of the batch's customers up to ``as_of``, in one query."""
     zones = {row.id: row.timezone for row in rows}
-    year_ago = as_of - timedelta(days=365)
-    totals = connection.execute(
+    lines: dict[str, list[OrderLine]] = defaultdict(list)
+    for customer_id, order_id, sku, quantity, amount, currency, ordered_at in connection.execute(
         select(
             ORDERS.c.customer_id,
+            ORDERS.c.id,
+            ORDERS.c.sku,
+            ORDERS.c.quantity,
+            ORDERS.c.amount,
             ORDERS.c.currency,
-            func.count(),
-            func.min(ORDERS.c.ordered_at),
-            func.max(ORDERS.c.ordered_at),
-            func.sum(ORDERS.c.amount),
-        )
-        .where(ORDERS.c.customer_id.in_(ids), ORDERS.c.ordered_at <= as_of)
-        .group_by(ORDERS.c.customer_id, ORDERS.c.currency)
-    ).all()
-    recent = dict(
-        ((row[0], row[1]), row[2])
-        for row in connection.execute(
-            select(ORDERS.c.customer_id, ORDERS.c.currency, func.sum(ORDERS.c.amount))
-            .where(
-                ORDERS.c.customer_id.in_(ids),
-                ORDERS.c.ordered_at > year_ago,
-                ORDERS.c.ordered_at <= as_of,
-            )
-            .group_by(ORDERS.c.customer_id, ORDERS.c.currency)
-        )
-    )
-    by_sku: dict[str, dict[str, date]] = defaultdict(dict)
-    for customer_id, sku, last in connection.execute(
-        select(ORDERS.c.customer_id, ORDERS.c.sku, func.max(ORDERS.c.ordered_at))
-        .where(ORDERS.c.customer_id.in_(ids), ORDERS.c.ordered_at <= as_of)
-        .group_by(ORDERS.c.customer_id, ORDERS.c.sku)
+            ORDERS.c.ordered_at,
+        ).where(ORDERS.c.customer_id.in_(list(zones)), ORDERS.c.ordered_at <= as_of)
     ):
-        by_sku[customer_id][sku] = local_day(_aware(last), zones[customer_id])
-
-    acc: dict[str, dict] = {}
-    for customer_id, currency, count, first, last, total in totals:
-        entry = acc.setdefault(
-            customer_id,
-            {"count": 0, "first": None, "last": None, "ltv": Decimal(0), "12m": Decimal(0)},
+        moment = _aware(ordered_at)
+        converted = to_base_currency(Decimal(amount), currency, settings.tiers)
+        lines[customer_id].append(
+            OrderLine(
+                id=order_id,
+                sku=sku,
+                quantity=quantity,
+                amount=converted if converted is not None else Decimal(0),
+                currency=currency,
+                ordered_at=moment,
+                day=local_day(moment, zones[customer_id]),
+            )
         )
-        entry["count"] += count
-        first, last = _aware(first), _aware(last)
-        entry["first"] = first if entry["first"] is None else min(entry["first"], first)
-        entry["last"] = last if entry["last"] is None else max(entry["last"], last)
-        entry["ltv"] += to_base_currency(Decimal(total or 0), currency, settings.tiers) or 0
-        spent = recent.get((customer_id, currency))
-        if spent is not None:
-            entry["12m"] += to_base_currency(Decimal(spent), currency, settings.tiers) or 0
-    return {
-        customer_id: OrderHistory(
-            order_count=entry["count"],
-            first_order_at=entry["first"],
-            last_order_at=entry["last"],
-            lifetime_value=entry["ltv"],
-            spend_12m=entry["12m"],
-            last_order_by_sku=dict(by_sku.get(customer_id, {})),
-        )
-        for customer_id, entry in acc.items()
-    }
+    return {cid: OrderHistory.from_orders(found, as_of) for cid, found in lines.items()}
 
 
 def _aware(value: datetime | str) -> datetime:

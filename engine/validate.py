@@ -71,7 +71,19 @@ def _locales(renderer: Renderer, template_set: str, settings: Settings) -> list[
 def _check_channel(
     renderer: Renderer, campaign: Campaign, kind: ChannelKind, settings: Settings
 ) -> list[Problem]:
-    template_set = campaign.template_set
+    problems: list[Problem] = []
+    for template_set in campaign.template_sets():
+        problems.extend(_check_template_set(renderer, campaign, template_set, kind, settings))
+    return problems
+
+
+def _check_template_set(
+    renderer: Renderer,
+    campaign: Campaign,
+    template_set: str,
+    kind: ChannelKind,
+    settings: Settings,
+) -> list[Problem]:
     default = settings.locales.default
     problems: list[Problem] = []
     for locale in _locales(renderer, template_set, settings):
