@@ -19,6 +19,7 @@ from enum import StrEnum
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from rapport.engine.audience import audience_miss
 from rapport.engine.campaigns import Campaign
 from rapport.engine.config import Settings
 from rapport.engine.lifecycle import EMPTY_HISTORY, OrderHistory, stage_of, tier_of
@@ -156,15 +157,9 @@ def decide(
 
     if campaign.paused:
         return skip(Reason.PAUSED, "campaign is paused")
-    audience = campaign.audience
-    if audience.stages is not None and stage not in audience.stages:
-        return skip(Reason.STAGE, f"stage {stage} is not targeted")
-    if audience.tiers is not None and tier not in audience.tiers:
-        return skip(Reason.TIER, f"tier {tier} is not targeted")
-    if audience.countries is not None and (customer.country or "") not in audience.countries:
-        return skip(Reason.COUNTRY, f"country {customer.country or 'unknown'} is not targeted")
-    if audience.locales is not None and not _locale_matches(customer.locale, audience.locales):
-        return skip(Reason.LOCALE, f"locale {customer.locale} is not targeted")
+    miss = audience_miss(campaign.audience, customer, stage, tier)
+    if miss is not None:
+        return skip(Reason(miss.code), miss.detail)
 
     occasion = find_occasion(campaign, customer, day)
     if isinstance(occasion, Miss):
@@ -216,11 +211,6 @@ def _channel_reason(tried: list[str]) -> Reason:
     if all("no address" in t for t in tried):
         return Reason.NO_ADDRESS
     return Reason.NO_CONSENT
-
-
-def _locale_matches(locale: str, wanted: list[str]) -> bool:
-    language = locale.split("_")[0]
-    return locale in wanted or language in wanted
 
 
 def plan(
