@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 import time as time_module
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -251,9 +250,8 @@ def _report_render_errors(report: Any) -> None:
 @config_option
 def explain(app: AppContext, customer_id: str, day: str | None, as_json: bool) -> None:
     """For each campaign: would this customer be messaged on the date, and why (not)?"""
-    from rapport.engine import outbox
     from rapport.engine.campaigns import require_campaigns
-    from rapport.engine.planner import Reason, decide, history_cutoff
+    from rapport.engine.planner import history_cutoff, plan_customer
     from rapport.engine.planning import audiences_for
     from rapport.engine.profiles import load_profile
 
@@ -266,18 +264,8 @@ def explain(app: AppContext, customer_id: str, day: str | None, as_json: bool) -
         profile = load_profile(connection, settings, customer_id, history_cutoff(the_day, now))
         if profile is None:
             raise NotFound(f"no customer with id {customer_id!r}")
-        audiences = audiences_for(connection, [profile])
-        decisions = [decide(profile, c, audiences, the_day, now, settings) for c in loaded]
-        planned = outbox.existing_occasions(
-            connection,
-            [(d.customer_id, d.campaign, d.occasion.key) for d in decisions if d.occasion],
-        )
-    decisions = [
-        replace(d, reason=Reason.ALREADY_PLANNED, detail=f"already in the outbox: {d.detail}")
-        if d.occasion and (d.customer_id, d.campaign, d.occasion.key) in planned
-        else d
-        for d in decisions
-    ]
+        audiences = audiences_for(connection, [profile], the_day)
+    decisions = plan_customer(profile, loaded, audiences, the_day, now, settings)
     if as_json:
         for d in decisions:
             echo_json(
@@ -291,6 +279,7 @@ def explain(app: AppContext, customer_id: str, day: str | None, as_json: bool) -
                     "send_at": isoformat_z(d.send_at) if d.send_at else None,
                     "stage": d.stage,
                     "tier": d.tier,
+                    "variant": d.variant,
                 }
             )
         return

@@ -28,6 +28,8 @@ class MessageStatus(StrEnum):
     FAILED = "failed"
     SUPPRESSED = "suppressed"
     EXPIRED = "expired"
+    #: In the campaign's control group: recorded for measurement, never sent.
+    HELD_OUT = "held_out"
 
 
 class ConsentStatus(StrEnum):
@@ -157,6 +159,8 @@ class OutboxMessage(SQLModel, table=True):
     #: Transactional messages (a double opt-in confirmation, a preference link the
     #: customer asked for) need no marketing consent; suppression still applies.
     transactional: bool = False
+    #: The A/B variant rendered, when the campaign has variants.
+    variant: str | None = Field(default=None, max_length=32)
     status: str = Field(default=MessageStatus.QUEUED, max_length=16)
     subject: str | None = None
     body_text: str = ""

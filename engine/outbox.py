@@ -12,16 +12,20 @@ so a worker whose lease was taken over cannot overwrite the new owner's outcome.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select, update
 
 from rapport.consent.privacy import address_hash
+from rapport.engine.caps import RecentMessage
 from rapport.engine.db import upsert_insert
 from rapport.engine.models import MessageStatus, OutboxMessage, Suppression
+from rapport.engine.timeutil import as_utc
+from rapport.engine.windows import zone
 
 OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 SUPPRESSION = Suppression.__table__  # type: ignore[attr-defined]
@@ -210,3 +214,37 @@ def customers_texted_before(connection: Connection, customer_ids: Sequence[str])
             ).scalars()
         )
     return found
+
+
+_COUNTED = (MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.SENT)
+HISTORY_DAYS = 90
+
+
+def history_for(
+    connection: Connection, zones: dict[str, str], day: date
+) -> tuple[dict[str, list[RecentMessage]], dict[str, set[tuple[str, str]]]]:
+    """For caps and re-planning: each customer's recent marketing messages (in their own
+    local days) and every (campaign, occasion) already in the outbox, over the last
+    ``HISTORY_DAYS`` days before ``day``."""
+    since = datetime.combine(day - timedelta(days=HISTORY_DAYS), time(0), tzinfo=UTC)
+    recent: dict[str, list[RecentMessage]] = defaultdict(list)
+    planned: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    ids = sorted(zones)
+    for start in range(0, len(ids), 500):
+        rows = connection.execute(
+            select(
+                OUTBOX.c.customer_id,
+                OUTBOX.c.campaign,
+                OUTBOX.c.channel,
+                OUTBOX.c.occasion,
+                OUTBOX.c.status,
+                OUTBOX.c.send_at,
+                OUTBOX.c.transactional,
+            ).where(OUTBOX.c.customer_id.in_(ids[start : start + 500]), OUTBOX.c.send_at >= since)
+        )
+        for customer_id, campaign, channel, occasion, status, send_at, transactional in rows:
+            planned[customer_id].add((campaign, occasion))
+            if status in _COUNTED and not transactional:
+                local = as_utc(send_at).astimezone(zone(zones[customer_id])).date()
+                recent[customer_id].append(RecentMessage(campaign, channel, local))
+    return dict(recent), dict(planned)

@@ -1,6 +1,9 @@
 """Who gets what on a day, and why not: a pure function of its inputs.
 
-``decide`` looks at one customer and one campaign; ``plan`` runs it over everyone.
+``decide`` asks whether one campaign is for one customer on a day (audience, occasion,
+consent, address, suppression, window); ``plan_customer`` then weighs every campaign
+for that customer together: priority order, frequency caps, holdout and A/B variant;
+``plan`` runs it over everyone.
 Nothing here touches the database, the network or the real clock: the caller passes
 the customers, their consent, the suppression list, the campaigns, the day and
 "now". That keeps every rule testable by calling it, and lets ``rapport explain``
@@ -12,19 +15,20 @@ on 24 November in Tehran and in Shanghai, at different UTC moments.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 from rapport.engine.audience import audience_miss
 from rapport.engine.campaigns import Campaign
+from rapport.engine.caps import RecentMessage, Tally
 from rapport.engine.config import Settings
 from rapport.engine.lifecycle import EMPTY_HISTORY, OrderHistory, stage_of, tier_of
 from rapport.engine.timeutil import as_utc
 from rapport.engine.triggers import Miss, Occasion, find_occasion
+from rapport.engine.windows import channel_window, zone
 
 
 class Reason(StrEnum):
@@ -42,6 +46,11 @@ class Reason(StrEnum):
     NO_ADDRESS = "no_address"
     SUPPRESSED = "suppressed"
     WINDOW_PASSED = "window_passed"
+    QUIET_HOURS = "quiet_hours"
+    NOT_ACTIVE = "not_active"
+    CAP_REACHED = "cap_reached"
+    LOST_TO_PRIORITY = "lost_to_priority"
+    HOLDOUT = "holdout"
     ALREADY_PLANNED = "already_planned"
     RENDER_ERROR = "render_error"
 
@@ -67,6 +76,13 @@ class CustomerProfile:
 
 
 @dataclass(frozen=True)
+class ChannelOption:
+    channel: str
+    send_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
 class Decision:
     customer_id: str
     campaign: str
@@ -80,6 +96,12 @@ class Decision:
     expires_at: datetime | None = None
     stage: str | None = None
     tier: str | None = None
+    #: The A/B variant (None without variants) and the template set it renders.
+    variant: str | None = None
+    template_set: str | None = None
+    #: Every channel the customer could be reached on, in the campaign's order; caps
+    #: may rule out the first and fall back to the next.
+    options: tuple[ChannelOption, ...] = ()
 
     @property
     def selected(self) -> bool:
@@ -100,11 +122,12 @@ class Audiences:
     granted: Mapping[str, frozenset[tuple[str, str]] | set[tuple[str, str]]]
     #: {(kind, address)} suppressed on every topic, e.g. ("email", "a@example.com")
     suppressed: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset()
-
-
-@lru_cache(maxsize=1024)
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
+    #: customer id -> marketing messages already planned or sent (for caps)
+    recent: Mapping[str, Sequence[RecentMessage]] = field(default_factory=dict)
+    #: customer id -> {(campaign, occasion key)} already in the outbox, in any state
+    planned: Mapping[str, frozenset[tuple[str, str]] | set[tuple[str, str]]] = field(
+        default_factory=dict
+    )
 
 
 def history_cutoff(day: date, now: datetime) -> datetime:
@@ -120,20 +143,7 @@ def history_cutoff(day: date, now: datetime) -> datetime:
 
 
 def local_day(moment: datetime, timezone: str) -> date:
-    return as_utc(moment).astimezone(_zone(timezone)).date()
-
-
-def send_window(
-    campaign: Campaign, customer: CustomerProfile, day: date, settings: Settings
-) -> tuple[datetime, datetime]:
-    """The UTC moments the campaign's local send window opens and closes on ``day``."""
-    window = campaign.send_window
-    start: time = window.start if window else settings.planning.default_window_start
-    end: time = window.end if window else settings.planning.default_window_end
-    zone = _zone(customer.timezone)
-    opens = as_utc(datetime.combine(day, start, tzinfo=zone))
-    closes = as_utc(datetime.combine(day, end, tzinfo=zone))
-    return opens, closes
+    return as_utc(moment).astimezone(zone(timezone)).date()
 
 
 def decide(
@@ -144,7 +154,11 @@ def decide(
     now: datetime,
     settings: Settings,
 ) -> Decision:
-    """Whether ``campaign`` messages ``customer`` on ``day``, through which channel and when."""
+    """Whether ``campaign`` is for ``customer`` on ``day``, ignoring the other campaigns.
+
+    Selected decisions carry every channel the customer can be reached on; caps,
+    priority and holdout are applied by :func:`plan_customer`.
+    """
     history = customer.history
     last_day = (
         local_day(history.last_order_at, customer.timezone) if history.last_order_at else None
@@ -157,6 +171,10 @@ def decide(
 
     if campaign.paused:
         return skip(Reason.PAUSED, "campaign is paused")
+    if campaign.starts_on and day < campaign.starts_on:
+        return skip(Reason.NOT_ACTIVE, f"campaign starts on {campaign.starts_on.isoformat()}")
+    if campaign.ends_on and day > campaign.ends_on:
+        return skip(Reason.NOT_ACTIVE, f"campaign ended on {campaign.ends_on.isoformat()}")
     miss = audience_miss(campaign.audience, customer, stage, tier)
     if miss is not None:
         return skip(Reason(miss.code), miss.detail)
@@ -169,48 +187,170 @@ def decide(
         }.get(reason, f"no {campaign.trigger.type} occasion on {day.isoformat()}")
         return skip(reason, detail)
 
-    opens, closes = send_window(campaign, customer, day, settings)
-    if now >= closes:
-        return skip(Reason.WINDOW_PASSED, f"the local send window closed at {closes.isoformat()}")
-
     granted = audiences.granted.get(customer.id, frozenset())
-    tried: list[str] = []
+    tried: list[tuple[Reason, str]] = []
+    options: list[ChannelOption] = []
     for channel in campaign.channels:
         kind = settings.channels[channel].kind or channel
         if (channel, campaign.topic) not in granted:
-            tried.append(f"{channel}: no consent for {campaign.topic}")
+            tried.append((Reason.NO_CONSENT, f"{channel}: no consent for {campaign.topic}"))
             continue
         address = customer.address(kind)
         if not address:
-            tried.append(f"{channel}: no address")
+            tried.append((Reason.NO_ADDRESS, f"{channel}: no address"))
             continue
         if (kind, address) in audiences.suppressed:
-            tried.append(f"{channel}: address suppressed")
+            tried.append((Reason.SUPPRESSED, f"{channel}: address suppressed"))
             continue
-        return Decision(
-            customer.id,
-            campaign.id,
-            Reason.SELECTED,
-            f"{occasion.kind} on {occasion.date.isoformat()} via {channel}",
-            channel=channel,
-            topic=campaign.topic,
-            locale=customer.locale,
-            occasion=occasion,
-            send_at=max(opens, now),
-            expires_at=closes,
-            stage=stage,
-            tier=tier,
+        window, latest = channel_window(
+            campaign, kind, customer.country, customer.timezone, day, settings
         )
-    reason = _channel_reason(tried)
-    return skip(reason, "; ".join(tried))
+        if window.empty:
+            tried.append((Reason.QUIET_HOURS, f"{channel}: the send window lies in quiet hours"))
+            continue
+        if now >= latest.closes:
+            closed = latest.closes.isoformat()
+            tried.append((Reason.WINDOW_PASSED, f"{channel}: the send window closed at {closed}"))
+            continue
+        options.append(ChannelOption(channel, max(window.opens, now), latest.closes))
+    if not options:
+        return skip(
+            _channel_reason([reason for reason, _ in tried]), "; ".join(d for _, d in tried)
+        )
+    first = options[0]
+    return Decision(
+        customer.id,
+        campaign.id,
+        Reason.SELECTED,
+        f"{occasion.kind} on {occasion.date.isoformat()} via {first.channel}",
+        channel=first.channel,
+        topic=campaign.topic,
+        locale=customer.locale,
+        occasion=occasion,
+        send_at=first.send_at,
+        expires_at=first.expires_at,
+        stage=stage,
+        tier=tier,
+        template_set=campaign.template_set,
+        options=tuple(options),
+    )
 
 
-def _channel_reason(tried: list[str]) -> Reason:
-    if any("suppressed" in t for t in tried):
-        return Reason.SUPPRESSED
-    if all("no address" in t for t in tried):
-        return Reason.NO_ADDRESS
+def _channel_reason(reasons: list[Reason]) -> Reason:
+    """The reason of the channel that got furthest: a closed window says more than a
+    missing address, which says more than missing consent."""
+    for reason in (
+        Reason.WINDOW_PASSED,
+        Reason.QUIET_HOURS,
+        Reason.SUPPRESSED,
+        Reason.NO_ADDRESS,
+    ):
+        if reason in reasons:
+            return reason
     return Reason.NO_CONSENT
+
+
+def bucket(campaign_id: str, customer_id: str, purpose: str) -> int:
+    """A stable number in [0, 10000) per customer, campaign and purpose.
+
+    Holdout and variant membership come from it, so re-planning, another machine or
+    next month all put the customer in the same group.
+    """
+    digest = hashlib.sha256(f"{campaign_id}\x1f{purpose}\x1f{customer_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % 10000
+
+
+def in_holdout(campaign: Campaign, customer_id: str) -> bool:
+    return bucket(campaign.id, customer_id, "holdout") < int(campaign.holdout_percent * 100)
+
+
+def variant_for(campaign: Campaign, customer_id: str) -> tuple[str | None, str]:
+    """(variant name, template set): weighted, stable choice among the variants."""
+    if not campaign.variants:
+        return None, campaign.template_set
+    total = sum(v.weight for v in campaign.variants)
+    point = bucket(campaign.id, customer_id, "variant") * total // 10000
+    for variant in campaign.variants:
+        if point < variant.weight:
+            return variant.name, variant.templates
+        point -= variant.weight
+    last = campaign.variants[-1]
+    return last.name, last.templates
+
+
+def plan_customer(
+    customer: CustomerProfile,
+    campaigns: Sequence[Campaign],
+    audiences: Audiences,
+    day: date,
+    now: datetime,
+    settings: Settings,
+) -> list[Decision]:
+    """One decision per campaign for this customer, the campaigns weighed together.
+
+    Campaigns are taken in priority order (lower number first). An occasion already in
+    the outbox is reported as such and plans nothing new. A selected campaign goes
+    out on the first of its channels that no cap blocks; if every channel is blocked,
+    the reason says which cap, and whether a higher-priority campaign chosen in this
+    same run took the place. Holdout members are decided like everyone else, then
+    recorded instead of messaged, and take no place under the caps.
+    """
+    ordered = sorted(campaigns, key=lambda c: (c.priority, c.id))
+    tally = Tally(audiences.recent.get(customer.id, ()), day)
+    planned = audiences.planned.get(customer.id, frozenset())
+    result = []
+    for campaign in ordered:
+        decision = decide(customer, campaign, audiences, day, now, settings)
+        if not decision.selected:
+            result.append(decision)
+            continue
+        assert decision.occasion is not None
+        if (campaign.id, decision.occasion.key) in planned:
+            result.append(
+                replace(
+                    decision,
+                    reason=Reason.ALREADY_PLANNED,
+                    detail=f"already in the outbox: {decision.detail}",
+                )
+            )
+            continue
+        chosen, block = None, None
+        for option in decision.options:
+            block = tally.blocked(campaign, option.channel, settings)
+            if block is None:
+                chosen = option
+                break
+        if chosen is None:
+            assert block is not None
+            if block.by_this_run:
+                reason, detail = Reason.LOST_TO_PRIORITY, f"lost to {block.winner}: {block.detail}"
+            else:
+                reason, detail = Reason.CAP_REACHED, block.detail
+            result.append(replace(decision, reason=reason, detail=detail))
+            continue
+        variant, template_set = variant_for(campaign, customer.id)
+        decision = replace(
+            decision,
+            channel=chosen.channel,
+            send_at=chosen.send_at,
+            expires_at=chosen.expires_at,
+            variant=variant,
+            template_set=template_set,
+            detail=f"{decision.occasion.kind} on {decision.occasion.date.isoformat()} "
+            f"via {chosen.channel}" + (f", variant {variant}" if variant else ""),
+        )
+        if in_holdout(campaign, customer.id):
+            result.append(
+                replace(
+                    decision,
+                    reason=Reason.HOLDOUT,
+                    detail=f"in the {campaign.holdout_percent}% holdout group",
+                )
+            )
+            continue
+        tally.add(campaign.id, chosen.channel)
+        result.append(decision)
+    return result
 
 
 def plan(
@@ -221,12 +361,7 @@ def plan(
     now: datetime,
     settings: Settings,
 ) -> Iterator[Decision]:
-    """Every decision for every (customer, campaign), selected or not.
-
-    Campaigns are tried in priority order (lower number first) so callers that cap
-    messages per customer keep the most important one.
-    """
+    """Every decision for every (customer, campaign), selected or not."""
     ordered = sorted(campaigns, key=lambda c: (c.priority, c.id))
     for customer in customers:
-        for campaign in ordered:
-            yield decide(customer, campaign, audiences, day, now, settings)
+        yield from plan_customer(customer, ordered, audiences, day, now, settings)

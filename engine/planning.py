@@ -52,11 +52,18 @@ class PlanReport:
         return sum(self.planned.values())
 
 
-def audiences_for(connection: Any, batch: Sequence[CustomerProfile]) -> Audiences:
+def audiences_for(connection: Any, batch: Sequence[CustomerProfile], day: date) -> Audiences:
+    """Consent, suppression and message history of a batch: three queries, not 3 x N."""
     ids = [c.id for c in batch]
     granted = granted_pairs(connection, ids)
     addresses = [(kind, a) for c in batch for kind in ("email", "sms") if (a := c.address(kind))]
-    return Audiences(granted=granted, suppressed=outbox.suppressed_addresses(connection, addresses))
+    recent, planned = outbox.history_for(connection, {c.id: c.timezone for c in batch}, day)
+    return Audiences(
+        granted=granted,
+        suppressed=outbox.suppressed_addresses(connection, addresses),
+        recent=recent,
+        planned=planned,
+    )
 
 
 def run_plan(
@@ -80,19 +87,17 @@ def run_plan(
         for batch in iter_profile_batches(reader, settings, cutoff, customer_ids=customer_ids):
             report.customers += len(batch)
             profiles = {c.id: c for c in batch}
-            audiences = audiences_for(reader, batch)
-            selected: list[Decision] = []
-            for decision in plan(batch, campaigns, audiences, day, now, settings):
-                if decision.selected:
-                    selected.append(decision)
-                else:
-                    report.skipped[(decision.campaign, decision.reason.value)] += 1
-            known = outbox.existing_occasions(reader, [_occasion(d) for d in selected])
+            audiences = audiences_for(reader, batch, day)
             rows = []
-            for decision in selected:
-                if _occasion(decision) in known:
-                    report.already_planned += 1
-                    report.skipped[(decision.campaign, Reason.ALREADY_PLANNED.value)] += 1
+            for decision in plan(batch, campaigns, audiences, day, now, settings):
+                if decision.reason is Reason.HOLDOUT:
+                    report.skipped[(decision.campaign, decision.reason.value)] += 1
+                    rows.append(_row(decision, None, now))
+                    continue
+                if not decision.selected:
+                    report.skipped[(decision.campaign, decision.reason.value)] += 1
+                    if decision.reason is Reason.ALREADY_PLANNED:
+                        report.already_planned += 1
                     continue
                 campaign = by_id[decision.campaign]
                 kind = settings.channels[decision.channel].kind or decision.channel
@@ -101,7 +106,10 @@ def run_plan(
                 )
                 try:
                     rendered = renderer.render(
-                        campaign.template_set, kind, decision.locale, context
+                        decision.template_set or campaign.template_set,
+                        kind,
+                        decision.locale,
+                        context,
                     )
                 except CampaignError as exc:
                     report.render_errors.append(_render_error(decision, exc))
@@ -115,7 +123,7 @@ def run_plan(
                 with engine.begin() as writer:
                     inserted = outbox.enqueue(writer, rows)
                 report.inserted += inserted
-                report.already_planned += len(rows) - inserted
+                report.already_planned += len(rows) - inserted  # a concurrent planner won
     return report
 
 
@@ -136,13 +144,10 @@ def _render_error(decision: Decision, exc: CampaignError) -> str:
     )
 
 
-def _occasion(decision: Decision) -> tuple[str, str, str]:
+def _row(decision: Decision, rendered: RenderedMessage | None, now: datetime) -> dict[str, Any]:
+    """An outbox row; a held-out decision is recorded with no content and never sent."""
     assert decision.occasion is not None
-    return (decision.customer_id, decision.campaign, decision.occasion.key)
-
-
-def _row(decision: Decision, rendered: RenderedMessage, now: datetime) -> dict[str, Any]:
-    assert decision.occasion is not None
+    held_out = rendered is None
     return {
         "idempotency_key": decision.idempotency_key,
         "customer_id": decision.customer_id,
@@ -151,10 +156,11 @@ def _row(decision: Decision, rendered: RenderedMessage, now: datetime) -> dict[s
         "channel": decision.channel,
         "topic": decision.topic,
         "locale": decision.locale,
-        "status": MessageStatus.QUEUED.value,
-        "subject": rendered.subject,
-        "body_text": rendered.text,
-        "body_html": rendered.html,
+        "variant": decision.variant,
+        "status": (MessageStatus.HELD_OUT if held_out else MessageStatus.QUEUED).value,
+        "subject": None if held_out else rendered.subject,
+        "body_text": "" if held_out else rendered.text,
+        "body_html": None if held_out else rendered.html,
         "send_at": decision.send_at,
         "expires_at": decision.expires_at,
         "attempts": 0,

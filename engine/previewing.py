@@ -79,7 +79,7 @@ def render_preview(
         profile = load_profile(connection, settings, customer_id, history_cutoff(day, now))
         if profile is None:
             raise NotFound(f"no customer with id {customer_id!r}")
-        audiences = audiences_for(connection, [profile])
+        audiences = audiences_for(connection, [profile], day)
     decision = decide(profile, campaign, audiences, day, now, settings)
     note = None if decision.selected else f"not selected on {day}: {decision.detail}"
     chosen = channel or decision.channel or campaign.channels[0]

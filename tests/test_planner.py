@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from rapport.engine.campaigns import Campaign
-from rapport.engine.config import Settings
+from rapport.engine.caps import RecentMessage
+from rapport.engine.config import AllowedHours, Caps, CapsConfig, QuietHours, Settings
 from rapport.engine.lifecycle import OrderHistory
-from rapport.engine.planner import Audiences, CustomerProfile, Reason, decide, plan
+from rapport.engine.planner import (
+    Audiences,
+    CustomerProfile,
+    Reason,
+    decide,
+    plan,
+    plan_customer,
+)
 
 SETTINGS = Settings()
 DAY = date(2026, 11, 26)  # Thanksgiving Day in the United States
@@ -269,4 +278,134 @@ def test_plan_yields_a_decision_per_customer_and_campaign_by_priority() -> None:
         ("C2", "a"),
         ("C2", "b"),
     ]
-    assert [d.selected for d in decisions] == [True, True, False, False]
+    assert [d.reason for d in decisions] == [
+        Reason.SELECTED,
+        Reason.LOST_TO_PRIORITY,  # the default cap: one marketing message a day
+        Reason.NO_CONSENT,
+        Reason.NO_CONSENT,
+    ]
+    assert decisions[1].detail.startswith("lost to a:")
+
+
+def settings_with(**updates: object) -> Settings:
+    return SETTINGS.model_copy(update=updates)
+
+
+def test_weekly_cap_counts_messages_already_in_the_outbox() -> None:
+    recent = [RecentMessage("other", "email", DAY - timedelta(days=d)) for d in (1, 3, 5)]
+    audiences = Audiences(granted={"C1": {("email", "birthday")}}, recent={"C1": recent})
+    (decision,) = plan_customer(customer(), [campaign()], audiences, DAY, BEFORE_DAY, SETTINGS)
+    assert decision.reason is Reason.CAP_REACHED
+    assert decision.detail == "cap of 3 a week reached"
+
+
+def test_messages_older_than_a_week_do_not_count() -> None:
+    recent = [RecentMessage("other", "email", DAY - timedelta(days=d)) for d in (7, 8, 9)]
+    audiences = Audiences(granted={"C1": {("email", "birthday")}}, recent={"C1": recent})
+    (decision,) = plan_customer(customer(), [campaign()], audiences, DAY, BEFORE_DAY, SETTINGS)
+    assert decision.selected
+
+
+def test_a_channel_cap_falls_back_to_the_next_channel() -> None:
+    settings = settings_with(
+        caps=CapsConfig(per_day=2, per_week=5, channels={"email": Caps(per_week=1)})
+    )
+    recent = [RecentMessage("other", "email", DAY - timedelta(days=2))]
+    audiences = Audiences(
+        granted={"C1": {("email", "birthday"), ("sms", "birthday")}}, recent={"C1": recent}
+    )
+    (decision,) = plan_customer(customer(), [campaign()], audiences, DAY, BEFORE_DAY, settings)
+    assert decision.selected and decision.channel == "sms"
+
+
+def test_minimum_gap_between_sends_of_the_same_campaign() -> None:
+    spaced = campaign(frequency={"min_days_between": 30})
+    recent = [RecentMessage("birthday", "email", DAY - timedelta(days=10))]
+    audiences = Audiences(granted={"C1": {("email", "birthday")}}, recent={"C1": recent})
+    (decision,) = plan_customer(customer(), [spaced], audiences, DAY, BEFORE_DAY, SETTINGS)
+    assert decision.reason is Reason.CAP_REACHED
+    assert "at most once every 30 days" in decision.detail
+
+
+def test_an_occasion_already_in_the_outbox_plans_nothing_new() -> None:
+    audiences = Audiences(
+        granted={"C1": {("email", "birthday")}},
+        planned={"C1": {("birthday", "birthday:2026")}},
+        recent={"C1": [RecentMessage("birthday", "email", DAY)]},
+    )
+    (decision,) = plan_customer(customer(), [campaign()], audiences, DAY, BEFORE_DAY, SETTINGS)
+    assert decision.reason is Reason.ALREADY_PLANNED
+
+
+def test_holdout_is_stable_and_close_to_its_share() -> None:
+    held = campaign(holdout_percent=20)
+    people = [customer(id=f"C{n}") for n in range(2000)]
+    audiences = Audiences(granted={p.id: {("email", "birthday")} for p in people})
+    first = [d.reason for d in plan(people, [held], audiences, DAY, BEFORE_DAY, SETTINGS)]
+    again = [d.reason for d in plan(people, [held], audiences, DAY, BEFORE_DAY, SETTINGS)]
+    assert first == again
+    share = first.count(Reason.HOLDOUT) / len(first)
+    assert 0.17 < share < 0.23
+    assert set(first) == {Reason.SELECTED, Reason.HOLDOUT}
+
+
+def test_variants_are_weighted_and_stable() -> None:
+    split = campaign(
+        variants=[
+            {"name": "a", "weight": 3, "templates": "birthday"},
+            {"name": "b", "weight": 1, "templates": "birthday-b"},
+        ]
+    )
+    people = [customer(id=f"C{n}") for n in range(2000)]
+    audiences = Audiences(granted={p.id: {("email", "birthday")} for p in people})
+    chosen = [d.variant for d in plan(people, [split], audiences, DAY, BEFORE_DAY, SETTINGS)]
+    assert chosen == [
+        d.variant for d in plan(people, [split], audiences, DAY, BEFORE_DAY, SETTINGS)
+    ]
+    assert 0.70 < chosen.count("a") / len(chosen) < 0.80
+    (one,) = plan_customer(people[0], [split], audiences, DAY, BEFORE_DAY, SETTINGS)
+    assert one.template_set == ("birthday" if one.variant == "a" else "birthday-b")
+
+
+def test_sms_is_never_planned_in_quiet_hours() -> None:
+    early = campaign(channels=["sms"], send_window={"start": "06:00", "end": "09:00"})
+    decision = decide(customer(), early, granted(("sms", "birthday")), DAY, BEFORE_DAY, SETTINGS)
+    assert decision.selected
+    local = decision.send_at.astimezone(ZoneInfo("Asia/Tehran"))  # type: ignore[union-attr]
+    assert local.hour == 8 and local.minute == 0
+    night = campaign(channels=["sms"], send_window={"start": "21:30", "end": "23:00"})
+    decision = decide(customer(), night, granted(("sms", "birthday")), DAY, BEFORE_DAY, SETTINGS)
+    assert decision.reason is Reason.QUIET_HOURS
+
+
+def test_quiet_hours_per_country() -> None:
+    settings = settings_with(
+        quiet_hours={
+            "sms": QuietHours(
+                not_before=time(8),
+                not_after=time(21),
+                countries={"IR": AllowedHours(not_before=time(10), not_after=time(18))},
+            )
+        }
+    )
+    sms = campaign(channels=["sms"])
+    decision = decide(customer(), sms, granted(("sms", "birthday")), DAY, BEFORE_DAY, settings)
+    assert decision.send_at.astimezone(ZoneInfo("Asia/Tehran")).hour == 10  # type: ignore[union-attr]
+
+
+def test_allow_late_sends_after_the_window_within_allowed_hours() -> None:
+    late = datetime(2026, 11, 26, 17, 0, tzinfo=UTC)  # 20:30 in Tehran
+    lenient = campaign(channels=["sms"], allow_late=True)
+    decision = decide(customer(), lenient, granted(("sms", "birthday")), DAY, late, SETTINGS)
+    assert decision.selected and decision.send_at == late
+    assert decision.expires_at.astimezone(ZoneInfo("Asia/Tehran")).hour == 21  # type: ignore[union-attr]
+
+
+def test_campaign_outside_its_dates_is_not_active() -> None:
+    ended = campaign(ends_on="2026-11-25")
+    future = campaign(starts_on="2026-12-01")
+    for limited in (ended, future):
+        decision = decide(
+            customer(), limited, granted(("email", "birthday")), DAY, BEFORE_DAY, SETTINGS
+        )
+        assert decision.reason is Reason.NOT_ACTIVE

@@ -350,7 +350,7 @@ async def test_export_then_erase_leaves_no_personal_data_and_reimport_is_not_mes
         for customer_id in ("FA1", "FA2"):
             profile = load_profile(connection, config, customer_id, PLAN_AT)
             assert profile is not None and profile.email == EMAIL.lower()
-            audiences = audiences_for(connection, [profile])
+            audiences = audiences_for(connection, [profile], DAY)
             birthday = next(c for c in campaigns if c.id == "birthday")
             decision = decide(profile, birthday, audiences, DAY, PLAN_AT, config)
             assert decision.reason is Reason.SUPPRESSED, decision
