@@ -175,7 +175,15 @@ def plan(app: AppContext, day: str | None, as_json: bool, dry_run: bool) -> None
     _report_render_errors(report)
 
 
-def _plan(app: AppContext, day: Any, *, as_json: bool, dry_run: bool, now: datetime | None = None):  # type: ignore[no-untyped-def]
+def _plan(  # type: ignore[no-untyped-def]
+    app: AppContext,
+    day: Any,
+    *,
+    as_json: bool,
+    dry_run: bool,
+    now: datetime | None = None,
+    campaigns: list[Any] | None = None,
+):  # type: ignore[no-untyped-def]
     from rapport.consent.tokens import Signer
     from rapport.engine.campaigns import require_campaigns
     from rapport.engine.keys import secret_key
@@ -183,7 +191,7 @@ def _plan(app: AppContext, day: Any, *, as_json: bool, dry_run: bool, now: datet
     from rapport.engine.rendering import Renderer
 
     settings = app.settings
-    loaded = require_campaigns(settings)
+    loaded = campaigns if campaigns is not None else require_campaigns(settings)
     on_planned = None
     if as_json:
 
@@ -360,8 +368,13 @@ def run(app: AppContext, once: bool) -> None:
         web = create_app(app.settings, engine)
         web_server = BackgroundServer(web, app.settings.web.host, app.settings.web.port).start()
         click.echo(f"web app on http://{app.settings.web.host}:{web_server.port}")
+    from rapport.engine.campaign_store import CampaignStore
+
+    store = CampaignStore(
+        app.settings, on_problems=lambda ps: [click.echo(str(p), err=True) for p in ps]
+    )
     run_daemon(
-        plan_tick=lambda: _planning_tick(app),
+        plan_tick=lambda: _planning_tick(app, store),
         dispatch_tick=lambda: _print_dispatch_report(run_async(_dispatch_once(app, engine))),
     )
     if web_server is not None:
@@ -385,7 +398,7 @@ def serve(app: AppContext, host: str | None, port: int | None) -> None:
     )
 
 
-def _planning_tick(app: AppContext) -> list[Any]:
+def _planning_tick(app: AppContext, store: Any = None) -> list[Any]:
     """Plan every calendar day that is "today" somewhere on Earth right now.
 
     Local dates run from UTC-12 to UTC+14, so at any moment customers live on up to
@@ -395,8 +408,9 @@ def _planning_tick(app: AppContext) -> list[Any]:
     """
     today = today_utc()
     reports = []
+    campaigns = store.current() if store is not None else None
     for day in (today - timedelta(days=1), today, today + timedelta(days=1)):
-        report = _plan(app, day, as_json=False, dry_run=False)
+        report = _plan(app, day, as_json=False, dry_run=False, campaigns=campaigns)
         _print_plan_report(report, False)
         for error in report.render_errors[:20]:
             click.echo(f"render error: {error}", err=True)
