@@ -252,28 +252,42 @@ def _report_render_errors(report: Any) -> None:
 
 # -- explain --------------------------------------------------------------------------
 @cli.command()
-@click.argument("customer_id", metavar="CUSTOMER")
+@click.argument("customer_ids", metavar="CUSTOMER...", nargs=-1, required=True)
 @day_option
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per campaign.")
 @config_option
-def explain(app: AppContext, customer_id: str, day: str | None, as_json: bool) -> None:
-    """For each campaign: would this customer be messaged on the date, and why (not)?"""
+def explain(app: AppContext, customer_ids: tuple[str, ...], day: str | None, as_json: bool) -> None:
+    """For each campaign: would these customers be messaged on the date, and why (not)?
+
+    It runs the very function planning runs, so what it says is what `plan` does.
+    """
     from rapport.engine.campaigns import require_campaigns
     from rapport.engine.planner import history_cutoff, plan_customer
     from rapport.engine.planning import audiences_for
-    from rapport.engine.profiles import load_profile
+    from rapport.engine.profiles import iter_profile_batches
 
     settings = app.settings
     the_day = parse_day(day) or today_utc()
     now = planning_now(the_day)
     engine = app.migrated_engine()
     loaded = sorted(require_campaigns(settings), key=lambda c: (c.priority, c.id))
+    wanted = list(dict.fromkeys(customer_ids))
+    profiles = {}
     with engine.connect() as connection:
-        profile = load_profile(connection, settings, customer_id, history_cutoff(the_day, now))
-        if profile is None:
-            raise NotFound(f"no customer with id {customer_id!r}")
-        audiences = audiences_for(connection, [profile], the_day)
-    decisions = plan_customer(profile, loaded, audiences, the_day, now, settings)
+        cutoff = history_cutoff(the_day, now)
+        for batch in iter_profile_batches(connection, settings, cutoff, customer_ids=wanted):
+            audiences = audiences_for(connection, batch, the_day)
+            for profile in batch:
+                decisions = plan_customer(profile, loaded, audiences, the_day, now, settings)
+                profiles[profile.id] = decisions
+    missing = [c for c in wanted if c not in profiles]
+    if missing:
+        raise NotFound(f"no customer with id {', '.join(map(repr, missing))}")
+    for customer_id in wanted:
+        _print_explanation(customer_id, profiles[customer_id], the_day, as_json)
+
+
+def _print_explanation(customer_id: str, decisions: list[Any], day: Any, as_json: bool) -> None:
     if as_json:
         for d in decisions:
             echo_json(
@@ -291,12 +305,12 @@ def explain(app: AppContext, customer_id: str, day: str | None, as_json: bool) -
                 }
             )
         return
-    first = decisions[0] if decisions else None
-    if first is not None:
-        click.echo(f"customer {customer_id} on {the_day}: stage {first.stage}, tier {first.tier}")
+    if decisions:
+        first = decisions[0]
+        click.echo(f"customer {customer_id} on {day}: stage {first.stage}, tier {first.tier}")
     for d in decisions:
         mark = "yes" if d.selected else "no "
-        click.echo(f"  {mark} {d.campaign:<20} {d.reason.value:<14} {d.detail}")
+        click.echo(f"  {mark} {d.campaign:<20} {d.reason.value:<16} {d.detail}")
 
 
 # -- dispatch / run -------------------------------------------------------------------
