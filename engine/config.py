@@ -87,12 +87,48 @@ class TierConfig(Strict):
         return levels
 
 
-class ChannelConfig(Strict):
-    """One configured channel: which adapter serves it and the adapter's options."""
+class ProviderConfig(BaseModel):
+    """One provider of a channel: an adapter name and that adapter's own options."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
     adapter: str
+
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class ChannelConfig(Strict):
+    """One configured channel: the adapter (or several, for failover) serving it.
+
+    Either ``adapter`` with that adapter's options beside it, or ``providers``: a list
+    of them, tried in order; after ``failover_after`` transient failures in a row a
+    provider is skipped for ``failover_cooldown_seconds``. ``rate_per_second`` and
+    ``concurrency`` are the dispatcher's limits for the whole channel.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    adapter: str | None = None
     kind: Literal["email", "sms"] | None = None
+    providers: list[ProviderConfig] = Field(default_factory=list)
+    rate_per_second: float | None = Field(None, gt=0)
+    concurrency: int = Field(1, ge=1, le=64)
+    failover_after: int = Field(3, ge=1)
+    failover_cooldown_seconds: float = Field(60, ge=0)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> ChannelConfig:
+        if (self.adapter is None) == (not self.providers):
+            raise ValueError("give either adapter (with its options) or providers, not both")
+        if self.providers and self.model_extra:
+            extra = ", ".join(sorted(self.model_extra))
+            raise ValueError(f"with providers, adapter options belong to each provider: {extra}")
+        return self
+
+    def provider_list(self) -> list[ProviderConfig]:
+        if self.providers:
+            return list(self.providers)
+        assert self.adapter is not None
+        return [ProviderConfig(adapter=self.adapter, **(self.model_extra or {}))]
 
 
 class SenderConfig(Strict):
@@ -286,17 +322,28 @@ def load_settings(
 
 
 def _adapter_problems(settings: Settings, doc: YamlDocument) -> list[Problem]:
-    """Every channel must name an installed adapter: found now, not at the first send."""
+    """Every channel must name installed adapters: found now, not at the first send."""
     from rapport.channels.registry import adapter_names
 
     known = adapter_names()
-    return [
-        Problem(
-            doc.file,
-            doc.line_of(("channels", name, "adapter")),
-            f"unknown adapter {channel.adapter!r}; installed adapters: {', '.join(known)}",
-            f"channels.{name}.adapter",
-        )
-        for name, channel in settings.channels.items()
-        if channel.adapter not in known
-    ]
+    problems = []
+    for name, channel in settings.channels.items():
+        for index, provider in enumerate(channel.provider_list()):
+            if provider.adapter in known:
+                continue
+            path = (
+                ("channels", name, "providers", index, "adapter")
+                if channel.providers
+                else ("channels", name, "adapter")
+            )
+            problems.append(
+                Problem(
+                    doc.file,
+                    doc.line_of(path),
+                    f"unknown adapter {provider.adapter!r}; installed adapters: "
+                    + ", ".join(known),
+                    ".".join(str(p) for p in path[1:])
+                    and "channels." + ".".join(str(p) for p in path[1:]),
+                )
+            )
+    return problems

@@ -7,6 +7,7 @@ to. Only ids go to the log.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import socket
@@ -34,6 +35,7 @@ from rapport.engine.context import unsubscribe_headers
 from rapport.engine.errors import ConfigError
 from rapport.engine.i18n import gettext, ui_language
 from rapport.engine.i18n import gettext_noop as _
+from rapport.engine.lanes import ChannelLane
 from rapport.engine.models import Customer, MessageStatus
 from rapport.engine.rendering import full_name
 from rapport.engine.timeutil import Clock, utcnow
@@ -58,18 +60,37 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
 
 
-def build_channels(settings: Settings) -> dict[str, Channel]:
-    """One adapter instance per configured channel, reused for every message."""
-    channels: dict[str, Channel] = {}
+def build_channels(settings: Settings) -> dict[str, ChannelLane]:
+    """A lane per configured channel: its providers' adapters, built once and reused."""
+    lanes: dict[str, ChannelLane] = {}
     for name, config in settings.channels.items():
-        options = {k: v for k, v in (config.model_extra or {}).items()}
-        try:
-            channels[name] = build_channel(config.adapter, options, settings.base_dir)
-        except (UnknownAdapterError, InvalidAdapterError, AdapterOptionsError, ValueError) as exc:
-            source = {"smtp": " (from RAPPORT_SMTP_URL)", "http_sms": " (from RAPPORT_SMS_URL)"}
-            via = source.get(config.adapter, "") if "url" in options else ""
-            raise ConfigError(f"channels.{name}{via}: {exc}") from None
-    return channels
+        providers = []
+        for index, provider in enumerate(config.provider_list()):
+            options = provider.options()
+            label = f"channels.{name}" + (f".providers.{index}" if config.providers else "")
+            try:
+                instances = [
+                    build_channel(provider.adapter, options, settings.base_dir)
+                    for _ in range(config.concurrency)
+                ]
+            except (
+                UnknownAdapterError,
+                InvalidAdapterError,
+                AdapterOptionsError,
+                ValueError,
+            ) as exc:
+                source = {"smtp": " (from RAPPORT_SMTP_URL)", "http_sms": " (from RAPPORT_SMS_URL)"}
+                via = source.get(provider.adapter, "") if "url" in options else ""
+                raise ConfigError(f"{label}{via}: {exc}") from None
+            providers.append((provider.adapter, instances))
+        lanes[name] = ChannelLane(
+            name,
+            providers,
+            rate_per_second=config.rate_per_second,
+            failover_after=config.failover_after,
+            cooldown_seconds=config.failover_cooldown_seconds,
+        )
+    return lanes
 
 
 def backoff(attempt: int, settings: Settings, rng: random.Random) -> timedelta:
@@ -86,7 +107,7 @@ class Dispatcher:
         self,
         engine: Engine,
         settings: Settings,
-        channels: Mapping[str, Channel],
+        channels: Mapping[str, Channel | ChannelLane],
         signer: Signer,
         *,
         clock: Clock = utcnow,
@@ -95,12 +116,16 @@ class Dispatcher:
     ) -> None:
         self.engine = engine
         self.settings = settings
-        self.channels = channels
+        self.channels: dict[str, ChannelLane] = {
+            name: lane if isinstance(lane, ChannelLane) else ChannelLane(name, [(name, [lane])])
+            for name, lane in channels.items()
+        }
         self.signer = signer
         self.clock = clock
         self.worker_id = worker_id or default_worker_id()
         self.rng = rng or random.Random()
         self._texted: set[str] = set()
+        self._gates: dict[str, asyncio.Semaphore] = {}
 
     async def run_once(self, max_batches: int | None = None) -> DispatchReport:
         """Send everything due now, batch by batch, until nothing is due."""
@@ -147,6 +172,7 @@ class Dispatcher:
                 connection, [m.customer_id for m in claimed if self._kind(m.channel) == "sms"]
             )
 
+        sends = []
         for message in claimed:
             now = self.clock()
             row = customers.get(message.customer_id)
@@ -171,8 +197,24 @@ class Dispatcher:
                 log.info("message %s %s: %s", message.id, status.value, reason)
                 continue
             assert row is not None and address is not None
+            sends.append(self._deliver(message, row, kind, address, report))
+        await asyncio.gather(*sends)
+
+    async def _deliver(
+        self,
+        message: outbox.Claimed,
+        row,
+        kind: str,
+        address: str,  # type: ignore[no-untyped-def]
+        report: DispatchReport,
+    ) -> None:
+        lane = self.channels.get(message.channel)
+        gate = self._gates.setdefault(
+            message.channel, asyncio.Semaphore(lane.concurrency if lane else 1)
+        )
+        async with gate:
             result = await self._send(message, row, kind, address)
-            self._record(message, result, kind, address, report)
+        self._record(message, result, kind, address, report)
 
     def _kind(self, channel: str) -> str:
         config = self.settings.channels.get(channel)
@@ -182,12 +224,11 @@ class Dispatcher:
         channel = self.channels.get(message.channel)
         if channel is None:
             return SendResult.permanent(f"channel {message.channel!r} is not configured")
-        outgoing = self._outgoing(message, row, kind, address)
         try:
-            return await channel.send(outgoing)
-        except Exception as exc:  # an adapter bug must not lose the message
-            log.exception("adapter %s raised on message %s", message.channel, message.id)
-            return SendResult.transient(f"adapter error: {type(exc).__name__}")
+            outgoing = self._outgoing(message, row, kind, address)
+        except ValueError as exc:  # a header value the builder refuses
+            return SendResult.permanent(str(exc))
+        return await channel.send(outgoing)
 
     def _outgoing(self, message: outbox.Claimed, row, kind: str, address: str) -> OutgoingMessage:  # type: ignore[no-untyped-def]
         headers: dict[str, str] = {}

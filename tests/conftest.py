@@ -145,3 +145,67 @@ def browser() -> Iterator[object]:
             yield instance
         finally:
             instance.close()
+
+
+class SMSSink:
+    """A real HTTP SMS provider on loopback that honours idempotency keys.
+
+    ``script`` holds status codes to answer next (then 200); a repeated idempotency
+    key is accepted again but not delivered twice, as real providers do.
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self.lock = threading.Lock()
+        self.script: list[int] = []
+        self.requests: list[dict[str, object]] = []
+        self.delivered: dict[str, dict[str, object]] = {}
+        self.duplicates = 0
+        self.server: object = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/sms"  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def sms_sink() -> Iterator[SMSSink]:
+    import json
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    sink = SMSSink()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            key = self.headers.get("Idempotency-Key") or body.get("idempotency_key")
+            with sink.lock:
+                sink.requests.append({"key": key, "at": time.monotonic(), "body": body})
+                status = sink.script.pop(0) if sink.script else 200
+                if status == 200:
+                    if key in sink.delivered:
+                        sink.duplicates += 1
+                    else:
+                        sink.delivered[key] = body
+            payload = json.dumps({"id": f"msg-{key}"} if status == 200 else {"error": "x"})
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload.encode())
+
+        def log_message(self, format: str, *args: object) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    sink.server = server
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield sink
+    finally:
+        server.shutdown()
+        server.server_close()
