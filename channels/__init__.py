@@ -8,13 +8,16 @@ Exceptions, typed by what the caller should do::
      │    └── InvalidAddressError    an address e-mail cannot carry
      ├── AdapterOptionsError       configuration does not fit the adapter
      ├── SMTPURLError              malformed SMTP URL
-     └── HTTPSMSURLError           malformed SMS provider URL
+     ├── HTTPSMSURLError           malformed SMS provider URL
+     └── WebhookURLError           malformed webhook URL
     LookupError
      └── UnknownAdapterError       no adapter by that name (lists the known ones)
     TypeError
      └── InvalidAdapterError       an entry point that is not a Channel
 
-Provider refusals are never raised: ``Channel.send`` returns a :class:`SendResult`.
+Provider refusals are never raised: ``Channel.send`` returns a :class:`SendResult`
+(a webhook aimed at an internal address, too: a permanent failure, not an exception).
+``repr()`` of any channel shows its options with secrets as ``***`` (:func:`redact_options`).
 """
 
 from __future__ import annotations
@@ -22,7 +25,14 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from rapport.channels.base import Channel, Outcome, OutgoingMessage, SendResult
+from rapport.channels.base import (
+    Channel,
+    Outcome,
+    OutgoingMessage,
+    SendResult,
+    redact_options,
+    redact_url,
+)
 from rapport.channels.mime import (
     HeaderInjectionError,
     InvalidAddressError,
@@ -46,6 +56,8 @@ if TYPE_CHECKING:
     from rapport.channels.http_sms import HTTPSMSChannel, HTTPSMSURLError
     from rapport.channels.recording import RecordingChannel
     from rapport.channels.smtp import SMTPChannel, SMTPURLError
+    from rapport.channels.twilio import TwilioSMSChannel
+    from rapport.channels.webhook import WebhookChannel, WebhookURLError
 
 #: Adapters import aiosmtplib and httpx (~150 ms); every ``rapport.channels.*`` import
 #: runs this file first, so they load on first use rather than here.
@@ -57,6 +69,9 @@ _LAZY = {
     "RecordingChannel": "recording",
     "SMTPChannel": "smtp",
     "SMTPURLError": "smtp",
+    "TwilioSMSChannel": "twilio",
+    "WebhookChannel": "webhook",
+    "WebhookURLError": "webhook",
 }
 
 
@@ -83,11 +98,16 @@ __all__ = [
     "SMTPChannel",
     "SMTPURLError",
     "SendResult",
+    "TwilioSMSChannel",
     "UnknownAdapterError",
+    "WebhookChannel",
+    "WebhookURLError",
     "adapter_class",
     "adapter_names",
     "build_channel",
     "build_email",
     "check_header_value",
     "message_id_for",
+    "redact_options",
+    "redact_url",
 ]

@@ -4,17 +4,54 @@ An adapter sends one message and says what happened, typed by what the caller sh
 do next: ``ACCEPTED`` (done; keep the provider's id), ``TRANSIENT`` (try again later)
 or ``PERMANENT`` (give up now; a hard bounce also feeds suppression). Adapters never
 raise for a provider's refusal; they raise only for programming errors.
+
+Capabilities are class attributes, so the dispatcher can read them without an
+instance (``adapter_class("twilio").rate_per_second``):
+
+``kinds``
+    The message kinds the adapter carries (``"email"``, ``"sms"``).
+``max_body_chars``
+    The longest text body it can deliver, in characters, or ``None`` for no limit of
+    its own. A longer body is a permanent failure before anything is sent.
+``supports_html``
+    Whether an HTML alternative reaches the recipient; if not, only the text does.
+``rate_per_second``
+    A sending rate the provider is known to sustain, used by the dispatcher when the
+    configuration sets none; ``None`` means no default limit.
+
+Configuration is printable without leaking it: ``repr(channel)`` lists the options the
+adapter was built with (:meth:`Channel.options`), with every secret (passwords, tokens,
+API keys, a password inside a URL) shown as ``***`` by :func:`redact_options`.
 """
 
 from __future__ import annotations
 
 import abc
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Final, Self
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+__all__ = [
+    "REDACTED",
+    "Channel",
+    "Outcome",
+    "OutgoingMessage",
+    "SendResult",
+    "redact_options",
+    "redact_url",
+]
+
+#: What a secret is shown as.
+REDACTED: Final = "***"
+#: Option (and URL query parameter) names whose values are secrets, whatever the adapter.
+_SECRET_NAME = re.compile(
+    r"pass(word|wd|phrase)?$|secret|token|api_?key|private_key$|credential|^auth", re.IGNORECASE
+)
 
 
 class Outcome(StrEnum):
@@ -70,18 +107,87 @@ class OutgoingMessage:
     campaign: str = ""
 
 
+def redact_url(url: str) -> str:
+    """``url`` with the password and secret-looking query parameters shown as ``***``.
+
+    >>> redact_url("smtp://shop:s3cret@mail.example:587?starttls=1")
+    'smtp://shop:***@mail.example:587?starttls=1'
+    >>> redact_url("https://sms.example/send?api_key=abc&route=fast")
+    'https://sms.example/send?api_key=%2A%2A%2A&route=fast'
+    """
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.password is not None:
+        userinfo, _, hostport = netloc.rpartition("@")
+        user = userinfo.partition(":")[0]
+        netloc = f"{user}:{REDACTED}@{hostport}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(_SECRET_NAME.search(key) for key, _ in pairs):
+            query = urlencode(
+                [(key, REDACTED if _SECRET_NAME.search(key) else value) for key, value in pairs]
+            )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def redact_options(
+    options: Mapping[str, Any], secret: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """A copy of ``options`` safe to print: secrets, and passwords in URLs, are ``***``.
+
+    A value is secret when its name is in ``secret`` or looks like one (``password``,
+    ``token``, ``api_key``, ``secret``, ...); string values that are URLs lose their
+    password. Unset (``None``) secrets stay ``None``, so a reader sees that none is set.
+    """
+    shown: dict[str, Any] = {}
+    for name, value in options.items():
+        if value is not None and (name in secret or _SECRET_NAME.search(name)):
+            shown[name] = REDACTED
+        elif isinstance(value, str) and "://" in value:
+            shown[name] = redact_url(value)
+        else:
+            shown[name] = value
+    return shown
+
+
 class Channel(abc.ABC):
-    """Base class of every adapter; subclasses set ``name`` and ``kinds``."""
+    """Base class of every adapter; subclasses set ``name``, ``kinds`` and capabilities."""
 
     #: The name configuration uses to pick this adapter (also its entry-point name).
     name: ClassVar[str]
     #: The message kinds this adapter can carry.
     kinds: ClassVar[frozenset[str]]
+    #: The longest text body this adapter delivers, in characters; None: no own limit.
+    max_body_chars: ClassVar[int | None] = None
+    #: Whether an HTML alternative reaches the recipient.
+    supports_html: ClassVar[bool] = False
+    #: A default rate (messages per second) when configuration sets none; None: no limit.
+    rate_per_second: ClassVar[float | None] = None
+    #: Option names holding secrets, beyond those :func:`redact_options` recognises.
+    secret_options: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any], base_dir: Path) -> Self:
         """Build from the channel's config options; paths are relative to ``base_dir``."""
         return cls(**options)
+
+    def options(self) -> dict[str, Any]:
+        """The options this adapter was built with, secrets included; ``repr`` redacts."""
+        return {}
+
+    def unsupported(self, message: OutgoingMessage) -> SendResult | None:
+        """A permanent failure if the message is of a kind or length this adapter cannot
+        carry, else None; adapters call it first thing in :meth:`send`."""
+        if message.kind not in self.kinds:
+            return SendResult.permanent(f"the {self.name} channel cannot carry {message.kind!r}")
+        limit = self.max_body_chars
+        if limit is not None and len(message.text) > limit:
+            return SendResult.permanent(
+                f"text is {len(message.text)} characters; the {self.name} channel "
+                f"carries at most {limit}"
+            )
+        return None
 
     @abc.abstractmethod
     async def send(self, message: OutgoingMessage) -> SendResult:
@@ -101,3 +207,8 @@ class Channel(abc.ABC):
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+    def __repr__(self) -> str:
+        shown = redact_options(self.options(), self.secret_options)
+        listed = ", ".join(f"{name}={value!r}" for name, value in shown.items())
+        return f"{type(self).__name__}({listed})"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Final, TextIO
+from typing import Any, Final, TextIO
 
 from rapport.channels.base import Channel, OutgoingMessage, SendResult
 from rapport.channels.mime import (
@@ -32,8 +32,17 @@ def _printable(text: str) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
+def _one_line(text: str) -> str:
+    """``text`` with line breaks escaped too, for the title and header lines."""
+    return _printable(text).replace("\n", "\\n")
+
+
 def render(message: OutgoingMessage, message_id: str | None = None) -> str:
-    """A short, readable rendering: one title line, a few headers, then the text."""
+    """A short, readable rendering: one title line, a few headers, then the text.
+
+    Only the text keeps its line breaks; a key or (SMS) recipient holding one cannot
+    add lines that look like headers or like another message.
+    """
     title = " · ".join(
         part
         for part in (
@@ -45,18 +54,19 @@ def render(message: OutgoingMessage, message_id: str | None = None) -> str:
         )
         if part
     )
-    lines = [f"{RULE} {title}"]
+    head = [f"{RULE} {title}"]
     to = f"{message.to_name} <{message.to}>" if message.to_name else message.to
-    lines.append(f"To: {to}")
+    head.append(f"To: {to}")
     if message.subject is not None:
-        lines.append(f"Subject: {message.subject}")
+        head.append(f"Subject: {message.subject}")
     if message_id is not None:
-        lines.append(f"Message-ID: {message_id}")
-    lines.extend(f"{name}: {value}" for name, value in message.headers.items())
+        head.append(f"Message-ID: {message_id}")
+    head.extend(f"{name}: {value}" for name, value in message.headers.items())
     if message.html is not None:
-        lines.append(f"HTML: {len(message.html)} characters")
-    lines.extend(["", message.text.rstrip("\n"), ""])
-    return _printable("\n".join(lines)) + "\n"
+        head.append(f"HTML: {len(message.html)} characters")
+    lines = [_one_line(line) for line in head]
+    lines.extend(["", _printable(message.text.rstrip("\n")), ""])
+    return "\n".join(lines) + "\n"
 
 
 class ConsoleChannel(Channel):
@@ -64,6 +74,8 @@ class ConsoleChannel(Channel):
 
     name = "console"
     kinds = frozenset({"email", "sms"})
+    #: The HTML part is only counted ("HTML: n characters"), not shown.
+    supports_html = False
 
     def __init__(
         self,
@@ -76,9 +88,17 @@ class ConsoleChannel(Channel):
         self.sender = sender
         self.message_id_domain = message_id_domain or DEFAULT_MESSAGE_ID_DOMAIN
 
+    def options(self) -> dict[str, Any]:
+        stream = "stdout" if self.stream is None else type(self.stream).__name__
+        return {
+            "stream": stream,
+            "sender": self.sender,
+            "message_id_domain": self.message_id_domain,
+        }
+
     async def send(self, message: OutgoingMessage) -> SendResult:
-        if message.kind not in self.kinds:
-            return SendResult.permanent(f"the console channel cannot carry {message.kind!r}")
+        if refused := self.unsupported(message):
+            return refused
         message_id = None
         if message.kind == "email":
             try:  # built and dropped: the same checks SMTP makes, addresses included

@@ -64,6 +64,7 @@ class FileChannel(Channel):
 
     name = "file"
     kinds = frozenset({"email", "sms"})
+    supports_html = True
 
     def __init__(
         self,
@@ -83,14 +84,21 @@ class FileChannel(Channel):
             options["path"] = Path(base_dir) / Path(options["path"]).expanduser()
         return cls(**options)
 
+    def options(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "sender": self.sender,
+            "message_id_domain": self.message_id_domain,
+        }
+
     def file_for(self, message: OutgoingMessage) -> Path:
         """Where ``message`` is (or will be) written."""
         suffix = ".eml" if message.kind == "email" else ".json"
         return self.path / f"{safe_file_stem(message.idempotency_key)}{suffix}"
 
     async def send(self, message: OutgoingMessage) -> SendResult:
-        if message.kind not in self.kinds:
-            return SendResult.permanent(f"the file channel cannot carry {message.kind!r}")
+        if refused := self.unsupported(message):
+            return refused
         if message.kind == "email":
             try:
                 data = build_email(message, self.sender, message_id_domain=self.message_id_domain)

@@ -24,6 +24,11 @@ Replies and what the adapter makes of them:
 * any other ``3xx``/``4xx`` -> permanent.
 * connection errors and timeouts -> transient; a timeout after the request went out
   may still have sent the message, which the idempotency key makes harmless.
+* an idempotency key holding CR, LF or NUL (it travels in a header) -> permanent,
+  before anything is sent.
+
+The webhook adapter (:mod:`rapport.channels.webhook`) answers to the same reply
+contract and so shares :func:`response_result` and :func:`http_error_result`.
 """
 
 from __future__ import annotations
@@ -36,9 +41,15 @@ from urllib.parse import urlsplit
 import httpx
 
 from rapport.channels.base import Channel, OutgoingMessage, SendResult
-from rapport.channels.mime import check_header_value
+from rapport.channels.mime import HeaderInjectionError, check_header_value
 
-__all__ = ["HTTPSMSChannel", "HTTPSMSURLError", "http_error_result", "response_result"]
+__all__ = [
+    "HTTPSMSChannel",
+    "HTTPSMSURLError",
+    "http_error_result",
+    "json_object",
+    "response_result",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +62,7 @@ class HTTPSMSURLError(ValueError):
     """The provider URL cannot be used (not http or https, or no host)."""
 
 
-def _json_body(response: httpx.Response) -> dict[str, Any]:
+def json_object(response: httpx.Response) -> dict[str, Any]:
     """The reply's JSON object, or an empty dict for anything else."""
     try:
         body = response.json()
@@ -64,14 +75,14 @@ def response_result(response: httpx.Response) -> SendResult:
     """Translate the provider's reply into an outcome, following the module's contract."""
     status = response.status_code
     if 200 <= status < 300:
-        body = _json_body(response)
+        body = json_object(response)
         provider_id = body.get("id") or body.get("message_id")
         return SendResult.accepted(str(provider_id) if provider_id is not None else None)
     if status in _TRANSIENT_STATUS or status >= 500:
         retry_after = response.headers.get("Retry-After")
         suffix = f" (retry after {retry_after})" if retry_after else ""
         return SendResult.transient(f"HTTP {status}{suffix}")
-    body = _json_body(response)
+    body = json_object(response)
     code = body.get("error") or body.get("code")
     if isinstance(code, str) and code in INVALID_NUMBER_CODES:
         return SendResult.permanent(f"HTTP {status} {code}", suppress=True)
@@ -101,21 +112,25 @@ class HTTPSMSChannel(Channel):
 
     name = "http_sms"
     kinds = frozenset({"sms"})
+    #: A generic provider's own limit is unknown; it refuses what it cannot carry.
+    max_body_chars = None
+    supports_html = False
+    rate_per_second = None
 
     def __init__(self, url: str, token: str | None = None, timeout: float = 10) -> None:
         parts = urlsplit(url)
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise HTTPSMSURLError("the SMS provider URL must be http:// or https:// with a host")
         if token is not None:
-            check_header_value("Authorization", token)
+            check_header_value("Authorization", token, "token")
         self.url = url
+        self.token = token
         self.timeout = timeout
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._client: httpx.AsyncClient | None = None
 
-    def __repr__(self) -> str:
-        parts = urlsplit(self.url)
-        return f"HTTPSMSChannel({parts.scheme}://{parts.hostname}{parts.path})"
+    def options(self) -> dict[str, Any]:
+        return {"url": self.url, "token": self.token, "timeout": self.timeout}
 
     def _http(self) -> httpx.AsyncClient:
         """The one client this adapter uses; created on first send."""
@@ -126,8 +141,12 @@ class HTTPSMSChannel(Channel):
         return self._client
 
     async def send(self, message: OutgoingMessage) -> SendResult:
-        if message.kind not in self.kinds:
-            return SendResult.permanent(f"the http_sms channel cannot carry {message.kind!r}")
+        if refused := self.unsupported(message):
+            return refused
+        try:
+            check_header_value("Idempotency-Key", message.idempotency_key, "idempotency_key")
+        except HeaderInjectionError as exc:
+            return SendResult.permanent(str(exc))
         payload = {
             "to": message.to,
             "text": message.text,

@@ -84,9 +84,12 @@ class HeaderInjectionError(MessageFormatError):
     The message names the header only, never the value: values are personal data.
     """
 
-    def __init__(self, header: str) -> None:
-        super().__init__(f"header {header!r} contains CR, LF or NUL")
+    def __init__(self, header: str, field: str | None = None) -> None:
+        where = f"header {header!r}" + (f" (field {field!r})" if field else "")
+        super().__init__(f"{where} contains CR, LF or NUL")
         self.header = header
+        #: The :class:`OutgoingMessage` field (or adapter option) the value came from.
+        self.field = field
 
 
 class InvalidAddressError(MessageFormatError):
@@ -97,10 +100,14 @@ class InvalidAddressError(MessageFormatError):
         self.header = header
 
 
-def check_header_value(name: str, value: str) -> None:
-    """Raise :class:`HeaderInjectionError` if ``value`` (bound for header ``name``) is unsafe."""
+def check_header_value(name: str, value: str, field: str | None = None) -> None:
+    """Raise :class:`HeaderInjectionError` if ``value`` (bound for header ``name``) is unsafe.
+
+    ``field`` names where the value came from (``"to_name"``, ``"subject"``), so the
+    reason points at it; the value itself is never repeated.
+    """
     if _FORBIDDEN.search(value):
-        raise HeaderInjectionError(name)
+        raise HeaderInjectionError(name, field)
 
 
 def check_email_headers(message: OutgoingMessage, default_sender: str) -> None:
@@ -109,20 +116,23 @@ def check_email_headers(message: OutgoingMessage, default_sender: str) -> None:
     Extra header names are checked too: a name with a colon or a space would let the
     value spill into another field, and the core headers may not be replaced.
     """
-    check_header_value("To", message.to)
+    check_header_value("To", message.to, "to")
     if message.to_name is not None:
-        check_header_value("To", message.to_name)
-    check_header_value("From", message.sender or default_sender)
+        check_header_value("To", message.to_name, "to_name")
+    if message.sender is not None:
+        check_header_value("From", message.sender, "sender")
+    else:
+        check_header_value("From", default_sender, "sender")
     if message.subject is not None:
-        check_header_value("Subject", message.subject)
+        check_header_value("Subject", message.subject, "subject")
     if message.message_id is not None:
-        check_header_value("Message-ID", message.message_id)
+        check_header_value("Message-ID", message.message_id, "message_id")
     for name, value in message.headers.items():
         if not _HEADER_NAME.match(name):
-            raise HeaderInjectionError(name)
+            raise HeaderInjectionError(name, "headers")
         if name.lower() in _RESERVED:
             raise MessageFormatError(f"extra header {name!r} may not replace a core header")
-        check_header_value(name, value)
+        check_header_value(name, value, "headers")
 
 
 def message_id_for(idempotency_key: str, domain: str = DEFAULT_MESSAGE_ID_DOMAIN) -> str:

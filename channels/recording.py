@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 from rapport.channels.base import Channel, OutgoingMessage, SendResult
 from rapport.channels.mime import (
@@ -52,6 +53,7 @@ class RecordingChannel(Channel):
     name = "recording"
     # The class-level default; instances may narrow it (``kinds=`` below).
     kinds = frozenset({"email", "sms"})
+    supports_html = True
 
     def __init__(
         self,
@@ -66,9 +68,13 @@ class RecordingChannel(Channel):
         self.results: list[SendResult] = []
         self.closed = False
 
+    def options(self) -> dict[str, Any]:
+        handler = getattr(self.handler, "__qualname__", type(self.handler).__name__)
+        return {"handler": handler, "kinds": sorted(self.kinds)}
+
     async def send(self, message: OutgoingMessage) -> SendResult:
-        if message.kind not in self.kinds:
-            return SendResult.permanent(f"the recording channel cannot carry {message.kind!r}")
+        if refused := self.unsupported(message):
+            return refused
         if message.kind == "email":
             try:
                 check_email_headers(message, _SENDER)

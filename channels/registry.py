@@ -7,6 +7,10 @@ an adapter by declaring, in its package::
     my_sms = "my_package.sms:MySMSChannel"
 
 and configuration then says ``adapter: my_sms``. Nothing in the engine changes.
+
+The built-ins are also listed in :data:`BUILT_INS`, used when their entry point is
+missing (a source checkout whose installed metadata predates a new adapter). An entry
+point of the same name wins, as it always has.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any, Final
 from rapport.channels.base import Channel
 
 __all__ = [
+    "BUILT_INS",
     "ENTRY_POINT_GROUP",
     "AdapterOptionsError",
     "InvalidAdapterError",
@@ -29,6 +34,15 @@ __all__ = [
 ]
 
 ENTRY_POINT_GROUP: Final = "rapport.channels"
+#: The adapters Rapport ships, as ``module:attribute`` like entry-point values.
+BUILT_INS: Final = {
+    "console": "rapport.channels.console:ConsoleChannel",
+    "file": "rapport.channels.file:FileChannel",
+    "http_sms": "rapport.channels.http_sms:HTTPSMSChannel",
+    "smtp": "rapport.channels.smtp:SMTPChannel",
+    "twilio": "rapport.channels.twilio:TwilioSMSChannel",
+    "webhook": "rapport.channels.webhook:WebhookChannel",
+}
 #: Keys of a channel's configuration that pick the adapter, not configure it.
 _ROUTING_KEYS: Final = frozenset({"adapter", "kind"})
 
@@ -52,10 +66,12 @@ class AdapterOptionsError(ValueError):
 
 
 def _entry_points() -> dict[str, EntryPoint]:
-    # The first registration of a name wins, as ``importlib.metadata`` orders them.
+    """Registered entry points (the first of a name wins), then built-ins not registered."""
     found: dict[str, EntryPoint] = {}
     for entry_point in entry_points(group=ENTRY_POINT_GROUP):
         found.setdefault(entry_point.name, entry_point)
+    for name, value in BUILT_INS.items():
+        found.setdefault(name, EntryPoint(name, value, ENTRY_POINT_GROUP))
     return found
 
 

@@ -1,27 +1,63 @@
-"""Calendars of public holidays per country, from the ``holidays`` package.
+"""Calendars of holidays per country, from the ``holidays`` package.
 
 Building a country's calendar for a year is costly next to looking a day up in it,
-so calendars are cached per (country, year); the planner asks millions of times.
+so calendars are cached per (country, year, categories); the planner asks millions
+of times. Names are English here (``en_US``); :func:`holiday_name` translates.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from datetime import date
 from functools import lru_cache
 
 import holidays
 
+PUBLIC = ("public",)
+_ESTIMATED = re.compile(r"\s*\(estimated\)$")
+
 
 @lru_cache(maxsize=1024)
-def _calendar(country: str, year: int) -> holidays.HolidayBase | None:
+def _calendar(
+    country: str,
+    year: int,
+    categories: tuple[str, ...] = PUBLIC,
+    observed: bool = True,
+    language: str = "en_US",
+) -> holidays.HolidayBase | None:
     try:
-        return holidays.country_holidays(country, years=year, language="en_US")
+        return holidays.country_holidays(
+            country, years=year, language=language, categories=categories, observed=observed
+        )
+    except NotImplementedError:
+        return None
+
+
+@lru_cache(maxsize=512)
+def _probe(country: str) -> holidays.HolidayBase | None:
+    """The country's calendar class, without computing any year."""
+    try:
+        return holidays.country_holidays(country)
     except NotImplementedError:
         return None
 
 
 def has_calendar(country: str | None) -> bool:
-    return bool(country) and _calendar(country.upper(), 2000) is not None
+    return bool(country) and _probe(country.upper()) is not None
+
+
+@lru_cache(maxsize=512)
+def supported_categories(country: str) -> frozenset[str]:
+    """The holiday categories the country's calendar has (empty without a calendar)."""
+    calendar = _probe(country.upper())
+    if calendar is None:
+        return frozenset()
+    return frozenset(getattr(calendar, "supported_categories", None) or PUBLIC)
+
+
+def _categories(country: str, wanted: Iterable[str] | None) -> tuple[str, ...]:
+    return tuple(sorted(set(wanted or PUBLIC) & supported_categories(country)))
 
 
 def holidays_on(country: str | None, day: date) -> list[str]:
@@ -35,9 +71,47 @@ def holidays_on(country: str | None, day: date) -> list[str]:
     return [str(name) for name in names]
 
 
+def celebrated_on(
+    country: str | None, day: date, categories: Iterable[str] | None = None
+) -> list[str]:
+    """English names of the holidays of these categories *celebrated* on ``day``.
+
+    Days off observed in lieu of a holiday (a Monday after a Sunday holiday) are left
+    out, and "(estimated)" is dropped from names of holidays whose date follows a
+    lunar calendar, so a holiday has one name on each of its days.
+    """
+    if not country:
+        return []
+    country = country.upper()
+    wanted = _categories(country, categories)
+    if not wanted:
+        return []
+    calendar = _calendar(country, day.year, wanted, False)
+    if calendar is None:
+        return []
+    return [_ESTIMATED.sub("", str(name)) for name in calendar.get_list(day)]
+
+
+@lru_cache(maxsize=64)
+def holiday_names(
+    countries: tuple[str, ...] | None, categories: tuple[str, ...], years: tuple[int, ...]
+) -> frozenset[str]:
+    """Every English holiday name of these countries (all, for ``None``) and
+    categories in these years; lets campaign validation catch a misspelt name."""
+    codes = countries if countries is not None else tuple(holidays.list_supported_countries())
+    names: set[str] = set()
+    for country in codes:
+        wanted = _categories(country, categories)
+        for year in years:
+            calendar = _calendar(country.upper(), year, wanted, False) if wanted else None
+            if calendar is not None:
+                names.update(_ESTIMATED.sub("", str(name)) for name in calendar.values())
+    return frozenset(names)
+
+
 def _best_language(country: str, locale: str) -> str | None:
     """The calendar's language closest to ``locale`` (fa_IR, then any fa_*), if any."""
-    calendar = _calendar(country, 2000)
+    calendar = _probe(country)
     if calendar is None:
         return None
     supported = getattr(calendar, "supported_languages", ()) or ()
@@ -52,17 +126,24 @@ def _best_language(country: str, locale: str) -> str | None:
 
 
 @lru_cache(maxsize=4096)
-def holiday_name(country: str, day: date, locale: str) -> str | None:
+def holiday_name(country: str, day: date, locale: str, english: str | None = None) -> str | None:
     """The holiday's name in the customer's language where the calendar has it.
 
-    Falls back to English: a name in a language the customer may not read is still
-    better than none, and templates can choose not to show it.
+    ``english`` (an occasion's name) picks that one holiday when the day has several;
+    without it every name of the day is given, joined by "; ". Falls back to
+    English: a name in a language the customer may not read is still better than
+    none, and templates can choose not to show it.
     """
     country = country.upper()
     language = _best_language(country, locale) or "en_US"
-    try:
-        calendar = holidays.country_holidays(country, years=day.year, language=language)
-    except NotImplementedError:
+    categories = PUBLIC if english is None else tuple(sorted(supported_categories(country)))
+    local = _calendar(country, day.year, categories or PUBLIC, True, language)
+    if local is None:
         return None
-    names = calendar.get_list(day)
-    return "; ".join(str(n) for n in names) if names else None
+    names = [str(n) for n in local.get_list(day)]
+    if english is not None:
+        source = _calendar(country, day.year, categories or PUBLIC, True, "en_US")
+        english_names = [_ESTIMATED.sub("", str(n)) for n in source.get_list(day)] if source else []
+        if english in english_names and len(english_names) == len(names):
+            return names[english_names.index(english)]
+    return "; ".join(names) if names else None

@@ -18,81 +18,41 @@ from typing import Annotated, Literal
 from babel import Locale, UnknownLocaleError
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from rapport.engine.config import STAGES, Settings
+from rapport.engine.audience import Audience
+from rapport.engine.calendars import holiday_names
+from rapport.engine.config import Settings
 from rapport.engine.errors import CampaignError, Problem
+from rapport.engine.offers import offer_problems
+from rapport.engine.trigger_models import BirthdayTrigger as BirthdayTrigger
+from rapport.engine.trigger_models import HolidayTrigger as HolidayTrigger
+from rapport.engine.trigger_models import ReorderTrigger as ReorderTrigger
+from rapport.engine.trigger_models import TierReachedTrigger, Trigger
 from rapport.engine.yamlsource import YamlDocument, YamlSyntaxError, load_yaml, validate_document
 
-Stage = Literal["prospect", "first_time", "repeat", "loyal", "at_risk", "lapsed"]
-assert set(STAGES) == set(Stage.__args__)  # type: ignore[attr-defined]
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 OfferValue = str | int | float | bool
 
 
+Percent = Annotated[Decimal, Field(gt=0, le=100)]
+
+
 class Offer(BaseModel):
-    """What a campaign gives; known keys are checked, any other key passes to templates."""
+    """What a campaign gives. Known keys are checked; any other key passes to templates.
+
+    A value may also be a mapping by loyalty tier (or RFM segment) with a ``default``,
+    e.g. ``discount_percent: {insider: 10, vib: 15, rouge: 20}``; see engine/offers.py.
+    ``coupon: true`` adds a per-customer code derived with HMAC (stable on re-planning).
+    """
 
     model_config = ConfigDict(extra="allow", frozen=True)
-    discount_percent: Annotated[Decimal, Field(gt=0, le=100)] | None = None
-
-    def as_context(self) -> dict[str, OfferValue]:
-        data = self.model_dump(exclude_none=True)
-        return {k: v for k, v in data.items()}
+    discount_percent: Percent | dict[str, Percent] | None = None
+    coupon: bool | None = None
+    code_prefix: Annotated[str, Field(pattern=r"^[A-Z0-9]{1,12}$")] | None = None
+    code_length: Literal[8, 12, 16, 20] | None = None
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class BirthdayTrigger(Strict):
-    """The customer's birthday in their own time zone (29 Feb falls on 28 Feb otherwise)."""
-
-    type: Literal["birthday"]
-    days_before: int = Field(0, ge=0, le=60)
-
-
-class HolidayTrigger(Strict):
-    """A public holiday of the customer's country, from the ``holidays`` package.
-
-    ``names`` selects holidays by their English name (a substring match, case
-    ignored); without it every public holiday of the country qualifies.
-    """
-
-    type: Literal["holiday"]
-    names: list[str] | None = None
-    days_before: int = Field(0, ge=0, le=60)
-
-
-class ReorderTrigger(Strict):
-    """N days after the customer's last order of a SKU, when they may be running out.
-
-    ``skus`` sets a replenishment interval per SKU; ``days_after`` is the interval for
-    every other SKU, or, when omitted, only the listed SKUs qualify.
-    """
-
-    type: Literal["reorder"]
-    days_after: int | None = Field(None, ge=1, le=3650)
-    skus: dict[str, Annotated[int, Field(ge=1, le=3650)]] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _some_interval(self) -> ReorderTrigger:
-        if self.days_after is None and not self.skus:
-            raise ValueError("give days_after, skus, or both")
-        return self
-
-    def interval_for(self, sku: str) -> int | None:
-        return self.skus.get(sku, self.days_after)
-
-
-Trigger = Annotated[BirthdayTrigger | HolidayTrigger | ReorderTrigger, Field(discriminator="type")]
-
-
-class Audience(Strict):
-    """Who may receive the campaign; an omitted list means no restriction."""
-
-    stages: list[Stage] | None = None
-    tiers: list[str] | None = None
-    countries: list[str] | None = None
-    locales: list[str] | None = None
 
 
 class SendWindow(Strict):
@@ -192,16 +152,22 @@ def _cross_check(campaign: Campaign, doc: YamlDocument, settings: Settings) -> l
                 )
             )
     tiers = [level.name for level in settings.tiers.levels]
-    for index, tier in enumerate(campaign.audience.tiers or []):
-        if tier not in tiers:
-            problems.append(
-                Problem(
-                    doc.file,
-                    doc.line_of(("audience", "tiers", index)),
-                    f"unknown tier {tier!r}; configured tiers: {', '.join(tiers)}",
-                    f"audience.tiers.{index}",
+    tier_lists = [("audience", "tiers", campaign.audience.tiers)]
+    if isinstance(campaign.trigger, TierReachedTrigger):
+        tier_lists.append(("trigger", "tiers", campaign.trigger.tiers))
+    for section, key, names in tier_lists:
+        for index, tier in enumerate(names or []):
+            if tier not in tiers:
+                problems.append(
+                    Problem(
+                        doc.file,
+                        doc.line_of((section, key, index)),
+                        f"unknown tier {tier!r}; configured tiers: {', '.join(tiers)}",
+                        f"{section}.{key}.{index}",
+                    )
                 )
-            )
+    problems += _condition_problems(campaign, doc, tiers)
+    problems += _holiday_name_problems(campaign, doc)
     for index, country in enumerate(campaign.audience.countries or []):
         if country not in _countries():
             problems.append(
@@ -222,11 +188,58 @@ def _cross_check(campaign: Campaign, doc: YamlDocument, settings: Settings) -> l
                     f"audience.locales.{index}",
                 )
             )
+    for found in offer_problems(campaign.offer.model_dump(exclude_none=True), tiers):
+        path = ("offer", *found.path) if found.path[:1] != ("offer",) else tuple(found.path)
+        problems.append(
+            Problem(doc.file, doc.line_of(path), found.message, ".".join(str(p) for p in path))
+        )
     if len(set(campaign.channels)) != len(campaign.channels):
         problems.append(
             Problem(doc.file, doc.line_of(("channels",)), "a channel is listed twice", "channels")
         )
     return problems
+
+
+def _condition_problems(campaign: Campaign, doc: YamlDocument, tiers: list[str]) -> list[Problem]:
+    """``audience.where`` values that name a tier, country or locale must exist."""
+    problems = []
+    for index, condition in enumerate(campaign.audience.where or []):
+        op, value = condition.operator
+        for item in value if isinstance(value, list) else [value]:
+            if condition.field == "tier" and item not in tiers:
+                message = f"unknown tier {item!r}; configured tiers: {', '.join(tiers)}"
+            elif condition.field == "country" and item not in _countries():
+                message = f"{item!r} is not an ISO 3166 country code (upper case, e.g. 'IR')"
+            elif condition.field in ("locale", "language") and not _known_locale(item):
+                message = f"unknown {condition.field} {item!r} (e.g. 'fa', 'fa_IR', 'zh_CN')"
+            else:
+                continue
+            path = ("audience", "where", index, op)
+            problems.append(Problem(doc.file, doc.line_of(path), message, ".".join(map(str, path))))
+    return problems
+
+
+def _holiday_name_problems(campaign: Campaign, doc: YamlDocument) -> list[Problem]:
+    """A holiday ``names`` entry that no calendar has would silently never match."""
+    trigger = campaign.trigger
+    if not isinstance(trigger, HolidayTrigger) or not trigger.names:
+        return []
+    countries = campaign.audience.countries
+    scope = tuple(sorted(countries)) if countries else None
+    year = date.today().year
+    known = holiday_names(scope, tuple(sorted(trigger.categories)), (year, year + 1))
+    where = f"the calendars of {', '.join(scope)}" if scope else "any country's calendar"
+    return [
+        Problem(
+            doc.file,
+            doc.line_of(("trigger", "names", index)),
+            f"no holiday in {where} ({', '.join(trigger.categories)}) has {name!r} in its "
+            "English name",
+            f"trigger.names.{index}",
+        )
+        for index, name in enumerate(trigger.names)
+        if not any(name.casefold() in known_name.casefold() for known_name in known)
+    ]
 
 
 @lru_cache(maxsize=1)

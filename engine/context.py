@@ -7,13 +7,19 @@ can reach the database or the file system. The contract is documented in
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from rapport.consent.tokens import Purpose, Signer, TokenClaims
 from rapport.engine.calendars import holiday_name
 from rapport.engine.campaigns import Campaign
 from rapport.engine.config import Settings
+from rapport.engine.keys import secret_key
+from rapport.engine.lifecycle import OrderHistory, local_date
+from rapport.engine.offers import personal_offer
 from rapport.engine.planner import CustomerProfile, Decision
+from rapport.engine.recommend import CoPurchase, recommend
 from rapport.engine.rendering import full_name
 
 
@@ -48,13 +54,41 @@ def message_context(
     campaign: Campaign,
     settings: Settings,
     signer: Signer,
+    *,
+    co_purchase: CoPurchase | None = None,
+    coupon_key: str | None = None,
+    today: date | None = None,
 ) -> dict[str, Any]:
+    """Everything a template may use about one planned message, as plain data.
+
+    The keys are listed in :mod:`rapport.engine.rendering` ("Context contract").
+    Called once per planned message, so it only reads what it is given: the profile
+    with its order lines, the decision, and ``co_purchase`` (the run's
+    :class:`~rapport.engine.recommend.CoPurchase` index; no recommendation without
+    it). ``coupon_key`` derives coupon codes; when omitted it is read with
+    :func:`~rapport.engine.keys.secret_key`, only for offers with ``coupon: true``.
+    ``today`` is the customer's local date that "days since" counts to: by default
+    the local date of ``send_at``, else the occasion's date.
+    """
     occasion = decision.occasion
     assert occasion is not None
     name = occasion.name
     if occasion.kind == "holiday" and customer.country:
-        name = holiday_name(customer.country, occasion.date, customer.locale) or name
+        name = (
+            holiday_name(customer.country, occasion.date, customer.locale, english=occasion.name)
+            or name
+        )
     history = customer.history
+    currency = settings.tiers.base_currency
+    if today is None:
+        today = (
+            local_date(decision.send_at, customer.timezone) if decision.send_at else occasion.date
+        )
+    last_day = history.last_order_day(customer.timezone)
+    segment = getattr(decision, "segment", None)
+    offer = campaign.offer.model_dump(exclude_none=True)
+    if offer.get("coupon") is True and coupon_key is None:
+        coupon_key = secret_key(settings)
     return {
         "customer": {
             "id": customer.id,
@@ -67,9 +101,11 @@ def message_context(
             "birthday": customer.birthday,
             "stage": decision.stage,
             "tier": decision.tier,
+            "segment": segment,
             "order_count": history.order_count,
             "lifetime_value": history.lifetime_value,
-            "currency": settings.tiers.base_currency,
+            "currency": currency,
+            "days_since_last_order": _days(last_day, today),
         },
         "campaign": {"id": campaign.id, "name": campaign.name, "topic": campaign.topic},
         "occasion": {
@@ -78,8 +114,72 @@ def message_context(
             "name": name,
             "sku": occasion.sku,
             "last_ordered_at": occasion.last_ordered_at,
+            "order_id": occasion.order_id,
+            "years": occasion.years,
+            "tier": occasion.tier,
+            "days_since_last_order": _days(
+                occasion.last_ordered_at or _last_order_by(history, last_day, occasion.date),
+                occasion.date,
+            ),
         },
-        "offer": campaign.offer.as_context(),
+        "last_order": last_order(history, currency),
+        "favourite_sku": favourite_sku(history),
+        "recommendation": (
+            recommend(co_purchase, history.last_order_by_sku) if co_purchase is not None else None
+        ),
+        "offer": personal_offer(
+            offer,
+            tier=decision.tier,
+            segment=segment,
+            campaign_id=campaign.id,
+            customer_id=customer.id,
+            occasion_key=occasion.key,
+            key=coupon_key,
+            source=campaign.source or campaign.id,
+        ),
         "links": links_for(customer.id, decision.channel, settings, signer),
         "sender": {"postal_address": settings.sender.postal_address},
     }
+
+
+def _days(since: date | None, until: date) -> int | None:
+    return None if since is None else (until - since).days
+
+
+def _last_order_by(history: OrderHistory, last_day: date | None, day: date) -> date | None:
+    """The local day of the customer's latest order on or before ``day``."""
+    if not history.orders:
+        return last_day if last_day is not None and last_day <= day else None
+    return max((o.day for o in history.orders if o.day <= day), default=None)
+
+
+def last_order(history: OrderHistory, currency: str) -> dict[str, Any] | None:
+    """The customer's latest order: the lines placed at the latest moment (one
+    checkout), their SKUs with quantities summed, and the total in ``currency``
+    (the tier base currency, which order amounts are kept in)."""
+    if not history.orders:
+        return None
+    latest = history.orders[-1].ordered_at
+    lines = [o for o in history.orders if o.ordered_at == latest]
+    quantities: dict[str, int] = {}
+    for line in lines:
+        quantities[line.sku] = quantities.get(line.sku, 0) + line.quantity
+    return {
+        "id": lines[0].id,
+        "day": lines[-1].day,
+        "items": [{"sku": sku, "quantity": n} for sku, n in quantities.items()],
+        "amount": sum((o.amount for o in lines), Decimal(0)),
+        "currency": currency,
+    }
+
+
+def favourite_sku(history: OrderHistory) -> str | None:
+    """The SKU the customer ordered most units of; ties go to the one ordered last."""
+    units: dict[str, int] = {}
+    latest: dict[str, int] = {}
+    for position, line in enumerate(history.orders):  # oldest first
+        units[line.sku] = units.get(line.sku, 0) + line.quantity
+        latest[line.sku] = position
+    if not units:
+        return None
+    return max(units, key=lambda sku: (units[sku], latest[sku]))

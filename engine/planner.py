@@ -25,7 +25,13 @@ from rapport.engine.audience import audience_miss
 from rapport.engine.campaigns import Campaign
 from rapport.engine.caps import RecentMessage, Tally
 from rapport.engine.config import Settings
-from rapport.engine.lifecycle import EMPTY_HISTORY, OrderHistory, stage_of, tier_of
+from rapport.engine.lifecycle import (
+    EMPTY_HISTORY,
+    OrderHistory,
+    segment_for,
+    stage_of,
+    tier_of,
+)
 from rapport.engine.timeutil import as_utc
 from rapport.engine.triggers import Miss, Occasion, find_occasion
 from rapport.engine.windows import channel_window, zone
@@ -40,6 +46,9 @@ class Reason(StrEnum):
     TIER = "tier"
     COUNTRY = "country"
     LOCALE = "locale"
+    SEGMENT = "segment"
+    LIFETIME_VALUE = "lifetime_value"
+    CONDITION = "condition"
     NO_OCCASION = "no_occasion"
     NO_CALENDAR = "no_calendar"
     NO_CONSENT = "no_consent"
@@ -96,6 +105,7 @@ class Decision:
     expires_at: datetime | None = None
     stage: str | None = None
     tier: str | None = None
+    segment: str | None = None
     #: The A/B variant (None without variants) and the template set it renders.
     variant: str | None = None
     template_set: str | None = None
@@ -165,9 +175,12 @@ def decide(
     )
     stage = stage_of(history, last_day, day, settings.lifecycle)
     tier = tier_of(history.spend_12m, settings.tiers)
+    segment = segment_for(history, last_day, day)
 
     def skip(reason: Reason, detail: str = "") -> Decision:
-        return Decision(customer.id, campaign.id, reason, detail, stage=stage, tier=tier)
+        return Decision(
+            customer.id, campaign.id, reason, detail, stage=stage, tier=tier, segment=segment
+        )
 
     if campaign.paused:
         return skip(Reason.PAUSED, "campaign is paused")
@@ -175,14 +188,14 @@ def decide(
         return skip(Reason.NOT_ACTIVE, f"campaign starts on {campaign.starts_on.isoformat()}")
     if campaign.ends_on and day > campaign.ends_on:
         return skip(Reason.NOT_ACTIVE, f"campaign ended on {campaign.ends_on.isoformat()}")
-    miss = audience_miss(campaign.audience, customer, stage, tier)
+    miss = audience_miss(campaign.audience, customer, stage, tier, day=day)
     if miss is not None:
         return skip(Reason(miss.code), miss.detail)
 
-    occasion = find_occasion(campaign, customer, day)
+    occasion = find_occasion(campaign, customer, day, settings)
     if isinstance(occasion, Miss):
         reason = Reason(occasion.code)
-        detail = {
+        detail = occasion.detail or {
             Reason.NO_CALENDAR: f"no holiday calendar for country {customer.country or 'unknown'}",
         }.get(reason, f"no {campaign.trigger.type} occasion on {day.isoformat()}")
         return skip(reason, detail)
@@ -231,6 +244,7 @@ def decide(
         expires_at=first.expires_at,
         stage=stage,
         tier=tier,
+        segment=segment,
         template_set=campaign.template_set,
         options=tuple(options),
     )

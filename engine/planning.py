@@ -22,6 +22,7 @@ from rapport.engine.campaigns import Campaign
 from rapport.engine.config import Settings
 from rapport.engine.context import message_context
 from rapport.engine.errors import CampaignError
+from rapport.engine.keys import secret_key
 from rapport.engine.models import MessageStatus
 from rapport.engine.planner import (
     Audiences,
@@ -32,6 +33,7 @@ from rapport.engine.planner import (
     plan,
 )
 from rapport.engine.profiles import iter_profile_batches
+from rapport.engine.recommend import load_co_purchase
 from rapport.engine.rendering import RenderedMessage, Renderer
 
 PlannedCallback = Callable[[Decision, RenderedMessage | None], None]
@@ -84,6 +86,10 @@ def run_plan(
     by_id = {c.id: c for c in campaigns}
     with engine.connect() as reader:
         cutoff = history_cutoff(day, now)
+        # Built once per run: who bought what together (for recommendations), the key
+        # that derives coupon codes.
+        co_purchase = load_co_purchase(reader, as_of=cutoff)
+        coupon_key = secret_key(settings)
         for batch in iter_profile_batches(reader, settings, cutoff, customer_ids=customer_ids):
             report.customers += len(batch)
             profiles = {c.id: c for c in batch}
@@ -102,7 +108,13 @@ def run_plan(
                 campaign = by_id[decision.campaign]
                 kind = settings.channels[decision.channel].kind or decision.channel
                 context = message_context(
-                    profiles[decision.customer_id], decision, campaign, settings, signer
+                    profiles[decision.customer_id],
+                    decision,
+                    campaign,
+                    settings,
+                    signer,
+                    co_purchase=co_purchase,
+                    coupon_key=coupon_key,
                 )
                 try:
                     rendered = renderer.render(

@@ -28,6 +28,7 @@ from rapport.engine.keys import secret_key
 from rapport.engine.planner import Decision, Reason, decide, history_cutoff
 from rapport.engine.planning import audiences_for
 from rapport.engine.profiles import load_profile
+from rapport.engine.recommend import load_co_purchase
 from rapport.engine.rendering import RenderedMessage, Renderer, full_name
 from rapport.engine.triggers import Miss, Occasion, find_occasion
 
@@ -80,10 +81,11 @@ def render_preview(
         if profile is None:
             raise NotFound(f"no customer with id {customer_id!r}")
         audiences = audiences_for(connection, [profile], day)
+        co_purchase = load_co_purchase(connection, as_of=history_cutoff(day, now))
     decision = decide(profile, campaign, audiences, day, now, settings)
     note = None if decision.selected else f"not selected on {day}: {decision.detail}"
     chosen = channel or decision.channel or campaign.channels[0]
-    occasion = find_occasion(campaign, profile, day)
+    occasion = find_occasion(campaign, profile, day, settings)
     if isinstance(occasion, Miss):
         skus = sorted(profile.history.last_order_by_sku)
         occasion = _stand_in_occasion(campaign.trigger, profile.country, skus, day)
@@ -103,7 +105,7 @@ def render_preview(
     )
     signer = Signer(secret_key(settings))
     kind = settings.channels[chosen].kind or chosen
-    context = message_context(profile, shown, campaign, settings, signer)
+    context = message_context(profile, shown, campaign, settings, signer, co_purchase=co_purchase)
     renderer = Renderer(settings.templates_path, settings.locales.default)
     rendered = renderer.render(campaign.template_set, kind, profile.locale, context)
     headers: dict[str, str] = {}

@@ -31,22 +31,51 @@ Context contract
 Callers pass plain data only (dicts, lists, strings, numbers, ``Decimal``, dates),
 never ORM objects: a live entity would let a template trigger lazy database loads,
 and plain data is what makes a render cheap and side-effect free.
-:meth:`Renderer.render` refuses anything else with :class:`ContextError`. The keys are:
+:meth:`Renderer.render` refuses anything else with :class:`ContextError`. Every key
+below is always present (``rapport campaigns validate`` renders with all of them, see
+:func:`sample_context`); "or None" marks those a customer may not have, which
+templates test with ``{% if ... %}``. Amounts are ``Decimal`` in the tier base
+currency named next to them. The context is built by
+:func:`rapport.engine.context.message_context`.
 
 ``customer``
     ``id``, ``first_name``, ``last_name``, ``full_name`` (see :func:`full_name`),
-    ``locale``, ``timezone``, ``country``, ``birthday`` (date or None), ``stage``
-    (lifecycle stage), ``tier`` (loyalty tier), ``order_count``, ``lifetime_value``
-    (Decimal) and ``currency`` (ISO 4217 code of ``lifetime_value``).
+    ``locale``, ``timezone``, ``country`` (ISO code or None), ``birthday`` (date or
+    None), ``stage`` (lifecycle stage: ``prospect``, ``first_time``, ``repeat``,
+    ``loyal``, ``at_risk``, ``lapsed``), ``tier`` (loyalty tier, e.g. ``vib``),
+    ``segment`` (RFM segment such as ``champions`` or ``at_risk``, or None),
+    ``order_count``, ``lifetime_value``, ``currency`` (ISO 4217 code of
+    ``lifetime_value`` and of every amount below) and ``days_since_last_order``
+    (whole local days up to the sending day, or None for someone who never ordered).
 ``campaign``
     ``id``, ``name``, ``topic``.
 ``occasion``
-    ``kind`` (``birthday``, ``holiday`` or ``reorder``), ``date`` (date), ``name``
-    (the holiday's name, else None), ``sku`` and ``last_ordered_at`` (date) for a
-    reorder, else None.
+    ``kind`` (the trigger type: ``birthday``, ``anniversary``, ``holiday``,
+    ``reorder``, ``welcome``, ``winback``, ``tier_reached``, ``feedback`` or
+    ``recurring``), ``date`` (the occasion's own date, later than the sending day
+    when the campaign sends ahead), ``name`` (the holiday's name in the customer's
+    language, else None), ``sku`` (the product a reorder, welcome or feedback
+    message is about, else None), ``last_ordered_at`` (date of the order it refers
+    to, else None), ``order_id`` (welcome and feedback, else None), ``years`` (the
+    age a birthday turns, or which anniversary; else None), ``tier`` (the tier just
+    reached, else None) and ``days_since_last_order`` (from ``last_ordered_at``, or
+    else the customer's latest order, to ``date``; None without orders).
+``last_order``
+    the customer's latest order, or None: ``id``, ``day`` (local date), ``items``
+    (a list of mappings with ``sku`` and ``quantity``), ``amount`` and ``currency``.
+``favourite_sku``
+    the SKU the customer ordered most units of (ties: the one ordered last), or None.
+``recommendation``
+    a SKU the customer has not bought, the one most often bought by customers who
+    bought the same SKUs (see :mod:`rapport.engine.recommend`), or None.
 ``offer``
-    the campaign's ``offer`` mapping, e.g. ``discount_percent``; may be empty, so
-    templates test ``offer.discount_percent is defined``.
+    the campaign's ``offer`` mapping with every per-tier or per-segment value
+    resolved for this customer (see :mod:`rapport.engine.offers`), e.g.
+    ``discount_percent``, plus ``code``, the customer's personal coupon code, when
+    the offer has ``coupon: true``. It may be empty, so templates test
+    ``offer.discount_percent is defined`` and ``offer.code is defined``. A code is
+    Latin letters and digits: in right-to-left text wrap it in ``<bdi>`` (HTML) or
+    between U+2068 and U+2069 (plain text) so it keeps its order.
 ``links``
     ``preferences`` and ``unsubscribe``: signed URLs for this customer.
 ``sender``
@@ -92,6 +121,7 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from rapport.engine.errors import CampaignError, Problem, RapportError
+from rapport.engine.offers import personal_offer
 
 try:  # Solar Hijri new-year table (1901-2100) shipped with the ``holidays`` dependency.
     from holidays.calendars.persian import _Persian
@@ -774,6 +804,7 @@ class _Persona:
     birthday: date
     currency: str
     lifetime_value: Decimal
+    last_order_amount: Decimal
     holiday: str
     holiday_date: date
     reorder_date: date
@@ -782,17 +813,24 @@ class _Persona:
 _PERSONAS = {
     "en": _Persona(
         "Alex", "Morgan", "America/New_York", "US", date(1990, 6, 14), "USD",
-        Decimal("486.50"), "Thanksgiving Day", date(2025, 11, 27), date(2025, 10, 6),
+        Decimal("486.50"), Decimal("118.00"), "Thanksgiving Day", date(2025, 11, 27),
+        date(2025, 10, 6),
     ),
     "fa": _Persona(
         "سارا", "احمدی", "Asia/Tehran", "IR", date(1993, 4, 24), "IRR",
-        Decimal("48500000"), "نوروز", date(2026, 3, 21), date(2025, 10, 6),
+        Decimal("48500000"), Decimal("11800000"), "نوروز", date(2026, 3, 21),
+        date(2025, 10, 6),
     ),
     "zh": _Persona(
         "伟", "王", "Asia/Shanghai", "CN", date(1988, 9, 9), "CNY",
-        Decimal("3280.00"), "春节", date(2026, 2, 17), date(2025, 10, 6),
+        Decimal("3280.00"), Decimal("836.00"), "春节", date(2026, 2, 17), date(2025, 10, 6),
     ),
 }  # fmt: skip
+
+#: Products the sample customer bought (favourite first) and may be recommended.
+_SAMPLE_SKUS = ("SERUM-30ML", "CLEANSER-150ML", "MOISTURIZER-50ML", "GIFT-BOX")
+#: Signs the sample's coupon codes: realistic codes that no real customer receives.
+_SAMPLE_COUPON_KEY = "rapport-sample-context"
 
 
 def sample_context(
@@ -800,35 +838,62 @@ def sample_context(
 ) -> dict[str, Any]:
     """Realistic data for one customer of ``locale``, to validate and preview templates.
 
-    A loyal, VIB-tier customer with a birthday, a holiday and a reorder due, so every
-    branch a marketer is likely to write has something real to show; the names are
-    in the customer's own script. Dates are fixed so validation is repeatable.
+    A loyal, VIB-tier customer (a middle tier, if the operator's tiers have no VIB)
+    with a favourite product, a recommendation, a last order and an occasion that
+    fits the campaign's trigger, so every key of the context contract is present
+    with a value and every branch a marketer is likely to write has something real
+    to show; the names are in the customer's own script, the offer is resolved for
+    the sample's tier, with a coupon code when the offer has one. Dates are fixed so
+    validation is repeatable.
     """
-    persona = _PERSONAS.get(_language(locale), _PERSONAS["en"])
+    language = _language(locale)
+    persona = _PERSONAS.get(language, _PERSONAS["en"])
     trigger = campaign.trigger
     kind = trigger.type
-    sku = None
-    last_ordered = None
-    holiday = None
+    tiers = [level.name for level in settings.tiers.levels] if settings else []
+    tier = "vib" if not tiers or "vib" in tiers else tiers[len(tiers) // 2]
+    stage = "loyal"
+    when = persona.reorder_date
+    holiday = sku = order_id = years = reached = None
+    last_ordered: date | None = None
     if kind == "birthday":
         when = persona.birthday.replace(year=2026)
+        years = when.year - persona.birthday.year
+    elif kind == "anniversary":
+        when = date(2026, 5, 12)
+        years = min(getattr(trigger, "years", None) or [3])
     elif kind == "holiday":
         when = persona.holiday_date
         names = getattr(trigger, "names", None)
         holiday = names[0] if names else persona.holiday
-    else:
-        when = persona.reorder_date
+    elif kind == "reorder":
         skus = getattr(trigger, "skus", {}) or {}
-        sku = next(iter(skus), "SAMPLE-SKU")
+        sku = next(iter(skus), _SAMPLE_SKUS[0])
         interval = skus.get(sku) or getattr(trigger, "days_after", None) or 30
         last_ordered = when - timedelta(days=interval)
+    elif kind in ("welcome", "feedback"):
+        days = getattr(trigger, "days_after", None) or getattr(trigger, "days_after_order", 0)
+        if getattr(trigger, "after", "first_order") == "first_order":
+            sku, order_id = _SAMPLE_SKUS[0], "SAMPLE-1042"
+            last_ordered = when - timedelta(days=days)
+    elif kind == "winback":
+        stage = "at_risk"
+        last_ordered = when - timedelta(days=getattr(trigger, "days_without_order", 90))
+    elif kind == "tier_reached":
+        targets = getattr(trigger, "tiers", None)
+        reached = tier = targets[-1] if targets else tier
+    last_day = last_ordered or when - timedelta(days=30)
+    favourite = sku or _SAMPLE_SKUS[0]
+    others = [s for s in _SAMPLE_SKUS if s != favourite]
     base_url = (settings.web.base_url if settings else "http://127.0.0.1:8000").rstrip("/")
     postal = (
         settings.sender.postal_address if settings else "Rapport, 1 Example Street, Example City"
     )
+    customer_id = f"sample-{language}"
+    segment = "at_risk" if stage == "at_risk" else "loyal"
     return {
         "customer": {
-            "id": f"sample-{_language(locale)}",
+            "id": customer_id,
             "first_name": persona.first_name,
             "last_name": persona.last_name,
             "full_name": full_name(persona.first_name, persona.last_name, locale),
@@ -836,11 +901,13 @@ def sample_context(
             "timezone": persona.timezone,
             "country": persona.country,
             "birthday": persona.birthday,
-            "stage": "loyal",
-            "tier": "vib",
+            "stage": stage,
+            "tier": tier,
+            "segment": segment,
             "order_count": 7,
             "lifetime_value": persona.lifetime_value,
             "currency": persona.currency,
+            "days_since_last_order": (when - last_day).days,
         },
         "campaign": {"id": campaign.id, "name": campaign.name, "topic": campaign.topic},
         "occasion": {
@@ -849,8 +916,30 @@ def sample_context(
             "name": holiday,
             "sku": sku,
             "last_ordered_at": last_ordered,
+            "order_id": order_id,
+            "years": years,
+            "tier": reached,
+            "days_since_last_order": (when - last_day).days,
         },
-        "offer": campaign.offer.as_context(),
+        "last_order": {
+            "id": order_id or "SAMPLE-1042",
+            "day": last_day,
+            "items": [{"sku": favourite, "quantity": 2}, {"sku": others[0], "quantity": 1}],
+            "amount": persona.last_order_amount,
+            "currency": persona.currency,
+        },
+        "favourite_sku": favourite,
+        "recommendation": others[1],
+        "offer": personal_offer(
+            campaign.offer.model_dump(exclude_none=True),
+            tier=tier,
+            segment=segment,
+            campaign_id=campaign.id,
+            customer_id=customer_id,
+            occasion_key=f"{kind}:sample",
+            key=_SAMPLE_COUPON_KEY,
+            source=campaign.source or campaign.id,
+        ),
         "links": {
             "preferences": f"{base_url}/preferences/SAMPLE-TOKEN",
             "unsubscribe": f"{base_url}/unsubscribe/SAMPLE-TOKEN",

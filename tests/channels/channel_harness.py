@@ -1,7 +1,8 @@
 """Real local servers, and one harness per adapter, for the channel contract suite.
 
 Each harness wraps an adapter together with the far side it delivers to (an aiosmtpd
-server, an HTTP server on loopback, a directory, a text stream, the recording list)
+server, an HTTP server on loopback acting as SMS provider, Twilio or webhook receiver,
+a directory, a text stream, the recording list)
 and reports what arrived there as :class:`Delivered` records, so one set of tests can
 hold every adapter to the same contract. A harness that cannot observe or provoke
 something (the console cannot refuse a message) says so, and the test skips.
@@ -25,6 +26,7 @@ from email.utils import parseaddr
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -39,14 +41,21 @@ from rapport.channels import (
     RecordingChannel,
     SendResult,
     SMTPChannel,
+    TwilioSMSChannel,
+    WebhookChannel,
 )
 from rapport.channels.console import RULE
 from rapport.channels.mime import message_id_of
 from rapport.channels.recording import accept_all
 
-EMAIL_ADAPTERS = ["smtp", "file", "console", "recording"]
-SMS_ADAPTERS = ["http_sms", "file", "console", "recording"]
-ALL_ADAPTERS = ["smtp", "http_sms", "file", "console", "recording"]
+EMAIL_ADAPTERS = ["smtp", "webhook", "file", "console", "recording"]
+SMS_ADAPTERS = ["http_sms", "twilio", "webhook", "file", "console", "recording"]
+ALL_ADAPTERS = ["smtp", "http_sms", "twilio", "webhook", "file", "console", "recording"]
+#: Secrets the harnesses configure; none may ever show in a channel's repr.
+TOKEN = "tok-S3CRET-http"
+AUTH_TOKEN = "tok-S3CRET-twilio"
+WEBHOOK_SECRET = "whsec-S3CRET"
+ACCOUNT_SID = "AC0123456789abcdef0123456789abcdef"
 
 
 class Refusal(enum.Enum):
@@ -117,6 +126,8 @@ class SMTPSink:
         self.rcpt_replies: deque[str] = deque()
         self.data_replies: deque[str] = deque()
         self.data_delay = 0.0
+        #: Per accepted message: whether it came over TLS (STARTTLS or implicit).
+        self.tls: list[bool] = []
 
     async def handle_EHLO(
         self,
@@ -146,6 +157,8 @@ class SMTPSink:
         content = envelope.original_content or b""
         self.messages.append(content)
         self.envelopes.append((str(envelope.mail_from), list(envelope.rcpt_tos)))
+        transport = server.transport
+        self.tls.append(transport is not None and bool(transport.get_extra_info("ssl_object")))
         return "250 2.0.0 Message accepted for delivery"
 
 
@@ -181,13 +194,19 @@ class RecordedRequest:
     method: str
     path: str
     headers: dict[str, str]
+    #: JSON bodies parsed as JSON, form bodies as a dict of their fields.
     body: dict[str, Any]
     #: The status the server answered with.
     status: int
+    raw: bytes = b""
 
 
 class SMSProviderServer(ThreadingHTTPServer):
-    """A JSON SMS provider on loopback: records requests, answers from a script."""
+    """An HTTP provider on loopback: records requests, answers from a script.
+
+    Speaks the generic JSON SMS contract; subclasses answer like Twilio or like a
+    webhook receiver by overriding :attr:`url` and :meth:`default_reply`.
+    """
 
     daemon_threads = True
 
@@ -207,11 +226,37 @@ class SMSProviderServer(ThreadingHTTPServer):
         if not isinstance(sys.exc_info()[1], ConnectionError):
             super().handle_error(request, client_address)
 
+    def default_reply(self) -> Reply:
+        return Reply(200, {"id": f"sms-{len(self.requests)}"})
+
     def next_reply(self) -> Reply:
         with self.lock:
             if self.replies:
                 return self.replies.popleft()
-            return Reply(200, {"id": f"sms-{len(self.requests)}"})
+            return self.default_reply()
+
+
+class TwilioServer(SMSProviderServer):
+    """Answers like Twilio's ``Messages.json``: 201 with a message ``sid``."""
+
+    @property
+    def url(self) -> str:
+        """The ``base_url`` to configure."""
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def default_reply(self) -> Reply:
+        return Reply(201, {"sid": f"SM{len(self.requests):032x}", "status": "queued"})
+
+
+class WebhookReceiver(SMSProviderServer):
+    """A webhook endpoint: 204 without a body."""
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/hooks/rapport"
+
+    def default_reply(self) -> Reply:
+        return Reply(204)
 
 
 class _ProviderHandler(BaseHTTPRequestHandler):
@@ -226,11 +271,15 @@ class _ProviderHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
         raw = self.rfile.read(length)
+        if self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+            body = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+        else:
+            body = json.loads(raw)
         reply = self.server.next_reply()
         with self.server.lock:
             self.server.requests.append(
                 RecordedRequest(
-                    "POST", self.path, dict(self.headers.items()), json.loads(raw), reply.status
+                    "POST", self.path, dict(self.headers.items()), body, reply.status, raw
                 )
             )
         if reply.delay:
@@ -257,6 +306,8 @@ class Harness:
     #: Whether the far side shows the HTML part and extra headers.
     sees_html = True
     sees_headers = True
+    #: Secrets the adapter was configured with.
+    secrets: tuple[str, ...] = ()
 
     def __init__(self, name: str, channel: Channel) -> None:
         self.name = name
@@ -297,9 +348,10 @@ class SMTPHarness(Harness):
 class HTTPSMSHarness(Harness):
     sees_html = False
     sees_headers = False
+    secrets = (TOKEN,)
 
     def __init__(self, server: SMSProviderServer) -> None:
-        super().__init__("http_sms", HTTPSMSChannel(server.url, token="test-token", timeout=5))
+        super().__init__("http_sms", HTTPSMSChannel(server.url, token=TOKEN, timeout=5))
         self.server = server
 
     def delivered(self) -> list[Delivered]:
@@ -314,6 +366,92 @@ class HTTPSMSHarness(Harness):
             Refusal.TRANSIENT: Reply(503, {"error": "unavailable"}),
             Refusal.BAD_ADDRESS: Reply(400, {"error": "invalid_number"}),
             Refusal.PERMANENT: Reply(403, {"error": "forbidden"}),
+        }[refusal]
+        self.server.replies.append(reply)
+
+    def connections(self) -> int:
+        return self.server.connections
+
+
+class TwilioHarness(Harness):
+    sees_html = False
+    sees_headers = False
+    secrets = (AUTH_TOKEN,)
+
+    def __init__(self, server: TwilioServer) -> None:
+        channel = TwilioSMSChannel(
+            account_sid=ACCOUNT_SID,
+            auth_token=AUTH_TOKEN,
+            from_number="+15550100",
+            base_url=server.url,
+            timeout=5,
+        )
+        super().__init__("twilio", channel)
+        self.server = server
+
+    def delivered(self) -> list[Delivered]:
+        return [
+            Delivered(kind="sms", to=r.body["To"], text=r.body["Body"])
+            for r in self.server.requests
+            if 200 <= r.status < 300
+        ]
+
+    def refuse_next(self, refusal: Refusal) -> None:
+        reply = {
+            Refusal.TRANSIENT: Reply(429, {"code": 20429, "message": "Too Many Requests"}),
+            Refusal.BAD_ADDRESS: Reply(
+                400,
+                {
+                    "code": 21211,
+                    "message": "The 'To' number +989121234567 is not a valid phone number.",
+                    "status": 400,
+                },
+            ),
+            Refusal.PERMANENT: Reply(
+                400, {"code": 21408, "message": "Permission to send an SMS has not been enabled"}
+            ),
+        }[refusal]
+        self.server.replies.append(reply)
+
+    def connections(self) -> int:
+        return self.server.connections
+
+
+class WebhookHarness(Harness):
+    """The webhook against a loopback receiver, which needs ``allow_private``."""
+
+    secrets = (WEBHOOK_SECRET,)
+
+    def __init__(self, server: WebhookReceiver) -> None:
+        channel = WebhookChannel(server.url, secret=WEBHOOK_SECRET, allow_private=True, timeout=5)
+        super().__init__("webhook", channel)
+        self.server = server
+
+    def delivered(self) -> list[Delivered]:
+        found: list[Delivered] = []
+        for request in self.server.requests:
+            if not 200 <= request.status < 300:
+                continue
+            body = request.body
+            found.append(
+                Delivered(
+                    kind=body["kind"],
+                    to=body["to"],
+                    text=body["text"],
+                    subject=body["subject"],
+                    html=body["html"],
+                    message_id=body["message_id"],
+                    to_name=body["to_name"],
+                    headers=dict(body["headers"]),
+                )
+            )
+        return found
+
+    def refuse_next(self, refusal: Refusal) -> None:
+        reply = {
+            Refusal.TRANSIENT: Reply(503, None),
+            Refusal.BAD_ADDRESS: Reply(422, {"error": "invalid_recipient"}),
+            Refusal.PERMANENT: Reply(400, {"error": "unsupported"}),
         }[refusal]
         self.server.replies.append(reply)
 

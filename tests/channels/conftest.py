@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -21,8 +22,13 @@ from channel_harness import (
     SMTPHarness,
     SMTPServer,
     SMTPSink,
+    TwilioHarness,
+    TwilioServer,
+    WebhookHarness,
+    WebhookReceiver,
     free_port,
 )
+from tls_material import Certificates, DKIMKey, make_certificates, make_dkim_key
 
 
 @pytest.fixture
@@ -37,9 +43,10 @@ def smtp_server() -> Iterator[SMTPServer]:
         server.controller.stop()
 
 
-@pytest.fixture
-def sms_provider() -> Iterator[SMSProviderServer]:
-    server = SMSProviderServer()
+S = TypeVar("S", bound=SMSProviderServer)
+
+
+def _serve(server: S) -> Iterator[S]:
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
@@ -51,6 +58,33 @@ def sms_provider() -> Iterator[SMSProviderServer]:
 
 
 @pytest.fixture
+def sms_provider() -> Iterator[SMSProviderServer]:
+    yield from _serve(SMSProviderServer())
+
+
+@pytest.fixture
+def twilio_server() -> Iterator[TwilioServer]:
+    yield from _serve(TwilioServer())
+
+
+@pytest.fixture
+def webhook_receiver() -> Iterator[WebhookReceiver]:
+    yield from _serve(WebhookReceiver())
+
+
+@pytest.fixture(scope="session")
+def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
+    """A throw-away CA and a server certificate for 127.0.0.1, made once per run."""
+    return make_certificates(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="session")
+def dkim_key(tmp_path_factory: pytest.TempPathFactory) -> DKIMKey:
+    """A 2048-bit RSA key and its DNS record, made once per run."""
+    return make_dkim_key(tmp_path_factory.mktemp("dkim"))
+
+
+@pytest.fixture
 async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
     """The adapter named by the test's parameter, wired to its far side."""
     name = request.param
@@ -59,6 +93,10 @@ async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         made = SMTPHarness(request.getfixturevalue("smtp_server"))
     elif name == "http_sms":
         made = HTTPSMSHarness(request.getfixturevalue("sms_provider"))
+    elif name == "twilio":
+        made = TwilioHarness(request.getfixturevalue("twilio_server"))
+    elif name == "webhook":
+        made = WebhookHarness(request.getfixturevalue("webhook_receiver"))
     elif name == "file":
         made = FileHarness(tmp_path / "outbox")
     elif name == "console":

@@ -11,7 +11,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from channel_harness import ALL_ADAPTERS, EMAIL_ADAPTERS, SMS_ADAPTERS, Harness, Refusal
+from channel_harness import (
+    ALL_ADAPTERS,
+    EMAIL_ADAPTERS,
+    SMS_ADAPTERS,
+    Harness,
+    Refusal,
+    SMSProviderServer,
+)
 
 import rapport.channels
 from rapport.channels import (
@@ -84,6 +91,47 @@ def test_declares_name_and_kinds(harness: Harness) -> None:
     assert harness.channel.name == harness.name
     assert harness.channel.kinds
     assert harness.channel.kinds <= {"email", "sms"}
+
+
+@pytest.mark.parametrize("harness", ALL_ADAPTERS, indirect=True)
+def test_declares_capabilities_on_the_class(harness: Harness) -> None:
+    cls = type(harness.channel)
+    limit, rate = cls.max_body_chars, cls.rate_per_second
+
+    assert limit is None or (isinstance(limit, int) and limit > 0)
+    assert rate is None or (isinstance(rate, float) and rate > 0)
+    assert isinstance(cls.supports_html, bool)
+    if "email" in cls.kinds:
+        assert cls.supports_html == harness.sees_html, "declared HTML support is what arrives"
+    else:
+        assert not cls.supports_html
+
+
+@pytest.mark.parametrize("harness", ALL_ADAPTERS, indirect=True)
+async def test_a_body_over_the_declared_limit_is_permanent_and_not_sent(harness: Harness) -> None:
+    limit = harness.channel.max_body_chars
+    if limit is None:
+        pytest.skip(f"the {harness.name} adapter declares no body limit")
+    at_limit = await harness.channel.send(replace(message_for(harness, "k:1"), text="x" * limit))
+    over = await harness.channel.send(replace(message_for(harness, "k:2"), text="x" * (limit + 1)))
+
+    assert at_limit.outcome is Outcome.ACCEPTED, at_limit.reason
+    assert over.outcome is Outcome.PERMANENT
+    assert not over.suppress
+    assert str(limit) in (over.reason or "")
+    assert len(harness.delivered()) == 1
+
+
+@pytest.mark.parametrize("harness", ALL_ADAPTERS, indirect=True)
+def test_repr_shows_options_but_never_a_secret(harness: Harness) -> None:
+    shown = [repr(harness.channel), str(harness.channel)]
+
+    for text in shown:
+        assert text.startswith(f"{type(harness.channel).__name__}(")
+        for secret in harness.secrets:
+            assert secret not in text
+    if harness.secrets:
+        assert "***" in shown[0]
 
 
 # --- delivery intact ---------------------------------------------------------------
@@ -173,6 +221,46 @@ async def test_header_injection_is_refused_before_sending(harness: Harness, fiel
     assert harness.connections() in (None, 0), "connected although nothing was sendable"
     if isinstance(harness.channel, RecordingChannel):
         assert harness.channel.sent == []
+
+
+EVIL = "Evil\r\nBcc: x@example.com"
+
+
+@pytest.mark.parametrize("field", ["to_name", "subject"])
+@pytest.mark.parametrize("harness", EMAIL_ADAPTERS, indirect=True)
+async def test_a_crlf_name_or_subject_fails_validation_naming_the_field(
+    harness: Harness, field: str
+) -> None:
+    result = await harness.channel.send(email(**{field: EVIL}))
+
+    assert result.outcome is Outcome.PERMANENT
+    assert not result.suppress
+    reason = result.reason or ""
+    assert field in reason
+    assert "Evil" not in reason and "x@example.com" not in reason
+    assert harness.delivered() == []
+    # And the message that follows goes out with exactly the headers it should have.
+    assert (await harness.channel.send(email("k:after"))).outcome is Outcome.ACCEPTED
+    [got] = harness.delivered()
+    assert "Bcc" not in got.headers
+
+
+@pytest.mark.parametrize("harness", ALL_ADAPTERS, indirect=True)
+async def test_an_idempotency_key_never_smuggles_a_header(harness: Harness) -> None:
+    """Keys are built from ids that may come from imported data, and HTTP adapters put
+    them in a header: such a key is refused, or travels only where it is harmless."""
+    result = await harness.channel.send(message_for(harness, "c1\r\nX-Evil: 1"))
+
+    if result.outcome is Outcome.PERMANENT:
+        assert "idempotency_key" in (result.reason or "")
+        assert harness.delivered() == []
+    else:
+        assert result.outcome is Outcome.ACCEPTED, result.reason
+        [got] = harness.delivered()
+        assert "X-Evil" not in got.headers
+    server = getattr(harness, "server", None)
+    if isinstance(server, SMSProviderServer):
+        assert all("X-Evil" not in r.headers for r in server.requests)
 
 
 def test_check_header_value_names_the_header_not_the_value() -> None:
@@ -292,7 +380,10 @@ async def test_logs_and_reasons_carry_no_personal_data(
 # --- registry and public surface ----------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["smtp", "file", "console", "http_sms"])
+BUILT_INS = ["smtp", "file", "console", "http_sms", "twilio", "webhook"]
+
+
+@pytest.mark.parametrize("name", BUILT_INS)
 def test_registry_finds_every_built_in(name: str) -> None:
     cls = adapter_class(name)
 
@@ -307,7 +398,7 @@ def test_registry_names_the_known_adapters_for_an_unknown_one() -> None:
 
     assert isinstance(caught.value, LookupError)
     assert "carrier_pigeon" in str(caught.value)
-    assert {"smtp", "file", "console", "http_sms"} <= set(caught.value.known)
+    assert set(BUILT_INS) <= set(caught.value.known)
     assert "smtp" in str(caught.value)
 
 
@@ -324,6 +415,33 @@ def test_build_channel_reports_bad_options(tmp_path: Path) -> None:
         build_channel("smtp", {"url": "smtp://h", "hots": "typo"}, tmp_path)
     with pytest.raises(rapport.channels.AdapterOptionsError, match="smtp://"):
         build_channel("smtp", {"url": "ftp://h"}, tmp_path)
+
+
+SECRET = "S3CRET-value"
+SECRET_OPTIONS: dict[str, dict[str, object]] = {
+    "smtp": {"url": f"smtps://shop:{SECRET}@mail.example:465"},
+    "http_sms": {"url": f"https://sms.example/send?api_key={SECRET}", "token": SECRET},
+    "twilio": {
+        "account_sid": "AC0123456789abcdef0123456789abcdef",
+        "auth_token": SECRET,
+        "from_number": "+15550100",
+    },
+    "webhook": {
+        "url": f"https://hook:{SECRET}@hooks.example/in?token={SECRET}",
+        "secret": SECRET,
+        "token": SECRET,
+    },
+}
+
+
+@pytest.mark.parametrize("name", SECRET_OPTIONS)
+def test_configured_secrets_never_show_when_a_channel_is_printed(name: str, tmp_path: Path) -> None:
+    channel = build_channel(name, SECRET_OPTIONS[name], tmp_path)
+
+    for text in (repr(channel), str(channel), f"{channel}", f"{channel!r}"):
+        assert SECRET not in text
+        assert "***" in text
+    assert SECRET in str(channel.options()), "options() itself keeps the real values"
 
 
 def test_the_public_surface_is_pinned() -> None:
@@ -344,13 +462,18 @@ def test_the_public_surface_is_pinned() -> None:
         "SMTPChannel",
         "SMTPURLError",
         "SendResult",
+        "TwilioSMSChannel",
         "UnknownAdapterError",
+        "WebhookChannel",
+        "WebhookURLError",
         "adapter_class",
         "adapter_names",
         "build_channel",
         "build_email",
         "check_header_value",
         "message_id_for",
+        "redact_options",
+        "redact_url",
     ]
     for name in rapport.channels.__all__:
         assert getattr(rapport.channels, name) is not None

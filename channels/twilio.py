@@ -1,0 +1,179 @@
+"""SMS through Twilio's Messaging API, or any provider that speaks the same protocol.
+
+One long-lived ``httpx.AsyncClient`` (HTTP Basic auth with the account SID and auth
+token), opened on first use and closed in :meth:`TwilioSMSChannel.aclose`. Redirects
+are never followed. ``base_url`` points elsewhere for a compatible provider or a test
+server on loopback.
+
+Request::
+
+    POST {base_url}/2010-04-01/Accounts/{account_sid}/Messages.json
+    Authorization: Basic base64(account_sid:auth_token)
+    Content-Type: application/x-www-form-urlencoded
+    I-Twilio-Idempotency-Token: <idempotency_key>      same value on every retry
+
+    To=%2B989121234567&From=%2B15550100&Body=...       (MessagingServiceSid=MG... may
+                                                        replace or accompany From)
+
+Replies, all decided in :func:`twilio_result`:
+
+* ``200``/``201`` -> accepted; the JSON ``sid`` (``SM...``) is the provider id.
+* ``408``, ``429`` and ``5xx`` -> transient.
+* ``400`` with Twilio error code 21211 (invalid ``To``), 21610 (recipient replied
+  STOP) or 21614 (not a mobile number) -> permanent, and the number is suppressed.
+* any other ``3xx``/``4xx`` -> permanent, the Twilio code kept in the reason.
+* connection errors and timeouts -> transient (:func:`~rapport.channels.http_sms.
+  http_error_result`, shared with the generic SMS adapter).
+
+Twilio's error ``message`` repeats the phone number, so reasons carry only the HTTP
+status and the numeric code.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+import httpx
+
+from rapport.channels.base import Channel, OutgoingMessage, SendResult
+from rapport.channels.http_sms import http_error_result, json_object
+from rapport.channels.mime import HeaderInjectionError, check_header_value
+
+__all__ = ["DEFAULT_BASE_URL", "SUPPRESS_CODES", "TwilioSMSChannel", "twilio_result"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL: Final = "https://api.twilio.com"
+#: Twilio error codes that say the number itself must not be texted again.
+SUPPRESS_CODES: Final = {
+    21211: "invalid To number",
+    21610: "recipient unsubscribed",
+    21614: "To is not a mobile number",
+}
+_TRANSIENT_STATUS: Final = frozenset({408, 425, 429})
+_SID = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def twilio_result(response: httpx.Response) -> SendResult:
+    """Translate Twilio's reply into an outcome (see the module docstring)."""
+    status = response.status_code
+    if 200 <= status < 300:
+        sid = json_object(response).get("sid")
+        return SendResult.accepted(str(sid) if sid is not None else None)
+    code = json_object(response).get("code")
+    detail = f" Twilio error {code}" if isinstance(code, int) else ""
+    if status in _TRANSIENT_STATUS or status >= 500:
+        retry_after = response.headers.get("Retry-After")
+        suffix = f" (retry after {retry_after})" if retry_after else ""
+        return SendResult.transient(f"HTTP {status}{detail}{suffix}")
+    if isinstance(code, int) and code in SUPPRESS_CODES:
+        return SendResult.permanent(f"HTTP {status}{detail}: {SUPPRESS_CODES[code]}", suppress=True)
+    if 300 <= status < 400:
+        return SendResult.permanent(f"HTTP {status}: provider redirected; redirects not followed")
+    return SendResult.permanent(f"HTTP {status}{detail}")
+
+
+class TwilioSMSChannel(Channel):
+    """Send SMS with Twilio's ``Messages.json`` API."""
+
+    name = "twilio"
+    kinds = frozenset({"sms"})
+    #: Twilio refuses longer bodies (error 21617).
+    max_body_chars = 1600
+    supports_html = False
+    #: One US long code's throughput; configure a rate for a short code, a toll-free
+    #: number or a messaging service with several senders.
+    rate_per_second = 1.0
+    secret_options = frozenset({"auth_token"})
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        from_number: str | None = None,
+        messaging_service_sid: str | None = None,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float = 10,
+    ) -> None:
+        if not _SID.match(account_sid):
+            raise ValueError("account_sid must be letters, digits, '-' or '_'")
+        if not auth_token:
+            raise ValueError("auth_token is empty")
+        if not from_number and not messaging_service_sid:
+            raise ValueError("give from_number or messaging_service_sid (or both)")
+        parts = urlsplit(base_url)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("base_url must be http:// or https:// with a host")
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.from_number = from_number
+        self.messaging_service_sid = messaging_service_sid
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.url = f"{self.base_url}/2010-04-01/Accounts/{account_sid}/Messages.json"
+        self._client: httpx.AsyncClient | None = None
+
+    def options(self) -> dict[str, Any]:
+        return {
+            "account_sid": self.account_sid,
+            "auth_token": self.auth_token,
+            "from_number": self.from_number,
+            "messaging_service_sid": self.messaging_service_sid,
+            "base_url": self.base_url,
+            "timeout": self.timeout,
+        }
+
+    def _http(self) -> httpx.AsyncClient:
+        """The one client this adapter uses; created on first send."""
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                auth=httpx.BasicAuth(self.account_sid, self.auth_token),
+                timeout=self.timeout,
+                follow_redirects=False,
+            )
+        return self._client
+
+    def form(self, message: OutgoingMessage) -> dict[str, str]:
+        """The form fields of the request for ``message``."""
+        fields = {"To": message.to, "Body": message.text}
+        if self.from_number:
+            fields["From"] = self.from_number
+        if self.messaging_service_sid:
+            fields["MessagingServiceSid"] = self.messaging_service_sid
+        return fields
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        if refused := self.unsupported(message):
+            return refused
+        try:
+            check_header_value(
+                "I-Twilio-Idempotency-Token", message.idempotency_key, "idempotency_key"
+            )
+        except HeaderInjectionError as exc:
+            return SendResult.permanent(str(exc))
+        try:
+            response = await self._http().post(
+                self.url,
+                data=self.form(message),
+                headers={"I-Twilio-Idempotency-Token": message.idempotency_key},
+            )
+        except httpx.HTTPError as exc:
+            if (result := http_error_result(exc)) is None:  # pragma: no cover - all mapped
+                raise
+        else:
+            result = twilio_result(response)
+        logger.debug(
+            "twilio key=%s outcome=%s reason=%s",
+            message.idempotency_key,
+            result.outcome,
+            result.reason,
+        )
+        return result
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()

@@ -1,0 +1,62 @@
+"""What a trigger finds: an :class:`Occasion` to message about, or a :class:`Miss`.
+
+Shared by the trigger modules; import them from :mod:`rapport.engine.triggers`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+
+@dataclass(frozen=True)
+class Miss:
+    """No occasion. ``code`` is the planner's reason code (``no_occasion``,
+    ``no_calendar``); ``detail`` says why in words, when there is more to say than
+    "not today" (no birthday on file, no orders yet, ...)."""
+
+    code: str
+    detail: str = ""
+
+
+NO_OCCASION = Miss("no_occasion")
+NO_CALENDAR = Miss("no_calendar")
+
+
+def no_occasion(detail: str) -> Miss:
+    return Miss("no_occasion", detail)
+
+
+@dataclass(frozen=True)
+class Occasion:
+    """What a message is about; ``key`` makes the idempotency key unique per occasion.
+
+    ``date`` is the occasion's own local date (the birthday, the holiday's first day),
+    which is later than the planning day when the trigger sends ahead.
+    """
+
+    kind: str
+    key: str
+    date: date
+    #: The holiday's English name (templates get it in the customer's language).
+    name: str | None = None
+    #: The SKU a reorder, feedback or welcome occasion is about.
+    sku: str | None = None
+    #: The local date of the order the occasion refers to (reorder: the last order of
+    #: the SKU; win-back: the last order; feedback and welcome: that order).
+    last_ordered_at: date | None = None
+    #: Which anniversary (1, 2, ...) or how old the customer turns.
+    years: int | None = None
+    #: The tier just reached.
+    tier: str | None = None
+    #: The order a feedback or welcome occasion is about.
+    order_id: str | None = None
+
+
+def same_day_in(year: int, day: date) -> date:
+    """``day``'s month and day in ``year``; 29 February falls on 28 February in years
+    without one."""
+    try:
+        return day.replace(year=year)
+    except ValueError:
+        return date(year, 2, 28)

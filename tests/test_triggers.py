@@ -1,0 +1,504 @@
+"""Triggers are pure: each test asks ``find_occasion`` one question about one day."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from rapport.engine.campaigns import Campaign, load_campaign
+from rapport.engine.config import Settings, TierConfig, TierLevel
+from rapport.engine.cron import parse_cron
+from rapport.engine.errors import CampaignError
+from rapport.engine.lifecycle import OrderHistory, OrderLine
+from rapport.engine.order_triggers import learned_interval
+from rapport.engine.planner import CustomerProfile
+from rapport.engine.triggers import Miss, Occasion, find_occasion
+
+SETTINGS = Settings()
+
+
+def campaign(trigger: dict[str, object]) -> Campaign:
+    return Campaign.model_validate(
+        {"name": "T", "trigger": trigger, "topic": "offers", "channels": ["email"]}
+    ).model_copy(update={"id": "t"})
+
+
+def order(
+    order_id: str, day: date, sku: str = "SERUM", amount: int = 50, hour: int = 12
+) -> OrderLine:
+    return OrderLine(
+        id=order_id,
+        sku=sku,
+        quantity=1,
+        amount=Decimal(amount),
+        currency="USD",
+        ordered_at=datetime(day.year, day.month, day.day, hour, tzinfo=UTC),
+        day=day,
+    )
+
+
+def customer(*orders: OrderLine, **overrides: object) -> CustomerProfile:
+    data: dict[str, object] = {
+        "id": "C1",
+        "locale": "fa_IR",
+        "timezone": "Asia/Tehran",
+        "country": "IR",
+        "birthday": date(1990, 3, 21),
+        "created_at": datetime(2024, 6, 1, 8, tzinfo=UTC),
+        "history": OrderHistory.from_orders(orders, datetime(2030, 1, 1, tzinfo=UTC)),
+    }
+    data.update(overrides)
+    return CustomerProfile(**data)  # type: ignore[arg-type]
+
+
+def occasion(trigger: dict[str, object], person: CustomerProfile, day: date) -> Occasion:
+    found = find_occasion(campaign(trigger), person, day, SETTINGS)
+    assert isinstance(found, Occasion), found
+    return found
+
+
+def miss(trigger: dict[str, object], person: CustomerProfile, day: date) -> Miss:
+    found = find_occasion(campaign(trigger), person, day, SETTINGS)
+    assert isinstance(found, Miss), found
+    return found
+
+
+def load_problems(tmp_path: Path, text: str) -> list[str]:
+    path = tmp_path / "t.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(CampaignError) as raised:
+        load_campaign(path, SETTINGS, "t.yaml")
+    return [str(p) for p in raised.value.problems]
+
+
+HEADER = "name: T\ntopic: offers\nchannels: [email]\n"
+
+
+# birthday
+
+
+def test_birthday_on_the_day_is_keyed_by_year_and_knows_the_age() -> None:
+    found = occasion({"type": "birthday"}, customer(), date(2027, 3, 21))
+    assert (found.key, found.date, found.years) == ("birthday:2027", date(2027, 3, 21), 37)
+
+
+def test_birthday_days_before_sends_ahead_about_the_birthday() -> None:
+    found = occasion({"type": "birthday", "days_before": 3}, customer(), date(2027, 3, 18))
+    assert found.date == date(2027, 3, 21)
+
+
+def test_birthday_days_after_sends_late_about_the_birthday() -> None:
+    found = occasion({"type": "birthday", "days_after": 2}, customer(), date(2027, 3, 23))
+    assert (found.key, found.date) == ("birthday:2027", date(2027, 3, 21))
+
+
+def test_birthday_days_after_across_new_year_keeps_the_birthdays_year() -> None:
+    person = customer(birthday=date(1990, 12, 31))
+    found = occasion({"type": "birthday", "days_after": 2}, person, date(2028, 1, 2))
+    assert found.key == "birthday:2027"
+
+
+def test_birthday_days_before_and_after_together_are_refused() -> None:
+    with pytest.raises(ValidationError, match="not both"):
+        campaign({"type": "birthday", "days_before": 1, "days_after": 1})
+
+
+def test_leap_day_birthday_is_celebrated_on_28_february_in_common_years() -> None:
+    person = customer(birthday=date(2000, 2, 29))
+    assert occasion({"type": "birthday"}, person, date(2027, 2, 28)).key == "birthday:2027"
+
+
+def test_leap_day_birthday_is_29_february_in_leap_years() -> None:
+    person = customer(birthday=date(2000, 2, 29))
+    assert isinstance(
+        find_occasion(campaign({"type": "birthday"}), person, date(2028, 2, 28)), Miss
+    )
+    assert occasion({"type": "birthday"}, person, date(2028, 2, 29)).key == "birthday:2028"
+
+
+def test_no_birthday_on_file_is_no_occasion_and_says_so() -> None:
+    found = miss({"type": "birthday"}, customer(birthday=None), date(2027, 3, 21))
+    assert (found.code, found.detail) == ("no_occasion", "no birthday on file")
+
+
+# anniversary
+
+
+def test_anniversary_is_the_sign_up_date_in_the_customers_zone() -> None:
+    late_evening_utc = datetime(2024, 6, 1, 22, tzinfo=UTC)  # 2 June 01:30 in Tehran
+    person = customer(created_at=late_evening_utc)
+    found = occasion({"type": "anniversary"}, person, date(2026, 6, 2))
+    assert (found.key, found.years) == ("anniversary:2026", 2)
+
+
+def test_anniversary_years_filter_skips_other_anniversaries() -> None:
+    found = miss({"type": "anniversary", "years": [1, 5]}, customer(), date(2026, 6, 1))
+    assert "2-year" in found.detail
+
+
+def test_sign_up_day_itself_is_not_an_anniversary() -> None:
+    miss({"type": "anniversary"}, customer(), date(2024, 6, 1))
+
+
+def test_leap_day_sign_up_has_its_anniversary_on_28_february() -> None:
+    person = customer(created_at=datetime(2024, 2, 29, 8, tzinfo=UTC))
+    assert occasion({"type": "anniversary"}, person, date(2025, 2, 28)).years == 1
+
+
+def test_no_sign_up_date_is_no_anniversary() -> None:
+    assert miss({"type": "anniversary"}, customer(created_at=None), date(2026, 6, 1)).detail
+
+
+# holiday
+
+IRANIAN = customer()
+CHINESE = customer(locale="zh_CN", timezone="Asia/Shanghai", country="CN")
+
+
+def test_nowruz_for_an_iranian_customer_in_english() -> None:
+    found = occasion({"type": "holiday", "names": ["Nowruz"]}, IRANIAN, date(2027, 3, 21))
+    assert (found.name, found.key) == ("Nowruz", "holiday:Nowruz:2027-03-21")
+
+
+def test_nowruz_holidays_after_the_first_day_send_nothing_more() -> None:
+    for day in (date(2027, 3, 22), date(2027, 3, 23), date(2027, 3, 24)):
+        assert "continues" in miss({"type": "holiday", "names": ["nowruz"]}, IRANIAN, day).detail
+
+
+def test_spring_festival_for_a_chinese_customer_on_its_first_day_only() -> None:
+    trigger = {"type": "holiday", "names": ["Spring Festival"]}
+    found = occasion(trigger, CHINESE, date(2027, 2, 6))
+    assert found.key == "holiday:Chinese New Year (Spring Festival):2027-02-06"
+    later = [date(2027, 2, 6) + timedelta(days=n) for n in range(1, 5)]
+    assert all(isinstance(find_occasion(campaign(trigger), CHINESE, d), Miss) for d in later)
+
+
+def test_every_holiday_campaign_also_sends_once_for_a_multi_day_holiday() -> None:
+    assert occasion({"type": "holiday"}, IRANIAN, date(2027, 3, 21)).name == "Nowruz"
+    assert miss({"type": "holiday"}, IRANIAN, date(2027, 3, 22)).detail.startswith(
+        "Nowruz Holiday continues a holiday"
+    )
+
+
+def test_days_off_observed_in_lieu_are_not_occasions() -> None:
+    american = customer(country="US", timezone="America/New_York", locale="en_US")
+    trigger = {"type": "holiday", "names": ["Independence Day"]}
+    miss(trigger, american, date(2026, 7, 3))  # Friday off for Saturday 4 July
+    assert occasion(trigger, american, date(2026, 7, 4)).date == date(2026, 7, 4)
+
+
+def test_holiday_days_before_sends_ahead_about_the_holiday() -> None:
+    found = occasion(
+        {"type": "holiday", "names": ["Nowruz"], "days_before": 3}, IRANIAN, date(2027, 3, 18)
+    )
+    assert found.date == date(2027, 3, 21)
+
+
+def test_consecutive_different_holidays_are_each_an_occasion() -> None:
+    assert occasion({"type": "holiday"}, IRANIAN, date(2027, 3, 20)).name != "Nowruz"
+    assert occasion({"type": "holiday"}, IRANIAN, date(2027, 3, 21)).name == "Nowruz"
+
+
+def test_estimated_holiday_names_lose_the_estimated_label() -> None:
+    found = occasion({"type": "holiday", "names": ["Eid al-Fitr"]}, IRANIAN, date(2027, 3, 10))
+    assert found.name == "Eid al-Fitr"
+
+
+def test_holiday_categories_select_other_kinds_of_holiday() -> None:
+    womens_day = date(2027, 3, 8)  # a half day off in China, not a public holiday
+    miss({"type": "holiday"}, CHINESE, womens_day)
+    found = occasion({"type": "holiday", "categories": ["half_day"]}, CHINESE, womens_day)
+    assert found.name == "International Women's Day"
+
+
+def test_a_category_the_country_lacks_is_no_occasion_and_says_so() -> None:
+    found = miss({"type": "holiday", "categories": ["bank"]}, IRANIAN, date(2027, 3, 21))
+    assert "only public" in found.detail
+
+
+def test_unknown_holiday_category_is_refused() -> None:
+    with pytest.raises(ValidationError, match="unknown holiday category 'publik'"):
+        campaign({"type": "holiday", "categories": ["publik"]})
+
+
+def test_a_holiday_name_no_calendar_has_is_reported_at_its_line(tmp_path: Path) -> None:
+    text = "trigger:\n  type: holiday\n  names: [Nowruz, Nowrus]\naudience:\n  countries: [IR]\n"
+    problems = load_problems(tmp_path, HEADER + text)
+    assert problems == [
+        "t.yaml:6: trigger.names.1: no holiday in the calendars of IR (public) has 'Nowrus' "
+        "in its English name"
+    ]
+
+
+def test_holiday_names_are_checked_against_every_calendar_without_countries(
+    tmp_path: Path,
+) -> None:
+    text = "trigger:\n  type: holiday\n  names: [Spring Festival, Xmas]\n"
+    problems = load_problems(tmp_path, HEADER + text)
+    assert len(problems) == 1 and problems[0].startswith("t.yaml:6: trigger.names.1")
+
+
+@pytest.mark.parametrize("country", [None, "XX"])
+def test_no_calendar_for_the_country(country: str | None) -> None:
+    assert miss({"type": "holiday"}, customer(country=country), date(2027, 3, 21)).code == (
+        "no_calendar"
+    )
+
+
+# reorder
+
+
+def test_reorder_after_the_skus_configured_interval() -> None:
+    person = customer(order("O1", date(2027, 1, 1)))
+    found = occasion({"type": "reorder", "skus": {"SERUM": 30}}, person, date(2027, 1, 31))
+    assert (found.key, found.sku) == ("reorder:SERUM:2027-01-01", "SERUM")
+
+
+def test_learned_interval_is_the_median_gap_between_orders_of_the_sku() -> None:
+    days = [date(2027, 1, 1), date(2027, 1, 21), date(2027, 2, 20), date(2027, 4, 1)]
+    person = customer(*(order(f"O{i}", d) for i, d in enumerate(days)))
+    assert learned_interval(person.history, "SERUM") == 30  # gaps 20, 30, 40
+
+
+def test_learned_interval_rounds_half_days_up() -> None:
+    days = [date(2027, 1, 1), date(2027, 1, 21), date(2027, 2, 21)]
+    person = customer(*(order(f"O{i}", d) for i, d in enumerate(days)))
+    assert learned_interval(person.history, "SERUM") == 26  # gaps 20, 31: median 25.5
+
+
+def test_reorder_learn_uses_the_customers_own_rhythm() -> None:
+    person = customer(order("O1", date(2027, 1, 1)), order("O2", date(2027, 1, 21)))
+    trigger = {"type": "reorder", "learn": True, "skus": {"SERUM": 60}}
+    assert occasion(trigger, person, date(2027, 2, 10)).key == "reorder:SERUM:2027-01-21"
+
+
+def test_reorder_learn_falls_back_to_the_configured_interval_with_one_order() -> None:
+    person = customer(order("O1", date(2027, 1, 1)))
+    trigger = {"type": "reorder", "learn": True, "days_after": 45}
+    assert occasion(trigger, person, date(2027, 2, 15)).sku == "SERUM"
+
+
+def test_reorder_learn_without_a_fallback_needs_two_orders() -> None:
+    person = customer(order("O1", date(2027, 1, 1)))
+    miss({"type": "reorder", "learn": True}, person, date(2027, 1, 31))
+
+
+def test_reorder_learn_with_skus_only_covers_the_listed_skus() -> None:
+    person = customer(
+        order("O1", date(2027, 1, 1), sku="BAG"), order("O2", date(2027, 1, 11), sku="BAG")
+    )
+    miss({"type": "reorder", "learn": True, "skus": {"SERUM": 30}}, person, date(2027, 1, 21))
+
+
+def test_reorder_without_any_interval_is_refused() -> None:
+    with pytest.raises(ValidationError, match="learn"):
+        campaign({"type": "reorder"})
+
+
+def test_reorder_without_orders_is_no_occasion() -> None:
+    assert miss({"type": "reorder", "days_after": 30}, customer(), date(2027, 1, 1)).detail
+
+
+# welcome
+
+
+def test_welcome_on_the_day_of_the_first_order() -> None:
+    person = customer(order("O1", date(2027, 1, 1)), order("O2", date(2027, 1, 5)))
+    found = occasion({"type": "welcome"}, person, date(2027, 1, 1))
+    assert (found.key, found.order_id) == ("welcome:O1", "O1")
+
+
+def test_welcome_days_after_the_first_order_not_later_ones() -> None:
+    person = customer(order("O1", date(2027, 1, 1)), order("O2", date(2027, 1, 5)))
+    assert occasion({"type": "welcome", "days_after": 3}, person, date(2027, 1, 4))
+    miss({"type": "welcome", "days_after": 3}, person, date(2027, 1, 8))
+
+
+def test_welcome_needs_an_order() -> None:
+    assert miss({"type": "welcome"}, customer(), date(2027, 1, 1)).detail == "no orders yet"
+
+
+def test_welcome_after_signup_counts_from_the_local_sign_up_date() -> None:
+    person = customer(created_at=datetime(2027, 1, 1, 21, tzinfo=UTC))  # 2 Jan in Tehran
+    found = occasion(
+        {"type": "welcome", "after": "signup", "days_after": 1}, person, date(2027, 1, 3)
+    )
+    assert found.key == "welcome:signup"
+
+
+# winback
+
+
+def test_winback_on_the_day_the_gap_reaches_n_days() -> None:
+    person = customer(order("O1", date(2026, 1, 1)), order("O2", date(2026, 10, 1)))
+    found = occasion({"type": "winback", "days_without_order": 90}, person, date(2026, 12, 30))
+    assert (found.key, found.last_ordered_at) == ("winback:2026-10-01", date(2026, 10, 1))
+
+
+@pytest.mark.parametrize("days", [89, 91])
+def test_winback_fires_only_on_the_exact_day(days: int) -> None:
+    person = customer(order("O1", date(2026, 10, 1)))
+    day = date(2026, 10, 1) + timedelta(days=days)
+    miss({"type": "winback", "days_without_order": 90}, person, day)
+
+
+def test_winback_never_for_customers_who_never_ordered() -> None:
+    assert (
+        "never ordered"
+        in miss({"type": "winback", "days_without_order": 90}, customer(), date(2027, 1, 1)).detail
+    )
+
+
+# tier reached
+
+
+def test_tier_reached_on_the_day_spend_crosses_the_threshold() -> None:
+    person = customer(order("O1", date(2027, 1, 5), amount=300), order("O2", date(2027, 2, 1)))
+    found = occasion({"type": "tier_reached"}, person, date(2027, 2, 1))
+    assert (found.key, found.tier) == ("tier:vib:2027-02-01", "vib")
+
+
+def test_tier_reached_is_not_repeated_the_next_day() -> None:
+    person = customer(order("O1", date(2027, 1, 5), amount=300), order("O2", date(2027, 2, 1)))
+    miss({"type": "tier_reached"}, person, date(2027, 2, 2))
+
+
+def test_tier_reached_tiers_filter_ignores_lower_tiers() -> None:
+    person = customer(order("O1", date(2027, 1, 5), amount=400))
+    assert (
+        "not a targeted tier"
+        in miss({"type": "tier_reached", "tiers": ["rouge"]}, person, date(2027, 1, 5)).detail
+    )
+
+
+def test_tier_reached_jumping_past_a_targeted_tier_counts() -> None:
+    person = customer(order("O1", date(2027, 1, 5), amount=1500))
+    found = occasion({"type": "tier_reached", "tiers": ["vib"]}, person, date(2027, 1, 5))
+    assert found.tier == "rouge"
+
+
+def test_tier_reached_again_after_spend_aged_out() -> None:
+    person = customer(
+        order("O1", date(2025, 1, 5), amount=400), order("O2", date(2026, 3, 1), amount=400)
+    )
+    assert occasion({"type": "tier_reached"}, person, date(2026, 3, 1)).tier == "vib"
+
+
+def test_tier_reached_uses_the_operators_tiers() -> None:
+    levels = [
+        TierLevel(name="base", min_spend=Decimal(0)),
+        TierLevel(name="gold", min_spend=Decimal(40)),
+    ]
+    settings = Settings(tiers=TierConfig(levels=levels))
+    found = find_occasion(
+        campaign({"type": "tier_reached"}),
+        customer(order("O1", date(2027, 1, 5))),
+        date(2027, 1, 5),
+        settings,
+    )
+    assert isinstance(found, Occasion) and found.tier == "gold"
+
+
+def test_tier_reached_tiers_must_be_configured(tmp_path: Path) -> None:
+    problems = load_problems(tmp_path, HEADER + "trigger:\n  type: tier_reached\n  tiers: [gold]\n")
+    assert problems == [
+        "t.yaml:6: trigger.tiers.0: unknown tier 'gold'; configured tiers: insider, vib, rouge"
+    ]
+
+
+# feedback
+
+
+def test_feedback_n_days_after_each_order() -> None:
+    person = customer(order("O1", date(2027, 1, 1)), order("O2", date(2027, 1, 4)))
+    assert occasion({"type": "feedback", "days_after_order": 7}, person, date(2027, 1, 8)).key == (
+        "feedback:O1"
+    )
+    assert occasion({"type": "feedback", "days_after_order": 7}, person, date(2027, 1, 11)).key == (
+        "feedback:O2"
+    )
+
+
+def test_feedback_for_several_orders_on_one_day_is_one_request() -> None:
+    person = customer(order("O1", date(2027, 1, 1), hour=9), order("O2", date(2027, 1, 1), hour=15))
+    found = occasion({"type": "feedback", "days_after_order": 7}, person, date(2027, 1, 8))
+    assert found.order_id == "O1"
+
+
+def test_feedback_without_an_order_that_day_is_no_occasion() -> None:
+    person = customer(order("O1", date(2027, 1, 1)))
+    miss({"type": "feedback", "days_after_order": 7}, person, date(2027, 1, 9))
+
+
+# recurring and cron
+
+
+def test_recurring_monthly_on_the_first() -> None:
+    found = occasion({"type": "recurring", "cron": "0 10 1 * *"}, customer(), date(2027, 3, 1))
+    assert found.key == "recurring:2027-03-01"
+    miss({"type": "recurring", "cron": "0 10 1 * *"}, customer(), date(2027, 3, 2))
+
+
+@pytest.mark.parametrize("weekday", ["0", "7", "sun", "SUN"])
+def test_cron_weekday_zero_and_seven_are_sunday(weekday: str) -> None:
+    assert parse_cron(f"0 9 * * {weekday}").matches(date(2027, 3, 7))  # a Sunday
+    assert not parse_cron(f"0 9 * * {weekday}").matches(date(2027, 3, 8))
+
+
+def test_cron_day_of_month_or_weekday_when_both_are_restricted() -> None:
+    schedule = parse_cron("0 9 13 * fri")
+    assert schedule.matches(date(2027, 3, 13))  # a Saturday, the 13th
+    assert schedule.matches(date(2027, 3, 12))  # a Friday
+
+
+def test_cron_ranges_lists_and_names() -> None:
+    schedule = parse_cron("0 9 1,15 jan,mar-apr mon-fri")
+    assert schedule.matches(date(2027, 1, 1))  # the 1st (either day rule)
+    assert schedule.matches(date(2027, 4, 5))  # a Monday in April
+    assert not schedule.matches(date(2027, 2, 1))  # February is not listed
+
+
+def test_cron_a_starred_step_leaves_the_day_fields_both_required() -> None:
+    schedule = parse_cron("0 9 */15 * mon")  # as in cron: "*/15" counts as "*"
+    assert schedule.days_of_month == {1, 16, 31}
+    assert schedule.matches(date(2027, 3, 1))  # Monday the 1st
+    assert not schedule.matches(date(2027, 3, 8))  # Monday the 8th
+
+
+def test_cron_macros() -> None:
+    assert parse_cron("@monthly").matches(date(2027, 5, 1))
+    assert parse_cron("@yearly").matches(date(2027, 1, 1))
+    assert not parse_cron("@weekly").matches(date(2027, 3, 8))
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("0 10 1 *", "5 fields"),
+        ("0 10 32 * *", "day-of-month: 32 is outside 1-31"),
+        ("0 25 1 * *", "hour: 25 is outside 0-23"),
+        ("0 10 1 foo *", "month: 'foo' is not a number or name"),
+        ("0 10 5-1 * *", "runs backwards"),
+        ("0 10 */0 * *", "step"),
+    ],
+)
+def test_invalid_cron_is_refused_with_the_field(expression: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_cron(expression)
+
+
+def test_invalid_cron_in_a_campaign_file_is_reported_at_its_line(tmp_path: Path) -> None:
+    problems = load_problems(
+        tmp_path, HEADER + 'trigger:\n  type: recurring\n  cron: "0 10 32 * *"\n'
+    )
+    assert len(problems) == 1 and problems[0].startswith("t.yaml:6: trigger")
+    assert "day-of-month: 32 is outside 1-31" in problems[0]
+
+
+def test_unknown_trigger_type_is_reported_at_its_line(tmp_path: Path) -> None:
+    problems = load_problems(tmp_path, HEADER + "trigger:\n  type: payday\n")
+    assert len(problems) == 1 and problems[0].startswith("t.yaml:4: trigger")
