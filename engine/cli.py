@@ -152,8 +152,11 @@ def main() -> None:
     from rapport.engine import (
         commands,  # noqa: F401  (registers the sub-commands)
         commands_privacy,  # noqa: F401
+        logs,
     )
 
+    daemon_like = bool({"run", "serve", "dispatch"} & set(sys.argv[1:]))
+    logs.configure(os.environ.get("RAPPORT_LOG_LEVEL", "INFO" if daemon_like else "WARNING"))
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:

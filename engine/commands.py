@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 import time as time_module
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
+from rapport.engine import metrics
 from rapport.engine.cli import (
     AppContext,
     cli,
@@ -344,7 +345,9 @@ async def _dispatch_once(app: AppContext, engine: Any, clock: Any = None):  # ty
         clock=clock or utcnow,
     )
     try:
-        return await dispatcher.run_once()
+        report = await dispatcher.run_once()
+        metrics.record_dispatch(report)
+        return report
     finally:
         await dispatcher.aclose()
 
@@ -364,35 +367,43 @@ def _print_dispatch_report(report: Any) -> None:
 @click.option("--once", is_flag=True, help="One planning tick and one dispatch pass, then exit.")
 @config_option
 def run(app: AppContext, once: bool) -> None:
-    """The daemon: plan on a schedule and dispatch continuously."""
-    engine = app.migrated_engine()
-    if once:
-        reports = _planning_tick(app)
-        _print_dispatch_report(run_async(_dispatch_once(app, engine)))
-        if any(report.render_errors for report in reports):
-            sys.exit(1)  # the errors were printed by the tick
-        return
-    from rapport.engine.daemon import run_daemon
+    """The daemon: plan on a schedule (one daemon at a time) and dispatch continuously."""
+    from rapport.engine.daemon import Daemon
 
+    engine = app.migrated_engine()
+    daemon = Daemon(
+        app.settings,
+        engine,
+        on_plan=_print_tick_report,
+        on_problems=lambda problems: [click.echo(str(p), err=True) for p in problems],
+    )
+    if once:
+        reports = daemon.plan_tick()
+        _print_dispatch_report(daemon.dispatch_tick())
+        daemon.stop(grace=0)
+        if any(report.render_errors for report in reports):
+            sys.exit(1)  # the errors were printed with the tick
+        return
     web_server = None
     if app.settings.web.enabled:
         from rapport.engine.web.app import create_app
         from rapport.engine.web.server import BackgroundServer
 
         web = create_app(app.settings, engine)
+        web.state.scheduler_running = daemon.running
         web_server = BackgroundServer(web, app.settings.web.host, app.settings.web.port).start()
         click.echo(f"web app on http://{app.settings.web.host}:{web_server.port}")
-    from rapport.engine.campaign_store import CampaignStore
+    try:
+        daemon.run_forever()
+    finally:
+        if web_server is not None:
+            web_server.stop()
 
-    store = CampaignStore(
-        app.settings, on_problems=lambda ps: [click.echo(str(p), err=True) for p in ps]
-    )
-    run_daemon(
-        plan_tick=lambda: _planning_tick(app, store),
-        dispatch_tick=lambda: _print_dispatch_report(run_async(_dispatch_once(app, engine))),
-    )
-    if web_server is not None:
-        web_server.stop()
+
+def _print_tick_report(report: Any) -> None:
+    _print_plan_report(report, False)
+    for error in report.render_errors[:20]:
+        click.echo(f"render error: {error}", err=True)
 
 
 @cli.command()
@@ -410,26 +421,6 @@ def serve(app: AppContext, host: str | None, port: int | None) -> None:
         host or settings.web.host,
         port or settings.web.port,
     )
-
-
-def _planning_tick(app: AppContext, store: Any = None) -> list[Any]:
-    """Plan every calendar day that is "today" somewhere on Earth right now.
-
-    Local dates run from UTC-12 to UTC+14, so at any moment customers live on up to
-    three dates: yesterday, today and tomorrow in UTC. Windows that have closed are
-    skipped by the planner and occasions already planned add nothing, so planning all
-    three on every tick is both safe and what keeps far-east and far-west windows.
-    """
-    today = today_utc()
-    reports = []
-    campaigns = store.current() if store is not None else None
-    for day in (today - timedelta(days=1), today, today + timedelta(days=1)):
-        report = _plan(app, day, as_json=False, dry_run=False, campaigns=campaigns)
-        _print_plan_report(report, False)
-        for error in report.render_errors[:20]:
-            click.echo(f"render error: {error}", err=True)
-        reports.append(report)
-    return reports
 
 
 # -- consent --------------------------------------------------------------------------

@@ -38,6 +38,9 @@ class DatabaseConfig(Strict):
 class LocaleConfig(Strict):
     default: str = "en"
     supported: list[str] = Field(default_factory=lambda: ["en", "fa", "zh"])
+    #: What ``campaigns validate`` does when a campaign has no templates for a
+    #: supported locale (its customers get the default's): warn, or fail.
+    missing_templates: Literal["warn", "fail"] = "warn"
 
 
 class LifecycleConfig(Strict):
@@ -169,6 +172,15 @@ class DispatchConfig(Strict):
     backoff_max_seconds: float = Field(3600, gt=0)
 
 
+class DaemonConfig(Strict):
+    """How often ``rapport run`` does what, and how long it may take to stop."""
+
+    plan_seconds: float = Field(900, gt=0)
+    dispatch_seconds: float = Field(5, gt=0)
+    grace_seconds: float = Field(30, ge=0)
+    misfire_grace_seconds: int = Field(60, ge=1)
+
+
 class Caps(Strict):
     """Most marketing messages one customer gets, over a local day and a rolling week."""
 
@@ -238,6 +250,7 @@ class Settings(Strict):
     dispatch: DispatchConfig = DispatchConfig()
     planning: PlanningConfig = PlanningConfig()
     caps: CapsConfig = CapsConfig()
+    daemon: DaemonConfig = DaemonConfig()
     #: Per channel kind; SMS is never sent before 08:00 or after 21:00 local by default.
     quiet_hours: dict[str, QuietHours] = Field(
         default_factory=lambda: {"sms": QuietHours(not_before=time(8), not_after=time(21))}

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import random
 import socket
+import time
 import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -51,6 +52,10 @@ class DispatchReport:
     #: Why messages were not sent: (channel, status, reason) -> count.
     reasons: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     lost_leases: int = 0
+    #: Claimed, then handed back unsent because the dispatcher was stopping.
+    released: int = 0
+    #: (channel, seconds) for every provider call, for the latency histogram.
+    latencies: list[tuple[str, float]] = field(default_factory=list)
 
     def count(self, status: MessageStatus) -> int:
         return sum(n for (_, s), n in self.outcomes.items() if s == status.value)
@@ -126,12 +131,13 @@ class Dispatcher:
         self.rng = rng or random.Random()
         self._texted: set[str] = set()
         self._gates: dict[str, asyncio.Semaphore] = {}
+        self.stopping = False
 
     async def run_once(self, max_batches: int | None = None) -> DispatchReport:
         """Send everything due now, batch by batch, until nothing is due."""
         report = DispatchReport()
         batches = 0
-        while max_batches is None or batches < max_batches:
+        while (max_batches is None or batches < max_batches) and not self.stopping:
             now = self.clock()
             lease = timedelta(seconds=self.settings.dispatch.lease_seconds)
             with self.engine.begin() as connection:
@@ -200,6 +206,10 @@ class Dispatcher:
             sends.append(self._deliver(message, row, kind, address, report))
         await asyncio.gather(*sends)
 
+    def stop(self) -> None:
+        """Claim nothing more; messages claimed but not yet handed over are released."""
+        self.stopping = True
+
     async def _deliver(
         self,
         message: outbox.Claimed,
@@ -213,7 +223,14 @@ class Dispatcher:
             message.channel, asyncio.Semaphore(lane.concurrency if lane else 1)
         )
         async with gate:
+            if self.stopping:  # shutting down: give it back rather than start a send
+                with self.engine.begin() as connection:
+                    outbox.release(connection, message.id, self.worker_id)
+                report.released += 1
+                return
+            started = time.monotonic()
             result = await self._send(message, row, kind, address)
+            report.latencies.append((message.channel, time.monotonic() - started))
         self._record(message, result, kind, address, report)
 
     def _kind(self, channel: str) -> str:

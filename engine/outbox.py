@@ -154,6 +154,21 @@ def retry_later(
     return result.rowcount == 1
 
 
+def release(connection: Connection, message_id: int, worker: str) -> bool:
+    """Give a claimed, unsent message back to the queue (the attempt did not happen)."""
+    result = connection.execute(
+        update(OUTBOX)
+        .where(_guarded(message_id, worker))
+        .values(
+            status=MessageStatus.QUEUED,
+            lease_until=None,
+            claimed_by=None,
+            attempts=OUTBOX.c.attempts - 1,
+        )
+    )
+    return result.rowcount == 1
+
+
 def suppress(
     connection: Connection, entries: Iterable[tuple[str, str, str, str | None]], now: datetime
 ) -> None:

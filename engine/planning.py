@@ -33,8 +33,9 @@ from rapport.engine.planner import (
     plan,
 )
 from rapport.engine.profiles import iter_profile_batches
-from rapport.engine.recommend import load_co_purchase
+from rapport.engine.recommend import CoPurchase, load_co_purchase
 from rapport.engine.rendering import RenderedMessage, Renderer
+from rapport.engine.sms_encoding import count_sms
 
 PlannedCallback = Callable[[Decision, RenderedMessage | None], None]
 
@@ -80,6 +81,7 @@ def run_plan(
     dry_run: bool = False,
     on_planned: PlannedCallback | None = None,
     customer_ids: Sequence[str] | None = None,
+    co_purchase: CoPurchase | None = None,
 ) -> PlanReport:
     """Plan ``day`` for every customer; ``dry_run`` renders and reports but writes nothing."""
     report = PlanReport(day=day)
@@ -88,7 +90,8 @@ def run_plan(
         cutoff = history_cutoff(day, now)
         # Built once per run: who bought what together (for recommendations), the key
         # that derives coupon codes.
-        co_purchase = load_co_purchase(reader, as_of=cutoff)
+        if co_purchase is None:
+            co_purchase = load_co_purchase(reader, as_of=cutoff)
         coupon_key = secret_key(settings)
         for batch in iter_profile_batches(reader, settings, cutoff, customer_ids=customer_ids):
             report.customers += len(batch)
@@ -173,6 +176,12 @@ def _row(decision: Decision, rendered: RenderedMessage | None, now: datetime) ->
         "subject": None if held_out else rendered.subject,
         "body_text": "" if held_out else rendered.text,
         "body_html": None if held_out else rendered.html,
+        # An SMS is rendered without a subject; e-mail always has one.
+        "segments": (
+            count_sms(rendered.text).segments
+            if rendered is not None and rendered.subject is None
+            else None
+        ),
         "send_at": decision.send_at,
         "expires_at": decision.expires_at,
         "attempts": 0,

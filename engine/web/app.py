@@ -83,7 +83,39 @@ def client_ip(request: Request) -> str | None:
 
 
 async def healthz(request: Request) -> Response:
+    """Alive: the process answers. Says nothing about its dependencies, on purpose."""
     return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """Ready: the database answers, its schema is current, and the scheduler (when this
+    process runs one) is running. 503 with the failing checks otherwise."""
+    from starlette.concurrency import run_in_threadpool
+
+    from rapport.engine.db import current_revision, head_revision
+
+    web = web_context(request)
+    checks: dict[str, str] = {}
+    try:
+        revision = await run_in_threadpool(current_revision, web.engine)
+        checks["database"] = "ok"
+        checks["migrations"] = "ok" if revision == head_revision() else "not at head"
+    except Exception as exc:  # any failure to reach the database means "not ready"
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+    scheduler = getattr(request.app.state, "scheduler_running", None)
+    if scheduler is not None:
+        checks["scheduler"] = "ok" if scheduler() else "stopped"
+    ready = all(value == "ok" for value in checks.values())
+    return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+
+async def metrics(request: Request) -> Response:
+    from starlette.concurrency import run_in_threadpool
+
+    from rapport.engine.metrics import exposition
+
+    body = await run_in_threadpool(exposition, web_context(request).engine)
+    return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
 async def _not_found_handler(request: Request, exc: Exception) -> Response:
@@ -111,6 +143,8 @@ def create_app(settings: Settings, engine: Engine, *, clock: Clock = utcnow) -> 
     )
     routes = [
         Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics),
         *preferences.routes,
         *unsubscribe.routes,
         *sms_inbound.routes,

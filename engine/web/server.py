@@ -13,7 +13,9 @@ class BackgroundServer:
     """uvicorn in a thread: for ``rapport run`` with the web app enabled, and for tests."""
 
     def __init__(self, app: Starlette, host: str = "127.0.0.1", port: int = 0) -> None:
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level="warning", lifespan="off", access_log=False
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="rapport-web", daemon=True)
 
