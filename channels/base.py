@@ -16,7 +16,7 @@ instance (``adapter_class("twilio").rate_per_second``):
 ``supports_html``
     Whether an HTML alternative reaches the recipient; if not, only the text does.
 ``rate_per_second``
-    A sending rate the provider is known to sustain, used by the dispatcher when the
+    A sending rate the provider is known to sustain, for the dispatcher to apply when the
     configuration sets none; ``None`` means no default limit.
 
 Configuration is printable without leaking it: ``repr(channel)`` lists the options the

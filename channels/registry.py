@@ -15,6 +15,7 @@ point of the same name wins, as it always has.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
@@ -43,6 +44,8 @@ BUILT_INS: Final = {
     "twilio": "rapport.channels.twilio:TwilioSMSChannel",
     "webhook": "rapport.channels.webhook:WebhookChannel",
 }
+#: ``<option>_env: VAR`` takes the option's value from the environment.
+_ENV_SUFFIX: Final = "_env"
 #: Keys of a channel's configuration that pick the adapter, not configure it.
 _ROUTING_KEYS: Final = frozenset({"adapter", "kind"})
 
@@ -93,15 +96,43 @@ def adapter_class(name: str) -> type[Channel]:
     return loaded
 
 
-def build_channel(name: str, options: Mapping[str, Any], base_dir: Path) -> Channel:
+def build_channel(
+    name: str,
+    options: Mapping[str, Any],
+    base_dir: Path,
+    environ: Mapping[str, str] | None = None,
+) -> Channel:
     """Build the adapter ``name`` from its configuration options.
 
     ``adapter`` and ``kind`` keys are routing, not options, and are ignored, so the
-    caller may pass a channel's whole configuration block.
+    caller may pass a channel's whole configuration block. An option ``X_env: VAR``
+    gives option ``X`` the value of environment variable ``VAR`` (from ``environ``,
+    default ``os.environ``), so secrets need not sit in the file::
+
+        auth_token_env: TWILIO_AUTH_TOKEN
     """
     cls = adapter_class(name)
-    own = {key: value for key, value in options.items() if key not in _ROUTING_KEYS}
     try:
+        own = _from_environment(
+            {key: value for key, value in options.items() if key not in _ROUTING_KEYS},
+            os.environ if environ is None else environ,
+        )
         return cls.from_options(own, Path(base_dir))
     except (TypeError, ValueError) as exc:  # unknown or missing option, malformed URL
         raise AdapterOptionsError(f"channel adapter {name!r}: {exc}") from exc
+
+
+def _from_environment(options: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    """``options`` with every ``X_env: VAR`` replaced by ``X: <value of VAR>``."""
+    resolved = dict(options)
+    for key, variable in options.items():
+        if not key.endswith(_ENV_SUFFIX) or key == _ENV_SUFFIX:
+            continue
+        target = key.removesuffix(_ENV_SUFFIX)
+        if target in options:
+            raise ValueError(f"give {target!r} or {key!r}, not both")
+        if not isinstance(variable, str) or variable not in environ:
+            raise ValueError(f"{key}: environment variable {variable!r} is not set")
+        del resolved[key]
+        resolved[target] = environ[variable]
+    return resolved

@@ -18,7 +18,7 @@ Other options:
 ``timeout``              seconds for connecting and for each SMTP command (30)
 ``message_id_domain``    right-hand side of derived Message-IDs
 ``tls_verify``           false: accept any certificate (local test servers only)
-``ca_file``              PEM file of extra CAs to trust (e.g. a self-signed relay)
+``ca_file``              PEM file of the CAs to trust instead of the system's
 ``dkim_selector``, ``dkim_domain``, ``dkim_private_key_path``
                          sign every message with DKIM (all three, or none); see
                          :mod:`rapport.channels.dkim_signer`
@@ -61,7 +61,14 @@ from rapport.channels.mime import (
     message_id_of,
 )
 
-__all__ = ["SMTPChannel", "SMTPServer", "SMTPURLError", "parse_smtp_url", "smtp_error_result"]
+__all__ = [
+    "SMTPChannel",
+    "SMTPServer",
+    "SMTPURLError",
+    "parse_smtp_url",
+    "smtp_error_result",
+    "tls_context",
+]
 
 logger = logging.getLogger(__name__)
 

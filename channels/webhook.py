@@ -42,7 +42,8 @@ time, in :class:`PinnedTransport`, an httpx transport in front of the ordinary o
    against the name as usual.
 
 Because the connection goes to the address that was checked, a DNS answer that changes
-between the check and the connection (DNS rebinding) cannot redirect it. Redirects are
+between the check and the connection (DNS rebinding) cannot redirect it. Every send
+resolves anew; kept-alive connections are pooled per vetted address. Redirects are
 never followed (a ``3xx`` is a permanent failure), environment proxies are not used
 (a proxy would connect on our behalf to an unchecked address), and a refusal is a
 permanent failure whose reason names the host, the address and why.
@@ -56,9 +57,12 @@ import hmac
 import ipaddress
 import json
 import logging
+import os
 import socket
-from collections.abc import Awaitable, Callable
-from typing import Any, Final
+import ssl
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any, Final, Self
 from urllib.parse import urlsplit
 
 import httpx
@@ -179,10 +183,16 @@ class PinnedTransport(httpx.AsyncBaseTransport):
     connection is still pinned to the resolved address.
     """
 
-    def __init__(self, *, allow_private: bool = False, resolver: Resolver | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        allow_private: bool = False,
+        resolver: Resolver | None = None,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
         self.allow_private = allow_private
         self.resolver = resolver or getaddrinfo_resolver
-        self._inner = httpx.AsyncHTTPTransport(retries=0)
+        self._inner = httpx.AsyncHTTPTransport(verify=verify, retries=0)
 
     async def vetted_addresses(self, host: str, port: int) -> list[str]:
         """The addresses to try, or :class:`BlockedAddressError` if any is disallowed."""
@@ -242,6 +252,7 @@ class WebhookChannel(Channel):
         allow_private: bool = False,
         timeout: float = 10,
         message_id_domain: str | None = None,
+        ca_file: str | os.PathLike[str] | None = None,
         *,
         resolver: Resolver | None = None,
     ) -> None:
@@ -258,8 +269,23 @@ class WebhookChannel(Channel):
         self.allow_private = bool(allow_private)
         self.timeout = timeout
         self.message_id_domain = message_id_domain or DEFAULT_MESSAGE_ID_DOMAIN
+        self.ca_file = os.fspath(ca_file) if ca_file is not None else None
+        self._verify: ssl.SSLContext | bool = True
+        if self.ca_file is not None:
+            try:
+                self._verify = ssl.create_default_context(cafile=self.ca_file)
+            except (OSError, ssl.SSLError) as exc:
+                raise ValueError(f"cannot load ca_file {self.ca_file!r}: {exc}") from exc
         self._resolver = resolver
         self._client: httpx.AsyncClient | None = None
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any], base_dir: Path) -> Self:
+        """Resolve a relative ``ca_file`` against the configuration file's directory."""
+        options = dict(options)
+        if options.get("ca_file") is not None:
+            options["ca_file"] = Path(base_dir) / Path(options["ca_file"]).expanduser()
+        return cls(**options)
 
     def options(self) -> dict[str, Any]:
         return {
@@ -269,6 +295,7 @@ class WebhookChannel(Channel):
             "allow_private": self.allow_private,
             "timeout": self.timeout,
             "message_id_domain": self.message_id_domain,
+            "ca_file": self.ca_file,
         }
 
     def _http(self) -> httpx.AsyncClient:
@@ -277,7 +304,7 @@ class WebhookChannel(Channel):
             headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
             self._client = httpx.AsyncClient(
                 transport=PinnedTransport(
-                    allow_private=self.allow_private, resolver=self._resolver
+                    allow_private=self.allow_private, resolver=self._resolver, verify=self._verify
                 ),
                 headers=headers,
                 timeout=self.timeout,

@@ -63,7 +63,9 @@ class Daemon:
         on_plan: Callable[[PlanReport], None] | None = None,
         on_dispatch: Callable[[DispatchReport], None] | None = None,
         on_problems: Callable[[list[Any]], None] | None = None,
+        plan: bool = True,
     ) -> None:
+        self.plan = plan
         self.settings = settings
         self.engine = engine
         self.clock = clock

@@ -98,20 +98,30 @@ def claim(
         and_(OUTBOX.c.status == MessageStatus.QUEUED, OUTBOX.c.send_at <= now),
         and_(OUTBOX.c.status == MessageStatus.SENDING, OUTBOX.c.lease_until < now),
     )
+    values = {
+        "status": MessageStatus.SENDING,
+        "lease_until": now + lease,
+        "claimed_by": worker,
+        "attempts": OUTBOX.c.attempts + 1,
+    }
     candidates = select(OUTBOX.c.id).where(due).order_by(OUTBOX.c.send_at, OUTBOX.c.id).limit(limit)
     if connection.dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
-    statement = (
-        update(OUTBOX)
-        .where(OUTBOX.c.id.in_(candidates.scalar_subquery()), due)
-        .values(
-            status=MessageStatus.SENDING,
-            lease_until=now + lease,
-            claimed_by=worker,
-            attempts=OUTBOX.c.attempts + 1,
+        # A CTE runs once; "id IN (subquery ... LIMIT ... SKIP LOCKED)" may be re-run by the
+        # planner per row and so claim far more than ``limit`` rows.
+        picked = candidates.with_for_update(skip_locked=True).cte("picked")
+        statement = (
+            update(OUTBOX)
+            .where(OUTBOX.c.id == picked.c.id)
+            .values(values)
+            .returning(*_CLAIM_COLUMNS)
         )
-        .returning(*_CLAIM_COLUMNS)
-    )
+    else:  # SQLite: one statement under the single writer lock
+        statement = (
+            update(OUTBOX)
+            .where(OUTBOX.c.id.in_(candidates.scalar_subquery()), due)
+            .values(values)
+            .returning(*_CLAIM_COLUMNS)
+        )
     rows = connection.execute(statement).all()
     return sorted((Claimed(**row._mapping) for row in rows), key=lambda m: (m.send_at, m.id))
 

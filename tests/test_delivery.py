@@ -420,3 +420,37 @@ async def test_a_consent_change_between_ticks_does_not_repeat_the_occasion_on_an
     again = plan_day(engine, settings)
     assert again.inserted == 0 and again.already_planned == 1
     assert [(r.channel, r.status) for r in outbox_rows(engine)] == [("sms", "sent")]
+
+
+def test_a_claim_takes_at_most_its_batch_size(engine: Engine) -> None:
+    from rapport.engine import outbox
+
+    add_customer(engine, "MANY")
+    with engine.begin() as connection:
+        connection.execute(
+            OUTBOX.insert(),
+            [
+                {
+                    "idempotency_key": f"MANY:x:{n}:email",
+                    "customer_id": "MANY",
+                    "campaign": "x",
+                    "occasion": str(n),
+                    "channel": "email",
+                    "topic": "offers",
+                    "locale": "fa_IR",
+                    "body_text": "x",
+                    "send_at": PLAN_AT,
+                    "created_at": PLAN_AT,
+                    "status": "queued",
+                    "attempts": 0,
+                }
+                for n in range(600)
+            ],
+        )
+    with engine.begin() as connection:
+        first = outbox.claim(connection, "w1", PLAN_AT, timedelta(minutes=5), 50)
+    with engine.begin() as connection:
+        second = outbox.claim(connection, "w2", PLAN_AT, timedelta(minutes=5), 50)
+    assert len(first) == len(second) == 50
+    assert not {m.id for m in first} & {m.id for m in second}
+    assert [r.status for r in outbox_rows(engine)].count("sending") == 100

@@ -15,6 +15,7 @@ import enum
 import io
 import json
 import socket
+import ssl
 import sys
 import threading
 from collections import deque
@@ -249,11 +250,18 @@ class TwilioServer(SMSProviderServer):
 
 
 class WebhookReceiver(SMSProviderServer):
-    """A webhook endpoint: 204 without a body."""
+    """A webhook endpoint: 204 without a body; over TLS when given a server context."""
+
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        super().__init__()
+        self.scheme = "http"
+        if tls is not None:
+            self.socket = tls.wrap_socket(self.socket, server_side=True)
+            self.scheme = "https"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/hooks/rapport"
+        return f"{self.scheme}://127.0.0.1:{self.server_address[1]}/hooks/rapport"
 
     def default_reply(self) -> Reply:
         return Reply(204)

@@ -5,6 +5,7 @@ The servers and harnesses live in ``channel_harness.py``; this file only wires t
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -70,6 +71,14 @@ def twilio_server() -> Iterator[TwilioServer]:
 @pytest.fixture
 def webhook_receiver() -> Iterator[WebhookReceiver]:
     yield from _serve(WebhookReceiver())
+
+
+@pytest.fixture
+def tls_webhook_receiver(certificates: Certificates) -> Iterator[WebhookReceiver]:
+    """A webhook receiver on https://127.0.0.1, its certificate for localhost/127.0.0.1."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certificates.cert_file, certificates.key_file)
+    yield from _serve(WebhookReceiver(tls=context))
 
 
 @pytest.fixture(scope="session")

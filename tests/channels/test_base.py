@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from importlib.metadata import entry_points
+from pathlib import Path
 
 import pytest
 
-from rapport.channels import Channel, Outcome, OutgoingMessage, SendResult, adapter_class
+from rapport.channels import (
+    AdapterOptionsError,
+    Channel,
+    Outcome,
+    OutgoingMessage,
+    SendResult,
+    adapter_class,
+    build_channel,
+)
 from rapport.channels.base import REDACTED, redact_options, redact_url
 from rapport.channels.registry import BUILT_INS, ENTRY_POINT_GROUP, adapter_names
 
@@ -105,3 +114,21 @@ def test_the_built_in_table_agrees_with_registered_entry_points() -> None:
     for entry_point in entry_points(group=ENTRY_POINT_GROUP):
         if entry_point.name in BUILT_INS and entry_point.value.startswith("rapport."):
             assert entry_point.value == BUILT_INS[entry_point.name]
+
+
+def test_an_option_can_come_from_the_environment(tmp_path: Path) -> None:
+    options = {
+        "account_sid": "AC0123456789abcdef0123456789abcdef",
+        "auth_token_env": "TWILIO_AUTH_TOKEN",
+        "from_number": "+15550100",
+    }
+    channel = build_channel("twilio", options, tmp_path, {"TWILIO_AUTH_TOKEN": "from-env"})
+
+    assert channel.options()["auth_token"] == "from-env"
+    assert "from-env" not in repr(channel)
+    with pytest.raises(AdapterOptionsError, match=r"TWILIO_AUTH_TOKEN.*not set"):
+        build_channel("twilio", options, tmp_path, {})
+    with pytest.raises(AdapterOptionsError, match="not both"):
+        build_channel(
+            "twilio", {**options, "auth_token": "x"}, tmp_path, {"TWILIO_AUTH_TOKEN": "y"}
+        )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from channel_harness import Reply, WebhookReceiver
+from tls_material import Certificates
 
 from rapport.channels import (
     AdapterOptionsError,
@@ -237,6 +238,32 @@ async def test_dns_rebinding_cannot_redirect_the_connection(
     assert result.outcome is Outcome.TRANSIENT  # 93.184.215.14 is unreachable from here
     assert calls == ["rebind.example"]
     assert webhook_receiver.requests == []
+
+
+async def test_tls_is_checked_against_the_configured_name_not_the_pinned_ip(
+    tls_webhook_receiver: WebhookReceiver, certificates: Certificates
+) -> None:
+    """The certificate covers localhost and 127.0.0.1. Dialled at 127.0.0.1 for the name
+    ``localhost`` the handshake passes; for ``wrong.test``, pinned to the same IP, it
+    must fail: verification follows the configured name, not the address."""
+    port = tls_webhook_receiver.server_address[1]
+
+    def channel(host: str) -> WebhookChannel:
+        return WebhookChannel(
+            f"https://{host}:{port}/hooks/rapport",
+            allow_private=True,
+            ca_file=certificates.ca_file,
+            resolver=resolving("127.0.0.1"),
+            timeout=5,
+        )
+
+    good = await send(channel("localhost"))
+    bad = await send(channel("wrong.test"))
+
+    assert good.outcome is Outcome.ACCEPTED, good.reason
+    assert bad.outcome is not Outcome.ACCEPTED
+    assert len(tls_webhook_receiver.requests) == 1
+    assert tls_webhook_receiver.requests[0].headers["Host"] == f"localhost:{port}"
 
 
 async def test_allow_private_reaches_loopback(webhook_receiver: WebhookReceiver) -> None:

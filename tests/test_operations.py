@@ -1,0 +1,283 @@
+"""Operating the daemon: scale-out on PostgreSQL, graceful shutdown, metrics, config."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, insert, select
+
+from rapport.consent.store import ConsentChange, record_consent
+from rapport.engine.config import load_settings
+from rapport.engine.db import make_engine, upgrade
+from rapport.engine.errors import ConfigError
+from rapport.engine.models import Customer, OutboxMessage
+
+RAPPORT = str(Path(sys.executable).parent / "rapport")
+CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
+OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
+
+
+def seed_outbox(url: str, messages: int) -> None:
+    engine = make_engine(url)
+    upgrade(engine)
+    now = datetime.now(UTC)
+    people = [
+        {
+            "id": f"P{n:04d}",
+            "first_name": "伟",
+            "last_name": "王",
+            "email": f"p{n}@example.com",
+            "phone": f"+86138{n:08d}",
+            "locale": "zh_CN",
+            "timezone": "Asia/Shanghai",
+            "created_at": now,
+        }
+        for n in range(250)
+    ]
+    with engine.begin() as connection:
+        connection.execute(insert(CUSTOMER), people)
+        record_consent(
+            connection,
+            [
+                ConsentChange(p["id"], ch, "offers", "granted", "test", now)
+                for p in people
+                for ch in ("email", "sms")
+            ],
+            recorded_at=now,
+        )
+        connection.execute(
+            insert(OUTBOX),
+            [
+                {
+                    "idempotency_key": f"P{n % 250:04d}:ops:{n}:{ch}",
+                    "customer_id": f"P{n % 250:04d}",
+                    "campaign": "ops",
+                    "occasion": str(n),
+                    "channel": ch,
+                    "topic": "offers",
+                    "locale": "zh_CN",
+                    "subject": "双十一" if ch == "email" else None,
+                    "body_text": f"消息 {n} 回复STOP退订",
+                    "send_at": now,
+                    "created_at": now,
+                    "status": "queued",
+                    "attempts": 0,
+                }
+                for n in range(messages)
+                for ch in (("email",) if n % 2 == 0 else ("sms",))
+            ],
+        )
+    engine.dispose()
+
+
+def statuses(url: str) -> Counter[str]:
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        found = Counter(
+            dict(
+                connection.execute(
+                    select(OUTBOX.c.status, func.count()).group_by(OUTBOX.c.status)
+                ).all()
+            )
+        )
+    engine.dispose()
+    return found
+
+
+def write_config(
+    path: Path, url: str, smtp_port: int, sms_url: str, extra: str = "", rate: int | None = None
+) -> Path:
+    limit = f", rate_per_second: {rate}" if rate else ""
+    config = path / "config.yaml"
+    config.write_text(
+        f"database: {{url: '{url}'}}\n"
+        f"campaigns_dir: {Path(__file__).resolve().parent.parent / 'campaigns'}\n"
+        f"templates_dir: {Path(__file__).resolve().parent.parent / 'templates'}\n"
+        "channels:\n"
+        f"  email: {{adapter: smtp, kind: email, url: 'smtp://127.0.0.1:{smtp_port}'{limit}}}\n"
+        f"  sms: {{adapter: http_sms, kind: sms, url: '{sms_url}'{limit}}}\n"
+        f"{extra}",
+        encoding="utf-8",
+    )
+    return config
+
+
+def environment() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
+    env.update(RAPPORT_SECRET_KEY="ops", RAPPORT_LOG_LEVEL="INFO")
+    return env
+
+
+def planned_ticks(log: Path) -> int:
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    return sum(1 for entry in lines if entry["message"].startswith("planned "))
+
+
+def wait_until(condition, seconds: float) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_three_daemons_on_postgresql_send_each_message_once_and_one_plans_at_a_time(
+    postgres_url: str, tmp_path: Path, smtp_sink, sms_sink
+) -> None:
+    sink, port = smtp_sink
+    seed_outbox(postgres_url, 5000)
+    config = write_config(
+        tmp_path,
+        postgres_url,
+        port,
+        sms_sink.url,
+        "daemon: {plan_seconds: 1, dispatch_seconds: 0.3, grace_seconds: 10}\n"
+        "dispatch: {batch_size: 100}\n",
+    )
+    logs = [tmp_path / f"daemon{n}.log" for n in range(3)]
+    processes = [
+        subprocess.Popen(
+            [RAPPORT, "--config", str(config), "run"],
+            env=environment(),
+            stdout=subprocess.DEVNULL,
+            stderr=log.open("w"),
+        )
+        for log in logs
+    ]
+    try:
+        assert wait_until(lambda: statuses(postgres_url)["sent"] == 5000, 120), statuses(
+            postgres_url
+        )
+        assert wait_until(lambda: sum(planned_ticks(log) for log in logs) >= 6, 30)
+        planners = [n for n, log in enumerate(logs) if planned_ticks(log)]
+        assert len(planners) == 1  # exactly one daemon plans
+        leader = planners[0]
+        processes[leader].send_signal(signal.SIGTERM)
+        assert processes[leader].wait(timeout=20) == 0
+        others = [n for n in range(3) if n != leader]
+        assert wait_until(lambda: any(planned_ticks(logs[n]) for n in others), 30)
+        assert len([n for n in others if planned_ticks(logs[n])]) == 1
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in processes:
+            assert process.wait(timeout=30) == 0
+    assert len(sms_sink.delivered) == 2500 and sms_sink.duplicates == 0
+    assert len(sink.message_ids()) == 2500 == len(set(sink.message_ids()))
+
+
+def test_sigterm_during_dispatch_exits_0_and_a_restart_sends_the_rest(
+    database_url: str, tmp_path: Path, smtp_sink, sms_sink
+) -> None:
+    sink, port = smtp_sink
+    seed_outbox(database_url, 600)
+    grace = 5
+    config = write_config(  # slow channels, so that the signal arrives mid-dispatch
+        tmp_path,
+        database_url,
+        port,
+        sms_sink.url,
+        f"daemon: {{plan_seconds: 600, dispatch_seconds: 0.2, grace_seconds: {grace}}}\n"
+        "dispatch: {batch_size: 50}\n",
+        rate=40,
+    )
+    process = subprocess.Popen(
+        [RAPPORT, "--config", str(config), "run"],
+        env=environment(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    assert wait_until(lambda: statuses(database_url)["sent"] >= 100, 60)
+    assert statuses(database_url)["queued"] > 0, statuses(database_url)  # mid-dispatch
+    stopped_at = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=grace + 10) == 0
+    assert time.monotonic() - stopped_at < grace + 5
+    after_stop = statuses(database_url)
+    assert after_stop["sending"] == 0  # nothing left claimed
+    assert after_stop["sent"] + after_stop["queued"] == 600
+
+    restart = subprocess.Popen(
+        [RAPPORT, "--config", str(config), "run"],
+        env=environment(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert wait_until(lambda: statuses(database_url)["sent"] == 600, 60)
+    finally:
+        restart.send_signal(signal.SIGTERM)
+        assert restart.wait(timeout=20) == 0
+    assert len(sms_sink.delivered) == 300 and sms_sink.duplicates == 0
+    assert len(sink.message_ids()) == 300 == len(set(sink.message_ids()))
+
+
+def test_metrics_after_a_run_show_what_the_database_holds(
+    database_url: str, tmp_path: Path, smtp_sink, sms_sink
+) -> None:
+    from rapport.engine.web.app import create_app
+    from rapport.engine.web.server import BackgroundServer
+
+    _, port = smtp_sink
+    seed_outbox(database_url, 40)
+    config = write_config(tmp_path, database_url, port, sms_sink.url)
+    sms_sink.script = [400] * 5  # five SMS refused for good
+    result = subprocess.run(
+        [RAPPORT, "--config", str(config), "dispatch", "--once"],
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    settings = load_settings(config, environ={"RAPPORT_SECRET_KEY": "ops"})
+    engine = make_engine(database_url)
+    server = BackgroundServer(create_app(settings, engine)).start()
+    try:
+        text = httpx.get(f"{server.url}/metrics").text
+        ready = httpx.get(f"{server.url}/readyz").json()
+    finally:
+        server.stop()
+        engine.dispose()
+    found = {}
+    for line in text.splitlines():
+        if line.startswith("rapport_outbox_messages{"):
+            labels = dict(
+                pair.split("=", 1) for pair in line.split("{", 1)[1].split("}")[0].split(",")
+            )
+            key = tuple(labels[name].strip('"') for name in ("status", "campaign", "channel"))
+            found[key] = float(line.rsplit(" ", 1)[1])
+    assert statuses(database_url) == Counter({"sent": 35, "failed": 5})
+    assert found == {
+        ("sent", "ops", "email"): 20,
+        ("sent", "ops", "sms"): 15,
+        ("failed", "ops", "sms"): 5,
+    }
+    assert ready == {"ready": True, "checks": {"database": "ok", "migrations": "ok"}}
+
+
+def test_an_environment_variable_overrides_the_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("database: {url: 'sqlite:///from-file.db'}\n", encoding="utf-8")
+    settings = load_settings(config, environ={"RAPPORT_DATABASE_URL": "sqlite:///from-env.db"})
+    assert settings.database_url.endswith("from-env.db")
+    assert load_settings(config, environ={}).database_url.endswith("from-file.db")
+
+
+def test_an_invalid_config_names_file_and_line(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("daemon:\n  plan_seconds: soon\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"config\.yaml:2: daemon\.plan_seconds:"):
+        load_settings(config, environ={})
