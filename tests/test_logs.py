@@ -153,7 +153,7 @@ def test_no_personal_data_or_token_reaches_the_logs(tmp_path: Path, smtp_sink, s
 
     assert sink.messages  # the flow really sent mail
     captured = "\n".join(logs)
-    assert ('"level": "debug"' in captured and "retry" in captured.lower()) or captured
+    assert '"level": "debug"' in captured  # the processes did log, at DEBUG
     for canary in (FIRST, LAST, EMAIL, PHONE, PHONE[1:], token, unsubscribe):
         assert canary not in captured, canary
 
