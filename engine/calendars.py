@@ -7,12 +7,16 @@ of times. Names are English here (``en_US``); :func:`holiday_name` translates.
 
 from __future__ import annotations
 
+import gettext
 import re
 from collections.abc import Iterable
 from datetime import date
 from functools import lru_cache
+from pathlib import Path
 
 import holidays
+
+_LOCALES = Path(holidays.__file__).parent / "locale"
 
 PUBLIC = ("public",)
 _ESTIMATED = re.compile(r"\s*\(estimated\)$")
@@ -125,6 +129,39 @@ def _best_language(country: str, locale: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=256)
+def _catalog(country: str, language: str) -> gettext.NullTranslations:
+    return gettext.translation(
+        country, localedir=str(_LOCALES), languages=[language], fallback=True
+    )
+
+
+@lru_cache(maxsize=64)
+def _source_names(country: str) -> dict[str, str]:
+    """English name -> the calendar's own source string (its gettext msgid)."""
+    english = _catalog(country, "en_US")
+    found = getattr(english, "_catalog", {})
+    return {str(v): str(k) for k, v in found.items() if isinstance(k, str) and k}
+
+
+def _translate(country: str, english: str, language: str) -> str | None:
+    """One holiday's name in ``language``, through the calendar's own catalogs.
+
+    A day can hold several holidays and the package sorts each language's names on
+    its own, so names cannot be matched by position (on 2026-03-21 Nowruz and Eid
+    al-Fitr swap places between English and Persian); the catalogs map them exactly.
+    """
+    probe = _probe(country)
+    default = str(getattr(probe, "default_language", "") or "")
+    msgid = _source_names(country).get(english) or (english if default.startswith("en") else None)
+    if msgid is None:
+        return None
+    if language == default:
+        return msgid
+    translated = _catalog(country, language).gettext(msgid)
+    return translated if translated != msgid or language.startswith(default[:2]) else None
+
+
 @lru_cache(maxsize=4096)
 def holiday_name(country: str, day: date, locale: str, english: str | None = None) -> str | None:
     """The holiday's name in the customer's language where the calendar has it.
@@ -142,8 +179,5 @@ def holiday_name(country: str, day: date, locale: str, english: str | None = Non
         return None
     names = [str(n) for n in local.get_list(day)]
     if english is not None:
-        source = _calendar(country, day.year, categories or PUBLIC, True, "en_US")
-        english_names = [_ESTIMATED.sub("", str(n)) for n in source.get_list(day)] if source else []
-        if english in english_names and len(english_names) == len(names):
-            return names[english_names.index(english)]
+        return _translate(country, english, language) or english
     return "; ".join(names) if names else None

@@ -152,6 +152,7 @@ def main() -> None:
     from rapport.engine import (
         commands,  # noqa: F401  (registers the sub-commands)
         commands_privacy,  # noqa: F401
+        commands_report,  # noqa: F401
         logs,
     )
 

@@ -94,19 +94,29 @@ def campaigns() -> None:
 @campaigns.command("validate")
 @config_option
 def campaigns_validate(app: AppContext) -> None:
-    """Load every campaign and render every template in every configured locale."""
-    from rapport.engine.campaigns import load_campaigns
-    from rapport.engine.validate import validate_campaigns
+    """Load every campaign and render every template in every configured locale.
 
-    problems = validate_campaigns(app.settings)
-    for problem in problems:
+    Problems fail the command (exit 1); warnings (a configured locale a campaign
+    has no templates for, avoidable UCS-2 in an SMS) are printed as FILE: warning: ...
+    and leave it successful.
+    """
+    from dataclasses import replace
+
+    from rapport.engine.campaigns import load_campaigns
+    from rapport.engine.validate import check_campaigns
+
+    report = check_campaigns(app.settings)
+    for problem in report.problems:
         click.echo(str(problem), err=True)
-    if problems:
-        click.echo(f"{len(problems)} problem(s) found", err=True)
+    for warning in report.warnings:
+        click.echo(str(replace(warning, message=f"warning: {warning.message}")), err=True)
+    if report.problems:
+        click.echo(f"{len(report.problems)} problem(s) found", err=True)
         sys.exit(1)
     loaded, _ = load_campaigns(app.settings)
     locales = ", ".join(app.settings.locales.supported)
-    click.echo(f"{len(loaded)} campaign(s) valid in {locales}")
+    warned = f" ({len(report.warnings)} warning(s))" if report.warnings else ""
+    click.echo(f"{len(loaded)} campaign(s) valid in {locales}{warned}")
 
 
 # -- preview --------------------------------------------------------------------------
@@ -320,14 +330,17 @@ def _print_explanation(customer_id: str, decisions: list[Any], day: Any, as_json
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between passes.")
 @config_option
 def dispatch(app: AppContext, once: bool, interval: float) -> None:
-    """Send due messages from the outbox."""
+    """Send due messages from the outbox (without --once: keep sending until SIGTERM)."""
     engine = app.migrated_engine()
-    while True:
-        report = run_async(_dispatch_once(app, engine))
-        _print_dispatch_report(report)
-        if once:
-            return
-        time_module.sleep(interval)
+    if once:
+        _print_dispatch_report(run_async(_dispatch_once(app, engine)))
+        return
+    from rapport.engine.daemon import Daemon
+
+    settings = app.settings.model_copy(
+        update={"daemon": app.settings.daemon.model_copy(update={"dispatch_seconds": interval})}
+    )
+    Daemon(settings, engine, plan=False).run_forever()
 
 
 async def _dispatch_once(app: AppContext, engine: Any, clock: Any = None):  # type: ignore[no-untyped-def]

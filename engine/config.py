@@ -162,6 +162,9 @@ class WebConfig(Strict):
     #: Shared secret providers send in the ``X-Rapport-Webhook-Token`` header; from
     #: RAPPORT_WEBHOOK_TOKEN. Webhooks are refused while it is unset.
     webhook_token: str | None = Field(default=None, exclude=True)
+    #: Bearer token for the operators' report at /admin/report; from
+    #: RAPPORT_REPORT_TOKEN. The route answers 503 while it is unset.
+    report_token: str | None = Field(default=None, exclude=True)
 
 
 class DispatchConfig(Strict):
@@ -300,6 +303,9 @@ def _apply_environment(settings: Settings, environ: dict[str, str]) -> Settings:
         updates["secret_key"] = key
     if token := environ.get("RAPPORT_WEBHOOK_TOKEN"):
         updates["web"] = settings.web.model_copy(update={"webhook_token": token})
+    if token := environ.get("RAPPORT_REPORT_TOKEN"):
+        web = updates.get("web", settings.web)
+        updates["web"] = web.model_copy(update={"report_token": token})
     return settings.model_copy(update=updates)
 
 

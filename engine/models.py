@@ -161,6 +161,8 @@ class OutboxMessage(SQLModel, table=True):
     transactional: bool = False
     #: The A/B variant rendered, when the campaign has variants.
     variant: str | None = Field(default=None, max_length=32)
+    #: SMS segments the text costs (see engine/sms_encoding.py); None for e-mail.
+    segments: int | None = None
     status: str = Field(default=MessageStatus.QUEUED, max_length=16)
     subject: str | None = None
     body_text: str = ""
@@ -174,3 +176,30 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = None
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class FeedbackAnswer(SQLModel, table=True):
+    """One answer to one feedback request (a customer and an occasion), never two.
+
+    ``stage`` and ``tier`` are the customer's on the day they answered, so NPS by
+    stage and tier reports who they were then, not who they became.
+    """
+
+    __tablename__ = "feedback_answer"
+    __table_args__ = (
+        UniqueConstraint("customer_id", "occasion", name="uq_feedback_request"),
+        Index("ix_feedback_answer_answered_at", "answered_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: str = Field(foreign_key="customer.id", max_length=64)
+    occasion: str = Field(max_length=150)
+    campaign: str = Field(max_length=100)
+    channel: str | None = Field(default=None, max_length=32)
+    #: 0-10: how likely the customer is to recommend us (a CHECK in the migration).
+    score: int
+    comment: str | None = None
+    locale: str = Field(max_length=35)
+    stage: str = Field(max_length=32)
+    tier: str = Field(max_length=64)
+    answered_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

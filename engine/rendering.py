@@ -81,13 +81,23 @@ currency named next to them. The context is built by
 ``sender``
     ``postal_address``: shown in every e-mail footer.
 
-Filters, bound to the locale of the template folder so the numbers and dates match
-the language around them: ``format_date(value, format="long")``,
+Filters, formatting for the customer in the language of the template folder, so the
+numbers and dates match the words around them: ``format_date(value, format="long")``,
 ``format_datetime(value, format="medium", tzinfo=None)``, ``format_number``,
-``format_decimal``, ``format_percent`` and ``format_currency(amount, currency)``.
-Persian output uses Persian digits and Solar Hijri dates for the named formats
-(``short``, ``medium``, ``long``, ``full``); a custom Babel pattern gives the
-Gregorian calendar.
+``format_decimal``, ``format_percent``, ``format_currency(amount, currency)``,
+``format_timedelta(delta, granularity="second")`` ('3 days') and
+``relative(value, base)`` ('3 days ago', 'in 3 days': ``value`` seen from
+``base``, e.g. ``occasion.last_ordered_at | relative(occasion.date)``).
+Numbers use the locale's default numbering system: Persian output has Persian
+digits and separators (``۱٬۵۰۰٬۰۰۰``), Egyptian Arabic Arabic-Indic digits; Persian
+dates are Solar Hijri with Persian month names for the named formats (``short``,
+``medium``, ``long``, ``full``), while a custom Babel pattern gives the Gregorian
+calendar. Formatting follows the same negotiation as the text (:func:`locale_chain`:
+customer locale, then its language, then the configured default): the filters use
+the most specific locale of the customer's chain that is in the template folder's
+language. An ``en_GB`` customer served from ``en/`` reads "21 March 2026" and an
+``ar_EG`` one served from ``ar/`` gets Arabic-Indic digits, while a German customer
+who falls back to ``en/`` gets English formats with the English words, never a mix.
 
 Speed
 -----
@@ -105,6 +115,7 @@ import re
 import threading
 import traceback
 from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -114,7 +125,14 @@ from typing import TYPE_CHECKING, Any, Literal
 from babel import Locale, UnknownLocaleError
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
-from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateNotFound, select_autoescape
+from jinja2 import (
+    FileSystemLoader,
+    StrictUndefined,
+    Template,
+    TemplateNotFound,
+    pass_context,
+    select_autoescape,
+)
 from jinja2.exceptions import SecurityError, TemplateSyntaxError
 from jinja2.loaders import split_template_path
 from jinja2.runtime import Context
@@ -352,15 +370,20 @@ class LocaleFormats:
         self._solar_hijri = locale.language == "fa" and _Persian is not None
         self._day_names = locale.days["format"]["wide"]
 
+    #: Jinja filter name -> method.
+    FILTERS: Mapping[str, str] = {
+        "format_date": "format_date",
+        "format_datetime": "format_datetime",
+        "format_number": "format_decimal",
+        "format_decimal": "format_decimal",
+        "format_percent": "format_percent",
+        "format_currency": "format_currency",
+        "format_timedelta": "format_timedelta",
+        "relative": "relative",
+    }
+
     def filters(self) -> dict[str, Callable[..., str]]:
-        return {
-            "format_date": self.format_date,
-            "format_datetime": self.format_datetime,
-            "format_number": self.format_decimal,
-            "format_decimal": self.format_decimal,
-            "format_percent": self.format_percent,
-            "format_currency": self.format_currency,
-        }
+        return {name: getattr(self, method) for name, method in self.FILTERS.items()}
 
     def _native(self, text: str) -> str:
         return text.translate(self._digits) if self._digits else text
@@ -428,6 +451,52 @@ class LocaleFormats:
             )
         )
 
+    def format_timedelta(
+        self,
+        value: timedelta | int | float,
+        granularity: str = "second",
+        threshold: float = 0.85,
+        add_direction: bool = False,
+        format: str = "long",
+    ) -> str:
+        """A duration in words: '3 days', '۳ روز', '3天' (a number is seconds, as in Babel)."""
+        delta = _require(value, "format_timedelta")
+        return self._native(
+            babel_dates.format_timedelta(
+                delta,
+                granularity=granularity,  # type: ignore[arg-type]
+                threshold=threshold,
+                add_direction=add_direction,
+                format=format,  # type: ignore[arg-type]
+                locale=self.locale,
+            )
+        )
+
+    def relative(
+        self,
+        value: date | datetime | timedelta,
+        base: date | datetime | None = None,
+        granularity: str | None = None,
+    ) -> str:
+        """``value`` as seen from ``base``: '3 days ago', '۳ روز پیش', '3天前', 'in 2 weeks'.
+
+        ``base`` is required for a date: a template must say "ago from when" (the
+        occasion's date, say), because a render has no clock of its own and the same
+        message must read the same whenever it is rendered. Dates are compared by day.
+        """
+        moment = _require(value, "relative")
+        if isinstance(moment, timedelta):
+            delta, unit = moment, granularity or "second"
+        else:
+            if base is None:
+                raise ValueError("relative needs a date to compare with: value | relative(base)")
+            if isinstance(moment, datetime) and isinstance(base, datetime):
+                delta, unit = moment - base, granularity or "second"
+            else:
+                delta = _day_of(moment) - _day_of(base)
+                unit = granularity or "day"
+        return self.format_timedelta(delta, unit, add_direction=True)
+
     def _persian_date(self, day: date, format: str) -> str | None:
         parts = solar_hijri(day)
         if parts is None:
@@ -441,11 +510,21 @@ class LocaleFormats:
         return text
 
 
+def _day_of(value: date | datetime) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
 def _require(value: Any, name: str) -> Any:
     # Babel formats None as "now"; a missing date must be an error, not today's date.
     if value is None:
         raise ValueError(f"{name} was given no value (None)")
     return value
+
+
+#: The locale of the customer being rendered for, read by the filters so they format
+#: for that customer. A context variable rather than a context key: the template
+#: context is the marketer's namespace, and this must hold across threads.
+_CUSTOMER_LOCALE: ContextVar[str | None] = ContextVar("rapport_customer_locale", default=None)
 
 
 # --------------------------------------------------------------------------- sandbox
@@ -534,6 +613,8 @@ class Renderer:
         self._broken: dict[tuple[str, str, str], Problem] = {}
         self._exists: dict[str, bool] = {}
         self._resolved: dict[tuple[str, str, str], _Resolved] = {}
+        self._formats: dict[str, LocaleFormats] = {}
+        self._format_locales: dict[tuple[str, str | None], str] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Renderer:
@@ -561,7 +642,13 @@ class Renderer:
             resolved = self._resolve(template_set, channel, locale)
             self._resolved[key] = resolved
         used, templates = resolved
-        out = {part: self._render_template(part, tpl, context) for part, tpl in templates.items()}
+        token = _CUSTOMER_LOCALE.set(locale)
+        try:
+            out = {
+                part: self._render_template(part, tpl, context) for part, tpl in templates.items()
+            }
+        finally:
+            _CUSTOMER_LOCALE.reset(token)
         if channel == "sms":
             return RenderedMessage(subject=None, text=out[SMS_TEXT], html=None, locale=used)
         return RenderedMessage(
@@ -586,16 +673,42 @@ class Renderer:
         ]
 
     def render_part(
-        self, template_set: str, part: str, template_locale: str, context: Mapping[str, Any]
+        self,
+        template_set: str,
+        part: str,
+        template_locale: str,
+        context: Mapping[str, Any],
+        *,
+        customer_locale: str | None = None,
     ) -> str:
         """Render one part of one folder, with the same checks :meth:`render` applies.
 
         Validation uses this to report a broken subject *and* a broken body in one pass.
+        ``customer_locale`` formats as for that customer (default: as the folder's).
         """
         check_plain(context)
-        return self._render_template(
-            part, self.template(template_set, part, template_locale), context
-        )
+        template = self.template(template_set, part, template_locale)
+        token = _CUSTOMER_LOCALE.set(customer_locale)
+        try:
+            return self._render_template(part, template, context)
+        finally:
+            _CUSTOMER_LOCALE.reset(token)
+
+    def formats_for(self, template_locale: str, customer_locale: str | None) -> LocaleFormats:
+        """The formatting a customer gets from a template folder (see the module doc).
+
+        The most specific locale of the customer's chain in the folder's language, so
+        the numbers and dates are the customer's own yet match the words around them.
+        """
+        key = (template_locale, customer_locale)
+        name = self._format_locales.get(key)
+        if name is None:
+            name = self._format_locale(template_locale, customer_locale)
+            self._format_locales[key] = name
+        formats = self._formats.get(name)
+        if formats is None:
+            formats = self._formats.setdefault(name, LocaleFormats(Locale.parse(name)))
+        return formats
 
     def template(self, template_set: str, part: str, template_locale: str) -> Template:
         """The compiled template, compiled on first use and the same object afterwards."""
@@ -625,6 +738,16 @@ class Renderer:
         """The file a part lives in, as shown in problems (relative to the working folder)."""
         return self._display(None, _name(template_set, template_locale, part))
 
+    def folder_of(self, template_set: str, template_locale: str | None = None) -> str:
+        """A template set's folder, or one locale's in it, as shown in problems."""
+        name = f"{template_set}/{template_locale}" if template_locale else template_set
+        return self._display(None, name)
+
+    def source_of(self, template_set: str, part: str, template_locale: str) -> str:
+        """The text of a template file, to point a problem at a line of it."""
+        path = self.templates_dir / template_set / template_locale / part
+        return path.read_text(encoding="utf-8")
+
     def environment(self, template_locale: str) -> ImmutableSandboxedEnvironment:
         """The one sandboxed environment for a template folder's locale."""
         env = self._environments.get(template_locale)
@@ -652,8 +775,42 @@ class Renderer:
             lstrip_blocks=True,
             finalize=_finalize,
         )
-        env.filters.update(LocaleFormats(self._babel_locale(template_locale)).filters())
+        env.filters.update(self._filters(template_locale))
         return env
+
+    def _filters(self, template_locale: str) -> dict[str, Callable[..., str]]:
+        """The folder's filters, each formatting for the customer being rendered.
+
+        They are marked ``pass_context`` only so that Jinja never calls them at compile
+        time on a constant (``{{ 1500 | format_number }}``), which would fix the format
+        to the folder's whoever the customer; the template context itself is unused,
+        and Python callers may leave it out.
+        """
+
+        def bound(method: str) -> Callable[..., str]:
+            @pass_context
+            def apply(*args: Any, **kwargs: Any) -> str:
+                if args and isinstance(args[0], Context):
+                    args = args[1:]
+                formats = self.formats_for(template_locale, _CUSTOMER_LOCALE.get())
+                return getattr(formats, method)(*args, **kwargs)  # type: ignore[no-any-return]
+
+            apply.__name__ = apply.__qualname__ = method
+            return apply
+
+        return {name: bound(method) for name, method in LocaleFormats.FILTERS.items()}
+
+    def _format_locale(self, template_locale: str, customer_locale: str | None) -> str:
+        folder = self._babel_locale(template_locale)
+        if customer_locale:
+            for candidate in locale_chain(customer_locale, str(folder)):
+                if _language(candidate) != folder.language:
+                    continue
+                try:
+                    return str(Locale.parse(candidate))
+                except (ValueError, TypeError, UnknownLocaleError):
+                    continue
+        return str(folder)
 
     def _babel_locale(self, template_locale: str) -> Locale:
         # A folder named after no real locale still renders, formatted as the default.
@@ -824,6 +981,11 @@ _PERSONAS = {
     "zh": _Persona(
         "伟", "王", "Asia/Shanghai", "CN", date(1988, 9, 9), "CNY",
         Decimal("3280.00"), Decimal("836.00"), "春节", date(2026, 2, 17), date(2025, 10, 6),
+    ),
+    "ar": _Persona(
+        "ليلى", "حسن", "Africa/Cairo", "EG", date(1991, 7, 3), "EGP",
+        Decimal("18500.00"), Decimal("4200.00"), "عيد الفطر", date(2026, 3, 20),
+        date(2025, 10, 6),
     ),
 }  # fmt: skip
 

@@ -9,10 +9,20 @@ would render it. Each part of a message is rendered on its own, so a broken subj
 does not hide a broken body.
 
 Beyond "does it render", e-mail bodies must show the preference link and an SMS
-must carry the STOP opt-out hint: the consent promises in the spec depend on it.
+must carry the STOP opt-out hint: the consent promises in the spec depend on it. An
+SMS must also fit the campaign's ``sms_max_segments``, since every segment is billed.
+
+Findings come in two severities. *Problems* fail validation. *Warnings* are shown
+but let the campaigns go live: a configured locale a campaign has no templates for
+(its customers get the default locale's, see ``locales.missing_templates`` to make
+that a problem), and a typographic character such as ``’`` that alone turns an SMS
+from GSM-7 into UCS-2, more than halving what one segment holds.
 """
 
 from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
 
 from rapport.engine.campaigns import Campaign, load_campaigns
 from rapport.engine.config import Settings
@@ -28,24 +38,71 @@ from rapport.engine.rendering import (
     TemplateProblemError,
     sample_context,
 )
+from rapport.engine.sms_encoding import count_sms, non_gsm_characters
 
-__all__ = ["validate_campaigns"]
+__all__ = ["ValidationReport", "check_campaigns", "validate_campaigns"]
 
 #: The keyword every SMS provider and our inbound handler honour; see the spec's consent model.
 OPT_OUT_KEYWORD = "STOP"
 
+#: Characters word processors put in for plain ones; each alone forces UCS-2.
+TYPOGRAPHIC = {
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u2026": "...",
+    "\u00a0": "a plain space",
+    "`": "'",
+}
 
-def validate_campaigns(settings: Settings, renderer: Renderer | None = None) -> list[Problem]:
-    """Every problem with the campaign files and their templates, sorted by file and line.
+#: A template line that prints nothing itself: only statements, comments, blanks.
+_STATEMENT_ONLY = re.compile(r"^(?:\{%.*?%\}|\{#.*?#\}|\s)*$")
 
-    The same template file can be reached from several locales through fallback, so
-    identical problems are reported once.
+
+@dataclass(frozen=True, slots=True)
+class ValidationReport:
+    """What validation found: ``problems`` fail it, ``warnings`` are only shown."""
+
+    problems: list[Problem]
+    warnings: list[Problem]
+
+
+@dataclass(slots=True)
+class _Findings:
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def check_campaigns(settings: Settings, renderer: Renderer | None = None) -> ValidationReport:
+    """Every problem and warning about the campaign files and their templates.
+
+    Each list is sorted by file and line. The same template file can be reached from
+    several locales through fallback, so identical findings are reported once.
     """
     campaigns, problems = load_campaigns(settings)
+    found = _Findings(problems=list(problems))
     renderer = renderer or Renderer.from_settings(settings)
     for campaign in campaigns:
-        for kind in _template_kinds(campaign, settings):
-            problems.extend(_check_channel(renderer, campaign, kind, settings))
+        kinds = _template_kinds(campaign, settings)
+        for kind in kinds:
+            _check_channel(renderer, campaign, kind, settings, found)
+        gaps = _missing_locales(renderer, campaign, kinds, settings)
+        if settings.locales.missing_templates == "fail":
+            found.problems.extend(gaps)
+        else:
+            found.warnings.extend(gaps)
+    return ValidationReport(_sorted(found.problems), _sorted(found.warnings))
+
+
+def validate_campaigns(settings: Settings, renderer: Renderer | None = None) -> list[Problem]:
+    """The problems that fail validation, sorted by file and line (no warnings)."""
+    return check_campaigns(settings, renderer).problems
+
+
+def _sorted(problems: list[Problem]) -> list[Problem]:
     unique = dict.fromkeys(problems)
     return sorted(unique, key=lambda p: (p.file, p.line or 0, p.field or "", p.message))
 
@@ -69,12 +126,14 @@ def _locales(renderer: Renderer, template_set: str, settings: Settings) -> list[
 
 
 def _check_channel(
-    renderer: Renderer, campaign: Campaign, kind: ChannelKind, settings: Settings
-) -> list[Problem]:
-    problems: list[Problem] = []
+    renderer: Renderer,
+    campaign: Campaign,
+    kind: ChannelKind,
+    settings: Settings,
+    found: _Findings,
+) -> None:
     for template_set in campaign.template_sets():
-        problems.extend(_check_template_set(renderer, campaign, template_set, kind, settings))
-    return problems
+        _check_template_set(renderer, campaign, template_set, kind, settings, found)
 
 
 def _check_template_set(
@@ -83,9 +142,10 @@ def _check_template_set(
     template_set: str,
     kind: ChannelKind,
     settings: Settings,
-) -> list[Problem]:
+    found: _Findings,
+) -> None:
     default = settings.locales.default
-    problems: list[Problem] = []
+    problems = found.problems
     for locale in _locales(renderer, template_set, settings):
         problems.extend(_incomplete_folder(renderer, template_set, kind, locale))
         try:
@@ -98,12 +158,98 @@ def _check_template_set(
         context = sample_context(locale, campaign, settings=settings)
         for part in renderer.parts_present(template_set, kind, used):
             try:
-                output = renderer.render_part(template_set, part, used, context)
+                output = renderer.render_part(
+                    template_set, part, used, context, customer_locale=locale
+                )
             except TemplateProblemError as exc:
                 problems.append(exc.problem)
                 continue
             problems.extend(_promises(renderer, template_set, part, used, output, context))
-    return problems
+            if part == SMS_TEXT:
+                _sms_cost(renderer, campaign, template_set, used, output, found)
+
+
+def _missing_locales(
+    renderer: Renderer, campaign: Campaign, kinds: list[ChannelKind], settings: Settings
+) -> list[Problem]:
+    """Configured locales a campaign has no templates in, so their customers fall back.
+
+    A ``fa_IR`` customer served from ``fa/`` is not missing anything: only a fallback
+    to another *language* (the default's) is reported, one line per template set.
+    """
+    default = settings.locales.default
+    findings = []
+    for template_set in campaign.template_sets():
+        lacking: dict[str, list[str]] = {}
+        fallback = default
+        for locale in settings.locales.supported:
+            for kind in kinds:
+                try:
+                    used = renderer.locale_for(template_set, kind, locale)
+                except TemplateMissing:
+                    continue  # the default lacks them too: already a problem
+                if _language(used) != _language(locale):
+                    lacking.setdefault(locale, []).append(kind)
+                    fallback = used
+        if not lacking:
+            continue
+        listed = ", ".join(f"{locale} ({', '.join(kinds)})" for locale, kinds in lacking.items())
+        findings.append(
+            Problem(
+                renderer.folder_of(template_set),
+                None,
+                f"campaign {campaign.id!r} has no templates for {listed}:"
+                f" those customers get the {fallback!r} ones",
+            )
+        )
+    return findings
+
+
+def _sms_cost(
+    renderer: Renderer,
+    campaign: Campaign,
+    template_set: str,
+    locale: str,
+    output: str,
+    found: _Findings,
+) -> None:
+    """The sample SMS against the campaign's segment limit, and avoidable UCS-2."""
+    file = renderer.file_of(template_set, SMS_TEXT, locale)
+    line = _first_text_line(renderer.source_of(template_set, SMS_TEXT, locale))
+    encoding, units, segments = count_sms(output)
+    limit = campaign.sms_max_segments
+    if limit is not None and segments > limit:
+        found.problems.append(
+            Problem(
+                file,
+                line,
+                f"the SMS takes {segments} segments ({units} {encoding} units for the sample"
+                f" {locale} customer); the campaign allows {limit} (sms_max_segments)",
+            )
+        )
+    culprits = non_gsm_characters(output)
+    if culprits and all(c in TYPOGRAPHIC for c in culprits):
+        names = ", ".join(f"{c!r} (U+{ord(c):04X}) by {TYPOGRAPHIC[c]}" for c in culprits)
+        found.warnings.append(
+            Problem(
+                file,
+                line,
+                f"only typographic characters make this SMS UCS-2 (70 characters a segment"
+                f" instead of 160): replace {names}",
+            )
+        )
+
+
+def _first_text_line(source: str) -> int | None:
+    """The first line that prints something: where a message's text starts."""
+    for number, text in enumerate(source.splitlines(), 1):
+        if not _STATEMENT_ONLY.match(text):
+            return number
+    return None
+
+
+def _language(locale: str) -> str:
+    return locale.replace("-", "_").split("_", 1)[0].lower()
 
 
 def _incomplete_folder(

@@ -6,6 +6,8 @@ with a plain HTTP client, as a mail client or provider would.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import time as time_module
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
@@ -107,6 +109,37 @@ def states(engine: Engine, customer_id: str) -> dict[tuple[str, str], str]:
         return {(s.channel, s.topic): s.status for s in current_states(connection, customer_id)}
 
 
+def drawn_with(page: Any, selector: str) -> set[str]:
+    """The font families Chromium drew a node's text with (DevTools' platform fonts)."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+    node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+    fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+    cdp.detach()
+    return {font["familyName"] for font in fonts}
+
+
+def assert_legible(page: Any, selector: str, language: str) -> None:
+    """The text was drawn by a font that has its script, not as empty boxes.
+
+    A screenshot is only evidence if a person can read it: without a font for the
+    script (e.g. no CJK font installed) Chromium draws boxes and the DOM still passes.
+    """
+    if shutil.which("fc-list") is None:
+        return
+    listing = subprocess.run(
+        ["fc-list", f":lang={language}", "family"], capture_output=True, text=True, check=True
+    ).stdout
+    covering = {name.strip() for line in listing.splitlines() for name in line.split(",")}
+    drawn = drawn_with(page, selector)
+    assert drawn & covering, (
+        f"{selector} was drawn with {sorted(drawn)}, none of which has {language} glyphs;"
+        " install a font for it (fonts-noto-cjk for Chinese)"
+    )
+
+
 def plan_nowruz(engine: Engine, settings: Settings, dry_run: bool = True):  # type: ignore[no-untyped-def]
     return run_plan(
         engine,
@@ -133,6 +166,8 @@ def test_persian_preference_page_is_rtl_and_saving_withdraws_sms_offers(
     html = page.locator("html")
     assert html.get_attribute("dir") == "rtl" and html.get_attribute("lang") == "fa"
     assert page.locator("h1").inner_text() == "تنظیمات پیام‌های شما"
+    assert page.evaluate("getComputedStyle(document.body).direction") == "rtl"
+    assert_legible(page, "h1", "fa")
     assert page.locator("#sms\\:offers").is_checked()
     page.locator("#sms\\:offers").uncheck()
     page.locator("#save").click()
@@ -154,7 +189,7 @@ def test_persian_preference_page_is_rtl_and_saving_withdraws_sms_offers(
 
 
 def test_chinese_preference_page_is_in_chinese(
-    engine: Engine, settings: Settings, server: BackgroundServer, browser: Any
+    engine: Engine, settings: Settings, server: BackgroundServer, browser: Any, tmp_path: Path
 ) -> None:
     add_customer(
         engine,
@@ -166,12 +201,55 @@ def test_chinese_preference_page_is_in_chinese(
         country="CN",
         phone="+8613812345678",
     )
+    give(engine, "ZH1", ("email", "birthday"))
     page = browser.new_page()
     page.goto(local(link(settings, "preferences", "ZH1"), server))
     assert page.locator("html").get_attribute("lang") == "zh"
     assert page.locator("html").get_attribute("dir") == "ltr"
+    assert page.evaluate("getComputedStyle(document.body).direction") == "ltr"
     assert page.locator("h1").inner_text() == "您的消息偏好设置"
+    assert page.title() == "您的消息偏好设置"
+    assert "伟" in page.locator("main p").first.inner_text()
+    headers = page.locator("thead th").all_inner_texts()
+    assert headers[0] == "主题" and {"电子邮件", "短信"} <= set(headers[1:])
+    assert "生日祝福" in page.locator("tbody").inner_text()
+    assert page.locator("#email\\:birthday").is_checked()
+    assert page.locator("#save").inner_text() == "保存我的选择"
+    assert_legible(page, "h1", "zh-cn")
+    page.screenshot(path=str(tmp_path / "preferences-zh.png"), full_page=True)
+    assert (tmp_path / "preferences-zh.png").stat().st_size > 10_000
     page.close()
+
+
+def test_arabic_pages_come_from_a_catalog_alone_and_are_rtl(
+    engine: Engine, settings: Settings
+) -> None:
+    """Arabic has no code of its own: its catalog makes the pages Arabic and RTL."""
+    from starlette.testclient import TestClient
+
+    add_customer(
+        engine,
+        "AR1",
+        first_name="ليلى",
+        last_name="حسن",
+        locale="ar_EG",
+        timezone="Africa/Cairo",
+        country="EG",
+        phone="+201001234567",
+    )
+    with TestClient(create_app(settings, engine)) as client:
+        base = Settings().web.base_url
+        page = client.get(link(settings, "preferences", "AR1").replace(base, ""))
+        unsubscribe = client.get(link(settings, "unsubscribe", "AR1", "sms").replace(base, ""))
+        request = client.get("/preferences", headers={"Accept-Language": "ar-EG,ar;q=0.9"})
+    assert page.status_code == 200
+    assert '<html lang="ar" dir="rtl">' in page.text
+    assert "<h1>تفضيلات التواصل الخاصة بك</h1>" in page.text
+    assert "مرحبًا ليلى، اختر الرسائل" in page.text
+    assert "احفظ اختياراتي" in page.text and "Save my choices" not in page.text
+    assert '<html lang="ar" dir="rtl">' in unsubscribe.text
+    assert "هل تريد إيقاف جميع الرسائل النصية التسويقية" in unsubscribe.text
+    assert '<html lang="ar" dir="rtl">' in request.text
 
 
 def test_one_click_post_withdraws_and_answers_200_twice(

@@ -123,7 +123,7 @@ async def _not_found_handler(request: Request, exc: Exception) -> Response:
 
 
 def create_app(settings: Settings, engine: Engine, *, clock: Clock = utcnow) -> Starlette:
-    from rapport.engine.web import email_events, preferences, sms_inbound, unsubscribe
+    from rapport.engine.web import email_events, feedback, preferences, sms_inbound, unsubscribe
 
     web = WebContext(
         settings=settings,
@@ -149,6 +149,7 @@ def create_app(settings: Settings, engine: Engine, *, clock: Clock = utcnow) -> 
         *unsubscribe.routes,
         *sms_inbound.routes,
         *email_events.routes,
+        *feedback.routes,
     ]
     app = Starlette(routes=routes, exception_handlers={404: _not_found_handler})
     app.state.web = web

@@ -1,0 +1,102 @@
+"""The one-question feedback page and the operators' report page.
+
+``/feedback/{token}``: a signed :attr:`Purpose.FEEDBACK` link, in the customer's
+language; the first answer per request is stored, any later submit changes nothing
+and gets the same thank-you. A bad token gets the standard 404.
+
+``/admin/report``: the HTML report, for operators holding the admin token
+(``RAPPORT_REPORT_TOKEN``), sent as ``Authorization: Bearer <token>`` or
+``?token=``. 401 without it, 503 while no token is configured.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import date, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from rapport.consent.tokens import Purpose
+from rapport.engine.feedback import answered, record_answer
+from rapport.engine.web.app import not_found, resolve, web_context
+
+
+def _page(request: Request, locale: str, *, done: bool, invalid: bool = False) -> str:
+    return web_context(request).pages.render("feedback.html", locale, done=done, invalid=invalid)
+
+
+async def feedback_page(request: Request) -> Response:
+    found = resolve(request, Purpose.FEEDBACK)
+    if found is None:
+        return not_found(request)
+    claims, customer = found
+    web = web_context(request)
+    with web.engine.connect() as connection:
+        done = answered(connection, claims.customer_id, claims.topic or "")
+    return HTMLResponse(_page(request, customer.locale, done=done))
+
+
+async def feedback_post(request: Request) -> Response:
+    found = resolve(request, Purpose.FEEDBACK)
+    if found is None:
+        return not_found(request)
+    claims, customer = found
+    web = web_context(request)
+    form = await request.form()
+    raw = str(form.get("score") or "").strip()
+    score = int(raw) if raw.isdigit() else -1
+    if not 0 <= score <= 10:
+        with web.engine.connect() as connection:
+            if answered(connection, claims.customer_id, claims.topic or ""):
+                return HTMLResponse(_page(request, customer.locale, done=True))
+        body = _page(request, customer.locale, done=False, invalid=True)
+        return HTMLResponse(body, status_code=422)
+    comment = str(form.get("comment") or "")
+    try:
+        with web.engine.begin() as connection:
+            record_answer(connection, web.settings, claims, score, comment, web.now())
+    except IntegrityError:
+        pass  # answered concurrently: the first answer stands
+    return HTMLResponse(_page(request, customer.locale, done=True))
+
+
+def _authorised(request: Request, token: str) -> bool:
+    header = request.headers.get("authorization", "")
+    given = header[7:].strip() if header.lower().startswith("bearer ") else ""
+    given = given or request.query_params.get("token", "")
+    return bool(given) and hmac.compare_digest(given.encode(), token.encode())
+
+
+async def admin_report(request: Request) -> Response:
+    """The HTML report for ``?from=YYYY-MM-DD&to=YYYY-MM-DD`` (default: the last 90 days)."""
+    from rapport.engine.report import render_report
+
+    web = web_context(request)
+    token = web.settings.web.report_token
+    if not token:
+        return PlainTextResponse("report disabled: no admin token configured", status_code=503)
+    if not _authorised(request, token):
+        return PlainTextResponse(
+            "admin token required", status_code=401, headers={"WWW-Authenticate": "Bearer"}
+        )
+    try:
+        end = date.fromisoformat(request.query_params.get("to") or web.now().date().isoformat())
+        start_text = request.query_params.get("from")
+        start = date.fromisoformat(start_text) if start_text else end - timedelta(days=89)
+    except ValueError:
+        return PlainTextResponse("from and to must be YYYY-MM-DD dates", status_code=400)
+    if start > end:
+        return PlainTextResponse("from must not be after to", status_code=400)
+    body = await run_in_threadpool(render_report, web.engine, web.settings, start, end, "html")
+    return HTMLResponse(body, headers={"Cache-Control": "no-store", "X-Robots-Tag": "noindex"})
+
+
+routes = [
+    Route("/feedback/{token}", feedback_page, methods=["GET"]),
+    Route("/feedback/{token}", feedback_post, methods=["POST"]),
+    Route("/admin/report", admin_report, methods=["GET"]),
+]

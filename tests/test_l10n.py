@@ -1,0 +1,575 @@
+"""Localization end to end: real templates rendered for Persian, Chinese, English
+and Arabic customers (acceptance 1 and 2), the locale chain for words *and* formats,
+right-to-left markup, relative times, holiday names, and the localization checks of
+``rapport campaigns validate`` (SMS segment limits, locales without templates).
+
+The shipped templates are rendered through :class:`Renderer` with the sample
+customer of :func:`sample_context`, changed only where a test needs a known date or
+amount, so these tests see exactly what a customer would.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from babel import Locale
+from sqlalchemy import Engine, insert, select
+
+from rapport.consent.store import ConsentChange, record_consent
+from rapport.consent.tokens import Signer
+from rapport.engine import validation
+from rapport.engine.calendars import holiday_name
+from rapport.engine.campaigns import Campaign, load_campaigns
+from rapport.engine.config import LocaleConfig, Settings
+from rapport.engine.models import Customer, OutboxMessage
+from rapport.engine.planning import run_plan
+from rapport.engine.rendering import Renderer, TemplateProblemError, sample_context
+from rapport.engine.sms_encoding import count_sms
+from rapport.engine.validate import check_campaigns
+
+REPO = Path(__file__).resolve().parents[1]
+BIRTHDAY = date(2026, 3, 21)  # 1 Farvardin 1405: Nowruz and a Persian customer's birthday
+FSI, PDI = "\u2068", "\u2069"  # first-strong isolate ... pop directional isolate
+LATIN_DIGITS = re.compile(r"[0-9]")
+
+
+@pytest.fixture(scope="module")
+def settings() -> Settings:
+    return Settings(base_dir=REPO)
+
+
+@pytest.fixture(scope="module")
+def campaigns(settings: Settings) -> dict[str, Campaign]:
+    loaded, _ = load_campaigns(settings)  # other campaigns' problems are not ours here
+    return {c.id: c for c in loaded}
+
+
+@pytest.fixture(scope="module")
+def renderer(settings: Settings) -> Renderer:
+    return Renderer.from_settings(settings)
+
+
+def birthday_context(
+    locale: str,
+    campaign: Campaign,
+    settings: Settings,
+    *,
+    spent: Decimal,
+    currency: str,
+    code: str | None = None,
+) -> dict[str, Any]:
+    """A VIB customer of ``locale`` whose birthday is 2026-03-21, having spent ``spent``."""
+    context = sample_context(locale, campaign, settings=settings)
+    context["customer"].update(
+        birthday=date(1990, 3, 21), tier="vib", lifetime_value=spent, currency=currency
+    )
+    context["occasion"].update(date=BIRTHDAY, years=36)
+    if code is not None:
+        context["offer"] = {**context["offer"], "code": code}
+    return context
+
+
+@dataclass
+class Page(HTMLParser):
+    """Just enough DOM for the assertions: attributes by tag, text inside <bdi>, styles."""
+
+    attributes: dict[str, list[dict[str, str | None]]] = field(default_factory=dict)
+    isolated: list[str] = field(default_factory=list)
+    styles: list[str] = field(default_factory=list)
+    _bdi_depth: int = 0
+
+    def __post_init__(self) -> None:
+        super().__init__()
+
+    @classmethod
+    def parse(cls, html: str) -> Page:
+        page = cls()
+        page.feed(html)
+        return page
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        self.attributes.setdefault(tag, []).append(values)
+        if values.get("style"):
+            self.styles.append(str(values["style"]))
+        if tag == "bdi":
+            self._bdi_depth += 1
+            self.isolated.append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "bdi":
+            self._bdi_depth -= 1
+
+    def handle_data(self, data: str) -> None:
+        if self._bdi_depth:
+            self.isolated[-1] += data
+
+    def first(self, tag: str) -> dict[str, str | None]:
+        return self.attributes[tag][0]
+
+
+# --------------------------------------------------------------------------- acceptance 1
+
+
+def test_a_persian_birthday_greeting_is_solar_hijri_persian_digits_and_rtl(
+    renderer: Renderer, campaigns: dict[str, Campaign], settings: Settings
+) -> None:
+    context = birthday_context(
+        "fa_IR", campaigns["birthday"], settings, spent=Decimal(1500000), currency="IRR"
+    )
+    mail = renderer.render("birthday", "email", "fa_IR", context)
+    assert mail.locale == "fa"  # fa_IR -> fa: the chain found the language folder
+
+    page = Page.parse(mail.html or "")
+    assert page.first("html") == {"dir": "rtl", "lang": "fa"}
+    assert page.first("body")["dir"] == "rtl"  # kept where webmail drops <html>'s attributes
+
+    # 2026-03-21 is 1 Farvardin 1405, in Persian digits, in both parts.
+    for part in (mail.html, mail.text):
+        assert "۱ فروردین ۱۴۰۵" in (part or "")
+        assert "21" not in (part or "").replace(context["links"]["preferences"], "")
+    # 1500000 IRR: Persian digits and the Persian thousands separator (U+066C).
+    amount = "ریال\u00a0۱٬۵۰۰٬۰۰۰"
+    assert amount in mail.text
+    assert any(amount in text for text in page.isolated)  # isolated from the Persian around it
+    assert "1500000" not in mail.html and "1,500,000" not in (mail.html or "")
+    assert "۱۵٪ تخفیف" in mail.text  # the VIB gift, with the Persian percent sign
+
+    sms = renderer.render("birthday", "sms", "fa_IR", context)
+    assert sms.text.endswith("لغو: STOP")
+    encoding, units, _ = count_sms(sms.text)
+    assert (encoding, units) == ("UCS-2", len(sms.text))  # Persian letters: UCS-2, 70 a segment
+
+
+def test_latin_codes_keep_their_order_inside_persian_text(
+    renderer: Renderer, campaigns: dict[str, Campaign], settings: Settings
+) -> None:
+    context = birthday_context(
+        "fa_IR",
+        campaigns["birthday"],
+        settings,
+        spent=Decimal(1500000),
+        currency="IRR",
+        code="BDAY-7KQ2-X9",
+    )
+    mail = renderer.render("birthday", "email", "fa_IR", context)
+    sms = renderer.render("birthday", "sms", "fa_IR", context)
+    page = Page.parse(mail.html or "")
+    code = next(attrs for attrs in page.attributes["bdi"] if attrs.get("dir") == "ltr")
+    assert code is not None and "BDAY-7KQ2-X9" in page.isolated
+    assert "VIB" in page.isolated  # the tier's Latin name
+    assert settings.sender.postal_address in page.isolated  # the Latin postal address
+    assert "سارا" in page.isolated  # a name can be in either script
+    for text in (mail.text, sms.text):
+        assert f"{FSI}BDAY-7KQ2-X9{PDI}" in text
+    # In the plain-text part a URL stands on a line of its own, never inside Persian.
+    lines = mail.text.splitlines()
+    assert context["links"]["preferences"] in lines
+    assert context["links"]["unsubscribe"] in lines
+
+
+def test_the_sku_of_a_reorder_reminder_is_isolated_in_every_persian_part(
+    renderer: Renderer, campaigns: dict[str, Campaign], settings: Settings
+) -> None:
+    context = sample_context("fa_IR", campaigns["reorder"], settings=settings)
+    mail = renderer.render("reorder", "email", "fa_IR", context)
+    sku = context["occasion"]["sku"]
+    assert f"{FSI}{sku}{PDI}" in (mail.subject or "")
+    assert f"{FSI}{sku}{PDI}" in mail.text
+    assert sku in Page.parse(mail.html or "").isolated
+    sms = renderer.render("reorder", "sms", "fa_IR", context)
+    assert f"{FSI}{sku}{PDI}" in sms.text
+
+
+@pytest.mark.parametrize("campaign_id", ["birthday", "holiday-offer", "reorder"])
+def test_persian_html_mirrors_with_logical_css(
+    renderer: Renderer, campaigns: dict[str, Campaign], settings: Settings, campaign_id: str
+) -> None:
+    campaign = campaigns[campaign_id]
+    context = sample_context("fa_IR", campaign, settings=settings)
+    html = renderer.render(campaign.template_set, "email", "fa_IR", context).html or ""
+    page = Page.parse(html)
+    assert page.first("html") == {"dir": "rtl", "lang": "fa"}
+    assert all(table.get("dir") == "rtl" for table in page.attributes["table"])
+    for style in page.styles:
+        # A physical alignment is only a fallback before its logical twin.
+        if re.search(r"text-align:\s*(left|right)", style):
+            assert re.search(r"text-align:\s*(start|end)", style), style
+        assert not re.search(r"(margin|padding|border)-(left|right)", style), style
+
+
+# --------------------------------------------------------------------------- acceptance 2
+
+
+@pytest.mark.parametrize(
+    ("locale", "spent", "currency", "day", "amount"),
+    [
+        ("zh_CN", Decimal("3280"), "CNY", "2026年3月21日", "¥3,280.00"),
+        ("en_US", Decimal("486.50"), "USD", "March 21, 2026", "$486.50"),
+        # Same en/ folder, the British customer's own formats (the locale chain).
+        ("en_GB", Decimal("486.50"), "GBP", "21 March 2026", "£486.50"),
+    ],
+)
+def test_chinese_and_english_greetings_use_their_own_formats(
+    renderer: Renderer,
+    campaigns: dict[str, Campaign],
+    settings: Settings,
+    locale: str,
+    spent: Decimal,
+    currency: str,
+    day: str,
+    amount: str,
+) -> None:
+    context = birthday_context(
+        locale, campaigns["birthday"], settings, spent=spent, currency=currency
+    )
+    mail = renderer.render("birthday", "email", locale, context)
+    assert mail.locale == locale.split("_")[0]
+    page = Page.parse(mail.html or "")
+    assert page.first("html") == {"lang": locale.split("_")[0]}  # left to right: no dir
+    for part in (mail.html or "", mail.text):
+        assert day in part
+        assert amount in part
+    if locale.startswith("zh"):
+        assert "王伟" in mail.text  # family name first
+
+
+# --------------------------------------------------------------------------- locale chain
+
+
+@pytest.fixture
+def chain_renderer(tmp_path: Path) -> Renderer:
+    """Folders en, fa and ar, each printing its language, a date and a number."""
+    body = "{{ occasion.date | format_date }} | {{ 1500000 | format_number }}\n"
+    for folder, word in (("en", "Hello"), ("fa", "سلام"), ("ar", "مرحبا")):
+        root = tmp_path / "templates" / "promo" / folder
+        root.mkdir(parents=True)
+        (root / "email_subject.txt").write_text(word, encoding="utf-8")
+        (root / "email.txt").write_text(f"{word}: {body}", encoding="utf-8")
+    return Renderer(tmp_path / "templates", "en")
+
+
+@pytest.mark.parametrize(
+    ("customer_locale", "folder", "expected"),
+    [
+        ("fa_IR", "fa", "سلام: ۱ فروردین ۱۴۰۵ | ۱٬۵۰۰٬۰۰۰"),
+        ("fa", "fa", "سلام: ۱ فروردین ۱۴۰۵ | ۱٬۵۰۰٬۰۰۰"),
+        ("ar_EG", "ar", "مرحبا: ٢١ مارس ٢٠٢٦ | ١٬٥٠٠٬٠٠٠"),  # Egypt: Arabic-Indic digits
+        ("en_GB", "en", "Hello: 21 March 2026 | 1,500,000"),
+        ("en", "en", "Hello: March 21, 2026 | 1,500,000"),
+        # No German folder: the default's words *and* the default's formats, no mix.
+        ("de_DE", "en", "Hello: March 21, 2026 | 1,500,000"),
+        ("zh_CN", "en", "Hello: March 21, 2026 | 1,500,000"),
+    ],
+)
+def test_words_and_formats_follow_the_same_locale_chain(
+    chain_renderer: Renderer, customer_locale: str, folder: str, expected: str
+) -> None:
+    context = {"occasion": {"date": BIRTHDAY}}
+    message = chain_renderer.render("promo", "email", customer_locale, context)
+    assert message.locale == folder
+    assert message.text == expected
+
+
+def test_formats_are_parsed_once_per_folder_and_customer_locale(chain_renderer: Renderer) -> None:
+    first = chain_renderer.formats_for("en", "en_GB")
+    assert first.locale == Locale("en", "GB")
+    assert chain_renderer.formats_for("en", "en_GB") is first
+    assert chain_renderer.formats_for("en", None).locale == Locale("en")
+    assert chain_renderer.formats_for("en", "de_DE").locale == Locale("en")
+
+
+@pytest.mark.parametrize("raw", ["xx", "zz_ZZ", "en_ZZ", "fa-XX", "klingon", "../etc"])
+def test_unknown_locales_are_rejected_at_import(raw: str) -> None:
+    with pytest.raises(validation.FieldInvalid, match="not a known locale"):
+        validation.locale(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "stored"),
+    [("fa-IR", "fa_IR"), ("ar_EG", "ar_EG"), ("zh-Hans-CN", "zh_Hans_CN"), ("en", "en")],
+)
+def test_known_locales_are_stored_in_one_spelling(raw: str, stored: str) -> None:
+    assert validation.locale(raw) == stored
+
+
+# --------------------------------------------------------------------------- relative times
+
+
+@pytest.mark.parametrize(
+    ("folder", "ago", "ahead", "span"),
+    [
+        ("en", "3 days ago", "in 2 weeks", "5 hours"),
+        ("fa", "۳ روز پیش", "۲ هفته بعد", "۵ ساعت"),
+        ("zh", "3天前", "2周后", "5小时"),
+        ("ar", "قبل 3 أيام", "خلال أسبوعين", "5 ساعات"),
+    ],
+)
+def test_relative_times_are_localized(
+    tmp_path: Path, folder: str, ago: str, ahead: str, span: str
+) -> None:
+    root = tmp_path / "templates" / "promo" / folder
+    root.mkdir(parents=True)
+    (root / "sms.txt").write_text(
+        "{{ occasion.last_ordered_at | relative(occasion.date) }}"
+        " / {{ occasion.next | relative(occasion.date) }}"
+        " / {{ occasion.wait | format_timedelta }}",
+        encoding="utf-8",
+    )
+    renderer = Renderer(tmp_path / "templates", folder)
+    context = {
+        "occasion": {
+            "date": BIRTHDAY,
+            "last_ordered_at": BIRTHDAY - timedelta(days=3),
+            "next": datetime.combine(BIRTHDAY + timedelta(days=14), time(9), tzinfo=UTC),
+            "wait": timedelta(hours=5),
+        }
+    }
+    assert renderer.render("promo", "sms", folder, context).text == f"{ago} / {ahead} / {span}"
+
+
+def test_relative_needs_a_date_to_compare_with(tmp_path: Path) -> None:
+    root = tmp_path / "templates" / "promo" / "en"
+    root.mkdir(parents=True)
+    (root / "sms.txt").write_text("Ordered\n{{ occasion.date | relative }}", encoding="utf-8")
+    renderer = Renderer(tmp_path / "templates", "en")
+    with pytest.raises(TemplateProblemError) as caught:
+        renderer.render("promo", "sms", "en", {"occasion": {"date": BIRTHDAY}})
+    assert caught.value.problem.line == 2
+    assert "relative needs a date to compare with" in caught.value.problem.message
+
+
+# --------------------------------------------------------------------------- holidays
+
+
+def test_holiday_names_are_in_the_customers_language() -> None:
+    nowruz = holiday_name("IR", date(2027, 3, 21), "fa_IR", "Nowruz")
+    assert nowruz is not None and "نوروز" in nowruz
+    assert holiday_name("CN", date(2026, 2, 17), "zh_CN", "Chinese New Year (Spring Festival)") == (
+        "春节"
+    )
+    assert holiday_name("CN", date(2026, 2, 17), "zh_TW") == "春節"  # Traditional script
+    assert holiday_name("EG", date(2026, 3, 20), "ar_EG", "Eid al-Fitr") == "عيد الفطر المبارك"
+    assert holiday_name("US", date(2026, 11, 26), "en_US", "Thanksgiving Day") == (
+        "Thanksgiving Day"
+    )
+
+
+def test_nowruz_keeps_its_name_when_another_holiday_shares_the_day() -> None:
+    # holidays sorts each language's names on its own: Nowruz and Eid al-Fitr swap
+    # places between English and Persian on 2026-03-21, so names are not matched by position
+    assert holiday_name("IR", BIRTHDAY, "fa_IR", "Nowruz") == "جشن نوروز"
+    assert holiday_name("IR", BIRTHDAY, "fa_IR", "Eid al-Fitr") == "عید سعید فطر"
+
+
+# --------------------------------------------------------------------------- SMS segments
+
+
+def test_each_planned_sms_stores_its_segment_count(engine: Engine, settings: Settings) -> None:
+    customers = Customer.__table__  # type: ignore[attr-defined]
+    with engine.begin() as connection:
+        for customer_id, locale, first_name, phone in (
+            ("FA1", "fa_IR", "سارا", "+989121234567"),
+            ("EN1", "en_US", "Alex", "+12025550123"),
+        ):
+            connection.execute(
+                insert(customers).values(
+                    id=customer_id,
+                    first_name=first_name,
+                    last_name="",
+                    email=f"{customer_id.lower()}@example.com",
+                    phone=phone,
+                    locale=locale,
+                    timezone="Asia/Tehran",
+                    country="IR",
+                    birthday=date(1990, 3, 21),
+                    created_at=datetime(2024, 1, 1, tzinfo=UTC),
+                )
+            )
+        moment = datetime(2025, 6, 1, tzinfo=UTC)
+        record_consent(
+            connection,
+            [
+                ConsentChange("FA1", "sms", "birthday", "granted", "signup_form", moment),
+                ConsentChange("EN1", "email", "birthday", "granted", "signup_form", moment),
+            ],
+            recorded_at=moment,
+        )
+    loaded, _ = load_campaigns(settings)
+    birthday = [c for c in loaded if c.id == "birthday"]
+    report = run_plan(
+        engine,
+        settings,
+        birthday,
+        BIRTHDAY,
+        datetime.combine(BIRTHDAY, time(0), tzinfo=UTC) - timedelta(hours=4),
+        renderer=Renderer.from_settings(settings),
+        signer=Signer("l10n-test-secret"),
+    )
+    assert report.inserted == 2, report
+    outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
+    with engine.connect() as connection:
+        rows = {
+            row.customer_id: row
+            for row in connection.execute(
+                select(
+                    outbox.c.customer_id, outbox.c.channel, outbox.c.body_text, outbox.c.segments
+                )
+            )
+        }
+    assert rows["FA1"].channel == "sms"
+    assert rows["FA1"].segments == count_sms(rows["FA1"].body_text).segments
+    assert rows["FA1"].segments >= 1
+    assert rows["EN1"].channel == "email" and rows["EN1"].segments is None
+
+
+CAMPAIGN = """\
+name: Promo
+trigger:
+  type: birthday
+topic: birthday
+channels: [sms]
+"""
+
+
+class Workspace:
+    """A config folder with campaigns/ and templates/, as an operator would have."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        (root / "campaigns").mkdir()
+        (root / "templates").mkdir()
+        self.settings = Settings(base_dir=root)
+
+    def campaign(self, campaign_id: str, extra: str = "") -> None:
+        path = self.root / "campaigns" / f"{campaign_id}.yaml"
+        path.write_text(CAMPAIGN + extra, encoding="utf-8")
+
+    def sms(self, template_set: str, locale: str, text: str) -> None:
+        folder = self.root / "templates" / template_set / locale
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "sms.txt").write_text(text, encoding="utf-8")
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    monkeypatch.chdir(tmp_path)  # findings name files relative to the working folder
+    return Workspace(tmp_path)
+
+
+SHORT = "{{ customer.first_name }}, happy birthday! Reply STOP to opt out\n"
+PERSIAN_SHORT = "{{ customer.first_name }} عزیز، تولدتان مبارک! لغو: STOP\n"
+
+
+def test_an_sms_over_the_campaigns_segment_limit_fails_at_its_file_and_line(
+    workspace: Workspace,
+) -> None:
+    workspace.campaign("promo", "sms_max_segments: 1\n")
+    workspace.sms(
+        "promo",
+        "en",
+        "{% set gift = 'a little something' %}\n"
+        "Happy birthday, {{ customer.first_name }}! We kept {{ gift }} for you."
+        + " Come and see it in store." * 4
+        + " Reply STOP to opt out\n",
+    )
+    workspace.sms(
+        "promo", "fa", "{{ customer.first_name }} عزیز، " + "تولدتان مبارک! " * 5 + "STOP"
+    )
+    workspace.sms("promo", "zh", "{{ customer.full_name }}，生日快乐！回复STOP退订")
+
+    report = check_campaigns(workspace.settings)
+
+    assert [(p.file, p.line) for p in report.problems] == [
+        ("templates/promo/en/sms.txt", 2),
+        ("templates/promo/fa/sms.txt", 1),
+    ]
+    english, persian = report.problems
+    assert "takes 2 segments" in english.message and "GSM-7" in english.message
+    assert "allows 1 (sms_max_segments)" in english.message
+    assert "UCS-2" in persian.message and "sample fa customer" in persian.message
+    assert report.warnings == []
+
+
+def test_a_campaign_without_a_limit_may_send_long_texts(workspace: Workspace) -> None:
+    workspace.campaign("promo")
+    workspace.sms("promo", "en", "Hi {{ customer.first_name }}!" + " x" * 200 + " STOP")
+    workspace.sms("promo", "fa", PERSIAN_SHORT)
+    workspace.sms("promo", "zh", "回复STOP退订")
+    assert check_campaigns(workspace.settings).problems == []
+
+
+def test_a_curly_quote_that_alone_forces_ucs2_is_a_warning(workspace: Workspace) -> None:
+    workspace.campaign("promo")
+    workspace.sms("promo", "en", "{# quotes #}\nIt’s your day, {{ customer.first_name }}! STOP\n")
+    workspace.sms("promo", "fa", PERSIAN_SHORT)  # Persian is UCS-2 anyway: nothing to say
+    workspace.sms("promo", "zh", "回复STOP退订")
+    report = check_campaigns(workspace.settings)
+    assert report.problems == []
+    assert [(w.file, w.line) for w in report.warnings] == [("templates/promo/en/sms.txt", 2)]
+    assert "'’' (U+2019) by '" in report.warnings[0].message
+
+
+def test_locales_without_templates_are_listed_as_warnings_by_default(
+    workspace: Workspace,
+) -> None:
+    workspace.campaign("promo")
+    workspace.sms("promo", "en", SHORT)
+    workspace.sms("promo", "fa", PERSIAN_SHORT)
+    settings = workspace.settings.model_copy(
+        update={"locales": LocaleConfig(default="en", supported=["en", "fa_IR", "zh", "ar_EG"])}
+    )
+
+    report = check_campaigns(settings)
+
+    assert report.problems == []
+    assert [(w.file, w.line) for w in report.warnings] == [("templates/promo", None)]
+    message = report.warnings[0].message
+    # fa_IR is served from fa/: nothing lacks. zh and ar_EG fall back to en.
+    assert "has no templates for zh (sms), ar_EG (sms)" in message
+    assert "get the 'en' ones" in message and "fa" not in message
+
+
+def test_locales_without_templates_fail_when_configured_to(workspace: Workspace) -> None:
+    workspace.campaign("promo")
+    workspace.sms("promo", "en", SHORT)
+    settings = workspace.settings.model_copy(
+        update={
+            "locales": LocaleConfig(
+                default="en", supported=["en", "fa", "zh"], missing_templates="fail"
+            )
+        }
+    )
+    report = check_campaigns(settings)
+    assert report.warnings == []
+    assert [(p.file, p.line) for p in report.problems] == [("templates/promo", None)]
+    assert "fa (sms), zh (sms)" in report.problems[0].message
+
+
+def test_the_command_prints_warnings_and_still_succeeds(workspace: Workspace) -> None:
+    workspace.campaign("promo")
+    workspace.sms("promo", "en", SHORT)
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "rapport"), "campaigns", "validate"],
+        cwd=workspace.root,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "templates/promo: warning: campaign 'promo' has no templates for fa (sms)" in (
+        result.stderr
+    )
+    assert "1 campaign(s) valid in en, fa, zh (1 warning(s))" in result.stdout
