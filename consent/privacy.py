@@ -38,6 +38,7 @@ from rapport.engine.models import (
     ConsentEvent,
     Customer,
     ErasurePermit,
+    FeedbackAnswer,
     MessageStatus,
     Order,
     OutboxMessage,
@@ -53,6 +54,7 @@ EVENT = ConsentEvent.__table__  # type: ignore[attr-defined]
 PERMIT = ErasurePermit.__table__  # type: ignore[attr-defined]
 SUPPRESSION = Suppression.__table__  # type: ignore[attr-defined]
 OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
+FEEDBACK = FeedbackAnswer.__table__  # type: ignore[attr-defined]
 
 HASH_PREFIX = "sha256:"
 ERASED_REASON = "erased"
@@ -167,6 +169,14 @@ def export_customer(
             "evidence": [_plain(asdict(record)) for record in history(connection, customer_id)],
         },
         "messages": [_plain(row._mapping) for row in messages],
+        "feedback": [
+            _plain(row._mapping)
+            for row in connection.execute(
+                select(FEEDBACK)
+                .where(FEEDBACK.c.customer_id == customer_id)
+                .order_by(FEEDBACK.c.answered_at)
+            )
+        ],
         "suppressions": [
             _plain(row._mapping) for row in _suppressions(connection, _addresses(customer))
         ],
@@ -227,6 +237,10 @@ def erase_customer(connection: Connection, customer_id: str, now: datetime) -> E
     added, replaced = _suppress_hashed(connection, addresses, now)
     cancelled, blanked = _scrub_outbox(connection, customer_id, addresses)
     cleared = _clear_network_data(connection, customer_id)
+    # Free-text comments can name or describe the person; the scores stay for the NPS.
+    connection.execute(
+        update(FEEDBACK).where(FEEDBACK.c.customer_id == customer_id).values(comment=None)
+    )
     connection.execute(
         update(CUSTOMER)
         .where(CUSTOMER.c.id == customer_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import date, time
+from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rapport.engine.audience import Audience
 from rapport.engine.calendars import holiday_names
-from rapport.engine.config import Settings
+from rapport.engine.config import LocalTime, Settings
 from rapport.engine.errors import CampaignError, Problem
 from rapport.engine.offers import offer_problems
 from rapport.engine.trigger_models import BirthdayTrigger as BirthdayTrigger
@@ -58,8 +58,8 @@ class Strict(BaseModel):
 class SendWindow(Strict):
     """Local time of day, in the recipient's time zone, during which sending is allowed."""
 
-    start: time
-    end: time
+    start: LocalTime
+    end: LocalTime
 
     @model_validator(mode="after")
     def _start_before_end(self) -> SendWindow:

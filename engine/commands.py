@@ -226,7 +226,7 @@ def _plan(  # type: ignore[no-untyped-def]
         settings,
         loaded,
         day,
-        now or planning_now(day),
+        now or planning_now(day, hypothetical=dry_run),
         renderer=Renderer(settings.templates_path, settings.locales.default),
         signer=Signer(secret_key(settings)),
         dry_run=dry_run,
@@ -279,7 +279,7 @@ def explain(app: AppContext, customer_ids: tuple[str, ...], day: str | None, as_
 
     settings = app.settings
     the_day = parse_day(day) or today_utc()
-    now = planning_now(the_day)
+    now = planning_now(the_day, hypothetical=True)
     engine = app.migrated_engine()
     loaded = sorted(require_campaigns(settings), key=lambda c: (c.priority, c.id))
     wanted = list(dict.fromkeys(customer_ids))

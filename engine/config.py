@@ -11,9 +11,16 @@ import os
 from datetime import time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from rapport.consent.keywords import SMSKeywords
 from rapport.engine.errors import ConfigError, Problem
@@ -25,6 +32,30 @@ from rapport.engine.yamlsource import (
 )
 
 STAGES = ("prospect", "first_time", "repeat", "loyal", "at_risk", "lapsed")
+
+
+def _local_time(value: object) -> object:
+    """A wall-clock time written as "HH:MM".
+
+    YAML reads an unquoted 10:00 as the number 600 (base 60), which pydantic would take
+    as seconds since midnight UTC; refuse it with a hint instead of guessing.
+    """
+    if isinstance(value, time):
+        if value.tzinfo is not None:
+            raise ValueError("a local time has no time zone")
+        return value
+    if isinstance(value, str):
+        try:
+            parsed = time.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError('write the time as "HH:MM", e.g. "09:30"') from None
+        if parsed.tzinfo is not None:
+            raise ValueError("a local time has no time zone: it is the recipient's own")
+        return parsed
+    raise ValueError('write the time in quotes as "HH:MM" (unquoted, YAML reads 10:00 as 600)')
+
+
+LocalTime = Annotated[time, BeforeValidator(_local_time)]
 
 
 class Strict(BaseModel):
@@ -202,8 +233,8 @@ class CapsConfig(Caps):
 class AllowedHours(Strict):
     """Local hours a channel may be used in; nothing is sent outside them."""
 
-    not_before: time
-    not_after: time
+    not_before: LocalTime
+    not_after: LocalTime
 
     @model_validator(mode="after")
     def _ordered(self) -> AllowedHours:
@@ -220,8 +251,8 @@ class QuietHours(AllowedHours):
 
 
 class PlanningConfig(Strict):
-    default_window_start: time = time(9, 0)
-    default_window_end: time = time(20, 0)
+    default_window_start: LocalTime = time(9, 0)
+    default_window_end: LocalTime = time(20, 0)
     batch_size: int = Field(1000, ge=1)
 
 

@@ -15,6 +15,7 @@ from rapport.consent.tokens import Purpose, Signer, TokenClaims
 from rapport.engine.calendars import holiday_name
 from rapport.engine.campaigns import Campaign
 from rapport.engine.config import Settings
+from rapport.engine.feedback import feedback_link
 from rapport.engine.keys import secret_key
 from rapport.engine.lifecycle import OrderHistory, local_date
 from rapport.engine.offers import personal_offer
@@ -137,7 +138,12 @@ def message_context(
             key=coupon_key,
             source=campaign.source or campaign.id,
         ),
-        "links": links_for(customer.id, decision.channel, settings, signer),
+        "links": {
+            **links_for(customer.id, decision.channel, settings, signer),
+            "feedback": feedback_link(
+                customer.id, occasion.key, decision.channel, settings, signer
+            ),
+        },
         "sender": {"postal_address": settings.sender.postal_address},
     }
 

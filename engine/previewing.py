@@ -25,7 +25,7 @@ from rapport.engine.config import Settings
 from rapport.engine.context import message_context, unsubscribe_headers
 from rapport.engine.errors import NotFound, UserError
 from rapport.engine.keys import secret_key
-from rapport.engine.planner import Decision, Reason, decide, history_cutoff
+from rapport.engine.planner import Decision, Reason, decide, history_cutoff, variant_for
 from rapport.engine.planning import audiences_for
 from rapport.engine.profiles import load_profile
 from rapport.engine.recommend import load_co_purchase
@@ -107,7 +107,8 @@ def render_preview(
     kind = settings.channels[chosen].kind or chosen
     context = message_context(profile, shown, campaign, settings, signer, co_purchase=co_purchase)
     renderer = Renderer(settings.templates_path, settings.locales.default)
-    rendered = renderer.render(campaign.template_set, kind, profile.locale, context)
+    _, template_set = variant_for(campaign, profile.id)  # the customer's A/B variant
+    rendered = renderer.render(template_set, kind, profile.locale, context)
     headers: dict[str, str] = {}
     if kind == "email":
         name = full_name(profile.first_name, profile.last_name, profile.locale)

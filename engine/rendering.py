@@ -77,7 +77,8 @@ currency named next to them. The context is built by
     Latin letters and digits: in right-to-left text wrap it in ``<bdi>`` (HTML) or
     between U+2068 and U+2069 (plain text) so it keeps its order.
 ``links``
-    ``preferences`` and ``unsubscribe``: signed URLs for this customer.
+    ``preferences``, ``unsubscribe`` and ``feedback`` (the one-question page for this
+    occasion): signed URLs for this customer.
 ``sender``
     ``postal_address``: shown in every e-mail footer.
 
@@ -1105,6 +1106,7 @@ def sample_context(
         "links": {
             "preferences": f"{base_url}/preferences/SAMPLE-TOKEN",
             "unsubscribe": f"{base_url}/unsubscribe/SAMPLE-TOKEN",
+            "feedback": f"{base_url}/feedback/SAMPLE-TOKEN",
         },
         "sender": {"postal_address": postal},
     }

@@ -119,7 +119,7 @@ def validation_problems(doc: YamlDocument, error: ValidationError) -> list[Probl
             last = item["loc"][-1]
             kept = (*kept, last) if kept[-1:] != (last,) else kept
         dotted = ".".join(str(part) for part in kept) or None
-        message = item["msg"]
+        message = item["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
         if item["type"] == "extra_forbidden":
             message = "unknown key"
         elif item["type"] == "missing":

@@ -354,3 +354,25 @@ def test_a_template_failing_for_one_customer_is_reported_without_personal_data(
     assert "templates/birthday/en/email_subject.txt:1" in result.stderr
     assert "H1" in result.stderr and "Secretname" not in result.stderr + result.stdout
     assert "1 new" in result.stdout  # the Persian customer's greeting was still planned
+
+
+def test_a_past_date_can_be_dry_run_and_explained(workdir: Path) -> None:
+    (workdir / "customers.csv").write_text(
+        "id,first_name,last_name,email,locale,timezone,country,birthday\n"
+        "OLD1,Mina,Rahimi,mina@example.com,fa_IR,Asia/Tehran,IR,1990-06-01\n",
+        encoding="utf-8",
+    )
+    (workdir / "consent.csv").write_text(
+        "customer_id,channel,topic,status,source,captured_at,wording\n"
+        "OLD1,email,birthday,granted,form,2024-01-01T00:00:00Z,v1\n",
+        encoding="utf-8",
+    )
+    run("import", "customers", "customers.csv", cwd=workdir)
+    run("import", "consent", "consent.csv", cwd=workdir)
+    planned = run("plan", "--date", "2025-06-01", "--dry-run", "--json", cwd=workdir)
+    assert [json.loads(line)["customer_id"] for line in planned.stdout.splitlines()] == ["OLD1"]
+    explained = run("explain", "OLD1", "--date", "2025-06-01", "--json", cwd=workdir)
+    birthday = [json.loads(x) for x in explained.stdout.splitlines() if '"birthday"' in x]
+    assert birthday[0]["selected"] is True
+    with sqlite3.connect(workdir / "rapport.db") as db:  # a dry run writes nothing
+        assert db.execute("select count(*) from outbox_message").fetchone() == (0,)
