@@ -118,9 +118,13 @@ def smtp_sink() -> Iterator[tuple[SMTPSink, int]]:
 CHROMIUM = os.environ.get("RAPPORT_TEST_CHROMIUM", "/usr/bin/chromium")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """Debian's headless Chromium driven by Playwright (no browser download needed)."""
+    """Debian's headless Chromium driven by Playwright (no browser download needed).
+
+    Module-scoped: Playwright's sync API keeps an event loop running in this thread
+    while it lives, which would stop later async tests from starting their own.
+    """
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI") == "true":
             pytest.fail(f"{CHROMIUM} is required in CI (scripts/test.sh installs it)")
