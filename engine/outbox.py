@@ -58,13 +58,11 @@ def enqueue(connection: Connection, rows: Sequence[dict[str, Any]]) -> int:
     """
     if not rows:
         return 0
-    statement = (
-        upsert_insert(connection, OUTBOX)
-        .values(list(rows))
-        .on_conflict_do_nothing()
-        .returning(OUTBOX.c.id)
-    )
-    return len(connection.execute(statement).all())
+    # One statement executed over all the rows: SQLAlchemy compiles it once and batches
+    # it ("insertmanyvalues"); building a multi-VALUES statement per batch recompiled
+    # thousands of bind parameters every time (4.5x slower on SQLite in the bench).
+    statement = upsert_insert(connection, OUTBOX).on_conflict_do_nothing().returning(OUTBOX.c.id)
+    return len(connection.execute(statement, list(rows)).all())
 
 
 @dataclass(frozen=True)

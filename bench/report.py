@@ -1,0 +1,181 @@
+"""Figures, ratios against the ceilings, targets, and the JSON / markdown outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+
+def rate(items: float, seconds: float) -> float:
+    return items / seconds if seconds > 0 else 0.0
+
+
+def figures(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(measure, value, ceiling, fraction) rows for one run."""
+    rows: list[tuple[str, str, str, str]] = []
+    b = result["scenarios"]["broadcast"]
+    st = b["stages"]
+    c = result["ceilings"]
+
+    def add(name: str, value: float, ceiling: float | None, unit: str = "/s") -> None:
+        frac = f"{value / ceiling:.2f}" if ceiling else ""
+        rows.append((name, f"{value:,.0f}{unit}", f"{ceiling:,.0f}{unit}" if ceiling else "", frac))
+
+    select_s = st.get("select", {}).get("seconds", 0) + st.get("audiences", {}).get("seconds", 0)
+    add(
+        "eligible (customers read + consent/history) ",
+        rate(b["customers"], select_s),
+        rate(c["fetch"]["customers"], c["fetch"]["seconds"]),
+    )
+    add("planned (pure planner)", rate(b["planned"], st.get("plan", {}).get("seconds", 0)), None)
+    add(
+        "contexts built",
+        rate(st.get("context", {}).get("items", 0), st.get("context", {}).get("seconds", 0)),
+        None,
+    )
+    add(
+        "rendered",
+        rate(st.get("render", {}).get("items", 0), st.get("render", {}).get("seconds", 0)),
+        rate(c["render"]["messages"], c["render"]["seconds"]),
+    )
+    add(
+        "outbox rows written",
+        rate(st.get("write", {}).get("items", 0), st.get("write", {}).get("seconds", 0)),
+        rate(c["insert"]["rows"], c["insert"]["seconds"]),
+    )
+    add("broadcast end to end (planned+queued)", rate(b["planned"], b["seconds"]), None)
+    email = result["delivery"].get("email")
+    sms = result["delivery"].get("sms")
+    if email:
+        add(
+            "MIME built (build_email)",
+            rate(email["mime_messages"], email["mime_seconds"]),
+            rate(c["mime"]["messages"], c["mime"]["seconds"]),
+        )
+        add(
+            "e-mails into SMTP sink",
+            rate(email["sink_count"], email["seconds"]),
+            rate(c["smtp"]["messages"], c["smtp"]["seconds"]),
+        )
+    if sms:
+        add(
+            "SMS into HTTP sink",
+            rate(sms["sink_count"], sms["seconds"]),
+            rate(c["http"]["messages"], c["http"]["seconds"]),
+        )
+    return rows
+
+
+def targets(result: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
+    """(target, measured, met) for the issue's targets that this run can check."""
+    out: list[tuple[str, str, bool | None]] = []
+    b = result["scenarios"]["broadcast"]
+    st = b["stages"]
+    c = result["ceilings"]
+    db = result["db"]
+    n = result["customers"]
+    if n >= 1_000_000 and db == "sqlite":
+        out.append(("broadcast 1M SQLite <= 60 s", f"{b['seconds']:.1f} s", b["seconds"] <= 60))
+        out.append(
+            (
+                "peak RSS <= 1024 MiB",
+                f"{result['peak_rss_mib']:.0f} MiB",
+                result["peak_rss_mib"] <= 1024,
+            )
+        )
+    else:
+        scaled = b["seconds"] * 1_000_000 / max(n, 1)
+        out.append(("broadcast, scaled to 1M, <= 60 s", f"{scaled:.0f} s (linear)", scaled <= 60))
+    select_s = st.get("select", {}).get("seconds", 0) + st.get("audiences", {}).get("seconds", 0)
+    sel = rate(b["customers"], select_s) / max(
+        rate(c["fetch"]["customers"], c["fetch"]["seconds"]), 1
+    )
+    out.append(("selection >= 0.5 of raw fetch", f"{sel:.2f}", sel >= 0.5))
+    ren = rate(st["render"]["items"], st["render"]["seconds"]) / max(
+        rate(c["render"]["messages"], c["render"]["seconds"]), 1
+    )
+    out.append(("render >= 0.8 of raw Jinja", f"{ren:.2f}", ren >= 0.8))
+    wr = rate(st["write"]["items"], st["write"]["seconds"]) / max(
+        rate(c["insert"]["rows"], c["insert"]["seconds"]), 1
+    )
+    bar = 0.4 if db == "sqlite" else 0.8
+    raw_name = "executemany" if db == "sqlite" else "COPY"
+    out.append((f"outbox writes >= {bar} of raw {raw_name}", f"{wr:.2f}", wr >= bar))
+    for channel, sink, ceiling in (("email", "SMTP", "smtp"), ("sms", "HTTP", "http")):
+        d = result["delivery"].get(channel)
+        if not d:
+            continue
+        got = rate(d["sink_count"], d["seconds"])
+        frac = got / max(rate(c[ceiling]["messages"], c[ceiling]["seconds"]), 1)
+        out.append((f"{channel} >= 2,000/s into {sink} sink", f"{got:,.0f}/s", got >= 2000))
+        out.append((f"{channel} >= 0.7 of raw {sink} loop", f"{frac:.2f}", frac >= 0.7))
+    if channel := result["delivery"].get("email"):
+        per_k = 1000 * channel["connections"] / max(channel["sink_count"], 1)
+        out.append(("<= 3 SMTP connection set-ups / 1,000", f"{per_k:.2f}", per_k <= 3))
+    r = result["scenarios"]["repeat"]
+    share = r["seconds"] / max(b["seconds"], 1e-9)
+    out.append(("repeat tick adds 0 rows", str(r["inserted"]), r["inserted"] == 0))
+    out.append(("repeat tick < 10 % of broadcast time", f"{share:.0%}", share < 0.10))
+    if ratio := result.get("ratio_vs_100k"):
+        out.append(("time ratio 1M / 100k <= 11", f"{ratio['time']:.1f}", ratio["time"] <= 11))
+        out.append(("RSS 1M <= 1.2x RSS 100k", f"{ratio['rss']:.2f}", ratio["rss"] <= 1.2))
+    return out
+
+
+def table(result: dict[str, Any]) -> str:
+    lines = [
+        f"### {result['db']}, {result['customers']:,} customers ({result['started']})",
+        "",
+        "| stage | engine | ceiling | fraction |",
+        "|---|---:|---:|---:|",
+    ]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in figures(result)]
+    lines += ["", "| scenario | seconds | customers | planned | inserted | SQL statements |"]
+    lines += ["|---|---:|---:|---:|---:|---:|"]
+    for name, s in result["scenarios"].items():
+        lines.append(
+            f"| {name} | {s['seconds']:.2f} | {s['customers']:,} | {s['planned']:,} | "
+            f"{s['inserted']:,} | {s['statements']:,} |"
+        )
+    lines += ["", "| delivery | sent | seconds | p50 ms | p99 ms | connections | SQL |"]
+    lines += ["|---|---:|---:|---:|---:|---:|---:|"]
+    for name, d in result["delivery"].items():
+        lines.append(
+            f"| {name} | {d['sink_count']:,} | {d['seconds']:.2f} | {d['p50_ms']:.1f} | "
+            f"{d['p99_ms']:.1f} | {d['connections']} | {d['statements']:,} |"
+        )
+    lines += [
+        "",
+        f"Peak RSS: {result['peak_rss_mib']:.0f} MiB "
+        f"(after data load {result['rss_after_load_mib']:.0f} MiB)",
+        "",
+    ]
+    lines += ["| target | measured | met |", "|---|---:|:---:|"]
+    for name, value, met in targets(result):
+        lines.append(f"| {name} | {value} | {'yes' if met else 'NO'} |")
+    return "\n".join(lines) + "\n"
+
+
+def latest_results(out: Path) -> dict[tuple[str, int], dict[str, Any]]:
+    found: dict[tuple[str, int], dict[str, Any]] = {}
+    for path in sorted(out.glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        found[(data["db"], data["customers"])] = data
+    return found
+
+
+def write_latest(out: Path) -> Path:
+    """``latest.md``: the newest run for every (database, size) in ``out``."""
+    runs = latest_results(out)
+    parts = [
+        "# Benchmark results (latest run per database and size)",
+        "",
+        "Written by `python -m bench`; see docs/benchmarks.md for what each figure means.",
+        "",
+    ]
+    for key in sorted(runs, key=lambda k: (k[1], k[0])):
+        parts.append(table(runs[key]))
+    path = out / "latest.md"
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path

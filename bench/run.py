@@ -1,0 +1,289 @@
+"""One benchmark run on one database: data, scenarios, delivery, ceilings, results."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, text
+
+from bench import ceilings, data, report
+from bench.sinks import HTTPSink, SMTPSink
+from bench.stages import (
+    REPO,
+    Stages,
+    StatementCounter,
+    bench_settings,
+    deliver,
+    peak_rss_mib,
+    run_scenario,
+    write_campaigns,
+)
+from rapport.channels.mime import envelope_address, message_id_for
+from rapport.engine.db import make_engine, upgrade
+from rapport.engine.rendering import Renderer
+
+DAY = date(2026, 12, 1)
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+class Progress:
+    """One status line on stderr, rewritten in place on a terminal."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self._last = 0.0
+        self._started = time.perf_counter()
+        self._label = ""
+
+    def stage(self, label: str) -> None:
+        self._label = label
+        self._started = time.perf_counter()
+        self._show(f"{label} ...", force=True)
+
+    def update(self, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if now - self._last < 0.25 and done < total:
+            return
+        self._last = now
+        elapsed = now - self._started
+        pace = done / elapsed if elapsed else 0
+        self._show(f"{self._label}: {done:,}/{total:,} ({pace:,.0f}/s, {elapsed:.1f} s)")
+
+    def done(self, detail: str = "") -> None:
+        elapsed = time.perf_counter() - self._started
+        self._show(f"{self._label}: done in {elapsed:.1f} s {detail}", force=True, end=True)
+
+    def _show(self, line: str, force: bool = False, end: bool = False) -> None:
+        if self.quiet or (not self.tty and not force):
+            return
+        if self.tty:
+            sys.stderr.write("\r\033[K" + line + ("\n" if end else ""))
+        elif end or force:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+
+@contextlib.contextmanager
+def database(kind: str, workdir: Path) -> Iterator[str]:
+    """A fresh database URL; a PostgreSQL database is created and dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{workdir / 'bench.db'}"
+        return
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    name = f"rapport_bench_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def run(
+    kind: str,
+    customers: int,
+    *,
+    deliver_limit: int = 10_000,
+    concurrency: int = 4,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Everything for one database; returns the result as plain data."""
+    progress = progress or Progress(quiet=True)
+    started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    broadcast_now = datetime.combine(DAY, clock_time(9, 30), tzinfo=UTC)
+    trickle_day = DAY + timedelta(days=1)
+    trickle_now = broadcast_now + timedelta(days=1)
+    with (
+        tempfile.TemporaryDirectory(prefix="rapport-bench-") as tmp,
+        database(kind, Path(tmp)) as url,
+        SMTPSink() as smtp_sink,
+        HTTPSink() as http_sink,
+    ):
+        workdir = Path(tmp)
+        folders = write_campaigns(workdir / "campaigns", DAY)
+        engine = make_engine(url)
+        upgrade(engine)
+        progress.stage(f"[{kind}] generating {customers:,} customers")
+        loaded = data.generate(
+            engine, customers, DAY, progress=lambda n: progress.update(n, customers)
+        )
+        progress.done(str(loaded.counts))
+        rss_after_load = peak_rss_mib()
+        counter = StatementCounter(engine)
+
+        def settings_for(folder: Path) -> Any:
+            return bench_settings(folder, url, smtp_sink.url, http_sink.url, concurrency)
+
+        renderer = Renderer(REPO / "templates", "en")
+
+        progress.stage(f"[{kind}] ceiling: raw fetch")
+        fetch = ceilings.raw_fetch(engine)
+        progress.done()
+
+        stages = Stages()
+        stages.progress = lambda n: progress.update(n, customers)
+        progress.stage(f"[{kind}] broadcast")
+        broadcast = run_scenario(
+            "broadcast",
+            engine,
+            settings_for(folders["broadcast"]),
+            renderer,
+            counter,
+            DAY,
+            broadcast_now,
+            stages,
+        )
+        progress.done(f"planned {broadcast.planned:,}, inserted {broadcast.inserted:,}")
+        samples = stages.samples
+
+        progress.stage(f"[{kind}] ceiling: raw Jinja, MIME, bulk insert")
+        render_ceiling = ceilings.raw_render(renderer, samples.contexts)
+        sender = "Rapport <hello@example.com>"
+        emails = []
+        sms_payloads = []
+        for (_kind, locale, rendered), (_, _, _, context) in zip(
+            samples.rendered, samples.contexts, strict=True
+        ):
+            address = f"{context['customer']['id']}@example.com"
+            key = f"bench:{len(emails) + len(sms_payloads)}"
+            if rendered.subject is not None:
+                emails.append(
+                    (
+                        sender,
+                        address,
+                        rendered.subject,
+                        message_id_for(key),
+                        rendered.text,
+                        rendered.html,
+                    )
+                )
+            else:
+                sms_payloads.append(
+                    {
+                        "to": "+15550100",
+                        "text": rendered.text,
+                        "idempotency_key": key,
+                        "locale": locale,
+                    }
+                )
+        mime = ceilings.raw_mime(emails)
+        built = mime.pop("bytes")
+        insert = ceilings.raw_insert(engine, samples.rows)
+        progress.done()
+
+        delivery: dict[str, Any] = {}
+        for channel, sink in (("email", smtp_sink), ("sms", http_sink)):
+            progress.stage(f"[{kind}] delivering up to {deliver_limit:,} {channel}")
+            result = deliver(
+                engine,
+                settings_for(folders["broadcast"]),
+                channel,
+                deliver_limit,
+                broadcast_now,
+                sink,
+                counter,
+            )
+            delivery[channel] = asdict(result)
+            progress.done(f"{result.sink_count:,} into the sink")
+
+        progress.stage(f"[{kind}] ceiling: raw SMTP and HTTP loops")
+        smtp_count = max(delivery["email"]["sink_count"], 1)
+        smtp_work = (
+            [(envelope_address(e[1]), built[i % len(built)]) for i, e in enumerate(emails)]
+            if built
+            else []
+        )
+        while smtp_work and len(smtp_work) < smtp_count:
+            smtp_work += smtp_work[: smtp_count - len(smtp_work)]
+        smtp_ceiling = ceilings.raw_smtp(
+            smtp_sink.port, "hello@example.com", smtp_work[:smtp_count], concurrency
+        )
+        http_count = max(delivery["sms"]["sink_count"], 1)
+        http_work = list(sms_payloads) or [
+            {"to": "+15550100", "text": "x", "idempotency_key": "k", "locale": "en"}
+        ]
+        while len(http_work) < http_count:
+            http_work += http_work[: http_count - len(http_work)]
+        http_ceiling = ceilings.raw_http(http_sink.url, http_work[:http_count], concurrency)
+        progress.done()
+
+        progress.stage(f"[{kind}] trickle tick")
+        trickle = run_scenario(
+            "trickle",
+            engine,
+            settings_for(folders["trickle"]),
+            renderer,
+            counter,
+            trickle_day,
+            trickle_now,
+        )
+        progress.done(f"planned {trickle.planned:,}")
+        progress.stage(f"[{kind}] repeat tick")
+        repeat = run_scenario(
+            "repeat",
+            engine,
+            settings_for(folders["trickle"]),
+            renderer,
+            counter,
+            trickle_day,
+            trickle_now,
+        )
+        progress.done(f"inserted {repeat.inserted:,}")
+        engine.dispose()
+
+    return {
+        "db": kind,
+        "customers": customers,
+        "started": started_at,
+        "data": loaded.counts,
+        "concurrency": concurrency,
+        "deliver_limit": deliver_limit,
+        "rss_after_load_mib": rss_after_load,
+        "peak_rss_mib": peak_rss_mib(),
+        "scenarios": {
+            "broadcast": asdict(broadcast),
+            "trickle": asdict(trickle),
+            "repeat": asdict(repeat),
+        },
+        "delivery": delivery,
+        "ceilings": {
+            "fetch": fetch,
+            "render": render_ceiling,
+            "mime": mime,
+            "insert": insert,
+            "smtp": smtp_ceiling,
+            "http": http_ceiling,
+        },
+    }
+
+
+def save(result: dict[str, Any], out: Path) -> Path:
+    """Write ``<timestamp>-<db>-<n>.json``; add the 1M / 100k ratio when both exist."""
+    out.mkdir(parents=True, exist_ok=True)
+    others = report.latest_results(out)
+    if result["customers"] >= 1_000_000:
+        base = others.get((result["db"], 100_000))
+        if base:
+            result["ratio_vs_100k"] = {
+                "time": result["scenarios"]["broadcast"]["seconds"]
+                / base["scenarios"]["broadcast"]["seconds"],
+                "rss": result["peak_rss_mib"] / base["peak_rss_mib"],
+            }
+    stamp = result["started"].replace(":", "").replace("-", "")
+    path = out / f"{stamp}-{result['db']}-{result['customers']}.json"
+    path.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
+    return path

@@ -1,0 +1,400 @@
+"""The engine under measurement: planning scenarios and dispatch, timed per stage.
+
+Planning runs the real :func:`rapport.engine.planning.run_plan`. To split its time
+into stages without changing the engine, the functions it calls are wrapped for the
+duration of a run (customer batches, audiences, the pure planner, the message
+context, the renderer and the outbox insert); each wrapper adds well under a
+microsecond a call. The wrappers also keep a bounded sample of contexts and outbox
+rows, which the ceilings replay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import resource
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, event, text
+
+from rapport.channels import smtp as smtp_module
+from rapport.consent.tokens import Signer
+from rapport.engine import outbox as outbox_module
+from rapport.engine import planning
+from rapport.engine.campaigns import require_campaigns
+from rapport.engine.config import ChannelConfig, Settings
+from rapport.engine.dispatch import Dispatcher, build_channels
+from rapport.engine.rendering import Renderer
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = 5_000
+
+
+def peak_rss_mib() -> float:
+    """Peak resident set of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class StatementCounter:
+    """Counts SQL statements sent to the database (an executemany counts once)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.count = 0
+        event.listen(engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, *args: Any) -> None:
+        self.count += 1
+
+    def take(self) -> int:
+        count, self.count = self.count, 0
+        return count
+
+
+@dataclass
+class Timer:
+    seconds: float = 0.0
+    calls: int = 0
+    items: int = 0
+
+
+@dataclass
+class Samples:
+    contexts: list[tuple[str, str, str, dict[str, Any]]] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    rendered: list[tuple[str, str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Stages:
+    timers: dict[str, Timer] = field(default_factory=dict)
+    samples: Samples = field(default_factory=Samples)
+    #: Called with the number of customers read so far, after each batch.
+    progress: Callable[[int], None] | None = None
+
+    def timer(self, name: str) -> Timer:
+        return self.timers.setdefault(name, Timer())
+
+
+def _timed_generator(stages: Stages, name: str, inner: Callable[..., Any], size: Callable) -> Any:
+    def wrapper(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        timer = stages.timer(name)
+        iterator = iter(inner(*args, **kwargs))
+        while True:
+            started = time.perf_counter()
+            try:
+                item = next(iterator)
+            except StopIteration:
+                timer.seconds += time.perf_counter() - started
+                return
+            timer.seconds += time.perf_counter() - started
+            timer.calls += 1
+            timer.items += size(item)
+            if name == "select" and stages.progress is not None:
+                stages.progress(timer.items)
+            yield item
+
+    return wrapper
+
+
+def _timed(
+    stages: Stages, name: str, inner: Callable[..., Any], size: Callable, keep: Callable | None
+) -> Any:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        timer = stages.timer(name)
+        started = time.perf_counter()
+        result = inner(*args, **kwargs)
+        timer.seconds += time.perf_counter() - started
+        timer.calls += 1
+        timer.items += size(args, result)
+        if keep is not None:
+            keep(args, kwargs, result)
+        return result
+
+    return wrapper
+
+
+@contextlib.contextmanager
+def instrumented(stages: Stages, renderer: Renderer) -> Iterator[None]:
+    """Wrap the functions ``run_plan`` calls; restore them afterwards."""
+    samples = stages.samples
+
+    def keep_context(args: Any, kwargs: Any, result: Any) -> None:
+        stages._last_context = result  # type: ignore[attr-defined]
+
+    def keep_render(args: Any, kwargs: Any, result: Any) -> None:
+        if len(samples.contexts) < SAMPLE:
+            template_set, kind, locale, context = args
+            samples.contexts.append((template_set, kind, locale, context))
+            samples.rendered.append((kind, locale, result))
+
+    def keep_rows(args: Any, kwargs: Any, result: Any) -> None:
+        room = SAMPLE - len(samples.rows)
+        if room > 0:
+            samples.rows.extend(args[1][:room])
+
+    patches: list[tuple[Any, str, Any]] = []
+
+    def patch(owner: Any, name: str, replacement: Any) -> None:
+        if hasattr(owner, name):
+            patches.append((owner, name, getattr(owner, name)))
+            setattr(owner, name, replacement)
+
+    patch(
+        planning,
+        "iter_profile_batches",
+        _timed_generator(stages, "select", planning.iter_profile_batches, len),
+    )
+    patch(
+        planning,
+        "audiences_for",
+        _timed(stages, "audiences", planning.audiences_for, lambda a, r: len(a[1]), None),
+    )
+    patch(
+        planning,
+        "plan",
+        _timed_generator(stages, "plan", planning.plan, lambda d: int(d.selected)),
+    )
+    patch(
+        planning,
+        "message_context",
+        _timed(stages, "context", planning.message_context, lambda a, r: 1, None),
+    )
+    patch(
+        outbox_module,
+        "enqueue",
+        _timed(stages, "write", outbox_module.enqueue, lambda a, r: len(a[1]), keep_rows),
+    )
+    patch(
+        renderer,
+        "render",
+        _timed(stages, "render", renderer.render, lambda a, r: 1, keep_render),
+    )
+    try:
+        yield
+    finally:
+        for owner, name, original in reversed(patches):
+            if owner is renderer:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, original)
+
+
+def bench_settings(
+    campaigns_dir: Path, database_url: str, smtp_url: str, sms_url: str, concurrency: int
+) -> Settings:
+    base = Settings(base_dir=REPO, secret_key="bench-secret")
+    return base.model_copy(
+        update={
+            "campaigns_dir": campaigns_dir,
+            "database": base.database.model_copy(update={"url": database_url}),
+            "channels": {
+                "email": ChannelConfig(
+                    adapter="smtp", kind="email", url=smtp_url, concurrency=concurrency
+                ),
+                "sms": ChannelConfig(
+                    adapter="http_sms", kind="sms", url=sms_url, concurrency=concurrency
+                ),
+            },
+        }
+    )
+
+
+BROADCAST = """\
+# Written by the benchmark: the holiday offer to everyone eligible, once.
+name: Bench broadcast
+trigger:
+  type: recurring
+  cron: "0 10 {day} {month} *"
+topic: offers
+channels: [email, sms]
+templates: holiday-offer
+send_window:
+  start: "10:00"
+  end: "19:00"
+offer:
+  discount_percent: 20
+priority: 50
+"""
+
+
+def write_campaigns(root: Path, day: date) -> dict[str, Path]:
+    """Two campaign folders: the broadcast, and the daily trickle (birthday, reorder)."""
+    broadcast = root / "broadcast"
+    trickle = root / "trickle"
+    broadcast.mkdir(parents=True, exist_ok=True)
+    trickle.mkdir(parents=True, exist_ok=True)
+    (broadcast / "bench-broadcast.yaml").write_text(
+        BROADCAST.format(day=day.day, month=day.month), encoding="utf-8"
+    )
+    for name in ("birthday.yaml", "reorder.yaml"):
+        (trickle / name).write_text(
+            (REPO / "campaigns" / name).read_text(encoding="utf-8"), encoding="utf-8"
+        )
+    return {"broadcast": broadcast, "trickle": trickle}
+
+
+@dataclass
+class PlanResult:
+    name: str
+    seconds: float
+    customers: int
+    planned: int
+    inserted: int
+    already_planned: int
+    skipped: dict[str, int]
+    render_errors: int
+    statements: int
+    peak_rss_mib: float
+    stages: dict[str, dict[str, float]]
+
+
+def run_scenario(
+    name: str,
+    engine: Engine,
+    settings: Settings,
+    renderer: Renderer,
+    counter: StatementCounter,
+    day: date,
+    now: datetime,
+    stages: Stages | None = None,
+) -> PlanResult:
+    stages = stages or Stages()
+    campaigns = require_campaigns(settings)
+    counter.take()
+    started = time.perf_counter()
+    with instrumented(stages, renderer):
+        report = planning.run_plan(
+            engine,
+            settings,
+            campaigns,
+            day,
+            now,
+            renderer=renderer,
+            signer=Signer("bench-secret"),
+        )
+    seconds = time.perf_counter() - started
+    skipped: dict[str, int] = {}
+    for (_, reason), count in report.skipped.items():
+        skipped[reason] = skipped.get(reason, 0) + count
+    return PlanResult(
+        name=name,
+        seconds=seconds,
+        customers=report.customers,
+        planned=report.planned_total,
+        inserted=report.inserted,
+        already_planned=report.already_planned,
+        skipped=skipped,
+        render_errors=len(report.render_errors),
+        statements=counter.take(),
+        peak_rss_mib=peak_rss_mib(),
+        stages={
+            key: {"seconds": t.seconds, "calls": t.calls, "items": t.items}
+            for key, t in stages.timers.items()
+        },
+    )
+
+
+@dataclass
+class DeliveryResult:
+    channel: str
+    messages: int
+    seconds: float
+    sink_count: int
+    connections: int
+    statements: int
+    p50_ms: float
+    p99_ms: float
+    outcomes: dict[str, int]
+    mime_seconds: float = 0.0
+    mime_messages: int = 0
+
+
+def _percentile(values: list[float], share: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def deliver(
+    engine: Engine,
+    settings: Settings,
+    channel: str,
+    limit: int,
+    clock_at: datetime,
+    sink: Any,
+    counter: StatementCounter,
+) -> DeliveryResult:
+    """Dispatch up to ``limit`` queued messages of one channel into its sink.
+
+    The harness owns the database: it makes ``limit`` queued messages of this channel
+    due now and parks the rest, so each channel is measured on its own.
+    """
+    later = clock_at.replace(tzinfo=None, year=clock_at.year + 1)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE outbox_message SET send_at = CASE WHEN channel = :channel AND id IN "
+                "(SELECT id FROM outbox_message WHERE status = 'queued' AND channel = :channel "
+                "ORDER BY id LIMIT :limit) THEN :now ELSE :later END WHERE status = 'queued'"
+            ),
+            {
+                "now": clock_at.replace(tzinfo=None),
+                "later": later,
+                "channel": channel,
+                "limit": limit,
+            },
+        )
+    mime = Timer()
+    original = smtp_module.build_email
+
+    def timed_build(*args: Any, **kwargs: Any) -> bytes:
+        started = time.perf_counter()
+        data = original(*args, **kwargs)
+        mime.seconds += time.perf_counter() - started
+        mime.calls += 1
+        return data
+
+    smtp_module.build_email = timed_build  # type: ignore[assignment]
+    before_sink, before_connections = sink.count, sink.connections
+    dispatcher = Dispatcher(
+        engine,
+        settings,
+        build_channels(settings),
+        Signer("bench-secret"),
+        clock=lambda: clock_at,
+        worker_id="bench",
+    )
+    counter.take()
+
+    async def go() -> Any:
+        try:
+            return await dispatcher.run_once()
+        finally:
+            await dispatcher.aclose()
+
+    started = time.perf_counter()
+    try:
+        report = asyncio.run(go())
+    finally:
+        smtp_module.build_email = original  # type: ignore[assignment]
+    seconds = time.perf_counter() - started
+    latencies = [s for c, s in report.latencies if c == channel]
+    return DeliveryResult(
+        channel=channel,
+        messages=sum(report.outcomes.values()),
+        seconds=seconds,
+        sink_count=sink.count - before_sink,
+        connections=sink.connections - before_connections,
+        statements=counter.take(),
+        p50_ms=_percentile(latencies, 0.5) * 1000,
+        p99_ms=_percentile(latencies, 0.99) * 1000,
+        outcomes={f"{c}:{s}": n for (c, s), n in report.outcomes.items()},
+        mime_seconds=mime.seconds,
+        mime_messages=mime.calls,
+    )

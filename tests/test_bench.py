@@ -1,0 +1,80 @@
+"""The benchmark's code paths on a tiny data set: right counts, no timing assertions."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:  # `bench` is a top-level folder, not an installed package
+    sys.path.insert(0, str(REPO))
+
+from bench import report  # noqa: E402
+from bench.run import run, save  # noqa: E402
+
+
+def test_a_tiny_run_plans_delivers_and_repeats_nothing(tmp_path: Path) -> None:
+    result = run("sqlite", 300, deliver_limit=40, concurrency=2)
+
+    assert result["data"]["customer"] == 300
+    assert result["data"]["consent_state"] > 0
+    # Every twentieth customer starts the broadcast day at the daily cap.
+    assert result["data"]["outbox_message"] == 15
+
+    broadcast = result["scenarios"]["broadcast"]
+    assert broadcast["customers"] == 300
+    assert broadcast["planned"] > 0
+    assert broadcast["inserted"] == broadcast["planned"]
+    assert broadcast["render_errors"] == 0
+    for reason in ("no_consent", "cap_reached"):
+        assert broadcast["skipped"].get(reason, 0) > 0, reason
+    # Batched reads: a handful of statements for the whole run, not one per customer.
+    assert broadcast["statements"] < 50
+
+    repeat = result["scenarios"]["repeat"]
+    assert repeat["inserted"] == 0
+    assert repeat["planned"] == 0
+    assert repeat["customers"] == 300
+
+    email = result["delivery"]["email"]
+    sms = result["delivery"]["sms"]
+    assert email["sink_count"] == email["outcomes"].get("email:sent", 0) > 0
+    assert email["sink_count"] <= 40
+    assert sms["sink_count"] == sms["outcomes"].get("sms:sent", 0) > 0
+
+    ceilings = result["ceilings"]
+    assert ceilings["fetch"]["customers"] == 300
+    assert ceilings["render"]["messages"] == broadcast["planned"]
+    assert ceilings["insert"]["rows"] == broadcast["inserted"]
+    assert ceilings["smtp"]["messages"] == email["sink_count"]
+    assert ceilings["http"]["messages"] == sms["sink_count"]
+
+    path = save(result, tmp_path)
+    assert json.loads(path.read_text(encoding="utf-8"))["customers"] == 300
+    latest = report.write_latest(tmp_path).read_text(encoding="utf-8")
+    assert "render >= 0.8 of raw Jinja" in latest
+    assert "repeat tick adds 0 rows | 0 | yes" in latest
+
+
+def test_the_mime_ceiling_builds_messages_that_parse_back() -> None:
+    import email
+    import email.policy
+
+    from bench.ceilings import minimal_mime
+
+    data = minimal_mime(
+        "Rapport <hello@example.com>",
+        "c1@example.com",
+        "تخفیف ۲۰٪ برای شما — 节日快乐",
+        "<k1@rapport.example>",
+        "سلام سارا\nLine two",
+        "<p>سلام</p>",
+    )
+    assert b"\n" not in data.replace(b"\r\n", b"")
+    parsed = email.message_from_bytes(data, policy=email.policy.default)
+    assert str(parsed["Subject"]) == "تخفیف ۲۰٪ برای شما — 节日快乐"
+    text = parsed.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    html = parsed.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert text.replace("\r\n", "\n") == "سلام سارا\nLine two"
+    assert html == "<p>سلام</p>"
