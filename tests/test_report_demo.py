@@ -148,3 +148,106 @@ def test_campaign_and_consent_figures_on_demo_data_equal_sql(
 def scalar_rows(engine: Engine, query) -> list:  # type: ignore[no-untyped-def, type-arg]
     with engine.connect() as connection:
         return list(connection.execute(query).scalars())
+
+
+def test_lifetime_value_and_sends_per_day_on_demo_data_equal_sql(
+    demo: tuple[Engine, Settings],
+) -> None:
+    from rapport.engine.report_metrics import MAX_LIFESPAN_YEARS
+
+    engine, settings = demo
+    report = compute(engine, settings, START, END)
+    inputs = report["customers"]["clv_inputs"]
+    year_ago, two_years_ago = FINISH - timedelta(days=365), FINISH - timedelta(days=730)
+    last_year = and_(ORDERS.c.ordered_at >= year_ago, ORDERS.c.ordered_at < FINISH)
+    orders = scalar(engine, select(func.count()).where(last_year))
+    buyers = scalar(engine, select(func.count(distinct(ORDERS.c.customer_id))).where(last_year))
+    value = float(scalar(engine, select(func.sum(in_base_currency(settings))).where(last_year)))
+    later = ORDERS.alias("later")
+    before = and_(ORDERS.c.ordered_at >= two_years_ago, ORDERS.c.ordered_at < year_ago)
+    earlier_buyers = scalar(
+        engine, select(func.count(distinct(ORDERS.c.customer_id))).where(before)
+    )
+    churned = scalar(
+        engine,
+        select(func.count(distinct(ORDERS.c.customer_id))).where(
+            before,
+            ~select(later.c.id)
+            .where(
+                later.c.customer_id == ORDERS.c.customer_id,
+                later.c.ordered_at >= year_ago,
+                later.c.ordered_at < FINISH,
+            )
+            .exists(),
+        ),
+    )
+    aov, frequency, churn = value / orders, orders / buyers, churned / earlier_buyers
+    lifespan = MAX_LIFESPAN_YEARS if churn == 0 else min(MAX_LIFESPAN_YEARS, 1 / churn)
+    assert inputs["average_order_value"] == pytest.approx(aov, abs=0.01)
+    assert inputs["orders_per_customer_year"] == pytest.approx(frequency, abs=1e-6)
+    assert inputs["annual_churn"] == pytest.approx(churn, abs=1e-6)
+    assert report["customers"]["clv_predictive"] == pytest.approx(
+        aov * frequency * lifespan, rel=1e-4
+    )
+
+    day = func.date(OUTBOX.c.sent_at)  # the demo store is SQLite
+    with engine.connect() as connection:
+        expected = {
+            (d, c): n
+            for d, c, n in connection.execute(
+                select(day, OUTBOX.c.channel, func.count())
+                .where(
+                    OUTBOX.c.status == "sent", OUTBOX.c.sent_at >= BEGIN, OUTBOX.c.sent_at < FINISH
+                )
+                .group_by(day, OUTBOX.c.channel)
+            )
+        }
+    got = {(r["day"], r["channel"]): r["sent"] for r in report["sends_per_day"]}
+    assert got == expected and expected
+
+
+def test_stage_distribution_on_demo_data_equals_sql(demo: tuple[Engine, Settings]) -> None:
+    from zoneinfo import ZoneInfo
+
+    from rapport.engine.models import Customer
+
+    engine, settings = demo
+    report = compute(engine, settings, START, END)
+    customers = Customer.__table__  # type: ignore[attr-defined]
+    as_of = FINISH - timedelta(microseconds=1)
+    rule = settings.lifecycle
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(customers.c.timezone, func.count(ORDERS.c.id), func.max(ORDERS.c.ordered_at))
+            .select_from(
+                customers.outerjoin(
+                    ORDERS,
+                    and_(ORDERS.c.customer_id == customers.c.id, ORDERS.c.ordered_at < FINISH),
+                )
+            )
+            .group_by(customers.c.id, customers.c.timezone)
+        ).all()
+    expected: dict[str, int] = {}
+    for timezone, count, last in rows:
+        zone = ZoneInfo(timezone)
+        if not count:
+            stage = "prospect"
+        else:
+            last_at = datetime.fromisoformat(last) if isinstance(last, str) else last
+            idle = (
+                as_of.astimezone(zone).date() - last_at.replace(tzinfo=UTC).astimezone(zone).date()
+            ).days
+            stage = (
+                "lapsed"
+                if idle > rule.lapsed_days
+                else "at_risk"
+                if idle > rule.at_risk_days
+                else "loyal"
+                if count >= rule.loyal_min_orders
+                else "repeat"
+                if count >= 2
+                else "first_time"
+            )
+        expected[stage] = expected.get(stage, 0) + 1
+    assert report["distribution"]["stages"] == dict(sorted(expected.items()))
+    assert len(expected) >= 4  # the demo data spans the stages
