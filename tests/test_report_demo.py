@@ -251,3 +251,36 @@ def test_stage_distribution_on_demo_data_equals_sql(demo: tuple[Engine, Settings
         expected[stage] = expected.get(stage, 0) + 1
     assert report["distribution"]["stages"] == dict(sorted(expected.items()))
     assert len(expected) >= 4  # the demo data spans the stages
+
+
+def test_tier_distribution_on_demo_data_equals_sql(demo: tuple[Engine, Settings]) -> None:
+    from zoneinfo import ZoneInfo
+
+    from rapport.engine.models import Customer
+
+    engine, settings = demo
+    report = compute(engine, settings, START, END)
+    customers = Customer.__table__  # type: ignore[attr-defined]
+    as_of = FINISH - timedelta(microseconds=1)
+    with engine.connect() as connection:
+        zones = dict(connection.execute(select(customers.c.id, customers.c.timezone)).all())
+        orders = connection.execute(
+            select(ORDERS.c.customer_id, ORDERS.c.ordered_at, in_base_currency(settings)).where(
+                ORDERS.c.ordered_at < FINISH
+            )
+        ).all()
+    spend = dict.fromkeys(zones, 0.0)
+    for customer_id, ordered_at, amount in orders:
+        zone = ZoneInfo(zones[customer_id])
+        today = as_of.astimezone(zone).date()
+        moment = datetime.fromisoformat(ordered_at) if isinstance(ordered_at, str) else ordered_at
+        day = moment.replace(tzinfo=UTC).astimezone(zone).date()
+        if today - timedelta(days=365) < day <= today:  # the trailing 365 local days
+            spend[customer_id] += float(amount)
+    levels = sorted(settings.tiers.levels, key=lambda level: level.min_spend)
+    expected: dict[str, int] = {}
+    for value in spend.values():
+        tier = [level.name for level in levels if value >= float(level.min_spend)][-1]
+        expected[tier] = expected.get(tier, 0) + 1
+    assert report["distribution"]["tiers"] == dict(sorted(expected.items()))
+    assert len(expected) >= 2
