@@ -284,3 +284,68 @@ def test_tier_distribution_on_demo_data_equals_sql(demo: tuple[Engine, Settings]
         expected[tier] = expected.get(tier, 0) + 1
     assert report["distribution"]["tiers"] == dict(sorted(expected.items()))
     assert len(expected) >= 2
+
+
+def _score(value: float, limits: tuple[float, ...], higher_is_better: bool) -> int:
+    """A 1-5 score from the documented RFM table."""
+    if higher_is_better:  # frequency, monetary: 5 at or above the first limit
+        return 5 - sum(value < least for least in limits)
+    return 5 - sum(value > limit for limit in limits)  # recency: 5 within the first limit
+
+
+def test_rfm_segments_on_demo_data_equal_the_documented_rules(
+    demo: tuple[Engine, Settings],
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    from rapport.engine.models import Customer
+
+    engine, settings = demo
+    report = compute(engine, settings, START, END)
+    customers = Customer.__table__  # type: ignore[attr-defined]
+    as_of = FINISH - timedelta(microseconds=1)
+    with engine.connect() as connection:
+        zones = dict(connection.execute(select(customers.c.id, customers.c.timezone)).all())
+        orders = connection.execute(
+            select(ORDERS.c.customer_id, ORDERS.c.ordered_at, in_base_currency(settings)).where(
+                ORDERS.c.ordered_at < FINISH
+            )
+        ).all()
+    count = dict.fromkeys(zones, 0)
+    value = dict.fromkeys(zones, 0.0)
+    last: dict[str, date] = {}
+    for customer_id, ordered_at, amount in orders:
+        moment = datetime.fromisoformat(ordered_at) if isinstance(ordered_at, str) else ordered_at
+        day = moment.replace(tzinfo=UTC).astimezone(ZoneInfo(zones[customer_id])).date()
+        count[customer_id] += 1
+        value[customer_id] += float(amount)
+        last[customer_id] = max(day, last.get(customer_id, day))
+    expected: dict[str, int] = {}
+    for customer_id, zone in zones.items():
+        if not count[customer_id]:
+            segment = "none"
+        else:
+            idle = (as_of.astimezone(ZoneInfo(zone)).date() - last[customer_id]).days
+            r = _score(idle, (30, 90, 180, 365), higher_is_better=False)
+            f = _score(count[customer_id], (10, 5, 3, 2), higher_is_better=True)
+            m = _score(value[customer_id], (2500, 1000, 350, 100), higher_is_better=True)
+            segment = (
+                "champions"
+                if r >= 4 and f >= 4 and m >= 4
+                else "loyal"
+                if r >= 3 and f >= 3
+                else "new"
+                if r == 5 and f == 1
+                else "potential_loyalist"
+                if r >= 3
+                else "cant_lose"
+                if f >= 4 or m >= 4
+                else "at_risk"
+                if r == 2 and f >= 2
+                else "hibernating"
+                if r == 2
+                else "lost"
+            )
+        expected[segment] = expected.get(segment, 0) + 1
+    assert report["distribution"]["segments"] == dict(sorted(expected.items()))
+    assert len(expected) >= 4
