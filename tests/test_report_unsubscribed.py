@@ -1,0 +1,92 @@
+"""`unsubscribed` counts a sent message followed, within the window, by a withdrawal of
+the same channel and topic; checked against the trail with an independent query."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import Engine, and_, insert, select
+
+from rapport.consent.store import ConsentChange, record_consent
+from rapport.engine.config import Settings
+from rapport.engine.models import ConsentEvent, Customer, OutboxMessage
+from rapport.engine.report import compute
+
+CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
+OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
+EVENTS = ConsentEvent.__table__  # type: ignore[attr-defined]
+SENT = datetime(2026, 4, 10, 9, tzinfo=UTC)
+
+
+def test_unsubscribed_after_a_message_equals_the_trail(engine: Engine) -> None:
+    with engine.begin() as connection:
+        for n in range(4):
+            connection.execute(
+                insert(CUSTOMER).values(
+                    id=f"U{n}",
+                    first_name="Mei",
+                    last_name="Lin",
+                    email=f"u{n}@example.com",
+                    locale="zh_CN",
+                    timezone="Asia/Shanghai",
+                    created_at=SENT - timedelta(days=90),
+                )
+            )
+            connection.execute(
+                insert(OUTBOX).values(
+                    idempotency_key=f"U{n}:spring:1:email",
+                    customer_id=f"U{n}",
+                    campaign="spring",
+                    occasion="1",
+                    channel="email",
+                    topic="offers",
+                    locale="zh_CN",
+                    body_text="x",
+                    status="sent",
+                    send_at=SENT,
+                    sent_at=SENT,
+                    created_at=SENT,
+                )
+            )
+        record_consent(
+            connection,
+            [
+                ConsentChange(
+                    "U0", "email", "offers", "withdrawn", "one_click", SENT + timedelta(hours=2)
+                ),
+                ConsentChange(
+                    "U1", "email", "offers", "withdrawn", "one_click", SENT + timedelta(days=30)
+                ),
+                ConsentChange(
+                    "U2", "email", "birthday", "withdrawn", "one_click", SENT + timedelta(days=1)
+                ),
+                ConsentChange(
+                    "U3", "sms", "offers", "withdrawn", "sms_keyword", SENT + timedelta(days=1)
+                ),
+            ],
+            recorded_at=SENT + timedelta(days=31),
+        )
+    report = compute(engine, Settings(), date(2026, 4, 1), date(2026, 4, 30))
+    (spring,) = [c for c in report["campaigns"] if c["campaign"] == "spring"]
+    window = timedelta(days=7)
+    with engine.connect() as connection:  # the join in SQL, the window compared here
+        pairs = connection.execute(
+            select(OUTBOX.c.id, OUTBOX.c.sent_at, EVENTS.c.captured_at)
+            .join(
+                EVENTS,
+                and_(
+                    EVENTS.c.customer_id == OUTBOX.c.customer_id,
+                    EVENTS.c.channel == OUTBOX.c.channel,
+                    EVENTS.c.topic == OUTBOX.c.topic,
+                ),
+            )
+            .where(
+                OUTBOX.c.campaign == "spring",
+                OUTBOX.c.status == "sent",
+                EVENTS.c.status == "withdrawn",
+            )
+        ).all()
+    expected = len(
+        {row_id for row_id, sent, captured in pairs if sent <= captured <= sent + window}
+    )
+    assert spring["unsubscribed"] == expected == 1  # only U0: same channel and topic, in time
