@@ -349,3 +349,62 @@ def test_rfm_segments_on_demo_data_equal_the_documented_rules(
         expected[segment] = expected.get(segment, 0) + 1
     assert report["distribution"]["segments"] == dict(sorted(expected.items()))
     assert len(expected) >= 4
+
+
+def test_conversions_on_demo_data_equal_sql(demo: tuple[Engine, Settings]) -> None:
+    engine, settings = demo
+    with engine.begin() as connection:  # a few customers buy again after their message
+        sent = connection.execute(
+            select(OUTBOX.c.customer_id, OUTBOX.c.sent_at)
+            .where(OUTBOX.c.status == "sent")
+            .order_by(OUTBOX.c.id)
+            .limit(6)
+        ).all()
+        for n, (customer_id, sent_at) in enumerate(sent):
+            later = as_aware(sent_at) + timedelta(days=2 if n % 2 == 0 else 10)
+            connection.execute(
+                ORDERS.insert().values(
+                    id=f"AFTER{n}",
+                    customer_id=customer_id,
+                    sku="GIFT-BOX",
+                    quantity=1,
+                    amount=85,
+                    currency="USD",
+                    ordered_at=later,
+                )
+            )
+    report = compute(engine, settings, START, END)
+    window = timedelta(days=7)
+    with engine.connect() as connection:
+        pairs = connection.execute(
+            select(
+                OUTBOX.c.campaign,
+                OUTBOX.c.id,
+                OUTBOX.c.sent_at,
+                ORDERS.c.ordered_at,
+                in_base_currency(settings),
+            )
+            .join(ORDERS, ORDERS.c.customer_id == OUTBOX.c.customer_id)
+            .where(
+                OUTBOX.c.status == "sent",
+                OUTBOX.c.transactional.is_(False),
+                OUTBOX.c.send_at < FINISH,
+            )
+        ).all()
+    converted: dict[str, set[int]] = {}
+    revenue: dict[str, float] = {}
+    for campaign, row_id, sent, ordered, amount in pairs:
+        sent, ordered = (as_aware(sent), as_aware(ordered))
+        if sent < ordered <= sent + window:
+            converted.setdefault(campaign, set()).add(row_id)
+            revenue[campaign] = revenue.get(campaign, 0.0) + float(amount)
+    for figures in report["campaigns"]:
+        name = figures["campaign"]
+        assert figures["converted"] == len(converted.get(name, ())), name
+        assert figures["revenue"] == pytest.approx(revenue.get(name, 0.0), abs=0.01), name
+    assert sum(len(ids) for ids in converted.values()) >= 3  # the planted orders count
+
+
+def as_aware(value):  # type: ignore[no-untyped-def]
+    value = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
