@@ -176,6 +176,8 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = None
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    #: When the provider reported the message delivered (e-mail delivery events).
+    delivered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
 class FeedbackAnswer(SQLModel, table=True):

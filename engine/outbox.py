@@ -271,3 +271,22 @@ def history_for(
                 local = as_utc(send_at).astimezone(zone(zones[customer_id])).date()
                 recent[customer_id].append(RecentMessage(campaign, channel, local))
     return dict(recent), dict(planned)
+
+
+def mark_delivered(connection: Connection, deliveries: Iterable[tuple[str, datetime]]) -> int:
+    """Record provider delivery reports by the provider's message id (for SMTP, the
+    Message-ID); the first report wins and unknown ids are ignored."""
+    marked = 0
+    for message_id, at in deliveries:
+        bare = message_id.strip().strip("<>")
+        result = connection.execute(
+            update(OUTBOX)
+            .where(
+                OUTBOX.c.provider_id.in_([bare, f"<{bare}>"]),
+                OUTBOX.c.status == MessageStatus.SENT,
+                OUTBOX.c.delivered_at.is_(None),
+            )
+            .values(delivered_at=at)
+        )
+        marked += result.rowcount
+    return marked

@@ -250,7 +250,8 @@ def campaign_metrics(
     messages followed by an order of the customer within ``window_days`` after
     ``sent_at``; held-out rows convert the same way from ``send_at``. ``revenue`` sums
     every order within a sent message's window (an order inside two messages' windows
-    counts for both). ``unsubscribed`` counts sent messages followed, within the
+    counts for both). ``delivered`` counts sent messages a provider reported delivered
+    (e-mail delivery events). ``unsubscribed`` counts sent messages followed, within the
     window, by a withdrawal of the same channel and topic.
     """
     window = timedelta(days=window_days)
@@ -264,6 +265,7 @@ def campaign_metrics(
             OUTBOX.c.last_error,
             OUTBOX.c.send_at,
             OUTBOX.c.sent_at,
+            OUTBOX.c.delivered_at,
         ).where(
             OUTBOX.c.transactional.is_(False),
             OUTBOX.c.send_at >= period.begin,
@@ -293,6 +295,7 @@ def campaign_metrics(
                 "planned": 0,
                 "queued": 0,
                 "sent": 0,
+                "delivered": 0,
                 "failed": 0,
                 "expired": 0,
                 "suppressed": 0,
@@ -313,6 +316,7 @@ def campaign_metrics(
         entry["planned"] += 1
         if status == MessageStatus.SENT and row.sent_at is not None:
             entry["sent"] += 1
+            entry["delivered"] += row.delivered_at is not None
             sent_at = as_utc(row.sent_at)
             following = after(row.customer_id, sent_at)
             if following:

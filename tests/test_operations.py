@@ -199,8 +199,12 @@ def test_sigterm_during_dispatch_exits_0_and_a_restart_sends_the_rest(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    assert wait_until(lambda: statuses(database_url)["sent"] >= 100, 60)
-    assert statuses(database_url)["queued"] > 0, statuses(database_url)  # mid-dispatch
+    try:
+        assert wait_until(lambda: statuses(database_url)["sent"] >= 100, 60)
+        assert statuses(database_url)["queued"] > 0, statuses(database_url)  # mid-dispatch
+    except BaseException:
+        process.kill()  # never leave a daemon behind a failed test
+        raise
     stopped_at = time.monotonic()
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=grace + 10) == 0

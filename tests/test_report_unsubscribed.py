@@ -90,3 +90,60 @@ def test_unsubscribed_after_a_message_equals_the_trail(engine: Engine) -> None:
         {row_id for row_id, sent, captured in pairs if sent <= captured <= sent + window}
     )
     assert spring["unsubscribed"] == expected == 1  # only U0: same channel and topic, in time
+
+
+def test_delivery_events_count_as_delivered(engine: Engine) -> None:
+    from starlette.testclient import TestClient
+
+    from rapport.engine.web.app import create_app
+
+    with engine.begin() as connection:
+        connection.execute(
+            insert(CUSTOMER).values(
+                id="D1",
+                first_name="Ana",
+                last_name="Ruiz",
+                email="d1@example.com",
+                locale="en_US",
+                timezone="America/New_York",
+                created_at=SENT,
+            )
+        )
+        for n in range(3):
+            connection.execute(
+                insert(OUTBOX).values(
+                    idempotency_key=f"D1:news:{n}:email",
+                    customer_id="D1",
+                    campaign="news",
+                    occasion=str(n),
+                    channel="email",
+                    topic="newsletter",
+                    locale="en_US",
+                    body_text="x",
+                    status="sent",
+                    send_at=SENT,
+                    sent_at=SENT,
+                    created_at=SENT,
+                    provider_id=f"<m{n}@rapport.example>",
+                )
+            )
+    settings = Settings(secret_key="k").model_copy(
+        update={"web": Settings().web.model_copy(update={"webhook_token": "hook"})}
+    )
+    client = TestClient(create_app(settings, engine))
+    events = [
+        {"type": "delivery", "email": "d1@example.com", "message_id": f"m{n}@rapport.example"}
+        for n in (0, 1)
+    ] + [{"type": "delivery", "email": "d1@example.com", "message_id": "<unknown@elsewhere>"}]
+    for _ in range(2):  # repeated reports change nothing
+        response = client.post(
+            "/webhooks/email/events", json=events, headers={"X-Rapport-Webhook-Token": "hook"}
+        )
+        assert response.status_code == 200
+    report = compute(engine, Settings(), date(2026, 4, 1), date(2026, 4, 30))
+    (news,) = [c for c in report["campaigns"] if c["campaign"] == "news"]
+    with engine.connect() as connection:
+        delivered = connection.execute(
+            select(OUTBOX.c.id).where(OUTBOX.c.delivered_at.is_not(None))
+        ).all()
+    assert news["delivered"] == len(delivered) == 2

@@ -261,6 +261,14 @@ def apply_email_events(
             if address and address not in entries:
                 entries[address] = ("email", address, reason, event.reason)
     outbox.suppress(connection, entries.values(), now)
+    outbox.mark_delivered(
+        connection,
+        [
+            (event.message_id, min(event.occurred_at or now, now))
+            for event in events
+            if event.type is EmailEventType.DELIVERY and event.message_id
+        ],
+    )
     channels = _email_channels(settings)
     withdrawn: list[str] = []
     for event in acting:
