@@ -408,3 +408,37 @@ def test_conversions_on_demo_data_equal_sql(demo: tuple[Engine, Settings]) -> No
 def as_aware(value):  # type: ignore[no-untyped-def]
     value = datetime.fromisoformat(value) if isinstance(value, str) else value
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def test_cohorts_and_historical_clv_on_demo_data_equal_sql(demo: tuple[Engine, Settings]) -> None:
+    engine, settings = demo
+    since = DAY - timedelta(days=400)  # cohorts need first orders inside the period
+    report = compute(engine, settings, since, END)
+    upto = ORDERS.c.ordered_at < FINISH
+    total = float(scalar(engine, select(func.sum(in_base_currency(settings))).where(upto)))
+    buyers = scalar(engine, select(func.count(distinct(ORDERS.c.customer_id))).where(upto))
+    assert report["customers"]["clv_historical"] == pytest.approx(total / buyers, abs=0.01)
+
+    month = func.strftime("%Y-%m", ORDERS.c.ordered_at)  # the demo store is SQLite
+    first = (
+        select(ORDERS.c.customer_id, func.min(month).label("cohort"))
+        .where(upto)
+        .group_by(ORDERS.c.customer_id)
+        .subquery()
+    )
+    with engine.connect() as connection:
+        sizes = dict(
+            connection.execute(select(first.c.cohort, func.count()).group_by(first.c.cohort)).all()
+        )
+        active = connection.execute(
+            select(first.c.cohort, month, func.count(distinct(ORDERS.c.customer_id)))
+            .select_from(ORDERS.join(first, first.c.customer_id == ORDERS.c.customer_id))
+            .where(upto)
+            .group_by(first.c.cohort, month)
+        ).all()
+    cells = {(cohort, m): n for cohort, m, n in active}
+    assert report["cohorts"]
+    for row in report["cohorts"]:
+        assert row["size"] == sizes[row["cohort"]]
+        for cell in row["months"]:
+            assert cell["customers"] == cells.get((row["cohort"], cell["month"]), 0)
