@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import sys
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
@@ -145,10 +146,10 @@ def run_demo(
     database = f"RAPPORT_DATABASE_URL=sqlite:///{_rel(directory / 'rapport.db')}"
     campaign = "birthday" if "birthday" in examples else next(iter(examples), "birthday")
     example = examples.get(campaign, "C00001")
-    echo(f"  {database} rapport explain {example} --date {the_day.isoformat()}")
-    echo(
-        f"  {database} rapport preview {campaign} --customer {example} --date {the_day.isoformat()}"
-    )
+    program = _program()
+    echo(f"  {database} {program} explain {example} --date {the_day.isoformat()}")
+    on_day = f"--date {the_day.isoformat()}"
+    echo(f"  {database} {program} preview {campaign} --customer {example} {on_day}")
     engine.dispose()
     return {
         "day": the_day,
@@ -186,6 +187,14 @@ async def _simulate_day(
     finally:
         await dispatcher.aclose()
     return outcomes
+
+
+def _program() -> str:
+    """How the user ran us (e.g. .venv/bin/rapport), so the hints can be pasted as is."""
+    invoked = Path(sys.argv[0])
+    if invoked.name == "rapport" and invoked.exists():
+        return _rel(invoked) if invoked.is_absolute() else str(invoked)
+    return "rapport"
 
 
 def _rel(path: Path) -> str:
