@@ -14,90 +14,26 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import func, insert, select
+from outbox_seed import PERSIAN, outbox_statuses, seed_due_messages
+from sqlalchemy import func, select
 
-from rapport.consent.store import ConsentChange, record_consent
-from rapport.engine.db import make_engine, upgrade
-from rapport.engine.models import Customer, OutboxMessage
+from rapport.engine.db import make_engine
+from rapport.engine.models import OutboxMessage
 
 RAPPORT = str(Path(sys.executable).parent / "rapport")
-CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
 OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 MESSAGES = 2000
 KILLS = 20
 LEASE_SECONDS = 5
 
 
-def seed(url: str) -> None:
-    engine = make_engine(url)
-    upgrade(engine)
-    now = datetime.now(UTC)
-    customers = [
-        {
-            "id": f"K{n:04d}",
-            "first_name": "سارا",
-            "last_name": "احمدی",
-            "email": f"k{n}@example.com",
-            "phone": f"+98912{n:07d}",
-            "locale": "fa_IR",
-            "timezone": "Asia/Tehran",
-            "created_at": now,
-        }
-        for n in range(200)
-    ]
-    with engine.begin() as connection:
-        connection.execute(insert(CUSTOMER), customers)
-        record_consent(
-            connection,
-            [
-                ConsentChange(c["id"], ch, "offers", "granted", "test", now)
-                for c in customers
-                for ch in ("email", "sms")
-            ],
-            recorded_at=now,
-        )
-        connection.execute(
-            insert(OUTBOX),
-            [
-                {
-                    "idempotency_key": f"K{n % 200:04d}:crash:{n}:{ch}",
-                    "customer_id": f"K{n % 200:04d}",
-                    "campaign": "crash",
-                    "occasion": f"{n}",
-                    "channel": ch,
-                    "topic": "offers",
-                    "locale": "fa_IR",
-                    "subject": "پیشنهاد ویژه" if ch == "email" else None,
-                    "body_text": f"پیام شماره {n} — لغو: STOP",
-                    "send_at": now,
-                    "created_at": now,
-                    "status": "queued",
-                    "attempts": 0,
-                }
-                for n in range(MESSAGES)
-                for ch in (("email",) if n % 2 == 0 else ("sms",))
-            ],
-        )
-    engine.dispose()
-
-
-def counts(url: str) -> Counter[str]:
-    engine = make_engine(url)
-    with engine.connect() as connection:
-        rows = connection.execute(select(OUTBOX.c.status, func.count()).group_by(OUTBOX.c.status))
-        result = Counter({status: n for status, n in rows})
-    engine.dispose()
-    return result
-
-
 def test_sigkill_at_random_moments_loses_nothing_and_duplicates_carry_the_same_id(
     database_url: str, tmp_path: Path, smtp_sink, sms_sink
 ) -> None:
     sink, port = smtp_sink
-    seed(database_url)
+    seed_due_messages(database_url, MESSAGES, 200, PERSIAN, "crash")
     config = tmp_path / "config.yaml"
     config.write_text(
         f"database: {{url: '{database_url}'}}\n"
@@ -126,7 +62,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_duplicates_carry_the_same_i
         process.send_signal(signal.SIGKILL)
         process.wait()
         kills += 1
-        in_flight = counts(database_url)["sending"]
+        in_flight = outbox_statuses(database_url)["sending"]
         in_flight_at_kills += in_flight
         mid_flight_kills += in_flight > 0
     assert kills == KILLS
@@ -134,7 +70,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_duplicates_carry_the_same_i
 
     # A last, uninterrupted run: leases left by the killed workers expire and are resumed.
     while time.monotonic() < deadline:
-        left = counts(database_url)
+        left = outbox_statuses(database_url)
         if left["queued"] == 0 and left["sending"] == 0:
             break
         subprocess.run(
@@ -146,7 +82,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_duplicates_carry_the_same_i
         )
         time.sleep(0.5)
 
-    final = counts(database_url)
+    final = outbox_statuses(database_url)
     assert final["sent"] + final["failed"] == MESSAGES, final  # 0 lost
     engine = make_engine(database_url)
     with engine.connect() as connection:

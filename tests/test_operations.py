@@ -9,89 +9,19 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, insert, select
+from outbox_seed import CHINESE, outbox_statuses, seed_due_messages
 
-from rapport.consent.store import ConsentChange, record_consent
 from rapport.engine.config import load_settings
-from rapport.engine.db import make_engine, upgrade
+from rapport.engine.db import make_engine
 from rapport.engine.errors import ConfigError
-from rapport.engine.models import Customer, OutboxMessage
+from rapport.engine.models import OutboxMessage
 
 RAPPORT = str(Path(sys.executable).parent / "rapport")
-CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
 OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
-
-
-def seed_outbox(url: str, messages: int) -> None:
-    engine = make_engine(url)
-    upgrade(engine)
-    now = datetime.now(UTC)
-    people = [
-        {
-            "id": f"P{n:04d}",
-            "first_name": "伟",
-            "last_name": "王",
-            "email": f"p{n}@example.com",
-            "phone": f"+86138{n:08d}",
-            "locale": "zh_CN",
-            "timezone": "Asia/Shanghai",
-            "created_at": now,
-        }
-        for n in range(250)
-    ]
-    with engine.begin() as connection:
-        connection.execute(insert(CUSTOMER), people)
-        record_consent(
-            connection,
-            [
-                ConsentChange(p["id"], ch, "offers", "granted", "test", now)
-                for p in people
-                for ch in ("email", "sms")
-            ],
-            recorded_at=now,
-        )
-        connection.execute(
-            insert(OUTBOX),
-            [
-                {
-                    "idempotency_key": f"P{n % 250:04d}:ops:{n}:{ch}",
-                    "customer_id": f"P{n % 250:04d}",
-                    "campaign": "ops",
-                    "occasion": str(n),
-                    "channel": ch,
-                    "topic": "offers",
-                    "locale": "zh_CN",
-                    "subject": "双十一" if ch == "email" else None,
-                    "body_text": f"消息 {n} 回复STOP退订",
-                    "send_at": now,
-                    "created_at": now,
-                    "status": "queued",
-                    "attempts": 0,
-                }
-                for n in range(messages)
-                for ch in (("email",) if n % 2 == 0 else ("sms",))
-            ],
-        )
-    engine.dispose()
-
-
-def statuses(url: str) -> Counter[str]:
-    engine = make_engine(url)
-    with engine.connect() as connection:
-        found = Counter(
-            dict(
-                connection.execute(
-                    select(OUTBOX.c.status, func.count()).group_by(OUTBOX.c.status)
-                ).all()
-            )
-        )
-    engine.dispose()
-    return found
 
 
 def write_config(
@@ -136,7 +66,7 @@ def test_three_daemons_on_postgresql_send_each_message_once_and_one_plans_at_a_t
     postgres_url: str, tmp_path: Path, smtp_sink, sms_sink
 ) -> None:
     sink, port = smtp_sink
-    seed_outbox(postgres_url, 5000)
+    seed_due_messages(postgres_url, 5000, 250, CHINESE, "ops")
     config = write_config(
         tmp_path,
         postgres_url,
@@ -156,8 +86,8 @@ def test_three_daemons_on_postgresql_send_each_message_once_and_one_plans_at_a_t
         for log in logs
     ]
     try:
-        assert wait_until(lambda: statuses(postgres_url)["sent"] == 5000, 120), statuses(
-            postgres_url
+        assert wait_until(lambda: outbox_statuses(postgres_url)["sent"] == 5000, 120), (
+            outbox_statuses(postgres_url)
         )
         assert wait_until(lambda: sum(planned_ticks(log) for log in logs) >= 6, 30)
         planners = [n for n, log in enumerate(logs) if planned_ticks(log)]
@@ -182,7 +112,7 @@ def test_sigterm_during_dispatch_exits_0_and_a_restart_sends_the_rest(
     database_url: str, tmp_path: Path, smtp_sink, sms_sink
 ) -> None:
     sink, port = smtp_sink
-    seed_outbox(database_url, 600)
+    seed_due_messages(database_url, 600, 250, CHINESE, "ops")
     grace = 5
     config = write_config(  # slow channels, so that the signal arrives mid-dispatch
         tmp_path,
@@ -200,8 +130,10 @@ def test_sigterm_during_dispatch_exits_0_and_a_restart_sends_the_rest(
         stderr=subprocess.DEVNULL,
     )
     try:
-        assert wait_until(lambda: statuses(database_url)["sent"] >= 100, 60)
-        assert statuses(database_url)["queued"] > 0, statuses(database_url)  # mid-dispatch
+        assert wait_until(lambda: outbox_statuses(database_url)["sent"] >= 100, 60)
+        assert outbox_statuses(database_url)["queued"] > 0, outbox_statuses(
+            database_url
+        )  # mid-dispatch
     except BaseException:
         process.kill()  # never leave a daemon behind a failed test
         raise
@@ -209,7 +141,7 @@ def test_sigterm_during_dispatch_exits_0_and_a_restart_sends_the_rest(
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=grace + 10) == 0
     assert time.monotonic() - stopped_at < grace + 5
-    after_stop = statuses(database_url)
+    after_stop = outbox_statuses(database_url)
     assert after_stop["sending"] == 0  # nothing left claimed
     assert after_stop["sent"] + after_stop["queued"] == 600
 
@@ -220,7 +152,7 @@ def test_sigterm_during_dispatch_exits_0_and_a_restart_sends_the_rest(
         stderr=subprocess.DEVNULL,
     )
     try:
-        assert wait_until(lambda: statuses(database_url)["sent"] == 600, 60)
+        assert wait_until(lambda: outbox_statuses(database_url)["sent"] == 600, 60)
     finally:
         restart.send_signal(signal.SIGTERM)
         assert restart.wait(timeout=20) == 0
@@ -235,7 +167,7 @@ def test_metrics_after_a_run_show_what_the_database_holds(
     from rapport.engine.web.server import BackgroundServer
 
     _, port = smtp_sink
-    seed_outbox(database_url, 40)
+    seed_due_messages(database_url, 40, 250, CHINESE, "ops")
     config = write_config(tmp_path, database_url, port, sms_sink.url)
     sms_sink.script = [400] * 5  # five SMS refused for good
     result = subprocess.run(
@@ -263,7 +195,7 @@ def test_metrics_after_a_run_show_what_the_database_holds(
             )
             key = tuple(labels[name].strip('"') for name in ("status", "campaign", "channel"))
             found[key] = float(line.rsplit(" ", 1)[1])
-    assert statuses(database_url) == Counter({"sent": 35, "failed": 5})
+    assert outbox_statuses(database_url) == Counter({"sent": 35, "failed": 5})
     assert found == {
         ("sent", "ops", "email"): 20,
         ("sent", "ops", "sms"): 15,
