@@ -21,7 +21,7 @@ from rapport.engine.lifecycle import OrderHistory, local_date
 from rapport.engine.offers import personal_offer
 from rapport.engine.planner import CustomerProfile, Decision
 from rapport.engine.recommend import CoPurchase, recommend
-from rapport.engine.rendering import full_name
+from rapport.engine.rendering import PlainContext, full_name, plain_context
 
 
 def links_for(
@@ -59,7 +59,7 @@ def message_context(
     co_purchase: CoPurchase | None = None,
     coupon_key: str | None = None,
     today: date | None = None,
-) -> dict[str, Any]:
+) -> PlainContext:
     """Everything a template may use about one planned message, as plain data.
 
     The keys are listed in :mod:`rapport.engine.rendering` ("Context contract").
@@ -70,6 +70,10 @@ def message_context(
     :func:`~rapport.engine.keys.secret_key`, only for offers with ``coupon: true``.
     ``today`` is the customer's local date that "days since" counts to: by default
     the local date of ``send_at``, else the occasion's date.
+
+    The result is a :class:`~rapport.engine.rendering.PlainContext`: the values read
+    from the inputs are checked here (:class:`~rapport.engine.rendering.ContextError`
+    if one is not plain data), so the renderer does not walk the context again.
     """
     occasion = decision.occasion
     assert occasion is not None
@@ -87,65 +91,111 @@ def message_context(
         )
     last_day = history.last_order_day(customer.timezone)
     segment = getattr(decision, "segment", None)
-    offer = campaign.offer.model_dump(exclude_none=True)
+    offer = _plain_offer(campaign)
     if offer.get("coupon") is True and coupon_key is None:
         coupon_key = secret_key(settings)
-    return {
-        "customer": {
-            "id": customer.id,
-            "first_name": customer.first_name,
-            "last_name": customer.last_name,
-            "full_name": full_name(customer.first_name, customer.last_name, customer.locale),
-            "locale": customer.locale,
-            "timezone": customer.timezone,
-            "country": customer.country,
-            "birthday": customer.birthday,
-            "stage": decision.stage,
-            "tier": decision.tier,
-            "segment": segment,
-            "order_count": history.order_count,
-            "lifetime_value": history.lifetime_value,
-            "currency": currency,
-            "days_since_last_order": _days(last_day, today),
-        },
-        "campaign": {"id": campaign.id, "name": campaign.name, "topic": campaign.topic},
-        "occasion": {
-            "kind": occasion.kind,
-            "date": occasion.date,
-            "name": name,
-            "sku": occasion.sku,
-            "last_ordered_at": occasion.last_ordered_at,
-            "order_id": occasion.order_id,
-            "years": occasion.years,
-            "tier": occasion.tier,
-            "days_since_last_order": _days(
-                occasion.last_ordered_at or _last_order_by(history, last_day, occasion.date),
-                occasion.date,
-            ),
-        },
-        "last_order": last_order(history, currency),
-        "favourite_sku": favourite_sku(history),
-        "recommendation": (
-            recommend(co_purchase, history.last_order_by_sku) if co_purchase is not None else None
+    about_customer = {
+        "id": customer.id,
+        "first_name": customer.first_name,
+        "last_name": customer.last_name,
+        "full_name": full_name(customer.first_name, customer.last_name, customer.locale),
+        "locale": customer.locale,
+        "timezone": customer.timezone,
+        "country": customer.country,
+        "birthday": customer.birthday,
+        "stage": decision.stage,
+        "tier": decision.tier,
+        "segment": segment,
+        "order_count": history.order_count,
+        "lifetime_value": history.lifetime_value,
+        "currency": currency,
+        "days_since_last_order": _days(last_day, today),
+    }
+    about_campaign = {"id": campaign.id, "name": campaign.name, "topic": campaign.topic}
+    about_occasion = {
+        "kind": occasion.kind,
+        "date": occasion.date,
+        "name": name,
+        "sku": occasion.sku,
+        "last_ordered_at": occasion.last_ordered_at,
+        "order_id": occasion.order_id,
+        "years": occasion.years,
+        "tier": occasion.tier,
+        "days_since_last_order": _days(
+            occasion.last_ordered_at or _last_order_by(history, last_day, occasion.date),
+            occasion.date,
         ),
-        "offer": personal_offer(
-            offer,
-            tier=decision.tier,
-            segment=segment,
-            campaign_id=campaign.id,
-            customer_id=customer.id,
-            occasion_key=occasion.key,
-            key=coupon_key,
-            source=campaign.source or campaign.id,
-        ),
+    }
+    latest = last_order(history, currency)
+    favourite = favourite_sku(history)
+    recommendation = (
+        recommend(co_purchase, history.last_order_by_sku) if co_purchase is not None else None
+    )
+    personal = personal_offer(
+        offer,
+        tier=decision.tier,
+        segment=segment,
+        campaign_id=campaign.id,
+        customer_id=customer.id,
+        occasion_key=occasion.key,
+        key=coupon_key,
+        source=campaign.source or campaign.id,
+    )
+    postal_address = settings.sender.postal_address
+    context = {
+        "customer": about_customer,
+        "campaign": about_campaign,
+        "occasion": about_occasion,
+        "last_order": latest,
+        "favourite_sku": favourite,
+        "recommendation": recommendation,
+        "offer": personal,
         "links": {
             **links_for(customer.id, decision.channel, settings, signer),
             "feedback": feedback_link(
                 customer.id, occasion.key, decision.channel, settings, signer
             ),
         },
-        "sender": {"postal_address": settings.sender.postal_address},
+        "sender": {"postal_address": postal_address},
     }
+    # Checked here rather than walked at every render: every value read from the
+    # inputs, and the parts built from them. The rest is plain by construction:
+    # literal keys, day counts from date arithmetic, links from f-strings.
+    return plain_context(
+        context,
+        (
+            *about_customer.values(),
+            *about_campaign.values(),
+            *about_occasion.values(),
+            latest,
+            favourite,
+            recommendation,
+            personal,
+            postal_address,
+        ),
+    )
+
+
+#: Each campaign's offer as plain data, by the identity of its ``Offer`` (a frozen
+#: model, so the dump never goes stale): pydantic would otherwise dump the same offer
+#: for every message of a run. An entry keeps its offer alive, so no other object can
+#: take that id while the entry exists.
+_OFFERS: dict[int, tuple[object, dict[str, Any]]] = {}
+_OFFERS_KEPT = 256
+
+
+def _plain_offer(campaign: Campaign) -> dict[str, Any]:
+    """``campaign.offer.model_dump(exclude_none=True)``, dumped once per offer.
+
+    Shared between messages, so read-only: :func:`personal_offer` builds its own dict.
+    """
+    offer = campaign.offer
+    kept = _OFFERS.get(id(offer))
+    if kept is None:
+        if len(_OFFERS) >= _OFFERS_KEPT:
+            _OFFERS.clear()
+        kept = _OFFERS[id(offer)] = (offer, offer.model_dump(exclude_none=True))
+    return kept[1]
 
 
 def _days(since: date | None, until: date) -> int | None:

@@ -22,7 +22,6 @@ a newcomer inherit an evicted count (Space-Saving).
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -75,14 +74,20 @@ def recommend(index: CoPurchase, own_skus: Iterable[str]) -> str | None:
     ('CUP', 'POT', None)
     """
     own = set(own_skus)
-    scores: Counter[str] = Counter()
+    partners = index.partners
+    scores: dict[str, int] = {}  # a plain dict: called once per message, Counter costs more
     for sku in own:
-        for partner, count in index.partners_of(sku):
+        for partner, count in partners.get(sku, ()):
             if partner not in own:
-                scores[partner] += count
+                scores[partner] = scores.get(partner, 0) + count
     if not scores:
         return None
-    return min(scores.items(), key=lambda item: (-item[1], item[0]))[0]
+    return min(scores.items(), key=_rank)[0]
+
+
+def _rank(item: tuple[str, int]) -> tuple[int, str]:
+    """Most bought together first, then by SKU."""
+    return -item[1], item[0]
 
 
 class _TopCounter:

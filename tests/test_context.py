@@ -8,7 +8,7 @@ campaigns validate`` renders with) offers every key the real context has.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -27,7 +27,7 @@ from rapport.engine.models import Customer, Order
 from rapport.engine.offers import coupon_code
 from rapport.engine.planner import CustomerProfile, Decision, Reason
 from rapport.engine.recommend import CoPurchase, build_co_purchase, load_co_purchase, recommend
-from rapport.engine.rendering import Renderer, check_plain, sample_context
+from rapport.engine.rendering import ContextError, Renderer, check_plain, sample_context
 from rapport.engine.triggers import Occasion
 
 REPO = Path(__file__).resolve().parents[1]
@@ -327,6 +327,81 @@ def test_the_context_is_plain_data() -> None:
     ctx = build(offer=offer, co_purchase=build_co_purchase([("A", "SERUM-30ML"), ("A", "X")]))
     check_plain(ctx)
     assert ctx["recommendation"] == "X"
+
+
+class Live:
+    """Stands for an ORM row or any live object that must never reach a template."""
+
+    def __str__(self) -> str:
+        return "live"
+
+
+def poisoned_inputs() -> list[tuple[str, dict[str, Any]]]:
+    """message_context's arguments with one input value at a time replaced by a Live."""
+    line_ = ORDERS[-1]
+    cases: list[tuple[str, dict[str, Any]]] = []
+    for name in [f.name for f in fields(CustomerProfile) if f.name != "history"]:
+        cases.append((f"customer.{name}", {"customer": replace(CUSTOMER, **{name: Live()})}))
+    for name in [f.name for f in fields(OrderLine)]:
+        orders = (*ORDERS[:-1], replace(line_, **{name: Live()}))
+        poisoned = replace(CUSTOMER.history, orders=orders)
+        cases.append((f"order.{name}", {"customer": replace(CUSTOMER, history=poisoned)}))
+    for name in ("order_count", "lifetime_value", "last_order_by_sku"):
+        poisoned = replace(CUSTOMER.history, **{name: Live()})
+        cases.append((f"history.{name}", {"customer": replace(CUSTOMER, history=poisoned)}))
+    for name in ("stage", "tier", "segment", "channel"):
+        cases.append((f"decision.{name}", {"made": decision(**{name: Live()})}))
+    for name in [f.name for f in fields(Occasion)]:
+        occasion = replace(BIRTHDAY, **{name: Live()})
+        cases.append((f"occasion.{name}", {"made": decision(occasion)}))
+    for name in ("id", "name", "topic"):
+        cases.append(
+            (f"campaign.{name}", {"campaign": campaign().model_copy(update={name: Live()})})
+        )
+    cases.append(("offer value", {"campaign": campaign({"gift": {"default": Live()}})}))
+    sender = SETTINGS.sender.model_copy(update={"postal_address": Live()})
+    cases.append(("postal address", {"settings": SETTINGS.model_copy(update={"sender": sender})}))
+    tiers = SETTINGS.tiers.model_copy(update={"base_currency": Live()})
+    cases.append(("currency", {"settings": SETTINGS.model_copy(update={"tiers": tiers})}))
+    index = CoPurchase({"SERUM-30ML": ((Live(), 3),)})  # type: ignore[dict-item]
+    cases.append(("recommendation", {"co_purchase": index}))
+    return cases
+
+
+@pytest.mark.parametrize(("where", "inputs"), poisoned_inputs(), ids=lambda v: str(v))
+def test_a_live_value_in_any_input_never_reaches_a_template(
+    where: str, inputs: dict[str, Any]
+) -> None:
+    """The renderer trusts message_context's check instead of walking each context,
+    so every input value must be checked there (or fail to build a context at all)."""
+    arguments = {
+        "customer": CUSTOMER,
+        "made": decision(),
+        "campaign": campaign(),
+        "settings": SETTINGS,
+        "co_purchase": build_co_purchase([("A", "SERUM-30ML"), ("A", "X")]),
+        **inputs,
+    }
+    try:
+        ctx = message_context(
+            arguments["customer"],
+            arguments["made"],
+            arguments["campaign"],
+            arguments["settings"],
+            SIGNER,
+            co_purchase=arguments["co_purchase"],
+            coupon_key=KEY,
+        )
+    except ContextError:
+        return  # refused where it entered
+    except Exception:
+        return  # the value broke the build itself: there is no context to see it
+    rendering._walk_plain(ctx, "context")  # the full walk finds nothing the check missed
+
+
+def test_a_live_value_is_refused_naming_where_it_sits() -> None:
+    with pytest.raises(ContextError, match=r"context\.customer\.birthday: Live"):
+        build(replace(CUSTOMER, birthday=Live()))  # type: ignore[arg-type]
 
 
 def test_backward_compatible_call() -> None:

@@ -16,20 +16,27 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from babel import Locale
+from jinja2 import Undefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from rapport.engine import rendering
 from rapport.engine.campaigns import Campaign, load_campaigns
 from rapport.engine.config import Settings
 from rapport.engine.errors import CampaignError
 from rapport.engine.rendering import (
     ContextError,
     InvalidOutput,
+    LocaleFormats,
     OutputTooLarge,
+    PlainContext,
     Renderer,
     TemplateMissing,
     TemplateProblemError,
     check_plain,
     full_name,
     locale_chain,
+    plain_context,
     sample_context,
     solar_hijri,
 )
@@ -344,6 +351,65 @@ def test_output_size_is_capped(make: Callable[..., Renderer]) -> None:
     assert "1000 characters" in caught.value.problem.message
 
 
+@pytest.mark.parametrize("chunks", [1, 63, 64, 65, 200])
+def test_the_cap_is_exact_however_many_chunks_a_part_yields(
+    make: Callable[..., Renderer], chunks: int
+) -> None:
+    # Output is taken in batches of chunks; the cap must not depend on where they fall.
+    loop = "{% for i in range(n) %}{{ piece }}{% endfor %}{{ tail }}"
+    renderer = make(
+        {"promo/en/email_subject.txt": "Hi", "promo/en/email.txt": loop}, max_output_chars=1000
+    )
+    for size in (1000, 1001):
+        piece, rest = divmod(size, chunks)
+        ctx = {"n": chunks, "piece": "x" * piece, "tail": "y" * rest}
+        if size <= 1000:
+            text = renderer.render("promo", "email", "en", ctx).text
+            assert text == "x" * (piece * chunks) + "y" * rest
+        else:
+            with pytest.raises(OutputTooLarge):
+                renderer.render("promo", "email", "en", ctx)
+
+
+def test_a_runaway_loop_is_stopped_without_building_its_output(
+    make: Callable[..., Renderer],
+) -> None:
+    # 10**10 chunks if nothing stopped it: the cap holds while the output is produced.
+    loop = "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}"
+    renderer = make(email("en", loop), max_output_chars=1000)
+    with pytest.raises(OutputTooLarge):
+        renderer.render("promo", "email", "en", context())
+
+
+@pytest.mark.parametrize(
+    "name", ["first_name", "missing", "items", "keys", "get", "__class__", "__init__", "mro"]
+)
+def test_dotted_names_on_dicts_read_as_the_sandbox_reads_them(
+    make: Callable[..., Renderer], name: str
+) -> None:
+    env = make({}).environment("en")
+    person = {"first_name": "Alex", "items": "a key named like a method"}
+    ours = env.getattr(person, name)
+    theirs = ImmutableSandboxedEnvironment.getattr(env, person, name)
+    if isinstance(theirs, Undefined):
+        assert type(ours) is type(theirs)
+        assert ours._undefined_hint == theirs._undefined_hint
+        assert ours._undefined_name == theirs._undefined_name
+        assert ours._undefined_obj is theirs._undefined_obj
+        assert ours._undefined_exception is theirs._undefined_exception
+    else:
+        assert ours == theirs
+
+
+def test_template_globals_still_work(make: Callable[..., Renderer]) -> None:
+    body = (
+        "{% set ns = namespace(total=0) %}{% for i in range(4) %}"
+        "{% set ns.total = ns.total + i %}{% endfor %}{{ ns.total }} {{ dict(a=1).a }}"
+    )
+    renderer = make(email("en", body))
+    assert renderer.render("promo", "email", "en", context()).text == "6 1 (en)"
+
+
 @pytest.mark.parametrize("expression", ["'x' * 1000000000", "[0] * 1000000000", "9 ** 999999999"])
 def test_huge_values_are_refused_before_they_are_built(
     make: Callable[..., Renderer], expression: str
@@ -384,7 +450,55 @@ def test_context_must_be_plain_data(make: Callable[..., Renderer]) -> None:
 
     with pytest.raises(ContextError, match=r"context\.customer: Row"):
         renderer.render("promo", "email", "en", {"customer": Row()})
+    with pytest.raises(ContextError, match=r"context\.offer\.gifts\[1\]: builtin_function"):
+        renderer.render_part("promo", "email.txt", "en", {"offer": {"gifts": ["a", len]}})
+    with pytest.raises(ContextError, match=r"context: keys must be strings, not int"):
+        renderer.render("promo", "email", "en", {**context(), 1: "x"})
     check_plain({"a": [1, 2.5, Decimal("3"), date(2025, 1, 1), None, True, ("x",)]})
+
+
+class Tag(str):
+    """A str subclass: plain data, though not of an exact plain type."""
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"deep": [[[{"x": [1, (2, 3)]}]]]},
+        {"when": datetime(2025, 1, 1, tzinfo=UTC), "flag": False, "tag": Tag("t")},
+        {"ordered": __import__("collections").OrderedDict(a=1)},
+    ],
+)
+def test_plain_data_passes_whatever_its_nesting(value: dict[str, Any]) -> None:
+    check_plain(value)
+
+
+def test_a_cyclic_context_is_refused_not_looped_on() -> None:
+    cycle: dict[str, Any] = {}
+    cycle["self"] = cycle
+    with pytest.raises(RecursionError):
+        check_plain(cycle)
+
+
+def test_a_plain_context_is_checked_where_it_is_built(
+    make: Callable[..., Renderer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Row:
+        first_name = "Alex"
+
+    with pytest.raises(ContextError, match=r"context\.customer\.first_name: Row"):
+        plain_context({"customer": {"first_name": Row()}}, [Row()])
+    nested = {"customer": {"first_name": "Alex"}, "items": [{"sku": Tag("A")}]}
+    built = plain_context(nested, [nested["customer"], nested["items"], Tag("A")])
+    assert type(built) is PlainContext and built == nested
+
+    walked: list[object] = []
+    monkeypatch.setattr(rendering, "check_plain", lambda value, path="context": walked.append(1))
+    renderer = make(email("en"))
+    renderer.render("promo", "email", "en", plain_context(context(), []))
+    assert walked == []  # checked when built, not again
+    renderer.render("promo", "email", "en", context())
+    assert walked == [1]  # any other mapping is walked
 
 
 # --------------------------------------------------------------------------- compile once
@@ -439,6 +553,47 @@ def test_filters_are_bound_to_the_template_locale(make: Callable[..., Renderer])
     assert zh["format_currency"](Decimal("3280"), "CNY") == "¥3,280.00"
 
 
+@pytest.mark.parametrize("locale", ["en", "fa", "zh_Hant_TW", "ar_EG"])
+def test_remembered_formats_equal_fresh_ones_for_every_value_type(locale: str) -> None:
+    # Equal values of different types (or signs) may print differently; none may share.
+    values: list[Any] = [
+        1, True, 1.0, Decimal("1"), Decimal("1.000"), 0, Decimal("0"), Decimal("-0"),
+        0.0, -0.0, Decimal("1234.5"), 1234.5, -3, Decimal("0.155"),
+    ]  # fmt: skip
+    days = [date(2025, 3, 21), datetime(2025, 3, 21, 23, 30, tzinfo=UTC), date(2026, 1, 1)]
+    calls: list[tuple[str, tuple[Any, ...]]] = []
+    for value in values:
+        calls += [("format_decimal", (value,)), ("format_percent", (value,))]
+        calls += [("format_currency", (value, "USD")), ("format_currency", (value, "EUR"))]
+        calls += [("format_timedelta", (value,))]
+    for day in days:
+        calls += [("format_date", (day,)), ("format_date", (day, "short"))]
+    calls += [("relative", (date(2025, 3, 1), date(2025, 3, 21))), ("format_timedelta", (0,))]
+    warm = LocaleFormats(Locale.parse(locale))
+    for _ in range(2):
+        for method, args in calls + calls[::-1]:
+            fresh = outcome(getattr(LocaleFormats(Locale.parse(locale)), method), *args)
+            assert outcome(getattr(warm, method), *args) == fresh, (method, args)
+
+
+def outcome(call: Callable[..., str], *args: Any) -> tuple[str, object]:
+    """What a formatting call gives: its text, or the kind of error it raises."""
+    try:
+        return "text", call(*args)
+    except Exception as exc:
+        return "error", type(exc)
+
+
+def test_remembered_formats_stay_bounded() -> None:
+    formats = LocaleFormats(Locale.parse("en"))
+    for number in range(rendering._MEMO_SIZE * 2 + 5):
+        assert formats.format_decimal(number) == f"{number:,}"
+    assert 0 < len(formats._memo) <= rendering._MEMO_SIZE
+    moment = datetime(2025, 3, 21, 6, 0, tzinfo=UTC)
+    formats.format_datetime(moment)  # equal datetimes in other zones print differently
+    assert len(formats._memo) <= rendering._MEMO_SIZE
+
+
 def test_a_missing_date_is_an_error_not_today(make: Callable[..., Renderer]) -> None:
     renderer = make(email("en", "Ordered on\n{{ occasion.last_ordered_at | format_date }}"))
     ctx = {**context(), "occasion": {"last_ordered_at": None}}
@@ -476,6 +631,8 @@ def test_solar_hijri(day: date, expected: tuple[int, int, int]) -> None:
         ("Alex", "Morgan", "en", "Alex Morgan"),
         (" Alex ", "", "en", "Alex"),
         ("", "王", "zh", "王"),
+        ("Alex", "  ", "en", "Alex"),
+        ("", "", "zh", ""),
     ],
 )
 def test_full_name(first: str, last: str, locale: str, expected: str) -> None:
