@@ -38,6 +38,7 @@ Outcomes (all decided in :func:`smtp_error_result`):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -58,6 +59,7 @@ from rapport.channels.mime import (
     build_email,
     check_header_value,
     envelope_address,
+    is_plain_address,
     message_id_of,
 )
 
@@ -209,6 +211,38 @@ def tls_context(verify: bool = True, ca_file: str | None = None) -> ssl.SSLConte
     return context
 
 
+async def _transaction(client: aiosmtplib.SMTP, mail_from: str, rcpt_to: str, data: bytes) -> None:
+    """One mail transaction (MAIL, RCPT, DATA) for one recipient, as ``sendmail`` runs it.
+
+    ``SMTP.sendmail`` parses each address twice with ``email.utils.parseaddr`` (about
+    0.3 ms a message together, a quarter of the adapter's time in the bench) to find
+    what :func:`rapport.channels.mime.envelope_address` has already found; for two
+    plain addresses (dot-atom local part, host name), which cannot smuggle anything
+    onto a command line, the commands are sent directly. Anything else still goes
+    through ``sendmail`` and its checks. Errors are aiosmtplib's own, raised as
+    ``sendmail`` raises them, so :func:`smtp_error_result` reads them the same way,
+    and a refused envelope is reset (RSET) as ``sendmail`` resets it.
+    """
+    if not (is_plain_address(mail_from) and is_plain_address(rcpt_to)):
+        await client.sendmail(mail_from, [rcpt_to], data)
+        return
+    # RFC 1870: declare the size, so a server can refuse an oversized message up front.
+    options = [b"SIZE=%d" % len(data)] if client.supports_extension("size") else []
+    try:
+        reply = await client.execute_command(b"MAIL", b"FROM:<%s>" % mail_from.encode(), *options)
+        if reply.code != 250:
+            raise aiosmtplib.SMTPSenderRefused(reply.code, reply.message, mail_from)
+        reply = await client.execute_command(b"RCPT", b"TO:<%s>" % rcpt_to.encode())
+        if reply.code not in (250, 251):
+            raise aiosmtplib.SMTPRecipientRefused(reply.code, reply.message, rcpt_to)
+        await client.data(data)
+    except aiosmtplib.SMTPResponseException:
+        # Disconnected or refused on RSET: the original error is the one that counts.
+        with contextlib.suppress(ConnectionError, aiosmtplib.SMTPResponseException):
+            await client.rset()
+        raise
+
+
 class SMTPChannel(Channel):
     """Send e-mail over one reused SMTP connection."""
 
@@ -314,7 +348,7 @@ class SMTPChannel(Channel):
                     raise
                 return result
             try:
-                await client.sendmail(mail_from, [rcpt_to], data)
+                await _transaction(client, mail_from, rcpt_to, data)
                 return None
             except aiosmtplib.SMTPServerDisconnected:
                 await self._drop()
@@ -345,6 +379,13 @@ class SMTPChannel(Channel):
             tls_context=self._tls_context,
         )
         await client.connect()
+        if client.is_ehlo_or_helo_needed:  # greeted once here, not on every transaction
+            try:
+                await client.ehlo()
+            except aiosmtplib.SMTPHeloError:
+                if not client.is_connected:
+                    raise
+                await client.helo()
         self._client = client
         logger.debug("smtp connected to %s:%s", self.server.host, self.server.port)
         return client

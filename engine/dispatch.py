@@ -3,20 +3,41 @@
 Consent is checked again inside the claim, after planning: a customer who withdrew
 between planning and sending is not sent to, and a suppressed address is never sent
 to. Only ids go to the log.
+
+Outcomes are written in groups, not one transaction a message: they are collected and
+written with one guarded ``executemany`` per kind of change
+(:func:`rapport.engine.outbox.apply`) as soon as :attr:`Dispatcher.flush_every` of them
+wait or the oldest has waited :attr:`Dispatcher.flush_seconds`, and whatever is left
+when a batch ends. All database work runs on one thread of the dispatcher's own, so
+the event loop keeps sending meanwhile (see :meth:`Dispatcher.run_once`).
+
+Delivery stays at-least-once at the same boundary, with a wider but bounded window: a
+dispatcher killed after a provider accepted a message and before its outcome was
+written leaves the row in ``sending``; when the lease expires it is sent again, with
+the same idempotency key (the e-mail's Message-ID, the SMS provider's
+``Idempotency-Key``) so the provider or the receiving side can drop the copy. Where a
+kill could catch about one such message per connection before, it can now catch up
+to ``flush_every`` waiting outcomes plus the group being written and one send per
+connection, none accepted more than ``flush_seconds`` (plus one write) earlier.
+Messages claimed but not yet sent are never duplicated by a kill: they were not sent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import random
 import socket
 import time
 import uuid
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, select
 
@@ -42,6 +63,7 @@ from rapport.engine.rendering import full_name
 from rapport.engine.timeutil import Clock, utcnow
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 OPT_OUT_HINT = _("Reply STOP to opt out")
 CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
 
@@ -107,7 +129,147 @@ def backoff(attempt: int, settings: Settings, rng: random.Random) -> timedelta:
     return timedelta(seconds=rng.uniform(0, ceiling))
 
 
+@dataclass(frozen=True)
+class _Pending:
+    """An outcome waiting to be written, with what the report and the log need of it."""
+
+    message: outbox.Claimed
+    change: outbox.Transition
+    #: Why it was not sent ("" for a message that was), for ``DispatchReport.reasons``.
+    reason: str = ""
+    #: (kind, address, reason, detail) to add to the suppression list (a hard bounce).
+    suppress: tuple[str, str, str, str | None] | None = None
+    #: Decided before any send (expired, no consent, suppressed): the log says why.
+    before_sending: bool = False
+
+
+#: Runs a blocking function on the dispatcher's database thread.
+RunInThread = Callable[[Callable[[], T]], "asyncio.Future[T]"]
+
+
+class _Outcomes:
+    """Outcomes of one ``run_once`` not yet written, and when to write them.
+
+    :meth:`add` hands the waiting group to the database thread once ``every`` outcomes
+    wait, and otherwise arms a timer so that none waits longer than ``seconds``;
+    :meth:`flush` hands over whatever waits. The thread runs one job at a time in
+    order, so a group handed over before a claim is written before that claim. A
+    group that cannot be written waits for the next attempt (its rows stay ``sending``
+    meanwhile, and a crash in between re-sends them once their lease expires, as it
+    always could); :meth:`drain` tries once more and raises if that fails too.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        worker: str,
+        report: DispatchReport,
+        every: int,
+        seconds: float,
+        in_thread: RunInThread[set[int]],
+    ) -> None:
+        self.engine = engine
+        self.worker = worker
+        self.report = report
+        self.every = max(every, 1)
+        self.seconds = seconds
+        self.in_thread = in_thread
+        self.waiting: list[_Pending] = []
+        self._writes: list[asyncio.Future[set[int]]] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._error: BaseException | None = None
+
+    def add(self, pending: _Pending) -> None:
+        self.waiting.append(pending)
+        if len(self.waiting) >= self.every:
+            self.flush()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self.seconds, self.flush)
+
+    def flush(self) -> None:
+        """Hand every waiting outcome to the database thread (without waiting for it)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        group, self.waiting = self.waiting, []
+        if not group:
+            return
+        write = self.in_thread(functools.partial(self._write, group))
+        write.add_done_callback(functools.partial(self._written, group))
+        self._writes.append(write)
+
+    async def drain(self) -> None:
+        """Write everything still waiting and wait until it is written."""
+        for _attempt in (1, 2):
+            self.flush()
+            while self._writes:
+                writes, self._writes = self._writes, []
+                await asyncio.gather(*writes, return_exceptions=True)
+            if not self.waiting:
+                return
+        assert self._error is not None
+        raise self._error
+
+    def _write(self, group: list[_Pending]) -> set[int]:
+        """On the database thread: one transaction for the whole group."""
+        with self.engine.begin() as connection:
+            written = outbox.apply(connection, self.worker, [p.change for p in group])
+            bounced = [p for p in group if p.suppress is not None]
+            if bounced:
+                at = max(p.change.at for p in bounced if p.change.at is not None)
+                outbox.suppress(connection, [p.suppress for p in bounced if p.suppress], at)
+        return written
+
+    def _written(self, group: list[_Pending], write: asyncio.Future[set[int]]) -> None:
+        """Back on the event loop: count what was written, or keep it waiting."""
+        if write.cancelled() or write.exception() is not None:
+            self._error = write.exception() if not write.cancelled() else None
+            # The error's type only: its text can quote the SQL parameters (addresses).
+            log.error(
+                "writing %d outcomes failed (%s); will retry",
+                len(group),
+                type(self._error).__name__,
+            )
+            self.waiting[:0] = group
+            return
+        written = write.result()
+        report = self.report
+        for pending in group:
+            message, change = pending.message, pending.change
+            if change.release:
+                report.released += 1
+                continue
+            if change.message_id not in written:
+                report.lost_leases += 1
+                log.warning("message %s: lease lost before the outcome was recorded", message.id)
+                continue
+            report.outcomes[(message.channel, change.status.value)] += 1
+            if change.status is not MessageStatus.SENT:
+                report.reasons[(message.channel, change.status.value, pending.reason)] += 1
+            if pending.before_sending:
+                log.info("message %s %s: %s", message.id, change.status.value, pending.reason)
+            else:
+                log.info("message %s %s via %s", message.id, change.status.value, message.channel)
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """Claimed messages and what sending them needs, read in the claim's transaction."""
+
+    claimed: list[outbox.Claimed]
+    customers: dict[str, Any] = field(default_factory=dict)
+    granted: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
+    suppressed: set[tuple[str, str]] = field(default_factory=set)
+    texted: set[str] = field(default_factory=set)
+
+
 class Dispatcher:
+    #: Outcomes written together at most; also the most a crash can leave unrecorded
+    #: after their providers accepted them (plus one in flight per connection).
+    flush_every: int = 50
+    #: The longest an outcome waits to be written, in seconds.
+    flush_seconds: float = 0.1
+
     def __init__(
         self,
         engine: Engine,
@@ -131,27 +293,90 @@ class Dispatcher:
         self.rng = rng or random.Random()
         self._texted: set[str] = set()
         self._gates: dict[str, asyncio.Semaphore] = {}
+        self._kinds: dict[str, str] = {}
+        self._outcomes: _Outcomes | None = None
+        #: (kind, address) pairs that hard-bounced during the current run.
+        self._bounced: set[tuple[str, str]] = set()
         self.stopping = False
 
     async def run_once(self, max_batches: int | None = None) -> DispatchReport:
-        """Send everything due now, batch by batch, until nothing is due."""
+        """Send everything due now, batch by batch, until nothing is due.
+
+        The database work (claims, the look-ups before sending, outcome writes) runs on
+        one thread of its own, one job at a time, so the event loop keeps every
+        connection busy meanwhile: while a batch is sent, the next one is claimed and
+        looked up. Each batch still sees every outcome written before its claim but
+        those of the batch just before it, which is still being sent; addresses that
+        bounced in this run are kept in memory so that gap cannot re-send to them.
+        """
         report = DispatchReport()
+        loop = asyncio.get_running_loop()
+        database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rapport-dispatch-db")
+        # An in-memory SQLite database exists once per thread: its work stays on this one.
+        in_memory = self.engine.dialect.name == "sqlite" and self.engine.url.database in (
+            None,
+            "",
+            ":memory:",
+        )
+
+        def in_thread(job: Callable[[], T]) -> asyncio.Future[T]:
+            if not in_memory:
+                return loop.run_in_executor(database, job)
+            done: asyncio.Future[T] = loop.create_future()
+            try:
+                done.set_result(job())
+            except Exception as exc:
+                done.set_exception(exc)
+            return done
+
+        outcomes = _Outcomes(
+            self.engine,
+            self.worker_id,
+            report,
+            self.flush_every,
+            self.flush_seconds,
+            in_thread,
+        )
+        self._outcomes = outcomes
+        self._texted = set()
+        self._bounced = set()
         batches = 0
-        while (max_batches is None or batches < max_batches) and not self.stopping:
-            now = self.clock()
-            lease = timedelta(seconds=self.settings.dispatch.lease_seconds)
-            with self.engine.begin() as connection:
-                claimed = outbox.claim(
-                    connection, self.worker_id, now, lease, self.settings.dispatch.batch_size
-                )
-            if not claimed:
-                break
-            batches += 1
-            await self._send_batch(claimed, report)
+        upcoming: asyncio.Future[_Batch] | None = None
+        try:
+            if max_batches is None or max_batches > 0:
+                upcoming = in_thread(functools.partial(self._claim, self.clock()))
+            while upcoming is not None:
+                batch = await upcoming
+                upcoming = None
+                if not batch.claimed:
+                    break
+                if self.stopping:  # claimed ahead, but no longer wanted
+                    self._release(batch.claimed)
+                    break
+                batches += 1
+                if max_batches is None or batches < max_batches:
+                    upcoming = in_thread(functools.partial(self._claim, self.clock()))
+                await self._send_batch(batch, report)
+                outcomes.flush()
+        finally:
+            if upcoming is not None:  # an error or a stop left a batch claimed ahead
+                with contextlib.suppress(Exception):
+                    self._release((await upcoming).claimed)
+            try:
+                await outcomes.drain()
+            finally:
+                database.shutdown(wait=True)
         return report
 
-    async def _send_batch(self, claimed: Sequence[outbox.Claimed], report: DispatchReport) -> None:
-        with self.engine.connect() as connection:
+    def _claim(self, now: datetime) -> _Batch:
+        """On the database thread: claim a batch and read what sending it needs."""
+        lease = timedelta(seconds=self.settings.dispatch.lease_seconds)
+        with self.engine.begin() as connection:
+            claimed = outbox.claim(
+                connection, self.worker_id, now, lease, self.settings.dispatch.batch_size
+            )
+            if not claimed:
+                return _Batch(claimed)
             ids = sorted({m.customer_id for m in claimed})
             customers = {
                 row.id: row
@@ -174,33 +399,42 @@ class Dispatcher:
                 if row is not None and (address := _address(row, kind)):
                     addresses.append((kind, address))
             suppressed = outbox.suppressed_addresses(connection, addresses)
-            self._texted = outbox.customers_texted_before(
+            texted = outbox.customers_texted_before(
                 connection, [m.customer_id for m in claimed if self._kind(m.channel) == "sms"]
             )
+        return _Batch(claimed, customers, granted, suppressed, texted)
 
-        sends = []
+    def _release(self, claimed: Sequence[outbox.Claimed]) -> None:
+        """Give claimed, unsent messages back (written with the other outcomes)."""
         for message in claimed:
+            release = outbox.Transition(message.id, MessageStatus.QUEUED, release=True)
+            self._outcome(_Pending(message, release))
+
+    async def _send_batch(self, batch: _Batch, report: DispatchReport) -> None:
+        # Customers texted by an earlier batch of this run may not be written yet.
+        self._texted |= batch.texted
+        sends = []
+        for message in batch.claimed:
             now = self.clock()
-            row = customers.get(message.customer_id)
+            row = batch.customers.get(message.customer_id)
             kind = self._kind(message.channel)
             address = _address(row, kind) if row is not None else None
             status: MessageStatus | None = None
             reason = ""
             if message.expires_at is not None and now >= message.expires_at:
                 status, reason = MessageStatus.EXPIRED, "send window closed before sending"
-            elif not message.transactional and (message.channel, message.topic) not in granted.get(
-                message.customer_id, ()
-            ):
+            elif not message.transactional and (
+                message.channel,
+                message.topic,
+            ) not in batch.granted.get(message.customer_id, ()):
                 status, reason = MessageStatus.SUPPRESSED, "consent not granted at send time"
             elif not address:
                 status, reason = MessageStatus.SUPPRESSED, "no address at send time"
-            elif (kind, address) in suppressed:
+            elif (kind, address) in batch.suppressed or (kind, address) in self._bounced:
                 status, reason = MessageStatus.SUPPRESSED, "address is on the suppression list"
             if status is not None:
-                self._finish(message, status, now, error=reason)
-                report.outcomes[(message.channel, status.value)] += 1
-                report.reasons[(message.channel, status.value, reason)] += 1
-                log.info("message %s %s: %s", message.id, status.value, reason)
+                change = outbox.Transition(message.id, status, now, error=reason)
+                self._outcome(_Pending(message, change, reason, before_sending=True))
                 continue
             assert row is not None and address is not None
             sends.append(self._deliver(message, row, kind, address, report))
@@ -209,6 +443,11 @@ class Dispatcher:
     def stop(self) -> None:
         """Claim nothing more; messages claimed but not yet handed over are released."""
         self.stopping = True
+
+    def _outcome(self, pending: _Pending) -> None:
+        """Queue an outcome for writing (see :class:`_Outcomes`)."""
+        assert self._outcomes is not None, "outcomes are recorded inside run_once"
+        self._outcomes.add(pending)
 
     async def _deliver(
         self,
@@ -219,23 +458,25 @@ class Dispatcher:
         report: DispatchReport,
     ) -> None:
         lane = self.channels.get(message.channel)
-        gate = self._gates.setdefault(
-            message.channel, asyncio.Semaphore(lane.concurrency if lane else 1)
-        )
+        gate = self._gates.get(message.channel)
+        if gate is None:
+            gate = self._gates[message.channel] = asyncio.Semaphore(lane.concurrency if lane else 1)
         async with gate:
             if self.stopping:  # shutting down: give it back rather than start a send
-                with self.engine.begin() as connection:
-                    outbox.release(connection, message.id, self.worker_id)
-                report.released += 1
+                release = outbox.Transition(message.id, MessageStatus.QUEUED, release=True)
+                self._outcome(_Pending(message, release))
                 return
             started = time.monotonic()
             result = await self._send(message, row, kind, address)
             report.latencies.append((message.channel, time.monotonic() - started))
-        self._record(message, result, kind, address, report)
+        self._record(message, result, kind, address)
 
     def _kind(self, channel: str) -> str:
-        config = self.settings.channels.get(channel)
-        return (config.kind if config else None) or channel
+        kind = self._kinds.get(channel)
+        if kind is None:
+            config = self.settings.channels.get(channel)
+            kind = self._kinds[channel] = (config.kind if config else None) or channel
+        return kind
 
     async def _send(self, message: outbox.Claimed, row, kind: str, address: str) -> SendResult:  # type: ignore[no-untyped-def]
         channel = self.channels.get(message.channel)
@@ -287,62 +528,30 @@ class Dispatcher:
             return text
         return f"{text.rstrip()}\n{gettext(ui_language(message.locale), OPT_OUT_HINT)}"
 
-    def _record(
-        self,
-        message: outbox.Claimed,
-        result: SendResult,
-        kind: str,
-        address: str,
-        report: DispatchReport,
-    ) -> None:
+    def _record(self, message: outbox.Claimed, result: SendResult, kind: str, address: str) -> None:
         now = self.clock()
+        reason = result.reason or ""
         if result.outcome is Outcome.ACCEPTED:
-            status = MessageStatus.SENT
-            done = self._finish(message, status, now, provider_id=result.provider_id)
+            sent = outbox.Transition(
+                message.id, MessageStatus.SENT, now, provider_id=result.provider_id
+            )
+            self._outcome(_Pending(message, sent))
         elif (
             result.outcome is Outcome.TRANSIENT
             and message.attempts < self.settings.dispatch.max_attempts
         ):
-            status = MessageStatus.QUEUED
             when = now + backoff(message.attempts, self.settings, self.rng)
-            with self.engine.begin() as connection:
-                done = outbox.retry_later(
-                    connection, message.id, self.worker_id, when, result.reason or "transient"
-                )
-        else:
-            status = MessageStatus.FAILED
-            done = self._finish(message, status, now, error=result.reason)
-            if result.suppress:
-                with self.engine.begin() as connection:
-                    outbox.suppress(connection, [(kind, address, "bounce", result.reason)], now)
-        if not done:
-            report.lost_leases += 1
-            log.warning("message %s: lease lost before the outcome was recorded", message.id)
-            return
-        report.outcomes[(message.channel, status.value)] += 1
-        if status is not MessageStatus.SENT:
-            report.reasons[(message.channel, status.value, result.reason or "")] += 1
-        log.info("message %s %s via %s", message.id, status.value, message.channel)
-
-    def _finish(
-        self,
-        message: outbox.Claimed,
-        status: MessageStatus,
-        now: datetime,
-        *,
-        provider_id: str | None = None,
-        error: str | None = None,
-    ) -> bool:
-        with self.engine.begin() as connection:
-            return outbox.finish(
-                connection,
-                message.id,
-                self.worker_id,
-                status,
-                now=now,
-                provider_id=provider_id,
-                error=error,
+            retry = outbox.Transition(
+                message.id, MessageStatus.QUEUED, when, error=result.reason or "transient"
             )
+            self._outcome(_Pending(message, retry, reason))
+        else:
+            failed = outbox.Transition(message.id, MessageStatus.FAILED, now, error=result.reason)
+            bounce = None
+            if result.suppress:
+                bounce = (kind, address, "bounce", result.reason)
+                self._bounced.add((kind, address))
+            self._outcome(_Pending(message, failed, reason, bounce))
 
     async def aclose(self) -> None:
         for channel in self.channels.values():

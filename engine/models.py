@@ -122,7 +122,11 @@ class ErasurePermit(SQLModel, table=True):
 class Suppression(SQLModel, table=True):
     """An address that must never be messaged again on a channel, whatever the consent."""
 
-    __table_args__ = (UniqueConstraint("channel", "address", name="uq_suppression_address"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "address", name="uq_suppression_address"),
+        # Dispatch looks addresses up in both forms (plain, hashed), by address alone.
+        Index("ix_suppression_address", "address"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=32)
@@ -142,7 +146,8 @@ class OutboxMessage(SQLModel, table=True):
 
     __tablename__ = "outbox_message"
     __table_args__ = (
-        Index("ix_outbox_due", "status", "send_at"),
+        # Claims read due rows in (send_at, id) order straight from this index.
+        Index("ix_outbox_due", "status", "send_at", "id"),
         # One message per occasion, whatever the channel: a consent change between two
         # planning ticks must not add the same greeting on a second channel.
         UniqueConstraint("customer_id", "campaign", "occasion", name="uq_outbox_occasion"),

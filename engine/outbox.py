@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, or_, select, union_all, update
 
 from rapport.consent.privacy import address_hash
 from rapport.engine.caps import RecentMessage
@@ -88,10 +88,38 @@ class Claimed:
 _CLAIM_COLUMNS = [OUTBOX.c[name] for name in Claimed.__dataclass_fields__]
 
 
+def _due_candidates(now: datetime, limit: int) -> tuple[Any, Any]:
+    """The two kinds of due rows, each in claim order and each read from the index alone.
+
+    Queued messages whose time has come and messages whose lease expired are two ranges
+    of ``ix_outbox_due`` (status, send_at, id). One ``OR`` over both made SQLite scan the
+    whole outbox and sort it for every batch (0.12 s a claim at 100k customers, ~1 s at
+    1M) and PostgreSQL read every due row before its LIMIT; as two ranges, a claim reads
+    about ``limit`` index entries however large the outbox is.
+    """
+    queued = (
+        select(OUTBOX.c.id, OUTBOX.c.send_at)
+        .where(OUTBOX.c.status == MessageStatus.QUEUED, OUTBOX.c.send_at <= now)
+        .order_by(OUTBOX.c.send_at, OUTBOX.c.id)
+        .limit(limit)
+    )
+    expired = (
+        select(OUTBOX.c.id, OUTBOX.c.send_at)
+        .where(OUTBOX.c.status == MessageStatus.SENDING, OUTBOX.c.lease_until < now)
+        .order_by(OUTBOX.c.send_at, OUTBOX.c.id)
+        .limit(limit)
+    )
+    return queued, expired
+
+
 def claim(
     connection: Connection, worker: str, now: datetime, lease: timedelta, limit: int
 ) -> list[Claimed]:
-    """Take up to ``limit`` due messages (or ones whose lease expired) for ``worker``."""
+    """Take up to ``limit`` due messages (or ones whose lease expired) for ``worker``.
+
+    Due messages are taken oldest ``send_at`` first (then by id), whichever of the two
+    kinds they are.
+    """
     due = or_(
         and_(OUTBOX.c.status == MessageStatus.QUEUED, OUTBOX.c.send_at <= now),
         and_(OUTBOX.c.status == MessageStatus.SENDING, OUTBOX.c.lease_until < now),
@@ -102,11 +130,16 @@ def claim(
         "claimed_by": worker,
         "attempts": OUTBOX.c.attempts + 1,
     }
-    candidates = select(OUTBOX.c.id).where(due).order_by(OUTBOX.c.send_at, OUTBOX.c.id).limit(limit)
+    queued, expired = _due_candidates(now, limit)
     if connection.dialect.name == "postgresql":
-        # A CTE runs once; "id IN (subquery ... LIMIT ... SKIP LOCKED)" may be re-run by the
-        # planner per row and so claim far more than ``limit`` rows.
-        picked = candidates.with_for_update(skip_locked=True).cte("picked")
+        # Each range is locked as it is read (SKIP LOCKED: several dispatchers never take
+        # the same row); FOR UPDATE is not allowed on a UNION, so each is its own CTE. A
+        # CTE runs once, where "id IN (subquery ... LIMIT ... SKIP LOCKED)" may be re-run
+        # by the planner per row and so claim far more than ``limit`` rows.
+        locked_queued = queued.with_for_update(skip_locked=True).cte("due_queued")
+        locked_expired = expired.with_for_update(skip_locked=True).cte("due_expired")
+        both = union_all(select(locked_queued), select(locked_expired)).subquery("due")
+        picked = select(both.c.id).order_by(both.c.send_at, both.c.id).limit(limit).cte("picked")
         statement = (
             update(OUTBOX)
             .where(OUTBOX.c.id == picked.c.id)
@@ -114,9 +147,12 @@ def claim(
             .returning(*_CLAIM_COLUMNS)
         )
     else:  # SQLite: one statement under the single writer lock
+        # SQLite allows no LIMIT inside a compound SELECT's members, hence the wrapping.
+        both = union_all(select(queued.subquery()), select(expired.subquery())).subquery("due")
+        picked = select(both.c.id).order_by(both.c.send_at, both.c.id).limit(limit)
         statement = (
             update(OUTBOX)
-            .where(OUTBOX.c.id.in_(candidates.scalar_subquery()), due)
+            .where(OUTBOX.c.id.in_(picked.scalar_subquery()), due)
             .values(values)
             .returning(*_CLAIM_COLUMNS)
         )
@@ -124,12 +160,120 @@ def claim(
     return sorted((Claimed(**row._mapping) for row in rows), key=lambda m: (m.send_at, m.id))
 
 
-def _guarded(message_id: int, worker: str) -> Any:
+@dataclass(frozen=True)
+class Transition:
+    """What happens to one claimed message next, to be written by :func:`apply`.
+
+    ``status`` SENT, FAILED, EXPIRED or SUPPRESSED is a final outcome (``at`` is the
+    sending time for SENT); QUEUED is another attempt at ``at``; ``release`` gives an
+    unsent message back as if it had never been claimed.
+    """
+
+    message_id: int
+    status: MessageStatus
+    at: datetime | None = None
+    provider_id: str | None = None
+    error: str | None = None
+    release: bool = False
+
+
+def _guarded(message_id: Any, worker: Any) -> Any:
+    """Only while ``worker`` still holds the lease ("only if still sending")."""
     return and_(
         OUTBOX.c.id == message_id,
         OUTBOX.c.claimed_by == worker,
         OUTBOX.c.status == MessageStatus.SENDING,
     )
+
+
+_GUARD = _guarded(bindparam("m_id"), bindparam("m_worker"))
+#: One statement per kind of change, each executed once over all the rows of that kind;
+#: the statements never change, so SQLAlchemy compiles each once per process.
+_SENT = (
+    update(OUTBOX)
+    .where(_GUARD)
+    .values(
+        status=MessageStatus.SENT,
+        lease_until=None,
+        last_error=bindparam("m_error"),
+        sent_at=bindparam("m_at", type_=OUTBOX.c.sent_at.type),
+        provider_id=bindparam("m_provider_id"),
+    )
+)
+_ENDED = (
+    update(OUTBOX)
+    .where(_GUARD)
+    .values(status=bindparam("m_status"), lease_until=None, last_error=bindparam("m_error"))
+)
+_RETRY = (
+    update(OUTBOX)
+    .where(_GUARD)
+    .values(
+        status=MessageStatus.QUEUED,
+        send_at=bindparam("m_at", type_=OUTBOX.c.send_at.type),
+        lease_until=None,
+        last_error=bindparam("m_error"),
+    )
+)
+_RELEASE = (
+    update(OUTBOX)
+    .where(_GUARD)
+    .values(
+        status=MessageStatus.QUEUED,
+        lease_until=None,
+        claimed_by=None,
+        attempts=OUTBOX.c.attempts - 1,
+    )
+)
+
+
+def apply(connection: Connection, worker: str, transitions: Sequence[Transition]) -> set[int]:
+    """Write many outcomes at once; returns the ids written (the others' leases were lost).
+
+    Every change is guarded like a single one (:func:`_guarded`): a message whose lease
+    passed to another worker is left as that worker has it. The rows are grouped by kind
+    and each kind is one ``executemany``, so a batch costs a few statements rather than
+    one transaction a message. When a kind's row count falls short, the rows that did
+    change are looked up (they are still ours and no longer sending); a released row
+    loses its owner, so releases are counted as written, as :func:`release` reports.
+    """
+    groups: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    for change in transitions:
+        if change.release:
+            statement = _RELEASE
+        elif change.status is MessageStatus.SENT:
+            statement = _SENT
+        elif change.status is MessageStatus.QUEUED:
+            statement = _RETRY
+        else:
+            statement = _ENDED
+        groups[statement].append(
+            {
+                "m_id": change.message_id,
+                "m_worker": worker,
+                "m_status": change.status,
+                "m_at": change.at,
+                "m_provider_id": change.provider_id,
+                "m_error": change.error,
+            }
+        )
+    written: set[int] = set()
+    for statement, rows in groups.items():
+        ids = [row["m_id"] for row in rows]
+        result = connection.execute(statement, rows)
+        if result.rowcount == len(rows) or statement is _RELEASE:
+            written.update(ids)
+        elif result.rowcount > 0:
+            written.update(
+                connection.execute(
+                    select(OUTBOX.c.id).where(
+                        OUTBOX.c.id.in_(ids),
+                        OUTBOX.c.claimed_by == worker,
+                        OUTBOX.c.status != MessageStatus.SENDING,
+                    )
+                ).scalars()
+            )
+    return written
 
 
 def finish(
@@ -143,37 +287,21 @@ def finish(
     error: str | None = None,
 ) -> bool:
     """Record a final outcome; False when the lease was lost to another worker."""
-    values: dict[str, Any] = {"status": status, "lease_until": None, "last_error": error}
-    if status is MessageStatus.SENT:
-        values.update(sent_at=now, provider_id=provider_id)
-    result = connection.execute(update(OUTBOX).where(_guarded(message_id, worker)).values(values))
-    return result.rowcount == 1
+    change = Transition(message_id, status, at=now, provider_id=provider_id, error=error)
+    return bool(apply(connection, worker, [change]))
 
 
 def retry_later(
     connection: Connection, message_id: int, worker: str, send_at: datetime, error: str
 ) -> bool:
     """Put a message back in the queue for another attempt at ``send_at``."""
-    result = connection.execute(
-        update(OUTBOX)
-        .where(_guarded(message_id, worker))
-        .values(status=MessageStatus.QUEUED, send_at=send_at, lease_until=None, last_error=error)
-    )
-    return result.rowcount == 1
+    change = Transition(message_id, MessageStatus.QUEUED, at=send_at, error=error)
+    return bool(apply(connection, worker, [change]))
 
 
 def release(connection: Connection, message_id: int, worker: str) -> bool:
     """Give a claimed, unsent message back to the queue (the attempt did not happen)."""
-    result = connection.execute(
-        update(OUTBOX)
-        .where(_guarded(message_id, worker))
-        .values(
-            status=MessageStatus.QUEUED,
-            lease_until=None,
-            claimed_by=None,
-            attempts=OUTBOX.c.attempts - 1,
-        )
-    )
+    result = connection.execute(_RELEASE, {"m_id": message_id, "m_worker": worker})
     return result.rowcount == 1
 
 
@@ -194,14 +322,20 @@ def suppress(
 
 
 def suppressed_addresses(
-    connection: Connection, pairs: Iterable[tuple[str, str]]
+    connection: Connection,
+    pairs: Iterable[tuple[str, str]],
+    *,
+    snapshot: SuppressionSnapshot | None = None,
 ) -> set[tuple[str, str]]:
     """Which (kind, address) pairs are on the suppression list, plainly or hashed.
 
     An erased customer's addresses are kept only as :func:`address_hash` values, so
     each address is looked up in both forms (one IN list per chunk) and a match on
-    either counts. The pairs returned are the plain ones asked about.
+    either counts. The pairs returned are the plain ones asked about. With a
+    ``snapshot`` (see :func:`suppression_snapshot`) nothing is queried.
     """
+    if snapshot is not None:
+        return snapshot.matching(pairs)
     wanted = list(set(pairs))
     found: set[tuple[str, str]] = set()
     # Two forms per pair: 250 pairs keep each IN list at 500 values.
@@ -217,6 +351,43 @@ def suppressed_addresses(
         ):
             found.update(forms.get((row.channel, row.address), ()))
     return found
+
+
+@dataclass(frozen=True)
+class SuppressionSnapshot:
+    """The whole suppression list as read at one moment, for a planning run.
+
+    Planning asks about every customer's addresses; one read per run instead of a
+    query (and two hashes per address) per batch. A run that reads a snapshot can
+    miss an address suppressed while it runs, which is safe: dispatch checks the
+    list again right before sending.
+    """
+
+    entries: frozenset[tuple[str, str]]
+
+    def matching(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        if not self.entries:
+            return set()
+        entries = self.entries
+        return {
+            (kind, address)
+            for kind, address in pairs
+            if (kind, address) in entries or (kind, address_hash(kind, address)) in entries
+        }
+
+
+#: Above this many entries a run queries per batch rather than holding the list.
+SNAPSHOT_LIMIT = 500_000
+
+
+def suppression_snapshot(connection: Connection) -> SuppressionSnapshot | None:
+    """The suppression list in memory, or None when it is too long to hold."""
+    rows = connection.execute(
+        select(SUPPRESSION.c.channel, SUPPRESSION.c.address).limit(SNAPSHOT_LIMIT + 1)
+    ).all()
+    if len(rows) > SNAPSHOT_LIMIT:
+        return None
+    return SuppressionSnapshot(frozenset((channel, address) for channel, address in rows))
 
 
 def customers_texted_before(connection: Connection, customer_ids: Sequence[str]) -> set[str]:
@@ -243,29 +414,41 @@ _COUNTED = (MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.SENT)
 HISTORY_DAYS = 90
 
 
+_HISTORY_COLUMNS = (
+    OUTBOX.c.customer_id,
+    OUTBOX.c.campaign,
+    OUTBOX.c.channel,
+    OUTBOX.c.occasion,
+    OUTBOX.c.status,
+    OUTBOX.c.send_at,
+    OUTBOX.c.transactional,
+)
+
+
 def history_for(
-    connection: Connection, zones: dict[str, str], day: date
+    connection: Connection,
+    zones: dict[str, str],
+    day: date,
+    *,
+    span: tuple[str, str] | None = None,
 ) -> tuple[dict[str, list[RecentMessage]], dict[str, set[tuple[str, str]]]]:
     """For caps and re-planning: each customer's recent marketing messages (in their own
     local days) and every (campaign, occasion) already in the outbox, over the last
-    ``HISTORY_DAYS`` days before ``day``."""
+    ``HISTORY_DAYS`` days before ``day``. ``span`` (first and last id of a keyset
+    batch that holds every id in between) reads the batch with one range query."""
     since = datetime.combine(day - timedelta(days=HISTORY_DAYS), time(0), tzinfo=UTC)
     recent: dict[str, list[RecentMessage]] = defaultdict(list)
     planned: dict[str, set[tuple[str, str]]] = defaultdict(set)
-    ids = sorted(zones)
-    for start in range(0, len(ids), 500):
-        rows = connection.execute(
-            select(
-                OUTBOX.c.customer_id,
-                OUTBOX.c.campaign,
-                OUTBOX.c.channel,
-                OUTBOX.c.occasion,
-                OUTBOX.c.status,
-                OUTBOX.c.send_at,
-                OUTBOX.c.transactional,
-            ).where(OUTBOX.c.customer_id.in_(ids[start : start + 500]), OUTBOX.c.send_at >= since)
-        )
+    if span is not None:
+        queries = [OUTBOX.c.customer_id.between(*span)]
+    else:
+        ids = sorted(zones)
+        queries = [OUTBOX.c.customer_id.in_(ids[i : i + 500]) for i in range(0, len(ids), 500)]
+    for which in queries:
+        rows = connection.execute(select(*_HISTORY_COLUMNS).where(which, OUTBOX.c.send_at >= since))
         for customer_id, campaign, channel, occasion, status, send_at, transactional in rows:
+            if customer_id not in zones:
+                continue
             planned[customer_id].add((campaign, occasion))
             if status in _COUNTED and not transactional:
                 local = as_utc(send_at).astimezone(zone(zones[customer_id])).date()

@@ -58,7 +58,11 @@ def test_sigkill_at_random_moments_loses_nothing_and_duplicates_carry_the_same_i
         process = subprocess.Popen(
             command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        time.sleep(rng.uniform(0.7, 1.5))  # start-up takes most of a second
+        # Start-up (imports, migrations check, first claim) takes a second or two and
+        # varies with the machine's load: kill at a random moment after this process
+        # has begun sending, not at a fixed time after it started.
+        _wait_for_progress(database_url, time.monotonic() + 10)
+        time.sleep(rng.uniform(0.0, 0.4))
         process.send_signal(signal.SIGKILL)
         process.wait()
         kills += 1
@@ -102,3 +106,14 @@ def test_sigkill_at_random_moments_loses_nothing_and_duplicates_carry_the_same_i
     assert len(ids) == MESSAGES // 2
     repeats = sum(n - 1 for n in ids.values())
     assert repeats <= in_flight_at_kills
+
+
+def _wait_for_progress(database_url: str, until: float) -> None:
+    """Until one more message has left the queue (or ``until``)."""
+    statuses = outbox_statuses(database_url)
+    done = statuses["sent"] + statuses["failed"]
+    while time.monotonic() < until:
+        time.sleep(0.05)
+        statuses = outbox_statuses(database_url)
+        if statuses["sent"] + statuses["failed"] > done:
+            return

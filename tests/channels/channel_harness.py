@@ -124,6 +124,9 @@ class SMTPSink:
         self.connections = 0
         self.messages: list[bytes] = []
         self.envelopes: list[tuple[str, list[str]]] = []
+        self.mail_replies: deque[str] = deque()
+        #: The ESMTP parameters of every MAIL command (e.g. ``["SIZE=1234"]``).
+        self.mail_options: list[list[str]] = []
         self.rcpt_replies: deque[str] = deque()
         self.data_replies: deque[str] = deque()
         self.data_delay = 0.0
@@ -141,6 +144,16 @@ class SMTPSink:
         self.connections += 1
         session.host_name = hostname
         return responses
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        self.mail_options.append(list(options))
+        if self.mail_replies:
+            return self.mail_replies.popleft()
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]

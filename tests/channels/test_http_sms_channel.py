@@ -124,6 +124,28 @@ async def test_a_provider_that_is_down_is_transient() -> None:
     assert result.outcome is Outcome.TRANSIENT
 
 
+async def test_a_proxy_named_by_the_environment_is_used(
+    sms_provider: SMSProviderServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "HTTP_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{free_port()}")  # nothing listens
+    result = await send(sms_provider)
+
+    assert result.outcome is Outcome.TRANSIENT
+    assert sms_provider.requests == []
+
+
+async def test_the_connection_is_kept_for_the_next_message(
+    sms_provider: SMSProviderServer,
+) -> None:
+    async with HTTPSMSChannel(sms_provider.url) as channel:
+        results = [await channel.send(MESSAGE) for _ in range(3)]
+
+    assert [r.outcome for r in results] == [Outcome.ACCEPTED] * 3
+    assert sms_provider.connections == 1
+
+
 def _all_subclasses(cls: type[Exception]) -> list[type[Exception]]:
     found = [cls]
     for sub in cls.__subclasses__():

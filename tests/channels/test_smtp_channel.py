@@ -142,6 +142,54 @@ async def test_data_refusal_never_suppresses(smtp_server: SMTPServer) -> None:
     assert (result.outcome, result.suppress) == (Outcome.PERMANENT, False)
 
 
+@pytest.mark.parametrize(
+    ("reply", "outcome"),
+    [("451 4.3.0 try later", Outcome.TRANSIENT), ("550 5.7.1 sender refused", Outcome.PERMANENT)],
+)
+async def test_sender_replies(smtp_server: SMTPServer, reply: str, outcome: Outcome) -> None:
+    smtp_server.sink.mail_replies.append(reply)
+    async with SMTPChannel(smtp_server.url) as channel:
+        result = await channel.send(mail())
+
+    assert (result.outcome, result.suppress) == (outcome, False)
+    assert smtp_server.sink.messages == []
+
+
+async def test_a_refused_message_leaves_the_connection_ready_for_the_next(
+    smtp_server: SMTPServer,
+) -> None:
+    smtp_server.sink.rcpt_replies.append("550 5.1.1 no such user")
+    smtp_server.sink.data_replies.append("554 5.6.0 rejected")
+    async with SMTPChannel(smtp_server.url, sender="shop@example.com") as channel:
+        refused = await channel.send(mail("k:1"))
+        rejected = await channel.send(mail("k:2"))
+        accepted = await channel.send(mail("k:3", to="next@example.com"))
+
+    assert [r.outcome for r in (refused, rejected, accepted)] == [
+        Outcome.PERMANENT,
+        Outcome.PERMANENT,
+        Outcome.ACCEPTED,
+    ]
+    assert smtp_server.sink.envelopes == [("shop@example.com", ["next@example.com"])]
+    assert smtp_server.sink.connections == 1
+
+
+async def test_the_message_size_is_declared_up_front(smtp_server: SMTPServer) -> None:
+    async with SMTPChannel(smtp_server.url) as channel:
+        await channel.send(mail(text="سلام\n" * 200))
+
+    [message] = smtp_server.sink.messages
+    assert smtp_server.sink.mail_options == [[f"SIZE={len(message)}"]]
+
+
+async def test_a_quoted_local_part_is_delivered_to_that_mailbox(smtp_server: SMTPServer) -> None:
+    async with SMTPChannel(smtp_server.url) as channel:
+        result = await channel.send(mail(to='"maryam ahmadi"@example.com'))
+
+    assert result.outcome is Outcome.ACCEPTED, result.reason
+    assert smtp_server.sink.envelopes[0][1] == ['"maryam ahmadi"@example.com']
+
+
 # --- connections ----------------------------------------------------------------------------
 
 

@@ -1,0 +1,139 @@
+"""Outcomes are written in groups: few statements, the same guarantees as one by one.
+
+A batch's outcomes go to the outbox together (one guarded ``executemany`` per kind of
+change), at the latest ``flush_seconds`` after they are known; a lost lease is still
+told apart message by message, and outcomes that cannot be written leave their
+messages ``sending``, to be sent again (same idempotency key) once the lease expires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from outbox_seed import PERSIAN, outbox_statuses, seed_due_messages
+from sqlalchemy import Engine, event, select, update
+
+from rapport.channels.base import OutgoingMessage, SendResult
+from rapport.channels.recording import RecordingChannel, accept_all
+from rapport.consent.tokens import Signer
+from rapport.engine import outbox
+from rapport.engine.config import Settings
+from rapport.engine.db import make_engine
+from rapport.engine.dispatch import Dispatcher
+from rapport.engine.models import OutboxMessage
+
+REPO = Path(__file__).resolve().parent.parent
+OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def due(database_url: str) -> Engine:
+    """120 messages due now, alternating e-mail and SMS, to 20 consenting customers."""
+    seed_due_messages(database_url, 120, 20, PERSIAN, "batch")
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def dispatcher(engine: Engine, channel: RecordingChannel, **clock: object) -> Dispatcher:
+    return Dispatcher(
+        engine,
+        Settings(base_dir=REPO, secret_key="k"),
+        {"email": channel, "sms": channel},
+        Signer("k"),
+        worker_id="me",
+        **clock,  # type: ignore[arg-type]
+    )
+
+
+def status_of(engine: Engine, key: str) -> str:
+    with engine.connect() as connection:
+        return str(
+            connection.execute(
+                select(OUTBOX.c.status).where(OUTBOX.c.idempotency_key == key)
+            ).scalar_one()
+        )
+
+
+async def test_a_batch_of_outcomes_costs_a_few_statements_not_one_per_message(
+    due: Engine, database_url: str
+) -> None:
+    updates: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().upper().startswith("UPDATE"):
+            updates.append(statement)
+
+    event.listen(due, "before_cursor_execute", seen)
+    report = await dispatcher(due, RecordingChannel()).run_once()
+
+    assert report.outcomes == Counter({("email", "sent"): 60, ("sms", "sent"): 60})
+    assert outbox_statuses(database_url) == Counter({"sent": 120})
+    # two claims (batches of 100), and a handful of grouped writes rather than 120
+    assert len(updates) <= 10, len(updates)
+
+
+async def test_a_lost_lease_is_told_apart_message_by_message(due: Engine) -> None:
+    stolen: list[str] = []
+
+    def steal_one(message: OutgoingMessage) -> SendResult:
+        if not stolen:  # another worker takes this one over while it is being sent
+            stolen.append(message.idempotency_key)
+            with due.begin() as connection:
+                connection.execute(
+                    update(OUTBOX)
+                    .where(OUTBOX.c.idempotency_key == message.idempotency_key)
+                    .values(claimed_by="another")
+                )
+        return accept_all(message)
+
+    report = await dispatcher(due, RecordingChannel(steal_one)).run_once()
+
+    assert report.lost_leases == 1
+    assert sum(report.outcomes.values()) == 119
+    assert status_of(due, stolen[0]) == "sending"  # left as the new owner has it
+
+
+async def test_an_outcome_is_written_within_flush_seconds_while_the_batch_goes_on(
+    due: Engine,
+) -> None:
+    sent: list[str] = []
+    seen_while_sending: list[str] = []
+
+    async def second_is_slow(message: OutgoingMessage) -> SendResult:
+        sent.append(message.idempotency_key)
+        if len(sent) == 2:  # the batch is still going; the first outcome is written by now
+            await asyncio.sleep(Dispatcher.flush_seconds * 4)
+            seen_while_sending.append(status_of(due, sent[0]))
+        return accept_all(message)
+
+    await dispatcher(due, RecordingChannel(second_is_slow)).run_once(max_batches=1)
+
+    assert seen_while_sending == ["sent"]
+
+
+async def test_outcomes_that_cannot_be_written_leave_the_messages_to_be_sent_again(
+    due: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> set[int]:
+        raise OSError("disk full")
+
+    channel = RecordingChannel()
+    with monkeypatch.context() as patched:
+        patched.setattr(outbox, "apply", broken)
+        with pytest.raises(OSError, match="disk full"):
+            await dispatcher(due, channel).run_once(max_batches=1)
+    assert outbox_statuses(database_url)["sending"] == 100  # nothing recorded as sent
+
+    later = datetime.now(UTC) + timedelta(minutes=10)  # past the 5-minute lease
+    channel.clear()
+    report = await dispatcher(due, channel, clock=lambda: later).run_once()
+
+    assert sum(report.outcomes.values()) == 120
+    assert outbox_statuses(database_url) == Counter({"sent": 120})
+    resent = {m.idempotency_key for m in channel.sent}
+    assert len(resent) == 120  # the 100 sent before are sent again, with their own keys
