@@ -22,6 +22,9 @@ def main(argv: list[str] | None = None) -> int:
         "--deliver", type=int, default=3_000, help="messages per channel to dispatch"
     )
     parser.add_argument("--concurrency", type=int, default=4, help="connections per channel")
+    parser.add_argument(
+        "--workers", type=int, default=0, help="planning processes (0: one per core)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress display")
     args = parser.parse_args(argv)
     customers = args.customers or (100_000 if args.quick else 1_000_000)
@@ -34,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
             customers,
             deliver_limit=args.deliver,
             concurrency=args.concurrency,
+            workers=args.workers,
             progress=progress,
         )
         path = save(result, args.out)

@@ -22,22 +22,43 @@ from typing import Any
 
 import aiosmtplib
 import httpx
-from sqlalchemy import Engine
+from sqlalchemy import ColumnElement, Engine, select
 
 from rapport.engine import rendering
+from rapport.engine.profiles import CUSTOMER
 from rapport.engine.rendering import Renderer
 
 
-def raw_fetch(engine: Engine) -> dict[str, float]:
-    """The driver reading what selection reads: customers, consent, orders, history."""
-    queries = (
-        "SELECT id, first_name, last_name, email, phone, locale, timezone, country, birthday, "
-        "created_at FROM customer ORDER BY id",
+def raw_fetch(engine: Engine, where: ColumnElement[bool] | None = None) -> dict[str, float]:
+    """The driver reading what selection reads: customers, consent, orders, history.
+
+    ``where`` is the run's pre-filter (:func:`rapport.engine.prefilter.candidate_clause`):
+    the ceiling reads the same customers the engine reads, each table in one query.
+    """
+    tables = (
         "SELECT customer_id, channel, topic FROM consent_state WHERE status = 'granted'",
         "SELECT customer_id, id, sku, quantity, amount, currency, ordered_at FROM orders",
         "SELECT customer_id, campaign, channel, occasion, status, send_at, transactional "
         "FROM outbox_message",
     )
+    columns = (
+        "id, first_name, last_name, email, phone, locale, timezone, country, birthday, created_at"
+    )
+    queries = [f"SELECT {columns} FROM customer ORDER BY id"]
+    if where is None:
+        queries += tables
+    else:
+        # The clause with its values written in, so the raw cursor runs the same SQL.
+        candidates = str(
+            select(CUSTOMER.c.id)
+            .where(where)
+            .compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True})
+        )
+        queries = [f"SELECT {columns} FROM customer WHERE id IN ({candidates}) ORDER BY id"]
+        queries += [
+            f"{table}{' AND ' if 'WHERE' in table else ' WHERE '}customer_id IN ({candidates})"
+            for table in tables
+        ]
     raw = engine.raw_connection()
     rows = 0
     customers = 0

@@ -36,8 +36,12 @@ SAMPLE = 5_000
 
 
 def peak_rss_mib() -> float:
-    """Peak resident set of this process so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident set of this process plus that of its largest finished child (the
+    planning workers), so far; an upper bound of what the run held at once. Linux
+    reports KiB."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return (own + children) / 1024
 
 
 class StatementCounter:
@@ -185,12 +189,18 @@ def instrumented(stages: Stages, renderer: Renderer) -> Iterator[None]:
 
 
 def bench_settings(
-    campaigns_dir: Path, database_url: str, smtp_url: str, sms_url: str, concurrency: int
+    campaigns_dir: Path,
+    database_url: str,
+    smtp_url: str,
+    sms_url: str,
+    concurrency: int,
+    workers: int = 0,
 ) -> Settings:
     base = Settings(base_dir=REPO, secret_key="bench-secret")
     return base.model_copy(
         update={
             "campaigns_dir": campaigns_dir,
+            "planning": base.planning.model_copy(update={"workers": workers}),
             "database": base.database.model_copy(update={"url": database_url}),
             "channels": {
                 "email": ChannelConfig(
@@ -202,6 +212,22 @@ def bench_settings(
             },
         }
     )
+
+
+#: The broadcast campaign's id (its file's name).
+BROADCAST_ID = "bench-broadcast"
+
+
+def forget_campaign(engine: Engine, campaign: str) -> int:
+    """Remove a campaign's outbox rows, so that the same run can be planned again."""
+    with engine.begin() as connection:
+        removed = connection.execute(
+            text("DELETE FROM outbox_message WHERE campaign = :campaign"), {"campaign": campaign}
+        ).rowcount
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM ANALYZE outbox_message"))
+    return removed
 
 
 BROADCAST = """\
@@ -228,7 +254,7 @@ def write_campaigns(root: Path, day: date) -> dict[str, Path]:
     trickle = root / "trickle"
     broadcast.mkdir(parents=True, exist_ok=True)
     trickle.mkdir(parents=True, exist_ok=True)
-    (broadcast / "bench-broadcast.yaml").write_text(
+    (broadcast / f"{BROADCAST_ID}.yaml").write_text(
         BROADCAST.format(day=day.day, month=day.month), encoding="utf-8"
     )
     for name in ("birthday.yaml", "reorder.yaml"):
@@ -243,6 +269,7 @@ class PlanResult:
     name: str
     seconds: float
     customers: int
+    candidates: int
     planned: int
     inserted: int
     already_planned: int
@@ -285,6 +312,7 @@ def run_scenario(
         name=name,
         seconds=seconds,
         customers=report.customers,
+        candidates=report.candidates,
         planned=report.planned_total,
         inserted=report.inserted,
         already_planned=report.already_planned,

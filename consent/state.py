@@ -63,16 +63,32 @@ def current_status(
 
 
 def granted_pairs(
-    connection_or_session: Executor, customer_ids: Iterable[str]
+    connection_or_session: Executor,
+    customer_ids: Iterable[str],
+    *,
+    span: tuple[str, str] | None = None,
 ) -> dict[str, set[tuple[str, str]]]:
     """The (channel, topic) pairs each customer has currently granted.
 
     Every requested id is a key (with an empty set when nothing is granted), so
-    callers can index without a default and still be told "no".
+    callers can index without a default and still be told "no". ``span`` says the
+    ids are every customer id from its first to its last value (a keyset batch), so
+    one range query replaces the IN lists.
     """
     connection = _connection(connection_or_session)
     wanted = list(dict.fromkeys(customer_ids))
     result: dict[str, set[tuple[str, str]]] = {customer_id: set() for customer_id in wanted}
+    if span is not None:
+        rows = connection.execute(
+            select(STATE.c.customer_id, STATE.c.channel, STATE.c.topic).where(
+                STATE.c.customer_id.between(*span),
+                STATE.c.status == ConsentStatus.GRANTED.value,
+            )
+        )
+        for customer_id, channel, topic in rows:
+            if customer_id in result:
+                result[customer_id].add((channel, topic))
+        return result
     for start in range(0, len(wanted), IN_CHUNK):
         chunk = wanted[start : start + IN_CHUNK]
         rows = connection.execute(

@@ -254,6 +254,12 @@ class PlanningConfig(Strict):
     default_window_start: LocalTime = time(9, 0)
     default_window_end: LocalTime = time(20, 0)
     batch_size: int = Field(1000, ge=1)
+    #: Processes a planning run may use (each takes a range of customer ids); 0 means
+    #: one per CPU core. A run uses fewer when it has too few customers to share.
+    workers: int = Field(0, ge=0, le=64)
+    #: Below this many customers per process a run stays in one process: starting a
+    #: worker costs about a second, which only a large run earns back.
+    min_customers_per_worker: int = Field(25_000, ge=1)
 
 
 class Settings(Strict):

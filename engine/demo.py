@@ -122,6 +122,11 @@ def run_demo(
     echo("Not messaged (customer x campaign pairs), by reason:")
     for reason, count in skipped.most_common():
         echo(f"  {reason:<16} {count:>6}")
+    if plan.customers > plan.candidates:
+        echo(
+            f"  ({plan.customers - plan.candidates} customers were not read at all: no "
+            "campaign had an occasion and their consent that day)"
+        )
 
     sent = asyncio.run(_simulate_day(engine, settings, signer, the_day))
     echo("")

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 
 from rapport.consent.state import granted_pairs
 from rapport.consent.tokens import Signer
-from rapport.engine import outbox
+from rapport.engine import outbox, shards
 from rapport.engine.campaigns import Campaign
 from rapport.engine.config import Settings
 from rapport.engine.context import message_context
@@ -32,7 +32,8 @@ from rapport.engine.planner import (
     history_cutoff,
     plan,
 )
-from rapport.engine.profiles import iter_profile_batches
+from rapport.engine.prefilter import candidate_clause
+from rapport.engine.profiles import IdRange, count_customers, iter_profile_batches
 from rapport.engine.recommend import CoPurchase, load_co_purchase
 from rapport.engine.rendering import RenderedMessage, Renderer
 from rapport.engine.sms_encoding import count_sms
@@ -43,7 +44,11 @@ PlannedCallback = Callable[[Decision, RenderedMessage | None], None]
 @dataclass
 class PlanReport:
     day: date
+    #: Customers in the run (in its id range, or those asked for).
     customers: int = 0
+    #: Customers read and asked about: the pre-filter leaves out those no campaign
+    #: could message that day (see :mod:`rapport.engine.prefilter`).
+    candidates: int = 0
     planned: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     skipped: Counter[tuple[str, str]] = field(default_factory=Counter)
     inserted: int = 0
@@ -54,16 +59,37 @@ class PlanReport:
     def planned_total(self) -> int:
         return sum(self.planned.values())
 
+    def add(self, other: PlanReport) -> None:
+        """Fold in the report of another part of the same run (another id range)."""
+        self.customers += other.customers
+        self.candidates += other.candidates
+        self.planned.update(other.planned)
+        self.skipped.update(other.skipped)
+        self.inserted += other.inserted
+        self.already_planned += other.already_planned
+        self.render_errors.extend(other.render_errors)
 
-def audiences_for(connection: Any, batch: Sequence[CustomerProfile], day: date) -> Audiences:
-    """Consent, suppression and message history of a batch: three queries, not 3 x N."""
+
+def audiences_for(
+    connection: Any,
+    batch: Sequence[CustomerProfile],
+    day: date,
+    suppression: outbox.SuppressionSnapshot | None = None,
+) -> Audiences:
+    """Consent, suppression and message history of a batch: three queries, not 3 x N.
+
+    A :class:`~rapport.engine.profiles.ProfileBatch` with a ``span`` is read by id
+    range; ``suppression`` (the run's snapshot) replaces the suppression query.
+    """
     ids = [c.id for c in batch]
-    granted = granted_pairs(connection, ids)
+    span = getattr(batch, "span", None)
+    granted = granted_pairs(connection, ids, span=span)
     addresses = [(kind, a) for c in batch for kind in ("email", "sms") if (a := c.address(kind))]
-    recent, planned = outbox.history_for(connection, {c.id: c.timezone for c in batch}, day)
+    zones = {c.id: c.timezone for c in batch}
+    recent, planned = outbox.history_for(connection, zones, day, span=span)
     return Audiences(
         granted=granted,
-        suppressed=outbox.suppressed_addresses(connection, addresses),
+        suppressed=outbox.suppressed_addresses(connection, addresses, snapshot=suppression),
         recent=recent,
         planned=planned,
     )
@@ -82,8 +108,14 @@ def run_plan(
     on_planned: PlannedCallback | None = None,
     customer_ids: Sequence[str] | None = None,
     co_purchase: CoPurchase | None = None,
+    id_range: IdRange | None = None,
 ) -> PlanReport:
-    """Plan ``day`` for every customer; ``dry_run`` renders and reports but writes nothing."""
+    """Plan ``day`` for every customer; ``dry_run`` renders and reports but writes nothing.
+
+    A large run is shared between processes by customer id range (see
+    :mod:`rapport.engine.shards`); ``id_range`` is the part one process plans. A run
+    with ``on_planned`` or ``customer_ids`` stays in one process.
+    """
     report = PlanReport(day=day)
     by_id = {c.id: c for c in campaigns}
     with engine.connect() as reader:
@@ -92,11 +124,53 @@ def run_plan(
         # that derives coupon codes.
         if co_purchase is None:
             co_purchase = load_co_purchase(reader, as_of=cutoff)
+        ranges = [id_range]
+        if id_range is None and on_planned is None and customer_ids is None:
+            ranges = shards.split(reader, settings, engine.url)
+    if len(ranges) > 1:
+        url = engine.url.render_as_string(hide_password=False)
+        jobs = [
+            shards.job_for(
+                url, settings, campaigns, day, now, renderer, signer, dry_run, co_purchase, part
+            )
+            for part in ranges[1:]
+        ]
+        with shards.pool(len(jobs)) as workers:
+            futures = [workers.submit(shards.plan_shard, job) for job in jobs]
+            report = run_plan(
+                engine,
+                settings,
+                campaigns,
+                day,
+                now,
+                renderer=renderer,
+                signer=signer,
+                dry_run=dry_run,
+                co_purchase=co_purchase,
+                id_range=ranges[0],
+            )
+            for future in futures:
+                report.add(future.result())
+        return report
+    with engine.connect() as reader:
         coupon_key = secret_key(settings)
-        for batch in iter_profile_batches(reader, settings, cutoff, customer_ids=customer_ids):
-            report.customers += len(batch)
+        suppression = outbox.suppression_snapshot(reader)
+        # Asked about named customers, read them all (explain and preview want every
+        # reason); otherwise read only those some campaign could message today.
+        where = None
+        if customer_ids is None:
+            where = candidate_clause(campaigns, day, now, settings)
+        if where is not None:
+            report.customers = count_customers(reader, id_range)
+        batches = iter_profile_batches(
+            reader, settings, cutoff, customer_ids=customer_ids, where=where, id_range=id_range
+        )
+        for batch in batches:
+            report.candidates += len(batch)
+            if where is None:
+                report.customers += len(batch)
             profiles = {c.id: c for c in batch}
-            audiences = audiences_for(reader, batch, day)
+            audiences = audiences_for(reader, batch, day, suppression)
             rows = []
             for decision in plan(batch, campaigns, audiences, day, now, settings):
                 if decision.reason is Reason.HOLDOUT:
