@@ -7,6 +7,7 @@ can reach the database or the file system. The contract is documented in
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -23,17 +24,27 @@ from rapport.engine.planner import CustomerProfile, Decision
 from rapport.engine.recommend import CoPurchase, recommend
 from rapport.engine.rendering import PlainContext, full_name, plain_context
 
+#: The signed links a message context offers its templates (``links.<name>``).
+LINKS = ("preferences", "unsubscribe", "feedback")
+
 
 def links_for(
-    customer_id: str, channel: str | None, settings: Settings, signer: Signer
+    customer_id: str,
+    channel: str | None,
+    settings: Settings,
+    signer: Signer,
+    wanted: Collection[str] = ("preferences", "unsubscribe"),
 ) -> dict[str, str]:
-    """Signed preference and one-click unsubscribe links for a customer."""
+    """Signed preference and one-click unsubscribe links for a customer (those of
+    them in ``wanted``: signing is a large share of building a context)."""
     base = settings.web.base_url.rstrip("/")
     claims = TokenClaims(customer_id=customer_id, channel=channel)
-    return {
-        "preferences": f"{base}/preferences/{signer.sign(Purpose.PREFERENCES, claims)}",
-        "unsubscribe": f"{base}/unsubscribe/{signer.sign(Purpose.UNSUBSCRIBE, claims)}",
-    }
+    links = {}
+    if "preferences" in wanted:
+        links["preferences"] = f"{base}/preferences/{signer.sign(Purpose.PREFERENCES, claims)}"
+    if "unsubscribe" in wanted:
+        links["unsubscribe"] = f"{base}/unsubscribe/{signer.sign(Purpose.UNSUBSCRIBE, claims)}"
+    return links
 
 
 def unsubscribe_headers(
@@ -59,6 +70,7 @@ def message_context(
     co_purchase: CoPurchase | None = None,
     coupon_key: str | None = None,
     today: date | None = None,
+    links: Collection[str] = LINKS,
 ) -> PlainContext:
     """Everything a template may use about one planned message, as plain data.
 
@@ -69,7 +81,8 @@ def message_context(
     it). ``coupon_key`` derives coupon codes; when omitted it is read with
     :func:`~rapport.engine.keys.secret_key`, only for offers with ``coupon: true``.
     ``today`` is the customer's local date that "days since" counts to: by default
-    the local date of ``send_at``, else the occasion's date.
+    the local date of ``send_at``, else the occasion's date. ``links`` are the signed
+    links to include (planning leaves out those its template never reads).
 
     The result is a :class:`~rapport.engine.rendering.PlainContext`: the values read
     from the inputs are checked here (:class:`~rapport.engine.rendering.ContextError`
@@ -142,6 +155,11 @@ def message_context(
         source=campaign.source or campaign.id,
     )
     postal_address = settings.sender.postal_address
+    signed = links_for(customer.id, decision.channel, settings, signer, links)
+    if "feedback" in links:
+        signed["feedback"] = feedback_link(
+            customer.id, occasion.key, decision.channel, settings, signer
+        )
     context = {
         "customer": about_customer,
         "campaign": about_campaign,
@@ -150,12 +168,7 @@ def message_context(
         "favourite_sku": favourite,
         "recommendation": recommendation,
         "offer": personal,
-        "links": {
-            **links_for(customer.id, decision.channel, settings, signer),
-            "feedback": feedback_link(
-                customer.id, occasion.key, decision.channel, settings, signer
-            ),
-        },
+        "links": signed,
         "sender": {"postal_address": postal_address},
     }
     # Checked here rather than walked at every render: every value read from the

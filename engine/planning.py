@@ -20,7 +20,7 @@ from rapport.consent.tokens import Signer
 from rapport.engine import outbox, shards
 from rapport.engine.campaigns import Campaign
 from rapport.engine.config import Settings
-from rapport.engine.context import message_context
+from rapport.engine.context import LINKS, message_context
 from rapport.engine.errors import CampaignError
 from rapport.engine.keys import secret_key
 from rapport.engine.models import MessageStatus
@@ -120,13 +120,10 @@ def run_plan(
     by_id = {c.id: c for c in campaigns}
     with engine.connect() as reader:
         cutoff = history_cutoff(day, now)
-        # Built once per run: who bought what together (for recommendations), the key
-        # that derives coupon codes.
-        if co_purchase is None:
-            co_purchase = load_co_purchase(reader, as_of=cutoff)
         ranges = [id_range]
         if id_range is None and on_planned is None and customer_ids is None:
-            ranges = shards.split(reader, settings, engine.url)
+            where = candidate_clause(campaigns, day, now, settings)
+            ranges = shards.split(reader, settings, engine.url, where)
     if len(ranges) > 1:
         url = engine.url.render_as_string(hide_password=False)
         jobs = [
@@ -184,22 +181,24 @@ def run_plan(
                     continue
                 campaign = by_id[decision.campaign]
                 kind = settings.channels[decision.channel].kind or decision.channel
+                template_set = decision.template_set or campaign.template_set
+                # Who bought what together is built at most once per run, and only
+                # when a template shows a recommendation.
+                recommends = renderer.reads(template_set, kind, decision.locale, "recommendation")
+                if recommends and co_purchase is None:
+                    co_purchase = load_co_purchase(reader, as_of=cutoff)
                 context = message_context(
                     profiles[decision.customer_id],
                     decision,
                     campaign,
                     settings,
                     signer,
-                    co_purchase=co_purchase,
+                    co_purchase=co_purchase if recommends else None,
                     coupon_key=coupon_key,
+                    links=_links_read(renderer, template_set, kind, decision.locale),
                 )
                 try:
-                    rendered = renderer.render(
-                        decision.template_set or campaign.template_set,
-                        kind,
-                        decision.locale,
-                        context,
-                    )
+                    rendered = renderer.render(template_set, kind, decision.locale, context)
                 except CampaignError as exc:
                     report.render_errors.append(_render_error(decision, exc))
                     report.skipped[(decision.campaign, Reason.RENDER_ERROR.value)] += 1
@@ -214,6 +213,11 @@ def run_plan(
                 report.inserted += inserted
                 report.already_planned += len(rows) - inserted  # a concurrent planner won
     return report
+
+
+def _links_read(renderer: Renderer, template_set: str, kind: str, locale: str) -> list[str]:
+    """The signed links a message's templates read (signing the others is wasted)."""
+    return [name for name in LINKS if renderer.reads(template_set, kind, locale, f"links.{name}")]
 
 
 def _render_error(decision: Decision, exc: CampaignError) -> str:

@@ -140,6 +140,8 @@ from jinja2 import (
     StrictUndefined,
     Template,
     TemplateNotFound,
+    meta,
+    nodes,
     pass_context,
     select_autoescape,
 )
@@ -688,6 +690,8 @@ class RenderedMessage:
 
 
 _Resolved = tuple[str, dict[str, Template]]
+#: Nodes that bring in another template, whose variables a parse of this one misses.
+_OTHER_TEMPLATES = (nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)
 
 
 class Renderer:
@@ -719,6 +723,7 @@ class Renderer:
         self._resolved: dict[tuple[str, str, str], _Resolved] = {}
         self._formats: dict[str, LocaleFormats] = {}
         self._format_locales: dict[tuple[str, str | None], str] = {}
+        self._reads: dict[tuple[str, str, str, str], bool] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Renderer:
@@ -760,6 +765,35 @@ class Renderer:
         return RenderedMessage(
             subject=out[EMAIL_SUBJECT], text=out[EMAIL_TEXT], html=out.get(EMAIL_HTML), locale=used
         )
+
+    def reads(self, template_set: str, channel: ChannelKind, locale: str, name: str) -> bool:
+        """Whether the message ``render`` would produce could read the variable ``name``
+        (``"recommendation"``), or one key of it (``"links.feedback"``).
+
+        Lets the caller skip building costly context values no template asks for (the
+        run's co-purchase index, a signed link). Errs towards yes: a template that
+        includes, imports or extends another, that uses the variable other than by a
+        literal key, or that cannot be resolved or parsed, reads it.
+        """
+        key = (template_set, channel, locale, name)
+        known = self._reads.get(key)
+        if known is None:
+            known = self._find_reads(template_set, channel, locale, name)
+            self._reads[key] = known
+        return known
+
+    def _find_reads(self, template_set: str, channel: ChannelKind, locale: str, name: str) -> bool:
+        try:
+            used = self.locale_for(template_set, channel, locale)
+            for part in self.parts_present(template_set, channel, used):
+                tree = self.environment(used).parse(self.source_of(template_set, part, used))
+                if next(tree.find_all(_OTHER_TEMPLATES), None) is not None:
+                    return True
+                if _reads(tree, name):
+                    return True
+        except (CampaignError, TemplateSyntaxError, OSError):
+            return True
+        return False
 
     def locale_for(self, template_set: str, channel: ChannelKind, locale: str) -> str:
         """The template folder a customer with ``locale`` gets, by file presence alone."""
@@ -1057,6 +1091,37 @@ class Renderer:
             return str(path.relative_to(Path.cwd()))
         except ValueError:
             return str(path)
+
+
+def _reads(tree: nodes.Template, name: str) -> bool:
+    """Whether a parsed template reads ``name`` or, for ``"variable.key"``, that key.
+
+    A key is read through ``variable.key`` or ``variable["key"]``; any other use of the
+    variable (passed to a filter, looped over, another key chosen at run time) may
+    read every key, and so counts as reading it.
+    """
+    variable, _, key = name.partition(".")
+    if variable not in meta.find_undeclared_variables(tree):
+        return False
+    if not key:
+        return True
+    keyed: set[int] = set()
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        target = node.node
+        if not (isinstance(target, nodes.Name) and target.name == variable):
+            continue
+        if isinstance(node, nodes.Getattr):
+            chosen = node.attr
+        elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+            chosen = node.arg.value
+        else:
+            return True
+        if chosen == key:
+            return True
+        keyed.add(id(target))
+    return any(
+        id(found) not in keyed for found in tree.find_all(nodes.Name) if found.name == variable
+    )
 
 
 def _name(template_set: str, template_locale: str, part: str) -> str:

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import URL, Connection, select
+from sqlalchemy import URL, ColumnElement, Connection, func, select
 
 from rapport.engine.config import Settings
-from rapport.engine.profiles import CUSTOMER, IdRange, count_customers
+from rapport.engine.profiles import CUSTOMER, IdRange
 
 if TYPE_CHECKING:
     from rapport.consent.tokens import Signer
@@ -38,21 +38,33 @@ def worker_count(settings: Settings) -> int:
     return configured if configured > 0 else max(1, os.cpu_count() or 1)
 
 
-def split(connection: Connection, settings: Settings, url: URL) -> list[IdRange]:
+def split(
+    connection: Connection,
+    settings: Settings,
+    url: URL,
+    where: ColumnElement[bool] | None = None,
+) -> list[IdRange]:
     """Id ranges of about equal size for this run: one (everything) unless the run is
-    large enough to share and its database can be reached from another process."""
+    large enough to share and its database can be reached from another process.
+
+    ``where`` is the run's pre-filter: a tick that reads few customers stays in one
+    process, and a broadcast is cut so that each range holds as many candidates.
+    """
     workers = worker_count(settings)
     in_memory = url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
     if workers <= 1 or in_memory:
         return [(None, None)]
-    total = count_customers(connection)
+    ids = select(CUSTOMER.c.id)
+    if where is not None:
+        ids = ids.where(where)
+    total = connection.execute(select(func.count()).select_from(ids.subquery())).scalar_one()
     shards = min(workers, total // settings.planning.min_customers_per_worker)
     if shards <= 1:
         return [(None, None)]
     cuts: list[str] = []
     for k in range(1, shards):
         cut = connection.execute(
-            select(CUSTOMER.c.id).order_by(CUSTOMER.c.id).offset(total * k // shards - 1).limit(1)
+            ids.order_by(CUSTOMER.c.id).offset(total * k // shards - 1).limit(1)
         ).scalar_one()
         if not cuts or cut > cuts[-1]:
             cuts.append(cut)
@@ -74,7 +86,8 @@ class ShardJob:
     max_output_chars: int
     signer: Signer
     dry_run: bool
-    co_purchase: CoPurchase
+    #: None: the worker builds it if one of its messages shows a recommendation.
+    co_purchase: CoPurchase | None
     id_range: IdRange
 
 
@@ -119,7 +132,7 @@ def job_for(
     renderer: Renderer,
     signer: Signer,
     dry_run: bool,
-    co_purchase: CoPurchase,
+    co_purchase: CoPurchase | None,
     id_range: IdRange,
 ) -> ShardJob:
     return ShardJob(

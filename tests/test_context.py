@@ -527,3 +527,98 @@ def test_the_recommend_module_examples_hold() -> None:
     from rapport.engine import recommend as module
 
     assert doctest.testmod(module).failed == 0
+
+
+# ------------------------------------------------------- what templates read (pruning)
+
+
+#: Occasions the shipped templates of these sets expect (the birthday one elsewhere).
+TEMPLATE_OCCASIONS = {
+    "reorder": Occasion(
+        "reorder",
+        "reorder:SERUM-30ML:2026-01-09",
+        date(2026, 3, 1),
+        sku="SERUM-30ML",
+        last_ordered_at=date(2026, 1, 9),
+    ),
+}
+
+
+def _renderer_with(tmp_path: Path, files: dict[str, str]) -> Renderer:
+    for name, text in files.items():
+        path = tmp_path / "t" / "en" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return Renderer(tmp_path, "en")
+
+
+def test_a_template_reads_only_the_links_it_names(tmp_path: Path) -> None:
+    renderer = _renderer_with(
+        tmp_path,
+        {
+            "email_subject.txt": "Hi",
+            "email.txt": "{{ links.unsubscribe }} {{ links['preferences'] }}",
+        },
+    )
+    assert renderer.reads("t", "email", "en", "links.unsubscribe")
+    assert renderer.reads("t", "email", "en", "links.preferences")
+    assert not renderer.reads("t", "email", "en", "links.feedback")
+    assert not renderer.reads("t", "email", "en", "recommendation")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "{{ links }}",
+        "{% for name in links %}{{ name }}{% endfor %}",
+        "{{ links[customer.first_name] }}",
+        "{% include 'other.txt' %}",
+    ],
+)
+def test_any_other_use_of_links_counts_as_reading_every_link(tmp_path: Path, body: str) -> None:
+    renderer = _renderer_with(
+        tmp_path, {"email_subject.txt": "Hi", "email.txt": body, "other.txt": ""}
+    )
+    assert renderer.reads("t", "email", "en", "links.feedback")
+
+
+def test_a_template_set_without_the_channel_counts_as_reading(tmp_path: Path) -> None:
+    renderer = _renderer_with(tmp_path, {"email_subject.txt": "Hi", "email.txt": "x"})
+    assert renderer.reads("t", "sms", "en", "links.feedback")
+
+
+def test_contexts_pruned_to_what_templates_read_render_the_same_messages(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every shipped template set, channel and locale: leaving out the links and the
+    recommendation a template never reads changes nothing in what it renders."""
+    monkeypatch.setattr(SIGNER._clock, "get_timestamp", lambda: 1_790_000_000)
+    renderer = Renderer(REPO / "templates", "en")
+    co_purchase = build_co_purchase(
+        [("a", "SERUM-30ML"), ("a", "TEA-SAMPLER"), ("b", "SERUM-30ML"), ("b", "TEA-SAMPLER")]
+    )
+    checked = 0
+    for folder in sorted((REPO / "templates").iterdir()):
+        for kind in ("email", "sms"):
+            for locale in ("en_US", "fa_IR", "zh_CN"):
+                try:
+                    renderer.locale_for(folder.name, kind, locale)
+                except rendering.TemplateMissing:
+                    continue
+                occasion = TEMPLATE_OCCASIONS.get(folder.name, BIRTHDAY)
+                made = decision(channel=kind, occasion=occasion)
+                full = build(made=made, co_purchase=co_purchase)
+                links = [
+                    name
+                    for name in ("preferences", "unsubscribe", "feedback")
+                    if renderer.reads(folder.name, kind, locale, f"links.{name}")
+                ]
+                recommends = renderer.reads(folder.name, kind, locale, "recommendation")
+                pruned = build(
+                    made=made, co_purchase=co_purchase if recommends else None, links=links
+                )
+                assert renderer.render(folder.name, kind, locale, pruned) == renderer.render(
+                    folder.name, kind, locale, full
+                ), (folder.name, kind, locale)
+                checked += 1
+    assert checked >= 40
