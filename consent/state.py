@@ -84,10 +84,11 @@ def granted_pairs(
                 STATE.c.customer_id.between(*span),
                 STATE.c.status == ConsentStatus.GRANTED.value,
             )
-        )
+        ).all()
         for customer_id, channel, topic in rows:
-            if customer_id in result:
-                result[customer_id].add((channel, topic))
+            pairs = result.get(customer_id)
+            if pairs is not None:
+                pairs.add((channel, topic))
         return result
     for start in range(0, len(wanted), IN_CHUNK):
         chunk = wanted[start : start + IN_CHUNK]
