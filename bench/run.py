@@ -151,7 +151,7 @@ def run(
         # against: with several processes each stage shares the machine (and SQLite's
         # write lock) with the others. The pass's rows are then removed and the
         # broadcast runs again with every process, for the end-to-end figures.
-        stages = Stages()
+        stages = Stages(pair_renders=True)
         stages.progress = lambda n: progress.update(n, customers)
         progress.stage(f"[{kind}] broadcast, one process (stage timings)")
         one_process = run_scenario(

@@ -25,7 +25,7 @@ from sqlalchemy import Engine, event, text
 from rapport.channels import smtp as smtp_module
 from rapport.consent.tokens import Signer
 from rapport.engine import outbox as outbox_module
-from rapport.engine import planning
+from rapport.engine import planning, rendering
 from rapport.engine.campaigns import require_campaigns
 from rapport.engine.config import ChannelConfig, Settings
 from rapport.engine.dispatch import Dispatcher, build_channels
@@ -79,6 +79,8 @@ class Stages:
     samples: Samples = field(default_factory=Samples)
     #: Called with the number of customers read so far, after each batch.
     progress: Callable[[int], None] | None = None
+    #: Render some messages twice, raw Jinja beside the engine (see _paired_render).
+    pair_renders: bool = False
 
     def timer(self, name: str) -> Timer:
         return self.timers.setdefault(name, Timer())
@@ -117,6 +119,63 @@ def _timed(
         timer.items += size(args, result)
         if keep is not None:
             keep(args, kwargs, result)
+        return result
+
+    return wrapper
+
+
+#: Every this many messages, the broadcast also renders the message with raw Jinja.
+PAIR_EVERY = 8
+
+
+def _paired_render(stages: Stages, renderer: Renderer, keep: Callable) -> Any:
+    """The renderer, timed; and every :data:`PAIR_EVERY`-th message also rendered
+    with raw Jinja (``Template.render`` of the same compiled templates and context)
+    right before or after it, alternately.
+
+    The pairs are the render ceiling measured under the engine's own conditions: the
+    same moment, the same machine load, caches as warm or cold as planning leaves
+    them. A separate tight loop over the sample (``ceilings.raw_render``) runs with
+    every template hot and is reported beside it.
+    """
+    inner = renderer.render
+    timer = stages.timer("render")
+    pairs = stages.timer("render_pairs_engine")
+    raw = stages.timer("render_pairs_raw")
+
+    def raw_render(template_set: str, kind: str, locale: str, context: Any) -> float:
+        templates = renderer._resolved[(template_set, kind, locale)][1].values()
+        started = time.perf_counter()
+        token = rendering._CUSTOMER_LOCALE.set(locale)
+        for template in templates:
+            template.render(context)
+        rendering._CUSTOMER_LOCALE.reset(token)
+        return time.perf_counter() - started
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        paired = (
+            stages.pair_renders
+            and timer.calls % PAIR_EVERY == 0
+            and (args[0], args[1], args[2]) in renderer._resolved
+        )
+        raw_first = paired and pairs.calls % 2 == 0
+        if raw_first:
+            raw.seconds += raw_render(*args)
+        started = time.perf_counter()
+        result = inner(*args, **kwargs)
+        took = time.perf_counter() - started
+        if paired and not raw_first:
+            raw.seconds += raw_render(*args)
+        timer.seconds += took
+        timer.calls += 1
+        timer.items += 1
+        if paired:
+            pairs.seconds += took
+            pairs.calls += 1
+            pairs.items += 1
+            raw.calls += 1
+            raw.items += 1
+        keep(args, kwargs, result)
         return result
 
     return wrapper
@@ -173,11 +232,7 @@ def instrumented(stages: Stages, renderer: Renderer) -> Iterator[None]:
         "enqueue",
         _timed(stages, "write", outbox_module.enqueue, lambda a, r: len(a[1]), keep_rows),
     )
-    patch(
-        renderer,
-        "render",
-        _timed(stages, "render", renderer.render, lambda a, r: 1, keep_render),
-    )
+    patch(renderer, "render", _paired_render(stages, renderer, keep_render))
     try:
         yield
     finally:
