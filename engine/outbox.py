@@ -12,6 +12,7 @@ so a worker whose lease was taken over cannot overwrite the new owner's outcome.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from rapport.consent.privacy import address_hash
 from rapport.engine.caps import RecentMessage
 from rapport.engine.db import upsert_insert
 from rapport.engine.models import MessageStatus, OutboxMessage, Suppression
-from rapport.engine.timeutil import as_utc
+from rapport.engine.timeutil import UTCDateTime, as_utc
 from rapport.engine.windows import zone
 
 OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
@@ -58,11 +59,60 @@ def enqueue(connection: Connection, rows: Sequence[dict[str, Any]]) -> int:
     """
     if not rows:
         return 0
+    if connection.dialect.name == "postgresql" and len(rows) >= _COPY_FROM:
+        return _copy_enqueue(connection, rows)
     # One statement executed over all the rows: SQLAlchemy compiles it once and batches
     # it ("insertmanyvalues"); building a multi-VALUES statement per batch recompiled
     # thousands of bind parameters every time (4.5x slower on SQLite in the bench).
     statement = upsert_insert(connection, OUTBOX).on_conflict_do_nothing().returning(OUTBOX.c.id)
     return len(connection.execute(statement, list(rows)).all())
+
+
+#: PostgreSQL: batches of at least this many rows are copied (a single transactional
+#: e-mail is not worth a temporary table).
+_COPY_FROM = 50
+
+
+def _copy_enqueue(connection: Connection, rows: Sequence[dict[str, Any]]) -> int:
+    """PostgreSQL: ``COPY`` the rows into a temporary table and insert from there.
+
+    Parameterised inserts cost PostgreSQL a parse and a bind per batch of rows and
+    psycopg a Python-level adaptation per value (3,600 rows/s in the bench, against
+    23,600 for COPY). COPY cannot skip conflicting rows itself, so it fills a
+    temporary table (no indexes, emptied at commit) and one statement moves the rows
+    on, skipping those already planned exactly as the plain insert does.
+    """
+    columns = list(rows[0])
+    names = ", ".join(columns)
+    # One session-local table per set of columns (callers differ in the columns they
+    # give), holding rows only until the statement below has moved them.
+    incoming = "rapport_incoming_" + hashlib.sha1(names.encode()).hexdigest()[:12]
+    stamps = {name for name in columns if isinstance(OUTBOX.c[name].type, UTCDateTime)}
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {incoming} ON COMMIT DELETE ROWS AS "
+            f"SELECT {names} FROM outbox_message WITH NO DATA"
+        )
+        with cursor.copy(f"COPY {incoming} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(
+                    [_naive_utc(row[name]) if name in stamps else row[name] for name in columns]
+                )
+        cursor.execute(
+            f"INSERT INTO outbox_message ({names}) SELECT {names} FROM {incoming} "
+            "ON CONFLICT DO NOTHING"
+        )
+        inserted = cursor.rowcount
+        cursor.execute(f"DELETE FROM {incoming}")
+    finally:
+        cursor.close()
+    return inserted
+
+
+def _naive_utc(value: datetime | None) -> datetime | None:
+    """As :class:`~rapport.engine.timeutil.UTCDateTime` stores it."""
+    return None if value is None else as_utc(value).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)
