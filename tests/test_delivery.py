@@ -46,8 +46,11 @@ def settings_for(port: int, tmp_path: Path) -> Settings:
     )
 
 
-def seed(engine: Engine, settings: Settings, tmp_path: Path, customers: int = 72) -> None:
-    files = generate(tmp_path / "data", DAY, customers=customers, seed=3)
+def seed(
+    engine: Engine, settings: Settings, tmp_path: Path, customers: int = 72, data_seed: int = 3
+) -> None:
+    """Import a generated sample (customers, orders, consent); every row must load."""
+    files = generate(tmp_path / "data", DAY, customers=customers, seed=data_seed)
     for kind, path in (
         ("customers", files.customers),
         ("orders", files.orders),

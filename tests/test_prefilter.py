@@ -25,7 +25,6 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select
 from rapport.consent.tokens import Signer
 from rapport.engine.campaigns import Campaign, require_campaigns
 from rapport.engine.config import Settings
-from rapport.engine.importer import import_file
 from rapport.engine.models import ConsentEvent, ConsentState, Customer, Order, OutboxMessage
 from rapport.engine.planner import (
     Audiences,
@@ -39,7 +38,6 @@ from rapport.engine.planning import PlanReport, audiences_for, run_plan
 from rapport.engine.prefilter import candidate_clause
 from rapport.engine.profiles import iter_profile_batches
 from rapport.engine.rendering import Renderer
-from rapport.engine.sample import generate
 from rapport.engine.triggers import Occasion, find_occasion
 
 CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
@@ -601,16 +599,10 @@ def test_a_broadcast_reads_only_those_who_granted_its_consent(engine: Engine) ->
 def test_a_planning_run_reads_only_candidates_and_plans_what_reading_everyone_plans(
     engine: Engine, tmp_path: Path
 ) -> None:
-    from test_delivery import DAY, PLAN_AT, REPO
+    from test_delivery import DAY, PLAN_AT, REPO, seed
 
     settings = Settings(base_dir=REPO, secret_key="test-secret")
-    files = generate(tmp_path / "data", DAY, customers=240, seed=5)
-    for kind, path in (
-        ("customers", files.customers),
-        ("orders", files.orders),
-        ("consent", files.consent),
-    ):
-        assert import_file(engine, settings, kind, path).rejected == 0
+    seed(engine, settings, tmp_path, customers=240, data_seed=5)
     with engine.connect() as connection:
         ids = list(connection.execute(select(CUSTOMER.c.id)).scalars())
 

@@ -10,16 +10,15 @@ from pathlib import Path
 
 from sqlalchemy import Engine, delete, func, select
 from test_delivery import DAY, PLAN_AT, REPO
+from test_delivery import seed as seed_sample
 
 from rapport.consent.tokens import Signer
 from rapport.engine.campaigns import require_campaigns
 from rapport.engine.config import PlanningConfig, Settings
 from rapport.engine.db import make_engine
-from rapport.engine.importer import import_file
 from rapport.engine.models import Customer, OutboxMessage
 from rapport.engine.planning import PlanReport, run_plan
 from rapport.engine.rendering import Renderer
-from rapport.engine.sample import generate
 from rapport.engine.shards import split
 
 OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
@@ -34,14 +33,7 @@ def settings_with(workers: int, per_worker: int = 1) -> Settings:
 
 
 def seed(engine: Engine, tmp_path: Path) -> None:
-    settings = settings_with(1)
-    files = generate(tmp_path / "data", DAY, customers=CUSTOMERS, seed=5)
-    for kind, path in (
-        ("customers", files.customers),
-        ("orders", files.orders),
-        ("consent", files.consent),
-    ):
-        assert import_file(engine, settings, kind, path).rejected == 0
+    seed_sample(engine, settings_with(1), tmp_path, customers=CUSTOMERS, data_seed=5)
 
 
 def plan(engine: Engine, settings: Settings) -> PlanReport:
