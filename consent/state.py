@@ -7,7 +7,7 @@ per round trip, and hand back plain data (no ORM entities, nothing lazy).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -67,22 +67,26 @@ def granted_pairs(
     customer_ids: Iterable[str],
     *,
     span: tuple[str, str] | None = None,
+    topics: Collection[str] | None = None,
 ) -> dict[str, set[tuple[str, str]]]:
     """The (channel, topic) pairs each customer has currently granted.
 
     Every requested id is a key (with an empty set when nothing is granted), so
     callers can index without a default and still be told "no". ``span`` says the
     ids are every customer id from its first to its last value (a keyset batch), so
-    one range query replaces the IN lists.
+    one range query replaces the IN lists. ``topics`` limits the answer to those
+    topics (a planning run asks only about its campaigns').
     """
     connection = _connection(connection_or_session)
     wanted = list(dict.fromkeys(customer_ids))
     result: dict[str, set[tuple[str, str]]] = {customer_id: set() for customer_id in wanted}
+    about = [STATE.c.status == ConsentStatus.GRANTED.value]
+    if topics is not None:
+        about.append(STATE.c.topic.in_(sorted(topics)))
     if span is not None:
         rows = connection.execute(
             select(STATE.c.customer_id, STATE.c.channel, STATE.c.topic).where(
-                STATE.c.customer_id.between(*span),
-                STATE.c.status == ConsentStatus.GRANTED.value,
+                STATE.c.customer_id.between(*span), *about
             )
         ).all()
         for customer_id, channel, topic in rows:
@@ -94,8 +98,7 @@ def granted_pairs(
         chunk = wanted[start : start + IN_CHUNK]
         rows = connection.execute(
             select(STATE.c.customer_id, STATE.c.channel, STATE.c.topic).where(
-                STATE.c.customer_id.in_(chunk),
-                STATE.c.status == ConsentStatus.GRANTED.value,
+                STATE.c.customer_id.in_(chunk), *about
             )
         )
         for customer_id, channel, topic in rows:

@@ -8,7 +8,7 @@ the batch. A message already in the outbox is neither rendered nor written again
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -75,15 +75,17 @@ def audiences_for(
     batch: Sequence[CustomerProfile],
     day: date,
     suppression: outbox.SuppressionSnapshot | None = None,
+    topics: Collection[str] | None = None,
 ) -> Audiences:
     """Consent, suppression and message history of a batch: three queries, not 3 x N.
 
     A :class:`~rapport.engine.profiles.ProfileBatch` with a ``span`` is read by id
-    range; ``suppression`` (the run's snapshot) replaces the suppression query.
+    range; ``suppression`` (the run's snapshot) replaces the suppression query;
+    ``topics`` (the run's campaigns' topics) limits the consent read to them.
     """
     ids = [c.id for c in batch]
     span = getattr(batch, "span", None)
-    granted = granted_pairs(connection, ids, span=span)
+    granted = granted_pairs(connection, ids, span=span, topics=topics)
     addresses = [(kind, a) for c in batch for kind in ("email", "sms") if (a := c.address(kind))]
     zones = {c.id: c.timezone for c in batch}
     recent, planned = outbox.history_for(connection, zones, day, span=span)
@@ -152,6 +154,7 @@ def run_plan(
     with engine.connect() as reader:
         coupon_key = secret_key(settings)
         suppression = outbox.suppression_snapshot(reader)
+        topics = {campaign.topic for campaign in campaigns}
         # Asked about named customers, read them all (explain and preview want every
         # reason); otherwise read only those some campaign could message today.
         where = None
@@ -167,7 +170,7 @@ def run_plan(
             if where is None:
                 report.customers += len(batch)
             profiles = {c.id: c for c in batch}
-            audiences = audiences_for(reader, batch, day, suppression)
+            audiences = audiences_for(reader, batch, day, suppression, topics)
             rows = []
             for decision in plan(batch, campaigns, audiences, day, now, settings):
                 if decision.reason is Reason.HOLDOUT:
