@@ -178,6 +178,7 @@ def run(
                 counter,
                 DAY,
                 broadcast_now,
+                timed_stages=False,
             )
             broadcast.stages = one_process.stages
             progress.done(f"planned {broadcast.planned:,}, inserted {broadcast.inserted:,}")
@@ -262,6 +263,7 @@ def run(
             counter,
             trickle_day,
             trickle_now,
+            timed_stages=False,
         )
         progress.done(f"planned {trickle.planned:,}")
         progress.stage(f"[{kind}] repeat tick")
@@ -273,6 +275,7 @@ def run(
             counter,
             trickle_day,
             trickle_now,
+            timed_stages=False,
         )
         progress.done(f"inserted {repeat.inserted:,}")
         engine.dispose()

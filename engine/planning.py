@@ -155,6 +155,8 @@ def run_plan(
         coupon_key = secret_key(settings)
         suppression = outbox.suppression_snapshot(reader)
         topics = {campaign.topic for campaign in campaigns}
+        # (template set, channel kind, locale) -> what its templates read.
+        reading: dict[tuple[str, str, str], tuple[bool, tuple[str, ...]]] = {}
         # Asked about named customers, read them all (explain and preview want every
         # reason); otherwise read only those some campaign could message today.
         where = None
@@ -187,7 +189,11 @@ def run_plan(
                 template_set = decision.template_set or campaign.template_set
                 # Who bought what together is built at most once per run, and only
                 # when a template shows a recommendation.
-                recommends = renderer.reads(template_set, kind, decision.locale, "recommendation")
+                reads_key = (template_set, kind, decision.locale)
+                reads = reading.get(reads_key)
+                if reads is None:
+                    reads = reading[reads_key] = _reads(renderer, *reads_key)
+                recommends, links = reads
                 if recommends and co_purchase is None:
                     co_purchase = load_co_purchase(reader, as_of=cutoff)
                 context = message_context(
@@ -198,7 +204,7 @@ def run_plan(
                     signer,
                     co_purchase=co_purchase if recommends else None,
                     coupon_key=coupon_key,
-                    links=_links_read(renderer, template_set, kind, decision.locale),
+                    links=links,
                 )
                 try:
                     rendered = renderer.render(template_set, kind, decision.locale, context)
@@ -211,16 +217,27 @@ def run_plan(
                 if on_planned is not None:
                     on_planned(decision, rendered)
             if rows and not dry_run:
-                with engine.begin() as writer:
-                    inserted = outbox.enqueue(writer, rows)
+                inserted = write_batch(engine, rows)
                 report.inserted += inserted
                 report.already_planned += len(rows) - inserted  # a concurrent planner won
     return report
 
 
-def _links_read(renderer: Renderer, template_set: str, kind: str, locale: str) -> list[str]:
-    """The signed links a message's templates read (signing the others is wasted)."""
-    return [name for name in LINKS if renderer.reads(template_set, kind, locale, f"links.{name}")]
+def write_batch(engine: Engine, rows: list[dict[str, Any]]) -> int:
+    """A batch's outbox rows in their own transaction; returns how many were new."""
+    with engine.begin() as writer:
+        return outbox.enqueue(writer, rows)
+
+
+def _reads(
+    renderer: Renderer, template_set: str, kind: str, locale: str
+) -> tuple[bool, tuple[str, ...]]:
+    """Whether a message's templates show a recommendation, and the signed links they
+    read (building or signing the others is wasted)."""
+    links = tuple(
+        name for name in LINKS if renderer.reads(template_set, kind, locale, f"links.{name}")
+    )
+    return renderer.reads(template_set, kind, locale, "recommendation"), links
 
 
 def _render_error(decision: Decision, exc: CampaignError) -> str:
