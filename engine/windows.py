@@ -73,12 +73,25 @@ def channel_window(
     if hours is not None:
         rule = hours.for_country(country)
         allowed_start, allowed_end = rule.not_before, rule.not_after
+    return _windows(start, end, allowed_start, allowed_end, campaign.allow_late, timezone, day)
+
+
+@lru_cache(maxsize=8192)
+def _windows(
+    start: time,
+    end: time,
+    allowed_start: time,
+    allowed_end: time,
+    allow_late: bool,
+    timezone: str,
+    day: date,
+) -> tuple[Window, Window]:
+    """The windows in UTC; remembered, since a run asks the same few hundred (time
+    zone, quiet hours) combinations for every customer of a day."""
     opens = local_moment(day, max(start, allowed_start), timezone)
     closes = local_moment(day, min(end, allowed_end), timezone)
     window = Window(opens, closes)
-    latest = (
-        Window(opens, local_moment(day, allowed_end, timezone)) if campaign.allow_late else window
-    )
+    latest = Window(opens, local_moment(day, allowed_end, timezone)) if allow_late else window
     return window, latest
 
 
