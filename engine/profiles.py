@@ -126,9 +126,17 @@ def _histories(
 
 def _aware(value: datetime | str) -> datetime:
     # Read without SQLAlchemy's result types: text on SQLite, datetime on PostgreSQL.
-    if isinstance(value, str):
+    # Stored naive UTC; on SQLite the zone is parsed with the text rather than set by
+    # a replace() afterwards (an instant of every order and customer read).
+    if type(value) is str:
+        if len(value) in _NAIVE_LENGTHS:
+            return datetime.fromisoformat(value + "+00:00")
         value = datetime.fromisoformat(value)
     return as_utc(value)
+
+
+#: "2026-12-01 09:30:00" and "2026-12-01 09:30:00.000000": naive, as stored.
+_NAIVE_LENGTHS = frozenset({19, 26})
 
 
 def _moment(value: datetime | str | None) -> datetime | None:
