@@ -40,6 +40,10 @@ def figures(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             rate(pairs["items"], pairs["seconds"]),
             _paired_raw_rate(st),
         )
+        if summary := b.get("render_pairs"):
+            # The fraction as the target reads it: the median pair, not the sums.
+            name, value, ceiling, _ = rows[-1]
+            rows[-1] = (f"{name}, median pair", value, ceiling, f"{summary['median']:.2f}")
     add(
         "rendered (ceiling: raw Jinja, tight loop over the sample)",
         rate(st.get("render", {}).get("items", 0), st.get("render", {}).get("seconds", 0)),
@@ -107,8 +111,12 @@ def targets(result: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
     )
     out.append(("selection >= 0.5 of raw fetch", f"{sel:.2f}", sel >= 0.5))
     pairs = st.get("render_pairs_engine")
-    if pairs and pairs["seconds"] > 0:
-        # Same messages, same moments: raw Jinja time over the engine's render time.
+    if summary := b.get("render_pairs"):
+        # Same messages, same moments: raw Jinja's time over the engine's, the median
+        # of the pairs.
+        ren = summary["median"]
+        label = "render >= 0.8 of raw Jinja (paired, median)"
+    elif pairs and pairs["seconds"] > 0:
         ren = st["render_pairs_raw"]["seconds"] / pairs["seconds"]
         label = "render >= 0.8 of raw Jinja (paired)"
     else:

@@ -80,6 +80,8 @@ class Stages:
     progress: Callable[[int], None] | None = None
     #: Render some messages twice, raw Jinja beside the engine (see _paired_render).
     pair_renders: bool = False
+    #: Per paired message: raw Jinja's time over the engine's.
+    pair_ratios: list[float] = field(default_factory=list)
 
     def timer(self, name: str) -> Timer:
         return self.timers.setdefault(name, Timer())
@@ -158,17 +160,18 @@ def _paired_render(stages: Stages, renderer: Renderer, keep: Callable) -> Any:
             and (args[0], args[1], args[2]) in renderer._resolved
         )
         raw_first = paired and pairs.calls % 2 == 0
-        if raw_first:
-            raw.seconds += raw_render(*args)
+        raw_took = raw_render(*args) if raw_first else 0.0
         started = time.perf_counter()
         result = inner(*args, **kwargs)
         took = time.perf_counter() - started
         if paired and not raw_first:
-            raw.seconds += raw_render(*args)
+            raw_took = raw_render(*args)
         timer.seconds += took
         timer.calls += 1
         timer.items += 1
         if paired:
+            raw.seconds += raw_took
+            stages.pair_ratios.append(raw_took / took if took > 0 else 1.0)
             pairs.seconds += took
             pairs.calls += 1
             pairs.items += 1
@@ -333,6 +336,22 @@ class PlanResult:
     statements: int
     peak_rss_mib: float
     stages: dict[str, dict[str, float]]
+    #: The paired render ceiling (see _paired_render), when the run measured it.
+    render_pairs: dict[str, float] | None = None
+
+
+def _pair_summary(ratios: list[float]) -> dict[str, float] | None:
+    """Quartiles of raw-over-engine time per paired message. The median is the render
+    fraction: one garbage collection or scheduler pause landing in either render of a
+    pair moves a sum, but not the middle of thousands of pairs."""
+    if not ratios:
+        return None
+    ordered = sorted(ratios)
+
+    def at(share: float) -> float:
+        return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+    return {"pairs": len(ordered), "p25": at(0.25), "median": at(0.5), "p75": at(0.75)}
 
 
 def run_scenario(
@@ -384,6 +403,7 @@ def run_scenario(
             key: {"seconds": t.seconds, "calls": t.calls, "items": t.items}
             for key, t in stages.timers.items()
         },
+        render_pairs=_pair_summary(stages.pair_ratios),
     )
 
 

@@ -39,6 +39,9 @@ def test_a_tiny_run_plans_delivers_and_repeats_nothing(tmp_path: Path) -> None:
     pairs = broadcast["stages"]["render_pairs_raw"]["items"]
     assert pairs == broadcast["stages"]["render_pairs_engine"]["items"]
     assert pairs >= broadcast["planned"] // 8 - 2
+    summary = broadcast["render_pairs"]
+    assert summary["pairs"] == pairs
+    assert 0 < summary["p25"] <= summary["median"] <= summary["p75"]
     # Batched reads: a handful of statements for the whole run, not one per customer.
     assert broadcast["statements"] < 50
 
@@ -63,7 +66,7 @@ def test_a_tiny_run_plans_delivers_and_repeats_nothing(tmp_path: Path) -> None:
     path = save(result, tmp_path)
     assert json.loads(path.read_text(encoding="utf-8"))["customers"] == 300
     latest = report.write_latest(tmp_path).read_text(encoding="utf-8")
-    assert "render >= 0.8 of raw Jinja (paired)" in latest
+    assert "render >= 0.8 of raw Jinja (paired, median)" in latest
     assert "repeat tick adds 0 rows | 0 | yes" in latest
 
 
