@@ -181,6 +181,7 @@ def run(
                 timed_stages=False,
             )
             broadcast.stages = one_process.stages
+            broadcast.render_pairs = one_process.render_pairs
             progress.done(f"planned {broadcast.planned:,}, inserted {broadcast.inserted:,}")
 
         progress.stage(f"[{kind}] ceiling: raw Jinja, MIME, bulk insert")
