@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, select
 
@@ -60,7 +61,8 @@ def seed(
         assert report.rejected == 0, report.problems
 
 
-def plan_day(engine: Engine, settings: Settings):  # type: ignore[no-untyped-def]
+def plan_day(engine: Engine, settings: Settings, **options: Any):  # type: ignore[no-untyped-def]
+    """Plan DAY with the settings' campaigns and templates (``options`` go to run_plan)."""
     return run_plan(
         engine,
         settings,
@@ -69,6 +71,7 @@ def plan_day(engine: Engine, settings: Settings):  # type: ignore[no-untyped-def
         PLAN_AT,
         renderer=Renderer(settings.templates_path, settings.locales.default),
         signer=Signer("test-secret"),
+        **options,
     )
 
 

@@ -22,8 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select
 
-from rapport.consent.tokens import Signer
-from rapport.engine.campaigns import Campaign, require_campaigns
+from rapport.engine.campaigns import Campaign
 from rapport.engine.config import Settings
 from rapport.engine.models import ConsentEvent, ConsentState, Customer, Order, OutboxMessage
 from rapport.engine.planner import (
@@ -34,10 +33,9 @@ from rapport.engine.planner import (
     history_cutoff,
     plan,
 )
-from rapport.engine.planning import PlanReport, audiences_for, run_plan
+from rapport.engine.planning import PlanReport, audiences_for
 from rapport.engine.prefilter import candidate_clause
 from rapport.engine.profiles import iter_profile_batches
-from rapport.engine.rendering import Renderer
 from rapport.engine.triggers import Occasion, find_occasion
 
 CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
@@ -599,7 +597,7 @@ def test_a_broadcast_reads_only_those_who_granted_its_consent(engine: Engine) ->
 def test_a_planning_run_reads_only_candidates_and_plans_what_reading_everyone_plans(
     engine: Engine, tmp_path: Path
 ) -> None:
-    from test_delivery import DAY, PLAN_AT, REPO, seed
+    from test_delivery import REPO, plan_day, seed
 
     settings = Settings(base_dir=REPO, secret_key="test-secret")
     seed(engine, settings, tmp_path, customers=240, data_seed=5)
@@ -607,16 +605,7 @@ def test_a_planning_run_reads_only_candidates_and_plans_what_reading_everyone_pl
         ids = list(connection.execute(select(CUSTOMER.c.id)).scalars())
 
     def run(customer_ids: list[str] | None) -> tuple[PlanReport, set[tuple[Any, ...]]]:
-        report = run_plan(
-            engine,
-            settings,
-            require_campaigns(settings),
-            DAY,
-            PLAN_AT,
-            renderer=Renderer(settings.templates_path, settings.locales.default),
-            signer=Signer("test-secret"),
-            customer_ids=customer_ids,
-        )
+        report = plan_day(engine, settings, customer_ids=customer_ids)
         with engine.begin() as connection:
             rows = {
                 tuple(row)

@@ -9,16 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy import Engine, delete, func, select
-from test_delivery import DAY, PLAN_AT, REPO
+from test_delivery import REPO, plan_day
 from test_delivery import seed as seed_sample
 
-from rapport.consent.tokens import Signer
-from rapport.engine.campaigns import require_campaigns
 from rapport.engine.config import PlanningConfig, Settings
 from rapport.engine.db import make_engine
 from rapport.engine.models import Customer, OutboxMessage
-from rapport.engine.planning import PlanReport, run_plan
-from rapport.engine.rendering import Renderer
+from rapport.engine.planning import PlanReport
 from rapport.engine.shards import split
 
 OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
@@ -37,15 +34,8 @@ def seed(engine: Engine, tmp_path: Path) -> None:
 
 
 def plan(engine: Engine, settings: Settings) -> PlanReport:
-    return run_plan(
-        engine,
-        settings,
-        require_campaigns(settings),
-        DAY,
-        PLAN_AT,
-        renderer=Renderer(settings.templates_path, settings.locales.default),
-        signer=Signer("test-secret"),
-    )
+    report: PlanReport = plan_day(engine, settings)
+    return report
 
 
 def planned_rows(engine: Engine) -> set[tuple]:  # type: ignore[type-arg]
