@@ -724,6 +724,7 @@ class Renderer:
         self._formats: dict[str, LocaleFormats] = {}
         self._format_locales: dict[tuple[str, str | None], str] = {}
         self._reads: dict[tuple[str, str, str, str], bool] = {}
+        self._trees: dict[tuple[str, str, str], nodes.Template] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Renderer:
@@ -786,7 +787,7 @@ class Renderer:
         try:
             used = self.locale_for(template_set, channel, locale)
             for part in self.parts_present(template_set, channel, used):
-                tree = self.environment(used).parse(self.source_of(template_set, part, used))
+                tree = self._tree(template_set, part, used)
                 if next(tree.find_all(_OTHER_TEMPLATES), None) is not None:
                     return True
                 if _reads(tree, name):
@@ -794,6 +795,16 @@ class Renderer:
         except (CampaignError, TemplateSyntaxError, OSError):
             return True
         return False
+
+    def _tree(self, template_set: str, part: str, template_locale: str) -> nodes.Template:
+        """A template file's syntax tree, parsed once for every question :meth:`reads`
+        asks of it."""
+        key = (template_set, part, template_locale)
+        tree = self._trees.get(key)
+        if tree is None:
+            source = self.source_of(template_set, part, template_locale)
+            tree = self._trees[key] = self.environment(template_locale).parse(source)
+        return tree
 
     def locale_for(self, template_set: str, channel: ChannelKind, locale: str) -> str:
         """The template folder a customer with ``locale`` gets, by file presence alone."""
