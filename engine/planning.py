@@ -1,8 +1,11 @@
 """Planning a day: the effects around the pure planner.
 
 Reads customers, consent and suppression in batches, asks the planner, renders each
-newly planned message once, and writes it to the outbox in the same transaction as
-the batch. A message already in the outbox is neither rendered nor written again.
+newly planned message once, and writes each batch's messages to the outbox in one
+transaction. A message already in the outbox is neither rendered nor written again.
+Only customers some campaign could message that day are read (the SQL pre-filter of
+:mod:`rapport.engine.prefilter`), and a large run is shared between processes by
+ranges of customer ids (:mod:`rapport.engine.shards`).
 """
 
 from __future__ import annotations

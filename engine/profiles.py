@@ -2,7 +2,8 @@
 
 Planning a million customers must not load a million ORM entities or run a query
 per customer: customers are read by keyset pagination in batches, selecting columns,
-and each batch's orders are summarised by two grouped queries.
+and each batch's orders are read with one query (by id range when the batch is
+dense) and summarised per customer in :class:`~rapport.engine.lifecycle.OrderHistory`.
 """
 
 from __future__ import annotations
