@@ -51,7 +51,7 @@ def unsubscribe_headers(
     customer_id: str, channel: str, settings: Settings, signer: Signer
 ) -> dict[str, str]:
     """RFC 2369 / RFC 8058 headers: an HTTPS one-click URL and a mailto alternative."""
-    link = links_for(customer_id, channel, settings, signer)["unsubscribe"]
+    link = links_for(customer_id, channel, settings, signer, ("unsubscribe",))["unsubscribe"]
     token = link.rsplit("/", 1)[-1]
     mailto = f"mailto:{settings.sender.unsubscribe_mailto}?subject=unsubscribe%20{token}"
     return {

@@ -54,6 +54,7 @@ from rapport.consent.tokens import Signer
 from rapport.engine import outbox
 from rapport.engine.config import Settings
 from rapport.engine.context import unsubscribe_headers
+from rapport.engine.db import in_memory
 from rapport.engine.errors import ConfigError
 from rapport.engine.i18n import gettext, ui_language
 from rapport.engine.i18n import gettext_noop as _
@@ -313,14 +314,10 @@ class Dispatcher:
         loop = asyncio.get_running_loop()
         database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rapport-dispatch-db")
         # An in-memory SQLite database exists once per thread: its work stays on this one.
-        in_memory = self.engine.dialect.name == "sqlite" and self.engine.url.database in (
-            None,
-            "",
-            ":memory:",
-        )
+        same_thread = in_memory(self.engine.url)
 
         def in_thread(job: Callable[[], T]) -> asyncio.Future[T]:
-            if not in_memory:
+            if not same_thread:
                 return loop.run_in_executor(database, job)
             done: asyncio.Future[T] = loop.create_future()
             try:

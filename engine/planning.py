@@ -123,11 +123,15 @@ def run_plan(
     """
     report = PlanReport(day=day)
     by_id = {c.id: c for c in campaigns}
-    with engine.connect() as reader:
-        cutoff = history_cutoff(day, now)
-        ranges = [id_range]
-        if id_range is None and on_planned is None and customer_ids is None:
-            where = candidate_clause(campaigns, day, now, settings)
+    cutoff = history_cutoff(day, now)
+    # Asked about named customers, read them all (explain and preview want every
+    # reason); otherwise read only those some campaign could message today.
+    where = None
+    if customer_ids is None:
+        where = candidate_clause(campaigns, day, now, settings)
+    ranges = [id_range]
+    if id_range is None and on_planned is None and customer_ids is None:
+        with engine.connect() as reader:
             ranges = shards.split(reader, settings, engine.url, where)
     if len(ranges) > 1:
         url = engine.url.render_as_string(hide_password=False)
@@ -160,11 +164,6 @@ def run_plan(
         topics = {campaign.topic for campaign in campaigns}
         # (template set, channel kind, locale) -> what its templates read.
         reading: dict[tuple[str, str, str], tuple[bool, tuple[str, ...]]] = {}
-        # Asked about named customers, read them all (explain and preview want every
-        # reason); otherwise read only those some campaign could message today.
-        where = None
-        if customer_ids is None:
-            where = candidate_clause(campaigns, day, now, settings)
         if where is not None:
             report.customers = count_customers(reader, id_range)
         batches = iter_profile_batches(

@@ -18,11 +18,10 @@ from sqlalchemy import ColumnElement, Connection, func, select, type_coerce
 from sqlalchemy.types import NullType
 
 from rapport.engine.config import Settings
-from rapport.engine.lifecycle import EMPTY_HISTORY, OrderHistory, OrderLine
+from rapport.engine.lifecycle import EMPTY_HISTORY, OrderHistory, OrderLine, to_base_currency
 from rapport.engine.models import Customer, Order
-from rapport.engine.planner import CustomerProfile
+from rapport.engine.planner import CustomerProfile, local_day
 from rapport.engine.timeutil import as_utc
-from rapport.engine.windows import zone
 
 #: (after, up to): customer ids greater than the first and at most the second.
 IdRange = tuple[str | None, str | None]
@@ -99,7 +98,6 @@ def _histories(
         if span is not None
         else ORDERS.c.customer_id.in_(list(zones))
     )
-    rates = settings.tiers.rates
     zero = Decimal(0)
     found = connection.execute(
         select(*_ORDER_COLUMNS).where(which, ORDERS.c.ordered_at <= as_of)
@@ -109,17 +107,17 @@ def _histories(
         if timezone is None:
             continue
         moment = _aware(ordered_at)
-        rate = rates.get(currency.upper())  # as lifecycle.to_base_currency
+        converted = to_base_currency(_decimal(amount), currency, settings.tiers)
         lines[customer_id].append(
             _built(
                 OrderLine,
                 id=order_id,
                 sku=sku,
                 quantity=quantity,
-                amount=_decimal(amount) * rate if rate is not None else zero,
+                amount=zero if converted is None else converted,
                 currency=currency,
                 ordered_at=moment,
-                day=moment.astimezone(zone(timezone)).date(),  # planner.local_day
+                day=local_day(moment, timezone),
             )
         )
     return {cid: OrderHistory.from_orders(found, as_of) for cid, found in lines.items()}
@@ -226,7 +224,11 @@ def iter_profile_batches(
             return
         span = (rows[0].id, rows[-1].id) if dense else None
         if where is not None and len(rows) > 1:
-            spanned = count_customers(connection, (None, rows[-1].id), first=rows[0].id)
+            spanned = connection.execute(
+                select(func.count())
+                .select_from(CUSTOMER)
+                .where(CUSTOMER.c.id.between(rows[0].id, rows[-1].id))
+            ).scalar_one()
             if len(rows) >= MIN_SHARE_FOR_SPAN * spanned:
                 span = (rows[0].id, rows[-1].id)
         histories = _histories(connection, rows, as_of, settings, span)
@@ -238,15 +240,11 @@ def iter_profile_batches(
             return
 
 
-def count_customers(
-    connection: Connection, id_range: IdRange | None = None, *, first: str | None = None
-) -> int:
-    """How many customers an id range holds (ids after its first bound, or from
-    ``first`` inclusive, up to its second); an index-only count."""
+def count_customers(connection: Connection, id_range: IdRange | None = None) -> int:
+    """How many customers an id range holds (ids after its first bound, up to its
+    second); an index-only count."""
     after, up_to = id_range or (None, None)
     query = select(func.count()).select_from(CUSTOMER)
-    if first is not None:
-        query = query.where(CUSTOMER.c.id >= first)
     if after is not None:
         query = query.where(CUSTOMER.c.id > after)
     if up_to is not None:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import URL, ColumnElement, Connection, func, select
 
 from rapport.engine.config import Settings
+from rapport.engine.db import in_memory
 from rapport.engine.profiles import CUSTOMER, IdRange
 
 if TYPE_CHECKING:
@@ -51,8 +52,7 @@ def split(
     process, and a broadcast is cut so that each range holds as many candidates.
     """
     workers = worker_count(settings)
-    in_memory = url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
-    if workers <= 1 or in_memory:
+    if workers <= 1 or in_memory(url):
         return [(None, None)]
     ids = select(CUSTOMER.c.id)
     if where is not None:
