@@ -24,15 +24,15 @@ import aiosmtplib
 import httpx
 from sqlalchemy import ColumnElement, Engine, select
 
-from rapport.engine import rendering
-from rapport.engine.profiles import CUSTOMER
-from rapport.engine.rendering import Renderer
+from rapport.engine.customers.profiles import CUSTOMER
+from rapport.engine.rendering import renderer as rendering
+from rapport.engine.rendering.renderer import Renderer
 
 
 def raw_fetch(engine: Engine, where: ColumnElement[bool] | None = None) -> dict[str, float]:
     """The driver reading what selection reads: customers, consent, orders, history.
 
-    ``where`` is the run's pre-filter (:func:`rapport.engine.prefilter.candidate_clause`):
+    ``where`` is the run's pre-filter (:func:`rapport.engine.planning.prefilter.candidate_clause`):
     the ceiling reads the same customers the engine reads, each table in one query.
     """
     tables = (

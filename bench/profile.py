@@ -26,8 +26,8 @@ from bench.stages import (
     run_scenario,
     write_campaigns,
 )
-from rapport.engine.db import make_engine, upgrade
-from rapport.engine.rendering import Renderer
+from rapport.engine.core.db import make_engine, upgrade
+from rapport.engine.rendering.renderer import Renderer
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -32,11 +32,11 @@ from bench.stages import (
     write_campaigns,
 )
 from rapport.channels.mime import envelope_address, message_id_for
-from rapport.engine.campaigns import require_campaigns
-from rapport.engine.db import make_engine, upgrade
-from rapport.engine.prefilter import candidate_clause
-from rapport.engine.rendering import Renderer
-from rapport.engine.shards import worker_count
+from rapport.engine.campaigns.model import require_campaigns
+from rapport.engine.core.db import make_engine, upgrade
+from rapport.engine.planning.prefilter import candidate_clause
+from rapport.engine.planning.shards import worker_count
+from rapport.engine.rendering.renderer import Renderer
 
 DAY = date(2026, 12, 1)
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

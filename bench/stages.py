@@ -1,6 +1,6 @@
 """The engine under measurement: planning scenarios and dispatch, timed per stage.
 
-Planning runs the real :func:`rapport.engine.planning.run_plan`. To split its time
+Planning runs the real :func:`rapport.engine.planning.run.run_plan`. To split its time
 into stages without changing the engine, the functions it calls are wrapped for the
 duration of a run (customer batches, audiences, the pure planner, the message
 context, the renderer and the outbox insert); each wrapper adds well under a
@@ -24,11 +24,12 @@ from sqlalchemy import Engine, event, text
 
 from rapport.channels import smtp as smtp_module
 from rapport.consent.tokens import Signer
-from rapport.engine import planning, rendering
-from rapport.engine.campaigns import require_campaigns
-from rapport.engine.config import ChannelConfig, Settings
-from rapport.engine.dispatch import Dispatcher, build_channels
-from rapport.engine.rendering import Renderer
+from rapport.engine.campaigns.model import require_campaigns
+from rapport.engine.core.config import ChannelConfig, Settings
+from rapport.engine.delivery.dispatch import Dispatcher, build_channels
+from rapport.engine.planning import run as planning
+from rapport.engine.rendering import renderer as rendering
+from rapport.engine.rendering.renderer import Renderer
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = 5_000

@@ -32,9 +32,9 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, delete, func, insert, or_, select, update
 
 from rapport.consent.state import current_states, history
-from rapport.engine.db import upsert_insert
-from rapport.engine.errors import NotFound
-from rapport.engine.models import (
+from rapport.engine.core.db import upsert_insert
+from rapport.engine.core.errors import NotFound
+from rapport.engine.core.models import (
     ConsentEvent,
     Customer,
     ErasurePermit,
@@ -44,7 +44,7 @@ from rapport.engine.models import (
     OutboxMessage,
     Suppression,
 )
-from rapport.engine.timeutil import isoformat_z, utcnow
+from rapport.engine.core.timeutil import isoformat_z, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from rapport.engine.models import ConsentEvent, ConsentState, ConsentStatus
+from rapport.engine.core.models import ConsentEvent, ConsentState, ConsentStatus
 
 EVENT = ConsentEvent.__table__  # type: ignore[attr-defined]
 STATE = ConsentState.__table__  # type: ignore[attr-defined]

@@ -25,10 +25,10 @@ from typing import Any
 from sqlalchemy import Connection, and_, case, or_, select
 from sqlalchemy.orm import Session
 
-from rapport.engine.db import upsert_insert
-from rapport.engine.errors import NotFound
-from rapport.engine.models import ConsentEvent, ConsentState, ConsentStatus, Customer
-from rapport.engine.timeutil import Clock, as_utc, utcnow
+from rapport.engine.core.db import upsert_insert
+from rapport.engine.core.errors import NotFound
+from rapport.engine.core.models import ConsentEvent, ConsentState, ConsentStatus, Customer
+from rapport.engine.core.timeutil import Clock, as_utc, utcnow
 
 EVENT = ConsentEvent.__table__  # type: ignore[attr-defined]
 STATE = ConsentState.__table__  # type: ignore[attr-defined]

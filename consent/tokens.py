@@ -163,7 +163,7 @@ class Signer:
 
     def __reduce__(self) -> tuple[type[Signer], tuple[str]]:
         """Pickled as its key, so planning workers can be handed one (see
-        :mod:`rapport.engine.shards`): the keyed HMAC objects do not pickle."""
+        :mod:`rapport.engine.planning.shards`): the keyed HMAC objects do not pickle."""
         return Signer, (self._secret_key,)
 
     def sign(self, purpose: Purpose, claims: TokenClaims) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import rapport.engine.models  # noqa: F401  (registers every table on the metadata)
+import rapport.engine.core.models  # noqa: F401  (registers every table on the metadata)
 
 target_metadata = SQLModel.metadata
 config = context.config
@@ -14,7 +14,7 @@ config = context.config
 def run_migrations() -> None:
     engine = config.attributes.get("engine")
     if engine is None:
-        from rapport.engine.db import make_engine
+        from rapport.engine.core.db import make_engine
 
         engine = make_engine(config.get_main_option("sqlalchemy.url"))
     with engine.begin() as connection:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import rapport.engine.timeutil
+import rapport.engine.core.timeutil
 ${imports if imports else ""}
 
 revision: str = ${repr(up_revision)}

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from rapport.engine.db import make_engine, upgrade
+from rapport.engine.core.db import make_engine, upgrade
 
 PG_ADMIN_URL = os.environ.get(
     "RAPPORT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from sqlalchemy import func, insert, select
 
 from rapport.consent.store import ConsentChange, record_consent
-from rapport.engine.db import make_engine, upgrade
-from rapport.engine.models import Customer, OutboxMessage
+from rapport.engine.core.db import make_engine, upgrade
+from rapport.engine.core.models import Customer, OutboxMessage
 
 CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
 OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from rapport.engine.audience import Audience, AudienceMiss, audience_miss
-from rapport.engine.campaigns import load_campaign
-from rapport.engine.config import Settings
-from rapport.engine.errors import CampaignError
-from rapport.engine.lifecycle import RFM, OrderHistory, OrderLine, rfm_of, segment_of
-from rapport.engine.planner import CustomerProfile, Reason
+from rapport.engine.campaigns.audience import Audience, AudienceMiss, audience_miss
+from rapport.engine.campaigns.model import load_campaign
+from rapport.engine.core.config import Settings
+from rapport.engine.core.errors import CampaignError
+from rapport.engine.customers.lifecycle import RFM, OrderHistory, OrderLine, rfm_of, segment_of
+from rapport.engine.planning.planner import CustomerProfile, Reason
 
 DAY = date(2027, 3, 21)
 

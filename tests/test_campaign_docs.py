@@ -22,8 +22,14 @@ import yaml
 from babel import Locale
 from pydantic import BaseModel
 
-from rapport.engine.audience import CONDITION_FIELDS, OPERATORS, Audience, Condition, ValueRange
-from rapport.engine.campaigns import (
+from rapport.engine.campaigns.audience import (
+    CONDITION_FIELDS,
+    OPERATORS,
+    Audience,
+    Condition,
+    ValueRange,
+)
+from rapport.engine.campaigns.model import (
     Campaign,
     Frequency,
     Offer,
@@ -31,12 +37,12 @@ from rapport.engine.campaigns import (
     Variant,
     load_campaigns,
 )
-from rapport.engine.config import STAGES, Settings, load_settings
-from rapport.engine.lifecycle import SEGMENTS
-from rapport.engine.planner import Reason
-from rapport.engine.rendering import LocaleFormats, Renderer, sample_context
-from rapport.engine.trigger_models import Trigger
-from rapport.engine.validate import validate_campaigns
+from rapport.engine.campaigns.validate import validate_campaigns
+from rapport.engine.core.config import STAGES, Settings, load_settings
+from rapport.engine.customers.lifecycle import SEGMENTS
+from rapport.engine.planning.planner import Reason
+from rapport.engine.rendering.renderer import LocaleFormats, Renderer, sample_context
+from rapport.engine.triggers.models import Trigger
 
 REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "campaigns.md"

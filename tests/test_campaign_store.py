@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from rapport.engine.campaign_store import CampaignStore
-from rapport.engine.config import Settings
-from rapport.engine.errors import Problem
+from rapport.engine.campaigns.store import CampaignStore
+from rapport.engine.core.config import Settings
+from rapport.engine.core.errors import Problem
 
 GOOD = "name: {name}\ntrigger: {{type: birthday}}\ntopic: birthday\nchannels: [email]\n"
 

@@ -22,7 +22,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from rapport.engine.i18n import (
+from rapport.engine.core.i18n import (
     DOMAIN,
     LOCALES_DIR,
     SOURCE_LANGUAGE,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rapport.engine.config import load_settings
-from rapport.engine.errors import ConfigError
+from rapport.engine.core.config import load_settings
+from rapport.engine.core.errors import ConfigError
 
 
 def test_a_bad_sms_keyword_list_names_the_file_line_and_key(tmp_path: Path) -> None:

@@ -22,8 +22,8 @@ from rapport.consent.store import (
     record_consent,
     withdraw,
 )
-from rapport.engine.errors import NotFound
-from rapport.engine.models import Customer
+from rapport.engine.core.errors import NotFound
+from rapport.engine.core.models import Customer
 
 CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
 T0 = datetime(2025, 1, 10, 9, 0, tzinfo=UTC)

@@ -18,16 +18,21 @@ import pytest
 from sqlalchemy import Engine, insert
 
 from rapport.consent.tokens import Signer
-from rapport.engine import rendering
-from rapport.engine.campaigns import Campaign, Offer, load_campaigns
-from rapport.engine.config import Settings
-from rapport.engine.context import favourite_sku, last_order, message_context
-from rapport.engine.lifecycle import OrderHistory, OrderLine
-from rapport.engine.models import Customer, Order
-from rapport.engine.offers import coupon_code
-from rapport.engine.planner import CustomerProfile, Decision, Reason
-from rapport.engine.recommend import CoPurchase, build_co_purchase, load_co_purchase, recommend
-from rapport.engine.rendering import ContextError, Renderer, check_plain, sample_context
+from rapport.engine.campaigns.model import Campaign, Offer, load_campaigns
+from rapport.engine.campaigns.offers import coupon_code
+from rapport.engine.core.config import Settings
+from rapport.engine.core.models import Customer, Order
+from rapport.engine.customers.lifecycle import OrderHistory, OrderLine
+from rapport.engine.customers.recommend import (
+    CoPurchase,
+    build_co_purchase,
+    load_co_purchase,
+    recommend,
+)
+from rapport.engine.planning.context import favourite_sku, last_order, message_context
+from rapport.engine.planning.planner import CustomerProfile, Decision, Reason
+from rapport.engine.rendering import renderer as rendering
+from rapport.engine.rendering.renderer import ContextError, Renderer, check_plain, sample_context
 from rapport.engine.triggers import Occasion
 
 REPO = Path(__file__).resolve().parents[1]
@@ -524,7 +529,7 @@ def test_shipped_templates_show_the_code_and_recommendation() -> None:
 def test_the_recommend_module_examples_hold() -> None:
     import doctest
 
-    from rapport.engine import recommend as module
+    from rapport.engine.customers import recommend as module
 
     assert doctest.testmod(module).failed == 0
 

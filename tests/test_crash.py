@@ -19,8 +19,8 @@ from pathlib import Path
 from outbox_seed import PERSIAN, outbox_statuses, seed_due_messages
 from sqlalchemy import func, select
 
-from rapport.engine.db import make_engine
-from rapport.engine.models import OutboxMessage
+from rapport.engine.core.db import make_engine
+from rapport.engine.core.models import OutboxMessage
 
 RAPPORT = str(Path(sys.executable).parent / "rapport")
 OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]

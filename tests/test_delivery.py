@@ -17,14 +17,14 @@ from sqlalchemy import Engine, select
 from rapport.channels.mime import message_id_for
 from rapport.consent.store import grant, withdraw
 from rapport.consent.tokens import Signer
-from rapport.engine.campaigns import require_campaigns
-from rapport.engine.config import ChannelConfig, Settings
-from rapport.engine.dispatch import Dispatcher, build_channels
-from rapport.engine.importer import import_file
-from rapport.engine.models import Customer, MessageStatus, OutboxMessage
-from rapport.engine.planning import run_plan
-from rapport.engine.rendering import Renderer
-from rapport.engine.sample import generate
+from rapport.engine.campaigns.model import require_campaigns
+from rapport.engine.core.config import ChannelConfig, Settings
+from rapport.engine.core.models import Customer, MessageStatus, OutboxMessage
+from rapport.engine.customers.importer import import_file
+from rapport.engine.customers.sample import generate
+from rapport.engine.delivery.dispatch import Dispatcher, build_channels
+from rapport.engine.planning.run import run_plan
+from rapport.engine.rendering.renderer import Renderer
 
 REPO = Path(__file__).resolve().parent.parent
 DAY = date(2026, 11, 26)
@@ -215,7 +215,7 @@ async def test_withdrawal_after_planning_stops_the_send(
 async def test_suppressed_address_is_never_sent_even_with_consent(
     engine: Engine, smtp_sink, tmp_path: Path
 ) -> None:
-    from rapport.engine import outbox
+    from rapport.engine.delivery import outbox
 
     sink, port = smtp_sink
     settings = settings_for(port, tmp_path)
@@ -316,7 +316,7 @@ async def test_hard_bounce_fails_at_once_and_suppresses_the_address(
 ) -> None:
     from rapport.channels.base import SendResult
     from rapport.channels.recording import RecordingChannel
-    from rapport.engine import outbox
+    from rapport.engine.delivery import outbox
 
     settings = settings_for(1, tmp_path)
     await plan_one(engine, settings, "GONE")
@@ -336,7 +336,7 @@ async def test_hard_bounce_fails_at_once_and_suppresses_the_address(
 
 async def test_expired_lease_lets_another_worker_resume(engine: Engine, tmp_path: Path) -> None:
     from rapport.channels.recording import RecordingChannel
-    from rapport.engine import outbox
+    from rapport.engine.delivery import outbox
 
     settings = settings_for(1, tmp_path)
     await plan_one(engine, settings, "CRASH")
@@ -429,7 +429,7 @@ async def test_a_consent_change_between_ticks_does_not_repeat_the_occasion_on_an
 
 
 def test_a_claim_takes_at_most_its_batch_size(engine: Engine) -> None:
-    from rapport.engine import outbox
+    from rapport.engine.delivery import outbox
 
     add_customer(engine, "MANY")
     with engine.begin() as connection:

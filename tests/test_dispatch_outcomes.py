@@ -20,11 +20,11 @@ from sqlalchemy import Engine, event, select, update
 from rapport.channels.base import OutgoingMessage, SendResult
 from rapport.channels.recording import RecordingChannel, accept_all
 from rapport.consent.tokens import Signer
-from rapport.engine import outbox
-from rapport.engine.config import Settings
-from rapport.engine.db import make_engine
-from rapport.engine.dispatch import Dispatcher
-from rapport.engine.models import OutboxMessage
+from rapport.engine.core.config import Settings
+from rapport.engine.core.db import make_engine
+from rapport.engine.core.models import OutboxMessage
+from rapport.engine.delivery import outbox
+from rapport.engine.delivery.dispatch import Dispatcher
 
 REPO = Path(__file__).resolve().parent.parent
 OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]

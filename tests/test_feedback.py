@@ -9,10 +9,10 @@ from sqlalchemy import Engine, func, insert, select
 from starlette.testclient import TestClient
 
 from rapport.consent.tokens import Purpose, Signer, TokenClaims
-from rapport.engine.config import Settings, WebConfig
-from rapport.engine.feedback import feedback_link
-from rapport.engine.models import Customer, FeedbackAnswer, Order
-from rapport.engine.report import compute
+from rapport.engine.core.config import Settings, WebConfig
+from rapport.engine.core.models import Customer, FeedbackAnswer, Order
+from rapport.engine.customers.feedback import feedback_link
+from rapport.engine.reports.text import compute
 from rapport.engine.web.app import create_app
 
 SECRET = "test-secret-key-for-feedback"

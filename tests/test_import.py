@@ -19,10 +19,10 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import SQLModel
 
 from rapport.consent.state import current_status, history
-from rapport.engine.config import Settings
-from rapport.engine.errors import ImportFileError, Problem
-from rapport.engine.importer import ImportReport, import_file
-from rapport.engine.models import Customer, Order
+from rapport.engine.core.config import Settings
+from rapport.engine.core.errors import ImportFileError, Problem
+from rapport.engine.core.models import Customer, Order
+from rapport.engine.customers.importer import ImportReport, import_file
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 TODAY = NOW.date()

@@ -27,15 +27,15 @@ from sqlalchemy import Engine, insert, select
 
 from rapport.consent.store import ConsentChange, record_consent
 from rapport.consent.tokens import Signer
-from rapport.engine import validation
-from rapport.engine.calendars import holiday_name
-from rapport.engine.campaigns import Campaign, load_campaigns
-from rapport.engine.config import LocaleConfig, Settings
-from rapport.engine.models import Customer, OutboxMessage
-from rapport.engine.planning import run_plan
-from rapport.engine.rendering import Renderer, TemplateProblemError, sample_context
-from rapport.engine.sms_encoding import count_sms
-from rapport.engine.validate import check_campaigns
+from rapport.engine.campaigns.model import Campaign, load_campaigns
+from rapport.engine.campaigns.validate import check_campaigns
+from rapport.engine.core.config import LocaleConfig, Settings
+from rapport.engine.core.models import Customer, OutboxMessage
+from rapport.engine.customers import fields as validation
+from rapport.engine.planning.run import run_plan
+from rapport.engine.rendering.renderer import Renderer, TemplateProblemError, sample_context
+from rapport.engine.rendering.sms_encoding import count_sms
+from rapport.engine.triggers.calendars import holiday_name
 
 REPO = Path(__file__).resolve().parents[1]
 BIRTHDAY = date(2026, 3, 21)  # 1 Farvardin 1405: Nowruz and a Persian customer's birthday

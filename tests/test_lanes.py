@@ -8,7 +8,7 @@ import time
 from rapport.channels.base import OutgoingMessage, SendResult
 from rapport.channels.http_sms import HTTPSMSChannel
 from rapport.channels.recording import RecordingChannel
-from rapport.engine.lanes import ChannelLane, SlidingWindowLimiter
+from rapport.engine.delivery.lanes import ChannelLane, SlidingWindowLimiter
 
 
 def message(n: int) -> OutgoingMessage:

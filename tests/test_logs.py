@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 
 from rapport.consent.tokens import Purpose, Signer, TokenClaims
-from rapport.engine.logs import redact
+from rapport.engine.core.logs import redact
 
 REPO = Path(__file__).resolve().parent.parent
 RAPPORT = str(Path(sys.executable).parent / "rapport")

@@ -10,11 +10,9 @@ from typing import Any
 
 import pytest
 
-from rapport.engine import offers
-from rapport.engine.campaigns import Offer, load_campaign
-from rapport.engine.config import Settings
-from rapport.engine.errors import CampaignError
-from rapport.engine.offers import (
+from rapport.engine.campaigns import offers
+from rapport.engine.campaigns.model import Offer, load_campaign
+from rapport.engine.campaigns.offers import (
     CODE_ALPHABET,
     OfferError,
     coupon_code,
@@ -22,6 +20,8 @@ from rapport.engine.offers import (
     personal_offer,
     resolve_offer,
 )
+from rapport.engine.core.config import Settings
+from rapport.engine.core.errors import CampaignError
 
 TIERS = ["insider", "vib", "rouge"]
 KEY = "a-secret-key-for-tests"

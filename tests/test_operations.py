@@ -15,10 +15,10 @@ import httpx
 import pytest
 from outbox_seed import CHINESE, outbox_statuses, seed_due_messages
 
-from rapport.engine.config import load_settings
-from rapport.engine.db import make_engine
-from rapport.engine.errors import ConfigError
-from rapport.engine.models import OutboxMessage
+from rapport.engine.core.config import load_settings
+from rapport.engine.core.db import make_engine
+from rapport.engine.core.errors import ConfigError
+from rapport.engine.core.models import OutboxMessage
 
 RAPPORT = str(Path(sys.executable).parent / "rapport")
 OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, insert, select
 
-from rapport.engine import outbox
-from rapport.engine.models import Customer, MessageStatus, OutboxMessage
+from rapport.engine.core.models import Customer, MessageStatus, OutboxMessage
+from rapport.engine.delivery import outbox
 
 OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 CUSTOMER = Customer.__table__  # type: ignore[attr-defined]

@@ -9,13 +9,13 @@ from pathlib import Path
 from click.testing import CliRunner
 from sqlalchemy import select
 
-import rapport.engine.commands  # noqa: F401  (registers the sub-commands)
-from rapport.engine.cli import cli
-from rapport.engine.config import Settings
-from rapport.engine.db import make_engine, upgrade
-from rapport.engine.importer import import_file
-from rapport.engine.models import Customer
-from rapport.engine.sample import generate
+import rapport.engine.cli.commands  # noqa: F401  (registers the sub-commands)
+from rapport.engine.cli.app import cli
+from rapport.engine.core.config import Settings
+from rapport.engine.core.db import make_engine, upgrade
+from rapport.engine.core.models import Customer
+from rapport.engine.customers.importer import import_file
+from rapport.engine.customers.sample import generate
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from rapport.engine.campaigns import Campaign
-from rapport.engine.caps import RecentMessage
-from rapport.engine.config import AllowedHours, Caps, CapsConfig, QuietHours, Settings
-from rapport.engine.lifecycle import OrderHistory
-from rapport.engine.planner import (
+from rapport.engine.campaigns.model import Campaign
+from rapport.engine.core.config import AllowedHours, Caps, CapsConfig, QuietHours, Settings
+from rapport.engine.customers.lifecycle import OrderHistory
+from rapport.engine.planning.caps import RecentMessage
+from rapport.engine.planning.planner import (
     Audiences,
     CustomerProfile,
     Reason,

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rapport.engine.campaigns import Campaign
-from rapport.engine.caps import RecentMessage
-from rapport.engine.config import Caps, CapsConfig, Settings
-from rapport.engine.lifecycle import OrderHistory
-from rapport.engine.planner import (
+from rapport.engine.campaigns.model import Campaign
+from rapport.engine.core.config import Caps, CapsConfig, Settings
+from rapport.engine.customers.lifecycle import OrderHistory
+from rapport.engine.planning.caps import RecentMessage
+from rapport.engine.planning.planner import (
     Audiences,
     CustomerProfile,
     Reason,

@@ -22,10 +22,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select
 
-from rapport.engine.campaigns import Campaign
-from rapport.engine.config import Settings
-from rapport.engine.models import ConsentEvent, ConsentState, Customer, Order, OutboxMessage
-from rapport.engine.planner import (
+from rapport.engine.campaigns.model import Campaign
+from rapport.engine.core.config import Settings
+from rapport.engine.core.models import ConsentEvent, ConsentState, Customer, Order, OutboxMessage
+from rapport.engine.customers.profiles import iter_profile_batches
+from rapport.engine.planning.planner import (
     Audiences,
     CustomerProfile,
     Decision,
@@ -33,9 +34,8 @@ from rapport.engine.planner import (
     history_cutoff,
     plan,
 )
-from rapport.engine.planning import PlanReport, audiences_for
-from rapport.engine.prefilter import candidate_clause
-from rapport.engine.profiles import iter_profile_batches
+from rapport.engine.planning.prefilter import candidate_clause
+from rapport.engine.planning.run import PlanReport, audiences_for
 from rapport.engine.triggers import Occasion, find_occasion
 
 CUSTOMER = Customer.__table__  # type: ignore[attr-defined]

@@ -32,13 +32,10 @@ from rapport.consent.privacy import (
 )
 from rapport.consent.store import ConsentChange, record_consent
 from rapport.consent.tokens import Signer
-from rapport.engine import outbox
-from rapport.engine.campaigns import require_campaigns
-from rapport.engine.config import Settings
-from rapport.engine.dispatch import Dispatcher
-from rapport.engine.errors import NotFound
-from rapport.engine.importer import import_file
-from rapport.engine.models import (
+from rapport.engine.campaigns.model import require_campaigns
+from rapport.engine.core.config import Settings
+from rapport.engine.core.errors import NotFound
+from rapport.engine.core.models import (
     ConsentEvent,
     Customer,
     ErasurePermit,
@@ -47,10 +44,13 @@ from rapport.engine.models import (
     OutboxMessage,
     Suppression,
 )
-from rapport.engine.planner import Reason, decide
-from rapport.engine.planning import audiences_for, run_plan
-from rapport.engine.profiles import load_profile
-from rapport.engine.rendering import Renderer
+from rapport.engine.customers.importer import import_file
+from rapport.engine.customers.profiles import load_profile
+from rapport.engine.delivery import outbox
+from rapport.engine.delivery.dispatch import Dispatcher
+from rapport.engine.planning.planner import Reason, decide
+from rapport.engine.planning.run import audiences_for, run_plan
+from rapport.engine.rendering.renderer import Renderer
 
 REPO = Path(__file__).resolve().parent.parent
 RAPPORT = str(Path(sys.executable).parent / "rapport")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, insert, select
 
 from rapport.consent.privacy import erase_customer, export_customer
-from rapport.engine.models import Customer, FeedbackAnswer
+from rapport.engine.core.models import Customer, FeedbackAnswer
 
 CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
 FEEDBACK = FeedbackAnswer.__table__  # type: ignore[attr-defined]

@@ -20,11 +20,11 @@ from babel import Locale
 from jinja2 import Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from rapport.engine import rendering
-from rapport.engine.campaigns import Campaign, load_campaigns
-from rapport.engine.config import Settings
-from rapport.engine.errors import CampaignError
-from rapport.engine.rendering import (
+from rapport.engine.campaigns.model import Campaign, load_campaigns
+from rapport.engine.core.config import Settings
+from rapport.engine.core.errors import CampaignError
+from rapport.engine.rendering import renderer as rendering
+from rapport.engine.rendering.renderer import (
     ContextError,
     InvalidOutput,
     LocaleFormats,

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, and_, distinct, func, insert, select
 
-from rapport.engine.config import Settings
-from rapport.engine.models import ConsentEvent, Customer, Order, OutboxMessage
-from rapport.engine.report import compute
-from rapport.engine.report_html import to_html
+from rapport.engine.core.config import Settings
+from rapport.engine.core.models import ConsentEvent, Customer, Order, OutboxMessage
+from rapport.engine.reports.html import to_html
+from rapport.engine.reports.text import compute
 
 CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
 ORDERS = Order.__table__  # type: ignore[attr-defined]

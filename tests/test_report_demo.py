@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, and_, case, distinct, func, select
 
-from rapport.engine.config import Settings, load_settings
-from rapport.engine.db import make_engine
-from rapport.engine.demo import run_demo
-from rapport.engine.models import ConsentEvent, Order, OutboxMessage
-from rapport.engine.report import compute
+from rapport.engine.core.config import Settings, load_settings
+from rapport.engine.core.db import make_engine
+from rapport.engine.core.models import ConsentEvent, Order, OutboxMessage
+from rapport.engine.reports.text import compute
+from rapport.engine.runtime.demo import run_demo
 
 REPO = Path(__file__).resolve().parent.parent
 ORDERS = Order.__table__  # type: ignore[attr-defined]
@@ -153,7 +153,7 @@ def scalar_rows(engine: Engine, query) -> list:  # type: ignore[no-untyped-def, 
 def test_lifetime_value_and_sends_per_day_on_demo_data_equal_sql(
     demo: tuple[Engine, Settings],
 ) -> None:
-    from rapport.engine.report_metrics import MAX_LIFESPAN_YEARS
+    from rapport.engine.reports.figures import MAX_LIFESPAN_YEARS
 
     engine, settings = demo
     report = compute(engine, settings, START, END)
@@ -209,7 +209,7 @@ def test_lifetime_value_and_sends_per_day_on_demo_data_equal_sql(
 def test_stage_distribution_on_demo_data_equals_sql(demo: tuple[Engine, Settings]) -> None:
     from zoneinfo import ZoneInfo
 
-    from rapport.engine.models import Customer
+    from rapport.engine.core.models import Customer
 
     engine, settings = demo
     report = compute(engine, settings, START, END)
@@ -256,7 +256,7 @@ def test_stage_distribution_on_demo_data_equals_sql(demo: tuple[Engine, Settings
 def test_tier_distribution_on_demo_data_equals_sql(demo: tuple[Engine, Settings]) -> None:
     from zoneinfo import ZoneInfo
 
-    from rapport.engine.models import Customer
+    from rapport.engine.core.models import Customer
 
     engine, settings = demo
     report = compute(engine, settings, START, END)
@@ -298,7 +298,7 @@ def test_rfm_segments_on_demo_data_equal_the_documented_rules(
 ) -> None:
     from zoneinfo import ZoneInfo
 
-    from rapport.engine.models import Customer
+    from rapport.engine.core.models import Customer
 
     engine, settings = demo
     report = compute(engine, settings, START, END)

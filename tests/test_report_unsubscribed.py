@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import Engine, and_, insert, select
 
 from rapport.consent.store import ConsentChange, record_consent
-from rapport.engine.config import Settings
-from rapport.engine.models import ConsentEvent, Customer, OutboxMessage
-from rapport.engine.report import compute
+from rapport.engine.core.config import Settings
+from rapport.engine.core.models import ConsentEvent, Customer, OutboxMessage
+from rapport.engine.reports.text import compute
 
 CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
 OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]

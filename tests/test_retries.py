@@ -11,9 +11,9 @@ from sqlalchemy import Engine, insert, select
 from rapport.channels.http_sms import HTTPSMSChannel
 from rapport.consent.store import grant
 from rapport.consent.tokens import Signer
-from rapport.engine.config import Settings
-from rapport.engine.dispatch import Dispatcher, backoff
-from rapport.engine.models import Customer, OutboxMessage
+from rapport.engine.core.config import Settings
+from rapport.engine.core.models import Customer, OutboxMessage
+from rapport.engine.delivery.dispatch import Dispatcher, backoff
 
 REPO = Path(__file__).resolve().parent.parent
 CUSTOMER = Customer.__table__  # type: ignore[attr-defined]

@@ -41,10 +41,16 @@ from typing import Any
 import pytest
 import yaml
 
-from rapport.engine.campaigns import Campaign, load_campaign
-from rapport.engine.config import Settings
-from rapport.engine.lifecycle import OrderHistory, OrderLine, local_date
-from rapport.engine.planner import Audiences, CustomerProfile, Decision, history_cutoff, plan
+from rapport.engine.campaigns.model import Campaign, load_campaign
+from rapport.engine.core.config import Settings
+from rapport.engine.customers.lifecycle import OrderHistory, OrderLine, local_date
+from rapport.engine.planning.planner import (
+    Audiences,
+    CustomerProfile,
+    Decision,
+    history_cutoff,
+    plan,
+)
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 SETTINGS = Settings()

@@ -10,8 +10,8 @@ from sqlalchemy import Engine, delete, insert, text, update
 from sqlalchemy.exc import DatabaseError
 
 from rapport.consent.store import grant
-from rapport.engine.db import current_revision, head_revision, make_engine, upgrade
-from rapport.engine.models import ConsentEvent, Customer, ErasurePermit
+from rapport.engine.core.db import current_revision, head_revision, make_engine, upgrade
+from rapport.engine.core.models import ConsentEvent, Customer, ErasurePermit
 
 EVENT = ConsentEvent.__table__  # type: ignore[attr-defined]
 CUSTOMER = Customer.__table__  # type: ignore[attr-defined]

@@ -12,11 +12,11 @@ from sqlalchemy import Engine, delete, func, select
 from test_delivery import REPO, plan_day
 from test_delivery import seed as seed_sample
 
-from rapport.engine.config import PlanningConfig, Settings
-from rapport.engine.db import make_engine
-from rapport.engine.models import Customer, OutboxMessage
-from rapport.engine.planning import PlanReport
-from rapport.engine.shards import split
+from rapport.engine.core.config import PlanningConfig, Settings
+from rapport.engine.core.db import make_engine
+from rapport.engine.core.models import Customer, OutboxMessage
+from rapport.engine.planning.run import PlanReport
+from rapport.engine.planning.shards import split
 
 OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 CUSTOMER = Customer.__table__  # type: ignore[attr-defined]

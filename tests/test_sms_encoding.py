@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from rapport.engine.sms_encoding import (
+from rapport.engine.rendering.sms_encoding import (
     GSM7_BASIC,
     GSM7_EXTENSION,
     SMSCount,
@@ -108,6 +108,6 @@ def test_non_gsm_characters_name_what_forces_ucs2() -> None:
 def test_the_docstring_examples_hold() -> None:
     import doctest
 
-    from rapport.engine import sms_encoding
+    from rapport.engine.rendering import sms_encoding
 
     assert doctest.testmod(sms_encoding).failed == 0

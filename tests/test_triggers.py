@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from rapport.engine.campaigns import Campaign, load_campaign
-from rapport.engine.config import Settings, TierConfig, TierLevel
-from rapport.engine.cron import parse_cron
-from rapport.engine.errors import CampaignError
-from rapport.engine.lifecycle import OrderHistory, OrderLine
-from rapport.engine.order_triggers import learned_interval
-from rapport.engine.planner import CustomerProfile
+from rapport.engine.campaigns.model import Campaign, load_campaign
+from rapport.engine.core.config import Settings, TierConfig, TierLevel
+from rapport.engine.core.errors import CampaignError
+from rapport.engine.customers.lifecycle import OrderHistory, OrderLine
+from rapport.engine.planning.planner import CustomerProfile
 from rapport.engine.triggers import Miss, Occasion, find_occasion
+from rapport.engine.triggers.cron import parse_cron
+from rapport.engine.triggers.orders import learned_interval
 
 SETTINGS = Settings()
 

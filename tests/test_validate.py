@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from rapport.engine.config import LocaleConfig, Settings
-from rapport.engine.errors import Problem
-from rapport.engine.validate import validate_campaigns
+from rapport.engine.campaigns.validate import validate_campaigns
+from rapport.engine.core.config import LocaleConfig, Settings
+from rapport.engine.core.errors import Problem
 
 REPO = Path(__file__).resolve().parents[1]
 

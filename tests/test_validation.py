@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from rapport.engine import validation as v
-from rapport.engine.config import Settings
-from rapport.engine.validation import FieldInvalid
+from rapport.engine.core.config import Settings
+from rapport.engine.customers import fields as v
+from rapport.engine.customers.fields import FieldInvalid
 
 TODAY = date(2025, 6, 1)
 

@@ -22,12 +22,12 @@ from sqlalchemy import Engine, insert, select
 from rapport.consent.state import current_states, history
 from rapport.consent.store import ConsentChange, record_consent
 from rapport.consent.tokens import Purpose, Signer, TokenClaims
-from rapport.engine.campaigns import require_campaigns
-from rapport.engine.config import Settings
-from rapport.engine.context import links_for
-from rapport.engine.models import Customer, Order, OutboxMessage
-from rapport.engine.planning import run_plan
-from rapport.engine.rendering import Renderer
+from rapport.engine.campaigns.model import require_campaigns
+from rapport.engine.core.config import Settings
+from rapport.engine.core.models import Customer, Order, OutboxMessage
+from rapport.engine.planning.context import links_for
+from rapport.engine.planning.run import run_plan
+from rapport.engine.rendering.renderer import Renderer
 from rapport.engine.web.app import create_app
 from rapport.engine.web.server import BackgroundServer
 

@@ -22,8 +22,8 @@ from starlette.testclient import TestClient
 from rapport.consent.keywords import KeywordAction, SMSKeywords, match_keyword
 from rapport.consent.state import current_status, granted_pairs, history
 from rapport.consent.store import EVENT, ConsentChange, record_consent
-from rapport.engine.config import Settings, load_settings
-from rapport.engine.models import Customer, Suppression
+from rapport.engine.core.config import Settings, load_settings
+from rapport.engine.core.models import Customer, Suppression
 from rapport.engine.web.app import create_app
 from rapport.engine.web.sms_inbound import (
     HELP_REPLY,

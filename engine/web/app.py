@@ -17,11 +17,11 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from rapport.consent.tokens import InvalidToken, Purpose, Signer, TokenClaims
-from rapport.engine.config import Settings
-from rapport.engine.i18n import from_accept_language
-from rapport.engine.keys import secret_key
-from rapport.engine.models import Customer
-from rapport.engine.timeutil import Clock, utcnow
+from rapport.engine.core.config import Settings
+from rapport.engine.core.i18n import from_accept_language
+from rapport.engine.core.keys import secret_key
+from rapport.engine.core.models import Customer
+from rapport.engine.core.timeutil import Clock, utcnow
 from rapport.engine.web.pages import Pages
 from rapport.engine.web.ratelimit import RateLimiter
 
@@ -92,7 +92,7 @@ async def readyz(request: Request) -> Response:
     process runs one) is running. 503 with the failing checks otherwise."""
     from starlette.concurrency import run_in_threadpool
 
-    from rapport.engine.db import current_revision, head_revision
+    from rapport.engine.core.db import current_revision, head_revision
 
     web = web_context(request)
     checks: dict[str, str] = {}
@@ -112,7 +112,7 @@ async def readyz(request: Request) -> Response:
 async def metrics(request: Request) -> Response:
     from starlette.concurrency import run_in_threadpool
 
-    from rapport.engine.metrics import exposition
+    from rapport.engine.runtime.metrics import exposition
 
     body = await run_in_threadpool(exposition, web_context(request).engine)
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")

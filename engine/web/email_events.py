@@ -40,9 +40,10 @@ from starlette.routing import Route
 
 from rapport.consent.state import current_states
 from rapport.consent.store import ConsentChange, record_consent
-from rapport.engine import outbox, validation
-from rapport.engine.config import Settings
-from rapport.engine.models import ConsentStatus, Customer
+from rapport.engine.core.config import Settings
+from rapport.engine.core.models import ConsentStatus, Customer
+from rapport.engine.customers import fields as validation
+from rapport.engine.delivery import outbox
 from rapport.engine.web.app import WebContext, web_context
 from rapport.engine.web.webhook_auth import (
     BadPayload,

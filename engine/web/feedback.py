@@ -21,7 +21,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from rapport.consent.tokens import Purpose
-from rapport.engine.feedback import answered, record_answer
+from rapport.engine.customers.feedback import answered, record_answer
 from rapport.engine.web.app import not_found, resolve, web_context
 
 
@@ -73,7 +73,7 @@ def _authorised(request: Request, token: str) -> bool:
 
 async def admin_report(request: Request) -> Response:
     """The HTML report for ``?from=YYYY-MM-DD&to=YYYY-MM-DD`` (default: the last 90 days)."""
-    from rapport.engine.report import render_report
+    from rapport.engine.reports.text import render_report
 
     web = web_context(request)
     token = web.settings.web.report_token

@@ -13,7 +13,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from rapport.engine.i18n import UI_LANGUAGES, text_direction, translations, ui_language
+from rapport.engine.core.i18n import UI_LANGUAGES, text_direction, translations, ui_language
 
 HERE = Path(__file__).resolve().parent
 

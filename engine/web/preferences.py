@@ -20,11 +20,11 @@ from rapport.consent.preferences import Switch, changes, switches
 from rapport.consent.state import current_states
 from rapport.consent.store import ConsentChange, record_consent
 from rapport.consent.tokens import Purpose, TokenClaims
-from rapport.engine.context import links_for
-from rapport.engine.i18n import from_accept_language
-from rapport.engine.models import Customer
-from rapport.engine.transactional import enqueue_email
+from rapport.engine.core.i18n import from_accept_language
+from rapport.engine.core.models import Customer
+from rapport.engine.planning.context import links_for
 from rapport.engine.web.app import WebContext, client_ip, not_found, resolve, web_context
+from rapport.engine.web.transactional import enqueue_email
 
 CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
 WORDING = "preference-center-v1"

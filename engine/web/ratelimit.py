@@ -11,7 +11,7 @@ import threading
 from collections import defaultdict, deque
 from datetime import datetime, timedelta
 
-from rapport.engine.timeutil import Clock, utcnow
+from rapport.engine.core.timeutil import Clock, utcnow
 
 
 class RateLimiter:

@@ -39,10 +39,10 @@ from starlette.routing import Route
 from rapport.consent.keywords import Keyword, KeywordAction, match_keyword
 from rapport.consent.state import current_states, history
 from rapport.consent.store import ConsentChange, record_consent
-from rapport.engine import validation
-from rapport.engine.config import Settings
-from rapport.engine.i18n import gettext, ui_language
-from rapport.engine.models import ConsentStatus, Customer
+from rapport.engine.core.config import Settings
+from rapport.engine.core.i18n import gettext, ui_language
+from rapport.engine.core.models import ConsentStatus, Customer
+from rapport.engine.customers import fields as validation
 from rapport.engine.web.app import WebContext, web_context
 from rapport.engine.web.unsubscribe import withdraw_channel
 from rapport.engine.web.webhook_auth import (

@@ -16,7 +16,7 @@ from starlette.routing import Route
 from rapport.consent.state import current_states
 from rapport.consent.store import ConsentChange, record_consent
 from rapport.consent.tokens import Purpose, TokenClaims
-from rapport.engine.context import links_for
+from rapport.engine.planning.context import links_for
 from rapport.engine.web.app import client_ip, not_found, resolve, web_context
 
 WORDING = "unsubscribe-link-v1"

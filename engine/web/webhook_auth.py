@@ -28,7 +28,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from rapport.engine.config import Settings
+from rapport.engine.core.config import Settings
 
 TOKEN_HEADER = "X-Rapport-Webhook-Token"
 

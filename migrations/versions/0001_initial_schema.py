@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import rapport.engine.timeutil
+import rapport.engine.core.timeutil
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -32,7 +32,7 @@ def upgrade() -> None:
         sa.Column("timezone", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("country", sqlmodel.sql.sqltypes.AutoString(length=2), nullable=True),
         sa.Column("birthday", sa.Date(), nullable=True),
-        sa.Column("created_at", rapport.engine.timeutil.UTCDateTime(), nullable=False),
+        sa.Column("created_at", rapport.engine.core.timeutil.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_table(
@@ -42,7 +42,7 @@ def upgrade() -> None:
         sa.Column("address", sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
         sa.Column("reason", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("detail", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
-        sa.Column("created_at", rapport.engine.timeutil.UTCDateTime(), nullable=False),
+        sa.Column("created_at", rapport.engine.core.timeutil.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("channel", "address", name="uq_suppression_address"),
     )
@@ -57,8 +57,8 @@ def upgrade() -> None:
         sa.Column("wording", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
         sa.Column("ip", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("user_agent", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
-        sa.Column("captured_at", rapport.engine.timeutil.UTCDateTime(), nullable=False),
-        sa.Column("recorded_at", rapport.engine.timeutil.UTCDateTime(), nullable=False),
+        sa.Column("captured_at", rapport.engine.core.timeutil.UTCDateTime(), nullable=False),
+        sa.Column("recorded_at", rapport.engine.core.timeutil.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["customer_id"],
             ["customer.id"],
@@ -87,7 +87,7 @@ def upgrade() -> None:
         sa.Column("quantity", sa.Integer(), nullable=False),
         sa.Column("amount", sa.Numeric(precision=18, scale=4), nullable=False),
         sa.Column("currency", sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
-        sa.Column("ordered_at", rapport.engine.timeutil.UTCDateTime(), nullable=False),
+        sa.Column("ordered_at", rapport.engine.core.timeutil.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["customer_id"],
             ["customer.id"],
@@ -111,15 +111,15 @@ def upgrade() -> None:
         sa.Column("subject", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("body_text", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("body_html", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("send_at", rapport.engine.timeutil.UTCDateTime(), nullable=False),
-        sa.Column("expires_at", rapport.engine.timeutil.UTCDateTime(), nullable=True),
+        sa.Column("send_at", rapport.engine.core.timeutil.UTCDateTime(), nullable=False),
+        sa.Column("expires_at", rapport.engine.core.timeutil.UTCDateTime(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("lease_until", rapport.engine.timeutil.UTCDateTime(), nullable=True),
+        sa.Column("lease_until", rapport.engine.core.timeutil.UTCDateTime(), nullable=True),
         sa.Column("claimed_by", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
         sa.Column("provider_id", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
         sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("created_at", rapport.engine.timeutil.UTCDateTime(), nullable=False),
-        sa.Column("sent_at", rapport.engine.timeutil.UTCDateTime(), nullable=True),
+        sa.Column("created_at", rapport.engine.core.timeutil.UTCDateTime(), nullable=False),
+        sa.Column("sent_at", rapport.engine.core.timeutil.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["customer_id"],
             ["customer.id"],
@@ -139,7 +139,7 @@ def upgrade() -> None:
         sa.Column("channel", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("topic", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("captured_at", rapport.engine.timeutil.UTCDateTime(), nullable=False),
+        sa.Column("captured_at", rapport.engine.core.timeutil.UTCDateTime(), nullable=False),
         sa.Column("event_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["customer_id"],

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import rapport.engine.timeutil
+import rapport.engine.core.timeutil
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -59,7 +59,7 @@ def upgrade() -> None:
             sa.Column("transactional", sa.Boolean(), nullable=False, server_default=sa.false())
         )
     with op.batch_alter_table("customer") as batch:
-        batch.add_column(sa.Column("erased_at", rapport.engine.timeutil.UTCDateTime()))
+        batch.add_column(sa.Column("erased_at", rapport.engine.core.timeutil.UTCDateTime()))
     op.create_table(
         "erasure_permit",
         sa.Column("customer_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),

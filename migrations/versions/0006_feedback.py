@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import rapport.engine.timeutil
+import rapport.engine.core.timeutil
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -32,7 +32,7 @@ def upgrade() -> None:
         sa.Column("locale", sqlmodel.sql.sqltypes.AutoString(length=35), nullable=False),
         sa.Column("stage", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("tier", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("answered_at", rapport.engine.timeutil.UTCDateTime(), nullable=False),
+        sa.Column("answered_at", rapport.engine.core.timeutil.UTCDateTime(), nullable=False),
         sa.CheckConstraint("score >= 0 AND score <= 10", name="ck_feedback_score"),
         sa.ForeignKeyConstraint(["customer_id"], ["customer.id"]),
         sa.PrimaryKeyConstraint("id"),

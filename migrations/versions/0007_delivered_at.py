@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import rapport.engine.timeutil
+import rapport.engine.core.timeutil
 
 revision: str = "0007"
 down_revision: str | None = "0006"
@@ -20,7 +20,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("outbox_message") as batch:
-        batch.add_column(sa.Column("delivered_at", rapport.engine.timeutil.UTCDateTime()))
+        batch.add_column(sa.Column("delivered_at", rapport.engine.core.timeutil.UTCDateTime()))
 
 
 def downgrade() -> None:

@@ -1,0 +1,80 @@
+"""``rapport report``: customer, campaign, consent and feedback figures."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import click
+
+from rapport.engine.cli.app import AppContext, cli, config_option
+
+
+def _day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a YYYY-MM-DD date") from None
+
+
+@cli.command("report")
+@click.option(
+    "--from",
+    "start_text",
+    default=None,
+    metavar="D",
+    help="First day (default: 89 days before --to).",
+)
+@click.option(
+    "--to", "end_text", default=None, metavar="D", help="Last day, inclusive (default: today, UTC)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="Write a self-contained HTML page with charts to FILE.",
+)
+@click.option("--comments", is_flag=True, help="List the feedback comments too.")
+@click.option(
+    "--window",
+    "window_days",
+    type=click.IntRange(1, 365),
+    default=7,
+    show_default=True,
+    help="Attribution window in days: an order this soon after a message converts it.",
+)
+@config_option
+def report(
+    app: AppContext,
+    start_text: str | None,
+    end_text: str | None,
+    as_json: bool,
+    html_path: Path | None,
+    comments: bool,
+    window_days: int,
+) -> None:
+    """Retention, churn, CLV, cohorts, campaign funnels and uplift, consent, NPS."""
+    from rapport.engine.core.timeutil import utcnow
+    from rapport.engine.reports.html import to_html
+    from rapport.engine.reports.text import compute, to_text
+
+    end = _day(end_text) or utcnow().date()
+    start = _day(start_text) or end - timedelta(days=89)
+    if start > end:
+        raise click.UsageError("--from must not be after --to")
+    engine = app.migrated_engine()
+    figures = compute(engine, app.settings, start, end, window_days=window_days)
+    if html_path is not None:
+        html_path.write_text(to_html(figures, app.settings.sender.brand), encoding="utf-8")
+        click.echo(f"report written to {html_path}", err=True)
+    if as_json:
+        import json
+
+        click.echo(json.dumps(figures, ensure_ascii=False, indent=2))
+    elif html_path is None or comments:
+        click.echo(to_text(figures, comments=comments), nl=False)

@@ -1,0 +1,405 @@
+"""Operator configuration: config.yaml, validated, with RAPPORT_* overrides.
+
+Relative paths in the file are resolved against the file's own folder, so the
+daemon behaves the same whatever directory it is started from. Secrets come from
+the environment, never required in the file.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from rapport.consent.keywords import SMSKeywords
+from rapport.engine.core.errors import ConfigError, Problem
+from rapport.engine.core.yamlsource import (
+    YamlDocument,
+    YamlSyntaxError,
+    load_yaml,
+    validate_document,
+)
+
+STAGES = ("prospect", "first_time", "repeat", "loyal", "at_risk", "lapsed")
+
+
+def _local_time(value: object) -> object:
+    """A wall-clock time written as "HH:MM".
+
+    YAML reads an unquoted 10:00 as the number 600 (base 60), which pydantic would take
+    as seconds since midnight UTC; refuse it with a hint instead of guessing.
+    """
+    if isinstance(value, time):
+        if value.tzinfo is not None:
+            raise ValueError("a local time has no time zone")
+        return value
+    if isinstance(value, str):
+        try:
+            parsed = time.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError('write the time as "HH:MM", e.g. "09:30"') from None
+        if parsed.tzinfo is not None:
+            raise ValueError("a local time has no time zone: it is the recipient's own")
+        return parsed
+    raise ValueError('write the time in quotes as "HH:MM" (unquoted, YAML reads 10:00 as 600)')
+
+
+LocalTime = Annotated[time, BeforeValidator(_local_time)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseConfig(Strict):
+    url: str = "sqlite:///var/rapport.db"
+
+
+class LocaleConfig(Strict):
+    default: str = "en"
+    supported: list[str] = Field(default_factory=lambda: ["en", "fa", "zh"])
+    #: What ``campaigns validate`` does when a campaign has no templates for a
+    #: supported locale (its customers get the default's): warn, or fail.
+    missing_templates: Literal["warn", "fail"] = "warn"
+
+
+class LifecycleConfig(Strict):
+    """Thresholds that turn order history into a stage (see engine/lifecycle.py)."""
+
+    loyal_min_orders: int = Field(5, ge=2)
+    at_risk_days: int = Field(120, ge=1)
+    lapsed_days: int = Field(365, ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LifecycleConfig:
+        if self.lapsed_days <= self.at_risk_days:
+            raise ValueError("lapsed_days must be greater than at_risk_days")
+        return self
+
+
+class TierLevel(Strict):
+    name: str
+    min_spend: Decimal = Field(ge=0)
+
+
+class TierConfig(Strict):
+    """Loyalty tiers by trailing 12-month spend, in one base currency.
+
+    Orders arrive in many currencies; ``rates`` converts each into the base currency
+    (units of base currency per unit). Operators keep these rates current.
+    """
+
+    base_currency: str = "USD"
+    rates: dict[str, Decimal] = Field(default_factory=lambda: {"USD": Decimal(1)})
+    levels: list[TierLevel] = Field(
+        default_factory=lambda: [
+            TierLevel(name="insider", min_spend=Decimal(0)),
+            TierLevel(name="vib", min_spend=Decimal(350)),
+            TierLevel(name="rouge", min_spend=Decimal(1000)),
+        ]
+    )
+
+    @field_validator("levels")
+    @classmethod
+    def _ascending(cls, levels: list[TierLevel]) -> list[TierLevel]:
+        if not levels:
+            raise ValueError("at least one tier level is needed")
+        spends = [level.min_spend for level in levels]
+        if spends != sorted(spends):
+            raise ValueError("levels must be listed by ascending min_spend")
+        return levels
+
+
+class ProviderConfig(BaseModel):
+    """One provider of a channel: an adapter name and that adapter's own options."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    adapter: str
+
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class ChannelConfig(Strict):
+    """One configured channel: the adapter (or several, for failover) serving it.
+
+    Either ``adapter`` with that adapter's options beside it, or ``providers``: a list
+    of them, tried in order; after ``failover_after`` transient failures in a row a
+    provider is skipped for ``failover_cooldown_seconds``. ``rate_per_second`` and
+    ``concurrency`` are the dispatcher's limits for the whole channel.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    adapter: str | None = None
+    kind: Literal["email", "sms"] | None = None
+    providers: list[ProviderConfig] = Field(default_factory=list)
+    rate_per_second: float | None = Field(None, gt=0)
+    concurrency: int = Field(1, ge=1, le=64)
+    failover_after: int = Field(3, ge=1)
+    failover_cooldown_seconds: float = Field(60, ge=0)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> ChannelConfig:
+        if (self.adapter is None) == (not self.providers):
+            raise ValueError("give either adapter (with its options) or providers, not both")
+        if self.providers and self.model_extra:
+            extra = ", ".join(sorted(self.model_extra))
+            raise ValueError(f"with providers, adapter options belong to each provider: {extra}")
+        return self
+
+    def provider_list(self) -> list[ProviderConfig]:
+        if self.providers:
+            return list(self.providers)
+        assert self.adapter is not None
+        return [ProviderConfig(adapter=self.adapter, **(self.model_extra or {}))]
+
+
+class SenderConfig(Strict):
+    from_address: str = "Rapport <hello@example.com>"
+    postal_address: str = "Rapport, 1 Example Street, Example City"
+    message_id_domain: str = "rapport.example"
+    #: The brand and contact named in SMS HELP replies and e-mail footers.
+    brand: str = "Rapport"
+    contact: str = "hello@example.com"
+    #: Mailbox for the ``mailto:`` form of List-Unsubscribe (RFC 2369).
+    unsubscribe_mailto: str = "unsubscribe@example.com"
+
+
+class WebConfig(Strict):
+    """The customer-facing web app: preference centre, unsubscribe, webhooks."""
+
+    base_url: str = "http://127.0.0.1:8000"
+    #: Serve the web app inside ``rapport run`` as well (``rapport serve`` always does).
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    preference_link_days: int = Field(90, ge=1)
+    #: RFC 8058 senders should keep one-click links working for a long time.
+    unsubscribe_link_days: int = Field(180, ge=60)
+    confirm_link_days: int = Field(7, ge=1)
+    #: "Send me my link" requests allowed per client address and per e-mail, per hour.
+    link_requests_per_hour: int = Field(5, ge=1)
+    #: Shared secret providers send in the ``X-Rapport-Webhook-Token`` header; from
+    #: RAPPORT_WEBHOOK_TOKEN. Webhooks are refused while it is unset.
+    webhook_token: str | None = Field(default=None, exclude=True)
+    #: Bearer token for the operators' report at /admin/report; from
+    #: RAPPORT_REPORT_TOKEN. The route answers 503 while it is unset.
+    report_token: str | None = Field(default=None, exclude=True)
+
+
+class DispatchConfig(Strict):
+    batch_size: int = Field(100, ge=1, le=10_000)
+    lease_seconds: int = Field(300, ge=5)
+    max_attempts: int = Field(5, ge=1)
+    backoff_base_seconds: float = Field(30, gt=0)
+    backoff_max_seconds: float = Field(3600, gt=0)
+
+
+class DaemonConfig(Strict):
+    """How often ``rapport run`` does what, and how long it may take to stop."""
+
+    plan_seconds: float = Field(900, gt=0)
+    dispatch_seconds: float = Field(5, gt=0)
+    grace_seconds: float = Field(30, ge=0)
+    misfire_grace_seconds: int = Field(60, ge=1)
+
+
+class Caps(Strict):
+    """Most marketing messages one customer gets, over a local day and a rolling week."""
+
+    per_day: int | None = Field(None, ge=1)
+    per_week: int | None = Field(None, ge=1)
+
+
+class CapsConfig(Caps):
+    """Global caps, plus tighter ones per channel (e.g. SMS at most once a week)."""
+
+    per_day: int | None = Field(1, ge=1)
+    per_week: int | None = Field(3, ge=1)
+    channels: dict[str, Caps] = Field(default_factory=dict)
+
+
+class AllowedHours(Strict):
+    """Local hours a channel may be used in; nothing is sent outside them."""
+
+    not_before: LocalTime
+    not_after: LocalTime
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AllowedHours:
+        if self.not_before >= self.not_after:
+            raise ValueError("not_before must be earlier than not_after")
+        return self
+
+
+class QuietHours(AllowedHours):
+    countries: dict[str, AllowedHours] = Field(default_factory=dict)
+
+    def for_country(self, country: str | None) -> AllowedHours:
+        return self.countries.get(country or "", self)
+
+
+class PlanningConfig(Strict):
+    default_window_start: LocalTime = time(9, 0)
+    default_window_end: LocalTime = time(20, 0)
+    batch_size: int = Field(1000, ge=1)
+    #: Processes a planning run may use (each takes a range of customer ids); 0 means
+    #: one per CPU core. A run uses fewer when it has too few customers to share.
+    workers: int = Field(0, ge=0, le=64)
+    #: Below this many customers per process a run stays in one process: starting a
+    #: worker costs about a second, which only a large run earns back.
+    min_customers_per_worker: int = Field(25_000, ge=1)
+
+
+class Settings(Strict):
+    database: DatabaseConfig = DatabaseConfig()
+    locales: LocaleConfig = LocaleConfig()
+    campaigns_dir: Path = Path("campaigns")
+    templates_dir: Path = Path("templates")
+    lifecycle: LifecycleConfig = LifecycleConfig()
+    tiers: TierConfig = TierConfig()
+    topics: list[str] = Field(
+        default_factory=lambda: [
+            "birthday",
+            "offers",
+            "reorder",
+            "winback",
+            "feedback",
+            "newsletter",
+        ]
+    )
+    channels: dict[str, ChannelConfig] = Field(
+        default_factory=lambda: {
+            "email": ChannelConfig(adapter="file", kind="email", path="var/outbox"),
+            "sms": ChannelConfig(adapter="file", kind="sms", path="var/outbox"),
+        }
+    )
+    sender: SenderConfig = SenderConfig()
+    web: WebConfig = WebConfig()
+    dispatch: DispatchConfig = DispatchConfig()
+    planning: PlanningConfig = PlanningConfig()
+    caps: CapsConfig = CapsConfig()
+    daemon: DaemonConfig = DaemonConfig()
+    #: Per channel kind; SMS is never sent before 08:00 or after 21:00 local by default.
+    quiet_hours: dict[str, QuietHours] = Field(
+        default_factory=lambda: {"sms": QuietHours(not_before=time(8), not_after=time(21))}
+    )
+    #: Local STOP/START/HELP words for inbound SMS, on top of the English ones.
+    sms_keywords: SMSKeywords = SMSKeywords()
+    secret_key: str | None = Field(default=None, exclude=True)
+    #: Where a generated signing key is kept when RAPPORT_SECRET_KEY is not set. Fine
+    #: for one machine; several daemons must share RAPPORT_SECRET_KEY instead.
+    secret_key_file: Path = Path("var/secret.key")
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    def resolve(self, path: Path | str) -> Path:
+        """A path from config, relative to the config file's folder."""
+        path = Path(path)
+        return path if path.is_absolute() else self.base_dir / path
+
+    @property
+    def campaigns_path(self) -> Path:
+        return self.resolve(self.campaigns_dir)
+
+    @property
+    def templates_path(self) -> Path:
+        return self.resolve(self.templates_dir)
+
+    @property
+    def database_url(self) -> str:
+        """SQLite URLs with relative paths are taken relative to the config's folder."""
+        url = self.database.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+            return prefix + str(self.resolve(url[len(prefix) :]))
+        return url
+
+
+def _apply_environment(settings: Settings, environ: dict[str, str]) -> Settings:
+    updates: dict[str, Any] = {}
+    if url := environ.get("RAPPORT_DATABASE_URL"):
+        updates["database"] = DatabaseConfig(url=url)
+    channels = dict(settings.channels)
+    if smtp := environ.get("RAPPORT_SMTP_URL"):
+        channels["email"] = ChannelConfig(adapter="smtp", kind="email", url=smtp)
+    if sms := environ.get("RAPPORT_SMS_URL"):
+        channels["sms"] = ChannelConfig(adapter="http_sms", kind="sms", url=sms)
+    updates["channels"] = channels
+    if key := environ.get("RAPPORT_SECRET_KEY"):
+        updates["secret_key"] = key
+    if token := environ.get("RAPPORT_WEBHOOK_TOKEN"):
+        updates["web"] = settings.web.model_copy(update={"webhook_token": token})
+    if token := environ.get("RAPPORT_REPORT_TOKEN"):
+        web = updates.get("web", settings.web)
+        updates["web"] = web.model_copy(update={"report_token": token})
+    return settings.model_copy(update=updates)
+
+
+def load_settings(
+    path: Path | str | None = None, environ: dict[str, str] | None = None
+) -> Settings:
+    """Load config.yaml (or defaults when the default file is absent) plus overrides.
+
+    An explicitly named file that does not exist is an error; the implicit
+    ``./config.yaml`` may be missing, because defaults work out of the box.
+    """
+    environ = dict(os.environ if environ is None else environ)
+    explicit = path is not None
+    config_path = Path(path) if path is not None else Path("config.yaml")
+    if not config_path.exists():
+        if explicit:
+            raise ConfigError([Problem(str(config_path), None, "config file not found")])
+        settings = Settings(base_dir=Path.cwd())
+    else:
+        try:
+            doc = load_yaml(config_path)
+        except YamlSyntaxError as exc:
+            raise ConfigError([exc.problem]) from None
+        if doc.data is None:
+            doc.data = {}
+        parsed, problems = validate_document(doc, Settings)
+        if parsed is not None:
+            problems += _adapter_problems(parsed, doc)
+        if problems or parsed is None:
+            raise ConfigError(problems)
+        settings = parsed.model_copy(update={"base_dir": config_path.resolve().parent})
+    return _apply_environment(settings, environ)
+
+
+def _adapter_problems(settings: Settings, doc: YamlDocument) -> list[Problem]:
+    """Every channel must name installed adapters: found now, not at the first send."""
+    from rapport.channels.registry import adapter_names
+
+    known = adapter_names()
+    problems = []
+    for name, channel in settings.channels.items():
+        for index, provider in enumerate(channel.provider_list()):
+            if provider.adapter in known:
+                continue
+            path = (
+                ("channels", name, "providers", index, "adapter")
+                if channel.providers
+                else ("channels", name, "adapter")
+            )
+            problems.append(
+                Problem(
+                    doc.file,
+                    doc.line_of(path),
+                    f"unknown adapter {provider.adapter!r}; installed adapters: "
+                    + ", ".join(known),
+                    ".".join(str(p) for p in path[1:])
+                    and "channels." + ".".join(str(p) for p in path[1:]),
+                )
+            )
+    return problems

@@ -1,0 +1,212 @@
+"""The stored data: every table in one module, as SQLModel recommends.
+
+Customers and orders are keyed by the external id they were imported with, so an
+import can upsert without a lookup and orders can reference customers directly.
+Consent is kept twice on purpose: ``ConsentEvent`` is the append-only evidence trail
+(what proves consent), ``ConsentState`` is the current answer per channel and topic
+(what the planner and dispatcher read). Only :mod:`rapport.consent` writes either.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import Column, Index, Numeric, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from rapport.engine.core.timeutil import UTCDateTime
+
+
+class MessageStatus(StrEnum):
+    """Every state an outbox message can be in; the only place these strings live."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    SUPPRESSED = "suppressed"
+    EXPIRED = "expired"
+    #: In the campaign's control group: recorded for measurement, never sent.
+    HELD_OUT = "held_out"
+
+
+class ConsentStatus(StrEnum):
+    GRANTED = "granted"
+    WITHDRAWN = "withdrawn"
+    PENDING = "pending"
+
+
+class Customer(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=64)
+    first_name: str = Field(default="", max_length=200)
+    last_name: str = Field(default="", max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=32)
+    locale: str = Field(max_length=35)
+    timezone: str = Field(max_length=64)
+    country: str | None = Field(default=None, max_length=2)
+    birthday: date | None = None
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    #: Set when the customer's personal data was erased on request; the row stays so
+    #: the consent evidence and order statistics keep their reference.
+    erased_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class Order(SQLModel, table=True):
+    __tablename__ = "orders"
+
+    id: str = Field(primary_key=True, max_length=64)
+    customer_id: str = Field(foreign_key="customer.id", index=True, max_length=64)
+    sku: str = Field(max_length=64)
+    quantity: int = 1
+    amount: Decimal = Field(sa_column=Column(Numeric(18, 4), nullable=False))
+    currency: str = Field(max_length=3)
+    ordered_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ConsentEvent(SQLModel, table=True):
+    """One change of consent, never updated or deleted: the proof."""
+
+    __tablename__ = "consent_event"
+    __table_args__ = (
+        UniqueConstraint(
+            "customer_id",
+            "channel",
+            "topic",
+            "status",
+            "source",
+            "captured_at",
+            name="uq_consent_event_fact",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: str = Field(foreign_key="customer.id", index=True, max_length=64)
+    channel: str = Field(max_length=32)
+    topic: str = Field(max_length=64)
+    status: str = Field(max_length=16)
+    source: str = Field(max_length=64)
+    wording: str | None = Field(default=None, max_length=200)
+    #: The language the person saw the wording in.
+    locale: str | None = Field(default=None, max_length=35)
+    ip: str | None = Field(default=None, max_length=64)
+    user_agent: str | None = Field(default=None, max_length=500)
+    captured_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    recorded_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ConsentState(SQLModel, table=True):
+    """The latest consent per customer, channel and topic, derived from the events."""
+
+    __tablename__ = "consent_state"
+
+    customer_id: str = Field(foreign_key="customer.id", primary_key=True, max_length=64)
+    channel: str = Field(primary_key=True, max_length=32)
+    topic: str = Field(primary_key=True, max_length=64)
+    status: str = Field(max_length=16)
+    captured_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    event_id: int = Field(foreign_key="consent_event.id")
+
+
+class ErasurePermit(SQLModel, table=True):
+    """Present only inside an erasure's transaction: lets the append-only trigger on
+    ``consent_event`` accept clearing that customer's IP and user agent, nothing else."""
+
+    __tablename__ = "erasure_permit"
+
+    customer_id: str = Field(primary_key=True, max_length=64)
+
+
+class Suppression(SQLModel, table=True):
+    """An address that must never be messaged again on a channel, whatever the consent."""
+
+    __table_args__ = (
+        UniqueConstraint("channel", "address", name="uq_suppression_address"),
+        # Dispatch looks addresses up in both forms (plain, hashed), by address alone.
+        Index("ix_suppression_address", "address"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=32)
+    address: str = Field(max_length=320)
+    reason: str = Field(max_length=32)
+    detail: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A planned message: the transactional outbox the dispatcher drains.
+
+    ``idempotency_key`` is unique, so planning the same occasion twice adds nothing,
+    and it becomes the Message-ID / provider idempotency key so a resend after a crash
+    can be dropped downstream.
+    """
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (
+        # Claims read due rows in (send_at, id) order straight from this index.
+        Index("ix_outbox_due", "status", "send_at", "id"),
+        # One message per occasion, whatever the channel: a consent change between two
+        # planning ticks must not add the same greeting on a second channel.
+        UniqueConstraint("customer_id", "campaign", "occasion", name="uq_outbox_occasion"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(unique=True, max_length=255)
+    customer_id: str = Field(foreign_key="customer.id", index=True, max_length=64)
+    campaign: str = Field(max_length=100)
+    occasion: str = Field(max_length=150)
+    channel: str = Field(max_length=32)
+    topic: str = Field(max_length=64)
+    locale: str = Field(max_length=35)
+    #: Transactional messages (a double opt-in confirmation, a preference link the
+    #: customer asked for) need no marketing consent; suppression still applies.
+    transactional: bool = False
+    #: The A/B variant rendered, when the campaign has variants.
+    variant: str | None = Field(default=None, max_length=32)
+    #: SMS segments the text costs (see engine/sms_encoding.py); None for e-mail.
+    segments: int | None = None
+    status: str = Field(default=MessageStatus.QUEUED, max_length=16)
+    subject: str | None = None
+    body_text: str = ""
+    body_html: str | None = None
+    send_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    attempts: int = 0
+    lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    claimed_by: str | None = Field(default=None, max_length=100)
+    provider_id: str | None = Field(default=None, max_length=255)
+    last_error: str | None = None
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    #: When the provider reported the message delivered (e-mail delivery events).
+    delivered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class FeedbackAnswer(SQLModel, table=True):
+    """One answer to one feedback request (a customer and an occasion), never two.
+
+    ``stage`` and ``tier`` are the customer's on the day they answered, so NPS by
+    stage and tier reports who they were then, not who they became.
+    """
+
+    __tablename__ = "feedback_answer"
+    __table_args__ = (
+        UniqueConstraint("customer_id", "occasion", name="uq_feedback_request"),
+        Index("ix_feedback_answer_answered_at", "answered_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: str = Field(foreign_key="customer.id", max_length=64)
+    occasion: str = Field(max_length=150)
+    campaign: str = Field(max_length=100)
+    channel: str | None = Field(default=None, max_length=32)
+    #: 0-10: how likely the customer is to recommend us (a CHECK in the migration).
+    score: int
+    comment: str | None = None
+    locale: str = Field(max_length=35)
+    stage: str = Field(max_length=32)
+    tier: str = Field(max_length=64)
+    answered_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

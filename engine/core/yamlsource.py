@@ -1,0 +1,138 @@
+"""YAML loading that remembers where every value came from.
+
+Marketers and operators edit YAML by hand; an error must point at the line they
+wrote, not at a Python path. We compose the node tree with PyYAML's *safe* loader
+(never a loader that can build objects), turn it into plain data, and keep a map
+from each key path to its line so pydantic errors can be reported as FILE:LINE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from rapport.engine.core.errors import Problem
+
+Path_ = tuple[str | int, ...]
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass
+class YamlDocument:
+    """Plain data from one YAML file plus the line of each key path (1-based)."""
+
+    file: str
+    data: Any
+    lines: dict[Path_, int] = field(default_factory=dict)
+
+    def locate(self, path: Iterable[str | int]) -> tuple[Path_, int]:
+        """The part of ``path`` that exists in the file and the line it is on.
+
+        Validators add segments the file does not have (a union's tag, a function
+        name); those are skipped so the message points at what the user wrote.
+        """
+        kept: Path_ = ()
+        for part in path:
+            if (*kept, part) in self.lines:
+                kept = (*kept, part)
+        return kept, self.lines.get(kept, self.lines.get((), 1))
+
+    def line_of(self, path: Iterable[str | int]) -> int:
+        return self.locate(path)[1]
+
+
+class YamlSyntaxError(Exception):
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+def _to_data(node: yaml.Node, path: Path_, lines: dict[Path_, int], loader: yaml.SafeLoader) -> Any:
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if not isinstance(key, str | int | bool | float) and key is not None:
+                key = str(key)
+            child = (*path, key)
+            if key in result:
+                first = lines[child]
+                raise YamlSyntaxError(
+                    Problem(
+                        loader.name if isinstance(loader.name, str) else "",
+                        key_node.start_mark.line + 1,
+                        f"key {key!r} appears twice (first on line {first}); keep one",
+                    )
+                )
+            lines[child] = key_node.start_mark.line + 1
+            result[key] = _to_data(value_node, child, lines, loader)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [
+            _to_data(item, (*path, index), lines, loader) for index, item in enumerate(node.value)
+        ]
+    return loader.construct_object(node, deep=True)
+
+
+def parse_yaml(text: str, file: str) -> YamlDocument:
+    """Parse YAML text safely; a syntax error becomes a located :class:`YamlSyntaxError`."""
+    loader = yaml.SafeLoader(text)
+    loader.name = file
+    try:
+        node = loader.get_single_node()
+        lines: dict[Path_, int] = {}
+        data = None if node is None else _to_data(node, (), lines, loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        message = exc.problem or str(exc)
+        raise YamlSyntaxError(Problem(file, line, f"YAML syntax error: {message}")) from None
+    finally:
+        loader.dispose()
+    return YamlDocument(file=file, data=data, lines=lines)
+
+
+def load_yaml(path: Path, display: str | None = None) -> YamlDocument:
+    """Read and parse a YAML file; ``display`` is the name shown in messages."""
+    name = display or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise YamlSyntaxError(Problem(name, None, f"not UTF-8 text ({exc.reason})")) from None
+    return parse_yaml(text, name)
+
+
+def validation_problems(doc: YamlDocument, error: ValidationError) -> list[Problem]:
+    """Turn pydantic's errors into FILE:LINE problems, one per error."""
+    problems = []
+    for item in error.errors():
+        kept, line = doc.locate(item["loc"])
+        if item["type"] in ("extra_forbidden", "missing") and item["loc"]:
+            # The offending key itself is not in ``kept`` when it is missing.
+            last = item["loc"][-1]
+            kept = (*kept, last) if kept[-1:] != (last,) else kept
+        dotted = ".".join(str(part) for part in kept) or None
+        message = item["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif item["type"] == "missing":
+            message = "required key is missing"
+        problems.append(Problem(doc.file, line, message, dotted))
+    return problems
+
+
+def validate_document(doc: YamlDocument, model: type[M]) -> tuple[M | None, list[Problem]]:
+    """Validate a document against a pydantic model; never raises for user mistakes."""
+    if not isinstance(doc.data, dict):
+        return None, [Problem(doc.file, doc.line_of(()), "expected a mapping of keys to values")]
+    try:
+        return model.model_validate(doc.data), []
+    except ValidationError as exc:
+        return None, validation_problems(doc, exc)

@@ -1,0 +1,297 @@
+"""Per-field validators for imported data: pure functions, one field each.
+
+Each takes the cell's text (already stripped; the importer decides what an empty
+cell means) and returns the value to store in its canonical form, or raises
+:class:`FieldInvalid` with a short reason a person can act on. They never echo the
+value back: reasons reach terminals and CI logs, and the values are personal data.
+
+Normalising here (E.164 phones, ``fa_IR`` locales, upper-case ISO codes, aware UTC
+datetimes) means every later stage compares like with like, and re-importing the
+same data in a different spelling changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import zoneinfo
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+
+import phonenumbers
+from babel import Locale, UnknownLocaleError, parse_locale
+from babel.numbers import list_currencies
+from email_validator import EmailNotValidError, validate_email
+
+from rapport.engine.core.config import Settings
+from rapport.engine.core.models import ConsentStatus
+
+MAX_ID_LENGTH = 64
+MAX_NAME_LENGTH = 200
+MAX_SOURCE_LENGTH = 64
+MAX_WORDING_LENGTH = 200
+MAX_EMAIL_LENGTH = 320
+EARLIEST_BIRTHDAY = date(1900, 1, 1)
+# Numeric(18, 4): 14 digits before the point, 4 after.
+MAX_AMOUNT = Decimal(10) ** 14
+MAX_QUANTITY = 2**31 - 1
+_FOUR_PLACES = Decimal("0.0001")
+
+# Region codes CLDR lists that are not ISO 3166-1 countries: unknown region,
+# European Union, Eurozone, United Nations, outlying Oceania and pseudo-locales.
+_NOT_COUNTRIES = frozenset({"ZZ", "EU", "EZ", "UN", "QO", "XA", "XB"})
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# ISO 8601 extended form only; Python's fromisoformat alone would also take week
+# dates and the basic form, which spreadsheets never produce on purpose.
+_ISO_DATETIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}"
+    r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,6})?)?(?:Z|z|[+-]\d{2}(?::?\d{2})?)?)?"
+)
+_INTEGER = re.compile(r"[+]?\d+")
+# Cc covers NUL, CR, LF and the other C0/C1 controls; Zl/Zp are Unicode's own line
+# breaks. Cf (e.g. the zero-width non-joiner in Persian names) must stay allowed.
+_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
+
+
+class FieldInvalid(ValueError):
+    """One field of one row is wrong; ``reason`` is short and never contains the value."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+def _check_text(value: str, field: str, max_length: int) -> str:
+    if len(value) > max_length:
+        raise FieldInvalid(field, f"longer than {max_length} characters")
+    if any(unicodedata.category(char) in _FORBIDDEN_CATEGORIES for char in value):
+        raise FieldInvalid(field, "contains control characters or line breaks")
+    return value
+
+
+def external_id(value: str, field: str = "id") -> str:
+    """An id from the source system: it becomes a primary key and appears in logs."""
+    if not value:
+        raise FieldInvalid(field, "must not be empty")
+    return _check_text(value, field, MAX_ID_LENGTH)
+
+
+def name(value: str, field: str = "first_name") -> str:
+    """A person's name; it may end up in a mail header, hence no CR, LF or NUL."""
+    return _check_text(value, field, MAX_NAME_LENGTH)
+
+
+def email(value: str, field: str = "email") -> str:
+    """The normalised address (domain lower-cased and IDNA-checked), syntax only.
+
+    Deliverability (DNS) is not checked: imports must not depend on the network, and
+    bounces feed the suppression list anyway.
+    """
+    if len(value) > MAX_EMAIL_LENGTH:
+        raise FieldInvalid(field, f"longer than {MAX_EMAIL_LENGTH} characters")
+    try:
+        result = validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        # email_validator's messages name the rule broken, not the address.
+        raise FieldInvalid(field, f"not a valid e-mail address: {exc}") from None
+    return result.normalized
+
+
+def phone(value: str, field: str = "phone") -> str:
+    """E.164 (``+989121234567``); separators and non-Latin digits are tolerated.
+
+    Without the leading ``+`` a number's country is a guess, and a wrong guess
+    texts a stranger, so national forms are refused rather than assumed.
+    """
+    if not value.startswith("+"):
+        raise FieldInvalid(field, "must be in international E.164 form, starting with +")
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        raise FieldInvalid(field, "not a phone number") from None
+    if not phonenumbers.is_valid_number(number):
+        raise FieldInvalid(field, "not a valid phone number for its country code")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@lru_cache(maxsize=1)
+def _time_zones() -> frozenset[str]:
+    # available_timezones() walks the tz database on disk: far too slow per row.
+    return frozenset(zoneinfo.available_timezones())
+
+
+def timezone(value: str, field: str = "timezone") -> str:
+    """An IANA time zone name such as ``Asia/Tehran``; offsets like ``+03:30`` are not
+    time zones (they ignore daylight saving) and are refused."""
+    if value not in _time_zones():
+        raise FieldInvalid(field, "not an IANA time zone name (e.g. Asia/Tehran)")
+    return value
+
+
+@lru_cache(maxsize=1024)
+def _canonical_locale(value: str) -> str | None:
+    identifier = value.replace("-", "_")
+    try:
+        language, territory, script, variant = parse_locale(identifier)[:4]
+        parsed = Locale.parse(identifier)
+    except (UnknownLocaleError, ValueError, TypeError):
+        return None
+    # Babel silently falls back (en_ZZ -> en_US, de_DE_POSIX -> de_DE); a locale that
+    # is not what the file said is an unknown one.
+    if territory and parsed.territory != territory:
+        return None
+    if variant and parsed.variant != variant:
+        return None
+    return "_".join(part for part in (language, script, territory, variant) if part)
+
+
+def locale(value: str, field: str = "locale") -> str:
+    """A CLDR locale, returned with underscores (``fa-IR`` -> ``fa_IR``) as the
+    templates' folders and Babel spell it."""
+    canonical = _canonical_locale(value) if value else None
+    if canonical is None:
+        raise FieldInvalid(field, "not a known locale (e.g. en, fa_IR, zh_Hans_CN)")
+    return canonical
+
+
+@lru_cache(maxsize=1)
+def _countries() -> frozenset[str]:
+    codes = Locale("en").territories
+    return frozenset(
+        code for code in codes if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
+    )
+
+
+def country(value: str, field: str = "country") -> str:
+    """ISO 3166-1 alpha-2, upper case; it picks the holiday calendar."""
+    code = value.upper()
+    if code not in _countries():
+        raise FieldInvalid(field, "not an ISO 3166 two-letter country code (e.g. IR, CN)")
+    return code
+
+
+def iso_date(value: str, field: str = "date") -> date:
+    """``YYYY-MM-DD`` only: ``03/04/1990`` means two different days on two continents."""
+    if not _ISO_DATE.fullmatch(value):
+        raise FieldInvalid(field, "not a date in YYYY-MM-DD form")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise FieldInvalid(field, "not a real calendar date") from None
+
+
+def birthday(value: str, today: date, field: str = "birthday") -> date:
+    """A plausible birthday; ``today`` is injected so tests do not age."""
+    day = iso_date(value, field)
+    if day > today:
+        raise FieldInvalid(field, "is in the future")
+    if day < EARLIEST_BIRTHDAY:
+        raise FieldInvalid(field, f"is before {EARLIEST_BIRTHDAY.year}")
+    return day
+
+
+def iso_datetime(value: str, field: str = "datetime") -> datetime:
+    """ISO 8601 as aware UTC; no offset means UTC, a trailing ``Z`` is accepted."""
+    if not _ISO_DATETIME.fullmatch(value):
+        raise FieldInvalid(field, "not an ISO 8601 date-time (e.g. 2024-03-20T09:30:00Z)")
+    try:
+        parsed = datetime.fromisoformat(value.replace(",", "."))
+    except ValueError:
+        raise FieldInvalid(field, "not a real date-time") from None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def not_after(value: datetime, latest: datetime, field: str) -> datetime:
+    """Refuse a timestamp later than ``latest``.
+
+    Consent from the future would outrank every real change until that date, so a
+    typo in a year could override a later withdrawal.
+    """
+    if value > latest:
+        raise FieldInvalid(field, "is in the future")
+    return value
+
+
+@lru_cache(maxsize=1)
+def _currencies() -> frozenset[str]:
+    return frozenset(list_currencies())
+
+
+def currency(value: str, field: str = "currency") -> str:
+    """ISO 4217, upper case."""
+    code = value.upper()
+    if len(code) != 3 or code not in _currencies():
+        raise FieldInvalid(field, "not an ISO 4217 currency code (e.g. USD, IRR, CNY)")
+    return code
+
+
+def amount(value: str, field: str = "amount") -> Decimal:
+    """A money amount as Decimal (never float), within the column's Numeric(18, 4)."""
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise FieldInvalid(field, "not a number") from None
+    if not number.is_finite():
+        raise FieldInvalid(field, "not a finite number")
+    if number < 0:
+        raise FieldInvalid(field, "must not be negative")
+    if number >= MAX_AMOUNT:
+        raise FieldInvalid(field, "is too large")
+    # Quantizing is exact here: the value is below 10**14, well inside the context's
+    # 28 digits. Trailing zeros (1.50000) are fine; a fifth significant place is not.
+    stored = (number + 0).quantize(_FOUR_PLACES)
+    if stored != number:
+        raise FieldInvalid(field, "has more than 4 decimal places")
+    return stored
+
+
+def quantity(value: str, field: str = "quantity") -> int:
+    """A whole, positive count of items."""
+    if not _INTEGER.fullmatch(value):
+        raise FieldInvalid(field, "not a whole number")
+    count = int(value)
+    if count < 1:
+        raise FieldInvalid(field, "must be at least 1")
+    if count > MAX_QUANTITY:
+        raise FieldInvalid(field, "is too large")
+    return count
+
+
+def channel(value: str, settings: Settings, field: str = "channel") -> str:
+    """A channel the operator configured; consent for an unknown channel is a typo."""
+    if value not in settings.channels:
+        known = ", ".join(sorted(settings.channels))
+        raise FieldInvalid(field, f"not a configured channel (one of: {known})")
+    return value
+
+
+def topic(value: str, settings: Settings, field: str = "topic") -> str:
+    """A topic the operator configured."""
+    if value not in settings.topics:
+        known = ", ".join(settings.topics)
+        raise FieldInvalid(field, f"not a configured topic (one of: {known})")
+    return value
+
+
+def consent_status(value: str, field: str = "status") -> str:
+    """``granted`` or ``withdrawn``: ``pending`` only arises inside double opt-in."""
+    allowed = (ConsentStatus.GRANTED.value, ConsentStatus.WITHDRAWN.value)
+    if value not in allowed:
+        raise FieldInvalid(field, "must be granted or withdrawn")
+    return value
+
+
+def source(value: str, field: str = "source") -> str:
+    """Where consent was captured (shop checkout, paper form, ...): part of the proof."""
+    if not value:
+        raise FieldInvalid(field, "must not be empty")
+    return _check_text(value, field, MAX_SOURCE_LENGTH)
+
+
+def wording(value: str, field: str = "wording") -> str:
+    """The identifier of the text the person agreed to."""
+    return _check_text(value, field, MAX_WORDING_LENGTH)

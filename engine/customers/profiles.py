@@ -1,0 +1,265 @@
+"""Reading customers and their order history in batches, as plain profiles.
+
+Planning a million customers must not load a million ORM entities or run a query
+per customer: customers are read by keyset pagination in batches, selecting columns,
+and each batch's orders are read with one query (by id range when the batch is
+dense) and summarised per customer in :class:`~rapport.engine.customers.lifecycle.OrderHistory`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Connection, func, select, type_coerce
+from sqlalchemy.types import NullType
+
+from rapport.engine.core.config import Settings
+from rapport.engine.core.models import Customer, Order
+from rapport.engine.core.timeutil import as_utc
+from rapport.engine.customers.lifecycle import (
+    EMPTY_HISTORY,
+    OrderHistory,
+    OrderLine,
+    to_base_currency,
+)
+from rapport.engine.planning.planner import CustomerProfile, local_day
+
+#: (after, up to): customer ids greater than the first and at most the second.
+IdRange = tuple[str | None, str | None]
+
+CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
+ORDERS = Order.__table__  # type: ignore[attr-defined]
+
+#: Columns are read without SQLAlchemy's result types (see :func:`_raw`): on SQLite
+#: its Python-level parsing of every date, timestamp and amount cost more than the
+#: query; the values are converted here with the C-level ``fromisoformat``.
+_COLUMNS_TYPED = (
+    CUSTOMER.c.id,
+    CUSTOMER.c.first_name,
+    CUSTOMER.c.last_name,
+    CUSTOMER.c.email,
+    CUSTOMER.c.phone,
+    CUSTOMER.c.locale,
+    CUSTOMER.c.timezone,
+    CUSTOMER.c.country,
+    CUSTOMER.c.birthday,
+    CUSTOMER.c.created_at,
+)
+
+
+class ProfileBatch(list[CustomerProfile]):
+    """A batch of profiles that knows whether it is (nearly) every customer of an id range.
+
+    ``span`` is (first id, last id) when the batch holds every customer between them,
+    as keyset pages without a filter do, or at least half of them; the batch's consent,
+    orders and history are then read with one ``BETWEEN`` each instead of IN lists of
+    a thousand ids, and the readers drop the rows of customers not in the batch.
+    """
+
+    span: tuple[str, str] | None = None
+
+
+#: A filtered page is read by id range while it keeps at least this share of the
+#: customers it spans (a broadcast keeps most of them; a quiet tick, a few).
+MIN_SHARE_FOR_SPAN = 0.5
+
+_ORDER_COLUMNS_TYPED = (
+    ORDERS.c.customer_id,
+    ORDERS.c.id,
+    ORDERS.c.sku,
+    ORDERS.c.quantity,
+    ORDERS.c.amount,
+    ORDERS.c.currency,
+    ORDERS.c.ordered_at,
+)
+
+
+def _raw(columns: Sequence[Any]) -> tuple[Any, ...]:
+    return tuple(type_coerce(column, NullType()).label(column.name) for column in columns)
+
+
+_COLUMNS = _raw(_COLUMNS_TYPED)
+_ORDER_COLUMNS = _raw(_ORDER_COLUMNS_TYPED)
+_AMOUNT_SCALE = ORDERS.c.amount.type.scale
+_T = TypeVar("_T")
+
+
+def _histories(
+    connection: Connection,
+    rows: Sequence,
+    as_of: datetime,
+    settings: Settings,
+    span: tuple[str, str] | None = None,
+) -> dict[str, OrderHistory]:
+    """Every order of the batch's customers up to ``as_of``, in one query."""
+    zones = {row[0]: row[6] for row in rows}
+    lines: dict[str, list[OrderLine]] = defaultdict(list)
+    which = (
+        ORDERS.c.customer_id.between(*span)
+        if span is not None
+        else ORDERS.c.customer_id.in_(list(zones))
+    )
+    zero = Decimal(0)
+    found = connection.execute(
+        select(*_ORDER_COLUMNS).where(which, ORDERS.c.ordered_at <= as_of)
+    ).all()
+    for customer_id, order_id, sku, quantity, amount, currency, ordered_at in found:
+        timezone = zones.get(customer_id)
+        if timezone is None:
+            continue
+        moment = _aware(ordered_at)
+        converted = to_base_currency(_decimal(amount), currency, settings.tiers)
+        lines[customer_id].append(
+            _built(
+                OrderLine,
+                id=order_id,
+                sku=sku,
+                quantity=quantity,
+                amount=zero if converted is None else converted,
+                currency=currency,
+                ordered_at=moment,
+                day=local_day(moment, timezone),
+            )
+        )
+    return {cid: OrderHistory.from_orders(found, as_of) for cid, found in lines.items()}
+
+
+def _aware(value: datetime | str) -> datetime:
+    # Read without SQLAlchemy's result types: text on SQLite, datetime on PostgreSQL.
+    # Stored naive UTC; on SQLite the zone is parsed with the text rather than set by
+    # a replace() afterwards (an instant of every order and customer read).
+    if type(value) is str:
+        if len(value) in _NAIVE_LENGTHS:
+            return datetime.fromisoformat(value + "+00:00")
+        value = datetime.fromisoformat(value)
+    return as_utc(value)
+
+
+#: "2026-12-01 09:30:00" and "2026-12-01 09:30:00.000000": naive, as stored.
+_NAIVE_LENGTHS = frozenset({19, 26})
+
+
+def _moment(value: datetime | str | None) -> datetime | None:
+    """A stored timestamp as :class:`~rapport.engine.core.timeutil.UTCDateTime` returns it."""
+    return None if value is None else _aware(value)
+
+
+def _day(value: date | str | None) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _decimal(value: Decimal | float | int | str) -> Decimal:
+    """An amount as SQLAlchemy's ``Numeric(18, 4)`` returns it: SQLite keeps numbers
+    as integers or floats, read back at the column's scale (never through binary
+    floating point); PostgreSQL returns a Decimal."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, str):
+        return Decimal(value)
+    return Decimal(f"{value:.{_AMOUNT_SCALE}f}")
+
+
+def _built(cls: type[_T], **values: Any) -> _T:
+    """An instance of a frozen dataclass without running its ``__init__``.
+
+    A frozen dataclass sets each field through ``object.__setattr__``, which at a
+    million customers and their orders is a measurable share of reading them; these
+    classes have no ``__post_init__`` and no defaults that matter here (every field is
+    given), so filling ``__dict__`` gives the same object.
+    """
+    made = object.__new__(cls)
+    made.__dict__.update(values)
+    return made
+
+
+def _profile(row: Sequence[Any], history: OrderHistory | None) -> CustomerProfile:
+    id_, first_name, last_name, email, phone, locale, timezone, country, birthday, created = row
+    return _built(
+        CustomerProfile,
+        id=id_,
+        locale=locale,
+        timezone=timezone,
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+        phone=phone,
+        country=country,
+        birthday=_day(birthday),
+        created_at=_moment(created),
+        history=history or EMPTY_HISTORY,
+    )
+
+
+def iter_profile_batches(
+    connection: Connection,
+    settings: Settings,
+    as_of: datetime,
+    batch_size: int | None = None,
+    customer_ids: Sequence[str] | None = None,
+    *,
+    where: ColumnElement[bool] | None = None,
+    id_range: IdRange | None = None,
+) -> Iterator[ProfileBatch]:
+    """Profiles in batches of ``batch_size``, ordered by id; orders after ``as_of`` ignored.
+
+    ``where`` narrows the customers read (a pre-filter over the customer table);
+    ``id_range`` limits them to ids after its first bound and up to its second (either
+    may be None), so that several processes can share one run.
+    """
+    size = batch_size or settings.planning.batch_size
+    after, up_to = id_range or (None, None)
+    last_id = after
+    dense = customer_ids is None and where is None
+    while True:
+        query = select(*_COLUMNS).order_by(CUSTOMER.c.id).limit(size)
+        if last_id is not None:
+            query = query.where(CUSTOMER.c.id > last_id)
+        if up_to is not None:
+            query = query.where(CUSTOMER.c.id <= up_to)
+        if customer_ids is not None:
+            query = query.where(CUSTOMER.c.id.in_(list(customer_ids)))
+        if where is not None:
+            query = query.where(where)
+        rows = connection.execute(query).all()
+        if not rows:
+            return
+        span = (rows[0].id, rows[-1].id) if dense else None
+        if where is not None and len(rows) > 1:
+            spanned = connection.execute(
+                select(func.count())
+                .select_from(CUSTOMER)
+                .where(CUSTOMER.c.id.between(rows[0].id, rows[-1].id))
+            ).scalar_one()
+            if len(rows) >= MIN_SHARE_FOR_SPAN * spanned:
+                span = (rows[0].id, rows[-1].id)
+        histories = _histories(connection, rows, as_of, settings, span)
+        batch = ProfileBatch(_profile(row, histories.get(row.id)) for row in rows)
+        batch.span = span
+        yield batch
+        last_id = rows[-1].id
+        if len(rows) < size:
+            return
+
+
+def count_customers(connection: Connection, id_range: IdRange | None = None) -> int:
+    """How many customers an id range holds (ids after its first bound, up to its
+    second); an index-only count."""
+    after, up_to = id_range or (None, None)
+    query = select(func.count()).select_from(CUSTOMER)
+    if after is not None:
+        query = query.where(CUSTOMER.c.id > after)
+    if up_to is not None:
+        query = query.where(CUSTOMER.c.id <= up_to)
+    return int(connection.execute(query).scalar_one())
+
+
+def load_profile(
+    connection: Connection, settings: Settings, customer_id: str, as_of: datetime
+) -> CustomerProfile | None:
+    for batch in iter_profile_batches(connection, settings, as_of, 1, [customer_id]):
+        return batch[0]
+    return None

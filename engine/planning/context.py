@@ -1,0 +1,254 @@
+"""The template context for one message: plain data only, never ORM objects.
+
+Templates are untrusted, so they get dicts, strings, numbers and dates; nothing that
+can reach the database or the file system. The contract is documented in
+:mod:`rapport.engine.rendering.renderer`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from rapport.consent.tokens import Purpose, Signer, TokenClaims
+from rapport.engine.campaigns.model import Campaign
+from rapport.engine.campaigns.offers import personal_offer
+from rapport.engine.core.config import Settings
+from rapport.engine.core.keys import secret_key
+from rapport.engine.customers.feedback import feedback_link
+from rapport.engine.customers.lifecycle import OrderHistory, local_date
+from rapport.engine.customers.recommend import CoPurchase, recommend
+from rapport.engine.planning.planner import CustomerProfile, Decision
+from rapport.engine.rendering.renderer import PlainContext, full_name, plain_context
+from rapport.engine.triggers.calendars import holiday_name
+
+#: The signed links a message context offers its templates (``links.<name>``).
+LINKS = ("preferences", "unsubscribe", "feedback")
+
+
+def links_for(
+    customer_id: str,
+    channel: str | None,
+    settings: Settings,
+    signer: Signer,
+    wanted: Collection[str] = ("preferences", "unsubscribe"),
+) -> dict[str, str]:
+    """Signed preference and one-click unsubscribe links for a customer (those of
+    them in ``wanted``: signing is a large share of building a context)."""
+    base = settings.web.base_url.rstrip("/")
+    claims = TokenClaims(customer_id=customer_id, channel=channel)
+    links = {}
+    if "preferences" in wanted:
+        links["preferences"] = f"{base}/preferences/{signer.sign(Purpose.PREFERENCES, claims)}"
+    if "unsubscribe" in wanted:
+        links["unsubscribe"] = f"{base}/unsubscribe/{signer.sign(Purpose.UNSUBSCRIBE, claims)}"
+    return links
+
+
+def unsubscribe_headers(
+    customer_id: str, channel: str, settings: Settings, signer: Signer
+) -> dict[str, str]:
+    """RFC 2369 / RFC 8058 headers: an HTTPS one-click URL and a mailto alternative."""
+    link = links_for(customer_id, channel, settings, signer, ("unsubscribe",))["unsubscribe"]
+    token = link.rsplit("/", 1)[-1]
+    mailto = f"mailto:{settings.sender.unsubscribe_mailto}?subject=unsubscribe%20{token}"
+    return {
+        "List-Unsubscribe": f"<{link}>, <{mailto}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+
+
+def message_context(
+    customer: CustomerProfile,
+    decision: Decision,
+    campaign: Campaign,
+    settings: Settings,
+    signer: Signer,
+    *,
+    co_purchase: CoPurchase | None = None,
+    coupon_key: str | None = None,
+    today: date | None = None,
+    links: Collection[str] = LINKS,
+) -> PlainContext:
+    """Everything a template may use about one planned message, as plain data.
+
+    The keys are listed in :mod:`rapport.engine.rendering.renderer` ("Context contract").
+    Called once per planned message, so it only reads what it is given: the profile
+    with its order lines, the decision, and ``co_purchase`` (the run's
+    :class:`~rapport.engine.customers.recommend.CoPurchase` index; no recommendation without
+    it). ``coupon_key`` derives coupon codes; when omitted it is read with
+    :func:`~rapport.engine.core.keys.secret_key`, only for offers with ``coupon: true``.
+    ``today`` is the customer's local date that "days since" counts to: by default
+    the local date of ``send_at``, else the occasion's date. ``links`` are the signed
+    links to include (planning leaves out those its template never reads).
+
+    The result is a :class:`~rapport.engine.rendering.renderer.PlainContext`: the values read
+    from the inputs are checked here (:class:`~rapport.engine.rendering.renderer.ContextError`
+    if one is not plain data), so the renderer does not walk the context again.
+    """
+    occasion = decision.occasion
+    assert occasion is not None
+    name = occasion.name
+    if occasion.kind == "holiday" and customer.country:
+        name = (
+            holiday_name(customer.country, occasion.date, customer.locale, english=occasion.name)
+            or name
+        )
+    history = customer.history
+    currency = settings.tiers.base_currency
+    if today is None:
+        today = (
+            local_date(decision.send_at, customer.timezone) if decision.send_at else occasion.date
+        )
+    last_day = history.last_order_day(customer.timezone)
+    segment = getattr(decision, "segment", None)
+    offer = _plain_offer(campaign)
+    if offer.get("coupon") is True and coupon_key is None:
+        coupon_key = secret_key(settings)
+    about_customer = {
+        "id": customer.id,
+        "first_name": customer.first_name,
+        "last_name": customer.last_name,
+        "full_name": full_name(customer.first_name, customer.last_name, customer.locale),
+        "locale": customer.locale,
+        "timezone": customer.timezone,
+        "country": customer.country,
+        "birthday": customer.birthday,
+        "stage": decision.stage,
+        "tier": decision.tier,
+        "segment": segment,
+        "order_count": history.order_count,
+        "lifetime_value": history.lifetime_value,
+        "currency": currency,
+        "days_since_last_order": _days(last_day, today),
+    }
+    about_campaign = {"id": campaign.id, "name": campaign.name, "topic": campaign.topic}
+    about_occasion = {
+        "kind": occasion.kind,
+        "date": occasion.date,
+        "name": name,
+        "sku": occasion.sku,
+        "last_ordered_at": occasion.last_ordered_at,
+        "order_id": occasion.order_id,
+        "years": occasion.years,
+        "tier": occasion.tier,
+        "days_since_last_order": _days(
+            occasion.last_ordered_at or _last_order_by(history, last_day, occasion.date),
+            occasion.date,
+        ),
+    }
+    latest = last_order(history, currency)
+    favourite = favourite_sku(history)
+    recommendation = (
+        recommend(co_purchase, history.last_order_by_sku) if co_purchase is not None else None
+    )
+    personal = personal_offer(
+        offer,
+        tier=decision.tier,
+        segment=segment,
+        campaign_id=campaign.id,
+        customer_id=customer.id,
+        occasion_key=occasion.key,
+        key=coupon_key,
+        source=campaign.source or campaign.id,
+    )
+    postal_address = settings.sender.postal_address
+    signed = links_for(customer.id, decision.channel, settings, signer, links)
+    if "feedback" in links:
+        signed["feedback"] = feedback_link(
+            customer.id, occasion.key, decision.channel, settings, signer
+        )
+    context = {
+        "customer": about_customer,
+        "campaign": about_campaign,
+        "occasion": about_occasion,
+        "last_order": latest,
+        "favourite_sku": favourite,
+        "recommendation": recommendation,
+        "offer": personal,
+        "links": signed,
+        "sender": {"postal_address": postal_address},
+    }
+    # Checked here rather than walked at every render: every value read from the
+    # inputs, and the parts built from them. The rest is plain by construction:
+    # literal keys, day counts from date arithmetic, links from f-strings.
+    return plain_context(
+        context,
+        (
+            *about_customer.values(),
+            *about_campaign.values(),
+            *about_occasion.values(),
+            latest,
+            favourite,
+            recommendation,
+            personal,
+            postal_address,
+        ),
+    )
+
+
+#: Each campaign's offer as plain data, by the identity of its ``Offer`` (a frozen
+#: model, so the dump never goes stale): pydantic would otherwise dump the same offer
+#: for every message of a run. An entry keeps its offer alive, so no other object can
+#: take that id while the entry exists.
+_OFFERS: dict[int, tuple[object, dict[str, Any]]] = {}
+_OFFERS_KEPT = 256
+
+
+def _plain_offer(campaign: Campaign) -> dict[str, Any]:
+    """``campaign.offer.model_dump(exclude_none=True)``, dumped once per offer.
+
+    Shared between messages, so read-only: :func:`personal_offer` builds its own dict.
+    """
+    offer = campaign.offer
+    kept = _OFFERS.get(id(offer))
+    if kept is None:
+        if len(_OFFERS) >= _OFFERS_KEPT:
+            _OFFERS.clear()
+        kept = _OFFERS[id(offer)] = (offer, offer.model_dump(exclude_none=True))
+    return kept[1]
+
+
+def _days(since: date | None, until: date) -> int | None:
+    return None if since is None else (until - since).days
+
+
+def _last_order_by(history: OrderHistory, last_day: date | None, day: date) -> date | None:
+    """The local day of the customer's latest order on or before ``day``."""
+    if not history.orders:
+        return last_day if last_day is not None and last_day <= day else None
+    return max((o.day for o in history.orders if o.day <= day), default=None)
+
+
+def last_order(history: OrderHistory, currency: str) -> dict[str, Any] | None:
+    """The customer's latest order: the lines placed at the latest moment (one
+    checkout), their SKUs with quantities summed, and the total in ``currency``
+    (the tier base currency, which order amounts are kept in)."""
+    if not history.orders:
+        return None
+    latest = history.orders[-1].ordered_at
+    lines = [o for o in history.orders if o.ordered_at == latest]
+    quantities: dict[str, int] = {}
+    for line in lines:
+        quantities[line.sku] = quantities.get(line.sku, 0) + line.quantity
+    return {
+        "id": lines[0].id,
+        "day": lines[-1].day,
+        "items": [{"sku": sku, "quantity": n} for sku, n in quantities.items()],
+        "amount": sum((o.amount for o in lines), Decimal(0)),
+        "currency": currency,
+    }
+
+
+def favourite_sku(history: OrderHistory) -> str | None:
+    """The SKU the customer ordered most units of; ties go to the one ordered last."""
+    units: dict[str, int] = {}
+    latest: dict[str, int] = {}
+    for position, line in enumerate(history.orders):  # oldest first
+        units[line.sku] = units.get(line.sku, 0) + line.quantity
+        latest[line.sku] = position
+    if not units:
+        return None
+    return max(units, key=lambda sku: (units[sku], latest[sku]))

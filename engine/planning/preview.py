@@ -1,0 +1,124 @@
+"""``rapport preview``: the message a customer would get, even on a day they would not.
+
+A marketer previewing a birthday greeting wants to see it whatever today's date is,
+so when the campaign has no occasion for the customer on that day a representative
+one is used, and a note says why the customer would not actually be messaged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import Engine
+
+from rapport.channels.mime import message_id_for
+from rapport.consent.tokens import Signer
+from rapport.engine.campaigns.model import (
+    HolidayTrigger,
+    ReorderTrigger,
+    find_campaign,
+    require_campaigns,
+)
+from rapport.engine.core.config import Settings
+from rapport.engine.core.errors import NotFound, UserError
+from rapport.engine.core.keys import secret_key
+from rapport.engine.customers.profiles import load_profile
+from rapport.engine.customers.recommend import load_co_purchase
+from rapport.engine.planning.context import message_context, unsubscribe_headers
+from rapport.engine.planning.planner import Decision, Reason, decide, history_cutoff, variant_for
+from rapport.engine.planning.run import audiences_for
+from rapport.engine.rendering.renderer import RenderedMessage, Renderer, full_name
+from rapport.engine.triggers import Miss, Occasion, find_occasion
+from rapport.engine.triggers.calendars import holidays_on
+
+
+@dataclass(frozen=True)
+class Preview:
+    channel: str
+    rendered: RenderedMessage
+    headers: dict[str, str]
+    selected: bool
+    note: str | None
+
+
+def _stand_in_occasion(
+    trigger: object, country: str | None, skus: list[str], day: date
+) -> Occasion:
+    if isinstance(trigger, HolidayTrigger):
+        for offset in range(366):
+            names = holidays_on(country, day + timedelta(days=offset))
+            if names:
+                return Occasion("holiday", "preview", day + timedelta(days=offset), name=names[0])
+        return Occasion("holiday", "preview", day, name="Holiday")
+    if isinstance(trigger, ReorderTrigger):
+        sku = skus[0] if skus else next(iter(trigger.skus), "SKU")
+        return Occasion(
+            "reorder", "preview", day, sku=sku, last_ordered_at=day - timedelta(days=30)
+        )
+    return Occasion("birthday", "preview", day)
+
+
+def render_preview(
+    engine: Engine,
+    settings: Settings,
+    campaign_id: str,
+    customer_id: str,
+    channel: str | None,
+    day: date,
+) -> Preview:
+    campaign = find_campaign(require_campaigns(settings), campaign_id)
+    if campaign is None:
+        raise NotFound(f"no campaign {campaign_id!r} in {settings.campaigns_path}")
+    if channel is not None and channel not in campaign.channels:
+        raise UserError(
+            f"--channel: campaign {campaign_id} does not use {channel!r}; it uses "
+            + ", ".join(campaign.channels)
+        )
+    now = datetime.combine(day, time(0), tzinfo=UTC)
+    with engine.connect() as connection:
+        profile = load_profile(connection, settings, customer_id, history_cutoff(day, now))
+        if profile is None:
+            raise NotFound(f"no customer with id {customer_id!r}")
+        audiences = audiences_for(connection, [profile], day)
+        co_purchase = load_co_purchase(connection, as_of=history_cutoff(day, now))
+    decision = decide(profile, campaign, audiences, day, now, settings)
+    note = None if decision.selected else f"not selected on {day}: {decision.detail}"
+    chosen = channel or decision.channel or campaign.channels[0]
+    occasion = find_occasion(campaign, profile, day, settings)
+    if isinstance(occasion, Miss):
+        skus = sorted(profile.history.last_order_by_sku)
+        occasion = _stand_in_occasion(campaign.trigger, profile.country, skus, day)
+        stand_in = f"shown with a stand-in {occasion.kind} occasion"
+        stand_in += f" ({occasion.name} on {occasion.date})" if occasion.name else ""
+        note = f"{note}; {stand_in}" if note else stand_in
+    shown = replace(
+        decision
+        if decision.selected
+        else Decision(
+            profile.id, campaign.id, Reason.SELECTED, stage=decision.stage, tier=decision.tier
+        ),
+        channel=chosen,
+        occasion=occasion,
+        topic=campaign.topic,
+        locale=profile.locale,
+    )
+    signer = Signer(secret_key(settings))
+    kind = settings.channels[chosen].kind or chosen
+    context = message_context(profile, shown, campaign, settings, signer, co_purchase=co_purchase)
+    renderer = Renderer(settings.templates_path, settings.locales.default)
+    _, template_set = variant_for(campaign, profile.id)  # the customer's A/B variant
+    rendered = renderer.render(template_set, kind, profile.locale, context)
+    headers: dict[str, str] = {}
+    if kind == "email":
+        name = full_name(profile.first_name, profile.last_name, profile.locale)
+        headers = {
+            "From": settings.sender.from_address,
+            "To": f"{name} <{profile.email}>" if profile.email else "",
+            "Subject": rendered.subject or "",
+            "Message-ID": message_id_for(shown.idempotency_key, settings.sender.message_id_domain),
+            **unsubscribe_headers(profile.id, chosen, settings, signer),
+        }
+    else:
+        headers = {"To": profile.phone or ""}
+    return Preview(chosen, rendered, headers, decision.selected, note)

@@ -1,0 +1,290 @@
+"""Planning a day: the effects around the pure planner.
+
+Reads customers, consent and suppression in batches, asks the planner, renders each
+newly planned message once, and writes each batch's messages to the outbox in one
+transaction. A message already in the outbox is neither rendered nor written again.
+Only customers some campaign could message that day are read (the SQL pre-filter of
+:mod:`rapport.engine.planning.prefilter`), and a large run is shared between processes by
+ranges of customer ids (:mod:`rapport.engine.planning.shards`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from rapport.consent.state import granted_pairs
+from rapport.consent.tokens import Signer
+from rapport.engine.campaigns.model import Campaign
+from rapport.engine.core.config import Settings
+from rapport.engine.core.errors import CampaignError
+from rapport.engine.core.keys import secret_key
+from rapport.engine.core.models import MessageStatus
+from rapport.engine.customers.profiles import IdRange, count_customers, iter_profile_batches
+from rapport.engine.customers.recommend import CoPurchase, load_co_purchase
+from rapport.engine.delivery import outbox
+from rapport.engine.planning import shards
+from rapport.engine.planning.context import LINKS, message_context
+from rapport.engine.planning.planner import (
+    Audiences,
+    CustomerProfile,
+    Decision,
+    Reason,
+    history_cutoff,
+    plan,
+)
+from rapport.engine.planning.prefilter import candidate_clause
+from rapport.engine.rendering.renderer import RenderedMessage, Renderer
+from rapport.engine.rendering.sms_encoding import count_sms
+
+PlannedCallback = Callable[[Decision, RenderedMessage | None], None]
+
+
+@dataclass
+class PlanReport:
+    day: date
+    #: Customers in the run (in its id range, or those asked for).
+    customers: int = 0
+    #: Customers read and asked about: the pre-filter leaves out those no campaign
+    #: could message that day (see :mod:`rapport.engine.planning.prefilter`).
+    candidates: int = 0
+    planned: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    skipped: Counter[tuple[str, str]] = field(default_factory=Counter)
+    inserted: int = 0
+    already_planned: int = 0
+    render_errors: list[str] = field(default_factory=list)
+
+    @property
+    def planned_total(self) -> int:
+        return sum(self.planned.values())
+
+    def add(self, other: PlanReport) -> None:
+        """Fold in the report of another part of the same run (another id range)."""
+        self.customers += other.customers
+        self.candidates += other.candidates
+        self.planned.update(other.planned)
+        self.skipped.update(other.skipped)
+        self.inserted += other.inserted
+        self.already_planned += other.already_planned
+        self.render_errors.extend(other.render_errors)
+
+
+def audiences_for(
+    connection: Any,
+    batch: Sequence[CustomerProfile],
+    day: date,
+    suppression: outbox.SuppressionSnapshot | None = None,
+    topics: Collection[str] | None = None,
+) -> Audiences:
+    """Consent, suppression and message history of a batch: three queries, not 3 x N.
+
+    A :class:`~rapport.engine.customers.profiles.ProfileBatch` with a ``span`` is read by id
+    range; ``suppression`` (the run's snapshot) replaces the suppression query;
+    ``topics`` (the run's campaigns' topics) limits the consent read to them.
+    """
+    ids = [c.id for c in batch]
+    span = getattr(batch, "span", None)
+    granted = granted_pairs(connection, ids, span=span, topics=topics)
+    addresses = [(kind, a) for c in batch for kind in ("email", "sms") if (a := c.address(kind))]
+    zones = {c.id: c.timezone for c in batch}
+    recent, planned = outbox.history_for(connection, zones, day, span=span)
+    return Audiences(
+        granted=granted,
+        suppressed=outbox.suppressed_addresses(connection, addresses, snapshot=suppression),
+        recent=recent,
+        planned=planned,
+    )
+
+
+def run_plan(
+    engine: Engine,
+    settings: Settings,
+    campaigns: Sequence[Campaign],
+    day: date,
+    now: datetime,
+    *,
+    renderer: Renderer,
+    signer: Signer,
+    dry_run: bool = False,
+    on_planned: PlannedCallback | None = None,
+    customer_ids: Sequence[str] | None = None,
+    co_purchase: CoPurchase | None = None,
+    id_range: IdRange | None = None,
+) -> PlanReport:
+    """Plan ``day`` for every customer; ``dry_run`` renders and reports but writes nothing.
+
+    A large run is shared between processes by customer id range (see
+    :mod:`rapport.engine.planning.shards`); ``id_range`` is the part one process plans. A run
+    with ``on_planned`` or ``customer_ids`` stays in one process.
+    """
+    report = PlanReport(day=day)
+    by_id = {c.id: c for c in campaigns}
+    cutoff = history_cutoff(day, now)
+    # Asked about named customers, read them all (explain and preview want every
+    # reason); otherwise read only those some campaign could message today.
+    where = None
+    if customer_ids is None:
+        where = candidate_clause(campaigns, day, now, settings)
+    ranges = [id_range]
+    if id_range is None and on_planned is None and customer_ids is None:
+        with engine.connect() as reader:
+            ranges = shards.split(reader, settings, engine.url, where)
+    if len(ranges) > 1:
+        url = engine.url.render_as_string(hide_password=False)
+        jobs = [
+            shards.job_for(
+                url, settings, campaigns, day, now, renderer, signer, dry_run, co_purchase, part
+            )
+            for part in ranges[1:]
+        ]
+        with shards.pool(len(jobs)) as workers:
+            futures = [workers.submit(shards.plan_shard, job) for job in jobs]
+            report = run_plan(
+                engine,
+                settings,
+                campaigns,
+                day,
+                now,
+                renderer=renderer,
+                signer=signer,
+                dry_run=dry_run,
+                co_purchase=co_purchase,
+                id_range=ranges[0],
+            )
+            for future in futures:
+                report.add(future.result())
+        return report
+    with engine.connect() as reader:
+        coupon_key = secret_key(settings)
+        suppression = outbox.suppression_snapshot(reader)
+        topics = {campaign.topic for campaign in campaigns}
+        # (template set, channel kind, locale) -> what its templates read.
+        reading: dict[tuple[str, str, str], tuple[bool, tuple[str, ...]]] = {}
+        if where is not None:
+            report.customers = count_customers(reader, id_range)
+        batches = iter_profile_batches(
+            reader, settings, cutoff, customer_ids=customer_ids, where=where, id_range=id_range
+        )
+        for batch in batches:
+            report.candidates += len(batch)
+            if where is None:
+                report.customers += len(batch)
+            profiles = {c.id: c for c in batch}
+            audiences = audiences_for(reader, batch, day, suppression, topics)
+            rows = []
+            for decision in plan(batch, campaigns, audiences, day, now, settings):
+                if decision.reason is Reason.HOLDOUT:
+                    report.skipped[(decision.campaign, decision.reason.value)] += 1
+                    rows.append(_row(decision, None, now))
+                    continue
+                if not decision.selected:
+                    report.skipped[(decision.campaign, decision.reason.value)] += 1
+                    if decision.reason is Reason.ALREADY_PLANNED:
+                        report.already_planned += 1
+                    continue
+                campaign = by_id[decision.campaign]
+                kind = settings.channels[decision.channel].kind or decision.channel
+                template_set = decision.template_set or campaign.template_set
+                # Who bought what together is built at most once per run, and only
+                # when a template shows a recommendation.
+                reads_key = (template_set, kind, decision.locale)
+                reads = reading.get(reads_key)
+                if reads is None:
+                    reads = reading[reads_key] = _reads(renderer, *reads_key)
+                recommends, links = reads
+                if recommends and co_purchase is None:
+                    co_purchase = load_co_purchase(reader, as_of=cutoff)
+                context = message_context(
+                    profiles[decision.customer_id],
+                    decision,
+                    campaign,
+                    settings,
+                    signer,
+                    co_purchase=co_purchase if recommends else None,
+                    coupon_key=coupon_key,
+                    links=links,
+                )
+                try:
+                    rendered = renderer.render(template_set, kind, decision.locale, context)
+                except CampaignError as exc:
+                    report.render_errors.append(_render_error(decision, exc))
+                    report.skipped[(decision.campaign, Reason.RENDER_ERROR.value)] += 1
+                    continue
+                report.planned[(decision.campaign, decision.channel, rendered.locale)] += 1
+                rows.append(_row(decision, rendered, now))
+                if on_planned is not None:
+                    on_planned(decision, rendered)
+            if rows and not dry_run:
+                inserted = write_batch(engine, rows)
+                report.inserted += inserted
+                report.already_planned += len(rows) - inserted  # a concurrent planner won
+    return report
+
+
+def write_batch(engine: Engine, rows: list[dict[str, Any]]) -> int:
+    """A batch's outbox rows in their own transaction; returns how many were new."""
+    with engine.begin() as writer:
+        return outbox.enqueue(writer, rows)
+
+
+def _reads(
+    renderer: Renderer, template_set: str, kind: str, locale: str
+) -> tuple[bool, tuple[str, ...]]:
+    """Whether a message's templates show a recommendation, and the signed links they
+    read (building or signing the others is wasted)."""
+    links = tuple(
+        name for name in LINKS if renderer.reads(template_set, kind, locale, f"links.{name}")
+    )
+    return renderer.reads(template_set, kind, locale, "recommendation"), links
+
+
+def _render_error(decision: Decision, exc: CampaignError) -> str:
+    """Where a template failed for whom, without the error's text.
+
+    A template error's message can quote the data it was rendering (a name, say), and
+    this line goes to terminals and logs; ``rapport preview`` shows the whole message
+    to an operator who asks for that customer.
+    """
+    where = ", ".join(str(p).rsplit(": ", 1)[0] for p in exc.problems) or "template"
+    cause = type(exc.__cause__ or exc).__name__
+    return (
+        f"{where}: {cause} for customer {decision.customer_id}; see `rapport preview "
+        f"{decision.campaign} --customer {decision.customer_id} --date {decision.occasion.date}`"
+        if decision.occasion
+        else f"{where}: {cause} for customer {decision.customer_id}"
+    )
+
+
+def _row(decision: Decision, rendered: RenderedMessage | None, now: datetime) -> dict[str, Any]:
+    """An outbox row; a held-out decision is recorded with no content and never sent."""
+    assert decision.occasion is not None
+    held_out = rendered is None
+    return {
+        "idempotency_key": decision.idempotency_key,
+        "customer_id": decision.customer_id,
+        "campaign": decision.campaign,
+        "occasion": decision.occasion.key,
+        "channel": decision.channel,
+        "topic": decision.topic,
+        "locale": decision.locale,
+        "variant": decision.variant,
+        "status": (MessageStatus.HELD_OUT if held_out else MessageStatus.QUEUED).value,
+        "subject": None if held_out else rendered.subject,
+        "body_text": "" if held_out else rendered.text,
+        "body_html": None if held_out else rendered.html,
+        # An SMS is rendered without a subject; e-mail always has one.
+        "segments": (
+            count_sms(rendered.text).segments
+            if rendered is not None and rendered.subject is None
+            else None
+        ),
+        "send_at": decision.send_at,
+        "expires_at": decision.expires_at,
+        "attempts": 0,
+        "created_at": now,
+    }

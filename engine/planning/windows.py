@@ -1,0 +1,104 @@
+"""When a message may go out: the campaign's local window within the channel's hours.
+
+All times are the recipient's local wall-clock times on the planned local date,
+converted to UTC with ``zoneinfo`` so daylight-saving days are handled: a local time
+that does not exist (clocks jump forward over it) resolves to the same wall time
+after the jump, and one that happens twice resolves to its first occurrence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from rapport.engine.campaigns.model import Campaign
+from rapport.engine.core.config import Settings
+
+
+@lru_cache(maxsize=1024)
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def local_moment(day: date, at: time, timezone: str) -> datetime:
+    """The UTC instant of wall-clock ``at`` on ``day`` in ``timezone``.
+
+    A wall time inside a spring-forward gap does not exist; it is moved forward by the
+    gap (02:30 becomes 03:30), never backward, so a window never opens early.
+    """
+    # PEP 495: with fold=0 a gap time takes the offset from before the transition,
+    # which lands after the jump in UTC, and an ambiguous time its first occurrence.
+    return datetime.combine(day, at, tzinfo=zone(timezone)).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Window:
+    opens: datetime
+    closes: datetime
+
+    @property
+    def empty(self) -> bool:
+        return self.opens >= self.closes
+
+
+END_OF_DAY = time(23, 59, 59)
+
+
+def channel_window(
+    campaign: Campaign,
+    kind: str,
+    country: str | None,
+    timezone: str,
+    day: date,
+    settings: Settings,
+) -> tuple[Window, Window]:
+    """(the window it should go in, the latest it may go) for one channel, in UTC.
+
+    The campaign's window is cut to the channel's allowed hours (quiet hours). With
+    ``allow_late`` the latest moment is the end of the allowed hours, else the end of
+    the campaign's window.
+    """
+    start = (
+        campaign.send_window.start
+        if campaign.send_window
+        else (settings.planning.default_window_start)
+    )
+    end = (
+        campaign.send_window.end if campaign.send_window else (settings.planning.default_window_end)
+    )
+    allowed_start, allowed_end = time(0), END_OF_DAY
+    hours = settings.quiet_hours.get(kind)
+    if hours is not None:
+        rule = hours.for_country(country)
+        allowed_start, allowed_end = rule.not_before, rule.not_after
+    return _windows(start, end, allowed_start, allowed_end, campaign.allow_late, timezone, day)
+
+
+@lru_cache(maxsize=8192)
+def _windows(
+    start: time,
+    end: time,
+    allowed_start: time,
+    allowed_end: time,
+    allow_late: bool,
+    timezone: str,
+    day: date,
+) -> tuple[Window, Window]:
+    """The windows in UTC; remembered, since a run asks the same few hundred (time
+    zone, quiet hours) combinations for every customer of a day."""
+    opens = local_moment(day, max(start, allowed_start), timezone)
+    closes = local_moment(day, min(end, allowed_end), timezone)
+    window = Window(opens, closes)
+    latest = Window(opens, local_moment(day, allowed_end, timezone)) if allow_late else window
+    return window, latest
+
+
+def days_between(earlier: date, later: date) -> int:
+    return (later - earlier).days
+
+
+def week_of(day: date) -> tuple[date, date]:
+    """The rolling week that ends on ``day`` (seven local days)."""
+    return day - timedelta(days=6), day

@@ -1,0 +1,213 @@
+"""``rapport report`` in three shapes: terminal tables, JSON and one HTML page.
+
+The figures come from :func:`rapport.engine.reports.figures.build_report`; this
+module only formats them (the definitions are in docs/reports.md).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any, Literal
+
+from sqlalchemy import Engine
+
+from rapport.engine.core.config import Settings
+from rapport.engine.reports.figures import Period, build_report
+from rapport.engine.reports.html import to_html
+
+Format = Literal["text", "json", "html"]
+
+
+def compute(
+    engine: Engine,
+    settings: Settings,
+    start: date,
+    end: date,
+    *,
+    window_days: int = 7,
+    active_days: int = 365,
+) -> dict[str, Any]:
+    with engine.connect() as connection:
+        return build_report(
+            connection,
+            settings,
+            Period(start, end),
+            window_days=window_days,
+            active_days=active_days,
+        )
+
+
+def render_report(
+    engine: Engine,
+    settings: Settings,
+    start: date,
+    end: date,
+    fmt: Format = "text",
+    *,
+    window_days: int = 7,
+    comments: bool = False,
+) -> str:
+    report = compute(engine, settings, start, end, window_days=window_days)
+    if fmt == "json":
+        return json.dumps(report, ensure_ascii=False, indent=2) + "\n"
+    if fmt == "html":
+        return to_html(report, settings.sender.brand)
+    return to_text(report, comments=comments)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
+
+
+def _table(title: str, headers: list[str], rows: list[list[Any]]) -> str:
+    cells = [[str(h) for h in headers], *[[str(v) for v in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = [title]
+    for index, row in enumerate(cells):
+        lines.append("  ".join(value.ljust(widths[i]) for i, value in enumerate(row)).rstrip())
+        if index == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    if not rows:
+        lines.append("(none)")
+    return "\n".join(lines)
+
+
+def to_text(report: dict[str, Any], *, comments: bool = False) -> str:
+    c = report["customers"]
+    cur = report["base_currency"]
+    blocks = [
+        f"Report {report['period']['from']} to {report['period']['to']} "
+        f"(attribution window {report['attribution_window_days']} days, amounts in {cur})",
+        _table(
+            "Customers",
+            ["figure", "value"],
+            [
+                [
+                    "retention rate",
+                    f"{_pct(c['retention_rate'])} "
+                    f"({c['retained_customers']}/{c['base_customers']})",
+                ],
+                ["churn rate", _pct(c["churn_rate"])],
+                [
+                    "repeat purchase rate",
+                    f"{_pct(c['repeat_purchase_rate'])} "
+                    f"({c['repeat_customers']}/{c['ordering_customers']})",
+                ],
+                ["orders", c["orders"]],
+                ["revenue", c["revenue"]],
+                ["historical CLV", c["clv_historical"]],
+                ["predictive CLV", c["clv_predictive"]],
+            ],
+        ),
+        _table(
+            "Cohort retention (first-order month, share ordering in each later month)",
+            [
+                "cohort",
+                "size",
+                *[
+                    f"+{i}"
+                    for i in range(max((len(r["months"]) for r in report["cohorts"]), default=0))
+                ],
+            ],
+            [
+                [r["cohort"], r["size"], *[_pct(m["rate"]) for m in r["months"]]]
+                for r in report["cohorts"]
+            ],
+        ),
+    ]
+    for key, title in (("stages", "Stages"), ("tiers", "Tiers"), ("segments", "RFM segments")):
+        found = report["distribution"][key]
+        blocks.append(_table(title, [key[:-1], "customers"], [[k, v] for k, v in found.items()]))
+    blocks.append(
+        _table(
+            "Campaigns",
+            [
+                "campaign",
+                "planned",
+                "suppressed",
+                "sent",
+                "failed",
+                "unsub",
+                "converted",
+                "revenue",
+                "held out",
+                "uplift [95% CI]",
+            ],
+            [
+                [
+                    r["campaign"],
+                    r["planned"],
+                    r["suppressed"],
+                    r["sent"],
+                    r["failed"],
+                    r["unsubscribed"],
+                    r["converted"],
+                    r["revenue"],
+                    r["held_out"],
+                    "-"
+                    if not r["uplift"]
+                    else f"{_pct(r['uplift']['difference'])} "
+                    f"[{_pct(r['uplift']['lower'])}, {_pct(r['uplift']['upper'])}]",
+                ]
+                for r in report["campaigns"]
+            ],
+        )
+    )
+    reasons = [
+        [r["campaign"], reason, count]
+        for r in report["campaigns"]
+        for reason, count in r["suppressed_by_reason"].items()
+    ]
+    blocks.append(_table("Suppressed by reason", ["campaign", "reason", "messages"], reasons))
+    blocks.append(
+        _table(
+            "Consent health",
+            ["month", "channel", "topic", "opt-ins", "opt-outs", "opt-out share"],
+            [
+                [
+                    r["month"],
+                    r["channel"],
+                    r["topic"],
+                    r["opt_ins"],
+                    r["opt_outs"],
+                    _pct(r["opt_out_share"]),
+                ]
+                for r in report["consent"]
+            ],
+        )
+    )
+    fb = report["feedback"]
+    groups = [["all", "", fb["overall"]]] + [
+        [kind, name, value]
+        for kind in ("campaign", "stage", "tier")
+        for name, value in fb[f"by_{kind}"].items()
+    ]
+    blocks.append(
+        _table(
+            "Feedback (NPS = % promoters 9-10 minus % detractors 0-6)",
+            ["by", "group", "answers", "NPS"],
+            [
+                [k, n, v["answers"], "-" if v["nps"] is None else f"{v['nps']:.1f}"]
+                for k, n, v in groups
+            ],
+        )
+    )
+    if comments:
+        blocks.append(
+            _table(
+                "Comments",
+                ["answered", "customer", "campaign", "score", "comment"],
+                [
+                    [
+                        x["answered_at"][:10],
+                        x["customer_id"],
+                        x["campaign"],
+                        x["score"],
+                        " ".join(x["comment"].split()),
+                    ]
+                    for x in fb["comments"]
+                ],
+            )
+        )
+    return "\n\n".join(blocks) + "\n"

@@ -1,0 +1,204 @@
+"""What a campaign file may write under ``trigger:``, one model per ``type``.
+
+Each model checks only what the file itself can get wrong; names that depend on the
+operator's configuration (tiers) are checked in ``campaigns._cross_check``. How each
+trigger finds its occasion is in :mod:`rapport.engine.triggers`; every date is the
+customer's own local date.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import holidays.constants
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from rapport.engine.triggers.cron import CronSchedule, parse_cron
+
+#: Every holiday category the ``holidays`` package knows; countries support a subset.
+HOLIDAY_CATEGORIES = frozenset(
+    value
+    for key, value in vars(holidays.constants).items()
+    if key.isupper() and isinstance(value, str) and value.isidentifier() and value.islower()
+)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Days = Annotated[int, Field(ge=0, le=365)]
+
+
+class BirthdayTrigger(Strict):
+    """The customer's birthday (29 February is celebrated on 28 February otherwise).
+
+    ``days_before: N`` sends N days ahead, ``days_after: N`` N days late; give one of
+    them at most. Key ``birthday:<year of the birthday>``.
+    """
+
+    type: Literal["birthday"]
+    days_before: int = Field(0, ge=0, le=60)
+    days_after: int = Field(0, ge=0, le=60)
+
+    @model_validator(mode="after")
+    def _one_offset(self) -> BirthdayTrigger:
+        if {"days_before", "days_after"} <= self.model_fields_set:
+            raise ValueError("give days_before or days_after, not both")
+        return self
+
+
+class AnniversaryTrigger(Strict):
+    """The anniversary of the customer's sign-up (``created_at``, in their time zone).
+
+    ``years: [1, 2, 5]`` limits it to those anniversaries; without it every one from
+    the first counts. Sign-ups on 29 February are celebrated on 28 February in other
+    years. Key ``anniversary:<year>``.
+    """
+
+    type: Literal["anniversary"]
+    years: list[Annotated[int, Field(ge=1, le=200)]] | None = Field(None, min_length=1)
+
+
+class HolidayTrigger(Strict):
+    """A holiday of the customer's country, from the ``holidays`` package.
+
+    ``categories`` picks the kinds of holiday: ``public`` (the default), ``optional``,
+    ``bank``, ``half_day``, religious calendars such as ``islamic`` or ``catholic``,
+    ...; each country offers some of them, and the others simply never match.
+    ``names`` keeps only holidays whose English name contains one of the given texts
+    (case ignored). ``days_before: N`` sends N days ahead. A holiday that lasts
+    several days (Nowruz, the Spring Festival) is one occasion, on its first day;
+    days off "observed" in lieu of a holiday are not occasions. Key
+    ``holiday:<English name>:<first day>``.
+    """
+
+    type: Literal["holiday"]
+    names: list[Annotated[str, Field(min_length=1)]] | None = Field(None, min_length=1)
+    categories: list[str] = Field(default_factory=lambda: ["public"], min_length=1)
+    days_before: int = Field(0, ge=0, le=60)
+
+    @field_validator("categories")
+    @classmethod
+    def _known_categories(cls, categories: list[str]) -> list[str]:
+        unknown = [c for c in categories if c not in HOLIDAY_CATEGORIES]
+        if unknown:
+            raise ValueError(
+                f"unknown holiday category {unknown[0]!r}; known: "
+                + ", ".join(sorted(HOLIDAY_CATEGORIES))
+            )
+        return categories
+
+
+class ReorderTrigger(Strict):
+    """N days after the customer's last order of a SKU, when they may be running out.
+
+    ``skus`` sets a replenishment interval per SKU; ``days_after`` is the interval for
+    every other SKU, or, when omitted, only the listed SKUs qualify. ``learn: true``
+    uses the customer's own rhythm instead: the median gap, in days, between their
+    orders of the SKU (rounded to the nearest day), once they have ordered it on at
+    least two different days; otherwise the configured interval applies, and a SKU
+    with neither has no occasion. With ``learn: true`` and neither ``skus`` nor
+    ``days_after``, every SKU ordered on two days or more qualifies. Key
+    ``reorder:<SKU>:<day of the last order of it>``.
+    """
+
+    type: Literal["reorder"]
+    days_after: int | None = Field(None, ge=1, le=3650)
+    skus: dict[str, Annotated[int, Field(ge=1, le=3650)]] = Field(default_factory=dict)
+    learn: bool = False
+
+    @model_validator(mode="after")
+    def _some_interval(self) -> ReorderTrigger:
+        if self.days_after is None and not self.skus and not self.learn:
+            raise ValueError("give days_after, skus or learn: true")
+        return self
+
+    def interval_for(self, sku: str) -> int | None:
+        return self.skus.get(sku, self.days_after)
+
+    def covers(self, sku: str) -> bool:
+        """Whether this SKU can have an occasion at all."""
+        return sku in self.skus or self.days_after is not None or not self.skus
+
+
+class WelcomeTrigger(Strict):
+    """``days_after`` days (0 = the same day) after the customer's first order, or
+    after they signed up with ``after: signup``.
+
+    Key ``welcome:<first order id>``, or ``welcome:signup``.
+    """
+
+    type: Literal["welcome"]
+    after: Literal["first_order", "signup"] = "first_order"
+    days_after: Days = 0
+
+
+class WinbackTrigger(Strict):
+    """The day the customer's last order becomes exactly ``days_without_order`` days
+    old, so one occasion per lapse; customers who never ordered never qualify.
+
+    Key ``winback:<day of the last order>``.
+    """
+
+    type: Literal["winback"]
+    days_without_order: int = Field(ge=1, le=3650)
+
+
+class TierReachedTrigger(Strict):
+    """The day the customer's loyalty tier rises, by trailing 12-month spend.
+
+    The tier at the end of the local day is compared with the tier at the end of the
+    day before; ``tiers: [vib, rouge]`` keeps only rises to one of those tiers or
+    above. A customer whose spend drops below a threshold (old orders age out) and
+    later rises again is congratulated again. Key ``tier:<new tier>:<day>``.
+    """
+
+    type: Literal["tier_reached"]
+    tiers: list[str] | None = Field(None, min_length=1)
+
+
+class FeedbackTrigger(Strict):
+    """``days_after_order`` days after each order: one occasion per order.
+
+    Key ``feedback:<order id>``.
+    """
+
+    type: Literal["feedback"]
+    days_after_order: Days
+
+
+class RecurringTrigger(Strict):
+    """Dates matching a cron expression, in the customer's local calendar.
+
+    ``cron: "0 10 1 * *"`` is the 1st of every month. Only the day fields matter; the
+    minute and hour fields are checked but ignored (the ``send_window`` sets the
+    time). See :mod:`rapport.engine.triggers.cron`. Key ``recurring:<day>``.
+    """
+
+    type: Literal["recurring"]
+    cron: str
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, cron: str) -> str:
+        parse_cron(cron)
+        return cron
+
+    @property
+    def schedule(self) -> CronSchedule:
+        return parse_cron(self.cron)
+
+
+Trigger = Annotated[
+    BirthdayTrigger
+    | AnniversaryTrigger
+    | HolidayTrigger
+    | ReorderTrigger
+    | WelcomeTrigger
+    | WinbackTrigger
+    | TierReachedTrigger
+    | FeedbackTrigger
+    | RecurringTrigger,
+    Field(discriminator="type"),
+]
