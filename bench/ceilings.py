@@ -24,8 +24,8 @@ import aiosmtplib
 import httpx
 from sqlalchemy import ColumnElement, Engine, select
 
-from rapport.engine.customers.profiles import CUSTOMER
-from rapport.engine.rendering import renderer as rendering
+from rapport.engine.core.models import CUSTOMER
+from rapport.engine.rendering.filters import CUSTOMER_LOCALE
 from rapport.engine.rendering.renderer import Renderer
 
 
@@ -87,10 +87,10 @@ def raw_render(renderer: Renderer, contexts: list[tuple[str, str, str, dict[str,
             work.append((locale, list(resolved[1].values()), context))
     started = time.perf_counter()
     for locale, templates, context in work:
-        token = rendering._CUSTOMER_LOCALE.set(locale)
+        token = CUSTOMER_LOCALE.set(locale)
         for template in templates:
             template.render(context)
-        rendering._CUSTOMER_LOCALE.reset(token)
+        CUSTOMER_LOCALE.reset(token)
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "messages": len(work)}
 

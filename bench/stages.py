@@ -1,6 +1,6 @@
 """The engine under measurement: planning scenarios and dispatch, timed per stage.
 
-Planning runs the real :func:`rapport.engine.planning.run.run_plan`. To split its time
+Planning runs the real :func:`rapport.engine.planning.plan.run_plan`. To split its time
 into stages without changing the engine, the functions it calls are wrapped for the
 duration of a run (customer batches, audiences, the pure planner, the message
 context, the renderer and the outbox insert); each wrapper adds well under a
@@ -26,9 +26,10 @@ from rapport.channels import smtp as smtp_module
 from rapport.consent.tokens import Signer
 from rapport.engine.campaigns.model import require_campaigns
 from rapport.engine.core.config import ChannelConfig, Settings
-from rapport.engine.delivery.dispatch import Dispatcher, build_channels
+from rapport.engine.delivery.dispatch import Dispatcher
+from rapport.engine.delivery.lanes import build_channels
 from rapport.engine.planning import run as planning
-from rapport.engine.rendering import renderer as rendering
+from rapport.engine.rendering.filters import CUSTOMER_LOCALE
 from rapport.engine.rendering.renderer import Renderer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -148,10 +149,10 @@ def _paired_render(stages: Stages, renderer: Renderer, keep: Callable) -> Any:
     def raw_render(template_set: str, kind: str, locale: str, context: Any) -> float:
         templates = renderer._resolved[(template_set, kind, locale)][1].values()
         started = time.perf_counter()
-        token = rendering._CUSTOMER_LOCALE.set(locale)
+        token = CUSTOMER_LOCALE.set(locale)
         for template in templates:
             template.render(context)
-        rendering._CUSTOMER_LOCALE.reset(token)
+        CUSTOMER_LOCALE.reset(token)
         return time.perf_counter() - started
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:

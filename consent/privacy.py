@@ -35,26 +35,19 @@ from rapport.consent.state import current_states, history
 from rapport.engine.core.db import upsert_insert
 from rapport.engine.core.errors import NotFound
 from rapport.engine.core.models import (
-    ConsentEvent,
-    Customer,
-    ErasurePermit,
-    FeedbackAnswer,
+    CONSENT_EVENT,
+    CUSTOMER,
+    ERASURE_PERMIT,
+    FEEDBACK_ANSWER,
+    ORDERS,
+    OUTBOX,
+    SUPPRESSION,
     MessageStatus,
-    Order,
-    OutboxMessage,
-    Suppression,
 )
 from rapport.engine.core.timeutil import isoformat_z, utcnow
 
 log = logging.getLogger(__name__)
 
-CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
-ORDERS = Order.__table__  # type: ignore[attr-defined]
-EVENT = ConsentEvent.__table__  # type: ignore[attr-defined]
-PERMIT = ErasurePermit.__table__  # type: ignore[attr-defined]
-SUPPRESSION = Suppression.__table__  # type: ignore[attr-defined]
-OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
-FEEDBACK = FeedbackAnswer.__table__  # type: ignore[attr-defined]
 
 HASH_PREFIX = "sha256:"
 ERASED_REASON = "erased"
@@ -172,9 +165,9 @@ def export_customer(
         "feedback": [
             _plain(row._mapping)
             for row in connection.execute(
-                select(FEEDBACK)
-                .where(FEEDBACK.c.customer_id == customer_id)
-                .order_by(FEEDBACK.c.answered_at)
+                select(FEEDBACK_ANSWER)
+                .where(FEEDBACK_ANSWER.c.customer_id == customer_id)
+                .order_by(FEEDBACK_ANSWER.c.answered_at)
             )
         ],
         "suppressions": [
@@ -239,7 +232,9 @@ def erase_customer(connection: Connection, customer_id: str, now: datetime) -> E
     cleared = _clear_network_data(connection, customer_id)
     # Free-text comments can name or describe the person; the scores stay for the NPS.
     connection.execute(
-        update(FEEDBACK).where(FEEDBACK.c.customer_id == customer_id).values(comment=None)
+        update(FEEDBACK_ANSWER)
+        .where(FEEDBACK_ANSWER.c.customer_id == customer_id)
+        .values(comment=None)
     )
     connection.execute(
         update(CUSTOMER)
@@ -332,14 +327,14 @@ def _scrub_outbox(
 def _clear_network_data(connection: Connection, customer_id: str) -> int:
     """Clear IP and user agent from the evidence: the one UPDATE the append-only
     trigger lets through, and only while this customer's permit row exists."""
-    connection.execute(insert(PERMIT).values(customer_id=customer_id))
+    connection.execute(insert(ERASURE_PERMIT).values(customer_id=customer_id))
     cleared = connection.execute(
-        update(EVENT)
+        update(CONSENT_EVENT)
         .where(
-            EVENT.c.customer_id == customer_id,
-            or_(EVENT.c.ip.is_not(None), EVENT.c.user_agent.is_not(None)),
+            CONSENT_EVENT.c.customer_id == customer_id,
+            or_(CONSENT_EVENT.c.ip.is_not(None), CONSENT_EVENT.c.user_agent.is_not(None)),
         )
         .values(ip=None, user_agent=None)
     ).rowcount
-    connection.execute(delete(PERMIT).where(PERMIT.c.customer_id == customer_id))
+    connection.execute(delete(ERASURE_PERMIT).where(ERASURE_PERMIT.c.customer_id == customer_id))
     return cleared

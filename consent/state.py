@@ -14,10 +14,11 @@ from datetime import datetime
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from rapport.engine.core.models import ConsentEvent, ConsentState, ConsentStatus
-
-EVENT = ConsentEvent.__table__  # type: ignore[attr-defined]
-STATE = ConsentState.__table__  # type: ignore[attr-defined]
+from rapport.engine.core.models import (
+    CONSENT_EVENT,
+    CONSENT_STATE,
+    ConsentStatus,
+)
 
 # Keeps each statement well inside SQLite's and PostgreSQL's bound-parameter limits
 # and the query plans small.
@@ -54,10 +55,10 @@ def current_status(
     (which, for sending, means no)."""
     connection = _connection(connection_or_session)
     return connection.execute(
-        select(STATE.c.status).where(
-            STATE.c.customer_id == customer_id,
-            STATE.c.channel == channel,
-            STATE.c.topic == topic,
+        select(CONSENT_STATE.c.status).where(
+            CONSENT_STATE.c.customer_id == customer_id,
+            CONSENT_STATE.c.channel == channel,
+            CONSENT_STATE.c.topic == topic,
         )
     ).scalar_one_or_none()
 
@@ -80,14 +81,14 @@ def granted_pairs(
     connection = _connection(connection_or_session)
     wanted = list(dict.fromkeys(customer_ids))
     result: dict[str, set[tuple[str, str]]] = {customer_id: set() for customer_id in wanted}
-    about = [STATE.c.status == ConsentStatus.GRANTED.value]
+    about = [CONSENT_STATE.c.status == ConsentStatus.GRANTED.value]
     if topics is not None:
-        about.append(STATE.c.topic.in_(sorted(topics)))
+        about.append(CONSENT_STATE.c.topic.in_(sorted(topics)))
     if span is not None:
         rows = connection.execute(
-            select(STATE.c.customer_id, STATE.c.channel, STATE.c.topic).where(
-                STATE.c.customer_id.between(*span), *about
-            )
+            select(
+                CONSENT_STATE.c.customer_id, CONSENT_STATE.c.channel, CONSENT_STATE.c.topic
+            ).where(CONSENT_STATE.c.customer_id.between(*span), *about)
         ).all()
         for customer_id, channel, topic in rows:
             pairs = result.get(customer_id)
@@ -97,9 +98,9 @@ def granted_pairs(
     for start in range(0, len(wanted), IN_CHUNK):
         chunk = wanted[start : start + IN_CHUNK]
         rows = connection.execute(
-            select(STATE.c.customer_id, STATE.c.channel, STATE.c.topic).where(
-                STATE.c.customer_id.in_(chunk), *about
-            )
+            select(
+                CONSENT_STATE.c.customer_id, CONSENT_STATE.c.channel, CONSENT_STATE.c.topic
+            ).where(CONSENT_STATE.c.customer_id.in_(chunk), *about)
         )
         for customer_id, channel, topic in rows:
             result[customer_id].add((channel, topic))
@@ -112,20 +113,20 @@ def history(connection_or_session: Executor, customer_id: str) -> list[ConsentRe
     connection = _connection(connection_or_session)
     rows = connection.execute(
         select(
-            EVENT.c.id,
-            EVENT.c.channel,
-            EVENT.c.topic,
-            EVENT.c.status,
-            EVENT.c.source,
-            EVENT.c.captured_at,
-            EVENT.c.recorded_at,
-            EVENT.c.wording,
-            EVENT.c.locale,
-            EVENT.c.ip,
-            EVENT.c.user_agent,
+            CONSENT_EVENT.c.id,
+            CONSENT_EVENT.c.channel,
+            CONSENT_EVENT.c.topic,
+            CONSENT_EVENT.c.status,
+            CONSENT_EVENT.c.source,
+            CONSENT_EVENT.c.captured_at,
+            CONSENT_EVENT.c.recorded_at,
+            CONSENT_EVENT.c.wording,
+            CONSENT_EVENT.c.locale,
+            CONSENT_EVENT.c.ip,
+            CONSENT_EVENT.c.user_agent,
         )
-        .where(EVENT.c.customer_id == customer_id)
-        .order_by(EVENT.c.captured_at, EVENT.c.id)
+        .where(CONSENT_EVENT.c.customer_id == customer_id)
+        .order_by(CONSENT_EVENT.c.captured_at, CONSENT_EVENT.c.id)
     )
     return [ConsentRecord(**row._mapping) for row in rows]
 
@@ -144,8 +145,13 @@ def current_states(connection_or_session: Executor, customer_id: str) -> list[Cu
     """Every channel and topic the customer has an answer for, for ``consent show``."""
     connection = _connection(connection_or_session)
     rows = connection.execute(
-        select(STATE.c.channel, STATE.c.topic, STATE.c.status, STATE.c.captured_at)
-        .where(STATE.c.customer_id == customer_id)
-        .order_by(STATE.c.channel, STATE.c.topic)
+        select(
+            CONSENT_STATE.c.channel,
+            CONSENT_STATE.c.topic,
+            CONSENT_STATE.c.status,
+            CONSENT_STATE.c.captured_at,
+        )
+        .where(CONSENT_STATE.c.customer_id == customer_id)
+        .order_by(CONSENT_STATE.c.channel, CONSENT_STATE.c.topic)
     )
     return [CurrentConsent(**row._mapping) for row in rows]

@@ -25,14 +25,16 @@ from typing import Any
 from sqlalchemy import Connection, and_, case, or_, select
 from sqlalchemy.orm import Session
 
+from rapport.consent.state import current_states
 from rapport.engine.core.db import upsert_insert
 from rapport.engine.core.errors import NotFound
-from rapport.engine.core.models import ConsentEvent, ConsentState, ConsentStatus, Customer
+from rapport.engine.core.models import (
+    CONSENT_EVENT,
+    CONSENT_STATE,
+    CUSTOMER,
+    ConsentStatus,
+)
 from rapport.engine.core.timeutil import Clock, as_utc, utcnow
-
-EVENT = ConsentEvent.__table__  # type: ignore[attr-defined]
-STATE = ConsentState.__table__  # type: ignore[attr-defined]
-CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
 
 #: How permissive each status is; on a tie in time the lower rank wins.
 _PRECEDENCE = {
@@ -129,18 +131,18 @@ def _append_events(
     connection: Connection, changes: Sequence[ConsentChange], recorded_at: datetime
 ) -> list[Any]:
     """Insert the new facts; returns the rows actually inserted (duplicates are skipped)."""
-    statement = upsert_insert(connection, EVENT)
+    statement = upsert_insert(connection, CONSENT_EVENT)
     if connection.dialect.name == "postgresql":
         statement = statement.on_conflict_do_nothing(constraint="uq_consent_event_fact")
     else:
         statement = statement.on_conflict_do_nothing(index_elements=list(_FACT_COLUMNS))
     statement = statement.returning(
-        EVENT.c.id,
-        EVENT.c.customer_id,
-        EVENT.c.channel,
-        EVENT.c.topic,
-        EVENT.c.status,
-        EVENT.c.captured_at,
+        CONSENT_EVENT.c.id,
+        CONSENT_EVENT.c.customer_id,
+        CONSENT_EVENT.c.channel,
+        CONSENT_EVENT.c.topic,
+        CONSENT_EVENT.c.status,
+        CONSENT_EVENT.c.captured_at,
     )
     parameters = [
         {
@@ -188,23 +190,27 @@ def _fold_into_state(connection: Connection, winners: list[dict[str, Any]]) -> i
     """Upsert the current states; the WHERE keeps a newer (or stricter) state in place."""
     if not winners:
         return 0
-    statement = upsert_insert(connection, STATE)
+    statement = upsert_insert(connection, CONSENT_STATE)
     excluded = statement.excluded
     statement = statement.on_conflict_do_update(
-        index_elements=[STATE.c.customer_id, STATE.c.channel, STATE.c.topic],
+        index_elements=[
+            CONSENT_STATE.c.customer_id,
+            CONSENT_STATE.c.channel,
+            CONSENT_STATE.c.topic,
+        ],
         set_={
             "status": excluded.status,
             "captured_at": excluded.captured_at,
             "event_id": excluded.event_id,
         },
         where=or_(
-            excluded.captured_at > STATE.c.captured_at,
+            excluded.captured_at > CONSENT_STATE.c.captured_at,
             and_(
-                excluded.captured_at == STATE.c.captured_at,
-                _precedence(excluded.status) > _precedence(STATE.c.status),
+                excluded.captured_at == CONSENT_STATE.c.captured_at,
+                _precedence(excluded.status) > _precedence(CONSENT_STATE.c.status),
             ),
         ),
-    ).returning(STATE.c.customer_id)
+    ).returning(CONSENT_STATE.c.customer_id)
     return len(connection.execute(statement, winners).all())
 
 
@@ -325,3 +331,53 @@ def withdraw(
         ip=ip,
         user_agent=user_agent,
     )
+
+
+#: The wording version a one-click unsubscribe records (the link's own promise).
+UNSUBSCRIBE_LINK_WORDING = "unsubscribe-link-v1"
+
+
+def withdraw_channel(
+    connection: Connection,
+    customer_id: str,
+    channel: str,
+    *,
+    source: str,
+    now: datetime,
+    locale: str | None = None,
+    ip: str | None = None,
+    user_agent: str | None = None,
+    wording: str | None = UNSUBSCRIBE_LINK_WORDING,
+) -> int:
+    """Withdraw every granted or pending topic on ``channel``; returns how many.
+
+    One-click unsubscribe and an SMS STOP both mean "nothing more on this channel",
+    whatever topics the customer had said yes to.
+    """
+    active = [
+        state
+        for state in current_states(connection, customer_id)
+        if state.channel == channel and state.status in ("granted", "pending")
+    ]
+    if not active:
+        return 0
+    record_consent(
+        connection,
+        [
+            ConsentChange(
+                customer_id,
+                channel,
+                state.topic,
+                "withdrawn",
+                source,
+                now,
+                wording=wording,
+                ip=ip,
+                user_agent=user_agent,
+                locale=locale,
+            )
+            for state in active
+        ],
+        recorded_at=now,
+    )
+    return len(active)

@@ -10,10 +10,7 @@ from sqlalchemy import func, insert, select
 
 from rapport.consent.store import ConsentChange, record_consent
 from rapport.engine.core.db import make_engine, upgrade
-from rapport.engine.core.models import Customer, OutboxMessage
-
-CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
-OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
+from rapport.engine.core.models import CUSTOMER, OUTBOX
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from rapport.engine.campaigns.model import load_campaign
 from rapport.engine.core.config import Settings
 from rapport.engine.core.errors import CampaignError
 from rapport.engine.customers.lifecycle import RFM, OrderHistory, OrderLine, rfm_of, segment_of
-from rapport.engine.planning.planner import CustomerProfile, Reason
+from rapport.engine.customers.profile import CustomerProfile
+from rapport.engine.planning.planner import Reason
 
 DAY = date(2027, 3, 21)
 

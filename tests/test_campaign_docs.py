@@ -37,11 +37,13 @@ from rapport.engine.campaigns.model import (
     Variant,
     load_campaigns,
 )
+from rapport.engine.campaigns.samples import sample_context
 from rapport.engine.campaigns.validate import validate_campaigns
 from rapport.engine.core.config import STAGES, Settings, load_settings
 from rapport.engine.customers.lifecycle import SEGMENTS
 from rapport.engine.planning.planner import Reason
-from rapport.engine.rendering.renderer import LocaleFormats, Renderer, sample_context
+from rapport.engine.rendering.formats import LocaleFormats
+from rapport.engine.rendering.renderer import Renderer
 from rapport.engine.triggers.models import Trigger
 
 REPO = Path(__file__).resolve().parents[1]

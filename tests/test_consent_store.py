@@ -23,9 +23,8 @@ from rapport.consent.store import (
     withdraw,
 )
 from rapport.engine.core.errors import NotFound
-from rapport.engine.core.models import Customer
+from rapport.engine.core.models import CUSTOMER
 
-CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
 T0 = datetime(2025, 1, 10, 9, 0, tzinfo=UTC)
 RECORDED = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 

@@ -23,6 +23,7 @@ from rapport.engine.campaigns.offers import coupon_code
 from rapport.engine.core.config import Settings
 from rapport.engine.core.models import Customer, Order
 from rapport.engine.customers.lifecycle import OrderHistory, OrderLine
+from rapport.engine.customers.profile import CustomerProfile
 from rapport.engine.customers.recommend import (
     CoPurchase,
     build_co_purchase,
@@ -30,9 +31,13 @@ from rapport.engine.customers.recommend import (
     recommend,
 )
 from rapport.engine.planning.context import favourite_sku, last_order, message_context
-from rapport.engine.planning.planner import CustomerProfile, Decision, Reason
+from rapport.engine.planning.planner import Decision, Reason
+from rapport.engine.campaigns.samples import sample_context
+from rapport.engine.rendering import plain
 from rapport.engine.rendering import renderer as rendering
-from rapport.engine.rendering.renderer import ContextError, Renderer, check_plain, sample_context
+from rapport.engine.rendering.errors import ContextError, TemplateMissing
+from rapport.engine.rendering.plain import check_plain
+from rapport.engine.rendering.renderer import Renderer
 from rapport.engine.triggers import Occasion
 
 REPO = Path(__file__).resolve().parents[1]
@@ -401,7 +406,7 @@ def test_a_live_value_in_any_input_never_reaches_a_template(
         return  # refused where it entered
     except Exception:
         return  # the value broke the build itself: there is no context to see it
-    rendering._walk_plain(ctx, "context")  # the full walk finds nothing the check missed
+    plain._walk_plain(ctx, "context")  # the full walk finds nothing the check missed
 
 
 def test_a_live_value_is_refused_naming_where_it_sits() -> None:
@@ -608,7 +613,7 @@ def test_contexts_pruned_to_what_templates_read_render_the_same_messages(
             for locale in ("en_US", "fa_IR", "zh_CN"):
                 try:
                     renderer.locale_for(folder.name, kind, locale)
-                except rendering.TemplateMissing:
+                except TemplateMissing:
                     continue
                 occasion = TEMPLATE_OCCASIONS.get(folder.name, BIRTHDAY)
                 made = decision(channel=kind, occasion=occasion)

@@ -20,10 +20,9 @@ from outbox_seed import PERSIAN, outbox_statuses, seed_due_messages
 from sqlalchemy import func, select
 
 from rapport.engine.core.db import make_engine
-from rapport.engine.core.models import OutboxMessage
+from rapport.engine.core.models import OUTBOX
 
 RAPPORT = str(Path(sys.executable).parent / "rapport")
-OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 MESSAGES = 2000
 KILLS = 20
 LEASE_SECONDS = 5

@@ -19,18 +19,17 @@ from rapport.consent.store import grant, withdraw
 from rapport.consent.tokens import Signer
 from rapport.engine.campaigns.model import require_campaigns
 from rapport.engine.core.config import ChannelConfig, Settings
-from rapport.engine.core.models import Customer, MessageStatus, OutboxMessage
+from rapport.engine.core.models import CUSTOMER, OUTBOX, MessageStatus
 from rapport.engine.customers.importer import import_file
 from rapport.engine.customers.sample import generate
-from rapport.engine.delivery.dispatch import Dispatcher, build_channels
-from rapport.engine.planning.run import run_plan
+from rapport.engine.delivery.dispatch import Dispatcher
+from rapport.engine.delivery.lanes import build_channels
+from rapport.engine.planning.plan import run_plan
 from rapport.engine.rendering.renderer import Renderer
 
 REPO = Path(__file__).resolve().parent.parent
 DAY = date(2026, 11, 26)
 PLAN_AT = datetime.combine(DAY, time(0), tzinfo=UTC) - timedelta(hours=14)
-OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
-CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
 
 
 def settings_for(port: int, tmp_path: Path) -> Settings:

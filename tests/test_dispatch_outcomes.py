@@ -22,12 +22,11 @@ from rapport.channels.recording import RecordingChannel, accept_all
 from rapport.consent.tokens import Signer
 from rapport.engine.core.config import Settings
 from rapport.engine.core.db import make_engine
-from rapport.engine.core.models import OutboxMessage
+from rapport.engine.core.models import OUTBOX
 from rapport.engine.delivery import outbox
 from rapport.engine.delivery.dispatch import Dispatcher
 
 REPO = Path(__file__).resolve().parent.parent
-OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 
 
 @pytest.fixture

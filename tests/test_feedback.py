@@ -8,16 +8,15 @@ import pytest
 from sqlalchemy import Engine, func, insert, select
 from starlette.testclient import TestClient
 
+from rapport.consent.links import feedback_link
 from rapport.consent.tokens import Purpose, Signer, TokenClaims
 from rapport.engine.core.config import Settings, WebConfig
-from rapport.engine.core.models import Customer, FeedbackAnswer, Order
-from rapport.engine.customers.feedback import feedback_link
+from rapport.engine.core.models import FEEDBACK_ANSWER, Customer, Order
 from rapport.engine.reports.text import compute
 from rapport.engine.web.app import create_app
 
 SECRET = "test-secret-key-for-feedback"
 NOW = datetime(2026, 5, 20, 12, tzinfo=UTC)
-ANSWERS = FeedbackAnswer.__table__  # type: ignore[attr-defined]
 
 
 @pytest.fixture
@@ -61,7 +60,7 @@ def test_answered_twice_stores_one(client: TestClient, settings: Settings, engin
     assert first.status_code == second.status_code == 200
     assert 'id="thanks"' in second.text
     with engine.connect() as connection:
-        rows = connection.execute(select(ANSWERS)).all()
+        rows = connection.execute(select(FEEDBACK_ANSWER)).all()
     assert [(r.score, r.comment, r.stage, r.tier) for r in rows] == [
         (9, "عالی", "first_time", "insider")
     ]
@@ -73,7 +72,7 @@ def test_invalid_score_is_not_stored(
 ) -> None:
     assert client.post(path(settings, "C2", "x"), data={"score": "11"}).status_code == 422
     with engine.connect() as connection:
-        assert connection.execute(select(func.count()).select_from(ANSWERS)).scalar() == 0
+        assert connection.execute(select(func.count()).select_from(FEEDBACK_ANSWER)).scalar() == 0
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
@@ -99,12 +98,12 @@ def test_nps_matches_independent_computation(
     for customer, score in scores.items():
         client.post(path(settings, customer, f"feedback:{customer}"), data={"score": str(score)})
     with engine.connect() as connection:
-        n = connection.execute(select(func.count()).select_from(ANSWERS)).scalar()
+        n = connection.execute(select(func.count()).select_from(FEEDBACK_ANSWER)).scalar()
         promoters = connection.execute(
-            select(func.count()).select_from(ANSWERS).where(ANSWERS.c.score >= 9)
+            select(func.count()).select_from(FEEDBACK_ANSWER).where(FEEDBACK_ANSWER.c.score >= 9)
         ).scalar()
         detractors = connection.execute(
-            select(func.count()).select_from(ANSWERS).where(ANSWERS.c.score <= 6)
+            select(func.count()).select_from(FEEDBACK_ANSWER).where(FEEDBACK_ANSWER.c.score <= 6)
         ).scalar()
     report = compute(engine, settings, NOW.date(), NOW.date())
     assert report["feedback"]["overall"]["nps"] == pytest.approx(100 * (promoters - detractors) / n)

@@ -28,12 +28,14 @@ from sqlalchemy import Engine, insert, select
 from rapport.consent.store import ConsentChange, record_consent
 from rapport.consent.tokens import Signer
 from rapport.engine.campaigns.model import Campaign, load_campaigns
+from rapport.engine.campaigns.samples import sample_context
 from rapport.engine.campaigns.validate import check_campaigns
 from rapport.engine.core.config import LocaleConfig, Settings
 from rapport.engine.core.models import Customer, OutboxMessage
 from rapport.engine.customers import fields as validation
-from rapport.engine.planning.run import run_plan
-from rapport.engine.rendering.renderer import Renderer, TemplateProblemError, sample_context
+from rapport.engine.planning.plan import run_plan
+from rapport.engine.rendering.errors import TemplateProblemError
+from rapport.engine.rendering.renderer import Renderer
 from rapport.engine.rendering.sms_encoding import count_sms
 from rapport.engine.triggers.calendars import holiday_name
 

@@ -18,10 +18,8 @@ from outbox_seed import CHINESE, outbox_statuses, seed_due_messages
 from rapport.engine.core.config import load_settings
 from rapport.engine.core.db import make_engine
 from rapport.engine.core.errors import ConfigError
-from rapport.engine.core.models import OutboxMessage
 
 RAPPORT = str(Path(sys.executable).parent / "rapport")
-OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 
 
 def write_config(

@@ -13,11 +13,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, insert, select
 
-from rapport.engine.core.models import Customer, MessageStatus, OutboxMessage
+from rapport.engine.core.models import CUSTOMER, OUTBOX, MessageStatus
 from rapport.engine.delivery import outbox
 
-OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
-CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
 SEND_AT = datetime(2026, 12, 24, 6, 30, tzinfo=UTC)
 TEHRAN = timezone(timedelta(hours=3, minutes=30))
 

@@ -9,8 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from sqlalchemy import select
 
-import rapport.engine.cli.commands  # noqa: F401  (registers the sub-commands)
-from rapport.engine.cli.app import cli
+from rapport.engine.cli.main import cli
 from rapport.engine.core.config import Settings
 from rapport.engine.core.db import make_engine, upgrade
 from rapport.engine.core.models import Customer

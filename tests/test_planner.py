@@ -11,10 +11,10 @@ import pytest
 from rapport.engine.campaigns.model import Campaign
 from rapport.engine.core.config import AllowedHours, Caps, CapsConfig, QuietHours, Settings
 from rapport.engine.customers.lifecycle import OrderHistory
+from rapport.engine.customers.profile import CustomerProfile
 from rapport.engine.planning.caps import RecentMessage
 from rapport.engine.planning.planner import (
     Audiences,
-    CustomerProfile,
     Reason,
     decide,
     plan,

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from rapport.engine.campaigns.model import Campaign
 from rapport.engine.core.config import Caps, CapsConfig, Settings
 from rapport.engine.customers.lifecycle import OrderHistory
+from rapport.engine.customers.profile import CustomerProfile
 from rapport.engine.planning.caps import RecentMessage
 from rapport.engine.planning.planner import (
     Audiences,
-    CustomerProfile,
     Reason,
     decide,
     in_holdout,

@@ -24,11 +24,17 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select
 
 from rapport.engine.campaigns.model import Campaign
 from rapport.engine.core.config import Settings
-from rapport.engine.core.models import ConsentEvent, ConsentState, Customer, Order, OutboxMessage
+from rapport.engine.core.models import (
+    CONSENT_EVENT,
+    CONSENT_STATE,
+    CUSTOMER,
+    ORDERS,
+    OUTBOX,
+)
+from rapport.engine.customers.profile import CustomerProfile
 from rapport.engine.customers.profiles import iter_profile_batches
 from rapport.engine.planning.planner import (
     Audiences,
-    CustomerProfile,
     Decision,
     Reason,
     history_cutoff,
@@ -37,12 +43,6 @@ from rapport.engine.planning.planner import (
 from rapport.engine.planning.prefilter import candidate_clause
 from rapport.engine.planning.run import PlanReport, audiences_for
 from rapport.engine.triggers import Occasion, find_occasion
-
-CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
-ORDERS = Order.__table__  # type: ignore[attr-defined]
-EVENT = ConsentEvent.__table__  # type: ignore[attr-defined]
-STATE = ConsentState.__table__  # type: ignore[attr-defined]
-OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 
 SETTINGS = Settings()
 ZONES = (
@@ -304,8 +304,8 @@ def load(engine: Engine, rows: dict[str, list[dict[str, Any]]]) -> None:
         for table, key in (
             (CUSTOMER, "customer"),
             (ORDERS, "orders"),
-            (EVENT, "event"),
-            (STATE, "state"),
+            (CONSENT_EVENT, "event"),
+            (CONSENT_STATE, "state"),
         ):
             if rows[key]:
                 connection.execute(insert(table), rows[key])
@@ -582,10 +582,10 @@ def test_a_broadcast_reads_only_those_who_granted_its_consent(engine: Engine) ->
     with engine.connect() as connection:
         granted = set(
             connection.execute(
-                select(STATE.c.customer_id).where(
-                    STATE.c.channel == "email",
-                    STATE.c.topic == "offers",
-                    STATE.c.status == "granted",
+                select(CONSENT_STATE.c.customer_id).where(
+                    CONSENT_STATE.c.channel == "email",
+                    CONSENT_STATE.c.topic == "offers",
+                    CONSENT_STATE.c.status == "granted",
                 )
             ).scalars()
         )

@@ -36,20 +36,21 @@ from rapport.engine.campaigns.model import require_campaigns
 from rapport.engine.core.config import Settings
 from rapport.engine.core.errors import NotFound
 from rapport.engine.core.models import (
-    ConsentEvent,
-    Customer,
-    ErasurePermit,
+    CONSENT_EVENT,
+    CUSTOMER,
+    ERASURE_PERMIT,
+    ORDERS,
+    OUTBOX,
+    SUPPRESSION,
     MessageStatus,
-    Order,
-    OutboxMessage,
-    Suppression,
 )
 from rapport.engine.customers.importer import import_file
 from rapport.engine.customers.profiles import load_profile
 from rapport.engine.delivery import outbox
 from rapport.engine.delivery.dispatch import Dispatcher
+from rapport.engine.planning.plan import run_plan
 from rapport.engine.planning.planner import Reason, decide
-from rapport.engine.planning.run import audiences_for, run_plan
+from rapport.engine.planning.run import audiences_for
 from rapport.engine.rendering.renderer import Renderer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -59,12 +60,6 @@ PLAN_AT = datetime.combine(DAY, time(0), tzinfo=UTC) - timedelta(hours=14)
 IMPORTED_AT = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 ERASED_AT = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
 
-CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
-EVENT = ConsentEvent.__table__  # type: ignore[attr-defined]
-ORDERS = Order.__table__  # type: ignore[attr-defined]
-OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
-PERMIT = ErasurePermit.__table__  # type: ignore[attr-defined]
-SUPPRESSION = Suppression.__table__  # type: ignore[attr-defined]
 
 FIRST, LAST = "مریم", "کریمی"
 EMAIL = "Maryam.Karimi@example.com"  # a mixed-case local part, as people type it
@@ -294,7 +289,7 @@ async def test_export_then_erase_leaves_no_personal_data_and_reimport_is_not_mes
     seed(engine, tmp_path)
     with engine.connect() as connection:
         trail = export_customer(connection, "FA1")["consent"]["evidence"]
-        events_before = connection.execute(select(func.count()).select_from(EVENT)).scalar()
+        events_before = connection.execute(select(func.count()).select_from(CONSENT_EVENT)).scalar()
     assert {e["wording"] for e in trail} == {"birthday-v1", "offers-v2"}
     assert personal_data_left(engine)  # the scan does see her data before erasure
 
@@ -311,12 +306,14 @@ async def test_export_then_erase_leaves_no_personal_data_and_reimport_is_not_mes
     assert erased.birthday is None and erased.erased_at == ERASED_AT
     assert customer_row(engine, "EN1").email == "alex@example.com"  # nobody else touched
     with engine.connect() as connection:
-        events = connection.execute(select(EVENT).where(EVENT.c.customer_id == "FA1")).all()
+        events = connection.execute(
+            select(CONSENT_EVENT).where(CONSENT_EVENT.c.customer_id == "FA1")
+        ).all()
         suppressions = connection.execute(select(SUPPRESSION)).all()
         messages = connection.execute(select(OUTBOX).where(OUTBOX.c.customer_id == "FA1")).all()
-        permits = connection.execute(select(func.count()).select_from(PERMIT)).scalar()
+        permits = connection.execute(select(func.count()).select_from(ERASURE_PERMIT)).scalar()
         orders = connection.execute(select(func.count()).select_from(ORDERS)).scalar()
-        total_events = connection.execute(select(func.count()).select_from(EVENT)).scalar()
+        total_events = connection.execute(select(func.count()).select_from(CONSENT_EVENT)).scalar()
     assert total_events == events_before  # the evidence is kept ...
     assert all(e.ip is None and e.user_agent is None for e in events)  # ... without IP/UA
     assert {e.wording for e in events} == {"birthday-v1", "offers-v2"}
@@ -412,7 +409,7 @@ def test_erasing_twice_changes_nothing_more(engine: Engine, tmp_path: Path) -> N
     with engine.connect() as connection:
         before = {
             table.name: connection.execute(select(table)).all()
-            for table in (CUSTOMER, EVENT, OUTBOX, SUPPRESSION)
+            for table in (CUSTOMER, CONSENT_EVENT, OUTBOX, SUPPRESSION)
         }
     second = erase(engine)
     assert (
@@ -423,7 +420,7 @@ def test_erasing_twice_changes_nothing_more(engine: Engine, tmp_path: Path) -> N
         second.consent_events_cleared,
     ) == (0, 0, 0, 0, 0)
     with engine.connect() as connection:
-        for table in (CUSTOMER, EVENT, OUTBOX, SUPPRESSION):
+        for table in (CUSTOMER, CONSENT_EVENT, OUTBOX, SUPPRESSION):
             assert connection.execute(select(table)).all() == before[table.name]
     assert personal_data_left(engine) == []
 
@@ -447,11 +444,15 @@ def test_the_trail_stays_append_only_after_an_erasure(engine: Engine, tmp_path: 
     erase(engine)
     with pytest.raises(DBAPIError), engine.begin() as connection:
         connection.execute(
-            update(EVENT).where(EVENT.c.customer_id == "EN1").values(ip=None, user_agent=None)
+            update(CONSENT_EVENT)
+            .where(CONSENT_EVENT.c.customer_id == "EN1")
+            .values(ip=None, user_agent=None)
         )
     with pytest.raises(DBAPIError), engine.begin() as connection:
-        connection.execute(insert(PERMIT).values(customer_id="EN1"))
-        connection.execute(update(EVENT).where(EVENT.c.customer_id == "EN1").values(wording="x"))
+        connection.execute(insert(ERASURE_PERMIT).values(customer_id="EN1"))
+        connection.execute(
+            update(CONSENT_EVENT).where(CONSENT_EVENT.c.customer_id == "EN1").values(wording="x")
+        )
 
 
 # -- CLI ------------------------------------------------------------------------------

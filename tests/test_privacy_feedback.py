@@ -7,10 +7,8 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, insert, select
 
 from rapport.consent.privacy import erase_customer, export_customer
-from rapport.engine.core.models import Customer, FeedbackAnswer
+from rapport.engine.core.models import CUSTOMER, FEEDBACK_ANSWER
 
-CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
-FEEDBACK = FeedbackAnswer.__table__  # type: ignore[attr-defined]
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 
 
@@ -28,7 +26,7 @@ def test_feedback_is_exported_and_its_comment_erased(engine: Engine) -> None:
             )
         )
         connection.execute(
-            insert(FEEDBACK).values(
+            insert(FEEDBACK_ANSWER).values(
                 customer_id="FB1",
                 occasion="feedback:O1",
                 campaign="feedback",
@@ -45,5 +43,5 @@ def test_feedback_is_exported_and_its_comment_erased(engine: Engine) -> None:
             (9, "سارا هستم، بسته‌بندی عالی بود")
         ]
         erase_customer(connection, "FB1", NOW)
-        kept = connection.execute(select(FEEDBACK.c.score, FEEDBACK.c.comment)).one()
+        kept = connection.execute(select(FEEDBACK_ANSWER.c.score, FEEDBACK_ANSWER.c.comment)).one()
     assert tuple(kept) == (9, None)  # the score still counts in the NPS, the words are gone

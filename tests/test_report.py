@@ -10,14 +10,15 @@ import pytest
 from sqlalchemy import Engine, and_, distinct, func, insert, select
 
 from rapport.engine.core.config import Settings
-from rapport.engine.core.models import ConsentEvent, Customer, Order, OutboxMessage
+from rapport.engine.core.models import (
+    CONSENT_EVENT,
+    CUSTOMER,
+    ORDERS,
+    OUTBOX,
+)
 from rapport.engine.reports.html import to_html
 from rapport.engine.reports.text import compute
 
-CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
-ORDERS = Order.__table__  # type: ignore[attr-defined]
-OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
-EVENTS = ConsentEvent.__table__  # type: ignore[attr-defined]
 START, END = date(2026, 3, 1), date(2026, 5, 31)
 BEGIN = datetime(2026, 3, 1, tzinfo=UTC)
 FINISH = datetime(2026, 6, 1, tzinfo=UTC)
@@ -111,7 +112,7 @@ def handmade(engine: Engine) -> Engine:
             }
             for i in range(40)
         ]
-        connection.execute(insert(EVENTS), events)
+        connection.execute(insert(CONSENT_EVENT), events)
     return engine
 
 
@@ -249,13 +250,14 @@ def test_campaign_and_consent_figures_equal_sql(handmade: Engine) -> None:
         assert campaign["revenue"] == approx(revenue, abs=0.01)
     march = next(r for r in report["consent"] if r["month"] == "2026-03")
     in_march = and_(
-        EVENTS.c.captured_at >= BEGIN, EVENTS.c.captured_at < datetime(2026, 4, 1, tzinfo=UTC)
+        CONSENT_EVENT.c.captured_at >= BEGIN,
+        CONSENT_EVENT.c.captured_at < datetime(2026, 4, 1, tzinfo=UTC),
     )
     assert march["opt_outs"] == scalar(
-        handmade, select(func.count()).where(in_march, EVENTS.c.status == "withdrawn")
+        handmade, select(func.count()).where(in_march, CONSENT_EVENT.c.status == "withdrawn")
     )
     assert march["opt_ins"] == scalar(
-        handmade, select(func.count()).where(in_march, EVENTS.c.status == "granted")
+        handmade, select(func.count()).where(in_march, CONSENT_EVENT.c.status == "granted")
     )
     assert sum(report["distribution"]["stages"].values()) == 40
     assert report["distribution"]["stages"].get("prospect") == 2

@@ -14,14 +14,15 @@ from sqlalchemy import Engine, and_, case, distinct, func, select
 
 from rapport.engine.core.config import Settings, load_settings
 from rapport.engine.core.db import make_engine
-from rapport.engine.core.models import ConsentEvent, Order, OutboxMessage
+from rapport.engine.core.models import (
+    CONSENT_EVENT,
+    ORDERS,
+    OUTBOX,
+)
 from rapport.engine.reports.text import compute
 from rapport.engine.runtime.demo import run_demo
 
 REPO = Path(__file__).resolve().parent.parent
-ORDERS = Order.__table__  # type: ignore[attr-defined]
-OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
-EVENTS = ConsentEvent.__table__  # type: ignore[attr-defined]
 DAY = date(2026, 11, 26)
 START, END = DAY - timedelta(days=89), DAY + timedelta(days=1)
 BEGIN = datetime.combine(START, time(0), tzinfo=UTC)
@@ -129,18 +130,18 @@ def test_campaign_and_consent_figures_on_demo_data_equal_sql(
     assert opt_outs == scalar(
         engine,
         select(func.count()).where(
-            EVENTS.c.status == "withdrawn",
-            EVENTS.c.captured_at >= begin,
-            EVENTS.c.captured_at < FINISH,
+            CONSENT_EVENT.c.status == "withdrawn",
+            CONSENT_EVENT.c.captured_at >= begin,
+            CONSENT_EVENT.c.captured_at < FINISH,
         ),
     )
     assert opt_outs > 0  # the demo's withdrawals fall in the period too
     assert opt_ins == scalar(
         engine,
         select(func.count()).where(
-            EVENTS.c.status == "granted",
-            EVENTS.c.captured_at >= begin,
-            EVENTS.c.captured_at < FINISH,
+            CONSENT_EVENT.c.status == "granted",
+            CONSENT_EVENT.c.captured_at >= begin,
+            CONSENT_EVENT.c.captured_at < FINISH,
         ),
     )
 

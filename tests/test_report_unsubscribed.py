@@ -9,12 +9,13 @@ from sqlalchemy import Engine, and_, insert, select
 
 from rapport.consent.store import ConsentChange, record_consent
 from rapport.engine.core.config import Settings
-from rapport.engine.core.models import ConsentEvent, Customer, OutboxMessage
+from rapport.engine.core.models import (
+    CONSENT_EVENT,
+    CUSTOMER,
+    OUTBOX,
+)
 from rapport.engine.reports.text import compute
 
-CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
-OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
-EVENTS = ConsentEvent.__table__  # type: ignore[attr-defined]
 SENT = datetime(2026, 4, 10, 9, tzinfo=UTC)
 
 
@@ -71,19 +72,19 @@ def test_unsubscribed_after_a_message_equals_the_trail(engine: Engine) -> None:
     window = timedelta(days=7)
     with engine.connect() as connection:  # the join in SQL, the window compared here
         pairs = connection.execute(
-            select(OUTBOX.c.id, OUTBOX.c.sent_at, EVENTS.c.captured_at)
+            select(OUTBOX.c.id, OUTBOX.c.sent_at, CONSENT_EVENT.c.captured_at)
             .join(
-                EVENTS,
+                CONSENT_EVENT,
                 and_(
-                    EVENTS.c.customer_id == OUTBOX.c.customer_id,
-                    EVENTS.c.channel == OUTBOX.c.channel,
-                    EVENTS.c.topic == OUTBOX.c.topic,
+                    CONSENT_EVENT.c.customer_id == OUTBOX.c.customer_id,
+                    CONSENT_EVENT.c.channel == OUTBOX.c.channel,
+                    CONSENT_EVENT.c.topic == OUTBOX.c.topic,
                 ),
             )
             .where(
                 OUTBOX.c.campaign == "spring",
                 OUTBOX.c.status == "sent",
-                EVENTS.c.status == "withdrawn",
+                CONSENT_EVENT.c.status == "withdrawn",
             )
         ).all()
     expected = len(

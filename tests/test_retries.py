@@ -12,12 +12,10 @@ from rapport.channels.http_sms import HTTPSMSChannel
 from rapport.consent.store import grant
 from rapport.consent.tokens import Signer
 from rapport.engine.core.config import Settings
-from rapport.engine.core.models import Customer, OutboxMessage
+from rapport.engine.core.models import CUSTOMER, OUTBOX
 from rapport.engine.delivery.dispatch import Dispatcher, backoff
 
 REPO = Path(__file__).resolve().parent.parent
-CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
-OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 START = datetime(2026, 11, 26, 9, tzinfo=UTC)
 
 

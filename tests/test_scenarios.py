@@ -43,10 +43,11 @@ import yaml
 
 from rapport.engine.campaigns.model import Campaign, load_campaign
 from rapport.engine.core.config import Settings
-from rapport.engine.customers.lifecycle import OrderHistory, OrderLine, local_date
+from rapport.engine.core.timeutil import local_date
+from rapport.engine.customers.lifecycle import OrderHistory, OrderLine
+from rapport.engine.customers.profile import CustomerProfile
 from rapport.engine.planning.planner import (
     Audiences,
-    CustomerProfile,
     Decision,
     history_cutoff,
     plan,

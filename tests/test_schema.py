@@ -11,11 +11,11 @@ from sqlalchemy.exc import DatabaseError
 
 from rapport.consent.store import grant
 from rapport.engine.core.db import current_revision, head_revision, make_engine, upgrade
-from rapport.engine.core.models import ConsentEvent, Customer, ErasurePermit
-
-EVENT = ConsentEvent.__table__  # type: ignore[attr-defined]
-CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
-PERMIT = ErasurePermit.__table__  # type: ignore[attr-defined]
+from rapport.engine.core.models import (
+    CONSENT_EVENT,
+    CUSTOMER,
+    ERASURE_PERMIT,
+)
 
 
 def test_migrations_reach_head(engine: Engine) -> None:
@@ -51,27 +51,29 @@ def trail(engine: Engine) -> Engine:
 
 def test_consent_events_cannot_be_deleted(trail: Engine) -> None:
     with pytest.raises(DatabaseError, match="append-only"), trail.begin() as connection:
-        connection.execute(delete(EVENT))
+        connection.execute(delete(CONSENT_EVENT))
 
 
 def test_consent_events_cannot_be_updated(trail: Engine) -> None:
     with pytest.raises(DatabaseError, match="append-only"), trail.begin() as connection:
-        connection.execute(update(EVENT).values(status="withdrawn"))
+        connection.execute(update(CONSENT_EVENT).values(status="withdrawn"))
 
 
 def test_clearing_ip_is_refused_without_an_erasure_permit(trail: Engine) -> None:
     with pytest.raises(DatabaseError, match="append-only"), trail.begin() as connection:
-        connection.execute(update(EVENT).values(ip=None, user_agent=None))
+        connection.execute(update(CONSENT_EVENT).values(ip=None, user_agent=None))
 
 
 def test_erasure_permit_allows_clearing_ip_and_user_agent_only(trail: Engine) -> None:
     with trail.begin() as connection:
-        connection.execute(insert(PERMIT).values(customer_id="C1"))
-        connection.execute(update(EVENT).values(ip=None, user_agent=None))
-        connection.execute(delete(PERMIT))
+        connection.execute(insert(ERASURE_PERMIT).values(customer_id="C1"))
+        connection.execute(update(CONSENT_EVENT).values(ip=None, user_agent=None))
+        connection.execute(delete(ERASURE_PERMIT))
     with pytest.raises(DatabaseError, match="append-only"), trail.begin() as connection:
-        connection.execute(insert(PERMIT).values(customer_id="C1"))
-        connection.execute(update(EVENT).values(status="withdrawn", ip=None, user_agent=None))
+        connection.execute(insert(ERASURE_PERMIT).values(customer_id="C1"))
+        connection.execute(
+            update(CONSENT_EVENT).values(status="withdrawn", ip=None, user_agent=None)
+        )
 
 
 def test_truncate_is_refused_on_postgresql(postgres_url: str) -> None:

@@ -14,12 +14,10 @@ from test_delivery import seed as seed_sample
 
 from rapport.engine.core.config import PlanningConfig, Settings
 from rapport.engine.core.db import make_engine
-from rapport.engine.core.models import Customer, OutboxMessage
+from rapport.engine.core.models import CUSTOMER, OUTBOX
 from rapport.engine.planning.run import PlanReport
 from rapport.engine.planning.shards import split
 
-OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
-CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
 CUSTOMERS = 240
 
 

@@ -13,7 +13,7 @@ from rapport.engine.campaigns.model import Campaign, load_campaign
 from rapport.engine.core.config import Settings, TierConfig, TierLevel
 from rapport.engine.core.errors import CampaignError
 from rapport.engine.customers.lifecycle import OrderHistory, OrderLine
-from rapport.engine.planning.planner import CustomerProfile
+from rapport.engine.customers.profile import CustomerProfile
 from rapport.engine.triggers import Miss, Occasion, find_occasion
 from rapport.engine.triggers.cron import parse_cron
 from rapport.engine.triggers.orders import learned_interval

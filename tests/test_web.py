@@ -19,23 +19,20 @@ import itsdangerous.timed
 import pytest
 from sqlalchemy import Engine, insert, select
 
+from rapport.consent.links import links_for
 from rapport.consent.state import current_states, history
 from rapport.consent.store import ConsentChange, record_consent
 from rapport.consent.tokens import Purpose, Signer, TokenClaims
 from rapport.engine.campaigns.model import require_campaigns
 from rapport.engine.core.config import Settings
-from rapport.engine.core.models import Customer, Order, OutboxMessage
-from rapport.engine.planning.context import links_for
-from rapport.engine.planning.run import run_plan
+from rapport.engine.core.models import CUSTOMER, ORDERS, OUTBOX
+from rapport.engine.planning.plan import run_plan
 from rapport.engine.rendering.renderer import Renderer
 from rapport.engine.web.app import create_app
 from rapport.engine.web.server import BackgroundServer
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET = "web-test-secret"
-CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
-ORDERS = Order.__table__  # type: ignore[attr-defined]
-OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 NOWRUZ = date(2027, 3, 21)
 
 

@@ -19,11 +19,11 @@ from pydantic import ValidationError
 from sqlalchemy import Engine, func, insert, select
 from starlette.testclient import TestClient
 
-from rapport.consent.keywords import KeywordAction, SMSKeywords, match_keyword
 from rapport.consent.state import current_status, granted_pairs, history
-from rapport.consent.store import EVENT, ConsentChange, record_consent
+from rapport.consent.store import ConsentChange, record_consent
 from rapport.engine.core.config import Settings, load_settings
-from rapport.engine.core.models import Customer, Suppression
+from rapport.engine.core.keywords import KeywordAction, SMSKeywords, match_keyword
+from rapport.engine.core.models import CONSENT_EVENT, CUSTOMER, SUPPRESSION
 from rapport.engine.web.app import create_app
 from rapport.engine.web.sms_inbound import (
     HELP_REPLY,
@@ -33,8 +33,6 @@ from rapport.engine.web.sms_inbound import (
 )
 
 REPO = Path(__file__).resolve().parent.parent
-CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
-SUPPRESSION = Suppression.__table__  # type: ignore[attr-defined]
 
 T0 = datetime(2025, 1, 10, 9, 0, tzinfo=UTC)
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -155,7 +153,7 @@ def trail(engine: Engine, customer_id: str) -> list[Any]:
 
 def event_count(engine: Engine) -> int:
     with engine.connect() as connection:
-        return connection.execute(select(func.count()).select_from(EVENT)).scalar_one()
+        return connection.execute(select(func.count()).select_from(CONSENT_EVENT)).scalar_one()
 
 
 def suppressions(engine: Engine) -> dict[str, str]:

@@ -34,14 +34,14 @@ from decimal import Decimal
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
-from rapport.engine.core.config import STAGES
+from rapport.engine.core.config import STAGES, Strict
 from rapport.engine.customers.lifecycle import RFM, SEGMENTS, Segment, Stage, rfm_of, segment_of
 from rapport.engine.triggers.occasions import same_day_in
 
 if TYPE_CHECKING:
-    from rapport.engine.planning.planner import CustomerProfile
+    from rapport.engine.customers.profile import CustomerProfile
 
 ConditionField = Literal[
     "country",
@@ -64,11 +64,13 @@ OPERATORS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte")
 Scalar = str | Decimal
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+class _Aliased(Strict):
+    """Audience keys have YAML aliases (``min``/``max``); either spelling is read."""
+
+    model_config = ConfigDict(populate_by_name=True)
 
 
-class ValueRange(Strict):
+class ValueRange(_Aliased):
     """An inclusive range in the base currency; give ``min``, ``max`` or both."""
 
     min: Decimal | None = Field(None, ge=0)
@@ -83,7 +85,7 @@ class ValueRange(Strict):
         return self
 
 
-class Condition(Strict):
+class Condition(_Aliased):
     """``{field: order_count, gte: 3}``: one field, exactly one operator."""
 
     field: ConditionField
@@ -140,7 +142,7 @@ def _attr(op: str) -> str:
     return "in_" if op == "in" else op
 
 
-class Audience(Strict):
+class Audience(_Aliased):
     """Who may receive the campaign; an omitted rule means no restriction."""
 
     stages: list[Stage] | None = None

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rapport.engine.campaigns.audience import Audience
 from rapport.engine.campaigns.offers import offer_problems
-from rapport.engine.core.config import LocalTime, Settings
+from rapport.engine.core.config import LocalTime, Settings, Strict
 from rapport.engine.core.errors import CampaignError, Problem
 from rapport.engine.core.yamlsource import (
     YamlDocument,
@@ -54,10 +54,6 @@ class Offer(BaseModel):
     coupon: bool | None = None
     code_prefix: Annotated[str, Field(pattern=r"^[A-Z0-9]{1,12}$")] | None = None
     code_length: Literal[8, 12, 16, 20] | None = None
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class SendWindow(Strict):

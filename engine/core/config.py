@@ -22,8 +22,8 @@ from pydantic import (
     model_validator,
 )
 
-from rapport.consent.keywords import SMSKeywords
 from rapport.engine.core.errors import ConfigError, Problem
+from rapport.engine.core.keywords import SMSKeywords
 from rapport.engine.core.yamlsource import (
     YamlDocument,
     YamlSyntaxError,
@@ -59,6 +59,12 @@ LocalTime = Annotated[time, BeforeValidator(_local_time)]
 
 
 class Strict(BaseModel):
+    """The base of every model read from YAML (config, campaigns, triggers, audiences).
+
+    An unknown key is an error, never ignored: a typo must not silently drop a limit.
+    Frozen, so a loaded configuration cannot be changed behind the loader's back.
+    """
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 

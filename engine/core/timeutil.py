@@ -7,8 +7,10 @@ datetime is normalised to UTC on the way in and comes back aware on the way out.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.types import DateTime, TypeDecorator
 
@@ -25,6 +27,20 @@ def as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+@lru_cache(maxsize=1024)
+def zone(name: str) -> ZoneInfo:
+    """The IANA zone ``name``, memoised: planning asks for it per customer and message."""
+    return ZoneInfo(name)
+
+
+def local_date(moment: datetime, timezone: str) -> date:
+    """The date ``moment`` falls on in ``timezone`` (a naive moment is taken as UTC).
+
+    Stages, occasions and caps count the customer's days, not the server's.
+    """
+    return as_utc(moment).astimezone(zone(timezone)).date()
 
 
 def isoformat_z(value: datetime) -> str:

@@ -1,7 +1,7 @@
-"""Feedback requests and their answers: the signed link and storing one answer.
+"""Feedback answers: storing one answer per request, and whether it was answered.
 
 A feedback request is one occasion of the ``feedback`` campaign (``feedback:<order>``).
-Its link is signed for :attr:`Purpose.FEEDBACK` and names the customer, the channel
+Its link (:func:`rapport.consent.links.feedback_link`) names the customer, the channel
 and the occasion (carried in the token's ``topic`` slot), so an answer belongs to
 exactly one request; the table's unique key keeps the first answer and ignores the
 rest.
@@ -13,32 +13,21 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select
 
-from rapport.consent.tokens import Purpose, Signer, TokenClaims
+from rapport.consent.tokens import TokenClaims
 from rapport.engine.core.config import Settings
-from rapport.engine.core.models import FeedbackAnswer, OutboxMessage
+from rapport.engine.core.models import FEEDBACK_ANSWER, OUTBOX
+from rapport.engine.core.timeutil import local_date
 from rapport.engine.customers.lifecycle import stage_of, tier_of
 from rapport.engine.customers.profiles import load_profile
-from rapport.engine.planning.planner import local_day
 
-ANSWERS = FeedbackAnswer.__table__  # type: ignore[attr-defined]
-OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 DEFAULT_CAMPAIGN = "feedback"
 MAX_COMMENT = 2000
 
 
-def feedback_link(
-    customer_id: str, occasion: str, channel: str | None, settings: Settings, signer: Signer
-) -> str:
-    """The signed link to the one-question page for this request."""
-    base = settings.web.base_url.rstrip("/")
-    claims = TokenClaims(customer_id=customer_id, channel=channel, topic=occasion)
-    return f"{base}/feedback/{signer.sign(Purpose.FEEDBACK, claims)}"
-
-
 def answered(connection: Connection, customer_id: str, occasion: str) -> bool:
     found = connection.execute(
-        select(ANSWERS.c.id).where(
-            ANSWERS.c.customer_id == customer_id, ANSWERS.c.occasion == occasion
+        select(FEEDBACK_ANSWER.c.id).where(
+            FEEDBACK_ANSWER.c.customer_id == customer_id, FEEDBACK_ANSWER.c.occasion == occasion
         )
     ).first()
     return found is not None
@@ -72,7 +61,7 @@ def record_answer(
     profile = load_profile(connection, settings, claims.customer_id, now)
     if profile is None:
         return False
-    today = local_day(now, profile.timezone)
+    today = local_date(now, profile.timezone)
     history = profile.history
     text = (comment or "").strip()[:MAX_COMMENT] or None
     values = {
@@ -89,5 +78,5 @@ def record_answer(
         "tier": tier_of(history.spend_12m_on(today), settings.tiers),
         "answered_at": now,
     }
-    connection.execute(ANSWERS.insert().values(**values))
+    connection.execute(FEEDBACK_ANSWER.insert().values(**values))
     return True

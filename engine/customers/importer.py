@@ -36,14 +36,12 @@ from rapport.consent.store import ConsentChange, record_consent
 from rapport.engine.core.config import Settings
 from rapport.engine.core.db import upsert_insert
 from rapport.engine.core.errors import ImportFileError, Problem, UsageError
-from rapport.engine.core.models import Customer, Order
+from rapport.engine.core.models import CUSTOMER, ORDERS
 from rapport.engine.core.timeutil import Clock, utcnow
 from rapport.engine.customers import fields as v
 
 log = logging.getLogger(__name__)
 
-CUSTOMER: Table = Customer.__table__  # type: ignore[attr-defined]
-ORDER: Table = Order.__table__  # type: ignore[attr-defined]
 
 Kind = Literal["customers", "orders", "consent"]
 ProgressCallback = Callable[[int, int], None]
@@ -420,7 +418,7 @@ def _flush(
         if good and kind == "consent":
             _record(connection, good, report, now)
         elif good:
-            _upsert(connection, CUSTOMER if kind == "customers" else ORDER, good, report)
+            _upsert(connection, CUSTOMER if kind == "customers" else ORDERS, good, report)
     report.accepted += len(good)
     for row in batch:
         if row.problems:

@@ -19,12 +19,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from functools import lru_cache
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from rapport.engine.core.config import STAGES, LifecycleConfig, TierConfig
-from rapport.engine.core.timeutil import as_utc
+from rapport.engine.core.timeutil import local_date
 
 Stage = Literal["prospect", "first_time", "repeat", "loyal", "at_risk", "lapsed"]
 assert set(STAGES) == set(Stage.__args__)  # type: ignore[attr-defined]
@@ -104,16 +102,6 @@ class OrderHistory:
         if self.first_order_at is None:
             return None
         return local_date(self.first_order_at, timezone)
-
-
-@lru_cache(maxsize=1024)
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
-
-
-def local_date(moment: datetime, timezone: str) -> date:
-    """The date ``moment`` falls on in ``timezone`` (a naive moment is taken as UTC)."""
-    return as_utc(moment).astimezone(_zone(timezone)).date()
 
 
 EMPTY_HISTORY = OrderHistory()

@@ -18,21 +18,19 @@ from sqlalchemy import ColumnElement, Connection, func, select, type_coerce
 from sqlalchemy.types import NullType
 
 from rapport.engine.core.config import Settings
-from rapport.engine.core.models import Customer, Order
-from rapport.engine.core.timeutil import as_utc
+from rapport.engine.core.models import CUSTOMER, ORDERS
+from rapport.engine.core.timeutil import as_utc, local_date
 from rapport.engine.customers.lifecycle import (
     EMPTY_HISTORY,
     OrderHistory,
     OrderLine,
     to_base_currency,
 )
-from rapport.engine.planning.planner import CustomerProfile, local_day
+from rapport.engine.customers.profile import CustomerProfile
 
 #: (after, up to): customer ids greater than the first and at most the second.
 IdRange = tuple[str | None, str | None]
 
-CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
-ORDERS = Order.__table__  # type: ignore[attr-defined]
 
 #: Columns are read without SQLAlchemy's result types (see :func:`_raw`): on SQLite
 #: its Python-level parsing of every date, timestamp and amount cost more than the
@@ -122,7 +120,7 @@ def _histories(
                 amount=zero if converted is None else converted,
                 currency=currency,
                 ordered_at=moment,
-                day=local_day(moment, timezone),
+                day=local_date(moment, timezone),
             )
         )
     return {cid: OrderHistory.from_orders(found, as_of) for cid, found in lines.items()}

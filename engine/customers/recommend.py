@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from rapport.engine.core.models import Order
+from rapport.engine.core.models import ORDERS
 
 __all__ = [
     "DEFAULT_MAX_BASKET",
@@ -44,8 +44,6 @@ __all__ = [
 DEFAULT_TOP = 10
 DEFAULT_SLACK = 4
 DEFAULT_MAX_BASKET = 50
-
-ORDERS = Order.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)

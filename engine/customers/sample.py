@@ -18,8 +18,6 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from rapport.engine.triggers.calendars import holidays_on
-
 
 @dataclass(frozen=True)
 class Market:
@@ -94,15 +92,6 @@ class SampleFiles:
     orders: Path
     consent: Path
     counts: dict[str, int]
-
-
-def next_holiday(start: date, countries: tuple[str, ...], horizon: int = 400) -> date:
-    """The first day on or after ``start`` that is a public holiday in one of ``countries``."""
-    for offset in range(horizon):
-        day = start + timedelta(days=offset)
-        if any(holidays_on(country, day) for country in countries):
-            return day
-    return start
 
 
 def _phone(market: Market, rng: random.Random) -> str:

@@ -43,30 +43,22 @@ from sqlalchemy import Engine, select
 
 from rapport.channels.base import Channel, Outcome, OutgoingMessage, SendResult
 from rapport.channels.mime import message_id_for
-from rapport.channels.registry import (
-    AdapterOptionsError,
-    InvalidAdapterError,
-    UnknownAdapterError,
-    build_channel,
-)
+from rapport.consent.links import unsubscribe_headers
 from rapport.consent.state import granted_pairs
 from rapport.consent.tokens import Signer
 from rapport.engine.core.config import Settings
 from rapport.engine.core.db import in_memory
-from rapport.engine.core.errors import ConfigError
 from rapport.engine.core.i18n import gettext, ui_language
 from rapport.engine.core.i18n import gettext_noop as _
-from rapport.engine.core.models import Customer, MessageStatus
+from rapport.engine.core.models import CUSTOMER, MessageStatus
 from rapport.engine.core.timeutil import Clock, utcnow
 from rapport.engine.delivery import outbox
 from rapport.engine.delivery.lanes import ChannelLane
-from rapport.engine.planning.context import unsubscribe_headers
-from rapport.engine.rendering.renderer import full_name
+from rapport.engine.rendering.locales import full_name
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 OPT_OUT_HINT = _("Reply STOP to opt out")
-CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -86,39 +78,6 @@ class DispatchReport:
 
 def default_worker_id() -> str:
     return f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
-
-
-def build_channels(settings: Settings) -> dict[str, ChannelLane]:
-    """A lane per configured channel: its providers' adapters, built once and reused."""
-    lanes: dict[str, ChannelLane] = {}
-    for name, config in settings.channels.items():
-        providers = []
-        for index, provider in enumerate(config.provider_list()):
-            options = provider.options()
-            label = f"channels.{name}" + (f".providers.{index}" if config.providers else "")
-            try:
-                instances = [
-                    build_channel(provider.adapter, options, settings.base_dir)
-                    for _ in range(config.concurrency)
-                ]
-            except (
-                UnknownAdapterError,
-                InvalidAdapterError,
-                AdapterOptionsError,
-                ValueError,
-            ) as exc:
-                source = {"smtp": " (from RAPPORT_SMTP_URL)", "http_sms": " (from RAPPORT_SMS_URL)"}
-                via = source.get(provider.adapter, "") if "url" in options else ""
-                raise ConfigError(f"{label}{via}: {exc}") from None
-            providers.append((provider.adapter, instances))
-        lanes[name] = ChannelLane(
-            name,
-            providers,
-            rate_per_second=config.rate_per_second,
-            failover_after=config.failover_after,
-            cooldown_seconds=config.failover_cooldown_seconds,
-        )
-    return lanes
 
 
 def backoff(attempt: int, settings: Settings, rng: random.Random) -> timedelta:

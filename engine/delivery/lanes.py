@@ -17,6 +17,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from rapport.channels.base import Channel, Outcome, OutgoingMessage, SendResult
+from rapport.channels.registry import (
+    AdapterOptionsError,
+    InvalidAdapterError,
+    UnknownAdapterError,
+    build_channel,
+)
+from rapport.engine.core.config import Settings
+from rapport.engine.core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 Monotonic = Callable[[], float]
@@ -136,3 +144,36 @@ class ChannelLane:
         for provider in self.providers:
             for instance in provider.all_instances:
                 await instance.aclose()
+
+
+def build_channels(settings: Settings) -> dict[str, ChannelLane]:
+    """A lane per configured channel: its providers' adapters, built once and reused."""
+    lanes: dict[str, ChannelLane] = {}
+    for name, config in settings.channels.items():
+        providers = []
+        for index, provider in enumerate(config.provider_list()):
+            options = provider.options()
+            label = f"channels.{name}" + (f".providers.{index}" if config.providers else "")
+            try:
+                instances = [
+                    build_channel(provider.adapter, options, settings.base_dir)
+                    for _ in range(config.concurrency)
+                ]
+            except (
+                UnknownAdapterError,
+                InvalidAdapterError,
+                AdapterOptionsError,
+                ValueError,
+            ) as exc:
+                source = {"smtp": " (from RAPPORT_SMTP_URL)", "http_sms": " (from RAPPORT_SMS_URL)"}
+                via = source.get(provider.adapter, "") if "url" in options else ""
+                raise ConfigError(f"{label}{via}: {exc}") from None
+            providers.append((provider.adapter, instances))
+        lanes[name] = ChannelLane(
+            name,
+            providers,
+            rate_per_second=config.rate_per_second,
+            failover_after=config.failover_after,
+            cooldown_seconds=config.failover_cooldown_seconds,
+        )
+    return lanes

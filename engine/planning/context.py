@@ -12,52 +12,20 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from rapport.consent.tokens import Purpose, Signer, TokenClaims
+from rapport.consent.links import LINKS, feedback_link, links_for
+from rapport.consent.tokens import Signer
 from rapport.engine.campaigns.model import Campaign
 from rapport.engine.campaigns.offers import personal_offer
 from rapport.engine.core.config import Settings
 from rapport.engine.core.keys import secret_key
-from rapport.engine.customers.feedback import feedback_link
-from rapport.engine.customers.lifecycle import OrderHistory, local_date
+from rapport.engine.core.timeutil import local_date
+from rapport.engine.customers.lifecycle import OrderHistory
+from rapport.engine.customers.profile import CustomerProfile
 from rapport.engine.customers.recommend import CoPurchase, recommend
-from rapport.engine.planning.planner import CustomerProfile, Decision
-from rapport.engine.rendering.renderer import PlainContext, full_name, plain_context
+from rapport.engine.planning.planner import Decision
+from rapport.engine.rendering.locales import full_name
+from rapport.engine.rendering.plain import PlainContext, plain_context
 from rapport.engine.triggers.calendars import holiday_name
-
-#: The signed links a message context offers its templates (``links.<name>``).
-LINKS = ("preferences", "unsubscribe", "feedback")
-
-
-def links_for(
-    customer_id: str,
-    channel: str | None,
-    settings: Settings,
-    signer: Signer,
-    wanted: Collection[str] = ("preferences", "unsubscribe"),
-) -> dict[str, str]:
-    """Signed preference and one-click unsubscribe links for a customer (those of
-    them in ``wanted``: signing is a large share of building a context)."""
-    base = settings.web.base_url.rstrip("/")
-    claims = TokenClaims(customer_id=customer_id, channel=channel)
-    links = {}
-    if "preferences" in wanted:
-        links["preferences"] = f"{base}/preferences/{signer.sign(Purpose.PREFERENCES, claims)}"
-    if "unsubscribe" in wanted:
-        links["unsubscribe"] = f"{base}/unsubscribe/{signer.sign(Purpose.UNSUBSCRIBE, claims)}"
-    return links
-
-
-def unsubscribe_headers(
-    customer_id: str, channel: str, settings: Settings, signer: Signer
-) -> dict[str, str]:
-    """RFC 2369 / RFC 8058 headers: an HTTPS one-click URL and a mailto alternative."""
-    link = links_for(customer_id, channel, settings, signer, ("unsubscribe",))["unsubscribe"]
-    token = link.rsplit("/", 1)[-1]
-    mailto = f"mailto:{settings.sender.unsubscribe_mailto}?subject=unsubscribe%20{token}"
-    return {
-        "List-Unsubscribe": f"<{link}>, <{mailto}>",
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-    }
 
 
 def message_context(
@@ -84,8 +52,8 @@ def message_context(
     the local date of ``send_at``, else the occasion's date. ``links`` are the signed
     links to include (planning leaves out those its template never reads).
 
-    The result is a :class:`~rapport.engine.rendering.renderer.PlainContext`: the values read
-    from the inputs are checked here (:class:`~rapport.engine.rendering.renderer.ContextError`
+    The result is a :class:`~rapport.engine.rendering.plain.PlainContext`: the values read
+    from the inputs are checked here (:class:`~rapport.engine.rendering.errors.ContextError`
     if one is not plain data), so the renderer does not walk the context again.
     """
     occasion = decision.occasion

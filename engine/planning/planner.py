@@ -25,16 +25,15 @@ from typing import Any
 from rapport.engine.campaigns.audience import audience_miss
 from rapport.engine.campaigns.model import Campaign
 from rapport.engine.core.config import Settings
-from rapport.engine.core.timeutil import as_utc
+from rapport.engine.core.timeutil import local_date
 from rapport.engine.customers.lifecycle import (
-    EMPTY_HISTORY,
-    OrderHistory,
     segment_for,
     stage_of,
     tier_of,
 )
+from rapport.engine.customers.profile import CustomerProfile
 from rapport.engine.planning.caps import RecentMessage, Tally
-from rapport.engine.planning.windows import channel_window, zone
+from rapport.engine.planning.windows import channel_window
 from rapport.engine.triggers import Miss, Occasion, find_occasion
 
 
@@ -63,26 +62,6 @@ class Reason(StrEnum):
     HOLDOUT = "holdout"
     ALREADY_PLANNED = "already_planned"
     RENDER_ERROR = "render_error"
-
-
-@dataclass(frozen=True)
-class CustomerProfile:
-    """Plain data about one customer, as the planner and templates need it."""
-
-    id: str
-    locale: str
-    timezone: str
-    first_name: str = ""
-    last_name: str = ""
-    email: str | None = None
-    phone: str | None = None
-    country: str | None = None
-    birthday: date | None = None
-    created_at: datetime | None = None
-    history: OrderHistory = EMPTY_HISTORY
-
-    def address(self, kind: str) -> str | None:
-        return self.email if kind == "email" else self.phone if kind == "sms" else None
 
 
 @dataclass(frozen=True)
@@ -161,10 +140,6 @@ def history_cutoff(day: date, now: datetime) -> datetime:
     return min(now, end_of_day)
 
 
-def local_day(moment: datetime, timezone: str) -> date:
-    return as_utc(moment).astimezone(zone(timezone)).date()
-
-
 def decide(
     customer: CustomerProfile,
     campaign: Campaign,
@@ -180,7 +155,7 @@ def decide(
     """
     history = customer.history
     last_day = (
-        local_day(history.last_order_at, customer.timezone) if history.last_order_at else None
+        local_date(history.last_order_at, customer.timezone) if history.last_order_at else None
     )
     stage = stage_of(history, last_day, day, settings.lifecycle)
     tier = tier_of(history.spend_12m, settings.tiers)

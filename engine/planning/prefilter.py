@@ -38,8 +38,14 @@ from sqlalchemy import ColumnElement, and_, exists, extract, false, func, or_, t
 
 from rapport.engine.campaigns.model import Campaign
 from rapport.engine.core.config import Settings
-from rapport.engine.core.models import ConsentState, ConsentStatus, Customer, Order
-from rapport.engine.planning.planner import CustomerProfile, history_cutoff
+from rapport.engine.core.models import (
+    CONSENT_STATE,
+    CUSTOMER,
+    ORDERS,
+    ConsentStatus,
+)
+from rapport.engine.customers.profile import CustomerProfile
+from rapport.engine.planning.planner import history_cutoff
 from rapport.engine.triggers import Occasion, find_occasion
 from rapport.engine.triggers.models import (
     AnniversaryTrigger,
@@ -55,9 +61,6 @@ from rapport.engine.triggers.models import (
 
 __all__ = ["candidate_clause"]
 
-CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
-ORDERS = Order.__table__  # type: ignore[attr-defined]
-CONSENT = ConsentState.__table__  # type: ignore[attr-defined]
 
 #: Who a campaign's trigger can reach on the day: a clause, or ``True`` (anyone, as
 #: far as SQL can tell) or ``False`` (nobody).
@@ -133,10 +136,10 @@ def _any(reaches: Sequence[Reach]) -> ColumnElement[bool]:
 def _granted(topic: str, channels: tuple[str, ...]) -> ColumnElement[bool]:
     """The planner's consent test: ``(channel, topic)`` granted for one of the channels."""
     return exists().where(
-        CONSENT.c.customer_id == CUSTOMER.c.id,
-        CONSENT.c.status == ConsentStatus.GRANTED.value,
-        CONSENT.c.topic == topic,
-        CONSENT.c.channel.in_(channels),
+        CONSENT_STATE.c.customer_id == CUSTOMER.c.id,
+        CONSENT_STATE.c.status == ConsentStatus.GRANTED.value,
+        CONSENT_STATE.c.topic == topic,
+        CONSENT_STATE.c.channel.in_(channels),
     )
 
 

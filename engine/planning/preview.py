@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import Engine
 
 from rapport.channels.mime import message_id_for
+from rapport.consent.links import unsubscribe_headers
 from rapport.consent.tokens import Signer
 from rapport.engine.campaigns.model import (
     HolidayTrigger,
@@ -25,10 +26,11 @@ from rapport.engine.core.errors import NotFound, UserError
 from rapport.engine.core.keys import secret_key
 from rapport.engine.customers.profiles import load_profile
 from rapport.engine.customers.recommend import load_co_purchase
-from rapport.engine.planning.context import message_context, unsubscribe_headers
+from rapport.engine.planning.context import message_context
 from rapport.engine.planning.planner import Decision, Reason, decide, history_cutoff, variant_for
 from rapport.engine.planning.run import audiences_for
-from rapport.engine.rendering.renderer import RenderedMessage, Renderer, full_name
+from rapport.engine.rendering.locales import full_name
+from rapport.engine.rendering.renderer import RenderedMessage, Renderer
 from rapport.engine.triggers import Miss, Occasion, find_occasion
 from rapport.engine.triggers.calendars import holidays_on
 

@@ -4,8 +4,9 @@ Reads customers, consent and suppression in batches, asks the planner, renders e
 newly planned message once, and writes each batch's messages to the outbox in one
 transaction. A message already in the outbox is neither rendered nor written again.
 Only customers some campaign could message that day are read (the SQL pre-filter of
-:mod:`rapport.engine.planning.prefilter`), and a large run is shared between processes by
-ranges of customer ids (:mod:`rapport.engine.planning.shards`).
+:mod:`rapport.engine.planning.prefilter`). This is the loop over one range of customer
+ids; :mod:`rapport.engine.planning.plan` cuts a large run into ranges and shares them
+between processes (:mod:`rapport.engine.planning.shards`).
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import ColumnElement, Engine
 
+from rapport.consent.links import LINKS
 from rapport.consent.state import granted_pairs
 from rapport.consent.tokens import Signer
 from rapport.engine.campaigns.model import Campaign
@@ -25,14 +27,14 @@ from rapport.engine.core.config import Settings
 from rapport.engine.core.errors import CampaignError
 from rapport.engine.core.keys import secret_key
 from rapport.engine.core.models import MessageStatus
+from rapport.engine.customers.profile import CustomerProfile
 from rapport.engine.customers.profiles import IdRange, count_customers, iter_profile_batches
 from rapport.engine.customers.recommend import CoPurchase, load_co_purchase
 from rapport.engine.delivery import outbox
-from rapport.engine.planning import shards
-from rapport.engine.planning.context import LINKS, message_context
+from rapport.engine.planning.context import message_context
+from rapport.engine.planning.history import history_for
 from rapport.engine.planning.planner import (
     Audiences,
-    CustomerProfile,
     Decision,
     Reason,
     history_cutoff,
@@ -92,7 +94,7 @@ def audiences_for(
     granted = granted_pairs(connection, ids, span=span, topics=topics)
     addresses = [(kind, a) for c in batch for kind in ("email", "sms") if (a := c.address(kind))]
     zones = {c.id: c.timezone for c in batch}
-    recent, planned = outbox.history_for(connection, zones, day, span=span)
+    recent, planned = history_for(connection, zones, day, span=span)
     return Audiences(
         granted=granted,
         suppressed=outbox.suppressed_addresses(connection, addresses, snapshot=suppression),
@@ -101,7 +103,7 @@ def audiences_for(
     )
 
 
-def run_plan(
+def plan_range(
     engine: Engine,
     settings: Settings,
     campaigns: Sequence[Campaign],
@@ -115,50 +117,23 @@ def run_plan(
     customer_ids: Sequence[str] | None = None,
     co_purchase: CoPurchase | None = None,
     id_range: IdRange | None = None,
+    where: ColumnElement[bool] | None = None,
 ) -> PlanReport:
-    """Plan ``day`` for every customer; ``dry_run`` renders and reports but writes nothing.
-
-    A large run is shared between processes by customer id range (see
-    :mod:`rapport.engine.planning.shards`); ``id_range`` is the part one process plans. A run
-    with ``on_planned`` or ``customer_ids`` stays in one process.
+    """Plan ``day`` in this process, batch by batch, for the customers of ``id_range``
+    (all when None) or only ``customer_ids``; ``dry_run`` renders and reports but
+    writes nothing. :func:`rapport.engine.planning.plan.run_plan` decides whether a
+    run is cut into ranges shared between processes; each range comes here.
+    ``where`` is the run's pre-filter when the caller has built it already.
     """
     report = PlanReport(day=day)
     by_id = {c.id: c for c in campaigns}
     cutoff = history_cutoff(day, now)
     # Asked about named customers, read them all (explain and preview want every
     # reason); otherwise read only those some campaign could message today.
-    where = None
-    if customer_ids is None:
+    if customer_ids is not None:
+        where = None
+    elif where is None:
         where = candidate_clause(campaigns, day, now, settings)
-    ranges = [id_range]
-    if id_range is None and on_planned is None and customer_ids is None:
-        with engine.connect() as reader:
-            ranges = shards.split(reader, settings, engine.url, where)
-    if len(ranges) > 1:
-        url = engine.url.render_as_string(hide_password=False)
-        jobs = [
-            shards.job_for(
-                url, settings, campaigns, day, now, renderer, signer, dry_run, co_purchase, part
-            )
-            for part in ranges[1:]
-        ]
-        with shards.pool(len(jobs)) as workers:
-            futures = [workers.submit(shards.plan_shard, job) for job in jobs]
-            report = run_plan(
-                engine,
-                settings,
-                campaigns,
-                day,
-                now,
-                renderer=renderer,
-                signer=signer,
-                dry_run=dry_run,
-                co_purchase=co_purchase,
-                id_range=ranges[0],
-            )
-            for future in futures:
-                report.add(future.result())
-        return report
     with engine.connect() as reader:
         coupon_key = secret_key(settings)
         suppression = outbox.suppression_snapshot(reader)

@@ -23,15 +23,16 @@ from typing import TYPE_CHECKING
 from sqlalchemy import URL, ColumnElement, Connection, func, select
 
 from rapport.engine.core.config import Settings
-from rapport.engine.core.db import in_memory
-from rapport.engine.customers.profiles import CUSTOMER, IdRange
+from rapport.engine.core.db import in_memory, make_engine
+from rapport.engine.core.models import CUSTOMER
+from rapport.engine.customers.profiles import IdRange
+from rapport.engine.planning.run import PlanReport, plan_range
+from rapport.engine.rendering.renderer import Renderer
 
 if TYPE_CHECKING:
     from rapport.consent.tokens import Signer
     from rapport.engine.campaigns.model import Campaign
     from rapport.engine.customers.recommend import CoPurchase
-    from rapport.engine.planning.run import PlanReport
-    from rapport.engine.rendering.renderer import Renderer
 
 
 def worker_count(settings: Settings) -> int:
@@ -93,13 +94,9 @@ class ShardJob:
 
 def plan_shard(job: ShardJob) -> PlanReport:
     """Runs in a worker process: plan one id range with fresh connections."""
-    from rapport.engine.core.db import make_engine
-    from rapport.engine.planning.run import run_plan
-    from rapport.engine.rendering.renderer import Renderer
-
     engine = make_engine(job.database_url)
     try:
-        return run_plan(
+        return plan_range(
             engine,
             job.settings,
             job.campaigns,

@@ -11,15 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 from rapport.engine.campaigns.model import Campaign
 from rapport.engine.core.config import Settings
-
-
-@lru_cache(maxsize=1024)
-def zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
+from rapport.engine.core.timeutil import zone
 
 
 def local_moment(day: date, at: time, timezone: str) -> datetime:

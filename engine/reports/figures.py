@@ -25,21 +25,15 @@ from sqlalchemy import Connection, select
 
 from rapport.engine.core.config import Settings
 from rapport.engine.core.models import (
-    ConsentEvent,
-    FeedbackAnswer,
+    CONSENT_EVENT,
+    FEEDBACK_ANSWER,
+    ORDERS,
+    OUTBOX,
     MessageStatus,
-    Order,
-    OutboxMessage,
 )
-from rapport.engine.core.timeutil import as_utc
+from rapport.engine.core.timeutil import as_utc, local_date
 from rapport.engine.customers.lifecycle import segment_for, stage_of, tier_of, to_base_currency
 from rapport.engine.customers.profiles import iter_profile_batches
-from rapport.engine.planning.planner import local_day
-
-ORDERS = Order.__table__  # type: ignore[attr-defined]
-OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
-EVENTS = ConsentEvent.__table__  # type: ignore[attr-defined]
-ANSWERS = FeedbackAnswer.__table__  # type: ignore[attr-defined]
 
 #: Two-sided 95 % normal quantile.
 Z95 = 1.959963984540054
@@ -233,7 +227,7 @@ def distributions(connection: Connection, settings: Settings, period: Period) ->
     segments: Counter[str] = Counter()
     for batch in iter_profile_batches(connection, settings, as_of):
         for profile in batch:
-            today = local_day(as_of, profile.timezone)
+            today = local_date(as_of, profile.timezone)
             history = profile.history
             last = history.last_order_day(profile.timezone)
             stages[stage_of(history, last, today, settings.lifecycle)] += 1
@@ -283,9 +277,12 @@ def campaign_metrics(
         by_customer[order.customer_id].append(order)
     withdrawals: dict[tuple[str, str, str], list[datetime]] = defaultdict(list)
     for customer_id, channel, topic, captured_at in connection.execute(
-        select(EVENTS.c.customer_id, EVENTS.c.channel, EVENTS.c.topic, EVENTS.c.captured_at).where(
-            EVENTS.c.status == "withdrawn"
-        )
+        select(
+            CONSENT_EVENT.c.customer_id,
+            CONSENT_EVENT.c.channel,
+            CONSENT_EVENT.c.topic,
+            CONSENT_EVENT.c.captured_at,
+        ).where(CONSENT_EVENT.c.status == "withdrawn")
     ):
         withdrawals[(customer_id, channel, topic)].append(as_utc(captured_at))
 
@@ -386,10 +383,15 @@ def consent_health(connection: Connection, period: Period) -> list[dict[str, Any
     and topic, by ``captured_at``; ``opt_out_share`` = opt-outs / (opt-ins + opt-outs)."""
     counts: dict[tuple[str, str, str], Counter[str]] = defaultdict(Counter)
     for channel, topic, status, captured_at in connection.execute(
-        select(EVENTS.c.channel, EVENTS.c.topic, EVENTS.c.status, EVENTS.c.captured_at).where(
-            EVENTS.c.captured_at >= period.begin,
-            EVENTS.c.captured_at < period.finish,
-            EVENTS.c.status.in_(["granted", "withdrawn"]),
+        select(
+            CONSENT_EVENT.c.channel,
+            CONSENT_EVENT.c.topic,
+            CONSENT_EVENT.c.status,
+            CONSENT_EVENT.c.captured_at,
+        ).where(
+            CONSENT_EVENT.c.captured_at >= period.begin,
+            CONSENT_EVENT.c.captured_at < period.finish,
+            CONSENT_EVENT.c.status.in_(["granted", "withdrawn"]),
         )
     ):
         counts[(_month(as_utc(captured_at)), channel, topic)][status] += 1
@@ -426,9 +428,12 @@ def feedback(connection: Connection, period: Period) -> dict[str, Any]:
     """NPS of the answers given in the period, overall and by campaign, stage and tier
     (the customer's on the day they answered), and every non-empty comment."""
     rows = connection.execute(
-        select(ANSWERS)
-        .where(ANSWERS.c.answered_at >= period.begin, ANSWERS.c.answered_at < period.finish)
-        .order_by(ANSWERS.c.answered_at, ANSWERS.c.id)
+        select(FEEDBACK_ANSWER)
+        .where(
+            FEEDBACK_ANSWER.c.answered_at >= period.begin,
+            FEEDBACK_ANSWER.c.answered_at < period.finish,
+        )
+        .order_by(FEEDBACK_ANSWER.c.answered_at, FEEDBACK_ANSWER.c.id)
     ).all()
 
     def grouped(key: str) -> dict[str, Any]:

@@ -26,16 +26,14 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 
-from rapport.consent.tokens import Signer
 from rapport.engine.campaigns.store import CampaignStore
 from rapport.engine.core.config import Settings
-from rapport.engine.core.keys import secret_key
 from rapport.engine.core.timeutil import Clock, utcnow
 from rapport.engine.customers.recommend import CoPurchase, load_co_purchase
-from rapport.engine.delivery.dispatch import Dispatcher, DispatchReport, build_channels
-from rapport.engine.planning.run import PlanReport, run_plan
-from rapport.engine.rendering.renderer import Renderer
-from rapport.engine.runtime import metrics
+from rapport.engine.delivery.dispatch import Dispatcher, DispatchReport
+from rapport.engine.planning.plan import run_plan
+from rapport.engine.planning.run import PlanReport
+from rapport.engine.runtime import metrics, services
 from rapport.engine.runtime.leader import PlanningLock, planning_lock
 
 log = logging.getLogger(__name__)
@@ -73,10 +71,10 @@ class Daemon:
         self.on_plan = on_plan
         self.on_dispatch = on_dispatch
         self.campaigns = CampaignStore(settings, on_problems=on_problems)
-        self.signer = Signer(secret_key(settings))
-        self.renderer = Renderer(settings.templates_path, settings.locales.default)
+        self.signer = services.signer(settings)
+        self.renderer = services.renderer(settings)
         self.dispatcher = Dispatcher(
-            engine, settings, build_channels(settings), self.signer, clock=clock
+            engine, settings, services.lanes(settings), self.signer, clock=clock
         )
         self.loop = asyncio.new_event_loop()
         self.co_purchase: CoPurchase | None = None

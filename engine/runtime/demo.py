@@ -23,17 +23,24 @@ from rapport.consent.tokens import Signer
 from rapport.engine.campaigns.model import require_campaigns
 from rapport.engine.core.config import ChannelConfig, DatabaseConfig, Settings
 from rapport.engine.core.db import make_engine, upgrade
-from rapport.engine.core.keys import secret_key
-from rapport.engine.core.models import OutboxMessage
+from rapport.engine.core.models import OUTBOX
 from rapport.engine.customers.importer import import_file
-from rapport.engine.customers.sample import MARKETS, generate, next_holiday
-from rapport.engine.delivery.dispatch import Dispatcher, build_channels
-from rapport.engine.planning.run import run_plan
-from rapport.engine.rendering.renderer import Renderer
+from rapport.engine.customers.sample import MARKETS, generate
+from rapport.engine.delivery.dispatch import Dispatcher
+from rapport.engine.planning.plan import run_plan
+from rapport.engine.runtime import services
 from rapport.engine.triggers.calendars import holidays_on
 
-OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 Echo = Callable[[str], None]
+
+
+def next_holiday(start: date, countries: tuple[str, ...], horizon: int = 400) -> date:
+    """The first day on or after ``start`` that is a public holiday in one of ``countries``."""
+    for offset in range(horizon):
+        day = start + timedelta(days=offset)
+        if any(holidays_on(country, day) for country in countries):
+            return day
+    return start
 
 
 def demo_settings(settings: Settings, directory: Path) -> Settings:
@@ -89,8 +96,8 @@ def run_demo(
         )
 
     campaigns = require_campaigns(settings)
-    signer = Signer(secret_key(settings))
-    renderer = Renderer(settings.templates_path, settings.locales.default)
+    signer = services.signer(settings)
+    renderer = services.renderer(settings)
     start = datetime.combine(the_day, time(0), tzinfo=UTC) - timedelta(hours=14)
     samples: dict[tuple[str, str], tuple[str, str]] = {}
     examples: dict[str, str] = {}
@@ -179,7 +186,7 @@ async def _simulate_day(
     dispatcher = Dispatcher(
         engine,
         settings,
-        build_channels(settings),
+        services.lanes(settings),
         signer,
         clock=lambda: clock_value[0],
         worker_id="demo",

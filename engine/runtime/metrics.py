@@ -17,10 +17,9 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
 
-from rapport.engine.core.models import MessageStatus, OutboxMessage
+from rapport.engine.core.models import OUTBOX, MessageStatus
 from rapport.engine.core.timeutil import as_utc, utcnow
 
-OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 PLANNED = Counter(

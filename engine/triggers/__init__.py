@@ -31,7 +31,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from rapport.engine.core.config import TierConfig
-from rapport.engine.customers.lifecycle import local_date
+from rapport.engine.core.timeutil import local_date
 from rapport.engine.triggers import orders as order_triggers
 from rapport.engine.triggers.calendars import celebrated_on, has_calendar, supported_categories
 from rapport.engine.triggers.models import (
@@ -57,7 +57,7 @@ from rapport.engine.triggers.occasions import (
 if TYPE_CHECKING:
     from rapport.engine.campaigns.model import Campaign
     from rapport.engine.core.config import Settings
-    from rapport.engine.planning.planner import CustomerProfile
+    from rapport.engine.customers.profile import CustomerProfile
 
 __all__ = ["NO_CALENDAR", "NO_OCCASION", "Miss", "Occasion", "find_occasion"]
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import holidays.constants
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from rapport.engine.core.config import Strict
 from rapport.engine.triggers.cron import CronSchedule, parse_cron
 
 #: Every holiday category the ``holidays`` package knows; countries support a subset.
@@ -21,10 +22,6 @@ HOLIDAY_CATEGORIES = frozenset(
     for key, value in vars(holidays.constants).items()
     if key.isupper() and isinstance(value, str) and value.isidentifier() and value.islower()
 )
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 Days = Annotated[int, Field(ge=0, le=365)]

@@ -15,7 +15,8 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from rapport.engine.core.config import TierConfig
-from rapport.engine.customers.lifecycle import OrderHistory, local_date, tier_of
+from rapport.engine.core.timeutil import local_date
+from rapport.engine.customers.lifecycle import OrderHistory, tier_of
 from rapport.engine.triggers.models import (
     FeedbackTrigger,
     ReorderTrigger,
@@ -26,7 +27,7 @@ from rapport.engine.triggers.models import (
 from rapport.engine.triggers.occasions import NO_OCCASION, Miss, Occasion, no_occasion
 
 if TYPE_CHECKING:
-    from rapport.engine.planning.planner import CustomerProfile
+    from rapport.engine.customers.profile import CustomerProfile
 
 NO_ORDERS = no_occasion("no orders yet")
 

@@ -41,10 +41,10 @@ from starlette.routing import Route
 from rapport.consent.state import current_states
 from rapport.consent.store import ConsentChange, record_consent
 from rapport.engine.core.config import Settings
-from rapport.engine.core.models import ConsentStatus, Customer
+from rapport.engine.core.models import CUSTOMER, ConsentStatus
 from rapport.engine.customers import fields as validation
 from rapport.engine.delivery import outbox
-from rapport.engine.web.app import WebContext, web_context
+from rapport.engine.web.context import WebContext, web_context
 from rapport.engine.web.webhook_auth import (
     BadPayload,
     PayloadTooLarge,
@@ -57,7 +57,6 @@ from rapport.engine.web.webhook_auth import (
 
 log = logging.getLogger(__name__)
 
-CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
 
 COMPLAINT_SOURCE = "complaint"
 MAX_EVENTS_BODY = 1024 * 1024
@@ -223,7 +222,7 @@ def withdraw_topics(
 ) -> int:
     """Withdraw every granted or pending topic on ``channels``; returns how many.
 
-    Unlike :func:`~rapport.engine.web.unsubscribe.withdraw_channel` the capture time
+    Unlike :func:`~rapport.consent.store.withdraw_channel` the capture time
     is the provider's (when the person complained), which may be earlier than when
     we heard of it.
     """

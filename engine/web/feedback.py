@@ -22,7 +22,7 @@ from starlette.routing import Route
 
 from rapport.consent.tokens import Purpose
 from rapport.engine.customers.feedback import answered, record_answer
-from rapport.engine.web.app import not_found, resolve, web_context
+from rapport.engine.web.context import not_found, resolve, web_context
 
 
 def _page(request: Request, locale: str, *, done: bool, invalid: bool = False) -> str:

@@ -16,17 +16,16 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from rapport.consent.links import confirm_link, links_for
 from rapport.consent.preferences import Switch, changes, switches
 from rapport.consent.state import current_states
 from rapport.consent.store import ConsentChange, record_consent
-from rapport.consent.tokens import Purpose, TokenClaims
+from rapport.consent.tokens import Purpose
 from rapport.engine.core.i18n import from_accept_language
-from rapport.engine.core.models import Customer
-from rapport.engine.planning.context import links_for
-from rapport.engine.web.app import WebContext, client_ip, not_found, resolve, web_context
+from rapport.engine.core.models import CUSTOMER
+from rapport.engine.web.context import WebContext, client_ip, not_found, resolve, web_context
 from rapport.engine.web.transactional import enqueue_email
 
-CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
 WORDING = "preference-center-v1"
 CONFIRM_WORDING = "double-opt-in-v1"
 
@@ -114,8 +113,6 @@ async def preferences_save(request: Request) -> Response:
 def _send_confirmation(
     web: WebContext, connection: Any, customer: Any, topics: list[str], now: Any
 ) -> None:
-    token = web.signer.sign(Purpose.CONFIRM, TokenClaims(customer.id, "email"))
-    base = web.settings.web.base_url.rstrip("/")
     occasion = hashlib.sha256(f"{now.isoformat()}:{','.join(sorted(topics))}".encode()).hexdigest()
     enqueue_email(
         connection,
@@ -127,7 +124,7 @@ def _send_confirmation(
         now=now,
         first_name=customer.first_name,
         topics=sorted(topics),
-        confirm_url=f"{base}/confirm/{token}",
+        confirm_url=confirm_link(customer.id, web.settings, web.signer),
         postal_address=web.settings.sender.postal_address,
     )
 

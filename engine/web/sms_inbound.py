@@ -5,7 +5,7 @@ Generic JSON ``{"from": "+989121234567", "to": "+15551234567", "text": "STOP"}``
 answered with ``{"reply": "<text to send back>"}`` or ``{"reply": null}``; Twilio form
 fields (``From``, ``Body``) with TwiML, one ``<Message>`` or an empty ``<Response/>``.
 
-Which texts are keywords is :mod:`rapport.consent.keywords`, with the local words of
+Which texts are keywords is :mod:`rapport.engine.core.keywords`, with the local words of
 ``settings.sms_keywords``; other text gets no reply. What each keyword does:
 
 * STOP: every SMS topic the sender's customers granted (or have pending) is
@@ -36,15 +36,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from rapport.consent.keywords import Keyword, KeywordAction, match_keyword
 from rapport.consent.state import current_states, history
-from rapport.consent.store import ConsentChange, record_consent
+from rapport.consent.store import (
+    ConsentChange,
+    record_consent,
+    withdraw_channel,
+)
 from rapport.engine.core.config import Settings
 from rapport.engine.core.i18n import gettext, ui_language
-from rapport.engine.core.models import ConsentStatus, Customer
+from rapport.engine.core.keywords import Keyword, KeywordAction, match_keyword
+from rapport.engine.core.models import CUSTOMER, ConsentStatus
 from rapport.engine.customers import fields as validation
-from rapport.engine.web.app import WebContext, web_context
-from rapport.engine.web.unsubscribe import withdraw_channel
+from rapport.engine.web.context import WebContext, web_context
 from rapport.engine.web.webhook_auth import (
     BadPayload,
     UnsupportedMediaType,
@@ -58,7 +61,6 @@ from rapport.engine.web.webhook_auth import (
 
 log = logging.getLogger(__name__)
 
-CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
 
 SMS_SOURCE = "sms_keyword"
 #: An inbound SMS is at most a few kilobytes even with every provider field.

@@ -8,60 +8,19 @@ for anyone who wants to keep some topics. Repeating the POST is harmless.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from rapport.consent.state import current_states
-from rapport.consent.store import ConsentChange, record_consent
+from rapport.consent.links import links_for
+from rapport.consent.store import (
+    UNSUBSCRIBE_LINK_WORDING,
+    withdraw_channel,
+)
 from rapport.consent.tokens import Purpose, TokenClaims
-from rapport.engine.planning.context import links_for
-from rapport.engine.web.app import client_ip, not_found, resolve, web_context
+from rapport.engine.web.context import client_ip, not_found, resolve, web_context
 
-WORDING = "unsubscribe-link-v1"
-
-
-def withdraw_channel(
-    connection: Connection,
-    customer_id: str,
-    channel: str,
-    *,
-    source: str,
-    now,  # type: ignore[no-untyped-def]
-    locale: str | None = None,
-    ip: str | None = None,
-    user_agent: str | None = None,
-    wording: str | None = WORDING,
-) -> int:
-    """Withdraw every granted or pending topic on ``channel``; returns how many."""
-    active = [
-        state
-        for state in current_states(connection, customer_id)
-        if state.channel == channel and state.status in ("granted", "pending")
-    ]
-    if not active:
-        return 0
-    record_consent(
-        connection,
-        [
-            ConsentChange(
-                customer_id,
-                channel,
-                state.topic,
-                "withdrawn",
-                source,
-                now,
-                wording=wording,
-                ip=ip,
-                user_agent=user_agent,
-                locale=locale,
-            )
-            for state in active
-        ],
-        recorded_at=now,
-    )
-    return len(active)
+WORDING = UNSUBSCRIBE_LINK_WORDING
 
 
 def _channel(claims: TokenClaims) -> str:

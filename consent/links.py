@@ -1,0 +1,67 @@
+"""Every signed link a customer is sent: preferences, unsubscribe, confirm, feedback.
+
+Each purpose has its own salt (:class:`rapport.consent.tokens.Purpose`), so a token made
+for one page opens no other; all links are built here so that the URL shapes the web
+app answers and the links messages carry cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from rapport.consent.tokens import Purpose, Signer, TokenClaims
+from rapport.engine.core.config import Settings
+
+#: The signed links a message context offers its templates (``links.<name>``).
+LINKS = ("preferences", "unsubscribe", "feedback")
+
+
+def _base(settings: Settings) -> str:
+    return settings.web.base_url.rstrip("/")
+
+
+def links_for(
+    customer_id: str,
+    channel: str | None,
+    settings: Settings,
+    signer: Signer,
+    wanted: Collection[str] = ("preferences", "unsubscribe"),
+) -> dict[str, str]:
+    """Signed preference and one-click unsubscribe links for a customer (those of
+    them in ``wanted``: signing is a large share of building a context)."""
+    base = _base(settings)
+    claims = TokenClaims(customer_id=customer_id, channel=channel)
+    links = {}
+    if "preferences" in wanted:
+        links["preferences"] = f"{base}/preferences/{signer.sign(Purpose.PREFERENCES, claims)}"
+    if "unsubscribe" in wanted:
+        links["unsubscribe"] = f"{base}/unsubscribe/{signer.sign(Purpose.UNSUBSCRIBE, claims)}"
+    return links
+
+
+def unsubscribe_headers(
+    customer_id: str, channel: str, settings: Settings, signer: Signer
+) -> dict[str, str]:
+    """RFC 2369 / RFC 8058 headers: an HTTPS one-click URL and a mailto alternative."""
+    link = links_for(customer_id, channel, settings, signer, ("unsubscribe",))["unsubscribe"]
+    token = link.rsplit("/", 1)[-1]
+    mailto = f"mailto:{settings.sender.unsubscribe_mailto}?subject=unsubscribe%20{token}"
+    return {
+        "List-Unsubscribe": f"<{link}>, <{mailto}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+
+
+def confirm_link(customer_id: str, settings: Settings, signer: Signer) -> str:
+    """The double opt-in link that turns a customer's pending e-mail grants into grants."""
+    token = signer.sign(Purpose.CONFIRM, TokenClaims(customer_id, "email"))
+    return f"{_base(settings)}/confirm/{token}"
+
+
+def feedback_link(
+    customer_id: str, occasion: str, channel: str | None, settings: Settings, signer: Signer
+) -> str:
+    """The signed link to the one-question page for one feedback request (the
+    occasion rides in the token's ``topic`` slot, so an answer names its request)."""
+    claims = TokenClaims(customer_id=customer_id, channel=channel, topic=occasion)
+    return f"{_base(settings)}/feedback/{signer.sign(Purpose.FEEDBACK, claims)}"

@@ -1,0 +1,61 @@
+"""What a batch of customers already has in the outbox, as caps and re-planning need it.
+
+Read once per planning batch (one range query, or IN-lists of 500), so frequency caps
+and "already planned" are decided in memory by the pure planner.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import Connection, select
+
+from rapport.engine.core.models import OUTBOX, MessageStatus
+from rapport.engine.core.timeutil import as_utc, zone
+from rapport.engine.planning.caps import RecentMessage
+
+_COUNTED = (MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.SENT)
+HISTORY_DAYS = 90
+
+
+_HISTORY_COLUMNS = (
+    OUTBOX.c.customer_id,
+    OUTBOX.c.campaign,
+    OUTBOX.c.channel,
+    OUTBOX.c.occasion,
+    OUTBOX.c.status,
+    OUTBOX.c.send_at,
+    OUTBOX.c.transactional,
+)
+
+
+def history_for(
+    connection: Connection,
+    zones: dict[str, str],
+    day: date,
+    *,
+    span: tuple[str, str] | None = None,
+) -> tuple[dict[str, list[RecentMessage]], dict[str, set[tuple[str, str]]]]:
+    """For caps and re-planning: each customer's recent marketing messages (in their own
+    local days) and every (campaign, occasion) already in the outbox, over the last
+    ``HISTORY_DAYS`` days before ``day``. ``span`` (first and last id of a keyset
+    batch that holds every id in between) reads the batch with one range query."""
+    since = datetime.combine(day - timedelta(days=HISTORY_DAYS), time(0), tzinfo=UTC)
+    recent: dict[str, list[RecentMessage]] = defaultdict(list)
+    planned: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    if span is not None:
+        queries = [OUTBOX.c.customer_id.between(*span)]
+    else:
+        ids = sorted(zones)
+        queries = [OUTBOX.c.customer_id.in_(ids[i : i + 500]) for i in range(0, len(ids), 500)]
+    for which in queries:
+        rows = connection.execute(select(*_HISTORY_COLUMNS).where(which, OUTBOX.c.send_at >= since))
+        for customer_id, campaign, channel, occasion, status, send_at, transactional in rows:
+            if customer_id not in zones:
+                continue
+            planned[customer_id].add((campaign, occasion))
+            if status in _COUNTED and not transactional:
+                local = as_utc(send_at).astimezone(zone(zones[customer_id])).date()
+                recent[customer_id].append(RecentMessage(campaign, channel, local))
+    return dict(recent), dict(planned)

@@ -1,0 +1,30 @@
+"""The one place that builds the engine's long-lived services from Settings.
+
+A link signer, a template renderer and the channel lanes are expensive to make (a
+Jinja environment per locale, an SMTP connection pool, an HTTP client) and must be
+made the same way by every entry point (daemon, demo, commands, web app), so they
+are built here and nowhere else; everything below takes them as arguments.
+"""
+
+from __future__ import annotations
+
+from rapport.consent.tokens import Signer
+from rapport.engine.core.config import Settings
+from rapport.engine.core.keys import secret_key
+from rapport.engine.delivery.lanes import ChannelLane, build_channels
+from rapport.engine.rendering.renderer import Renderer
+
+
+def signer(settings: Settings) -> Signer:
+    """Signs and verifies every customer link with the configured (or kept) secret."""
+    return Signer(secret_key(settings))
+
+
+def renderer(settings: Settings) -> Renderer:
+    """Renders the configured template tree, falling back to the default locale."""
+    return Renderer(settings.templates_path, settings.locales.default)
+
+
+def lanes(settings: Settings) -> dict[str, ChannelLane]:
+    """A lane per configured channel, its adapters built once and reused."""
+    return build_channels(settings)
