@@ -136,6 +136,15 @@ class Suppression(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
+def idempotency_key(customer_id: str, campaign: str, occasion: str, channel: str) -> str:
+    """The outbox's unique key: one message per (customer, campaign, occasion, channel).
+
+    It is also the Message-ID / provider idempotency key, so a message resent after a
+    crash carries the same key and the provider can drop it. Built here and nowhere else.
+    """
+    return f"{customer_id}:{campaign}:{occasion}:{channel}"
+
+
 class OutboxMessage(SQLModel, table=True):
     """A planned message: the transactional outbox the dispatcher drains.
 

@@ -27,6 +27,7 @@ from rapport.engine.core.models import (
     OUTBOX,
     SUPPRESSION,
     MessageStatus,
+    idempotency_key,
 )
 from rapport.engine.core.timeutil import UTCDateTime, as_utc
 
@@ -48,6 +49,52 @@ def existing_occasions(
         )
         found.update(tuple(row) for row in rows)  # type: ignore[misc]
     return found & set(wanted)
+
+
+def outbox_row(
+    *,
+    customer_id: str,
+    campaign: str,
+    occasion: str,
+    channel: str,
+    topic: str,
+    locale: str,
+    status: MessageStatus,
+    send_at: datetime,
+    created_at: datetime,
+    expires_at: datetime | None = None,
+    subject: str | None = None,
+    body_text: str = "",
+    body_html: str | None = None,
+    variant: str | None = None,
+    segments: int | None = None,
+    transactional: bool = False,
+) -> dict[str, Any]:
+    """One row for :func:`enqueue`, keyed by :func:`~rapport.engine.core.models.idempotency_key`.
+
+    Every writer of the outbox (planning, transactional e-mails) builds its rows here,
+    so all rows of a batch carry the same columns (one prepared statement, one COPY).
+    """
+    return {
+        "idempotency_key": idempotency_key(customer_id, campaign, occasion, channel),
+        "customer_id": customer_id,
+        "campaign": campaign,
+        "occasion": occasion,
+        "channel": channel,
+        "topic": topic,
+        "locale": locale,
+        "transactional": transactional,
+        "variant": variant,
+        "status": status.value,
+        "subject": subject,
+        "body_text": body_text,
+        "body_html": body_html,
+        "segments": segments,
+        "send_at": send_at,
+        "expires_at": expires_at,
+        "attempts": 0,
+        "created_at": created_at,
+    }
 
 
 def enqueue(connection: Connection, rows: Sequence[dict[str, Any]]) -> int:

@@ -25,6 +25,7 @@ from typing import Any
 from rapport.engine.campaigns.audience import audience_miss
 from rapport.engine.campaigns.model import Campaign
 from rapport.engine.core.config import Settings
+from rapport.engine.core.models import idempotency_key
 from rapport.engine.core.timeutil import local_date
 from rapport.engine.customers.lifecycle import (
     segment_for,
@@ -109,7 +110,7 @@ class Decision:
     def idempotency_key(self) -> str:
         """One message per (customer, campaign, occasion, channel), ever."""
         assert self.occasion is not None and self.channel is not None
-        return f"{self.customer_id}:{self.campaign}:{self.occasion.key}:{self.channel}"
+        return idempotency_key(self.customer_id, self.campaign, self.occasion.key, self.channel)
 
 
 @dataclass(frozen=True)

@@ -237,29 +237,38 @@ def _render_error(decision: Decision, exc: CampaignError) -> str:
 
 def _row(decision: Decision, rendered: RenderedMessage | None, now: datetime) -> dict[str, Any]:
     """An outbox row; a held-out decision is recorded with no content and never sent."""
-    assert decision.occasion is not None
-    held_out = rendered is None
-    return {
-        "idempotency_key": decision.idempotency_key,
-        "customer_id": decision.customer_id,
-        "campaign": decision.campaign,
-        "occasion": decision.occasion.key,
-        "channel": decision.channel,
-        "topic": decision.topic,
-        "locale": decision.locale,
-        "variant": decision.variant,
-        "status": (MessageStatus.HELD_OUT if held_out else MessageStatus.QUEUED).value,
-        "subject": None if held_out else rendered.subject,
-        "body_text": "" if held_out else rendered.text,
-        "body_html": None if held_out else rendered.html,
+    assert decision.occasion is not None and decision.channel is not None
+    assert decision.topic is not None and decision.locale is not None
+    assert decision.send_at is not None
+    if rendered is None:
+        return outbox.outbox_row(
+            customer_id=decision.customer_id,
+            campaign=decision.campaign,
+            occasion=decision.occasion.key,
+            channel=decision.channel,
+            topic=decision.topic,
+            locale=decision.locale,
+            variant=decision.variant,
+            status=MessageStatus.HELD_OUT,
+            send_at=decision.send_at,
+            expires_at=decision.expires_at,
+            created_at=now,
+        )
+    return outbox.outbox_row(
+        customer_id=decision.customer_id,
+        campaign=decision.campaign,
+        occasion=decision.occasion.key,
+        channel=decision.channel,
+        topic=decision.topic,
+        locale=decision.locale,
+        variant=decision.variant,
+        status=MessageStatus.QUEUED,
+        subject=rendered.subject,
+        body_text=rendered.text,
+        body_html=rendered.html,
         # An SMS is rendered without a subject; e-mail always has one.
-        "segments": (
-            count_sms(rendered.text).segments
-            if rendered is not None and rendered.subject is None
-            else None
-        ),
-        "send_at": decision.send_at,
-        "expires_at": decision.expires_at,
-        "attempts": 0,
-        "created_at": now,
-    }
+        segments=count_sms(rendered.text).segments if rendered.subject is None else None,
+        send_at=decision.send_at,
+        expires_at=decision.expires_at,
+        created_at=now,
+    )

@@ -38,22 +38,19 @@ def enqueue_email(
     subject = pages.render(f"{template}_subject.txt", locale, **context).strip()
     text = pages.render(f"{template}_body.txt", locale, **context)
     html = pages.render(f"{template}_body.html", locale, **context)
-    row = {
-        "idempotency_key": f"{customer_id}:_{template}:{occasion}:email",
-        "customer_id": customer_id,
-        "campaign": f"_{template}",
-        "occasion": occasion,
-        "channel": "email",
-        "topic": TRANSACTIONAL_TOPIC,
-        "locale": locale,
-        "transactional": True,
-        "status": MessageStatus.QUEUED.value,
-        "subject": " ".join(subject.split()),
-        "body_text": text,
-        "body_html": html,
-        "send_at": now,
-        "expires_at": None,
-        "attempts": 0,
-        "created_at": now,
-    }
+    row = outbox.outbox_row(
+        customer_id=customer_id,
+        campaign=f"_{template}",
+        occasion=occasion,
+        channel="email",
+        topic=TRANSACTIONAL_TOPIC,
+        locale=locale,
+        transactional=True,
+        status=MessageStatus.QUEUED,
+        subject=" ".join(subject.split()),
+        body_text=text,
+        body_html=html,
+        send_at=now,
+        created_at=now,
+    )
     return outbox.enqueue(connection, [row]) == 1
