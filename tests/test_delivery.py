@@ -214,7 +214,7 @@ async def test_withdrawal_after_planning_stops_the_send(
 async def test_suppressed_address_is_never_sent_even_with_consent(
     engine: Engine, smtp_sink, tmp_path: Path
 ) -> None:
-    from rapport.engine.delivery import outbox
+    from rapport.engine.delivery import suppression
 
     sink, port = smtp_sink
     settings = settings_for(port, tmp_path)
@@ -230,7 +230,9 @@ async def test_suppressed_address_is_never_sent_even_with_consent(
         )
     plan_day(engine, settings)
     with engine.begin() as connection:
-        outbox.suppress(connection, [("email", "bounced@example.com", "bounce", None)], PLAN_AT)
+        suppression.suppress(
+            connection, [("email", "bounced@example.com", "bounce", None)], PLAN_AT
+        )
     await dispatch_through_the_day(engine, settings)
     assert [r.status for r in outbox_rows(engine)] == ["suppressed"]
     assert sink.messages == []
@@ -315,7 +317,7 @@ async def test_hard_bounce_fails_at_once_and_suppresses_the_address(
 ) -> None:
     from rapport.channels.base import SendResult
     from rapport.channels.recording import RecordingChannel
-    from rapport.engine.delivery import outbox
+    from rapport.engine.delivery import suppression
 
     settings = settings_for(1, tmp_path)
     await plan_one(engine, settings, "GONE")
@@ -328,7 +330,7 @@ async def test_hard_bounce_fails_at_once_and_suppresses_the_address(
     assert row.status == "failed" and row.last_error == "550 no such user"
     assert len(channel.sent) == 1
     with engine.connect() as connection:
-        assert outbox.suppressed_addresses(connection, [("email", "gone@example.com")]) == {
+        assert suppression.suppressed_addresses(connection, [("email", "gone@example.com")]) == {
             ("email", "gone@example.com")
         }
 

@@ -46,7 +46,7 @@ from rapport.engine.core.models import (
 )
 from rapport.engine.customers.importer import import_file
 from rapport.engine.customers.profiles import load_profile
-from rapport.engine.delivery import outbox
+from rapport.engine.delivery import outbox, suppression
 from rapport.engine.delivery.dispatch import Dispatcher
 from rapport.engine.planning.plan import run_plan
 from rapport.engine.planning.planner import Reason, decide
@@ -149,7 +149,9 @@ def seed(engine: Engine, tmp_path: Path) -> None:
                 }
             ],
         )
-        outbox.suppress(connection, [("sms", PHONE, "complaint", f"STOP from {PHONE}")], PLAN_AT)
+        suppression.suppress(
+            connection, [("sms", PHONE, "complaint", f"STOP from {PHONE}")], PLAN_AT
+        )
 
 
 def plan_day(engine: Engine) -> Any:
@@ -204,7 +206,7 @@ def test_address_hash_normalises_email_but_not_phone() -> None:
 
 def test_suppressed_addresses_match_plain_or_hashed_form_per_kind(engine: Engine) -> None:
     with engine.begin() as connection:
-        outbox.suppress(
+        suppression.suppress(
             connection,
             [
                 ("email", "plain@example.com", "bounce", None),
@@ -220,13 +222,13 @@ def test_suppressed_addresses_match_plain_or_hashed_form_per_kind(engine: Engine
             ("email", PHONE),  # the phone's hash is suppressed for sms only
             ("email", "free@example.com"),
         ]
-        assert outbox.suppressed_addresses(connection, asked) == {
+        assert suppression.suppressed_addresses(connection, asked) == {
             ("email", "plain@example.com"),
             ("email", EMAIL.lower()),
             ("sms", PHONE),
         }
         many = [("email", f"u{i}@example.com") for i in range(1200)] + [("sms", PHONE)]
-        assert outbox.suppressed_addresses(connection, many) == {("sms", PHONE)}
+        assert suppression.suppressed_addresses(connection, many) == {("sms", PHONE)}
 
 
 # -- export ---------------------------------------------------------------------------

@@ -4,12 +4,10 @@ Consent is checked again inside the claim, after planning: a customer who withdr
 between planning and sending is not sent to, and a suppressed address is never sent
 to. Only ids go to the log.
 
-Outcomes are written in groups, not one transaction a message: they are collected and
-written with one guarded ``executemany`` per kind of change
-(:func:`rapport.engine.delivery.outbox.apply`) as soon as :attr:`Dispatcher.flush_every` of them
-wait or the oldest has waited :attr:`Dispatcher.flush_seconds`, and whatever is left
-when a batch ends. All database work runs on one thread of the dispatcher's own, so
-the event loop keeps sending meanwhile (see :meth:`Dispatcher.run_once`).
+Outcomes are written in groups, not one transaction a message
+(:mod:`rapport.engine.delivery.outcomes`). All database work runs on one thread of the
+dispatcher's own, so the event loop keeps sending meanwhile (see
+:meth:`Dispatcher.run_once`).
 
 Delivery stays at-least-once at the same boundary, with a wider but bounded window: a
 dispatcher killed after a provider accepted a message and before its outcome was
@@ -32,7 +30,6 @@ import random
 import socket
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -52,28 +49,14 @@ from rapport.engine.core.i18n import gettext, ui_language
 from rapport.engine.core.i18n import gettext_noop as _
 from rapport.engine.core.models import CUSTOMER, MessageStatus
 from rapport.engine.core.timeutil import Clock, utcnow
-from rapport.engine.delivery import outbox
+from rapport.engine.delivery import outbox, suppression
 from rapport.engine.delivery.lanes import ChannelLane
+from rapport.engine.delivery.outcomes import DispatchReport, Outcomes, Pending
 from rapport.engine.rendering.locales import full_name
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 OPT_OUT_HINT = _("Reply STOP to opt out")
-
-
-@dataclass
-class DispatchReport:
-    outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)  # (channel, status)
-    #: Why messages were not sent: (channel, status, reason) -> count.
-    reasons: Counter[tuple[str, str, str]] = field(default_factory=Counter)
-    lost_leases: int = 0
-    #: Claimed, then handed back unsent because the dispatcher was stopping.
-    released: int = 0
-    #: (channel, seconds) for every provider call, for the latency histogram.
-    latencies: list[tuple[str, float]] = field(default_factory=list)
-
-    def count(self, status: MessageStatus) -> int:
-        return sum(n for (_, s), n in self.outcomes.items() if s == status.value)
 
 
 def default_worker_id() -> str:
@@ -87,129 +70,6 @@ def backoff(attempt: int, settings: Settings, rng: random.Random) -> timedelta:
         settings.dispatch.backoff_base_seconds * 2 ** max(attempt - 1, 0),
     )
     return timedelta(seconds=rng.uniform(0, ceiling))
-
-
-@dataclass(frozen=True)
-class _Pending:
-    """An outcome waiting to be written, with what the report and the log need of it."""
-
-    message: outbox.Claimed
-    change: outbox.Transition
-    #: Why it was not sent ("" for a message that was), for ``DispatchReport.reasons``.
-    reason: str = ""
-    #: (kind, address, reason, detail) to add to the suppression list (a hard bounce).
-    suppress: tuple[str, str, str, str | None] | None = None
-    #: Decided before any send (expired, no consent, suppressed): the log says why.
-    before_sending: bool = False
-
-
-#: Runs a blocking function on the dispatcher's database thread.
-RunInThread = Callable[[Callable[[], T]], "asyncio.Future[T]"]
-
-
-class _Outcomes:
-    """Outcomes of one ``run_once`` not yet written, and when to write them.
-
-    :meth:`add` hands the waiting group to the database thread once ``every`` outcomes
-    wait, and otherwise arms a timer so that none waits longer than ``seconds``;
-    :meth:`flush` hands over whatever waits. The thread runs one job at a time in
-    order, so a group handed over before a claim is written before that claim. A
-    group that cannot be written waits for the next attempt (its rows stay ``sending``
-    meanwhile, and a crash in between re-sends them once their lease expires, as it
-    always could); :meth:`drain` tries once more and raises if that fails too.
-    """
-
-    def __init__(
-        self,
-        engine: Engine,
-        worker: str,
-        report: DispatchReport,
-        every: int,
-        seconds: float,
-        in_thread: RunInThread[set[int]],
-    ) -> None:
-        self.engine = engine
-        self.worker = worker
-        self.report = report
-        self.every = max(every, 1)
-        self.seconds = seconds
-        self.in_thread = in_thread
-        self.waiting: list[_Pending] = []
-        self._writes: list[asyncio.Future[set[int]]] = []
-        self._timer: asyncio.TimerHandle | None = None
-        self._error: BaseException | None = None
-
-    def add(self, pending: _Pending) -> None:
-        self.waiting.append(pending)
-        if len(self.waiting) >= self.every:
-            self.flush()
-        elif self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(self.seconds, self.flush)
-
-    def flush(self) -> None:
-        """Hand every waiting outcome to the database thread (without waiting for it)."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        group, self.waiting = self.waiting, []
-        if not group:
-            return
-        write = self.in_thread(functools.partial(self._write, group))
-        write.add_done_callback(functools.partial(self._written, group))
-        self._writes.append(write)
-
-    async def drain(self) -> None:
-        """Write everything still waiting and wait until it is written."""
-        for _attempt in (1, 2):
-            self.flush()
-            while self._writes:
-                writes, self._writes = self._writes, []
-                await asyncio.gather(*writes, return_exceptions=True)
-            if not self.waiting:
-                return
-        assert self._error is not None
-        raise self._error
-
-    def _write(self, group: list[_Pending]) -> set[int]:
-        """On the database thread: one transaction for the whole group."""
-        with self.engine.begin() as connection:
-            written = outbox.apply(connection, self.worker, [p.change for p in group])
-            bounced = [p for p in group if p.suppress is not None]
-            if bounced:
-                at = max(p.change.at for p in bounced if p.change.at is not None)
-                outbox.suppress(connection, [p.suppress for p in bounced if p.suppress], at)
-        return written
-
-    def _written(self, group: list[_Pending], write: asyncio.Future[set[int]]) -> None:
-        """Back on the event loop: count what was written, or keep it waiting."""
-        if write.cancelled() or write.exception() is not None:
-            self._error = write.exception() if not write.cancelled() else None
-            # The error's type only: its text can quote the SQL parameters (addresses).
-            log.error(
-                "writing %d outcomes failed (%s); will retry",
-                len(group),
-                type(self._error).__name__,
-            )
-            self.waiting[:0] = group
-            return
-        written = write.result()
-        report = self.report
-        for pending in group:
-            message, change = pending.message, pending.change
-            if change.release:
-                report.released += 1
-                continue
-            if change.message_id not in written:
-                report.lost_leases += 1
-                log.warning("message %s: lease lost before the outcome was recorded", message.id)
-                continue
-            report.outcomes[(message.channel, change.status.value)] += 1
-            if change.status is not MessageStatus.SENT:
-                report.reasons[(message.channel, change.status.value, pending.reason)] += 1
-            if pending.before_sending:
-                log.info("message %s %s: %s", message.id, change.status.value, pending.reason)
-            else:
-                log.info("message %s %s via %s", message.id, change.status.value, message.channel)
 
 
 @dataclass(frozen=True)
@@ -254,7 +114,7 @@ class Dispatcher:
         self._texted: set[str] = set()
         self._gates: dict[str, asyncio.Semaphore] = {}
         self._kinds: dict[str, str] = {}
-        self._outcomes: _Outcomes | None = None
+        self._outcomes: Outcomes | None = None
         #: (kind, address) pairs that hard-bounced during the current run.
         self._bounced: set[tuple[str, str]] = set()
         self.stopping = False
@@ -285,7 +145,7 @@ class Dispatcher:
                 done.set_exception(exc)
             return done
 
-        outcomes = _Outcomes(
+        outcomes = Outcomes(
             self.engine,
             self.worker_id,
             report,
@@ -354,7 +214,7 @@ class Dispatcher:
                 kind = self._kind(message.channel)
                 if row is not None and (address := _address(row, kind)):
                     addresses.append((kind, address))
-            suppressed = outbox.suppressed_addresses(connection, addresses)
+            suppressed = suppression.suppressed_addresses(connection, addresses)
             texted = outbox.customers_texted_before(
                 connection, [m.customer_id for m in claimed if self._kind(m.channel) == "sms"]
             )
@@ -364,7 +224,7 @@ class Dispatcher:
         """Give claimed, unsent messages back (written with the other outcomes)."""
         for message in claimed:
             release = outbox.Transition(message.id, MessageStatus.QUEUED, release=True)
-            self._outcome(_Pending(message, release))
+            self._outcome(Pending(message, release))
 
     async def _send_batch(self, batch: _Batch, report: DispatchReport) -> None:
         # Customers texted by an earlier batch of this run may not be written yet.
@@ -390,7 +250,7 @@ class Dispatcher:
                 status, reason = MessageStatus.SUPPRESSED, "address is on the suppression list"
             if status is not None:
                 change = outbox.Transition(message.id, status, now, error=reason)
-                self._outcome(_Pending(message, change, reason, before_sending=True))
+                self._outcome(Pending(message, change, reason, before_sending=True))
                 continue
             assert row is not None and address is not None
             sends.append(self._deliver(message, row, kind, address, report))
@@ -400,8 +260,8 @@ class Dispatcher:
         """Claim nothing more; messages claimed but not yet handed over are released."""
         self.stopping = True
 
-    def _outcome(self, pending: _Pending) -> None:
-        """Queue an outcome for writing (see :class:`_Outcomes`)."""
+    def _outcome(self, pending: Pending) -> None:
+        """Queue an outcome for writing (see :class:`Outcomes`)."""
         assert self._outcomes is not None, "outcomes are recorded inside run_once"
         self._outcomes.add(pending)
 
@@ -420,7 +280,7 @@ class Dispatcher:
         async with gate:
             if self.stopping:  # shutting down: give it back rather than start a send
                 release = outbox.Transition(message.id, MessageStatus.QUEUED, release=True)
-                self._outcome(_Pending(message, release))
+                self._outcome(Pending(message, release))
                 return
             started = time.monotonic()
             result = await self._send(message, row, kind, address)
@@ -491,7 +351,7 @@ class Dispatcher:
             sent = outbox.Transition(
                 message.id, MessageStatus.SENT, now, provider_id=result.provider_id
             )
-            self._outcome(_Pending(message, sent))
+            self._outcome(Pending(message, sent))
         elif (
             result.outcome is Outcome.TRANSIENT
             and message.attempts < self.settings.dispatch.max_attempts
@@ -500,14 +360,14 @@ class Dispatcher:
             retry = outbox.Transition(
                 message.id, MessageStatus.QUEUED, when, error=result.reason or "transient"
             )
-            self._outcome(_Pending(message, retry, reason))
+            self._outcome(Pending(message, retry, reason))
         else:
             failed = outbox.Transition(message.id, MessageStatus.FAILED, now, error=result.reason)
             bounce = None
             if result.suppress:
                 bounce = (kind, address, "bounce", result.reason)
                 self._bounced.add((kind, address))
-            self._outcome(_Pending(message, failed, reason, bounce))
+            self._outcome(Pending(message, failed, reason, bounce))
 
     async def aclose(self) -> None:
         for channel in self.channels.values():

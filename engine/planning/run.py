@@ -31,6 +31,11 @@ from rapport.engine.customers.profile import CustomerProfile
 from rapport.engine.customers.profiles import IdRange, count_customers, iter_profile_batches
 from rapport.engine.customers.recommend import CoPurchase, load_co_purchase
 from rapport.engine.delivery import outbox
+from rapport.engine.delivery.suppression import (
+    SuppressionSnapshot,
+    suppressed_addresses,
+    suppression_snapshot,
+)
 from rapport.engine.planning.context import message_context
 from rapport.engine.planning.history import history_for
 from rapport.engine.planning.planner import (
@@ -80,7 +85,7 @@ def audiences_for(
     connection: Any,
     batch: Sequence[CustomerProfile],
     day: date,
-    suppression: outbox.SuppressionSnapshot | None = None,
+    suppression: SuppressionSnapshot | None = None,
     topics: Collection[str] | None = None,
 ) -> Audiences:
     """Consent, suppression and message history of a batch: three queries, not 3 x N.
@@ -97,7 +102,7 @@ def audiences_for(
     recent, planned = history_for(connection, zones, day, span=span)
     return Audiences(
         granted=granted,
-        suppressed=outbox.suppressed_addresses(connection, addresses, snapshot=suppression),
+        suppressed=suppressed_addresses(connection, addresses, snapshot=suppression),
         recent=recent,
         planned=planned,
     )
@@ -136,7 +141,7 @@ def plan_range(
         where = candidate_clause(campaigns, day, now, settings)
     with engine.connect() as reader:
         coupon_key = secret_key(settings)
-        suppression = outbox.suppression_snapshot(reader)
+        suppression = suppression_snapshot(reader)
         topics = {campaign.topic for campaign in campaigns}
         # (template set, channel kind, locale) -> what its templates read.
         reading: dict[tuple[str, str, str], tuple[bool, tuple[str, ...]]] = {}

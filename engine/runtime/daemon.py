@@ -30,7 +30,8 @@ from rapport.engine.campaigns.store import CampaignStore
 from rapport.engine.core.config import Settings
 from rapport.engine.core.timeutil import Clock, utcnow
 from rapport.engine.customers.recommend import CoPurchase, load_co_purchase
-from rapport.engine.delivery.dispatch import Dispatcher, DispatchReport
+from rapport.engine.delivery.dispatch import Dispatcher
+from rapport.engine.delivery.outcomes import DispatchReport
 from rapport.engine.planning.plan import run_plan
 from rapport.engine.planning.run import PlanReport
 from rapport.engine.runtime import metrics, services

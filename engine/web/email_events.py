@@ -43,7 +43,7 @@ from rapport.consent.store import ConsentChange, record_consent
 from rapport.engine.core.config import Settings
 from rapport.engine.core.models import CUSTOMER, ConsentStatus
 from rapport.engine.customers import fields as validation
-from rapport.engine.delivery import outbox
+from rapport.engine.delivery import outbox, suppression
 from rapport.engine.web.context import WebContext, web_context
 from rapport.engine.web.webhook_auth import (
     BadPayload,
@@ -260,7 +260,7 @@ def apply_email_events(
         for address in spellings:
             if address and address not in entries:
                 entries[address] = ("email", address, reason, event.reason)
-    outbox.suppress(connection, entries.values(), now)
+    suppression.suppress(connection, entries.values(), now)
     outbox.mark_delivered(
         connection,
         [
