@@ -7,7 +7,7 @@ datetime is normalised to UTC on the way in and comes back aware on the way out.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -41,6 +41,17 @@ def local_date(moment: datetime, timezone: str) -> date:
     Stages, occasions and caps count the customer's days, not the server's.
     """
     return as_utc(moment).astimezone(zone(timezone)).date()
+
+
+def local_moment(day: date, at: time, timezone: str) -> datetime:
+    """The UTC instant of wall-clock ``at`` on ``day`` in ``timezone``.
+
+    A wall time inside a spring-forward gap does not exist; it is moved forward by the
+    gap (02:30 becomes 03:30), never backward, so a window never opens early.
+    """
+    # PEP 495: with fold=0 a gap time takes the offset from before the transition,
+    # which lands after the jump in UTC, and an ambiguous time its first occurrence.
+    return datetime.combine(day, at, tzinfo=zone(timezone)).astimezone(UTC)
 
 
 def isoformat_z(value: datetime) -> str:

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
-from zoneinfo import ZoneInfo
+
+from rapport.engine.core.timeutil import local_moment
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def _phone(market: Market, rng: random.Random) -> str:
 
 
 def _local_noon_utc(day: date, zone: str) -> datetime:
-    return datetime.combine(day, time(12), tzinfo=ZoneInfo(zone)).astimezone(UTC)
+    return local_moment(day, time(12), zone)
 
 
 def generate(directory: Path, day: date, customers: int = 360, seed: int = 7) -> SampleFiles:

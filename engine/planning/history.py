@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import Connection, select
 
 from rapport.engine.core.models import OUTBOX, MessageStatus
-from rapport.engine.core.timeutil import as_utc, zone
+from rapport.engine.core.timeutil import local_date
 from rapport.engine.planning.caps import RecentMessage
 
 _COUNTED = (MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.SENT)
@@ -56,6 +56,6 @@ def history_for(
                 continue
             planned[customer_id].add((campaign, occasion))
             if status in _COUNTED and not transactional:
-                local = as_utc(send_at).astimezone(zone(zones[customer_id])).date()
+                local = local_date(send_at, zones[customer_id])
                 recent[customer_id].append(RecentMessage(campaign, channel, local))
     return dict(recent), dict(planned)

@@ -9,23 +9,12 @@ after the jump, and one that happens twice resolves to its first occurrence.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
 from rapport.engine.campaigns.model import Campaign
 from rapport.engine.core.config import Settings
-from rapport.engine.core.timeutil import zone
-
-
-def local_moment(day: date, at: time, timezone: str) -> datetime:
-    """The UTC instant of wall-clock ``at`` on ``day`` in ``timezone``.
-
-    A wall time inside a spring-forward gap does not exist; it is moved forward by the
-    gap (02:30 becomes 03:30), never backward, so a window never opens early.
-    """
-    # PEP 495: with fold=0 a gap time takes the offset from before the transition,
-    # which lands after the jump in UTC, and an ambiguous time its first occurrence.
-    return datetime.combine(day, at, tzinfo=zone(timezone)).astimezone(UTC)
+from rapport.engine.core.timeutil import local_moment
 
 
 @dataclass(frozen=True)
