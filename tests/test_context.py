@@ -20,6 +20,7 @@ from sqlalchemy import Engine, insert
 from rapport.consent.tokens import Signer
 from rapport.engine.campaigns.model import Campaign, Offer, load_campaigns
 from rapport.engine.campaigns.offers import coupon_code
+from rapport.engine.campaigns.samples import sample_context
 from rapport.engine.core.config import Settings
 from rapport.engine.core.models import Customer, Order
 from rapport.engine.customers.lifecycle import OrderHistory, OrderLine
@@ -32,7 +33,6 @@ from rapport.engine.customers.recommend import (
 )
 from rapport.engine.planning.context import favourite_sku, last_order, message_context
 from rapport.engine.planning.planner import Decision, Reason
-from rapport.engine.campaigns.samples import sample_context
 from rapport.engine.rendering import plain
 from rapport.engine.rendering import renderer as rendering
 from rapport.engine.rendering.errors import ContextError, TemplateMissing

@@ -21,10 +21,10 @@ from jinja2 import Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from rapport.engine.campaigns.model import Campaign, load_campaigns
+from rapport.engine.campaigns.samples import sample_context
 from rapport.engine.core.config import Settings
 from rapport.engine.core.errors import CampaignError
-from rapport.engine.campaigns.samples import sample_context
-from rapport.engine.rendering import formats
+from rapport.engine.rendering import formats as locale_formats
 from rapport.engine.rendering import renderer as rendering
 from rapport.engine.rendering.errors import (
     ContextError,
@@ -583,12 +583,12 @@ def outcome(call: Callable[..., str], *args: Any) -> tuple[str, object]:
 
 def test_remembered_formats_stay_bounded() -> None:
     formats = LocaleFormats(Locale.parse("en"))
-    for number in range(formats._MEMO_SIZE * 2 + 5):
+    for number in range(locale_formats._MEMO_SIZE * 2 + 5):
         assert formats.format_decimal(number) == f"{number:,}"
-    assert 0 < len(formats._memo) <= formats._MEMO_SIZE
+    assert 0 < len(formats._memo) <= locale_formats._MEMO_SIZE
     moment = datetime(2025, 3, 21, 6, 0, tzinfo=UTC)
     formats.format_datetime(moment)  # equal datetimes in other zones print differently
-    assert len(formats._memo) <= formats._MEMO_SIZE
+    assert len(formats._memo) <= locale_formats._MEMO_SIZE
 
 
 def test_a_missing_date_is_an_error_not_today(make: Callable[..., Renderer]) -> None:

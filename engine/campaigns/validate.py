@@ -3,7 +3,7 @@
 A marketer should be able to fix everything in one edit-and-validate cycle, so
 nothing here stops at the first problem. Campaign files are loaded as the planner
 loads them; then each template a customer could receive is rendered against sample
-customers (see :func:`rapport.engine.rendering.renderer.sample_context`) in the default
+customers (see :func:`rapport.engine.campaigns.samples.sample_context`) in the default
 locale, every configured locale and every locale folder present, the way the daemon
 would render it. Each part of a message is rendered on its own, so a broken subject
 does not hide a broken body.
@@ -25,8 +25,10 @@ import re
 from dataclasses import dataclass, field
 
 from rapport.engine.campaigns.model import Campaign, load_campaigns
+from rapport.engine.campaigns.samples import sample_context
 from rapport.engine.core.config import Settings
 from rapport.engine.core.errors import Problem
+from rapport.engine.rendering.errors import TemplateMissing, TemplateProblemError
 from rapport.engine.rendering.renderer import (
     CHANNEL_PARTS,
     EMAIL_HTML,
@@ -34,9 +36,6 @@ from rapport.engine.rendering.renderer import (
     SMS_TEXT,
     ChannelKind,
     Renderer,
-    TemplateMissing,
-    TemplateProblemError,
-    sample_context,
 )
 from rapport.engine.rendering.sms_encoding import count_sms, non_gsm_characters
 

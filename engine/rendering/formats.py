@@ -1,0 +1,321 @@
+"""Numbers, dates and durations in one locale: Babel bound to a parsed locale.
+
+A template's filters (``format_date``, ``format_currency``, ``relative`` and the
+rest, listed in :attr:`LocaleFormats.FILTERS`) format in the language of the template
+folder, so the numbers and dates match the words around them;
+:mod:`rapport.engine.rendering.filters` picks which locale that is for a customer.
+Numbers use the locale's default numbering system: Persian output has Persian
+digits and separators (``۱٬۵۰۰٬۰۰۰``), Egyptian Arabic Arabic-Indic digits, where
+Babel alone picks the native separators but keeps ASCII digits. Persian dates are
+Solar Hijri with Persian month names for the named formats (``short``, ``medium``,
+``long``, ``full``, see :func:`solar_hijri`), while a custom Babel pattern gives the
+Gregorian calendar. A missing value (``None``) is an error, never today's date.
+
+Speed: Babel is most of the cost of a rich render, so a :class:`LocaleFormats` holds a
+parsed ``babel.Locale`` (never a locale string) and its numbering system, looked up
+once, and remembers what it formatted (see :func:`_memo_key`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from babel import Locale
+from babel import dates as babel_dates
+from babel import numbers as babel_numbers
+
+try:  # Solar Hijri new-year table (1901-2100) shipped with the ``holidays`` dependency.
+    from holidays.calendars.persian import _Persian
+except ImportError:  # pragma: no cover - only if holidays reorganises its calendars
+    _Persian = None
+
+__all__ = ["LocaleFormats", "solar_hijri"]
+
+_NATIVE_DIGITS = {
+    "arab": "٠١٢٣٤٥٦٧٨٩",
+    "arabext": "۰۱۲۳۴۵۶۷۸۹",
+    "beng": "০১২৩৪৫৬৭৮৯",
+    "deva": "०१२३४५६७८९",
+    "mymr": "၀၁၂၃၄၅၆၇၈၉",
+}
+_PERSIAN_MONTHS = (
+    "فروردین",
+    "اردیبهشت",
+    "خرداد",
+    "تیر",
+    "مرداد",
+    "شهریور",
+    "مهر",
+    "آبان",
+    "آذر",
+    "دی",
+    "بهمن",
+    "اسفند",
+)
+_NAMED_FORMATS = frozenset({"short", "medium", "long", "full"})
+
+
+def solar_hijri(day: date) -> tuple[int, int, int] | None:
+    """(year, month, day) in the Solar Hijri calendar, or None outside 1901-2100.
+
+    The first six months have 31 days and the next five 30; only the new-year date
+    needs astronomy, and that table comes from the ``holidays`` package.
+    """
+    if _Persian is None:  # pragma: no cover
+        return None
+    calendar = _Persian()
+    new_year = calendar.new_year_date(day.year)
+    if new_year is None:
+        return None
+    if day < new_year:
+        new_year = calendar.new_year_date(day.year - 1)
+        if new_year is None:
+            return None
+    offset = (day - new_year).days
+    if offset < 186:
+        month, dom = divmod(offset, 31)
+    else:
+        month, dom = divmod(offset - 186, 30)
+        month += 6
+    return new_year.year - 621, month + 1, dom + 1
+
+
+class LocaleFormats:
+    """Babel formatting bound to one parsed locale, used as that locale's Jinja filters.
+
+    Parsing a locale and looking up its numbering system once, rather than per call,
+    matters: Babel is most of the cost of a rich render. Beyond that, each result is
+    remembered per (filter, value, arguments): a broadcast formats the same discount,
+    the same occasion date and the same small order counts for every customer of a
+    locale, and Babel's answer depends on nothing else. Only exact ints, Decimals,
+    floats, dates and timedeltas are remembered (see :func:`_memo_key`); a datetime
+    is formatted afresh each time, since equal datetimes in different zones print
+    differently.
+    """
+
+    def __init__(self, locale: Locale) -> None:
+        self.locale = locale
+        system = locale.default_numbering_system
+        if system in _NATIVE_DIGITS and system in locale.number_symbols:
+            # Babel picks the native separators but keeps ASCII digits; swap them here.
+            self._numbering = system
+            self._digits: dict[int, int] | None = str.maketrans(
+                "0123456789", _NATIVE_DIGITS[system]
+            )
+        else:
+            self._numbering = "latn"
+            self._digits = None
+        # Babel keeps a literal '%' whatever the numbering system ('۱۵%' instead of '۱۵٪').
+        self._percent_sign = locale.number_symbols[self._numbering].get("percentSign", "%")
+        self._solar_hijri = locale.language == "fa" and _Persian is not None
+        self._day_names = locale.days["format"]["wide"]
+        self._memo: dict[tuple[Any, ...], str] = {}
+
+    #: Jinja filter name -> method.
+    FILTERS: Mapping[str, str] = {
+        "format_date": "format_date",
+        "format_datetime": "format_datetime",
+        "format_number": "format_decimal",
+        "format_decimal": "format_decimal",
+        "format_percent": "format_percent",
+        "format_currency": "format_currency",
+        "format_timedelta": "format_timedelta",
+        "relative": "relative",
+    }
+
+    def filters(self) -> dict[str, Callable[..., str]]:
+        return {name: getattr(self, method) for name, method in self.FILTERS.items()}
+
+    def _native(self, text: str) -> str:
+        return text.translate(self._digits) if self._digits else text
+
+    def _remember(self, key: tuple[Any, ...], text: str) -> str:
+        memo = self._memo
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()  # bounded whatever the data; the values a run repeats come back
+        memo[key] = text
+        return text
+
+    def format_date(self, value: date | datetime, format: str = "long") -> str:
+        """A date in this locale: 'March 21, 2025', '۱ فروردین ۱۴۰۴', '2025年3月21日'."""
+        key = _memo_key("date", value, format)
+        if key is not None and (known := self._memo.get(key)) is not None:
+            return known
+        day = _require(value, "format_date")
+        if isinstance(day, datetime):
+            day = day.date()
+        text = None
+        if self._solar_hijri and format in _NAMED_FORMATS:
+            text = self._persian_date(day, format)
+        if text is None:
+            text = babel_dates.format_date(day, format, locale=self.locale)
+        text = self._native(text)
+        return text if key is None else self._remember(key, text)
+
+    def format_datetime(
+        self,
+        value: datetime | date,
+        format: str = "medium",
+        tzinfo: str | Any | None = None,
+    ) -> str:
+        """A moment in this locale, in ``tzinfo`` (a zone name such as 'Asia/Tehran').
+
+        A naive datetime is taken to be UTC, as everywhere in Rapport.
+        """
+        moment = _require(value, "format_datetime")
+        if not isinstance(moment, datetime):
+            moment = datetime.combine(moment, time())
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        if tzinfo is not None:
+            zone = babel_dates.get_timezone(tzinfo) if isinstance(tzinfo, str) else tzinfo
+            moment = moment.astimezone(zone)
+        if self._solar_hijri and format in _NAMED_FORMATS:
+            day = self._persian_date(moment.date(), format)
+            if day is not None:
+                clock = babel_dates.format_time(moment, format, locale=self.locale)
+                pattern = str(self.locale.datetime_formats[format]).replace("'", "")
+                return self._native(pattern.replace("{0}", clock).replace("{1}", day))
+        return self._native(babel_dates.format_datetime(moment, format, locale=self.locale))
+
+    def format_decimal(self, value: int | float | Decimal, format: str | None = None) -> str:
+        key = _memo_key("decimal", value, format)
+        if key is not None and (known := self._memo.get(key)) is not None:
+            return known
+        number = _require(value, "format_number")
+        text = self._native(
+            babel_numbers.format_decimal(
+                number, format, locale=self.locale, numbering_system=self._numbering
+            )
+        )
+        return text if key is None else self._remember(key, text)
+
+    def format_percent(self, value: int | float | Decimal, format: str | None = None) -> str:
+        """A ratio as a percentage: 0.15 -> '15%' ('۱۵٪' in Persian)."""
+        key = _memo_key("percent", value, format)
+        if key is not None and (known := self._memo.get(key)) is not None:
+            return known
+        number = _require(value, "format_percent")
+        text = babel_numbers.format_percent(
+            number, format, locale=self.locale, numbering_system=self._numbering
+        )
+        text = self._native(text.replace("%", self._percent_sign))
+        return text if key is None else self._remember(key, text)
+
+    def format_currency(
+        self, amount: int | float | Decimal, currency: str, format: str | None = None
+    ) -> str:
+        key = _memo_key("currency", amount, currency, format)
+        if key is not None and (known := self._memo.get(key)) is not None:
+            return known
+        number = _require(amount, "format_currency")
+        text = self._native(
+            babel_numbers.format_currency(
+                number, currency, format, locale=self.locale, numbering_system=self._numbering
+            )
+        )
+        return text if key is None else self._remember(key, text)
+
+    def format_timedelta(
+        self,
+        value: timedelta | int | float,
+        granularity: str = "second",
+        threshold: float = 0.85,
+        add_direction: bool = False,
+        format: str = "long",
+    ) -> str:
+        """A duration in words: '3 days', '۳ روز', '3天' (a number is seconds, as in Babel)."""
+        key = _memo_key("timedelta", value, granularity, threshold, add_direction, format)
+        if key is not None and (known := self._memo.get(key)) is not None:
+            return known
+        delta = _require(value, "format_timedelta")
+        text = self._native(
+            babel_dates.format_timedelta(
+                delta,
+                granularity=granularity,  # type: ignore[arg-type]
+                threshold=threshold,
+                add_direction=add_direction,
+                format=format,  # type: ignore[arg-type]
+                locale=self.locale,
+            )
+        )
+        return text if key is None else self._remember(key, text)
+
+    def relative(
+        self,
+        value: date | datetime | timedelta,
+        base: date | datetime | None = None,
+        granularity: str | None = None,
+    ) -> str:
+        """``value`` as seen from ``base``: '3 days ago', '۳ روز پیش', '3天前', 'in 2 weeks'.
+
+        ``base`` is required for a date: a template must say "ago from when" (the
+        occasion's date, say), because a render has no clock of its own and the same
+        message must read the same whenever it is rendered. Dates are compared by day.
+        """
+        moment = _require(value, "relative")
+        if isinstance(moment, timedelta):
+            delta, unit = moment, granularity or "second"
+        else:
+            if base is None:
+                raise ValueError("relative needs a date to compare with: value | relative(base)")
+            if isinstance(moment, datetime) and isinstance(base, datetime):
+                delta, unit = moment - base, granularity or "second"
+            else:
+                delta = _day_of(moment) - _day_of(base)
+                unit = granularity or "day"
+        return self.format_timedelta(delta, unit, add_direction=True)
+
+    def _persian_date(self, day: date, format: str) -> str | None:
+        parts = solar_hijri(day)
+        if parts is None:
+            return None
+        year, month, dom = parts
+        if format == "short":
+            return f"{year}/{month}/{dom}"
+        text = f"{dom} {_PERSIAN_MONTHS[month - 1]} {year}"
+        if format == "full":
+            text = f"{self._day_names[day.weekday()]} {text}"
+        return text
+
+
+#: Results one :class:`LocaleFormats` remembers before it starts again.
+_MEMO_SIZE = 4096
+#: Values whose formatting depends on their value alone. Decimals and floats are
+#: keyed by their text: Decimal('-0') equals Decimal('0') but prints with a sign.
+_MEMO_BY_VALUE = frozenset({int, date, timedelta})
+_MEMO_BY_TEXT = frozenset({Decimal, float})
+_MEMO_ARGUMENTS = frozenset({str, int, float, bool, type(None)})
+
+
+def _memo_key(kind: str, value: Any, *arguments: Any) -> tuple[Any, ...] | None:
+    """The key a formatted result is remembered under, or None to format afresh.
+
+    The exact type is part of the key, so ``1``, ``True``, ``1.0`` and
+    ``Decimal(1)`` never share an entry; arguments must be plain scalars too.
+    """
+    value_type = type(value)
+    if value_type in _MEMO_BY_VALUE:
+        shown: Any = value
+    elif value_type in _MEMO_BY_TEXT:
+        shown = str(value)
+    else:
+        return None
+    for argument in arguments:
+        if type(argument) not in _MEMO_ARGUMENTS:
+            return None
+    return (kind, value_type, shown, *arguments)
+
+
+def _day_of(value: date | datetime) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def _require(value: Any, name: str) -> Any:
+    # Babel formats None as "now"; a missing date must be an error, not today's date.
+    if value is None:
+        raise ValueError(f"{name} was given no value (None)")
+    return value

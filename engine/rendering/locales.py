@@ -1,0 +1,80 @@
+"""Locale tags as templates use them: the fallback chain, the language, a name's order.
+
+A message comes from the first template folder, in the order exact locale ->
+language -> configured default locale, that holds *every* part the channel needs
+(:func:`locale_chain` gives that order; the renderer checks the files). Parts are
+never mixed across folders, so a Persian customer never gets an English subject over
+a Persian body. The same chain picks the formatting locale (see
+:mod:`rapport.engine.rendering.filters`), and :func:`full_name` writes a customer's
+name the way their own culture does.
+
+Tags are taken as customers' records spell them (``fa-ir``, ``zh_Hant_TW``) and
+normalised here; a string that cannot be a locale (a path, say) never becomes a
+folder name.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+__all__ = ["full_name", "language", "locale_chain", "normalise_locale"]
+
+_FAMILY_NAME_FIRST = frozenset({"zh", "ja", "ko"})
+_CJK_NAME = re.compile(
+    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\u00b7\u30fb]+"
+)
+_LOCALE_TAG = re.compile(r"^[A-Za-z]{2,8}([_-][A-Za-z0-9]{1,8})*$")
+
+
+def full_name(first: str, last: str, locale: str) -> str:
+    """The name as the customer's own culture writes it.
+
+    Chinese, Japanese and Korean put the family name first with no space ('王伟');
+    a Latin-script name keeps the given-name-first order even for a Chinese locale,
+    because that is how its owner writes it.
+    """
+    first, last = (first or "").strip(), (last or "").strip()
+    if not (first and last):
+        return first or last
+    if (
+        language(locale) in _FAMILY_NAME_FIRST
+        and _CJK_NAME.fullmatch(first)
+        and _CJK_NAME.fullmatch(last)
+    ):
+        return last + first
+    return f"{first} {last}"
+
+
+@lru_cache(maxsize=1024)
+def language(locale: str) -> str:
+    """'fa-IR' -> 'fa'; cached, since a run asks for the same few locales per message."""
+    return locale.replace("-", "_").split("_", 1)[0].lower()
+
+
+def normalise_locale(locale: str) -> str | None:
+    """'fa-ir' -> 'fa_IR'; None for a string that cannot be a locale (or a path)."""
+    if not _LOCALE_TAG.match(locale):
+        return None
+    parts = locale.replace("-", "_").split("_")
+    out = [parts[0].lower()]
+    for part in parts[1:]:
+        if len(part) == 4 and part.isalpha():
+            out.append(part.title())  # script: Hans, Latn
+        elif len(part) == 2 or part.isdigit():
+            out.append(part.upper())  # territory: IR, 419
+        else:
+            out.append(part)
+    return "_".join(out)
+
+
+def locale_chain(locale: str, default: str) -> list[str]:
+    """Folders to try, most specific first: 'zh_Hant_TW' -> zh_Hant_TW, zh_Hant, zh, default."""
+    chain: list[str] = []
+    normalised = normalise_locale(locale)
+    if normalised:
+        parts = normalised.split("_")
+        chain = ["_".join(parts[:n]) for n in range(len(parts), 0, -1)]
+    if default not in chain:
+        chain.append(default)
+    return chain
