@@ -114,7 +114,7 @@ def sample_context(
         days = getattr(trigger, "days_after", None) or getattr(trigger, "days_after_order", 0)
         if getattr(trigger, "after", "first_order") == "first_order":
             sku, order_id = _SAMPLE_SKUS[0], "SAMPLE-1042"
-            last_ordered = when - timedelta(days=days)
+            last_ordered = when - timedelta(days=days or 0)
     elif kind == "winback":
         stage = "at_risk"
         last_ordered = when - timedelta(days=getattr(trigger, "days_without_order", 90))

@@ -30,7 +30,7 @@ from babel import numbers as babel_numbers
 try:  # Solar Hijri new-year table (1901-2100) shipped with the ``holidays`` dependency.
     from holidays.calendars.persian import _Persian
 except ImportError:  # pragma: no cover - only if holidays reorganises its calendars
-    _Persian = None
+    _Persian = None  # type: ignore[misc,assignment]
 
 __all__ = ["LocaleFormats", "solar_hijri"]
 

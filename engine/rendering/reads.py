@@ -21,8 +21,9 @@ question asked of it (parsing per question cost 0.4 s a planning run).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import cast
 
 from jinja2 import BaseLoader, Environment, meta, nodes
 
@@ -99,7 +100,8 @@ def reads_name(tree: nodes.Template, name: str, undeclared: frozenset[str]) -> b
     if not key:
         return True
     keyed: set[int] = set()
-    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+    found_keys = tree.find_all((nodes.Getattr, nodes.Getitem))
+    for node in cast("Iterator[nodes.Getattr | nodes.Getitem]", found_keys):
         target = node.node
         if not (isinstance(target, nodes.Name) and target.name == variable):
             continue
