@@ -29,6 +29,7 @@ from rapport.engine.core.config import ChannelConfig, Settings
 from rapport.engine.delivery.dispatch import Dispatcher
 from rapport.engine.delivery.lanes import build_channels
 from rapport.engine.planning import run as planning
+from rapport.engine.planning.plan import run_plan
 from rapport.engine.rendering.filters import CUSTOMER_LOCALE
 from rapport.engine.rendering.renderer import Renderer
 
@@ -376,7 +377,7 @@ def run_scenario(
     started = time.perf_counter()
     wrapped = instrumented(stages, renderer) if timed_stages else contextlib.nullcontext()
     with wrapped:
-        report = planning.run_plan(
+        report = run_plan(
             engine,
             settings,
             campaigns,

@@ -14,8 +14,6 @@ from sqlmodel import Session
 
 from rapport.consent.state import current_status, granted_pairs, history
 from rapport.consent.store import (
-    EVENT,
-    STATE,
     ConsentChange,
     RecordResult,
     grant,
@@ -23,7 +21,7 @@ from rapport.consent.store import (
     withdraw,
 )
 from rapport.engine.core.errors import NotFound
-from rapport.engine.core.models import CUSTOMER
+from rapport.engine.core.models import CONSENT_EVENT, CONSENT_STATE, CUSTOMER
 
 T0 = datetime(2025, 1, 10, 9, 0, tzinfo=UTC)
 RECORDED = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -91,7 +89,7 @@ def test_newer_withdrawal_beats_older_grant_in_either_order(db: Engine) -> None:
     late = record(db, change("granted", T0 - timedelta(days=30), source="paper-form"))
     assert late == RecordResult(recorded=1, duplicates=0, state_changes=0)
     assert status(db) == "withdrawn"
-    assert count(db, EVENT) == 3
+    assert count(db, CONSENT_EVENT) == 3
 
 
 def test_within_one_batch_the_latest_fact_wins_whatever_the_order(db: Engine) -> None:
@@ -122,7 +120,7 @@ def test_equal_timestamp_withdrawn_wins(db: Engine, same_batch: bool) -> None:
         record(db, withdrawal)
         record(db, grant_change)
     assert status(db) == "withdrawn"
-    assert count(db, EVENT) == 2  # both facts are evidence; only one is the answer
+    assert count(db, CONSENT_EVENT) == 2  # both facts are evidence; only one is the answer
 
 
 def test_equal_timestamp_pending_beats_granted(db: Engine) -> None:
@@ -137,7 +135,7 @@ def test_the_same_fact_is_recorded_once(db: Engine) -> None:
     assert first == RecordResult(recorded=2, duplicates=1, state_changes=1)
     again = record(db, *facts)
     assert again == RecordResult(recorded=0, duplicates=2, state_changes=0)
-    assert count(db, EVENT) == 2
+    assert count(db, CONSENT_EVENT) == 2
     # The same instant given in another zone is the same fact.
     tehran = T0.astimezone(timezone(timedelta(hours=3, minutes=30)))
     assert record(db, change("granted", tehran, wording="offers-v1")).recorded == 0
@@ -169,7 +167,7 @@ def test_a_batch_of_1000_is_a_handful_of_statements(db: Engine) -> None:
     assert pairs["bulk-0000"] == {("email", "birthday")}
     assert pairs["bulk-0001"] == {("email", "offers"), ("email", "birthday")}
     assert pairs["bulk-0499"] == {("email", "offers")}
-    assert count(db, STATE) == 750
+    assert count(db, CONSENT_STATE) == 750
 
 
 def test_unknown_customer_writes_nothing(db: Engine) -> None:
@@ -179,7 +177,7 @@ def test_unknown_customer_writes_nothing(db: Engine) -> None:
             [change("granted", T0), change("granted", T0, customer_id="nobody")],
             recorded_at=RECORDED,
         )
-    assert count(db, EVENT) == 0
+    assert count(db, CONSENT_EVENT) == 0
 
 
 def test_change_must_be_well_formed() -> None:
@@ -256,4 +254,4 @@ def test_granted_pairs_chunks_and_answers_for_every_id(db: Engine) -> None:
 
 def test_empty_batch_is_a_no_op(db: Engine) -> None:
     assert record(db) == RecordResult()
-    assert count(db, EVENT) == count(db, STATE) == 0
+    assert count(db, CONSENT_EVENT) == count(db, CONSENT_STATE) == 0
