@@ -29,6 +29,7 @@ from rapport.engine.campaigns.samples import sample_context
 from rapport.engine.core.config import Settings
 from rapport.engine.core.errors import Problem
 from rapport.engine.rendering.errors import TemplateMissing, TemplateProblemError
+from rapport.engine.rendering.locales import language
 from rapport.engine.rendering.renderer import (
     CHANNEL_PARTS,
     EMAIL_HTML,
@@ -187,7 +188,7 @@ def _missing_locales(
                     used = renderer.locale_for(template_set, kind, locale)
                 except TemplateMissing:
                     continue  # the default lacks them too: already a problem
-                if _language(used) != _language(locale):
+                if language(used) != language(locale):
                     lacking.setdefault(locale, []).append(kind)
                     fallback = used
         if not lacking:
@@ -245,10 +246,6 @@ def _first_text_line(source: str) -> int | None:
         if not _STATEMENT_ONLY.match(text):
             return number
     return None
-
-
-def _language(locale: str) -> str:
-    return locale.replace("-", "_").split("_", 1)[0].lower()
 
 
 def _incomplete_folder(
