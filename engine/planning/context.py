@@ -1,8 +1,63 @@
 """The template context for one message: plain data only, never ORM objects.
 
 Templates are untrusted, so they get dicts, strings, numbers and dates; nothing that
-can reach the database or the file system. The contract is documented in
-:mod:`rapport.engine.rendering.renderer`.
+can reach the database or the file system. :func:`message_context` builds it; the
+renderer (:mod:`rapport.engine.rendering.renderer`) checks and renders it.
+
+Context contract
+----------------
+Callers pass plain data only, never ORM objects (see
+:mod:`~rapport.engine.rendering.plain`). Every key below is always present
+(``rapport campaigns validate`` renders with all of them, see
+:func:`rapport.engine.campaigns.samples.sample_context`); "or None" marks those a
+customer may not have, which templates test with ``{% if ... %}``. Amounts are
+``Decimal`` in the tier base currency named next to them. The context is built by
+:func:`message_context`.
+
+``customer``
+    ``id``, ``first_name``, ``last_name``, ``full_name`` (see
+    :func:`~rapport.engine.rendering.locales.full_name`), ``locale``, ``timezone``,
+    ``country`` (ISO code or None), ``birthday`` (date or None), ``stage``
+    (lifecycle stage: ``prospect``, ``first_time``, ``repeat``, ``loyal``,
+    ``at_risk``, ``lapsed``), ``tier`` (loyalty tier, e.g. ``vib``),
+    ``segment`` (RFM segment such as ``champions`` or ``at_risk``, or None),
+    ``order_count``, ``lifetime_value``, ``currency`` (ISO 4217 code of
+    ``lifetime_value`` and of every amount below) and ``days_since_last_order``
+    (whole local days up to the sending day, or None for someone who never ordered).
+``campaign``
+    ``id``, ``name``, ``topic``.
+``occasion``
+    ``kind`` (the trigger type: ``birthday``, ``anniversary``, ``holiday``,
+    ``reorder``, ``welcome``, ``winback``, ``tier_reached``, ``feedback`` or
+    ``recurring``), ``date`` (the occasion's own date, later than the sending day
+    when the campaign sends ahead), ``name`` (the holiday's name in the customer's
+    language, else None), ``sku`` (the product a reorder, welcome or feedback
+    message is about, else None), ``last_ordered_at`` (date of the order it refers
+    to, else None), ``order_id`` (welcome and feedback, else None), ``years`` (the
+    age a birthday turns, or which anniversary; else None), ``tier`` (the tier just
+    reached, else None) and ``days_since_last_order`` (from ``last_ordered_at``, or
+    else the customer's latest order, to ``date``; None without orders).
+``last_order``
+    the customer's latest order, or None: ``id``, ``day`` (local date), ``items``
+    (a list of mappings with ``sku`` and ``quantity``), ``amount`` and ``currency``.
+``favourite_sku``
+    the SKU the customer ordered most units of (ties: the one ordered last), or None.
+``recommendation``
+    a SKU the customer has not bought, the one most often bought by customers who
+    bought the same SKUs (see :mod:`rapport.engine.customers.recommend`), or None.
+``offer``
+    the campaign's ``offer`` mapping with every per-tier or per-segment value
+    resolved for this customer (see :mod:`rapport.engine.campaigns.offers`), e.g.
+    ``discount_percent``, plus ``code``, the customer's personal coupon code, when
+    the offer has ``coupon: true``. It may be empty, so templates test
+    ``offer.discount_percent is defined`` and ``offer.code is defined``. A code is
+    Latin letters and digits: in right-to-left text wrap it in ``<bdi>`` (HTML) or
+    between U+2068 and U+2069 (plain text) so it keeps its order.
+``links``
+    ``preferences``, ``unsubscribe`` and ``feedback`` (the one-question page for this
+    occasion): signed URLs for this customer.
+``sender``
+    ``postal_address``: shown in every e-mail footer.
 """
 
 from __future__ import annotations
