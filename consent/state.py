@@ -97,12 +97,12 @@ def granted_pairs(
         return result
     for start in range(0, len(wanted), IN_CHUNK):
         chunk = wanted[start : start + IN_CHUNK]
-        rows = connection.execute(
+        found = connection.execute(
             select(
                 CONSENT_STATE.c.customer_id, CONSENT_STATE.c.channel, CONSENT_STATE.c.topic
             ).where(CONSENT_STATE.c.customer_id.in_(chunk), *about)
         )
-        for customer_id, channel, topic in rows:
+        for customer_id, channel, topic in found:
             result[customer_id].add((channel, topic))
     return result
 

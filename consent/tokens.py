@@ -29,8 +29,9 @@ import zlib
 from binascii import b2a_base64
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import cast
 
-from itsdangerous import BadData, URLSafeTimedSerializer
+from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
 from itsdangerous.encoding import int_to_bytes
 
 
@@ -156,7 +157,8 @@ class Signer:
             for purpose, signer in signers.items()
         }
         # The clock itsdangerous reads (a method, so a test can move it for both paths).
-        self._clock = signers[Purpose.UNSUBSCRIBE]
+        # A timed serializer's signer is a TimestampSigner; make_signer is typed Signer.
+        self._clock = cast(TimestampSigner, signers[Purpose.UNSUBSCRIBE])
         self._stamp: tuple[int, bytes] = (-1, b"")
         # A message's preference and unsubscribe links carry the same claims.
         self._payload: tuple[tuple[str, str | None, str | None], bytes] | None = None

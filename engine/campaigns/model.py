@@ -248,7 +248,9 @@ def _holiday_name_problems(campaign: Campaign, doc: YamlDocument) -> list[Proble
 
 @lru_cache(maxsize=1)
 def _countries() -> frozenset[str]:
-    return frozenset(code for code in Locale("en").territories if len(code) == 2)
+    return frozenset(
+        code for code in Locale("en").territories if isinstance(code, str) and len(code) == 2
+    )
 
 
 @lru_cache(maxsize=256)

@@ -21,7 +21,7 @@ Chinese words.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
@@ -95,7 +95,7 @@ class Keyword:
     language: str | None
 
 
-def _build_table(words: dict[KeywordAction, Iterable[str]]) -> dict[str, Keyword]:
+def _build_table(words: Mapping[KeywordAction, Iterable[str]]) -> dict[str, Keyword]:
     table: dict[str, Keyword] = {}
     for action, listed in words.items():
         for word in listed:

@@ -160,7 +160,12 @@ def locale(value: str, field: str = "locale") -> str:
 def _countries() -> frozenset[str]:
     codes = Locale("en").territories
     return frozenset(
-        code for code in codes if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
+        code
+        for code in codes
+        if isinstance(code, str)
+        and len(code) == 2
+        and code.isalpha()
+        and code not in _NOT_COUNTRIES
     )
 
 

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, func, select, type_coerce
-from sqlalchemy.types import NullType
+from sqlalchemy.types import NullType, Numeric
 
 from rapport.engine.core.config import Settings
 from rapport.engine.core.models import CUSTOMER, ORDERS
@@ -82,7 +82,9 @@ def _raw(columns: Sequence[Any]) -> tuple[Any, ...]:
 
 _COLUMNS = _raw(_COLUMNS_TYPED)
 _ORDER_COLUMNS = _raw(_ORDER_COLUMNS_TYPED)
-_AMOUNT_SCALE = ORDERS.c.amount.type.scale
+_AMOUNT_TYPE = ORDERS.c.amount.type
+assert isinstance(_AMOUNT_TYPE, Numeric)
+_AMOUNT_SCALE = _AMOUNT_TYPE.scale
 _T = TypeVar("_T")
 
 
@@ -130,7 +132,7 @@ def _aware(value: datetime | str) -> datetime:
     # Read without SQLAlchemy's result types: text on SQLite, datetime on PostgreSQL.
     # Stored naive UTC; on SQLite the zone is parsed with the text rather than set by
     # a replace() afterwards (an instant of every order and customer read).
-    if type(value) is str:
+    if isinstance(value, str):
         if len(value) in _NAIVE_LENGTHS:
             return datetime.fromisoformat(value + "+00:00")
         value = datetime.fromisoformat(value)

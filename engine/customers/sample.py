@@ -206,7 +206,7 @@ def generate(directory: Path, day: date, customers: int = 360, seed: int = 7) ->
                 for topic in TOPICS:
                     if rng.random() >= chance:
                         continue
-                    record = {
+                    record: dict[str, str | None] = {
                         "customer_id": cid,
                         "channel": channel,
                         "topic": topic,

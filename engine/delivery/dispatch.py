@@ -34,7 +34,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Protocol, TypeVar
 
 from sqlalchemy import Engine, select
 
@@ -72,12 +72,27 @@ def backoff(attempt: int, settings: Settings, rng: random.Random) -> timedelta:
     return timedelta(seconds=rng.uniform(0, ceiling))
 
 
+class _Recipient(Protocol):
+    """The customer columns a send reads (a row of :meth:`Dispatcher._claim`'s query)."""
+
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def phone(self) -> str | None: ...
+    @property
+    def first_name(self) -> str: ...
+    @property
+    def last_name(self) -> str: ...
+    @property
+    def locale(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class _Batch:
     """Claimed messages and what sending them needs, read in the claim's transaction."""
 
     claimed: list[outbox.Claimed]
-    customers: dict[str, Any] = field(default_factory=dict)
+    customers: dict[str, _Recipient] = field(default_factory=dict)
     granted: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
     suppressed: set[tuple[str, str]] = field(default_factory=set)
     texted: set[str] = field(default_factory=set)
@@ -194,7 +209,7 @@ class Dispatcher:
             if not claimed:
                 return _Batch(claimed)
             ids = sorted({m.customer_id for m in claimed})
-            customers = {
+            customers: dict[str, _Recipient] = {
                 row.id: row
                 for row in connection.execute(
                     select(
@@ -268,9 +283,9 @@ class Dispatcher:
     async def _deliver(
         self,
         message: outbox.Claimed,
-        row,
+        row: _Recipient,
         kind: str,
-        address: str,  # type: ignore[no-untyped-def]
+        address: str,
         report: DispatchReport,
     ) -> None:
         lane = self.channels.get(message.channel)
@@ -294,7 +309,9 @@ class Dispatcher:
             kind = self._kinds[channel] = (config.kind if config else None) or channel
         return kind
 
-    async def _send(self, message: outbox.Claimed, row, kind: str, address: str) -> SendResult:  # type: ignore[no-untyped-def]
+    async def _send(
+        self, message: outbox.Claimed, row: _Recipient, kind: str, address: str
+    ) -> SendResult:
         channel = self.channels.get(message.channel)
         if channel is None:
             return SendResult.permanent(f"channel {message.channel!r} is not configured")
@@ -304,7 +321,9 @@ class Dispatcher:
             return SendResult.permanent(str(exc))
         return await channel.send(outgoing)
 
-    def _outgoing(self, message: outbox.Claimed, row, kind: str, address: str) -> OutgoingMessage:  # type: ignore[no-untyped-def]
+    def _outgoing(
+        self, message: outbox.Claimed, row: _Recipient, kind: str, address: str
+    ) -> OutgoingMessage:
         headers: dict[str, str] = {}
         if kind == "email" and not message.transactional:
             headers.update(
@@ -374,5 +393,5 @@ class Dispatcher:
             await channel.aclose()
 
 
-def _address(row, kind: str) -> str | None:  # type: ignore[no-untyped-def]
+def _address(row: _Recipient, kind: str) -> str | None:
     return row.email if kind == "email" else row.phone if kind == "sms" else None

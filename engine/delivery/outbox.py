@@ -45,7 +45,7 @@ def existing_occasions(
                 OUTBOX.c.customer_id.in_(customers), OUTBOX.c.occasion.in_(keys)
             )
         )
-        found.update(tuple(row) for row in rows)  # type: ignore[misc]
+        found.update(tuple(row) for row in rows)
     return found & set(wanted)
 
 
@@ -249,10 +249,10 @@ def claim(
     else:  # SQLite: one statement under the single writer lock
         # SQLite allows no LIMIT inside a compound SELECT's members, hence the wrapping.
         both = union_all(select(queued.subquery()), select(expired.subquery())).subquery("due")
-        picked = select(both.c.id).order_by(both.c.send_at, both.c.id).limit(limit)
+        first = select(both.c.id).order_by(both.c.send_at, both.c.id).limit(limit)
         statement = (
             update(OUTBOX)
-            .where(OUTBOX.c.id.in_(picked.scalar_subquery()), due)
+            .where(OUTBOX.c.id.in_(first.scalar_subquery()), due)
             .values(values)
             .returning(*_CLAIM_COLUMNS)
         )

@@ -47,7 +47,7 @@ def run_plan(
     the part one process plans. A run with ``on_planned`` or ``customer_ids`` stays in
     one process.
     """
-    ranges = [id_range]
+    ranges: list[IdRange] = []  # the split, when this run is one to share
     where = None if customer_ids is not None else candidate_clause(campaigns, day, now, settings)
     if id_range is None and on_planned is None and customer_ids is None:
         with engine.connect() as reader:
@@ -65,7 +65,7 @@ def run_plan(
             on_planned=on_planned,
             customer_ids=customer_ids,
             co_purchase=co_purchase,
-            id_range=ranges[0],
+            id_range=ranges[0] if ranges else id_range,
             where=where,
         )
     url = engine.url.render_as_string(hide_password=False)

@@ -187,7 +187,7 @@ def _same_day_keys(target: date) -> set[int]:
 def _neighbour_keys(keys: set[int]) -> set[int]:
     """Month-days one day either side of ``keys``, in leap and common years alike, for
     UTC dates whose local date may be a day off."""
-    found = set()
+    found: set[int] = set()
     for key in keys:
         month, day_of_month = divmod(key, 100)
         for year in (2023, 2024):  # a common year and a leap year
@@ -231,7 +231,9 @@ def _anniversary(
     if latest < 1:
         return False
     created = CUSTOMER.c.created_at
-    conditions = [_month_day(created).in_(sorted(_neighbour_keys(_same_day_keys(day))))]
+    conditions: list[ColumnElement[bool]] = [
+        _month_day(created).in_(sorted(_neighbour_keys(_same_day_keys(day))))
+    ]
     end = _midnight(date(latest, 12, 31), 2)
     if end is not None:
         conditions.append(created < end)

@@ -49,7 +49,8 @@ from rapport.engine.planning.prefilter import candidate_clause
 from rapport.engine.rendering.renderer import RenderedMessage, Renderer
 from rapport.engine.rendering.sms_encoding import count_sms
 
-PlannedCallback = Callable[[Decision, RenderedMessage | None], None]
+#: Called with each message planned (after it rendered).
+PlannedCallback = Callable[[Decision, RenderedMessage], None]
 
 
 @dataclass
@@ -168,11 +169,13 @@ def plan_range(
                         report.already_planned += 1
                     continue
                 campaign = by_id[decision.campaign]
-                kind = settings.channels[decision.channel].kind or decision.channel
+                channel, locale = decision.channel, decision.locale
+                assert channel is not None and locale is not None  # set when selected
+                kind = settings.channels[channel].kind or channel
                 template_set = decision.template_set or campaign.template_set
                 # Who bought what together is built at most once per run, and only
                 # when a template shows a recommendation.
-                reads_key = (template_set, kind, decision.locale)
+                reads_key = (template_set, kind, locale)
                 reads = reading.get(reads_key)
                 if reads is None:
                     reads = reading[reads_key] = _reads(renderer, *reads_key)
@@ -190,12 +193,12 @@ def plan_range(
                     links=links,
                 )
                 try:
-                    rendered = renderer.render(template_set, kind, decision.locale, context)
+                    rendered = renderer.render(template_set, kind, locale, context)
                 except CampaignError as exc:
                     report.render_errors.append(_render_error(decision, exc))
                     report.skipped[(decision.campaign, Reason.RENDER_ERROR.value)] += 1
                     continue
-                report.planned[(decision.campaign, decision.channel, rendered.locale)] += 1
+                report.planned[(decision.campaign, channel, rendered.locale)] += 1
                 rows.append(_row(decision, rendered, now))
                 if on_planned is not None:
                     on_planned(decision, rendered)

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import URL, ColumnElement, Connection, func, select
@@ -103,7 +104,7 @@ def plan_shard(job: ShardJob) -> PlanReport:
             job.day,
             job.now,
             renderer=Renderer(
-                job.templates_dir, job.default_locale, max_output_chars=job.max_output_chars
+                Path(job.templates_dir), job.default_locale, max_output_chars=job.max_output_chars
             ),
             signer=job.signer,
             dry_run=job.dry_run,

@@ -24,10 +24,12 @@ from rapport.engine.campaigns.model import require_campaigns
 from rapport.engine.core.config import ChannelConfig, DatabaseConfig, Settings
 from rapport.engine.core.db import make_engine, upgrade
 from rapport.engine.core.models import OUTBOX
-from rapport.engine.customers.importer import import_file
+from rapport.engine.customers.importer import Kind, import_file
 from rapport.engine.customers.sample import MARKETS, generate
 from rapport.engine.delivery.dispatch import Dispatcher
 from rapport.engine.planning.plan import run_plan
+from rapport.engine.planning.planner import Decision
+from rapport.engine.rendering.renderer import RenderedMessage
 from rapport.engine.runtime import services
 from rapport.engine.triggers.calendars import holidays_on
 
@@ -84,11 +86,12 @@ def run_demo(
     files = generate(directory / "data", the_day, customers=customers, seed=seed)
     engine = make_engine(settings.database_url)
     upgrade(engine)
-    for kind, path in (
+    imports: tuple[tuple[Kind, Path], ...] = (
         ("customers", files.customers),
         ("orders", files.orders),
         ("consent", files.consent),
-    ):
+    )
+    for kind, path in imports:
         report = import_file(engine, settings, kind, path)
         echo(
             f"  imported {report.accepted:>5} {kind:<9} from {_rel(path)}"
@@ -102,7 +105,7 @@ def run_demo(
     samples: dict[tuple[str, str], tuple[str, str]] = {}
     examples: dict[str, str] = {}
 
-    def keep_sample(decision, rendered) -> None:  # type: ignore[no-untyped-def]
+    def keep_sample(decision: Decision, rendered: RenderedMessage) -> None:
         language = (rendered.locale or "en").split("_")[0]
         if rendered.subject and (language, decision.campaign) not in samples:
             samples[(language, decision.campaign)] = (decision.customer_id, rendered.subject)
@@ -141,7 +144,7 @@ def run_demo(
     for (channel, status), count in sorted(sent.items()):
         echo(f"  {channel:<6} {status:<10} {count:>6}")
     with engine.connect() as connection:
-        by_status = dict(
+        by_status: dict[str, int] = dict(
             connection.execute(
                 select(OUTBOX.c.status, func.count()).group_by(OUTBOX.c.status)
             ).all()

@@ -48,7 +48,9 @@ def _probe(country: str) -> holidays.HolidayBase | None:
 
 
 def has_calendar(country: str | None) -> bool:
-    return bool(country) and _probe(country.upper()) is not None
+    if not country:
+        return False
+    return _probe(country.upper()) is not None
 
 
 @lru_cache(maxsize=512)

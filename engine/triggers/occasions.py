@@ -5,6 +5,7 @@ Shared by the trigger modules; import them from :mod:`rapport.engine.triggers`.
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from datetime import date
 
@@ -37,14 +38,15 @@ class Occasion:
 
     kind: str
     key: str
-    date: date
+    # datetime.date: the field's name hides the type inside the class body.
+    date: datetime.date
     #: The holiday's English name (templates get it in the customer's language).
     name: str | None = None
     #: The SKU a reorder, feedback or welcome occasion is about.
     sku: str | None = None
     #: The local date of the order the occasion refers to (reorder: the last order of
     #: the SKU; win-back: the last order; feedback and welcome: that order).
-    last_ordered_at: date | None = None
+    last_ordered_at: datetime.date | None = None
     #: Which anniversary (1, 2, ...) or how old the customer turns.
     years: int | None = None
     #: The tier just reached.

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Row, select
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
@@ -42,7 +43,7 @@ class WebContext:
     def verify(self, purpose: Purpose, token: str) -> TokenClaims:
         return self.signer.verify(purpose, token, max_age=self.max_age[purpose])
 
-    def customer(self, claims: TokenClaims):  # type: ignore[no-untyped-def]
+    def customer(self, claims: TokenClaims) -> Row[Any] | None:
         """The customer a token names, or None if gone (erased customers count as gone)."""
         with self.engine.connect() as connection:
             return connection.execute(
@@ -53,7 +54,8 @@ class WebContext:
 
 
 def web_context(request: Request) -> WebContext:
-    return request.app.state.web  # type: ignore[no-any-return]
+    web: WebContext = request.app.state.web
+    return web
 
 
 def not_found(request: Request) -> HTMLResponse:
@@ -63,7 +65,7 @@ def not_found(request: Request) -> HTMLResponse:
     return HTMLResponse(web.pages.render("not_found.html", language), status_code=404)
 
 
-def resolve(request: Request, purpose: Purpose):  # type: ignore[no-untyped-def]
+def resolve(request: Request, purpose: Purpose) -> tuple[TokenClaims, Row[Any]] | None:
     """(claims, customer row) for the token in the path, or None for any bad token."""
     web = web_context(request)
     try:

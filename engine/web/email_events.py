@@ -122,7 +122,7 @@ def parse_email_event(index: int, item: Any) -> EmailEvent:
     if not isinstance(item, dict):
         raise MalformedEvent(index, None, "must be a JSON object")
     try:
-        kind = EmailEventType(item.get("type"))
+        kind = EmailEventType(item.get("type", ""))
     except ValueError:
         raise MalformedEvent(index, "type", "must be bounce, complaint or delivery") from None
     address = item.get("email")
