@@ -156,8 +156,9 @@ class Channel(abc.ABC):
 
     #: The name configuration uses to pick this adapter (also its entry-point name).
     name: ClassVar[str]
-    #: The message kinds this adapter can carry.
-    kinds: ClassVar[frozenset[str]]
+    #: The message kinds this adapter can carry (set on the class; an instance may
+    #: narrow it, as the recording adapter does).
+    kinds: frozenset[str]
     #: The longest text body this adapter delivers, in characters; None: no own limit.
     max_body_chars: ClassVar[int | None] = None
     #: Whether an HTML alternative reaches the recipient.

@@ -61,7 +61,7 @@ class RecordingChannel(Channel):
         kinds: Iterable[str] = ("email", "sms"),
     ) -> None:
         self.handler: Handler = handler or accept_all
-        self.kinds = frozenset(kinds)  # type: ignore[misc]  # per-instance narrowing
+        self.kinds = frozenset(kinds)  # per-instance narrowing
         #: Every message handed to the handler, in order.
         self.sent: list[OutgoingMessage] = []
         #: The outcome returned for each message in :attr:`sent`.

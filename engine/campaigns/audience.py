@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from pydantic import ConfigDict, Field, model_validator
 
@@ -56,7 +56,7 @@ ConditionField = Literal[
     "age",
     "timezone",
 ]
-CONDITION_FIELDS: tuple[str, ...] = ConditionField.__args__  # type: ignore[attr-defined]
+CONDITION_FIELDS: tuple[str, ...] = get_args(ConditionField)
 NUMERIC_FIELDS = frozenset({"order_count", "lifetime_value", "days_since_last_order", "age"})
 #: Fields whose value depends on the day the campaign is planned for.
 DAY_FIELDS = frozenset({"segment", "days_since_last_order", "age"})

@@ -19,13 +19,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, get_args
 
 from rapport.engine.core.config import STAGES, LifecycleConfig, TierConfig
 from rapport.engine.core.timeutil import local_date
 
 Stage = Literal["prospect", "first_time", "repeat", "loyal", "at_risk", "lapsed"]
-assert set(STAGES) == set(Stage.__args__)  # type: ignore[attr-defined]
+assert set(STAGES) == set(get_args(Stage))
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ Segment = Literal[
     "hibernating",
     "lost",
 ]
-SEGMENTS: tuple[str, ...] = Segment.__args__  # type: ignore[attr-defined]
+SEGMENTS: tuple[str, ...] = get_args(Segment)
 
 #: Score 5 down to 2: days since the last order at most ... (older scores 1).
 RECENCY_DAYS = (30, 90, 180, 365)

@@ -138,7 +138,9 @@ def _copy_enqueue(connection: Connection, rows: Sequence[dict[str, Any]]) -> int
     # give), holding rows only until the statement below has moved them.
     incoming = "rapport_incoming_" + hashlib.sha1(names.encode()).hexdigest()[:12]
     stamps = {name for name in columns if isinstance(OUTBOX.c[name].type, UTCDateTime)}
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    driver = connection.connection.driver_connection  # psycopg's own connection
+    assert driver is not None  # None only for a closed connection
+    cursor = driver.cursor()
     try:
         cursor.execute(
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {incoming} ON COMMIT DELETE ROWS AS "
