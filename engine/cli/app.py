@@ -1,8 +1,8 @@
-"""The ``rapport`` command: parse arguments, call the engine, format the output.
+"""What every ``rapport`` command shares: the group, its context, options, output.
 
-Exit codes: 0 ok, 1 invalid input (the message names file, line/row and field),
-2 usage error, 3 runtime failure. Errors go to stderr; a user's mistake never shows
-a traceback (set RAPPORT_DEBUG=1 to see one for runtime failures).
+The group ``cli`` is bare here; ``rapport.engine.cli.main`` adds the commands to it
+(each command family is its own module that imports from this one) and maps errors
+to exit codes. This module imports no command module.
 """
 
 from __future__ import annotations
@@ -10,22 +10,18 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import os
-import sys
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from rapport.engine.core.config import Settings, load_settings
-from rapport.engine.core.errors import NotFound, RapportError, UsageError, UserError
+from rapport.engine.core.errors import UserError
 
 F = TypeVar("F", bound=Callable[..., Any])
-EXIT_INVALID, EXIT_USAGE, EXIT_RUNTIME = 1, 2, 3
 
 
 class AppContext:
@@ -103,26 +99,6 @@ def day_option(func: F) -> F:
     )(func)
 
 
-def today_utc() -> date:
-    return datetime.now(UTC).date()
-
-
-def planning_now(day: date, *, hypothetical: bool = False) -> datetime:
-    """The moment to plan ``day`` from: the real clock, or the day's first moment if later.
-
-    Planning ahead (a future date) must see every local window of that day still open;
-    planning today must not schedule windows that have already closed. The earliest
-    time zone (UTC+14) starts its day 14 hours before UTC does. A ``hypothetical``
-    question about a past day (``plan --dry-run``, ``explain``) is answered as if it
-    had been planned in time.
-    """
-    earliest = datetime.combine(day, time(0), tzinfo=UTC) - timedelta(hours=14)
-    now = datetime.now(UTC)
-    if hypothetical and day < now.date() - timedelta(days=1):
-        return earliest
-    return max(now, earliest)
-
-
 def echo_json(value: Any) -> None:
     click.echo(json.dumps(value, ensure_ascii=False, default=_json_default))
 
@@ -150,51 +126,6 @@ def _json_default(value: Any) -> Any:
 def cli(ctx: click.Context, config_path: str | None) -> None:
     """Rapport: permission-based, personalized messaging for customer retention."""
     ctx.obj = AppContext(config_path)
-
-
-def main() -> None:
-    """Entry point: map our exceptions to exit codes and clean messages."""
-    from rapport.engine.cli import (
-        commands,  # noqa: F401  (registers the sub-commands)
-        customers,  # noqa: F401
-        report,  # noqa: F401
-    )
-    from rapport.engine.core import logs
-
-    daemon_like = bool({"run", "serve", "dispatch"} & set(sys.argv[1:]))
-    logs.configure(os.environ.get("RAPPORT_LOG_LEVEL", "INFO" if daemon_like else "WARNING"))
-    try:
-        cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(EXIT_RUNTIME)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(EXIT_USAGE if isinstance(exc, click.UsageError) else exc.exit_code)
-    except NotFound as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_INVALID)
-    except UserError as exc:
-        click.echo(str(exc) if exc.problems else f"error: {exc}", err=True)
-        sys.exit(EXIT_INVALID)
-    except UsageError as exc:
-        click.echo(f"usage error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
-    except (OperationalError, ProgrammingError) as exc:
-        _runtime_failure(f"database error: {exc.orig}", exc)
-    except RapportError as exc:
-        _runtime_failure(str(exc), exc)
-    except OSError as exc:
-        _runtime_failure(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), exc)
-    except KeyboardInterrupt:
-        sys.exit(130)
-
-
-def _runtime_failure(message: str, exc: BaseException) -> None:
-    if os.environ.get("RAPPORT_DEBUG"):
-        raise exc
-    click.echo(f"error: {message}", err=True)
-    sys.exit(EXIT_RUNTIME)
 
 
 def run_async(coroutine: Any) -> Any:

@@ -15,10 +15,10 @@ from typing import Any
 
 import click
 
-from rapport.engine.cli.app import AppContext, cli, config_option
+from rapport.engine.cli.app import AppContext, config_option
 
 
-@cli.group()
+@click.group()
 def customers() -> None:
     """Data-subject rights: export or erase a customer's personal data."""
 

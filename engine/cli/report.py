@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from rapport.engine.cli.app import AppContext, cli, config_option
+from rapport.engine.cli.app import AppContext, config_option
 
 
 def _day(value: str | None) -> date | None:
@@ -19,7 +19,7 @@ def _day(value: str | None) -> date | None:
         raise click.BadParameter(f"{value!r} is not a YYYY-MM-DD date") from None
 
 
-@cli.command("report")
+@click.command("report")
 @click.option(
     "--from",
     "start_text",

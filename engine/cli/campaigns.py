@@ -1,0 +1,105 @@
+"""``rapport campaigns validate`` and ``rapport preview``: what marketers wrote.
+
+``campaigns validate`` loads every campaign and renders every template in every
+configured locale; ``preview`` renders one customer's message from one campaign.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from rapport.engine.cli.app import (
+    AppContext,
+    config_option,
+    day_option,
+    echo_json,
+    parse_day,
+)
+from rapport.engine.planning.clock import today_utc
+
+
+@click.group()
+def campaigns() -> None:
+    """Campaign files and their templates."""
+
+
+@campaigns.command("validate")
+@config_option
+def campaigns_validate(app: AppContext) -> None:
+    """Load every campaign and render every template in every configured locale.
+
+    Problems fail the command (exit 1); warnings (a configured locale a campaign
+    has no templates for, avoidable UCS-2 in an SMS) are printed as FILE: warning: ...
+    and leave it successful.
+    """
+    from dataclasses import replace
+
+    from rapport.engine.campaigns.model import load_campaigns
+    from rapport.engine.campaigns.validate import check_campaigns
+
+    report = check_campaigns(app.settings)
+    for problem in report.problems:
+        click.echo(str(problem), err=True)
+    for warning in report.warnings:
+        click.echo(str(replace(warning, message=f"warning: {warning.message}")), err=True)
+    if report.problems:
+        click.echo(f"{len(report.problems)} problem(s) found", err=True)
+        sys.exit(1)
+    loaded, _ = load_campaigns(app.settings)
+    locales = ", ".join(app.settings.locales.supported)
+    warned = f" ({len(report.warnings)} warning(s))" if report.warnings else ""
+    click.echo(f"{len(loaded)} campaign(s) valid in {locales}{warned}")
+
+
+@click.command()
+@click.argument("campaign_id", metavar="CAMPAIGN")
+@click.option("--customer", "customer_id", required=True, help="Customer id.")
+@click.option("--channel", default=None, help="Channel (default: the one planning would pick).")
+@day_option
+@click.option("--json", "as_json", is_flag=True, help="Print subject, headers, text and html.")
+@config_option
+def preview(
+    app: AppContext,
+    campaign_id: str,
+    customer_id: str,
+    channel: str | None,
+    day: str | None,
+    as_json: bool,
+) -> None:
+    """Render the message a customer would get from a campaign on a date."""
+    from rapport.engine.planning.preview import render_preview
+
+    result = render_preview(
+        app.migrated_engine(),
+        app.settings,
+        campaign_id,
+        customer_id,
+        channel,
+        parse_day(day) or today_utc(),
+    )
+    if result.note:
+        click.echo(f"note: {result.note}", err=True)
+    if as_json:
+        echo_json(
+            {
+                "campaign": campaign_id,
+                "customer_id": customer_id,
+                "channel": result.channel,
+                "locale": result.rendered.locale,
+                "selected": result.selected,
+                "subject": result.rendered.subject,
+                "headers": result.headers,
+                "text": result.rendered.text,
+                "html": result.rendered.html,
+            }
+        )
+        return
+    for name, value in result.headers.items():
+        click.echo(f"{name}: {value}")
+    click.echo("")
+    click.echo(result.rendered.text)
+    if result.rendered.html:
+        click.echo("\n--- html ---")
+        click.echo(result.rendered.html)

@@ -1,0 +1,132 @@
+"""``rapport dispatch``, ``rapport run`` and ``rapport serve``: the long-running side.
+
+``dispatch`` sends due messages from the outbox, ``run`` is the daemon (planning on
+a schedule, dispatching continuously, the web app when enabled), ``serve`` is the
+web app alone. Each has a ``--once`` or foreground form for scripts and tests.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from rapport.engine.cli.app import AppContext, config_option, run_async
+from rapport.engine.cli.plan import print_plan_report
+from rapport.engine.runtime import metrics
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Send what is due now, then exit.")
+@click.option("--interval", default=5.0, show_default=True, help="Seconds between passes.")
+@config_option
+def dispatch(app: AppContext, once: bool, interval: float) -> None:
+    """Send due messages from the outbox (without --once: keep sending until SIGTERM)."""
+    engine = app.migrated_engine()
+    if once:
+        _print_dispatch_report(run_async(_dispatch_once(app, engine)))
+        return
+    from rapport.engine.runtime.daemon import Daemon
+
+    settings = app.settings.model_copy(
+        update={"daemon": app.settings.daemon.model_copy(update={"dispatch_seconds": interval})}
+    )
+    Daemon(settings, engine, plan=False).run_forever()
+
+
+async def _dispatch_once(app: AppContext, engine: Any, clock: Any = None):  # type: ignore[no-untyped-def]
+    from rapport.engine.core.timeutil import utcnow
+    from rapport.engine.delivery.dispatch import Dispatcher
+    from rapport.engine.runtime import services
+
+    settings = app.settings
+    dispatcher = Dispatcher(
+        engine,
+        settings,
+        services.lanes(settings),
+        services.signer(settings),
+        clock=clock or utcnow,
+    )
+    try:
+        report = await dispatcher.run_once()
+        metrics.record_dispatch(report)
+        return report
+    finally:
+        await dispatcher.aclose()
+
+
+def _print_dispatch_report(report: Any) -> None:
+    if not report.outcomes:
+        click.echo("dispatch: nothing due")
+        return
+    parts = [f"{channel} {status}: {n}" for (channel, status), n in sorted(report.outcomes.items())]
+    click.echo("dispatch: " + ", ".join(parts))
+    for (channel, status, reason), n in report.reasons.most_common(10):
+        label = "will retry" if status == "queued" else status
+        click.echo(f"  {channel} {label}: {n} x {reason or 'no reason given'}")
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="One planning tick and one dispatch pass, then exit.")
+@config_option
+def run(app: AppContext, once: bool) -> None:
+    """The daemon: plan on a schedule (one daemon at a time) and dispatch continuously."""
+    from rapport.engine.runtime.daemon import Daemon
+
+    engine = app.migrated_engine()
+    daemon = Daemon(
+        app.settings,
+        engine,
+        on_plan=_print_tick_report,
+        on_problems=_print_problems,
+    )
+    if once:
+        reports = daemon.plan_tick()
+        _print_dispatch_report(daemon.dispatch_tick())
+        daemon.stop(grace=0)
+        if any(report.render_errors for report in reports):
+            sys.exit(1)  # the errors were printed with the tick
+        return
+    web_server = None
+    if app.settings.web.enabled:
+        from rapport.engine.web.app import create_app
+        from rapport.engine.web.server import BackgroundServer
+
+        web = create_app(app.settings, engine)
+        web.state.scheduler_running = daemon.running
+        web_server = BackgroundServer(web, app.settings.web.host, app.settings.web.port).start()
+        click.echo(f"web app on http://{app.settings.web.host}:{web_server.port}")
+    try:
+        daemon.run_forever()
+    finally:
+        if web_server is not None:
+            web_server.stop()
+
+
+def _print_problems(problems: list[Any]) -> None:
+    for problem in problems:
+        click.echo(str(problem), err=True)
+
+
+def _print_tick_report(report: Any) -> None:
+    print_plan_report(report, False)
+    for error in report.render_errors[:20]:
+        click.echo(f"render error: {error}", err=True)
+
+
+@click.command()
+@click.option("--host", default=None, help="Address to listen on (default: web.host).")
+@click.option("--port", default=None, type=int, help="Port (default: web.port).")
+@config_option
+def serve(app: AppContext, host: str | None, port: int | None) -> None:
+    """The web app alone: preference centre, unsubscribe, confirmations, webhooks."""
+    from rapport.engine.web.app import create_app
+    from rapport.engine.web.server import serve as serve_forever
+
+    settings = app.settings
+    serve_forever(
+        create_app(settings, app.migrated_engine()),
+        host or settings.web.host,
+        port or settings.web.port,
+    )

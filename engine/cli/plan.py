@@ -1,0 +1,172 @@
+"""``rapport plan`` and ``rapport explain``: who gets what on a day, and why (not).
+
+``explain`` runs the very function planning runs, so what it says is what ``plan``
+does. ``print_plan_report`` is shared with ``rapport run``.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from typing import Any
+
+import click
+
+from rapport.engine.cli.app import (
+    AppContext,
+    config_option,
+    day_option,
+    echo_json,
+    parse_day,
+)
+from rapport.engine.core.errors import NotFound
+from rapport.engine.core.timeutil import isoformat_z
+from rapport.engine.planning.clock import planning_now, today_utc
+
+
+@click.command()
+@day_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per planned message.")
+@click.option("--dry-run", is_flag=True, help="Decide and render, write nothing.")
+@config_option
+def plan(app: AppContext, day: str | None, as_json: bool, dry_run: bool) -> None:
+    """Decide who gets what on a date and write it to the outbox."""
+    report = _plan(app, parse_day(day) or today_utc(), as_json=as_json, dry_run=dry_run)
+    if not as_json:
+        print_plan_report(report, dry_run)
+    _report_render_errors(report)
+
+
+def _plan(  # type: ignore[no-untyped-def]
+    app: AppContext,
+    day: Any,
+    *,
+    as_json: bool,
+    dry_run: bool,
+    now: datetime | None = None,
+    campaigns: list[Any] | None = None,
+):
+    from rapport.engine.campaigns.model import require_campaigns
+    from rapport.engine.planning.plan import run_plan
+    from rapport.engine.runtime import services
+
+    settings = app.settings
+    loaded = campaigns if campaigns is not None else require_campaigns(settings)
+    on_planned = None
+    if as_json:
+
+        def on_planned(decision, rendered) -> None:  # type: ignore[no-untyped-def]
+            echo_json(
+                {
+                    "customer_id": decision.customer_id,
+                    "campaign": decision.campaign,
+                    "channel": decision.channel,
+                    "locale": decision.locale,
+                    "template_locale": rendered.locale if rendered else None,
+                    "send_at": isoformat_z(decision.send_at),
+                    "expires_at": isoformat_z(decision.expires_at),
+                    "occasion": decision.occasion.key,
+                    "idempotency_key": decision.idempotency_key,
+                }
+            )
+
+    return run_plan(
+        app.migrated_engine(),
+        settings,
+        loaded,
+        day,
+        now or planning_now(day, hypothetical=dry_run),
+        renderer=services.renderer(settings),
+        signer=services.signer(settings),
+        dry_run=dry_run,
+        on_planned=on_planned,
+    )
+
+
+def print_plan_report(report: Any, dry_run: bool) -> None:
+    verb = "would plan" if dry_run else "planned"
+    click.echo(
+        f"{report.day.isoformat()}: {report.customers} customers, {verb} "
+        f"{report.planned_total} message(s)"
+        + ("" if dry_run else f", {report.inserted} new, {report.already_planned} already planned")
+    )
+    for (campaign, channel, locale), count in sorted(report.planned.items()):
+        click.echo(f"  {campaign:<20} {channel:<6} {locale:<8} {count:>7}")
+
+
+def _report_render_errors(report: Any) -> None:
+    """Messages whose template failed were not planned: say so and exit 1."""
+    if not report.render_errors:
+        return
+    for error in report.render_errors[:20]:
+        click.echo(f"render error: {error}", err=True)
+    if len(report.render_errors) > 20:
+        click.echo(f"... and {len(report.render_errors) - 20} more render errors", err=True)
+    click.echo(
+        f"{len(report.render_errors)} message(s) not planned because a template failed; "
+        "the others were planned",
+        err=True,
+    )
+    sys.exit(1)
+
+
+@click.command()
+@click.argument("customer_ids", metavar="CUSTOMER...", nargs=-1, required=True)
+@day_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per campaign.")
+@config_option
+def explain(app: AppContext, customer_ids: tuple[str, ...], day: str | None, as_json: bool) -> None:
+    """For each campaign: would these customers be messaged on the date, and why (not)?
+
+    It runs the very function planning runs, so what it says is what `plan` does.
+    """
+    from rapport.engine.campaigns.model import require_campaigns
+    from rapport.engine.customers.profiles import iter_profile_batches
+    from rapport.engine.planning.planner import history_cutoff, plan_customer
+    from rapport.engine.planning.run import audiences_for
+
+    settings = app.settings
+    the_day = parse_day(day) or today_utc()
+    now = planning_now(the_day, hypothetical=True)
+    engine = app.migrated_engine()
+    loaded = sorted(require_campaigns(settings), key=lambda c: (c.priority, c.id))
+    wanted = list(dict.fromkeys(customer_ids))
+    profiles = {}
+    with engine.connect() as connection:
+        cutoff = history_cutoff(the_day, now)
+        for batch in iter_profile_batches(connection, settings, cutoff, customer_ids=wanted):
+            audiences = audiences_for(connection, batch, the_day)
+            for profile in batch:
+                decisions = plan_customer(profile, loaded, audiences, the_day, now, settings)
+                profiles[profile.id] = decisions
+    missing = [c for c in wanted if c not in profiles]
+    if missing:
+        raise NotFound(f"no customer with id {', '.join(map(repr, missing))}")
+    for customer_id in wanted:
+        _print_explanation(customer_id, profiles[customer_id], the_day, as_json)
+
+
+def _print_explanation(customer_id: str, decisions: list[Any], day: Any, as_json: bool) -> None:
+    if as_json:
+        for d in decisions:
+            echo_json(
+                {
+                    "customer_id": d.customer_id,
+                    "campaign": d.campaign,
+                    "selected": d.selected,
+                    "reason": d.reason.value,
+                    "detail": d.detail,
+                    "channel": d.channel,
+                    "send_at": isoformat_z(d.send_at) if d.send_at else None,
+                    "stage": d.stage,
+                    "tier": d.tier,
+                    "variant": d.variant,
+                }
+            )
+        return
+    if decisions:
+        first = decisions[0]
+        click.echo(f"customer {customer_id} on {day}: stage {first.stage}, tier {first.tier}")
+    for d in decisions:
+        mark = "yes" if d.selected else "no "
+        click.echo(f"  {mark} {d.campaign:<20} {d.reason.value:<16} {d.detail}")
