@@ -7,7 +7,7 @@ the customer, so ``rapport explain`` can say precisely why.
 In a campaign file::
 
     audience:
-      stages: [repeat, loyal]          # lifecycle stages (engine/lifecycle.py)
+      stages: [repeat, loyal]          # lifecycle stages (engine/customers/lifecycle.py)
       tiers: [vib, rouge]              # loyalty tiers from config.yaml
       rfm_segments: [champions, loyal] # RFM segments (lifecycle.segment_of)
       lifetime_value: {min: 100, max: 5000}   # base currency, both ends included

@@ -45,7 +45,7 @@ class Offer(BaseModel):
     """What a campaign gives. Known keys are checked; any other key passes to templates.
 
     A value may also be a mapping by loyalty tier (or RFM segment) with a ``default``,
-    e.g. ``discount_percent: {insider: 10, vib: 15, rouge: 20}``; see engine/offers.py.
+    e.g. ``discount_percent: {insider: 10, vib: 15, rouge: 20}``; see engine/campaigns/offers.py.
     ``coupon: true`` adds a per-customer code derived with HMAC (stable on re-planning).
     """
 

@@ -81,7 +81,7 @@ class LocaleConfig(Strict):
 
 
 class LifecycleConfig(Strict):
-    """Thresholds that turn order history into a stage (see engine/lifecycle.py)."""
+    """Thresholds that turn order history into a stage (see engine/customers/lifecycle.py)."""
 
     loyal_min_orders: int = Field(5, ge=2)
     at_risk_days: int = Field(120, ge=1)

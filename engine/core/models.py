@@ -175,7 +175,7 @@ class OutboxMessage(SQLModel, table=True):
     transactional: bool = False
     #: The A/B variant rendered, when the campaign has variants.
     variant: str | None = Field(default=None, max_length=32)
-    #: SMS segments the text costs (see engine/sms_encoding.py); None for e-mail.
+    #: SMS segments the text costs (see engine/rendering/sms_encoding.py); None for e-mail.
     segments: int | None = None
     status: str = Field(default=MessageStatus.QUEUED, max_length=16)
     subject: str | None = None

@@ -1,7 +1,7 @@
 """The long-running daemon: APScheduler 3 drives every recurring job of one process.
 
 Jobs: the planning tick (every ``daemon.plan_seconds``; only the daemon holding the
-planning lock plans, see engine/leader.py), the dispatch pass (every
+planning lock plans, see engine/runtime/leader.py), the dispatch pass (every
 ``daemon.dispatch_seconds``; every daemon dispatches, and the outbox's claims keep
 them apart), campaign file reloading, and a nightly rebuild of the co-purchase index
 behind recommendations. Each job runs at most one instance at a time and missed runs
