@@ -655,3 +655,21 @@ def test_sample_context_is_plain_realistic_data(campaigns: dict[str, Campaign]) 
     assert occasion["sku"] == "SERUM-30ML"
     assert (occasion["date"] - occasion["last_ordered_at"]).days == 30
     assert en["offer"] == {}
+
+
+def test_a_renderer_pickles_as_its_recipe_so_a_planning_worker_compiles_its_own(
+    renderer: Renderer, campaigns: dict[str, Campaign], settings: Settings
+) -> None:
+    import pickle
+
+    sample = sample_context("en", campaigns["birthday"], settings=settings)
+    capped = Renderer(renderer.templates_dir, "fa", max_output_chars=100_000)
+    made = capped.render("birthday", "email", "en", sample)  # fills its caches
+    copy = pickle.loads(pickle.dumps(capped))
+    assert (copy.templates_dir, copy.default_locale, copy.max_output_chars) == (
+        renderer.templates_dir,
+        "fa",
+        100_000,
+    )
+    assert len(pickle.dumps(capped)) < 1000  # the recipe, not compiled templates
+    assert copy.render("birthday", "email", "en", sample) == made

@@ -70,14 +70,18 @@ def preview(
 ) -> None:
     """Render the message a customer would get from a campaign on a date."""
     from rapport.engine.planning.preview import render_preview
+    from rapport.engine.runtime import services
 
+    settings = app.settings
     result = render_preview(
         app.migrated_engine(),
-        app.settings,
+        settings,
         campaign_id,
         customer_id,
         channel,
         parse_day(day) or today_utc(),
+        signer=services.signer(settings),
+        renderer=services.renderer(settings),
     )
     if result.note:
         click.echo(f"note: {result.note}", err=True)

@@ -23,14 +23,13 @@ from rapport.engine.campaigns.model import (
 )
 from rapport.engine.core.config import Settings
 from rapport.engine.core.errors import NotFound, UserError
-from rapport.engine.core.keys import secret_key
 from rapport.engine.customers.profiles import load_profile
 from rapport.engine.customers.recommend import load_co_purchase
 from rapport.engine.planning.context import message_context
 from rapport.engine.planning.planner import Decision, Reason, decide, history_cutoff, variant_for
 from rapport.engine.planning.run import audiences_for
 from rapport.engine.rendering.locales import full_name
-from rapport.engine.rendering.renderer import RenderedMessage, Renderer
+from rapport.engine.rendering.renderer import RenderedMessage, Renderer, channel_kind
 from rapport.engine.triggers import Miss, Occasion, find_occasion
 from rapport.engine.triggers.calendars import holidays_on
 
@@ -68,6 +67,9 @@ def render_preview(
     customer_id: str,
     channel: str | None,
     day: date,
+    *,
+    signer: Signer,
+    renderer: Renderer,
 ) -> Preview:
     campaign = find_campaign(require_campaigns(settings), campaign_id)
     if campaign is None:
@@ -105,10 +107,8 @@ def render_preview(
         topic=campaign.topic,
         locale=profile.locale,
     )
-    signer = Signer(secret_key(settings))
-    kind = settings.channels[chosen].kind or chosen
+    kind = channel_kind(settings.channels[chosen].kind or chosen)
     context = message_context(profile, shown, campaign, settings, signer, co_purchase=co_purchase)
-    renderer = Renderer(settings.templates_path, settings.locales.default)
     _, template_set = variant_for(campaign, profile.id)  # the customer's A/B variant
     rendered = renderer.render(template_set, kind, profile.locale, context)
     headers: dict[str, str] = {}

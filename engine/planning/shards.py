@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import URL, ColumnElement, Connection, func, select
@@ -83,9 +82,8 @@ class ShardJob:
     campaigns: Sequence[Campaign]
     day: date
     now: datetime
-    templates_dir: str
-    default_locale: str
-    max_output_chars: int
+    #: Pickled as its recipe: the worker compiles its own templates.
+    renderer: Renderer
     signer: Signer
     dry_run: bool
     #: None: the worker builds it if one of its messages shows a recommendation.
@@ -103,9 +101,7 @@ def plan_shard(job: ShardJob) -> PlanReport:
             job.campaigns,
             job.day,
             job.now,
-            renderer=Renderer(
-                Path(job.templates_dir), job.default_locale, max_output_chars=job.max_output_chars
-            ),
+            renderer=job.renderer,
             signer=job.signer,
             dry_run=job.dry_run,
             co_purchase=job.co_purchase,
@@ -139,9 +135,7 @@ def job_for(
         campaigns=list(campaigns),
         day=day,
         now=now,
-        templates_dir=str(renderer.templates_dir),
-        default_locale=renderer.default_locale,
-        max_output_chars=renderer.max_output_chars,
+        renderer=renderer,
         signer=signer,
         dry_run=dry_run,
         co_purchase=co_purchase,

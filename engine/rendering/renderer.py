@@ -58,10 +58,10 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeGuard
 
 from jinja2 import FileSystemLoader, Template, TemplateNotFound
 from jinja2.exceptions import TemplateSyntaxError
@@ -101,6 +101,8 @@ __all__ = [
     "ChannelParts",
     "RenderedMessage",
     "Renderer",
+    "channel_kind",
+    "is_channel_kind",
 ]
 
 ChannelKind = Literal["email", "sms"]
@@ -127,6 +129,20 @@ CHANNEL_PARTS: dict[str, ChannelParts] = {
     "email": ChannelParts(required=(EMAIL_SUBJECT, EMAIL_TEXT), optional=(EMAIL_HTML,)),
     "sms": ChannelParts(required=(SMS_TEXT,)),
 }
+
+
+def is_channel_kind(kind: str) -> TypeGuard[ChannelKind]:
+    """Whether messages of ``kind`` (a channel's configured kind, else its name) have
+    templates."""
+    return kind in CHANNEL_PARTS
+
+
+def channel_kind(kind: str) -> ChannelKind:
+    """``kind`` as a kind of message with templates; for any other, the ValueError the
+    renderer's methods raise."""
+    if is_channel_kind(kind):
+        return kind
+    raise ValueError(f"no templates for channel kind {kind!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +196,15 @@ class Renderer:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Renderer:
+        """The configured renderer; entry points get it through
+        :func:`rapport.engine.runtime.services.renderer`."""
         return cls(settings.templates_path, settings.locales.default)
+
+    def __reduce__(self) -> tuple[Callable[..., Renderer], tuple[Path, str, int]]:
+        """Pickled as its recipe, not its caches: a planning worker process
+        (:mod:`rapport.engine.planning.shards`) gets a fresh renderer of the same
+        templates, default locale and output cap, and compiles what it renders."""
+        return (_rebuilt, (self.templates_dir, self.default_locale, self.max_output_chars))
 
     # ----------------------------------------------------------------- public API
 
@@ -413,3 +437,7 @@ def _parts(channel: str) -> ChannelParts:
         return CHANNEL_PARTS[channel]
     except KeyError:
         raise ValueError(f"no templates for channel kind {channel!r}") from None
+
+
+def _rebuilt(templates_dir: Path, default_locale: str, max_output_chars: int) -> Renderer:
+    return Renderer(templates_dir, default_locale, max_output_chars=max_output_chars)

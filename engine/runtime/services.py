@@ -22,7 +22,7 @@ def signer(settings: Settings) -> Signer:
 
 def renderer(settings: Settings) -> Renderer:
     """Renders the configured template tree, falling back to the default locale."""
-    return Renderer(settings.templates_path, settings.locales.default)
+    return Renderer.from_settings(settings)
 
 
 def lanes(settings: Settings) -> dict[str, ChannelLane]:
