@@ -37,6 +37,7 @@ from rapport.engine.rendering.renderer import (
     SMS_TEXT,
     ChannelKind,
     Renderer,
+    is_channel_kind,
 )
 from rapport.engine.rendering.sms_encoding import count_sms, non_gsm_characters
 
@@ -113,8 +114,8 @@ def _template_kinds(campaign: Campaign, settings: Settings) -> list[ChannelKind]
     for name in campaign.channels:
         config = settings.channels.get(name)
         kind = config.kind if config is not None and config.kind else name
-        if kind in CHANNEL_PARTS and kind not in kinds:
-            kinds.append(kind)  # type: ignore[arg-type]
+        if is_channel_kind(kind) and kind not in kinds:
+            kinds.append(kind)
     return kinds
 
 

@@ -46,7 +46,12 @@ from rapport.engine.planning.planner import (
     plan,
 )
 from rapport.engine.planning.prefilter import candidate_clause
-from rapport.engine.rendering.renderer import RenderedMessage, Renderer
+from rapport.engine.rendering.renderer import (
+    ChannelKind,
+    RenderedMessage,
+    Renderer,
+    channel_kind,
+)
 from rapport.engine.rendering.sms_encoding import count_sms
 
 #: Called with each message planned (after it rendered).
@@ -171,7 +176,7 @@ def plan_range(
                 campaign = by_id[decision.campaign]
                 channel, locale = decision.channel, decision.locale
                 assert channel is not None and locale is not None  # set when selected
-                kind = settings.channels[channel].kind or channel
+                kind = channel_kind(settings.channels[channel].kind or channel)
                 template_set = decision.template_set or campaign.template_set
                 # Who bought what together is built at most once per run, and only
                 # when a template shows a recommendation.
@@ -216,7 +221,7 @@ def write_batch(engine: Engine, rows: list[dict[str, Any]]) -> int:
 
 
 def _reads(
-    renderer: Renderer, template_set: str, kind: str, locale: str
+    renderer: Renderer, template_set: str, kind: ChannelKind, locale: str
 ) -> tuple[bool, tuple[str, ...]]:
     """Whether a message's templates show a recommendation, and the signed links they
     read (building or signing the others is wasted)."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from babel import Locale
 from babel import dates as babel_dates
@@ -56,6 +56,9 @@ _PERSIAN_MONTHS = (
     "اسفند",
 )
 _NAMED_FORMATS = frozenset({"short", "medium", "long", "full"})
+#: The units and styles Babel words a duration in (it refuses any other).
+Granularity = Literal["year", "month", "week", "day", "hour", "minute", "second"]
+DurationFormat = Literal["narrow", "short", "medium", "long"]
 
 
 def solar_hijri(day: date) -> tuple[int, int, int] | None:
@@ -222,10 +225,10 @@ class LocaleFormats:
     def format_timedelta(
         self,
         value: timedelta | int | float,
-        granularity: str = "second",
+        granularity: Granularity = "second",
         threshold: float = 0.85,
         add_direction: bool = False,
-        format: str = "long",
+        format: DurationFormat = "long",
     ) -> str:
         """A duration in words: '3 days', '۳ روز', '3天' (a number is seconds, as in Babel)."""
         key = _memo_key("timedelta", value, granularity, threshold, add_direction, format)
@@ -235,10 +238,10 @@ class LocaleFormats:
         text = self._native(
             babel_dates.format_timedelta(
                 delta,
-                granularity=granularity,  # type: ignore[arg-type]
+                granularity=granularity,
                 threshold=threshold,
                 add_direction=add_direction,
-                format=format,  # type: ignore[arg-type]
+                format=format,
                 locale=self.locale,
             )
         )
@@ -248,7 +251,7 @@ class LocaleFormats:
         self,
         value: date | datetime | timedelta,
         base: date | datetime | None = None,
-        granularity: str | None = None,
+        granularity: Granularity | None = None,
     ) -> str:
         """``value`` as seen from ``base``: '3 days ago', '۳ روز پیش', '3天前', 'in 2 weeks'.
 
