@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import click
 from sqlalchemy import Engine
@@ -22,6 +22,8 @@ from rapport.engine.core.config import Settings, load_settings
 from rapport.engine.core.errors import UserError
 
 F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class AppContext:
@@ -62,8 +64,11 @@ class AppContext:
         return engine
 
 
-def config_option(func: F) -> F:
-    """``--config`` on every command, as the command-line contract promises."""
+def config_option(func: Callable[Concatenate[AppContext, P], R]) -> Callable[..., R]:
+    """``--config`` on every command, as the command-line contract promises.
+
+    The command receives the :class:`AppContext` first; click passes ``--config``.
+    """
 
     @click.option(
         "--config",
@@ -73,14 +78,14 @@ def config_option(func: F) -> F:
         help="Configuration file (default: ./config.yaml).",
     )
     @functools.wraps(func)
-    def wrapper(*args: Any, config_path: str | None, **kwargs: Any) -> Any:
+    def wrapper(*args: Any, config_path: str | None, **kwargs: Any) -> R:
         ctx = click.get_current_context()
         parent = ctx.find_object(AppContext)
         chosen = config_path or (parent.config_path if parent else None)
         app = AppContext(chosen)
         return func(app, *args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 def parse_day(value: str | None) -> date | None:

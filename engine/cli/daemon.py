@@ -8,13 +8,19 @@ web app alone. Each has a ``--once`` or foreground form for scripts and tests.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from rapport.engine.cli.app import AppContext, config_option, run_async
 from rapport.engine.cli.plan import print_plan_report
 from rapport.engine.runtime import metrics
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from rapport.engine.core.timeutil import Clock
+    from rapport.engine.delivery.outcomes import DispatchReport
 
 
 @click.command()
@@ -35,7 +41,9 @@ def dispatch(app: AppContext, once: bool, interval: float) -> None:
     Daemon(settings, engine, plan=False).run_forever()
 
 
-async def _dispatch_once(app: AppContext, engine: Any, clock: Any = None):  # type: ignore[no-untyped-def]
+async def _dispatch_once(
+    app: AppContext, engine: Engine, clock: Clock | None = None
+) -> DispatchReport:
     from rapport.engine.core.timeutil import utcnow
     from rapport.engine.delivery.dispatch import Dispatcher
     from rapport.engine.runtime import services

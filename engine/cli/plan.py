@@ -7,8 +7,9 @@ does. ``print_plan_report`` is shared with ``rapport run``.
 from __future__ import annotations
 
 import sys
-from datetime import datetime
-from typing import Any
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -22,6 +23,12 @@ from rapport.engine.cli.app import (
 from rapport.engine.core.errors import NotFound
 from rapport.engine.core.timeutil import isoformat_z
 from rapport.engine.planning.clock import planning_now, today_utc
+
+if TYPE_CHECKING:
+    from rapport.engine.campaigns.model import Campaign
+    from rapport.engine.planning.planner import Decision
+    from rapport.engine.planning.run import PlannedCallback, PlanReport
+    from rapport.engine.rendering.renderer import RenderedMessage
 
 
 @click.command()
@@ -37,35 +44,38 @@ def plan(app: AppContext, day: str | None, as_json: bool, dry_run: bool) -> None
     _report_render_errors(report)
 
 
-def _plan(  # type: ignore[no-untyped-def]
+def _plan(
     app: AppContext,
-    day: Any,
+    day: date,
     *,
     as_json: bool,
     dry_run: bool,
     now: datetime | None = None,
-    campaigns: list[Any] | None = None,
-):
+    campaigns: Sequence[Campaign] | None = None,
+) -> PlanReport:
     from rapport.engine.campaigns.model import require_campaigns
     from rapport.engine.planning.plan import run_plan
     from rapport.engine.runtime import services
 
     settings = app.settings
     loaded = campaigns if campaigns is not None else require_campaigns(settings)
-    on_planned = None
+    on_planned: PlannedCallback | None = None
     if as_json:
 
-        def on_planned(decision, rendered) -> None:  # type: ignore[no-untyped-def]
+        def on_planned(decision: Decision, rendered: RenderedMessage) -> None:
+            occasion, send_at, expires_at = decision.occasion, decision.send_at, decision.expires_at
+            # A planned message has all three.
+            assert occasion is not None and send_at is not None and expires_at is not None
             echo_json(
                 {
                     "customer_id": decision.customer_id,
                     "campaign": decision.campaign,
                     "channel": decision.channel,
                     "locale": decision.locale,
-                    "template_locale": rendered.locale if rendered else None,
-                    "send_at": isoformat_z(decision.send_at),
-                    "expires_at": isoformat_z(decision.expires_at),
-                    "occasion": decision.occasion.key,
+                    "template_locale": rendered.locale,
+                    "send_at": isoformat_z(send_at),
+                    "expires_at": isoformat_z(expires_at),
+                    "occasion": occasion.key,
                     "idempotency_key": decision.idempotency_key,
                 }
             )
