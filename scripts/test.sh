@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up and run the whole test suite (README, quick start, second command; CI runs this).
+# Set up, lint, type-check (scripts/typecheck.sh) and run the whole test suite
+# (README, quick start, second command; CI runs this).
 # The PostgreSQL tests use 127.0.0.1:5432 (user postgres, trust auth); with CI=true
 # they must run, and fail rather than skip if the server is unreachable.
 set -euo pipefail
@@ -18,4 +19,5 @@ if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/noto ]; then
 fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+bash scripts/typecheck.sh
 exec .venv/bin/python -m pytest -q "$@"
