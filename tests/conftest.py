@@ -1,13 +1,22 @@
 """Shared fixtures: every database test runs on SQLite and on PostgreSQL.
 
-PostgreSQL tests create a uniquely named database and drop it afterwards. Outside CI
-an unreachable server skips them; in CI (CI=true) it fails, so a green CI run always
-includes PostgreSQL.
+The schema is migrated once per test run, by the real migrations, and copied for each
+test: for SQLite a migrated file that each test gets a copy of, for PostgreSQL a
+template database that each test's own uniquely named database is created from (and
+dropped after the test). Tests of the migrations themselves ask for ``database_url``
+(an empty database) and migrate it.
+
+In CI (the environment variable CI is exactly ``true``) PostgreSQL and Chromium are
+required: an unreachable server or a missing browser fails the tests that need them,
+so a green CI run always includes them. Anywhere else those tests are skipped.
 """
 
 from __future__ import annotations
 
 import os
+import queue
+import shutil
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,35 +30,157 @@ PG_ADMIN_URL = os.environ.get(
     "RAPPORT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 REPO = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI") == "true"  # the one CI check; any other value is not CI
 
 
-def _postgres_admin() -> Engine:
+def _unavailable(message: str) -> None:
+    """In CI a missing service fails the test; elsewhere it skips it."""
+    if IN_CI:
+        pytest.fail(f"{message} (required in CI)")
+    pytest.skip(message)
+
+
+def _database_url(name: str) -> str:
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(scope="session")
+def postgres_admin() -> Iterator[Engine]:
+    """An AUTOCOMMIT connection pool to the server's maintenance database."""
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
             connection.execute(text("select 1"))
     except Exception as exc:  # any connection failure means "no server"
         admin.dispose()
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is required in CI but unreachable: {exc}")
-        pytest.skip(f"PostgreSQL unreachable: {exc}")
-    return admin
+        _unavailable(f"PostgreSQL unreachable: {exc}")
+    try:
+        yield admin
+    finally:
+        admin.dispose()
+
+
+def _create_database(admin: Engine, template: str | None = None) -> str:
+    name = f"rapport_test_{uuid.uuid4().hex[:12]}"
+    source = f' TEMPLATE "{template}"' if template else ""
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"{source}'))
+    return name
+
+
+def _drop_database(admin: Engine, name: str) -> None:
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_admin: Engine) -> Iterator[str]:
+    """The name of a PostgreSQL database migrated once per run (to copy, never to use)."""
+    name = _create_database(postgres_admin)
+    try:
+        db = make_engine(_database_url(name))
+        try:
+            upgrade(db)
+        finally:
+            db.dispose()  # CREATE DATABASE ... TEMPLATE needs it free of connections
+        yield name
+    finally:
+        _drop_database(postgres_admin, name)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per run (to copy, never to use)."""
+    path = tmp_path_factory.mktemp("template") / "rapport.db"
+    db = make_engine(f"sqlite:///{path}")
+    try:
+        upgrade(db)
+        with db.connect() as connection:  # everything in the main file, none in the WAL
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        db.dispose()
+    for leftover in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        assert not leftover.exists() or leftover.stat().st_size == 0, leftover
+    return path
 
 
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
+def postgres_url(postgres_admin: Engine) -> Iterator[str]:
     """A fresh, empty PostgreSQL database, dropped after the test."""
-    admin = _postgres_admin()
-    name = f"rapport_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    name = _create_database(postgres_admin)
     try:
-        yield url
+        yield _database_url(name)
     finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        _drop_database(postgres_admin, name)
+
+
+class Copies:
+    """Copies of the template database, made ahead of need and dropped after use by one
+    background thread, so that a test waits for neither (each takes ~0.3 s).
+
+    Every database is still the test's own, uniquely named, and dropped after it; the
+    last drops finish before the session ends.
+    """
+
+    AHEAD = 6
+
+    def __init__(self, admin: Engine, template: str) -> None:
+        self.admin, self.template = admin, template
+        self.ready: queue.Queue[str | BaseException] = queue.Queue()
+        self.tasks: queue.Queue[tuple[str, str] | None] = queue.Queue()
+        for _ in range(self.AHEAD):
+            self.tasks.put(("create", ""))
+        self.worker = threading.Thread(target=self._work, name="database-copies", daemon=True)
+        self.worker.start()
+
+    def _work(self) -> None:
+        while (task := self.tasks.get()) is not None:
+            kind, name = task
+            try:
+                if kind == "create":
+                    self.ready.put(_create_database(self.admin, template=self.template))
+                else:
+                    _drop_database(self.admin, name)
+            except BaseException as exc:  # handed to the test that waits for a copy
+                self.ready.put(exc)
+
+    def take(self) -> str:
+        self.tasks.put(("create", ""))  # the next test's copy
+        found = self.ready.get(timeout=300)
+        if isinstance(found, BaseException):
+            raise found
+        return found
+
+    def give_back(self, name: str) -> None:
+        self.tasks.put(("drop", name))
+
+    def close(self) -> None:
+        self.tasks.put(None)
+        self.worker.join(timeout=300)
+        while not self.ready.empty():
+            found = self.ready.get()
+            if isinstance(found, str):
+                _drop_database(self.admin, found)
+
+
+@pytest.fixture(scope="session")
+def postgres_copies(postgres_admin: Engine, postgres_template: str) -> Iterator[Copies]:
+    copies = Copies(postgres_admin, postgres_template)
+    try:
+        yield copies
+    finally:
+        copies.close()
+
+
+@pytest.fixture
+def migrated_postgres_url(postgres_copies: Copies) -> Iterator[str]:
+    """A fresh PostgreSQL database at the head revision (a copy of the template),
+    dropped after the test."""
+    name = postgres_copies.take()
+    try:
+        yield _database_url(name)
+    finally:
+        postgres_copies.give_back(name)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -60,11 +191,20 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return request.getfixturevalue("postgres_url")
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def migrated_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of a database of each kind at the head revision, the test's own copy."""
+    if request.param == "sqlite":
+        path = tmp_path / "rapport.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    return request.getfixturevalue("migrated_postgres_url")
+
+
 @pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
+def engine(migrated_url: str) -> Iterator[Engine]:
     """A migrated database of each kind."""
-    db = make_engine(database_url)
-    upgrade(db)
+    db = make_engine(migrated_url)
     try:
         yield db
     finally:
@@ -126,9 +266,7 @@ def browser() -> Iterator[object]:
     while it lives, which would stop later async tests from starting their own.
     """
     if not Path(CHROMIUM).exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{CHROMIUM} is required in CI (scripts/test.sh installs it)")
-        pytest.skip(f"{CHROMIUM} is not installed")
+        _unavailable(f"{CHROMIUM} is not installed (scripts/test.sh installs it)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -1,9 +1,15 @@
-"""The ``rapport`` command as a user runs it: a real process, real files, exit codes."""
+"""The ``rapport`` command as a user runs it: real files, messages, exit codes.
+
+The commands run in this process through ``main()``, the console script's entry point
+(``factories.run_rapport``); the console script itself runs as a real process for the
+demo and for ``serve``.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -12,12 +18,20 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from factories import Ran, run_rapport
 
 REPO = Path(__file__).resolve().parent.parent
 RAPPORT = str(Path(sys.executable).parent / "rapport")
 
 
-def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Ran:
+    return run_rapport(*args, cwd=cwd, env=env)
+
+
+def run_process(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """The console script as a real process."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
     environment.update(env or {})
     return subprocess.run(
@@ -26,8 +40,10 @@ def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.
 
 
 @pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    """A folder with a config.yaml that uses the repository's campaigns and templates."""
+def workdir(tmp_path: Path, sqlite_template: Path) -> Path:
+    """A folder with a config.yaml that uses the repository's campaigns and templates,
+    and a database at the head revision (a copy of the one migrated once per run)."""
+    shutil.copy(sqlite_template, tmp_path / "rapport.db")
     (tmp_path / "config.yaml").write_text(
         textwrap.dedent(
             f"""\
@@ -162,7 +178,7 @@ def test_demo_prints_summary_with_messages_in_english_persian_and_chinese(tmp_pa
         f"campaigns_dir: {REPO / 'campaigns'}\ntemplates_dir: {REPO / 'templates'}\n",
         encoding="utf-8",
     )
-    result = run("demo", "--date", "2026-11-26", cwd=tmp_path)
+    result = run_process("demo", "--date", "2026-11-26", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "Thanksgiving Day (US)" in out

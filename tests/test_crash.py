@@ -29,13 +29,13 @@ LEASE_SECONDS = 5
 
 
 def test_sigkill_at_random_moments_loses_nothing_and_duplicates_carry_the_same_id(
-    database_url: str, tmp_path: Path, smtp_sink, sms_sink
+    migrated_url: str, tmp_path: Path, smtp_sink, sms_sink
 ) -> None:
     sink, port = smtp_sink
-    seed_due_messages(database_url, MESSAGES, 200, PERSIAN, "crash")
+    seed_due_messages(migrated_url, MESSAGES, 200, PERSIAN, "crash")
     config = tmp_path / "config.yaml"
     config.write_text(
-        f"database: {{url: '{database_url}'}}\n"
+        f"database: {{url: '{migrated_url}'}}\n"
         f"channels:\n"
         # Rate limits stretch the work over the whole run, so the kills land mid-flight.
         f"  email: {{adapter: smtp, kind: email, url: 'smtp://127.0.0.1:{port}',"
@@ -60,12 +60,12 @@ def test_sigkill_at_random_moments_loses_nothing_and_duplicates_carry_the_same_i
         # Start-up (imports, migrations check, first claim) takes a second or two and
         # varies with the machine's load: kill at a random moment after this process
         # has begun sending, not at a fixed time after it started.
-        _wait_for_progress(database_url, time.monotonic() + 10)
+        _wait_for_progress(migrated_url, time.monotonic() + 10)
         time.sleep(rng.uniform(0.0, 0.4))
         process.send_signal(signal.SIGKILL)
         process.wait()
         kills += 1
-        in_flight = outbox_statuses(database_url)["sending"]
+        in_flight = outbox_statuses(migrated_url)["sending"]
         in_flight_at_kills += in_flight
         mid_flight_kills += in_flight > 0
     assert kills == KILLS
@@ -73,7 +73,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_duplicates_carry_the_same_i
 
     # A last, uninterrupted run: leases left by the killed workers expire and are resumed.
     while time.monotonic() < deadline:
-        left = outbox_statuses(database_url)
+        left = outbox_statuses(migrated_url)
         if left["queued"] == 0 and left["sending"] == 0:
             break
         subprocess.run(
@@ -85,9 +85,9 @@ def test_sigkill_at_random_moments_loses_nothing_and_duplicates_carry_the_same_i
         )
         time.sleep(0.5)
 
-    final = outbox_statuses(database_url)
+    final = outbox_statuses(migrated_url)
     assert final["sent"] + final["failed"] == MESSAGES, final  # 0 lost
-    engine = make_engine(database_url)
+    engine = make_engine(migrated_url)
     with engine.connect() as connection:
         failed_without_reason = connection.execute(
             select(func.count())
@@ -107,12 +107,12 @@ def test_sigkill_at_random_moments_loses_nothing_and_duplicates_carry_the_same_i
     assert repeats <= in_flight_at_kills
 
 
-def _wait_for_progress(database_url: str, until: float) -> None:
+def _wait_for_progress(migrated_url: str, until: float) -> None:
     """Until one more message has left the queue (or ``until``)."""
-    statuses = outbox_statuses(database_url)
+    statuses = outbox_statuses(migrated_url)
     done = statuses["sent"] + statuses["failed"]
     while time.monotonic() < until:
         time.sleep(0.05)
-        statuses = outbox_statuses(database_url)
+        statuses = outbox_statuses(migrated_url)
         if statuses["sent"] + statuses["failed"] > done:
             return

@@ -30,10 +30,10 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def due(database_url: str) -> Engine:
+def due(migrated_url: str) -> Engine:
     """120 messages due now, alternating e-mail and SMS, to 20 consenting customers."""
-    seed_due_messages(database_url, 120, 20, PERSIAN, "batch")
-    engine = make_engine(database_url)
+    seed_due_messages(migrated_url, 120, 20, PERSIAN, "batch")
+    engine = make_engine(migrated_url)
     yield engine
     engine.dispose()
 
@@ -59,7 +59,7 @@ def status_of(engine: Engine, key: str) -> str:
 
 
 async def test_a_batch_of_outcomes_costs_a_few_statements_not_one_per_message(
-    due: Engine, database_url: str
+    due: Engine, migrated_url: str
 ) -> None:
     updates: list[str] = []
 
@@ -71,7 +71,7 @@ async def test_a_batch_of_outcomes_costs_a_few_statements_not_one_per_message(
     report = await dispatcher(due, RecordingChannel()).run_once()
 
     assert report.outcomes == Counter({("email", "sent"): 60, ("sms", "sent"): 60})
-    assert outbox_statuses(database_url) == Counter({"sent": 120})
+    assert outbox_statuses(migrated_url) == Counter({"sent": 120})
     # two claims (batches of 100), and a handful of grouped writes rather than 120
     assert len(updates) <= 10, len(updates)
 
@@ -116,7 +116,7 @@ async def test_an_outcome_is_written_within_flush_seconds_while_the_batch_goes_o
 
 
 async def test_outcomes_that_cannot_be_written_leave_the_messages_to_be_sent_again(
-    due: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
+    due: Engine, migrated_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken(*args: object, **kwargs: object) -> set[int]:
         raise OSError("disk full")
@@ -126,13 +126,13 @@ async def test_outcomes_that_cannot_be_written_leave_the_messages_to_be_sent_aga
         patched.setattr(outbox, "apply", broken)
         with pytest.raises(OSError, match="disk full"):
             await dispatcher(due, channel).run_once(max_batches=1)
-    assert outbox_statuses(database_url)["sending"] == 100  # nothing recorded as sent
+    assert outbox_statuses(migrated_url)["sending"] == 100  # nothing recorded as sent
 
     later = datetime.now(UTC) + timedelta(minutes=10)  # past the 5-minute lease
     channel.clear()
     report = await dispatcher(due, channel, clock=lambda: later).run_once()
 
     assert sum(report.outcomes.values()) == 120
-    assert outbox_statuses(database_url) == Counter({"sent": 120})
+    assert outbox_statuses(migrated_url) == Counter({"sent": 120})
     resent = {m.idempotency_key for m in channel.sent}
     assert len(resent) == 120  # the 100 sent before are sent again, with their own keys

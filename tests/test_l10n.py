@@ -10,10 +10,7 @@ amount, so these tests see exactly what a customer would.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -23,6 +20,7 @@ from typing import Any
 
 import pytest
 from babel import Locale
+from factories import run_rapport
 from sqlalchemy import Engine, insert, select
 
 from rapport.consent.store import ConsentChange, record_consent
@@ -561,15 +559,7 @@ def test_locales_without_templates_fail_when_configured_to(workspace: Workspace)
 def test_the_command_prints_warnings_and_still_succeeds(workspace: Workspace) -> None:
     workspace.campaign("promo")
     workspace.sms("promo", "en", SHORT)
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "rapport"), "campaigns", "validate"],
-        cwd=workspace.root,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_rapport("campaigns", "validate", cwd=workspace.root)
     assert result.returncode == 0, result.stderr
     assert "templates/promo: warning: campaign 'promo' has no templates for fa (sms)" in (
         result.stderr

@@ -107,14 +107,14 @@ def test_three_daemons_on_postgresql_send_each_message_once_and_one_plans_at_a_t
 
 
 def test_sigterm_during_dispatch_exits_0_and_a_restart_sends_the_rest(
-    database_url: str, tmp_path: Path, smtp_sink, sms_sink
+    migrated_url: str, tmp_path: Path, smtp_sink, sms_sink
 ) -> None:
     sink, port = smtp_sink
-    seed_due_messages(database_url, 600, 250, CHINESE, "ops")
+    seed_due_messages(migrated_url, 600, 250, CHINESE, "ops")
     grace = 5
     config = write_config(  # slow channels, so that the signal arrives mid-dispatch
         tmp_path,
-        database_url,
+        migrated_url,
         port,
         sms_sink.url,
         f"daemon: {{plan_seconds: 600, dispatch_seconds: 0.2, grace_seconds: {grace}}}\n"
@@ -128,9 +128,9 @@ def test_sigterm_during_dispatch_exits_0_and_a_restart_sends_the_rest(
         stderr=subprocess.DEVNULL,
     )
     try:
-        assert wait_until(lambda: outbox_statuses(database_url)["sent"] >= 100, 60)
-        assert outbox_statuses(database_url)["queued"] > 0, outbox_statuses(
-            database_url
+        assert wait_until(lambda: outbox_statuses(migrated_url)["sent"] >= 100, 60)
+        assert outbox_statuses(migrated_url)["queued"] > 0, outbox_statuses(
+            migrated_url
         )  # mid-dispatch
     except BaseException:
         process.kill()  # never leave a daemon behind a failed test
@@ -139,7 +139,7 @@ def test_sigterm_during_dispatch_exits_0_and_a_restart_sends_the_rest(
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=grace + 10) == 0
     assert time.monotonic() - stopped_at < grace + 5
-    after_stop = outbox_statuses(database_url)
+    after_stop = outbox_statuses(migrated_url)
     assert after_stop["sending"] == 0  # nothing left claimed
     assert after_stop["sent"] + after_stop["queued"] == 600
 
@@ -150,7 +150,7 @@ def test_sigterm_during_dispatch_exits_0_and_a_restart_sends_the_rest(
         stderr=subprocess.DEVNULL,
     )
     try:
-        assert wait_until(lambda: outbox_statuses(database_url)["sent"] == 600, 60)
+        assert wait_until(lambda: outbox_statuses(migrated_url)["sent"] == 600, 60)
     finally:
         restart.send_signal(signal.SIGTERM)
         assert restart.wait(timeout=20) == 0
@@ -159,14 +159,14 @@ def test_sigterm_during_dispatch_exits_0_and_a_restart_sends_the_rest(
 
 
 def test_metrics_after_a_run_show_what_the_database_holds(
-    database_url: str, tmp_path: Path, smtp_sink, sms_sink
+    migrated_url: str, tmp_path: Path, smtp_sink, sms_sink
 ) -> None:
     from rapport.engine.web.app import create_app
     from rapport.engine.web.server import BackgroundServer
 
     _, port = smtp_sink
-    seed_due_messages(database_url, 40, 250, CHINESE, "ops")
-    config = write_config(tmp_path, database_url, port, sms_sink.url)
+    seed_due_messages(migrated_url, 40, 250, CHINESE, "ops")
+    config = write_config(tmp_path, migrated_url, port, sms_sink.url)
     sms_sink.script = [400] * 5  # five SMS refused for good
     result = subprocess.run(
         [RAPPORT, "--config", str(config), "dispatch", "--once"],
@@ -177,7 +177,7 @@ def test_metrics_after_a_run_show_what_the_database_holds(
     )
     assert result.returncode == 0, result.stderr
     settings = load_settings(config, environ={"RAPPORT_SECRET_KEY": "ops"})
-    engine = make_engine(database_url)
+    engine = make_engine(migrated_url)
     server = BackgroundServer(create_app(settings, engine)).start()
     try:
         text = httpx.get(f"{server.url}/metrics").text
@@ -193,7 +193,7 @@ def test_metrics_after_a_run_show_what_the_database_holds(
             )
             key = tuple(labels[name].strip('"') for name in ("status", "campaign", "channel"))
             found[key] = float(line.rsplit(" ", 1)[1])
-    assert outbox_statuses(database_url) == Counter({"sent": 35, "failed": 5})
+    assert outbox_statuses(migrated_url) == Counter({"sent": 35, "failed": 5})
     assert found == {
         ("sent", "ops", "email"): 20,
         ("sent", "ops", "sms"): 15,
@@ -206,8 +206,8 @@ def test_an_environment_variable_overrides_the_config_file(tmp_path: Path) -> No
     config = tmp_path / "config.yaml"
     config.write_text("database: {url: 'sqlite:///from-file.db'}\n", encoding="utf-8")
     settings = load_settings(config, environ={"RAPPORT_DATABASE_URL": "sqlite:///from-env.db"})
-    assert settings.database_url.endswith("from-env.db")
-    assert load_settings(config, environ={}).database_url.endswith("from-file.db")
+    assert settings.migrated_url.endswith("from-env.db")
+    assert load_settings(config, environ={}).migrated_url.endswith("from-file.db")
 
 
 def test_an_invalid_config_names_file_and_line(tmp_path: Path) -> None:

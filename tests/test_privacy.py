@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import stat
 import subprocess
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from factories import Ran, run_rapport
 from sqlalchemy import Engine, MetaData, String, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 
@@ -458,23 +460,16 @@ def test_the_trail_stays_append_only_after_an_erasure(engine: Engine, tmp_path: 
 
 
 # -- CLI ------------------------------------------------------------------------------
-def run(*args: str, cwd: Path, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
-    kwargs.setdefault("stdin", subprocess.DEVNULL)
-    return subprocess.run(
-        [RAPPORT, *args],
-        cwd=cwd,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        **kwargs,
-    )
+def run(*args: str, cwd: Path) -> Ran:
+    """``rapport ARGS`` in this process, stdin not a terminal (the pty test below runs
+    the console script as a real process on a terminal)."""
+    return run_rapport(*args, cwd=cwd)
 
 
 @pytest.fixture
-def workdir(tmp_path: Path) -> Path:
+def workdir(tmp_path: Path, sqlite_template: Path) -> Path:
     """A migrated SQLite store holding the two customers, their orders and consent."""
+    shutil.copy(sqlite_template, tmp_path / "rapport.db")
     (tmp_path / "config.yaml").write_text(
         textwrap.dedent(
             f"""\

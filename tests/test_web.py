@@ -124,8 +124,8 @@ def assert_legible(page: Any, selector: str, language: str) -> None:
     A screenshot is only evidence if a person can read it: without a font for the
     script (e.g. no CJK font installed) Chromium draws boxes and the DOM still passes.
     """
-    if shutil.which("fc-list") is None:
-        return
+    # fontconfig (fc-list) comes with Chromium: a browser without it is a broken set-up.
+    assert shutil.which("fc-list"), "fc-list (fontconfig) is missing"
     listing = subprocess.run(
         ["fc-list", f":lang={language}", "family"], capture_output=True, text=True, check=True
     ).stdout
