@@ -65,3 +65,37 @@ def run_rapport(
         sys.stdout.flush()
         sys.stderr.flush()
         return Ran(code, out.getvalue().decode("utf-8"), err.getvalue().decode("utf-8"))
+
+
+# -- the rapport command, as a separate process forked without start-up cost -----------
+def _rapport_in_child(args: list[str], env: dict[str, str], cwd: str) -> None:
+    """The body of a forked ``rapport`` process: what the console script runs."""
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(cwd)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    sys.argv = ["rapport", *args]
+    from rapport.engine.cli.main import main
+
+    main()
+
+
+def start_rapport_process(*args: str, cwd: Path, env: dict[str, str]):  # type: ignore[no-untyped-def]
+    """``rapport ARGS`` as a separate process (a ``multiprocessing.Process``; ``pid``,
+    ``kill()``, ``join()``, ``exitcode``), with exactly ``env`` as its environment.
+
+    It is forked from multiprocessing's fork server, a clean process that has imported
+    Rapport once, so a start costs milliseconds instead of an interpreter's start-up;
+    tests that start many processes (the SIGKILL test) use it. Output goes nowhere.
+    """
+    import multiprocessing
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["rapport.engine.cli.main", "factories"])
+    process = context.Process(
+        target=_rapport_in_child, args=(list(args), dict(env), str(cwd)), daemon=True
+    )
+    process.start()
+    return process

@@ -2,7 +2,12 @@
 
 2,000 queued messages (half e-mail to a real SMTP server, half SMS to a real HTTP
 provider that honours idempotency keys), a `rapport dispatch` process killed twenty
-times and restarted. Bounded in time: each run is short, leases are seconds long.
+times and restarted. The test counts kills, not seconds: before each kill it waits
+until the new process has sent something (a bound only a stuck dispatcher reaches), so
+it makes its twenty kills on a loaded machine too. The processes are forked from
+multiprocessing's fork server, which has imported Rapport once, so that twenty
+start-ups cost milliseconds; each is still a process of its own running the console
+script's ``main()`` with the `dispatch` arguments, killed with SIGKILL.
 """
 
 from __future__ import annotations
@@ -10,22 +15,35 @@ from __future__ import annotations
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+from factories import start_rapport_process
 from outbox_seed import PERSIAN, outbox_statuses, seed_due_messages
 from sqlalchemy import func, select
 
 from rapport.engine.core.db import make_engine
 from rapport.engine.core.models import OUTBOX
 
-RAPPORT = str(Path(sys.executable).parent / "rapport")
 MESSAGES = 2000
 KILLS = 20
 LEASE_SECONDS = 5
+STUCK_SECONDS = 120  # no message sent for this long: the dispatcher is stuck, not slow
+
+
+def write_config(path: Path, url: str, smtp_port: int, sms_url: str, limit: str) -> Path:
+    path.write_text(
+        f"database: {{url: '{url}'}}\n"
+        f"channels:\n"
+        f"  email: {{adapter: smtp, kind: email, url: 'smtp://127.0.0.1:{smtp_port}'{limit}}}\n"
+        f"  sms: {{adapter: http_sms, kind: sms, url: '{sms_url}'{limit}}}\n"
+        f"dispatch: {{batch_size: 50, lease_seconds: {LEASE_SECONDS}, max_attempts: 50,\n"
+        f"           backoff_base_seconds: 0.2, backoff_max_seconds: 1}}\n",
+        encoding="utf-8",
+    )
+    return path
 
 
 def test_sigkill_at_random_moments_loses_nothing_and_duplicates_carry_the_same_id(
@@ -33,56 +51,55 @@ def test_sigkill_at_random_moments_loses_nothing_and_duplicates_carry_the_same_i
 ) -> None:
     sink, port = smtp_sink
     seed_due_messages(migrated_url, MESSAGES, 200, PERSIAN, "crash")
-    config = tmp_path / "config.yaml"
-    config.write_text(
-        f"database: {{url: '{migrated_url}'}}\n"
-        f"channels:\n"
-        # Rate limits stretch the work over the whole run, so the kills land mid-flight.
-        f"  email: {{adapter: smtp, kind: email, url: 'smtp://127.0.0.1:{port}',"
-        f" rate_per_second: 60}}\n"
-        f"  sms: {{adapter: http_sms, kind: sms, url: '{sms_sink.url}', rate_per_second: 60}}\n"
-        f"dispatch: {{batch_size: 50, lease_seconds: {LEASE_SECONDS}, max_attempts: 50,\n"
-        f"           backoff_base_seconds: 0.2, backoff_max_seconds: 1}}\n",
-        encoding="utf-8",
+    # Rate limits stretch the work over the whole run, so the kills land mid-flight.
+    # 120 messages a second at most, each process killed within 0.4 s of its first
+    # sent message: twenty runs leave most of the 2,000 for the last run.
+    limited = write_config(
+        tmp_path / "config.yaml", migrated_url, port, sms_sink.url, ", rate_per_second: 60"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
     env["RAPPORT_SECRET_KEY"] = "crash"
-    command = [RAPPORT, "--config", str(config), "dispatch", "--interval", "0.1"]
     rng = random.Random(2026)
     in_flight_at_kills = 0
     mid_flight_kills = 0
-    kills = 0
-    deadline = time.monotonic() + 150
-    while kills < KILLS and time.monotonic() < deadline:
-        process = subprocess.Popen(
-            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    for kill in range(1, KILLS + 1):
+        process = start_rapport_process(
+            "--config", str(limited), "dispatch", "--interval", "0.1", cwd=tmp_path, env=env
         )
-        # Start-up (imports, migrations check, first claim) takes a second or two and
-        # varies with the machine's load: kill at a random moment after this process
-        # has begun sending, not at a fixed time after it started.
-        _wait_for_progress(migrated_url, time.monotonic() + 10)
-        time.sleep(rng.uniform(0.0, 0.4))
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        kills += 1
+        try:
+            # Start-up (migrations check, first claim) varies with the machine's load:
+            # kill at a random moment after this process has begun sending, not at a
+            # fixed time after it started.
+            assert _wait_for_progress(migrated_url, process), (
+                f"kill {kill}: the dispatcher sent nothing in {STUCK_SECONDS} s "
+                f"(exit code {process.exitcode}; {dict(outbox_statuses(migrated_url))}; "
+                f"{len(sink.messages)} e-mails and {len(sms_sink.requests)} SMS requests in all)"
+            )
+            time.sleep(rng.uniform(0.0, 0.4))
+        finally:
+            os.kill(process.pid, signal.SIGKILL)
+            process.join()
+        assert process.exitcode == -signal.SIGKILL
         in_flight = outbox_statuses(migrated_url)["sending"]
         in_flight_at_kills += in_flight
         mid_flight_kills += in_flight > 0
-    assert kills == KILLS
     assert mid_flight_kills >= KILLS // 2  # most kills interrupted sending
 
-    # A last, uninterrupted run: leases left by the killed workers expire and are resumed.
-    while time.monotonic() < deadline:
+    # A last, uninterrupted run (without the rate limits that served the kills): leases
+    # left by the killed workers expire and are resumed.
+    unlimited = write_config(tmp_path / "drain.yaml", migrated_url, port, sms_sink.url, "")
+    for _ in range(STUCK_SECONDS * 2):  # a run every ~0.5 s until the last lease expired
         left = outbox_statuses(migrated_url)
         if left["queued"] == 0 and left["sending"] == 0:
             break
-        subprocess.run(
-            [*command[:-3], "dispatch", "--once"],
-            env=env,
-            timeout=120,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        drain = start_rapport_process(
+            "--config", str(unlimited), "dispatch", "--once", cwd=tmp_path, env=env
         )
+        drain.join(timeout=STUCK_SECONDS)
+        if drain.exitcode is None:
+            drain.kill()
+            pytest.fail(f"dispatch --once ran for over {STUCK_SECONDS} s")
+        assert drain.exitcode == 0
         time.sleep(0.5)
 
     final = outbox_statuses(migrated_url)
@@ -107,12 +124,15 @@ def test_sigkill_at_random_moments_loses_nothing_and_duplicates_carry_the_same_i
     assert repeats <= in_flight_at_kills
 
 
-def _wait_for_progress(migrated_url: str, until: float) -> None:
-    """Until one more message has left the queue (or ``until``)."""
-    statuses = outbox_statuses(migrated_url)
+def _wait_for_progress(url: str, process) -> bool:  # type: ignore[no-untyped-def]
+    """Whether one more message left the queue while ``process`` runs (False when it
+    exited, or sent nothing for STUCK_SECONDS)."""
+    statuses = outbox_statuses(url)
     done = statuses["sent"] + statuses["failed"]
-    while time.monotonic() < until:
+    until = time.monotonic() + STUCK_SECONDS
+    while time.monotonic() < until and process.exitcode is None:
         time.sleep(0.05)
-        statuses = outbox_statuses(migrated_url)
+        statuses = outbox_statuses(url)
         if statuses["sent"] + statuses["failed"] > done:
-            return
+            return True
+    return False
