@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from factories import run_rapport
 from outbox_seed import CHINESE, outbox_statuses, seed_due_messages
 
 from rapport.engine.core.config import load_settings
@@ -143,6 +144,16 @@ def test_sigterm_during_dispatch_exits_0_and_a_restart_sends_the_rest(
     assert after_stop["sending"] == 0  # nothing left claimed
     assert after_stop["sent"] + after_stop["queued"] == 600
 
+    # The restart needs no slow channels: what it sends is all that is left.
+    (tmp_path / "restart").mkdir()
+    config = write_config(
+        tmp_path / "restart",
+        migrated_url,
+        port,
+        sms_sink.url,
+        f"daemon: {{plan_seconds: 600, dispatch_seconds: 0.2, grace_seconds: {grace}}}\n"
+        "dispatch: {batch_size: 50}\n",
+    )
     restart = subprocess.Popen(
         [RAPPORT, "--config", str(config), "run"],
         env=environment(),
@@ -168,12 +179,13 @@ def test_metrics_after_a_run_show_what_the_database_holds(
     seed_due_messages(migrated_url, 40, 250, CHINESE, "ops")
     config = write_config(tmp_path, migrated_url, port, sms_sink.url)
     sms_sink.script = [400] * 5  # five SMS refused for good
-    result = subprocess.run(
-        [RAPPORT, "--config", str(config), "dispatch", "--once"],
-        env=environment(),
-        capture_output=True,
-        text=True,
-        timeout=120,
+    result = run_rapport(
+        "--config",
+        str(config),
+        "dispatch",
+        "--once",
+        cwd=tmp_path,
+        env={"RAPPORT_SECRET_KEY": "ops", "RAPPORT_LOG_LEVEL": "INFO"},
     )
     assert result.returncode == 0, result.stderr
     settings = load_settings(config, environ={"RAPPORT_SECRET_KEY": "ops"})
@@ -206,8 +218,8 @@ def test_an_environment_variable_overrides_the_config_file(tmp_path: Path) -> No
     config = tmp_path / "config.yaml"
     config.write_text("database: {url: 'sqlite:///from-file.db'}\n", encoding="utf-8")
     settings = load_settings(config, environ={"RAPPORT_DATABASE_URL": "sqlite:///from-env.db"})
-    assert settings.migrated_url.endswith("from-env.db")
-    assert load_settings(config, environ={}).migrated_url.endswith("from-file.db")
+    assert settings.database_url.endswith("from-env.db")
+    assert load_settings(config, environ={}).database_url.endswith("from-file.db")
 
 
 def test_an_invalid_config_names_file_and_line(tmp_path: Path) -> None:
