@@ -378,12 +378,65 @@ def poisoned_inputs() -> list[tuple[str, dict[str, Any]]]:
     return cases
 
 
+# How each poisoned input ends. REFUSED: message_context's check names where it sits.
+# BREAKS: the value is computed with (formatted, added, compared, serialised) and that
+# fails on it, so no context exists to carry it. UNUSED: the context is built without it.
+REFUSED, BREAKS, UNUSED = "refused", "breaks", "unused"
+OUTCOMES = {
+    "customer.id": BREAKS,
+    "customer.locale": BREAKS,
+    "customer.timezone": BREAKS,
+    "customer.first_name": BREAKS,
+    "customer.last_name": BREAKS,
+    "customer.email": UNUSED,
+    "customer.phone": UNUSED,
+    "customer.country": REFUSED,
+    "customer.birthday": REFUSED,
+    "customer.created_at": UNUSED,
+    "order.id": UNUSED,
+    "order.sku": REFUSED,
+    "order.quantity": BREAKS,
+    "order.amount": BREAKS,
+    "order.currency": UNUSED,
+    "order.ordered_at": UNUSED,
+    "order.day": BREAKS,
+    "history.order_count": REFUSED,
+    "history.lifetime_value": REFUSED,
+    "history.last_order_by_sku": BREAKS,
+    "decision.stage": REFUSED,
+    "decision.tier": REFUSED,
+    "decision.segment": REFUSED,
+    "decision.channel": BREAKS,
+    "occasion.kind": REFUSED,
+    "occasion.key": BREAKS,
+    "occasion.date": BREAKS,
+    "occasion.name": REFUSED,
+    "occasion.sku": REFUSED,
+    "occasion.last_ordered_at": BREAKS,
+    "occasion.years": REFUSED,
+    "occasion.tier": REFUSED,
+    "occasion.order_id": REFUSED,
+    "campaign.id": REFUSED,
+    "campaign.name": REFUSED,
+    "campaign.topic": REFUSED,
+    "offer value": REFUSED,
+    "postal address": REFUSED,
+    "currency": REFUSED,
+    "recommendation": REFUSED,
+}
+
+
+def test_every_poisoned_input_has_an_expected_outcome() -> None:
+    assert [where for where, _ in poisoned_inputs()] == list(OUTCOMES)
+
+
 @pytest.mark.parametrize(("where", "inputs"), poisoned_inputs(), ids=lambda v: str(v))
 def test_a_live_value_in_any_input_never_reaches_a_template(
     where: str, inputs: dict[str, Any]
 ) -> None:
     """The renderer trusts message_context's check instead of walking each context,
     so every input value must be checked there (or fail to build a context at all)."""
+    expected = OUTCOMES[where]
     arguments = {
         "customer": CUSTOMER,
         "made": decision(),
@@ -402,10 +455,15 @@ def test_a_live_value_in_any_input_never_reaches_a_template(
             co_purchase=arguments["co_purchase"],
             coupon_key=KEY,
         )
-    except ContextError:
-        return  # refused where it entered
-    except Exception:
-        return  # the value broke the build itself: there is no context to see it
+    except ContextError as refused:  # refused where it entered, saying where
+        assert expected == REFUSED, f"{where}: {refused}"
+        assert re.fullmatch(r"context\.\S+: Live is not plain data", str(refused)), refused
+        return
+    except (TypeError, AttributeError) as broken:  # no context exists to carry it
+        assert expected == BREAKS, f"{where}: {broken!r}"
+        assert "Live" in str(broken), broken  # broken by the poisoned value, not a bug
+        return
+    assert expected == UNUSED, f"{where}: a context was built"
     plain._walk_plain(ctx, "context")  # the full walk finds nothing the check missed
 
 

@@ -4,8 +4,10 @@ Each harness wraps an adapter together with the far side it delivers to (an aios
 server, an HTTP server on loopback acting as SMS provider, Twilio or webhook receiver,
 a directory, a text stream, the recording list)
 and reports what arrived there as :class:`Delivered` records, so one set of tests can
-hold every adapter to the same contract. A harness that cannot observe or provoke
-something (the console cannot refuse a message) says so, and the test skips.
+hold every adapter to the same contract. What a harness can observe or provoke beyond
+delivery (the console cannot refuse a message) is in :data:`CAPABILITIES`: a test that
+needs a capability is parametrized over ``adapters_with(it)`` only, so no test is
+collected, or skipped, for an adapter it does not apply to.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
@@ -52,6 +53,28 @@ from rapport.channels.recording import accept_all
 EMAIL_ADAPTERS = ["smtp", "webhook", "file", "console", "recording"]
 SMS_ADAPTERS = ["http_sms", "twilio", "webhook", "file", "console", "recording"]
 ALL_ADAPTERS = ["smtp", "http_sms", "twilio", "webhook", "file", "console", "recording"]
+#: Capabilities some adapters (with their harnesses) have; test_contract checks this
+#: table against the adapter classes and the harnesses.
+BODY_LIMIT = "declares a body limit"  # the class's max_body_chars
+ONE_KIND = "carries one kind only"  # the class's kinds
+REFUSES = "its far side can refuse"  # the harness's refuse_next
+CONNECTION = "holds a connection"  # the harness's connections()
+CAPABILITIES: dict[str, frozenset[str]] = {
+    "smtp": frozenset({ONE_KIND, REFUSES, CONNECTION}),
+    "http_sms": frozenset({ONE_KIND, REFUSES, CONNECTION}),
+    "twilio": frozenset({BODY_LIMIT, ONE_KIND, REFUSES, CONNECTION}),
+    "webhook": frozenset({REFUSES, CONNECTION}),
+    "file": frozenset(),
+    "console": frozenset(),
+    "recording": frozenset({REFUSES}),
+}
+
+
+def adapters_with(capability: str) -> list[str]:
+    """The adapters that have ``capability``, to parametrize a test over."""
+    return [name for name in ALL_ADAPTERS if capability in CAPABILITIES[name]]
+
+
 #: Secrets the harnesses configure; none may ever show in a channel's repr.
 TOKEN = "tok-S3CRET-http"
 AUTH_TOKEN = "tok-S3CRET-twilio"
@@ -338,7 +361,10 @@ class Harness:
         raise NotImplementedError
 
     def refuse_next(self, refusal: Refusal) -> None:
-        pytest.skip(f"the {self.name} adapter has no far side that can refuse")
+        raise AssertionError(
+            f"the {self.name} adapter has no far side that can refuse: "
+            "parametrize the test over adapters_with(REFUSES)"
+        )
 
     def connections(self) -> int | None:
         """Connections opened to the far side, for adapters that hold one."""
