@@ -1,14 +1,141 @@
-"""What many tests build: defined once here, imported by the tests that need them."""
+"""What many tests build: defined once here, imported by the tests that need them.
+
+Customers (a profile for the pure tests, a row for the database tests), settings on the
+repository's campaigns and templates, a planned day and the sample data it plans, due
+messages in the outbox for the process-level tests, and the ``rapport`` command run in
+this process or as a process of its own.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import sys
+from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+from sqlalchemy import Connection, Engine, func, insert, select
+
+from rapport.engine.core.config import Settings
+from rapport.engine.core.models import CUSTOMER, OUTBOX
+
+#: The tests' folder (tests/scenarios/ holds data) and the repository: its campaigns/,
+#: templates/, docs/ and config.yaml.
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
+#: The secret key of the settings the tests build.
+TEST_SECRET = "test-secret"
+#: The day the planning tests plan (Thanksgiving 2026, a Thursday), and the moment they
+#: plan it: before the day has started in any time zone.
+DAY = date(2026, 11, 26)
+PLAN_AT = datetime.combine(DAY, time(0), tzinfo=UTC) - timedelta(hours=14)
+
+
+# -- settings and customers -------------------------------------------------------------
+def make_settings(**changes: Any) -> Settings:
+    """Settings on the repository's campaigns and templates, with the test secret key."""
+    return Settings(**{"base_dir": REPO, "secret_key": TEST_SECRET, **changes})
+
+
+def profile(**fields: Any):  # type: ignore[no-untyped-def]
+    """A CustomerProfile for the pure tests: customer C1, Persian, in Tehran, unless
+    ``fields`` say otherwise (each test module passes the rest it relies on)."""
+    from rapport.engine.customers.profile import CustomerProfile
+
+    data: dict[str, Any] = {
+        "id": "C1",
+        "locale": "fa_IR",
+        "timezone": "Asia/Tehran",
+        "country": "IR",
+        **fields,
+    }
+    return CustomerProfile(**data)
+
+
+def insert_customer(engine: Engine | Connection, customer_id: str, **values: Any) -> None:
+    """One customer row: ``values`` over an empty name, Persian locale, Tehran time
+    and a sign-up on 1 January 2024."""
+    row = {
+        "id": customer_id,
+        "first_name": "",
+        "last_name": "",
+        "locale": "fa_IR",
+        "timezone": "Asia/Tehran",
+        "created_at": datetime(2024, 1, 1, tzinfo=UTC),
+        **values,
+    }
+    if isinstance(engine, Connection):
+        engine.execute(insert(CUSTOMER).values(row))
+        return
+    with engine.begin() as connection:
+        connection.execute(insert(CUSTOMER).values(row))
+
+
+def consent_trail(engine: Engine, customer_id: str) -> list[Any]:
+    """The customer's consent evidence, oldest first."""
+    from rapport.consent.state import history
+
+    with engine.connect() as connection:
+        return history(connection, customer_id)
+
+
+def scalar(engine: Engine, query: Any) -> Any:
+    """The single value ``query`` selects (0 for none)."""
+    with engine.connect() as connection:
+        return connection.execute(query).scalar() or 0
+
+
+# -- a planned day ----------------------------------------------------------------------
+def seed_sample(
+    engine: Engine,
+    settings: Settings,
+    tmp_path: Path,
+    customers: int = 72,
+    data_seed: int = 3,
+    day: date = DAY,
+) -> None:
+    """Import a generated sample (customers, orders, consent) dense around ``day``;
+    every row must load."""
+    from rapport.engine.customers.importer import import_file
+    from rapport.engine.customers.sample import generate
+
+    files = generate(tmp_path / "data", day, customers=customers, seed=data_seed)
+    for kind, path in (
+        ("customers", files.customers),
+        ("orders", files.orders),
+        ("consent", files.consent),
+    ):
+        report = import_file(engine, settings, kind, path)
+        assert report.rejected == 0, report.problems
+
+
+def plan_day(
+    engine: Engine,
+    settings: Settings,
+    day: date = DAY,
+    plan_at: datetime = PLAN_AT,
+    **options: Any,
+):  # type: ignore[no-untyped-def]
+    """Plan ``day`` at ``plan_at`` with the settings' campaigns and templates, signing
+    links with the test secret (``options`` go to run_plan)."""
+    from rapport.consent.tokens import Signer
+    from rapport.engine.campaigns.model import require_campaigns
+    from rapport.engine.planning.plan import run_plan
+    from rapport.engine.rendering.renderer import Renderer
+
+    return run_plan(
+        engine,
+        settings,
+        require_campaigns(settings),
+        day,
+        plan_at,
+        renderer=Renderer(settings.templates_path, settings.locales.default),
+        signer=Signer(TEST_SECRET),
+        **options,
+    )
 
 
 # -- the rapport command, run in this process -----------------------------------------
@@ -99,3 +226,108 @@ def start_rapport_process(*args: str, cwd: Path, env: dict[str, str]):  # type: 
     )
     process.start()
     return process
+
+
+# -- due messages, for the process-level tests (crash safety, daemons) ----------------
+
+
+@dataclass(frozen=True)
+class Persona:
+    """Who the seeded customers are and what their messages say."""
+
+    prefix: str
+    first_name: str
+    last_name: str
+    phone_prefix: str
+    phone_digits: int  # after the prefix
+    locale: str
+    timezone: str
+    subject: str
+    text: str  # formatted with the message number as {n}
+
+
+PERSIAN = Persona(
+    "K",
+    "سارا",
+    "احمدی",
+    "+98912",
+    7,
+    "fa_IR",
+    "Asia/Tehran",
+    "پیشنهاد ویژه",
+    "پیام شماره {n} — لغو: STOP",
+)
+CHINESE = Persona(
+    "P", "伟", "王", "+86138", 8, "zh_CN", "Asia/Shanghai", "双十一", "消息 {n} 回复STOP退订"
+)
+
+
+def seed_due_messages(
+    url: str, messages: int, customers: int, persona: Persona, campaign: str
+) -> None:
+    """Migrate, add customers with e-mail and SMS consent, and queue ``messages`` due
+    now, alternating e-mail and SMS."""
+    from rapport.consent.store import ConsentChange, record_consent
+    from rapport.engine.core.db import make_engine, upgrade
+
+    engine = make_engine(url)
+    upgrade(engine)
+    now = datetime.now(UTC)
+    people = [
+        {
+            "id": f"{persona.prefix}{n:04d}",
+            "first_name": persona.first_name,
+            "last_name": persona.last_name,
+            "email": f"{persona.prefix.lower()}{n}@example.com",
+            "phone": f"{persona.phone_prefix}{n:0{persona.phone_digits}d}",
+            "locale": persona.locale,
+            "timezone": persona.timezone,
+            "created_at": now,
+        }
+        for n in range(customers)
+    ]
+    with engine.begin() as connection:
+        connection.execute(insert(CUSTOMER), people)
+        record_consent(
+            connection,
+            [
+                ConsentChange(p["id"], channel, "offers", "granted", "test", now)
+                for p in people
+                for channel in ("email", "sms")
+            ],
+            recorded_at=now,
+        )
+        connection.execute(
+            insert(OUTBOX),
+            [
+                {
+                    "idempotency_key": f"{people[n % customers]['id']}:{campaign}:{n}:{channel}",
+                    "customer_id": people[n % customers]["id"],
+                    "campaign": campaign,
+                    "occasion": str(n),
+                    "channel": channel,
+                    "topic": "offers",
+                    "locale": persona.locale,
+                    "subject": persona.subject if channel == "email" else None,
+                    "body_text": persona.text.format(n=n),
+                    "send_at": now,
+                    "created_at": now,
+                    "status": "queued",
+                    "attempts": 0,
+                }
+                for n in range(messages)
+                for channel in (("email",) if n % 2 == 0 else ("sms",))
+            ],
+        )
+    engine.dispose()
+
+
+def outbox_statuses(url: str) -> Counter[str]:
+    from rapport.engine.core.db import make_engine
+
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(select(OUTBOX.c.status, func.count()).group_by(OUTBOX.c.status))
+        found = Counter({status: n for status, n in rows})
+    engine.dispose()
+    return found

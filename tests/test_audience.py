@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from factories import profile
 from pydantic import ValidationError
 
 from rapport.engine.campaigns.audience import Audience, AudienceMiss, audience_miss
@@ -37,16 +38,7 @@ def history(*days_ago: int, amount: int = 100) -> OrderHistory:
 
 
 def customer(**overrides: object) -> CustomerProfile:
-    data: dict[str, object] = {
-        "id": "C1",
-        "locale": "fa_IR",
-        "timezone": "Asia/Tehran",
-        "country": "IR",
-        "birthday": date(1990, 6, 1),
-        "history": history(10, 40, 70),
-    }
-    data.update(overrides)
-    return CustomerProfile(**data)  # type: ignore[arg-type]
+    return profile(**{"birthday": date(1990, 6, 1), "history": history(10, 40, 70), **overrides})
 
 
 def check(

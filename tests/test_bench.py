@@ -6,12 +6,13 @@ import json
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from factories import REPO
+
 if str(REPO) not in sys.path:  # `bench` is a top-level folder, not an installed package
     sys.path.insert(0, str(REPO))
 
-from bench import report  # noqa: E402
-from bench.run import run, save  # noqa: E402
+from bench import report
+from bench.run import run, save
 
 
 def test_a_tiny_run_plans_delivers_and_repeats_nothing(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import yaml
 from babel import Locale
+from factories import REPO
 from pydantic import BaseModel
 
 from rapport.engine.campaigns.audience import (
@@ -46,7 +47,6 @@ from rapport.engine.rendering.formats import LocaleFormats
 from rapport.engine.rendering.renderer import Renderer
 from rapport.engine.triggers.models import Trigger
 
-REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "campaigns.md"
 FENCE = re.compile(r"^```([^\n`]*)\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 HEADER = re.compile(r"^# campaigns/([a-z0-9][a-z0-9_-]{0,99})\.yaml$")

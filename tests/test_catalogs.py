@@ -21,6 +21,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from factories import REPO
 
 from rapport.engine.core.i18n import (
     DOMAIN,
@@ -31,7 +32,6 @@ from rapport.engine.core.i18n import (
     translations,
 )
 
-REPO = Path(__file__).resolve().parents[1]
 _PERCENT = re.compile(r"%\((\w+)\)[#0 +-]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa]")
 
 

@@ -18,9 +18,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from factories import Ran, run_rapport
+from factories import REPO, Ran, run_rapport
 
-REPO = Path(__file__).resolve().parent.parent
 RAPPORT = str(Path(sys.executable).parent / "rapport")
 
 

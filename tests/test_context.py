@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from factories import REPO
 from sqlalchemy import Engine, insert
 
 from rapport.consent.tokens import Signer
@@ -40,7 +41,6 @@ from rapport.engine.rendering.plain import check_plain
 from rapport.engine.rendering.renderer import Renderer
 from rapport.engine.triggers import Occasion
 
-REPO = Path(__file__).resolve().parents[1]
 KEY = "coupon-key-for-tests"
 SETTINGS = Settings(base_dir=REPO)
 SIGNER = Signer("link-key-for-tests")

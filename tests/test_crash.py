@@ -20,8 +20,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from factories import start_rapport_process
-from outbox_seed import PERSIAN, outbox_statuses, seed_due_messages
+from factories import PERSIAN, outbox_statuses, seed_due_messages, start_rapport_process
 from sqlalchemy import func, select
 
 from rapport.engine.core.db import make_engine

@@ -8,32 +8,31 @@ window opens while the test runs.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
+from factories import (
+    DAY,
+    PLAN_AT,
+    TEST_SECRET,
+    insert_customer,
+    make_settings,
+    plan_day,
+    seed_sample,
+)
 from sqlalchemy import Engine, select
 
 from rapport.channels.mime import message_id_for
 from rapport.consent.store import grant, withdraw
 from rapport.consent.tokens import Signer
-from rapport.engine.campaigns.model import require_campaigns
 from rapport.engine.core.config import ChannelConfig, Settings
 from rapport.engine.core.models import CUSTOMER, OUTBOX, MessageStatus
-from rapport.engine.customers.importer import import_file
-from rapport.engine.customers.sample import generate
 from rapport.engine.delivery.dispatch import Dispatcher
 from rapport.engine.delivery.lanes import build_channels
-from rapport.engine.planning.plan import run_plan
-from rapport.engine.rendering.renderer import Renderer
-
-REPO = Path(__file__).resolve().parent.parent
-DAY = date(2026, 11, 26)
-PLAN_AT = datetime.combine(DAY, time(0), tzinfo=UTC) - timedelta(hours=14)
 
 
 def settings_for(port: int, tmp_path: Path) -> Settings:
-    base = Settings(base_dir=REPO, secret_key="test-secret")
+    base = make_settings()
     return base.model_copy(
         update={
             "channels": {
@@ -46,41 +45,13 @@ def settings_for(port: int, tmp_path: Path) -> Settings:
     )
 
 
-def seed(
-    engine: Engine, settings: Settings, tmp_path: Path, customers: int = 72, data_seed: int = 3
-) -> None:
-    """Import a generated sample (customers, orders, consent); every row must load."""
-    files = generate(tmp_path / "data", DAY, customers=customers, seed=data_seed)
-    for kind, path in (
-        ("customers", files.customers),
-        ("orders", files.orders),
-        ("consent", files.consent),
-    ):
-        report = import_file(engine, settings, kind, path)
-        assert report.rejected == 0, report.problems
-
-
-def plan_day(engine: Engine, settings: Settings, **options: Any):  # type: ignore[no-untyped-def]
-    """Plan DAY with the settings' campaigns and templates (``options`` go to run_plan)."""
-    return run_plan(
-        engine,
-        settings,
-        require_campaigns(settings),
-        DAY,
-        PLAN_AT,
-        renderer=Renderer(settings.templates_path, settings.locales.default),
-        signer=Signer("test-secret"),
-        **options,
-    )
-
-
 async def dispatch_through_the_day(engine: Engine, settings: Settings) -> Counter[str]:
     moment = [PLAN_AT]
     dispatcher = Dispatcher(
         engine,
         settings,
         build_channels(settings),
-        Signer("test-secret"),
+        Signer(TEST_SECRET),
         clock=lambda: moment[0],
         worker_id="test",
     )
@@ -106,7 +77,7 @@ async def test_planning_twice_then_dispatch_delivers_each_email_exactly_once(
 ) -> None:
     sink, port = smtp_sink
     settings = settings_for(port, tmp_path)
-    seed(engine, settings, tmp_path)
+    seed_sample(engine, settings, tmp_path)
 
     first = plan_day(engine, settings)
     second = plan_day(engine, settings)
@@ -136,7 +107,7 @@ async def test_every_email_carries_one_click_unsubscribe(
 ) -> None:
     sink, port = smtp_sink
     settings = settings_for(port, tmp_path)
-    seed(engine, settings, tmp_path, customers=36)
+    seed_sample(engine, settings, tmp_path, customers=36)
     plan_day(engine, settings)
     await dispatch_through_the_day(engine, settings)
     assert sink.messages
@@ -147,20 +118,15 @@ async def test_every_email_carries_one_click_unsubscribe(
 
 
 def add_customer(engine: Engine, customer_id: str) -> None:
-    with engine.begin() as connection:
-        connection.execute(
-            CUSTOMER.insert().values(
-                id=customer_id,
-                first_name="مریم",
-                last_name="کریمی",
-                email=f"{customer_id.lower()}@example.com",
-                locale="fa_IR",
-                timezone="Asia/Tehran",
-                country="IR",
-                birthday=date(1991, DAY.month, DAY.day),
-                created_at=datetime(2024, 1, 1, tzinfo=UTC),
-            )
-        )
+    insert_customer(
+        engine,
+        customer_id,
+        first_name="مریم",
+        last_name="کریمی",
+        email=f"{customer_id.lower()}@example.com",
+        country="IR",
+        birthday=date(1991, DAY.month, DAY.day),
+    )
 
 
 async def test_customer_without_consent_for_the_topic_never_gets_a_message(
@@ -261,7 +227,7 @@ def dispatcher_with(
         engine,
         settings,
         {name: channel},
-        Signer("test-secret"),
+        Signer(TEST_SECRET),
         clock=lambda: moment[0],
         worker_id="test",
         rng=random.Random(1),
@@ -390,7 +356,7 @@ async def test_first_marketing_sms_to_a_number_carries_the_opt_out_hint(
         engine,
         settings,
         {"sms": channel},
-        Signer("test-secret"),
+        Signer(TEST_SECRET),
         clock=lambda: moment[0],
         worker_id="test",
         rng=random.Random(1),

@@ -11,10 +11,9 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from outbox_seed import PERSIAN, outbox_statuses, seed_due_messages
+from factories import PERSIAN, REPO, outbox_statuses, seed_due_messages
 from sqlalchemy import Engine, event, select, update
 
 from rapport.channels.base import OutgoingMessage, SendResult
@@ -25,8 +24,6 @@ from rapport.engine.core.db import make_engine
 from rapport.engine.core.models import OUTBOX
 from rapport.engine.delivery import outbox
 from rapport.engine.delivery.dispatch import Dispatcher
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture

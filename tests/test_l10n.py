@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from babel import Locale
-from factories import run_rapport
+from factories import REPO, run_rapport
 from sqlalchemy import Engine, insert, select
 
 from rapport.consent.store import ConsentChange, record_consent
@@ -37,7 +37,6 @@ from rapport.engine.rendering.renderer import Renderer
 from rapport.engine.rendering.sms_encoding import count_sms
 from rapport.engine.triggers.calendars import holiday_name
 
-REPO = Path(__file__).resolve().parents[1]
 BIRTHDAY = date(2026, 3, 21)  # 1 Farvardin 1405: Nowruz and a Persian customer's birthday
 FSI, PDI = "\u2068", "\u2069"  # first-strong isolate ... pop directional isolate
 LATIN_DIGITS = re.compile(r"[0-9]")

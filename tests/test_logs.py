@@ -18,11 +18,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from factories import REPO
 
 from rapport.consent.tokens import Purpose, Signer, TokenClaims
 from rapport.engine.core.logs import redact
 
-REPO = Path(__file__).resolve().parent.parent
 RAPPORT = str(Path(sys.executable).parent / "rapport")
 FIRST, LAST = "Qwyzzelcanary", "Vorpalcanary"
 EMAIL, PHONE = "qwyzzel.canary@example.org", "+12025550187"

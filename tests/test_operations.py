@@ -13,8 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from factories import run_rapport
-from outbox_seed import CHINESE, outbox_statuses, seed_due_messages
+from factories import CHINESE, REPO, outbox_statuses, run_rapport, seed_due_messages
 
 from rapport.engine.core.config import load_settings
 from rapport.engine.core.db import make_engine
@@ -30,8 +29,8 @@ def write_config(
     config = path / "config.yaml"
     config.write_text(
         f"database: {{url: '{url}'}}\n"
-        f"campaigns_dir: {Path(__file__).resolve().parent.parent / 'campaigns'}\n"
-        f"templates_dir: {Path(__file__).resolve().parent.parent / 'templates'}\n"
+        f"campaigns_dir: {REPO / 'campaigns'}\n"
+        f"templates_dir: {REPO / 'templates'}\n"
         "channels:\n"
         f"  email: {{adapter: smtp, kind: email, url: 'smtp://127.0.0.1:{smtp_port}'{limit}}}\n"
         f"  sms: {{adapter: http_sms, kind: sms, url: '{sms_url}'{limit}}}\n"

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from click.testing import CliRunner
+from factories import REPO
 from sqlalchemy import select
 
 from rapport.engine.cli.main import cli
@@ -15,8 +16,6 @@ from rapport.engine.core.db import make_engine, upgrade
 from rapport.engine.core.models import Customer
 from rapport.engine.customers.importer import import_file
 from rapport.engine.customers.sample import generate
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def test_plan_and_explain_agree_for_thirty_consecutive_dates(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from factories import profile
 
 from rapport.engine.campaigns.model import Campaign
 from rapport.engine.core.config import AllowedHours, Caps, CapsConfig, QuietHours, Settings
@@ -41,9 +42,6 @@ def campaign(**overrides: object) -> Campaign:
 
 def customer(**overrides: object) -> CustomerProfile:
     data: dict[str, object] = {
-        "id": "C1",
-        "locale": "fa_IR",
-        "timezone": "Asia/Tehran",
         "first_name": "سارا",
         "last_name": "احمدی",
         "email": "sara@example.com",
@@ -57,7 +55,7 @@ def customer(**overrides: object) -> CustomerProfile:
         ),
     }
     data.update(overrides)
-    return CustomerProfile(**data)  # type: ignore[arg-type]
+    return profile(**data)
 
 
 def granted(*pairs: tuple[str, str], customer_id: str = "C1") -> Audiences:

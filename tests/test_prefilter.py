@@ -20,6 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from factories import make_settings, plan_day, seed_sample
 from sqlalchemy import Connection, Engine, delete, func, insert, select
 
 from rapport.engine.campaigns.model import Campaign
@@ -597,10 +598,8 @@ def test_a_broadcast_reads_only_those_who_granted_its_consent(engine: Engine) ->
 def test_a_planning_run_reads_only_candidates_and_plans_what_reading_everyone_plans(
     engine: Engine, tmp_path: Path
 ) -> None:
-    from test_delivery import REPO, plan_day, seed
-
-    settings = Settings(base_dir=REPO, secret_key="test-secret")
-    seed(engine, settings, tmp_path, customers=240, data_seed=5)
+    settings = make_settings()
+    seed_sample(engine, settings, tmp_path, customers=240, data_seed=5)
     with engine.connect() as connection:
         ids = list(connection.execute(select(CUSTOMER.c.id)).scalars())
 

@@ -16,12 +16,13 @@ import stat
 import subprocess
 import sys
 import textwrap
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from factories import Ran, run_rapport
+from factories import DAY, PLAN_AT, REPO, TEST_SECRET, Ran, make_settings, run_rapport
+from factories import plan_day as plan_day_with
 from sqlalchemy import Engine, MetaData, String, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 
@@ -50,15 +51,10 @@ from rapport.engine.customers.importer import import_file
 from rapport.engine.customers.profiles import load_profile
 from rapport.engine.delivery import outbox, suppression
 from rapport.engine.delivery.dispatch import Dispatcher
-from rapport.engine.planning.plan import run_plan
 from rapport.engine.planning.planner import Reason, decide
 from rapport.engine.planning.run import audiences_for
-from rapport.engine.rendering.renderer import Renderer
 
-REPO = Path(__file__).resolve().parent.parent
 RAPPORT = str(Path(sys.executable).parent / "rapport")
-DAY = date(2026, 11, 26)
-PLAN_AT = datetime.combine(DAY, time(0), tzinfo=UTC) - timedelta(hours=14)
 IMPORTED_AT = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 ERASED_AT = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
 
@@ -111,7 +107,7 @@ WEB_GRANT = ConsentChange(
 
 # -- helpers --------------------------------------------------------------------------
 def settings() -> Settings:
-    return Settings(base_dir=REPO, secret_key="test-secret")
+    return make_settings()
 
 
 def import_text(engine: Engine, tmp_path: Path, kind: str, name: str, text: str) -> None:
@@ -157,16 +153,7 @@ def seed(engine: Engine, tmp_path: Path) -> None:
 
 
 def plan_day(engine: Engine) -> Any:
-    config = settings()
-    return run_plan(
-        engine,
-        config,
-        require_campaigns(config),
-        DAY,
-        PLAN_AT,
-        renderer=Renderer(config.templates_path, config.locales.default),
-        signer=Signer("test-secret"),
-    )
+    return plan_day_with(engine, settings())
 
 
 def erase(engine: Engine, customer_id: str = "FA1") -> Any:
@@ -390,7 +377,7 @@ async def test_export_then_erase_leaves_no_personal_data_and_reimport_is_not_mes
         engine,
         config,
         {"email": channel, "sms": channel},
-        Signer("test-secret"),
+        Signer(TEST_SECRET),
         clock=lambda: PLAN_AT + timedelta(minutes=1),
         worker_id="test",
     )

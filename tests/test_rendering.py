@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from babel import Locale
+from factories import REPO
 from jinja2 import Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -38,7 +39,6 @@ from rapport.engine.rendering.locales import full_name, locale_chain
 from rapport.engine.rendering.plain import PlainContext, check_plain, plain_context
 from rapport.engine.rendering.renderer import Renderer
 
-REPO = Path(__file__).resolve().parents[1]
 PERSIAN = re.compile(r"[\u0600-\u06ff]")
 HAN = re.compile(r"[\u4e00-\u9fff]")
 GSM7 = set(

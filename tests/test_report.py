@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from factories import scalar
 from sqlalchemy import Engine, and_, distinct, func, insert, select
 
 from rapport.engine.core.config import Settings
@@ -119,11 +120,6 @@ def handmade(engine: Engine) -> Engine:
 def approx(value: float, abs: float = 1e-6) -> object:
     """Rates are reported to six decimals, money to cents."""
     return pytest.approx(value, abs=abs)
-
-
-def scalar(engine: Engine, query) -> float:  # type: ignore[no-untyped-def]
-    with engine.connect() as connection:
-        return connection.execute(query).scalar() or 0
 
 
 def test_customer_figures_equal_sql(handmade: Engine) -> None:

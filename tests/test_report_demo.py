@@ -7,9 +7,9 @@ the same base-currency conversion, written here as SQL from the configured rates
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 
 import pytest
+from factories import REPO, scalar
 from sqlalchemy import Engine, and_, case, distinct, func, select
 
 from rapport.engine.core.config import Settings, load_settings
@@ -22,7 +22,6 @@ from rapport.engine.core.models import (
 from rapport.engine.reports.text import compute
 from rapport.engine.runtime.demo import run_demo
 
-REPO = Path(__file__).resolve().parent.parent
 DAY = date(2026, 11, 26)
 START, END = DAY - timedelta(days=89), DAY + timedelta(days=1)
 BEGIN = datetime.combine(START, time(0), tzinfo=UTC)
@@ -42,11 +41,6 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Engine, Settings]:
         }
     )
     return make_engine(settings.database_url), settings
-
-
-def scalar(engine: Engine, query):  # type: ignore[no-untyped-def]
-    with engine.connect() as connection:
-        return connection.execute(query).scalar() or 0
 
 
 def in_base_currency(settings: Settings):  # type: ignore[no-untyped-def]

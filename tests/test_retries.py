@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
+from factories import REPO
 from sqlalchemy import Engine, insert, select
 
 from rapport.channels.http_sms import HTTPSMSChannel
@@ -15,7 +15,6 @@ from rapport.engine.core.config import Settings
 from rapport.engine.core.models import CUSTOMER, OUTBOX
 from rapport.engine.delivery.dispatch import Dispatcher, backoff
 
-REPO = Path(__file__).resolve().parent.parent
 START = datetime(2026, 11, 26, 9, tzinfo=UTC)
 
 

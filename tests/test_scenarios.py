@@ -40,6 +40,7 @@ from typing import Any
 
 import pytest
 import yaml
+from factories import TESTS
 
 from rapport.engine.campaigns.model import Campaign, load_campaign
 from rapport.engine.core.config import Settings
@@ -53,7 +54,7 @@ from rapport.engine.planning.planner import (
     plan,
 )
 
-SCENARIOS = Path(__file__).parent / "scenarios"
+SCENARIOS = TESTS / "scenarios"
 SETTINGS = Settings()
 PROFILE_KEYS = ("id", "locale", "timezone", "first_name", "last_name", "email", "phone")
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from factories import make_settings, plan_day, seed_sample
 from sqlalchemy import Engine, delete, func, select
-from test_delivery import REPO, plan_day
-from test_delivery import seed as seed_sample
 
 from rapport.engine.core.config import PlanningConfig, Settings
 from rapport.engine.core.db import make_engine
@@ -22,7 +21,7 @@ CUSTOMERS = 240
 
 
 def settings_with(workers: int, per_worker: int = 1) -> Settings:
-    base = Settings(base_dir=REPO, secret_key="test-secret")
+    base = make_settings()
     planning = PlanningConfig(workers=workers, min_customers_per_worker=per_worker, batch_size=50)
     return base.model_copy(update={"planning": planning})
 

@@ -13,13 +13,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from factories import REPO
 
 from rapport.engine.campaigns.model import load_campaigns
 from rapport.engine.campaigns.validate import check_campaigns
 from rapport.engine.core.config import Settings
 from rapport.engine.core.errors import Problem
 
-REPO = Path(__file__).resolve().parents[1]
 PARTIALS = REPO / "templates" / "_partials"
 LOCALES = ("en", "fa", "zh")
 

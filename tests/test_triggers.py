@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from factories import profile
 from pydantic import ValidationError
 
 from rapport.engine.campaigns.model import Campaign, load_campaign
@@ -43,16 +44,12 @@ def order(
 
 def customer(*orders: OrderLine, **overrides: object) -> CustomerProfile:
     data: dict[str, object] = {
-        "id": "C1",
-        "locale": "fa_IR",
-        "timezone": "Asia/Tehran",
-        "country": "IR",
         "birthday": date(1990, 3, 21),
         "created_at": datetime(2024, 6, 1, 8, tzinfo=UTC),
         "history": OrderHistory.from_orders(orders, datetime(2030, 1, 1, tzinfo=UTC)),
     }
     data.update(overrides)
-    return CustomerProfile(**data)  # type: ignore[arg-type]
+    return profile(**data)
 
 
 def occasion(trigger: dict[str, object], person: CustomerProfile, day: date) -> Occasion:

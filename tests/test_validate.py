@@ -9,12 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from factories import REPO
 
 from rapport.engine.campaigns.validate import validate_campaigns
 from rapport.engine.core.config import LocaleConfig, Settings
 from rapport.engine.core.errors import Problem
-
-REPO = Path(__file__).resolve().parents[1]
 
 CAMPAIGN = """\
 name: {name}

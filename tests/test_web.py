@@ -17,21 +17,21 @@ from typing import Any
 import httpx
 import itsdangerous.timed
 import pytest
+from factories import REPO, consent_trail, insert_customer
 from sqlalchemy import Engine, insert, select
 
 from rapport.consent.links import links_for
-from rapport.consent.state import current_states, history
+from rapport.consent.state import current_states
 from rapport.consent.store import ConsentChange, record_consent
 from rapport.consent.tokens import Purpose, Signer, TokenClaims
 from rapport.engine.campaigns.model import require_campaigns
 from rapport.engine.core.config import Settings
-from rapport.engine.core.models import CUSTOMER, ORDERS, OUTBOX
+from rapport.engine.core.models import ORDERS, OUTBOX
 from rapport.engine.planning.plan import run_plan
 from rapport.engine.rendering.renderer import Renderer
 from rapport.engine.web.app import create_app
 from rapport.engine.web.server import BackgroundServer
 
-REPO = Path(__file__).resolve().parent.parent
 SECRET = "web-test-secret"
 NOWRUZ = date(2027, 3, 21)
 
@@ -52,19 +52,15 @@ def server(engine: Engine, settings: Settings) -> Iterator[BackgroundServer]:
 
 def add_customer(engine: Engine, customer_id: str, **values: Any) -> None:
     row = {
-        "id": customer_id,
         "first_name": "سارا",
         "last_name": "احمدی",
         "email": f"{customer_id.lower()}@example.com",
         "phone": "+989121234567",
-        "locale": "fa_IR",
-        "timezone": "Asia/Tehran",
         "country": "IR",
-        "created_at": datetime(2024, 1, 1, tzinfo=UTC),
         **values,
     }
     with engine.begin() as connection:
-        connection.execute(insert(CUSTOMER).values(row))
+        insert_customer(connection, customer_id, **row)
         connection.execute(
             insert(ORDERS).values(
                 id=f"O-{customer_id}",
@@ -94,11 +90,6 @@ def link(settings: Settings, purpose: str, customer_id: str, channel: str = "ema
 
 def local(url: str, server: BackgroundServer) -> str:
     return url.replace(Settings().web.base_url, server.url)
-
-
-def trail(engine: Engine, customer_id: str) -> list[Any]:
-    with engine.connect() as connection:
-        return history(connection, customer_id)
 
 
 def states(engine: Engine, customer_id: str) -> dict[tuple[str, str], str]:
@@ -172,7 +163,7 @@ def test_persian_preference_page_is_rtl_and_saving_withdraws_sms_offers(
     page.screenshot(path=str(tmp_path / "preferences-fa.png"), full_page=True)
     page.close()
 
-    last = trail(engine, "FA1")[-1]
+    last = consent_trail(engine, "FA1")[-1]
     assert (last.channel, last.topic, last.status, last.source) == (
         "sms",
         "offers",
@@ -261,7 +252,7 @@ def test_one_click_post_withdraws_and_answers_200_twice(
             content=b"List-Unsubscribe=One-Click",
             headers={"content-type": "application/x-www-form-urlencoded"},
         )
-        events_after_first = len(trail(engine, "OC1"))
+        events_after_first = len(consent_trail(engine, "OC1"))
         second = client.post(
             url,
             content=b"List-Unsubscribe=One-Click",
@@ -269,7 +260,7 @@ def test_one_click_post_withdraws_and_answers_200_twice(
         )
     assert (first.status_code, second.status_code) == (200, 200)
     assert "set-cookie" not in first.headers and "location" not in first.headers
-    assert len(trail(engine, "OC1")) == events_after_first  # idempotent: nothing new
+    assert len(consent_trail(engine, "OC1")) == events_after_first  # idempotent: nothing new
     now = states(engine, "OC1")
     assert now[("email", "offers")] == now[("email", "birthday")] == "withdrawn"
     assert now[("sms", "offers")] == "granted"  # the link was for e-mail
@@ -284,7 +275,7 @@ def test_unsubscribe_get_only_shows_a_button(
     assert response.status_code == 200
     assert 'id="unsubscribe"' in response.text
     assert states(engine, "GET1") == {("email", "offers"): "granted"}
-    assert len(trail(engine, "GET1")) == 1
+    assert len(consent_trail(engine, "GET1")) == 1
 
 
 def test_bad_tokens_get_the_same_404_as_unknown_ones(
@@ -345,7 +336,7 @@ def test_web_email_grant_stays_pending_until_confirmed(
     page.wait_for_selector("#done")
     page.close()
     assert states(engine, "DOI1") == {("email", "offers"): "granted"}
-    assert [(e.status, e.source) for e in trail(engine, "DOI1")] == [
+    assert [(e.status, e.source) for e in consent_trail(engine, "DOI1")] == [
         ("pending", "preference_center"),
         ("granted", "double_opt_in"),
     ]

@@ -15,15 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from factories import REPO, consent_trail, insert_customer
 from pydantic import ValidationError
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, func, select
 from starlette.testclient import TestClient
 
-from rapport.consent.state import current_status, granted_pairs, history
+from rapport.consent.state import current_status, granted_pairs
 from rapport.consent.store import ConsentChange, record_consent
 from rapport.engine.core.config import Settings, load_settings
 from rapport.engine.core.keywords import KeywordAction, SMSKeywords, match_keyword
-from rapport.engine.core.models import CONSENT_EVENT, CUSTOMER, SUPPRESSION
+from rapport.engine.core.models import CONSENT_EVENT, SUPPRESSION
 from rapport.engine.web.app import create_app
 from rapport.engine.web.sms_inbound import (
     HELP_REPLY,
@@ -31,8 +32,6 @@ from rapport.engine.web.sms_inbound import (
     START_REPLY,
     STOP_REPLY,
 )
-
-REPO = Path(__file__).resolve().parent.parent
 
 T0 = datetime(2025, 1, 10, 9, 0, tzinfo=UTC)
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -107,20 +106,16 @@ def add_customer(
     email: str | None = None,
     erased: bool = False,
 ) -> None:
-    with engine.begin() as connection:
-        connection.execute(
-            insert(CUSTOMER).values(
-                id=customer_id,
-                first_name="",
-                last_name="",
-                locale=locale,
-                timezone="UTC",
-                phone=phone,
-                email=email,
-                created_at=T0,
-                erased_at=NOW if erased else None,
-            )
-        )
+    insert_customer(
+        engine,
+        customer_id,
+        locale=locale,
+        timezone="UTC",
+        phone=phone,
+        email=email,
+        created_at=T0,
+        erased_at=NOW if erased else None,
+    )
 
 
 def record(
@@ -144,11 +139,6 @@ def sms_pairs(engine: Engine, customer_id: str) -> set[tuple[str, str]]:
     with engine.connect() as connection:
         pairs = granted_pairs(connection, [customer_id])[customer_id]
     return {pair for pair in pairs if pair[0] == "sms"}
-
-
-def trail(engine: Engine, customer_id: str) -> list[Any]:
-    with engine.connect() as connection:
-        return history(connection, customer_id)
 
 
 def event_count(engine: Engine) -> int:
@@ -239,7 +229,7 @@ def test_every_stop_word_in_any_case_withdraws_sms_with_one_confirmation(
         assert response.status_code == 200
         assert response.json() == {"reply": english(STOP_REPLY)}
         assert sms_pairs(engine, customer_id) == set()
-        withdrawn = [r for r in trail(engine, customer_id) if r.status == "withdrawn"]
+        withdrawn = [r for r in consent_trail(engine, customer_id) if r.status == "withdrawn"]
         assert sorted(r.topic for r in withdrawn) == ["birthday", "offers", "reorder"]
         assert {(r.channel, r.source, r.wording) for r in withdrawn} == {
             ("sms", "sms_keyword", f"keyword:{word}")
@@ -260,7 +250,7 @@ def test_local_stop_words_withdraw_sms_and_reply_once(
     assert [child.tag for child in root] == ["Message"]
     assert root[0].text and root[0].text.strip()
     assert sms_pairs(engine, "c1") == set()
-    [withdrawal] = [r for r in trail(engine, "c1") if r.status == "withdrawn"]
+    [withdrawal] = [r for r in consent_trail(engine, "c1") if r.status == "withdrawn"]
     assert (withdrawal.source, withdrawal.wording, withdrawal.locale) == (
         "sms_keyword",
         f"keyword:{word}",
@@ -330,7 +320,9 @@ def test_start_regrants_only_what_a_keyword_withdrew(
     assert response.json() == {"reply": english(START_REPLY)}
     assert sms_pairs(engine, "c1") == {("sms", "offers"), ("sms", "birthday")}
     regrants = [
-        r for r in trail(engine, "c1") if r.source == "sms_keyword" and r.status == "granted"
+        r
+        for r in consent_trail(engine, "c1")
+        if r.source == "sms_keyword" and r.status == "granted"
     ]
     assert {(r.topic, r.wording) for r in regrants} == {
         ("offers", "keyword:START"),
@@ -450,7 +442,7 @@ def test_a_persian_stop_word_from_config_yaml_is_honoured(
 
     assert [child.tag for child in root] == ["Message"] and root[0].text
     assert sms_pairs(engine, "c1") == set()
-    [withdrawal] = [r for r in trail(engine, "c1") if r.status == "withdrawn"]
+    [withdrawal] = [r for r in consent_trail(engine, "c1") if r.status == "withdrawn"]
     assert (withdrawal.source, withdrawal.wording) == ("sms_keyword", f"keyword:{word}")
 
 
@@ -570,7 +562,7 @@ def test_complaint_suppresses_and_withdraws_every_email_topic(
     with engine.connect() as connection:
         pairs = granted_pairs(connection, ["c1"])["c1"]
     assert pairs == {("sms", "offers")}
-    withdrawals = [r for r in trail(engine, "c1") if r.status == "withdrawn"]
+    withdrawals = [r for r in consent_trail(engine, "c1") if r.status == "withdrawn"]
     assert {(r.channel, r.topic, r.source) for r in withdrawals} == {
         ("email", "offers", "complaint"),
         ("email", "newsletter", "complaint"),
@@ -632,9 +624,9 @@ def test_repeating_events_changes_nothing(
     ]
 
     first = events(client, payload).json()
-    state = (suppressions(engine), event_count(engine), trail(engine, "c1"))
+    state = (suppressions(engine), event_count(engine), consent_trail(engine, "c1"))
     clock.advance(minutes=5)
     second = events(client, payload).json()
 
     assert first == second == {"accepted": 2, "suppressed": 2, "ignored": 0}
-    assert (suppressions(engine), event_count(engine), trail(engine, "c1")) == state
+    assert (suppressions(engine), event_count(engine), consent_trail(engine, "c1")) == state
