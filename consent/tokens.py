@@ -12,7 +12,7 @@ derived once, the payload is encoded once for a message's two links that share i
 and short payloads go through zlib with small buffers, which provably changes nothing
 in their output (:func:`_deflated`).
 The token is byte for byte what ``itsdangerous`` would produce at the same second
-(``tests/test_tokens.py`` proves it both ways), so :meth:`Signer.verify`, which still
+(``tests/consent/test_tokens.py`` proves it both ways), so :meth:`Signer.verify`, which still
 goes through ``itsdangerous``, accepts it, and any token issued before accepts the
 same way::
 
@@ -100,7 +100,7 @@ def _deflated(data: bytes) -> bytes:
     it does not stop at its chain limit (32 entries at least), and a chain holds fewer
     than 33 entries in 36 bytes. Only the header names the window size; it is replaced
     by ``zlib.compress``'s. The module checks the equivalence on this zlib when
-    imported and otherwise always calls ``zlib.compress``; ``tests/test_tokens.py``
+    imported and otherwise always calls ``zlib.compress``; ``tests/consent/test_tokens.py``
     compares both on many inputs, and shows longer inputs can differ.
     """
     if _SMALL_DEFLATE_AGREES and len(data) <= _SMALL_INPUT:

@@ -430,7 +430,10 @@ def test_every_poisoned_input_has_an_expected_outcome() -> None:
     assert [where for where, _ in poisoned_inputs()] == list(OUTCOMES)
 
 
-@pytest.mark.parametrize(("where", "inputs"), poisoned_inputs(), ids=lambda v: str(v))
+@pytest.mark.parametrize(
+    ("where", "inputs"),
+    [pytest.param(where, inputs, id=where) for where, inputs in poisoned_inputs()],
+)
 def test_a_live_value_in_any_input_never_reaches_a_template(
     where: str, inputs: dict[str, Any]
 ) -> None:
