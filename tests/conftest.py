@@ -29,7 +29,6 @@ from rapport.engine.core.db import make_engine, upgrade
 PG_ADMIN_URL = os.environ.get(
     "RAPPORT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-REPO = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI") == "true"  # the one CI check; any other value is not CI
 
 
