@@ -183,7 +183,9 @@ class Daemon:
         self.stopped.set()
         self.dispatcher.stop()
         grace = self.settings.daemon.grace_seconds if grace is None else grace
-        finisher = threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True})
+        # `rapport run --once` ticks by hand and never starts the scheduler; shutting
+        # down one that is not running raises in the finisher thread.
+        finisher = threading.Thread(target=self._shutdown_scheduler)
         finisher.start()
         finisher.join(timeout=grace)
         if finisher.is_alive():
@@ -193,6 +195,10 @@ class Daemon:
             self.loop.close()
         self.lock.release()
         log.info("daemon stopped")
+
+    def _shutdown_scheduler(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
 
     def run_forever(self) -> None:
         """Start, then block until SIGTERM or SIGINT, then stop gracefully."""
