@@ -10,6 +10,7 @@ stay in this process. Each range is planned by
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import date, datetime
 
@@ -52,22 +53,22 @@ def run_plan(
     if id_range is None and on_planned is None and customer_ids is None:
         with engine.connect() as reader:
             ranges = shards.split(reader, settings, engine.url, where)
+    here = functools.partial(
+        plan_range,
+        engine,
+        settings,
+        campaigns,
+        day,
+        now,
+        renderer=renderer,
+        signer=signer,
+        dry_run=dry_run,
+        co_purchase=co_purchase,
+        where=where,
+    )
     if len(ranges) <= 1:
-        return plan_range(
-            engine,
-            settings,
-            campaigns,
-            day,
-            now,
-            renderer=renderer,
-            signer=signer,
-            dry_run=dry_run,
-            on_planned=on_planned,
-            customer_ids=customer_ids,
-            co_purchase=co_purchase,
-            id_range=ranges[0] if ranges else id_range,
-            where=where,
-        )
+        first = ranges[0] if ranges else id_range
+        return here(on_planned=on_planned, customer_ids=customer_ids, id_range=first)
     url = engine.url.render_as_string(hide_password=False)
     jobs = [
         shards.job_for(
@@ -77,19 +78,7 @@ def run_plan(
     ]
     with shards.pool(len(jobs)) as workers:
         futures = [workers.submit(shards.plan_shard, job) for job in jobs]
-        report = plan_range(
-            engine,
-            settings,
-            campaigns,
-            day,
-            now,
-            renderer=renderer,
-            signer=signer,
-            dry_run=dry_run,
-            co_purchase=co_purchase,
-            id_range=ranges[0],
-            where=where,
-        )
+        report = here(id_range=ranges[0])
         for future in futures:
             report.add(future.result())
     return report

@@ -253,20 +253,16 @@ def _row(decision: Decision, rendered: RenderedMessage | None, now: datetime) ->
     assert decision.occasion is not None and decision.channel is not None
     assert decision.topic is not None and decision.locale is not None
     assert decision.send_at is not None
-    if rendered is None:
-        return outbox.outbox_row(
-            customer_id=decision.customer_id,
-            campaign=decision.campaign,
-            occasion=decision.occasion.key,
-            channel=decision.channel,
-            topic=decision.topic,
-            locale=decision.locale,
-            variant=decision.variant,
-            status=MessageStatus.HELD_OUT,
-            send_at=decision.send_at,
-            expires_at=decision.expires_at,
-            created_at=now,
-        )
+    content: dict[str, Any] = {"status": MessageStatus.HELD_OUT}
+    if rendered is not None:
+        content = {
+            "status": MessageStatus.QUEUED,
+            "subject": rendered.subject,
+            "body_text": rendered.text,
+            "body_html": rendered.html,
+            # An SMS is rendered without a subject; e-mail always has one.
+            "segments": count_sms(rendered.text).segments if rendered.subject is None else None,
+        }
     return outbox.outbox_row(
         customer_id=decision.customer_id,
         campaign=decision.campaign,
@@ -275,13 +271,8 @@ def _row(decision: Decision, rendered: RenderedMessage | None, now: datetime) ->
         topic=decision.topic,
         locale=decision.locale,
         variant=decision.variant,
-        status=MessageStatus.QUEUED,
-        subject=rendered.subject,
-        body_text=rendered.text,
-        body_html=rendered.html,
-        # An SMS is rendered without a subject; e-mail always has one.
-        segments=count_sms(rendered.text).segments if rendered.subject is None else None,
         send_at=decision.send_at,
         expires_at=decision.expires_at,
         created_at=now,
+        **content,
     )
