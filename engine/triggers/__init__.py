@@ -22,14 +22,15 @@ recurring       every date a cron expression matches          ``recurring:2027-0
 The keys a campaign file may use are documented on the models in
 :mod:`rapport.engine.triggers.models`; the finders live in
 :mod:`rapport.engine.triggers.dates` (calendar) and :mod:`rapport.engine.triggers.orders`
-(order history). A new trigger type is a model, a finder and one entry in
-``_FINDERS`` below (plus its clause in :mod:`rapport.engine.planning.prefilter`).
+(order history). A new trigger type is a model, a finder and its pre-filter clause
+in one module, and one entry in each table below (``_FINDERS``, ``_REACHES``);
+:mod:`rapport.engine.planning.prefilter` combines the clauses.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from rapport.engine.core.config import TierConfig
@@ -43,6 +44,7 @@ from rapport.engine.triggers.models import (
     RecurringTrigger,
     ReorderTrigger,
     TierReachedTrigger,
+    Trigger,
     WelcomeTrigger,
     WinbackTrigger,
 )
@@ -52,13 +54,22 @@ from rapport.engine.triggers.occasions import (
     Miss,
     Occasion,
 )
+from rapport.engine.triggers.sql import Reach
 
 if TYPE_CHECKING:
     from rapport.engine.campaigns.model import Campaign
     from rapport.engine.core.config import Settings
     from rapport.engine.customers.profile import CustomerProfile
 
-__all__ = ["NO_CALENDAR", "NO_OCCASION", "Miss", "Occasion", "find_occasion"]
+__all__ = [
+    "NO_CALENDAR",
+    "NO_OCCASION",
+    "Miss",
+    "Occasion",
+    "Reach",
+    "find_occasion",
+    "trigger_reach",
+]
 
 
 _FINDERS: dict[type, Callable[[Any, CustomerProfile, date, TierConfig], Occasion | Miss]] = {
@@ -72,6 +83,30 @@ _FINDERS: dict[type, Callable[[Any, CustomerProfile, date, TierConfig], Occasion
     TierReachedTrigger: order_triggers.tier_reached,
     FeedbackTrigger: order_triggers.feedback,
 }
+
+#: Each type's pre-filter clause (see :mod:`rapport.engine.planning.prefilter`).
+_REACHES: dict[type, Callable[[Any, date, datetime, TierConfig], Reach]] = {
+    BirthdayTrigger: dates.birthday_reach,
+    AnniversaryTrigger: dates.anniversary_reach,
+    HolidayTrigger: dates.holiday_reach,
+    RecurringTrigger: dates.recurring_reach,
+    ReorderTrigger: order_triggers.reorder_reach,
+    WelcomeTrigger: order_triggers.welcome_reach,
+    WinbackTrigger: order_triggers.winback_reach,
+    TierReachedTrigger: order_triggers.tier_reached_reach,
+    FeedbackTrigger: order_triggers.feedback_reach,
+}
+
+
+def trigger_reach(trigger: Trigger, day: date, cutoff: datetime, tiers: TierConfig) -> Reach:
+    """Who ``trigger`` could find an occasion for on ``day``, as a clause over the
+    ``customer`` table (a superset), or True (anyone) or False (no one). ``cutoff`` is
+    the latest order the planner reads. A type without a clause reaches anyone, so a
+    new type is read in full until someone writes its clause."""
+    rule = _REACHES.get(type(trigger))
+    if rule is None:
+        return True
+    return rule(trigger, day, cutoff, tiers)
 
 
 def find_occasion(

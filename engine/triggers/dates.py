@@ -2,15 +2,23 @@
 
 Each finder answers for one customer on their own local ``day`` from plain data;
 missing data (no birthday, no calendar for the country) is no occasion, not an error.
+Beside each finder, its pre-filter clause (``*_reach``): who in the ``customer``
+table the finder could find an occasion for on that day, as SQL, at least.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+
+import holidays
+from sqlalchemy import ColumnElement, and_, func
 
 from rapport.engine.core.config import TierConfig
+from rapport.engine.core.models import CUSTOMER
 from rapport.engine.core.timeutil import local_date
+from rapport.engine.customers.profile import CustomerProfile
+from rapport.engine.triggers import sql
 from rapport.engine.triggers.calendars import celebrated_on, has_calendar, supported_categories
 from rapport.engine.triggers.models import (
     AnniversaryTrigger,
@@ -26,9 +34,7 @@ from rapport.engine.triggers.occasions import (
     no_occasion,
     same_day_in,
 )
-
-if TYPE_CHECKING:
-    from rapport.engine.customers.profile import CustomerProfile
+from rapport.engine.triggers.sql import Reach
 
 
 def birthday(
@@ -112,3 +118,73 @@ def recurring(
     if not trigger.schedule.matches(day):
         return NO_OCCASION
     return Occasion("recurring", f"recurring:{day.isoformat()}", day)
+
+
+# -- pre-filter clauses (see rapport.engine.triggers.sql) ----------------------------------
+
+
+def birthday_reach(
+    trigger: BirthdayTrigger, day: date, cutoff: datetime, tiers: TierConfig
+) -> Reach:
+    """Exact: the birthday's month-day falls on the target day, born in an earlier year."""
+    target = day + timedelta(days=trigger.days_before - trigger.days_after)
+    birthday = CUSTOMER.c.birthday
+    return and_(
+        sql.month_day(birthday).in_(sorted(sql.same_day_keys(target))),
+        birthday < date(target.year, 1, 1),
+    )
+
+
+def anniversary_reach(
+    trigger: AnniversaryTrigger, day: date, cutoff: datetime, tiers: TierConfig
+) -> Reach:
+    """The local sign-up date's month-day is the day's (or 29 February for 28 February),
+    so the UTC ``created_at`` is within a day of it, in a year that gives a wanted
+    anniversary (at least the first)."""
+    years = trigger.years or [1]
+    latest = day.year - min(years)  # the latest local sign-up year that qualifies
+    if latest < 1:
+        return False
+    created = CUSTOMER.c.created_at
+    conditions: list[ColumnElement[bool]] = [
+        sql.month_day(created).in_(sorted(sql.neighbour_keys(sql.same_day_keys(day))))
+    ]
+    end = sql.midnight(date(latest, 12, 31), 2)
+    if end is not None:
+        conditions.append(created < end)
+    if trigger.years:
+        earliest = day.year - max(trigger.years)
+        start = sql.midnight(date(earliest, 1, 1), -1) if earliest >= 1 else None
+        if start is not None:
+            conditions.append(created >= start)
+    return and_(*conditions)
+
+
+def holiday_reach(trigger: HolidayTrigger, day: date, cutoff: datetime, tiers: TierConfig) -> Reach:
+    """Every country is asked through the trigger itself (it reads only the country):
+    customers of a country known to have no occasion are left out, everyone else is
+    kept (a country missing from the list, or written oddly, still reaches the planner,
+    which finds no calendar)."""
+    misses = [code for code in _country_codes() if not _holiday_in(trigger, code, day, tiers)]
+    return func.upper(CUSTOMER.c.country).not_in(misses)
+
+
+def _holiday_in(trigger: HolidayTrigger, country: str, day: date, tiers: TierConfig) -> bool:
+    customer = CustomerProfile(id="", locale="en", timezone="UTC", country=country)
+    try:
+        return isinstance(holiday(trigger, customer, day, tiers), Occasion)
+    except Exception:  # a calendar that fails here fails in the planner: keep its customers
+        return True
+
+
+@lru_cache(maxsize=1)
+def _country_codes() -> tuple[str, ...]:
+    """The two-letter codes the holiday package knows (the column holds two letters)."""
+    return tuple(sorted(code for code in holidays.list_supported_countries() if len(code) == 2))
+
+
+def recurring_reach(
+    trigger: RecurringTrigger, day: date, cutoff: datetime, tiers: TierConfig
+) -> Reach:
+    """Exact: the cron expression matches the date or it does not, for everyone."""
+    return trigger.schedule.matches(day)

@@ -4,6 +4,8 @@ reached and feedback.
 Each is a pure function of the trigger, the customer's profile and order history,
 and one local date; the history has already been cut off at the planned day, so a
 past date sees the customer as they were then. See :mod:`rapport.engine.triggers`.
+Beside each finder, its pre-filter clause (``*_reach``): who could have an occasion on
+the day, as a condition on their orders in SQL (see :mod:`rapport.engine.triggers.sql`).
 """
 
 from __future__ import annotations
@@ -11,12 +13,16 @@ from __future__ import annotations
 import itertools
 import math
 import statistics
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from sqlalchemy import and_, or_
+
 from rapport.engine.core.config import TierConfig
+from rapport.engine.core.models import CUSTOMER, ORDERS
 from rapport.engine.core.timeutil import local_date
 from rapport.engine.customers.lifecycle import OrderHistory, tier_of
+from rapport.engine.triggers import sql
 from rapport.engine.triggers.models import (
     FeedbackTrigger,
     ReorderTrigger,
@@ -25,6 +31,7 @@ from rapport.engine.triggers.models import (
     WinbackTrigger,
 )
 from rapport.engine.triggers.occasions import NO_OCCASION, Miss, Occasion, no_occasion
+from rapport.engine.triggers.sql import Reach
 
 if TYPE_CHECKING:
     from rapport.engine.customers.profile import CustomerProfile
@@ -142,3 +149,72 @@ def feedback(
         last_ordered_at=ordered,
         order_id=order.id,
     )
+
+
+# -- pre-filter clauses (see rapport.engine.triggers.sql) ----------------------------------
+
+
+def reorder_reach(trigger: ReorderTrigger, day: date, cutoff: datetime, tiers: TierConfig) -> Reach:
+    """The last order of a SKU plus its interval is the day, so some order of that SKU
+    falls on ``day - interval`` (local). A learned interval is the customer's own
+    median gap, unknown to SQL: then any order of a covered SKU keeps the customer."""
+    sku = ORDERS.c.sku
+    listed = sorted(trigger.skus)
+    if trigger.learn:
+        if trigger.days_after is None and listed:
+            return sql.ordered(cutoff, sku.in_(listed))
+        return sql.ordered(cutoff)
+    by_interval: dict[int, list[str]] = {}
+    for name, interval in trigger.skus.items():
+        by_interval.setdefault(interval, []).append(name)
+    windows = [
+        and_(sku.in_(sorted(names)), sql.on_local_days(ORDERS.c.ordered_at, last, last))
+        for interval, names in sorted(by_interval.items())
+        if (last := sql.days_before(day, interval)) is not None
+    ]
+    last = sql.days_before(day, trigger.days_after) if trigger.days_after is not None else None
+    if last is not None:
+        window = sql.on_local_days(ORDERS.c.ordered_at, last, last)
+        windows.append(and_(sku.not_in(listed), window) if listed else window)
+    if not windows:
+        return False
+    return sql.ordered(cutoff, or_(*windows))
+
+
+def welcome_reach(trigger: WelcomeTrigger, day: date, cutoff: datetime, tiers: TierConfig) -> Reach:
+    """Signed up, or first ordered, on local ``day - days_after``: an instant then."""
+    since = sql.days_before(day, trigger.days_after)
+    if since is None:
+        return False
+    if trigger.after == "signup":
+        return sql.on_local_days(CUSTOMER.c.created_at, since, since)
+    return sql.ordered(cutoff, sql.on_local_days(ORDERS.c.ordered_at, since, since))
+
+
+def winback_reach(trigger: WinbackTrigger, day: date, cutoff: datetime, tiers: TierConfig) -> Reach:
+    """The last order falls on local ``day - days_without_order``: an order then."""
+    last = sql.days_before(day, trigger.days_without_order)
+    if last is None:
+        return False
+    return sql.ordered(cutoff, sql.on_local_days(ORDERS.c.ordered_at, last, last))
+
+
+def tier_reached_reach(
+    trigger: TierReachedTrigger, day: date, cutoff: datetime, tiers: TierConfig
+) -> Reach:
+    """Trailing 12-month spend changes from the day before only by the orders of the
+    day (added) and of the day 365 days earlier (aged out): a rise needs one of them."""
+    windows = [sql.on_local_days(ORDERS.c.ordered_at, day, day)]
+    if (aged := sql.days_before(day, 365)) is not None:
+        windows.append(sql.on_local_days(ORDERS.c.ordered_at, aged, aged))
+    return sql.ordered(cutoff, or_(*windows))
+
+
+def feedback_reach(
+    trigger: FeedbackTrigger, day: date, cutoff: datetime, tiers: TierConfig
+) -> Reach:
+    """An order on local ``day - days_after_order``."""
+    ordered = sql.days_before(day, trigger.days_after_order)
+    if ordered is None:
+        return False
+    return sql.ordered(cutoff, sql.on_local_days(ORDERS.c.ordered_at, ordered, ordered))
