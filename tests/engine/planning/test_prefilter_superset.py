@@ -7,45 +7,41 @@ are seeded and dense around the tested days: birthdays and sign-ups a few days
 either side (29 February included), orders at every hour of the days each trigger
 looks at, customers from Pacific/Honolulu (UTC-10) and Pacific/Pago_Pago (UTC-11) to
 Pacific/Kiritimati (UTC+14), on days that include year ends, 28/29 February and
-DST changes.
+DST changes. Hand-made customers at the edges of local dates are in
+``test_prefilter_local_dates.py``; the helpers both use are in ``conftest.py``.
 """
 
 from __future__ import annotations
 
 import calendar
 import random
-from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from factories import make_settings, plan_day, seed_sample
-from sqlalchemy import Connection, Engine, delete, func, insert, select
+from sqlalchemy import Engine, delete, func, select
 
 from rapport.engine.campaigns.model import Campaign
-from rapport.engine.core.config import Settings
-from rapport.engine.core.models import (
-    CONSENT_EVENT,
-    CONSENT_STATE,
-    CUSTOMER,
-    ORDERS,
-    OUTBOX,
-)
+from rapport.engine.core.models import CONSENT_STATE, CUSTOMER, OUTBOX
 from rapport.engine.customers.profile import CustomerProfile
-from rapport.engine.customers.profiles import iter_profile_batches
-from rapport.engine.planning.planner import (
-    Audiences,
-    Decision,
-    Reason,
-    history_cutoff,
-    plan,
-)
+from rapport.engine.planning.planner import Audiences, Reason, plan
 from rapport.engine.planning.prefilter import candidate_clause
 from rapport.engine.planning.run import PlanReport, audiences_for
 from rapport.engine.triggers import Occasion, find_occasion
+from tests.engine.planning.conftest import (
+    SETTINGS,
+    TOPICS,
+    _utc_midnight,
+    campaign,
+    candidates,
+    everyone,
+    load,
+    outcome,
+)
 
-SETTINGS = Settings()
 ZONES = (
     "Pacific/Pago_Pago",
     "Pacific/Honolulu",
@@ -70,7 +66,6 @@ ZONES = (
 )
 COUNTRIES = ("US", "IR", "CN", "DE", "GB", "JP", "AU", "NZ", "KI", "ir", "XX", None)
 SKUS = ("SERUM-30ML", "CLEANSER-150ML", "TEA-SAMPLER", "COFFEE-1KG")
-TOPICS = ("birthday", "offers", "reorder", "winback", "feedback", "newsletter")
 #: Days around which the data are dense: year ends, leap and common Februaries, the
 #: DST changes of the US, the EU and Australia / New Zealand, and a few plain days.
 DAYS = (
@@ -102,20 +97,6 @@ NOW_OFFSETS = (
     timedelta(hours=20),
     timedelta(hours=34),
 )
-
-
-def campaign(cid: str, trigger: dict[str, Any], topic: str, channels: list[str], **more: Any):  # type: ignore[no-untyped-def]
-    return Campaign.model_validate(
-        {
-            "id": cid,
-            "name": cid,
-            "trigger": trigger,
-            "topic": topic,
-            "channels": channels,
-            "send_window": {"start": "00:00", "end": "23:59"},
-            **more,
-        }
-    )
 
 
 CAMPAIGNS = (
@@ -169,10 +150,6 @@ TRICKLE = tuple(c for c in CAMPAIGNS if c.id in {"birthday", "reorder"})
 
 
 # -- data --------------------------------------------------------------------------------
-
-
-def _utc_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=UTC)
 
 
 def _years_back(day: date, years: int) -> date:
@@ -300,51 +277,7 @@ def data_set(seed: int, customers: int) -> dict[str, list[dict[str, Any]]]:
     return rows
 
 
-def load(engine: Engine, rows: dict[str, list[dict[str, Any]]]) -> None:
-    with engine.begin() as connection:
-        for table, key in (
-            (CUSTOMER, "customer"),
-            (ORDERS, "orders"),
-            (CONSENT_EVENT, "event"),
-            (CONSENT_STATE, "state"),
-        ):
-            if rows[key]:
-                connection.execute(insert(table), rows[key])
-
-
 # -- planning both ways ------------------------------------------------------------------
-
-
-def everyone(connection: Connection, day: date, now: datetime) -> list[CustomerProfile]:
-    cutoff = history_cutoff(day, now)
-    return [p for batch in iter_profile_batches(connection, SETTINGS, cutoff) for p in batch]
-
-
-def candidates(
-    connection: Connection, campaigns: Sequence[Campaign], day: date, now: datetime
-) -> set[str] | None:
-    clause = candidate_clause(campaigns, day, now, SETTINGS)
-    if clause is None:
-        return None
-    return set(connection.execute(select(CUSTOMER.c.id).where(clause)).scalars())
-
-
-def outcome(decisions: Iterable[Decision]) -> list[tuple[Any, ...]]:
-    """What planning writes to the outbox: selected and held-out decisions."""
-    return [
-        (
-            d.customer_id,
-            d.campaign,
-            d.reason,
-            d.channel,
-            d.occasion.key if d.occasion else None,
-            d.send_at,
-            d.expires_at,
-            d.variant,
-        )
-        for d in decisions
-        if d.reason in (Reason.SELECTED, Reason.HOLDOUT)
-    ]
 
 
 def could_select(
@@ -412,152 +345,6 @@ def test_candidates_stay_a_superset_on_other_seeds_and_days(engine: Engine) -> N
     days = sorted(set(rng.sample(DAYS, 6)))
     load(engine, data_set(seed=31, customers=400))
     assert check_days(engine, days)["selected"] > 50
-
-
-def people(*specs: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """Rows for a few hand-made customers: ``id``, ``timezone``, ``created_at``, and
-    optionally ``birthday``, ``orders`` ([(moment, amount)], SERUM-30ML in USD) and
-    ``consent`` ([(channel, topic)] granted; default e-mail for every topic)."""
-    rows: dict[str, list[dict[str, Any]]] = {"customer": [], "orders": [], "event": [], "state": []}
-    at = datetime(2020, 1, 1, tzinfo=UTC)
-    for spec in specs:
-        cid = spec["id"]
-        rows["customer"].append(
-            {
-                "id": cid,
-                "email": f"{cid.lower()}@example.com",
-                "locale": "en_US",
-                "timezone": spec["timezone"],
-                "birthday": spec.get("birthday"),
-                "created_at": spec.get("created_at", at),
-            }
-        )
-        for n, (ordered_at, amount) in enumerate(spec.get("orders", ())):
-            rows["orders"].append(
-                {
-                    "id": f"{cid}-{n}",
-                    "customer_id": cid,
-                    "sku": "SERUM-30ML",
-                    "amount": Decimal(amount),
-                    "currency": "USD",
-                    "ordered_at": ordered_at,
-                }
-            )
-        for channel, topic in spec.get("consent", [("email", t) for t in TOPICS]):
-            event_id = len(rows["event"]) + 1
-            fact = {"customer_id": cid, "channel": channel, "topic": topic, "status": "granted"}
-            rows["event"].append(
-                {**fact, "id": event_id, "source": "test", "captured_at": at, "recorded_at": at}
-            )
-            rows["state"].append({**fact, "captured_at": at, "event_id": event_id})
-    return rows
-
-
-def planned_and_kept(
-    engine: Engine, chosen: Campaign, day: date, now: datetime
-) -> tuple[set[str], set[str] | None]:
-    """Who the planner selects for ``chosen`` among everyone, and who the clause keeps."""
-    with engine.connect() as connection:
-        profiles = everyone(connection, day, now)
-        audiences = audiences_for(connection, profiles, day)
-        planned = {d[0] for d in outcome(plan(profiles, [chosen], audiences, day, now, SETTINGS))}
-        return planned, candidates(connection, [chosen], day, now)
-
-
-def test_orders_and_sign_ups_a_utc_day_off_the_local_date_are_candidates(engine: Engine) -> None:
-    """Kiritimati is a day ahead of UTC for 14 hours a day and Honolulu a day behind
-    for 10: a local 25 October 00:30 in Kiritimati is 24 October 10:30 UTC, a local
-    25 October 23:30 in Honolulu is 26 October 09:30 UTC. Both are read."""
-    ahead = datetime(2026, 10, 24, 10, 30, tzinfo=UTC)
-    behind = datetime(2026, 10, 26, 9, 30, tzinfo=UTC)
-    load(
-        engine,
-        people(
-            # Ordered on local 25 October, signed up 30 days later (local 24 November).
-            {"id": "KI", "timezone": "Pacific/Kiritimati", "orders": [(ahead, 48)]}
-            | {"created_at": ahead + timedelta(days=30)},
-            {"id": "HN", "timezone": "Pacific/Honolulu", "orders": [(behind, 48)]}
-            | {"created_at": behind + timedelta(days=30)},
-        ),
-    )
-    day, now = date(2026, 11, 24), datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
-    for chosen in (
-        campaign("reorder", {"type": "reorder", "skus": {"SERUM-30ML": 30}}, "reorder", ["email"]),
-        campaign("welcome", {"type": "welcome", "after": "signup"}, "offers", ["email"]),
-        campaign("feedback", {"type": "feedback", "days_after_order": 30}, "feedback", ["email"]),
-        campaign("winback", {"type": "winback", "days_without_order": 30}, "winback", ["email"]),
-    ):
-        assert planned_and_kept(engine, chosen, day, now) == ({"KI", "HN"}, {"KI", "HN"})
-
-
-def test_an_order_late_in_the_day_behind_utc_raises_the_tier_planned_next_utc_morning(
-    engine: Engine,
-) -> None:
-    """The daemon plans yesterday too: at 10:00 UTC on 25 November it is still 24
-    November, 23:00, in Pago Pago, and an order placed there at 22:30 (09:30 UTC on the
-    25th) counts for the 24th."""
-    orders = [
-        (datetime(2026, 10, 1, tzinfo=UTC), 300),
-        (datetime(2026, 11, 25, 9, 30, tzinfo=UTC), 300),
-    ]
-    load(engine, people({"id": "PP", "timezone": "Pacific/Pago_Pago", "orders": orders}))
-    tier = campaign("tier", {"type": "tier_reached"}, "offers", ["email"])
-    day, now = date(2026, 11, 24), datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
-    assert planned_and_kept(engine, tier, day, now) == ({"PP"}, {"PP"})
-
-
-def test_a_sign_up_at_a_year_end_elsewhere_is_an_anniversary_candidate(engine: Engine) -> None:
-    """Signed up at 23:30 on 31 December 2025 in Honolulu (1 January 2026 UTC): the
-    first anniversary is 31 December 2026. Signed up at 00:30 on 1 January 2025 in
-    Kiritimati (31 December 2024 UTC): the second anniversary is 1 January 2027."""
-    load(
-        engine,
-        people(
-            {
-                "id": "HN",
-                "timezone": "Pacific/Honolulu",
-                "created_at": datetime(2026, 1, 1, 9, 30, tzinfo=UTC),
-            },
-            {
-                "id": "KI",
-                "timezone": "Pacific/Kiritimati",
-                "created_at": datetime(2024, 12, 31, 10, 30, tzinfo=UTC),
-            },
-        ),
-    )
-    first = campaign("first", {"type": "anniversary", "years": [1]}, "offers", ["email"])
-    second = campaign("second", {"type": "anniversary", "years": [2]}, "offers", ["email"])
-    morning = timedelta(hours=-11)  # before either zone's day has begun
-    for chosen, day, who in (
-        (first, date(2026, 12, 31), "HN"),
-        (second, date(2027, 1, 1), "KI"),
-    ):
-        planned, kept = planned_and_kept(engine, chosen, day, _utc_midnight(day) + morning)
-        assert planned == {who}
-        assert kept is not None and who in kept
-
-
-def test_a_leap_day_birthday_is_a_candidate_on_28_february_of_a_common_year(
-    engine: Engine,
-) -> None:
-    load(
-        engine,
-        people(
-            {"id": "LEAP", "timezone": "UTC", "birthday": date(2000, 2, 29)},
-            {"id": "MARCH", "timezone": "UTC", "birthday": date(2000, 3, 1)},
-            {"id": "NONE", "timezone": "UTC"},
-        ),
-    )
-    birthday = campaign("birthday", {"type": "birthday"}, "birthday", ["email"])
-    expected = {
-        date(2027, 2, 28): {"LEAP"},
-        date(2028, 2, 28): set(),
-        date(2028, 2, 29): {"LEAP"},
-        date(2027, 3, 1): {"MARCH"},
-    }
-    for day, chosen in expected.items():
-        now = _utc_midnight(day) - timedelta(hours=11)
-        assert planned_and_kept(engine, birthday, day, now) == (chosen, chosen)
 
 
 def test_no_active_campaign_reads_nobody(engine: Engine) -> None:
