@@ -1,71 +1,45 @@
-"""Importing customers, orders and consent from CSV and JSON Lines.
+"""Importing customers, orders and consent from CSV and JSON Lines: what each row becomes.
+
+Good rows are kept and every bad field is reported; values are normalised; a re-import
+changes nothing and a changed row updates; orders need a known customer and exact
+amounts; of two consent records the newer one wins, and a withdrawal wins a tie.
+Reading the files themselves (headers, line numbers, bad lines, large files) is tested
+in ``test_import_files.py``; the helpers both use are in ``conftest.py``.
 
 Every database test runs on SQLite and PostgreSQL (the ``engine`` fixture in
-conftest.py). Row numbers are physical line numbers: in CSV the header is line 1.
+tests/conftest.py). Row numbers are physical line numbers: in CSV the header is line 1.
 """
 
 from __future__ import annotations
 
-import csv
-import json
-from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 from sqlmodel import SQLModel
 
 from rapport.consent.state import current_status, history
-from rapport.engine.core.config import Settings
-from rapport.engine.core.errors import ImportFileError, Problem
-from rapport.engine.core.models import Customer, Order
-from rapport.engine.customers.importer import ImportReport, import_file
+from rapport.engine.core.models import Order
+from rapport.engine.customers.importer import ImportReport
+from tests.engine.customers.conftest import (
+    CUSTOMER_COLUMNS,
+    FORMATS,
+    NOW,
+    SARA,
+    WANG,
+    count,
+    customers,
+    first_line,
+    run,
+    write,
+)
 
-NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
-TODAY = NOW.date()
-CUSTOMER_COLUMNS = [
-    "id",
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "locale",
-    "timezone",
-    "country",
-    "birthday",
-    "created_at",
-]
 ORDER_COLUMNS = ["id", "customer_id", "sku", "quantity", "amount", "currency", "ordered_at"]
 CONSENT_COLUMNS = ["customer_id", "channel", "topic", "status", "source", "captured_at", "wording"]
-FORMATS = ["csv", "jsonl"]
 
-SARA = {
-    "id": "c-fa-1",
-    "first_name": "سارا",
-    "last_name": "رضایی",
-    "email": "sara@example.com",
-    "phone": "+989121234567",
-    "locale": "fa_IR",
-    "timezone": "Asia/Tehran",
-    "country": "IR",
-    "birthday": "1990-03-21",
-    "created_at": "2024-01-05T08:00:00Z",
-}
-WANG = {
-    "id": "c-zh-1",
-    "first_name": "娜",
-    "last_name": "王",
-    "email": "wang.na@example.cn",
-    "phone": "+8613812345678",
-    "locale": "zh_Hans_CN",
-    "timezone": "Asia/Shanghai",
-    "country": "CN",
-    "birthday": "1985-02-10",
-    "created_at": "2024-02-01T00:00:00+08:00",
-}
 ALEX = {
     "id": "c-en-1",
     "first_name": "Alex",
@@ -78,31 +52,6 @@ ALEX = {
     "birthday": "",
     "created_at": "",
 }
-
-
-def write(path: Path, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> Path:
-    """Write rows as CSV or JSON Lines, chosen by the path's extension."""
-    if path.suffix == ".csv":
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(rows)
-    else:
-        with path.open("w", encoding="utf-8") as handle:
-            for row in rows:
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    return path
-
-
-def first_line(fmt: str) -> int:
-    """The line number of the first data row."""
-    return 2 if fmt == "csv" else 1
-
-
-def run(
-    engine: Engine, kind: str, path: Path, clock: Callable[[], datetime] = lambda: NOW, **kw: Any
-) -> ImportReport:
-    return import_file(engine, Settings(), kind, path, clock=clock, today=TODAY, **kw)  # type: ignore[arg-type]
 
 
 def located(report: ImportReport) -> set[tuple[int | None, str | None]]:
@@ -120,18 +69,6 @@ def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
             for name in tables
             for table in [SQLModel.metadata.tables[name]]
         }
-
-
-def count(engine: Engine, table_name: str) -> int:
-    table = SQLModel.metadata.tables[table_name]
-    with engine.connect() as connection:
-        return connection.execute(select(func.count()).select_from(table)).scalar_one()
-
-
-def customers(engine: Engine) -> dict[str, Any]:
-    table = Customer.__table__  # type: ignore[attr-defined]
-    with engine.connect() as connection:
-        return {row.id: row for row in connection.execute(select(table))}
 
 
 @pytest.fixture
@@ -182,13 +119,6 @@ def test_good_customers_are_kept_and_each_bad_field_reported(
     # Empty optional fields are NULL (or "" for names); created_at defaults to now.
     assert (alex.email, alex.phone, alex.country, alex.birthday) == (None, None, None, None)
     assert (alex.last_name, alex.created_at) == ("", NOW)
-
-
-def test_problem_prints_as_file_row_field_reason(engine: Engine, tmp_path: Path) -> None:
-    path = write(tmp_path / "c.csv", CUSTOMER_COLUMNS, [{**SARA, "phone": "0912 123 4567"}])
-    (problem,) = run(engine, "customers", path).problems
-    assert problem == Problem(str(path), 2, problem.message, "phone")
-    assert str(problem) == f"{path}:2: phone: must be in international E.164 form, starting with +"
 
 
 def test_values_are_normalised(engine: Engine, tmp_path: Path) -> None:
@@ -292,150 +222,6 @@ def test_repeated_id_last_row_wins_within_and_across_batches(
         assert (report.accepted, report.rejected) == (5, 0)
         stored = customers(engine)
         assert (stored["c-fa-1"].first_name, stored["c-zh-1"].last_name) == ("سارا ۳", "李")
-
-
-def test_missing_header_column_names_file_and_column(engine: Engine, tmp_path: Path) -> None:
-    columns = [c for c in CUSTOMER_COLUMNS if c != "timezone"]
-    path = write(tmp_path / "no-tz.csv", columns, [SARA])
-    with pytest.raises(ImportFileError) as caught:
-        run(engine, "customers", path)
-    message = str(caught.value)
-    assert str(path) in message
-    assert "missing required column: timezone" in message
-    assert count(engine, "customer") == 0
-
-
-def test_several_missing_columns_are_all_named(engine: Engine, tmp_path: Path) -> None:
-    path = write(tmp_path / "o.csv", ["id", "sku", "quantity"], [])
-    with pytest.raises(ImportFileError, match="customer_id, amount, currency, ordered_at"):
-        run(engine, "orders", path)
-
-
-@pytest.mark.parametrize(
-    ("name", "content", "expected"),
-    [
-        ("people.txt", "id\n", "unknown file type '.txt'"),
-        ("absent.csv", None, "file not found"),
-        ("empty.csv", "", "no header row"),
-        ("twice.csv", "id,locale,timezone,id\n", "more than once: id"),
-    ],
-)
-def test_unreadable_files_raise(
-    engine: Engine, tmp_path: Path, name: str, content: str | None, expected: str
-) -> None:
-    path = tmp_path / name
-    if content is not None:
-        path.write_text(content, encoding="utf-8")
-    with pytest.raises(ImportFileError, match=expected) as caught:
-        run(engine, "customers", path)
-    assert str(path) in str(caught.value)
-
-
-def test_extra_columns_are_ignored_and_reported(engine: Engine, tmp_path: Path) -> None:
-    path = write(tmp_path / "c.csv", [*CUSTOMER_COLUMNS, "loyalty_points"], [SARA])
-    report = run(engine, "customers", path)
-    assert (report.accepted, report.ignored_columns) == (1, ["loyalty_points"])
-
-
-def test_csv_rows_are_physical_line_numbers(engine: Engine, tmp_path: Path) -> None:
-    path = tmp_path / "c.csv"
-    path.write_bytes(
-        "\ufeffid,first_name,locale,timezone\r\n"
-        'c-1,"two\r\nlines",fa_IR,Asia/Tehran\r\n'  # lines 2-3: a name with a line break
-        "\r\n"  # line 4: blank, skipped
-        "c-2,سارا,fa_IR,Asia/Tehran,extra\r\n"  # line 5: one value too many
-        "c-3,سارا,fa_IR,Nowhere\r\n".encode()  # line 6
-        + b"c-4,\xff\xfe,fa_IR,Asia/Tehran\r\n"  # line 7: not UTF-8
-        + "c-5,王,zh_CN,Asia/Shanghai\r\n".encode()  # line 8
-    )
-    report = run(engine, "customers", path)
-    assert [(p.line, p.field) for p in report.problems] == [
-        (2, "first_name"),
-        (5, None),
-        (6, "timezone"),
-        (7, None),
-    ]
-    assert "header has 4 columns" in report.problems[1].message
-    assert "UTF-8" in report.problems[3].message
-    assert set(customers(engine)) == {"c-5"}
-
-
-def test_jsonl_bad_lines_are_bad_rows(engine: Engine, tmp_path: Path) -> None:
-    good = json.dumps(SARA, ensure_ascii=False)
-    path = tmp_path / "c.ndjson"
-    path.write_bytes(
-        "\n".join(
-            [
-                good,  # 1
-                "",  # 2: blank, skipped
-                '["c-2", "fa_IR"]',  # 3
-                '{"id": "c-3", "locale": ',  # 4
-                json.dumps({"id": "c-4", "locale": "fa_IR"}),  # 5: no timezone
-                json.dumps({**WANG, "first_name": {"nested": 1}, "id": 7}),  # 6
-            ]
-        ).encode()
-        + b"\n\xff\n"  # 7
-    )
-    report = run(engine, "customers", path)
-    assert [(p.line, p.field, p.message) for p in report.problems] == [
-        (3, None, "not a JSON object"),
-        (4, None, report.problems[1].message),
-        (5, "timezone", "is required"),
-        (6, "first_name", "must be a string or a number"),
-        (7, None, "is not UTF-8 text"),
-    ]
-    assert report.problems[1].message.startswith("not valid JSON")
-    assert report.rows_read == 6
-    assert set(customers(engine)) == {"c-fa-1"}
-
-
-def test_problem_list_is_capped_but_counted(engine: Engine, tmp_path: Path) -> None:
-    rows = [{**SARA, "id": f"c-{n}", "timezone": "Nowhere"} for n in range(25)]
-    report = run(
-        engine, "customers", write(tmp_path / "c.csv", CUSTOMER_COLUMNS, rows), max_problems=10
-    )
-    assert (report.rejected, len(report.problems), report.problems_not_listed) == (25, 10, 15)
-    assert report.problem_lines()[-1] == "... and 15 more problems not listed"
-
-
-@pytest.mark.parametrize("fmt", FORMATS)
-def test_big_file_is_imported_in_batches(engine: Engine, tmp_path: Path, fmt: str) -> None:
-    total = 20_000
-    path = tmp_path / f"big.{fmt}"
-    bad = set(range(0, total, 997))
-
-    def row(n: int) -> dict[str, Any]:
-        person = SARA if n % 2 else WANG
-        return {
-            **person,
-            "id": f"big-{n:06d}",
-            "email": f"customer{n}@example.com",
-            "timezone": "Nowhere/Land" if n in bad else person["timezone"],
-        }
-
-    # Written row by row, so the test holds one row at a time as the importer should.
-    if fmt == "csv":
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=CUSTOMER_COLUMNS)
-            writer.writeheader()
-            for n in range(total):
-                writer.writerow(row(n))
-    else:
-        with path.open("w", encoding="utf-8") as handle:
-            for n in range(total):
-                handle.write(json.dumps(row(n), ensure_ascii=False) + "\n")
-
-    calls: list[tuple[int, int]] = []
-    report = run(engine, "customers", path, progress=lambda done, size: calls.append((done, size)))
-
-    assert (report.rows_read, report.rejected) == (total, len(bad))
-    assert report.accepted == report.inserted == total - len(bad)
-    assert count(engine, "customer") == total - len(bad)
-    assert sorted(p.line for p in report.problems) == [n + first_line(fmt) for n in sorted(bad)]
-    size = path.stat().st_size
-    assert len(calls) >= total // 1000
-    assert calls[0] == (0, size) and calls[-1] == (size, size)
-    assert [done for done, _ in calls] == sorted({done for done, _ in calls})
 
 
 # --- orders -------------------------------------------------------------------------

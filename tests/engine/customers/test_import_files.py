@@ -1,0 +1,186 @@
+"""Reading import files: CSV and JSON Lines, their headers, lines and size.
+
+A problem names the file, the line and the field; a missing or repeated column, an
+unknown file type, an absent or empty file stop the import; extra columns are ignored
+and reported; CSV rows are numbered by physical line (quoted line breaks, blank lines,
+bytes that are not UTF-8), JSON Lines that are not an object are bad rows; the list of
+problems is capped; a large file is imported in batches with progress. What each kind
+of row becomes is tested in ``test_import_records.py``.
+
+Every database test runs on SQLite and PostgreSQL (the ``engine`` fixture in
+tests/conftest.py). Row numbers are physical line numbers: in CSV the header is line 1.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from rapport.engine.core.errors import ImportFileError, Problem
+from tests.engine.customers.conftest import (
+    CUSTOMER_COLUMNS,
+    FORMATS,
+    SARA,
+    WANG,
+    count,
+    customers,
+    first_line,
+    run,
+    write,
+)
+
+
+def test_problem_prints_as_file_row_field_reason(engine: Engine, tmp_path: Path) -> None:
+    path = write(tmp_path / "c.csv", CUSTOMER_COLUMNS, [{**SARA, "phone": "0912 123 4567"}])
+    (problem,) = run(engine, "customers", path).problems
+    assert problem == Problem(str(path), 2, problem.message, "phone")
+    assert str(problem) == f"{path}:2: phone: must be in international E.164 form, starting with +"
+
+
+def test_missing_header_column_names_file_and_column(engine: Engine, tmp_path: Path) -> None:
+    columns = [c for c in CUSTOMER_COLUMNS if c != "timezone"]
+    path = write(tmp_path / "no-tz.csv", columns, [SARA])
+    with pytest.raises(ImportFileError) as caught:
+        run(engine, "customers", path)
+    message = str(caught.value)
+    assert str(path) in message
+    assert "missing required column: timezone" in message
+    assert count(engine, "customer") == 0
+
+
+def test_several_missing_columns_are_all_named(engine: Engine, tmp_path: Path) -> None:
+    path = write(tmp_path / "o.csv", ["id", "sku", "quantity"], [])
+    with pytest.raises(ImportFileError, match="customer_id, amount, currency, ordered_at"):
+        run(engine, "orders", path)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("people.txt", "id\n", "unknown file type '.txt'"),
+        ("absent.csv", None, "file not found"),
+        ("empty.csv", "", "no header row"),
+        ("twice.csv", "id,locale,timezone,id\n", "more than once: id"),
+    ],
+)
+def test_unreadable_files_raise(
+    engine: Engine, tmp_path: Path, name: str, content: str | None, expected: str
+) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    with pytest.raises(ImportFileError, match=expected) as caught:
+        run(engine, "customers", path)
+    assert str(path) in str(caught.value)
+
+
+def test_extra_columns_are_ignored_and_reported(engine: Engine, tmp_path: Path) -> None:
+    path = write(tmp_path / "c.csv", [*CUSTOMER_COLUMNS, "loyalty_points"], [SARA])
+    report = run(engine, "customers", path)
+    assert (report.accepted, report.ignored_columns) == (1, ["loyalty_points"])
+
+
+def test_csv_rows_are_physical_line_numbers(engine: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_bytes(
+        "\ufeffid,first_name,locale,timezone\r\n"
+        'c-1,"two\r\nlines",fa_IR,Asia/Tehran\r\n'  # lines 2-3: a name with a line break
+        "\r\n"  # line 4: blank, skipped
+        "c-2,سارا,fa_IR,Asia/Tehran,extra\r\n"  # line 5: one value too many
+        "c-3,سارا,fa_IR,Nowhere\r\n".encode()  # line 6
+        + b"c-4,\xff\xfe,fa_IR,Asia/Tehran\r\n"  # line 7: not UTF-8
+        + "c-5,王,zh_CN,Asia/Shanghai\r\n".encode()  # line 8
+    )
+    report = run(engine, "customers", path)
+    assert [(p.line, p.field) for p in report.problems] == [
+        (2, "first_name"),
+        (5, None),
+        (6, "timezone"),
+        (7, None),
+    ]
+    assert "header has 4 columns" in report.problems[1].message
+    assert "UTF-8" in report.problems[3].message
+    assert set(customers(engine)) == {"c-5"}
+
+
+def test_jsonl_bad_lines_are_bad_rows(engine: Engine, tmp_path: Path) -> None:
+    good = json.dumps(SARA, ensure_ascii=False)
+    path = tmp_path / "c.ndjson"
+    path.write_bytes(
+        "\n".join(
+            [
+                good,  # 1
+                "",  # 2: blank, skipped
+                '["c-2", "fa_IR"]',  # 3
+                '{"id": "c-3", "locale": ',  # 4
+                json.dumps({"id": "c-4", "locale": "fa_IR"}),  # 5: no timezone
+                json.dumps({**WANG, "first_name": {"nested": 1}, "id": 7}),  # 6
+            ]
+        ).encode()
+        + b"\n\xff\n"  # 7
+    )
+    report = run(engine, "customers", path)
+    assert [(p.line, p.field, p.message) for p in report.problems] == [
+        (3, None, "not a JSON object"),
+        (4, None, report.problems[1].message),
+        (5, "timezone", "is required"),
+        (6, "first_name", "must be a string or a number"),
+        (7, None, "is not UTF-8 text"),
+    ]
+    assert report.problems[1].message.startswith("not valid JSON")
+    assert report.rows_read == 6
+    assert set(customers(engine)) == {"c-fa-1"}
+
+
+def test_problem_list_is_capped_but_counted(engine: Engine, tmp_path: Path) -> None:
+    rows = [{**SARA, "id": f"c-{n}", "timezone": "Nowhere"} for n in range(25)]
+    report = run(
+        engine, "customers", write(tmp_path / "c.csv", CUSTOMER_COLUMNS, rows), max_problems=10
+    )
+    assert (report.rejected, len(report.problems), report.problems_not_listed) == (25, 10, 15)
+    assert report.problem_lines()[-1] == "... and 15 more problems not listed"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_big_file_is_imported_in_batches(engine: Engine, tmp_path: Path, fmt: str) -> None:
+    total = 20_000
+    path = tmp_path / f"big.{fmt}"
+    bad = set(range(0, total, 997))
+
+    def row(n: int) -> dict[str, Any]:
+        person = SARA if n % 2 else WANG
+        return {
+            **person,
+            "id": f"big-{n:06d}",
+            "email": f"customer{n}@example.com",
+            "timezone": "Nowhere/Land" if n in bad else person["timezone"],
+        }
+
+    # Written row by row, so the test holds one row at a time as the importer should.
+    if fmt == "csv":
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=CUSTOMER_COLUMNS)
+            writer.writeheader()
+            for n in range(total):
+                writer.writerow(row(n))
+    else:
+        with path.open("w", encoding="utf-8") as handle:
+            for n in range(total):
+                handle.write(json.dumps(row(n), ensure_ascii=False) + "\n")
+
+    calls: list[tuple[int, int]] = []
+    report = run(engine, "customers", path, progress=lambda done, size: calls.append((done, size)))
+
+    assert (report.rows_read, report.rejected) == (total, len(bad))
+    assert report.accepted == report.inserted == total - len(bad)
+    assert count(engine, "customer") == total - len(bad)
+    assert sorted(p.line for p in report.problems) == [n + first_line(fmt) for n in sorted(bad)]
+    size = path.stat().st_size
+    assert len(calls) >= total // 1000
+    assert calls[0] == (0, size) and calls[-1] == (size, size)
+    assert [done for done, _ in calls] == sorted({done for done, _ in calls})
