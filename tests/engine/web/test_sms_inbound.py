@@ -1,4 +1,11 @@
-"""Provider webhooks through the real web app: inbound SMS keywords and e-mail events.
+"""Inbound SMS through the real web app: STOP, START, HELP and anything else.
+
+Keyword matching on its own, then the ``/webhooks/sms/inbound`` webhook in JSON and
+Twilio's form: STOP withdraws SMS consent with one confirmation, START regrants only
+what a keyword withdrew, HELP names the brand and how to stop, other text changes
+nothing; malformed requests are refused. The token every webhook needs is tested in
+``test_webhook_auth.py``, e-mail events in ``test_email_events.py``; the helpers they
+share are in ``conftest.py``.
 
 Every database test runs on SQLite and PostgreSQL (the ``engine`` fixture). The app
 is the one ``create_app`` builds, called through Starlette's TestClient.
@@ -6,45 +13,39 @@ is the one ``create_app`` builds, called through Starlette's TestClient.
 
 from __future__ import annotations
 
-import base64
 import logging
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from factories import REPO, consent_trail, insert_customer
+from factories import consent_trail
 from pydantic import ValidationError
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
-from rapport.consent.state import current_status, granted_pairs
-from rapport.consent.store import ConsentChange, record_consent
-from rapport.engine.core.config import Settings, load_settings
+from rapport.consent.state import current_status
+from rapport.engine.core.config import load_settings
 from rapport.engine.core.keywords import KeywordAction, SMSKeywords, match_keyword
-from rapport.engine.core.models import CONSENT_EVENT, SUPPRESSION
 from rapport.engine.web.app import create_app
-from rapport.engine.web.sms_inbound import (
-    HELP_REPLY,
-    START_NOTHING_REPLY,
-    START_REPLY,
-    STOP_REPLY,
+from rapport.engine.web.sms_inbound import HELP_REPLY, START_NOTHING_REPLY, START_REPLY, STOP_REPLY
+from tests.engine.web.conftest import (
+    AUTH,
+    NOW,
+    PHONES,
+    TOKEN,
+    FakeClock,
+    add_customer,
+    event_count,
+    record,
+    sms_pairs,
+    webhook_settings,
 )
 
-T0 = datetime(2025, 1, 10, 9, 0, tzinfo=UTC)
-NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
-TOKEN = "hook"
-AUTH = {"X-Rapport-Webhook-Token": TOKEN}
 BRAND = "Rapport"
 CONTACT = "hello@example.com"
 
-PHONES = {
-    "en": "+12025550143",
-    "fa_IR": "+989121234567",
-    "zh_Hans_CN": "+8613800138000",
-}
 ENGLISH_STOP = [
     "STOP",
     "STOPALL",
@@ -65,91 +66,6 @@ LOCAL_STOP = {"لغو": "fa_IR", "توقف": "fa_IR", "انصراف": "fa_IR"} |
 
 def english(message: str) -> str:
     return message.format(brand=BRAND, contact=CONTACT)
-
-
-class FakeClock:
-    """A clock the test moves: a STOP and a START at the same instant would tie."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-def webhook_settings(token: str | None = TOKEN) -> Settings:
-    return Settings(base_dir=REPO, secret_key="test").model_copy(
-        update={"web": Settings().web.model_copy(update={"webhook_token": token})}
-    )
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(NOW)
-
-
-@pytest.fixture
-def client(engine: Engine, clock: FakeClock) -> Iterator[TestClient]:
-    with TestClient(create_app(webhook_settings(), engine, clock=clock)) as test_client:
-        yield test_client
-
-
-def add_customer(
-    engine: Engine,
-    customer_id: str,
-    *,
-    locale: str = "en",
-    phone: str | None = None,
-    email: str | None = None,
-    erased: bool = False,
-) -> None:
-    insert_customer(
-        engine,
-        customer_id,
-        locale=locale,
-        timezone="UTC",
-        phone=phone,
-        email=email,
-        created_at=T0,
-        erased_at=NOW if erased else None,
-    )
-
-
-def record(
-    engine: Engine,
-    customer_id: str,
-    channel: str,
-    topics: list[str],
-    status: str = "granted",
-    source: str = "checkout",
-    at: datetime = T0,
-) -> None:
-    with engine.begin() as connection:
-        record_consent(
-            connection,
-            [ConsentChange(customer_id, channel, topic, status, source, at) for topic in topics],
-            recorded_at=at,
-        )
-
-
-def sms_pairs(engine: Engine, customer_id: str) -> set[tuple[str, str]]:
-    with engine.connect() as connection:
-        pairs = granted_pairs(connection, [customer_id])[customer_id]
-    return {pair for pair in pairs if pair[0] == "sms"}
-
-
-def event_count(engine: Engine) -> int:
-    with engine.connect() as connection:
-        return connection.execute(select(func.count()).select_from(CONSENT_EVENT)).scalar_one()
-
-
-def suppressions(engine: Engine) -> dict[str, str]:
-    with engine.connect() as connection:
-        rows = connection.execute(select(SUPPRESSION.c.address, SUPPRESSION.c.reason))
-        return {row.address: row.reason for row in rows}
 
 
 def sms(client: TestClient, sender: str, text: str) -> Any:
@@ -449,37 +365,6 @@ def test_a_persian_stop_word_from_config_yaml_is_honoured(
 # -- requests we refuse -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/webhooks/sms/inbound", "/webhooks/email/events"])
-def test_missing_or_wrong_token_is_refused(engine: Engine, client: TestClient, path: str) -> None:
-    add_customer(engine, "c1", phone=PHONES["en"])
-    record(engine, "c1", "sms", ["offers"])
-    payload = {"from": PHONES["en"], "text": "STOP"}
-    for headers in ({}, {"X-Rapport-Webhook-Token": "nope"}, {"X-Rapport-Webhook-Token": ""}):
-        response = client.post(path, json=payload, headers=headers)
-        assert response.status_code == 401
-        assert "WWW-Authenticate" in response.headers
-    assert sms_pairs(engine, "c1") == {("sms", "offers")}
-
-
-def test_token_as_basic_auth_password_is_accepted(client: TestClient) -> None:
-    good = base64.b64encode(f"twilio:{TOKEN}".encode()).decode()
-    bad = base64.b64encode(b"twilio:nope").decode()
-    form = {"From": PHONES["en"], "Body": "HELP"}
-    url = "/webhooks/sms/inbound"
-    ok = client.post(url, data=form, headers={"Authorization": f"Basic {good}"})
-    assert ok.status_code == 200
-    no = client.post(url, data=form, headers={"Authorization": f"Basic {bad}"})
-    assert no.status_code == 401
-
-
-def test_webhooks_are_disabled_without_a_configured_token(engine: Engine, clock: FakeClock) -> None:
-    with TestClient(create_app(webhook_settings(None), engine, clock=clock)) as client:
-        for path in ("/webhooks/sms/inbound", "/webhooks/email/events"):
-            response = client.post(path, json={}, headers=AUTH)
-            assert response.status_code == 503
-            assert "RAPPORT_WEBHOOK_TOKEN" in response.json()["error"]
-
-
 def test_malformed_sms_requests_are_refused(client: TestClient) -> None:
     url = "/webhooks/sms/inbound"
     assert client.post(url, json={"text": "STOP"}, headers=AUTH).status_code == 400
@@ -497,136 +382,3 @@ def test_malformed_sms_requests_are_refused(client: TestClient) -> None:
     )
     huge = {"from": PHONES["en"], "text": "x" * 20_000}
     assert client.post(url, json=huge, headers=AUTH).status_code == 413
-
-
-# -- e-mail events ----------------------------------------------------------------------
-
-
-def events(client: TestClient, payload: Any) -> Any:
-    return client.post("/webhooks/email/events", json=payload, headers=AUTH)
-
-
-def test_hard_bounce_suppresses_soft_bounce_and_delivery_do_not(
-    engine: Engine, client: TestClient
-) -> None:
-    response = events(
-        client,
-        [
-            {
-                "type": "bounce",
-                "email": "gone@Example.COM",
-                "bounce_type": "hard",
-                "reason": "550 5.1.1 user unknown",
-            },
-            {
-                "type": "bounce",
-                "email": "full@example.com",
-                "bounce_type": "soft",
-                "reason": "452 mailbox full",
-            },
-            {"type": "delivery", "email": "fine@example.com", "message_id": "<m1@rapport.example>"},
-        ],
-    )
-
-    assert response.status_code == 200
-    assert response.json() == {"accepted": 3, "suppressed": 1, "ignored": 2}
-    assert suppressions(engine) == {"gone@example.com": "bounce"}
-
-
-def test_a_single_object_is_one_event(engine: Engine, client: TestClient) -> None:
-    response = events(
-        client, {"type": "bounce", "email": "gone@example.com", "bounce_type": "hard"}
-    )
-    assert response.json() == {"accepted": 1, "suppressed": 1, "ignored": 0}
-    assert suppressions(engine) == {"gone@example.com": "bounce"}
-
-
-def test_complaint_suppresses_and_withdraws_every_email_topic(
-    engine: Engine, client: TestClient
-) -> None:
-    add_customer(engine, "c1", email="Sara@example.com", phone=PHONES["fa_IR"], locale="fa_IR")
-    record(engine, "c1", "email", ["offers", "newsletter"])
-    record(engine, "c1", "sms", ["offers"])
-
-    response = events(
-        client,
-        {"type": "complaint", "email": "sara@example.com", "occurred_at": "2025-05-31T08:00:00Z"},
-    )
-
-    assert response.json() == {"accepted": 1, "suppressed": 1, "ignored": 0}
-    # Suppressed as reported and as stored, because dispatch compares exact strings.
-    assert suppressions(engine) == {
-        "sara@example.com": "complaint",
-        "Sara@example.com": "complaint",
-    }
-    with engine.connect() as connection:
-        pairs = granted_pairs(connection, ["c1"])["c1"]
-    assert pairs == {("sms", "offers")}
-    withdrawals = [r for r in consent_trail(engine, "c1") if r.status == "withdrawn"]
-    assert {(r.channel, r.topic, r.source) for r in withdrawals} == {
-        ("email", "offers", "complaint"),
-        ("email", "newsletter", "complaint"),
-    }
-    assert {r.captured_at for r in withdrawals} == {datetime(2025, 5, 31, 8, 0, tzinfo=UTC)}
-
-
-@pytest.mark.parametrize(
-    ("bad", "message"),
-    [
-        ({"type": "bounce", "email": "not-an-address", "bounce_type": "hard"}, "item 2: email:"),
-        ({"type": "open", "email": "a@example.com"}, "item 2: type:"),
-        ({"type": "bounce", "email": "a@example.com"}, "item 2: bounce_type:"),
-        (
-            {"type": "complaint", "email": "a@example.com", "occurred_at": "yesterday"},
-            "item 2: occurred_at:",
-        ),
-        ({"type": "delivery", "email": "a@example.com", "reason": 5}, "item 2: reason:"),
-        ("bounce", "item 2:"),
-    ],
-)
-def test_a_malformed_item_refuses_the_whole_request(
-    engine: Engine, client: TestClient, bad: Any, message: str
-) -> None:
-    add_customer(engine, "c1", email="c1@example.com")
-    record(engine, "c1", "email", ["offers"])
-    before = event_count(engine)
-
-    response = events(
-        client,
-        [
-            {"type": "bounce", "email": "gone@example.com", "bounce_type": "hard"},
-            {"type": "complaint", "email": "c1@example.com"},
-            bad,
-        ],
-    )
-
-    assert response.status_code == 400
-    assert response.json()["error"].startswith(message)
-    assert suppressions(engine) == {}
-    assert event_count(engine) == before
-
-
-def test_malformed_bodies_are_refused(client: TestClient) -> None:
-    url = "/webhooks/email/events"
-    assert client.post(url, content=b"nope", headers=AUTH).status_code == 400
-    assert events(client, "bounce").status_code == 400
-    assert events(client, [{}] * 1001).status_code == 413
-
-
-def test_repeating_events_changes_nothing(
-    engine: Engine, client: TestClient, clock: FakeClock
-) -> None:
-    add_customer(engine, "c1", email="c1@example.com")
-    record(engine, "c1", "email", ["offers"])
-    payload = [
-        {"type": "bounce", "email": "gone@example.com", "bounce_type": "hard"},
-        {"type": "complaint", "email": "c1@example.com"},
-    ]
-
-    first = events(client, payload).json()
-    state = (suppressions(engine), event_count(engine), consent_trail(engine, "c1"))
-    clock.advance(minutes=5)
-    second = events(client, payload).json()
-
-    assert first == second == {"accepted": 2, "suppressed": 2, "ignored": 0}
-    assert (suppressions(engine), event_count(engine), consent_trail(engine, "c1")) == state

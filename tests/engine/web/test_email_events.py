@@ -1,0 +1,163 @@
+"""E-mail provider events through the real web app: bounces and complaints.
+
+A hard bounce suppresses the address, a soft bounce and a delivery do not; a complaint
+suppresses it and withdraws every e-mail topic of the customers with that address; a
+malformed item refuses the whole request; repeating events changes nothing. Inbound
+SMS: ``test_sms_inbound.py``; the webhook token: ``test_webhook_auth.py``.
+
+Every database test runs on SQLite and PostgreSQL (the ``engine`` fixture). The app
+is the one ``create_app`` builds, called through Starlette's TestClient.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from factories import consent_trail
+from sqlalchemy import Engine, select
+from starlette.testclient import TestClient
+
+from rapport.consent.state import granted_pairs
+from rapport.engine.core.models import SUPPRESSION
+from tests.engine.web.conftest import AUTH, PHONES, FakeClock, add_customer, event_count, record
+
+
+def suppressions(engine: Engine) -> dict[str, str]:
+    with engine.connect() as connection:
+        rows = connection.execute(select(SUPPRESSION.c.address, SUPPRESSION.c.reason))
+        return {row.address: row.reason for row in rows}
+
+
+# -- e-mail events ----------------------------------------------------------------------
+
+
+def events(client: TestClient, payload: Any) -> Any:
+    return client.post("/webhooks/email/events", json=payload, headers=AUTH)
+
+
+def test_hard_bounce_suppresses_soft_bounce_and_delivery_do_not(
+    engine: Engine, client: TestClient
+) -> None:
+    response = events(
+        client,
+        [
+            {
+                "type": "bounce",
+                "email": "gone@Example.COM",
+                "bounce_type": "hard",
+                "reason": "550 5.1.1 user unknown",
+            },
+            {
+                "type": "bounce",
+                "email": "full@example.com",
+                "bounce_type": "soft",
+                "reason": "452 mailbox full",
+            },
+            {"type": "delivery", "email": "fine@example.com", "message_id": "<m1@rapport.example>"},
+        ],
+    )
+
+    assert response.status_code == 200
+    assert response.json() == {"accepted": 3, "suppressed": 1, "ignored": 2}
+    assert suppressions(engine) == {"gone@example.com": "bounce"}
+
+
+def test_a_single_object_is_one_event(engine: Engine, client: TestClient) -> None:
+    response = events(
+        client, {"type": "bounce", "email": "gone@example.com", "bounce_type": "hard"}
+    )
+    assert response.json() == {"accepted": 1, "suppressed": 1, "ignored": 0}
+    assert suppressions(engine) == {"gone@example.com": "bounce"}
+
+
+def test_complaint_suppresses_and_withdraws_every_email_topic(
+    engine: Engine, client: TestClient
+) -> None:
+    add_customer(engine, "c1", email="Sara@example.com", phone=PHONES["fa_IR"], locale="fa_IR")
+    record(engine, "c1", "email", ["offers", "newsletter"])
+    record(engine, "c1", "sms", ["offers"])
+
+    response = events(
+        client,
+        {"type": "complaint", "email": "sara@example.com", "occurred_at": "2025-05-31T08:00:00Z"},
+    )
+
+    assert response.json() == {"accepted": 1, "suppressed": 1, "ignored": 0}
+    # Suppressed as reported and as stored, because dispatch compares exact strings.
+    assert suppressions(engine) == {
+        "sara@example.com": "complaint",
+        "Sara@example.com": "complaint",
+    }
+    with engine.connect() as connection:
+        pairs = granted_pairs(connection, ["c1"])["c1"]
+    assert pairs == {("sms", "offers")}
+    withdrawals = [r for r in consent_trail(engine, "c1") if r.status == "withdrawn"]
+    assert {(r.channel, r.topic, r.source) for r in withdrawals} == {
+        ("email", "offers", "complaint"),
+        ("email", "newsletter", "complaint"),
+    }
+    assert {r.captured_at for r in withdrawals} == {datetime(2025, 5, 31, 8, 0, tzinfo=UTC)}
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"type": "bounce", "email": "not-an-address", "bounce_type": "hard"}, "item 2: email:"),
+        ({"type": "open", "email": "a@example.com"}, "item 2: type:"),
+        ({"type": "bounce", "email": "a@example.com"}, "item 2: bounce_type:"),
+        (
+            {"type": "complaint", "email": "a@example.com", "occurred_at": "yesterday"},
+            "item 2: occurred_at:",
+        ),
+        ({"type": "delivery", "email": "a@example.com", "reason": 5}, "item 2: reason:"),
+        ("bounce", "item 2:"),
+    ],
+)
+def test_a_malformed_item_refuses_the_whole_request(
+    engine: Engine, client: TestClient, bad: Any, message: str
+) -> None:
+    add_customer(engine, "c1", email="c1@example.com")
+    record(engine, "c1", "email", ["offers"])
+    before = event_count(engine)
+
+    response = events(
+        client,
+        [
+            {"type": "bounce", "email": "gone@example.com", "bounce_type": "hard"},
+            {"type": "complaint", "email": "c1@example.com"},
+            bad,
+        ],
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"].startswith(message)
+    assert suppressions(engine) == {}
+    assert event_count(engine) == before
+
+
+def test_malformed_bodies_are_refused(client: TestClient) -> None:
+    url = "/webhooks/email/events"
+    assert client.post(url, content=b"nope", headers=AUTH).status_code == 400
+    assert events(client, "bounce").status_code == 400
+    assert events(client, [{}] * 1001).status_code == 413
+
+
+def test_repeating_events_changes_nothing(
+    engine: Engine, client: TestClient, clock: FakeClock
+) -> None:
+    add_customer(engine, "c1", email="c1@example.com")
+    record(engine, "c1", "email", ["offers"])
+    payload = [
+        {"type": "bounce", "email": "gone@example.com", "bounce_type": "hard"},
+        {"type": "complaint", "email": "c1@example.com"},
+    ]
+
+    first = events(client, payload).json()
+    state = (suppressions(engine), event_count(engine), consent_trail(engine, "c1"))
+    clock.advance(minutes=5)
+    second = events(client, payload).json()
+
+    assert first == second == {"accepted": 2, "suppressed": 2, "ignored": 0}
+    assert (suppressions(engine), event_count(engine), consent_trail(engine, "c1")) == state
