@@ -17,15 +17,9 @@ from pathlib import Path
 
 from bench import data
 from bench.run import DAY, database
+from bench.scenarios import REPO, bench_settings, deliver, run_scenario, write_campaigns
 from bench.sinks import HTTPSink, SMTPSink
-from bench.stages import (
-    REPO,
-    StatementCounter,
-    bench_settings,
-    deliver,
-    run_scenario,
-    write_campaigns,
-)
+from bench.stages import StatementCounter
 from rapport.engine.core.db import make_engine, upgrade
 from rapport.engine.rendering.renderer import Renderer
 

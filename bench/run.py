@@ -18,19 +18,17 @@ from typing import Any
 from sqlalchemy import create_engine, text
 
 from bench import ceilings, data, report
-from bench.sinks import HTTPSink, SMTPSink
-from bench.stages import (
+from bench.scenarios import (
     BROADCAST_ID,
     REPO,
-    Stages,
-    StatementCounter,
     bench_settings,
     deliver,
     forget_campaign,
-    peak_rss_mib,
     run_scenario,
     write_campaigns,
 )
+from bench.sinks import HTTPSink, SMTPSink
+from bench.stages import Stages, StatementCounter, peak_rss_mib
 from rapport.channels.mime import envelope_address, message_id_for
 from rapport.engine.campaigns.model import require_campaigns
 from rapport.engine.core.db import make_engine, upgrade
