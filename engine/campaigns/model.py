@@ -29,10 +29,7 @@ from rapport.engine.core.yamlsource import (
     validate_document,
 )
 from rapport.engine.triggers.calendars import holiday_names
-from rapport.engine.triggers.models import BirthdayTrigger as BirthdayTrigger
-from rapport.engine.triggers.models import HolidayTrigger as HolidayTrigger
-from rapport.engine.triggers.models import ReorderTrigger as ReorderTrigger
-from rapport.engine.triggers.models import TierReachedTrigger, Trigger
+from rapport.engine.triggers.models import HolidayTrigger, TierReachedTrigger, Trigger
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 OfferValue = str | int | float | bool

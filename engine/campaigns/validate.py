@@ -85,6 +85,7 @@ def check_campaigns(settings: Settings, renderer: Renderer | None = None) -> Val
     """
     campaigns, problems = load_campaigns(settings)
     found = _Findings(problems=list(problems))
+    # Library callers (tests) may omit it; the command passes runtime.services'.
     renderer = renderer or Renderer.from_settings(settings)
     for campaign in campaigns:
         kinds = _template_kinds(campaign, settings)

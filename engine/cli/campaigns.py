@@ -38,8 +38,9 @@ def campaigns_validate(app: AppContext) -> None:
 
     from rapport.engine.campaigns.model import load_campaigns
     from rapport.engine.campaigns.validate import check_campaigns
+    from rapport.engine.runtime import services
 
-    report = check_campaigns(app.settings)
+    report = check_campaigns(app.settings, services.renderer(app.settings))
     for problem in report.problems:
         click.echo(str(problem), err=True)
     for warning in report.warnings:

@@ -25,6 +25,7 @@ from pydantic import (
 from rapport.engine.core.errors import ConfigError, Problem
 from rapport.engine.core.keywords import SMSKeywords
 from rapport.engine.core.yamlsource import (
+    Strict,
     YamlDocument,
     YamlSyntaxError,
     load_yaml,
@@ -56,16 +57,6 @@ def _local_time(value: object) -> object:
 
 
 LocalTime = Annotated[time, BeforeValidator(_local_time)]
-
-
-class Strict(BaseModel):
-    """The base of every model read from YAML (config, campaigns, triggers, audiences).
-
-    An unknown key is an error, never ignored: a typo must not silently drop a limit.
-    Frozen, so a loaded configuration cannot be changed behind the loader's back.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class DatabaseConfig(Strict):

@@ -26,7 +26,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import field_validator, model_validator
+
+from rapport.engine.core.yamlsource import Strict
 
 #: Keywords become part of the consent wording (``keyword:<WORD>``, 200 characters).
 MAX_KEYWORD_LENGTH = 40
@@ -107,7 +109,7 @@ def _build_table(words: Mapping[KeywordAction, Iterable[str]]) -> dict[str, Keyw
     return table
 
 
-class SMSKeywords(BaseModel):
+class SMSKeywords(Strict):
     """Local-language keywords, honoured on top of the standard English ones.
 
     The English words (:data:`STANDARD_KEYWORDS`) are always honoured: carriers
@@ -115,8 +117,6 @@ class SMSKeywords(BaseModel):
     ``sms_keywords:`` section of config.yaml; a list given there replaces the
     default local words for that action.
     """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     stop: tuple[str, ...] = ("لغو", "توقف", "انصراف", "退订", "TD", "取消")
     start: tuple[str, ...] = ("شروع", "订阅")

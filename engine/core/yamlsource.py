@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from rapport.engine.core.errors import Problem
 
@@ -136,3 +136,13 @@ def validate_document(doc: YamlDocument, model: type[M]) -> tuple[M | None, list
         return model.model_validate(doc.data), []
     except ValidationError as exc:
         return None, validation_problems(doc, exc)
+
+
+class Strict(BaseModel):
+    """The base of every model read from YAML (config, campaigns, triggers, audiences).
+
+    An unknown key is an error, never ignored: a typo must not silently drop a limit.
+    Frozen, so a loaded configuration cannot be changed behind the loader's back.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)

@@ -38,7 +38,7 @@ from rapport.engine.core.db import upsert_insert
 from rapport.engine.core.errors import ImportFileError, Problem, UsageError
 from rapport.engine.core.models import CUSTOMER, ORDERS
 from rapport.engine.core.timeutil import Clock, utcnow
-from rapport.engine.customers import fields as v
+from rapport.engine.customers import fields
 
 log = logging.getLogger(__name__)
 
@@ -129,45 +129,45 @@ def _columns(kind: Kind, settings: Settings, today: date, now: datetime) -> tupl
     """The columns of each kind, in the order the spec lists them (and problems print)."""
     if kind == "customers":
         return (
-            _Column("id", partial(v.external_id, field="id"), required=True),
-            _Column("first_name", partial(v.name, field="first_name"), empty=""),
-            _Column("last_name", partial(v.name, field="last_name"), empty=""),
-            _Column("email", v.email),
-            _Column("phone", v.phone),
-            _Column("locale", v.locale, required=True),
-            _Column("timezone", v.timezone, required=True),
-            _Column("country", v.country),
-            _Column("birthday", partial(v.birthday, today=today)),
+            _Column("id", partial(fields.external_id, field="id"), required=True),
+            _Column("first_name", partial(fields.name, field="first_name"), empty=""),
+            _Column("last_name", partial(fields.name, field="last_name"), empty=""),
+            _Column("email", fields.email),
+            _Column("phone", fields.phone),
+            _Column("locale", fields.locale, required=True),
+            _Column("timezone", fields.timezone, required=True),
+            _Column("country", fields.country),
+            _Column("birthday", partial(fields.birthday, today=today)),
             _Column(
                 "created_at",
-                partial(v.iso_datetime, field="created_at"),
+                partial(fields.iso_datetime, field="created_at"),
                 empty=now,
                 keep_on_update=True,
             ),
         )
     if kind == "orders":
         return (
-            _Column("id", partial(v.external_id, field="id"), required=True),
-            _Column("customer_id", partial(v.external_id, field="customer_id"), required=True),
-            _Column("sku", partial(v.external_id, field="sku"), required=True),
-            _Column("quantity", v.quantity, empty=1),
-            _Column("amount", v.amount, required=True),
-            _Column("currency", v.currency, required=True),
-            _Column("ordered_at", partial(v.iso_datetime, field="ordered_at"), required=True),
+            _Column("id", partial(fields.external_id, field="id"), required=True),
+            _Column("customer_id", partial(fields.external_id, field="customer_id"), required=True),
+            _Column("sku", partial(fields.external_id, field="sku"), required=True),
+            _Column("quantity", fields.quantity, empty=1),
+            _Column("amount", fields.amount, required=True),
+            _Column("currency", fields.currency, required=True),
+            _Column("ordered_at", partial(fields.iso_datetime, field="ordered_at"), required=True),
         )
     latest = now + CLOCK_SKEW
 
     def captured_at(text: str) -> datetime:
-        return v.not_after(v.iso_datetime(text, "captured_at"), latest, "captured_at")
+        return fields.not_after(fields.iso_datetime(text, "captured_at"), latest, "captured_at")
 
     return (
-        _Column("customer_id", partial(v.external_id, field="customer_id"), required=True),
-        _Column("channel", partial(v.channel, settings=settings), required=True),
-        _Column("topic", partial(v.topic, settings=settings), required=True),
-        _Column("status", v.consent_status, required=True),
-        _Column("source", v.source, required=True),
+        _Column("customer_id", partial(fields.external_id, field="customer_id"), required=True),
+        _Column("channel", partial(fields.channel, settings=settings), required=True),
+        _Column("topic", partial(fields.topic, settings=settings), required=True),
+        _Column("status", fields.consent_status, required=True),
+        _Column("source", fields.source, required=True),
         _Column("captured_at", captured_at, required=True),
-        _Column("wording", v.wording),
+        _Column("wording", fields.wording),
     )
 
 
@@ -178,7 +178,7 @@ def _cell(raw: Any, name: str) -> str:
     if isinstance(raw, str):
         return raw.strip()
     if isinstance(raw, bool) or not isinstance(raw, int | Decimal | float):
-        raise v.FieldInvalid(name, "must be a string or a number")
+        raise fields.FieldInvalid(name, "must be a string or a number")
     return str(raw)
 
 
@@ -197,14 +197,14 @@ def _parse_record(
             text = _cell(record[column.name], column.name)
             if not text:
                 if column.required:
-                    raise v.FieldInvalid(column.name, "is required")
+                    raise fields.FieldInvalid(column.name, "is required")
                 row.values[column.name] = column.empty
                 if not column.keep_on_update:
                     row.provided.add(column.name)
                 continue
             row.values[column.name] = column.parse(text)
             row.provided.add(column.name)
-        except v.FieldInvalid as exc:
+        except fields.FieldInvalid as exc:
             row.problems.append(Problem(file, line, exc.reason, exc.field))
     return row
 

@@ -15,12 +15,7 @@ from sqlalchemy import Engine
 from rapport.channels.mime import message_id_for
 from rapport.consent.links import unsubscribe_headers
 from rapport.consent.tokens import Signer
-from rapport.engine.campaigns.model import (
-    HolidayTrigger,
-    ReorderTrigger,
-    find_campaign,
-    require_campaigns,
-)
+from rapport.engine.campaigns.model import find_campaign, require_campaigns
 from rapport.engine.core.config import Settings
 from rapport.engine.core.errors import NotFound, UserError
 from rapport.engine.customers.profiles import load_profile
@@ -32,6 +27,7 @@ from rapport.engine.rendering.locales import full_name
 from rapport.engine.rendering.renderer import RenderedMessage, Renderer, channel_kind
 from rapport.engine.triggers import Miss, Occasion, find_occasion
 from rapport.engine.triggers.calendars import holidays_on
+from rapport.engine.triggers.models import HolidayTrigger, ReorderTrigger
 
 
 @dataclass(frozen=True)

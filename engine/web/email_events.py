@@ -42,7 +42,7 @@ from rapport.consent.state import current_states
 from rapport.consent.store import ConsentChange, record_consent
 from rapport.engine.core.config import Settings
 from rapport.engine.core.models import CUSTOMER, ConsentStatus
-from rapport.engine.customers import fields as validation
+from rapport.engine.customers import fields
 from rapport.engine.delivery import outbox, suppression
 from rapport.engine.web.context import WebContext, web_context
 from rapport.engine.web.webhook_auth import (
@@ -129,8 +129,8 @@ def parse_email_event(index: int, item: Any) -> EmailEvent:
     if not isinstance(address, str):
         raise MalformedEvent(index, "email", "required, an e-mail address")
     try:
-        address = validation.email(address.strip())
-    except validation.FieldInvalid as exc:
+        address = fields.email(address.strip())
+    except fields.FieldInvalid as exc:
         raise MalformedEvent(index, "email", exc.reason) from None
     bounce_type = None
     if kind is EmailEventType.BOUNCE:
@@ -142,8 +142,8 @@ def parse_email_event(index: int, item: Any) -> EmailEvent:
         raise MalformedEvent(index, "reason", "must be a string")
     occurred = _optional_text(index, item, "occurred_at", 64)
     try:
-        occurred_at = validation.iso_datetime(occurred) if occurred else None
-    except validation.FieldInvalid as exc:
+        occurred_at = fields.iso_datetime(occurred) if occurred else None
+    except fields.FieldInvalid as exc:
         raise MalformedEvent(index, "occurred_at", exc.reason) from None
     return EmailEvent(
         type=kind,

@@ -46,7 +46,7 @@ from rapport.engine.core.config import Settings
 from rapport.engine.core.i18n import gettext, ui_language
 from rapport.engine.core.keywords import Keyword, KeywordAction, match_keyword
 from rapport.engine.core.models import CUSTOMER, ConsentStatus
-from rapport.engine.customers import fields as validation
+from rapport.engine.customers import fields
 from rapport.engine.web.context import WebContext, web_context
 from rapport.engine.web.webhook_auth import (
     BadPayload,
@@ -170,8 +170,8 @@ class Recipient:
 def e164(sender: str) -> str | None:
     """The sender as stored on customers (E.164), or None if it is not a phone number."""
     try:
-        return validation.phone(sender.strip())
-    except validation.FieldInvalid:
+        return fields.phone(sender.strip())
+    except fields.FieldInvalid:
         return None
 
 
