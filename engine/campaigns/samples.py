@@ -1,7 +1,7 @@
 """The synthetic customers ``rapport campaigns validate`` renders every template for.
 
 Validation and previews need a customer with every key of the template context
-contract (see :mod:`rapport.engine.rendering.renderer`) filled in, so that every
+contract (see :mod:`rapport.engine.planning.context`) filled in, so that every
 branch a marketer is likely to write has something real to show: one persona per
 language, named in its own script, with an occasion that fits the campaign's trigger
 and the campaign's offer resolved for the sample's tier. The data is fixed, so

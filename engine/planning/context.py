@@ -97,7 +97,7 @@ def message_context(
 ) -> PlainContext:
     """Everything a template may use about one planned message, as plain data.
 
-    The keys are listed in :mod:`rapport.engine.rendering.renderer` ("Context contract").
+    The keys are listed in this module's docstring ("Context contract").
     Called once per planned message, so it only reads what it is given: the profile
     with its order lines, the decision, and ``co_purchase`` (the run's
     :class:`~rapport.engine.customers.recommend.CoPurchase` index; no recommendation without

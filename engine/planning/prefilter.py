@@ -9,7 +9,8 @@ per campaign, the trigger's occasion written as a date condition, and the consen
 campaign needs. A customer the clause leaves out would only get decisions such as
 ``no_occasion``, ``no_consent``, ``paused`` or ``not_active``, none of which plans or
 records anything, so the planner run on the rest plans exactly what it plans on
-everyone (``tests/engine/planning/test_prefilter.py`` checks this on SQLite and PostgreSQL).
+everyone (``tests/engine/planning/test_prefilter_superset.py`` checks this on SQLite
+and PostgreSQL).
 
 The clause errs towards reading too many: it ignores the audience, addresses,
 windows and caps, and where a trigger's occasion depends on data SQL cannot see

@@ -26,7 +26,8 @@ variant (``fa_IR``, ``zh_TW``). A message comes from the first folder, in the or
 exact locale -> language -> configured default locale, that holds *every* required
 part of the channel (see :func:`~rapport.engine.rendering.locales.locale_chain`).
 Template names in ``{% extends %}``, ``{% include %}`` and ``{% import %}`` are
-relative to ``templates/``, e.g. ``_partials/<locale>/footer.html``.
+relative to ``templates/``, e.g. ``_partials/<locale>/layout.html`` and
+``_partials/<locale>/footer.txt``.
 
 Context
 -------

@@ -22,8 +22,9 @@ recurring       every date a cron expression matches          ``recurring:2027-0
 The keys a campaign file may use are documented on the models in
 :mod:`rapport.engine.triggers.models`; the finders live in
 :mod:`rapport.engine.triggers.dates` (calendar) and :mod:`rapport.engine.triggers.orders`
-(order history). A new trigger type is a model, a finder and its pre-filter clause
-in one module, and one entry in each table below (``_FINDERS``, ``_REACHES``);
+(order history). A new trigger type is a model in :mod:`rapport.engine.triggers.models`
+(added to its ``Trigger`` union), a finder and its pre-filter clause side by side in
+a family module, and one entry in each table below (``_FINDERS``, ``_REACHES``);
 :mod:`rapport.engine.planning.prefilter` combines the clauses.
 """
 

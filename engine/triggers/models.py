@@ -1,7 +1,7 @@
 """What a campaign file may write under ``trigger:``, one model per ``type``.
 
 Each model checks only what the file itself can get wrong; names that depend on the
-operator's configuration (tiers) are checked in ``campaigns._cross_check``. How each
+operator's configuration (tiers) are checked in ``campaigns.model._cross_check``. How each
 trigger finds its occasion is in :mod:`rapport.engine.triggers`; every date is the
 customer's own local date.
 """

@@ -1,7 +1,9 @@
 """The web app: built from settings, an engine and a clock, so tests run it for real.
 
-This module assembles the routes of every page family; the handlers themselves share
-only :mod:`rapport.engine.web.context`.
+This module assembles the routes of every page family; no handler imports it. What
+the handlers share is in :mod:`rapport.engine.web.context` (the app's services, token
+resolution, the one 404), :mod:`~rapport.engine.web.pages`,
+:mod:`~rapport.engine.web.webhook_auth` and :mod:`~rapport.engine.web.transactional`.
 """
 
 from __future__ import annotations
