@@ -16,8 +16,10 @@ from rapport.engine.core.config import Settings
 LINKS = ("preferences", "unsubscribe", "feedback")
 
 
-def _base(settings: Settings) -> str:
-    return settings.web.base_url.rstrip("/")
+def page_url(settings: Settings, page: str, token: str) -> str:
+    """The URL of the web app's ``page`` (``preferences``, ``unsubscribe``, ``confirm``,
+    ``feedback``) for ``token``: the one place the link shape is written."""
+    return f"{settings.web.base_url.rstrip('/')}/{page}/{token}"
 
 
 def links_for(
@@ -29,13 +31,14 @@ def links_for(
 ) -> dict[str, str]:
     """Signed preference and one-click unsubscribe links for a customer (those of
     them in ``wanted``: signing is a large share of building a context)."""
-    base = _base(settings)
     claims = TokenClaims(customer_id=customer_id, channel=channel)
     links = {}
     if "preferences" in wanted:
-        links["preferences"] = f"{base}/preferences/{signer.sign(Purpose.PREFERENCES, claims)}"
+        token = signer.sign(Purpose.PREFERENCES, claims)
+        links["preferences"] = page_url(settings, "preferences", token)
     if "unsubscribe" in wanted:
-        links["unsubscribe"] = f"{base}/unsubscribe/{signer.sign(Purpose.UNSUBSCRIBE, claims)}"
+        token = signer.sign(Purpose.UNSUBSCRIBE, claims)
+        links["unsubscribe"] = page_url(settings, "unsubscribe", token)
     return links
 
 
@@ -55,7 +58,7 @@ def unsubscribe_headers(
 def confirm_link(customer_id: str, settings: Settings, signer: Signer) -> str:
     """The double opt-in link that turns a customer's pending e-mail grants into grants."""
     token = signer.sign(Purpose.CONFIRM, TokenClaims(customer_id, "email"))
-    return f"{_base(settings)}/confirm/{token}"
+    return page_url(settings, "confirm", token)
 
 
 def feedback_link(
@@ -64,4 +67,4 @@ def feedback_link(
     """The signed link to the one-question page for one feedback request (the
     occasion rides in the token's ``topic`` slot, so an answer names its request)."""
     claims = TokenClaims(customer_id=customer_id, channel=channel, topic=occasion)
-    return f"{_base(settings)}/feedback/{signer.sign(Purpose.FEEDBACK, claims)}"
+    return page_url(settings, "feedback", signer.sign(Purpose.FEEDBACK, claims))

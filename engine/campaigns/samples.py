@@ -19,12 +19,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from rapport.consent.links import LINKS, page_url
 from rapport.engine.campaigns.offers import personal_offer
+from rapport.engine.core.config import Settings
 from rapport.engine.rendering.locales import full_name, language
 
 if TYPE_CHECKING:
     from rapport.engine.campaigns.model import Campaign
-    from rapport.engine.core.config import Settings
 
 __all__ = ["sample_context"]
 
@@ -124,10 +125,7 @@ def sample_context(
     last_day = last_ordered or when - timedelta(days=30)
     favourite = sku or _SAMPLE_SKUS[0]
     others = [s for s in _SAMPLE_SKUS if s != favourite]
-    base_url = (settings.web.base_url if settings else "http://127.0.0.1:8000").rstrip("/")
-    postal = (
-        settings.sender.postal_address if settings else "Rapport, 1 Example Street, Example City"
-    )
+    configured = settings or Settings()
     customer_id = f"sample-{lang}"
     segment = "at_risk" if stage == "at_risk" else "loyal"
     return {
@@ -179,10 +177,6 @@ def sample_context(
             key=_SAMPLE_COUPON_KEY,
             source=campaign.source or campaign.id,
         ),
-        "links": {
-            "preferences": f"{base_url}/preferences/SAMPLE-TOKEN",
-            "unsubscribe": f"{base_url}/unsubscribe/SAMPLE-TOKEN",
-            "feedback": f"{base_url}/feedback/SAMPLE-TOKEN",
-        },
-        "sender": {"postal_address": postal},
+        "links": {name: page_url(configured, name, "SAMPLE-TOKEN") for name in LINKS},
+        "sender": {"postal_address": configured.sender.postal_address},
     }
