@@ -17,7 +17,7 @@ Ordering rules, applied in SQL so concurrent writers cannot undo each other:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -354,10 +354,42 @@ def withdraw_channel(
     One-click unsubscribe and an SMS STOP both mean "nothing more on this channel",
     whatever topics the customer had said yes to.
     """
+    return withdraw_channels(
+        connection,
+        customer_id,
+        [channel],
+        source=source,
+        now=now,
+        locale=locale,
+        ip=ip,
+        user_agent=user_agent,
+        wording=wording,
+    )
+
+
+def withdraw_channels(
+    connection: Connection,
+    customer_id: str,
+    channels: Collection[str],
+    *,
+    source: str,
+    now: datetime,
+    captured_at: datetime | None = None,
+    locale: str | None = None,
+    ip: str | None = None,
+    user_agent: str | None = None,
+    wording: str | None = None,
+) -> int:
+    """Withdraw every granted or pending topic on any of ``channels``; returns how many.
+
+    ``captured_at`` is when the person asked, when that is earlier than ``now`` (a
+    provider reporting a complaint made before we heard of it).
+    """
     active = [
         state
         for state in current_states(connection, customer_id)
-        if state.channel == channel and state.status in ("granted", "pending")
+        if state.channel in channels
+        and state.status in (ConsentStatus.GRANTED, ConsentStatus.PENDING)
     ]
     if not active:
         return 0
@@ -366,11 +398,11 @@ def withdraw_channel(
         [
             ConsentChange(
                 customer_id,
-                channel,
+                state.channel,
                 state.topic,
-                "withdrawn",
+                ConsentStatus.WITHDRAWN.value,
                 source,
-                now,
+                captured_at or now,
                 wording=wording,
                 ip=ip,
                 user_agent=user_agent,

@@ -38,10 +38,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from rapport.consent.state import current_states
-from rapport.consent.store import ConsentChange, record_consent
+from rapport.consent.store import withdraw_channels
 from rapport.engine.core.config import Settings
-from rapport.engine.core.models import CUSTOMER, ConsentStatus
+from rapport.engine.core.models import CUSTOMER
 from rapport.engine.customers import fields
 from rapport.engine.delivery import outbox, suppression
 from rapport.engine.web.context import WebContext, web_context
@@ -211,39 +210,6 @@ def customers_by_email(
     return found
 
 
-def withdraw_topics(
-    connection: Connection,
-    customer: Recipient,
-    channels: Sequence[str],
-    *,
-    source: str,
-    captured_at: datetime,
-    recorded_at: datetime,
-) -> int:
-    """Withdraw every granted or pending topic on ``channels``; returns how many.
-
-    Unlike :func:`~rapport.consent.store.withdraw_channel` the capture time
-    is the provider's (when the person complained), which may be earlier than when
-    we heard of it.
-    """
-    changes = [
-        ConsentChange(
-            customer.id,
-            state.channel,
-            state.topic,
-            ConsentStatus.WITHDRAWN.value,
-            source,
-            captured_at,
-            locale=customer.locale,
-        )
-        for state in current_states(connection, customer.id)
-        if state.channel in channels
-        and state.status in (ConsentStatus.GRANTED, ConsentStatus.PENDING)
-    ]
-    record_consent(connection, changes, recorded_at=recorded_at)
-    return len(changes)
-
-
 def apply_email_events(
     connection: Connection, events: Sequence[EmailEvent], settings: Settings, now: datetime
 ) -> EventTally:
@@ -277,13 +243,14 @@ def apply_email_events(
         # A provider clock ahead of ours must not push the withdrawal into the future.
         captured_at = min(event.occurred_at or now, now)
         for customer in customers.get(event.email.lower(), []):
-            if withdraw_topics(
+            if withdraw_channels(
                 connection,
-                customer,
+                customer.id,
                 channels,
                 source=COMPLAINT_SOURCE,
+                now=now,
                 captured_at=captured_at,
-                recorded_at=now,
+                locale=customer.locale,
             ):
                 withdrawn.append(customer.id)
     log.info(
