@@ -1,6 +1,7 @@
 """Fixtures for the channel tests: real local servers and one harness per adapter.
 
-The servers and harnesses live in ``channel_harness.py``; this file only wires them.
+The servers live in ``channel_servers.py`` and the harnesses in ``channel_harness.py``;
+this file only wires them.
 """
 
 from __future__ import annotations
@@ -19,13 +20,15 @@ from channel_harness import (
     Harness,
     HTTPSMSHarness,
     RecordingHarness,
-    SMSProviderServer,
     SMTPHarness,
+    TwilioHarness,
+    WebhookHarness,
+)
+from channel_servers import (
+    SMSProviderServer,
     SMTPServer,
     SMTPSink,
-    TwilioHarness,
     TwilioServer,
-    WebhookHarness,
     WebhookReceiver,
     free_port,
 )

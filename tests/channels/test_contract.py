@@ -22,9 +22,9 @@ from channel_harness import (
     SMS_ADAPTERS,
     Harness,
     Refusal,
-    SMSProviderServer,
     adapters_with,
 )
+from channel_servers import SMSProviderServer
 
 import rapport.channels
 from rapport.channels import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from channel_harness import Reply, SMSProviderServer, free_port
+from channel_servers import Reply, SMSProviderServer, free_port
 
 from rapport.channels import (
     HeaderInjectionError,

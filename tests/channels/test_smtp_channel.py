@@ -11,7 +11,8 @@ import aiosmtplib.errors
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
-from channel_harness import SMTPServer, SMTPSink, free_port, parse_email
+from channel_harness import parse_email
+from channel_servers import SMTPServer, SMTPSink, free_port
 
 from rapport.channels import Outcome, OutgoingMessage, SMTPChannel, SMTPURLError
 from rapport.channels.smtp import SMTPServer as ServerConfig

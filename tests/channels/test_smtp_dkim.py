@@ -10,7 +10,8 @@ from typing import Any
 
 import dkim
 import pytest
-from channel_harness import SMTPServer, parse_email
+from channel_harness import parse_email
+from channel_servers import SMTPServer
 from tls_material import DKIMKey
 
 from rapport.channels import AdapterOptionsError, Outcome, OutgoingMessage, SMTPChannel

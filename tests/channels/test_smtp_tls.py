@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
-from channel_harness import SMTPSink, free_port
+from channel_servers import SMTPSink, free_port
 from tls_material import Certificates
 
 from rapport.channels import AdapterOptionsError, Outcome, OutgoingMessage, SMTPChannel

@@ -6,7 +6,8 @@ import base64
 from pathlib import Path
 
 import pytest
-from channel_harness import ACCOUNT_SID, Reply, TwilioServer, free_port
+from channel_harness import ACCOUNT_SID
+from channel_servers import Reply, TwilioServer, free_port
 
 from rapport.channels import (
     AdapterOptionsError,

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from channel_harness import Reply, WebhookReceiver
+from channel_servers import Reply, WebhookReceiver
 from tls_material import Certificates
 
 from rapport.channels import (
