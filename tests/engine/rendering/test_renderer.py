@@ -1,31 +1,28 @@
-"""Rendering: shipped templates in every locale, and the sandbox's promises.
+"""The renderer: locale fallback, escaping, the sandbox's promises, compiling once.
 
-Error cases build their own template folder in ``tmp_path`` so each test shows the
-exact file and line it expects to be blamed; the happy path uses the real
-``templates/`` folder, so a broken shipped template fails here first.
+The tests build their own template folder in ``tmp_path`` (the ``make`` fixture) so
+each shows the exact file and line it expects to be blamed: syntax and undefined
+names, unsafe access, output caps, a context that is not plain data. The shipped
+templates are rendered in ``test_shipped_templates.py``, the locale's formats checked
+in ``test_locale_formats.py``.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
-from babel import Locale
-from factories import REPO
 from jinja2 import Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from rapport.engine.campaigns.model import Campaign, load_campaigns
+from rapport.engine.campaigns.model import Campaign
 from rapport.engine.campaigns.samples import sample_context
 from rapport.engine.core.config import Settings
 from rapport.engine.core.errors import CampaignError
-from rapport.engine.rendering import formats as locale_formats
 from rapport.engine.rendering import renderer as rendering
 from rapport.engine.rendering.errors import (
     ContextError,
@@ -34,34 +31,9 @@ from rapport.engine.rendering.errors import (
     TemplateMissing,
     TemplateProblemError,
 )
-from rapport.engine.rendering.formats import LocaleFormats, solar_hijri
-from rapport.engine.rendering.locales import full_name, locale_chain
+from rapport.engine.rendering.locales import locale_chain
 from rapport.engine.rendering.plain import PlainContext, check_plain, plain_context
 from rapport.engine.rendering.renderer import Renderer
-
-PERSIAN = re.compile(r"[\u0600-\u06ff]")
-HAN = re.compile(r"[\u4e00-\u9fff]")
-GSM7 = set(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡"
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-
-
-@pytest.fixture(scope="module")
-def settings() -> Settings:
-    return Settings(base_dir=REPO)
-
-
-@pytest.fixture(scope="module")
-def campaigns(settings: Settings) -> dict[str, Campaign]:
-    loaded, problems = load_campaigns(settings)
-    assert problems == []
-    return {c.id: c for c in loaded}
-
-
-@pytest.fixture(scope="module")
-def renderer(settings: Settings) -> Renderer:
-    return Renderer.from_settings(settings)
 
 
 def context(**customer: Any) -> dict[str, Any]:
@@ -75,115 +47,11 @@ def context(**customer: Any) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def make(tmp_path: Path) -> Callable[..., Renderer]:
-    """Write ``{"set/locale/part": text}`` under tmp_path/templates and return a renderer."""
-
-    def build(files: dict[str, str], **options: Any) -> Renderer:
-        root = tmp_path / "templates"
-        for name, text in files.items():
-            path = root / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-        root.mkdir(exist_ok=True)
-        return Renderer(root, "en", **options)
-
-    return build
-
-
 def email(locale: str = "en", body: str = "Hi {{ customer.first_name }}") -> dict[str, str]:
     return {
         f"promo/{locale}/email_subject.txt": f"Subject {locale}\n",
         f"promo/{locale}/email.txt": body + f" ({locale})\n",
     }
-
-
-class TagBalance(HTMLParser):
-    """Just enough of an HTML checker to catch an unclosed or stray tag."""
-
-    VOID = frozenset({"meta", "br", "img", "hr", "link", "input"})
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.stack: list[str] = []
-        self.errors: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in self.VOID:
-            self.stack.append(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if not self.stack or self.stack.pop() != tag:
-            self.errors.append(f"unexpected </{tag}>")
-
-
-# --------------------------------------------------------------------------- shipped templates
-
-
-@pytest.mark.parametrize("campaign_id", ["birthday", "holiday-offer", "reorder"])
-@pytest.mark.parametrize("locale", ["en", "fa", "zh"])
-def test_shipped_campaigns_render_in_every_locale(
-    renderer: Renderer,
-    campaigns: dict[str, Campaign],
-    settings: Settings,
-    campaign_id: str,
-    locale: str,
-) -> None:
-    campaign = campaigns[campaign_id]
-    ctx = sample_context(locale, campaign, settings=settings)
-    mail = renderer.render(campaign.template_set, "email", locale, ctx)
-    sms = renderer.render(campaign.template_set, "sms", locale, ctx)
-
-    assert mail.locale == sms.locale == locale
-    assert mail.subject and "\n" not in mail.subject
-    assert mail.html is not None and mail.html.startswith("<!DOCTYPE html>")
-    for body in (mail.text, mail.html):
-        assert ctx["links"]["preferences"] in body
-        assert ctx["links"]["unsubscribe"] in body
-        assert ctx["sender"]["postal_address"] in body
-    checker = TagBalance()
-    checker.feed(mail.html)
-    assert checker.errors == [] and checker.stack == []
-
-    if locale == "fa":
-        assert '<html dir="rtl" lang="fa">' in mail.html
-        assert "سارا" in mail.subject and "سارا" in mail.text and "سارا" in mail.html
-        for text in (mail.subject, mail.text, sms.text):
-            assert PERSIAN.search(text)
-        assert sms.text.endswith("لغو: STOP")
-        assert len(sms.text) <= 100
-    elif locale == "zh":
-        assert '<html lang="zh">' in mail.html
-        assert "王伟" in mail.subject and "王伟" in mail.text and "王伟" in mail.html
-        for text in (mail.subject, mail.text, sms.text):
-            assert HAN.search(text)
-        assert sms.text.endswith("回复STOP退订")
-        assert len(sms.text) <= 70  # one UCS-2 segment
-    else:
-        assert '<html lang="en">' in mail.html
-        assert "Alex" in mail.subject and "Alex" in mail.text
-        assert sms.text.endswith("Reply STOP to opt out")
-        assert len(sms.text) <= 160 and set(sms.text) <= GSM7  # one GSM-7 segment
-
-
-def test_shipped_templates_use_the_offer_holiday_and_reorder_data(
-    renderer: Renderer, campaigns: dict[str, Campaign], settings: Settings
-) -> None:
-    def render(campaign_id: str, locale: str) -> str:
-        campaign = campaigns[campaign_id]
-        ctx = sample_context(locale, campaign, settings=settings)
-        return renderer.render(campaign.template_set, "email", locale, ctx).text
-
-    assert "15% off" in render("birthday", "en")
-    assert "۱۵٪ تخفیف" in render("birthday", "fa")  # Persian digits and percent sign
-    assert "85折" in render("birthday", "zh")  # 15% off, said the Chinese way
-    assert "Happy Thanksgiving Day!" in render("holiday-offer", "en")
-    assert "نوروز مبارک" in render("holiday-offer", "fa")
-    assert "۱ فروردین ۱۴۰۵" in render("holiday-offer", "fa")  # Solar Hijri date
-    assert "春节快乐" in render("holiday-offer", "zh")
-    assert "SERUM-30ML on September 6, 2025" in render("reorder", "en")
-    assert "۱۵ شهریور ۱۴۰۴" in render("reorder", "fa")
-    assert "2025年9月6日" in render("reorder", "zh")
 
 
 # --------------------------------------------------------------------------- escaping and fallback
@@ -439,6 +307,15 @@ def test_empty_output_is_refused(make: Callable[..., Renderer]) -> None:
         renderer.render("promo", "email", "en", context())
 
 
+def test_a_missing_date_is_an_error_not_today(make: Callable[..., Renderer]) -> None:
+    renderer = make(email("en", "Ordered on\n{{ occasion.last_ordered_at | format_date }}"))
+    ctx = {**context(), "occasion": {"last_ordered_at": None}}
+    with pytest.raises(TemplateProblemError) as caught:
+        renderer.render("promo", "email", "en", ctx)
+    assert caught.value.problem.line == 2
+    assert "no value" in caught.value.problem.message
+
+
 def test_context_must_be_plain_data(make: Callable[..., Renderer]) -> None:
     renderer = make(email("en"))
 
@@ -519,142 +396,6 @@ def test_templates_are_compiled_once_and_reused(
     assert renderer.template("promo", "email.txt", "fa") is template
     assert renderer.environment("fa") is env
     assert renderer.environment("en") is not env
-
-
-# --------------------------------------------------------------------------- babel filters
-
-
-def test_filters_are_bound_to_the_template_locale(make: Callable[..., Renderer]) -> None:
-    renderer = make({})
-    day = date(2025, 3, 21)
-    moment = datetime(2025, 3, 21, 6, 0, tzinfo=UTC)
-
-    en = renderer.environment("en").filters
-    assert en["format_date"](day) == "March 21, 2025"
-    assert en["format_currency"](Decimal("486.5"), "USD") == "$486.50"
-    assert en["format_percent"](0.15) == "15%"
-    assert en["format_number"](1234567) == "1,234,567"
-    assert en["format_datetime"](moment, "short", "America/New_York") == "3/21/25, 2:00\u202fAM"
-
-    fa = renderer.environment("fa").filters
-    assert fa["format_date"](day) == "۱ فروردین ۱۴۰۴"
-    assert fa["format_date"](day, "full") == "جمعه ۱ فروردین ۱۴۰۴"
-    assert fa["format_date"](day, "short") == "۱۴۰۴/۱/۱"
-    assert fa["format_date"](day, "d MMMM y") == "۲۱ مارس ۲۰۲۵"  # a pattern stays Gregorian
-    assert fa["format_percent"](0.15) == "۱۵٪"
-    assert fa["format_number"](1234567) == "۱٬۲۳۴٬۵۶۷"
-    assert fa["format_datetime"](moment, "short", "Asia/Tehran") == "۱۴۰۴/۱/۱،\u200f ۹:۳۰"
-
-    zh = renderer.environment("zh").filters
-    assert zh["format_date"](day) == "2025年3月21日"
-    assert zh["format_currency"](Decimal("3280"), "CNY") == "¥3,280.00"
-
-
-@pytest.mark.parametrize("locale", ["en", "fa", "zh_Hant_TW", "ar_EG"])
-def test_remembered_formats_equal_fresh_ones_for_every_value_type(locale: str) -> None:
-    # Equal values of different types (or signs) may print differently; none may share.
-    values: list[Any] = [
-        1, True, 1.0, Decimal("1"), Decimal("1.000"), 0, Decimal("0"), Decimal("-0"),
-        0.0, -0.0, Decimal("1234.5"), 1234.5, -3, Decimal("0.155"),
-    ]  # fmt: skip
-    days = [date(2025, 3, 21), datetime(2025, 3, 21, 23, 30, tzinfo=UTC), date(2026, 1, 1)]
-    calls: list[tuple[str, tuple[Any, ...]]] = []
-    for value in values:
-        calls += [("format_decimal", (value,)), ("format_percent", (value,))]
-        calls += [("format_currency", (value, "USD")), ("format_currency", (value, "EUR"))]
-        calls += [("format_timedelta", (value,))]
-    for day in days:
-        calls += [("format_date", (day,)), ("format_date", (day, "short"))]
-    calls += [("relative", (date(2025, 3, 1), date(2025, 3, 21))), ("format_timedelta", (0,))]
-    warm = LocaleFormats(Locale.parse(locale))
-    for _ in range(2):
-        for method, args in calls + calls[::-1]:
-            fresh = outcome(getattr(LocaleFormats(Locale.parse(locale)), method), *args)
-            assert outcome(getattr(warm, method), *args) == fresh, (method, args)
-
-
-def outcome(call: Callable[..., str], *args: Any) -> tuple[str, object]:
-    """What a formatting call gives: its text, or the kind of error it raises."""
-    try:
-        return "text", call(*args)
-    except Exception as exc:
-        return "error", type(exc)
-
-
-def test_remembered_formats_stay_bounded() -> None:
-    formats = LocaleFormats(Locale.parse("en"))
-    for number in range(locale_formats._MEMO_SIZE * 2 + 5):
-        assert formats.format_decimal(number) == f"{number:,}"
-    assert 0 < len(formats._memo) <= locale_formats._MEMO_SIZE
-    moment = datetime(2025, 3, 21, 6, 0, tzinfo=UTC)
-    formats.format_datetime(moment)  # equal datetimes in other zones print differently
-    assert len(formats._memo) <= locale_formats._MEMO_SIZE
-
-
-def test_a_missing_date_is_an_error_not_today(make: Callable[..., Renderer]) -> None:
-    renderer = make(email("en", "Ordered on\n{{ occasion.last_ordered_at | format_date }}"))
-    ctx = {**context(), "occasion": {"last_ordered_at": None}}
-    with pytest.raises(TemplateProblemError) as caught:
-        renderer.render("promo", "email", "en", ctx)
-    assert caught.value.problem.line == 2
-    assert "no value" in caught.value.problem.message
-
-
-@pytest.mark.parametrize(
-    ("day", "expected"),
-    [
-        (date(2025, 3, 21), (1404, 1, 1)),
-        (date(2025, 3, 20), (1403, 12, 30)),  # 1403 is a leap year
-        (date(2025, 9, 6), (1404, 6, 15)),
-        (date(2025, 9, 23), (1404, 7, 1)),
-        (date(2025, 12, 25), (1404, 10, 4)),
-        (date(2026, 3, 21), (1405, 1, 1)),
-    ],
-)
-def test_solar_hijri(day: date, expected: tuple[int, int, int]) -> None:
-    assert solar_hijri(day) == expected
-
-
-# --------------------------------------------------------------------------- names and sample data
-
-
-@pytest.mark.parametrize(
-    ("first", "last", "locale", "expected"),
-    [
-        ("伟", "王", "zh", "王伟"),
-        ("伟", "王", "zh_TW", "王伟"),
-        ("Alex", "Morgan", "zh", "Alex Morgan"),
-        ("سارا", "احمدی", "fa_IR", "سارا احمدی"),
-        ("Alex", "Morgan", "en", "Alex Morgan"),
-        (" Alex ", "", "en", "Alex"),
-        ("", "王", "zh", "王"),
-        ("Alex", "  ", "en", "Alex"),
-        ("", "", "zh", ""),
-    ],
-)
-def test_full_name(first: str, last: str, locale: str, expected: str) -> None:
-    assert full_name(first, last, locale) == expected
-
-
-def test_sample_context_is_plain_realistic_data(campaigns: dict[str, Campaign]) -> None:
-    fa = sample_context("fa_IR", campaigns["birthday"])
-    check_plain(fa)
-    assert (fa["customer"]["first_name"], fa["customer"]["last_name"]) == ("سارا", "احمدی")
-    assert fa["customer"]["locale"] == "fa_IR"
-    assert fa["occasion"]["kind"] == "birthday"
-    assert fa["offer"] == {"discount_percent": 15}
-
-    zh = sample_context("zh", campaigns["holiday-offer"])
-    assert zh["customer"]["full_name"] == "王伟"
-    assert zh["occasion"]["name"] == "春节"
-
-    en = sample_context("en", campaigns["reorder"])
-    assert en["customer"]["full_name"] == "Alex Morgan"
-    assert isinstance(en["customer"]["lifetime_value"], Decimal)
-    occasion = en["occasion"]
-    assert occasion["sku"] == "SERUM-30ML"
-    assert (occasion["date"] - occasion["last_ordered_at"]).days == 30
-    assert en["offer"] == {}
 
 
 def test_a_renderer_pickles_as_its_recipe_so_a_planning_worker_compiles_its_own(
