@@ -2,8 +2,9 @@
 
 Customers (a profile for the pure tests, a row for the database tests), settings on the
 repository's campaigns and templates, a planned day and the sample data it plans, due
-messages in the outbox for the process-level tests, and the ``rapport`` command run in
-this process or as a process of its own.
+messages in the outbox for the process-level tests, the ``rapport`` command run in this
+process or as a process of its own, and a customer with her orders, occasion and
+decision to build a message's context from.
 """
 
 from __future__ import annotations
@@ -12,15 +13,23 @@ import logging
 import os
 import sys
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select
 
+from rapport.consent.tokens import Signer
+from rapport.engine.campaigns.model import Campaign
 from rapport.engine.core.config import Settings
 from rapport.engine.core.models import CUSTOMER, OUTBOX
+from rapport.engine.customers.lifecycle import OrderHistory, OrderLine
+from rapport.engine.customers.profile import CustomerProfile
+from rapport.engine.planning.context import message_context
+from rapport.engine.planning.planner import Decision, Reason
+from rapport.engine.triggers import Occasion
 
 #: The tests' folder (tests/scenarios/ holds data) and the repository: its campaigns/,
 #: templates/, docs/ and config.yaml.
@@ -331,3 +340,97 @@ def outbox_statuses(url: str) -> Counter[str]:
         found = Counter({status: n for status, n in rows})
     engine.dispose()
     return found
+
+
+# -- a message's context, for the planning context tests ------------------------------
+#: Customer C-42, Persian, in Tehran, with five order lines; her 2026 birthday; and the
+#: coupon key, settings and link signer her contexts are built with. The context test
+#: modules import these under their short names (``CUSTOMER``, ``build``, ...).
+COUPON_KEY = "coupon-key-for-tests"
+CONTEXT_SETTINGS = Settings(base_dir=REPO)
+LINK_SIGNER = Signer("link-key-for-tests")
+
+
+def order_line(
+    order_id: str, sku: str, day: date, quantity: int = 1, amount: str = "10", hour: int = 12
+) -> OrderLine:
+    return OrderLine(
+        id=order_id,
+        sku=sku,
+        quantity=quantity,
+        amount=Decimal(amount),
+        currency="USD",
+        ordered_at=datetime(day.year, day.month, day.day, hour, tzinfo=UTC),
+        day=day,
+    )
+
+
+def order_history(*lines: OrderLine) -> OrderHistory:
+    return OrderHistory.from_orders(lines, datetime(2030, 1, 1, tzinfo=UTC))
+
+
+CONTEXT_ORDERS = (
+    order_line("O-1", "SERUM-30ML", date(2025, 11, 2), quantity=2),
+    order_line("O-2", "TEA-SAMPLER", date(2025, 12, 20), quantity=1),
+    order_line("O-3", "SERUM-30ML", date(2026, 1, 9), quantity=1),
+    order_line("O-4", "COFFEE-1KG", date(2026, 2, 19), quantity=2, amount="63.00"),
+    order_line("O-5", "CLEANSER-150ML", date(2026, 2, 19), quantity=1, amount="22.00"),
+)
+CONTEXT_CUSTOMER = CustomerProfile(
+    id="C-42",
+    locale="fa_IR",
+    timezone="Asia/Tehran",
+    first_name="سارا",
+    last_name="احمدی",
+    email="sara@example.com",
+    country="IR",
+    birthday=date(1993, 3, 1),
+    history=order_history(*CONTEXT_ORDERS),
+)
+CONTEXT_BIRTHDAY = Occasion("birthday", "birthday:2026", date(2026, 3, 1), years=33)
+
+
+def context_campaign(offer: dict[str, Any] | None = None, **trigger: Any) -> Campaign:
+    """Campaign "test": e-mail on a birthday (or on ``trigger``), with ``offer``."""
+    data = {
+        "name": "Test",
+        "trigger": trigger or {"type": "birthday"},
+        "topic": "birthday",
+        "channels": ["email"],
+        "offer": offer or {},
+    }
+    return Campaign.model_validate(data).model_copy(update={"id": "test"})
+
+
+def context_decision(occasion: Occasion = CONTEXT_BIRTHDAY, **changes: Any) -> Decision:
+    """C-42 selected for an e-mail of campaign "test", a VIB repeat customer."""
+    base = Decision(
+        customer_id=CONTEXT_CUSTOMER.id,
+        campaign="test",
+        reason=Reason.SELECTED,
+        channel="email",
+        occasion=occasion,
+        # 09:00 in Tehran on 1 March 2026.
+        send_at=datetime(2026, 3, 1, 5, 30, tzinfo=UTC),
+        stage="repeat",
+        tier="vib",
+    )
+    return replace(base, **changes)
+
+
+def build_context(
+    customer: CustomerProfile = CONTEXT_CUSTOMER,
+    made: Decision | None = None,
+    offer: dict[str, Any] | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """message_context for ``customer`` (C-42), the coupon key unless ``options`` say."""
+    options.setdefault("coupon_key", COUPON_KEY)
+    return message_context(
+        customer,
+        made or context_decision(),
+        context_campaign(offer),
+        CONTEXT_SETTINGS,
+        LINK_SIGNER,
+        **options,
+    )
