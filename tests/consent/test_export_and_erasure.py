@@ -1,27 +1,21 @@
-"""Data-subject rights: export and erasure, on SQLite and PostgreSQL, and as CLI commands.
+"""Data-subject rights in the library: export and erasure, on SQLite and PostgreSQL.
 
 The customer is Persian (مریم کریمی) so that the checks cover non-Latin names: after
 erasure the test reflects the live schema and scans every text column of every table
 for her name, e-mail and phone, so a table added later is covered without editing
-this file.
+this file. Her data is in ``conftest.py``; the ``rapport customers export`` and
+``erase`` commands are tested in ``test_privacy_commands.py``.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import sqlite3
-import stat
-import subprocess
-import sys
-import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from factories import DAY, PLAN_AT, REPO, TEST_SECRET, Ran, make_settings, run_rapport
+from factories import DAY, PLAN_AT, TEST_SECRET, make_settings
 from factories import plan_day as plan_day_with
 from sqlalchemy import Engine, MetaData, String, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
@@ -53,44 +47,21 @@ from rapport.engine.delivery import outbox, suppression
 from rapport.engine.delivery.dispatch import Dispatcher
 from rapport.engine.planning.planner import Reason, decide
 from rapport.engine.planning.run import audiences_for
+from tests.consent.conftest import (
+    CONSENT_JSONL,
+    CUSTOMERS_CSV,
+    EMAIL,
+    FIRST,
+    LAST,
+    ORDERS_CSV,
+    PHONE,
+)
 
-RAPPORT = str(Path(sys.executable).parent / "rapport")
 IMPORTED_AT = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 ERASED_AT = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
-
-
-FIRST, LAST = "مریم", "کریمی"
-EMAIL = "Maryam.Karimi@example.com"  # a mixed-case local part, as people type it
-PHONE = "+989121234567"
 #: What must be gone after erasure, compared case-insensitively.
 PERSONAL = (FIRST, LAST, "maryam.karimi", "maryam.karimi@example.com", PHONE, "9121234567")
 
-CUSTOMERS_CSV = f"""\
-id,first_name,last_name,email,phone,locale,timezone,country,birthday,created_at
-FA1,{FIRST},{LAST},{EMAIL},{PHONE},fa_IR,Asia/Tehran,IR,1991-11-26,2024-01-01T00:00:00Z
-EN1,Alex,Morgan,alex@example.com,+12025550123,en_US,America/New_York,US,1979-07-04,2024-01-01T00:00:00Z
-"""
-ORDERS_CSV = """\
-id,customer_id,sku,quantity,amount,currency,ordered_at
-O1,FA1,SERUM-30ML,1,12.50,USD,2026-10-01T10:00:00Z
-O2,EN1,COFFEE-1KG,2,30.00,USD,2026-10-02T10:00:00Z
-"""
-CONSENT_JSONL = "\n".join(
-    json.dumps(record, ensure_ascii=False)
-    for record in (
-        {
-            "customer_id": customer_id,
-            "channel": channel,
-            "topic": "birthday",
-            "status": "granted",
-            "source": "checkout",
-            "captured_at": "2025-01-01T10:00:00Z",
-            "wording": "birthday-v1",
-        }
-        for customer_id in ("FA1", "EN1")
-        for channel in ("email", "sms")
-    )
-)
 WEB_GRANT = ConsentChange(
     customer_id="FA1",
     channel="email",
@@ -444,116 +415,3 @@ def test_the_trail_stays_append_only_after_an_erasure(engine: Engine, tmp_path: 
         connection.execute(
             update(CONSENT_EVENT).where(CONSENT_EVENT.c.customer_id == "EN1").values(wording="x")
         )
-
-
-# -- CLI ------------------------------------------------------------------------------
-def run(*args: str, cwd: Path) -> Ran:
-    """``rapport ARGS`` in this process, stdin not a terminal (the pty test below runs
-    the console script as a real process on a terminal)."""
-    return run_rapport(*args, cwd=cwd)
-
-
-@pytest.fixture
-def workdir(tmp_path: Path, sqlite_template: Path) -> Path:
-    """A migrated SQLite store holding the two customers, their orders and consent."""
-    shutil.copy(sqlite_template, tmp_path / "rapport.db")
-    (tmp_path / "config.yaml").write_text(
-        textwrap.dedent(
-            f"""\
-            database: {{url: "sqlite:///rapport.db"}}
-            campaigns_dir: {REPO / "campaigns"}
-            templates_dir: {REPO / "templates"}
-            """
-        ),
-        encoding="utf-8",
-    )
-    assert run("db", "upgrade", cwd=tmp_path).returncode == 0
-    for kind, name, text in (
-        ("customers", "customers.csv", CUSTOMERS_CSV),
-        ("orders", "orders.csv", ORDERS_CSV),
-        ("consent", "consent.jsonl", CONSENT_JSONL),
-    ):
-        (tmp_path / name).write_text(text, encoding="utf-8")
-        result = run("import", kind, name, cwd=tmp_path)
-        assert result.returncode == 0, result.stderr
-    return tmp_path
-
-
-def stored_customer(workdir: Path, customer_id: str) -> tuple[Any, ...]:
-    with sqlite3.connect(workdir / "rapport.db") as db:
-        return db.execute(
-            "select first_name, last_name, email, phone from customer where id = ?",
-            (customer_id,),
-        ).fetchone()
-
-
-def test_cli_export_prints_readable_json_or_writes_a_private_file(workdir: Path) -> None:
-    result = run("customers", "export", "FA1", cwd=workdir)
-    assert result.returncode == 0, result.stderr
-    assert FIRST in result.stdout  # ensure_ascii=False: Persian stays readable
-    assert result.stdout.startswith("{\n  ")  # indented
-    data = json.loads(result.stdout)
-    assert data["customer"]["email"] == EMAIL
-    assert len(data["consent"]["evidence"]) == 2
-
-    target = workdir / "export.json"
-    target.write_text("old", encoding="utf-8")
-    target.chmod(0o644)
-    result = run("customers", "export", "FA1", "--output", "export.json", cwd=workdir)
-    assert result.returncode == 0, result.stderr
-    assert stat.S_IMODE(target.stat().st_mode) == 0o600
-    assert json.loads(target.read_text(encoding="utf-8"))["customer"]["last_name"] == LAST
-    assert FIRST not in result.stdout + result.stderr
-
-
-def test_cli_unknown_customer_exits_1(workdir: Path) -> None:
-    for command in (("export", "NOBODY"), ("erase", "NOBODY", "--yes")):
-        result = run("customers", *command, cwd=workdir)
-        assert result.returncode == 1
-        assert "NOBODY" in result.stderr and "Traceback" not in result.stderr
-
-
-def test_cli_erase_without_yes_and_without_a_terminal_refuses(workdir: Path) -> None:
-    result = run("customers", "erase", "FA1", cwd=workdir)
-    assert result.returncode == 2
-    assert "--yes" in result.stderr and "Traceback" not in result.stderr
-    assert stored_customer(workdir, "FA1") == (FIRST, LAST, EMAIL, PHONE)
-
-
-def test_cli_erase_with_yes_prints_counts_only(workdir: Path) -> None:
-    result = run("customers", "erase", "FA1", "--yes", cwd=workdir)
-    assert result.returncode == 0, result.stderr
-    assert "erased" in result.stdout and "1 order(s) kept" in result.stdout
-    for personal in (FIRST, LAST, EMAIL, PHONE):
-        assert personal not in result.stdout + result.stderr
-    assert stored_customer(workdir, "FA1") == ("", "", None, None)
-    assert stored_customer(workdir, "EN1")[2] == "alex@example.com"
-
-
-@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
-@pytest.mark.parametrize(
-    ("answer", "expected"), [("n", (FIRST, LAST, EMAIL, PHONE)), ("y", ("", "", None, None))]
-)
-def test_cli_erase_on_a_terminal_asks_first(
-    workdir: Path, answer: str, expected: tuple[Any, ...]
-) -> None:
-    import pty
-
-    leader, follower = pty.openpty()
-    try:
-        process = subprocess.Popen(
-            [RAPPORT, "customers", "erase", "FA1"],
-            cwd=workdir,
-            stdin=follower,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env={k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")},
-        )
-        os.write(leader, f"{answer}\n".encode())
-        out, err = process.communicate(timeout=120)
-    finally:
-        os.close(leader)
-        os.close(follower)
-    assert (b"Erase" in out + err) and b"Traceback" not in err
-    assert process.returncode == (0 if answer == "y" else 3)
-    assert stored_customer(workdir, "FA1") == expected
