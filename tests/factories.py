@@ -24,9 +24,10 @@ from sqlalchemy import Connection, Engine, func, insert, select
 from rapport.consent.tokens import Signer
 from rapport.engine.campaigns.model import Campaign
 from rapport.engine.core.config import Settings
-from rapport.engine.core.models import CUSTOMER, OUTBOX
+from rapport.engine.core.models import CUSTOMER, OUTBOX, MessageStatus
 from rapport.engine.customers.lifecycle import OrderHistory, OrderLine
 from rapport.engine.customers.profile import CustomerProfile
+from rapport.engine.delivery.outbox import outbox_row
 from rapport.engine.planning.context import message_context
 from rapport.engine.planning.planner import Decision, Reason
 from rapport.engine.triggers import Occasion
@@ -309,21 +310,19 @@ def seed_due_messages(
         connection.execute(
             insert(OUTBOX),
             [
-                {
-                    "idempotency_key": f"{people[n % customers]['id']}:{campaign}:{n}:{channel}",
-                    "customer_id": people[n % customers]["id"],
-                    "campaign": campaign,
-                    "occasion": str(n),
-                    "channel": channel,
-                    "topic": "offers",
-                    "locale": persona.locale,
-                    "subject": persona.subject if channel == "email" else None,
-                    "body_text": persona.text.format(n=n),
-                    "send_at": now,
-                    "created_at": now,
-                    "status": "queued",
-                    "attempts": 0,
-                }
+                outbox_row(
+                    customer_id=people[n % customers]["id"],
+                    campaign=campaign,
+                    occasion=str(n),
+                    channel=channel,
+                    topic="offers",
+                    locale=persona.locale,
+                    subject=persona.subject if channel == "email" else None,
+                    body_text=persona.text.format(n=n),
+                    status=MessageStatus.QUEUED,
+                    send_at=now,
+                    created_at=now,
+                )
                 for n in range(messages)
                 for channel in (("email",) if n % 2 == 0 else ("sms",))
             ],

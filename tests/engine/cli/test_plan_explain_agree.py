@@ -13,7 +13,7 @@ from sqlalchemy import select
 from rapport.engine.cli.main import cli
 from rapport.engine.core.config import Settings
 from rapport.engine.core.db import make_engine, upgrade
-from rapport.engine.core.models import Customer
+from rapport.engine.core.models import CUSTOMER
 from rapport.engine.customers.importer import import_file
 from rapport.engine.customers.sample import generate
 
@@ -37,7 +37,7 @@ def test_plan_and_explain_agree_for_thirty_consecutive_dates(tmp_path: Path) -> 
     ):
         assert import_file(engine, settings, kind, path).rejected == 0
     with engine.connect() as connection:
-        ids = list(connection.execute(select(Customer.__table__.c.id)).scalars())
+        ids = list(connection.execute(select(CUSTOMER.c.id)).scalars())
     engine.dispose()
 
     runner = CliRunner()

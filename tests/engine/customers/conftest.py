@@ -20,7 +20,7 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import SQLModel
 
 from rapport.engine.core.config import Settings
-from rapport.engine.core.models import Customer
+from rapport.engine.core.models import CUSTOMER
 from rapport.engine.customers.importer import ImportReport, import_file
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -97,6 +97,6 @@ def count(engine: Engine, table_name: str) -> int:
 
 
 def customers(engine: Engine) -> dict[str, Any]:
-    table = Customer.__table__  # type: ignore[attr-defined]
+    table = CUSTOMER
     with engine.connect() as connection:
         return {row.id: row for row in connection.execute(select(table))}

@@ -22,7 +22,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import SQLModel
 
 from rapport.consent.state import current_status, history
-from rapport.engine.core.models import Order
+from rapport.engine.core.models import ORDERS
 from rapport.engine.customers.importer import ImportReport
 from tests.engine.customers.conftest import (
     CUSTOMER_COLUMNS,
@@ -270,7 +270,7 @@ def test_orders_good_kept_bad_reported(with_customers: Engine, tmp_path: Path, f
     ]
     assert report.problems[2].message == "unknown customer"
     assert (report.accepted, report.rejected, report.inserted) == (2, 4, 2)
-    table = Order.__table__  # type: ignore[attr-defined]
+    table = ORDERS
     with with_customers.connect() as connection:
         stored = {r.id: r for r in connection.execute(select(table))}
     assert set(stored) == {"o-1", "o-6"}
@@ -295,7 +295,7 @@ def test_jsonl_numbers_are_exact(with_customers: Engine, tmp_path: Path) -> None
     report = run(with_customers, "orders", path)
     assert [(p.line, p.field) for p in report.problems] == [(2, "quantity"), (2, "amount")]
     with with_customers.connect() as connection:
-        amount = connection.execute(select(Order.__table__.c.amount)).scalar_one()  # type: ignore[attr-defined]
+        amount = connection.execute(select(ORDERS.c.amount)).scalar_one()
     assert amount == Decimal("0.1")
 
 

@@ -25,7 +25,8 @@ from factories import order_line as line
 from sqlalchemy import Engine, insert
 
 from rapport.engine.campaigns.offers import coupon_code
-from rapport.engine.core.models import Customer, Order
+from rapport.engine.core.models import CUSTOMER as CUSTOMER_TABLE
+from rapport.engine.core.models import ORDERS as ORDERS_TABLE
 from rapport.engine.customers.lifecycle import OrderHistory
 from rapport.engine.customers.recommend import (
     CoPurchase,
@@ -216,14 +217,14 @@ def test_load_co_purchase_streams_every_customers_orders(engine: Engine) -> None
     ]
     with engine.begin() as connection:
         connection.execute(
-            insert(Customer.__table__),  # type: ignore[attr-defined]
+            insert(CUSTOMER_TABLE),
             [
                 {"id": c, "locale": "en", "timezone": "UTC", "created_at": moment}
                 for c in ("A", "B", "C")
             ],
         )
         connection.execute(
-            insert(Order.__table__),  # type: ignore[attr-defined]
+            insert(ORDERS_TABLE),
             [
                 {
                     "id": f"O-{n}",

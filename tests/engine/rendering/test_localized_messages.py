@@ -28,7 +28,7 @@ from rapport.consent.tokens import Signer
 from rapport.engine.campaigns.model import Campaign, load_campaigns
 from rapport.engine.campaigns.samples import sample_context
 from rapport.engine.core.config import Settings
-from rapport.engine.core.models import Customer, OutboxMessage
+from rapport.engine.core.models import CUSTOMER, OUTBOX
 from rapport.engine.customers import fields as validation
 from rapport.engine.planning.plan import run_plan
 from rapport.engine.rendering.errors import TemplateProblemError
@@ -364,7 +364,7 @@ def test_nowruz_keeps_its_name_when_another_holiday_shares_the_day() -> None:
 
 
 def test_each_planned_sms_stores_its_segment_count(engine: Engine, settings: Settings) -> None:
-    customers = Customer.__table__  # type: ignore[attr-defined]
+    customers = CUSTOMER
     with engine.begin() as connection:
         for customer_id, locale, first_name, phone in (
             ("FA1", "fa_IR", "سارا", "+989121234567"),
@@ -405,7 +405,7 @@ def test_each_planned_sms_stores_its_segment_count(engine: Engine, settings: Set
         signer=Signer("l10n-test-secret"),
     )
     assert report.inserted == 2, report
-    outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
+    outbox = OUTBOX
     with engine.connect() as connection:
         rows = {
             row.customer_id: row

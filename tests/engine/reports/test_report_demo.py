@@ -16,6 +16,7 @@ from rapport.engine.core.config import Settings, load_settings
 from rapport.engine.core.db import make_engine
 from rapport.engine.core.models import (
     CONSENT_EVENT,
+    CUSTOMER,
     ORDERS,
     OUTBOX,
 )
@@ -204,11 +205,9 @@ def test_lifetime_value_and_sends_per_day_on_demo_data_equal_sql(
 def test_stage_distribution_on_demo_data_equals_sql(demo: tuple[Engine, Settings]) -> None:
     from zoneinfo import ZoneInfo
 
-    from rapport.engine.core.models import Customer
-
     engine, settings = demo
     report = compute(engine, settings, START, END)
-    customers = Customer.__table__  # type: ignore[attr-defined]
+    customers = CUSTOMER
     as_of = FINISH - timedelta(microseconds=1)
     rule = settings.lifecycle
     with engine.connect() as connection:
@@ -251,11 +250,9 @@ def test_stage_distribution_on_demo_data_equals_sql(demo: tuple[Engine, Settings
 def test_tier_distribution_on_demo_data_equals_sql(demo: tuple[Engine, Settings]) -> None:
     from zoneinfo import ZoneInfo
 
-    from rapport.engine.core.models import Customer
-
     engine, settings = demo
     report = compute(engine, settings, START, END)
-    customers = Customer.__table__  # type: ignore[attr-defined]
+    customers = CUSTOMER
     as_of = FINISH - timedelta(microseconds=1)
     with engine.connect() as connection:
         zones = dict(connection.execute(select(customers.c.id, customers.c.timezone)).all())
@@ -293,11 +290,9 @@ def test_rfm_segments_on_demo_data_equal_the_documented_rules(
 ) -> None:
     from zoneinfo import ZoneInfo
 
-    from rapport.engine.core.models import Customer
-
     engine, settings = demo
     report = compute(engine, settings, START, END)
-    customers = Customer.__table__  # type: ignore[attr-defined]
+    customers = CUSTOMER
     as_of = FINISH - timedelta(microseconds=1)
     with engine.connect() as connection:
         zones = dict(connection.execute(select(customers.c.id, customers.c.timezone)).all())

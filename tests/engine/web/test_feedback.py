@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 from rapport.consent.links import feedback_link
 from rapport.consent.tokens import Purpose, Signer, TokenClaims
 from rapport.engine.core.config import Settings, WebConfig
-from rapport.engine.core.models import FEEDBACK_ANSWER, Customer, Order
+from rapport.engine.core.models import CUSTOMER, FEEDBACK_ANSWER, ORDERS
 from rapport.engine.reports.text import compute
 from rapport.engine.web.app import create_app
 
@@ -29,12 +29,12 @@ def client(engine: Engine, settings: Settings) -> TestClient:
     with engine.begin() as connection:
         for index, locale in enumerate(["fa_IR", "zh_CN", "en_GB"]):
             connection.execute(
-                insert(Customer.__table__).values(  # type: ignore[attr-defined]
+                insert(CUSTOMER).values(
                     id=f"C{index}", locale=locale, timezone="UTC", created_at=NOW
                 )
             )
         connection.execute(
-            insert(Order.__table__).values(  # type: ignore[attr-defined]
+            insert(ORDERS).values(
                 id="O1", customer_id="C0", sku="S", amount=50, currency="USD", ordered_at=NOW
             )
         )
