@@ -12,6 +12,7 @@ import json
 import logging
 import re
 import sys
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -68,3 +69,39 @@ def configure(level: str = "INFO", *, json_lines: bool | None = None) -> None:
     root.setLevel(level.upper())
     for noisy in ("httpx", "httpcore", "apscheduler", "aiosmtplib", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+class Throttle:
+    """Lets the same log message through at most once per ``seconds``, per key.
+
+    A failing provider or database can repeat one message thousands of times a
+    minute; the first one says everything, later ones only add how many were held
+    back (:meth:`held_back`). Keys are bounded: the oldest are forgotten past
+    ``max_keys``.
+    """
+
+    def __init__(self, seconds: float, *, max_keys: int = 1024) -> None:
+        self.seconds = seconds
+        self.max_keys = max_keys
+        self._last: dict[str, float] = {}
+        self._held: dict[str, int] = {}
+
+    def allow(self, key: str, now: float | None = None) -> bool:
+        """True when a message under ``key`` may be logged now (and starts a new period)."""
+        moment = time.monotonic() if now is None else now
+        last = self._last.get(key)
+        if last is not None and moment - last < self.seconds:
+            self._held[key] = self._held.get(key, 0) + 1
+            return False
+        if key not in self._last and len(self._last) >= self.max_keys:
+            oldest = next(iter(self._last))
+            del self._last[oldest]
+            self._held.pop(oldest, None)
+        self._last.pop(key, None)
+        self._last[key] = moment
+        return True
+
+    def held_back(self, key: str) -> int:
+        """How many messages under ``key`` were held back since it was last allowed
+        (and forget them)."""
+        return self._held.pop(key, 0)
