@@ -8,12 +8,17 @@ and per-customer caps hold exactly as in one process; the reports are added up.
 
 Workers are started with ``spawn`` (not ``fork``): the daemon calls this from a
 scheduler thread, and a forked child of a threaded process can inherit held locks.
+A worker dies with the process that started it (:func:`die_with_parent`): a killed
+``rapport plan`` leaves no idle worker behind, waiting for work that never comes.
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -111,9 +116,39 @@ def plan_shard(job: ShardJob) -> PlanReport:
         engine.dispose()
 
 
+#: prctl(2) option: the signal this process gets when the thread that started it ends.
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int) -> None:
+    """Runs first in every worker: be killed when ``parent`` dies.
+
+    A worker blocks reading its pool's queue, whose write end it holds itself, so the
+    death of its parent alone never wakes it. On Linux the kernel sends it SIGKILL
+    when the parent goes (``PR_SET_PDEATHSIG``); the parent may have died before that
+    was set, so a worker whose parent is no longer ``parent`` exits at once (the only
+    safeguard on other systems).
+    """
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent:
+        os._exit(1)
+
+
 def pool(processes: int) -> ProcessPoolExecutor:
+    """Spawned worker processes that die with this one (see :func:`die_with_parent`).
+
+    On Linux the kernel ties a worker to the *thread* that started it (workers start on
+    ``submit``): a pool must be fed by a thread that outlives its work, as
+    :func:`~rapport.engine.planning.plan.run_plan` does with its own.
+    """
     return ProcessPoolExecutor(
-        max_workers=processes, mp_context=multiprocessing.get_context("spawn")
+        max_workers=processes,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=die_with_parent,
+        initargs=(os.getpid(),),
     )
 
 
