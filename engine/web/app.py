@@ -66,4 +66,6 @@ def create_app(settings: Settings, engine: Engine, *, clock: Clock = utcnow) -> 
     ]
     app = Starlette(routes=routes, exception_handlers={404: _not_found_handler})
     app.state.web = web
+    # /readyz's database probe; `rapport run` adds scheduler_running and dispatch_problem.
+    app.state.write_probe = health.WriteProbe(engine)
     return app
