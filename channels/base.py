@@ -2,8 +2,10 @@
 
 An adapter sends one message and says what happened, typed by what the caller should
 do next: ``ACCEPTED`` (done; keep the provider's id), ``TRANSIENT`` (try again later)
-or ``PERMANENT`` (give up now; a hard bounce also feeds suppression). Adapters never
-raise for a provider's refusal; they raise only for programming errors.
+or ``PERMANENT`` (give up now; a hard bounce also feeds suppression). A transient
+result also says how long the provider asked us to wait (``retry_after``) and whether
+the message reached the provider at all (``reached``; see :class:`SendResult`).
+Adapters never raise for a provider's refusal; they raise only for programming errors.
 
 Capabilities are class attributes, so the dispatcher can read them without an
 instance (``adapter_class("twilio").rate_per_second``):
@@ -62,20 +64,42 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class SendResult:
+    """What one send did, and what the caller should do next.
+
+    ``retry_after`` and ``reached`` matter for transient results only; a permanent
+    result is final whatever they say, and adapters leave them at their defaults there.
+    """
+
     outcome: Outcome
     provider_id: str | None = None
     reason: str | None = None
     #: True when the provider says the address itself is bad (hard bounce, invalid
     #: number): the dispatcher then adds it to the suppression list.
     suppress: bool = False
+    #: Seconds the provider asked us to wait before trying again (its ``Retry-After``,
+    #: read by :func:`rapport.channels.retry_after.parse_retry_after`: 0 for a date in
+    #: the past, at most 24 h), or None when it said nothing usable. The next attempt of
+    #: the message waits at least this long, and the lane pauses that provider for it:
+    #: a provider that says "429, come back in 120 s" is not asked again sooner.
+    retry_after: float | None = None
+    #: False when the message certainly never reached the provider: the connection was
+    #: refused, reset or timed out while connecting, the name did not resolve, the TLS
+    #: handshake or SMTP greeting, EHLO, STARTTLS or AUTH failed, or the lane was paused
+    #: and called no provider at all. Such a try says nothing about the message, so the
+    #: dispatcher does not count it as an attempt (an outage must not use up a
+    #: message's attempts). When the request may have arrived (a reply came, or none came
+    #: in time after it was sent) this stays True: we do not know, so it counts.
+    reached: bool = True
 
     @classmethod
     def accepted(cls, provider_id: str | None = None) -> SendResult:
         return cls(Outcome.ACCEPTED, provider_id=provider_id)
 
     @classmethod
-    def transient(cls, reason: str) -> SendResult:
-        return cls(Outcome.TRANSIENT, reason=reason)
+    def transient(
+        cls, reason: str, *, retry_after: float | None = None, reached: bool = True
+    ) -> SendResult:
+        return cls(Outcome.TRANSIENT, reason=reason, retry_after=retry_after, reached=reached)
 
     @classmethod
     def permanent(cls, reason: str, *, suppress: bool = False) -> SendResult:

@@ -26,12 +26,18 @@ Replies and what the adapter makes of them:
 
 * ``2xx`` with JSON ``{"id": "..."}`` (or ``"message_id"``) -> accepted, that id kept.
   A provider that sees an ``Idempotency-Key`` again must answer 2xx without sending.
-* ``408``, ``429`` and ``5xx`` -> transient (retried later with the same key).
+* ``408``, ``429`` and ``5xx`` -> transient (retried later with the same key). A
+  ``Retry-After`` header (seconds or an HTTP date) on such a reply becomes the result's
+  ``retry_after``: that message and that provider wait at least that long.
 * ``4xx`` with JSON ``{"error": "invalid_number"}`` (also ``"code"`` instead of
   ``"error"``, or ``"invalid_recipient"``) -> permanent, and the number is suppressed.
 * any other ``3xx``/``4xx`` -> permanent.
-* connection errors and timeouts -> transient; a timeout after the request went out
-  may still have sent the message, which the idempotency key makes harmless.
+* connection errors and timeouts -> transient. A failure to connect (refused, reset
+  or timed out while connecting, a name that does not resolve, a failed TLS handshake,
+  no free connection in the pool, a proxy that would not connect) is ``reached=False``:
+  the provider never saw the request. Anything after the request started going out (a
+  read timeout, a dropped connection without a reply) is ``reached=True``: the message
+  may have been sent, which the idempotency key makes harmless on the retry.
 * an idempotency key holding CR, LF or NUL (it travels in a header) -> permanent,
   before anything is sent.
 
@@ -51,6 +57,7 @@ import httpx
 
 from rapport.channels.base import Channel, OutgoingMessage, SendResult
 from rapport.channels.mime import HeaderInjectionError, check_header_value
+from rapport.channels.retry_after import parse_retry_after
 
 __all__ = [
     "HTTPSMSChannel",
@@ -58,6 +65,7 @@ __all__ = [
     "http_error_result",
     "json_object",
     "response_result",
+    "transient_reply",
 ]
 
 logger = logging.getLogger(__name__)
@@ -65,6 +73,9 @@ logger = logging.getLogger(__name__)
 #: Provider error codes that say the number itself is bad.
 INVALID_NUMBER_CODES: Final = frozenset({"invalid_number", "invalid_recipient"})
 _TRANSIENT_STATUS: Final = frozenset({408, 425, 429})
+#: httpx errors raised before the request could reach the provider (no connection to
+#: it was made, or no pooled one was free): the provider never saw it.
+_NOT_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)
 
 
 class HTTPSMSURLError(ValueError):
@@ -80,6 +91,14 @@ def json_object(response: httpx.Response) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
+def transient_reply(response: httpx.Response, reason: str) -> SendResult:
+    """A transient result for a reply, carrying the wait its ``Retry-After`` asks for."""
+    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    if retry_after is not None:
+        reason = f"{reason} (retry after {round(retry_after, 1):g} s)"
+    return SendResult.transient(reason, retry_after=retry_after)
+
+
 def response_result(response: httpx.Response) -> SendResult:
     """Translate the provider's reply into an outcome, following the module's contract."""
     status = response.status_code
@@ -88,9 +107,7 @@ def response_result(response: httpx.Response) -> SendResult:
         provider_id = body.get("id") or body.get("message_id")
         return SendResult.accepted(str(provider_id) if provider_id is not None else None)
     if status in _TRANSIENT_STATUS or status >= 500:
-        retry_after = response.headers.get("Retry-After")
-        suffix = f" (retry after {retry_after})" if retry_after else ""
-        return SendResult.transient(f"HTTP {status}{suffix}")
+        return transient_reply(response, f"HTTP {status}")
     body = json_object(response)
     code = body.get("error") or body.get("code")
     if isinstance(code, str) and code in INVALID_NUMBER_CODES:
@@ -105,11 +122,14 @@ def http_error_result(exc: BaseException) -> SendResult | None:
     """Translate an httpx error into an outcome; None if it is not ours to translate.
 
     This is the only place that knows httpx's exceptions. Errors that a retry cannot
-    fix (our own malformed request, an unsupported scheme) are permanent.
+    fix (our own malformed request, an unsupported scheme) are permanent. Failures
+    before the request left are ``reached=False`` (see the module docstring).
     """
+    if isinstance(exc, _NOT_SENT):
+        return SendResult.transient(f"could not connect: {type(exc).__name__}", reached=False)
     if isinstance(exc, httpx.TimeoutException):
         return SendResult.transient(f"timed out: {type(exc).__name__}")
-    if isinstance(exc, httpx.NetworkError | httpx.RemoteProtocolError | httpx.ProxyError):
+    if isinstance(exc, httpx.NetworkError | httpx.RemoteProtocolError):
         return SendResult.transient(f"connection failed: {type(exc).__name__}")
     if isinstance(exc, httpx.HTTPError):  # LocalProtocolError, UnsupportedProtocol, ...
         return SendResult.permanent(f"request failed: {type(exc).__name__}")

@@ -29,6 +29,10 @@ Outcomes (all decided in :func:`smtp_error_result`):
 
 * 4xx replies, connection errors, timeouts, and any failure while connecting
   (greeting, EHLO, STARTTLS, AUTH: they say nothing about this message) -> transient.
+  A failure while connecting is also ``reached=False``: no MAIL FROM was sent, so the
+  server never saw the message and the try is not counted as an attempt. Once the mail
+  transaction has begun, a reply to MAIL, RCPT or DATA, a timeout waiting for one or a
+  dropped connection is ``reached=True``.
 * 5xx refusing the recipient as a bad mailbox (550/551/553, or enhanced status
   5.1.x / 5.2.1) -> permanent with ``suppress=True``; other 5xx -> permanent.
 * A message that cannot be built safely (header injection, bad address) -> permanent,
@@ -44,14 +48,14 @@ import os
 import re
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final, Self
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import aiosmtplib
 
-from rapport.channels.base import Channel, OutgoingMessage, SendResult
+from rapport.channels.base import Channel, Outcome, OutgoingMessage, SendResult
 from rapport.channels.dkim_signer import DKIMSigner
 from rapport.channels.mime import (
     DEFAULT_MESSAGE_ID_DOMAIN,
@@ -169,9 +173,18 @@ def smtp_error_result(exc: BaseException, *, connecting: bool = False) -> SendRe
     """Translate an error raised while sending into an outcome; None if it is not ours.
 
     This is the only place that knows aiosmtplib's exceptions. ``connecting`` marks
-    errors raised before the mail transaction began, which are never the message's
-    fault and so are always transient.
+    errors raised before the mail transaction began (greeting, EHLO, STARTTLS, AUTH),
+    which are never the message's fault and so are always transient, and
+    ``reached=False``: the server never saw the message.
     """
+    result = _error_result(exc, connecting=connecting)
+    if connecting and result is not None and result.outcome is Outcome.TRANSIENT:
+        return replace(result, reached=False)
+    return result
+
+
+def _error_result(exc: BaseException, *, connecting: bool) -> SendResult | None:
+    """:func:`smtp_error_result` but for ``reached``."""
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         if not exc.recipients:
             return SendResult.transient("recipient refused without a reply")

@@ -18,12 +18,14 @@ Request::
 Replies, all decided in :func:`twilio_result`:
 
 * ``200``/``201`` -> accepted; the JSON ``sid`` (``SM...``) is the provider id.
-* ``408``, ``429`` and ``5xx`` -> transient.
+* ``408``, ``429`` and ``5xx`` -> transient; a ``Retry-After`` header (seconds or an
+  HTTP date) becomes the result's ``retry_after``.
 * ``400`` with Twilio error code 21211 (invalid ``To``), 21610 (recipient replied
   STOP) or 21614 (not a mobile number) -> permanent, and the number is suppressed.
 * any other ``3xx``/``4xx`` -> permanent, the Twilio code kept in the reason.
 * connection errors and timeouts -> transient (:func:`~rapport.channels.http_sms.
-  http_error_result`, shared with the generic SMS adapter).
+  http_error_result`, shared with the generic SMS adapter); ``reached=False`` when the
+  connection could not be made, so the request never left.
 
 Twilio's error ``message`` repeats the phone number, so reasons carry only the HTTP
 status and the numeric code.
@@ -39,7 +41,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from rapport.channels.base import Channel, OutgoingMessage, SendResult
-from rapport.channels.http_sms import http_error_result, json_object
+from rapport.channels.http_sms import http_error_result, json_object, transient_reply
 from rapport.channels.mime import HeaderInjectionError, check_header_value
 
 __all__ = ["DEFAULT_BASE_URL", "SUPPRESS_CODES", "TwilioSMSChannel", "twilio_result"]
@@ -66,9 +68,7 @@ def twilio_result(response: httpx.Response) -> SendResult:
     code = json_object(response).get("code")
     detail = f" Twilio error {code}" if isinstance(code, int) else ""
     if status in _TRANSIENT_STATUS or status >= 500:
-        retry_after = response.headers.get("Retry-After")
-        suffix = f" (retry after {retry_after})" if retry_after else ""
-        return SendResult.transient(f"HTTP {status}{detail}{suffix}")
+        return transient_reply(response, f"HTTP {status}{detail}")
     if isinstance(code, int) and code in SUPPRESS_CODES:
         return SendResult.permanent(f"HTTP {status}{detail}: {SUPPRESS_CODES[code]}", suppress=True)
     if 300 <= status < 400:

@@ -21,8 +21,10 @@ name, subject, address or extra header is a permanent failure before any request
 
 Replies follow the generic SMS contract (:func:`~rapport.channels.http_sms.
 response_result`): ``2xx`` accepted (the JSON ``id`` if any, else the Message-ID for
-e-mail); ``408``/``429``/``5xx`` transient; ``4xx`` with ``{"error":
-"invalid_recipient"}`` permanent and suppressed; other ``3xx``/``4xx`` permanent.
+e-mail); ``408``/``429``/``5xx`` transient, with the ``Retry-After`` header read into
+``retry_after``; ``4xx`` with ``{"error": "invalid_recipient"}`` permanent and
+suppressed; other ``3xx``/``4xx`` permanent. A host that does not resolve, or no
+vetted address that accepts the connection, is transient with ``reached=False``.
 
 Refusing internal addresses (server-side request forgery)
 ---------------------------------------------------------

@@ -23,7 +23,14 @@ from email.parser import BytesParser
 from email.utils import parseaddr
 from pathlib import Path
 
-from channel_servers import Reply, SMSProviderServer, SMTPServer, TwilioServer, WebhookReceiver
+from channel_servers import (
+    Reply,
+    SMSProviderServer,
+    SMTPServer,
+    TwilioServer,
+    WebhookReceiver,
+    free_port,
+)
 
 from rapport.channels import (
     Channel,
@@ -50,11 +57,13 @@ BODY_LIMIT = "declares a body limit"  # the class's max_body_chars
 ONE_KIND = "carries one kind only"  # the class's kinds
 REFUSES = "its far side can refuse"  # the harness's refuse_next
 CONNECTION = "holds a connection"  # the harness's connections()
+WAITS = "its far side can ask to wait"  # the harness's ask_to_wait (Retry-After)
+UNREACHABLE = "can be aimed at a far side that is down"  # the harness's unreachable()
 CAPABILITIES: dict[str, frozenset[str]] = {
-    "smtp": frozenset({ONE_KIND, REFUSES, CONNECTION}),
-    "http_sms": frozenset({ONE_KIND, REFUSES, CONNECTION}),
-    "twilio": frozenset({BODY_LIMIT, ONE_KIND, REFUSES, CONNECTION}),
-    "webhook": frozenset({REFUSES, CONNECTION}),
+    "smtp": frozenset({ONE_KIND, REFUSES, CONNECTION, UNREACHABLE}),
+    "http_sms": frozenset({ONE_KIND, REFUSES, CONNECTION, WAITS, UNREACHABLE}),
+    "twilio": frozenset({BODY_LIMIT, ONE_KIND, REFUSES, CONNECTION, WAITS, UNREACHABLE}),
+    "webhook": frozenset({REFUSES, CONNECTION, WAITS, UNREACHABLE}),
     "file": frozenset(),
     "console": frozenset(),
     "recording": frozenset({REFUSES}),
@@ -147,6 +156,25 @@ class Harness:
         """Connections opened to the far side, for adapters that hold one."""
         return None
 
+    def ask_to_wait(self, status: int, retry_after: str) -> None:
+        """Have the far side answer the next message with ``status`` and this
+        ``Retry-After`` header."""
+        raise AssertionError(
+            f"the {self.name} adapter has no far side that sends Retry-After: "
+            "parametrize the test over adapters_with(WAITS)"
+        )
+
+    def unreachable(self) -> Channel:
+        """The same adapter, configured alike but aimed at a port nobody listens on."""
+        raise AssertionError(
+            f"the {self.name} adapter has no far side to take down: "
+            "parametrize the test over adapters_with(UNREACHABLE)"
+        )
+
+
+def _ask_to_wait(server: SMSProviderServer, status: int, retry_after: str) -> None:
+    server.replies.append(Reply(status, None, {"Retry-After": retry_after}))
+
 
 class SMTPHarness(Harness):
     def __init__(self, server: SMTPServer) -> None:
@@ -167,6 +195,9 @@ class SMTPHarness(Harness):
 
     def connections(self) -> int:
         return self.server.sink.connections
+
+    def unreachable(self) -> Channel:
+        return SMTPChannel(f"smtp://127.0.0.1:{free_port()}?starttls=0", timeout=5)
 
 
 class HTTPSMSHarness(Harness):
@@ -195,6 +226,12 @@ class HTTPSMSHarness(Harness):
 
     def connections(self) -> int:
         return self.server.connections
+
+    def ask_to_wait(self, status: int, retry_after: str) -> None:
+        _ask_to_wait(self.server, status, retry_after)
+
+    def unreachable(self) -> Channel:
+        return HTTPSMSChannel(f"http://127.0.0.1:{free_port()}/v1/sms", token=TOKEN, timeout=5)
 
 
 class TwilioHarness(Harness):
@@ -240,6 +277,18 @@ class TwilioHarness(Harness):
     def connections(self) -> int:
         return self.server.connections
 
+    def ask_to_wait(self, status: int, retry_after: str) -> None:
+        _ask_to_wait(self.server, status, retry_after)
+
+    def unreachable(self) -> Channel:
+        return TwilioSMSChannel(
+            account_sid=ACCOUNT_SID,
+            auth_token=AUTH_TOKEN,
+            from_number="+15550100",
+            base_url=f"http://127.0.0.1:{free_port()}",
+            timeout=5,
+        )
+
 
 class WebhookHarness(Harness):
     """The webhook against a loopback receiver, which needs ``allow_private``."""
@@ -281,6 +330,13 @@ class WebhookHarness(Harness):
 
     def connections(self) -> int:
         return self.server.connections
+
+    def ask_to_wait(self, status: int, retry_after: str) -> None:
+        _ask_to_wait(self.server, status, retry_after)
+
+    def unreachable(self) -> Channel:
+        url = f"http://127.0.0.1:{free_port()}/hooks/rapport"
+        return WebhookChannel(url, secret=WEBHOOK_SECRET, allow_private=True, timeout=5)
 
 
 class FileHarness(Harness):

@@ -108,6 +108,10 @@ class SMTPServer:
     def restart(self) -> None:
         """Stop and start on the same port: every open connection is dropped."""
         self.controller.stop()
+        self.start_again()
+
+    def start_again(self) -> None:
+        """A new server on the same port, after ``controller.stop()``."""
         self.controller = Controller(self.sink, hostname="127.0.0.1", port=self.controller.port)
         self.controller.start()
 
@@ -121,6 +125,8 @@ class Reply:
     body: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    #: Read the request, then close the connection without any reply.
+    hang_up: bool = False
 
 
 @dataclass
@@ -225,6 +231,9 @@ class _ProviderHandler(BaseHTTPRequestHandler):
             )
         if reply.delay:
             threading.Event().wait(reply.delay)
+        if reply.hang_up:
+            self.close_connection = True
+            return
         payload = json.dumps(reply.body).encode() if reply.body is not None else b""
         self.send_response(reply.status)
         self.send_header("Content-Type", "application/json")

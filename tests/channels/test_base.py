@@ -132,3 +132,28 @@ def test_an_option_can_come_from_the_environment(tmp_path: Path) -> None:
         build_channel(
             "twilio", {**options, "auth_token": "x"}, tmp_path, {"TWILIO_AUTH_TOKEN": "y"}
         )
+
+
+def test_a_send_result_reached_the_provider_and_asks_no_wait_unless_told() -> None:
+    for result in (
+        SendResult.accepted("p-1"),
+        SendResult.transient("HTTP 500"),
+        SendResult.permanent("HTTP 400", suppress=True),
+        SendResult(Outcome.TRANSIENT, None, "positional, as before"),
+    ):
+        assert (result.retry_after, result.reached) == (None, True)
+
+
+def test_transient_takes_the_wait_and_reach_by_keyword() -> None:
+    waited = SendResult.transient("HTTP 429", retry_after=120.0)
+    unreached = SendResult.transient("could not connect", reached=False)
+
+    assert (waited.outcome, waited.reason, waited.retry_after, waited.reached) == (
+        Outcome.TRANSIENT,
+        "HTTP 429",
+        120.0,
+        True,
+    )
+    assert (unreached.retry_after, unreached.reached) == (None, False)
+    with pytest.raises(TypeError):
+        SendResult.transient("x", 5.0)  # type: ignore[misc]

@@ -101,6 +101,33 @@ async def test_retry_after_is_kept_in_the_reason(sms_provider: SMSProviderServer
     result = await send(sms_provider, Reply(429, None, {"Retry-After": "30"}))
 
     assert "30" in result.reason
+    assert result.retry_after == 30.0
+
+
+@pytest.mark.parametrize("status", [408, 425, 500, 502, 504])
+async def test_any_transient_reply_carrying_retry_after_is_read(
+    sms_provider: SMSProviderServer, status: int
+) -> None:
+    result = await send(sms_provider, Reply(status, None, {"Retry-After": "5"}))
+
+    assert (result.outcome, result.retry_after, result.reached) == (Outcome.TRANSIENT, 5.0, True)
+
+
+async def test_retry_after_on_a_permanent_refusal_changes_nothing(
+    sms_provider: SMSProviderServer,
+) -> None:
+    result = await send(sms_provider, Reply(403, {"error": "forbidden"}, {"Retry-After": "5"}))
+
+    assert (result.outcome, result.retry_after) == (Outcome.PERMANENT, None)
+
+
+async def test_a_transient_reply_without_retry_after_asks_no_wait(
+    sms_provider: SMSProviderServer,
+) -> None:
+    result = await send(sms_provider, Reply(503, None))
+
+    assert (result.outcome, result.retry_after, result.reached) == (Outcome.TRANSIENT, None, True)
+    assert result.reason == "HTTP 503"
 
 
 async def test_redirects_are_not_followed(sms_provider: SMSProviderServer) -> None:
@@ -115,6 +142,17 @@ async def test_a_slow_provider_times_out_as_transient(sms_provider: SMSProviderS
     result = await send(sms_provider, Reply(200, {"id": "late"}, delay=1.0), timeout=0.2)
 
     assert result.outcome is Outcome.TRANSIENT
+    assert result.reached, "the request went out: it may have been sent, so it counts"
+
+
+async def test_a_provider_that_hangs_up_without_a_reply_was_reached(
+    sms_provider: SMSProviderServer,
+) -> None:
+    result = await send(sms_provider, Reply(200, None, hang_up=True))
+
+    assert result.outcome is Outcome.TRANSIENT
+    assert result.reached
+    assert len(sms_provider.requests) == 1
 
 
 async def test_a_provider_that_is_down_is_transient() -> None:
@@ -122,6 +160,14 @@ async def test_a_provider_that_is_down_is_transient() -> None:
         result = await channel.send(MESSAGE)
 
     assert result.outcome is Outcome.TRANSIENT
+    assert not result.reached, "connection refused: the provider never saw the request"
+
+
+async def test_a_host_that_does_not_resolve_was_not_reached() -> None:
+    async with HTTPSMSChannel("http://sms.invalid/send", timeout=5) as channel:
+        result = await channel.send(MESSAGE)
+
+    assert (result.outcome, result.reached) == (Outcome.TRANSIENT, False)
 
 
 async def test_a_proxy_named_by_the_environment_is_used(
@@ -133,6 +179,7 @@ async def test_a_proxy_named_by_the_environment_is_used(
     result = await send(sms_provider)
 
     assert result.outcome is Outcome.TRANSIENT
+    assert not result.reached
     assert sms_provider.requests == []
 
 
@@ -155,7 +202,12 @@ def _all_subclasses(cls: type[Exception]) -> list[type[Exception]]:
 
 @pytest.mark.parametrize("cls", _all_subclasses(httpx.RequestError), ids=lambda cls: cls.__name__)
 def test_every_httpx_request_error_is_mapped(cls: type[Exception]) -> None:
-    assert http_error_result(cls("boom")) is not None
+    result = http_error_result(cls("boom"))
+
+    assert result is not None
+    before_sending = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)
+    if result.outcome is Outcome.TRANSIENT:
+        assert result.reached is not issubclass(cls, before_sending), "reached only if it left"
 
 
 def test_errors_that_are_not_ours_are_not_swallowed() -> None:

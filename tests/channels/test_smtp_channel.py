@@ -102,6 +102,7 @@ def test_every_aiosmtplib_error_is_mapped(cls: type[BaseException], connecting: 
     assert result is not None, f"{cls.__name__} is not translated"
     if connecting:
         assert result.outcome is Outcome.TRANSIENT
+    assert result.reached is not connecting, "only a failure while connecting is unreached"
 
 
 def test_errors_that_are_not_ours_are_not_swallowed() -> None:
@@ -133,6 +134,7 @@ async def test_recipient_replies(
     assert (result.outcome, result.suppress) == (outcome, suppress)
     assert result.reason is not None and result.reason.startswith(reply[:3])
     assert "a@example.com" not in result.reason
+    assert result.reached and result.retry_after is None
 
 
 async def test_data_refusal_never_suppresses(smtp_server: SMTPServer) -> None:
@@ -153,7 +155,16 @@ async def test_sender_replies(smtp_server: SMTPServer, reply: str, outcome: Outc
         result = await channel.send(mail())
 
     assert (result.outcome, result.suppress) == (outcome, False)
+    assert result.reached, "the server answered MAIL FROM: it saw the message"
     assert smtp_server.sink.messages == []
+
+
+async def test_a_transient_data_refusal_was_reached(smtp_server: SMTPServer) -> None:
+    smtp_server.sink.data_replies.append("451 4.3.0 queue full")
+    async with SMTPChannel(smtp_server.url) as channel:
+        result = await channel.send(mail())
+
+    assert (result.outcome, result.reached) == (Outcome.TRANSIENT, True)
 
 
 async def test_a_refused_message_leaves_the_connection_ready_for_the_next(
@@ -200,6 +211,28 @@ async def test_a_server_that_is_down_is_transient() -> None:
 
     assert result.outcome is Outcome.TRANSIENT
     assert "connection" in (result.reason or "")
+    assert not result.reached
+
+
+async def test_a_server_gone_between_two_messages_was_not_reached(smtp_server: SMTPServer) -> None:
+    async with SMTPChannel(smtp_server.url, timeout=5) as channel:
+        assert (await channel.send(mail("k:1"))).outcome is Outcome.ACCEPTED
+        await asyncio.to_thread(smtp_server.controller.stop)
+        try:
+            result = await channel.send(mail("k:2"))
+        finally:  # back up on the same port, for the fixture to stop
+            await asyncio.to_thread(smtp_server.start_again)
+
+    assert (result.outcome, result.reached) == (Outcome.TRANSIENT, False)
+
+
+async def test_starttls_required_but_not_offered_was_not_reached(smtp_server: SMTPServer) -> None:
+    url = smtp_server.url.replace("starttls=0", "starttls=1")
+    async with SMTPChannel(url, timeout=5) as channel:
+        result = await channel.send(mail())
+
+    assert (result.outcome, result.reached) == (Outcome.TRANSIENT, False)
+    assert smtp_server.sink.messages == []
 
 
 async def test_reconnects_after_the_server_dropped_the_connection(smtp_server: SMTPServer) -> None:
@@ -223,6 +256,7 @@ async def test_a_slow_server_times_out_as_transient_and_the_next_send_reconnects
         fine = await channel.send(mail("k:2"))
 
     assert slow.outcome is Outcome.TRANSIENT
+    assert slow.reached, "DATA went out; the server may have taken it"
     assert fine.outcome is Outcome.ACCEPTED, fine.reason
 
 
@@ -298,4 +332,5 @@ async def test_url_credentials_log_in(password: str, outcome: str) -> None:
         controller.stop()
 
     assert result.outcome == outcome, result.reason
+    assert result.reached is (outcome == "accepted"), "a failed AUTH sent no MAIL FROM"
     assert authenticator.logins[0][0] == "shop"

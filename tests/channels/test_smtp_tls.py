@@ -94,6 +94,7 @@ async def test_an_unknown_certificate_is_refused_by_default(
         result = await send(f"{scheme}://127.0.0.1:{port}{query}")
 
     assert result.outcome is Outcome.TRANSIENT  # a connection failure, not the message's
+    assert not result.reached
     assert sink.messages == []
 
 
@@ -119,6 +120,7 @@ async def test_auth_over_tls(
     assert result.outcome == outcome, result.reason
     assert set(authenticator.logins) == {"shop"}  # a refused client tries each mechanism
     assert sink.tls == ([True] if outcome == "accepted" else [])
+    assert result.reached is (outcome == "accepted")
     assert "nope" not in (result.reason or "")
 
 

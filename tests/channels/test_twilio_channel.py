@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
@@ -129,6 +131,16 @@ async def test_retry_after_is_kept(twilio_server: TwilioServer) -> None:
 
     assert result.outcome is Outcome.TRANSIENT
     assert "7" in (result.reason or "")
+    assert (result.retry_after, result.reached) == (7.0, True)
+
+
+async def test_retry_after_as_a_date_on_a_503(twilio_server: TwilioServer) -> None:
+    when = format_datetime(datetime.now(UTC) + timedelta(minutes=5), usegmt=True)
+    result = await send(twilio_server, Reply(503, _error(503, 20503).body, {"Retry-After": when}))
+
+    assert result.outcome is Outcome.TRANSIENT
+    assert result.retry_after is not None and 295 <= result.retry_after <= 300
+    assert "Twilio error 20503" in (result.reason or "")
 
 
 async def test_redirects_are_not_followed(twilio_server: TwilioServer) -> None:
@@ -142,6 +154,7 @@ async def test_a_slow_api_times_out_as_transient(twilio_server: TwilioServer) ->
     result = await send(twilio_server, Reply(201, {"sid": "SMlate"}, delay=1.0), timeout=0.2)
 
     assert result.outcome is Outcome.TRANSIENT
+    assert result.reached
 
 
 async def test_an_api_that_is_down_is_transient() -> None:
@@ -152,6 +165,7 @@ async def test_an_api_that_is_down_is_transient() -> None:
         result = await twilio.send(MESSAGE)
 
     assert result.outcome is Outcome.TRANSIENT
+    assert not result.reached
 
 
 def test_defaults_to_twilios_api() -> None:

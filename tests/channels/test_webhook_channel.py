@@ -280,6 +280,24 @@ async def test_a_host_that_does_not_resolve_is_transient() -> None:
     result = await send(WebhookChannel("https://hooks.example/in", resolver=failing))
 
     assert result.outcome is Outcome.TRANSIENT
+    assert not result.reached
+
+
+async def test_a_certificate_it_cannot_trust_was_not_reached(
+    tls_webhook_receiver: WebhookReceiver,
+) -> None:
+    """A failed TLS handshake: the request never left, so the try is no attempt."""
+    result = await send(WebhookChannel(tls_webhook_receiver.url, allow_private=True, timeout=5))
+
+    assert (result.outcome, result.reached) == (Outcome.TRANSIENT, False)
+    assert tls_webhook_receiver.requests == []
+
+
+async def test_a_receiver_asking_to_wait_is_heard(webhook_receiver: WebhookReceiver) -> None:
+    webhook_receiver.replies.append(Reply(429, {"error": "slow down"}, {"Retry-After": "42"}))
+    result = await send(WebhookChannel(webhook_receiver.url, allow_private=True))
+
+    assert (result.outcome, result.retry_after, result.reached) == (Outcome.TRANSIENT, 42.0, True)
 
 
 @pytest.mark.parametrize(
