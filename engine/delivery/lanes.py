@@ -5,12 +5,31 @@ around them: never more than ``rate_per_second`` sends in any one-second window,
 at most ``concurrency`` sends at once (one adapter instance each, so an SMTP
 connection is never shared), and failover: a provider that keeps failing
 transiently is skipped for a while and the message goes to the next one at once.
+
+A provider is not tried while it is *resting* or *paused*:
+
+* resting: ``failover_after`` transient failures in a row (a connection refused
+  counts like any other) rest it for ``cooldown_seconds``. When the rest ends it is
+  tried again, half-open: one more transient failure rests it again at once, a
+  success or a permanent answer makes it healthy.
+* paused: a transient result carrying ``retry_after`` (the provider's
+  ``Retry-After``) pauses it for that long, whatever its failure count.
+
+With two providers a resting or paused one is skipped and the next is used at once.
+When no provider of the lane may be tried, :meth:`ChannelLane.send` calls none: it
+answers at once with a transient result, ``reached=False`` (the try is not an
+attempt) and ``retry_after`` the seconds until the first provider may be tried,
+which :meth:`ChannelLane.paused_for` also tells the dispatcher before it claims.
+
+Repeated lane messages (a provider starting to rest, an adapter raising, the lane
+paused) are logged at most once a minute each, with how many were left out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -23,12 +42,16 @@ from rapport.channels.registry import (
     UnknownAdapterError,
     build_channel,
 )
+from rapport.channels.retry_after import MAX_RETRY_AFTER
 from rapport.engine.core.config import Settings
 from rapport.engine.core.errors import ConfigError
+from rapport.engine.core.logs import Throttle
 
 log = logging.getLogger(__name__)
 Monotonic = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
+#: The shortest gap between two logs of one repeated lane message, in seconds.
+LOG_EVERY = 60.0
 
 
 class SlidingWindowLimiter:
@@ -71,8 +94,21 @@ class Provider:
     name: str
     instances: asyncio.Queue[Channel]
     failures_in_a_row: int = 0
+    #: Not tried before this moment of the lane's clock: resting after failures, or
+    #: paused for the wait the provider asked for (``retry_after``), whichever is later.
     resting_until: float = 0.0
     all_instances: list[Channel] = field(default_factory=list)
+
+    def usable(self, now: float) -> bool:
+        return self.resting_until <= now
+
+
+def _pause_of(retry_after: float | None) -> float | None:
+    """An adapter's ``retry_after`` as a pause the lane honours: at most 24 h, never
+    negative; None when there is none (or it is not a number)."""
+    if retry_after is None or math.isnan(retry_after):
+        return None
+    return min(max(retry_after, 0.0), MAX_RETRY_AFTER)
 
 
 class ChannelLane:
@@ -103,47 +139,126 @@ class ChannelLane:
             if rate_per_second
             else None
         )
+        self._throttle = Throttle(LOG_EVERY)
 
-    def _order(self) -> list[Provider]:
-        """Healthy providers first, in configured order; resting ones as a last resort."""
+    def paused_for(self) -> float:
+        """Seconds until some provider of the lane may be tried; 0.0 if one may now."""
         now = self.clock()
-        healthy = [p for p in self.providers if p.resting_until <= now]
-        resting = [p for p in self.providers if p.resting_until > now]
-        return healthy + resting
+        return max(0.0, min(p.resting_until for p in self.providers) - now)
 
     async def send(self, message: OutgoingMessage) -> SendResult:
-        result = SendResult.transient(f"channel {self.name} has no provider")
-        for provider in self._order():
+        """Send through the first provider that may be tried, failing over on transient
+        failures; a paused lane calls no provider (see the module docstring)."""
+        result: SendResult | None = None
+        for provider in self.providers:
+            if not provider.usable(self.clock()):
+                continue
             if self.limiter is not None:
                 await self.limiter.acquire()
             instance = await provider.instances.get()
             try:
-                result = await instance.send(message)
-            except Exception as exc:  # an adapter bug must not lose the message
-                log.exception("adapter %s raised on message %s", provider.name, message.campaign)
-                result = SendResult.transient(f"adapter error: {type(exc).__name__}")
+                if not provider.usable(self.clock()):  # paused while this send waited
+                    continue
+                try:
+                    answer = await instance.send(message)
+                except Exception as exc:  # an adapter bug must not lose the message
+                    self._log_raised(provider, message, exc)
+                    answer = SendResult.transient(f"adapter error: {type(exc).__name__}")
             finally:
                 provider.instances.put_nowait(instance)
-            if result.outcome is not Outcome.TRANSIENT:
-                provider.failures_in_a_row = 0
-                return result
-            provider.failures_in_a_row += 1
-            if provider.failures_in_a_row >= self.failover_after:
-                provider.resting_until = self.clock() + self.cooldown
-                log.warning(
-                    "channel %s: provider %s failed %d times in a row; resting it",
-                    self.name,
-                    provider.name,
-                    provider.failures_in_a_row,
-                )
-            if len(self.providers) == 1:
-                return result
-        return result
+            if answer.outcome is not Outcome.TRANSIENT:
+                self._succeeded(provider)
+                return answer
+            self._failed(provider, answer)
+            result = answer
+        return result if result is not None else self._paused()
+
+    def _paused(self) -> SendResult:
+        """The answer when no provider may be tried: nothing was sent."""
+        wait = self.paused_for()
+        key = f"{self.name}:paused"
+        if self._throttle.allow(key, self.clock()):
+            held = self._throttle.held_back(key)
+            log.info(
+                "channel %s: every provider is resting or paused; sending nothing for %.0f s%s",
+                self.name,
+                wait,
+                _held_note(held),
+            )
+        return SendResult.transient(
+            f"channel {self.name} paused for {math.ceil(wait)} s", retry_after=wait, reached=False
+        )
+
+    def _succeeded(self, provider: Provider) -> None:
+        """A provider answered (accepted or refused for good): it is healthy."""
+        if provider.failures_in_a_row >= self.failover_after:
+            log.info(
+                "channel %s: provider %s answers again after %d transient failures",
+                self.name,
+                provider.name,
+                provider.failures_in_a_row,
+            )
+        provider.failures_in_a_row = 0
+
+    def _failed(self, provider: Provider, result: SendResult) -> None:
+        """Count a transient failure; rest or pause the provider when it is due."""
+        now = self.clock()
+        provider.failures_in_a_row += 1
+        was_resting = not provider.usable(now)
+        rest = provider.failures_in_a_row >= self.failover_after
+        pause = _pause_of(result.retry_after)
+        until = max(
+            provider.resting_until,
+            now + self.cooldown if rest else now,
+            now + pause if pause is not None else now,
+        )
+        if until <= provider.resting_until or until <= now:
+            return
+        provider.resting_until = until
+        if was_resting:  # a send that was already under way when it started resting
+            return
+        key = f"{self.name}:{provider.name}:rest"
+        if not self._throttle.allow(key, now):
+            return
+        held = self._throttle.held_back(key)
+        if rest and (pause is None or pause <= self.cooldown):
+            log.warning(
+                "channel %s: provider %s failed %d times in a row (%s); resting it for %.0f s%s",
+                self.name,
+                provider.name,
+                provider.failures_in_a_row,
+                result.reason,
+                until - now,
+                _held_note(held),
+            )
+        else:
+            log.warning(
+                "channel %s: provider %s asked to wait (%s); pausing it for %.0f s%s",
+                self.name,
+                provider.name,
+                result.reason,
+                until - now,
+                _held_note(held),
+            )
+
+    def _log_raised(self, provider: Provider, message: OutgoingMessage, exc: Exception) -> None:
+        key = f"{self.name}:{provider.name}:raised:{type(exc).__name__}"
+        if self._throttle.allow(key, self.clock()):
+            log.exception(
+                "adapter %s raised on message %s%s",
+                provider.name,
+                message.idempotency_key,
+                _held_note(self._throttle.held_back(key)),
+            )
 
     async def aclose(self) -> None:
         for provider in self.providers:
             for instance in provider.all_instances:
                 await instance.aclose()
+
+
+def _held_note(held: int) -> str:
+    return f" ({held} more like it in the last {LOG_EVERY:.0f} s not logged)" if held else ""
 
 
 def build_channels(settings: Settings) -> dict[str, ChannelLane]:

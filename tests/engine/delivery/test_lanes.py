@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
+import threading
 import time
+from collections import deque
+from collections.abc import Iterator
 
-from rapport.channels.base import OutgoingMessage, SendResult
+import pytest
+from channel_servers import Reply, SMSProviderServer, free_port
+
+from rapport.channels.base import Outcome, OutgoingMessage, SendResult
 from rapport.channels.http_sms import HTTPSMSChannel
 from rapport.channels.recording import RecordingChannel
 from rapport.engine.delivery.lanes import ChannelLane, SlidingWindowLimiter
@@ -76,3 +84,255 @@ async def test_a_permanent_refusal_is_not_tried_on_the_next_provider() -> None:
     lane = ChannelLane("sms", [("first", [refusing]), ("second", [spare])])
     result = await lane.send(message(1))
     assert result.outcome.value == "permanent" and spare.sent == []
+
+
+# --- resting, pausing and what is logged ----------------------------------------------------
+
+
+class FakeClock:
+    """The lane's monotonic clock, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+def _serve() -> Iterator[SMSProviderServer]:
+    server = SMSProviderServer()
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def provider() -> Iterator[SMSProviderServer]:
+    """A generic SMS provider on loopback, answering from a script (see channel_servers)."""
+    yield from _serve()
+
+
+@pytest.fixture
+def spare() -> Iterator[SMSProviderServer]:
+    yield from _serve()
+
+
+def scripted(*answers: SendResult) -> RecordingChannel:
+    """A provider answering ``answers`` in turn, then accepting everything."""
+    queue = deque(answers)
+    return RecordingChannel(handler=lambda m: queue.popleft() if queue else SendResult.accepted())
+
+
+def failing(message: OutgoingMessage) -> SendResult:
+    return SendResult.transient("HTTP 500")
+
+
+def lane_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "rapport.engine.delivery.lanes" and r.levelno >= logging.WARNING
+    ]
+
+
+async def test_retry_after_pauses_the_provider_and_a_paused_lane_calls_no_provider(
+    provider: SMSProviderServer, clock: FakeClock
+) -> None:
+    provider.replies.append(Reply(429, {"error": "rate_limited"}, {"Retry-After": "120"}))
+    lane = ChannelLane("sms", [("http", [HTTPSMSChannel(provider.url)])], clock=clock)
+
+    first = await lane.send(message(1))
+    assert (first.outcome, first.retry_after, first.reached) == (Outcome.TRANSIENT, 120.0, True)
+    assert lane.paused_for() == 120.0
+
+    clock.advance(20)
+    paused = await lane.send(message(2))
+    assert (paused.outcome, paused.reached) == (Outcome.TRANSIENT, False)
+    assert paused.retry_after == 100.0
+    assert paused.reason == "channel sms paused for 100 s"
+    assert len(provider.requests) == 1, "a paused lane must not call the provider"
+
+    clock.advance(100)
+    assert lane.paused_for() == 0.0
+    after = await lane.send(message(3))
+    assert after.outcome is Outcome.ACCEPTED, after.reason
+    assert len(provider.requests) == 2
+    await lane.aclose()
+
+
+async def test_a_paused_provider_is_skipped_and_the_next_used_at_once(
+    provider: SMSProviderServer, spare: SMSProviderServer, clock: FakeClock
+) -> None:
+    provider.replies.append(Reply(503, None, {"Retry-After": "120"}))
+    lane = ChannelLane(
+        "sms",
+        [("first", [HTTPSMSChannel(provider.url)]), ("second", [HTTPSMSChannel(spare.url)])],
+        clock=clock,
+    )
+
+    results = [await lane.send(message(n)) for n in range(3)]
+
+    assert [r.outcome for r in results] == [Outcome.ACCEPTED] * 3
+    assert [r.body["idempotency_key"] for r in provider.requests] == ["K0"]
+    assert [r.body["idempotency_key"] for r in spare.requests] == ["K0", "K1", "K2"]
+    assert lane.paused_for() == 0.0, "the second provider can be used now"
+    await lane.aclose()
+
+
+async def test_a_paused_lane_says_when_its_first_provider_may_be_tried(clock: FakeClock) -> None:
+    lane = ChannelLane(
+        "sms",
+        [
+            ("first", [scripted(SendResult.transient("429", retry_after=120))]),
+            ("second", [scripted(SendResult.transient("503", retry_after=30))]),
+        ],
+        clock=clock,
+    )
+
+    tried = await lane.send(message(1))
+    paused = await lane.send(message(2))
+
+    assert (tried.reason, tried.reached) == ("503", True)  # both tried, the last answer
+    assert (paused.retry_after, paused.reached) == (30.0, False)
+    assert lane.paused_for() == 30.0
+
+
+async def test_a_provider_that_cannot_be_reached_rests_like_any_failing_one() -> None:
+    down = HTTPSMSChannel(f"http://127.0.0.1:{free_port()}/sms", timeout=5)
+    lane = ChannelLane("sms", [("down", [down])], failover_after=3, cooldown_seconds=60)
+
+    refused = [await lane.send(message(n)) for n in range(3)]
+    paused = await lane.send(message(3))
+
+    assert [(r.outcome, r.reached) for r in refused] == [(Outcome.TRANSIENT, False)] * 3
+    assert (paused.outcome, paused.reached) == (Outcome.TRANSIENT, False)
+    assert (paused.reason or "").startswith("channel sms paused for ")
+    assert paused.retry_after is not None and 59 < paused.retry_after <= 60
+    await lane.aclose()
+
+
+async def test_after_a_rest_one_more_failure_rests_it_again_and_a_success_heals_it(
+    clock: FakeClock,
+) -> None:
+    channel = scripted(*[SendResult.transient("HTTP 500")] * 3)
+    lane = ChannelLane(
+        "sms", [("only", [channel])], failover_after=2, cooldown_seconds=30, clock=clock
+    )
+
+    await lane.send(message(1))
+    await lane.send(message(2))
+    assert lane.paused_for() == 30.0
+    assert (await lane.send(message(3))).reached is False
+    assert len(channel.sent) == 2
+
+    clock.advance(30)
+    again = await lane.send(message(4))  # half-open: tried, fails, rests at once
+    assert (again.reason, len(channel.sent), lane.paused_for()) == ("HTTP 500", 3, 30.0)
+
+    clock.advance(30)
+    healed = await lane.send(message(5))
+    assert healed.outcome is Outcome.ACCEPTED
+    assert lane.providers[0].failures_in_a_row == 0
+
+
+@pytest.mark.parametrize(
+    ("asked", "paused"), [(1e12, 86_400.0), (math.nan, 0.0), (0.0, 0.0), (-5.0, 0.0)]
+)
+async def test_the_wait_an_adapter_asks_for_is_bounded(
+    clock: FakeClock, asked: float, paused: float
+) -> None:
+    answer = SendResult.transient("x", retry_after=asked)
+    lane = ChannelLane("sms", [("odd", [scripted(answer)])], clock=clock)
+
+    await lane.send(message(1))
+
+    assert lane.paused_for() == paused
+
+
+async def test_a_single_provider_failing_for_a_minute_is_called_thrice_and_logged_once(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Before, a single-provider lane kept calling a resting provider and logged
+    'resting it' on every failure: 1,428 times in 60 s."""
+    caplog.set_level(logging.INFO, logger="rapport.engine.delivery.lanes")
+    channel = RecordingChannel(handler=failing)
+    lane = ChannelLane("sms", [("only", [channel])], clock=clock)
+
+    results = []
+    for n in range(1428):
+        results.append(await lane.send(message(n)))
+        clock.advance(60 / 1428)
+
+    assert len(channel.sent) == 3
+    assert sum(not r.reached for r in results) == 1425
+    [warning] = lane_warnings(caplog)
+    assert "provider only failed 3 times in a row (HTTP 500); resting it for 60 s" in warning
+    assert len(caplog.records) <= 2  # the warning, and one "sending nothing"
+
+
+async def test_a_provider_resting_again_and_again_is_logged_at_most_once_a_minute(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="rapport.engine.delivery.lanes")
+    channel = RecordingChannel(handler=failing)
+    lane = ChannelLane("sms", [("only", [channel])], cooldown_seconds=0.5, clock=clock)
+
+    for n in range(2000):  # 100 s
+        await lane.send(message(n))
+        clock.advance(0.05)
+
+    assert len(channel.sent) > 150, "rested for half a second each time, then tried again"
+    first, second = lane_warnings(caplog)
+    assert "resting it" in first and "not logged" not in first
+    assert "resting it" in second and "more like it in the last 60 s not logged" in second
+    assert len(caplog.records) <= 4
+
+
+async def test_a_provider_asking_to_wait_again_and_again_is_logged_once_a_minute(
+    provider: SMSProviderServer, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="rapport.engine.delivery.lanes")
+    provider.replies.extend(Reply(429, None, {"Retry-After": "1"}) for _ in range(40))
+    lane = ChannelLane(
+        "sms", [("http", [HTTPSMSChannel(provider.url)])], failover_after=1000, clock=clock
+    )
+
+    for n in range(40):
+        result = await lane.send(message(n))
+        assert result.retry_after is not None
+        clock.advance(1)
+
+    assert len(provider.requests) == 40
+    [warning] = lane_warnings(caplog)
+    assert "provider http asked to wait (HTTP 429 (retry after 1 s)); pausing it for 1 s" in warning
+    await lane.aclose()
+
+
+async def test_an_adapter_that_raises_is_logged_once_a_minute(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(message: OutgoingMessage) -> SendResult:
+        raise RuntimeError("bug")
+
+    lane = ChannelLane(
+        "sms", [("broken", [RecordingChannel(handler=broken)])], failover_after=1000, clock=clock
+    )
+
+    results = [await lane.send(message(n)) for n in range(100)]
+
+    assert {r.reason for r in results} == {"adapter error: RuntimeError"}
+    assert all(r.reached for r in results), "we cannot know what it did before raising"
+    assert len([r for r in caplog.records if r.exc_info]) == 1
