@@ -69,6 +69,7 @@ def granted_pairs(
     *,
     span: tuple[str, str] | None = None,
     topics: Collection[str] | None = None,
+    lock: bool = False,
 ) -> dict[str, set[tuple[str, str]]]:
     """The (channel, topic) pairs each customer has currently granted.
 
@@ -77,6 +78,11 @@ def granted_pairs(
     ids are every customer id from its first to its last value (a keyset batch), so
     one range query replaces the IN lists. ``topics`` limits the answer to those
     topics (a planning run asks only about its campaigns').
+
+    ``lock`` (PostgreSQL; ignored with ``span``) holds a share lock on the granted rows
+    until the caller's transaction ends: a withdrawal then waits for it, so the answer
+    stays true until the caller has acted on it (the dispatcher's check right before
+    sending). SQLite needs no lock: its single writer already serialises the two.
     """
     connection = _connection(connection_or_session)
     wanted = list(dict.fromkeys(customer_ids))
@@ -97,11 +103,12 @@ def granted_pairs(
         return result
     for start in range(0, len(wanted), IN_CHUNK):
         chunk = wanted[start : start + IN_CHUNK]
-        found = connection.execute(
-            select(
-                CONSENT_STATE.c.customer_id, CONSENT_STATE.c.channel, CONSENT_STATE.c.topic
-            ).where(CONSENT_STATE.c.customer_id.in_(chunk), *about)
-        )
+        query = select(
+            CONSENT_STATE.c.customer_id, CONSENT_STATE.c.channel, CONSENT_STATE.c.topic
+        ).where(CONSENT_STATE.c.customer_id.in_(chunk), *about)
+        if lock and connection.dialect.name == "postgresql":
+            query = query.with_for_update(read=True)
+        found = connection.execute(query)
         for customer_id, channel, topic in found:
             result[customer_id].add((channel, topic))
     return result

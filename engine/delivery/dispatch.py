@@ -1,23 +1,28 @@
-"""Dispatching due messages: claim, re-check consent, send, record the outcome.
+"""Dispatching due messages: claim, check again right before sending, send, record.
 
-Consent is checked again inside the claim, after planning: a customer who withdrew
-between planning and sending is not sent to, and a suppressed address is never sent
-to. Only ids go to the log.
+The guarantee, precisely (docs/operations.md says it for operators):
 
-Outcomes are written in groups, not one transaction a message
-(:mod:`rapport.engine.delivery.outcomes`). All database work runs on one thread of the
-dispatcher's own, so the event loop keeps sending meanwhile (see
-:meth:`Dispatcher.run_once`).
+- A message is handed to a provider only while this dispatcher holds a live lease on
+  it: leases are renewed while messages wait, are sent, or have their outcomes
+  waiting to be written (:mod:`.leases`), and checked in the database immediately
+  before each send (:mod:`.fence`). Two dispatchers never send the same message
+  because one of them was slow.
+- That same check re-reads consent, the address and the suppression list: a
+  withdrawal that commits before a message's check always stops it, and the check
+  happens right before the provider call.
+- When the database cannot be written, no new send starts (the check fails);
+  outcomes already known are kept in memory and written on recovery (:mod:`.outcomes`).
+- Delivery is at-least-once at one boundary only: a dispatcher killed after a provider
+  accepted a message and before its outcome was written leaves the row ``sending``;
+  when the lease expires it is sent again, with the same idempotency key (the
+  e-mail's Message-ID, the SMS provider's ``Idempotency-Key``) so the provider or the
+  receiving side can drop the copy. A kill can catch up to ``flush_every`` waiting
+  outcomes plus the group being written and one send per connection, none accepted
+  more than ``flush_seconds`` (plus one write) earlier. Messages claimed but not yet
+  sent are never duplicated by a kill: they were not sent.
 
-Delivery stays at-least-once at the same boundary, with a wider but bounded window: a
-dispatcher killed after a provider accepted a message and before its outcome was
-written leaves the row in ``sending``; when the lease expires it is sent again, with
-the same idempotency key (the e-mail's Message-ID, the SMS provider's
-``Idempotency-Key``) so the provider or the receiving side can drop the copy. Where a
-kill could catch about one such message per connection before, it can now catch up
-to ``flush_every`` waiting outcomes plus the group being written and one send per
-connection, none accepted more than ``flush_seconds`` (plus one write) earlier.
-Messages claimed but not yet sent are never duplicated by a kill: they were not sent.
+Each channel has its own pump (:mod:`.pump`), so one channel never waits for another.
+Only ids go to the log.
 """
 
 from __future__ import annotations
@@ -30,33 +35,38 @@ import random
 import socket
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Protocol, TypeVar
+from collections.abc import Callable, Collection, Mapping
+from datetime import timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from rapport.channels.base import Channel, Outcome, OutgoingMessage, SendResult
 from rapport.channels.mime import message_id_for
 from rapport.consent.links import unsubscribe_headers
-from rapport.consent.state import granted_pairs
 from rapport.consent.tokens import Signer
 from rapport.engine.core.config import Settings
 from rapport.engine.core.db import in_memory
 from rapport.engine.core.i18n import gettext, ui_language
 from rapport.engine.core.i18n import gettext_noop as _
-from rapport.engine.core.models import CUSTOMER, MessageStatus
+from rapport.engine.core.logs import Throttle
+from rapport.engine.core.models import MessageStatus
 from rapport.engine.core.timeutil import Clock, utcnow
-from rapport.engine.delivery import outbox, suppression
+from rapport.engine.delivery import claims, outbox
+from rapport.engine.delivery.claims import Claimed
+from rapport.engine.delivery.dbthread import DatabaseHealth, DatabaseThread
+from rapport.engine.delivery.fence import Fence, Recipient, Verdict
 from rapport.engine.delivery.lanes import ChannelLane
+from rapport.engine.delivery.leases import LeaseKeeper
 from rapport.engine.delivery.outcomes import DispatchReport, Outcomes, Pending
+from rapport.engine.delivery.pump import ChannelPump, CheckFailed
 from rapport.engine.rendering.locales import full_name
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 OPT_OUT_HINT = _("Reply STOP to opt out")
+#: After a stop's grace period, how long outcomes may still take to be written.
+STOP_WRITE_SECONDS = 1.5
+#: How long a pass keeps retrying outcome writes between its own checks for a stop.
+_DRAIN_STEP = 1.0
 
 
 def default_worker_id() -> str:
@@ -72,30 +82,36 @@ def backoff(attempt: int, settings: Settings, rng: random.Random) -> timedelta:
     return timedelta(seconds=rng.uniform(0, ceiling))
 
 
-class _Recipient(Protocol):
-    """The customer columns a send reads (a row of :meth:`Dispatcher._claim`'s query)."""
+class _Pass:
+    """What one ``run_once`` or ``serve`` shares among its pumps."""
 
-    @property
-    def email(self) -> str | None: ...
-    @property
-    def phone(self) -> str | None: ...
-    @property
-    def first_name(self) -> str: ...
-    @property
-    def last_name(self) -> str: ...
-    @property
-    def locale(self) -> str: ...
-
-
-@dataclass(frozen=True)
-class _Batch:
-    """Claimed messages and what sending them needs, read in the claim's transaction."""
-
-    claimed: list[outbox.Claimed]
-    customers: dict[str, _Recipient] = field(default_factory=dict)
-    granted: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
-    suppressed: set[tuple[str, str]] = field(default_factory=set)
-    texted: set[str] = field(default_factory=set)
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        d = dispatcher
+        self.database = DatabaseThread(d.health, inline=in_memory(d.engine.url))
+        self.keeper = LeaseKeeper(d.engine, self.database, d.worker_id, d.clock, d.lease)
+        self.outcomes = Outcomes(
+            d.engine,
+            d.worker_id,
+            lambda: d.report,
+            d.flush_every,
+            d.flush_seconds,
+            self.database,
+            on_done=self.keeper.drop,
+        )
+        kinds = {name: d.kind(name) for name in d.settings.channels} | {
+            name: d.kind(name) for name in d.channels
+        }
+        self.fence = Fence(
+            d.engine,
+            self.database,
+            d.worker_id,
+            kinds,
+            lambda: (d.clock(), d.clock() + d.lease),
+        )
+        #: Customers texted in this pass (their outcomes may not be written yet).
+        self.texted: set[str] = set()
+        #: (kind, address) pairs that hard-bounced in this pass, likewise.
+        self.bounced: set[tuple[str, str]] = set()
 
 
 class Dispatcher:
@@ -115,7 +131,10 @@ class Dispatcher:
         clock: Clock = utcnow,
         worker_id: str | None = None,
         rng: random.Random | None = None,
+        write_patience: float | None = None,
     ) -> None:
+        """``write_patience``: how long a pass keeps trying to write its outcomes while
+        the database fails (None: until written, or until stopped)."""
         self.engine = engine
         self.settings = settings
         self.channels: dict[str, ChannelLane] = {
@@ -126,203 +145,283 @@ class Dispatcher:
         self.clock = clock
         self.worker_id = worker_id or default_worker_id()
         self.rng = rng or random.Random()
-        self._texted: set[str] = set()
-        self._gates: dict[str, asyncio.Semaphore] = {}
-        self._kinds: dict[str, str] = {}
-        self._outcomes: Outcomes | None = None
-        #: (kind, address) pairs that hard-bounced during the current run.
-        self._bounced: set[tuple[str, str]] = set()
+        self.write_patience = write_patience
+        self.batch_size = settings.dispatch.batch_size
+        self.lease_seconds = float(settings.dispatch.lease_seconds)
+        self.lease = timedelta(seconds=self.lease_seconds)
+        #: What the database work of this dispatcher last did (``/readyz`` asks it).
+        self.health = DatabaseHealth()
+        self.report = DispatchReport()
         self.stopping = False
+        self._kinds: dict[str, str] = {}
+        self._pass: _Pass | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._deadline: float | None = None
+        self._sends: dict[int, asyncio.Task[SendResult]] = {}
+        self._throttle = Throttle(30.0)
 
+    # -- running ------------------------------------------------------------------------
     async def run_once(self, max_batches: int | None = None) -> DispatchReport:
-        """Send everything due now, batch by batch, until nothing is due.
+        """Send everything due now, channel by channel in parallel, until nothing is due.
 
-        The database work (claims, the look-ups before sending, outcome writes) runs on
-        one thread of its own, one job at a time, so the event loop keeps every
-        connection busy meanwhile: while a batch is sent, the next one is claimed and
-        looked up. Each batch still sees every outcome written before its claim but
-        those of the batch just before it, which is still being sent; addresses that
-        bounced in this run are kept in memory so that gap cannot re-send to them.
+        ``max_batches`` limits the claims of each channel (tests use it).
         """
-        report = DispatchReport()
-        loop = asyncio.get_running_loop()
-        database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rapport-dispatch-db")
-        # An in-memory SQLite database exists once per thread: its work stays on this one.
-        same_thread = in_memory(self.engine.url)
+        return await self._run(max_batches, None)
 
-        def in_thread(job: Callable[[], T]) -> asyncio.Future[T]:
-            if not same_thread:
-                return loop.run_in_executor(database, job)
-            done: asyncio.Future[T] = loop.create_future()
-            try:
-                done.set_result(job())
-            except Exception as exc:
-                done.set_exception(exc)
-            return done
-
-        outcomes = Outcomes(
-            self.engine,
-            self.worker_id,
-            report,
-            self.flush_every,
-            self.flush_seconds,
-            in_thread,
-        )
-        self._outcomes = outcomes
-        self._texted = set()
-        self._bounced = set()
-        batches = 0
-        upcoming: asyncio.Future[_Batch] | None = None
-        try:
-            if max_batches is None or max_batches > 0:
-                upcoming = in_thread(functools.partial(self._claim, self.clock()))
-            while upcoming is not None:
-                batch = await upcoming
-                upcoming = None
-                if not batch.claimed:
-                    break
-                if self.stopping:  # claimed ahead, but no longer wanted
-                    self._release(batch.claimed)
-                    break
-                batches += 1
-                if max_batches is None or batches < max_batches:
-                    upcoming = in_thread(functools.partial(self._claim, self.clock()))
-                await self._send_batch(batch, report)
-                outcomes.flush()
-        finally:
-            if upcoming is not None:  # an error or a stop left a batch claimed ahead
-                with contextlib.suppress(Exception):
-                    self._release((await upcoming).claimed)
-            try:
-                await outcomes.drain()
-            finally:
-                database.shutdown(wait=True)
-        return report
-
-    def _claim(self, now: datetime) -> _Batch:
-        """On the database thread: claim a batch and read what sending it needs."""
-        lease = timedelta(seconds=self.settings.dispatch.lease_seconds)
-        with self.engine.begin() as connection:
-            claimed = outbox.claim(
-                connection, self.worker_id, now, lease, self.settings.dispatch.batch_size
-            )
-            if not claimed:
-                return _Batch(claimed)
-            ids = sorted({m.customer_id for m in claimed})
-            customers: dict[str, _Recipient] = {
-                row.id: row
-                for row in connection.execute(
-                    select(
-                        CUSTOMER.c.id,
-                        CUSTOMER.c.email,
-                        CUSTOMER.c.phone,
-                        CUSTOMER.c.first_name,
-                        CUSTOMER.c.last_name,
-                        CUSTOMER.c.locale,
-                    ).where(CUSTOMER.c.id.in_(ids))
-                )
-            }
-            granted = granted_pairs(connection, ids)
-            addresses = []
-            for message in claimed:
-                row = customers.get(message.customer_id)
-                kind = self._kind(message.channel)
-                if row is not None and (address := _address(row, kind)):
-                    addresses.append((kind, address))
-            suppressed = suppression.suppressed_addresses(connection, addresses)
-            texted = outbox.customers_texted_before(
-                connection, [m.customer_id for m in claimed if self._kind(m.channel) == "sms"]
-            )
-        return _Batch(claimed, customers, granted, suppressed, texted)
-
-    def _release(self, claimed: Sequence[outbox.Claimed]) -> None:
-        """Give claimed, unsent messages back (written with the other outcomes)."""
-        for message in claimed:
-            release = outbox.Transition(message.id, MessageStatus.QUEUED, release=True)
-            self._outcome(Pending(message, release))
-
-    async def _send_batch(self, batch: _Batch, report: DispatchReport) -> None:
-        # Customers texted by an earlier batch of this run may not be written yet.
-        self._texted |= batch.texted
-        sends = []
-        for message in batch.claimed:
-            now = self.clock()
-            row = batch.customers.get(message.customer_id)
-            kind = self._kind(message.channel)
-            address = _address(row, kind) if row is not None else None
-            status: MessageStatus | None = None
-            reason = ""
-            if message.expires_at is not None and now >= message.expires_at:
-                status, reason = MessageStatus.EXPIRED, "send window closed before sending"
-            elif not message.transactional and (
-                message.channel,
-                message.topic,
-            ) not in batch.granted.get(message.customer_id, ()):
-                status, reason = MessageStatus.SUPPRESSED, "consent not granted at send time"
-            elif not address:
-                status, reason = MessageStatus.SUPPRESSED, "no address at send time"
-            elif (kind, address) in batch.suppressed or (kind, address) in self._bounced:
-                status, reason = MessageStatus.SUPPRESSED, "address is on the suppression list"
-            if status is not None:
-                change = outbox.Transition(message.id, status, now, error=reason)
-                self._outcome(Pending(message, change, reason, before_sending=True))
-                continue
-            assert row is not None and address is not None
-            sends.append(self._deliver(message, row, kind, address, report))
-        await asyncio.gather(*sends)
-
-    def stop(self) -> None:
-        """Claim nothing more; messages claimed but not yet handed over are released."""
-        self.stopping = True
-
-    def _outcome(self, pending: Pending) -> None:
-        """Queue an outcome for writing (see :class:`Outcomes`)."""
-        assert self._outcomes is not None, "outcomes are recorded inside run_once"
-        self._outcomes.add(pending)
-
-    async def _deliver(
+    async def serve(
         self,
-        message: outbox.Claimed,
-        row: _Recipient,
-        kind: str,
-        address: str,
-        report: DispatchReport,
-    ) -> None:
-        lane = self.channels.get(message.channel)
-        gate = self._gates.get(message.channel)
-        if gate is None:
-            gate = self._gates[message.channel] = asyncio.Semaphore(lane.concurrency if lane else 1)
-        async with gate:
-            if self.stopping:  # shutting down: give it back rather than start a send
-                release = outbox.Transition(message.id, MessageStatus.QUEUED, release=True)
-                self._outcome(Pending(message, release))
-                return
-            started = time.monotonic()
-            result = await self._send(message, row, kind, address)
-            report.latencies.append((message.channel, time.monotonic() - started))
-        self._record(message, result, kind, address)
+        idle_seconds: float,
+        on_report: Callable[[DispatchReport], None] | None = None,
+    ) -> DispatchReport:
+        """Dispatch continuously until :meth:`stop`: each channel looks for due messages
+        again ``idle_seconds`` after it found none. Every ``idle_seconds`` the report of
+        the period goes to ``on_report``; the last one is returned."""
+        return await self._run(None, idle_seconds, on_report)
 
-    def _kind(self, channel: str) -> str:
+    async def _run(
+        self,
+        max_batches: int | None,
+        idle: float | None,
+        on_report: Callable[[DispatchReport], None] | None = None,
+    ) -> DispatchReport:
+        self.report = DispatchReport()
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        if self.stopping:
+            return self.report
+        run = self._pass = _Pass(self)
+        configured = sorted(self.channels)
+        pumps = [ChannelPump(self, lane, channels=[name]) for name, lane in self.channels.items()]
+        pumps.append(ChannelPump(self, None, besides=configured))
+        keeper = asyncio.ensure_future(run.keeper.run())
+        reporter = (
+            asyncio.ensure_future(self._report_every(idle, on_report))
+            if idle is not None and on_report is not None
+            else None
+        )
+        try:
+            await asyncio.gather(*(p.run(max_batches, idle, self._sleep) for p in pumps))
+        finally:
+            if reporter is not None:
+                reporter.cancel()
+            try:
+                await self._write_outcomes(run)
+            finally:
+                keeper.cancel()
+                run.database.close()
+                await run.database.ended(self._end_wait())
+                self._pass = None
+        return self.report
+
+    async def _write_outcomes(self, run: _Pass) -> None:
+        started = time.monotonic()
+        while True:
+            end = self._write_deadline(started)
+            step = _DRAIN_STEP if end is None else max(min(_DRAIN_STEP, end - time.monotonic()), 0)
+            unwritten = await run.outcomes.drain(step)
+            end = self._write_deadline(started)
+            if not unwritten or (end is not None and time.monotonic() >= end):
+                break
+        run.outcomes.close()
+        self.report.unwritten = unwritten
+        if unwritten:
+            log.error(
+                "outcomes of %d messages could not be written (%s); they stay 'sending' and "
+                "are sent again when their leases expire: %s",
+                len(unwritten),
+                self.report.database_error or "database unavailable",
+                ", ".join(map(str, unwritten)),
+            )
+
+    def _end_wait(self) -> float:
+        """How long to wait for the database thread's last job when the pass ends."""
+        if self._deadline is None:
+            return STOP_WRITE_SECONDS
+        return max(min(self._deadline + STOP_WRITE_SECONDS - time.monotonic(), 0.5), 0.0)
+
+    def _write_deadline(self, started: float) -> float | None:
+        if self._deadline is not None:
+            return self._deadline + STOP_WRITE_SECONDS
+        if self.write_patience is not None:
+            return started + self.write_patience
+        return None
+
+    async def _sleep(self, seconds: float) -> None:
+        assert self._wake is not None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+
+    async def _report_every(
+        self, seconds: float, on_report: Callable[[DispatchReport], None]
+    ) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            report, self.report = self.report, DispatchReport()
+            on_report(report)
+
+    def stop(self, grace: float | None = None) -> None:
+        """Claim nothing more; release what is claimed but not handed over; let sends in
+        flight finish, for at most ``grace`` seconds when given. Callable from any thread."""
+        self.stopping = True
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            same = asyncio.get_running_loop() is loop
+        except RuntimeError:
+            same = False
+        if same:
+            self._begin_stop(grace)
+        else:
+            loop.call_soon_threadsafe(self._begin_stop, grace)
+
+    def _begin_stop(self, grace: float | None) -> None:
+        if self._wake is not None:
+            self._wake.set()
+        if grace is not None and self._deadline is None:
+            self._deadline = time.monotonic() + grace
+            asyncio.get_running_loop().call_later(grace, self._abandon)
+
+    def _abandon(self) -> None:
+        """The grace period is over: cut off the sends still in flight."""
+        for task in list(self._sends.values()):
+            task.cancel()
+
+    async def aclose(self) -> None:
+        for channel in self.channels.values():
+            await channel.aclose()
+
+    # -- what the pumps call ------------------------------------------------------------
+    def claim(
+        self, channels: Collection[str] | None, besides: Collection[str] | None, limit: int
+    ) -> asyncio.Future[list[Claimed]]:
+        assert self._pass is not None
+        job = functools.partial(self._claim, channels, besides, limit)
+        return self._pass.database.submit(job)
+
+    def _claim(
+        self, channels: Collection[str] | None, besides: Collection[str] | None, limit: int
+    ) -> list[Claimed]:
+        """On the database thread: claim a batch and hold its leases from now on."""
+        with self.engine.begin() as connection:
+            claimed = claims.claim(
+                connection,
+                self.worker_id,
+                self.clock(),
+                self.lease,
+                limit,
+                channels=channels,
+                besides=besides,
+            )
+        assert self._pass is not None
+        self._pass.keeper.hold(m.id for m in claimed)
+        return claimed
+
+    def release(self, messages: Collection[Claimed], reason: str) -> None:
+        """Give claimed, unsent messages back (written with the other outcomes)."""
+        for message in messages:
+            release = outbox.Transition(message.id, MessageStatus.QUEUED, release=True)
+            self._outcome(Pending(message, release, reason))
+
+    def database_failed(self, error: BaseException) -> None:
+        self.report.database_error = type(error).__name__
+        if self._throttle.allow("database"):
+            log.error(
+                "database work failed (%s); no new sends until it succeeds again",
+                type(error).__name__,
+            )
+
+    def kind(self, channel: str) -> str:
         kind = self._kinds.get(channel)
         if kind is None:
             config = self.settings.channels.get(channel)
             kind = self._kinds[channel] = (config.kind if config else None) or channel
         return kind
 
-    async def _send(
-        self, message: outbox.Claimed, row: _Recipient, kind: str, address: str
-    ) -> SendResult:
-        channel = self.channels.get(message.channel)
-        if channel is None:
-            return SendResult.permanent(f"channel {message.channel!r} is not configured")
+    def _outcome(self, pending: Pending) -> None:
+        assert self._pass is not None, "outcomes are recorded inside a pass"
+        self._pass.outcomes.add(pending)
+
+    async def handle(self, message: Claimed, lane: ChannelLane | None) -> float | None:
+        """Check, send and record one message; returns how long the send took."""
+        assert self._pass is not None
+        run = self._pass
+        if lane is None:
+            reason = f"channel {message.channel!r} is not configured"
+            failed = outbox.Transition(message.id, MessageStatus.FAILED, self.clock(), error=reason)
+            self._outcome(Pending(message, failed, reason, before_sending=True))
+            return None
+        paused = lane.paused_for()
+        if paused > 0:
+            self._requeue_paused(message, lane, paused)
+            return None
         try:
-            outgoing = self._outgoing(message, row, kind, address)
+            verdict = await run.fence.check(message)
+        except Exception as exc:  # the database failed: do not send without the check
+            self.database_failed(exc)
+            self.release([message], "check before sending failed")
+            raise CheckFailed from exc
+        if verdict.lost:
+            run.keeper.drop([message.id])
+            self.report.lost_leases += 1
+            log.warning("message %s: lease lost before sending; not sent", message.id)
+            return None
+        kind = self.kind(message.channel)
+        if verdict.status is None and (kind, verdict.address) in run.bounced:
+            verdict = Verdict(
+                status=MessageStatus.SUPPRESSED, reason="address is on the suppression list"
+            )
+        if verdict.status is not None:
+            change = outbox.Transition(
+                message.id, verdict.status, self.clock(), error=verdict.reason
+            )
+            self._outcome(Pending(message, change, verdict.reason, before_sending=True))
+            return None
+        assert verdict.recipient is not None and verdict.address is not None
+        return await self._send(message, lane, kind, verdict)
+
+    def _requeue_paused(self, message: Claimed, lane: ChannelLane, paused: float) -> None:
+        when = self.clock() + timedelta(seconds=paused)
+        reason = f"channel {lane.name} paused"
+        change = outbox.Transition(message.id, MessageStatus.QUEUED, when, error=reason)
+        self._outcome(Pending(message, change, reason))
+
+    async def _send(
+        self, message: Claimed, lane: ChannelLane, kind: str, verdict: Verdict
+    ) -> float | None:
+        assert verdict.recipient is not None and verdict.address is not None
+        try:
+            outgoing = self._outgoing(message, verdict.recipient, kind, verdict.address, verdict)
         except ValueError as exc:  # a header value the builder refuses
-            return SendResult.permanent(str(exc))
-        return await channel.send(outgoing)
+            result = SendResult.permanent(str(exc))
+            self._record(message, result, kind, verdict.address)
+            return None
+        started = time.monotonic()
+        task = asyncio.ensure_future(lane.send(outgoing))
+        self._sends[message.id] = task
+        try:
+            result = await task
+        except asyncio.CancelledError:
+            if not task.cancelled() or self._deadline is None:
+                raise
+            self.report.abandoned.append(message.id)
+            log.warning(
+                "message %s: send abandoned at the end of the grace period; the provider may "
+                "have accepted it, and it will be sent again with the same idempotency key",
+                message.id,
+            )
+            self.release([message], "send abandoned at the end of the grace period")
+            return None
+        finally:
+            self._sends.pop(message.id, None)
+        seconds = time.monotonic() - started
+        self.report.latencies.append((message.channel, seconds))
+        self._record(message, result, kind, verdict.address)
+        return seconds
 
     def _outgoing(
-        self, message: outbox.Claimed, row: _Recipient, kind: str, address: str
+        self, message: Claimed, row: Recipient, kind: str, address: str, verdict: Verdict
     ) -> OutgoingMessage:
         headers: dict[str, str] = {}
         if kind == "email" and not message.transactional:
@@ -333,7 +432,7 @@ class Dispatcher:
             )
         text = message.body_text
         if kind == "sms" and not message.transactional:
-            text = self._with_opt_out_hint(message, text)
+            text = self._with_opt_out_hint(message, text, verdict.texted_before)
         return OutgoingMessage(
             idempotency_key=message.idempotency_key,
             kind=kind,
@@ -352,46 +451,48 @@ class Dispatcher:
             campaign=message.campaign,
         )
 
-    def _with_opt_out_hint(self, message: outbox.Claimed, text: str) -> str:
+    def _with_opt_out_hint(self, message: Claimed, text: str, texted_before: bool) -> str:
         """The first marketing SMS to a customer always says how to stop them.
 
         Templates normally carry the hint; this is the safety net for one that does not.
         """
-        first = message.customer_id not in self._texted
-        self._texted.add(message.customer_id)
+        assert self._pass is not None
+        texted = self._pass.texted
+        first = not texted_before and message.customer_id not in texted
+        texted.add(message.customer_id)
         if not first or "stop" in text.casefold():
             return text
         return f"{text.rstrip()}\n{gettext(ui_language(message.locale), OPT_OUT_HINT)}"
 
-    def _record(self, message: outbox.Claimed, result: SendResult, kind: str, address: str) -> None:
+    def _record(self, message: Claimed, result: SendResult, kind: str, address: str) -> None:
         now = self.clock()
         reason = result.reason or ""
+        attempts = message.attempts + 1  # the check counted this one
         if result.outcome is Outcome.ACCEPTED:
             sent = outbox.Transition(
                 message.id, MessageStatus.SENT, now, provider_id=result.provider_id
             )
             self._outcome(Pending(message, sent))
-        elif (
-            result.outcome is Outcome.TRANSIENT
-            and message.attempts < self.settings.dispatch.max_attempts
+        elif result.outcome is Outcome.TRANSIENT and (
+            not result.reached or attempts < self.settings.dispatch.max_attempts
         ):
-            when = now + backoff(message.attempts, self.settings, self.rng)
+            if result.retry_after is not None:  # the provider said when
+                when = now + timedelta(seconds=result.retry_after)
+            else:
+                when = now + backoff(attempts, self.settings, self.rng)
             retry = outbox.Transition(
-                message.id, MessageStatus.QUEUED, when, error=result.reason or "transient"
+                message.id,
+                MessageStatus.QUEUED,
+                when,
+                error=reason or "transient",
+                uncount=not result.reached,
             )
-            self._outcome(Pending(message, retry, reason))
+            self._outcome(Pending(message, retry, reason or "transient"))
         else:
             failed = outbox.Transition(message.id, MessageStatus.FAILED, now, error=result.reason)
             bounce = None
             if result.suppress:
                 bounce = (kind, address, "bounce", result.reason)
-                self._bounced.add((kind, address))
+                assert self._pass is not None
+                self._pass.bounced.add((kind, address))
             self._outcome(Pending(message, failed, reason, bounce))
-
-    async def aclose(self) -> None:
-        for channel in self.channels.values():
-            await channel.aclose()
-
-
-def _address(row: _Recipient, kind: str) -> str | None:
-    return row.email if kind == "email" else row.phone if kind == "sms" else None

@@ -1,13 +1,10 @@
-"""The transactional outbox: writing planned messages and claiming them for dispatch.
+"""The transactional outbox: writing planned messages and recording what became of them.
 
 Planning inserts with ON CONFLICT DO NOTHING on the idempotency key, so re-planning
-adds nothing. Dispatchers claim due rows by setting a lease in one UPDATE ...
-RETURNING statement; on PostgreSQL the candidate rows are picked with FOR UPDATE
-SKIP LOCKED so several dispatchers never take the same row, and on SQLite the single
-statement runs under SQLite's one writer lock. A worker that dies leaves a lease that
-expires, after which the row is claimable again. Every state change afterwards is
-guarded by ``claimed_by`` and ``status`` (GOV.UK Notify's "only if still sending"),
-so a worker whose lease was taken over cannot overwrite the new owner's outcome.
+adds nothing. Dispatchers claim due rows with a lease (:mod:`.claims`). Every state
+change afterwards is guarded by ``claimed_by`` and ``status`` (GOV.UK Notify's "only
+if still sending"), so a worker whose lease was taken over cannot overwrite the new
+owner's outcome.
 """
 
 from __future__ import annotations
@@ -16,10 +13,10 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, or_, select, union_all, update
+from sqlalchemy import Connection, and_, bindparam, select, update
 
 from rapport.engine.core.db import upsert_insert
 from rapport.engine.core.models import (
@@ -168,107 +165,13 @@ def _naive_utc(value: datetime | None) -> datetime | None:
 
 
 @dataclass(frozen=True)
-class Claimed:
-    """A message this worker holds the lease on; plain columns, re-read inside the claim."""
-
-    id: int
-    idempotency_key: str
-    customer_id: str
-    campaign: str
-    channel: str
-    topic: str
-    locale: str
-    subject: str | None
-    body_text: str
-    body_html: str | None
-    send_at: datetime
-    expires_at: datetime | None
-    attempts: int
-    transactional: bool
-
-
-_CLAIM_COLUMNS = [OUTBOX.c[name] for name in Claimed.__dataclass_fields__]
-
-
-def _due_candidates(now: datetime, limit: int) -> tuple[Any, Any]:
-    """The two kinds of due rows, each in claim order and each read from the index alone.
-
-    Queued messages whose time has come and messages whose lease expired are two ranges
-    of ``ix_outbox_due`` (status, send_at, id). One ``OR`` over both made SQLite scan the
-    whole outbox and sort it for every batch (0.12 s a claim at 100k customers, ~1 s at
-    1M) and PostgreSQL read every due row before its LIMIT; as two ranges, a claim reads
-    about ``limit`` index entries however large the outbox is.
-    """
-    queued = (
-        select(OUTBOX.c.id, OUTBOX.c.send_at)
-        .where(OUTBOX.c.status == MessageStatus.QUEUED, OUTBOX.c.send_at <= now)
-        .order_by(OUTBOX.c.send_at, OUTBOX.c.id)
-        .limit(limit)
-    )
-    expired = (
-        select(OUTBOX.c.id, OUTBOX.c.send_at)
-        .where(OUTBOX.c.status == MessageStatus.SENDING, OUTBOX.c.lease_until < now)
-        .order_by(OUTBOX.c.send_at, OUTBOX.c.id)
-        .limit(limit)
-    )
-    return queued, expired
-
-
-def claim(
-    connection: Connection, worker: str, now: datetime, lease: timedelta, limit: int
-) -> list[Claimed]:
-    """Take up to ``limit`` due messages (or ones whose lease expired) for ``worker``.
-
-    Due messages are taken oldest ``send_at`` first (then by id), whichever of the two
-    kinds they are.
-    """
-    due = or_(
-        and_(OUTBOX.c.status == MessageStatus.QUEUED, OUTBOX.c.send_at <= now),
-        and_(OUTBOX.c.status == MessageStatus.SENDING, OUTBOX.c.lease_until < now),
-    )
-    values = {
-        "status": MessageStatus.SENDING,
-        "lease_until": now + lease,
-        "claimed_by": worker,
-        "attempts": OUTBOX.c.attempts + 1,
-    }
-    queued, expired = _due_candidates(now, limit)
-    if connection.dialect.name == "postgresql":
-        # Each range is locked as it is read (SKIP LOCKED: several dispatchers never take
-        # the same row); FOR UPDATE is not allowed on a UNION, so each is its own CTE. A
-        # CTE runs once, where "id IN (subquery ... LIMIT ... SKIP LOCKED)" may be re-run
-        # by the planner per row and so claim far more than ``limit`` rows.
-        locked_queued = queued.with_for_update(skip_locked=True).cte("due_queued")
-        locked_expired = expired.with_for_update(skip_locked=True).cte("due_expired")
-        both = union_all(select(locked_queued), select(locked_expired)).subquery("due")
-        picked = select(both.c.id).order_by(both.c.send_at, both.c.id).limit(limit).cte("picked")
-        statement = (
-            update(OUTBOX)
-            .where(OUTBOX.c.id == picked.c.id)
-            .values(values)
-            .returning(*_CLAIM_COLUMNS)
-        )
-    else:  # SQLite: one statement under the single writer lock
-        # SQLite allows no LIMIT inside a compound SELECT's members, hence the wrapping.
-        both = union_all(select(queued.subquery()), select(expired.subquery())).subquery("due")
-        first = select(both.c.id).order_by(both.c.send_at, both.c.id).limit(limit)
-        statement = (
-            update(OUTBOX)
-            .where(OUTBOX.c.id.in_(first.scalar_subquery()), due)
-            .values(values)
-            .returning(*_CLAIM_COLUMNS)
-        )
-    rows = connection.execute(statement).all()
-    return sorted((Claimed(**row._mapping) for row in rows), key=lambda m: (m.send_at, m.id))
-
-
-@dataclass(frozen=True)
 class Transition:
     """What happens to one claimed message next, to be written by :func:`apply`.
 
     ``status`` SENT, FAILED, EXPIRED or SUPPRESSED is a final outcome (``at`` is the
-    sending time for SENT); QUEUED is another attempt at ``at``; ``release`` gives an
-    unsent message back as if it had never been claimed.
+    sending time for SENT); QUEUED is another attempt at ``at``; ``release`` gives a
+    claimed message back to the queue. ``uncount`` takes back the attempt the fence
+    counted, for a send that never reached the provider (connection refused).
     """
 
     message_id: int
@@ -277,6 +180,7 @@ class Transition:
     provider_id: str | None = None
     error: str | None = None
     release: bool = False
+    uncount: bool = False
 
 
 def _guarded(message_id: Any, worker: Any) -> Any:
@@ -317,15 +221,21 @@ _RETRY = (
         last_error=bindparam("m_error"),
     )
 )
-_RELEASE = (
+_RETRY_UNCOUNTED = (
     update(OUTBOX)
     .where(_GUARD)
     .values(
         status=MessageStatus.QUEUED,
+        send_at=bindparam("m_at", type_=OUTBOX.c.send_at.type),
         lease_until=None,
-        claimed_by=None,
+        last_error=bindparam("m_error"),
         attempts=OUTBOX.c.attempts - 1,
     )
+)
+_RELEASE = (
+    update(OUTBOX)
+    .where(_GUARD)
+    .values(status=MessageStatus.QUEUED, lease_until=None, claimed_by=None)
 )
 
 
@@ -346,7 +256,7 @@ def apply(connection: Connection, worker: str, transitions: Sequence[Transition]
         elif change.status is MessageStatus.SENT:
             statement = _SENT
         elif change.status is MessageStatus.QUEUED:
-            statement = _RETRY
+            statement = _RETRY_UNCOUNTED if change.uncount else _RETRY
         else:
             statement = _ENDED
         groups[statement].append(

@@ -1,11 +1,16 @@
-"""Outcomes of sends, written in groups rather than one transaction a message.
+"""Outcomes of sends, written in groups, and never given up while the process lives.
 
 Outcomes are collected and written with one guarded ``executemany`` per kind of change
 (:func:`rapport.engine.delivery.outbox.apply`) as soon as ``flush_every`` of them wait
-or the oldest has waited ``flush_seconds``, and whatever is left when a batch ends. A
-kill between a provider's acceptance and the write leaves those rows ``sending``; they
-are sent again with the same idempotency key once their lease expires (see
-:mod:`rapport.engine.delivery.dispatch` for the bounded window this gives).
+or the oldest has waited ``flush_seconds``, and whatever is left when a pass ends.
+
+A group that cannot be written (the database is down, the disk full, the file locked)
+stays in memory, in order, and is tried again with a growing pause; the leases of its
+messages are renewed meanwhile (:mod:`.leases`), so no other dispatcher sends them
+again. Only the end of the process can lose them: a kill, or a stop whose grace period
+ends first, in which case the ids are reported (``DispatchReport.unwritten``) and
+those messages are sent again, with the same idempotency key, once their leases
+expire (see :mod:`rapport.engine.delivery.dispatch` for the bounded window this gives).
 """
 
 from __future__ import annotations
@@ -13,18 +18,23 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 from sqlalchemy import Engine
 
+from rapport.engine.core.logs import Throttle
 from rapport.engine.core.models import MessageStatus
 from rapport.engine.delivery import outbox, suppression
+from rapport.engine.delivery.claims import Claimed
+from rapport.engine.delivery.dbthread import DatabaseThread
 
 log = logging.getLogger("rapport.engine.delivery.dispatch")
-T = TypeVar("T")
+
+#: The pauses between attempts to write a group that failed, in seconds.
+RETRY_FIRST, RETRY_MOST = 0.2, 5.0
 
 
 @dataclass
@@ -33,20 +43,35 @@ class DispatchReport:
     #: Why messages were not sent: (channel, status, reason) -> count.
     reasons: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     lost_leases: int = 0
-    #: Claimed, then handed back unsent because the dispatcher was stopping.
+    #: Claimed, then handed back unsent (stopping, a paused channel, a failed check).
     released: int = 0
     #: (channel, seconds) for every provider call, for the latency histogram.
     latencies: list[tuple[str, float]] = field(default_factory=list)
+    #: Sends cut off at the end of a stop's grace period, their claims released: the
+    #: provider may have accepted them, and they will be sent again.
+    abandoned: list[int] = field(default_factory=list)
+    #: Messages whose outcome could not be written before the pass had to end.
+    unwritten: list[int] = field(default_factory=list)
+    #: The type of the last database error of the pass, if any.
+    database_error: str | None = None
 
     def count(self, status: MessageStatus) -> int:
         return sum(n for (_, s), n in self.outcomes.items() if s == status.value)
+
+    @property
+    def clean(self) -> bool:
+        """Nothing abandoned and nothing left unwritten."""
+        return not self.abandoned and not self.unwritten
+
+    def __bool__(self) -> bool:
+        return bool(self.outcomes or self.released or self.lost_leases or not self.clean)
 
 
 @dataclass(frozen=True)
 class Pending:
     """An outcome waiting to be written, with what the report and the log need of it."""
 
-    message: outbox.Claimed
+    message: Claimed
     change: outbox.Transition
     #: Why it was not sent ("" for a message that was), for ``DispatchReport.reasons``.
     reason: str = ""
@@ -56,48 +81,52 @@ class Pending:
     before_sending: bool = False
 
 
-#: Runs a blocking function on the dispatcher's database thread.
-RunInThread = Callable[[Callable[[], T]], "asyncio.Future[T]"]
-
-
 class Outcomes:
-    """Outcomes of one ``run_once`` not yet written, and when to write them.
+    """Outcomes not yet written, and when to write them (see the module doc).
 
     :meth:`add` hands the waiting group to the database thread once ``every`` outcomes
     wait, and otherwise arms a timer so that none waits longer than ``seconds``;
-    :meth:`flush` hands over whatever waits. The thread runs one job at a time in
-    order, so a group handed over before a claim is written before that claim. A
-    group that cannot be written waits for the next attempt (its rows stay ``sending``
-    meanwhile, and a crash in between re-sends them once their lease expires, as it
-    always could); :meth:`drain` tries once more and raises if that fails too.
+    :meth:`flush` hands over whatever waits. ``on_done`` is told the ids whose
+    outcome is settled (written, or found to be another dispatcher's).
     """
 
     def __init__(
         self,
         engine: Engine,
         worker: str,
-        report: DispatchReport,
+        report: Callable[[], DispatchReport],
         every: int,
         seconds: float,
-        in_thread: RunInThread[set[int]],
+        database: DatabaseThread,
+        on_done: Callable[[Iterable[int]], None] = lambda ids: None,
     ) -> None:
         self.engine = engine
         self.worker = worker
         self.report = report
         self.every = max(every, 1)
         self.seconds = seconds
-        self.in_thread = in_thread
+        self.database = database
+        self.on_done = on_done
         self.waiting: list[Pending] = []
-        self._writes: list[asyncio.Future[set[int]]] = []
+        #: Writes handed to the database thread and not yet done, with their ids.
+        self._writes: dict[asyncio.Future[set[int]], list[int]] = {}
         self._timer: asyncio.TimerHandle | None = None
-        self._error: BaseException | None = None
+        self._pause = RETRY_FIRST
+        self._throttle = Throttle(30.0)
+        self.closed = False
+
+    @property
+    def failing(self) -> bool:
+        """The last write failed and its outcomes wait for the next try."""
+        return self._pause > RETRY_FIRST
 
     def add(self, pending: Pending) -> None:
         self.waiting.append(pending)
-        if len(self.waiting) >= self.every:
+        if len(self.waiting) >= self.every and not self.failing:
             self.flush()
         elif self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(self.seconds, self.flush)
+            delay = self._pause if self.failing else self.seconds
+            self._timer = asyncio.get_running_loop().call_later(delay, self.flush)
 
     def flush(self) -> None:
         """Hand every waiting outcome to the database thread (without waiting for it)."""
@@ -105,23 +134,42 @@ class Outcomes:
             self._timer.cancel()
             self._timer = None
         group, self.waiting = self.waiting, []
-        if not group:
+        if not group or self.closed:
+            self.waiting[:0] = group
             return
-        write = self.in_thread(functools.partial(self._write, group))
+        write = self.database.submit(functools.partial(self._write, group))
+        self._writes[write] = [p.message.id for p in group]
         write.add_done_callback(functools.partial(self._written, group))
-        self._writes.append(write)
 
-    async def drain(self) -> None:
-        """Write everything still waiting and wait until it is written."""
-        for _attempt in (1, 2):
+    async def drain(self, patience: float | None) -> list[int]:
+        """Write everything, trying again after failures for up to ``patience`` seconds
+        (``None``: until written); returns the ids still unwritten when it gave up.
+
+        Giving up changes nothing: what waits is still written by a later :meth:`drain`
+        or timer, until :meth:`close`."""
+        end = None if patience is None else time.monotonic() + patience
+        while True:
             self.flush()
-            while self._writes:
-                writes, self._writes = self._writes, []
-                await asyncio.gather(*writes, return_exceptions=True)
-            if not self.waiting:
-                return
-        assert self._error is not None
-        raise self._error
+            if self._writes:
+                left = None if end is None else max(end - time.monotonic(), 0.0)
+                await asyncio.wait(list(self._writes), timeout=left)
+            if not self.waiting and not self._writes:
+                return []
+            left = None if end is None else end - time.monotonic()
+            if left is not None and left <= 0:
+                break
+            if self.waiting:
+                await asyncio.sleep(self._pause if left is None else min(self._pause, left))
+        unwritten = [p.message.id for p in self.waiting]
+        unwritten += [i for ids in self._writes.values() for i in ids]
+        return sorted(set(unwritten))
+
+    def close(self) -> None:
+        """Write nothing more: the pass has ended (what still waits is reported)."""
+        self.closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def _write(self, group: list[Pending]) -> set[int]:
         """On the database thread: one transaction for the whole group."""
@@ -134,19 +182,35 @@ class Outcomes:
         return written
 
     def _written(self, group: list[Pending], write: asyncio.Future[set[int]]) -> None:
-        """Back on the event loop: count what was written, or keep it waiting."""
-        if write.cancelled() or write.exception() is not None:
-            self._error = write.exception() if not write.cancelled() else None
-            # The error's type only: its text can quote the SQL parameters (addresses).
-            log.error(
-                "writing %d outcomes failed (%s); will retry",
-                len(group),
-                type(self._error).__name__,
-            )
-            self.waiting[:0] = group
+        """Back on the event loop: count what was written, or keep it for the next try."""
+        self._writes.pop(write, None)
+        if self.closed:  # the pass has ended and reported these as unwritten
             return
+        if write.cancelled() or write.exception() is not None:
+            error = write.exception() if not write.cancelled() else None
+            self.report().database_error = type(error).__name__ if error else "cancelled"
+            if self._throttle.allow("write"):
+                # The error's type only: its text can quote the SQL parameters (addresses).
+                log.error(
+                    "writing %d outcomes failed (%s); keeping them and retrying every %.1f s",
+                    len(group) + len(self.waiting),
+                    self.report().database_error,
+                    min(self._pause * 2, RETRY_MOST),
+                )
+            self.waiting[:0] = group
+            self._pause = min(self._pause * 2, RETRY_MOST)
+            if self._timer is None and not self.closed:
+                self._timer = asyncio.get_running_loop().call_later(self._pause, self.flush)
+            return
+        if self.failing:
+            log.info("outcomes are being written again")
+        self._pause = RETRY_FIRST
         written = write.result()
-        report = self.report
+        self.on_done(p.message.id for p in group)
+        self._count(group, written)
+
+    def _count(self, group: list[Pending], written: set[int]) -> None:
+        report = self.report()
         for pending in group:
             message, change = pending.message, pending.change
             if change.release:
@@ -159,7 +223,15 @@ class Outcomes:
             report.outcomes[(message.channel, change.status.value)] += 1
             if change.status is not MessageStatus.SENT:
                 report.reasons[(message.channel, change.status.value, pending.reason)] += 1
-            if pending.before_sending:
+            if change.status is MessageStatus.QUEUED:
+                log.info(
+                    "message %s requeued via %s: %s; next attempt at %s",
+                    message.id,
+                    message.channel,
+                    pending.reason or "no reason given",
+                    change.at.isoformat() if change.at else "once due",
+                )
+            elif pending.before_sending:
                 log.info("message %s %s: %s", message.id, change.status.value, pending.reason)
             else:
                 log.info("message %s %s via %s", message.id, change.status.value, message.channel)

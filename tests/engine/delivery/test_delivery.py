@@ -28,7 +28,7 @@ from rapport.consent.tokens import Signer
 from rapport.engine.core.config import ChannelConfig, Settings
 from rapport.engine.core.models import CUSTOMER, OUTBOX, MessageStatus
 from rapport.engine.delivery.dispatch import Dispatcher
-from rapport.engine.delivery.lanes import build_channels
+from rapport.engine.delivery.lanes import ChannelLane, build_channels
 
 
 def settings_for(port: int, tmp_path: Path) -> Settings:
@@ -267,8 +267,10 @@ async def test_transient_failures_give_up_after_max_attempts(
     settings = settings_for(1, tmp_path)
     await plan_one(engine, settings, "FLAKY")
     channel = RecordingChannel(handler=lambda message: SendResult.transient("timeout"))
+    # A lane that never rests its provider: this test walks a fake clock, not real time.
+    lane = ChannelLane("email", [("email", [channel])], failover_after=1000)
     moment = [datetime(2026, 11, 26, 10, tzinfo=UTC)]
-    dispatcher = dispatcher_with(engine, settings, channel, moment)
+    dispatcher = dispatcher_with(engine, settings, lane, moment)
     for _ in range(settings.dispatch.max_attempts + 2):
         await dispatcher.run_once()
         moment[0] += timedelta(seconds=settings.dispatch.backoff_max_seconds + 1)
@@ -303,13 +305,13 @@ async def test_hard_bounce_fails_at_once_and_suppresses_the_address(
 
 async def test_expired_lease_lets_another_worker_resume(engine: Engine, tmp_path: Path) -> None:
     from rapport.channels.recording import RecordingChannel
-    from rapport.engine.delivery import outbox
+    from rapport.engine.delivery import claims, outbox
 
     settings = settings_for(1, tmp_path)
     await plan_one(engine, settings, "CRASH")
     moment = [datetime(2026, 11, 26, 12, tzinfo=UTC)]
     with engine.begin() as connection:  # a worker claims, then dies without an outcome
-        (claimed,) = outbox.claim(connection, "dead", moment[0], timedelta(minutes=5), 10)
+        (claimed,) = claims.claim(connection, "dead", moment[0], timedelta(minutes=5), 10)
     channel = RecordingChannel()
     survivor = dispatcher_with(engine, settings, channel, moment)
     assert (await survivor.run_once()).outcomes == Counter()  # lease still held
@@ -396,7 +398,7 @@ async def test_a_consent_change_between_ticks_does_not_repeat_the_occasion_on_an
 
 
 def test_a_claim_takes_at_most_its_batch_size(engine: Engine) -> None:
-    from rapport.engine.delivery import outbox
+    from rapport.engine.delivery import claims
 
     add_customer(engine, "MANY")
     with engine.begin() as connection:
@@ -421,9 +423,9 @@ def test_a_claim_takes_at_most_its_batch_size(engine: Engine) -> None:
             ],
         )
     with engine.begin() as connection:
-        first = outbox.claim(connection, "w1", PLAN_AT, timedelta(minutes=5), 50)
+        first = claims.claim(connection, "w1", PLAN_AT, timedelta(minutes=5), 50)
     with engine.begin() as connection:
-        second = outbox.claim(connection, "w2", PLAN_AT, timedelta(minutes=5), 50)
+        second = claims.claim(connection, "w2", PLAN_AT, timedelta(minutes=5), 50)
     assert len(first) == len(second) == 50
     assert not {m.id for m in first} & {m.id for m in second}
     assert [r.status for r in outbox_rows(engine)].count("sending") == 100

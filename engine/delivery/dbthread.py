@@ -1,0 +1,162 @@
+"""The dispatcher's database thread, and what it knows of the database's health.
+
+Every piece of the dispatcher's database work (claims, the checks before sending,
+lease renewals, outcome writes) runs on one thread of its own, one job at a time and
+in order, so the event loop keeps every provider connection busy meanwhile, and a
+group of outcomes handed over before a claim is written before that claim.
+
+The thread is a daemon thread: a write stuck in the driver (a SQLite file locked by
+another process waits out its busy timeout) must not keep a stopping process alive
+past its grace period. What it last saw is kept in :class:`DatabaseHealth`, which
+``/readyz`` reports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+#: A job running this long is reported as stuck (a lock held elsewhere, a hung server).
+STUCK_SECONDS = 10.0
+
+
+@dataclass
+class DatabaseHealth:
+    """Whether the dispatcher's database work succeeds, as ``/readyz`` asks it."""
+
+    #: When the first of the failures in a row happened (monotonic), None when fine.
+    failing_since: float | None = None
+    #: The type of the last error: its text may quote SQL parameters (addresses).
+    last_error: str = ""
+    #: When the job now running started (monotonic), None when idle.
+    busy_since: float | None = None
+
+    def succeeded(self) -> None:
+        self.failing_since = None
+        self.last_error = ""
+
+    def failed(self, error: BaseException) -> None:
+        if self.failing_since is None:
+            self.failing_since = time.monotonic()
+        self.last_error = type(error).__name__
+
+    def problem(self) -> str | None:
+        """None while database work succeeds; otherwise why the dispatcher is not ready."""
+        now = time.monotonic()
+        if self.failing_since is not None:
+            return (
+                f"database writes failing for {now - self.failing_since:.0f} s ({self.last_error})"
+            )
+        if self.busy_since is not None and now - self.busy_since >= STUCK_SECONDS:
+            return f"database work blocked for {now - self.busy_since:.0f} s"
+        return None
+
+
+class PassEnded(RuntimeError):
+    """A job handed over after the dispatcher's pass ended, and so never run."""
+
+
+class DatabaseThread:
+    """Runs blocking jobs one at a time on a daemon thread; results come back as futures.
+
+    ``inline`` runs each job at once on the caller's thread instead: an in-memory
+    SQLite database exists once per connection and its work cannot move threads.
+    """
+
+    def __init__(self, health: DatabaseHealth, *, inline: bool = False) -> None:
+        self.health = health
+        self.inline = inline
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], Callable[..., None]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self._ended = threading.Event()
+
+    def submit(self, job: Callable[[], T]) -> asyncio.Future[T]:
+        """Queue ``job``; the future completes on the calling event loop."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[T] = loop.create_future()
+        if self._closed:
+            done.set_exception(PassEnded("the dispatcher's pass has ended"))
+            return done
+        if self.inline:
+            self._settle(done, job)
+            return done
+
+        def settle(result: Any = None, error: BaseException | None = None) -> None:
+            def on_loop() -> None:
+                if done.cancelled():
+                    return
+                if error is not None:
+                    done.set_exception(error)
+                else:
+                    done.set_result(result)
+
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(on_loop)
+
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._work, name="rapport-dispatch-db", daemon=True
+            )
+            self._thread.start()
+        self._jobs.put((job, settle))
+        return done
+
+    def _settle(self, done: asyncio.Future[T], job: Callable[[], T]) -> None:
+        try:
+            result = self._run(job)
+        except Exception as exc:
+            done.set_exception(exc)
+        else:
+            done.set_result(result)
+
+    def _run(self, job: Callable[[], T]) -> T:
+        self.health.busy_since = time.monotonic()
+        try:
+            result = job()
+        except Exception as exc:
+            self.health.failed(exc)
+            raise
+        finally:
+            self.health.busy_since = None
+        self.health.succeeded()
+        return result
+
+    def _work(self) -> None:
+        while (item := self._jobs.get()) is not None:
+            job, settle = item
+            if self._closed:  # the pass ended: it reported what was not written
+                settle(error=PassEnded("the dispatcher's pass has ended"))
+                continue
+            try:
+                result = self._run(job)
+            except Exception as exc:
+                settle(error=exc)
+            else:
+                settle(result)
+        self._ended.set()
+
+    def close(self) -> None:
+        """End the thread (without waiting); jobs not yet started are dropped."""
+        self._closed = True
+        if self._thread is not None:
+            self._jobs.put(None)
+
+    async def ended(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the thread to finish the job it is running
+        (its transaction then no longer holds row locks another dispatcher would skip)."""
+        if self._thread is None:
+            return True
+        end = time.monotonic() + timeout
+        while not self._ended.is_set() and time.monotonic() < end:
+            await asyncio.sleep(0.005)
+        return self._ended.is_set()

@@ -1,0 +1,224 @@
+"""The check right before a send: is the lease still ours, and may we still send?
+
+Planning checked consent days ago and the claim minutes ago; a customer who withdraws
+while their message waits in a dispatcher's queue must not get it. So each message is
+checked once more immediately before it is handed to a provider, in one transaction
+that:
+
+1. renews this dispatcher's lease on it (a message whose lease passed to another
+   dispatcher is dropped: the other one sends it);
+2. re-reads the customer's address, consent and the suppression list, and the send
+   window's end;
+3. counts an attempt for each message that may go.
+
+The transaction is the moment a send "starts": a withdrawal committed before it is
+always seen. On PostgreSQL the granted consent rows are share-locked until it commits,
+so a withdrawal running at the same time waits for it and counts as later; on SQLite
+the renewal takes the single writer lock first, which has the same effect.
+
+Checks are grouped (:class:`Fence`): whoever asks while a check is running waits for
+the next one, which then covers them all, so the cost per message falls as the number
+of connections grows (group commit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, select
+
+from rapport.consent.state import granted_pairs
+from rapport.engine.core.models import CUSTOMER, MessageStatus
+from rapport.engine.delivery import claims, outbox, suppression
+from rapport.engine.delivery.claims import Claimed
+from rapport.engine.delivery.dbthread import DatabaseThread
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """The customer columns a send reads, as they are at the check."""
+
+    email: str | None
+    phone: str | None
+    first_name: str
+    last_name: str
+    locale: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the check decided for one message.
+
+    ``lost``: the lease is no longer ours; leave the message alone. ``status``: do not
+    send; record this final status (with ``reason``). Otherwise send to ``address``.
+    """
+
+    lost: bool = False
+    status: MessageStatus | None = None
+    reason: str = ""
+    recipient: Recipient | None = None
+    address: str | None = None
+    #: A marketing SMS went to this customer before (no opt-out hint needed).
+    texted_before: bool = False
+
+
+LOST = Verdict(lost=True)
+
+
+def address_of(recipient: Recipient, kind: str) -> str | None:
+    return recipient.email if kind == "email" else recipient.phone if kind == "sms" else None
+
+
+def check(
+    connection: Connection,
+    worker: str,
+    messages: Sequence[Claimed],
+    kinds: Mapping[str, str],
+    now: datetime,
+    lease_until: datetime,
+) -> dict[int, Verdict]:
+    """Renew, re-check and count the attempts of ``messages``, in the caller's transaction.
+
+    ``kinds`` maps each channel to its kind ("email", "sms"). Returns a verdict for
+    every message.
+    """
+    held = claims.renew(connection, worker, [m.id for m in messages], lease_until)
+    live = [m for m in messages if m.id in held]
+    ids = sorted({m.customer_id for m in live})
+    recipients = {
+        row.id: Recipient(row.email, row.phone, row.first_name, row.last_name, row.locale)
+        for row in connection.execute(
+            select(
+                CUSTOMER.c.id,
+                CUSTOMER.c.email,
+                CUSTOMER.c.phone,
+                CUSTOMER.c.first_name,
+                CUSTOMER.c.last_name,
+                CUSTOMER.c.locale,
+            ).where(CUSTOMER.c.id.in_(ids))
+        )
+    }
+    marketing = sorted({m.customer_id for m in live if not m.transactional})
+    granted = granted_pairs(connection, marketing, lock=True) if marketing else {}
+    wanted = []
+    for message in live:
+        recipient = recipients.get(message.customer_id)
+        kind = kinds.get(message.channel, message.channel)
+        if recipient is not None and (address := address_of(recipient, kind)):
+            wanted.append((kind, address))
+    suppressed = suppression.suppressed_addresses(connection, wanted)
+    texted = outbox.customers_texted_before(
+        connection,
+        [m.customer_id for m in live if kinds.get(m.channel) == "sms" and not m.transactional],
+    )
+    verdicts = {m.id: LOST for m in messages if m.id not in held}
+    for message in live:
+        kind = kinds.get(message.channel, message.channel)
+        recipient = recipients.get(message.customer_id)
+        address = address_of(recipient, kind) if recipient is not None else None
+        verdicts[message.id] = _decide(
+            message,
+            now,
+            recipient,
+            address,
+            granted,
+            suppressed=(kind, address) in suppressed,
+            texted_before=message.customer_id in texted,
+        )
+    going = [m.id for m in live if verdicts[m.id].status is None]
+    if going:
+        claims.count_attempts(connection, worker, going)
+    return verdicts
+
+
+def _decide(
+    message: Claimed,
+    now: datetime,
+    recipient: Recipient | None,
+    address: str | None,
+    granted: Mapping[str, set[tuple[str, str]]],
+    *,
+    suppressed: bool,
+    texted_before: bool,
+) -> Verdict:
+    if message.expires_at is not None and now >= message.expires_at:
+        return Verdict(status=MessageStatus.EXPIRED, reason="send window closed before sending")
+    if not message.transactional and (message.channel, message.topic) not in granted.get(
+        message.customer_id, ()
+    ):
+        return Verdict(status=MessageStatus.SUPPRESSED, reason="consent not granted at send time")
+    if recipient is None or not address:
+        return Verdict(status=MessageStatus.SUPPRESSED, reason="no address at send time")
+    if suppressed:
+        return Verdict(status=MessageStatus.SUPPRESSED, reason="address is on the suppression list")
+    return Verdict(recipient=recipient, address=address, texted_before=texted_before)
+
+
+class Fence:
+    """Groups the checks asked for while one runs into the next (see the module doc)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        database: DatabaseThread,
+        worker: str,
+        kinds: Mapping[str, str],
+        times: Callable[[], tuple[datetime, datetime]],
+    ) -> None:
+        """``times()`` gives (now, the lease's new end) when a check runs."""
+        self.engine = engine
+        self.database = database
+        self.worker = worker
+        self.kinds = kinds
+        self.times = times
+        self._waiting: list[tuple[Claimed, asyncio.Future[Verdict]]] = []
+        self._running = False
+        self._scheduled = False
+
+    async def check(self, message: Claimed) -> Verdict:
+        """The verdict for ``message``; raises what the database raised."""
+        decided: asyncio.Future[Verdict] = asyncio.get_running_loop().create_future()
+        self._waiting.append((message, decided))
+        if not self._running and not self._scheduled:
+            # Those who ask in this same turn of the loop join the same check.
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._start)
+        return await decided
+
+    def _start(self) -> None:
+        self._scheduled = False
+        group, self._waiting = self._waiting, []
+        group = [(m, f) for m, f in group if not f.done()]
+        if not group:
+            return
+        self._running = True
+        job = self.database.submit(functools.partial(self._run, [m for m, _ in group]))
+        job.add_done_callback(functools.partial(self._done, group))
+
+    def _run(self, messages: list[Claimed]) -> dict[int, Verdict]:
+        now, until = self.times()
+        with self.engine.begin() as connection:
+            return check(connection, self.worker, messages, self.kinds, now, until)
+
+    def _done(
+        self,
+        group: list[tuple[Claimed, asyncio.Future[Verdict]]],
+        job: asyncio.Future[dict[int, Verdict]],
+    ) -> None:
+        self._running = False
+        error = None if job.cancelled() else job.exception()
+        for message, decided in group:
+            if decided.done():
+                continue
+            if job.cancelled():
+                decided.cancel()
+            elif error is not None:
+                decided.set_exception(error)
+            else:
+                decided.set_result(job.result()[message.id])
+        if self._waiting:
+            self._start()
