@@ -40,29 +40,24 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from rapport.channels.base import Channel, Outcome, OutgoingMessage, SendResult
-from rapport.channels.mime import message_id_for
-from rapport.consent.links import unsubscribe_headers
+from rapport.channels.base import Channel, Outcome, SendResult
 from rapport.consent.tokens import Signer
 from rapport.engine.core.config import Settings
 from rapport.engine.core.db import in_memory
-from rapport.engine.core.i18n import gettext, ui_language
-from rapport.engine.core.i18n import gettext_noop as _
 from rapport.engine.core.logs import Throttle
 from rapport.engine.core.models import MessageStatus
 from rapport.engine.core.timeutil import Clock, utcnow
 from rapport.engine.delivery import claims, outbox
 from rapport.engine.delivery.claims import Claimed
 from rapport.engine.delivery.dbthread import DatabaseHealth, DatabaseThread
-from rapport.engine.delivery.fence import Fence, Recipient, Verdict
+from rapport.engine.delivery.fence import Fence, Verdict
 from rapport.engine.delivery.lanes import ChannelLane
 from rapport.engine.delivery.leases import LeaseKeeper
 from rapport.engine.delivery.outcomes import DispatchReport, Outcomes, Pending
+from rapport.engine.delivery.outgoing import build_outgoing
 from rapport.engine.delivery.pump import ChannelPump, CheckFailed
-from rapport.engine.rendering.locales import full_name
 
 log = logging.getLogger(__name__)
-OPT_OUT_HINT = _("Reply STOP to opt out")
 #: After a stop's grace period, how long outcomes may still take to be written.
 STOP_WRITE_SECONDS = 1.5
 #: How long a pass keeps retrying outcome writes between its own checks for a stop.
@@ -390,9 +385,11 @@ class Dispatcher:
     async def _send(
         self, message: Claimed, lane: ChannelLane, kind: str, verdict: Verdict
     ) -> float | None:
-        assert verdict.recipient is not None and verdict.address is not None
+        assert verdict.address is not None and self._pass is not None
         try:
-            outgoing = self._outgoing(message, verdict.recipient, kind, verdict.address, verdict)
+            outgoing = build_outgoing(
+                message, verdict, kind, self.settings, self.signer, self._pass.texted
+            )
         except ValueError as exc:  # a header value the builder refuses
             result = SendResult.permanent(str(exc))
             self._record(message, result, kind, verdict.address)
@@ -419,50 +416,6 @@ class Dispatcher:
         self.report.latencies.append((message.channel, seconds))
         self._record(message, result, kind, verdict.address)
         return seconds
-
-    def _outgoing(
-        self, message: Claimed, row: Recipient, kind: str, address: str, verdict: Verdict
-    ) -> OutgoingMessage:
-        headers: dict[str, str] = {}
-        if kind == "email" and not message.transactional:
-            headers.update(
-                unsubscribe_headers(
-                    message.customer_id, message.channel, self.settings, self.signer
-                )
-            )
-        text = message.body_text
-        if kind == "sms" and not message.transactional:
-            text = self._with_opt_out_hint(message, text, verdict.texted_before)
-        return OutgoingMessage(
-            idempotency_key=message.idempotency_key,
-            kind=kind,
-            to=address,
-            to_name=full_name(row.first_name, row.last_name, row.locale) or None,
-            text=text,
-            subject=message.subject,
-            html=message.body_html,
-            sender=self.settings.sender.from_address,
-            message_id=message_id_for(
-                message.idempotency_key, self.settings.sender.message_id_domain
-            ),
-            headers=headers,
-            locale=message.locale,
-            customer_id=message.customer_id,
-            campaign=message.campaign,
-        )
-
-    def _with_opt_out_hint(self, message: Claimed, text: str, texted_before: bool) -> str:
-        """The first marketing SMS to a customer always says how to stop them.
-
-        Templates normally carry the hint; this is the safety net for one that does not.
-        """
-        assert self._pass is not None
-        texted = self._pass.texted
-        first = not texted_before and message.customer_id not in texted
-        texted.add(message.customer_id)
-        if not first or "stop" in text.casefold():
-            return text
-        return f"{text.rstrip()}\n{gettext(ui_language(message.locale), OPT_OUT_HINT)}"
 
     def _record(self, message: Claimed, result: SendResult, kind: str, address: str) -> None:
         now = self.clock()

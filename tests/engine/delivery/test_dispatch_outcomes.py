@@ -67,12 +67,14 @@ async def test_a_batch_of_outcomes_costs_a_few_statements_not_one_per_message(
             updates.append(statement)
 
     event.listen(due, "before_cursor_execute", seen)
-    report = await dispatcher(due, RecordingChannel()).run_once()
+    grouped = dispatcher(due, RecordingChannel())
+    grouped.flush_seconds = 60  # groups by count only, however slow the machine is today
+    report = await grouped.run_once()
 
     assert report.outcomes == Counter({("email", "sent"): 60, ("sms", "sent"): 60})
     assert outbox_statuses(migrated_url) == Counter({"sent": 120})
     # a handful of grouped writes rather than 120
-    assert len(updates) <= 20, len(updates)
+    assert len(updates) <= 10, len(updates)
 
 
 async def test_a_lost_lease_is_told_apart_message_by_message(due: Engine) -> None:
