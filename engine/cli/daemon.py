@@ -3,6 +3,10 @@
 ``dispatch`` sends due messages from the outbox, ``run`` is the daemon (planning on
 a schedule, dispatching continuously, the web app when enabled), ``serve`` is the
 web app alone. Each has a ``--once`` or foreground form for scripts and tests.
+
+``dispatch`` and ``run`` stop on SIGTERM or SIGINT and exit 0, or 75 when a send was
+cut off at the end of the grace period or an outcome could not be written (see
+:mod:`rapport.engine.runtime.daemon`).
 """
 
 from __future__ import annotations
@@ -38,7 +42,9 @@ def dispatch(app: AppContext, once: bool, interval: float) -> None:
     settings = app.settings.model_copy(
         update={"daemon": app.settings.daemon.model_copy(update={"dispatch_seconds": interval})}
     )
-    Daemon(settings, engine, plan=False).run_forever()
+    status = Daemon(settings, engine, plan=False).run_forever()
+    if status:
+        sys.exit(status)
 
 
 async def _dispatch_once(
@@ -103,13 +109,16 @@ def run(app: AppContext, once: bool) -> None:
 
         web = create_app(app.settings, engine)
         web.state.scheduler_running = daemon.running
+        web.state.dispatch_problem = daemon.dispatch_problem
         web_server = BackgroundServer(web, app.settings.web.host, app.settings.web.port).start()
         click.echo(f"web app on http://{app.settings.web.host}:{web_server.port}")
     try:
-        daemon.run_forever()
+        status = daemon.run_forever()
     finally:
         if web_server is not None:
             web_server.stop()
+    if status:
+        sys.exit(status)
 
 
 def _print_problems(problems: list[Any]) -> None:

@@ -1,7 +1,10 @@
 """The ``rapport`` command: the group with every command added, and its exit codes.
 
 Exit codes: 0 ok, 1 invalid input (the message names file, line/row and field),
-2 usage error, 3 runtime failure. Errors go to stderr; a user's mistake never shows
+2 usage error, 3 runtime failure, 75 a daemon (``run``, ``dispatch``) stopped with
+work cut off: a send still running at the end of the grace period, which the provider
+may have accepted, or an outcome it could not write (``EXIT_ABANDONED`` in
+``rapport.engine.runtime.daemon``). Errors go to stderr; a user's mistake never shows
 a traceback (set RAPPORT_DEBUG=1 to see one for runtime failures).
 
 The commands are added here, explicitly; no command registers itself by being

@@ -7,23 +7,37 @@ them apart), campaign file reloading, and a nightly rebuild of the co-purchase i
 behind recommendations. Each job runs at most one instance at a time and missed runs
 coalesce, so a slow tick never piles up behind itself.
 
-SIGTERM or SIGINT stops it gracefully: nothing new is claimed, in-flight sends may
-finish within ``daemon.grace_seconds``, and claimed messages not yet handed to a
-provider are released back to the queue. The exit status is 0.
+A daemon built with ``plan=False`` (``rapport dispatch``) only dispatches: it never
+schedules the planning tick nor takes the planning lock.
+
+SIGTERM or SIGINT stops it (:meth:`Daemon.stop`): nothing new is claimed, claimed
+messages not yet handed to a provider are released, sends in flight may finish
+within ``daemon.grace_seconds``, and every outcome is written. The exit status is 0
+when all of that happened. A send still running at the end of the grace period is
+cut off, its claim released and its id logged (the provider may have accepted it, so
+it may be sent twice); that, or an outcome left unwritten, makes the exit status
+:data:`EXIT_ABANDONED` (75, EX_TEMPFAIL), at most ``grace + 2`` seconds after the
+signal. A planning tick still running then is abandoned: its open transaction rolls
+back and the next planner plans those days again (planning is idempotent).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import SchedulerNotRunningError
 from sqlalchemy import Engine
 
 from rapport.engine.campaigns.store import CampaignStore
@@ -38,6 +52,65 @@ from rapport.engine.runtime import metrics, services
 from rapport.engine.runtime.leader import PlanningLock, planning_lock
 
 log = logging.getLogger(__name__)
+#: The exit status of a daemon that stopped with work cut off: a send the provider may
+#: have accepted, or an outcome it could not write (EX_TEMPFAIL: run it again).
+EXIT_ABANDONED = 75
+#: After the grace period, how long the dispatch pass may take to write its outcomes
+#: (the dispatcher's own limit is 1.5 s), and to close its provider connections.
+WRITE_SECONDS = 1.7
+CLOSE_SECONDS = 0.2
+
+
+class _QuietOverlaps(logging.Filter):
+    """A dispatch pass longer than the dispatch interval is normal (a broadcast takes
+    hours): APScheduler's warning for each tick it skips meanwhile is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances reached" not in record.getMessage()
+
+
+_QUIET_OVERLAPS = _QuietOverlaps()
+
+
+@dataclass
+class DispatchTicks:
+    """How the daemon's dispatch ticks end, for ``/readyz``: a tick that raised or met
+    database errors is a failing one until a tick succeeds."""
+
+    failing_since: float | None = None
+    failures: int = 0
+    last_error: str = ""
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def succeeded(self) -> None:
+        with self._lock:
+            self.failing_since, self.failures, self.last_error = None, 0, ""
+
+    def failed(self, error: str) -> None:
+        with self._lock:
+            if self.failing_since is None:
+                self.failing_since = time.monotonic()
+            self.failures += 1
+            self.last_error = error
+
+    def problem(self) -> str | None:
+        with self._lock:
+            if self.failing_since is None:
+                return None
+            seconds = time.monotonic() - self.failing_since
+            return (
+                f"dispatch ticks failing for {seconds:.0f} s "
+                f"({self.failures} in a row, last: {self.last_error})"
+            )
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """How a stop ended: the process's exit status, and the jobs still running."""
+
+    status: int
+    #: Jobs that did not end in time (their threads keep running until the process ends).
+    left: list[str] = field(default_factory=list)
 
 
 def days_in_play(now: datetime) -> list[Any]:
@@ -64,6 +137,7 @@ class Daemon:
         on_problems: Callable[[list[Any]], None] | None = None,
         plan: bool = True,
     ) -> None:
+        #: False: dispatch only (``rapport dispatch``): no planning tick, no planning lock.
         self.plan = plan
         self.settings = settings
         self.engine = engine
@@ -81,10 +155,24 @@ class Daemon:
         self.co_purchase: CoPurchase | None = None
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self.stopped = threading.Event()
+        self.ticks = DispatchTicks()
+        #: The report of the dispatch pass that ended after the stop began.
+        self.final_dispatch: DispatchReport | None = None
+        #: The error that ended that pass instead, if one did.
+        self.final_error: str | None = None
+        self._running: dict[str, threading.Thread] = {}
+        self._stop_result: Stopped | None = None
+        self._changed = threading.Condition()
 
     # -- jobs ---------------------------------------------------------------------------
     def plan_tick(self) -> list[PlanReport]:
-        """Plan the dates in play, if this daemon holds the planning lock."""
+        """Plan the dates in play, if this daemon plans and holds the planning lock.
+
+        A stop is noticed between days: the day being planned is finished (or, past
+        the grace period, abandoned with its transaction), later days are not started.
+        """
+        if not self.plan or self.stopped.is_set():
+            return []
         if not self.lock.try_acquire():
             log.debug("another daemon plans; skipping this tick")
             return []
@@ -94,6 +182,9 @@ class Daemon:
         reports = []
         now = self.clock()
         for day in days_in_play(now):
+            if self.stopped.is_set():
+                log.info("stopping: the planning tick ends before %s", day.isoformat())
+                break
             started = time.monotonic()
             report = run_plan(
                 self.engine,
@@ -120,7 +211,20 @@ class Daemon:
         return reports
 
     def dispatch_tick(self) -> DispatchReport:
-        report = self.loop.run_until_complete(self.dispatcher.run_once())
+        """One dispatch pass; how it ended is kept for ``/readyz``."""
+        try:
+            report = self.loop.run_until_complete(self.dispatcher.run_once())
+        except Exception as exc:
+            self.ticks.failed(type(exc).__name__)
+            if self.stopped.is_set():
+                self.final_error = type(exc).__name__
+            raise
+        if report.database_error:
+            self.ticks.failed(f"database error ({report.database_error})")
+        else:
+            self.ticks.succeeded()
+        if self.stopped.is_set():
+            self.final_dispatch = report
         metrics.record_dispatch(report)
         metrics.tick_done("dispatch")
         if report.outcomes or report.released:
@@ -128,6 +232,10 @@ class Daemon:
         if self.on_dispatch is not None:
             self.on_dispatch(report)
         return report
+
+    def dispatch_problem(self) -> str | None:
+        """Why dispatching is not healthy now (``/readyz``), or None."""
+        return self.dispatcher.health.problem() or self.ticks.problem()
 
     def refresh_indexes(self) -> None:
         """Nightly: who buys what together, behind the recommendations in messages."""
@@ -148,63 +256,156 @@ class Daemon:
             "misfire_grace_time": daemon.misfire_grace_seconds,
         }
         now = datetime.now(UTC)
+        if self.plan:
+            self.scheduler.add_job(
+                self._guard(self.plan_tick, "plan"),
+                "interval",
+                seconds=daemon.plan_seconds,
+                id="plan",
+                next_run_time=now,
+                **common,
+            )
         self.scheduler.add_job(
-            self._guard(self.plan_tick),
-            "interval",
-            seconds=daemon.plan_seconds,
-            id="plan",
-            next_run_time=now,
-            **common,
-        )
-        self.scheduler.add_job(
-            self._guard(self.dispatch_tick),
+            self._guard(self.dispatch_tick, "dispatch"),
             "interval",
             seconds=daemon.dispatch_seconds,
             id="dispatch",
             next_run_time=now,
             **common,
         )
-        self.scheduler.add_job(
-            self._guard(self.reload_campaigns), "interval", seconds=30, id="campaigns", **common
-        )
-        self.scheduler.add_job(
-            self._guard(self.refresh_indexes), "cron", hour=3, minute=7, id="indexes", **common
-        )
+        if self.plan:  # what only planning reads
+            self.scheduler.add_job(
+                self._guard(self.reload_campaigns, "campaigns"),
+                "interval",
+                seconds=30,
+                id="campaigns",
+                **common,
+            )
+            self.scheduler.add_job(
+                self._guard(self.refresh_indexes, "indexes"),
+                "cron",
+                hour=3,
+                minute=7,
+                id="indexes",
+                **common,
+            )
+        logging.getLogger("apscheduler.scheduler").addFilter(_QUIET_OVERLAPS)  # added once
         self.scheduler.start()
-        log.info("daemon started")
+        log.info("daemon started" if self.plan else "daemon started (dispatch only)")
 
     def running(self) -> bool:
         return bool(self.scheduler.running) and not self.stopped.is_set()
 
-    def stop(self, grace: float | None = None) -> None:
-        """Stop claiming, let in-flight sends finish within the grace period, release."""
-        if self.stopped.is_set():
-            return
-        self.stopped.set()
-        self.dispatcher.stop()
+    def stop(self, grace: float | None = None, *, since: float | None = None) -> Stopped:
+        """Stop claiming, let sends in flight finish within ``grace`` seconds (counted
+        from ``since``, a ``time.monotonic()`` reading, by default now), release what
+        is claimed and unsent, write every outcome; wait for running jobs until
+        ``grace`` + :data:`WRITE_SECONDS`. Jobs still running then are named in the
+        result, and keep running: :meth:`run_forever` ends the process under them.
+        """
+        since = time.monotonic() if since is None else since
         grace = self.settings.daemon.grace_seconds if grace is None else grace
-        # `rapport run --once` ticks by hand and never starts the scheduler; shutting
-        # down one that is not running raises in the finisher thread.
-        finisher = threading.Thread(target=self._shutdown_scheduler)
-        finisher.start()
-        finisher.join(timeout=grace)
-        if finisher.is_alive():
-            log.warning("jobs still running after %ss; leases will hand them over", grace)
-        else:
-            self.loop.run_until_complete(self.dispatcher.aclose())
-            self.loop.close()
-        self.lock.release()
-        log.info("daemon stopped")
-
-    def _shutdown_scheduler(self) -> None:
+        if self._stop_result is not None:
+            return Stopped(self._stop_result.status, self.running_jobs())
+        self.stopped.set()
+        # Nothing new starts; jobs already running go on in the scheduler's threads.
+        # `rapport run --once` ticks by hand and never started the scheduler.
         if self.scheduler.running:
-            self.scheduler.shutdown(wait=True)
+            with contextlib.suppress(SchedulerNotRunningError):
+                self.scheduler.shutdown(wait=False)
+        self.dispatcher.stop(max(0.0, since + grace - time.monotonic()))
+        left = self._wait_for_jobs(since + grace + WRITE_SECONDS)
+        status = 0
+        if "dispatch" in left:
+            status = EXIT_ABANDONED
+            log.error(
+                "the dispatch pass did not end %.1f s after the stop: the messages it "
+                "holds stay claimed until their leases expire, and those in flight may "
+                "have been accepted by the provider",
+                grace + WRITE_SECONDS,
+            )
+        else:
+            status = self._report_final_dispatch(grace)
+            self._close_dispatcher()
+        if "plan" in left:
+            log.warning(
+                "the planning tick is still running: its transaction is abandoned and "
+                "rolls back; the next planner plans those days again"
+            )
+        for job in left:
+            if job not in ("plan", "dispatch"):
+                log.warning("job %s is still running: abandoned", job)
+        if not left:
+            self.lock.release()
+            log.info("daemon stopped")
+        self._stop_result = Stopped(status, left)
+        return self._stop_result
 
-    def run_forever(self) -> None:
-        """Start, then block until SIGTERM or SIGINT, then stop gracefully."""
+    def _report_final_dispatch(self, grace: float) -> int:
+        if self.final_error is not None:
+            log.error(
+                "the dispatch pass failed while stopping (%s): the messages it held stay "
+                "claimed until their leases expire, and those in flight may have been "
+                "accepted by the provider",
+                self.final_error,
+            )
+            return EXIT_ABANDONED
+        report = self.final_dispatch
+        if report is None or (not report.abandoned and not report.unwritten):
+            return 0
+        if report.abandoned:
+            log.error(
+                "%d sends were still running at the end of the %s s grace period and "
+                "were cut off, their claims released: the provider may have accepted "
+                "messages %s, which will be sent again",
+                len(report.abandoned),
+                f"{grace:g}",
+                ", ".join(map(str, sorted(report.abandoned))),
+            )
+        if report.unwritten:
+            log.error(
+                "the outcomes of messages %s could not be written; they stay claimed "
+                "until their leases expire and are then sent again",
+                ", ".join(map(str, sorted(report.unwritten))),
+            )
+        return EXIT_ABANDONED
+
+    def _close_dispatcher(self) -> None:
+        """Close the provider connections (briefly: a stop has a deadline) and the loop."""
+        if self.loop.is_closed():
+            return
+        try:
+            self.loop.run_until_complete(asyncio.wait_for(self.dispatcher.aclose(), CLOSE_SECONDS))
+        except Exception as exc:  # closing connections is a courtesy, not a duty
+            log.warning("closing provider connections failed: %s", type(exc).__name__)
+        finally:
+            self.loop.close()
+
+    def running_jobs(self) -> list[str]:
+        with self._changed:
+            return sorted(name for name, thread in self._running.items() if thread.is_alive())
+
+    def _wait_for_jobs(self, deadline: float) -> list[str]:
+        with self._changed:
+            while self._running and (left := deadline - time.monotonic()) > 0:
+                self._changed.wait(left)
+        return self.running_jobs()
+
+    def run_forever(self) -> int:
+        """Start, block until SIGTERM or SIGINT, stop; return the exit status.
+
+        If a job is still running when the stop's deadline passes, the process ends
+        here (``os._exit``, after flushing the logs): a thread stuck in a provider or
+        the database driver must not keep it alive.
+        """
         wake = threading.Event()
+        signalled: list[float] = []
 
         def on_signal(signum: int, _frame: Any) -> None:
+            if signalled:
+                log.info("signal %s received: already stopping", signum)
+                return
+            signalled.append(time.monotonic())
             log.info("signal %s received: stopping", signum)
             wake.set()
 
@@ -213,18 +414,50 @@ class Daemon:
         self.start()
         while not wake.wait(0.5):
             pass
-        self.stop()
+        stopped = self.stop(since=signalled[0])
+        # Any other thread that would keep the process alive (a name lookup in the
+        # loop's executor, say) gets until just before grace + 2 s.
+        deadline = signalled[0] + self.settings.daemon.grace_seconds + WRITE_SECONDS + 0.2
+        blocking = [
+            t for t in threading.enumerate() if not t.daemon and t is not threading.current_thread()
+        ]
+        for thread in blocking:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        stuck = [t.name for t in blocking if t.is_alive()]
+        if stopped.left or stuck:
+            log.warning(
+                "daemon stopped, abandoning what still runs: %s",
+                ", ".join(stopped.left) or ", ".join(stuck),
+            )
+            exit_now(stopped.status)
+        return stopped.status
 
-    def _guard(self, job: Callable[[], Any]) -> Callable[[], None]:
-        """A job that fails is logged and retried next tick, never kills the daemon."""
+    def _guard(self, job: Callable[[], Any], name: str) -> Callable[[], None]:
+        """A job that fails is logged and retried next tick, never kills the daemon;
+        a job started after the stop does nothing."""
 
         def run() -> None:
-            if self.stopped.is_set():
-                return
+            with self._changed:
+                if self.stopped.is_set():
+                    return
+                self._running[name] = threading.current_thread()
             try:
                 job()
             except Exception:
-                log.exception("job %s failed; it will run again next tick", job.__name__)
+                log.exception("job %s failed; it will run again next tick", name)
+            finally:
+                with self._changed:
+                    self._running.pop(name, None)
+                    self._changed.notify_all()
 
         run.__name__ = job.__name__
         return run
+
+
+def exit_now(status: int) -> NoReturn:
+    """End the process at once, whatever threads still run, after flushing the logs."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # closed: nothing more to say
+            stream.flush()
+    os._exit(status)

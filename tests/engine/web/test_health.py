@@ -8,13 +8,18 @@ The write lock is held by a real second holder: another process on SQLite (its
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
+import httpx
 import pytest
 from factories import REPO
 from sqlalchemy import Engine, text
@@ -172,3 +177,51 @@ async def test_a_probe_stuck_in_the_driver_is_answered_for_and_not_repeated(
         time.sleep(0.02)
     assert await probe.result() == health.Probed("0008", None)
     assert len(calls) == 2  # a finished probe is never reused: each request probes anew
+
+
+def test_rapport_runs_readyz_checks_its_scheduler_and_dispatch_ticks(
+    migrated_url: str, tmp_path: Path
+) -> None:
+    """The daemon's own web app answers for the daemon: scheduler and dispatch checks."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"database: {{url: '{migrated_url}'}}\n"
+        f"campaigns_dir: {REPO / 'campaigns'}\n"
+        f"templates_dir: {REPO / 'templates'}\n"
+        f"web: {{enabled: true, port: {port}}}\n"
+        "daemon: {plan_seconds: 600, dispatch_seconds: 0.2, grace_seconds: 1}\n"
+        "channels:\n"
+        "  email: {adapter: file, kind: email, path: outbox}\n"
+        "  sms: {adapter: file, kind: sms, path: outbox}\n",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
+    env["RAPPORT_SECRET_KEY"] = "health"
+    daemon = subprocess.Popen(
+        [str(Path(sys.executable).parent / "rapport"), "--config", str(config), "run"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        answer = None
+        deadline = time.monotonic() + 30
+        while answer is None and time.monotonic() < deadline:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert answer is not None and answer.status_code == 200, answer
+        assert answer.json()["checks"] == {
+            "database": "ok",
+            "migrations": "ok",
+            "scheduler": "ok",
+            "dispatch": "ok",
+        }
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(timeout=15) == 0
