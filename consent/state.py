@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from rapport.engine.core.models import (
@@ -63,6 +63,15 @@ def current_status(
     ).scalar_one_or_none()
 
 
+_GRANTED = select(
+    CONSENT_STATE.c.customer_id, CONSENT_STATE.c.channel, CONSENT_STATE.c.topic
+).where(
+    CONSENT_STATE.c.customer_id.in_(bindparam("ids", expanding=True)),
+    CONSENT_STATE.c.status == ConsentStatus.GRANTED.value,
+)
+_GRANTED_LOCKED = _GRANTED.with_for_update(read=True)
+
+
 def granted_pairs(
     connection_or_session: Executor,
     customer_ids: Iterable[str],
@@ -101,14 +110,16 @@ def granted_pairs(
             if pairs is not None:
                 pairs.add((channel, topic))
         return result
-    for start in range(0, len(wanted), IN_CHUNK):
-        chunk = wanted[start : start + IN_CHUNK]
+    if topics is None:  # the dispatcher's check: one statement built once
+        query = _GRANTED_LOCKED if lock and connection.dialect.name == "postgresql" else _GRANTED
+    else:
         query = select(
             CONSENT_STATE.c.customer_id, CONSENT_STATE.c.channel, CONSENT_STATE.c.topic
-        ).where(CONSENT_STATE.c.customer_id.in_(chunk), *about)
+        ).where(CONSENT_STATE.c.customer_id.in_(bindparam("ids", expanding=True)), *about)
         if lock and connection.dialect.name == "postgresql":
             query = query.with_for_update(read=True)
-        found = connection.execute(query)
+    for start in range(0, len(wanted), IN_CHUNK):
+        found = connection.execute(query, {"ids": wanted[start : start + IN_CHUNK]})
         for customer_id, channel, topic in found:
             result[customer_id].add((channel, topic))
     return result

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select, union_all, update
+from sqlalchemy import Connection, and_, bindparam, or_, select, union_all, update
 
 from rapport.engine.core.models import OUTBOX, MessageStatus
 
@@ -138,38 +138,47 @@ def claim(
     return sorted((Claimed(**row._mapping) for row in rows), key=lambda m: (m.send_at, m.id))
 
 
-def renew(connection: Connection, worker: str, ids: Iterable[int], until: datetime) -> set[int]:
+def _renewal(count: bool) -> Any:
+    values: dict[str, Any] = {"lease_until": bindparam("until", type_=OUTBOX.c.lease_until.type)}
+    if count:
+        values["attempts"] = OUTBOX.c.attempts + 1
+    return (
+        update(OUTBOX)
+        .where(
+            OUTBOX.c.id.in_(bindparam("ids", expanding=True)),
+            OUTBOX.c.claimed_by == bindparam("worker"),
+            OUTBOX.c.status == MessageStatus.SENDING,
+        )
+        .values(values)
+        .returning(OUTBOX.c.id)
+    )
+
+
+#: Built once each: renewals run every few seconds and before every send.
+_RENEW, _RENEW_AND_COUNT = _renewal(False), _renewal(True)
+
+
+def renew(
+    connection: Connection,
+    worker: str,
+    ids: Iterable[int],
+    until: datetime,
+    *,
+    count_attempt: bool = False,
+) -> set[int]:
     """Extend ``worker``'s leases on ``ids`` to ``until``; returns the ids still held.
 
     An id missing from the answer is no longer this worker's: its lease expired and
     another dispatcher claimed it, or its outcome is already written. Such a message
-    must not be sent by this worker.
+    must not be sent by this worker. ``count_attempt`` also counts one attempt for each
+    message held: the check before sending does, and a message it then stops gets
+    the attempt back with its outcome (``Transition.uncount``).
     """
+    statement = _RENEW_AND_COUNT if count_attempt else _RENEW
     wanted = sorted(set(ids))
     held: set[int] = set()
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start : start + _CHUNK]
-        held.update(
-            connection.execute(
-                update(OUTBOX)
-                .where(
-                    OUTBOX.c.id.in_(chunk),
-                    OUTBOX.c.claimed_by == worker,
-                    OUTBOX.c.status == MessageStatus.SENDING,
-                )
-                .values(lease_until=until)
-                .returning(OUTBOX.c.id)
-            ).scalars()
-        )
+        parameters = {"ids": chunk, "worker": worker, "until": until}
+        held.update(connection.execute(statement, parameters).scalars())
     return held
-
-
-def count_attempts(connection: Connection, worker: str, ids: Collection[int]) -> None:
-    """One more attempt for each of ``ids``: they are being handed to a provider now."""
-    wanted = sorted(ids)
-    for start in range(0, len(wanted), _CHUNK):
-        connection.execute(
-            update(OUTBOX)
-            .where(OUTBOX.c.id.in_(wanted[start : start + _CHUNK]), OUTBOX.c.claimed_by == worker)
-            .values(attempts=OUTBOX.c.attempts + 1)
-        )

@@ -368,8 +368,9 @@ class Dispatcher:
                 status=MessageStatus.SUPPRESSED, reason="address is on the suppression list"
             )
         if verdict.status is not None:
+            # The check counted an attempt for it; none was made.
             change = outbox.Transition(
-                message.id, verdict.status, self.clock(), error=verdict.reason
+                message.id, verdict.status, self.clock(), error=verdict.reason, uncount=True
             )
             self._outcome(Pending(message, change, verdict.reason, before_sending=True))
             return None

@@ -9,7 +9,7 @@ that:
    dispatcher is dropped: the other one sends it);
 2. re-reads the customer's address, consent and the suppression list, and the send
    window's end;
-3. counts an attempt for each message that may go.
+3. counts an attempt for each message that may go (a stopped one gets it back).
 
 The transaction is the moment a send "starts": a withdrawal committed before it is
 always seen. On PostgreSQL the granted consent rows are share-locked until it commits,
@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, bindparam, select
 
 from rapport.consent.state import granted_pairs
 from rapport.engine.core.models import CUSTOMER, MessageStatus
@@ -67,6 +67,15 @@ class Verdict:
 
 
 LOST = Verdict(lost=True)
+#: Built once: every check asks it.
+_RECIPIENTS = select(
+    CUSTOMER.c.id,
+    CUSTOMER.c.email,
+    CUSTOMER.c.phone,
+    CUSTOMER.c.first_name,
+    CUSTOMER.c.last_name,
+    CUSTOMER.c.locale,
+).where(CUSTOMER.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def address_of(recipient: Recipient, kind: str) -> str | None:
@@ -84,23 +93,16 @@ def check(
     """Renew, re-check and count the attempts of ``messages``, in the caller's transaction.
 
     ``kinds`` maps each channel to its kind ("email", "sms"). Returns a verdict for
-    every message.
+    every message. The renewal counts an attempt for every message still held (one
+    statement for both); a message that is then stopped gets it back with its outcome.
     """
-    held = claims.renew(connection, worker, [m.id for m in messages], lease_until)
+    ids = [m.id for m in messages]
+    held = claims.renew(connection, worker, ids, lease_until, count_attempt=True)
     live = [m for m in messages if m.id in held]
-    ids = sorted({m.customer_id for m in live})
+    customers = sorted({m.customer_id for m in live})
     recipients = {
         row.id: Recipient(row.email, row.phone, row.first_name, row.last_name, row.locale)
-        for row in connection.execute(
-            select(
-                CUSTOMER.c.id,
-                CUSTOMER.c.email,
-                CUSTOMER.c.phone,
-                CUSTOMER.c.first_name,
-                CUSTOMER.c.last_name,
-                CUSTOMER.c.locale,
-            ).where(CUSTOMER.c.id.in_(ids))
-        )
+        for row in connection.execute(_RECIPIENTS, {"ids": customers})
     }
     marketing = sorted({m.customer_id for m in live if not m.transactional})
     granted = granted_pairs(connection, marketing, lock=True) if marketing else {}
@@ -129,9 +131,6 @@ def check(
             suppressed=(kind, address) in suppressed,
             texted_before=message.customer_id in texted,
         )
-    going = [m.id for m in live if verdicts[m.id].status is None]
-    if going:
-        claims.count_attempts(connection, worker, going)
     return verdicts
 
 

@@ -170,8 +170,9 @@ class Transition:
 
     ``status`` SENT, FAILED, EXPIRED or SUPPRESSED is a final outcome (``at`` is the
     sending time for SENT); QUEUED is another attempt at ``at``; ``release`` gives a
-    claimed message back to the queue. ``uncount`` takes back the attempt the fence
-    counted, for a send that never reached the provider (connection refused).
+    claimed message back to the queue. ``uncount`` takes back the attempt the check
+    before sending counted, for a send that never reached the provider (connection
+    refused) or a message the check stopped.
     """
 
     message_id: int
@@ -210,6 +211,16 @@ _ENDED = (
     update(OUTBOX)
     .where(_GUARD)
     .values(status=bindparam("m_status"), lease_until=None, last_error=bindparam("m_error"))
+)
+_ENDED_UNCOUNTED = (
+    update(OUTBOX)
+    .where(_GUARD)
+    .values(
+        status=bindparam("m_status"),
+        lease_until=None,
+        last_error=bindparam("m_error"),
+        attempts=OUTBOX.c.attempts - 1,
+    )
 )
 _RETRY = (
     update(OUTBOX)
@@ -258,7 +269,7 @@ def apply(connection: Connection, worker: str, transitions: Sequence[Transition]
         elif change.status is MessageStatus.QUEUED:
             statement = _RETRY_UNCOUNTED if change.uncount else _RETRY
         else:
-            statement = _ENDED
+            statement = _ENDED_UNCOUNTED if change.uncount else _ENDED
         groups[statement].append(
             {
                 "m_id": change.message_id,
@@ -317,23 +328,25 @@ def release(connection: Connection, message_id: int, worker: str) -> bool:
     return result.rowcount == 1
 
 
+#: Built once: the check before each SMS asks it (see :func:`customers_texted_before`).
+_TEXTED = (
+    select(OUTBOX.c.customer_id)
+    .where(
+        OUTBOX.c.customer_id.in_(bindparam("ids", expanding=True)),
+        OUTBOX.c.channel == "sms",
+        OUTBOX.c.status == MessageStatus.SENT,
+        OUTBOX.c.transactional.is_(False),
+    )
+    .distinct()
+)
+
+
 def customers_texted_before(connection: Connection, customer_ids: Sequence[str]) -> set[str]:
     """Which customers already had a marketing SMS sent (for the first-SMS opt-out hint)."""
     wanted = sorted(set(customer_ids))
     found: set[str] = set()
     for start in range(0, len(wanted), 500):
-        found.update(
-            connection.execute(
-                select(OUTBOX.c.customer_id)
-                .where(
-                    OUTBOX.c.customer_id.in_(wanted[start : start + 500]),
-                    OUTBOX.c.channel == "sms",
-                    OUTBOX.c.status == MessageStatus.SENT,
-                    OUTBOX.c.transactional.is_(False),
-                )
-                .distinct()
-            ).scalars()
-        )
+        found.update(connection.execute(_TEXTED, {"ids": wanted[start : start + 500]}).scalars())
     return found
 
 

@@ -12,11 +12,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from rapport.consent.privacy import address_hash
 from rapport.engine.core.db import upsert_insert
 from rapport.engine.core.models import SUPPRESSION
+
+#: Built once: the check before each send asks it.
+_LISTED = select(SUPPRESSION.c.channel, SUPPRESSION.c.address).where(
+    SUPPRESSION.c.address.in_(bindparam("addresses", expanding=True))
+)
 
 
 def suppress(
@@ -58,11 +63,8 @@ def suppressed_addresses(
         for kind, address in wanted[start : start + 250]:
             for form in (address, address_hash(kind, address)):
                 forms.setdefault((kind, form), set()).add((kind, address))
-        for row in connection.execute(
-            select(SUPPRESSION.c.channel, SUPPRESSION.c.address).where(
-                SUPPRESSION.c.address.in_(sorted({form for _, form in forms}))
-            )
-        ):
+        addresses = sorted({form for _, form in forms})
+        for row in connection.execute(_LISTED, {"addresses": addresses}):
             found.update(forms.get((row.channel, row.address), ()))
     return found
 
