@@ -252,6 +252,8 @@ class Dispatcher:
     ) -> None:
         while True:
             await asyncio.sleep(seconds)
+            if self.stopping:  # what the stop cuts off belongs in the final report
+                continue
             report, self.report = self.report, DispatchReport()
             on_report(report)
 

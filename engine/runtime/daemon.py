@@ -1,9 +1,10 @@
 """The long-running daemon: APScheduler 3 drives every recurring job of one process.
 
 Jobs: the planning tick (every ``daemon.plan_seconds``; only the daemon holding the
-planning lock plans, see engine/runtime/leader.py), the dispatch pass (every
-``daemon.dispatch_seconds``; every daemon dispatches, and the outbox's claims keep
-them apart), campaign file reloading, and a nightly rebuild of the co-purchase index
+planning lock plans, see engine/runtime/leader.py), dispatching (continuous: each
+channel looks for due messages again ``daemon.dispatch_seconds`` after it found none;
+every daemon dispatches, and the outbox's claims keep them apart), campaign file
+reloading, and a nightly rebuild of the co-purchase index
 behind recommendations. Each job runs at most one instance at a time and missed runs
 coalesce, so a slow tick never piles up behind itself.
 
@@ -50,6 +51,7 @@ from rapport.engine.planning.plan import run_plan
 from rapport.engine.planning.run import PlanReport
 from rapport.engine.runtime import metrics, services
 from rapport.engine.runtime.leader import PlanningLock, planning_lock
+from rapport.engine.runtime.ticks import DispatchTicks
 
 log = logging.getLogger(__name__)
 #: The exit status of a daemon that stopped with work cut off: a send the provider may
@@ -70,38 +72,6 @@ class _QuietOverlaps(logging.Filter):
 
 
 _QUIET_OVERLAPS = _QuietOverlaps()
-
-
-@dataclass
-class DispatchTicks:
-    """How the daemon's dispatch ticks end, for ``/readyz``: a tick that raised or met
-    database errors is a failing one until a tick succeeds."""
-
-    failing_since: float | None = None
-    failures: int = 0
-    last_error: str = ""
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def succeeded(self) -> None:
-        with self._lock:
-            self.failing_since, self.failures, self.last_error = None, 0, ""
-
-    def failed(self, error: str) -> None:
-        with self._lock:
-            if self.failing_since is None:
-                self.failing_since = time.monotonic()
-            self.failures += 1
-            self.last_error = error
-
-    def problem(self) -> str | None:
-        with self._lock:
-            if self.failing_since is None:
-                return None
-            seconds = time.monotonic() - self.failing_since
-            return (
-                f"dispatch ticks failing for {seconds:.0f} s "
-                f"({self.failures} in a row, last: {self.last_error})"
-            )
 
 
 @dataclass(frozen=True)
@@ -211,19 +181,44 @@ class Daemon:
         return reports
 
     def dispatch_tick(self) -> DispatchReport:
-        """One dispatch pass; how it ended is kept for ``/readyz``."""
+        """One dispatch pass (``rapport run --once``); how it ended is kept for ``/readyz``."""
         try:
             report = self.loop.run_until_complete(self.dispatcher.run_once())
         except Exception as exc:
-            self.ticks.failed(type(exc).__name__)
-            if self.stopped.is_set():
-                self.final_error = type(exc).__name__
+            self._dispatch_failed(exc)
             raise
+        self._dispatched(report, final=self.stopped.is_set())
+        return report
+
+    def dispatch_forever(self) -> DispatchReport:
+        """The scheduled dispatch job: dispatch continuously until the stop.
+
+        Each channel looks for due messages again ``daemon.dispatch_seconds`` after it
+        found none, so a channel whose provider hangs never holds up another; every
+        ``dispatch_seconds`` the period's figures go to the metrics, the log and
+        ``/readyz``. Should the pass end with an error, the next tick starts it again.
+        """
+        try:
+            report = self.loop.run_until_complete(
+                self.dispatcher.serve(self.settings.daemon.dispatch_seconds, self._dispatched)
+            )
+        except Exception as exc:
+            self._dispatch_failed(exc)
+            raise
+        self._dispatched(report, final=True)
+        return report
+
+    def _dispatch_failed(self, exc: Exception) -> None:
+        self.ticks.failed(type(exc).__name__)
+        if self.stopped.is_set():
+            self.final_error = type(exc).__name__
+
+    def _dispatched(self, report: DispatchReport, final: bool = False) -> None:
         if report.database_error:
             self.ticks.failed(f"database error ({report.database_error})")
         else:
             self.ticks.succeeded()
-        if self.stopped.is_set():
+        if final and self.stopped.is_set():
             self.final_dispatch = report
         metrics.record_dispatch(report)
         metrics.tick_done("dispatch")
@@ -231,7 +226,6 @@ class Daemon:
             log.info("dispatched: %s", dict(report.outcomes))
         if self.on_dispatch is not None:
             self.on_dispatch(report)
-        return report
 
     def dispatch_problem(self) -> str | None:
         """Why dispatching is not healthy now (``/readyz``), or None."""
@@ -266,7 +260,7 @@ class Daemon:
                 **common,
             )
         self.scheduler.add_job(
-            self._guard(self.dispatch_tick, "dispatch"),
+            self._guard(self.dispatch_forever, "dispatch"),
             "interval",
             seconds=daemon.dispatch_seconds,
             id="dispatch",
