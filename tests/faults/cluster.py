@@ -9,17 +9,21 @@ server), killed with ``pg_ctl stop -m immediate`` (the postmaster and every back
 exit at once, as on a crash) and started again on the same port, so the dispatcher's
 URL stays valid across the outage.
 
-Each test gets its own database, copied from a template migrated once per cluster.
+Each test gets its own database, copied from a template migrated once per cluster;
+one background thread makes the next test's copy and drops the last one's meanwhile,
+and is idle before the server is killed or made read-only.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -67,6 +71,10 @@ class PrivateCluster:
         self.log = self.root / "server.log"
         self.port = _free_port()
         self.template: str | None = None
+        #: Jobs for the background thread: ("create", "") or ("drop", name); None ends it.
+        self._jobs: queue.Queue[tuple[str, str] | None] = queue.Queue()
+        self._ready: queue.Queue[str | BaseException] = queue.Queue()
+        self._worker: threading.Thread | None = None
         self._as_postgres(
             str(BIN / "initdb"),
             "--pgdata",
@@ -116,6 +124,7 @@ class PrivateCluster:
 
     def kill(self) -> None:
         """Stop at once, as a crash would: no checkpoint, every connection cut."""
+        self._jobs.join()  # no copy or drop half done
         self._pg_ctl("stop", "--mode", "immediate", "--wait")
 
     def running(self) -> bool:
@@ -126,8 +135,11 @@ class PrivateCluster:
             return False
 
     def destroy(self) -> None:
+        if self._worker is not None:
+            self._jobs.put(None)
+            self._worker.join(timeout=60)
         with contextlib.suppress(Exception):
-            self.kill()
+            self._pg_ctl("stop", "--mode", "immediate", "--wait")
         shutil.rmtree(self.root, ignore_errors=True)
 
     # -- databases ---------------------------------------------------------------------
@@ -153,16 +165,38 @@ class PrivateCluster:
             finally:
                 engine.dispose()
             self.template = name
-        name = f"rapport_faults_{uuid.uuid4().hex[:12]}"
-        self._admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
-        return self.url(name)
+            self._worker = threading.Thread(target=self._work, name="faults-pg", daemon=True)
+            self._worker.start()
+            self._jobs.put(("create", ""))
+        self._jobs.put(("create", ""))  # the next test's copy, made meanwhile
+        found = self._ready.get(timeout=120)
+        if isinstance(found, BaseException):
+            raise found
+        return self.url(found)
 
     def drop(self, url: str) -> None:
-        """Drop a test's database (when the server is up; a restart brings it back)."""
+        """Start the server if a test left it down, and drop the test's database (in
+        the background)."""
         if not self.running():
             self.start()
-        name = url.rsplit("/", 1)[1]
-        self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self._jobs.put(("drop", url.rsplit("/", 1)[1]))
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            kind, name = job
+            try:
+                if kind == "create":
+                    name = f"rapport_faults_{uuid.uuid4().hex[:12]}"
+                    self._admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+                    self._ready.put(name)
+                else:
+                    self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            except BaseException as exc:  # handed to the test waiting for a copy
+                if kind == "create":
+                    self._ready.put(exc)
+            finally:
+                self._jobs.task_done()
+        self._jobs.task_done()
 
     @contextlib.contextmanager
     def read_only(self) -> Iterator[None]:
@@ -171,6 +205,7 @@ class PrivateCluster:
         ``default_transaction_read_only`` set in the configuration and reloaded applies
         to the sessions already open too (none of them sets it itself).
         """
+        self._jobs.join()  # no copy or drop half done
         self._admin("ALTER SYSTEM SET default_transaction_read_only = on")
         self._admin("SELECT pg_reload_conf()")
         time.sleep(0.2)  # the backends read the reloaded configuration between queries

@@ -97,7 +97,12 @@ class SMSProvider:
         server.daemon_threads = True
         self.port = int(server.server_address[1])
         self._server = server
-        threading.Thread(target=server.serve_forever, name="sms-provider", daemon=True).start()
+        threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # stop() waits for the loop to look up
+            name="sms-provider",
+            daemon=True,
+        ).start()
 
     def stop(self) -> None:
         """Stop listening: new connections are refused (held requests are let go)."""

@@ -109,6 +109,13 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
 def test_a_sigkilled_sharded_plan_leaves_no_worker_process(
     sqlite_url: str, tmp_path: Path, launch: Launch
 ) -> None:
@@ -130,7 +137,11 @@ def test_a_sigkilled_sharded_plan_leaves_no_worker_process(
         console=True,
         env=environment(RAPPORT_LOG_LEVEL="WARNING"),
     )
-    assert plan.until(lambda: len(children(plan.pid)) >= 2, timeout=30), plan.tail()
+
+    def sharing() -> bool:  # both worker processes have been started
+        return sum("spawn_main" in command_line(pid) for pid in children(plan.pid)) == 2
+
+    assert plan.until(sharing, timeout=30), plan.tail()
     descendants = children(plan.pid)  # the workers, and multiprocessing's tracker if any
     plan.signal(signal.SIGKILL)
     assert plan.wait(10) == -signal.SIGKILL
