@@ -11,6 +11,8 @@ cut off at the end of the grace period or an outcome could not be written (see
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +37,12 @@ def dispatch(app: AppContext, once: bool, interval: float) -> None:
     """Send due messages from the outbox (without --once: keep sending until SIGTERM)."""
     engine = app.migrated_engine()
     if once:
-        _print_dispatch_report(run_async(_dispatch_once(app, engine)))
+        report = run_async(_dispatch_once(app, engine))
+        _print_dispatch_report(report)
+        if not report.clean:
+            from rapport.engine.runtime.daemon import EXIT_ABANDONED
+
+            sys.exit(EXIT_ABANDONED)
         return
     from rapport.engine.runtime.daemon import Daemon
 
@@ -62,15 +69,35 @@ async def _dispatch_once(
         services.signer(settings),
         clock=clock or utcnow,
     )
+    # SIGTERM or Ctrl-C: stop as the daemon does (release, finish within the grace).
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, dispatcher.stop, settings.daemon.grace_seconds)
     try:
         report = await dispatcher.run_once()
         metrics.record_dispatch(report)
         return report
     finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
         await dispatcher.aclose()
 
 
 def _print_dispatch_report(report: Any) -> None:
+    if report.abandoned:
+        ids = ", ".join(map(str, report.abandoned))
+        click.echo(
+            f"dispatch: sends cut off at the end of the grace period (the provider may "
+            f"have accepted them; they will be sent again): messages {ids}",
+            err=True,
+        )
+    if report.unwritten:
+        ids = ", ".join(map(str, report.unwritten))
+        click.echo(
+            f"dispatch: outcomes not written ({report.database_error or 'database error'});"
+            f" sent again when their leases expire: messages {ids}",
+            err=True,
+        )
     if not report.outcomes:
         click.echo("dispatch: nothing due")
         return

@@ -311,3 +311,29 @@ def test_rapport_dispatch_never_plans(migrated_url: str, tmp_path: Path, smtp_si
     )
     assert ran.returncode == 0, ran.stderr
     assert planned() == 1
+
+
+def test_dispatch_once_stops_on_sigterm_like_the_daemon_and_names_what_it_cut_off(
+    migrated_url: str, tmp_path: Path, slow_provider: SlowProvider, smtp_sink
+) -> None:
+    _, port = smtp_sink
+    slow_provider.delay = 60
+    seed_due_messages(migrated_url, 2, 1, CHINESE, "shutdown")
+    grace = 1.0
+    config = write_config(tmp_path, migrated_url, slow_provider.url, grace, port)
+    log = tmp_path / "dispatch.log"
+    once = start(RAPPORT, "--config", str(config), "dispatch", "--once", cwd=tmp_path, log=log)
+    try:
+        assert slow_provider.arrived.wait(30), log.read_text(encoding="utf-8")
+    except BaseException:
+        once.kill()
+        raise
+    code, took = stop_and_time(once, grace + 10)
+    said = log.read_text(encoding="utf-8")
+    assert code == EXIT_ABANDONED, said
+    assert took < grace + 2, took
+    found = rows(migrated_url)
+    sms_id, sms_status, claimed_by = found["sms"]
+    assert (sms_status, claimed_by) == ("queued", None)
+    assert f"may have accepted them; they will be sent again): messages {sms_id}" in said
+    assert "Traceback" not in said
