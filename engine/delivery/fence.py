@@ -29,11 +29,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, bindparam, select
+from sqlalchemy import Connection, Engine
 
-from rapport.consent.state import granted_pairs
-from rapport.engine.core.models import CUSTOMER, MessageStatus
-from rapport.engine.delivery import claims, outbox, suppression
+from rapport.engine.core.models import MessageStatus
+from rapport.engine.delivery import suppression
+from rapport.engine.delivery.checksql import CheckStatements
 from rapport.engine.delivery.claims import Claimed
 from rapport.engine.delivery.dbthread import DatabaseThread
 
@@ -67,15 +67,6 @@ class Verdict:
 
 
 LOST = Verdict(lost=True)
-#: Built once: every check asks it.
-_RECIPIENTS = select(
-    CUSTOMER.c.id,
-    CUSTOMER.c.email,
-    CUSTOMER.c.phone,
-    CUSTOMER.c.first_name,
-    CUSTOMER.c.last_name,
-    CUSTOMER.c.locale,
-).where(CUSTOMER.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def address_of(recipient: Recipient, kind: str) -> str | None:
@@ -96,26 +87,25 @@ def check(
     every message. The renewal counts an attempt for every message still held (one
     statement for both); a message that is then stopped gets it back with its outcome.
     """
-    ids = [m.id for m in messages]
-    held = claims.renew(connection, worker, ids, lease_until, count_attempt=True)
+    sql = CheckStatements(connection)
+    held = sql.renew_and_count([m.id for m in messages], worker, lease_until)
     live = [m for m in messages if m.id in held]
-    customers = sorted({m.customer_id for m in live})
     recipients = {
-        row.id: Recipient(row.email, row.phone, row.first_name, row.last_name, row.locale)
-        for row in connection.execute(_RECIPIENTS, {"ids": customers})
+        row[0]: Recipient(*row[1:]) for row in sql.recipients(sorted({m.customer_id for m in live}))
     }
     marketing = sorted({m.customer_id for m in live if not m.transactional})
-    granted = granted_pairs(connection, marketing, lock=True) if marketing else {}
+    granted = sql.granted(marketing) if marketing else {}
     wanted = []
     for message in live:
         recipient = recipients.get(message.customer_id)
         kind = kinds.get(message.channel, message.channel)
         if recipient is not None and (address := address_of(recipient, kind)):
             wanted.append((kind, address))
-    suppressed = suppression.suppressed_addresses(connection, wanted)
-    texted = outbox.customers_texted_before(
-        connection,
-        [m.customer_id for m in live if kinds.get(m.channel) == "sms" and not m.transactional],
+    suppressed = suppression.listed_pairs(wanted, sql.listed) if wanted else set()
+    texted = sql.texted(
+        sorted(
+            {m.customer_id for m in live if kinds.get(m.channel) == "sms" and not m.transactional}
+        )
     )
     verdicts = {m.id: LOST for m in messages if m.id not in held}
     for message in live:

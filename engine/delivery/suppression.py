@@ -8,7 +8,7 @@ both forms.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -55,6 +55,18 @@ def suppressed_addresses(
     """
     if snapshot is not None:
         return snapshot.matching(pairs)
+
+    def lookup(addresses: list[str]) -> Iterable[tuple[str, str]]:
+        return [(row[0], row[1]) for row in connection.execute(_LISTED, {"addresses": addresses})]
+
+    return listed_pairs(pairs, lookup)
+
+
+def listed_pairs(
+    pairs: Iterable[tuple[str, str]], lookup: Callable[[list[str]], Iterable[tuple[str, str]]]
+) -> set[tuple[str, str]]:
+    """:func:`suppressed_addresses` over any way of reading the list: ``lookup`` gives
+    the (kind, stored address) rows among the addresses it is asked about."""
     wanted = list(set(pairs))
     found: set[tuple[str, str]] = set()
     # Two forms per pair: 250 pairs keep each IN list at 500 values.
@@ -63,9 +75,8 @@ def suppressed_addresses(
         for kind, address in wanted[start : start + 250]:
             for form in (address, address_hash(kind, address)):
                 forms.setdefault((kind, form), set()).add((kind, address))
-        addresses = sorted({form for _, form in forms})
-        for row in connection.execute(_LISTED, {"addresses": addresses}):
-            found.update(forms.get((row.channel, row.address), ()))
+        for channel, stored in lookup(sorted({form for _, form in forms})):
+            found.update(forms.get((channel, stored), ()))
     return found
 
 
