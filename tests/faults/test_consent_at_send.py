@@ -36,7 +36,7 @@ def test_a_withdrawal_committed_mid_batch_stops_every_send_not_yet_started(
     )
     sms_provider.hang()
     dispatcher = launch("--config", str(config), "dispatch", "--interval", "0.2")
-    assert sms_provider.wait_for(1, timeout=30), dispatcher.output()
+    assert sms_provider.wait_for(1, timeout=30), dispatcher.tail()
     first = sms_provider.snapshot()[0].key
     waiting = [message for message in queued if message.key != first]
     withdrawn = waiting[: len(waiting) // 2]

@@ -70,7 +70,7 @@ def dispatch_through(
         tmp_path, url, sms_url=provider.url, batch=10, sms=f", concurrency: {CONNECTIONS}"
     )
     dispatcher = launch("--config", str(config), "dispatch", "--interval", "0.2")
-    assert provider.wait_for(MESSAGES // 4, timeout=30), dispatcher.output()
+    assert provider.wait_for(MESSAGES // 4, timeout=30), dispatcher.tail()
     with fault():
         began = time.monotonic()
         time.sleep(seconds)

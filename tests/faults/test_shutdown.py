@@ -39,7 +39,7 @@ def test_sigterm_lets_sends_in_flight_finish_records_them_releases_the_rest_and_
         daemon="dispatch_seconds: 0.2, grace_seconds: 5",
     )
     dispatcher = launch("--config", str(config), "dispatch", "--interval", "0.2")
-    assert sms_provider.wait_for(CONNECTIONS, timeout=30), dispatcher.output()
+    assert sms_provider.wait_for(CONNECTIONS, timeout=30), dispatcher.tail()
     dispatcher.signal(signal.SIGTERM)
     code = dispatcher.wait(timeout=15)
 
@@ -70,7 +70,7 @@ def test_sigterm_with_a_send_hanging_past_the_grace_exits_nonzero_naming_it_and_
         daemon=f"dispatch_seconds: 0.2, grace_seconds: {GRACE}",
     )
     dispatcher = launch("--config", str(config), "dispatch", "--interval", "0.2")
-    assert sms_provider.wait_for(1, timeout=30), dispatcher.output()
+    assert sms_provider.wait_for(1, timeout=30), dispatcher.tail()
     hung = next(m for m in queued if m.key == sms_provider.snapshot()[0].key)
     dispatcher.signal(signal.SIGTERM)
     signalled = time.monotonic()
