@@ -59,6 +59,11 @@ class DatabaseHealth:
         return None
 
 
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
 class PassEnded(RuntimeError):
     """A job handed over after the dispatcher's pass ended, and so never run."""
 
@@ -84,6 +89,9 @@ class DatabaseThread:
         """Queue ``job``; the future completes on the calling event loop."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[T] = loop.create_future()
+        # Whoever awaits it still gets the error; a job nobody waits for any more (the
+        # pass ended) must not be reported as "exception never retrieved".
+        done.add_done_callback(_retrieved)
         if self._closed:
             done.set_exception(PassEnded("the dispatcher's pass has ended"))
             return done

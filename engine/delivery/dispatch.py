@@ -37,10 +37,11 @@ import time
 import uuid
 from collections.abc import Callable, Collection, Mapping
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import Engine
 
-from rapport.channels.base import Channel, Outcome, SendResult
+from rapport.channels.base import Channel, SendResult
 from rapport.consent.tokens import Signer
 from rapport.engine.core.config import Settings
 from rapport.engine.core.db import in_memory
@@ -56,6 +57,7 @@ from rapport.engine.delivery.leases import LeaseKeeper
 from rapport.engine.delivery.outcomes import DispatchReport, Outcomes, Pending
 from rapport.engine.delivery.outgoing import build_outgoing
 from rapport.engine.delivery.pump import ChannelPump, CheckFailed
+from rapport.engine.delivery.results import outcome_of
 
 log = logging.getLogger(__name__)
 #: After a stop's grace period, how long outcomes may still take to be written.
@@ -66,15 +68,6 @@ _DRAIN_STEP = 1.0
 
 def default_worker_id() -> str:
     return f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
-
-
-def backoff(attempt: int, settings: Settings, rng: random.Random) -> timedelta:
-    """Capped exponential backoff with full jitter (AWS's recommendation)."""
-    ceiling = min(
-        settings.dispatch.backoff_max_seconds,
-        settings.dispatch.backoff_base_seconds * 2 ** max(attempt - 1, 0),
-    )
-    return timedelta(seconds=rng.uniform(0, ceiling))
 
 
 class _Pass:
@@ -195,8 +188,14 @@ class Dispatcher:
             if idle is not None and on_report is not None
             else None
         )
+        tasks = [asyncio.ensure_future(p.run(max_batches, idle, self._sleep)) for p in pumps]
         try:
-            await asyncio.gather(*(p.run(max_batches, idle, self._sleep) for p in pumps))
+            await asyncio.gather(*tasks)
+        except BaseException:  # nothing of this pass may run on after it
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
         finally:
             if reporter is not None:
                 reporter.cancel()
@@ -281,9 +280,31 @@ class Dispatcher:
             asyncio.get_running_loop().call_later(grace, self._abandon)
 
     def _abandon(self) -> None:
-        """The grace period is over: cut off the sends still in flight."""
+        """The grace period is over: cut off the sends still in flight, and stop waiting
+        for checks still running (their messages are handed back unsent)."""
         for task in list(self._sends.values()):
             task.cancel()
+        if self._pass is not None:
+            self._pass.fence.abandon()
+
+    def time_left(self) -> float | None:
+        """Seconds until a stop's deadline for writing (None: no deadline)."""
+        if self._deadline is None:
+            return None
+        return max(self._deadline + STOP_WRITE_SECONDS - time.monotonic(), 0.0)
+
+    def accept(self, claimed: list[Claimed]) -> list[Claimed]:
+        """On the event loop, with a claim's rows: hold the leases of those not held yet.
+
+        A claim can return a message this dispatcher still holds (its lease ran out
+        during a database outage while its outcome waited to be written): that one is
+        already being dealt with and is left out.
+        """
+        assert self._pass is not None
+        keeper = self._pass.keeper
+        fresh = [m for m in claimed if m.id not in keeper.held]
+        keeper.hold(m.id for m in fresh)
+        return fresh
 
     async def aclose(self) -> None:
         for channel in self.channels.values():
@@ -300,7 +321,7 @@ class Dispatcher:
     def _claim(
         self, channels: Collection[str] | None, besides: Collection[str] | None, limit: int
     ) -> list[Claimed]:
-        """On the database thread: claim a batch and hold its leases from now on."""
+        """On the database thread: claim a batch (its leases are held by :meth:`accept`)."""
         with self.engine.begin() as connection:
             claimed = claims.claim(
                 connection,
@@ -311,8 +332,6 @@ class Dispatcher:
                 channels=channels,
                 besides=besides,
             )
-        assert self._pass is not None
-        self._pass.keeper.hold(m.id for m in claimed)
         return claimed
 
     def release(self, messages: Collection[Claimed], reason: str) -> None:
@@ -341,7 +360,20 @@ class Dispatcher:
         self._pass.outcomes.add(pending)
 
     async def handle(self, message: Claimed, lane: ChannelLane | None) -> float | None:
-        """Check, send and record one message; returns how long the send took."""
+        """Check, send and record one message; returns how long the send took.
+
+        A bug met on the way is logged and the message handed back, never left
+        claimed in a pass that goes on."""
+        try:
+            return await self._handle(message, lane)
+        except (CheckFailed, asyncio.CancelledError):
+            raise
+        except Exception:
+            log.exception("message %s: unexpected error; handed back to the queue", message.id)
+            self.release([message], "unexpected error before sending")
+            return None
+
+    async def _handle(self, message: Claimed, lane: ChannelLane | None) -> float | None:
         assert self._pass is not None
         run = self._pass
         if lane is None:
@@ -353,8 +385,17 @@ class Dispatcher:
         if paused > 0:
             self._requeue_paused(message, lane, paused)
             return None
+        # The rate limit first: the check stays last before the send.
+        if not await self._turn(lane) or self.stopping:
+            self.release([message], "dispatcher stopping")
+            return None
         try:
             verdict = await run.fence.check(message)
+        except asyncio.CancelledError:
+            if self._deadline is None or time.monotonic() < self._deadline:
+                raise
+            self.release([message], "dispatcher stopping")  # its check never came back
+            return None
         except Exception as exc:  # the database failed: do not send without the check
             self.database_failed(exc)
             self.release([message], "check before sending failed")
@@ -376,8 +417,34 @@ class Dispatcher:
             )
             self._outcome(Pending(message, change, verdict.reason, before_sending=True))
             return None
+        if self.stopping:  # checked, not sent: hand it back with its attempt
+            release = outbox.Transition(
+                message.id, MessageStatus.QUEUED, release=True, uncount=True
+            )
+            self._outcome(Pending(message, release, "dispatcher stopping"))
+            return None
         assert verdict.recipient is not None and verdict.address is not None
         return await self._send(message, lane, kind, verdict)
+
+    async def _turn(self, lane: ChannelLane) -> bool:
+        """Wait for the lane's rate limit; False when the dispatcher stops meanwhile."""
+        if lane.limiter is None:
+            return True
+        turn = asyncio.ensure_future(lane.take_turn())
+        await self.unless_stopping(turn)
+        if not turn.done():
+            turn.cancel()
+            return False
+        return True
+
+    async def unless_stopping(self, awaitable: asyncio.Future[Any]) -> None:
+        """Wait for ``awaitable`` (without cancelling it) or for a stop, what comes first."""
+        assert self._wake is not None
+        stop = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({awaitable, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
 
     def _requeue_paused(self, message: Claimed, lane: ChannelLane, paused: float) -> None:
         when = self.clock() + timedelta(seconds=paused)
@@ -398,7 +465,7 @@ class Dispatcher:
             self._record(message, result, kind, verdict.address)
             return None
         started = time.monotonic()
-        task = asyncio.ensure_future(lane.send(outgoing))
+        task = asyncio.ensure_future(lane.send(outgoing, turn_taken=True))
         self._sends[message.id] = task
         try:
             result = await task
@@ -421,34 +488,8 @@ class Dispatcher:
         return seconds
 
     def _record(self, message: Claimed, result: SendResult, kind: str, address: str) -> None:
-        now = self.clock()
-        reason = result.reason or ""
-        attempts = message.attempts + 1  # the check counted this one
-        if result.outcome is Outcome.ACCEPTED:
-            sent = outbox.Transition(
-                message.id, MessageStatus.SENT, now, provider_id=result.provider_id
-            )
-            self._outcome(Pending(message, sent))
-        elif result.outcome is Outcome.TRANSIENT and (
-            not result.reached or attempts < self.settings.dispatch.max_attempts
-        ):
-            if result.retry_after is not None:  # the provider said when
-                when = now + timedelta(seconds=result.retry_after)
-            else:
-                when = now + backoff(attempts, self.settings, self.rng)
-            retry = outbox.Transition(
-                message.id,
-                MessageStatus.QUEUED,
-                when,
-                error=reason or "transient",
-                uncount=not result.reached,
-            )
-            self._outcome(Pending(message, retry, reason or "transient"))
-        else:
-            failed = outbox.Transition(message.id, MessageStatus.FAILED, now, error=result.reason)
-            bounce = None
-            if result.suppress:
-                bounce = (kind, address, "bounce", result.reason)
-                assert self._pass is not None
-                self._pass.bounced.add((kind, address))
-            self._outcome(Pending(message, failed, reason, bounce))
+        pending = outcome_of(message, result, kind, address, self.clock(), self.settings, self.rng)
+        if pending.suppress is not None:
+            assert self._pass is not None
+            self._pass.bounced.add((kind, address))
+        self._outcome(pending)

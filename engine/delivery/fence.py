@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -147,6 +148,10 @@ def _decide(
     return Verdict(recipient=recipient, address=address, texted_before=texted_before)
 
 
+class StaleCheck(Exception):
+    """The check waited so long for the database that its lease cannot be trusted."""
+
+
 class Fence:
     """Groups the checks asked for while one runs into the next (see the module doc)."""
 
@@ -167,6 +172,8 @@ class Fence:
         self._waiting: list[tuple[Claimed, asyncio.Future[Verdict]]] = []
         self._running = False
         self._scheduled = False
+        #: The futures of the check now running.
+        self._pending: list[asyncio.Future[Verdict]] = []
 
     async def check(self, message: Claimed) -> Verdict:
         """The verdict for ``message``; raises what the database raised."""
@@ -185,13 +192,28 @@ class Fence:
         if not group:
             return
         self._running = True
+        self._pending = [f for _, f in group]
         job = self.database.submit(functools.partial(self._run, [m for m, _ in group]))
         job.add_done_callback(functools.partial(self._done, group))
 
     def _run(self, messages: list[Claimed]) -> dict[int, Verdict]:
+        started = time.monotonic()
         now, until = self.times()
         with self.engine.begin() as connection:
-            return check(connection, self.worker, messages, self.kinds, now, until)
+            verdicts = check(connection, self.worker, messages, self.kinds, now, until)
+            # A check that waited long for a lock wrote a lease that is (nearly) over
+            # already: undo it rather than send under a lease someone else may take.
+            if time.monotonic() - started > (until - now).total_seconds() / 3:
+                raise StaleCheck(f"the check took {time.monotonic() - started:.1f} s")
+        return verdicts
+
+    def abandon(self) -> None:
+        """The grace period is over: whoever still waits for a check stops waiting."""
+        for _, decided in self._waiting:
+            decided.cancel()
+        self._waiting = []
+        for decided in self._pending:
+            decided.cancel()
 
     def _done(
         self,
@@ -199,6 +221,7 @@ class Fence:
         job: asyncio.Future[dict[int, Verdict]],
     ) -> None:
         self._running = False
+        self._pending = []
         error = None if job.cancelled() else job.exception()
         for message, decided in group:
             if decided.done():

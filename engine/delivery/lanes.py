@@ -146,15 +146,27 @@ class ChannelLane:
         now = self.clock()
         return max(0.0, min(p.resting_until for p in self.providers) - now)
 
-    async def send(self, message: OutgoingMessage) -> SendResult:
+    async def take_turn(self) -> None:
+        """Wait until the rate limit lets one more send through, and count it.
+
+        The dispatcher waits here before its last check of a message, then sends with
+        ``turn_taken=True``: the check stays right before the provider call, however
+        long the wait for the rate limit.
+        """
+        if self.limiter is not None:
+            await self.limiter.acquire()
+
+    async def send(self, message: OutgoingMessage, *, turn_taken: bool = False) -> SendResult:
         """Send through the first provider that may be tried, failing over on transient
-        failures; a paused lane calls no provider (see the module docstring)."""
+        failures; a paused lane calls no provider (see the module docstring).
+        ``turn_taken``: :meth:`take_turn` was called for the first try."""
         result: SendResult | None = None
         for provider in self.providers:
             if not provider.usable(self.clock()):
                 continue
-            if self.limiter is not None:
+            if self.limiter is not None and not turn_taken:
                 await self.limiter.acquire()
+            turn_taken = False
             instance = await provider.instances.get()
             try:
                 if not provider.usable(self.clock()):  # paused while this send waited

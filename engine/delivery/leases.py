@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
@@ -51,6 +52,7 @@ class LeaseKeeper:
         return max(self.lease.total_seconds() / 3, 0.5)
 
     def hold(self, ids: Iterable[int]) -> None:
+        """Called on the event loop, as :meth:`drop` is, so the two keep their order."""
         self.held.update(ids)
 
     def drop(self, ids: Iterable[int]) -> None:
@@ -63,6 +65,15 @@ class LeaseKeeper:
             await self.renew()
 
     async def renew(self) -> None:
+        """Renew every held lease; again at once if that took long (a lock held
+        elsewhere), since what it wrote counted from before the wait."""
+        for _ in range(3):
+            started = time.monotonic()
+            await self._renew_once()
+            if time.monotonic() - started < self.interval / 2:
+                return
+
+    async def _renew_once(self) -> None:
         ids = sorted(self.held)
         if not ids:
             return

@@ -248,6 +248,16 @@ _RELEASE = (
     .where(_GUARD)
     .values(status=MessageStatus.QUEUED, lease_until=None, claimed_by=None)
 )
+_RELEASE_UNCOUNTED = (
+    update(OUTBOX)
+    .where(_GUARD)
+    .values(
+        status=MessageStatus.QUEUED,
+        lease_until=None,
+        claimed_by=None,
+        attempts=OUTBOX.c.attempts - 1,
+    )
+)
 
 
 def apply(connection: Connection, worker: str, transitions: Sequence[Transition]) -> set[int]:
@@ -263,7 +273,7 @@ def apply(connection: Connection, worker: str, transitions: Sequence[Transition]
     groups: dict[Any, list[dict[str, Any]]] = defaultdict(list)
     for change in transitions:
         if change.release:
-            statement = _RELEASE
+            statement = _RELEASE_UNCOUNTED if change.uncount else _RELEASE
         elif change.status is MessageStatus.SENT:
             statement = _SENT
         elif change.status is MessageStatus.QUEUED:
@@ -284,7 +294,7 @@ def apply(connection: Connection, worker: str, transitions: Sequence[Transition]
     for statement, rows in groups.items():
         ids = [row["m_id"] for row in rows]
         result = connection.execute(statement, rows)
-        if result.rowcount == len(rows) or statement is _RELEASE:
+        if result.rowcount == len(rows) or statement in (_RELEASE, _RELEASE_UNCOUNTED):
             written.update(ids)
         elif result.rowcount > 0:
             written.update(

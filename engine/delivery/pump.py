@@ -50,6 +50,12 @@ class PumpOwner(Protocol):
 
     def handle(self, message: Claimed, lane: ChannelLane | None) -> Awaitable[float | None]: ...
 
+    def accept(self, claimed: list[Claimed]) -> list[Claimed]: ...
+
+    def time_left(self) -> float | None: ...
+
+    def unless_stopping(self, awaitable: asyncio.Future[None]) -> Awaitable[None]: ...
+
     def database_failed(self, error: BaseException) -> None: ...
 
 
@@ -101,12 +107,18 @@ class ChannelPump:
         self.exhausted = False
         self.claims = 0
         self.max_batches = max_batches
+        workers = [asyncio.ensure_future(self._work()) for _ in range(self.workers)]
         try:
-            await asyncio.gather(*(self._work() for _ in range(self.workers)))
+            await asyncio.gather(*workers)
+        except BaseException:
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            raise
         finally:
             if self._claiming is not None:  # a claim still on its way: take it, give it back
                 with contextlib.suppress(Exception):
-                    await self._claiming
+                    await asyncio.wait([self._claiming], timeout=self.owner.time_left())
             if self.queue:
                 self.owner.release(list(self.queue), "dispatcher stopping")
                 self.queue.clear()
@@ -144,7 +156,7 @@ class ChannelPump:
                 return None
             claiming = self._refill()
             if claiming is not None:
-                await asyncio.shield(claiming)
+                await self.owner.unless_stopping(claiming)
 
     def _paused(self) -> bool:
         return self.lane is not None and self.lane.paused_for() > 0
@@ -167,12 +179,13 @@ class ChannelPump:
         finally:
             self._claiming = None
         self.claims += 1
+        fresh = self.owner.accept(batch)
         if not batch:
             self.exhausted = True
         elif self.owner.stopping:
-            self.owner.release(batch, "dispatcher stopping")
+            self.owner.release(fresh, "dispatcher stopping")
         else:
-            self.queue.extend(batch)
+            self.queue.extend(fresh)
 
 
 #: Waits for ``seconds`` or until the dispatcher stops, whichever comes first.

@@ -13,7 +13,8 @@ from rapport.consent.store import grant
 from rapport.consent.tokens import Signer
 from rapport.engine.core.config import Settings
 from rapport.engine.core.models import CUSTOMER, OUTBOX
-from rapport.engine.delivery.dispatch import Dispatcher, backoff
+from rapport.engine.delivery.dispatch import Dispatcher
+from rapport.engine.delivery.results import backoff
 
 START = datetime(2026, 11, 26, 9, tzinfo=UTC)
 

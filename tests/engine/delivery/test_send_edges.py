@@ -1,0 +1,188 @@
+"""The edges of a send found in review: a rate limit, a slow check, a stop, a bug.
+
+Each test is a reproduction of a way the dispatcher once sent what it must not, sent
+twice, or left a message claimed; run against SQLite (the write lock is held by a
+connection of the test's own, with the helper of the fault suite).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from factories import CHINESE, REPO, outbox_statuses, seed_due_messages
+from faults.sqlite_faults import WriteLock
+from sqlalchemy import Engine, update
+
+from rapport.channels.base import OutgoingMessage, SendResult
+from rapport.channels.recording import RecordingChannel, accept_all
+from rapport.consent.store import withdraw
+from rapport.consent.tokens import Signer
+from rapport.engine.core.config import Settings
+from rapport.engine.core.db import make_engine
+from rapport.engine.core.models import OUTBOX
+from rapport.engine.delivery import outgoing
+from rapport.engine.delivery.dispatch import Dispatcher
+from rapport.engine.delivery.lanes import ChannelLane
+
+
+def settings_with(lease_seconds: float = 300) -> Settings:
+    base = Settings(base_dir=REPO, secret_key="k")
+    dispatch = base.dispatch.model_copy(update={"lease_seconds": lease_seconds})
+    return base.model_copy(update={"dispatch": dispatch})
+
+
+@pytest.fixture
+def store(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A SQLite file with 8 messages due (e-mail to K0000, K0002...; SMS to K0001...)."""
+    url = f"sqlite:///{tmp_path / 'edges.db'}"
+    seed_due_messages(url, 8, 8, CHINESE, "edges")
+    engine = make_engine(url)
+    yield url, tmp_path / "edges.db", engine
+    engine.dispose()
+
+
+def dispatcher(engine: Engine, lanes: dict[str, object], **settings: float) -> Dispatcher:
+    return Dispatcher(engine, settings_with(**settings), lanes, Signer("k"), rng=random.Random(3))  # type: ignore[arg-type]
+
+
+async def test_a_withdrawal_while_a_send_waits_for_the_rate_limit_stops_it(store) -> None:  # type: ignore[no-untyped-def]
+    _, _, engine = store
+    called: list[str] = []
+
+    async def sms(message: OutgoingMessage) -> SendResult:
+        called.append(message.customer_id)
+        return accept_all(message)
+
+    # One send a second over four connections: the fourth SMS waits about 3 s for its
+    # turn; its customer withdraws meanwhile.
+    lane = ChannelLane("sms", [("p", [RecordingChannel(sms) for _ in range(4)])], rate_per_second=1)
+    running = asyncio.ensure_future(
+        dispatcher(engine, {"email": RecordingChannel(), "sms": lane}).run_once()
+    )
+    await asyncio.sleep(0.6)
+    with engine.begin() as connection:
+        withdraw(connection, "P0007", "sms", "offers", source="unsubscribe link")
+    report = await running
+
+    assert "P0007" not in called and len(called) == 3
+    assert report.reasons[("sms", "suppressed", "consent not granted at send time")] == 1
+
+
+async def test_a_check_that_waited_past_a_third_of_the_lease_sends_nothing(store) -> None:  # type: ignore[no-untyped-def]
+    url, path, engine = store
+    sent: list[str] = []
+    lock = WriteLock(path)
+    releaser = threading.Timer(2.5, lock.release)
+
+    def record(message: OutgoingMessage) -> SendResult:
+        if not sent:  # while the first send is with the provider, another process
+            lock.acquire()  # takes the write lock for 2.5 s: the next checks wait
+            releaser.start()
+        sent.append(message.idempotency_key)
+        return accept_all(message)
+
+    channel = RecordingChannel(record)  # one connection for both channels
+    try:
+        first = await dispatcher(
+            engine, {"email": channel, "sms": channel}, lease_seconds=3
+        ).run_once()
+    finally:
+        releaser.join()
+    # The e-mail channel's next check waited 2.5 s, more than a third of the 3 s lease:
+    # the lease it would have written was nearly over, so it sent nothing more (the SMS
+    # channel's checks ran after the lock was gone, quickly, and sent).
+    emails = [key for key in sent if key.endswith(":email")]
+    assert emails == ["P0000:edges:0:email"] and first.database_error == "StaleCheck"
+    assert outbox_statuses(url)["queued"] == 3  # the other e-mails, handed back
+
+    second = await dispatcher(engine, {"email": channel, "sms": channel}).run_once()
+    assert sum(second.outcomes.values()) == 3 and len(set(sent)) == len(sent) == 8
+
+
+async def test_a_stop_while_a_check_is_stuck_returns_in_time_and_sends_nothing_after(
+    store,
+) -> None:  # type: ignore[no-untyped-def]
+    _, path, engine = store
+    sent_at: list[float] = []
+
+    def record(message: OutgoingMessage) -> SendResult:
+        sent_at.append(time.monotonic())
+        return accept_all(message)
+
+    lock = WriteLock(path)
+    lock.acquire()
+    d = dispatcher(engine, {"email": RecordingChannel(record), "sms": RecordingChannel(record)})
+    running = asyncio.ensure_future(d.run_once())
+    await asyncio.sleep(0.3)
+    stopped = time.monotonic()
+    d.stop(grace=1)
+    releaser = threading.Timer(4, lock.release)  # long after grace + 1.5 s
+    releaser.start()
+    try:
+        report = await running
+        took = time.monotonic() - stopped
+    finally:
+        releaser.join()
+    assert took < 1 + 2, took
+    assert sent_at == [] and not report.outcomes
+
+
+async def test_a_bug_while_sending_one_message_hands_it_back_and_the_rest_go(
+    store, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    url, _, engine = store
+    real = outgoing.build_outgoing
+
+    def broken(message, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if message.customer_id == "P0002":
+            raise RuntimeError("a bug in building the message")
+        return real(message, *args, **kwargs)
+
+    monkeypatch.setattr("rapport.engine.delivery.dispatch.build_outgoing", broken)
+    channel = RecordingChannel()
+    report = await dispatcher(engine, {"email": channel, "sms": channel}).run_once()
+
+    assert sum(report.outcomes.values()) == 7 and report.released == 1
+    assert outbox_statuses(url) == Counter({"sent": 7, "queued": 1})  # nothing left claimed
+
+
+async def test_a_message_whose_lease_ran_out_while_its_outcome_waits_is_not_sent_again(
+    store,
+) -> None:  # type: ignore[no-untyped-def]
+    url, _, engine = store
+    sent: list[str] = []
+
+    def expire_own_lease(message: OutgoingMessage) -> SendResult:
+        if not sent:  # as after a database outage longer than the lease
+            with engine.begin() as connection:
+                connection.execute(
+                    update(OUTBOX)
+                    .where(OUTBOX.c.idempotency_key == message.idempotency_key)
+                    .values(lease_until=datetime.now(UTC) - timedelta(hours=1))
+                )
+        sent.append(message.idempotency_key)
+        return accept_all(message)
+
+    base = settings_with()
+    one_at_a_time = base.model_copy(
+        update={"dispatch": base.dispatch.model_copy(update={"batch_size": 1})}
+    )
+    d = Dispatcher(
+        engine,
+        one_at_a_time,
+        {"email": RecordingChannel(expire_own_lease), "sms": RecordingChannel()},
+        Signer("k"),
+    )
+    d.flush_seconds = 60  # the first outcome waits in memory while the next claims run
+    report = await d.run_once()
+
+    assert Counter(sent) == Counter({f"P{n:04d}:edges:{n}:email": 1 for n in (0, 2, 4, 6)})
+    assert report.outcomes[("email", "sent")] == 4
+    assert outbox_statuses(url) == Counter({"sent": 8})
