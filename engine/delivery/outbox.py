@@ -207,57 +207,28 @@ _SENT = (
         provider_id=bindparam("m_provider_id"),
     )
 )
-_ENDED = (
-    update(OUTBOX)
-    .where(_GUARD)
-    .values(status=bindparam("m_status"), lease_until=None, last_error=bindparam("m_error"))
-)
-_ENDED_UNCOUNTED = (
-    update(OUTBOX)
-    .where(_GUARD)
-    .values(
-        status=bindparam("m_status"),
-        lease_until=None,
-        last_error=bindparam("m_error"),
-        attempts=OUTBOX.c.attempts - 1,
-    )
-)
-_RETRY = (
-    update(OUTBOX)
-    .where(_GUARD)
-    .values(
-        status=MessageStatus.QUEUED,
-        send_at=bindparam("m_at", type_=OUTBOX.c.send_at.type),
-        lease_until=None,
-        last_error=bindparam("m_error"),
-    )
-)
-_RETRY_UNCOUNTED = (
-    update(OUTBOX)
-    .where(_GUARD)
-    .values(
-        status=MessageStatus.QUEUED,
-        send_at=bindparam("m_at", type_=OUTBOX.c.send_at.type),
-        lease_until=None,
-        last_error=bindparam("m_error"),
-        attempts=OUTBOX.c.attempts - 1,
-    )
-)
-_RELEASE = (
-    update(OUTBOX)
-    .where(_GUARD)
-    .values(status=MessageStatus.QUEUED, lease_until=None, claimed_by=None)
-)
-_RELEASE_UNCOUNTED = (
-    update(OUTBOX)
-    .where(_GUARD)
-    .values(
-        status=MessageStatus.QUEUED,
-        lease_until=None,
-        claimed_by=None,
-        attempts=OUTBOX.c.attempts - 1,
-    )
-)
+
+
+def _change(uncount: bool, **values: Any) -> Any:
+    """A guarded change; ``uncount`` also takes back the attempt the check counted."""
+    if uncount:
+        values["attempts"] = OUTBOX.c.attempts - 1
+    return update(OUTBOX).where(_GUARD).values(lease_until=None, **values)
+
+
+_ENDED_VALUES: dict[str, Any] = {
+    "status": bindparam("m_status"),
+    "last_error": bindparam("m_error"),
+}
+_RETRY_VALUES: dict[str, Any] = {
+    "status": MessageStatus.QUEUED,
+    "send_at": bindparam("m_at", type_=OUTBOX.c.send_at.type),
+    "last_error": bindparam("m_error"),
+}
+_RELEASE_VALUES: dict[str, Any] = {"status": MessageStatus.QUEUED, "claimed_by": None}
+_ENDED, _ENDED_UNCOUNTED = (_change(u, **_ENDED_VALUES) for u in (False, True))
+_RETRY, _RETRY_UNCOUNTED = (_change(u, **_RETRY_VALUES) for u in (False, True))
+_RELEASE, _RELEASE_UNCOUNTED = (_change(u, **_RELEASE_VALUES) for u in (False, True))
 
 
 def apply(connection: Connection, worker: str, transitions: Sequence[Transition]) -> set[int]:

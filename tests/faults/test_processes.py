@@ -18,6 +18,7 @@ from factories import run_rapport
 from faults.conftest import Launch
 from faults.procs import environment, outbox, seed, wait_for, write_config
 from faults.provider import SMSProvider
+from processes import alive, children, command_line
 from sqlalchemy import text
 
 from rapport.engine.core.db import make_engine
@@ -83,37 +84,6 @@ def test_rapport_dispatch_sends_but_never_plans(
     )
     assert planned.returncode == 0, planned.stderr
     assert len(outbox(fault_url)) > 1  # the control: there was something to plan
-
-
-def alive(pid: int) -> bool:
-    """The process exists and is not a zombie (an orphan's zombie may wait a while for
-    a reaper here)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            found.append(int(entry.name))
-    return found
-
-
-def command_line(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
 
 
 def test_a_sigkilled_sharded_plan_leaves_no_worker_process(
