@@ -20,4 +20,6 @@ fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 bash scripts/typecheck.sh
-exec .venv/bin/python -m pytest -q "$@"
+# Two workers at least (the PostgreSQL, browser and process tests mostly wait), one per
+# core up to four; each worker makes its own migrated template databases.
+exec .venv/bin/python -m pytest -q -n auto --maxprocesses 4 "$@"

@@ -100,10 +100,11 @@ async def test_a_check_that_waited_past_a_third_of_the_lease_sends_nothing(store
     # channel's checks ran after the lock was gone, quickly, and sent).
     emails = [key for key in sent if key.endswith(":email")]
     assert emails == ["P0000:edges:0:email"] and first.database_error == "StaleCheck"
-    assert outbox_statuses(url)["queued"] == 3  # the other e-mails, handed back
+    left = 8 - len(sent)  # at least the other three e-mails, handed back
+    assert left >= 3 and outbox_statuses(url) == Counter({"sent": len(sent), "queued": left})
 
     second = await dispatcher(engine, {"email": channel, "sms": channel}).run_once()
-    assert sum(second.outcomes.values()) == 3 and len(set(sent)) == len(sent) == 8
+    assert sum(second.outcomes.values()) == left and len(set(sent)) == len(sent) == 8
 
 
 async def test_a_stop_while_a_check_is_stuck_returns_in_time_and_sends_nothing_after(

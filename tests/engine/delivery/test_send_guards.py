@@ -138,7 +138,7 @@ async def test_attempts_count_only_sends_that_reached_the_provider(seeded) -> No
 async def test_retry_after_from_the_provider_sets_the_next_attempt(seeded) -> None:  # type: ignore[no-untyped-def]
     engine = seeded(1, 1)
     channel = RecordingChannel(lambda m: SendResult.transient("429 slow down", retry_after=120))
-    moment = datetime(2026, 12, 6, 12, tzinfo=UTC)
+    moment = datetime.now(UTC) + timedelta(seconds=5)  # the message is due by then
     lane = ChannelLane("email", [("email", [channel])])
     report = await make_dispatcher(
         engine, settings_with(), {"email": lane}, clock=lambda: moment
