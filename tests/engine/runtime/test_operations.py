@@ -64,7 +64,7 @@ def test_three_daemons_on_postgresql_send_each_message_once_and_one_plans_at_a_t
     postgres_url: str, tmp_path: Path, smtp_sink, sms_sink
 ) -> None:
     sink, port = smtp_sink
-    seed_due_messages(postgres_url, 5000, 250, CHINESE, "ops")
+    seed_due_messages(postgres_url, 2000, 250, CHINESE, "ops")
     config = write_config(
         tmp_path,
         postgres_url,
@@ -84,7 +84,7 @@ def test_three_daemons_on_postgresql_send_each_message_once_and_one_plans_at_a_t
         for log in logs
     ]
     try:
-        assert wait_until(lambda: outbox_statuses(postgres_url)["sent"] == 5000, 120), (
+        assert wait_until(lambda: outbox_statuses(postgres_url)["sent"] == 2000, 120), (
             outbox_statuses(postgres_url)
         )
         assert wait_until(lambda: sum(planned_ticks(log) for log in logs) >= 6, 30)
@@ -102,8 +102,8 @@ def test_three_daemons_on_postgresql_send_each_message_once_and_one_plans_at_a_t
                 process.send_signal(signal.SIGTERM)
         for process in processes:
             assert process.wait(timeout=30) == 0
-    assert len(sms_sink.delivered) == 2500 and sms_sink.duplicates == 0
-    assert len(sink.message_ids()) == 2500 == len(set(sink.message_ids()))
+    assert len(sms_sink.delivered) == 1000 and sms_sink.duplicates == 0
+    assert len(sink.message_ids()) == 1000 == len(set(sink.message_ids()))
 
 
 def test_sigterm_during_dispatch_exits_0_and_a_restart_sends_the_rest(
