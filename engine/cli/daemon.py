@@ -84,20 +84,17 @@ async def _dispatch_once(
 
 
 def _print_dispatch_report(report: Any) -> None:
-    if report.abandoned:
-        ids = ", ".join(map(str, report.abandoned))
-        click.echo(
-            f"dispatch: sends cut off at the end of the grace period (the provider may "
-            f"have accepted them; they will be sent again): messages {ids}",
-            err=True,
-        )
-    if report.unwritten:
-        ids = ", ".join(map(str, report.unwritten))
-        click.echo(
-            f"dispatch: outcomes not written ({report.database_error or 'database error'});"
-            f" sent again when their leases expire: messages {ids}",
-            err=True,
-        )
+    not_written = f"outcomes not written ({report.database_error or 'database error'})"
+    for ids, what in (
+        (
+            report.abandoned,
+            "sends cut off at the end of the grace period (the provider may "
+            "have accepted them; they will be sent again)",
+        ),
+        (report.unwritten, f"{not_written}; sent again when their leases expire"),
+    ):
+        if ids:
+            click.echo(f"dispatch: {what}: messages {', '.join(map(str, ids))}", err=True)
     if not report.outcomes:
         click.echo("dispatch: nothing due")
         return

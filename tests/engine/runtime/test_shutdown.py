@@ -145,6 +145,21 @@ def stop_and_time(process: subprocess.Popen[bytes], wait: float) -> tuple[int, f
     return code, time.monotonic() - signalled
 
 
+def dispatching(
+    config: Path, directory: Path, log: Path, provider: SlowProvider
+) -> subprocess.Popen[bytes]:
+    """``rapport dispatch`` running, one of its SMS in the provider's hands."""
+    daemon = start(
+        RAPPORT, "--config", str(config), "dispatch", "--interval", "0.2", cwd=directory, log=log
+    )
+    try:
+        assert provider.arrived.wait(30), messages(log)
+    except BaseException:
+        daemon.kill()
+        raise
+    return daemon
+
+
 def test_sigterm_lets_a_send_finish_within_grace_records_it_and_exits_0(
     migrated_url: str, tmp_path: Path, slow_provider: SlowProvider, smtp_sink
 ) -> None:
@@ -152,14 +167,7 @@ def test_sigterm_lets_a_send_finish_within_grace_records_it_and_exits_0(
     seed_due_messages(migrated_url, 2, 1, CHINESE, "shutdown")  # one e-mail, one SMS
     config = write_config(tmp_path, migrated_url, slow_provider.url, 5, port)
     log = tmp_path / "daemon.log"
-    daemon = start(
-        RAPPORT, "--config", str(config), "dispatch", "--interval", "0.2", cwd=tmp_path, log=log
-    )
-    try:
-        assert slow_provider.arrived.wait(30), messages(log)
-    except BaseException:
-        daemon.kill()
-        raise
+    daemon = dispatching(config, tmp_path, log, slow_provider)
     code, took = stop_and_time(daemon, 15)
     assert code == 0, messages(log)
     assert took < 5, took  # the send ended after about a second; nobody waited for grace
@@ -180,14 +188,7 @@ def test_a_send_outlasting_grace_is_cut_off_released_named_and_exits_75(
     grace = 1.0
     config = write_config(tmp_path, migrated_url, slow_provider.url, grace, port)
     log = tmp_path / "daemon.log"
-    daemon = start(
-        RAPPORT, "--config", str(config), "dispatch", "--interval", "0.2", cwd=tmp_path, log=log
-    )
-    try:
-        assert slow_provider.arrived.wait(30), messages(log)
-    except BaseException:
-        daemon.kill()
-        raise
+    daemon = dispatching(config, tmp_path, log, slow_provider)
     code, took = stop_and_time(daemon, grace + 10)
     said = messages(log)
     assert code == EXIT_ABANDONED, said
