@@ -52,7 +52,46 @@ class YamlSyntaxError(Exception):
         self.problem = problem
 
 
-def _to_data(node: yaml.Node, path: Path_, lines: dict[Path_, int], loader: yaml.SafeLoader) -> Any:
+#: Values that aliases may add to a document, counting every repeated visit of an
+#: anchored node: a real file repeats a block of defaults a few dozen times; a "billion
+#: laughs" document (aliases of aliases) would expand to billions of values and
+#: gigabytes before any other check saw it.
+MAX_ALIASED_VALUES = 50_000
+
+
+class _Budget:
+    """How many values aliases have added so far while turning the nodes into data."""
+
+    def __init__(self, loader: yaml.SafeLoader) -> None:
+        self.loader = loader
+        self.seen: set[int] = set()
+        self.repeated = 0
+
+    def visit(self, node: yaml.Node) -> None:
+        if id(node) not in self.seen:
+            self.seen.add(id(node))
+            return
+        self.repeated += 1
+        if self.repeated > MAX_ALIASED_VALUES:
+            name = self.loader.name if isinstance(self.loader.name, str) else ""
+            raise YamlSyntaxError(
+                Problem(
+                    name,
+                    node.start_mark.line + 1,
+                    f"anchors and aliases expand this document beyond {MAX_ALIASED_VALUES:,} "
+                    "repeated values; write the values out or use fewer aliases",
+                )
+            )
+
+
+def _to_data(
+    node: yaml.Node,
+    path: Path_,
+    lines: dict[Path_, int],
+    loader: yaml.SafeLoader,
+    budget: _Budget,
+) -> Any:
+    budget.visit(node)
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)
@@ -72,11 +111,12 @@ def _to_data(node: yaml.Node, path: Path_, lines: dict[Path_, int], loader: yaml
                     )
                 )
             lines[child] = key_node.start_mark.line + 1
-            result[key] = _to_data(value_node, child, lines, loader)
+            result[key] = _to_data(value_node, child, lines, loader, budget)
         return result
     if isinstance(node, yaml.SequenceNode):
         return [
-            _to_data(item, (*path, index), lines, loader) for index, item in enumerate(node.value)
+            _to_data(item, (*path, index), lines, loader, budget)
+            for index, item in enumerate(node.value)
         ]
     return loader.construct_object(node, deep=True)
 
@@ -88,7 +128,7 @@ def parse_yaml(text: str, file: str) -> YamlDocument:
     try:
         node = loader.get_single_node()
         lines: dict[Path_, int] = {}
-        data = None if node is None else _to_data(node, (), lines, loader)
+        data = None if node is None else _to_data(node, (), lines, loader, _Budget(loader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
