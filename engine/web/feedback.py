@@ -48,7 +48,9 @@ async def feedback_post(request: Request) -> Response:
     web = web_context(request)
     form = await request.form()
     raw = str(form.get("score") or "").strip()
-    score = int(raw) if raw.isdigit() else -1
+    # Decimal digits of any script (Persian ۹ is 9); not superscripts such as ², which
+    # isdigit() accepts and int() refuses.
+    score = int(raw) if len(raw) <= 2 and raw.isdecimal() else -1
     if not 0 <= score <= 10:
         with web.engine.connect() as connection:
             if answered(connection, claims.customer_id, claims.topic or ""):
@@ -71,6 +73,12 @@ def _authorised(request: Request, token: str) -> bool:
     return bool(given) and hmac.compare_digest(given.encode(), token.encode())
 
 
+#: The years a report period may lie in, and its longest length: the figures step
+#: through the period by day and month, so an open-ended one is refused, not computed.
+REPORT_YEARS = (2000, 2100)
+REPORT_MAX_DAYS = 3660
+
+
 async def admin_report(request: Request) -> Response:
     """The HTML report for ``?from=YYYY-MM-DD&to=YYYY-MM-DD`` (default: the last 90 days)."""
     from rapport.engine.reports.text import render_report
@@ -87,10 +95,17 @@ async def admin_report(request: Request) -> Response:
         end = date.fromisoformat(request.query_params.get("to") or web.now().date().isoformat())
         start_text = request.query_params.get("from")
         start = date.fromisoformat(start_text) if start_text else end - timedelta(days=89)
-    except ValueError:
+    except (ValueError, OverflowError):
         return PlainTextResponse("from and to must be YYYY-MM-DD dates", status_code=400)
     if start > end:
         return PlainTextResponse("from must not be after to", status_code=400)
+    if not (REPORT_YEARS[0] <= start.year and end.year <= REPORT_YEARS[1]):
+        return PlainTextResponse(
+            f"from and to must lie in the years {REPORT_YEARS[0]} to {REPORT_YEARS[1]}",
+            status_code=400,
+        )
+    if (end - start).days >= REPORT_MAX_DAYS:
+        return PlainTextResponse(f"a report covers at most {REPORT_MAX_DAYS} days", status_code=400)
     body = await run_in_threadpool(render_report, web.engine, web.settings, start, end, "html")
     return HTMLResponse(body, headers={"Cache-Control": "no-store", "X-Robots-Tag": "noindex"})
 

@@ -75,6 +75,38 @@ def test_invalid_score_is_not_stored(
         assert connection.execute(select(func.count()).select_from(FEEDBACK_ANSWER)).scalar() == 0
 
 
+@pytest.mark.parametrize("score", ["²", "٣٣٣", "1" * 5000, "-1", "1e1", " "])
+def test_a_score_no_one_could_mean_is_422_not_a_server_error(
+    client: TestClient, settings: Settings, engine: Engine, score: str
+) -> None:
+    assert client.post(path(settings, "C2", "x"), data={"score": score}).status_code == 422
+
+
+def test_a_score_in_persian_digits_counts(client: TestClient, settings: Settings) -> None:
+    assert client.post(path(settings, "C2", "x"), data={"score": "۹"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        ("to=9999-12-31", "must lie in the years 2000 to 2100"),
+        ("from=1999-12-31&to=2000-01-01", "must lie in the years 2000 to 2100"),
+        ("from=2000-01-01&to=2010-01-08", "at most 3660 days"),
+        ("to=2026-02-30", "must be YYYY-MM-DD dates"),
+    ],
+)
+def test_a_report_period_out_of_bounds_is_400_with_the_reason(
+    client: TestClient, engine: Engine, query: str, reason: str
+) -> None:
+    answer = client.get(f"/admin/report?token=s3cret-admin&{query}")
+    assert answer.status_code == 400 and reason in answer.text
+
+
+def test_the_longest_report_period_is_served(client: TestClient, engine: Engine) -> None:
+    longest = client.get("/admin/report?token=s3cret-admin&from=2000-01-01&to=2010-01-07")
+    assert longest.status_code == 200
+
+
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_tampered_link_is_standard_404(client: TestClient, settings: Settings, method: str) -> None:
     url = path(settings, "C0", "feedback:O1")
