@@ -103,6 +103,21 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 
+#: Special-purpose blocks that IANA's registries mark not globally reachable, which some
+#: Python versions' ``is_global`` still calls global (192.0.0.8 on 3.11): listed here so
+#: the answer does not depend on the interpreter.
+NOT_GLOBAL = tuple(
+    ipaddress.ip_network(block)
+    for block in (
+        "192.0.0.0/24",  # IETF protocol assignments
+        "198.18.0.0/15",  # benchmarking
+        "100.64.0.0/10",  # shared address space (carrier-grade NAT)
+        "3fff::/20",  # IPv6 documentation (RFC 9637)
+        "5f00::/16",  # IPv6 segment routing SIDs (RFC 9602)
+    )
+)
+
+
 class WebhookURLError(ValueError):
     """The webhook URL cannot be used (not http or https, or no host)."""
 
@@ -146,6 +161,8 @@ def address_refusal(address: IPAddress) -> str | None:
         return f"{why} (embedded in IPv6)"
     if address in METADATA_ADDRESSES:
         return "link-local (cloud metadata)" if address.version == 4 else "cloud metadata"
+    if any(address in network for network in NOT_GLOBAL):
+        return "non-global"
     checks = (
         ("unspecified", address.is_unspecified),
         ("loopback", address.is_loopback),
@@ -261,6 +278,11 @@ class WebhookChannel(Channel):
         parts = urlsplit(url)
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise WebhookURLError("the webhook URL must be http:// or https:// with a host")
+        try:  # what would fail at the first send instead (an octal IPv4, a bad port)
+            httpx.URL(url)
+            parts.port  # noqa: B018 (reading it checks the range)
+        except (httpx.InvalidURL, ValueError) as exc:
+            raise WebhookURLError(f"the webhook URL is not valid: {exc}") from None
         if token is not None:
             check_header_value("Authorization", token, "token")
         if secret is not None and not secret:

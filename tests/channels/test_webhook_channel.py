@@ -151,6 +151,11 @@ REFUSED_URLS = {
     "ipv4-mapped": "http://[::ffff:127.0.0.1]/hook",
     "unspecified": "http://0.0.0.0/hook",
     "localhost": "http://localhost:8080/hook",
+    "ietf-protocol-assignments": "http://192.0.0.8/hook",
+    "benchmarking": "http://198.18.0.1/hook",
+    "shared-cgnat": "http://100.64.0.1/hook",
+    "ipv6-documentation": "http://[3fff::1]/hook",
+    "short-ipv4": "http://127.1/hook",
 }
 
 
@@ -165,8 +170,17 @@ async def test_internal_addresses_are_refused_at_send_time(
     assert not result.suppress
     reason = result.reason or ""
     assert "refused" in reason and "allow_private" in reason
-    assert any(word in reason for word in ("loopback", "private", "link-local", "unspecified"))
+    assert any(
+        word in reason
+        for word in ("loopback", "private", "link-local", "unspecified", "non-global")
+    )
     assert "webhook refused" in caplog.text
+
+
+@pytest.mark.parametrize("url", ["http://0177.0.0.1/hook", "http://example.com:99999/hook"])
+def test_a_url_httpx_cannot_use_is_refused_when_configured_not_at_send(url: str) -> None:
+    with pytest.raises(WebhookURLError, match="the webhook URL is not valid"):
+        WebhookChannel(url)
 
 
 async def test_the_metadata_address_is_named(webhook_receiver: WebhookReceiver) -> None:
