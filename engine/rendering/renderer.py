@@ -64,7 +64,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeGuard
 
-from jinja2 import FileSystemLoader, Template, TemplateNotFound
+from jinja2 import Template, TemplateNotFound
 from jinja2.exceptions import TemplateSyntaxError
 from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -84,7 +84,9 @@ from rapport.engine.rendering.plain import PlainContext, check_plain
 from rapport.engine.rendering.reads import TemplateReads
 from rapport.engine.rendering.sandbox import (
     MAX_OUTPUT_CHARS,
+    ConfinedLoader,
     Sandbox,
+    TemplateOutsideFolder,
     new_environment,
     render_capped,
 )
@@ -183,7 +185,7 @@ class Renderer:
         self.default_locale = default_locale
         self.max_output_chars = max_output_chars
         self._root = str(self.templates_dir) + os.sep
-        self._loader = FileSystemLoader(str(self.templates_dir))
+        self._loader = ConfinedLoader(str(self.templates_dir))
         self._lock = threading.Lock()
         self._environments: dict[str, Sandbox] = {}
         self._templates: dict[tuple[str, str, str], Template] = {}
@@ -330,6 +332,10 @@ class Renderer:
             compiled = self.environment(template_locale).get_template(name)
         except TemplateSyntaxError as exc:
             problem = Problem(self._locate.file(exc.filename, name), exc.lineno, exc.message or "")
+            self._broken[key] = problem
+            raise TemplateProblemError(problem) from exc
+        except TemplateOutsideFolder as exc:
+            problem = Problem(self._locate.file(None, name), None, str(exc.message))
             self._broken[key] = problem
             raise TemplateProblemError(problem) from exc
         except TemplateNotFound as exc:

@@ -24,12 +24,22 @@ rather than chunk by chunk (:func:`render_capped`).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from itertools import islice
 from typing import Any
 
-from jinja2 import BaseLoader, StrictUndefined, Template, select_autoescape
+from jinja2 import (
+    BaseLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    Template,
+    TemplateNotFound,
+    select_autoescape,
+)
 from jinja2.exceptions import SecurityError
+from jinja2.loaders import split_template_path
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -42,6 +52,38 @@ MAX_OUTPUT_CHARS = 100_000
 #: shipped parts yield 2 to 40 chunks, so a message's part is one batch; a runaway
 #: loop is stopped at most this many chunks past the cap.
 _CHUNKS = 64
+
+
+class TemplateOutsideFolder(TemplateNotFound):
+    """A template file that is not a regular file inside the templates folder."""
+
+
+class ConfinedLoader(FileSystemLoader):
+    """Loads only regular files that really lie inside the templates folder.
+
+    Jinja's loader already refuses ``..`` in a name, but follows symbolic links: a
+    link in ``templates/`` to ``/etc/passwd`` or a neighbour's folder would be read and
+    rendered into messages. Each file is resolved and checked before it is opened.
+    """
+
+    def __init__(self, root: str) -> None:
+        super().__init__(root)
+        self.root = os.path.realpath(root)
+
+    def get_source(
+        self, environment: Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        # Checked before Jinja opens it: a link to /dev/zero must not even be read.
+        path = os.path.join(self.root, *split_template_path(template))
+        if os.path.lexists(path):
+            real = os.path.realpath(path)
+            if os.path.commonpath([real, self.root]) != self.root or not os.path.isfile(real):
+                raise TemplateOutsideFolder(
+                    template,
+                    f"{template}: a link leading out of the templates folder (or not a "
+                    "regular file); a template must be a regular file inside it",
+                )
+        return super().get_source(environment, template)
 
 
 class Sandbox(ImmutableSandboxedEnvironment):

@@ -414,3 +414,38 @@ def test_a_renderer_pickles_as_its_recipe_so_a_planning_worker_compiles_its_own(
     )
     assert len(pickle.dumps(capped)) < 1000  # the recipe, not compiled templates
     assert copy.render("birthday", "email", "en", sample) == made
+
+
+def test_a_template_linked_out_of_the_templates_folder_is_refused_not_read(
+    make: Callable[..., Renderer], tmp_path: Path
+) -> None:
+    secret = tmp_path / "outside.txt"
+    secret.write_text("the neighbour's secret", encoding="utf-8")
+    renderer = make({"promo/en/sms.txt": "Hi {{ customer.first_name }}. STOP to opt out\n"})
+    linked = tmp_path / "templates" / "linked" / "en" / "sms.txt"
+    linked.parent.mkdir(parents=True)
+    linked.symlink_to(secret)
+
+    with pytest.raises(CampaignError) as caught:
+        renderer.render("linked", "sms", "en", context())
+    assert "a link leading out of the templates folder" in caught.value.problem.message
+    assert "secret" not in str(caught.value)
+    assert caught.value.problem.file.endswith("linked/en/sms.txt")
+    # a link that stays inside the folder is an ordinary template
+    inside = tmp_path / "templates" / "alias" / "en" / "sms.txt"
+    inside.parent.mkdir(parents=True)
+    inside.symlink_to(tmp_path / "templates" / "promo" / "en" / "sms.txt")
+    assert renderer.render("alias", "sms", "en", context()).text == "Hi Alex. STOP to opt out"
+
+
+def test_a_template_that_is_not_a_regular_file_is_refused_before_it_is_read(
+    make: Callable[..., Renderer], tmp_path: Path
+) -> None:
+    renderer = make({"promo/en/sms.txt": "Hi. STOP to opt out\n"})
+    endless = tmp_path / "templates" / "endless" / "en" / "sms.txt"
+    endless.parent.mkdir(parents=True)
+    endless.symlink_to("/dev/zero")  # reading it would never end
+
+    with pytest.raises(CampaignError) as caught:
+        renderer.render("endless", "sms", "en", context())
+    assert "not a regular file" in caught.value.problem.message
