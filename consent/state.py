@@ -69,7 +69,6 @@ _GRANTED = select(
     CONSENT_STATE.c.customer_id.in_(bindparam("ids", expanding=True)),
     CONSENT_STATE.c.status == ConsentStatus.GRANTED.value,
 )
-_GRANTED_LOCKED = _GRANTED.with_for_update(read=True)
 
 
 def granted_pairs(
@@ -78,7 +77,6 @@ def granted_pairs(
     *,
     span: tuple[str, str] | None = None,
     topics: Collection[str] | None = None,
-    lock: bool = False,
 ) -> dict[str, set[tuple[str, str]]]:
     """The (channel, topic) pairs each customer has currently granted.
 
@@ -88,10 +86,6 @@ def granted_pairs(
     one range query replaces the IN lists. ``topics`` limits the answer to those
     topics (a planning run asks only about its campaigns').
 
-    ``lock`` (PostgreSQL; ignored with ``span``) holds a share lock on the granted rows
-    until the caller's transaction ends: a withdrawal then waits for it, so the answer
-    stays true until the caller has acted on it (the dispatcher's check right before
-    sending). SQLite needs no lock: its single writer already serialises the two.
     """
     connection = _connection(connection_or_session)
     wanted = list(dict.fromkeys(customer_ids))
@@ -110,14 +104,12 @@ def granted_pairs(
             if pairs is not None:
                 pairs.add((channel, topic))
         return result
-    if topics is None:  # the dispatcher's check: one statement built once
-        query = _GRANTED_LOCKED if lock and connection.dialect.name == "postgresql" else _GRANTED
+    if topics is None:  # one statement built once
+        query = _GRANTED
     else:
         query = select(
             CONSENT_STATE.c.customer_id, CONSENT_STATE.c.channel, CONSENT_STATE.c.topic
         ).where(CONSENT_STATE.c.customer_id.in_(bindparam("ids", expanding=True)), *about)
-        if lock and connection.dialect.name == "postgresql":
-            query = query.with_for_update(read=True)
     for start in range(0, len(wanted), IN_CHUNK):
         found = connection.execute(query, {"ids": wanted[start : start + IN_CHUNK]})
         for customer_id, channel, topic in found:

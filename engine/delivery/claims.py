@@ -138,24 +138,17 @@ def claim(
     return sorted((Claimed(**row._mapping) for row in rows), key=lambda m: (m.send_at, m.id))
 
 
-def _renewal(count: bool) -> Any:
-    values: dict[str, Any] = {"lease_until": bindparam("until", type_=OUTBOX.c.lease_until.type)}
-    if count:
-        values["attempts"] = OUTBOX.c.attempts + 1
-    return (
-        update(OUTBOX)
-        .where(
-            OUTBOX.c.id.in_(bindparam("ids", expanding=True)),
-            OUTBOX.c.claimed_by == bindparam("worker"),
-            OUTBOX.c.status == MessageStatus.SENDING,
-        )
-        .values(values)
-        .returning(OUTBOX.c.id)
+#: Built once: the keeper renews every third of a lease.
+_RENEW = (
+    update(OUTBOX)
+    .where(
+        OUTBOX.c.id.in_(bindparam("ids", expanding=True)),
+        OUTBOX.c.claimed_by == bindparam("worker"),
+        OUTBOX.c.status == MessageStatus.SENDING,
     )
-
-
-#: Built once each: renewals run every few seconds and before every send.
-_RENEW, _RENEW_AND_COUNT = _renewal(False), _renewal(True)
+    .values(lease_until=bindparam("until", type_=OUTBOX.c.lease_until.type))
+    .returning(OUTBOX.c.id)
+)
 
 
 def renew(
@@ -163,22 +156,17 @@ def renew(
     worker: str,
     ids: Iterable[int],
     until: datetime,
-    *,
-    count_attempt: bool = False,
 ) -> set[int]:
     """Extend ``worker``'s leases on ``ids`` to ``until``; returns the ids still held.
 
     An id missing from the answer is no longer this worker's: its lease expired and
     another dispatcher claimed it, or its outcome is already written. Such a message
-    must not be sent by this worker. ``count_attempt`` also counts one attempt for each
-    message held: the check before sending does, and a message it then stops gets
-    the attempt back with its outcome (``Transition.uncount``).
+    must not be sent by this worker.
     """
-    statement = _RENEW_AND_COUNT if count_attempt else _RENEW
     wanted = sorted(set(ids))
     held: set[int] = set()
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start : start + _CHUNK]
         parameters = {"ids": chunk, "worker": worker, "until": until}
-        held.update(connection.execute(statement, parameters).scalars())
+        held.update(connection.execute(_RENEW, parameters).scalars())
     return held

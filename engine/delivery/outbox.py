@@ -309,28 +309,6 @@ def release(connection: Connection, message_id: int, worker: str) -> bool:
     return result.rowcount == 1
 
 
-#: Built once: the check before each SMS asks it (see :func:`customers_texted_before`).
-_TEXTED = (
-    select(OUTBOX.c.customer_id)
-    .where(
-        OUTBOX.c.customer_id.in_(bindparam("ids", expanding=True)),
-        OUTBOX.c.channel == "sms",
-        OUTBOX.c.status == MessageStatus.SENT,
-        OUTBOX.c.transactional.is_(False),
-    )
-    .distinct()
-)
-
-
-def customers_texted_before(connection: Connection, customer_ids: Sequence[str]) -> set[str]:
-    """Which customers already had a marketing SMS sent (for the first-SMS opt-out hint)."""
-    wanted = sorted(set(customer_ids))
-    found: set[str] = set()
-    for start in range(0, len(wanted), 500):
-        found.update(connection.execute(_TEXTED, {"ids": wanted[start : start + 500]}).scalars())
-    return found
-
-
 def mark_delivered(connection: Connection, deliveries: Iterable[tuple[str, datetime]]) -> int:
     """Record provider delivery reports by the provider's message id (for SMTP, the
     Message-ID); the first report wins and unknown ids are ignored."""
