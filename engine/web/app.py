@@ -12,6 +12,8 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -28,7 +30,9 @@ from rapport.engine.web import (
     sms_inbound,
     unsubscribe,
 )
-from rapport.engine.web.context import WebContext, not_found
+from rapport.engine.web.context import WebContext, http_error, not_found
+from rapport.engine.web.csrf import CrossSiteRefusal
+from rapport.engine.web.headers import SecurityHeaders
 from rapport.engine.web.pages import Pages
 from rapport.engine.web.ratelimit import RateLimiter
 
@@ -64,7 +68,14 @@ def create_app(settings: Settings, engine: Engine, *, clock: Clock = utcnow) -> 
         *email_events.routes,
         *feedback.routes,
     ]
-    app = Starlette(routes=routes, exception_handlers={404: _not_found_handler})
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(SecurityHeaders),  # outermost: every answer gets the headers
+            Middleware(CrossSiteRefusal),
+        ],
+        exception_handlers={404: _not_found_handler, HTTPException: http_error},
+    )
     app.state.web = web
     # /readyz's database probe; `rapport run` adds scheduler_running and dispatch_problem.
     app.state.write_probe = health.WriteProbe(engine)

@@ -8,13 +8,16 @@ so a link reveals nothing about who is a customer. Handlers import this module, 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from http import HTTPStatus
 from typing import Any
 
 from sqlalchemy import Engine, Row, select
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from rapport.consent.tokens import InvalidToken, Purpose, Signer, TokenClaims
 from rapport.engine.core.config import Settings
@@ -61,8 +64,37 @@ def web_context(request: Request) -> WebContext:
 def not_found(request: Request) -> HTMLResponse:
     """The one answer for every unusable link; its body depends only on the headers."""
     web = web_context(request)
-    language = from_accept_language(request.headers.get("accept-language"))
+    language = request_language(request)
     return HTMLResponse(web.pages.render("not_found.html", language), status_code=404)
+
+
+def request_language(request: Request) -> str:
+    """The UI language the client asked for (Accept-Language), before any customer is known."""
+    return from_accept_language(request.headers.get("accept-language"))
+
+
+def error_page(request: Request, status: int, headers: Mapping[str, str] | None = None) -> Response:
+    """A refusal (400, 403, 405, 413...) as a page in the client's language.
+
+    Under ``/webhooks/`` the callers are providers' programs, which get the webhooks'
+    JSON shape instead (``{"error": ...}``, see docs/webhooks.md).
+    """
+    if request.url.path.startswith("/webhooks/"):
+        return JSONResponse(
+            {"error": HTTPStatus(status).phrase.lower()}, status_code=status, headers=headers
+        )
+    web = web_context(request)
+    body = web.pages.render("error.html", request_language(request), status=status)
+    return HTMLResponse(body, status_code=status, headers=headers)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """The app's handler for Starlette's HTTPException: a form that cannot be parsed
+    (400), a method a route does not take (405), and any other refusal the framework
+    raises, answered with :func:`error_page` instead of a bare English line."""
+    if not isinstance(exc, HTTPException):
+        return error_page(request, 400)
+    return error_page(request, exc.status_code, exc.headers)
 
 
 def resolve(request: Request, purpose: Purpose) -> tuple[TokenClaims, Row[Any]] | None:

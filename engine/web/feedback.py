@@ -23,6 +23,7 @@ from starlette.routing import Route
 from rapport.consent.tokens import Purpose
 from rapport.engine.customers.feedback import answered, record_answer
 from rapport.engine.web.context import not_found, resolve, web_context
+from rapport.engine.web.headers import REPORT_POLICY
 
 
 def _page(request: Request, locale: str, *, done: bool, invalid: bool = False) -> str:
@@ -107,7 +108,14 @@ async def admin_report(request: Request) -> Response:
     if (end - start).days >= REPORT_MAX_DAYS:
         return PlainTextResponse(f"a report covers at most {REPORT_MAX_DAYS} days", status_code=400)
     body = await run_in_threadpool(render_report, web.engine, web.settings, start, end, "html")
-    return HTMLResponse(body, headers={"Cache-Control": "no-store", "X-Robots-Tag": "noindex"})
+    return HTMLResponse(
+        body,
+        headers={
+            "Cache-Control": "no-store",
+            "X-Robots-Tag": "noindex",
+            "Content-Security-Policy": REPORT_POLICY,
+        },
+    )
 
 
 routes = [
