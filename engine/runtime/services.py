@@ -16,7 +16,9 @@ from rapport.engine.rendering.renderer import Renderer
 
 
 def signer(settings: Settings) -> Signer:
-    """Signs and verifies every customer link with the configured (or kept) secret."""
+    """Signs and verifies every customer link with RAPPORT_SECRET_KEY, or else the key
+    kept in the database, which every process on that database shares (a link planned
+    by one daemon opens on any other; see :mod:`rapport.engine.core.keys`)."""
     return Signer(secret_key(settings))
 
 
