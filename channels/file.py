@@ -8,6 +8,14 @@ outbox shows what was sent, once, however often dispatch retried.
 Keys contain ``:`` and other characters some file systems refuse, so the name is the
 key with everything outside ``[A-Za-z0-9._-]`` replaced, cut to a readable length,
 plus a short hash of the full key so that distinct keys never share a file.
+
+An address with a non-ASCII local part (``josé@example.com``) is written as UTF-8, as
+a server offering SMTPUTF8 would receive it, so this channel can carry every address
+an import accepts (:meth:`FileChannel.carries_utf8_mailboxes`).
+
+The files are personal data (names, addresses, the whole message): when a customer is
+erased, :meth:`FileChannel.erase_messages` deletes the files of their messages, found
+by the same idempotency keys.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final, Self
 
@@ -91,17 +99,41 @@ class FileChannel(Channel):
             "message_id_domain": self.message_id_domain,
         }
 
+    @classmethod
+    def carries_utf8_mailboxes(cls, options: Mapping[str, Any]) -> bool:
+        """A file holds a non-ASCII local part as UTF-8 (RFC 6532), whatever the options."""
+        return True
+
     def file_for(self, message: OutgoingMessage) -> Path:
         """Where ``message`` is (or will be) written."""
         suffix = ".eml" if message.kind == "email" else ".json"
         return self.path / f"{safe_file_stem(message.idempotency_key)}{suffix}"
+
+    def erase_messages(self, idempotency_keys: Iterable[str]) -> int:
+        """Delete the files written for these messages (e-mail and SMS alike); returns
+        how many there were. Used when a customer is erased: the files name them."""
+        removed = 0
+        for key in idempotency_keys:
+            stem = safe_file_stem(key)
+            for suffix in (".eml", ".json"):
+                try:
+                    (self.path / f"{stem}{suffix}").unlink()
+                except FileNotFoundError:
+                    continue
+                removed += 1
+        return removed
 
     async def send(self, message: OutgoingMessage) -> SendResult:
         if refused := self.unsupported(message):
             return refused
         if message.kind == "email":
             try:
-                data = build_email(message, self.sender, message_id_domain=self.message_id_domain)
+                data = build_email(
+                    message,
+                    self.sender,
+                    message_id_domain=self.message_id_domain,
+                    smtputf8=True,
+                )
             except MessageFormatError as exc:
                 return SendResult.permanent(str(exc))
             provider_id = message_id_of(message, self.message_id_domain)

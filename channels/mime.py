@@ -8,6 +8,14 @@ Every e-mail adapter (SMTP, file, console) goes through :func:`build_email` or
   :class:`HeaderInjectionError`. CPython's own check arrived late (CVE-2024-6923), so
   Rapport does not rely on it: a subject such as ``"Hi\\r\\nBcc: everyone"`` must never
   reach a server.
+* **No bidi controls in headers.** The bidirectional formatting characters
+  (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C) are removed from the
+  Subject, from display names and from extra header values: a right-to-left override
+  (U+202E) in a name would otherwise reverse what the reader sees after it. Other
+  invisible characters a script needs, such as the zero-width non-joiner of Persian
+  names (U+200C), are kept. Imports refuse names holding these controls; this is the
+  last line of defence for anything that reaches a header another way (a template's
+  subject, a display name from elsewhere).
 * **Stable Message-ID.** Derived from the idempotency key, so a message re-sent after a
   crash carries the same Message-ID and the receiving side can drop the duplicate.
 * **Wire format.** CRLF line endings (aiosmtpd rejects bare LF) and 7-bit transfer
@@ -26,6 +34,10 @@ What the writer produces, and the tests check by parsing it back with the stdlib
   names written as encoded-words instead;
 * non-ASCII subjects, display names and extra header values as RFC 2047 ``B``
   encoded-words of at most 75 characters, cut between characters, never inside one;
+* addresses in ASCII (domains as IDNA A-labels), except that with ``smtputf8=True``
+  a mailbox whose local part is not ASCII (``josé@example.com``) is written as UTF-8
+  (RFC 6532), for a server that offers SMTPUTF8 (RFC 6531); the message is then
+  UTF-8 bytes, every other part unchanged;
 * bodies normalised to CRLF lines: 7bit when ASCII with lines of at most 78
   characters, else quoted-printable for mostly-ASCII text and base64 (76-character
   lines) for the rest, the shorter of the two as the stdlib would choose;
@@ -56,6 +68,7 @@ from email.utils import format_datetime, parseaddr
 from rapport.channels.base import OutgoingMessage
 
 __all__ = [
+    "BIDI_CONTROLS",
     "DEFAULT_MESSAGE_ID_DOMAIN",
     "HeaderInjectionError",
     "InvalidAddressError",
@@ -67,6 +80,8 @@ __all__ = [
     "is_plain_address",
     "message_id_for",
     "message_id_of",
+    "needs_smtputf8",
+    "strip_bidi_controls",
 ]
 
 #: ``.invalid`` is reserved (RFC 2606), so a derived Message-ID never claims a real domain.
@@ -83,6 +98,18 @@ _EW_PREFIX = "=?utf-8?b?"
 _EW_SUFFIX = "?="
 
 _FORBIDDEN = re.compile(r"[\r\n\x00]")
+#: Unicode's bidirectional formatting characters: embeddings and overrides (LRE, RLE,
+#: PDF, LRO, RLO), isolates (LRI, RLI, FSI, PDI) and the marks (LRM, RLM, ALM).
+BIDI_CONTROLS = frozenset(
+    [
+        *map(chr, range(0x202A, 0x202F)),
+        *map(chr, range(0x2066, 0x206A)),
+        "\u200e",
+        "\u200f",
+        "\u061c",
+    ]
+)
+_NO_BIDI = str.maketrans(dict.fromkeys(BIDI_CONTROLS))
 #: RFC 5322 field names: printable ASCII except space and colon.
 _HEADER_NAME = re.compile(r"^[!-9;-~]+$")
 #: Headers :func:`build_email` writes itself; extra headers may not replace them.
@@ -126,6 +153,15 @@ class InvalidAddressError(MessageFormatError):
     def __init__(self, header: str) -> None:
         super().__init__(f"header {header!r} holds an address that cannot be sent")
         self.header = header
+
+
+def strip_bidi_controls(text: str) -> str:
+    """``text`` without the :data:`BIDI_CONTROLS`; every other character is kept.
+
+    >>> strip_bidi_controls("\u202eexe.pdf") == "exe.pdf"
+    True
+    """
+    return text.translate(_NO_BIDI)
 
 
 def check_header_value(name: str, value: str, field: str | None = None) -> None:
@@ -190,11 +226,18 @@ def _parsed_sender(sender: str) -> tuple[str, str]:
     return parseaddr(sender)
 
 
-def envelope_address(sender: str) -> str:
-    """The bare ASCII address of a ``From`` value such as ``"Shop <shop@example.com>"``."""
+def envelope_address(sender: str, *, smtputf8: bool = False) -> str:
+    """The bare address of a ``From`` value such as ``"Shop <shop@example.com>"``: ASCII,
+    or with ``smtputf8`` possibly a UTF-8 local part (see :func:`needs_smtputf8`)."""
     if _PLAIN_ADDRESS.fullmatch(sender):  # a bare address: nothing to parse
         return sender
-    return _addr_spec("From", _parsed_sender(sender)[1] or sender)
+    return _addr_spec("From", _parsed_sender(sender)[1] or sender, smtputf8)
+
+
+def needs_smtputf8(address: str) -> bool:
+    """Whether an envelope address (from :func:`envelope_address`) can travel only with
+    SMTPUTF8: its local part is not ASCII (a domain always travels as an A-label)."""
+    return not address.isascii()
 
 
 #: A dot-atom local part and a host name domain: what nearly every address is. Anything
@@ -205,18 +248,29 @@ _PLAIN_ADDRESS = re.compile(
 )
 
 
+#: RFC 6531's dot-atom local part: atext plus any non-ASCII character (which
+#: :func:`_addr_spec` then requires to be printable: no controls, no bidi overrides,
+#: no spaces), before an ASCII host name.
+_UTF8_ADDRESS = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\U0010ffff-]+"
+    r"(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\U0010ffff-]+)*"
+    r"@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
+)
+
+
 def is_plain_address(address: str) -> bool:
     """Whether ``address`` is a bare ASCII dot-atom ``local@host.name``: nothing to quote,
     nothing that could break out of an SMTP command line."""
     return _PLAIN_ADDRESS.fullmatch(address) is not None
 
 
-def _addr_spec(header: str, addr_spec: str) -> str:
+def _addr_spec(header: str, addr_spec: str, smtputf8: bool = False) -> str:
     """``addr_spec`` as it goes on the wire (IDNA domain), or :class:`InvalidAddressError`.
 
-    Without SMTPUTF8 a non-ASCII domain must travel as punycode (RFC 2047-encoding it,
-    as the stdlib would, gives something no server understands); a non-ASCII local part
-    cannot travel at all.
+    A non-ASCII domain always travels as punycode (RFC 2047-encoding it, as the stdlib
+    would, gives something no server understands). A non-ASCII local part travels only
+    with ``smtputf8``, as a dot-atom of printable characters (no quoting, no bidi
+    controls or other invisible formatting).
     """
     if _PLAIN_ADDRESS.fullmatch(addr_spec):
         return addr_spec
@@ -226,6 +280,10 @@ def _addr_spec(header: str, addr_spec: str) -> str:
             addr_spec = f"{local}@{domain.encode('idna').decode('ascii')}"
         if _PLAIN_ADDRESS.fullmatch(addr_spec):
             return addr_spec
+        if smtputf8 and not local.isascii():
+            if local.isprintable() and _UTF8_ADDRESS.fullmatch(addr_spec):
+                return addr_spec
+            raise InvalidAddressError(header)
         parsed = Address(addr_spec=addr_spec).addr_spec
     except (ValueError, IndexError, UnicodeError, HeaderParseError) as exc:
         raise InvalidAddressError(header) from exc
@@ -294,7 +352,8 @@ def _fold(name: str, tokens: Iterable[str], limit: int = MAX_LINE) -> str:
 
 def _text_header(name: str, value: str) -> str:
     """An unstructured header (Subject, extra headers): plain when printable ASCII whose
-    lines fit, else encoded-words."""
+    lines fit, else encoded-words; bidi controls removed."""
+    value = strip_bidi_controls(value)
     if not _needs_encoding(value):
         try:
             return _fold(name, value.split(" "))
@@ -305,7 +364,9 @@ def _text_header(name: str, value: str) -> str:
 
 
 def _address_header(name: str, display_name: str, addr_spec: str) -> str:
-    """``Name: display name <addr>``, the name quoted or encoded as it needs."""
+    """``Name: display name <addr>``, the name quoted or encoded as it needs; bidi
+    controls removed from the name."""
+    display_name = strip_bidi_controls(display_name)
     if not display_name:
         return _fold(name, (addr_spec,))
     angle = f"<{addr_spec}>"
@@ -327,10 +388,10 @@ def _address_header(name: str, display_name: str, addr_spec: str) -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def _from_header(sender: str) -> str:
+def _from_header(sender: str, smtputf8: bool = False) -> str:
     """The ``From`` header line for a sender value; the few senders are parsed once."""
     display_name, addr = _parsed_sender(sender)
-    return _address_header("From", display_name, _addr_spec("From", addr))
+    return _address_header("From", display_name, _addr_spec("From", addr, smtputf8))
 
 
 def _body(content_type: str, text: str) -> tuple[str, str]:
@@ -379,8 +440,13 @@ def build_email(
     *,
     message_id_domain: str = DEFAULT_MESSAGE_ID_DOMAIN,
     date: datetime | None = None,
+    smtputf8: bool = False,
 ) -> bytes:
     """Serialize ``message`` as CRLF MIME bytes: text part, plus an HTML alternative.
+
+    ``smtputf8`` lets a sender or recipient address have a non-ASCII local part,
+    written as UTF-8 (RFC 6532): only for a transport that negotiates SMTPUTF8, or a
+    file. Without it such an address is an :class:`InvalidAddressError`.
 
     Raises :class:`HeaderInjectionError` before anything is built if a header value is
     unsafe, :class:`InvalidAddressError` for an address e-mail cannot carry, and
@@ -392,8 +458,8 @@ def build_email(
     if _needs_encoding(message_id):
         raise MessageFormatError("the Message-ID must be printable ASCII")
     lines = [
-        _from_header(message.sender or default_sender),
-        _address_header("To", message.to_name or "", _addr_spec("To", message.to)),
+        _from_header(message.sender or default_sender, smtputf8),
+        _address_header("To", message.to_name or "", _addr_spec("To", message.to, smtputf8)),
     ]
     if message.subject is not None:
         lines.append(_text_header("Subject", message.subject))
@@ -414,4 +480,5 @@ def build_email(
             f"\r\n--{boundary}\r\n{html_headers}\r\n{html_body}"
             f"\r\n--{boundary}--\r\n"
         )
-    return wire.encode("ascii")
+    # Only addresses may be non-ASCII, and only with smtputf8 (RFC 6532).
+    return wire.encode("utf-8" if smtputf8 else "ascii")
