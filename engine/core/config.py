@@ -195,6 +195,23 @@ class WebConfig(Strict):
     report_token: str | None = Field(default=None, exclude=True)
 
 
+class TemplateLimitsConfig(Strict):
+    """What one message's templates may spend (see engine/rendering/budget.py).
+
+    A marketer's template is untrusted code: past these limits it is refused with its
+    FILE:LINE in validate, preview and plan alike. The bounds keep the limits from
+    being switched off: a template can never have minutes or gigabytes.
+    """
+
+    #: Wall-clock time for all of a message's parts.
+    max_seconds: float = Field(1.0, gt=0, le=10)
+    #: Memory a message's templates may ask for, added up over the render; no single
+    #: value may be longer than a 64th of it (about a million characters at 64).
+    max_memory_mb: int = Field(64, ge=4, le=512)
+    #: Characters one part (subject, text, HTML, SMS) may print.
+    max_output_chars: int = Field(100_000, ge=1_000, le=2_000_000)
+
+
 class DispatchConfig(Strict):
     batch_size: int = Field(100, ge=1, le=10_000)
     lease_seconds: int = Field(300, ge=5)
@@ -287,6 +304,7 @@ class Settings(Strict):
     dispatch: DispatchConfig = DispatchConfig()
     planning: PlanningConfig = PlanningConfig()
     caps: CapsConfig = CapsConfig()
+    template_limits: TemplateLimitsConfig = TemplateLimitsConfig()
     daemon: DaemonConfig = DaemonConfig()
     #: Per channel kind; SMS is never sent before 08:00 or after 21:00 local by default.
     quiet_hours: dict[str, QuietHours] = Field(

@@ -21,6 +21,7 @@ from jinja2 import Template
 from jinja2.exceptions import SecurityError, TemplateSyntaxError
 
 from rapport.engine.core.errors import CampaignError, Problem, RapportError
+from rapport.engine.rendering.budget import BudgetExceeded
 
 __all__ = [
     "ContextError",
@@ -97,7 +98,9 @@ class ProblemLocator:
             if frame.f_code.co_filename.startswith(self._root):
                 filename, line = frame.f_code.co_filename, lineno
         message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-        if isinstance(exc, SecurityError):
+        if isinstance(exc, BudgetExceeded):
+            pass  # says what was too much, and which setting bounds it
+        elif isinstance(exc, SecurityError):
             message = f"not allowed in a template: {message}"
         elif not hasattr(exc, "message"):
             message = f"{type(exc).__name__}: {message}"

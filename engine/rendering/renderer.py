@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +71,8 @@ from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from rapport.engine.core.errors import CampaignError, Problem
+from rapport.engine.rendering import budget
+from rapport.engine.rendering.budget import DEFAULT_LIMITS, BudgetExceeded, Limits
 from rapport.engine.rendering.errors import (
     InvalidOutput,
     OutputTooLarge,
@@ -164,6 +167,10 @@ class RenderedMessage:
 
 _Resolved = tuple[str, dict[str, Template]]
 
+#: Messages a template may fail by going past its budget before the renderer refuses
+#: it without trying (until restart, like a template that does not compile).
+OVERRUNS_BEFORE_REFUSAL = 3
+
 
 class Renderer:
     """Renders campaign templates; one per process, shared by every message.
@@ -180,10 +187,14 @@ class Renderer:
         default_locale: str,
         *,
         max_output_chars: int = MAX_OUTPUT_CHARS,
+        limits: Limits = DEFAULT_LIMITS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.templates_dir = Path(templates_dir).resolve()
         self.default_locale = default_locale
         self.max_output_chars = max_output_chars
+        self.limits = limits
+        self._clock = clock  # monotonic seconds, for the time limit; tests move their own
         self._root = str(self.templates_dir) + os.sep
         self._loader = ConfinedLoader(str(self.templates_dir))
         self._lock = threading.Lock()
@@ -196,18 +207,28 @@ class Renderer:
         self._reads: dict[tuple[str, str, str, str], bool] = {}
         self._analysis = TemplateReads(self._loader)
         self._locate = ProblemLocator(self.templates_dir)
+        self._overrun: dict[str, tuple[int, Problem]] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Renderer:
         """The configured renderer; entry points get it through
         :func:`rapport.engine.runtime.services.renderer`."""
-        return cls(settings.templates_path, settings.locales.default)
+        limits = settings.template_limits
+        return cls(
+            settings.templates_path,
+            settings.locales.default,
+            max_output_chars=limits.max_output_chars,
+            limits=Limits(limits.max_seconds, limits.max_memory_mb),
+        )
 
-    def __reduce__(self) -> tuple[Callable[..., Renderer], tuple[Path, str, int]]:
+    def __reduce__(self) -> tuple[Callable[..., Renderer], tuple[Path, str, int, Limits]]:
         """Pickled as its recipe, not its caches: a planning worker process
         (:mod:`rapport.engine.planning.shards`) gets a fresh renderer of the same
-        templates, default locale and output cap, and compiles what it renders."""
-        return (_rebuilt, (self.templates_dir, self.default_locale, self.max_output_chars))
+        templates, default locale and limits, and compiles what it renders."""
+        return (
+            _rebuilt,
+            (self.templates_dir, self.default_locale, self.max_output_chars, self.limits),
+        )
 
     # ----------------------------------------------------------------- public API
 
@@ -235,9 +256,11 @@ class Renderer:
         used, templates = resolved
         token = CUSTOMER_LOCALE.set(locale)
         try:
-            out = {
-                part: self._render_template(part, tpl, context) for part, tpl in templates.items()
-            }
+            with budget.spending(self.limits, self._clock):  # one for all of a message's parts
+                out = {
+                    part: self._render_template(part, tpl, context)
+                    for part, tpl in templates.items()
+                }
         finally:
             CUSTOMER_LOCALE.reset(token)
         if channel == "sms":
@@ -308,7 +331,8 @@ class Renderer:
         template = self.template(template_set, part, template_locale)
         token = CUSTOMER_LOCALE.set(customer_locale)
         try:
-            return self._render_template(part, template, context)
+            with budget.spending(self.limits, self._clock):
+                return self._render_template(part, template, context)
         finally:
             CUSTOMER_LOCALE.reset(token)
 
@@ -371,7 +395,7 @@ class Renderer:
                 env = self._environments.get(template_locale)
                 if env is None:
                     filters = self._formatting.filters(template_locale)
-                    env = new_environment(self._loader, self.max_output_chars, filters)
+                    env = new_environment(self._loader, self.max_output_chars, filters, self.limits)
                     self._environments[template_locale] = env
         return env
 
@@ -398,13 +422,19 @@ class Renderer:
 
     def _render_template(self, part: str, template: Template, context: Mapping[str, Any]) -> str:
         cap = self.max_output_chars
+        refused = self._overrun.get(template.name or "")
+        if refused is not None and refused[0] >= OVERRUNS_BEFORE_REFUSAL:
+            raise TemplateProblemError(refused[1])
         try:
             text = render_capped(template, context, cap)
         except TemplateProblemError:
             raise
         except Exception as exc:
             # Anything a template raises is the template's fault: the context is plain data.
-            raise TemplateProblemError(self._locate.runtime_problem(exc, template)) from exc
+            problem = self._locate.runtime_problem(exc, template)
+            if isinstance(exc, BudgetExceeded):
+                self._count_overrun(template, problem)
+            raise TemplateProblemError(problem) from exc
         if text is None:
             raise OutputTooLarge(self._locate.problem(template, f"output exceeds {cap} characters"))
         if part == EMAIL_SUBJECT:
@@ -418,6 +448,20 @@ class Renderer:
         if not text or text.isspace():  # what ``not text.strip()`` says, without a copy
             raise InvalidOutput(self._locate.problem(template, "renders to an empty text"))
         return text
+
+    def _count_overrun(self, template: Template, problem: Problem) -> None:
+        """Remember a template that went past its budget; after a few, refuse it at
+        once, so a plan of a million customers does not spend a second on each."""
+        with self._lock:
+            count = self._overrun.get(template.name or "", (0, problem))[0] + 1
+            if count >= OVERRUNS_BEFORE_REFUSAL:
+                problem = Problem(
+                    problem.file,
+                    problem.line,
+                    f"{problem.message}; refused without rendering after "
+                    f"{count} messages went over",
+                )
+            self._overrun[template.name or ""] = (count, problem)
 
     def _missing_problem(
         self, template_set: str, channel: ChannelKind, locale: str, chain: list[str]
@@ -446,5 +490,7 @@ def _parts(channel: str) -> ChannelParts:
         raise ValueError(f"no templates for channel kind {channel!r}") from None
 
 
-def _rebuilt(templates_dir: Path, default_locale: str, max_output_chars: int) -> Renderer:
-    return Renderer(templates_dir, default_locale, max_output_chars=max_output_chars)
+def _rebuilt(
+    templates_dir: Path, default_locale: str, max_output_chars: int, limits: Limits
+) -> Renderer:
+    return Renderer(templates_dir, default_locale, max_output_chars=max_output_chars, limits=limits)

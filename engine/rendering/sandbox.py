@@ -1,13 +1,14 @@
-"""The sandbox a marketer's template runs in, and the cap on what it may print.
+"""The sandbox a marketer's template runs in, and the caps on what it may spend.
 
 Templates are written by marketers, so they are treated as untrusted code: they run
 in Jinja's ``ImmutableSandboxedEnvironment``, see only plain data (see
 :mod:`rapport.engine.rendering.plain`), and every part's output is capped in size
-(:data:`MAX_OUTPUT_CHARS`). The cap bounds memory, not time: nested loops that print
-nothing are limited only by the sandbox's ``range`` cap, so ``rapport campaigns
-validate`` (which renders everything) is where a slow template shows. Repetition and
-powers (``'x' * 10**10``) are refused before they allocate, since the cap only sees
-what is printed.
+(:data:`MAX_OUTPUT_CHARS`, ``template_limits.max_output_chars``). What a message may
+spend besides its output, time and memory, is its
+:class:`~rapport.engine.rendering.budget.Budget`: loops and macros check the deadline
+(:mod:`~rapport.engine.rendering.codegen`), and whatever could build a value far
+larger than its inputs (repetition, powers, padding, joins) is measured before it
+runs (:mod:`~rapport.engine.rendering.guards`).
 
 Only ``.html`` files are auto-escaped; blocks are trimmed
 (``trim_blocks``/``lstrip_blocks``) so plain-text templates can use ``{% if %}``
@@ -25,7 +26,9 @@ rather than chunk by chunk (:func:`render_capped`).
 from __future__ import annotations
 
 import os
+import types
 from collections.abc import Callable, Mapping
+from functools import update_wrapper
 from itertools import islice
 from typing import Any
 
@@ -38,10 +41,20 @@ from jinja2 import (
     TemplateNotFound,
     select_autoescape,
 )
-from jinja2.exceptions import SecurityError
 from jinja2.loaders import split_template_path
 from jinja2.runtime import Context
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.sandbox import (
+    ImmutableSandboxedEnvironment,
+    SandboxedEscapeFormatter,
+    SandboxedFormatter,
+)
+from jinja2.utils import generate_lorem_ipsum
+from markupsafe import Markup
+
+from rapport.engine.rendering import budget
+from rapport.engine.rendering.budget import DEFAULT_LIMITS, Budget, Limits
+from rapport.engine.rendering.codegen import BudgetedCodeGenerator
+from rapport.engine.rendering.guards import Guards
 
 __all__ = ["MAX_OUTPUT_CHARS", "Sandbox", "new_environment", "render_capped"]
 
@@ -87,17 +100,33 @@ class ConfinedLoader(FileSystemLoader):
 
 
 class Sandbox(ImmutableSandboxedEnvironment):
-    """The immutable sandbox, plus a guard on ``*`` and ``**``.
+    """The immutable sandbox, plus the render's budget (see
+    :mod:`~rapport.engine.rendering.budget`).
 
-    The output cap only sees what a template prints; ``'x' * 10**10`` would allocate
-    gigabytes before printing anything, so repetition and powers are checked first.
+    The output cap only sees what a template prints, and nothing else in Jinja's
+    sandbox bounds time or memory: operators that can multiply a value (``*``,
+    ``**``, ``+``, ``%``), calls of str and bytes methods, every filter and ``lipsum``
+    are checked by :class:`~rapport.engine.rendering.guards.Guards` before they run,
+    and loops and macros tick (:mod:`~rapport.engine.rendering.codegen`).
     """
 
-    intercepted_binops = frozenset({"*", "**"})
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+    code_generator_class = BudgetedCodeGenerator
 
-    def __init__(self, max_chars: int, **options: Any) -> None:
+    def __init__(self, max_chars: int, limits: Limits = DEFAULT_LIMITS, **options: Any) -> None:
         super().__init__(**options)
         self.max_chars = max_chars
+        self.limits = limits
+        self.guards = Guards(limits)
+        self.globals["lipsum"] = self.guards.lipsum(generate_lorem_ipsum)
+
+    # Hooks the compiled templates call (see codegen.py).
+    tick = staticmethod(budget.tick)
+    ticking = staticmethod(budget.ticking)
+
+    def concat_parts(self, parts: tuple[Any, ...]) -> tuple[Any, ...]:
+        self.guards.concat(parts)
+        return parts
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         """``customer.first_name`` on a plain dict: the key, without the failed lookup first.
@@ -118,22 +147,67 @@ class Sandbox(ImmutableSandboxedEnvironment):
         return super().getattr(obj, attribute)
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
-        if operator == "*":
-            for seq, count in ((left, right), (right, left)):
-                if (
-                    isinstance(seq, str | list | tuple)
-                    and isinstance(count, int)
-                    and len(seq) * count > self.max_chars
-                ):
-                    raise SecurityError("repetition would exceed the output size limit")
-        elif (
-            isinstance(left, int)
-            and isinstance(right, int)
-            and right > 0
-            and left.bit_length() * right > 4 * self.max_chars
+        self.guards.binop(operator, left, right)
+        result = super().call_binop(context, operator, left, right)
+        return result if operator == "**" else self.guards.made(result, f"this {operator}")
+
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        guards = __self.guards
+        if (
+            getattr(__obj, "__name__", None) == "join"
+            and args
+            and not isinstance(args[0], list | tuple)
         ):
-            raise SecurityError("power is too large")
-        return super().call_binop(context, operator, left, right)
+            args = (list(budget.ticking(args[0])), *args[1:])
+        checked = guards.method(__obj, args, kwargs)
+        result = super().call(__context, __obj, *args, **kwargs)
+        return result if checked else guards.made(result, "this call")
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        """Jinja's sandboxed ``str.format``, with each field measured before it is
+        padded (see :class:`_MeasuredFormatter`)."""
+        if not isinstance(value, types.MethodType | types.BuiltinMethodType) or (
+            value.__name__ not in ("format", "format_map")
+        ):
+            return None
+        template = value.__self__
+        if not isinstance(template, str):
+            return None
+        is_format_map = value.__name__ == "format_map"
+        str_type: type[str] = type(template)
+
+        def wrapper(*args: Any, **kwargs: Any) -> str:
+            formatter: SandboxedFormatter = (
+                _MeasuredEscapeFormatter(self, template, escape=template.escape)
+                if isinstance(template, Markup)
+                else _MeasuredFormatter(self, template)
+            )
+            if is_format_map:
+                if kwargs or len(args) != 1:
+                    raise TypeError("format_map() takes exactly one argument, no keywords")
+                kwargs, args = args[0], ()
+            return str_type(formatter.vformat(template, args, kwargs))
+
+        return update_wrapper(wrapper, value)
+
+
+class _MeasuredFormatter(SandboxedFormatter):
+    """Jinja's sandboxed formatter, counting what each field will print before it is
+    formatted, so ``'{:>1000000000}'.format(x)`` is refused before it pads."""
+
+    _env: Sandbox
+
+    def __init__(self, env: Sandbox, template: str, **kwargs: Any) -> None:
+        super().__init__(env, **kwargs)
+        self.total = [len(template)]
+
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        self._env.guards.format_field(format_spec, value, self.total)
+        return super().format_field(value, format_spec)
+
+
+class _MeasuredEscapeFormatter(_MeasuredFormatter, SandboxedEscapeFormatter):
+    pass
 
 
 #: What ``getattr`` can find on a plain dict: its own and ``object``'s attributes.
@@ -145,11 +219,16 @@ def _finalize(value: Any) -> Any:
 
 
 def new_environment(
-    loader: BaseLoader, max_chars: int, filters: Mapping[str, Callable[..., str]]
+    loader: BaseLoader,
+    max_chars: int,
+    filters: Mapping[str, Callable[..., str]],
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Sandbox:
-    """The sandboxed environment for one template folder, with that folder's filters."""
+    """The sandboxed environment for one template folder, with that folder's filters
+    (Jinja's and ours, each checked and charged by the environment's guards)."""
     env = Sandbox(
         max_chars,
+        limits,
         loader=loader,
         undefined=StrictUndefined,
         autoescape=select_autoescape(
@@ -162,6 +241,7 @@ def new_environment(
         finalize=_finalize,
     )
     env.filters.update(filters)
+    env.filters = env.guards.filters(env.filters)
     return env
 
 
@@ -175,6 +255,15 @@ def render_capped(template: Template, context: Mapping[str, Any], cap: int) -> s
     cap is a memory guard, so it must hold while the output is produced, not only
     once it is complete; batches keep that guard out of Python's per-chunk loop.
     """
+    env = template.environment
+    limits = env.limits if isinstance(env, Sandbox) else Limits()
+    with budget.spending(limits) as spent:
+        return _render_batches(template, context, cap, spent)
+
+
+def _render_batches(
+    template: Template, context: Mapping[str, Any], cap: int, spent: Budget
+) -> str | None:
     try:
         # new_context merges the mapping into a fresh dict, as Template.render's copy did.
         jinja_context = template.new_context(context)  # type: ignore[arg-type]
@@ -188,6 +277,7 @@ def render_capped(template: Template, context: Mapping[str, Any], cap: int) -> s
             size = sum(map(len, batch))
             parts = batch
             while size <= cap:
+                spent.tick()
                 batch = list(islice(chunks, _CHUNKS))
                 size += sum(map(len, batch))
                 parts += batch

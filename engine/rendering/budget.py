@@ -1,0 +1,198 @@
+"""What one message's templates may spend: time, and memory they ask for.
+
+A marketer's template is untrusted code, and the sandbox alone bounds neither how
+long it runs nor how much it allocates: nested ``range(100000)`` loops print nothing
+and run for minutes, ``'a'|center(10**9)`` asks for a gigabyte in one call. A
+:class:`Budget` is opened around each message's render (see
+:func:`rapport.engine.rendering.sandbox.render_capped`) and charged by the sandbox:
+
+- **time**: every loop iteration and every macro call ticks
+  (:mod:`~rapport.engine.rendering.codegen` compiles the tick into the template),
+  and a tick past the deadline stops the render with :class:`TemplateTooSlow`;
+- **memory**: each string, list or number a template makes is charged its size, and
+  the ones whose size can be known in advance (repetition, padding, widths, joins,
+  concatenation) are charged *before* they are made, so an oversized one is refused
+  without being allocated (:class:`TemplateTooLarge`). Charges add up over the
+  render, freed values included: a template that makes 64 MB of strings for one
+  message is refused even if it drops them as it goes. No single value may be larger
+  than :attr:`Budget.max_value_chars`, so no one allocation is more than a fraction
+  of the budget.
+
+The budget lives in a context variable, so renders in several threads each have
+their own. Code that runs outside any render (Jinja folding constants while it
+compiles a template) is still held to the per-value size, by
+:func:`rapport.engine.rendering.guards`, just not to a deadline.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from jinja2.exceptions import SecurityError
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "Budget",
+    "BudgetExceeded",
+    "Limits",
+    "TemplateTooLarge",
+    "TemplateTooSlow",
+    "active",
+    "charge",
+    "size_of",
+    "spending",
+    "tick",
+    "ticking",
+]
+
+#: Bytes a character may take in a string of unknown content (CPython's widest kind).
+WIDE = 4
+#: Bytes charged per item of a list, tuple or dict: the reference, plus a little.
+PER_ITEM = 8
+#: Bytes charged per loop iteration or macro call (see :meth:`Budget.tick`).
+TICK_BYTES = 16
+
+
+class BudgetExceeded(SecurityError):
+    """A template went past one of its message's limits; the message says which."""
+
+
+class TemplateTooSlow(BudgetExceeded):
+    """Rendering took longer than ``template_limits.max_seconds``."""
+
+
+class TemplateTooLarge(BudgetExceeded):
+    """A template asked for more memory than ``template_limits.max_memory_mb`` allows."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The configured limits (``template_limits`` in config.yaml), per message."""
+
+    max_seconds: float = 1.0
+    max_memory_mb: int = 64
+
+    @property
+    def max_bytes(self) -> int:
+        return self.max_memory_mb * 1024 * 1024
+
+    @property
+    def max_value_chars(self) -> int:
+        """The longest string (or list) a template may make: a 64th of the budget.
+
+        Small enough that no single operation on it (a sort, an escape that grows it
+        six times) takes long or allocates much more than the budget.
+        """
+        return self.max_bytes // 64
+
+
+#: The defaults of ``template_limits`` in config.yaml.
+DEFAULT_LIMITS = Limits()
+
+
+@dataclass(slots=True)
+class Budget:
+    """One render's remaining allowance; charged by the sandbox, never by templates."""
+
+    limits: Limits
+    clock: Callable[[], float] = time.monotonic
+    deadline: float = field(init=False)
+    spent: int = field(init=False, default=0)
+
+    def __post_init__(self) -> None:
+        self.deadline = self.clock() + self.limits.max_seconds
+
+    def tick(self) -> None:
+        # Each iteration may keep a chunk of output in a {% set %} block's buffer (a
+        # reference, plus the chunk's own bytes when it is made): charged here, which
+        # also caps the iterations a message can run, whatever the machine's speed.
+        self.spent += TICK_BYTES
+        if self.spent > self.limits.max_bytes:
+            raise TemplateTooLarge(
+                "loops and macro calls here run too many times: each may keep output, "
+                f"and together they pass the {self.limits.max_memory_mb} MB memory limit "
+                "(template_limits.max_memory_mb)"
+            )
+        if self.clock() > self.deadline:
+            raise TemplateTooSlow(
+                f"rendering took longer than {self.limits.max_seconds:g} s "
+                "(template_limits.max_seconds); a loop or macro here runs too long"
+            )
+
+    def charge(self, nbytes: int, what: str) -> None:
+        """Count ``nbytes`` about to be (or just) allocated for ``what``."""
+        self.spent += nbytes
+        if self.spent > self.limits.max_bytes:
+            raise TemplateTooLarge(
+                f"{what} takes the render past its memory limit of "
+                f"{self.limits.max_memory_mb} MB (template_limits.max_memory_mb)"
+            )
+
+
+_ACTIVE: ContextVar[Budget | None] = ContextVar("rapport_template_budget", default=None)
+
+
+def active() -> ContextVar[Budget | None]:
+    """The context variable holding the current render's budget (None outside one)."""
+    return _ACTIVE
+
+
+@contextmanager
+def spending(limits: Limits, clock: Callable[[], float] = time.monotonic) -> Iterator[Budget]:
+    """A budget for what runs inside, unless one is open already (a message's parts
+    share their message's)."""
+    current = _ACTIVE.get()
+    if current is not None:
+        yield current
+        return
+    opened = Budget(limits, clock)
+    token = _ACTIVE.set(opened)
+    try:
+        yield opened
+    finally:
+        _ACTIVE.reset(token)
+
+
+def tick() -> None:
+    """Stop the render if its time is up; compiled into every loop and macro."""
+    budget = _ACTIVE.get()
+    if budget is not None:
+        budget.tick()
+
+
+def ticking(iterable: Iterable[Any]) -> Iterator[Any]:
+    """``iterable``, ticking before each item: what a template's ``for`` loops over."""
+    budget = _ACTIVE.get()
+    if budget is None:
+        yield from iterable
+        return
+    check = budget.tick
+    for item in iterable:
+        check()
+        yield item
+
+
+def charge(nbytes: int, what: str) -> None:
+    """Charge the current render (if any) for ``nbytes`` of ``what``."""
+    budget = _ACTIVE.get()
+    if budget is not None:
+        budget.charge(nbytes, what)
+
+
+def size_of(value: Any) -> int:
+    """Bytes to charge for a value a template made: strings by their real width,
+    containers by their items' references, integers by their digits."""
+    if isinstance(value, str):
+        return len(value) * (1 if value.isascii() else WIDE)
+    if isinstance(value, list | tuple | dict | set | frozenset):
+        return len(value) * PER_ITEM
+    if isinstance(value, int):
+        return value.bit_length() // 8
+    if isinstance(value, bytes | bytearray):
+        return len(value)
+    return 0

@@ -1,0 +1,84 @@
+"""Templates compiled with a clock: loops and macros tick, ``~`` is measured.
+
+A loop that prints nothing never hands control back to the renderer, so the only
+place a time limit can act is inside the compiled template. Jinja lets an
+environment choose its code generator (``Environment.code_generator_class``); this
+one changes what Jinja writes for three constructs:
+
+- ``{% for x in items %}`` loops over ``environment.ticking(items)``, which checks the
+  render's deadline before each item (a ``for ... if`` filter included);
+- a macro, a ``{% call %}`` block and the body of a recursive loop start with
+  ``environment.tick()``, so recursion is counted too;
+- ``a ~ b ~ c`` measures its parts (``environment.concat_parts``) before joining
+  them, so doubling a string in a loop is refused before the join allocates.
+
+Everything else is Jinja's own code. The hooks are methods of
+:class:`rapport.engine.rendering.sandbox.Sandbox`, which reads the render's
+:class:`~rapport.engine.rendering.budget.Budget`.
+"""
+
+from __future__ import annotations
+
+from jinja2 import nodes
+from jinja2.compiler import CodeGenerator, Frame
+
+__all__ = ["BudgetedCodeGenerator"]
+
+
+def _hook(node: nodes.Node, name: str) -> bool:
+    """Whether ``node`` is one of the hooks this generator adds (Jinja allows no new
+    node types, and no template can write an ``EnvironmentAttribute``)."""
+    return isinstance(node, nodes.EnvironmentAttribute) and node.name == name
+
+
+class BudgetedCodeGenerator(CodeGenerator):
+    """Jinja's code generator, with the render's deadline checked in every loop."""
+
+    def visit_For(self, node: nodes.For, frame: Frame) -> None:
+        if not (isinstance(node.iter, nodes.Call) and _hook(node.iter.node, "ticking")):
+            ticking = nodes.EnvironmentAttribute("ticking", lineno=node.iter.lineno)
+            node.iter = nodes.Call(ticking, [node.iter], [], None, None, lineno=node.iter.lineno)
+        if node.recursive:
+            node.body = _ticked(node.body, node.lineno)
+        super().visit_For(node, frame)
+
+    def visit_Macro(self, node: nodes.Macro, frame: Frame) -> None:
+        node.body = _ticked(node.body, node.lineno)
+        super().visit_Macro(node, frame)
+
+    def visit_CallBlock(self, node: nodes.CallBlock, frame: Frame) -> None:
+        node.body = _ticked(node.body, node.lineno)
+        super().visit_CallBlock(node, frame)
+
+    def visit_ExprStmt(self, node: nodes.ExprStmt, frame: Frame) -> None:
+        if _hook(node.node, "tick"):
+            self.writeline("environment.tick()", node)
+        else:
+            super().visit_ExprStmt(node, frame)
+
+    def visit_Call(self, node: nodes.Call, frame: Frame, forward_caller: bool = False) -> None:
+        if _hook(node.node, "ticking"):  # called directly, not through the sandbox's call
+            self.write("environment.ticking(")
+            self.visit(node.args[0], frame)
+            self.write(")")
+        else:
+            super().visit_Call(node, frame, forward_caller=forward_caller)
+
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        if frame.eval_ctx.volatile:
+            join = "(markup_join if context.eval_ctx.volatile else str_join)"
+        elif frame.eval_ctx.autoescape:
+            join = "markup_join"
+        else:
+            join = "str_join"
+        self.write(f"{join}(environment.concat_parts((")
+        for arg in node.nodes:
+            self.visit(arg, frame)
+            self.write(", ")
+        self.write(")))")
+
+
+def _ticked(body: list[nodes.Node], lineno: int) -> list[nodes.Node]:
+    if body and isinstance(body[0], nodes.ExprStmt) and _hook(body[0].node, "tick"):
+        return body
+    return [nodes.ExprStmt(nodes.EnvironmentAttribute("tick"), lineno=lineno), *body]

@@ -1,0 +1,280 @@
+"""A message's templates render within a time and memory budget, or are refused with
+FILE:LINE and the reason, before the oversized value is allocated.
+
+The limits are pinned with literal values at their edges: the defaults are 1 s, 64 MB
+(so a value may hold 1,048,576 characters, a 64th of it; loops and macro calls may run
+4,194,304 times, 16 bytes each), a number 65,536 bits and a part 100,000 characters.
+"""
+
+from __future__ import annotations
+
+import itertools
+import tracemalloc
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from rapport.engine.core.config import Settings
+from rapport.engine.rendering.budget import Limits
+from rapport.engine.rendering.errors import OutputTooLarge, TemplateProblemError
+from rapport.engine.rendering.renderer import Renderer
+
+#: What a hostile or careless marketer tried (issue 15), one template line each.
+HOSTILE = {
+    "nested empty loops": "{% for i in range(100000) %}{% for j in range(100000) %}"
+    "{% endfor %}{% endfor %}",
+    "a loop filtered to nothing": "{% for a in range(100000) %}"
+    "{% for b in range(100000) if false %}{% endfor %}{% endfor %}",
+    "a set block filled by a loop": "{% set x %}{% for i in range(100000) %}"
+    "{% for j in range(100000) %}x{% endfor %}{% endfor %}{% endset %}{{ x|length }}",
+    "center filter": "{{ 'a'|center(10**9) }}",
+    "printf width": "{{ '%01000000000d' % 1 }}",
+    "printf precision": "{{ '%.1000000000f' % 1.5 }}",
+    "printf star width": "{{ '%*d' % (1000000000, 1) }}",
+    "format filter": "{{ '%1000000000s'|format('a') }}",
+    "str.format width": "{{ '{:>1000000000}'.format('a') }}",
+    "str.format nested width": "{{ '{:>{w}}'.format('a', w=1000000000) }}",
+    "str.format repeated field": "{{ ('{0}' * 400).format('x' * 1000000) }}",
+    "namespace doubling with ~": "{% set ns = namespace(s='ab') %}{% for i in range(40) %}"
+    "{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s|length }}",
+    "namespace doubling with +": "{% set ns = namespace(s='ab') %}{% for i in range(40) %}"
+    "{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s|length }}",
+    "ljust": "{{ 'a'.ljust(500000000)|length }}",
+    "zfill": "{{ '1'.zfill(500000000)|length }}",
+    "expandtabs": "{{ ('\t' * 1000).expandtabs(1000000)|length }}",
+    "replace method": "{{ ('a' * 100000).replace('a', 'b' * 100000)|length }}",
+    "replace filter": "{{ ('a' * 100000)|replace('a', 'b' * 100000)|length }}",
+    "join method": "{{ ('x' * 100000).join(range(100000)|map('string'))|length }}",
+    "join filter": "{{ range(100000)|join('x' * 100000)|length }}",
+    "translate": "{{ ('a' * 100000).translate({97: 'b' * 100000})|length }}",
+    "indent filter": "{{ ('a\\n' * 100000)|indent(100000)|length }}",
+    "wordwrap filter": "{{ ('a ' * 100000)|wordwrap(1, wrapstring='x' * 100000)|length }}",
+    "tojson indent": "{{ [[[1]]]|tojson(indent=1000000000) }}",
+    "slice filter": "{{ [1]|slice(1000000000)|list|length }}",
+    "batch filter": "{{ [1]|batch(1000000000, 'x')|list|length }}",
+    "to_bytes": "{{ (1).to_bytes(1000000000, 'big')|length }}",
+    "squaring a number": "{% set ns = namespace(x=3) %}{% for i in range(100) %}"
+    "{% set ns.x = ns.x * ns.x %}{% endfor %}{{ ns.x > 5 }}",
+    "a big power": "{{ 7 ** 100000000 > 1 }}",
+    "lipsum": "{{ lipsum(10**6) }}",
+    "a macro calling itself twice": "{% macro f(n) %}{{ f(n) }}{{ f(n) }}{% endmacro %}{{ f(1) }}",
+    "a caller block looping": "{% macro m() %}{% for i in range(100000) %}{{ caller() }}"
+    "{% endfor %}{% endmacro %}{% call m() %}{% for j in range(100000) %}{% endfor %}"
+    "{% endcall %}",
+    "recursive loop": "{% for item in [[1]] recursive %}{% for i in range(100000) %}"
+    "{% endfor %}{{ loop([[1]]) }}{% endfor %}",
+}
+
+
+def sms(body: str) -> dict[str, str]:
+    return {"promo/en/sms.txt": "Hi\n" + body}
+
+
+class FrozenClock:
+    """A monotonic clock a test moves: a render's deadline passes only when it says."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize("body", HOSTILE.values(), ids=HOSTILE.keys())
+def test_a_hostile_template_is_refused_with_file_line_and_reason(
+    make: Callable[..., Renderer], body: str
+) -> None:
+    renderer = make(sms(body))
+    with pytest.raises(TemplateProblemError) as caught:
+        renderer.render("promo", "sms", "en", {})
+    problem = caught.value.problem
+    assert problem.file.endswith("promo/en/sms.txt")
+    assert problem.line == 2, problem
+    assert problem.message
+
+
+ALLOCATING = {k: v for k, v in HOSTILE.items() if "loop" not in k and "macro" not in k}
+
+
+@pytest.mark.parametrize("body", ALLOCATING.values(), ids=ALLOCATING.keys())
+def test_an_oversized_value_is_refused_before_it_is_allocated(
+    make: Callable[..., Renderer], body: str
+) -> None:
+    renderer = make(sms(body))
+    renderer.template("promo", "sms.txt", "en")  # compiled outside the measurement
+    tracemalloc.start()
+    try:
+        with pytest.raises(TemplateProblemError):
+            renderer.render("promo", "sms", "en", {})
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # The largest inputs above are 100,000 characters; a refusal after the fact
+    # would have allocated a gigabyte or ten.
+    assert peak < 40 * 1024 * 1024, f"{peak / 2**20:.0f} MB allocated before refusing"
+
+
+def test_a_loop_past_the_time_limit_is_stopped_at_its_line(
+    make: Callable[..., Renderer],
+) -> None:
+    clock = FrozenClock()
+    moves = itertools.count()
+
+    def advancing() -> float:  # 1 ms a reading: the 1 s limit passes at the 1,001st tick
+        return clock.now + next(moves) / 1000
+
+    body = "{% for i in range(100000) %}\n{{ i if i < 0 }}{% endfor %}"
+    renderer = make(sms(body), clock=advancing)
+    with pytest.raises(TemplateProblemError) as caught:
+        renderer.render("promo", "sms", "en", {})
+    problem = caught.value.problem
+    assert problem.line == 2
+    assert problem.message == (
+        "rendering took longer than 1 s (template_limits.max_seconds); "
+        "a loop or macro here runs too long"
+    )
+
+
+def test_a_message_just_inside_the_time_limit_renders(make: Callable[..., Renderer]) -> None:
+    readings = iter([0.0, 0.0, 1.0, 1.0, 1.0])  # the deadline is 0 + 1 s; 1.0 is not past it
+    renderer = make(sms("{% for i in range(3) %}{{ i }}{% endfor %}"), clock=lambda: next(readings))
+    assert renderer.render("promo", "sms", "en", {}).text == "Hi\n012"
+
+
+def test_one_time_budget_covers_all_of_a_messages_parts(make: Callable[..., Renderer]) -> None:
+    clock = FrozenClock()
+    files = {
+        "promo/en/email_subject.txt": "{% for i in range(2) %}{% endfor %}Subject",
+        "promo/en/email.txt": "{% for i in range(2) %}{% endfor %}Body",
+    }
+    renderer = make(files, clock=clock)
+    renderer.render("promo", "email", "en", {})  # the clock stands still: fine
+    ticks = 0
+
+    def counting() -> float:
+        nonlocal ticks
+        ticks += 1
+        return clock.now + (2.0 if ticks > 3 else 0.0)  # passes the deadline mid-message
+
+    renderer = make(files, clock=counting)
+    with pytest.raises(TemplateProblemError) as caught:
+        renderer.render("promo", "email", "en", {})
+    assert caught.value.problem.file.endswith("email.txt")  # the second part ran out
+
+
+@pytest.mark.parametrize(
+    ("body", "fits"),
+    [
+        ("{{ 'a'|center(1048576)|length }}", True),
+        ("{{ 'a'|center(1048577)|length }}", False),
+        ("{{ ('ab' * 524288)|length }}", True),
+        ("{{ ('ab' * 524289)|length }}", False),
+        ("{{ 'a'.ljust(1048576)|length }}", True),
+        ("{{ 'a'.ljust(1048577)|length }}", False),
+        ("{{ ('a' * 1048575 ~ 'b')|length }}", True),
+        ("{{ ('a' * 1048576 ~ 'b')|length }}", False),
+        ("{{ (4 ** 21845) > 1 }}", True),  # 3 bits a factor: 65,535 bits
+        ("{{ (4 ** 21846) > 1 }}", False),
+    ],
+)
+def test_a_value_may_hold_1048576_characters_by_default(
+    make: Callable[..., Renderer], body: str, fits: bool
+) -> None:
+    renderer = make(sms(body), clock=FrozenClock())
+    if fits:
+        renderer.render("promo", "sms", "en", {})
+    else:
+        with pytest.raises(TemplateProblemError) as caught:
+            renderer.render("promo", "sms", "en", {})
+        assert "1,048,576" in caught.value.problem.message or "65,5" in str(caught.value)
+
+
+@pytest.mark.parametrize(("inner", "fits"), [(511, True), (512, False)])
+def test_loops_may_run_262144_times_on_a_4_mb_budget(
+    make: Callable[..., Renderer], inner: int, fits: bool
+) -> None:
+    # 512 outer + 512 * 511 inner = 262,144 ticks of 16 bytes = exactly 4 MB.
+    body = f"{{% for i in range(512) %}}{{% for j in range({inner}) %}}{{% endfor %}}{{% endfor %}}"
+    renderer = make(sms(body), clock=FrozenClock(), limits=Limits(max_memory_mb=4))
+    if fits:
+        assert renderer.render("promo", "sms", "en", {}).text == "Hi\n"
+    else:
+        with pytest.raises(TemplateProblemError) as caught:
+            renderer.render("promo", "sms", "en", {})
+        assert "4 MB memory limit" in caught.value.problem.message
+
+
+@pytest.mark.parametrize(("size", "fits"), [(100_000, True), (100_001, False)])
+def test_a_part_may_print_100000_characters_by_default(
+    make: Callable[..., Renderer], size: int, fits: bool
+) -> None:
+    renderer = make(sms("{{ 'x' * n }}"))
+    if fits:
+        assert len(renderer.render("promo", "sms", "en", {"n": size - 3}).text) == size
+    else:
+        with pytest.raises(OutputTooLarge):
+            renderer.render("promo", "sms", "en", {"n": size - 3})
+
+
+def test_everyday_template_code_is_untouched_by_the_guards(
+    make: Callable[..., Renderer],
+) -> None:
+    body = (
+        "{{ 'x'|center(7) }}|{{ '%05d' % 42 }}|{{ '{:>6}'.format('ab') }}|"
+        "{{ range(4)|join(', ') }}|{{ 'a-b'.replace('-', '+') }}|{{ [1, 2] + [3] }}|"
+        "{{ 'ab' ~ 'cd' }}|{{ 'x' * 3 }}|{{ 2 ** 10 }}|{{ '%s and %s'|format('a', 'b') }}|"
+        "{{ ', '.join(['سارا', '伟']) }}|{{ 'tab\tstop'.expandtabs(2) }}|"
+        "{{ [1,2,3]|batch(2)|list }}"
+    )
+    renderer = make(sms(body))
+    assert renderer.render("promo", "sms", "en", {}).text == (
+        "Hi\n   x   |00042|    ab|0, 1, 2, 3|a+b|[1, 2, 3]|abcd|xxx|1024|a and b|"
+        "سارا, 伟|tab stop|[[1, 2], [3]]"
+    )
+
+
+def test_after_three_overruns_a_template_is_refused_without_rendering(
+    make: Callable[..., Renderer],
+) -> None:
+    loops = "{% for i in range(n) %}{% for j in range(n) %}{% endfor %}{% endfor %}"
+    renderer = make(sms(loops), limits=Limits(max_memory_mb=4))
+    for _ in range(3):
+        with pytest.raises(TemplateProblemError):
+            renderer.render("promo", "sms", "en", {"n": 600})  # 360,600 ticks: over 4 MB
+    with pytest.raises(TemplateProblemError) as caught:
+        renderer.render("promo", "sms", "en", {"n": 1})  # would fit; not even tried
+    assert "refused without rendering after 3 messages went over" in str(caught.value)
+
+
+def test_the_limits_come_from_config_and_reach_planning_workers() -> None:
+    import pickle
+
+    settings = Settings.model_validate(
+        {"template_limits": {"max_seconds": 2.5, "max_memory_mb": 32, "max_output_chars": 5000}}
+    )
+    renderer = Renderer.from_settings(settings)
+    assert renderer.limits == Limits(max_seconds=2.5, max_memory_mb=32)
+    assert renderer.max_output_chars == 5000
+    copy = pickle.loads(pickle.dumps(renderer))
+    assert (copy.limits, copy.max_output_chars) == (renderer.limits, 5000)
+
+
+@pytest.fixture
+def renders_in_threads() -> Iterator[Any]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        yield pool
+
+
+def test_each_thread_renders_on_its_own_budget(
+    make: Callable[..., Renderer], renders_in_threads: Any
+) -> None:
+    # 40 messages of 160,400 ticks: one shared budget of 4 MB would run out at the 2nd.
+    loops = "{% for i in range(400) %}{% for j in range(400) %}{% endfor %}{% endfor %}ok"
+    renderer = make(sms(loops), limits=Limits(4, 4))
+    texts = renders_in_threads.map(
+        lambda _: renderer.render("promo", "sms", "en", {}).text, range(40)
+    )
+    assert set(texts) == {"Hi\nok"}
