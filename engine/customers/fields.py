@@ -24,7 +24,8 @@ from babel import Locale, UnknownLocaleError, parse_locale
 from babel.numbers import list_currencies
 from email_validator import EmailNotValidError, validate_email
 
-from rapport.engine.core.config import Settings
+from rapport.channels.registry import adapter_class
+from rapport.engine.core.config import ProviderConfig, Settings
 from rapport.engine.core.models import ConsentStatus
 
 MAX_ID_LENGTH = 64
@@ -52,6 +53,13 @@ _INTEGER = re.compile(r"[+]?\d+")
 # Cc covers NUL, CR, LF and the other C0/C1 controls; Zl/Zp are Unicode's own line
 # breaks. Cf (e.g. the zero-width non-joiner in Persian names) must stay allowed.
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
+#: Names reach mail headers, where an override (U+202E) reverses what follows it.
+#: Refused rather than removed: the file is fixed once, and the name stays as written.
+_BIDI_NAMES = {
+    **dict.fromkeys(map(chr, range(0x202A, 0x202F)), "an embedding or override"),
+    **dict.fromkeys(map(chr, range(0x2066, 0x206A)), "an isolate"),
+    **dict.fromkeys(("\u200e", "\u200f", "\u061c"), "a direction mark"),
+}
 
 
 class FieldInvalid(ValueError):
@@ -79,8 +87,19 @@ def external_id(value: str, field: str = "id") -> str:
 
 
 def name(value: str, field: str = "first_name") -> str:
-    """A person's name; it may end up in a mail header, hence no CR, LF or NUL."""
-    return _check_text(value, field, MAX_NAME_LENGTH)
+    """A person's name; it may end up in a mail header, hence no CR, LF or NUL, and no
+    bidirectional control characters (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F,
+    U+061C), which would let a name reverse the text shown after it. Invisible
+    characters a script needs, such as the Persian zero-width non-joiner, are kept."""
+    _check_text(value, field, MAX_NAME_LENGTH)
+    for char in value:
+        if kind := _BIDI_NAMES.get(char):
+            raise FieldInvalid(
+                field,
+                f"contains the invisible bidirectional control U+{ord(char):04X} "
+                f"({kind}); remove it",
+            )
+    return value
 
 
 def email(value: str, field: str = "email") -> str:
@@ -97,6 +116,38 @@ def email(value: str, field: str = "email") -> str:
         # email_validator's messages name the rule broken, not the address.
         raise FieldInvalid(field, f"not a valid e-mail address: {exc}") from None
     return result.normalized
+
+
+def sendable_email(value: str, field: str = "email", *, utf8_mailboxes: bool) -> str:
+    """:func:`email`, refusing what no configured e-mail channel could deliver.
+
+    * A local part (before the @) that Unicode compatibility normalisation (NFKC) would
+      change, such as full-width ``ａ@example.com`` or a ligature: the characters an
+      input method types by mistake. It is refused, never folded to ``a@``: mailbox
+      names belong to the receiving server, and a guessed mailbox may be a stranger's.
+      email-validator keeps such local parts as they are (it applies NFC only); the
+      domain is IDNA-mapped by email-validator (``ｅxample.com`` is ``example.com``),
+      which is the standard mapping and kept.
+    * Any other non-ASCII local part (``josé@``, ``用户@``), unless ``utf8_mailboxes``:
+      some configured e-mail channel can carry it (SMTP with ``smtputf8: true``, the
+      file channel). Non-ASCII domains are always fine: they travel as IDNA A-labels.
+    """
+    normalized = email(value, field)
+    local = normalized.rpartition("@")[0]
+    if unicodedata.normalize("NFKC", local) != local:
+        raise FieldInvalid(
+            field,
+            "the part before @ has full-width or other compatibility characters; "
+            "write it in plain characters (the address is not guessed)",
+        )
+    if not utf8_mailboxes and not local.isascii():
+        raise FieldInvalid(
+            field,
+            "the part before @ is not ASCII, and no configured e-mail channel can send "
+            "to such an address (the SMTP channel can when its server offers SMTPUTF8: "
+            "set smtputf8: true)",
+        )
+    return normalized
 
 
 def phone(value: str, field: str = "phone") -> str:
@@ -272,6 +323,27 @@ def channel(value: str, settings: Settings, field: str = "channel") -> str:
         known = ", ".join(sorted(settings.channels))
         raise FieldInvalid(field, f"not a configured channel (one of: {known})")
     return value
+
+
+def utf8_mailboxes(settings: Settings) -> bool:
+    """Whether some configured e-mail channel can send to an address whose local part is
+    not ASCII: every provider of that channel says so through its adapter's
+    ``carries_utf8_mailboxes(options)`` (an adapter without it cannot)."""
+    for name, config in settings.channels.items():
+        if (config.kind or name) != "email":
+            continue
+        if all(_carries_utf8(provider) for provider in config.provider_list()):
+            return True
+    return False
+
+
+def _carries_utf8(provider: ProviderConfig) -> bool:
+    try:
+        adapter = adapter_class(provider.adapter)
+    except (LookupError, TypeError, ImportError):  # reported where channels are built
+        return False
+    check = getattr(adapter, "carries_utf8_mailboxes", None)
+    return callable(check) and check(provider.options()) is True
 
 
 def topic(value: str, settings: Settings, field: str = "topic") -> str:

@@ -10,6 +10,12 @@ A bad row never stops the import: every problem of the row is reported as
 user can fix every mistake in one pass. Only a file that cannot be read at all
 (missing, unknown type, missing columns) raises :class:`ImportFileError`.
 
+E-mail addresses are checked against the configured e-mail channels as well as for
+syntax (:func:`rapport.engine.customers.fields.sendable_email`): an address no channel
+could send to is a bad row, not a failure at send time. A customer erased on request
+is not imported again under their id (the row is refused), and an address an erased
+customer had is imported only with a warning (it stays suppressed).
+
 Upserts are keyed by the external id and only write rows whose values differ, so
 importing the same file twice changes nothing. Which columns an update touches
 follows what the file says: a column (CSV) or key (JSON Lines) that is absent is
@@ -19,26 +25,25 @@ exception: left empty, it is set on insert and never overwritten.
 
 from __future__ import annotations
 
-import csv
-import json
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from functools import partial
 from pathlib import Path
 from typing import IO, Any, Literal
 
 from sqlalchemy import Connection, Engine, Table, or_, select
 
+from rapport.consent.privacy import ADDRESS_COLUMNS, ERASED_REASON, address_hash
 from rapport.consent.store import ConsentChange, record_consent
 from rapport.engine.core.config import Settings
 from rapport.engine.core.db import upsert_insert
 from rapport.engine.core.errors import ImportFileError, Problem, UsageError
-from rapport.engine.core.models import CUSTOMER, ORDERS
+from rapport.engine.core.models import CUSTOMER, ORDERS, SUPPRESSION
 from rapport.engine.core.timeutil import Clock, utcnow
 from rapport.engine.customers import fields
+from rapport.engine.customers.rows import Column, Row, csv_rows, jsonl_rows
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +59,6 @@ MAX_PROBLEMS = 1000
 IN_CHUNK = 500
 #: Consent captured a little "in the future" is clock skew between systems, not a typo.
 CLOCK_SKEW = timedelta(minutes=5)
-_MAX_IGNORED_KEYS = 20
 
 
 @dataclass
@@ -105,40 +109,23 @@ class ImportReport:
         return lines
 
 
-@dataclass(frozen=True)
-class _Column:
-    """How one import column is parsed and what an empty cell means."""
-
-    name: str
-    parse: Callable[[str], Any]
-    required: bool = False
-    empty: Any = None
-    #: An empty cell gives ``empty`` on insert but leaves a stored value alone.
-    keep_on_update: bool = False
-
-
-@dataclass
-class _Row:
-    line: int
-    values: dict[str, Any] = field(default_factory=dict)
-    provided: set[str] = field(default_factory=set)
-    problems: list[Problem] = field(default_factory=list)
-
-
-def _columns(kind: Kind, settings: Settings, today: date, now: datetime) -> tuple[_Column, ...]:
+def _columns(kind: Kind, settings: Settings, today: date, now: datetime) -> tuple[Column, ...]:
     """The columns of each kind, in the order the spec lists them (and problems print)."""
     if kind == "customers":
         return (
-            _Column("id", partial(fields.external_id, field="id"), required=True),
-            _Column("first_name", partial(fields.name, field="first_name"), empty=""),
-            _Column("last_name", partial(fields.name, field="last_name"), empty=""),
-            _Column("email", fields.email),
-            _Column("phone", fields.phone),
-            _Column("locale", fields.locale, required=True),
-            _Column("timezone", fields.timezone, required=True),
-            _Column("country", fields.country),
-            _Column("birthday", partial(fields.birthday, today=today)),
-            _Column(
+            Column("id", partial(fields.external_id, field="id"), required=True),
+            Column("first_name", partial(fields.name, field="first_name"), empty=""),
+            Column("last_name", partial(fields.name, field="last_name"), empty=""),
+            Column(
+                "email",
+                partial(fields.sendable_email, utf8_mailboxes=fields.utf8_mailboxes(settings)),
+            ),
+            Column("phone", fields.phone),
+            Column("locale", fields.locale, required=True),
+            Column("timezone", fields.timezone, required=True),
+            Column("country", fields.country),
+            Column("birthday", partial(fields.birthday, today=today)),
+            Column(
                 "created_at",
                 partial(fields.iso_datetime, field="created_at"),
                 empty=now,
@@ -147,13 +134,13 @@ def _columns(kind: Kind, settings: Settings, today: date, now: datetime) -> tupl
         )
     if kind == "orders":
         return (
-            _Column("id", partial(fields.external_id, field="id"), required=True),
-            _Column("customer_id", partial(fields.external_id, field="customer_id"), required=True),
-            _Column("sku", partial(fields.external_id, field="sku"), required=True),
-            _Column("quantity", fields.quantity, empty=1),
-            _Column("amount", fields.amount, required=True),
-            _Column("currency", fields.currency, required=True),
-            _Column("ordered_at", partial(fields.iso_datetime, field="ordered_at"), required=True),
+            Column("id", partial(fields.external_id, field="id"), required=True),
+            Column("customer_id", partial(fields.external_id, field="customer_id"), required=True),
+            Column("sku", partial(fields.external_id, field="sku"), required=True),
+            Column("quantity", fields.quantity, empty=1),
+            Column("amount", fields.amount, required=True),
+            Column("currency", fields.currency, required=True),
+            Column("ordered_at", partial(fields.iso_datetime, field="ordered_at"), required=True),
         )
     latest = now + CLOCK_SKEW
 
@@ -161,163 +148,28 @@ def _columns(kind: Kind, settings: Settings, today: date, now: datetime) -> tupl
         return fields.not_after(fields.iso_datetime(text, "captured_at"), latest, "captured_at")
 
     return (
-        _Column("customer_id", partial(fields.external_id, field="customer_id"), required=True),
-        _Column("channel", partial(fields.channel, settings=settings), required=True),
-        _Column("topic", partial(fields.topic, settings=settings), required=True),
-        _Column("status", fields.consent_status, required=True),
-        _Column("source", fields.source, required=True),
-        _Column("captured_at", captured_at, required=True),
-        _Column("wording", fields.wording),
+        Column("customer_id", partial(fields.external_id, field="customer_id"), required=True),
+        Column("channel", partial(fields.channel, settings=settings), required=True),
+        Column("topic", partial(fields.topic, settings=settings), required=True),
+        Column("status", fields.consent_status, required=True),
+        Column("source", fields.source, required=True),
+        Column("captured_at", captured_at, required=True),
+        Column("wording", fields.wording),
     )
 
 
-def _cell(raw: Any, name: str) -> str:
-    """A JSON value or CSV cell as stripped text; JSON numbers are taken as written."""
-    if raw is None:
-        return ""
-    if isinstance(raw, str):
-        return raw.strip()
-    if isinstance(raw, bool) or not isinstance(raw, int | Decimal | float):
-        raise fields.FieldInvalid(name, "must be a string or a number")
-    return str(raw)
-
-
-def _parse_record(
-    record: Mapping[str, Any], line: int, file: str, columns: Sequence[_Column]
-) -> _Row:
-    row = _Row(line)
-    for column in columns:
-        if column.name not in record:
-            if column.required:
-                row.problems.append(Problem(file, line, "is required", column.name))
-            else:
-                row.values[column.name] = column.empty
-            continue
-        try:
-            text = _cell(record[column.name], column.name)
-            if not text:
-                if column.required:
-                    raise fields.FieldInvalid(column.name, "is required")
-                row.values[column.name] = column.empty
-                if not column.keep_on_update:
-                    row.provided.add(column.name)
-                continue
-            row.values[column.name] = column.parse(text)
-            row.provided.add(column.name)
-        except fields.FieldInvalid as exc:
-            row.problems.append(Problem(file, line, exc.reason, exc.field))
-    return row
-
-
-def _decoded_lines(handle: IO[bytes]) -> Iterator[tuple[int, str, bool]]:
-    """Physical lines as (number, text, is_utf8): a line that is not UTF-8 becomes one
-    bad row rather than a failed import (its text has replacement characters)."""
-    for number, raw in enumerate(handle, start=1):
-        try:
-            yield number, raw.decode("utf-8-sig" if number == 1 else "utf-8"), True
-        except UnicodeDecodeError:
-            yield number, raw.decode("utf-8", errors="replace"), False
-
-
-def _csv_rows(
-    handle: IO[bytes], file: str, columns: Sequence[_Column], report: ImportReport
-) -> Iterator[_Row]:
-    bad_lines: set[int] = set()
-
-    def lines() -> Iterator[str]:
-        for number, text, is_utf8 in _decoded_lines(handle):
-            if not is_utf8:
-                bad_lines.add(number)
-            yield text
-
-    reader = csv.reader(lines())
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise ImportFileError([Problem(file, None, "is empty: no header row")]) from None
-    except csv.Error as exc:
-        raise ImportFileError([Problem(file, 1, f"unreadable header: {exc}")]) from None
-    if 1 in bad_lines:
-        raise ImportFileError([Problem(file, 1, "header is not UTF-8 text")])
-    names = [name.strip().lower() for name in header]
-    known = {column.name for column in columns}
-    duplicates = sorted({name for name in names if name and names.count(name) > 1})
-    if duplicates:
-        message = f"column appears more than once: {', '.join(duplicates)}"
-        raise ImportFileError([Problem(file, 1, message)])
-    missing = [column.name for column in columns if column.required and column.name not in names]
-    if missing:
-        required = ", ".join(column.name for column in columns if column.required)
-        message = (
-            f"missing required column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}"
-            f" (required: {required})"
-        )
-        raise ImportFileError([Problem(file, 1, message)])
-    report.ignored_columns = [name for name in names if name and name not in known]
-    wanted = [(index, name) for index, name in enumerate(names) if name in known]
-
-    previous = reader.line_num
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            row = _Row(previous + 1, problems=[Problem(file, previous + 1, f"bad CSV: {exc}")])
-            previous = reader.line_num
-            yield row
-            continue
-        start, previous = previous + 1, reader.line_num
-        if not any(cell.strip() for cell in cells):
-            continue
-        if any(number in bad_lines for number in range(start, previous + 1)):
-            bad_lines.difference_update(range(start, previous + 1))
-            yield _Row(start, problems=[Problem(file, start, "is not UTF-8 text")])
-            continue
-        if len(cells) != len(names):
-            message = f"has {len(cells)} values but the header has {len(names)} columns"
-            yield _Row(start, problems=[Problem(file, start, message)])
-            continue
-        yield _parse_record({name: cells[index] for index, name in wanted}, start, file, columns)
-
-
-def _jsonl_rows(
-    handle: IO[bytes], file: str, columns: Sequence[_Column], report: ImportReport
-) -> Iterator[_Row]:
-    known = {column.name for column in columns}
-    for number, text, is_utf8 in _decoded_lines(handle):
-        if not is_utf8:
-            yield _Row(number, problems=[Problem(file, number, "is not UTF-8 text")])
-            continue
-        if not text.strip():
-            continue
-        try:
-            record = json.loads(text, parse_float=Decimal)
-        except (ValueError, RecursionError) as exc:
-            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "value too large"
-            yield _Row(number, problems=[Problem(file, number, f"not valid JSON: {reason}")])
-            continue
-        if not isinstance(record, dict):
-            yield _Row(number, problems=[Problem(file, number, "not a JSON object")])
-            continue
-        if len(report.ignored_columns) < _MAX_IGNORED_KEYS:
-            for key in record:
-                if key not in known and key not in report.ignored_columns:
-                    report.ignored_columns.append(str(key))
-        yield _parse_record(record, number, file, columns)
-
-
-def _existing(connection: Connection, column: Any, keys: Iterable[str]) -> set[str]:
+def _existing(connection: Connection, column: Any, keys: Iterable[str], *where: Any) -> set[str]:
     wanted = list(dict.fromkeys(keys))
     found: set[str] = set()
     for start in range(0, len(wanted), IN_CHUNK):
         chunk = wanted[start : start + IN_CHUNK]
-        found.update(connection.execute(select(column).where(column.in_(chunk))).scalars())
+        query = select(column).where(column.in_(chunk), *where)
+        found.update(connection.execute(query).scalars())
     return found
 
 
 def _check_customer_refs(
-    connection: Connection, rows: Sequence[_Row], file: str, order: Mapping[str, int]
+    connection: Connection, rows: Sequence[Row], file: str, order: Mapping[str, int]
 ) -> None:
     """Mark rows that name a customer the database does not know (even rows already
     rejected for other reasons, so that every problem of a row is reported)."""
@@ -330,15 +182,55 @@ def _check_customer_refs(
             row.problems.sort(key=lambda problem: order.get(problem.field or "", -1))
 
 
+def _check_erased(connection: Connection, rows: Sequence[Row], report: ImportReport) -> None:
+    """Refuse rows for customers erased on request, and warn about addresses that an
+    erased customer had (kept as hashes on the suppression list).
+
+    An erased customer's row stays (their consent evidence and orders point to it), so
+    without this a CRM sync would silently refill the name and addresses they asked
+    to have erased. A new id with such an address may be a new sign-up: it is
+    imported, with a warning, and the address stays suppressed.
+    """
+    ids = [row.values["id"] for row in rows if "id" in row.values]
+    erased = _existing(connection, CUSTOMER.c.id, ids, CUSTOMER.c.erased_at.is_not(None))
+    hashes = {
+        address_hash(kind, row.values[column])
+        for row in rows
+        if not row.problems
+        for kind, column in ADDRESS_COLUMNS.items()
+        if row.values.get(column)
+    }
+    suppressed = _existing(
+        connection, SUPPRESSION.c.address, hashes, SUPPRESSION.c.reason == ERASED_REASON
+    )
+    for row in rows:
+        if row.values.get("id") in erased:
+            reason = (
+                "customer was erased on request: not imported again (remove them at the source)"
+            )
+            row.problems.insert(0, Problem(report.file, row.line, reason, "id"))
+            continue
+        for kind, column in ADDRESS_COLUMNS.items():
+            value = row.values.get(column)
+            if row.problems or not value or address_hash(kind, value) not in suppressed:
+                continue
+            if len(report.warnings) < report.max_problems:
+                reason = (
+                    "belonged to a customer erased on request: imported, but it stays "
+                    "on the suppression list and is never messaged"
+                )
+                report.warnings.append(Problem(report.file, row.line, reason, column))
+
+
 def _upsert(
-    connection: Connection, table: Table, rows: Sequence[_Row], report: ImportReport
+    connection: Connection, table: Table, rows: Sequence[Row], report: ImportReport
 ) -> None:
     """Insert new ids, update changed ones, leave identical ones untouched.
 
     The ``WHERE ... IS DISTINCT FROM`` makes an unchanged row a no-op (no write, no
     dead tuple on PostgreSQL), and RETURNING tells which rows were written.
     """
-    latest: dict[str, _Row] = {}
+    latest: dict[str, Row] = {}
     for row in rows:
         earlier = latest.get(row.values["id"])
         if earlier is not None:  # a repeated id: the last row in the file wins
@@ -378,7 +270,7 @@ def _upsert(
 
 
 def _record(
-    connection: Connection, rows: Sequence[_Row], report: ImportReport, now: datetime
+    connection: Connection, rows: Sequence[Row], report: ImportReport, now: datetime
 ) -> None:
     changes = [ConsentChange(**row.values) for row in rows]
     result = record_consent(connection, changes, recorded_at=now)
@@ -405,14 +297,16 @@ def _open(path: Path, file: str) -> tuple[IO[bytes], bool]:
 def _flush(
     engine: Engine,
     kind: Kind,
-    batch: Sequence[_Row],
+    batch: Sequence[Row],
     report: ImportReport,
     order: Mapping[str, int],
     now: datetime,
 ) -> None:
     """Write one batch in one transaction, then account for its rows in row order."""
     with engine.begin() as connection:
-        if kind != "customers":
+        if kind == "customers":
+            _check_erased(connection, batch, report)
+        else:
             _check_customer_refs(connection, batch, report.file, order)
         good = [row for row in batch if not row.problems]
         if good and kind == "consent":
@@ -466,8 +360,9 @@ def import_file(
                 reported = position
 
         tick()
-        rows = (_csv_rows if is_csv else _jsonl_rows)(handle, file, columns, report)
-        batch: list[_Row] = []
+        read = csv_rows if is_csv else jsonl_rows
+        rows = read(handle, file, columns, report.ignored_columns)
+        batch: list[Row] = []
         for row in rows:
             report.rows_read += 1
             batch.append(row)

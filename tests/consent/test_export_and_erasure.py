@@ -291,22 +291,26 @@ async def test_export_then_erase_leaves_no_personal_data_and_reimport_is_not_mes
     assert all(m.subject is None and not m.body_text and m.body_html is None for m in messages)
 
     # A CRM sync brings her back: same id, and a new id, with the same address and a
-    # fresh grant. Neither is planned nor dispatched any marketing e-mail.
+    # fresh grant. Her old id is refused (her row is not refilled); the new one is
+    # imported with a warning per address. Neither is planned nor dispatched any
+    # marketing e-mail.
     again = CUSTOMERS_CSV.splitlines()[1].replace(EMAIL, EMAIL.lower())
     new_id = again.replace("FA1", "FA2", 1)
-    import_text(
-        engine,
-        tmp_path,
-        "customers",
-        "again.csv",
-        "\n".join([CUSTOMERS_CSV.splitlines()[0], again, new_id]) + "\n",
-    )
+    path = tmp_path / "again.csv"
+    path.write_text("\n".join([CUSTOMERS_CSV.splitlines()[0], again, new_id]) + "\n")
+    sync = import_file(engine, settings(), "customers", path, clock=lambda: IMPORTED_AT)
+    assert (sync.accepted, sync.rejected) == (1, 1)
+    assert [(p.line, p.field) for p in sync.problems] == [(2, "id")]
+    assert "erased on request" in sync.problems[0].message
+    assert [(w.line, w.field) for w in sync.warnings] == [(3, "email"), (3, "phone")]
+    erased_again = customer_row(engine, "FA1")
+    assert (erased_again.first_name, erased_again.email, erased_again.phone) == ("", None, None)
     regrant = CONSENT_JSONL.replace("2025-01-01T10:00:00Z", "2026-11-20T07:00:00Z")
     import_text(engine, tmp_path, "consent", "again.jsonl", regrant.replace("EN1", "FA2"))
     config = settings()
     campaigns = require_campaigns(config)
     with engine.connect() as connection:
-        for customer_id in ("FA1", "FA2"):
+        for customer_id in ("FA2",):
             profile = load_profile(connection, config, customer_id, PLAN_AT)
             assert profile is not None and profile.email == EMAIL.lower()
             audiences = audiences_for(connection, [profile], DAY)

@@ -1,0 +1,188 @@
+"""Reading import files into rows: CSV or JSON Lines, one validated row at a time.
+
+Each physical row becomes a :class:`Row`: the values its :class:`Column` parsers
+returned, which columns the file provided (an absent column leaves a stored value
+alone, an empty one clears it), and every problem found, as ``FILE:ROW: field:
+reason``. A line that is not UTF-8, a CSV row with the wrong number of cells or a line
+that is not a JSON object is one bad row, never a failed import; only a file whose
+header cannot be used raises :class:`ImportFileError`.
+
+:mod:`rapport.engine.customers.importer` decides the columns of each kind and writes
+the rows; this module knows nothing of the database.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import IO, Any
+
+from rapport.engine.core.errors import ImportFileError, Problem
+from rapport.engine.customers import fields
+
+#: JSON Lines keys no column reads: the first this many are reported.
+MAX_IGNORED_KEYS = 20
+
+
+@dataclass(frozen=True)
+class Column:
+    """How one import column is parsed and what an empty cell means."""
+
+    name: str
+    parse: Callable[[str], Any]
+    required: bool = False
+    empty: Any = None
+    #: An empty cell gives ``empty`` on insert but leaves a stored value alone.
+    keep_on_update: bool = False
+
+
+@dataclass
+class Row:
+    """One row of the file: where it starts, its parsed values, what it said, what is wrong."""
+
+    line: int
+    values: dict[str, Any] = field(default_factory=dict)
+    provided: set[str] = field(default_factory=set)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def cell(raw: Any, name: str) -> str:
+    """A JSON value or CSV cell as stripped text; JSON numbers are taken as written."""
+    if raw is None:
+        return ""
+    if isinstance(raw, str):
+        return raw.strip()
+    if isinstance(raw, bool) or not isinstance(raw, int | Decimal | float):
+        raise fields.FieldInvalid(name, "must be a string or a number")
+    return str(raw)
+
+
+def parse_record(record: Mapping[str, Any], line: int, file: str, columns: Sequence[Column]) -> Row:
+    row = Row(line)
+    for column in columns:
+        if column.name not in record:
+            if column.required:
+                row.problems.append(Problem(file, line, "is required", column.name))
+            else:
+                row.values[column.name] = column.empty
+            continue
+        try:
+            text = cell(record[column.name], column.name)
+            if not text:
+                if column.required:
+                    raise fields.FieldInvalid(column.name, "is required")
+                row.values[column.name] = column.empty
+                if not column.keep_on_update:
+                    row.provided.add(column.name)
+                continue
+            row.values[column.name] = column.parse(text)
+            row.provided.add(column.name)
+        except fields.FieldInvalid as exc:
+            row.problems.append(Problem(file, line, exc.reason, exc.field))
+    return row
+
+
+def decoded_lines(handle: IO[bytes]) -> Iterator[tuple[int, str, bool]]:
+    """Physical lines as (number, text, is_utf8): a line that is not UTF-8 becomes one
+    bad row rather than a failed import (its text has replacement characters)."""
+    for number, raw in enumerate(handle, start=1):
+        try:
+            yield number, raw.decode("utf-8-sig" if number == 1 else "utf-8"), True
+        except UnicodeDecodeError:
+            yield number, raw.decode("utf-8", errors="replace"), False
+
+
+def csv_rows(
+    handle: IO[bytes], file: str, columns: Sequence[Column], ignored: list[str]
+) -> Iterator[Row]:
+    """The rows of a CSV file with a header line; the header's unknown column names
+    are added to ``ignored``. A file that cannot be read at all raises
+    :class:`ImportFileError`; a bad row is a row with problems."""
+    bad_lines: set[int] = set()
+
+    def lines() -> Iterator[str]:
+        for number, text, is_utf8 in decoded_lines(handle):
+            if not is_utf8:
+                bad_lines.add(number)
+            yield text
+
+    reader = csv.reader(lines())
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ImportFileError([Problem(file, None, "is empty: no header row")]) from None
+    except csv.Error as exc:
+        raise ImportFileError([Problem(file, 1, f"unreadable header: {exc}")]) from None
+    if 1 in bad_lines:
+        raise ImportFileError([Problem(file, 1, "header is not UTF-8 text")])
+    names = [name.strip().lower() for name in header]
+    known = {column.name for column in columns}
+    duplicates = sorted({name for name in names if name and names.count(name) > 1})
+    if duplicates:
+        message = f"column appears more than once: {', '.join(duplicates)}"
+        raise ImportFileError([Problem(file, 1, message)])
+    missing = [column.name for column in columns if column.required and column.name not in names]
+    if missing:
+        required = ", ".join(column.name for column in columns if column.required)
+        message = (
+            f"missing required column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}"
+            f" (required: {required})"
+        )
+        raise ImportFileError([Problem(file, 1, message)])
+    ignored.extend(name for name in names if name and name not in known)
+    wanted = [(index, name) for index, name in enumerate(names) if name in known]
+
+    previous = reader.line_num
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            row = Row(previous + 1, problems=[Problem(file, previous + 1, f"bad CSV: {exc}")])
+            previous = reader.line_num
+            yield row
+            continue
+        start, previous = previous + 1, reader.line_num
+        if not any(cell.strip() for cell in cells):
+            continue
+        if any(number in bad_lines for number in range(start, previous + 1)):
+            bad_lines.difference_update(range(start, previous + 1))
+            yield Row(start, problems=[Problem(file, start, "is not UTF-8 text")])
+            continue
+        if len(cells) != len(names):
+            message = f"has {len(cells)} values but the header has {len(names)} columns"
+            yield Row(start, problems=[Problem(file, start, message)])
+            continue
+        yield parse_record({name: cells[index] for index, name in wanted}, start, file, columns)
+
+
+def jsonl_rows(
+    handle: IO[bytes], file: str, columns: Sequence[Column], ignored: list[str]
+) -> Iterator[Row]:
+    """The rows of a JSON Lines file, one object a line; keys no column reads are added
+    to ``ignored`` (the first :data:`MAX_IGNORED_KEYS`)."""
+    known = {column.name for column in columns}
+    for number, text, is_utf8 in decoded_lines(handle):
+        if not is_utf8:
+            yield Row(number, problems=[Problem(file, number, "is not UTF-8 text")])
+            continue
+        if not text.strip():
+            continue
+        try:
+            record = json.loads(text, parse_float=Decimal)
+        except (ValueError, RecursionError) as exc:
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "value too large"
+            yield Row(number, problems=[Problem(file, number, f"not valid JSON: {reason}")])
+            continue
+        if not isinstance(record, dict):
+            yield Row(number, problems=[Problem(file, number, "not a JSON object")])
+            continue
+        if len(ignored) < MAX_IGNORED_KEYS:
+            for key in record:
+                if key not in known and key not in ignored:
+                    ignored.append(str(key))
+        yield parse_record(record, number, file, columns)
