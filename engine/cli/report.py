@@ -61,7 +61,7 @@ def report(
     """Retention, churn, CLV, cohorts, campaign funnels and uplift, consent, NPS."""
     from rapport.engine.core.timeutil import utcnow
     from rapport.engine.reports.html import to_html
-    from rapport.engine.reports.text import compute, to_text
+    from rapport.engine.reports.text import compute, to_json, to_text
 
     end = _day(end_text) or utcnow().date()
     start = _day(start_text) or end - timedelta(days=89)
@@ -73,8 +73,6 @@ def report(
         html_path.write_text(to_html(figures, app.settings.sender.brand), encoding="utf-8")
         click.echo(f"report written to {html_path}", err=True)
     if as_json:
-        import json
-
-        click.echo(json.dumps(figures, ensure_ascii=False, indent=2))
+        click.echo(to_json(figures))
     elif html_path is None or comments:
         click.echo(to_text(figures, comments=comments), nl=False)
