@@ -16,7 +16,20 @@ Erasure keeps what must survive it and removes what identifies the person:
   the same address (a CRM sync that still has it) is not messaged again, without the
   list itself keeping the address. The hash is deliberately unkeyed: a keyed hash
   would stop matching the day the signing key is rotated, and the suppression must
-  last longer than any key.
+  last longer than any key. The importer refuses the erased customer's id and warns
+  about their addresses under another id, so a sync never silently refills them.
+
+What a database keeps besides its live rows is handled too, as far as the database
+allows. On SQLite ``secure_delete`` is on for every connection (set in
+:mod:`rapport.engine.core.db`, and again here), so the space freed by clearing a value
+is overwritten with zeros, and :func:`checkpoint_after_erasure`, run once the erasing
+transaction has committed, copies the write-ahead log into the database file and
+truncates it to zero bytes: neither ``rapport.db`` nor ``rapport.db-wal`` then holds
+the old values. On PostgreSQL an UPDATE leaves the old row version behind as a dead
+tuple until VACUUM reclaims it, and the server's WAL and backups keep what they keep;
+docs/operations.md says what the operator must do about those. Copies outside the
+database, the file channel's ``.eml``/``.json`` files, are deleted by the caller with
+the :attr:`ErasureReport.message_keys` (the CLI does both).
 """
 
 from __future__ import annotations
@@ -29,7 +42,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Row, and_, delete, func, insert, or_, select, update
 
 from rapport.consent.state import current_states, history
 from rapport.engine.core.db import upsert_insert
@@ -206,6 +219,9 @@ class ErasureReport:
     messages_blanked: int
     consent_events_cleared: int
     orders_kept: int
+    #: The idempotency keys of every message ever planned for the customer: what
+    #: copies kept outside the database (the file channel's files) are named by.
+    message_keys: tuple[str, ...] = ()
 
     def summary(self) -> str:
         return (
@@ -225,10 +241,14 @@ def erase_customer(connection: Connection, customer_id: str, now: datetime) -> E
     Idempotent: erasing again finds nothing left to clear and reports zeros, apart
     from anything re-imported since, which it clears again.
     """
+    if connection.dialect.name == "sqlite":
+        # Freed space is zeroed, not left holding the old values (see module doc).
+        connection.exec_driver_sql("PRAGMA secure_delete=ON")
     customer = _customer(connection, customer_id)
     addresses = _addresses(customer)
+    names = [name for name in (customer.first_name, customer.last_name) if name]
     added, replaced = _suppress_hashed(connection, addresses, now)
-    cancelled, blanked = _scrub_outbox(connection, customer_id, addresses)
+    cancelled, blanked = _scrub_outbox(connection, customer_id, addresses, names)
     cleared = _clear_network_data(connection, customer_id)
     # Free-text comments can name or describe the person; the scores stay for the NPS.
     connection.execute(
@@ -253,6 +273,13 @@ def erase_customer(connection: Connection, customer_id: str, now: datetime) -> E
         messages_blanked=blanked,
         consent_events_cleared=cleared,
         orders_kept=orders,
+        message_keys=tuple(
+            connection.execute(
+                select(OUTBOX.c.idempotency_key)
+                .where(OUTBOX.c.customer_id == customer_id)
+                .order_by(OUTBOX.c.id)
+            ).scalars()
+        ),
     )
     log.info("%s", report.summary())
     return report
@@ -290,10 +317,14 @@ def _suppress_hashed(
 
 
 def _scrub_outbox(
-    connection: Connection, customer_id: str, addresses: Sequence[tuple[str, str]]
+    connection: Connection,
+    customer_id: str,
+    addresses: Sequence[tuple[str, str]],
+    names: Sequence[str] = (),
 ) -> tuple[int, int]:
     """Cancel what is still waiting and blank the rendered content of every message
-    (it greets the person by name); errors that quote an address are replaced."""
+    (it greets the person by name); errors that quote an address or a name are
+    replaced."""
     mine = OUTBOX.c.customer_id == customer_id
     cancelled = connection.execute(
         update(OUTBOX)
@@ -313,6 +344,7 @@ def _scrub_outbox(
         .values(subject=None, body_text="", body_html=None)
     ).rowcount
     needles = [normalised_address(kind, address) for kind, address in addresses]
+    needles += [name.lower() for name in names]
     errors = connection.execute(
         select(OUTBOX.c.id, OUTBOX.c.last_error).where(mine, OUTBOX.c.last_error.is_not(None))
     ).all()
@@ -338,3 +370,26 @@ def _clear_network_data(connection: Connection, customer_id: str) -> int:
     ).rowcount
     connection.execute(delete(ERASURE_PERMIT).where(ERASURE_PERMIT.c.customer_id == customer_id))
     return cleared
+
+
+def checkpoint_after_erasure(engine: Engine, wait_seconds: float = 30) -> bool | None:
+    """On SQLite, copy the write-ahead log into the database file and truncate it, so
+    the page images holding erased values are gone from ``-wal`` too; call it after the
+    erasing transaction committed. It waits up to ``wait_seconds`` for other
+    connections' reads to finish. True when done, False when a read kept part of the
+    log in use (checkpointing again later finishes the job: an erasure can simply be
+    repeated), None on PostgreSQL (nothing to do here)."""
+    if engine.dialect.name != "sqlite":
+        return None
+    with engine.connect() as connection:
+        (previous,) = connection.exec_driver_sql("PRAGMA busy_timeout").one()
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={max(0, int(wait_seconds * 1000))}")
+        try:
+            busy, _frames, _copied = connection.exec_driver_sql(
+                "PRAGMA wal_checkpoint(TRUNCATE)"
+            ).one()
+        finally:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={int(previous)}")
+    if busy:
+        log.warning("erasure: the SQLite write-ahead log is in use; checkpoint it again later")
+    return not busy

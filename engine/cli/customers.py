@@ -3,6 +3,12 @@
 Exports go to stdout or to a file only the operator can read (it is the person's
 whole record). Erasure cannot be undone, so it asks first; a script must say
 ``--yes`` rather than have a closed or piped stdin taken as consent.
+
+Erasure clears the database rows in one transaction, then removes the copies outside
+them: the files a file channel wrote for the customer's messages, and, on SQLite, the
+old page images in the write-ahead log (checkpointed and truncated). If another
+process keeps the log in use, the command says so and exits 1: running it again later
+finishes the job (erasing twice changes nothing more).
 """
 
 from __future__ import annotations
@@ -10,12 +16,15 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 
 from rapport.engine.cli.app import AppContext, config_option
+from rapport.engine.core.config import Settings
+from rapport.engine.core.errors import UserError
 
 
 @click.group()
@@ -63,8 +72,14 @@ def _write_private(path: Path, text: str) -> None:
 @config_option
 def customers_erase(app: AppContext, customer_id: str, yes: bool) -> None:
     """Erase CUSTOMER's personal data; consent evidence and orders are kept without it,
-    and the addresses stay suppressed (hashed) so a re-import is not messaged."""
-    from rapport.consent.privacy import erase_customer, require_customer
+    and the addresses stay suppressed (hashed) so a re-import is not messaged. The
+    file channel's files of their messages are deleted, and SQLite's write-ahead log
+    is checkpointed so no old copy stays in it."""
+    from rapport.consent.privacy import (
+        checkpoint_after_erasure,
+        erase_customer,
+        require_customer,
+    )
     from rapport.engine.core.timeutil import utcnow
 
     engine = app.migrated_engine()
@@ -74,7 +89,29 @@ def customers_erase(app: AppContext, customer_id: str, yes: bool) -> None:
         _confirm(customer_id)
     with engine.begin() as connection:
         report = erase_customer(connection, customer_id, utcnow())
-    click.echo(report.summary())
+    files = _erase_channel_files(app.settings, report.message_keys)
+    click.echo(f"{report.summary()}, {files} outbox file(s) deleted")
+    if checkpoint_after_erasure(engine) is False:
+        raise UserError(
+            "the rows are erased, but another process is reading the SQLite database, "
+            "so its write-ahead log still holds old copies: run this command again "
+            "when the daemon is idle (erasing twice changes nothing more)"
+        )
+
+
+def _erase_channel_files(settings: Settings, keys: Sequence[str]) -> int:
+    """Delete what channels that keep copies (the file channel) wrote for these
+    messages: every configured provider whose adapter has ``erase_messages``."""
+    from rapport.channels.registry import adapter_class, build_channel
+
+    removed = 0
+    for config in settings.channels.values():
+        for provider in config.provider_list():
+            if not hasattr(adapter_class(provider.adapter), "erase_messages"):
+                continue
+            channel = build_channel(provider.adapter, provider.options(), settings.base_dir)
+            removed += channel.erase_messages(keys)  # type: ignore[attr-defined]
+    return removed
 
 
 def _confirm(customer_id: str) -> Any:
