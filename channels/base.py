@@ -24,19 +24,31 @@ instance (``adapter_class("twilio").rate_per_second``):
 Configuration is printable without leaking it: ``repr(channel)`` lists the options the
 adapter was built with (:meth:`Channel.options`), with every secret (passwords, tokens,
 API keys, a password inside a URL) shown as ``***`` by :func:`redact_options`.
+
+Provider replies are stored (``last_error``) and logged, so they are redacted before
+they leave an adapter: every subclass's ``send`` is wrapped (``__init_subclass__``) so
+that the reason of the result it returns passes through :meth:`Channel.redact_reply`,
+that is :func:`redact_reply` with the adapter's own secrets. What is masked: those
+secrets (every secret option, the password and secret query parameters of a URL
+option) as written, URL-encoded and base64-encoded, alone and as an HTTP Basic or SMTP
+``AUTH PLAIN`` credential; signed link tokens; e-mail addresses; phone numbers. An
+adapter never needs code of its own for this, and a new adapter gets it too.
 """
 
 from __future__ import annotations
 
 import abc
+import base64
+import functools
+import logging
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar, Final, Self
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 __all__ = [
     "REDACTED",
@@ -45,6 +57,7 @@ __all__ = [
     "OutgoingMessage",
     "SendResult",
     "redact_options",
+    "redact_reply",
     "redact_url",
 ]
 
@@ -54,6 +67,15 @@ REDACTED: Final = "***"
 _SECRET_NAME = re.compile(
     r"pass(word|wd|phrase)?$|secret|token|api_?key|private_key$|credential|^auth", re.IGNORECASE
 )
+#: Secrets shorter than this are not looked for in replies (see :func:`redact_reply`).
+_SHORTEST: Final = 4
+#: Signed link tokens (itsdangerous: payload "." timestamp "." signature).
+_TOKEN = re.compile(r"[\w-]{10,}\.[\w-]{4,}\.[\w-]{20,}")
+#: Anything shaped like an e-mail address, a host without a dot included (servers echo
+#: the envelope: ``<bob@localhost>``).
+_ADDRESS = re.compile(r"[^\s<>()\[\]\"'`,;:@]+@[^\s<>()\[\]\"'`,;:@]+")
+#: Eight digits or more, as phone numbers are written; not an ISO date.
+_PHONE = re.compile(r"(?<![\w.])\+?\(?(?!\d{4}-\d\d-\d\d(?!\d))\d(?:[ ()-]{0,2}\d){7,}(?!\w|\.\d)")
 
 
 class Outcome(StrEnum):
@@ -175,6 +197,63 @@ def redact_options(
     return shown
 
 
+def redact_reply(text: str, secrets: Iterable[str] = ()) -> str:
+    """Provider reply text safe to store and log.
+
+    Each of ``secrets`` (longest first; one shorter than four characters would mask
+    bits of every word and protects nothing) becomes ``***``; signed tokens ``[token]``,
+    e-mail addresses ``[email]`` and phone numbers ``[phone]``, as the log filter
+    (:mod:`rapport.engine.core.logs`) writes them.
+
+    >>> redact_reply("535 bad login s3cret for bob@shop.example", ["s3cret"])
+    '535 bad login *** for [email]'
+    >>> redact_reply("550 +98 912 123 4567: no such number (2026-11-23)")
+    '550 [phone]: no such number (2026-11-23)'
+    """
+    for secret in sorted({s for s in secrets if len(s) >= _SHORTEST}, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    text = _TOKEN.sub("[token]", text)
+    text = _ADDRESS.sub("[email]", text)
+    return _PHONE.sub("[phone]", text)
+
+
+def secret_forms(options: Mapping[str, Any], secret: frozenset[str] = frozenset()) -> set[str]:
+    """Every form in which the secrets among ``options`` could come back in a reply:
+    as written, URL-encoded and base64-encoded, and inside the HTTP Basic and SMTP
+    ``AUTH PLAIN`` credentials a URL's user and password make."""
+    found: set[str] = set()
+    pairs: list[tuple[str, str]] = []
+    for name, value in options.items():
+        if not isinstance(value, str) or not value:
+            continue
+        if name in secret or _SECRET_NAME.search(name):
+            found.add(value)
+        if "://" in value:
+            parts = urlsplit(value)
+            if parts.password:
+                password = unquote(parts.password)
+                found.update({parts.password, password})
+                pairs.append((unquote(parts.username or ""), password))
+            for key, item in parse_qsl(parts.query):
+                if item and _SECRET_NAME.search(key):
+                    found.add(item)
+    forms = set(found)
+    for value in found:
+        forms.add(quote(value, safe=""))
+        forms.update(_base64_forms(value))
+    for user, password in pairs:
+        forms.update(_base64_forms(f"{user}:{password}"))
+        forms.update(_base64_forms(f"\0{user}\0{password}"))
+    return forms
+
+
+def _base64_forms(value: str) -> set[str]:
+    """``value`` in standard and URL-safe base64, with and without padding."""
+    encoded = base64.b64encode(value.encode("utf-8")).decode("ascii")
+    forms = {encoded, encoded.rstrip("="), encoded.translate(str.maketrans("+/", "-_"))}
+    return {form for form in forms if len(form) >= 4}
+
+
 class Channel(abc.ABC):
     """Base class of every adapter; subclasses set ``name``, ``kinds`` and capabilities."""
 
@@ -192,10 +271,51 @@ class Channel(abc.ABC):
     #: Option names holding secrets, beyond those :func:`redact_options` recognises.
     secret_options: ClassVar[frozenset[str]] = frozenset()
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Wrap the subclass's ``send``: every reason it returns is redacted, and each
+        send is logged (at DEBUG, on the adapter module's logger) only once redacted."""
+        super().__init_subclass__(**kwargs)
+        send = cls.__dict__.get("send")
+        if send is None or getattr(send, "_redacts_replies", False):
+            return
+
+        log = logging.getLogger(cls.__module__)
+
+        @functools.wraps(send)
+        async def redacting_send(self: Channel, message: OutgoingMessage) -> SendResult:
+            result = self.redacted(await send(self, message))
+            log.debug(
+                "%s key=%s outcome=%s reason=%s",
+                self.name,
+                message.idempotency_key,
+                result.outcome,
+                result.reason,
+            )
+            return result
+
+        redacting_send._redacts_replies = True  # type: ignore[attr-defined]
+        setattr(cls, "send", redacting_send)  # noqa: B010 (assigning a method is refused)
+
     @classmethod
     def from_options(cls, options: Mapping[str, Any], base_dir: Path) -> Self:
         """Build from the channel's config options; paths are relative to ``base_dir``."""
         return cls(**options)
+
+    def redact_reply(self, text: str) -> str:
+        """``text`` (a provider's reply) with this adapter's secrets, tokens, addresses
+        and phone numbers masked (:func:`redact_reply`)."""
+        forms: set[str] | None = self.__dict__.get("_secret_forms")
+        if forms is None:  # the options do not change after construction
+            forms = secret_forms(self.options(), self.secret_options)
+            self.__dict__["_secret_forms"] = forms
+        return redact_reply(text, forms)
+
+    def redacted(self, result: SendResult) -> SendResult:
+        """``result`` with its reason redacted (see :meth:`redact_reply`)."""
+        if not result.reason:
+            return result
+        reason = self.redact_reply(result.reason)
+        return result if reason == result.reason else replace(result, reason=reason)
 
     def options(self) -> dict[str, Any]:
         """The options this adapter was built with, secrets included; ``repr`` redacts."""

@@ -48,7 +48,6 @@ contract and so shares :func:`response_result` and :func:`http_error_result`.
 from __future__ import annotations
 
 import json
-import logging
 import urllib.request
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -67,8 +66,6 @@ __all__ = [
     "response_result",
     "transient_reply",
 ]
-
-logger = logging.getLogger(__name__)
 
 #: Provider error codes that say the number itself is bad.
 INVALID_NUMBER_CODES: Final = frozenset({"invalid_number", "invalid_recipient"})
@@ -227,12 +224,6 @@ class HTTPSMSChannel(Channel):
                 raise
         else:
             result = response_result(response)
-        logger.debug(
-            "http_sms key=%s outcome=%s reason=%s",
-            message.idempotency_key,
-            result.outcome,
-            result.reason,
-        )
         return result
 
     async def aclose(self) -> None:

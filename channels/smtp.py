@@ -12,6 +12,10 @@ Configuration is one URL::
     smtp://host?starttls=0              never STARTTLS (e.g. a local sink)
     smtps://user:secret@host:465        implicit TLS
 
+Credentials go only over TLS: a server without STARTTLS fails the connection before
+AUTH (:class:`PlaintextAuthRefused`, naming the option), and a user with ``?starttls=0``
+is refused at configuration, unless the URL adds ``insecure_auth=1`` (a trusted network).
+
 Other options:
 
 ``sender``               default ``From`` (``"Shop <shop@example.com>"``)
@@ -55,7 +59,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import aiosmtplib
 
-from rapport.channels.base import Channel, Outcome, OutgoingMessage, SendResult
+from rapport.channels.base import Channel, Outcome, OutgoingMessage, SendResult, redact_reply
 from rapport.channels.dkim_signer import DKIMSigner
 from rapport.channels.mime import (
     DEFAULT_MESSAGE_ID_DOMAIN,
@@ -68,6 +72,7 @@ from rapport.channels.mime import (
 )
 
 __all__ = [
+    "PlaintextAuthRefused",
     "SMTPChannel",
     "SMTPServer",
     "SMTPURLError",
@@ -84,14 +89,24 @@ DEFAULT_SENDER: Final = "Rapport <rapport@localhost>"
 _BAD_MAILBOX_CODES: Final = frozenset({550, 551, 553})
 #: Enhanced status (RFC 3463) at the start of a reply text, e.g. ``5.1.1``.
 _ENHANCED = re.compile(r"\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
-#: Anything shaped like an e-mail address; servers echo recipients in their replies.
-_ADDRESS = re.compile(r"[^\s<>\"'@]+@[^\s<>\"']+")
 _TRUE: Final = frozenset({"1", "true", "yes", "on"})
 _FALSE: Final = frozenset({"0", "false", "no", "off"})
 
 
 class SMTPURLError(ValueError):
     """The SMTP URL cannot be used; the message never repeats the password."""
+
+
+class PlaintextAuthRefused(aiosmtplib.SMTPException):
+    """The URL has credentials, the connection is not encrypted and the URL does not say
+    ``insecure_auth=1``: AUTH is not sent (a failure while connecting: transient)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the server offers no STARTTLS, and the credentials in the SMTP URL are never "
+            "sent unencrypted: use smtps:// or a server with STARTTLS, or add "
+            "insecure_auth=1 to the URL to send them anyway (a network you trust only)"
+        )
 
 
 @dataclass(frozen=True)
@@ -105,6 +120,8 @@ class SMTPServer:
     start_tls: bool | None = None
     username: str | None = None
     password: str | None = None
+    #: Send AUTH over an unencrypted connection (``?insecure_auth=1``).
+    insecure_auth: bool = False
 
     def __repr__(self) -> str:
         auth = "user@" if self.username else ""
@@ -115,23 +132,30 @@ class SMTPServer:
 
 
 def parse_smtp_url(url: str) -> SMTPServer:
-    """Parse ``smtp://[user:password@]host[:port][?starttls=1]`` or ``smtps://...``."""
+    """Parse ``smtp://[user:password@]host[:port][?starttls=1][&insecure_auth=1]`` or
+    ``smtps://...``."""
     parts = urlsplit(url)
     if parts.scheme not in {"smtp", "smtps"}:
         raise SMTPURLError(f"SMTP URL must start with smtp:// or smtps://, not {parts.scheme!r}")
     if not parts.hostname:
         raise SMTPURLError("SMTP URL has no host")
     use_tls = parts.scheme == "smtps"
-    start_tls: bool | None = None
+    flags: dict[str, bool] = {}
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        if key != "starttls":
-            raise SMTPURLError(f"unknown SMTP URL parameter {key!r}; only 'starttls' is known")
-        if value.lower() in _TRUE:
-            start_tls = True
-        elif value.lower() in _FALSE:
-            start_tls = False
-        else:
-            raise SMTPURLError(f"starttls must be 1 or 0, not {value!r}")
+        if key not in {"starttls", "insecure_auth"}:
+            raise SMTPURLError(
+                f"unknown SMTP URL parameter {key!r}; only 'starttls' and 'insecure_auth' are known"
+            )
+        if value.lower() not in _TRUE | _FALSE:
+            raise SMTPURLError(f"{key} must be 1 or 0, not {value!r}")
+        flags[key] = value.lower() in _TRUE
+    start_tls = flags.get("starttls")
+    insecure_auth = flags.get("insecure_auth", False)
+    if parts.username and start_tls is False and not use_tls and not insecure_auth:
+        raise SMTPURLError(
+            "the SMTP URL has a user but ?starttls=0: the password would be sent unencrypted; "
+            "use smtps:// or STARTTLS, or add insecure_auth=1 on a network you trust"
+        )
     if use_tls and start_tls:
         raise SMTPURLError("smtps:// is already TLS; drop ?starttls=1")
     if use_tls:
@@ -149,12 +173,14 @@ def parse_smtp_url(url: str) -> SMTPServer:
         start_tls=start_tls,
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password is not None else None,
+        insecure_auth=insecure_auth,
     )
 
 
 def _redact(text: str) -> str:
-    """Reply text without addresses, so reasons can be stored and logged."""
-    return _ADDRESS.sub("<address>", text).strip()
+    """Reply text without addresses, numbers or tokens (the channel redacts its own
+    credentials too, as it does every adapter's: :meth:`Channel.redact_reply`)."""
+    return redact_reply(text).strip()
 
 
 def _is_bad_mailbox(code: int, text: str) -> bool:
@@ -386,8 +412,6 @@ class SMTPChannel(Channel):
             port=self.server.port,
             use_tls=self.server.use_tls,
             start_tls=self.server.start_tls,
-            username=self.server.username,
-            password=self.server.password,
             timeout=self.timeout,
             tls_context=self._tls_context,
         )
@@ -399,6 +423,15 @@ class SMTPChannel(Channel):
                 if not client.is_connected:
                     raise
                 await client.helo()
+        if self.server.username is not None:  # AUTH here, only once encrypted
+            try:
+                encrypted = client.get_transport_info("sslcontext") is not None
+                if not encrypted and not self.server.insecure_auth:
+                    raise PlaintextAuthRefused()
+                await client.login(self.server.username, self.server.password or "")
+            except BaseException:
+                client.close()
+                raise
         self._client = client
         logger.debug("smtp connected to %s:%s", self.server.host, self.server.port)
         return client

@@ -33,7 +33,6 @@ status and the numeric code.
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -45,8 +44,6 @@ from rapport.channels.http_sms import http_error_result, json_object, transient_
 from rapport.channels.mime import HeaderInjectionError, check_header_value
 
 __all__ = ["DEFAULT_BASE_URL", "SUPPRESS_CODES", "TwilioSMSChannel", "twilio_result"]
-
-logger = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL: Final = "https://api.twilio.com"
 #: Twilio error codes that say the number itself must not be texted again.
@@ -165,12 +162,6 @@ class TwilioSMSChannel(Channel):
                 raise
         else:
             result = twilio_result(response)
-        logger.debug(
-            "twilio key=%s outcome=%s reason=%s",
-            message.idempotency_key,
-            result.outcome,
-            result.reason,
-        )
         return result
 
     async def aclose(self) -> None:

@@ -373,12 +373,6 @@ class WebhookChannel(Channel):
         result = await self._post(message.idempotency_key, body, headers)
         if result.outcome == "accepted" and result.provider_id is None and message.kind == "email":
             result = SendResult.accepted(message_id_of(message, self.message_id_domain))
-        logger.debug(
-            "webhook key=%s outcome=%s reason=%s",
-            message.idempotency_key,
-            result.outcome,
-            result.reason,
-        )
         return result
 
     async def _post(self, key: str, body: bytes, headers: dict[str, str]) -> SendResult:
