@@ -313,8 +313,10 @@ class Settings(Strict):
     #: Local STOP/START/HELP words for inbound SMS, on top of the English ones.
     sms_keywords: SMSKeywords = SMSKeywords()
     secret_key: str | None = Field(default=None, exclude=True)
-    #: Where a generated signing key is kept when RAPPORT_SECRET_KEY is not set. Fine
-    #: for one machine; several daemons must share RAPPORT_SECRET_KEY instead.
+    #: Without RAPPORT_SECRET_KEY the signing key is kept in the database, shared by
+    #: every daemon on it (rapport.engine.core.keys). This file is only read: a key an
+    #: earlier version generated here becomes the database's first key, so links
+    #: already sent keep opening; with an in-memory SQLite database it keeps the key.
     secret_key_file: Path = Path("var/secret.key")
     base_dir: Path = Field(default=Path("."), exclude=True)
 
