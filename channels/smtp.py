@@ -23,6 +23,10 @@ Other options:
 ``message_id_domain``    right-hand side of derived Message-IDs
 ``tls_verify``           false: accept any certificate (local test servers only)
 ``ca_file``              PEM file of the CAs to trust instead of the system's
+``smtputf8``             true: the server offers SMTPUTF8 (RFC 6531), so addresses
+                         whose local part is not ASCII (``josé@example.com``) are
+                         imported and sent with it; false (default): imports refuse
+                         them and such a message is refused before connecting
 ``dkim_selector``, ``dkim_domain``, ``dkim_private_key_path``
                          sign every message with DKIM (all three, or none); see
                          :mod:`rapport.channels.dkim_signer`
@@ -41,6 +45,8 @@ Outcomes (all decided in :func:`smtp_error_result`):
   5.1.x / 5.2.1) -> permanent with ``suppress=True``; other 5xx -> permanent.
 * A message that cannot be built safely (header injection, bad address) -> permanent,
   before anything reaches the server.
+* A message whose address needs SMTPUTF8 when the server does not offer it ->
+  permanent, saying so, before MAIL FROM (with ``smtputf8: false`` before connecting).
 """
 
 from __future__ import annotations
@@ -69,6 +75,7 @@ from rapport.channels.mime import (
     envelope_address,
     is_plain_address,
     message_id_of,
+    needs_smtputf8,
 )
 
 __all__ = [
@@ -250,7 +257,9 @@ def tls_context(verify: bool = True, ca_file: str | None = None) -> ssl.SSLConte
     return context
 
 
-async def _transaction(client: aiosmtplib.SMTP, mail_from: str, rcpt_to: str, data: bytes) -> None:
+async def _transaction(
+    client: aiosmtplib.SMTP, mail_from: str, rcpt_to: str, data: bytes, *, smtputf8: bool = False
+) -> None:
     """One mail transaction (MAIL, RCPT, DATA) for one recipient, as ``sendmail`` runs it.
 
     ``SMTP.sendmail`` parses each address twice with ``email.utils.parseaddr`` (about
@@ -261,7 +270,19 @@ async def _transaction(client: aiosmtplib.SMTP, mail_from: str, rcpt_to: str, da
     through ``sendmail`` and its checks. Errors are aiosmtplib's own, raised as
     ``sendmail`` raises them, so :func:`smtp_error_result` reads them the same way,
     and a refused envelope is reset (RSET) as ``sendmail`` resets it.
+
+    With ``smtputf8`` (an address with a non-ASCII local part) MAIL FROM carries the
+    SMTPUTF8 parameter, or, when the server's EHLO did not offer it, nothing is sent and
+    ``SMTPNotSupported`` says why.
     """
+    if smtputf8:
+        if not client.supports_extension("smtputf8"):
+            raise aiosmtplib.SMTPNotSupported(
+                "the recipient's or sender's address has a non-ASCII local part, which "
+                "needs SMTPUTF8, and this server does not offer it"
+            )
+        await client.sendmail(mail_from, [rcpt_to], data, mail_options=["SMTPUTF8"])
+        return
     if not (is_plain_address(mail_from) and is_plain_address(rcpt_to)):
         await client.sendmail(mail_from, [rcpt_to], data)
         return
@@ -302,8 +323,10 @@ class SMTPChannel(Channel):
         dkim_selector: str | None = None,
         dkim_domain: str | None = None,
         dkim_private_key_path: str | os.PathLike[str] | None = None,
+        smtputf8: bool = False,
     ) -> None:
         self.url = url
+        self.smtputf8 = bool(smtputf8)
         self.server = parse_smtp_url(url)
         check_header_value("From", sender, "sender")
         self.sender = sender
@@ -347,15 +370,28 @@ class SMTPChannel(Channel):
             "dkim_selector": self.dkim.selector if self.dkim else None,
             "dkim_domain": self.dkim.domain if self.dkim else None,
             "dkim_private_key_path": self.dkim_private_key_path,
+            "smtputf8": self.smtputf8,
         }
+
+    @classmethod
+    def carries_utf8_mailboxes(cls, options: Mapping[str, Any]) -> bool:
+        """Whether addresses with a non-ASCII local part may be imported for this channel:
+        only when the operator says the server offers SMTPUTF8 (``smtputf8: true``)."""
+        return options.get("smtputf8") is True
 
     async def send(self, message: OutgoingMessage) -> SendResult:
         if refused := self.unsupported(message):
             return refused
         try:
-            data = build_email(message, self.sender, message_id_domain=self.message_id_domain)
-            mail_from = envelope_address(message.sender or self.sender)
-            rcpt_to = envelope_address(message.to)
+            data = build_email(
+                message,
+                self.sender,
+                message_id_domain=self.message_id_domain,
+                smtputf8=self.smtputf8,
+            )
+            mail_from = envelope_address(message.sender or self.sender, smtputf8=self.smtputf8)
+            rcpt_to = envelope_address(message.to, smtputf8=self.smtputf8)
+            utf8 = needs_smtputf8(mail_from) or needs_smtputf8(rcpt_to)
             if self.dkim is not None:
                 # ~8 ms of pure-Python RSA: off the event loop.
                 data = await asyncio.to_thread(self.dkim.sign, data)
@@ -364,12 +400,14 @@ class SMTPChannel(Channel):
             return SendResult.permanent(str(exc))
         message_id = message_id_of(message, self.message_id_domain)
         async with self._lock:
-            result = await self._deliver(mail_from, rcpt_to, data)
+            result = await self._deliver(mail_from, rcpt_to, data, utf8)
         result = result or SendResult.accepted(message_id)
         logger.debug("smtp key=%s outcome=%s", message.idempotency_key, result.outcome)
         return result
 
-    async def _deliver(self, mail_from: str, rcpt_to: str, data: bytes) -> SendResult | None:
+    async def _deliver(
+        self, mail_from: str, rcpt_to: str, data: bytes, utf8: bool = False
+    ) -> SendResult | None:
         """Run one mail transaction; None when accepted.
 
         A connection the server closed while idle is only noticed on use, so a
@@ -387,7 +425,7 @@ class SMTPChannel(Channel):
                     raise
                 return result
             try:
-                await _transaction(client, mail_from, rcpt_to, data)
+                await _transaction(client, mail_from, rcpt_to, data, smtputf8=utf8)
                 return None
             except aiosmtplib.SMTPServerDisconnected:
                 await self._drop()
