@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from channel_servers import SMTPSink, free_port
+from email_validator import validate_email
 
 from rapport.channels import InvalidAddressError, Outcome, OutgoingMessage, SMTPChannel
 from rapport.channels.file import FileChannel
@@ -170,6 +171,22 @@ def test_a_non_ascii_mailbox_needs_smtputf8_but_a_non_ascii_domain_does_not() ->
     utf8 = build_email(mail(), SENDER, smtputf8=True)
     assert b"To: jos\xc3\xa9@example.com\r\n" in utf8
     assert utf8.replace("é".encode(), b"e") == build_email(mail(to="jose@example.com"), SENDER)
+
+
+@pytest.mark.parametrize(
+    "domain", ["straße.de", "βόλος.com", "faß.de", "ÖBB.at", "例子.广告", "ｅxample.com"]
+)
+def test_a_non_ascii_domain_goes_to_the_a_label_the_import_checked(domain: str) -> None:
+    """IDNA 2008 + UTS 46, as email-validator: Python's IDNA 2003 codec would send
+    straße.de to strasse.de, someone else's domain."""
+    checked = validate_email(f"x@{domain}", check_deliverability=False)
+    sent = envelope_address(checked.normalized)
+    assert sent == f"x@{checked.ascii_domain}"
+
+
+def test_strasse_is_not_straße() -> None:
+    assert envelope_address("x@straße.de") == "x@xn--strae-oqa.de"
+    assert envelope_address("x@strasse.de") == "x@strasse.de"
 
 
 @pytest.mark.parametrize(
