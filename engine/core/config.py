@@ -206,7 +206,7 @@ class TemplateLimitsConfig(Strict):
     #: Wall-clock time for all of a message's parts.
     max_seconds: float = Field(1.0, gt=0, le=10)
     #: Memory a message's templates may ask for, added up over the render; no single
-    #: value may be longer than a 64th of it (about a million characters at 64).
+    #: value may hold more than 4096 characters or items per MB (262,144 at 64).
     max_memory_mb: int = Field(64, ge=4, le=512)
     #: Characters one part (subject, text, HTML, SMS) may print.
     max_output_chars: int = Field(100_000, ge=1_000, le=2_000_000)

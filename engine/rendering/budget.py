@@ -15,7 +15,7 @@ and run for minutes, ``'a'|center(10**9)`` asks for a gigabyte in one call. A
   without being allocated (:class:`TemplateTooLarge`). Charges add up over the
   render, freed values included: a template that makes 64 MB of strings for one
   message is refused even if it drops them as it goes. No single value may be larger
-  than :attr:`Budget.max_value_chars`, so no one allocation is more than a fraction
+  than :attr:`Limits.max_value_chars`, so no one allocation is more than a fraction
   of the budget.
 
 The budget lives in a context variable, so renders in several threads each have
@@ -52,8 +52,9 @@ __all__ = [
 
 #: Bytes a character may take in a string of unknown content (CPython's widest kind).
 WIDE = 4
-#: Bytes charged per item of a list, tuple or dict: the reference, plus a little.
-PER_ITEM = 8
+#: Bytes charged per item of a list, tuple or dict: the reference, and the object an
+#: item usually is (a one-character string, a small number, a lowercased copy).
+PER_ITEM = 64
 #: Bytes charged per loop iteration or macro call (see :meth:`Budget.tick`).
 TICK_BYTES = 16
 
@@ -83,12 +84,14 @@ class Limits:
 
     @property
     def max_value_chars(self) -> int:
-        """The longest string (or list) a template may make: a 64th of the budget.
+        """The most characters (or items) one string (or list) a template makes may
+        hold: a 256th of the budget, 262,144 at 64 MB.
 
-        Small enough that no single operation on it (a sort, an escape that grows it
-        six times) takes long or allocates much more than the budget.
+        Small enough that no single operation on it takes long or allocates much more
+        than the budget: filters such as ``sort``, ``title`` or ``list`` make a Python
+        object of 50 to 150 bytes per character or item.
         """
-        return self.max_bytes // 64
+        return self.max_bytes // 256
 
 
 #: The defaults of ``template_limits`` in config.yaml.
@@ -186,7 +189,7 @@ def charge(nbytes: int, what: str) -> None:
 
 def size_of(value: Any) -> int:
     """Bytes to charge for a value a template made: strings by their real width,
-    containers by their items' references, integers by their digits."""
+    containers by their items (:data:`PER_ITEM`), integers by their digits."""
     if isinstance(value, str):
         return len(value) * (1 if value.isascii() else WIDE)
     if isinstance(value, list | tuple | dict | set | frozenset):

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence, Sized
 from functools import wraps
 from typing import Any
 
 from rapport.engine.rendering import budget
-from rapport.engine.rendering.budget import WIDE, Limits, TemplateTooLarge
+from rapport.engine.rendering.budget import PER_ITEM, WIDE, Limits, TemplateTooLarge
 
 __all__ = ["MAX_INT_BITS", "Guards"]
 
@@ -50,18 +50,24 @@ class Guards:
 
     # ------------------------------------------------------------- the checks
 
-    def size(self, chars: int, what: str, *, wide: bool = True) -> None:
-        """Refuse ``what`` if it would be ``chars`` long; otherwise charge for it."""
-        if chars > self.max_chars:
+    def size(self, count: int, what: str, *, wide: bool = True, items: bool = False) -> None:
+        """Refuse ``what`` if it would be ``count`` characters (or list ``items``) long;
+        otherwise charge for it."""
+        if count > self.max_chars:
+            unit = "items" if items else "characters"
             raise TemplateTooLarge(
-                f"{what} would make {chars:,} characters; a value in a template may "
-                f"have at most {self.max_chars:,} (template_limits.max_memory_mb / 64)"
+                f"{what} would make {count:,} {unit}; a value in a template may have at "
+                f"most {self.max_chars:,} (template_limits.max_memory_mb x 4096)"
             )
-        budget.charge(chars * (WIDE if wide else 1), what)
+        each = PER_ITEM if items else WIDE if wide else 1
+        budget.charge(count * each, what)
 
     def made(self, value: Any, what: str) -> Any:
         """Charge for a value already made, by an operation bounded by its inputs."""
-        if isinstance(value, str | list | tuple | bytes) and len(value) > self.max_chars:
+        if isinstance(value, Sized) and not isinstance(value, range | str | bytes):
+            if len(value) > self.max_chars:
+                self.size(len(value), what, items=True)
+        elif isinstance(value, str | bytes) and len(value) > self.max_chars:
             self.size(len(value), what)
         budget.charge(budget.size_of(value), what)
         return value
@@ -96,7 +102,9 @@ class Guards:
         if operator == "*":
             for seq, count in ((left, right), (right, left)):
                 if isinstance(seq, str | list | tuple | bytes) and isinstance(count, int):
-                    self.size(len(seq) * max(count, 0), "this repetition", wide=_wide(seq))
+                    items = isinstance(seq, list | tuple)
+                    made = len(seq) * max(count, 0)
+                    self.size(made, "this repetition", wide=_wide(seq), items=items)
                     return
             if isinstance(left, int) and isinstance(right, int):
                 self.integer_bits(left.bit_length() + right.bit_length(), "this product")
@@ -105,7 +113,9 @@ class Guards:
                 self.integer_bits(left.bit_length() * right, "this power")
         elif operator == "+":
             if isinstance(left, str | list | tuple | bytes) and isinstance(right, type(left)):
-                self.size(len(left) + len(right), "this sum", wide=_wide(left, right))
+                items = isinstance(left, list | tuple)
+                made = len(left) + len(right)
+                self.size(made, "this sum", wide=_wide(left, right), items=items)
         elif operator == "%" and isinstance(left, str):
             self.printf(left, right)
 
@@ -255,7 +265,7 @@ def _filter_join(guards: Guards, a: MutableMapping[str, Any]) -> None:
 def _filter_pieces(guards: Guards, a: MutableMapping[str, Any]) -> None:
     pieces = a.get("linecount", a.get("slices"))
     if _int(pieces) > guards.max_chars:
-        guards.size(_int(pieces), "a batch or slice filter")
+        guards.size(_int(pieces), "a batch or slice filter", items=True)
 
 
 def _filter_tojson(guards: Guards, a: MutableMapping[str, Any]) -> None:

@@ -2,7 +2,7 @@
 FILE:LINE and the reason, before the oversized value is allocated.
 
 The limits are pinned with literal values at their edges: the defaults are 1 s, 64 MB
-(so a value may hold 1,048,576 characters, a 64th of it; loops and macro calls may run
+(so a value may hold 262,144 characters or items, a 256th of it; loops and macro calls may run
 4,194,304 times, 16 bytes each), a number 65,536 bits and a part 100,000 characters.
 """
 
@@ -166,19 +166,19 @@ def test_one_time_budget_covers_all_of_a_messages_parts(make: Callable[..., Rend
 @pytest.mark.parametrize(
     ("body", "fits"),
     [
-        ("{{ 'a'|center(1048576)|length }}", True),
-        ("{{ 'a'|center(1048577)|length }}", False),
-        ("{{ ('ab' * 524288)|length }}", True),
-        ("{{ ('ab' * 524289)|length }}", False),
-        ("{{ 'a'.ljust(1048576)|length }}", True),
-        ("{{ 'a'.ljust(1048577)|length }}", False),
-        ("{{ ('a' * 1048575 ~ 'b')|length }}", True),
-        ("{{ ('a' * 1048576 ~ 'b')|length }}", False),
+        ("{{ 'a'|center(262144)|length }}", True),
+        ("{{ 'a'|center(262145)|length }}", False),
+        ("{{ ('ab' * 131072)|length }}", True),
+        ("{{ ('ab' * 131073)|length }}", False),
+        ("{{ 'a'.ljust(262144)|length }}", True),
+        ("{{ 'a'.ljust(262145)|length }}", False),
+        ("{{ ('a' * 262143 ~ 'b')|length }}", True),
+        ("{{ ('a' * 262144 ~ 'b')|length }}", False),
         ("{{ (4 ** 21845) > 1 }}", True),  # 3 bits a factor: 65,535 bits
         ("{{ (4 ** 21846) > 1 }}", False),
     ],
 )
-def test_a_value_may_hold_1048576_characters_by_default(
+def test_a_value_may_hold_262144_characters_by_default(
     make: Callable[..., Renderer], body: str, fits: bool
 ) -> None:
     renderer = make(sms(body), clock=FrozenClock())
@@ -187,7 +187,7 @@ def test_a_value_may_hold_1048576_characters_by_default(
     else:
         with pytest.raises(TemplateProblemError) as caught:
             renderer.render("promo", "sms", "en", {})
-        assert "1,048,576" in caught.value.problem.message or "65,5" in str(caught.value)
+        assert "262,144" in caught.value.problem.message or "65,5" in str(caught.value)
 
 
 @pytest.mark.parametrize(("inner", "fits"), [(511, True), (512, False)])
