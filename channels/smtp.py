@@ -402,7 +402,6 @@ class SMTPChannel(Channel):
         async with self._lock:
             result = await self._deliver(mail_from, rcpt_to, data, utf8)
         result = result or SendResult.accepted(message_id)
-        logger.debug("smtp key=%s outcome=%s", message.idempotency_key, result.outcome)
         return result
 
     async def _deliver(
