@@ -25,6 +25,7 @@ from rapport.engine.runtime import metrics
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from rapport.engine.core.config import WebConfig
     from rapport.engine.core.timeutil import Clock
     from rapport.engine.delivery.outcomes import DispatchReport
 
@@ -126,23 +127,59 @@ def run(app: AppContext, once: bool) -> None:
         if any(report.render_errors for report in reports):
             sys.exit(1)  # the errors were printed with the tick
         return
-    web_server = None
-    if app.settings.web.enabled:
-        from rapport.engine.web.app import create_app
-        from rapport.engine.web.server import BackgroundServer
-
-        web = create_app(app.settings, engine)
-        web.state.scheduler_running = daemon.running
-        web.state.dispatch_problem = daemon.dispatch_problem
-        web_server = BackgroundServer(web, app.settings.web.host, app.settings.web.port).start()
-        click.echo(f"web app on http://{app.settings.web.host}:{web_server.port}")
+    servers = []
     try:
+        if app.settings.web.enabled:
+            from rapport.engine.web.app import create_app
+            from rapport.engine.web.server import BackgroundServer
+
+            settings = app.settings.web
+            web = create_app(app.settings, engine)
+            web.state.scheduler_running = daemon.running
+            web.state.dispatch_problem = daemon.dispatch_problem
+            servers.append(BackgroundServer(web, settings.host, settings.port, web=settings))
+            servers[-1].start()
+            click.echo(f"web app on http://{settings.host}:{servers[-1].port}")
+        # /metrics on its own address is served whether or not the web app is.
+        servers += _start_metrics_server(app, engine)
+        if app.settings.web.enabled or servers:
+            _warn_if_metrics_open(app.settings.web, app.settings.web.host)
         status = daemon.run_forever()
     finally:
-        if web_server is not None:
-            web_server.stop()
+        for server in servers:
+            server.stop()
     if status:
         sys.exit(status)
+
+
+def _start_metrics_server(app: AppContext, engine: Engine) -> list[Any]:
+    """The separate /metrics server when ``web.metrics_port`` is set, started."""
+    settings = app.settings.web
+    if settings.metrics_port is None:
+        return []
+    from rapport.engine.web.app import create_metrics_app
+    from rapport.engine.web.server import BackgroundServer
+
+    server = BackgroundServer(
+        create_metrics_app(app.settings, engine),
+        settings.metrics_host,
+        settings.metrics_port,
+        web=settings,
+        name="/metrics (web.metrics_host, web.metrics_port)",
+    ).start()
+    click.echo(f"/metrics on http://{settings.metrics_host}:{server.port}/metrics")
+    return [server]
+
+
+def _warn_if_metrics_open(web: WebConfig, web_host: str) -> None:
+    """/metrics names campaigns and volumes: say so when anyone off this machine can read it."""
+    host = web.metrics_host if web.metrics_port is not None else web_host
+    if web.metrics_token is None and host not in ("127.0.0.1", "::1", "localhost"):
+        click.echo(
+            f"warning: /metrics on {host} is open to anyone who can reach it; set "
+            "RAPPORT_METRICS_TOKEN, or web.metrics_port for an address of its own",
+            err=True,
+        )
 
 
 def _print_problems(problems: list[Any]) -> None:
@@ -166,8 +203,18 @@ def serve(app: AppContext, host: str | None, port: int | None) -> None:
     from rapport.engine.web.server import serve as serve_forever
 
     settings = app.settings
-    serve_forever(
-        create_app(settings, app.migrated_engine()),
-        host or settings.web.host,
-        port or settings.web.port,
-    )
+    engine = app.migrated_engine()
+    metrics_servers = _start_metrics_server(app, engine)
+    _warn_if_metrics_open(settings.web, host or settings.web.host)
+    try:
+        serve_forever(
+            create_app(settings, engine),
+            host or settings.web.host,
+            port or settings.web.port,
+            settings.web,
+        )
+    except KeyboardInterrupt:  # uvicorn stops on Ctrl-C, then raises it again: done
+        pass
+    finally:
+        for server in metrics_servers:
+            server.stop()

@@ -186,13 +186,50 @@ class WebConfig(Strict):
     unsubscribe_link_days: int = Field(180, ge=60)
     confirm_link_days: int = Field(7, ge=1)
     #: "Send me my link" requests allowed per client address and per e-mail, per hour.
-    link_requests_per_hour: int = Field(5, ge=1)
+    link_requests_per_hour: int = Field(5, ge=1, le=1000)
+    #: Client addresses and e-mails the link limiter remembers at most (hashed, about
+    #: 500 bytes each); past it the least recently seen are forgotten.
+    link_limiter_max_keys: int = Field(10_000, ge=100, le=100_000)
     #: Shared secret providers send in the ``X-Rapport-Webhook-Token`` header; from
     #: RAPPORT_WEBHOOK_TOKEN. Webhooks are refused while it is unset.
     webhook_token: str | None = Field(default=None, exclude=True)
     #: Bearer token for the operators' report at /admin/report; from
     #: RAPPORT_REPORT_TOKEN. The route answers 503 while it is unset.
     report_token: str | None = Field(default=None, exclude=True)
+    #: Largest request body, in bytes, for the pages' forms and every route outside
+    #: /webhooks/ (413 beyond it, before the rest is read).
+    max_body_bytes: int = Field(64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    #: Largest body a provider may post to /webhooks/ (event batches are larger). Each
+    #: webhook also keeps its own cap (e-mail events 1 MiB, inbound SMS 16 KiB): this
+    #: can lower those, not raise them.
+    max_webhook_body_bytes: int = Field(1024 * 1024, ge=64 * 1024, le=16 * 1024 * 1024)
+    #: Largest request line plus headers, in bytes (431 beyond it, or 400 when it is
+    #: still arriving).
+    max_header_bytes: int = Field(16 * 1024, ge=4 * 1024, le=64 * 1024)
+    #: Seconds a client has to send a whole request head, from connecting or from the
+    #: end of the previous response on a kept-alive connection; then it is closed.
+    header_timeout_seconds: float = Field(10, ge=1, le=120)
+    #: Seconds a client has to send a whole request body once its head has arrived.
+    body_timeout_seconds: float = Field(30, ge=1, le=600)
+    #: Seconds an idle kept-alive connection stays open.
+    keep_alive_seconds: int = Field(5, ge=1, le=120)
+    #: One JSON log line per request (method, route with tokens masked, status, time);
+    #: never a query string or a client address.
+    access_log: bool = False
+    #: Serve /metrics on its own address instead of the web app's (which then answers
+    #: 404 there): set metrics_port, and metrics_host if not loopback.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = Field(None, ge=1, le=65535)
+    #: Bearer token /metrics requires wherever it is served; from RAPPORT_METRICS_TOKEN.
+    metrics_token: str | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _separate_metrics_port(self) -> WebConfig:
+        if self.metrics_port is not None and self.metrics_port == self.port:
+            raise ValueError(
+                f"metrics_port {self.metrics_port} is web.port: give /metrics a port of its own"
+            )
+        return self
 
 
 class TemplateLimitsConfig(Strict):
@@ -360,6 +397,9 @@ def _apply_environment(settings: Settings, environ: dict[str, str]) -> Settings:
     if token := environ.get("RAPPORT_REPORT_TOKEN"):
         web = updates.get("web", settings.web)
         updates["web"] = web.model_copy(update={"report_token": token})
+    if token := environ.get("RAPPORT_METRICS_TOKEN"):
+        web = updates.get("web", settings.web)
+        updates["web"] = web.model_copy(update={"metrics_token": token})
     return settings.model_copy(update=updates)
 
 

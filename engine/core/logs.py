@@ -3,7 +3,10 @@
 Code logs ids, not names, addresses or tokens; that is the rule. The redaction filter
 here is the second line of defence: whatever reaches a handler has anything shaped
 like an e-mail address, a phone number or a signed token masked before it is
-written, so a mistake in one log call cannot leak what the rule protects.
+written, as is the token segment of a link's path (``/unsubscribe/<token>``,
+``/preferences/``, ``/confirm/``, ``/feedback/``) and any ``token=`` in a query
+string, so a mistake in one log call cannot leak what the rule protects. The web
+server's loggers go through the same handler (see :mod:`rapport.engine.web.server`).
 """
 
 from __future__ import annotations
@@ -20,10 +23,16 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"\+?\d[\d ()-]{7,}\d")
 # itsdangerous tokens: base64url payload "." timestamp "." signature
 _TOKEN = re.compile(r"[\w-]{10,}\.[\w-]{4,}\.[\w-]{20,}")
+# A signed link's path segment and a token in a query string, whatever they look like
+# (an admin's report token is any string the operator chose).
+_TOKEN_PATH = re.compile(r"(/(?:unsubscribe|preferences|confirm|feedback)/)[^/\s?#\"']+")
+_TOKEN_QUERY = re.compile(r"([?&;](?:token|access_token)=)[^&;\s#\"']+", re.IGNORECASE)
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
 def redact(text: str) -> str:
+    text = _TOKEN_PATH.sub(r"\1[token]", text)
+    text = _TOKEN_QUERY.sub(r"\1[token]", text)
     text = _TOKEN.sub("[token]", text)
     text = _EMAIL.sub("[email]", text)
     return _PHONE.sub("[phone]", text)

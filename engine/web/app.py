@@ -30,9 +30,11 @@ from rapport.engine.web import (
     sms_inbound,
     unsubscribe,
 )
+from rapport.engine.web.accesslog import AccessLog
 from rapport.engine.web.context import WebContext, http_error, not_found
 from rapport.engine.web.csrf import CrossSiteRefusal
 from rapport.engine.web.headers import SecurityHeaders
+from rapport.engine.web.limits import BodyLimit
 from rapport.engine.web.pages import Pages
 from rapport.engine.web.ratelimit import RateLimiter
 
@@ -49,7 +51,10 @@ def create_app(settings: Settings, engine: Engine, *, clock: Clock = utcnow) -> 
         pages=Pages(settings.sender.brand),
         clock=clock,
         link_limiter=RateLimiter(
-            settings.web.link_requests_per_hour, timedelta(hours=1), clock=clock
+            settings.web.link_requests_per_hour,
+            timedelta(hours=1),
+            clock=clock,
+            max_keys=settings.web.link_limiter_max_keys,
         ),
         max_age={
             Purpose.PREFERENCES: settings.web.preference_link_days * 86400,
@@ -61,7 +66,8 @@ def create_app(settings: Settings, engine: Engine, *, clock: Clock = utcnow) -> 
     routes = [
         Route("/healthz", health.healthz),
         Route("/readyz", health.readyz),
-        Route("/metrics", health.metrics),
+        # On its own address when web.metrics_port is set (create_metrics_app).
+        *([] if settings.web.metrics_port else [Route("/metrics", health.metrics)]),
         *preferences.routes,
         *unsubscribe.routes,
         *sms_inbound.routes,
@@ -72,6 +78,13 @@ def create_app(settings: Settings, engine: Engine, *, clock: Clock = utcnow) -> 
         routes=routes,
         middleware=[
             Middleware(SecurityHeaders),  # outermost: every answer gets the headers
+            *([Middleware(AccessLog)] if settings.web.access_log else []),
+            Middleware(
+                BodyLimit,
+                max_body_bytes=settings.web.max_body_bytes,
+                max_webhook_body_bytes=settings.web.max_webhook_body_bytes,
+                max_header_bytes=settings.web.max_header_bytes,
+            ),
             Middleware(CrossSiteRefusal),
         ],
         exception_handlers={404: _not_found_handler, HTTPException: http_error},
@@ -79,4 +92,16 @@ def create_app(settings: Settings, engine: Engine, *, clock: Clock = utcnow) -> 
     app.state.web = web
     # /readyz's database probe; `rapport run` adds scheduler_running and dispatch_problem.
     app.state.write_probe = health.WriteProbe(engine)
+    app.state.metrics = health.MetricsSource(engine, settings.web.metrics_token)
+    return app
+
+
+def create_metrics_app(settings: Settings, engine: Engine) -> Starlette:
+    """/metrics alone, for its own address (``web.metrics_host``/``metrics_port``): a
+    port the firewall keeps for Prometheus, apart from the customers' pages."""
+    app = Starlette(
+        routes=[Route("/metrics", health.metrics, methods=["GET"])],
+        middleware=[Middleware(BodyLimit, max_body_bytes=1024, max_webhook_body_bytes=1024)],
+    )
+    app.state.metrics = health.MetricsSource(engine, settings.web.metrics_token)
     return app

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
+import hmac
 import threading
 from dataclasses import dataclass
 
@@ -26,7 +27,6 @@ from starlette.responses import JSONResponse, Response
 
 from rapport.engine.core.db import head_revision
 from rapport.engine.runtime.metrics import exposition
-from rapport.engine.web.context import web_context
 
 #: How long the probe's write waits for a lock before the database counts as not writable.
 LOCK_WAIT_SECONDS = 1.0
@@ -60,9 +60,34 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
 
+@dataclass(frozen=True)
+class MetricsSource:
+    """What /metrics reads and who may read it; kept on ``app.state.metrics``."""
+
+    engine: Engine
+    #: The bearer token a scrape must send (``web.metrics_token``), or None: open.
+    token: str | None = None
+
+
 async def metrics(request: Request) -> Response:
-    body = await run_in_threadpool(exposition, web_context(request).engine)
+    """Prometheus text. It names campaigns and volumes: with ``web.metrics_token`` set a
+    scrape must send ``Authorization: Bearer <token>`` (401 otherwise)."""
+    source: MetricsSource = request.app.state.metrics
+    if source.token is not None and not _bearer_matches(request, source.token):
+        return JSONResponse(
+            {"error": "metrics token required (Authorization: Bearer ...)"},
+            status_code=401,
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
+    body = await run_in_threadpool(exposition, source.engine)
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+def _bearer_matches(request: Request, token: str) -> bool:
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(given.strip().encode(), token.encode())
 
 
 @functools.cache

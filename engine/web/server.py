@@ -1,30 +1,160 @@
-"""Running the web app with uvicorn, in the foreground or beside the daemon."""
+"""Running the web app with uvicorn, in the foreground or beside the daemon.
+
+Both ways use one uvicorn configuration (:func:`uvicorn_config`):
+
+- uvicorn's own logging set-up is skipped and its access log is off: its records go
+  through the root logger's redacting handler (:mod:`rapport.engine.core.logs`) like
+  every other, and requests are logged, when ``web.access_log`` is on, by
+  :mod:`rapport.engine.web.accesslog` (route templates, never a token);
+- the h11 protocol, with deadlines uvicorn lacks (:class:`GuardedH11Protocol`): the
+  request head must arrive within ``web.header_timeout_seconds`` and its body within
+  ``web.body_timeout_seconds``; idle kept-alive connections close after
+  ``web.keep_alive_seconds``; a head over ``web.max_header_bytes`` gets 400.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import threading
 import time
+from typing import Any, ClassVar
 
+import h11
 import uvicorn
-from starlette.applications import Starlette
+from starlette.types import ASGIApp
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from rapport.engine.core.config import WebConfig
+from rapport.engine.core.errors import RapportError
+
+log = logging.getLogger(__name__)
+
+
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with deadlines on what the client sends.
+
+    uvicorn closes a kept-alive connection that stays silent, but sets no deadline on a
+    request head or body: a client sending a header byte every few seconds keeps a
+    connection open as long as it likes. Here one timer follows the client's side of
+    the connection: waiting for a head (from connecting, or from the end of the previous
+    response) it allows :attr:`header_timeout` seconds, receiving a body
+    :attr:`body_timeout` seconds from the end of the head. When it fires in the same
+    phase it was set in, the connection is closed (a handler still reading the body
+    sees the client leave, see :mod:`rapport.engine.web.limits`).
+    """
+
+    header_timeout: ClassVar[float] = 10.0
+    body_timeout: ClassVar[float] = 30.0
+    _deadline: asyncio.TimerHandle | None = None
+    _watched: tuple[object, object] | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._watch()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        self._watch()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._watch()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel()
+        super().connection_lost(exc)
+
+    def _phase(self) -> tuple[object, object]:
+        return (self.cycle, self.conn.their_state)
+
+    def _watch(self) -> None:
+        phase = self._phase()
+        if phase == self._watched:
+            return  # same request, same phase: its deadline stands
+        self._cancel()
+        self._watched = phase
+        if self.transport.is_closing():
+            return
+        state = phase[1]
+        if state is h11.IDLE:
+            seconds, what = self.header_timeout, "request head"
+        elif state is h11.SEND_BODY:
+            seconds, what = self.body_timeout, "request body"
+        else:
+            return
+        self._deadline = self.loop.call_later(seconds, self._expire, phase, what, seconds)
+
+    def _expire(self, phase: tuple[object, object], what: str, seconds: float) -> None:
+        self._deadline = None
+        if self._phase() != phase or self.transport.is_closing():
+            return
+        log.debug("closed a connection: no complete %s within %g s", what, seconds)
+        self.transport.close()
+
+    def _cancel(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+
+def guarded_protocol(web: WebConfig) -> type[GuardedH11Protocol]:
+    """The protocol class with ``web``'s deadlines (uvicorn takes a class, not options)."""
+
+    class Configured(GuardedH11Protocol):
+        header_timeout = web.header_timeout_seconds
+        body_timeout = web.body_timeout_seconds
+
+    return Configured
+
+
+def uvicorn_config(app: ASGIApp, host: str, port: int, web: WebConfig) -> uvicorn.Config:
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "http": guarded_protocol(web),
+        "lifespan": "off",
+        # Leave logging to rapport.engine.core.logs: no handlers of uvicorn's own, no
+        # level set here, and no uvicorn access log (it writes raw paths).
+        "log_config": None,
+        "log_level": None,
+        "access_log": False,
+        "proxy_headers": True,
+        "server_header": False,
+        "timeout_keep_alive": web.keep_alive_seconds,
+        "h11_max_incomplete_event_size": web.max_header_bytes,
+    }
+    return uvicorn.Config(app, **options)
 
 
 class BackgroundServer:
-    """uvicorn in a thread: for ``rapport run`` with the web app enabled, and for tests."""
+    """uvicorn in a thread: for ``rapport run`` with the web app enabled, the separate
+    /metrics address, and tests."""
 
-    def __init__(self, app: Starlette, host: str = "127.0.0.1", port: int = 0) -> None:
-        config = uvicorn.Config(
-            app, host=host, port=port, log_level="warning", lifespan="off", access_log=False
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="rapport-web", daemon=True)
+    def __init__(
+        self,
+        app: ASGIApp,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        web: WebConfig | None = None,
+        name: str = "the web app",
+    ) -> None:
+        self.host = host
+        self.name = name
+        self.server = uvicorn.Server(uvicorn_config(app, host, port, web or WebConfig()))
+        self.thread = threading.Thread(target=self.server.run, name=f"rapport {name}", daemon=True)
 
     def start(self, timeout: float = 10.0) -> BackgroundServer:
         self.thread.start()
         deadline = time.monotonic() + timeout
         while not self.server.started:
             if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the web server did not start")
+                self.stop()
+                raise RapportError(
+                    f"{self.name} could not listen on {self.host}:{self.server.config.port}"
+                    " (is the address in use, or not this machine's?)"
+                )
             time.sleep(0.02)
         return self
 
@@ -39,17 +169,11 @@ class BackgroundServer:
 
     def stop(self) -> None:
         self.server.should_exit = True
-        self.thread.join(timeout=10)
+        if self.thread.is_alive():
+            self.thread.join(timeout=10)
 
 
-def serve(app: Starlette, host: str, port: int) -> None:
+def serve(app: ASGIApp, host: str, port: int, web: WebConfig) -> None:
     """Serve in the foreground until interrupted (``rapport serve``)."""
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level="info",
-        lifespan="off",
-        proxy_headers=True,
-        server_header=False,
-    )
+    # An address that cannot be bound is logged by uvicorn, which then exits with 1.
+    uvicorn.Server(uvicorn_config(app, host, port, web)).run()

@@ -1,0 +1,67 @@
+"""The web app's access log (``web.access_log: true``), through the project's logging.
+
+uvicorn's own access log is off (:mod:`rapport.engine.web.server`): it writes the raw
+path and query string, which carry signed tokens (``/unsubscribe/<token>``,
+``/admin/report?token=...``). This middleware logs one line per request on the
+``rapport.web.access`` logger instead: the method, the matched route's template
+(``/unsubscribe/{token}``: the token itself never reaches the line; for a path that
+matched no route, or was refused before routing, only its first segment:
+``/unsubscribe/...``), the status and the time taken. Never the query string, never the
+client's address. The line goes through the root handler's redaction filter like every
+other.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rapport.engine.core.logs import redact
+
+log = logging.getLogger("rapport.web.access")
+
+#: Characters kept of the first segment of a path that matched no route.
+MAX_SEGMENT_CHARS = 40
+
+
+def route_of(scope: Scope) -> str:
+    """The route template the request matched, or the first segment of its path."""
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    if isinstance(template, str):
+        return template
+    first, slash, _ = str(scope.get("path", "")).lstrip("/").partition("/")
+    shown = "/" + first[:MAX_SEGMENT_CHARS] + ("..." if len(first) > MAX_SEGMENT_CHARS else "")
+    return redact(shown + ("/..." if slash else ""))
+
+
+class AccessLog:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.monotonic()
+        status = 0
+
+        async def noted(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, noted)
+        finally:
+            milliseconds = round((time.monotonic() - started) * 1000, 1)
+            log.info(
+                "%s %s %s",
+                scope.get("method", "?"),
+                route_of(scope),
+                status or "no answer",
+                extra={"status": status, "duration_ms": milliseconds},
+            )

@@ -1,0 +1,32 @@
+"""The redaction filter masks a link's token wherever a path or query string shows it,
+whatever the token looks like (an operator's report token is any string)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rapport.engine.core.logs import redact
+
+
+@pytest.mark.parametrize(
+    ("line", "secret"),
+    [
+        ('"GET /unsubscribe/abc123 HTTP/1.1" 200', "abc123"),
+        ("POST /preferences/Zm9v-bar_baz?lang=fa 303", "Zm9v-bar_baz"),
+        ("GET /confirm/short 404", "short"),
+        ("GET /feedback/anything.at.all 200", "anything.at.all"),
+        ("http://x.example/unsubscribe/tok%2Fen/extra", "tok%2Fen"),
+        ("GET /admin/report?token=hunter2&from=2025-01-01 200", "hunter2"),
+        ("GET /admin/report?from=2025-01-01&TOKEN=hunter2 200", "hunter2"),
+        ("GET /x?access_token=hunter2", "hunter2"),
+    ],
+)
+def test_token_paths_and_query_tokens_are_masked(line: str, secret: str) -> None:
+    cleaned = redact(line)
+    assert secret not in cleaned
+    assert "[token]" in cleaned
+
+
+def test_what_is_not_a_token_is_left_alone() -> None:
+    line = "GET /preferences 200; GET /healthz 200; GET /admin/report?lang=fa&tokens=2"
+    assert redact(line) == line
