@@ -113,6 +113,8 @@ def _optional_text(index: int, item: dict[str, Any], field: str, limit: int) -> 
         raise MalformedEvent(index, field, "must be a string")
     if len(value) > limit:
         raise MalformedEvent(index, field, f"longer than {limit} characters")
+    if "\x00" in value:  # no identifier holds one, and PostgreSQL text cannot
+        raise MalformedEvent(index, field, "must not contain NUL characters")
     return value
 
 
@@ -148,8 +150,9 @@ def parse_email_event(index: int, item: Any) -> EmailEvent:
         type=kind,
         email=address,
         bounce_type=bounce_type,
-        # Provider diagnostics can be long; the detail is for people, so cut it.
-        reason=reason[:MAX_DETAIL_LENGTH] if reason else None,
+        # Provider diagnostics can be long; the detail is for people, so cut it (and
+        # drop NUL characters, which PostgreSQL text cannot hold).
+        reason=(reason.replace("\x00", "")[:MAX_DETAIL_LENGTH] or None) if reason else None,
         message_id=_optional_text(index, item, "message_id", MAX_MESSAGE_ID_LENGTH),
         occurred_at=occurred_at,
     )

@@ -58,7 +58,8 @@ async def feedback_post(request: Request) -> Response:
                 return HTMLResponse(_page(request, customer.locale, done=True))
         body = _page(request, customer.locale, done=False, invalid=True)
         return HTMLResponse(body, status_code=422)
-    comment = str(form.get("comment") or "")
+    # PostgreSQL text cannot hold NUL, and no one types one.
+    comment = str(form.get("comment") or "").replace("\x00", "")
     try:
         with web.engine.begin() as connection:
             record_answer(connection, web.settings, claims, score, comment, web.now())

@@ -214,8 +214,18 @@ async def link_request_post(request: Request) -> Response:
         body = web.pages.render("link_request.html", language, sent=False, limited=True)
         return HTMLResponse(body, status_code=429, headers={"Retry-After": "3600"})
     body = web.pages.render("link_request.html", language, sent=True, limited=False)
-    task = BackgroundTask(_send_link, web, address) if address else None
+    task = BackgroundTask(_send_link, web, address) if _could_be_address(address) else None
     return HTMLResponse(body, background=task)
+
+
+#: The longest e-mail address a mail system can carry (RFC 5321's path limit).
+MAX_ADDRESS_LENGTH = 254
+
+
+def _could_be_address(address: str) -> bool:
+    """Worth looking up: anything else (empty, a NUL, which PostgreSQL text cannot
+    hold, kilobytes of text) matches no customer, and gets the same answer."""
+    return 0 < len(address) <= MAX_ADDRESS_LENGTH and "@" in address and address.isprintable()
 
 
 def _send_link(web: WebContext, address: str) -> None:
