@@ -40,6 +40,7 @@ __all__ = [
     "Budget",
     "BudgetExceeded",
     "Limits",
+    "OutputBuffer",
     "TemplateTooLarge",
     "TemplateTooSlow",
     "active",
@@ -185,6 +186,35 @@ def charge(nbytes: int, what: str) -> None:
     budget = _ACTIVE.get()
     if budget is not None:
         budget.charge(nbytes, what)
+
+
+class OutputBuffer(list[str]):
+    """What a ``{% set %}`` block, a macro or a ``{% call %}`` collects before it is
+    joined: a list that charges each chunk's length as it is kept.
+
+    Output at the top of a template is measured by the renderer as it streams; output
+    collected in a buffer is kept until the block ends, so it is charged here, chunk by
+    chunk, and a loop filling a block is stopped when the budget is spent.
+    """
+
+    __slots__ = ("_budget",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._budget = _ACTIVE.get()
+
+    def append(self, chunk: str) -> None:
+        budget = self._budget
+        if budget is not None:
+            budget.charge(len(chunk), "output collected here")
+        super().append(chunk)
+
+    def extend(self, chunks: Iterable[str]) -> None:
+        chunks = tuple(chunks)
+        budget = self._budget
+        if budget is not None:
+            budget.charge(sum(map(len, chunks)), "output collected here")
+        super().extend(chunks)
 
 
 def size_of(value: Any) -> int:

@@ -3,14 +3,16 @@
 A loop that prints nothing never hands control back to the renderer, so the only
 place a time limit can act is inside the compiled template. Jinja lets an
 environment choose its code generator (``Environment.code_generator_class``); this
-one changes what Jinja writes for three constructs:
+one changes what Jinja writes for four constructs:
 
 - ``{% for x in items %}`` loops over ``environment.ticking(items)``, which checks the
   render's deadline before each item (a ``for ... if`` filter included);
 - a macro, a ``{% call %}`` block and the body of a recursive loop start with
   ``environment.tick()``, so recursion is counted too;
 - ``a ~ b ~ c`` measures its parts (``environment.concat_parts``) before joining
-  them, so doubling a string in a loop is refused before the join allocates.
+  them, so doubling a string in a loop is refused before the join allocates;
+- what a ``{% set %}`` block, a macro or a ``{% call %}`` block collects goes into an
+  :class:`~rapport.engine.rendering.budget.OutputBuffer`, charged as it grows.
 
 Everything else is Jinja's own code. The hooks are methods of
 :class:`rapport.engine.rendering.sandbox.Sandbox`, which reads the render's
@@ -33,6 +35,11 @@ def _hook(node: nodes.Node, name: str) -> bool:
 
 class BudgetedCodeGenerator(CodeGenerator):
     """Jinja's code generator, with the render's deadline checked in every loop."""
+
+    def buffer(self, frame: Frame) -> None:
+        """A block's output is collected in an ``OutputBuffer``, charged as it grows."""
+        frame.buffer = self.temporary_identifier()
+        self.writeline(f"{frame.buffer} = environment.output_buffer()")
 
     def visit_For(self, node: nodes.For, frame: Frame) -> None:
         if not (isinstance(node.iter, nodes.Call) and _hook(node.iter.node, "ticking")):

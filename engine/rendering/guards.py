@@ -39,6 +39,8 @@ _PADDING = frozenset({"center", "ljust", "rjust", "zfill"})
 #: Bits an integer a template makes may have: more than any real figure, and more
 #: than Python would ever print (it refuses to print over 4,300 digits).
 MAX_INT_BITS = 1 << 16
+#: Strings shorter than this are not charged where they are made (see Guards.made).
+_SHORT = 4096
 
 
 class Guards:
@@ -63,7 +65,14 @@ class Guards:
         budget.charge(count * each, what)
 
     def made(self, value: Any, what: str) -> Any:
-        """Charge for a value already made, by an operation bounded by its inputs."""
+        """Charge for a value already made, by an operation bounded by its inputs.
+
+        A short string (nearly every filter's result) is let through uncharged: it is
+        freed as soon as it is printed, and where it is kept, in a block's output or
+        grown into a longer value by ``+`` or ``~``, it is charged there.
+        """
+        if type(value) is str and len(value) < _SHORT:
+            return value
         if isinstance(value, Sized) and not isinstance(value, range | str | bytes):
             if len(value) > self.max_chars:
                 self.size(len(value), what, items=True)

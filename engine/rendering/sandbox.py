@@ -123,6 +123,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
     # Hooks the compiled templates call (see codegen.py).
     tick = staticmethod(budget.tick)
     ticking = staticmethod(budget.ticking)
+    output_buffer = budget.OutputBuffer
 
     def concat_parts(self, parts: tuple[Any, ...]) -> tuple[Any, ...]:
         self.guards.concat(parts)

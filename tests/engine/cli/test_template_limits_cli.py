@@ -32,6 +32,8 @@ CASES = {
     "lipsum": "{{ lipsum(10**6) }}",
     "a set block filled by loops": "{% set x %}{% for i in range(100000) %}"
     "{% for j in range(100000) %}x{% endfor %}{% endfor %}{% endset %}{{ x|length }}",
+    "a set block kept by a loop of made strings": "{% set x %}{% for i in range(100000) %}"
+    "{% for j in range(40) %}{{ i ~ 'x' * 200 }}{% endfor %}{% endfor %}{% endset %}{{ x|length }}",
 }
 
 #: Peak RSS of the rapport process, printed by a parent that runs nothing else.

@@ -28,6 +28,10 @@ HOSTILE = {
     "{% for b in range(100000) if false %}{% endfor %}{% endfor %}",
     "a set block filled by a loop": "{% set x %}{% for i in range(100000) %}"
     "{% for j in range(100000) %}x{% endfor %}{% endfor %}{% endset %}{{ x|length }}",
+    "a set block kept by a loop of made strings": "{% set x %}{% for i in range(100000) %}"
+    "{% for j in range(40) %}{{ i ~ 'x' * 200 }}{% endfor %}{% endfor %}{% endset %}{{ x|length }}",
+    "a macro's output kept by a loop": "{% macro m() %}{% for i in range(100000) %}"
+    "{{ 'y' * 3000 ~ i }}{% endfor %}{% endmacro %}{{ m()|length }}",
     "center filter": "{{ 'a'|center(10**9) }}",
     "printf width": "{{ '%01000000000d' % 1 }}",
     "printf precision": "{{ '%.1000000000f' % 1.5 }}",
