@@ -67,19 +67,26 @@ def new_key() -> str:
     return secrets.token_urlsafe(48)
 
 
-def secret_key(settings: Settings) -> str:
-    """The key links are signed with (see the module docstring for where it comes from)."""
+def secret_key(settings: Settings, engine: Engine | None = None) -> str:
+    """The key links are signed with (see the module docstring for where it comes from).
+
+    ``engine`` is the database the caller works on, when it has one open (a planning
+    run): its key is the one that matters, whatever ``settings`` name.
+    """
     if settings.secret_key:
         return settings.secret_key
     path = settings.resolve(settings.secret_key_file)
-    engine = make_engine(settings.database_url)
+    own = engine is None
+    if engine is None:
+        engine = make_engine(settings.database_url)
     try:
         if in_memory(engine.url):
             return _file_key(path)
         offered = _legacy_key(path)
         key = stored_key(engine, offered)
     finally:
-        engine.dispose()
+        if own:
+            engine.dispose()
     if offered is not None and offered != key and path not in _compared:
         _compared.add(path)
         log.warning(

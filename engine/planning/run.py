@@ -146,7 +146,7 @@ def plan_range(
     elif where is None:
         where = candidate_clause(campaigns, day, now, settings)
     with engine.connect() as reader:
-        coupon_key = secret_key(settings)
+        coupon_key = secret_key(settings, engine)
         suppression = suppression_snapshot(reader)
         topics = {campaign.topic for campaign in campaigns}
         # (template set, channel kind, locale) -> what its templates read.
