@@ -28,6 +28,8 @@ _TOKEN = re.compile(r"[\w-]{10,}\.[\w-]{4,}\.[\w-]{20,}")
 _TOKEN_PATH = re.compile(r"(/(?:unsubscribe|preferences|confirm|feedback)/)[^/\s?#\"']+")
 _TOKEN_QUERY = re.compile(r"([?&;](?:token|access_token)=)[^&;\s#\"']+", re.IGNORECASE)
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+# Extra fields left out of JSON lines: uvicorn's terminal-coloured copy of each message.
+_DROPPED = {"color_message"}
 
 
 def redact(text: str) -> str:
@@ -42,6 +44,9 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         record.msg, record.args = redact(message), None
+        for name, value in list(vars(record).items()):
+            if name not in _STANDARD and isinstance(value, str):
+                setattr(record, name, redact(value))
         if record.exc_info and not record.exc_text:
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
@@ -58,7 +63,9 @@ class JSONFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
+        entry.update(
+            {k: v for k, v in vars(record).items() if k not in _STANDARD and k not in _DROPPED}
+        )
         if record.exc_text:
             entry["exception"] = record.exc_text
         return json.dumps(entry, ensure_ascii=False, default=str)

@@ -3,9 +3,12 @@ whatever the token looks like (an operator's report token is any string)."""
 
 from __future__ import annotations
 
+import json
+import logging
+
 import pytest
 
-from rapport.engine.core.logs import redact
+from rapport.engine.core.logs import JSONFormatter, RedactingFilter, redact
 
 
 @pytest.mark.parametrize(
@@ -30,3 +33,13 @@ def test_token_paths_and_query_tokens_are_masked(line: str, secret: str) -> None
 def test_what_is_not_a_token_is_left_alone() -> None:
     line = "GET /preferences 200; GET /healthz 200; GET /admin/report?lang=fa&tokens=2"
     assert redact(line) == line
+
+
+def test_string_fields_added_to_a_record_are_redacted_and_uvicorns_colour_copy_dropped() -> None:
+    record = logging.LogRecord("uvicorn.error", logging.INFO, "", 0, "%s", ("hi",), None)
+    record.path = "/unsubscribe/abc123?token=hunter2"
+    record.color_message = "\x1b[36m%s\x1b[0m"
+    assert RedactingFilter().filter(record)
+    entry = json.loads(JSONFormatter().format(record))
+    assert entry["path"] == "/unsubscribe/[token]?token=[token]"
+    assert "color_message" not in entry and entry["message"] == "hi"
