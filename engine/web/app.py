@@ -31,7 +31,7 @@ from rapport.engine.web import (
     unsubscribe,
 )
 from rapport.engine.web.accesslog import AccessLog
-from rapport.engine.web.context import WebContext, http_error, not_found
+from rapport.engine.web.context import WebContext, error_page, http_error, not_found
 from rapport.engine.web.csrf import CrossSiteRefusal
 from rapport.engine.web.headers import SecurityHeaders
 from rapport.engine.web.limits import BodyLimit
@@ -84,6 +84,7 @@ def create_app(settings: Settings, engine: Engine, *, clock: Clock = utcnow) -> 
                 max_body_bytes=settings.web.max_body_bytes,
                 max_webhook_body_bytes=settings.web.max_webhook_body_bytes,
                 max_header_bytes=settings.web.max_header_bytes,
+                page=error_page,
             ),
             Middleware(CrossSiteRefusal),
         ],

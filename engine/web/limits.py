@@ -22,10 +22,15 @@ A client that stops sending (the server's body deadline closed the connection, s
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 from starlette.exceptions import HTTPException
-from starlette.requests import ClientDisconnect
-from starlette.responses import HTMLResponse
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+#: Builds the app's own refusal page: (request, status, headers) -> response.
+RefusalPage = Callable[[Request, int, Mapping[str, str]], Response]
 
 WEBHOOK_PREFIX = "/webhooks/"
 
@@ -61,11 +66,22 @@ class BodyLimit:
         max_body_bytes: int,
         max_webhook_body_bytes: int,
         max_header_bytes: int | None = None,
+        page: RefusalPage | None = None,
     ) -> None:
         self.app = app
+        self.page = page
         self.max_body_bytes = max_body_bytes
         self.max_webhook_body_bytes = max_webhook_body_bytes
         self.max_header_bytes = max_header_bytes
+
+    def refusal(self, scope: Scope, status: int) -> Response:
+        """413 or 431, closing the connection: the app's page in the client's language
+        when it has one, else a short English page."""
+        if self.page is not None:
+            return self.page(Request(scope), status, _CLOSE)
+        if status == 431:
+            return HTMLResponse(_HEAD_PAGE, status_code=431, headers=dict(_CLOSE))
+        return too_large_response()
 
     def limit_for(self, path: str) -> int:
         if path.startswith(WEBHOOK_PREFIX):
@@ -77,14 +93,12 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         if self.max_header_bytes is not None and head_size(scope) > self.max_header_bytes:
-            await HTMLResponse(_HEAD_PAGE, status_code=431, headers=dict(_CLOSE))(
-                scope, receive, send
-            )
+            await self.refusal(scope, 431)(scope, receive, send)
             return
         limit = self.limit_for(scope["path"])
         declared = declared_length(scope)
         if declared is not None and declared > limit:
-            await too_large_response()(scope, receive, send)
+            await self.refusal(scope, 413)(scope, receive, send)
             return
         received = 0
         exceeded = False
@@ -120,7 +134,7 @@ class BodyLimit:
         except BodyTooLarge:
             if started:
                 raise
-            await too_large_response()(scope, receive, send)
+            await self.refusal(scope, 413)(scope, receive, send)
         except ClientDisconnect:
             return
 

@@ -317,3 +317,28 @@ def test_a_prompt_client_on_a_kept_alive_connection_is_served_every_time(
                 answer += sock.recv(65536)
             assert status_of(answer) == 200
             time.sleep(0.6)  # 3 x 0.6 s: past one deadline in all, never within one
+
+
+@pytest.mark.parametrize(
+    ("language", "lang_attribute", "words"),
+    [
+        ("fa-IR,fa;q=0.9", 'lang="fa"', "بزرگ"),
+        ("zh-CN", 'lang="zh"', "过大"),
+        ("en", 'lang="en"', "too large"),
+    ],
+)
+def test_a_declared_oversized_body_is_refused_in_the_clients_language(
+    quick_server: BackgroundServer, language: str, lang_attribute: str, words: str
+) -> None:
+    head = (
+        "POST /preferences HTTP/1.1\r\nHost: localhost\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"Accept-Language: {language}\r\nContent-Length: 900000000\r\n\r\n"
+    )
+    with connect(quick_server) as sock:
+        sock.sendall(head.encode())
+        response = read_until_closed(sock)
+    assert status_of(response) == 413
+    assert b"connection: close" in response.lower()
+    page = response.decode("utf-8")
+    assert lang_attribute in page and words in page, page[-600:]
