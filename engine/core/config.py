@@ -213,6 +213,9 @@ class WebConfig(Strict):
     body_timeout_seconds: float = Field(30, ge=1, le=600)
     #: Seconds an idle kept-alive connection stays open.
     keep_alive_seconds: int = Field(5, ge=1, le=120)
+    #: Open connections (and requests in progress) at most; past it a request is
+    #: answered 503 at once, so slow clients cannot hold every file descriptor.
+    max_connections: int = Field(500, ge=10, le=10_000)
     #: One JSON log line per request (method, route with tokens masked, status, time);
     #: never a query string or a client address.
     access_log: bool = False

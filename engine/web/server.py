@@ -9,7 +9,8 @@ Both ways use one uvicorn configuration (:func:`uvicorn_config`):
 - the h11 protocol, with deadlines uvicorn lacks (:class:`GuardedH11Protocol`): the
   request head must arrive within ``web.header_timeout_seconds`` and its body within
   ``web.body_timeout_seconds``; idle kept-alive connections close after
-  ``web.keep_alive_seconds``; a head over ``web.max_header_bytes`` gets 400.
+  ``web.keep_alive_seconds``; a head over ``web.max_header_bytes`` gets 400; past
+  ``web.max_connections`` open connections a request gets 503 at once.
 """
 
 from __future__ import annotations
@@ -123,6 +124,7 @@ def uvicorn_config(app: ASGIApp, host: str, port: int, web: WebConfig) -> uvicor
         "server_header": False,
         "timeout_keep_alive": web.keep_alive_seconds,
         "h11_max_incomplete_event_size": web.max_header_bytes,
+        "limit_concurrency": web.max_connections,
     }
     return uvicorn.Config(app, **options)
 

@@ -30,6 +30,7 @@ def test_the_defaults_cap_bodies_heads_and_waits() -> None:
         5,
     )
     assert web.link_limiter_max_keys == 10_000 and web.link_requests_per_hour == 5
+    assert web.max_connections == 500
     assert web.access_log is False
     assert (web.metrics_host, web.metrics_port, web.metrics_token) == ("127.0.0.1", None, None)
 
@@ -49,6 +50,8 @@ def test_the_defaults_cap_bodies_heads_and_waits() -> None:
         ("body_timeout_seconds", 601, 600),
         ("keep_alive_seconds", 0, 1),
         ("keep_alive_seconds", 121, 120),
+        ("max_connections", 9, 10),
+        ("max_connections", 10_001, 10_000),
         ("link_limiter_max_keys", 99, 100),
         ("link_limiter_max_keys", 100_001, 100_000),
         ("link_requests_per_hour", 1001, 1000),

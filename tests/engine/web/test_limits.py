@@ -342,3 +342,20 @@ def test_a_declared_oversized_body_is_refused_in_the_clients_language(
     assert b"connection: close" in response.lower()
     page = response.decode("utf-8")
     assert lang_attribute in page and words in page, page[-600:]
+
+
+def test_past_max_connections_a_request_is_answered_503_at_once(sqlite_engine: Engine) -> None:
+    running = serving(
+        limited_settings(max_connections=10, header_timeout_seconds=30), sqlite_engine
+    )
+    try:
+        idle = [connect(running) for _ in range(10)]  # hold every slot, sending nothing
+        try:
+            time.sleep(0.2)  # let the server accept them all
+            refused = exchange(running, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        finally:
+            for sock in idle:
+                sock.close()
+        assert status_of(refused) == 503
+    finally:
+        running.stop()
