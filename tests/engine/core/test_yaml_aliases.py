@@ -15,7 +15,7 @@ from factories import REPO, run_rapport
 
 from rapport.engine.core.config import load_settings
 from rapport.engine.core.errors import ConfigError
-from rapport.engine.core.yamlsource import YamlSyntaxError, parse_yaml
+from rapport.engine.core.yamlsource import YamlSyntaxError, load_yaml, parse_yaml
 
 #: Nine levels of ten aliases each: 10**9 values once expanded.
 LAUGHS = "\n".join(
@@ -62,3 +62,13 @@ def test_a_billion_laughs_campaign_file_fails_validation_naming_it(tmp_path: Pat
     said = ran.stdout + ran.stderr
     assert ran.returncode != 0
     assert "laughs.yaml:" in said and "anchors and aliases" in said
+
+
+def test_a_billion_laughs_scenario_file_is_refused_like_any_other(tmp_path: Path) -> None:
+    # The scenario files the planning tests run are read with the same loader.
+    path = tmp_path / "bomb.yaml"
+    path.write_text(LAUGHS, encoding="utf-8")
+    with pytest.raises(YamlSyntaxError) as caught:
+        load_yaml(path)
+    assert caught.value.problem.file == str(path)
+    assert caught.value.problem.line is not None

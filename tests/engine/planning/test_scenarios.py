@@ -45,6 +45,7 @@ from factories import TESTS
 from rapport.engine.campaigns.model import Campaign, load_campaign
 from rapport.engine.core.config import Settings
 from rapport.engine.core.timeutil import local_date
+from rapport.engine.core.yamlsource import load_yaml
 from rapport.engine.customers.lifecycle import OrderHistory, OrderLine
 from rapport.engine.customers.profile import CustomerProfile
 from rapport.engine.planning.planner import (
@@ -112,7 +113,7 @@ def _campaigns(data: dict[str, Any]) -> list[Campaign]:
 
 def _cases() -> Iterator[Any]:
     for path in sorted(SCENARIOS.glob("*.yaml")):
-        scenario = yaml.safe_load(path.read_text(encoding="utf-8"))
+        scenario = load_yaml(path).data  # the same alias bound as campaigns and config
         for run in scenario["plans"]:
             yield pytest.param(scenario, run, id=f"{path.stem}-{run['date']}")
 
@@ -173,7 +174,7 @@ def test_scenario(scenario: dict[str, Any], run: dict[str, Any]) -> None:
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.yaml")), ids=lambda p: p.stem)
 def test_scenario_campaigns_pass_the_campaign_loader(path: Path, tmp_path: Path) -> None:
     """The inline campaigns are real campaign files: the loader's checks accept them."""
-    scenario = yaml.safe_load(path.read_text(encoding="utf-8"))
+    scenario = load_yaml(path).data
     for campaign_id, body in scenario["campaigns"].items():
         file = tmp_path / f"{campaign_id}.yaml"
         file.write_text(yaml.safe_dump(body, allow_unicode=True), encoding="utf-8")
