@@ -50,6 +50,8 @@ from types import TracebackType
 from typing import Any, ClassVar, Final, Self
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
+from rapport.channels.options import OptionSpec, from_signature
+
 __all__ = [
     "REDACTED",
     "Channel",
@@ -295,6 +297,14 @@ class Channel(abc.ABC):
 
         redacting_send._redacts_replies = True  # type: ignore[attr-defined]
         setattr(cls, "send", redacting_send)  # noqa: B010 (assigning a method is refused)
+
+    @classmethod
+    def declared_options(cls) -> dict[str, OptionSpec] | None:
+        """The options configuration may give this adapter: by default the parameters
+        of ``__init__`` YAML can write (:func:`rapport.channels.options.from_signature`);
+        None leaves them unchecked. An adapter whose :meth:`from_options` takes other
+        keys than its ``__init__`` overrides this."""
+        return from_signature(cls)
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any], base_dir: Path) -> Self:

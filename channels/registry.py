@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from rapport.channels.base import Channel
+from rapport.channels.options import ENV_SUFFIX, OptionProblem, option_problems
 
 __all__ = [
     "BUILT_INS",
@@ -32,6 +33,7 @@ __all__ = [
     "adapter_class",
     "adapter_names",
     "build_channel",
+    "check_options",
 ]
 
 ENTRY_POINT_GROUP: Final = "rapport.channels"
@@ -44,8 +46,6 @@ BUILT_INS: Final = {
     "twilio": "rapport.channels.twilio:TwilioSMSChannel",
     "webhook": "rapport.channels.webhook:WebhookChannel",
 }
-#: ``<option>_env: VAR`` takes the option's value from the environment.
-_ENV_SUFFIX: Final = "_env"
 #: Keys of a channel's configuration that pick the adapter, not configure it.
 _ROUTING_KEYS: Final = frozenset({"adapter", "kind"})
 
@@ -104,6 +104,10 @@ def build_channel(
 ) -> Channel:
     """Build the adapter ``name`` from its configuration options.
 
+    Options the adapter does not declare (:meth:`Channel.declared_options`), of the
+    wrong type, or missing are refused with :class:`AdapterOptionsError` before the
+    adapter is called.
+
     ``adapter`` and ``kind`` keys are routing, not options, and are ignored, so the
     caller may pass a channel's whole configuration block. An option ``X_env: VAR``
     gives option ``X`` the value of environment variable ``VAR`` (from ``environ``,
@@ -112,23 +116,33 @@ def build_channel(
         auth_token_env: TWILIO_AUTH_TOKEN
     """
     cls = adapter_class(name)
-    try:
-        own = _from_environment(
-            {key: value for key, value in options.items() if key not in _ROUTING_KEYS},
-            os.environ if environ is None else environ,
+    own = {key: value for key, value in options.items() if key not in _ROUTING_KEYS}
+    if problems := option_problems(name, cls.declared_options(), own):
+        raise AdapterOptionsError(
+            f"channel adapter {name!r}: " + "; ".join(p.message for p in problems)
         )
+    try:
+        own = _from_environment(own, os.environ if environ is None else environ)
         return cls.from_options(own, Path(base_dir))
     except (TypeError, ValueError) as exc:  # unknown or missing option, malformed URL
         raise AdapterOptionsError(f"channel adapter {name!r}: {exc}") from exc
+
+
+def check_options(name: str, options: Mapping[str, Any]) -> list[OptionProblem]:
+    """What is wrong with ``options`` for adapter ``name`` by what it declares (unknown
+    keys, the accepted ones listed; wrong types; required ones missing), without
+    building it: configuration loading reports these with their FILE:LINE."""
+    own = {key: value for key, value in options.items() if key not in _ROUTING_KEYS}
+    return option_problems(name, adapter_class(name).declared_options(), own)
 
 
 def _from_environment(options: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
     """``options`` with every ``X_env: VAR`` replaced by ``X: <value of VAR>``."""
     resolved = dict(options)
     for key, variable in options.items():
-        if not key.endswith(_ENV_SUFFIX) or key == _ENV_SUFFIX:
+        if not key.endswith(ENV_SUFFIX) or key == ENV_SUFFIX:
             continue
-        target = key.removesuffix(_ENV_SUFFIX)
+        target = key.removesuffix(ENV_SUFFIX)
         if target in options:
             raise ValueError(f"give {target!r} or {key!r}, not both")
         if not isinstance(variable, str) or variable not in environ:

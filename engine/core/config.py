@@ -18,19 +18,16 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    TypeAdapter,
+    ValidationError,
     field_validator,
     model_validator,
 )
 
+from rapport.engine.core.configcheck import SMS_LEGAL_WINDOW, adapter_problems, check_keys
 from rapport.engine.core.errors import ConfigError, Problem
 from rapport.engine.core.keywords import SMSKeywords
-from rapport.engine.core.yamlsource import (
-    Strict,
-    YamlDocument,
-    YamlSyntaxError,
-    load_yaml,
-    validate_document,
-)
+from rapport.engine.core.yamlsource import Strict, YamlSyntaxError, load_yaml, validate_document
 
 STAGES = ("prospect", "first_time", "repeat", "loyal", "at_risk", "lapsed")
 
@@ -285,10 +282,15 @@ class CapsConfig(Caps):
 
 
 class AllowedHours(Strict):
-    """Local hours a channel may be used in; nothing is sent outside them."""
+    """Local hours a channel may be used in; nothing is sent outside them.
+
+    An SMS window is kept within 08:00-21:00 (engine/core/configcheck.py): reaching
+    outside it takes ``widen_legal_window: true`` on that very window.
+    """
 
     not_before: LocalTime
     not_after: LocalTime
+    widen_legal_window: bool = False
 
     @model_validator(mode="after")
     def _ordered(self) -> AllowedHours:
@@ -346,10 +348,10 @@ class Settings(Strict):
     caps: CapsConfig = CapsConfig()
     template_limits: TemplateLimitsConfig = TemplateLimitsConfig()
     daemon: DaemonConfig = DaemonConfig()
-    #: Per channel kind; SMS is never sent before 08:00 or after 21:00 local by default.
-    quiet_hours: dict[str, QuietHours] = Field(
-        default_factory=lambda: {"sms": QuietHours(not_before=time(8), not_after=time(21))}
-    )
+    #: Per channel kind; SMS is never sent before 08:00 or after 21:00 local unless
+    #: written otherwise, and an SMS window never reaches outside those hours without
+    #: ``widen_legal_window: true`` (see engine/core/configcheck.py).
+    quiet_hours: dict[str, QuietHours] = Field(default_factory=lambda: _default_hours({}))
     #: Local STOP/START/HELP words for inbound SMS, on top of the English ones.
     sms_keywords: SMSKeywords = SMSKeywords()
     secret_key: str | None = Field(default=None, exclude=True)
@@ -359,6 +361,17 @@ class Settings(Strict):
     #: already sent keep opening; with an in-memory SQLite database it keeps the key.
     secret_key_file: Path = Path("var/secret.key")
     base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _keep_the_sms_default(cls, hours: dict[str, QuietHours]) -> dict[str, QuietHours]:
+        return _default_hours(hours)
+
+    @model_validator(mode="after")
+    def _closed(self) -> Settings:
+        """Keys naming kinds, channels and countries, and the SMS floor: see configcheck."""
+        check_keys(self)
+        return self
 
     def resolve(self, path: Path | str) -> Path:
         """A path from config, relative to the config file's folder."""
@@ -381,6 +394,28 @@ class Settings(Strict):
         if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
             return prefix + str(self.resolve(url[len(prefix) :]))
         return url
+
+
+def _default_hours(hours: dict[str, QuietHours]) -> dict[str, QuietHours]:
+    """``hours`` with the legal SMS window added when it names no SMS hours: writing
+    quiet hours for e-mail must not lift the SMS limit."""
+    if "sms" in hours:
+        return hours
+    return {
+        "sms": QuietHours(not_before=SMS_LEGAL_WINDOW[0], not_after=SMS_LEGAL_WINDOW[1])
+    } | hours
+
+
+def _channels(parsed: Settings | None, data: object) -> dict[str, ChannelConfig]:
+    """The channels of a file, also when another section of it is wrong (so that every
+    adapter option problem is reported in the same run)."""
+    if parsed is not None:
+        return parsed.channels
+    raw = data.get("channels") if isinstance(data, dict) else None
+    try:
+        return TypeAdapter(dict[str, ChannelConfig]).validate_python(raw or {})
+    except ValidationError:  # reported by the Settings model already
+        return {}
 
 
 def _apply_environment(settings: Settings, environ: dict[str, str]) -> Settings:
@@ -429,37 +464,8 @@ def load_settings(
         if doc.data is None:
             doc.data = {}
         parsed, problems = validate_document(doc, Settings)
-        if parsed is not None:
-            problems += _adapter_problems(parsed, doc)
+        problems += adapter_problems(_channels(parsed, doc.data), doc)
         if problems or parsed is None:
             raise ConfigError(problems)
         settings = parsed.model_copy(update={"base_dir": config_path.resolve().parent})
     return _apply_environment(settings, environ)
-
-
-def _adapter_problems(settings: Settings, doc: YamlDocument) -> list[Problem]:
-    """Every channel must name installed adapters: found now, not at the first send."""
-    from rapport.channels.registry import adapter_names
-
-    known = adapter_names()
-    problems = []
-    for name, channel in settings.channels.items():
-        for index, provider in enumerate(channel.provider_list()):
-            if provider.adapter in known:
-                continue
-            path = (
-                ("channels", name, "providers", index, "adapter")
-                if channel.providers
-                else ("channels", name, "adapter")
-            )
-            problems.append(
-                Problem(
-                    doc.file,
-                    doc.line_of(path),
-                    f"unknown adapter {provider.adapter!r}; installed adapters: "
-                    + ", ".join(known),
-                    ".".join(str(p) for p in path[1:])
-                    and "channels." + ".".join(str(p) for p in path[1:]),
-                )
-            )
-    return problems

@@ -1,10 +1,14 @@
 """A channel as the dispatcher drives it: its providers, rate limit and concurrency.
 
 The adapters know one provider each; a lane adds what a production channel needs
-around them: never more than ``rate_per_second`` sends in any one-second window,
-at most ``concurrency`` sends at once (one adapter instance each, so an SMTP
-connection is never shared), and failover: a provider that keeps failing
-transiently is skipped for a while and the message goes to the next one at once.
+around them: its rate limit (:class:`SlidingWindowLimiter`: a whole
+``rate_per_second`` never has more sends than that in any one-second window; a
+fractional one spaces sends exactly, 0.2 one every 5 s), at most ``concurrency``
+sends at once (one adapter instance each, so an SMTP connection is never shared), and
+failover: a provider that keeps failing transiently is skipped for a while and the
+message goes to the next one at once. A channel configured without a rate takes the
+lowest default rate its providers' adapters declare (``Channel.rate_per_second``,
+e.g. Twilio's 1 a second), if any.
 
 A provider is not tried while it is *resting* or *paused*:
 
@@ -52,26 +56,39 @@ Monotonic = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 #: The shortest gap between two logs of one repeated lane message, in seconds.
 LOG_EVERY = 60.0
+#: Seconds a rate limit's window may be short by (float rounding), see acquire().
+_TOLERANCE = 1e-9
 
 
 class SlidingWindowLimiter:
-    """At most ``rate`` acquisitions in any window of ``per`` seconds.
+    """``rate`` acquisitions per ``per`` seconds, exactly, whole or fractional.
 
-    A token bucket allows a burst of its capacity on top of its rate inside one
-    window; keeping the times of the last ``rate`` sends and waiting for the oldest to
-    leave the window is exact.
+    A whole rate: at most ``rate`` in any window of ``per`` seconds. The times of the
+    last ``rate`` acquisitions are kept and the next waits for the oldest to leave the
+    window (a token bucket would allow a burst of its capacity on top of its rate
+    inside one window). A fractional rate cannot be a whole number of sends per
+    window, so acquisitions are spaced ``per / rate`` apart: 0.2 a second is one every
+    5 s, 2.5 a second one every 0.4 s (never more than 3 in any second, 5 in any
+    two). Times are the clock's float seconds; nothing is rounded, so the rate holds
+    over any length of time.
     """
 
     def __init__(
         self,
-        rate: int,
+        rate: float,
         per: float = 1.0,
         *,
         clock: Monotonic = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
+        if not (0 < rate < math.inf and 0 < per < math.inf):
+            raise ValueError(f"a rate limit needs a positive rate and window, not {rate}/{per}")
         self.rate = rate
         self.per = per
+        whole = float(rate).is_integer()
+        #: How many acquisitions one window holds, and how long the window is.
+        self.size = int(rate) if whole else 1
+        self.window = per if whole else per / rate
         self.clock = clock
         self.sleep = sleep
         self._times: deque[float] = deque()
@@ -81,12 +98,14 @@ class SlidingWindowLimiter:
         async with self._lock:
             while True:
                 now = self.clock()
-                while self._times and now - self._times[0] >= self.per:
+                # A nanosecond's tolerance: a sleep of exactly the remaining time may
+                # land a rounding error short of it, and must not wait once more.
+                while self._times and now - self._times[0] >= self.window - _TOLERANCE:
                     self._times.popleft()
-                if len(self._times) < self.rate:
+                if len(self._times) < self.size:
                     self._times.append(now)
                     return
-                await self.sleep(self.per - (now - self._times[0]))
+                await self.sleep(self.window - (now - self._times[0]))
 
 
 @dataclass
@@ -135,7 +154,7 @@ class ChannelLane:
         self.cooldown = cooldown_seconds
         self.clock = clock
         self.limiter = (
-            SlidingWindowLimiter(max(1, int(rate_per_second)), clock=clock, sleep=sleep)
+            SlidingWindowLimiter(rate_per_second, clock=clock, sleep=sleep)
             if rate_per_second
             else None
         )
@@ -273,6 +292,14 @@ def _held_note(held: int) -> str:
     return f" ({held} more like it in the last {LOG_EVERY:.0f} s not logged)" if held else ""
 
 
+def _default_rate(providers: Sequence[tuple[str, Sequence[Channel]]]) -> float | None:
+    """The lowest rate the lane's adapters declare (a lane has one limit, kept by every
+    provider it may use); None when none declares one."""
+    rates = [type(instances[0]).rate_per_second for _, instances in providers if instances]
+    known = [rate for rate in rates if rate]
+    return min(known) if known else None
+
+
 def build_channels(settings: Settings) -> dict[str, ChannelLane]:
     """A lane per configured channel: its providers' adapters, built once and reused."""
     lanes: dict[str, ChannelLane] = {}
@@ -299,7 +326,7 @@ def build_channels(settings: Settings) -> dict[str, ChannelLane]:
         lanes[name] = ChannelLane(
             name,
             providers,
-            rate_per_second=config.rate_per_second,
+            rate_per_second=config.rate_per_second or _default_rate(providers),
             failover_after=config.failover_after,
             cooldown_seconds=config.failover_cooldown_seconds,
         )

@@ -1,0 +1,204 @@
+"""The checks of config.yaml that look across its sections, each reported at its key.
+
+Pydantic checks each section by itself; a quiet-hours key, a cap's channel, a
+channel's kind and an adapter's options each need another section (or the adapter)
+to be checked. Configuration is closed: a key these do not recognise is an error at
+its FILE:LINE listing what it may be, never a setting silently ignored.
+
+* ``quiet_hours`` keys are channel kinds (``email``, ``sms``): the planner applies
+  them by kind, so a channel's name there is refused with the kind to write instead.
+  Country keys are ISO 3166 two-letter codes in capitals, as customers' countries are
+  stored.
+* ``caps.channels`` keys are configured channels' names (the planner counts per
+  channel); a kind with no channel of that name is refused, naming the channels.
+* Every channel has a kind: its ``kind``, or its name when that is a kind.
+* The legal SMS window, :data:`SMS_LEGAL_WINDOW` (08:00-21:00, the recipient's local
+  time), is a floor: an SMS window (the general one and each country's) may narrow
+  it; one that starts earlier or ends later is refused unless it says
+  ``widen_legal_window: true`` itself (for e-mail, that key is refused: e-mail has
+  no legal window).
+* Each provider's options are checked against what its adapter declares
+  (:func:`rapport.channels.registry.check_options`): unknown keys, wrong types,
+  required ones missing.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import time
+from functools import lru_cache
+from typing import TYPE_CHECKING, Final
+
+from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
+
+from rapport.engine.core.errors import Problem
+from rapport.engine.core.yamlsource import YamlDocument
+
+if TYPE_CHECKING:
+    from rapport.engine.core.config import AllowedHours, ChannelConfig, Settings
+
+CHANNEL_KINDS: Final = ("email", "sms")
+#: SMS is never sent outside these local hours unless a window widens them explicitly.
+SMS_LEGAL_WINDOW: Final = (time(8), time(21))
+#: The key an SMS window sets to reach outside :data:`SMS_LEGAL_WINDOW`.
+WIDEN: Final = "widen_legal_window"
+
+Loc = tuple[str | int, ...]
+
+
+def check_keys(settings: Settings) -> None:
+    """Raise a ValidationError located at each key the checks above refuse."""
+    errors = [*_channel_kinds(settings), *_quiet_hours(settings), *_caps(settings)]
+    if errors:
+        raise ValidationError.from_exception_data(
+            "Settings",
+            [
+                InitErrorDetails(
+                    type=PydanticCustomError("config_key", message), loc=loc, input=None
+                )
+                for loc, message in errors
+            ],
+        )
+
+
+def _kinds(settings: Settings) -> dict[str, str]:
+    return {name: config.kind or name for name, config in settings.channels.items()}
+
+
+def _listed(settings: Settings) -> str:
+    return ", ".join(f"{name} ({kind})" for name, kind in _kinds(settings).items()) or "none"
+
+
+def _channel_kinds(settings: Settings) -> Iterator[tuple[Loc, str]]:
+    for name, kind in _kinds(settings).items():
+        if kind not in CHANNEL_KINDS:
+            yield (
+                ("channels", name, "kind"),
+                f"channel {name!r} needs kind: email or sms (its name is not a kind)",
+            )
+
+
+def _quiet_hours(settings: Settings) -> Iterator[tuple[Loc, str]]:
+    kinds = _kinds(settings)
+    for key, hours in settings.quiet_hours.items():
+        where: Loc = ("quiet_hours", key)
+        if key not in CHANNEL_KINDS:
+            if key in kinds and kinds[key] in CHANNEL_KINDS:
+                kind = kinds[key]
+                yield (
+                    where,
+                    f"quiet hours are set per channel kind, not per channel: {key!r} is a "
+                    f"channel of kind {kind}; write its hours under {kind} (they hold for "
+                    f"every {kind} channel)",
+                )
+            else:
+                yield (
+                    where,
+                    f"unknown key {key!r}; {_close(key, CHANNEL_KINDS)}quiet hours are set "
+                    "per channel kind: email, sms",
+                )
+            continue
+        yield from _legal_window(key, where, hours)
+        for country, window in hours.countries.items():
+            loc = (*where, "countries", country)
+            if country not in _countries():
+                yield (
+                    loc,
+                    f"{country!r} is not an ISO 3166 two-letter country code in capitals "
+                    "(e.g. IR, US), as customers' countries are stored",
+                )
+            yield from _legal_window(key, loc, window)
+
+
+def _legal_window(kind: str, loc: Loc, window: AllowedHours) -> Iterator[tuple[Loc, str]]:
+    """The SMS floor: see the module docstring."""
+    if kind != "sms":
+        if window.widen_legal_window:
+            yield (*loc, WIDEN), f"{WIDEN} is for SMS hours only: e-mail has no legal window"
+        return
+    if window.widen_legal_window:
+        return
+    start, end = SMS_LEGAL_WINDOW
+    rule = (
+        "SMS may go out only from 08:00 to 21:00 local time: a window can narrow that; "
+        f"to widen it where the law allows, add {WIDEN}: true to this window "
+        "(docs/campaigns.md, Quiet hours)"
+    )
+    if window.not_before < start:
+        yield (*loc, "not_before"), f"{window.not_before:%H:%M} is before 08:00. {rule}"
+    if window.not_after > end:
+        yield (*loc, "not_after"), f"{window.not_after:%H:%M} is after 21:00. {rule}"
+
+
+def _caps(settings: Settings) -> Iterator[tuple[Loc, str]]:
+    for key in settings.caps.channels:
+        if key in settings.channels:
+            continue
+        if key in CHANNEL_KINDS:
+            message = (
+                f"no channel is named {key!r}: channel caps are keyed by channel name, "
+                f"not kind; the channels: {_listed(settings)}"
+            )
+        else:
+            message = (
+                f"unknown channel {key!r}; {_close(key, settings.channels)}channel caps "
+                f"are keyed by a configured channel's name: {_listed(settings)}"
+            )
+        yield ("caps", "channels", key), message
+
+
+def _close(key: str, names: Iterable[str]) -> str:
+    close = difflib.get_close_matches(key, list(names), n=1)
+    return f"did you mean {close[0]!r}? " if close else ""
+
+
+@lru_cache(maxsize=1)
+def _countries() -> frozenset[str]:
+    """ISO 3166-1 alpha-2 codes (CLDR's territories, without its regions such as 001)."""
+    from babel import Locale
+
+    return frozenset(
+        code
+        for code in Locale("en").territories
+        if isinstance(code, str) and len(code) == 2 and code.isalpha() and code.isupper()
+    )
+
+
+def adapter_problems(channels: Mapping[str, ChannelConfig], doc: YamlDocument) -> list[Problem]:
+    """Every channel's providers name installed adapters, with options those adapters
+    declare: found at load, not at the first send."""
+    from rapport.channels.registry import InvalidAdapterError, adapter_names, check_options
+
+    known = adapter_names()
+    problems = []
+    for name, channel in channels.items():
+        for index, provider in enumerate(channel.provider_list()):
+            base: Loc = (
+                ("channels", name, "providers", index) if channel.providers else ("channels", name)
+            )
+            if provider.adapter not in known:
+                problems.append(
+                    _problem(
+                        doc,
+                        (*base, "adapter"),
+                        f"unknown adapter {provider.adapter!r}; installed adapters: "
+                        + ", ".join(known),
+                    )
+                )
+                continue
+            try:
+                found = check_options(provider.adapter, provider.options())
+            except (InvalidAdapterError, ImportError, AttributeError) as exc:
+                problems.append(
+                    _problem(doc, (*base, "adapter"), f"adapter cannot be loaded: {exc}")
+                )
+                continue
+            for option in found:
+                path = (*base, option.key) if option.key is not None else (*base, "adapter")
+                problems.append(_problem(doc, path, option.message))
+    return problems
+
+
+def _problem(doc: YamlDocument, path: Loc, message: str) -> Problem:
+    return Problem(doc.file, doc.line_of(path), message, ".".join(str(p) for p in path))

@@ -1,0 +1,296 @@
+"""config.yaml is closed: every key naming a kind, a channel, a country or an adapter
+option is checked, and reported at its FILE:LINE; the legal SMS window is a floor
+(issue 16, point 2)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import time
+from pathlib import Path
+
+import pytest
+import yaml
+from factories import REPO
+from pydantic import ValidationError
+
+from rapport.engine.core.config import AllowedHours, QuietHours, Settings, load_settings
+from rapport.engine.core.errors import ConfigError
+
+RAPPORT = str(Path(sys.executable).parent / "rapport")
+FILE_CHANNELS = (
+    "channels:\n"
+    "  email: {adapter: file, kind: email, path: outbox}\n"
+    "  sms: {adapter: file, kind: sms, path: outbox}\n"
+)
+
+
+def problems_of(tmp_path: Path, text: str) -> list[str]:
+    config = tmp_path / "config.yaml"
+    config.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config, environ={})
+    return [str(p).removeprefix(f"{config}:") for p in raised.value.problems]
+
+
+def loaded(tmp_path: Path, text: str) -> Settings:
+    config = tmp_path / "config.yaml"
+    config.write_text(text, encoding="utf-8")
+    return load_settings(config, environ={})
+
+
+# --------------------------------------------------------------------------- quiet hours
+
+
+def test_a_typo_in_a_quiet_hours_key_is_refused_at_its_line(tmp_path: Path) -> None:
+    found = problems_of(
+        tmp_path, 'quiet_hours:\n  smss:\n    not_before: "09:00"\n    not_after: "20:00"\n'
+    )
+    assert len(found) == 1
+    assert found[0].startswith("2: quiet_hours.smss: unknown key 'smss'; did you mean 'sms'?")
+    assert "per channel kind: email, sms" in found[0]
+
+
+def test_quiet_hours_for_a_channel_name_point_to_its_kind(tmp_path: Path) -> None:
+    found = problems_of(
+        tmp_path,
+        FILE_CHANNELS + "  promo: {adapter: file, kind: sms, path: outbox}\n"
+        "quiet_hours:\n"
+        '  promo: {not_before: "09:00", not_after: "20:00"}\n',
+    )
+    assert found == [
+        "6: quiet_hours.promo: quiet hours are set per channel kind, not per channel: 'promo' "
+        "is a channel of kind sms; write its hours under sms (they hold for every sms channel)"
+    ]
+
+
+def test_writing_quiet_hours_for_email_keeps_the_sms_window(tmp_path: Path) -> None:
+    settings = loaded(
+        tmp_path, 'quiet_hours:\n  email: {not_before: "07:00", not_after: "22:00"}\n'
+    )
+    sms = settings.quiet_hours["sms"]
+    assert (sms.not_before, sms.not_after) == (time(8), time(21))
+    assert (settings.quiet_hours["email"].not_before, Settings(quiet_hours={}).quiet_hours) == (
+        time(7),
+        {"sms": sms},
+    )
+
+
+def test_an_sms_window_may_narrow_the_legal_one(tmp_path: Path) -> None:
+    settings = loaded(
+        tmp_path,
+        "quiet_hours:\n"
+        "  sms:\n"
+        '    not_before: "09:00"\n'
+        '    not_after: "21:00"\n'
+        "    countries:\n"
+        '      IR: {not_before: "10:00", not_after: "20:00"}\n',
+    )
+    assert settings.quiet_hours["sms"].for_country("IR").not_before == time(10)
+
+
+@pytest.mark.parametrize(
+    ("window", "key", "said"),
+    [
+        ('{not_before: "07:59", not_after: "21:00"}', "not_before", "07:59 is before 08:00"),
+        ('{not_before: "08:00", not_after: "21:01"}', "not_after", "21:01 is after 21:00"),
+        ('{not_before: "00:00", not_after: "23:59"}', "not_before", "00:00 is before 08:00"),
+    ],
+)
+def test_an_sms_window_reaching_outside_08_to_21_is_refused(
+    tmp_path: Path, window: str, key: str, said: str
+) -> None:
+    found = problems_of(tmp_path, f"quiet_hours:\n  sms: {window}\n")
+    assert found[0].startswith(f"2: quiet_hours.sms.{key}: {said}. SMS may go out only")
+    assert "widen_legal_window: true" in found[0]
+
+
+def test_a_country_window_obeys_the_same_floor(tmp_path: Path) -> None:
+    found = problems_of(
+        tmp_path,
+        "quiet_hours:\n"
+        "  sms:\n"
+        '    not_before: "08:00"\n'
+        '    not_after: "21:00"\n'
+        "    widen_legal_window: true\n"  # the general window's flag is its own
+        "    countries:\n"
+        '      US: {not_before: "08:00", not_after: "22:00"}\n'
+        '      ir: {not_before: "09:00", not_after: "20:00"}\n',
+    )
+    assert [p.split(": ")[0:2] for p in found] == [
+        ["7", "quiet_hours.sms.countries.US.not_after"],
+        ["8", "quiet_hours.sms.countries.ir"],
+    ]
+    assert "not an ISO 3166 two-letter country code in capitals" in found[1]
+
+
+def test_widening_the_sms_window_takes_the_explicit_setting(tmp_path: Path) -> None:
+    settings = loaded(
+        tmp_path,
+        "quiet_hours:\n"
+        "  sms:\n"
+        '    not_before: "08:00"\n'
+        '    not_after: "21:00"\n'
+        "    countries:\n"
+        '      GB: {not_before: "07:30", not_after: "21:00", widen_legal_window: true}\n',
+    )
+    assert settings.quiet_hours["sms"].for_country("GB").not_before == time(7, 30)
+    assert settings.quiet_hours["sms"].for_country("FR").not_before == time(8)
+
+
+def test_widen_legal_window_is_refused_on_email_hours(tmp_path: Path) -> None:
+    found = problems_of(
+        tmp_path,
+        'quiet_hours:\n  email:\n    not_before: "06:00"\n    not_after: "23:00"\n'
+        "    widen_legal_window: true\n",
+    )
+    assert found == [
+        "5: quiet_hours.email.widen_legal_window: widen_legal_window is for SMS hours only: "
+        "e-mail has no legal window"
+    ]
+
+
+def test_settings_built_in_code_keep_the_floor_too() -> None:
+    early = QuietHours(not_before=time(7), not_after=time(21))
+    with pytest.raises(ValidationError, match="07:00 is before 08:00"):
+        Settings(quiet_hours={"sms": early})
+    wide = QuietHours(
+        not_before=time(8),
+        not_after=time(21),
+        countries={"GB": AllowedHours(not_before=time(7), not_after=time(21))},
+    )
+    with pytest.raises(ValidationError, match=r"quiet_hours\.sms\.countries\.GB\.not_before"):
+        Settings(quiet_hours={"sms": wide})
+    widened = AllowedHours(not_before=time(7), not_after=time(21), widen_legal_window=True)
+    Settings(quiet_hours={"sms": wide.model_copy(update={"countries": {"GB": widened}})})
+
+
+# --------------------------------------------------------------------------- caps, kinds
+
+
+def test_a_cap_for_an_unknown_channel_is_refused_with_the_channels_listed(tmp_path: Path) -> None:
+    found = problems_of(tmp_path, FILE_CHANNELS + "caps:\n  channels:\n    smss: {per_week: 1}\n")
+    assert found == [
+        "6: caps.channels.smss: unknown channel 'smss'; did you mean 'sms'? channel caps are "
+        "keyed by a configured channel's name: email (email), sms (sms)"
+    ]
+
+
+def test_a_cap_keyed_by_kind_needs_a_channel_of_that_name(tmp_path: Path) -> None:
+    channels = "channels:\n  mail: {adapter: file, kind: email, path: o}\n"
+    found = problems_of(tmp_path, channels + "caps:\n  channels:\n    email: {per_day: 1}\n")
+    assert found == [
+        "5: caps.channels.email: no channel is named 'email': channel caps are keyed by "
+        "channel name, not kind; the channels: mail (email)"
+    ]
+    fine = loaded(tmp_path, FILE_CHANNELS + "caps:\n  channels:\n    sms: {per_week: 1}\n")
+    assert fine.caps.channels["sms"].per_week == 1
+
+
+def test_a_channel_whose_name_is_not_a_kind_needs_one(tmp_path: Path) -> None:
+    found = problems_of(tmp_path, FILE_CHANNELS + "  push: {adapter: console}\n")
+    assert found == [
+        "4: channels.push: channel 'push' needs kind: email or sms (its name is not a kind)"
+    ]
+
+
+# --------------------------------------------------------------------------- adapter options
+
+
+def test_an_adapter_option_typo_is_refused_at_load_with_the_accepted_ones(tmp_path: Path) -> None:
+    found = problems_of(
+        tmp_path,
+        "channels:\n"
+        "  email: {adapter: file, kind: email, path: outbox}\n"
+        "  sms:\n"
+        "    adapter: http_sms\n"
+        "    kind: sms\n"
+        "    urll: http://127.0.0.1:9/sms\n",
+    )
+    assert found == [
+        "6: channels.sms.urll: unknown option 'urll' for adapter 'http_sms'; did you mean "
+        "'url'? it takes: url (text, required), token (text), timeout (number) (each also "
+        "as <name>_env: VARIABLE)",
+        "4: channels.sms.adapter: adapter 'http_sms' needs option 'url'; it takes: url "
+        "(text, required), token (text), timeout (number)",
+    ]
+
+
+def test_provider_options_are_checked_one_by_one(tmp_path: Path) -> None:
+    found = problems_of(
+        tmp_path,
+        "channels:\n"
+        "  email: {adapter: file, kind: email, path: outbox}\n"
+        "  sms:\n"
+        "    kind: sms\n"
+        "    providers:\n"
+        "      - {adapter: http_sms, url: http://127.0.0.1:9/sms}\n"
+        "      - adapter: twilio\n"
+        "        account_sid: AC1\n"
+        "        auth_token_env: TWILIO_TOKEN\n"
+        "        from_number: '+15550100'\n"
+        "        timeout: '10'\n",
+    )
+    assert found == [
+        "11: channels.sms.providers.1.timeout: option 'timeout' is text; it takes number"
+    ]
+
+
+def test_adapter_problems_come_with_the_other_problems_of_the_file(tmp_path: Path) -> None:
+    found = problems_of(
+        tmp_path,
+        "quiet_hours:\n  smss: {not_before: '09:00', not_after: '20:00'}\n"
+        "channels:\n  email: {adapter: smtp, kind: email, url: 'smtp://h', hots: x}\n",
+    )
+    assert [p.split(":")[0] for p in found] == ["2", "4"]
+
+
+def test_campaigns_validate_reports_configuration_problems(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"campaigns_dir: {REPO / 'campaigns'}\ntemplates_dir: {REPO / 'templates'}\n"
+        "channels:\n"
+        "  email: {adapter: file, kind: email, path: outbox}\n"
+        "  sms: {adapter: http_sms, kind: sms, urll: 'http://127.0.0.1:9/sms'}\n"
+        "quiet_hours:\n  smss: {not_before: '09:00', not_after: '20:00'}\n"
+        "caps:\n  channels:\n    smss: {per_week: 1}\n",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
+    result = subprocess.run(
+        [RAPPORT, "--config", str(config), "campaigns", "validate"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1, result.stderr
+    for line, key in [
+        (5, "channels.sms.urll"),
+        (7, "quiet_hours.smss"),
+        (10, "caps.channels.smss"),
+    ]:
+        assert f"{config}:{line}: {key}:" in result.stderr
+
+
+# --------------------------------------------------------------------------- shipped files
+
+
+def test_the_shipped_config_and_its_quiet_hours_example_load(tmp_path: Path) -> None:
+    shipped = (REPO / "config.yaml").read_text(encoding="utf-8")
+    load_settings(REPO / "config.yaml", environ={})
+    example = shipped.split("# quiet_hours:\n", 1)[1].split("\n\n", 1)[0]
+    uncommented = "quiet_hours:\n" + "\n".join(line[2:] for line in example.splitlines())
+    settings = loaded(tmp_path, uncommented + "\n")
+    assert settings.quiet_hours["sms"].for_country("IR").not_before == time(9)
+
+
+def test_the_docs_show_how_to_widen_the_sms_window() -> None:
+    text = (REPO / "docs" / "campaigns.md").read_text(encoding="utf-8")
+    blocks = [part.split("```", 1)[0] for part in text.split("```yaml-fragment\n")[1:]]
+    widened = [block for block in blocks if "widen_legal_window: true" in block]
+    settings = Settings.model_validate(yaml.safe_load(widened[0]))
+    assert settings.quiet_hours["sms"].for_country("GB").not_before == time(7, 30)
+    operations = (REPO / "docs" / "operations.md").read_text(encoding="utf-8")
+    assert "widen_legal_window: true" in operations
