@@ -69,10 +69,16 @@ def report(
         raise click.UsageError("--from must not be after --to")
     engine = app.migrated_engine()
     figures = compute(engine, app.settings, start, end, window_days=window_days)
-    if html_path is not None:
-        html_path.write_text(to_html(figures, app.settings.sender.brand), encoding="utf-8")
-        click.echo(f"report written to {html_path}", err=True)
+    # Everything is formatted before anything is written: a failure leaves no half output.
+    page = None if html_path is None else to_html(figures, app.settings.sender.brand)
     if as_json:
-        click.echo(to_json(figures))
+        printed: str | None = to_json(figures) + "\n"
     elif html_path is None or comments:
-        click.echo(to_text(figures, comments=comments), nl=False)
+        printed = to_text(figures, comments=comments)
+    else:
+        printed = None
+    if html_path is not None and page is not None:
+        html_path.write_text(page, encoding="utf-8")
+        click.echo(f"report written to {html_path}", err=True)
+    if printed is not None:
+        click.echo(printed, nl=False)

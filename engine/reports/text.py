@@ -97,8 +97,11 @@ def _pct(value: float | None) -> str:
 
 
 def _table(title: str, headers: list[str], rows: list[list[Any]]) -> str:
+    """Columns padded to their widest cell. A row may be shorter than the header (a
+    newer cohort has fewer later months): its missing cells are blank."""
     # A tab or newline in a cell would shift columns or forge a row: shown escaped.
     cells = [[_cell(value) for value in row] for row in [headers, *rows]]
+    cells = [row + [""] * (len(headers) - len(row)) for row in cells]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     lines = [title]
     for index, row in enumerate(cells):
