@@ -26,6 +26,13 @@ def demo(app: AppContext, directory: Path, customers: int, seed: int, day: str |
     """A realistic sample: plan and dispatch one day through the file channel."""
     from rapport.engine.runtime.demo import run_demo
 
+    config = Path(app.config_path or "config.yaml")
     run_demo(
-        app.settings, directory, customers=customers, seed=seed, day=parse_day(day), echo=click.echo
+        app.settings,
+        directory,
+        customers=customers,
+        seed=seed,
+        day=parse_day(day),
+        echo=click.echo,
+        config_file=config if config.exists() else None,
     )

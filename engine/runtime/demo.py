@@ -5,17 +5,26 @@ operator's database), imports a generated sample through the normal import path,
 plans one day that has birthdays, a holiday and reorder nudges, and dispatches it
 through the file channel while a simulated clock walks through the day: messages
 leave in each recipient's local send window, as they would in production.
+
+Its links are signed with the key kept in the demo's own database (never the
+operator's ``RAPPORT_SECRET_KEY``), so they open in ``rapport serve`` pointed at that
+database: the summary ends with that command, ready to paste (:func:`serve_command`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import shlex
 import shutil
 import sys
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from email import message_from_bytes, policy
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, func, select
 
@@ -56,6 +65,9 @@ def demo_settings(settings: Settings, directory: Path) -> Settings:
                 "sms": ChannelConfig(adapter="file", kind="sms", path=outbox),
             },
             "secret_key_file": directory / "secret.key",
+            # The demo's links are signed with its own database's key, which
+            # ``rapport serve`` on that database reads too (see serve_command).
+            "secret_key": None,
         }
     )
 
@@ -68,8 +80,12 @@ def run_demo(
     seed: int = 7,
     day: date | None = None,
     echo: Echo = print,
+    config_file: Path | None = None,
 ) -> dict[str, object]:
-    """Run the demo and print its summary; returns the figures for tests."""
+    """Run the demo and print its summary; returns the figures for tests.
+
+    ``config_file`` is the configuration the demo was run with (None: built-in
+    defaults); the commands the summary suggests name it."""
     if directory.exists():
         shutil.rmtree(directory)
     directory.mkdir(parents=True)
@@ -158,13 +174,25 @@ def run_demo(
     echo("")
     echo(f"Files: {len(written)} messages in {_rel(outbox_dir)} (.eml for e-mail, .json for SMS)")
     echo(f"Store: {_rel(directory / 'rapport.db')}; explore it with, for example:")
-    database = f"RAPPORT_DATABASE_URL=sqlite:///{_rel(directory / 'rapport.db')}"
+    # By absolute path: a relative SQLite path is read relative to the config's folder.
+    # An exported RAPPORT_SECRET_KEY is cleared: the demo's key is in its database.
+    clear = "RAPPORT_SECRET_KEY= " if os.environ.get("RAPPORT_SECRET_KEY") else ""
+    database = f"{clear}RAPPORT_DATABASE_URL={shlex.quote(settings.database_url)}"
     campaign = "birthday" if "birthday" in examples else next(iter(examples), "birthday")
     example = examples.get(campaign, "C00001")
     program = _program()
-    echo(f"  {database} {program} explain {example} --date {the_day.isoformat()}")
+    config = f" --config {shlex.quote(_rel(config_file))}" if config_file is not None else ""
+    echo(f"  {database} {program}{config} explain {example} --date {the_day.isoformat()}")
     on_day = f"--date {the_day.isoformat()}"
-    echo(f"  {database} {program} preview {campaign} --customer {example} {on_day}")
+    echo(f"  {database} {program}{config} preview {campaign} --customer {example} {on_day}")
+    serve, note = serve_command(settings, program, config_file)
+    echo("")
+    echo("Open the links in these messages (preferences, unsubscribe, feedback) with the web app:")
+    echo(f"  {serve}")
+    if note:
+        echo(f"  ({note})")
+    if link := example_link(written):
+        echo(f"  then, for example: {link}")
     engine.dispose()
     return {
         "day": the_day,
@@ -172,7 +200,57 @@ def run_demo(
         "by_status": by_status,
         "files": len(written),
         "samples": samples,
+        "serve": serve,
     }
+
+
+_LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def serve_command(settings: Settings, program: str, config_file: Path | None) -> tuple[str, str]:
+    """The ``rapport serve`` command that opens the demo's links, and a note (empty
+    when none is needed).
+
+    It names the demo's database (its signing key is there) by absolute path, clears
+    an exported ``RAPPORT_SECRET_KEY`` (which would win over that key), and listens
+    where ``web.base_url`` points when that is this machine; a base URL elsewhere is
+    only reachable through whatever serves it there, which the note says.
+    """
+    env = []
+    if os.environ.get("RAPPORT_SECRET_KEY"):
+        env.append("RAPPORT_SECRET_KEY=")
+    env.append(f"RAPPORT_DATABASE_URL={shlex.quote(settings.database_url)}")
+    words = [*env, program, "serve"]
+    if config_file is not None:
+        words += ["--config", shlex.quote(_rel(config_file))]
+    web = settings.web
+    url = urlsplit(web.base_url)
+    note = ""
+    if url.scheme == "http" and url.hostname in _LOCAL_HOSTS:
+        host = "127.0.0.1" if url.hostname == "localhost" else url.hostname
+        if host != web.host:
+            words += ["--host", host]
+        if (url.port or 80) != web.port:
+            words += ["--port", str(url.port or 80)]
+    else:
+        note = f"the links point to web.base_url, {web.base_url}: serve them there"
+    return " ".join(words), note
+
+
+_LINK = re.compile(r"https?://[^\s\"'<>]+/preferences/[^\s\"'<>]+")
+
+
+def example_link(files: list[Path]) -> str | None:
+    """A preference-centre link from the first e-mail written, if any has one."""
+    for path in files:
+        if path.suffix != ".eml":
+            continue
+        message = message_from_bytes(path.read_bytes(), policy=policy.default)
+        for part in message.walk():
+            found = part.get_content_type() == "text/plain" and _LINK.search(part.get_content())
+            if found:
+                return found.group()
+    return None
 
 
 async def _simulate_day(
