@@ -1,11 +1,15 @@
 """The ``rapport`` command: the group with every command added, and its exit codes.
 
-Exit codes: 0 ok, 1 invalid input (the message names file, line/row and field),
-2 usage error, 3 runtime failure, 75 a daemon (``run``, ``dispatch``) stopped with
-work cut off: a send still running at the end of the grace period, which the provider
-may have accepted, or an outcome it could not write (``EXIT_ABANDONED`` in
-``rapport.engine.runtime.daemon``). Errors go to stderr; a user's mistake never shows
-a traceback (set RAPPORT_DEBUG=1 to see one for runtime failures).
+Exit codes: 0 ok, 1 invalid input (the message names file, line/row and field; a bad
+``RAPPORT_LOG_LEVEL`` too), 2 usage error, 3 runtime failure, 75 a daemon (``run``,
+``dispatch``) stopped with work cut off: a send still running at the end of the grace
+period, which the provider may have accepted, or an outcome it could not write
+(``EXIT_ABANDONED`` in ``rapport.engine.runtime.daemon``). Errors go to stderr.
+
+No exception reaches the terminal as a traceback: one we did not expect (a bug) is
+exit 3 with one line, ``rapport: unexpected error in <command>: <Type>: <message>``.
+With ``RAPPORT_DEBUG=1`` a runtime failure or an unexpected error also prints its
+traceback (same exit code); a user's mistake never does.
 
 The commands are added here, explicitly; no command registers itself by being
 imported. Command modules import from ``rapport.engine.cli.app``, never from here.
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import os
 import sys
+import traceback
 
 import click
 from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -50,12 +55,25 @@ cli.add_command(customers.customers)
 cli.add_command(report.report)
 
 
+#: The levels RAPPORT_LOG_LEVEL accepts (any case).
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_DAEMONS = {"run", "serve", "dispatch"}
+
+
 def main() -> None:
     """Entry point: map our exceptions to exit codes and clean messages."""
     from rapport.engine.core import logs
 
-    daemon_like = bool({"run", "serve", "dispatch"} & set(sys.argv[1:]))
-    logs.configure(os.environ.get("RAPPORT_LOG_LEVEL", "INFO" if daemon_like else "WARNING"))
+    command = command_name(sys.argv[1:])
+    level = log_level(os.environ.get("RAPPORT_LOG_LEVEL"), daemon=command.split(" ")[0] in _DAEMONS)
+    if level is None:
+        click.echo(
+            f"error: RAPPORT_LOG_LEVEL={os.environ.get('RAPPORT_LOG_LEVEL')!r} is not a log "
+            f"level: use one of {', '.join(LOG_LEVELS)}",
+            err=True,
+        )
+        sys.exit(EXIT_INVALID)
+    logs.configure(level)
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
@@ -81,10 +99,59 @@ def main() -> None:
         _runtime_failure(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), exc)
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as exc:  # a bug: one line, the traceback only on request
+        said = _one_line(str(exc).strip().rstrip("."))
+        what = f"{type(exc).__name__}: {said}" if said else type(exc).__name__
+        hint = "" if debugging() else "; set RAPPORT_DEBUG=1 for the traceback"
+        where = command or "rapport"
+        _runtime_failure(f"unexpected error in {where}: {what}{hint}", exc, prefix="rapport")
 
 
-def _runtime_failure(message: str, exc: BaseException) -> None:
-    if os.environ.get("RAPPORT_DEBUG"):
-        raise exc
-    click.echo(f"error: {message}", err=True)
+def command_name(argv: list[str]) -> str:
+    """The command ``argv`` runs, as the user would name it: ``report``, ``db upgrade``
+    (empty when there is none, as with ``rapport --help``)."""
+    words: list[str] = []
+    group: click.Group = cli
+    args = iter(argv)
+    for arg in args:
+        if arg == "--config":
+            next(args, None)
+        elif arg.startswith("-"):
+            continue
+        elif isinstance(found := group.commands.get(arg), click.Command):
+            words.append(arg)
+            if not isinstance(found, click.Group):
+                break
+            group = found
+        else:
+            break
+    return " ".join(words)
+
+
+def log_level(value: str | None, *, daemon: bool) -> str | None:
+    """The level RAPPORT_LOG_LEVEL asks for (default INFO for daemons, WARNING for the
+    other commands), or None when it names no level."""
+    if value is None or not value.strip():
+        return "INFO" if daemon else "WARNING"
+    level = value.strip().upper()
+    return level if level in LOG_LEVELS else None
+
+
+def debugging() -> bool:
+    """RAPPORT_DEBUG is set to something other than empty, 0, false, no or off."""
+    value = os.environ.get("RAPPORT_DEBUG", "").strip().lower()
+    return value not in ("", "0", "false", "no", "off")
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    """``text`` on one line, without control characters, at most ``limit`` long."""
+    line = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def _runtime_failure(message: str, exc: BaseException, *, prefix: str = "error") -> None:
+    """Exit 3 with ``message`` (after the traceback when RAPPORT_DEBUG is set)."""
+    if debugging():
+        traceback.print_exception(exc, file=sys.stderr)
+    click.echo(f"{prefix}: {message}", err=True)
     sys.exit(EXIT_RUNTIME)

@@ -1,0 +1,190 @@
+"""Exit codes and error lines as README.md and ``rapport.engine.cli.main`` promise them.
+
+0 ok, 1 invalid input, 2 usage error, 3 runtime failure. An exception nobody expected
+(a bug) is exit 3 with one line naming the command and the exception; the traceback is
+printed only with ``RAPPORT_DEBUG=1``, and never for a user's mistake. A bad port, a bad
+log level and ``run --once`` print no traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from factories import REPO, run_rapport
+
+from rapport.engine.cli.main import command_name, log_level
+
+RAPPORT = str(Path(sys.executable).parent / "rapport")
+HINT = "; set RAPPORT_DEBUG=1 for the traceback"
+
+
+def run_process(*args: str, cwd: Path, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    """The console script as a real process, without the caller's RAPPORT_* variables."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
+    environment.update(env or {})
+    return subprocess.run(
+        [RAPPORT, *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, sqlite_template: Path) -> Path:
+    shutil.copy(sqlite_template, tmp_path / "rapport.db")
+    (tmp_path / "config.yaml").write_text(
+        textwrap.dedent(
+            f"""\
+            database: {{url: "sqlite:///rapport.db"}}
+            campaigns_dir: {REPO / "campaigns"}
+            templates_dir: {REPO / "templates"}
+            channels:
+              email: {{adapter: file, kind: email, path: outbox}}
+              sms: {{adapter: file, kind: sms, path: outbox}}
+            """
+        ),
+        encoding="utf-8",
+    )
+    return tmp_path
+
+
+@pytest.fixture
+def broken_report(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``rapport report`` fails the way the cohort table once did."""
+
+    def fail(*_: object, **__: object) -> None:
+        raise IndexError("list index out of range")
+
+    monkeypatch.setattr("rapport.engine.reports.text.compute", fail)
+
+
+@pytest.mark.usefixtures("broken_report")
+def test_an_unexpected_error_is_exit_3_and_one_line_naming_the_command(workdir: Path) -> None:
+    result = run_rapport("report", "--json", cwd=workdir)
+    assert result.returncode == 3
+    assert result.stderr == (
+        f"rapport: unexpected error in report: IndexError: list index out of range{HINT}\n"
+    )
+    assert result.stdout == ""
+
+
+@pytest.mark.usefixtures("broken_report")
+def test_rapport_debug_adds_the_traceback_and_keeps_exit_3(workdir: Path) -> None:
+    result = run_rapport("report", cwd=workdir, env={"RAPPORT_DEBUG": "1"})
+    assert result.returncode == 3
+    assert result.stderr.startswith("Traceback (most recent call last):")
+    assert "in fail" in result.stderr  # the frame that raised
+    last = result.stderr.splitlines()[-1]
+    assert last == "rapport: unexpected error in report: IndexError: list index out of range"
+
+
+@pytest.mark.usefixtures("broken_report")
+@pytest.mark.parametrize("value", ["0", "", "false", "no", "off"])
+def test_rapport_debug_off_values_print_no_traceback(workdir: Path, value: str) -> None:
+    result = run_rapport("report", cwd=workdir, env={"RAPPORT_DEBUG": value})
+    assert result.returncode == 3 and "Traceback" not in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_a_runtime_failure_is_exit_3_with_the_traceback_only_on_request(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(*_: object, **__: object) -> None:
+        raise FileNotFoundError(2, "No such file or directory", "rates.csv")
+
+    monkeypatch.setattr("rapport.engine.reports.text.compute", fail)
+    plain = run_rapport("report", cwd=workdir)
+    assert (plain.returncode, plain.stderr) == (3, "error: No such file or directory: rates.csv\n")
+    debug = run_rapport("report", cwd=workdir, env={"RAPPORT_DEBUG": "1"})
+    assert debug.returncode == 3 and debug.stderr.startswith("Traceback")
+    assert debug.stderr.splitlines()[-1] == "error: No such file or directory: rates.csv"
+
+
+def test_a_users_mistake_never_shows_a_traceback_even_with_rapport_debug(tmp_path: Path) -> None:
+    result = run_rapport(
+        "--config", "missing.yaml", "report", cwd=tmp_path, env={"RAPPORT_DEBUG": "1"}
+    )
+    assert result.returncode == 1
+    assert result.stderr == "missing.yaml: config file not found\n"
+
+
+def test_an_unknown_option_is_a_usage_error(workdir: Path) -> None:
+    result = run_rapport("report", "--period", "3m", cwd=workdir)
+    assert result.returncode == 2 and "No such option '--period'" in result.stderr
+
+
+def test_an_unexpected_message_is_one_line_without_control_characters(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(*_: object, **__: object) -> None:
+        raise ValueError("first line\nsecond\x1b[2J line  " + "x" * 400)
+
+    monkeypatch.setattr("rapport.engine.reports.text.compute", fail)
+    result = run_rapport("report", cwd=workdir)
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("rapport: unexpected error in report: ValueError: first line second")
+    assert "\x1b" not in line and line.endswith("..." + HINT) and len(line) < 400
+
+
+@pytest.mark.parametrize("value", ["verbose", "10", "warn ing"])
+@pytest.mark.parametrize("command", [["report"], ["run", "--once"]])
+def test_a_bad_log_level_is_one_line_naming_the_variable_and_the_levels(
+    workdir: Path, value: str, command: list[str]
+) -> None:
+    result = run_rapport(*command, cwd=workdir, env={"RAPPORT_LOG_LEVEL": value})
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"error: RAPPORT_LOG_LEVEL={value!r} is not a log level: "
+        "use one of DEBUG, INFO, WARNING, ERROR, CRITICAL\n"
+    )
+
+
+def test_log_levels_are_read_in_any_case_with_the_documented_defaults() -> None:
+    assert log_level("debug", daemon=False) == "DEBUG"
+    assert log_level(" Warning ", daemon=True) == "WARNING"
+    assert log_level(None, daemon=True) == "INFO"  # run, serve, dispatch
+    assert log_level("", daemon=False) == "WARNING"  # every other command
+    assert log_level("verbose", daemon=False) is None
+
+
+def test_the_command_named_in_the_error_line_is_the_one_run() -> None:
+    assert command_name(["report", "--json"]) == "report"
+    assert command_name(["--config", "run", "db", "upgrade"]) == "db upgrade"
+    assert command_name(["--config=x.yaml", "customers", "erase", "C1", "--yes"]) == (
+        "customers erase"
+    )
+    assert command_name(["--help"]) == ""
+    assert command_name(["nonsense", "run"]) == ""
+
+
+def test_serve_on_a_port_out_of_range_prints_no_traceback(workdir: Path) -> None:
+    result = run_process("serve", "--port", "99999", cwd=workdir)
+    assert result.returncode in (2, 3), result.stderr
+    assert "Traceback" not in result.stderr
+    last = result.stderr.splitlines()[-1]
+    assert "99999" in last or "port must be 0-65535" in last, last
+    if result.returncode == 3:
+        assert last.startswith("rapport: unexpected error in serve: OverflowError:")
+
+
+def test_serve_on_a_port_in_use_is_one_error_line(workdir: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_process("serve", "--port", str(port), cwd=workdir)
+    assert result.returncode in (1, 3), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_run_once_prints_no_traceback(workdir: Path) -> None:
+    result = run_process("run", "--once", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "SchedulerNotRunning" not in result.stderr
+    assert "dispatch:" in result.stdout
