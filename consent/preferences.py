@@ -2,8 +2,9 @@
 
 Pure functions, so the rules can be tested without a web server: the page shows one
 switch per channel and topic; saving turns the switches into consent changes. A
-switch turned on for a channel with double opt-in (e-mail) becomes ``pending`` until
-the confirmation link is used; turned off, anything granted or pending is withdrawn.
+switch turned on for a channel with double opt-in becomes ``pending`` until the
+customer confirms: e-mail with the link in the confirmation e-mail, SMS by replying
+YES to the confirmation text. Turned off, anything granted or pending is withdrawn.
 Switches that did not move produce nothing, so saving twice records nothing new.
 """
 
@@ -12,7 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-DOUBLE_OPT_IN = frozenset({"email"})
+#: Channels whose opt-in from the web counts only once the customer confirms it from
+#: the address itself: a typo'd or someone else's e-mail address or phone number
+#: must not start receiving marketing.
+DOUBLE_OPT_IN = frozenset({"email", "sms"})
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,12 @@
 """``rapport consent show|grant|withdraw CUSTOMER``: operator view and edits.
 
-Edits are recorded as consent evidence with source ``operator``.
+Edits are recorded as consent evidence with source ``operator``. A grant must say
+where the person agreed and to which text: ``--source`` (``paper_form``,
+``phone_call`` ...; recorded as ``operator:<SOURCE>``) and ``--wording`` (the version
+of the text they agreed to, as import's ``wording`` column). Without them a grant is
+unprovable, so the command refuses it with a usage error (exit 2). A withdrawal
+needs neither (withdrawing must stay as easy as agreeing) but records them if given.
+An operator's grant counts at once, SMS included: the operator holds the proof.
 """
 
 from __future__ import annotations
@@ -18,6 +24,51 @@ from rapport.engine.core.timeutil import isoformat_z
 @click.group()
 def consent() -> None:
     """Operator view and edits of a customer's consent (recorded as evidence)."""
+
+
+#: The source an operator edit is recorded with, and the prefix of a given one.
+OPERATOR_SOURCE = "operator"
+
+
+def _evidence_args(func: Any) -> Any:
+    func = click.option(
+        "--wording",
+        default=None,
+        metavar="VERSION",
+        help="Version of the text the person agreed to, e.g. paper-form-2025-03 "
+        "(required for grant).",
+    )(func)
+    return click.option(
+        "--source",
+        default=None,
+        help="Where the person agreed, e.g. paper_form, phone_call, store_counter "
+        "(required for grant; recorded as operator:SOURCE).",
+    )(func)
+
+
+def _evidence(source: str | None, wording: str | None) -> tuple[str, str | None]:
+    """The recorded source and wording, checked as import checks those columns."""
+    from rapport.engine.customers import fields
+
+    try:
+        recorded = OPERATOR_SOURCE
+        if source is not None:
+            given = fields.source(source.strip(), "--source")
+            room = fields.MAX_SOURCE_LENGTH - len(OPERATOR_SOURCE) - 1
+            if len(given) > room:
+                raise fields.FieldInvalid(
+                    "--source",
+                    f"longer than {room} characters (recorded as {OPERATOR_SOURCE}:SOURCE, "
+                    f"at most {fields.MAX_SOURCE_LENGTH} in all)",
+                )
+            recorded = f"{OPERATOR_SOURCE}:{given}"
+        if wording is not None:
+            wording = fields.wording(wording.strip(), "--wording")
+            if not wording:
+                raise fields.FieldInvalid("--wording", "must not be empty")
+    except fields.FieldInvalid as exc:
+        raise click.UsageError(str(exc)) from None
+    return recorded, wording
 
 
 def _consent_args(func: Any) -> Any:
@@ -57,7 +108,13 @@ def consent_show(app: AppContext, customer_id: str, channel: str | None, topic: 
 
 
 def _edit_consent(
-    app: AppContext, customer_id: str, channel: str | None, topic: str | None, status: str
+    app: AppContext,
+    customer_id: str,
+    channel: str | None,
+    topic: str | None,
+    status: str,
+    source: str | None = None,
+    wording: str | None = None,
 ) -> None:
     from rapport.consent.privacy import require_customer
     from rapport.consent.store import ConsentChange, record_consent
@@ -65,6 +122,19 @@ def _edit_consent(
     settings = app.settings
     if channel is None or topic is None:
         raise click.UsageError("--channel and --topic are required")
+    if status == "granted":
+        missing = [
+            name for name, value in (("--source", source), ("--wording", wording)) if not value
+        ]
+        if missing:
+            raise click.UsageError(
+                " and ".join(missing)
+                + (" is" if len(missing) == 1 else " are")
+                + " required for a grant: --source says where the person agreed "
+                "(e.g. paper_form), --wording which version of the text they agreed to "
+                "(e.g. paper-form-2025-03)"
+            )
+    recorded_source, wording = _evidence(source, wording)
     if channel not in settings.channels:
         raise UserError(
             f"--channel: unknown channel {channel!r}; configured: " + ", ".join(settings.channels)
@@ -79,7 +149,11 @@ def _edit_consent(
         require_customer(connection, customer_id)
         record_consent(
             connection,
-            [ConsentChange(customer_id, channel, topic, status, "operator", now)],
+            [
+                ConsentChange(
+                    customer_id, channel, topic, status, recorded_source, now, wording=wording
+                )
+            ],
             recorded_at=now,
         )
     click.echo(f"{customer_id}: {channel}/{topic} {status}")
@@ -87,19 +161,32 @@ def _edit_consent(
 
 @consent.command("grant")
 @_consent_args
+@_evidence_args
 @config_option
 def consent_grant(
-    app: AppContext, customer_id: str, channel: str | None, topic: str | None
+    app: AppContext,
+    customer_id: str,
+    channel: str | None,
+    topic: str | None,
+    source: str | None,
+    wording: str | None,
 ) -> None:
-    """Record a grant made through an operator."""
-    _edit_consent(app, customer_id, channel, topic, "granted")
+    """Record a grant the person gave through an operator (--source and --wording
+    required: where they agreed, and the version of the text they agreed to)."""
+    _edit_consent(app, customer_id, channel, topic, "granted", source, wording)
 
 
 @consent.command("withdraw")
 @_consent_args
+@_evidence_args
 @config_option
 def consent_withdraw(
-    app: AppContext, customer_id: str, channel: str | None, topic: str | None
+    app: AppContext,
+    customer_id: str,
+    channel: str | None,
+    topic: str | None,
+    source: str | None,
+    wording: str | None,
 ) -> None:
     """Record a withdrawal made through an operator; it takes effect before the next send."""
-    _edit_consent(app, customer_id, channel, topic, "withdrawn")
+    _edit_consent(app, customer_id, channel, topic, "withdrawn", source, wording)

@@ -1,4 +1,4 @@
-"""SMS keywords: which inbound texts mean STOP, START or HELP.
+"""SMS keywords: which inbound texts mean STOP, START, HELP or YES (confirm).
 
 Pure: no web framework, no database. The SMS webhook
 (:mod:`rapport.engine.web.sms_inbound`) decides what a matched keyword does; this
@@ -10,8 +10,10 @@ birthday texts" is not a STOP: other inbound text is not ours to answer.
 
 * STOP words: STOP, STOPALL, QUIT, END, REVOKE, OPT OUT, OPTOUT, CANCEL,
   UNSUBSCRIBE, plus :class:`SMSKeywords` local words.
-* START words: START, UNSTOP, YES, plus local words.
+* START words: START, UNSTOP, plus local words.
 * HELP words: HELP, INFO, plus local words.
+* CONFIRM words: YES, plus local words (default بله, آره, 确认, 是): the reply that
+  confirms a pending SMS opt-in (the preference centre's "reply YES" text).
 
 The English words are always honoured; local words come from the ``sms_keywords:``
 section of config.yaml (``Settings.sms_keywords``), defaulting to Persian and
@@ -34,13 +36,18 @@ from rapport.engine.core.yamlsource import Strict
 MAX_KEYWORD_LENGTH = 40
 
 # Persian typed on an Arabic keyboard: the same word with Arabic yeh/kaf must match.
-_ARABIC_TO_PERSIAN = str.maketrans({"\u064a": "\u06cc", "\u0649": "\u06cc", "\u0643": "\u06a9"})
+# The tatweel (U+0640) only stretches a joined letter (بلـه is بله): it is dropped.
+_ARABIC_TO_PERSIAN = str.maketrans(
+    {"\u064a": "\u06cc", "\u0649": "\u06cc", "\u0643": "\u06a9", "\u0640": None}
+)
 
 
 class KeywordAction(StrEnum):
     STOP = "stop"
     START = "start"
     HELP = "help"
+    #: "Reply YES to confirm": turns a pending SMS opt-in into a grant.
+    CONFIRM = "confirm"
 
 
 STANDARD_KEYWORDS: dict[KeywordAction, tuple[str, ...]] = {
@@ -55,8 +62,9 @@ STANDARD_KEYWORDS: dict[KeywordAction, tuple[str, ...]] = {
         "CANCEL",
         "UNSUBSCRIBE",
     ),
-    KeywordAction.START: ("START", "UNSTOP", "YES"),
+    KeywordAction.START: ("START", "UNSTOP"),
     KeywordAction.HELP: ("HELP", "INFO"),
+    KeywordAction.CONFIRM: ("YES",),
 }
 
 
@@ -66,7 +74,7 @@ def normalise_keyword(text: str) -> str:
     NFKC folds full-width forms (``ＳＴＯＰ``) and presentation forms; format
     characters (direction marks some phones insert) go; inner spaces collapse;
     trailing punctuation (``STOP.``, ``退订。``) goes; case folds; Arabic yeh and kaf
-    become their Persian forms.
+    become their Persian forms and the tatweel (a stretching stroke) goes.
     """
     text = unicodedata.normalize("NFKC", text)
     text = "".join(char for char in text if unicodedata.category(char) != "Cf")
@@ -116,13 +124,21 @@ class SMSKeywords(Strict):
     require them, so configuration can add words but never remove STOP. This is the
     ``sms_keywords:`` section of config.yaml; a list given there replaces the
     default local words for that action.
+
+    ``confirm`` is the YES list (not called ``yes``: YAML 1.1 reads a ``yes:`` key as
+    the boolean true). The first word of a script is the one the confirmation text
+    asks a customer of that language to reply (:func:`reply_word`): Persian ``بله``
+    (the ordinary "yes" to a request; the colloquial ``آره`` is also honoured),
+    Chinese ``确认`` (what Chinese confirmation texts ask for: 回复"确认"; a bare ``是``
+    is also honoured).
     """
 
     stop: tuple[str, ...] = ("لغو", "توقف", "انصراف", "退订", "TD", "取消")
     start: tuple[str, ...] = ("شروع", "订阅")
     help: tuple[str, ...] = ("راهنما", "帮助")
+    confirm: tuple[str, ...] = ("بله", "آره", "确认", "是")
 
-    @field_validator("stop", "start", "help")
+    @field_validator("stop", "start", "help", "confirm")
     @classmethod
     def _usable(cls, words: tuple[str, ...]) -> tuple[str, ...]:
         for word in words:
@@ -142,6 +158,7 @@ class SMSKeywords(Strict):
             KeywordAction.STOP: STANDARD_KEYWORDS[KeywordAction.STOP] + self.stop,
             KeywordAction.START: STANDARD_KEYWORDS[KeywordAction.START] + self.start,
             KeywordAction.HELP: STANDARD_KEYWORDS[KeywordAction.HELP] + self.help,
+            KeywordAction.CONFIRM: STANDARD_KEYWORDS[KeywordAction.CONFIRM] + self.confirm,
         }
 
 
@@ -157,3 +174,19 @@ DEFAULT_KEYWORDS = SMSKeywords()
 def match_keyword(text: str, keywords: SMSKeywords = DEFAULT_KEYWORDS) -> Keyword | None:
     """The keyword the whole message is, or None for any other text."""
     return keyword_table(keywords).get(normalise_keyword(text))
+
+
+def reply_word(
+    action: KeywordAction, language: str, keywords: SMSKeywords = DEFAULT_KEYWORDS
+) -> str:
+    """The word a text in ``language`` asks the customer to reply for ``action``.
+
+    The first configured local word whose script suggests ``language`` (``بله`` for
+    Persian, ``确认`` for Chinese with the defaults), else the first standard English
+    word (``YES``): a message never asks for a word that would not be honoured.
+    """
+    local = keywords.words()[action][len(STANDARD_KEYWORDS[action]) :]
+    for word in local:
+        if script_language(word) == language:
+            return word
+    return STANDARD_KEYWORDS[action][0]

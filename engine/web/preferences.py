@@ -1,16 +1,19 @@
 """The preference centre, double opt-in confirmation and "send me my link".
 
 Reached from the signed link in every message. Saving records evidence with source
-``preference_center``; an e-mail topic switched on stays ``pending`` until the
-confirmation link in the one e-mail it triggers is used.
+``preference_center`` and the page's wording version (:data:`WORDING`). A topic
+switched on is ``pending`` until the customer confirms it from the address itself:
+e-mail by the link in the one e-mail it triggers, SMS by replying YES to the one
+text it triggers (at most one such text per customer per day; the YES is handled
+by :mod:`~rapport.engine.web.sms_inbound`, see :mod:`rapport.consent.confirmation`).
 """
 
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -21,13 +24,26 @@ from rapport.consent.preferences import Switch, changes, switches
 from rapport.consent.state import current_states
 from rapport.consent.store import ConsentChange, record_consent
 from rapport.consent.tokens import Purpose
-from rapport.engine.core.i18n import from_accept_language
-from rapport.engine.core.models import CUSTOMER
+from rapport.engine.core.i18n import from_accept_language, ui_language
+from rapport.engine.core.keywords import KeywordAction, SMSKeywords, reply_word
+from rapport.engine.customers.lookup import address_key, customers_by_email
 from rapport.engine.web.context import WebContext, client_ip, not_found, resolve, web_context
-from rapport.engine.web.transactional import enqueue_email
+from rapport.engine.web.transactional import enqueue_email, enqueue_sms
 
-WORDING = "preference-center-v1"
+#: The version of what the page says a customer agrees to (topic names, the SMS
+#: terms). v2 added the SMS terms: texts start only after a reply YES.
+WORDING = "preference-center-v2"
 CONFIRM_WORDING = "double-opt-in-v1"
+
+
+def _keyword_words(keywords: SMSKeywords, locale: str | None) -> dict[str, str]:
+    """The YES, HELP and STOP words a page or text in the customer's language names."""
+    language = ui_language(locale)
+    return {
+        "confirm_word": reply_word(KeywordAction.CONFIRM, language, keywords),
+        "help_word": reply_word(KeywordAction.HELP, language, keywords),
+        "stop_word": reply_word(KeywordAction.STOP, language, keywords),
+    }
 
 
 def _grid(web: WebContext, connection: Any, customer: Any) -> list[Switch]:
@@ -47,6 +63,7 @@ def _page(web: WebContext, customer: Any, grid: list[Switch], token: str, **extr
         channels=sorted({s.channel for s in grid}, key=[s.channel for s in grid].index),
         topics=list(web.settings.topics),
         postal_address=web.settings.sender.postal_address,
+        **_keyword_words(web.settings.sms_keywords, customer.locale),
         **extra,
     )
 
@@ -94,9 +111,12 @@ async def preferences_save(request: Request) -> Response:
                 ],
                 recorded_at=now,
             )
-        pending = [topic for channel, topic, status in moves if status == "pending"]
-        if pending:
-            _send_confirmation(web, connection, customer, pending, now)
+        by_email = [t for c, t, status in moves if status == "pending" and c == "email"]
+        by_sms = [t for c, t, status in moves if status == "pending" and c == "sms"]
+        if by_email:
+            _send_confirmation(web, connection, customer, by_email, now)
+        if by_sms:
+            _send_sms_confirmation(web, connection, customer, now)
         grid = _grid(web, connection, customer)
     return HTMLResponse(
         _page(
@@ -105,7 +125,8 @@ async def preferences_save(request: Request) -> Response:
             grid,
             request.path_params["token"],
             saved=True,
-            confirmation_sent=bool(pending),
+            confirmation_sent=bool(by_email),
+            sms_confirmation_sent=bool(by_sms),
         )
     )
 
@@ -126,6 +147,26 @@ def _send_confirmation(
         topics=sorted(topics),
         confirm_url=confirm_link(customer.id, web.settings, web.signer),
         postal_address=web.settings.sender.postal_address,
+    )
+
+
+def _send_sms_confirmation(web: WebContext, connection: Any, customer: Any, now: Any) -> None:
+    """Queue the "reply YES" text: at most one a customer a day (the occasion is the
+    day), so switching a topic off and on cannot text someone over and over. A YES
+    confirms every SMS topic pending within the window, so one text covers them."""
+    words = _keyword_words(web.settings.sms_keywords, customer.locale)
+    enqueue_sms(
+        connection,
+        web.pages,
+        customer_id=customer.id,
+        template="sms_confirm",
+        occasion=now.strftime("%Y-%m-%d"),
+        locale=customer.locale,
+        now=now,
+        expires_at=now + timedelta(days=web.settings.web.confirm_link_days),
+        word=words["confirm_word"],
+        help_word=words["help_word"],
+        stop_word=words["stop_word"],
     )
 
 
@@ -201,29 +242,33 @@ async def link_request_post(request: Request) -> Response:
 
     The response (status, body, and roughly its timing) must not tell a stranger
     whether an address belongs to a customer, so the lookup and the e-mail happen in
-    a background task after the response is sent.
+    a background task after the response is sent. The typed address is normalised as
+    import normalises addresses (:mod:`rapport.engine.customers.lookup`), so every
+    spelling of one address also shares one rate-limit bucket.
     """
     web = web_context(request)
     form = await request.form()
-    address = str(form.get("email") or "").strip().lower()
+    address = str(form.get("email") or "").strip()
     language = str(form.get("lang") or "") or from_accept_language(
         request.headers.get("accept-language")
     )
     ip = client_ip(request) or "unknown"
-    if not web.link_limiter.allow(f"ip:{ip}", f"email:{address}"):
+    typed = address_key(address) if _could_be_address(address) else None
+    bucket = typed.key if typed is not None else address.lower()
+    if not web.link_limiter.allow(f"ip:{ip}", f"email:{bucket}"):
         body = web.pages.render("link_request.html", language, sent=False, limited=True)
         return HTMLResponse(body, status_code=429, headers={"Retry-After": "3600"})
     body = web.pages.render("link_request.html", language, sent=True, limited=False)
-    task = BackgroundTask(_send_link, web, address) if _could_be_address(address) else None
+    task = BackgroundTask(_send_link, web, address) if typed is not None else None
     return HTMLResponse(body, background=task)
 
 
-#: The longest e-mail address a mail system can carry (RFC 5321's path limit).
-MAX_ADDRESS_LENGTH = 254
+#: The longest address import accepts (a decomposed address is longer than it reads).
+MAX_ADDRESS_LENGTH = 320
 
 
 def _could_be_address(address: str) -> bool:
-    """Worth looking up: anything else (empty, a NUL, which PostgreSQL text cannot
+    """Worth normalising: anything else (empty, a NUL, which PostgreSQL text cannot
     hold, kilobytes of text) matches no customer, and gets the same answer."""
     return 0 < len(address) <= MAX_ADDRESS_LENGTH and "@" in address and address.isprintable()
 
@@ -231,12 +276,7 @@ def _could_be_address(address: str) -> bool:
 def _send_link(web: WebContext, address: str) -> None:
     now = web.now()
     with web.engine.begin() as connection:
-        customers = connection.execute(
-            select(CUSTOMER.c.id, CUSTOMER.c.first_name, CUSTOMER.c.locale).where(
-                func.lower(CUSTOMER.c.email) == address, CUSTOMER.c.erased_at.is_(None)
-            )
-        ).all()
-        for customer in customers:
+        for customer in customers_by_email(connection, address):
             links = links_for(customer.id, "email", web.settings, web.signer)
             enqueue_email(
                 connection,

@@ -1,4 +1,4 @@
-"""``POST /webhooks/sms/inbound``: STOP, START and HELP texts from providers.
+"""``POST /webhooks/sms/inbound``: STOP, START, HELP and YES texts from providers.
 
 Authenticated by the shared webhook token (:mod:`~rapport.engine.web.webhook_auth`).
 Generic JSON ``{"from": "+989121234567", "to": "+15551234567", "text": "STOP"}`` is
@@ -15,6 +15,14 @@ Which texts are keywords is :mod:`rapport.engine.core.keywords`, with the local 
   so START never undoes an unsubscribe made elsewhere (link, operator, complaint).
 * HELP: brand, contact, "Msg & data rates may apply" and how to stop; nothing is
   recorded.
+* YES (or a local confirm word, بله, 确认 ...): grants the SMS topics the sender's
+  customers switched on in the preference centre and have pending since at most
+  ``web.confirm_link_days`` (7 days), source ``sms_reply``, wording
+  ``sms-confirm-v1 keyword:<WORD>`` (:mod:`rapport.consent.confirmation`). With nothing
+  pending in the window, YES does what START does (providers such as Twilio treat
+  YES as an opt-in word and unblock the number on it, so the two must agree): only
+  what a keyword withdrew is re-granted, else the reply says there is nothing to
+  confirm. Nothing else is ever granted by a YES.
 
 Replies are in the first matched customer's language, else the keyword's script
 (Persian -> fa, Chinese -> zh), else English. Logs carry customer ids and counts,
@@ -26,7 +34,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
@@ -36,6 +44,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from rapport.consent.confirmation import SMS_REPLY_SOURCE, confirm_pending, sms_reply_wording
 from rapport.consent.state import current_states, history
 from rapport.consent.store import (
     ConsentChange,
@@ -84,6 +93,13 @@ START_REPLY = N_(
 )
 START_NOTHING_REPLY = N_(
     "{brand}: There are no texts to resume for this number. Reply HELP for help."
+)
+CONFIRM_REPLY = N_(
+    "{brand}: Thank you, your texts are confirmed. Msg frequency varies. "
+    "Msg & data rates may apply. Reply HELP for help, STOP to opt out."
+)
+CONFIRM_NOTHING_REPLY = N_(
+    "{brand}: There is nothing to confirm for this number. Reply HELP for help."
 )
 HELP_REPLY = N_(
     "{brand}: Questions? Contact {contact}. Msg & data rates may apply. Reply STOP to opt out."
@@ -252,6 +268,32 @@ def start_sms(
     return len(changes)
 
 
+def confirm_sms(
+    connection: Connection,
+    customers: Sequence[Recipient],
+    keyword: Keyword,
+    channels: Sequence[str],
+    now: datetime,
+    window: timedelta,
+) -> int:
+    """Grant the SMS topics pending since ``now - window``; returns how many."""
+    return sum(
+        len(
+            confirm_pending(
+                connection,
+                customer.id,
+                channels,
+                source=SMS_REPLY_SOURCE,
+                wording=sms_reply_wording(keyword.word),
+                now=now,
+                since=now - window,
+                locale=customer.locale,
+            )
+        )
+        for customer in customers
+    )
+
+
 # -- the handler ------------------------------------------------------------------------
 
 
@@ -281,6 +323,13 @@ def handle_keyword(web: WebContext, keyword: Keyword, sender: str) -> str:
         elif keyword.action is KeywordAction.START:
             changed = start_sms(connection, customers, keyword, channels, now)
             message = START_REPLY if changed else START_NOTHING_REPLY
+        elif keyword.action is KeywordAction.CONFIRM:
+            window = timedelta(days=web.settings.web.confirm_link_days)
+            changed = confirm_sms(connection, customers, keyword, channels, now, window)
+            message = CONFIRM_REPLY
+            if not changed:
+                changed = start_sms(connection, customers, keyword, channels, now)
+                message = START_REPLY if changed else CONFIRM_NOTHING_REPLY
         else:
             changed = 0
             message = HELP_REPLY

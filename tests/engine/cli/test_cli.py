@@ -262,7 +262,18 @@ def test_operator_consent_edits_are_recorded_as_evidence(workdir: Path) -> None:
     (workdir / "customers.csv").write_text(CUSTOMERS_CSV, encoding="utf-8")
     run("import", "customers", "customers.csv", cwd=workdir)
     granted = run(
-        "consent", "grant", "C1", "--channel", "email", "--topic", "birthday", cwd=workdir
+        "consent",
+        "grant",
+        "C1",
+        "--channel",
+        "email",
+        "--topic",
+        "birthday",
+        "--source",
+        "paper_form",
+        "--wording",
+        "store-form-v1",
+        cwd=workdir,
     )
     assert granted.returncode == 0, granted.stderr
     withdrawn = run(
@@ -280,7 +291,20 @@ def test_operator_consent_edits_are_recorded_as_evidence(workdir: Path) -> None:
 def test_consent_edit_with_unknown_topic_names_the_option(workdir: Path) -> None:
     (workdir / "customers.csv").write_text(CUSTOMERS_CSV, encoding="utf-8")
     run("import", "customers", "customers.csv", cwd=workdir)
-    result = run("consent", "grant", "C1", "--channel", "email", "--topic", "gossip", cwd=workdir)
+    result = run(
+        "consent",
+        "grant",
+        "C1",
+        "--channel",
+        "email",
+        "--topic",
+        "gossip",
+        "--source",
+        "paper_form",
+        "--wording",
+        "store-form-v1",
+        cwd=workdir,
+    )
     assert result.returncode == 1
     assert "--topic: unknown topic 'gossip'" in result.stderr
 

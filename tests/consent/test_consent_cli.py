@@ -1,0 +1,103 @@
+"""``rapport consent grant`` needs the proof: where the person agreed and to which text.
+
+Without ``--source`` or ``--wording`` a grant is refused as a usage error (exit 2) that
+names the missing options, and nothing is recorded; with them the evidence carries
+``operator:<SOURCE>`` and the wording version, and ``consent show`` prints both. A
+withdrawal needs neither. Run in this process against SQLite and PostgreSQL (the
+``migrated_url`` fixture, given as ``RAPPORT_DATABASE_URL``).
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from factories import REPO, Ran, consent_trail, insert_customer, run_rapport
+from sqlalchemy import Engine
+
+from rapport.engine.core.db import make_engine
+
+
+@pytest.fixture
+def store(migrated_url: str) -> Iterator[Engine]:
+    engine = make_engine(migrated_url)
+    insert_customer(engine, "C1", locale="fa_IR", timezone="Asia/Tehran", phone="+989121234567")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def run(tmp_path: Path, migrated_url: str, store: Engine):  # type: ignore[no-untyped-def]
+    (tmp_path / "config.yaml").write_text(
+        textwrap.dedent(
+            f"""\
+            campaigns_dir: {REPO / "campaigns"}
+            templates_dir: {REPO / "templates"}
+            """
+        ),
+        encoding="utf-8",
+    )
+
+    def rapport(*args: str) -> Ran:
+        return run_rapport(*args, cwd=tmp_path, env={"RAPPORT_DATABASE_URL": migrated_url})
+
+    return rapport
+
+
+GRANT = ("consent", "grant", "C1", "--channel", "sms", "--topic", "offers")
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ((), "--source and --wording are required"),
+        (("--source", "paper_form"), "--wording is required"),
+        (("--wording", "store-form-2025-03"), "--source is required"),
+        (("--source", "", "--wording", "v1"), "--source is required"),
+        (("--source", "  ", "--wording", "v1"), "--source: must not be empty"),
+        (("--source", "paper_form", "--wording", "x" * 201), "--wording: longer than 200"),
+        (("--source", "p" * 60, "--wording", "v1"), "--source: longer than 55 characters"),
+    ],
+)
+def test_a_grant_without_its_source_and_wording_is_a_usage_error_naming_them(
+    run, store: Engine, options: tuple[str, ...], named: str
+) -> None:  # type: ignore[no-untyped-def]
+    result = run(*GRANT, *options)
+
+    assert result.returncode == 2, result.stdout
+    assert named in result.stderr
+    assert consent_trail(store, "C1") == []
+
+
+def test_a_grant_records_operator_source_and_wording_and_counts_at_once(run, store: Engine) -> None:  # type: ignore[no-untyped-def]
+    result = run(*GRANT, "--source", "paper_form", "--wording", "store-form-2025-03")
+    assert result.returncode == 0, result.stderr
+
+    [event] = consent_trail(store, "C1")
+    assert (event.status, event.source, event.wording) == (
+        "granted",
+        "operator:paper_form",
+        "store-form-2025-03",
+    )
+    shown = run("consent", "show", "C1")
+    assert shown.stdout.splitlines()[0].split()[:3] == ["sms", "offers", "granted"]
+    assert "source=operator:paper_form wording=store-form-2025-03" in shown.stdout
+
+
+def test_a_withdrawal_needs_no_source_but_records_one_given(run, store: Engine) -> None:  # type: ignore[no-untyped-def]
+    withdraw = ("consent", "withdraw", "C1", "--channel", "sms", "--topic", "offers")
+    assert run(*withdraw).returncode == 0
+    assert run(*withdraw, "--source", "phone_call").returncode == 0
+
+    assert [(e.status, e.source, e.wording) for e in consent_trail(store, "C1")] == [
+        ("withdrawn", "operator", None),
+        ("withdrawn", "operator:phone_call", None),
+    ]
+
+
+def test_the_help_names_both_options(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("consent", "grant", "--help")
+    assert "--source" in result.stdout and "--wording" in result.stdout
+    assert "required" in result.stdout
