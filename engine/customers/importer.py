@@ -109,8 +109,12 @@ class ImportReport:
         return lines
 
 
-def _columns(kind: Kind, settings: Settings, today: date, now: datetime) -> tuple[Column, ...]:
-    """The columns of each kind, in the order the spec lists them (and problems print)."""
+def columns(kind: Kind, settings: Settings, today: date, now: datetime) -> tuple[Column, ...]:
+    """The columns of each kind, in the order the spec lists them (and problems print).
+
+    The one list of them: docs/import.md documents each, and a test holds the page to
+    this function (its names and which are required).
+    """
     if kind == "customers":
         return (
             Column("id", partial(fields.external_id, field="id"), required=True),
@@ -344,8 +348,8 @@ def import_file(
     path = Path(path)
     file = str(path)
     now = clock()
-    columns = _columns(kind, settings, today or now.date(), now)
-    order = {column.name: index for index, column in enumerate(columns)}
+    read_columns = columns(kind, settings, today or now.date(), now)
+    order = {column.name: index for index, column in enumerate(read_columns)}
     report = ImportReport(kind=kind, file=file, max_problems=max_problems)
     handle, is_csv = _open(path, file)
     with handle:
@@ -361,7 +365,7 @@ def import_file(
 
         tick()
         read = csv_rows if is_csv else jsonl_rows
-        rows = read(handle, file, columns, report.ignored_columns)
+        rows = read(handle, file, read_columns, report.ignored_columns)
         batch: list[Row] = []
         for row in rows:
             report.rows_read += 1
