@@ -51,6 +51,7 @@ from typing import Any, ClassVar, Final, Self
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from rapport.channels.options import OptionSpec, from_signature
+from rapport.channels.redaction import mask_personal
 
 __all__ = [
     "REDACTED",
@@ -71,13 +72,6 @@ _SECRET_NAME = re.compile(
 )
 #: Secrets shorter than this are not looked for in replies (see :func:`redact_reply`).
 _SHORTEST: Final = 4
-#: Signed link tokens (itsdangerous: payload "." timestamp "." signature).
-_TOKEN = re.compile(r"[\w-]{10,}\.[\w-]{4,}\.[\w-]{20,}")
-#: Anything shaped like an e-mail address, a host without a dot included (servers echo
-#: the envelope: ``<bob@localhost>``).
-_ADDRESS = re.compile(r"[^\s<>()\[\]\"'`,;:@]+@[^\s<>()\[\]\"'`,;:@]+")
-#: Eight digits or more, as phone numbers are written; not an ISO date.
-_PHONE = re.compile(r"(?<![\w.])\+?\(?(?!\d{4}-\d\d-\d\d(?!\d))\d(?:[ ()-]{0,2}\d){7,}(?!\w|\.\d)")
 
 
 class Outcome(StrEnum):
@@ -204,8 +198,9 @@ def redact_reply(text: str, secrets: Iterable[str] = ()) -> str:
 
     Each of ``secrets`` (longest first; one shorter than four characters would mask
     bits of every word and protects nothing) becomes ``***``; signed tokens ``[token]``,
-    e-mail addresses ``[email]`` and phone numbers ``[phone]``, as the log filter
-    (:mod:`rapport.engine.core.logs`) writes them.
+    e-mail addresses ``[email]`` and phone numbers ``[phone]`` by the rule the log
+    filter (:mod:`rapport.engine.core.logs`) uses too (:mod:`rapport.channels.redaction`):
+    dates and ids are left as they are.
 
     >>> redact_reply("535 bad login s3cret for bob@shop.example", ["s3cret"])
     '535 bad login *** for [email]'
@@ -214,9 +209,7 @@ def redact_reply(text: str, secrets: Iterable[str] = ()) -> str:
     """
     for secret in sorted({s for s in secrets if len(s) >= _SHORTEST}, key=len, reverse=True):
         text = text.replace(secret, REDACTED)
-    text = _TOKEN.sub("[token]", text)
-    text = _ADDRESS.sub("[email]", text)
-    return _PHONE.sub("[phone]", text)
+    return mask_personal(text)
 
 
 def secret_forms(options: Mapping[str, Any], secret: frozenset[str] = frozenset()) -> set[str]:
@@ -287,11 +280,16 @@ class Channel(abc.ABC):
         async def redacting_send(self: Channel, message: OutgoingMessage) -> SendResult:
             result = self.redacted(await send(self, message))
             log.debug(
-                "%s key=%s outcome=%s reason=%s",
+                "%s sent: %s (%s)",
                 self.name,
-                message.idempotency_key,
-                result.outcome,
-                result.reason,
+                result.outcome.value,
+                result.reason or "no reason given",
+                extra={
+                    "idempotency_key": message.idempotency_key,
+                    "customer_id": message.customer_id,
+                    "campaign": message.campaign,
+                    "outcome": result.outcome.value,
+                },
             )
             return result
 

@@ -396,7 +396,15 @@ class SMTPChannel(Channel):
                 # ~8 ms of pure-Python RSA: off the event loop.
                 data = await asyncio.to_thread(self.dkim.sign, data)
         except MessageFormatError as exc:
-            logger.warning("smtp refused key=%s before sending: %s", message.idempotency_key, exc)
+            logger.warning(
+                "smtp refused a message before sending: %s",
+                exc,
+                extra={
+                    "idempotency_key": message.idempotency_key,
+                    "customer_id": message.customer_id,
+                    "campaign": message.campaign,
+                },
+            )
             return SendResult.permanent(str(exc))
         message_id = message_id_of(message, self.message_id_domain)
         async with self._lock:

@@ -380,7 +380,7 @@ class WebhookChannel(Channel):
         try:
             response = await self._http().post(self.url, content=body, headers=headers)
         except BlockedAddressError as exc:
-            logger.warning("webhook refused key=%s: %s", key, exc)
+            logger.warning("webhook refused a message: %s", exc, extra={"idempotency_key": key})
             return SendResult.permanent(str(exc))
         except httpx.HTTPError as exc:
             if (result := http_error_result(exc)) is None:  # pragma: no cover - all mapped

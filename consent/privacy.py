@@ -281,7 +281,17 @@ def erase_customer(connection: Connection, customer_id: str, now: datetime) -> E
             ).scalars()
         ),
     )
-    log.info("%s", report.summary())
+    log.info(
+        "customer erased",
+        extra={
+            "customer_id": report.customer_id,
+            "suppressions_added": report.suppressions_added,
+            "messages_cancelled": report.messages_cancelled,
+            "messages_blanked": report.messages_blanked,
+            "consent_events_cleared": report.consent_events_cleared,
+            "orders_kept": report.orders_kept,
+        },
+    )
     return report
 
 

@@ -8,13 +8,16 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
 # Browser tests drive Debian's Chromium through Playwright (no browser download); the
 # CJK font lets screenshots of Chinese pages show characters instead of empty boxes.
-if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/noto ]; then
+# systemd-analyze checks the unit file docs/operations.md gives.
+if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/noto ] \
+  || [ ! -x /usr/bin/systemd-analyze ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk systemd \
+      >/dev/null
   else
-    echo "note: /usr/bin/chromium is missing (sudo apt-get install chromium);" \
-         "browser tests will be skipped outside CI" >&2
+    echo "note: /usr/bin/chromium or /usr/bin/systemd-analyze is missing (sudo apt-get" \
+         "install chromium systemd); those tests will be skipped outside CI" >&2
   fi
 fi
 .venv/bin/ruff check .

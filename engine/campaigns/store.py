@@ -42,7 +42,11 @@ class CampaignStore:
         for gone in set(self._entries) - present:
             del self._entries[gone]
             if self._valid.pop(gone, None) is not None:
-                log.info("campaign file %s removed: its campaign has ended", gone.name)
+                log.info(
+                    "campaign file %s removed: its campaign has ended",
+                    gone.name,
+                    extra={"file": gone.name},
+                )
         for path in sorted(present):
             stat = path.stat()
             stamp = (stat.st_mtime_ns, stat.st_size)
@@ -60,11 +64,17 @@ class CampaignStore:
             campaign = load_campaign(path, self.settings, _display(path))
         except CampaignError as exc:
             kept = "keeping its last valid version" if path in self._valid else "not loaded"
-            log.warning("campaign file %s is invalid (%s)", path.name, kept)
+            log.warning(
+                "campaign file %s is invalid (%s)", path.name, kept, extra={"file": path.name}
+            )
             self.on_problems(exc.problems)
             return _Entry(stamp, None, list(exc.problems))
         if path in self._valid:
-            log.info("campaign file %s reloaded", path.name)
+            log.info(
+                "campaign file %s reloaded",
+                path.name,
+                extra={"file": path.name, "campaign": campaign.id},
+            )
         self._valid[path] = campaign
         return _Entry(stamp, campaign, [])
 

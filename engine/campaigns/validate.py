@@ -17,6 +17,11 @@ but let the campaigns go live: a configured locale a campaign has no templates f
 (its customers get the default locale's, see ``locales.missing_templates`` to make
 that a problem), and a typographic character such as ``’`` that alone turns an SMS
 from GSM-7 into UCS-2, more than halving what one segment holds.
+
+The configuration the messages depend on is checked too (:func:`check_configuration`):
+a ``web.base_url`` that is not HTTPS makes every link in them plain HTTP,
+``List-Unsubscribe`` included (RFC 8058 requires HTTPS): a warning, and a problem with
+``production: true``.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from dataclasses import dataclass, field
 
 from rapport.engine.campaigns.model import Campaign, load_campaigns
 from rapport.engine.campaigns.samples import sample_context
+from rapport.engine.core.baseurl import insecure_base_url
 from rapport.engine.core.config import Settings
 from rapport.engine.core.errors import Problem
 from rapport.engine.rendering.errors import TemplateMissing, TemplateProblemError
@@ -41,7 +47,7 @@ from rapport.engine.rendering.renderer import (
 )
 from rapport.engine.rendering.sms_encoding import count_sms, non_gsm_characters
 
-__all__ = ["ValidationReport", "check_campaigns", "validate_campaigns"]
+__all__ = ["ValidationReport", "check_campaigns", "check_configuration", "validate_campaigns"]
 
 #: The keyword every SMS provider and our inbound handler honour; see the spec's consent model.
 OPT_OUT_KEYWORD = "STOP"
@@ -97,6 +103,17 @@ def check_campaigns(settings: Settings, renderer: Renderer | None = None) -> Val
         else:
             found.warnings.extend(gaps)
     return ValidationReport(_sorted(found.problems), _sorted(found.warnings))
+
+
+def check_configuration(settings: Settings, source: str = "config.yaml") -> ValidationReport:
+    """What in the configuration (read from ``source``) would spoil every message: a
+    ``web.base_url`` that is not HTTPS is a warning, a problem with ``production: true``."""
+    why = insecure_base_url(settings)
+    if why is None:
+        return ValidationReport([], [])
+    if settings.production:
+        return ValidationReport([Problem(source, None, f"{why} (production: true)")], [])
+    return ValidationReport([], [Problem(source, None, why)])
 
 
 def validate_campaigns(settings: Settings, renderer: Renderer | None = None) -> list[Problem]:

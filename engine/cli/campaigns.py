@@ -31,22 +31,23 @@ def campaigns_validate(app: AppContext) -> None:
     """Load every campaign and render every template in every configured locale.
 
     Problems fail the command (exit 1); warnings (a configured locale a campaign
-    has no templates for, avoidable UCS-2 in an SMS) are printed as FILE: warning: ...
-    and leave it successful.
+    has no templates for, avoidable UCS-2 in an SMS, a web.base_url that is not HTTPS)
+    are printed as FILE: warning: ... and leave it successful.
     """
     from dataclasses import replace
 
     from rapport.engine.campaigns.model import load_campaigns
-    from rapport.engine.campaigns.validate import check_campaigns
+    from rapport.engine.campaigns.validate import check_campaigns, check_configuration
     from rapport.engine.runtime import services
 
+    config = check_configuration(app.settings, app.config_path or "config.yaml")
     report = check_campaigns(app.settings, services.renderer(app.settings))
-    for problem in report.problems:
+    for problem in config.problems + report.problems:
         click.echo(str(problem), err=True)
-    for warning in report.warnings:
+    for warning in config.warnings + report.warnings:
         click.echo(str(replace(warning, message=f"warning: {warning.message}")), err=True)
-    if report.problems:
-        click.echo(f"{len(report.problems)} problem(s) found", err=True)
+    if config.problems or report.problems:
+        click.echo(f"{len(config.problems + report.problems)} problem(s) found", err=True)
         sys.exit(1)
     loaded, _ = load_campaigns(app.settings)
     locales = ", ".join(app.settings.locales.supported)

@@ -12,6 +12,7 @@ cut off at the end of the grace period or an outcome could not be written (see
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import sys
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,8 @@ import click
 from rapport.engine.cli.app import AppContext, config_option, run_async
 from rapport.engine.cli.plan import print_plan_report
 from rapport.engine.runtime import metrics
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -38,6 +41,9 @@ def dispatch(app: AppContext, once: bool, interval: float) -> None:
     """Send due messages from the outbox (without --once: keep sending until SIGTERM)."""
     engine = app.migrated_engine()
     if once:
+        from rapport.engine.core.baseurl import check_base_url
+
+        check_base_url(app.settings)  # as the daemon does when it starts
         report = run_async(_dispatch_once(app, engine))
         _print_dispatch_report(report)
         if not report.clean:
@@ -139,7 +145,16 @@ def run(app: AppContext, once: bool) -> None:
             web.state.dispatch_problem = daemon.dispatch_problem
             servers.append(BackgroundServer(web, settings.host, settings.port, web=settings))
             servers[-1].start()
-            click.echo(f"web app on http://{settings.host}:{servers[-1].port}")
+            _log_listening(
+                "the web app (/healthz, /readyz too)", settings.host, servers[-1].port, "/"
+            )
+        else:
+            log.info(
+                "web app off (web.enabled: false): this daemon serves no preference "
+                "centre, unsubscribe links, webhooks, /healthz or /readyz; set "
+                "web.enabled: true, or run `rapport serve` beside it",
+                extra={"web_enabled": False},
+            )
         # /metrics on its own address is served whether or not the web app is.
         servers += _start_metrics_server(app, engine)
         if app.settings.web.enabled or servers:
@@ -168,7 +183,15 @@ def _start_metrics_server(app: AppContext, engine: Engine) -> list[Any]:
         name="/metrics (web.metrics_host, web.metrics_port)",
     ).start()
     click.echo(f"/metrics on http://{settings.metrics_host}:{server.port}/metrics")
+    _log_listening("/metrics", settings.metrics_host, server.port, "/metrics")
     return [server]
+
+
+def _log_listening(what: str, host: str, port: int, path: str) -> None:
+    """Where a server of this process listens, as a log line with the address as fields."""
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{port}{path}"
+    log.info("%s listens on %s", what, url, extra={"host": host, "port": port, "url": url})
 
 
 def _warn_if_metrics_open(web: WebConfig, web_host: str) -> None:

@@ -360,6 +360,9 @@ class Settings(Strict):
     #: earlier version generated here becomes the database's first key, so links
     #: already sent keep opening; with an in-memory SQLite database it keeps the key.
     secret_key_file: Path = Path("var/secret.key")
+    #: A deployment customers receive messages from: what is a warning on a trial set-up
+    #: is refused (a ``web.base_url`` that is not HTTPS; see engine/core/baseurl.py).
+    production: bool = False
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     @field_validator("quiet_hours")

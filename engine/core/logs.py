@@ -1,12 +1,32 @@
-"""Logging: JSON lines when not on a terminal, and never any personal data.
+"""Logging: JSON lines when not on a terminal, ids as fields, never any personal data.
 
-Code logs ids, not names, addresses or tokens; that is the rule. The redaction filter
-here is the second line of defence: whatever reaches a handler has anything shaped
-like an e-mail address, a phone number or a signed token masked before it is
-written, as is the token segment of a link's path (``/unsubscribe/<token>``,
-``/preferences/``, ``/confirm/``, ``/feedback/``) and any ``token=`` in a query
-string, so a mistake in one log call cannot leak what the rule protects. The web
-server's loggers go through the same handler (see :mod:`rapport.engine.web.server`).
+Code logs ids, not names, addresses or tokens; that is the rule, and ids go in fields
+rather than in the message: ``log.info("message sent", extra={"message_id": 7,
+"customer_id": "C-1234", "campaign": "birthday"})`` is written as
+``{"ts": ..., "level": "info", "logger": ..., "message": "message sent", "message_id":
+7, "customer_id": "C-1234", "campaign": "birthday"}``. Every library's records go
+through the same handler (uvicorn's, Alembic's, APScheduler's, and Python warnings),
+so stderr holds JSON lines only; on a terminal the same records are plain text with
+the fields after the message. Alembic says nothing below WARNING unless the level is
+DEBUG (it would print every migration context at each start).
+
+Redaction is the second line of defence: whatever reaches the handler, message,
+exception text and every field, has masked
+
+- names: the value of any field named like one (``first_name``, ``last_name``,
+  ``full_name``, ``customer_name``, ...) and, in text, whatever follows such a label
+  (``first_name='Sara'``, ``"last_name": "Li"``, ``name: محمد رضایی``) -> ``[name]``;
+  a name written into text without a label cannot be recognised, which is why code
+  logs ids only (tests/engine/core/test_log_fields.py checks the call sites);
+- e-mail addresses and phone numbers, by the rule provider replies are masked with
+  (:mod:`rapport.channels.redaction`), and the whole value of a field named ``email``,
+  ``phone``, ``to``, ``address``, ... -> ``[email]`` / ``[phone]``;
+- signed tokens, the token segment of a link's path (``/unsubscribe/<token>``,
+  ``/preferences/``, ``/confirm/``, ``/feedback/``) and any ``token=`` in a query
+  string -> ``[token]``;
+
+and nothing else: dates, date-times, UUIDs, ids (``C-1234``, ``B0000001``, message
+ids, the planning lock's key), counts and durations are written as they are.
 """
 
 from __future__ import annotations
@@ -16,42 +36,104 @@ import logging
 import re
 import sys
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_PHONE = re.compile(r"\+?\d[\d ()-]{7,}\d")
-# itsdangerous tokens: base64url payload "." timestamp "." signature
-_TOKEN = re.compile(r"[\w-]{10,}\.[\w-]{4,}\.[\w-]{20,}")
+from rapport.channels.redaction import mask_personal
+
 # A signed link's path segment and a token in a query string, whatever they look like
 # (an admin's report token is any string the operator chose).
 _TOKEN_PATH = re.compile(r"(/(?:unsubscribe|preferences|confirm|feedback)/)[^/\s?#\"']+")
 _TOKEN_QUERY = re.compile(r"([?&;](?:token|access_token)=)[^&;\s#\"']+", re.IGNORECASE)
+#: Keys that name a person's name: ``name``, ``first_name``, ``lastName``, ``surname``...
+_NAME_KEY = r"(?:(?:first|last|full|given|family|middle|display|customer|to|sur)[_ ]?)?name"
+_NAME_FIELD = re.compile(_NAME_KEY, re.IGNORECASE)
+#: Such a key followed by ``=`` or ``:`` and its value in text: a quoted string, or the
+#: words up to a delimiter or the next ``key=`` / ``key:``.
+_NAMED = re.compile(
+    rf"(?P<label>\b{_NAME_KEY}\b[\"']?\s*[:=]\s*)"
+    r"(?:(?P<quote>[\"'])(?:(?!(?P=quote)).)*(?P=quote)"
+    r"|[^\s,;)\]}\"<>]+(?:[ ](?![^\s,;]*[:=])[^\s,;)\]}\"<>]+)*)",
+    re.IGNORECASE,
+)
+#: Fields whose whole value is an address or number, whatever it looks like.
+_CONTACT_FIELDS = frozenset(
+    {"email", "email_address", "phone", "phone_number", "mobile", "to", "recipient", "address"}
+)
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 # Extra fields left out of JSON lines: uvicorn's terminal-coloured copy of each message.
 _DROPPED = {"color_message"}
+#: Libraries that say nothing below WARNING, whatever the level; and those that do only
+#: at DEBUG (Alembic: its migration context at every start).
+_QUIET = ("httpx", "httpcore", "apscheduler", "aiosmtplib", "uvicorn.access")
+_QUIET_UNLESS_DEBUG = ("alembic",)
+
+
+def _unname(match: re.Match[str]) -> str:
+    quote = match.group("quote") or ""
+    return f"{match.group('label')}{quote}[name]{quote}"
 
 
 def redact(text: str) -> str:
+    """``text`` with names after a label, e-mail addresses, phone numbers and tokens
+    masked; dates, ids and counts left as they are."""
     text = _TOKEN_PATH.sub(r"\1[token]", text)
     text = _TOKEN_QUERY.sub(r"\1[token]", text)
-    text = _TOKEN.sub("[token]", text)
-    text = _EMAIL.sub("[email]", text)
-    return _PHONE.sub("[phone]", text)
+    text = _NAMED.sub(_unname, text)
+    return mask_personal(text)
+
+
+def redact_field(name: str, value: Any) -> Any:
+    """A field's value safe to write: masked whole when the field's name says it holds
+    a name, an address or a number; otherwise its text redacted (in lists and
+    mappings too), numbers, booleans and None as they are."""
+    if value is None or value == "":
+        return value
+    if _NAME_FIELD.fullmatch(name):
+        return "[name]"
+    if name.lower() in _CONTACT_FIELDS:
+        return "[email]" if "@" in str(value) else "[phone]"
+    if isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {str(k): redact_field(str(k), v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [redact_field(name, item) for item in value]
+    return redact(str(value))
+
+
+def message_fields(message: Any) -> dict[str, Any]:
+    """The ids of an outbox message (anything with ``id``, ``customer_id``, ``campaign``
+    and ``channel``) as a record's fields: ``extra=message_fields(message)``."""
+    return {
+        "message_id": message.id,
+        "customer_id": message.customer_id,
+        "campaign": message.campaign,
+        "channel": message.channel,
+    }
+
+
+def fields(record: logging.LogRecord) -> dict[str, Any]:
+    """The fields a record carries beyond the standard ones (``extra=...``)."""
+    return {k: v for k, v in vars(record).items() if k not in _STANDARD and k not in _DROPPED}
 
 
 class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         record.msg, record.args = redact(message), None
-        for name, value in list(vars(record).items()):
-            if name not in _STANDARD and isinstance(value, str):
-                setattr(record, name, redact(value))
+        for name, value in fields(record).items():
+            setattr(record, name, redact_field(name, value))
         if record.exc_info and not record.exc_text:
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
         elif record.exc_text:
             record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
 
 
@@ -63,28 +145,44 @@ class JSONFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        entry.update(
-            {k: v for k, v in vars(record).items() if k not in _STANDARD and k not in _DROPPED}
-        )
+        entry.update(fields(record))
         if record.exc_text:
             entry["exception"] = record.exc_text
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+class PlainFormatter(logging.Formatter):
+    """For a terminal: ``LEVEL logger: message key=value ...``, then any traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = f"{record.levelname} {record.name}: {record.getMessage()}"
+        for name, value in fields(record).items():
+            shown = value if isinstance(value, str) else json.dumps(value, default=str)
+            line += f" {name}={shown}"
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        return f"{line}\n{record.exc_text}" if record.exc_text else line
+
+
 def configure(level: str = "INFO", *, json_lines: bool | None = None) -> None:
-    """Log to stderr: JSON lines unless stderr is a terminal, always redacted."""
+    """Log to stderr: JSON lines unless stderr is a terminal, always redacted.
+
+    Python warnings become log records too, so nothing but log lines reaches stderr.
+    """
     handler = logging.StreamHandler(sys.stderr)
     if json_lines is None:
         json_lines = not sys.stderr.isatty()
-    handler.setFormatter(
-        JSONFormatter() if json_lines else logging.Formatter("%(levelname)s %(name)s: %(message)s")
-    )
+    handler.setFormatter(JSONFormatter() if json_lines else PlainFormatter())
     handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("httpx", "httpcore", "apscheduler", "aiosmtplib", "uvicorn.access"):
+    for noisy in _QUIET:
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    verbose = root.level <= logging.DEBUG
+    for chatty in _QUIET_UNLESS_DEBUG:
+        logging.getLogger(chatty).setLevel(logging.NOTSET if verbose else logging.WARNING)
+    logging.captureWarnings(True)
 
 
 class Throttle:

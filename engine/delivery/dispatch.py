@@ -45,7 +45,7 @@ from rapport.channels.base import Channel, SendResult
 from rapport.consent.tokens import Signer
 from rapport.engine.core.config import Settings
 from rapport.engine.core.db import in_memory
-from rapport.engine.core.logs import Throttle
+from rapport.engine.core.logs import Throttle, message_fields
 from rapport.engine.core.models import MessageStatus
 from rapport.engine.core.timeutil import Clock, utcnow
 from rapport.engine.delivery import claims, outbox
@@ -222,10 +222,10 @@ class Dispatcher:
         if unwritten:
             log.error(
                 "outcomes of %d messages could not be written (%s); they stay 'sending' and "
-                "are sent again when their leases expire: %s",
+                "are sent again when their leases expire",
                 len(unwritten),
                 self.report.database_error or "database unavailable",
-                ", ".join(map(str, unwritten)),
+                extra={"message_ids": list(unwritten)},
             )
 
     def _end_wait(self) -> float:
@@ -369,7 +369,10 @@ class Dispatcher:
         except (CheckFailed, asyncio.CancelledError):
             raise
         except Exception:
-            log.exception("message %s: unexpected error; handed back to the queue", message.id)
+            log.exception(
+                "unexpected error before sending; the message is handed back to the queue",
+                extra=message_fields(message),
+            )
             self.release([message], "unexpected error before sending")
             return None
 
@@ -403,7 +406,9 @@ class Dispatcher:
         if verdict.lost:
             run.keeper.drop([message.id])
             self.report.lost_leases += 1
-            log.warning("message %s: lease lost before sending; not sent", message.id)
+            log.warning(
+                "lease lost before sending; the message is not sent", extra=message_fields(message)
+            )
             return None
         kind = self.kind(message.channel)
         if verdict.status is None and (kind, verdict.address) in run.bounced:
@@ -474,9 +479,9 @@ class Dispatcher:
                 raise
             self.report.abandoned.append(message.id)
             log.warning(
-                "message %s: send abandoned at the end of the grace period; the provider may "
-                "have accepted it, and it will be sent again with the same idempotency key",
-                message.id,
+                "send abandoned at the end of the grace period; the provider may have "
+                "accepted the message, and it will be sent again with the same idempotency key",
+                extra=message_fields(message),
             )
             self.release([message], "send abandoned at the end of the grace period")
             return None

@@ -215,6 +215,7 @@ class ChannelLane:
                 self.name,
                 wait,
                 _held_note(held),
+                extra={"channel": self.name},
             )
         return SendResult.transient(
             f"channel {self.name} paused for {math.ceil(wait)} s", retry_after=wait, reached=False
@@ -228,6 +229,7 @@ class ChannelLane:
                 self.name,
                 provider.name,
                 provider.failures_in_a_row,
+                extra={"channel": self.name, "provider": provider.name},
             )
         provider.failures_in_a_row = 0
 
@@ -261,6 +263,7 @@ class ChannelLane:
                 result.reason,
                 until - now,
                 _held_note(held),
+                extra={"channel": self.name, "provider": provider.name},
             )
         else:
             log.warning(
@@ -270,16 +273,23 @@ class ChannelLane:
                 result.reason,
                 until - now,
                 _held_note(held),
+                extra={"channel": self.name, "provider": provider.name},
             )
 
     def _log_raised(self, provider: Provider, message: OutgoingMessage, exc: Exception) -> None:
         key = f"{self.name}:{provider.name}:raised:{type(exc).__name__}"
         if self._throttle.allow(key, self.clock()):
             log.exception(
-                "adapter %s raised on message %s%s",
+                "adapter %s raised on a message%s",
                 provider.name,
-                message.idempotency_key,
                 _held_note(self._throttle.held_back(key)),
+                extra={
+                    "channel": self.name,
+                    "provider": provider.name,
+                    "customer_id": message.customer_id,
+                    "campaign": message.campaign,
+                    "idempotency_key": message.idempotency_key,
+                },
             )
 
     async def aclose(self) -> None:

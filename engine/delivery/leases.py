@@ -86,13 +86,18 @@ class LeaseKeeper:
                     len(ids),
                     type(exc).__name__,
                     self.interval,
+                    extra={"count": len(ids)},
                 )
             return
         gone = (set(ids) - still) & self.held  # outcomes written meanwhile are not lost
         if gone:
             self.lost |= gone
             self.held -= gone
-            log.warning("%d leases were lost to another dispatcher; not sending those", len(gone))
+            log.warning(
+                "%d leases were lost to another dispatcher; not sending those",
+                len(gone),
+                extra={"count": len(gone), "message_ids": sorted(gone)},
+            )
 
     def _renew(self, ids: list[int]) -> set[int]:
         with self.engine.begin() as connection:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
-from rapport.engine.core.logs import Throttle
+from rapport.engine.core.logs import Throttle, message_fields
 from rapport.engine.core.models import MessageStatus
 from rapport.engine.delivery import outbox, suppression
 from rapport.engine.delivery.claims import Claimed
@@ -196,6 +196,7 @@ class Outcomes:
                     len(group) + len(self.waiting),
                     self.report().database_error,
                     min(self._pause * 2, RETRY_MOST),
+                    extra={"count": len(group) + len(self.waiting)},
                 )
             self.waiting[:0] = group
             self._pause = min(self._pause * 2, RETRY_MOST)
@@ -218,20 +219,32 @@ class Outcomes:
                 continue
             if change.message_id not in written:
                 report.lost_leases += 1
-                log.warning("message %s: lease lost before the outcome was recorded", message.id)
+                log.warning(
+                    "lease lost before the outcome was recorded", extra=message_fields(message)
+                )
                 continue
             report.outcomes[(message.channel, change.status.value)] += 1
             if change.status is not MessageStatus.SENT:
                 report.reasons[(message.channel, change.status.value, pending.reason)] += 1
             if change.status is MessageStatus.QUEUED:
                 log.info(
-                    "message %s requeued via %s: %s; next attempt at %s",
-                    message.id,
+                    "message requeued via %s: %s; next attempt at %s",
                     message.channel,
                     pending.reason or "no reason given",
                     change.at.isoformat() if change.at else "once due",
+                    extra={**message_fields(message), "status": change.status.value},
                 )
             elif pending.before_sending:
-                log.info("message %s %s: %s", message.id, change.status.value, pending.reason)
+                log.info(
+                    "message %s: %s",
+                    change.status.value,
+                    pending.reason,
+                    extra={**message_fields(message), "status": change.status.value},
+                )
             else:
-                log.info("message %s %s via %s", message.id, change.status.value, message.channel)
+                log.info(
+                    "message %s via %s",
+                    change.status.value,
+                    message.channel,
+                    extra={**message_fields(message), "status": change.status.value},
+                )

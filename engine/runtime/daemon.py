@@ -11,6 +11,10 @@ coalesce, so a slow tick never piles up behind itself.
 A daemon built with ``plan=False`` (``rapport dispatch``) only dispatches: it never
 schedules the planning tick nor takes the planning lock.
 
+A ``web.base_url`` that is not HTTPS (every link in messages would be plain HTTP) is
+logged as a warning when a daemon is built, and refused with ``production: true``
+(:mod:`rapport.engine.core.baseurl`).
+
 SIGTERM or SIGINT stops it (:meth:`Daemon.stop`): nothing new is claimed, claimed
 messages not yet handed to a provider are released, sends in flight may finish
 within ``daemon.grace_seconds``, and every outcome is written. The exit status is 0
@@ -42,6 +46,7 @@ from apscheduler.schedulers.base import SchedulerNotRunningError
 from sqlalchemy import Engine
 
 from rapport.engine.campaigns.store import CampaignStore
+from rapport.engine.core.baseurl import check_base_url
 from rapport.engine.core.config import Settings
 from rapport.engine.core.timeutil import Clock, utcnow
 from rapport.engine.customers.recommend import CoPurchase, load_co_purchase
@@ -107,6 +112,8 @@ class Daemon:
         on_problems: Callable[[list[Any]], None] | None = None,
         plan: bool = True,
     ) -> None:
+        # A web.base_url that is not HTTPS: a warning, refused with production: true.
+        check_base_url(settings)
         #: False: dispatch only (``rapport dispatch``): no planning tick, no planning lock.
         self.plan = plan
         self.settings = settings
@@ -153,7 +160,7 @@ class Daemon:
         now = self.clock()
         for day in days_in_play(now):
             if self.stopped.is_set():
-                log.info("stopping: the planning tick ends before %s", day.isoformat())
+                log.info("stopping: the planning tick ends early", extra={"day": day.isoformat()})
                 break
             started = time.monotonic()
             report = run_plan(
@@ -173,6 +180,12 @@ class Daemon:
                 report.inserted,
                 report.already_planned,
                 len(report.render_errors),
+                extra={
+                    "day": day.isoformat(),
+                    "inserted": report.inserted,
+                    "already_planned": report.already_planned,
+                    "render_errors": len(report.render_errors),
+                },
             )
             if self.on_plan is not None:
                 self.on_plan(report)
@@ -223,7 +236,10 @@ class Daemon:
         metrics.record_dispatch(report)
         metrics.tick_done("dispatch")
         if report.outcomes or report.released:
-            log.info("dispatched: %s", dict(report.outcomes))
+            outcomes = {
+                f"{channel}/{status}": n for (channel, status), n in report.outcomes.items()
+            }
+            log.info("dispatched", extra={"outcomes": outcomes})
         if self.on_dispatch is not None:
             self.on_dispatch(report)
 
@@ -328,7 +344,7 @@ class Daemon:
             )
         for job in left:
             if job not in ("plan", "dispatch"):
-                log.warning("job %s is still running: abandoned", job)
+                log.warning("job %s is still running: abandoned", job, extra={"job": job})
         if not left:
             self.lock.release()
             log.info("daemon stopped")
@@ -351,16 +367,17 @@ class Daemon:
             log.error(
                 "%d sends were still running at the end of the %s s grace period and "
                 "were cut off, their claims released: the provider may have accepted "
-                "messages %s, which will be sent again",
+                "those messages, which will be sent again",
                 len(report.abandoned),
                 f"{grace:g}",
-                ", ".join(map(str, sorted(report.abandoned))),
+                extra={"message_ids": sorted(report.abandoned)},
             )
         if report.unwritten:
             log.error(
-                "the outcomes of messages %s could not be written; they stay claimed "
+                "the outcomes of %d messages could not be written; they stay claimed "
                 "until their leases expire and are then sent again",
-                ", ".join(map(str, sorted(report.unwritten))),
+                len(report.unwritten),
+                extra={"message_ids": sorted(report.unwritten)},
             )
         return EXIT_ABANDONED
 
@@ -438,7 +455,9 @@ class Daemon:
             try:
                 job()
             except Exception:
-                log.exception("job %s failed; it will run again next tick", name)
+                log.exception(
+                    "job %s failed; it will run again next tick", name, extra={"job": name}
+                )
             finally:
                 with self._changed:
                     self._running.pop(name, None)

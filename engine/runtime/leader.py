@@ -47,7 +47,7 @@ class PostgresPlanningLock:
         got = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key})
         if got.scalar_one():
             self._connection = connection
-            log.info("this daemon now plans (advisory lock %s held)", self.key)
+            log.info("this daemon now plans (advisory lock held)", extra={"lock_key": self.key})
             return True
         connection.close()
         return False

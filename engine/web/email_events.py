@@ -257,10 +257,11 @@ def apply_email_events(
             ):
                 withdrawn.append(customer.id)
     log.info(
-        "e-mail events: %d accepted, %d suppressing; e-mail consent withdrawn for %s",
+        "e-mail events: %d accepted, %d suppressing; e-mail consent withdrawn for %d customer(s)",
         len(events),
         len(acting),
-        withdrawn,
+        len(withdrawn),
+        extra={"accepted": len(events), "suppressing": len(acting), "customer_ids": withdrawn},
     )
     return EventTally(
         accepted=len(events), suppressed=len(acting), ignored=len(events) - len(acting)

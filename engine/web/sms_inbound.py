@@ -334,10 +334,10 @@ def handle_keyword(web: WebContext, keyword: Keyword, sender: str) -> str:
             changed = 0
             message = HELP_REPLY
     log.info(
-        "sms keyword %s for customers %s: %d topic(s) changed",
+        "sms keyword %s: %d topic(s) changed",
         keyword.action,
-        [customer.id for customer in customers],
         changed,
+        extra={"customer_ids": [customer.id for customer in customers], "changed": changed},
     )
     language = ui_language(customers[0].locale) if customers else (keyword.language or "en")
     return render_reply(language, message, web.settings)

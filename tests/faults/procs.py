@@ -208,6 +208,18 @@ class Rapport:
             found.append(str(entry.get("message", "")) if isinstance(entry, dict) else line)
         return found
 
+    def entries(self) -> list[dict[str, Any]]:
+        """The JSON log lines it wrote, with their fields (ids are fields, not text)."""
+        found = []
+        for line in self.output().splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict):
+                found.append(entry)
+        return found
+
 
 def start(*args: str, cwd: Path, env: dict[str, str], log: Path) -> Rapport:
     """``rapport ARGS`` forked from the fork server, its output appended to ``log``."""

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import re
 import signal
 import time
 from pathlib import Path
@@ -81,7 +80,11 @@ def test_sigterm_with_a_send_hanging_past_the_grace_exits_nonzero_naming_it_and_
     assert code is not None, "still running 10 s after the grace period"
     assert code != 0, output[-3000:]
     assert took <= GRACE + 2, f"exited {took:.1f} s after SIGTERM"
-    named = [line for line in dispatcher.messages() if re.search(rf"\b{hung.id}\b", line)]
+    named = [
+        entry["message"]
+        for entry in dispatcher.entries()
+        if hung.id == entry.get("message_id") or hung.id in entry.get("message_ids", [])
+    ]
     assert any("accepted" in line or "abandon" in line for line in named), output[-3000:]
     assert len(sms_provider.snapshot()) == 1  # nothing else was started
     rows = outbox(fault_url)

@@ -1,0 +1,89 @@
+"""``campaigns validate`` and a ``web.base_url`` that is not HTTPS.
+
+Every link in a message starts with ``web.base_url``; RFC 8058 requires the one-click
+``List-Unsubscribe`` URI to be HTTPS. A plain-HTTP base URL (the shipped config's
+``http://127.0.0.1:8000`` included) is a warning that leaves validation successful;
+with ``production: true`` it is a problem, exit 1.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from factories import REPO, run_rapport
+
+from rapport.engine.campaigns.validate import check_configuration
+from rapport.engine.core.config import Settings, WebConfig
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8000", "http://shop.example", "HTTP://shop.example", "shop.example"]
+)
+def test_a_base_url_that_is_not_https_is_a_warning(url: str) -> None:
+    report = check_configuration(Settings(web=WebConfig(base_url=url)), "conf/config.yaml")
+    assert report.problems == []
+    [warning] = report.warnings
+    assert (warning.file, warning.line) == ("conf/config.yaml", None)
+    assert warning.message.startswith(f"web.base_url {url!r} is not HTTPS")
+    assert "List-Unsubscribe" in warning.message and "RFC 8058" in warning.message
+
+
+def test_in_production_it_is_a_problem() -> None:
+    settings = Settings(web=WebConfig(base_url="http://shop.example"), production=True)
+    report = check_configuration(settings)
+    assert report.warnings == []
+    [problem] = report.problems
+    assert str(problem).startswith("config.yaml: web.base_url 'http://shop.example' is not HTTPS")
+    assert problem.message.endswith("(production: true)")
+
+
+@pytest.mark.parametrize("production", [False, True])
+def test_https_is_fine_either_way(production: bool) -> None:
+    settings = Settings(web=WebConfig(base_url="https://shop.example/r"), production=production)
+    report = check_configuration(settings)
+    assert (report.problems, report.warnings) == ([], [])
+
+
+def test_the_shipped_config_documents_web_enabled_and_production_and_warns() -> None:
+    shipped = (REPO / "config.yaml").read_text(encoding="utf-8")
+    assert "\n  enabled: false\n" in shipped and "/healthz" in shipped and "/readyz" in shipped
+    assert "\nproduction: false\n" in shipped and "https://" in shipped
+
+
+@pytest.fixture
+def operator(tmp_path: Path) -> Path:
+    """The shipped config.yaml, campaigns and templates, as an operator copies them."""
+    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+    shutil.copytree(REPO / "campaigns", tmp_path / "campaigns")
+    shutil.copytree(REPO / "templates", tmp_path / "templates")
+    return tmp_path
+
+
+def test_validate_warns_about_the_shipped_base_url_and_still_succeeds(operator: Path) -> None:
+    ran = run_rapport("campaigns", "validate", cwd=operator)
+    assert ran.returncode == 0, ran
+    assert (
+        "config.yaml: warning: web.base_url 'http://127.0.0.1:8000' is not HTTPS: every link "
+        "in messages is plain HTTP, List-Unsubscribe included" in ran.stderr
+    )
+    assert "campaign(s) valid" in ran.stdout
+
+
+def test_validate_fails_in_production_until_the_base_url_is_https(operator: Path) -> None:
+    config = operator / "config.yaml"
+    text = config.read_text(encoding="utf-8").replace(
+        "\nproduction: false\n", "\nproduction: true\n"
+    )
+    config.write_text(text, encoding="utf-8")
+    ran = run_rapport("campaigns", "validate", cwd=operator)
+    assert ran.returncode == 1, ran
+    assert "config.yaml: web.base_url 'http://127.0.0.1:8000' is not HTTPS" in ran.stderr
+    assert "1 problem(s) found" in ran.stderr
+
+    https = text.replace("base_url: http://127.0.0.1:8000", "base_url: https://shop.example")
+    config.write_text(https, encoding="utf-8")
+    ran = run_rapport("campaigns", "validate", cwd=operator)
+    assert ran.returncode == 0, ran
+    assert "base_url" not in ran.stderr
