@@ -3,7 +3,7 @@
 A loop that prints nothing never hands control back to the renderer, so the only
 place a time limit can act is inside the compiled template. Jinja lets an
 environment choose its code generator (``Environment.code_generator_class``); this
-one changes what Jinja writes for four constructs:
+one changes what Jinja writes for these constructs:
 
 - ``{% for x in items %}`` loops over ``environment.ticking(items)``, which checks the
   render's deadline before each item (a ``for ... if`` filter included);
@@ -12,7 +12,13 @@ one changes what Jinja writes for four constructs:
 - ``a ~ b ~ c`` measures its parts (``environment.concat_parts``) before joining
   them, so doubling a string in a loop is refused before the join allocates;
 - what a ``{% set %}`` block, a macro or a ``{% call %}`` block collects goes into an
-  :class:`~rapport.engine.rendering.budget.OutputBuffer`, charged as it grows.
+  :class:`~rapport.engine.rendering.budget.OutputBuffer`, charged as it grows;
+- an ``{% include %}`` or ``{% import %}`` ticks too (a file including itself twice);
+- list, tuple and dict literals are measured (``environment.literal``): ``[b, b, b]``
+  reaches three times what ``b`` does (see :mod:`~rapport.engine.rendering.reach`);
+- nothing but literal text is evaluated at compile time: Jinja would otherwise run
+  filters on literal arguments while compiling, outside any budget (the environment
+  is also made with ``optimized=False``).
 
 Everything else is Jinja's own code. The hooks are methods of
 :class:`rapport.engine.rendering.sandbox.Sandbox`, which reads the render's
@@ -20,6 +26,8 @@ Everything else is Jinja's own code. The hooks are methods of
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from jinja2 import nodes
 from jinja2.compiler import CodeGenerator, Frame
@@ -56,6 +64,44 @@ class BudgetedCodeGenerator(CodeGenerator):
     def visit_CallBlock(self, node: nodes.CallBlock, frame: Frame) -> None:
         node.body = _ticked(node.body, node.lineno)
         super().visit_CallBlock(node, frame)
+
+    def visit_Include(self, node: nodes.Include, frame: Frame) -> None:
+        self.writeline("environment.tick()", node)  # a file including itself twice
+        super().visit_Include(node, frame)
+
+    def visit_Import(self, node: nodes.Import, frame: Frame) -> None:
+        self.writeline("environment.tick()", node)
+        super().visit_Import(node, frame)
+
+    def visit_FromImport(self, node: nodes.FromImport, frame: Frame) -> None:
+        self.writeline("environment.tick()", node)
+        super().visit_FromImport(node, frame)
+
+    def visit_List(self, node: nodes.List, frame: Frame) -> None:
+        self.write("environment.literal(")
+        super().visit_List(node, frame)
+        self.write(")")
+
+    def visit_Dict(self, node: nodes.Dict, frame: Frame) -> None:
+        self.write("environment.literal(")
+        super().visit_Dict(node, frame)
+        self.write(")")
+
+    def visit_Tuple(self, node: nodes.Tuple, frame: Frame) -> None:
+        if node.ctx != "load":  # a loop's or a set's targets
+            super().visit_Tuple(node, frame)
+            return
+        self.write("environment.literal(")
+        super().visit_Tuple(node, frame)
+        self.write(")")
+
+    def _output_child_to_const(self, node: nodes.Expr, frame: Frame, finalize: Any) -> str:
+        """Only literal text is printed at compile time. Jinja would also run any
+        filter on literal arguments while compiling (``{{ 'x'|center(262144) }}``),
+        outside every render's budget; here it runs when the template does."""
+        if not isinstance(node, nodes.TemplateData | nodes.Const):
+            raise nodes.Impossible()
+        return super()._output_child_to_const(node, frame, finalize)
 
     def visit_ExprStmt(self, node: nodes.ExprStmt, frame: Frame) -> None:
         if _hook(node.node, "tick"):

@@ -168,6 +168,7 @@ class LocaleFormats:
 
         A naive datetime is taken to be UTC, as everywhere in Rapport.
         """
+        _short_patterns((format, tzinfo))
         moment = _require(value, "format_datetime")
         if not isinstance(moment, datetime):
             moment = datetime.combine(moment, time())
@@ -300,6 +301,7 @@ def _memo_key(kind: str, value: Any, *arguments: Any) -> tuple[Any, ...] | None:
     The exact type is part of the key, so ``1``, ``True``, ``1.0`` and
     ``Decimal(1)`` never share an entry; arguments must be plain scalars too.
     """
+    _short_patterns(arguments)
     value_type = type(value)
     if value_type in _MEMO_BY_VALUE:
         shown: Any = value
@@ -311,6 +313,20 @@ def _memo_key(kind: str, value: Any, *arguments: Any) -> tuple[Any, ...] | None:
         if type(argument) not in _MEMO_ARGUMENTS:
             return None
     return (kind, value_type, shown, *arguments)
+
+
+#: Characters a format pattern or a currency code may have. Real ones have under 40;
+#: Babel keeps a thousand parsed patterns, and we remember results keyed by them.
+MAX_PATTERN = 100
+
+
+def _short_patterns(arguments: tuple[Any, ...]) -> None:
+    for argument in arguments:
+        if isinstance(argument, str) and len(argument) > MAX_PATTERN:
+            raise ValueError(
+                f"a format pattern may have at most {MAX_PATTERN} characters "
+                f"(this one has {len(argument):,})"
+            )
 
 
 def _day_of(value: date | datetime) -> date:

@@ -16,13 +16,17 @@ inputs and is charged after the fact (:meth:`Guards.made`).
 from __future__ import annotations
 
 import inspect
+import math
 import re
-from collections.abc import Callable, Mapping, MutableMapping, Sequence, Sized
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from functools import wraps
 from typing import Any
 
+from jinja2.utils import Namespace
+
 from rapport.engine.rendering import budget
 from rapport.engine.rendering.budget import PER_ITEM, WIDE, Limits, TemplateTooLarge
+from rapport.engine.rendering.reach import reach
 
 __all__ = ["MAX_INT_BITS", "Guards"]
 
@@ -41,6 +45,8 @@ _PADDING = frozenset({"center", "ljust", "rjust", "zfill"})
 MAX_INT_BITS = 1 << 16
 #: Strings shorter than this are not charged where they are made (see Guards.made).
 _SHORT = 4096
+#: What :func:`~rapport.engine.rendering.reach.reach` measures item by item.
+_CONTAINERS = (list, tuple, dict, set, frozenset, Namespace)
 
 
 class Guards:
@@ -73,12 +79,30 @@ class Guards:
         """
         if type(value) is str and len(value) < _SHORT:
             return value
-        if isinstance(value, Sized) and not isinstance(value, range | str | bytes):
-            if len(value) > self.max_chars:
-                self.size(len(value), what, items=True)
+        if isinstance(value, _CONTAINERS):
+            self.reaching(value, what)
         elif isinstance(value, str | bytes) and len(value) > self.max_chars:
             self.size(len(value), what)
+        elif isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
+            self.integer_bits(value.bit_length(), what)
         budget.charge(budget.size_of(value), what)
+        return value
+
+    def reaching(self, value: Any, what: str) -> int:
+        """Refuse a container that reaches more than a value may (see reach.py)."""
+        size = reach(value, self.max_chars)
+        if size > self.max_chars:
+            raise TemplateTooLarge(
+                f"{what} would make a value of more than {self.max_chars:,} characters "
+                "and items, counting each repeated part every time it appears "
+                "(template_limits.max_memory_mb x 4096)"
+            )
+        return size
+
+    def literal(self, value: Any) -> Any:
+        """A list, tuple or dict literal: ``[b, b, b]`` reaches three times ``b``."""
+        if len(value) > 1:
+            self.reaching(value, "this literal")
         return value
 
     def integer_bits(self, bits: int, what: str) -> None:
@@ -94,7 +118,7 @@ class Guards:
             else _length_of(values)
         )
         total = len(template)
-        for match in _PRINTF.finditer(template):
+        for match in _PRINTF.finditer(_without_keys(template)):
             total += longest
             for number in (match["width"], match["precision"]):
                 if number == "*":
@@ -112,7 +136,8 @@ class Guards:
             for seq, count in ((left, right), (right, left)):
                 if isinstance(seq, str | list | tuple | bytes) and isinstance(count, int):
                     items = isinstance(seq, list | tuple)
-                    made = len(seq) * max(count, 0)
+                    each = self.reaching(seq, "this repetition") - 1 if items else len(seq)
+                    made = each * max(count, 0)
                     self.size(made, "this repetition", wide=_wide(seq), items=items)
                     return
             if isinstance(left, int) and isinstance(right, int):
@@ -123,7 +148,11 @@ class Guards:
         elif operator == "+":
             if isinstance(left, str | list | tuple | bytes) and isinstance(right, type(left)):
                 items = isinstance(left, list | tuple)
-                made = len(left) + len(right)
+                made = (
+                    self.reaching(left, "this sum") + self.reaching(right, "this sum")
+                    if items
+                    else len(left) + len(right)
+                )
                 self.size(made, "this sum", wide=_wide(left, right), items=items)
         elif operator == "%" and isinstance(left, str):
             self.printf(left, right)
@@ -155,7 +184,8 @@ class Guards:
             wide = _wide(owner)
             if name in _PADDING:
                 width = _argument(args, kwargs, 0, "width", 0)
-                self.size(max(len(owner), _int(width)), what, wide=wide)
+                fill = _argument(args, kwargs, 1, "fillchar", " ")
+                self.size(max(len(owner), _int(width)), what, wide=wide or _wide(fill))
             elif name == "expandtabs":
                 tabsize = _int(_argument(args, kwargs, 0, "tabsize", 8))
                 tabs = owner.count("\t") if isinstance(owner, str) else owner.count(b"\t")
@@ -166,9 +196,17 @@ class Guards:
                 self.join(owner, args[0] if args else (), what)
             elif name == "translate":
                 table = _argument(args, kwargs, 0, "table", None)
-                if isinstance(table, Mapping):
-                    longest = max((len(v) for v in table.values() if isinstance(v, str)), default=1)
-                    self.size(len(owner) * max(longest, 1), what)
+                values = (
+                    table.values()
+                    if isinstance(table, Mapping)
+                    else table
+                    if isinstance(table, list | tuple)
+                    else ()
+                )
+                if not isinstance(table, Mapping | list | tuple | str | bytes):
+                    raise TemplateTooLarge("translate() takes a dict, list or string table")
+                longest = max((len(v) for v in values if isinstance(v, str | bytes)), default=1)
+                self.size(len(owner) * max(longest, 1), what)
             else:
                 return False
             return True
@@ -283,6 +321,11 @@ def _filter_tojson(guards: Guards, a: MutableMapping[str, Any]) -> None:
         raise TemplateTooLarge("tojson's indent may be at most 16")
 
 
+def _filter_round(guards: Guards, a: MutableMapping[str, Any]) -> None:
+    if abs(_int(a["precision"])) > 400:  # 10**precision is computed
+        raise TemplateTooLarge("round's precision may be at most 400 digits either way")
+
+
 _FILTER_CHECKS: dict[str, Callable[[Guards, MutableMapping[str, Any]], None]] = {
     "indent": _filter_indent,
     "wordwrap": _filter_wordwrap,
@@ -293,7 +336,25 @@ _FILTER_CHECKS: dict[str, Callable[[Guards, MutableMapping[str, Any]], None]] = 
     "slice": _filter_pieces,
     "tojson": _filter_tojson,
     "join": _filter_join,
+    "round": _filter_round,
 }
+
+
+def _without_keys(template: str) -> str:
+    """A %-format with each ``%(key)`` written ``%``: Python ends a key at the
+    parenthesis that balances its opening one, so a key may hold parentheses."""
+    if "%(" not in template:
+        return template
+    out, index = [], 0
+    while (start := template.find("%(", index)) >= 0:
+        out.append(template[index : start + 1])
+        depth, at = 1, start + 2
+        while at < len(template) and depth:
+            depth += {"(": 1, ")": -1}.get(template[at], 0)
+            at += 1
+        index = at
+    out.append(template[index:])
+    return "".join(out)
 
 
 def _argument(
@@ -305,9 +366,14 @@ def _argument(
 
 
 def _int(value: Any) -> int:
-    """A size argument as the number Python would use; anything else counts as 0
-    (the call itself then refuses it)."""
-    return value if isinstance(value, int) else 0
+    """A size argument as the number Python would use (a float as its whole part, an
+    infinite one as past any limit); anything else counts as 0 (the call itself then
+    refuses it)."""
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if math.isfinite(value) else 1 << 62
+    return 0
 
 
 def _ascii(value: Any) -> bool:
@@ -318,12 +384,15 @@ def _wide(*values: Any) -> bool:
     return not all(_ascii(v) for v in values)
 
 
-def _length_of(args: Any) -> int:
-    """The printed length of %-format arguments, without formatting them twice."""
-    if isinstance(args, tuple | list):
-        return sum(_length_of(a) for a in args)
-    if isinstance(args, Mapping):
-        return sum(_length_of(v) for v in args.values())
-    if isinstance(args, str):
-        return len(args)
-    return len(str(args)) if isinstance(args, int | float) else 64
+def _length_of(value: Any) -> int:
+    """About how long ``value`` prints, without printing it: a string its length, a
+    number its digits, a container eight characters for each thing it reaches."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, int):
+        return value.bit_length() // 3 + 2
+    if isinstance(value, float):
+        return 24
+    if isinstance(value, _CONTAINERS):
+        return 8 * reach(value, 1 << 30)
+    return 64

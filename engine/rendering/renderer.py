@@ -34,25 +34,16 @@ Context
 What a template may use, and that it is plain data only, is the contract documented
 in :mod:`rapport.engine.planning.context`, which builds it.
 
-Filters, formatting for the customer in the language of the template folder, so the
-numbers and dates match the words around them (see
-:mod:`~rapport.engine.rendering.formats`): ``format_date(value, format="long")``,
-``format_datetime(value, format="medium", tzinfo=None)``, ``format_number``,
-``format_decimal``, ``format_percent``, ``format_currency(amount, currency)``,
-``format_timedelta(delta, granularity="second")`` ('3 days') and
-``relative(value, base)`` ('3 days ago', 'in 3 days': ``value`` seen from
-``base``, e.g. ``occasion.last_ordered_at | relative(occasion.date)``).
+Filters format numbers and dates for the customer in the language of the template
+folder (see :mod:`~rapport.engine.rendering.formats` and docs/campaigns.md, "Filters").
 
 Speed
 -----
-A message costs no compile, no file-system access and no locale parsing (everything
-is cached for the life of the :class:`Renderer`), and the renderer adds little to
-Jinja's own ``Template.render``: no walk of a
-:class:`~rapport.engine.rendering.plain.PlainContext`, output joined in batches
-(:func:`~rapport.engine.rendering.sandbox.render_capped`), formatted values
-remembered per locale, dict keys read without a failed attribute lookup first, and
-each template's globals flattened from Jinja's ``ChainMap`` once rather than per
-render (:meth:`Renderer.template`).
+A message costs no compile, no file-system access and no locale parsing (all cached
+for the life of the :class:`Renderer`), and little beyond Jinja's own render: no walk
+of a :class:`~rapport.engine.rendering.plain.PlainContext`, output joined in batches,
+formatted values remembered per locale, and each template's globals flattened from
+Jinja's ``ChainMap`` once rather than per render (:meth:`Renderer.template`).
 """
 
 from __future__ import annotations
@@ -89,7 +80,7 @@ from rapport.engine.rendering.sandbox import (
     MAX_OUTPUT_CHARS,
     ConfinedLoader,
     Sandbox,
-    TemplateOutsideFolder,
+    TemplateRefused,
     new_environment,
     render_capped,
 )
@@ -290,7 +281,8 @@ class Renderer:
                     for part in self.parts_present(template_set, channel, used)
                 ]
                 known = self._analysis.reads(self.environment(used), files, name)
-            except (CampaignError, TemplateSyntaxError, OSError):  # OSError: TemplateNotFound
+            except (CampaignError, TemplateSyntaxError, OSError, RecursionError, SyntaxError):
+                # OSError: TemplateNotFound; the others: rendering reports them properly
                 known = True
             self._reads[key] = known
         return known
@@ -358,8 +350,18 @@ class Renderer:
             problem = Problem(self._locate.file(exc.filename, name), exc.lineno, exc.message or "")
             self._broken[key] = problem
             raise TemplateProblemError(problem) from exc
-        except TemplateOutsideFolder as exc:
+        except TemplateRefused as exc:
             problem = Problem(self._locate.file(None, name), None, str(exc.message))
+            self._broken[key] = problem
+            raise TemplateProblemError(problem) from exc
+        except (RecursionError, SyntaxError, MemoryError) as exc:
+            # Jinja's parser and Python's compiler have their own depth limits.
+            problem = Problem(
+                self._locate.file(None, name),
+                None,
+                f"the template nests too deeply or is too large to compile "
+                f"({type(exc).__name__}: {getattr(exc, 'msg', None) or exc})",
+            )
             self._broken[key] = problem
             raise TemplateProblemError(problem) from exc
         except TemplateNotFound as exc:

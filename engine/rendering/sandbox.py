@@ -67,8 +67,21 @@ MAX_OUTPUT_CHARS = 100_000
 _CHUNKS = 64
 
 
-class TemplateOutsideFolder(TemplateNotFound):
+#: Bytes a template file may hold. The shipped e-mails are under 10 KB; compiling
+#: megabytes of template takes seconds and gigabytes, before any render's budget.
+MAX_TEMPLATE_BYTES = 256 * 1024
+
+
+class TemplateRefused(TemplateNotFound):
+    """A template file the loader will not read; the message says why."""
+
+
+class TemplateOutsideFolder(TemplateRefused):
     """A template file that is not a regular file inside the templates folder."""
+
+
+class TemplateFileTooLarge(TemplateRefused):
+    """A template file larger than :data:`MAX_TEMPLATE_BYTES`."""
 
 
 class ConfinedLoader(FileSystemLoader):
@@ -95,6 +108,13 @@ class ConfinedLoader(FileSystemLoader):
                     template,
                     f"{template}: a link leading out of the templates folder (or not a "
                     "regular file); a template must be a regular file inside it",
+                )
+            size = os.stat(real).st_size
+            if size > MAX_TEMPLATE_BYTES:
+                raise TemplateFileTooLarge(
+                    template,
+                    f"{template}: {size:,} bytes; a template file may hold at most "
+                    f"{MAX_TEMPLATE_BYTES:,}",
                 )
         return super().get_source(environment, template)
 
@@ -124,6 +144,10 @@ class Sandbox(ImmutableSandboxedEnvironment):
     tick = staticmethod(budget.tick)
     ticking = staticmethod(budget.ticking)
     output_buffer = budget.OutputBuffer
+
+    def literal(self, value: Any) -> Any:
+        """A list, tuple or dict written in the template, measured as it is made."""
+        return self.guards.literal(value)
 
     def concat_parts(self, parts: tuple[Any, ...]) -> tuple[Any, ...]:
         self.guards.concat(parts)
@@ -236,6 +260,7 @@ def new_environment(
             enabled_extensions=("html",), default_for_string=False, default=False
         ),
         auto_reload=False,
+        optimized=False,  # no filter runs at compile time, outside the budget
         cache_size=-1,  # never evict: an evicted template would be compiled again
         trim_blocks=True,
         lstrip_blocks=True,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import tracemalloc
 from collections.abc import Callable, Iterator
+from datetime import date
 from typing import Any
 
 import pytest
@@ -32,6 +33,27 @@ HOSTILE = {
     "{% for j in range(40) %}{{ i ~ 'x' * 200 }}{% endfor %}{% endfor %}{% endset %}{{ x|length }}",
     "a macro's output kept by a loop": "{% macro m() %}{% for i in range(100000) %}"
     "{{ 'y' * 3000 ~ i }}{% endfor %}{% endmacro %}{{ m()|length }}",
+    "a list repeating a long list": "{% set a = [0] * 262144 %}{% set b = [a] * 262144 %}"
+    "{{ b|string|length }}",
+    "literals repeating a long list": "{% set a = [0] * 100000 %}"
+    "{% set b = [a, a, a, a, a, a, a, a, a, a] %}{% set c = [b, b, b, b, b, b, b, b, b, b] %}"
+    "{{ c|string|length }}",
+    "a dict literal repeating a long list": "{% set a = [0] * 100000 %}"
+    "{% set d = {'x': a, 'y': a, 'z': a} %}{{ d|tojson|length }}",
+    "membership in an aliased list": "{% set a = [0] * 100000 %}{% set b = [a] * 100000 %}"
+    "{{ [0] in b }}",
+    "nested repetition": "{% set l = [[[[[[[[1] * 10] * 10] * 10] * 10] * 10] * 10] * 10] %}"
+    "{{ l|pprint|length }}",
+    "a long string repeated in a list": "{% set s = 'a ' * 131072 %}"
+    "{{ ([s] * 262144)|map('wordcount')|sum }}",
+    "round to a billion digits": "{{ 5|round(-1000000000) }}",
+    "round down to a billion digits": "{{ 5|round(1000000000, 'floor') }}",
+    "translate through a list": "{% set t = ['x' * 2000] * 100 %}"
+    "{{ ('a' * 262144).translate(t)|length }}",
+    "printf key with parentheses": "{{ ('%(a(b)c)2000000000s' % {'a(b)c': 'y'})|length }}",
+    "lipsum with a float size": "{{ lipsum(1000, max=1000000000.0)|length }}",
+    "a number of a million bits": "{{ (('f' * 262144)|int(base=16)) > 0 }}",
+    "a date pattern of 150,000 characters": "{{ d|format_date('y' * 150000)|length }}",
     "center filter": "{{ 'a'|center(10**9) }}",
     "printf width": "{{ '%01000000000d' % 1 }}",
     "printf precision": "{{ '%.1000000000f' % 1.5 }}",
@@ -91,7 +113,7 @@ def test_a_hostile_template_is_refused_with_file_line_and_reason(
 ) -> None:
     renderer = make(sms(body))
     with pytest.raises(TemplateProblemError) as caught:
-        renderer.render("promo", "sms", "en", {})
+        renderer.render("promo", "sms", "en", {"d": date(2026, 3, 21)})
     problem = caught.value.problem
     assert problem.file.endswith("promo/en/sms.txt")
     assert problem.line == 2, problem
@@ -110,7 +132,7 @@ def test_an_oversized_value_is_refused_before_it_is_allocated(
     tracemalloc.start()
     try:
         with pytest.raises(TemplateProblemError):
-            renderer.render("promo", "sms", "en", {})
+            renderer.render("promo", "sms", "en", {"d": date(2026, 3, 21)})
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

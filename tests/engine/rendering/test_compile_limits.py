@@ -1,0 +1,78 @@
+"""What a template costs before it renders: its file's size, how deeply it nests, and
+what Jinja would evaluate while compiling it. Each is refused with the file and a
+reason, remembered as broken (not compiled again for the next customer), and never a
+traceback out of validate or plan."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from rapport.engine.rendering.errors import OutputTooLarge, TemplateProblemError
+from rapport.engine.rendering.renderer import Renderer
+
+
+def sms(body: str) -> dict[str, str]:
+    return {"promo/en/sms.txt": body}
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ("{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}", "nests too deeply"),
+        ("{% if x %}" * 120 + "x" + "{% endif %}" * 120, "nests too deeply"),
+        ("{% for i in [1] %}" * 25 + "x" + "{% endfor %}" * 25, "nests too deeply"),
+        ("{{ 1" + "|string" * 20000 + " }}", "nests too deeply"),
+    ],
+    ids=["parentheses", "ifs", "loops", "filters"],
+)
+def test_a_template_nesting_past_what_python_compiles_is_refused_once(
+    make: Callable[..., Renderer], body: str, says: str
+) -> None:
+    renderer = make(sms(body))
+    for _ in range(2):  # the second time from the cache of broken templates
+        with pytest.raises(TemplateProblemError) as caught:
+            renderer.render("promo", "sms", "en", {"x": 1})
+        assert caught.value.problem.file.endswith("promo/en/sms.txt")
+        assert says in caught.value.problem.message
+    # What plan asks before rendering answers too (yes, when it cannot parse), no raise.
+    assert renderer.reads("promo", "sms", "en", "customer") in (True, False)
+
+
+@pytest.mark.parametrize(("size", "fits"), [(262_144, True), (262_145, False)])
+def test_a_template_file_may_hold_256_kib(
+    make: Callable[..., Renderer], size: int, fits: bool
+) -> None:
+    renderer = make(sms("x" * size), max_output_chars=300_000)
+    if fits:
+        assert len(renderer.render("promo", "sms", "en", {}).text) == size
+    else:
+        with pytest.raises(TemplateProblemError) as caught:
+            renderer.render("promo", "sms", "en", {})
+        assert "262,145 bytes; a template file may hold at most 262,144" in str(caught.value)
+
+
+def test_filters_on_literal_arguments_run_when_the_template_does_not_when_it_compiles(
+    make: Callable[..., Renderer],
+) -> None:
+    # 3,000 centred strings of 262,144: Jinja would build all of them while compiling.
+    renderer = make(sms("{{ 'x'|center(262144) }}\n" * 3000))
+    renderer.template("promo", "sms.txt", "en")  # compiles at once, builds nothing
+    with pytest.raises(OutputTooLarge):
+        renderer.render("promo", "sms", "en", {})
+
+
+def test_a_file_including_itself_twice_is_stopped_by_the_budget(
+    make: Callable[..., Renderer],
+) -> None:
+    twice = (
+        "{% set depth = (depth | default(0)) + 1 %}{% if depth < 26 %}"
+        "{% include 'promo/en/f.txt' %}{% include 'promo/en/f.txt' %}{% endif %}"
+    )
+    renderer = make(
+        {"promo/en/sms.txt": "x{% include 'promo/en/f.txt' %}", "promo/en/f.txt": twice}
+    )
+    with pytest.raises(TemplateProblemError) as caught:
+        renderer.render("promo", "sms", "en", {})
+    assert "template_limits" in caught.value.problem.message
