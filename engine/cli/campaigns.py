@@ -1,12 +1,15 @@
 """``rapport campaigns validate`` and ``rapport preview``: what marketers wrote.
 
 ``campaigns validate`` loads every campaign and renders every template in every
-configured locale; ``preview`` renders one customer's message from one campaign.
+configured locale (``--json``: one document with the problems and warnings, see
+:mod:`rapport.engine.cli.jsonout`); ``preview`` renders one customer's message from one
+campaign.
 """
 
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -17,6 +20,8 @@ from rapport.engine.cli.app import (
     echo_json,
     parse_day,
 )
+from rapport.engine.cli.jsonout import problems_json, user_errors_as_json
+from rapport.engine.core.errors import Problem
 from rapport.engine.planning.clock import today_utc
 
 
@@ -26,14 +31,17 @@ def campaigns() -> None:
 
 
 @campaigns.command("validate")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON document.")
 @config_option
-def campaigns_validate(app: AppContext) -> None:
+def campaigns_validate(app: AppContext, as_json: bool) -> None:
     """Load every campaign and render every template in every configured locale.
 
     Problems fail the command (exit 1); warnings (a configured locale a campaign
     has no templates for, avoidable UCS-2 in an SMS, a web.base_url that is not HTTPS)
     are printed as FILE: warning: ... and leave it successful.
     """
+    with user_errors_as_json(as_json, _validation_json(app, [], [], [])):
+        app.settings  # noqa: B018  (an invalid config.yaml is reported in the document)
     from dataclasses import replace
 
     from rapport.engine.campaigns.model import load_campaigns
@@ -42,6 +50,13 @@ def campaigns_validate(app: AppContext) -> None:
 
     config = check_configuration(app.settings, app.config_path or "config.yaml")
     report = check_campaigns(app.settings, services.renderer(app.settings))
+    if as_json:
+        loaded, _ = load_campaigns(app.settings)
+        problems, warnings = config.problems + report.problems, config.warnings + report.warnings
+        echo_json(_validation_json(app, loaded, problems, warnings))
+        if problems:
+            sys.exit(1)
+        return
     for problem in config.problems + report.problems:
         click.echo(str(problem), err=True)
     for warning in config.warnings + report.warnings:
@@ -53,6 +68,19 @@ def campaigns_validate(app: AppContext) -> None:
     locales = ", ".join(app.settings.locales.supported)
     warned = f" ({len(report.warnings)} warning(s))" if report.warnings else ""
     click.echo(f"{len(loaded)} campaign(s) valid in {locales}{warned}")
+
+
+def _validation_json(
+    app: AppContext, loaded: list[Any], problems: list[Problem], warnings: list[Problem]
+) -> dict[str, Any]:
+    """The ``--json`` document of ``campaigns validate``."""
+    return {
+        "ok": not problems,
+        "campaigns": sorted(campaign.id for campaign in loaded),
+        "locales": list(app.settings.locales.supported) if loaded else [],
+        "problems": problems_json(problems),
+        "warnings": problems_json(warnings),
+    }
 
 
 @click.command()

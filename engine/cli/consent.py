@@ -7,6 +7,8 @@ of the text they agreed to, as import's ``wording`` column). Without them a gran
 unprovable, so the command refuses it with a usage error (exit 2). A withdrawal
 needs neither (withdrawing must stay as easy as agreeing) but records them if given.
 An operator's grant counts at once, SMS included: the operator holds the proof.
+``show --json`` prints the states and the trail as one document (see
+:mod:`rapport.engine.cli.jsonout`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from typing import Any
 
 import click
 
-from rapport.engine.cli.app import AppContext, config_option
+from rapport.engine.cli.app import AppContext, config_option, echo_json
+from rapport.engine.cli.jsonout import user_errors_as_json
 from rapport.engine.core.errors import UserError
 from rapport.engine.core.timeutil import isoformat_z
 
@@ -79,28 +82,53 @@ def _consent_args(func: Any) -> Any:
 
 @consent.command("show")
 @_consent_args
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @config_option
-def consent_show(app: AppContext, customer_id: str, channel: str | None, topic: str | None) -> None:
+def consent_show(
+    app: AppContext, customer_id: str, channel: str | None, topic: str | None, as_json: bool
+) -> None:
     """Current consent and the evidence trail."""
     from rapport.consent.privacy import require_customer
     from rapport.consent.state import current_states, history
 
-    engine = app.migrated_engine()
-    with engine.connect() as connection:
-        require_customer(connection, customer_id)
-        states = current_states(connection, customer_id)
-        events = history(connection, customer_id)
+    def shown(item: Any) -> bool:
+        return (not channel or item.channel == channel) and (not topic or item.topic == topic)
+
+    document: dict[str, Any] = {"customer_id": customer_id, "states": [], "evidence": []}
+    with user_errors_as_json(as_json, document):
+        engine = app.migrated_engine()
+        with engine.connect() as connection:
+            require_customer(connection, customer_id)
+            states = [state for state in current_states(connection, customer_id) if shown(state)]
+            events = [event for event in history(connection, customer_id) if shown(event)]
+    if as_json:
+        document["states"] = [
+            {"channel": s.channel, "topic": s.topic, "status": s.status, "since": s.captured_at}
+            for s in states
+        ]
+        document["evidence"] = [
+            {
+                "id": e.id,
+                "captured_at": e.captured_at,
+                "recorded_at": e.recorded_at,
+                "channel": e.channel,
+                "topic": e.topic,
+                "status": e.status,
+                "source": e.source,
+                "wording": e.wording,
+                "locale": e.locale,
+            }
+            for e in events
+        ]
+        echo_json({"ok": True, **document, "problems": []})
+        return
     for state in states:
-        if (channel and state.channel != channel) or (topic and state.topic != topic):
-            continue
         click.echo(
             f"{state.channel:<6} {state.topic:<12} {state.status:<10} since "
             f"{isoformat_z(state.captured_at)}"
         )
     click.echo("evidence:")
     for event in events:
-        if (channel and event.channel != channel) or (topic and event.topic != topic):
-            continue
         click.echo(
             f"  {isoformat_z(event.captured_at)} {event.channel}/{event.topic} {event.status} "
             f"source={event.source} wording={event.wording or '-'}"

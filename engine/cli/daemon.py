@@ -4,6 +4,9 @@
 a schedule, dispatching continuously, the web app when enabled), ``serve`` is the
 web app alone. Each has a ``--once`` or foreground form for scripts and tests.
 
+``dispatch --once --json`` prints the pass's outcomes as one JSON document (see
+:mod:`rapport.engine.cli.jsonout`).
+
 ``dispatch`` and ``run`` stop on SIGTERM or SIGINT and exit 0, or 75 when a send was
 cut off at the end of the grace period or an outcome could not be written (see
 :mod:`rapport.engine.runtime.daemon`).
@@ -19,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from rapport.engine.cli.app import AppContext, config_option, run_async
+from rapport.engine.cli.app import AppContext, config_option, echo_json, run_async
 from rapport.engine.cli.plan import print_plan_report
 from rapport.engine.runtime import metrics
 
@@ -36,16 +39,27 @@ if TYPE_CHECKING:
 @click.command()
 @click.option("--once", is_flag=True, help="Send what is due now, then exit.")
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between passes.")
+@click.option("--json", "as_json", is_flag=True, help="With --once: print one JSON document.")
 @config_option
-def dispatch(app: AppContext, once: bool, interval: float) -> None:
+def dispatch(app: AppContext, once: bool, interval: float, as_json: bool) -> None:
     """Send due messages from the outbox (without --once: keep sending until SIGTERM)."""
-    engine = app.migrated_engine()
+    from rapport.engine.cli.jsonout import dispatch_json, user_errors_as_json
+
+    if as_json and not once:
+        raise click.UsageError(
+            "--json needs --once: a dispatcher that runs until stopped prints no document"
+        )
+    with user_errors_as_json(as_json, dispatch_json(None)):
+        engine = app.migrated_engine()
     if once:
         from rapport.engine.core.baseurl import check_base_url
 
         check_base_url(app.settings)  # as the daemon does when it starts
         report = run_async(_dispatch_once(app, engine))
-        _print_dispatch_report(report)
+        if as_json:
+            echo_json(dispatch_json(report))
+        else:
+            _print_dispatch_report(report)
         if not report.clean:
             from rapport.engine.runtime.daemon import EXIT_ABANDONED
 

@@ -1,7 +1,8 @@
 """``rapport import customers|orders|consent FILE``: CSV or JSON Lines, upsert by id.
 
 Bad rows are reported (row number and reason) and skipped, good rows are kept;
-any rejected row makes the command exit 1.
+any rejected row makes the command exit 1. ``--json`` prints the counts, problems and
+warnings as one document instead (see :mod:`rapport.engine.cli.jsonout`).
 """
 
 from __future__ import annotations
@@ -13,22 +14,30 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from rapport.engine.cli.app import AppContext, config_option
+from rapport.engine.cli.app import AppContext, config_option, echo_json
+from rapport.engine.cli.jsonout import problems_json, user_errors_as_json
 
 if TYPE_CHECKING:
-    from rapport.engine.customers.importer import Kind
+    from rapport.engine.customers.importer import ImportReport, Kind
 
 
 @click.command("import")
 @click.argument("kind", type=click.Choice(["customers", "orders", "consent"]))
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON document.")
 @config_option
-def import_command(app: AppContext, kind: Kind, file: Path) -> None:
+def import_command(app: AppContext, kind: Kind, file: Path, as_json: bool) -> None:
     """Import customers, orders or consent from CSV or JSON Lines (upsert by id)."""
-    from rapport.engine.customers.importer import import_file
+    from rapport.engine.customers.importer import ImportReport, import_file
 
-    progress = _progress_printer() if sys.stderr.isatty() else None
-    report = import_file(app.migrated_engine(), app.settings, kind, file, progress=progress)
+    progress = _progress_printer() if sys.stderr.isatty() and not as_json else None
+    with user_errors_as_json(as_json, report_json(ImportReport(kind=kind, file=str(file)))):
+        report = import_file(app.migrated_engine(), app.settings, kind, file, progress=progress)
+    if as_json:
+        echo_json(report_json(report))
+        if report.rejected:
+            sys.exit(1)
+        return
     if progress is not None:
         click.echo("", err=True)
     for problem in report.problems:
@@ -45,6 +54,26 @@ def import_command(app: AppContext, kind: Kind, file: Path) -> None:
     click.echo(f"{kind}: {report.summary()}")
     if report.rejected:
         sys.exit(1)
+
+
+def report_json(report: ImportReport) -> dict[str, Any]:
+    """The ``--json`` document of an import: counts, then every problem and warning."""
+    return {
+        "ok": not report.rejected and not report.problems,
+        "kind": report.kind,
+        "file": report.file,
+        "rows_read": report.rows_read,
+        "accepted": report.accepted,
+        "inserted": report.inserted,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "repeated": report.repeated,
+        "rejected": report.rejected,
+        "problems": problems_json(report.problems),
+        "problems_not_listed": report.problems_not_listed,
+        "warnings": problems_json(report.warnings),
+        "ignored_columns": list(report.ignored_columns),
+    }
 
 
 def _progress_printer() -> Any:

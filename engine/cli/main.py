@@ -32,6 +32,7 @@ from rapport.engine.cli import (
     db,
     demo,
     imports,
+    outbox,
     plan,
     report,
 )
@@ -53,6 +54,7 @@ cli.add_command(consent.consent)
 cli.add_command(demo.demo)
 cli.add_command(customers.customers)
 cli.add_command(report.report)
+cli.add_command(outbox.outbox)
 
 
 #: The levels RAPPORT_LOG_LEVEL accepts (any case).

@@ -266,6 +266,18 @@ class DaemonConfig(Strict):
     misfire_grace_seconds: int = Field(60, ge=1)
 
 
+class RetentionConfig(Strict):
+    """How long the outbox keeps what it sent (engine/delivery/retention.py).
+
+    A message in a final state (sent, failed, expired, suppressed, held out) older than
+    ``outbox_days`` loses its subject and bodies, which greet the customer by name;
+    the row stays with everything the reports count. ``rapport run`` applies it every
+    night; ``rapport outbox prune`` applies it, or another age, by hand.
+    """
+
+    outbox_days: int = Field(90, ge=1, le=3650)
+
+
 class Caps(Strict):
     """Most marketing messages one customer gets, over a local day and a rolling week."""
 
@@ -348,6 +360,7 @@ class Settings(Strict):
     caps: CapsConfig = CapsConfig()
     template_limits: TemplateLimitsConfig = TemplateLimitsConfig()
     daemon: DaemonConfig = DaemonConfig()
+    retention: RetentionConfig = RetentionConfig()
     #: Per channel kind; SMS is never sent before 08:00 or after 21:00 local unless
     #: written otherwise, and an SMS window never reaches outside those hours without
     #: ``widen_legal_window: true`` (see engine/core/configcheck.py).

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, Numeric, Table, UniqueConstraint
+from sqlalchemy import Column, Index, Numeric, Table, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from rapport.engine.core.timeutil import UTCDateTime
@@ -160,6 +160,14 @@ class OutboxMessage(SQLModel, table=True):
         # One message per occasion, whatever the channel: a consent change between two
         # planning ticks must not add the same greeting on a second channel.
         UniqueConstraint("customer_id", "campaign", "occasion", name="uq_outbox_occasion"),
+        # Retention reads the rows not pruned yet by age (engine/delivery/retention.py).
+        Index(
+            "ix_outbox_unpruned",
+            "send_at",
+            "id",
+            sqlite_where=text("pruned_at IS NULL"),
+            postgresql_where=text("pruned_at IS NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -192,6 +200,9 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     #: When the provider reported the message delivered (e-mail delivery events).
     delivered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    #: When retention removed the subject and bodies of this final message (the row
+    #: and what the reports count stay; see engine/delivery/retention.py).
+    pruned_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
 class FeedbackAnswer(SQLModel, table=True):

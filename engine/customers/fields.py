@@ -261,14 +261,17 @@ def iso_datetime(value: str, field: str = "datetime") -> datetime:
     return parsed.astimezone(UTC)
 
 
-def not_after(value: datetime, latest: datetime, field: str) -> datetime:
+def not_after(
+    value: datetime, latest: datetime, field: str, reason: str = "is in the future"
+) -> datetime:
     """Refuse a timestamp later than ``latest``.
 
     Consent from the future would outrank every real change until that date, so a
-    typo in a year could override a later withdrawal.
+    typo in a year could override a later withdrawal; an order from the future would
+    count in every report and keep its customer "active" for years.
     """
     if value > latest:
-        raise FieldInvalid(field, "is in the future")
+        raise FieldInvalid(field, reason)
     return value
 
 

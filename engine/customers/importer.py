@@ -41,7 +41,7 @@ from rapport.engine.core.config import Settings
 from rapport.engine.core.db import upsert_insert
 from rapport.engine.core.errors import ImportFileError, Problem, UsageError
 from rapport.engine.core.models import CUSTOMER, ORDERS, SUPPRESSION
-from rapport.engine.core.timeutil import Clock, utcnow
+from rapport.engine.core.timeutil import Clock, isoformat_z, utcnow
 from rapport.engine.customers import fields
 from rapport.engine.customers.rows import Column, Row, csv_rows, jsonl_rows
 
@@ -59,6 +59,9 @@ MAX_PROBLEMS = 1000
 IN_CHUNK = 500
 #: Consent captured a little "in the future" is clock skew between systems, not a typo.
 CLOCK_SKEW = timedelta(minutes=5)
+#: An order dated up to a day ahead is a shop in a time zone ahead of ours writing its
+#: local time as UTC; later than that, a typo (2999 for 2025) that would count forever.
+ORDER_AHEAD = timedelta(days=1)
 
 
 @dataclass
@@ -144,7 +147,7 @@ def columns(kind: Kind, settings: Settings, today: date, now: datetime) -> tuple
             Column("quantity", fields.quantity, empty=1),
             Column("amount", fields.amount, required=True),
             Column("currency", fields.currency, required=True),
-            Column("ordered_at", partial(fields.iso_datetime, field="ordered_at"), required=True),
+            Column("ordered_at", partial(_ordered_at, latest=now + ORDER_AHEAD), required=True),
         )
     latest = now + CLOCK_SKEW
 
@@ -160,6 +163,12 @@ def columns(kind: Kind, settings: Settings, today: date, now: datetime) -> tuple
         Column("captured_at", captured_at, required=True),
         Column("wording", fields.wording),
     )
+
+
+def _ordered_at(text: str, latest: datetime) -> datetime:
+    limit = isoformat_z(latest.replace(microsecond=0))
+    reason = f"is more than a day in the future (after {limit})"
+    return fields.not_after(fields.iso_datetime(text, "ordered_at"), latest, "ordered_at", reason)
 
 
 def _existing(connection: Connection, column: Any, keys: Iterable[str], *where: Any) -> set[str]:
@@ -340,7 +349,8 @@ def import_file(
     """Import ``path`` (CSV or JSON Lines, by extension) as ``kind``; see the module doc.
 
     ``clock`` stamps defaults (``created_at``, consent ``recorded_at``) and bounds
-    consent capture times; ``today`` (default: the clock's UTC date) bounds birthdays.
+    consent capture times and order dates (at most :data:`ORDER_AHEAD` ahead); ``today``
+    (default: the clock's UTC date) bounds birthdays.
     ``progress`` is called with ``(bytes_read, total_bytes)`` after every batch.
     """
     if kind not in KINDS:

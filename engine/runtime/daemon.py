@@ -4,9 +4,10 @@ Jobs: the planning tick (every ``daemon.plan_seconds``; only the daemon holding 
 planning lock plans, see engine/runtime/leader.py), dispatching (continuous: each
 channel looks for due messages again ``daemon.dispatch_seconds`` after it found none;
 every daemon dispatches, and the outbox's claims keep them apart), campaign file
-reloading, and a nightly rebuild of the co-purchase index
-behind recommendations. Each job runs at most one instance at a time and missed runs
-coalesce, so a slow tick never piles up behind itself.
+reloading, and nightly (UTC) a rebuild of the co-purchase index behind
+recommendations and outbox retention (engine/delivery/retention.py). Each job runs at
+most one instance at a time and missed runs coalesce, so a slow tick never piles up
+behind itself.
 
 A daemon built with ``plan=False`` (``rapport dispatch``) only dispatches: it never
 schedules the planning tick nor takes the planning lock.
@@ -52,6 +53,7 @@ from rapport.engine.core.timeutil import Clock, utcnow
 from rapport.engine.customers.recommend import CoPurchase, load_co_purchase
 from rapport.engine.delivery.dispatch import Dispatcher
 from rapport.engine.delivery.outcomes import DispatchReport
+from rapport.engine.delivery.retention import PruneReport, prune_outbox
 from rapport.engine.planning.plan import run_plan
 from rapport.engine.planning.run import PlanReport
 from rapport.engine.runtime import metrics, services
@@ -253,6 +255,16 @@ class Daemon:
             self.co_purchase = load_co_purchase(connection)
         metrics.tick_done("indexes")
 
+    def prune_tick(self) -> PruneReport | None:
+        """Nightly, by the daemon that plans: ``retention.outbox_days`` applied to the
+        outbox at the daemon's clock (a stop ends it between batches)."""
+        if not self.plan or self.stopped.is_set() or not self.lock.try_acquire():
+            return None
+        age, now = timedelta(days=self.settings.retention.outbox_days), self.clock()
+        report = prune_outbox(self.engine, older_than=age, now=now, stop=self.stopped.is_set)
+        metrics.tick_done("retention")
+        return report
+
     def reload_campaigns(self) -> None:
         self.campaigns.current()
         metrics.tick_done("campaigns")
@@ -291,14 +303,11 @@ class Daemon:
                 id="campaigns",
                 **common,
             )
-            self.scheduler.add_job(
-                self._guard(self.refresh_indexes, "indexes"),
-                "cron",
-                hour=3,
-                minute=7,
-                id="indexes",
-                **common,
-            )
+            nightly = ((self.refresh_indexes, "indexes", 7), (self.prune_tick, "retention", 37))
+            for job, name, minute in nightly:  # at 03:mm UTC
+                self.scheduler.add_job(
+                    self._guard(job, name), "cron", hour=3, minute=minute, id=name, **common
+                )
         logging.getLogger("apscheduler.scheduler").addFilter(_QUIET_OVERLAPS)  # added once
         self.scheduler.start()
         log.info("daemon started" if self.plan else "daemon started (dispatch only)")

@@ -107,8 +107,11 @@ def run_demo(
         ("orders", files.orders),
         ("consent", files.consent),
     )
+    # The sample is planted around the demo's day: a day still to come is imported as of
+    # that day, or its latest orders would be refused as dated in the future.
+    as_of = max(datetime.now(UTC), datetime.combine(the_day, time(0), tzinfo=UTC))
     for kind, path in imports:
-        report = import_file(engine, settings, kind, path)
+        report = import_file(engine, settings, kind, path, clock=lambda: as_of)
         echo(
             f"  imported {report.accepted:>5} {kind:<9} from {_rel(path)}"
             + (f" ({report.rejected} rejected)" if report.rejected else "")
