@@ -232,7 +232,9 @@ def _print_tick_report(report: Any) -> None:
 
 @click.command()
 @click.option("--host", default=None, help="Address to listen on (default: web.host).")
-@click.option("--port", default=None, type=int, help="Port (default: web.port).")
+@click.option(
+    "--port", default=None, type=click.IntRange(1, 65535), help="Port, 1-65535 (default: web.port)."
+)
 @config_option
 def serve(app: AppContext, host: str | None, port: int | None) -> None:
     """The web app alone: preference centre, unsubscribe, confirmations, webhooks."""
