@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 from rapport.consent.links import LINKS, page_url
 from rapport.engine.campaigns.offers import personal_offer
 from rapport.engine.core.config import Settings
-from rapport.engine.rendering.locales import full_name, language
+from rapport.engine.core.sender import sms_signature
+from rapport.engine.rendering.locales import full_name, language, salutation
 
 if TYPE_CHECKING:
     from rapport.engine.campaigns.model import Campaign
@@ -134,6 +135,7 @@ def sample_context(
             "first_name": persona.first_name,
             "last_name": persona.last_name,
             "full_name": full_name(persona.first_name, persona.last_name, locale),
+            "salutation": salutation(persona.first_name, persona.last_name, locale),
             "locale": locale,
             "timezone": persona.timezone,
             "country": persona.country,
@@ -178,5 +180,8 @@ def sample_context(
             source=campaign.source or campaign.id,
         ),
         "links": {name: page_url(configured, name, "SAMPLE-TOKEN") for name in LINKS},
-        "sender": {"postal_address": configured.sender.postal_address},
+        "sender": {
+            "postal_address": configured.sender.postal_address,
+            "sms_signature": sms_signature(configured.sender, locale),
+        },
     }

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -27,6 +28,7 @@ from pydantic import (
 from rapport.engine.core.configcheck import SMS_LEGAL_WINDOW, adapter_problems, check_keys
 from rapport.engine.core.errors import ConfigError, Problem
 from rapport.engine.core.keywords import SMSKeywords
+from rapport.engine.core.sender import check_sender_texts
 from rapport.engine.core.yamlsource import Strict, YamlSyntaxError, load_yaml, validate_document
 
 STAGES = ("prospect", "first_time", "repeat", "loyal", "at_risk", "lapsed")
@@ -168,6 +170,14 @@ class SenderConfig(Strict):
     contact: str = "hello@example.com"
     #: Mailbox for the ``mailto:`` form of List-Unsubscribe (RFC 2369).
     unsubscribe_mailto: str = "unsubscribe@example.com"
+    #: Per locale (fa, zh_Hant ...): the From display name, and how SMS name the brand
+    #: ("{brand}" is ``brand``; zh defaults to 【{brand}】). See engine/core/sender.py.
+    from_name: Annotated[dict[str, str], AfterValidator(check_sender_texts)] = Field(
+        default_factory=dict
+    )
+    sms_signature: Annotated[dict[str, str], AfterValidator(check_sender_texts)] = Field(
+        default_factory=dict
+    )
 
 
 class WebConfig(Strict):

@@ -15,6 +15,7 @@ from rapport.consent.tokens import Signer
 from rapport.engine.core.config import Settings
 from rapport.engine.core.i18n import gettext, ui_language
 from rapport.engine.core.i18n import gettext_noop as _
+from rapport.engine.core.sender import from_header
 from rapport.engine.delivery.claims import Claimed
 from rapport.engine.delivery.fence import Verdict
 from rapport.engine.rendering.locales import full_name
@@ -51,7 +52,7 @@ def build_outgoing(
         text=text,
         subject=message.subject,
         html=message.body_html,
-        sender=settings.sender.from_address,
+        sender=from_header(settings.sender, message.locale),
         message_id=message_id_for(message.idempotency_key, settings.sender.message_id_domain),
         headers=headers,
         locale=message.locale,

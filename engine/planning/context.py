@@ -16,7 +16,10 @@ customer may not have, which templates test with ``{% if ... %}``. Amounts are
 
 ``customer``
     ``id``, ``first_name``, ``last_name``, ``full_name`` (see
-    :func:`~rapport.engine.rendering.locales.full_name`), ``locale``, ``timezone``,
+    :func:`~rapport.engine.rendering.locales.full_name`), ``salutation`` (the greeting
+    every message in the customer's language opens with: 'Hi Alex', 'سارا احمدی گرامی',
+    '王伟，您好'; see :func:`~rapport.engine.rendering.locales.salutation`), ``locale``,
+    ``timezone``,
     ``country`` (ISO code or None), ``birthday`` (date or None), ``stage``
     (lifecycle stage: ``prospect``, ``first_time``, ``repeat``, ``loyal``,
     ``at_risk``, ``lapsed``), ``tier`` (loyalty tier, e.g. ``vib``),
@@ -57,7 +60,9 @@ customer may not have, which templates test with ``{% if ... %}``. Amounts are
     ``preferences``, ``unsubscribe`` and ``feedback`` (the one-question page for this
     occasion): signed URLs for this customer.
 ``sender``
-    ``postal_address``: shown in every e-mail footer.
+    ``postal_address``: shown in every e-mail footer; ``sms_signature``: how an SMS in
+    the customer's language names the brand ('【Rapport】' first in Chinese; after the
+    text in Persian and Arabic; see :mod:`rapport.engine.core.sender`).
 """
 
 from __future__ import annotations
@@ -73,12 +78,13 @@ from rapport.engine.campaigns.model import Campaign
 from rapport.engine.campaigns.offers import personal_offer
 from rapport.engine.core.config import Settings
 from rapport.engine.core.keys import secret_key
+from rapport.engine.core.sender import sms_signature
 from rapport.engine.core.timeutil import local_date
 from rapport.engine.customers.lifecycle import OrderHistory
 from rapport.engine.customers.profile import CustomerProfile
 from rapport.engine.customers.recommend import CoPurchase, recommend
 from rapport.engine.planning.planner import Decision
-from rapport.engine.rendering.locales import full_name
+from rapport.engine.rendering.locales import full_name, salutation
 from rapport.engine.rendering.plain import PlainContext, plain_context
 from rapport.engine.triggers.calendars import holiday_name
 
@@ -135,6 +141,7 @@ def message_context(
         "first_name": customer.first_name,
         "last_name": customer.last_name,
         "full_name": full_name(customer.first_name, customer.last_name, customer.locale),
+        "salutation": salutation(customer.first_name, customer.last_name, customer.locale),
         "locale": customer.locale,
         "timezone": customer.timezone,
         "country": customer.country,
@@ -192,7 +199,10 @@ def message_context(
         "recommendation": recommendation,
         "offer": personal,
         "links": signed,
-        "sender": {"postal_address": postal_address},
+        "sender": {
+            "postal_address": postal_address,
+            "sms_signature": sms_signature(settings.sender, customer.locale),
+        },
     }
     # Checked here rather than walked at every render: every value read from the
     # inputs, and the parts built from them. The rest is plain by construction:

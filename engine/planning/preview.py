@@ -18,6 +18,7 @@ from rapport.consent.tokens import Signer
 from rapport.engine.campaigns.model import find_campaign, require_campaigns
 from rapport.engine.core.config import Settings
 from rapport.engine.core.errors import NotFound, UserError
+from rapport.engine.core.sender import from_header
 from rapport.engine.customers.profiles import load_profile
 from rapport.engine.customers.recommend import load_co_purchase
 from rapport.engine.planning.context import message_context
@@ -111,7 +112,7 @@ def render_preview(
     if kind == "email":
         name = full_name(profile.first_name, profile.last_name, profile.locale)
         headers = {
-            "From": settings.sender.from_address,
+            "From": from_header(settings.sender, profile.locale),
             "To": f"{name} <{profile.email}>" if profile.email else "",
             "Subject": rendered.subject or "",
             "Message-ID": message_id_for(shown.idempotency_key, settings.sender.message_id_domain),

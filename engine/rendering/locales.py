@@ -5,8 +5,9 @@ language -> configured default locale, that holds *every* part the channel needs
 (:func:`locale_chain` gives that order; the renderer checks the files). Parts are
 never mixed across folders, so a Persian customer never gets an English subject over
 a Persian body. The same chain picks the formatting locale (see
-:mod:`rapport.engine.rendering.filters`), and :func:`full_name` writes a customer's
-name the way their own culture does.
+:mod:`rapport.engine.rendering.filters`), :func:`full_name` writes a customer's
+name the way their own culture does, and :func:`salutation` greets them the way every
+message in their language does (campaigns, pages, confirmation e-mails and SMS).
 
 Tags are taken as customers' records spell them (``fa-ir``, ``zh_Hant_TW``) and
 normalised here; a string that cannot be a locale (a path, say) never becomes a
@@ -16,9 +17,10 @@ folder name.
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
-__all__ = ["full_name", "language", "locale_chain", "normalise_locale"]
+__all__ = ["full_name", "language", "locale_chain", "normalise_locale", "salutation"]
 
 _FAMILY_NAME_FIRST = frozenset({"zh", "ja", "ko"})
 _CJK_NAME = re.compile(
@@ -44,6 +46,48 @@ def full_name(first: str, last: str, locale: str) -> str:
     ):
         return last + first
     return f"{first} {last}"
+
+
+#: The greeting per language, with the name and without it; other languages use "en".
+_SALUTATIONS = {
+    "en": ("Hi {first}", "Hello"),
+    # Formal and gender-neutral, as Iranian businesses write to customers: the full name
+    # then گرامی ("esteemed"); عزیز and the informal verb forms are for friends.
+    "fa": ("{full} گرامی", "مشتری گرامی"),
+    "ar": ("مرحبًا {first}", "مرحبًا"),
+    # The full name, family name first ('王伟，您好'), never the given name alone.
+    "zh": ("{full}，您好", "您好"),
+}
+_RTL = frozenset({"ar", "fa", "he", "ps", "ur", "ckb", "sd", "ug", "yi", "dv"})
+RLM = "\u200f"
+
+
+def salutation(first: str, last: str, locale: str) -> str:
+    """How a message in ``locale`` greets the customer, without the punctuation after it.
+
+    'Hi Alex' (en), 'سارا احمدی گرامی' (fa, formal), 'مرحبًا ليلى' (ar), '王伟，您好' (zh,
+    the full name as :func:`full_name` orders it: a Latin-script name keeps its owner's
+    order). Without a name: 'Hello', 'مشتری گرامی', '您好'. In a right-to-left language a
+    greeting whose first strong letter is not right-to-left (a Latin name) starts with
+    U+200F RIGHT-TO-LEFT MARK, so a text that starts with it is still laid out RTL.
+    """
+    lang = language(locale)
+    with_name, without = _SALUTATIONS.get(lang, _SALUTATIONS["en"])
+    first, last = (first or "").strip(), (last or "").strip()
+    full = full_name(first, last, locale)
+    greeting = with_name.format(first=first or full, full=full) if full else without
+    if lang in _RTL and not starts_rtl(greeting):
+        greeting = RLM + greeting
+    return greeting
+
+
+def starts_rtl(text: str) -> bool:
+    """Whether the first strong bidi character of ``text`` is right-to-left (R or AL)."""
+    for char in text:
+        kind = unicodedata.bidirectional(char)
+        if kind in ("L", "R", "AL"):
+            return kind != "L"
+    return False
 
 
 @lru_cache(maxsize=1024)

@@ -1,0 +1,78 @@
+"""How the sender names itself per locale: the From display name and the SMS signature.
+
+Both come from the ``sender`` section of the configuration
+(:class:`~rapport.engine.core.config.SenderConfig`) as mappings from a locale tag to a
+text, looked up most specific first (``fa_IR``, then ``fa``); a locale without an
+entry gets the default.
+
+* ``sender.from_name``: the display name of the ``From`` header of an e-mail to a
+  customer of that locale; by default the display name of ``sender.from_address``
+  (the brand). Configure a transliteration (``fa: رپورت``) only if the brand uses it.
+* ``sender.sms_signature``: how an SMS the product writes itself names the brand (the
+  keyword replies, the reply-YES text) and what campaign SMS templates get as
+  ``sender.sms_signature``; ``{brand}`` stands for ``sender.brand``. By default
+  ``【{brand}】`` for Chinese, whose carriers expect the bracketed signature as the
+  first thing in a text, and ``{brand}`` elsewhere. Where it stands is the text's
+  business, by language: first for Chinese (``【Rapport】您已退订…``), first followed by a
+  colon for English (``Rapport: You are unsubscribed…``), and *after* the text for
+  Persian and Arabic, so that an RTL text starts with a right-to-left letter and the
+  phone lays it out right to left (``…را بفرستید. Rapport``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from email.utils import parseaddr
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rapport.engine.core.config import SenderConfig
+
+__all__ = ["DEFAULT_SMS_SIGNATURES", "check_sender_texts", "from_header", "sms_signature"]
+
+#: ``sender.sms_signature`` when the configuration says nothing for a language.
+DEFAULT_SMS_SIGNATURES: dict[str, str] = {"zh": "【{brand}】"}
+
+
+def for_locale(mapping: Mapping[str, str], locale: str | None) -> str | None:
+    """The entry for ``locale``, most specific tag first: 'zh-Hant-TW' tries zh_Hant_TW,
+    zh_Hant, zh. Keys and tags compare case-insensitively, '-' and '_' alike."""
+    if not mapping or not locale:
+        return None
+    keys = {key.replace("-", "_").lower(): value for key, value in mapping.items()}
+    parts = locale.replace("-", "_").lower().split("_")
+    for n in range(len(parts), 0, -1):
+        found = keys.get("_".join(parts[:n]))
+        if found is not None:
+            return found
+    return None
+
+
+def from_header(sender: SenderConfig, locale: str | None) -> str:
+    """The ``From`` value for an e-mail to a customer of ``locale``:
+    ``"<display name>" <address>``, the display name from ``sender.from_name``."""
+    name = for_locale(sender.from_name, locale)
+    address = parseaddr(sender.from_address)[1]
+    if not name or not address:
+        return sender.from_address  # its own display name (the brand), if it has one
+    escaped = name.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}" <{address}>'
+
+
+def sms_signature(sender: SenderConfig, locale: str | None) -> str:
+    """How an SMS to a customer of ``locale`` names the brand: '【Rapport】' for zh."""
+    signature = for_locale(sender.sms_signature, locale)
+    if signature is None:
+        signature = for_locale(DEFAULT_SMS_SIGNATURES, locale) or "{brand}"
+    return signature.replace("{brand}", sender.brand)
+
+
+def check_sender_texts(mapping: dict[str, str]) -> dict[str, str]:
+    """A ``from_name`` or ``sms_signature`` mapping: non-empty one-line texts, keyed by a
+    locale tag (ValueError otherwise, naming the key)."""
+    for key, text in mapping.items():
+        if not key.replace("-", "_").replace("_", "").isalnum():
+            raise ValueError(f"{key!r} is not a locale tag (fa, zh, zh_Hant, en_GB ...)")
+        if not text.strip() or not text.replace("\u200c", "").isprintable():  # ZWNJ is Persian
+            raise ValueError(f"{key}: give a non-empty text on one line, without controls")
+    return mapping
