@@ -157,7 +157,8 @@ def test_latin_codes_keep_their_order_inside_persian_text(
     assert code is not None and "BDAY-7KQ2-X9" in page.isolated
     assert "VIB" in page.isolated  # the tier's Latin name
     assert settings.sender.postal_address in page.isolated  # the Latin postal address
-    assert "سارا" in page.isolated  # a name can be in either script
+    # a name can be in either script: the greeting that holds it is isolated
+    assert "سارا احمدی گرامی" in page.isolated
     for text in (mail.text, sms.text):
         assert f"{FSI}BDAY-7KQ2-X9{PDI}" in text
     # In the plain-text part a URL stands on a line of its own, never inside Persian.
