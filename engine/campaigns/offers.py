@@ -15,6 +15,16 @@ by tier names or by RFM segment names (one or the other, not both), with an opti
 segment, else ``default``); :func:`offer_problems` is what campaign validation
 reports, so a mapping that leaves some customer without a value never loads.
 
+Money in offers
+---------------
+``amount_off`` (a fixed amount off, per tier or segment like any value) is written in
+the tier base currency and shown in the customer's own currency
+(:func:`~rapport.engine.customers.lifecycle.customer_currency`): :func:`personal_offer`
+converts it with ``tiers.rates`` and rounds it half up to that currency's CLDR digits
+(``amount_off: 10`` with ``IRR: 0.0000238`` is 420168 rials; CNY at 0.14 is 71.43).
+A campaign cannot give per-currency amounts: the rates are the one source of
+conversion, so every customer gets the same value whatever their currency.
+
 Coupon codes
 ------------
 :func:`coupon_code` is HMAC-SHA256, keyed by the operator's secret key, over the
@@ -52,8 +62,9 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from rapport.engine.core.config import TierConfig
 from rapport.engine.core.errors import CampaignError, Problem
-from rapport.engine.customers.lifecycle import SEGMENTS
+from rapport.engine.customers.lifecycle import SEGMENTS, from_base_currency, round_money
 
 __all__ = [
     "CODE_ALPHABET",
@@ -61,6 +72,7 @@ __all__ = [
     "CONTROL_KEYS",
     "DEFAULT",
     "DEFAULT_CODE_LENGTH",
+    "MONEY_KEYS",
     "OfferError",
     "OfferProblem",
     "coupon_code",
@@ -77,6 +89,8 @@ DEFAULT_CODE_LENGTH = 12
 DEFAULT = "default"
 #: Offer keys that steer the coupon code; they cannot vary by tier or segment.
 CONTROL_KEYS = ("coupon", "code_prefix", "code_length")
+#: Offer keys that are money in the tier base currency, shown in the customer's own.
+MONEY_KEYS = ("amount_off",)
 
 _PREFIX = re.compile(r"^[A-Z0-9]{1,12}$")
 _GROUP = 4
@@ -183,12 +197,21 @@ def personal_offer(
     occasion_key: str,
     key: str | bytes | None,
     source: str = "offer",
+    currency: str | None = None,
+    tiers: TierConfig | None = None,
 ) -> dict[str, Any]:
     """:func:`resolve_offer`, plus ``code`` when the offer has ``coupon: true``.
 
     ``key`` is only needed for a coupon; pass ``rapport.engine.core.keys.secret_key(settings)``.
+    With ``currency`` (the customer's) and ``tiers`` (the rates), each money value
+    (:data:`MONEY_KEYS`, written in the base currency) is converted into ``currency``
+    and rounded to its CLDR digits; without them it stays as written.
     """
     resolved = resolve_offer(offer, tier, segment, source=source)
+    if currency is not None and tiers is not None:
+        for name in MONEY_KEYS:
+            if name in resolved:
+                resolved[name] = _converted(resolved[name], currency, tiers)
     if resolved.get("coupon") is True:
         if key is None:
             raise ValueError("offer.coupon is on but no secret key was given")
@@ -201,6 +224,19 @@ def personal_offer(
             length=int(resolved.get("code_length", DEFAULT_CODE_LENGTH)),
         )
     return resolved
+
+
+def _converted(value: Any, currency: str, tiers: TierConfig) -> Any:
+    """A base-currency amount in ``currency``, rounded; a value that is not a number
+    (validation refuses it) or a currency without a rate is left as it is."""
+    if isinstance(value, bool) or not isinstance(value, _SCALARS):
+        return value
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return value
+    converted = from_base_currency(amount, currency, tiers)
+    return value if converted is None else round_money(converted, currency)
 
 
 # --------------------------------------------------------------------------- validation
@@ -230,6 +266,14 @@ def offer_problems(offer: Mapping[str, Any], tiers: Iterable[str]) -> list[Offer
                 if not _is_percent(percent):
                     where = (*path, name) if name is not None else path
                     problems.append(OfferProblem(where, "must be a number above 0, at most 100"))
+        if key in MONEY_KEYS:
+            values = value.items() if isinstance(value, Mapping) else [(None, value)]
+            for name, amount in values:
+                if not _is_amount(amount):
+                    where = (*path, name) if name is not None else path
+                    problems.append(
+                        OfferProblem(where, "must be a number above 0, in the base currency")
+                    )
     return problems
 
 
@@ -294,3 +338,13 @@ def _is_percent(value: Any) -> bool:
     except InvalidOperation:
         return False
     return number.is_finite() and 0 < number <= 100
+
+
+def _is_amount(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, _SCALARS):
+        return False
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return False
+    return number.is_finite() and 0 < number < 10**14

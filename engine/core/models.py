@@ -49,6 +49,9 @@ class Customer(SQLModel, table=True):
     country: str | None = Field(default=None, max_length=2)
     birthday: date | None = None
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    #: ISO 4217: the currency money is shown to this customer in; None: the currency
+    #: of most of their orders (engine/customers/lifecycle.py, customer_currency).
+    currency: str | None = Field(default=None, max_length=3)
     #: Set when the customer's personal data was erased on request; the row stays so
     #: the consent evidence and order statistics keep their reference.
     erased_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

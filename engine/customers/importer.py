@@ -138,6 +138,7 @@ def columns(kind: Kind, settings: Settings, today: date, now: datetime) -> tuple
                 empty=now,
                 keep_on_update=True,
             ),
+            Column("currency", fields.currency),
         )
     if kind == "orders":
         return (

@@ -11,15 +11,24 @@ retention campaign must notice first.
 
 RFM (see :func:`rfm_of`) scores recency, frequency and monetary value 1-5 on fixed
 thresholds and names the pattern as a segment (:func:`segment_of`).
+
+Money: tiers and RFM count in the tier base currency (``OrderLine.amount``); what a
+customer is shown is in *their* currency (:func:`customer_currency`): their profile's
+``currency`` if set, else the currency of most of their spend (ties: their latest
+order's), else the base currency, and always one the configured rates can convert to.
+:func:`spend_in` sums orders in that currency, converting the others through the
+base currency; :func:`round_money` rounds to the currency's CLDR digits (IRR: 0).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal, get_args
+
+from babel.numbers import get_currency_precision
 
 from rapport.engine.core.config import STAGES, LifecycleConfig, TierConfig
 from rapport.engine.core.timeutil import local_date
@@ -30,7 +39,8 @@ assert set(STAGES) == set(get_args(Stage))
 
 @dataclass(frozen=True)
 class OrderLine:
-    """One order as the planner and templates see it; ``amount`` in the base currency."""
+    """One order as the planner and templates see it; ``amount`` in the base currency,
+    ``paid`` in the order's own ``currency`` (None when only the base amount is known)."""
 
     id: str
     sku: str
@@ -40,6 +50,7 @@ class OrderLine:
     ordered_at: datetime
     #: The order's date in the customer's own time zone.
     day: date
+    paid: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -136,8 +147,74 @@ def tier_of(spend_12m: Decimal, config: TierConfig) -> str:
 
 def to_base_currency(amount: Decimal, currency: str, config: TierConfig) -> Decimal | None:
     """Convert with the operator's rates; ``None`` when no rate is configured."""
-    rate = config.rates.get(currency.upper())
+    rate = _rate(currency, config)
     return None if rate is None else amount * rate
+
+
+def _rate(currency: str, config: TierConfig) -> Decimal | None:
+    """Units of base currency per unit of ``currency``; the base currency is 1 even
+    when the rates leave it out."""
+    code = currency.upper()
+    rate = config.rates.get(code)
+    if rate is None and code == config.base_currency.upper():
+        return Decimal(1)
+    return rate
+
+
+def from_base_currency(amount: Decimal, currency: str, config: TierConfig) -> Decimal | None:
+    """An amount in the base currency, in ``currency``; ``None`` without a usable rate."""
+    rate = _rate(currency, config)
+    return None if not rate else amount / rate
+
+
+def round_money(amount: Decimal, currency: str) -> Decimal:
+    """``amount`` rounded half up to ``currency``'s CLDR digits (USD 2, IRR 0, JPY 0)."""
+    return amount.quantize(
+        Decimal(1).scaleb(-get_currency_precision(currency.upper())), ROUND_HALF_UP
+    )
+
+
+def customer_currency(
+    preferred: str | None, orders: Sequence[OrderLine], config: TierConfig
+) -> str:
+    """The currency a customer is shown money in.
+
+    ``preferred`` (the profile's ``currency`` column) when set; else the currency of
+    most of their spend, compared in the base currency (a tie goes to the currency of
+    the latest of the tied currencies' orders; ``orders`` are oldest first, as
+    :class:`OrderHistory` keeps them); else the base currency. A currency the
+    rates cannot convert is never chosen: the base currency is used instead (orders in
+    it count as zero, as they do for tiers).
+    """
+    base = config.base_currency.upper()
+    if preferred:
+        return preferred.upper() if _rate(preferred, config) else base
+    spend: dict[str, Decimal] = {}
+    latest: dict[str, int] = {}
+    for position, line in enumerate(orders):
+        code = line.currency.upper()
+        if not _rate(code, config):
+            continue
+        spend[code] = spend.get(code, Decimal(0)) + line.amount
+        latest[code] = position
+    if not spend:
+        return base
+    return max(spend, key=lambda code: (spend[code], latest[code]))
+
+
+def amount_in(line: OrderLine, currency: str, config: TierConfig) -> Decimal:
+    """One order's amount in ``currency``: as paid when it is the order's own currency,
+    else converted from its base amount (zero without a rate)."""
+    if line.paid is not None and line.currency.upper() == currency.upper():
+        return line.paid
+    converted = from_base_currency(line.amount, currency, config)
+    return Decimal(0) if converted is None else converted
+
+
+def spend_in(lines: Iterable[OrderLine], currency: str, config: TierConfig) -> Decimal:
+    """The orders' total in ``currency``, rounded to its CLDR digits."""
+    total = sum((amount_in(line, currency, config) for line in lines), Decimal(0))
+    return round_money(total, currency)
 
 
 Segment = Literal[

@@ -28,6 +28,10 @@ class CustomerProfile:
     birthday: date | None = None
     created_at: datetime | None = None
     history: OrderHistory = EMPTY_HISTORY
+    #: The profile's own ``currency`` column (ISO 4217), or None: the customer's
+    #: currency then comes from their orders
+    #: (:func:`~rapport.engine.customers.lifecycle.customer_currency`).
+    currency: str | None = None
 
     def address(self, kind: str) -> str | None:
         return self.email if kind == "email" else self.phone if kind == "sms" else None

@@ -46,6 +46,7 @@ _COLUMNS_TYPED = (
     CUSTOMER.c.country,
     CUSTOMER.c.birthday,
     CUSTOMER.c.created_at,
+    CUSTOMER.c.currency,
 )
 
 
@@ -112,7 +113,8 @@ def _histories(
         if timezone is None:
             continue
         moment = _aware(ordered_at)
-        converted = to_base_currency(_decimal(amount), currency, settings.tiers)
+        paid = _decimal(amount)
+        converted = to_base_currency(paid, currency, settings.tiers)
         lines[customer_id].append(
             _built(
                 OrderLine,
@@ -123,6 +125,7 @@ def _histories(
                 currency=currency,
                 ordered_at=moment,
                 day=local_date(moment, timezone),
+                paid=paid,
             )
         )
     return {cid: OrderHistory.from_orders(found, as_of) for cid, found in lines.items()}
@@ -177,7 +180,19 @@ def _built(cls: type[_T], **values: Any) -> _T:
 
 
 def _profile(row: Sequence[Any], history: OrderHistory | None) -> CustomerProfile:
-    id_, first_name, last_name, email, phone, locale, timezone, country, birthday, created = row
+    (
+        id_,
+        first_name,
+        last_name,
+        email,
+        phone,
+        locale,
+        timezone,
+        country,
+        birthday,
+        created,
+        currency,
+    ) = row
     return _built(
         CustomerProfile,
         id=id_,
@@ -191,6 +206,7 @@ def _profile(row: Sequence[Any], history: OrderHistory | None) -> CustomerProfil
         birthday=_day(birthday),
         created_at=_moment(created),
         history=history or EMPTY_HISTORY,
+        currency=currency,
     )
 
 

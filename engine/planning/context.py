@@ -11,8 +11,12 @@ Callers pass plain data only, never ORM objects (see
 (``rapport campaigns validate`` renders with all of them, see
 :func:`rapport.engine.campaigns.samples.sample_context`); "or None" marks those a
 customer may not have, which templates test with ``{% if ... %}``. Amounts are
-``Decimal`` in the tier base currency named next to them. The context is built by
-:func:`message_context`.
+``Decimal`` in the customer's own currency, ``customer.currency`` (see
+:func:`~rapport.engine.customers.lifecycle.customer_currency`: the profile's
+``currency``, else most of their orders' spend, else the base currency), rounded to
+its CLDR digits; orders in other currencies are converted with ``tiers.rates``
+through the base currency. Only tiers count in the base currency. The context is built
+by :func:`message_context`.
 
 ``customer``
     ``id``, ``first_name``, ``last_name``, ``full_name`` (see
@@ -25,7 +29,8 @@ customer may not have, which templates test with ``{% if ... %}``. Amounts are
     ``at_risk``, ``lapsed``), ``tier`` (loyalty tier, e.g. ``vib``),
     ``segment`` (RFM segment such as ``champions`` or ``at_risk``, or None),
     ``order_count``, ``lifetime_value``, ``currency`` (ISO 4217 code of
-    ``lifetime_value`` and of every amount below) and ``days_since_last_order``
+    ``lifetime_value`` and of every amount below, e.g. ``IRR``; format with
+    ``format_currency(customer.currency)``) and ``days_since_last_order``
     (whole local days up to the sending day, or None for someone who never ordered).
 ``campaign``
     ``id``, ``name``, ``topic``.
@@ -51,7 +56,8 @@ customer may not have, which templates test with ``{% if ... %}``. Amounts are
 ``offer``
     the campaign's ``offer`` mapping with every per-tier or per-segment value
     resolved for this customer (see :mod:`rapport.engine.campaigns.offers`), e.g.
-    ``discount_percent``, plus ``code``, the customer's personal coupon code, when
+    ``discount_percent``; ``amount_off``, written in the base currency, is here in
+    ``customer.currency``; plus ``code``, the customer's personal coupon code, when
     the offer has ``coupon: true``. It may be empty, so templates test
     ``offer.discount_percent is defined`` and ``offer.code is defined``. A code is
     Latin letters and digits: in right-to-left text wrap it in ``<bdi>`` (HTML) or
@@ -80,7 +86,13 @@ from rapport.engine.core.config import Settings
 from rapport.engine.core.keys import secret_key
 from rapport.engine.core.sender import sms_signature
 from rapport.engine.core.timeutil import local_date
-from rapport.engine.customers.lifecycle import OrderHistory
+from rapport.engine.customers.lifecycle import (
+    OrderHistory,
+    customer_currency,
+    from_base_currency,
+    round_money,
+    spend_in,
+)
 from rapport.engine.customers.profile import CustomerProfile
 from rapport.engine.customers.recommend import CoPurchase, recommend
 from rapport.engine.planning.planner import Decision
@@ -126,7 +138,8 @@ def message_context(
             or name
         )
     history = customer.history
-    currency = settings.tiers.base_currency
+    tiers = settings.tiers
+    currency = customer_currency(customer.currency, history.orders, tiers)
     if today is None:
         today = (
             local_date(decision.send_at, customer.timezone) if decision.send_at else occasion.date
@@ -150,7 +163,7 @@ def message_context(
         "tier": decision.tier,
         "segment": segment,
         "order_count": history.order_count,
-        "lifetime_value": history.lifetime_value,
+        "lifetime_value": _lifetime_value(history, currency, settings),
         "currency": currency,
         "days_since_last_order": _days(last_day, today),
     }
@@ -169,7 +182,7 @@ def message_context(
             occasion.date,
         ),
     }
-    latest = last_order(history, currency)
+    latest = last_order(history, currency, settings)
     favourite = favourite_sku(history)
     recommendation = (
         recommend(co_purchase, history.last_order_by_sku) if co_purchase is not None else None
@@ -183,6 +196,8 @@ def message_context(
         occasion_key=occasion.key,
         key=coupon_key,
         source=campaign.source or campaign.id,
+        currency=currency,
+        tiers=tiers,
     )
     postal_address = settings.sender.postal_address
     signed = links_for(customer.id, decision.channel, settings, signer, links)
@@ -255,10 +270,22 @@ def _last_order_by(history: OrderHistory, last_day: date | None, day: date) -> d
     return max((o.day for o in history.orders if o.day <= day), default=None)
 
 
-def last_order(history: OrderHistory, currency: str) -> dict[str, Any] | None:
+def _lifetime_value(history: OrderHistory, currency: str, settings: Settings) -> Decimal:
+    """Every order's amount in ``currency``; from the base-currency summary when the
+    history has no order lines (a history built from summaries only)."""
+    if history.orders:
+        return spend_in(history.orders, currency, settings.tiers)
+    converted = from_base_currency(history.lifetime_value, currency, settings.tiers)
+    return round_money(converted if converted is not None else history.lifetime_value, currency)
+
+
+def last_order(
+    history: OrderHistory, currency: str, settings: Settings | None = None
+) -> dict[str, Any] | None:
     """The customer's latest order: the lines placed at the latest moment (one
-    checkout), their SKUs with quantities summed, and the total in ``currency``
-    (the tier base currency, which order amounts are kept in)."""
+    checkout), their SKUs with quantities summed, and the total in ``currency`` (the
+    customer's, converted with ``settings.tiers.rates``; without ``settings`` the
+    base-currency amounts as they are)."""
     if not history.orders:
         return None
     latest = history.orders[-1].ordered_at
@@ -270,7 +297,11 @@ def last_order(history: OrderHistory, currency: str) -> dict[str, Any] | None:
         "id": lines[0].id,
         "day": lines[-1].day,
         "items": [{"sku": sku, "quantity": n} for sku, n in quantities.items()],
-        "amount": sum((o.amount for o in lines), Decimal(0)),
+        "amount": (
+            spend_in(lines, currency, settings.tiers)
+            if settings is not None
+            else sum((o.amount for o in lines), Decimal(0))
+        ),
         "currency": currency,
     }
 

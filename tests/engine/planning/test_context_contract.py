@@ -100,15 +100,17 @@ OUTCOMES = {
     "customer.country": REFUSED,
     "customer.birthday": REFUSED,
     "customer.created_at": UNUSED,
+    "customer.currency": BREAKS,
     "order.id": UNUSED,
     "order.sku": REFUSED,
     "order.quantity": BREAKS,
     "order.amount": BREAKS,
-    "order.currency": UNUSED,
+    "order.currency": BREAKS,
     "order.ordered_at": UNUSED,
     "order.day": BREAKS,
+    "order.paid": BREAKS,
     "history.order_count": REFUSED,
-    "history.lifetime_value": REFUSED,
+    "history.lifetime_value": UNUSED,  # summed from the order lines, in their currency
     "history.last_order_by_sku": BREAKS,
     "decision.stage": REFUSED,
     "decision.tier": REFUSED,
@@ -128,7 +130,7 @@ OUTCOMES = {
     "campaign.topic": REFUSED,
     "offer value": REFUSED,
     "postal address": REFUSED,
-    "currency": REFUSED,
+    "currency": BREAKS,
     "recommendation": REFUSED,
 }
 
