@@ -28,8 +28,9 @@ from rapport.engine.core.yamlsource import (
     load_yaml,
     validate_document,
 )
-from rapport.engine.triggers.calendars import holiday_names
+from rapport.engine.triggers.calendars import holiday_countries, holiday_names
 from rapport.engine.triggers.models import HolidayTrigger, TierReachedTrigger, Trigger
+from rapport.engine.triggers.tones import is_substitute, tone_of
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 OfferValue = str | int | float | bool
@@ -169,6 +170,7 @@ def _cross_check(campaign: Campaign, doc: YamlDocument, settings: Settings) -> l
                 )
     problems += _condition_problems(campaign, doc, tiers)
     problems += _holiday_name_problems(campaign, doc)
+    problems += _mourning_problems(campaign, doc)
     for index, country in enumerate(campaign.audience.countries or []):
         if country not in _countries():
             problems.append(
@@ -241,6 +243,69 @@ def _holiday_name_problems(campaign: Campaign, doc: YamlDocument) -> list[Proble
         for index, name in enumerate(trigger.names)
         if not any(name.casefold() in known_name.casefold() for known_name in known)
     ]
+
+
+def _mourning_problems(campaign: Campaign, doc: YamlDocument) -> list[Problem]:
+    """A day of mourning never gets an offer: not through ``tones: [mourning]``, not by
+    naming a mourning holiday; and a ``names`` entry that only finds holidays
+    ``tones`` leaves out would silently never match."""
+    trigger = campaign.trigger
+    if not isinstance(trigger, HolidayTrigger):
+        return []
+    offer = bool(campaign.offer.model_dump(exclude_none=True))
+    problems = []
+    if offer and "mourning" in trigger.tones:
+        index = trigger.tones.index("mourning")
+        problems.append(
+            Problem(
+                doc.file,
+                doc.line_of(("trigger", "tones", index)),
+                "a day of mourning never gets an offer or a congratulation: remove "
+                "'mourning' from tones, or the offer (a mourning campaign may only send a "
+                "message of condolence, without an offer)",
+                f"trigger.tones.{index}",
+            )
+        )
+    countries = campaign.audience.countries
+    scope = tuple(sorted(countries)) if countries else None
+    year = date.today().year
+    known = holiday_countries(scope, tuple(sorted(trigger.categories)), (year, year + 1))
+    for index, entry in enumerate(trigger.names or []):
+        folded = entry.casefold()
+        tones = {
+            tone_of(country, name): name
+            for name, codes in known.items()
+            if folded in name.casefold() and not is_substitute(name)
+            for country in codes
+        }
+        if not tones or set(tones) - {"mourning"}:
+            if tones and not set(tones) & set(trigger.tones):
+                problems.append(
+                    Problem(
+                        doc.file,
+                        doc.line_of(("trigger", "names", index)),
+                        f"{entry!r} finds only days of {' or '.join(sorted(tones))}, "
+                        f"which tones ({', '.join(trigger.tones)}) leaves out: it would "
+                        "never match",
+                        f"trigger.names.{index}",
+                    )
+                )
+            continue
+        why = (
+            "never gets an offer or a congratulation: remove it from names, or the offer"
+            if offer
+            else "is left out unless tones lists 'mourning' (condolence only, no offer)"
+        )
+        if offer or "mourning" not in trigger.tones:
+            problems.append(
+                Problem(
+                    doc.file,
+                    doc.line_of(("trigger", "names", index)),
+                    f"{entry!r} names a day of mourning ({tones['mourning']}), which {why}",
+                    f"trigger.names.{index}",
+                )
+            )
+    return problems
 
 
 @lru_cache(maxsize=1)

@@ -153,6 +153,7 @@ def sample_context(
             "kind": kind,
             "date": when,
             "name": holiday,
+            "tone": getattr(trigger, "tones", [None])[0] if kind == "holiday" else None,
             "sku": sku,
             "last_ordered_at": last_ordered,
             "order_id": order_id,

@@ -301,6 +301,9 @@ class CapsConfig(Caps):
     per_day: int | None = Field(1, ge=1)
     per_week: int | None = Field(3, ge=1)
     channels: dict[str, Caps] = Field(default_factory=dict)
+    #: Days that must pass between two holiday offers to one customer, whatever the
+    #: campaigns (0: no gap); see engine/planning/caps.py.
+    holiday_offer_gap_days: int = Field(7, ge=0, le=90)
 
 
 class AllowedHours(Strict):

@@ -3,6 +3,11 @@
 Counted in the customer's local days over what is already in the outbox (queued,
 sending or sent; not suppressed, failed or held out) plus what the current planning
 run has just selected for them. Pure, like the planner that uses it.
+
+Holiday offers have a cap of their own: at most one every ``caps.holiday_offer_gap_days``
+days (7 by default), whichever holiday campaigns they come from, so adjacent or
+close holidays (除夕 and 春节, Eid al-Fitr and Nowruz) do not bring a run of offers.
+A holiday offer is a message about a holiday occasion from a campaign with an offer.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ class RecentMessage:
     campaign: str
     channel: str
     day: date
+    #: The occasion key (``holiday:Nowruz:2027-03-21``); empty where unknown.
+    occasion: str = ""
 
 
 @dataclass(frozen=True)
@@ -34,13 +41,22 @@ class Block:
 
 
 class Tally:
-    def __init__(self, recent: Iterable[RecentMessage], day: date) -> None:
+    """``holiday_offers``: the ids of the campaigns whose holiday messages carry an
+    offer (see :func:`holiday_offer_campaigns`)."""
+
+    def __init__(
+        self,
+        recent: Iterable[RecentMessage],
+        day: date,
+        holiday_offers: frozenset[str] = frozenset(),
+    ) -> None:
         self.day = day
         self.before = list(recent)
         self.now: list[RecentMessage] = []
+        self.holiday_offers = holiday_offers
 
-    def add(self, campaign: str, channel: str) -> None:
-        self.now.append(RecentMessage(campaign, channel, self.day))
+    def add(self, campaign: str, channel: str, occasion: str = "") -> None:
+        self.now.append(RecentMessage(campaign, channel, self.day, occasion))
 
     def blocked(self, campaign: Campaign, channel: str, settings: Settings) -> Block | None:
         detail = self._limit(self.before + self.now, campaign, channel, settings)
@@ -66,7 +82,44 @@ class Tally:
             reached = _caps(f"{channel} ", channel_caps, [m for m in mine if m.day == day], mine)
             if reached:
                 return reached
+        if campaign.id in self.holiday_offers:
+            reached = _holiday_gap(messages, self.holiday_offers, day, settings)
+            if reached:
+                return reached
         return _campaign_limit(messages, campaign, day)
+
+
+def holiday_offer_campaigns(campaigns: Iterable[Campaign]) -> frozenset[str]:
+    """The campaigns whose messages are holiday offers: a holiday trigger and an offer."""
+    return frozenset(c.id for c in campaigns if c.trigger.type == "holiday" and _gives(c))
+
+
+def _gives(campaign: Campaign) -> bool:
+    """``campaign.offer.model_dump(exclude_none=True)`` is not empty, without the dump
+    (asked once per customer planned)."""
+    offer = campaign.offer
+    return bool(offer.model_extra) or any(
+        getattr(offer, name) is not None for name in type(offer).model_fields
+    )
+
+
+def _holiday_gap(
+    messages: list[RecentMessage], offers: frozenset[str], day: date, settings: Settings
+) -> str:
+    gap = settings.caps.holiday_offer_gap_days
+    close = [
+        m
+        for m in messages
+        if m.campaign in offers
+        and m.occasion.startswith("holiday:")
+        and abs((day - m.day).days) < gap
+    ]
+    if not close:
+        return ""
+    return (
+        f"a holiday offer went out on {close[-1].day.isoformat()}; at most one every "
+        f"{gap} days (caps.holiday_offer_gap_days)"
+    )
 
 
 def _caps(label: str, caps: Caps, today: list[RecentMessage], week: list[RecentMessage]) -> str:

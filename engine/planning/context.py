@@ -39,8 +39,11 @@ by :func:`message_context`.
     ``reorder``, ``welcome``, ``winback``, ``tier_reached``, ``feedback`` or
     ``recurring``), ``date`` (the occasion's own date, later than the sending day
     when the campaign sends ahead), ``name`` (the holiday's name in the customer's
-    language, else None), ``sku`` (the product a reorder, welcome or feedback
-    message is about, else None), ``last_ordered_at`` (date of the order it refers
+    language, else None; polished for it: see :mod:`rapport.engine.triggers.names`),
+    ``tone`` (a holiday's ``celebration``, ``observance`` or ``mourning``, see
+    :mod:`rapport.engine.triggers.tones`; else None), ``sku`` (the product a
+    reorder, welcome or feedback message is about, else None), ``last_ordered_at``
+    (date of the order it refers
     to, else None), ``order_id`` (welcome and feedback, else None), ``years`` (the
     age a birthday turns, or which anniversary; else None), ``tier`` (the tier just
     reached, else None) and ``days_since_last_order`` (from ``last_ordered_at``, or
@@ -172,6 +175,7 @@ def message_context(
         "kind": occasion.kind,
         "date": occasion.date,
         "name": name,
+        "tone": occasion.tone,
         "sku": occasion.sku,
         "last_ordered_at": occasion.last_ordered_at,
         "order_id": occasion.order_id,

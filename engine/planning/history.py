@@ -57,5 +57,5 @@ def history_for(
             planned[customer_id].add((campaign, occasion))
             if status in _COUNTED and not transactional:
                 local = local_date(send_at, zones[customer_id])
-                recent[customer_id].append(RecentMessage(campaign, channel, local))
+                recent[customer_id].append(RecentMessage(campaign, channel, local, occasion))
     return dict(recent), dict(planned)

@@ -33,7 +33,7 @@ from rapport.engine.customers.lifecycle import (
     tier_of,
 )
 from rapport.engine.customers.profile import CustomerProfile
-from rapport.engine.planning.caps import RecentMessage, Tally
+from rapport.engine.planning.caps import RecentMessage, Tally, holiday_offer_campaigns
 from rapport.engine.planning.windows import channel_window
 from rapport.engine.triggers import Miss, Occasion, find_occasion
 
@@ -296,7 +296,7 @@ def plan_customer(
     recorded instead of messaged, and take no place under the caps.
     """
     ordered = sorted(campaigns, key=lambda c: (c.priority, c.id))
-    tally = Tally(audiences.recent.get(customer.id, ()), day)
+    tally = Tally(audiences.recent.get(customer.id, ()), day, holiday_offer_campaigns(ordered))
     planned = audiences.planned.get(customer.id, frozenset())
     result = []
     for campaign in ordered:
@@ -304,8 +304,9 @@ def plan_customer(
         if not decision.selected:
             result.append(decision)
             continue
-        assert decision.occasion is not None
-        if (campaign.id, decision.occasion.key) in planned:
+        occasion = decision.occasion
+        assert occasion is not None
+        if (campaign.id, occasion.key) in planned:
             result.append(
                 decision.but(
                     reason=Reason.ALREADY_PLANNED,
@@ -334,7 +335,7 @@ def plan_customer(
             expires_at=chosen.expires_at,
             variant=variant,
             template_set=template_set,
-            detail=f"{decision.occasion.kind} on {decision.occasion.date.isoformat()} "
+            detail=f"{occasion.kind} on {occasion.date.isoformat()} "
             f"via {chosen.channel}" + (f", variant {variant}" if variant else ""),
         )
         if in_holdout(campaign, customer.id):
@@ -345,7 +346,7 @@ def plan_customer(
                 )
             )
             continue
-        tally.add(campaign.id, chosen.channel)
+        tally.add(campaign.id, chosen.channel, occasion.key)
         result.append(decision)
     return result
 

@@ -54,6 +54,7 @@ from rapport.engine.triggers.occasions import (
     NO_OCCASION,
     Miss,
     Occasion,
+    no_occasion,
 )
 from rapport.engine.triggers.sql import Reach
 
@@ -127,7 +128,17 @@ def find_occasion(
     if finder is None:
         raise TypeError(f"unhandled trigger {trigger!r}")  # a new trigger type needs one
     tiers = settings.tiers if settings is not None else _DEFAULT_TIERS
-    return finder(trigger, customer, day, tiers)
+    found = finder(trigger, customer, day, tiers)
+    if isinstance(found, Occasion) and found.tone == "mourning" and _has_offer(campaign):
+        # campaigns validate refuses this pair; a file that slipped past it still
+        # never sends an offer on a day of mourning.
+        return no_occasion(f"{found.name} is a day of mourning: never an offer on it")
+    return found
+
+
+def _has_offer(campaign: Campaign) -> bool:
+    """Whether the campaign gives something (a discount, a coupon, any offer key)."""
+    return bool(campaign.offer.model_dump(exclude_none=True))
 
 
 _DEFAULT_TIERS = TierConfig()

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import holidays
 
+from rapport.engine.triggers.names import join_names, polish
+
 _LOCALES = Path(holidays.__file__).parent / "locale"
 
 PUBLIC = ("public",)
@@ -104,15 +106,27 @@ def holiday_names(
 ) -> frozenset[str]:
     """Every English holiday name of these countries (all, for ``None``) and
     categories in these years; lets campaign validation catch a misspelt name."""
+    return frozenset(holiday_countries(countries, categories, years))
+
+
+@lru_cache(maxsize=64)
+def holiday_countries(
+    countries: tuple[str, ...] | None, categories: tuple[str, ...], years: tuple[int, ...]
+) -> dict[str, frozenset[str]]:
+    """Each English holiday name of these countries (all, for ``None``), categories and
+    years, with the countries that have it (a name's tone depends on the country)."""
     codes = countries if countries is not None else tuple(holidays.list_supported_countries())
-    names: set[str] = set()
+    found: dict[str, set[str]] = {}
     for country in codes:
         wanted = _categories(country, categories)
         for year in years:
             calendar = _calendar(country.upper(), year, wanted, False) if wanted else None
-            if calendar is not None:
-                names.update(_ESTIMATED.sub("", str(name)) for name in calendar.values())
-    return frozenset(names)
+            if calendar is None:
+                continue
+            for names in calendar.values():
+                for name in str(names).split("; "):
+                    found.setdefault(_ESTIMATED.sub("", name), set()).add(country.upper())
+    return {name: frozenset(codes) for name, codes in found.items()}
 
 
 def _best_language(country: str, locale: str) -> str | None:
@@ -169,7 +183,9 @@ def holiday_name(country: str, day: date, locale: str, english: str | None = Non
     """The holiday's name in the customer's language where the calendar has it.
 
     ``english`` (an occasion's name) picks that one holiday when the day has several;
-    without it every name of the day is given, joined by "; ". Falls back to
+    without it every name of the day is given, joined as the language joins them.
+    Names are polished for the locale (its digits, spacing and punctuation: see
+    :mod:`rapport.engine.triggers.names`). Falls back to
     English: a name in a language the customer may not read is still better than
     none, and templates can choose not to show it.
     """
@@ -179,7 +195,7 @@ def holiday_name(country: str, day: date, locale: str, english: str | None = Non
     local = _calendar(country, day.year, categories or PUBLIC, True, language)
     if local is None:
         return None
-    names = [str(n) for n in local.get_list(day)]
     if english is not None:
-        return _translate(country, english, language) or english
-    return "; ".join(names) if names else None
+        return polish(_translate(country, english, language) or english, locale)
+    names = [str(n) for n in local.get_list(day)]
+    return join_names(names, locale) if names else None

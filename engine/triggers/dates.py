@@ -35,6 +35,7 @@ from rapport.engine.triggers.occasions import (
     same_day_in,
 )
 from rapport.engine.triggers.sql import Reach
+from rapport.engine.triggers.tones import is_eve, is_substitute, tone_of
 
 
 def birthday(
@@ -75,20 +76,85 @@ def holiday(
         offered = ", ".join(sorted(supported_categories(country)))
         return no_occasion(f"the {country.upper()} calendar has only {offered} holidays")
     target = day + timedelta(days=trigger.days_before)
-    yesterday = celebrated_on(country, target - timedelta(days=1), trigger.categories)
-    miss = NO_OCCASION
-    for name in celebrated_on(country, target, trigger.categories):
+    names = _holidays(country, target, trigger)
+    if not names:
+        return NO_OCCASION
+    wanted, why_not = _wanted(trigger, country, names)
+    if wanted is None:
+        return no_occasion(why_not)
+    earlier = _earlier_in_run(trigger, country, target)
+    if earlier is not None:
+        first_day, first_name = earlier
+        return no_occasion(
+            f"{wanted} continues a holiday that began before {target.isoformat()}: "
+            f"adjacent holiday days are one occasion, {first_name} on "
+            f"{first_day.isoformat()} (one message per run of holidays)"
+        )
+    tone = tone_of(country, wanted)
+    return Occasion(
+        "holiday", f"holiday:{wanted}:{target.isoformat()}", target, name=wanted, tone=tone
+    )
+
+
+#: How far back a run of adjacent holiday days is followed (the longest, the Spring
+#: Festival with its substituted rest days, spans about ten).
+_LONGEST_RUN = 21
+
+
+def _holidays(country: str, day: date, trigger: HolidayTrigger) -> list[str]:
+    """The holidays of the trigger's categories on ``day``, substituted rest days
+    ("Day off (substituted from ...)") left out: they are never occasions."""
+    return [n for n in celebrated_on(country, day, trigger.categories) if not is_substitute(n)]
+
+
+def _wanted(trigger: HolidayTrigger, country: str, names: list[str]) -> tuple[str | None, str]:
+    """The first of the day's holidays this campaign wants, or None and why not.
+
+    A day that holds a mourning holiday is no day for any other tone: on 4 June 2026
+    Eid al-Ghadir falls on the anniversary of Khomeini's death, and gets no greeting.
+    """
+    mourned = [n for n in names if tone_of(country, n) == "mourning"]
+    if mourned and "mourning" not in trigger.tones:
+        return None, (
+            f"{mourned[0]} is a day of mourning in {country.upper()}: "
+            "no greeting and no offer on it"
+        )
+    reasons = []
+    for name in names:
         selector = _selector(trigger, name)
         if selector is None:
             continue
-        if _under_way(trigger, selector, yesterday):
-            miss = no_occasion(
-                f"{name} continues a holiday that began before {target.isoformat()} "
-                "(one message per holiday, on its first day)"
-            )
+        tone = tone_of(country, name)
+        if tone not in trigger.tones:
+            reasons.append(f"{name} is a day of {tone}, not {' or '.join(trigger.tones)}")
             continue
-        return Occasion("holiday", f"holiday:{name}:{target.isoformat()}", target, name=name)
-    return miss
+        if is_eve(country, name) and not trigger.names:
+            reasons.append(f"{name} is the eve of the holiday that follows it")
+            continue
+        return name, ""
+    return None, "; ".join(reasons)
+
+
+def _earlier_in_run(trigger: HolidayTrigger, country: str, target: date) -> tuple[date, str] | None:
+    """The first earlier day of ``target``'s run of adjacent holiday days that this
+    campaign wants a holiday of, if any: that day is the run's one occasion.
+
+    Substituted rest days belong to the run (they join 春节 to the days off after it)
+    but are never wanted themselves.
+    """
+    run: list[tuple[date, list[str]]] = []
+    day = target - timedelta(days=1)
+    for _ in range(_LONGEST_RUN):
+        every = celebrated_on(country, day, trigger.categories)
+        if not every:
+            break
+        run.append((day, [n for n in every if not is_substitute(n)]))
+        day -= timedelta(days=1)
+    for earlier, names in reversed(run):
+        wanted, _ = _wanted(trigger, country, names) if names else (None, "")
+        if wanted is not None:
+            return earlier, wanted
+    return None
 
 
 def _selector(trigger: HolidayTrigger, name: str) -> str | None:
@@ -98,18 +164,6 @@ def _selector(trigger: HolidayTrigger, name: str) -> str | None:
         return name
     folded = name.casefold()
     return next((w.casefold() for w in trigger.names if w.casefold() in folded), None)
-
-
-def _under_way(trigger: HolidayTrigger, selector: str, yesterday: list[str]) -> bool:
-    """Whether the day before already had this holiday, so today is not its first day.
-
-    With ``names``, any holiday of yesterday selected by the same entry counts
-    ("Nowruz", then "Nowruz Holiday" for ``names: [Nowruz]``); without, the same name
-    or one it extends ("Eid al-Fitr", then "Eid al-Fitr Holiday").
-    """
-    if trigger.names:
-        return selector in {_selector(trigger, name) for name in yesterday}
-    return any(selector == name or selector.startswith(name + " ") for name in yesterday)
 
 
 def recurring(

@@ -15,6 +15,7 @@ from pydantic import Field, field_validator, model_validator
 
 from rapport.engine.core.config import Strict
 from rapport.engine.triggers.cron import CronSchedule, parse_cron
+from rapport.engine.triggers.tones import Tone
 
 #: Every holiday category the ``holidays`` package knows; countries support a subset.
 HOLIDAY_CATEGORIES = frozenset(
@@ -25,6 +26,10 @@ HOLIDAY_CATEGORIES = frozenset(
 
 
 Days = Annotated[int, Field(ge=0, le=365)]
+
+
+def _celebrations() -> list[Tone]:
+    return ["celebration"]
 
 
 class BirthdayTrigger(Strict):
@@ -64,15 +69,20 @@ class HolidayTrigger(Strict):
     ``bank``, ``half_day``, religious calendars such as ``islamic`` or ``catholic``,
     ...; each country offers some of them, and the others simply never match.
     ``names`` keeps only holidays whose English name contains one of the given texts
-    (case ignored). ``days_before: N`` sends N days ahead. A holiday that lasts
-    several days (Nowruz, the Spring Festival) is one occasion, on its first day;
-    days off "observed" in lieu of a holiday are not occasions. Key
-    ``holiday:<English name>:<first day>``.
+    (case ignored). ``tones`` keeps only holidays of those tones (see
+    :mod:`rapport.engine.triggers.tones`): ``celebration`` by default, so days of
+    observance and mourning are left alone unless a campaign asks for them, and no
+    day that holds a mourning holiday is a celebration's occasion. ``days_before: N``
+    sends N days ahead. Adjacent holiday days (除夕 and 春节, the Nowruz days) form
+    one run, which is one occasion: on its first day with a wanted holiday (an eve
+    only when ``names`` selects it). Days off "observed" in lieu of a holiday and
+    substituted rest days are never occasions. Key ``holiday:<English name>:<day>``.
     """
 
     type: Literal["holiday"]
     names: list[Annotated[str, Field(min_length=1)]] | None = Field(None, min_length=1)
     categories: list[str] = Field(default_factory=lambda: ["public"], min_length=1)
+    tones: list[Tone] = Field(default_factory=_celebrations, min_length=1)
     days_before: int = Field(0, ge=0, le=60)
 
     @field_validator("categories")

@@ -53,6 +53,9 @@ class Occasion:
     tier: str | None = None
     #: The order a feedback or welcome occasion is about.
     order_id: str | None = None
+    #: The holiday's tone: ``celebration``, ``observance`` or ``mourning`` (see
+    #: :mod:`rapport.engine.triggers.tones`); None for other kinds.
+    tone: str | None = None
 
 
 def same_day_in(year: int, day: date) -> date:

@@ -125,6 +125,7 @@ OUTCOMES = {
     "occasion.years": REFUSED,
     "occasion.tier": REFUSED,
     "occasion.order_id": REFUSED,
+    "occasion.tone": REFUSED,
     "campaign.id": REFUSED,
     "campaign.name": REFUSED,
     "campaign.topic": REFUSED,

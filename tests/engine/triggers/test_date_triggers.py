@@ -137,9 +137,17 @@ def test_holiday_days_before_sends_ahead_about_the_holiday() -> None:
     assert found.date == date(2027, 3, 21)
 
 
-def test_consecutive_different_holidays_are_each_an_occasion() -> None:
-    assert occasion({"type": "holiday"}, IRANIAN, date(2027, 3, 20)).name != "Nowruz"
+def test_adjacent_holidays_are_one_occasion_on_the_first_wanted_day() -> None:
+    # 29 Esfand (Oil Nationalization Day, an observance) runs into Nowruz: a campaign
+    # for celebrations greets Nowruz; one that also wants observances sends on the
+    # first day of the run, and Nowruz continues it.
+    assert miss({"type": "holiday"}, IRANIAN, date(2027, 3, 20)).detail.endswith(
+        "is a day of observance, not celebration"
+    )
     assert occasion({"type": "holiday"}, IRANIAN, date(2027, 3, 21)).name == "Nowruz"
+    both = {"type": "holiday", "tones": ["celebration", "observance"]}
+    assert occasion(both, IRANIAN, date(2027, 3, 20)).tone == "observance"
+    assert "continues a holiday" in miss(both, IRANIAN, date(2027, 3, 21)).detail
 
 
 def test_estimated_holiday_names_lose_the_estimated_label() -> None:

@@ -1,0 +1,60 @@
+"""Holiday names made fit to print in the customer's language.
+
+The ``holidays`` package's translations are written by volunteers and leak into
+messages as they are: "قیام 15 خرداد" with Latin digits beside "۱۵ خرداد" in the same
+e-mail, "عیدنوروز" without its space, "؛" glued to the next word. :func:`polish` fixes
+what can be fixed by rule, per language:
+
+- digits in the locale's own numbering system (CLDR's: Persian ``۰-۹`` in ``fa``,
+  Arabic-Indic in ``ar_EG``, ASCII in ``zh`` and ``en``), through
+  :func:`rapport.engine.core.i18n.localize_digits`;
+- Persian: Arabic ``ي``/``ك`` written as the Persian ``ی``/``ک``, ``؛`` and ``،``
+  followed by one space and never preceded by one, the known run-together words
+  (:data:`SPACING`) split;
+- Chinese: no spaces between Chinese characters, full-width ``；`` between names;
+- every language: one space between words, none at the ends.
+
+:func:`join_names` joins the names of a day with the language's own separator.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from rapport.engine.core.i18n import localize_digits, numbering_system
+
+#: Words the package's Persian catalog runs together, and how they are written.
+SPACING = {
+    "fa": {"عیدنوروز": "عید نوروز"},
+}
+
+_SPACES = re.compile(r"\s+")
+_FA_PUNCTUATION = re.compile(r"\s*([؛،])\s*")
+_CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
+_CJK_GAP = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
+_SEPARATORS = {"fa": "؛ ", "ar": "؛ ", "zh": "；", "ja": "、"}
+
+
+def _language(locale: str) -> str:
+    return locale.replace("-", "_").split("_")[0].lower()
+
+
+def polish(name: str, locale: str) -> str:
+    """``name`` written the way ``locale``'s readers expect (see the module docstring)."""
+    language = _language(locale)
+    text = _SPACES.sub(" ", name).strip()
+    for wrong, right in SPACING.get(language, {}).items():
+        text = text.replace(wrong, right)
+    if language == "fa":
+        text = text.replace("ي", "ی").replace("ك", "ک").replace(";", "؛")
+        text = _FA_PUNCTUATION.sub(r"\1 ", text).strip()
+    elif language == "zh":
+        text = _CJK_GAP.sub("", text)
+    return localize_digits(text, numbering_system(locale))
+
+
+def join_names(names: Iterable[str], locale: str) -> str:
+    """The names of one day, each polished, joined as the language joins a list."""
+    separator = _SEPARATORS.get(_language(locale), "; ")
+    return separator.join(polish(name, locale) for name in names)
