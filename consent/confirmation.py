@@ -33,7 +33,8 @@ SMS_REPLY_SOURCE = "sms_reply"
 #: The version of the confirmation text (``engine/web/mail/sms_confirm.txt`` and its
 #: translations). Change it whenever that text changes in any language:
 #: ``tests/engine/web/test_sms_opt_in.py`` pins what each version says.
-SMS_CONFIRM_WORDING = "sms-confirm-v1"
+#: v2: the brand after the text in Persian and Arabic, the SMS signature first in Chinese.
+SMS_CONFIRM_WORDING = "sms-confirm-v2"
 
 
 def sms_reply_wording(word: str) -> str:

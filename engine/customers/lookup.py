@@ -75,6 +75,7 @@ class Found:
     id: str
     first_name: str
     locale: str
+    last_name: str = ""
 
 
 def customers_by_email(connection: Connection, typed: str) -> list[Found]:
@@ -84,7 +85,13 @@ def customers_by_email(connection: Connection, typed: str) -> list[Found]:
         return []
     domains = dict.fromkeys((wanted.domain, wanted.ascii_domain))
     rows = connection.execute(
-        select(CUSTOMER.c.id, CUSTOMER.c.first_name, CUSTOMER.c.locale, CUSTOMER.c.email)
+        select(
+            CUSTOMER.c.id,
+            CUSTOMER.c.first_name,
+            CUSTOMER.c.last_name,
+            CUSTOMER.c.locale,
+            CUSTOMER.c.email,
+        )
         .where(
             or_(
                 *(
@@ -96,7 +103,11 @@ def customers_by_email(connection: Connection, typed: str) -> list[Found]:
         )
         .order_by(CUSTOMER.c.id)
     )
-    return [Found(row.id, row.first_name, row.locale) for row in rows if _same(row.email, wanted)]
+    return [
+        Found(row.id, row.first_name, row.locale, row.last_name)
+        for row in rows
+        if _same(row.email, wanted)
+    ]
 
 
 def _same(stored: str | None, wanted: AddressKey) -> bool:

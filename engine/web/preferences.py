@@ -26,7 +26,9 @@ from rapport.consent.store import ConsentChange, record_consent
 from rapport.consent.tokens import Purpose
 from rapport.engine.core.i18n import from_accept_language, ui_language
 from rapport.engine.core.keywords import KeywordAction, SMSKeywords, reply_word
+from rapport.engine.core.sender import sms_signature
 from rapport.engine.customers.lookup import address_key, customers_by_email
+from rapport.engine.rendering.locales import salutation
 from rapport.engine.web.context import WebContext, client_ip, not_found, resolve, web_context
 from rapport.engine.web.transactional import enqueue_email, enqueue_sms
 
@@ -57,7 +59,7 @@ def _page(web: WebContext, customer: Any, grid: list[Switch], token: str, **extr
     return web.pages.render(
         "preferences.html",
         customer.locale,
-        first_name=customer.first_name,
+        salutation=salutation(customer.first_name, customer.last_name, customer.locale),
         token=token,
         switches=grid,
         channels=sorted({s.channel for s in grid}, key=[s.channel for s in grid].index),
@@ -143,7 +145,7 @@ def _send_confirmation(
         occasion=occasion[:32],
         locale=customer.locale,
         now=now,
-        first_name=customer.first_name,
+        salutation=salutation(customer.first_name, customer.last_name, customer.locale),
         topics=sorted(topics),
         confirm_url=confirm_link(customer.id, web.settings, web.signer),
         postal_address=web.settings.sender.postal_address,
@@ -167,6 +169,7 @@ def _send_sms_confirmation(web: WebContext, connection: Any, customer: Any, now:
         word=words["confirm_word"],
         help_word=words["help_word"],
         stop_word=words["stop_word"],
+        signature=sms_signature(web.settings.sender, customer.locale),
     )
 
 
@@ -286,7 +289,7 @@ def _send_link(web: WebContext, address: str) -> None:
                 occasion=now.strftime("%Y%m%d%H%M%S%f"),
                 locale=customer.locale,
                 now=now,
-                first_name=customer.first_name,
+                salutation=salutation(customer.first_name, customer.last_name, customer.locale),
                 preferences_url=links["preferences"],
                 postal_address=web.settings.sender.postal_address,
             )

@@ -55,6 +55,7 @@ from rapport.engine.core.config import Settings
 from rapport.engine.core.i18n import gettext, ui_language
 from rapport.engine.core.keywords import Keyword, KeywordAction, match_keyword
 from rapport.engine.core.models import CUSTOMER, ConsentStatus
+from rapport.engine.core.sender import sms_signature
 from rapport.engine.customers import fields
 from rapport.engine.web.context import WebContext, web_context
 from rapport.engine.web.webhook_auth import (
@@ -300,10 +301,18 @@ def confirm_sms(
 def render_reply(language: str, message: str, settings: Settings) -> str:
     """``message`` in ``language`` with brand and contact filled in.
 
+    The brand is the language's SMS signature (``sender.sms_signature``: '【Rapport】' in
+    Chinese) and stands where the translation puts it: first in English and Chinese,
+    after the text in Persian and Arabic, so that a right-to-left reply starts with a
+    right-to-left letter and the phone lays it out right to left.
+
     A translation with a broken placeholder falls back to English rather than
     failing the webhook: the provider would retry and the person would get nothing.
     """
-    values = {"brand": settings.sender.brand, "contact": settings.sender.contact}
+    values = {
+        "brand": sms_signature(settings.sender, language),
+        "contact": settings.sender.contact,
+    }
     try:
         return gettext(language, message).format(**values)
     except (KeyError, IndexError, ValueError):

@@ -147,13 +147,13 @@ def test_the_check_fails_on_each_kind_of_untranslated_string(product_strings: Ca
     del catalog["Unsubscribe"]
     catalog["Topic"].string = ""
     catalog["Newsletter"].flags.add("fuzzy")
-    catalog["Hello %(name)s,"].string = "سلام %(nam)s،"
+    catalog["%(salutation)s,"].string = "%(salutaion)s، سلام"
     catalog[brace].string = str(catalog[brace].string).replace("{brand}", "{برند}")
 
     problems = catalog_problems(product_strings, catalog, "fa")
 
     assert sorted(problems) == [
-        "fa: 'Hello %(name)s,': placeholders ['%(nam)s'] do not match ['%(name)s']",
+        "fa: '%(salutation)s,': placeholders ['%(salutaion)s'] do not match ['%(salutation)s']",
         "fa: 'Newsletter': fuzzy (review it and remove the fuzzy flag)",
         "fa: 'Topic': not translated",
         "fa: 'Unsubscribe': missing from the catalog",
