@@ -9,6 +9,13 @@ The UI languages are English plus every language that has a catalog: adding one 
 adding its ``messages.po`` (see docs/localization.md), with no list to update here.
 Text direction comes from CLDR, so a right-to-left language (Persian, Arabic,
 Hebrew, Urdu) gets ``dir="rtl"`` without being named anywhere.
+
+Digits follow CLDR too: :func:`numbering_system` is a locale's default numbering
+system (``arabext`` for Persian, ``arab`` for Egyptian or Saudi Arabic, ``latn`` for
+plain ``ar``, as CLDR has it), and the catalog of a UI language is read through
+:func:`translations` for one numbering system, so a translated sentence never shows
+other digits than the page around it ("۰ = ..." in Persian whatever the translator typed).
+Values put into a sentence (a name, a link, an address) are left as they are.
 """
 
 from __future__ import annotations
@@ -68,9 +75,108 @@ def from_accept_language(header: str | None) -> str:
     return negotiate_locale(wanted, list(UI_LANGUAGES), sep="_") or SOURCE_LANGUAGE
 
 
+#: The digits of the numbering systems CLDR makes some locale's default, zero first.
+#: A locale whose default system is not here (or is ``latn``) writes ASCII digits.
+DIGITS = {
+    "latn": "0123456789",
+    "arab": "٠١٢٣٤٥٦٧٨٩",
+    "arabext": "۰۱۲۳۴۵۶۷۸۹",
+    "beng": "০১২৩৪৫৬৭৮৯",
+    "deva": "०१२३४५६७८९",
+    "mymr": "၀၁၂၃၄၅၆၇၈၉",
+}
+
+
+@lru_cache(maxsize=256)
+def numbering_system(locale: str | None) -> str:
+    """CLDR's default numbering system for a locale, if we know its digits, else ``latn``.
+
+    ``fa`` -> ``arabext`` (۰-۹), ``ar_EG`` -> ``arab`` (٠-٩), ``ar`` -> ``latn`` (CLDR
+    gives plain Arabic and the Maghreb Western digits), ``zh`` -> ``latn``.
+    """
+    if not locale:
+        return "latn"
+    try:
+        parsed = Locale.parse(locale.replace("-", "_"))
+    except (UnknownLocaleError, ValueError, TypeError):
+        return "latn"
+    system = parsed.default_numbering_system
+    return system if system in DIGITS and system in parsed.number_symbols else "latn"
+
+
+def page_numbering_system(locale: str | None) -> str:
+    """The digits of a product page shown to a customer with this locale.
+
+    The customer's own locale when the page is in its language (an ``ar_EG``
+    customer reads Arabic-Indic digits on the Arabic page), else the page language's:
+    a German customer served the English page reads English digits.
+    """
+    language = ui_language(locale)
+    same = locale and locale.replace("-", "_").split("_")[0].lower() == language
+    return numbering_system(locale if same else language)
+
+
 @lru_cache(maxsize=16)
-def translations(language: str) -> NullTranslations:
-    """Compiled translations for a UI language (English gets the identity)."""
+def _digit_table(system: str) -> dict[int, str]:
+    target = DIGITS.get(system, DIGITS["latn"])
+    return {
+        ord(digit): target[value]
+        for digits in DIGITS.values()
+        for value, digit in enumerate(digits)
+        if digits is not target
+    }
+
+
+def localize_digits(text: str, system: str) -> str:
+    """``text`` with every decimal digit we know (ASCII, Arabic-Indic, Persian, ...)
+    written in ``system``'s digits: ``localize_digits("0 = ...", "arabext")`` -> "۰ = ..."."""
+    return text.translate(_digit_table(system))
+
+
+class _LocalDigits(NullTranslations):
+    """A catalog whose translations are written in one numbering system's digits.
+
+    Only the translated sentence is changed: Jinja and ``str.format`` put the values
+    (names, links, the postal address) in afterwards, untouched.
+    """
+
+    def __init__(self, catalog: NullTranslations, system: str) -> None:
+        super().__init__()
+        self._inner = catalog
+        self._system = system
+
+    def gettext(self, message: str) -> str:
+        return localize_digits(self._inner.gettext(message), self._system)
+
+    def ngettext(self, msgid1: str, msgid2: str, n: int) -> str:
+        return localize_digits(self._inner.ngettext(msgid1, msgid2, n), self._system)
+
+    def pgettext(self, context: str, message: str) -> str:
+        text = self._inner.pgettext(context, message)
+        return localize_digits(text if isinstance(text, str) else message, self._system)
+
+    def npgettext(self, context: str, singular: str, plural: str, num: int) -> str:
+        text = self._inner.npgettext(context, singular, plural, num)
+        return localize_digits(text, self._system)
+
+    # Jinja prefers these names when a catalog has them, as Babel's catalogs do.
+    ugettext = gettext
+    ungettext = ngettext
+
+
+@lru_cache(maxsize=32)
+def translations(language: str, system: str | None = None) -> NullTranslations:
+    """Compiled translations for a UI language (English gets the identity), their
+    digits in ``system`` (default: the language's own, :func:`numbering_system`)."""
+    system = system or numbering_system(language)
+    catalog = _catalog(language)
+    if language == SOURCE_LANGUAGE and system == "latn":
+        return catalog  # the source strings are written in ASCII digits
+    return _LocalDigits(catalog, system)
+
+
+@lru_cache(maxsize=16)
+def _catalog(language: str) -> NullTranslations:
     path = LOCALES_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
     if language == SOURCE_LANGUAGE or not path.exists():
         return NullTranslations()

@@ -4,12 +4,19 @@ A template's filters (``format_date``, ``format_currency``, ``relative`` and the
 rest, listed in :attr:`LocaleFormats.FILTERS`) format in the language of the template
 folder, so the numbers and dates match the words around them;
 :mod:`rapport.engine.rendering.filters` picks which locale that is for a customer.
-Numbers use the locale's default numbering system: Persian output has Persian
+Numbers use the locale's default numbering system (CLDR's, see
+:func:`rapport.engine.core.i18n.numbering_system`): Persian output has Persian
 digits and separators (``۱٬۵۰۰٬۰۰۰``), Egyptian Arabic Arabic-Indic digits, where
-Babel alone picks the native separators but keeps ASCII digits. Persian dates are
-Solar Hijri with Persian month names for the named formats (``short``, ``medium``,
-``long``, ``full``, see :func:`solar_hijri`), while a custom Babel pattern gives the
-Gregorian calendar. A missing value (``None``) is an error, never today's date.
+Babel alone picks the native separators but keeps ASCII digits. The symbols of a
+number pattern are the locale's too, which Babel leaves as written: a negative
+number takes CLDR's minus sign (``\u200e−۵`` in Persian, ``\u061c-٥`` in Egyptian
+Arabic), a percentage its percent sign (``۱۵٪``).
+
+Persian dates are Solar Hijri (:mod:`rapport.engine.rendering.solar_hijri`, on the
+jdatetime library), for the named formats (``short``, ``medium``, ``long``,
+``full``) and custom Babel patterns (``"d MMMM y"`` is ``۱ فروردین ۱۴۰۴``) alike; a
+template asks for the Gregorian calendar by name: ``format_date("d MMMM y",
+calendar="gregorian")``. A missing value (``None``) is an error, never today's date.
 
 Speed: Babel is most of the cost of a rich render, so a :class:`LocaleFormats` holds a
 parsed ``babel.Locale`` (never a locale string) and its numbering system, looked up
@@ -18,6 +25,7 @@ once, and remembers what it formatted (see :func:`_memo_key`).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -27,63 +35,20 @@ from babel import Locale
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
 
-try:  # Solar Hijri new-year table (1901-2100) shipped with the ``holidays`` dependency.
-    from holidays.calendars.persian import _Persian
-except ImportError:  # pragma: no cover - only if holidays reorganises its calendars
-    _Persian = None  # type: ignore[misc,assignment]
+from rapport.engine.core.i18n import DIGITS
+from rapport.engine.rendering.solar_hijri import format_solar_hijri, solar_hijri
 
-__all__ = ["LocaleFormats", "solar_hijri"]
+__all__ = ["CALENDARS", "LocaleFormats", "solar_hijri"]
 
-_NATIVE_DIGITS = {
-    "arab": "٠١٢٣٤٥٦٧٨٩",
-    "arabext": "۰۱۲۳۴۵۶۷۸۹",
-    "beng": "০১২৩৪৫৬৭৮৯",
-    "deva": "०१२३४५६७८९",
-    "mymr": "၀၁၂၃၄၅၆၇၈၉",
-}
-_PERSIAN_MONTHS = (
-    "فروردین",
-    "اردیبهشت",
-    "خرداد",
-    "تیر",
-    "مرداد",
-    "شهریور",
-    "مهر",
-    "آبان",
-    "آذر",
-    "دی",
-    "بهمن",
-    "اسفند",
-)
 _NAMED_FORMATS = frozenset({"short", "medium", "long", "full"})
 #: The units and styles Babel words a duration in (it refuses any other).
 Granularity = Literal["year", "month", "week", "day", "hour", "minute", "second"]
 DurationFormat = Literal["narrow", "short", "medium", "long"]
-
-
-def solar_hijri(day: date) -> tuple[int, int, int] | None:
-    """(year, month, day) in the Solar Hijri calendar, or None outside 1901-2100.
-
-    The first six months have 31 days and the next five 30; only the new-year date
-    needs astronomy, and that table comes from the ``holidays`` package.
-    """
-    if _Persian is None:  # pragma: no cover
-        return None
-    calendar = _Persian()
-    new_year = calendar.new_year_date(day.year)
-    if new_year is None:
-        return None
-    if day < new_year:
-        new_year = calendar.new_year_date(day.year - 1)
-        if new_year is None:
-            return None
-    offset = (day - new_year).days
-    if offset < 186:
-        month, dom = divmod(offset, 31)
-    else:
-        month, dom = divmod(offset - 186, 30)
-        month += 6
-    return new_year.year - 621, month + 1, dom + 1
+#: The calendars a template may name: ``gregorian`` anywhere, ``persian`` (Solar
+#: Hijri, the default of Persian) in Persian only.
+CALENDARS = frozenset({"gregorian", "persian"})
+#: Characters of a number pattern that stand for a locale's symbol (LDML).
+_NUMBER_SYMBOLS = {"-": "minusSign", "+": "plusSign", "%": "percentSign", "‰": "perMille"}
 
 
 class LocaleFormats:
@@ -99,22 +64,22 @@ class LocaleFormats:
     differently.
     """
 
-    def __init__(self, locale: Locale) -> None:
+    def __init__(self, locale: Locale, numbering: str | None = None) -> None:
+        """``numbering`` overrides CLDR's default numbering system of ``locale``."""
         self.locale = locale
-        system = locale.default_numbering_system
-        if system in _NATIVE_DIGITS and system in locale.number_symbols:
+        system = numbering or locale.default_numbering_system
+        if system in DIGITS and system != "latn" and system in locale.number_symbols:
             # Babel picks the native separators but keeps ASCII digits; swap them here.
             self._numbering = system
-            self._digits: dict[int, int] | None = str.maketrans(
-                "0123456789", _NATIVE_DIGITS[system]
-            )
+            self._digits: dict[int, int] | None = str.maketrans("0123456789", DIGITS[system])
         else:
             self._numbering = "latn"
             self._digits = None
-        # Babel keeps a literal '%' whatever the numbering system ('۱۵%' instead of '۱۵٪').
-        self._percent_sign = locale.number_symbols[self._numbering].get("percentSign", "%")
-        self._solar_hijri = locale.language == "fa" and _Persian is not None
-        self._day_names = locale.days["format"]["wide"]
+        # Babel keeps a pattern's '-' and '%' as written ('-۱۵%', not '\u200e−۱۵٪').
+        symbols = locale.number_symbols[self._numbering]
+        self._symbols = {char: symbols.get(name, char) for char, name in _NUMBER_SYMBOLS.items()}
+        self._calendar = "persian" if locale.language == "fa" else "gregorian"
+        self._patterns: dict[tuple[str, str | None], babel_numbers.NumberPattern] = {}
         self._memo: dict[tuple[Any, ...], str] = {}
 
     #: Jinja filter name -> method.
@@ -142,18 +107,23 @@ class LocaleFormats:
         memo[key] = text
         return text
 
-    def format_date(self, value: date | datetime, format: str = "long") -> str:
-        """A date in this locale: 'March 21, 2025', '۱ فروردین ۱۴۰۴', '2025年3月21日'."""
-        key = _memo_key("date", value, format)
+    def format_date(
+        self, value: date | datetime, format: str = "long", calendar: str | None = None
+    ) -> str:
+        """A date in this locale: 'March 21, 2025', '۱ فروردین ۱۴۰۴', '2025年3月21日'.
+
+        ``format`` is a named format or a Babel pattern, rendered in the locale's
+        calendar (Solar Hijri in Persian) unless ``calendar`` names another.
+        """
+        key = _memo_key("date", value, format, calendar)
         if key is not None and (known := self._memo.get(key)) is not None:
             return known
         day = _require(value, "format_date")
         if isinstance(day, datetime):
             day = day.date()
-        text = None
-        if self._solar_hijri and format in _NAMED_FORMATS:
-            text = self._persian_date(day, format)
-        if text is None:
+        if self._calendar_for(calendar) == "persian":
+            text = format_solar_hijri(day, format, self.locale)
+        else:
             text = babel_dates.format_date(day, format, locale=self.locale)
         text = self._native(text)
         return text if key is None else self._remember(key, text)
@@ -163,12 +133,14 @@ class LocaleFormats:
         value: datetime | date,
         format: str = "medium",
         tzinfo: str | Any | None = None,
+        calendar: str | None = None,
     ) -> str:
         """A moment in this locale, in ``tzinfo`` (a zone name such as 'Asia/Tehran').
 
-        A naive datetime is taken to be UTC, as everywhere in Rapport.
+        A naive datetime is taken to be UTC, as everywhere in Rapport. The date is in
+        the locale's calendar unless ``calendar`` names another (see :meth:`format_date`).
         """
-        _short_patterns((format, tzinfo))
+        _short_patterns((format, tzinfo, calendar))
         moment = _require(value, "format_datetime")
         if not isinstance(moment, datetime):
             moment = datetime.combine(moment, time())
@@ -177,12 +149,13 @@ class LocaleFormats:
         if tzinfo is not None:
             zone = babel_dates.get_timezone(tzinfo) if isinstance(tzinfo, str) else tzinfo
             moment = moment.astimezone(zone)
-        if self._solar_hijri and format in _NAMED_FORMATS:
-            day = self._persian_date(moment.date(), format)
-            if day is not None:
-                clock = babel_dates.format_time(moment, format, locale=self.locale)
-                pattern = str(self.locale.datetime_formats[format]).replace("'", "")
-                return self._native(pattern.replace("{0}", clock).replace("{1}", day))
+        if self._calendar_for(calendar) == "persian":
+            if format not in _NAMED_FORMATS:
+                return self._native(format_solar_hijri(moment, format, self.locale))
+            day = format_solar_hijri(moment, format, self.locale)
+            clock = babel_dates.format_time(moment, format, locale=self.locale)
+            pattern = str(self.locale.datetime_formats[format]).replace("'", "")
+            return self._native(pattern.replace("{0}", clock).replace("{1}", day))
         return self._native(babel_dates.format_datetime(moment, format, locale=self.locale))
 
     def format_decimal(self, value: int | float | Decimal, format: str | None = None) -> str:
@@ -190,11 +163,7 @@ class LocaleFormats:
         if key is not None and (known := self._memo.get(key)) is not None:
             return known
         number = _require(value, "format_number")
-        text = self._native(
-            babel_numbers.format_decimal(
-                number, format, locale=self.locale, numbering_system=self._numbering
-            )
-        )
+        text = self._native(self._apply("decimal", format, number))
         return text if key is None else self._remember(key, text)
 
     def format_percent(self, value: int | float | Decimal, format: str | None = None) -> str:
@@ -203,10 +172,7 @@ class LocaleFormats:
         if key is not None and (known := self._memo.get(key)) is not None:
             return known
         number = _require(value, "format_percent")
-        text = babel_numbers.format_percent(
-            number, format, locale=self.locale, numbering_system=self._numbering
-        )
-        text = self._native(text.replace("%", self._percent_sign))
+        text = self._native(self._apply("percent", format, number))
         return text if key is None else self._remember(key, text)
 
     def format_currency(
@@ -216,11 +182,7 @@ class LocaleFormats:
         if key is not None and (known := self._memo.get(key)) is not None:
             return known
         number = _require(amount, "format_currency")
-        text = self._native(
-            babel_numbers.format_currency(
-                number, currency, format, locale=self.locale, numbering_system=self._numbering
-            )
-        )
+        text = self._native(self._apply("currency", format, number, currency))
         return text if key is None else self._remember(key, text)
 
     def format_timedelta(
@@ -273,21 +235,55 @@ class LocaleFormats:
                 unit = granularity or "day"
         return self.format_timedelta(delta, unit, add_direction=True)
 
-    def _persian_date(self, day: date, format: str) -> str | None:
-        parts = solar_hijri(day)
-        if parts is None:
-            return None
-        year, month, dom = parts
-        if format == "short":
-            return f"{year}/{month}/{dom}"
-        text = f"{dom} {_PERSIAN_MONTHS[month - 1]} {year}"
-        if format == "full":
-            text = f"{self._day_names[day.weekday()]} {text}"
-        return text
+    def _calendar_for(self, calendar: str | None) -> str:
+        if calendar is None:
+            return self._calendar
+        if calendar not in CALENDARS:
+            raise ValueError(f"unknown calendar {calendar!r}: use 'gregorian' or 'persian'")
+        if calendar == "persian" and self.locale.language != "fa":
+            raise ValueError("Solar Hijri ('persian') dates are written in Persian only")
+        return calendar
+
+    def _apply(
+        self, kind: str, format: str | None, number: Any, currency: str | None = None
+    ) -> str:
+        """Babel's formatting of ``number``, with the pattern's symbols in this locale's
+        forms (Babel substitutes the digits' separators but keeps '-', '+' and '%')."""
+        pattern = self._patterns.get((kind, format))
+        if pattern is None:
+            pattern = self._localized_pattern(kind, format)
+        return pattern.apply(
+            number, self.locale, currency=currency, numbering_system=self._numbering
+        )
+
+    def _localized_pattern(self, kind: str, format: str | None) -> babel_numbers.NumberPattern:
+        if format is not None:
+            parsed = babel_numbers.parse_pattern(format)
+        elif kind == "percent":
+            parsed = self.locale.percent_formats[None]
+        elif kind == "currency":
+            parsed = self.locale.currency_formats["standard"]
+        else:
+            parsed = self.locale.decimal_formats[None]
+        pattern = copy.copy(parsed)  # Babel's parsed patterns are shared: never edit them
+        pattern.prefix = (self._symbolic(parsed.prefix[0]), self._symbolic(parsed.prefix[1]))
+        pattern.suffix = (self._symbolic(parsed.suffix[0]), self._symbolic(parsed.suffix[1]))
+        if len(self._patterns) >= _PATTERNS_SIZE:
+            self._patterns.clear()
+        self._patterns[(kind, format)] = pattern
+        return pattern
+
+    def _symbolic(self, affix: str) -> str:
+        """A pattern's prefix or suffix with its symbols localized, quoted text kept."""
+        parts = affix.split("'")
+        parts[::2] = ["".join(self._symbols.get(c, c) for c in part) for part in parts[::2]]
+        return "'".join(parts)
 
 
 #: Results one :class:`LocaleFormats` remembers before it starts again.
 _MEMO_SIZE = 4096
+#: Number patterns one :class:`LocaleFormats` keeps with its symbols localized.
+_PATTERNS_SIZE = 256
 #: Values whose formatting depends on their value alone. Decimals and floats are
 #: keyed by their text: Decimal('-0') equals Decimal('0') but prints with a sign.
 _MEMO_BY_VALUE = frozenset({int, date, timedelta})

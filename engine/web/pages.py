@@ -1,49 +1,80 @@
-"""The product's own pages and e-mails, in the customer's language.
+"""The product's own pages and e-mails, in the customer's language and digits.
 
 These templates ship with Rapport (they are not marketer-written), so a normal
-autoescaping environment is right; there is one environment per UI language because
-Jinja's i18n extension installs translations into the environment's globals.
+autoescaping environment is right; there is one environment per UI language and
+numbering system, because Jinja's i18n extension installs translations into the
+environment's globals and the translated sentences are written in the page's digits.
+
+Numbers on a page follow CLDR for the customer's locale when the page is in its
+language (:func:`~rapport.engine.core.i18n.page_numbering_system`): Persian digits
+(۰-۹) on every Persian page, Arabic-Indic (٠-٩) for ``ar_EG`` or ``ar_SA``, Western
+digits for plain ``ar`` as CLDR has it. Templates print a number with the ``number``
+filter, never bare, and join two phrases with ``separator``: a middle dot between
+Arabic-script digits reads as a zero (``·`` beside ``۱۰`` looks like ``۱۰۰``), so those
+pages get the Arabic comma instead.
 """
 
 from __future__ import annotations
 
-from functools import cached_property
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from babel import Locale
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from rapport.engine.core.i18n import UI_LANGUAGES, text_direction, translations, ui_language
+from rapport.engine.core.i18n import (
+    page_numbering_system,
+    text_direction,
+    translations,
+    ui_language,
+)
+from rapport.engine.rendering.formats import LocaleFormats
 
 HERE = Path(__file__).resolve().parent
+
+#: Joins two phrases on a page. A middle dot between Arabic-script digits reads as
+#: their zero, so pages in those digits use CLDR's Persian list separator: the Arabic
+#: comma, a right-to-left mark that keeps it beside the word before, and a space.
+SEPARATORS = {"arab": "\u060c\u200f ", "arabext": "\u060c\u200f "}
+DEFAULT_SEPARATOR = " · "
 
 
 class Pages:
     def __init__(self, brand: str) -> None:
         self.brand = brand
+        self._environments: dict[tuple[str, str], Environment] = {}
 
-    @cached_property
-    def _environments(self) -> dict[str, Environment]:
-        environments = {}
-        for language in UI_LANGUAGES:
-            env = Environment(
-                loader=FileSystemLoader([HERE / "pages", HERE / "mail"]),
-                autoescape=select_autoescape(["html"]),
-                undefined=StrictUndefined,
-                extensions=["jinja2.ext.i18n"],
-                trim_blocks=True,
-                lstrip_blocks=True,
-            )
-            env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
-            environments[language] = env
-        return environments
+    def _environment(self, language: str, system: str) -> Environment:
+        key = (language, system)
+        env = self._environments.get(key)
+        if env is not None:
+            return env
+        env = Environment(
+            loader=FileSystemLoader([HERE / "pages", HERE / "mail"]),
+            autoescape=select_autoescape(["html"]),
+            undefined=StrictUndefined,
+            extensions=["jinja2.ext.i18n"],
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        env.install_gettext_translations(translations(language, system), newstyle=True)  # type: ignore[attr-defined]
+        env.filters["number"] = _number_filter(language, system)
+        env.globals["separator"] = SEPARATORS.get(system, DEFAULT_SEPARATOR)
+        return self._environments.setdefault(key, env)
 
     def render(self, name: str, locale: str | None, **context: Any) -> str:
         language = ui_language(locale)
-        template = self._environments[language].get_template(name)
+        template = self._environment(language, page_numbering_system(locale)).get_template(name)
         return template.render(
             lang=language, dir=text_direction(language), brand=self.brand, **context
         )
 
     def gettext(self, locale: str | None, message: str) -> str:
-        return translations(ui_language(locale)).gettext(message)
+        language = ui_language(locale)
+        return translations(language, page_numbering_system(locale)).gettext(message)
+
+
+def _number_filter(language: str, system: str) -> Callable[..., str]:
+    """``{{ n | number }}``: a number in the page's digits, separators and minus sign."""
+    return LocaleFormats(Locale.parse(language), numbering=system).format_decimal

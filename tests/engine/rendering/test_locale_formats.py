@@ -36,7 +36,8 @@ def test_filters_are_bound_to_the_template_locale(make: Callable[..., Renderer])
     assert fa["format_date"](day) == "۱ فروردین ۱۴۰۴"
     assert fa["format_date"](day, "full") == "جمعه ۱ فروردین ۱۴۰۴"
     assert fa["format_date"](day, "short") == "۱۴۰۴/۱/۱"
-    assert fa["format_date"](day, "d MMMM y") == "۲۱ مارس ۲۰۲۵"  # a pattern stays Gregorian
+    assert fa["format_date"](day, "d MMMM y") == "۱ فروردین ۱۴۰۴"  # a pattern too is Solar Hijri
+    assert fa["format_date"](day, "d MMMM y", calendar="gregorian") == "۲۱ مارس ۲۰۲۵"
     assert fa["format_percent"](0.15) == "۱۵٪"
     assert fa["format_number"](1234567) == "۱٬۲۳۴٬۵۶۷"
     assert fa["format_datetime"](moment, "short", "Asia/Tehran") == "۱۴۰۴/۱/۱،\u200f ۹:۳۰"
