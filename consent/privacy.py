@@ -16,8 +16,10 @@ Erasure keeps what must survive it and removes what identifies the person:
   the same address (a CRM sync that still has it) is not messaged again, without the
   list itself keeping the address. The hash is deliberately unkeyed: a keyed hash
   would stop matching the day the signing key is rotated, and the suppression must
-  last longer than any key. The importer refuses the erased customer's id and warns
-  about their addresses under another id, so a sync never silently refills them.
+  last longer than any key. The importer skips (and reports) rows of the erased
+  customer's id, so a sync never silently refills them, and warns about their
+  addresses under another id: such an address stays blocked until its new holder's
+  fresh consent (:mod:`rapport.consent.erased_addresses`).
 
 What a database keeps besides its live rows is handled too, as far as the database
 allows. On SQLite ``secure_delete`` is on for every connection (set in
@@ -64,6 +66,9 @@ log = logging.getLogger(__name__)
 
 HASH_PREFIX = "sha256:"
 ERASED_REASON = "erased"
+#: The detail of a suppression made by an erasure alone (one that replaced a plain
+#: bounce or complaint entry says so in its detail, and is never lifted).
+ERASED_DETAIL = "customer erased"
 CANCELLED_ERROR = "customer erased"
 REDACTED_ERROR = "error text removed on erasure"
 #: Suppression kind -> the customer column holding that kind of address.
@@ -299,7 +304,9 @@ def _suppress_hashed(
     connection: Connection, addresses: Sequence[tuple[str, str]], now: datetime
 ) -> tuple[int, int]:
     """Suppress each address by its hash; plain entries of it are folded into that one
-    row (their reason kept in its detail: the provider's text may quote the address)."""
+    row (their reason kept in its detail: the provider's text may quote the address).
+    An address already suppressed by an earlier erasure (its next holder's) takes this
+    erasure's time, so only consent captured after the latest erasure lifts it."""
     added = replaced = 0
     for kind, address in addresses:
         hashed = address_hash(kind, address)
@@ -310,7 +317,7 @@ def _suppress_hashed(
             .order_by(SUPPRESSION.c.created_at, SUPPRESSION.c.id)
         ).all()
         reasons = ", ".join(dict.fromkeys(row.reason for row in old))
-        detail = f"customer erased; replaced plain entry ({reasons})" if old else "customer erased"
+        detail = f"{ERASED_DETAIL}; replaced plain entry ({reasons})" if old else ERASED_DETAIL
         inserted = connection.execute(
             upsert_insert(connection, SUPPRESSION)
             .values(
@@ -320,6 +327,13 @@ def _suppress_hashed(
             .returning(SUPPRESSION.c.id)
         ).all()
         added += len(inserted)
+        if not inserted:  # erased before under another id: this erasure is the latest
+            keep = {"detail": detail} if old else {}
+            connection.execute(
+                update(SUPPRESSION)
+                .where(SUPPRESSION.c.channel == kind, SUPPRESSION.c.address == hashed)
+                .values(created_at=now, **keep)
+            )
         if old:
             connection.execute(delete(SUPPRESSION).where(SUPPRESSION.c.id.in_([r.id for r in old])))
             replaced += len(old)

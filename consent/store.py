@@ -13,11 +13,16 @@ Ordering rules, applied in SQL so concurrent writers cannot undo each other:
   pending, then granted): when in doubt, do not send;
 * the same fact (customer, channel, topic, status, source, captured_at) is recorded
   once, so re-importing a file or retrying a request adds no evidence.
+
+A grant captured after an erasure, by the customer who now holds an address the
+erased person had, lifts the erasure's suppression of that address
+(:mod:`rapport.consent.erased_addresses`): every consent writer comes through
+:func:`record_consent`, so the rule holds whichever way the consent arrives.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,6 +30,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, case, or_, select
 from sqlalchemy.orm import Session
 
+from rapport.consent.erased_addresses import lift_for_fresh_consent
 from rapport.consent.state import current_states
 from rapport.engine.core.db import upsert_insert
 from rapport.engine.core.errors import NotFound
@@ -93,11 +99,13 @@ class ConsentChange:
 class RecordResult:
     """What a call changed: ``recorded`` new evidence rows, ``duplicates`` facts that
     were already on record (or repeated in the batch), ``state_changes`` current
-    states created or changed."""
+    states created or changed, ``suppressions_lifted`` erased-address suppressions
+    this fresh consent lifted."""
 
     recorded: int = 0
     duplicates: int = 0
     state_changes: int = 0
+    suppressions_lifted: int = 0
 
 
 def _connection(target: Executor) -> Connection:
@@ -218,6 +226,8 @@ def record_consent(
     connection_or_session: Executor,
     events: Sequence[ConsentChange],
     recorded_at: datetime,
+    *,
+    kinds: Mapping[str, str] | None = None,
 ) -> RecordResult:
     """Record consent facts as evidence and bring the current state up to date.
 
@@ -225,7 +235,9 @@ def record_consent(
     (:class:`NotFound` otherwise, before anything is written). A batch costs a fixed
     handful of statements whatever its size, so importers should pass whole batches.
     Only facts that are new become candidates for the state: a fact already on record
-    was folded into the state when it was first recorded.
+    was folded into the state when it was first recorded. New grants lift erased-address
+    suppressions as :mod:`rapport.consent.erased_addresses` says; ``kinds`` (channel
+    -> "email"/"sms") tells which address a channel's consent is for.
     """
     if not events:
         return RecordResult()
@@ -236,10 +248,13 @@ def record_consent(
     _check_customers(connection, (change.customer_id for change in unique.values()))
     inserted = _append_events(connection, list(unique.values()), recorded_at)
     changed = _fold_into_state(connection, _winners(inserted))
+    granted = {row.customer_id for row in inserted if row.status == ConsentStatus.GRANTED.value}
+    lifted = lift_for_fresh_consent(connection, granted, kinds) if granted else []
     return RecordResult(
         recorded=len(inserted),
         duplicates=len(events) - len(inserted),
         state_changes=changed,
+        suppressions_lifted=len(lifted),
     )
 
 

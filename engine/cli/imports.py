@@ -1,8 +1,11 @@
 """``rapport import customers|orders|consent FILE``: CSV or JSON Lines, upsert by id.
 
 Bad rows are reported (row number and reason) and skipped, good rows are kept;
-any rejected row makes the command exit 1. ``--json`` prints the counts, problems and
-warnings as one document instead (see :mod:`rapport.engine.cli.jsonout`).
+any rejected row makes the command exit 1. A row naming a customer erased on request
+is skipped too, but is not a mistake: it is listed (``FILE:ROW: id: skipped: erased
+on request on DATE``) and counted, and does not change the exit status. ``--json``
+prints the counts, problems, warnings and skips as one document instead (see
+:mod:`rapport.engine.cli.jsonout`).
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ def import_command(app: AppContext, kind: Kind, file: Path, as_json: bool) -> No
         click.echo(f"... and {report.problems_not_listed} more problems not listed", err=True)
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
+    for skipped in report.skipped:
+        click.echo(str(skipped), err=True)
     if report.ignored_columns:
         click.echo(
             f"warning: {file}: ignored unknown column(s): {', '.join(report.ignored_columns)}",
@@ -69,9 +74,11 @@ def report_json(report: ImportReport) -> dict[str, Any]:
         "unchanged": report.unchanged,
         "repeated": report.repeated,
         "rejected": report.rejected,
+        "erased_skipped": report.erased_skipped,
         "problems": problems_json(report.problems),
         "problems_not_listed": report.problems_not_listed,
         "warnings": problems_json(report.warnings),
+        "skipped": problems_json(report.skipped),
         "ignored_columns": list(report.ignored_columns),
     }
 

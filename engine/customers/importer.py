@@ -12,9 +12,15 @@ user can fix every mistake in one pass. Only a file that cannot be read at all
 
 E-mail addresses are checked against the configured e-mail channels as well as for
 syntax (:func:`rapport.engine.customers.fields.sendable_email`): an address no channel
-could send to is a bad row, not a failure at send time. A customer erased on request
-is not imported again under their id (the row is refused), and an address an erased
-customer had is imported only with a warning (it stays suppressed).
+could send to is a bad row, not a failure at send time.
+
+A customer erased on request is never re-created or refilled: a customers row with
+their id, and an orders or consent row naming them, is skipped (not a problem: a
+nightly CRM sync must not fail every night), counted in ``erased_skipped`` and
+listed as ``FILE:ROW: id: skipped: erased on request on DATE``. An address an erased
+customer had, under a new id, is imported with a warning: it stays suppressed until
+that customer's consent captured after the erasure is recorded
+(:mod:`rapport.consent.erased_addresses`).
 
 Upserts are keyed by the external id and only write rows whose values differ, so
 importing the same file twice changes nothing. Which columns an update touches
@@ -35,13 +41,14 @@ from typing import IO, Any, Literal
 
 from sqlalchemy import Connection, Engine, Table, or_, select
 
+from rapport.consent.erased_addresses import lift_for_fresh_consent
 from rapport.consent.privacy import ADDRESS_COLUMNS, ERASED_REASON, address_hash
 from rapport.consent.store import ConsentChange, record_consent
 from rapport.engine.core.config import Settings
 from rapport.engine.core.db import upsert_insert
 from rapport.engine.core.errors import ImportFileError, Problem, UsageError
 from rapport.engine.core.models import CUSTOMER, ORDERS, SUPPRESSION
-from rapport.engine.core.timeutil import Clock, isoformat_z, utcnow
+from rapport.engine.core.timeutil import Clock, as_utc, isoformat_z, utcnow
 from rapport.engine.customers import fields
 from rapport.engine.customers.rows import Column, Row, csv_rows, jsonl_rows
 
@@ -71,7 +78,9 @@ class ImportReport:
     ``accepted`` counts valid rows; ``inserted``/``updated``/``unchanged`` count
     records, so they add up to fewer than ``accepted`` when a file repeats an id.
     For consent, ``inserted`` is new evidence and ``unchanged`` facts already on
-    record. Only the first ``MAX_PROBLEMS`` problems are kept, the rest counted.
+    record. ``erased_skipped`` rows named a customer erased on request: neither
+    accepted nor rejected, each listed in ``skipped``. Only the first
+    ``MAX_PROBLEMS`` problems (and skips) are kept, the rest counted.
     """
 
     kind: str
@@ -88,6 +97,8 @@ class ImportReport:
     #: Rows whose id repeats an earlier row of the same batch: the later row wins.
     repeated: int = 0
     warnings: list[Problem] = field(default_factory=list)
+    erased_skipped: int = 0
+    skipped: list[Problem] = field(default_factory=list)
     max_problems: int = MAX_PROBLEMS
 
     def add_problem(self, problem: Problem) -> None:
@@ -103,6 +114,11 @@ class ImportReport:
             f"({self.inserted} inserted, {self.updated} updated, {self.unchanged} unchanged"
             + (f", {self.repeated} repeated" if self.repeated else "")
             + f"), {self.rejected} rejected"
+            + (
+                f", {self.erased_skipped} skipped (erased on request)"
+                if self.erased_skipped
+                else ""
+            )
         )
 
     def problem_lines(self) -> list[str]:
@@ -196,44 +212,73 @@ def _check_customer_refs(
             row.problems.sort(key=lambda problem: order.get(problem.field or "", -1))
 
 
-def _check_erased(connection: Connection, rows: Sequence[Row], report: ImportReport) -> None:
-    """Refuse rows for customers erased on request, and warn about addresses that an
-    erased customer had (kept as hashes on the suppression list).
+def _skip_erased(connection: Connection, rows: Sequence[Row], file: str, key: str) -> None:
+    """Mark rows whose ``key`` (a customer's id) names a customer erased on request.
 
     An erased customer's row stays (their consent evidence and orders point to it), so
-    without this a CRM sync would silently refill the name and addresses they asked
-    to have erased. A new id with such an address may be a new sign-up: it is
-    imported, with a warning, and the address stays suppressed.
+    without this a CRM sync would refill the name and addresses they asked to have
+    erased, grant them consent again or add to their order history. Whatever else the
+    row says, it is not imported.
     """
-    ids = [row.values["id"] for row in rows if "id" in row.values]
-    erased = _existing(connection, CUSTOMER.c.id, ids, CUSTOMER.c.erased_at.is_not(None))
+    ids = list(dict.fromkeys(row.values[key] for row in rows if key in row.values))
+    erased: dict[str, datetime] = {}
+    for start in range(0, len(ids), IN_CHUNK):
+        query = select(CUSTOMER.c.id, CUSTOMER.c.erased_at).where(
+            CUSTOMER.c.id.in_(ids[start : start + IN_CHUNK]), CUSTOMER.c.erased_at.is_not(None)
+        )
+        erased.update((row.id, row.erased_at) for row in connection.execute(query))
+    for row in rows:
+        when = erased.get(row.values.get(key, ""))
+        if when is not None:
+            reason = f"skipped: erased on request on {as_utc(when).date().isoformat()}"
+            row.skipped = Problem(file, row.line, reason, key)
+
+
+def _erased_addresses(connection: Connection, rows: Sequence[Row]) -> list[tuple[Row, str]]:
+    """(row, column) of every address an erased customer had (kept as hashes on the
+    suppression list), in rows that will be imported: a new id with such an address
+    may be a new sign-up, imported with a warning."""
+    todo = [row for row in rows if not row.problems and row.skipped is None]
     hashes = {
         address_hash(kind, row.values[column])
-        for row in rows
-        if not row.problems
+        for row in todo
         for kind, column in ADDRESS_COLUMNS.items()
         if row.values.get(column)
     }
     suppressed = _existing(
         connection, SUPPRESSION.c.address, hashes, SUPPRESSION.c.reason == ERASED_REASON
     )
-    for row in rows:
-        if row.values.get("id") in erased:
+    return [
+        (row, column)
+        for row in todo
+        for kind, column in ADDRESS_COLUMNS.items()
+        if row.values.get(column) and address_hash(kind, row.values[column]) in suppressed
+    ]
+
+
+def _warn_erased_addresses(
+    connection: Connection,
+    flagged: Sequence[tuple[Row, str]],
+    report: ImportReport,
+    kinds: Mapping[str, str],
+) -> None:
+    """Lift what the customers' fresh consent already on record lifts, and warn."""
+    lifts = lift_for_fresh_consent(connection, {row.values["id"] for row, _ in flagged}, kinds)
+    lifted = {(lift.customer_id, ADDRESS_COLUMNS[lift.kind]) for lift in lifts}
+    for row, column in flagged:
+        if (row.values["id"], column) in lifted:
             reason = (
-                "customer was erased on request: not imported again (remove them at the source)"
+                "belonged to a customer erased on request: imported, and unblocked by "
+                "this customer's consent captured after the erasure"
             )
-            row.problems.insert(0, Problem(report.file, row.line, reason, "id"))
-            continue
-        for kind, column in ADDRESS_COLUMNS.items():
-            value = row.values.get(column)
-            if row.problems or not value or address_hash(kind, value) not in suppressed:
-                continue
-            if len(report.warnings) < report.max_problems:
-                reason = (
-                    "belonged to a customer erased on request: imported, but it stays "
-                    "on the suppression list and is never messaged"
-                )
-                report.warnings.append(Problem(report.file, row.line, reason, column))
+        else:
+            reason = (
+                "belonged to a customer erased on request: imported, but not messaged on "
+                "this channel until this customer's consent captured after the erasure "
+                "is recorded"
+            )
+        if len(report.warnings) < report.max_problems:
+            report.warnings.append(Problem(report.file, row.line, reason, column))
 
 
 def _upsert(
@@ -284,10 +329,14 @@ def _upsert(
 
 
 def _record(
-    connection: Connection, rows: Sequence[Row], report: ImportReport, now: datetime
+    connection: Connection,
+    rows: Sequence[Row],
+    report: ImportReport,
+    now: datetime,
+    kinds: Mapping[str, str],
 ) -> None:
     changes = [ConsentChange(**row.values) for row in rows]
-    result = record_consent(connection, changes, recorded_at=now)
+    result = record_consent(connection, changes, recorded_at=now, kinds=kinds)
     report.inserted += result.recorded
     report.unchanged += result.duplicates
 
@@ -315,21 +364,30 @@ def _flush(
     report: ImportReport,
     order: Mapping[str, int],
     now: datetime,
+    kinds: Mapping[str, str],
 ) -> None:
     """Write one batch in one transaction, then account for its rows in row order."""
+    flagged: list[tuple[Row, str]] = []
     with engine.begin() as connection:
+        _skip_erased(connection, batch, report.file, "id" if kind == "customers" else "customer_id")
         if kind == "customers":
-            _check_erased(connection, batch, report)
+            flagged = _erased_addresses(connection, batch)
         else:
             _check_customer_refs(connection, batch, report.file, order)
-        good = [row for row in batch if not row.problems]
+        good = [row for row in batch if not row.problems and row.skipped is None]
         if good and kind == "consent":
-            _record(connection, good, report, now)
+            _record(connection, good, report, now, kinds)
         elif good:
             _upsert(connection, CUSTOMER if kind == "customers" else ORDERS, good, report)
+        if flagged:
+            _warn_erased_addresses(connection, flagged, report, kinds)
     report.accepted += len(good)
     for row in batch:
-        if row.problems:
+        if row.skipped is not None:
+            report.erased_skipped += 1
+            if len(report.skipped) < report.max_problems:
+                report.skipped.append(row.skipped)
+        elif row.problems:
             report.rejected += 1
             for problem in row.problems:
                 report.add_problem(problem)
@@ -362,6 +420,7 @@ def import_file(
     read_columns = columns(kind, settings, today or now.date(), now)
     order = {column.name: index for index, column in enumerate(read_columns)}
     report = ImportReport(kind=kind, file=file, max_problems=max_problems)
+    kinds = {name: config.kind or name for name, config in settings.channels.items()}
     handle, is_csv = _open(path, file)
     with handle:
         total = path.stat().st_size
@@ -382,17 +441,18 @@ def import_file(
             report.rows_read += 1
             batch.append(row)
             if len(batch) >= batch_size:
-                _flush(engine, kind, batch, report, order, now)
+                _flush(engine, kind, batch, report, order, now, kinds)
                 batch = []
                 tick()
         if batch:
-            _flush(engine, kind, batch, report, order, now)
+            _flush(engine, kind, batch, report, order, now, kinds)
         tick()
     log.info(
-        "import %s finished: %d read, %d accepted, %d rejected",
+        "import %s finished: %d read, %d accepted, %d rejected, %d skipped (erased)",
         kind,
         report.rows_read,
         report.accepted,
         report.rejected,
+        report.erased_skipped,
     )
     return report

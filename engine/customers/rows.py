@@ -47,6 +47,8 @@ class Row:
     values: dict[str, Any] = field(default_factory=dict)
     provided: set[str] = field(default_factory=set)
     problems: list[Problem] = field(default_factory=list)
+    #: Why the row is skipped, not imported and not a problem (it names an erased customer).
+    skipped: Problem | None = None
 
 
 def cell(raw: Any, name: str) -> str:

@@ -251,13 +251,12 @@ def test_erase_leaves_nothing_in_the_sqlite_files_or_the_outbox_folder(workdir: 
         for path in remaining:
             assert found_in(path.read_bytes()) == []
 
-        # The CRM sends her again: the row is refused, her row stays empty, the files
-        # stay clean, and the command says which row and why.
+        # The CRM sends her again: the row is skipped (counted, not a failure), her row
+        # stays empty, the files stay clean, and the command says which row and why.
         again = run_rapport("import", "customers", "customers.csv", cwd=workdir)
-        assert again.returncode == 1
-        assert (
-            "customers.csv:202: id: customer was erased on request" in again.stdout + again.stderr
-        )
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "customers.csv:202: id: skipped: erased on request on " in again.stderr
+        assert "1 skipped (erased on request)" in again.stdout
         with sqlite3.connect(db_file) as db:
             row = db.execute(
                 "select first_name, last_name, email, phone, erased_at is not null"

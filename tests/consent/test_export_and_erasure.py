@@ -291,17 +291,20 @@ async def test_export_then_erase_leaves_no_personal_data_and_reimport_is_not_mes
     assert all(m.subject is None and not m.body_text and m.body_html is None for m in messages)
 
     # A CRM sync brings her back: same id, and a new id, with the same address and a
-    # fresh grant. Her old id is refused (her row is not refilled); the new one is
-    # imported with a warning per address. Neither is planned nor dispatched any
-    # marketing e-mail.
+    # grant captured before the erasure. Her old id is skipped (her row is not
+    # refilled; not a problem); the new one is imported with a warning per address.
+    # Neither is planned nor dispatched any marketing e-mail: the new id's grant is
+    # older than the erasure, so it is not the fresh consent that would lift the block.
     again = CUSTOMERS_CSV.splitlines()[1].replace(EMAIL, EMAIL.lower())
     new_id = again.replace("FA1", "FA2", 1)
     path = tmp_path / "again.csv"
     path.write_text("\n".join([CUSTOMERS_CSV.splitlines()[0], again, new_id]) + "\n")
     sync = import_file(engine, settings(), "customers", path, clock=lambda: IMPORTED_AT)
-    assert (sync.accepted, sync.rejected) == (1, 1)
-    assert [(p.line, p.field) for p in sync.problems] == [(2, "id")]
-    assert "erased on request" in sync.problems[0].message
+    assert (sync.accepted, sync.rejected, sync.erased_skipped) == (1, 0, 1)
+    assert sync.problems == []
+    assert [str(p) for p in sync.skipped] == [
+        f"{path}:2: id: skipped: erased on request on 2026-11-21"
+    ]
     assert [(w.line, w.field) for w in sync.warnings] == [(3, "email"), (3, "phone")]
     erased_again = customer_row(engine, "FA1")
     assert (erased_again.first_name, erased_again.email, erased_again.phone) == ("", None, None)

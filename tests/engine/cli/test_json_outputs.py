@@ -31,9 +31,11 @@ IMPORT_KEYS = {
     "unchanged",
     "repeated",
     "rejected",
+    "erased_skipped",
     "problems",
     "problems_not_listed",
     "warnings",
+    "skipped",
     "ignored_columns",
 }
 VALIDATE_KEYS = {"ok", "campaigns", "locales", "problems", "warnings"}
