@@ -28,7 +28,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from rapport.engine.core.config import SenderConfig
 
-__all__ = ["DEFAULT_SMS_SIGNATURES", "check_sender_texts", "from_header", "sms_signature"]
+__all__ = [
+    "DEFAULT_SMS_SIGNATURES",
+    "check_sender_texts",
+    "for_locale",
+    "from_header",
+    "sms_signature",
+]
 
 #: ``sender.sms_signature`` when the configuration says nothing for a language.
 DEFAULT_SMS_SIGNATURES: dict[str, str] = {"zh": "【{brand}】"}
