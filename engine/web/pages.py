@@ -9,9 +9,9 @@ Numbers on a page follow CLDR for the customer's locale when the page is in its
 language (:func:`~rapport.engine.core.i18n.page_numbering_system`): Persian digits
 (۰-۹) on every Persian page, Arabic-Indic (٠-٩) for ``ar_EG`` or ``ar_SA``, Western
 digits for plain ``ar`` as CLDR has it. Templates print a number with the ``number``
-filter, never bare, and join two phrases with ``separator``: a middle dot between
-Arabic-script digits reads as a zero (``·`` beside ``۱۰`` looks like ``۱۰۰``), so those
-pages get the Arabic comma instead.
+filter, never bare, and join two phrases with ``separator``: a middle dot in Arabic
+script reads as a zero (``·`` beside ``۱۰`` looks like ``۱۰۰``), so the pages of a
+language written in it (Persian, Arabic, Urdu, ...) get the Arabic comma instead.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from babel import Locale
+from babel.core import get_global
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from rapport.engine.core.i18n import (
@@ -33,10 +34,10 @@ from rapport.engine.rendering.formats import LocaleFormats
 
 HERE = Path(__file__).resolve().parent
 
-#: Joins two phrases on a page. A middle dot between Arabic-script digits reads as
-#: their zero, so pages in those digits use CLDR's Persian list separator: the Arabic
-#: comma, a right-to-left mark that keeps it beside the word before, and a space.
-SEPARATORS = {"arab": "\u060c\u200f ", "arabext": "\u060c\u200f "}
+#: Joins two phrases on a page. A middle dot in Arabic script reads as the digit zero,
+#: so languages written in it use CLDR's Persian list separator: the Arabic comma, a
+#: right-to-left mark that keeps it beside the word before, and a space.
+ARABIC_SEPARATOR = "\u060c\u200f "
 DEFAULT_SEPARATOR = " · "
 
 
@@ -60,7 +61,7 @@ class Pages:
         )
         env.install_gettext_translations(translations(language, system), newstyle=True)  # type: ignore[attr-defined]
         env.filters["number"] = _number_filter(language, system)
-        env.globals["separator"] = SEPARATORS.get(system, DEFAULT_SEPARATOR)
+        env.globals["separator"] = separator(language)
         return self._environments.setdefault(key, env)
 
     def render(self, name: str, locale: str | None, **context: Any) -> str:
@@ -73,6 +74,12 @@ class Pages:
     def gettext(self, locale: str | None, message: str) -> str:
         language = ui_language(locale)
         return translations(language, page_numbering_system(locale)).gettext(message)
+
+
+def separator(language: str) -> str:
+    """The separator of two phrases on a page in ``language`` (see :data:`ARABIC_SEPARATOR`)."""
+    likely = str(get_global("likely_subtags").get(language, ""))
+    return ARABIC_SEPARATOR if "_Arab" in likely else DEFAULT_SEPARATOR
 
 
 def _number_filter(language: str, system: str) -> Callable[..., str]:
