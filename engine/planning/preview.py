@@ -27,8 +27,9 @@ from rapport.engine.planning.run import audiences_for
 from rapport.engine.rendering.locales import full_name
 from rapport.engine.rendering.renderer import RenderedMessage, Renderer, channel_kind
 from rapport.engine.triggers import Miss, Occasion, find_occasion
-from rapport.engine.triggers.calendars import holidays_on
+from rapport.engine.triggers.calendars import celebrated_on
 from rapport.engine.triggers.models import HolidayTrigger, ReorderTrigger
+from rapport.engine.triggers.tones import is_substitute, tone_of
 
 
 @dataclass(frozen=True)
@@ -44,11 +45,15 @@ def _stand_in_occasion(
     trigger: object, country: str | None, skus: list[str], day: date
 ) -> Occasion:
     if isinstance(trigger, HolidayTrigger):
+        # The next holiday of a tone the campaign wants: a preview never shows a
+        # greeting on a day of mourning, nor on a substituted rest day.
         for offset in range(366):
-            names = holidays_on(country, day + timedelta(days=offset))
-            if names:
-                return Occasion("holiday", "preview", day + timedelta(days=offset), name=names[0])
-        return Occasion("holiday", "preview", day, name="Holiday")
+            when = day + timedelta(days=offset)
+            for name in celebrated_on(country, when, trigger.categories):
+                tone = tone_of(country, name)
+                if not is_substitute(name) and tone in trigger.tones:
+                    return Occasion("holiday", "preview", when, name=name, tone=tone)
+        return Occasion("holiday", "preview", day, name="Holiday", tone=trigger.tones[0])
     if isinstance(trigger, ReorderTrigger):
         sku = skus[0] if skus else next(iter(trigger.skus), "SKU")
         return Occasion(

@@ -279,3 +279,13 @@ def test_the_gap_setting_has_bounds() -> None:
         make_settings(caps={"holiday_offer_gap_days": 91})
     with pytest.raises(ValueError, match="holiday_offer_gap_days"):
         make_settings(caps={"holiday_offer_gap_days": -1})
+
+
+def test_a_preview_on_a_day_of_mourning_shows_the_next_celebration() -> None:
+    from rapport.engine.planning.preview import _stand_in_occasion
+
+    stand_in = _stand_in_occasion(shipped().trigger, "IR", [], TASUA)
+    assert (stand_in.date, stand_in.tone) == (date(2027, 8, 20), "celebration")
+    observance = variant(shipped(), "notes", trigger={"tones": ["observance"]}, offer={})
+    stand_in = _stand_in_occasion(observance.trigger, "CN", [], date(2027, 3, 14))
+    assert (stand_in.name, stand_in.tone) == ("Tomb-Sweeping Day", "observance")
