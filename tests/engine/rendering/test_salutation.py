@@ -139,7 +139,15 @@ def test_every_shipped_persian_part_starts_with_a_right_to_left_character(
     wrong = []
     for campaign in campaigns.values():
         sample = sample_context("fa_IR", campaign, settings=settings)
-        for who, context in (("sample", sample), ("latin", latin_named(sample, "fa_IR"))):
+        # A Persian customer abroad: a holiday name the calendar has only in English.
+        abroad = {**sample, "occasion": {**sample["occasion"], "name": "Thanksgiving Day"}}
+        variants = [("sample", sample), ("latin", latin_named(sample, "fa_IR"))]
+        if campaign.trigger.type == "holiday":
+            variants += [
+                (f"abroad, {tone}", {**abroad, "occasion": {**abroad["occasion"], "tone": tone}})
+                for tone in ("celebration", "observance", "mourning")
+            ]
+        for who, context in variants:
             for part, text in parts(renderer, campaign, "fa_IR", context).items():
                 if first_strong(text) not in ("R", "AL"):
                     wrong.append(f"{campaign.id} {part} ({who}): {text[:40]!r}")
