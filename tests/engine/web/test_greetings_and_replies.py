@@ -18,11 +18,13 @@ from factories import insert_customer
 from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
+from rapport.channels.mime import strip_bidi_controls
 from rapport.consent.tokens import Purpose, Signer, TokenClaims
 from rapport.engine.core.config import Settings
 from rapport.engine.core.keywords import KeywordAction, reply_word
 from rapport.engine.core.models import OUTBOX
 from rapport.engine.core.sender import sms_signature
+from rapport.engine.rendering.locales import salutation
 from rapport.engine.web.app import create_app
 from rapport.engine.web.pages import Pages
 from rapport.engine.web.sms_inbound import (
@@ -190,3 +192,23 @@ def test_the_preference_page_and_confirmation_e_mail_use_the_salutation(
     assert greeting.split(" choose")[0].rstrip(",") in (mail.body_html or "")
     if locale.startswith("fa"):
         assert first_strong(opening) == "AL"
+
+
+@pytest.mark.parametrize("language", ["fa", "ar"])
+@pytest.mark.parametrize(("first", "last"), [("سارا", "احمدی"), ("Sara", "Ahmadi"), ("", "")])
+def test_every_right_to_left_transactional_e_mail_starts_right_to_left(
+    language: str, first: str, last: str
+) -> None:
+    pages = Pages("Rapport")
+    values = {
+        "salutation": salutation(first, last, language),
+        "topics": ["offers"],
+        "confirm_url": "https://rapport.example/confirm/t",
+        "preferences_url": "https://rapport.example/preferences/t",
+        "postal_address": "Rapport, 1 Example Street",
+    }
+    for template in ("confirm", "link"):
+        subject = strip_bidi_controls(pages.render(f"{template}_subject.txt", language, **values))
+        body = pages.render(f"{template}_body.txt", language, **values)
+        assert first_strong(subject) in ("R", "AL"), (template, subject)
+        assert first_strong(body) in ("R", "AL"), (template, body[:40])
