@@ -6,7 +6,11 @@ loads them; then each template a customer could receive is rendered against samp
 customers (see :func:`rapport.engine.campaigns.samples.sample_context`) in the default
 locale, every configured locale and every locale folder present, the way the daemon
 would render it. Each part of a message is rendered on its own, so a broken subject
-does not hide a broken body.
+does not hide a broken body. A holiday campaign's sample is rendered once per tone it
+reaches (``trigger.tones``), so the observance and mourning wording is checked too; a
+mourning day with an offer is refused when the campaign file loads
+(:func:`rapport.engine.campaigns.model.load_campaign`), at the line of ``tones`` or
+``names``.
 
 Beyond "does it render", e-mail bodies must show the preference link and an SMS
 must carry the STOP opt-out hint: the consent promises in the spec depend on it. An
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from rapport.engine.campaigns.model import Campaign, load_campaigns
 from rapport.engine.campaigns.samples import sample_context
@@ -46,6 +51,7 @@ from rapport.engine.rendering.renderer import (
     is_channel_kind,
 )
 from rapport.engine.rendering.sms_encoding import count_sms, non_gsm_characters
+from rapport.engine.triggers.models import HolidayTrigger
 
 __all__ = ["ValidationReport", "check_campaigns", "check_configuration", "validate_campaigns"]
 
@@ -174,18 +180,31 @@ def _check_template_set(
             if locale == default:
                 problems.append(exc.problem)
             continue
-        context = sample_context(locale, campaign, settings=settings)
-        for part in renderer.parts_present(template_set, kind, used):
-            try:
-                output = renderer.render_part(
-                    template_set, part, used, context, customer_locale=locale
-                )
-            except TemplateProblemError as exc:
-                problems.append(exc.problem)
-                continue
-            problems.extend(_promises(renderer, template_set, part, used, output, context))
-            if part == SMS_TEXT:
-                _sms_cost(renderer, campaign, template_set, used, output, found)
+        for context in _tone_contexts(
+            sample_context(locale, campaign, settings=settings), campaign
+        ):
+            for part in renderer.parts_present(template_set, kind, used):
+                try:
+                    output = renderer.render_part(
+                        template_set, part, used, context, customer_locale=locale
+                    )
+                except TemplateProblemError as exc:
+                    problems.append(exc.problem)
+                    continue
+                problems.extend(_promises(renderer, template_set, part, used, output, context))
+                if part == SMS_TEXT:
+                    _sms_cost(renderer, campaign, template_set, used, output, found)
+
+
+def _tone_contexts(context: dict[str, Any], campaign: Campaign) -> list[dict[str, Any]]:
+    """The sample once per tone a holiday campaign reaches (``trigger.tones``), so the
+    observance and mourning wording of a template is rendered and checked too."""
+    trigger = campaign.trigger
+    if not isinstance(trigger, HolidayTrigger):
+        return [context]
+    return [
+        {**context, "occasion": {**context["occasion"], "tone": tone}} for tone in trigger.tones
+    ]
 
 
 def _missing_locales(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -289,3 +290,27 @@ def test_a_preview_on_a_day_of_mourning_shows_the_next_celebration() -> None:
     observance = variant(shipped(), "notes", trigger={"tones": ["observance"]}, offer={})
     stand_in = _stand_in_occasion(observance.trigger, "CN", [], date(2027, 3, 14))
     assert (stand_in.name, stand_in.tone) == ("Tomb-Sweeping Day", "observance")
+
+
+def test_campaigns_validate_renders_each_tone_a_holiday_campaign_reaches(tmp_path: Path) -> None:
+    from rapport.engine.campaigns.validate import check_campaigns
+
+    (tmp_path / "campaigns").mkdir()
+    (tmp_path / "campaigns" / "notes.yaml").write_text(
+        "name: Notes\ntrigger:\n  type: holiday\n  tones: [celebration, mourning]\n"
+        "topic: offers\nchannels: [sms]\n",
+        encoding="utf-8",
+    )
+    folder = tmp_path / "templates" / "notes" / "en"
+    folder.mkdir(parents=True)
+    # Broken only in the mourning wording: the celebration sample alone would pass.
+    (folder / "sms.txt").write_text(
+        '{% if occasion.tone == "mourning" %}{{ 1 / 0 }}{% endif %}Hi. Reply STOP to opt out\n',
+        encoding="utf-8",
+    )
+    settings = Settings(base_dir=tmp_path, locales={"supported": ["en"]})
+    problems = check_campaigns(settings).problems
+    assert [(Path(p.file).parts[-4:], p.line) for p in problems] == [
+        (("templates", "notes", "en", "sms.txt"), 1)
+    ], problems
+    assert "division by zero" in problems[0].message
