@@ -13,7 +13,6 @@ stage, tier and RFM segment use each customer's own time zone, as the planner do
 
 from __future__ import annotations
 
-import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -34,9 +33,11 @@ from rapport.engine.core.models import (
 from rapport.engine.core.timeutil import as_utc, local_date
 from rapport.engine.customers.lifecycle import segment_for, stage_of, tier_of, to_base_currency
 from rapport.engine.customers.profiles import iter_profile_batches
+from rapport.engine.reports.intervals import difference
+from rapport.engine.reports.retention import textbook
+from rapport.engine.reports.variants import VariantOrder, variant_results
+from rapport.engine.reports.variants import variant_order as load_variant_order
 
-#: Two-sided 95 % normal quantile.
-Z95 = 1.959963984540054
 #: The predictive CLV assumes a customer stays at most this many years.
 MAX_LIFESPAN_YEARS = 10.0
 
@@ -92,29 +93,6 @@ def _rate(value: float | None) -> float | None:
     return None if value is None else round(value, 6)
 
 
-def wilson(successes: int, trials: int, z: float = Z95) -> tuple[float, float]:
-    """The Wilson score interval of a proportion."""
-    if trials == 0:
-        return (0.0, 1.0)
-    p = successes / trials
-    denominator = 1 + z * z / trials
-    centre = (p + z * z / (2 * trials)) / denominator
-    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
-    return (max(0.0, centre - half), min(1.0, centre + half))
-
-
-def newcombe(x1: int, n1: int, x2: int, n2: int, z: float = Z95) -> tuple[float, float, float]:
-    """p1 - p2 and its Newcombe hybrid score interval (Newcombe 1998, method 10),
-    built from the two Wilson intervals; better than Wald for small or extreme rates."""
-    p1, p2 = x1 / n1, x2 / n2
-    l1, u1 = wilson(x1, n1, z)
-    l2, u2 = wilson(x2, n2, z)
-    difference = p1 - p2
-    lower = difference - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
-    upper = difference + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
-    return difference, lower, upper
-
-
 def _orders(connection: Connection, settings: Settings, before: datetime) -> list[_Order]:
     rows = connection.execute(
         select(ORDERS.c.customer_id, ORDERS.c.amount, ORDERS.c.currency, ORDERS.c.ordered_at)
@@ -138,10 +116,13 @@ def customer_metrics(orders: list[_Order], period: Period, active_days: int) -> 
       ordering at least twice in it;
     - historical CLV: revenue of all orders up to the period's end per customer with
       at least one such order;
+    - textbook retention (E - N) / S and churn lost / S over the period: see
+      :func:`textbook`;
     - predictive CLV: average order value x orders per customer per year x expected
       lifespan in years, all measured over the 365 days up to the period's end, with
-      lifespan = 1 / annual churn (customers of the year before not ordering in the
-      last year), capped at ten years.
+      lifespan = 1 / annual churn, capped at ten years. The annual churn is the
+      textbook churn (:func:`textbook`) over those 365 days with a 365-day activity
+      window: the customers of the year before who did not order in the last year.
     """
     begin, finish = period.begin, period.finish
     lookback = begin - timedelta(days=active_days)
@@ -156,11 +137,11 @@ def customer_metrics(orders: list[_Order], period: Period, active_days: int) -> 
     buyers = {o.customer_id for o in upto}
     revenue = sum(o.amount for o in upto)
 
-    year_ago, two_years_ago = finish - timedelta(days=365), finish - timedelta(days=730)
+    year_ago = finish - timedelta(days=365)
     last_year = [o for o in upto if o.at >= year_ago]
     last_year_buyers = {o.customer_id for o in last_year}
-    year_before_buyers = {o.customer_id for o in upto if two_years_ago <= o.at < year_ago}
-    annual_churn = _ratio(len(year_before_buyers - last_year_buyers), len(year_before_buyers))
+    annual = textbook(upto, year_ago, finish, 365)
+    annual_churn = _ratio(annual["lost_customers"], annual["customers_at_start"])
     aov = _ratio(sum(o.amount for o in last_year), len(last_year))
     frequency = _ratio(len(last_year), len(last_year_buyers))
     if annual_churn is None or annual_churn == 0:
@@ -179,12 +160,15 @@ def customer_metrics(orders: list[_Order], period: Period, active_days: int) -> 
         "revenue": _money(sum(o.amount for o in in_period)),
         "repeat_customers": repeaters,
         "repeat_purchase_rate": _rate(_ratio(repeaters, len(period_counts))),
+        "textbook": textbook(upto, begin, finish, active_days),
         "clv_historical": _money(revenue / len(buyers)) if buyers else None,
         "clv_predictive": None if predictive is None else _money(predictive),
         "clv_inputs": {
             "average_order_value": None if aov is None else _money(aov),
             "orders_per_customer_year": _rate(frequency),
             "annual_churn": _rate(annual_churn),
+            "annual_churn_customers_at_start": annual["customers_at_start"],
+            "annual_churn_lost_customers": annual["lost_customers"],
             "lifespan_years": round(lifespan, 4),
         },
     }
@@ -241,7 +225,11 @@ def distributions(connection: Connection, settings: Settings, period: Period) ->
 
 
 def campaign_metrics(
-    connection: Connection, orders: list[_Order], period: Period, window_days: int
+    connection: Connection,
+    orders: list[_Order],
+    period: Period,
+    window_days: int,
+    variant_order: VariantOrder | None = None,
 ) -> list[dict[str, Any]]:
     """Per campaign, the marketing (non-transactional) outbox rows planned to go out
     in the period (``send_at`` in it).
@@ -252,7 +240,9 @@ def campaign_metrics(
     every order within a sent message's window (an order inside two messages' windows
     counts for both). ``delivered`` counts sent messages a provider reported delivered
     (e-mail delivery events). ``unsubscribed`` counts sent messages followed, within the
-    window, by a withdrawal of the same channel and topic.
+    window, by a withdrawal of the same channel and topic. ``variants``: the A/B
+    results, sent and converted per variant against the control variant
+    (engine/reports/variants.py; the order comes from ``variant_order``).
     """
     window = timedelta(days=window_days)
     rows = connection.execute(
@@ -266,6 +256,7 @@ def campaign_metrics(
             OUTBOX.c.send_at,
             OUTBOX.c.sent_at,
             OUTBOX.c.delivered_at,
+            OUTBOX.c.variant,
         ).where(
             OUTBOX.c.transactional.is_(False),
             OUTBOX.c.send_at >= period.begin,
@@ -290,6 +281,7 @@ def campaign_metrics(
         return [o for o in by_customer.get(customer_id, ()) if moment < o.at <= moment + window]
 
     stats: dict[str, dict[str, Any]] = {}
+    arms: dict[str, dict[str, list[int]]] = defaultdict(dict)
     for row in rows:
         entry = stats.setdefault(
             row.campaign,
@@ -322,6 +314,10 @@ def campaign_metrics(
             entry["delivered"] += row.delivered_at is not None
             sent_at = as_utc(row.sent_at)
             following = after(row.customer_id, sent_at)
+            if row.variant is not None:
+                arm = arms[row.campaign].setdefault(row.variant, [0, 0])
+                arm[0] += 1
+                arm[1] += bool(following)
             if following:
                 entry["converted"] += 1
                 entry["revenue"] += sum(o.amount for o in following)
@@ -344,23 +340,21 @@ def campaign_metrics(
         entry["uplift"] = uplift(
             entry["converted"], entry["sent"], entry["held_out_converted"], entry["held_out"]
         )
+        entry["variants"] = variant_results(arms[name], (variant_order or {}).get(name, ()))
         result.append(entry)
     return result
 
 
 def uplift(converted: int, sent: int, held_converted: int, held: int) -> dict[str, Any] | None:
     """Conversion of the messaged group minus the holdout's, with a 95 % Newcombe
-    interval; None when either group is empty."""
-    if not sent or not held:
+    interval (engine/reports/intervals.py); None when either group is empty."""
+    found = difference(converted, sent, held_converted, held)
+    if found is None:
         return None
-    difference, lower, upper = newcombe(converted, sent, held_converted, held)
     return {
         "messaged_rate": _rate(converted / sent),
         "holdout_rate": _rate(held_converted / held),
-        "difference": _rate(difference),
-        "lower": _rate(lower),
-        "upper": _rate(upper),
-        "method": "newcombe-wilson-95",
+        **found,
     }
 
 
@@ -472,8 +466,13 @@ def build_report(
     *,
     window_days: int = 7,
     active_days: int = 365,
+    variant_order: VariantOrder | None = None,
 ) -> dict[str, Any]:
-    """Everything ``rapport report`` shows, as plain JSON-ready data."""
+    """Everything ``rapport report`` shows, as plain JSON-ready data. The control of
+    each A/B test is the first variant of ``variant_order`` (default: as listed in
+    the campaign files)."""
+    if variant_order is None:
+        variant_order = load_variant_order(settings)
     orders = _orders(connection, settings, period.finish + timedelta(days=window_days))
     in_range = [o for o in orders if o.at < period.finish]
     return {
@@ -483,7 +482,7 @@ def build_report(
         "customers": customer_metrics(in_range, period, active_days),
         "cohorts": cohorts(in_range, period),
         "distribution": distributions(connection, settings, period),
-        "campaigns": campaign_metrics(connection, orders, period, window_days),
+        "campaigns": campaign_metrics(connection, orders, period, window_days, variant_order),
         "sends_per_day": sends_per_day(connection, period),
         "consent": consent_health(connection, period),
         "feedback": feedback(connection, period),

@@ -214,6 +214,55 @@ def _table(headers: list[str], rows: list[list[Any]], numeric_from: int = 1) -> 
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(lines)}</tbody></table>"
 
 
+def _textbook(figures: dict[str, Any], kind: str) -> str:
+    """A textbook rate with the counts it comes from."""
+    if kind == "retention":
+        counts = (
+            f"({figures['customers_at_end']} − {figures['new_customers']}) ÷ "
+            f"{figures['customers_at_start']}"
+        )
+    else:
+        counts = f"{figures['lost_customers']} ÷ {figures['customers_at_start']}"
+    return f"{_pct(figures[f'{kind}_rate'])} ({counts})"
+
+
+def variants_table(campaigns: list[dict[str, Any]]) -> str:
+    """The A/B results: per variant, sent, converted, rate and the difference from the
+    control variant with its 95 % interval (``data-table="variants"``)."""
+    rows = []
+    for campaign in campaigns:
+        for variant in campaign["variants"]:
+            found = variant["vs_control"]
+            if variant["control"]:
+                versus = "control"
+            elif found is None:
+                versus = "–"
+            else:
+                versus = (
+                    f"{_pct(found['difference'])} [{_pct(found['lower'])}, {_pct(found['upper'])}]"
+                )
+            rows.append(
+                [
+                    campaign["campaign"],
+                    variant["variant"],
+                    variant["sent"],
+                    variant["converted"],
+                    _pct(variant["conversion_rate"]),
+                    versus,
+                ]
+            )
+    if not rows:
+        return '<p class="note" id="variants">No A/B test sent messages in this period.</p>'
+    headers = ["campaign", "variant", "sent", "converted", "conversion", "vs control [95 % CI]"]
+    table = _table(headers, rows, numeric_from=2)
+    return (
+        '<div id="variants" data-table="variants"><h3>A/B variants</h3>'
+        + table
+        + '<p class="note">Difference from the control variant (listed first in the '
+        "campaign file), with a 95 % Newcombe hybrid score interval.</p></div>"
+    )
+
+
 def _nps_rows(groups: dict[str, dict[str, Any]]) -> list[list[Any]]:
     return [
         [name, g["answers"], g["promoters"], g["passives"], g["detractors"], g["nps"]]
@@ -224,6 +273,7 @@ def _nps_rows(groups: dict[str, dict[str, Any]]) -> list[list[Any]]:
 def to_html(report: dict[str, Any], brand: str = "Rapport") -> str:
     period = report["period"]
     customers = report["customers"]
+    textbook, clv = customers["textbook"], customers["clv_inputs"]
     distribution = report["distribution"]
     campaigns = report["campaigns"]
     feedback = report["feedback"]
@@ -233,12 +283,19 @@ def to_html(report: dict[str, Any], brand: str = "Rapport") -> str:
         [
             ["retention rate", _pct(customers["retention_rate"])],
             ["churn rate", _pct(customers["churn_rate"])],
+            ["textbook retention (E − N) ÷ S", _textbook(textbook, "retention")],
+            ["textbook churn, lost ÷ S", _textbook(textbook, "churn")],
             ["repeat purchase rate", _pct(customers["repeat_purchase_rate"])],
             ["customers ordering", customers["ordering_customers"]],
             ["orders", customers["orders"]],
             [f"revenue ({currency})", customers["revenue"]],
             [f"historical CLV ({currency})", customers["clv_historical"]],
             [f"predictive CLV ({currency})", customers["clv_predictive"]],
+            [
+                "annual churn used by the predictive CLV",
+                f"{_pct(clv['annual_churn'])} ({clv['annual_churn_lost_customers']} ÷ "
+                f"{clv['annual_churn_customers_at_start']})",
+            ],
         ],
     )
     campaign_rows = [
@@ -306,6 +363,7 @@ def to_html(report: dict[str, Any], brand: str = "Rapport") -> str:
             ],
             campaign_rows,
         ),
+        variants_table(campaigns),
         funnels(campaigns),
         uplift_chart(campaigns),
         sends_chart(report["sends_per_day"]),

@@ -96,6 +96,17 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.1f}%"
 
 
+def _interval(found: dict[str, Any]) -> str:
+    return f"{_pct(found['difference'])} [{_pct(found['lower'])}, {_pct(found['upper'])}]"
+
+
+def _versus(variant: dict[str, Any]) -> str:
+    """A variant's difference from the control, as the A/B table shows it."""
+    if variant["control"]:
+        return "control"
+    return "-" if variant["vs_control"] is None else _interval(variant["vs_control"])
+
+
 def _table(title: str, headers: list[str], rows: list[list[Any]]) -> str:
     """Columns padded to their widest cell. A row may be shorter than the header (a
     newer cohort has fewer later months): its missing cells are blank."""
@@ -115,6 +126,7 @@ def _table(title: str, headers: list[str], rows: list[list[Any]]) -> str:
 
 def to_text(report: dict[str, Any], *, comments: bool = False) -> str:
     c = report["customers"]
+    t = c["textbook"]
     cur = report["base_currency"]
     blocks = [
         f"Report {report['period']['from']} to {report['period']['to']} "
@@ -130,6 +142,15 @@ def to_text(report: dict[str, Any], *, comments: bool = False) -> str:
                 ],
                 ["churn rate", _pct(c["churn_rate"])],
                 [
+                    "textbook retention (E-N)/S",
+                    f"{_pct(t['retention_rate'])} "
+                    f"(({t['customers_at_end']}-{t['new_customers']})/{t['customers_at_start']})",
+                ],
+                [
+                    "textbook churn lost/S",
+                    f"{_pct(t['churn_rate'])} ({t['lost_customers']}/{t['customers_at_start']})",
+                ],
+                [
                     "repeat purchase rate",
                     f"{_pct(c['repeat_purchase_rate'])} "
                     f"({c['repeat_customers']}/{c['ordering_customers']})",
@@ -138,6 +159,12 @@ def to_text(report: dict[str, Any], *, comments: bool = False) -> str:
                 ["revenue", c["revenue"]],
                 ["historical CLV", c["clv_historical"]],
                 ["predictive CLV", c["clv_predictive"]],
+                [
+                    "annual churn (for CLV)",
+                    f"{_pct(c['clv_inputs']['annual_churn'])} "
+                    f"({c['clv_inputs']['annual_churn_lost_customers']}"
+                    f"/{c['clv_inputs']['annual_churn_customers_at_start']})",
+                ],
             ],
         ),
         _table(
@@ -191,6 +218,24 @@ def to_text(report: dict[str, Any], *, comments: bool = False) -> str:
                     f"[{_pct(r['uplift']['lower'])}, {_pct(r['uplift']['upper'])}]",
                 ]
                 for r in report["campaigns"]
+            ],
+        )
+    )
+    blocks.append(
+        _table(
+            "A/B variants (difference from the control variant, 95% Newcombe interval)",
+            ["campaign", "variant", "sent", "converted", "rate", "vs control [95% CI]"],
+            [
+                [
+                    r["campaign"],
+                    v["variant"],
+                    v["sent"],
+                    v["converted"],
+                    _pct(v["conversion_rate"]),
+                    _versus(v),
+                ]
+                for r in report["campaigns"]
+                for v in r["variants"]
             ],
         )
     )
