@@ -171,6 +171,14 @@ class OutboxMessage(SQLModel, table=True):
             sqlite_where=text("pruned_at IS NULL"),
             postgresql_where=text("pruned_at IS NULL"),
         ),
+        # Delivery receipts find their message by the provider's id (only sent rows
+        # have one; engine/delivery/receipts.py).
+        Index(
+            "ix_outbox_provider_id",
+            "provider_id",
+            sqlite_where=text("provider_id IS NOT NULL"),
+            postgresql_where=text("provider_id IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -201,8 +209,13 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = None
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
-    #: When the provider reported the message delivered (e-mail delivery events).
+    #: When the provider reported the message delivered (e-mail events, SMS receipts).
     delivered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    #: The provider's final report: delivered, undelivered or failed (the first one
+    #: wins; e-mail delivery events and SMS receipts, engine/delivery/receipts.py).
+    delivery_status: str | None = Field(default=None, max_length=16)
+    #: The provider's error code with an undelivered or failed report (``30005``).
+    delivery_error: str | None = Field(default=None, max_length=64)
     #: When retention removed the subject and bodies of this final message (the row
     #: and what the reports count stay; see engine/delivery/retention.py).
     pruned_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

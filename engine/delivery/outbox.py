@@ -25,6 +25,7 @@ from rapport.engine.core.models import (
     idempotency_key,
 )
 from rapport.engine.core.timeutil import UTCDateTime, as_utc
+from rapport.engine.delivery import receipts
 
 
 def existing_occasions(
@@ -311,18 +312,16 @@ def release(connection: Connection, message_id: int, worker: str) -> bool:
 
 def mark_delivered(connection: Connection, deliveries: Iterable[tuple[str, datetime]]) -> int:
     """Record provider delivery reports by the provider's message id (for SMTP, the
-    Message-ID); the first report wins and unknown ids are ignored."""
-    marked = 0
-    for message_id, at in deliveries:
-        bare = message_id.strip().strip("<>")
-        result = connection.execute(
-            update(OUTBOX)
-            .where(
-                OUTBOX.c.provider_id.in_([bare, f"<{bare}>"]),
-                OUTBOX.c.status == MessageStatus.SENT,
-                OUTBOX.c.delivered_at.is_(None),
-            )
-            .values(delivered_at=at)
-        )
-        marked += result.rowcount
-    return marked
+    Message-ID) at the times given; the first final report wins and unknown ids are
+    ignored (:mod:`.receipts`). Returns how many matched a sent message."""
+    reports = [
+        receipts.Receipt(message_id, receipts.DeliveryStatus.DELIVERED, occurred_at=at)
+        for message_id, at in deliveries
+    ]
+    if not reports:
+        return 0
+    latest = max(report.occurred_at for report in reports if report.occurred_at is not None)
+    recorded = receipts.record_receipts(
+        connection, reports, latest, id_forms=receipts.email_id_forms
+    )
+    return sum(r.matched for r in recorded)

@@ -28,6 +28,7 @@ from rapport.engine.web import (
     health,
     preferences,
     sms_inbound,
+    sms_receipts,
     unsubscribe,
 )
 from rapport.engine.web.accesslog import AccessLog
@@ -71,6 +72,7 @@ def create_app(settings: Settings, engine: Engine, *, clock: Clock = utcnow) -> 
         *preferences.routes,
         *unsubscribe.routes,
         *sms_inbound.routes,
+        *sms_receipts.routes,
         *email_events.routes,
         *feedback.routes,
     ]

@@ -13,12 +13,15 @@ A JSON object, or an array of up to 1000 objects::
 
 Hard bounce: the address is suppressed (reason ``bounce``). Complaint: suppressed
 (reason ``complaint``) and every e-mail topic of the customers with that address is
-withdrawn (source ``complaint``). Soft bounce, delivery: counted, nothing else.
-Answer: ``{"accepted": n, "suppressed": m, "ignored": k}`` (``accepted`` = every
-item; ``suppressed`` = hard bounces and complaints; ``ignored`` = the rest). All
+withdrawn (source ``complaint``). Delivery with the ``message_id`` of a sent message:
+the message is marked delivered (:mod:`rapport.engine.delivery.receipts`: the first
+final report wins). Soft bounce, other deliveries: counted, nothing else.
+Answer: ``{"accepted": n, "suppressed": m, "applied": a, "ignored": k}`` (``accepted``
+= every item; ``suppressed`` = hard bounces and complaints; ``applied`` = deliveries
+that matched a sent e-mail, recorded now or before; ``ignored`` = the rest). All
 items are validated before any is applied: one bad item gives ``400`` with
 ``{"error": "item 2: email: ..."}`` (0-based index) and nothing is applied. Repeating
-an event changes nothing.
+an event changes nothing and gets the same answer.
 
 Logs carry customer ids and counts, never addresses.
 """
@@ -42,7 +45,7 @@ from rapport.consent.store import withdraw_channels
 from rapport.engine.core.config import Settings
 from rapport.engine.core.models import CUSTOMER
 from rapport.engine.customers import fields
-from rapport.engine.delivery import outbox, suppression
+from rapport.engine.delivery import receipts, suppression
 from rapport.engine.web.context import WebContext, web_context
 from rapport.engine.web.webhook_auth import (
     BadPayload,
@@ -175,6 +178,8 @@ def parse_email_events(data: Any) -> list[EmailEvent]:
 class EventTally:
     accepted: int = 0
     suppressed: int = 0
+    #: Deliveries that matched a sent message.
+    applied: int = 0
     ignored: int = 0
 
 
@@ -230,14 +235,21 @@ def apply_email_events(
             if address and address not in entries:
                 entries[address] = ("email", address, reason, event.reason)
     suppression.suppress(connection, entries.values(), now)
-    outbox.mark_delivered(
+    recorded = receipts.record_receipts(
         connection,
         [
-            (event.message_id, min(event.occurred_at or now, now))
+            receipts.Receipt(
+                event.message_id, receipts.DeliveryStatus.DELIVERED, occurred_at=event.occurred_at
+            )
             for event in events
             if event.type is EmailEventType.DELIVERY and event.message_id
         ],
+        now,
+        channels=_email_channels(settings),
+        id_forms=receipts.email_id_forms,
+        suppress_kind="email",
     )
+    applied = sum(receipt.matched for receipt in recorded)
     channels = _email_channels(settings)
     withdrawn: list[str] = []
     for event in acting:
@@ -257,14 +269,24 @@ def apply_email_events(
             ):
                 withdrawn.append(customer.id)
     log.info(
-        "e-mail events: %d accepted, %d suppressing; e-mail consent withdrawn for %d customer(s)",
+        "e-mail events: %d accepted, %d suppressing, %d deliveries applied; "
+        "e-mail consent withdrawn for %d customer(s)",
         len(events),
         len(acting),
+        applied,
         len(withdrawn),
-        extra={"accepted": len(events), "suppressing": len(acting), "customer_ids": withdrawn},
+        extra={
+            "accepted": len(events),
+            "suppressing": len(acting),
+            "applied": applied,
+            "customer_ids": withdrawn,
+        },
     )
     return EventTally(
-        accepted=len(events), suppressed=len(acting), ignored=len(events) - len(acting)
+        accepted=len(events),
+        suppressed=len(acting),
+        applied=applied,
+        ignored=len(events) - len(acting) - applied,
     )
 
 

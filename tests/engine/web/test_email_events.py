@@ -2,6 +2,7 @@
 
 A hard bounce suppresses the address, a soft bounce and a delivery do not; a complaint
 suppresses it and withdraws every e-mail topic of the customers with that address; a
+delivery that matches a sent e-mail marks it delivered and is answered ``applied``; a
 malformed item refuses the whole request; repeating events changes nothing. Inbound
 SMS: ``test_sms_inbound.py``; the webhook token: ``test_webhook_auth.py``.
 
@@ -16,11 +17,11 @@ from typing import Any
 
 import pytest
 from factories import consent_trail
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select
 from starlette.testclient import TestClient
 
 from rapport.consent.state import granted_pairs
-from rapport.engine.core.models import SUPPRESSION
+from rapport.engine.core.models import OUTBOX, SUPPRESSION
 from tests.engine.web.conftest import AUTH, PHONES, FakeClock, add_customer, event_count, record
 
 
@@ -60,7 +61,7 @@ def test_hard_bounce_suppresses_soft_bounce_and_delivery_do_not(
     )
 
     assert response.status_code == 200
-    assert response.json() == {"accepted": 3, "suppressed": 1, "ignored": 2}
+    assert response.json() == {"accepted": 3, "suppressed": 1, "applied": 0, "ignored": 2}
     assert suppressions(engine) == {"gone@example.com": "bounce"}
 
 
@@ -68,7 +69,7 @@ def test_a_single_object_is_one_event(engine: Engine, client: TestClient) -> Non
     response = events(
         client, {"type": "bounce", "email": "gone@example.com", "bounce_type": "hard"}
     )
-    assert response.json() == {"accepted": 1, "suppressed": 1, "ignored": 0}
+    assert response.json() == {"accepted": 1, "suppressed": 1, "applied": 0, "ignored": 0}
     assert suppressions(engine) == {"gone@example.com": "bounce"}
 
 
@@ -84,7 +85,7 @@ def test_complaint_suppresses_and_withdraws_every_email_topic(
         {"type": "complaint", "email": "sara@example.com", "occurred_at": "2025-05-31T08:00:00Z"},
     )
 
-    assert response.json() == {"accepted": 1, "suppressed": 1, "ignored": 0}
+    assert response.json() == {"accepted": 1, "suppressed": 1, "applied": 0, "ignored": 0}
     # Suppressed as reported and as stored, because dispatch compares exact strings.
     assert suppressions(engine) == {
         "sara@example.com": "complaint",
@@ -159,5 +160,83 @@ def test_repeating_events_changes_nothing(
     clock.advance(minutes=5)
     second = events(client, payload).json()
 
-    assert first == second == {"accepted": 2, "suppressed": 2, "ignored": 0}
+    assert first == second == {"accepted": 2, "suppressed": 2, "applied": 0, "ignored": 0}
     assert (suppressions(engine), event_count(engine), consent_trail(engine, "c1")) == state
+
+
+# -- deliveries -------------------------------------------------------------------------
+
+
+def sent_email(engine: Engine, provider_id: str, channel: str = "email") -> int:
+    sent = datetime(2025, 6, 1, 11, 0, tzinfo=UTC)
+    with engine.begin() as connection:
+        return connection.execute(
+            insert(OUTBOX)
+            .values(
+                idempotency_key=f"c1:spring:{provider_id}:{channel}",
+                customer_id="c1",
+                campaign="spring",
+                occasion=provider_id,
+                channel=channel,
+                topic="offers",
+                locale="en",
+                body_text="x",
+                status="sent",
+                send_at=sent,
+                sent_at=sent,
+                created_at=sent,
+                provider_id=provider_id,
+            )
+            .returning(OUTBOX.c.id)
+        ).scalar_one()
+
+
+def delivered(engine: Engine, message_id: int) -> tuple[str | None, datetime | None]:
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(OUTBOX.c.delivery_status, OUTBOX.c.delivered_at).where(OUTBOX.c.id == message_id)
+        ).one()
+    return row.delivery_status, row.delivered_at
+
+
+def test_a_delivery_that_matches_a_sent_email_is_applied(
+    engine: Engine, client: TestClient, clock: FakeClock
+) -> None:
+    add_customer(engine, "c1", email="c1@example.com")
+    stored_bracketed = sent_email(engine, "<m1@rapport.example>")
+    stored_bare = sent_email(engine, "m2@rapport.example")
+    on_sms = sent_email(engine, "<m3@rapport.example>", channel="sms")
+    payload = [
+        {
+            "type": "delivery",
+            "email": "c1@example.com",
+            "message_id": "m1@rapport.example",
+            "occurred_at": "2025-06-01T11:30:00Z",
+        },
+        {"type": "delivery", "email": "c1@example.com", "message_id": "<m2@rapport.example>"},
+        {"type": "delivery", "email": "c1@example.com", "message_id": "<m3@rapport.example>"},
+        {"type": "delivery", "email": "c1@example.com", "message_id": "<unknown@example>"},
+        {"type": "delivery", "email": "c1@example.com"},
+    ]
+
+    first = events(client, payload)
+    clock.advance(minutes=5)
+    second = events(client, payload)
+
+    assert first.status_code == 200
+    assert (
+        first.json()
+        == second.json()
+        == {
+            "accepted": 5,
+            "suppressed": 0,
+            "applied": 2,
+            "ignored": 3,
+        }
+    )
+    assert delivered(engine, stored_bracketed) == (
+        "delivered",
+        datetime(2025, 6, 1, 11, 30, tzinfo=UTC),
+    )
+    assert delivered(engine, stored_bare) == ("delivered", datetime(2025, 6, 1, 12, 0, tzinfo=UTC))
+    assert delivered(engine, on_sms) == (None, None)
