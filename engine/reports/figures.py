@@ -238,8 +238,9 @@ def campaign_metrics(
     messages followed by an order of the customer within ``window_days`` after
     ``sent_at``; held-out rows convert the same way from ``send_at``. ``revenue`` sums
     every order within a sent message's window (an order inside two messages' windows
-    counts for both). ``delivered`` counts sent messages a provider reported delivered
-    (e-mail delivery events). ``unsubscribed`` counts sent messages followed, within the
+    counts for both). ``delivered`` counts sent messages a provider reported delivered,
+    on any channel (e-mail delivery events and SMS receipts both set ``delivered_at``;
+    engine/delivery/receipts.py). ``unsubscribed`` counts sent messages followed, within the
     window, by a withdrawal of the same channel and topic. ``variants``: the A/B
     results, sent and converted per variant against the control variant
     (engine/reports/variants.py; the order comes from ``variant_order``).
