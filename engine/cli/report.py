@@ -1,4 +1,4 @@
-"""``rapport report``: customer, campaign, consent and feedback figures."""
+"""``rapport report``: customer, campaign (A/B variants included), consent and feedback figures."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def report(
     comments: bool,
     window_days: int,
 ) -> None:
-    """Retention, churn, CLV, cohorts, campaign funnels and uplift, consent, NPS."""
+    """Retention, churn, CLV, cohorts, campaign funnels, uplift and A/B variants, consent, NPS."""
     from rapport.engine.core.timeutil import utcnow
     from rapport.engine.reports.html import to_html
     from rapport.engine.reports.text import compute, to_json, to_text

@@ -19,7 +19,7 @@ from pathlib import Path
 from statistics import NormalDist
 
 import pytest
-from factories import insert_customer
+from factories import insert_customer, run_rapport
 from sqlalchemy import Engine, insert, update
 
 from rapport.engine.core.config import Settings
@@ -243,3 +243,26 @@ def test_a_period_without_ab_test_says_so(engine: Engine, tmp_path: Path) -> Non
     assert "No A/B test sent messages in this period." in to_html(report)
     block = next(b for b in to_text(report).split("\n\n") if b.startswith("A/B variants"))
     assert block.splitlines()[-1] == "(none)"
+
+
+def test_the_report_command_prints_and_writes_the_variants(
+    ab_test: tuple[Engine, Settings], tmp_path: Path
+) -> None:
+    engine, settings = ab_test
+    url = engine.url.render_as_string(hide_password=False)
+    (tmp_path / "config.yaml").write_text(
+        f"database: {{url: '{url}'}}\ncampaigns_dir: {settings.campaigns_dir}\n",
+        encoding="utf-8",
+    )
+    period = ["--from", START.isoformat(), "--to", END.isoformat()]
+    result = run_rapport("report", "--json", *period, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    printed = {c["campaign"]: c for c in json.loads(result.stdout)["campaigns"]}
+    expected = {c["campaign"]: c for c in compute(engine, settings, START, END)["campaigns"]}
+    assert printed["abtest"]["variants"] == expected["abtest"]["variants"]
+    assert printed["abtest"]["variants"][0]["variant"] == "warm"
+    text = run_rapport("report", *period, cwd=tmp_path).stdout
+    assert re.search(r"^abtest\s+warm\s+40\s+10\s+25\.0%\s+control$", text, re.M)
+    page = tmp_path / "report.html"
+    assert run_rapport("report", "--html", str(page), *period, cwd=tmp_path).returncode == 0
+    assert 'data-table="variants"' in page.read_text(encoding="utf-8")
