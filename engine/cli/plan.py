@@ -1,7 +1,9 @@
 """``rapport plan`` and ``rapport explain``: who gets what on a day, and why (not).
 
 ``explain`` runs the very function planning runs, so what it says is what ``plan``
-does. ``print_plan_report`` is shared with ``rapport run``.
+does; where a real plan of that day stored its decision (engine/planning/decisions.py)
+it shows that instead, and says which it shows. ``print_plan_report`` is shared with
+``rapport run``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from rapport.engine.planning.clock import planning_now, today_utc
 
 if TYPE_CHECKING:
     from rapport.engine.campaigns.model import Campaign
+    from rapport.engine.planning.decisions import StoredDecision
     from rapport.engine.planning.planner import Decision
     from rapport.engine.planning.run import PlannedCallback, PlanReport
     from rapport.engine.rendering.renderer import RenderedMessage
@@ -128,10 +131,13 @@ def _report_render_errors(report: Any) -> None:
 def explain(app: AppContext, customer_ids: tuple[str, ...], day: str | None, as_json: bool) -> None:
     """For each campaign: would these customers be messaged on the date, and why (not)?
 
-    It runs the very function planning runs, so what it says is what `plan` does.
+    Where a real `plan` of the date stored its decision, that decision is shown, with
+    its plan run (and what recomputing says now, when that differs); otherwise it runs
+    the very function planning runs and says "recomputed (no stored decision)".
     """
     from rapport.engine.campaigns.model import require_campaigns
     from rapport.engine.customers.profiles import iter_profile_batches
+    from rapport.engine.planning.decisions import stored_decisions
     from rapport.engine.planning.planner import history_cutoff, plan_customer
     from rapport.engine.planning.run import audiences_for
 
@@ -149,34 +155,81 @@ def explain(app: AppContext, customer_ids: tuple[str, ...], day: str | None, as_
             for profile in batch:
                 decisions = plan_customer(profile, loaded, audiences, the_day, now, settings)
                 profiles[profile.id] = decisions
+        stored = stored_decisions(connection, wanted, the_day)
     missing = [c for c in wanted if c not in profiles]
     if missing:
         raise NotFound(f"no customer with id {', '.join(map(repr, missing))}")
     for customer_id in wanted:
-        _print_explanation(customer_id, profiles[customer_id], the_day, as_json)
+        _print_explanation(
+            customer_id, profiles[customer_id], stored.get(customer_id, {}), the_day, as_json
+        )
 
 
-def _print_explanation(customer_id: str, decisions: list[Any], day: Any, as_json: bool) -> None:
+#: Said of a decision explain computed again because no real plan stored one.
+RECOMPUTED = "recomputed (no stored decision)"
+
+
+def _print_explanation(
+    customer_id: str,
+    decisions: list[Any],
+    stored: dict[str, StoredDecision],
+    day: Any,
+    as_json: bool,
+) -> None:
+    """Each campaign's decision: the stored one when a real plan stored it, else the
+    recomputed one. Stored decisions of campaigns no longer loaded come last."""
+    now = {d.campaign: d for d in decisions}
+    rows = [(d, stored.get(d.campaign)) for d in decisions]
+    rows += [(None, s) for campaign, s in sorted(stored.items()) if campaign not in now]
     if as_json:
-        for d in decisions:
-            echo_json(
-                {
-                    "customer_id": d.customer_id,
-                    "campaign": d.campaign,
-                    "selected": d.selected,
-                    "reason": d.reason.value,
-                    "detail": d.detail,
-                    "channel": d.channel,
-                    "send_at": isoformat_z(d.send_at) if d.send_at else None,
-                    "stage": d.stage,
-                    "tier": d.tier,
-                    "variant": d.variant,
-                }
-            )
+        for d, s in rows:
+            echo_json(_explanation_json(customer_id, d, s))
         return
     if decisions:
         first = decisions[0]
         click.echo(f"customer {customer_id} on {day}: stage {first.stage}, tier {first.tier}")
-    for d in decisions:
-        mark = "yes" if d.selected else "no "
-        click.echo(f"  {mark} {d.campaign:<20} {d.reason.value:<16} {d.detail}")
+    for d, s in rows:
+        if s is None:
+            assert d is not None
+            mark = "yes" if d.selected else "no "
+            click.echo(f"  {mark} {d.campaign:<20} {d.reason.value:<16} {d.detail}")
+            click.echo(f"        {RECOMPUTED}")
+            continue
+        mark = "yes" if s.reason == "selected" else "no "
+        variant = f" (variant {s.variant})" if s.variant else ""
+        click.echo(f"  {mark} {s.campaign:<20} {s.reason:<16} {s.detail}{variant}")
+        source = f"        stored by plan run {s.plan_run}"
+        if s.planned_at is not None:
+            source += f" at {isoformat_z(s.planned_at)}"
+        if d is not None and d.reason.value != s.reason:
+            source += f"; recomputed now: {d.reason.value}"
+        click.echo(source)
+
+
+def _explanation_json(customer_id: str, d: Any, s: StoredDecision | None) -> dict[str, Any]:
+    """One campaign's JSON line. A stored decision gives reason, detail, variant and
+    its run; channel, send_at, stage and tier come from the recomputation."""
+    out: dict[str, Any] = {"customer_id": customer_id, "campaign": (s or d).campaign}
+    if d is not None:
+        out |= {
+            "selected": d.selected,
+            "reason": d.reason.value,
+            "detail": d.detail,
+            "channel": d.channel,
+            "send_at": isoformat_z(d.send_at) if d.send_at else None,
+            "stage": d.stage,
+            "tier": d.tier,
+            "variant": d.variant,
+        }
+    if s is None:
+        return out | {"source": "recomputed", "plan_run": None, "planned_at": None}
+    return out | {
+        "selected": s.reason == "selected",
+        "reason": s.reason,
+        "detail": s.detail,
+        "variant": s.variant,
+        "source": "stored",
+        "plan_run": s.plan_run,
+        "planned_at": isoformat_z(s.planned_at) if s.planned_at else None,
+        "recomputed_reason": d.reason.value if d is not None else None,
+    }

@@ -277,15 +277,15 @@ class DaemonConfig(Strict):
 
 
 class RetentionConfig(Strict):
-    """How long the outbox keeps what it sent (engine/delivery/retention.py).
+    """How long the outbox keeps what it sent, and planning the decisions it stored.
 
-    A message in a final state (sent, failed, expired, suppressed, held out) older than
-    ``outbox_days`` loses its subject and bodies, which greet the customer by name;
-    the row stays with everything the reports count. ``rapport run`` applies it every
-    night; ``rapport outbox prune`` applies it, or another age, by hand.
+    Final messages older than ``outbox_days`` lose subject and bodies, not their rows
+    (engine/delivery/retention.py; nightly in ``rapport run``, or ``rapport outbox
+    prune``); plan decisions older than ``decision_days`` go (engine/planning/decisions.py).
     """
 
     outbox_days: int = Field(90, ge=1, le=3650)
+    decision_days: int = Field(30, ge=1, le=3650)
 
 
 class Caps(Strict):

@@ -248,6 +248,44 @@ class FeedbackAnswer(SQLModel, table=True):
     answered_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
+class PlanRun(SQLModel, table=True):
+    """One real (not dry) planning run of one day: its day and its "now".
+
+    The processes sharing a run find its row by (day, started_at); decisions point
+    at it (engine/planning/decisions.py).
+    """
+
+    __tablename__ = "plan_run"
+    __table_args__ = (UniqueConstraint("day", "started_at", name="uq_plan_run"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: date
+    started_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class PlanDecision(SQLModel, table=True):
+    """What a real plan decided for one customer, campaign and planning day, and why.
+
+    Compact on purpose (a broadcast stores one row per candidate): the reason's code,
+    a short detail, the variant and the run; ``no_occasion`` and ``already_planned``
+    are not stored. The key (day, customer_id, campaign) serves explain and pruning;
+    no foreign keys, so an insert checks nothing per row
+    (engine/planning/decisions.py).
+    """
+
+    __tablename__ = "plan_decision"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    day: date = Field(primary_key=True)
+    customer_id: str = Field(primary_key=True, max_length=64)
+    campaign: str = Field(primary_key=True, max_length=100)
+    #: A :class:`~rapport.engine.planning.planner.Reason` code (``lost_to_priority``).
+    reason: str = Field(max_length=24)
+    detail: str = Field(default="", max_length=200)
+    variant: str | None = Field(default=None, max_length=32)
+    plan_run: int
+
+
 # The tables as SQLAlchemy Core sees them, for the hot paths that select columns and
 # bulk-write rows rather than load entities (8-16x faster). Defined here, once.
 CUSTOMER: Table = Customer.__table__  # type: ignore[attr-defined]
@@ -258,3 +296,5 @@ ERASURE_PERMIT: Table = ErasurePermit.__table__  # type: ignore[attr-defined]
 SUPPRESSION: Table = Suppression.__table__  # type: ignore[attr-defined]
 OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 FEEDBACK_ANSWER: Table = FeedbackAnswer.__table__  # type: ignore[attr-defined]
+PLAN_RUN: Table = PlanRun.__table__  # type: ignore[attr-defined]
+PLAN_DECISION: Table = PlanDecision.__table__  # type: ignore[attr-defined]

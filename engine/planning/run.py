@@ -4,9 +4,11 @@ Reads customers, consent and suppression in batches, asks the planner, renders e
 newly planned message once, and writes each batch's messages to the outbox in one
 transaction. A message already in the outbox is neither rendered nor written again.
 Only customers some campaign could message that day are read (the SQL pre-filter of
-:mod:`rapport.engine.planning.prefilter`). This is the loop over one range of customer
-ids; :mod:`rapport.engine.planning.plan` cuts a large run into ranges and shares them
-between processes (:mod:`rapport.engine.planning.shards`).
+:mod:`rapport.engine.planning.prefilter`). A real run also stores why it decided what
+it did (every decision but ``no_occasion`` and ``already_planned``) in the same
+transactions as the outbox rows (:mod:`rapport.engine.planning.decisions`). This is
+the loop over one range of customer ids; :mod:`rapport.engine.planning.plan` cuts a
+large run into ranges and shares them between processes (:mod:`rapport.engine.planning.shards`).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from rapport.engine.delivery.suppression import (
     suppression_snapshot,
 )
 from rapport.engine.planning.context import message_context
+from rapport.engine.planning.decisions import DecisionLog
 from rapport.engine.planning.history import history_for
 from rapport.engine.planning.planner import (
     Audiences,
@@ -70,6 +73,8 @@ class PlanReport:
     skipped: Counter[tuple[str, str]] = field(default_factory=Counter)
     inserted: int = 0
     already_planned: int = 0
+    #: Decisions sent to ``plan_decision`` (new, replaced or unchanged).
+    decisions_stored: int = 0
     render_errors: list[str] = field(default_factory=list)
 
     @property
@@ -83,6 +88,7 @@ class PlanReport:
         self.planned.update(other.planned)
         self.skipped.update(other.skipped)
         self.inserted += other.inserted
+        self.decisions_stored += other.decisions_stored
         self.already_planned += other.already_planned
         self.render_errors.extend(other.render_errors)
 
@@ -137,6 +143,7 @@ def plan_range(
     ``where`` is the run's pre-filter when the caller has built it already.
     """
     report = PlanReport(day=day)
+    log = None if dry_run else DecisionLog(day, now)
     by_id = {c.id: c for c in campaigns}
     cutoff = history_cutoff(day, now)
     # Asked about named customers, read them all (explain and preview want every
@@ -164,6 +171,8 @@ def plan_range(
             audiences = audiences_for(reader, batch, day, suppression, topics)
             rows = []
             for decision in plan(batch, campaigns, audiences, day, now, settings):
+                if log is not None:
+                    log.add(decision)
                 if decision.reason is Reason.HOLDOUT:
                     report.skipped[(decision.campaign, decision.reason.value)] += 1
                     rows.append(_row(decision, None, now))
@@ -201,23 +210,32 @@ def plan_range(
                     rendered = renderer.render(template_set, kind, locale, context)
                 except CampaignError as exc:
                     report.render_errors.append(_render_error(decision, exc))
+                    if log is not None:  # it was kept as selected: say why it was not
+                        log.rows.pop()
+                        log.add(decision, Reason.RENDER_ERROR, _render_cause(exc))
                     report.skipped[(decision.campaign, Reason.RENDER_ERROR.value)] += 1
                     continue
                 report.planned[(decision.campaign, channel, rendered.locale)] += 1
                 rows.append(_row(decision, rendered, now))
                 if on_planned is not None:
                     on_planned(decision, rendered)
-            if rows and not dry_run:
-                inserted = write_batch(engine, rows)
+            if log is not None and (rows or log.rows):
+                inserted = write_batch(engine, rows, log)
                 report.inserted += inserted
                 report.already_planned += len(rows) - inserted  # a concurrent planner won
+    if log is not None:
+        report.decisions_stored = log.written
     return report
 
 
-def write_batch(engine: Engine, rows: list[dict[str, Any]]) -> int:
-    """A batch's outbox rows in their own transaction; returns how many were new."""
+def write_batch(engine: Engine, rows: list[dict[str, Any]], log: DecisionLog | None = None) -> int:
+    """A batch's outbox rows, and the decisions ``log`` kept, in one transaction;
+    returns how many outbox rows were new."""
     with engine.begin() as writer:
-        return outbox.enqueue(writer, rows)
+        inserted = outbox.enqueue(writer, rows)
+        if log is not None:
+            log.write(writer)
+        return inserted
 
 
 def _reads(
@@ -238,14 +256,19 @@ def _render_error(decision: Decision, exc: CampaignError) -> str:
     this line goes to terminals and logs; ``rapport preview`` shows the whole message
     to an operator who asks for that customer.
     """
-    where = ", ".join(str(p).rsplit(": ", 1)[0] for p in exc.problems) or "template"
-    cause = type(exc.__cause__ or exc).__name__
+    where, cause = _render_cause(exc).rsplit(": ", 1)
     return (
         f"{where}: {cause} for customer {decision.customer_id}; see `rapport preview "
         f"{decision.campaign} --customer {decision.customer_id} --date {decision.occasion.date}`"
         if decision.occasion
         else f"{where}: {cause} for customer {decision.customer_id}"
     )
+
+
+def _render_cause(exc: CampaignError) -> str:
+    """Which template failed, and the kind of error (never its text: see below)."""
+    where = ", ".join(str(p).rsplit(": ", 1)[0] for p in exc.problems) or "template"
+    return f"{where}: {type(exc.__cause__ or exc).__name__}"
 
 
 def _row(decision: Decision, rendered: RenderedMessage | None, now: datetime) -> dict[str, Any]:

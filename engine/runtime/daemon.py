@@ -54,6 +54,7 @@ from rapport.engine.customers.recommend import CoPurchase, load_co_purchase
 from rapport.engine.delivery.dispatch import Dispatcher
 from rapport.engine.delivery.outcomes import DispatchReport
 from rapport.engine.delivery.retention import PruneReport, prune_outbox
+from rapport.engine.planning.decisions import prune_decisions
 from rapport.engine.planning.plan import run_plan
 from rapport.engine.planning.run import PlanReport
 from rapport.engine.runtime import metrics, services
@@ -257,11 +258,16 @@ class Daemon:
 
     def prune_tick(self) -> PruneReport | None:
         """Nightly, by the daemon that plans: ``retention.outbox_days`` applied to the
-        outbox at the daemon's clock (a stop ends it between batches)."""
+        outbox and ``retention.decision_days`` to the stored plan decisions, at the
+        daemon's clock (a stop ends either between batches)."""
         if not self.plan or self.stopped.is_set() or not self.lock.try_acquire():
             return None
-        age, now = timedelta(days=self.settings.retention.outbox_days), self.clock()
+        retention, now = self.settings.retention, self.clock()
+        age = timedelta(days=retention.outbox_days)
         report = prune_outbox(self.engine, older_than=age, now=now, stop=self.stopped.is_set)
+        prune_decisions(
+            self.engine, days=retention.decision_days, today=now.date(), stop=self.stopped.is_set
+        )
         metrics.tick_done("retention")
         return report
 

@@ -1,0 +1,262 @@
+"""The decisions a real plan made, stored so that ``rapport explain`` can show them.
+
+Recomputing a decision later can give another answer: a message counted since, a
+consent given, a window closed. So a real (not dry) run stores what it decided, per
+(customer, campaign, planning day), in ``plan_decision``, compactly:
+
+* the reason as its stable code (:class:`~rapport.engine.planning.planner.Reason`),
+  the detail cut to :data:`DETAIL_MAX` characters, the A/B variant, and the plan run
+  (``plan_run``: the planning day and the run's "now"), nothing else;
+* not ``no_occasion`` (nearly every pair on most days; explain recomputes it) and not
+  ``already_planned`` (the run that planned the message stored why; every later tick
+  of the same day would otherwise rewrite a broadcast's worth of rows);
+* in the transaction that writes the same batch's outbox rows
+  (:func:`rapport.engine.planning.run.write_batch`), one statement per batch.
+
+A later run of the same day (the daemon plans the days in play every tick) keeps one
+row per (customer, campaign, day) and replaces it only when it decided something
+else, with these exceptions, so the row says what decided the outcome:
+
+* a stored ``selected`` or ``holdout`` is final: the message was planned (or recorded
+  as held out); what becomes of it is the outbox's story;
+* a later ``cap_reached`` does not replace ``lost_to_priority``: the cap that later
+  run sees was filled by the very message that won.
+
+An unchanged decision keeps the run that first made it. The primary key
+(day, customer_id, campaign) serves explain (one customer on one day) and pruning
+(every day before a cutoff) alike; there are no foreign keys (PostgreSQL would check
+each row against ``customer`` on insert). :func:`prune_decisions` removes the days
+older than ``retention.decision_days``, in batches (the daemon's nightly retention
+job).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, delete, func, literal_column, not_, or_, select
+
+from rapport.engine.core.db import upsert_insert
+from rapport.engine.core.models import PLAN_DECISION, PLAN_RUN
+from rapport.engine.planning.planner import Decision, Reason
+
+log = logging.getLogger(__name__)
+
+#: Stored details are cut to this many characters (they are one line of prose).
+DETAIL_MAX = 200
+#: Reasons never stored (see the module doc).
+NOT_STORED = frozenset({Reason.NO_OCCASION, Reason.ALREADY_PLANNED})
+#: Stored reasons a later run never replaces.
+FINAL = (Reason.SELECTED, Reason.HOLDOUT)
+#: Rows deleted per transaction when pruning (about: whole customers at a time).
+PRUNE_BATCH = 5000
+
+
+class DecisionLog:
+    """The decisions of one process's part of a run, written batch by batch.
+
+    The run's ``plan_run`` row is made (or, by a worker process of the same run,
+    found) when the first decision is written: a tick that decides nothing new
+    leaves no run behind.
+    """
+
+    def __init__(self, day: date, now: datetime) -> None:
+        self.day = day
+        self.now = now
+        self.rows: list[dict[str, Any]] = []
+        self.run_id: int | None = None
+        self.written = 0
+
+    def add(
+        self, decision: Decision, reason: Reason | None = None, detail: str | None = None
+    ) -> None:
+        """Keep ``decision`` for the next write (``reason``/``detail`` override its own:
+        a render error). ``no_occasion`` and ``already_planned`` are not kept."""
+        code = reason or decision.reason
+        if code in NOT_STORED:
+            return
+        text = decision.detail if detail is None else detail
+        self.rows.append(
+            {
+                "day": self.day,
+                "customer_id": decision.customer_id,
+                "campaign": decision.campaign,
+                "reason": code.value,
+                "detail": text[:DETAIL_MAX],
+                "variant": decision.variant,
+            }
+        )
+
+    def write(self, connection: Connection) -> int:
+        """Write the kept rows in ``connection``'s transaction; returns how many were sent
+        (inserted, replaced or left as they were)."""
+        if not self.rows:
+            return 0
+        if self.run_id is None:
+            self.run_id = plan_run_id(connection, self.day, self.now)
+        rows, self.rows = self.rows, []
+        for row in rows:
+            row["plan_run"] = self.run_id
+        connection.execute(_upsert(connection), rows)
+        self.written += len(rows)
+        return len(rows)
+
+
+def plan_run_id(connection: Connection, day: date, started_at: datetime) -> int:
+    """The id of the run planning ``day`` at ``started_at``, made if it is new (the
+    processes of one run share it)."""
+    connection.execute(
+        upsert_insert(connection, PLAN_RUN)
+        .values(day=day, started_at=started_at)
+        .on_conflict_do_nothing()
+    )
+    return int(
+        connection.execute(
+            select(PLAN_RUN.c.id).where(PLAN_RUN.c.day == day, PLAN_RUN.c.started_at == started_at)
+        ).scalar_one()
+    )
+
+
+def _upsert(connection: Connection) -> Any:
+    statement = upsert_insert(connection, PLAN_DECISION)
+    new, old = statement.excluded, PLAN_DECISION.c
+
+    def code(reason: Reason) -> Any:  # inline: executemany takes no list parameters
+        return literal_column(f"'{reason.value}'")
+
+    changed = or_(
+        old.reason != new.reason,
+        old.detail != new.detail,
+        # NULL-safe: a variant appearing or going away is a change.
+        func.coalesce(old.variant, "") != func.coalesce(new.variant, ""),
+    )
+    replaces = and_(
+        *(old.reason != code(reason) for reason in FINAL),
+        not_(
+            and_(
+                old.reason == code(Reason.LOST_TO_PRIORITY),
+                new.reason == code(Reason.CAP_REACHED),
+            )
+        ),
+        changed,
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[old.day, old.customer_id, old.campaign],
+        set_={
+            "reason": new.reason,
+            "detail": new.detail,
+            "variant": new.variant,
+            "plan_run": new.plan_run,
+        },
+        where=replaces,
+    )
+
+
+@dataclass(frozen=True)
+class StoredDecision:
+    """A stored decision, with the run that made it."""
+
+    customer_id: str
+    campaign: str
+    day: date
+    reason: str
+    detail: str
+    variant: str | None
+    plan_run: int
+    planned_at: datetime
+
+
+def stored_decisions(
+    connection: Connection, customer_ids: Sequence[str], day: date
+) -> dict[str, dict[str, StoredDecision]]:
+    """customer id -> campaign -> the stored decision of ``day`` (none: not stored)."""
+    found: dict[str, dict[str, StoredDecision]] = {}
+    if not customer_ids:
+        return found
+    query = (
+        select(PLAN_DECISION, PLAN_RUN.c.started_at)
+        .join(PLAN_RUN, PLAN_RUN.c.id == PLAN_DECISION.c.plan_run, isouter=True)
+        .where(PLAN_DECISION.c.day == day, PLAN_DECISION.c.customer_id.in_(list(customer_ids)))
+    )
+    for row in connection.execute(query):
+        found.setdefault(row.customer_id, {})[row.campaign] = StoredDecision(
+            customer_id=row.customer_id,
+            campaign=row.campaign,
+            day=row.day,
+            reason=row.reason,
+            detail=row.detail,
+            variant=row.variant,
+            plan_run=row.plan_run,
+            planned_at=row.started_at,
+        )
+    return found
+
+
+@dataclass
+class DecisionPruneReport:
+    cutoff: date
+    deleted: int = 0
+    runs: int = 0
+    batches: int = 0
+    stopped: bool = False
+
+    def summary(self) -> str:
+        end = " (stopped early; run it again to go on)" if self.stopped else ""
+        return (
+            f"plan decisions: deleted {self.deleted} decision(s) and {self.runs} plan run(s) "
+            f"of days before {self.cutoff.isoformat()}{end}"
+        )
+
+
+def prune_decisions(
+    engine: Engine,
+    *,
+    days: int,
+    today: date,
+    batch_size: int = PRUNE_BATCH,
+    stop: Callable[[], bool] | None = None,
+) -> DecisionPruneReport:
+    """Delete the decisions (and plan runs) of planning days more than ``days`` before
+    ``today``, a batch of customers of one day per transaction, in key order."""
+    cutoff = today - timedelta(days=days)
+    report = DecisionPruneReport(cutoff=cutoff)
+    table = PLAN_DECISION.c
+    while True:
+        if stop is not None and stop():
+            report.stopped = True
+            break
+        with engine.begin() as connection:
+            oldest = connection.execute(
+                select(func.min(table.day)).where(table.day < cutoff)
+            ).scalar_one()
+            if oldest is None:
+                break
+            ids = list(
+                connection.execute(
+                    select(table.customer_id)
+                    .where(table.day == oldest)
+                    .order_by(table.customer_id)
+                    .limit(batch_size)
+                ).scalars()
+            )
+            report.deleted += connection.execute(
+                delete(PLAN_DECISION).where(
+                    table.day == oldest, table.customer_id.between(ids[0], ids[-1])
+                )
+            ).rowcount
+            report.batches += 1
+    if not report.stopped:
+        with engine.begin() as connection:
+            report.runs = connection.execute(
+                delete(PLAN_RUN).where(PLAN_RUN.c.day < cutoff)
+            ).rowcount
+    log.info(
+        "plan decisions retention: %d decision(s) deleted",
+        report.deleted,
+        extra={"deleted": report.deleted, "cutoff": cutoff.isoformat(), "stopped": report.stopped},
+    )
+    return report
