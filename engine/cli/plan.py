@@ -176,8 +176,9 @@ def _print_explanation(
     day: Any,
     as_json: bool,
 ) -> None:
-    """Each campaign's decision: the stored one when a real plan stored it, else the
-    recomputed one. Stored decisions of campaigns no longer loaded come last."""
+    """Each campaign's decision: the stored one when a real plan stored it (with its
+    run), else the recomputed one (said on its own line, or once on the heading when
+    nothing is stored). Stored decisions of campaigns no longer loaded come last."""
     now = {d.campaign: d for d in decisions}
     rows = [(d, stored.get(d.campaign)) for d in decisions]
     rows += [(None, s) for campaign, s in sorted(stored.items()) if campaign not in now]
@@ -187,13 +188,18 @@ def _print_explanation(
         return
     if decisions:
         first = decisions[0]
-        click.echo(f"customer {customer_id} on {day}: stage {first.stage}, tier {first.tier}")
+        # Nothing stored for this customer and day: said once, on the heading.
+        every = "" if stored else f": {RECOMPUTED}"
+        click.echo(
+            f"customer {customer_id} on {day}: stage {first.stage}, tier {first.tier}{every}"
+        )
     for d, s in rows:
         if s is None:
             assert d is not None
             mark = "yes" if d.selected else "no "
             click.echo(f"  {mark} {d.campaign:<20} {d.reason.value:<16} {d.detail}")
-            click.echo(f"        {RECOMPUTED}")
+            if stored:
+                click.echo(f"        {RECOMPUTED}")
             continue
         mark = "yes" if s.reason == "selected" else "no "
         variant = f" (variant {s.variant})" if s.variant else ""

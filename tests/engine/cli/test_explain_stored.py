@@ -63,7 +63,9 @@ def test_explain_shows_the_stored_lost_to_priority_after_a_real_plan(
 ) -> None:
     cwd = store(tmp_path, migrated_url, engine)
     before = rapport(cwd, "explain", "C1", "--date", DAY.isoformat())
-    assert before.count("recomputed (no stored decision)") == 2
+    heading = f"customer C1 on {DAY.isoformat()}: stage prospect, tier insider: "
+    assert before.splitlines()[0] == heading + "recomputed (no stored decision)"
+    assert before.count("recomputed (no stored decision)") == 1
     assert "lost_to_priority" in before
 
     planned = rapport(cwd, "plan", "--date", DAY.isoformat())
@@ -83,7 +85,7 @@ def test_explain_shows_the_stored_lost_to_priority_after_a_real_plan(
     assert "recomputed now: already_planned" in lines[first + 1]
     # C2 was never a candidate: nothing stored, explain recomputes and says so.
     c2 = after[after.index("customer C2") :]
-    assert c2.count("recomputed (no stored decision)") == 2 and "no_consent" in c2
+    assert c2.count("recomputed (no stored decision)") == 1 and "no_consent" in c2
 
     rows = [
         json.loads(line)
