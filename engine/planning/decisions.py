@@ -36,9 +36,8 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, func, literal_column, not_, or_, select
+from sqlalchemy import Connection, Engine, delete, func, select
 
 from rapport.engine.core.db import upsert_insert
 from rapport.engine.core.models import PLAN_DECISION, PLAN_RUN
@@ -67,9 +66,11 @@ class DecisionLog:
     def __init__(self, day: date, now: datetime) -> None:
         self.day = day
         self.now = now
-        self.rows: list[dict[str, Any]] = []
+        #: (customer_id, campaign, reason, detail, variant) of each kept decision.
+        self.rows: list[tuple[str, str, str, str, str | None]] = []
         self.run_id: int | None = None
         self.written = 0
+        self._sql: str | None = None
 
     def add(
         self, decision: Decision, reason: Reason | None = None, detail: str | None = None
@@ -81,14 +82,13 @@ class DecisionLog:
             return
         text = decision.detail if detail is None else detail
         self.rows.append(
-            {
-                "day": self.day,
-                "customer_id": decision.customer_id,
-                "campaign": decision.campaign,
-                "reason": code.value,
-                "detail": text[:DETAIL_MAX],
-                "variant": decision.variant,
-            }
+            (
+                decision.customer_id,
+                decision.campaign,
+                code.value,
+                text[:DETAIL_MAX],
+                decision.variant,
+            )
         )
 
     def write(self, connection: Connection) -> int:
@@ -96,12 +96,13 @@ class DecisionLog:
         (inserted, replaced or left as they were)."""
         if not self.rows:
             return 0
-        if self.run_id is None:
+        if self._sql is None:
             self.run_id = plan_run_id(connection, self.day, self.now)
+            self._sql = upsert_sql(connection.dialect.name, self.day, self.run_id)
         rows, self.rows = self.rows, []
-        for row in rows:
-            row["plan_run"] = self.run_id
-        connection.execute(_upsert(connection), rows)
+        # The driver's executemany of one prepared statement: no per-row work in
+        # SQLAlchemy (a third of the time of ``connection.execute(table.insert(), dicts)``).
+        connection.exec_driver_sql(self._sql, rows)
         self.written += len(rows)
         return len(rows)
 
@@ -121,38 +122,25 @@ def plan_run_id(connection: Connection, day: date, started_at: datetime) -> int:
     )
 
 
-def _upsert(connection: Connection) -> Any:
-    statement = upsert_insert(connection, PLAN_DECISION)
-    new, old = statement.excluded, PLAN_DECISION.c
-
-    def code(reason: Reason) -> Any:  # inline: executemany takes no list parameters
-        return literal_column(f"'{reason.value}'")
-
-    changed = or_(
-        old.reason != new.reason,
-        old.detail != new.detail,
+def upsert_sql(dialect: str, day: date, run_id: int) -> str:
+    """The statement writing one run's decisions of ``day``: the day and run are
+    literals (a date's ISO text and an int), the five other columns parameters."""
+    mark = "?" if dialect == "sqlite" else "%s"
+    final = ", ".join(f"'{reason.value}'" for reason in FINAL)
+    return (
+        "INSERT INTO plan_decision "
+        "(day, customer_id, campaign, reason, detail, variant, plan_run) "
+        f"VALUES ('{day.isoformat()}', {', '.join([mark] * 5)}, {int(run_id)}) "
+        "ON CONFLICT (day, customer_id, campaign) DO UPDATE SET "
+        "reason = excluded.reason, detail = excluded.detail, variant = excluded.variant, "
+        "plan_run = excluded.plan_run "
+        f"WHERE plan_decision.reason NOT IN ({final}) "
+        f"AND NOT (plan_decision.reason = '{Reason.LOST_TO_PRIORITY.value}' "
+        f"AND excluded.reason = '{Reason.CAP_REACHED.value}') "
+        "AND (plan_decision.reason <> excluded.reason "
+        "OR plan_decision.detail <> excluded.detail "
         # NULL-safe: a variant appearing or going away is a change.
-        func.coalesce(old.variant, "") != func.coalesce(new.variant, ""),
-    )
-    replaces = and_(
-        *(old.reason != code(reason) for reason in FINAL),
-        not_(
-            and_(
-                old.reason == code(Reason.LOST_TO_PRIORITY),
-                new.reason == code(Reason.CAP_REACHED),
-            )
-        ),
-        changed,
-    )
-    return statement.on_conflict_do_update(
-        index_elements=[old.day, old.customer_id, old.campaign],
-        set_={
-            "reason": new.reason,
-            "detail": new.detail,
-            "variant": new.variant,
-            "plan_run": new.plan_run,
-        },
-        where=replaces,
+        "OR COALESCE(plan_decision.variant, '') <> COALESCE(excluded.variant, ''))"
     )
 
 
