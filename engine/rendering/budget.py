@@ -9,7 +9,9 @@ and run for minutes, ``'a'|center(10**9)`` asks for a gigabyte in one call. A
 - **time**: every loop iteration and every macro call ticks
   (:mod:`~rapport.engine.rendering.codegen` compiles the tick into the template),
   and a tick past the deadline stops the render with :class:`TemplateTooSlow`;
-- **memory**: each string, list or number a template makes is charged its size, and
+- **memory**: the process's resident size may not grow by more than the budget
+  while a message renders (read every few hundred ticks: this catches whatever no
+  guard measures); besides, each string, list or number a template makes is charged its size, and
   the ones whose size can be known in advance (repetition, padding, widths, joins,
   concatenation) are charged *before* they are made, so an oversized one is refused
   without being allocated (:class:`TemplateTooLarge`). Charges add up over the
@@ -26,6 +28,7 @@ compiles a template) is still held to the per-value size, by
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -107,15 +110,31 @@ class Budget:
     clock: Callable[[], float] = time.monotonic
     deadline: float = field(init=False)
     spent: int = field(init=False, default=0)
+    ticks: int = field(init=False, default=0)
+    resident: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         self.deadline = self.clock() + self.limits.max_seconds
+        self.resident = resident_bytes()
+
+    def grown(self) -> None:
+        """What the charges cannot see (a value kept alive by something no guard
+        measures), the process's own size shows: past the budget, the render stops."""
+        grown = resident_bytes() - self.resident
+        if grown > self.limits.max_bytes:
+            raise TemplateTooLarge(
+                f"rendering grew the process by {grown // 2**20} MB, past the "
+                f"{self.limits.max_memory_mb} MB memory limit (template_limits.max_memory_mb)"
+            )
 
     def tick(self) -> None:
         # Each iteration may keep a chunk of output in a {% set %} block's buffer (a
         # reference, plus the chunk's own bytes when it is made): charged here, which
         # also caps the iterations a message can run, whatever the machine's speed.
         self.spent += TICK_BYTES
+        self.ticks += 1
+        if not self.ticks & (RESIDENT_EVERY - 1):
+            self.grown()
         if self.spent > self.limits.max_bytes:
             raise TemplateTooLarge(
                 "loops and macro calls here run too many times: each may keep output, "
@@ -136,6 +155,24 @@ class Budget:
                 f"{what} takes the render past its memory limit of "
                 f"{self.limits.max_memory_mb} MB (template_limits.max_memory_mb)"
             )
+
+
+#: Ticks between two readings of the process's resident size (a power of two).
+RESIDENT_EVERY = 256
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+_statm: tuple[int, int] | None = None  # (pid, fd): /proc/self is the opening process
+
+
+def resident_bytes() -> int:
+    """The process's resident set size, from /proc (0 where there is none)."""
+    global _statm
+    pid = os.getpid()
+    if _statm is None or _statm[0] != pid:
+        try:
+            _statm = (pid, os.open("/proc/self/statm", os.O_RDONLY | os.O_CLOEXEC))
+        except OSError:
+            return 0
+    return int(os.pread(_statm[1], 64, 0).split()[1]) * _PAGE
 
 
 _ACTIVE: ContextVar[Budget | None] = ContextVar("rapport_template_budget", default=None)
@@ -160,6 +197,21 @@ def spending(limits: Limits, clock: Callable[[], float] = time.monotonic) -> Ite
         yield opened
     finally:
         _ACTIVE.reset(token)
+
+
+def in_time() -> None:
+    """Stop the render if its time is up, charging nothing (called by every guarded
+    call and filter: one expression may call many)."""
+    budget = _ACTIVE.get()
+    if budget is not None and budget.clock() > budget.deadline:
+        budget.tick()  # raises, with the message
+
+
+def grown() -> None:
+    """Stop the render if the process has grown past its budget (see Budget.grown)."""
+    budget = _ACTIVE.get()
+    if budget is not None:
+        budget.grown()
 
 
 def tick() -> None:

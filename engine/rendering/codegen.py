@@ -103,6 +103,22 @@ class BudgetedCodeGenerator(CodeGenerator):
             raise nodes.Impossible()
         return super()._output_child_to_const(node, frame, finalize)
 
+    def visit_Extends(self, node: nodes.Extends, frame: Frame) -> None:
+        self.writeline("environment.tick()", node)  # a chain of parents is compiled now
+        super().visit_Extends(node, frame)
+
+    def visit_Assign(self, node: nodes.Assign, frame: Frame) -> None:
+        """``{% set ns.x = value %}``: the value is measured as it is kept (Jinja's own
+        code, with its check that ``ns`` is a namespace, around it)."""
+        sets_namespace = isinstance(node.target, nodes.NSRef) or any(
+            True for _ in node.target.find_all(nodes.NSRef)
+        )
+        wrapped = isinstance(node.node, nodes.Call) and _hook(node.node.node, "kept")
+        if sets_namespace and not wrapped:
+            kept = nodes.EnvironmentAttribute("kept", lineno=node.lineno)
+            node.node = nodes.Call(kept, [node.node], [], None, None, lineno=node.lineno)
+        super().visit_Assign(node, frame)
+
     def visit_ExprStmt(self, node: nodes.ExprStmt, frame: Frame) -> None:
         if _hook(node.node, "tick"):
             self.writeline("environment.tick()", node)
@@ -110,8 +126,8 @@ class BudgetedCodeGenerator(CodeGenerator):
             super().visit_ExprStmt(node, frame)
 
     def visit_Call(self, node: nodes.Call, frame: Frame, forward_caller: bool = False) -> None:
-        if _hook(node.node, "ticking"):  # called directly, not through the sandbox's call
-            self.write("environment.ticking(")
+        if _hook(node.node, "ticking") or _hook(node.node, "kept"):  # direct, no sandbox call
+            self.write(f"environment.{node.node.name}(")  # type: ignore[attr-defined]
             self.visit(node.args[0], frame)
             self.write(")")
         else:

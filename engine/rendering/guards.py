@@ -18,11 +18,11 @@ from __future__ import annotations
 import inspect
 import math
 import re
-from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, KeysView, Mapping, MutableMapping, Sequence, ValuesView
 from functools import wraps
 from typing import Any
 
-from jinja2.utils import Namespace
+from jinja2.utils import Cycler, Namespace
 
 from rapport.engine.rendering import budget
 from rapport.engine.rendering.budget import PER_ITEM, WIDE, Limits, TemplateTooLarge
@@ -46,7 +46,7 @@ MAX_INT_BITS = 1 << 16
 #: Strings shorter than this are not charged where they are made (see Guards.made).
 _SHORT = 4096
 #: What :func:`~rapport.engine.rendering.reach.reach` measures item by item.
-_CONTAINERS = (list, tuple, dict, set, frozenset, Namespace)
+_CONTAINERS = (list, tuple, dict, set, frozenset, Namespace, Cycler, KeysView, ValuesView)
 
 
 class Guards:
@@ -77,8 +77,11 @@ class Guards:
         freed as soon as it is printed, and where it is kept, in a block's output or
         grown into a longer value by ``+`` or ``~``, it is charged there.
         """
+        budget.in_time()  # one expression may call many filters: the deadline holds there too
         if type(value) is str and len(value) < _SHORT:
             return value
+        if len_of(value) > _SHORT:  # a big value: has the process grown past the budget?
+            budget.grown()
         if isinstance(value, _CONTAINERS):
             self.reaching(value, what)
         elif isinstance(value, str | bytes) and len(value) > self.max_chars:
@@ -86,6 +89,13 @@ class Guards:
         elif isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
             self.integer_bits(value.bit_length(), what)
         budget.charge(budget.size_of(value), what)
+        return value
+
+    def kept(self, value: Any) -> Any:
+        """A value set on a namespace (``{% set ns.x = ... %}``): measured like a
+        literal, since a namespace can hold the same parts many times over."""
+        if isinstance(value, _CONTAINERS):
+            self.reaching(value, "this namespace attribute")
         return value
 
     def reaching(self, value: Any, what: str) -> int:
@@ -137,7 +147,7 @@ class Guards:
                 if isinstance(seq, str | list | tuple | bytes) and isinstance(count, int):
                     items = isinstance(seq, list | tuple)
                     each = self.reaching(seq, "this repetition") - 1 if items else len(seq)
-                    made = each * max(count, 0)
+                    made = each * max(count, 0) + int(items)  # a list reaches itself too
                     self.size(made, "this repetition", wide=_wide(seq), items=items)
                     return
             if isinstance(left, int) and isinstance(right, int):
@@ -321,6 +331,11 @@ def _filter_tojson(guards: Guards, a: MutableMapping[str, Any]) -> None:
         raise TemplateTooLarge("tojson's indent may be at most 16")
 
 
+def _filter_sum(guards: Guards, a: MutableMapping[str, Any]) -> None:
+    if not isinstance(a["start"], int | float):  # a list start is a quadratic C loop
+        raise TemplateTooLarge("sum's start must be a number; join lists with + instead")
+
+
 def _filter_round(guards: Guards, a: MutableMapping[str, Any]) -> None:
     if abs(_int(a["precision"])) > 400:  # 10**precision is computed
         raise TemplateTooLarge("round's precision may be at most 400 digits either way")
@@ -337,6 +352,7 @@ _FILTER_CHECKS: dict[str, Callable[[Guards, MutableMapping[str, Any]], None]] = 
     "tojson": _filter_tojson,
     "join": _filter_join,
     "round": _filter_round,
+    "sum": _filter_sum,
 }
 
 
@@ -355,6 +371,13 @@ def _without_keys(template: str) -> str:
         index = at
     out.append(template[index:])
     return "".join(out)
+
+
+def len_of(value: Any) -> int:
+    try:
+        return len(value)
+    except TypeError:
+        return 0
 
 
 def _argument(

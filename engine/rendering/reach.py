@@ -5,16 +5,18 @@ but printing it, comparing it (``x in b``), summing or serialising it walks ``a`
 thousand times, inside one C call that no deadline can interrupt. So a template's
 values are measured by their *reach*: the size of the value as a tree, each shared
 part counted every time it appears. Strings count their characters, containers one
-plus what each item reaches, anything else one. The guards keep every value a
+plus what each item reaches (a namespace its attributes, a cycler its items, a dict
+view the dict's keys or values), anything else one. The guards keep every value a
 template makes within :attr:`~rapport.engine.rendering.budget.Limits.max_value_chars`
 of reach, and so every walk of it within that many steps.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from typing import Any
 
-from jinja2.utils import Namespace
+from jinja2.utils import Cycler, Namespace
 
 __all__ = ["reach"]
 
@@ -39,9 +41,11 @@ def reach(value: Any, limit: int) -> int:
             return len(item) or 1
         if isinstance(item, Namespace):
             item = getattr(item, "_Namespace__attrs", {})
+        elif isinstance(item, Cycler):
+            item = item.items
         if isinstance(item, range):
             return len(item) or 1
-        if not isinstance(item, list | tuple | dict | set | frozenset):
+        if not isinstance(item, Collection):  # dict views and the like are walked too
             return 1
         key = id(item)
         if key in known:
@@ -51,7 +55,9 @@ def reach(value: Any, limit: int) -> int:
         walking.add(key)
         total = 1
         pieces = (
-            (piece for pair in item.items() for piece in pair) if isinstance(item, dict) else item
+            (piece for pair in item.items() for piece in pair)
+            if isinstance(item, Mapping)
+            else item
         )
         for piece in pieces:
             total += walk(piece, depth + 1)

@@ -67,9 +67,10 @@ MAX_OUTPUT_CHARS = 100_000
 _CHUNKS = 64
 
 
-#: Bytes a template file may hold. The shipped e-mails are under 10 KB; compiling
-#: megabytes of template takes seconds and gigabytes, before any render's budget.
-MAX_TEMPLATE_BYTES = 256 * 1024
+#: Bytes a template file may hold. The shipped e-mails are under 5 KB; compiling a
+#: 256 KB template of the wrong shape takes seconds and hundreds of megabytes, before
+#: any render's budget applies.
+MAX_TEMPLATE_BYTES = 32 * 1024
 
 
 class TemplateRefused(TemplateNotFound):
@@ -109,6 +110,7 @@ class ConfinedLoader(FileSystemLoader):
                     f"{template}: a link leading out of the templates folder (or not a "
                     "regular file); a template must be a regular file inside it",
                 )
+            budget.tick()  # a template compiled while a message renders counts against it
             size = os.stat(real).st_size
             if size > MAX_TEMPLATE_BYTES:
                 raise TemplateFileTooLarge(
@@ -144,6 +146,14 @@ class Sandbox(ImmutableSandboxedEnvironment):
     tick = staticmethod(budget.tick)
     ticking = staticmethod(budget.ticking)
     output_buffer = budget.OutputBuffer
+
+    def kept(self, value: Any) -> Any:
+        return self.guards.kept(value)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        """``s[i:]`` makes a new string or list: charged like any other value."""
+        value = super().getitem(obj, argument)
+        return self.guards.made(value, "this slice") if type(argument) is slice else value
 
     def literal(self, value: Any) -> Any:
         """A list, tuple or dict written in the template, measured as it is made."""
