@@ -40,6 +40,13 @@ from rapport.engine.planning.plan import run_plan
 from rapport.engine.planning.planner import Decision
 from rapport.engine.rendering.renderer import RenderedMessage
 from rapport.engine.runtime import services
+from rapport.engine.runtime.demo_history import (
+    HISTORY_DAYS,
+    History,
+    grant_more_topics,
+    history_span,
+    simulate_history,
+)
 from rapport.engine.triggers.calendars import holidays_on
 
 Echo = Callable[[str], None]
@@ -79,6 +86,7 @@ def run_demo(
     customers: int = 360,
     seed: int = 7,
     day: date | None = None,
+    history_days: int = HISTORY_DAYS,
     echo: Echo = print,
     config_file: Path | None = None,
 ) -> dict[str, object]:
@@ -117,9 +125,29 @@ def run_demo(
             + (f" ({report.rejected} rejected)" if report.rejected else "")
         )
 
+    more = grant_more_topics(
+        engine, settings, files.consent, directory / "data" / "history", as_of, seed
+    )
+    echo(f"  imported {more:>5} consent   for the feedback and win-back topics")
+
     campaigns = require_campaigns(settings)
     signer = services.signer(settings)
     renderer = services.renderer(settings)
+    first, last = history_span(the_day, datetime.now(UTC).date(), history_days)
+    past = asyncio.run(
+        simulate_history(
+            engine,
+            settings,
+            campaigns,
+            renderer=renderer,
+            signer=signer,
+            first=first,
+            last=last,
+            directory=directory / "data" / "history",
+            seed=seed,
+        )
+    )
+    print_history(past, echo)
     start = datetime.combine(the_day, time(0), tzinfo=UTC) - timedelta(hours=14)
     samples: dict[tuple[str, str], tuple[str, str]] = {}
     examples: dict[str, str] = {}
@@ -204,7 +232,27 @@ def run_demo(
         "files": len(written),
         "samples": samples,
         "serve": serve,
+        "history": past,
     }
+
+
+def print_history(past: History, echo: Echo) -> None:
+    """The simulated months in a few lines."""
+    days = (past.last - past.first).days + 1
+    sent = sum(past.sent.values())
+    channels = ", ".join(f"{count} {channel}" for channel, count in sorted(past.sent.items()))
+    echo("")
+    echo(
+        f"History: {days} days, {past.first.isoformat()} to {past.last.isoformat()}, "
+        "planned and dispatched by the engine under a simulated clock:"
+    )
+    echo(f"  planned {past.planned} messages; sent {sent} ({channels}); held out {past.held_out}")
+    for (campaign, variant), count in sorted(past.variants.items()):
+        echo(f"  A/B {campaign}: variant {variant} sent {count}")
+    echo(
+        f"  then {past.delivered} delivery events, {past.orders} orders, "
+        f"{past.unsubscribed} unsubscribes, {past.answers} NPS answers"
+    )
 
 
 _LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
