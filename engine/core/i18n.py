@@ -16,6 +16,12 @@ plain ``ar``, as CLDR has it), and the catalog of a UI language is read through
 :func:`translations` for one numbering system, so a translated sentence never shows
 other digits than the page around it ("۰ = ..." in Persian whatever the translator typed).
 Values put into a sentence (a name, a link, an address) are left as they are.
+
+A UI language may name a script as well as a language: ``zh_Hant`` (Traditional
+Chinese) is its own catalog beside ``zh`` (Simplified). A customer locale without a
+script gets the one CLDR's likely subtags give its territory (:func:`with_script`:
+``zh_TW``, ``zh_HK`` and ``zh_MO`` are written in Traditional characters), so a reader
+in Taipei or Hong Kong is never served Simplified Chinese.
 """
 
 from __future__ import annotations
@@ -24,7 +30,8 @@ import io
 from functools import lru_cache
 from pathlib import Path
 
-from babel import Locale, UnknownLocaleError, negotiate_locale
+from babel import Locale, UnknownLocaleError
+from babel.core import get_global
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -51,28 +58,75 @@ def shipped_languages(locales_dir: Path = LOCALES_DIR) -> tuple[str, ...]:
 UI_LANGUAGES = (SOURCE_LANGUAGE, *shipped_languages())
 
 
-def ui_language(locale: str | None) -> str:
-    """The UI language for a customer locale: ``fa_IR`` -> ``fa``, ``ar_EG`` -> ``ar``.
+@lru_cache(maxsize=1024)
+def with_script(locale: str) -> str:
+    """``locale`` with the script CLDR's likely subtags give it when it names none and
+    its territory writes another script than its language's default: ``zh_TW`` ->
+    ``zh_Hant_TW``, ``zh-hk`` -> ``zh_Hant_HK``, ``zh_MO`` -> ``zh_Hant_MO`` (but ``zh_CN``,
+    ``zh_SG`` and ``zh`` stay as they are, Simplified being the language's default;
+    likewise ``sr_ME`` -> ``sr_Latn_ME``). Separators become ``_``; a tag Babel cannot
+    read comes back as it was given."""
+    tag = locale.replace("-", "_")
+    try:
+        parsed = Locale.parse(tag)
+    except (UnknownLocaleError, ValueError, TypeError):
+        return locale
+    if not parsed.territory or tag.count("_") != 1:
+        return tag  # no territory to go by, or the tag already names a script
+    likely = get_global("likely_subtags")
+    own = str(likely.get(f"{parsed.language}_{parsed.territory}", "")).split("_")
+    default = str(likely.get(parsed.language, "")).split("_")
+    if len(own) == 3 and len(default) == 3 and own[1] != default[1]:
+        return f"{parsed.language}_{own[1]}_{parsed.territory}"
+    return tag
 
-    The same negotiation as campaign templates (locale, then its language, then the
-    default); here the default is the source language, the one with every string.
+
+def _candidates(locale: str) -> list[str]:
+    """UI languages to try for a locale, most specific first: 'zh-TW' -> zh_TW,
+    zh_Hant_TW, zh_Hant, zh (the tag as given, then with its likely script)."""
+    tag = locale.replace("-", "_")
+    parts = tag.split("_")
+    parts[0] = parts[0].lower()
+    candidates = ["_".join(parts)]
+    scripted = with_script(candidates[0]).split("_")
+    candidates += ["_".join(scripted[:n]) for n in range(len(scripted), 0, -1)]
+    return list(dict.fromkeys(candidates))
+
+
+def _ui_match(locale: str) -> str | None:
+    wanted = {language.lower(): language for language in UI_LANGUAGES}
+    for candidate in _candidates(locale):
+        if candidate.lower() in wanted:
+            return wanted[candidate.lower()]
+    return None
+
+
+def ui_language(locale: str | None) -> str:
+    """The UI language for a customer locale: ``fa_IR`` -> ``fa``, ``ar_EG`` -> ``ar``,
+    ``zh_TW`` / ``zh_HK`` / ``zh_Hant`` -> ``zh_Hant``, ``zh_CN`` -> ``zh``.
+
+    The same negotiation as campaign templates (locale, then its likely script, then
+    its language, then the default); here the default is the source language, the one
+    with every string.
     """
     if not locale:
         return SOURCE_LANGUAGE
-    language = locale.replace("-", "_").split("_")[0].lower()
-    return language if language in UI_LANGUAGES else SOURCE_LANGUAGE
+    return _ui_match(locale) or SOURCE_LANGUAGE
 
 
 def from_accept_language(header: str | None) -> str:
-    """The best UI language for an Accept-Language header (no customer known yet)."""
+    """The best UI language for an Accept-Language header (no customer known yet):
+    the first tag, in the order given, that a UI language serves (``zh-TW`` ->
+    ``zh_Hant``, ``zh-Hant`` -> ``zh_Hant``, ``zh-CN`` -> ``zh``)."""
     if not header:
         return SOURCE_LANGUAGE
-    wanted = []
     for part in header.split(","):
         tag = part.split(";")[0].strip()
         if tag and tag != "*":
-            wanted.append(tag.replace("-", "_"))
-    return negotiate_locale(wanted, list(UI_LANGUAGES), sep="_") or SOURCE_LANGUAGE
+            found = _ui_match(tag)
+            if found:
+                return found
+    return SOURCE_LANGUAGE
 
 
 #: The digits of the numbering systems CLDR makes some locale's default, zero first.
@@ -112,7 +166,7 @@ def page_numbering_system(locale: str | None) -> str:
     a German customer served the English page reads English digits.
     """
     language = ui_language(locale)
-    same = locale and locale.replace("-", "_").split("_")[0].lower() == language
+    same = locale and locale.replace("-", "_").split("_")[0].lower() == language.split("_")[0]
     return numbering_system(locale if same else language)
 
 

@@ -20,6 +20,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from rapport.engine.core.i18n import with_script
+
 __all__ = ["full_name", "language", "locale_chain", "normalise_locale", "salutation"]
 
 _FAMILY_NAME_FIRST = frozenset({"zh", "ja", "ko"})
@@ -113,12 +115,22 @@ def normalise_locale(locale: str) -> str | None:
 
 
 def locale_chain(locale: str, default: str) -> list[str]:
-    """Folders to try, most specific first: 'zh_Hant_TW' -> zh_Hant_TW, zh_Hant, zh, default."""
+    """Folders to try, most specific first: 'zh_Hant_TW' -> zh_Hant_TW, zh_Hant, zh, default.
+
+    A tag without a script whose territory writes another script than its language's
+    default gets CLDR's likely script after the tag itself
+    (:func:`~rapport.engine.core.i18n.with_script`): 'zh_TW' -> zh_TW, zh_Hant_TW,
+    zh_Hant, zh, default, and so does zh_HK and zh_MO, so a customer in Taiwan or Hong
+    Kong reads the Traditional Chinese folder; 'zh_CN' -> zh_CN, zh, default.
+    """
     chain: list[str] = []
     normalised = normalise_locale(locale)
     if normalised:
-        parts = normalised.split("_")
-        chain = ["_".join(parts[:n]) for n in range(len(parts), 0, -1)]
+        chain.append(normalised)
+        parts = with_script(normalised).split("_")
+        for n in range(len(parts), 0, -1):
+            if "_".join(parts[:n]) not in chain:
+                chain.append("_".join(parts[:n]))
     if default not in chain:
         chain.append(default)
     return chain

@@ -12,6 +12,10 @@ digits for plain ``ar`` as CLDR has it. Templates print a number with the ``numb
 filter, never bare, and join two phrases with ``separator``: a middle dot in Arabic
 script reads as a zero (``·`` beside ``۱۰`` looks like ``۱۰۰``), so the pages of a
 language written in it (Persian, Arabic, Urdu, ...) get the Arabic comma instead.
+
+The language is :func:`~rapport.engine.core.i18n.ui_language` of the customer's
+locale: a ``zh_TW``, ``zh_HK`` or ``zh_MO`` customer reads the Traditional Chinese
+(``zh_Hant``) pages and e-mails, a ``zh_CN`` one the Simplified.
 """
 
 from __future__ import annotations
@@ -67,8 +71,12 @@ class Pages:
     def render(self, name: str, locale: str | None, **context: Any) -> str:
         language = ui_language(locale)
         template = self._environment(language, page_numbering_system(locale)).get_template(name)
+        # ``lang`` is the BCP 47 tag (zh-Hant), for <html lang> and for links back here.
         return template.render(
-            lang=language, dir=text_direction(language), brand=self.brand, **context
+            lang=language.replace("_", "-"),
+            dir=text_direction(language),
+            brand=self.brand,
+            **context,
         )
 
     def gettext(self, locale: str | None, message: str) -> str:
