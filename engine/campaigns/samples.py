@@ -10,11 +10,18 @@ their own, so they look real but are never a real customer's code.
 
 A language without a persona gets the English one; a new script's persona is one
 more entry in :data:`_PERSONAS`.
+
+:class:`Traits` varies the typical sample: another tier, lifecycle stage, RFM segment
+or holiday tone, no names, no country, no birthday, no recommendation, or a customer
+who never ordered (no last order, favourite, segment nor days since). Validation
+renders a small set of them (:mod:`rapport.engine.campaigns.coverage`) so that a
+branch reached only by one of those values is rendered too.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, fields, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -28,7 +35,7 @@ from rapport.engine.rendering.locales import full_name, language, salutation
 if TYPE_CHECKING:
     from rapport.engine.campaigns.model import Campaign
 
-__all__ = ["sample_context"]
+__all__ = ["Traits", "sample_context"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +75,57 @@ _PERSONAS = {
     ),
 }  # fmt: skip
 
+
+@dataclass(frozen=True, slots=True)
+class Traits:
+    """How one synthetic customer differs from the typical sample; ``None`` and
+    ``True`` keep the typical value. ``ordered=False`` is a customer who never ordered:
+    stage ``prospect``, no segment, last order, favourite nor days since (it overrides
+    ``stage`` and ``segment``)."""
+
+    tier: str | None = None
+    stage: str | None = None
+    segment: str | None = None
+    tone: str | None = None
+    named: bool = True
+    country: bool = True
+    birthday: bool = True
+    recommendation: bool = True
+    ordered: bool = True
+
+    def labels(self) -> list[str]:
+        """What is not typical, as a template reads it: ``customer.tier = rouge``."""
+        typical = Traits()
+        shown = {
+            "tier": f"customer.tier = {self.tier}",
+            "stage": f"customer.stage = {self.stage}",
+            "segment": f"customer.segment = {self.segment}",
+            "tone": f"occasion.tone = {self.tone}",
+            "named": "customer.first_name and last_name empty",
+            "country": "customer.country = None",
+            "birthday": "customer.birthday = None",
+            "recommendation": "recommendation = None",
+            "ordered": "no orders (last_order = None)",
+        }
+        return [
+            text for name, text in shown.items() if getattr(self, name) != getattr(typical, name)
+        ]
+
+    def single(self) -> list[Traits]:
+        """Each way this differs from the typical sample, on its own."""
+        typical = Traits()
+        return [
+            replace(typical, **{trait.name: getattr(self, trait.name)})
+            for trait in fields(self)
+            if getattr(self, trait.name) != getattr(typical, trait.name)
+        ]
+
+
+TYPICAL = Traits()
+
+#: Order counts that fit each lifecycle stage (config's defaults: loyal from 4 orders).
+_ORDERS_BY_STAGE = {"first_time": 1, "repeat": 2, "loyal": 7, "at_risk": 3, "lapsed": 2}
+
 #: Products the sample customer bought (favourite first) and may be recommended.
 _SAMPLE_SKUS = ("SERUM-30ML", "CLEANSER-150ML", "MOISTURIZER-50ML", "GIFT-BOX")
 #: Signs the sample's coupon codes: realistic codes that no real customer receives.
@@ -75,23 +133,31 @@ _SAMPLE_COUPON_KEY = "rapport-sample-context"
 
 
 def sample_context(
-    locale: str, campaign: Campaign, *, settings: Settings | None = None
+    locale: str,
+    campaign: Campaign,
+    *,
+    settings: Settings | None = None,
+    traits: Traits = TYPICAL,
 ) -> dict[str, Any]:
     """Realistic data for one customer of ``locale``, to validate and preview templates.
 
-    A loyal, VIB-tier customer (a middle tier, if the operator's tiers have no VIB)
+    A loyal, VIB-tier customer (a middle tier, if the operator's tiers have no VIB;
+    a stage, tier and RFM segment the campaign's audience lists, when it lists them)
     with a favourite product, a recommendation, a last order and an occasion that
     fits the campaign's trigger, so every key of the context contract is present
     with a value and every branch a marketer is likely to write has something real
     to show; the names are in the customer's own script, the offer is resolved for
     the sample's tier, with a coupon code when the offer has one. Dates are fixed so
-    validation is repeatable.
+    validation is repeatable. ``traits`` makes another customer of the same persona
+    (see :class:`Traits`).
     """
     lang = language(locale)
     persona = _PERSONAS.get(lang, _PERSONAS["en"])
     trigger = campaign.trigger
     kind = trigger.type
+    audience = campaign.audience
     tiers = [level.name for level in settings.tiers.levels] if settings else []
+    tiers = _reachable(tiers, audience.tiers)
     tier = "vib" if not tiers or "vib" in tiers else tiers[len(tiers) // 2]
     stage = "loyal"
     when = persona.reorder_date
@@ -123,45 +189,58 @@ def sample_context(
     elif kind == "tier_reached":
         targets = getattr(trigger, "tiers", None)
         reached = tier = targets[-1] if targets else tier
-    last_day = last_ordered or when - timedelta(days=30)
-    favourite = sku or _SAMPLE_SKUS[0]
+    if traits.tier is not None:
+        tier = traits.tier
+        reached = tier if kind == "tier_reached" else reached
+    stage = traits.stage or _reachable([stage], audience.stages)[0]
+    typical_segment = _reachable(
+        ["at_risk" if stage == "at_risk" else "loyal"], audience.rfm_segments
+    )
+    segment: str | None = traits.segment or typical_segment[0]
+    last_day: date | None = last_ordered or when - timedelta(days=30)
+    favourite: str | None = sku or _SAMPLE_SKUS[0]
     others = [s for s in _SAMPLE_SKUS if s != favourite]
+    orders = _ORDERS_BY_STAGE.get(traits.stage or "", 7)
+    if not traits.ordered:
+        stage, segment, last_day, favourite, orders = "prospect", None, None, None, 0
     configured = settings or Settings()
     customer_id = f"sample-{lang}"
-    segment = "at_risk" if stage == "at_risk" else "loyal"
+    first, last = (persona.first_name, persona.last_name) if traits.named else ("", "")
     return {
         "customer": {
             "id": customer_id,
-            "first_name": persona.first_name,
-            "last_name": persona.last_name,
-            "full_name": full_name(persona.first_name, persona.last_name, locale),
-            "salutation": salutation(persona.first_name, persona.last_name, locale),
+            "first_name": first,
+            "last_name": last,
+            "full_name": full_name(first, last, locale),
+            "salutation": salutation(first, last, locale),
             "locale": locale,
             "timezone": persona.timezone,
-            "country": persona.country,
-            "birthday": persona.birthday,
+            "country": persona.country if traits.country else None,
+            "birthday": persona.birthday if traits.birthday else None,
             "stage": stage,
             "tier": tier,
             "segment": segment,
-            "order_count": 7,
-            "lifetime_value": persona.lifetime_value,
+            "order_count": orders,
+            "lifetime_value": persona.lifetime_value if orders else Decimal(0),
             "currency": persona.currency,
-            "days_since_last_order": (when - last_day).days,
+            "days_since_last_order": _days(last_day, when),
         },
         "campaign": {"id": campaign.id, "name": campaign.name, "topic": campaign.topic},
         "occasion": {
             "kind": kind,
             "date": when,
             "name": holiday,
-            "tone": getattr(trigger, "tones", [None])[0] if kind == "holiday" else None,
+            "tone": _tone(trigger, traits) if kind == "holiday" else None,
             "sku": sku,
             "last_ordered_at": last_ordered,
             "order_id": order_id,
             "years": years,
             "tier": reached,
-            "days_since_last_order": (when - last_day).days,
+            "days_since_last_order": _days(last_day, when),
         },
-        "last_order": {
+        "last_order": None
+        if last_day is None
+        else {
             "id": order_id or "SAMPLE-1042",
             "day": last_day,
             "items": [{"sku": favourite, "quantity": 2}, {"sku": others[0], "quantity": 1}],
@@ -169,7 +248,7 @@ def sample_context(
             "currency": persona.currency,
         },
         "favourite_sku": favourite,
-        "recommendation": others[1],
+        "recommendation": others[1] if traits.recommendation else None,
         "offer": personal_offer(
             campaign.offer.model_dump(exclude_none=True),
             tier=tier,
@@ -186,3 +265,20 @@ def sample_context(
             "sms_signature": sms_signature(configured.sender, locale),
         },
     }
+
+
+def _reachable(typical: list[str], listed: Sequence[str] | None) -> list[str]:
+    """The typical values the audience admits, else the ones it lists (never empty
+    when either is not)."""
+    if listed is None:
+        return typical
+    return [v for v in typical if v in listed] or list(listed)
+
+
+def _tone(trigger: object, traits: Traits) -> str | None:
+    """The traits' tone, else the first a holiday campaign reaches."""
+    return traits.tone or (getattr(trigger, "tones", None) or [None])[0]
+
+
+def _days(since: date | None, until: date) -> int | None:
+    return None if since is None else (until - since).days

@@ -2,13 +2,17 @@
 
 A marketer should be able to fix everything in one edit-and-validate cycle, so
 nothing here stops at the first problem. Campaign files are loaded as the planner
-loads them; then each template a customer could receive is rendered against sample
-customers (see :func:`rapport.engine.campaigns.samples.sample_context`) in the default
-locale, every configured locale and every locale folder present, the way the daemon
-would render it. Each part of a message is rendered on its own, so a broken subject
-does not hide a broken body. A holiday campaign's sample is rendered once per tone it
-reaches (``trigger.tones``), so the observance and mourning wording is checked too; a
-mourning day with an offer is refused when the campaign file loads
+loads them; then each template a customer could receive is rendered against
+synthetic customers (see :func:`rapport.engine.campaigns.samples.sample_context`) in
+the default locale, every configured locale and every locale folder present, the way
+the daemon would render it. The customers are a small set that covers every tier,
+lifecycle stage, RFM segment and holiday tone the campaign can reach, and the
+optional values absent (:func:`rapport.engine.campaigns.coverage.covering_traits`),
+so a typo in a branch only one of them takes is found too. A problem is reported
+once per file, line and message, naming the value that reached it when the typical
+sample does not: ``... (with customer.tier = rouge)``. Each part of a message is
+rendered on its own, so a broken subject does not hide a broken body. A mourning day
+with an offer is refused when the campaign file loads
 (:func:`rapport.engine.campaigns.model.load_campaign`), at the line of ``tones`` or
 ``names``.
 
@@ -31,16 +35,18 @@ a ``web.base_url`` that is not HTTPS makes every link in them plain HTTP,
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from functools import partial
 
+from rapport.engine.campaigns.coverage import covering_traits, culprit
 from rapport.engine.campaigns.model import Campaign, load_campaigns
-from rapport.engine.campaigns.samples import sample_context
+from rapport.engine.campaigns.samples import TYPICAL, Traits, sample_context
 from rapport.engine.core.baseurl import insecure_base_url
 from rapport.engine.core.config import Settings
 from rapport.engine.core.errors import Problem
 from rapport.engine.rendering.errors import TemplateMissing, TemplateProblemError
 from rapport.engine.rendering.locales import language
+from rapport.engine.rendering.plain import PlainContext, check_plain
 from rapport.engine.rendering.renderer import (
     CHANNEL_PARTS,
     EMAIL_HTML,
@@ -51,7 +57,6 @@ from rapport.engine.rendering.renderer import (
     is_channel_kind,
 )
 from rapport.engine.rendering.sms_encoding import count_sms, non_gsm_characters
-from rapport.engine.triggers.models import HolidayTrigger
 
 __all__ = ["ValidationReport", "check_campaigns", "check_configuration", "validate_campaigns"]
 
@@ -87,6 +92,33 @@ class ValidationReport:
 class _Findings:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    #: (file, line, message) of every template problem reported: each is reported once.
+    seen: set[tuple[str, int | None, str]] = field(default_factory=set)
+
+
+#: One synthetic customer: what makes it differ from the typical sample, its context.
+_Sample = tuple[Traits, PlainContext]
+
+
+@dataclass(slots=True)
+class _Samples:
+    """A campaign's synthetic customers per locale, built on first use."""
+
+    campaign: Campaign
+    settings: Settings
+    traits: list[Traits]
+    by_locale: dict[str, list[_Sample]] = field(default_factory=dict)
+
+    def of(self, locale: str) -> list[_Sample]:
+        made = self.by_locale.get(locale)
+        if made is None:
+            made = self.by_locale[locale] = [(t, self.context(locale, t)) for t in self.traits]
+        return made
+
+    def context(self, locale: str, traits: Traits) -> PlainContext:
+        context = sample_context(locale, self.campaign, settings=self.settings, traits=traits)
+        check_plain(context)  # once here rather than at each of its renders
+        return PlainContext(context)
 
 
 def check_campaigns(settings: Settings, renderer: Renderer | None = None) -> ValidationReport:
@@ -101,8 +133,10 @@ def check_campaigns(settings: Settings, renderer: Renderer | None = None) -> Val
     renderer = renderer or Renderer.from_settings(settings)
     for campaign in campaigns:
         kinds = _template_kinds(campaign, settings)
+        samples = _Samples(campaign, settings, covering_traits(campaign, settings))
         for kind in kinds:
-            _check_channel(renderer, campaign, kind, settings, found)
+            for template_set in campaign.template_sets():
+                _check_template_set(renderer, samples, template_set, kind, found)
         gaps = _missing_locales(renderer, campaign, kinds, settings)
         if settings.locales.missing_templates == "fail":
             found.problems.extend(gaps)
@@ -150,61 +184,83 @@ def _locales(renderer: Renderer, template_set: str, settings: Settings) -> list[
     return list(dict.fromkeys([settings.locales.default, *settings.locales.supported, *present]))
 
 
-def _check_channel(
-    renderer: Renderer,
-    campaign: Campaign,
-    kind: ChannelKind,
-    settings: Settings,
-    found: _Findings,
-) -> None:
-    for template_set in campaign.template_sets():
-        _check_template_set(renderer, campaign, template_set, kind, settings, found)
-
-
 def _check_template_set(
     renderer: Renderer,
-    campaign: Campaign,
+    samples: _Samples,
     template_set: str,
     kind: ChannelKind,
-    settings: Settings,
     found: _Findings,
 ) -> None:
+    settings = samples.settings
     default = settings.locales.default
-    problems = found.problems
     for locale in _locales(renderer, template_set, settings):
-        problems.extend(_incomplete_folder(renderer, template_set, kind, locale))
+        found.problems.extend(_incomplete_folder(renderer, template_set, kind, locale))
         try:
             used = renderer.locale_for(template_set, kind, locale)
         except TemplateMissing as exc:
             # Every other locale falls back to the default, so report the gap once, there.
             if locale == default:
-                problems.append(exc.problem)
+                found.problems.append(exc.problem)
             continue
-        for context in _tone_contexts(
-            sample_context(locale, campaign, settings=settings), campaign
-        ):
-            for part in renderer.parts_present(template_set, kind, used):
-                try:
-                    output = renderer.render_part(
-                        template_set, part, used, context, customer_locale=locale
-                    )
-                except TemplateProblemError as exc:
-                    problems.append(exc.problem)
-                    continue
-                problems.extend(_promises(renderer, template_set, part, used, output, context))
-                if part == SMS_TEXT:
-                    _sms_cost(renderer, campaign, template_set, used, output, found)
+        for part in renderer.parts_present(template_set, kind, used):
+            _check_part(renderer, samples, _Part(template_set, part, used, locale), found)
 
 
-def _tone_contexts(context: dict[str, Any], campaign: Campaign) -> list[dict[str, Any]]:
-    """The sample once per tone a holiday campaign reaches (``trigger.tones``), so the
-    observance and mourning wording of a template is rendered and checked too."""
-    trigger = campaign.trigger
-    if not isinstance(trigger, HolidayTrigger):
-        return [context]
-    return [
-        {**context, "occasion": {**context["occasion"], "tone": tone}} for tone in trigger.tones
-    ]
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """One template file, rendered as for customers of ``locale``."""
+
+    template_set: str
+    part: str
+    used: str
+    locale: str
+
+
+def _check_part(renderer: Renderer, samples: _Samples, part: _Part, found: _Findings) -> None:
+    """Render one part for every synthetic customer; report each problem once."""
+    longest: tuple[int, Traits, str] | None = None
+    for traits, context in samples.of(part.locale):
+        output, problems = _render(renderer, part, context)
+        for problem in problems:
+            key = (problem.file, problem.line, problem.message)
+            if key in found.seen:
+                continue
+            found.seen.add(key)
+            if traits != TYPICAL:
+                reached = culprit(traits, partial(_meets, renderer, samples, part, key))
+                problem = replace(problem, message=f"{problem.message} (with {reached})")
+            found.problems.append(problem)
+        if output is not None and part.part == SMS_TEXT:
+            segments = count_sms(output)[2]
+            if longest is None or segments > longest[0]:
+                longest = (segments, traits, output)
+    if longest is not None:
+        _sms_cost(renderer, samples.campaign, part, longest[1], longest[2], found)
+
+
+def _render(
+    renderer: Renderer, part: _Part, context: PlainContext
+) -> tuple[str | None, list[Problem]]:
+    """The part rendered for one customer and its problems (or no output and the error)."""
+    try:
+        output = renderer.render_part(
+            part.template_set, part.part, part.used, context, customer_locale=part.locale
+        )
+    except TemplateProblemError as exc:
+        return None, [exc.problem]
+    return output, _promises(renderer, part.template_set, part.part, part.used, output, context)
+
+
+def _meets(
+    renderer: Renderer,
+    samples: _Samples,
+    part: _Part,
+    key: tuple[str, int | None, str],
+    traits: Traits,
+) -> bool:
+    """Whether a customer with ``traits`` meets the problem ``key`` (file, line, message)."""
+    _, problems = _render(renderer, part, samples.context(part.locale, traits))
+    return any((p.file, p.line, p.message) == key for p in problems)
 
 
 def _missing_locales(
@@ -246,23 +302,27 @@ def _missing_locales(
 def _sms_cost(
     renderer: Renderer,
     campaign: Campaign,
-    template_set: str,
-    locale: str,
+    part: _Part,
+    traits: Traits,
     output: str,
     found: _Findings,
 ) -> None:
-    """The sample SMS against the campaign's segment limit, and avoidable UCS-2."""
+    """The longest sample SMS against the campaign's segment limit, and avoidable UCS-2."""
+    template_set, locale = part.template_set, part.used
     file = renderer.file_of(template_set, SMS_TEXT, locale)
     line = _first_text_line(renderer.source_of(template_set, SMS_TEXT, locale))
     encoding, units, segments = count_sms(output)
     limit = campaign.sms_max_segments
+    who = f"the sample {locale} customer"
+    if traits != TYPICAL:
+        who += f" with {', '.join(traits.labels())}"
     if limit is not None and segments > limit:
         found.problems.append(
             Problem(
                 file,
                 line,
-                f"the SMS takes {segments} segments ({units} {encoding} units for the sample"
-                f" {locale} customer); the campaign allows {limit} (sms_max_segments)",
+                f"the SMS takes {segments} segments ({units} {encoding} units for {who});"
+                f" the campaign allows {limit} (sms_max_segments)",
             )
         )
     culprits = non_gsm_characters(output)
