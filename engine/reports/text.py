@@ -88,12 +88,17 @@ def render_report(
     if fmt == "json":
         return to_json(report) + "\n"
     if fmt == "html":
-        return to_html(report, settings.sender.brand)
+        return to_html(report, settings.sender.brand, settings.locales.default)
     return to_text(report, comments=comments)
 
 
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.1f}%"
+
+
+def _money(value: float | None) -> str:
+    """An amount as the JSON has it (base currency, cents), or a dash when there is none."""
+    return "-" if value is None else f"{value:.2f}"
 
 
 def _interval(found: dict[str, Any]) -> str:
@@ -156,9 +161,9 @@ def to_text(report: dict[str, Any], *, comments: bool = False) -> str:
                     f"({c['repeat_customers']}/{c['ordering_customers']})",
                 ],
                 ["orders", c["orders"]],
-                ["revenue", c["revenue"]],
-                ["historical CLV", c["clv_historical"]],
-                ["predictive CLV", c["clv_predictive"]],
+                ["revenue", _money(c["revenue"])],
+                ["historical CLV", _money(c["clv_historical"])],
+                ["predictive CLV", _money(c["clv_predictive"])],
                 [
                     "annual churn (for CLV)",
                     f"{_pct(c['clv_inputs']['annual_churn'])} "
@@ -210,7 +215,7 @@ def to_text(report: dict[str, Any], *, comments: bool = False) -> str:
                     r["failed"],
                     r["unsubscribed"],
                     r["converted"],
-                    r["revenue"],
+                    _money(r["revenue"]),
                     r["held_out"],
                     "-"
                     if not r["uplift"]

@@ -1,0 +1,183 @@
+"""The words and numbers of the HTML report in its language.
+
+The figures name stages, RFM segments and tiers by their ids (``at_risk``,
+``potential_loyalist``); the page shows words (``At risk``, ``Potential loyalists``)
+from the small table below, in English, Persian, Chinese (simplified and traditional)
+and Arabic; any other language falls back to English. A tier or channel id without
+an entry is shown with underscores as spaces and a capital first letter (``rouge`` ->
+``Rouge``). Numbers and money go through Babel (:class:`LocaleFormats`): thousands
+separators, the base currency's symbol and the language's digits.
+
+The table lives here rather than in the message catalogs: it is the report's own
+vocabulary, used by no template.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from babel import Locale, UnknownLocaleError
+
+from rapport.engine.rendering.formats import LocaleFormats
+
+WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "champions": "Champions",
+        "loyal": "Loyal",
+        "new": "New",
+        "potential_loyalist": "Potential loyalists",
+        "cant_lose": "Can't lose them",
+        "at_risk": "At risk",
+        "hibernating": "Hibernating",
+        "lost": "Lost",
+        "none": "Never ordered",
+        "prospect": "Prospects",
+        "first_time": "First-time buyers",
+        "repeat": "Repeat buyers",
+        "lapsed": "Lapsed",
+        "no_answers": "no answers",
+        "no_data": "No data in this period.",
+        "messages_sent": "messages sent",
+        "day": "day (UTC)",
+        "cohort": "cohort",
+        "customers": "customers",
+        "email": "E-mail",
+        "sms": "SMS",
+    },
+    "fa": {
+        "champions": "قهرمانان",
+        "loyal": "وفادار",
+        "new": "جدید",
+        "potential_loyalist": "وفادارانِ بالقوه",
+        "cant_lose": "نباید از دست بروند",
+        "at_risk": "در خطر ریزش",
+        "hibernating": "خفته",
+        "lost": "از دست رفته",
+        "none": "بدون سفارش",
+        "prospect": "مشتریان بالقوه",
+        "first_time": "خرید نخست",
+        "repeat": "خرید دوباره",
+        "lapsed": "غیرفعال",
+        "no_answers": "بدون پاسخ",
+        "no_data": "در این دوره داده‌ای نیست.",
+        "messages_sent": "پیام‌های فرستاده‌شده",
+        "day": "روز (UTC)",
+        "cohort": "گروه",
+        "customers": "مشتری",
+        "email": "ایمیل",
+        "sms": "پیامک",
+    },
+    "zh": {
+        "champions": "冠军客户",
+        "loyal": "忠诚客户",
+        "new": "新客户",
+        "potential_loyalist": "潜在忠诚客户",
+        "cant_lose": "不能失去的客户",
+        "at_risk": "流失风险",
+        "hibernating": "休眠客户",
+        "lost": "已流失",
+        "none": "从未下单",
+        "prospect": "潜在客户",
+        "first_time": "首次购买",
+        "repeat": "复购客户",
+        "lapsed": "已失效",
+        "no_answers": "暂无回答",
+        "no_data": "此期间无数据。",
+        "messages_sent": "已发送消息",
+        "day": "日期（UTC）",
+        "cohort": "同期群",
+        "customers": "客户",
+        "email": "电子邮件",
+        "sms": "短信",
+    },
+    "zh_Hant": {
+        "champions": "冠軍客戶",
+        "loyal": "忠誠客戶",
+        "new": "新客戶",
+        "potential_loyalist": "潛在忠誠客戶",
+        "cant_lose": "不能失去的客戶",
+        "at_risk": "流失風險",
+        "hibernating": "休眠客戶",
+        "lost": "已流失",
+        "none": "從未下單",
+        "prospect": "潛在客戶",
+        "first_time": "首次購買",
+        "repeat": "回購客戶",
+        "lapsed": "已失效",
+        "no_answers": "暫無回答",
+        "no_data": "此期間無資料。",
+        "messages_sent": "已發送訊息",
+        "day": "日期（UTC）",
+        "cohort": "同期群",
+        "customers": "客戶",
+        "email": "電子郵件",
+        "sms": "簡訊",
+    },
+    "ar": {
+        "champions": "الأبطال",
+        "loyal": "الأوفياء",
+        "new": "جدد",
+        "potential_loyalist": "أوفياء محتملون",
+        "cant_lose": "لا يمكن خسارتهم",
+        "at_risk": "معرضون للفقد",
+        "hibernating": "خاملون",
+        "lost": "مفقودون",
+        "none": "لم يطلبوا قط",
+        "prospect": "عملاء محتملون",
+        "first_time": "مشترون لأول مرة",
+        "repeat": "مشترون متكررون",
+        "lapsed": "منقطعون",
+        "no_answers": "لا إجابات",
+        "no_data": "لا بيانات في هذه الفترة.",
+        "messages_sent": "الرسائل المرسلة",
+        "day": "اليوم (UTC)",
+        "cohort": "الفوج",
+        "customers": "العملاء",
+        "email": "البريد الإلكتروني",
+        "sms": "الرسائل القصيرة",
+    },
+}
+
+#: Languages written right to left (the page's ``dir``).
+RTL = {"fa", "ar"}
+
+
+def table_name(locale: Locale) -> str:
+    """The key of :data:`WORDS` for a locale: traditional Chinese by script or region."""
+    if locale.language == "zh" and (
+        locale.script == "Hant" or locale.territory in {"TW", "HK", "MO"}
+    ):
+        return "zh_Hant"
+    return locale.language if locale.language in WORDS else "en"
+
+
+class Words:
+    """The report's vocabulary and number formats in one language."""
+
+    def __init__(self, locale: str = "en") -> None:
+        try:
+            parsed = Locale.parse(locale.replace("-", "_"))
+        except (ValueError, UnknownLocaleError):
+            parsed = Locale.parse("en")
+        self.language = parsed.language
+        self.rtl = parsed.language in RTL
+        self._words = WORDS[table_name(parsed)]
+        self._formats = LocaleFormats(parsed)
+
+    def label(self, key: str) -> str:
+        """The word for an id: ``at_risk`` -> ``At risk``; an unknown id readable."""
+        found = self._words.get(key) or WORDS["en"].get(key)
+        if found is not None:
+            return found
+        text = key.replace("_", " ").strip()
+        return text[:1].upper() + text[1:] if text else "–"
+
+    def number(self, value: int | float) -> str:
+        """A count with the language's separators and digits: ``12,345``."""
+        return self._formats.format_decimal(value)
+
+    def money(self, amount: float | Decimal | None, currency: str) -> str:
+        """An amount in the base currency (``$12,345.60``), or a dash when there is none."""
+        if amount is None:
+            return "–"
+        return self._formats.format_currency(Decimal(str(amount)), currency)
