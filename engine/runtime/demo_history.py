@@ -59,10 +59,11 @@ from rapport.engine.planning.plan import run_plan
 from rapport.engine.rendering.renderer import Renderer
 from rapport.engine.runtime import services
 
-#: Days of history at least; more when the demo's day is ahead of today, so that the
-#: report's default period (the 90 days up to today) is covered too.
+#: Days simulated, the demo's day included (which the demo plans itself), when that day
+#: is today or earlier; a day ahead of today adds the days in between (at most
+#: MAX_LEAD_DAYS), so the history always covers the report's default period, the 90
+#: days up to today, and the default demo (a day after today) has 90 or more past days.
 HISTORY_DAYS = 90
-#: At most this many extra days for a demo day in the future.
 MAX_LEAD_DAYS = 31
 STEP = timedelta(hours=2)
 #: Chance that a sent message leads to an order within the attribution window, by
@@ -104,10 +105,9 @@ class History:
 
 
 def history_span(the_day: date, today: date, days: int = HISTORY_DAYS) -> tuple[date, date]:
-    """First and last day simulated: ``days`` days before ``the_day``, plus the days
-    it lies ahead of ``today`` (at most :data:`MAX_LEAD_DAYS`)."""
+    """First and last day simulated before ``the_day`` (see :data:`HISTORY_DAYS`)."""
     lead = min(max((the_day - today).days, 0), MAX_LEAD_DAYS)
-    return the_day - timedelta(days=days + lead), the_day - timedelta(days=1)
+    return the_day - timedelta(days=days - 1 + lead), the_day - timedelta(days=1)
 
 
 def morning(day: date) -> datetime:
@@ -194,7 +194,9 @@ class _World:
                     )
                     history.delivered += sum(r.matched for r in found)
             for event in due:
-                row = event.data.get("row")
+                if event.kind not in ("unsubscribe", "answer"):
+                    continue
+                row = event.data["row"]
                 if event.kind == "unsubscribe":
                     history.unsubscribed += bool(
                         withdraw_channel(
