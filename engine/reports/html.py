@@ -38,11 +38,12 @@ section { background: #fff; border-radius: 10px; padding: 1rem 1.5rem; margin-bl
 h1 { font-size: 1.5rem; } h2 { font-size: 1.15rem; margin-block-start: 0; }
 table { border-collapse: collapse; margin-block: .5rem; font-size: .9rem; }
 th, td { padding: .3rem .6rem; border-block-end: 1px solid #eee; text-align: start; }
-td.n { text-align: end; font-variant-numeric: tabular-nums; }
+td.n { text-align: end; font-variant-numeric: tabular-nums; direction: ltr; }
 figure { margin: .5rem 0; } figcaption { color: #555; font-size: .85rem; }
 svg text { font-size: 11px; fill: #333; }
 .note { color: #666; font-size: .85rem; }
 figure.chart > svg { max-width: 100%; height: auto; }
+figure.chart svg { direction: ltr; } /* SVG x runs left to right, also on an RTL page */
 .chart-scroll, .table-scroll { overflow-x: auto; max-width: 100%; }
 """
 

@@ -18,8 +18,10 @@ import pytest
 from factories import REPO, run_rapport
 
 from rapport.engine.core.config import STAGES, load_settings
+from rapport.engine.core.db import make_engine
 from rapport.engine.reports.html import to_html
 from rapport.engine.reports.labels import WORDS, Words
+from rapport.engine.reports.text import render_report
 from rapport.engine.runtime.demo import run_demo
 
 DAY = date(2026, 11, 26)
@@ -31,7 +33,12 @@ PERIODS = {
 #: The charts the demo data fills in each period: one day has sends, but no first order
 #: (no cohort) and no holdout (no uplift).
 EVERY = {"cohorts", "stages", "tiers", "segments", "funnel", "uplift", "sends"}
-DRAWN = {"1 day": EVERY - {"cohorts", "uplift"}, "3 months": EVERY, "2 years": EVERY}
+DRAWN = {
+    "1 day": EVERY - {"cohorts", "uplift"},
+    "3 months": EVERY,
+    "2 years": EVERY,
+    "3 months, fa": EVERY,
+}
 SEGMENTS = (
     "champions",
     "loyal",
@@ -77,7 +84,7 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The demo store once, and ``rapport report --html`` for each period."""
     folder = tmp_path_factory.mktemp("demo-html")
     base = load_settings(REPO / "config.yaml", environ={})
-    run_demo(base, folder / "var", customers=240, seed=5, day=DAY, echo=lambda _: None)
+    run_demo(base, folder / "var", customers=120, seed=5, day=DAY, echo=lambda _: None)
     (folder / "config.yaml").write_text(
         f"database: {{url: 'sqlite:///{folder / 'var' / 'rapport.db'}'}}\n"
         f"campaigns_dir: {REPO / 'campaigns'}\ntemplates_dir: {REPO / 'templates'}\n",
@@ -91,6 +98,20 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         )
         assert result.returncode == 0, result.stderr
         written[name] = page
+    # The same three months in Persian (right to left, Persian digits), rendered as the
+    # admin route renders it for a store whose default locale is fa.
+    settings = load_settings(folder / "config.yaml", environ={})
+    start, end = PERIODS["3 months"]
+    persian = settings.model_copy(
+        update={"locales": settings.locales.model_copy(update={"default": "fa"})}
+    )
+    page = folder / "report-3-months-fa.html"
+    engine = make_engine(settings.database.url)
+    try:
+        page.write_text(render_report(engine, persian, start, end, "html"), encoding="utf-8")
+    finally:
+        engine.dispose()
+    written["3 months, fa"] = page
     return written
 
 
@@ -100,7 +121,7 @@ def visible_text(html: str) -> str:
     return re.sub(r"<[^>]+>", " ", html)
 
 
-@pytest.mark.parametrize("name", list(PERIODS))
+@pytest.mark.parametrize("name", list(DRAWN))
 def test_every_chart_has_data_marks_and_fits_its_card(
     pages: dict[str, Path], browser: Any, tmp_path: Path, name: str
 ) -> None:
@@ -181,6 +202,15 @@ def test_labels_are_words_money_is_formatted_and_nothing_prints_none(
     assert re.search(r'<td>revenue</td><td class="n">\$[\d,]+\.\d\d</td>', html)
     if name == "2 years":
         assert re.search(r"\$\d{1,3}(,\d{3})+\.\d\d", html)
+
+
+def test_the_persian_page_has_persian_words_digits_and_direction(pages: dict[str, Path]) -> None:
+    html = pages["3 months, fa"].read_text(encoding="utf-8")
+    assert '<html lang="fa" dir="rtl">' in html
+    for key in ("at_risk", "first_time", "prospect", "email"):
+        assert WORDS["fa"][key] in html, key
+    assert re.search(r'<td>revenue</td><td class="n">\u200e?\$\xa0[۰-۹٬٫]+</td>', html)
+    assert not re.search(r"\b(None|nan|null)\b", visible_text(html))
 
 
 def test_an_nps_without_answers_says_so_in_the_report_language() -> None:
