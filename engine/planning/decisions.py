@@ -10,8 +10,12 @@ consent given, a window closed. So a real (not dry) run stores what it decided, 
 * not ``no_occasion`` (nearly every pair on most days; explain recomputes it) and not
   ``already_planned`` (the run that planned the message stored why; every later tick
   of the same day would otherwise rewrite a broadcast's worth of rows);
+* only for the customers the run reads: its SQL pre-filter leaves out those no
+  campaign could message that day, and explain recomputes theirs;
 * in the transaction that writes the same batch's outbox rows
-  (:func:`rapport.engine.planning.run.write_batch`), one statement per batch.
+  (:func:`rapport.engine.planning.run.write_batch`): one executemany of one prepared
+  statement per batch (a 300,000-customer broadcast on SQLite: 0.5-0.8 s of each
+  planning process's ~18 s of CPU, keeping and writing 189,001 decisions).
 
 A later run of the same day (the daemon plans the days in play every tick) keeps one
 row per (customer, campaign, day) and replaces it only when it decided something

@@ -6,6 +6,7 @@ retention deletes old days, by days and from the nightly job."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -62,14 +63,16 @@ def give_address(engine: Engine, cid: str) -> None:
         )
 
 
-def plan(engine: Engine, now: datetime = PLAN_AT, **options: Any) -> PlanReport:
+def plan(
+    engine: Engine, now: datetime = PLAN_AT, templates: Path | None = None, **options: Any
+) -> PlanReport:
     return run_plan(
         engine,
         SETTINGS,
         CAMPAIGNS,
         DAY,
         now,
-        renderer=Renderer(SETTINGS.templates_path, SETTINGS.locales.default),
+        renderer=Renderer(templates or SETTINGS.templates_path, SETTINGS.locales.default),
         signer=Signer(TEST_SECRET),
         **options,
     )
@@ -156,6 +159,29 @@ def test_a_tick_that_decides_nothing_storable_leaves_no_run(engine: Engine) -> N
         ("C1", "second"): ("cap_reached", stored(engine)[("C1", "second")][1])
     }
     assert report.decisions_stored == 1
+
+
+def test_a_template_that_fails_is_stored_as_render_error_without_its_text(
+    engine: Engine, tmp_path: Path
+) -> None:
+    templates = tmp_path / "templates"
+    shutil.copytree(SETTINGS.templates_path, templates)
+    subject = templates / "holiday-offer" / "en" / "email_subject.txt"
+    subject.write_text("Offer {{ {}[customer.full_name] }}", encoding="utf-8")
+    insert_customer(engine, "C1", email="c1@example.com", locale="en", last_name="Secretname")
+    with engine.begin() as connection:
+        grant(connection, "C1", "email", "offers", source="test")
+    report = plan(engine, templates=templates)
+    assert report.inserted == 0 and len(report.render_errors) == 1
+    with engine.connect() as connection:
+        found = stored_decisions(connection, ["C1"], DAY)["C1"]
+    # The planner chose "first" before it was rendered: "second" lost to it all the same.
+    assert {c: d.reason for c, d in found.items()} == {
+        "first": "render_error",
+        "second": "lost_to_priority",
+    }
+    assert "email_subject.txt:1" in found["first"].detail
+    assert "Secretname" not in found["first"].detail
 
 
 def old_decisions(engine: Engine, days: list[date], customers: int) -> None:
