@@ -1,4 +1,5 @@
-"""``rapport demo``: a realistic sample planned and dispatched through the file channel."""
+"""``rapport demo``: a realistic sample with months of history, then one day planned and
+dispatched through the file channel."""
 
 from __future__ import annotations
 
@@ -20,10 +21,26 @@ from rapport.engine.cli.app import AppContext, config_option, day_option, parse_
 )
 @click.option("--customers", default=360, show_default=True, help="How many sample customers.")
 @click.option("--seed", default=7, show_default=True, help="Random seed for the sample.")
+@click.option(
+    "--history-days",
+    default=90,
+    show_default=True,
+    type=click.IntRange(1, 400),
+    help="Length of the simulated history, counting the demo day (longer by the days "
+    "that day is ahead of today).",
+)
 @day_option
 @config_option
-def demo(app: AppContext, directory: Path, customers: int, seed: int, day: str | None) -> None:
-    """A realistic sample: plan and dispatch one day through the file channel."""
+def demo(
+    app: AppContext,
+    directory: Path,
+    customers: int,
+    seed: int,
+    history_days: int,
+    day: str | None,
+) -> None:
+    """A realistic sample: months of history planned, dispatched and answered under a
+    simulated clock, then one day planned and dispatched through the file channel."""
     from rapport.engine.runtime.demo import run_demo
 
     config = Path(app.config_path or "config.yaml")
@@ -33,6 +50,7 @@ def demo(app: AppContext, directory: Path, customers: int, seed: int, day: str |
         customers=customers,
         seed=seed,
         day=parse_day(day),
+        history_days=history_days,
         echo=click.echo,
         config_file=config if config.exists() else None,
     )

@@ -2,9 +2,14 @@
 
 It builds its own SQLite store under ``var/demo`` (so it never touches the
 operator's database), imports a generated sample through the normal import path,
-plans one day that has birthdays, a holiday and reorder nudges, and dispatches it
-through the file channel while a simulated clock walks through the day: messages
-leave in each recipient's local send window, as they would in production.
+then simulates the months before the demo's day with the engine's own planner and
+dispatcher under a simulated clock, with customers' delivery events, orders,
+unsubscribes and NPS answers recorded through the engine's entry points
+(:mod:`rapport.engine.runtime.demo_history`), so ``rapport report`` right after it
+has funnels, uplift, A/B results, NPS and cohorts to show. Finally it plans one day
+that has birthdays, a holiday and reorder nudges, and dispatches it through the file
+channel while a simulated clock walks through the day: messages leave in each
+recipient's local send window, as they would in production.
 
 Its links are signed with the key kept in the demo's own database (never the
 operator's ``RAPPORT_SECRET_KEY``), so they open in ``rapport serve`` pointed at that
