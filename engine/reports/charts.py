@@ -57,7 +57,9 @@ def _empty(name: str, caption: str, words: Words) -> str:
 def cohort_heatmap(cohorts: list[dict[str, Any]], words: Words) -> str:
     """One row per cohort (its month and size), one cell per later month with the share
     of the cohort ordering in it, as a percentage and a shade."""
-    caption = "Cohort retention: share of each first-order month ordering in later months"
+    caption = words.text(
+        "Cohort retention: share of each first-order month ordering in later months"
+    )
     if not cohorts:
         return _empty("cohorts", caption, words)
     width, height, left, top = 40, 24, 130, 22
@@ -124,7 +126,7 @@ def bars(
 
 
 def funnels(campaigns: list[dict[str, Any]], words: Words) -> str:
-    caption = "Funnel per campaign: planned, sent, converted, unsubscribed"
+    caption = words.text("Funnel per campaign: planned, sent, converted, unsubscribed")
     shown = [c for c in campaigns if c["planned"]]
     if not shown:
         return _empty("funnel", caption, words)
@@ -141,10 +143,11 @@ def funnels(campaigns: list[dict[str, Any]], words: Words) -> str:
             y = y0 + 18 + step_index * row
             width = span * campaign[step] / top
             count = words.number(campaign[step])
-            body.append(f'<text x="14" y="{y + 12}">{step}</text>')
+            name = _e(words.text(step))
+            body.append(f'<text x="14" y="{y + 12}">{name}</text>')
             body.append(
                 f'<rect class="bar" x="{left}" y="{y}" width="{width:.1f}" height="{row - 4}" '
-                f'fill="{PALETTE[step_index]}"><title>{step}: {count}</title></rect>'
+                f'fill="{PALETTE[step_index]}"><title>{name}: {count}</title></rect>'
             )
             body.append(f'<text x="{left + width + 4:.1f}" y="{y + 12}">{count}</text>')
     height = len(shown) * block + 8
@@ -152,7 +155,7 @@ def funnels(campaigns: list[dict[str, Any]], words: Words) -> str:
 
 
 def uplift_chart(campaigns: list[dict[str, Any]], words: Words) -> str:
-    caption = "Conversion uplift over the holdout, with its 95 % interval (Newcombe)"
+    caption = words.text("Conversion uplift over the holdout, with its 95 % interval (Newcombe)")
     measured = [c for c in campaigns if c.get("uplift")]
     if not measured:
         return _empty("uplift", caption, words)
@@ -200,7 +203,7 @@ def _nice(top: int) -> int:
 def sends_chart(days: list[dict[str, Any]], period: dict[str, str], words: Words) -> str:
     """Stacked bars of messages sent per UTC day by channel, one slot per day of the
     period (a single bar for a one-day period), with labelled axes and a legend."""
-    caption = "Messages sent per day, by channel"
+    caption = words.text("Messages sent per day, by channel")
     if not days:
         return _empty("sends", caption, words)
     first, last = date.fromisoformat(period["from"]), date.fromisoformat(period["to"])

@@ -48,8 +48,9 @@ figure.chart svg { direction: ltr; } /* SVG x runs left to right, also on an RTL
 """
 
 
-def _table(headers: list[str], rows: list[list[Any]], numeric_from: int = 1) -> str:
-    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+def _table(headers: list[str], rows: list[list[Any]], words: Words, numeric_from: int = 1) -> str:
+    """A table whose column names are in ``words``'s language."""
+    head = "".join(f"<th>{_e(words.text(h))}</th>" for h in headers)
     lines = []
     for row in rows:
         cells = "".join(
@@ -76,15 +77,16 @@ def _textbook(figures: dict[str, Any], kind: str) -> str:
     return f"{_pct(figures[f'{kind}_rate'])} ({counts})"
 
 
-def variants_table(campaigns: list[dict[str, Any]]) -> str:
+def variants_table(campaigns: list[dict[str, Any]], words: Words | None = None) -> str:
     """The A/B results: per variant, sent, converted, rate and the difference from the
     control variant with its 95 % interval (``data-table="variants"``)."""
+    words = words or Words()
     rows = []
     for campaign in campaigns:
         for variant in campaign["variants"]:
             found = variant["vs_control"]
             if variant["control"]:
-                versus = "control"
+                versus = words.text("control")
             elif found is None:
                 versus = "–"
             else:
@@ -95,22 +97,29 @@ def variants_table(campaigns: list[dict[str, Any]]) -> str:
                 [
                     campaign["campaign"],
                     variant["variant"],
-                    variant["sent"],
-                    variant["converted"],
+                    words.number(variant["sent"]),
+                    words.number(variant["converted"]),
                     _pct(variant["conversion_rate"]),
                     versus,
                 ]
             )
     if not rows:
-        return '<p class="note" id="variants">No A/B test sent messages in this period.</p>'
+        empty = words.text("No A/B test sent messages in this period.")
+        return f'<p class="note" id="variants">{_e(empty)}</p>'
     headers = ["campaign", "variant", "sent", "converted", "conversion", "vs control [95 % CI]"]
-    table = _table(headers, rows, numeric_from=2)
-    return (
-        '<div id="variants" data-table="variants"><h3>A/B variants</h3>'
-        + table
-        + '<p class="note">Difference from the control variant (listed first in the '
-        "campaign file), with a 95 % Newcombe hybrid score interval.</p></div>"
+    table = _table(headers, rows, words, numeric_from=2)
+    note = words.text(
+        "Difference from the control variant (listed first in the campaign file), "
+        "with a 95 % Newcombe hybrid score interval."
     )
+    return (
+        f'<div id="variants" data-table="variants"><h3>{_e(words.text("A/B variants"))}</h3>'
+        f'{table}<p class="note">{_e(note)}</p></div>'
+    )
+
+
+def _section(name: str, heading: str, words: Words) -> str:
+    return f'<section id="{name}"><h2>{_e(words.text(heading))}</h2>'
 
 
 def _nps_rows(groups: dict[str, dict[str, Any]], words: Words, ids: bool = True) -> list[list[Any]]:
@@ -147,25 +156,25 @@ def to_html(report: dict[str, Any], brand: str = "Rapport", locale: str = "en") 
     campaigns = report["campaigns"]
     feedback = report["feedback"]
     currency = report["base_currency"]
-    summary = _table(
-        ["figure", "value"],
+    summary_rows: list[list[Any]] = [
+        ["retention rate", _pct(customers["retention_rate"])],
+        ["churn rate", _pct(customers["churn_rate"])],
+        ["textbook retention (E − N) ÷ S", _textbook(textbook, "retention")],
+        ["textbook churn, lost ÷ S", _textbook(textbook, "churn")],
+        ["repeat purchase rate", _pct(customers["repeat_purchase_rate"])],
+        ["customers ordering", words.number(customers["ordering_customers"])],
+        ["orders", words.number(customers["orders"])],
+        ["revenue", words.money(customers["revenue"], currency)],
+        ["historical CLV", words.money(customers["clv_historical"], currency)],
+        ["predictive CLV", words.money(customers["clv_predictive"], currency)],
         [
-            ["retention rate", _pct(customers["retention_rate"])],
-            ["churn rate", _pct(customers["churn_rate"])],
-            ["textbook retention (E − N) ÷ S", _textbook(textbook, "retention")],
-            ["textbook churn, lost ÷ S", _textbook(textbook, "churn")],
-            ["repeat purchase rate", _pct(customers["repeat_purchase_rate"])],
-            ["customers ordering", words.number(customers["ordering_customers"])],
-            ["orders", words.number(customers["orders"])],
-            ["revenue", words.money(customers["revenue"], currency)],
-            ["historical CLV", words.money(customers["clv_historical"], currency)],
-            ["predictive CLV", words.money(customers["clv_predictive"], currency)],
-            [
-                "annual churn used by the predictive CLV",
-                f"{_pct(clv['annual_churn'])} ({clv['annual_churn_lost_customers']} ÷ "
-                f"{clv['annual_churn_customers_at_start']})",
-            ],
+            "annual churn used by the predictive CLV",
+            f"{_pct(clv['annual_churn'])} ({clv['annual_churn_lost_customers']} ÷ "
+            f"{clv['annual_churn_customers_at_start']})",
         ],
+    ]
+    summary = _table(
+        ["figure", "value"], [[words.text(name), value] for name, value in summary_rows], words
     )
     campaign_rows = [
         [
@@ -199,6 +208,16 @@ def to_html(report: dict[str, Any], brand: str = "Rapport", locale: str = "en") 
     segments = by_value(distribution["segments"])
     if "none" in segments:
         segments["none"] = segments.pop("none")
+    title = words.text(
+        "{brand} report, {start} to {end}", brand=brand, start=period["from"], end=period["to"]
+    )
+    note = words.text(
+        "Definitions: docs/reports.md. Attribution window: {days} days. Amounts in {currency}.",
+        days=report["attribution_window_days"],
+        currency=currency,
+    )
+    overall = {words.text("all answers"): feedback["overall"]}
+    comments = words.text("{count} comments; export them with", count=len(feedback["comments"]))
     nps_headers = ["group", "answers", "promoters", "passives", "detractors", "NPS"]
     parts = [
         "<!DOCTYPE html>",
@@ -206,21 +225,26 @@ def to_html(report: dict[str, Any], brand: str = "Rapport", locale: str = "en") 
         '<head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         '<meta name="robots" content="noindex">',
-        f"<title>{_e(brand)} report {_e(period['from'])} – {_e(period['to'])}</title>",
+        f"<title>{_e(title)}</title>",
         f"<style>{STYLE}</style></head><body><main>",
-        f"<h1>{_e(brand)} report, {_e(period['from'])} to {_e(period['to'])}</h1>",
-        '<p class="note">Definitions: docs/reports.md. Attribution window: '
-        f"{report['attribution_window_days']} days. Amounts in {_e(currency)}.</p>",
-        '<section id="customers"><h2>Customers</h2>',
+        f"<h1>{_e(title)}</h1>",
+        f'<p class="note">{_e(note)}</p>',
+        _section("customers", "Customers", words),
         summary,
         cohort_heatmap(report["cohorts"], words),
         "</section>",
-        '<section id="distribution"><h2>Stages, tiers and RFM segments</h2>',
-        bars("stages", "Customers by lifecycle stage", stages, words),
-        bars("tiers", "Customers by tier", by_value(distribution["tiers"]), words, PALETTE[1]),
-        bars("segments", "Customers by RFM segment", segments, words, PALETTE[2]),
+        _section("distribution", "Stages, tiers and RFM segments", words),
+        bars("stages", words.text("Customers by lifecycle stage"), stages, words),
+        bars(
+            "tiers",
+            words.text("Customers by tier"),
+            by_value(distribution["tiers"]),
+            words,
+            PALETTE[1],
+        ),
+        bars("segments", words.text("Customers by RFM segment"), segments, words, PALETTE[2]),
         "</section>",
-        '<section id="campaigns"><h2>Campaigns</h2>',
+        _section("campaigns", "Campaigns", words),
         _table(
             [
                 "campaign",
@@ -235,26 +259,30 @@ def to_html(report: dict[str, Any], brand: str = "Rapport", locale: str = "en") 
                 "uplift [95 % CI]",
             ],
             campaign_rows,
+            words,
         ),
-        variants_table(campaigns),
+        variants_table(campaigns, words),
         funnels(campaigns, words),
         uplift_chart(campaigns, words),
         sends_chart(report["sends_per_day"], period, words),
         "</section>",
-        '<section id="consent"><h2>Consent health</h2>',
+        _section("consent", "Consent health", words),
         _table(
             ["month", "channel", "topic", "opt-ins", "opt-outs", "opt-out share"],
             consent_rows,
+            words,
             numeric_from=3,
         ),
         "</section>",
-        '<section id="feedback"><h2>Feedback (NPS)</h2>',
-        _table(nps_headers, _nps_rows({"all answers": feedback["overall"]}, words, False)),
-        _table(["campaign", *nps_headers[1:]], _nps_rows(feedback["by_campaign"], words, False)),
-        _table(["stage", *nps_headers[1:]], _nps_rows(feedback["by_stage"], words)),
-        _table(["tier", *nps_headers[1:]], _nps_rows(feedback["by_tier"], words)),
-        f'<p class="note">{len(feedback["comments"])} comments; '
-        "export them with <code>rapport report --comments</code> or <code>--json</code>.</p>",
+        _section("feedback", "Feedback (NPS)", words),
+        _table(nps_headers, _nps_rows(overall, words, False), words),
+        _table(
+            ["campaign", *nps_headers[1:]], _nps_rows(feedback["by_campaign"], words, False), words
+        ),
+        _table(["stage", *nps_headers[1:]], _nps_rows(feedback["by_stage"], words), words),
+        _table(["tier", *nps_headers[1:]], _nps_rows(feedback["by_tier"], words), words),
+        f'<p class="note">{_e(comments)}'
+        " <code>rapport report --comments</code> / <code>--json</code>.</p>",
         "</section>",
         "</main></body></html>",
     ]

@@ -6,7 +6,9 @@ from the small table below, in English, Persian, Chinese (simplified and traditi
 and Arabic; any other language falls back to English. A tier or channel id without
 an entry is shown with underscores as spaces and a capital first letter (``rouge`` ->
 ``Rouge``). Numbers and money go through Babel (:class:`LocaleFormats`): thousands
-separators, the base currency's symbol and the language's digits.
+separators, the base currency's symbol and the language's digits. Headings, captions
+and column names come from :mod:`rapport.engine.reports.phrases`, keyed by their
+English text.
 
 The table lives here rather than in the message catalogs: it is the report's own
 vocabulary, used by no template.
@@ -19,6 +21,7 @@ from decimal import Decimal
 from babel import Locale, UnknownLocaleError
 
 from rapport.engine.rendering.formats import LocaleFormats
+from rapport.engine.reports.phrases import PHRASES
 
 WORDS: dict[str, dict[str, str]] = {
     "en": {
@@ -162,6 +165,7 @@ class Words:
         self.language = parsed.language
         self.rtl = parsed.language in RTL
         self._words = WORDS[table_name(parsed)]
+        self._phrases = PHRASES.get(table_name(parsed), {})
         self._formats = LocaleFormats(parsed)
 
     def label(self, key: str) -> str:
@@ -171,6 +175,12 @@ class Words:
             return found
         text = key.replace("_", " ").strip()
         return text[:1].upper() + text[1:] if text else "–"
+
+    def text(self, english: str, **fields: object) -> str:
+        """A heading, caption or column name in this language (English when the
+        phrase has no translation), its ``{fields}`` filled in."""
+        found = self._phrases.get(english, english)
+        return found.format(**fields) if fields else found
 
     def number(self, value: int | float) -> str:
         """A count with the language's separators and digits: ``12,345``."""

@@ -21,6 +21,7 @@ from rapport.engine.core.config import STAGES, load_settings
 from rapport.engine.core.db import make_engine
 from rapport.engine.reports.html import to_html
 from rapport.engine.reports.labels import WORDS, Words
+from rapport.engine.reports.phrases import PHRASES
 from rapport.engine.reports.text import render_report
 from rapport.engine.runtime.demo import run_demo
 
@@ -209,8 +210,20 @@ def test_the_persian_page_has_persian_words_digits_and_direction(pages: dict[str
     assert '<html lang="fa" dir="rtl">' in html
     for key in ("at_risk", "first_time", "prospect", "email"):
         assert WORDS["fa"][key] in html, key
-    assert re.search(r'<td>revenue</td><td class="n">\u200e?\$\xa0[۰-۹٬٫]+</td>', html)
-    assert not re.search(r"\b(None|nan|null)\b", visible_text(html))
+    revenue = PHRASES["fa"]["revenue"]
+    assert re.search(f'<td>{revenue}</td><td class="n">\u200e?\\$\xa0[۰-۹٬٫]+</td>', html)
+    text = visible_text(html)
+    assert not re.search(r"\b(None|nan|null)\b", text)
+    assert PHRASES["fa"]["Messages sent per day, by channel"] in text
+    english = [phrase for phrase in PHRASES["fa"] if " " in phrase and "{" not in phrase]
+    assert [phrase for phrase in english if phrase in unescape(text)] == []
+
+
+def test_every_language_translates_the_same_phrases() -> None:
+    assert {language: set(table) for language, table in PHRASES.items()} == {
+        language: set(PHRASES["fa"]) for language in PHRASES
+    }
+    assert Words("zh").text("{count} comments; export them with", count=3).startswith("3 ")
 
 
 def test_an_nps_without_answers_says_so_in_the_report_language() -> None:
