@@ -290,3 +290,12 @@ def _empty_report() -> dict[str, Any]:
             "comments": [],
         },
     }
+
+
+@pytest.mark.parametrize("name", list(PERIODS))
+def test_the_text_report_prints_no_none_either(pages: dict[str, Path], name: str) -> None:
+    start, end = PERIODS[name]
+    folder = pages[name].parent
+    result = run_rapport("report", "--from", str(start), "--to", str(end), cwd=folder)
+    assert result.returncode == 0, result.stderr
+    assert not re.search(r"\b(None|nan|null)\b", result.stdout), name
