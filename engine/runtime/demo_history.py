@@ -61,10 +61,11 @@ from rapport.engine.runtime import services
 
 #: Days simulated, the demo's day included (which the demo plans itself), when that day
 #: is today or earlier; a day ahead of today adds the days in between (at most
-#: MAX_LEAD_DAYS), so the history always covers the report's default period, the 90
-#: days up to today, and the default demo (a day after today) has 90 or more past days.
+#: MAX_LEAD_DAYS, two months: the next holiday the default demo day looks for is
+#: nearer than that), so the history covers the report's default period, the 90 days
+#: up to today, and the default demo (a day after today) has 90 or more past days.
 HISTORY_DAYS = 90
-MAX_LEAD_DAYS = 31
+MAX_LEAD_DAYS = 62
 STEP = timedelta(hours=2)
 #: Chance that a sent message leads to an order within the attribution window, by
 #: campaign (default for the others); held-out customers order with HOLDOUT_ORDER_RATE.
