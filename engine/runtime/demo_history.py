@@ -305,7 +305,7 @@ async def simulate_history(
         worker_id="demo-history",
         rng=random.Random(seed),
     )
-    seen = 0  # the highest outbox id looked at
+    seen = 0  # every outbox id up to this one is handled or was never queued
     try:
         day = first
         while day <= last + timedelta(days=1):
