@@ -81,7 +81,7 @@ def with_script(locale: str) -> str:
     return tag
 
 
-def _candidates(locale: str) -> list[str]:
+def locale_candidates(locale: str) -> list[str]:
     """UI languages to try for a locale, most specific first: 'zh-TW' -> zh_TW,
     zh_Hant_TW, zh_Hant, zh (the tag as given, then with its likely script)."""
     tag = locale.replace("-", "_")
@@ -95,7 +95,7 @@ def _candidates(locale: str) -> list[str]:
 
 def _ui_match(locale: str) -> str | None:
     wanted = {language.lower(): language for language in UI_LANGUAGES}
-    for candidate in _candidates(locale):
+    for candidate in locale_candidates(locale):
         if candidate.lower() in wanted:
             return wanted[candidate.lower()]
     return None

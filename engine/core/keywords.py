@@ -133,10 +133,10 @@ class SMSKeywords(Strict):
     is also honoured).
     """
 
-    stop: tuple[str, ...] = ("لغو", "توقف", "انصراف", "退订", "TD", "取消")
-    start: tuple[str, ...] = ("شروع", "订阅")
-    help: tuple[str, ...] = ("راهنما", "帮助")
-    confirm: tuple[str, ...] = ("بله", "آره", "确认", "是")
+    stop: tuple[str, ...] = ("لغو", "توقف", "انصراف", "退订", "退訂", "TD", "取消")
+    start: tuple[str, ...] = ("شروع", "订阅", "訂閱")
+    help: tuple[str, ...] = ("راهنما", "帮助", "幫助")
+    confirm: tuple[str, ...] = ("بله", "آره", "确认", "確認", "是")
 
     @field_validator("stop", "start", "help", "confirm")
     @classmethod

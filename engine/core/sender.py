@@ -25,6 +25,8 @@ from collections.abc import Mapping
 from email.utils import parseaddr
 from typing import TYPE_CHECKING
 
+from rapport.engine.core.i18n import locale_candidates
+
 if TYPE_CHECKING:
     from rapport.engine.core.config import SenderConfig
 
@@ -41,14 +43,14 @@ DEFAULT_SMS_SIGNATURES: dict[str, str] = {"zh": "【{brand}】"}
 
 
 def for_locale(mapping: Mapping[str, str], locale: str | None) -> str | None:
-    """The entry for ``locale``, most specific tag first: 'zh-Hant-TW' tries zh_Hant_TW,
-    zh_Hant, zh. Keys and tags compare case-insensitively, '-' and '_' alike."""
+    """The entry for ``locale``, most specific tag first, with the script CLDR gives it:
+    'zh-TW' tries zh_TW, zh_Hant_TW, zh_Hant, zh. Keys and tags compare
+    case-insensitively, '-' and '_' alike."""
     if not mapping or not locale:
         return None
     keys = {key.replace("-", "_").lower(): value for key, value in mapping.items()}
-    parts = locale.replace("-", "_").lower().split("_")
-    for n in range(len(parts), 0, -1):
-        found = keys.get("_".join(parts[:n]))
+    for candidate in locale_candidates(locale):  # zh_TW: zh_TW, zh_Hant_TW, zh_Hant, zh
+        found = keys.get(candidate.lower())
         if found is not None:
             return found
     return None
