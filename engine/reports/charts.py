@@ -22,18 +22,18 @@ from rapport.engine.reports.labels import Words
 PALETTE = ("#7a1f3d", "#1f5f7a", "#3d7a1f", "#b36b00", "#5b3d99", "#7a7a1f")
 
 
-def _e(value: Any) -> str:
+def esc(value: Any) -> str:
     return escape(str(value), quote=True)
 
 
-def _pct(value: float | None) -> str:
+def pct(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.1f} %"
 
 
 def _svg(width: float, height: float, body: list[str], label: str) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
-        f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-label="{_e(label)}">'
+        f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-label="{esc(label)}">'
         + "".join(body)
         + "</svg>"
     )
@@ -42,15 +42,15 @@ def _svg(width: float, height: float, body: list[str], label: str) -> str:
 def _figure(name: str, caption: str, svg: str) -> str:
     return (
         f'<figure class="chart" data-chart="{name}" id="chart-{name}">{svg}'
-        f"<figcaption>{_e(caption)}</figcaption></figure>"
+        f"<figcaption>{esc(caption)}</figcaption></figure>"
     )
 
 
 def _empty(name: str, caption: str, words: Words) -> str:
     return (
         f'<figure class="chart" data-chart="{name}" id="chart-{name}" data-empty="true">'
-        f'<p class="note">{_e(words.label("no_data"))}</p>'
-        f"<figcaption>{_e(caption)}</figcaption></figure>"
+        f'<p class="note">{esc(words.label("no_data"))}</p>'
+        f"<figcaption>{esc(caption)}</figcaption></figure>"
     )
 
 
@@ -65,8 +65,8 @@ def cohort_heatmap(cohorts: list[dict[str, Any]], words: Words) -> str:
     width, height, left, top = 40, 24, 130, 22
     columns = max(len(c["months"]) for c in cohorts)
     body = [
-        f'<text x="4" y="14">{_e(words.label("cohort"))}</text>',
-        f'<text x="{left - 8}" y="14" text-anchor="end">{_e(words.label("customers"))}</text>',
+        f'<text x="4" y="14">{esc(words.label("cohort"))}</text>',
+        f'<text x="{left - 8}" y="14" text-anchor="end">{esc(words.label("customers"))}</text>',
     ]
     body += [
         f'<text x="{left + i * width + width / 2}" y="14" text-anchor="middle">+{i}</text>'
@@ -75,10 +75,10 @@ def cohort_heatmap(cohorts: list[dict[str, Any]], words: Words) -> str:
     for row, cohort in enumerate(cohorts):
         y = top + row * height
         middle = y + height / 2 + 4
-        body.append(f'<text x="4" y="{middle}">{_e(cohort["cohort"])}</text>')
+        body.append(f'<text x="4" y="{middle}">{esc(cohort["cohort"])}</text>')
         body.append(
             f'<text class="size" x="{left - 8}" y="{middle}" text-anchor="end">'
-            f"{_e(words.number(cohort['size']))}</text>"
+            f"{esc(words.number(cohort['size']))}</text>"
         )
         for col, month in enumerate(cohort["months"]):
             rate = month["rate"]
@@ -88,8 +88,8 @@ def cohort_heatmap(cohorts: list[dict[str, Any]], words: Words) -> str:
             body.append(
                 f'<rect class="cell" x="{x}" y="{y}" width="{width - 2}" height="{height - 2}" '
                 f'fill="#7a1f3d" fill-opacity="{0.08 + 0.92 * shade:.3f}">'
-                f"<title>{_e(cohort['cohort'])} → {_e(month['month'])}: "
-                f"{month['customers']}/{cohort['size']} ({_pct(rate)})</title></rect>"
+                f"<title>{esc(cohort['cohort'])} → {esc(month['month'])}: "
+                f"{month['customers']}/{cohort['size']} ({pct(rate)})</title></rect>"
             )
             colour = "#fff" if shade > 0.5 else "#222"
             body.append(
@@ -99,7 +99,7 @@ def cohort_heatmap(cohorts: list[dict[str, Any]], words: Words) -> str:
     svg = _svg(left + columns * width + 6, top + len(cohorts) * height + 6, body, caption)
     return (
         '<figure class="chart" data-chart="cohorts" id="chart-cohorts">'
-        f'<div class="chart-scroll">{svg}</div><figcaption>{_e(caption)}</figcaption></figure>'
+        f'<div class="chart-scroll">{svg}</div><figcaption>{esc(caption)}</figcaption></figure>'
     )
 
 
@@ -116,12 +116,12 @@ def bars(
         y = index * row + 4
         width = span * value / top
         label, shown = words.label(key), words.number(value)
-        body.append(f'<text x="4" y="{y + 13}">{_e(label)}</text>')
+        body.append(f'<text x="4" y="{y + 13}">{esc(label)}</text>')
         body.append(
             f'<rect class="bar" x="{left}" y="{y}" width="{width:.1f}" height="{row - 6}" '
-            f'fill="{colour}"><title>{_e(label)}: {_e(shown)}</title></rect>'
+            f'fill="{colour}"><title>{esc(label)}: {esc(shown)}</title></rect>'
         )
-        body.append(f'<text x="{left + width + 4:.1f}" y="{y + 13}">{_e(shown)}</text>')
+        body.append(f'<text x="{left + width + 4:.1f}" y="{y + 13}">{esc(shown)}</text>')
     return _figure(name, caption, _svg(left + span + 70, len(values) * row + 8, body, caption))
 
 
@@ -136,14 +136,14 @@ def funnels(campaigns: list[dict[str, Any]], words: Words) -> str:
     for index, campaign in enumerate(shown):
         y0 = index * block + 4
         body.append(
-            f'<text x="4" y="{y0 + 12}" font-weight="bold">{_e(campaign["campaign"])}</text>'
+            f'<text x="4" y="{y0 + 12}" font-weight="bold">{esc(campaign["campaign"])}</text>'
         )
         top = campaign["planned"] or 1
         for step_index, step in enumerate(steps):
             y = y0 + 18 + step_index * row
             width = span * campaign[step] / top
             count = words.number(campaign[step])
-            name = _e(words.text(step))
+            name = esc(words.text(step))
             body.append(f'<text x="14" y="{y + 12}">{name}</text>')
             body.append(
                 f'<rect class="bar" x="{left}" y="{y}" width="{width:.1f}" height="{row - 4}" '
@@ -176,15 +176,15 @@ def uplift_chart(campaigns: list[dict[str, Any]], words: Words) -> str:
     for index, campaign in enumerate(measured):
         found = campaign["uplift"]
         y = index * row + 18
-        body.append(f'<text x="4" y="{y + 4}">{_e(campaign["campaign"])}</text>')
+        body.append(f'<text x="4" y="{y + 4}">{esc(campaign["campaign"])}</text>')
         body.append(
             f'<line class="interval" x1="{x(found["lower"]):.1f}" y1="{y}" '
             f'x2="{x(found["upper"]):.1f}" y2="{y}" stroke="#1f5f7a" stroke-width="3"/>'
         )
         body.append(
             f'<circle class="estimate" cx="{x(found["difference"]):.1f}" cy="{y}" r="5" '
-            f'fill="#7a1f3d"><title>{_pct(found["difference"])} '
-            f"[{_pct(found['lower'])}, {_pct(found['upper'])}]</title></circle>"
+            f'fill="#7a1f3d"><title>{pct(found["difference"])} '
+            f"[{pct(found['lower'])}, {pct(found['upper'])}]</title></circle>"
         )
     height = len(measured) * row + 14
     return _figure("uplift", caption, _svg(left + span + 20, height, body, caption))
@@ -223,9 +223,9 @@ def sends_chart(days: list[dict[str, Any]], period: dict[str, str], words: Words
         f'<line x1="{left}" y1="{plot_top}" x2="{left}" y2="{base}" stroke="#999"/>',
         f'<text x="14" y="{plot_top + plot_h / 2}" text-anchor="middle" '
         f'transform="rotate(-90 14 {plot_top + plot_h / 2})">'
-        f"{_e(words.label('messages_sent'))}</text>",
+        f"{esc(words.label('messages_sent'))}</text>",
         f'<text x="{left + plot_w / 2}" y="{base + 34}" text-anchor="middle">'
-        f"{_e(words.label('day'))}</text>",
+        f"{esc(words.label('day'))}</text>",
     ]
     for tick in (0, top // 2, top) if top > 1 else (0, 1):
         y = base - plot_h * tick / top
@@ -252,9 +252,9 @@ def sends_chart(days: list[dict[str, Any]], period: dict[str, str], words: Words
             height = plot_h * sent / top
             y -= height
             body.append(
-                f'<rect class="bar" data-channel="{_e(channel)}" x="{x:.2f}" y="{y:.2f}" '
+                f'<rect class="bar" data-channel="{esc(channel)}" x="{x:.2f}" y="{y:.2f}" '
                 f'width="{bar:.2f}" height="{height:.2f}" fill="{colours[channel]}">'
-                f"<title>{day} {_e(channel)}: {words.number(sent)}</title></rect>"
+                f"<title>{day} {esc(channel)}: {words.number(sent)}</title></rect>"
             )
         if found and slot >= 28:
             body.append(
@@ -264,6 +264,6 @@ def sends_chart(days: list[dict[str, Any]], period: dict[str, str], words: Words
     x = float(left + 8)
     for channel in channels:
         body.append(f'<rect x="{x:.0f}" y="4" width="10" height="10" fill="{colours[channel]}"/>')
-        body.append(f'<text x="{x + 14:.0f}" y="13">{_e(words.label(channel))}</text>')
+        body.append(f'<text x="{x + 14:.0f}" y="13">{esc(words.label(channel))}</text>')
         x += 30 + 7 * len(words.label(channel))
     return _figure("sends", caption, _svg(left + plot_w + 16, base + 44, body, caption))

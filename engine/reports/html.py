@@ -20,11 +20,11 @@ from typing import Any
 from rapport.engine.core.config import STAGES
 from rapport.engine.reports.charts import (
     PALETTE,
-    _e,
-    _pct,
     bars,
     cohort_heatmap,
+    esc,
     funnels,
+    pct,
     sends_chart,
     uplift_chart,
 )
@@ -50,11 +50,11 @@ figure.chart svg { direction: ltr; } /* SVG x runs left to right, also on an RTL
 
 def _table(headers: list[str], rows: list[list[Any]], words: Words, numeric_from: int = 1) -> str:
     """A table whose column names are in ``words``'s language."""
-    head = "".join(f"<th>{_e(words.text(h))}</th>" for h in headers)
+    head = "".join(f"<th>{esc(words.text(h))}</th>" for h in headers)
     lines = []
     for row in rows:
         cells = "".join(
-            f'<td class="n">{_e(v)}</td>' if i >= numeric_from else f"<td>{_e(v)}</td>"
+            f'<td class="n">{esc(v)}</td>' if i >= numeric_from else f"<td>{esc(v)}</td>"
             for i, v in enumerate(row)
         )
         lines.append(f"<tr>{cells}</tr>")
@@ -74,7 +74,7 @@ def _textbook(figures: dict[str, Any], kind: str) -> str:
         )
     else:
         counts = f"{figures['lost_customers']} ÷ {figures['customers_at_start']}"
-    return f"{_pct(figures[f'{kind}_rate'])} ({counts})"
+    return f"{pct(figures[f'{kind}_rate'])} ({counts})"
 
 
 def variants_table(campaigns: list[dict[str, Any]], words: Words | None = None) -> str:
@@ -91,7 +91,7 @@ def variants_table(campaigns: list[dict[str, Any]], words: Words | None = None) 
                 versus = "–"
             else:
                 versus = (
-                    f"{_pct(found['difference'])} [{_pct(found['lower'])}, {_pct(found['upper'])}]"
+                    f"{pct(found['difference'])} [{pct(found['lower'])}, {pct(found['upper'])}]"
                 )
             rows.append(
                 [
@@ -99,13 +99,13 @@ def variants_table(campaigns: list[dict[str, Any]], words: Words | None = None) 
                     variant["variant"],
                     words.number(variant["sent"]),
                     words.number(variant["converted"]),
-                    _pct(variant["conversion_rate"]),
+                    pct(variant["conversion_rate"]),
                     versus,
                 ]
             )
     if not rows:
         empty = words.text("No A/B test sent messages in this period.")
-        return f'<p class="note" id="variants">{_e(empty)}</p>'
+        return f'<p class="note" id="variants">{esc(empty)}</p>'
     headers = ["campaign", "variant", "sent", "converted", "conversion", "vs control [95 % CI]"]
     table = _table(headers, rows, words, numeric_from=2)
     note = words.text(
@@ -113,13 +113,13 @@ def variants_table(campaigns: list[dict[str, Any]], words: Words | None = None) 
         "with a 95 % Newcombe hybrid score interval."
     )
     return (
-        f'<div id="variants" data-table="variants"><h3>{_e(words.text("A/B variants"))}</h3>'
-        f'{table}<p class="note">{_e(note)}</p></div>'
+        f'<div id="variants" data-table="variants"><h3>{esc(words.text("A/B variants"))}</h3>'
+        f'{table}<p class="note">{esc(note)}</p></div>'
     )
 
 
 def _section(name: str, heading: str, words: Words) -> str:
-    return f'<section id="{name}"><h2>{_e(words.text(heading))}</h2>'
+    return f'<section id="{name}"><h2>{esc(words.text(heading))}</h2>'
 
 
 def _nps_rows(groups: dict[str, dict[str, Any]], words: Words, ids: bool = True) -> list[list[Any]]:
@@ -157,11 +157,11 @@ def to_html(report: dict[str, Any], brand: str = "Rapport", locale: str = "en") 
     feedback = report["feedback"]
     currency = report["base_currency"]
     summary_rows: list[list[Any]] = [
-        ["retention rate", _pct(customers["retention_rate"])],
-        ["churn rate", _pct(customers["churn_rate"])],
+        ["retention rate", pct(customers["retention_rate"])],
+        ["churn rate", pct(customers["churn_rate"])],
         ["textbook retention (E − N) ÷ S", _textbook(textbook, "retention")],
         ["textbook churn, lost ÷ S", _textbook(textbook, "churn")],
-        ["repeat purchase rate", _pct(customers["repeat_purchase_rate"])],
+        ["repeat purchase rate", pct(customers["repeat_purchase_rate"])],
         ["customers ordering", words.number(customers["ordering_customers"])],
         ["orders", words.number(customers["orders"])],
         ["revenue", words.money(customers["revenue"], currency)],
@@ -169,7 +169,7 @@ def to_html(report: dict[str, Any], brand: str = "Rapport", locale: str = "en") 
         ["predictive CLV", words.money(customers["clv_predictive"], currency)],
         [
             "annual churn used by the predictive CLV",
-            f"{_pct(clv['annual_churn'])} ({clv['annual_churn_lost_customers']} ÷ "
+            f"{pct(clv['annual_churn'])} ({clv['annual_churn_lost_customers']} ÷ "
             f"{clv['annual_churn_customers_at_start']})",
         ],
     ]
@@ -187,8 +187,8 @@ def to_html(report: dict[str, Any], brand: str = "Rapport", locale: str = "en") 
             words.number(c["held_out"]),
             "–"
             if not c["uplift"]
-            else f"{_pct(c['uplift']['difference'])} "
-            f"[{_pct(c['uplift']['lower'])}, {_pct(c['uplift']['upper'])}]",
+            else f"{pct(c['uplift']['difference'])} "
+            f"[{pct(c['uplift']['lower'])}, {pct(c['uplift']['upper'])}]",
         ]
         for c in campaigns
     ]
@@ -199,7 +199,7 @@ def to_html(report: dict[str, Any], brand: str = "Rapport", locale: str = "en") 
             r["topic"],
             words.number(r["opt_ins"]),
             words.number(r["opt_outs"]),
-            _pct(r["opt_out_share"]),
+            pct(r["opt_out_share"]),
         ]
         for r in report["consent"]
     ]
@@ -221,14 +221,14 @@ def to_html(report: dict[str, Any], brand: str = "Rapport", locale: str = "en") 
     nps_headers = ["group", "answers", "promoters", "passives", "detractors", "NPS"]
     parts = [
         "<!DOCTYPE html>",
-        f'<html lang="{_e(words.language)}" dir="{"rtl" if words.rtl else "ltr"}">'
+        f'<html lang="{esc(words.language)}" dir="{"rtl" if words.rtl else "ltr"}">'
         '<head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         '<meta name="robots" content="noindex">',
-        f"<title>{_e(title)}</title>",
+        f"<title>{esc(title)}</title>",
         f"<style>{STYLE}</style></head><body><main>",
-        f"<h1>{_e(title)}</h1>",
-        f'<p class="note">{_e(note)}</p>',
+        f"<h1>{esc(title)}</h1>",
+        f'<p class="note">{esc(note)}</p>',
         _section("customers", "Customers", words),
         summary,
         cohort_heatmap(report["cohorts"], words),
@@ -281,7 +281,7 @@ def to_html(report: dict[str, Any], brand: str = "Rapport", locale: str = "en") 
         ),
         _table(["stage", *nps_headers[1:]], _nps_rows(feedback["by_stage"], words), words),
         _table(["tier", *nps_headers[1:]], _nps_rows(feedback["by_tier"], words), words),
-        f'<p class="note">{_e(comments)}'
+        f'<p class="note">{esc(comments)}'
         " <code>rapport report --comments</code> / <code>--json</code>.</p>",
         "</section>",
         "</main></body></html>",
