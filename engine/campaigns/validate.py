@@ -38,12 +38,15 @@ import re
 from dataclasses import dataclass, field, replace
 from functools import partial
 
+from babel.core import get_global
+
 from rapport.engine.campaigns.coverage import covering_traits, culprit
 from rapport.engine.campaigns.model import Campaign, load_campaigns
 from rapport.engine.campaigns.samples import TYPICAL, Traits, sample_context
 from rapport.engine.core.baseurl import insecure_base_url
 from rapport.engine.core.config import Settings
 from rapport.engine.core.errors import Problem
+from rapport.engine.core.i18n import with_script
 from rapport.engine.rendering.errors import TemplateMissing, TemplateProblemError
 from rapport.engine.rendering.locales import language
 from rapport.engine.rendering.plain import PlainContext, check_plain
@@ -263,6 +266,19 @@ def _meets(
     return any((p.file, p.line, p.message) == key for p in problems)
 
 
+def writing(locale: str) -> tuple[str, str]:
+    """A locale's language and script, the script CLDR's likely one when none is
+    written: a zh_TW customer (Traditional) served from zh/ (Simplified) lacks their
+    own templates as surely as a Persian one served English."""
+    tag = with_script(locale.replace("-", "_"))
+    parts = tag.split("_")
+    script = next((p for p in parts[1:] if len(p) == 4 and p.isalpha()), None)
+    if script is None:
+        likely = str(get_global("likely_subtags").get(parts[0].lower(), "")).split("_")
+        script = likely[1] if len(likely) == 3 else ""
+    return language(locale), script.title()
+
+
 def _missing_locales(
     renderer: Renderer, campaign: Campaign, kinds: list[ChannelKind], settings: Settings
 ) -> list[Problem]:
@@ -282,7 +298,7 @@ def _missing_locales(
                     used = renderer.locale_for(template_set, kind, locale)
                 except TemplateMissing:
                     continue  # the default lacks them too: already a problem
-                if language(used) != language(locale):
+                if writing(used) != writing(locale):
                     lacking.setdefault(locale, []).append(kind)
                     fallback = used
         if not lacking:

@@ -21,7 +21,7 @@ from rapport.engine.core.config import Settings
 from rapport.engine.core.errors import Problem
 
 PARTIALS = REPO / "templates" / "_partials"
-LOCALES = ("en", "fa", "zh")
+LOCALES = ("en", "fa", "zh", "zh_Hant")
 
 
 def campaign_folders() -> list[Path]:

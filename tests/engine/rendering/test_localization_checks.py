@@ -148,3 +148,24 @@ def test_the_command_prints_warnings_and_still_succeeds(workspace: Workspace) ->
         result.stderr
     )
     assert "1 campaign(s) valid in en, fa, zh (1 warning(s))" in result.stdout
+
+
+def test_traditional_chinese_customers_served_simplified_are_listed(
+    workspace: Workspace,
+) -> None:
+    workspace.campaign("promo")
+    workspace.sms("promo", "en", SHORT)
+    workspace.sms("promo", "zh", "回复STOP退订")
+    settings = workspace.settings.model_copy(
+        update={
+            "locales": LocaleConfig(default="en", supported=["en", "zh_CN", "zh_Hant", "zh_TW"])
+        }
+    )
+
+    report = check_campaigns(settings)
+
+    message = report.warnings[0].message
+    # zh_CN is served from zh/ (Simplified): nothing lacks; zh_Hant and zh_TW read
+    # Traditional, and zh/ would give them Simplified.
+    assert "has no templates for zh_Hant (sms), zh_TW (sms)" in message
+    assert "get the 'zh' ones" in message
