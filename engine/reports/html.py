@@ -49,7 +49,8 @@ figure.chart svg { direction: ltr; } /* SVG x runs left to right, also on an RTL
 
 
 def _table(headers: list[str], rows: list[list[Any]], words: Words, numeric_from: int = 1) -> str:
-    """A table whose column names are in ``words``'s language."""
+    """A table whose column names are in ``words``'s language; without rows, one row
+    says there is no data rather than leaving a bare header."""
     head = "".join(f"<th>{esc(words.text(h))}</th>" for h in headers)
     lines = []
     for row in rows:
@@ -58,6 +59,10 @@ def _table(headers: list[str], rows: list[list[Any]], words: Words, numeric_from
             for i, v in enumerate(row)
         )
         lines.append(f"<tr>{cells}</tr>")
+    if not rows:
+        lines.append(
+            f'<tr><td class="note" colspan="{len(headers)}">{esc(words.label("no_data"))}</td></tr>'
+        )
     body = "".join(lines)
     return (
         f'<div class="table-scroll"><table><thead><tr>{head}</tr></thead>'

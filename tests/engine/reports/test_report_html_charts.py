@@ -230,6 +230,8 @@ def test_an_nps_without_answers_says_so_in_the_report_language() -> None:
     report = _empty_report()
     english = to_html(report)
     assert "no answers" in english and "None" not in visible_text(english)
+    # An empty table (no consent events) says so instead of showing a bare header.
+    assert '<td class="note" colspan="6">No data in this period.</td>' in english
     persian = to_html(report, locale="fa")
     assert WORDS["fa"]["no_answers"] in persian and 'dir="rtl"' in persian
     chinese = to_html(report, locale="zh_Hant")
