@@ -11,13 +11,21 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from factories import DAY, PLAN_AT, TEST_SECRET, insert_customer, make_settings
+from factories import (
+    DAY,
+    PLAN_AT,
+    TEST_SECRET,
+    insert_customer,
+    make_settings,
+    plan_day,
+    seed_sample,
+)
 from sqlalchemy import Engine, func, insert, select, update
 
 from rapport.consent.store import grant
 from rapport.consent.tokens import Signer
 from rapport.engine.campaigns.model import Campaign
-from rapport.engine.core.models import CUSTOMER, PLAN_DECISION, PLAN_RUN
+from rapport.engine.core.models import CUSTOMER, OUTBOX, PLAN_DECISION, PLAN_RUN
 from rapport.engine.planning.decisions import prune_decisions, stored_decisions
 from rapport.engine.planning.plan import run_plan
 from rapport.engine.planning.run import PlanReport
@@ -239,3 +247,26 @@ def test_the_nightly_retention_job_prunes_decisions_by_the_setting(
     with engine.connect() as connection:
         left = set(connection.execute(select(PLAN_DECISION.c.day).distinct()).scalars())
     assert left == {DAY - timedelta(days=9)}
+
+
+def test_a_run_shared_between_processes_stores_one_run_and_the_same_decisions(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Worker processes find the run their parent made (or make it first) by its day
+    and time: one plan_run, and the decisions one process stores."""
+    seed_sample(engine, make_settings(), tmp_path, customers=60, data_seed=5)
+    stores = []
+    for workers in (3, 1):
+        with engine.begin() as connection:
+            for table in (PLAN_DECISION, PLAN_RUN, OUTBOX):
+                connection.execute(table.delete())
+        settings = make_settings(
+            planning={"workers": workers, "min_customers_per_worker": 1, "batch_size": 20}
+        )
+        report = plan_day(engine, settings)
+        assert count(engine, PLAN_RUN) == 1
+        assert report.decisions_stored == count(engine, PLAN_DECISION) > 0
+        with engine.connect() as connection:
+            columns = [c for c in PLAN_DECISION.c if c.name != "plan_run"]
+            stores.append(set(connection.execute(select(*columns))))
+    assert stores[0] == stores[1]
