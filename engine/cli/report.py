@@ -70,7 +70,11 @@ def report(
     engine = app.migrated_engine()
     figures = compute(engine, app.settings, start, end, window_days=window_days)
     # Everything is formatted before anything is written: a failure leaves no half output.
-    page = None if html_path is None else to_html(figures, app.settings.sender.brand)
+    page = (
+        None
+        if html_path is None
+        else to_html(figures, app.settings.sender.brand, app.settings.locales.default)
+    )
     if as_json:
         printed: str | None = to_json(figures) + "\n"
     elif html_path is None or comments:
