@@ -224,21 +224,28 @@ def _check_part(renderer: Renderer, samples: _Samples, part: _Part, found: _Find
     longest: tuple[int, Traits, str] | None = None
     for traits, context in samples.of(part.locale):
         output, problems = _render(renderer, part, context)
+        overran = output is None and bool(problems) and _BUDGET in problems[0].message
         for problem in problems:
             key = (problem.file, problem.line, problem.message)
             if key in found.seen:
                 continue
             found.seen.add(key)
-            if traits != TYPICAL:
+            if traits != TYPICAL and not overran:
                 reached = culprit(traits, partial(_meets, renderer, samples, part, key))
                 problem = replace(problem, message=f"{problem.message} (with {reached})")
             found.problems.append(problem)
+        if overran:
+            break  # past its time or memory once: each further customer would cost as much
         if output is not None and part.part == SMS_TEXT:
             segments = count_sms(output)[2]
             if longest is None or segments > longest[0]:
                 longest = (segments, traits, output)
     if longest is not None:
         _sms_cost(renderer, samples.campaign, part, longest[1], longest[2], found)
+
+
+#: What a refusal by the template budget names (rendering/budget.py and guards.py).
+_BUDGET = "(template_limits."
 
 
 def _render(
