@@ -25,6 +25,7 @@ import click
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from rapport.engine.cli import (
+    api_tokens,
     campaigns,
     consent,
     customers,
@@ -55,6 +56,7 @@ cli.add_command(demo.demo)
 cli.add_command(customers.customers)
 cli.add_command(report.report)
 cli.add_command(outbox.outbox)
+cli.add_command(api_tokens.api_token)
 
 
 #: The levels RAPPORT_LOG_LEVEL accepts (any case).

@@ -286,6 +286,22 @@ class PlanDecision(SQLModel, table=True):
     plan_run: int
 
 
+class ApiToken(SQLModel, table=True):
+    """A bearer token of the HTTP API (engine/web/api.py): its name, its one scope
+    (``ingest``, ``send`` or ``read``) and the SHA-256 of the token, never the token
+    itself, which is shown once when ``rapport api-token create`` makes it. A revoked
+    token keeps its row (``revoked_at``), so its name cannot be reused by mistake."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=100)
+    scope: str = Field(max_length=16)
+    token_hash: str = Field(unique=True, max_length=64)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
 # The tables as SQLAlchemy Core sees them, for the hot paths that select columns and
 # bulk-write rows rather than load entities (8-16x faster). Defined here, once.
 CUSTOMER: Table = Customer.__table__  # type: ignore[attr-defined]
@@ -298,3 +314,4 @@ OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 FEEDBACK_ANSWER: Table = FeedbackAnswer.__table__  # type: ignore[attr-defined]
 PLAN_RUN: Table = PlanRun.__table__  # type: ignore[attr-defined]
 PLAN_DECISION: Table = PlanDecision.__table__  # type: ignore[attr-defined]
+API_TOKEN: Table = ApiToken.__table__  # type: ignore[attr-defined]

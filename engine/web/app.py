@@ -23,6 +23,7 @@ from rapport.engine.core.config import Settings
 from rapport.engine.core.timeutil import Clock, utcnow
 from rapport.engine.runtime import services
 from rapport.engine.web import (
+    api,
     email_events,
     feedback,
     health,
@@ -75,6 +76,7 @@ def create_app(settings: Settings, engine: Engine, *, clock: Clock = utcnow) -> 
         *sms_receipts.routes,
         *email_events.routes,
         *feedback.routes,
+        *api.routes,  # /api/v1 (docs/api.md)
     ]
     app = Starlette(
         routes=routes,

@@ -1,0 +1,53 @@
+"""``rapport api-token create|list|revoke`` (issue 19, point 1): the token is printed
+once and only its SHA-256 is stored; list never shows it; revoke stops it and keeps
+the name taken. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from factories import run_rapport
+from sqlalchemy import select
+
+from rapport.engine.core.db import make_engine
+from rapport.engine.core.models import API_TOKEN
+from rapport.engine.web.api_tokens import token_hash, token_scope
+
+
+def test_create_list_and_revoke_a_token(migrated_url: str, tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text(
+        f"database: {{url: '{migrated_url}'}}\n", encoding="utf-8"
+    )
+    made = run_rapport("api-token", "create", "shop", "--scope", "ingest", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.strip()
+    assert token.startswith("rpt_") and "\n" not in token and "not shown again" in made.stderr
+
+    engine = make_engine(migrated_url)
+    try:
+        with engine.connect() as connection:
+            row = connection.execute(select(API_TOKEN)).one()
+        assert row.token_hash == token_hash(token) and token not in tuple(map(str, row))
+        assert token_scope(engine, token) == ("shop", "ingest")
+
+        listed = run_rapport("api-token", "list", "--json", cwd=tmp_path)
+        assert listed.returncode == 0 and token not in listed.stdout
+        [entry] = json.loads(listed.stdout)
+        assert (entry["name"], entry["scope"], entry["revoked_at"]) == ("shop", "ingest", None)
+        plain = run_rapport("api-token", "list", cwd=tmp_path)
+        assert plain.stdout.startswith("shop\tingest\t") and "live" in plain.stdout
+
+        again = run_rapport("api-token", "create", "shop", "--scope", "read", cwd=tmp_path)
+        assert again.returncode == 1 and "exists already" in again.stderr
+        bad = run_rapport("api-token", "create", "crm", "--scope", "admin", cwd=tmp_path)
+        assert bad.returncode == 2
+
+        revoked = run_rapport("api-token", "revoke", "shop", cwd=tmp_path)
+        assert revoked.returncode == 0 and "revoked" in revoked.stdout
+        assert token_scope(engine, token) is None
+        assert run_rapport("api-token", "revoke", "shop", cwd=tmp_path).returncode == 0
+        assert run_rapport("api-token", "revoke", "nobody", cwd=tmp_path).returncode == 1
+        assert "revoked" in run_rapport("api-token", "list", cwd=tmp_path).stdout
+    finally:
+        engine.dispose()
