@@ -9,12 +9,15 @@ endpoint needs is ``403``. Answers are JSON, refusals ``{"error": "..."}``.
 Programs send neither ``Origin`` nor ``Sec-Fetch-Site``, so the cross-site check
 (:mod:`rapport.engine.web.csrf`) lets their POSTs through; a browser page on another
 site could not add the ``Authorization`` header without a CORS preflight, which this
-app never grants. The OpenAPI 3.1 document (:data:`OPENAPI`) is written by hand
-beside the routes, and a test checks that it names every route.
+app never grants. The OpenAPI 3.1 document (:func:`openapi_document`) is written by
+hand beside the routes (the ingest items' fields come from the importer's columns),
+and a test checks that it names every route. The ingest endpoints are in
+:mod:`rapport.engine.web.api_ingest`.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,6 +26,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from rapport.engine.core.config import Settings
+from rapport.engine.core.timeutil import utcnow
+from rapport.engine.customers import importer
 from rapport.engine.web.api_tokens import SCOPES, token_scope
 from rapport.engine.web.context import web_context
 
@@ -52,7 +58,7 @@ async def authenticate(request: Request, scope: str | None) -> tuple[str, str] |
 
 
 async def openapi(request: Request) -> Response:
-    return JSONResponse(OPENAPI)
+    return JSONResponse(openapi_document(web_context(request).settings))
 
 
 async def whoami(request: Request) -> Response:
@@ -75,7 +81,8 @@ def _refusal(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": _ERROR}}}
 
 
-#: The OpenAPI 3.1 document served at ``/api/v1/openapi.json``.
+#: The OpenAPI 3.1 document served at ``/api/v1/openapi.json``, less the ingest
+#: endpoints, which :func:`openapi_document` adds.
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {
@@ -98,6 +105,18 @@ OPENAPI: dict[str, Any] = {
                 "type": "object",
                 "properties": {"error": {"type": "string"}},
                 "required": ["error"],
+            },
+            "IngestResult": {
+                "type": "object",
+                "properties": {
+                    **{
+                        name: {"type": "integer"}
+                        for name in ("accepted", "inserted", "updated", "unchanged", "rejected")
+                    },
+                    "skipped": {"type": "array", "items": {"type": "string"}},
+                    "errors": {"type": "array", "items": {"type": "string"}},
+                },
+                "required": ["accepted", "errors", "skipped"],
             },
             "Token": {
                 "type": "object",
@@ -141,3 +160,60 @@ OPENAPI: dict[str, Any] = {
         },
     },
 }
+
+INGEST_KINDS: tuple[importer.Kind, ...] = ("customers", "orders", "consent")
+#: The most items one ingest request may hold.
+MAX_ITEMS = 1000
+_NUMERIC = {"quantity", "amount"}
+
+
+def _ingest_operation(kind: importer.Kind, settings: Settings) -> dict[str, Any]:
+    now = utcnow()
+    columns = importer.columns(kind, settings, now.date(), now)
+    required = [column.name for column in columns if column.required]
+    if kind == "consent":
+        required.append("wording")
+    item = {
+        "type": "object",
+        "properties": {
+            column.name: {"type": ["string", "number"] if column.name in _NUMERIC else "string"}
+            for column in columns
+        },
+        "required": required,
+    }
+    body = {
+        "type": "object",
+        "properties": {kind: {"type": "array", "maxItems": MAX_ITEMS, "items": item}},
+        "required": [kind],
+    }
+    result = {
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IngestResult"}}}
+    }
+    return {
+        "post": {
+            "operationId": f"ingest_{kind}",
+            "summary": f"Upsert or record {kind}, as `rapport import {kind}` does",
+            "security": [{"bearer": []}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+            "responses": {
+                "200": {"description": "Every item was valid", **result},
+                "400": _refusal("The body is not JSON"),
+                "401": _refusal("No token, or an unknown or revoked one"),
+                "403": _refusal("The token's scope is not ingest"),
+                "413": _refusal(f"Over {MAX_ITEMS} items, or a body over web.max_body_bytes"),
+                "422": {
+                    "description": "Some items were invalid (the valid ones were written)",
+                    **result,
+                },
+                "429": _refusal("Too many requests for this token; see Retry-After"),
+            },
+        }
+    }
+
+
+def openapi_document(settings: Settings) -> dict[str, Any]:
+    """The whole document: :data:`OPENAPI` and the ingest endpoints."""
+    document = copy.deepcopy(OPENAPI)
+    for kind in INGEST_KINDS:
+        document["paths"][f"{PREFIX}/{kind}"] = _ingest_operation(kind, settings)
+    return document

@@ -24,6 +24,7 @@ from rapport.engine.core.timeutil import Clock, utcnow
 from rapport.engine.runtime import services
 from rapport.engine.web import (
     api,
+    api_ingest,
     email_events,
     feedback,
     health,
@@ -77,6 +78,7 @@ def create_app(settings: Settings, engine: Engine, *, clock: Clock = utcnow) -> 
         *email_events.routes,
         *feedback.routes,
         *api.routes,  # /api/v1 (docs/api.md)
+        *api_ingest.routes,
     ]
     app = Starlette(
         routes=routes,

@@ -1,0 +1,111 @@
+"""Ingest endpoints of the HTTP API (issue 19, point 2): customers, orders, consent.
+
+``POST /api/v1/customers|orders|consent`` with ``{"customers": [...]}`` (or
+``orders``, ``consent``) and a token of scope ``ingest``. Each item is checked and
+written exactly as a line of a JSON Lines import is (the importer's columns,
+:func:`rapport.engine.customers.rows.parse_record`, and its batch writer): the same
+per-field rules, the same idempotent upserts, customers erased on request skipped,
+never re-created. The API adds one rule: consent needs a ``wording`` version, since
+a grant from an API call has no paper trail besides it.
+
+A batch holds at most :data:`MAX_ITEMS` items (more is ``413``). Valid items are
+written even when others are not: the answer is then ``422`` and lists each problem
+as a JSON pointer into the request with its reason (``/customers/3/email: not a
+valid address``), so nothing valid is lost and the caller resends only what failed.
+Every token may make :data:`REQUESTS_PER_MINUTE` ingest requests a minute; past
+that, ``429`` with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from rapport.engine.core.errors import Problem
+from rapport.engine.customers import importer
+from rapport.engine.customers.rows import Row, parse_record
+from rapport.engine.web.api import INGEST_KINDS, MAX_ITEMS, PREFIX, api_error, authenticate
+from rapport.engine.web.context import WebContext, web_context
+from rapport.engine.web.ratelimit import RateLimiter
+
+REQUESTS_PER_MINUTE = 120
+
+
+def _limiter(request: Request, web: WebContext) -> RateLimiter:
+    state = request.app.state
+    limiter = getattr(state, "api_limiter", None)
+    if limiter is None:
+        limiter = RateLimiter(REQUESTS_PER_MINUTE, timedelta(minutes=1), clock=web.clock)
+        state.api_limiter = limiter
+    return limiter
+
+
+def _pointer(kind: str, problem: Problem) -> str:
+    where = f"/{kind}/{problem.line}" + (f"/{problem.field}" if problem.field else "")
+    return f"{where}: {problem.message}"
+
+
+def ingest(web: WebContext, kind: importer.Kind, items: list[Any]) -> dict[str, Any]:
+    """Check and write ``items`` as the importer writes one batch; the counts and the
+    problems as JSON pointers."""
+    now = web.now()
+    columns = importer.columns(kind, web.settings, now.date(), now)
+    order = {column.name: index for index, column in enumerate(columns)}
+    rows: list[Row] = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            rows.append(Row(index, problems=[Problem(kind, index, "not a JSON object")]))
+            continue
+        row = parse_record(item, index, kind, columns)
+        if kind == "consent" and not str(item.get("wording") or "").strip():
+            row.problems.append(Problem(kind, index, "is required", "wording"))
+        rows.append(row)
+    report = importer.ImportReport(kind=kind, file=kind, max_problems=MAX_ITEMS * 8)
+    report.rows_read = len(rows)
+    settings = web.settings
+    kinds = {name: config.kind or name for name, config in settings.channels.items()}
+    if rows:
+        importer._flush(web.engine, kind, rows, report, order, now, kinds)
+    return {
+        "accepted": report.accepted,
+        "inserted": report.inserted,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "rejected": report.rejected,
+        "skipped": [_pointer(kind, problem) for problem in report.skipped],
+        "errors": [_pointer(kind, problem) for problem in report.problems],
+    }
+
+
+def _endpoint(kind: importer.Kind) -> Any:
+    async def endpoint(request: Request) -> Response:
+        found = await authenticate(request, "ingest")
+        if isinstance(found, Response):
+            return found
+        web = web_context(request)
+        if not _limiter(request, web).allow(f"api:{found[0]}"):
+            return api_error(429, "too many requests for this token", {"Retry-After": "60"})
+        try:
+            body = json.loads(await request.body(), parse_float=Decimal)
+        except (ValueError, RecursionError):
+            return api_error(400, "the body is not valid JSON")
+        items = body.get(kind) if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            return api_error(422, f'the body must be {{"{kind}": [...]}}')
+        if len(items) > MAX_ITEMS:
+            return api_error(413, f"at most {MAX_ITEMS} {kind} per request")
+        result = await run_in_threadpool(ingest, web, kind, items)
+        return JSONResponse(result, status_code=422 if result["errors"] else 200)
+
+    endpoint.__name__ = f"ingest_{kind}"
+    return endpoint
+
+
+routes = [Route(f"{PREFIX}/{kind}", _endpoint(kind), methods=["POST"]) for kind in INGEST_KINDS]
