@@ -171,16 +171,16 @@ def _ingest_operation(kind: importer.Kind, settings: Settings) -> dict[str, Any]
     now = utcnow()
     columns = importer.columns(kind, settings, now.date(), now)
     required = [column.name for column in columns if column.required]
+    properties: dict[str, Any] = {
+        column.name: {"type": ["string", "number"] if column.name in _NUMERIC else "string"}
+        for column in columns
+    }
     if kind == "consent":
         required.append("wording")
-    item = {
-        "type": "object",
-        "properties": {
-            column.name: {"type": ["string", "number"] if column.name in _NUMERIC else "string"}
-            for column in columns
-        },
-        "required": required,
-    }
+        properties["actor"] = {"type": "string", "enum": ["system", "customer"]}
+        properties["ip"] = {"type": "string"}
+        properties["user_agent"] = {"type": "string"}
+    item = {"type": "object", "properties": properties, "required": required}
     body = {
         "type": "object",
         "properties": {kind: {"type": "array", "maxItems": MAX_ITEMS, "items": item}},

@@ -6,7 +6,11 @@ written exactly as a line of a JSON Lines import is (the importer's columns,
 :func:`rapport.engine.customers.rows.parse_record`, and its batch writer): the same
 per-field rules, the same idempotent upserts, customers erased on request skipped,
 never re-created. The API adds one rule: consent needs a ``wording`` version, since
-a grant from an API call has no paper trail besides it.
+a grant from an API call has no paper trail besides it. A consent item may say
+``"actor": "customer"`` (the person acted themselves, e.g. ticked a box at checkout);
+its evidence then carries the ``ip`` and ``user_agent`` the item gives, or else the
+request's own (a client address and ``User-Agent``), as a form on our own pages would.
+Without it (``"actor": "system"``, the default) no address or agent is recorded.
 
 A batch holds at most :data:`MAX_ITEMS` items (more is ``413``). Valid items are
 written even when others are not: the answer is then ``422`` and lists each problem
@@ -18,6 +22,7 @@ that, ``429`` with ``Retry-After``.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from datetime import timedelta
 from decimal import Decimal
@@ -32,10 +37,13 @@ from rapport.engine.core.errors import Problem
 from rapport.engine.customers import importer
 from rapport.engine.customers.rows import Row, parse_record
 from rapport.engine.web.api import INGEST_KINDS, MAX_ITEMS, PREFIX, api_error, authenticate
-from rapport.engine.web.context import WebContext, web_context
+from rapport.engine.web.context import WebContext, client_ip, web_context
 from rapport.engine.web.ratelimit import RateLimiter
 
 REQUESTS_PER_MINUTE = 120
+ACTORS = ("system", "customer")
+#: The most of a ``User-Agent`` the evidence keeps (``consent_event.user_agent``).
+MAX_USER_AGENT = 500
 
 
 def _limiter(request: Request, web: WebContext) -> RateLimiter:
@@ -52,7 +60,44 @@ def _pointer(kind: str, problem: Problem) -> str:
     return f"{where}: {problem.message}"
 
 
-def ingest(web: WebContext, kind: importer.Kind, items: list[Any]) -> dict[str, Any]:
+def _address(text: str | None) -> str | None:
+    try:
+        return str(ipaddress.ip_address(text)) if text else None
+    except ValueError:
+        return None
+
+
+def _consent_extras(
+    row: Row, item: dict[str, Any], kind: str, client: tuple[str | None, str | None]
+) -> None:
+    """The API's consent rules: a wording version, and the actor's evidence."""
+    line = row.line
+    if not str(item.get("wording") or "").strip():
+        row.problems.append(Problem(kind, line, "is required", "wording"))
+    actor = item.get("actor", "system")
+    if actor not in ACTORS:
+        row.problems.append(Problem(kind, line, f"must be one of {', '.join(ACTORS)}", "actor"))
+        return
+    if actor != "customer":
+        return
+    ip, agent = item.get("ip"), item.get("user_agent") or client[1]
+    try:
+        ip = str(ipaddress.ip_address(ip)) if ip else _address(client[0])
+    except (TypeError, ValueError):
+        row.problems.append(Problem(kind, line, "not an IP address", "ip"))
+    if agent is not None and (not isinstance(agent, str) or not agent.isprintable()):
+        row.problems.append(Problem(kind, line, "not a printable text", "user_agent"))
+    elif not row.problems:
+        row.values["ip"] = ip
+        row.values["user_agent"] = agent[:MAX_USER_AGENT] if agent else None
+
+
+def ingest(
+    web: WebContext,
+    kind: importer.Kind,
+    items: list[Any],
+    client: tuple[str | None, str | None] = (None, None),
+) -> dict[str, Any]:
     """Check and write ``items`` as the importer writes one batch; the counts and the
     problems as JSON pointers."""
     now = web.now()
@@ -64,8 +109,8 @@ def ingest(web: WebContext, kind: importer.Kind, items: list[Any]) -> dict[str, 
             rows.append(Row(index, problems=[Problem(kind, index, "not a JSON object")]))
             continue
         row = parse_record(item, index, kind, columns)
-        if kind == "consent" and not str(item.get("wording") or "").strip():
-            row.problems.append(Problem(kind, index, "is required", "wording"))
+        if kind == "consent":
+            _consent_extras(row, item, kind, client)
         rows.append(row)
     report = importer.ImportReport(kind=kind, file=kind, max_problems=MAX_ITEMS * 8)
     report.rows_read = len(rows)
@@ -101,7 +146,8 @@ def _endpoint(kind: importer.Kind) -> Any:
             return api_error(422, f'the body must be {{"{kind}": [...]}}')
         if len(items) > MAX_ITEMS:
             return api_error(413, f"at most {MAX_ITEMS} {kind} per request")
-        result = await run_in_threadpool(ingest, web, kind, items)
+        client = (client_ip(request), request.headers.get("user-agent"))
+        result = await run_in_threadpool(ingest, web, kind, items, client)
         return JSONResponse(result, status_code=422 if result["errors"] else 200)
 
     endpoint.__name__ = f"ingest_{kind}"

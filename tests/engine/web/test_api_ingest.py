@@ -154,3 +154,41 @@ def test_refusals_401_403_413_422_400_and_429(
     assert client.post(url, json=body, headers=tokens["ingest"]).status_code == 200
     limited = client.post(url, json=body, headers=tokens["ingest"])
     assert limited.status_code == 429 and limited.headers["retry-after"] == "60"
+
+
+def test_consent_by_the_customer_keeps_their_address_and_agent_as_evidence(
+    engine: Engine, app_and_tokens: tuple[TestClient, dict[str, dict[str, str]]]
+) -> None:
+    client, tokens = app_and_tokens
+    client.post(
+        "/api/v1/customers",
+        json={"customers": [customer("C1"), customer("C2"), customer("C3")]},
+        headers=tokens["ingest"],
+    )
+    grant = {
+        "channel": "email",
+        "topic": "newsletter",
+        "status": "granted",
+        "source": "checkout",
+        "wording": "v3",
+        "captured_at": "2026-12-06T11:00:00Z",
+    }
+    items = [
+        {**grant, "customer_id": "C1", "actor": "customer", "ip": "203.0.113.7"},
+        {**grant, "customer_id": "C2"},
+        {**grant, "customer_id": "C3", "actor": "customer", "ip": "nowhere"},
+        {**grant, "customer_id": "C3", "actor": "robot"},
+    ]
+    headers = {**tokens["ingest"], "User-Agent": "Shop/2.0"}
+    answer = client.post("/api/v1/consent", json={"consent": items}, headers=headers)
+    assert answer.status_code == 422
+    assert answer.json()["errors"] == [
+        "/consent/2/ip: not an IP address",
+        "/consent/3/actor: must be one of system, customer",
+    ]
+    with engine.connect() as connection:
+        evidence = {
+            row.customer_id: (row.ip, row.user_agent)
+            for row in connection.execute(select(CONSENT_EVENT))
+        }
+    assert evidence == {"C1": ("203.0.113.7", "Shop/2.0"), "C2": (None, None)}
