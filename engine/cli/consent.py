@@ -96,6 +96,7 @@ def consent_show(
 
     document: dict[str, Any] = {"customer_id": customer_id, "states": [], "evidence": []}
     with user_errors_as_json(as_json, document):
+        _known(app.settings, channel, topic)
         engine = app.migrated_engine()
         with engine.connect() as connection:
             require_customer(connection, customer_id)
@@ -127,11 +128,27 @@ def consent_show(
             f"{state.channel:<6} {state.topic:<12} {state.status:<10} since "
             f"{isoformat_z(state.captured_at)}"
         )
+    if not states and not events:
+        narrowed = " for that channel or topic" if channel or topic else ""
+        click.echo(f"no consent recorded{narrowed}")
+        return
     click.echo("evidence:")
     for event in events:
         click.echo(
             f"  {isoformat_z(event.captured_at)} {event.channel}/{event.topic} {event.status} "
             f"source={event.source} wording={event.wording or '-'}"
+        )
+
+
+def _known(settings: Any, channel: str | None, topic: str | None) -> None:
+    """A channel and topic named on the command line must be configured ones."""
+    if channel is not None and channel not in settings.channels:
+        raise UserError(
+            f"--channel: unknown channel {channel!r}; configured: " + ", ".join(settings.channels)
+        )
+    if topic is not None and topic not in settings.topics:
+        raise UserError(
+            f"--topic: unknown topic {topic!r}; configured: " + ", ".join(settings.topics)
         )
 
 
@@ -163,14 +180,7 @@ def _edit_consent(
                 "(e.g. paper-form-2025-03)"
             )
     recorded_source, wording = _evidence(source, wording)
-    if channel not in settings.channels:
-        raise UserError(
-            f"--channel: unknown channel {channel!r}; configured: " + ", ".join(settings.channels)
-        )
-    if topic not in settings.topics:
-        raise UserError(
-            f"--topic: unknown topic {topic!r}; configured: " + ", ".join(settings.topics)
-        )
+    _known(settings, channel, topic)
     engine = app.migrated_engine()
     now = datetime.now(UTC)
     with engine.begin() as connection:

@@ -1,8 +1,7 @@
 """Operator configuration: config.yaml, validated, with RAPPORT_* overrides.
 
-Relative paths in the file are resolved against the file's own folder, so the
-daemon behaves the same whatever directory it is started from. Secrets come from
-the environment, never required in the file.
+Relative paths are resolved against the file's own folder, whatever directory the
+daemon starts from. Secrets come from the environment, never required in the file.
 """
 
 from __future__ import annotations
@@ -27,6 +26,7 @@ from pydantic import (
 
 from rapport.engine.core.configcheck import SMS_LEGAL_WINDOW, adapter_problems, check_keys
 from rapport.engine.core.errors import ConfigError, Problem
+from rapport.engine.core.i18n import known_locale
 from rapport.engine.core.keywords import SMSKeywords
 from rapport.engine.core.sender import check_sender_texts
 from rapport.engine.core.yamlsource import Strict, YamlSyntaxError, load_yaml, validate_document
@@ -68,6 +68,11 @@ class LocaleConfig(Strict):
     #: What ``campaigns validate`` does when a campaign has no templates for a
     #: supported locale (its customers get the default's): warn, or fail.
     missing_templates: Literal["warn", "fail"] = "warn"
+
+    @field_validator("default", "supported")
+    @classmethod
+    def _known(cls, value: Any) -> Any:
+        return [known_locale(v) for v in value] if isinstance(value, list) else known_locale(value)
 
 
 class LifecycleConfig(Strict):
@@ -243,12 +248,8 @@ class WebConfig(Strict):
 
 
 class TemplateLimitsConfig(Strict):
-    """What one message's templates may spend (see engine/rendering/budget.py).
-
-    A marketer's template is untrusted code: past these limits it is refused with its
-    FILE:LINE in validate, preview and plan alike. The bounds keep the limits from
-    being switched off: a template can never have minutes or gigabytes.
-    """
+    """What one message's templates may spend (engine/rendering/budget.py); bounded so
+    that no template can ever have minutes or gigabytes."""
 
     #: Wall-clock time for all of a message's parts.
     max_seconds: float = Field(1.0, gt=0, le=10)
@@ -277,12 +278,8 @@ class DaemonConfig(Strict):
 
 
 class RetentionConfig(Strict):
-    """How long the outbox keeps what it sent, and planning the decisions it stored.
-
-    Final messages older than ``outbox_days`` lose subject and bodies, not their rows
-    (engine/delivery/retention.py; nightly in ``rapport run``, or ``rapport outbox
-    prune``); plan decisions older than ``decision_days`` go (engine/planning/decisions.py).
-    """
+    """Days final messages keep their bodies (engine/delivery/retention.py) and plan
+    decisions are kept (engine/planning/decisions.py); pruned nightly by ``rapport run``."""
 
     outbox_days: int = Field(90, ge=1, le=3650)
     decision_days: int = Field(30, ge=1, le=3650)

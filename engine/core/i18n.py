@@ -59,6 +59,15 @@ UI_LANGUAGES = (SOURCE_LANGUAGE, *shipped_languages())
 
 
 @lru_cache(maxsize=1024)
+def known_locale(value: str) -> str:
+    """``value`` if Babel knows the locale ('persian' or 'xx_YY' are refused)."""
+    try:
+        Locale.parse(value.replace("-", "_"))
+    except (UnknownLocaleError, ValueError, TypeError):
+        raise ValueError(f"{value!r} is not a known locale (e.g. en, fa_IR, zh_Hant)") from None
+    return value
+
+
 def with_script(locale: str) -> str:
     """``locale`` with the script CLDR's likely subtags give it when it names none and
     its territory writes another script than its language's default: ``zh_TW`` ->
