@@ -61,8 +61,14 @@ def web_context(request: Request) -> WebContext:
     return web
 
 
-def not_found(request: Request) -> HTMLResponse:
+#: Paths whose callers are programs: their refusals are JSON, not pages.
+PROGRAM_PATHS = ("/webhooks/", "/api/")
+
+
+def not_found(request: Request) -> Response:
     """The one answer for every unusable link; its body depends only on the headers."""
+    if request.url.path.startswith(PROGRAM_PATHS):
+        return JSONResponse({"error": "not found"}, status_code=404)
     web = web_context(request)
     language = request_language(request)
     return HTMLResponse(web.pages.render("not_found.html", language), status_code=404)
@@ -76,10 +82,10 @@ def request_language(request: Request) -> str:
 def error_page(request: Request, status: int, headers: Mapping[str, str] | None = None) -> Response:
     """A refusal (400, 403, 405, 413...) as a page in the client's language.
 
-    Under ``/webhooks/`` the callers are providers' programs, which get the webhooks'
-    JSON shape instead (``{"error": ...}``, see docs/webhooks.md).
+    Under ``/webhooks/`` and ``/api/`` the callers are programs, which get a JSON body
+    instead (``{"error": ...}``, see docs/webhooks.md and docs/api.md).
     """
-    if request.url.path.startswith("/webhooks/"):
+    if request.url.path.startswith(PROGRAM_PATHS):
         return JSONResponse(
             {"error": HTTPStatus(status).phrase.lower()}, status_code=status, headers=headers
         )

@@ -151,3 +151,16 @@ def test_every_curl_line_of_docs_api_md_answers_as_the_page_shows(engine: Engine
                 assert answer == shown, line
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("GET", "/api/v1/nowhere", 404), ("DELETE", "/api/v1/openapi.json", 405)],
+)
+def test_every_refusal_under_api_is_json(
+    client: TestClient, method: str, path: str, status: int
+) -> None:
+    answer = client.request(method, path)
+    assert answer.status_code == status
+    assert answer.headers["content-type"].startswith("application/json")
+    assert "error" in answer.json()
