@@ -68,7 +68,7 @@ def db_current(app: AppContext, as_json: bool) -> None:
     head = scripts.get_current_head()
     known = _applied(scripts, current) is not None
     script = scripts.get_revision(current) if current is not None and known else None
-    message: str | None = script.doc if script is not None else None
+    message: str | None = _plain(script.doc) if script is not None else None
     if as_json:
         echo_json(
             {
@@ -109,7 +109,7 @@ def db_history(app: AppContext, as_json: bool) -> None:
         {
             "revision": script.revision,
             "down_revision": script.down_revision,
-            "message": script.doc,
+            "message": _plain(script.doc),
             "applied": script.revision in applied,
             "current": script.revision == current,
             "head": script.is_head,
@@ -124,3 +124,8 @@ def db_history(app: AppContext, as_json: bool) -> None:
         tags = [tag for tag in ("current", "head") if entry[tag]]
         tagged = f" ({', '.join(tags)})" if tags else ""
         click.echo(f"{entry['revision']} {mark:<7} {entry['message']}{tagged}")
+
+
+def _plain(doc: str | None) -> str | None:
+    """A revision's first line as an operator reads it (no reStructuredText quotes)."""
+    return doc.replace("``", "`") if doc else doc

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from rapport.engine.cli.app import AppContext, config_option
+from rapport.engine.core.errors import UserError
 
 
 def _day(value: str | None) -> date | None:
@@ -82,7 +83,10 @@ def report(
     else:
         printed = None
     if html_path is not None and page is not None:
-        html_path.write_text(page, encoding="utf-8")
+        try:
+            html_path.write_text(page, encoding="utf-8")
+        except OSError as exc:  # the user's path: a mistake to name, not a crash
+            raise UserError(f"--html: cannot write {html_path}: {exc.strerror or exc}") from None
         click.echo(f"report written to {html_path}", err=True)
     if printed is not None:
         click.echo(printed, nl=False)

@@ -186,3 +186,11 @@ def test_run_once_prints_no_traceback(workdir: Path) -> None:
     assert "Traceback" not in result.stderr
     assert "SchedulerNotRunning" not in result.stderr
     assert "dispatch:" in result.stdout
+
+
+def test_a_report_written_where_no_folder_is_names_the_path_and_exits_1(workdir: Path) -> None:
+    target = workdir / "no" / "such" / "folder" / "report.html"
+    result = run_rapport("report", "--html", str(target), cwd=workdir)
+    assert result.returncode == 1, result.stderr
+    assert f"--html: cannot write {target}" in result.stderr
+    assert "Traceback" not in result.stderr
