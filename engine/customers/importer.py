@@ -357,7 +357,7 @@ def _open(path: Path, file: str) -> tuple[IO[bytes], bool]:
     return handle, suffix in CSV_SUFFIXES
 
 
-def _flush(
+def write_batch(
     engine: Engine,
     kind: Kind,
     batch: Sequence[Row],
@@ -366,7 +366,10 @@ def _flush(
     now: datetime,
     kinds: Mapping[str, str],
 ) -> None:
-    """Write one batch in one transaction, then account for its rows in row order."""
+    """Write one batch in one transaction, then account for its rows in row order.
+
+    The file import and the API's ingest endpoints (engine/web/api_ingest.py) both
+    write through here, so rows meet the same checks and the same idempotent upserts."""
     flagged: list[tuple[Row, str]] = []
     with engine.begin() as connection:
         _skip_erased(connection, batch, report.file, "id" if kind == "customers" else "customer_id")
@@ -441,11 +444,11 @@ def import_file(
             report.rows_read += 1
             batch.append(row)
             if len(batch) >= batch_size:
-                _flush(engine, kind, batch, report, order, now, kinds)
+                write_batch(engine, kind, batch, report, order, now, kinds)
                 batch = []
                 tick()
         if batch:
-            _flush(engine, kind, batch, report, order, now, kinds)
+            write_batch(engine, kind, batch, report, order, now, kinds)
         tick()
     log.info(
         "import %s finished: %d read, %d accepted, %d rejected, %d skipped (erased)",

@@ -117,7 +117,7 @@ def ingest(
     settings = web.settings
     kinds = {name: config.kind or name for name, config in settings.channels.items()}
     if rows:
-        importer._flush(web.engine, kind, rows, report, order, now, kinds)
+        importer.write_batch(web.engine, kind, rows, report, order, now, kinds)
     return {
         "accepted": report.accepted,
         "inserted": report.inserted,
