@@ -330,21 +330,22 @@ def _control_problems(key: str, value: Any, offer: Mapping[str, Any]) -> list[Of
     return problems
 
 
-def _is_percent(value: Any) -> bool:
+def _positive_number(value: Any) -> Decimal | None:
+    """``value`` as a finite positive Decimal, or None (booleans and text refused)."""
     if isinstance(value, bool) or not isinstance(value, _SCALARS):
-        return False
+        return None
     try:
         number = Decimal(str(value))
     except InvalidOperation:
-        return False
-    return number.is_finite() and 0 < number <= 100
+        return None
+    return number if number.is_finite() and number > 0 else None
+
+
+def _is_percent(value: Any) -> bool:
+    number = _positive_number(value)
+    return number is not None and number <= 100
 
 
 def _is_amount(value: Any) -> bool:
-    if isinstance(value, bool) or not isinstance(value, _SCALARS):
-        return False
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        return False
-    return number.is_finite() and 0 < number < 10**14
+    number = _positive_number(value)
+    return number is not None and number < 10**14
