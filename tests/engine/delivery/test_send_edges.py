@@ -95,12 +95,15 @@ async def test_a_check_that_waited_past_a_third_of_the_lease_sends_nothing(store
         ).run_once()
     finally:
         releaser.join()
-    # The e-mail channel's next check waited 2.5 s, more than a third of the 3 s lease:
-    # the lease it would have written was nearly over, so it sent nothing more (the SMS
-    # channel's checks ran after the lock was gone, quickly, and sent).
-    emails = [key for key in sent if key.endswith(":email")]
-    assert emails == ["P0000:edges:0:email"] and first.database_error == "StaleCheck"
-    left = 8 - len(sent)  # at least the other three e-mails, handed back
+    # The next check after the lock was taken waited 2.5 s, more than a third of the 3 s
+    # lease: the lease it would have written was nearly over, so its channel sent nothing
+    # more. Which channel's check that was depends on which asked first (the checks of
+    # both run on one database thread, one group at a time); the other channel's checks
+    # ran after the lock was gone, quickly, and sent.
+    per_channel = Counter(key.rsplit(":", 1)[1] for key in sent)
+    assert first.database_error == "StaleCheck"
+    assert min(per_channel["email"], per_channel["sms"]) <= 1, sent
+    left = 8 - len(sent)  # at least the stale channel's other three, handed back
     assert left >= 3 and outbox_statuses(url) == Counter({"sent": len(sent), "queued": left})
 
     second = await dispatcher(engine, {"email": channel, "sms": channel}).run_once()
