@@ -12,8 +12,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Column, Index, Numeric, Table, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Index, Numeric, Table, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from rapport.engine.core.timeutil import UTCDateTime
@@ -302,6 +303,34 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
+class CustomerEvent(SQLModel, table=True):
+    """Something that happened to a customer, told by another system through
+    ``POST /api/v1/events`` (``order_shipped``, ``trial_ended``), which an ``event``
+    trigger can follow (engine/triggers/events.py).
+
+    ``event_key`` is the client's ``id`` of the event: (customer_id, name, event_key)
+    is unique, so re-posting an event changes nothing. ``data`` is a small JSON
+    object (bounded by the API) templates see as ``occasion.event.data``. Rows older
+    than ``retention.event_days`` are deleted by the nightly retention
+    (engine/delivery/retention.py)."""
+
+    __tablename__ = "customer_event"
+    __table_args__ = (
+        UniqueConstraint("customer_id", "name", "event_key", name="uq_customer_event_key"),
+        # Retention deletes by age; planning reads recent events per customer through
+        # the unique key's (customer_id, name) prefix.
+        Index("ix_customer_event_occurred_at", "occurred_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: str = Field(foreign_key="customer.id", max_length=64)
+    name: str = Field(max_length=64)
+    event_key: str = Field(max_length=64)
+    occurred_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    data: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON()))
+    recorded_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
 # The tables as SQLAlchemy Core sees them, for the hot paths that select columns and
 # bulk-write rows rather than load entities (8-16x faster). Defined here, once.
 CUSTOMER: Table = Customer.__table__  # type: ignore[attr-defined]
@@ -315,3 +344,4 @@ FEEDBACK_ANSWER: Table = FeedbackAnswer.__table__  # type: ignore[attr-defined]
 PLAN_RUN: Table = PlanRun.__table__  # type: ignore[attr-defined]
 PLAN_DECISION: Table = PlanDecision.__table__  # type: ignore[attr-defined]
 API_TOKEN: Table = ApiToken.__table__  # type: ignore[attr-defined]
+CUSTOMER_EVENT: Table = CustomerEvent.__table__  # type: ignore[attr-defined]
