@@ -12,9 +12,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Numeric, Table, UniqueConstraint, text
+from sqlalchemy import Column, Index, Numeric, Table, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from rapport.engine.core.timeutil import UTCDateTime
@@ -310,7 +309,7 @@ class CustomerEvent(SQLModel, table=True):
 
     ``event_key`` is the client's ``id`` of the event: (customer_id, name, event_key)
     is unique, so re-posting an event changes nothing. ``data`` is a small JSON
-    object (bounded by the API) templates see as ``occasion.event.data``. Rows older
+    object (at most 4,096 bytes) templates see as ``occasion.event.data``. Rows older
     than ``retention.event_days`` are deleted by the nightly retention
     (engine/delivery/retention.py)."""
 
@@ -327,7 +326,8 @@ class CustomerEvent(SQLModel, table=True):
     name: str = Field(max_length=64)
     event_key: str = Field(max_length=64)
     occurred_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    data: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON()))
+    #: The event's data: a JSON object as compact text (numbers read back as Decimal).
+    data: str | None = Field(default=None, sa_column=Column(Text()))
     recorded_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 

@@ -38,7 +38,7 @@ def upgrade() -> None:
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("event_key", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("occurred_at", rapport.engine.core.timeutil.UTCDateTime(), nullable=False),
-        sa.Column("data", sa.JSON(), nullable=True),
+        sa.Column("data", sa.Text(), nullable=True),
         sa.Column("recorded_at", rapport.engine.core.timeutil.UTCDateTime(), nullable=False),
         sa.UniqueConstraint("customer_id", "name", "event_key", name="uq_customer_event_key"),
     )
