@@ -11,7 +11,7 @@ from __future__ import annotations
 import click
 
 from rapport.engine.cli.app import AppContext, config_option, echo_json
-from rapport.engine.web.api_tokens import SCOPES
+from rapport.engine.web.scopes import SCOPES
 
 _JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 

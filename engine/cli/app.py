@@ -3,23 +3,31 @@
 The group ``cli`` is bare here; ``rapport.engine.cli.main`` adds the commands to it
 (each command family is its own module that imports from this one) and maps errors
 to exit codes. This module imports no command module.
+
+Start-up is part of every command's cost (``rapport --help`` answers in well under a
+quarter second): this module and every command module import only click and light
+modules at the top; SQLAlchemy, pydantic, the models, Jinja, Babel, holidays, the web
+stack and the like are imported inside the command function that uses them
+(tests/engine/cli/test_startup_imports.py keeps it so).
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import click
-from sqlalchemy import Engine
 
-from rapport.engine.core.config import Settings, load_settings
 from rapport.engine.core.errors import UserError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from rapport.engine.core.config import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 P = ParamSpec("P")
@@ -37,6 +45,8 @@ class AppContext:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from rapport.engine.core.config import load_settings
+
             self._settings = load_settings(self.config_path)
         return self._settings
 
@@ -134,6 +144,8 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
 
 def run_async(coroutine: Any) -> Any:
+    import asyncio
+
     return asyncio.run(coroutine)
 
 

@@ -21,7 +21,6 @@ import click
 from rapport.engine.cli.app import AppContext, config_option, echo_json
 from rapport.engine.cli.jsonout import user_errors_as_json
 from rapport.engine.core.errors import UserError
-from rapport.engine.core.timeutil import isoformat_z
 
 
 @click.group()
@@ -123,6 +122,8 @@ def consent_show(
         ]
         echo_json({"ok": True, **document, "problems": []})
         return
+    from rapport.engine.core.timeutil import isoformat_z
+
     for state in states:
         click.echo(
             f"{state.channel:<6} {state.topic:<12} {state.status:<10} since "

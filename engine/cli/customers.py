@@ -18,13 +18,15 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from rapport.engine.cli.app import AppContext, config_option
-from rapport.engine.core.config import Settings
 from rapport.engine.core.errors import UserError
+
+if TYPE_CHECKING:
+    from rapport.engine.core.config import Settings
 
 
 @click.group()

@@ -14,7 +14,6 @@ cut off at the end of the grace period or an outcome could not be written (see
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import signal
 import sys
@@ -24,7 +23,6 @@ import click
 
 from rapport.engine.cli.app import AppContext, config_option, echo_json, run_async
 from rapport.engine.cli.plan import print_plan_report
-from rapport.engine.runtime import metrics
 
 log = logging.getLogger(__name__)
 
@@ -78,9 +76,11 @@ def dispatch(app: AppContext, once: bool, interval: float, as_json: bool) -> Non
 async def _dispatch_once(
     app: AppContext, engine: Engine, clock: Clock | None = None
 ) -> DispatchReport:
+    import asyncio
+
     from rapport.engine.core.timeutil import utcnow
     from rapport.engine.delivery.dispatch import Dispatcher
-    from rapport.engine.runtime import services
+    from rapport.engine.runtime import metrics, services
 
     settings = app.settings
     dispatcher = Dispatcher(

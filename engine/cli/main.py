@@ -20,9 +20,9 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from typing import NoReturn
 
 import click
-from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from rapport.engine.cli import (
     api_tokens,
@@ -33,6 +33,7 @@ from rapport.engine.cli import (
     db,
     demo,
     imports,
+    init,
     outbox,
     plan,
     report,
@@ -53,6 +54,7 @@ cli.add_command(daemon.run)
 cli.add_command(daemon.serve)
 cli.add_command(consent.consent)
 cli.add_command(demo.demo)
+cli.add_command(init.init)
 cli.add_command(customers.customers)
 cli.add_command(report.report)
 cli.add_command(outbox.outbox)
@@ -95,15 +97,16 @@ def main() -> None:
     except UsageError as exc:
         click.echo(f"usage error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
-    except (OperationalError, ProgrammingError) as exc:
-        _runtime_failure(f"database error: {exc.orig}", exc)
     except RapportError as exc:
         _runtime_failure(str(exc), exc)
     except OSError as exc:
         _runtime_failure(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), exc)
     except KeyboardInterrupt:
         sys.exit(130)
-    except Exception as exc:  # a bug: one line, the traceback only on request
+    except Exception as exc:
+        if (failure := _database_error(exc)) is not None:
+            _runtime_failure(failure, exc)
+        # a bug: one line, the traceback only on request
         said = _one_line(str(exc).strip().rstrip("."))
         what = f"{type(exc).__name__}: {said}" if said else type(exc).__name__
         hint = "" if debugging() else "; set RAPPORT_DEBUG=1 for the traceback"
@@ -147,13 +150,26 @@ def debugging() -> bool:
     return value not in ("", "0", "false", "no", "off")
 
 
+def _database_error(exc: Exception) -> str | None:
+    """What to say of an SQLAlchemy OperationalError or ProgrammingError (a database
+    that cannot be reached, a table missing): the driver's error; None for others.
+
+    SQLAlchemy is not imported for this: a command that never imported it (``--help``
+    must start fast) cannot have raised its errors.
+    """
+    found = sys.modules.get("sqlalchemy.exc")
+    if found is None or not isinstance(exc, (found.OperationalError, found.ProgrammingError)):
+        return None
+    return f"database error: {getattr(exc, 'orig', exc)}"
+
+
 def _one_line(text: str, limit: int = 300) -> str:
     """``text`` on one line, without control characters, at most ``limit`` long."""
     line = " ".join("".join(c if c.isprintable() else " " for c in text).split())
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
-def _runtime_failure(message: str, exc: BaseException, *, prefix: str = "error") -> None:
+def _runtime_failure(message: str, exc: BaseException, *, prefix: str = "error") -> NoReturn:
     """Exit 3 with ``message`` (after the traceback when RAPPORT_DEBUG is set)."""
     if debugging():
         traceback.print_exception(exc, file=sys.stderr)

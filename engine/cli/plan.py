@@ -23,7 +23,6 @@ from rapport.engine.cli.app import (
     parse_day,
 )
 from rapport.engine.core.errors import NotFound
-from rapport.engine.core.timeutil import isoformat_z
 from rapport.engine.planning.clock import planning_now, today_utc
 
 if TYPE_CHECKING:
@@ -57,6 +56,7 @@ def _plan(
     campaigns: Sequence[Campaign] | None = None,
 ) -> PlanReport:
     from rapport.engine.campaigns.model import require_campaigns
+    from rapport.engine.core.timeutil import isoformat_z
     from rapport.engine.planning.plan import run_plan
     from rapport.engine.runtime import services
 
@@ -140,6 +140,7 @@ def explain(app: AppContext, customer_ids: tuple[str, ...], day: str | None, as_
     from rapport.engine.planning.decisions import stored_decisions
     from rapport.engine.planning.planner import history_cutoff, plan_customer
     from rapport.engine.planning.run import audiences_for
+    from rapport.engine.triggers import event_query
 
     settings = app.settings
     the_day = parse_day(day) or today_utc()
@@ -150,7 +151,11 @@ def explain(app: AppContext, customer_ids: tuple[str, ...], day: str | None, as_
     profiles = {}
     with engine.connect() as connection:
         cutoff = history_cutoff(the_day, now)
-        for batch in iter_profile_batches(connection, settings, cutoff, customer_ids=wanted):
+        events = event_query([campaign.trigger for campaign in loaded], the_day)
+        batches = iter_profile_batches(
+            connection, settings, cutoff, customer_ids=wanted, events=events
+        )
+        for batch in batches:
             audiences = audiences_for(connection, batch, the_day)
             for profile in batch:
                 decisions = plan_customer(profile, loaded, audiences, the_day, now, settings)
@@ -179,6 +184,8 @@ def _print_explanation(
     """Each campaign's decision: the stored one when a real plan stored it (with its
     run), else the recomputed one (said on its own line, or once on the heading when
     nothing is stored). Stored decisions of campaigns no longer loaded come last."""
+    from rapport.engine.core.timeutil import isoformat_z
+
     now = {d.campaign: d for d in decisions}
     rows = [(d, stored.get(d.campaign)) for d in decisions]
     rows += [(None, s) for campaign, s in sorted(stored.items()) if campaign not in now]
@@ -215,6 +222,8 @@ def _print_explanation(
 def _explanation_json(customer_id: str, d: Any, s: StoredDecision | None) -> dict[str, Any]:
     """One campaign's JSON line. A stored decision gives reason, detail, variant and
     its run; channel, send_at, stage and tier come from the recomputation."""
+    from rapport.engine.core.timeutil import isoformat_z
+
     out: dict[str, Any] = {"customer_id": customer_id, "campaign": (s or d).campaign}
     if d is not None:
         out |= {

@@ -21,8 +21,8 @@ from sqlalchemy.exc import IntegrityError
 
 from rapport.engine.core.errors import NotFound, UserError
 from rapport.engine.core.models import API_TOKEN
+from rapport.engine.web.scopes import SCOPES
 
-SCOPES = ("ingest", "send", "read")
 PREFIX = "rpt_"
 MAX_NAME = 100
 
