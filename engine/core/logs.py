@@ -40,8 +40,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from rapport.channels.redaction import mask_personal
-
 # A signed link's path segment and a token in a query string, whatever they look like
 # (an admin's report token is any string the operator chose).
 _TOKEN_PATH = re.compile(r"(/(?:unsubscribe|preferences|confirm|feedback)/)[^/\s?#\"']+")
@@ -81,6 +79,10 @@ def redact(text: str) -> str:
     text = _TOKEN_PATH.sub(r"\1[token]", text)
     text = _TOKEN_QUERY.sub(r"\1[token]", text)
     text = _NAMED.sub(_unname, text)
+    # Imported here, not at the top: importing it imports the channels package, and
+    # every command configures logging at start, `rapport --help` too.
+    from rapport.channels.redaction import mask_personal
+
     return mask_personal(text)
 
 
