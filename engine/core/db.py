@@ -19,9 +19,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 import rapport.migrations
-from rapport.engine.core.errors import ConfigError
+from rapport.engine.core.errors import ConfigError, MissingExtra
 
 MIGRATIONS_DIR = Path(rapport.migrations.__file__).parent
+#: The distribution's name (pyproject.toml), for the install hint: the import package
+#: and the command are ``rapport``, but that name belongs to another project on the index.
+DISTRIBUTION = "rapport-engine"
 
 
 def normalise_url(url: str) -> str:
@@ -71,7 +74,25 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    try:
+        # The dialect imports its driver here: psycopg, from the optional extra.
+        return create_engine(url, pool_pre_ping=True)
+    except ImportError as exc:
+        if not _driver_missing(exc):
+            raise
+        raise MissingExtra(
+            "PostgreSQL support is not installed: "
+            f"pip install '{DISTRIBUTION}[postgresql]' (database.url or RAPPORT_DATABASE_URL "
+            "names a postgresql:// database)"
+        ) from None
+
+
+def _driver_missing(exc: ImportError) -> bool:
+    """psycopg is absent, or present without the C library binding it needs (psycopg's
+    own ImportError, "no pq wrapper available", names no module)."""
+    return (exc.name or "").split(".")[0] in ("psycopg", "psycopg_binary") or (
+        "pq wrapper" in str(exc)
+    )
 
 
 def _alembic_config(engine: Engine) -> AlembicConfig:

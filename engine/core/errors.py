@@ -7,6 +7,7 @@
      |    +-- ImportFileError  an import file that cannot be read at all
      |    +-- NotFound         an id the user named does not exist
      +-- UsageError            a command used wrongly: exit 2
+          +-- MissingExtra     the configuration needs an optional part that is not installed
 
 Row-level import problems are not exceptions: a bad row is reported and skipped so
 that the good rows are kept (see :mod:`rapport.engine.customers.importer`).
@@ -67,3 +68,10 @@ class NotFound(UserError):
 
 class UsageError(RapportError):
     """A command was called with arguments that do not fit together."""
+
+
+class MissingExtra(UsageError):
+    """The configuration asks for an optional part of Rapport that is not installed
+    (PostgreSQL support, the ``postgresql`` extra); the message says how to install it.
+
+    Exit 2 like any usage error: nothing ran, and the fix is on the operator's side."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 import re
 import shlex
+import tempfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -201,6 +202,9 @@ def _filled(path: list[str], rest: list[str], folder: Path) -> list[str]:
             filled.append(str(next(data.glob(f"{rest[0]}.*"))))
         elif word == "FILE":
             filled.append(str(folder / f"out-{before.strip('-')}.html"))
+        elif word == "DIR" and path == ["init"]:
+            # A folder of its own per line: init refuses to overwrite another line's files.
+            filled.append(tempfile.mkdtemp(prefix="init-", dir=folder))
         else:
             filled.append(values.get(word, word))
     return filled

@@ -1,0 +1,43 @@
+"""PostgreSQL support is the ``postgresql`` extra: without psycopg, a postgresql:// URL
+is refused with the line that installs it, exit 2, no traceback (README, Quick start;
+docs/operations.md, Installing). The missing module is simulated in a child process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+#: Runs the console script's entry point with psycopg made unimportable.
+WITHOUT_PSYCOPG = (
+    "import sys; sys.modules['psycopg'] = None; sys.argv = ['rapport', *sys.argv[1:]]; "
+    "from rapport.engine.cli.main import main; main()"
+)
+
+
+def _rapport_without_psycopg(*args: str, cwd: Path, url: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
+    env["RAPPORT_DATABASE_URL"] = url
+    return subprocess.run(
+        [sys.executable, "-c", WITHOUT_PSYCOPG, *args],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def test_a_postgresql_url_without_the_extra_says_how_to_install_it(tmp_path: Path) -> None:
+    result = _rapport_without_psycopg(
+        "db", "upgrade", cwd=tmp_path, url="postgresql://postgres@127.0.0.1:5432/rapport"
+    )
+    assert result.returncode == 2, result.stderr
+    assert "PostgreSQL support is not installed: pip install 'rapport-engine[postgresql]'" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_sqlite_runs_without_the_extra(tmp_path: Path) -> None:
+    result = _rapport_without_psycopg(
+        "db", "upgrade", cwd=tmp_path, url=f"sqlite:///{tmp_path / 'rapport.db'}"
+    )
+    assert result.returncode == 0, result.stderr
