@@ -266,11 +266,15 @@ def _mourning_problems(campaign: Campaign, doc: YamlDocument) -> list[Problem]:
                 f"trigger.tones.{index}",
             )
         )
+    if not trigger.names:
+        # Nothing to look up, and every country's calendar for two years is the most
+        # costly thing loading campaigns does (a third of a second for `rapport explain`).
+        return problems
     countries = campaign.audience.countries
     scope = tuple(sorted(countries)) if countries else None
     year = date.today().year
     known = holiday_countries(scope, tuple(sorted(trigger.categories)), (year, year + 1))
-    for index, entry in enumerate(trigger.names or []):
+    for index, entry in enumerate(trigger.names):
         folded = entry.casefold()
         tones = {
             tone_of(country, name): name
