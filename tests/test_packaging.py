@@ -205,3 +205,9 @@ def test_the_installed_wheel_finds_every_requirement_it_declares(installed: Inst
         capture_output=True, text=True, env=installed.env, timeout=60,
     )  # fmt: skip
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_the_installed_command_reports_its_version(installed: Installed, tmp_path: Path) -> None:
+    result = installed.run("rapport", "--version", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"rapport, version {PYPROJECT['project']['version']}"

@@ -136,7 +136,7 @@ def _json_default(value: Any) -> Any:
     default=None,
     help="Configuration file (default: ./config.yaml).",
 )
-@click.version_option(package_name="rapport")
+@click.version_option(package_name="rapport-engine")
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None) -> None:
     """Rapport: permission-based, personalized messaging for customer retention."""
