@@ -34,7 +34,6 @@ from rapport.engine.cli import (
     demo,
     imports,
     init,
-    init,
     outbox,
     plan,
     report,
@@ -55,7 +54,6 @@ cli.add_command(daemon.run)
 cli.add_command(daemon.serve)
 cli.add_command(consent.consent)
 cli.add_command(demo.demo)
-cli.add_command(init.init)
 cli.add_command(init.init)
 cli.add_command(customers.customers)
 cli.add_command(report.report)
