@@ -25,6 +25,7 @@ from bench.scenarios import (
     deliver,
     forget_campaign,
     run_scenario,
+    without_decisions,
     write_campaigns,
 )
 from bench.sinks import HTTPSink, SMTPSink
@@ -165,6 +166,7 @@ def run(
         progress.done(f"planned {one_process.planned:,}, inserted {one_process.inserted:,}")
         samples = stages.samples
         broadcast = one_process
+        undecided = None
         if processes > 1:
             forget_campaign(engine, BROADCAST_ID)
             progress.stage(f"[{kind}] broadcast, {processes} processes")
@@ -181,6 +183,21 @@ def run(
             broadcast.stages = one_process.stages
             broadcast.render_pairs = one_process.render_pairs
             progress.done(f"planned {broadcast.planned:,}, inserted {broadcast.inserted:,}")
+            # The same broadcast again without storing its decisions (issue 18: storing
+            # them may cost at most 10 % of the broadcast), from the same start.
+            forget_campaign(engine, BROADCAST_ID)
+            progress.stage(f"[{kind}] broadcast, {processes} processes, no stored decisions")
+            undecided = run_scenario(
+                "broadcast",
+                engine,
+                without_decisions(broadcast_settings),
+                renderer,
+                counter,
+                DAY,
+                broadcast_now,
+                timed_stages=False,
+            )
+            progress.done(f"planned {undecided.planned:,}, inserted {undecided.inserted:,}")
 
         progress.stage(f"[{kind}] ceiling: raw Jinja, MIME, bulk insert")
         render_ceiling = ceilings.raw_render(renderer, samples.contexts)
@@ -294,6 +311,7 @@ def run(
             "broadcast_one_process": {
                 key: value for key, value in asdict(one_process).items() if key != "stages"
             },
+            "broadcast_without_decisions": asdict(undecided) if undecided else None,
             "trickle": asdict(trickle),
             "repeat": asdict(repeat),
         },

@@ -58,19 +58,37 @@ def bench_settings(
     )
 
 
+def without_decisions(settings: Settings) -> Settings:
+    """``settings`` with ``retention.decision_days: 0``: planning stores no decision."""
+    retention = settings.retention.model_copy(update={"decision_days": 0})
+    return settings.model_copy(update={"retention": retention})
+
+
 #: The broadcast campaign's id (its file's name).
 BROADCAST_ID = "bench-broadcast"
 
 
 def forget_campaign(engine: Engine, campaign: str) -> int:
-    """Remove a campaign's outbox rows, so that the same run can be planned again."""
+    """Remove a campaign's outbox rows and stored plan decisions (with the plan runs
+    left without any), so that the same run can be planned again as if for the first
+    time."""
     with engine.begin() as connection:
         removed = connection.execute(
             text("DELETE FROM outbox_message WHERE campaign = :campaign"), {"campaign": campaign}
         ).rowcount
+        connection.execute(
+            text("DELETE FROM plan_decision WHERE campaign = :campaign"), {"campaign": campaign}
+        )
+        connection.execute(
+            text(
+                "DELETE FROM plan_run WHERE NOT EXISTS "
+                "(SELECT 1 FROM plan_decision WHERE plan_decision.plan_run = plan_run.id)"
+            )
+        )
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("VACUUM ANALYZE outbox_message"))
+            connection.execute(text("VACUUM ANALYZE plan_decision"))
     return removed
 
 

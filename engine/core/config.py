@@ -286,7 +286,7 @@ class RetentionConfig(Strict):
     decisions are kept (engine/planning/decisions.py); pruned nightly by ``rapport run``."""
 
     outbox_days: int = Field(90, ge=1, le=3650)
-    decision_days: int = Field(30, ge=1, le=3650)
+    decision_days: int = Field(30, ge=0, le=3650)
 
 
 class Caps(Strict):

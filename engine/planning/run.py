@@ -143,7 +143,9 @@ def plan_range(
     ``where`` is the run's pre-filter when the caller has built it already.
     """
     report = PlanReport(day=day)
-    log = None if dry_run else DecisionLog(day, now)
+    # ``retention.decision_days: 0`` keeps none (explain then always recomputes).
+    keep = not dry_run and settings.retention.decision_days > 0
+    log = DecisionLog(day, now) if keep else None
     by_id = {c.id: c for c in campaigns}
     cutoff = history_cutoff(day, now)
     # Asked about named customers, read them all (explain and preview want every
@@ -219,7 +221,7 @@ def plan_range(
                 rows.append(_row(decision, rendered, now))
                 if on_planned is not None:
                     on_planned(decision, rendered)
-            if log is not None and (rows or log.rows):
+            if not dry_run and (rows or (log is not None and log.rows)):
                 inserted = write_batch(engine, rows, log)
                 report.inserted += inserted
                 report.already_planned += len(rows) - inserted  # a concurrent planner won

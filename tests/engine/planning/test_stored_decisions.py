@@ -127,6 +127,22 @@ def test_a_dry_run_stores_nothing(engine: Engine) -> None:
     assert count(engine, PLAN_DECISION) == 0 and count(engine, PLAN_RUN) == 0
 
 
+def test_decision_days_zero_stores_no_decision_but_plans_as_before(engine: Engine) -> None:
+    customer(engine, "C1")
+    keep_none = make_settings(retention={"decision_days": 0})
+    report = run_plan(
+        engine,
+        keep_none,
+        CAMPAIGNS,
+        DAY,
+        PLAN_AT,
+        renderer=Renderer(keep_none.templates_path, keep_none.locales.default),
+        signer=Signer(TEST_SECRET),
+    )
+    assert report.inserted == 1 and report.decisions_stored == 0, report
+    assert count(engine, PLAN_DECISION) == 0 and count(engine, PLAN_RUN) == 0
+
+
 def test_a_later_run_of_the_day_keeps_what_decided_and_replaces_what_changed(
     engine: Engine,
 ) -> None:
