@@ -61,7 +61,15 @@ from rapport.engine.rendering.renderer import (
 )
 from rapport.engine.rendering.sms_encoding import count_sms, non_gsm_characters
 
-__all__ = ["ValidationReport", "check_campaigns", "check_configuration", "validate_campaigns"]
+__all__ = [
+    "ValidationReport",
+    "channels_by_kind",
+    "check_campaigns",
+    "check_configuration",
+    "template_kinds",
+    "template_locales",
+    "validate_campaigns",
+]
 
 #: The keyword every SMS provider and our inbound handler honour; see the spec's consent model.
 OPT_OUT_KEYWORD = "STOP"
@@ -135,7 +143,7 @@ def check_campaigns(settings: Settings, renderer: Renderer | None = None) -> Val
     # Library callers (tests) may omit it; the command passes runtime.services'.
     renderer = renderer or Renderer.from_settings(settings)
     for campaign in campaigns:
-        kinds = _template_kinds(campaign, settings)
+        kinds = template_kinds(campaign, settings)
         samples = _Samples(campaign, settings, covering_traits(campaign, settings))
         for kind in kinds:
             for template_set in campaign.template_sets():
@@ -169,18 +177,23 @@ def _sorted(problems: list[Problem]) -> list[Problem]:
     return sorted(unique, key=lambda p: (p.file, p.line or 0, p.field or "", p.message))
 
 
-def _template_kinds(campaign: Campaign, settings: Settings) -> list[ChannelKind]:
+def template_kinds(campaign: Campaign, settings: Settings) -> list[ChannelKind]:
     """The template kinds a campaign's channels need, from each channel's configured kind."""
-    kinds: list[ChannelKind] = []
+    return list(channels_by_kind(campaign, settings))
+
+
+def channels_by_kind(campaign: Campaign, settings: Settings) -> dict[ChannelKind, str]:
+    """Each template kind the campaign's channels need, with the first channel of it."""
+    found: dict[ChannelKind, str] = {}
     for name in campaign.channels:
         config = settings.channels.get(name)
         kind = config.kind if config is not None and config.kind else name
-        if is_channel_kind(kind) and kind not in kinds:
-            kinds.append(kind)
-    return kinds
+        if is_channel_kind(kind):
+            found.setdefault(kind, name)
+    return found
 
 
-def _locales(renderer: Renderer, template_set: str, settings: Settings) -> list[str]:
+def template_locales(renderer: Renderer, template_set: str, settings: Settings) -> list[str]:
     """Default first, then the configured locales, then any other folder that exists."""
     folder = renderer.templates_dir / template_set
     present = sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
@@ -196,7 +209,7 @@ def _check_template_set(
 ) -> None:
     settings = samples.settings
     default = settings.locales.default
-    for locale in _locales(renderer, template_set, settings):
+    for locale in template_locales(renderer, template_set, settings):
         found.problems.extend(_incomplete_folder(renderer, template_set, kind, locale))
         try:
             used = renderer.locale_for(template_set, kind, locale)

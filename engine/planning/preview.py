@@ -15,16 +15,18 @@ from sqlalchemy import Engine
 from rapport.channels.mime import message_id_for
 from rapport.consent.links import unsubscribe_headers
 from rapport.consent.tokens import Signer
-from rapport.engine.campaigns.model import find_campaign, require_campaigns
+from rapport.engine.campaigns.model import Campaign, find_campaign, require_campaigns
 from rapport.engine.core.config import Settings
 from rapport.engine.core.errors import NotFound, UserError
 from rapport.engine.core.sender import from_header
+from rapport.engine.customers.profile import CustomerProfile
 from rapport.engine.customers.profiles import load_profile
-from rapport.engine.customers.recommend import load_co_purchase
+from rapport.engine.customers.recommend import CoPurchase, load_co_purchase
 from rapport.engine.planning.context import message_context
 from rapport.engine.planning.planner import Decision, Reason, decide, history_cutoff, variant_for
 from rapport.engine.planning.run import audiences_for
 from rapport.engine.rendering.locales import full_name
+from rapport.engine.rendering.plain import PlainContext
 from rapport.engine.rendering.renderer import RenderedMessage, Renderer, channel_kind
 from rapport.engine.triggers import Miss, Occasion, find_occasion
 from rapport.engine.triggers.calendars import celebrated_on
@@ -62,6 +64,82 @@ def _stand_in_occasion(
     return Occasion("birthday", "preview", day)
 
 
+@dataclass(frozen=True)
+class CustomerPreview:
+    """What a preview of one customer knows before it picks a channel and a locale:
+    their profile, the planner's decision (shown as selected even when it was not,
+    with a stand-in occasion when there is none that day) and why they would not
+    actually be messaged (``note``)."""
+
+    campaign: Campaign
+    profile: CustomerProfile
+    decision: Decision
+    selected: bool
+    note: str | None
+    co_purchase: CoPurchase
+    #: The channel the planner picked, even for a customer it did not select.
+    planned_channel: str | None
+
+
+def prepare_preview(
+    engine: Engine, settings: Settings, campaign: Campaign, customer_id: str, day: date
+) -> CustomerPreview:
+    """Load the customer and decide as the planner would; :class:`NotFound` for an
+    unknown (or erased) customer."""
+    now = datetime.combine(day, time(0), tzinfo=UTC)
+    with engine.connect() as connection:
+        profile = load_profile(connection, settings, customer_id, history_cutoff(day, now))
+        if profile is None:
+            raise NotFound(f"no customer with id {customer_id!r}")
+        audiences = audiences_for(connection, [profile], day)
+        co_purchase = load_co_purchase(connection, as_of=history_cutoff(day, now))
+    decision = decide(profile, campaign, audiences, day, now, settings)
+    note = None if decision.selected else f"not selected on {day}: {decision.detail}"
+    occasion = find_occasion(campaign, profile, day, settings)
+    if isinstance(occasion, Miss):
+        skus = sorted(profile.history.last_order_by_sku)
+        occasion = _stand_in_occasion(campaign.trigger, profile.country, skus, day)
+        stand_in = f"shown with a stand-in {occasion.kind} occasion"
+        stand_in += f" ({occasion.name} on {occasion.date})" if occasion.name else ""
+        note = f"{note}; {stand_in}" if note else stand_in
+    shown = replace(
+        decision
+        if decision.selected
+        else Decision(
+            profile.id, campaign.id, Reason.SELECTED, stage=decision.stage, tier=decision.tier
+        ),
+        occasion=occasion,
+        topic=campaign.topic,
+        locale=profile.locale,
+    )
+    return CustomerPreview(
+        campaign, profile, shown, decision.selected, note, co_purchase, decision.channel
+    )
+
+
+def preview_context(
+    prepared: CustomerPreview,
+    settings: Settings,
+    signer: Signer,
+    channel: str,
+    locale: str | None = None,
+) -> tuple[CustomerProfile, Decision, PlainContext]:
+    """The template context the planner would build for this customer on ``channel``;
+    with ``locale``, as if the customer's locale were that one (the marketer's preview
+    of every language with one real customer's data)."""
+    profile = prepared.profile if locale is None else replace(prepared.profile, locale=locale)
+    shown = replace(prepared.decision, channel=channel, locale=profile.locale)
+    context = message_context(
+        profile,
+        shown,
+        prepared.campaign,
+        settings,
+        signer,
+        co_purchase=prepared.co_purchase,
+    )
+    return profile, shown, context
+
+
 def render_preview(
     engine: Engine,
     settings: Settings,
@@ -81,36 +159,10 @@ def render_preview(
             f"--channel: campaign {campaign_id} does not use {channel!r}; it uses "
             + ", ".join(campaign.channels)
         )
-    now = datetime.combine(day, time(0), tzinfo=UTC)
-    with engine.connect() as connection:
-        profile = load_profile(connection, settings, customer_id, history_cutoff(day, now))
-        if profile is None:
-            raise NotFound(f"no customer with id {customer_id!r}")
-        audiences = audiences_for(connection, [profile], day)
-        co_purchase = load_co_purchase(connection, as_of=history_cutoff(day, now))
-    decision = decide(profile, campaign, audiences, day, now, settings)
-    note = None if decision.selected else f"not selected on {day}: {decision.detail}"
-    chosen = channel or decision.channel or campaign.channels[0]
-    occasion = find_occasion(campaign, profile, day, settings)
-    if isinstance(occasion, Miss):
-        skus = sorted(profile.history.last_order_by_sku)
-        occasion = _stand_in_occasion(campaign.trigger, profile.country, skus, day)
-        stand_in = f"shown with a stand-in {occasion.kind} occasion"
-        stand_in += f" ({occasion.name} on {occasion.date})" if occasion.name else ""
-        note = f"{note}; {stand_in}" if note else stand_in
-    shown = replace(
-        decision
-        if decision.selected
-        else Decision(
-            profile.id, campaign.id, Reason.SELECTED, stage=decision.stage, tier=decision.tier
-        ),
-        channel=chosen,
-        occasion=occasion,
-        topic=campaign.topic,
-        locale=profile.locale,
-    )
+    prepared = prepare_preview(engine, settings, campaign, customer_id, day)
+    chosen = channel or prepared.planned_channel or campaign.channels[0]
     kind = channel_kind(settings.channels[chosen].kind or chosen)
-    context = message_context(profile, shown, campaign, settings, signer, co_purchase=co_purchase)
+    profile, shown, context = preview_context(prepared, settings, signer, chosen)
     _, template_set = variant_for(campaign, profile.id)  # the customer's A/B variant
     rendered = renderer.render(template_set, kind, profile.locale, context)
     headers: dict[str, str] = {}
@@ -125,4 +177,4 @@ def render_preview(
         }
     else:
         headers = {"To": profile.phone or ""}
-    return Preview(chosen, rendered, headers, decision.selected, note)
+    return Preview(chosen, rendered, headers, prepared.selected, prepared.note)

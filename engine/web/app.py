@@ -23,6 +23,7 @@ from rapport.engine.core.config import Settings
 from rapport.engine.core.timeutil import Clock, utcnow
 from rapport.engine.runtime import services
 from rapport.engine.web import (
+    admin,
     api,
     api_ingest,
     email_events,
@@ -77,6 +78,7 @@ def create_app(settings: Settings, engine: Engine, *, clock: Clock = utcnow) -> 
         *sms_receipts.routes,
         *email_events.routes,
         *feedback.routes,
+        *admin.routes,  # /admin/campaigns: the marketer's preview
         *api.routes,  # /api/v1 (docs/api.md)
         *api_ingest.routes,
     ]

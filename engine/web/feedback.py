@@ -11,7 +11,6 @@ and gets the same thank-you. A bad token gets the standard 404.
 
 from __future__ import annotations
 
-import hmac
 from datetime import date, timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +21,7 @@ from starlette.routing import Route
 
 from rapport.consent.tokens import Purpose
 from rapport.engine.customers.feedback import answered, record_answer
+from rapport.engine.web.admin import admin_refusal
 from rapport.engine.web.context import not_found, resolve, web_context
 from rapport.engine.web.headers import REPORT_POLICY
 
@@ -68,13 +68,6 @@ async def feedback_post(request: Request) -> Response:
     return HTMLResponse(_page(request, customer.locale, done=True))
 
 
-def _authorised(request: Request, token: str) -> bool:
-    header = request.headers.get("authorization", "")
-    given = header[7:].strip() if header.lower().startswith("bearer ") else ""
-    given = given or request.query_params.get("token", "")
-    return bool(given) and hmac.compare_digest(given.encode(), token.encode())
-
-
 #: The years a report period may lie in, and its longest length: the figures step
 #: through the period by day and month, so an open-ended one is refused, not computed.
 REPORT_YEARS = (2000, 2100)
@@ -85,14 +78,10 @@ async def admin_report(request: Request) -> Response:
     """The HTML report for ``?from=YYYY-MM-DD&to=YYYY-MM-DD`` (default: the last 90 days)."""
     from rapport.engine.reports.text import render_report
 
+    refusal = admin_refusal(request)
+    if refusal is not None:
+        return refusal
     web = web_context(request)
-    token = web.settings.web.report_token
-    if not token:
-        return PlainTextResponse("report disabled: no admin token configured", status_code=503)
-    if not _authorised(request, token):
-        return PlainTextResponse(
-            "admin token required", status_code=401, headers={"WWW-Authenticate": "Bearer"}
-        )
     try:
         end = date.fromisoformat(request.query_params.get("to") or web.now().date().isoformat())
         start_text = request.query_params.get("from")
