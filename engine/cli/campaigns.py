@@ -9,6 +9,7 @@ campaign.
 from __future__ import annotations
 
 import sys
+from datetime import date
 from typing import Any
 
 import click
@@ -85,20 +86,46 @@ def _validation_json(
 
 @click.command()
 @click.argument("campaign_id", metavar="CAMPAIGN")
-@click.option("--customer", "customer_id", required=True, help="Customer id.")
+@click.option(
+    "--customer",
+    "customer_id",
+    default=None,
+    help="Customer id (required, except with --html: then a sample customer per language).",
+)
 @click.option("--channel", default=None, help="Channel (default: the one planning would pick).")
 @day_option
 @click.option("--json", "as_json", is_flag=True, help="Print subject, headers, text and html.")
+@click.option(
+    "--html",
+    "html_file",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write the campaign's preview page (every locale, e-mail and SMS) to this file.",
+)
 @config_option
 def preview(
     app: AppContext,
     campaign_id: str,
-    customer_id: str,
+    customer_id: str | None,
     channel: str | None,
     day: str | None,
     as_json: bool,
+    html_file: str | None,
 ) -> None:
-    """Render the message a customer would get from a campaign on a date."""
+    """Render the message a customer would get from a campaign on a date.
+
+    With --html FILE, write the page /admin/campaigns/CAMPAIGN shows instead: the
+    campaign's e-mail and SMS in each locale, for the customer or a sample one.
+    """
+    if html_file is not None:
+        if as_json or channel:
+            raise click.UsageError(
+                "--html writes every channel's page: leave out --json and --channel"
+            )
+        _write_preview_page(app, campaign_id, customer_id, parse_day(day) or today_utc(), html_file)
+        return
+    if customer_id is None:
+        raise click.UsageError("--customer is required (except with --html)")
     from rapport.engine.planning.preview import render_preview
     from rapport.engine.runtime import services
 
@@ -137,3 +164,34 @@ def preview(
     if result.rendered.html:
         click.echo("\n--- html ---")
         click.echo(result.rendered.html)
+
+
+def _write_preview_page(
+    app: AppContext, campaign_id: str, customer_id: str | None, day: date, path: str
+) -> None:
+    """``preview --html``: the same page as ``/admin/campaigns/CAMPAIGN``, to a file."""
+    from pathlib import Path
+
+    from rapport.engine.campaigns.model import find_campaign, require_campaigns
+    from rapport.engine.core.errors import NotFound
+    from rapport.engine.planning.campaign_preview import preview_campaign
+    from rapport.engine.runtime import services
+    from rapport.engine.web.campaign_pages import campaign_page
+
+    settings = app.settings
+    campaign = find_campaign(require_campaigns(settings), campaign_id)
+    if campaign is None:
+        raise NotFound(f"no campaign {campaign_id!r} in {settings.campaigns_path}")
+    shown = preview_campaign(
+        campaign,
+        settings,
+        services.renderer(settings),
+        day,
+        engine=app.migrated_engine() if customer_id else None,
+        signer=services.signer(settings) if customer_id else None,
+        customer_id=customer_id,
+    )
+    Path(path).write_text(campaign_page(shown), encoding="utf-8")
+    problems = sum(len(locale.problems) for locale in shown.locales)
+    said = f", {problems} template problem(s) shown in it" if problems else ""
+    click.echo(f"wrote {path}: {campaign_id} in {len(shown.locales)} locale(s){said}", err=True)
