@@ -5,7 +5,8 @@ Erasure keeps what must survive it and removes what identifies the person:
 * the customer row stays (consent evidence and orders reference it) with names,
   e-mail, phone and birthday cleared and ``erased_at`` set;
 * orders stay: they hold no personal data beyond the customer id, and retention
-  statistics need them;
+  statistics need them; events other systems posted about them go (their data is
+  whatever the system chose to send);
 * the consent evidence stays (it proves what was agreed and when) but loses the IP
   address and user agent; ``consent_event`` is append-only, and the migration's
   trigger allows exactly this UPDATE while the customer has an ``erasure_permit`` row,
@@ -52,6 +53,7 @@ from rapport.engine.core.errors import NotFound
 from rapport.engine.core.models import (
     CONSENT_EVENT,
     CUSTOMER,
+    CUSTOMER_EVENT,
     ERASURE_PERMIT,
     FEEDBACK_ANSWER,
     ORDERS,
@@ -180,6 +182,20 @@ def export_customer(
             "evidence": [_plain(asdict(record)) for record in history(connection, customer_id)],
         },
         "messages": [_plain(row._mapping) for row in messages],
+        "events": [
+            _plain(row._mapping)
+            for row in connection.execute(
+                select(
+                    CUSTOMER_EVENT.c.name,
+                    CUSTOMER_EVENT.c.event_key.label("id"),
+                    CUSTOMER_EVENT.c.occurred_at,
+                    CUSTOMER_EVENT.c.data,
+                    CUSTOMER_EVENT.c.recorded_at,
+                )
+                .where(CUSTOMER_EVENT.c.customer_id == customer_id)
+                .order_by(CUSTOMER_EVENT.c.occurred_at, CUSTOMER_EVENT.c.id)
+            )
+        ],
         "feedback": [
             _plain(row._mapping)
             for row in connection.execute(
@@ -224,6 +240,8 @@ class ErasureReport:
     messages_blanked: int
     consent_events_cleared: int
     orders_kept: int
+    #: Events posted about the customer (``POST /api/v1/events``), deleted whole.
+    events_deleted: int = 0
     #: The idempotency keys of every message ever planned for the customer: what
     #: copies kept outside the database (the file channel's files) are named by.
     message_keys: tuple[str, ...] = ()
@@ -237,6 +255,7 @@ class ErasureReport:
             f"{self.messages_blanked} blanked, "
             f"{self.consent_events_cleared} consent event(s) cleared of IP and user agent, "
             f"{self.orders_kept} order(s) kept"
+            + (f", {self.events_deleted} event(s) deleted" if self.events_deleted else "")
         )
 
 
@@ -255,6 +274,10 @@ def erase_customer(connection: Connection, customer_id: str, now: datetime) -> E
     added, replaced = _suppress_hashed(connection, addresses, now)
     cancelled, blanked = _scrub_outbox(connection, customer_id, addresses, names)
     cleared = _clear_network_data(connection, customer_id)
+    # Events other systems posted carry whatever data they chose: they go whole.
+    events = connection.execute(
+        delete(CUSTOMER_EVENT).where(CUSTOMER_EVENT.c.customer_id == customer_id)
+    ).rowcount
     # Free-text comments can name or describe the person; the scores stay for the NPS.
     connection.execute(
         update(FEEDBACK_ANSWER)
@@ -278,6 +301,7 @@ def erase_customer(connection: Connection, customer_id: str, now: datetime) -> E
         messages_blanked=blanked,
         consent_events_cleared=cleared,
         orders_kept=orders,
+        events_deleted=events,
         message_keys=tuple(
             connection.execute(
                 select(OUTBOX.c.idempotency_key)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +30,7 @@ from rapport.consent.links import LINKS, page_url
 from rapport.engine.campaigns.offers import personal_offer
 from rapport.engine.core.config import Settings
 from rapport.engine.core.sender import sms_signature
+from rapport.engine.core.timeutil import zone
 from rapport.engine.rendering.locales import full_name, language, salutation
 
 if TYPE_CHECKING:
@@ -162,6 +163,7 @@ def sample_context(
     stage = "loyal"
     when = persona.reorder_date
     holiday = sku = order_id = years = reached = None
+    event: dict[str, Any] | None = None
     last_ordered: date | None = None
     if kind == "birthday":
         when = persona.birthday.replace(year=2026)
@@ -189,6 +191,15 @@ def sample_context(
     elif kind == "tier_reached":
         targets = getattr(trigger, "tiers", None)
         reached = tier = targets[-1] if targets else tier
+    elif kind == "event":
+        # The event the occasion follows: the campaign's delay before, at 10:00 local.
+        happened = when - timedelta(days=getattr(trigger, "days", 0))
+        event = {
+            "name": getattr(trigger, "name", "event"),
+            "id": "SAMPLE-EVENT-1",
+            "occurred_at": datetime.combine(happened, time(10), tzinfo=zone(persona.timezone)),
+            "data": dict(getattr(trigger, "sample_data", {})),
+        }
     if traits.tier is not None:
         tier = traits.tier
         reached = tier if kind == "tier_reached" else reached
@@ -237,6 +248,7 @@ def sample_context(
             "years": years,
             "tier": reached,
             "days_since_last_order": _days(last_day, when),
+            "event": event,
         },
         "last_order": None
         if last_day is None

@@ -282,11 +282,12 @@ class DaemonConfig(Strict):
 
 
 class RetentionConfig(Strict):
-    """Days final messages keep their bodies (engine/delivery/retention.py) and plan
-    decisions are kept (engine/planning/decisions.py); pruned nightly by ``rapport run``."""
+    """Days messages keep their bodies (delivery/retention.py), plan decisions
+    (planning/decisions.py) and posted events (customers/events.py); pruned nightly."""
 
     outbox_days: int = Field(90, ge=1, le=3650)
     decision_days: int = Field(30, ge=0, le=3650)
+    event_days: int = Field(400, ge=1, le=3650)
 
 
 class Caps(Strict):

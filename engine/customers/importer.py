@@ -198,7 +198,7 @@ def _existing(connection: Connection, column: Any, keys: Iterable[str], *where: 
     return found
 
 
-def _check_customer_refs(
+def check_customer_refs(
     connection: Connection, rows: Sequence[Row], file: str, order: Mapping[str, int]
 ) -> None:
     """Mark rows that name a customer the database does not know (even rows already
@@ -212,7 +212,7 @@ def _check_customer_refs(
             row.problems.sort(key=lambda problem: order.get(problem.field or "", -1))
 
 
-def _skip_erased(connection: Connection, rows: Sequence[Row], file: str, key: str) -> None:
+def skip_erased(connection: Connection, rows: Sequence[Row], file: str, key: str) -> None:
     """Mark rows whose ``key`` (a customer's id) names a customer erased on request.
 
     An erased customer's row stays (their consent evidence and orders point to it), so
@@ -372,11 +372,11 @@ def write_batch(
     write through here, so rows meet the same checks and the same idempotent upserts."""
     flagged: list[tuple[Row, str]] = []
     with engine.begin() as connection:
-        _skip_erased(connection, batch, report.file, "id" if kind == "customers" else "customer_id")
+        skip_erased(connection, batch, report.file, "id" if kind == "customers" else "customer_id")
         if kind == "customers":
             flagged = _erased_addresses(connection, batch)
         else:
-            _check_customer_refs(connection, batch, report.file, order)
+            check_customer_refs(connection, batch, report.file, order)
         good = [row for row in batch if not row.problems and row.skipped is None]
         if good and kind == "consent":
             _record(connection, good, report, now, kinds)
@@ -385,6 +385,11 @@ def write_batch(
         if flagged:
             _warn_erased_addresses(connection, flagged, report, kinds)
     report.accepted += len(good)
+    account(batch, report)
+
+
+def account(batch: Sequence[Row], report: ImportReport) -> None:
+    """Count a written batch's skipped and rejected rows and keep their problems."""
     for row in batch:
         if row.skipped is not None:
             report.erased_skipped += 1

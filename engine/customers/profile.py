@@ -9,8 +9,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from rapport.engine.customers.lifecycle import EMPTY_HISTORY, OrderHistory
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """One event another system told about the customer (engine/customers/events.py):
+    its name, the caller's id of it, the instant it occurred (aware UTC) and its data."""
+
+    name: str
+    key: str
+    occurred_at: datetime
+    data: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -32,6 +44,9 @@ class CustomerProfile:
     #: currency then comes from their orders
     #: (:func:`~rapport.engine.customers.lifecycle.customer_currency`).
     currency: str | None = None
+    #: The recent events the run's ``event`` campaigns can follow, oldest first; empty
+    #: unless the reader was asked for them (engine/customers/events.py, EventQuery).
+    events: tuple[EventRecord, ...] = ()
 
     def address(self, kind: str) -> str | None:
         return self.email if kind == "email" else self.phone if kind == "sms" else None

@@ -18,15 +18,16 @@ from sqlalchemy import ColumnElement, Connection, func, select, type_coerce
 from sqlalchemy.types import NullType, Numeric
 
 from rapport.engine.core.config import Settings
-from rapport.engine.core.models import CUSTOMER, ORDERS
+from rapport.engine.core.models import CUSTOMER, CUSTOMER_EVENT, ORDERS
 from rapport.engine.core.timeutil import as_utc, local_date
+from rapport.engine.customers.events import EventQuery, read_events
 from rapport.engine.customers.lifecycle import (
     EMPTY_HISTORY,
     OrderHistory,
     OrderLine,
     to_base_currency,
 )
-from rapport.engine.customers.profile import CustomerProfile
+from rapport.engine.customers.profile import CustomerProfile, EventRecord
 
 #: (after, up to): customer ids greater than the first and at most the second.
 IdRange = tuple[str | None, str | None]
@@ -179,7 +180,9 @@ def _built(cls: type[_T], **values: Any) -> _T:
     return made
 
 
-def _profile(row: Sequence[Any], history: OrderHistory | None) -> CustomerProfile:
+def _profile(
+    row: Sequence[Any], history: OrderHistory | None, events: tuple[EventRecord, ...] = ()
+) -> CustomerProfile:
     (
         id_,
         first_name,
@@ -207,6 +210,7 @@ def _profile(row: Sequence[Any], history: OrderHistory | None) -> CustomerProfil
         created_at=_moment(created),
         history=history or EMPTY_HISTORY,
         currency=currency,
+        events=events,
     )
 
 
@@ -219,12 +223,14 @@ def iter_profile_batches(
     *,
     where: ColumnElement[bool] | None = None,
     id_range: IdRange | None = None,
+    events: EventQuery | None = None,
 ) -> Iterator[ProfileBatch]:
     """Profiles in batches of ``batch_size``, ordered by id; orders after ``as_of`` ignored.
 
     ``where`` narrows the customers read (a pre-filter over the customer table);
     ``id_range`` limits them to ids after its first bound and up to its second (either
-    may be None), so that several processes can share one run.
+    may be None), so that several processes can share one run. ``events`` names the
+    recent events to read with each batch (none without it).
     """
     size = batch_size or settings.planning.batch_size
     after, up_to = id_range or (None, None)
@@ -253,7 +259,14 @@ def iter_profile_batches(
             if len(rows) >= MIN_SHARE_FOR_SPAN * spanned:
                 span = (rows[0].id, rows[-1].id)
         histories = _histories(connection, rows, as_of, settings, span)
-        batch = ProfileBatch(_profile(row, histories.get(row.id)) for row in rows)
+        recent: dict[str, tuple[EventRecord, ...]] = {}
+        if events is not None and events.names:
+            customer = CUSTOMER_EVENT.c.customer_id
+            which = customer.between(*span) if span else customer.in_([r.id for r in rows])
+            recent = read_events(connection, which, events, as_of)
+        batch = ProfileBatch(
+            _profile(row, histories.get(row.id), recent.get(row.id, ())) for row in rows
+        )
         batch.span = span
         yield batch
         last_id = rows[-1].id
@@ -274,8 +287,12 @@ def count_customers(connection: Connection, id_range: IdRange | None = None) -> 
 
 
 def load_profile(
-    connection: Connection, settings: Settings, customer_id: str, as_of: datetime
+    connection: Connection,
+    settings: Settings,
+    customer_id: str,
+    as_of: datetime,
+    events: EventQuery | None = None,
 ) -> CustomerProfile | None:
-    for batch in iter_profile_batches(connection, settings, as_of, 1, [customer_id]):
+    for batch in iter_profile_batches(connection, settings, as_of, 1, [customer_id], events=events):
         return batch[0]
     return None

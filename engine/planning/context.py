@@ -36,8 +36,8 @@ by :func:`message_context`.
     ``id``, ``name``, ``topic``.
 ``occasion``
     ``kind`` (the trigger type: ``birthday``, ``anniversary``, ``holiday``,
-    ``reorder``, ``welcome``, ``winback``, ``tier_reached``, ``feedback`` or
-    ``recurring``), ``date`` (the occasion's own date, later than the sending day
+    ``reorder``, ``welcome``, ``winback``, ``tier_reached``, ``feedback``,
+    ``recurring`` or ``event``), ``date`` (the occasion's own date, later than the sending day
     when the campaign sends ahead), ``name`` (the holiday's name in the customer's
     language, else None; polished for it: see :mod:`rapport.engine.triggers.names`),
     ``tone`` (a holiday's ``celebration``, ``observance`` or ``mourning``, see
@@ -46,8 +46,13 @@ by :func:`message_context`.
     (date of the order it refers
     to, else None), ``order_id`` (welcome and feedback, else None), ``years`` (the
     age a birthday turns, or which anniversary; else None), ``tier`` (the tier just
-    reached, else None) and ``days_since_last_order`` (from ``last_ordered_at``, or
-    else the customer's latest order, to ``date``; None without orders).
+    reached, else None), ``days_since_last_order`` (from ``last_ordered_at``, or
+    else the customer's latest order, to ``date``; None without orders) and
+    ``event``: for an ``event`` occasion the event it follows, a mapping of ``name``,
+    ``id`` (the posting system's id of it), ``occurred_at`` (a date-time in the
+    customer's time zone) and ``data`` (the mapping the system posted with it, empty
+    when it posted none; numbers with a fraction are ``Decimal``); None for other
+    kinds.
 ``last_order``
     the customer's latest order, or None: ``id``, ``day`` (local date), ``items``
     (a list of mappings with ``sku`` and ``quantity``), ``amount`` and ``currency``.
@@ -88,7 +93,7 @@ from rapport.engine.campaigns.offers import personal_offer
 from rapport.engine.core.config import Settings
 from rapport.engine.core.keys import secret_key
 from rapport.engine.core.sender import sms_signature
-from rapport.engine.core.timeutil import local_date
+from rapport.engine.core.timeutil import local_date, zone
 from rapport.engine.customers.lifecycle import (
     OrderHistory,
     customer_currency,
@@ -96,7 +101,7 @@ from rapport.engine.customers.lifecycle import (
     round_money,
     spend_in,
 )
-from rapport.engine.customers.profile import CustomerProfile
+from rapport.engine.customers.profile import CustomerProfile, EventRecord
 from rapport.engine.customers.recommend import CoPurchase, recommend
 from rapport.engine.planning.planner import Decision
 from rapport.engine.rendering.locales import full_name, salutation
@@ -185,6 +190,7 @@ def message_context(
             occasion.last_ordered_at or _last_order_by(history, last_day, occasion.date),
             occasion.date,
         ),
+        "event": _event(occasion.event, customer.timezone),
     }
     latest = last_order(history, currency, settings)
     favourite = favourite_sku(history)
@@ -261,6 +267,18 @@ def _plain_offer(campaign: Campaign) -> dict[str, Any]:
             _OFFERS.clear()
         kept = _OFFERS[id(offer)] = (offer, offer.model_dump(exclude_none=True))
     return kept[1]
+
+
+def _event(event: EventRecord | None, timezone: str) -> dict[str, Any] | None:
+    """The event an occasion follows, as templates see it (see the contract)."""
+    if event is None:
+        return None
+    return {
+        "name": event.name,
+        "id": event.key,
+        "occurred_at": event.occurred_at.astimezone(zone(timezone)),
+        "data": dict(event.data or {}),
+    }
 
 
 def _days(since: date | None, until: date) -> int | None:

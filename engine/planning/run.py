@@ -56,6 +56,7 @@ from rapport.engine.rendering.renderer import (
     channel_kind,
 )
 from rapport.engine.rendering.sms_encoding import count_sms
+from rapport.engine.triggers import event_query
 
 #: Called with each message planned (after it rendered).
 PlannedCallback = Callable[[Decision, RenderedMessage], None]
@@ -163,7 +164,13 @@ def plan_range(
         if where is not None:
             report.customers = count_customers(reader, id_range)
         batches = iter_profile_batches(
-            reader, settings, cutoff, customer_ids=customer_ids, where=where, id_range=id_range
+            reader,
+            settings,
+            cutoff,
+            customer_ids=customer_ids,
+            where=where,
+            id_range=id_range,
+            events=event_query([campaign.trigger for campaign in campaigns], day),
         )
         for batch in batches:
             report.candidates += len(batch)

@@ -50,6 +50,7 @@ from rapport.engine.campaigns.store import CampaignStore
 from rapport.engine.core.baseurl import check_base_url
 from rapport.engine.core.config import Settings
 from rapport.engine.core.timeutil import Clock, utcnow
+from rapport.engine.customers.events import prune_events
 from rapport.engine.customers.recommend import CoPurchase, load_co_purchase
 from rapport.engine.delivery.dispatch import Dispatcher
 from rapport.engine.delivery.outcomes import DispatchReport
@@ -258,8 +259,9 @@ class Daemon:
 
     def prune_tick(self) -> PruneReport | None:
         """Nightly, by the daemon that plans: ``retention.outbox_days`` applied to the
-        outbox and ``retention.decision_days`` to the stored plan decisions, at the
-        daemon's clock (a stop ends either between batches)."""
+        outbox, ``retention.decision_days`` to the stored plan decisions and
+        ``retention.event_days`` to posted events, at the daemon's clock (a stop ends
+        each between batches)."""
         if not self.plan or self.stopped.is_set() or not self.lock.try_acquire():
             return None
         retention, now = self.settings.retention, self.clock()
@@ -268,6 +270,7 @@ class Daemon:
         prune_decisions(
             self.engine, days=retention.decision_days, today=now.date(), stop=self.stopped.is_set
         )
+        prune_events(self.engine, days=retention.event_days, now=now, stop=self.stopped.is_set)
         metrics.tick_done("retention")
         return report
 

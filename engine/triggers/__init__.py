@@ -17,14 +17,16 @@ winback         the last order exactly N days old             ``winback:2026-11-
 tier_reached    the day the loyalty tier rises                ``tier:vib:2027-02-01``
 feedback        N days after an order                         ``feedback:O-7``
 recurring       every date a cron expression matches          ``recurring:2027-03-01``
+event           N days after an event another system posted   ``event:order_shipped:2027-03-01``
 ==============  ============================================  ==========================
 
 The keys a campaign file may use are documented on the models in
 :mod:`rapport.engine.triggers.models`; the finders live in
-:mod:`rapport.engine.triggers.dates` (calendar) and :mod:`rapport.engine.triggers.orders`
-(order history). A new trigger type is a model in :mod:`rapport.engine.triggers.models`
-(added to its ``Trigger`` union), a finder and its pre-filter clause side by side in
-a family module, and one entry in each table below (``_FINDERS``, ``_REACHES``);
+:mod:`rapport.engine.triggers.dates` (calendar), :mod:`rapport.engine.triggers.orders`
+(order history) and :mod:`rapport.engine.triggers.events` (posted events). A new
+trigger type is a model in :mod:`rapport.engine.triggers.models` (added to its
+``Trigger`` union), a finder and its pre-filter clause side by side in a family
+module, and one entry in each table below (``_FINDERS``, ``_REACHES``);
 :mod:`rapport.engine.planning.prefilter` combines the clauses.
 """
 
@@ -36,10 +38,12 @@ from typing import TYPE_CHECKING, Any
 
 from rapport.engine.core.config import TierConfig
 from rapport.engine.triggers import dates
+from rapport.engine.triggers import events as event_triggers
 from rapport.engine.triggers import orders as order_triggers
 from rapport.engine.triggers.models import (
     AnniversaryTrigger,
     BirthdayTrigger,
+    EventTrigger,
     FeedbackTrigger,
     HolidayTrigger,
     RecurringTrigger,
@@ -58,6 +62,8 @@ from rapport.engine.triggers.occasions import (
 )
 from rapport.engine.triggers.sql import Reach
 
+event_query = event_triggers.event_query
+
 if TYPE_CHECKING:
     from rapport.engine.campaigns.model import Campaign
     from rapport.engine.core.config import Settings
@@ -69,6 +75,7 @@ __all__ = [
     "Miss",
     "Occasion",
     "Reach",
+    "event_query",
     "find_occasion",
     "trigger_reach",
 ]
@@ -84,6 +91,7 @@ _FINDERS: dict[type, Callable[[Any, CustomerProfile, date, TierConfig], Occasion
     WinbackTrigger: order_triggers.winback,
     TierReachedTrigger: order_triggers.tier_reached,
     FeedbackTrigger: order_triggers.feedback,
+    EventTrigger: event_triggers.event,
 }
 
 #: Each type's pre-filter clause (see :mod:`rapport.engine.planning.prefilter`).
@@ -97,6 +105,7 @@ _REACHES: dict[type, Callable[[Any, date, datetime, TierConfig], Reach]] = {
     WinbackTrigger: order_triggers.winback_reach,
     TierReachedTrigger: order_triggers.tier_reached_reach,
     FeedbackTrigger: order_triggers.feedback_reach,
+    EventTrigger: event_triggers.event_reach,
 }
 
 

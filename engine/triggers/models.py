@@ -8,12 +8,15 @@ customer's own local date.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import re
+from typing import Annotated, Any, Literal
 
 import holidays.constants
 from pydantic import Field, field_validator, model_validator
 
 from rapport.engine.core.config import Strict
+from rapport.engine.customers.events import data_text, event_name
+from rapport.engine.customers.fields import FieldInvalid
 from rapport.engine.triggers.cron import CronSchedule, parse_cron
 from rapport.engine.triggers.tones import Tone
 
@@ -197,6 +200,67 @@ class RecurringTrigger(Strict):
         return parse_cron(self.cron)
 
 
+#: The longest ``delay`` an event trigger may have, and the form it is written in.
+MAX_EVENT_DELAY = 365
+_DELAY = re.compile(r"(\d{1,3})([dw])")
+
+
+class EventTrigger(Strict):
+    """``delay`` after an event another system posted (``POST /api/v1/events``):
+    ``{type: event, name: order_shipped, delay: 2d}`` has an occasion on the
+    customer's local day two days after the local day the event occurred on.
+
+    ``name`` is the event's name (a lower-case identifier); ``delay`` is days or
+    weeks (``0d``, the same day, up to ``365d`` or ``52w``; default ``0d``). Several
+    events of the name on one local day make one occasion, about the first of them.
+    ``sample_data`` is the ``data`` ``rapport campaigns validate`` and previews
+    render the templates with (``occasion.event.data``), so a template that reads
+    ``occasion.event.data.carrier`` is checked. Key ``event:<name>:<local day of the
+    event>``.
+    """
+
+    type: Literal["event"]
+    name: str
+    delay: str = "0d"
+    sample_data: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _known_form(cls, name: str) -> str:
+        try:
+            return event_name(name)
+        except FieldInvalid as exc:
+            raise ValueError(exc.reason) from None
+
+    @field_validator("delay")
+    @classmethod
+    def _delay_form(cls, delay: str) -> str:
+        match = _DELAY.fullmatch(delay.strip())
+        days = int(match.group(1)) * (7 if match.group(2) == "w" else 1) if match else -1
+        if not 0 <= days <= MAX_EVENT_DELAY:
+            raise ValueError(
+                f"{delay!r} is not a delay: write days or weeks from 0d to "
+                f"{MAX_EVENT_DELAY}d, e.g. 2d or 1w"
+            )
+        return delay.strip()
+
+    @field_validator("sample_data")
+    @classmethod
+    def _small_json(cls, data: dict[str, Any]) -> dict[str, Any]:
+        try:
+            data_text(data)
+        except FieldInvalid as exc:
+            raise ValueError(exc.reason) from None
+        return data
+
+    @property
+    def days(self) -> int:
+        """The delay in days."""
+        match = _DELAY.fullmatch(self.delay)
+        assert match is not None  # checked when the file was read
+        return int(match.group(1)) * (7 if match.group(2) == "w" else 1)
+
+
 Trigger = Annotated[
     BirthdayTrigger
     | AnniversaryTrigger
@@ -206,6 +270,7 @@ Trigger = Annotated[
     | WinbackTrigger
     | TierReachedTrigger
     | FeedbackTrigger
-    | RecurringTrigger,
+    | RecurringTrigger
+    | EventTrigger,
     Field(discriminator="type"),
 ]

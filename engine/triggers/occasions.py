@@ -8,6 +8,10 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rapport.engine.customers.profile import EventRecord
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,8 @@ class Occasion:
     #: The holiday's tone: ``celebration``, ``observance`` or ``mourning`` (see
     #: :mod:`rapport.engine.triggers.tones`); None for other kinds.
     tone: str | None = None
+    #: The event an ``event`` occasion follows (its name, id, occurrence and data).
+    event: EventRecord | None = None
 
 
 def same_day_in(year: int, day: date) -> date:

@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -55,7 +57,8 @@ def _limiter(request: Request, web: WebContext) -> RateLimiter:
     return limiter
 
 
-def _pointer(kind: str, problem: Problem) -> str:
+def pointer(kind: str, problem: Problem) -> str:
+    """A problem as a JSON pointer into the request and its reason."""
     where = f"/{kind}/{problem.line}" + (f"/{problem.field}" if problem.field else "")
     return f"{where}: {problem.message}"
 
@@ -92,44 +95,73 @@ def _consent_extras(
         row.values["user_agent"] = agent[:MAX_USER_AGENT] if agent else None
 
 
-def ingest(
-    web: WebContext,
-    kind: importer.Kind,
-    items: list[Any],
-    client: tuple[str | None, str | None] = (None, None),
-) -> dict[str, Any]:
-    """Check and write ``items`` as the importer writes one batch; the counts and the
-    problems as JSON pointers."""
-    now = web.now()
-    columns = importer.columns(kind, web.settings, now.date(), now)
-    order = {column.name: index for index, column in enumerate(columns)}
-    rows: list[Row] = []
-    for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            rows.append(Row(index, problems=[Problem(kind, index, "not a JSON object")]))
-            continue
-        row = parse_record(item, index, kind, columns)
-        if kind == "consent":
-            _consent_extras(row, item, kind, client)
-        rows.append(row)
+def item_rows(
+    items: list[Any], kind: str, parse: Callable[[dict[str, Any], int], Row]
+) -> list[Row]:
+    """Each item parsed into a row; an item that is not an object, a row saying so."""
+    return [
+        parse(item, index)
+        if isinstance(item, dict)
+        else Row(index, problems=[Problem(kind, index, "not a JSON object")])
+        for index, item in enumerate(items)
+    ]
+
+
+def new_report(kind: str, rows: list[Row]) -> importer.ImportReport:
     report = importer.ImportReport(kind=kind, file=kind, max_problems=MAX_ITEMS * 8)
     report.rows_read = len(rows)
-    settings = web.settings
-    kinds = {name: config.kind or name for name, config in settings.channels.items()}
-    if rows:
-        importer.write_batch(web.engine, kind, rows, report, order, now, kinds)
+    return report
+
+
+def answer(kind: str, report: importer.ImportReport) -> dict[str, Any]:
+    """What an ingest endpoint answers: the counts, skips and problems as pointers."""
     return {
         "accepted": report.accepted,
         "inserted": report.inserted,
         "updated": report.updated,
         "unchanged": report.unchanged,
         "rejected": report.rejected,
-        "skipped": [_pointer(kind, problem) for problem in report.skipped],
-        "errors": [_pointer(kind, problem) for problem in report.problems],
+        "skipped": [pointer(kind, problem) for problem in report.skipped],
+        "errors": [pointer(kind, problem) for problem in report.problems],
     }
 
 
-def _endpoint(kind: importer.Kind) -> Any:
+def ingest(
+    web: WebContext,
+    items: list[Any],
+    client: tuple[str | None, str | None] = (None, None),
+    *,
+    kind: importer.Kind,
+) -> dict[str, Any]:
+    """Check and write ``items`` as the importer writes one batch; the counts and the
+    problems as JSON pointers."""
+    now = web.now()
+    columns = importer.columns(kind, web.settings, now.date(), now)
+    order = {column.name: index for index, column in enumerate(columns)}
+
+    def parse(item: dict[str, Any], index: int) -> Row:
+        row = parse_record(item, index, kind, columns)
+        if kind == "consent":
+            _consent_extras(row, item, kind, client)
+        return row
+
+    rows = item_rows(items, kind, parse)
+    report = new_report(kind, rows)
+    settings = web.settings
+    kinds = {name: config.kind or name for name, config in settings.channels.items()}
+    if rows:
+        importer.write_batch(web.engine, kind, rows, report, order, now, kinds)
+    return answer(kind, report)
+
+
+#: Checks and writes one batch: (web, items, (client ip, user agent)) -> the answer.
+Ingest = Callable[[WebContext, list[Any], tuple[str | None, str | None]], dict[str, Any]]
+
+
+def ingest_endpoint(kind: str, handler: Ingest) -> Any:
+    """The endpoint for ``{"<kind>": [...]}``: the token, rate, body and batch-size
+    checks every ingest endpoint shares, then ``handler`` in a worker thread."""
+
     async def endpoint(request: Request) -> Response:
         found = await authenticate(request, "ingest")
         if isinstance(found, Response):
@@ -147,11 +179,14 @@ def _endpoint(kind: importer.Kind) -> Any:
         if len(items) > MAX_ITEMS:
             return api_error(413, f"at most {MAX_ITEMS} {kind} per request")
         client = (client_ip(request), request.headers.get("user-agent"))
-        result = await run_in_threadpool(ingest, web, kind, items, client)
+        result = await run_in_threadpool(handler, web, items, client)
         return JSONResponse(result, status_code=422 if result["errors"] else 200)
 
     endpoint.__name__ = f"ingest_{kind}"
     return endpoint
 
 
-routes = [Route(f"{PREFIX}/{kind}", _endpoint(kind), methods=["POST"]) for kind in INGEST_KINDS]
+routes = [
+    Route(f"{PREFIX}/{kind}", ingest_endpoint(kind, partial(ingest, kind=kind)), methods=["POST"])
+    for kind in INGEST_KINDS
+]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import fields, replace
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -27,7 +27,7 @@ from factories import context_decision as decision
 
 from rapport.engine.campaigns.samples import sample_context
 from rapport.engine.customers.lifecycle import OrderLine
-from rapport.engine.customers.profile import CustomerProfile
+from rapport.engine.customers.profile import CustomerProfile, EventRecord
 from rapport.engine.customers.recommend import CoPurchase, build_co_purchase
 from rapport.engine.planning import context as context_module
 from rapport.engine.planning.context import message_context
@@ -101,6 +101,7 @@ OUTCOMES = {
     "customer.birthday": REFUSED,
     "customer.created_at": UNUSED,
     "customer.currency": BREAKS,
+    "customer.events": UNUSED,  # the occasion carries the event it follows
     "order.id": UNUSED,
     "order.sku": REFUSED,
     "order.quantity": BREAKS,
@@ -126,6 +127,7 @@ OUTCOMES = {
     "occasion.tier": REFUSED,
     "occasion.order_id": REFUSED,
     "occasion.tone": REFUSED,
+    "occasion.event": BREAKS,
     "campaign.id": REFUSED,
     "campaign.name": REFUSED,
     "campaign.topic": REFUSED,
@@ -223,6 +225,17 @@ OCCASIONS = {
     "recurring": (
         {"type": "recurring", "cron": "0 10 1 * *"},
         Occasion("recurring", "recurring:2026-03-01", date(2026, 3, 1)),
+    ),
+    "event": (
+        {"type": "event", "name": "order_shipped", "delay": "2d", "sample_data": {"carrier": "X"}},
+        Occasion(
+            "event",
+            "event:order_shipped:2026-02-27",
+            date(2026, 3, 1),
+            event=EventRecord(
+                "order_shipped", "S-1", datetime(2026, 2, 27, 9, tzinfo=UTC), {"carrier": "DHL"}
+            ),
+        ),
     ),
 }
 
