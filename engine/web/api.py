@@ -28,7 +28,7 @@ from starlette.routing import Route
 
 from rapport.engine.core.config import Settings
 from rapport.engine.core.timeutil import utcnow
-from rapport.engine.customers import importer
+from rapport.engine.customers import events, importer
 from rapport.engine.web.api_tokens import SCOPES, token_scope
 from rapport.engine.web.context import web_context
 
@@ -167,7 +167,24 @@ MAX_ITEMS = 1000
 _NUMERIC = {"quantity", "amount"}
 
 
-def _ingest_operation(kind: importer.Kind, settings: Settings) -> dict[str, Any]:
+#: An item of ``POST /api/v1/events`` (engine/web/api_events.py).
+EVENT_ITEM: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "maxLength": 64, "description": "Unique per customer and name"},
+        "customer_id": {"type": "string", "maxLength": 64},
+        "name": {"type": "string", "pattern": f"^{events.NAME.pattern}$"},
+        "occurred_at": {"type": "string", "format": "date-time"},
+        "data": {
+            "type": ["object", "null"],
+            "description": f"At most {events.MAX_DATA_BYTES} bytes as compact JSON",
+        },
+    },
+    "required": ["id", "customer_id", "name", "occurred_at"],
+}
+
+
+def _item(kind: importer.Kind, settings: Settings) -> dict[str, Any]:
     now = utcnow()
     columns = importer.columns(kind, settings, now.date(), now)
     required = [column.name for column in columns if column.required]
@@ -180,7 +197,10 @@ def _ingest_operation(kind: importer.Kind, settings: Settings) -> dict[str, Any]
         properties["actor"] = {"type": "string", "enum": ["system", "customer"]}
         properties["ip"] = {"type": "string"}
         properties["user_agent"] = {"type": "string"}
-    item = {"type": "object", "properties": properties, "required": required}
+    return {"type": "object", "properties": properties, "required": required}
+
+
+def _ingest_operation(kind: str, item: dict[str, Any], summary: str) -> dict[str, Any]:
     body = {
         "type": "object",
         "properties": {kind: {"type": "array", "maxItems": MAX_ITEMS, "items": item}},
@@ -192,7 +212,7 @@ def _ingest_operation(kind: importer.Kind, settings: Settings) -> dict[str, Any]
     return {
         "post": {
             "operationId": f"ingest_{kind}",
-            "summary": f"Upsert or record {kind}, as `rapport import {kind}` does",
+            "summary": summary,
             "security": [{"bearer": []}],
             "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
             "responses": {
@@ -215,5 +235,10 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
     """The whole document: :data:`OPENAPI` and the ingest endpoints."""
     document = copy.deepcopy(OPENAPI)
     for kind in INGEST_KINDS:
-        document["paths"][f"{PREFIX}/{kind}"] = _ingest_operation(kind, settings)
+        summary = f"Upsert or record {kind}, as `rapport import {kind}` does"
+        document["paths"][f"{PREFIX}/{kind}"] = _ingest_operation(
+            kind, _item(kind, settings), summary
+        )
+    events_summary = "Record events about customers, which event triggers follow"
+    document["paths"][f"{PREFIX}/events"] = _ingest_operation("events", EVENT_ITEM, events_summary)
     return document

@@ -25,6 +25,7 @@ from rapport.engine.runtime import services
 from rapport.engine.web import (
     admin,
     api,
+    api_events,
     api_ingest,
     email_events,
     feedback,
@@ -81,6 +82,7 @@ def create_app(settings: Settings, engine: Engine, *, clock: Clock = utcnow) -> 
         *admin.routes,  # /admin/campaigns: the marketer's preview
         *api.routes,  # /api/v1 (docs/api.md)
         *api_ingest.routes,
+        *api_events.routes,
     ]
     app = Starlette(
         routes=routes,

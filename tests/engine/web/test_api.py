@@ -22,14 +22,14 @@ from starlette.testclient import TestClient
 
 from rapport.engine.core.config import Settings
 from rapport.engine.core.models import API_TOKEN
-from rapport.engine.web import api, api_ingest
+from rapport.engine.web import api, api_events, api_ingest
 from rapport.engine.web.api_tokens import create_token, revoke_token, token_hash
 from rapport.engine.web.app import create_app
 from rapport.engine.web.server import BackgroundServer
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 DOC = REPO / "docs" / "api.md"
-ALL_ROUTES = [*api.routes, *api_ingest.routes]
+ALL_ROUTES = [*api.routes, *api_ingest.routes, *api_events.routes]
 
 
 def settings() -> Settings:
