@@ -37,6 +37,7 @@ from rapport.engine.cli import (
     outbox,
     plan,
     report,
+    send_test,
 )
 from rapport.engine.cli.app import cli
 from rapport.engine.core.errors import NotFound, RapportError, UsageError, UserError
@@ -47,6 +48,7 @@ cli.add_command(db.db)
 cli.add_command(imports.import_command)
 cli.add_command(campaigns.campaigns)
 cli.add_command(campaigns.preview)
+cli.add_command(send_test.send_test)
 cli.add_command(plan.plan)
 cli.add_command(plan.explain)
 cli.add_command(daemon.dispatch)

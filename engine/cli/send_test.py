@@ -1,0 +1,63 @@
+"""``rapport send-test CAMPAIGN --to ADDRESS``: a campaign's message, marked as a test,
+sent at once to the marketer's own address (see :mod:`rapport.engine.runtime.send_test`:
+it never enters the outbox, so no report counts it)."""
+
+from __future__ import annotations
+
+import click
+
+from rapport.engine.cli.app import AppContext, config_option, day_option, parse_day, run_async
+
+
+@click.command("send-test")
+@click.argument("campaign_id", metavar="CAMPAIGN")
+@click.option("--to", "to", required=True, help="E-mail address, or E.164 phone number for SMS.")
+@click.option("--channel", default=None, help="Channel (default: the campaign's first).")
+@click.option("--locale", default=None, help="Language to render (default: the default locale).")
+@click.option(
+    "--customer",
+    "customer_id",
+    default=None,
+    help="Render with this customer's data (default: a sample customer).",
+)
+@day_option
+@config_option
+def send_test(
+    app: AppContext,
+    campaign_id: str,
+    to: str,
+    channel: str | None,
+    locale: str | None,
+    customer_id: str | None,
+    day: str | None,
+) -> None:
+    """Send one message of CAMPAIGN, marked [TEST], to --to at once.
+
+    It goes straight to the channel, not through the outbox: it is never counted in
+    reports or history, never retried. E-mails carry the header X-Rapport-Test: 1.
+    """
+    from rapport.engine.campaigns.model import find_campaign, require_campaigns
+    from rapport.engine.core.errors import NotFound
+    from rapport.engine.planning.clock import today_utc
+    from rapport.engine.runtime.send_test import send_test as send
+
+    settings = app.settings
+    campaign = find_campaign(require_campaigns(settings), campaign_id)
+    if campaign is None:
+        raise NotFound(f"no campaign {campaign_id!r} in {settings.campaigns_path}")
+    sent = run_async(
+        send(
+            settings,
+            campaign,
+            to,
+            parse_day(day) or today_utc(),
+            channel=channel,
+            locale=locale,
+            customer_id=customer_id,
+            engine=app.migrated_engine() if customer_id else None,
+        )
+    )
+    provider = f" (provider id {sent.provider_id})" if sent.provider_id else ""
+    click.echo(
+        f"sent a test message of {campaign_id} through {sent.channel} in {sent.locale}{provider}"
+    )

@@ -1,0 +1,164 @@
+"""``rapport send-test``: one campaign message, marked as a test, to an address the
+marketer gives, at once.
+
+The message is rendered like the preview (a synthetic customer of the locale, or a
+real customer's context with ``--customer``) and handed straight to the channel's
+lane, the same adapters the dispatcher uses, but it never enters the outbox: no
+message row, no attempt, no outcome, so it appears in no report, history, cap or
+frequency count, and it cannot be retried or sent twice by a daemon. It is visibly a
+test: the subject (or the text of an SMS) starts with :data:`TEST_MARK`, and an
+e-mail carries the header ``X-Rapport-Test: 1``.
+
+The address is checked as an import checks one (:mod:`rapport.engine.customers.fields`):
+an e-mail address by syntax, a phone number in E.164 form. The address is never
+logged; the line logged says the campaign, channel and outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Engine
+
+from rapport.channels.base import Outcome, OutgoingMessage
+from rapport.channels.mime import message_id_for
+from rapport.engine.campaigns.model import Campaign
+from rapport.engine.campaigns.samples import sample_context
+from rapport.engine.campaigns.validate import template_locales
+from rapport.engine.core.config import Settings
+from rapport.engine.core.errors import NotFound, RapportError, UserError
+from rapport.engine.core.sender import from_header
+from rapport.engine.customers import fields
+from rapport.engine.planning.planner import variant_for
+from rapport.engine.planning.preview import prepare_preview, preview_context
+from rapport.engine.rendering.renderer import channel_kind, is_channel_kind
+from rapport.engine.runtime import services
+
+__all__ = ["TEST_HEADER", "TEST_MARK", "SendTestFailed", "SentTest", "send_test"]
+
+log = logging.getLogger("rapport.send_test")
+
+#: What the subject of a test e-mail, or the text of a test SMS, starts with.
+TEST_MARK = "[TEST]"
+#: The header every test e-mail carries, for filters and for whoever reads the source.
+TEST_HEADER = "X-Rapport-Test"
+
+
+class SendTestFailed(RapportError):
+    """The provider refused the test message or could not be reached (exit 3)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SentTest:
+    """What was sent: the channel, the template locale used, the provider's id."""
+
+    channel: str
+    locale: str
+    provider_id: str | None
+
+
+def _channel(campaign: Campaign, settings: Settings, wanted: str | None) -> tuple[str, str]:
+    """(channel name, message kind) of the test; UserError for one the campaign lacks."""
+    name = wanted or campaign.channels[0]
+    if name not in campaign.channels:
+        raise UserError(
+            f"--channel: campaign {campaign.id} does not use {name!r}; it uses "
+            + ", ".join(campaign.channels)
+        )
+    config = settings.channels.get(name)
+    if config is None:
+        raise UserError(f"--channel: {name!r} is not configured under channels in config.yaml")
+    kind = config.kind or name
+    if not is_channel_kind(kind):
+        raise UserError(f"--channel: {name!r} sends {kind!r} messages, which have no templates")
+    return name, kind
+
+
+def _address(kind: str, to: str, settings: Settings) -> str:
+    """``to``, normalised as an import would store it; UserError saying what is wrong."""
+    try:
+        if kind == "email":
+            return fields.sendable_email(
+                to.strip(), "--to", utf8_mailboxes=fields.utf8_mailboxes(settings)
+            )
+        return fields.phone(to.strip(), "--to")
+    except fields.FieldInvalid as exc:
+        raise UserError(f"{exc} (this channel needs {_what(kind)})") from None
+
+
+def _what(kind: str) -> str:
+    return "an e-mail address" if kind == "email" else "a phone number in E.164 form"
+
+
+async def send_test(
+    settings: Settings,
+    campaign: Campaign,
+    to: str,
+    day: date,
+    *,
+    channel: str | None = None,
+    locale: str | None = None,
+    customer_id: str | None = None,
+    engine: Engine | None = None,
+) -> SentTest:
+    """Render ``campaign`` and send it, marked as a test, to ``to`` through ``channel``.
+
+    ``locale``: the language to render (default: the customer's, else the default
+    locale); it must be one the campaign is previewed in. ``customer_id`` (with
+    ``engine``): render with that customer's data, as the planner would; without it,
+    the synthetic customer of the locale.
+    """
+    name, kind = _channel(campaign, settings, channel)
+    address = _address(kind, to, settings)
+    renderer = services.renderer(settings)
+    template_set = variant_for(campaign, customer_id or "sample")[1]
+    if customer_id is not None:
+        assert engine is not None, "a real customer needs the database"
+        prepared = prepare_preview(engine, settings, campaign, customer_id, day)
+        locale = locale or prepared.profile.locale
+        context = preview_context(prepared, settings, services.signer(settings), name, locale)[2]
+    else:
+        locale = locale or settings.locales.default
+        context = sample_context(locale, campaign, settings=settings)
+    known = template_locales(renderer, template_set, settings)
+    if locale not in known:
+        raise NotFound(f"--locale: {locale!r} is not one of {', '.join(known)}")
+    rendered = renderer.render(template_set, channel_kind(kind), locale, context)
+    key = f"test:{campaign.id}:{uuid.uuid4().hex}"
+    marked = f"{TEST_MARK} "
+    message = OutgoingMessage(
+        idempotency_key=key,
+        kind=kind,
+        to=address,
+        text=rendered.text if kind == "email" else marked + rendered.text,
+        subject=marked + (rendered.subject or "") if kind == "email" else None,
+        html=rendered.html,
+        sender=from_header(settings.sender, rendered.locale),
+        message_id=message_id_for(key, settings.sender.message_id_domain),
+        headers={TEST_HEADER: "1"} if kind == "email" else {},
+        locale=rendered.locale,
+        customer_id=customer_id or "test",
+        campaign=campaign.id,
+    )
+    lanes = services.lanes(settings)
+    try:
+        result = await lanes[name].send(message)
+    finally:
+        for lane in lanes.values():
+            await lane.aclose()
+    log.info(
+        "test message of %s through %s: %s",
+        campaign.id,
+        name,
+        result.outcome.value,
+        extra={"campaign": campaign.id, "channel": name},
+    )
+    if result.outcome is not Outcome.ACCEPTED:
+        raise SendTestFailed(
+            f"{name} did not accept the test message ({result.outcome.value}): "
+            f"{result.reason or 'no reason given'}"
+        )
+    return SentTest(name, rendered.locale, result.provider_id)

@@ -1,0 +1,149 @@
+"""``rapport send-test`` and ``rapport preview --html`` (issue 19, point 5).
+
+A test message goes through a real SMTP server on loopback (aiosmtpd), marked in its
+subject and headers, and leaves every figure of ``rapport report --json`` and the
+outbox as they were; a bad address, channel or locale is a clear error. ``preview
+--html`` writes the campaign's preview page.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import SMTPSink
+from factories import PERSIAN, REPO, insert_customer, run_rapport, scalar, seed_due_messages
+from sqlalchemy import func, select
+
+from rapport.engine.core.db import make_engine
+from rapport.engine.core.models import OUTBOX
+from rapport.engine.runtime.send_test import TEST_HEADER, TEST_MARK
+
+
+def write_config(folder: Path, url: str, smtp_port: int) -> None:
+    (folder / "config.yaml").write_text(
+        f"database: {{url: '{url}'}}\n"
+        f"campaigns_dir: {REPO / 'campaigns'}\n"
+        f"templates_dir: {REPO / 'templates'}\n"
+        "channels:\n"
+        f"  email: {{adapter: smtp, kind: email, url: 'smtp://127.0.0.1:{smtp_port}'}}\n"
+        f"  sms: {{adapter: file, kind: sms, path: '{folder / 'sms'}'}}\n",
+        encoding="utf-8",
+    )
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, smtp_sink: tuple[SMTPSink, int]) -> Path:
+    url = f"sqlite:///{tmp_path / 'rapport.db'}"
+    seed_due_messages(url, messages=6, customers=3, persona=PERSIAN, campaign="birthday")
+    write_config(tmp_path, url, smtp_sink[1])
+    return tmp_path
+
+
+def outbox_rows(folder: Path) -> int:
+    engine = make_engine(f"sqlite:///{folder / 'rapport.db'}")
+    try:
+        return int(scalar(engine, select(func.count()).select_from(OUTBOX)))
+    finally:
+        engine.dispose()
+
+
+def test_send_test_sends_a_marked_message_through_smtp_and_no_report_counts_it(
+    workdir: Path, smtp_sink: tuple[SMTPSink, int]
+) -> None:
+    sink, _ = smtp_sink
+    before = run_rapport("report", "--json", cwd=workdir)
+    rows = outbox_rows(workdir)
+    sent = run_rapport("send-test", "birthday", "--to", "marketer@example.com", cwd=workdir)
+    after = run_rapport("report", "--json", cwd=workdir)
+
+    assert sent.returncode == 0, sent.stderr
+    assert "sent a test message of birthday through email in en" in sent.stdout
+    assert len(sink.messages) == 1
+    message: Any = sink.messages[0]["message"]
+    assert sink.messages[0]["rcpt_tos"] == ["marketer@example.com"]
+    assert str(message["Subject"]).startswith(f"{TEST_MARK} Happy birthday, Alex")
+    assert message[TEST_HEADER] == "1"
+    assert before.returncode == after.returncode == 0
+    figures = json.loads(before.stdout)
+    assert figures["campaigns"], figures  # there are figures that a count would change
+    assert json.loads(after.stdout) == figures
+    assert outbox_rows(workdir) == rows
+
+
+def test_send_test_renders_the_chosen_locale_and_customer(
+    workdir: Path, smtp_sink: tuple[SMTPSink, int]
+) -> None:
+    engine = make_engine(f"sqlite:///{workdir / 'rapport.db'}")
+    insert_customer(engine, "REAL-1", first_name="Mina", last_name="Karimi", locale="fa_IR")
+    engine.dispose()
+    sent = run_rapport(
+        "send-test", "birthday", "--to", "m@example.com", "--locale", "fa",
+        "--customer", "REAL-1", cwd=workdir,
+    )  # fmt: skip
+    assert sent.returncode == 0, sent.stderr
+    subject = str(smtp_sink[0].messages[0]["message"]["Subject"])  # type: ignore[index]
+    assert subject.startswith(f"{TEST_MARK} تولدتان مبارک")
+    assert "Mina" in subject  # the customer's own name, not the sample's
+
+
+def test_send_test_marks_an_sms_in_its_text(workdir: Path) -> None:
+    sent = run_rapport(
+        "send-test", "birthday", "--to", "+989121234567", "--channel", "sms", "--locale", "fa",
+        cwd=workdir,
+    )  # fmt: skip
+    assert sent.returncode == 0, sent.stderr
+    (written,) = (workdir / "sms").iterdir()
+    assert TEST_MARK in written.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--to", "not-an-address"], "--to: not a valid e-mail address"),
+        (["--to", "09121234567", "--channel", "sms"], "--to: must be in international E.164"),
+        (["--to", "a@example.com", "--channel", "fax"], "does not use 'fax'; it uses email, sms"),
+        (["--to", "a@example.com", "--locale", "xx"], "--locale: 'xx' is not one of en, fa"),
+        (["--to", "a@example.com", "--customer", "NOBODY"], "no customer with id 'NOBODY'"),
+    ],
+)
+def test_send_test_refuses_bad_input_with_a_clear_message_and_sends_nothing(
+    workdir: Path, smtp_sink: tuple[SMTPSink, int], args: list[str], said: str
+) -> None:
+    ran = run_rapport("send-test", "birthday", *args, cwd=workdir)
+    assert ran.returncode == 1
+    assert said in ran.stderr
+    assert "Traceback" not in ran.stderr
+    assert smtp_sink[0].messages == []
+
+
+def test_send_test_names_an_unknown_campaign(workdir: Path) -> None:
+    ran = run_rapport("send-test", "nope", "--to", "a@example.com", cwd=workdir)
+    assert (ran.returncode, ran.stderr.strip()) == (
+        1,
+        f"error: no campaign 'nope' in {REPO / 'campaigns'}",
+    )
+
+
+def test_preview_html_writes_the_campaign_page_for_sample_customers(tmp_path: Path) -> None:
+    page = tmp_path / "birthday.html"
+    ran = run_rapport(
+        "--config", str(REPO / "config.yaml"), "preview", "birthday", "--html", str(page),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    html = page.read_text(encoding="utf-8")
+    assert '<section class="locale" id="locale-fa"' in html
+    assert 'lang="fa" dir="rtl"' in html
+    assert '<iframe class="email" sandbox=""' in html
+    assert 'http-equiv="Content-Security-Policy"' in html
+    assert "script-src &#x27;none&#x27;" in html  # the file keeps its no-script policy
+    assert "All campaigns" not in html  # the file has no link back to the web pages
+
+
+def test_preview_without_html_still_needs_a_customer(tmp_path: Path) -> None:
+    ran = run_rapport("--config", str(REPO / "config.yaml"), "preview", "birthday", cwd=tmp_path)
+    assert ran.returncode == 2
+    assert "--customer is required (except with --html)" in ran.stderr
