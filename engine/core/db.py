@@ -2,18 +2,20 @@
 
 SQLite is the zero-set-up default; PostgreSQL is chosen by URL and is what several
 daemons coordinate through. Both go through the same models and migrations.
+
+Alembic is imported only to migrate: every command checks the schema is current
+before it starts, and reads both revisions without it (:func:`current_revision`,
+:func:`head_revision`), since importing Alembic costs more than the rest of a small
+command's work.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import URL, Connection, Engine, create_engine, event
+from sqlalchemy import URL, Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -21,7 +23,12 @@ from sqlalchemy.exc import ArgumentError
 import rapport.migrations
 from rapport.engine.core.errors import ConfigError, MissingExtra
 
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
 MIGRATIONS_DIR = Path(rapport.migrations.__file__).parent
+#: Where Alembic keeps the revision a database is at (its default name).
+VERSION_TABLE = "alembic_version"
 #: The distribution's name (pyproject.toml), for the install hint: the import package
 #: and the command are ``rapport``, but that name belongs to another project on the index.
 DISTRIBUTION = "rapport-engine"
@@ -96,6 +103,8 @@ def _driver_missing(exc: ImportError) -> bool:
 
 
 def _alembic_config(engine: Engine) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["engine"] = engine
@@ -104,17 +113,74 @@ def _alembic_config(engine: Engine) -> AlembicConfig:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Create or migrate the schema to ``revision``."""
+    from alembic import command
+
     command.upgrade(_alembic_config(engine), revision)
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The revision the schema is at (None before the first upgrade), read from
+    Alembic's version table as Alembic reads it; a table holding several revisions
+    (branches, which Rapport's one line of migrations never makes) is left to Alembic,
+    which says what is wrong."""
     with engine.connect() as connection:
+        if not inspect(connection).has_table(VERSION_TABLE):
+            return None
+        rows = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).all()
+        if len(rows) <= 1:
+            return str(rows[0][0]) if rows else None
+        from alembic.runtime.migration import MigrationContext
+
         return MigrationContext.configure(connection).get_current_revision()
 
 
+# A migration's own revision, its parent and what it depends on, as the template writes
+# them (migrations/script.py.mako): one top-level line each.
+_HEADER = re.compile(r"^(revision|down_revision|depends_on)\b[^=\n]*=[ \t]*(.*?)[ \t]*$", re.M)
+_ID = re.compile(r"""None|"(\w+)"|'(\w+)'""")
+
+
 def head_revision() -> str | None:
-    script = ScriptDirectory(str(MIGRATIONS_DIR))
-    return script.get_current_head()
+    """The newest migration's revision: what ``rapport db upgrade`` brings a database to.
+
+    Read from the migration files' headers when they make one line of revisions (each
+    names one parent and depends on nothing else), which is how Rapport writes them;
+    anything else (a merge, a dependency, a header in another form) is left to Alembic.
+    tests/engine/core/test_schema.py checks both give the same answer.
+    """
+    parents: dict[str, str | None] = {}
+    for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        header = _linear_header(path.read_text(encoding="utf-8"))
+        if header is None:
+            return _alembic_head()
+        parents[header[0]] = header[1]
+    heads = set(parents) - set(parents.values())
+    return heads.pop() if len(heads) == 1 else _alembic_head()
+
+
+def _linear_header(source: str) -> tuple[str, str | None] | None:
+    """A migration's revision and its one parent (None for the first), or None when
+    its header is anything but that."""
+    header: dict[str, list[str | None]] = {}
+    for name, value in _HEADER.findall(source):
+        found = _ID.fullmatch(value)
+        if found is None:
+            return None
+        header.setdefault(name, []).append(found.group(1) or found.group(2))
+    own, parent = header.get("revision", []), header.get("down_revision", [])
+    if len(own) != 1 or own[0] is None or len(parent) != 1:
+        return None
+    if header.get("depends_on", [None]) != [None]:
+        return None
+    return own[0], parent[0]
+
+
+def _alembic_head() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -6,11 +6,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, delete, insert, text, update
 from sqlalchemy.exc import DatabaseError
 
 from rapport.consent.store import grant
-from rapport.engine.core.db import current_revision, head_revision, make_engine, upgrade
+from rapport.engine.core.db import (
+    MIGRATIONS_DIR,
+    _linear_header,
+    current_revision,
+    head_revision,
+    make_engine,
+    upgrade,
+)
 from rapport.engine.core.models import (
     CONSENT_EVENT,
     CUSTOMER,
@@ -20,14 +29,45 @@ from rapport.engine.core.models import (
 
 def test_migrations_reach_head(database_url: str) -> None:
     """Every migration applied to an empty database (the other tests get copies of a
-    database migrated once per run)."""
+    database migrated once per run). The revisions every command reads without Alembic
+    (engine/core/db.py) are the ones Alembic reads: none, the first, the head."""
     engine = make_engine(database_url)
+
+    def alembic_current() -> str | None:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+
     try:
-        assert current_revision(engine) is None
+        assert current_revision(engine) is None is alembic_current()
+        upgrade(engine, "0001")
+        assert current_revision(engine) == "0001" == alembic_current()
         upgrade(engine)
-        assert current_revision(engine) == head_revision()
+        assert current_revision(engine) == head_revision() == alembic_current()
+        assert head_revision() == ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        'revision = "0003"\ndown_revision = ("0001", "0002")\n',  # a merge
+        'revision = "0003"\ndown_revision = "0002"\ndepends_on = "0001"\n',
+        'down_revision = "0002"\n',  # no revision of its own
+        'revision = make_id()\ndown_revision = "0002"\n',
+    ],
+)
+def test_a_migration_header_other_than_one_parent_is_left_to_alembic(header: str) -> None:
+    assert _linear_header(header) is None
+
+
+def test_a_migration_header_as_the_template_writes_it_is_read() -> None:
+    header = (
+        'revision: str = "0003"\ndown_revision: str | None = "0002"\n'
+        "branch_labels: str | Sequence[str] | None = None\n"
+        "depends_on: str | Sequence[str] | None = None\n"
+    )
+    assert _linear_header(header) == ("0003", "0002")
 
 
 def seed_trail(engine: Engine) -> Engine:
