@@ -5,8 +5,8 @@ daemons coordinate through. Both go through the same models and migrations.
 
 Alembic is imported only to migrate: every command checks the schema is current
 before it starts, and reads both revisions without it (:func:`current_revision`,
-:func:`head_revision`), since importing Alembic costs more than the rest of a small
-command's work.
+:func:`head_revision`): importing Alembic (Mako and Pygments with it) takes about
+50 ms, half of what ``rapport explain`` does once everything is imported.
 """
 
 from __future__ import annotations
