@@ -12,6 +12,8 @@ its FILE:LINE listing what it may be, never a setting silently ignored.
 * ``caps.channels`` keys are configured channels' names (the planner counts per
   channel); a kind with no channel of that name is refused, naming the channels.
 * Every channel has a kind: its ``kind``, or its name when that is a kind.
+* ``transactional_topics`` are short lower-case names, listed once, none of them also
+  in ``topics``: a topic is marketing (consent) or transactional, never both.
 * The legal SMS window, :data:`SMS_LEGAL_WINDOW` (08:00-21:00, the recipient's local
   time), is a floor: an SMS window (the general one and each country's) may narrow
   it; one that starts earlier or ends later is refused unless it says
@@ -25,6 +27,7 @@ its FILE:LINE listing what it may be, never a setting silently ignored.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import time
 from functools import lru_cache
@@ -45,11 +48,18 @@ SMS_LEGAL_WINDOW: Final = (time(8), time(21))
 WIDEN: Final = "widen_legal_window"
 
 Loc = tuple[str | int, ...]
+#: What a transactional topic may be called (it is stored in ``outbox_message.topic``).
+TOPIC_PATTERN: Final = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
 def check_keys(settings: Settings) -> None:
     """Raise a ValidationError located at each key the checks above refuse."""
-    errors = [*_channel_kinds(settings), *_quiet_hours(settings), *_caps(settings)]
+    errors = [
+        *_channel_kinds(settings),
+        *_quiet_hours(settings),
+        *_caps(settings),
+        *_transactional_topics(settings),
+    ]
     if errors:
         raise ValidationError.from_exception_data(
             "Settings",
@@ -60,6 +70,21 @@ def check_keys(settings: Settings) -> None:
                 for loc, message in errors
             ],
         )
+
+
+def _transactional_topics(settings: Settings) -> Iterator[tuple[Loc, str]]:
+    """Each a short lower-case name (the outbox's ``topic``), listed once, and never
+    also a consent topic: a topic is marketing or transactional, not both."""
+    seen: set[str] = set()
+    for index, topic in enumerate(settings.transactional_topics):
+        where = ("transactional_topics", index)
+        if not TOPIC_PATTERN.match(topic):
+            yield where, f"{topic!r}: a topic is 1 to 64 lower-case letters, digits, '-' or '_'"
+        elif topic in settings.topics:
+            yield where, f"{topic}: a topic is either a consent topic (topics) or transactional"
+        elif topic in seen:
+            yield where, f"{topic}: listed twice"
+        seen.add(topic)
 
 
 def _kinds(settings: Settings) -> dict[str, str]:
