@@ -12,7 +12,8 @@ site could not add the ``Authorization`` header without a CORS preflight, which 
 app never grants. The OpenAPI 3.1 document (:func:`openapi_document`) is written by
 hand beside the routes (the ingest items' fields come from the importer's columns),
 and a test checks that it names every route. The ingest endpoints are in
-:mod:`rapport.engine.web.api_ingest`.
+:mod:`rapport.engine.web.api_ingest`, the transactional messages in
+:mod:`rapport.engine.web.api_messages`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from starlette.routing import Route
 from rapport.engine.core.config import Settings
 from rapport.engine.core.timeutil import utcnow
 from rapport.engine.customers import events, importer
+from rapport.engine.web.api_messages_schema import message_paths, message_schemas
 from rapport.engine.web.api_tokens import SCOPES, token_scope
 from rapport.engine.web.context import web_context
 
@@ -232,7 +234,7 @@ def _ingest_operation(kind: str, item: dict[str, Any], summary: str) -> dict[str
 
 
 def openapi_document(settings: Settings) -> dict[str, Any]:
-    """The whole document: :data:`OPENAPI` and the ingest endpoints."""
+    """The whole document: :data:`OPENAPI`, the ingest and the message endpoints."""
     document = copy.deepcopy(OPENAPI)
     for kind in INGEST_KINDS:
         summary = f"Upsert or record {kind}, as `rapport import {kind}` does"
@@ -241,4 +243,6 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
         )
     events_summary = "Record events about customers, which event triggers follow"
     document["paths"][f"{PREFIX}/events"] = _ingest_operation("events", EVENT_ITEM, events_summary)
+    document["paths"].update(message_paths(PREFIX, settings))
+    document["components"]["schemas"].update(message_schemas())
     return document

@@ -27,6 +27,7 @@ from rapport.engine.web import (
     api,
     api_events,
     api_ingest,
+    api_messages,
     email_events,
     feedback,
     health,
@@ -83,6 +84,7 @@ def create_app(settings: Settings, engine: Engine, *, clock: Clock = utcnow) -> 
         *api.routes,  # /api/v1 (docs/api.md)
         *api_ingest.routes,
         *api_events.routes,
+        *api_messages.routes,
     ]
     app = Starlette(
         routes=routes,

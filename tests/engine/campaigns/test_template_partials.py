@@ -22,6 +22,9 @@ from rapport.engine.core.errors import Problem
 
 PARTIALS = REPO / "templates" / "_partials"
 LOCALES = ("en", "fa", "zh", "zh_Hant")
+#: Template sets of transactional messages (POST /api/v1/messages, docs/api.md): no
+#: campaign's, and without the consent footer, since the customer needs them.
+TRANSACTIONAL_SETS = {"order-shipped"}
 
 
 def campaign_folders() -> list[Path]:
@@ -29,7 +32,7 @@ def campaign_folders() -> list[Path]:
     return sorted(
         folder
         for folder in (REPO / "templates").glob("*/*")
-        if folder.is_dir() and folder.parent.name != "_partials"
+        if folder.is_dir() and folder.parent.name not in {"_partials", *TRANSACTIONAL_SETS}
     )
 
 

@@ -130,7 +130,10 @@ def test_contexts_pruned_to_what_templates_read_render_the_same_messages(
         [("a", "SERUM-30ML"), ("a", "TEA-SAMPLER"), ("b", "SERUM-30ML"), ("b", "TEA-SAMPLER")]
     )
     checked = 0
+    # order-shipped is a transactional message's (docs/api.md), rendered with data.
     for folder in sorted((REPO / "templates").iterdir()):
+        if folder.name == "order-shipped":
+            continue
         for kind in ("email", "sms"):
             for locale in ("en_US", "fa_IR", "zh_CN"):
                 try:

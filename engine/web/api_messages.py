@@ -1,0 +1,400 @@
+"""Transactional messages over the HTTP API (issue 19, point 4; docs/api.md).
+
+``POST /api/v1/messages`` (scope ``send``) asks for one message a customer needs
+rather than opted in to, a receipt or a shipping notice: a template set, a topic
+listed in ``transactional_topics``, a customer, an optional channel and ``data`` for
+the template. It is rendered at once by the same sandboxed, budgeted renderer as
+every campaign (a mistake in the template is a ``422`` naming its file and line, and
+nothing is queued) and written to the outbox due now, marked ``transactional``: the
+normal dispatcher sends it on its next pass, without marketing consent and without an
+unsubscribe link, and still never to an address on the suppression list (the
+message then ends ``suppressed``). Campaigns are marketing by construction (their
+topics are consent topics) and are refused here: they go through consent and
+planning.
+
+Idempotency: the ``Idempotency-Key`` header is required. A message is kept once per
+token, customer and key (``occasion`` holds a digest of the token's name and the key,
+then one of the request): the same request again answers ``200`` with the same
+message, the same key with another template, topic, channel or data for that
+customer is ``409``. ``GET /api/v1/messages/{id}`` (scope ``send`` or ``read``) says
+what became of it. An id is the outbox row's number and a keyed digest of it
+(:func:`public_id`), so ids cannot be guessed or walked; only messages made through
+the API are found.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine, Row, select
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from rapport.channels.redaction import mask_personal
+from rapport.engine.core.config import Settings
+from rapport.engine.core.keys import secret_key
+from rapport.engine.core.models import CUSTOMER, OUTBOX, MessageStatus, idempotency_key
+from rapport.engine.core.sender import sms_signature
+from rapport.engine.core.timeutil import as_utc
+from rapport.engine.delivery import outbox
+from rapport.engine.rendering.errors import TemplateProblemError
+from rapport.engine.rendering.locales import full_name, salutation
+from rapport.engine.rendering.renderer import (
+    RenderedMessage,
+    Renderer,
+    channel_kind,
+    is_channel_kind,
+)
+from rapport.engine.rendering.sms_encoding import count_sms
+from rapport.engine.runtime import services
+from rapport.engine.web.api import PREFIX, api_error, authenticate
+from rapport.engine.web.api_ingest import _limiter as limiter
+from rapport.engine.web.api_messages_schema import MAX_DATA_BYTES, MAX_KEY_CHARS, TEMPLATE_PATTERN
+from rapport.engine.web.context import WebContext, web_context
+
+#: The outbox's ``campaign`` of an API message is this prefix and the template set.
+CAMPAIGN_PREFIX = "api:"
+TEMPLATE = re.compile(TEMPLATE_PATTERN)
+#: The fields a request body may hold.
+FIELDS = ("template", "campaign", "topic", "customer", "channel", "data")
+
+
+class Refused(Exception):
+    """A request the API answers with ``status`` and ``{"error": message}``."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class MessageRequest:
+    """One checked request: everything but the customer's own row."""
+
+    template: str
+    topic: str
+    customer: str
+    channel: str
+    kind: str
+    data: dict[str, Any]
+
+    def fingerprint(self) -> str:
+        """The request as its idempotency key is bound to (the channel resolved)."""
+        text = json.dumps(
+            [self.template, self.topic, self.customer, self.channel, self.data],
+            sort_keys=True,
+            default=str,
+        )
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _field(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise Refused(422, f"/{name}: is required (a string)")
+    return value.strip()
+
+
+def _channel(body: dict[str, Any], settings: Settings) -> tuple[str, str]:
+    """(channel, kind): the one asked for, else the first e-mail channel."""
+    kinds = {name: config.kind or name for name, config in settings.channels.items()}
+    name = body.get("channel")
+    if name is None:
+        name = next((channel for channel, kind in kinds.items() if kind == "email"), None)
+        if name is None:
+            raise Refused(422, "/channel: is required (no e-mail channel is configured)")
+    if not isinstance(name, str) or name not in kinds or not is_channel_kind(kinds[name]):
+        usable = ", ".join(c for c, kind in kinds.items() if is_channel_kind(kind))
+        raise Refused(422, f"/channel: unknown channel {name!r}; configured: {usable}")
+    return name, kinds[name]
+
+
+def parse_request(body: Any, settings: Settings) -> MessageRequest:
+    """Check a request body; :class:`Refused` names the first problem as a JSON pointer."""
+    if not isinstance(body, dict):
+        raise Refused(422, "the body must be a JSON object")
+    unknown = sorted(set(body) - set(FIELDS))
+    if unknown:
+        raise Refused(422, f"/{unknown[0]}: unknown field; fields: {', '.join(FIELDS)}")
+    if "campaign" in body:
+        raise Refused(
+            422,
+            "/campaign: campaigns are marketing (their topics are consent topics) and go "
+            "through consent and planning; send a template set with a transactional "
+            "topic instead",
+        )
+    template = _field(body, "template")
+    if not TEMPLATE.match(template):
+        raise Refused(
+            422, "/template: a template set is 1 to 64 lower-case letters, digits, '-' or '_'"
+        )
+    topic = _field(body, "topic")
+    if topic not in settings.transactional_topics:
+        known = ", ".join(settings.transactional_topics) or "none configured"
+        why = (
+            "a marketing topic: marketing goes through consent and planning"
+            if topic in settings.topics
+            else "not a configured topic"
+        )
+        raise Refused(422, f"/topic: {topic!r} is {why}; transactional topics: {known}")
+    customer = _field(body, "customer")
+    channel, kind = _channel(body, settings)
+    data = body.get("data", {})
+    if not isinstance(data, dict):
+        raise Refused(422, "/data: must be a JSON object")
+    if len(json.dumps(data, default=str).encode("utf-8")) > MAX_DATA_BYTES:
+        raise Refused(413, f"/data: more than {MAX_DATA_BYTES} bytes as JSON")
+    return MessageRequest(template, topic, customer, channel, kind, data)
+
+
+def check_key(key: str | None) -> str:
+    if key is None or not key.strip():
+        raise Refused(400, "the Idempotency-Key header is required")
+    if len(key) > MAX_KEY_CHARS or not key.isprintable() or not key.isascii():
+        raise Refused(400, f"the Idempotency-Key header is 1 to {MAX_KEY_CHARS} ASCII characters")
+    return key
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def _tag(key: bytes, row_id: int) -> str:
+    return hmac.new(key, f"api-message:{row_id}".encode(), hashlib.sha256).hexdigest()[:24]
+
+
+def public_id(key: bytes, row_id: int) -> str:
+    """The id the API shows for an outbox row: its number and a keyed digest of it."""
+    return f"{row_id}-{_tag(key, row_id)}"
+
+
+def row_id_of(key: bytes, message_id: str) -> int | None:
+    """The outbox row an id names, or None for an id this server did not give."""
+    number, _, tag = message_id.partition("-")
+    if not number.isdigit() or len(number) > 18:
+        return None
+    row_id = int(number)
+    return row_id if hmac.compare_digest(tag, _tag(key, row_id)) else None
+
+
+def _context(customer: Row[Any], request: MessageRequest, settings: Settings) -> dict[str, Any]:
+    """What a transactional template may use (docs/api.md): plain data only."""
+    first, last, locale = customer.first_name, customer.last_name, customer.locale
+    return {
+        "customer": {
+            "id": customer.id,
+            "first_name": first,
+            "last_name": last,
+            "full_name": full_name(first, last, locale),
+            "salutation": salutation(first, last, locale),
+            "locale": locale,
+            "timezone": customer.timezone,
+            "country": customer.country,
+        },
+        "message": {"template": request.template, "topic": request.topic},
+        "data": request.data,
+        "sender": {
+            "postal_address": settings.sender.postal_address,
+            "sms_signature": sms_signature(settings.sender, locale),
+        },
+    }
+
+
+def _existing(engine: Engine, customer: str, prefix: str) -> list[Row[Any]]:
+    with engine.connect() as connection:
+        return list(
+            connection.execute(
+                select(OUTBOX.c.id, OUTBOX.c.occasion, OUTBOX.c.status).where(
+                    OUTBOX.c.customer_id == customer,
+                    OUTBOX.c.campaign.startswith(CAMPAIGN_PREFIX, autoescape=True),
+                    OUTBOX.c.occasion.startswith(prefix, autoescape=True),
+                )
+            )
+        )
+
+
+def _render(
+    renderer: Renderer, customer: Row[Any], request: MessageRequest, settings: Settings
+) -> RenderedMessage:
+    address = customer.email if request.kind == "email" else customer.phone
+    if not address:
+        raise Refused(
+            422, f"/customer: has no {request.kind} address for channel {request.channel!r}"
+        )
+    kind = channel_kind(request.kind)
+    try:
+        return renderer.render(
+            request.template, kind, customer.locale, _context(customer, request, settings)
+        )
+    except TemplateProblemError as exc:
+        raise Refused(422, f"/template: {exc.problem}") from None
+
+
+def send(
+    web: WebContext, renderer: Renderer, token: str, key: str, request: MessageRequest
+) -> tuple[bool, int, str]:
+    """Queue the message ``request`` asks for, once: (new, outbox row id, status).
+
+    :class:`Refused` for an unknown or erased customer, one without an address on the
+    channel, a template that cannot render, or a key already used for another request.
+    """
+    prefix = "api:" + _digest(token + "\0" + key) + ":"
+    occasion = prefix + request.fingerprint()[:32]
+    found = _existing(web.engine, request.customer, prefix)
+    for row in found:
+        if row.occasion == occasion:
+            return False, row.id, row.status
+    if found:
+        raise Refused(409, "this Idempotency-Key was used for another request for this customer")
+    with web.engine.connect() as connection:
+        customer = connection.execute(
+            select(CUSTOMER).where(CUSTOMER.c.id == request.customer)
+        ).first()
+    if customer is None:
+        raise Refused(422, f"/customer: unknown customer {request.customer!r}")
+    if customer.erased_at is not None:
+        raise Refused(422, f"/customer: {request.customer!r} was erased on request")
+    rendered = _render(renderer, customer, request, web.settings)
+    now = web.now()
+    campaign = CAMPAIGN_PREFIX + request.template
+    row = outbox.outbox_row(
+        customer_id=customer.id,
+        campaign=campaign,
+        occasion=occasion,
+        channel=request.channel,
+        topic=request.topic,
+        locale=rendered.locale,
+        transactional=True,
+        status=MessageStatus.QUEUED,
+        subject=rendered.subject,
+        body_text=rendered.text,
+        body_html=rendered.html,
+        segments=count_sms(rendered.text).segments if request.kind == "sms" else None,
+        send_at=now,
+        created_at=now,
+    )
+    with web.engine.begin() as connection:
+        new = outbox.enqueue(connection, [row]) == 1
+        stored = connection.execute(
+            select(OUTBOX.c.id, OUTBOX.c.occasion, OUTBOX.c.status).where(
+                OUTBOX.c.idempotency_key
+                == idempotency_key(customer.id, campaign, occasion, request.channel)
+            )
+        ).first()
+    if stored is None:  # the same request on another channel won the race
+        raise Refused(409, "this Idempotency-Key was used for another request for this customer")
+    return new, stored.id, stored.status
+
+
+def _time(value: datetime | None) -> str | None:
+    return None if value is None else as_utc(value).isoformat().replace("+00:00", "Z")
+
+
+def status_of(engine: Engine, key: bytes, message_id: str) -> dict[str, Any] | None:
+    """What became of an API message, or None for an id no API message has."""
+    row_id = row_id_of(key, message_id)
+    if row_id is None:
+        return None
+    with engine.connect() as connection:
+        row = connection.execute(select(OUTBOX).where(OUTBOX.c.id == row_id)).first()
+    if row is None or not row.transactional or not row.campaign.startswith(CAMPAIGN_PREFIX):
+        return None
+    return {
+        "id": message_id,
+        "status": row.status,
+        "template": row.campaign.removeprefix(CAMPAIGN_PREFIX),
+        "topic": row.topic,
+        "channel": row.channel,
+        "locale": row.locale,
+        "created_at": _time(row.created_at),
+        "send_at": _time(row.send_at),
+        "sent_at": _time(row.sent_at),
+        "delivered_at": _time(row.delivered_at),
+        "delivery_status": row.delivery_status,
+        "attempts": row.attempts,
+        "error": mask_personal(row.last_error) if row.last_error else None,
+    }
+
+
+def _id_key(request: Request, web: WebContext) -> bytes:
+    """The key message ids are made with, derived from the link-signing key."""
+    state = request.app.state
+    key: bytes | None = getattr(state, "api_message_key", None)
+    if key is None:
+        secret = secret_key(web.settings, web.engine)
+        key = hmac.new(secret.encode("utf-8"), b"rapport.api-message-id", "sha256").digest()
+        state.api_message_key = key
+    return key
+
+
+def _renderer(request: Request, web: WebContext) -> Renderer:
+    state = request.app.state
+    renderer: Renderer | None = getattr(state, "api_renderer", None)
+    if renderer is None:
+        renderer = services.renderer(web.settings)
+        state.api_renderer = renderer
+    return renderer
+
+
+def _answer(key: bytes, row_id: int, status: str, code: int) -> Response:
+    message_id = public_id(key, row_id)
+    return JSONResponse(
+        {"id": message_id, "status": status, "url": f"{PREFIX}/messages/{message_id}"},
+        status_code=code,
+        headers={"Location": f"{PREFIX}/messages/{message_id}"},
+    )
+
+
+async def create_message(request: Request) -> Response:
+    found = await authenticate(request, "send")
+    if isinstance(found, Response):
+        return found
+    web = web_context(request)
+    if not limiter(request, web).allow(f"api-send:{found[0]}"):
+        return api_error(429, "too many requests for this token", {"Retry-After": "60"})
+    try:
+        body = json.loads(await request.body(), parse_float=Decimal)
+    except (ValueError, RecursionError):
+        return api_error(400, "the body is not valid JSON")
+    try:
+        key = check_key(request.headers.get("idempotency-key"))
+        asked = parse_request(body, web.settings)
+        renderer = await run_in_threadpool(_renderer, request, web)
+        new, row_id, status = await run_in_threadpool(send, web, renderer, found[0], key, asked)
+        id_key = await run_in_threadpool(_id_key, request, web)
+    except Refused as refused:
+        return api_error(refused.status, refused.message)
+    return _answer(id_key, row_id, status, 202 if new else 200)
+
+
+async def message_status(request: Request) -> Response:
+    found = await authenticate(request, None)
+    if isinstance(found, Response):
+        return found
+    if found[1] not in ("send", "read"):
+        return api_error(403, "this endpoint needs a token with scope 'send' or 'read'")
+    web = web_context(request)
+    if not limiter(request, web).allow(f"api-status:{found[0]}"):
+        return api_error(429, "too many requests for this token", {"Retry-After": "60"})
+    id_key = await run_in_threadpool(_id_key, request, web)
+    message_id = request.path_params["message_id"]
+    answer = await run_in_threadpool(status_of, web.engine, id_key, message_id)
+    if answer is None:
+        return api_error(404, "no such message")
+    return JSONResponse(answer)
+
+
+routes = [
+    Route(f"{PREFIX}/messages", create_message, methods=["POST"]),
+    Route(f"{PREFIX}/messages/{{message_id}}", message_status, methods=["GET"]),
+]

@@ -1,0 +1,229 @@
+"""Transactional messages over the API (issue 19, point 4; docs/api.md): POST
+/api/v1/messages renders at once and queues one transactional row due now, once per
+token, customer and Idempotency-Key; refusals are JSON naming the field; GET
+/api/v1/messages/{id} says what became of it. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from factories import REPO, insert_customer
+from sqlalchemy import Engine, func, select, update
+from starlette.testclient import TestClient
+
+from rapport.engine.core.config import Settings
+from rapport.engine.core.models import OUTBOX, MessageStatus
+from rapport.engine.delivery import outbox
+from rapport.engine.web.api_ingest import REQUESTS_PER_MINUTE
+from rapport.engine.web.api_messages import public_id
+from rapport.engine.web.api_tokens import create_token
+from rapport.engine.web.app import create_app
+
+NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+SHIPPED = {"template": "order-shipped", "topic": "shipping", "customer": "C1"}
+DATA = {"order_id": "O-1001", "carrier": "Royal Mail", "tracking_url": "https://t.example/1"}
+
+
+def settings_in(folder: Path, **changes: Any) -> Settings:
+    """The shipped ``order-shipped`` set, and a ``broken`` one, in a templates folder."""
+    templates = folder / "templates"
+    shutil.copytree(REPO / "templates" / "order-shipped", templates / "order-shipped")
+    broken = templates / "broken" / "en"
+    broken.mkdir(parents=True)
+    (broken / "email_subject.txt").write_text("Hello\n", encoding="utf-8")
+    (broken / "email.txt").write_text("Hi,\n\n{{ data.order.id }}\n", encoding="utf-8")
+    return Settings(base_dir=folder, secret_key="test", **changes)
+
+
+@dataclass
+class Api:
+    client: TestClient
+    engine: Engine
+    tokens: dict[str, str]
+
+    def send(
+        self, body: dict[str, Any], key: str | None = "order-O-1001", scope: str = "send"
+    ) -> Any:
+        headers = {"Authorization": f"Bearer {self.tokens[scope]}"}
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        return self.client.post("/api/v1/messages", json=body, headers=headers)
+
+    def status(self, url: str, scope: str = "send") -> Any:
+        return self.client.get(url, headers={"Authorization": f"Bearer {self.tokens[scope]}"})
+
+    def rows(self) -> list[Any]:
+        with self.engine.connect() as connection:
+            return list(connection.execute(select(OUTBOX).order_by(OUTBOX.c.id)))
+
+
+@pytest.fixture
+def api(engine: Engine, tmp_path: Path) -> Iterator[Api]:
+    insert_customer(
+        engine, "C1", first_name="Ada", last_name="Lovelace", email="ada@example.com", locale="en"
+    )
+    insert_customer(engine, "C2", first_name="Reza", locale="fa_IR")  # no address at all
+    scopes = ("send", "read", "ingest")
+    tokens = {scope: create_token(engine, scope, scope, NOW) for scope in scopes}
+    app = create_app(settings_in(tmp_path), engine, clock=lambda: NOW)
+    with TestClient(app) as client:
+        yield Api(client, engine, tokens)
+
+
+def test_a_message_is_rendered_and_queued_at_once_as_transactional(api: Api) -> None:
+    answer = api.send({**SHIPPED, "data": DATA})
+    assert answer.status_code == 202
+    body = answer.json()
+    assert body["status"] == "queued" and body["url"] == f"/api/v1/messages/{body['id']}"
+    assert answer.headers["location"] == body["url"]
+    [row] = api.rows()
+    assert row.transactional is True and row.topic == "shipping" and row.channel == "email"
+    assert row.campaign == "api:order-shipped" and row.customer_id == "C1"
+    assert row.status == MessageStatus.QUEUED and row.send_at == NOW and row.locale == "en"
+    assert row.subject == "Your order O-1001 is on its way"
+    assert "Hi Ada" in row.body_text and "with Royal Mail" in row.body_text
+    assert "https://t.example/1" in row.body_text and "nsubscribe" not in row.body_text
+
+
+def test_the_same_key_and_request_again_is_the_same_message_not_a_second_one(api: Api) -> None:
+    first = api.send({**SHIPPED, "data": DATA})
+    again = api.send({**SHIPPED, "channel": "email", "data": dict(reversed(DATA.items()))})
+    assert (first.status_code, again.status_code) == (202, 200)
+    assert again.json() == first.json()
+    assert len(api.rows()) == 1
+
+
+def test_the_same_key_with_another_request_for_the_customer_is_409(api: Api) -> None:
+    assert api.send({**SHIPPED, "data": DATA}).status_code == 202
+    refused = api.send({**SHIPPED, "data": {**DATA, "order_id": "O-2002"}})
+    assert refused.status_code == 409 and "Idempotency-Key" in refused.json()["error"]
+    assert len(api.rows()) == 1
+    assert api.send({**SHIPPED, "data": DATA}, key="order-O-2002").status_code == 202
+
+
+@pytest.mark.parametrize("key", [None, "", " ", "k" * 256, "a\tb"])
+def test_an_idempotency_key_is_required_and_bounded(api: Api, key: str | None) -> None:
+    refused = api.send({**SHIPPED, "data": DATA}, key=key)
+    assert refused.status_code == 400 and "Idempotency-Key" in refused.json()["error"]
+    assert api.rows() == []
+
+
+@pytest.mark.parametrize(
+    ("change", "pointer", "words"),
+    [
+        ({"topic": "offers"}, "/topic", "marketing topic"),
+        ({"topic": "gossip"}, "/topic", "not a configured topic"),
+        ({"campaign": "birthday"}, "/campaign", "consent and planning"),
+        ({"template": "../secrets"}, "/template", "lower-case"),
+        ({"customer": "C9"}, "/customer", "unknown customer"),
+        ({"customer": "C2"}, "/customer", "no email address"),
+        ({"channel": "fax"}, "/channel", "unknown channel 'fax'"),
+        ({"data": [1, 2]}, "/data", "JSON object"),
+        ({"colour": "red"}, "/colour", "unknown field"),
+        ({"template": "broken"}, "/template", "email.txt:3"),
+        ({"template": "missing"}, "/template", "missing"),
+    ],
+)
+def test_a_wrong_field_is_422_naming_it_and_nothing_is_queued(
+    api: Api, change: dict[str, Any], pointer: str, words: str
+) -> None:
+    refused = api.send({**SHIPPED, "data": DATA, **change})
+    assert refused.status_code == 422
+    error = refused.json()["error"]
+    assert error.startswith(f"{pointer}:") and words in error, error
+    assert api.rows() == []
+
+
+def test_an_erased_customer_gets_nothing(api: Api) -> None:
+    insert_customer(api.engine, "C3", email=None, erased_at=NOW)
+    refused = api.send({**SHIPPED, "customer": "C3", "data": DATA})
+    assert refused.status_code == 422 and "erased on request" in refused.json()["error"]
+
+
+def test_data_over_its_limit_is_413_and_a_body_that_is_not_json_400(api: Api) -> None:
+    refused = api.send({**SHIPPED, "data": {"note": "x" * 17_000}})
+    assert refused.status_code == 413 and refused.json()["error"].startswith("/data:")
+    broken = api.client.post(
+        "/api/v1/messages",
+        content=b"{nope",
+        headers={"Authorization": f"Bearer {api.tokens['send']}", "Idempotency-Key": "k"},
+    )
+    assert broken.status_code == 400
+    assert api.rows() == []
+
+
+def test_only_a_send_token_may_send_and_past_the_rate_limit_is_429(api: Api) -> None:
+    for scope in ("ingest", "read"):
+        assert api.send({**SHIPPED, "data": DATA}, scope=scope).status_code == 403
+    assert api.send({}).status_code == 422  # counts as one request
+    limiter = api.client.app.state.api_limiter  # type: ignore[attr-defined]
+    for _ in range(REQUESTS_PER_MINUTE - 1):
+        limiter.allow("api-send:send")
+    refused = api.send({**SHIPPED, "data": DATA})
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "60"
+    assert api.rows() == []
+
+
+def test_the_status_says_what_became_of_it_with_the_error_redacted(api: Api) -> None:
+    url = api.send({**SHIPPED, "data": DATA}).json()["url"]
+    for scope in ("send", "read"):
+        answer = api.status(url, scope)
+        assert answer.status_code == 200
+        assert answer.json() == {
+            "id": url.rsplit("/", 1)[1],
+            "status": "queued",
+            "template": "order-shipped",
+            "topic": "shipping",
+            "channel": "email",
+            "locale": "en",
+            "created_at": "2026-12-06T12:00:00Z",
+            "send_at": "2026-12-06T12:00:00Z",
+            "sent_at": None,
+            "delivered_at": None,
+            "delivery_status": None,
+            "attempts": 0,
+            "error": None,
+        }
+    with api.engine.begin() as connection:
+        connection.execute(
+            update(OUTBOX).values(
+                status="failed", attempts=5, last_error="550 <ada@example.com>: no such user"
+            )
+        )
+    failed = api.status(url).json()
+    assert failed["status"] == "failed" and failed["attempts"] == 5
+    assert failed["error"] == "550 <[email]>: no such user"
+    assert api.status(url, "ingest").status_code == 403
+
+
+def test_a_guessed_or_forged_id_or_a_marketing_message_is_404(api: Api) -> None:
+    url = api.send({**SHIPPED, "data": DATA}).json()["url"]
+    number = url.rsplit("/", 1)[1].split("-")[0]
+    with api.engine.begin() as connection:
+        outbox.enqueue(
+            connection,
+            [
+                outbox.outbox_row(
+                    customer_id="C1",
+                    campaign="birthday",
+                    occasion="birthday:2026",
+                    channel="email",
+                    topic="birthday",
+                    locale="en",
+                    status=MessageStatus.QUEUED,
+                    send_at=NOW,
+                    created_at=NOW,
+                )
+            ],
+        )
+        marketing = connection.execute(select(func.max(OUTBOX.c.id))).scalar_one()
+    key = api.client.app.state.api_message_key  # type: ignore[attr-defined]
+    for guess in (number, f"{number}-0000", "2-abc", "x", public_id(key, marketing)):
+        answer = api.status(f"/api/v1/messages/{guess}")
+        assert answer.status_code == 404 and answer.json() == {"error": "no such message"}
