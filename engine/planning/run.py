@@ -136,12 +136,15 @@ def plan_range(
     co_purchase: CoPurchase | None = None,
     id_range: IdRange | None = None,
     where: ColumnElement[bool] | None = None,
+    before_write: Callable[[], None] | None = None,
 ) -> PlanReport:
     """Plan ``day`` in this process, batch by batch, for the customers of ``id_range``
     (all when None) or only ``customer_ids``; ``dry_run`` renders and reports but
     writes nothing. :func:`rapport.engine.planning.plan.run_plan` decides whether a
     run is cut into ranges shared between processes; each range comes here.
     ``where`` is the run's pre-filter when the caller has built it already.
+    ``before_write`` is called after each batch is planned, before it is written (a
+    daemon renews its shard's lease there; what it raises ends the run unwritten).
     """
     report = PlanReport(day=day)
     # ``retention.decision_days: 0`` keeps none (explain then always recomputes).
@@ -228,6 +231,8 @@ def plan_range(
                 rows.append(_row(decision, rendered, now))
                 if on_planned is not None:
                     on_planned(decision, rendered)
+            if before_write is not None:
+                before_write()
             if not dry_run and (rows or (log is not None and log.rows)):
                 inserted = write_batch(engine, rows, log)
                 report.inserted += inserted
