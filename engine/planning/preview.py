@@ -19,7 +19,7 @@ from rapport.engine.campaigns.model import Campaign, find_campaign, require_camp
 from rapport.engine.core.config import Settings
 from rapport.engine.core.errors import NotFound, UserError
 from rapport.engine.core.sender import from_header
-from rapport.engine.customers.profile import CustomerProfile
+from rapport.engine.customers.profile import CustomerProfile, EventRecord
 from rapport.engine.customers.profiles import load_profile
 from rapport.engine.customers.recommend import CoPurchase, load_co_purchase
 from rapport.engine.planning.context import message_context
@@ -28,9 +28,9 @@ from rapport.engine.planning.run import audiences_for
 from rapport.engine.rendering.locales import full_name
 from rapport.engine.rendering.plain import PlainContext
 from rapport.engine.rendering.renderer import RenderedMessage, Renderer, channel_kind
-from rapport.engine.triggers import Miss, Occasion, find_occasion
+from rapport.engine.triggers import Miss, Occasion, event_query, find_occasion
 from rapport.engine.triggers.calendars import celebrated_on
-from rapport.engine.triggers.models import HolidayTrigger, ReorderTrigger
+from rapport.engine.triggers.models import EventTrigger, HolidayTrigger, ReorderTrigger
 from rapport.engine.triggers.tones import is_substitute, tone_of
 
 
@@ -61,6 +61,11 @@ def _stand_in_occasion(
         return Occasion(
             "reorder", "preview", day, sku=sku, last_ordered_at=day - timedelta(days=30)
         )
+    if isinstance(trigger, EventTrigger):
+        # The campaign's own sample data, as validation renders it.
+        happened = datetime.combine(day - timedelta(days=trigger.days), time(10), tzinfo=UTC)
+        record = EventRecord(trigger.name, "preview", happened, dict(trigger.sample_data))
+        return Occasion("event", "preview", day, event=record)
     return Occasion("birthday", "preview", day)
 
 
@@ -88,7 +93,8 @@ def prepare_preview(
     unknown (or erased) customer."""
     now = datetime.combine(day, time(0), tzinfo=UTC)
     with engine.connect() as connection:
-        profile = load_profile(connection, settings, customer_id, history_cutoff(day, now))
+        events = event_query([campaign.trigger], day)
+        profile = load_profile(connection, settings, customer_id, history_cutoff(day, now), events)
         if profile is None:
             raise NotFound(f"no customer with id {customer_id!r}")
         audiences = audiences_for(connection, [profile], day)

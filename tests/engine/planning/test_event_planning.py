@@ -176,3 +176,21 @@ def test_an_event_posted_to_the_api_is_planned_by_rapport_plan_two_local_days_la
     assert message.customer_id == "C1" and "Ada" in message.body_text
     explained = rapport(tmp_path, "explain", "C1", "--date", after.isoformat())
     assert f"event on {after.isoformat()} via email" in explained
+
+
+def test_a_preview_shows_the_real_event_else_the_campaign_s_sample_data(engine: Engine) -> None:
+    from rapport.engine.planning.preview import prepare_preview
+
+    insert_customer(engine, "C1", email="c1@example.com")
+    post_event(engine, SHIPPED.occurred_at, clock=NOW)
+    trigger = {"type": "event", "name": "order_shipped", "delay": "2d"}
+    follows = campaign(trigger={**trigger, "sample_data": {"carrier": "X"}})
+    real = prepare_preview(engine, SETTINGS, follows, "C1", DAY).decision.occasion
+    assert real is not None and real.event is not None
+    assert (real.event.key, real.event.data) == ("SHIP-1", {"carrier": "DHL"})
+    stand_in = prepare_preview(engine, SETTINGS, follows, "C1", DAY + timedelta(days=1))
+    shown = stand_in.decision.occasion
+    assert shown is not None and shown.kind == "event" and shown.event is not None
+    assert shown.event.data == {"carrier": "X"} and "stand-in event occasion" in (
+        stand_in.note or ""
+    )
