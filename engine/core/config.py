@@ -7,7 +7,6 @@ daemon starts from. Secrets come from the environment, never required in the fil
 from __future__ import annotations
 
 import os
-import re
 from datetime import time
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +20,6 @@ from pydantic import (
     Field,
     TypeAdapter,
     ValidationError,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -33,8 +31,6 @@ from rapport.engine.core.keywords import SMSKeywords
 from rapport.engine.core.sender import check_sender_texts
 from rapport.engine.core.yamlsource import Strict, YamlSyntaxError, load_yaml, validate_document
 
-#: What a transactional topic may be called (it is stored in ``outbox_message.topic``).
-TOPIC_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 STAGES = ("prospect", "first_time", "repeat", "loyal", "at_risk", "lapsed")
 
 
@@ -369,10 +365,7 @@ class Settings(Strict):
             "newsletter",
         ]
     )
-    #: Topics of messages a customer needs rather than opts in to (a receipt, a
-    #: shipping notice), sent at once through ``POST /api/v1/messages`` without
-    #: marketing consent; the suppression list still applies (docs/api.md). A topic is
-    #: either a consent topic (``topics``) or transactional, never both.
+    #: Sent by POST /api/v1/messages without consent (docs/api.md; never in ``topics``).
     transactional_topics: list[str] = Field(default_factory=lambda: ["receipts", "shipping"])
     channels: dict[str, ChannelConfig] = Field(
         default_factory=lambda: {
@@ -404,24 +397,6 @@ class Settings(Strict):
     #: is refused (a ``web.base_url`` that is not HTTPS; see engine/core/baseurl.py).
     production: bool = False
     base_dir: Path = Field(default=Path("."), exclude=True)
-
-    @field_validator("transactional_topics")
-    @classmethod
-    def _apart_from_consent_topics(cls, topics: list[str], info: ValidationInfo) -> list[str]:
-        both = sorted(set(topics) & set(info.data.get("topics") or ()))
-        if both:
-            raise ValueError(
-                f"{', '.join(both)}: a topic is either a consent topic (topics) or "
-                "transactional, not both"
-            )
-        if len(set(topics)) != len(topics):
-            raise ValueError("a topic is listed twice")
-        for topic in topics:
-            if not TOPIC_PATTERN.match(topic):
-                raise ValueError(
-                    f"{topic!r}: a topic is 1 to 64 lower-case letters, digits, '-' or '_'"
-                )
-        return topics
 
     @field_validator("quiet_hours")
     @classmethod
