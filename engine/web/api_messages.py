@@ -42,7 +42,7 @@ from starlette.routing import Route
 from rapport.channels.redaction import mask_personal
 from rapport.engine.core.config import Settings
 from rapport.engine.core.keys import secret_key
-from rapport.engine.core.models import CUSTOMER, OUTBOX, MessageStatus, idempotency_key
+from rapport.engine.core.models import CUSTOMER, OUTBOX, MessageStatus
 from rapport.engine.core.sender import sms_signature
 from rapport.engine.core.timeutil import as_utc
 from rapport.engine.delivery import outbox
@@ -251,9 +251,9 @@ def send(
     prefix = "api:" + _digest(token + "\0" + key) + ":"
     occasion = prefix + request.fingerprint()[:32]
     found = _existing(web.engine, request.customer, prefix)
-    for row in found:
-        if row.occasion == occasion:
-            return False, row.id, row.status
+    for earlier in found:
+        if earlier.occasion == occasion:
+            return False, earlier.id, earlier.status
     if found:
         raise Refused(409, "this Idempotency-Key was used for another request for this customer")
     with web.engine.connect() as connection:
@@ -287,8 +287,7 @@ def send(
         new = outbox.enqueue(connection, [row]) == 1
         stored = connection.execute(
             select(OUTBOX.c.id, OUTBOX.c.occasion, OUTBOX.c.status).where(
-                OUTBOX.c.idempotency_key
-                == idempotency_key(customer.id, campaign, occasion, request.channel)
+                OUTBOX.c.idempotency_key == row["idempotency_key"]
             )
         ).first()
     if stored is None:  # the same request on another channel won the race
