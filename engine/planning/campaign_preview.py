@@ -18,8 +18,10 @@ This module gathers plain data; the page itself is built by
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -44,6 +46,7 @@ __all__ = [
     "LocalePreview",
     "SmsPreview",
     "preview_campaign",
+    "sample_or_customer_context",
 ]
 
 #: The most locales one page renders (each is a full render of every channel).
@@ -135,6 +138,22 @@ def preview_campaign(
     )
 
 
+def sample_or_customer_context(
+    campaign: Campaign,
+    settings: Settings,
+    channel: str,
+    locale: str,
+    prepared: CustomerPreview | None = None,
+    signer: Signer | None = None,
+) -> Mapping[str, Any]:
+    """The context a preview renders in ``locale``: the synthetic customer of that
+    language, or the prepared real customer's as the planner would build it."""
+    if prepared is None:
+        return sample_context(locale, campaign, settings=settings)
+    assert signer is not None, "a real customer's links are signed"
+    return preview_context(prepared, settings, signer, channel, locale)[2]
+
+
 def _render_locale(
     campaign: Campaign,
     settings: Settings,
@@ -151,11 +170,9 @@ def _render_locale(
     problems: list[str] = []
     for kind, channel in kinds.items():
         try:
-            if prepared is None:
-                context = sample_context(locale, campaign, settings=settings)
-            else:
-                assert signer is not None
-                context = preview_context(prepared, settings, signer, channel, locale)[2]
+            context = sample_or_customer_context(
+                campaign, settings, channel, locale, prepared, signer
+            )
             rendered = renderer.render(template_set, kind, locale, context)
         except CampaignError as exc:
             problems.extend(str(problem) for problem in exc.problems)

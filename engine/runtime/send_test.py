@@ -26,14 +26,14 @@ from sqlalchemy import Engine
 from rapport.channels.base import Outcome, OutgoingMessage
 from rapport.channels.mime import message_id_for
 from rapport.engine.campaigns.model import Campaign
-from rapport.engine.campaigns.samples import sample_context
 from rapport.engine.campaigns.validate import template_locales
 from rapport.engine.core.config import Settings
 from rapport.engine.core.errors import NotFound, RapportError, UserError
 from rapport.engine.core.sender import from_header
 from rapport.engine.customers import fields
+from rapport.engine.planning.campaign_preview import sample_or_customer_context
 from rapport.engine.planning.planner import variant_for
-from rapport.engine.planning.preview import prepare_preview, preview_context
+from rapport.engine.planning.preview import prepare_preview
 from rapport.engine.rendering.renderer import channel_kind, is_channel_kind
 from rapport.engine.runtime import services
 
@@ -115,14 +115,14 @@ async def send_test(
     address = _address(kind, to, settings)
     renderer = services.renderer(settings)
     template_set = variant_for(campaign, customer_id or "sample")[1]
+    prepared = None
     if customer_id is not None:
         assert engine is not None, "a real customer needs the database"
         prepared = prepare_preview(engine, settings, campaign, customer_id, day)
-        locale = locale or prepared.profile.locale
-        context = preview_context(prepared, settings, services.signer(settings), name, locale)[2]
-    else:
-        locale = locale or settings.locales.default
-        context = sample_context(locale, campaign, settings=settings)
+    locale = locale or (prepared.profile.locale if prepared else settings.locales.default)
+    context = sample_or_customer_context(
+        campaign, settings, name, locale, prepared, services.signer(settings) if prepared else None
+    )
     known = template_locales(renderer, template_set, settings)
     if locale not in known:
         raise NotFound(f"--locale: {locale!r} is not one of {', '.join(known)}")

@@ -31,6 +31,7 @@ from urllib.parse import quote, urlencode
 
 from rapport.engine.campaigns.upcoming import Upcoming
 from rapport.engine.planning.campaign_preview import CampaignPreview, LocalePreview
+from rapport.engine.reports.html import STYLE as REPORT_STYLE
 
 __all__ = ["PREVIEW_POLICY", "CampaignRow", "campaign_page", "campaigns_page", "problem_page"]
 
@@ -43,28 +44,25 @@ PREVIEW_POLICY = (
 #: The same, for a ``<meta>`` element (where ``frame-ancestors`` is ignored).
 _META_POLICY = PREVIEW_POLICY.replace(" frame-ancestors 'none';", "")
 
-_STYLE = """
-body { font-family: system-ui, sans-serif; margin: 0; background: #f6f4f1; color: #222; }
-main { max-width: 72rem; margin: 1.5rem auto; padding: 0 1rem; }
-section { background: #fff; border-radius: 10px; padding: 1rem 1.5rem; margin-block: 1rem;
-          box-shadow: 0 1px 4px rgba(0,0,0,.08); }
-h1 { font-size: 1.5rem; } h2 { font-size: 1.15rem; margin-block-start: 0; }
+#: The report's look (engine/reports/html.py), and what these pages add to it.
+_STYLE = (
+    REPORT_STYLE
+    + """
+table { width: 100%; } th, td { vertical-align: top; }
 h3 { font-size: 1rem; margin-block: 1rem .4rem; }
-table { border-collapse: collapse; font-size: .9rem; width: 100%; }
-th, td { padding: .35rem .6rem; border-block-end: 1px solid #eee; text-align: start;
-         vertical-align: top; }
-dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }
 td ul { margin: 0; padding-inline-start: 1rem; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }
 dt { color: #666; } dd { margin: 0; }
 iframe { width: 100%; height: 36rem; border: 1px solid #ddd; border-radius: 6px;
          background: #fff; }
 pre { white-space: pre-wrap; background: #fbf8f4; padding: .6rem .8rem; border-radius: 6px;
       font-family: inherit; margin: 0; }
 .subject { font-weight: bold; margin: 0 0 .5rem 0; }
-.problems { color: #a0102a; } .note, .muted { color: #666; font-size: .85rem; }
+.problems { color: #a0102a; } .muted { color: #666; font-size: .85rem; }
 .sms-meta { font-size: .85rem; color: #444; margin-block: .3rem; }
 form { display: flex; gap: .5rem; align-items: center; flex-wrap: wrap; }
 """
+)
 
 
 @dataclass(frozen=True, slots=True)

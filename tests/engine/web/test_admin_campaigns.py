@@ -186,16 +186,19 @@ def test_a_real_customer_is_rendered_with_their_own_data(client: TestClient) -> 
     assert 'value="P1"' in page  # the form keeps the chosen customer
 
 
-def test_an_unknown_customer_is_a_clear_404(client: TestClient) -> None:
-    answer = client.get("/admin/campaigns/birthday?customer=NOBODY", headers=BEARER)
+@pytest.mark.parametrize(
+    ("path", "said"),
+    [
+        ("/admin/campaigns/birthday?customer=NOBODY", "no customer with id &#x27;NOBODY&#x27;"),
+        ("/admin/campaigns/nope", "no campaign &#x27;nope&#x27;"),
+    ],
+)
+def test_an_unknown_customer_or_campaign_is_a_clear_404(
+    client: TestClient, path: str, said: str
+) -> None:
+    answer = client.get(path, headers=BEARER)
     assert answer.status_code == 404
-    assert "There is no customer with id &#x27;NOBODY&#x27;." in answer.text
-
-
-def test_an_unknown_campaign_is_a_clear_404(client: TestClient) -> None:
-    answer = client.get("/admin/campaigns/nope", headers=BEARER)
-    assert answer.status_code == 404
-    assert "There is no campaign &#x27;nope&#x27;." in answer.text
+    assert f"There is {said}." in answer.text
 
 
 def test_a_bad_date_is_a_400(client: TestClient) -> None:
