@@ -91,8 +91,9 @@ class CampaignPreview:
     channels: list[str]
     rule: str
     template_set: str
-    #: ``None`` for the synthetic customers, else the real customer's id.
+    #: ``None`` for the synthetic customers, else the real customer's id and locale.
     customer_id: str | None
+    customer_locale: str | None
     day: date
     note: str | None
     locales: list[LocalePreview]
@@ -132,6 +133,7 @@ def preview_campaign(
         rule=trigger_rule(campaign),
         template_set=template_set,
         customer_id=customer_id,
+        customer_locale=prepared.profile.locale if prepared else None,
         day=day,
         note=prepared.note if prepared else None,
         locales=shown,

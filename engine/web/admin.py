@@ -46,6 +46,9 @@ from rapport.engine.web.context import web_context
 
 __all__ = ["admin_refusal", "routes"]
 
+#: The years a preview's day may lie in (as the report's period).
+PREVIEW_YEARS = (2000, 2100)
+
 _HEADERS = {
     "Cache-Control": "no-store",
     "X-Robots-Tag": "noindex",
@@ -139,12 +142,15 @@ async def campaign_preview(request: Request) -> Response:
     web = web_context(request)
     name = request.path_params["name"]
     customer = request.query_params.get("customer", "").strip() or None
+    day_text = request.query_params.get("date", "").strip()
     try:
-        day_text = request.query_params.get("date", "").strip()
         day = date.fromisoformat(day_text) if day_text else web.now().date()
     except ValueError:
-        body = problem_page("Bad date", "date must be a day written YYYY-MM-DD")
-        return HTMLResponse(body, status_code=400, headers=_HEADERS)
+        day = None
+    if day is None or not PREVIEW_YEARS[0] <= day.year <= PREVIEW_YEARS[1]:
+        first, last = PREVIEW_YEARS
+        said = f"date must be a day written YYYY-MM-DD, in the years {first} to {last}"
+        return HTMLResponse(problem_page("Bad date", said), status_code=400, headers=_HEADERS)
     campaigns, _ = load_campaigns(web.settings)
     campaign = find_campaign(campaigns, name)
     if campaign is None:

@@ -152,7 +152,7 @@ def campaign_page(preview: CampaignPreview, *, web: bool = False, token: str | N
     """One campaign's messages in each locale. ``web``: with the link back to the list
     and the form choosing a customer (a file written by ``rapport preview`` has neither)."""
     who = (
-        f"customer {_esc(preview.customer_id)}"
+        f"customer {_esc(preview.customer_id)}, whose locale is {_esc(preview.customer_locale)}"
         if preview.customer_id
         else "a synthetic sample customer per language"
     )

@@ -182,7 +182,7 @@ def test_the_email_html_is_escaped_into_srcdoc(client: TestClient) -> None:
 def test_a_real_customer_is_rendered_with_their_own_data(client: TestClient) -> None:
     page = client.get("/admin/campaigns/birthday?customer=P1", headers=BEARER).text
     assert "Mina" in page and "Alex" not in page
-    assert "customer P1" in page
+    assert "customer P1, whose locale is fa_IR" in page
     assert 'value="P1"' in page  # the form keeps the chosen customer
 
 
@@ -201,10 +201,16 @@ def test_an_unknown_customer_or_campaign_is_a_clear_404(
     assert f"There is {said}." in answer.text
 
 
-def test_a_bad_date_is_a_400(client: TestClient) -> None:
-    answer = client.get("/admin/campaigns/birthday?date=2026-02-30", headers=BEARER)
+@pytest.mark.parametrize("day", ["2026-02-30", "9999-12-31", "soon"])
+def test_a_bad_date_is_a_400_saying_what_is_wanted(client: TestClient, day: str) -> None:
+    answer = client.get(f"/admin/campaigns/birthday?date={day}", headers=BEARER)
     assert answer.status_code == 400
-    assert "YYYY-MM-DD" in answer.text
+    assert "YYYY-MM-DD, in the years 2000 to 2100" in answer.text
+
+
+def test_another_day_can_be_previewed(client: TestClient) -> None:
+    page = client.get("/admin/campaigns/birthday?date=2027-03-21", headers=BEARER).text
+    assert "<dt>Day</dt><dd>2027-03-21</dd>" in page
 
 
 def test_a_template_that_fails_is_shown_as_its_problem_not_a_500(client: TestClient) -> None:
