@@ -18,20 +18,20 @@ not logged (:mod:`rapport.engine.web.accesslog`). The pages' policy is
 from __future__ import annotations
 
 import hmac
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from rapport.engine.campaigns.model import find_campaign, load_campaigns
-from rapport.engine.campaigns.upcoming import MAX_COUNTRIES, next_occasions
+from rapport.engine.campaigns.upcoming import MAX_COUNTRIES, MAX_OCCASIONS, next_occasions
 from rapport.engine.campaigns.validate import template_locales
 from rapport.engine.core.config import Settings
 from rapport.engine.core.errors import NotFound
-from rapport.engine.core.models import CUSTOMER
+from rapport.engine.core.models import CUSTOMER, OUTBOX, MessageStatus
 from rapport.engine.planning.campaign_preview import preview_campaign
 from rapport.engine.rendering.renderer import Renderer
 from rapport.engine.runtime import services
@@ -101,12 +101,36 @@ def customer_countries(engine: Engine, limit: int = MAX_COUNTRIES) -> list[str]:
         return [str(country) for country in connection.scalars(query)]
 
 
+#: The most (campaign, day) groups of queued messages the list reads.
+MAX_PLANNED_GROUPS = 500
+
+
+def planned_sends(engine: Engine, now: datetime) -> dict[str, list[tuple[str, int]]]:
+    """Per campaign, the days (UTC) on which planned messages wait to be sent, and how
+    many: the occasions the planner has already found, whatever the trigger. Read from
+    the outbox's due index (status, send_at); the daemon plans a day or two ahead."""
+    day = func.date(OUTBOX.c.send_at)
+    query = (
+        select(OUTBOX.c.campaign, day, func.count())
+        .where(OUTBOX.c.status == MessageStatus.QUEUED, OUTBOX.c.send_at >= now)
+        .group_by(OUTBOX.c.campaign, day)
+        .order_by(day)
+        .limit(MAX_PLANNED_GROUPS)
+    )
+    found: dict[str, list[tuple[str, int]]] = {}
+    with engine.connect() as connection:
+        for campaign, when, count in connection.execute(query):
+            found.setdefault(str(campaign), []).append((str(when)[:10], int(count)))
+    return found
+
+
 def campaign_rows(
-    settings: Settings, engine: Engine, renderer: Renderer, today: date
+    settings: Settings, engine: Engine, renderer: Renderer, now: datetime
 ) -> tuple[list[CampaignRow], list[str]]:
     """The list page's rows, and the problems of campaign files that did not load."""
     campaigns, problems = load_campaigns(settings)
     countries = customer_countries(engine)
+    planned = planned_sends(engine, now)
     rows = [
         CampaignRow(
             campaign_id=campaign.id,
@@ -115,7 +139,8 @@ def campaign_rows(
             channels=campaign.channels,
             locales=template_locales(renderer, campaign.template_set, settings),
             paused=campaign.paused,
-            upcoming=next_occasions(campaign, settings, today, countries),
+            upcoming=next_occasions(campaign, settings, now.date(), countries),
+            planned=planned.get(campaign.id, [])[:MAX_OCCASIONS],
         )
         for campaign in sorted(campaigns, key=lambda c: c.id)
     ]
@@ -129,7 +154,7 @@ async def campaigns_list(request: Request) -> Response:
     web = web_context(request)
     renderer = _renderer(request)
     rows, problems = await run_in_threadpool(
-        campaign_rows, web.settings, web.engine, renderer, web.now().date()
+        campaign_rows, web.settings, web.engine, renderer, web.now()
     )
     body = campaigns_page(rows, problems, token=_link_token(request))
     return HTMLResponse(body, headers=_HEADERS)

@@ -76,6 +76,8 @@ class CampaignRow:
     locales: Sequence[str]
     paused: bool
     upcoming: Upcoming
+    #: Days (UTC) with planned messages waiting in the outbox, and how many.
+    planned: Sequence[tuple[str, int]] = ()
 
 
 def _esc(value: object) -> str:
@@ -128,6 +130,11 @@ def campaigns_page(
         dates = "".join(
             f"<li><time>{o.day.isoformat()}</time>{' ' + _esc(o.label) if o.label else ''}</li>"
             for o in upcoming.occasions
+        )
+        dates += "".join(
+            f'<li class="planned"><time>{_esc(day)}</time> planned: {count} message'
+            f"{'' if count == 1 else 's'}</li>"
+            for day, count in row.planned
         )
         nexts = f"<ul>{dates}</ul>" if dates else ""
         nexts += f'<span class="note">{_esc(upcoming.note)}</span>' if upcoming.note else ""

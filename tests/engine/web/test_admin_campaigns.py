@@ -24,7 +24,10 @@ from starlette.testclient import TestClient
 
 from rapport.engine.core.config import Settings, WebConfig
 from rapport.engine.core.db import make_engine
+from rapport.engine.core.models import MessageStatus
+from rapport.engine.delivery.outbox import enqueue, outbox_row
 from rapport.engine.rendering.sms_encoding import count_sms
+from rapport.engine.web.admin import planned_sends
 from rapport.engine.web.app import create_app
 from rapport.engine.web.campaign_pages import PREVIEW_POLICY
 from rapport.engine.web.server import BackgroundServer
@@ -92,10 +95,31 @@ def app_engine(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) 
     engine = make_engine(f"sqlite:///{path}")
     insert_customer(engine, "P1", first_name="Mina", locale="fa_IR", country="IR")
     insert_customer(engine, "P2", first_name="Lea", locale="en", country="FR")
+    queue(engine, [("P1", "2026-12-07T09:00", "queued"), ("P2", "2026-12-07T10:00", "queued")])
     try:
         yield engine
     finally:
         engine.dispose()
+
+
+def queue(engine: Engine, messages: list[tuple[str, str, str]]) -> None:
+    """Birthday e-mails in the outbox: (customer, send_at in UTC, status)."""
+    rows = [
+        outbox_row(
+            customer_id=customer,
+            campaign="birthday",
+            occasion=f"birthday:{n}",
+            channel="email",
+            topic="birthday",
+            locale="en",
+            status=MessageStatus(status),
+            send_at=datetime.fromisoformat(when).replace(tzinfo=UTC),
+            created_at=NOW,
+        )
+        for n, (customer, when, status) in enumerate(messages)
+    ]
+    with engine.begin() as connection:
+        enqueue(connection, rows)
 
 
 @pytest.fixture(scope="module")
@@ -150,6 +174,26 @@ def test_the_list_shows_each_campaign_with_its_trigger_and_next_occasions(
     assert "<li><time>2027-01-01</time></li><li><time>2027-02-01</time></li>" in page
     assert "<time>2026-12-25</time> Christmas Day (FR)" in page
     assert "on each customer&#x27;s own day" in page
+    # what the planner found already, whatever the trigger
+    assert '<li class="planned"><time>2026-12-07</time> planned: 2 messages</li>' in page
+
+
+def test_planned_sends_are_queued_messages_still_to_send_by_campaign_and_day(
+    engine: Engine,
+) -> None:
+    insert_customer(engine, "Q1")
+    queue(
+        engine,
+        [
+            ("Q1", "2026-12-07T23:30", "queued"),
+            ("Q1", "2026-12-08T00:30", "queued"),
+            ("Q1", "2026-12-08T01:00", "queued"),
+            ("Q1", "2026-12-07T08:00", "sent"),
+            ("Q1", "2026-12-06T08:00", "queued"),  # due before now: not ahead
+        ],
+    )
+    found = planned_sends(engine, NOW)
+    assert found == {"birthday": [("2026-12-07", 1), ("2026-12-08", 2)]}
 
 
 def test_links_carry_the_token_only_when_it_came_in_the_query(client: TestClient) -> None:
