@@ -48,7 +48,8 @@ ACTORS = ("system", "customer")
 MAX_USER_AGENT = 500
 
 
-def _limiter(request: Request, web: WebContext) -> RateLimiter:
+def limiter(request: Request, web: WebContext) -> RateLimiter:
+    """The API's one rate limiter, :data:`REQUESTS_PER_MINUTE` per token and endpoint."""
     state = request.app.state
     limiter = getattr(state, "api_limiter", None)
     if limiter is None:
@@ -154,6 +155,24 @@ def ingest(
     return answer(kind, report)
 
 
+async def admit(
+    request: Request, scope: str, bucket: str
+) -> tuple[str, WebContext, Any] | Response:
+    """(token name, web context, parsed body), once the checks every JSON endpoint of
+    the API shares have passed: the token and its scope, the token's rate (``bucket``
+    names the endpoint's own count), a body that is JSON. Otherwise the refusal."""
+    found = await authenticate(request, scope)
+    if isinstance(found, Response):
+        return found
+    web = web_context(request)
+    if not limiter(request, web).allow(f"{bucket}:{found[0]}"):
+        return api_error(429, "too many requests for this token", {"Retry-After": "60"})
+    try:
+        return found[0], web, json.loads(await request.body(), parse_float=Decimal)
+    except (ValueError, RecursionError):
+        return api_error(400, "the body is not valid JSON")
+
+
 #: Checks and writes one batch: (web, items, (client ip, user agent)) -> the answer.
 Ingest = Callable[[WebContext, list[Any], tuple[str | None, str | None]], dict[str, Any]]
 
@@ -163,16 +182,10 @@ def ingest_endpoint(kind: str, handler: Ingest) -> Any:
     checks every ingest endpoint shares, then ``handler`` in a worker thread."""
 
     async def endpoint(request: Request) -> Response:
-        found = await authenticate(request, "ingest")
-        if isinstance(found, Response):
-            return found
-        web = web_context(request)
-        if not _limiter(request, web).allow(f"api:{found[0]}"):
-            return api_error(429, "too many requests for this token", {"Retry-After": "60"})
-        try:
-            body = json.loads(await request.body(), parse_float=Decimal)
-        except (ValueError, RecursionError):
-            return api_error(400, "the body is not valid JSON")
+        admitted = await admit(request, "ingest", "api")
+        if isinstance(admitted, Response):
+            return admitted
+        _, web, body = admitted
         items = body.get(kind) if isinstance(body, dict) else None
         if not isinstance(items, list):
             return api_error(422, f'the body must be {{"{kind}": [...]}}')

@@ -30,7 +30,6 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, Row, select
@@ -57,7 +56,7 @@ from rapport.engine.rendering.renderer import (
 from rapport.engine.rendering.sms_encoding import count_sms
 from rapport.engine.runtime import services
 from rapport.engine.web.api import PREFIX, api_error, authenticate
-from rapport.engine.web.api_ingest import _limiter as limiter
+from rapport.engine.web.api_ingest import admit, limiter
 from rapport.engine.web.api_messages_schema import MAX_DATA_BYTES, MAX_KEY_CHARS, TEMPLATE_PATTERN
 from rapport.engine.web.context import WebContext, web_context
 
@@ -355,21 +354,15 @@ def _answer(key: bytes, row_id: int, status: str, code: int) -> Response:
 
 
 async def create_message(request: Request) -> Response:
-    found = await authenticate(request, "send")
-    if isinstance(found, Response):
-        return found
-    web = web_context(request)
-    if not limiter(request, web).allow(f"api-send:{found[0]}"):
-        return api_error(429, "too many requests for this token", {"Retry-After": "60"})
-    try:
-        body = json.loads(await request.body(), parse_float=Decimal)
-    except (ValueError, RecursionError):
-        return api_error(400, "the body is not valid JSON")
+    admitted = await admit(request, "send", "api-send")
+    if isinstance(admitted, Response):
+        return admitted
+    token, web, body = admitted
     try:
         key = check_key(request.headers.get("idempotency-key"))
         asked = parse_request(body, web.settings)
         renderer = await run_in_threadpool(_renderer, request, web)
-        new, row_id, status = await run_in_threadpool(send, web, renderer, found[0], key, asked)
+        new, row_id, status = await run_in_threadpool(send, web, renderer, token, key, asked)
         id_key = await run_in_threadpool(_id_key, request, web)
     except Refused as refused:
         return api_error(refused.status, refused.message)
