@@ -137,9 +137,9 @@ def explain(app: AppContext, customer_ids: tuple[str, ...], day: str | None, as_
     """
     from rapport.engine.campaigns.model import require_campaigns
     from rapport.engine.customers.profiles import iter_profile_batches
+    from rapport.engine.planning.audiences import audiences_for
     from rapport.engine.planning.decisions import stored_decisions
     from rapport.engine.planning.planner import history_cutoff, plan_customer
-    from rapport.engine.planning.run import audiences_for
     from rapport.engine.triggers import event_query
 
     settings = app.settings

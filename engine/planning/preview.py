@@ -22,9 +22,9 @@ from rapport.engine.core.sender import from_header
 from rapport.engine.customers.profile import CustomerProfile, EventRecord
 from rapport.engine.customers.profiles import load_profile
 from rapport.engine.customers.recommend import CoPurchase, load_co_purchase
+from rapport.engine.planning.audiences import audiences_for
 from rapport.engine.planning.context import message_context
 from rapport.engine.planning.planner import Decision, Reason, decide, history_cutoff, variant_for
-from rapport.engine.planning.run import audiences_for
 from rapport.engine.rendering.locales import full_name
 from rapport.engine.rendering.plain import PlainContext
 from rapport.engine.rendering.renderer import RenderedMessage, Renderer, channel_kind

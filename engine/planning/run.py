@@ -14,7 +14,7 @@ large run into ranges and shares them between processes (:mod:`rapport.engine.pl
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -22,27 +22,22 @@ from typing import Any
 from sqlalchemy import ColumnElement, Engine
 
 from rapport.consent.links import LINKS
-from rapport.consent.state import granted_pairs
 from rapport.consent.tokens import Signer
 from rapport.engine.campaigns.model import Campaign
 from rapport.engine.core.config import Settings
 from rapport.engine.core.errors import CampaignError
 from rapport.engine.core.keys import secret_key
 from rapport.engine.core.models import MessageStatus
-from rapport.engine.customers.profile import CustomerProfile
 from rapport.engine.customers.profiles import IdRange, count_customers, iter_profile_batches
 from rapport.engine.customers.recommend import CoPurchase, load_co_purchase
 from rapport.engine.delivery import outbox
 from rapport.engine.delivery.suppression import (
-    SuppressionSnapshot,
-    suppressed_addresses,
     suppression_snapshot,
 )
+from rapport.engine.planning.audiences import audiences_for
 from rapport.engine.planning.context import message_context
 from rapport.engine.planning.decisions import DecisionLog
-from rapport.engine.planning.history import history_for
 from rapport.engine.planning.planner import (
-    Audiences,
     Decision,
     Reason,
     history_cutoff,
@@ -92,33 +87,6 @@ class PlanReport:
         self.decisions_stored += other.decisions_stored
         self.already_planned += other.already_planned
         self.render_errors.extend(other.render_errors)
-
-
-def audiences_for(
-    connection: Any,
-    batch: Sequence[CustomerProfile],
-    day: date,
-    suppression: SuppressionSnapshot | None = None,
-    topics: Collection[str] | None = None,
-) -> Audiences:
-    """Consent, suppression and message history of a batch: three queries, not 3 x N.
-
-    A :class:`~rapport.engine.customers.profiles.ProfileBatch` with a ``span`` is read by id
-    range; ``suppression`` (the run's snapshot) replaces the suppression query;
-    ``topics`` (the run's campaigns' topics) limits the consent read to them.
-    """
-    ids = [c.id for c in batch]
-    span = getattr(batch, "span", None)
-    granted = granted_pairs(connection, ids, span=span, topics=topics)
-    addresses = [(kind, a) for c in batch for kind in ("email", "sms") if (a := c.address(kind))]
-    zones = {c.id: c.timezone for c in batch}
-    recent, planned = history_for(connection, zones, day, span=span)
-    return Audiences(
-        granted=granted,
-        suppressed=suppressed_addresses(connection, addresses, snapshot=suppression),
-        recent=recent,
-        planned=planned,
-    )
 
 
 def plan_range(
