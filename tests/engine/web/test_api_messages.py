@@ -20,6 +20,7 @@ from starlette.testclient import TestClient
 from rapport.engine.core.config import Settings
 from rapport.engine.core.models import OUTBOX, MessageStatus
 from rapport.engine.delivery import outbox
+from rapport.engine.planning.history import history_for
 from rapport.engine.web.api_ingest import REQUESTS_PER_MINUTE
 from rapport.engine.web.api_messages import public_id
 from rapport.engine.web.api_tokens import create_token
@@ -227,3 +228,23 @@ def test_a_guessed_or_forged_id_or_a_marketing_message_is_404(api: Api) -> None:
     for guess in (number, f"{number}-0000", "2-abc", "x", public_id(key, marketing)):
         answer = api.status(f"/api/v1/messages/{guess}")
         assert answer.status_code == 404 and answer.json() == {"error": "no such message"}
+
+
+def test_the_same_key_for_another_customer_is_another_message_in_their_language(
+    api: Api,
+) -> None:
+    insert_customer(api.engine, "C4", first_name="سارا", email="sara@example.com", locale="fa_IR")
+    first = api.send({**SHIPPED, "data": DATA})
+    other = api.send({**SHIPPED, "customer": "C4", "data": DATA})
+    assert (first.status_code, other.status_code) == (202, 202)
+    assert first.json()["id"] != other.json()["id"]
+    sara = api.rows()[1]
+    # No Persian order-shipped templates: the default locale's, recorded as used.
+    assert sara.customer_id == "C4" and sara.locale == "en" and "سارا" in sara.body_text
+
+
+def test_a_transactional_message_never_counts_against_the_marketing_caps(api: Api) -> None:
+    assert api.send({**SHIPPED, "data": DATA}).status_code == 202
+    with api.engine.connect() as connection:
+        recent, planned = history_for(connection, {"C1": "Europe/London"}, NOW.date())
+    assert recent == {} and len(planned["C1"]) == 1
