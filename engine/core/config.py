@@ -333,18 +333,11 @@ class PlanningConfig(Strict):
     default_window_start: LocalTime = time(9, 0)
     default_window_end: LocalTime = time(20, 0)
     batch_size: int = Field(1000, ge=1)
-    #: Processes a planning run may use (each takes a range of customer ids); 0 means
-    #: one per CPU core. A run uses fewer when it has too few customers to share.
+    #: Processes a planning run may use (0: one per core), each taking an id range.
     workers: int = Field(0, ge=0, le=64)
-    #: Below this many customers per process a run stays in one process: starting a
-    #: worker costs about a second, which only a large run earns back.
+    #: Below this many customers per process a run stays in one (a worker costs ~1 s).
     min_customers_per_worker: int = Field(25_000, ge=1)
-    #: PostgreSQL: customers per shard of a planning day, which any daemon claims with
-    #: a lease (engine/planning/shard_leases.py); a shard is re-planned whole after a
-    #: lost lease, so smaller shards lose less.
     shard_size: int = Field(50_000, ge=100, le=10_000_000)
-    #: How long a daemon holds a shard without renewing it (it renews every batch);
-    #: a killed daemon's shard is planned by another this long after its last renewal.
     shard_lease_seconds: float = Field(120, ge=1, le=3600)
 
 
