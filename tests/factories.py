@@ -433,3 +433,29 @@ def build_context(
         LINK_SIGNER,
         **options,
     )
+
+
+def seed_birthdays(engine: Engine, customers: int, day: date) -> list[str]:
+    """``customers`` customers C0000... in UTC-12, all born on ``day``'s month and day
+    and agreeing to birthday e-mail: each gets exactly one birthday e-mail planned on
+    ``day`` (whose local window lies ahead of any moment of the day before it in UTC)."""
+    from rapport.consent.store import ConsentChange, record_consent
+
+    now = datetime.now(UTC)
+    ids = [f"C{n:04d}" for n in range(customers)]
+    people = [
+        {
+            "id": customer,
+            "email": f"{customer.lower()}@example.com",
+            "locale": "en",
+            "timezone": "Etc/GMT+12",
+            "birthday": day.replace(year=1990) if (day.month, day.day) != (2, 29) else day,
+            "created_at": now - timedelta(days=400),
+        }
+        for customer in ids
+    ]
+    with engine.begin() as connection:
+        connection.execute(insert(CUSTOMER), people)
+        changes = [ConsentChange(c, "email", "birthday", "granted", "test", now) for c in ids]
+        record_consent(connection, changes, recorded_at=now)
+    return ids

@@ -130,7 +130,7 @@ def _print_dispatch_report(report: Any) -> None:
 @click.option("--once", is_flag=True, help="One planning tick and one dispatch pass, then exit.")
 @config_option
 def run(app: AppContext, once: bool) -> None:
-    """The daemon: plan on a schedule (one daemon at a time) and dispatch continuously."""
+    """The daemon: plan on a schedule (PostgreSQL: shared by every daemon) and dispatch."""
     from rapport.engine.runtime.daemon import Daemon
 
     engine = app.migrated_engine()

@@ -1,13 +1,15 @@
 """The long-running daemon: APScheduler 3 drives every recurring job of one process.
 
-Jobs: the planning tick (every ``daemon.plan_seconds``; only the daemon holding the
-planning lock plans, see engine/runtime/leader.py), dispatching (continuous: each
-channel looks for due messages again ``daemon.dispatch_seconds`` after it found none;
-every daemon dispatches, and the outbox's claims keep them apart), campaign file
-reloading, and nightly (UTC) a rebuild of the co-purchase index behind
-recommendations and outbox retention (engine/delivery/retention.py). Each job runs at
-most one instance at a time and missed runs coalesce, so a slow tick never piles up
-behind itself.
+Jobs: the planning tick (every ``daemon.plan_seconds``; on PostgreSQL every daemon
+plans the shards of each day it claims, engine/planning/shard_leases.py; on SQLite
+only the daemon holding the planning lock plans, engine/runtime/leader.py),
+dispatching (continuous: each channel looks for due messages again
+``daemon.dispatch_seconds`` after it found none; every daemon dispatches, and the
+outbox's claims keep them apart), campaign file reloading, and nightly (UTC) a
+rebuild of the co-purchase index behind recommendations and retention
+(engine/delivery/retention.py; by the lock holder). Each job runs at most one
+instance at a time and missed runs coalesce, so a slow tick never piles up behind
+itself.
 
 A daemon built with ``plan=False`` (``rapport dispatch``) only dispatches: it never
 schedules the planning tick nor takes the planning lock.
@@ -56,8 +58,8 @@ from rapport.engine.delivery.dispatch import Dispatcher
 from rapport.engine.delivery.outcomes import DispatchReport
 from rapport.engine.delivery.retention import PruneReport, prune_outbox
 from rapport.engine.planning.decisions import prune_decisions
-from rapport.engine.planning.plan import run_plan
 from rapport.engine.planning.run import PlanReport
+from rapport.engine.planning.shard_leases import day_planner
 from rapport.engine.runtime import metrics, services
 from rapport.engine.runtime.leader import PlanningLock, planning_lock
 from rapport.engine.runtime.ticks import DispatchTicks
@@ -136,6 +138,11 @@ class Daemon:
         self.co_purchase: CoPurchase | None = None
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self.stopped = threading.Event()
+        #: PostgreSQL: days are planned in leased shards by every daemon together.
+        self.shared = engine.dialect.name == "postgresql"
+        self.plan_day = day_planner(
+            engine, settings, self.renderer, self.signer, clock, self.stopped
+        )
         self.ticks = DispatchTicks()
         #: The report of the dispatch pass that ended after the stop began.
         self.final_dispatch: DispatchReport | None = None
@@ -147,14 +154,16 @@ class Daemon:
 
     # -- jobs ---------------------------------------------------------------------------
     def plan_tick(self) -> list[PlanReport]:
-        """Plan the dates in play, if this daemon plans and holds the planning lock.
+        """Plan the dates in play: the shards due (PostgreSQL), or everything if this
+        daemon holds the planning lock (SQLite).
 
-        A stop is noticed between days: the day being planned is finished (or, past
-        the grace period, abandoned with its transaction), later days are not started.
+        A stop is noticed between days, and between a shard's batches: the day (on
+        SQLite) is finished (or, past the grace period, abandoned with its transaction),
+        the shard is released, later days are not started.
         """
         if not self.plan or self.stopped.is_set():
             return []
-        if not self.lock.try_acquire():
+        if not self.shared and not self.lock.try_acquire():
             log.debug("another daemon plans; skipping this tick")
             return []
         campaigns = self.campaigns.current()
@@ -167,16 +176,7 @@ class Daemon:
                 log.info("stopping: the planning tick ends early", extra={"day": day.isoformat()})
                 break
             started = time.monotonic()
-            report = run_plan(
-                self.engine,
-                self.settings,
-                campaigns,
-                day,
-                now,
-                renderer=self.renderer,
-                signer=self.signer,
-                co_purchase=self.co_purchase,
-            )
+            report = self.plan_day(campaigns, day, now, self.co_purchase)
             metrics.record_plan(report, time.monotonic() - started)
             log.info(
                 "planned %s: %d new, %d already planned, %d render errors",
