@@ -1,0 +1,151 @@
+"""Heavy imports happen only where they are used (issue 20): ``rapport --help`` and every
+command's ``--help`` import none of the big libraries, and ``rapport explain`` none
+of those only sending, serving, rendering or migrating needs.
+
+Start-up time itself is measured by the bench (bench/startup.py), never here: these
+tests look at which modules a fresh process imported, which does not depend on the
+machine's load. A new command keeps them passing by importing what it needs inside
+its function (see engine/cli/app.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from factories import REPO, insert_customer
+from sqlalchemy import create_engine
+
+#: Libraries no ``--help`` needs; each costs from a few to a hundred milliseconds.
+HEAVY = (
+    "aiosmtplib",
+    "alembic",
+    "apscheduler",
+    "babel",
+    "dkim",
+    "email_validator",
+    "fastapi",
+    "holidays",
+    "httpx",
+    "itsdangerous",
+    "jdatetime",
+    "jinja2",
+    "phonenumbers",
+    "prometheus_client",
+    "psycopg",
+    "pydantic",
+    "sqlalchemy",
+    "sqlmodel",
+    "starlette",
+    "uvicorn",
+    "yaml",
+)
+#: What explain has no use for: it decides, and renders, sends, serves or migrates nothing.
+NOT_FOR_EXPLAIN = (
+    "aiosmtplib",
+    "alembic",
+    "apscheduler",
+    "dkim",
+    "email_validator",
+    "fastapi",
+    "httpx",
+    "jinja2",
+    "phonenumbers",
+    "prometheus_client",
+    "starlette",
+    "uvicorn",
+    "rapport.engine.delivery.outbox",
+    "rapport.engine.rendering",
+    "rapport.engine.runtime",
+    "rapport.engine.web.app",
+)
+
+# Runs `rapport ARGS` once per argv given as JSON, as the console script does, in one
+# fresh process, then prints the modules it imported.
+_PROBE = """
+import json, sys
+from rapport.engine.cli.main import main
+for argv in json.loads(sys.argv[1]):
+    sys.argv = ["rapport", *argv]
+    try:
+        main()
+    except SystemExit as exc:
+        if exc.code not in (None, 0):
+            raise
+print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+def imported_by(*runs: list[str], cwd: Path = REPO, env: dict[str, str] | None = None) -> set[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, json.dumps(runs)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return set(json.loads(done.stderr.strip().splitlines()[-1]))
+
+
+def loaded(modules: set[str], names: tuple[str, ...]) -> list[str]:
+    return sorted(
+        name for name in names if any(m == name or m.startswith(name + ".") for m in modules)
+    )
+
+
+def every_command() -> list[list[str]]:
+    """The argv of every command and group, as the user types them."""
+    import click
+
+    from rapport.engine.cli.main import cli
+
+    found: list[list[str]] = []
+
+    def walk(group: click.Group, path: list[str]) -> None:
+        for name, command in group.commands.items():
+            found.append([*path, name])
+            if isinstance(command, click.Group):
+                walk(command, [*path, name])
+
+    walk(cli, [])
+    return found
+
+
+def test_help_imports_none_of_the_heavy_libraries() -> None:
+    modules = imported_by(["--help"], ["--version"])
+    assert loaded(modules, HEAVY) == []
+
+
+def test_no_commands_help_imports_a_heavy_library() -> None:
+    commands = every_command()
+    assert ["explain"] in commands and ["db", "upgrade"] in commands
+    modules = imported_by(*([*command, "--help"] for command in commands))
+    assert loaded(modules, HEAVY) == []
+
+
+def test_explain_imports_nothing_for_rendering_sending_serving_or_migrating(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    database = tmp_path / "rapport.db"
+    shutil.copy(sqlite_template, database)
+    engine = create_engine(f"sqlite:///{database}")
+    insert_customer(engine, "C1", country="IR")
+    engine.dispose()
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"database: {{url: 'sqlite:///{database}'}}\n"
+        f"campaigns_dir: {REPO / 'campaigns'}\ntemplates_dir: {REPO / 'templates'}\n",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
+    run = ["--config", str(config), "explain", "C1", "--date", "2026-12-23"]
+    modules = imported_by(run, cwd=tmp_path, env=env)
+    assert "rapport.engine.planning.planner" in modules  # it did decide
+    assert loaded(modules, NOT_FOR_EXPLAIN) == []
