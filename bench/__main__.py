@@ -1,12 +1,17 @@
-"""``python -m bench [--quick] [--customers N] [--db sqlite|postgresql|both] [--out DIR]``."""
+"""``python -m bench [--quick] [--customers N] [--db sqlite|postgresql|both] [--out DIR]``.
+
+After the database runs, the start-up of ``rapport --help`` and ``rapport explain``
+(bench/startup.py); ``--startup-only`` runs just that, ``--no-startup`` skips it.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
-from bench import report
+from bench import report, startup
 from bench.run import Progress, run, save
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -26,10 +31,15 @@ def main(argv: list[str] | None = None) -> int:
         "--workers", type=int, default=0, help="planning processes (0: one per core)"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress display")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
+        "--startup-only", action="store_true", help="only the start-up of two commands"
+    )
+    which.add_argument("--no-startup", action="store_true", help="skip the start-up runs")
     args = parser.parse_args(argv)
     customers = args.customers or (100_000 if args.quick else 1_000_000)
     db = args.db or ("both" if args.quick else "sqlite")
-    kinds = ("sqlite", "postgresql") if db == "both" else (db,)
+    kinds = () if args.startup_only else ("sqlite", "postgresql") if db == "both" else (db,)
     progress = Progress(quiet=args.quiet)
     for kind in kinds:
         result = run(
@@ -43,6 +53,13 @@ def main(argv: list[str] | None = None) -> int:
         path = save(result, args.out)
         print(report.table(result))
         print(f"written: {path}")
+    if not args.no_startup:
+        progress.stage("start-up: rapport demo, then --help and explain")
+        with tempfile.TemporaryDirectory(prefix="rapport-startup-") as tmp:
+            measured = startup.measure(Path(tmp))
+        progress.done()
+        print(startup.table(measured))
+        print(f"written: {startup.save(measured, args.out)}")
     print(f"written: {report.write_latest(args.out)}")
     return 0
 

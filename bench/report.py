@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bench import startup
+
 
 def rate(items: float, seconds: float) -> float:
     return items / seconds if seconds > 0 else 0.0
@@ -228,6 +230,8 @@ def write_latest(out: Path) -> Path:
     ]
     for key in sorted(runs, key=lambda k: (k[1], k[0])):
         parts.append(table(runs[key]))
+    if (started := startup.latest(out)) is not None:
+        parts.append(startup.table(started))
     path = out / "latest.md"
     path.write_text("\n".join(parts), encoding="utf-8")
     return path

@@ -92,3 +92,21 @@ def test_the_mime_ceiling_builds_messages_that_parse_back() -> None:
     html = parsed.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert text.replace("\r\n", "\n") == "سلام سارا\nLine two"
     assert html == "<p>سلام</p>"
+
+
+def test_the_startup_run_times_help_and_the_demos_explain(tmp_path: Path) -> None:
+    from bench import startup
+
+    small = ("--customers", "20", "--history-days", "1")
+    result = startup.measure(tmp_path, runs=1, demo_args=small, compiled=False)
+
+    help_, explain = result["commands"]["help"], result["commands"]["explain"]
+    assert help_["command"] == "rapport --help"
+    assert explain["command"].startswith("rapport --config config.yaml explain C0")
+    assert len(help_["samples"]) == len(explain["samples"]) == 1
+    assert help_["min"] <= help_["median"] <= help_["max"]
+    assert startup.latest(tmp_path) is None
+    startup.save(result, tmp_path)
+    assert startup.latest(tmp_path) == result
+    table = report.write_latest(tmp_path).read_text(encoding="utf-8")
+    assert "| `rapport --help` |" in table and "<= 0.6 s" in table
