@@ -248,3 +248,14 @@ def test_a_transactional_message_never_counts_against_the_marketing_caps(api: Ap
     with api.engine.connect() as connection:
         recent, planned = history_for(connection, {"C1": "Europe/London"}, NOW.date())
     assert recent == {} and len(planned["C1"]) == 1
+
+
+def test_a_text_message_is_rendered_from_sms_txt_and_priced_in_segments(api: Api) -> None:
+    insert_customer(api.engine, "C5", first_name="Lin", phone="+447700900123", locale="en")
+    answer = api.send({**SHIPPED, "customer": "C5", "channel": "sms", "data": DATA})
+    assert answer.status_code == 202
+    [row] = api.rows()
+    assert row.channel == "sms" and row.subject is None and row.segments == 1
+    assert (
+        row.body_text == "Rapport: your order O-1001 is on its way. Track it: https://t.example/1"
+    )
