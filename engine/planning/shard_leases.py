@@ -18,10 +18,14 @@ daemon's planning tick, for each day in play:
 3. plans the range with :func:`~rapport.engine.planning.run.plan_range`, renewing the
    lease before writing each batch; a renewal that finds the shard taken over
    (another owner or a later claim: ``attempts`` is the fencing token) ends the
-   range unwritten (:class:`LeaseLost`), and so does a stop (the shard is released
-   and queued again at once);
+   range unwritten, and so does a stop (the shard is released and queued again at
+   once);
 4. marks the shard done with the run's "now", and claims the next, until no shard of
    the day is due. Shards running in other daemons are not waited for.
+
+This module is the table's side (cut, claim, renew, finish, release); the daemon's
+side, which plans the shards it claims in its own process or in worker processes,
+is :mod:`rapport.engine.planning.shared`.
 
 Why this never duplicates nor loses a message: every outbox row is inserted with ON
 CONFLICT DO NOTHING on the message's idempotency key and on (customer, campaign,
@@ -41,30 +45,15 @@ SQLite never comes here: one process plans there, as before.
 
 from __future__ import annotations
 
-import functools
-import logging
 import os
 import socket
-import threading
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, text, update
 
-from rapport.consent.tokens import Signer
-from rapport.engine.campaigns.model import Campaign
-from rapport.engine.core.config import Settings
 from rapport.engine.core.models import CUSTOMER, PLAN_SHARD
-from rapport.engine.core.timeutil import Clock
-from rapport.engine.customers.recommend import CoPurchase
-from rapport.engine.planning.plan import run_plan
-from rapport.engine.planning.prefilter import candidate_clause
-from rapport.engine.planning.run import PlanReport, plan_range
-from rapport.engine.rendering.renderer import Renderer
-
-log = logging.getLogger(__name__)
 
 QUEUED, RUNNING, DONE = "queued", "running", "done"
 #: The first key of the advisory lock a day's shards are made under ("RSHD"); the
@@ -73,14 +62,6 @@ SHARD_LOCK_SPACE = 0x52534844
 #: Shards of days this much older than a day in play are deleted when it is cut.
 KEEP = timedelta(days=7)
 _S = PLAN_SHARD.c
-
-
-class LeaseLost(Exception):
-    """The shard's lease was taken over: this daemon stops planning it."""
-
-
-class Stopping(Exception):
-    """The daemon is stopping: the shard is released unfinished."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +122,24 @@ def make_shards(connection: Connection, day: date, size: int) -> int:
     return len(rows)
 
 
+def _due(day: date, now: datetime, replan_before: datetime) -> Any:
+    """Shards of ``day`` to plan now: queued, under an expired lease, or done too long ago."""
+    return and_(
+        _S.day == day,
+        or_(
+            _S.status == QUEUED,
+            and_(_S.status == RUNNING, _S.lease_until < now),
+            and_(_S.status == DONE, _S.planned_at <= replan_before),
+        ),
+    )
+
+
+def count_due(connection: Connection, day: date, now: datetime, replan_before: datetime) -> int:
+    """How many shards of ``day`` are due (how many processes a daemon could keep busy)."""
+    counted = select(func.count()).select_from(PLAN_SHARD).where(_due(day, now, replan_before))
+    return int(connection.execute(counted).scalar_one())
+
+
 def claim(
     connection: Connection,
     day: date,
@@ -150,14 +149,9 @@ def claim(
     replan_before: datetime,
 ) -> Shard | None:
     """Take one due shard of ``day`` with a lease until ``now + lease``, or None."""
-    due = or_(
-        _S.status == QUEUED,
-        and_(_S.status == RUNNING, _S.lease_until < now),
-        and_(_S.status == DONE, _S.planned_at <= replan_before),
-    )
     pick = (
         select(_S.shard)
-        .where(_S.day == day, due)
+        .where(_due(day, now, replan_before))
         .order_by(_S.shard)
         .limit(1)
         .with_for_update(skip_locked=True)
@@ -208,142 +202,3 @@ def release(connection: Connection, shard: Shard) -> None:
     connection.execute(
         update(PLAN_SHARD).where(_held(shard)).values(status=QUEUED, lease_until=None)
     )
-
-
-class ShardPlanner:
-    """One daemon's side of shared planning: plan whatever shards of a day are due."""
-
-    def __init__(
-        self,
-        engine: Engine,
-        settings: Settings,
-        *,
-        renderer: Renderer,
-        signer: Signer,
-        clock: Clock,
-        stop: Callable[[], bool],
-        owner: str | None = None,
-    ) -> None:
-        self.engine = engine
-        self.settings = settings
-        self.renderer = renderer
-        self.signer = signer
-        self.clock = clock
-        self.stop = stop
-        self.owner = owner or daemon_name()
-        self.lease = timedelta(seconds=settings.planning.shard_lease_seconds)
-
-    def plan(
-        self,
-        campaigns: Sequence[Campaign],
-        day: date,
-        now: datetime,
-        co_purchase: CoPurchase | None = None,
-    ) -> PlanReport:
-        """Plan the due shards of ``day`` at ``now``; the report adds up this daemon's."""
-        report = PlanReport(day=day)
-        with self.engine.begin() as connection:
-            make_shards(connection, day, self.settings.planning.shard_size)
-        replan_before = now - timedelta(seconds=self.settings.daemon.plan_seconds / 2)
-        where = candidate_clause(campaigns, day, now, self.settings)
-        while not self.stop():
-            with self.engine.begin() as connection:
-                shard = claim(connection, day, self.owner, self.clock(), self.lease, replan_before)
-            if shard is None:
-                break
-            try:
-                part = plan_range(
-                    self.engine,
-                    self.settings,
-                    campaigns,
-                    day,
-                    now,
-                    renderer=self.renderer,
-                    signer=self.signer,
-                    co_purchase=co_purchase,
-                    id_range=(shard.lo, shard.hi),
-                    where=where,
-                    before_write=functools.partial(self._keep, shard),
-                )
-            except LeaseLost:
-                log.warning("lost the lease of a planning shard", extra=_fields(shard))
-                continue
-            except Stopping:
-                self._release(shard)
-                break
-            except BaseException:
-                self._release(shard)
-                raise
-            with self.engine.begin() as connection:
-                finished = finish(connection, shard, now, self.clock())
-            log.info(
-                "planned shard %d of %s: %d new",
-                shard.index,
-                day.isoformat(),
-                part.inserted,
-                extra={**_fields(shard), "inserted": part.inserted, "finished": finished},
-            )
-            report.add(part)
-        return report
-
-    def _keep(self, shard: Shard) -> None:
-        """Before each batch is written: stop if asked to, else renew the lease."""
-        if self.stop():
-            raise Stopping
-        with self.engine.begin() as connection:
-            if not renew(connection, shard, self.clock(), self.lease):
-                raise LeaseLost
-
-    def _release(self, shard: Shard) -> None:
-        try:
-            with self.engine.begin() as connection:
-                release(connection, shard)
-        except Exception:  # the lease expires anyway
-            log.warning("could not release a planning shard", extra=_fields(shard))
-
-
-def _fields(shard: Shard) -> dict[str, Any]:
-    return {
-        "day": shard.day.isoformat(),
-        "shard": shard.index,
-        "attempts": shard.attempts,
-        "owner": shard.owner,
-    }
-
-
-#: How a daemon plans one day: (campaigns, day, now, co_purchase) -> this daemon's report.
-DayPlanner = Callable[[Sequence[Campaign], date, datetime, "CoPurchase | None"], PlanReport]
-
-
-def day_planner(
-    engine: Engine,
-    settings: Settings,
-    renderer: Renderer,
-    signer: Signer,
-    clock: Clock,
-    stopped: threading.Event,
-) -> DayPlanner:
-    """The daemon's way to plan a day: the due shards, shared with every other daemon,
-    on PostgreSQL; the whole day in one :func:`run_plan` elsewhere (SQLite, one
-    planner at a time). ``stopped`` set ends a shard between batches."""
-    if engine.dialect.name == "postgresql":
-        shards = ShardPlanner(
-            engine, settings, renderer=renderer, signer=signer, clock=clock, stop=stopped.is_set
-        )
-        return shards.plan
-
-    def alone(
-        campaigns: Sequence[Campaign], day: date, now: datetime, co_purchase: CoPurchase | None
-    ) -> PlanReport:
-        return run_plan(
-            engine,
-            settings,
-            campaigns,
-            day,
-            now,
-            renderer=renderer,
-            signer=signer,
-            co_purchase=co_purchase,
-        )
-
-    return alone

@@ -59,7 +59,7 @@ from rapport.engine.delivery.outcomes import DispatchReport
 from rapport.engine.delivery.retention import PruneReport, prune_outbox
 from rapport.engine.planning.decisions import prune_decisions
 from rapport.engine.planning.run import PlanReport
-from rapport.engine.planning.shard_leases import day_planner
+from rapport.engine.planning.shared import day_planner
 from rapport.engine.runtime import metrics, services
 from rapport.engine.runtime.leader import PlanningLock, planning_lock
 from rapport.engine.runtime.ticks import DispatchTicks

@@ -20,9 +20,10 @@ from rapport.engine.campaigns.model import require_campaigns
 from rapport.engine.core.config import Settings
 from rapport.engine.core.db import make_engine
 from rapport.engine.core.models import OUTBOX, PLAN_DECISION, PLAN_RUN, PLAN_SHARD
-from rapport.engine.planning import shard_leases
+from rapport.engine.planning import shard_leases, shared
 from rapport.engine.planning.plan import run_plan
-from rapport.engine.planning.shard_leases import ShardPlanner, claim, finish, make_shards, renew
+from rapport.engine.planning.shard_leases import claim, finish, make_shards, renew
+from rapport.engine.planning.shared import ShardPlanner
 from rapport.engine.rendering.renderer import Renderer
 
 DAY = date(2026, 12, 7)
@@ -49,7 +50,7 @@ def settings(tmp_path: Path) -> Settings:
     shutil.copy(REPO / "campaigns" / "birthday.yaml", campaigns)
     return make_settings(
         campaigns_dir=campaigns,
-        planning={"shard_size": 100, "batch_size": 25, "shard_lease_seconds": 60},
+        planning={"shard_size": 100, "batch_size": 25, "shard_lease_seconds": 60, "workers": 1},
     )
 
 
@@ -197,3 +198,26 @@ def test_a_lease_lost_mid_shard_ends_the_shard_and_leaves_it_to_its_new_holder(
     assert report.inserted == 0  # the part it planned is not counted as its own
     assert shards(pg) == [(0, None, None, "running")]
     assert len(outbox_keys(pg)) == 25
+
+
+def test_a_day_of_many_due_shards_is_planned_by_worker_processes_each_customer_once(
+    pg: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed_birthdays(pg, 300, DAY)
+    pools: list[int] = []
+    real_pool = shared.shards.pool
+
+    def counted_pool(processes: int):  # type: ignore[no-untyped-def]
+        pools.append(processes)
+        return real_pool(processes)
+
+    monkeypatch.setattr(shared.shards, "pool", counted_pool)
+    two = settings.model_copy(
+        update={"planning": settings.planning.model_copy(update={"workers": 2})}
+    )
+    report = planner(pg, two, "a", clock=lambda: datetime.now(UTC)).plan(
+        require_campaigns(two), DAY, NOW
+    )
+    assert pools == [2]
+    assert report.inserted == len(outbox_keys(pg)) == 300
+    assert [status for *_, status in shards(pg)] == ["done"] * 3
