@@ -194,3 +194,48 @@ def test_a_preview_shows_the_real_event_else_the_campaign_s_sample_data(engine: 
     assert shown.event.data == {"carrier": "X"} and "stand-in event occasion" in (
         stand_in.note or ""
     )
+
+
+def test_the_pre_filter_keeps_every_event_at_the_edges_of_a_local_day(engine: Engine) -> None:
+    """Events a few seconds inside and outside local 2 December in the zones furthest
+    from UTC: the clause keeps everyone the finder gives an occasion on 4 December."""
+    from zoneinfo import ZoneInfo
+
+    from rapport.engine.core.models import CUSTOMER_EVENT
+    from rapport.engine.customers.profiles import iter_profile_batches
+    from rapport.engine.triggers import Occasion, event_query, find_occasion
+
+    edges = {"first": (2, 0, 0, 30), "last": (2, 23, 59, 30), "before": (1, 23, 59, 30)}
+    rows = []
+    zones = ("Pacific/Kiritimati", "Pacific/Pago_Pago", "Asia/Tehran")
+    for zone in zones:
+        for edge, (day, hour, minute, second) in edges.items():
+            cid = f"{zone.split('/')[1]}-{edge}"
+            insert_customer(engine, cid, email=f"{cid}@example.com", timezone=zone)
+            local = datetime(2026, 12, day, hour, minute, second, tzinfo=ZoneInfo(zone))
+            rows.append(
+                {
+                    "customer_id": cid,
+                    "name": "order_shipped",
+                    "event_key": "S-1",
+                    "occurred_at": local.astimezone(UTC),
+                    "recorded_at": NOW,
+                }
+            )
+            with engine.begin() as connection:
+                grant(connection, cid, "email", "feedback", source="test")
+    with engine.begin() as connection:
+        connection.execute(CUSTOMER_EVENT.insert(), rows)
+    follows = campaign()
+    clause = candidate_clause([follows], DAY, NOW, SETTINGS)
+    with engine.connect() as connection:
+        kept = set(connection.execute(select(CUSTOMER.c.id).where(clause)).scalars())
+        query = event_query([follows.trigger], DAY)
+        found = {
+            person.id
+            for batch in iter_profile_batches(connection, SETTINGS, NOW, events=query)
+            for person in batch
+            if isinstance(find_occasion(follows, person, DAY, SETTINGS), Occasion)
+        }
+    assert found == {f"{zone.split('/')[1]}-{edge}" for zone in zones for edge in ("first", "last")}
+    assert found <= kept
