@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -178,3 +179,22 @@ def test_export_lists_events_and_retention_deletes_old_ones(engine: Engine, api:
     with engine.connect() as connection:
         count = connection.execute(select(func.count()).select_from(CUSTOMER_EVENT)).scalar()
     assert count == 1
+
+
+def test_the_nightly_retention_job_deletes_events_older_than_the_setting(
+    engine: Engine, api: Client, tmp_path: Path
+) -> None:
+    from factories import make_settings
+
+    from rapport.engine.runtime.daemon import Daemon
+
+    client, tokens = api
+    old = shipped("OLD", occurred_at="2026-11-01T09:00:00Z")
+    client.post(URL, json={"events": [old, shipped()]}, headers=tokens["ingest"])
+    settings = make_settings(base_dir=tmp_path, retention={"event_days": 30})
+    daemon = Daemon(settings, engine, clock=lambda: NOW)
+    try:
+        assert daemon.prune_tick() is not None
+    finally:
+        daemon.stop(grace=0)
+    assert [row.event_key for row in stored(engine)] == ["S-1"]
