@@ -20,6 +20,9 @@ instance (``adapter_class("twilio").rate_per_second``):
 ``rate_per_second``
     A sending rate the provider is known to sustain, for the dispatcher to apply when the
     configuration sets none; ``None`` means no default limit.
+``concurrency``
+    How many sends the dispatcher runs at once (one instance each) when the configuration
+    sets none.
 
 Configuration is printable without leaking it: ``repr(channel)`` lists the options the
 adapter was built with (:meth:`Channel.options`), with every secret (passwords, tokens,
@@ -263,6 +266,8 @@ class Channel(abc.ABC):
     supports_html: ClassVar[bool] = False
     #: A default rate (messages per second) when configuration sets none; None: no limit.
     rate_per_second: ClassVar[float | None] = None
+    #: Sends at once (one instance each) when configuration sets none.
+    concurrency: ClassVar[int] = 1
     #: Option names holding secrets, beyond those :func:`redact_options` recognises.
     secret_options: ClassVar[frozenset[str]] = frozenset()
 

@@ -142,6 +142,8 @@ class HTTPSMSChannel(Channel):
     max_body_chars = None
     supports_html = False
     rate_per_second = None
+    #: Round trips kept in flight when configuration sets none (docs/configuration.md).
+    concurrency = 16
 
     def __init__(self, url: str, token: str | None = None, timeout: float = 10) -> None:
         parts = urlsplit(url)

@@ -73,10 +73,10 @@ from rapport.channels.mime import (
     build_email,
     check_header_value,
     envelope_address,
-    is_plain_address,
     message_id_of,
     needs_smtputf8,
 )
+from rapport.channels.smtp_wire import Wire, mail_transaction
 
 __all__ = [
     "PlaintextAuthRefused",
@@ -257,52 +257,6 @@ def tls_context(verify: bool = True, ca_file: str | None = None) -> ssl.SSLConte
     return context
 
 
-async def _transaction(
-    client: aiosmtplib.SMTP, mail_from: str, rcpt_to: str, data: bytes, *, smtputf8: bool = False
-) -> None:
-    """One mail transaction (MAIL, RCPT, DATA) for one recipient, as ``sendmail`` runs it.
-
-    ``SMTP.sendmail`` parses each address twice with ``email.utils.parseaddr`` (about
-    0.3 ms a message together, a quarter of the adapter's time in the bench) to find
-    what :func:`rapport.channels.mime.envelope_address` has already found; for two
-    plain addresses (dot-atom local part, host name), which cannot smuggle anything
-    onto a command line, the commands are sent directly. Anything else still goes
-    through ``sendmail`` and its checks. Errors are aiosmtplib's own, raised as
-    ``sendmail`` raises them, so :func:`smtp_error_result` reads them the same way,
-    and a refused envelope is reset (RSET) as ``sendmail`` resets it.
-
-    With ``smtputf8`` (an address with a non-ASCII local part) MAIL FROM carries the
-    SMTPUTF8 parameter, or, when the server's EHLO did not offer it, nothing is sent and
-    ``SMTPNotSupported`` says why.
-    """
-    if smtputf8:
-        if not client.supports_extension("smtputf8"):
-            raise aiosmtplib.SMTPNotSupported(
-                "the recipient's or sender's address has a non-ASCII local part, which "
-                "needs SMTPUTF8, and this server does not offer it"
-            )
-        await client.sendmail(mail_from, [rcpt_to], data, mail_options=["SMTPUTF8"])
-        return
-    if not (is_plain_address(mail_from) and is_plain_address(rcpt_to)):
-        await client.sendmail(mail_from, [rcpt_to], data)
-        return
-    # RFC 1870: declare the size, so a server can refuse an oversized message up front.
-    options = [b"SIZE=%d" % len(data)] if client.supports_extension("size") else []
-    try:
-        reply = await client.execute_command(b"MAIL", b"FROM:<%s>" % mail_from.encode(), *options)
-        if reply.code != 250:
-            raise aiosmtplib.SMTPSenderRefused(reply.code, reply.message, mail_from)
-        reply = await client.execute_command(b"RCPT", b"TO:<%s>" % rcpt_to.encode())
-        if reply.code not in (250, 251):
-            raise aiosmtplib.SMTPRecipientRefused(reply.code, reply.message, rcpt_to)
-        await client.data(data)
-    except aiosmtplib.SMTPResponseException:
-        # Disconnected or refused on RSET: the original error is the one that counts.
-        with contextlib.suppress(ConnectionError, aiosmtplib.SMTPResponseException):
-            await client.rset()
-        raise
-
-
 class SMTPChannel(Channel):
     """Send e-mail over one reused SMTP connection."""
 
@@ -311,6 +265,8 @@ class SMTPChannel(Channel):
     max_body_chars = None
     supports_html = True
     rate_per_second = None
+    #: Round trips kept in flight when configuration sets none (docs/configuration.md).
+    concurrency = 16
 
     def __init__(
         self,
@@ -347,6 +303,7 @@ class SMTPChannel(Channel):
             os.fspath(dkim_private_key_path) if dkim_private_key_path is not None else None
         )
         self._client: aiosmtplib.SMTP | None = None
+        self._wire: Wire | None = None
         # One connection carries one transaction at a time.
         self._lock = asyncio.Lock()
 
@@ -423,16 +380,16 @@ class SMTPChannel(Channel):
         Message-ID and can be dropped downstream.
         """
         for attempt in (1, 2):
-            reused = self._client is not None and self._client.is_connected
+            reused = self._wire is not None and self._wire.is_connected
             try:
-                client = await self._connect()
+                client, wire = await self._connect()
             except Exception as exc:
                 await self._drop()
                 if (result := smtp_error_result(exc, connecting=True)) is None:
                     raise
                 return result
             try:
-                await _transaction(client, mail_from, rcpt_to, data, smtputf8=utf8)
+                await mail_transaction(wire, client, mail_from, rcpt_to, data, smtputf8=utf8)
                 return None
             except aiosmtplib.SMTPServerDisconnected:
                 await self._drop()
@@ -448,10 +405,11 @@ class SMTPChannel(Channel):
                 return result
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _connect(self) -> aiosmtplib.SMTP:
-        """The open connection, or a new one (greeting, EHLO, STARTTLS, AUTH)."""
-        if self._client is not None and self._client.is_connected:
-            return self._client
+    async def _connect(self) -> tuple[aiosmtplib.SMTP, Wire]:
+        """The open connection, or a new one (greeting, EHLO, STARTTLS, AUTH by
+        aiosmtplib; then its transport goes to a :class:`Wire` for the transactions)."""
+        if self._client is not None and self._wire is not None and self._wire.is_connected:
+            return self._client, self._wire
         client = aiosmtplib.SMTP(
             hostname=self.server.host,
             port=self.server.port,
@@ -477,13 +435,17 @@ class SMTPChannel(Channel):
             except BaseException:
                 client.close()
                 raise
-        self._client = client
+        assert client.transport is not None
+        self._client, self._wire = client, Wire(client.transport, self.timeout)
         logger.debug("smtp connected to %s:%s", self.server.host, self.server.port)
-        return client
+        return client, self._wire
 
     async def _drop(self) -> None:
         """Forget the connection without talking to the server."""
         client, self._client = self._client, None
+        wire, self._wire = self._wire, None
+        if wire is not None:
+            wire.close()
         if client is not None:
             client.close()
 
@@ -491,9 +453,11 @@ class SMTPChannel(Channel):
         """Say QUIT politely; close the socket regardless."""
         async with self._lock:
             client, self._client = self._client, None
-            if client is None or not client.is_connected:
-                return
-            try:
-                await client.quit()
-            except (aiosmtplib.SMTPException, OSError, TimeoutError):
+            wire, self._wire = self._wire, None
+            if wire is not None and wire.is_connected:
+                with contextlib.suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
+                    await wire.command(b"QUIT\r\n")
+            if wire is not None:
+                wire.close()
+            if client is not None:
                 client.close()

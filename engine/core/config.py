@@ -146,7 +146,7 @@ class ChannelConfig(Strict):
     kind: Literal["email", "sms"] | None = None
     providers: list[ProviderConfig] = Field(default_factory=list)
     rate_per_second: float | None = Field(None, gt=0)
-    concurrency: int = Field(1, ge=1, le=64)
+    concurrency: int | None = Field(None, ge=1, le=64)
     failover_after: int = Field(3, ge=1)
     failover_cooldown_seconds: float = Field(60, ge=0)
 

@@ -8,7 +8,10 @@ sends at once (one adapter instance each, so an SMTP connection is never shared)
 failover: a provider that keeps failing transiently is skipped for a while and the
 message goes to the next one at once. A channel configured without a rate takes the
 lowest default rate its providers' adapters declare (``Channel.rate_per_second``,
-e.g. Twilio's 1 a second), if any.
+e.g. Twilio's 1 a second), if any, and without a concurrency the lowest its adapters
+declare (``Channel.concurrency``: 16 for SMTP and the HTTP SMS adapter, whose
+connections each carry one send at a time, so a dispatcher keeps the round trips of
+16 in flight and checks them in groups; 1 for the others).
 
 A provider is not tried while it is *resting* or *paused*:
 
@@ -44,10 +47,11 @@ from rapport.channels.registry import (
     AdapterOptionsError,
     InvalidAdapterError,
     UnknownAdapterError,
+    adapter_class,
     build_channel,
 )
 from rapport.channels.retry_after import MAX_RETRY_AFTER
-from rapport.engine.core.config import Settings
+from rapport.engine.core.config import ChannelConfig, Settings
 from rapport.engine.core.errors import ConfigError
 from rapport.engine.core.logs import Throttle
 
@@ -310,6 +314,12 @@ def _default_rate(providers: Sequence[tuple[str, Sequence[Channel]]]) -> float |
     return min(known) if known else None
 
 
+def _default_concurrency(config: ChannelConfig) -> int:
+    """The lowest concurrency the channel's adapters declare (``Channel.concurrency``:
+    SMTP and the HTTP SMS adapter 16, others 1); every provider runs that many."""
+    return min(adapter_class(p.adapter).concurrency for p in config.provider_list())
+
+
 def build_channels(settings: Settings) -> dict[str, ChannelLane]:
     """A lane per configured channel: its providers' adapters, built once and reused."""
     lanes: dict[str, ChannelLane] = {}
@@ -321,7 +331,7 @@ def build_channels(settings: Settings) -> dict[str, ChannelLane]:
             try:
                 instances = [
                     build_channel(provider.adapter, options, settings.base_dir)
-                    for _ in range(config.concurrency)
+                    for _ in range(config.concurrency or _default_concurrency(config))
                 ]
             except (
                 UnknownAdapterError,

@@ -40,7 +40,9 @@ class SMTPSink:
     Runs in the Controller's thread; the test reads the lists after awaiting sends.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, pipelining: bool = False) -> None:
+        #: Offer PIPELINING (RFC 2920) in the EHLO reply.
+        self.pipelining = pipelining
         self.connections = 0
         self.messages: list[bytes] = []
         self.envelopes: list[tuple[str, list[str]]] = []
@@ -63,6 +65,8 @@ class SMTPSink:
     ) -> list[str]:
         self.connections += 1
         session.host_name = hostname
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
         return responses
 
     async def handle_MAIL(

@@ -9,6 +9,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from channel_servers import Reply, SMSProviderServer, free_port
@@ -16,7 +18,8 @@ from channel_servers import Reply, SMSProviderServer, free_port
 from rapport.channels.base import Outcome, OutgoingMessage, SendResult
 from rapport.channels.http_sms import HTTPSMSChannel
 from rapport.channels.recording import RecordingChannel
-from rapport.engine.delivery.lanes import ChannelLane, SlidingWindowLimiter
+from rapport.engine.core.config import ChannelConfig, Settings
+from rapport.engine.delivery.lanes import ChannelLane, SlidingWindowLimiter, build_channels
 
 
 def message(n: int) -> OutgoingMessage:
@@ -336,3 +339,32 @@ async def test_an_adapter_that_raises_is_logged_once_a_minute(
     assert {r.reason for r in results} == {"adapter error: RuntimeError"}
     assert all(r.reached for r in results), "we cannot know what it did before raising"
     assert len([r for r in caplog.records if r.exc_info]) == 1
+
+
+@pytest.mark.parametrize(
+    ("channel", "expected"),
+    [
+        ({"adapter": "smtp", "url": "smtp://127.0.0.1:2525"}, 16),
+        ({"adapter": "http_sms", "url": "http://127.0.0.1:9/sms"}, 16),
+        ({"adapter": "file", "path": "out"}, 1),
+        ({"adapter": "smtp", "url": "smtp://127.0.0.1:2525", "concurrency": 3}, 3),
+        (
+            {
+                "providers": [
+                    {"adapter": "http_sms", "url": "http://127.0.0.1:9/sms"},
+                    {"adapter": "file", "path": "out"},
+                ]
+            },
+            1,
+        ),
+    ],
+)
+def test_a_channel_without_concurrency_takes_the_lowest_its_adapters_declare(
+    tmp_path: Path, channel: dict[str, Any], expected: int
+) -> None:
+    kind = "sms" if "http_sms" in str(channel) else "email"
+    settings = Settings(base_dir=tmp_path).model_copy(
+        update={"channels": {kind: ChannelConfig(kind=kind, **channel)}}
+    )
+
+    assert build_channels(settings)[kind].concurrency == expected
