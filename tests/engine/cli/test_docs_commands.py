@@ -103,6 +103,8 @@ def resolve(words: tuple[str, ...]) -> tuple[list[str], click.Command, list[str]
         if rest[:1] == ["--config"]:
             rest = rest[2:]
             continue
+        if rest[:1] in (["--help"], ["--version"]):  # the group's own options
+            break
         assert rest and rest[0] in command.commands, f"no command {' '.join([*path, *rest[:1]])}"
         path.append(rest[0])
         command = command.commands[rest.pop(0)]
@@ -138,6 +140,8 @@ def test_a_documented_command_line_names_real_options_and_parses(line: Line) -> 
     ]
     try:
         command.make_context(" ".join(path), args)
+    except click.exceptions.Exit as done:  # --help, --version: printed, and ended well
+        assert done.exit_code == 0, line
     except click.UsageError as exc:
         pytest.fail(f"{line}: {exc.format_message()}")
 
@@ -180,7 +184,7 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _long_running(path: list[str], rest: list[str]) -> bool:
-    return path == ["serve"] or (path[0] in ("run", "dispatch") and "--once" not in rest)
+    return path == ["serve"] or (path[:1] in (["run"], ["dispatch"]) and "--once" not in rest)
 
 
 def _filled(path: list[str], rest: list[str], folder: Path) -> list[str]:
