@@ -26,7 +26,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--deliver", type=int, default=10_000, help="messages per channel to dispatch"
     )
-    parser.add_argument("--concurrency", type=int, default=4, help="connections per channel")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=0,
+        help="connections per channel (0: each adapter's default, 16 for smtp and http_sms)",
+    )
+    parser.add_argument(
+        "--email-sink",
+        choices=("smtp-sink", "python"),
+        default="smtp-sink",
+        help="postfix's smtp-sink, e-mail sent by `rapport dispatch --once` (default), "
+        "or an aiosmtpd sink and the in-process dispatcher",
+    )
     parser.add_argument(
         "--workers", type=int, default=0, help="planning processes (0: one per core)"
     )
@@ -49,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             concurrency=args.concurrency,
             workers=args.workers,
             progress=progress,
+            email_sink=args.email_sink,
         )
         path = save(result, args.out)
         print(report.table(result))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 import tempfile
 import time
@@ -17,12 +18,14 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
-from bench import ceilings, data, report
+from bench import ceilings, data, postfix, report
+from bench.postfix import SMTPSinkC
 from bench.scenarios import (
     BROADCAST_ID,
     REPO,
     bench_settings,
     deliver,
+    deliver_by_command,
     forget_campaign,
     run_scenario,
     without_decisions,
@@ -31,8 +34,10 @@ from bench.scenarios import (
 from bench.sinks import HTTPSink, SMTPSink
 from bench.stages import Stages, StatementCounter, peak_rss_mib
 from rapport.channels.mime import envelope_address, message_id_for
+from rapport.channels.smtp import SMTPChannel
 from rapport.engine.campaigns.model import require_campaigns
 from rapport.engine.core.db import make_engine, upgrade
+from rapport.engine.delivery.lanes import build_channels
 from rapport.engine.planning.prefilter import candidate_clause
 from rapport.engine.planning.shards import worker_count
 from rapport.engine.rendering.renderer import Renderer
@@ -105,8 +110,15 @@ def run(
     concurrency: int = 4,
     workers: int = 0,
     progress: Progress | None = None,
+    email_sink: str = "python",
 ) -> dict[str, Any]:
-    """Everything for one database; returns the result as plain data."""
+    """Everything for one database; returns the result as plain data.
+
+    ``concurrency`` 0: each channel's default (its adapter's). ``email_sink``
+    ``smtp-sink``: e-mail goes to postfix's C sink (:mod:`bench.postfix`), sent by
+    ``rapport dispatch --once`` as a process of its own, and postfix's ``smtp-source``
+    is measured into the same sink; ``python``: an aiosmtpd sink and the in-process
+    dispatcher."""
     progress = progress or Progress(quiet=True)
     started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     broadcast_now = datetime.combine(DAY, clock_time(9, 30), tzinfo=UTC)
@@ -115,7 +127,7 @@ def run(
     with (
         tempfile.TemporaryDirectory(prefix="rapport-bench-") as tmp,
         database(kind, Path(tmp)) as url,
-        SMTPSink() as smtp_sink,
+        SMTPSinkC() if email_sink == "smtp-sink" else SMTPSink() as smtp_sink,
         HTTPSink() as http_sink,
     ):
         workdir = Path(tmp)
@@ -235,17 +247,24 @@ def run(
         progress.done()
 
         delivery: dict[str, Any] = {}
+        lanes = build_channels(settings_for(folders["broadcast"]))
+        connections = {name: lane.concurrency for name, lane in lanes.items()}
+        if email_sink == "smtp-sink":  # the command runs with an smtp:// URL's defaults
+            connections["email"] = SMTPChannel.concurrency
         for channel, sink in (("email", smtp_sink), ("sms", http_sink)):
             progress.stage(f"[{kind}] delivering up to {deliver_limit:,} {channel}")
-            result = deliver(
-                engine,
-                settings_for(folders["broadcast"]),
-                channel,
-                deliver_limit,
-                broadcast_now,
-                sink,
-                counter,
-            )
+            if channel == "email" and email_sink == "smtp-sink":
+                result = deliver_by_command(engine, url, workdir, deliver_limit, sink)
+            else:
+                result = deliver(
+                    engine,
+                    settings_for(folders["broadcast"]),
+                    channel,
+                    deliver_limit,
+                    broadcast_now,
+                    sink,
+                    counter,
+                )
             delivery[channel] = asdict(result)
             progress.done(f"{result.sink_count:,} into the sink")
 
@@ -259,15 +278,27 @@ def run(
         while smtp_work and len(smtp_work) < smtp_count:
             smtp_work += smtp_work[: smtp_count - len(smtp_work)]
         smtp_ceiling = ceilings.raw_smtp(
-            smtp_sink.port, "hello@example.com", smtp_work[:smtp_count], concurrency
+            smtp_sink.port, "hello@example.com", smtp_work[:smtp_count], connections["email"]
         )
+        sources = {}
+        if isinstance(smtp_sink, SMTPSinkC):
+            size = sum(map(len, built)) // max(len(built), 1)
+            for reuse in (False, True):
+                sources["reuse" if reuse else "connect"] = postfix.smtp_source(
+                    smtp_sink.postfix,
+                    smtp_sink.port,
+                    smtp_count,
+                    connections["email"],
+                    size,
+                    reuse=reuse,
+                )
         http_count = max(delivery["sms"]["sink_count"], 1)
         http_work = list(sms_payloads) or [
             {"to": "+15550100", "text": "x", "idempotency_key": "k", "locale": "en"}
         ]
         while len(http_work) < http_count:
             http_work += http_work[: http_count - len(http_work)]
-        http_ceiling = ceilings.raw_http(http_sink.url, http_work[:http_count], concurrency)
+        http_ceiling = ceilings.raw_http(http_sink.url, http_work[:http_count], connections["sms"])
         progress.done()
 
         progress.stage(f"[{kind}] trickle tick")
@@ -301,7 +332,9 @@ def run(
         "customers": customers,
         "started": started_at,
         "data": loaded.counts,
-        "concurrency": concurrency,
+        "concurrency": connections,
+        "email_sink": email_sink,
+        "load_average": os.getloadavg(),
         "planning_workers": processes,
         "deliver_limit": deliver_limit,
         "rss_after_load_mib": rss_after_load,
@@ -322,6 +355,7 @@ def run(
             "mime": mime,
             "insert": insert,
             "smtp": smtp_ceiling,
+            "smtp_source": sources,
             "http": http_ceiling,
         },
     }

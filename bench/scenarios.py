@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,10 +52,10 @@ def bench_settings(
             "database": base.database.model_copy(update={"url": database_url}),
             "channels": {
                 "email": ChannelConfig(
-                    adapter="smtp", kind="email", url=smtp_url, concurrency=concurrency
+                    adapter="smtp", kind="email", url=smtp_url, concurrency=concurrency or None
                 ),
                 "sms": ChannelConfig(
-                    adapter="http_sms", kind="sms", url=sms_url, concurrency=concurrency
+                    adapter="http_sms", kind="sms", url=sms_url, concurrency=concurrency or None
                 ),
             },
         }
@@ -224,6 +228,81 @@ class DeliveryResult:
     outcomes: dict[str, int]
     mime_seconds: float = 0.0
     mime_messages: int = 0
+    #: Measured as ``rapport dispatch --once``, a process of its own, start-up included
+    #: (no latencies, SQL or MIME timings from inside it).
+    command: bool = False
+
+
+def make_due(
+    engine: Engine, channel: str, limit: int, now: datetime, *, window: bool = False
+) -> None:
+    """Make ``limit`` queued messages of ``channel`` due at ``now`` and park the rest a
+    year later; ``window``: their send windows also end a day after ``now`` (for a
+    command that runs on the real clock, days after the planned day)."""
+    at = now.astimezone(UTC).replace(tzinfo=None)
+    due = (
+        "channel = :channel AND id IN (SELECT id FROM outbox_message WHERE status = 'queued' "
+        "AND channel = :channel ORDER BY id LIMIT :limit)"
+    )
+    ends = f", expires_at = CASE WHEN {due} THEN :ends ELSE expires_at END" if window else ""
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                f"UPDATE outbox_message SET send_at = CASE WHEN {due} THEN :now ELSE :later END"
+                f"{ends} WHERE status = 'queued'"
+            ),
+            {
+                "now": at,
+                "later": at.replace(year=at.year + 1),
+                "ends": at + timedelta(days=1),
+                "channel": channel,
+                "limit": limit,
+            },
+        )
+
+
+def deliver_by_command(
+    engine: Engine, database_url: str, workdir: Path, limit: int, sink: Any
+) -> DeliveryResult:
+    """``rapport dispatch --once`` as its own process, start-up included, sending up to
+    ``limit`` e-mails into ``sink`` with the defaults of an ``smtp://`` URL
+    (``RAPPORT_SMTP_URL``): nothing else is configured but the database."""
+    make_due(engine, "email", limit, datetime.now(UTC), window=True)
+    config = workdir / "dispatch.yaml"
+    config.write_text(f"database:\n  url: '{database_url}'\n", encoding="utf-8")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")},
+        "RAPPORT_SMTP_URL": sink.url,
+        "RAPPORT_SECRET_KEY": "bench-secret",
+    }
+    command = [str(Path(sys.executable).parent / "rapport"), "dispatch", "--once", "--json"]
+    before_sink, before_connections = sink.count, sink.connections
+    with (workdir / "dispatch.log").open("wb") as log:  # its JSON log lines, as a service's
+        started = time.perf_counter()
+        done = subprocess.run(
+            [*command, "--config", str(config)], env=env, stdout=subprocess.PIPE, stderr=log
+        )
+        seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"rapport dispatch exited {done.returncode}; see {workdir}/dispatch.log")
+    report = json.loads(done.stdout)
+    for _ in range(100):  # the sink's counter is read from its output: let it catch up
+        settled = sink.count
+        time.sleep(0.02)
+        if sink.count == settled:
+            break
+    return DeliveryResult(
+        channel="email",
+        messages=sum(o["count"] for o in report["outcomes"]),
+        seconds=seconds,
+        sink_count=sink.count - before_sink,
+        connections=sink.connections - before_connections,
+        statements=0,
+        p50_ms=0.0,
+        p99_ms=0.0,
+        outcomes={f"{o['channel']}:{o['status']}": o["count"] for o in report["outcomes"]},
+        command=True,
+    )
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -247,21 +326,7 @@ def deliver(
     The harness owns the database: it makes ``limit`` queued messages of this channel
     due now and parks the rest, so each channel is measured on its own.
     """
-    later = clock_at.replace(tzinfo=None, year=clock_at.year + 1)
-    with engine.begin() as connection:
-        connection.execute(
-            text(
-                "UPDATE outbox_message SET send_at = CASE WHEN channel = :channel AND id IN "
-                "(SELECT id FROM outbox_message WHERE status = 'queued' AND channel = :channel "
-                "ORDER BY id LIMIT :limit) THEN :now ELSE :later END WHERE status = 'queued'"
-            ),
-            {
-                "now": clock_at.replace(tzinfo=None),
-                "later": later,
-                "channel": channel,
-                "limit": limit,
-            },
-        )
+    make_due(engine, channel, limit, clock_at)
     mime = Timer()
     original = smtp_module.build_email
 

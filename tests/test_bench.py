@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
 from factories import REPO
 
 if str(REPO) not in sys.path:  # `bench` is a top-level folder, not an installed package
@@ -110,3 +111,23 @@ def test_the_startup_run_times_help_and_the_demos_explain(tmp_path: Path) -> Non
     assert startup.latest(tmp_path) == result
     table = report.write_latest(tmp_path).read_text(encoding="utf-8")
     assert "| `rapport --help` |" in table and "<= 0.6 s" in table
+
+
+def test_with_postfixs_sink_the_dispatch_command_sends_and_smtp_source_is_measured() -> None:
+    from bench import postfix
+
+    try:
+        postfix.unpacked()
+    except (postfix.PostfixUnavailable, OSError) as exc:  # no apt-get here (not Debian)
+        pytest.skip(f"postfix cannot be unpacked here: {exc}")
+    result = run("sqlite", 300, deliver_limit=40, concurrency=2, email_sink="smtp-sink")
+
+    email = result["delivery"]["email"]
+    assert email["command"] is True
+    assert email["sink_count"] == email["outcomes"]["email:sent"] > 0
+    sources = result["ceilings"]["smtp_source"]
+    assert sources["connect"]["messages"] == sources["reuse"]["messages"] == email["sink_count"]
+    # The command runs with an smtp:// URL's defaults, and smtp-source as many sessions.
+    assert sources["reuse"]["sessions"] == 16
+    targets = {name for name, _, _ in report.targets(result)}
+    assert "email >= 0.5 of smtp-source (its default: a connection a message)" in targets
