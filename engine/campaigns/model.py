@@ -29,7 +29,12 @@ from rapport.engine.core.yamlsource import (
     validate_document,
 )
 from rapport.engine.triggers.calendars import holiday_countries, holiday_names
-from rapport.engine.triggers.models import HolidayTrigger, TierReachedTrigger, Trigger
+from rapport.engine.triggers.models import (
+    EventTrigger,
+    HolidayTrigger,
+    TierReachedTrigger,
+    Trigger,
+)
 from rapport.engine.triggers.tones import is_substitute, tone_of
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
@@ -169,6 +174,17 @@ def _cross_check(campaign: Campaign, doc: YamlDocument, settings: Settings) -> l
                     )
                 )
     problems += _condition_problems(campaign, doc, tiers)
+    trigger = campaign.trigger
+    if isinstance(trigger, EventTrigger) and trigger.days >= settings.retention.event_days:
+        problems.append(
+            Problem(
+                doc.file,
+                doc.line_of(("trigger", "delay")),
+                f"{trigger.delay} is not shorter than retention.event_days "
+                f"({settings.retention.event_days}): the event is deleted before its occasion",
+                "trigger.delay",
+            )
+        )
     problems += _holiday_name_problems(campaign, doc)
     problems += _mourning_problems(campaign, doc)
     for index, country in enumerate(campaign.audience.countries or []):

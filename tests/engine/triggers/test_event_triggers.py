@@ -113,3 +113,20 @@ def test_sample_data_must_be_small_json(tmp_path: Path) -> None:
     text = HEADER + f"trigger:\n  type: event\n  name: a\n  sample_data: {{note: {big}}}\n"
     (found,) = load_problems(tmp_path, text)
     assert found.startswith("t.yaml:7: trigger.sample_data: ") and "4096 bytes" in found
+
+
+def test_a_delay_the_event_retention_cannot_reach_is_refused_at_its_line(tmp_path: Path) -> None:
+    from rapport.engine.campaigns.model import load_campaign
+    from rapport.engine.core.config import Settings
+    from rapport.engine.core.errors import CampaignError
+
+    path = tmp_path / "t.yaml"
+    path.write_text(HEADER + "trigger:\n  type: event\n  name: a\n  delay: 5w\n", encoding="utf-8")
+    settings = Settings(retention={"event_days": 30})
+    with pytest.raises(CampaignError) as raised:
+        load_campaign(path, settings, "t.yaml")
+    assert [str(p) for p in raised.value.problems] == [
+        "t.yaml:7: trigger.delay: 5w is not shorter than retention.event_days (30): "
+        "the event is deleted before its occasion"
+    ]
+    assert load_campaign(path, Settings(), "t.yaml").trigger.days == 35
