@@ -239,8 +239,27 @@ def test_the_same_key_for_another_customer_is_another_message_in_their_language(
     assert (first.status_code, other.status_code) == (202, 202)
     assert first.json()["id"] != other.json()["id"]
     sara = api.rows()[1]
-    # No Persian order-shipped templates: the default locale's, recorded as used.
-    assert sara.customer_id == "C4" and sara.locale == "en" and "سارا" in sara.body_text
+    assert sara.customer_id == "C4" and sara.locale == "fa" and "سارا" in sara.body_text
+    # The order number keeps its own order inside the Persian line (an isolate), and
+    # the subject opens with a Persian letter, so a mail program lays it right to left.
+    assert sara.subject == "سفارش \u2068O-1001\u2069 شما در راه است"
+    assert "https://t.example/1\n" in sara.body_text
+
+
+@pytest.mark.parametrize(
+    ("locale", "shipped"), [("zh_CN", "您的订单O-1001已发货"), ("zh_TW", "您的訂單O-1001已出貨")]
+)
+def test_a_chinese_text_message_opens_with_the_bracketed_signature_in_its_script(
+    api: Api, locale: str, shipped: str
+) -> None:
+    insert_customer(
+        api.engine, "C6", first_name="芳", last_name="王", phone="+447700900124", locale=locale
+    )
+    answer = api.send({**SHIPPED, "customer": "C6", "channel": "sms", "data": DATA})
+    assert answer.status_code == 202
+    [row] = api.rows()
+    assert row.body_text.startswith("【") and shipped in row.body_text
+    assert row.body_text.endswith("https://t.example/1")
 
 
 def test_a_transactional_message_never_counts_against_the_marketing_caps(api: Api) -> None:
