@@ -210,7 +210,7 @@ def test_a_send_outlasting_grace_is_cut_off_released_named_and_exits_75(
 def test_a_planning_tick_past_grace_is_abandoned_and_the_process_still_ends(
     migrated_url: str, tmp_path: Path, slow_provider: SlowProvider, smtp_sink
 ) -> None:
-    """Planning stuck in a non-daemon thread (here: a run_plan that never returns)."""
+    """Planning stuck in a non-daemon thread (here: a day planner that never returns)."""
     _, port = smtp_sink
     grace = 0.5
     config = write_config(tmp_path, migrated_url, slow_provider.url, grace, port)
@@ -218,10 +218,12 @@ def test_a_planning_tick_past_grace_is_abandoned_and_the_process_still_ends(
     stuck_planner = (
         "import sys, threading, pathlib\n"
         "from rapport.engine.runtime import daemon\n"
-        "def run_plan(*args, **kwargs):\n"
-        f"    pathlib.Path({str(started)!r}).touch()\n"
-        "    threading.Event().wait()\n"
-        "daemon.run_plan = run_plan\n"
+        "def day_planner(*args, **kwargs):\n"
+        "    def stuck(*args, **kwargs):\n"
+        f"        pathlib.Path({str(started)!r}).touch()\n"
+        "        threading.Event().wait()\n"
+        "    return stuck\n"
+        "daemon.day_planner = day_planner\n"
         "from rapport.engine.cli.main import main\n"
         "sys.argv = ['rapport', *sys.argv[1:]]\n"
         "main()\n"
