@@ -1,0 +1,58 @@
+"""Text a database can store, checked before it is written.
+
+PostgreSQL's ``text`` cannot hold a NUL character (``DataError``, which failed a whole
+batch), and neither database can hold a lone surrogate (``"\\ud800"`` in JSON), which
+is not UTF-8 at all. SQLite keeps a NUL, but it cuts C strings and mail headers short.
+Input is refused with a pointer to the value (never the value itself: it may be
+personal data), so both databases accept the same data; and text made from stored
+data (a rendered message) is checked again before it is written, so a value stored
+before this check existed fails one customer's message, never a whole batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+#: How deep :func:`find_unstorable` looks into nested JSON (the parsers bound depth too).
+MAX_DEPTH = 64
+
+
+def unstorable(text: str) -> str | None:
+    """Why ``text`` cannot be stored (a short reason without the text), or None."""
+    if "\x00" in text:
+        return "contains a NUL character"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains a lone surrogate (not a Unicode character)"
+    return None
+
+
+def find_unstorable(value: Any, path: tuple[str, ...] = ()) -> tuple[tuple[str, ...], str] | None:
+    """The first string in a JSON value (objects, arrays, strings, numbers) that cannot
+    be stored, as (path of keys and indexes, reason); None when all can be. A bad key
+    is reported at the object holding it."""
+    if isinstance(value, str):
+        reason = unstorable(value)
+        return None if reason is None else (path, reason)
+    if len(path) > MAX_DEPTH:
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and (reason := unstorable(key)) is not None:
+                return path, f"has a key that {reason}"
+            found = find_unstorable(item, (*path, str(key)))
+            if found is not None:
+                return found
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found = find_unstorable(item, (*path, str(index)))
+            if found is not None:
+                return found
+    return None
+
+
+def json_pointer(parts: Iterable[str]) -> str:
+    """RFC 6901: ``/a~1b/0`` for the keys ``a/b`` then ``0``."""
+    return "".join("/" + part.replace("~", "~0").replace("/", "~1") for part in parts)
