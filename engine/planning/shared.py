@@ -18,11 +18,11 @@ daemon, its lease then expiring), and no new shard is claimed.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -39,6 +39,7 @@ from rapport.engine.planning.plan import run_plan
 from rapport.engine.planning.prefilter import candidate_clause
 from rapport.engine.planning.run import PlanReport, plan_range
 from rapport.engine.planning.shard_leases import Shard
+from rapport.engine.planning.shards import ShardJob
 from rapport.engine.rendering.renderer import Renderer
 
 log = logging.getLogger(__name__)
@@ -52,30 +53,17 @@ class Stopping(Exception):
     """The daemon is stopping: the shard is released unfinished."""
 
 
-@dataclass(frozen=True)
-class DayRun:
-    """What planning any shard of one day needs; plain values, so a worker gets it whole."""
-
-    settings: Settings
-    campaigns: Sequence[Campaign]
-    day: date
-    now: datetime
-    #: Pickled as its recipe: a worker compiles its own templates.
-    renderer: Renderer
-    signer: Signer
-    co_purchase: CoPurchase | None
-
-
 def plan_shard(
     engine: Engine,
-    run: DayRun,
+    run: ShardJob,
     shard: Shard,
     clock: Clock,
     stop: Callable[[], bool],
     where: ColumnElement[bool] | None = None,
 ) -> PlanReport | None:
-    """Plan one shard this process holds and mark it done; None when its lease was
-    lost or a stop ended it (released). ``where``: the day's pre-filter, if built."""
+    """Plan one shard this process holds (``run``: the day's run, whose id range is the
+    shard's) and mark it done; None when its lease was lost or a stop ended it
+    (released). ``where``: the day's pre-filter, if built."""
     lease = timedelta(seconds=run.settings.planning.shard_lease_seconds)
 
     def keep() -> None:  # before each batch's write
@@ -95,7 +83,7 @@ def plan_shard(
             renderer=run.renderer,
             signer=run.signer,
             co_purchase=run.co_purchase,
-            id_range=(shard.lo, shard.hi),
+            id_range=run.id_range,
             where=where,
             before_write=keep,
         )
@@ -120,9 +108,9 @@ def plan_shard(
     return part
 
 
-def plan_shard_in_worker(database_url: str, run: DayRun, shard: Shard) -> PlanReport | None:
+def plan_shard_in_worker(run: ShardJob, shard: Shard) -> PlanReport | None:
     """Runs in a worker process: plan one shard its daemon claimed, with fresh connections."""
-    engine = make_engine(database_url)
+    engine = make_engine(run.database_url)
     try:
         return plan_shard(engine, run, shard, utcnow, stop=lambda: False)
     finally:
@@ -161,7 +149,19 @@ class ShardPlanner:
     ) -> PlanReport:
         """Plan the due shards of ``day`` at ``now``; the report adds up this daemon's."""
         settings = self.settings
-        run = DayRun(settings, list(campaigns), day, now, self.renderer, self.signer, co_purchase)
+        url = self.engine.url.render_as_string(hide_password=False)
+        run = shards.job_for(
+            url,
+            settings,
+            campaigns,
+            day,
+            now,
+            self.renderer,
+            self.signer,
+            False,
+            co_purchase,
+            (None, None),
+        )
         replan_before = now - timedelta(seconds=settings.daemon.plan_seconds / 2)
         with self.engine.begin() as connection:
             shard_leases.make_shards(connection, day, settings.planning.shard_size)
@@ -172,15 +172,14 @@ class ShardPlanner:
         report = PlanReport(day=day)
         where = candidate_clause(campaigns, day, now, settings)
         while not self.stop() and (shard := self._claim(day, replan_before)) is not None:
-            part = plan_shard(self.engine, run, shard, self.clock, self.stop, where)
+            part = plan_shard(self.engine, _for(run, shard), shard, self.clock, self.stop, where)
             if part is not None:
                 report.add(part)
         return report
 
-    def _in_workers(self, run: DayRun, processes: int, replan_before: datetime) -> PlanReport:
+    def _in_workers(self, run: ShardJob, processes: int, replan_before: datetime) -> PlanReport:
         """Keep ``processes`` workers planning one claimed shard each until none is due."""
         report = PlanReport(day=run.day)
-        url = self.engine.url.render_as_string(hide_password=False)
         running: set[Future[PlanReport | None]] = set()
         with shards.pool(processes) as workers:
             while True:
@@ -188,7 +187,7 @@ class ShardPlanner:
                     shard = self._claim(run.day, replan_before)
                     if shard is None:
                         break
-                    running.add(workers.submit(plan_shard_in_worker, url, run, shard))
+                    running.add(workers.submit(plan_shard_in_worker, _for(run, shard), shard))
                 if not running:
                     return report
                 done, running = wait(running, return_when=FIRST_COMPLETED)
@@ -201,6 +200,11 @@ class ShardPlanner:
             return shard_leases.claim(
                 connection, day, self.owner, self.clock(), self.lease, replan_before
             )
+
+
+def _for(run: ShardJob, shard: Shard) -> ShardJob:
+    """The day's run, cut to the shard's id range."""
+    return dataclasses.replace(run, id_range=(shard.lo, shard.hi))
 
 
 def _release(engine: Engine, shard: Shard) -> None:
