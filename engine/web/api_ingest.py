@@ -23,10 +23,8 @@ that, ``429`` with ``Retry-After``.
 from __future__ import annotations
 
 import ipaddress
-import json
 from collections.abc import Callable
 from datetime import timedelta
-from decimal import Decimal
 from functools import partial
 from typing import Any
 
@@ -40,6 +38,7 @@ from rapport.engine.customers import importer
 from rapport.engine.customers.rows import Row, parse_record
 from rapport.engine.web.api import INGEST_KINDS, MAX_ITEMS, PREFIX, api_error, authenticate
 from rapport.engine.web.context import WebContext, client_ip, web_context
+from rapport.engine.web.jsonbody import BadBody, parse_body
 from rapport.engine.web.ratelimit import RateLimiter
 
 REQUESTS_PER_MINUTE = 120
@@ -168,9 +167,9 @@ async def admit(
     if not limiter(request, web).allow(f"{bucket}:{found[0]}"):
         return api_error(429, "too many requests for this token", {"Retry-After": "60"})
     try:
-        return found[0], web, json.loads(await request.body(), parse_float=Decimal)
-    except (ValueError, RecursionError):
-        return api_error(400, "the body is not valid JSON")
+        return found[0], web, parse_body(await request.body())
+    except BadBody as bad:
+        return api_error(400, bad.message)
 
 
 #: Checks and writes one batch: (web, items, (client ip, user agent)) -> the answer.
