@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import secrets
 import zlib
 from binascii import b2a_base64
 from dataclasses import dataclass
@@ -204,3 +205,20 @@ class Signer:
             stamp = (now, _b64(int_to_bytes(now)))
             self._stamp = stamp
         return stamp[1]
+
+
+#: What a link carries instead of a token in sample and test messages: no page opens it.
+SAMPLE_TOKEN = "SAMPLE-TOKEN"
+
+
+class StandInSigner(Signer):
+    """A signer whose every token is :data:`SAMPLE_TOKEN`, for messages that show a real
+    customer's data to someone else (``rapport send-test --customer``): the links keep
+    their shape but open nothing, so whoever receives the test cannot change that
+    customer's consent. Its own key is random and thrown away, so it verifies nothing."""
+
+    def __init__(self) -> None:
+        super().__init__(secrets.token_urlsafe(32))
+
+    def sign(self, purpose: Purpose, claims: TokenClaims) -> str:
+        return SAMPLE_TOKEN

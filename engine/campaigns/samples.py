@@ -27,6 +27,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from rapport.consent.links import LINKS, page_url
+from rapport.consent.tokens import SAMPLE_TOKEN
 from rapport.engine.campaigns.offers import personal_offer
 from rapport.engine.core.config import Settings
 from rapport.engine.core.sender import sms_signature
@@ -36,7 +37,7 @@ from rapport.engine.rendering.locales import full_name, language, salutation
 if TYPE_CHECKING:
     from rapport.engine.campaigns.model import Campaign
 
-__all__ = ["Traits", "sample_context"]
+__all__ = ["SAMPLE_COUPON_KEY", "Traits", "sample_context"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,8 +130,9 @@ _ORDERS_BY_STAGE = {"first_time": 1, "repeat": 2, "loyal": 7, "at_risk": 3, "lap
 
 #: Products the sample customer bought (favourite first) and may be recommended.
 _SAMPLE_SKUS = ("SERUM-30ML", "CLEANSER-150ML", "MOISTURIZER-50ML", "GIFT-BOX")
-#: Signs the sample's coupon codes: realistic codes that no real customer receives.
-_SAMPLE_COUPON_KEY = "rapport-sample-context"
+#: Signs the sample's coupon codes (and a test message's, see
+#: :mod:`rapport.engine.runtime.send_test`): realistic codes that no real customer receives.
+SAMPLE_COUPON_KEY = "rapport-sample-context"
 
 
 def sample_context(
@@ -268,10 +270,10 @@ def sample_context(
             campaign_id=campaign.id,
             customer_id=customer_id,
             occasion_key=f"{kind}:sample",
-            key=_SAMPLE_COUPON_KEY,
+            key=SAMPLE_COUPON_KEY,
             source=campaign.source or campaign.id,
         ),
-        "links": {name: page_url(configured, name, "SAMPLE-TOKEN") for name in LINKS},
+        "links": {name: page_url(configured, name, SAMPLE_TOKEN) for name in LINKS},
         "sender": {
             "postal_address": configured.sender.postal_address,
             "sms_signature": sms_signature(configured.sender, locale),

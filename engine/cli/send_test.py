@@ -13,7 +13,11 @@ from rapport.engine.cli.app import AppContext, config_option, day_option, parse_
 @click.argument("campaign_id", metavar="CAMPAIGN")
 @click.option("--to", "to", required=True, help="E-mail address, or E.164 phone number for SMS.")
 @click.option("--channel", default=None, help="Channel (default: the campaign's first).")
-@click.option("--locale", default=None, help="Language to render (default: the default locale).")
+@click.option(
+    "--locale",
+    default=None,
+    help="Language to render, e.g. fa or fa_IR (default: the customer's, else the default).",
+)
 @click.option(
     "--customer",
     "customer_id",
@@ -35,6 +39,8 @@ def send_test(
 
     It goes straight to the channel, not through the outbox: it is never counted in
     reports or history, never retried. E-mails carry the header X-Rapport-Test: 1.
+    An address on the suppression list is refused. With --customer, the links in the
+    message are stand-ins (SAMPLE-TOKEN), never that customer's working ones.
     """
     from rapport.engine.campaigns.model import find_campaign, require_campaigns
     from rapport.engine.core.errors import NotFound
@@ -54,7 +60,7 @@ def send_test(
             channel=channel,
             locale=locale,
             customer_id=customer_id,
-            engine=app.migrated_engine() if customer_id else None,
+            engine=app.migrated_engine(),  # its suppression list, even for a sample
         )
     )
     provider = f" (provider id {sent.provider_id})" if sent.provider_id else ""

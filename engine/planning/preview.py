@@ -129,10 +129,13 @@ def preview_context(
     signer: Signer,
     channel: str,
     locale: str | None = None,
+    *,
+    coupon_key: str | None = None,
 ) -> tuple[CustomerProfile, Decision, PlainContext]:
     """The template context the planner would build for this customer on ``channel``;
     with ``locale``, as if the customer's locale were that one (the marketer's preview
-    of every language with one real customer's data)."""
+    of every language with one real customer's data); with ``coupon_key``, coupon
+    codes derived from that key instead of the installation's."""
     profile = prepared.profile if locale is None else replace(prepared.profile, locale=locale)
     shown = replace(prepared.decision, channel=channel, locale=profile.locale)
     context = message_context(
@@ -142,6 +145,7 @@ def preview_context(
         settings,
         signer,
         co_purchase=prepared.co_purchase,
+        coupon_key=coupon_key,
     )
     return profile, shown, context
 

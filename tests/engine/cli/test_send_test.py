@@ -9,6 +9,8 @@ outbox as they were; a bad address, channel or locale is a clear error. ``previe
 from __future__ import annotations
 
 import json
+import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +19,13 @@ from conftest import SMTPSink
 from factories import PERSIAN, REPO, insert_customer, run_rapport, scalar, seed_due_messages
 from sqlalchemy import func, select
 
+from rapport.consent.privacy import erase_customer
+from rapport.consent.tokens import SAMPLE_TOKEN, InvalidToken, Purpose, Signer
+from rapport.engine.core.config import load_settings
 from rapport.engine.core.db import make_engine
+from rapport.engine.core.keys import secret_key
 from rapport.engine.core.models import OUTBOX
+from rapport.engine.delivery.suppression import suppress
 from rapport.engine.runtime.send_test import TEST_HEADER, TEST_MARK
 
 
@@ -89,6 +96,142 @@ def test_send_test_renders_the_chosen_locale_and_customer(
     assert "Mina" in subject  # the customer's own name, not the sample's
 
 
+def _subject(sink: SMTPSink) -> str:
+    return str(sink.messages[-1]["message"]["Subject"])  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("customer_locale", "said", "subject"),
+    [
+        ("fa_IR", "in fa", "تولدتان مبارک"),
+        ("en_US", "in en", "Happy birthday"),
+        ("zh_CN", "in zh", "生日快乐"),
+        ("zh_TW", "in zh_Hant", "生日快樂"),
+    ],
+)
+def test_send_test_renders_a_customer_s_regional_locale_through_its_fallback(
+    workdir: Path,
+    smtp_sink: tuple[SMTPSink, int],
+    customer_locale: str,
+    said: str,
+    subject: str,
+) -> None:
+    engine = make_engine(f"sqlite:///{workdir / 'rapport.db'}")
+    insert_customer(engine, "REGIONAL", first_name="Mina", locale=customer_locale)
+    engine.dispose()
+    sent = run_rapport(
+        "send-test", "birthday", "--to", "m@example.com", "--customer", "REGIONAL", cwd=workdir
+    )
+    assert sent.returncode == 0, sent.stderr
+    assert f"through email {said}" in sent.stdout
+    assert subject in _subject(smtp_sink[0])
+
+
+def test_send_test_accepts_a_regional_locale_that_falls_back_to_a_configured_one(
+    workdir: Path, smtp_sink: tuple[SMTPSink, int]
+) -> None:
+    sent = run_rapport("send-test", "birthday", "--to", "m@example.com", "--locale", "zh_TW",
+                       cwd=workdir)  # fmt: skip
+    assert sent.returncode == 0, sent.stderr
+    assert "through email in zh_Hant" in sent.stdout
+    assert "生日快樂" in _subject(smtp_sink[0])
+
+
+def _token_shaped(text: str) -> set[str]:
+    """Every path segment of every URL in ``text`` that could be a signed token."""
+    return {
+        segment
+        for url in re.findall(r"https?://[^\s\"'<>]+", text)
+        for segment in url.split("?")[0].split("/")
+        if len(segment) > 8
+    }
+
+
+def test_send_test_for_a_real_customer_carries_no_link_that_opens_their_pages(
+    workdir: Path, smtp_sink: tuple[SMTPSink, int]
+) -> None:
+    settings = load_settings(workdir / "config.yaml")
+    signer = Signer(secret_key(settings))  # the installation's key, made before the send
+    engine = make_engine(f"sqlite:///{workdir / 'rapport.db'}")
+    insert_customer(engine, "REAL-2", first_name="Mina", locale="fa_IR")
+    engine.dispose()
+    sent = run_rapport(
+        "send-test", "feedback", "--to", "m@example.com", "--customer", "REAL-2", cwd=workdir
+    )
+    assert sent.returncode == 0, sent.stderr
+    message: Any = smtp_sink[0].messages[0]["message"]
+    text = "".join(
+        part.get_content() for part in message.walk() if part.get_content_maintype() == "text"
+    )
+    assert f"/preferences/{SAMPLE_TOKEN}" in text and f"/feedback/{SAMPLE_TOKEN}" in text
+    segments = _token_shaped(text)
+    assert segments  # the links are there to be tried
+    for segment in segments:
+        for purpose in Purpose:
+            with pytest.raises(InvalidToken):
+                signer.verify(purpose, segment)
+
+
+def test_send_test_for_a_real_customer_carries_the_sample_coupon_not_theirs(
+    workdir: Path, smtp_sink: tuple[SMTPSink, int]
+) -> None:
+    engine = make_engine(f"sqlite:///{workdir / 'rapport.db'}")
+    insert_customer(engine, "REAL-3", first_name="Ada", locale="en_US", email="ada@example.com")
+    engine.dispose()
+    day = ("--date", "2026-12-06")
+    preview = run_rapport("preview", "welcome", "--customer", "REAL-3", *day, cwd=workdir)
+    sent = run_rapport("send-test", "welcome", "--to", "m@example.com", "--customer", "REAL-3",
+                       *day, cwd=workdir)  # fmt: skip
+    assert preview.returncode == sent.returncode == 0, preview.stderr + sent.stderr
+    (theirs,) = set(re.findall(r"personal code: (HELLO\S+)", preview.stdout))
+    message: Any = smtp_sink[0].messages[0]["message"]
+    text = message.get_body(("plain",)).get_content()
+    (shown,) = re.findall(r"personal code: (HELLO\S+)", text)
+    assert shown != theirs
+
+
+def _suppress(workdir: Path, kind: str, address: str, reason: str) -> None:
+    engine = make_engine(f"sqlite:///{workdir / 'rapport.db'}")
+    with engine.begin() as connection:
+        suppress(connection, [(kind, address, reason, None)], datetime.now(UTC))
+    engine.dispose()
+
+
+@pytest.mark.parametrize("reason", ["hard_bounce", "complaint"])
+def test_send_test_refuses_an_address_on_the_suppression_list(
+    workdir: Path, smtp_sink: tuple[SMTPSink, int], reason: str
+) -> None:
+    _suppress(workdir, "email", "ann@example.com", reason)
+    ran = run_rapport("send-test", "birthday", "--to", "ann@example.com", cwd=workdir)
+    assert ran.returncode == 1, ran.stderr
+    assert "--to: this address is on the suppression list" in ran.stderr
+    assert "Traceback" not in ran.stderr
+    assert smtp_sink[0].messages == []
+
+
+def test_send_test_refuses_an_erased_customer_s_address_kept_only_hashed(
+    workdir: Path, smtp_sink: tuple[SMTPSink, int]
+) -> None:
+    engine = make_engine(f"sqlite:///{workdir / 'rapport.db'}")
+    insert_customer(engine, "GONE", first_name="Gone", email="gone@example.com")
+    with engine.begin() as connection:
+        erase_customer(connection, "GONE", datetime.now(UTC))
+    engine.dispose()
+    ran = run_rapport("send-test", "birthday", "--to", "Gone@Example.com", cwd=workdir)
+    assert ran.returncode == 1, ran.stderr
+    assert "on the suppression list" in ran.stderr
+    assert "gone" not in ran.stderr.lower()  # neither whose it was nor the address
+    assert smtp_sink[0].messages == []
+
+
+def test_send_test_refuses_a_suppressed_phone_number(workdir: Path) -> None:
+    _suppress(workdir, "sms", "+989121234567", "stop")
+    ran = run_rapport("send-test", "birthday", "--to", "+989121234567", "--channel", "sms",
+                      cwd=workdir)  # fmt: skip
+    assert ran.returncode == 1 and "on the suppression list" in ran.stderr
+    assert not (workdir / "sms").exists() or not any((workdir / "sms").iterdir())
+
+
 def test_send_test_marks_an_sms_in_its_text(workdir: Path) -> None:
     sent = run_rapport(
         "send-test", "birthday", "--to", "+989121234567", "--channel", "sms", "--locale", "fa",
@@ -106,6 +249,7 @@ def test_send_test_marks_an_sms_in_its_text(workdir: Path) -> None:
         (["--to", "09121234567", "--channel", "sms"], "--to: must be in international E.164"),
         (["--to", "a@example.com", "--channel", "fax"], "does not use 'fax'; it uses email, sms"),
         (["--to", "a@example.com", "--locale", "xx"], "--locale: 'xx' is not one of en, fa"),
+        (["--to", "a@example.com", "--locale", "de_DE"], "--locale: 'de_DE' is not one of en"),
         (["--to", "a@example.com", "--customer", "NOBODY"], "no customer with id 'NOBODY'"),
     ],
 )
