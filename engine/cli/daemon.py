@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from rapport.engine.core.config import WebConfig
+    from rapport.engine.core.config import Settings, WebConfig
     from rapport.engine.core.timeutil import Clock
     from rapport.engine.delivery.outcomes import DispatchReport
 
@@ -53,7 +53,7 @@ def dispatch(app: AppContext, once: bool, interval: float, as_json: bool) -> Non
         from rapport.engine.core.baseurl import check_base_url
 
         check_base_url(app.settings)  # as the daemon does when it starts
-        report = run_async(_dispatch_once(app, engine))
+        report = _dispatch_in_processes(app, engine)
         if as_json:
             echo_json(dispatch_json(report))
         else:
@@ -73,8 +73,27 @@ def dispatch(app: AppContext, once: bool, interval: float, as_json: bool) -> Non
         sys.exit(status)
 
 
+def _dispatch_in_processes(app: AppContext, engine: Engine) -> DispatchReport:
+    """One pass in ``dispatch.processes`` dispatchers (engine/runtime/dispatchers.py)."""
+    from rapport.engine.runtime import dispatchers
+
+    processes = dispatchers.process_count(app.settings)
+    settings, shared = dispatchers.share(app.settings, processes)
+    return dispatchers.run_in_processes(
+        processes,
+        lambda index: run_async(
+            _dispatch_once(app, engine, settings=settings, only=shared if index else None)
+        ),
+        lambda: engine.dispose(close=False),  # a forked process opens its own connections
+    )
+
+
 async def _dispatch_once(
-    app: AppContext, engine: Engine, clock: Clock | None = None
+    app: AppContext,
+    engine: Engine,
+    clock: Clock | None = None,
+    settings: Settings | None = None,
+    only: frozenset[str] | None = None,
 ) -> DispatchReport:
     import asyncio
 
@@ -82,13 +101,14 @@ async def _dispatch_once(
     from rapport.engine.delivery.dispatch import Dispatcher
     from rapport.engine.runtime import metrics, services
 
-    settings = app.settings
+    settings = settings or app.settings
     dispatcher = Dispatcher(
         engine,
         settings,
         services.lanes(settings),
         services.signer(settings),
         clock=clock or utcnow,
+        only=only,
     )
     # SIGTERM or Ctrl-C: stop as the daemon does (release, finish within the grace).
     loop = asyncio.get_running_loop()

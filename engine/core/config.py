@@ -262,6 +262,7 @@ class TemplateLimitsConfig(Strict):
 
 class DispatchConfig(Strict):
     batch_size: int = Field(100, ge=1, le=10_000)
+    processes: int = Field(1, ge=0, le=16)  # of dispatch --once: engine/runtime/dispatchers.py
     lease_seconds: int = Field(300, ge=5)
     max_attempts: int = Field(5, ge=1)
     backoff_base_seconds: float = Field(30, gt=0)
@@ -490,8 +491,7 @@ def load_settings(
             doc = load_yaml(config_path)
         except YamlSyntaxError as exc:
             raise ConfigError([exc.problem]) from None
-        if doc.data is None:
-            doc.data = {}
+        doc.data = {} if doc.data is None else doc.data
         parsed, problems = validate_document(doc, Settings)
         problems += adapter_problems(_channels(parsed, doc.data), doc)
         if problems or parsed is None:

@@ -21,6 +21,7 @@ entry gets the default.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from email.utils import parseaddr
 from typing import TYPE_CHECKING
@@ -56,11 +57,17 @@ def for_locale(mapping: Mapping[str, str], locale: str | None) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=64)
+def _address_of(from_address: str) -> str:
+    """The address of a ``From`` value, parsed once (the dispatcher asks per e-mail)."""
+    return parseaddr(from_address)[1]
+
+
 def from_header(sender: SenderConfig, locale: str | None) -> str:
     """The ``From`` value for an e-mail to a customer of ``locale``:
     ``"<display name>" <address>``, the display name from ``sender.from_name``."""
     name = for_locale(sender.from_name, locale)
-    address = parseaddr(sender.from_address)[1]
+    address = _address_of(sender.from_address)
     if not name or not address:
         return sender.from_address  # its own display name (the brand), if it has one
     escaped = name.replace("\\", "\\\\").replace('"', '\\"')

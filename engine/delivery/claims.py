@@ -135,7 +135,8 @@ def claim(
             .returning(*_CLAIM_COLUMNS)
         )
     rows = connection.execute(statement).all()
-    return sorted((Claimed(**row._mapping) for row in rows), key=lambda m: (m.send_at, m.id))
+    # Positionally: the columns are Claimed's fields, in order (``row._mapping`` is slow).
+    return sorted((Claimed(*row) for row in rows), key=lambda m: (m.send_at, m.id))
 
 
 #: Built once: the keeper renews every third of a lease.

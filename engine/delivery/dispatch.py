@@ -120,9 +120,11 @@ class Dispatcher:
         worker_id: str | None = None,
         rng: random.Random | None = None,
         write_patience: float | None = None,
+        only: Collection[str] | None = None,
     ) -> None:
-        """``write_patience``: how long a pass keeps trying to write its outcomes while
-        the database fails (None: until written, or until stopped)."""
+        """``write_patience``: how long a pass keeps writing its outcomes while the
+        database fails (None: until written or stopped). ``only``: claim only these
+        channels (None: every channel, and those no longer configured)."""
         self.engine = engine
         self.settings = settings
         self.channels: dict[str, ChannelLane] = {
@@ -134,6 +136,7 @@ class Dispatcher:
         self.worker_id = worker_id or default_worker_id()
         self.rng = rng or random.Random()
         self.write_patience = write_patience
+        self.only = None if only is None else frozenset(only)
         self.batch_size = settings.dispatch.batch_size
         self.lease_seconds = float(settings.dispatch.lease_seconds)
         self.lease = timedelta(seconds=self.lease_seconds)
@@ -180,14 +183,17 @@ class Dispatcher:
             return self.report
         run = self._pass = _Pass(self)
         configured = sorted(self.channels)
-        pumps = [ChannelPump(self, lane, channels=[name]) for name, lane in self.channels.items()]
-        pumps.append(ChannelPump(self, None, besides=configured))
+        pumps = [
+            ChannelPump(self, lane, channels=[name])
+            for name, lane in self.channels.items()
+            if self.only is None or name in self.only
+        ]
+        if self.only is None:
+            pumps.append(ChannelPump(self, None, besides=configured))
         keeper = asyncio.ensure_future(run.keeper.run())
-        reporter = (
-            asyncio.ensure_future(self._report_every(idle, on_report))
-            if idle is not None and on_report is not None
-            else None
-        )
+        reporter = None
+        if idle is not None and on_report is not None:
+            reporter = asyncio.ensure_future(self._report_every(idle, on_report))
         tasks = [asyncio.ensure_future(p.run(max_batches, idle, self._sleep)) for p in pumps]
         try:
             await asyncio.gather(*tasks)
@@ -230,16 +236,13 @@ class Dispatcher:
 
     def _end_wait(self) -> float:
         """How long to wait for the database thread's last job when the pass ends."""
-        if self._deadline is None:
-            return STOP_WRITE_SECONDS
-        return max(min(self._deadline + STOP_WRITE_SECONDS - time.monotonic(), 0.5), 0.0)
+        left = self.time_left()
+        return STOP_WRITE_SECONDS if left is None else min(left, 0.5)
 
     def _write_deadline(self, started: float) -> float | None:
         if self._deadline is not None:
             return self._deadline + STOP_WRITE_SECONDS
-        if self.write_patience is not None:
-            return started + self.write_patience
-        return None
+        return None if self.write_patience is None else started + self.write_patience
 
     async def _sleep(self, seconds: float) -> None:
         assert self._wake is not None
@@ -289,9 +292,8 @@ class Dispatcher:
 
     def time_left(self) -> float | None:
         """Seconds until a stop's deadline for writing (None: no deadline)."""
-        if self._deadline is None:
-            return None
-        return max(self._deadline + STOP_WRITE_SECONDS - time.monotonic(), 0.0)
+        end = self._deadline
+        return None if end is None else max(end + STOP_WRITE_SECONDS - time.monotonic(), 0.0)
 
     def accept(self, claimed: list[Claimed]) -> list[Claimed]:
         """On the event loop, with a claim's rows: hold the leases of those not held yet.
@@ -307,8 +309,7 @@ class Dispatcher:
         return fresh
 
     async def aclose(self) -> None:
-        for channel in self.channels.values():
-            await channel.aclose()
+        await asyncio.gather(*(channel.aclose() for channel in self.channels.values()))
 
     # -- what the pumps call ------------------------------------------------------------
     def claim(
@@ -322,17 +323,9 @@ class Dispatcher:
         self, channels: Collection[str] | None, besides: Collection[str] | None, limit: int
     ) -> list[Claimed]:
         """On the database thread: claim a batch (its leases are held by :meth:`accept`)."""
-        with self.engine.begin() as connection:
-            claimed = claims.claim(
-                connection,
-                self.worker_id,
-                self.clock(),
-                self.lease,
-                limit,
-                channels=channels,
-                besides=besides,
-            )
-        return claimed
+        now, worker, lease = self.clock(), self.worker_id, self.lease
+        with self.engine.begin() as db:
+            return claims.claim(db, worker, now, lease, limit, channels=channels, besides=besides)
 
     def release(self, messages: Collection[Claimed], reason: str) -> None:
         """Give claimed, unsent messages back (written with the other outcomes)."""

@@ -297,9 +297,8 @@ class ChannelLane:
             )
 
     async def aclose(self) -> None:
-        for provider in self.providers:
-            for instance in provider.all_instances:
-                await instance.aclose()
+        """Close every instance at once (an SMTP QUIT waits for its reply)."""
+        await asyncio.gather(*(i.aclose() for p in self.providers for i in p.all_instances))
 
 
 def _held_note(held: int) -> str:
@@ -314,7 +313,7 @@ def _default_rate(providers: Sequence[tuple[str, Sequence[Channel]]]) -> float |
     return min(known) if known else None
 
 
-def _default_concurrency(config: ChannelConfig) -> int:
+def default_concurrency(config: ChannelConfig) -> int:
     """The lowest concurrency the channel's adapters declare (``Channel.concurrency``:
     SMTP and the HTTP SMS adapter 16, others 1); every provider runs that many."""
     return min(adapter_class(p.adapter).concurrency for p in config.provider_list())
@@ -331,7 +330,7 @@ def build_channels(settings: Settings) -> dict[str, ChannelLane]:
             try:
                 instances = [
                     build_channel(provider.adapter, options, settings.base_dir)
-                    for _ in range(config.concurrency or _default_concurrency(config))
+                    for _ in range(config.concurrency or default_concurrency(config))
                 ]
             except (
                 UnknownAdapterError,

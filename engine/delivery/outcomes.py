@@ -55,6 +55,17 @@ class DispatchReport:
     #: The type of the last database error of the pass, if any.
     database_error: str | None = None
 
+    def add(self, other: DispatchReport) -> None:
+        """Count ``other``'s outcomes in this report too (another dispatcher's pass)."""
+        self.outcomes.update(other.outcomes)
+        self.reasons.update(other.reasons)
+        self.lost_leases += other.lost_leases
+        self.released += other.released
+        self.latencies += other.latencies
+        self.abandoned += other.abandoned
+        self.unwritten += other.unwritten
+        self.database_error = self.database_error or other.database_error
+
     def count(self, status: MessageStatus) -> int:
         return sum(n for (_, s), n in self.outcomes.items() if s == status.value)
 

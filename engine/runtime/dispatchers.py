@@ -1,0 +1,154 @@
+"""Several dispatcher processes for one ``rapport dispatch --once``.
+
+One dispatcher is one Python process: its event loop, its checks before sending and its
+outcome writes share one core, and on a two-core machine it keeps a fast SMTP server
+waiting (docs/benchmarks.md). So ``dispatch --once`` can run ``dispatch.processes``
+dispatchers (default 1; 0: one per core), forked once the command has started, each with its own
+worker id, database connections and provider connections. Nothing is shared between
+them but the database, and that is all they need: each claims its own batches (SKIP
+LOCKED on PostgreSQL, SQLite's single writer), holds a lease on what it claimed and
+checks that lease right before each send, so two of them never send one message, as
+two daemons never do.
+
+A channel's limits stay the channel's, not each process's:
+
+* a channel's ``concurrency`` is divided between the processes (16 connections over two
+  processes are 8 each), and no more processes run than it allows;
+* a channel with one connection, or with a rate limit (``rate_per_second``, or its
+  adapter's default), is served by the first process alone: two sliding windows side by
+  side could send twice the rate in one window, and a fractional rate's spacing cannot
+  be shared. The first process also takes the messages of channels no longer
+  configured; the others claim only the channels they share
+  (``Dispatcher(only=...)``).
+
+The reports of the processes are added up into one. SIGTERM to the command is passed to
+every process, each of which stops as the single dispatcher does (Ctrl-C reaches them all
+already, as a terminal signals the whole process group).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+from rapport.engine.core.config import Settings
+from rapport.engine.delivery.lanes import default_concurrency
+from rapport.engine.delivery.outcomes import DispatchReport
+
+
+class DispatcherProcessFailed(RuntimeError):
+    """A dispatcher process ended without a report (it raised, or was killed)."""
+
+
+def shared_channels(settings: Settings) -> dict[str, int]:
+    """The channels several processes may serve, with their whole concurrency: no rate
+    limit, and at least two connections to divide."""
+    shared = {}
+    for name, config in settings.channels.items():
+        concurrency = config.concurrency or default_concurrency(config)
+        if concurrency >= 2 and not config.rate_per_second and not _declared_rate(config):
+            shared[name] = concurrency
+    return shared
+
+
+def process_count(settings: Settings) -> int:
+    """How many dispatcher processes a pass runs (see the module doc)."""
+    shared = shared_channels(settings)
+    if not shared:
+        return 1
+    wanted = settings.dispatch.processes or os.cpu_count() or 1
+    return max(min([wanted, *shared.values()]), 1)
+
+
+def _declared_rate(config: Any) -> bool:
+    from rapport.channels.registry import adapter_class
+
+    return any(adapter_class(p.adapter).rate_per_second for p in config.provider_list())
+
+
+def share(settings: Settings, processes: int) -> tuple[Settings, frozenset[str]]:
+    """``settings`` for each of ``processes`` dispatchers, and the channels the helper
+    processes serve: each shared channel's concurrency divided between them (the first
+    process also serves every other channel, alone)."""
+    shared = shared_channels(settings)
+    if processes <= 1:
+        return settings, frozenset(settings.channels)
+    channels = {
+        name: config.model_copy(update={"concurrency": shared[name] // processes})
+        if name in shared
+        else config
+        for name, config in settings.channels.items()
+    }
+    return settings.model_copy(update={"channels": channels}), frozenset(shared)
+
+
+def run_in_processes(
+    processes: int, job: Callable[[int], DispatchReport], before: Callable[[], None]
+) -> DispatchReport:
+    """``job(0)`` ... ``job(processes - 1)`` in forked processes (``before()`` first in
+    each: drop what must not be shared, such as pooled database connections); their
+    reports added up.
+
+    Raises :class:`DispatcherProcessFailed` when a process gave no report, after every
+    process has ended."""
+    if processes <= 1:
+        return job(0)
+    context = multiprocessing.get_context("fork")
+    children = []
+    for index in range(processes):
+        receive, send = context.Pipe(duplex=False)
+        child = context.Process(target=_child, args=(job, index, before, send), daemon=False)
+        child.start()
+        send.close()
+        children.append((child, receive))
+
+    def forward(signum: int, _frame: Any) -> None:
+        for child, _ in children:
+            if child.pid is not None and child.exitcode is None:
+                os.kill(child.pid, signum)
+
+    previous = signal.signal(signal.SIGTERM, forward)
+    # Ctrl-C reaches every process of the group: the children stop, the parent waits.
+    interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        results = [_receive(child, receive) for child, receive in children]
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, interrupt)
+    report = DispatchReport()
+    failed = [r for r in results if not isinstance(r, DispatchReport)]
+    for result in results:
+        if isinstance(result, DispatchReport):
+            report.add(result)
+    if failed:
+        raise DispatcherProcessFailed(
+            f"{len(failed)} of {processes} dispatcher processes failed: {failed[0]}"
+        )
+    return report
+
+
+def _child(
+    job: Callable[[int], DispatchReport], index: int, before: Callable[[], None], send: Connection
+) -> None:
+    before()
+    try:
+        report: DispatchReport | str = job(index)
+    except SystemExit as exc:
+        report = f"exited {exc.code}"
+    except BaseException as exc:  # reported to the parent, which fails the command
+        report = f"{type(exc).__name__}: {exc}"
+    send.send(report)
+    send.close()
+
+
+def _receive(child: Any, receive: Connection) -> DispatchReport | str:
+    try:
+        result: DispatchReport | str = receive.recv()
+    except EOFError:
+        result = ""
+    child.join()
+    return result or f"ended without a report (exit code {child.exitcode})"
