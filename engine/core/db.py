@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 import rapport.migrations
-from rapport.engine.core.errors import ConfigError, MissingExtra
+from rapport.engine.core.errors import ConfigError, MissingExtra, UsageError
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -32,6 +32,13 @@ VERSION_TABLE = "alembic_version"
 #: The distribution's name (pyproject.toml), for the install hint: the import package
 #: and the command are ``rapport``, but that name belongs to another project on the index.
 DISTRIBUTION = "rapport-engine"
+#: The one driver Rapport runs each database through (psycopg is psycopg 3).
+DRIVERS = {"sqlite": "pysqlite", "postgresql": "psycopg"}
+
+
+class UnsupportedDriver(UsageError):
+    """A database URL names a driver Rapport does not run on (``postgresql+psycopg2://``,
+    ``postgresql+asyncpg://``): exit 2 saying which URLs it takes, not an ImportError."""
 
 
 def normalise_url(url: str) -> str:
@@ -73,6 +80,13 @@ def make_engine(url: str) -> Engine:
         raise ConfigError(
             "database.url (or RAPPORT_DATABASE_URL): not a usable database URL; Rapport "
             "runs on sqlite:///PATH or postgresql://USER@HOST:PORT/NAME"
+        )
+    if parsed.get_driver_name() != DRIVERS[parsed.get_backend_name()]:
+        raise UnsupportedDriver(
+            f"database.url (or RAPPORT_DATABASE_URL): Rapport does not run on the "
+            f"{parsed.get_driver_name()!r} driver: PostgreSQL goes through psycopg 3, as "
+            f"postgresql://USER@HOST:PORT/NAME or postgresql+psycopg://... (pip install "
+            f"'{DISTRIBUTION}[postgresql]'), SQLite as sqlite:///PATH"
         )
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database

@@ -200,8 +200,7 @@ async def send_test(
         for lane in lanes.values():
             await lane.aclose()
     log.info(
-        "test message of %s through %s: %s",
-        campaign.id,
+        "test message through %s: %s",
         name,
         result.outcome.value,
         extra={"campaign": campaign.id, "channel": name},

@@ -1,6 +1,8 @@
 """PostgreSQL support is the ``postgresql`` extra: without psycopg, a postgresql:// URL
 is refused with the line that installs it, exit 2, no traceback (README, Quick start;
-docs/operations.md, Installing). The missing module is simulated in a child process."""
+docs/operations.md, Installing). The missing module is simulated in a child process.
+A URL naming another driver (``postgresql+psycopg2://``) is refused alike, naming
+psycopg 3 and the URLs Rapport takes."""
 
 from __future__ import annotations
 
@@ -8,6 +10,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+from factories import run_rapport
+
+from rapport.engine.core.db import UnsupportedDriver, make_engine
 
 #: Runs the console script's entry point with psycopg made unimportable.
 WITHOUT_PSYCOPG = (
@@ -41,3 +48,21 @@ def test_sqlite_runs_without_the_extra(tmp_path: Path) -> None:
         "db", "upgrade", cwd=tmp_path, url=f"sqlite:///{tmp_path / 'rapport.db'}"
     )
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("driver", ["psycopg2", "asyncpg", "pg8000", "nosuchdriver"])
+def test_a_postgresql_url_naming_another_driver_is_a_usage_error_naming_psycopg_3(
+    tmp_path: Path, driver: str
+) -> None:
+    url = f"postgresql+{driver}://rapport:s3cret-pw@127.0.0.1:5432/rapport"
+    ran = run_rapport("db", "upgrade", cwd=tmp_path, env={"RAPPORT_DATABASE_URL": url})
+    assert ran.returncode == 2, ran.stderr
+    assert f"does not run on the '{driver}' driver" in ran.stderr
+    assert "psycopg 3" in ran.stderr and "postgresql+psycopg://" in ran.stderr
+    assert "pip install 'rapport-engine[postgresql]'" in ran.stderr
+    assert "s3cret-pw" not in ran.stderr and "unexpected error" not in ran.stderr
+
+
+def test_a_sqlite_url_naming_another_driver_is_refused_alike(tmp_path: Path) -> None:
+    with pytest.raises(UnsupportedDriver, match="SQLite as sqlite:///PATH"):
+        make_engine(f"sqlite+pysqlcipher:///{tmp_path / 'rapport.db'}")
