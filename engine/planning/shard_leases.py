@@ -23,6 +23,13 @@ daemon's planning tick, for each day in play:
 4. marks the shard done with the run's "now", and claims the next, until no shard of
    the day is due. Shards running in other daemons are not waited for.
 
+A customer is never planned for two days at once: a claim skips a shard whose id
+range overlaps that of another day's shard running under a live lease (claims are
+serialized by an advisory lock, so two daemons cannot both miss each other's), and
+that shard is claimed once the other is done, at the latest when the tick reaches
+its day again. So caps over several days (per week, per month) see every message
+planned before, as they did when one planner planned the days in order.
+
 This module is the table's side (cut, claim, renew, finish, release); the daemon's
 side, which plans the shards it claims in its own process or in worker processes,
 is :mod:`rapport.engine.planning.shared`.
@@ -59,6 +66,8 @@ QUEUED, RUNNING, DONE = "queued", "running", "done"
 #: The first key of the advisory lock a day's shards are made under ("RSHD"); the
 #: second is the day's ordinal. Two-key locks never meet the planning lock's one key.
 SHARD_LOCK_SPACE = 0x52534844
+#: The second key of the lock claims take (no day has ordinal 0).
+CLAIMS_LOCK = 0
 #: Shards of days this much older than a day in play are deleted when it is cut.
 KEEP = timedelta(days=7)
 _S = PLAN_SHARD.c
@@ -148,10 +157,29 @@ def claim(
     lease: timedelta,
     replan_before: datetime,
 ) -> Shard | None:
-    """Take one due shard of ``day`` with a lease until ``now + lease``, or None."""
+    """Take one due shard of ``day`` with a lease until ``now + lease``, or None.
+
+    A shard whose customers another day's shard has under a live lease is left for
+    later (see the module doc); claims wait for each other (a transaction-level
+    advisory lock) so that two cannot both miss the other's.
+    """
+    key = {"space": SHARD_LOCK_SPACE, "claims": CLAIMS_LOCK}
+    connection.execute(text("SELECT pg_advisory_xact_lock(:space, :claims)"), key)
+    other = PLAN_SHARD.alias("other")
+    busy = (
+        select(other.c.shard)
+        .where(
+            other.c.day != _S.day,
+            other.c.status == RUNNING,
+            other.c.lease_until >= now,
+            or_(other.c.hi.is_(None), _S.lo.is_(None), _S.lo < other.c.hi),
+            or_(other.c.lo.is_(None), _S.hi.is_(None), other.c.lo < _S.hi),
+        )
+        .exists()
+    )
     pick = (
         select(_S.shard)
-        .where(_due(day, now, replan_before))
+        .where(_due(day, now, replan_before), ~busy)
         .order_by(_S.shard)
         .limit(1)
         .with_for_update(skip_locked=True)

@@ -221,3 +221,22 @@ def test_a_day_of_many_due_shards_is_planned_by_worker_processes_each_customer_o
     assert pools == [2]
     assert report.inserted == len(outbox_keys(pg)) == 300
     assert [status for *_, status in shards(pg)] == ["done"] * 3
+
+
+def test_a_shard_is_not_claimed_while_its_customers_are_planned_for_another_day(
+    pg: Engine,
+) -> None:
+    """Caps over several days see every message planned before, as with one planner."""
+    seed_birthdays(pg, 150, DAY)
+    tomorrow = DAY + timedelta(days=1)
+    with pg.begin() as connection:
+        make_shards(connection, DAY, 100)  # (None, C0099], (C0099, None)
+        make_shards(connection, tomorrow, 1000)  # (None, None)
+        today = claim(connection, DAY, "a", NOW, LEASE, NEVER)
+        assert claim(connection, tomorrow, "b", NOW, LEASE, NEVER) is None
+        assert today is not None and finish(connection, today, NOW, NOW)
+        later = claim(connection, tomorrow, "b", NOW, LEASE, NEVER)  # shard 1: not running
+        assert claim(connection, DAY, "a", NOW, LEASE, NEVER) is None
+        expired = claim(connection, DAY, "c", NOW + 2 * LEASE, LEASE, NEVER)
+    assert later is not None and later.index == 0
+    assert expired is not None and expired.index == 1
