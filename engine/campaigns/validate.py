@@ -41,6 +41,7 @@ from functools import partial
 from babel.core import get_global
 
 from rapport.engine.campaigns.coverage import covering_traits, culprit
+from rapport.engine.campaigns.dangling import dangling_lines, template_line
 from rapport.engine.campaigns.model import Campaign, load_campaigns
 from rapport.engine.campaigns.samples import TYPICAL, Traits, sample_context
 from rapport.engine.core.baseurl import insecure_base_url
@@ -53,6 +54,7 @@ from rapport.engine.rendering.plain import PlainContext, check_plain
 from rapport.engine.rendering.renderer import (
     CHANNEL_PARTS,
     EMAIL_HTML,
+    EMAIL_SUBJECT,
     EMAIL_TEXT,
     SMS_TEXT,
     ChannelKind,
@@ -235,8 +237,13 @@ class _Part:
 def _check_part(renderer: Renderer, samples: _Samples, part: _Part, found: _Findings) -> None:
     """Render one part for every synthetic customer; report each problem once."""
     longest: tuple[int, Traits, str] | None = None
+    typical: str | None = None
     for traits, context in samples.of(part.locale):
         output, problems = _render(renderer, part, context)
+        if traits == TYPICAL:
+            typical = output
+        elif output is not None and typical is not None:
+            _dangling(renderer, samples, part, (traits, output, typical), found)
         overran = output is None and bool(problems) and _BUDGET in problems[0].message
         for problem in problems:
             key = (problem.file, problem.line, problem.message)
@@ -255,6 +262,40 @@ def _check_part(renderer: Renderer, samples: _Samples, part: _Part, found: _Find
                 longest = (segments, traits, output)
     if longest is not None:
         _sms_cost(renderer, samples.campaign, part, longest[1], longest[2], found)
+
+
+def _dangling(
+    renderer: Renderer,
+    samples: _Samples,
+    part: _Part,
+    rendered: tuple[Traits, str, str],
+    found: _Findings,
+) -> None:
+    """Warn where a customer's empty value leaves a dangling comma ("Happy birthday, !")."""
+    traits, output, typical = rendered
+    shape = {"markup": part.part == EMAIL_HTML, "whole": part.part in (EMAIL_SUBJECT, SMS_TEXT)}
+    lines = dangling_lines(output, typical=typical, **shape)
+    if not lines:
+        return
+    file = renderer.file_of(part.template_set, part.part, part.used)
+    source = renderer.source_of(part.template_set, part.part, part.used)
+
+    def leaves(line: str, alone: Traits) -> bool:
+        text, _ = _render(renderer, part, samples.context(part.locale, alone))
+        found = dangling_lines(text, typical=typical, **shape) if text is not None else []
+        return any(d.text == line for d in found)
+
+    for line in lines:
+        reached = culprit(traits, partial(leaves, line.text))
+        message = (
+            f"with {reached} this reads {line.text[:80]!r}: a dangling separator; put the"
+            " value and its comma inside {% if ... %} (see docs/localization.md)"
+        )
+        problem = Problem(file, template_line(source, line), message)
+        key = (problem.file, problem.line, problem.message)
+        if key not in found.seen:
+            found.seen.add(key)
+            found.warnings.append(problem)
 
 
 #: What a refusal by the template budget names (rendering/budget.py and guards.py).

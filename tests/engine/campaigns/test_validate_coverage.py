@@ -27,7 +27,7 @@ topic: birthday
 channels: [{channels}]
 """
 
-SUBJECT = "Happy birthday, {{ customer.first_name }}!\n"
+SUBJECT = "Happy birthday{% if customer.first_name %}, {{ customer.first_name }}{% endif %}!\n"
 SMS = "{{ customer.salutation }}, happy birthday! Reply STOP to opt out\n"
 
 
