@@ -15,7 +15,9 @@ an ``event`` trigger follows it (engine/triggers/events.py). Each item has
   time), at most a day ahead (:data:`EVENT_AHEAD`) and no older than the retention
   (``retention.event_days``), which would delete it the next night;
 * ``data`` (optional): a JSON object of at most :data:`MAX_DATA_BYTES` bytes as
-  compact JSON, which templates see as ``occasion.event.data``. Stored as text and
+  compact JSON, which templates see as ``occasion.event.data``; no key or string in
+  it may hold what a database cannot store (NUL, a lone surrogate), refused with its
+  pointer (``/events/3/data/carrier``). Stored as text and
   read back with decimal numbers, so an amount keeps its digits.
 
 Events live for ``retention.event_days`` (:func:`prune_events`, run nightly with the
@@ -42,6 +44,7 @@ from sqlalchemy import ColumnElement, Connection, Engine, delete, or_, select
 from rapport.engine.core.db import upsert_insert
 from rapport.engine.core.errors import Problem
 from rapport.engine.core.models import CUSTOMER_EVENT
+from rapport.engine.core.text import find_unstorable, json_pointer
 from rapport.engine.core.timeutil import as_utc, isoformat_z
 from rapport.engine.customers import fields, importer
 from rapport.engine.customers.profile import EventRecord
@@ -119,6 +122,9 @@ def data_text(value: Any) -> str | None:
         )
     except (TypeError, ValueError, RecursionError):
         raise fields.FieldInvalid("data", "must hold JSON values only") from None
+    found = find_unstorable(value)
+    if found is not None:  # named by its pointer: /events/3/data/carrier
+        raise fields.FieldInvalid("data" + json_pointer(found[0]), found[1])
     if len(text.encode("utf-8")) > MAX_DATA_BYTES:
         raise fields.FieldInvalid("data", f"is over {MAX_DATA_BYTES} bytes as JSON")
     return text
@@ -172,8 +178,9 @@ def _upsert(
     repeated in the batch is written once, as its last item says."""
     latest: dict[tuple[str, str, str], Row] = {}
     for row in rows:
-        if _key(row.values) in latest:
-            report.repeated += 1
+        earlier = latest.get(_key(row.values))
+        if earlier is not None:
+            report.add_repeat(row.line, earlier.line, "the customer_id, name and id")
         latest[_key(row.values)] = row
     table = CUSTOMER_EVENT.c
     existing: set[tuple[str, str, str]] = set()

@@ -35,6 +35,11 @@ MAX_SOURCE_LENGTH = 64
 MAX_WORDING_LENGTH = 200
 MAX_EMAIL_LENGTH = 320
 EARLIEST_BIRTHDAY = date(1900, 1, 1)
+#: The earliest instant any imported timestamp may be (created_at, ordered_at,
+#: captured_at, occurred_at). Every accepted instant lies between this and a day (or
+#: less) after the import, so it can be shown on its local day in every time zone
+#: (UTC-12 to UTC+14): a year-1 date would overflow Python's dates there.
+EARLIEST_MOMENT = datetime(1900, 1, 1, tzinfo=UTC)
 # Numeric(18, 4): 14 digits before the point, 4 after.
 MAX_AMOUNT = Decimal(10) ** 14
 MAX_QUANTITY = 2**31 - 1
@@ -52,8 +57,14 @@ _ISO_DATETIME = re.compile(
 )
 _INTEGER = re.compile(r"[+]?\d+")
 # Cc covers NUL, CR, LF and the other C0/C1 controls; Zl/Zp are Unicode's own line
-# breaks. Cf (e.g. the zero-width non-joiner in Persian names) must stay allowed.
-_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
+# breaks; Cs a lone surrogate (from a JSON "\ud800"), which no database can store.
+# Cf (e.g. the zero-width non-joiner in Persian names) must stay allowed in names.
+_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+#: Identifiers (ids, SKUs, consent sources and wordings) are machine text shown in
+#: terminals, logs and the consent evidence: no format character either (Cf: the
+#: bidirectional controls, zero-width characters), which would make one id look like
+#: another or reverse what a terminal prints after it.
+_FORMAT = "Cf"
 #: Names reach mail headers, where an override (U+202E) reverses what follows it.
 #: Refused rather than removed: the file is fixed once, and the name stays as written.
 _BIDI_NAMES = {
@@ -80,11 +91,23 @@ def _check_text(value: str, field: str, max_length: int) -> str:
     return value
 
 
+def identifier(value: str, field: str, max_length: int) -> str:
+    """Machine text (an id, a SKU, a consent source or wording): :func:`_check_text`,
+    and no invisible format character (U+202E, U+200B, ...), named by its code point."""
+    _check_text(value, field, max_length)
+    for char in value:
+        if unicodedata.category(char) == _FORMAT:
+            raise FieldInvalid(
+                field, f"contains the invisible format character U+{ord(char):04X}; remove it"
+            )
+    return value
+
+
 def external_id(value: str, field: str = "id") -> str:
     """An id from the source system: it becomes a primary key and appears in logs."""
     if not value:
         raise FieldInvalid(field, "must not be empty")
-    return _check_text(value, field, MAX_ID_LENGTH)
+    return identifier(value, field, MAX_ID_LENGTH)
 
 
 def name(value: str, field: str = "first_name") -> str:
@@ -254,16 +277,26 @@ def birthday(value: str, today: date, field: str = "birthday") -> date:
 
 
 def iso_datetime(value: str, field: str = "datetime") -> datetime:
-    """ISO 8601 as aware UTC; no offset means UTC, a trailing ``Z`` is accepted."""
+    """ISO 8601 as aware UTC; no offset means UTC, a trailing ``Z`` is accepted.
+
+    Not before :data:`EARLIEST_MOMENT`; an instant whose conversion to UTC leaves
+    Python's years 1-9999 (year 1 at +14:00, year 9999 at -12:00) is out of range too,
+    never an OverflowError. Callers bound the future (:func:`not_after`)."""
     if not _ISO_DATETIME.fullmatch(value):
         raise FieldInvalid(field, "not an ISO 8601 date-time (e.g. 2024-03-20T09:30:00Z)")
     try:
         parsed = datetime.fromisoformat(value.replace(",", "."))
     except ValueError:
         raise FieldInvalid(field, "not a real date-time") from None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        moment = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:
+        moment = None
+    if moment is None and parsed.year == datetime.max.year:  # behind UTC
+        raise FieldInvalid(field, "is out of range (after the year 9999 in UTC)")
+    if moment is None or moment < EARLIEST_MOMENT:
+        raise FieldInvalid(field, f"is out of range (before {EARLIEST_MOMENT.date()})")
+    return moment
 
 
 def not_after(
@@ -376,9 +409,9 @@ def source(value: str, field: str = "source") -> str:
     """Where consent was captured (shop checkout, paper form, ...): part of the proof."""
     if not value:
         raise FieldInvalid(field, "must not be empty")
-    return _check_text(value, field, MAX_SOURCE_LENGTH)
+    return identifier(value, field, MAX_SOURCE_LENGTH)
 
 
 def wording(value: str, field: str = "wording") -> str:
     """The identifier of the text the person agreed to."""
-    return _check_text(value, field, MAX_WORDING_LENGTH)
+    return identifier(value, field, MAX_WORDING_LENGTH)

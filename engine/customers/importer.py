@@ -100,6 +100,21 @@ class ImportReport:
     erased_skipped: int = 0
     skipped: list[Problem] = field(default_factory=list)
     max_problems: int = MAX_PROBLEMS
+    #: The rows are the items of an API request (``line`` their index), named by JSON
+    #: pointers (``/orders/3``) rather than by rows of a file.
+    items: bool = False
+
+    def add_repeat(self, line: int, earlier: int, what: str = "the id") -> None:
+        """Count a row that repeats an earlier row's key (the later wins), and warn."""
+        self.repeated += 1
+        if len(self.warnings) >= self.max_problems:
+            return
+        if self.items:
+            message = f"repeats {what} of /{self.file}/{earlier}; this later item wins"
+            self.warnings.append(Problem(self.file, line, message))
+        else:
+            message = f"repeats {what} of row {earlier}; this later row wins"
+            self.warnings.append(Problem(self.file, line, message, "id"))
 
     def add_problem(self, problem: Problem) -> None:
         if len(self.problems) < self.max_problems:
@@ -150,7 +165,7 @@ def columns(kind: Kind, settings: Settings, today: date, now: datetime) -> tuple
             Column("birthday", partial(fields.birthday, today=today)),
             Column(
                 "created_at",
-                partial(fields.iso_datetime, field="created_at"),
+                partial(_day_ahead, latest=now + ORDER_AHEAD, field="created_at"),
                 empty=now,
                 keep_on_update=True,
             ),
@@ -164,7 +179,11 @@ def columns(kind: Kind, settings: Settings, today: date, now: datetime) -> tuple
             Column("quantity", fields.quantity, empty=1),
             Column("amount", fields.amount, required=True),
             Column("currency", fields.currency, required=True),
-            Column("ordered_at", partial(_ordered_at, latest=now + ORDER_AHEAD), required=True),
+            Column(
+                "ordered_at",
+                partial(_day_ahead, latest=now + ORDER_AHEAD, field="ordered_at"),
+                required=True,
+            ),
         )
     latest = now + CLOCK_SKEW
 
@@ -182,10 +201,11 @@ def columns(kind: Kind, settings: Settings, today: date, now: datetime) -> tuple
     )
 
 
-def _ordered_at(text: str, latest: datetime) -> datetime:
+def _day_ahead(text: str, latest: datetime, field: str) -> datetime:
+    """An order's or a customer's date-time, at most a day ahead (:data:`ORDER_AHEAD`)."""
     limit = isoformat_z(latest.replace(microsecond=0))
     reason = f"is more than a day in the future (after {limit})"
-    return fields.not_after(fields.iso_datetime(text, "ordered_at"), latest, "ordered_at", reason)
+    return fields.not_after(fields.iso_datetime(text, field), latest, field, reason)
 
 
 def _existing(connection: Connection, column: Any, keys: Iterable[str], *where: Any) -> set[str]:
@@ -293,16 +313,7 @@ def _upsert(
     for row in rows:
         earlier = latest.get(row.values["id"])
         if earlier is not None:  # a repeated id: the last row in the file wins
-            report.repeated += 1
-            if len(report.warnings) < report.max_problems:
-                report.warnings.append(
-                    Problem(
-                        report.file,
-                        row.line,
-                        f"repeats the id of row {earlier.line}; this later row wins",
-                        "id",
-                    )
-                )
+            report.add_repeat(row.line, earlier.line)
         latest[row.values["id"]] = row
     existing = _existing(connection, table.c.id, latest)
     groups: dict[frozenset[str], list[dict[str, Any]]] = {}

@@ -113,12 +113,21 @@ OPENAPI: dict[str, Any] = {
                 "properties": {
                     **{
                         name: {"type": "integer"}
-                        for name in ("accepted", "inserted", "updated", "unchanged", "rejected")
+                        for name in (
+                            "accepted",
+                            "inserted",
+                            "updated",
+                            "unchanged",
+                            "repeated",
+                            "rejected",
+                        )
                     },
-                    "skipped": {"type": "array", "items": {"type": "string"}},
-                    "errors": {"type": "array", "items": {"type": "string"}},
+                    **{
+                        name: {"type": "array", "items": {"type": "string"}}
+                        for name in ("skipped", "errors", "warnings")
+                    },
                 },
-                "required": ["accepted", "errors", "skipped"],
+                "required": ["accepted", "errors", "skipped", "warnings"],
             },
             "Token": {
                 "type": "object",

@@ -85,7 +85,10 @@ def _consent_extras(
         return
     ip, agent = item.get("ip"), item.get("user_agent") or client[1]
     try:
-        ip = str(ipaddress.ip_address(ip)) if ip else _address(client[0])
+        # A string only: ip_address() would take True or 2130706433 as an address.
+        if ip is not None and not isinstance(ip, str):
+            raise TypeError(type(ip).__name__)
+        ip = str(ipaddress.ip_address(ip.strip())) if ip else _address(client[0])
     except (TypeError, ValueError):
         row.problems.append(Problem(kind, line, "not an IP address", "ip"))
     if agent is not None and (not isinstance(agent, str) or not agent.isprintable()):
@@ -108,21 +111,25 @@ def item_rows(
 
 
 def new_report(kind: str, rows: list[Row]) -> importer.ImportReport:
-    report = importer.ImportReport(kind=kind, file=kind, max_problems=MAX_ITEMS * 8)
+    report = importer.ImportReport(kind=kind, file=kind, max_problems=MAX_ITEMS * 8, items=True)
     report.rows_read = len(rows)
     return report
 
 
 def answer(kind: str, report: importer.ImportReport) -> dict[str, Any]:
-    """What an ingest endpoint answers: the counts, skips and problems as pointers."""
+    """What an ingest endpoint answers: the counts, skips, problems and warnings as
+    pointers. ``accepted`` is ``inserted + updated + unchanged + repeated``: an item
+    repeating an earlier item's id in the batch is written once, as the later says."""
     return {
         "accepted": report.accepted,
         "inserted": report.inserted,
         "updated": report.updated,
         "unchanged": report.unchanged,
+        "repeated": report.repeated,
         "rejected": report.rejected,
         "skipped": [pointer(kind, problem) for problem in report.skipped],
         "errors": [pointer(kind, problem) for problem in report.problems],
+        "warnings": [pointer(kind, problem) for problem in report.warnings],
     }
 
 

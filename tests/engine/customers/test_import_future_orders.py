@@ -75,3 +75,33 @@ def test_the_limit_moves_with_the_injected_clock(engine: Engine, tmp_path: Path)
     )
     assert run(engine, "orders", path).rejected == 1
     assert run(engine, "orders", path, clock=lambda: NOW + timedelta(days=7)).inserted == 1
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_an_ordered_at_overflowing_utc_is_one_row_s_problem_and_the_rest_is_kept(
+    engine: Engine, tmp_path: Path, fmt: str
+) -> None:
+    """Year 1 at +14:00 is before year 1 in UTC: a problem of its row (it stopped the
+    whole import with an OverflowError, exit 3), as a date before 1900 is."""
+    run(engine, "customers", write(tmp_path / f"customers.{fmt}", list(SARA), [SARA]))
+    rows = [
+        order("o-year-1", "0001-01-01T00:00:00+14:00"),
+        order("o-1899", "1899-12-31T23:59:59Z"),
+        order("o-9999", "9999-12-31T23:00:00-12:00"),
+        order("o-past", "2025-05-31T09:00:00Z"),
+    ]
+    report = run(engine, "orders", write(tmp_path / f"orders.{fmt}", ORDER_COLUMNS, rows))
+    assert (report.accepted, report.rejected) == (1, 3)
+    assert [p.message for p in report.problems] == [
+        "is out of range (before 1900-01-01)",
+        "is out of range (before 1900-01-01)",
+        "is out of range (after the year 9999 in UTC)",
+    ]
+
+
+def test_a_customer_s_created_at_may_be_at_most_a_day_ahead(engine: Engine, tmp_path: Path) -> None:
+    late = {**SARA, "created_at": isoformat_z(NOW + timedelta(hours=25))}
+    report = run(engine, "customers", write(tmp_path / "customers.csv", list(late), [late]))
+    assert [(p.field, p.message) for p in report.problems] == [
+        ("created_at", "is more than a day in the future (after 2025-06-02T12:00:00Z)")
+    ]

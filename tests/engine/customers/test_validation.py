@@ -140,6 +140,22 @@ def test_bad_iso_datetime_is_rejected(raw: str) -> None:
     rejects(v.iso_datetime, raw, "ordered_at")
 
 
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("0001-01-01T00:00:00+14:00", "is out of range (before 1900-01-01)"),  # overflows
+        ("0001-01-01T00:00:00Z", "is out of range (before 1900-01-01)"),
+        ("1900-01-01T03:00:00+03:30", "is out of range (before 1900-01-01)"),
+        ("9999-12-31T23:00:00-12:00", "is out of range (after the year 9999 in UTC)"),
+    ],
+)
+def test_a_date_time_before_1900_or_overflowing_utc_is_out_of_range(raw: str, reason: str) -> None:
+    """Every accepted instant can be shown on its local day in every zone (UTC-12 to
+    UTC+14): a year-1 date there overflows Python's dates and stopped planning."""
+    assert rejects(v.iso_datetime, raw, "ordered_at").reason == reason
+    assert v.iso_datetime("1900-01-01T00:00:00Z") == v.EARLIEST_MOMENT
+
+
 def test_not_after() -> None:
     latest = datetime(2025, 6, 1, tzinfo=UTC)
     assert v.not_after(latest, latest, "captured_at") == latest
@@ -203,8 +219,18 @@ def test_names_allow_persian_and_chinese_but_no_header_breaking_characters() -> 
 def test_external_id() -> None:
     assert v.external_id("c-001") == "c-001"
     assert v.external_id("x" * 64) == "x" * 64
-    for raw in ("", "x" * 65, "c\t1", "c\n1"):
+    for raw in ("", "x" * 65, "c\t1", "c\n1", "c\x001", "c\ud8001"):
         assert rejects(v.external_id, raw, "customer_id").field == "customer_id"
+
+
+@pytest.mark.parametrize("char", ["\u202e", "\u2066", "\u200f", "\u061c", "\u200b", "\ufeff"])
+def test_ids_sources_and_wordings_refuse_invisible_format_characters(char: str) -> None:
+    """As names refuse bidirectional controls: an id, SKU, consent source or wording is
+    machine text, and an invisible character would make one look like another."""
+    reason = f"contains the invisible format character U+{ord(char):04X}; remove it"
+    assert rejects(v.external_id, f"C5{char}", "id").reason == reason
+    assert rejects(v.source, f"check{char}out").reason == reason
+    assert rejects(v.wording, f"v{char}1").reason == reason
 
 
 def test_consent_fields_follow_the_configuration() -> None:

@@ -5,6 +5,7 @@ and events pruned after ``retention.event_days``. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -66,9 +67,11 @@ def test_a_valid_event_is_recorded_with_its_data(engine: Engine, api: Client) ->
         "inserted": 1,
         "updated": 0,
         "unchanged": 0,
+        "repeated": 0,
         "rejected": 0,
         "skipped": [],
         "errors": [],
+        "warnings": [],
     }
     (row,) = stored(engine)
     assert (row.customer_id, row.name, row.event_key) == ("C1", "order_shipped", "S-1")
@@ -111,6 +114,55 @@ def test_invalid_items_are_named_by_json_pointer_and_the_valid_ones_kept(
     assert "/events/8/customer_id: unknown customer" in errors
     assert "/events/9/id: is required" in errors and "/events/9/name: is required" in errors
     assert [row.event_key for row in stored(engine)] == ["S-1"]
+
+
+def test_data_a_database_cannot_store_is_refused_with_its_pointer_on_both_databases(
+    engine: Engine, api: Client
+) -> None:
+    """NUL (PostgreSQL's text cannot hold it) or a lone surrogate, in a value or a key,
+    at any depth: the item is refused naming where, never the value; the rest kept."""
+    client, tokens = api
+    batch = [
+        shipped("S-0", data={"carrier": "x\u0000y"}),
+        shipped("S-1", data={"parcels": [{"label": "ok"}, {"label": "a\ud800"}]}),
+        shipped("S-2", data={"bad\u0000key": 1}),
+        shipped("S-3", data={"a/b": {"c~d": "\u0000"}}),
+        shipped("S-4"),
+    ]
+    body = json.dumps({"events": batch})  # \ud800 as JSON writes it, an escape
+    answer = client.post(URL, content=body, headers=tokens["ingest"])
+    assert answer.status_code == 422
+    assert answer.json()["errors"] == [
+        "/events/0/data/carrier: contains a NUL character",
+        "/events/1/data/parcels/1/label: contains a lone surrogate (not a Unicode character)",
+        "/events/2/data: has a key that contains a NUL character",
+        "/events/3/data/a~1b/c~0d: contains a NUL character",
+    ]
+    assert [row.event_key for row in stored(engine)] == ["S-4"]
+
+
+def test_an_occurred_at_whose_conversion_to_utc_overflows_is_one_item_s_error(
+    engine: Engine, api: Client
+) -> None:
+    client, tokens = api
+    batch = [shipped("S-0", occurred_at="0001-01-01T00:00:00+14:00"), shipped("S-1")]
+    answer = client.post(URL, json={"events": batch}, headers=tokens["ingest"])
+    assert answer.status_code == 422
+    assert answer.json()["errors"] == ["/events/0/occurred_at: is out of range (before 1900-01-01)"]
+    assert [row.event_key for row in stored(engine)] == ["S-1"]
+
+
+def test_an_event_repeated_in_a_batch_is_written_once_with_a_warning_naming_both(
+    engine: Engine, api: Client
+) -> None:
+    client, tokens = api
+    body = {"events": [shipped(), shipped("S-2"), shipped(data={"carrier": "UPS"})]}
+    answer = client.post(URL, json=body, headers=tokens["ingest"]).json()
+    assert (answer["accepted"], answer["inserted"], answer["repeated"]) == (3, 2, 1)
+    assert answer["warnings"] == [
+        "/events/2: repeats the customer_id, name and id of /events/0; this later item wins"
+    ]
+    assert stored(engine)[0].data == '{"carrier":"UPS"}'
 
 
 def test_posting_the_same_event_again_changes_nothing_and_a_correction_updates_it(

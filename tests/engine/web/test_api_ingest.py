@@ -5,6 +5,7 @@ the same batch twice changing nothing. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -192,3 +193,122 @@ def test_consent_by_the_customer_keeps_their_address_and_agent_as_evidence(
             for row in connection.execute(select(CONSENT_EVENT))
         }
     assert evidence == {"C1": ("203.0.113.7", "Shop/2.0"), "C2": (None, None)}
+
+
+ORDER = {
+    "id": "O1",
+    "customer_id": "C1",
+    "sku": "TEA",
+    "amount": "12.50",
+    "currency": "EUR",
+    "ordered_at": "2026-12-01T10:00:00Z",
+}
+GRANT = {
+    "customer_id": "C1",
+    "channel": "email",
+    "topic": "newsletter",
+    "status": "granted",
+    "source": "checkout",
+    "wording": "v3",
+    "captured_at": "2026-12-06T11:00:00Z",
+}
+
+
+def test_an_id_repeated_in_a_batch_warns_naming_both_items_and_the_counts_add_up(
+    engine: Engine, app_and_tokens: tuple[TestClient, dict[str, dict[str, str]]]
+) -> None:
+    """As ``rapport import`` does (docs/import.md): the later item wins, with a warning."""
+    client, tokens = app_and_tokens
+    people = [customer("C1"), customer("C2"), customer("C1", first_name="Bo")]
+    answer = client.post("/api/v1/customers", json={"customers": people}, headers=tokens["ingest"])
+    assert answer.status_code == 200
+    result = answer.json()
+    assert result["warnings"] == [
+        "/customers/2: repeats the id of /customers/0; this later item wins"
+    ]
+    assert (result["accepted"], result["inserted"], result["repeated"]) == (3, 2, 1)
+    counted = ("inserted", "updated", "unchanged", "repeated")
+    assert result["accepted"] == sum(result[name] for name in counted)
+    orders = [ORDER, {**ORDER, "customer_id": "C2"}]
+    placed = client.post("/api/v1/orders", json={"orders": orders}, headers=tokens["ingest"])
+    assert placed.json()["warnings"] == [
+        "/orders/1: repeats the id of /orders/0; this later item wins"
+    ]
+    with engine.connect() as connection:
+        assert (
+            connection.execute(select(CUSTOMER.c.first_name).where(CUSTOMER.c.id == "C1")).scalar()
+            == "Bo"
+        )
+        assert connection.execute(select(ORDERS.c.customer_id)).scalar() == "C2"
+
+
+@pytest.mark.parametrize(
+    "moment",
+    ["0001-01-01T00:00:00+14:00", "9999-12-31T23:00:00-12:00"],
+)
+def test_a_timestamp_out_of_range_is_one_item_s_error_and_the_batch_is_kept(
+    engine: Engine, app_and_tokens: tuple[TestClient, dict[str, dict[str, str]]], moment: str
+) -> None:
+    """Year 1 at +14:00 or year 9999 at -12:00 overflow in the conversion to UTC: each a
+    per-item error (never a 500), in every ingest kind; the other items written."""
+    client, tokens = app_and_tokens
+    items = {
+        "customers": ([customer("C1"), customer("C2", created_at=moment)], "created_at"),
+        "orders": ([{**ORDER, "id": "O0"}, {**ORDER, "ordered_at": moment}], "ordered_at"),
+        "consent": ([GRANT, {**GRANT, "topic": "offers", "captured_at": moment}], "captured_at"),
+    }
+    for kind, (batch, field) in items.items():
+        answer = client.post(f"/api/v1/{kind}", json={kind: batch}, headers=tokens["ingest"])
+        assert answer.status_code == 422, kind
+        (error,) = answer.json()["errors"]
+        assert error.startswith(f"/{kind}/1/{field}: is out of range ("), error
+        assert answer.json()["accepted"] == 1
+
+
+def test_the_consent_ip_must_be_a_string_holding_an_ip_address(
+    engine: Engine, app_and_tokens: tuple[TestClient, dict[str, dict[str, str]]]
+) -> None:
+    client, tokens = app_and_tokens
+    client.post("/api/v1/customers", json={"customers": [customer("C1")]}, headers=tokens["ingest"])
+    by_customer = {**GRANT, "actor": "customer"}
+    items = [{**by_customer, "ip": value} for value in (True, 2130706433, ["127.0.0.1"], "1.2.3")]
+    answer = client.post("/api/v1/consent", json={"consent": items}, headers=tokens["ingest"])
+    assert answer.json()["errors"] == [f"/consent/{i}/ip: not an IP address" for i in range(4)]
+    assert count(engine, CONSENT_EVENT) == 0
+
+
+def test_invisible_controls_are_refused_in_ids_sources_and_wordings_as_in_names(
+    engine: Engine, app_and_tokens: tuple[TestClient, dict[str, dict[str, str]]]
+) -> None:
+    """A right-to-left override (U+202E) or a zero-width space would make one id look
+    like another, or reverse what a terminal prints after it; NUL and lone surrogates
+    cannot be stored by PostgreSQL: every text field refuses them, naming the field."""
+    client, tokens = app_and_tokens
+    people = [
+        customer("C5\u202e", email="c5@example.com"),
+        customer("C6", first_name="Ada\u0000"),
+        customer("C7", last_name="\ud800"),
+        customer("C\u200b8", email="c8@example.com"),
+        customer("C1"),
+    ]
+    body = json.dumps({"customers": people})
+    answer = client.post("/api/v1/customers", content=body, headers=tokens["ingest"])
+    assert answer.json()["errors"] == [
+        "/customers/0/id: contains the invisible format character U+202E; remove it",
+        "/customers/1/first_name: contains control characters or line breaks",
+        "/customers/2/last_name: contains control characters or line breaks",
+        "/customers/3/id: contains the invisible format character U+200B; remove it",
+    ]
+    orders = [{**ORDER, "sku": "TEA\u0000"}, {**ORDER, "id": "O\u202e2"}]
+    placed = client.post("/api/v1/orders", json={"orders": orders}, headers=tokens["ingest"])
+    assert placed.json()["errors"] == [
+        "/orders/0/sku: contains control characters or line breaks",
+        "/orders/1/id: contains the invisible format character U+202E; remove it",
+    ]
+    grants = [{**GRANT, "source": "check\u202eout"}, {**GRANT, "wording": "v\u202e1"}]
+    consent = client.post("/api/v1/consent", json={"consent": grants}, headers=tokens["ingest"])
+    assert consent.json()["errors"] == [
+        "/consent/0/source: contains the invisible format character U+202E; remove it",
+        "/consent/1/wording: contains the invisible format character U+202E; remove it",
+    ]
+    assert count(engine, CUSTOMER) == 1 and count(engine, CONSENT_EVENT) == 0
