@@ -1,4 +1,8 @@
-"""Which daemon plans: exactly one at a time, chosen by the database, never by us.
+"""Which daemon runs what must run once: chosen by the database, never by us.
+
+On SQLite the lock holder is the one daemon that plans; on PostgreSQL every daemon
+plans its claimed shards (engine/planning/shard_leases.py) and the holder only runs
+the nightly retention.
 
 On PostgreSQL the planner holds a session-level advisory lock on a connection of its
 own for as long as it lives; when its process dies the connection closes, the lock is
