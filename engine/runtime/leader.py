@@ -4,7 +4,7 @@ On SQLite the lock holder is the one daemon that plans; on PostgreSQL every daem
 plans its claimed shards (engine/planning/shard_leases.py) and the holder only runs
 the nightly retention.
 
-On PostgreSQL the planner holds a session-level advisory lock on a connection of its
+On PostgreSQL the holder keeps a session-level advisory lock on a connection of its
 own for as long as it lives; when its process dies the connection closes, the lock is
 released, and the next daemon to try takes over. On SQLite (one machine) an exclusive
 ``flock`` on a file beside the database does the same. Both are tried without waiting.
