@@ -10,12 +10,24 @@ the repository's top level. Either way the same files are copied, so a folder ma
 Nothing is overwritten without ``--force``: an operator's edited campaign or
 configuration is theirs. Every file is checked before the first is written, so a
 refusal leaves the folder as it was.
+
+Nothing is written through a symbolic link either, with or without ``--force``: a
+link at a file's place, or at any folder between DIR and it, dangling or not, is
+refused by name (a link planted there would send the write anywhere the link points).
+``--force`` replaces regular files only. DIR itself may be a link: that is the
+operator's choice of place. Writing goes through file descriptors: each folder is
+opened with ``O_NOFOLLOW`` relative to the one above it, each file written to a new
+temporary name beside its place and renamed over it, so a link swapped in after the
+check still redirects nothing (a rename replaces the link itself, never its target).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import secrets
 import shlex
-import shutil
+import stat
 from pathlib import Path
 
 import click
@@ -63,23 +75,111 @@ def starter_files(source: Path) -> list[Path]:
 
 def write_starter(target: Path, *, force: bool = False) -> list[Path]:
     """Copy the starter files into ``target`` (created if missing); returns what was
-    written, relative to ``target``. Without ``force`` an existing file is a UsageError
-    naming it, raised before anything is written."""
+    written, relative to ``target``. A symbolic link on the way, or (without ``force``)
+    an existing file, is a UsageError naming it, raised before anything is written."""
     source = starter_dir()
     files = starter_files(source)
-    if not force:
-        existing = [name for name in files if (target / name).exists()]
-        if existing:
-            more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
-            raise UsageError(
-                f"{target / existing[0]} already exists{more}: rapport init overwrites "
-                "nothing unless given --force"
-            )
-    for name in files:
-        destination = target / name
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source / name, destination)
+    _check_places(target, files, force=force)
+    target.mkdir(parents=True, exist_ok=True)
+    write_files(target, [(name, (source / name).read_bytes()) for name in files])
     return files
+
+
+def _check_places(target: Path, files: list[Path], *, force: bool) -> None:
+    """UsageError for the first place inside ``target`` that init must not write: a
+    symbolic link (file or folder, dangling or not), a folder's place held by something
+    else, a file's place held by anything but a regular file, or (without ``force``)
+    any existing file."""
+    if target.is_symlink() and not target.is_dir():
+        raise UsageError(f"{target} is a symbolic link to no folder: rapport init needs a folder")
+    checked: set[Path] = set()
+    existing: list[Path] = []
+    for name in files:
+        for depth in range(1, len(name.parts) + 1):
+            place = target.joinpath(*name.parts[:depth])
+            if place in checked:
+                continue
+            checked.add(place)
+            try:
+                mode = place.lstat().st_mode
+            except FileNotFoundError:
+                break  # nothing below a missing folder exists either
+            if stat.S_ISLNK(mode):
+                raise UsageError(
+                    f"{place} is a symbolic link: rapport init writes through no link, "
+                    "with or without --force; remove it, or init another folder"
+                )
+            if depth < len(name.parts) and not stat.S_ISDIR(mode):
+                raise UsageError(f"{place} is in the way: rapport init needs a folder there")
+            if depth == len(name.parts):
+                if not stat.S_ISREG(mode):
+                    raise UsageError(
+                        f"{place} is not a regular file: --force replaces regular files only"
+                    )
+                existing.append(name)
+    if existing and not force:
+        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+        raise UsageError(
+            f"{target / existing[0]} already exists{more}: rapport init overwrites "
+            "nothing unless given --force"
+        )
+
+
+#: Opens a folder without following a link at its name (ELOOP or ENOTDIR if one is there).
+_FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+#: Creates a new file, never one that exists and never through a link.
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+
+
+def write_files(target: Path, contents: list[tuple[Path, bytes]]) -> None:
+    """Write each (relative name, bytes) under the folder ``target``, never through a
+    symbolic link below it: folders are made and opened relative to their parent's
+    descriptor with ``O_NOFOLLOW``, and each file is written to a fresh temporary name
+    in its folder, then renamed over its place. A link found on the way (one put there
+    after :func:`_check_places` looked) is a UsageError naming it; the files already
+    written stay, each whole."""
+    folders: dict[tuple[str, ...], int] = {(): os.open(target, os.O_RDONLY | os.O_DIRECTORY)}
+    try:
+        for name, data in contents:
+            parent = _folder(target, name.parts[:-1], folders)
+            _replace(parent, name.parts[-1], data)
+    finally:
+        for descriptor in folders.values():
+            os.close(descriptor)
+
+
+def _folder(target: Path, parts: tuple[str, ...], folders: dict[tuple[str, ...], int]) -> int:
+    """The descriptor of the folder ``parts`` below ``target``, made where missing."""
+    if parts in folders:
+        return folders[parts]
+    parent = _folder(target, parts[:-1], folders)
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(parts[-1], dir_fd=parent)
+    try:
+        folders[parts] = os.open(parts[-1], _FOLDER, dir_fd=parent)
+    except OSError:
+        raise _link_refused(target.joinpath(*parts)) from None
+    return folders[parts]
+
+
+def _replace(folder: int, leaf: str, data: bytes) -> None:
+    """Write ``data`` to a new temporary file in ``folder`` and rename it to ``leaf``."""
+    temporary = f".{leaf}.{secrets.token_hex(8)}.tmp"
+    descriptor = os.open(temporary, _NEW_FILE, 0o666, dir_fd=folder)
+    try:
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(data)
+        os.rename(temporary, leaf, src_dir_fd=folder, dst_dir_fd=folder)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary, dir_fd=folder)
+        raise
+
+
+def _link_refused(place: Path) -> UsageError:
+    return UsageError(
+        f"{place} is a symbolic link or not a folder: rapport init writes through no link"
+    )
 
 
 @click.command()

@@ -1,14 +1,17 @@
 """``rapport init DIR``: config.yaml, campaigns/ and templates/ from the package, and
-nothing overwritten without ``--force`` (README, command table; docs/operations.md,
-Installing). Run from the checkout here; tests/test_packaging.py runs it from a wheel."""
+nothing overwritten without ``--force``, nothing written through a symbolic link
+(README, command table; docs/operations.md, Installing). Run from the checkout here;
+tests/test_packaging.py runs it from a wheel."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from factories import REPO, run_rapport
 
-from rapport.engine.cli.init import starter_dir
+from rapport.engine.cli.init import starter_dir, write_files
+from rapport.engine.core.errors import UsageError
 
 
 def _files(root: Path) -> set[str]:
@@ -65,3 +68,70 @@ def test_init_with_force_overwrites(tmp_path: Path) -> None:
 
 def test_in_a_checkout_the_starter_files_are_the_repository_s_own() -> None:
     assert starter_dir() == REPO
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_init_refuses_a_dangling_link_at_a_file_s_place_and_writes_nothing(
+    tmp_path: Path, force: bool
+) -> None:
+    target = tmp_path / "p4"
+    target.mkdir()
+    (target / "config.yaml").symlink_to("../victim.txt")
+    result = run_rapport("init", *(["--force"] if force else []), "p4", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "p4/config.yaml is a symbolic link" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "victim.txt").exists()
+    assert sorted(path.name for path in target.iterdir()) == ["config.yaml"]
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_init_refuses_a_folder_linked_out_of_dir_and_writes_nothing_there(
+    tmp_path: Path, force: bool
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    target = tmp_path / "shop"
+    target.mkdir()
+    (target / "templates").symlink_to(outside, target_is_directory=True)
+    result = run_rapport("init", *(["--force"] if force else []), "shop", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "shop/templates is a symbolic link" in result.stderr
+    assert list(outside.iterdir()) == []
+    assert not (target / "config.yaml").exists()
+
+
+def test_init_with_force_replaces_regular_files_only(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").mkdir()
+    result = run_rapport("init", "--force", ".", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "config.yaml is not a regular file: --force replaces regular files only" in (
+        result.stderr
+    )
+    assert not (tmp_path / "campaigns").exists()
+
+
+def test_a_link_swapped_in_after_the_check_is_replaced_not_written_through(
+    tmp_path: Path,
+) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("mine\n", encoding="utf-8")
+    target = tmp_path / "shop"
+    (target / "campaigns").mkdir(parents=True)
+    (target / "config.yaml").symlink_to(victim)
+    write_files(target, [(Path("config.yaml"), b"database: {}\n")])
+    assert victim.read_text(encoding="utf-8") == "mine\n"
+    assert not (target / "config.yaml").is_symlink()
+    assert (target / "config.yaml").read_bytes() == b"database: {}\n"
+    assert sorted(path.name for path in target.iterdir()) == ["campaigns", "config.yaml"]
+
+
+def test_a_folder_link_swapped_in_after_the_check_is_refused_by_name(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    target = tmp_path / "shop"
+    target.mkdir()
+    (target / "campaigns").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(UsageError, match=f"{target / 'campaigns'} is a symbolic link"):
+        write_files(target, [(Path("campaigns/birthday.yaml"), b"name: x\n")])
+    assert list(outside.iterdir()) == []
