@@ -38,8 +38,9 @@ def campaigns_validate(app: AppContext, as_json: bool) -> None:
     """Load every campaign and render every template in every configured locale.
 
     Problems fail the command (exit 1); warnings (a configured locale a campaign
-    has no templates for, avoidable UCS-2 in an SMS, a web.base_url that is not HTTPS)
-    are printed as FILE: warning: ... and leave it successful.
+    has no templates for, avoidable UCS-2 in an SMS, a dangling comma an empty name
+    leaves, a web.base_url that is not HTTPS) are printed as FILE: warning: ... and
+    leave it successful.
     """
     with user_errors_as_json(as_json, _validation_json(app, [], [], [])):
         app.settings  # noqa: B018  (an invalid config.yaml is reported in the document)

@@ -140,3 +140,40 @@ def test_the_letter_opens_with_the_salutations_fallback(
     mail = renderer.render(campaign.template_set, "email", locale, ctx)
     assert mail.text.lstrip().startswith(greeting)
     assert heading in (mail.html or "")
+
+
+def _documented_examples() -> list[tuple[str, str, str, str]]:
+    """The rows of docs/localization.md's "a name inside a sentence" table."""
+    page = (REPO / "docs" / "localization.md").read_text(encoding="utf-8")
+    section = page.split("### A name inside a sentence", 1)[1].split("\n#", 1)[0]
+    rows = []
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[1].startswith("`"):
+            rows.append((cells[0], cells[1].strip("`"), cells[2], cells[3]))
+    return rows
+
+
+LANGUAGE_LOCALES = {"English": "en", "Chinese": "zh", "Persian": "fa"}
+
+
+def test_the_documented_table_is_read() -> None:
+    languages = {row[0].split(",")[0] for row in _documented_examples()}
+    assert languages == set(LANGUAGE_LOCALES)
+
+
+@pytest.mark.parametrize(("language", "template", "named", "unnamed"), _documented_examples())
+def test_the_documented_examples_read_as_documented(
+    make: Any,
+    campaigns: dict[str, Campaign],
+    language: str,
+    template: str,
+    named: str,
+    unnamed: str,
+) -> None:
+    locale = LANGUAGE_LOCALES[language.split(",")[0]]
+    renderer = make({f"doc/{locale}/sms.txt": template})
+    campaign = campaigns["birthday"]
+    for traits, expected in ((Traits(), named), (Traits(named=False), unnamed)):
+        ctx = sample_context(locale, campaign, traits=traits)
+        assert renderer.render("doc", "sms", locale, ctx).text == expected
