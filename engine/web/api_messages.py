@@ -13,13 +13,18 @@ topics are consent topics) and are refused here: they go through consent and
 planning.
 
 Idempotency: the ``Idempotency-Key`` header is required. A message is kept once per
-token, customer and key (``occasion`` holds a digest of the token's name and the key,
-then one of the request): the same request again answers ``200`` with the same
-message, the same key with another template, topic, channel or data for that
-customer is ``409``. ``GET /api/v1/messages/{id}`` (scope ``send`` or ``read``) says
-what became of it. An id is the outbox row's number and a keyed digest of it
-(:func:`public_id`), so ids cannot be guessed or walked; only messages made through
-the API are found.
+token, customer and key, and the database holds it to that: the row's unique
+``idempotency_key`` is made of the customer and a digest of the token's name and the
+key only, so of concurrent requests with one key one row is written. ``occasion``
+holds the same digest, then one of the request (template, topic, channel, data): the
+same request again answers ``200`` with the same message, the same key with another
+template, topic, channel or data for that customer is ``409``. ``data`` is refused
+(``422``, naming its JSON pointer) when it holds text no database can store (NUL, a
+lone surrogate) or NaN or Infinity, and measured as compact UTF-8 JSON.
+
+``GET /api/v1/messages/{id}`` (scope ``send`` or ``read``) says what became of it.
+An id is the outbox row's number and a keyed digest of it (:func:`public_id`), so ids
+cannot be guessed or walked; only messages made through the API are found.
 """
 
 from __future__ import annotations
@@ -27,12 +32,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Row, select
+from sqlalchemy import Connection, Engine, Row, select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -41,8 +47,9 @@ from starlette.routing import Route
 from rapport.channels.redaction import mask_personal
 from rapport.engine.core.config import Settings
 from rapport.engine.core.keys import secret_key
-from rapport.engine.core.models import CUSTOMER, OUTBOX, MessageStatus
+from rapport.engine.core.models import CUSTOMER, OUTBOX, MessageStatus, idempotency_key
 from rapport.engine.core.sender import sms_signature
+from rapport.engine.core.text import find_unstorable, json_pointer, unstorable
 from rapport.engine.core.timeutil import as_utc
 from rapport.engine.delivery import outbox
 from rapport.engine.rendering.errors import TemplateProblemError
@@ -147,13 +154,45 @@ def parse_request(body: Any, settings: Settings) -> MessageRequest:
         )
         raise Refused(422, f"/topic: {topic!r} is {why}; transactional topics: {known}")
     customer = _field(body, "customer")
+    if (reason := unstorable(customer)) is not None:
+        raise Refused(422, f"/customer: {reason}")
     channel, kind = _channel(body, settings)
+    return MessageRequest(template, topic, customer, channel, kind, _data(body))
+
+
+def _data(body: dict[str, Any]) -> dict[str, Any]:
+    """``data``: an object of JSON values a database can store, at most
+    :data:`MAX_DATA_BYTES` as compact UTF-8 JSON (as an event's ``data`` is measured),
+    so a note in Persian or Chinese weighs its characters, not their escapes."""
     data = body.get("data", {})
     if not isinstance(data, dict):
         raise Refused(422, "/data: must be a JSON object")
-    if len(json.dumps(data, default=str).encode("utf-8")) > MAX_DATA_BYTES:
-        raise Refused(413, f"/data: more than {MAX_DATA_BYTES} bytes as JSON")
-    return MessageRequest(template, topic, customer, channel, kind, data)
+    found = find_unstorable(data) or _non_finite(data)
+    if found is not None:
+        where, reason = found
+        raise Refused(422, f"/data{json_pointer(where)}: {reason}")
+    text = json.dumps(data, default=str, ensure_ascii=False, separators=(",", ":"))
+    if len(text.encode("utf-8")) > MAX_DATA_BYTES:
+        raise Refused(413, f"/data: more than {MAX_DATA_BYTES} bytes as compact UTF-8 JSON")
+    return data
+
+
+def _non_finite(value: Any, path: tuple[str, ...] = ()) -> tuple[tuple[str, ...], str] | None:
+    """The first NaN or Infinity in a JSON value (Python's parser takes them; JSON has
+    no such numbers) as (path, reason), or None. Depth is bounded by the body's parser."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path, f"{'NaN' if math.isnan(value) else 'Infinity'} is not a JSON number"
+    if isinstance(value, dict):
+        members = list(value.items())
+    elif isinstance(value, list):
+        members = list(enumerate(value))
+    else:
+        return None
+    for key, item in members:
+        found = _non_finite(item, (*path, str(key)))
+        if found is not None:
+            return found
+    return None
 
 
 def check_key(key: str | None) -> str:
@@ -209,17 +248,28 @@ def _context(customer: Row[Any], request: MessageRequest, settings: Settings) ->
     }
 
 
-def _existing(engine: Engine, customer: str, prefix: str) -> list[Row[Any]]:
-    with engine.connect() as connection:
-        return list(
-            connection.execute(
-                select(OUTBOX.c.id, OUTBOX.c.occasion, OUTBOX.c.status).where(
-                    OUTBOX.c.customer_id == customer,
-                    OUTBOX.c.campaign.startswith(CAMPAIGN_PREFIX, autoescape=True),
-                    OUTBOX.c.occasion.startswith(prefix, autoescape=True),
-                )
+def _earlier(connection: Connection, customer: str, prefix: str) -> list[Row[Any]]:
+    """The API messages this customer already has under one token and key."""
+    return list(
+        connection.execute(
+            select(OUTBOX.c.id, OUTBOX.c.occasion, OUTBOX.c.status).where(
+                OUTBOX.c.customer_id == customer,
+                OUTBOX.c.campaign.startswith(CAMPAIGN_PREFIX, autoescape=True),
+                OUTBOX.c.occasion.startswith(prefix, autoescape=True),
             )
         )
+    )
+
+
+def _same_request(earlier: list[Row[Any]], occasion: str) -> tuple[bool, int, str] | None:
+    """(False, id, status) of the earlier message this request repeats, None if there
+    is none yet; :class:`Refused` (409) if the key went to another request."""
+    for row in earlier:
+        if row.occasion == occasion:
+            return False, row.id, row.status
+    if earlier:
+        raise Refused(409, "this Idempotency-Key was used for another request for this customer")
+    return None
 
 
 def _render(
@@ -246,29 +296,30 @@ def send(
 
     :class:`Refused` for an unknown or erased customer, one without an address on the
     channel, a template that cannot render, or a key already used for another request.
+    An earlier message under the key is looked for first (a retry costs no rendering),
+    but what makes it once is the database: the row's ``idempotency_key`` is the
+    customer, the token and the key alone, and it is unique, so of two requests racing
+    with one key exactly one row is written; the other reads the winner and is the
+    same message (``200``) if it asked the same, else ``409``.
     """
     prefix = "api:" + _digest(token + "\0" + key) + ":"
     occasion = prefix + request.fingerprint()[:32]
-    found = _existing(web.engine, request.customer, prefix)
-    for earlier in found:
-        if earlier.occasion == occasion:
-            return False, earlier.id, earlier.status
-    if found:
-        raise Refused(409, "this Idempotency-Key was used for another request for this customer")
     with web.engine.connect() as connection:
+        found = _same_request(_earlier(connection, request.customer, prefix), occasion)
         customer = connection.execute(
             select(CUSTOMER).where(CUSTOMER.c.id == request.customer)
         ).first()
+    if found is not None:
+        return found
     if customer is None:
         raise Refused(422, f"/customer: unknown customer {request.customer!r}")
     if customer.erased_at is not None:
         raise Refused(422, f"/customer: {request.customer!r} was erased on request")
     rendered = _render(renderer, customer, request, web.settings)
     now = web.now()
-    campaign = CAMPAIGN_PREFIX + request.template
     row = outbox.outbox_row(
         customer_id=customer.id,
-        campaign=campaign,
+        campaign=CAMPAIGN_PREFIX + request.template,
         occasion=occasion,
         channel=request.channel,
         topic=request.topic,
@@ -282,16 +333,21 @@ def send(
         send_at=now,
         created_at=now,
     )
+    # Whatever the template, channel or data: one row per customer, token and key
+    # (the "*" channel is no channel's name, so no planned message has this key).
+    row["idempotency_key"] = idempotency_key(customer.id, CAMPAIGN_PREFIX, prefix, "*")
     with web.engine.begin() as connection:
-        new = outbox.enqueue(connection, [row]) == 1
-        stored = connection.execute(
-            select(OUTBOX.c.id, OUTBOX.c.occasion, OUTBOX.c.status).where(
-                OUTBOX.c.idempotency_key == row["idempotency_key"]
-            )
-        ).first()
-    if stored is None:  # the same request on another channel won the race
-        raise Refused(409, "this Idempotency-Key was used for another request for this customer")
-    return new, stored.id, stored.status
+        if outbox.enqueue(connection, [row]) == 1:
+            stored = connection.execute(
+                select(OUTBOX.c.id, OUTBOX.c.status).where(
+                    OUTBOX.c.idempotency_key == row["idempotency_key"]
+                )
+            ).one()
+            return True, stored.id, stored.status
+        found = _same_request(_earlier(connection, customer.id, prefix), occasion)
+    if found is None:  # the row that stopped this one is gone again: ask to retry
+        raise Refused(409, "another request with this Idempotency-Key is in progress; retry")
+    return found
 
 
 def _time(value: datetime | None) -> str | None:

@@ -72,7 +72,11 @@ def message_paths(prefix: str, settings: Settings) -> dict[str, Any]:
             "topic": {"type": "string", "enum": list(settings.transactional_topics)},
             "customer": {"type": "string"},
             "channel": {"type": "string", "enum": list(settings.channels)},
-            "data": {"type": "object", "description": f"At most {MAX_DATA_BYTES} bytes as JSON"},
+            "data": {
+                "type": "object",
+                "description": f"At most {MAX_DATA_BYTES} bytes as compact UTF-8 JSON; "
+                "no NUL, lone surrogate, NaN or Infinity",
+            },
         },
         "required": ["template", "topic", "customer"],
         "additionalProperties": False,
@@ -134,8 +138,9 @@ _REFUSALS = {
     "400": "The body is not JSON, or the Idempotency-Key header is missing or too long",
     "401": "No token, or an unknown or revoked token",
     "403": "The token's scope is not send",
-    "409": "The Idempotency-Key was used for another request for this customer",
-    "413": "data over its limit, or a body over web.max_body_bytes",
+    "409": "The Idempotency-Key was used for another request for this customer (also when "
+    "the two arrive at once)",
+    "413": "data over its limit (as compact UTF-8 JSON), or a body over web.max_body_bytes",
     "422": "A field is wrong (a JSON pointer says which): a campaign, a topic that is not "
     "transactional, an unknown or erased customer, no address on the channel, a "
     "template that cannot render",

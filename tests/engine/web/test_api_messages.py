@@ -1,12 +1,18 @@
 """Transactional messages over the API (issue 19, point 4; docs/api.md): POST
 /api/v1/messages renders at once and queues one transactional row due now, once per
 token, customer and Idempotency-Key; refusals are JSON naming the field; GET
-/api/v1/messages/{id} says what became of it. On SQLite and PostgreSQL."""
+/api/v1/messages/{id} says what became of it. Requests racing with one key make one
+message; ``data`` holding text no database can store, or NaN, is a 422 naming its
+JSON pointer, and ``data`` is measured as compact UTF-8 JSON (red-team items 1, 2a,
+6). On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import shutil
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,8 +27,11 @@ from rapport.engine.core.config import Settings
 from rapport.engine.core.models import OUTBOX, MessageStatus
 from rapport.engine.delivery import outbox
 from rapport.engine.planning.history import history_for
+from rapport.engine.rendering.renderer import RenderedMessage, Renderer
+from rapport.engine.runtime import services
 from rapport.engine.web.api_ingest import REQUESTS_PER_MINUTE
 from rapport.engine.web.api_messages import public_id
+from rapport.engine.web.api_messages_schema import MAX_DATA_BYTES
 from rapport.engine.web.api_tokens import create_token
 from rapport.engine.web.app import create_app
 
@@ -278,3 +287,106 @@ def test_a_text_message_is_rendered_from_sms_txt_and_priced_in_segments(api: Api
     assert (
         row.body_text == "Rapport: your order O-1001 is on its way. Track it: https://t.example/1"
     )
+
+
+class MeetingRenderer(Renderer):
+    """The real renderer, which holds each render until ``parties`` requests are in
+    it: every one of them has looked for an earlier message and found none."""
+
+    barrier: threading.Barrier
+
+    def render(self, *args: Any, **kwargs: Any) -> RenderedMessage:
+        self.barrier.wait(timeout=20)
+        return super().render(*args, **kwargs)
+
+
+def racing(api: Api, bodies: list[dict[str, Any]]) -> list[Any]:
+    """``bodies`` posted at once with one key, all past the look for an earlier
+    message before any writes."""
+    app = api.client.app
+    renderer = services.renderer(app.state.web.settings)  # type: ignore[attr-defined]
+    renderer.__class__ = MeetingRenderer
+    renderer.barrier = threading.Barrier(len(bodies))  # type: ignore[attr-defined]
+    app.state.api_renderer = renderer  # type: ignore[attr-defined]
+    with ThreadPoolExecutor(len(bodies)) as pool:
+        return list(pool.map(api.send, bodies))
+
+
+def test_requests_racing_with_one_key_and_other_data_make_one_message_and_409s(
+    api: Api,
+) -> None:
+    bodies = [{**SHIPPED, "data": {**DATA, "order_id": f"O-{n}"}} for n in range(4)]
+    answers = racing(api, bodies)
+    assert sorted(answer.status_code for answer in answers) == [202, 409, 409, 409]
+    [row] = api.rows()
+    [won] = [
+        body for body, answer in zip(bodies, answers, strict=True) if answer.status_code == 202
+    ]
+    assert row.subject == f"Your order {won['data']['order_id']} is on its way"
+
+
+def test_requests_racing_with_one_key_and_the_same_data_are_one_message(api: Api) -> None:
+    answers = racing(api, [{**SHIPPED, "data": DATA}] * 3)
+    assert sorted(answer.status_code for answer in answers) == [200, 200, 202]
+    assert len({answer.json()["id"] for answer in answers}) == 1
+    assert len(api.rows()) == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "pointer"),
+    [
+        ({"order_id": "a", "carrier": "x\u0000y"}, "/data/carrier"),
+        (
+            {"order_id": "a", "parcels": [{"label": "ok"}, {"label": "\u0000"}]},
+            "/data/parcels/1/label",
+        ),
+        ({"order_id": "a", "a/b": "\u0000"}, "/data/a~1b"),
+        ({"order_id": "a", "x\u0000y": "DHL"}, "/data"),
+    ],
+)
+def test_a_nul_in_data_is_422_naming_its_pointer(
+    api: Api, data: dict[str, Any], pointer: str
+) -> None:
+    refused = api.send({**SHIPPED, "data": data})
+    assert refused.status_code == 422
+    error = refused.json()["error"]
+    assert error.startswith(f"{pointer}: ") and "NUL character" in error, error
+    assert "x\u0000y" not in error
+    assert api.rows() == []
+
+
+def test_a_lone_surrogate_in_data_or_a_nul_in_the_customer_is_422(api: Api) -> None:
+    body = json.dumps({**SHIPPED, "data": {"order_id": "\ud800"}}).encode()
+    headers = {"Authorization": f"Bearer {api.tokens['send']}", "Idempotency-Key": "k1"}
+    refused = api.client.post("/api/v1/messages", content=body, headers=headers)
+    assert refused.status_code == 422 and refused.json()["error"].startswith("/data/order_id: ")
+    nul = api.send({**SHIPPED, "customer": "C1\u0000", "data": DATA})
+    assert nul.status_code == 422 and nul.json()["error"].startswith("/customer: ")
+    assert api.rows() == []
+
+
+@pytest.mark.parametrize(("literal", "word"), [("NaN", "NaN"), ("-Infinity", "Infinity")])
+def test_nan_or_infinity_in_data_is_422_naming_its_pointer(
+    api: Api, literal: str, word: str
+) -> None:
+    body = '{"template": "order-shipped", "topic": "shipping", "customer": "C1", '
+    body += f'"data": {{"order_id": "O-1", "totals": [1, {literal}]}}}}'
+    headers = {"Authorization": f"Bearer {api.tokens['send']}", "Idempotency-Key": "k1"}
+    refused = api.client.post("/api/v1/messages", content=body.encode(), headers=headers)
+    assert refused.status_code == 422
+    assert refused.json() == {"error": f"/data/totals/1: {word} is not a JSON number"}
+    assert api.rows() == []
+
+
+def test_data_is_measured_as_compact_utf8_json(api: Api) -> None:
+    note = "سلام" * 750  # 3,000 characters, 6,000 bytes of UTF-8, 18,000 as \\uXXXX
+    assert len(json.dumps(note)) > MAX_DATA_BYTES
+    accepted = api.send({**SHIPPED, "data": {**DATA, "note": note}})
+    assert accepted.status_code == 202
+    over = "€" * (MAX_DATA_BYTES // 3)  # 3 bytes each: over the limit with the rest
+    refused = api.send({**SHIPPED, "data": {**DATA, "note": over}}, key="other")
+    assert refused.status_code == 413
+    assert refused.json()["error"] == (
+        f"/data: more than {MAX_DATA_BYTES} bytes as compact UTF-8 JSON"
+    )
+    assert len(api.rows()) == 1
