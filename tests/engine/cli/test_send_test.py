@@ -49,6 +49,13 @@ def workdir(tmp_path: Path, smtp_sink: tuple[SMTPSink, int]) -> Path:
     return tmp_path
 
 
+def add_customer(folder: Path, customer_id: str, **values: Any) -> None:
+    """A customer in the work folder's database (see :func:`insert_customer`)."""
+    engine = make_engine(f"sqlite:///{folder / 'rapport.db'}")
+    insert_customer(engine, customer_id, **values)
+    engine.dispose()
+
+
 def outbox_rows(folder: Path) -> int:
     engine = make_engine(f"sqlite:///{folder / 'rapport.db'}")
     try:
@@ -83,9 +90,7 @@ def test_send_test_sends_a_marked_message_through_smtp_and_no_report_counts_it(
 def test_send_test_renders_the_chosen_locale_and_customer(
     workdir: Path, smtp_sink: tuple[SMTPSink, int]
 ) -> None:
-    engine = make_engine(f"sqlite:///{workdir / 'rapport.db'}")
-    insert_customer(engine, "REAL-1", first_name="Mina", last_name="Karimi", locale="fa_IR")
-    engine.dispose()
+    add_customer(workdir, "REAL-1", first_name="Mina", last_name="Karimi", locale="fa_IR")
     sent = run_rapport(
         "send-test", "birthday", "--to", "m@example.com", "--locale", "fa",
         "--customer", "REAL-1", cwd=workdir,
@@ -116,9 +121,7 @@ def test_send_test_renders_a_customer_s_regional_locale_through_its_fallback(
     said: str,
     subject: str,
 ) -> None:
-    engine = make_engine(f"sqlite:///{workdir / 'rapport.db'}")
-    insert_customer(engine, "REGIONAL", first_name="Mina", locale=customer_locale)
-    engine.dispose()
+    add_customer(workdir, "REGIONAL", first_name="Mina", locale=customer_locale)
     sent = run_rapport(
         "send-test", "birthday", "--to", "m@example.com", "--customer", "REGIONAL", cwd=workdir
     )
@@ -152,9 +155,7 @@ def test_send_test_for_a_real_customer_carries_no_link_that_opens_their_pages(
 ) -> None:
     settings = load_settings(workdir / "config.yaml")
     signer = Signer(secret_key(settings))  # the installation's key, made before the send
-    engine = make_engine(f"sqlite:///{workdir / 'rapport.db'}")
-    insert_customer(engine, "REAL-2", first_name="Mina", locale="fa_IR")
-    engine.dispose()
+    add_customer(workdir, "REAL-2", first_name="Mina", locale="fa_IR")
     sent = run_rapport(
         "send-test", "feedback", "--to", "m@example.com", "--customer", "REAL-2", cwd=workdir
     )
@@ -175,9 +176,7 @@ def test_send_test_for_a_real_customer_carries_no_link_that_opens_their_pages(
 def test_send_test_for_a_real_customer_carries_the_sample_coupon_not_theirs(
     workdir: Path, smtp_sink: tuple[SMTPSink, int]
 ) -> None:
-    engine = make_engine(f"sqlite:///{workdir / 'rapport.db'}")
-    insert_customer(engine, "REAL-3", first_name="Ada", locale="en_US", email="ada@example.com")
-    engine.dispose()
+    add_customer(workdir, "REAL-3", first_name="Ada", locale="en_US", email="ada@example.com")
     day = ("--date", "2026-12-06")
     preview = run_rapport("preview", "welcome", "--customer", "REAL-3", *day, cwd=workdir)
     sent = run_rapport("send-test", "welcome", "--to", "m@example.com", "--customer", "REAL-3",
