@@ -38,9 +38,16 @@ def zone(name: str) -> ZoneInfo:
 def local_date(moment: datetime, timezone: str) -> date:
     """The date ``moment`` falls on in ``timezone`` (a naive moment is taken as UTC).
 
-    Stages, occasions and caps count the customer's days, not the server's.
+    Stages, occasions and caps count the customer's days, not the server's. A moment
+    whose local day lies outside Python's years 1-9999 (year 1 behind UTC, stored before
+    imports bounded dates) is on its UTC date instead, a day off at most, rather than an
+    OverflowError that would stop planning and every page showing the customer.
     """
-    return as_utc(moment).astimezone(zone(timezone)).date()
+    utc = as_utc(moment)
+    try:
+        return utc.astimezone(zone(timezone)).date()
+    except OverflowError:
+        return utc.date()
 
 
 def local_moment(day: date, at: time, timezone: str) -> datetime:

@@ -62,6 +62,7 @@ from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from rapport.engine.core.errors import CampaignError, Problem
+from rapport.engine.core.text import unstorable
 from rapport.engine.rendering import budget
 from rapport.engine.rendering.budget import DEFAULT_LIMITS, BudgetExceeded, Limits
 from rapport.engine.rendering.errors import (
@@ -442,13 +443,12 @@ class Renderer:
         if part == EMAIL_SUBJECT:
             text = text.strip()
             if "\n" in text or "\r" in text or "\0" in text:
-                raise InvalidOutput(
-                    self._locate.problem(
-                        template, "the subject must be a single line (it becomes a mail header)"
-                    )
-                )
+                one_line = "the subject must be a single line (it becomes a mail header)"
+                raise InvalidOutput(self._locate.problem(template, one_line))
         if not text or text.isspace():  # what ``not text.strip()`` says, without a copy
             raise InvalidOutput(self._locate.problem(template, "renders to an empty text"))
+        if (reason := unstorable(text)) is not None:  # from data: fail this message, not a batch
+            raise InvalidOutput(self._locate.problem(template, f"the output {reason}"))
         return text
 
     def _count_overrun(self, template: Template, problem: Problem) -> None:
