@@ -101,11 +101,24 @@ def config_option(func: Callable[Concatenate[AppContext, P], R]) -> Callable[...
 def parse_day(value: str | None) -> date | None:
     if value is None:
         return None
+    return checked_day(value, "--date")
+
+
+def checked_day(value: str, option: str) -> date:
+    """A day given to ``option``: YYYY-MM-DD, a real day, in the years of
+    :data:`~rapport.engine.core.timeutil.DAY_YEARS` (a usage error, exit 2, otherwise)."""
+    from rapport.engine.core.timeutil import DAY_YEARS
+
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError as exc:
         reason = "no such day" if "range" in str(exc) else "not a date in YYYY-MM-DD form"
-        raise click.BadParameter(f"{value!r}: {reason}", param_hint="'--date'") from None
+        raise click.BadParameter(f"{value!r}: {reason}", param_hint=f"'{option}'") from None
+    first, last = DAY_YEARS
+    if not first <= day.year <= last:
+        reason = f"must lie in the years {first} to {last}"
+        raise click.BadParameter(f"{value!r}: {reason}", param_hint=f"'{option}'")
+    return day
 
 
 def day_option(func: F) -> F:

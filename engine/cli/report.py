@@ -7,17 +7,12 @@ from pathlib import Path
 
 import click
 
-from rapport.engine.cli.app import AppContext, config_option
+from rapport.engine.cli.app import AppContext, checked_day, config_option
 from rapport.engine.core.errors import UserError
 
 
-def _day(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a YYYY-MM-DD date") from None
+def _day(value: str | None, option: str) -> date | None:
+    return None if value is None else checked_day(value, option)
 
 
 @click.command("report")
@@ -64,8 +59,8 @@ def report(
     from rapport.engine.reports.html import to_html
     from rapport.engine.reports.text import compute, to_json, to_text
 
-    end = _day(end_text) or utcnow().date()
-    start = _day(start_text) or end - timedelta(days=89)
+    end = _day(end_text, "--to") or utcnow().date()
+    start = _day(start_text, "--from") or end - timedelta(days=89)
     if start > end:
         raise click.UsageError("--from must not be after --to")
     engine = app.migrated_engine()

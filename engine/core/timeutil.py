@@ -15,6 +15,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.types import DateTime, TypeDecorator
 
 Clock = Callable[[], datetime]
+#: The years a day named on the command line or a page may fall in (plan, explain,
+#: preview, send-test, report, the admin pages): wide enough for any real use, and
+#: every day in it can be moved by a year or converted to any zone without overflow.
+DAY_YEARS = (2000, 2100)
 
 
 def utcnow() -> datetime:

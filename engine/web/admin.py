@@ -32,6 +32,7 @@ from rapport.engine.campaigns.validate import template_locales
 from rapport.engine.core.config import Settings
 from rapport.engine.core.errors import NotFound
 from rapport.engine.core.models import CUSTOMER, OUTBOX, MessageStatus
+from rapport.engine.core.timeutil import DAY_YEARS
 from rapport.engine.planning.campaign_preview import preview_campaign
 from rapport.engine.rendering.renderer import Renderer
 from rapport.engine.runtime import services
@@ -47,7 +48,7 @@ from rapport.engine.web.context import web_context
 __all__ = ["admin_refusal", "routes"]
 
 #: The years a preview's day may lie in (as the report's period).
-PREVIEW_YEARS = (2000, 2100)
+PREVIEW_YEARS = DAY_YEARS
 
 _HEADERS = {
     "Cache-Control": "no-store",

@@ -20,6 +20,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from rapport.consent.tokens import Purpose
+from rapport.engine.core.timeutil import DAY_YEARS
 from rapport.engine.customers.feedback import answered, record_answer
 from rapport.engine.web.admin import admin_refusal
 from rapport.engine.web.context import not_found, resolve, web_context
@@ -70,7 +71,7 @@ async def feedback_post(request: Request) -> Response:
 
 #: The years a report period may lie in, and its longest length: the figures step
 #: through the period by day and month, so an open-ended one is refused, not computed.
-REPORT_YEARS = (2000, 2100)
+REPORT_YEARS = DAY_YEARS
 REPORT_MAX_DAYS = 3660
 
 

@@ -194,3 +194,23 @@ def test_a_report_written_where_no_folder_is_names_the_path_and_exits_1(workdir:
     assert result.returncode == 1, result.stderr
     assert f"--html: cannot write {target}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "option"),
+    [
+        (("plan", "--date"), "--date"),
+        (("explain", "C1", "--date"), "--date"),
+        (("preview", "birthday", "--customer", "C1", "--date"), "--date"),
+        (("report", "--to"), "--to"),
+    ],
+)
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_a_day_outside_the_years_the_pages_accept_is_a_usage_error(
+    workdir: Path, command: tuple[str, ...], option: str, day: str
+) -> None:
+    """Years 2000 to 2100, as the admin pages (one constant, timeutil.DAY_YEARS): a day
+    beyond them overflowed a date computation further on (exit 3)."""
+    result = run_rapport(*command, day, cwd=workdir)
+    assert result.returncode == 2, result.stderr
+    assert f"'{option}': '{day}': must lie in the years 2000 to 2100" in result.stderr
