@@ -133,7 +133,7 @@ def _lines(output: str, *, markup: bool, whole: bool) -> list[tuple[str, str]]:
         output = output.rstrip() + _UNIT_END
     if markup:  # invisible parts blanked, their line breaks kept: raw lines stay raw
         output = _INVISIBLE.sub(lambda m: "\n" * m.group().count("\n"), output)
-    found = []
+    found: list[tuple[str, str]] = []
     for raw in output.splitlines():
         text = raw
         if markup:
