@@ -128,7 +128,10 @@ def day_option(func: F) -> F:
 
 
 def echo_json(value: Any) -> None:
-    click.echo(json.dumps(value, ensure_ascii=False, default=_json_default))
+    """One JSON document, non-ASCII kept, bidi and C1 controls escaped for the terminal."""
+    from rapport.engine.core.text import json_for_terminal
+
+    click.echo(json_for_terminal(json.dumps(value, ensure_ascii=False, default=_json_default)))
 
 
 def _json_default(value: Any) -> Any:

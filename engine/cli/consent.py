@@ -122,6 +122,7 @@ def consent_show(
         ]
         echo_json({"ok": True, **document, "problems": []})
         return
+    from rapport.engine.core.text import printable
     from rapport.engine.core.timeutil import isoformat_z
 
     for state in states:
@@ -137,7 +138,7 @@ def consent_show(
     for event in events:
         click.echo(
             f"  {isoformat_z(event.captured_at)} {event.channel}/{event.topic} {event.status} "
-            f"source={event.source} wording={event.wording or '-'}"
+            f"source={printable(event.source)} wording={printable(event.wording or '-')}"
         )
 
 

@@ -184,6 +184,7 @@ def _print_explanation(
     """Each campaign's decision: the stored one when a real plan stored it (with its
     run), else the recomputed one (said on its own line, or once on the heading when
     nothing is stored). Stored decisions of campaigns no longer loaded come last."""
+    from rapport.engine.core.text import printable
     from rapport.engine.core.timeutil import isoformat_z
 
     now = {d.campaign: d for d in decisions}
@@ -193,6 +194,7 @@ def _print_explanation(
         for d, s in rows:
             echo_json(_explanation_json(customer_id, d, s))
         return
+    customer_id = printable(customer_id)  # as stored, perhaps before ids were checked
     if decisions:
         first = decisions[0]
         # Nothing stored for this customer and day: said once, on the heading.
@@ -204,13 +206,13 @@ def _print_explanation(
         if s is None:
             assert d is not None
             mark = "yes" if d.selected else "no "
-            click.echo(f"  {mark} {d.campaign:<20} {d.reason.value:<16} {d.detail}")
+            click.echo(f"  {mark} {d.campaign:<20} {d.reason.value:<16} {printable(d.detail)}")
             if stored:
                 click.echo(f"        {RECOMPUTED}")
             continue
         mark = "yes" if s.reason == "selected" else "no "
         variant = f" (variant {s.variant})" if s.variant else ""
-        click.echo(f"  {mark} {s.campaign:<20} {s.reason:<16} {s.detail}{variant}")
+        click.echo(f"  {mark} {s.campaign:<20} {s.reason:<16} {printable(s.detail)}{variant}")
         source = f"        stored by plan run {s.plan_run}"
         if s.planned_at is not None:
             source += f" at {isoformat_z(s.planned_at)}"

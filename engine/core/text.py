@@ -1,4 +1,4 @@
-"""Text a database can store, checked before it is written.
+"""Text a database can store, checked before it is written; text a terminal can show.
 
 PostgreSQL's ``text`` cannot hold a NUL character (``DataError``, which failed a whole
 batch), and neither database can hold a lone surrogate (``"\\ud800"`` in JSON), which
@@ -7,10 +7,14 @@ Input is refused with a pointer to the value (never the value itself: it may be
 personal data), so both databases accept the same data; and text made from stored
 data (a rendered message) is checked again before it is written, so a value stored
 before this check existed fails one customer's message, never a whole batch.
+
+What was typed by customers or imported is shown on an operator's terminal through
+:func:`printable` (and JSON through :func:`json_for_terminal`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -51,6 +55,35 @@ def find_unstorable(value: Any, path: tuple[str, ...] = ()) -> tuple[tuple[str, 
             if found is not None:
                 return found
     return None
+
+
+#: C0 controls but tab and newline, DEL and C1 controls: a terminal acts on them.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+#: Bidi embeddings, overrides, isolates and marks: they reorder what a terminal shows.
+_BIDI = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+#: What json.dumps(ensure_ascii=False) writes raw that a terminal would act on.
+_JSON_RAW = re.compile(r"[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print on a terminal: a control character (C0 but tab and
+    newline, DEL, C1) is shown as its escape, ``\\x1b``; a bidi control as ``<U+202E>``.
+    For what was typed by customers or imported (comments, ids, consent sources), so
+    it cannot move the cursor, recolour or clear the operator's terminal, nor reorder
+    what is shown around it.
+
+    >>> printable("ok\\x1b[2J \\u202egnp.exe")
+    'ok\\\\x1b[2J <U+202E>gnp.exe'
+    """
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return _BIDI.sub(lambda m: f"<U+{ord(m.group()):04X}>", text)
+
+
+def json_for_terminal(text: str) -> str:
+    """JSON text (from ``json.dumps(ensure_ascii=False)``) with DEL, C1 and bidi
+    controls, which JSON leaves raw, written as ``\\u`` escapes: the same document
+    (outside strings JSON holds only ASCII), safe on a terminal."""
+    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def json_pointer(parts: Iterable[str]) -> str:

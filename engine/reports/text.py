@@ -12,43 +12,23 @@ and a bidi control cannot reorder what is shown around it.
 from __future__ import annotations
 
 import json
-import re
 from datetime import date
 from typing import Any, Literal
 
 from sqlalchemy import Engine
 
 from rapport.engine.core.config import Settings
+from rapport.engine.core.text import json_for_terminal, printable
 from rapport.engine.reports.figures import Period, build_report
 from rapport.engine.reports.html import to_html
 
 Format = Literal["text", "json", "html"]
 
-#: C0 controls but tab and newline, DEL and C1 controls: a terminal acts on them.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-#: Bidi embeddings, overrides, isolates and marks: they reorder what a terminal shows.
-_BIDI = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-#: What json.dumps(ensure_ascii=False) writes raw that a terminal would act on.
-_JSON_RAW = re.compile(r"[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def printable(text: str) -> str:
-    """``text`` safe to print on a terminal: a control character (C0 but tab and
-    newline, DEL, C1) is shown as its escape, ``\\x1b``; a bidi control as ``<U+202E>``.
-
-    >>> printable("ok\\x1b[2J \\u202egnp.exe")
-    'ok\\\\x1b[2J <U+202E>gnp.exe'
-    """
-    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-    return _BIDI.sub(lambda m: f"<U+{ord(m.group()):04X}>", text)
-
-
 def to_json(report: dict[str, Any]) -> str:
     """The figures as JSON, readable (non-ASCII kept) and still safe on a terminal:
     DEL, C1 and bidi controls, which JSON leaves raw, are written as ``\\u`` escapes
     (outside strings JSON holds only ASCII, so this is the same document)."""
-    text = json.dumps(report, ensure_ascii=False, indent=2)
-    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return json_for_terminal(json.dumps(report, ensure_ascii=False, indent=2))
 
 
 def _cell(value: Any) -> str:

@@ -288,6 +288,39 @@ def test_operator_consent_edits_are_recorded_as_evidence(workdir: Path) -> None:
     assert [line.split()[2] for line in evidence] == ["granted", "withdrawn"]
 
 
+def test_consent_show_and_explain_never_print_raw_control_characters(workdir: Path) -> None:
+    """A customer id and consent evidence stored before ids, sources and wordings were
+    checked (inserted here straight into the tables): their bidi override (U+202E) and
+    escape (ESC) are printed visibly, so they cannot reorder or drive the terminal."""
+    from factories import insert_customer
+    from sqlalchemy import create_engine
+
+    from rapport.consent.store import grant
+
+    engine = create_engine(f"sqlite:///{workdir / 'rapport.db'}")
+    insert_customer(engine, "C5\u202e", email="c5@example.com")
+    with engine.begin() as connection:
+        grant(
+            connection,
+            "C5\u202e",
+            "email",
+            "birthday",
+            source="check\u202eout",
+            wording="v\x1b[2J1",
+        )
+    engine.dispose()
+    shown = run("consent", "show", "C5\u202e", cwd=workdir)
+    assert shown.returncode == 0, shown.stderr
+    assert "source=check<U+202E>out wording=v\\x1b[2J1" in shown.stdout
+    as_json = run("consent", "show", "C5\u202e", "--json", cwd=workdir)
+    assert json.loads(as_json.stdout)["evidence"][0]["source"] == "check\u202eout"
+    explained = run("explain", "C5\u202e", cwd=workdir)
+    assert explained.returncode == 0, explained.stderr
+    assert "customer C5<U+202E> on" in explained.stdout
+    for out in (shown.stdout, as_json.stdout, explained.stdout):
+        assert "\u202e" not in out and "\x1b" not in out
+
+
 def test_consent_edit_with_unknown_topic_names_the_option(workdir: Path) -> None:
     (workdir / "customers.csv").write_text(CUSTOMERS_CSV, encoding="utf-8")
     run("import", "customers", "customers.csv", cwd=workdir)
