@@ -20,6 +20,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine
+from sqlalchemy.exc import DBAPIError
 
 from rapport.consent.links import LINKS
 from rapport.consent.tokens import Signer
@@ -34,6 +35,7 @@ from rapport.engine.delivery import outbox
 from rapport.engine.delivery.suppression import (
     suppression_snapshot,
 )
+from rapport.engine.planning import write_errors
 from rapport.engine.planning.audiences import audiences_for
 from rapport.engine.planning.context import message_context
 from rapport.engine.planning.decisions import DecisionLog
@@ -212,12 +214,17 @@ def plan_range(
 
 def write_batch(engine: Engine, rows: list[dict[str, Any]], log: DecisionLog | None = None) -> int:
     """A batch's outbox rows, and the decisions ``log`` kept, in one transaction;
-    returns how many outbox rows were new."""
-    with engine.begin() as writer:
-        inserted = outbox.enqueue(writer, rows)
-        if log is not None:
-            log.write(writer)
-        return inserted
+    returns how many outbox rows were new. A refusal of the database is a
+    :class:`~rapport.engine.planning.write_errors.BatchWriteError` naming the customers
+    (never the driver's error, which quotes the data)."""
+    try:
+        with engine.begin() as writer:
+            inserted = outbox.enqueue(writer, rows)
+            if log is not None:
+                log.write(writer)
+            return inserted
+    except DBAPIError as exc:
+        raise write_errors.refused(engine, rows, exc) from None
 
 
 def _reads(

@@ -10,6 +10,7 @@ import shutil
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
+import pytest
 from factories import REPO, TEST_SECRET, insert_customer, run_rapport
 from sqlalchemy import Engine, insert, select
 
@@ -107,3 +108,48 @@ def test_a_customer_s_bad_stored_data_fails_their_message_and_the_others_are_pla
     ):
         shown = run_rapport(*command, cwd=tmp_path, env=env)
         assert shown.returncode == 0, (command, shown.stderr)
+
+
+def test_a_batch_the_database_refuses_names_the_customers_and_none_of_the_data(
+    engine: Engine,
+) -> None:
+    """The last resort behind the renderer's check: a row the database refuses (here a
+    message for a customer it does not know; on PostgreSQL also a NUL in a body) stops
+    the batch with an error naming that customer, never the driver's error, which
+    quotes the row ("Failing row contains (..., Hi Ada, ...)")."""
+    from rapport.engine.core.models import MessageStatus
+    from rapport.engine.delivery.outbox import outbox_row
+    from rapport.engine.planning.run import write_batch
+    from rapport.engine.planning.write_errors import BatchWriteError
+
+    insert_customer(engine, "C1", email="c1@example.com")
+    insert_customer(engine, "C2", email="c2@example.com")
+    now = datetime(2026, 12, 6, 12, tzinfo=UTC)
+
+    def row(cid: str, body: str = "Hi Ada") -> dict[str, object]:
+        return outbox_row(
+            customer_id=cid,
+            campaign="delivery",
+            occasion="event:order_shipped:2026-12-06",
+            channel="email",
+            topic="feedback",
+            locale="en",
+            status=MessageStatus.QUEUED,
+            send_at=now,
+            created_at=now,
+            subject="Hello",
+            body_text=body,
+        )
+
+    bad = [row("C1"), row("GHOST")]
+    if engine.dialect.name == "postgresql":
+        bad.append(row("C2", "Hi Ada\x00"))
+    with pytest.raises(BatchWriteError) as raised:
+        write_batch(engine, bad)
+    error = raised.value
+    assert error.customer_ids == (["GHOST", "C2"] if len(bad) == 3 else ["GHOST"])
+    assert error.__cause__ is None and error.__suppress_context__
+    assert "Hi Ada" not in str(error) and "customer(s) GHOST" in str(error)
+    with engine.connect() as connection:
+        assert list(connection.execute(select(OUTBOX.c.customer_id))) == []
+    assert write_batch(engine, [row("C1")]) == 1
