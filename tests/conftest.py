@@ -341,7 +341,11 @@ def sms_sink() -> Iterator[SMSSink]:
         def log_message(self, format: str, *args: object) -> None:
             return None
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        # A provider's backlog, not socketserver's 5: the dispatcher opens 16 at once.
+        request_queue_size = 128
+
+    server = Server(("127.0.0.1", 0), Handler)
     sink.server = server
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -153,6 +153,8 @@ class SMSProviderServer(ThreadingHTTPServer):
     """
 
     daemon_threads = True
+    #: A provider's backlog, not socketserver's 5: a dispatcher opens 16 at once.
+    request_queue_size = 128
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _ProviderHandler)

@@ -38,7 +38,9 @@ def test_retry_after_on_a_429_holds_that_message_back_and_pauses_the_lane(
         if form == "seconds"
         else Reply.retry_after_date(asked_until)
     )
-    config = write_config(tmp_path, fault_url, sms_url=sms_provider.url)
+    # One connection: with more, the other messages are already on their way when the
+    # 429 comes back (sends in flight are not recalled); the pause stops the next ones.
+    config = write_config(tmp_path, fault_url, sms_url=sms_provider.url, sms=", concurrency: 1")
     dispatcher = launch("--config", str(config), "dispatch", "--interval", "0.2")
     first = queued[0]
 
