@@ -35,9 +35,7 @@ from channel_servers import (
 from tls_material import Certificates, DKIMKey, make_certificates, make_dkim_key
 
 
-@pytest.fixture
-def smtp_server() -> Iterator[SMTPServer]:
-    sink = SMTPSink()
+def _smtp_server(sink: SMTPSink) -> Iterator[SMTPServer]:
     controller = Controller(sink, hostname="127.0.0.1", port=free_port())
     controller.start()
     server = SMTPServer(sink, controller)
@@ -45,6 +43,17 @@ def smtp_server() -> Iterator[SMTPServer]:
         yield server
     finally:
         server.controller.stop()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SMTPServer]:
+    yield from _smtp_server(SMTPSink())
+
+
+@pytest.fixture
+def pipelining_server() -> Iterator[SMTPServer]:
+    """An SMTP server that offers PIPELINING (RFC 2920)."""
+    yield from _smtp_server(SMTPSink(pipelining=True))
 
 
 S = TypeVar("S", bound=SMSProviderServer)

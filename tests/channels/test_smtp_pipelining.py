@@ -4,40 +4,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from channel_harness import parse_email, unix_text
-from channel_servers import SMTPServer, SMTPSink, free_port
+from channel_servers import SMTPServer
+from test_smtp_channel import mail
 
-from rapport.channels import Outcome, OutgoingMessage, SMTPChannel
+from rapport.channels import Outcome, SMTPChannel
 from rapport.channels.smtp_wire import data_payload
-
-
-def mail(key: str = "k:1", **changes: Any) -> OutgoingMessage:
-    fields: dict[str, Any] = {
-        "idempotency_key": key,
-        "kind": "email",
-        "to": "someone@example.com",
-        "subject": "Hello",
-        "text": "Hi\n",
-    }
-    fields.update(changes)
-    return OutgoingMessage(**fields)
-
-
-@pytest.fixture
-def pipelining_server() -> Iterator[SMTPServer]:
-    sink = SMTPSink(pipelining=True)
-    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    server = SMTPServer(sink, controller)
-    try:
-        yield server
-    finally:
-        server.controller.stop()
 
 
 async def test_with_pipelining_mail_rcpt_and_data_go_out_before_the_first_reply() -> None:
