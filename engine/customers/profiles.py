@@ -10,16 +10,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, func, select, type_coerce
+from sqlalchemy import Column, ColumnElement, Connection, and_, bindparam, func, select, type_coerce
+from sqlalchemy.sql import operators, visitors
+from sqlalchemy.sql.elements import BinaryExpression
 from sqlalchemy.types import NullType, Numeric
 
 from rapport.engine.core.config import Settings
 from rapport.engine.core.models import CUSTOMER, CUSTOMER_EVENT, ORDERS
-from rapport.engine.core.timeutil import as_utc, local_date
+from rapport.engine.core.timeutil import as_utc, zone
 from rapport.engine.customers.events import EventQuery, read_events
 from rapport.engine.customers.lifecycle import (
     EMPTY_HISTORY,
@@ -88,6 +90,7 @@ _AMOUNT_TYPE = ORDERS.c.amount.type
 assert isinstance(_AMOUNT_TYPE, Numeric)
 _AMOUNT_SCALE = _AMOUNT_TYPE.scale
 _T = TypeVar("_T")
+_ONE = Decimal(1)
 
 
 def _histories(
@@ -109,23 +112,37 @@ def _histories(
     found = connection.execute(
         select(*_ORDER_COLUMNS).where(which, ORDERS.c.ordered_at <= as_of)
     ).all()
+    # Per order this loop is most of reading a customer: the rate of each currency is
+    # looked up once a batch (``to_base_currency`` of one unit, so ``paid * rate`` is
+    # the same Decimal), and PostgreSQL's naive datetimes are made aware in place.
+    rates: dict[str, Decimal | None] = {}
     for customer_id, order_id, sku, quantity, amount, currency, ordered_at in found:
         timezone = zones.get(customer_id)
         if timezone is None:
             continue
-        moment = _aware(ordered_at)
-        paid = _decimal(amount)
-        converted = to_base_currency(paid, currency, settings.tiers)
+        if type(ordered_at) is datetime and ordered_at.tzinfo is None:
+            moment = ordered_at.replace(tzinfo=UTC)
+        else:
+            moment = _aware(ordered_at)
+        paid = amount if type(amount) is Decimal else _decimal(amount)
+        if currency in rates:
+            rate = rates[currency]
+        else:
+            rate = rates[currency] = to_base_currency(_ONE, currency, settings.tiers)
+        try:  # local_date(moment, timezone), without its conversions of a UTC moment
+            day = moment.astimezone(zone(timezone)).date()
+        except OverflowError:
+            day = moment.date()
         lines[customer_id].append(
             _built(
                 OrderLine,
                 id=order_id,
                 sku=sku,
                 quantity=quantity,
-                amount=zero if converted is None else converted,
+                amount=zero if rate is None else paid * rate,
                 currency=currency,
                 ordered_at=moment,
-                day=local_date(moment, timezone),
+                day=day,
                 paid=paid,
             )
         )
@@ -236,6 +253,7 @@ def iter_profile_batches(
     after, up_to = id_range or (None, None)
     last_id = after
     dense = customer_ids is None and where is None
+    paged = None if where is None else _page_bounded(where, up_to is not None)
     while True:
         query = select(*_COLUMNS).order_by(CUSTOMER.c.id).limit(size)
         if last_id is not None:
@@ -244,9 +262,10 @@ def iter_profile_batches(
             query = query.where(CUSTOMER.c.id <= up_to)
         if customer_ids is not None:
             query = query.where(CUSTOMER.c.id.in_(list(customer_ids)))
-        if where is not None:
-            query = query.where(where)
-        rows = connection.execute(query).all()
+        if paged is not None:
+            query = query.where(paged)
+        bounds = {_PAGE_FROM: last_id or "", _PAGE_UP_TO: up_to}
+        rows = connection.execute(query, bounds if paged is not None else {}).all()
         if not rows:
             return
         span = (rows[0].id, rows[-1].id) if dense else None
@@ -272,6 +291,40 @@ def iter_profile_batches(
         last_id = rows[-1].id
         if len(rows) < size:
             return
+
+
+_PAGE_FROM = "rapport_page_from"
+_PAGE_UP_TO = "rapport_page_up_to"
+
+
+def _page_bounded(where: ColumnElement[bool], upper: bool) -> ColumnElement[bool]:
+    """``where`` with each subquery correlated by ``<table>.customer_id = customer.id``
+    also bounded to the page's id range (bound parameters :data:`_PAGE_FROM` and, with
+    ``upper``, :data:`_PAGE_UP_TO`): implied by the correlation, so nothing changes in
+    what is read, but PostgreSQL does not carry ``customer.id > :last`` over to the
+    other side of the semi-join it makes of an ``EXISTS``. Without the bound its merge
+    join scanned the other table's index from its first row on every keyset page, so
+    each page cost more than the one before (a broadcast's pages of 1,000 customers
+    at 1M: ~0.6 s each by the end; with it, ~1 ms).
+    """
+
+    def bounded(element: Any) -> Any:
+        if (
+            isinstance(element, BinaryExpression)
+            and element.operator is operators.eq
+            and element.right is CUSTOMER.c.id
+            and isinstance(element.left, Column)
+            and element.left.name == "customer_id"
+            and element.left.table is not CUSTOMER
+        ):
+            column = element.left
+            limits = [column >= bindparam(_PAGE_FROM, type_=column.type)]
+            if upper:
+                limits.append(column <= bindparam(_PAGE_UP_TO, type_=column.type))
+            return and_(element, *limits)
+        return None
+
+    return visitors.replacement_traverse(where, {}, bounded)
 
 
 def count_customers(connection: Connection, id_range: IdRange | None = None) -> int:

@@ -100,15 +100,50 @@ class DecisionLog:
         (inserted, replaced or left as they were)."""
         if not self.rows:
             return 0
+        postgresql = connection.dialect.name == "postgresql"
         if self._sql is None:
             self.run_id = plan_run_id(connection, self.day, self.now)
-            self._sql = upsert_sql(connection.dialect.name, self.day, self.run_id)
+            source = _INCOMING if postgresql else None
+            self._sql = upsert_sql(connection.dialect.name, self.day, self.run_id, source)
         rows, self.rows = self.rows, []
-        # The driver's executemany of one prepared statement: no per-row work in
-        # SQLAlchemy (a third of the time of ``connection.execute(table.insert(), dicts)``).
-        connection.exec_driver_sql(self._sql, rows)
+        if postgresql:
+            _copy_upsert(connection, self._sql, rows)
+        else:
+            # The driver's executemany of one prepared statement: no per-row work in
+            # SQLAlchemy (a third of the time of ``connection.execute(table.insert(), dicts)``).
+            connection.exec_driver_sql(self._sql, rows)
         self.written += len(rows)
         return len(rows)
+
+
+#: PostgreSQL: the session-local table a batch's decisions are copied into.
+_INCOMING = "rapport_incoming_decisions"
+_COLUMNS = "customer_id, campaign, reason, detail, variant"
+
+
+def _copy_upsert(connection: Connection, sql: str, rows: list[tuple]) -> None:
+    """PostgreSQL: ``COPY`` the rows into a temporary table and upsert from there in one
+    statement. psycopg's executemany sends a statement per row (pipelined, but parsed
+    and planned one by one: ~40 ms a batch of 1,000, most of a broadcast's writing
+    time after the outbox's own COPY); this is a few milliseconds. ``ON CONFLICT DO
+    UPDATE`` refuses to touch a row twice in one statement, so a pair given twice
+    keeps its last decision, as the row-by-row upsert would."""
+    latest = {(row[0], row[1]): row for row in rows}
+    driver = connection.connection.driver_connection
+    assert driver is not None  # None only for a closed connection
+    cursor = driver.cursor()
+    try:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {_INCOMING} ON COMMIT DELETE ROWS AS "
+            f"SELECT {_COLUMNS} FROM plan_decision WITH NO DATA"
+        )
+        with cursor.copy(f"COPY {_INCOMING} ({_COLUMNS}) FROM STDIN") as copy:
+            for row in latest.values():
+                copy.write_row(row)
+        cursor.execute(sql)
+        cursor.execute(f"DELETE FROM {_INCOMING}")
+    finally:
+        cursor.close()
 
 
 def plan_run_id(connection: Connection, day: date, started_at: datetime) -> int:
@@ -126,15 +161,21 @@ def plan_run_id(connection: Connection, day: date, started_at: datetime) -> int:
     )
 
 
-def upsert_sql(dialect: str, day: date, run_id: int) -> str:
+def upsert_sql(dialect: str, day: date, run_id: int, source: str | None = None) -> str:
     """The statement writing one run's decisions of ``day``: the day and run are
-    literals (a date's ISO text and an int), the five other columns parameters."""
+    literals (a date's ISO text and an int), the five other columns parameters, or,
+    with ``source``, the columns of that table's rows."""
     mark = "?" if dialect == "sqlite" else "%s"
     final = ", ".join(f"'{reason.value}'" for reason in FINAL)
+    values = (
+        f"VALUES ('{day.isoformat()}', {', '.join([mark] * 5)}, {int(run_id)}) "
+        if source is None
+        else f"SELECT DATE '{day.isoformat()}', {_COLUMNS}, {int(run_id)} FROM {source} "
+    )
     return (
         "INSERT INTO plan_decision "
         "(day, customer_id, campaign, reason, detail, variant, plan_run) "
-        f"VALUES ('{day.isoformat()}', {', '.join([mark] * 5)}, {int(run_id)}) "
+        f"{values}"
         "ON CONFLICT (day, customer_id, campaign) DO UPDATE SET "
         "reason = excluded.reason, detail = excluded.detail, variant = excluded.variant, "
         "plan_run = excluded.plan_run "
