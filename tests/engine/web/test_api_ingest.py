@@ -23,6 +23,24 @@ from rapport.engine.web.ratelimit import RateLimiter
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 
+ORDER = {
+    "id": "O1",
+    "customer_id": "C1",
+    "sku": "TEA",
+    "amount": "12.50",
+    "currency": "EUR",
+    "ordered_at": "2026-12-01T10:00:00Z",
+}
+GRANT = {
+    "customer_id": "C1",
+    "channel": "email",
+    "topic": "newsletter",
+    "status": "granted",
+    "source": "checkout",
+    "wording": "v3",
+    "captured_at": "2026-12-06T11:00:00Z",
+}
+
 
 def customer(ident: str, **extra: str) -> dict[str, str]:
     return {
@@ -86,27 +104,12 @@ def test_orders_and_consent_use_the_import_rules_and_consent_needs_a_wording(
 ) -> None:
     client, tokens = app_and_tokens
     client.post("/api/v1/customers", json={"customers": [customer("C1")]}, headers=tokens["ingest"])
-    order = {
-        "id": "O1",
-        "customer_id": "C1",
-        "sku": "TEA",
-        "amount": "12.50",
-        "currency": "EUR",
-        "ordered_at": "2026-12-01T10:00:00Z",
-    }
-    orders = [order, {**order, "id": "O2", "customer_id": "NOBODY"}]
+    orders = [ORDER, {**ORDER, "id": "O2", "customer_id": "NOBODY"}]
     answer = client.post("/api/v1/orders", json={"orders": orders}, headers=tokens["ingest"])
     assert answer.status_code == 422
     assert answer.json()["errors"] == ["/orders/1/customer_id: unknown customer"]
     assert count(engine, ORDERS) == 1
-    grant = {
-        "customer_id": "C1",
-        "channel": "email",
-        "topic": "newsletter",
-        "status": "granted",
-        "source": "checkout",
-        "captured_at": "2026-12-06T11:00:00Z",
-    }
+    grant = {key: value for key, value in GRANT.items() if key != "wording"}
     no_wording = client.post("/api/v1/consent", json={"consent": [grant]}, headers=tokens["ingest"])
     assert no_wording.json()["errors"] == ["/consent/0/wording: is required"]
     assert count(engine, CONSENT_EVENT) == 0
@@ -193,25 +196,6 @@ def test_consent_by_the_customer_keeps_their_address_and_agent_as_evidence(
             for row in connection.execute(select(CONSENT_EVENT))
         }
     assert evidence == {"C1": ("203.0.113.7", "Shop/2.0"), "C2": (None, None)}
-
-
-ORDER = {
-    "id": "O1",
-    "customer_id": "C1",
-    "sku": "TEA",
-    "amount": "12.50",
-    "currency": "EUR",
-    "ordered_at": "2026-12-01T10:00:00Z",
-}
-GRANT = {
-    "customer_id": "C1",
-    "channel": "email",
-    "topic": "newsletter",
-    "status": "granted",
-    "source": "checkout",
-    "wording": "v3",
-    "captured_at": "2026-12-06T11:00:00Z",
-}
 
 
 def test_an_id_repeated_in_a_batch_warns_naming_both_items_and_the_counts_add_up(
