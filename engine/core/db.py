@@ -70,7 +70,11 @@ def in_memory(url: URL) -> bool:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; a URL that names no usable database is a ConfigError."""
+    """An engine for ``url``; a URL that names no usable database is a ConfigError.
+
+    Its errors never quote a statement's values (``hide_parameters``): they are names,
+    addresses and message bodies, and an error ends up in a log.
+    """
     url = normalise_url(url)
     try:
         parsed = make_url(url)
@@ -92,12 +96,12 @@ def make_engine(url: str) -> Engine:
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     try:
         # The dialect imports its driver here: psycopg, from the optional extra.
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
     except ImportError as exc:
         if not _driver_missing(exc):
             raise

@@ -39,6 +39,7 @@ from rapport.engine.web import (
 from rapport.engine.web.accesslog import AccessLog
 from rapport.engine.web.context import WebContext, error_page, http_error, not_found
 from rapport.engine.web.csrf import CrossSiteRefusal
+from rapport.engine.web.failures import UnexpectedErrors
 from rapport.engine.web.headers import SecurityHeaders
 from rapport.engine.web.limits import BodyLimit
 from rapport.engine.web.pages import Pages
@@ -90,6 +91,7 @@ def create_app(settings: Settings, engine: Engine, *, clock: Clock = utcnow) -> 
         routes=routes,
         middleware=[
             Middleware(SecurityHeaders),  # outermost: every answer gets the headers
+            Middleware(UnexpectedErrors),  # a 500 logged without the data it may quote
             *([Middleware(AccessLog)] if settings.web.access_log else []),
             Middleware(
                 BodyLimit,
@@ -102,6 +104,10 @@ def create_app(settings: Settings, engine: Engine, *, clock: Clock = utcnow) -> 
         ],
         exception_handlers={404: _not_found_handler, HTTPException: http_error},
     )
+    # A path with a trailing slash is a 404 like any other unknown path: Starlette's
+    # redirect would answer an API client with an empty 307, and build its Location
+    # from the request's Host header (docs/api.md).
+    app.router.redirect_slashes = False
     app.state.web = web
     # /readyz's database probe; `rapport run` adds scheduler_running and dispatch_problem.
     app.state.write_probe = health.WriteProbe(engine)
@@ -116,5 +122,6 @@ def create_metrics_app(settings: Settings, engine: Engine) -> Starlette:
         routes=[Route("/metrics", health.metrics, methods=["GET"])],
         middleware=[Middleware(BodyLimit, max_body_bytes=1024, max_webhook_body_bytes=1024)],
     )
+    app.router.redirect_slashes = False  # as the app's: no Location from Host
     app.state.metrics = health.MetricsSource(engine, settings.web.metrics_token)
     return app

@@ -63,6 +63,9 @@ def web_context(request: Request) -> WebContext:
 
 #: Paths whose callers are programs: their refusals are JSON, not pages.
 PROGRAM_PATHS = ("/webhooks/", "/api/")
+#: The ``error`` of a refusal under :data:`PROGRAM_PATHS` where Python's phrase is an
+#: older name (RFC 9110's, which newer Pythons use too): docs/api.md shows these.
+PHRASES = {413: "content too large", 422: "unprocessable content"}
 
 
 def not_found(request: Request) -> Response:
@@ -86,9 +89,8 @@ def error_page(request: Request, status: int, headers: Mapping[str, str] | None 
     instead (``{"error": ...}``, see docs/webhooks.md and docs/api.md).
     """
     if request.url.path.startswith(PROGRAM_PATHS):
-        return JSONResponse(
-            {"error": HTTPStatus(status).phrase.lower()}, status_code=status, headers=headers
-        )
+        phrase = PHRASES.get(status) or HTTPStatus(status).phrase.lower()
+        return JSONResponse({"error": phrase}, status_code=status, headers=headers)
     web = web_context(request)
     body = web.pages.render("error.html", request_language(request), status=status)
     return HTMLResponse(body, status_code=status, headers=headers)

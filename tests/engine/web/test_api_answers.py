@@ -6,18 +6,23 @@ where the database matters."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
+import httpx
 import pytest
-from factories import REPO
-from sqlalchemy import Engine
+from factories import REPO, insert_customer
+from sqlalchemy import Engine, text
 from starlette.testclient import TestClient
 
 from rapport.engine.core.config import Settings
 from rapport.engine.web.api_tokens import create_token
 from rapport.engine.web.app import create_app
 from rapport.engine.web.jsonbody import MAX_DEPTH
+from rapport.engine.web.server import BackgroundServer
+from tests.engine.web.test_api_messages import DATA, SHIPPED, settings_in
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 
@@ -52,3 +57,72 @@ def test_a_body_nested_to_the_limit_is_read_and_one_that_is_not_json_is_400(
     broken = client.post("/api/v1/customers", content=b'{"customers": [')
     assert broken.status_code == 400
     assert broken.json() == {"error": "the body is not valid JSON"}
+
+
+def test_a_body_over_the_limit_is_413_in_the_words_docs_api_md_shows(
+    client: TestClient,
+) -> None:
+    answer = client.post("/api/v1/customers", content=b"[" + b" " * (64 * 1024) + b"]")
+    assert answer.status_code == 413
+    assert answer.json() == {"error": "content too large"}
+    assert '{"error": "content too large"}' in (REPO / "docs" / "api.md").read_text("utf-8")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/events/", "/api/v1/openapi.json/", "/api/v1/token/"])
+def test_a_trailing_slash_under_api_is_a_json_404_not_a_redirect(
+    client: TestClient, path: str
+) -> None:
+    answer = client.request(
+        "POST" if "events" in path else "GET", f"{path}?token=x", headers={"Host": "evil.example"}
+    )
+    assert answer.status_code == 404 and "location" not in answer.headers
+    assert answer.json() == {"error": "not found"}
+
+
+@pytest.mark.parametrize("path", ["/admin/campaigns/", "/admin/report/", "/preferences/"])
+def test_a_trailing_slash_on_a_page_is_the_404_page_not_a_redirect(
+    client: TestClient, path: str
+) -> None:
+    answer = client.get(f"{path}?token=x", headers={"Host": "evil.example"})
+    assert answer.status_code == 404 and "location" not in answer.headers
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "evil.example" not in answer.text
+
+
+#: What makes the outbox refuse a message: on PostgreSQL a check whose violation's
+#: DETAIL quotes the whole row, on SQLite a trigger (the statement's values would be in
+#: the error without hide_parameters).
+CLOSE_THE_OUTBOX = {
+    "postgresql": "ALTER TABLE outbox_message ADD CONSTRAINT outbox_closed "
+    "CHECK (body_text NOT LIKE 'Hi%')",
+    "sqlite": "CREATE TRIGGER outbox_closed BEFORE INSERT ON outbox_message "
+    "BEGIN SELECT RAISE(ABORT, 'outbox_closed'); END",
+}
+
+
+def test_a_database_error_is_a_500_logged_without_the_message_or_the_customer(
+    engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    insert_customer(
+        engine, "C1", first_name="Ada", last_name="Lovelace", email="ada@example.com", locale="en"
+    )
+    token = create_token(engine, "mailer", "send", NOW)
+    with engine.begin() as connection:
+        connection.execute(text(CLOSE_THE_OUTBOX[engine.dialect.name]))
+    server = BackgroundServer(create_app(settings_in(tmp_path), engine, clock=lambda: NOW))
+    caplog.set_level(logging.INFO)
+    server.start()
+    try:
+        answer = httpx.post(
+            f"{server.url}/api/v1/messages",
+            json={**SHIPPED, "data": DATA},
+            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "k"},
+        )
+    finally:
+        server.stop()
+    assert answer.status_code == 500 and answer.json() == {"error": "internal server error"}
+    logged = caplog.text
+    assert "unexpected error answering POST /api/v1/messages" in logged
+    assert "outbox_closed" in logged and "IntegrityError" in logged  # what and where
+    for personal in ("Ada", "Lovelace", "ada@example.com", "O-1001", "Royal Mail", "t.example"):
+        assert personal not in logged

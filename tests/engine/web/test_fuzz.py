@@ -39,10 +39,10 @@ HOOK = "fuzz-hook"
 ADMIN = "fuzz-admin"
 NOW = datetime(2026, 5, 20, 12, tzinfo=UTC)
 
-#: What a client may get for a malformed request. 307: Starlette's redirect of a path
-#: with a trailing slash (``/preferences/`` to ``/preferences``); 401: the admin report
-#: without its token; 429 never (the limiter is set to its most lenient).
-ANSWERS = {200, 303, 307, 400, 401, 403, 404, 405, 413, 415, 422}
+#: What a client may get for a malformed request: never a redirect of a path with a
+#: trailing slash (that is a 404); 401: the admin report without its token; 429 never
+#: (the limiter is set to its most lenient).
+ANSWERS = {200, 303, 400, 401, 403, 404, 405, 413, 415, 422}
 PERSIAN = re.compile(r'<html lang="fa" dir="rtl">')
 
 FUZZ = settings(
