@@ -1,7 +1,7 @@
 """One customer's bad stored data never stops planning for the others (red team 2b,
 3b): values stored before the import checked them (inserted here straight into the
 tables) are a render error of that customer's message, or read on a day a little off,
-and every command showing the customer still answers. On SQLite and PostgreSQL."""
+and every command and admin page showing the customer still answers. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -13,9 +13,12 @@ from pathlib import Path
 import pytest
 from factories import REPO, TEST_SECRET, insert_customer, run_rapport
 from sqlalchemy import Engine, insert, select
+from starlette.testclient import TestClient
 
 from rapport.consent.store import grant
+from rapport.engine.core.config import Settings, WebConfig
 from rapport.engine.core.models import CUSTOMER, CUSTOMER_EVENT, ORDERS, OUTBOX
+from rapport.engine.web.app import create_app
 
 CAMPAIGN = """\
 name: How did your delivery go?
@@ -108,6 +111,17 @@ def test_a_customer_s_bad_stored_data_fails_their_message_and_the_others_are_pla
     ):
         shown = run_rapport(*command, cwd=tmp_path, env=env)
         assert shown.returncode == 0, (command, shown.stderr)
+    settings = Settings(
+        base_dir=tmp_path,
+        secret_key=TEST_SECRET,
+        campaigns_dir=campaigns,
+        templates_dir=templates,
+        web=WebConfig(report_token="admin"),
+    )
+    with TestClient(create_app(settings, engine)) as client:
+        for path in (f"/admin/campaigns/delivery?customer=C1&date={day}", "/admin/report"):
+            page = client.get(path, headers={"Authorization": "Bearer admin"})
+            assert page.status_code == 200, (path, page.text)
 
 
 def test_a_batch_the_database_refuses_names_the_customers_and_none_of_the_data(
