@@ -28,7 +28,6 @@ control characters).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 from collections import deque
 from typing import Any
@@ -150,7 +149,11 @@ class Wire(asyncio.Protocol):
             async with asyncio.timeout(self.timeout):
                 return [await waiter for waiter in waiters]
         except TimeoutError as exc:
+            self.close()  # a late reply would answer the next command
             raise aiosmtplib.SMTPReadTimeoutError("Timed out waiting for server response") from exc
+        except asyncio.CancelledError:
+            self.close()  # likewise: where the conversation stands is unknown
+            raise
 
     async def command(self, line: bytes) -> SMTPResponse:
         (reply,) = await self._replies(self._send(line, 1))
@@ -232,7 +235,10 @@ async def mail_transaction(
             addresses=(mail_from, rcpt_to),
         )
     except aiosmtplib.SMTPResponseException:
-        # Disconnected or refused on RSET: the original error is the one that counts.
-        with contextlib.suppress(ConnectionError, aiosmtplib.SMTPException):
+        # Disconnected or no answer to RSET: the original error is the one that counts,
+        # and the connection is not used again.
+        try:
             await wire.command(b"RSET\r\n")
+        except (ConnectionError, aiosmtplib.SMTPException):
+            wire.close()
         raise
