@@ -6,6 +6,7 @@ datetime is normalised to UTC on the way in and comes back aware on the way out.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from functools import lru_cache
@@ -13,6 +14,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.types import DateTime, TypeDecorator
+
+log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 #: The years a day named on the command line or a page may fall in (plan, explain,
@@ -39,19 +42,45 @@ def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
-def local_date(moment: datetime, timezone: str) -> date:
+def local_date(
+    moment: datetime, timezone: str, customer_id: str | None = None, what: str = "a date-time"
+) -> date:
     """The date ``moment`` falls on in ``timezone`` (a naive moment is taken as UTC).
 
     Stages, occasions and caps count the customer's days, not the server's. A moment
     whose local day lies outside Python's years 1-9999 (year 1 behind UTC, stored before
     imports bounded dates) is on its UTC date instead, a day off at most, rather than an
-    OverflowError that would stop planning and every page showing the customer.
+    OverflowError that would stop planning and every page showing the customer; given
+    the customer's id, :func:`out_of_range` says so.
     """
     utc = as_utc(moment)
     try:
         return utc.astimezone(zone(timezone)).date()
     except OverflowError:
+        if customer_id is not None:
+            out_of_range(customer_id, what)
         return utc.date()
+
+
+#: Customers :func:`out_of_range` has warned about in this process (bounded).
+_WARNED: set[str] = set()
+MAX_WARNED = 1000
+
+
+def out_of_range(customer_id: str, what: str) -> None:
+    """Warn, once a process per customer, that a stored instant of theirs lies outside
+    the dates a time zone can show (before 1900, as imports now refuse): it is taken on
+    its UTC day. The customer's id only, never the value."""
+    if customer_id in _WARNED or len(_WARNED) >= MAX_WARNED:
+        return
+    _WARNED.add(customer_id)
+    log.warning(
+        "customer %s: %s stored out of range (before 1900-01-01) is taken on its UTC "
+        "day; import the row again with a real date",
+        customer_id,
+        what,
+        extra={"customer_id": customer_id},
+    )
 
 
 def local_moment(day: date, at: time, timezone: str) -> datetime:

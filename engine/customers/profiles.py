@@ -21,7 +21,7 @@ from sqlalchemy.types import NullType, Numeric
 
 from rapport.engine.core.config import Settings
 from rapport.engine.core.models import CUSTOMER, CUSTOMER_EVENT, ORDERS
-from rapport.engine.core.timeutil import as_utc, zone
+from rapport.engine.core.timeutil import as_utc, out_of_range, zone
 from rapport.engine.customers.events import EventQuery, read_events
 from rapport.engine.customers.lifecycle import (
     EMPTY_HISTORY,
@@ -133,6 +133,7 @@ def _histories(
             day = moment.astimezone(zone(timezone)).date()
         except OverflowError:
             day = moment.date()
+            out_of_range(customer_id, "an order's ordered_at")
         lines[customer_id].append(
             _built(
                 OrderLine,

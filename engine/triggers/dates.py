@@ -57,7 +57,7 @@ def anniversary(
 ) -> Occasion | Miss:
     if customer.created_at is None:
         return no_occasion("no sign-up date on file")
-    signed_up = local_date(customer.created_at, customer.timezone)
+    signed_up = local_date(customer.created_at, customer.timezone, customer.id, "created_at")
     years = day.year - signed_up.year
     if years < 1 or same_day_in(day.year, signed_up) != day:
         return NO_OCCASION

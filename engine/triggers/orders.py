@@ -76,7 +76,7 @@ def welcome(
     if trigger.after == "signup":
         if customer.created_at is None:
             return no_occasion("no sign-up date on file")
-        if local_date(customer.created_at, customer.timezone) != since:
+        if local_date(customer.created_at, customer.timezone, customer.id, "created_at") != since:
             return NO_OCCASION
         return Occasion("welcome", "welcome:signup", day)
     history = customer.history

@@ -1,7 +1,8 @@
 """One customer's bad stored data never stops planning for the others (red team 2b,
 3b): values stored before the import checked them (inserted here straight into the
-tables) are a render error of that customer's message, or read on a day a little off,
-and every command and admin page showing the customer still answers. On SQLite and PostgreSQL."""
+tables) are a render error of that customer's message, or read on a day a little off
+with a warning naming the customer, and every command and admin page showing the
+customer still answers. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sqlalchemy import Engine, insert, select
 from starlette.testclient import TestClient
 
 from rapport.consent.store import grant
+from rapport.engine.core import timeutil
 from rapport.engine.core.config import Settings, WebConfig
 from rapport.engine.core.models import CUSTOMER, CUSTOMER_EVENT, ORDERS, OUTBOX
 from rapport.engine.web.app import create_app
@@ -93,6 +95,7 @@ def test_a_customer_s_bad_stored_data_fails_their_message_and_the_others_are_pla
     day = (today + timedelta(days=2)).isoformat()
     env = {"RAPPORT_SECRET_KEY": TEST_SECRET}
 
+    timeutil._WARNED.clear()  # once a process, and the commands run in this one
     planned = run_rapport("plan", "--date", day, cwd=tmp_path, env=env)
     assert planned.returncode == 1, planned.stderr  # a render error, the others planned
     with engine.connect() as connection:
@@ -100,6 +103,8 @@ def test_a_customer_s_bad_stored_data_fails_their_message_and_the_others_are_pla
     assert messaged == {"C1", "C3"}
     assert "InvalidOutput for customer C2" in planned.stdout + planned.stderr
     assert "x\x00y" not in planned.stdout + planned.stderr
+    warned = "customer C1: an order's ordered_at stored out of range (before 1900-01-01)"
+    assert warned in planned.stderr
     preview = run_rapport(
         "preview", "delivery", "--customer", "C2", "--date", day, cwd=tmp_path, env=env
     )
