@@ -75,11 +75,9 @@ def out_of_range(customer_id: str, what: str) -> None:
         return
     _WARNED.add(customer_id)
     log.warning(
-        "customer %s: %s stored out of range (before 1900-01-01) is taken on its UTC "
-        "day; import the row again with a real date",
-        customer_id,
-        what,
-        extra={"customer_id": customer_id},
+        "a stored date-time out of range (before 1900-01-01) is taken on its UTC day; "
+        "import the row again with a real date",
+        extra={"customer_id": customer_id, "field": what},
     )
 
 
