@@ -112,6 +112,7 @@ BIDI_CONTROLS = frozenset(
     ]
 )
 _NO_BIDI = str.maketrans(dict.fromkeys(BIDI_CONTROLS))
+_ANY_BIDI = re.compile("[" + "".join(sorted(BIDI_CONTROLS)) + "]")
 #: RFC 5322 field names: printable ASCII except space and colon.
 _HEADER_NAME = re.compile(r"^[!-9;-~]+$")
 #: Headers :func:`build_email` writes itself; extra headers may not replace them.
@@ -163,7 +164,8 @@ def strip_bidi_controls(text: str) -> str:
     >>> strip_bidi_controls("\u202eexe.pdf") == "exe.pdf"
     True
     """
-    return text.translate(_NO_BIDI)
+    # One scan for any of them first: translate() builds a new string, per character.
+    return text.translate(_NO_BIDI) if _ANY_BIDI.search(text) else text
 
 
 def check_header_value(name: str, value: str, field: str | None = None) -> None:

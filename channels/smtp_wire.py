@@ -47,9 +47,8 @@ _LINE_ENDINGS = re.compile(rb"\r\n|\n|\r(?!\n)")
 def data_payload(message: bytes) -> bytes:
     """``message`` as the DATA content goes on the wire: CRLF lines, leading dots
     doubled, then the terminating ``.`` line."""
-    if message.count(b"\n") != message.count(b"\r\n") or message.count(b"\r") != message.count(
-        b"\n"
-    ):
+    lines = message.count(b"\n")  # three counts: faster than any regex over 5 KB
+    if lines != message.count(b"\r") or lines != message.count(b"\r\n"):
         message = _LINE_ENDINGS.sub(b"\r\n", message)
     if not message.endswith(b"\r\n"):
         message += b"\r\n"
