@@ -75,6 +75,8 @@ class DecisionLog:
         self.run_id: int | None = None
         self.written = 0
         self._sql: str | None = None
+        #: PostgreSQL: no batch of this run has met a stored decision yet.
+        self._fresh = True
 
     def add(
         self, decision: Decision, reason: Reason | None = None, detail: str | None = None
@@ -107,7 +109,9 @@ class DecisionLog:
             self._sql = upsert_sql(connection.dialect.name, self.day, self.run_id, source)
         rows, self.rows = self.rows, []
         if postgresql:
-            _copy_upsert(connection, self._sql, rows)
+            assert self.run_id is not None
+            fresh = self.day if self._fresh else None
+            self._fresh = _copy_upsert(connection, self._sql, rows, self.run_id, fresh)
         else:
             # The driver's executemany of one prepared statement: no per-row work in
             # SQLAlchemy (a third of the time of ``connection.execute(table.insert(), dicts)``).
@@ -121,29 +125,55 @@ _INCOMING = "rapport_incoming_decisions"
 _COLUMNS = "customer_id, campaign, reason, detail, variant"
 
 
-def _copy_upsert(connection: Connection, sql: str, rows: list[tuple]) -> None:
-    """PostgreSQL: ``COPY`` the rows into a temporary table and upsert from there in one
-    statement. psycopg's executemany sends a statement per row (pipelined, but parsed
-    and planned one by one: ~40 ms a batch of 1,000, most of a broadcast's writing
-    time after the outbox's own COPY); this is a few milliseconds. ``ON CONFLICT DO
-    UPDATE`` refuses to touch a row twice in one statement, so a pair given twice
-    keeps its last decision, as the row-by-row upsert would."""
-    latest = {(row[0], row[1]): row for row in rows}
+def _copy_upsert(
+    connection: Connection, sql: str, rows: list[tuple], run_id: int, fresh: date | None
+) -> bool:
+    """PostgreSQL: write a batch's decisions with ``COPY``; returns whether the next
+    batch may again be copied straight into the table.
+
+    psycopg's executemany sends a statement per row (pipelined, but each parsed and
+    planned: ~40 ms a batch of 1,000, most of a broadcast's writing time after the
+    outbox's own COPY). While a run meets no stored decision (``fresh`` is then the
+    run's day: a day's first run) the rows are copied straight into ``plan_decision`` under a
+    savepoint; the first unique violation undoes that copy and, for it and the rest
+    of the run, the rows are copied into a temporary table and upserted from there
+    in one statement (``sql``). ``ON CONFLICT DO UPDATE`` refuses to touch a row twice
+    in one statement, so a pair given twice keeps its last decision, as the
+    row-by-row upsert would.
+    """
+    from psycopg.errors import UniqueViolation  # PostgreSQL only
+
+    latest = list({(row[0], row[1]): row for row in rows}.values())
     driver = connection.connection.driver_connection
     assert driver is not None  # None only for a closed connection
     cursor = driver.cursor()
     try:
+        if fresh is not None:
+            cursor.execute("SAVEPOINT rapport_decisions_copy")
+            try:
+                with cursor.copy(
+                    f"COPY plan_decision (day, {_COLUMNS}, plan_run) FROM STDIN"
+                ) as copy:
+                    for row in latest:
+                        copy.write_row((fresh, *row, run_id))
+            except UniqueViolation:
+                cursor.execute("ROLLBACK TO SAVEPOINT rapport_decisions_copy")
+            else:
+                cursor.execute("RELEASE SAVEPOINT rapport_decisions_copy")
+                return True
+            cursor.execute("RELEASE SAVEPOINT rapport_decisions_copy")
         cursor.execute(
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {_INCOMING} ON COMMIT DELETE ROWS AS "
             f"SELECT {_COLUMNS} FROM plan_decision WITH NO DATA"
         )
         with cursor.copy(f"COPY {_INCOMING} ({_COLUMNS}) FROM STDIN") as copy:
-            for row in latest.values():
+            for row in latest:
                 copy.write_row(row)
         cursor.execute(sql)
         cursor.execute(f"DELETE FROM {_INCOMING}")
     finally:
         cursor.close()
+    return False
 
 
 def plan_run_id(connection: Connection, day: date, started_at: datetime) -> int:

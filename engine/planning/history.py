@@ -13,6 +13,7 @@ from sqlalchemy import Connection, select
 
 from rapport.engine.core.models import OUTBOX, MessageStatus
 from rapport.engine.core.timeutil import local_date
+from rapport.engine.customers.profiles import tuples
 from rapport.engine.planning.caps import RecentMessage
 
 _COUNTED = (MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.SENT)
@@ -50,12 +51,16 @@ def history_for(
         ids = sorted(zones)
         queries = [OUTBOX.c.customer_id.in_(ids[i : i + 500]) for i in range(0, len(ids), 500)]
     for which in queries:
-        rows = connection.execute(select(*_HISTORY_COLUMNS).where(which, OUTBOX.c.send_at >= since))
+        # The driver's tuples (see ``tuples``): a status is its text, ``transactional``
+        # 0 or 1 on SQLite, ``send_at`` naive UTC (text on SQLite).
+        rows = tuples(connection, select(*_HISTORY_COLUMNS).where(which, OUTBOX.c.send_at >= since))
         for customer_id, campaign, channel, occasion, status, send_at, transactional in rows:
             if customer_id not in zones:
                 continue
             planned[customer_id].add((campaign, occasion))
             if status in _COUNTED and not transactional:
+                if isinstance(send_at, str):  # SQLite's text; naive UTC as stored
+                    send_at = datetime.fromisoformat(send_at)
                 local = local_date(send_at, zones[customer_id])
                 recent[customer_id].append(RecentMessage(campaign, channel, local, occasion))
     return dict(recent), dict(planned)
