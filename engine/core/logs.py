@@ -24,6 +24,10 @@ exception text and every field, has masked
 - signed tokens, the token segment of a link's path (``/unsubscribe/<token>``,
   ``/preferences/``, ``/confirm/``, ``/feedback/``) and any ``token=`` in a query
   string -> ``[token]``;
+- in a logged exception, a database error's text past its primary message
+  (PostgreSQL's ``DETAIL`` quotes the failing row): the traceback is written by
+  :func:`~rapport.engine.core.tracebacks.safe_traceback` (engines already hide a
+  statement's values, see :func:`~rapport.engine.core.db.make_engine`);
 
 and nothing else: dates, date-times, UUIDs, ids (``C-1234``, ``B0000001``, message
 ids, the planning lock's key), counts and durations are written as they are.
@@ -39,6 +43,8 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+
+from rapport.engine.core.tracebacks import safe_traceback
 
 # A signed link's path segment and a token in a query string, whatever they look like
 # (an admin's report token is any string the operator chose).
@@ -139,7 +145,12 @@ class RedactingFilter(logging.Filter):
         for name, value in fields(record).items():
             setattr(record, name, redact_field(name, value))
         if record.exc_info and not record.exc_text:
-            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            error = record.exc_info[1]
+            record.exc_text = redact(
+                safe_traceback(error)
+                if error is not None
+                else logging.Formatter().formatException(record.exc_info)
+            )
             record.exc_info = None
         elif record.exc_text:
             record.exc_text = redact(record.exc_text)

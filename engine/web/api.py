@@ -228,7 +228,7 @@ def _ingest_operation(kind: str, item: dict[str, Any], summary: str) -> dict[str
             "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
             "responses": {
                 "200": {"description": "Every item was valid", **result},
-                "400": _refusal("The body is not JSON"),
+                "400": _refusal("The body is not JSON, or is nested too deep"),
                 "401": _refusal("No token, or an unknown or revoked one"),
                 "403": _refusal("The token's scope is not ingest"),
                 "413": _refusal(f"Over {MAX_ITEMS} items, or a body over web.max_body_bytes"),

@@ -135,7 +135,8 @@ def message_paths(prefix: str, settings: Settings) -> dict[str, Any]:
 
 
 _REFUSALS = {
-    "400": "The body is not JSON, or the Idempotency-Key header is missing or too long",
+    "400": "The body is not JSON or is nested too deep, or the Idempotency-Key header is "
+    "missing or too long",
     "401": "No token, or an unknown or revoked token",
     "403": "The token's scope is not send",
     "409": "The Idempotency-Key was used for another request for this customer (also when "
