@@ -41,6 +41,7 @@ from rapport.engine.cli import (
 )
 from rapport.engine.cli.app import cli
 from rapport.engine.core.errors import NotFound, RapportError, UsageError, UserError
+from rapport.engine.core.tracebacks import describe
 
 EXIT_INVALID, EXIT_USAGE, EXIT_RUNTIME = 1, 2, 3
 
@@ -109,8 +110,11 @@ def main() -> None:
         if (failure := _database_error(exc)) is not None:
             _runtime_failure(failure, exc)
         # a bug: one line, the traceback only on request
-        said = _one_line(str(exc).strip().rstrip("."))
-        what = f"{type(exc).__name__}: {said}" if said else type(exc).__name__
+        if _from_database(exc):  # its text may quote the row (PostgreSQL's DETAIL)
+            what = _one_line(describe(exc))
+        else:
+            said = _one_line(str(exc).strip().rstrip("."))
+            what = f"{type(exc).__name__}: {said}" if said else type(exc).__name__
         hint = "" if debugging() else "; set RAPPORT_DEBUG=1 for the traceback"
         where = command or "rapport"
         _runtime_failure(f"unexpected error in {where}: {what}{hint}", exc, prefix="rapport")
@@ -162,7 +166,12 @@ def _database_error(exc: Exception) -> str | None:
     found = sys.modules.get("sqlalchemy.exc")
     if found is None or not isinstance(exc, (found.OperationalError, found.ProgrammingError)):
         return None
-    return f"database error: {getattr(exc, 'orig', exc)}"
+    return f"database error: {_one_line(describe(exc).split(') ', 1)[-1])}"
+
+
+def _from_database(exc: BaseException) -> bool:
+    """An error of SQLAlchemy or of a database driver: its text may quote data."""
+    return type(exc).__module__.split(".")[0] in ("sqlalchemy", "psycopg", "sqlite3")
 
 
 def _one_line(text: str, limit: int = 300) -> str:

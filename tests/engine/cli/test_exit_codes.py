@@ -131,6 +131,33 @@ def test_an_unexpected_message_is_one_line_without_control_characters(
     assert "\x1b" not in line and line.endswith("..." + HINT) and len(line) < 400
 
 
+def test_an_unexpected_database_error_never_prints_the_row_it_quotes(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, postgres_url: str
+) -> None:
+    """PostgreSQL's DETAIL line quotes the failing key or row (a name, an address)."""
+    from sqlalchemy import create_engine, exc
+
+    engine = create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE t (email text UNIQUE)")
+            connection.exec_driver_sql("INSERT INTO t VALUES ('ada@example.com')")
+        with pytest.raises(exc.IntegrityError) as raised, engine.begin() as connection:
+            connection.exec_driver_sql("INSERT INTO t VALUES ('ada@example.com')")
+    finally:
+        engine.dispose()
+    assert "ada@example.com" in str(raised.value)  # what the driver's text holds
+
+    def fail(*_: object, **__: object) -> None:
+        raise raised.value
+
+    monkeypatch.setattr("rapport.engine.reports.text.compute", fail)
+    result = run_rapport("report", cwd=workdir)
+    (line,) = result.stderr.splitlines()
+    assert result.returncode == 3 and "IntegrityError" in line and "duplicate key" in line
+    assert "ada@example.com" not in line
+
+
 @pytest.mark.parametrize("value", ["verbose", "10", "warn ing"])
 @pytest.mark.parametrize("command", [["report"], ["run", "--once"]])
 def test_a_bad_log_level_is_one_line_naming_the_variable_and_the_levels(
