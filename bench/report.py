@@ -163,14 +163,15 @@ def targets(result: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
         per_k = 1000 * channel["connections"] / max(channel["sink_count"], 1)
         out.append(("<= 3 SMTP connection set-ups / 1,000", f"{per_k:.2f}", per_k <= 3))
     if runs := result.get("decision_runs"):
-        # Summed over the with, without, without, with runs (bench/run.py).
-        stored, skipped = sum(runs["with"]), sum(runs["without"])
+        # The fastest of the with, with and the without, without runs (bench/run.py):
+        # what another process takes from a run only ever adds to its time.
+        stored, skipped = min(runs["with"]), min(runs["without"])
         cost = stored / max(skipped, 1e-9) - 1
         out.append(
             (
-                "storing plan decisions costs <= 10 % of the broadcast",
-                f"{cost:+.0%} ({' + '.join(f'{s:.1f}' for s in runs['with'])} s against "
-                f"{' + '.join(f'{s:.1f}' for s in runs['without'])} s)",
+                "storing plan decisions costs <= 10 % of the broadcast (fastest runs)",
+                f"{cost:+.0%} (with: {', '.join(f'{s:.1f}' for s in runs['with'])} s; "
+                f"without: {', '.join(f'{s:.1f}' for s in runs['without'])} s)",
                 cost <= 0.10,
             )
         )

@@ -185,7 +185,8 @@ def run(
             # The broadcast with every process, with and without storing its decisions
             # (issue 18: storing them may cost at most 10 % of the broadcast), each from
             # the same start, in the order with, without, without, with: a machine
-            # getting busier or quieter during the four weighs on both alike.
+            # getting busier or quieter during the four weighs on both alike, and the
+            # report sets the fastest of each against the other.
             runs: dict[str, list[PlanResult]] = {"with": [], "without": []}
             for label in ("with", "without", "without", "with"):
                 forget_campaign(engine, BROADCAST_ID)
