@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
             f"# {args.db}, {args.customers:,} customers: broadcast in one process {total:.1f} s, "
             f"{report.candidates:,} read, {report.inserted:,} queued; "
             f"{in_sql:.1f} s in {sum(s.calls for s in tracer.shapes.values()):,} statements "
-            "(SQLAlchemy's; the outbox COPY and the decisions' executemany go to the driver)\n"
+            "(SQLAlchemy's; the outbox and decision COPYs go to the driver, timed as [call] rows)\n"
         )
         ranked = sorted(tracer.shapes.values(), key=lambda s: -s.seconds)
         for shape in ranked[: args.top]:

@@ -131,3 +131,14 @@ def test_with_postfixs_sink_the_dispatch_command_sends_and_smtp_source_is_measur
     assert sources["reuse"]["sessions"] == 16
     targets = {name for name, _, _ in report.targets(result)}
     assert "email >= 0.5 of smtp-source (its default: a connection a message)" in targets
+
+
+def test_the_statement_profile_times_each_statement_of_a_broadcast(tmp_path: Path) -> None:
+    from bench import statements
+
+    out = tmp_path / "statements.txt"
+    assert statements.main(["--customers", "300", "--db", "sqlite", "--out", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("# sqlite, 300 customers: broadcast in one process")
+    assert "FROM customer WHERE" in text
+    assert "[call] rapport.engine.delivery.outbox.enqueue" in text
