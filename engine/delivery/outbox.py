@@ -134,8 +134,6 @@ def _copy_enqueue(connection: Connection, rows: Sequence[dict[str, Any]]) -> int
     (no indexes, emptied at commit) from which one statement moves them on, skipping
     those already planned exactly as the plain insert does.
     """
-    from psycopg.errors import UniqueViolation  # PostgreSQL only
-
     columns = list(rows[0])
     names = ", ".join(columns)
     # One session-local table per set of columns (callers differ in the columns they
@@ -151,19 +149,10 @@ def _copy_enqueue(connection: Connection, rows: Sequence[dict[str, Any]]) -> int
     try:
         # Nearly always nothing collides (the planner skipped what the outbox already
         # holds): copy straight into the table, as fast as COPY gets. A collision (a
-        # concurrent planner, a repeated transactional e-mail) fails the whole COPY;
-        # it is undone to the savepoint and the rows go the way that skips them.
-        cursor.execute("SAVEPOINT rapport_outbox_copy")
-        try:
-            with cursor.copy(f"COPY outbox_message ({names}) FROM STDIN") as copy:
-                for value in values:
-                    copy.write_row(value)
-        except UniqueViolation:
-            cursor.execute("ROLLBACK TO SAVEPOINT rapport_outbox_copy")
-        else:
-            cursor.execute("RELEASE SAVEPOINT rapport_outbox_copy")
+        # concurrent planner, a repeated transactional e-mail) undoes the whole copy,
+        # and the rows go the way that skips them.
+        if copied(cursor, f"COPY outbox_message ({names}) FROM STDIN", values):
             return len(rows)
-        cursor.execute("RELEASE SAVEPOINT rapport_outbox_copy")
         cursor.execute(
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {incoming} ON COMMIT DELETE ROWS AS "
             f"SELECT {names} FROM outbox_message WITH NO DATA"
@@ -180,6 +169,25 @@ def _copy_enqueue(connection: Connection, rows: Sequence[dict[str, Any]]) -> int
     finally:
         cursor.close()
     return inserted
+
+
+def copied(cursor: Any, statement: str, rows: Iterable[Sequence[Any]]) -> bool:
+    """PostgreSQL: ``COPY`` ``rows`` with ``statement`` (psycopg ``cursor``) under a
+    savepoint; on a unique violation the copy is undone and False returned, for the
+    caller's slower way that skips or merges what is already there."""
+    from psycopg.errors import UniqueViolation  # PostgreSQL only
+
+    cursor.execute("SAVEPOINT rapport_copy")
+    try:
+        with cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except UniqueViolation:
+        cursor.execute("ROLLBACK TO SAVEPOINT rapport_copy")
+        cursor.execute("RELEASE SAVEPOINT rapport_copy")
+        return False
+    cursor.execute("RELEASE SAVEPOINT rapport_copy")
+    return True
 
 
 def _naive_utc(value: datetime | None) -> datetime | None:

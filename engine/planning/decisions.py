@@ -141,27 +141,16 @@ def _copy_upsert(
     in one statement, so a pair given twice keeps its last decision, as the
     row-by-row upsert would.
     """
-    from psycopg.errors import UniqueViolation  # PostgreSQL only
+    from rapport.engine.delivery.outbox import copied  # PostgreSQL only
 
     latest = list({(row[0], row[1]): row for row in rows}.values())
     driver = connection.connection.driver_connection
     assert driver is not None  # None only for a closed connection
     cursor = driver.cursor()
     try:
-        if fresh is not None:
-            cursor.execute("SAVEPOINT rapport_decisions_copy")
-            try:
-                with cursor.copy(
-                    f"COPY plan_decision (day, {_COLUMNS}, plan_run) FROM STDIN"
-                ) as copy:
-                    for row in latest:
-                        copy.write_row((fresh, *row, run_id))
-            except UniqueViolation:
-                cursor.execute("ROLLBACK TO SAVEPOINT rapport_decisions_copy")
-            else:
-                cursor.execute("RELEASE SAVEPOINT rapport_decisions_copy")
-                return True
-            cursor.execute("RELEASE SAVEPOINT rapport_decisions_copy")
+        direct = f"COPY plan_decision (day, {_COLUMNS}, plan_run) FROM STDIN"
+        if fresh is not None and copied(cursor, direct, ((fresh, *r, run_id) for r in latest)):
+            return True
         cursor.execute(
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {_INCOMING} ON COMMIT DELETE ROWS AS "
             f"SELECT {_COLUMNS} FROM plan_decision WITH NO DATA"

@@ -13,12 +13,13 @@ large run into ranges and shares them between processes (:mod:`rapport.engine.pl
 
 from __future__ import annotations
 
+import functools
 import gc
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import ColumnElement, Engine
 from sqlalchemy.exc import DBAPIError
@@ -56,6 +57,9 @@ from rapport.engine.rendering.renderer import (
 from rapport.engine.rendering.sms_encoding import count_sms
 from rapport.engine.triggers import event_query
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
 #: Called with each message planned (after it rendered).
 PlannedCallback = Callable[[Decision, RenderedMessage], None]
 
@@ -92,6 +96,25 @@ class PlanReport:
         self.render_errors.extend(other.render_errors)
 
 
+def _collector_frozen(function: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run ``function`` with what already lives (compiled templates, settings, caches,
+    modules) moved out of the garbage collector's reach, given back at the end: every
+    full collection would otherwise walk it again, and a run allocates enough
+    (profiles, orders, contexts) to start many; reading a batch took up to twice as
+    long in a large process."""
+
+    @functools.wraps(function)
+    def frozen(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        gc.freeze()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            gc.unfreeze()
+
+    return frozen
+
+
+@_collector_frozen
 def plan_range(
     engine: Engine,
     settings: Settings,
@@ -117,49 +140,6 @@ def plan_range(
     ``before_write`` is called after each batch is planned, before it is written (a
     daemon renews its shard's lease there; what it raises ends the run unwritten).
     """
-    # What lives through the run (compiled templates, settings, caches, modules) is
-    # moved out of the collector's reach while it runs: every full collection would
-    # otherwise walk it again, and a run allocates enough (profiles, orders, contexts)
-    # to start many; reading a batch took up to twice as long. Given back at the end.
-    gc.freeze()
-    try:
-        return _plan_range(
-            engine,
-            settings,
-            campaigns,
-            day,
-            now,
-            renderer=renderer,
-            signer=signer,
-            dry_run=dry_run,
-            on_planned=on_planned,
-            customer_ids=customer_ids,
-            co_purchase=co_purchase,
-            id_range=id_range,
-            where=where,
-            before_write=before_write,
-        )
-    finally:
-        gc.unfreeze()
-
-
-def _plan_range(
-    engine: Engine,
-    settings: Settings,
-    campaigns: Sequence[Campaign],
-    day: date,
-    now: datetime,
-    *,
-    renderer: Renderer,
-    signer: Signer,
-    dry_run: bool,
-    on_planned: PlannedCallback | None,
-    customer_ids: Sequence[str] | None,
-    co_purchase: CoPurchase | None,
-    id_range: IdRange | None,
-    where: ColumnElement[bool] | None,
-    before_write: Callable[[], None] | None,
-) -> PlanReport:
     report = PlanReport(day=day)
     # ``retention.decision_days: 0`` keeps none (explain then always recomputes).
     keep = not dry_run and settings.retention.decision_days > 0
