@@ -24,6 +24,7 @@ from rapport.engine.reports.html import to_html
 
 Format = Literal["text", "json", "html"]
 
+
 def to_json(report: dict[str, Any]) -> str:
     """The figures as JSON, readable (non-ASCII kept) and still safe on a terminal:
     DEL, C1 and bidi controls, which JSON leaves raw, are written as ``\\u`` escapes
