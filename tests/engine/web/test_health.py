@@ -200,21 +200,35 @@ def test_rapport_runs_readyz_checks_its_scheduler_and_dispatch_ticks(
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
     env["RAPPORT_SECRET_KEY"] = "health"
-    daemon = subprocess.Popen(
-        [str(Path(sys.executable).parent / "rapport"), "--config", str(config), "run"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    log_path = tmp_path / "daemon.log"
+    with log_path.open("wb") as log_file:
+        daemon = subprocess.Popen(
+            [str(Path(sys.executable).parent / "rapport"), "--config", str(config), "run"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
+        )
     try:
-        answer = None
+        # Ask only once this daemon says it started (its signal handlers are in place
+        # by then) and that it listens on the port: another test's server could have
+        # taken a port this one found free a moment before.
         deadline = time.monotonic() + 30
-        while answer is None and time.monotonic() < deadline:
+        said = ""
+        while "daemon started" not in said and time.monotonic() < deadline:
+            assert daemon.poll() is None, said
+            time.sleep(0.1)
+            said = log_path.read_text(encoding="utf-8", errors="replace")
+        assert f"listens on http://127.0.0.1:{port}/" in said, said
+        answer = None
+        while time.monotonic() < deadline:
             try:
                 answer = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
             except httpx.TransportError:
-                time.sleep(0.1)
+                answer = None
+            if answer is not None and answer.status_code == 200:
+                break
+            time.sleep(0.1)
         assert answer is not None and answer.status_code == 200, answer
         assert answer.json()["checks"] == {
             "database": "ok",
