@@ -224,13 +224,29 @@ def start_rapport_process(*args: str, cwd: Path, env: dict[str, str]):  # type: 
     ``kill()``, ``join()``, ``exitcode``), with exactly ``env`` as its environment.
 
     It is forked from multiprocessing's fork server, a clean process that has imported
-    Rapport once, so a start costs milliseconds instead of an interpreter's start-up;
-    tests that start many processes (the SIGKILL test) use it. Output goes nowhere.
+    Rapport's dispatch stack once, so a start costs milliseconds instead of an
+    interpreter's start-up; tests that start many processes (the SIGKILL test) use it.
+    Output goes nowhere.
     """
     import multiprocessing
 
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["rapport.engine.cli.main", "factories"])
+    # The commands import their heavy modules inside the command (start-up stays fast),
+    # so the fork server imports them once here, or every start would pay for them again.
+    context.set_forkserver_preload(
+        [
+            "rapport.engine.cli.main",
+            "rapport.engine.cli.jsonout",
+            "rapport.engine.core.config",
+            "rapport.engine.core.db",
+            "rapport.engine.delivery.outcomes",
+            "rapport.engine.runtime.daemon",
+            "rapport.engine.runtime.dispatchers",
+            "rapport.channels.smtp",
+            "rapport.channels.http_sms",
+            "factories",
+        ]
+    )
     process = context.Process(
         target=_rapport_in_child, args=(list(args), dict(env), str(cwd)), daemon=True
     )
