@@ -15,6 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import holidays
+from babel import Locale, UnknownLocaleError, parse_locale
+from babel.core import get_global
 
 from rapport.engine.triggers.names import join_names, polish
 
@@ -130,19 +132,45 @@ def holiday_countries(
 
 
 def _best_language(country: str, locale: str) -> str | None:
-    """The calendar's language closest to ``locale`` (fa_IR, then any fa_*), if any."""
+    """The calendar's language closest to ``locale``: the locale itself (fa_IR), else
+    one of its language in its script, else any of its language (fa_*).
+
+    The script comes from CLDR's likely subtags, so a Traditional Chinese reader
+    (``zh_Hant``, ``zh_HK``, ``zh_Hant_HK``) in a calendar that has ``zh_CN`` and
+    ``zh_TW`` names reads the ``zh_TW`` ones, and a Simplified one (``zh``, ``zh_SG``)
+    the ``zh_CN`` ones, wherever they live."""
     calendar = _probe(country)
     if calendar is None:
         return None
     supported = getattr(calendar, "supported_languages", ()) or ()
-    language = locale.replace("-", "_").split("_")[0].lower()
+    wanted = locale.replace("-", "_")
+    language = wanted.split("_")[0].lower()
     for candidate in supported:
-        if candidate.replace("-", "_").lower() == locale.replace("-", "_").lower():
+        if candidate.replace("-", "_").lower() == wanted.lower():
             return candidate
-    for candidate in supported:
-        if candidate.replace("-", "_").split("_")[0].lower() == language:
-            return candidate
-    return None
+    same = [c for c in supported if c.replace("-", "_").split("_")[0].lower() == language]
+    script = _script(wanted)
+    return next((c for c in same if _script(c) == script), same[0] if same else None)
+
+
+@lru_cache(maxsize=256)
+def _script(locale: str) -> str:
+    """The script ``locale`` is written in, by CLDR's likely subtags ('zh_HK' -> 'Hant',
+    'zh' -> 'Hans'); '' for a tag Babel cannot read."""
+    tag = locale.replace("-", "_")
+    try:
+        written = parse_locale(tag)[2]  # a script the tag names wins ('zh_Hant_CN')
+        parsed = Locale.parse(tag)
+    except (UnknownLocaleError, ValueError, TypeError):
+        return ""
+    if written or parsed.script:
+        return str(written or parsed.script)
+    likely = get_global("likely_subtags")
+    for key in (f"{parsed.language}_{parsed.territory}", parsed.language):
+        parts = str(likely.get(key, "")).split("_")
+        if len(parts) == 3:
+            return parts[1]
+    return ""
 
 
 @lru_cache(maxsize=256)

@@ -89,3 +89,50 @@ def test_a_day_of_several_holidays_joins_them_as_the_language_does() -> None:
     assert holiday_name("IR", day, "fa_IR") == "جشن نوروز؛ عید سعید فطر"
     assert holiday_name("IR", day, "en") == "Eid al-Fitr; Nowruz"
     assert join_names(["元旦", "春节"], "zh") == "元旦；春节"
+
+
+# -- the customer's script (issue 17, points 3 and 9) ---------------------------------------
+
+SPRING_FESTIVAL = date(2027, 2, 6)
+
+
+@pytest.mark.parametrize(
+    ("country", "locale"),
+    [
+        ("CN", "zh_Hant"),  # a Traditional reader in mainland China
+        ("CN", "zh_HK"),
+        ("CN", "zh_Hant_CN"),
+        ("HK", "zh_Hant_HK"),  # CLDR's full tag for Hong Kong
+        ("MO", "zh_Hant"),
+        ("SG", "zh_TW"),  # a calendar with no Chinese names at all: English, not Simplified
+    ],
+)
+def test_a_traditional_chinese_reader_gets_traditional_holiday_names(
+    country: str, locale: str
+) -> None:
+    from tests.engine.core.test_traditional_chinese_catalog import simplified_in
+
+    found = 0
+    for year in YEARS:
+        for day in sorted(holidays.country_holidays(country, years=year)):
+            for english in celebrated_on(country, day):
+                name = holiday_name(country, day, locale, english=english)
+                assert name is not None and not simplified_in(name), (day, english, name)
+                found += bool(re.search(f"[{CJK}]", name))
+    assert found or country == "SG"
+    if country == "CN":
+        name = holiday_name("CN", SPRING_FESTIVAL, locale, "Chinese New Year (Spring Festival)")
+        assert name == "春節"
+
+
+@pytest.mark.parametrize(
+    ("country", "locale"), [("TW", "zh"), ("HK", "zh_CN"), ("MO", "zh_Hans_MO"), ("HK", "zh_SG")]
+)
+def test_a_simplified_chinese_reader_gets_simplified_names_wherever_they_live(
+    country: str, locale: str
+) -> None:
+    (english,) = celebrated_on(country, SPRING_FESTIVAL)
+    simplified = holidays.country_holidays(country, years=2027, language="zh_CN")
+    assert holiday_name(country, SPRING_FESTIVAL, locale, english=english) == polish(
+        simplified[SPRING_FESTIVAL], locale
+    )
