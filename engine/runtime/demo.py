@@ -35,8 +35,9 @@ from sqlalchemy import Engine, func, select
 
 from rapport.consent.tokens import Signer
 from rapport.engine.campaigns.model import require_campaigns
-from rapport.engine.core.config import ChannelConfig, DatabaseConfig, Settings
+from rapport.engine.core.config import ChannelConfig, DatabaseConfig, Settings, load_settings
 from rapport.engine.core.db import make_engine, upgrade
+from rapport.engine.core.keys import stored_key
 from rapport.engine.core.models import OUTBOX
 from rapport.engine.customers.importer import Kind, import_file
 from rapport.engine.customers.sample import MARKETS, generate
@@ -221,7 +222,7 @@ def run_demo(
     echo(f"  {database} {program}{config} explain {example} --date {the_day.isoformat()}")
     on_day = f"--date {the_day.isoformat()}"
     echo(f"  {database} {program}{config} preview {campaign} --customer {example} {on_day}")
-    serve, note = serve_command(settings, program, config_file)
+    serve, note = serve_command(settings, program, config_file, demo_key=stored_key(engine))
     echo("")
     echo("Open the links in these messages (preferences, unsubscribe, feedback) with the web app:")
     echo(f"  {serve}")
@@ -263,17 +264,24 @@ def print_history(past: History, echo: Echo) -> None:
 _LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
-def serve_command(settings: Settings, program: str, config_file: Path | None) -> tuple[str, str]:
+def serve_command(
+    settings: Settings, program: str, config_file: Path | None, *, demo_key: str | None = None
+) -> tuple[str, str]:
     """The ``rapport serve`` command that opens the demo's links, and a note (empty
     when none is needed).
 
     It names the demo's database (its signing key is there) by absolute path, clears
     an exported ``RAPPORT_SECRET_KEY`` (which would win over that key), and listens
     where ``web.base_url`` points when that is this machine; a base URL elsewhere is
-    only reachable through whatever serves it there, which the note says.
+    only reachable through whatever serves it there, which the note says. A
+    ``secret_key`` written in ``config_file`` would win over the database's key too,
+    and no variable can clear it: the command then gives ``demo_key``, the demo
+    database's own key (kept in that database file anyway), as ``RAPPORT_SECRET_KEY``.
     """
     env = []
-    if os.environ.get("RAPPORT_SECRET_KEY"):
+    if demo_key is not None and _file_sets_key(config_file):
+        env.append(f"RAPPORT_SECRET_KEY={shlex.quote(demo_key)}")
+    elif os.environ.get("RAPPORT_SECRET_KEY"):
         env.append("RAPPORT_SECRET_KEY=")
     env.append(f"RAPPORT_DATABASE_URL={shlex.quote(settings.database_url)}")
     words = [*env, program, "serve"]
@@ -291,6 +299,11 @@ def serve_command(settings: Settings, program: str, config_file: Path | None) ->
     else:
         note = f"the links point to web.base_url, {web.base_url}: serve them there"
     return " ".join(words), note
+
+
+def _file_sets_key(config_file: Path | None) -> bool:
+    """Whether the configuration file itself writes ``secret_key``."""
+    return config_file is not None and bool(load_settings(config_file, environ={}).secret_key)
 
 
 _LINK = re.compile(r"https?://[^\s\"'<>]+/preferences/[^\s\"'<>]+")

@@ -53,25 +53,30 @@ def links_in(path: Path) -> list[str]:
     return sorted(set(found))
 
 
-@pytest.fixture
-def demo(tmp_path: Path) -> tuple[Path, str, int]:
-    """The demo run as a user runs it; returns its folder, output and the links' port."""
+def run_demo(folder: Path, more_config: str = "") -> tuple[Path, str, int]:
+    """The demo run as a user runs it in ``folder``, with an operator's RAPPORT_SECRET_KEY
+    exported; returns the folder, the output and the links' port."""
     port = free_port()
-    (tmp_path / "config.yaml").write_text(
+    (folder / "config.yaml").write_text(
         f"campaigns_dir: {REPO / 'campaigns'}\ntemplates_dir: {REPO / 'templates'}\n"
-        f"web:\n  base_url: http://127.0.0.1:{port}\n",
+        f"web:\n  base_url: http://127.0.0.1:{port}\n{more_config}",
         encoding="utf-8",
     )
     result = subprocess.run(
         [RAPPORT, "demo", "--date", "2026-11-26", "--customers", "120"],
-        cwd=tmp_path,
+        cwd=folder,
         env=environment(RAPPORT_SECRET_KEY="the-operators-own-key"),
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert result.returncode == 0, result.stderr
-    return tmp_path, result.stdout, port
+    return folder, result.stdout, port
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> tuple[Path, str, int]:
+    return run_demo(tmp_path)
 
 
 def printed_serve_command(output: str) -> str:
@@ -82,20 +87,42 @@ def printed_serve_command(output: str) -> str:
     return lines[start + 1].strip()
 
 
-def test_the_printed_serve_command_opens_every_link_of_the_demo_outbox(
-    demo: tuple[Path, str, int],
-) -> None:
-    folder, output, port = demo
-    command = printed_serve_command(output)
+def split_assignments(command: str) -> tuple[dict[str, str], list[str]]:
+    """The variable assignments a shell applies to the command, and its words."""
     words = shlex.split(command)
     assignments = {}
     while "=" in words[0] and not words[0].startswith("/"):
         name, _, value = words.pop(0).partition("=")
         assignments[name] = value
+    return assignments, words
+
+
+def test_the_printed_serve_command_opens_every_link_of_the_demo_outbox(
+    demo: tuple[Path, str, int],
+) -> None:
+    folder, output, port = demo
+    assignments, words = split_assignments(printed_serve_command(output))
     assert assignments.get("RAPPORT_SECRET_KEY") == ""  # the exported key is cleared
     assert assignments["RAPPORT_DATABASE_URL"].startswith("sqlite:////")  # absolute
     assert words[0] == RAPPORT and words[1] == "serve"
+    open_the_links(folder, output, port, assignments, words)
 
+
+def test_the_links_open_when_config_yaml_writes_a_secret_key(tmp_path: Path) -> None:
+    """A ``secret_key`` in config.yaml would win over the demo database's key, and no
+    variable can clear it: the printed command names the demo's own key instead."""
+    folder, output, port = run_demo(tmp_path, "secret_key: the-operators-file-key\n")
+    assignments, words = split_assignments(printed_serve_command(output))
+    open_the_links(folder, output, port, assignments, words)
+    named = assignments["RAPPORT_SECRET_KEY"]  # the demo's key, never the operator's
+    assert named not in ("", "the-operators-file-key", "the-operators-own-key")
+
+
+def open_the_links(
+    folder: Path, output: str, port: int, assignments: dict[str, str], words: list[str]
+) -> None:
+    """Run the printed command as printed, in the demo's folder, and open every link of
+    a sample of the outbox's e-mails and the summary's example link."""
     process = subprocess.Popen(
         words,
         cwd=folder,
