@@ -11,6 +11,11 @@ its FILE:LINE listing what it may be, never a setting silently ignored.
   stored.
 * ``caps.channels`` keys are configured channels' names (the planner counts per
   channel); a kind with no channel of that name is refused, naming the channels.
+* ``tiers.base_currency`` and the keys of ``tiers.rates`` are ISO 4217 codes in
+  capitals, as orders' currencies are stored and looked up (a rate under ``eur`` or
+  ``EURR`` would leave every EUR order counting as 0 spend).
+* The keys of ``sender.from_name`` and ``sender.sms_signature`` are locales Babel knows
+  (one under ``faa`` would never be used).
 * Every channel has a kind: its ``kind``, or its name when that is a kind.
 * ``transactional_topics`` are short lower-case names, listed once, none of them also
   in ``topics``: a topic is marketing (consent) or transactional, never both.
@@ -58,6 +63,8 @@ def check_keys(settings: Settings) -> None:
         *_channel_kinds(settings),
         *_quiet_hours(settings),
         *_caps(settings),
+        *_currencies(settings),
+        *_sender_locales(settings),
         *_transactional_topics(settings),
     ]
     if errors:
@@ -173,9 +180,45 @@ def _caps(settings: Settings) -> Iterator[tuple[Loc, str]]:
         yield ("caps", "channels", key), message
 
 
+def _currencies(settings: Settings) -> Iterator[tuple[Loc, str]]:
+    """The base currency and every rate's key: ISO 4217 codes in capitals."""
+    tiers = settings.tiers
+    named: list[tuple[Loc, str]] = [(("tiers", "base_currency"), tiers.base_currency)]
+    named += [(("tiers", "rates", code), code) for code in tiers.rates]
+    for where, code in named:
+        if code not in _currency_codes():
+            close = difflib.get_close_matches(code.upper(), sorted(_currency_codes()), n=1)
+            yield (
+                where,
+                f"{code!r} is not an ISO 4217 currency code in capitals (e.g. USD, EUR, IRR), "
+                "as orders' currencies are stored"
+                + (f"; did you mean {close[0]!r}?" if close else ""),
+            )
+
+
+def _sender_locales(settings: Settings) -> Iterator[tuple[Loc, str]]:
+    """Per-locale sender texts are keyed by locales that exist."""
+    from rapport.engine.core.i18n import known_locale
+
+    for key in ("from_name", "sms_signature"):
+        for tag in getattr(settings.sender, key):
+            try:
+                known_locale(tag)
+            except ValueError as exc:
+                yield ("sender", key, tag), str(exc)
+
+
 def _close(key: str, names: Iterable[str]) -> str:
     close = difflib.get_close_matches(key, list(names), n=1)
     return f"did you mean {close[0]!r}? " if close else ""
+
+
+@lru_cache(maxsize=1)
+def _currency_codes() -> frozenset[str]:
+    """ISO 4217 codes, as Babel lists them (the importer's own list)."""
+    from babel.numbers import list_currencies
+
+    return frozenset(list_currencies())
 
 
 @lru_cache(maxsize=1)

@@ -195,6 +195,45 @@ def test_a_channel_whose_name_is_not_a_kind_needs_one(tmp_path: Path) -> None:
     ]
 
 
+# --------------------------------------------------------------------------- currencies, locales
+
+
+def test_a_rate_for_a_currency_code_that_does_not_exist_is_refused(tmp_path: Path) -> None:
+    """Orders are matched to ``tiers.rates`` by their stored code (capitals): a rate
+    under ``EURR`` or ``eur`` would leave every EUR order counting as 0 spend."""
+    found = problems_of(tmp_path, "tiers:\n  rates:\n    USD: 1\n    EURR: 1.08\n    eur: 1.1\n")
+    assert found == [
+        "4: tiers.rates.EURR: 'EURR' is not an ISO 4217 currency code in capitals (e.g. USD, "
+        "EUR, IRR), as orders' currencies are stored; did you mean 'EUR'?",
+        "5: tiers.rates.eur: 'eur' is not an ISO 4217 currency code in capitals (e.g. USD, "
+        "EUR, IRR), as orders' currencies are stored; did you mean 'EUR'?",
+    ]
+
+
+def test_the_base_currency_is_an_iso_4217_code(tmp_path: Path) -> None:
+    found = problems_of(tmp_path, "tiers:\n  base_currency: USDD\n")
+    assert found == [
+        "2: tiers.base_currency: 'USDD' is not an ISO 4217 currency code in capitals (e.g. "
+        "USD, EUR, IRR), as orders' currencies are stored; did you mean 'USD'?"
+    ]
+    fine = loaded(tmp_path, "tiers:\n  base_currency: EUR\n  rates: {USD: 0.93, IRR: 0.00002}\n")
+    assert fine.tiers.base_currency == "EUR"
+
+
+def test_a_sender_text_for_a_locale_that_does_not_exist_is_refused(tmp_path: Path) -> None:
+    """A From name under ``faa`` would never be used: Persian mail would go out under
+    the from_address's own name, silently."""
+    found = problems_of(
+        tmp_path, "sender:\n  from_name:\n    faa: X\n  sms_signature:\n    xx_YY: Y\n"
+    )
+    assert found == [
+        "3: sender.from_name.faa: 'faa' is not a known locale (e.g. en, fa_IR, zh_Hant)",
+        "5: sender.sms_signature.xx_YY: 'xx_YY' is not a known locale (e.g. en, fa_IR, zh_Hant)",
+    ]
+    fine = loaded(tmp_path, "sender:\n  from_name: {fa: X, zh_Hant: Y, en-GB: Z}\n")
+    assert set(fine.sender.from_name) == {"fa", "zh_Hant", "en-GB"}
+
+
 # --------------------------------------------------------------------------- adapter options
 
 
