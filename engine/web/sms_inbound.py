@@ -18,7 +18,7 @@ Which texts are keywords is :mod:`rapport.engine.core.keywords`, with the local 
 * YES (or a local confirm word, بله, 确认 ...): grants the SMS topics the sender's
   customers switched on in the preference centre and have pending since at most
   ``web.confirm_link_days`` (7 days), source ``sms_reply``, wording
-  ``sms-confirm-v1 keyword:<WORD>`` (:mod:`rapport.consent.confirmation`). With nothing
+  ``sms-confirm-v2 keyword:<WORD>`` (:mod:`rapport.consent.confirmation`). With nothing
   pending in the window, YES does what START does (providers such as Twilio treat
   YES as an opt-in word and unblock the number on it, so the two must agree): only
   what a keyword withdrew is re-granted, else the reply says there is nothing to

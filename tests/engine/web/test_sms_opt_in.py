@@ -15,17 +15,19 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from factories import consent_trail
+from factories import REPO, consent_trail
 from pydantic import ValidationError
 from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
 from rapport.channels.recording import RecordingChannel
 from rapport.consent.confirmation import SMS_CONFIRM_WORDING
+from rapport.consent.store import UNSUBSCRIBE_LINK_WORDING
 from rapport.consent.tokens import Purpose, Signer, TokenClaims
 from rapport.engine.core.i18n import ui_language
 from rapport.engine.core.keywords import KeywordAction, SMSKeywords, match_keyword, reply_word
@@ -34,7 +36,7 @@ from rapport.engine.delivery.dispatch import Dispatcher
 from rapport.engine.rendering.sms_encoding import count_sms
 from rapport.engine.web.app import create_app
 from rapport.engine.web.pages import Pages
-from rapport.engine.web.preferences import WORDING
+from rapport.engine.web.preferences import CONFIRM_WORDING, WORDING
 from rapport.engine.web.server import BackgroundServer
 from rapport.engine.web.sms_inbound import (
     CONFIRM_NOTHING_REPLY,
@@ -377,6 +379,21 @@ def test_each_wording_version_names_one_text(engine: Engine, client: TestClient)
         "the page's SMS terms changed: give engine.web.preferences.WORDING a new version "
         "and pin it here"
     )
+
+
+def test_the_docs_name_each_text_by_the_version_recorded_now() -> None:
+    """An operator reading the evidence checks it against README.md and docs/: every
+    version of a built-in text they name is the one Rapport records today."""
+    current = {SMS_CONFIRM_WORDING, WORDING, CONFIRM_WORDING, UNSUBSCRIBE_LINK_WORDING}
+    names = "|".join(re.escape(version.rsplit("-v", 1)[0]) for version in current)
+    named = re.compile(rf"\b(?:{names})-v\d+\b")
+    stale = sorted(
+        f"{page.relative_to(REPO)}: {version}"
+        for page in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+        for version in set(named.findall(page.read_text(encoding="utf-8")))
+        if version not in current
+    )
+    assert stale == [], f"name the versions recorded now ({sorted(current)}): {stale}"
 
 
 # -- in a browser -----------------------------------------------------------------------
