@@ -15,6 +15,7 @@ inputs and is charged after the fact (:meth:`Guards.made`).
 
 from __future__ import annotations
 
+import codecs
 import inspect
 import math
 import re
@@ -25,7 +26,13 @@ from typing import Any
 from jinja2.utils import Cycler, Namespace
 
 from rapport.engine.rendering import budget
-from rapport.engine.rendering.budget import PER_ITEM, WIDE, Limits, TemplateTooLarge
+from rapport.engine.rendering.budget import (
+    PER_ITEM,
+    WIDE,
+    Limits,
+    TemplateTooLarge,
+    TemplateTooSlow,
+)
 from rapport.engine.rendering.reach import reach
 
 __all__ = ["MAX_INT_BITS", "Guards"]
@@ -45,6 +52,15 @@ _PADDING = frozenset({"center", "ljust", "rjust", "zfill"})
 MAX_INT_BITS = 1 << 16
 #: Strings shorter than this are not charged where they are made (see Guards.made).
 _SHORT = 4096
+#: Codecs written in Python whose time grows with the square of the text (idna runs
+#: punycode on each label), and the characters (or bytes) they may take: a domain
+#: name's 253 fit, and no deadline can stop one call once it has started.
+_QUADRATIC_CODECS = frozenset({"punycode", "idna"})
+MAX_QUADRATIC_CODEC_CHARS = 256
+#: Characters squared over the width that one wordwrap may take: textwrap copies the
+#: rest of a word (or of a run of spaces) longer than the width for every piece it
+#: breaks off, so 131,072 spaces at width 1 took 3.5 s; this bound is about 0.2 s.
+MAX_WORDWRAP_STEPS = 1 << 30
 #: Values a literal may hold that reach no further than themselves.
 _SCALARS = frozenset({int, float, bool, type(None)})
 #: What :func:`~rapport.engine.rendering.reach.reach` measures item by item.
@@ -219,6 +235,9 @@ class Guards:
                 self._replace(owner, args, kwargs)
             elif name == "join":
                 self.join(owner, args[0] if args else (), what)
+            elif name in ("encode", "decode"):
+                self._codec(owner, args, kwargs, what)
+                return False  # the result is charged as it is made
             elif name == "translate":
                 table = _argument(args, kwargs, 0, "table", None)
                 values = (
@@ -245,6 +264,24 @@ class Guards:
         if isinstance(items, list | tuple) and isinstance(separator, str | bytes):
             total = sum(len(i) if isinstance(i, str | bytes) else 16 for i in items)
             self.size(total + len(separator) * max(len(items) - 1, 0), what, wide=True)
+
+    def _codec(
+        self, owner: str | bytes, args: tuple[Any, ...], kwargs: Mapping[str, Any], what: str
+    ) -> None:
+        """``encode``/``decode`` with a quadratic codec, checked on the text's length."""
+        encoding = _argument(args, kwargs, 0, "encoding", "utf-8")
+        if not isinstance(encoding, str):
+            return  # the call refuses it itself
+        try:
+            codec = codecs.lookup(encoding).name
+        except LookupError:
+            return  # likewise
+        if codec in _QUADRATIC_CODECS and len(owner) > MAX_QUADRATIC_CODEC_CHARS:
+            raise TemplateTooSlow(
+                f"{what} with {codec} may take at most {MAX_QUADRATIC_CODEC_CHARS} "
+                f"characters, this text has {len(owner):,} (its time grows with the "
+                "square of the text's length)"
+            )
 
     def _replace(
         self, owner: str | bytes, args: tuple[Any, ...], kwargs: Mapping[str, Any]
@@ -292,6 +329,12 @@ class Guards:
 
         return checked
 
+    def tests(self, tests: Mapping[str, Any]) -> dict[str, Any]:
+        """Every test, checking the deadline first: ``select``, ``reject`` and their
+        ``attr`` forms call a test per item inside one expression, where no loop ticks
+        (``range(100000)|select('in', a_long_list)`` ran for 40 s)."""
+        return {name: _timed(fn) for name, fn in tests.items()}
+
     def lipsum(self, fn: Callable[..., str]) -> Callable[..., str]:
         """``lipsum(n, html, min, max)``: at most n * max words of about 12 characters."""
 
@@ -303,6 +346,17 @@ class Guards:
         return bounded
 
 
+def _timed(fn: Callable[..., Any]) -> Callable[..., Any]:
+    in_time = budget.in_time
+
+    @wraps(fn)  # keeps jinja_pass_arg: a test Jinja passes its context to still gets it
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        in_time()
+        return fn(*args, **kwargs)
+
+    return timed
+
+
 def _filter_indent(guards: Guards, a: MutableMapping[str, Any]) -> None:
     text, width = str(a["s"]), a["width"]
     prefix = len(width) if isinstance(width, str) else _int(width)
@@ -311,6 +365,14 @@ def _filter_indent(guards: Guards, a: MutableMapping[str, Any]) -> None:
 
 def _filter_wordwrap(guards: Guards, a: MutableMapping[str, Any]) -> None:
     text, wrap = str(a["s"]), a["wrapstring"] or "\n"
+    width = max(_int(a["width"]), 1)
+    if len(text) ** 2 > width * MAX_WORDWRAP_STEPS:
+        raise TemplateTooSlow(
+            f"the wordwrap filter on {len(text):,} characters at width {width} could take "
+            "seconds (its time grows with the square of the text over the width); a text "
+            f"may have at most {math.isqrt(width * MAX_WORDWRAP_STEPS):,} characters at "
+            "this width"
+        )
     guards.size(len(text) * (1 + len(str(wrap))), "the wordwrap filter")
 
 

@@ -278,6 +278,7 @@ def new_environment(
     )
     env.filters.update(filters)
     env.filters = env.guards.filters(env.filters)
+    env.tests = env.guards.tests(env.tests)
     return env
 
 

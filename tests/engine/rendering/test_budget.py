@@ -111,6 +111,12 @@ HOSTILE = {
     "{% endcall %}",
     "recursive loop": "{% for item in [[1]] recursive %}{% for i in range(100000) %}"
     "{% endfor %}{{ loop([[1]]) }}{% endfor %}",
+    "a test per item of a long list": "{% set l = range(100000)|list %}"
+    "{{ range(100000)|select('in', l)|list|length }}",
+    "punycode of many distinct characters": "{{ ('"
+    + "".join(map(chr, range(0x4E00, 0x4E00 + 2000)))
+    + "' * 100).encode('punycode')|length }}",
+    "wordwrap of a run of spaces": "{{ (' ' * 131072)|wordwrap(1)|length }}",
 }
 
 
@@ -183,6 +189,33 @@ def test_a_loop_past_the_time_limit_is_stopped_at_its_line(
     )
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        "{{ range(5000)|select('in', [1, 2])|list|length }}",
+        "{{ range(5000)|reject('in', [1, 2])|list|length }}",
+        "{{ ([{'a': 1}] * 5000)|selectattr('a', 'in', [1, 2])|list|length }}",
+    ],
+    ids=["select", "reject", "selectattr"],
+)
+def test_a_test_applied_by_a_filter_checks_the_deadline_at_each_item(
+    make: Callable[..., Renderer], body: str
+) -> None:
+    # No loop and no call of the template's own: only the test runs per item, and
+    # ``range(100000)|select('in', a_long_list)`` ran for 40 s in one expression.
+    clock = FrozenClock()
+    moves = itertools.count()
+
+    def advancing() -> float:  # 1 ms a reading: the 1 s limit passes at the 1,001st
+        return clock.now + next(moves) / 1000
+
+    renderer = make(sms(body), clock=advancing)
+    with pytest.raises(TemplateProblemError) as caught:
+        renderer.render("promo", "sms", "en", {})
+    assert caught.value.problem.line == 2
+    assert "longer than 1 s" in caught.value.problem.message
+
+
 def test_a_message_just_inside_the_time_limit_renders(make: Callable[..., Renderer]) -> None:
     readings = iter([0.0, 0.0, 1.0, 1.0, 1.0])  # the deadline is 0 + 1 s; 1.0 is not past it
     renderer = make(sms("{% for i in range(3) %}{{ i }}{% endfor %}"), clock=lambda: next(readings))
@@ -225,6 +258,52 @@ def test_a_value_may_hold_262144_characters_by_default(
         with pytest.raises(TemplateProblemError) as caught:
             renderer.render("promo", "sms", "en", {})
         assert "262,144" in caught.value.problem.message or "65,5" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("body", "fits"),
+    [
+        ("{{ ('é' * 256).encode('punycode')|length }}", True),
+        ("{{ ('é' * 257).encode('punycode')|length }}", False),
+        ("{{ ('é' * 257).encode(encoding='Punycode')|length }}", False),
+        ("{{ ('é' * 257).encode('IDNA')|length }}", False),
+        ("{{ ('a' * 257).encode('ascii').decode('punycode')|length }}", False),
+        ("{{ ('é' * 1000).encode('utf-8')|length }}", True),
+    ],
+)
+def test_punycode_and_idna_take_at_most_256_characters(
+    make: Callable[..., Renderer], body: str, fits: bool
+) -> None:
+    # Both codecs are pure Python and quadratic: 256,000 characters of 8,000 distinct
+    # ones ran for hours inside one call, where no deadline can act.
+    renderer = make(sms(body), clock=FrozenClock())
+    if fits:
+        renderer.render("promo", "sms", "en", {})
+    else:
+        with pytest.raises(TemplateProblemError) as caught:
+            renderer.render("promo", "sms", "en", {})
+        assert "at most 256 characters" in caught.value.problem.message
+        assert caught.value.problem.line == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "width", "fits"),
+    [(32768, 1, True), (32769, 1, False), (65536, 4, True), (65537, 4, False)],
+)
+def test_wordwrap_takes_a_text_whose_length_squared_is_at_most_2_to_the_30_times_its_width(
+    make: Callable[..., Renderer], text: int, width: int, fits: bool
+) -> None:
+    # textwrap copies the rest of a word (or of a run of spaces) longer than the width
+    # for every piece it breaks off: 131,072 spaces at width 1 took 3.5 s in one call.
+    body = f"{{{{ (' ' * {text})|wordwrap({width})|length }}}}"
+    renderer = make(sms(body), clock=FrozenClock())
+    if fits:
+        renderer.render("promo", "sms", "en", {})
+    else:
+        with pytest.raises(TemplateProblemError) as caught:
+            renderer.render("promo", "sms", "en", {})
+        assert "the wordwrap filter" in caught.value.problem.message
+        assert caught.value.problem.line == 2
 
 
 @pytest.mark.parametrize(("inner", "fits"), [(511, True), (512, False)])
