@@ -280,7 +280,10 @@ def _render_error(decision: Decision, exc: CampaignError) -> str:
 
 def _render_cause(exc: CampaignError) -> str:
     """Which template failed, and the kind of error (never its text: see _render_error)."""
-    where = ", ".join(str(p).rsplit(": ", 1)[0] for p in exc.problems) or "template"
+    where = (
+        ", ".join(p.file if p.line is None else f"{p.file}:{p.line}" for p in exc.problems)
+        or "template"
+    )
     return f"{where}: {type(exc.__cause__ or exc).__name__}"
 
 

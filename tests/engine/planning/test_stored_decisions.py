@@ -208,6 +208,25 @@ def test_a_template_that_fails_is_stored_as_render_error_without_its_text(
     assert "Secretname" not in found["first"].detail
 
 
+def test_a_template_error_quoting_a_name_with_a_colon_keeps_the_name_out(
+    engine: Engine, tmp_path: Path
+) -> None:
+    # The error's text was cut at its last ": ", so a name holding one was kept.
+    templates = tmp_path / "templates"
+    shutil.copytree(SETTINGS.templates_path, templates)
+    subject = templates / "holiday-offer" / "en" / "email_subject.txt"
+    subject.write_text("Offer {{ {}[customer.full_name] }}", encoding="utf-8")
+    insert_customer(engine, "C1", email="c1@example.com", locale="en", last_name="Secret: name")
+    with engine.begin() as connection:
+        grant(connection, "C1", "email", "offers", source="test")
+    report = plan(engine, templates=templates)
+    with engine.connect() as connection:
+        found = stored_decisions(connection, ["C1"], DAY)["C1"]
+    assert found["first"].detail.endswith("email_subject.txt:1: UndefinedError")
+    assert "email_subject.txt:1: UndefinedError for customer C1;" in report.render_errors[0]
+    assert "Secret" not in report.render_errors[0]
+
+
 def old_decisions(engine: Engine, days: list[date], customers: int) -> None:
     with engine.begin() as connection:
         for day in days:
