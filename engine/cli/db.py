@@ -4,12 +4,13 @@
 newest this version of Rapport has (its head); ``history`` lists every revision,
 oldest first, with what it changed and whether the database has it. Both read
 Alembic's own records (the ``alembic_version`` table and the migration scripts) and
-change nothing; both exit 0 whatever they find, and print one JSON document with
-``--json``.
+change nothing (a SQLite file that does not exist is not created: it has no schema
+yet); both exit 0 whatever they find, and print one JSON document with ``--json``.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -56,15 +57,38 @@ def _applied(scripts: Any, current: str | None) -> set[str] | None:
         return None
 
 
+def _missing_file(app: AppContext) -> Path | None:
+    """The SQLite file the configuration names, when it does not exist: connecting
+    would create it (and its folder), so the commands that only read do not connect."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from rapport.engine.core.db import in_memory, normalise_url
+
+    try:
+        url = make_url(normalise_url(app.settings.database_url))
+    except ArgumentError:  # app.engine says what is wrong with it
+        return None
+    if url.get_backend_name() != "sqlite" or in_memory(url) or url.database is None:
+        return None
+    path = Path(url.database)
+    return None if path.exists() else path
+
+
+def _current(app: AppContext) -> str | None:
+    """The database's revision, None before the first upgrade."""
+    from rapport.engine.core.db import current_revision
+
+    return None if _missing_file(app) is not None else current_revision(app.engine)
+
+
 @db.command("current")
 @_JSON
 @config_option
 def db_current(app: AppContext, as_json: bool) -> None:
     """The schema revision of the configured database, and whether it is the newest."""
-    from rapport.engine.core.db import current_revision
-
     scripts = _scripts()
-    current = current_revision(app.engine)
+    current = _current(app)
     head = scripts.get_current_head()
     known = _applied(scripts, current) is not None
     script = scripts.get_revision(current) if current is not None and known else None
@@ -81,7 +105,9 @@ def db_current(app: AppContext, as_json: bool) -> None:
         )
         return
     if current is None:
-        click.echo(f"no schema yet (newest revision: {head}): run `rapport db upgrade`")
+        missing = _missing_file(app)
+        where = f"; no database file at {missing} yet" if missing is not None else ""
+        click.echo(f"no schema yet (newest revision: {head}{where}): run `rapport db upgrade`")
     elif not known:
         click.echo(
             f"{current}: a revision this version of Rapport does not know (its newest is "
@@ -100,10 +126,8 @@ def db_current(app: AppContext, as_json: bool) -> None:
 def db_history(app: AppContext, as_json: bool) -> None:
     """Every schema revision, oldest first, with its message and whether the database
     has it."""
-    from rapport.engine.core.db import current_revision
-
     scripts = _scripts()
-    current = current_revision(app.engine)
+    current = _current(app)
     applied = _applied(scripts, current) or set()
     revisions = [
         {

@@ -103,3 +103,20 @@ def test_a_revision_from_a_newer_rapport_is_named_as_such(
     assert json_of("db", "current", cwd=tmp_path)["known"] is False
     history = json_of("db", "history", cwd=tmp_path)
     assert history["current"] == "9999" and not any(r["applied"] for r in history["revisions"])
+
+
+def test_asking_about_a_sqlite_database_that_is_not_there_creates_nothing(
+    tmp_path: Path,
+) -> None:
+    """Both commands only read: a database file (or folder) that does not exist yet is
+    "no schema yet", and is still not there afterwards."""
+    configure(tmp_path, "sqlite:///var/rapport.db")
+    empty = run_rapport("db", "current", cwd=tmp_path)
+    assert empty.returncode == 0, empty
+    assert empty.stdout.startswith("no schema yet") and "rapport db upgrade" in empty.stdout
+    assert str(tmp_path / "var" / "rapport.db") in empty.stdout  # which file it looked for
+    assert json_of("db", "current", cwd=tmp_path)["current"] is None
+    history = json_of("db", "history", cwd=tmp_path)
+    assert not any(r["applied"] for r in history["revisions"])
+    assert run_rapport("db", "history", cwd=tmp_path).returncode == 0
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["config.yaml"]
