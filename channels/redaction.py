@@ -9,7 +9,8 @@ left alone in the other:
 - an e-mail address, IDN and dot-less hosts included (servers echo ``<bob@localhost>``)
   -> ``[email]``;
 - a phone number -> ``[phone]``: 8 to 15 digits, written as people write them (see
-  :func:`is_phone`);
+  :func:`is_phone`), after a ``+`` with dots, slashes, no-break spaces or dashes
+  between the groups too;
 
 and nothing else. What Rapport itself writes in a log line survives: ISO dates and
 date-times (``2026-11-23``, ``2026-11-23T10:00:00+03:30``), times, UUIDs, IPv4
@@ -46,13 +47,20 @@ _KEEP = (
     # IPv4 addresses
     r"|(?:\d{1,3}\.){3}\d{1,3}(?![\d.])"
 )
-#: A phone number candidate: an optional "+", then 8 to 15 digits with the separators
-#: people put between them (a space, a hyphen, brackets), or digit groups separated by
-#: dots ("415.555.2671"); never inside a word, a decimal or after a hyphen (the tail of
-#: an id such as ``C-12345678``), never starting at a date. At most 15 digits are taken,
-#: so a number written just before other digits is still masked (in part too much).
+#: Separators between the digit groups of a number written with a "+": a space, a
+#: hyphen, brackets, and also dots, a slash, no-break and thin spaces and dashes
+#: ("+33.1.23.45.67.89", "+49 30/1234567", text copied from a web page). The "+" says
+#: it is a number, so what would be a decimal or a path without it is a number here.
+_PLUS_SEPARATOR = r"[ ()./\-\u00a0\u2007\u2009\u202f\u2010-\u2015]"
+#: A phone number candidate: a "+" then 8 to 15 digits with any of the separators
+#: above; or 8 to 15 digits with the separators people put between them (a space, a
+#: hyphen, brackets); or digit groups separated by dots ("415.555.2671"). Never inside
+#: a word, a decimal or after a hyphen (the tail of an id such as ``C-12345678``),
+#: never starting at a date. At most 15 digits are taken, so a number written just
+#: before other digits is still masked (in part too much).
 _CANDIDATE = (
-    rf"(?<![\w.+-])\+?\(?(?!{_KEEP})\d(?:[ ()-]{{0,2}}\d){{7,14}}"
+    rf"(?<![\w.+-])\+\(?(?!{_KEEP})\d(?:{_PLUS_SEPARATOR}{{0,2}}\d){{7,14}}"
+    rf"|(?<![\w.+-])\+?\(?(?!{_KEEP})\d(?:[ ()-]{{0,2}}\d){{7,14}}"
     r"|(?<![\w.+-])\d{2,4}(?:\.\d{2,4}){2,3}"
 )
 _NUMBERS: Final = re.compile(rf"(?P<keep>{_KEEP})|(?P<phone>{_CANDIDATE})(?!\w|\.\d)")

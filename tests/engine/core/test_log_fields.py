@@ -58,6 +58,18 @@ PHONES = [
     "138 0013 8000",
     "+86 138-0013-8000",
     "020 7946 0958",
+    # After a "+", the other separators people write: dots, a slash, no-break and thin
+    # spaces (copied from web pages and provider consoles), dashes.
+    "+1.415.555.2671",
+    "+44.20.7946.0958",
+    "+33.1.23.45.67.89",
+    "+1 415.555.2671",
+    "+1 (415) 555.2671",
+    "+49 30/1234567",
+    "+1\u00a0415\u00a0555\u00a02671",
+    "+33\u202f1\u202f23\u202f45\u202f67\u202f89",
+    "+1\u2009415\u20095552671",
+    "+1\u2013415\u2013555\u20132671",
 ]
 #: What Rapport writes about its work: each must come out unchanged.
 KEPT = [
