@@ -7,6 +7,8 @@ of the text they agreed to, as import's ``wording`` column). Without them a gran
 unprovable, so the command refuses it with a usage error (exit 2). A withdrawal
 needs neither (withdrawing must stay as easy as agreeing) but records them if given.
 An operator's grant counts at once, SMS included: the operator holds the proof.
+Nothing is recorded for a customer erased on request (exit 1), as import and the API
+skip their rows.
 ``show --json`` prints the states and the trail as one document (see
 :mod:`rapport.engine.cli.jsonout`).
 """
@@ -154,6 +156,25 @@ def _known(settings: Any, channel: str | None, topic: str | None) -> None:
         )
 
 
+def _refuse_erased(connection: Any, customer_id: str) -> None:
+    """Nothing is recorded for a customer erased on request, as import and the API skip
+    their rows: an erasure is never refilled."""
+    from sqlalchemy import select
+
+    from rapport.engine.core.models import CUSTOMER
+    from rapport.engine.core.timeutil import as_utc
+
+    erased = connection.execute(
+        select(CUSTOMER.c.erased_at).where(CUSTOMER.c.id == customer_id)
+    ).scalar()
+    if erased is not None:
+        raise UserError(
+            f"customer {customer_id!r} was erased on request on "
+            f"{as_utc(erased).date().isoformat()}: nothing is recorded for them (a new "
+            "sign-up is a new customer id)"
+        )
+
+
 def _edit_consent(
     app: AppContext,
     customer_id: str,
@@ -187,6 +208,7 @@ def _edit_consent(
     now = datetime.now(UTC)
     with engine.begin() as connection:
         require_customer(connection, customer_id)
+        _refuse_erased(connection, customer_id)
         record_consent(
             connection,
             [

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from factories import REPO, Ran, consent_trail, insert_customer, run_rapport
 from sqlalchemy import Engine
 
+from rapport.consent.privacy import erase_customer
 from rapport.engine.core.db import make_engine
 
 
@@ -101,3 +103,29 @@ def test_the_help_names_both_options(run) -> None:  # type: ignore[no-untyped-de
     result = run("consent", "grant", "--help")
     assert "--source" in result.stdout and "--wording" in result.stdout
     assert "required" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        (*GRANT, "--source", "paper_form", "--wording", "store-form-2025-03"),
+        ("consent", "withdraw", "C1", "--channel", "sms", "--topic", "offers"),
+    ],
+)
+def test_nothing_is_recorded_for_a_customer_erased_on_request(
+    run, store: Engine, edit: tuple[str, ...]
+) -> None:  # type: ignore[no-untyped-def]
+    """As import and the API skip their rows (issue 16, point 4): an erasure is never
+    refilled, by an operator's edit either; a new sign-up is a new customer id."""
+    with store.begin() as connection:
+        erase_customer(connection, "C1", datetime(2026, 12, 5, 10, tzinfo=UTC))
+    before = consent_trail(store, "C1")
+
+    result = run(*edit)
+
+    assert result.returncode == 1, result.stdout
+    assert result.stderr == (
+        "error: customer 'C1' was erased on request on 2026-12-05: nothing is recorded "
+        "for them (a new sign-up is a new customer id)\n"
+    )
+    assert consent_trail(store, "C1") == before
