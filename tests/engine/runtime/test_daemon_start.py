@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 from factories import REPO, make_settings, run_rapport
 from sqlalchemy import Engine
 
@@ -138,6 +139,19 @@ def test_a_daemon_without_the_web_app_says_so(tmp_path: Path) -> None:
     assert "/readyz" in off[0]["message"] and off[0]["web_enabled"] is False
     assert listening(lines) is None
     assert not [e for e in lines if "base_url" in e]  # https: nothing to warn about
+
+
+def test_the_shipped_config_writes_web_enabled_and_says_what_it_is_for() -> None:
+    """An operator reading config.yaml learns that the daemon serves /healthz and
+    /readyz only with web.enabled: the key is written with its default, beside host and
+    port, and its comment says so."""
+    text = (REPO / "config.yaml").read_text(encoding="utf-8")
+    web = yaml.safe_load(text)["web"]
+    assert web["enabled"] is False and {"host", "port"} <= set(web)
+    section = text.split("\nweb:\n", 1)[1].split("\n\n", 1)[0]
+    said = " ".join(line.strip().lstrip("# ") for line in section.splitlines())
+    assert "rapport run" in said and "/healthz and /readyz" in said
+    assert "only with enabled: true" in said and "logs the address" in said
 
 
 # --- a base URL that is not HTTPS ------------------------------------------------------------
