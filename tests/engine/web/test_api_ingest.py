@@ -137,6 +137,25 @@ def test_an_erased_customer_is_never_re_created(
     assert row.erased_at is not None and row.email is None
 
 
+def test_an_erased_customers_orders_and_consent_are_skipped_not_recorded(
+    engine: Engine, app_and_tokens: tuple[TestClient, dict[str, dict[str, str]]]
+) -> None:
+    """Their order history and consent are not refilled (issue 16, point 4): each item
+    is listed under skipped with the day of the erasure, and the status stays 200."""
+    client, tokens = app_and_tokens
+    client.post("/api/v1/customers", json={"customers": [customer("C1")]}, headers=tokens["ingest"])
+    with engine.begin() as connection:
+        erase_customer(connection, "C1", NOW - timedelta(days=1))
+    for kind, item in (("orders", ORDER), ("consent", GRANT)):
+        answer = client.post(f"/api/v1/{kind}", json={kind: [item]}, headers=tokens["ingest"])
+        assert answer.status_code == 200
+        assert (answer.json()["accepted"], answer.json()["errors"]) == (0, [])
+        assert answer.json()["skipped"] == [
+            f"/{kind}/0/customer_id: skipped: erased on request on 2026-12-05"
+        ]
+    assert count(engine, ORDERS) == 0 and count(engine, CONSENT_EVENT) == 0
+
+
 def test_refusals_401_403_413_422_400_and_429(
     engine: Engine, app_and_tokens: tuple[TestClient, dict[str, dict[str, str]]]
 ) -> None:
