@@ -76,7 +76,10 @@ class _Budget:
         if id(node) not in self.seen:
             self.seen.add(id(node))
             return
-        self.repeated += 1
+        self.repeat(1, node)
+
+    def repeat(self, count: int, node: yaml.Node) -> None:
+        self.repeated += count
         if self.repeated > MAX_ALIASED_VALUES:
             name = self.loader.name if isinstance(self.loader.name, str) else ""
             raise YamlSyntaxError(
@@ -89,6 +92,56 @@ class _Budget:
             )
 
 
+_MERGE = "tag:yaml.org,2002:merge"
+_VALUE = "tag:yaml.org,2002:value"
+
+
+def _merge(node: yaml.MappingNode, loader: yaml.SafeLoader, budget: _Budget) -> None:
+    """Resolve the merge keys (``<<: *defaults``) of a mapping as YAML says: a key
+    written in the mapping wins over a merged one, the first merged mapping over the
+    later ones, and each key is kept once.
+
+    PyYAML's own ``flatten_mapping`` kept every merged copy before 6.0.4, so merges of
+    merges multiplied them (seven levels of ten: 2.6 GB and 30 s before any count here),
+    and from 6.0.4 still keeps a key written again to override a merged one, which then
+    read as a duplicate. Every merged pair counts as a value the aliases repeat.
+    """
+    own: list[tuple[yaml.Node, yaml.Node]] = []
+    merged: list[tuple[yaml.Node, yaml.Node]] = []
+    for key_node, value_node in node.value:
+        if key_node.tag != _MERGE:
+            if key_node.tag == _VALUE:  # a plain "=" key: text, as PyYAML reads it
+                key_node.tag = "tag:yaml.org,2002:str"
+            own.append((key_node, value_node))
+            continue
+        sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+        for source in sources:
+            if not isinstance(source, yaml.MappingNode):
+                raise YamlSyntaxError(
+                    Problem(
+                        loader.name if isinstance(loader.name, str) else "",
+                        source.start_mark.line + 1,
+                        "a merge key (<<) takes a mapping or a list of mappings",
+                    )
+                )
+            _merge(source, loader, budget)  # once merged, a mapping holds no merge key
+            budget.repeat(len(source.value), source)
+            merged.extend(source.value)
+    if not merged:
+        return
+    seen = {_key_of(key) for key, _ in own}
+    kept = []
+    for pair in merged:
+        if (key := _key_of(pair[0])) not in seen:
+            seen.add(key)
+            kept.append(pair)
+    node.value = kept + own
+
+
+def _key_of(node: yaml.Node) -> object:
+    return (node.tag, node.value) if isinstance(node, yaml.ScalarNode) else id(node)
+
+
 def _to_data(
     node: yaml.Node,
     path: Path_,
@@ -99,9 +152,20 @@ def _to_data(
     budget.visit(node)
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
-        loader.flatten_mapping(node)
+        _merge(node, loader, budget)
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                # Built whole and written out with str(), a list or mapping key would
+                # expand its aliases past every count here (a billion laughs in a key).
+                raise YamlSyntaxError(
+                    Problem(
+                        loader.name if isinstance(loader.name, str) else "",
+                        key_node.start_mark.line + 1,
+                        "a key must be a single value (a name or a number), "
+                        "not a list or a mapping",
+                    )
+                )
             key = loader.construct_object(key_node, deep=True)
             if not isinstance(key, str | int | bool | float) and key is not None:
                 key = str(key)

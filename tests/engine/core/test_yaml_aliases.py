@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from factories import REPO, run_rapport
 
 from rapport.engine.core.config import load_settings
@@ -72,3 +73,76 @@ def test_a_billion_laughs_scenario_file_is_refused_like_any_other(tmp_path: Path
         load_yaml(path)
     assert caught.value.problem.file == str(path)
     assert caught.value.problem.line is not None
+
+
+def test_a_billion_laughs_in_a_key_is_refused_at_its_line() -> None:
+    # A list as a key was built as a Python object and then written out with str():
+    # the aliases inside it were never counted (60 s and 1.1 GB, still growing).
+    levels = ["&k0 [x, x, x, x, x, x, x, x, x, x]"] + [
+        f"&k{n} [{', '.join([f'*k{n - 1}'] * 10)}]" for n in range(1, 9)
+    ]
+    text = "name: bomb\n? [" + ", ".join(levels) + "]\n: 1\n"
+    with pytest.raises(YamlSyntaxError) as refused:
+        parse_yaml(text, "key.yaml")
+    assert refused.value.problem.line == 2
+    assert "a key must be a single value" in str(refused.value)
+
+
+def test_a_list_or_mapping_as_a_key_is_refused_naming_its_line() -> None:
+    for key in ("[a, b]", "{a: 1}"):
+        with pytest.raises(YamlSyntaxError) as refused:
+            parse_yaml(f"name: x\n? {key}\n: 1\n", "key.yaml")
+        assert str(refused.value) == (
+            "key.yaml:2: a key must be a single value (a name or a number), not a list or a mapping"
+        )
+
+
+def merges_of_merges(levels: int) -> str:
+    """A mapping merging ``levels`` mappings, each merging ten copies of the one before."""
+    keys = ", ".join(f"k{n}: 1" for n in range(10))
+    merged = [f"&m0 {{{keys}}}"] + [
+        f"&m{n} {{<<: [{', '.join([f'*m{n - 1}'] * 10)}]}}" for n in range(1, levels + 1)
+    ]
+    return "name: x\nx: {<<: [" + ", ".join(merged) + "]}\n"
+
+
+def flatten_keeping_every_copy(self: yaml.SafeLoader, node: yaml.MappingNode) -> None:
+    """How PyYAML 6.0.0 to 6.0.3 flatten merge keys: every merged copy is kept."""
+    merge: list[tuple[yaml.Node, yaml.Node]] = []
+    own = []
+    for key_node, value_node in node.value:
+        if key_node.tag != "tag:yaml.org,2002:merge":
+            own.append((key_node, value_node))
+            continue
+        sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+        for source in sources:
+            flatten_keeping_every_copy(self, source)
+            merge.extend(source.value)
+    node.value = merge + own
+
+
+def test_merges_of_merges_keep_each_key_once_whatever_pyyaml_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Under PyYAML before 6.0.4, seven levels took 2.6 GB and 30 s to flatten.
+    for loader in ("SafeLoader", "CSafeLoader"):
+        if hasattr(yaml, loader):
+            monkeypatch.setattr(
+                getattr(yaml, loader), "flatten_mapping", flatten_keeping_every_copy
+            )
+    document = parse_yaml(merges_of_merges(5), "merges.yaml")
+    assert document.data["x"] == {f"k{n}": 1 for n in range(10)}
+
+
+def test_a_key_written_beside_a_merge_overrides_the_merged_one() -> None:
+    text = "d: &d {a: 1, b: 2}\ne: &e {b: 3, c: 4}\nx:\n  <<: [*d, *e]\n  a: 5\n"
+    assert parse_yaml(text, "merge.yaml").data["x"] == {"a": 5, "b": 2, "c": 4}
+
+
+def test_merging_one_large_mapping_many_times_counts_against_the_bound() -> None:
+    keys = ", ".join(f"k{n}: 1" for n in range(1000))
+    text = f"d: &d {{{keys}}}\nx: {{<<: [{', '.join(['*d'] * 100)}]}}\n"
+    with pytest.raises(YamlSyntaxError) as refused:
+        parse_yaml(text, "merge.yaml")
+    assert "beyond 50,000 repeated values" in str(refused.value)
+    assert refused.value.problem.line == 1
