@@ -217,6 +217,15 @@ def _compose(text: str, file: str, loader_class: Any) -> YamlDocument:
         node = loader.get_single_node()
         lines: dict[Path_, int] = {}
         data = None if node is None else _to_data(node, (), lines, loader, _Budget(loader))
+    except RecursionError:
+        line = getattr(loader, "line", None)  # where PyYAML's reader had got to
+        raise YamlSyntaxError(
+            Problem(
+                file,
+                None if line is None else line + 1,
+                "nests too deeply; a configuration or campaign needs a few levels, not hundreds",
+            )
+        ) from None
     finally:
         loader.dispose()
     return YamlDocument(file=file, data=data, lines=lines)

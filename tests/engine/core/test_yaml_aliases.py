@@ -146,3 +146,15 @@ def test_merging_one_large_mapping_many_times_counts_against_the_bound() -> None
         parse_yaml(text, "merge.yaml")
     assert "beyond 50,000 repeated values" in str(refused.value)
     assert refused.value.problem.line == 1
+
+
+@pytest.mark.parametrize("depth", [2000, 100000])
+def test_a_document_nesting_hundreds_of_levels_is_refused_naming_the_file(depth: int) -> None:
+    # Python's recursion limit (or libyaml's 1,000 levels, then PyYAML's parser) was an
+    # "unexpected error" out of every command.
+    text = "name: x\ntrigger: " + "[\n" * depth + "]" * depth + "\n"
+    with pytest.raises(YamlSyntaxError) as refused:
+        parse_yaml(text, "deep.yaml")
+    assert refused.value.problem.file == "deep.yaml"
+    assert refused.value.problem.line is not None and refused.value.problem.line > 2
+    assert "nests too deeply" in str(refused.value)
