@@ -36,6 +36,8 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import or_
+
 from rapport.engine.core.config import TierConfig
 from rapport.engine.triggers import dates
 from rapport.engine.triggers import events as event_triggers
@@ -52,6 +54,11 @@ from rapport.engine.triggers.models import (
     Trigger,
     WelcomeTrigger,
     WinbackTrigger,
+)
+from rapport.engine.triggers.mourning import (
+    mourned_on,
+    mourning_anywhere_before,
+    mourning_before,
 )
 from rapport.engine.triggers.occasions import (
     NO_CALENDAR,
@@ -117,7 +124,22 @@ def trigger_reach(trigger: Trigger, day: date, cutoff: datetime, tiers: TierConf
     rule = _REACHES.get(type(trigger))
     if rule is None:
         return True
-    return rule(trigger, day, cutoff, tiers)
+    reach = rule(trigger, day, cutoff, tiers)
+    if isinstance(trigger, HolidayTrigger):
+        return reach
+    # The day after a run of mourning also reaches whom the run held back.
+    held = [rule(trigger, earlier, cutoff, tiers) for earlier in mourning_anywhere_before(day)]
+    return _any_of(reach, *held)
+
+
+def _any_of(*reaches: Reach) -> Reach:
+    """One reach for "any of these" (True and False are anyone and no one)."""
+    if any(r is True for r in reaches):
+        return True
+    clauses = [r for r in reaches if not isinstance(r, bool)]
+    if not clauses:
+        return False
+    return clauses[0] if len(clauses) == 1 else or_(*clauses)
 
 
 def find_occasion(
@@ -130,7 +152,10 @@ def find_occasion(
     there is none.
 
     ``settings`` gives the operator's loyalty tiers (``tier_reached``); without it
-    the default tiers apply, which suits tests, not production.
+    the default tiers apply, which suits tests, not production. On a day of mourning
+    in the customer's country a congratulation or an offer has no occasion, and has
+    it on the day after the run of mourning days instead
+    (:mod:`rapport.engine.triggers.mourning`).
     """
     trigger = campaign.trigger
     finder = _FINDERS.get(type(trigger))
@@ -138,11 +163,36 @@ def find_occasion(
         raise TypeError(f"unhandled trigger {trigger!r}")  # a new trigger type needs one
     tiers = settings.tiers if settings is not None else _DEFAULT_TIERS
     found = finder(trigger, customer, day, tiers)
-    if isinstance(found, Occasion) and found.tone == "mourning" and _has_offer(campaign):
-        # campaigns validate refuses this pair; a file that slipped past it still
-        # never sends an offer on a day of mourning.
-        return no_occasion(f"{found.name} is a day of mourning: never an offer on it")
+    if isinstance(trigger, HolidayTrigger):
+        if isinstance(found, Occasion) and found.tone == "mourning" and _has_offer(campaign):
+            # campaigns validate refuses this pair; a file that slipped past it still
+            # never sends an offer on a day of mourning.
+            return no_occasion(f"{found.name} is a day of mourning: never an offer on it")
+        return found
+    if not isinstance(trigger, _CONGRATULATIONS) and not _has_offer(campaign):
+        return found
+    # A congratulation or an offer waits out the customer's days of mourning (see
+    # rapport.engine.triggers.mourning), then goes out once, on the day after them.
+    mourned = mourned_on(customer.country, day)
+    if mourned is not None:
+        if not isinstance(found, Occasion):
+            return found
+        return no_occasion(
+            f"{mourned} is a day of mourning in {(customer.country or '').upper()}: no "
+            f"offer and no congratulation on it; this {found.kind} message waits for the "
+            "day after"
+        )
+    if isinstance(found, Occasion):
+        return found
+    for earlier in mourning_before(customer.country, day):
+        held = finder(trigger, customer, earlier, tiers)
+        if isinstance(held, Occasion):
+            return held
     return found
+
+
+#: Triggers whose messages congratulate, offer or not.
+_CONGRATULATIONS = (BirthdayTrigger, AnniversaryTrigger, TierReachedTrigger)
 
 
 def _has_offer(campaign: Campaign) -> bool:

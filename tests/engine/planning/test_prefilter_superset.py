@@ -86,6 +86,7 @@ DAYS = (
     date(2026, 11, 24),
     date(2027, 2, 28),
     date(2027, 3, 1),
+    date(2027, 6, 17),  # the day after Tasua and Ashura: what they held back
     date(2028, 2, 29),
 )
 #: Planning moments relative to the day's UTC midnight, from before any zone has begun
