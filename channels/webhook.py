@@ -77,6 +77,7 @@ from rapport.channels.mime import (
     check_email_headers,
     check_header_value,
     message_id_of,
+    strip_bidi_controls,
 )
 
 __all__ = [
@@ -189,6 +190,25 @@ async def getaddrinfo_resolver(host: str, port: int) -> list[str]:
     return addresses
 
 
+def _lookup_name(host: str) -> None:
+    """Raise ValueError for a host ``getaddrinfo`` could not be asked about: reading
+    ``httpx.URL.host`` decodes its A-labels (``xn--`` alone raises), and a name is
+    encoded with the ``idna`` codec before the lookup (an empty label, or one over 63
+    characters, raises UnicodeError there, at every send)."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        host.encode("idna")
+
+
+def _unchanged(text: str) -> str:
+    return text
+
+
+def _optional(transform: Callable[[str], str], text: str | None) -> str | None:
+    return None if text is None else transform(text)
+
+
 def sign_body(secret: str, body: bytes) -> str:
     """The ``X-Rapport-Signature`` value: ``sha256=`` and the HMAC-SHA256 hex digest."""
     digest = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
@@ -275,13 +295,16 @@ class WebhookChannel(Channel):
         *,
         resolver: Resolver | None = None,
     ) -> None:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError as exc:  # an IPv6 literal left open
+            raise WebhookURLError(f"the webhook URL is not valid: {exc}") from None
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise WebhookURLError("the webhook URL must be http:// or https:// with a host")
         try:  # what would fail at the first send instead (an octal IPv4, a bad port)
-            httpx.URL(url)
+            _lookup_name(httpx.URL(url).host)
             parts.port  # noqa: B018 (reading it checks the range)
-        except (httpx.InvalidURL, ValueError) as exc:
+        except (httpx.InvalidURL, ValueError) as exc:  # UnicodeError is a ValueError
             raise WebhookURLError(f"the webhook URL is not valid: {exc}") from None
         if token is not None:
             check_header_value("Authorization", token, "token")
@@ -338,17 +361,23 @@ class WebhookChannel(Channel):
         return self._client
 
     def body(self, message: OutgoingMessage) -> bytes:
-        """The JSON document POSTed for ``message``."""
+        """The JSON document POSTed for ``message``.
+
+        An e-mail's name, sender, subject and extra headers lose their bidi controls,
+        as :func:`~rapport.channels.mime.build_email` removes them from the headers it
+        writes: the receiver will likely make headers of them.
+        """
         email = message.kind == "email"
+        header = strip_bidi_controls if email else _unchanged
         document = {
             "kind": message.kind,
             "to": message.to,
-            "to_name": message.to_name,
-            "sender": message.sender,
-            "subject": message.subject,
+            "to_name": _optional(header, message.to_name),
+            "sender": _optional(header, message.sender),
+            "subject": _optional(header, message.subject),
             "text": message.text,
             "html": message.html,
-            "headers": dict(message.headers),
+            "headers": {name: header(value) for name, value in message.headers.items()},
             "message_id": message_id_of(message, self.message_id_domain) if email else None,
             "idempotency_key": message.idempotency_key,
             "locale": message.locale,
@@ -382,6 +411,8 @@ class WebhookChannel(Channel):
         except BlockedAddressError as exc:
             logger.warning("webhook refused a message: %s", exc, extra={"idempotency_key": key})
             return SendResult.permanent(str(exc))
+        except (httpx.InvalidURL, UnicodeError) as exc:  # a name no lookup can use
+            return SendResult.permanent(f"the webhook URL cannot be used: {exc}")
         except httpx.HTTPError as exc:
             if (result := http_error_result(exc)) is None:  # pragma: no cover - all mapped
                 raise

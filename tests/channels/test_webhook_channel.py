@@ -97,6 +97,29 @@ async def test_the_request_carries_the_message_as_json(webhook_receiver: Webhook
     }
 
 
+async def test_email_fields_reach_the_receiver_without_bidi_controls(
+    webhook_receiver: WebhookReceiver,
+) -> None:
+    # The receiver likely turns these fields into headers: they get what SMTP would carry.
+    message = OutgoingMessage(
+        **{
+            **EMAIL.__dict__,
+            "to_name": "Maryam\u202egnp.exe",
+            "sender": "Shop\u200f <shop@example.com>",
+            "subject": "Invoice \u2067fdp.exe\u2069 \u0646\u06cc\u06a9\u200c\u0646\u0627\u0645",
+            "headers": {"List-Unsubscribe": "<https://shop.example/u/t>", "X-Tag": "\u061cb"},
+        }
+    )
+    result = await send(WebhookChannel(webhook_receiver.url, allow_private=True), message)
+
+    assert result.outcome is Outcome.ACCEPTED, result.reason
+    [request] = webhook_receiver.requests
+    assert request.body["to_name"] == "Maryamgnp.exe"
+    assert request.body["sender"] == "Shop <shop@example.com>"
+    assert request.body["subject"] == "Invoice fdp.exe \u0646\u06cc\u06a9\u200c\u0646\u0627\u0645"
+    assert request.body["headers"]["X-Tag"] == "b"
+
+
 async def test_the_signature_is_an_hmac_of_the_exact_body(
     webhook_receiver: WebhookReceiver,
 ) -> None:
@@ -181,6 +204,33 @@ async def test_internal_addresses_are_refused_at_send_time(
 def test_a_url_httpx_cannot_use_is_refused_when_configured_not_at_send(url: str) -> None:
     with pytest.raises(WebhookURLError, match="the webhook URL is not valid"):
         WebhookChannel(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://a..b/hook",  # an empty label
+        "http://.:80/hook",  # nothing but the root
+        "http://" + "a" * 64 + ".example/hook",  # a label over 63 characters
+        "http://xn--/hook",  # an A-label with no Punycode after its prefix
+        "http://xn--zz.example/hook",  # an A-label that does not decode
+        "http://[::1/hook",  # an IPv6 literal left open
+        "http://[zz]/hook",  # brackets around no address
+    ],
+)
+def test_a_host_no_lookup_could_use_is_refused_when_configured_not_at_send(url: str) -> None:
+    with pytest.raises(WebhookURLError, match="the webhook URL is not valid"):
+        WebhookChannel(url)
+
+
+async def test_a_host_the_resolver_cannot_encode_is_a_failure_not_an_exception() -> None:
+    async def cannot_encode(host: str, port: int) -> list[str]:
+        raise UnicodeError("encoding with 'idna' codec failed (label empty or too long)")
+
+    result = await send(WebhookChannel("https://hooks.example/in", resolver=cannot_encode))
+
+    assert result.outcome is Outcome.PERMANENT
+    assert "the webhook URL cannot be used" in (result.reason or "")
 
 
 async def test_the_metadata_address_is_named(webhook_receiver: WebhookReceiver) -> None:
