@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Engine
 
-from rapport.channels.mime import message_id_for
+from rapport.channels.mime import message_id_for, strip_bidi_controls
 from rapport.consent.links import unsubscribe_headers
 from rapport.consent.tokens import Signer
 from rapport.engine.campaigns.model import Campaign, find_campaign, require_campaigns
@@ -185,6 +185,8 @@ def render_preview(
             "Message-ID": message_id_for(shown.idempotency_key, settings.sender.message_id_domain),
             **unsubscribe_headers(profile.id, chosen, settings, signer),
         }
+        # As the MIME writer sends them: no bidi control reaches a header.
+        headers = {name: strip_bidi_controls(value) for name, value in headers.items()}
     else:
         headers = {"To": profile.phone or ""}
     return Preview(chosen, rendered, headers, prepared.selected, prepared.note)
