@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from babel import Locale, UnknownLocaleError
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from rapport.engine.campaigns.audience import Audience
 from rapport.engine.campaigns.offers import offer_problems
@@ -42,6 +42,19 @@ OfferValue = str | int | float | bool
 
 
 Percent = Annotated[Decimal, Field(gt=0, le=100)]
+
+
+def _one_folder(name: str) -> str:
+    """Templates are read only inside ``templates/`` (see ``ConfinedLoader``): a template
+    set is one folder there, never a path that would look into another."""
+    if not name or name in (".", "..") or any(c in name for c in "/\\\0"):
+        raise ValueError(
+            f"{name!r}: must be a folder directly inside templates/ (no '/', '\\' or '..')"
+        )
+    return name
+
+
+TemplateSet = Annotated[str, AfterValidator(_one_folder)]
 
 
 class Offer(BaseModel):
@@ -86,7 +99,7 @@ class Variant(Strict):
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,30}$")
     weight: int = Field(1, ge=1)
-    templates: str
+    templates: TemplateSet
 
 
 class Campaign(Strict):
@@ -101,7 +114,7 @@ class Campaign(Strict):
     #: Send even after the window has closed, as long as the channel's allowed hours
     #: (quiet hours) still permit it that day.
     allow_late: bool = False
-    templates: str | None = None
+    templates: TemplateSet | None = None
     offer: Offer = Offer()
     priority: int = 100
     paused: bool = False

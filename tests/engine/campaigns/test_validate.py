@@ -104,6 +104,30 @@ def test_every_kind_of_problem_is_reported_with_file_and_line(workspace: Workspa
     assert str(undefined).startswith("templates/undefined/en/email_subject.txt:2: ")
 
 
+@pytest.mark.parametrize("folder", ["../outside", "/etc", "..", "promo/../../outside", "a\\b"])
+def test_a_template_folder_outside_templates_is_refused_at_its_line(
+    workspace: Workspace, folder: str
+) -> None:
+    # Templates are read only inside templates/ (issue 15, point 8): a path is refused
+    # where it is written, and no folder outside is looked into.
+    workspace.good("fine")
+    workspace.campaign("promo", CAMPAIGN.format(name="promo") + f"templates: {folder!r}\n")
+    workspace.campaign(
+        "split",
+        CAMPAIGN.format(name="split").replace(
+            "offer:",
+            "variants:\n  - {name: a, templates: fine}\n"
+            f"  - {{name: b, templates: {folder!r}}}\noffer:",
+        ),
+    )
+
+    problems = validate_campaigns(workspace.settings)
+
+    assert located(problems) == [("campaigns/promo.yaml", 8), ("campaigns/split.yaml", 8)]
+    assert [p.field for p in problems] == ["templates", "variants.1.templates"]
+    assert all("a folder directly inside templates/" in p.message for p in problems)
+
+
 def test_a_problem_reached_through_fallback_is_reported_once(workspace: Workspace) -> None:
     # en, fa and zh customers all fall back to the one broken en template.
     workspace.campaign("promo")
