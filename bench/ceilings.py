@@ -6,6 +6,11 @@ compiled templates with the same contexts, a minimal MIME writer, a raw bulk ins
 of the same outbox rows, aiosmtplib sending pre-built bytes over the same number of
 persistent connections, and httpx posting the same payloads with the same client
 settings. A stage's figure divided by its ceiling says how much the engine costs.
+
+The SMS adapter no longer posts with httpx but on a wire of its own
+(:mod:`rapport.channels.http_wire`); :func:`raw_http_wire` posts the same payloads on
+that wire, with no engine around it, so the report can also say what the engine costs
+against the client it uses.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import aiosmtplib
 import httpx
 from sqlalchemy import ColumnElement, Engine, select
 
+from rapport.channels.http_wire import Endpoint
 from rapport.engine.core.models import CUSTOMER
 from rapport.engine.rendering.filters import CUSTOMER_LOCALE
 from rapport.engine.rendering.renderer import Renderer
@@ -236,5 +242,31 @@ def raw_http(url: str, payloads: list[dict[str, Any]], concurrency: int) -> dict
             started = time.perf_counter()
             await asyncio.gather(*(worker(payloads[i::concurrency]) for i in range(concurrency)))
             return time.perf_counter() - started
+
+    return {"seconds": asyncio.run(go()), "messages": len(payloads)}
+
+
+def raw_http_wire(url: str, payloads: list[dict[str, Any]], concurrency: int) -> dict:
+    """The same payloads posted on the SMS adapter's own wire, ``concurrency`` at a
+    time (one kept-alive connection each), with the adapter's fixed headers."""
+
+    async def go() -> float:
+        fixed = [("Accept", "*/*"), ("User-Agent", "rapport"), ("Content-Type", "application/json")]
+        endpoint = Endpoint(httpx.URL(url), fixed, timeout=10)
+
+        async def worker(share: list[dict[str, Any]]) -> None:
+            for payload in share:
+                body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+                key = [("Idempotency-Key", payload["idempotency_key"])]
+                reply = await endpoint.post(endpoint.request_bytes(key, body))
+                if reply.status_code >= 400:
+                    raise RuntimeError(f"the sink answered {reply.status_code}")
+
+        started = time.perf_counter()
+        try:
+            await asyncio.gather(*(worker(payloads[i::concurrency]) for i in range(concurrency)))
+        finally:
+            endpoint.close()
+        return time.perf_counter() - started
 
     return {"seconds": asyncio.run(go()), "messages": len(payloads)}

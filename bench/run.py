@@ -300,6 +300,9 @@ def run(
         while len(http_work) < http_count:
             http_work += http_work[: http_count - len(http_work)]
         http_ceiling = ceilings.raw_http(http_sink.url, http_work[:http_count], connections["sms"])
+        wire_ceiling = ceilings.raw_http_wire(
+            http_sink.url, http_work[:http_count], connections["sms"]
+        )
         progress.done()
 
         progress.stage(f"[{kind}] trickle tick")
@@ -359,6 +362,7 @@ def run(
             "smtp": smtp_ceiling,
             "smtp_source": sources,
             "http": http_ceiling,
+            "http_wire": wire_ceiling,
         },
     }
 

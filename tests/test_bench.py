@@ -64,12 +64,14 @@ def test_a_tiny_run_plans_delivers_and_repeats_nothing(tmp_path: Path) -> None:
     assert ceilings["insert"]["rows"] == broadcast["inserted"]
     assert ceilings["smtp"]["messages"] == email["sink_count"]
     assert ceilings["http"]["messages"] == sms["sink_count"]
+    assert ceilings["http_wire"]["messages"] == sms["sink_count"]
 
     path = save(result, tmp_path)
     assert json.loads(path.read_text(encoding="utf-8"))["customers"] == 300
     latest = report.write_latest(tmp_path).read_text(encoding="utf-8")
     assert "render >= 0.8 of raw Jinja (paired, median)" in latest
     assert "repeat tick adds 0 rows | 0 | yes" in latest
+    assert "sms vs raw loop on the adapter's own wire (reported)" in latest
 
 
 def test_the_mime_ceiling_builds_messages_that_parse_back() -> None:
