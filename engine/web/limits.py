@@ -9,7 +9,7 @@ is counted as it arrives: the read that crosses the cap raises :class:`BodyTooLa
 ``HTTPException(413)``, inside the handler that asked, so nothing the handler would have
 written is written, and the app's own error page answers if it has one (this middleware
 answers with a short page otherwise). Every 413 closes the connection, so the rest of
-the body is never read.
+the body is never read; so does any answer given before the app read the whole body.
 
 Caps (``web.*`` in config.yaml): ``max_webhook_body_bytes`` for ``/webhooks/`` (a
 provider's event batch), ``max_body_bytes`` for every other route: the pages' forms, and
@@ -103,9 +103,13 @@ class BodyLimit:
         received = 0
         exceeded = False
         started = False
+        # Read to its end by the app? A body left unread when the answer starts (a 404
+        # before the form is parsed) would otherwise be read and dropped by the server
+        # until the body deadline, however long it is.
+        finished = not has_body(scope, declared)
 
         async def counted() -> Message:
-            nonlocal received, exceeded
+            nonlocal received, exceeded, finished
             if exceeded:
                 raise BodyTooLarge(limit)
             message = await receive()
@@ -114,13 +118,14 @@ class BodyLimit:
                 if received > limit:
                     exceeded = True
                     raise BodyTooLarge(limit)
+                finished = finished or not message.get("more_body", False)
             return message
 
         async def answer(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                if exceeded:  # whoever answered, the rest of the body is not read
+                if exceeded or not finished:  # the rest of the body is not read
                     headers = [
                         (name, value)
                         for name, value in message.get("headers", [])
@@ -143,6 +148,16 @@ def head_size(scope: Scope) -> int:
     """About the bytes of the request line and headers as sent."""
     size = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
     return size + sum(len(name) + len(value) + 4 for name, value in scope.get("headers", []))
+
+
+def has_body(scope: Scope, declared: int | None) -> bool:
+    """Whether the request says a body follows (a length over 0, or chunked)."""
+    if declared:
+        return True
+    return any(
+        name.lower() == b"transfer-encoding" and value.strip()
+        for name, value in scope.get("headers", [])
+    )
 
 
 def declared_length(scope: Scope) -> int | None:
