@@ -230,7 +230,7 @@ def test_a_body_the_route_answers_without_reading_is_not_read_on(
                 + chunked([b"email=a"])[:-5]  # the first chunk, not the last
             )
             piece = b"%x\r\n%s\r\n" % (65536, b"x" * 65536)
-            sent, seconds = trickle(sock, piece, every=0.05, give_up=10)
+            _, seconds = trickle(sock, piece, every=0.05, give_up=10)
         assert seconds < 5  # closed once answered, not at the 60 s deadline
     finally:
         running.stop()
