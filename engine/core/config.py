@@ -263,7 +263,7 @@ class TemplateLimitsConfig(Strict):
 class DispatchConfig(Strict):
     batch_size: int = Field(100, ge=1, le=10_000)
     processes: int = Field(1, ge=0, le=16)  # of dispatch --once: engine/runtime/dispatchers.py
-    lease_seconds: int = Field(300, ge=5)
+    lease_seconds: int = Field(300, ge=5, le=86_400)
     max_attempts: int = Field(5, ge=1)
     backoff_base_seconds: float = Field(30, gt=0)
     backoff_max_seconds: float = Field(3600, gt=0)
@@ -272,10 +272,10 @@ class DispatchConfig(Strict):
 class DaemonConfig(Strict):
     """How often ``rapport run`` does what, and how long it may take to stop."""
 
-    plan_seconds: float = Field(900, gt=0)
-    dispatch_seconds: float = Field(5, gt=0)
-    grace_seconds: float = Field(30, ge=0)
-    misfire_grace_seconds: int = Field(60, ge=1)
+    plan_seconds: float = Field(900, gt=0, le=86_400)
+    dispatch_seconds: float = Field(5, gt=0, le=3_600)
+    grace_seconds: float = Field(30, ge=0, le=3_600)
+    misfire_grace_seconds: int = Field(60, ge=1, le=86_400)
 
 
 class RetentionConfig(Strict):

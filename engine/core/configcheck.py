@@ -26,12 +26,13 @@ its FILE:LINE listing what it may be, never a setting silently ignored.
   no legal window).
 * Each provider's options are checked against what its adapter declares
   (:func:`rapport.channels.registry.check_options`): unknown keys, wrong types,
-  required ones missing.
+  required ones missing; and a number is finite (YAML's ``.inf``, ``.nan``).
 """
 
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import time
@@ -265,6 +266,11 @@ def adapter_problems(channels: Mapping[str, ChannelConfig], doc: YamlDocument) -
             for option in found:
                 path = (*base, option.key) if option.key is not None else (*base, "adapter")
                 problems.append(_problem(doc, path, option.message))
+            for key, value in provider.options().items():
+                if isinstance(value, float) and not math.isfinite(value):  # .inf, .nan
+                    problems.append(
+                        _problem(doc, (*base, key), f"option {key!r} is not a finite number")
+                    )
     return problems
 
 

@@ -274,7 +274,9 @@ class Strict(BaseModel):
     """The base of every model read from YAML (config, campaigns, triggers, audiences).
 
     An unknown key is an error, never ignored: a typo must not silently drop a limit.
-    Frozen, so a loaded configuration cannot be changed behind the loader's back.
+    Frozen, so a loaded configuration cannot be changed behind the loader's back. A
+    number is finite: YAML's ``.inf`` passes any lower bound ("> 0") and no timer or
+    rate can hold it.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)

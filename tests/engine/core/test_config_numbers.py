@@ -1,0 +1,110 @@
+"""Numbers in config.yaml are ones the daemon can use, refused at their FILE:LINE at load
+and in ``campaigns validate`` otherwise (issue 16, points 2 and 3).
+
+YAML writes infinity and not-a-number as ``.inf`` and ``.nan``. ``.inf`` is "> 0", so
+``rate_per_second: .inf`` or ``daemon.plan_seconds: .inf`` passed every bound and the
+daemon then stopped with an unexpected error (exit 3: a rate limiter, a timer that
+cannot hold it). The timers of the daemon have an upper bound for the same reason:
+``plan_seconds: 1e300`` overflowed the scheduler at start.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from factories import REPO
+
+from rapport.engine.core.config import load_settings
+from rapport.engine.core.errors import ConfigError
+
+RAPPORT = str(Path(sys.executable).parent / "rapport")
+CHANNELS = (
+    "channels:\n"
+    "  email: {adapter: file, kind: email, path: outbox}\n"
+    "  sms: {adapter: file, kind: sms, path: outbox%s}\n"
+)
+
+
+def problems_of(tmp_path: Path, text: str) -> list[str]:
+    config = tmp_path / "config.yaml"
+    config.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config, environ={})
+    return [str(p).removeprefix(f"{config}:") for p in raised.value.problems]
+
+
+@pytest.mark.parametrize("value", [".inf", "-.inf", ".nan"])
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        (CHANNELS % ", rate_per_second: VALUE", "3: channels.sms.rate_per_second"),
+        (
+            CHANNELS % ", failover_cooldown_seconds: VALUE",
+            "3: channels.sms.failover_cooldown_seconds",
+        ),
+        ("daemon:\n  plan_seconds: VALUE\n", "2: daemon.plan_seconds"),
+        ("daemon:\n  grace_seconds: VALUE\n", "2: daemon.grace_seconds"),
+        ("dispatch:\n  backoff_max_seconds: VALUE\n", "2: dispatch.backoff_max_seconds"),
+    ],
+)
+def test_infinity_and_not_a_number_are_refused_at_their_line(
+    tmp_path: Path, text: str, key: str, value: str
+) -> None:
+    found = problems_of(tmp_path, text.replace("VALUE", value))
+    assert found == [f"{key}: Input should be a finite number"]
+
+
+def test_an_adapter_option_that_is_a_number_must_be_finite(tmp_path: Path) -> None:
+    found = problems_of(
+        tmp_path,
+        "channels:\n"
+        "  email: {adapter: smtp, kind: email, url: 'smtp://127.0.0.1:2525', timeout: .inf}\n",
+    )
+    assert found == ["2: channels.email.timeout: option 'timeout' is not a finite number"]
+
+
+@pytest.mark.parametrize(
+    ("key", "most"),
+    [
+        ("daemon.plan_seconds", 86_400),
+        ("daemon.dispatch_seconds", 3_600),
+        ("daemon.grace_seconds", 3_600),
+        ("daemon.misfire_grace_seconds", 86_400),
+        ("dispatch.lease_seconds", 86_400),
+    ],
+)
+def test_the_daemons_timers_have_an_upper_bound(tmp_path: Path, key: str, most: int) -> None:
+    section, name = key.split(".")
+    assert load_settings(_written(tmp_path, f"{section}:\n  {name}: {most}\n"), environ={})
+    found = problems_of(tmp_path, f"{section}:\n  {name}: {most + 1}\n")
+    assert found == [f"2: {key}: Input should be less than or equal to {most}"]
+
+
+def _written(tmp_path: Path, text: str) -> Path:
+    config = tmp_path / "config.yaml"
+    config.write_text(text, encoding="utf-8")
+    return config
+
+
+def test_campaigns_validate_names_an_infinite_rate(tmp_path: Path) -> None:
+    config = _written(
+        tmp_path,
+        f"campaigns_dir: {REPO / 'campaigns'}\ntemplates_dir: {REPO / 'templates'}\n"
+        + CHANNELS % ", rate_per_second: .inf",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
+    result = subprocess.run(
+        [RAPPORT, "--config", str(config), "campaigns", "validate"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1, result.stderr
+    assert f"{config}:5: channels.sms.rate_per_second: Input should be a finite number" in (
+        result.stderr
+    )
