@@ -58,10 +58,36 @@ class AppContext:
             self._engine = make_engine(self.settings.database_url)
         return self._engine
 
+    def missing_sqlite_file(self) -> Path | None:
+        """The SQLite file the configuration names, when it does not exist.
+
+        Connecting would create it (and its folder): a mistyped path would leave an
+        empty database behind. Commands that need a schema or only read look first.
+        """
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        from rapport.engine.core.db import in_memory, normalise_url
+
+        try:
+            url = make_url(normalise_url(self.settings.database_url))
+        except ArgumentError:  # self.engine says what is wrong with it
+            return None
+        if url.get_backend_name() != "sqlite" or in_memory(url) or url.database is None:
+            return None
+        path = Path(url.database)
+        return None if path.exists() else path
+
     def migrated_engine(self) -> Engine:
         """The engine, after checking the schema is there, with a hint if it is not."""
         from rapport.engine.core.db import current_revision, head_revision
 
+        missing = self.missing_sqlite_file()
+        if missing is not None:
+            raise UserError(
+                f"no database at {missing}: run `rapport db upgrade` first "
+                "(or check database.url / RAPPORT_DATABASE_URL)"
+            )
         engine = self.engine
         current = current_revision(engine)
         if current is None:

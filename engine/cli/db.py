@@ -10,7 +10,6 @@ yet); both exit 0 whatever they find, and print one JSON document with ``--json`
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import click
@@ -57,29 +56,11 @@ def _applied(scripts: Any, current: str | None) -> set[str] | None:
         return None
 
 
-def _missing_file(app: AppContext) -> Path | None:
-    """The SQLite file the configuration names, when it does not exist: connecting
-    would create it (and its folder), so the commands that only read do not connect."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    from rapport.engine.core.db import in_memory, normalise_url
-
-    try:
-        url = make_url(normalise_url(app.settings.database_url))
-    except ArgumentError:  # app.engine says what is wrong with it
-        return None
-    if url.get_backend_name() != "sqlite" or in_memory(url) or url.database is None:
-        return None
-    path = Path(url.database)
-    return None if path.exists() else path
-
-
 def _current(app: AppContext) -> str | None:
     """The database's revision, None before the first upgrade."""
     from rapport.engine.core.db import current_revision
 
-    return None if _missing_file(app) is not None else current_revision(app.engine)
+    return None if app.missing_sqlite_file() is not None else current_revision(app.engine)
 
 
 @db.command("current")
@@ -105,7 +86,7 @@ def db_current(app: AppContext, as_json: bool) -> None:
         )
         return
     if current is None:
-        missing = _missing_file(app)
+        missing = app.missing_sqlite_file()
         where = f"; no database file at {missing} yet" if missing is not None else ""
         click.echo(f"no schema yet (newest revision: {head}{where}): run `rapport db upgrade`")
     elif not known:

@@ -120,3 +120,24 @@ def test_asking_about_a_sqlite_database_that_is_not_there_creates_nothing(
     assert not any(r["applied"] for r in history["revisions"])
     assert run_rapport("db", "history", cwd=tmp_path).returncode == 0
     assert sorted(path.name for path in tmp_path.iterdir()) == ["config.yaml"]
+
+
+def test_commands_that_need_the_schema_name_a_missing_sqlite_file_and_create_none(
+    tmp_path: Path,
+) -> None:
+    """A mistyped database path is the operator's mistake: the command says which file it
+    looked for and that `rapport db upgrade` makes it, and leaves no empty database."""
+    configure(tmp_path, "sqlite:///var/rapport.db")
+    for args in (
+        ("report",),
+        ("customers", "export", "C1"),
+        ("consent", "show", "C1"),
+        ("dispatch", "--once"),
+    ):
+        result = run_rapport(*args, cwd=tmp_path)
+        assert result.returncode == 1, (args, result)
+        assert f"no database at {tmp_path / 'var' / 'rapport.db'}" in result.stderr, args
+        assert "rapport db upgrade" in result.stderr and "Traceback" not in result.stderr
+        assert sorted(path.name for path in tmp_path.iterdir()) == ["config.yaml"], args
+    assert run_rapport("db", "upgrade", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "var" / "rapport.db").exists()
