@@ -19,6 +19,7 @@ then comes from that environment variable when the channel is built).
 from __future__ import annotations
 
 import difflib
+import functools
 import inspect
 import os
 import types
@@ -130,8 +131,12 @@ def _yaml_types(annotation: object) -> tuple[tuple[type, ...], bool] | None:
     return None
 
 
+@functools.cache
 def from_signature(cls: type) -> dict[str, OptionSpec] | None:
-    """The options ``cls.__init__`` takes that YAML can write; None with ``**kwargs``."""
+    """The options ``cls.__init__`` takes that YAML can write; None with ``**kwargs``.
+
+    Read once per class (type hints resolved, signature inspected): a lane builds one
+    adapter per connection, each checked against these. Callers must not change it."""
     init = cls.__init__  # type: ignore[misc]
     try:
         hints = typing.get_type_hints(init)

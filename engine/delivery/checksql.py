@@ -12,7 +12,7 @@ the caller's SQLAlchemy transaction. The column and table names come from the mo
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -60,6 +60,10 @@ _POSTGRESQL = _statements("{} = ANY(%s)", "%s")
 _POSTGRESQL["granted"] += " FOR SHARE"
 
 
+#: How each dialect's driver is handed a lease's end (the column type's bind processor).
+_STAMPS: dict[str, Callable[[Any], Any]] = {}
+
+
 class CheckStatements:
     """Runs the check's statements on ``connection``'s driver cursor."""
 
@@ -68,8 +72,11 @@ class CheckStatements:
         dialect = connection.dialect
         self.sqlite = dialect.name == "sqlite"
         self.sql = _SQLITE if self.sqlite else _POSTGRESQL
-        stamp = OUTBOX.c.lease_until.type.dialect_impl(dialect).bind_processor(dialect)
-        self._stamp = stamp or (lambda value: value)
+        stamp = _STAMPS.get(dialect.name)
+        if stamp is None:  # looked up once per dialect: a check runs every few sends
+            found = OUTBOX.c.lease_until.type.dialect_impl(dialect).bind_processor(dialect)
+            stamp = _STAMPS[dialect.name] = found or (lambda value: value)
+        self._stamp = stamp
 
     def _list(self, values: Sequence[Any]) -> Any:
         return json.dumps(list(values)) if self.sqlite else list(values)
