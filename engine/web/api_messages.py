@@ -219,7 +219,7 @@ def public_id(key: bytes, row_id: int) -> str:
 def row_id_of(key: bytes, message_id: str) -> int | None:
     """The outbox row an id names, or None for an id this server did not give."""
     number, _, tag = message_id.partition("-")
-    if not number.isdigit() or len(number) > 18:
+    if not (number.isascii() and number.isdigit()) or len(number) > 18:
         return None
     row_id = int(number)
     return row_id if hmac.compare_digest(tag, _tag(key, row_id)) else None
