@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from factories import REPO
@@ -144,3 +145,47 @@ def test_the_statement_profile_times_each_statement_of_a_broadcast(tmp_path: Pat
     assert text.startswith("# sqlite, 300 customers: broadcast in one process")
     assert "FROM customer WHERE" in text
     assert "[call] rapport.engine.delivery.outbox.enqueue" in text
+
+
+def _sizing_phases_hold_together(result: dict[str, Any]) -> dict[str, Any]:
+    """What every sizing run must show, whatever the database: the broadcast planned
+    once, nothing more the second time, and both channels' messages in their sinks."""
+    phases = {name: value for name, value in result.items() if isinstance(value, dict)}
+    first, again = phases["broadcast_one_process"], phases["repeat_one_process"]
+    assert first["planned"] == first["inserted"] > 0
+    assert again["inserted"] == 0 and again["already_planned"] == first["planned"]
+    assert phases["broadcast_all_processes"]["inserted"] == first["planned"]
+    assert first["client_cpu_seconds"] > 0
+    email, sms = phases["dispatch_email"], phases["dispatch_sms"]
+    assert email["command"] is True
+    assert email["sink_count"] == email["outcomes"]["email:sent"] > 0
+    assert sms["sink_count"] == sms["outcomes"]["sms:sent"] > 0
+    return phases
+
+
+def test_the_sizing_run_measures_each_phase_on_sqlite(tmp_path: Path) -> None:
+    from bench import sizing
+
+    result = sizing.measure("sqlite", 300, deliver_limit=20)
+
+    phases = _sizing_phases_hold_together(result)
+    assert phases["sizes_after_broadcast"]["database_bytes"] > 0
+    written = sizing.save(result, tmp_path)
+    assert written.name.endswith("-sqlite-300.json")
+
+
+def test_the_sizing_run_counts_rows_wal_and_table_sizes_on_postgresql(
+    postgres_admin: Any,
+) -> None:
+    from bench import sizing
+
+    result = sizing.measure("postgresql", 300, deliver_limit=20, settle=0.0)
+
+    phases = _sizing_phases_hold_together(result)
+    first = phases["broadcast_one_process"]
+    # The WAL is read between the phase's LSNs (the counters may lag without the wait).
+    assert first["wal"]["records"] > 0 and first["wal"]["bytes"] > first["wal"]["fpi_bytes"]
+    outbox = phases["sizes_after_broadcast"]["tables"]["outbox_message"]
+    preloaded = phases["sizes_after_load"]["tables"]["outbox_message"]["rows"]
+    assert outbox["rows"] == preloaded + first["planned"]
+    assert outbox["total"] == outbox["heap_toast"] + outbox["indexes"]
