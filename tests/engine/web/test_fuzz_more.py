@@ -39,8 +39,9 @@ from tests.engine.web.test_fuzz import (
 )
 from tests.engine.web.test_fuzz import client as client
 
-#: What the API may answer a malformed request (429: its per-token rate).
-API_ANSWERS = {200, 202, 400, 401, 403, 404, 405, 409, 413, 415, 422, 429}
+#: What the API may answer a malformed request (429: its per-token rate; 431: a query
+#: string longer than web.max_header_bytes).
+API_ANSWERS = {200, 202, 400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 431}
 
 
 @pytest.fixture
@@ -242,3 +243,13 @@ def test_a_message_id_of_other_digits_is_404(
     )
     assert response.status_code == 404
     assert response.json() == {"error": "no such message"}
+
+
+def test_a_query_too_long_for_the_head_is_431_in_the_clients_language(client: TestClient) -> None:
+    # Random examples of test_fuzz.py reach it: a few 5,000-digit values in the query.
+    response = client.get(f"/unsubscribe/x?lang={'9' * 20000}", headers=FA)
+    assert response.status_code == 431
+    assert '<html lang="fa" dir="rtl">' in response.text
+    api = client.get(f"/api/v1/token?x={'9' * 20000}", headers=FA)
+    assert api.status_code == 431
+    assert api.json() == {"error": "request header fields too large"}
