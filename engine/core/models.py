@@ -12,8 +12,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import Column, Index, Numeric, Table, Text, UniqueConstraint, text
+from sqlalchemy.util import PopulateDict
 from sqlmodel import Field, SQLModel
 
 from rapport.engine.core.timeutil import UTCDateTime
@@ -36,6 +38,43 @@ class ConsentStatus(StrEnum):
     GRANTED = "granted"
     WITHDRAWN = "withdrawn"
     PENDING = "pending"
+
+
+class PartialIndex(Index):
+    """An index of only the rows ``where`` holds, on SQLite and PostgreSQL alike.
+
+    It means ``sqlite_where=`` plus ``postgresql_where=``, but SQLAlchemy checks such
+    arguments by importing the dialect they name, so every command on SQLite imported
+    the PostgreSQL dialect (about 20 ms of each start). Here a dialect's ``where`` is
+    set when that dialect first reads the index's options, to create it or compare it
+    (or when ``kwargs`` are asked for, which lists both). The migrations create these
+    indexes with the same ``WHERE``.
+    """
+
+    _DIALECTS = ("sqlite", "postgresql")
+
+    def __init__(self, name: str, *columns: str, where: str) -> None:
+        super().__init__(name, *columns)
+        self.where = text(where)
+
+    @property
+    def dialect_options(self) -> PopulateDict[str, Any]:
+        options = self.__dict__.get("_partial_options")
+        if options is None:
+            options = self.__dict__["_partial_options"] = PopulateDict(self._options_for)
+        return options
+
+    @property
+    def dialect_kwargs(self) -> Any:
+        for dialect in self._DIALECTS:
+            self.dialect_options[dialect]  # sets the dialect's where
+        return super().dialect_kwargs
+
+    def _options_for(self, dialect: str) -> Any:
+        options = self._kw_reg_for_dialect_cls(dialect)
+        if dialect in self._DIALECTS:
+            options["where"] = self.where
+        return options
 
 
 class Customer(SQLModel, table=True):
@@ -164,21 +203,10 @@ class OutboxMessage(SQLModel, table=True):
         # planning ticks must not add the same greeting on a second channel.
         UniqueConstraint("customer_id", "campaign", "occasion", name="uq_outbox_occasion"),
         # Retention reads the rows not pruned yet by age (engine/delivery/retention.py).
-        Index(
-            "ix_outbox_unpruned",
-            "send_at",
-            "id",
-            sqlite_where=text("pruned_at IS NULL"),
-            postgresql_where=text("pruned_at IS NULL"),
-        ),
+        PartialIndex("ix_outbox_unpruned", "send_at", "id", where="pruned_at IS NULL"),
         # Delivery receipts find their message by the provider's id (only sent rows
         # have one; engine/delivery/receipts.py).
-        Index(
-            "ix_outbox_provider_id",
-            "provider_id",
-            sqlite_where=text("provider_id IS NOT NULL"),
-            postgresql_where=text("provider_id IS NOT NULL"),
-        ),
+        PartialIndex("ix_outbox_provider_id", "provider_id", where="provider_id IS NOT NULL"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

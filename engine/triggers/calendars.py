@@ -8,7 +8,10 @@ of times. Names are English here (``en_US``); :func:`holiday_name` translates.
 from __future__ import annotations
 
 import gettext
+import importlib.util
 import re
+import sys
+import threading
 from collections.abc import Iterable
 from datetime import date
 from functools import lru_cache
@@ -21,6 +24,37 @@ from babel.core import get_global
 from rapport.engine.triggers.names import join_names, polish
 
 _LOCALES = Path(holidays.__file__).parent / "locale"
+
+
+def _import_countries_one_by_one() -> None:
+    """Let ``holidays`` import one country's module without importing them all.
+
+    ``holidays.countries`` is a package whose ``__init__`` imports its 250 country
+    modules (about 100 ms, more than all of ``explain``'s deciding), and a country's
+    calendar lives in one of them. The package is registered here without running
+    that ``__init__``, so building Iran's calendar imports ``holidays.countries.iran``
+    alone; the first time anything else is asked of the package (``from
+    holidays.countries import Iran``), its ``__init__`` runs and it is complete.
+    """
+    name = "holidays.countries"
+    spec = importlib.util.find_spec(name) if name not in sys.modules else None
+    if spec is None or spec.loader is None:
+        return
+    package = importlib.util.module_from_spec(spec)
+    lock = threading.Lock()
+
+    def complete(attribute: str) -> object:
+        with lock:
+            if package.__dict__.pop("__getattr__", None) is not None:
+                spec.loader.exec_module(package)  # type: ignore[union-attr]
+        return getattr(package, attribute)
+
+    package.__getattr__ = complete  # type: ignore[method-assign]
+    sys.modules[name] = package
+    holidays.countries = package
+
+
+_import_countries_one_by_one()
 
 PUBLIC = ("public",)
 _ESTIMATED = re.compile(r"\s*\(estimated\)$")

@@ -17,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from factories import REPO, insert_customer
 from sqlalchemy import create_engine
 
@@ -130,15 +131,17 @@ def test_no_commands_help_imports_a_heavy_library() -> None:
     assert loaded(modules, HEAVY) == []
 
 
-def test_explain_imports_nothing_for_rendering_sending_serving_or_migrating(
-    sqlite_template: Path, tmp_path: Path
-) -> None:
-    database = tmp_path / "rapport.db"
+@pytest.fixture(scope="module")
+def explain_imports(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+    """The modules a fresh process imported to run ``rapport explain`` for a customer
+    in Iran on SQLite, with the shipped campaigns."""
+    folder = tmp_path_factory.mktemp("explain")
+    database = folder / "rapport.db"
     shutil.copy(sqlite_template, database)
     engine = create_engine(f"sqlite:///{database}")
     insert_customer(engine, "C1", country="IR")
     engine.dispose()
-    config = tmp_path / "config.yaml"
+    config = folder / "config.yaml"
     config.write_text(
         f"database: {{url: 'sqlite:///{database}'}}\n"
         f"campaigns_dir: {REPO / 'campaigns'}\ntemplates_dir: {REPO / 'templates'}\n",
@@ -146,6 +149,23 @@ def test_explain_imports_nothing_for_rendering_sending_serving_or_migrating(
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
     run = ["--config", str(config), "explain", "C1", "--date", "2026-12-23"]
-    modules = imported_by(run, cwd=tmp_path, env=env)
+    modules = imported_by(run, cwd=folder, env=env)
     assert "rapport.engine.planning.planner" in modules  # it did decide
-    assert loaded(modules, NOT_FOR_EXPLAIN) == []
+    return modules
+
+
+def test_explain_imports_nothing_for_rendering_sending_serving_or_migrating(
+    explain_imports: set[str],
+) -> None:
+    assert loaded(explain_imports, NOT_FOR_EXPLAIN) == []
+
+
+def test_explain_on_sqlite_imports_no_postgresql_dialect(explain_imports: set[str]) -> None:
+    assert loaded(explain_imports, ("sqlalchemy.dialects.postgresql", "psycopg")) == []
+
+
+def test_explain_imports_the_holiday_calendar_of_the_customers_country_only(
+    explain_imports: set[str],
+) -> None:
+    countries = sorted(m for m in explain_imports if m.startswith("holidays.countries."))
+    assert countries == ["holidays.countries.iran"]
