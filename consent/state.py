@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, TypeAlias
 
 from sqlalchemy import Connection, bindparam, select
-from sqlalchemy.orm import Session
 
 from rapport.engine.core.models import (
     CONSENT_EVENT,
@@ -20,11 +20,16 @@ from rapport.engine.core.models import (
     ConsentStatus,
 )
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
 # Keeps each statement well inside SQLite's and PostgreSQL's bound-parameter limits
 # and the query plans small.
 IN_CHUNK = 500
 
-Executor = Connection | Session
+#: A connection, or an ORM session whose connection is used (SQLAlchemy's ORM is
+#: not imported for it: about 50 ms of every command that reads consent).
+Executor: TypeAlias = "Connection | Session"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +50,7 @@ class ConsentRecord:
 
 
 def _connection(target: Executor) -> Connection:
-    return target.connection() if isinstance(target, Session) else target
+    return target if isinstance(target, Connection) else target.connection()
 
 
 def current_status(

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlmodel import SQLModel
 
-import rapport.engine.core.models  # noqa: F401  (registers every table on the metadata)
+from rapport.engine.core.models import METADATA
 
-target_metadata = SQLModel.metadata
+target_metadata = METADATA
 config = context.config
 
 

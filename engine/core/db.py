@@ -212,7 +212,9 @@ def upsert_insert(connection: Connection, table: Any) -> Any:
     the PostgreSQL one costs about 20 ms of every command on SQLite otherwise.
     """
     if connection.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(table)

@@ -164,6 +164,10 @@ def test_explain_on_sqlite_imports_no_postgresql_dialect(explain_imports: set[st
     assert loaded(explain_imports, ("sqlalchemy.dialects.postgresql", "psycopg")) == []
 
 
+def test_explain_reads_through_core_without_sqlmodel_or_the_orm(explain_imports: set[str]) -> None:
+    assert loaded(explain_imports, ("sqlmodel", "sqlalchemy.orm")) == []
+
+
 def test_explain_imports_the_holiday_calendar_of_the_customers_country_only(
     explain_imports: set[str],
 ) -> None:

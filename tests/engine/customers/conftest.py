@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, func, select
-from sqlmodel import SQLModel
 
 from rapport.engine.core.config import Settings
-from rapport.engine.core.models import CUSTOMER
+from rapport.engine.core.models import CUSTOMER, METADATA
 from rapport.engine.customers.importer import ImportReport, import_file
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -91,7 +90,7 @@ def run(
 
 
 def count(engine: Engine, table_name: str) -> int:
-    table = SQLModel.metadata.tables[table_name]
+    table = METADATA.tables[table_name]
     with engine.connect() as connection:
         return connection.execute(select(func.count()).select_from(table)).scalar_one()
 

@@ -19,10 +19,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
-from sqlmodel import SQLModel
 
 from rapport.consent.state import current_status, history
-from rapport.engine.core.models import ORDERS
+from rapport.engine.core.models import METADATA, ORDERS
 from rapport.engine.customers.importer import ImportReport
 from tests.engine.customers.conftest import (
     CUSTOMER_COLUMNS,
@@ -67,7 +66,7 @@ def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
                 for row in connection.execute(select(table).order_by(*table.primary_key.columns))
             ]
             for name in tables
-            for table in [SQLModel.metadata.tables[name]]
+            for table in [METADATA.tables[name]]
         }
 
 
