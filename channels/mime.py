@@ -55,10 +55,10 @@ Exceptions::
 from __future__ import annotations
 
 import base64
-import binascii
 import functools
 import hashlib
 import re
+import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from email.errors import HeaderParseError
@@ -68,6 +68,7 @@ from email.utils import format_datetime, parseaddr
 import idna
 
 from rapport.channels.base import OutgoingMessage
+from rapport.channels.mime_body import text_part
 
 __all__ = [
     "BIDI_CONTROLS",
@@ -361,6 +362,8 @@ def _text_header(name: str, value: str) -> str:
     lines fit, else encoded-words; bidi controls removed."""
     value = strip_bidi_controls(value)
     if not _needs_encoding(value):
+        if len(name) + 2 + len(value) <= MAX_LINE:
+            return f"{name}: {value}"  # fits on one line: what _fold would write
         try:
             return _fold(name, value.split(" "))
         except MessageFormatError:
@@ -376,21 +379,33 @@ def _address_header(name: str, display_name: str, addr_spec: str) -> str:
     if not display_name:
         return _fold(name, (addr_spec,))
     angle = f"<{addr_spec}>"
+    if len(name) + 3 + len(display_name) + len(angle) <= MAX_LINE and not _needs_encoding(
+        display_name
+    ):
+        display_name = _phrase(display_name)
+        if len(name) + 3 + len(display_name) + len(angle) <= MAX_LINE:
+            return f"{name}: {display_name} {angle}"  # fits on one line, as _fold writes it
     if not _needs_encoding(display_name):
-        # Quoted when it holds specials, or spaces a phrase would not keep.
-        if (
-            _SPECIALS.search(display_name)
-            or display_name != display_name.strip()
-            or "  " in display_name
-        ):
-            escaped = display_name.replace("\\", "\\\\").replace('"', '\\"')
-            display_name = f'"{escaped}"'
+        display_name = _phrase(display_name)
         try:
             return _fold(name, [*display_name.split(" "), angle])
         except MessageFormatError:
             pass
     words = _encoded_words(display_name, _EW_LINE - len(name) - 2)
     return _fold(name, [*words, angle], _EW_LINE)
+
+
+def _phrase(display_name: str) -> str:
+    """A printable ASCII display name as a phrase: quoted when it holds specials, or
+    spaces a phrase would not keep."""
+    if (
+        _SPECIALS.search(display_name)
+        or display_name != display_name.strip()
+        or "  " in display_name
+    ):
+        escaped = display_name.replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{escaped}"'
+    return display_name
 
 
 @functools.lru_cache(maxsize=64)
@@ -400,30 +415,11 @@ def _from_header(sender: str, smtputf8: bool = False) -> str:
     return _address_header("From", display_name, _addr_spec("From", addr, smtputf8))
 
 
-def _body(content_type: str, text: str) -> tuple[str, str]:
-    """A text part's headers and encoded body, lines normalised to CRLF.
-
-    7bit when the text is ASCII with lines of at most 78 characters; otherwise
-    quoted-printable when that is shorter than base64 (mostly-ASCII text: English HTML
-    with long lines), else base64. Either keeps every line within 76 characters, so a
-    1,000-character line in a template cannot break the 998 limit.
-    """
-    data = b"\r\n".join(text.encode("utf-8").splitlines()) + b"\r\n"
-    if data.isascii() and max(map(len, data.split(b"\r\n"))) <= MAX_LINE:
-        cte, body = "7bit", data.decode("ascii")
-    elif len(data.translate(None, _ASCII_BYTES)) * 2 < len(data) // 3:
-        # QP spends 3 characters on each non-ASCII byte, base64 4 on every 3 bytes.
-        cte, body = "quoted-printable", binascii.b2a_qp(data, istext=True).decode("ascii")
-    else:
-        cte = "base64"
-        body = base64.encodebytes(data).replace(b"\n", b"\r\n").decode("ascii")
-    headers = (
-        f'Content-Type: {content_type}; charset="utf-8"\r\nContent-Transfer-Encoding: {cte}\r\n'
-    )
-    return headers, body
-
-
-_ASCII_BYTES = bytes(range(128))
+@functools.lru_cache(maxsize=4)
+def _date_header(second: int) -> str:
+    """The ``Date`` line for a whole second since the epoch: the same for every message
+    sent within it (``format_datetime`` writes whole seconds)."""
+    return f"Date: {format_datetime(datetime.fromtimestamp(second, UTC))}"
 
 
 def _boundary(message_id: str, bodies: tuple[str, ...]) -> str:
@@ -469,16 +465,22 @@ def build_email(
     ]
     if message.subject is not None:
         lines.append(_text_header("Subject", message.subject))
-    lines.append(_fold("Message-ID", (message_id,)))
-    lines.append(f"Date: {format_datetime(date or datetime.now(UTC))}")
+    if len(message_id) <= MAX_LINE - 12:
+        lines.append(f"Message-ID: {message_id}")  # fits on one line, as _fold writes it
+    else:
+        lines.append(_fold("Message-ID", (message_id,)))
+    if date is None:
+        lines.append(_date_header(int(time.time())))
+    else:
+        lines.append(f"Date: {format_datetime(date)}")
     lines.extend(_text_header(name, value) for name, value in message.headers.items())
     lines.append("MIME-Version: 1.0")
     head = "\r\n".join(lines) + "\r\n"
-    text_headers, text_body = _body("text/plain", message.text)
+    text_headers, text_body = text_part("text/plain", message.text)
     if message.html is None:
         wire = head + text_headers + "\r\n" + text_body
     else:
-        html_headers, html_body = _body("text/html", message.html)
+        html_headers, html_body = text_part("text/html", message.html)
         boundary = _boundary(message_id, (text_body, html_body))
         wire = (
             f'{head}Content-Type: multipart/alternative; boundary="{boundary}"\r\n'
