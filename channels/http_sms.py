@@ -61,6 +61,7 @@ import httpx
 from rapport.channels.base import Channel, OutgoingMessage, SendResult
 from rapport.channels.http_wire import Endpoint
 from rapport.channels.mime import HeaderInjectionError, check_header_value
+from rapport.channels.provider_codes import INVALID_NUMBER_CODES
 from rapport.channels.retry_after import parse_retry_after
 
 __all__ = [
@@ -73,8 +74,6 @@ __all__ = [
     "transient_reply",
 ]
 
-#: Provider error codes that say the number itself is bad.
-INVALID_NUMBER_CODES: Final = frozenset({"invalid_number", "invalid_recipient"})
 _TRANSIENT_STATUS: Final = frozenset({408, 425, 429})
 _BODY: Final = '{"to":%s,"text":%s,"idempotency_key":%s,"locale":%s}'
 #: httpx errors raised before the request could reach the provider (no connection to

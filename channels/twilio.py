@@ -42,16 +42,11 @@ import httpx
 from rapport.channels.base import Channel, OutgoingMessage, SendResult
 from rapport.channels.http_sms import http_error_result, json_object, transient_reply
 from rapport.channels.mime import HeaderInjectionError, check_header_value
+from rapport.channels.provider_codes import SUPPRESS_CODES
 
 __all__ = ["DEFAULT_BASE_URL", "SUPPRESS_CODES", "TwilioSMSChannel", "twilio_result"]
 
 DEFAULT_BASE_URL: Final = "https://api.twilio.com"
-#: Twilio error codes that say the number itself must not be texted again.
-SUPPRESS_CODES: Final = {
-    21211: "invalid To number",
-    21610: "recipient unsubscribed",
-    21614: "To is not a mobile number",
-}
 _TRANSIENT_STATUS: Final = frozenset({408, 425, 429})
 _SID = re.compile(r"^[A-Za-z0-9_-]+$")
 

@@ -99,7 +99,7 @@ async def _dispatch_once(
 
     from rapport.engine.core.timeutil import utcnow
     from rapport.engine.delivery.dispatch import Dispatcher
-    from rapport.engine.runtime import metrics, services
+    from rapport.engine.runtime import services
 
     settings = settings or app.settings
     dispatcher = Dispatcher(
@@ -115,9 +115,9 @@ async def _dispatch_once(
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, dispatcher.stop, settings.daemon.grace_seconds)
     try:
-        report = await dispatcher.run_once()
-        metrics.record_dispatch(report)
-        return report
+        # No metrics: this process ends with the pass and serves no /metrics (the
+        # daemon records its passes); prometheus_client is not even imported.
+        return await dispatcher.run_once()
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)

@@ -32,8 +32,7 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, select, update
 
-from rapport.channels.http_sms import INVALID_NUMBER_CODES
-from rapport.channels.twilio import SUPPRESS_CODES
+from rapport.channels.provider_codes import INVALID_NUMBER_CODES, SUPPRESS_CODES
 from rapport.engine.core.models import CUSTOMER, OUTBOX, MessageStatus
 from rapport.engine.delivery import suppression
 

@@ -8,11 +8,15 @@ are built here and nowhere else; everything below takes them as arguments.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rapport.consent.tokens import Signer
 from rapport.engine.core.config import Settings
 from rapport.engine.core.keys import secret_key
 from rapport.engine.delivery.lanes import ChannelLane, build_channels
-from rapport.engine.rendering.renderer import Renderer
+
+if TYPE_CHECKING:  # a dispatcher renders nothing: Jinja is imported where it is used
+    from rapport.engine.rendering.renderer import Renderer
 
 
 def signer(settings: Settings) -> Signer:
@@ -24,6 +28,8 @@ def signer(settings: Settings) -> Signer:
 
 def renderer(settings: Settings) -> Renderer:
     """Renders the configured template tree, falling back to the default locale."""
+    from rapport.engine.rendering.renderer import Renderer
+
     return Renderer.from_settings(settings)
 
 
