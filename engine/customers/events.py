@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, delete, or_, select
 
@@ -46,9 +46,12 @@ from rapport.engine.core.errors import Problem
 from rapport.engine.core.models import CUSTOMER_EVENT
 from rapport.engine.core.text import find_unstorable, json_pointer
 from rapport.engine.core.timeutil import as_utc, isoformat_z
-from rapport.engine.customers import fields, importer
+from rapport.engine.customers import fields
 from rapport.engine.customers.profile import EventRecord
 from rapport.engine.customers.rows import Column, Row, parse_record
+
+if TYPE_CHECKING:
+    from rapport.engine.customers import importer
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +159,11 @@ def write_events(
     now: datetime,
 ) -> None:
     """Write one batch in one transaction with the importer's checks (erased customers
-    skipped, unknown ones refused); then account for its rows in order."""
+    skipped, unknown ones refused); then account for its rows in order. The importer
+    (and the consent store with it) is imported here: triggers read this module's
+    event names at every command's start."""
+    from rapport.engine.customers import importer
+
     with engine.begin() as connection:
         importer.skip_erased(connection, batch, report.file, "customer_id")
         importer.check_customer_refs(connection, batch, report.file, order)
