@@ -154,6 +154,19 @@ def explain_imports(sqlite_template: Path, tmp_path_factory: pytest.TempPathFact
     return modules
 
 
+def test_every_command_is_listed_under_its_own_name() -> None:
+    from rapport.engine.cli.main import cli
+
+    assert all(command.name == name for name, command in cli.commands.items())
+
+
+def test_explain_imports_no_other_command_module(explain_imports: set[str]) -> None:
+    modules = {m for m in explain_imports if m.startswith("rapport.engine.cli.")}
+    assert modules - {"rapport.engine.cli.main", "rapport.engine.cli.app"} == {
+        "rapport.engine.cli.plan"
+    }
+
+
 def test_explain_imports_nothing_for_rendering_sending_serving_or_migrating(
     explain_imports: set[str],
 ) -> None:
