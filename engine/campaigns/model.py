@@ -123,7 +123,7 @@ class Campaign(Strict):
     frequency: Frequency = Frequency()
     #: Share of eligible customers (0-100) kept as a control group: recorded, never sent.
     holdout_percent: Decimal = Field(Decimal(0), ge=0, lt=100)
-    variants: list[Variant] = Field(default_factory=list)
+    variants: list[Variant] = Field(default=[])
     #: Most SMS segments one rendered text may cost; ``campaigns validate`` checks the
     #: sample texts against it, because a message of 3 segments is billed 3 times.
     sms_max_segments: int | None = Field(None, ge=1, le=10)

@@ -144,7 +144,7 @@ class ChannelConfig(Strict):
     model_config = ConfigDict(extra="allow", frozen=True)
     adapter: str | None = None
     kind: Literal["email", "sms"] | None = None
-    providers: list[ProviderConfig] = Field(default_factory=list)
+    providers: list[ProviderConfig] = Field(default=[])
     rate_per_second: float | None = Field(None, gt=0)
     concurrency: int | None = Field(None, ge=1, le=64)
     failover_after: int = Field(3, ge=1)
@@ -177,12 +177,8 @@ class SenderConfig(Strict):
     unsubscribe_mailto: str = "unsubscribe@example.com"
     #: Per locale (fa, zh_Hant ...): the From display name, and how SMS name the brand
     #: ("{brand}" is ``brand``; zh defaults to 【{brand}】). See engine/core/sender.py.
-    from_name: Annotated[dict[str, str], AfterValidator(check_sender_texts)] = Field(
-        default_factory=dict
-    )
-    sms_signature: Annotated[dict[str, str], AfterValidator(check_sender_texts)] = Field(
-        default_factory=dict
-    )
+    from_name: Annotated[dict[str, str], AfterValidator(check_sender_texts)] = Field(default={})
+    sms_signature: Annotated[dict[str, str], AfterValidator(check_sender_texts)] = Field(default={})
 
 
 class WebConfig(Strict):
@@ -299,7 +295,7 @@ class CapsConfig(Caps):
 
     per_day: int | None = Field(1, ge=1)
     per_week: int | None = Field(3, ge=1)
-    channels: dict[str, Caps] = Field(default_factory=dict)
+    channels: dict[str, Caps] = Field(default={})
     #: Days that must pass between two holiday offers to one customer, whatever the
     #: campaigns (0: no gap); see engine/planning/caps.py.
     holiday_offer_gap_days: int = Field(7, ge=0, le=90)
@@ -324,7 +320,7 @@ class AllowedHours(Strict):
 
 
 class QuietHours(AllowedHours):
-    countries: dict[str, AllowedHours] = Field(default_factory=dict)
+    countries: dict[str, AllowedHours] = Field(default={})
 
     def for_country(self, country: str | None) -> AllowedHours:
         return self.countries.get(country or "", self)

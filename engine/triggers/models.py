@@ -115,7 +115,7 @@ class ReorderTrigger(Strict):
 
     type: Literal["reorder"]
     days_after: int | None = Field(None, ge=1, le=3650)
-    skus: dict[str, Annotated[int, Field(ge=1, le=3650)]] = Field(default_factory=dict)
+    skus: dict[str, Annotated[int, Field(ge=1, le=3650)]] = Field(default={})
     learn: bool = False
 
     @model_validator(mode="after")
@@ -222,7 +222,7 @@ class EventTrigger(Strict):
     type: Literal["event"]
     name: str
     delay: str = "0d"
-    sample_data: dict[str, Any] = Field(default_factory=dict)
+    sample_data: dict[str, Any] = Field(default={})
 
     @field_validator("name")
     @classmethod
