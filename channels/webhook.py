@@ -251,7 +251,10 @@ class PinnedTransport(httpx.AsyncBaseTransport):
         return addresses
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        host = request.url.host
+        # The A-label the Host header carries (IDNA 2008): the U-label would be encoded
+        # again by getaddrinfo with Python's IDNA 2003 codec, which writes straße as
+        # strasse, another domain, and the certificate would be checked against it.
+        host = request.url.raw_host.decode("ascii")
         port = request.url.port or (443 if request.url.scheme == "https" else 80)
         failure: httpx.ConnectError | None = None
         for address in await self.vetted_addresses(host, port):

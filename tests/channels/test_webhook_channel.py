@@ -282,6 +282,27 @@ async def test_the_connection_goes_to_the_vetted_address(
     assert request.headers["Host"] == f"hooks.example:{port}"
 
 
+async def test_an_international_name_is_looked_up_as_the_host_the_request_names(
+    webhook_receiver: WebhookReceiver,
+) -> None:
+    """IDNA 2008 writes straße as ``xn--strae-oqa``, IDNA 2003 (Python's ``idna`` codec)
+    as ``strasse``: another domain, with another owner. The name looked up (and the TLS
+    name checked) is the one the ``Host`` header carries, never the other."""
+    port = webhook_receiver.server_address[1]
+    calls: list[str] = []
+    channel = WebhookChannel(
+        f"http://straße.example:{port}/hooks/rapport",
+        allow_private=True,
+        resolver=resolving("127.0.0.1", calls=calls),
+    )
+    result = await send(channel)
+
+    assert result.outcome is Outcome.ACCEPTED, result.reason
+    assert calls == ["xn--strae-oqa.example"]
+    [request] = webhook_receiver.requests
+    assert request.headers["Host"] == f"xn--strae-oqa.example:{port}"
+
+
 async def test_dns_rebinding_cannot_redirect_the_connection(
     webhook_receiver: WebhookReceiver,
 ) -> None:
