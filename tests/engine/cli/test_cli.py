@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from demo_store import shared_cli_demo
 from factories import REPO, Ran, run_rapport
 
 RAPPORT = str(Path(sys.executable).parent / "rapport")
@@ -25,17 +26,6 @@ RAPPORT = str(Path(sys.executable).parent / "rapport")
 
 def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Ran:
     return run_rapport(*args, cwd=cwd, env=env)
-
-
-def run_process(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess:
-    """The console script as a real process."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
-    environment.update(env or {})
-    return subprocess.run(
-        [RAPPORT, *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=300
-    )
 
 
 @pytest.fixture
@@ -172,21 +162,20 @@ def test_shipped_campaigns_validate(workdir: Path) -> None:
     assert f"{shipped} campaign(s) valid" in result.stdout
 
 
-def test_demo_prints_summary_with_messages_in_english_persian_and_chinese(tmp_path: Path) -> None:
-    (tmp_path / "config.yaml").write_text(
-        f"campaigns_dir: {REPO / 'campaigns'}\ntemplates_dir: {REPO / 'templates'}\n",
-        encoding="utf-8",
-    )
-    result = run_process("demo", "--date", "2026-11-26", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    out = result.stdout
+def test_demo_prints_summary_with_messages_in_english_persian_and_chinese(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # `rapport demo --date 2026-11-26` as a process, run once per test run and shared
+    # with test_demo_serve.py (demo_store.shared_cli_demo); it exits 0 or fails there.
+    demo = shared_cli_demo(tmp_path_factory)
+    out = demo.output
     assert "Thanksgiving Day (US)" in out
     for campaign in ("birthday", "holiday-offer", "reorder"):
         assert campaign in out
     assert "[en]" in out and "[fa]" in out and "[zh]" in out
     assert any("\u0600" <= ch <= "\u06ff" for ch in out)  # Persian script
     assert any("\u4e00" <= ch <= "\u9fff" for ch in out)  # Chinese characters
-    outbox = tmp_path / "var" / "demo" / "outbox"
+    outbox = demo.folder / "var" / "demo" / "outbox"
     assert len(list(outbox.glob("*.eml"))) > 0 and len(list(outbox.glob("*.json"))) > 0
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from demo_store import built_once
 from factories import REPO
 from sqlalchemy import Engine, distinct, func, select, text
 
@@ -65,18 +66,24 @@ class Demo:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
-    folder = tmp_path_factory.mktemp("demo") / "var"
-    done = subprocess.run(
-        [RAPPORT, "demo", "--dir", str(folder), "--config", "config.yaml"],
-        cwd=REPO,
-        env=environment(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return Demo(folder, done.stdout)
+    """The demo run once per test run (whichever xdist worker comes first runs it); the
+    tests here only read its output and its store."""
+
+    def build(folder: Path) -> None:
+        done = subprocess.run(
+            [RAPPORT, "demo", "--dir", str(folder / "var"), "--config", "config.yaml"],
+            cwd=REPO,
+            env=environment(),
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        (folder / "output.txt").write_text(done.stdout, encoding="utf-8")
+
+    folder = built_once(tmp_path_factory, "rapport-demo-default-day", build)
+    return Demo(folder / "var", (folder / "output.txt").read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")

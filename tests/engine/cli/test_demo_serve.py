@@ -13,34 +13,18 @@ opened against it.
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
-import socket
 import subprocess
-import sys
 import time
 from email import message_from_bytes, policy
 from pathlib import Path
 
 import httpx
 import pytest
-from factories import REPO
+from demo_store import RAPPORT, environment, run_cli_demo, shared_cli_demo
 
-RAPPORT = str(Path(sys.executable).parent / "rapport")
 LINK = re.compile(r"https?://[^\s\"'<>]+")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def environment(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
-    env.update(extra)
-    return env
 
 
 def links_in(path: Path) -> list[str]:
@@ -53,30 +37,12 @@ def links_in(path: Path) -> list[str]:
     return sorted(set(found))
 
 
-def run_demo(folder: Path, more_config: str = "") -> tuple[Path, str, int]:
-    """The demo run as a user runs it in ``folder``, with an operator's RAPPORT_SECRET_KEY
-    exported; returns the folder, the output and the links' port."""
-    port = free_port()
-    (folder / "config.yaml").write_text(
-        f"campaigns_dir: {REPO / 'campaigns'}\ntemplates_dir: {REPO / 'templates'}\n"
-        f"web:\n  base_url: http://127.0.0.1:{port}\n{more_config}",
-        encoding="utf-8",
-    )
-    result = subprocess.run(
-        [RAPPORT, "demo", "--date", "2026-11-26", "--customers", "120"],
-        cwd=folder,
-        env=environment(RAPPORT_SECRET_KEY="the-operators-own-key"),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
-    return folder, result.stdout, port
-
-
 @pytest.fixture
-def demo(tmp_path: Path) -> tuple[Path, str, int]:
-    return run_demo(tmp_path)
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, int]:
+    """The demo run once per test run (demo_store.shared_cli_demo, test_cli's too): the
+    folder it ran in, its output and the links' port."""
+    ran = shared_cli_demo(tmp_path_factory)
+    return ran.folder, ran.output, ran.port
 
 
 def printed_serve_command(output: str) -> str:
@@ -111,7 +77,10 @@ def test_the_printed_serve_command_opens_every_link_of_the_demo_outbox(
 def test_the_links_open_when_config_yaml_writes_a_secret_key(tmp_path: Path) -> None:
     """A ``secret_key`` in config.yaml would win over the demo database's key, and no
     variable can clear it: the printed command names the demo's own key instead."""
-    folder, output, port = run_demo(tmp_path, "secret_key: the-operators-file-key\n")
+    ran = run_cli_demo(
+        tmp_path, "--customers", "120", more_config="secret_key: the-operators-file-key\n"
+    )
+    folder, output, port = ran.folder, ran.output, ran.port
     assignments, words = split_assignments(printed_serve_command(output))
     open_the_links(folder, output, port, assignments, words)
     named = assignments["RAPPORT_SECRET_KEY"]  # the demo's key, never the operator's

@@ -25,19 +25,17 @@ import re
 import shlex
 import tempfile
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import click
 import pytest
+from demo_store import DEMO_DAY, demo_store
 from factories import REPO, run_rapport
 
 from rapport.engine.cli.main import cli
-from rapport.engine.core.config import load_settings
-from rapport.engine.runtime.demo import run_demo
 
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
-DAY = date(2026, 11, 26)
+DAY = DEMO_DAY
 #: ``rapport ARGS`` after an optional prompt, systemd key, environment assignments and
 #: path (a bare ``rapport`` is the program's name, not a command line).
 INVOCATION = re.compile(
@@ -169,11 +167,11 @@ def test_every_command_is_documented_and_takes_config(name: str) -> None:
 
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This module's copy of the demo store (the lines run here import, plan, erase...)."""
     folder = tmp_path_factory.mktemp("docs-commands")
-    base = load_settings(REPO / "config.yaml", environ={})
-    run_demo(base, folder / "var", customers=120, seed=3, day=DAY, echo=lambda _: None)
+    store = demo_store(tmp_path_factory, folder, customers=240, seed=5)
     (folder / "config.yaml").write_text(
-        f"database: {{url: 'sqlite:///{folder / 'var' / 'rapport.db'}'}}\n"
+        f"database: {{url: 'sqlite:///{store}'}}\n"
         f"campaigns_dir: {REPO / 'campaigns'}\ntemplates_dir: {REPO / 'templates'}\n"
         "channels:\n"
         "  email: {adapter: file, kind: email, path: outbox}\n"

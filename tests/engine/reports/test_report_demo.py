@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
+from demo_store import DEMO_DAY, demo_store
 from factories import REPO, scalar
 from sqlalchemy import Engine, and_, case, distinct, func, select
 
@@ -21,9 +22,8 @@ from rapport.engine.core.models import (
     OUTBOX,
 )
 from rapport.engine.reports.text import compute
-from rapport.engine.runtime.demo import run_demo
 
-DAY = date(2026, 11, 26)
+DAY = DEMO_DAY
 START, END = DAY - timedelta(days=89), DAY + timedelta(days=1)
 BEGIN = datetime.combine(START, time(0), tzinfo=UTC)
 FINISH = datetime.combine(END + timedelta(days=1), time(0), tzinfo=UTC)
@@ -31,15 +31,11 @@ FINISH = datetime.combine(END + timedelta(days=1), time(0), tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Engine, Settings]:
-    folder = tmp_path_factory.mktemp("demo")
+    """This module's copy of the demo store (a test here adds orders to it)."""
+    store = demo_store(tmp_path_factory, tmp_path_factory.mktemp("demo"), customers=240, seed=5)
     base = load_settings(REPO / "config.yaml", environ={})
-    run_demo(base, folder / "var", customers=240, seed=5, day=DAY, echo=lambda _: None)
     settings = base.model_copy(
-        update={
-            "database": base.database.model_copy(
-                update={"url": f"sqlite:///{folder / 'var' / 'rapport.db'}"}
-            )
-        }
+        update={"database": base.database.model_copy(update={"url": f"sqlite:///{store}"})}
     )
     return make_engine(settings.database_url), settings
 

@@ -9,12 +9,13 @@ test's ``tmp_path`` (``report-<period>.png``), which is where to look when a che
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from html import unescape
 from pathlib import Path
 from typing import Any
 
 import pytest
+from demo_store import DEMO_DAY, demo_store
 from factories import REPO, run_rapport
 
 from rapport.engine.core.config import STAGES, load_settings
@@ -23,9 +24,8 @@ from rapport.engine.reports.html import to_html
 from rapport.engine.reports.labels import WORDS, Words
 from rapport.engine.reports.phrases import PHRASES
 from rapport.engine.reports.text import render_report
-from rapport.engine.runtime.demo import run_demo
 
-DAY = date(2026, 11, 26)
+DAY = DEMO_DAY
 PERIODS = {
     "1 day": (DAY, DAY),
     "3 months": (DAY - timedelta(days=91), DAY),
@@ -84,10 +84,9 @@ MEASURE = """() => [...document.querySelectorAll('figure[data-chart]')].map(figu
 def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The demo store once, and ``rapport report --html`` for each period."""
     folder = tmp_path_factory.mktemp("demo-html")
-    base = load_settings(REPO / "config.yaml", environ={})
-    run_demo(base, folder / "var", customers=120, seed=5, day=DAY, echo=lambda _: None)
+    store = demo_store(tmp_path_factory, folder, customers=240, seed=5)
     (folder / "config.yaml").write_text(
-        f"database: {{url: 'sqlite:///{folder / 'var' / 'rapport.db'}'}}\n"
+        f"database: {{url: 'sqlite:///{store}'}}\n"
         f"campaigns_dir: {REPO / 'campaigns'}\ntemplates_dir: {REPO / 'templates'}\n",
         encoding="utf-8",
     )

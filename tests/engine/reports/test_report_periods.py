@@ -9,17 +9,16 @@ than the table's header (the case that once crashed the text report with IndexEr
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from demo_store import DEMO_DAY, demo_store
 from factories import REPO, run_rapport
 
-from rapport.engine.core.config import load_settings
 from rapport.engine.reports.text import _table
-from rapport.engine.runtime.demo import run_demo
 
-DAY = date(2026, 11, 26)
+DAY = DEMO_DAY
 PERIODS = {
     "1 day": (DAY, DAY),
     "3 months": (DAY - timedelta(days=91), DAY),
@@ -31,10 +30,9 @@ PERIODS = {
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder whose config.yaml names the demo's store, after the demo ran."""
     folder = tmp_path_factory.mktemp("demo-report")
-    base = load_settings(REPO / "config.yaml", environ={})
-    run_demo(base, folder / "var", customers=240, seed=5, day=DAY, echo=lambda _: None)
+    store = demo_store(tmp_path_factory, folder, customers=240, seed=5)
     (folder / "config.yaml").write_text(
-        f"database: {{url: 'sqlite:///{folder / 'var' / 'rapport.db'}'}}\n"
+        f"database: {{url: 'sqlite:///{store}'}}\n"
         f"campaigns_dir: {REPO / 'campaigns'}\ntemplates_dir: {REPO / 'templates'}\n",
         encoding="utf-8",
     )
