@@ -228,7 +228,9 @@ OUTBOX = Table(
     METADATA,
     _id(),
     Column("idempotency_key", String(255), nullable=False, unique=True),
-    _customer_id(index=True),
+    # Read by customer through uq_outbox_occasion's leading column (migration 0017
+    # dropped the single-column index that duplicated it).
+    _customer_id(),
     Column("campaign", String(100), nullable=False),
     Column("occasion", String(150), nullable=False),
     Column("channel", String(32), nullable=False),
