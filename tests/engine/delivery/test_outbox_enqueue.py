@@ -113,3 +113,20 @@ def test_a_stored_row_keeps_its_expiry_and_html(customers: Engine) -> None:
         ).one()
     assert stored.body_html == "<p>یلدا مبارک</p>"
     assert stored.expires_at == SEND_AT + timedelta(hours=8)
+
+
+def test_one_instant_given_in_two_zones_in_one_batch_is_stored_as_one_utc_moment(
+    customers: Engine,
+) -> None:
+    day_before = SEND_AT - timedelta(days=1)
+    rows = [
+        row(n, send_at=SEND_AT, created_at=day_before.astimezone(TEHRAN))
+        if n % 2
+        else row(n, send_at=SEND_AT.astimezone(TEHRAN), created_at=day_before)
+        for n in range(100)
+    ]
+    with customers.begin() as connection:
+        outbox.enqueue(connection, rows)
+    with customers.connect() as connection:
+        stored = set(connection.execute(select(OUTBOX.c.send_at, OUTBOX.c.created_at)).all())
+    assert stored == {(SEND_AT, day_before)}
