@@ -100,7 +100,7 @@ def test_campaign_and_consent_figures_on_demo_data_equal_sql(
     by_campaign = {c["campaign"]: c for c in report["campaigns"]}
     campaigns = set(
         scalar_rows(
-            engine, select(distinct(OUTBOX.c.campaign)).where(OUTBOX.c.transactional.is_(False))
+            engine, select(OUTBOX.c.campaign).distinct().where(OUTBOX.c.transactional.is_(False))
         )
     )
     assert campaigns and campaigns <= set(by_campaign)
