@@ -475,3 +475,18 @@ def seed_birthdays(engine: Engine, customers: int, day: date) -> list[str]:
         changes = [ConsentChange(c, "email", "birthday", "granted", "test", now) for c in ids]
         record_consent(connection, changes, recorded_at=now)
     return ids
+
+
+def config_problems(tmp_path: Path, text: str) -> list[str]:
+    """The problems ``load_settings`` finds in ``text`` written as tmp_path/config.yaml,
+    each without the file's name (``LINE: field: message``)."""
+    import pytest
+
+    from rapport.engine.core.config import load_settings
+    from rapport.engine.core.errors import ConfigError
+
+    config = tmp_path / "config.yaml"
+    config.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config, environ={})
+    return [str(p).removeprefix(f"{config}:") for p in raised.value.problems]

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import yaml
 from factories import REPO
+from factories import config_problems as problems_of
 from pydantic import ValidationError
 
 from rapport.engine.core.config import AllowedHours, QuietHours, Settings, load_settings
-from rapport.engine.core.errors import ConfigError
 
 RAPPORT = str(Path(sys.executable).parent / "rapport")
 FILE_CHANNELS = (
@@ -24,14 +24,6 @@ FILE_CHANNELS = (
     "  email: {adapter: file, kind: email, path: outbox}\n"
     "  sms: {adapter: file, kind: sms, path: outbox}\n"
 )
-
-
-def problems_of(tmp_path: Path, text: str) -> list[str]:
-    config = tmp_path / "config.yaml"
-    config.write_text(text, encoding="utf-8")
-    with pytest.raises(ConfigError) as raised:
-        load_settings(config, environ={})
-    return [str(p).removeprefix(f"{config}:") for p in raised.value.problems]
 
 
 def loaded(tmp_path: Path, text: str) -> Settings:

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 from factories import REPO
+from factories import config_problems as problems_of
 
 from rapport.engine.core.config import load_settings
-from rapport.engine.core.errors import ConfigError
 
 RAPPORT = str(Path(sys.executable).parent / "rapport")
 CHANNELS = (
@@ -27,14 +27,6 @@ CHANNELS = (
     "  email: {adapter: file, kind: email, path: outbox}\n"
     "  sms: {adapter: file, kind: sms, path: outbox%s}\n"
 )
-
-
-def problems_of(tmp_path: Path, text: str) -> list[str]:
-    config = tmp_path / "config.yaml"
-    config.write_text(text, encoding="utf-8")
-    with pytest.raises(ConfigError) as raised:
-        load_settings(config, environ={})
-    return [str(p).removeprefix(f"{config}:") for p in raised.value.problems]
 
 
 @pytest.mark.parametrize("value", [".inf", "-.inf", ".nan"])
