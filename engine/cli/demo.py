@@ -17,9 +17,15 @@ from rapport.engine.cli.app import AppContext, config_option, day_option, parse_
     default="var/demo",
     show_default=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Where the demo writes.",
+    help="Where the demo writes; an earlier demo's folder is replaced, any other is refused.",
 )
-@click.option("--customers", default=360, show_default=True, help="How many sample customers.")
+@click.option(
+    "--customers",
+    default=360,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="How many sample customers.",
+)
 @click.option("--seed", default=7, show_default=True, help="Random seed for the sample.")
 @click.option(
     "--history-days",

@@ -34,9 +34,10 @@ from urllib.parse import urlsplit
 from sqlalchemy import Engine, func, select
 
 from rapport.consent.tokens import Signer
-from rapport.engine.campaigns.model import require_campaigns
+from rapport.engine.campaigns.model import Campaign, require_campaigns
 from rapport.engine.core.config import ChannelConfig, DatabaseConfig, Settings, load_settings
 from rapport.engine.core.db import make_engine, upgrade
+from rapport.engine.core.errors import CampaignError, UserError
 from rapport.engine.core.keys import stored_key
 from rapport.engine.core.models import OUTBOX
 from rapport.engine.customers.importer import Kind, import_file
@@ -57,6 +58,22 @@ from rapport.engine.triggers.calendars import holidays_on
 
 Echo = Callable[[str], None]
 
+#: The file that marks a folder as the demo's own, so a later run may replace it.
+DEMO_MARKER = ".rapport-demo"
+#: What a demo folder holds; a folder with nothing else is an older demo's.
+DEMO_ENTRIES = frozenset(
+    {
+        DEMO_MARKER,
+        "data",
+        "outbox",
+        "rapport.db",
+        "rapport.db-wal",
+        "rapport.db-shm",
+        "rapport.db-journal",
+        "secret.key",
+    }
+)
+
 
 def next_holiday(start: date, countries: tuple[str, ...], horizon: int = 400) -> date:
     """The first day on or after ``start`` that is a public holiday in one of ``countries``."""
@@ -65,6 +82,45 @@ def next_holiday(start: date, countries: tuple[str, ...], horizon: int = 400) ->
         if any(holidays_on(country, day) for country in countries):
             return day
     return start
+
+
+class NotADemoFolder(UserError):
+    """``--dir`` names a folder the demo did not make: it is never emptied."""
+
+
+def replace_demo_folder(directory: Path) -> None:
+    """Empty ``directory`` for a new demo run, or create it.
+
+    The demo starts from nothing, so an earlier run's folder is removed first; but
+    ``--dir .`` or ``--dir ~/shop`` must not wipe an operator's project. Only a folder
+    that holds the demo's marker, or nothing but what a demo writes (a run of an
+    older version, which wrote no marker), is removed."""
+    if directory.exists() and not directory.is_dir():
+        raise NotADemoFolder(f"{directory}: not a folder; choose another --dir")
+    if directory.is_dir():
+        entries = {entry.name for entry in directory.iterdir()}
+        if entries and DEMO_MARKER not in entries and not entries <= DEMO_ENTRIES:
+            shown = ", ".join(sorted(entries - DEMO_ENTRIES)[:3])
+            raise NotADemoFolder(
+                f"{directory}: not a folder made by rapport demo (it holds {shown}); "
+                "the demo replaces only its own folder: choose another --dir"
+            )
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    (directory / DEMO_MARKER).write_text(
+        "Made by rapport demo; the next run replaces this folder.\n", encoding="utf-8"
+    )
+
+
+def _demo_campaigns(settings: Settings) -> list[Campaign]:
+    """The campaigns the demo plans with, checked before anything is written."""
+    if not settings.campaigns_path.is_dir():
+        raise CampaignError(
+            f"{settings.campaigns_path}: campaigns folder not found; run rapport demo "
+            "in the checkout or in a project made by rapport init, or set campaigns_dir "
+            "in config.yaml"
+        )
+    return require_campaigns(settings)
 
 
 def demo_settings(settings: Settings, directory: Path) -> Settings:
@@ -100,10 +156,9 @@ def run_demo(
 
     ``config_file`` is the configuration the demo was run with (None: built-in
     defaults); the commands the summary suggests name it."""
-    if directory.exists():
-        shutil.rmtree(directory)
-    directory.mkdir(parents=True)
     settings = demo_settings(base, directory)
+    campaigns = _demo_campaigns(settings)
+    replace_demo_folder(directory)
     countries = tuple(m.country for m in MARKETS)
     the_day = day or next_holiday(datetime.now(UTC).date() + timedelta(days=1), countries)
     holiday_names = {c: names for c in countries if (names := holidays_on(c, the_day))}
@@ -136,7 +191,6 @@ def run_demo(
     )
     echo(f"  imported {more:>5} consent   for the feedback and win-back topics")
 
-    campaigns = require_campaigns(settings)
     signer = services.signer(settings)
     renderer = services.renderer(settings)
     first, last = history_span(the_day, datetime.now(UTC).date(), history_days)
