@@ -141,23 +141,24 @@ def _copy_upsert(
     in one statement, so a pair given twice keeps its last decision, as the
     row-by-row upsert would.
     """
-    from rapport.engine.delivery.outbox import copied  # PostgreSQL only
+    from rapport.engine.delivery.outbox import binary_types, copied, copy_rows  # PostgreSQL only
 
     latest = list({(row[0], row[1]): row for row in rows}.values())
     driver = connection.connection.driver_connection
     assert driver is not None  # None only for a closed connection
     cursor = driver.cursor()
+    columns = _COLUMNS.split(", ")
     try:
-        direct = f"COPY plan_decision (day, {_COLUMNS}, plan_run) FROM STDIN"
-        if fresh is not None and copied(cursor, direct, ((fresh, *r, run_id) for r in latest)):
-            return True
+        if fresh is not None:
+            direct = ["day", *columns, "plan_run"]
+            every = ((fresh, *r, run_id) for r in latest)
+            if copied(cursor, "plan_decision", direct, every, binary_types(PLAN_DECISION, direct)):
+                return True
         cursor.execute(
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {_INCOMING} ON COMMIT DELETE ROWS AS "
             f"SELECT {_COLUMNS} FROM plan_decision WITH NO DATA"
         )
-        with cursor.copy(f"COPY {_INCOMING} ({_COLUMNS}) FROM STDIN") as copy:
-            for row in latest:
-                copy.write_row(row)
+        copy_rows(cursor, _INCOMING, columns, latest, binary_types(PLAN_DECISION, columns))
         cursor.execute(sql)
         cursor.execute(f"DELETE FROM {_INCOMING}")
     finally:

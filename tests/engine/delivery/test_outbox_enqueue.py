@@ -130,3 +130,24 @@ def test_one_instant_given_in_two_zones_in_one_batch_is_stored_as_one_utc_moment
     with customers.connect() as connection:
         stored = set(connection.execute(select(OUTBOX.c.send_at, OUTBOX.c.created_at)).all())
     assert stored == {(SEND_AT, day_before)}
+
+
+def test_planning_copies_are_binary_and_an_unknown_column_type_falls_back_to_text() -> None:
+    from sqlalchemy import BigInteger, Column, MetaData, Numeric, Table
+
+    from rapport.engine.core.models import PLAN_DECISION
+
+    columns = list(row(1))
+    assert outbox.binary_types(OUTBOX, columns) == [
+        {"transactional": "bool", "segments": "int4", "attempts": "int4"}.get(
+            name, "timestamp" if name.endswith("_at") else "text"
+        )
+        for name in columns
+    ]
+    decision = ["day", "customer_id", "campaign", "reason", "detail", "variant", "plan_run"]
+    assert outbox.binary_types(PLAN_DECISION, decision) == ["date", *["text"] * 5, "int4"]
+    # A column whose binary form is not known here (another integer size, a number)
+    # makes the copy text: the server would misread binary data of the wrong type.
+    other = Table("t", MetaData(), Column("big", BigInteger), Column("n", Numeric(18, 4)))
+    assert outbox.binary_types(other, ["big"]) is None
+    assert outbox.binary_types(other, ["n"]) is None
