@@ -8,9 +8,8 @@ dense) and summarised per customer in :class:`~rapport.engine.customers.lifecycl
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -102,7 +101,7 @@ def _histories(
 ) -> dict[str, OrderHistory]:
     """Every order of the batch's customers up to ``as_of``, in one query."""
     zones = {row[0]: row[6] for row in rows}
-    lines: dict[str, list[OrderLine]] = defaultdict(list)
+    lines: dict[str, list[OrderLine]] = {}
     which = (
         ORDERS.c.customer_id.between(*span)
         if span is not None
@@ -110,10 +109,14 @@ def _histories(
     )
     zero = Decimal(0)
     found = tuples(connection, select(*_ORDER_COLUMNS).where(which, ORDERS.c.ordered_at <= as_of))
-    # Per order this loop is most of reading a customer: the rate of each currency is
-    # looked up once a batch (``to_base_currency`` of one unit, so ``paid * rate`` is
-    # the same Decimal), and PostgreSQL's naive datetimes are made aware in place.
+    # Per order this loop is most of reading a customer: the rate of each currency and
+    # each customer's zone are looked up once a batch (``to_base_currency`` of one
+    # unit, so ``paid * rate`` is the same Decimal), PostgreSQL's naive datetimes are
+    # made aware in place, and each line is filled as ``_built`` does, without a call
+    # and its keyword arguments.
     rates: dict[str, Decimal | None] = {}
+    places: dict[str, tzinfo] = {}
+    new = object.__new__
     for customer_id, order_id, sku, quantity, amount, currency, ordered_at in found:
         timezone = zones.get(customer_id)
         if timezone is None:
@@ -127,24 +130,29 @@ def _histories(
             rate = rates[currency]
         else:
             rate = rates[currency] = to_base_currency(_ONE, currency, settings.tiers)
+        place = places.get(timezone)
+        if place is None:
+            place = places[timezone] = zone(timezone)
         try:  # local_date(moment, timezone), without its conversions of a UTC moment
-            day = moment.astimezone(zone(timezone)).date()
+            day = moment.astimezone(place).date()
         except OverflowError:
             day = moment.date()
             out_of_range(customer_id, "ordered_at")
-        lines[customer_id].append(
-            _built(
-                OrderLine,
-                id=order_id,
-                sku=sku,
-                quantity=quantity,
-                amount=zero if rate is None else paid * rate,
-                currency=currency,
-                ordered_at=moment,
-                day=day,
-                paid=paid,
-            )
+        line = new(OrderLine)
+        line.__dict__.update(
+            id=order_id,
+            sku=sku,
+            quantity=quantity,
+            amount=zero if rate is None else paid * rate,
+            currency=currency,
+            ordered_at=moment,
+            day=day,
+            paid=paid,
         )
+        if customer_id in lines:
+            lines[customer_id].append(line)
+        else:
+            lines[customer_id] = [line]
     return {cid: OrderHistory.from_orders(found, as_of) for cid, found in lines.items()}
 
 
@@ -223,8 +231,16 @@ def _profile(
         created,
         currency,
     ) = row
-    return _built(
-        CustomerProfile,
+    # PostgreSQL's types first (a date, a naive UTC datetime), without a call; SQLite's
+    # text through _day and _moment. Filled as ``_built`` does.
+    if type(birthday) is str:
+        birthday = date.fromisoformat(birthday)
+    if type(created) is datetime and created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    else:
+        created = _moment(created)
+    made = object.__new__(CustomerProfile)
+    made.__dict__.update(
         id=id_,
         locale=locale,
         timezone=timezone,
@@ -233,12 +249,13 @@ def _profile(
         email=email,
         phone=phone,
         country=country,
-        birthday=_day(birthday),
-        created_at=_moment(created),
+        birthday=birthday,
+        created_at=created,
         history=history or EMPTY_HISTORY,
         currency=currency,
         events=events,
     )
+    return made
 
 
 def iter_profile_batches(

@@ -35,7 +35,9 @@ def audiences_for(
     ids = [c.id for c in batch]
     span = getattr(batch, "span", None)
     granted = granted_pairs(connection, ids, span=span, topics=topics)
-    addresses = [(kind, a) for c in batch for kind in ("email", "sms") if (a := c.address(kind))]
+    # A generator: a run's snapshot of an empty suppression list asks about none of
+    # them (the bench's 63,180 candidates: 126,360 lookups and a list a batch).
+    addresses = ((kind, a) for c in batch for kind in ("email", "sms") if (a := c.address(kind)))
     zones = {c.id: c.timezone for c in batch}
     recent, planned = history_for(connection, zones, day, span=span)
     return Audiences(
