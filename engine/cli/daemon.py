@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from rapport.engine.core.config import Settings, WebConfig
     from rapport.engine.core.timeutil import Clock
+    from rapport.engine.delivery.dbthread import Turns
     from rapport.engine.delivery.outcomes import DispatchReport
 
 
@@ -77,12 +78,15 @@ def _dispatch_in_processes(app: AppContext, engine: Engine) -> DispatchReport:
     """One pass in ``dispatch.processes`` dispatchers (engine/runtime/dispatchers.py)."""
     from rapport.engine.runtime import dispatchers
 
-    processes = dispatchers.process_count(app.settings)
+    processes = dispatchers.processes_for(app.settings, engine)
     settings, shared = dispatchers.share(app.settings, processes)
+    turns = dispatchers.turns(engine, processes)
     return dispatchers.run_in_processes(
         processes,
         lambda index: run_async(
-            _dispatch_once(app, engine, settings=settings, only=shared if index else None)
+            _dispatch_once(
+                app, engine, settings=settings, only=shared if index else None, turns=turns
+            )
         ),
         lambda: engine.dispose(close=False),  # a forked process opens its own connections
     )
@@ -94,6 +98,7 @@ async def _dispatch_once(
     clock: Clock | None = None,
     settings: Settings | None = None,
     only: frozenset[str] | None = None,
+    turns: Turns | None = None,
 ) -> DispatchReport:
     import asyncio
 
@@ -109,6 +114,7 @@ async def _dispatch_once(
         services.signer(settings),
         clock=clock or utcnow,
         only=only,
+        turns=turns,
     )
     # SIGTERM or Ctrl-C: stop as the daemon does (release, finish within the grace).
     loop = asyncio.get_running_loop()

@@ -258,7 +258,8 @@ class TemplateLimitsConfig(Strict):
 
 class DispatchConfig(Strict):
     batch_size: int = Field(100, ge=1, le=10_000)
-    processes: int = Field(1, ge=0, le=16)  # of dispatch --once: engine/runtime/dispatchers.py
+    #: Of ``dispatch --once``; 0: one per core (engine/runtime/dispatchers.py).
+    processes: int = Field(0, ge=0, le=16)
     lease_seconds: int = Field(300, ge=5, le=86_400)
     max_attempts: int = Field(5, ge=1)
     backoff_base_seconds: float = Field(30, gt=0)
@@ -329,7 +330,9 @@ class QuietHours(AllowedHours):
 class PlanningConfig(Strict):
     default_window_start: LocalTime = time(9, 0)
     default_window_end: LocalTime = time(20, 0)
-    batch_size: int = Field(1000, ge=1)
+    #: Customers read, planned and written (one transaction) at a time; None: the
+    #: database's default (engine/customers/profiles.py DEFAULT_BATCH_SIZE).
+    batch_size: int | None = Field(None, ge=1)
     #: Processes a planning run may use (0: one per core), each taking an id range.
     workers: int = Field(0, ge=0, le=64)
     #: Below this many customers per process a run stays in one (a worker costs ~1 s).

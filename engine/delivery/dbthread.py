@@ -5,6 +5,13 @@ lease renewals, outcome writes) runs on one thread of its own, one job at a time
 in order, so the event loop keeps every provider connection busy meanwhile, and a
 group of outcomes handed over before a claim is written before that claim.
 
+Forked dispatchers of one pass on one SQLite file (``dispatch.processes``) take turns
+for their jobs through :class:`Turns`: SQLite lets one writer in at a time, and a
+writer that finds the file locked polls (sleeps of 1, 2, 5, 10... ms between tries),
+so two processes writing side by side spent seconds of a pass asleep while their
+checks before sending, which every send waits for, queued behind the sleep. A lock
+held by the kernel wakes the next one as soon as the other's transaction ends.
+
 The thread is a daemon thread: a write stuck in the driver (a SQLite file locked by
 another process waits out its busy timeout) must not keep a stopping process alive
 past its grace period. What it last saw is kept in :class:`DatabaseHealth`, which
@@ -14,7 +21,9 @@ past its grace period. What it last saw is kept in :class:`DatabaseHealth`, whic
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import queue
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -68,16 +77,41 @@ class PassEnded(RuntimeError):
     """A job handed over after the dispatcher's pass ended, and so never run."""
 
 
+class Turns:
+    """One database job at a time across the processes forked after it was made.
+
+    A POSIX record lock on an unnamed temporary file: each process holds it for itself
+    (a forked child does not share its parent's lock), a waiter sleeps in the kernel
+    and wakes when the holder lets go, and a process that dies holding it lets go of
+    it, so a killed dispatcher cannot stop the others. Between the threads of one
+    process it does not exclude: each dispatcher has one database thread.
+    """
+
+    def __init__(self) -> None:
+        # Open for the pass (the lock lives on it), not within one block.
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115
+
+    def __enter__(self) -> None:
+        fcntl.lockf(self._file.fileno(), fcntl.LOCK_EX)
+
+    def __exit__(self, *_exc: object) -> None:
+        fcntl.lockf(self._file.fileno(), fcntl.LOCK_UN)
+
+
 class DatabaseThread:
     """Runs blocking jobs one at a time on a daemon thread; results come back as futures.
 
     ``inline`` runs each job at once on the caller's thread instead: an in-memory
     SQLite database exists once per connection and its work cannot move threads.
+    ``turns``: each job runs holding it (see :class:`Turns`).
     """
 
-    def __init__(self, health: DatabaseHealth, *, inline: bool = False) -> None:
+    def __init__(
+        self, health: DatabaseHealth, *, inline: bool = False, turns: Turns | None = None
+    ) -> None:
         self.health = health
         self.inline = inline
+        self.turns = turns
         self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], Callable[..., None]] | None] = (
             queue.SimpleQueue()
         )
@@ -130,7 +164,11 @@ class DatabaseThread:
     def _run(self, job: Callable[[], T]) -> T:
         self.health.busy_since = time.monotonic()
         try:
-            result = job()
+            if self.turns is None:
+                result = job()
+            else:
+                with self.turns:
+                    result = job()
         except Exception as exc:
             self.health.failed(exc)
             raise

@@ -50,7 +50,7 @@ from rapport.engine.core.models import MessageStatus
 from rapport.engine.core.timeutil import Clock, utcnow
 from rapport.engine.delivery import claims, outbox
 from rapport.engine.delivery.claims import Claimed
-from rapport.engine.delivery.dbthread import DatabaseHealth, DatabaseThread
+from rapport.engine.delivery.dbthread import DatabaseHealth, DatabaseThread, Turns
 from rapport.engine.delivery.fence import Fence, Verdict
 from rapport.engine.delivery.lanes import ChannelLane
 from rapport.engine.delivery.leases import LeaseKeeper
@@ -75,7 +75,7 @@ class _Pass:
 
     def __init__(self, dispatcher: Dispatcher) -> None:
         d = dispatcher
-        self.database = DatabaseThread(d.health, inline=in_memory(d.engine.url))
+        self.database = DatabaseThread(d.health, inline=in_memory(d.engine.url), turns=d.turns)
         self.keeper = LeaseKeeper(d.engine, self.database, d.worker_id, d.clock, d.lease)
         self.outcomes = Outcomes(
             d.engine,
@@ -121,10 +121,12 @@ class Dispatcher:
         rng: random.Random | None = None,
         write_patience: float | None = None,
         only: Collection[str] | None = None,
+        turns: Turns | None = None,
     ) -> None:
         """``write_patience``: how long a pass keeps writing its outcomes while the
         database fails (None: until written or stopped). ``only``: claim only these
-        channels (None: every channel, and those no longer configured)."""
+        channels (None: every channel, and those no longer configured). ``turns``: shared
+        with the other processes of a pass on SQLite (:class:`.dbthread.Turns`)."""
         self.engine = engine
         self.settings = settings
         self.channels: dict[str, ChannelLane] = {
@@ -137,6 +139,7 @@ class Dispatcher:
         self.rng = rng or random.Random()
         self.write_patience = write_patience
         self.only = None if only is None else frozenset(only)
+        self.turns = turns
         self.batch_size = settings.dispatch.batch_size
         self.lease_seconds = float(settings.dispatch.lease_seconds)
         self.lease = timedelta(seconds=self.lease_seconds)

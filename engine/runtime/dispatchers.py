@@ -2,13 +2,16 @@
 
 One dispatcher is one Python process: its event loop, its checks before sending and its
 outcome writes share one core, and on a two-core machine it keeps a fast SMTP server
-waiting (docs/benchmarks.md). So ``dispatch --once`` can run ``dispatch.processes``
-dispatchers (default 1; 0: one per core), forked once the command has started, each with its own
-worker id, database connections and provider connections. Nothing is shared between
-them but the database, and that is all they need: each claims its own batches (SKIP
-LOCKED on PostgreSQL, SQLite's single writer), holds a lease on what it claimed and
-checks that lease right before each send, so two of them never send one message, as
-two daemons never do.
+waiting (docs/benchmarks.md). So ``dispatch --once`` runs ``dispatch.processes``
+dispatchers (default 0: one per core; an in-memory database keeps one), forked once the
+command has started, each with its own worker id, database connections and provider
+connections. Nothing is shared between them but the database, and that is all they
+need: each claims its own batches (SKIP LOCKED on PostgreSQL, SQLite's single writer),
+holds a lease on what it claimed and checks that lease right before each send, so two
+of them never send one message, as two daemons never do. On SQLite they also share a
+:class:`~rapport.engine.delivery.dbthread.Turns`, so that their database jobs take
+turns instead of polling for the file's write lock, which cost a two-process pass
+seconds of sleep (docs/benchmarks.md).
 
 A channel's limits stay the channel's, not each process's:
 
@@ -33,11 +36,16 @@ import os
 import signal
 from collections.abc import Callable
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rapport.engine.core.config import Settings
+from rapport.engine.core.db import in_memory
+from rapport.engine.delivery.dbthread import Turns
 from rapport.engine.delivery.lanes import default_concurrency
 from rapport.engine.delivery.outcomes import DispatchReport
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 class DispatcherProcessFailed(RuntimeError):
@@ -64,6 +72,15 @@ def process_count(settings: Settings) -> int:
     return max(min([wanted, *shared.values()]), 1)
 
 
+def processes_for(settings: Settings, engine: Engine) -> int:
+    """:func:`process_count`, but one where forking cannot work: an in-memory database
+    (each process would have a copy of its own) or a daemonic multiprocessing process
+    (which may have no children)."""
+    if in_memory(engine.url) or multiprocessing.current_process().daemon:
+        return 1
+    return process_count(settings)
+
+
 def _declared_rate(config: Any) -> bool:
     from rapport.channels.registry import adapter_class
 
@@ -84,6 +101,15 @@ def share(settings: Settings, processes: int) -> tuple[Settings, frozenset[str]]
         for name, config in settings.channels.items()
     }
     return settings.model_copy(update={"channels": channels}), frozenset(shared)
+
+
+def turns(engine: Engine, processes: int) -> Turns | None:
+    """What the processes of a pass share on one SQLite file so that their database
+    work takes turns (:class:`rapport.engine.delivery.dbthread.Turns`); None for one
+    process, and on PostgreSQL, whose row locks let them write side by side."""
+    if processes <= 1 or engine.url.get_backend_name() != "sqlite":
+        return None
+    return Turns()
 
 
 def run_in_processes(
@@ -151,4 +177,6 @@ def _receive(child: Any, receive: Connection) -> DispatchReport | str:
     except EOFError:
         result = ""
     child.join()
+    if isinstance(result, DispatchReport):  # an empty report (nothing to do) is falsy
+        return result
     return result or f"ended without a report (exit code {child.exitcode})"

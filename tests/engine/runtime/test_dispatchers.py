@@ -10,10 +10,15 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from factories import PERSIAN, outbox_statuses, seed_due_messages
+from sqlalchemy import select
 
 from rapport.engine.core.config import ChannelConfig, DispatchConfig, Settings
-from rapport.engine.runtime.dispatchers import process_count, share
+from rapport.engine.core.db import make_engine
+from rapport.engine.core.models import OUTBOX
+from rapport.engine.delivery.outcomes import DispatchReport
+from rapport.engine.runtime.dispatchers import process_count, run_in_processes, share
 
 MESSAGES = 300
 RAPPORT = str(Path(sys.executable).parent / "rapport")
@@ -56,6 +61,75 @@ def test_three_dispatcher_processes_send_every_message_exactly_once(
     texts = Counter(str(r["key"]) for r in sms_sink.requests)
     assert len(texts) == MESSAGES // 2 and max(texts.values()) == 1
     assert outbox_statuses(migrated_url) == {"sent": MESSAGES}
+
+
+def test_by_default_one_dispatcher_process_a_core_sends_every_message_once(
+    migrated_url: str, tmp_path: Path, smtp_sink, sms_sink
+) -> None:
+    """No ``dispatch.processes`` and the channels' default concurrency (16): one
+    dispatcher per core, on SQLite taking turns for the database (Turns)."""
+    cores = os.cpu_count() or 1
+    if cores < 2:
+        pytest.skip("one core: one dispatcher process")
+    sink, port = smtp_sink
+    seed_due_messages(migrated_url, MESSAGES, 60, PERSIAN, "fanout")
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"database: {{url: '{migrated_url}'}}\n"
+        "channels:\n"
+        f"  email: {{adapter: smtp, kind: email, url: 'smtp://127.0.0.1:{port}'}}\n"
+        f"  sms: {{adapter: http_sms, kind: sms, url: '{sms_sink.url}'}}\n"
+        "dispatch: {batch_size: 10}\n",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
+    env["RAPPORT_SECRET_KEY"] = "fanout"
+
+    done = subprocess.run(
+        [RAPPORT, "--config", str(config), "dispatch", "--once", "--json"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    assert {(o["channel"], o["status"]): o["count"] for o in report["outcomes"]} == {
+        ("email", "sent"): MESSAGES // 2,
+        ("sms", "sent"): MESSAGES // 2,
+    }
+    e_mails = Counter(sink.message_ids())
+    assert len(e_mails) == MESSAGES // 2 and max(e_mails.values()) == 1
+    texts = Counter(str(r["key"]) for r in sms_sink.requests)
+    assert len(texts) == MESSAGES // 2 and max(texts.values()) == 1
+    assert outbox_statuses(migrated_url) == {"sent": MESSAGES}
+    assert len(senders(migrated_url)) == min(cores, 16)
+
+
+def senders(url: str) -> set[str]:
+    """The worker ids that sent the outbox's messages (one per dispatcher process)."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return set(connection.execute(select(OUTBOX.c.claimed_by).distinct()).scalars())
+    finally:
+        engine.dispose()
+
+
+def _one_sends_the_other_finds_nothing(index: int) -> DispatchReport:
+    report = DispatchReport()
+    if index == 0:
+        report.outcomes[("email", "sent")] = 1
+    return report
+
+
+def test_a_process_that_found_nothing_due_is_not_a_failed_one() -> None:
+    # A pass with fewer messages than processes: an empty report (falsy) is a report.
+    report = run_in_processes(2, _one_sends_the_other_finds_nothing, lambda: None)
+
+    assert report.outcomes == {("email", "sent"): 1}
 
 
 def settings(**channels: ChannelConfig) -> Settings:
