@@ -41,6 +41,8 @@ from rapport.channels.mime import is_plain_address
 #: A reply longer than this (all its lines) is refused: a server cannot make us buffer
 #: without bound.
 MAX_REPLY_BYTES = 32 * 1024
+#: How early a timer may run without its deadline counting as not yet passed.
+_EARLY = 0.001
 _LINE_ENDINGS = re.compile(rb"\r\n|\n|\r(?!\n)")
 
 
@@ -71,14 +73,34 @@ def envelope_command(verb: bytes, address: str, options: list[bytes], utf8: bool
     return b" ".join([verb + quoted, *options]) + b"\r\n"
 
 
+class _Group:
+    """The replies awaited for one write: how many, those read so far, by when."""
+
+    __slots__ = ("deadline", "future", "replies", "wanted")
+
+    def __init__(
+        self, future: asyncio.Future[list[SMTPResponse]], wanted: int, deadline: float | None
+    ) -> None:
+        self.future = future
+        self.wanted = wanted
+        self.replies: list[SMTPResponse] = []
+        self.deadline = deadline
+
+
 class Wire(asyncio.Protocol):
-    """Reads replies in the order commands were written; takes ``transport`` over."""
+    """Reads replies in the order commands were written; takes ``transport`` over.
+
+    The replies to one write (MAIL, RCPT and DATA when pipelined) come back as one
+    future, and one timer per connection watches the oldest write's deadline, re-armed
+    when it fires early: a timeout context and a future per reply cost more Python than
+    the rest of the exchange (docs/benchmarks.md)."""
 
     def __init__(self, transport: asyncio.BaseTransport, timeout: float | None) -> None:
         self.transport: Any = transport
         self.timeout = timeout
         self._buffer = bytearray()
-        self._waiting: deque[asyncio.Future[SMTPResponse]] = deque()
+        self._waiting: deque[_Group] = deque()
+        self._timer: asyncio.TimerHandle | None = None
         self._lost = False
         transport.set_protocol(self)
 
@@ -91,9 +113,12 @@ class Wire(asyncio.Protocol):
         self._buffer += data
         while (reply := self._take_reply()) is not None:
             if self._waiting:
-                waiter = self._waiting.popleft()
-                if not waiter.done():
-                    waiter.set_result(reply)
+                group = self._waiting[0]
+                group.replies.append(reply)
+                if len(group.replies) >= group.wanted:
+                    self._waiting.popleft()
+                    if not group.future.done():
+                        group.future.set_result(group.replies)
             # A reply nobody asked for (a server talking out of turn) is dropped.
         if len(self._buffer) > MAX_REPLY_BYTES:
             self._fail(aiosmtplib.SMTPResponseException(-1, "Response too long"))
@@ -110,11 +135,12 @@ class Wire(asyncio.Protocol):
 
     def _fail(self, error: Exception) -> None:
         self._lost = True
+        self._stop_timer()
         while self._waiting:
-            waiter = self._waiting.popleft()
-            if not waiter.done():
-                waiter.set_exception(error)
-                waiter.exception()  # retrieved: nobody may be awaiting it any more
+            future = self._waiting.popleft().future
+            if not future.done():
+                future.set_exception(error)
+                future.exception()  # retrieved: nobody may be awaiting it any more
 
     def _take_reply(self) -> SMTPResponse | None:
         """The first complete reply in the buffer, removed from it; None if none is."""
@@ -133,25 +159,47 @@ class Wire(asyncio.Protocol):
                 return SMTPResponse(code, b"\n".join(lines).decode("utf-8", "surrogateescape"))
         return None
 
+    # -- the timer -----------------------------------------------------------------------
+    def _expire(self) -> None:
+        """The timer: time out the oldest write if its deadline has passed, else wait
+        for that deadline."""
+        self._timer = None
+        if self._lost or not self._waiting or (deadline := self._waiting[0].deadline) is None:
+            return
+        loop = asyncio.get_running_loop()
+        # The loop may run a timer a hair (its clock's resolution) early.
+        if loop.time() + _EARLY < deadline:
+            self._timer = loop.call_at(deadline, self._expire)
+            return
+        # A late reply would answer the next command: this connection is done.
+        self._fail(aiosmtplib.SMTPReadTimeoutError("Timed out waiting for server response"))
+        self.transport.close()
+
+    def _stop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
     # -- commands ------------------------------------------------------------------------
-    def _send(self, data: bytes, replies: int) -> list[asyncio.Future[SMTPResponse]]:
+    def _send(self, data: bytes, replies: int) -> asyncio.Future[list[SMTPResponse]]:
         if not self.is_connected:
             raise aiosmtplib.SMTPServerDisconnected("Connection lost")
         loop = asyncio.get_running_loop()
-        waiters = [loop.create_future() for _ in range(replies)]
-        self._waiting.extend(waiters)
+        future: asyncio.Future[list[SMTPResponse]] = loop.create_future()
+        deadline = None
+        if self.timeout is not None:
+            deadline = loop.time() + self.timeout
+            if self._timer is None:
+                self._timer = loop.call_at(deadline, self._expire)
+        self._waiting.append(_Group(future, replies, deadline))
         self.transport.write(data)
-        return waiters
+        return future
 
-    async def _replies(self, waiters: list[asyncio.Future[SMTPResponse]]) -> list[SMTPResponse]:
+    async def _replies(self, future: asyncio.Future[list[SMTPResponse]]) -> list[SMTPResponse]:
         try:
-            async with asyncio.timeout(self.timeout):
-                return [await waiter for waiter in waiters]
-        except TimeoutError as exc:
-            self.close()  # a late reply would answer the next command
-            raise aiosmtplib.SMTPReadTimeoutError("Timed out waiting for server response") from exc
+            return await future
         except asyncio.CancelledError:
-            self.close()  # likewise: where the conversation stands is unknown
+            self.close()  # where the conversation stands is unknown
             raise
 
     async def command(self, line: bytes) -> SMTPResponse:
@@ -195,6 +243,7 @@ class Wire(asyncio.Protocol):
 
     def close(self) -> None:
         self._lost = True
+        self._stop_timer()
         self.transport.close()
 
 

@@ -260,6 +260,31 @@ async def test_a_slow_server_times_out_as_transient_and_the_next_send_reconnects
     assert fine.outcome is Outcome.ACCEPTED, fine.reason
 
 
+async def test_a_send_after_a_fast_one_still_times_out_when_the_server_stalls(
+    smtp_server: SMTPServer,
+) -> None:
+    # One timer per connection, armed by the first send: it must still catch the second.
+    async with SMTPChannel(smtp_server.url, timeout=0.3) as channel:
+        fine = await channel.send(mail("k:1"))
+        smtp_server.sink.data_delay = 1.0
+        slow = await channel.send(mail("k:2"))
+
+    assert fine.outcome is Outcome.ACCEPTED, fine.reason
+    assert (slow.outcome, slow.reason) == (Outcome.TRANSIENT, "timed out")
+
+
+async def test_an_idle_connection_past_the_timeout_is_not_timed_out(
+    smtp_server: SMTPServer,
+) -> None:
+    async with SMTPChannel(smtp_server.url, timeout=0.3) as channel:
+        first = await channel.send(mail("k:1"))
+        await asyncio.sleep(0.6)  # the timer fires with nothing awaited
+        second = await channel.send(mail("k:2"))
+
+    assert [first.outcome, second.outcome] == [Outcome.ACCEPTED] * 2, second.reason
+    assert smtp_server.sink.connections == 1
+
+
 async def test_concurrent_sends_share_the_one_connection(smtp_server: SMTPServer) -> None:
     async with SMTPChannel(smtp_server.url) as channel:
         results = await asyncio.gather(*(channel.send(mail(f"k:{n}")) for n in range(10)))
