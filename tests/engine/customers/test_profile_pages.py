@@ -88,3 +88,21 @@ def test_a_statement_built_once_reads_every_page_with_its_own_bounds(engine: Eng
     _, sent = pages(seeded(engine))
     assert len(sent) == 3
     assert len({tuple(sorted(p)) for p in sent[1:]}) == 1
+
+
+def test_pages_are_of_the_databases_default_size_unless_the_setting_says_otherwise(
+    engine: Engine,
+) -> None:
+    from rapport.engine.core.config import PlanningConfig
+
+    with engine.begin() as connection:
+        for n in range(4100):
+            insert_customer(connection, f"D{n:04d}")
+    expected = {"sqlite": 1000, "postgresql": 4000}[engine.dialect.name]
+
+    def sizes(settings: Settings) -> list[int]:
+        with engine.connect() as connection:
+            return [len(b) for b in iter_profile_batches(connection, settings, AS_OF)]
+
+    assert sizes(Settings())[0] == expected
+    assert sizes(Settings(planning=PlanningConfig(batch_size=1500)))[:2] == [1500, 1500]
