@@ -33,14 +33,6 @@ from rapport.channels.base import (
     redact_options,
     redact_url,
 )
-from rapport.channels.mime import (
-    HeaderInjectionError,
-    InvalidAddressError,
-    MessageFormatError,
-    build_email,
-    check_header_value,
-    message_id_for,
-)
 from rapport.channels.registry import (
     AdapterOptionsError,
     InvalidAdapterError,
@@ -54,6 +46,14 @@ if TYPE_CHECKING:
     from rapport.channels.console import ConsoleChannel
     from rapport.channels.file import FileChannel
     from rapport.channels.http_sms import HTTPSMSChannel, HTTPSMSURLError
+    from rapport.channels.mime import (
+        HeaderInjectionError,
+        InvalidAddressError,
+        MessageFormatError,
+        build_email,
+        check_header_value,
+        message_id_for,
+    )
     from rapport.channels.recording import RecordingChannel
     from rapport.channels.smtp import SMTPChannel, SMTPURLError
     from rapport.channels.twilio import TwilioSMSChannel
@@ -66,6 +66,12 @@ _LAZY = {
     "FileChannel": "file",
     "HTTPSMSChannel": "http_sms",
     "HTTPSMSURLError": "http_sms",
+    "HeaderInjectionError": "mime",
+    "InvalidAddressError": "mime",
+    "MessageFormatError": "mime",
+    "build_email": "mime",
+    "check_header_value": "mime",
+    "message_id_for": "mime",
     "RecordingChannel": "recording",
     "SMTPChannel": "smtp",
     "SMTPURLError": "smtp",

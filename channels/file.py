@@ -30,18 +30,20 @@ from pathlib import Path
 from typing import Any, Final, Self
 
 from rapport.channels.base import Channel, OutgoingMessage, SendResult
-from rapport.channels.mime import (
-    DEFAULT_MESSAGE_ID_DOMAIN,
-    MessageFormatError,
-    build_email,
-    message_id_of,
-)
 
 __all__ = ["FileChannel", "safe_file_stem"]
 
 DEFAULT_SENDER: Final = "Rapport <rapport@localhost>"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _MAX_READABLE = 80
+
+
+def _default_message_id_domain() -> str:
+    # The MIME writer (and the e-mail package) is imported by what writes e-mail, not
+    # by a configuration check that only reads this adapter's options.
+    from rapport.channels.mime import DEFAULT_MESSAGE_ID_DOMAIN
+
+    return DEFAULT_MESSAGE_ID_DOMAIN
 
 
 def safe_file_stem(idempotency_key: str) -> str:
@@ -82,7 +84,7 @@ class FileChannel(Channel):
     ) -> None:
         self.path = Path(path)
         self.sender = sender
-        self.message_id_domain = message_id_domain or DEFAULT_MESSAGE_ID_DOMAIN
+        self.message_id_domain = message_id_domain or _default_message_id_domain()
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any], base_dir: Path) -> Self:
@@ -127,6 +129,8 @@ class FileChannel(Channel):
         if refused := self.unsupported(message):
             return refused
         if message.kind == "email":
+            from rapport.channels.mime import MessageFormatError, build_email, message_id_of
+
             try:
                 data = build_email(
                     message,
