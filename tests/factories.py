@@ -172,6 +172,7 @@ def run_rapport(
     """
     from click.testing import CliRunner
 
+    from rapport.engine.cli.app import restore_collector
     from rapport.engine.cli.main import main
 
     environment: dict[str, str | None] = {k: None for k in os.environ if k.startswith("RAPPORT_")}
@@ -193,6 +194,7 @@ def run_rapport(
                 print(exc.code, file=sys.stderr)
                 code = 1
         finally:
+            restore_collector()  # main() paused the garbage collector for start-up
             sys.argv = argv
             os.chdir(directory)
             root.handlers[:] = handlers

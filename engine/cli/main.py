@@ -28,7 +28,7 @@ from typing import NoReturn
 
 import click
 
-from rapport.engine.cli.app import cli
+from rapport.engine.cli.app import cli, pause_collector
 from rapport.engine.core.errors import NotFound, RapportError, UsageError, UserError
 from rapport.engine.core.tracebacks import describe
 
@@ -98,7 +98,13 @@ _DAEMONS = {"run", "serve", "dispatch"}
 
 
 def main() -> None:
-    """Entry point: map our exceptions to exit codes and clean messages."""
+    """Entry point: map our exceptions to exit codes and clean messages.
+
+    The garbage collector is off until the command has read its configuration
+    (:func:`~rapport.engine.cli.app.pause_collector`); a process that goes on after
+    this returns (the tests') calls :func:`~rapport.engine.cli.app.restore_collector`.
+    """
+    pause_collector()
     from rapport.engine.core import logs
 
     command = command_name(sys.argv[1:])

@@ -26,15 +26,15 @@ in Taipei or Hong Kong is never served Simplified Chinese.
 
 from __future__ import annotations
 
-import io
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import NullTranslations, Translations
+
+if TYPE_CHECKING:
+    from babel.support import NullTranslations
 
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 DOMAIN = "messages"
@@ -196,59 +196,23 @@ def localize_digits(text: str, system: str) -> str:
     return text.translate(_digit_table(system))
 
 
-class _LocalDigits(NullTranslations):
-    """A catalog whose translations are written in one numbering system's digits.
-
-    Only the translated sentence is changed: Jinja and ``str.format`` put the values
-    (names, links, the postal address) in afterwards, untouched.
-    """
-
-    def __init__(self, catalog: NullTranslations, system: str) -> None:
-        super().__init__()
-        self._inner = catalog
-        self._system = system
-
-    def gettext(self, message: str) -> str:
-        return localize_digits(self._inner.gettext(message), self._system)
-
-    def ngettext(self, msgid1: str, msgid2: str, n: int) -> str:
-        return localize_digits(self._inner.ngettext(msgid1, msgid2, n), self._system)
-
-    def pgettext(self, context: str, message: str) -> str:
-        text = self._inner.pgettext(context, message)
-        return localize_digits(text if isinstance(text, str) else message, self._system)
-
-    def npgettext(self, context: str, singular: str, plural: str, num: int) -> str:
-        text = self._inner.npgettext(context, singular, plural, num)
-        return localize_digits(text, self._system)
-
-    # Jinja prefers these names when a catalog has them, as Babel's catalogs do.
-    ugettext = gettext
-    ungettext = ngettext
-
-
 @lru_cache(maxsize=32)
 def translations(language: str, system: str | None = None) -> NullTranslations:
     """Compiled translations for a UI language (English gets the identity), their
     digits in ``system`` (default: the language's own, :func:`numbering_system`)."""
+    from babel.support import NullTranslations
+
+    from rapport.engine.core.catalogs import LocalDigits, compiled_catalog
+
     system = system or numbering_system(language)
-    catalog = _catalog(language)
-    if language == SOURCE_LANGUAGE and system == "latn":
-        return catalog  # the source strings are written in ASCII digits
-    return _LocalDigits(catalog, system)
-
-
-@lru_cache(maxsize=16)
-def _catalog(language: str) -> NullTranslations:
-    path = LOCALES_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
-    if language == SOURCE_LANGUAGE or not path.exists():
-        return NullTranslations()
-    with path.open("rb") as handle:
-        catalog = read_po(handle, locale=language, domain=DOMAIN)
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog)
-    buffer.seek(0)
-    return Translations(buffer, domain=DOMAIN)
+    if language == SOURCE_LANGUAGE:
+        catalog = NullTranslations()
+        if system == "latn":
+            return catalog  # the source strings are written in ASCII digits
+    else:
+        path = LOCALES_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+        catalog = compiled_catalog(path, language, DOMAIN)
+    return LocalDigits(catalog, _digit_table(system))
 
 
 def gettext_noop(message: str) -> str:

@@ -26,9 +26,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Literal, get_args
-
-from babel.numbers import get_currency_precision
 
 from rapport.engine.core.config import STAGES, LifecycleConfig, TierConfig
 from rapport.engine.core.timeutil import local_date
@@ -187,9 +186,16 @@ def from_base_currency(amount: Decimal, currency: str, config: TierConfig) -> De
 
 def round_money(amount: Decimal, currency: str) -> Decimal:
     """``amount`` rounded half up to ``currency``'s CLDR digits (USD 2, IRR 0, JPY 0)."""
-    return amount.quantize(
-        Decimal(1).scaleb(-get_currency_precision(currency.upper())), ROUND_HALF_UP
-    )
+    return amount.quantize(_smallest_unit(currency.upper()), ROUND_HALF_UP)
+
+
+@lru_cache(maxsize=512)
+def _smallest_unit(currency: str) -> Decimal:
+    """0.01 for USD, 1 for IRR and JPY: CLDR's digits, read from Babel once per currency
+    (its number data is imported where money is rounded, not by every command)."""
+    from babel.numbers import get_currency_precision
+
+    return Decimal(1).scaleb(-get_currency_precision(currency))
 
 
 def customer_currency(

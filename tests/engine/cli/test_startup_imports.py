@@ -10,6 +10,7 @@ its function (see engine/cli/app.py).
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -18,7 +19,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from factories import REPO, insert_customer
+from factories import REPO, insert_customer, run_rapport
 from sqlalchemy import create_engine
 
 #: Libraries no ``--help`` needs; each costs from a few to a hundred milliseconds.
@@ -50,6 +51,11 @@ NOT_FOR_EXPLAIN = (
     "aiosmtplib",
     "alembic",
     "apscheduler",
+    # Babel's message catalogs and dates (and pytz with them) translate the product's
+    # own pages; explain only checks locales.
+    "babel.dates",
+    "babel.messages",
+    "babel.support",
     "dkim",
     "email_validator",
     "fastapi",
@@ -57,8 +63,12 @@ NOT_FOR_EXPLAIN = (
     "jinja2",
     "phonenumbers",
     "prometheus_client",
+    "pytz",
     "starlette",
     "uvicorn",
+    # The configuration check reads an adapter's options, and writes no e-mail.
+    "rapport.channels.mime",
+    "rapport.engine.core.catalogs",
     "rapport.engine.delivery.outbox",
     "rapport.engine.rendering",
     "rapport.engine.runtime",
@@ -132,9 +142,11 @@ def test_no_commands_help_imports_a_heavy_library() -> None:
 
 
 @pytest.fixture(scope="module")
-def explain_imports(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> set[str]:
-    """The modules a fresh process imported to run ``rapport explain`` for a customer
-    in Iran on SQLite, with the shipped campaigns."""
+def explain_run(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[list[str], Path, dict[str, str]]:
+    """``rapport explain`` for a customer in Iran on SQLite, with the shipped campaigns
+    and the default channels (the file adapter): its argv, folder and environment."""
     folder = tmp_path_factory.mktemp("explain")
     database = folder / "rapport.db"
     shutil.copy(sqlite_template, database)
@@ -149,6 +161,13 @@ def explain_imports(sqlite_template: Path, tmp_path_factory: pytest.TempPathFact
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
     run = ["--config", str(config), "explain", "C1", "--date", "2026-12-23"]
+    return run, folder, env
+
+
+@pytest.fixture(scope="module")
+def explain_imports(explain_run: tuple[list[str], Path, dict[str, str]]) -> set[str]:
+    """The modules a fresh process imported to run ``rapport explain``."""
+    run, folder, env = explain_run
     modules = imported_by(run, cwd=folder, env=env)
     assert "rapport.engine.planning.planner" in modules  # it did decide
     return modules
@@ -186,3 +205,54 @@ def test_explain_imports_the_holiday_calendar_of_the_customers_country_only(
 ) -> None:
     countries = sorted(m for m in explain_imports if m.startswith("holidays.countries."))
     assert countries == ["holidays.countries.iran"]
+
+
+# Runs `rapport ARGS` as the console script does, noting whether the garbage collector
+# was on when the configuration was read and after the command.
+_COLLECTOR_PROBE = """
+import gc, json, sys
+import rapport.engine.core.config as config
+from rapport.engine.cli.main import main
+real, loading = config.load_settings, []
+def load_settings(*args, **kwargs):
+    loading.append(gc.isenabled())
+    return real(*args, **kwargs)
+config.load_settings = load_settings
+sys.argv = ["rapport", *json.loads(sys.argv[1])]
+try:
+    main()
+except SystemExit as exc:
+    if exc.code not in (None, 0):
+        raise
+print(json.dumps([loading, gc.isenabled(), gc.get_freeze_count()]), file=sys.stderr)
+"""
+
+
+def test_start_up_runs_without_the_garbage_collector_until_the_configuration_is_read(
+    explain_run: tuple[list[str], Path, dict[str, str]],
+) -> None:
+    run, folder, env = explain_run
+    done = subprocess.run(
+        [sys.executable, "-c", _COLLECTOR_PROBE, json.dumps(run)],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    loading, enabled_after, frozen = json.loads(done.stderr.strip().splitlines()[-1])
+    assert loading == [False]  # paused while the modules are imported and the file read
+    assert enabled_after and frozen > 0  # back on, with what start-up built frozen
+
+
+def test_a_command_run_in_this_process_leaves_the_collector_as_it_found_it(
+    explain_run: tuple[list[str], Path, dict[str, str]],
+) -> None:
+    """The tests run commands in their own process (run_rapport): nothing stays frozen."""
+    run, folder, _ = explain_run
+    frozen = gc.get_freeze_count()
+    ran = run_rapport(*run, cwd=folder)
+    assert ran.returncode == 0, ran.stderr
+    assert gc.isenabled() and gc.get_freeze_count() == frozen
