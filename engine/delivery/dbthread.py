@@ -21,19 +21,25 @@ past its grace period. What it last saw is kept in :class:`DatabaseHealth`, whic
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import queue
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
 
 T = TypeVar("T")
 
 #: A job running this long is reported as stuck (a lock held elsewhere, a hung server).
 STUCK_SECONDS = 10.0
+#: A connection kept between jobs is given back after this long without one.
+HELD_IDLE_SECONDS = 1.0
 
 
 @dataclass
@@ -118,6 +124,10 @@ class DatabaseThread:
         self._thread: threading.Thread | None = None
         self._closed = False
         self._ended = threading.Event()
+        #: The connection the jobs' transactions run on (:meth:`transaction`), and
+        #: when its last transaction ended (monotonic).
+        self._held: Connection | None = None
+        self._held_since = 0.0
 
     def submit(self, job: Callable[[], T]) -> asyncio.Future[T]:
         """Queue ``job``; the future completes on the calling event loop."""
@@ -177,6 +187,37 @@ class DatabaseThread:
         self.health.succeeded()
         return result
 
+    @contextlib.contextmanager
+    def transaction(self, engine: Engine) -> Iterator[Connection]:
+        """A job's transaction, on a connection this thread keeps from job to job: a
+        checkout from the pool and its return cost more Python than a check's own
+        statements. After a failed job, or when it has been idle for
+        :data:`HELD_IDLE_SECONDS`, the connection goes back to the pool (which rolls
+        it back, or drops it if it is broken) and the next job checks one out again,
+        tested for liveness on PostgreSQL: a daemon idle for hours does not find a
+        connection the server or a firewall closed meanwhile. Only from the thread's
+        jobs."""
+        connection = self._held
+        now = time.monotonic()
+        if connection is not None and now - self._held_since > HELD_IDLE_SECONDS:
+            self._release_connection()
+            connection = None
+        if connection is None:
+            connection = self._held = engine.connect()
+        try:
+            with connection.begin():
+                yield connection
+        except BaseException:
+            self._release_connection()
+            raise
+        self._held_since = time.monotonic()
+
+    def _release_connection(self) -> None:
+        connection, self._held = self._held, None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                connection.close()
+
     def _work(self) -> None:
         while (item := self._jobs.get()) is not None:
             job, settle = item
@@ -189,6 +230,7 @@ class DatabaseThread:
                 settle(error=exc)
             else:
                 settle(result)
+        self._release_connection()
         self._ended.set()
 
     def close(self) -> None:
@@ -196,6 +238,8 @@ class DatabaseThread:
         self._closed = True
         if self._thread is not None:
             self._jobs.put(None)
+        elif self.inline:
+            self._release_connection()
 
     async def ended(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for the thread to finish the job it is running

@@ -319,15 +319,19 @@ class Dispatcher:
         self, channels: Collection[str] | None, besides: Collection[str] | None, limit: int
     ) -> asyncio.Future[list[Claimed]]:
         assert self._pass is not None
-        job = functools.partial(self._claim, channels, besides, limit)
+        job = functools.partial(self._claim, self._pass.database, channels, besides, limit)
         return self._pass.database.submit(job)
 
     def _claim(
-        self, channels: Collection[str] | None, besides: Collection[str] | None, limit: int
+        self,
+        database: DatabaseThread,
+        channels: Collection[str] | None,
+        besides: Collection[str] | None,
+        limit: int,
     ) -> list[Claimed]:
         """On the database thread: claim a batch (its leases are held by :meth:`accept`)."""
         now, worker, lease = self.clock(), self.worker_id, self.lease
-        with self.engine.begin() as db:
+        with database.transaction(self.engine) as db:
             return claims.claim(db, worker, now, lease, limit, channels=channels, besides=besides)
 
     def release(self, messages: Collection[Claimed], reason: str) -> None:

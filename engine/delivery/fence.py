@@ -199,7 +199,7 @@ class Fence:
     def _run(self, messages: list[Claimed]) -> dict[int, Verdict]:
         started = time.monotonic()
         now, until = self.times()
-        with self.engine.begin() as connection:
+        with self.database.transaction(self.engine) as connection:
             verdicts = check(connection, self.worker, messages, self.kinds, now, until)
             # A check that waited long for a lock wrote a lease that is (nearly) over
             # already: undo it rather than send under a lease someone else may take.

@@ -100,5 +100,5 @@ class LeaseKeeper:
             )
 
     def _renew(self, ids: list[int]) -> set[int]:
-        with self.engine.begin() as connection:
+        with self.database.transaction(self.engine) as connection:
             return claims.renew(connection, self.worker, ids, self.clock() + self.lease)

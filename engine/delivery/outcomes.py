@@ -184,7 +184,7 @@ class Outcomes:
 
     def _write(self, group: list[Pending]) -> set[int]:
         """On the database thread: one transaction for the whole group."""
-        with self.engine.begin() as connection:
+        with self.database.transaction(self.engine) as connection:
             written = outbox.apply(connection, self.worker, [p.change for p in group])
             bounced = [p for p in group if p.suppress is not None]
             if bounced:

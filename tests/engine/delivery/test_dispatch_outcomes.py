@@ -22,7 +22,7 @@ from rapport.consent.tokens import Signer
 from rapport.engine.core.config import Settings
 from rapport.engine.core.db import make_engine
 from rapport.engine.core.models import OUTBOX
-from rapport.engine.delivery import outbox
+from rapport.engine.delivery import dbthread, outbox
 from rapport.engine.delivery.dispatch import Dispatcher
 
 
@@ -75,6 +75,46 @@ async def test_a_batch_of_outcomes_costs_a_few_statements_not_one_per_message(
     assert outbox_statuses(migrated_url) == Counter({"sent": 120})
     # a handful of grouped writes rather than 120
     assert len(updates) <= 10, len(updates)
+
+
+async def test_a_pass_checks_out_one_database_connection_not_one_per_job(
+    due: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Claims, checks, renewals and outcome writes (dozens of jobs for 120 messages) run
+    # on the connection the database thread keeps (however slow the machine is today).
+    monkeypatch.setattr(dbthread, "HELD_IDLE_SECONDS", 3600.0)
+    checkouts: list[object] = []
+    event.listen(due, "checkout", lambda *args: checkouts.append(args))
+
+    report = await dispatcher(due, RecordingChannel()).run_once()
+
+    assert sum(report.outcomes.values()) == 120
+    assert len(checkouts) == 1
+
+
+async def test_after_a_failed_job_the_connection_is_given_back_and_another_taken(
+    due: Engine, migrated_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A connection a job failed on may be broken: the pool gets it back (and rolls it
+    # back, or drops it), and the next job checks one out again.
+    real_apply = outbox.apply
+    failures: list[int] = []
+    checkouts: list[object] = []
+    event.listen(due, "checkout", lambda *args: checkouts.append(args))
+    monkeypatch.setattr(dbthread, "HELD_IDLE_SECONDS", 3600.0)
+
+    def failing_once(*args: object, **kwargs: object) -> set[int]:
+        if not failures:
+            failures.append(1)
+            raise OSError("connection reset")
+        return real_apply(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(outbox, "apply", failing_once)
+    report = await dispatcher(due, RecordingChannel()).run_once()
+
+    assert report.database_error == "OSError" and report.unwritten == []
+    assert outbox_statuses(migrated_url) == Counter({"sent": 120})
+    assert len(checkouts) == 2
 
 
 async def test_a_lost_lease_is_told_apart_message_by_message(due: Engine) -> None:
