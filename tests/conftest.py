@@ -32,6 +32,63 @@ PG_ADMIN_URL = os.environ.get(
 IN_CI = os.environ.get("CI") == "true"  # the one CI check; any other value is not CI
 
 
+#: Tests that take 5-40 s each (pytest --durations), started first. pytest-xdist hands
+#: out tests in collection order, so one of these collected last (tests/test_bench.py,
+#: tests/test_packaging.py, the demo builds) kept one worker busy long after the others
+#: had finished; started first, they overlap with the many short tests instead. The
+#: order of everything else is unchanged. A node id prefix: a module, or one test.
+SLOW_FIRST = (
+    # one test per build of a demo store that other tests wait for (demo_store.py),
+    # each on its own worker
+    "tests/engine/cli/test_cli.py::test_demo_prints_summary_with_messages",
+    "tests/engine/cli/test_demo_history.py::test_the_demo_prints_a_summary_of_at_least",
+    "tests/engine/reports/test_report_demo.py::test_customer_figures_on_demo_data_equal",
+    "tests/engine/planning/test_prefilter_superset.py::test_planning_only_the_candidates",
+    "tests/engine/delivery/test_crash.py",
+    "tests/engine/core/test_logs.py::test_no_personal_data_or_token_reaches_the_logs",
+    "tests/engine/runtime/test_operations.py",
+    "tests/engine/planning/test_planner_properties.py::test_planner_invariants",
+    "tests/test_bench.py",
+    "tests/test_packaging.py",
+    "tests/engine/planning/test_shards.py",
+    "tests/engine/delivery/test_delivery.py::test_planning_twice_then_dispatch",
+    "tests/faults/test_database_outages.py",
+    "tests/engine/runtime/test_shared_planning.py",
+    "tests/engine/runtime/test_shutdown.py",
+    "tests/engine/web/test_access_log.py",
+    # the rest of those stores' readers, by then built or being built
+    "tests/engine/cli/test_demo_serve.py",
+    "tests/engine/cli/test_demo_history.py",
+    "tests/engine/reports/test_report_demo.py",
+    "tests/engine/cli/test_docs_commands.py",
+    "tests/engine/reports/test_report_periods.py",
+    "tests/engine/reports/test_report_html_charts.py",
+    "tests/faults/test_leases.py",
+    "tests/engine/cli/test_template_limits_cli.py",
+    "tests/engine/planning/test_stored_decisions.py",
+    "tests/engine/cli/test_exit_codes.py",
+    "tests/engine/cli/test_plan_explain_agree.py",
+    "tests/engine/planning/test_shard_leases.py",
+    "tests/engine/customers/test_import_files.py::test_big_file",
+    "tests/faults/test_processes.py",
+    "tests/engine/planning/test_prefilter_superset.py",
+)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Moves the tests :data:`SLOW_FIRST` names to the front, in its order (a stable
+    sort: the rest keep theirs)."""
+
+    def rank(item: pytest.Item) -> int:
+        for index, prefix in enumerate(SLOW_FIRST):
+            if item.nodeid.startswith(prefix):
+                return index
+        return len(SLOW_FIRST)
+
+    items.sort(key=rank)
+
+
 def _unavailable(message: str) -> None:
     """In CI a missing service fails the test; elsewhere it skips it."""
     if IN_CI:
@@ -156,10 +213,19 @@ class Copies:
     def close(self) -> None:
         self.tasks.put(None)
         self.worker.join(timeout=300)
+        left: list[str] = []
         while not self.ready.empty():
             found = self.ready.get()
             if isinstance(found, str):
-                _drop_database(self.admin, found)
+                left.append(found)
+        # The copies made ahead and never used, dropped side by side: one after the other
+        # they held the worker's last test for 5-10 s (a DROP DATABASE waits for a
+        # checkpoint), and that was the tail of every run.
+        drops = [threading.Thread(target=_drop_database, args=(self.admin, name)) for name in left]
+        for drop in drops:
+            drop.start()
+        for drop in drops:
+            drop.join(timeout=300)
 
 
 @pytest.fixture(scope="session")
