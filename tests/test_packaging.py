@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from demo_store import built_once
 
 REPO = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
@@ -50,16 +51,20 @@ def _left_out(directory: str, names: list[str]) -> set[str]:
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The wheel, built from a copy of the checkout without network or build isolation."""
-    root = tmp_path_factory.mktemp("wheel")
-    source = root / "source"
-    shutil.copytree(REPO, source, ignore=_left_out, symlinks=True)
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-index",
-         "--no-build-isolation", "--wheel-dir", str(root / "dist"), str(source)],
-        check=True, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    (built,) = (root / "dist").glob("*.whl")
+    """The wheel, built from a copy of the checkout without network or build isolation,
+    once per test run (demo_store.built_once: the xdist workers that run this module's
+    tests share it; none of them changes it)."""
+
+    def build(root: Path) -> None:
+        source = root / "source"
+        shutil.copytree(REPO, source, ignore=_left_out, symlinks=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-index",
+             "--no-build-isolation", "--wheel-dir", str(root / "dist"), str(source)],
+            check=True, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+
+    (built,) = (built_once(tmp_path_factory, "wheel", build) / "dist").glob("*.whl")
     return built
 
 
@@ -91,18 +96,24 @@ def _dependencies(folder: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Installed:
-    root = tmp_path_factory.mktemp("venv")
-    venv = root / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    (site,) = venv.glob("lib/python*/site-packages")
-    (site / "rapport-test-dependencies.pth").write_text(
-        f"{_dependencies(root / 'dependencies')}\n", encoding="utf-8"
-    )
-    subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install",
-         "--quiet", "--no-deps", "--no-index", "--find-links", str(wheel.parent), DISTRIBUTION],
-        check=True, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    """The wheel installed in a fresh venv, once per test run as the wheel is (the tests
+    run commands from it and read it; none installs anything into it)."""
+
+    def build(root: Path) -> None:
+        venv = root / "venv"
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+        (site,) = venv.glob("lib/python*/site-packages")
+        (site / "rapport-test-dependencies.pth").write_text(
+            f"{_dependencies(root / 'dependencies')}\n", encoding="utf-8"
+        )
+        subprocess.run(
+            [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install",
+             "--quiet", "--no-deps", "--no-index", "--find-links", str(wheel.parent),
+             DISTRIBUTION],
+            check=True, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+
+    venv = built_once(tmp_path_factory, "installed-wheel", build) / "venv"
     env = {
         key: value
         for key, value in os.environ.items()
