@@ -77,8 +77,12 @@ def test_the_printed_serve_command_opens_every_link_of_the_demo_outbox(
 def test_the_links_open_when_config_yaml_writes_a_secret_key(tmp_path: Path) -> None:
     """A ``secret_key`` in config.yaml would win over the demo database's key, and no
     variable can clear it: the printed command names the demo's own key instead."""
+    # A smaller sample and a short history (as test_packaging's demo): the key and the
+    # links come from the same path; the full history took 10-20 s more.
     ran = run_cli_demo(
-        tmp_path, "--customers", "120", more_config="secret_key: the-operators-file-key\n"
+        tmp_path,
+        *("--customers", "120", "--history-days", "3"),
+        more_config="secret_key: the-operators-file-key\n",
     )
     folder, output, port = ran.folder, ran.output, ran.port
     assignments, words = split_assignments(printed_serve_command(output))
