@@ -104,7 +104,7 @@ async def _dispatch_once(
 
     from rapport.engine.core.timeutil import utcnow
     from rapport.engine.delivery.dispatch import Dispatcher
-    from rapport.engine.runtime import services
+    from rapport.engine.runtime import dispatchers, services
 
     settings = settings or app.settings
     dispatcher = Dispatcher(
@@ -120,6 +120,7 @@ async def _dispatch_once(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, dispatcher.stop, settings.daemon.grace_seconds)
+    dispatchers.signals_ready()  # a forked process held them until now
     try:
         # No metrics: this process ends with the pass and serves no /metrics (the
         # daemon records its passes); prometheus_client is not even imported.

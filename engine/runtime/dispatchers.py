@@ -26,7 +26,12 @@ A channel's limits stay the channel's, not each process's:
 
 The reports of the processes are added up into one. SIGTERM to the command is passed to
 every process, each of which stops as the single dispatcher does (Ctrl-C reaches them all
-already, as a terminal signals the whole process group).
+already, as a terminal signals the whole process group). A signal that arrives while the
+processes are being forked is not lost, nor does it kill a process before that process
+can stop cleanly: SIGTERM and SIGINT are blocked in the parent from before the first fork
+until its forwarding handler is installed, and in each child (which inherits the mask)
+until its job has installed its own handlers and calls :func:`signals_ready`; a signal
+that came in between is held by the kernel and delivered then.
 """
 
 from __future__ import annotations
@@ -46,6 +51,12 @@ from rapport.engine.delivery.outcomes import DispatchReport
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+
+
+#: The signals that stop a pass, blocked while its processes are forked.
+STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})
+#: Not empty in a forked dispatcher process until its job calls signals_ready().
+_held: list[bool] = []
 
 
 class DispatcherProcessFailed(RuntimeError):
@@ -124,22 +135,28 @@ def run_in_processes(
     if processes <= 1:
         return job(0)
     context = multiprocessing.get_context("fork")
-    children = []
-    for index in range(processes):
-        receive, send = context.Pipe(duplex=False)
-        child = context.Process(target=_child, args=(job, index, before, send), daemon=False)
-        child.start()
-        send.close()
-        children.append((child, receive))
+    children: list[tuple[Any, Connection]] = []
 
     def forward(signum: int, _frame: Any) -> None:
         for child, _ in children:
             if child.pid is not None and child.exitcode is None:
                 os.kill(child.pid, signum)
 
-    previous = signal.signal(signal.SIGTERM, forward)
-    # Ctrl-C reaches every process of the group: the children stop, the parent waits.
-    interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Held from before the first fork (the children inherit the mask: see signals_ready)
+    # until the parent forwards them, so that none is lost or kills a process half-made.
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        for index in range(processes):
+            receive, send = context.Pipe(duplex=False)
+            child = context.Process(target=_child, args=(job, index, before, send), daemon=False)
+            child.start()
+            send.close()
+            children.append((child, receive))
+        previous = signal.signal(signal.SIGTERM, forward)
+        # Ctrl-C reaches every process of the group: the children stop, the parent waits.
+        interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
     try:
         results = [_receive(child, receive) for child, receive in children]
     finally:
@@ -157,9 +174,20 @@ def run_in_processes(
     return report
 
 
+def signals_ready() -> None:
+    """Called by a job once its SIGTERM and SIGINT handlers are installed: in a forked
+    dispatcher process, those signals were blocked until now (one that arrived meanwhile
+    is delivered now, to the job's handlers); elsewhere nothing happens."""
+    if _held:
+        _held.clear()
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
 def _child(
     job: Callable[[int], DispatchReport], index: int, before: Callable[[], None], send: Connection
 ) -> None:
+    # Forked with STOP_SIGNALS blocked: they stay so until the job's handlers are in.
+    _held.append(True)
     before()
     try:
         report: DispatchReport | str = job(index)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -18,7 +20,12 @@ from rapport.engine.core.config import ChannelConfig, DispatchConfig, Settings
 from rapport.engine.core.db import make_engine
 from rapport.engine.core.models import OUTBOX
 from rapport.engine.delivery.outcomes import DispatchReport
-from rapport.engine.runtime.dispatchers import process_count, run_in_processes, share
+from rapport.engine.runtime.dispatchers import (
+    process_count,
+    run_in_processes,
+    share,
+    signals_ready,
+)
 
 MESSAGES = 300
 RAPPORT = str(Path(sys.executable).parent / "rapport")
@@ -130,6 +137,70 @@ def test_a_process_that_found_nothing_due_is_not_a_failed_one() -> None:
     report = run_in_processes(2, _one_sends_the_other_finds_nothing, lambda: None)
 
     assert report.outcomes == {("email", "sent"): 1}
+
+
+def _stops_on_sigterm(index: int) -> DispatchReport:
+    """A job as _dispatch_once is: its handler in, then signals_ready(); it reports
+    whether the SIGTERM reached that handler."""
+    received: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, _frame: received.append(signum))
+    signals_ready()
+    deadline = time.monotonic() + 10  # bounds the run of a failing test only
+    while not received and time.monotonic() < deadline:
+        time.sleep(0.01)
+    report = DispatchReport()
+    report.outcomes[("sigterm", "handled" if received else "not received")] = 1
+    return report
+
+
+def test_a_sigterm_before_a_process_has_its_handler_waits_for_it() -> None:
+    # The widest window there is: SIGTERM reaches each child right after the fork,
+    # before its job has installed anything (it used to kill the child: exit 3).
+    default = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        report = run_in_processes(
+            2, _stops_on_sigterm, lambda: os.kill(os.getpid(), signal.SIGTERM)
+        )
+    finally:
+        signal.signal(signal.SIGTERM, default)
+
+    assert report.outcomes == {("sigterm", "handled"): 2}
+
+
+SIGTERM_WHILE_FORKING = """
+import os, signal, sys
+from multiprocessing import context
+sys.path[:0] = sys.argv[1:]  # this folder, and tests/ for its imports
+from test_dispatchers import _stops_on_sigterm
+from rapport.engine.runtime.dispatchers import run_in_processes
+
+start = context.ForkProcess.start
+
+def start_then_sigterm(self):
+    start(self)
+    os.kill(os.getpid(), signal.SIGTERM)  # to the parent, before it forwards signals
+
+context.ForkProcess.start = start_then_sigterm
+print(dict(run_in_processes(2, _stops_on_sigterm, lambda: None).outcomes))
+"""
+
+
+def test_a_sigterm_to_the_command_while_it_forks_reaches_every_process() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            SIGTERM_WHILE_FORKING,
+            str(Path(__file__).parent),
+            str(Path(__file__).parents[2]),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "{('sigterm', 'handled'): 2}"
 
 
 def settings(**channels: ChannelConfig) -> Settings:
