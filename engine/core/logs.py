@@ -31,6 +31,10 @@ exception text and every field, has masked
 
 and nothing else: dates, date-times, UUIDs, ids (``C-1234``, ``B0000001``, message
 ids, the planning lock's key), counts and durations are written as they are.
+
+Each record is one line. Lines logged inside :func:`batched` (the dispatcher's outcome
+lines, one per message, a group at a time) are written together, with one write and one
+flush when the block ends, raising or not, instead of one for each line.
 """
 
 from __future__ import annotations
@@ -38,10 +42,13 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import re
 import sys
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -67,8 +74,10 @@ _CONTACT_FIELDS = frozenset(
     {"email", "email_address", "phone", "phone_number", "mobile", "to", "recipient", "address"}
 )
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+#: Where RedactingFilter keeps a record's redacted fields for the formatter.
+_REDACTED = "_rapport_fields"
 # Extra fields left out of JSON lines: uvicorn's terminal-coloured copy of each message.
-_DROPPED = {"color_message"}
+_DROPPED = {"color_message", _REDACTED}
 #: Libraries that say nothing below WARNING, whatever the level; and those that do only
 #: at DEBUG (Alembic: its migration context at every start).
 _QUIET = ("httpx", "httpcore", "apscheduler", "aiosmtplib", "uvicorn.access")
@@ -148,6 +157,9 @@ def message_fields(message: Any) -> dict[str, Any]:
 
 def fields(record: logging.LogRecord) -> dict[str, Any]:
     """The fields a record carries beyond the standard ones (``extra=...``)."""
+    cached: dict[str, Any] | None = vars(record).get(_REDACTED)
+    if cached is not None:
+        return cached
     return {k: v for k, v in vars(record).items() if k not in _STANDARD and k not in _DROPPED}
 
 
@@ -155,8 +167,10 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         record.msg, record.args = redact(message), None
-        for name, value in fields(record).items():
-            setattr(record, name, redact_field(name, value))
+        redacted = {name: redact_field(name, value) for name, value in fields(record).items()}
+        vars(record).update(redacted)
+        # The formatter reads them from here, not by sorting the record's attributes again.
+        vars(record)[_REDACTED] = redacted
         if record.exc_info and not record.exc_text:
             error = record.exc_info[1]
             record.exc_text = redact(
@@ -172,10 +186,31 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+#: One encoder for every line (json.dumps would build one for each).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+#: The last second a line was written in, and its ISO 8601 text up to the seconds.
+_second: tuple[int, str] = (0, "1970-01-01T00:00:00")
+
+
+def _timestamp(created: float) -> str:
+    """``created`` in UTC to the millisecond, as ``datetime.isoformat`` writes it (its
+    text up to the seconds made once a second, not once a line)."""
+    global _second
+    fraction, whole = math.modf(created)  # rounded as datetime.fromtimestamp rounds
+    second, microsecond = int(whole), round(fraction * 1_000_000)
+    if microsecond >= 1_000_000:
+        second, microsecond = second + 1, microsecond - 1_000_000
+    cached = _second  # read once: another thread may replace it
+    if cached[0] != second:
+        text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        cached = _second = (second, text)
+    return f"{cached[1]}.{microsecond // 1000:03d}+00:00"
+
+
 class JSONFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "ts": _timestamp(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -183,7 +218,7 @@ class JSONFormatter(logging.Formatter):
         entry.update(fields(record))
         if record.exc_text:
             entry["exception"] = record.exc_text
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        return _ENCODER.encode(entry)
 
 
 class PlainFormatter(logging.Formatter):
@@ -199,12 +234,71 @@ class PlainFormatter(logging.Formatter):
         return f"{line}\n{record.exc_text}" if record.exc_text else line
 
 
+class BatchingHandler(logging.StreamHandler):
+    """A stream handler that, inside :func:`batched`, keeps the lines of the thread that
+    opened the batch and writes them at its end, all at once."""
+
+    def __init__(self, stream: Any = None) -> None:
+        super().__init__(stream)
+        self.lines: list[str] | None = None
+        self.thread = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.lines is None or threading.get_ident() != self.thread:
+            super().emit(record)
+            return
+        try:
+            self.lines.append(self.format(record) + self.terminator)
+        except Exception:
+            self.handleError(record)
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        if self.lines is not None:  # already batching (here or in another thread)
+            yield
+            return
+        self.acquire()
+        self.lines, self.thread = [], threading.get_ident()
+        self.release()
+        try:
+            yield
+        finally:
+            self.acquire()
+            lines, self.lines = self.lines, None
+            try:
+                if lines:
+                    self.stream.write("".join(lines))
+                    self.flush()
+            except Exception:
+                self.handleError(logging.makeLogRecord({"msg": "batched log lines"}))
+            finally:
+                self.release()
+
+
+#: The handler configure() installed, if it did.
+_handler: BatchingHandler | None = None
+
+
+@contextmanager
+def batched() -> Iterator[None]:
+    """Write the lines this thread logs in the block with one write and one flush when
+    it ends (raising or not): one line per record still, in their order. Lines other
+    threads log meanwhile are written at once, as always."""
+    handler = _handler
+    if handler is None or handler not in logging.getLogger().handlers:
+        yield
+        return
+    with handler.batch():
+        yield
+
+
 def configure(level: str = "INFO", *, json_lines: bool | None = None) -> None:
     """Log to stderr: JSON lines unless stderr is a terminal, always redacted.
 
     Python warnings become log records too, so nothing but log lines reaches stderr.
     """
-    handler = logging.StreamHandler(sys.stderr)
+    global _handler
+    handler = _handler = BatchingHandler(sys.stderr)
     if json_lines is None:
         json_lines = not sys.stderr.isatty()
     handler.setFormatter(JSONFormatter() if json_lines else PlainFormatter())

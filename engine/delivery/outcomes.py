@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
-from rapport.engine.core.logs import Throttle, message_fields
+from rapport.engine.core.logs import Throttle, batched, message_fields
 from rapport.engine.core.models import MessageStatus
 from rapport.engine.delivery import outbox, suppression
 from rapport.engine.delivery.claims import Claimed
@@ -222,6 +222,10 @@ class Outcomes:
         self._count(group, written)
 
     def _count(self, group: list[Pending], written: set[int]) -> None:
+        with batched():  # the group's lines in one write
+            self._count_lines(group, written)
+
+    def _count_lines(self, group: list[Pending], written: set[int]) -> None:
         report = self.report()
         for pending in group:
             message, change = pending.message, pending.change

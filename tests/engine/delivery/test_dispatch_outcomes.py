@@ -9,6 +9,8 @@ messages ``sending``, to be sent again (same idempotency key) once the lease exp
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -19,6 +21,7 @@ from sqlalchemy import Engine, event, select, update
 from rapport.channels.base import OutgoingMessage, SendResult
 from rapport.channels.recording import RecordingChannel, accept_all
 from rapport.consent.tokens import Signer
+from rapport.engine.core import logs
 from rapport.engine.core.config import Settings
 from rapport.engine.core.db import make_engine
 from rapport.engine.core.models import OUTBOX
@@ -75,6 +78,42 @@ async def test_a_batch_of_outcomes_costs_a_few_statements_not_one_per_message(
     assert outbox_statuses(migrated_url) == Counter({"sent": 120})
     # a handful of grouped writes rather than 120
     assert len(updates) <= 10, len(updates)
+
+
+class Stderr:
+    def __init__(self) -> None:
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> None:
+        self.writes.append(text)
+
+    def flush(self) -> None:
+        pass
+
+
+async def test_a_groups_outcome_lines_are_written_together_one_line_a_message(
+    due: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stderr = Stderr()
+    monkeypatch.setattr("sys.stderr", stderr)
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    logs.configure("INFO", json_lines=True)
+    try:
+        grouped = dispatcher(due, RecordingChannel())
+        grouped.flush_seconds = 60  # groups by count only
+        report = await grouped.run_once()
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        logging.captureWarnings(False)
+
+    assert sum(report.outcomes.values()) == 120
+    lines = [json.loads(line) for line in "".join(stderr.writes).splitlines()]
+    sent = [line["message_id"] for line in lines if line["message"].startswith("message sent")]
+    assert sorted(sent) == sorted(set(sent)) and len(sent) == 120
+    writes = [w for w in stderr.writes if '"message sent' in w]
+    assert len(writes) <= 10, len(writes)  # a handful of groups, not 120 writes
 
 
 async def test_a_pass_checks_out_one_database_connection_not_one_per_job(
