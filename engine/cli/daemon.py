@@ -14,6 +14,7 @@ cut off at the end of the grace period or an outcome could not be written (see
 
 from __future__ import annotations
 
+import importlib
 import logging
 import signal
 import sys
@@ -74,6 +75,16 @@ def dispatch(app: AppContext, once: bool, interval: float, as_json: bool) -> Non
         sys.exit(status)
 
 
+#: What each dispatcher process would import for its pass: imported once before they
+#: are forked (their pages then shared) rather than once in each of them after.
+IMPORTED_BEFORE_FORKING = (
+    "rapport.engine.delivery.dispatch",
+    "rapport.engine.runtime.services",
+    "concurrent.futures.thread",  # asyncio's executor, which looks host names up
+    "encodings.idna",  # a host name's encoding
+)
+
+
 def _dispatch_in_processes(app: AppContext, engine: Engine) -> DispatchReport:
     """One pass in ``dispatch.processes`` dispatchers (engine/runtime/dispatchers.py)."""
     from rapport.engine.runtime import dispatchers
@@ -81,6 +92,9 @@ def _dispatch_in_processes(app: AppContext, engine: Engine) -> DispatchReport:
     processes = dispatchers.processes_for(app.settings, engine)
     settings, shared = dispatchers.share(app.settings, processes)
     turns = dispatchers.turns(engine, processes)
+    if processes > 1:
+        for name in IMPORTED_BEFORE_FORKING:
+            importlib.import_module(name)
     return dispatchers.run_in_processes(
         processes,
         lambda index: run_async(

@@ -203,6 +203,42 @@ def test_a_sigterm_to_the_command_while_it_forks_reaches_every_process() -> None
     assert done.stdout.strip() == "{('sigterm', 'handled'): 2}"
 
 
+IMPORTS_AT_FORK = """
+import sys
+from rapport.engine.cli import daemon
+from rapport.engine.core.config import ChannelConfig, DispatchConfig, Settings
+from rapport.engine.core.db import make_engine
+from rapport.engine.runtime import dispatchers
+
+needed = ["rapport.engine.delivery.dispatch", "rapport.engine.runtime.services"]
+assert not any(name in sys.modules for name in needed)
+dispatchers.run_in_processes = lambda processes, job, before: print(
+    processes, [name for name in needed if name not in sys.modules]
+)
+
+class App:
+    settings = Settings().model_copy(update={
+        "channels": {"email": ChannelConfig(adapter="smtp", url="smtp://h")},
+        "dispatch": DispatchConfig(processes=2),
+    })
+
+daemon._dispatch_in_processes(App(), make_engine("sqlite:///" + sys.argv[1]))
+"""
+
+
+def test_what_a_dispatcher_imports_is_imported_once_before_the_fork(tmp_path: Path) -> None:
+    # Not once in each process after it: one import of the dispatcher's modules a pass.
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORTS_AT_FORK, str(tmp_path / "rapport.db")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "2 []"
+
+
 def settings(**channels: ChannelConfig) -> Settings:
     return Settings().model_copy(
         update={"channels": channels, "dispatch": DispatchConfig(processes=0)}
