@@ -171,8 +171,10 @@ def postgres_url(postgres_admin: Engine) -> Iterator[str]:
 
 
 class Copies:
-    """Copies of the template database, made ahead of need and dropped after use by one
-    background thread, so that a test waits for neither (each takes ~0.3 s).
+    """Copies of the template database, made ahead of need by one background thread and
+    dropped after use by another, so that a test waits for neither (each takes ~0.3 s,
+    a drop 1-2 s on a loaded machine: it waits for a checkpoint; in one thread, a test
+    whose copy was queued behind drops waited for them).
 
     Every database is still the test's own, uniquely named, and dropped after it; the
     last drops finish before the session ends.
@@ -183,44 +185,60 @@ class Copies:
     def __init__(self, admin: Engine, template: str) -> None:
         self.admin, self.template = admin, template
         self.ready: queue.Queue[str | BaseException] = queue.Queue()
-        self.tasks: queue.Queue[tuple[str, str] | None] = queue.Queue()
+        self.creates: queue.Queue[bool | None] = queue.Queue()
+        self.drops: queue.Queue[str | None] = queue.Queue()
         for _ in range(self.AHEAD):
-            self.tasks.put(("create", ""))
-        self.worker = threading.Thread(target=self._work, name="database-copies", daemon=True)
-        self.worker.start()
+            self.creates.put(True)
+        self.threads = [
+            threading.Thread(target=self._create_copies, name="database-copies", daemon=True),
+            threading.Thread(target=self._drop_copies, name="database-drops", daemon=True),
+        ]
+        for thread in self.threads:
+            thread.start()
 
-    def _work(self) -> None:
-        while (task := self.tasks.get()) is not None:
-            kind, name = task
+    def _create_copies(self) -> None:
+        while self.creates.get() is not None:
             try:
-                if kind == "create":
-                    self.ready.put(_create_database(self.admin, template=self.template))
-                else:
-                    _drop_database(self.admin, name)
+                self.ready.put(_create_database(self.admin, template=self.template))
             except BaseException as exc:  # handed to the test that waits for a copy
                 self.ready.put(exc)
 
+    def _drop_copies(self) -> None:
+        while (name := self.drops.get()) is not None:
+            try:
+                _drop_database(self.admin, name)
+            except BaseException as exc:  # handed to the next test that takes a copy
+                self.ready.put(exc)
+
     def take(self) -> str:
-        self.tasks.put(("create", ""))  # the next test's copy
+        self.creates.put(True)  # the next test's copy
         found = self.ready.get(timeout=300)
         if isinstance(found, BaseException):
             raise found
         return found
 
     def give_back(self, name: str) -> None:
-        self.tasks.put(("drop", name))
+        self.drops.put(name)
 
     def close(self) -> None:
-        self.tasks.put(None)
-        self.worker.join(timeout=300)
         left: list[str] = []
+        for waiting in (self.creates, self.drops):  # what the threads have not begun
+            while True:
+                try:
+                    task = waiting.get_nowait()
+                except queue.Empty:
+                    break
+                if isinstance(task, str):
+                    left.append(task)
+            waiting.put(None)
+        for thread in self.threads:
+            thread.join(timeout=300)
         while not self.ready.empty():
             found = self.ready.get()
             if isinstance(found, str):
                 left.append(found)
-        # The copies made ahead and never used, dropped side by side: one after the other
-        # they held the worker's last test for 5-10 s (a DROP DATABASE waits for a
-        # checkpoint), and that was the tail of every run.
+        # The copies made ahead and never used, and the drops still queued, side by
+        # side: one after the other they held the worker's last test for 5-10 s.
         drops = [threading.Thread(target=_drop_database, args=(self.admin, name)) for name in left]
         for drop in drops:
             drop.start()
