@@ -23,6 +23,8 @@ fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 bash scripts/typecheck.sh
-# Two workers at least (the PostgreSQL, browser and process tests mostly wait), one per
-# core up to four; each worker makes its own migrated template databases.
-exec .venv/bin/python -m pytest -q -n auto --maxprocesses 4 "$@"
+# Four workers, whatever the number of cores: the PostgreSQL, browser and process tests
+# mostly wait on another process, so on two cores four workers keep both busy where two
+# left them idle; each worker makes its own migrated template databases.
+# tests/conftest.py starts the longest tests first (SLOW_FIRST) so none of them is last.
+exec .venv/bin/python -m pytest -q -n 4 "$@"
