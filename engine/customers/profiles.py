@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Column, ColumnElement, Connection, and_, bindparam, func, select, type_coerce
 from sqlalchemy.sql import operators, visitors
@@ -88,7 +88,6 @@ _ORDER_COLUMNS = _raw(_ORDER_COLUMNS_TYPED)
 _AMOUNT_TYPE = ORDERS.c.amount.type
 assert isinstance(_AMOUNT_TYPE, Numeric)
 _AMOUNT_SCALE = _AMOUNT_TYPE.scale
-_T = TypeVar("_T")
 _ONE = Decimal(1)
 
 
@@ -112,8 +111,8 @@ def _histories(
     # Per order this loop is most of reading a customer: the rate of each currency and
     # each customer's zone are looked up once a batch (``to_base_currency`` of one
     # unit, so ``paid * rate`` is the same Decimal), PostgreSQL's naive datetimes are
-    # made aware in place, and each line is filled as ``_built`` does, without a call
-    # and its keyword arguments.
+    # made aware in place, and each line is made without its ``__init__`` as in
+    # _profile, inline rather than through a call with keyword arguments.
     rates: dict[str, Decimal | None] = {}
     places: dict[str, tzinfo] = {}
     new = object.__new__
@@ -187,10 +186,6 @@ def _moment(value: datetime | str | None) -> datetime | None:
     return None if value is None else _aware(value)
 
 
-def _day(value: date | str | None) -> date | None:
-    return date.fromisoformat(value) if isinstance(value, str) else value
-
-
 def _decimal(value: Decimal | float | int | str) -> Decimal:
     """An amount as SQLAlchemy's ``Numeric(18, 4)`` returns it: SQLite keeps numbers
     as integers or floats, read back at the column's scale (never through binary
@@ -200,19 +195,6 @@ def _decimal(value: Decimal | float | int | str) -> Decimal:
     if isinstance(value, str):
         return Decimal(value)
     return Decimal(f"{value:.{_AMOUNT_SCALE}f}")
-
-
-def _built(cls: type[_T], **values: Any) -> _T:
-    """An instance of a frozen dataclass without running its ``__init__``.
-
-    A frozen dataclass sets each field through ``object.__setattr__``, which at a
-    million customers and their orders is a measurable share of reading them; these
-    classes have no ``__post_init__`` and no defaults that matter here (every field is
-    given), so filling ``__dict__`` gives the same object.
-    """
-    made = object.__new__(cls)
-    made.__dict__.update(values)
-    return made
 
 
 def _profile(
@@ -232,7 +214,11 @@ def _profile(
         currency,
     ) = row
     # PostgreSQL's types first (a date, a naive UTC datetime), without a call; SQLite's
-    # text through _day and _moment. Filled as ``_built`` does.
+    # text parsed here and through _moment. Profiles (and order lines) are frozen
+    # dataclasses made without their ``__init__``, which sets each field through
+    # ``object.__setattr__`` (at a million customers and their orders a measurable
+    # share of reading them): they have no ``__post_init__`` and every field is given,
+    # so ``object.__new__`` and an update of ``__dict__`` give the same object.
     if type(birthday) is str:
         birthday = date.fromisoformat(birthday)
     if type(created) is datetime and created.tzinfo is None:
