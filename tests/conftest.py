@@ -18,7 +18,7 @@ import queue
 import shutil
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -160,21 +160,75 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+class Drops:
+    """Databases dropped by a background thread, so that a test's teardown does not wait
+    for its DROP DATABASE (each waits for every server process to absorb a barrier: 1 s
+    to over 20 s when other sessions keep the server busy). The last drops are made side
+    by side and finish before the session ends."""
+
+    def __init__(self, admin: Engine) -> None:
+        self.admin = admin
+        self.names: queue.Queue[str | None] = queue.Queue()
+        self.errors: list[Exception] = []
+        self.thread = threading.Thread(target=self._work, name="database-drops", daemon=True)
+        self.thread.start()
+
+    def _work(self) -> None:
+        while (name := self.names.get()) is not None:
+            try:
+                _drop_database(self.admin, name)
+            except Exception as exc:  # raised by close(), at the end of the session
+                self.errors.append(exc)
+
+    def put(self, name: str) -> None:
+        self.names.put(name)
+
+    def close(self, more: Sequence[str] = ()) -> None:
+        """Drops what is still queued, and ``more``, side by side."""
+        left = list(more)
+        while True:
+            try:
+                name = self.names.get_nowait()
+            except queue.Empty:
+                break
+            if name is not None:
+                left.append(name)
+        self.names.put(None)
+        self.thread.join(timeout=300)
+        drops = [threading.Thread(target=_drop_database, args=(self.admin, name)) for name in left]
+        for drop in drops:
+            drop.start()
+        for drop in drops:
+            drop.join(timeout=300)
+        if self.errors:
+            raise self.errors[0]
+
+
+@pytest.fixture(scope="session")
+def postgres_drops(postgres_admin: Engine) -> Iterator[Drops]:
+    drops = Drops(postgres_admin)
+    try:
+        yield drops
+    finally:
+        drops.close()
+
+
 @pytest.fixture
-def postgres_url(postgres_admin: Engine) -> Iterator[str]:
-    """A fresh, empty PostgreSQL database, dropped after the test."""
+def postgres_url(postgres_admin: Engine, postgres_drops: Drops) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database, dropped after the test (in the background:
+    :class:`Drops`)."""
     name = _create_database(postgres_admin)
     try:
         yield _database_url(name)
     finally:
-        _drop_database(postgres_admin, name)
+        postgres_drops.put(name)
 
 
 class Copies:
-    """Copies of the template database, made ahead of need by one background thread and
-    dropped after use by another, so that a test waits for neither (each takes ~0.3 s,
-    a drop 1-2 s on a loaded machine: it waits for a checkpoint; in one thread, a test
-    whose copy was queued behind drops waited for them).
+    """Copies of the template database, made ahead of need by a background thread and
+    dropped after use by another (:class:`Drops`), so that a test waits for neither
+    (a copy takes ~0.3 s; a drop 1-20 s on a busy server; in one thread, a test whose
+    copy was queued behind drops waited for them).
 
     Every database is still the test's own, uniquely named, and dropped after it; the
     last drops finish before the session ends.
@@ -182,32 +236,20 @@ class Copies:
 
     AHEAD = 6
 
-    def __init__(self, admin: Engine, template: str) -> None:
-        self.admin, self.template = admin, template
+    def __init__(self, admin: Engine, template: str, drops: Drops) -> None:
+        self.admin, self.template, self.drops = admin, template, drops
         self.ready: queue.Queue[str | BaseException] = queue.Queue()
         self.creates: queue.Queue[bool | None] = queue.Queue()
-        self.drops: queue.Queue[str | None] = queue.Queue()
         for _ in range(self.AHEAD):
             self.creates.put(True)
-        self.threads = [
-            threading.Thread(target=self._create_copies, name="database-copies", daemon=True),
-            threading.Thread(target=self._drop_copies, name="database-drops", daemon=True),
-        ]
-        for thread in self.threads:
-            thread.start()
+        self.thread = threading.Thread(target=self._work, name="database-copies", daemon=True)
+        self.thread.start()
 
-    def _create_copies(self) -> None:
+    def _work(self) -> None:
         while self.creates.get() is not None:
             try:
                 self.ready.put(_create_database(self.admin, template=self.template))
             except BaseException as exc:  # handed to the test that waits for a copy
-                self.ready.put(exc)
-
-    def _drop_copies(self) -> None:
-        while (name := self.drops.get()) is not None:
-            try:
-                _drop_database(self.admin, name)
-            except BaseException as exc:  # handed to the next test that takes a copy
                 self.ready.put(exc)
 
     def take(self) -> str:
@@ -221,34 +263,25 @@ class Copies:
         self.drops.put(name)
 
     def close(self) -> None:
-        left: list[str] = []
-        for waiting in (self.creates, self.drops):  # what the threads have not begun
-            while True:
-                try:
-                    task = waiting.get_nowait()
-                except queue.Empty:
-                    break
-                if isinstance(task, str):
-                    left.append(task)
-            waiting.put(None)
-        for thread in self.threads:
-            thread.join(timeout=300)
+        """Makes no more copies; those made ahead and never used go to :class:`Drops`."""
+        while True:
+            try:
+                self.creates.get_nowait()
+            except queue.Empty:
+                break
+        self.creates.put(None)
+        self.thread.join(timeout=300)
         while not self.ready.empty():
             found = self.ready.get()
             if isinstance(found, str):
-                left.append(found)
-        # The copies made ahead and never used, and the drops still queued, side by
-        # side: one after the other they held the worker's last test for 5-10 s.
-        drops = [threading.Thread(target=_drop_database, args=(self.admin, name)) for name in left]
-        for drop in drops:
-            drop.start()
-        for drop in drops:
-            drop.join(timeout=300)
+                self.drops.put(found)
 
 
 @pytest.fixture(scope="session")
-def postgres_copies(postgres_admin: Engine, postgres_template: str) -> Iterator[Copies]:
-    copies = Copies(postgres_admin, postgres_template)
+def postgres_copies(
+    postgres_admin: Engine, postgres_template: str, postgres_drops: Drops
+) -> Iterator[Copies]:
+    copies = Copies(postgres_admin, postgres_template, postgres_drops)
     try:
         yield copies
     finally:
