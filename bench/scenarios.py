@@ -261,6 +261,36 @@ def make_due(
         )
 
 
+def installed_bytecode(env: dict[str, str], prefix: Path) -> dict[str, str]:
+    """``env`` for a command that starts as an installed Rapport does: with its modules'
+    bytecode compiled beforehand (pip compiles a package as it installs it).
+
+    An environment with ``PYTHONDONTWRITEBYTECODE`` (this one has it) would otherwise
+    compile Rapport's own modules from source at every start, some 70 ms a pass that no
+    deployment pays. The bytecode goes under ``prefix`` (``PYTHONPYCACHEPREFIX``), not
+    into the checkout."""
+    env = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(prefix)
+    folders = sorted({str(Path(p).resolve()) for p in _package_folders()})
+    subprocess.run([sys.executable, "-m", "compileall", "-q", *folders], env=env, check=True)
+    return env
+
+
+def _package_folders() -> list[str]:
+    """The source folders of Rapport's packages (package-dir maps them from the top of
+    the checkout); compileall walks their subfolders."""
+    import importlib
+
+    names = (
+        "rapport",
+        "rapport.engine",
+        "rapport.channels",
+        "rapport.consent",
+        "rapport.migrations",
+    )
+    return [p for name in names for p in importlib.import_module(name).__path__]
+
+
 def deliver_by_command(
     engine: Engine, database_url: str, workdir: Path, limit: int, sink: Any
 ) -> DeliveryResult:
@@ -271,7 +301,10 @@ def deliver_by_command(
     config = workdir / "dispatch.yaml"
     config.write_text(f"database:\n  url: '{database_url}'\n", encoding="utf-8")
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")},
+        **installed_bytecode(
+            {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")},
+            workdir / "bytecode",
+        ),
         "RAPPORT_SMTP_URL": sink.url,
         "RAPPORT_SECRET_KEY": "bench-secret",
     }

@@ -189,3 +189,17 @@ def test_the_sizing_run_counts_rows_wal_and_table_sizes_on_postgresql(
     preloaded = phases["sizes_after_load"]["tables"]["outbox_message"]["rows"]
     assert outbox["rows"] == preloaded + first["planned"]
     assert outbox["total"] == outbox["heap_toast"] + outbox["indexes"]
+
+
+def test_the_dispatch_command_starts_with_compiled_bytecode_as_an_install_does(
+    tmp_path: Path,
+) -> None:
+    from bench.scenarios import installed_bytecode
+
+    env = installed_bytecode({"PYTHONDONTWRITEBYTECODE": "1", "PATH": "/usr/bin"}, tmp_path)
+
+    assert "PYTHONDONTWRITEBYTECODE" not in env
+    assert env["PYTHONPYCACHEPREFIX"] == str(tmp_path)
+    compiled = {p.name for p in tmp_path.rglob("*.pyc")}
+    tag = sys.implementation.cache_tag
+    assert {f"dispatch.{tag}.pyc", f"smtp_wire.{tag}.pyc", f"main.{tag}.pyc"} <= compiled
