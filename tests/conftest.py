@@ -130,8 +130,9 @@ def _drop_database(admin: Engine, name: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def postgres_template(postgres_admin: Engine) -> Iterator[str]:
-    """The name of a PostgreSQL database migrated once per run (to copy, never to use)."""
+def postgres_template(postgres_admin: Engine, postgres_drops: Drops) -> Iterator[str]:
+    """The name of a PostgreSQL database migrated once per run (to copy, never to use);
+    dropped with the last copies, side by side (:class:`Drops`)."""
     name = _create_database(postgres_admin)
     try:
         db = make_engine(_database_url(name))
@@ -141,7 +142,7 @@ def postgres_template(postgres_admin: Engine) -> Iterator[str]:
             db.dispose()  # CREATE DATABASE ... TEMPLATE needs it free of connections
         yield name
     finally:
-        _drop_database(postgres_admin, name)
+        postgres_drops.put(name)
 
 
 @pytest.fixture(scope="session")
