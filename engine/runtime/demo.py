@@ -94,13 +94,22 @@ def replace_demo_folder(directory: Path) -> None:
     The demo starts from nothing, so an earlier run's folder is removed first; but
     ``--dir .`` or ``--dir ~/shop`` must not wipe an operator's project. Only a folder
     that holds the demo's marker, or nothing but what a demo writes (a run of an
-    older version, which wrote no marker), is removed."""
+    older version, which wrote no marker), is removed. Such an older run always has
+    its sample's ``data`` folder: without it, the same names are a project's ``var/``
+    (its ``rapport.db``, ``secret.key`` and ``outbox``), which is never removed. A
+    symbolic link named as ``--dir`` is refused, not followed."""
+    if directory.is_symlink():
+        raise NotADemoFolder(
+            f"{directory}: a symbolic link; the demo replaces only a real folder: "
+            "choose another --dir"
+        )
     if directory.exists() and not directory.is_dir():
         raise NotADemoFolder(f"{directory}: not a folder; choose another --dir")
     if directory.is_dir():
         entries = {entry.name for entry in directory.iterdir()}
-        if entries and DEMO_MARKER not in entries and not entries <= DEMO_ENTRIES:
-            shown = ", ".join(sorted(entries - DEMO_ENTRIES)[:3])
+        older = entries <= DEMO_ENTRIES and (directory / "data").is_dir()
+        if entries and DEMO_MARKER not in entries and not older:
+            shown = ", ".join(sorted(entries - DEMO_ENTRIES)[:3]) or ", ".join(sorted(entries)[:3])
             raise NotADemoFolder(
                 f"{directory}: not a folder made by rapport demo (it holds {shown}); "
                 "the demo replaces only its own folder: choose another --dir"

@@ -118,3 +118,46 @@ def test_the_sample_size_is_bounded(tmp_path: Path) -> None:
     assert ran.returncode == 2
     assert "--customers" in ran.stderr and "100000" in ran.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_projects_var_folder_is_not_taken_for_an_older_demo(tmp_path: Path) -> None:
+    """The default layout keeps the live database, its signing key and the file
+    channel's outbox in var/: the names a demo writes, but no sample (data/)."""
+    var = tmp_path / "var"
+    (var / "outbox").mkdir(parents=True)
+    for name in ("rapport.db", "rapport.db-wal", "secret.key"):
+        (var / name).write_text("live", encoding="utf-8")
+
+    with pytest.raises(NotADemoFolder, match="not a folder made by rapport demo"):
+        replace_demo_folder(var)
+
+    assert (var / "rapport.db").read_text(encoding="utf-8") == "live"
+    assert (var / "secret.key").read_text(encoding="utf-8") == "live"
+
+
+def test_a_link_named_as_the_folder_is_refused_and_its_target_kept(tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere"
+    replace_demo_folder(target)
+    (target / "rapport.db").write_text("kept", encoding="utf-8")
+    link = tmp_path / "demo"
+    link.symlink_to(target)
+
+    with pytest.raises(NotADemoFolder, match="symbolic link"):
+        replace_demo_folder(link)
+
+    assert (target / "rapport.db").read_text(encoding="utf-8") == "kept"
+    assert link.is_symlink()
+
+
+def test_a_link_inside_the_folder_is_removed_not_followed(tmp_path: Path) -> None:
+    outside = tmp_path / "project"
+    outside.mkdir()
+    (outside / "config.yaml").write_text("mine", encoding="utf-8")
+    folder = tmp_path / "demo"
+    replace_demo_folder(folder)
+    (folder / "data").symlink_to(outside)
+
+    replace_demo_folder(folder)
+
+    assert sorted(p.name for p in folder.iterdir()) == [DEMO_MARKER]
+    assert (outside / "config.yaml").read_text(encoding="utf-8") == "mine"
