@@ -254,12 +254,18 @@ class BatchingHandler(logging.StreamHandler):
 
     @contextmanager
     def batch(self) -> Iterator[None]:
-        if self.lines is not None:  # already batching (here or in another thread)
+        # Checked and set under the lock: two threads opening a batch at once would
+        # otherwise both find none open, and the second would drop the first's lines.
+        self.acquire()
+        try:
+            opened = self.lines is None  # else already batching, here or elsewhere
+            if opened:
+                self.lines, self.thread = [], threading.get_ident()
+        finally:
+            self.release()
+        if not opened:
             yield
             return
-        self.acquire()
-        self.lines, self.thread = [], threading.get_ident()
-        self.release()
         try:
             yield
         finally:

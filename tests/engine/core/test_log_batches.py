@@ -115,3 +115,48 @@ def test_the_timestamp_is_written_as_isoformat_writes_it(created: float) -> None
     expected = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
     assert logs._timestamp(created) == expected
     assert logs._timestamp(created) == expected  # the second from the cache
+
+
+def test_two_threads_opening_a_batch_at_once_lose_no_line(
+    stream: Stream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both threads reach the batch's opening together (held at its lock): the second
+    must find the first's batch open and write its own lines at once, not replace the
+    first's list with its own (which lost the lines the first had logged)."""
+    handler = logs._handler
+    assert handler is not None
+    both_opening = threading.Barrier(2, timeout=30)
+    first_logged, second_logged = threading.Event(), threading.Event()
+    opening: set[str] = set()
+    acquire = handler.acquire
+
+    def held_acquire() -> None:
+        name = threading.current_thread().name
+        if name in ("first", "second") and name not in opening:
+            opening.add(name)
+            both_opening.wait()
+            if name == "second":
+                assert first_logged.wait(30)
+        acquire()
+
+    monkeypatch.setattr(handler, "acquire", held_acquire)
+
+    def first() -> None:
+        with logs.batched():
+            sent(1)
+            first_logged.set()
+            assert second_logged.wait(30)
+            sent(2)
+
+    def second() -> None:
+        with logs.batched():
+            sent(3)
+            second_logged.set()
+
+    threads = [threading.Thread(target=f, name=f.__name__) for f in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert sorted(line["message_id"] for line in stream.lines()) == [1, 2, 3]
