@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from rapport.engine.core.config import Settings
 from rapport.engine.core.db import in_memory
+from rapport.engine.core.errors import RapportError
 from rapport.engine.delivery.dbthread import Turns
 from rapport.engine.delivery.lanes import default_concurrency
 from rapport.engine.delivery.outcomes import DispatchReport
@@ -59,8 +60,9 @@ STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})
 _held: list[bool] = []
 
 
-class DispatcherProcessFailed(RuntimeError):
-    """A dispatcher process ended without a report (it raised, or was killed)."""
+class DispatcherProcessFailed(RapportError):
+    """A dispatcher process ended without a report (it raised, or was killed): the
+    command exits 3 saying so, not as an unexpected error in Rapport itself."""
 
 
 def shared_channels(settings: Settings) -> dict[str, int]:

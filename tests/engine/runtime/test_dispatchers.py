@@ -267,3 +267,33 @@ def test_each_process_takes_its_share_of_a_channels_connections() -> None:
     if processes > 1:
         assert shared.channels["email"].concurrency == 16 // processes
     assert shared.channels["sms"].concurrency is None
+
+
+def test_a_dispatcher_process_that_died_is_reported_as_such_not_as_a_bug(
+    sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process killed mid-pass (the OOM killer, a kill -9) ends the command with exit
+    3 and what happened, not "unexpected error ... set RAPPORT_DEBUG=1"."""
+    import shutil
+
+    from factories import run_rapport
+
+    from rapport.engine.runtime import dispatchers
+
+    shutil.copy(sqlite_template, tmp_path / "rapport.db")
+    (tmp_path / "config.yaml").write_text(
+        f"database: {{url: 'sqlite:///{tmp_path / 'rapport.db'}'}}\n", encoding="utf-8"
+    )
+
+    def killed(*_args: object) -> DispatchReport:
+        raise dispatchers.DispatcherProcessFailed(
+            "1 of 2 dispatcher processes failed: ended without a report (exit code -9)"
+        )
+
+    monkeypatch.setattr(dispatchers, "run_in_processes", killed)
+
+    ran = run_rapport("dispatch", "--once", cwd=tmp_path, env={"RAPPORT_SECRET_KEY": "k"})
+
+    assert ran.returncode == 3, ran.stderr
+    assert "ended without a report (exit code -9)" in ran.stderr
+    assert "unexpected error" not in ran.stderr
