@@ -332,7 +332,7 @@ class PlanningConfig(Strict):
     default_window_end: LocalTime = time(20, 0)
     #: Customers read, planned and written (one transaction) at a time; None: the
     #: database's default (engine/customers/profiles.py DEFAULT_BATCH_SIZE).
-    batch_size: int | None = Field(None, ge=1)
+    batch_size: int | None = Field(None, ge=1, le=100_000)
     #: Processes a planning run may use (0: one per core), each taking an id range.
     workers: int = Field(0, ge=0, le=64)
     #: Below this many customers per process a run stays in one (a worker costs ~1 s).

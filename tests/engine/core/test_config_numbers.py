@@ -100,3 +100,14 @@ def test_campaigns_validate_names_an_infinite_rate(tmp_path: Path) -> None:
     assert f"{config}:5: channels.sms.rate_per_second: Input should be a finite number" in (
         result.stderr
     )
+
+
+@pytest.mark.parametrize(
+    ("key", "most"),
+    [("planning.batch_size", 100_000), ("dispatch.batch_size", 10_000)],
+)
+def test_a_batch_held_in_memory_has_an_upper_bound(tmp_path: Path, key: str, most: int) -> None:
+    section, name = key.split(".")
+    assert load_settings(_written(tmp_path, f"{section}:\n  {name}: {most}\n"), environ={})
+    found = problems_of(tmp_path, f"{section}:\n  {name}: {most + 1}\n")
+    assert found == [f"2: {key}: Input should be less than or equal to {most}"]
