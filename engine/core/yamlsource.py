@@ -16,10 +16,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from types import UnionType
+from typing import Any, TypeVar, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from rapport.engine.core.errors import Problem
 
@@ -252,7 +253,9 @@ def validation_problems(doc: YamlDocument, error: ValidationError) -> list[Probl
             kept = (*kept, last) if kept[-1:] != (last,) else kept
         dotted = ".".join(str(part) for part in kept) or None
         message = item["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
-        if item["type"] == "extra_forbidden":
+        if isinstance(item.get("input"), TruthValue):
+            message = "expected a number, not true or false"
+        elif item["type"] == "extra_forbidden":
             message = "unknown key"
         elif item["type"] == "missing":
             message = "required key is missing"
@@ -270,6 +273,19 @@ def validate_document(doc: YamlDocument, model: type[M]) -> tuple[M | None, list
         return None, validation_problems(doc, exc)
 
 
+class TruthValue(str):
+    """A YAML true or false given where only a number fits (see :class:`Strict`)."""
+
+
+def _number_only(annotation: Any) -> bool:
+    """Whether a field takes an int or a float and never a bool (``int | None`` too)."""
+    accepted = set(get_args(annotation)) if get_origin(annotation) in _UNIONS else {annotation}
+    return bool(accepted & {int, float}) and bool not in accepted
+
+
+_UNIONS = (Union, UnionType)
+
+
 class Strict(BaseModel):
     """The base of every model read from YAML (config, campaigns, triggers, audiences).
 
@@ -280,3 +296,23 @@ class Strict(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_truth_value_for_a_number(cls, data: Any) -> Any:
+        """YAML reads ``true``, ``yes`` and ``on`` as true, which pydantic takes as 1 for
+        a number: ``max_per_day: on`` must be an error, not a limit of one. Such a value
+        is handed on as a :class:`TruthValue`, which no number accepts, so the error
+        comes at its key along with every other problem of the document."""
+        if not isinstance(data, dict) or not any(type(v) is bool for v in data.values()):
+            return data
+        fields = cls.model_fields
+        return {
+            key: TruthValue(str(value).lower())
+            if type(value) is bool
+            and isinstance(key, str)
+            and key in fields
+            and _number_only(fields[key].annotation)
+            else value
+            for key, value in data.items()
+        }

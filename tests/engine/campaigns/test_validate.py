@@ -221,3 +221,18 @@ def test_problems_are_sorted_by_file_then_line(workspace: Workspace) -> None:
     assert [p.file for p in problems] == sorted(p.file for p in problems)
     lines = [p.line for p in problems if p.file.endswith("b-campaign.yaml")]
     assert lines == sorted(lines) and len(lines) == 2
+
+
+@pytest.mark.parametrize("truth", ["yes", "on", "true", "false"])
+def test_a_truth_value_for_a_number_is_refused_at_its_line(
+    workspace: Workspace, truth: str
+) -> None:
+    workspace.campaign("truthy", CAMPAIGN.format(name="x") + f"priority: {truth}\n")
+    workspace.templates("truthy", "en", GOOD_EMAIL)
+
+    problems = validate_campaigns(workspace.settings)
+
+    assert [(p.file, p.line, p.field) for p in problems] == [
+        ("campaigns/truthy.yaml", 8, "priority")
+    ]
+    assert problems[0].message == "expected a number, not true or false"

@@ -111,3 +111,35 @@ def test_a_batch_held_in_memory_has_an_upper_bound(tmp_path: Path, key: str, mos
     assert load_settings(_written(tmp_path, f"{section}:\n  {name}: {most}\n"), environ={})
     found = problems_of(tmp_path, f"{section}:\n  {name}: {most + 1}\n")
     assert found == [f"2: {key}: Input should be less than or equal to {most}"]
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("dispatch:\n  processes: true\n", "dispatch.processes"),
+        ("planning:\n  batch_size: on\n", "planning.batch_size"),
+        ("daemon:\n  grace_seconds: yes\n", "daemon.grace_seconds"),
+    ],
+)
+def test_a_truth_value_for_a_number_is_refused_at_its_line(
+    tmp_path: Path, text: str, key: str
+) -> None:
+    found = problems_of(tmp_path, text)
+
+    assert found == [f"2: {key}: expected a number, not true or false"]
+
+
+def test_every_problem_is_reported_along_with_a_truth_value(tmp_path: Path) -> None:
+    found = problems_of(tmp_path, "dispatch:\n  processes: on\n  batch_size: 0\n  colour: red\n")
+
+    assert sorted(found) == [
+        "2: dispatch.processes: expected a number, not true or false",
+        "3: dispatch.batch_size: Input should be greater than or equal to 1",
+        "4: dispatch.colour: unknown key",
+    ]
+
+
+def test_a_truth_value_stays_a_truth_value_where_one_is_expected(tmp_path: Path) -> None:
+    settings = load_settings(_written(tmp_path, "web:\n  access_log: yes\n"), environ={})
+
+    assert settings.web.access_log is True
