@@ -31,24 +31,23 @@ MESSAGES = 300
 RAPPORT = str(Path(sys.executable).parent / "rapport")
 
 
-def test_three_dispatcher_processes_send_every_message_exactly_once(
-    migrated_url: str, tmp_path: Path, smtp_sink, sms_sink
-) -> None:
-    sink, port = smtp_sink
-    seed_due_messages(migrated_url, MESSAGES, 60, PERSIAN, "fanout")
+def dispatch_once_in(
+    tmp_path: Path, migrated_url: str, port: int, sms_url: str, connections: str, dispatch: str
+) -> subprocess.CompletedProcess[str]:
+    """``rapport dispatch --once --json`` with e-mail into ``port`` and SMS into
+    ``sms_url``; ``connections`` is added to each channel, ``dispatch`` is that section."""
     config = tmp_path / "config.yaml"
     config.write_text(
         f"database: {{url: '{migrated_url}'}}\n"
         "channels:\n"
-        f"  email: {{adapter: smtp, kind: email, url: 'smtp://127.0.0.1:{port}', concurrency: 6}}\n"
-        f"  sms: {{adapter: http_sms, kind: sms, url: '{sms_sink.url}', concurrency: 6}}\n"
-        "dispatch: {processes: 3, batch_size: 10}\n",
+        f"  email: {{adapter: smtp, kind: email, url: 'smtp://127.0.0.1:{port}'{connections}}}\n"
+        f"  sms: {{adapter: http_sms, kind: sms, url: '{sms_url}'{connections}}}\n"
+        f"dispatch: {dispatch}\n",
         encoding="utf-8",
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
     env["RAPPORT_SECRET_KEY"] = "fanout"
-
-    done = subprocess.run(
+    return subprocess.run(
         [RAPPORT, "--config", str(config), "dispatch", "--once", "--json"],
         env=env,
         cwd=tmp_path,
@@ -57,6 +56,10 @@ def test_three_dispatcher_processes_send_every_message_exactly_once(
         timeout=120,
     )
 
+
+def assert_each_message_sent_once(
+    done: subprocess.CompletedProcess[str], migrated_url: str, sink, sms_sink
+) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout)
     assert {(o["channel"], o["status"]): o["count"] for o in report["outcomes"]} == {
@@ -68,6 +71,24 @@ def test_three_dispatcher_processes_send_every_message_exactly_once(
     texts = Counter(str(r["key"]) for r in sms_sink.requests)
     assert len(texts) == MESSAGES // 2 and max(texts.values()) == 1
     assert outbox_statuses(migrated_url) == {"sent": MESSAGES}
+
+
+def test_three_dispatcher_processes_send_every_message_exactly_once(
+    migrated_url: str, tmp_path: Path, smtp_sink, sms_sink
+) -> None:
+    sink, port = smtp_sink
+    seed_due_messages(migrated_url, MESSAGES, 60, PERSIAN, "fanout")
+
+    done = dispatch_once_in(
+        tmp_path,
+        migrated_url,
+        port,
+        sms_sink.url,
+        ", concurrency: 6",
+        "{processes: 3, batch_size: 10}",
+    )
+
+    assert_each_message_sent_once(done, migrated_url, sink, sms_sink)
 
 
 def test_by_default_one_dispatcher_process_a_core_sends_every_message_once(
@@ -80,38 +101,10 @@ def test_by_default_one_dispatcher_process_a_core_sends_every_message_once(
         pytest.skip("one core: one dispatcher process")
     sink, port = smtp_sink
     seed_due_messages(migrated_url, MESSAGES, 60, PERSIAN, "fanout")
-    config = tmp_path / "config.yaml"
-    config.write_text(
-        f"database: {{url: '{migrated_url}'}}\n"
-        "channels:\n"
-        f"  email: {{adapter: smtp, kind: email, url: 'smtp://127.0.0.1:{port}'}}\n"
-        f"  sms: {{adapter: http_sms, kind: sms, url: '{sms_sink.url}'}}\n"
-        "dispatch: {batch_size: 10}\n",
-        encoding="utf-8",
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
-    env["RAPPORT_SECRET_KEY"] = "fanout"
 
-    done = subprocess.run(
-        [RAPPORT, "--config", str(config), "dispatch", "--once", "--json"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = dispatch_once_in(tmp_path, migrated_url, port, sms_sink.url, "", "{batch_size: 10}")
 
-    assert done.returncode == 0, done.stderr[-2000:]
-    report = json.loads(done.stdout)
-    assert {(o["channel"], o["status"]): o["count"] for o in report["outcomes"]} == {
-        ("email", "sent"): MESSAGES // 2,
-        ("sms", "sent"): MESSAGES // 2,
-    }
-    e_mails = Counter(sink.message_ids())
-    assert len(e_mails) == MESSAGES // 2 and max(e_mails.values()) == 1
-    texts = Counter(str(r["key"]) for r in sms_sink.requests)
-    assert len(texts) == MESSAGES // 2 and max(texts.values()) == 1
-    assert outbox_statuses(migrated_url) == {"sent": MESSAGES}
+    assert_each_message_sent_once(done, migrated_url, sink, sms_sink)
     assert len(senders(migrated_url)) == min(cores, 16)
 
 
