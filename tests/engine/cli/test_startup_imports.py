@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from factories import REPO, insert_customer, run_rapport
@@ -91,9 +92,11 @@ print(json.dumps(sorted(sys.modules)), file=sys.stderr)
 """
 
 
-def imported_by(*runs: list[str], cwd: Path = REPO, env: dict[str, str] | None = None) -> set[str]:
+def probed(probe: str, argument: object, cwd: Path, env: dict[str, str] | None) -> Any:
+    """What ``probe``, run in a fresh interpreter with ``argument`` as JSON, printed as
+    JSON on its last line of standard error."""
     done = subprocess.run(
-        [sys.executable, "-c", _PROBE, json.dumps(runs)],
+        [sys.executable, "-c", probe, json.dumps(argument)],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -102,7 +105,11 @@ def imported_by(*runs: list[str], cwd: Path = REPO, env: dict[str, str] | None =
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    return set(json.loads(done.stderr.strip().splitlines()[-1]))
+    return json.loads(done.stderr.strip().splitlines()[-1])
+
+
+def imported_by(*runs: list[str], cwd: Path = REPO, env: dict[str, str] | None = None) -> set[str]:
+    return set(probed(_PROBE, runs, cwd, env))
 
 
 def loaded(modules: set[str], names: tuple[str, ...]) -> list[str]:
@@ -232,17 +239,7 @@ def test_start_up_runs_without_the_garbage_collector_until_the_configuration_is_
     explain_run: tuple[list[str], Path, dict[str, str]],
 ) -> None:
     run, folder, env = explain_run
-    done = subprocess.run(
-        [sys.executable, "-c", _COLLECTOR_PROBE, json.dumps(run)],
-        cwd=folder,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    loading, enabled_after, frozen = json.loads(done.stderr.strip().splitlines()[-1])
+    loading, enabled_after, frozen = probed(_COLLECTOR_PROBE, run, folder, env)
     assert loading == [False]  # paused while the modules are imported and the file read
     assert enabled_after and frozen > 0  # back on, with what start-up built frozen
 
