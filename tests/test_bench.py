@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -194,12 +195,35 @@ def test_the_sizing_run_counts_rows_wal_and_table_sizes_on_postgresql(
 def test_the_dispatch_command_starts_with_compiled_bytecode_as_an_install_does(
     tmp_path: Path,
 ) -> None:
+    import rapport.channels
+    import rapport.engine
     from bench.scenarios import installed_bytecode
 
-    env = installed_bytecode({"PYTHONDONTWRITEBYTECODE": "1", "PATH": "/usr/bin"}, tmp_path)
+    ours = [str(p) for pkg in (rapport.engine, rapport.channels) for p in pkg.__path__]
+    env = installed_bytecode(
+        {"PYTHONDONTWRITEBYTECODE": "1", "PATH": "/usr/bin"}, tmp_path, folders=ours
+    )
 
     assert "PYTHONDONTWRITEBYTECODE" not in env
     assert env["PYTHONPYCACHEPREFIX"] == str(tmp_path)
     compiled = {p.name for p in tmp_path.rglob("*.pyc")}
     tag = sys.implementation.cache_tag
     assert {f"dispatch.{tag}.pyc", f"smtp_wire.{tag}.pyc", f"main.{tag}.pyc"} <= compiled
+
+
+def test_bytecode_is_compiled_for_the_libraries_and_standard_library_too() -> None:
+    """PYTHONPYCACHEPREFIX moves every module's bytecode, not only Rapport's: without
+    the libraries compiled into it, the measured command compiled SQLAlchemy and the
+    rest from source, about 1.6 s of CPU."""
+    import asyncio
+
+    import sqlalchemy
+
+    import rapport.channels
+    from bench.scenarios import import_path
+
+    folders = {str(Path(p).resolve()) for p in import_path(dict(os.environ))}
+
+    assert str(Path(sqlalchemy.__file__).resolve().parent.parent) in folders
+    assert str(Path(asyncio.__file__).resolve().parent.parent) in folders
+    assert {str(Path(p).resolve()) for p in rapport.channels.__path__} <= folders
