@@ -288,9 +288,11 @@ def installed_bytecode(
     env["PYTHONPYCACHEPREFIX"] = str(prefix)
     wanted = sorted({str(Path(p).resolve()) for p in folders or import_path(env)})
     # Not checked: the standard library and some packages ship files that do not
-    # compile on purpose (bad-syntax test data), which no command imports.
+    # compile on purpose (bad-syntax test data), which no command imports. One process:
+    # with a worker pool (-j 0) handing it each of the ~20,000 files, checking an
+    # up-to-date cache took 11 s of CPU instead of 1.3 s, and a cold one 63 s, not 41 s.
     subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", "-j", "0", "-x", _NEVER_IMPORTED, *wanted],
+        [sys.executable, "-m", "compileall", "-q", "-j", "1", "-x", _NEVER_IMPORTED, *wanted],
         env=env,
         check=False,
         stdout=subprocess.DEVNULL,
