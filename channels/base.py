@@ -53,7 +53,7 @@ from types import TracebackType
 from typing import Any, ClassVar, Final, Self
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
-from rapport.channels.options import OptionSpec, from_signature
+from rapport.channels.options import OptionProblem, OptionSpec, from_signature
 from rapport.channels.redaction import mask_personal
 
 __all__ = [
@@ -308,6 +308,18 @@ class Channel(abc.ABC):
         None leaves them unchecked. An adapter whose :meth:`from_options` takes other
         keys than its ``__init__`` overrides this."""
         return from_signature(cls)
+
+    @classmethod
+    def value_problems(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
+        """What building the adapter from ``options`` would refuse in their values (an
+        SMTP URL without a host, an unknown scheme), found without building it.
+
+        Configuration loading reports these at the option's FILE:LINE, so a mistake is
+        an error of ``campaigns validate`` and of every command, not a failure of the
+        first dispatcher that builds the adapter. Called only when the options' keys and
+        types fit; cheap and free of side effects (no file, socket or TLS context). By
+        default nothing: the adapter's constructor still checks everything."""
+        return []
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any], base_dir: Path) -> Self:

@@ -61,6 +61,7 @@ import httpx
 from rapport.channels.base import Channel, OutgoingMessage, SendResult
 from rapport.channels.http_wire import Endpoint
 from rapport.channels.mime import HeaderInjectionError, check_header_value
+from rapport.channels.options import OptionProblem
 from rapport.channels.provider_codes import INVALID_NUMBER_CODES
 from rapport.channels.retry_after import parse_retry_after
 
@@ -162,6 +163,21 @@ def request_body(message: OutgoingMessage) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+def _check_url(url: str) -> None:
+    """Raise :class:`HTTPSMSURLError` unless ``url`` is an http(s) URL with a host that
+    httpx can send to."""
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # an IPv6 literal left open
+        raise HTTPSMSURLError(f"the SMS provider URL is not valid: {exc}") from None
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise HTTPSMSURLError("the SMS provider URL must be http:// or https:// with a host")
+    try:
+        httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise HTTPSMSURLError(f"the SMS provider URL is not valid: {exc}") from None
+
+
 class HTTPSMSChannel(Channel):
     """Send SMS by POSTing JSON to a provider (see the module docstring for the contract)."""
 
@@ -174,10 +190,18 @@ class HTTPSMSChannel(Channel):
     #: Round trips kept in flight when configuration sets none (docs/configuration.md).
     concurrency = 16
 
+    @classmethod
+    def value_problems(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
+        """The URL as the constructor checks it."""
+        if isinstance(url := options.get("url"), str):
+            try:
+                _check_url(url)
+            except HTTPSMSURLError as exc:
+                return [OptionProblem("url", str(exc))]
+        return []
+
     def __init__(self, url: str, token: str | None = None, timeout: float = 10) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise HTTPSMSURLError("the SMS provider URL must be http:// or https:// with a host")
+        _check_url(url)
         if token is not None:
             check_header_value("Authorization", token, "token")
         self.url = url
@@ -185,10 +209,7 @@ class HTTPSMSChannel(Channel):
         self.timeout = timeout
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._client: httpx.AsyncClient | None = None
-        try:
-            parsed = httpx.URL(url)
-        except httpx.InvalidURL as exc:
-            raise HTTPSMSURLError(f"the SMS provider URL is not valid: {exc}") from None
+        parsed = httpx.URL(url)  # _check_url parsed it
         #: Sent with every request on the adapter's own connections.
         fixed = [
             ("Accept", "*/*"),
@@ -198,7 +219,7 @@ class HTTPSMSChannel(Channel):
         ]
         self._endpoint = Endpoint(parsed, fixed, timeout)
         #: Whether the environment names a proxy for this URL (then the client is used).
-        self._proxied = bool(_environment_proxy(parts.scheme))
+        self._proxied = bool(_environment_proxy(parsed.scheme))
 
     def options(self) -> dict[str, Any]:
         return {"url": self.url, "token": self.token, "timeout": self.timeout}

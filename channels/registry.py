@@ -138,8 +138,9 @@ def check_options(name: str, options: Mapping[str, Any]) -> list[OptionProblem]:
     """What is wrong with ``options`` for adapter ``name`` by what it declares (unknown
     keys, the accepted ones listed; wrong types; required ones missing), without
     building it: configuration loading reports these with their FILE:LINE."""
+    cls = adapter_class(name)
     own = {key: value for key, value in options.items() if key not in _ROUTING_KEYS}
-    return option_problems(name, adapter_class(name).declared_options(), own)
+    return option_problems(name, cls.declared_options(), own) or cls.value_problems(own)
 
 
 def _from_environment(options: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:

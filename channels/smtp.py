@@ -76,6 +76,7 @@ from rapport.channels.mime import (
     message_id_of,
     needs_smtputf8,
 )
+from rapport.channels.options import OptionProblem
 from rapport.channels.smtp_wire import Wire, mail_transaction
 
 __all__ = [
@@ -306,6 +307,22 @@ class SMTPChannel(Channel):
         self._wire: Wire | None = None
         # One connection carries one transaction at a time.
         self._lock = asyncio.Lock()
+
+    @classmethod
+    def value_problems(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
+        """The URL as :func:`parse_smtp_url` reads it and the sender as a header."""
+        problems = []
+        if isinstance(url := options.get("url"), str):
+            try:
+                parse_smtp_url(url)
+            except SMTPURLError as exc:
+                problems.append(OptionProblem("url", str(exc)))
+        if isinstance(sender := options.get("sender"), str):
+            try:
+                check_header_value("From", sender, "sender")
+            except ValueError as exc:
+                problems.append(OptionProblem("sender", str(exc)))
+        return problems
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any], base_dir: Path) -> Self:

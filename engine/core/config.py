@@ -24,7 +24,12 @@ from pydantic import (
     model_validator,
 )
 
-from rapport.engine.core.configcheck import SMS_LEGAL_WINDOW, adapter_problems, check_keys
+from rapport.engine.core.configcheck import (
+    SMS_LEGAL_WINDOW,
+    adapter_problems,
+    check_keys,
+    url_channels,
+)
 from rapport.engine.core.errors import ConfigError, Problem
 from rapport.engine.core.i18n import known_locale
 from rapport.engine.core.keywords import SMSKeywords
@@ -451,12 +456,8 @@ def _apply_environment(settings: Settings, environ: dict[str, str]) -> Settings:
     updates: dict[str, Any] = {}
     if url := environ.get("RAPPORT_DATABASE_URL"):
         updates["database"] = DatabaseConfig(url=url)
-    channels = dict(settings.channels)
-    if smtp := environ.get("RAPPORT_SMTP_URL"):
-        channels["email"] = ChannelConfig(adapter="smtp", kind="email", url=smtp)
-    if sms := environ.get("RAPPORT_SMS_URL"):
-        channels["sms"] = ChannelConfig(adapter="http_sms", kind="sms", url=sms)
-    updates["channels"] = channels
+    found = url_channels(environ)  # RAPPORT_SMTP_URL and RAPPORT_SMS_URL, checked
+    updates["channels"] = settings.channels | {n: ChannelConfig(**o) for n, o in found.items()}
     if key := environ.get("RAPPORT_SECRET_KEY"):
         updates["secret_key"] = key
     if token := environ.get("RAPPORT_WEBHOOK_TOKEN"):

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Final
 
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
-from rapport.engine.core.errors import Problem
+from rapport.engine.core.errors import ConfigError, Problem
 from rapport.engine.core.yamlsource import YamlDocument
 
 if TYPE_CHECKING:
@@ -276,3 +276,28 @@ def adapter_problems(channels: Mapping[str, ChannelConfig], doc: YamlDocument) -
 
 def _problem(doc: YamlDocument, path: Loc, message: str) -> Problem:
     return Problem(doc.file, doc.line_of(path), message, ".".join(str(p) for p in path))
+
+
+#: The variables that replace a channel by a built-in adapter at a URL: (variable,
+#: channel and kind, adapter).
+URL_VARIABLES: Final = (
+    ("RAPPORT_SMTP_URL", "email", "smtp"),
+    ("RAPPORT_SMS_URL", "sms", "http_sms"),
+)
+
+
+def url_channels(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """The channels ``RAPPORT_SMTP_URL`` and ``RAPPORT_SMS_URL`` configure (each as a
+    ChannelConfig's fields), their URLs checked as config.yaml's are: a URL the adapter
+    would refuse is a ConfigError naming the variable at load (exit 1), not a failure of
+    every dispatcher process at its first pass (exit 3, blamed on nothing the operator
+    can find)."""
+    from rapport.channels.registry import check_options
+
+    channels = {}
+    for variable, name, adapter in URL_VARIABLES:
+        if url := environ.get(variable):
+            if found := check_options(adapter, {"url": url}):
+                raise ConfigError(f"{variable}: " + "; ".join(p.message for p in found))
+            channels[name] = {"adapter": adapter, "kind": name, "url": url}
+    return channels

@@ -37,9 +37,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from rapport.channels.base import Channel, Outcome, OutgoingMessage, SendResult
@@ -52,6 +53,7 @@ from rapport.channels.registry import (
 )
 from rapport.channels.retry_after import MAX_RETRY_AFTER
 from rapport.engine.core.config import ChannelConfig, Settings
+from rapport.engine.core.configcheck import URL_VARIABLES
 from rapport.engine.core.errors import ConfigError
 from rapport.engine.core.logs import Throttle
 
@@ -319,6 +321,15 @@ def default_concurrency(config: ChannelConfig) -> int:
     return min(adapter_class(p.adapter).concurrency for p in config.provider_list())
 
 
+def _source(adapter: str, options: Mapping[str, object]) -> str:
+    """The note naming the variable that gave the options' URL (empty when none did):
+    a channel written in config.yaml must not be blamed on a variable nobody set."""
+    for variable, _, variable_adapter in URL_VARIABLES:
+        if adapter == variable_adapter and options.get("url") == os.environ.get(variable):
+            return f" (from {variable})"
+    return ""
+
+
 def build_channels(settings: Settings) -> dict[str, ChannelLane]:
     """A lane per configured channel: its providers' adapters, built once and reused."""
     lanes: dict[str, ChannelLane] = {}
@@ -338,9 +349,7 @@ def build_channels(settings: Settings) -> dict[str, ChannelLane]:
                 AdapterOptionsError,
                 ValueError,
             ) as exc:
-                source = {"smtp": " (from RAPPORT_SMTP_URL)", "http_sms": " (from RAPPORT_SMS_URL)"}
-                via = source.get(provider.adapter, "") if "url" in options else ""
-                raise ConfigError(f"{label}{via}: {exc}") from None
+                raise ConfigError(f"{label}{_source(provider.adapter, options)}: {exc}") from None
             providers.append((provider.adapter, instances))
         lanes[name] = ChannelLane(
             name,

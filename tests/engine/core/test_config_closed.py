@@ -17,6 +17,7 @@ from factories import config_problems as problems_of
 from pydantic import ValidationError
 
 from rapport.engine.core.config import AllowedHours, QuietHours, Settings, load_settings
+from rapport.engine.core.errors import ConfigError
 
 RAPPORT = str(Path(sys.executable).parent / "rapport")
 FILE_CHANNELS = (
@@ -303,6 +304,40 @@ def test_campaigns_validate_reports_configuration_problems(tmp_path: Path) -> No
         (10, "caps.channels.smss"),
     ]:
         assert f"{config}:{line}: {key}:" in result.stderr
+
+
+def test_an_smtp_url_the_adapter_would_refuse_is_refused_at_its_line(tmp_path: Path) -> None:
+    found = problems_of(
+        tmp_path,
+        "channels:\n  email:\n    adapter: smtp\n    url: mail.example.com\n",
+    )
+    assert found == ["4: channels.email.url: SMTP URL must start with smtp:// or smtps://, not ''"]
+
+
+def test_an_sms_provider_url_the_adapter_would_refuse_is_refused_at_its_line(
+    tmp_path: Path,
+) -> None:
+    found = problems_of(
+        tmp_path,
+        "channels:\n"
+        "  email: {adapter: file, kind: email, path: outbox}\n"
+        "  sms: {adapter: http_sms, kind: sms, url: 'sms.example.com/send'}\n",
+    )
+    assert found == [
+        "3: channels.sms.url: the SMS provider URL must be http:// or https:// with a host"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("variable", "url"), [("RAPPORT_SMTP_URL", "garbage"), ("RAPPORT_SMS_URL", "http://[::1")]
+)
+def test_a_url_variable_the_adapter_would_refuse_is_refused_at_load_naming_it(
+    tmp_path: Path, variable: str, url: str
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(FILE_CHANNELS, encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"^{variable}: "):
+        load_settings(config, environ={variable: url})
 
 
 # --------------------------------------------------------------------------- shipped files

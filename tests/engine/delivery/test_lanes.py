@@ -19,6 +19,7 @@ from rapport.channels.base import Outcome, OutgoingMessage, SendResult
 from rapport.channels.http_sms import HTTPSMSChannel
 from rapport.channels.recording import RecordingChannel
 from rapport.engine.core.config import ChannelConfig, Settings
+from rapport.engine.core.errors import ConfigError
 from rapport.engine.delivery.lanes import ChannelLane, SlidingWindowLimiter, build_channels
 
 
@@ -385,3 +386,17 @@ def test_a_channel_without_concurrency_takes_the_lowest_its_adapters_declare(
     )
 
     assert build_channels(settings)[kind].concurrency == expected
+
+
+def test_a_channel_from_config_yaml_that_cannot_be_built_is_not_blamed_on_a_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RAPPORT_SMTP_URL", raising=False)
+    channel = ChannelConfig(kind="email", adapter="smtp", url="smtp://h", ca_file="missing.pem")
+    settings = Settings(base_dir=tmp_path).model_copy(update={"channels": {"email": channel}})
+
+    with pytest.raises(ConfigError) as raised:
+        build_channels(settings)
+
+    assert str(raised.value).startswith("channels.email: channel adapter 'smtp': cannot load")
+    assert "RAPPORT_SMTP_URL" not in str(raised.value)
