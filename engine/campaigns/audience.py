@@ -143,14 +143,19 @@ def _attr(op: str) -> str:
 
 
 class Audience(_Aliased):
-    """Who may receive the campaign; an omitted rule means no restriction."""
+    """Who may receive the campaign; an omitted rule means no restriction.
 
-    stages: list[Stage] | None = None
-    tiers: list[str] | None = None
+    A list rule may not be empty: ``stages: []`` would admit nobody, a campaign that
+    validates and never sends (and crashed ``campaigns validate`` while it made a sample
+    customer of a stage the audience admits), so it is refused at its line like any
+    other mistake."""
+
+    stages: list[Stage] | None = Field(None, min_length=1)
+    tiers: list[str] | None = Field(None, min_length=1)
     rfm_segments: list[Segment] | None = Field(None, min_length=1)
     lifetime_value: ValueRange | None = None
-    countries: list[str] | None = None
-    locales: list[str] | None = None
+    countries: list[str] | None = Field(None, min_length=1)
+    locales: list[str] | None = Field(None, min_length=1)
     where: list[Condition] | None = Field(None, min_length=1)
 
     @property

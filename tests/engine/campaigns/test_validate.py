@@ -236,3 +236,18 @@ def test_a_truth_value_for_a_number_is_refused_at_its_line(
         ("campaigns/truthy.yaml", 8, "priority")
     ]
     assert problems[0].message == "expected a number, not true or false"
+
+
+@pytest.mark.parametrize("rule", ["stages", "tiers", "countries", "locales"])
+def test_an_empty_audience_list_is_refused_at_its_line(workspace: Workspace, rule: str) -> None:
+    """``stages: []`` admits nobody: a campaign that validated and never sent (and made
+    ``campaigns validate`` crash with an IndexError building its sample customer)."""
+    workspace.campaign("nobody", CAMPAIGN.format(name="x") + f"audience:\n  {rule}: []\n")
+    workspace.templates("nobody", "en", GOOD_EMAIL)
+
+    problems = validate_campaigns(workspace.settings)
+
+    assert [(p.file, p.line, p.field) for p in problems] == [
+        ("campaigns/nobody.yaml", 9, f"audience.{rule}")
+    ]
+    assert "at least 1 item" in problems[0].message
