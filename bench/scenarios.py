@@ -303,11 +303,7 @@ def installed_bytecode(
 
 def import_path(env: dict[str, str]) -> list[str]:
     """The folders a command started with ``env`` imports from: the interpreter's
-    ``sys.path`` as that command sees it, and the source folders of Rapport's packages
-    (package-dir maps them from the top of the checkout); compileall walks their
-    subfolders."""
-    import importlib
-
+    ``sys.path`` as that command sees it, and Rapport's own (:func:`rapport_folders`)."""
     shown = subprocess.run(
         [sys.executable, "-c", "import json, sys; print(json.dumps(sys.path))"],
         env=env,
@@ -315,6 +311,15 @@ def import_path(env: dict[str, str]) -> list[str]:
         text=True,
         check=True,
     )
+    found = [*json.loads(shown.stdout), *rapport_folders()]
+    return [p for p in found if p and Path(p).is_dir()]
+
+
+def rapport_folders() -> list[str]:
+    """The source folders of Rapport's packages (package-dir maps them from the top of
+    the checkout); compileall walks their subfolders."""
+    import importlib
+
     names = (
         "rapport",
         "rapport.engine",
@@ -322,8 +327,7 @@ def import_path(env: dict[str, str]) -> list[str]:
         "rapport.consent",
         "rapport.migrations",
     )
-    ours = [p for name in names for p in importlib.import_module(name).__path__]
-    return [p for p in [*json.loads(shown.stdout), *ours] if p and Path(p).is_dir()]
+    return [p for name in names for p in importlib.import_module(name).__path__]
 
 
 def deliver_by_command(

@@ -14,8 +14,19 @@ from factories import REPO
 if str(REPO) not in sys.path:  # `bench` is a top-level folder, not an installed package
     sys.path.insert(0, str(REPO))
 
-from bench import report
+from bench import report, scenarios
 from bench.run import run, save
+
+#: The bench's own import path, kept before the fixture below replaces it.
+FULL_IMPORT_PATH = scenarios.import_path
+
+
+@pytest.fixture(autouse=True)
+def _rapports_own_bytecode_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These runs check the bench's code paths, not start-up time: compiling the
+    standard library and site-packages into the bench's bytecode cache, about 40 s of
+    CPU on a fresh checkout, is left to real runs (its folders are checked below)."""
+    monkeypatch.setattr(scenarios, "import_path", lambda env: scenarios.rapport_folders())
 
 
 def test_a_tiny_run_plans_delivers_and_repeats_nothing(tmp_path: Path) -> None:
@@ -220,9 +231,8 @@ def test_bytecode_is_compiled_for_the_libraries_and_standard_library_too() -> No
     import sqlalchemy
 
     import rapport.channels
-    from bench.scenarios import import_path
 
-    folders = {str(Path(p).resolve()) for p in import_path(dict(os.environ))}
+    folders = {str(Path(p).resolve()) for p in FULL_IMPORT_PATH(dict(os.environ))}
 
     assert str(Path(sqlalchemy.__file__).resolve().parent.parent) in folders
     assert str(Path(asyncio.__file__).resolve().parent.parent) in folders
