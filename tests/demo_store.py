@@ -14,7 +14,6 @@ import fcntl
 import os
 import shutil
 import socket
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
@@ -54,25 +53,13 @@ def built_once(
     return folder
 
 
-def demo_store(
-    tmp_path_factory: pytest.TempPathFactory, into: Path, *, customers: int = 240, seed: int = 5
-) -> Path:
-    """A copy, as ``into / "var"``, of the store ``run_demo`` builds for :data:`DEMO_DAY`
-    with ``customers`` and ``seed`` (its SQLite file, generated data and outbox);
-    returns the copy's SQLite file."""
-
-    def build(folder: Path) -> None:
-        from rapport.engine.core.config import load_settings
-        from rapport.engine.runtime.demo import run_demo
-
-        base = load_settings(REPO / "config.yaml", environ={})
-        var = folder / "var"
-        run_demo(base, var, customers=customers, seed=seed, day=DEMO_DAY, echo=lambda _: None)
-        with sqlite3.connect(var / "rapport.db") as connection:  # all of it in the main file
-            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-
-    original = built_once(tmp_path_factory, f"run_demo-{customers}-{seed}-{DEMO_DAY}", build)
-    shutil.copytree(original / "var", into / "var")
+def demo_store(tmp_path_factory: pytest.TempPathFactory, into: Path) -> Path:
+    """A copy, as ``into / "var"``, of the store ``rapport demo --date DEMO_DAY`` made
+    with the demo's own defaults (:func:`shared_cli_demo`, which the tests of the command
+    itself read: one demo build for both, 10-15 s of CPU each); its SQLite file,
+    generated data and outbox, as the demo left them. Returns the copy's SQLite file."""
+    original = shared_cli_demo(tmp_path_factory).folder / "store"
+    shutil.copytree(original, into / "var")
     return into / "var" / "rapport.db"
 
 
@@ -127,6 +114,9 @@ def shared_cli_demo(tmp_path_factory: pytest.TempPathFactory) -> CliDemo:
 
     def build(folder: Path) -> None:
         ran = run_cli_demo(folder)
+        # The store as the demo left it, for demo_store's copies: a test may serve the
+        # demo's own folder (and a served link may write) while another copies it.
+        shutil.copytree(folder / "var" / "demo", folder / "store")
         (folder / "output.txt").write_text(ran.output, encoding="utf-8")
         (folder / "port.txt").write_text(str(ran.port), encoding="utf-8")
 

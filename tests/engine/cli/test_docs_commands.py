@@ -169,7 +169,7 @@ def test_every_command_is_documented_and_takes_config(name: str) -> None:
 def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """This module's copy of the demo store (the lines run here import, plan, erase...)."""
     folder = tmp_path_factory.mktemp("docs-commands")
-    store = demo_store(tmp_path_factory, folder, customers=240, seed=5)
+    store = demo_store(tmp_path_factory, folder)
     (folder / "config.yaml").write_text(
         f"database: {{url: 'sqlite:///{store}'}}\n"
         f"campaigns_dir: {REPO / 'campaigns'}\ntemplates_dir: {REPO / 'templates'}\n"

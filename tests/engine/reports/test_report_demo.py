@@ -32,7 +32,7 @@ FINISH = datetime.combine(END + timedelta(days=1), time(0), tzinfo=UTC)
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Engine, Settings]:
     """This module's copy of the demo store (a test here adds orders to it)."""
-    store = demo_store(tmp_path_factory, tmp_path_factory.mktemp("demo"), customers=240, seed=5)
+    store = demo_store(tmp_path_factory, tmp_path_factory.mktemp("demo"))
     base = load_settings(REPO / "config.yaml", environ={})
     settings = base.model_copy(
         update={"database": base.database.model_copy(update={"url": f"sqlite:///{store}"})}

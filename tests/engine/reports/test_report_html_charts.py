@@ -84,7 +84,7 @@ MEASURE = """() => [...document.querySelectorAll('figure[data-chart]')].map(figu
 def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The demo store once, and ``rapport report --html`` for each period."""
     folder = tmp_path_factory.mktemp("demo-html")
-    store = demo_store(tmp_path_factory, folder, customers=240, seed=5)
+    store = demo_store(tmp_path_factory, folder)
     (folder / "config.yaml").write_text(
         f"database: {{url: 'sqlite:///{store}'}}\n"
         f"campaigns_dir: {REPO / 'campaigns'}\ntemplates_dir: {REPO / 'templates'}\n",

@@ -30,7 +30,7 @@ PERIODS = {
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder whose config.yaml names the demo's store, after the demo ran."""
     folder = tmp_path_factory.mktemp("demo-report")
-    store = demo_store(tmp_path_factory, folder, customers=240, seed=5)
+    store = demo_store(tmp_path_factory, folder)
     (folder / "config.yaml").write_text(
         f"database: {{url: 'sqlite:///{store}'}}\n"
         f"campaigns_dir: {REPO / 'campaigns'}\ntemplates_dir: {REPO / 'templates'}\n",
