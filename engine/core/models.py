@@ -266,8 +266,9 @@ OUTBOX = Table(
     # When retention removed the subject and bodies of this final message (the row
     # and what the reports count stay; see engine/delivery/retention.py).
     _time("pruned_at", nullable=True),
-    # Claims read due rows in (send_at, id) order straight from this index.
-    Index("ix_outbox_due", "status", "send_at", "id"),
+    # Claims read each channel's due rows in (send_at, id) order straight from this
+    # index (engine/delivery/claims.py; migration 0019 added channel).
+    Index("ix_outbox_due", "status", "channel", "send_at", "id"),
     # One message per occasion, whatever the channel: a consent change between two
     # planning ticks must not add the same greeting on a second channel.
     UniqueConstraint("customer_id", "campaign", "occasion", name="uq_outbox_occasion"),

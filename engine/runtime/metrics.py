@@ -72,6 +72,15 @@ def tick_done(job: str) -> None:
     LAST_TICK.labels(job).set(time.time())
 
 
+def _moment(value: Any) -> Any:
+    """A date read back from an aggregate: SQLite returns it as text."""
+    if isinstance(value, str):
+        from datetime import datetime
+
+        return datetime.fromisoformat(value)
+    return value
+
+
 class OutboxCollector(Collector):
     """The outbox as the database holds it, read at each scrape."""
 
@@ -95,18 +104,26 @@ class OutboxCollector(Collector):
                     OUTBOX.c.status, OUTBOX.c.campaign, OUTBOX.c.channel
                 )
             )
+            queued: set[str] = set()
             for status, campaign, channel, count in rows:
                 messages.add_metric([status, campaign, channel], count)
-            due = connection.execute(
-                select(func.min(OUTBOX.c.send_at)).where(
-                    OUTBOX.c.status == MessageStatus.QUEUED, OUTBOX.c.send_at <= now
-                )
-            ).scalar_one_or_none()
-        if isinstance(due, str):  # SQLite returns aggregates of dates as text
-            from datetime import datetime
-
-            due = datetime.fromisoformat(due)
-        oldest.add_metric([], (now - as_utc(due)).total_seconds() if due else 0.0)
+                if status == MessageStatus.QUEUED:
+                    queued.add(channel)
+            # Channel by channel: each is the first entry of its channel's range of
+            # ix_outbox_due (status, channel, send_at, id); over every channel at once
+            # the minimum reads every due row.
+            firsts = [
+                connection.execute(
+                    select(func.min(OUTBOX.c.send_at)).where(
+                        OUTBOX.c.status == MessageStatus.QUEUED,
+                        OUTBOX.c.channel == channel,
+                        OUTBOX.c.send_at <= now,
+                    )
+                ).scalar_one_or_none()
+                for channel in sorted(queued)
+            ]
+        due = min((as_utc(_moment(f)) for f in firsts if f is not None), default=None)
+        oldest.add_metric([], (now - due).total_seconds() if due else 0.0)
         yield messages
         yield oldest
 
