@@ -21,6 +21,7 @@ from rapport.engine.campaigns.model import Campaign
 from rapport.engine.core.config import Settings
 from rapport.engine.customers.profiles import IdRange
 from rapport.engine.customers.recommend import CoPurchase
+from rapport.engine.delivery.statistics import analyze_if_grown
 from rapport.engine.planning import shards
 from rapport.engine.planning.prefilter import candidate_clause
 from rapport.engine.planning.run import PlannedCallback, PlanReport, plan_range
@@ -46,7 +47,8 @@ def run_plan(
 
     A large run is shared between processes by customer id range; ``id_range`` is
     the part one process plans. A run with ``on_planned`` or ``customer_ids`` stays in
-    one process.
+    one process. A whole run that grew the outbox by a large share has it analysed
+    (:mod:`rapport.engine.delivery.statistics`).
     """
     ranges: list[IdRange] = []  # the split, when this run is one to share
     where = None if customer_ids is not None else candidate_clause(campaigns, day, now, settings)
@@ -68,7 +70,10 @@ def run_plan(
     )
     if len(ranges) <= 1:
         first = ranges[0] if ranges else id_range
-        return here(on_planned=on_planned, customer_ids=customer_ids, id_range=first)
+        report = here(on_planned=on_planned, customer_ids=customer_ids, id_range=first)
+        if id_range is None:  # a whole run, not one part of a shared one
+            analyze_if_grown(engine, report.inserted)
+        return report
     url = engine.url.render_as_string(hide_password=False)
     jobs = [
         shards.job_for(
@@ -81,4 +86,5 @@ def run_plan(
         report = here(id_range=ranges[0])
         for future in futures:
             report.add(future.result())
+    analyze_if_grown(engine, report.inserted)
     return report

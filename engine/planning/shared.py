@@ -34,6 +34,7 @@ from rapport.engine.core.config import Settings
 from rapport.engine.core.db import in_memory, make_engine
 from rapport.engine.core.timeutil import Clock, utcnow
 from rapport.engine.customers.recommend import CoPurchase
+from rapport.engine.delivery.statistics import analyze_if_grown
 from rapport.engine.planning import shard_leases, shards
 from rapport.engine.planning.plan import run_plan
 from rapport.engine.planning.prefilter import candidate_clause
@@ -243,7 +244,15 @@ def day_planner(
         planner = ShardPlanner(
             engine, settings, renderer=renderer, signer=signer, clock=clock, stop=stopped.is_set
         )
-        return planner.plan
+
+        def shared(
+            campaigns: Sequence[Campaign], day: date, now: datetime, co_purchase: CoPurchase | None
+        ) -> PlanReport:
+            report = planner.plan(campaigns, day, now, co_purchase)
+            analyze_if_grown(engine, report.inserted)  # what this daemon added
+            return report
+
+        return shared
 
     def alone(
         campaigns: Sequence[Campaign], day: date, now: datetime, co_purchase: CoPurchase | None
