@@ -15,6 +15,17 @@ the channel was a filter on the heap. Measured on PostgreSQL with 535k queued ro
 The index replaces the old one, so a planned message still writes one entry to it
 (a few bytes wider: the channel's name).
 
+On PostgreSQL the outbox is live while this runs (daemons plan and dispatch during a
+rolling upgrade) and may hold millions of rows: a plain CREATE INDEX would block every
+write to it for the whole build, and dropping the old index first would leave claims
+without one meanwhile. So the new index is built beside the old one under a temporary
+name with CREATE INDEX CONCURRENTLY (outside a transaction: ``autocommit_block``),
+then the old one is dropped concurrently and the new one takes its name. A concurrent
+build that fails (or is cancelled) leaves an INVALID index behind, which still costs
+every write: a re-run drops a leftover temporary index first. Each step copes with
+the one before having been done or not, so a run interrupted anywhere can be re-run.
+SQLite has no concurrent build and one writer: it drops and creates.
+
 Revision ID: 0019
 Revises: 0018
 Create Date: 2026-12-07
@@ -30,11 +41,32 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+#: The name the new index is built under, beside the one it replaces.
+_BUILDING = "ix_outbox_due_building"
+_TABLE = "outbox_message"
+
+
+def _replace_due_index(columns: list[str]) -> None:
+    """``ix_outbox_due`` becomes an index of ``columns``; on PostgreSQL without blocking
+    the outbox's writes, and never without an ``ix_outbox_due`` for claims to read."""
+    if op.get_bind().dialect.name != "postgresql":
+        op.drop_index("ix_outbox_due", table_name=_TABLE)
+        op.create_index("ix_outbox_due", _TABLE, columns)
+        return
+    with op.get_context().autocommit_block():
+        # an earlier run's leftover: INVALID if its build failed
+        op.drop_index(_BUILDING, table_name=_TABLE, postgresql_concurrently=True, if_exists=True)
+        op.create_index(_BUILDING, _TABLE, columns, postgresql_concurrently=True)
+        # absent if an earlier run dropped it and stopped before the rename
+        op.drop_index(
+            "ix_outbox_due", table_name=_TABLE, postgresql_concurrently=True, if_exists=True
+        )
+        op.execute(f"ALTER INDEX {_BUILDING} RENAME TO ix_outbox_due")
+
+
 def upgrade() -> None:
-    op.drop_index("ix_outbox_due", table_name="outbox_message")
-    op.create_index("ix_outbox_due", "outbox_message", ["status", "channel", "send_at", "id"])
+    _replace_due_index(["status", "channel", "send_at", "id"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_outbox_due", table_name="outbox_message")
-    op.create_index("ix_outbox_due", "outbox_message", ["status", "send_at", "id"])
+    _replace_due_index(["status", "send_at", "id"])
