@@ -24,12 +24,8 @@ from pydantic import (
     model_validator,
 )
 
-from rapport.engine.core.configcheck import (
-    SMS_LEGAL_WINDOW,
-    adapter_problems,
-    check_keys,
-    url_channels,
-)
+from rapport.engine.core.configcheck import SMS_LEGAL_WINDOW, adapter_problems, check_keys, env_urls
+from rapport.engine.core.configtexts import FromAddress, LinkBase, SenderText
 from rapport.engine.core.errors import ConfigError, Problem
 from rapport.engine.core.i18n import known_locale
 from rapport.engine.core.keywords import SMSKeywords
@@ -172,14 +168,14 @@ class ChannelConfig(Strict):
 
 
 class SenderConfig(Strict):
-    from_address: str = "Rapport <hello@example.com>"
-    postal_address: str = "Rapport, 1 Example Street, Example City"
-    message_id_domain: str = "rapport.example"
+    from_address: FromAddress = "Rapport <hello@example.com>"
+    postal_address: SenderText = "Rapport, 1 Example Street, Example City"
+    message_id_domain: SenderText = "rapport.example"
     #: The brand and contact named in SMS HELP replies and e-mail footers.
-    brand: str = "Rapport"
-    contact: str = "hello@example.com"
+    brand: SenderText = "Rapport"
+    contact: SenderText = "hello@example.com"
     #: Mailbox for the ``mailto:`` form of List-Unsubscribe (RFC 2369).
-    unsubscribe_mailto: str = "unsubscribe@example.com"
+    unsubscribe_mailto: SenderText = "unsubscribe@example.com"
     #: Per locale (fa, zh_Hant ...): the From display name, and how SMS name the brand
     #: ("{brand}" is ``brand``; zh defaults to 【{brand}】). See engine/core/sender.py.
     from_name: Annotated[dict[str, str], AfterValidator(check_sender_texts)] = Field(default={})
@@ -189,7 +185,7 @@ class SenderConfig(Strict):
 class WebConfig(Strict):
     """The customer-facing web app: preference centre, unsubscribe, webhooks."""
 
-    base_url: str = "http://127.0.0.1:8000"
+    base_url: LinkBase = "http://127.0.0.1:8000"
     #: Serve the web app inside ``rapport run`` as well (``rapport serve`` always does).
     enabled: bool = False
     host: str = "127.0.0.1"
@@ -456,7 +452,7 @@ def _apply_environment(settings: Settings, environ: dict[str, str]) -> Settings:
     updates: dict[str, Any] = {}
     if url := environ.get("RAPPORT_DATABASE_URL"):
         updates["database"] = DatabaseConfig(url=url)
-    found = url_channels(environ)  # RAPPORT_SMTP_URL and RAPPORT_SMS_URL, checked
+    found = env_urls(environ)  # RAPPORT_SMTP_URL and RAPPORT_SMS_URL, checked
     updates["channels"] = settings.channels | {n: ChannelConfig(**o) for n, o in found.items()}
     if key := environ.get("RAPPORT_SECRET_KEY"):
         updates["secret_key"] = key

@@ -286,7 +286,7 @@ URL_VARIABLES: Final = (
 )
 
 
-def url_channels(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
+def env_urls(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
     """The channels ``RAPPORT_SMTP_URL`` and ``RAPPORT_SMS_URL`` configure (each as a
     ChannelConfig's fields), their URLs checked as config.yaml's are: a URL the adapter
     would refuse is a ConfigError naming the variable at load (exit 1), not a failure of

@@ -360,3 +360,48 @@ def test_the_docs_show_how_to_widen_the_sms_window() -> None:
     assert settings.quiet_hours["sms"].for_country("GB").not_before == time(7, 30)
     operations = (REPO / "docs" / "operations.md").read_text(encoding="utf-8")
     assert "widen_legal_window: true" in operations
+
+
+# --------------------------------------------------------------------------- texts in every message
+
+
+@pytest.mark.parametrize(
+    "key", ["postal_address", "from_address", "message_id_domain", "brand", "unsubscribe_mailto"]
+)
+@pytest.mark.parametrize("empty", ['""', "'  '"])
+def test_an_empty_sender_text_is_refused_at_its_line(tmp_path: Path, key: str, empty: str) -> None:
+    """The postal address (marketing law asks for it in every e-mail) and the other
+    sender texts left empty loaded silently and every message went out without them."""
+    found = problems_of(tmp_path, FILE_CHANNELS + f"sender:\n  {key}: {empty}\n")
+
+    assert len(found) == 1 and found[0].startswith(f"5: sender.{key}: ")
+    assert "may not be empty" in found[0]
+
+
+def test_a_from_address_without_a_mailbox_is_refused_at_its_line(tmp_path: Path) -> None:
+    found = problems_of(tmp_path, FILE_CHANNELS + "sender:\n  from_address: Rapport\n")
+
+    assert found == [
+        "5: sender.from_address: 'Rapport' holds no e-mail address "
+        "(write 'Shop <hello@shop.example>')"
+    ]
+
+
+@pytest.mark.parametrize(
+    "url", ['""', "shop.example", "ftp://shop.example", "https://", "https://shop.example/?a=1"]
+)
+def test_a_base_url_links_cannot_start_with_is_refused_at_its_line(
+    tmp_path: Path, url: str
+) -> None:
+    """Every link in a message (List-Unsubscribe too) is web.base_url and a path; these
+    loaded with at most a warning about HTTPS, and the links opened nothing."""
+    found = problems_of(tmp_path, FILE_CHANNELS + f"web:\n  base_url: {url}\n")
+
+    assert len(found) == 1 and found[0].startswith("5: web.base_url: "), found
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8000", "https://shop.example", "https://shop.example/rapport/"]
+)
+def test_a_base_url_with_a_scheme_and_host_loads(tmp_path: Path, url: str) -> None:
+    assert loaded(tmp_path, FILE_CHANNELS + f"web:\n  base_url: '{url}'\n").web.base_url == url

@@ -1,0 +1,60 @@
+"""Texts of config.yaml that every message carries, checked at load.
+
+The sender's postal address (marketing law asks for it in every e-mail), its From
+address and the base of every link (``List-Unsubscribe`` included) are printed into
+each message. Left empty, or a base URL without a scheme and host, they loaded
+without a word and every message went out without them or with links that open
+nothing; a closed configuration refuses them at their FILE:LINE instead.
+"""
+
+from __future__ import annotations
+
+from email.utils import parseaddr
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator
+
+__all__ = ["FromAddress", "LinkBase", "SenderText"]
+
+
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError(
+            "may not be empty: every message carries it; leave the key out for the default"
+        )
+    return text
+
+
+def _from_address(text: str) -> str:
+    _not_blank(text)
+    if "@" not in parseaddr(text)[1]:
+        raise ValueError(f"{text!r} holds no e-mail address (write 'Shop <hello@shop.example>')")
+    return text
+
+
+def _link_base(url: str) -> str:
+    """An http(s) URL with a host and neither query nor fragment: every link is this
+    URL followed by a path (/unsubscribe/TOKEN), so anything else makes links that
+    open nothing. Whether it is HTTPS is checked where it matters (engine/core/baseurl.py)."""
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 (reading it checks the range)
+    except ValueError as exc:
+        raise ValueError(f"{url!r} is not a URL: {exc}") from None
+    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
+        raise ValueError(
+            f"{url!r} is not an address customers can open: write https:// and the host, "
+            "e.g. https://shop.example (every link in messages starts with it)"
+        )
+    if parts.query or parts.fragment or "?" in url or "#" in url:
+        raise ValueError(f"{url!r}: a query or fragment would end up in the middle of links")
+    return url
+
+
+#: A sender text printed into messages (postal address, brand, contact, ...).
+SenderText = Annotated[str, AfterValidator(_not_blank)]
+#: ``sender.from_address``: a mailbox, with or without a display name.
+FromAddress = Annotated[str, AfterValidator(_from_address)]
+#: ``web.base_url``.
+LinkBase = Annotated[str, AfterValidator(_link_base)]
