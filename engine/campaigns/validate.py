@@ -48,6 +48,7 @@ from rapport.engine.core.baseurl import insecure_base_url
 from rapport.engine.core.config import Settings
 from rapport.engine.core.errors import Problem
 from rapport.engine.core.i18n import with_script
+from rapport.engine.core.secretcheck import weak_secrets
 from rapport.engine.rendering.errors import TemplateMissing, TemplateProblemError
 from rapport.engine.rendering.locales import language
 from rapport.engine.rendering.plain import PlainContext, check_plain
@@ -160,13 +161,16 @@ def check_campaigns(settings: Settings, renderer: Renderer | None = None) -> Val
 
 def check_configuration(settings: Settings, source: str = "config.yaml") -> ValidationReport:
     """What in the configuration (read from ``source``) would spoil every message: a
-    ``web.base_url`` that is not HTTPS is a warning, a problem with ``production: true``."""
-    why = insecure_base_url(settings)
-    if why is None:
-        return ValidationReport([], [])
+    ``web.base_url`` that is not HTTPS, or a secret short enough to guess
+    (:mod:`rapport.engine.core.secretcheck`), is a warning, a problem with
+    ``production: true``."""
+    whys = [why for why in (insecure_base_url(settings),) if why is not None]
+    whys += weak_secrets(settings)
     if settings.production:
-        return ValidationReport([Problem(source, None, f"{why} (production: true)")], [])
-    return ValidationReport([], [Problem(source, None, why)])
+        return ValidationReport(
+            [Problem(source, None, f"{why} (production: true)") for why in whys], []
+        )
+    return ValidationReport([], [Problem(source, None, why) for why in whys])
 
 
 def validate_campaigns(settings: Settings, renderer: Renderer | None = None) -> list[Problem]:

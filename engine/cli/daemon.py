@@ -53,8 +53,10 @@ def dispatch(app: AppContext, once: bool, interval: float, as_json: bool) -> Non
         engine = app.migrated_engine()
     if once:
         from rapport.engine.core.baseurl import check_base_url
+        from rapport.engine.core.secretcheck import check_secrets
 
         check_base_url(app.settings)  # as the daemon does when it starts
+        check_secrets(app.settings)
         report = _dispatch_in_processes(app, engine)
         if as_json:
             echo_json(dispatch_json(report))
@@ -279,10 +281,12 @@ def _print_tick_report(report: Any) -> None:
 @config_option
 def serve(app: AppContext, host: str | None, port: int | None) -> None:
     """The web app alone: preference centre, unsubscribe, confirmations, webhooks."""
+    from rapport.engine.core.secretcheck import check_secrets
     from rapport.engine.web.app import create_app
     from rapport.engine.web.server import serve as serve_forever
 
     settings = app.settings
+    check_secrets(settings)  # the tokens it checks requests with, and the link key
     engine = app.migrated_engine()
     metrics_servers = _start_metrics_server(app, engine)
     _warn_if_metrics_open(settings.web, host or settings.web.host)

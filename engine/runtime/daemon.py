@@ -51,6 +51,7 @@ from sqlalchemy import Engine
 from rapport.engine.campaigns.store import CampaignStore
 from rapport.engine.core.baseurl import check_base_url
 from rapport.engine.core.config import Settings
+from rapport.engine.core.secretcheck import check_secrets
 from rapport.engine.core.timeutil import Clock, utcnow
 from rapport.engine.customers.events import prune_events
 from rapport.engine.customers.recommend import CoPurchase, load_co_purchase
@@ -118,8 +119,10 @@ class Daemon:
         on_problems: Callable[[list[Any]], None] | None = None,
         plan: bool = True,
     ) -> None:
-        # A web.base_url that is not HTTPS: a warning, refused with production: true.
+        # A web.base_url that is not HTTPS, or a short secret: a warning, refused with
+        # production: true.
         check_base_url(settings)
+        check_secrets(settings)
         #: False: dispatch only (``rapport dispatch``): no planning tick, no planning lock.
         self.plan = plan
         self.settings = settings
