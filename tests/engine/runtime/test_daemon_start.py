@@ -175,10 +175,14 @@ def test_building_a_daemon_warns_about_plain_http_links(
     assert [r for r in caplog.records if hasattr(r, "base_url")] == []
 
 
+#: A signing key long enough for ``production: true`` (engine/core/secretcheck.py).
+PRODUCTION_KEY = "production-signing-key-0123456789"
+
+
 def test_in_production_a_daemon_with_plain_http_links_is_refused(
     engine: Engine, tmp_path: Path
 ) -> None:
-    settings = make_settings(base_dir=tmp_path, production=True)
+    settings = make_settings(base_dir=tmp_path, production=True, secret_key=PRODUCTION_KEY)
     with pytest.raises(ConfigError, match=r"web.base_url 'http://127.0.0.1:8000' is not HTTPS"):
         Daemon(settings, engine, plan=False)
     secure = settings.model_copy(update={"web": WebConfig(base_url="https://shop.example")})
@@ -191,11 +195,12 @@ def test_in_production_run_and_dispatch_refuse_plain_http_links_in_one_line(
 ) -> None:
     write_config(tmp_path, "{base_url: 'http://shop.example'}", "production: true\n")
     assert run_rapport("db", "upgrade", cwd=tmp_path).returncode == 0
-    ran = run_rapport(*command, cwd=tmp_path, env={"RAPPORT_SECRET_KEY": "start"})
+    ran = run_rapport(*command, cwd=tmp_path, env={"RAPPORT_SECRET_KEY": PRODUCTION_KEY})
     assert ran.returncode == 1, ran
     assert ran.stderr.startswith("error: web.base_url 'http://shop.example' is not HTTPS")
     assert "(production: true refuses to start with it)" in ran.stderr
     assert "Traceback" not in ran.stderr and len(ran.stderr.strip().splitlines()) == 1
 
     write_config(tmp_path, "{base_url: 'https://shop.example'}", "production: true\n")
-    assert run_rapport(*command, cwd=tmp_path, env={"RAPPORT_SECRET_KEY": "start"}).returncode == 0
+    secure = run_rapport(*command, cwd=tmp_path, env={"RAPPORT_SECRET_KEY": PRODUCTION_KEY})
+    assert secure.returncode == 0, secure
