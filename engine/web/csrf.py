@@ -16,7 +16,10 @@ The rule, for every request whose method is not GET, HEAD or OPTIONS:
 2. Otherwise ``Origin``, when present, decides: it passes when it is the origin of
    ``web.base_url`` or the origin the request was addressed to (its scheme and
    ``Host``); anything else is refused, ``Origin: null`` included.
-3. A request with neither header passes. Browsers send one of them with every form
+3. Otherwise ``Referer``, when present, decides the same way by its origin: browsers
+   from before ``Origin`` was sent with every form POST (Firefox before 70) still
+   name the page the form was on. One that does not parse says nothing.
+4. A request with none of them passes. Browsers send one of them with every form
    POST (Chrome, Edge and Safari have sent ``Origin`` for years, Firefox since
    version 70 in 2019; all four send ``Sec-Fetch-Site`` since 2023), so such a
    request comes from a program its owner runs: a mail provider's one-click
@@ -77,17 +80,19 @@ def origin_of(url: str) -> str | None:
 
 
 def same_site_request(headers: Headers, scheme: str, own_origins: set[str]) -> bool | None:
-    """True to pass, False to refuse, None when neither header says (rule 3)."""
+    """True to pass, False to refuse, None when no header says (rule 4)."""
     fetch_site = headers.get("sec-fetch-site")
     if fetch_site is not None:
         return fetch_site.strip().lower() in TRUSTED_FETCH_SITES
-    origin = headers.get("origin")
-    if origin is None:
-        return None
     host = headers.get("host")
-    addressed = origin_of(f"{scheme}://{host}") if host else None
-    given = origin_of(origin)
-    return given is not None and given in (own_origins | {addressed})
+    ours = own_origins | {origin_of(f"{scheme}://{host}") if host else None}
+    origin = headers.get("origin")
+    if origin is not None:
+        given = origin_of(origin)
+        return given is not None and given in ours
+    referer = headers.get("referer")
+    given = origin_of(referer) if referer is not None else None
+    return None if given is None else given in ours
 
 
 async def _read_small_body(receive: Receive) -> tuple[list[Message], bool]:

@@ -2,7 +2,8 @@
 
 The rule (engine/web/csrf.py): Sec-Fetch-Site decides when sent (same-origin and
 none pass); else Origin (web.base_url's origin or the origin the request was sent
-to pass); a request with neither passes (a program, not a page); the RFC 8058
+to pass); else Referer's origin, alike; a request with none passes (a program, not a
+page); the RFC 8058
 one-click unsubscribe passes whatever the headers say. Every form is tried with
 each kind of request; a refusal changes nothing in the database. The one-click and
 a forged form in Chromium are tried against the app served by uvicorn.
@@ -62,6 +63,7 @@ CROSS_SITE = {
         "Sec-Fetch-Site": "cross-site",
         "Origin": BASE_URL,
     },
+    "only another site's Referer (an old browser)": {"Referer": "https://evil.example/page"},
 }
 SAME_SITE = {
     "base_url's Origin": {"Origin": BASE_URL},
@@ -70,6 +72,8 @@ SAME_SITE = {
     "Sec-Fetch-Site same-origin": {"Sec-Fetch-Site": "same-origin", "Origin": BASE_URL},
     "Sec-Fetch-Site none": {"Sec-Fetch-Site": "none"},
     "neither header (a program)": {},
+    "only our own page as Referer (an old browser)": {"Referer": f"{BASE_URL}/preferences/x"},
+    "a Referer that is no URL says nothing": {"Referer": "not a url"},
 }
 
 
