@@ -222,7 +222,7 @@ def generate(directory: Path, day: date, customers: int = 360, seed: int = 7) ->
                         record = {
                             **record,
                             "status": "withdrawn",
-                            "source": "preference_centre",
+                            "source": "preference_center",  # as the web page records it
                             "captured_at": later.isoformat(),
                             "wording": None,
                         }
