@@ -125,8 +125,8 @@ def trigger_reach(trigger: Trigger, day: date, cutoff: datetime, tiers: TierConf
     if rule is None:
         return True
     reach = rule(trigger, day, cutoff, tiers)
-    if isinstance(trigger, HolidayTrigger):
-        return reach
+    if isinstance(trigger, HolidayTrigger) and trigger.days_before == 0:
+        return reach  # sent on the holiday itself, which the finder judges: nothing waits
     # The day after a run of mourning also reaches whom the run held back.
     held = [rule(trigger, earlier, cutoff, tiers) for earlier in mourning_anywhere_before(day)]
     return _any_of(reach, *held)
@@ -168,14 +168,16 @@ def find_occasion(
             # campaigns validate refuses this pair; a file that slipped past it still
             # never sends an offer on a day of mourning.
             return no_occasion(f"{found.name} is a day of mourning: never an offer on it")
-        return found
-    if not isinstance(trigger, _CONGRATULATIONS) and not _has_offer(campaign):
+        if trigger.days_before == 0:
+            return found  # the holiday is the day: its own tone decides (dates._wanted)
+        # Sent days ahead, a greeting lands on another day, which may be one of mourning.
+    elif not isinstance(trigger, _CONGRATULATIONS) and not _has_offer(campaign):
         return found
     # A congratulation or an offer waits out the customer's days of mourning (see
     # rapport.engine.triggers.mourning), then goes out once, on the day after them.
     mourned = mourned_on(customer.country, day)
     if mourned is not None:
-        if not isinstance(found, Occasion):
+        if not isinstance(found, Occasion) or not _waits(campaign, found):
             return found
         return no_occasion(
             f"{mourned} is a day of mourning in {(customer.country or '').upper()}: no "
@@ -186,13 +188,24 @@ def find_occasion(
         return found
     for earlier in mourning_before(customer.country, day):
         held = finder(trigger, customer, earlier, tiers)
-        if isinstance(held, Occasion):
+        if isinstance(held, Occasion) and _waits(campaign, held):
             return held
     return found
 
 
 #: Triggers whose messages congratulate, offer or not.
 _CONGRATULATIONS = (BirthdayTrigger, AnniversaryTrigger, TierReachedTrigger)
+
+
+def _waits(campaign: Campaign, occasion: Occasion) -> bool:
+    """Whether the message congratulates or offers, and so waits out a day of mourning:
+    any offer, a birthday, anniversary or tier greeting, and a holiday's celebration
+    (a respectful note ahead of an observance or a day of mourning need not wait)."""
+    if _has_offer(campaign):
+        return True
+    if isinstance(campaign.trigger, HolidayTrigger):
+        return occasion.tone == "celebration"
+    return isinstance(campaign.trigger, _CONGRATULATIONS)
 
 
 def _has_offer(campaign: Campaign) -> bool:

@@ -7,9 +7,10 @@ holiday offer would. So a campaign that congratulates (birthday, anniversary, ti
 reached) or gives an offer has no occasion on such a day, and the occasion it would
 have had waits: on the first day after the run of mourning days (the day after
 Ashura), :func:`rapport.engine.triggers.find_occasion` gives the occasion held back,
-with its own key, so it is sent once, a day or two late. Holiday campaigns follow their
-``tones`` instead; a message without an offer or a congratulation (a reorder reminder,
-a feedback request) goes out as usual.
+with its own key, so it is sent once, a day or two late. A holiday campaign sent on the
+holiday follows its ``tones`` instead; one sent ``days_before`` it waits like the rest
+when its greeting is a celebration's or carries an offer. A message without an offer or
+a congratulation (a reorder reminder, a feedback request) goes out as usual.
 """
 
 from __future__ import annotations

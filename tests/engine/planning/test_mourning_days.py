@@ -9,13 +9,18 @@ that day is not held back.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from factories import order_history, order_line
+from sqlalchemy import create_engine, insert, select
 
 from rapport.engine.campaigns.model import Campaign
+from rapport.engine.core.config import TierConfig
+from rapport.engine.core.models import CUSTOMER
 from rapport.engine.planning.planner import Reason
+from rapport.engine.triggers import trigger_reach
+from rapport.engine.triggers.models import HolidayTrigger
 from rapport.engine.triggers.mourning import mourned_on, mourning_anywhere_before, mourning_before
 from tests.engine.planning.test_holiday_care import (
     AMERICAN,
@@ -98,3 +103,47 @@ def test_an_order_triggered_offer_waits_too() -> None:
     (late,) = plan_on(lapsed, [winback], AFTER)
     assert late.selected and late.occasion is not None
     assert late.occasion.key == "winback:2027-01-17"
+
+
+#: 21 August 2026, the martyrdom of Imam Hasan al-Askari: a day of mourning in Iran,
+#: nine days before the Prophet's birthday (30 August 2026).
+ASKARI = date(2026, 8, 21)
+
+
+def test_a_holiday_offer_sent_days_ahead_waits_out_a_day_of_mourning() -> None:
+    """``days_before`` moves a holiday greeting onto another day, which may be one of
+    mourning: the greeting and its offer wait for the day after, and go out once."""
+    ahead = offers(
+        "holiday-offer",
+        trigger={"type": "holiday", "names": ["Birthday of Muhammad"], "days_before": 9},
+    )
+    assert mourned_on("IR", ASKARI) == "Martyrdom of Hasan al-Askari"
+    (on_the_day,) = plan_on(IRANIAN, [ahead], ASKARI)
+    assert on_the_day.reason is Reason.NO_OCCASION
+    assert "Martyrdom of Hasan al-Askari is a day of mourning in IR" in on_the_day.detail
+    sent = list(plan_days(IRANIAN, [ahead], date(2026, 8, 15), date(2026, 8, 31)))
+    assert [(day, d.occasion.key if d.occasion else None) for day, d in sent] == [
+        (date(2026, 8, 22), "holiday:Birthday of Muhammad and Imam Ja'far al-Sadiq:2026-08-30")
+    ]
+
+
+def test_the_prefilter_keeps_whom_a_day_of_mourning_held_back_from_a_holiday() -> None:
+    """The planner reads only the customers the trigger's reach keeps: on the day after
+    the mourning, the Iranian customer whose greeting waited must still be read."""
+    trigger = HolidayTrigger.model_validate(
+        {"type": "holiday", "names": ["Birthday of Muhammad"], "days_before": 9}
+    )
+    engine = create_engine("sqlite://")
+    CUSTOMER.metadata.create_all(engine, tables=[CUSTOMER])
+    created = datetime(2024, 1, 1, tzinfo=UTC)
+    with engine.begin() as connection:
+        for cid, country in (("IR-1", "IR"), ("US-1", "US")):
+            connection.execute(
+                insert(CUSTOMER).values(
+                    id=cid, locale="en", timezone="UTC", country=country, created_at=created
+                )
+            )
+        day = date(2026, 8, 22)
+        reach = trigger_reach(trigger, day, datetime(2026, 8, 22, tzinfo=UTC), TierConfig())
+        kept = connection.execute(select(CUSTOMER.c.id).where(reach)).scalars().all()
+    assert kept == ["IR-1"]
