@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -87,10 +88,30 @@ def parse_record(record: Mapping[str, Any], line: int, file: str, columns: Seque
     return row
 
 
-def decoded_lines(handle: IO[bytes]) -> Iterator[tuple[int, str, bool]]:
+#: A CR not followed by LF: where a line ends in a file from an old Mac spreadsheet.
+_LONE_CR = re.compile(rb"(?<=\r)(?!\n)")
+
+
+def universal_lines(handle: IO[bytes]) -> Iterator[bytes]:
+    """The file's lines ended by LF, CRLF or a lone CR, each with its line end.
+
+    Reading a binary file splits at LF only, so a file whose lines end in a lone CR
+    (spreadsheets on older Macs; files pasted together mix all three) was one long line
+    with line breaks inside its fields. Python's universal newlines and every
+    spreadsheet end a line at each; so does this. CR is never part of a multi-byte
+    UTF-8 sequence, so splitting the bytes is safe."""
+    for raw in handle:
+        if b"\r" not in raw[:-1]:
+            yield raw
+            continue
+        yield from (piece for piece in _LONE_CR.split(raw) if piece)
+
+
+def decoded_lines(handle: IO[bytes], *, universal: bool = False) -> Iterator[tuple[int, str, bool]]:
     """Physical lines as (number, text, is_utf8): a line that is not UTF-8 becomes one
-    bad row rather than a failed import (its text has replacement characters)."""
-    for number, raw in enumerate(handle, start=1):
+    bad row rather than a failed import (its text has replacement characters). With
+    ``universal``, a lone CR ends a line too (CSV; see :func:`universal_lines`)."""
+    for number, raw in enumerate(universal_lines(handle) if universal else handle, start=1):
         try:
             yield number, raw.decode("utf-8-sig" if number == 1 else "utf-8"), True
         except UnicodeDecodeError:
@@ -106,7 +127,7 @@ def csv_rows(
     bad_lines: set[int] = set()
 
     def lines() -> Iterator[str]:
-        for number, text, is_utf8 in decoded_lines(handle):
+        for number, text, is_utf8 in decoded_lines(handle, universal=True):
             if not is_utf8:
                 bad_lines.add(number)
             yield text

@@ -108,6 +108,41 @@ def test_csv_rows_are_physical_line_numbers(engine: Engine, tmp_path: Path) -> N
     assert set(customers(engine)) == {"c-5"}
 
 
+def test_csv_with_carriage_return_line_ends_imports_every_row(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Spreadsheets on older Macs end CSV lines with a lone CR, and files pasted
+    together mix CR, LF and CRLF. Each is a line end, as Python's own universal
+    newlines and every spreadsheet read them: before, a lone CR was read as text inside
+    a field, so the whole file was refused ('unreadable header: new-line character seen
+    in unquoted field - do you need to open the file in universal-newline mode?') or
+    valid rows were merged into one rejected row."""
+    path = tmp_path / "c.csv"
+    path.write_bytes(
+        "id,first_name,locale,timezone\r"  # line 1, old-Mac line end
+        "c-1,سارا,fa_IR,Asia/Tehran\r"  # 2
+        "c-2,王,zh_CN,Asia/Shanghai\r\n"  # 3
+        "c-3,Emma,en_US,Nowhere\n"  # 4: a bad time zone, named at its line
+        'c-4,"Smith, Jr.",en_US,UTC\r'.encode()  # 5
+    )
+    report = run(engine, "customers", path)
+    assert [(p.line, p.field) for p in report.problems] == [(4, "timezone")]
+    assert set(customers(engine)) == {"c-1", "c-2", "c-4"}
+
+
+def test_csv_quoted_carriage_return_stays_one_row(engine: Engine, tmp_path: Path) -> None:
+    """A lone CR inside quotes is part of its field (refused in a name, as every line
+    break is), and the rows after it keep their physical line numbers."""
+    path = tmp_path / "c.csv"
+    path.write_bytes(
+        b"id,first_name,locale,timezone\r"
+        b'c-1,"two\rlines",en_US,UTC\r'  # lines 2-3
+        b"c-2,Emma,en_US,Nowhere\r"  # line 4
+    )
+    report = run(engine, "customers", path)
+    assert [(p.line, p.field) for p in report.problems] == [(2, "first_name"), (4, "timezone")]
+
+
 def test_jsonl_bad_lines_are_bad_rows(engine: Engine, tmp_path: Path) -> None:
     good = json.dumps(SARA, ensure_ascii=False)
     path = tmp_path / "c.ndjson"
