@@ -256,8 +256,23 @@ def country(value: str, field: str = "country") -> str:
     return code
 
 
+def ascii_digits(value: str) -> str:
+    """``value`` with every decimal digit of another script (Persian ``۱۹۹۰``,
+    Arabic-Indic ``١٩٩٠``, full-width ...) written as 0-9.
+
+    A Persian or Arabic system writes dates in its own digits; the regular expressions
+    below match them (``\\d`` is any decimal digit) but ``fromisoformat`` does not read
+    them, so such a date was refused as "not a real calendar date". Amounts, quantities
+    and phone numbers already read them as their values."""
+    if value.isascii():
+        return value
+    return "".join(str(unicodedata.decimal(char)) if char.isdecimal() else char for char in value)
+
+
 def iso_date(value: str, field: str = "date") -> date:
-    """``YYYY-MM-DD`` only: ``03/04/1990`` means two different days on two continents."""
+    """``YYYY-MM-DD`` only: ``03/04/1990`` means two different days on two continents.
+    Digits of any script are read as 0-9 (:func:`ascii_digits`)."""
+    value = ascii_digits(value)
     if not _ISO_DATE.fullmatch(value):
         raise FieldInvalid(field, "not a date in YYYY-MM-DD form")
     try:
@@ -281,7 +296,9 @@ def iso_datetime(value: str, field: str = "datetime") -> datetime:
 
     Not before :data:`EARLIEST_MOMENT`; an instant whose conversion to UTC leaves
     Python's years 1-9999 (year 1 at +14:00, year 9999 at -12:00) is out of range too,
-    never an OverflowError. Callers bound the future (:func:`not_after`)."""
+    never an OverflowError. Callers bound the future (:func:`not_after`). Digits of any
+    script are read as 0-9 (:func:`ascii_digits`)."""
+    value = ascii_digits(value)
     if not _ISO_DATETIME.fullmatch(value):
         raise FieldInvalid(field, "not an ISO 8601 date-time (e.g. 2024-03-20T09:30:00Z)")
     try:

@@ -112,6 +112,32 @@ def test_iso_date_only_accepts_yyyy_mm_dd() -> None:
         rejects(v.iso_date, raw)
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "۱۹۹۰-۰۳-۲۱",  # Persian digits
+        "١٩٩٠-٠٣-٢١",  # Arabic-Indic digits
+        "١٩٩٠-03-21",  # mixed
+    ],
+)
+def test_persian_and_arabic_indic_digits_in_a_date_are_read_as_0_to_9(raw: str) -> None:
+    """A Persian CRM writes dates in Persian digits, as phone numbers, amounts and
+    quantities already were accepted; before, such a date was refused as 'not a real
+    calendar date', which it is."""
+    assert v.iso_date(raw, "birthday") == date(1990, 3, 21)
+
+
+def test_persian_digits_in_a_date_time_are_read_as_0_to_9() -> None:
+    raw = "۲۰۲۴-۰۳-۲۰T۱۳:۰۰:۰۰+۰۳:۳۰"
+    assert v.iso_datetime(raw, "captured_at") == datetime(2024, 3, 20, 9, 30, tzinfo=UTC)
+
+
+def test_a_solar_hijri_birthday_in_persian_digits_is_before_1900() -> None:
+    """1369-01-01 (Solar Hijri) is refused as the year it says, never converted."""
+    raw = "۱۳۶۹-۰۱-۰۱"
+    assert rejects(v.birthday, raw, TODAY).reason == "is before 1900"
+
+
 def test_birthday_is_not_in_the_future_nor_before_1900() -> None:
     assert v.birthday("2025-06-01", TODAY) == TODAY
     assert v.birthday("1900-01-01", TODAY) == date(1900, 1, 1)
