@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -60,6 +61,10 @@ def cell(raw: Any, name: str) -> str:
         return raw.strip()
     if isinstance(raw, bool) or not isinstance(raw, int | Decimal | float):
         raise fields.FieldInvalid(name, "must be a string or a number")
+    if isinstance(raw, float) and not math.isfinite(raw):
+        # Numbers are read as Decimal, so a float is Python's NaN or Infinity, which
+        # JSON does not have; str() made the name 'nan'.
+        raise fields.FieldInvalid(name, "NaN and Infinity are not JSON numbers")
     return str(raw)
 
 

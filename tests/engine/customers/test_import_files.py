@@ -172,6 +172,21 @@ def test_jsonl_bad_lines_are_bad_rows(engine: Engine, tmp_path: Path) -> None:
     assert set(customers(engine)) == {"c-fa-1"}
 
 
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_jsonl_nan_or_infinity_is_refused_naming_the_field(
+    engine: Engine, tmp_path: Path, constant: str
+) -> None:
+    """NaN and Infinity are not JSON numbers, though Python's parser takes them: before,
+    '"first_name": NaN' was stored as the name 'nan'."""
+    path = tmp_path / "c.jsonl"
+    good = json.dumps({**SARA, "first_name": "x"}, ensure_ascii=False)
+    path.write_text(good[:-1] + f', "last_name": {constant}}}\n', encoding="utf-8")
+    report = run(engine, "customers", path)
+    assert [(p.line, p.field) for p in report.problems] == [(1, "last_name")]
+    assert "NaN" in report.problems[0].message
+    assert count(engine, "customer") == 0
+
+
 def test_problem_list_is_capped_but_counted(engine: Engine, tmp_path: Path) -> None:
     rows = [{**SARA, "id": f"c-{n}", "timezone": "Nowhere"} for n in range(25)]
     report = run(
