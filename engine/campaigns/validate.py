@@ -43,6 +43,7 @@ from babel.core import get_global
 from rapport.engine.campaigns.coverage import covering_traits, culprit
 from rapport.engine.campaigns.dangling import dangling_lines, template_line
 from rapport.engine.campaigns.model import Campaign, load_campaigns
+from rapport.engine.campaigns.offer_keys import unread_offer_keys
 from rapport.engine.campaigns.samples import TYPICAL, Traits, sample_context
 from rapport.engine.core.baseurl import insecure_base_url
 from rapport.engine.core.config import Settings
@@ -147,6 +148,7 @@ def check_campaigns(settings: Settings, renderer: Renderer | None = None) -> Val
     renderer = renderer or Renderer.from_settings(settings)
     for campaign in campaigns:
         kinds = template_kinds(campaign, settings)
+        found.problems.extend(unread_offer_keys(campaign, settings, renderer, kinds))
         samples = _Samples(campaign, settings, covering_traits(campaign, settings))
         for kind in kinds:
             for template_set in campaign.template_sets():

@@ -251,3 +251,32 @@ def test_an_empty_audience_list_is_refused_at_its_line(workspace: Workspace, rul
         ("campaigns/nobody.yaml", 9, f"audience.{rule}")
     ]
     assert "at least 1 item" in problems[0].message
+
+
+def test_a_misspelt_offer_key_no_template_reads_is_refused_at_its_line(
+    workspace: Workspace,
+) -> None:
+    """``offer`` passes keys Rapport does not know on to the templates, so a typo
+    (``discount_precent``) loaded, validated and silently took the discount out of
+    every message: the templates test ``offer.discount_percent is defined``."""
+    text = CAMPAIGN.format(name="x").replace("discount_percent", "discount_precent")
+    workspace.campaign("typo", text)
+    workspace.templates("typo", "en", GOOD_EMAIL)
+
+    problems = validate_campaigns(workspace.settings)
+
+    assert [(p.file, p.line, p.field) for p in problems if "precent" in p.message] == [
+        ("campaigns/typo.yaml", 7, "offer.discount_precent")
+    ]
+    message = next(p.message for p in problems if "precent" in p.message)
+    assert "no template of 'typo' reads offer.discount_precent" in message
+    assert "did you mean 'discount_percent'" in message
+
+
+def test_an_extra_offer_key_a_template_reads_passes(workspace: Workspace) -> None:
+    workspace.campaign("gift", CAMPAIGN.format(name="x") + "  gift: Tote bag\n")
+    workspace.templates(
+        "gift", "en", {**GOOD_EMAIL, "email_subject.txt": "A {{ offer.gift }} for you\n"}
+    )
+
+    assert validate_campaigns(workspace.settings) == []
