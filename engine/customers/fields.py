@@ -49,6 +49,10 @@ _FOUR_PLACES = Decimal("0.0001")
 # European Union, Eurozone, United Nations, outlying Oceania and pseudo-locales.
 _NOT_COUNTRIES = frozenset({"ZZ", "EU", "EZ", "UN", "QO", "XA", "XB"})
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: The bracketed cause email-validator appends to its message (IDNA, ipaddress), and
+#: a Python repr of a string in it, which quotes part of the address.
+_CAUSE = re.compile(r" \(.*\)(?=\.?$)", re.DOTALL)
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'" + r'|"(?:[^"\\]|\\.)*"', re.DOTALL)
 # ISO 8601 extended form only; Python's fromisoformat alone would also take week
 # dates and the basic form, which spreadsheets never produce on purpose.
 _ISO_DATETIME = re.compile(
@@ -139,8 +143,13 @@ def email(value: str, field: str = "email") -> str:
     try:
         result = validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:
-        # email_validator's messages name the rule broken, not the address.
-        raise FieldInvalid(field, f"not a valid e-mail address: {exc}") from None
+        # email_validator's messages name the rule broken, not the address, except
+        # where it appends its cause's message in brackets: the IDNA library's quotes
+        # the refused label ("... at position 7 of 'rezaei-family' not allowed").
+        reason = str(exc)
+        if exc.__cause__ is not None:
+            reason = _CAUSE.sub(lambda cause: _QUOTED.sub("the label", cause[0]), reason)
+        raise FieldInvalid(field, f"not a valid e-mail address: {reason}") from None
     return result.normalized
 
 
