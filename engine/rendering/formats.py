@@ -26,9 +26,11 @@ once, and remembers what it formatted (see :func:`_memo_key`).
 from __future__ import annotations
 
 import copy
+import difflib
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Literal
 
 from babel import Locale
@@ -118,7 +120,7 @@ class LocaleFormats:
         key = _memo_key("date", value, format, calendar)
         if key is not None and (known := self._memo.get(key)) is not None:
             return known
-        day = _require(value, "format_date")
+        day = _require(value, "format_date", _DATES, "a date")
         if isinstance(day, datetime):
             day = day.date()
         if self._calendar_for(calendar) == "persian":
@@ -141,7 +143,7 @@ class LocaleFormats:
         the locale's calendar unless ``calendar`` names another (see :meth:`format_date`).
         """
         _short_patterns((format, tzinfo, calendar))
-        moment = _require(value, "format_datetime")
+        moment = _require(value, "format_datetime", _DATES, "a date or datetime")
         if not isinstance(moment, datetime):
             moment = datetime.combine(moment, time())
         if moment.tzinfo is None:
@@ -162,7 +164,7 @@ class LocaleFormats:
         key = _memo_key("decimal", value, format)
         if key is not None and (known := self._memo.get(key)) is not None:
             return known
-        number = _require(value, "format_number")
+        number = _require(value, "format_number", _NUMBERS, "a number")
         text = self._native(self._apply("decimal", format, number))
         return text if key is None else self._remember(key, text)
 
@@ -171,7 +173,7 @@ class LocaleFormats:
         key = _memo_key("percent", value, format)
         if key is not None and (known := self._memo.get(key)) is not None:
             return known
-        number = _require(value, "format_percent")
+        number = _require(value, "format_percent", _NUMBERS, "a number")
         text = self._native(self._apply("percent", format, number))
         return text if key is None else self._remember(key, text)
 
@@ -181,7 +183,9 @@ class LocaleFormats:
         key = _memo_key("currency", amount, currency, format)
         if key is not None and (known := self._memo.get(key)) is not None:
             return known
-        number = _require(amount, "format_currency")
+        number = _require(amount, "format_currency", _NUMBERS, "a number")
+        if not isinstance(currency, str) or currency not in _currency_codes():
+            raise ValueError(_unknown_currency(currency))
         text = self._native(self._apply("currency", format, number, currency))
         return text if key is None else self._remember(key, text)
 
@@ -197,7 +201,7 @@ class LocaleFormats:
         key = _memo_key("timedelta", value, granularity, threshold, add_direction, format)
         if key is not None and (known := self._memo.get(key)) is not None:
             return known
-        delta = _require(value, "format_timedelta")
+        delta = _require(value, "format_timedelta", _DURATIONS, "a timedelta or seconds")
         text = self._native(
             babel_dates.format_timedelta(
                 delta,
@@ -222,7 +226,7 @@ class LocaleFormats:
         occasion's date, say), because a render has no clock of its own and the same
         message must read the same whenever it is rendered. Dates are compared by day.
         """
-        moment = _require(value, "relative")
+        moment = _require(value, "relative", _MOMENTS, "a date, datetime or timedelta")
         if isinstance(moment, timedelta):
             delta, unit = moment, granularity or "second"
         else:
@@ -329,8 +333,38 @@ def _day_of(value: date | datetime) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
-def _require(value: Any, name: str) -> Any:
+#: What each kind of filter formats. A filter given anything else says what it needs:
+#: Babel's own failure ("AssertionError", "InvalidOperation: [<class
+#: 'decimal.ConversionSyntax'>]") tells a marketer nothing.
+_DATES = (date,)  # a datetime is a date
+_NUMBERS = (int, float, Decimal)
+_DURATIONS = (timedelta, int, float, Decimal)
+_MOMENTS = (date, timedelta)
+
+
+def _require(value: Any, name: str, kinds: tuple[type, ...], needs: str) -> Any:
+    """``value``, if it is one of ``kinds``; the error names its type, never the value
+    (a template may pass a customer's name)."""
     # Babel formats None as "now"; a missing date must be an error, not today's date.
     if value is None:
         raise ValueError(f"{name} was given no value (None)")
+    if not isinstance(value, kinds):
+        raise TypeError(f"{name} needs {needs}, not {type(value).__name__}")
     return value
+
+
+@lru_cache(maxsize=1)
+def _currency_codes() -> frozenset[str]:
+    """ISO 4217 codes, as Babel lists them (as config.yaml's rates are checked)."""
+    return frozenset(babel_numbers.list_currencies())
+
+
+def _unknown_currency(currency: object) -> str:
+    """Why ``format_currency`` refuses a code: Babel would print 'usd5.00' for it."""
+    if not isinstance(currency, str):
+        return f"format_currency needs a currency code, not {type(currency).__name__}"
+    close = difflib.get_close_matches(currency.upper(), sorted(_currency_codes()), n=1)
+    return (
+        f"format_currency: {currency!r} is not an ISO 4217 currency code in capitals "
+        "(e.g. USD, EUR, IRR)" + (f"; did you mean {close[0]!r}?" if close else "")
+    )

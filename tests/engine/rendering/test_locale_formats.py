@@ -122,3 +122,45 @@ def test_solar_hijri(day: date, expected: tuple[int, int, int]) -> None:
 )
 def test_full_name(first: str, last: str, locale: str, expected: str) -> None:
     assert full_name(first, last, locale) == expected
+
+
+# ------------------------------------------------------------------ mistakes in templates
+
+
+@pytest.mark.parametrize(
+    ("method", "value", "needs"),
+    [
+        ("format_date", "Alex", "format_date needs a date, not str"),
+        ("format_date", 5, "format_date needs a date, not int"),
+        ("format_datetime", "Alex", "format_datetime needs a date or datetime, not str"),
+        ("format_decimal", "abc", "format_number needs a number, not str"),
+        ("format_percent", "abc", "format_percent needs a number, not str"),
+        ("format_timedelta", "abc", "format_timedelta needs a timedelta or seconds, not str"),
+        ("relative", "abc", "relative needs a date, datetime or timedelta, not str"),
+    ],
+)
+def test_a_filter_given_the_wrong_kind_of_value_says_what_it_needs(
+    method: str, value: Any, needs: str
+) -> None:
+    """``{{ customer.first_name | format_date }}`` failed with 'AssertionError:
+    AssertionError' from deep inside Babel, ``{{ "abc" | format_number }}`` with
+    "InvalidOperation: [<class 'decimal.ConversionSyntax'>]": the marketer reads what
+    the filter needs instead (never the value, which may be personal data)."""
+    formats = LocaleFormats(Locale.parse("en_US"))
+    with pytest.raises(TypeError) as raised:
+        getattr(formats, method)(value)
+    assert str(raised.value) == needs
+
+
+def test_a_currency_code_babel_does_not_know_is_refused() -> None:
+    """``format_currency("usd")`` printed 'usd5.00' and ``"UDS"`` 'UDS5.00', silently."""
+    formats = LocaleFormats(Locale.parse("en_US"))
+    with pytest.raises(ValueError) as raised:
+        formats.format_currency(5, "usd")
+    assert str(raised.value) == (
+        "format_currency: 'usd' is not an ISO 4217 currency code in capitals "
+        "(e.g. USD, EUR, IRR); did you mean 'USD'?"
+    )
+    with pytest.raises(ValueError, match="'UDS' is not an ISO 4217"):
+        formats.format_currency(5, "UDS")
+    assert formats.format_currency(5, "USD") == "$5.00"
