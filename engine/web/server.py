@@ -66,6 +66,23 @@ class GuardedH11Protocol(H11Protocol):
         self._cancel()
         super().connection_lost(exc)
 
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's 400 for a request it cannot parse, then the request ends at once.
+
+        A body that breaks HTTP (a chunk size that is not hex) is found while the
+        request's handler already runs. uvicorn answers 400 and closes the transport,
+        but the handler learns of it only when the connection is lost, a loop turn
+        later: a route that answers without reading the body wrote its answer after the
+        400, h11 raised, and each such request logged two errors (an "unexpected error"
+        traceback and "ASGI callable returned without completing response"). Marking
+        the request disconnected now makes its answer go nowhere, as after any client
+        that left, and wakes a handler waiting for the body with ``http.disconnect``."""
+        super().send_400_response(msg)
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            cycle.disconnected = True
+            cycle.message_event.set()
+
     def _phase(self) -> tuple[object, object]:
         return (self.cycle, self.conn.their_state)
 

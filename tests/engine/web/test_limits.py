@@ -9,6 +9,7 @@ case is small; the edges (at the cap: accepted, one byte over: refused) are lite
 
 from __future__ import annotations
 
+import logging
 import select
 import shutil
 import socket
@@ -381,3 +382,23 @@ def test_past_max_connections_a_request_is_answered_503_at_once(sqlite_engine: E
         assert status_of(refused) == 503
     finally:
         running.stop()
+
+
+# -- malformed requests ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/no-such-page", "/unsubscribe/not-a-token"])
+def test_a_malformed_chunked_body_is_400_and_logs_no_error(
+    quick_server: BackgroundServer, caplog: pytest.LogCaptureFixture, path: str
+) -> None:
+    """uvicorn answers a broken chunked body with 400 and closes, but leaves the request
+    running: a route that answers without reading the body then wrote to the closed
+    connection, and every such 30-byte request from anyone logged two errors (an
+    'unexpected error' with a 40-frame traceback, then 'ASGI callable returned without
+    completing response'), flooding the log and its alerts."""
+    request = f"POST {path} HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
+    with caplog.at_level(logging.WARNING):
+        response = exchange(quick_server, request.encode() + b"zz\r\n")
+        time.sleep(0.5)  # the route answers after the 400 went out
+    assert status_of(response) == 400
+    assert [r.getMessage()[:60] for r in caplog.records if r.levelno >= logging.ERROR] == []
