@@ -18,7 +18,7 @@ import traceback
 from pathlib import Path
 
 from jinja2 import Template
-from jinja2.exceptions import SecurityError, TemplateSyntaxError
+from jinja2.exceptions import SecurityError, TemplateNotFound, TemplateSyntaxError
 
 from rapport.engine.core.errors import CampaignError, Problem, RapportError
 from rapport.engine.rendering.budget import BudgetExceeded
@@ -100,8 +100,21 @@ class ProblemLocator:
         message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
         if isinstance(exc, BudgetExceeded):
             pass  # says what was too much, and which setting bounds it
+        elif isinstance(exc, TemplateNotFound):
+            message = _not_found(exc)
         elif isinstance(exc, SecurityError):
             message = f"not allowed in a template: {message}"
         elif not hasattr(exc, "message"):
             message = f"{type(exc).__name__}: {message}"
         return Problem(self.file(filename, template.name), line, message)
+
+
+def _not_found(exc: TemplateNotFound) -> str:
+    """What an ``{% include %}``, ``{% extends %}`` or ``{% import %}`` of no template
+    means: Jinja's message is the bare name for one that leaves the folder
+    (``'../../config.yaml'``), and names the folder's absolute path otherwise."""
+    name = str(exc.name)
+    example = "name one under the templates folder, such as '_partials/en/footer.txt'"
+    if ".." in name.replace("\\", "/").split("/"):
+        return f"{name!r} may not leave the templates folder: {example}"
+    return f"no template {name!r} under the templates folder: {example}"

@@ -188,6 +188,30 @@ def test_included_template_errors_point_at_the_included_file(
 
 
 @pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("../../config.yaml", "may not leave the templates folder"),
+        ("shared/footr.txt", "no template 'shared/footr.txt' under the templates folder"),
+    ],
+)
+def test_an_include_of_no_template_says_so_at_its_line(
+    make: Callable[..., Renderer], name: str, says: str
+) -> None:
+    """``{% include "../../config.yaml" %}`` was reported as just '../../config.yaml'."""
+    renderer = make(
+        {
+            **email("en", 'Hi\n{% include "' + name + '" %}'),
+            "shared/footer.txt": "footer\n",
+        }
+    )
+    with pytest.raises(TemplateProblemError) as caught:
+        renderer.render("promo", "email", "en", context())
+    problem = caught.value.problem
+    assert (Path(problem.file).parts[-3:], problem.line) == (("promo", "en", "email.txt"), 2)
+    assert says in problem.message and repr(name) in problem.message
+
+
+@pytest.mark.parametrize(
     "expression",
     [
         "''.__class__.__mro__",
