@@ -255,6 +255,13 @@ def validation_problems(doc: YamlDocument, error: ValidationError) -> list[Probl
         message = item["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
         if isinstance(item.get("input"), TruthValue):
             message = "expected a number, not true or false"
+        elif item["type"] == "string_type" and type(item.get("input")) is bool:
+            # The Norway problem: `countries: [NO]` is [false] to YAML 1.1.
+            message = (
+                f"expected text, not {str(item['input']).lower()}: YAML reads an unquoted "
+                "yes, no, on or off as true or false; write the value in quotes "
+                '(e.g. "NO" for Norway)'
+            )
         elif item["type"] == "extra_forbidden":
             message = "unknown key"
         elif item["type"] == "missing":

@@ -280,3 +280,20 @@ def test_an_extra_offer_key_a_template_reads_passes(workspace: Workspace) -> Non
     )
 
     assert validate_campaigns(workspace.settings) == []
+
+
+def test_norway_read_as_false_is_refused_saying_to_quote_it(workspace: Workspace) -> None:
+    """YAML 1.1 reads an unquoted NO (Norway) as false; the message was pydantic's
+    'Input should be a valid string', which does not say why NO is no string."""
+    workspace.campaign("norway", CAMPAIGN.format(name="x") + "audience:\n  countries: [NO]\n")
+    workspace.templates("norway", "en", GOOD_EMAIL)
+
+    problems = validate_campaigns(workspace.settings)
+
+    assert [(p.file, p.line, p.field) for p in problems] == [
+        ("campaigns/norway.yaml", 9, "audience.countries.0")
+    ]
+    assert problems[0].message == (
+        "expected text, not false: YAML reads an unquoted yes, no, on or off as true or "
+        'false; write the value in quotes (e.g. "NO" for Norway)'
+    )
