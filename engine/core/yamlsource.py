@@ -167,7 +167,7 @@ def _to_data(
                         "not a list or a mapping",
                     )
                 )
-            key = loader.construct_object(key_node, deep=True)
+            key = _construct(key_node, loader)
             if not isinstance(key, str | int | bool | float) and key is not None:
                 key = str(key)
             child = (*path, key)
@@ -188,7 +188,25 @@ def _to_data(
             _to_data(item, (*path, index), lines, loader, budget)
             for index, item in enumerate(node.value)
         ]
-    return loader.construct_object(node, deep=True)
+    return _construct(node, loader)
+
+
+def _construct(node: yaml.Node, loader: yaml.SafeLoader) -> Any:
+    """A scalar's value. YAML reads ``2027-02-30`` as a date, and PyYAML's constructor
+    then raises a bare ValueError, which no caller takes for the user's mistake."""
+    try:
+        return loader.construct_object(node, deep=True)
+    except ValueError as exc:
+        if node.tag != "tag:yaml.org,2002:timestamp":
+            raise
+        raise YamlSyntaxError(
+            Problem(
+                loader.name if isinstance(loader.name, str) else "",
+                node.start_mark.line + 1,
+                f"{node.value!r} is no date ({exc}); write a date that exists as "
+                "YYYY-MM-DD, or put text in quotes",
+            )
+        ) from None
 
 
 #: The safe loader on libyaml's parser, when PyYAML was built with libyaml.

@@ -40,3 +40,19 @@ def test_a_syntax_error_is_told_in_pyyamls_words_at_its_line() -> None:
     assert str(raised.value) == (
         "campaigns/x.yaml:2: YAML syntax error: mapping values are not allowed here"
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [("2027-02-30", "day is out of range for month"), ("2027-13-01", "month must be in 1..12")],
+)
+def test_a_date_that_does_not_exist_is_refused_at_its_line(value: str, why: str) -> None:
+    """YAML reads 2027-02-30 as a date and PyYAML's constructor raises a bare
+    ValueError: 'rapport campaigns validate' ended in 'unexpected error ... ValueError:
+    day is out of range for month' (exit 3) for 'starts_on: 2027-02-30'."""
+    with pytest.raises(YamlSyntaxError) as raised:
+        parse_yaml(f"name: x\nstarts_on: {value}\n", "campaigns/x.yaml")
+    assert str(raised.value) == (
+        f"campaigns/x.yaml:2: {value!r} is no date ({why}); write a date that exists as "
+        "YYYY-MM-DD, or put text in quotes"
+    )
