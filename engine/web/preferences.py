@@ -14,6 +14,7 @@ import hashlib
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import Connection
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -21,7 +22,7 @@ from starlette.routing import Route
 
 from rapport.consent.links import confirm_link, links_for
 from rapport.consent.preferences import Switch, changes, switches
-from rapport.consent.state import current_states
+from rapport.consent.state import CurrentConsent, current_states
 from rapport.consent.store import ConsentChange, record_consent
 from rapport.consent.tokens import Purpose
 from rapport.engine.core.i18n import from_accept_language, ui_language
@@ -173,17 +174,40 @@ def _send_sms_confirmation(web: WebContext, connection: Any, customer: Any, now:
     )
 
 
+def _pending_email(connection: Connection, customer_id: str) -> list[CurrentConsent]:
+    return [
+        s
+        for s in current_states(connection, customer_id)
+        if s.channel == "email" and s.status == "pending"
+    ]
+
+
+def _confirm_answer(request: Request, customer: Any, *, done: bool, nothing: bool) -> Response:
+    """The confirmation page: asking (neither), confirmed now (``done``), or nothing
+    pending (``nothing``: confirmed before, or switched off since, which a later
+    withdrawal does; the page must not say "confirmed" then)."""
+    web = web_context(request)
+    links = links_for(customer.id, "email", web.settings, web.signer)
+    return HTMLResponse(
+        web.pages.render(
+            "confirm.html",
+            customer.locale,
+            done=done,
+            nothing=nothing,
+            token=request.path_params["token"],
+            preferences=links["preferences"],
+        )
+    )
+
+
 async def confirm_page(request: Request) -> Response:
     found = resolve(request, Purpose.CONFIRM)
     if found is None:
         return not_found(request)
     _, customer = found
-    web = web_context(request)
-    return HTMLResponse(
-        web.pages.render(
-            "confirm.html", customer.locale, done=False, token=request.path_params["token"]
-        )
-    )
+    with web_context(request).engine.connect() as connection:
+        nothing = not _pending_email(connection, customer.id)
+    return _confirm_answer(request, customer, done=False, nothing=nothing)
 
 
 async def confirm_post(request: Request) -> Response:
@@ -195,11 +219,7 @@ async def confirm_post(request: Request) -> Response:
     web = web_context(request)
     now = web.now()
     with web.engine.begin() as connection:
-        pending = [
-            s
-            for s in current_states(connection, customer.id)
-            if s.channel == "email" and s.status == "pending"
-        ]
+        pending = _pending_email(connection, customer.id)
         if pending:
             record_consent(
                 connection,
@@ -220,16 +240,7 @@ async def confirm_post(request: Request) -> Response:
                 ],
                 recorded_at=now,
             )
-    links = links_for(customer.id, "email", web.settings, web.signer)
-    return HTMLResponse(
-        web.pages.render(
-            "confirm.html",
-            customer.locale,
-            done=True,
-            token=request.path_params["token"],
-            preferences=links["preferences"],
-        )
-    )
+    return _confirm_answer(request, customer, done=bool(pending), nothing=not pending)
 
 
 async def link_request_page(request: Request) -> Response:

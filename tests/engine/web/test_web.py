@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import itsdangerous.timed
@@ -20,7 +21,7 @@ import pytest
 from factories import REPO, consent_trail, insert_customer
 from sqlalchemy import Engine, insert, select
 
-from rapport.consent.links import links_for
+from rapport.consent.links import confirm_link, links_for
 from rapport.consent.state import current_states
 from rapport.consent.store import ConsentChange, record_consent
 from rapport.consent.tokens import Purpose, Signer, TokenClaims
@@ -340,6 +341,36 @@ def test_web_email_grant_stays_pending_until_confirmed(
         ("pending", "preference_center"),
         ("granted", "double_opt_in"),
     ]
+
+
+def test_a_confirm_link_used_after_a_withdrawal_says_nothing_was_confirmed(
+    engine: Engine, settings: Settings, server: BackgroundServer
+) -> None:
+    """Switched on (pending), then unsubscribed, then the confirmation link: the
+    withdrawal stands, and the page must say so. Before, it said "Thank you, your
+    subscription is confirmed." while nothing had been granted, so the customer
+    believed they were subscribed."""
+    add_customer(engine, "DOI2", locale="en_US", timezone="America/New_York", country="US")
+    asked, withdrawn = datetime(2026, 1, 5, tzinfo=UTC), datetime(2026, 1, 6, tzinfo=UTC)
+    with engine.begin() as connection:
+        record_consent(
+            connection,
+            [ConsentChange("DOI2", "email", "offers", "pending", "preference_center", asked)],
+            recorded_at=asked,
+        )
+        record_consent(
+            connection,
+            [ConsentChange("DOI2", "email", "offers", "withdrawn", "unsubscribe_link", withdrawn)],
+            recorded_at=withdrawn,
+        )
+    path = urlsplit(confirm_link("DOI2", settings, Signer(SECRET))).path
+    with httpx.Client(base_url=server.url) as client:
+        shown, answered = client.get(path), client.post(path)
+    assert shown.status_code == answered.status_code == 200
+    for page in (shown, answered):
+        assert "is confirmed" not in page.text and 'id="confirm"' not in page.text
+        assert 'id="nothing"' in page.text and "/preferences/" in page.text
+    assert states(engine, "DOI2") == {("email", "offers"): "withdrawn"}
 
 
 def test_link_request_answers_the_same_for_known_and_unknown_addresses(
