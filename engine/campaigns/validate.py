@@ -23,8 +23,9 @@ SMS must also fit the campaign's ``sms_max_segments``, since every segment is bi
 Findings come in two severities. *Problems* fail validation. *Warnings* are shown
 but let the campaigns go live: a configured locale a campaign has no templates for
 (its customers get the default locale's, see ``locales.missing_templates`` to make
-that a problem), and a typographic character such as ``’`` that alone turns an SMS
-from GSM-7 into UCS-2, more than halving what one segment holds.
+that a problem), a typographic character such as ``’`` that alone turns an SMS
+from GSM-7 into UCS-2, more than halving what one segment holds, and a right-to-left
+subject or SMS that starts with a Latin word (:mod:`rapport.engine.campaigns.direction`).
 
 The configuration the messages depend on is checked too (:func:`check_configuration`):
 a ``web.base_url`` that is not HTTPS makes every link in them plain HTTP,
@@ -42,6 +43,7 @@ from babel.core import get_global
 
 from rapport.engine.campaigns.coverage import covering_traits, culprit
 from rapport.engine.campaigns.dangling import dangling_lines, template_line
+from rapport.engine.campaigns.direction import left_to_right_start
 from rapport.engine.campaigns.model import Campaign, load_campaigns
 from rapport.engine.campaigns.offer_keys import unread_offer_keys
 from rapport.engine.campaigns.samples import TYPICAL, Traits, sample_context
@@ -268,6 +270,8 @@ def _check_part(renderer: Renderer, samples: _Samples, part: _Part, found: _Find
                 longest = (segments, traits, output)
     if longest is not None:
         _sms_cost(renderer, samples.campaign, part, longest[1], longest[2], found)
+    if typical is not None:
+        _direction(renderer, part, typical, found)
 
 
 def _dangling(
@@ -302,6 +306,16 @@ def _dangling(
         if key not in found.seen:
             found.seen.add(key)
             found.warnings.append(problem)
+
+
+def _direction(renderer: Renderer, part: _Part, typical: str, found: _Findings) -> None:
+    """Warn where a right-to-left subject or SMS starts with a Latin word."""
+    source = renderer.source_of(part.template_set, part.part, part.used)
+    file = renderer.file_of(part.template_set, part.part, part.used)
+    problem = left_to_right_start(part.part, part.used, typical, file, source)
+    if problem is not None and (problem.file, problem.line, problem.message) not in found.seen:
+        found.seen.add((problem.file, problem.line, problem.message))
+        found.warnings.append(problem)
 
 
 #: What a refusal by the template budget names (rendering/budget.py and guards.py).
