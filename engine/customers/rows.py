@@ -93,34 +93,68 @@ def parse_record(record: Mapping[str, Any], line: int, file: str, columns: Seque
     return row
 
 
-#: A CR not followed by LF: where a line ends in a file from an old Mac spreadsheet.
-_LONE_CR = re.compile(rb"(?<=\r)(?!\n)")
+#: The longest physical line read, in bytes (4 MiB); a longer one is one bad row, its
+#: bytes read and dropped. The columns read are bounded far below it (names 200
+#: characters, e-mail 320, a CSV cell 131072), leaving room for keys the importer
+#: ignores (a CRM's notes), while a JSON array exported as one line can be gigabytes:
+#: it was held and parsed whole, in several times its size of memory.
+MAX_LINE_BYTES = 4 << 20
+_BLOCK_BYTES = 1 << 16
+#: Where a line ends: LF; in CSV also CRLF and a lone CR (see :func:`physical_lines`).
+_LINE_ENDS = {False: re.compile(rb"\n"), True: re.compile(rb"\r\n?|\n")}
 
 
-def universal_lines(handle: IO[bytes]) -> Iterator[bytes]:
-    """The file's lines ended by LF, CRLF or a lone CR, each with its line end.
+def physical_lines(handle: IO[bytes], *, universal: bool = False) -> Iterator[bytes | None]:
+    """The file's lines, each with its line end, or None for a line longer than
+    :data:`MAX_LINE_BYTES` (read on without being kept): memory stays bounded.
 
-    Reading a binary file splits at LF only, so a file whose lines end in a lone CR
-    (spreadsheets on older Macs; files pasted together mix all three) was one long line
-    with line breaks inside its fields. Python's universal newlines and every
-    spreadsheet end a line at each; so does this. CR is never part of a multi-byte
-    UTF-8 sequence, so splitting the bytes is safe."""
-    for raw in handle:
-        if b"\r" not in raw[:-1]:
-            yield raw
+    With ``universal`` a line also ends at CRLF or a lone CR: reading a binary file
+    splits at LF only, so a file whose lines end in a lone CR (spreadsheets on older
+    Macs; files pasted together mix all three) was one long line with line breaks in
+    its fields. Python's universal newlines and every spreadsheet end a line at each.
+    CR and LF are never part of a multi-byte UTF-8 sequence, so splitting bytes is safe.
+    """
+    ends = _LINE_ENDS[universal]
+    buffer, dropping = b"", False
+    while True:
+        block = handle.read(_BLOCK_BYTES)
+        buffer += block
+        start = 0
+        for end in ends.finditer(buffer):
+            if block and end.end() == len(buffer) and end[0] == b"\r":
+                break  # the next block may start with the LF of this CR
+            line, start = buffer[start : end.end()], end.end()
+            yield None if dropping or len(line) > MAX_LINE_BYTES else line
+            dropping = False
+        buffer = buffer[start:]
+        if not block:
+            if buffer or dropping:
+                yield None if dropping or len(buffer) > MAX_LINE_BYTES else buffer
+            return
+        if len(buffer) > MAX_LINE_BYTES:
+            buffer, dropping = b"", True
+
+
+#: Why a line is a bad row by itself, before its content is read.
+NOT_UTF8 = "is not UTF-8 text"
+TOO_LONG = "is longer than {limit} bytes, more than any row can be: skipped unread"
+
+
+def decoded_lines(
+    handle: IO[bytes], *, universal: bool = False
+) -> Iterator[tuple[int, str, str | None]]:
+    """Physical lines as (number, text, what is wrong with the line itself): a line that
+    is not UTF-8 (its text then has replacement characters) or is too long (its text
+    is one character) becomes one bad row rather than a failed import. With
+    ``universal``, CRLF and a lone CR end a line too (CSV; :func:`physical_lines`)."""
+    for number, raw in enumerate(physical_lines(handle, universal=universal), start=1):
+        if raw is None:
+            yield number, "?\n", TOO_LONG.format(limit=MAX_LINE_BYTES)
             continue
-        yield from (piece for piece in _LONE_CR.split(raw) if piece)
-
-
-def decoded_lines(handle: IO[bytes], *, universal: bool = False) -> Iterator[tuple[int, str, bool]]:
-    """Physical lines as (number, text, is_utf8): a line that is not UTF-8 becomes one
-    bad row rather than a failed import (its text has replacement characters). With
-    ``universal``, a lone CR ends a line too (CSV; see :func:`universal_lines`)."""
-    for number, raw in enumerate(universal_lines(handle) if universal else handle, start=1):
         try:
-            yield number, raw.decode("utf-8-sig" if number == 1 else "utf-8"), True
+            yield number, raw.decode("utf-8-sig" if number == 1 else "utf-8"), None
         except UnicodeDecodeError:
-            yield number, raw.decode("utf-8", errors="replace"), False
+            yield number, raw.decode("utf-8", errors="replace"), NOT_UTF8
 
 
 def csv_rows(
@@ -129,12 +163,12 @@ def csv_rows(
     """The rows of a CSV file with a header line; the header's unknown column names
     are added to ``ignored``. A file that cannot be read at all raises
     :class:`ImportFileError`; a bad row is a row with problems."""
-    bad_lines: set[int] = set()
+    bad_lines: dict[int, str] = {}
 
     def lines() -> Iterator[str]:
-        for number, text, is_utf8 in decoded_lines(handle, universal=True):
-            if not is_utf8:
-                bad_lines.add(number)
+        for number, text, wrong in decoded_lines(handle, universal=True):
+            if wrong:
+                bad_lines[number] = wrong
             yield text
 
     reader = csv.reader(lines())
@@ -145,7 +179,7 @@ def csv_rows(
     except csv.Error as exc:
         raise ImportFileError([Problem(file, 1, f"unreadable header: {exc}")]) from None
     if 1 in bad_lines:
-        raise ImportFileError([Problem(file, 1, "header is not UTF-8 text")])
+        raise ImportFileError([Problem(file, 1, f"header {bad_lines[1]}")])
     names = [name.strip().lower() for name in header]
     known = {column.name for column in columns}
     duplicates = sorted({name for name in names if name and names.count(name) > 1})
@@ -177,9 +211,9 @@ def csv_rows(
         start, previous = previous + 1, reader.line_num
         if not any(cell.strip() for cell in cells):
             continue
-        if any(number in bad_lines for number in range(start, previous + 1)):
-            bad_lines.difference_update(range(start, previous + 1))
-            yield Row(start, problems=[Problem(file, start, "is not UTF-8 text")])
+        wrong = [bad_lines.pop(n) for n in range(start, previous + 1) if n in bad_lines]
+        if wrong:
+            yield Row(start, problems=[Problem(file, start, wrong[0])])
             continue
         if len(cells) != len(names):
             message = f"has {len(cells)} values but the header has {len(names)} columns"
@@ -194,9 +228,9 @@ def jsonl_rows(
     """The rows of a JSON Lines file, one object a line; keys no column reads are added
     to ``ignored`` (the first :data:`MAX_IGNORED_KEYS`)."""
     known = {column.name for column in columns}
-    for number, text, is_utf8 in decoded_lines(handle):
-        if not is_utf8:
-            yield Row(number, problems=[Problem(file, number, "is not UTF-8 text")])
+    for number, text, wrong in decoded_lines(handle):
+        if wrong:
+            yield Row(number, problems=[Problem(file, number, wrong)])
             continue
         if not text.strip():
             continue

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import json
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ import pytest
 from sqlalchemy import Engine
 
 from rapport.engine.core.errors import ImportFileError, Problem
+from rapport.engine.customers import rows
+from rapport.engine.customers.rows import Column
 from tests.engine.customers.conftest import (
     CUSTOMER_COLUMNS,
     FORMATS,
@@ -33,6 +36,9 @@ from tests.engine.customers.conftest import (
     run,
     write,
 )
+
+#: One column, for reading rows without the importer.
+COLUMNS = (Column("id", str, required=True),)
 
 
 def test_problem_prints_as_file_row_field_reason(engine: Engine, tmp_path: Path) -> None:
@@ -185,6 +191,50 @@ def test_jsonl_nan_or_infinity_is_refused_naming_the_field(
     assert [(p.line, p.field) for p in report.problems] == [(1, "last_name")]
     assert "NaN" in report.problems[0].message
     assert count(engine, "customer") == 0
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_line_over_the_limit_is_one_bad_row_and_the_rest_imports(
+    engine: Engine, tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CRM that exports a JSON array, not JSON Lines, writes the whole export on one
+    line. It is one bad row named by its line, read without being held: the rows
+    around it import and keep their line numbers."""
+    monkeypatch.setattr(rows, "MAX_LINE_BYTES", 4096)
+    path = write(tmp_path / f"c.{fmt}", CUSTOMER_COLUMNS, [SARA, WANG])
+    lines = path.read_bytes().splitlines(keepends=True)
+    huge = (json.dumps([SARA] * 200) if fmt == "jsonl" else "x," * 3000).encode() + b"\n"
+    first = first_line(fmt)
+    path.write_bytes(b"".join([*lines[:first], huge, *lines[first:]]))
+    report = run(engine, "customers", path)
+    assert [(p.line, p.field) for p in report.problems] == [(first + 1, None)]
+    assert "longer than 4096 bytes" in report.problems[0].message
+    assert set(customers(engine)) == {"c-fa-1", "c-zh-1"}
+
+
+def test_a_one_line_json_array_is_read_in_bounded_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before, the whole line was read and parsed: a 100 MB array took 730 MB of
+    memory, a 1 GB export would take the machine down, though the page promises memory
+    stays small whatever the file's size."""
+    path = tmp_path / "c.jsonl"
+    with path.open("wb") as handle:
+        handle.write(b"[")
+        for _ in range(200):
+            handle.write(json.dumps([SARA] * 500, ensure_ascii=False).encode()[1:-1] + b",")
+        handle.write(b"{}]\n")
+    assert path.stat().st_size > 20_000_000
+    monkeypatch.setattr(rows, "MAX_LINE_BYTES", 1 << 20)
+    tracemalloc.start()
+    try:
+        with path.open("rb") as handle:
+            (row,) = list(rows.jsonl_rows(handle, "c.jsonl", COLUMNS, []))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [(p.line, p.field) for p in row.problems] == [(1, None)]
+    assert peak < 4 * rows.MAX_LINE_BYTES
 
 
 def test_problem_list_is_capped_but_counted(engine: Engine, tmp_path: Path) -> None:
