@@ -19,6 +19,7 @@ import click
 
 from rapport.engine.cli.app import AppContext, config_option, echo_json
 from rapport.engine.cli.jsonout import problems_json, user_errors_as_json
+from rapport.engine.core.text import printable
 
 if TYPE_CHECKING:
     from rapport.engine.customers.importer import ImportReport, Kind
@@ -52,10 +53,10 @@ def import_command(app: AppContext, kind: Kind, file: Path, as_json: bool) -> No
     for skipped in report.skipped:
         click.echo(str(skipped), err=True)
     if report.ignored_columns:
-        click.echo(
-            f"warning: {file}: ignored unknown column(s): {', '.join(report.ignored_columns)}",
-            err=True,
-        )
+        # The file's own text: an escape sequence in a column name would act on the
+        # terminal (--json keeps the names as they are, JSON escapes them).
+        names = ", ".join(printable(name) for name in report.ignored_columns)
+        click.echo(f"warning: {file}: ignored unknown column(s): {names}", err=True)
     click.echo(f"{kind}: {report.summary()}")
     if report.rejected:
         sys.exit(1)

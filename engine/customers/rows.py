@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import IO, Any
 
 from rapport.engine.core.errors import ImportFileError, Problem
+from rapport.engine.core.text import printable
 from rapport.engine.customers import fields
 
 #: JSON Lines keys no column reads: the first this many are reported.
@@ -184,7 +185,8 @@ def csv_rows(
     known = {column.name for column in columns}
     duplicates = sorted({name for name in names if name and names.count(name) > 1})
     if duplicates:
-        message = f"column appears more than once: {', '.join(duplicates)}"
+        # Names from the file, printed on a terminal: escaped (engine/core/text.py).
+        message = f"column appears more than once: {', '.join(map(printable, duplicates))}"
         raise ImportFileError([Problem(file, 1, message)])
     missing = [column.name for column in columns if column.required and column.name not in names]
     if missing:

@@ -385,6 +385,31 @@ def test_import_warns_about_unknown_columns_and_repeated_ids(workdir: Path) -> N
     assert "1 repeated" in result.stdout
 
 
+def test_import_prints_column_names_from_the_file_without_terminal_controls(
+    workdir: Path,
+) -> None:
+    """A header's column names are the file's text: an unknown or repeated one is
+    named on the operator's terminal, where an escape sequence (a title change, a
+    cleared screen) or a bidi override would act. They are shown escaped, as ids and
+    comments are elsewhere."""
+    header = "id,first_name,locale,timezone,\x1b]0;pwned\x07,x\u202ey\n"
+    (workdir / "customers.csv").write_text(
+        header + "B1,Ann,en_US,America/New_York,1,2\n", encoding="utf-8"
+    )
+    (workdir / "twice.csv").write_text(
+        "id,locale,timezone,\x1b[2J,\x1b[2J\nB2,en_US,UTC,1,2\n", encoding="utf-8"
+    )
+    unknown = run("import", "customers", "customers.csv", cwd=workdir)
+    twice = run("import", "customers", "twice.csv", cwd=workdir)
+    assert unknown.returncode == 0, unknown.stderr
+    assert "ignored unknown column(s): \\x1b]0;pwned\\x07, x<U+202E>y" in unknown.stderr
+    assert twice.returncode == 1
+    assert "column appears more than once: \\x1b[2j" in twice.stderr  # lower-cased
+    for result in (unknown, twice):
+        assert "\x1b" not in result.stderr + result.stdout
+        assert "\u202e" not in result.stderr + result.stdout
+
+
 def test_a_template_failing_for_one_customer_is_reported_without_personal_data(
     tmp_path: Path,
 ) -> None:
