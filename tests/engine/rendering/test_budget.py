@@ -134,17 +134,42 @@ class FrozenClock:
         return self.now
 
 
-@pytest.mark.parametrize("body", HOSTILE.values(), ids=HOSTILE.keys())
+def advancing_clock() -> Callable[[], float]:
+    """A monotonic clock that moves 1 ms at each reading: a 1 s limit passes at the
+    1,001st reading, however fast or loaded the machine is."""
+    moves = itertools.count()
+    return lambda: 1000.0 + next(moves) / 1000
+
+
+#: The hostile cases only the time limit stops (each ran for the whole second of the
+#: default limit, a second of CPU each, on the real clock): the test runs them on
+#: :func:`advancing_clock`, so each stops at its own deadline checks after 1,000
+#: readings instead. "nested empty loops" stays on the real clock, the default, as the
+#: commands run it (test_template_limits_cli.py runs such loops through them too), and
+#: so does "one expression of a thousand filters": its readings are a filter call apart,
+#: 10 ms each, so 1,000 of them took 11 s.
+DEADLINE_STOPS = {
+    "a loop filtered to nothing",
+    "a set block filled by a loop",
+    "a caller block looping",
+    "recursive loop",
+    "a test per item of a long list",
+}
+
+
+@pytest.mark.parametrize(("name", "body"), HOSTILE.items(), ids=HOSTILE.keys())
 def test_a_hostile_template_is_refused_with_file_line_and_reason(
-    make: Callable[..., Renderer], body: str
+    make: Callable[..., Renderer], name: str, body: str
 ) -> None:
-    renderer = make(sms(body))
+    renderer = make(sms(body), **({"clock": advancing_clock()} if name in DEADLINE_STOPS else {}))
     with pytest.raises(TemplateProblemError) as caught:
         renderer.render("promo", "sms", "en", {"d": date(2026, 3, 21)})
     problem = caught.value.problem
     assert problem.file.endswith("promo/en/sms.txt")
     assert problem.line == 2, problem
     assert problem.message
+    if name in DEADLINE_STOPS:
+        assert problem.message.startswith("rendering took longer than 1 s"), problem
 
 
 ALLOCATING = {k: v for k, v in HOSTILE.items() if "loop" not in k and "macro" not in k}
@@ -387,10 +412,12 @@ def renders_in_threads() -> Iterator[Any]:
 def test_each_thread_renders_on_its_own_budget(
     make: Callable[..., Renderer], renders_in_threads: Any
 ) -> None:
-    # 40 messages of 160,400 ticks: one shared budget of 4 MB would run out at the 2nd.
+    # 8 messages of 160,400 ticks on 4 threads, so at least two on one thread: one budget
+    # of 4 MB shared by the threads, or kept by a thread from one message to its next,
+    # would run out at the 2nd.
     loops = "{% for i in range(400) %}{% for j in range(400) %}{% endfor %}{% endfor %}ok"
     renderer = make(sms(loops), limits=Limits(4, 4))
     texts = renders_in_threads.map(
-        lambda _: renderer.render("promo", "sms", "en", {}).text, range(40)
+        lambda _: renderer.render("promo", "sms", "en", {}).text, range(8)
     )
     assert set(texts) == {"Hi\nok"}
