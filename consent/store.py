@@ -8,7 +8,8 @@ answer can never disagree.
 Ordering rules, applied in SQL so concurrent writers cannot undo each other:
 
 * the fact captured latest wins, whatever order facts arrive in (an old paper form
-  imported today does not override yesterday's unsubscribe);
+  imported today does not override yesterday's unsubscribe); a fact dated after it
+  was recorded (an import's clock skew) counts from when it was recorded;
 * on an equal ``captured_at`` the less permissive status wins (withdrawn, then
   pending, then granted): when in doubt, do not send;
 * the same fact (customer, channel, topic, status, source, captured_at) is recorded
@@ -177,12 +178,21 @@ def _append_events(
     return list(connection.execute(statement, parameters))
 
 
-def _winners(rows: Iterable[Any]) -> list[dict[str, Any]]:
-    """The one fact per (customer, channel, topic) that may become the current state."""
+def _winners(rows: Iterable[Any], recorded_at: datetime) -> list[dict[str, Any]]:
+    """The one fact per (customer, channel, topic) that may become the current state.
+
+    A fact counts from when it was captured, or from when it was recorded if that is
+    earlier: an import may date a fact a few minutes ahead (the source's clock runs
+    fast), and no one acted after we recorded it. Ordered by the later date, such a
+    grant outranked a withdrawal made in those minutes, for good. The evidence keeps
+    the date as given; the state holds the moment it counts from.
+    """
     best: dict[StateKey, tuple[datetime, int, int, str]] = {}
+    ceiling = as_utc(recorded_at)
     for row in rows:
         key = (row.customer_id, row.channel, row.topic)
-        candidate = (row.captured_at, _PRECEDENCE[row.status], -row.id, row.status)
+        counts_from = min(as_utc(row.captured_at), ceiling)
+        candidate = (counts_from, _PRECEDENCE[row.status], -row.id, row.status)
         if key not in best or candidate[:3] > best[key][:3]:
             best[key] = candidate
     return [
@@ -251,7 +261,7 @@ def record_consent(
         unique.setdefault(change.fact, change)
     _check_customers(connection, (change.customer_id for change in unique.values()))
     inserted = _append_events(connection, list(unique.values()), recorded_at)
-    changed = _fold_into_state(connection, _winners(inserted))
+    changed = _fold_into_state(connection, _winners(inserted, recorded_at))
     granted = {row.customer_id for row in inserted if row.status == ConsentStatus.GRANTED.value}
     lifted = lift_for_fresh_consent(connection, granted, kinds) if granted else []
     return RecordResult(

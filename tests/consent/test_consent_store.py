@@ -123,6 +123,23 @@ def test_equal_timestamp_withdrawn_wins(db: Engine, same_batch: bool) -> None:
     assert count(db, CONSENT_EVENT) == 2  # both facts are evidence; only one is the answer
 
 
+def test_a_grant_dated_after_its_recording_loses_to_a_withdrawal_recorded_later(
+    db: Engine,
+) -> None:
+    """An import may date a fact up to 5 minutes ahead (the source's clock runs fast).
+    Ordered by that date, such a grant outranked the customer's unsubscribe made in the
+    minutes after the import, for good: the operator was told 'withdrawn' and the state
+    stayed granted. No one acted after the fact was recorded, so it counts from then."""
+    ahead = RECORDED + timedelta(minutes=4)
+    record(db, change("granted", ahead))
+    with db.begin() as connection:
+        later = RECORDED + timedelta(minutes=1)
+        record_consent(connection, [change("withdrawn", later, source="web")], later)
+    assert status(db) == "withdrawn"
+    assert record(db, change("granted", ahead)).recorded == 0  # re-imported: nothing new
+    assert status(db) == "withdrawn"
+
+
 def test_equal_timestamp_pending_beats_granted(db: Engine) -> None:
     record(db, change("granted", T0), change("pending", T0, source="web"))
     assert status(db) == "pending"
