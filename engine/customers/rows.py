@@ -234,6 +234,9 @@ def jsonl_rows(
         if wrong:
             yield Row(number, problems=[Problem(file, number, wrong)])
             continue
+        # A byte-order mark starts every file some Windows tools write, so files
+        # joined together carry one at the start of a later line: never content.
+        text = text.removeprefix("\ufeff")
         if not text.strip():
             continue
         try:

@@ -178,6 +178,20 @@ def test_jsonl_bad_lines_are_bad_rows(engine: Engine, tmp_path: Path) -> None:
     assert set(customers(engine)) == {"c-fa-1"}
 
 
+def test_jsonl_files_joined_together_keep_the_row_after_each_byte_order_mark(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Windows tools start each export with a byte-order mark, so files joined with
+    `cat` have one at the start of a later line. It was refused ('not valid JSON:
+    Unexpected UTF-8 BOM (decode using utf-8-sig)') and a valid row was lost."""
+    one, two = (json.dumps(row, ensure_ascii=False) for row in (SARA, WANG))
+    path = tmp_path / "joined.jsonl"
+    path.write_bytes(f"\ufeff{one}\n\ufeff{two}\n".encode())
+    report = run(engine, "customers", path)
+    assert report.problems == []
+    assert set(customers(engine)) == {"c-fa-1", "c-zh-1"}
+
+
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
 def test_jsonl_nan_or_infinity_is_refused_naming_the_field(
     engine: Engine, tmp_path: Path, constant: str
