@@ -12,11 +12,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, bindparam, select, update
 
-from rapport.consent.privacy import address_hash
+from rapport.consent.privacy import ERASED_DETAIL, ERASED_REASON, address_hash
 from rapport.engine.core.db import upsert_insert
-from rapport.engine.core.models import SUPPRESSION
+from rapport.engine.core.models import CUSTOMER, SUPPRESSION
+from rapport.engine.customers.lookup import customers_by_email
 
 #: Built once: the check before each send asks it.
 _LISTED = select(SUPPRESSION.c.channel, SUPPRESSION.c.address).where(
@@ -27,17 +28,69 @@ _LISTED = select(SUPPRESSION.c.channel, SUPPRESSION.c.address).where(
 def suppress(
     connection: Connection, entries: Iterable[tuple[str, str, str, str | None]], now: datetime
 ) -> None:
-    """Add (kind, address, reason, detail) entries; ``kind`` is "email" or "sms"."""
-    rows = [
-        {"channel": c, "address": a, "reason": r, "detail": d, "created_at": now}
-        for c, a, r, d in entries
-    ]
+    """Add (kind, address, reason, detail) entries; ``kind`` is "email" or "sms".
+
+    An address erased on request, which no customer holds now, is not written back in
+    plain: a bounce or complaint for it often arrives days after the erasure, and the
+    provider's detail quotes it. The erasure's hashed entry takes the report instead
+    (:func:`_into_erasure_entry`), which also keeps a later holder's fresh consent from
+    lifting it, as a plain bounce or complaint entry would stay.
+    """
+    entries = list(entries)
+    if not entries:
+        return
+    erased = _erasure_entries(connection, entries)
+    rows = []
+    for c, a, r, d in entries:
+        if (c, address_hash(c, a)) in erased and not _held(connection, c, a):
+            _into_erasure_entry(connection, c, a, r)
+            continue
+        rows.append({"channel": c, "address": a, "reason": r, "detail": d, "created_at": now})
     if rows:
         connection.execute(
             upsert_insert(connection, SUPPRESSION)
             .values(rows)
             .on_conflict_do_nothing(index_elements=["channel", "address"])
         )
+
+
+def _erasure_entries(
+    connection: Connection, entries: list[tuple[str, str, str, str | None]]
+) -> set[tuple[str, str]]:
+    """The (kind, hash) erasure entries among the entries' addresses."""
+    hashes = sorted({address_hash(c, a) for c, a, _, _ in entries})
+    found: set[tuple[str, str]] = set()
+    for start in range(0, len(hashes), 500):
+        rows = connection.execute(
+            select(SUPPRESSION.c.channel, SUPPRESSION.c.address).where(
+                SUPPRESSION.c.address.in_(hashes[start : start + 500]),
+                SUPPRESSION.c.reason == ERASED_REASON,
+            )
+        )
+        found.update((row.channel, row.address) for row in rows)
+    return found
+
+
+def _held(connection: Connection, kind: str, address: str) -> bool:
+    """Whether a customer (not erased) holds the address now: then it is theirs, and
+    written in plain like any other."""
+    if kind == "email":
+        return bool(customers_by_email(connection, address))
+    held = select(CUSTOMER.c.id).where(CUSTOMER.c.phone == address, CUSTOMER.c.erased_at.is_(None))
+    return connection.execute(held.limit(1)).first() is not None
+
+
+def _into_erasure_entry(connection: Connection, kind: str, address: str, reason: str) -> None:
+    """Record the report on the erasure's hashed entry, without the provider's text."""
+    connection.execute(
+        update(SUPPRESSION)
+        .where(
+            SUPPRESSION.c.channel == kind,
+            SUPPRESSION.c.address == address_hash(kind, address),
+            SUPPRESSION.c.detail == ERASED_DETAIL,
+        )
+        .values(detail=f"{ERASED_DETAIL}; {reason} reported after the erasure")
+    )
 
 
 def suppressed_addresses(

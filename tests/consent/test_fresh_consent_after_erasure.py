@@ -290,3 +290,36 @@ def test_only_consent_after_the_latest_erasure_of_the_address_counts(
     import_text(engine, tmp_path, "customers", "fa4.csv", f"{HEADER}\n{fa4}\n", second)
     assert grant(engine, "FA4", "email", second - timedelta(days=1)).suppressions_lifted == 0
     assert grant(engine, "FA4", "email", second + timedelta(hours=1)).suppressions_lifted == 1
+
+
+def test_a_bounce_or_complaint_after_the_erasure_keeps_her_address_hashed(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A complaint or bounce for an erased person's address often arrives days later
+    (feedback loops). It was written to the list in plain, with the provider's text
+    quoting the address: the erasure's promise (no live row holds her address) undone
+    by the next webhook. While no customer holds the address, the erasure's hashed entry
+    takes the report instead, and it stays even after a fresh sign-up's consent."""
+    import_text(engine, tmp_path, "customers", "customers.csv", CUSTOMERS_CSV)
+    with engine.begin() as connection:
+        erase_customer(connection, "FA1", ERASED_AT)
+        suppression.suppress(
+            connection,
+            [
+                ("email", EMAIL, "complaint", f"abuse report about {EMAIL}"),
+                ("sms", PHONE, "bounce", f"{PHONE} unreachable"),
+            ],
+            FRESH,
+        )
+    with engine.connect() as connection:
+        rows = connection.execute(select(SUPPRESSION.c.address, SUPPRESSION.c.detail)).all()
+        listed = suppression.suppressed_addresses(connection, [("email", EMAIL), ("sms", PHONE)])
+    text = " ".join(f"{row.address} {row.detail}" for row in rows).lower()
+    assert EMAIL.lower() not in text and PHONE not in text
+    assert listed == {("email", EMAIL), ("sms", PHONE)}
+    import_text(
+        engine, tmp_path, "customers", "new.csv", f"{HEADER}\n{NEW_SIGN_UP}\n", SIGNED_UP_AT
+    )
+    later = FRESH + timedelta(hours=1)
+    assert grant(engine, "FA2", "email", later).suppressions_lifted == 0
+    assert grant(engine, "FA2", "sms", later).suppressions_lifted == 0
