@@ -4,10 +4,18 @@ A GET never changes anything (mail scanners follow links); it shows a page with 
 button. A POST withdraws every marketing topic on the link's channel: when someone
 says "unsubscribe", that is the safe reading. The preference centre is one link away
 for anyone who wants to keep some topics. Repeating the POST is harmless.
+
+The withdrawal covers every customer (not erased) who has the link's address on that
+channel, not only the link's: a CRM holding one person twice mails one inbox under two
+ids, and whoever unsubscribes from that inbox wants none of it. A complaint and an SMS
+STOP act on the address the same way.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import Connection, select
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -18,6 +26,9 @@ from rapport.consent.store import (
     withdraw_channel,
 )
 from rapport.consent.tokens import Purpose, TokenClaims
+from rapport.engine.core.config import Settings
+from rapport.engine.core.models import CUSTOMER
+from rapport.engine.customers.lookup import customers_by_email
 from rapport.engine.web.context import client_ip, not_found, resolve, web_context
 
 WORDING = UNSUBSCRIBE_LINK_WORDING
@@ -25,6 +36,28 @@ WORDING = UNSUBSCRIBE_LINK_WORDING
 
 def _channel(claims: TokenClaims) -> str:
     return claims.channel or "email"
+
+
+def _same_address(
+    connection: Connection, settings: Settings, customer: Any, channel: str
+) -> list[tuple[str, str]]:
+    """(id, locale) of the other customers (not erased) holding the customer's address
+    of the channel's kind: the e-mail address as compared everywhere (case of the part
+    before @ ignored), the phone number exactly (stored E.164)."""
+    config = settings.channels.get(channel)
+    kind = (config.kind if config is not None else None) or channel
+    if kind == "email" and customer.email:
+        found = customers_by_email(connection, customer.email)
+        return [(f.id, f.locale) for f in found if f.id != customer.id]
+    if kind == "sms" and customer.phone:
+        rows = connection.execute(
+            select(CUSTOMER.c.id, CUSTOMER.c.locale)
+            .where(CUSTOMER.c.phone == customer.phone, CUSTOMER.c.erased_at.is_(None))
+            .where(CUSTOMER.c.id != customer.id)
+            .order_by(CUSTOMER.c.id)
+        )
+        return [(row.id, row.locale) for row in rows]
+    return []
 
 
 async def unsubscribe_page(request: Request) -> Response:
@@ -54,17 +87,21 @@ async def unsubscribe_post(request: Request) -> Response:
     web = web_context(request)
     form = await request.form()
     one_click = form.get("List-Unsubscribe") == "One-Click"
+    channel = _channel(claims)
     with web.engine.begin() as connection:
-        withdraw_channel(
-            connection,
-            customer.id,
-            _channel(claims),
-            source="one_click" if one_click else "unsubscribe_page",
-            now=web.now(),
-            locale=customer.locale,
-            ip=client_ip(request),
-            user_agent=request.headers.get("user-agent"),
-        )
+        holders = [(customer.id, customer.locale)]
+        holders += _same_address(connection, web.settings, customer, channel)
+        for customer_id, locale in holders:
+            withdraw_channel(
+                connection,
+                customer_id,
+                channel,
+                source="one_click" if one_click else "unsubscribe_page",
+                now=web.now(),
+                locale=locale,
+                ip=client_ip(request),
+                user_agent=request.headers.get("user-agent"),
+            )
     if one_click:
         # RFC 8058: the mail client shows nothing; a plain 200 with no redirect.
         return PlainTextResponse("unsubscribed\n")

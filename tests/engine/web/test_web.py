@@ -373,6 +373,34 @@ def test_a_confirm_link_used_after_a_withdrawal_says_nothing_was_confirmed(
     assert states(engine, "DOI2") == {("email", "offers"): "withdrawn"}
 
 
+def test_one_click_unsubscribe_stops_every_record_with_that_address(
+    engine: Engine, settings: Settings, server: BackgroundServer
+) -> None:
+    """A CRM that holds one person twice (a shop account and a newsletter sign-up)
+    mails one inbox under two ids. Unsubscribing from one message withdrew one id only,
+    and the other's messages kept arriving, the same day even; a complaint and an SMS
+    STOP already act on every customer with the address. So does the link now."""
+    add_customer(engine, "DUP1", email="dee.one@example.com")
+    add_customer(engine, "DUP2", email="Dee.One@example.com")
+    add_customer(engine, "OTHER", email="someone.else@example.com")
+    for customer_id in ("DUP1", "DUP2", "OTHER"):
+        give(engine, customer_id, ("email", "offers"), ("email", "birthday"), ("sms", "offers"))
+    path = local(link(settings, "unsubscribe", "DUP1"), server).removeprefix(server.url)
+    with httpx.Client(base_url=server.url) as client:
+        answer = client.post(path, data={"List-Unsubscribe": "One-Click"})
+    assert answer.status_code == 200
+    withdrawn = {("email", "offers"): "withdrawn", ("email", "birthday"): "withdrawn"}
+    assert (
+        states(engine, "DUP1")
+        == states(engine, "DUP2")
+        == {
+            **withdrawn,
+            ("sms", "offers"): "granted",
+        }
+    )
+    assert set(states(engine, "OTHER").values()) == {"granted"}
+
+
 def test_link_request_answers_the_same_for_known_and_unknown_addresses(
     engine: Engine, settings: Settings, server: BackgroundServer
 ) -> None:
