@@ -185,12 +185,21 @@ def sendable_email(value: str, field: str = "email", *, utf8_mailboxes: bool) ->
     return normalized
 
 
+def _is_format(char: str) -> bool:
+    return unicodedata.category(char) == _FORMAT
+
+
 def phone(value: str, field: str = "phone") -> str:
     """E.164 (``+989121234567``); separators and non-Latin digits are tolerated.
 
     Without the leading ``+`` a number's country is a guess, and a wrong guess
     texts a stranger, so national forms are refused rather than assumed.
     """
+    # Invisible format characters (a left-to-right mark Persian spreadsheets put before
+    # a number, a zero-width non-joiner from the text around it) are no part of it, and
+    # compatibility forms (a Chinese input method's full-width ＋ and digits) read as
+    # their plain ones: the number is still never guessed, only read.
+    value = "".join(c for c in unicodedata.normalize("NFKC", value) if not _is_format(c)).strip()
     if not value.startswith("+"):
         raise FieldInvalid(field, "must be in international E.164 form, starting with +")
     import phonenumbers

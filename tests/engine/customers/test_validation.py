@@ -81,6 +81,23 @@ def test_phone_is_returned_in_e164(raw: str, expected: str) -> None:
     assert v.phone(raw) == expected
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "\u200e+989121234567",  # a left-to-right mark, as Persian spreadsheets keep numbers
+        "\u202a+98 912 123 4567\u202c",  # a left-to-right embedding around it
+        "\u200f+\u06f9\u06f8\u06f9\u06f1\u06f2\u06f1\u06f2\u06f3\u06f4\u06f5\u06f6\u06f7",
+        "+98\u200c912 123 4567",  # a zero-width non-joiner from the text around it
+        "\uff0b\uff19\uff18\uff19\uff11\uff12\uff11\uff12\uff13\uff14\uff15\uff16\uff17",
+    ],
+)
+def test_a_phone_number_wrapped_in_invisible_marks_or_full_width_is_read(raw: str) -> None:
+    """The number is there, starting with a plus, but a direction mark before it (or a
+    Chinese input method's full-width plus) made it 'must be in international E.164
+    form, starting with +', which it visibly was; a trailing mark was already fine."""
+    assert v.phone(raw) == "+989121234567"
+
+
 @pytest.mark.parametrize("raw", ["09121234567", "00989121234567", "+1555", "+98abc", "+"])
 def test_phone_without_plus_or_invalid_is_rejected(raw: str) -> None:
     assert rejects(v.phone, raw).field == "phone"
