@@ -158,6 +158,22 @@ def decoded_lines(
             yield number, raw.decode("utf-8", errors="replace"), NOT_UTF8
 
 
+#: Separators spreadsheets use instead of commas, as the hint names them.
+_OTHER_SEPARATORS = {";": "';'", "\t": "a tab", "|": "'|'"}
+
+
+def _separator_hint(header: list[str]) -> str:
+    """Why the columns may be missing: a header read as one column that another
+    separator splits (a spreadsheet saving 'CSV' with semicolons, as many European
+    locales do, or tabs), or an empty string."""
+    if len(header) != 1:
+        return ""
+    for separator, named in _OTHER_SEPARATORS.items():
+        if separator in header[0]:
+            return f"; the values are separated by {named}, not commas: save it as CSV with commas"
+    return ""
+
+
 def csv_rows(
     handle: IO[bytes], file: str, columns: Sequence[Column], ignored: list[str]
 ) -> Iterator[Row]:
@@ -195,7 +211,7 @@ def csv_rows(
             f"missing required column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}"
             f" (required: {required})"
         )
-        raise ImportFileError([Problem(file, 1, message)])
+        raise ImportFileError([Problem(file, 1, message + _separator_hint(header))])
     ignored.extend(name for name in names if name and name not in known)
     wanted = [(index, name) for index, name in enumerate(names) if name in known]
 

@@ -59,6 +59,20 @@ def test_missing_header_column_names_file_and_column(engine: Engine, tmp_path: P
     assert count(engine, "customer") == 0
 
 
+@pytest.mark.parametrize(("separator", "named"), [(";", "';'"), ("\t", "a tab")])
+def test_a_header_split_by_another_separator_says_so(
+    engine: Engine, tmp_path: Path, separator: str, named: str
+) -> None:
+    """Spreadsheets in many European locales save 'CSV' with semicolons, and some tools
+    with tabs. The header then is one column, and 'missing required columns: id,
+    locale, timezone' named columns the operator could see in it."""
+    path = tmp_path / "c.csv"
+    path.write_text(separator.join(["id", "locale", "timezone"]) + "\n", encoding="utf-8")
+    with pytest.raises(ImportFileError) as caught:
+        run(engine, "customers", path)
+    assert f"values are separated by {named}, not commas" in str(caught.value)
+
+
 def test_several_missing_columns_are_all_named(engine: Engine, tmp_path: Path) -> None:
     path = write(tmp_path / "o.csv", ["id", "sku", "quantity"], [])
     with pytest.raises(ImportFileError, match="customer_id, amount, currency, ordered_at"):
