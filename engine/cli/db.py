@@ -27,10 +27,17 @@ def db() -> None:
 @db.command("upgrade")
 @config_option
 def db_upgrade(app: AppContext) -> None:
-    """Create or migrate the schema to the latest revision."""
+    """Create or migrate the schema to the latest revision (one upgrade at a time: one
+    already under way is waited for)."""
     from rapport.engine.core.db import current_revision, upgrade
 
-    upgrade(app.engine)
+    def waiting() -> None:
+        click.echo(
+            "another `rapport db upgrade` is migrating this database; waiting for it to finish",
+            err=True,
+        )
+
+    upgrade(app.engine, on_wait=waiting)
     click.echo(f"database schema at revision {current_revision(app.engine)}")
 
 

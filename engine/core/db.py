@@ -12,6 +12,7 @@ before it starts, and reads both revisions without it (:func:`current_revision`,
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ from sqlalchemy.exc import ArgumentError
 
 import rapport.migrations
 from rapport.engine.core.errors import ConfigError, MissingExtra, UsageError
+from rapport.engine.core.migrationlock import migration_lock
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -128,11 +130,16 @@ def _alembic_config(engine: Engine) -> AlembicConfig:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Create or migrate the schema to ``revision``."""
+def upgrade(
+    engine: Engine, revision: str = "head", on_wait: Callable[[], None] | None = None
+) -> None:
+    """Create or migrate the schema to ``revision``, one upgrade at a time: another
+    that is under way is waited for (``on_wait`` is called first; see
+    :mod:`rapport.engine.core.migrationlock`)."""
     from alembic import command
 
-    command.upgrade(_alembic_config(engine), revision)
+    with migration_lock(engine, on_wait):
+        command.upgrade(_alembic_config(engine), revision)
 
 
 def current_revision(engine: Engine) -> str | None:
