@@ -222,3 +222,16 @@ def test_the_installed_command_reports_its_version(installed: Installed, tmp_pat
     result = installed.run("rapport", "--version", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"rapport, version {PYPROJECT['project']['version']}"
+
+
+def test_time_zones_resolve_on_a_host_without_a_time_zone_database(tmp_path: Path) -> None:
+    """zoneinfo reads the system's files first and the tzdata package where there are
+    none (a slim container): PYTHONTZPATH pointing at an empty folder is such a host."""
+    env = {**os.environ, "PYTHONTZPATH": str(tmp_path)}
+    found = subprocess.run(
+        [sys.executable, "-c", "from zoneinfo import ZoneInfo; print(ZoneInfo('Asia/Tehran'))"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert (found.returncode, found.stdout.strip()) == (0, "Asia/Tehran"), found.stderr
