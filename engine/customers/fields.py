@@ -57,7 +57,7 @@ _QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'" + r'|"(?:[^"\\]|\\.)*"', re.DOTALL)
 # dates and the basic form, which spreadsheets never produce on purpose.
 _ISO_DATETIME = re.compile(
     r"\d{4}-\d{2}-\d{2}"
-    r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,6})?)?(?:Z|z|[+-]\d{2}(?::?\d{2})?)?)?"
+    r"(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:Z|z|[+-]\d{2}(?::?\d{2})?)?)?"
 )
 _INTEGER = re.compile(r"[+]?\d+")
 # Cc covers NUL, CR, LF and the other C0/C1 controls; Zl/Zp are Unicode's own line
@@ -320,7 +320,9 @@ def iso_datetime(value: str, field: str = "datetime") -> datetime:
     if not _ISO_DATETIME.fullmatch(value):
         raise FieldInvalid(field, "not an ISO 8601 date-time (e.g. 2024-03-20T09:30:00Z)")
     try:
-        parsed = datetime.fromisoformat(value.replace(",", "."))
+        # Python reads t and z only in upper case (RFC 3339 allows both), and keeps
+        # the microseconds of up to nine decimals (Java's Instant, Go's RFC3339Nano).
+        parsed = datetime.fromisoformat(value.replace(",", ".").upper())
     except ValueError:
         raise FieldInvalid(field, "not a real date-time") from None
     try:

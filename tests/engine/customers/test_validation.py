@@ -196,6 +196,22 @@ def test_iso_datetime_is_aware_utc(raw: str, expected: datetime) -> None:
     assert parsed.utcoffset() == timedelta(0)
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "2024-03-20T09:30:00.123456789Z",  # nanoseconds: Java's Instant, Go's RFC3339Nano
+        "2024-03-20T09:30:00.1234567+00:00",  # .NET's seven digits
+        "2024-03-20t09:30:00.123456z",  # RFC 3339 allows lower-case t and z
+    ],
+)
+def test_a_date_time_with_more_than_six_decimals_or_lower_case_t_is_read(raw: str) -> None:
+    """A JVM or Go system writes its instants with nanoseconds, and every such row was
+    refused as 'not an ISO 8601 date-time'. Digits past the microsecond are dropped
+    (no database keeps them)."""
+    expected = datetime(2024, 3, 20, 9, 30, 0, 123456, tzinfo=UTC)
+    assert v.iso_datetime(raw, "captured_at") == expected
+
+
 @pytest.mark.parametrize("raw", ["2024-W12", "20240320T0930", "yesterday", "2024-02-30T00:00"])
 def test_bad_iso_datetime_is_rejected(raw: str) -> None:
     rejects(v.iso_datetime, raw, "ordered_at")
