@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 
 @click.command("import")
 @click.argument("kind", type=click.Choice(["customers", "orders", "consent"]))
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+# Not dir_okay=False: click would refuse a directory as a usage error (exit 2, no
+# --json document); the importer names it as a file it cannot read (exit 1).
+@click.argument("file", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON document.")
 @config_option
 def import_command(app: AppContext, kind: Kind, file: Path, as_json: bool) -> None:

@@ -8,6 +8,7 @@ log level and ``run --once`` print no traceback.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -241,3 +242,20 @@ def test_a_day_outside_the_years_the_pages_accept_is_a_usage_error(
     result = run_rapport(*command, day, cwd=workdir)
     assert result.returncode == 2, result.stderr
     assert f"'{option}': '{day}': must lie in the years 2000 to 2100" in result.stderr
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_importing_a_directory_is_invalid_input_naming_it(workdir: Path, as_json: bool) -> None:
+    """docs/import.md: a file that cannot be read, a directory among them, is exit 1 and
+    with --json still the document. Click refused the directory first, as a usage error
+    (exit 2, no document), before the importer's own message could say what it is."""
+    (workdir / "customers.csv").mkdir()
+    flags = ["--json"] if as_json else []
+    result = run_rapport("import", "customers", "customers.csv", *flags, cwd=workdir)
+    assert result.returncode == 1, result.stderr
+    if as_json:
+        document = json.loads(result.stdout)
+        assert document["ok"] is False
+        assert document["problems"][0]["message"] == "is a directory, not a file"
+    else:
+        assert result.stderr.strip() == "customers.csv: is a directory, not a file"
