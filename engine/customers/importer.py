@@ -445,8 +445,13 @@ def import_file(
         total = path.stat().st_size
         reported = -1
 
+        # A pipe (an export streamed from another program) has no position to show.
+        seekable = handle.seekable()
+
         def tick() -> None:
             nonlocal reported
+            if not seekable:
+                return
             position = handle.tell()
             if progress is not None and position != reported:
                 progress(position, total)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import threading
 import tracemalloc
 from pathlib import Path
 from typing import Any
@@ -263,6 +265,22 @@ def test_a_one_line_json_array_is_read_in_bounded_memory(
         tracemalloc.stop()
     assert [(p.line, p.field) for p in row.problems] == [(1, None)]
     assert peak < 4 * rows.MAX_LINE_BYTES
+
+
+def test_a_named_pipe_is_read_like_a_file(engine: Engine, tmp_path: Path) -> None:
+    """A pipe named customers.csv (an export streamed straight from another program)
+    cannot tell its position: the progress counter's tell() failed the whole import
+    with 'error: Illegal seek', exit 3."""
+    path = tmp_path / "c.csv"
+    os.mkfifo(path)
+    text = "id,locale,timezone\nc-1,fa_IR,Asia/Tehran\n"
+    writer = threading.Thread(target=path.write_text, args=(text,), kwargs={"encoding": "utf-8"})
+    writer.start()
+    try:
+        report = run(engine, "customers", path)
+    finally:
+        writer.join(timeout=10)
+    assert (report.rows_read, report.accepted, report.problems) == (1, 1, [])
 
 
 def test_problem_list_is_capped_but_counted(engine: Engine, tmp_path: Path) -> None:
