@@ -27,11 +27,19 @@ class _Entry:
 
 
 class CampaignStore:
+    """``check``: further problems of a campaign that loaded (the daemon passes the
+    offer keys no template reads, :func:`rapport.engine.campaigns.validate.offer_problems`);
+    a campaign with any is treated as an invalid file."""
+
     def __init__(
-        self, settings: Settings, on_problems: Callable[[list[Problem]], None] | None = None
+        self,
+        settings: Settings,
+        on_problems: Callable[[list[Problem]], None] | None = None,
+        check: Callable[[Campaign], list[Problem]] | None = None,
     ) -> None:
         self.settings = settings
         self.on_problems = on_problems or _log_problems
+        self.check = check
         self._entries: dict[Path, _Entry] = {}
         self._valid: dict[Path, Campaign] = {}
 
@@ -62,6 +70,8 @@ class CampaignStore:
     def _load(self, path: Path, stamp: tuple[int, int]) -> _Entry:
         try:
             campaign = load_campaign(path, self.settings, _display(path))
+            if self.check is not None and (problems := self.check(campaign)):
+                raise CampaignError(problems)
         except CampaignError as exc:
             kept = "keeping its last valid version" if path in self._valid else "not loaded"
             log.warning(

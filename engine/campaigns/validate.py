@@ -150,7 +150,7 @@ def check_campaigns(settings: Settings, renderer: Renderer | None = None) -> Val
     renderer = renderer or Renderer.from_settings(settings)
     for campaign in campaigns:
         kinds = template_kinds(campaign, settings)
-        found.problems.extend(unread_offer_keys(campaign, settings, renderer, kinds))
+        found.problems.extend(offer_problems(campaign, settings, renderer))
         samples = _Samples(campaign, settings, covering_traits(campaign, settings))
         for kind in kinds:
             for template_set in campaign.template_sets():
@@ -185,6 +185,12 @@ def validate_campaigns(settings: Settings, renderer: Renderer | None = None) -> 
 def _sorted(problems: list[Problem]) -> list[Problem]:
     unique = dict.fromkeys(problems)
     return sorted(unique, key=lambda p: (p.file, p.line or 0, p.field or "", p.message))
+
+
+def offer_problems(campaign: Campaign, settings: Settings, renderer: Renderer) -> list[Problem]:
+    """Offer keys no template of the campaign reads (:mod:`.offer_keys`): checked here
+    and by planning, so a misspelt key is refused even where nobody ran validation."""
+    return unread_offer_keys(campaign, settings, renderer, template_kinds(campaign, settings))
 
 
 def template_kinds(campaign: Campaign, settings: Settings) -> list[ChannelKind]:

@@ -61,7 +61,14 @@ def _plan(
     from rapport.engine.runtime import services
 
     settings = app.settings
+    renderer = services.renderer(settings)
     loaded = campaigns if campaigns is not None else require_campaigns(settings)
+    if campaigns is None:  # as validation would: a misspelt offer key is never sent
+        from rapport.engine.campaigns.validate import offer_problems
+        from rapport.engine.core.errors import CampaignError
+
+        if problems := [p for c in loaded for p in offer_problems(c, settings, renderer)]:
+            raise CampaignError(problems)
     on_planned: PlannedCallback | None = None
     if as_json:
 
@@ -89,7 +96,7 @@ def _plan(
         loaded,
         day,
         now or planning_now(day, hypothetical=dry_run),
-        renderer=services.renderer(settings),
+        renderer=renderer,
         signer=services.signer(settings),
         dry_run=dry_run,
         on_planned=on_planned,

@@ -11,12 +11,11 @@ rebuild of the co-purchase index behind recommendations and retention
 instance at a time and missed runs coalesce, so a slow tick never piles up behind
 itself.
 
-A daemon built with ``plan=False`` (``rapport dispatch``) only dispatches: it never
-schedules the planning tick nor takes the planning lock.
+A daemon built with ``plan=False`` (``rapport dispatch``) only dispatches. Campaign
+files are checked as validation checks their offer keys before they are used.
 
-A ``web.base_url`` that is not HTTPS (every link in messages would be plain HTTP) is
-logged as a warning when a daemon is built, and refused with ``production: true``
-(:mod:`rapport.engine.core.baseurl`).
+A ``web.base_url`` that is not HTTPS is logged as a warning when a daemon is built,
+and refused with ``production: true`` (:mod:`rapport.engine.core.baseurl`).
 
 SIGTERM or SIGINT stops it (:meth:`Daemon.stop`): nothing new is claimed, claimed
 messages not yet handed to a provider are released, sends in flight may finish
@@ -49,6 +48,7 @@ from apscheduler.schedulers.base import SchedulerNotRunningError
 from sqlalchemy import Engine
 
 from rapport.engine.campaigns.store import CampaignStore
+from rapport.engine.campaigns.validate import offer_problems
 from rapport.engine.core.baseurl import check_base_url
 from rapport.engine.core.config import Settings
 from rapport.engine.core.secretcheck import check_secrets
@@ -119,8 +119,7 @@ class Daemon:
         on_problems: Callable[[list[Any]], None] | None = None,
         plan: bool = True,
     ) -> None:
-        # A web.base_url that is not HTTPS, or a short secret: a warning, refused with
-        # production: true.
+        # A web.base_url not HTTPS, or a short secret: warned of; production: true refuses.
         check_base_url(settings)
         check_secrets(settings)
         #: False: dispatch only (``rapport dispatch``): no planning tick, no planning lock.
@@ -131,9 +130,13 @@ class Daemon:
         self.lock = lock or planning_lock(engine)
         self.on_plan = on_plan
         self.on_dispatch = on_dispatch
-        self.campaigns = CampaignStore(settings, on_problems=on_problems)
         self.signer = services.signer(settings)
         self.renderer = services.renderer(settings)
+        self.campaigns = CampaignStore(
+            settings,
+            on_problems=on_problems,
+            check=lambda campaign: offer_problems(campaign, settings, self.renderer),
+        )
         self.dispatcher = Dispatcher(
             engine, settings, services.lanes(settings), self.signer, clock=clock
         )

@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from factories import make_settings, run_rapport
+from sqlalchemy import Engine
+
 from rapport.engine.campaigns.store import CampaignStore
 from rapport.engine.core.config import Settings
 from rapport.engine.core.errors import Problem
+from rapport.engine.runtime.daemon import Daemon
 
 GOOD = "name: {name}\ntrigger: {{type: birthday}}\ntopic: birthday\nchannels: [email]\n"
 
@@ -62,3 +66,57 @@ def test_a_deleted_file_ends_its_campaign(tmp_path: Path) -> None:
     assert store.current()
     path.unlink()
     assert store.current() == []
+
+
+TYPO = GOOD + "offer:\n  discount_precent: 20\n"
+TEMPLATE = (
+    "{% if offer.discount_percent is defined %}{{ offer.discount_percent }} % off{% endif %}\n"
+)
+
+
+def with_templates(tmp_path: Path) -> None:
+    folder = tmp_path / "templates" / "hello" / "en"
+    folder.mkdir(parents=True)
+    (folder / "email_subject.txt").write_text("Hello\n", encoding="utf-8")
+    (folder / "email.txt").write_text(TEMPLATE, encoding="utf-8")
+
+
+def test_a_misspelt_offer_key_keeps_the_last_valid_version_in_the_daemon(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """``campaigns validate`` refuses an offer key no template reads; the daemon loaded
+    it and sent every message without its discount. Its store now checks the same."""
+    with_templates(tmp_path)
+    (tmp_path / "campaigns").mkdir()
+    reported: list[Problem] = []
+    daemon = Daemon(
+        make_settings(base_dir=tmp_path), engine, plan=False, on_problems=reported.extend
+    )
+    try:
+        path = tmp_path / "campaigns" / "hello.yaml"
+        write(path, GOOD.format(name="First") + "offer:\n  discount_percent: 10\n", 1)
+        assert [c.name for c in daemon.campaigns.current()] == ["First"]
+        write(path, TYPO.format(name="Typo"), 2)
+        assert [c.name for c in daemon.campaigns.current()] == ["First"]
+        assert [(p.line, p.field) for p in reported] == [(6, "offer.discount_precent")]
+        assert "did you mean 'discount_percent'" in reported[0].message
+    finally:
+        daemon.stop(grace=1)
+
+
+def test_rapport_plan_refuses_a_misspelt_offer_key_as_validate_does(
+    migrated_url: str, tmp_path: Path
+) -> None:
+    with_templates(tmp_path)
+    (tmp_path / "campaigns").mkdir(exist_ok=True)
+    write(tmp_path / "campaigns" / "hello.yaml", TYPO.format(name="Typo"), 1)
+    (tmp_path / "config.yaml").write_text(
+        f"database: {{url: '{migrated_url}'}}\nsecret_key: {'k' * 40}\n", encoding="utf-8"
+    )
+
+    planned = run_rapport("plan", "--date", "2026-12-01", cwd=tmp_path)
+
+    assert planned.returncode == 1
+    assert (
+        "campaigns/hello.yaml:6: offer.discount_precent: no template of 'hello'" in planned.stderr
+    )
