@@ -39,7 +39,7 @@ from functools import partial
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from sqlalchemy import Connection, Engine, Table, or_, select
+from sqlalchemy import Connection, Engine, Table, and_, or_, select
 
 from rapport.consent.erased_addresses import lift_for_fresh_consent
 from rapport.consent.privacy import ADDRESS_COLUMNS, ERASED_REASON, address_hash
@@ -324,12 +324,15 @@ def _upsert(
         statement = upsert_insert(connection, table)
         if updated_columns:
             names = sorted(updated_columns)
+            differs = or_(
+                *(table.c[name].is_distinct_from(statement.excluded[name]) for name in names)
+            )
             statement = statement.on_conflict_do_update(
                 index_elements=[table.c.id],
                 set_={name: statement.excluded[name] for name in names},
-                where=or_(
-                    *(table.c[name].is_distinct_from(statement.excluded[name]) for name in names)
-                ),
+                # Never an erased customer, even one erased after skip_erased looked
+                # (a commit between the two statements, under READ COMMITTED).
+                where=and_(differs, table.c.erased_at.is_(None)) if table is CUSTOMER else differs,
             )
         else:
             statement = statement.on_conflict_do_nothing(index_elements=[table.c.id])

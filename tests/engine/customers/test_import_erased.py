@@ -19,6 +19,7 @@ from sqlalchemy import Engine, select
 from rapport.consent.privacy import erase_customer
 from rapport.engine.core.db import make_engine
 from rapport.engine.core.models import CONSENT_EVENT, CONSENT_STATE, CUSTOMER, ORDERS
+from rapport.engine.customers import importer
 from tests.engine.customers.conftest import (
     CUSTOMER_COLUMNS,
     FORMATS,
@@ -106,6 +107,32 @@ def test_reimporting_an_erased_customer_skips_the_row_and_refills_nothing(
         None,
         None,
     )
+
+
+def test_an_erasure_committed_while_a_batch_is_written_is_not_refilled(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch checks for erased customers, then upserts. An erasure committing in
+    between (a nightly CRM sync running while the operator erases) was overwritten on
+    PostgreSQL: the upsert's DO UPDATE found the erased row and wrote her name and
+    addresses back into it. An erased row is now never updated, whenever it was erased.
+    (On SQLite the batch's read and write are serialised by the database lock.)"""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("READ COMMITTED lets a commit land between two statements on PostgreSQL")
+    path = write(tmp_path / "c.csv", CUSTOMER_COLUMNS, [SARA])
+    assert run(engine, "customers", path).inserted == 1
+    original = importer.skip_erased
+
+    def erase_meanwhile(*args: Any, **kwargs: Any) -> None:
+        original(*args, **kwargs)
+        with engine.begin() as connection:
+            erase_customer(connection, SARA["id"], ERASED_AT)
+
+    monkeypatch.setattr(importer, "skip_erased", erase_meanwhile)
+    changed = write(tmp_path / "again.csv", CUSTOMER_COLUMNS, [{**SARA, "first_name": "x"}])
+    run(engine, "customers", changed, clock=lambda: LATER)
+    (stored,) = snapshot(engine, SARA["id"])["customer"]
+    assert (stored.first_name, stored.email, stored.phone) == ("", None, None)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
