@@ -33,7 +33,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Literal
 
-from babel import Locale
+from babel import Locale, localedata
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
 
@@ -83,6 +83,7 @@ class LocaleFormats:
         self._calendar = "persian" if locale.language == "fa" else "gregorian"
         self._patterns: dict[tuple[str, str | None], babel_numbers.NumberPattern] = {}
         self._memo: dict[tuple[Any, ...], str] = {}
+        self._day_words: dict[int, str] | None = None
 
     #: Jinja filter name -> method.
     FILTERS: Mapping[str, str] = {
@@ -224,7 +225,10 @@ class LocaleFormats:
 
         ``base`` is required for a date: a template must say "ago from when" (the
         occasion's date, say), because a render has no clock of its own and the same
-        message must read the same whenever it is rendered. Dates are compared by day.
+        message must read the same whenever it is rendered. Dates are compared by day,
+        and the days next to ``base`` have the words the language has for them (CLDR's
+        "today", "yesterday", "tomorrow"; "پریروز" and "前天" two days away): Babel's
+        durations alone wrote "in 0 days" for the same day and "1 day ago" for yesterday.
         """
         moment = _require(value, "relative", _MOMENTS, "a date, datetime or timedelta")
         if isinstance(moment, timedelta):
@@ -237,7 +241,19 @@ class LocaleFormats:
             else:
                 delta = _day_of(moment) - _day_of(base)
                 unit = granularity or "day"
+                if granularity is None and (word := self._day_word(delta.days)):
+                    return word
         return self.format_timedelta(delta, unit, add_direction=True)
+
+    def _day_word(self, days: int) -> str | None:
+        """The language's own word for the day ``days`` away, where CLDR has one."""
+        if self._day_words is None:
+            try:
+                fields = localedata.load(str(self.locale))["date_fields"]["day"]["relative"]
+                self._day_words = {int(k): str(v) for k, v in fields.items()}
+            except (KeyError, OSError, ValueError):
+                self._day_words = {}
+        return self._day_words.get(days)
 
     def _calendar_for(self, calendar: str | None) -> str:
         if calendar is None:

@@ -327,6 +327,31 @@ def test_relative_times_are_localized(
     assert renderer.render("promo", "sms", folder, context).text == f"{ago} / {ahead} / {span}"
 
 
+@pytest.mark.parametrize(
+    ("folder", "words"),
+    [
+        ("en", "2 days ago / yesterday / today / tomorrow / in 2 days"),
+        ("fa", "پریروز / دیروز / امروز / فردا / پس\u200cفردا"),
+        ("zh", "前天 / 昨天 / 今天 / 明天 / 后天"),
+    ],
+)
+def test_the_days_next_to_the_date_have_their_own_words(
+    tmp_path: Path, folder: str, words: str
+) -> None:
+    """An order placed on the occasion's day read "in 0 days" ("۰ روز دیگر"): a
+    duration, where a reader says "today" ("امروز", "今天")."""
+    root = tmp_path / "templates" / "promo" / folder
+    root.mkdir(parents=True)
+    (root / "sms.txt").write_text(
+        " / ".join(f"{{{{ occasion.days[{i}] | relative(occasion.date) }}}}" for i in range(5)),
+        encoding="utf-8",
+    )
+    renderer = Renderer(tmp_path / "templates", folder)
+    days = [BIRTHDAY + timedelta(days=n) for n in range(-2, 3)]
+    context = {"occasion": {"date": BIRTHDAY, "days": days}}
+    assert renderer.render("promo", "sms", folder, context).text == words
+
+
 def test_relative_needs_a_date_to_compare_with(tmp_path: Path) -> None:
     root = tmp_path / "templates" / "promo" / "en"
     root.mkdir(parents=True)
