@@ -76,6 +76,8 @@ class Found:
     first_name: str
     locale: str
     last_name: str = ""
+    #: The address as stored (dispatch compares exact strings).
+    email: str = ""
 
 
 def customers_by_email(connection: Connection, typed: str) -> list[Found]:
@@ -104,7 +106,7 @@ def customers_by_email(connection: Connection, typed: str) -> list[Found]:
         .order_by(CUSTOMER.c.id)
     )
     return [
-        Found(row.id, row.first_name, row.locale, row.last_name)
+        Found(row.id, row.first_name, row.locale, row.last_name, row.email)
         for row in rows
         if _same(row.email, wanted)
     ]

@@ -44,7 +44,7 @@ from starlette.routing import Route
 from rapport.consent.store import withdraw_channels
 from rapport.engine.core.config import Settings
 from rapport.engine.core.models import CUSTOMER
-from rapport.engine.customers import fields
+from rapport.engine.customers import fields, lookup
 from rapport.engine.delivery import receipts, suppression
 from rapport.engine.web.context import WebContext, web_context
 from rapport.engine.web.webhook_auth import (
@@ -204,6 +204,7 @@ def customers_by_email(
 ) -> dict[str, list[Recipient]]:
     """Customers (not erased) by case-folded address: providers may change the case
     of the local part, and a complaint must still reach the customer."""
+    addresses = list(addresses)
     wanted = sorted({address.lower() for address in addresses})
     found: dict[str, list[Recipient]] = {}
     for start in range(0, len(wanted), _IN_CHUNK):
@@ -215,6 +216,15 @@ def customers_by_email(
         )
         for row in rows:
             found.setdefault(row.email.lower(), []).append(Recipient(row.id, row.locale, row.email))
+    # SQL's lower() folds ASCII only on SQLite (on PostgreSQL, as the database's locale
+    # says): 'Ünsal@' stored is not found by 'ünsal@' above. An address with another
+    # letter is looked up as the link request does, deciding the match in Python.
+    for address in sorted({a for a in addresses if not a.isascii()}):
+        known = {r.id for r in found.get(address.lower(), [])}
+        for match in lookup.customers_by_email(connection, address):
+            if match.id not in known:
+                recipient = Recipient(match.id, match.locale, match.email)
+                found.setdefault(address.lower(), []).append(recipient)
     return found
 
 

@@ -102,6 +102,26 @@ def test_complaint_suppresses_and_withdraws_every_email_topic(
     assert {r.captured_at for r in withdrawals} == {datetime(2025, 5, 31, 8, 0, tzinfo=UTC)}
 
 
+def test_a_complaint_reaches_a_customer_whose_address_has_an_upper_case_non_ascii_letter(
+    engine: Engine, client: TestClient
+) -> None:
+    """Addresses are matched ignoring case, but the query folded case with SQL's
+    lower(), which on SQLite (and PostgreSQL in the C locale) folds ASCII only: a
+    complaint for 'ünsal@example.de' missed the customer stored as 'Ünsal@example.de',
+    whose consent stayed and whose stored spelling was not suppressed, so e-mail kept
+    going to the person who complained."""
+    add_customer(engine, "c1", email="Ünsal@example.de", locale="de")
+    record(engine, "c1", "email", ["offers"])
+    response = events(client, {"type": "complaint", "email": "ünsal@example.de"})
+    assert response.json()["suppressed"] == 1
+    assert suppressions(engine) == {
+        "ünsal@example.de": "complaint",
+        "Ünsal@example.de": "complaint",
+    }
+    with engine.connect() as connection:
+        assert granted_pairs(connection, ["c1"]).get("c1", set()) == set()
+
+
 @pytest.mark.parametrize(
     ("bad", "message"),
     [
