@@ -133,7 +133,9 @@ def physical_lines(handle: IO[bytes], *, universal: bool = False) -> Iterator[by
                 yield None if dropping or len(buffer) > MAX_LINE_BYTES else buffer
             return
         if len(buffer) > MAX_LINE_BYTES:
-            buffer, dropping = b"", True
+            # A CR kept back (it may start a CRLF) ends this line either way: keep it,
+            # so the next block ends the dropped line there and not at the next one.
+            buffer, dropping = (b"\r" if buffer.endswith(b"\r") else b""), True
 
 
 #: Why a line is a bad row by itself, before its content is read.

@@ -14,6 +14,7 @@ tests/conftest.py). Row numbers are physical line numbers: in CSV the header is 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import threading
@@ -240,6 +241,19 @@ def test_a_line_over_the_limit_is_one_bad_row_and_the_rest_imports(
     assert [(p.line, p.field) for p in report.problems] == [(first + 1, None)]
     assert "longer than 4096 bytes" in report.problems[0].message
     assert set(customers(engine)) == {"c-fa-1", "c-zh-1"}
+
+
+def test_a_dropped_line_ending_in_cr_at_a_block_end_keeps_the_next_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The too-long line's CR came last in a block, held back as the possible start of
+    a CRLF when the line was dropped: the next line was dropped with it. Lines are
+    compared with Python's universal newlines, block and line limit made tiny."""
+    monkeypatch.setattr(rows, "_BLOCK_BYTES", 4)
+    monkeypatch.setattr(rows, "MAX_LINE_BYTES", 10)
+    data = b"abxxxxxxx\xc3\xa9\rxxxxxxx\r\n\r\naaa"
+    lines = list(rows.physical_lines(io.BytesIO(data), universal=True))
+    assert lines == [None, b"xxxxxxx\r\n", b"\r\n", b"aaa"]
 
 
 def test_a_one_line_json_array_is_read_in_bounded_memory(
