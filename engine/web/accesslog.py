@@ -5,16 +5,19 @@ path and query string, which carry signed tokens (``/unsubscribe/<token>``,
 ``/admin/report?token=...``). This middleware logs one line per request on the
 ``rapport.web.access`` logger instead: the method, the matched route's template
 (``/unsubscribe/{token}``: the token itself never reaches the line; for a path that
-matched no route, or was refused before routing, only its first segment:
-``/unsubscribe/...``), the status and the time taken. Never the query string, never the
-client's address. The line goes through the root handler's redaction filter like every
-other.
+matched no route, or was refused before routing, only its first segment, and only when
+some route of the app starts with it: ``/unsubscribe/...``, else ``/...``), the status
+and the time taken. Never the query string, never the client's address. The line goes
+through the root handler's redaction filter like every other.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+import weakref
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -22,19 +25,42 @@ from rapport.engine.core.logs import redact
 
 log = logging.getLogger("rapport.web.access")
 
-#: Characters kept of the first segment of a path that matched no route.
-MAX_SEGMENT_CHARS = 40
+#: The literal first segments of each app's routes (``unsubscribe``, ``api``...).
+_KNOWN: weakref.WeakKeyDictionary[Any, frozenset[str]] = weakref.WeakKeyDictionary()
+
+
+def _first_segments(app: Any) -> frozenset[str]:
+    """The first segments the routes of ``app`` start with, those that are not a
+    parameter: the only words of a path that matched no route the log may show."""
+    try:
+        return _KNOWN[app]
+    except (KeyError, TypeError):
+        pass
+    segments = frozenset(
+        first
+        for route in getattr(app, "routes", ())
+        if isinstance(path := getattr(route, "path", None), str)
+        and (first := path.lstrip("/").partition("/")[0])
+        and "{" not in first
+    )
+    with contextlib.suppress(TypeError):
+        _KNOWN[app] = segments
+    return segments
 
 
 def route_of(scope: Scope) -> str:
-    """The route template the request matched, or the first segment of its path."""
+    """The route template the request matched, or, for a path that matched none, its
+    first segment when a route of the app starts with it, else ``/...``: an unknown
+    segment is whatever the client sent (an API token, a link's token without its
+    prefix, a name), and no part of it may reach the log."""
     route = scope.get("route")
     template = getattr(route, "path", None)
     if isinstance(template, str):
         return template
     first, slash, _ = str(scope.get("path", "")).lstrip("/").partition("/")
-    shown = "/" + first[:MAX_SEGMENT_CHARS] + ("..." if len(first) > MAX_SEGMENT_CHARS else "")
-    return redact(shown + ("/..." if slash else ""))
+    if first not in _first_segments(scope.get("app")):
+        return "/..."
+    return redact("/" + first + ("/..." if slash else ""))
 
 
 class AccessLog:

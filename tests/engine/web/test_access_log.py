@@ -134,7 +134,7 @@ def test_rapport_serve_logs_json_without_tokens_and_keeps_metrics_apart(
     assert "POST /unsubscribe/[token] 404" in access
     assert "GET /admin/report 200" in access  # the admin's token was right
     assert not any("?" in line for line in access)  # no query string at all
-    assert "GET /nowhere/... 404" in access  # a path no route matched: its first segment
+    assert "GET /... 404" in access  # a path no route matched: no part of it
 
 
 @pytest.fixture
@@ -178,3 +178,32 @@ def test_the_in_process_server_logs_routes_and_statuses_not_tokens(
     assert "GET /preferences/[token] 404" in messages
     assert "POST /unsubscribe/[token] 413" in messages  # refused before routing
     assert "GET /confirm/[token] 404" in messages  # /confirm/{PLAIN}/extra matched no route
+
+
+def test_a_path_no_route_matched_logs_no_part_of_an_unknown_first_segment(
+    engine: Engine, captured_logs: io.StringIO
+) -> None:
+    """A request for ``/<something>`` that matched no route showed the first 40
+    characters of that segment: most of an API token (``/rpt_...``), the customer part
+    of a signed link whose prefix was lost (``/WyJD...``), a name. Only a first segment
+    some route of the app starts with is shown; any other is ``/...``."""
+    settings = Settings(base_dir=REPO, secret_key=SECRET)
+    settings = settings.model_copy(
+        update={"web": settings.web.model_copy(update={"access_log": True})}
+    )
+    api_token = "rpt_" + "Q" * 43
+    link = signed(Purpose.PREFERENCES)
+    server = BackgroundServer(create_app(settings, engine), web=settings.web).start()
+    try:
+        with httpx.Client(base_url=server.url) as client:
+            for path in (f"/{api_token}", f"/{link}", "/Zhang Wei", "/unsubscribe"):
+                assert client.get(path).status_code == 404
+            client.get(f"/api/v1/{api_token}")
+    finally:
+        server.stop()
+    messages = [json.loads(line)["message"] for line in captured_logs.getvalue().splitlines()]
+    for secret in ("rpt_QQQQ", link[:12], "Zhang"):
+        assert not any(secret in message for message in messages), secret
+    assert messages.count("GET /... 404") == 3
+    assert "GET /unsubscribe 404" in messages  # a route's own first segment is shown
+    assert "GET /api/... 404" in messages
