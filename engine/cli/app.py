@@ -113,7 +113,7 @@ class AppContext:
 
         try:
             url = make_url(normalise_url(self.settings.database_url))
-        except ArgumentError:  # self.engine says what is wrong with it
+        except (ArgumentError, ValueError):  # self.engine says what is wrong with it
             return None
         if url.get_backend_name() != "sqlite" or in_memory(url) or url.database is None:
             return None

@@ -66,3 +66,17 @@ def test_a_postgresql_url_naming_another_driver_is_a_usage_error_naming_psycopg_
 def test_a_sqlite_url_naming_another_driver_is_refused_alike(tmp_path: Path) -> None:
     with pytest.raises(UnsupportedDriver, match="SQLite as sqlite:///PATH"):
         make_engine(f"sqlite+pysqlcipher:///{tmp_path / 'rapport.db'}")
+
+
+@pytest.mark.parametrize("port", ["notaport", "54 32"])
+def test_a_database_url_whose_port_is_not_a_number_is_a_configuration_error(
+    tmp_path: Path, port: str
+) -> None:
+    """SQLAlchemy's URL parser raises ValueError on such a port, which reached the
+    command as 'unexpected error in dispatch: ValueError: invalid literal for int()',
+    exit 3, instead of the URL's own message, exit 1."""
+    url = f"postgresql://rapport:s3cret-pw@127.0.0.1:{port}/rapport"
+    ran = run_rapport("dispatch", "--once", cwd=tmp_path, env={"RAPPORT_DATABASE_URL": url})
+    assert ran.returncode == 1, ran.stderr
+    assert "RAPPORT_DATABASE_URL): not a usable database URL" in ran.stderr
+    assert "s3cret-pw" not in ran.stderr and "unexpected error" not in ran.stderr
