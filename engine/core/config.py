@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from rapport.engine.core.configcheck import SMS_LEGAL_WINDOW, adapter_problems, check_keys, env_urls
-from rapport.engine.core.configtexts import FromAddress, LinkBase, SenderText
+from rapport.engine.core.configtexts import DatabaseURL, FromAddress, LinkBase, SenderText
 from rapport.engine.core.errors import ConfigError, Problem
 from rapport.engine.core.i18n import known_locale
 from rapport.engine.core.keywords import SMSKeywords
@@ -60,7 +60,7 @@ LocalTime = Annotated[time, BeforeValidator(_local_time)]
 
 
 class DatabaseConfig(Strict):
-    url: str = "sqlite:///var/rapport.db"
+    url: DatabaseURL = "sqlite:///var/rapport.db"
 
 
 class LocaleConfig(Strict):
@@ -451,7 +451,8 @@ def _channels(parsed: Settings | None, data: object) -> dict[str, ChannelConfig]
 def _apply_environment(settings: Settings, environ: dict[str, str]) -> Settings:
     updates: dict[str, Any] = {}
     if url := environ.get("RAPPORT_DATABASE_URL"):
-        updates["database"] = DatabaseConfig(url=url)
+        # Not checked here: make_engine refuses it naming RAPPORT_DATABASE_URL.
+        updates["database"] = DatabaseConfig.model_construct(url=url)
     found = env_urls(environ)  # RAPPORT_SMTP_URL and RAPPORT_SMS_URL, checked
     updates["channels"] = settings.channels | {n: ChannelConfig(**o) for n, o in found.items()}
     if key := environ.get("RAPPORT_SECRET_KEY"):

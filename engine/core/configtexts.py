@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator
 
-__all__ = ["FromAddress", "LinkBase", "SenderText"]
+__all__ = ["DatabaseURL", "FromAddress", "LinkBase", "SenderText"]
 
 
 def _not_blank(text: str) -> str:
@@ -58,3 +58,26 @@ SenderText = Annotated[str, AfterValidator(_not_blank)]
 FromAddress = Annotated[str, AfterValidator(_from_address)]
 #: ``web.base_url``.
 LinkBase = Annotated[str, AfterValidator(_link_base)]
+
+#: The URL schemes (before any ``+driver``) of the databases Rapport runs on.
+USABLE_BACKENDS = ("sqlite", "postgresql", "postgres")
+
+
+def _database_url(url: str) -> str:
+    """A URL of a database Rapport runs on, checked when the file is read so that
+    `campaigns validate` reports it at its line (the driver is checked when the engine
+    is made: another PostgreSQL driver is a usage error, exit 2)."""
+    scheme, found, _ = url.partition("://")
+    try:
+        urlsplit(url).port  # noqa: B018 - reading it checks it: a number up to 65535
+    except ValueError:
+        found = ""
+    if not found or scheme.split("+")[0] not in USABLE_BACKENDS:
+        raise ValueError(
+            "not a usable database URL; Rapport runs on sqlite:///PATH or "
+            "postgresql://USER@HOST:PORT/NAME"
+        )
+    return url
+
+
+DatabaseURL = Annotated[str, AfterValidator(_database_url)]

@@ -405,3 +405,23 @@ def test_a_base_url_links_cannot_start_with_is_refused_at_its_line(
 )
 def test_a_base_url_with_a_scheme_and_host_loads(tmp_path: Path, url: str) -> None:
     assert loaded(tmp_path, FILE_CHANNELS + f"web:\n  base_url: '{url}'\n").web.base_url == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["mysql://shop@db/rapport", "postgresq://db/rapport", "rapport.db", "postgresql://db:5a/r"],
+)
+def test_a_database_url_rapport_cannot_use_is_refused_at_its_line(tmp_path: Path, url: str) -> None:
+    """database.url loaded whatever it said: `campaigns validate` passed, and the
+    daemon stopped at start with a message naming no line."""
+    found = problems_of(tmp_path, f"database:\n  url: '{url}'\n")
+
+    assert len(found) == 1 and found[0].startswith("2: database.url: "), found
+    assert "sqlite:///PATH or postgresql://USER@HOST:PORT/NAME" in found[0]
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite:///var/rapport.db", "sqlite://", "postgresql://u@db:5432/r", "postgres://db/r"]
+)
+def test_a_database_url_rapport_can_use_loads(tmp_path: Path, url: str) -> None:
+    assert loaded(tmp_path, f"database:\n  url: '{url}'\n").database.url == url
