@@ -159,8 +159,12 @@ def _print_dispatch_report(report: Any) -> None:
     ):
         if ids:
             click.echo(f"dispatch: {what}: messages {', '.join(map(str, ids))}", err=True)
-    if not report.outcomes:
+    if not report:
         click.echo("dispatch: nothing due")
+        return
+    if not report.outcomes:  # claimed, then cut off or handed back: not "nothing due"
+        released = f" ({report.released} handed back unsent)" if report.released else ""
+        click.echo(f"dispatch: no message finished{released}")
         return
     parts = [f"{channel} {status}: {n}" for (channel, status), n in sorted(report.outcomes.items())]
     click.echo("dispatch: " + ", ".join(parts))

@@ -259,3 +259,22 @@ def test_importing_a_directory_is_invalid_input_naming_it(workdir: Path, as_json
         assert document["problems"][0]["message"] == "is a directory, not a file"
     else:
         assert result.stderr.strip() == "customers.csv: is a directory, not a file"
+
+
+def test_a_pass_whose_sends_were_cut_off_does_not_say_nothing_was_due(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """SIGTERM during `rapport dispatch --once` with sends still at the provider when
+    the grace period ended: stderr listed the messages cut off, exit 75, and stdout
+    said 'dispatch: nothing due'. Messages were due, and were claimed and sent."""
+    from rapport.engine.cli.daemon import _print_dispatch_report
+    from rapport.engine.delivery.outcomes import DispatchReport
+
+    _print_dispatch_report(DispatchReport(abandoned=[2, 3], released=5))
+    out, err = capsys.readouterr()
+    assert "nothing due" not in out
+    assert out == "dispatch: no message finished (5 handed back unsent)\n"
+    assert "sends cut off at the end of the grace period" in err and "messages 2, 3" in err
+
+    _print_dispatch_report(DispatchReport())
+    assert capsys.readouterr().out == "dispatch: nothing due\n"
