@@ -263,8 +263,9 @@ class DispatchConfig(Strict):
     processes: int = Field(0, ge=0, le=16)
     lease_seconds: int = Field(300, ge=5, le=86_400)
     max_attempts: int = Field(5, ge=1)
-    backoff_base_seconds: float = Field(30, gt=0)
-    backoff_max_seconds: float = Field(3600, gt=0)
+    #: At most a day, as a provider's Retry-After: a longer wait overflowed the date.
+    backoff_base_seconds: float = Field(30, gt=0, le=86_400)
+    backoff_max_seconds: float = Field(3600, gt=0, le=86_400)
 
 
 class DaemonConfig(Strict):
