@@ -431,9 +431,9 @@ def test_a_database_url_rapport_can_use_loads(tmp_path: Path, url: str) -> None:
 def test_a_retry_wait_longer_than_a_day_is_refused_at_its_line(tmp_path: Path, key: str) -> None:
     """`backoff_max_seconds: 1e300` loaded, and every transient refusal then raised
     OverflowError adding the wait to a date: 'unexpected error before sending; the
-    message is handed back to the queue', its attempt uncounted, so the message was
-    sent to the provider again on every pass. A day is as long as a provider's own
-    Retry-After is honoured (channels/retry_after.py)."""
+    message is handed back to the queue', due at once, so it was sent to the provider
+    again on every pass without any wait until max_attempts. A day is as long as a
+    provider's own Retry-After is honoured (channels/retry_after.py)."""
     found = problems_of(tmp_path, f"dispatch:\n  {key}: 1e300\n")
 
     assert len(found) == 1 and found[0].startswith(f"2: dispatch.{key}: "), found
