@@ -190,10 +190,10 @@ class WebConfig(Strict):
     enabled: bool = False
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
-    preference_link_days: int = Field(90, ge=1)
+    preference_link_days: int = Field(90, ge=1, le=3650)
     #: RFC 8058 senders should keep one-click links working for a long time.
-    unsubscribe_link_days: int = Field(180, ge=60)
-    confirm_link_days: int = Field(7, ge=1)
+    unsubscribe_link_days: int = Field(180, ge=60, le=3650)
+    confirm_link_days: int = Field(7, ge=1, le=3650)
     #: "Send me my link" requests allowed per client address and per e-mail, per hour.
     link_requests_per_hour: int = Field(5, ge=1, le=1000)
     #: Client addresses and e-mails the link limiter remembers at most (hashed, about

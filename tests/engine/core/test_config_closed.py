@@ -439,3 +439,17 @@ def test_a_retry_wait_longer_than_a_day_is_refused_at_its_line(tmp_path: Path, k
     assert len(found) == 1 and found[0].startswith(f"2: dispatch.{key}: "), found
     assert "86400" in found[0]
     assert loaded(tmp_path, f"dispatch:\n  {key}: 86400\n").dispatch.backoff_base_seconds
+
+
+@pytest.mark.parametrize(
+    "key", ["preference_link_days", "unsubscribe_link_days", "confirm_link_days"]
+)
+def test_a_link_lifetime_past_ten_years_is_refused_at_its_line(tmp_path: Path, key: str) -> None:
+    """`confirm_link_days: 3000000` loaded; a pending opt-in's expiry is now plus that
+    many days (engine/web/preferences.py), past the year 9999: OverflowError, a 500
+    for the customer opting in. Ten years is the most any link may live."""
+    found = problems_of(tmp_path, f"web:\n  {key}: 3000000\n")
+
+    assert len(found) == 1 and found[0].startswith(f"2: web.{key}: "), found
+    assert "3650" in found[0]
+    assert getattr(loaded(tmp_path, f"web:\n  {key}: 3650\n").web, key) == 3650
