@@ -31,14 +31,20 @@ processes are being forked is not lost, nor does it kill a process before that p
 can stop cleanly: SIGTERM and SIGINT are blocked in the parent from before the first fork
 until its forwarding handler is installed, and in each child (which inherits the mask)
 until its job has installed its own handlers and calls :func:`signals_ready`; a signal
-that came in between is held by the kernel and delivered then.
+that came in between is held by the kernel and delivered then. A command killed outright
+(SIGKILL) cannot pass anything on: each process is then sent SIGTERM by the kernel
+(``PR_SET_PDEATHSIG``, Linux), so it stops as on a SIGTERM instead of sending the rest
+of the pass as an orphan.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
 import os
 import signal
+import sys
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
@@ -58,6 +64,8 @@ if TYPE_CHECKING:
 STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})
 #: Not empty in a forked dispatcher process until its job calls signals_ready().
 _held: list[bool] = []
+#: prctl(2) option: the signal this process gets when the thread that forked it ends.
+PR_SET_PDEATHSIG = 1
 
 
 class DispatcherProcessFailed(RapportError):
@@ -150,7 +158,9 @@ def run_in_processes(
     try:
         for index in range(processes):
             receive, send = context.Pipe(duplex=False)
-            child = context.Process(target=_child, args=(job, index, before, send), daemon=False)
+            child = context.Process(
+                target=_child, args=(job, index, before, send, os.getpid()), daemon=False
+            )
             child.start()
             send.close()
             children.append((child, receive))
@@ -185,11 +195,28 @@ def signals_ready() -> None:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
 
+def _stop_with_parent(parent: int) -> None:
+    """SIGTERM to this process when ``parent`` (the thread that forked it) dies, or at
+    once if it already has: a forked dispatcher must not go on sending the pass as an
+    orphan. The signal is held until the job's handlers are in (:func:`signals_ready`)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def _child(
-    job: Callable[[int], DispatchReport], index: int, before: Callable[[], None], send: Connection
+    job: Callable[[int], DispatchReport],
+    index: int,
+    before: Callable[[], None],
+    send: Connection,
+    parent: int,
 ) -> None:
     # Forked with STOP_SIGNALS blocked: they stay so until the job's handlers are in.
     _held.append(True)
+    _stop_with_parent(parent)
     before()
     try:
         report: DispatchReport | str = job(index)
@@ -197,7 +224,8 @@ def _child(
         report = f"exited {exc.code}"
     except BaseException as exc:  # reported to the parent, which fails the command
         report = f"{type(exc).__name__}: {exc}"
-    send.send(report)
+    with contextlib.suppress(OSError):  # the command is gone (killed): nobody reads it
+        send.send(report)
     send.close()
 
 

@@ -290,3 +290,57 @@ def test_a_dispatcher_process_that_died_is_reported_as_such_not_as_a_bug(
     assert ran.returncode == 3, ran.stderr
     assert "ended without a report (exit code -9)" in ran.stderr
     assert "unexpected error" not in ran.stderr
+
+
+def _writes_whether_sigterm_came(index: int) -> DispatchReport:
+    """As _stops_on_sigterm, but says so in a file of its own (its parent is dead by
+    then): ``started-N`` once its handler is in, then ``N`` holding the outcome."""
+    folder = Path(os.environ["RAPPORT_TEST_SIGNAL_DIR"])
+    received: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, _frame: received.append(signum))
+    signals_ready()
+    (folder / f"started-{index}").write_text(str(os.getpid()))
+    deadline = time.monotonic() + 10  # bounds the run of a failing test only
+    while not received and time.monotonic() < deadline:
+        time.sleep(0.01)
+    (folder / str(index)).write_text("handled" if received else "not received")
+    return DispatchReport()
+
+
+SIGKILLED_PARENT = """
+import sys
+sys.path[:0] = sys.argv[1:]  # this folder, and tests/ for its imports
+from test_dispatchers import _writes_whether_sigterm_came
+from rapport.engine.runtime.dispatchers import run_in_processes
+run_in_processes(2, _writes_whether_sigterm_came, lambda: None)
+"""
+
+
+def test_dispatcher_processes_stop_when_the_command_is_sigkilled(tmp_path: Path) -> None:
+    """`kill -9` of `rapport dispatch --once` (a supervisor's timeout, an operator)
+    left its dispatcher processes running as orphans, sending the rest of the pass:
+    the sink got 240 messages before the kill and 729 in all. Each now gets SIGTERM
+    when the command dies, and stops as on a SIGTERM to the command."""
+    command = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            SIGKILLED_PARENT,
+            str(Path(__file__).parent),
+            str(Path(__file__).parents[2]),
+        ],
+        env={**os.environ, "RAPPORT_TEST_SIGNAL_DIR": str(tmp_path)},
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while len(list(tmp_path.glob("started-*"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(list(tmp_path.glob("started-*"))) == 2
+    finally:
+        command.kill()
+        command.wait()
+    deadline = time.monotonic() + 15
+    while not all((tmp_path / str(i)).exists() for i in (0, 1)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    assert [(tmp_path / str(i)).read_text() for i in (0, 1)] == ["handled", "handled"]
