@@ -266,6 +266,10 @@ OUTBOX = Table(
     # When retention removed the subject and bodies of this final message (the row
     # and what the reports count stay; see engine/delivery/retention.py).
     _time("pruned_at", nullable=True),
+    # The customer's time zone and country when planned (migration 0020): where they
+    # have changed by the send, quiet hours are checked again (engine/delivery/fence.py).
+    Column("timezone", String(64)),
+    Column("country", String(2)),
     # Claims read each channel's due rows in (send_at, id) order straight from this
     # index (engine/delivery/claims.py; migration 0019 added channel).
     Index("ix_outbox_due", "status", "channel", "send_at", "id"),

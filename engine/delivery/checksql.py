@@ -40,7 +40,8 @@ def _statements(member: str, placeholder: str, plain: str = "") -> dict[str, str
             f"AND {plain}claimed_by = {p} AND {plain}status = 'sending' RETURNING id"
         ),
         "recipients": (
-            f"SELECT id, email, phone, first_name, last_name, locale FROM {_C} WHERE {inside('id')}"
+            f"SELECT id, email, phone, first_name, last_name, locale, timezone, country "
+            f"FROM {_C} WHERE {inside('id')}"
         ),
         "granted": (
             f"SELECT customer_id, channel, topic FROM {_S} "

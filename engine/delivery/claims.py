@@ -46,6 +46,10 @@ class Claimed:
     expires_at: datetime | None
     attempts: int
     transactional: bool
+    #: The customer's time zone and country when planned (None: not planned, or
+    #: planned before migration 0020): the check before the send compares them.
+    timezone: str | None = None
+    country: str | None = None
 
 
 _CLAIM_COLUMNS = [OUTBOX.c[name] for name in Claimed.__dataclass_fields__]

@@ -95,6 +95,7 @@ class _Pass:
             d.worker_id,
             kinds,
             lambda: (d.clock(), d.clock() + d.lease),
+            d.settings.quiet_hours,
         )
         #: Customers texted in this pass (their outcomes may not be written yet).
         self.texted: set[str] = set()
@@ -417,9 +418,8 @@ class Dispatcher:
             )
         if verdict.status is not None:
             # The check counted an attempt for it; none was made.
-            change = outbox.Transition(
-                message.id, verdict.status, self.clock(), error=verdict.reason, uncount=True
-            )
+            at, why = verdict.retry_at or self.clock(), verdict.reason
+            change = outbox.Transition(message.id, verdict.status, at, error=why, uncount=True)
             self._outcome(Pending(message, change, verdict.reason, before_sending=True))
             return None
         if self.stopping:  # checked, not sent: hand it back with its attempt

@@ -8,7 +8,8 @@ that:
 1. renews this dispatcher's lease on it (a message whose lease passed to another
    dispatcher is dropped: the other one sends it);
 2. re-reads the customer's address, consent and the suppression list, and the send
-   window's end;
+   window's end; where the customer's time zone or country changed since planning,
+   the channel's quiet hours are checked again where the customer now is;
 3. counts an attempt for each message that may go (a stopped one gets it back).
 
 The transaction is the moment a send "starts": a withdrawal committed before it is
@@ -28,11 +29,13 @@ import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine
 
+from rapport.engine.core.config import QuietHours
 from rapport.engine.core.models import MessageStatus
+from rapport.engine.core.timeutil import local_moment, zone
 from rapport.engine.delivery import suppression
 from rapport.engine.delivery.checksql import CheckStatements
 from rapport.engine.delivery.claims import Claimed
@@ -48,6 +51,8 @@ class Recipient:
     first_name: str
     last_name: str
     locale: str
+    timezone: str = "UTC"
+    country: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,8 @@ class Verdict:
     lost: bool = False
     status: MessageStatus | None = None
     reason: str = ""
+    #: With ``status`` QUEUED: when to try again.
+    retry_at: datetime | None = None
     recipient: Recipient | None = None
     address: str | None = None
     #: A marketing SMS went to this customer before (no opt-out hint needed).
@@ -81,12 +88,14 @@ def check(
     kinds: Mapping[str, str],
     now: datetime,
     lease_until: datetime,
+    hours: Mapping[str, QuietHours] | None = None,
 ) -> dict[int, Verdict]:
     """Renew, re-check and count the attempts of ``messages``, in the caller's transaction.
 
-    ``kinds`` maps each channel to its kind ("email", "sms"). Returns a verdict for
-    every message. The renewal counts an attempt for every message still held (one
-    statement for both); a message that is then stopped gets it back with its outcome.
+    ``kinds`` maps each channel to its kind ("email", "sms"); ``hours`` is each kind's
+    quiet hours (``quiet_hours`` in config.yaml). Returns a verdict for every message.
+    The renewal counts an attempt for every message still held (one statement for
+    both); a message that is then stopped gets it back with its outcome.
     """
     sql = CheckStatements(connection)
     held = sql.renew_and_count([m.id for m in messages], worker, lease_until)
@@ -113,7 +122,7 @@ def check(
         kind = kinds.get(message.channel, message.channel)
         recipient = recipients.get(message.customer_id)
         address = address_of(recipient, kind) if recipient is not None else None
-        verdicts[message.id] = _decide(
+        verdict = _decide(
             message,
             now,
             recipient,
@@ -122,7 +131,43 @@ def check(
             suppressed=(kind, address) in suppressed,
             texted_before=message.customer_id in texted,
         )
+        if verdict.status is None and recipient is not None and hours:
+            verdict = _moved(message, recipient, hours.get(kind), now) or verdict
+        verdicts[message.id] = verdict
     return verdicts
+
+
+def _moved(
+    message: Claimed, recipient: Recipient, hours: QuietHours | None, now: datetime
+) -> Verdict | None:
+    """The verdict for a customer whose time zone or country changed since planning
+    and for whom it is now quiet hours where they are: try again when the hours open
+    there, or, if the message's window has closed by then, not at all. None otherwise.
+
+    Planning placed the message in the window and quiet hours of where the customer
+    was; the legal hours must also hold where the customer is at the send."""
+    planned = (message.timezone, message.country)
+    if (
+        hours is None
+        or message.timezone is None
+        or planned == (recipient.timezone, recipient.country)
+    ):
+        return None
+    allowed = hours.for_country(recipient.country)
+    try:
+        local = now.astimezone(zone(recipient.timezone))
+    except (ValueError, KeyError):  # not a zone this machine knows: planning's check stands
+        return None
+    if allowed.not_before <= local.time() <= allowed.not_after:
+        return None
+    day = local.date() if local.time() < allowed.not_before else local.date() + timedelta(days=1)
+    opens = local_moment(day, allowed.not_before, recipient.timezone)
+    where = f"{recipient.timezone}, {recipient.country or 'no country'}"
+    if message.expires_at is not None and opens >= message.expires_at:
+        reason = f"quiet hours where the customer now is ({where}) last past the send window"
+        return Verdict(status=MessageStatus.EXPIRED, reason=reason)
+    reason = f"quiet hours where the customer now is ({where}) until {opens:%Y-%m-%d %H:%M} UTC"
+    return Verdict(status=MessageStatus.QUEUED, reason=reason, retry_at=opens)
 
 
 def _decide(
@@ -162,13 +207,16 @@ class Fence:
         worker: str,
         kinds: Mapping[str, str],
         times: Callable[[], tuple[datetime, datetime]],
+        hours: Mapping[str, QuietHours] | None = None,
     ) -> None:
-        """``times()`` gives (now, the lease's new end) when a check runs."""
+        """``times()`` gives (now, the lease's new end) when a check runs; ``hours``
+        each kind's quiet hours."""
         self.engine = engine
         self.database = database
         self.worker = worker
         self.kinds = kinds
         self.times = times
+        self.hours = hours
         self._waiting: list[tuple[Claimed, asyncio.Future[Verdict]]] = []
         self._running = False
         self._scheduled = False
@@ -200,7 +248,7 @@ class Fence:
         started = time.monotonic()
         now, until = self.times()
         with self.database.transaction(self.engine) as connection:
-            verdicts = check(connection, self.worker, messages, self.kinds, now, until)
+            verdicts = check(connection, self.worker, messages, self.kinds, now, until, self.hours)
             # A check that waited long for a lock wrote a lease that is (nearly) over
             # already: undo it rather than send under a lease someone else may take.
             if time.monotonic() - started > (until - now).total_seconds() / 3:

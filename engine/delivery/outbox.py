@@ -77,11 +77,14 @@ def outbox_row(
     variant: str | None = None,
     segments: int | None = None,
     transactional: bool = False,
+    timezone: str | None = None,
+    country: str | None = None,
 ) -> dict[str, Any]:
     """One row for :func:`enqueue`, keyed by :func:`~rapport.engine.core.models.idempotency_key`.
 
     Every writer of the outbox (planning, transactional e-mails) builds its rows here,
     so all rows of a batch carry the same columns (one prepared statement, one COPY).
+    ``timezone`` and ``country``: the customer's when planned (see migration 0020).
     """
     return {
         "idempotency_key": idempotency_key(customer_id, campaign, occasion, channel),
@@ -102,6 +105,8 @@ def outbox_row(
         "expires_at": expires_at,
         "attempts": 0,
         "created_at": created_at,
+        "timezone": timezone,
+        "country": country,
     }
 
 

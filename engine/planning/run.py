@@ -31,6 +31,7 @@ from rapport.engine.core.config import Settings
 from rapport.engine.core.errors import CampaignError
 from rapport.engine.core.keys import secret_key
 from rapport.engine.core.models import MessageStatus
+from rapport.engine.customers.profile import CustomerProfile
 from rapport.engine.customers.profiles import IdRange, count_customers, iter_profile_batches
 from rapport.engine.customers.recommend import CoPurchase, load_co_purchase
 from rapport.engine.delivery import outbox
@@ -181,7 +182,7 @@ def plan_range(
                     log.add(decision)
                 if decision.reason is Reason.HOLDOUT:
                     report.skipped[(decision.campaign, decision.reason.value)] += 1
-                    rows.append(_row(decision, None, now))
+                    rows.append(_row(decision, None, now, profiles[decision.customer_id]))
                     continue
                 if not decision.selected:
                     report.skipped[(decision.campaign, decision.reason.value)] += 1
@@ -222,7 +223,7 @@ def plan_range(
                     report.skipped[(decision.campaign, Reason.RENDER_ERROR.value)] += 1
                     continue
                 report.planned[(decision.campaign, channel, rendered.locale)] += 1
-                rows.append(_row(decision, rendered, now))
+                rows.append(_row(decision, rendered, now, profiles[decision.customer_id]))
                 if on_planned is not None:
                     on_planned(decision, rendered)
             if before_write is not None:
@@ -287,8 +288,14 @@ def _render_cause(exc: CampaignError) -> str:
     return f"{where}: {type(exc.__cause__ or exc).__name__}"
 
 
-def _row(decision: Decision, rendered: RenderedMessage | None, now: datetime) -> dict[str, Any]:
-    """An outbox row; a held-out decision is recorded with no content and never sent."""
+def _row(
+    decision: Decision,
+    rendered: RenderedMessage | None,
+    now: datetime,
+    customer: CustomerProfile,
+) -> dict[str, Any]:
+    """An outbox row; a held-out decision is recorded with no content and never sent.
+    The customer's zone and country go with it, for the check before the send."""
     assert decision.occasion is not None and decision.channel is not None
     assert decision.topic is not None and decision.locale is not None
     assert decision.send_at is not None
@@ -313,5 +320,7 @@ def _row(decision: Decision, rendered: RenderedMessage | None, now: datetime) ->
         send_at=decision.send_at,
         expires_at=decision.expires_at,
         created_at=now,
+        timezone=customer.timezone,
+        country=customer.country,
         **content,
     )

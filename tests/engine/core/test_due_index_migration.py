@@ -113,7 +113,7 @@ def test_postgresql_builds_the_new_index_concurrently_before_dropping_the_old(
 ) -> None:
     engine = at_0018
     with statements(engine) as seen:
-        upgrade(engine)
+        upgrade(engine, AFTER)
     index_statements = [s for s in seen if "INDEX" in s.upper()]
     assert index_statements == [
         f"DROP INDEX CONCURRENTLY IF EXISTS {BUILDING}",
@@ -127,7 +127,7 @@ def test_postgresql_builds_the_new_index_concurrently_before_dropping_the_old(
 
 def test_postgresql_downgrade_builds_the_old_index_concurrently(at_0018: Engine) -> None:
     engine = at_0018
-    upgrade(engine)
+    upgrade(engine, AFTER)
     with statements(engine) as seen:
         command.downgrade(_alembic_config(engine), BEFORE)
     assert f"CREATE INDEX CONCURRENTLY {BUILDING} ON outbox_message (status, send_at, id)" in seen
@@ -148,7 +148,7 @@ def test_a_rerun_drops_the_invalid_index_a_failed_concurrent_build_left(
         )
     assert outbox_indexes(engine)[BUILDING] == (False, ["status"])
 
-    upgrade(engine)
+    upgrade(engine, AFTER)
 
     assert outbox_indexes(engine) == {"ix_outbox_due": (True, NEW_COLUMNS)}
     assert current_revision(engine) == AFTER
@@ -161,7 +161,7 @@ def test_a_rerun_completes_a_run_stopped_after_the_old_index_was_dropped(
     autocommit(engine, f"CREATE INDEX CONCURRENTLY {BUILDING} ON outbox_message (status)")
     autocommit(engine, "DROP INDEX CONCURRENTLY ix_outbox_due")
 
-    upgrade(engine)
+    upgrade(engine, AFTER)
 
     assert outbox_indexes(engine) == {"ix_outbox_due": (True, NEW_COLUMNS)}
 
@@ -182,7 +182,7 @@ def test_sqlite_drops_and_creates_the_index(tmp_path: Any) -> None:
         upgrade(engine, BEFORE)
         assert due_columns() == OLD_COLUMNS
         with statements(engine) as seen:
-            upgrade(engine)
+            upgrade(engine, AFTER)
         assert not [s for s in seen if "CONCURRENTLY" in s]
         assert due_columns() == NEW_COLUMNS
         command.downgrade(_alembic_config(engine), BEFORE)
