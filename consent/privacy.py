@@ -127,8 +127,33 @@ def require_customer(connection: Connection, customer_id: str) -> None:
     _customer(connection, customer_id)
 
 
+def hold_unerased(connection: Connection, customer_id: str) -> bool:
+    """Lock the customer's row for the caller's transaction; False if erased or gone.
+
+    A web page that records what a customer did with the visitor's address and browser
+    (the preference page, the double opt-in link, the feedback question) looked the
+    customer up before its transaction: an erasure committing in between was followed
+    by the page's write, which put back the network data and comment the erasure had
+    just cleared. Called first in the page's transaction, with :func:`erase_customer`
+    locking the same row first in its own, one of the two waits for the other: the page
+    then sees the erasure and records nothing, or the erasure sees the page's rows and
+    clears them. On SQLite the first write of a transaction takes the database's write
+    lock, so a write that changes nothing stands in for the row lock.
+    """
+    unerased = and_(CUSTOMER.c.id == customer_id, CUSTOMER.c.erased_at.is_(None))
+    if connection.dialect.name == "postgresql":
+        locked = select(CUSTOMER.c.id).where(unerased).with_for_update()
+        return connection.execute(locked).first() is not None
+    same = update(CUSTOMER).where(unerased).values(erased_at=CUSTOMER.c.erased_at)
+    return connection.execute(same).rowcount == 1
+
+
 def _customer(connection: Connection, customer_id: str) -> Row[Any]:
-    row = connection.execute(select(CUSTOMER).where(CUSTOMER.c.id == customer_id)).first()
+    """The customer's row, locked until the erasure commits (see :func:`hold_unerased`)."""
+    query = select(CUSTOMER).where(CUSTOMER.c.id == customer_id)
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = connection.execute(query).first()
     if row is None:
         raise NotFound(f"no customer with id {customer_id!r}")
     return row

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from rapport.consent.privacy import hold_unerased
 from rapport.consent.tokens import Purpose
 from rapport.engine.core.timeutil import DAY_YEARS
 from rapport.engine.customers.feedback import answered, record_answer
@@ -63,6 +64,8 @@ async def feedback_post(request: Request) -> Response:
     comment = str(form.get("comment") or "").replace("\x00", "")
     try:
         with web.engine.begin() as connection:
+            if not hold_unerased(connection, claims.customer_id):  # erased meanwhile
+                return not_found(request)
             record_answer(connection, web.settings, claims, score, comment, web.now())
     except IntegrityError:
         pass  # answered concurrently: the first answer stands

@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from rapport.consent.links import confirm_link, links_for
 from rapport.consent.preferences import Switch, changes, switches
+from rapport.consent.privacy import hold_unerased
 from rapport.consent.state import CurrentConsent, current_states
 from rapport.consent.store import ConsentChange, record_consent
 from rapport.consent.tokens import Purpose
@@ -92,6 +93,8 @@ async def preferences_save(request: Request) -> Response:
     wanted = {key for key in form if form.get(key) == "on"}
     now = web.now()
     with web.engine.begin() as connection:
+        if not hold_unerased(connection, customer.id):  # erased since the link was read
+            return not_found(request)
         grid = _grid(web, connection, customer)
         moves = changes(grid, wanted)
         if moves:
@@ -219,6 +222,8 @@ async def confirm_post(request: Request) -> Response:
     web = web_context(request)
     now = web.now()
     with web.engine.begin() as connection:
+        if not hold_unerased(connection, customer.id):  # erased since the link was read
+            return not_found(request)
         pending = _pending_email(connection, customer.id)
         if pending:
             record_consent(
