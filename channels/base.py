@@ -152,6 +152,26 @@ class OutgoingMessage:
     campaign: str = ""
 
 
+def without_name(result: SendResult, name: str | None) -> SendResult:
+    """``result`` with each word of the recipient's ``name`` in its reason shown as
+    ``[name]``, whatever its case: a provider's reply may quote the display name it was
+    given ("mailbox of Jane Secret busy"), and the reason goes into the log and the
+    outbox's ``last_error``, which carry ids, never names. Words of one letter stay."""
+    if not result.reason or not name:
+        return result
+    words = sorted({w for w in name.split() if len(w) > 1}, key=len, reverse=True)
+    if not words:
+        return result
+    # ASCII words whole ("Al" is no part of "mailbox"); others anywhere: Chinese and
+    # Japanese write no spaces between a name and the words around it.
+    pattern = re.compile(
+        "|".join(rf"\b{re.escape(w)}\b" if w.isascii() else re.escape(w) for w in words),
+        re.IGNORECASE,
+    )
+    reason = pattern.sub("[name]", result.reason)
+    return result if reason == result.reason else replace(result, reason=reason)
+
+
 def redact_url(url: str) -> str:
     """``url`` with the password and secret-looking query parameters shown as ``***``.
 
@@ -283,7 +303,7 @@ class Channel(abc.ABC):
 
         @functools.wraps(send)
         async def redacting_send(self: Channel, message: OutgoingMessage) -> SendResult:
-            result = self.redacted(await send(self, message))
+            result = without_name(self.redacted(await send(self, message)), message.to_name)
             log.debug(
                 "%s sent: %s (%s)",
                 self.name,

@@ -117,6 +117,41 @@ def test_a_third_party_adapter_is_redacted_without_code_of_its_own(
     assert_clean(*(r.getMessage() for r in caplog.records))
 
 
+@pytest.mark.parametrize(
+    ("name", "reply", "redacted"),
+    [
+        (
+            "Jane Secret",
+            "550 mailbox of JANE secret is full",
+            "550 mailbox of [name] [name] is full",
+        ),
+        ("مریم احمدی", "صندوق مریم احمدی پر است", "صندوق [name] [name] پر است"),
+        ("J Doe", "no such user J. Doe", "no such user J. [name]"),
+        ("Al Ng", "mailbox of al ng unavailable", "mailbox of [name] [name] unavailable"),
+        ("王伟", "王伟的邮箱已满", "[name]的邮箱已满"),
+    ],
+)
+def test_a_reply_quoting_the_recipients_name_is_stored_without_it(
+    name: str, reply: str, redacted: str
+) -> None:
+    """A provider may echo the display name it was given; the reason goes into the log
+    and ``last_error``, which carry ids, never names (found by the data tester)."""
+
+    class Echoing(Channel):
+        name = "echoing"
+        kinds = frozenset({"email"})
+
+        async def send(self, message: OutgoingMessage) -> SendResult:
+            return SendResult.permanent(reply)
+
+    import asyncio
+
+    message = OutgoingMessage(
+        idempotency_key="k", kind="email", to=ADDRESS, subject="Hi", text="Hi", to_name=name
+    )
+    assert asyncio.run(Echoing().send(message)).reason == redacted
+
+
 # --- each adapter against a real server that echoes --------------------------------------
 
 
