@@ -195,6 +195,12 @@ def ingest_endpoint(kind: str, handler: Ingest) -> Any:
         items = body.get(kind) if isinstance(body, dict) else None
         if not isinstance(items, list):
             return api_error(422, f'the body must be {{"{kind}": [...]}}')
+        if other := sorted(str(key) for key in body if key != kind):
+            # Another kind's items beside these would be dropped unsaid: refuse them all.
+            return api_error(
+                422,
+                f'the body must be {{"{kind}": [...]}} and nothing else: unknown key "{other[0]}"',
+            )
         if len(items) > MAX_ITEMS:
             return api_error(413, f"at most {MAX_ITEMS} {kind} per request")
         client = (client_ip(request), request.headers.get("user-agent"))

@@ -315,3 +315,20 @@ def test_invisible_controls_are_refused_in_ids_sources_and_wordings_as_in_names(
         "/consent/1/wording: contains the invisible format character U+202E; remove it",
     ]
     assert count(engine, CUSTOMER) == 1 and count(engine, CONSENT_EVENT) == 0
+
+
+def test_a_body_with_another_key_beside_its_kind_is_422_and_nothing_is_written(
+    engine: Engine, app_and_tokens: tuple[TestClient, dict[str, dict[str, str]]]
+) -> None:
+    """`{"customers": [...], "orders": [...]}` to /api/v1/customers wrote the customers,
+    answered 200 with nothing but their counts, and dropped every order unsaid: the
+    caller had no way to know. The body is exactly `{"customers": [...]}`."""
+    client, tokens = app_and_tokens
+    body = {"customers": [customer("C1")], "orders": [ORDER]}
+    answer = client.post("/api/v1/customers", json=body, headers=tokens["ingest"])
+
+    assert answer.status_code == 422
+    assert answer.json() == {
+        "error": 'the body must be {"customers": [...]} and nothing else: unknown key "orders"'
+    }
+    assert count(engine, CUSTOMER) == 0 and count(engine, ORDERS) == 0
