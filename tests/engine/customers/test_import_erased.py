@@ -8,6 +8,7 @@ exit status and its text and ``--json`` output are checked on SQLite.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -109,16 +110,25 @@ def test_reimporting_an_erased_customer_skips_the_row_and_refills_nothing(
     )
 
 
+@pytest.fixture
+def postgres_engine(migrated_postgres_url: str) -> Iterator[Engine]:
+    """A migrated PostgreSQL database: the race below needs READ COMMITTED."""
+    db = make_engine(migrated_postgres_url)
+    try:
+        yield db
+    finally:
+        db.dispose()
+
+
 def test_an_erasure_committed_while_a_batch_is_written_is_not_refilled(
-    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    postgres_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The batch checks for erased customers, then upserts. An erasure committing in
     between (a nightly CRM sync running while the operator erases) was overwritten on
     PostgreSQL: the upsert's DO UPDATE found the erased row and wrote her name and
     addresses back into it. An erased row is now never updated, whenever it was erased.
     (On SQLite the batch's read and write are serialised by the database lock.)"""
-    if engine.dialect.name != "postgresql":
-        pytest.skip("READ COMMITTED lets a commit land between two statements on PostgreSQL")
+    engine = postgres_engine
     path = write(tmp_path / "c.csv", CUSTOMER_COLUMNS, [SARA])
     assert run(engine, "customers", path).inserted == 1
     original = importer.skip_erased

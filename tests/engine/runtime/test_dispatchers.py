@@ -295,7 +295,7 @@ def test_a_dispatcher_process_that_died_is_reported_as_such_not_as_a_bug(
 def _writes_whether_sigterm_came(index: int) -> DispatchReport:
     """As _stops_on_sigterm, but says so in a file of its own (its parent is dead by
     then): ``started-N`` once its handler is in, then ``N`` holding the outcome."""
-    folder = Path(os.environ["RAPPORT_TEST_SIGNAL_DIR"])
+    folder = Path(os.environ["SIGNAL_TEST_DIR"])
     received: list[int] = []
     signal.signal(signal.SIGTERM, lambda signum, _frame: received.append(signum))
     signals_ready()
@@ -329,7 +329,7 @@ def test_dispatcher_processes_stop_when_the_command_is_sigkilled(tmp_path: Path)
             str(Path(__file__).parent),
             str(Path(__file__).parents[2]),
         ],
-        env={**os.environ, "RAPPORT_TEST_SIGNAL_DIR": str(tmp_path)},
+        env={**os.environ, "SIGNAL_TEST_DIR": str(tmp_path)},
     )
     try:
         deadline = time.monotonic() + 30
