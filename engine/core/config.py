@@ -271,7 +271,8 @@ class DispatchConfig(Strict):
 class DaemonConfig(Strict):
     """How often ``rapport run`` does what, and how long it may take to stop."""
 
-    plan_seconds: float = Field(900, gt=0, le=86_400)
+    #: At least a second: 1e-9 loaded and planning ran back to back, a run every 0.3 s.
+    plan_seconds: float = Field(900, ge=1, le=86_400)
     dispatch_seconds: float = Field(5, gt=0, le=3_600)
     grace_seconds: float = Field(30, ge=0, le=3_600)
     misfire_grace_seconds: int = Field(60, ge=1, le=86_400)

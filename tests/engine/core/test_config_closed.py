@@ -453,3 +453,13 @@ def test_a_link_lifetime_past_ten_years_is_refused_at_its_line(tmp_path: Path, k
     assert len(found) == 1 and found[0].startswith(f"2: web.{key}: "), found
     assert "3650" in found[0]
     assert getattr(loaded(tmp_path, f"web:\n  {key}: 3650\n").web, key) == 3650
+
+
+def test_planning_back_to_back_is_refused_at_its_line(tmp_path: Path) -> None:
+    """`daemon.plan_seconds: 1e-9` loaded (the bound was "> 0"), and the daemon then
+    planned without a pause, 20 runs in 6 s on the demo's data (found by the operations
+    tester). A second is the least."""
+    found = problems_of(tmp_path, "daemon:\n  plan_seconds: 1e-9\n")
+
+    assert len(found) == 1 and found[0].startswith("2: daemon.plan_seconds: "), found
+    assert loaded(tmp_path, "daemon:\n  plan_seconds: 1\n").daemon.plan_seconds == 1
