@@ -53,6 +53,12 @@ def _local_time(value: object) -> object:
         if parsed.tzinfo is not None:
             raise ValueError("a local time has no time zone: it is the recipient's own")
         return parsed
+    if type(value) is int and 0 <= value < 24 * 60:  # YAML's base 60: 20:00 is 1200
+        written = "{:02d}:{:02d}".format(*divmod(value, 60))
+        raise ValueError(
+            f'write the time in quotes: "{written}" (unquoted, YAML reads {written} '
+            f"as the number {value})"
+        )
     raise ValueError('write the time in quotes as "HH:MM" (unquoted, YAML reads 10:00 as 600)')
 
 

@@ -463,3 +463,18 @@ def test_planning_back_to_back_is_refused_at_its_line(tmp_path: Path) -> None:
 
     assert len(found) == 1 and found[0].startswith("2: daemon.plan_seconds: "), found
     assert loaded(tmp_path, "daemon:\n  plan_seconds: 1\n").daemon.plan_seconds == 1
+
+
+@pytest.mark.parametrize(("written", "number"), [("20:00", 1200), ("9:30", 570), ("10:00", 600)])
+def test_an_unquoted_time_is_refused_naming_the_time_written(
+    tmp_path: Path, written: str, number: int
+) -> None:
+    """The hint said "YAML reads 10:00 as 600" whatever the time: for an unquoted 20:00
+    it named neither the time written nor the number YAML made of it (found by the
+    operations tester)."""
+    text = f"quiet_hours:\n  sms: {{not_before: '08:00', not_after: {written}}}\n"
+    found = problems_of(tmp_path, text)
+
+    assert len(found) == 1 and "quiet_hours.sms.not_after" in found[0], found
+    shown = "{:02d}:{:02d}".format(*divmod(number, 60))
+    assert f'"{shown}" (unquoted, YAML reads {shown} as the number {number})' in found[0]
