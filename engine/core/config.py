@@ -15,7 +15,6 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     TypeAdapter,
@@ -29,40 +28,11 @@ from rapport.engine.core.configtexts import DatabaseURL, FromAddress, LinkBase, 
 from rapport.engine.core.errors import ConfigError, Problem
 from rapport.engine.core.i18n import known_locale
 from rapport.engine.core.keywords import SMSKeywords
+from rapport.engine.core.localtime import LocalTime
 from rapport.engine.core.sender import check_sender_texts
 from rapport.engine.core.yamlsource import Strict, YamlSyntaxError, load_yaml, validate_document
 
 STAGES = ("prospect", "first_time", "repeat", "loyal", "at_risk", "lapsed")
-
-
-def _local_time(value: object) -> object:
-    """A wall-clock time written as "HH:MM".
-
-    YAML reads an unquoted 10:00 as the number 600 (base 60), which pydantic would take
-    as seconds since midnight UTC; refuse it with a hint instead of guessing.
-    """
-    if isinstance(value, time):
-        if value.tzinfo is not None:
-            raise ValueError("a local time has no time zone")
-        return value
-    if isinstance(value, str):
-        try:
-            parsed = time.fromisoformat(value.strip())
-        except ValueError:
-            raise ValueError('write the time as "HH:MM", e.g. "09:30"') from None
-        if parsed.tzinfo is not None:
-            raise ValueError("a local time has no time zone: it is the recipient's own")
-        return parsed
-    if type(value) is int and 0 <= value < 24 * 60:  # YAML's base 60: 20:00 is 1200
-        written = "{:02d}:{:02d}".format(*divmod(value, 60))
-        raise ValueError(
-            f'write the time in quotes: "{written}" (unquoted, YAML reads {written} '
-            f"as the number {value})"
-        )
-    raise ValueError('write the time in quotes as "HH:MM" (unquoted, YAML reads 10:00 as 600)')
-
-
-LocalTime = Annotated[time, BeforeValidator(_local_time)]
 
 
 class DatabaseConfig(Strict):
