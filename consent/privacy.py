@@ -131,14 +131,15 @@ def hold_unerased(connection: Connection, customer_id: str) -> bool:
     """Lock the customer's row for the caller's transaction; False if erased or gone.
 
     A web page that records what a customer did with the visitor's address and browser
-    (the preference page, the double opt-in link, the feedback question) looked the
-    customer up before its transaction: an erasure committing in between was followed
-    by the page's write, which put back the network data and comment the erasure had
-    just cleared. Called first in the page's transaction, with :func:`erase_customer`
-    locking the same row first in its own, one of the two waits for the other: the page
-    then sees the erasure and records nothing, or the erasure sees the page's rows and
-    clears them. On SQLite the first write of a transaction takes the database's write
-    lock, so a write that changes nothing stands in for the row lock.
+    (the preference page, the double opt-in link, an unsubscribe, the feedback question)
+    looked the customer up before its transaction: an erasure committing in between was
+    followed by the page's write, which put back the network data and comment the
+    erasure had just cleared. Called first in the page's transaction, with
+    :func:`erase_customer` locking the same row first in its own, one of the two waits
+    for the other: the page then sees the erasure and records nothing, or the erasure
+    sees the page's rows and clears them. On SQLite the first write of a transaction
+    takes the database's write lock, so a write that changes nothing stands in for the
+    row lock.
     """
     unerased = and_(CUSTOMER.c.id == customer_id, CUSTOMER.c.erased_at.is_(None))
     if connection.dialect.name == "postgresql":

@@ -21,6 +21,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from rapport.consent.links import links_for
+from rapport.consent.privacy import hold_unerased
 from rapport.consent.store import (
     UNSUBSCRIBE_LINK_WORDING,
     withdraw_channel,
@@ -91,7 +92,15 @@ async def unsubscribe_post(request: Request) -> Response:
     with web.engine.begin() as connection:
         holders = [(customer.id, customer.locale)]
         holders += _same_address(connection, web.settings, customer, channel)
+        # Each holder's row locked (in id order, so two links to one address cannot
+        # deadlock) before the withdrawal records the visitor's IP and browser: an
+        # erasure that committed since the lookup has cleared those (consent/privacy).
+        held = {i for i, _ in sorted(holders) if hold_unerased(connection, i)}
+        if customer.id not in held:  # erased since the link was read
+            return not_found(request)
         for customer_id, locale in holders:
+            if customer_id not in held:
+                continue
             withdraw_channel(
                 connection,
                 customer_id,

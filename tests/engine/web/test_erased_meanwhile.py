@@ -1,10 +1,11 @@
 """A page's write after an erasure that committed while the page was being answered.
 
-The preference page, the double opt-in link and the feedback question look the
-customer up, then record what the visitor did, with their IP address and browser (and a
-comment), in a transaction of their own. An erasure committing between the two was
-followed by the page's write, which put back what the erasure had just cleared (found by
-the data tester). Each test makes the erasure commit right after the page's lookup.
+The preference page, the double opt-in link, the unsubscribe link and the feedback
+question look the customer up, then record what the visitor did, with their IP address
+and browser (and a comment), in a transaction of their own. An erasure committing
+between the two was followed by the page's write, which put back what the erasure had
+just cleared (found by the data tester). Each test makes the erasure commit right after
+the page's lookup.
 """
 
 from __future__ import annotations
@@ -109,3 +110,21 @@ def test_a_feedback_answer_after_an_erasure_keeps_no_comment(
     with engine.connect() as connection:
         comments = connection.execute(select(FEEDBACK_ANSWER.c.comment)).scalars().all()
     assert comments == []
+
+
+def test_an_unsubscribe_after_an_erasure_records_no_address_or_browser(
+    client: TestClient, settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    link = links_for("C1", "email", settings, Signer(SECRET))["unsubscribe"]
+    erase_after_lookup(monkeypatch, "rapport.engine.web.unsubscribe", engine)
+
+    answered = client.post(path_of(settings, link), headers={"User-Agent": "Jane's browser"})
+
+    assert answered.status_code == 404
+    with engine.connect() as connection:
+        kept = connection.execute(
+            select(CONSENT_EVENT.c.ip, CONSENT_EVENT.c.user_agent).where(
+                CONSENT_EVENT.c.customer_id == "C1"
+            )
+        ).all()
+    assert all(ip is None and agent is None for ip, agent in kept), kept
