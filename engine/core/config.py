@@ -30,7 +30,13 @@ from rapport.engine.core.i18n import known_locale
 from rapport.engine.core.keywords import SMSKeywords
 from rapport.engine.core.localtime import LocalTime
 from rapport.engine.core.sender import check_sender_texts
-from rapport.engine.core.yamlsource import Strict, YamlSyntaxError, load_yaml, validate_document
+from rapport.engine.core.yamlsource import (
+    Strict,
+    YamlSyntaxError,
+    caused_by_empty,
+    load_yaml,
+    validate_document,
+)
 
 STAGES = ("prospect", "first_time", "repeat", "loyal", "at_risk", "lapsed")
 
@@ -468,7 +474,8 @@ def load_settings(
             raise ConfigError([exc.problem]) from None
         doc.data = {} if doc.data is None else doc.data
         parsed, problems = validate_document(doc, Settings)
-        problems += adapter_problems(_channels(parsed, doc.data), doc)
+        found = adapter_problems(_channels(parsed, doc.data), doc)
+        problems += [problem for problem in found if not caused_by_empty(doc, problem)]
         if problems or parsed is None:
             raise ConfigError(problems)
         settings = parsed.model_copy(update={"base_dir": config_path.resolve().parent})

@@ -35,6 +35,9 @@ class YamlDocument:
     file: str
     data: Any
     lines: dict[Path_, int] = field(default_factory=dict)
+    #: The key paths written with nothing after the colon (or a bare ``-`` list item),
+    #: which YAML reads as null: see :func:`empty_problems`.
+    empty: list[Path_] = field(default_factory=list)
 
     def locate(self, path: Iterable[str | int]) -> tuple[Path_, int]:
         """The part of ``path`` that exists in the file and the line it is on.
@@ -143,15 +146,21 @@ def _key_of(node: yaml.Node) -> object:
     return (node.tag, node.value) if isinstance(node, yaml.ScalarNode) else id(node)
 
 
+_NULL = "tag:yaml.org,2002:null"
+
+
 def _to_data(
     node: yaml.Node,
     path: Path_,
     lines: dict[Path_, int],
     loader: yaml.SafeLoader,
     budget: _Budget,
+    empty: list[Path_],
 ) -> Any:
     budget.visit(node)
     lines.setdefault(path, node.start_mark.line + 1)
+    if path and isinstance(node, yaml.ScalarNode) and node.tag == _NULL and node.value == "":
+        empty.append(path)
     if isinstance(node, yaml.MappingNode):
         _merge(node, loader, budget)
         result: dict[Any, Any] = {}
@@ -181,11 +190,11 @@ def _to_data(
                     )
                 )
             lines[child] = key_node.start_mark.line + 1
-            result[key] = _to_data(value_node, child, lines, loader, budget)
+            result[key] = _to_data(value_node, child, lines, loader, budget, empty)
         return result
     if isinstance(node, yaml.SequenceNode):
         return [
-            _to_data(item, (*path, index), lines, loader, budget)
+            _to_data(item, (*path, index), lines, loader, budget, empty)
             for index, item in enumerate(node.value)
         ]
     return _construct(node, loader)
@@ -235,7 +244,9 @@ def _compose(text: str, file: str, loader_class: Any) -> YamlDocument:
     try:
         node = loader.get_single_node()
         lines: dict[Path_, int] = {}
-        data = None if node is None else _to_data(node, (), lines, loader, _Budget(loader))
+        empty: list[Path_] = []
+        budget = _Budget(loader)
+        data = None if node is None else _to_data(node, (), lines, loader, budget, empty)
     except RecursionError:
         line = getattr(loader, "line", None)  # where PyYAML's reader had got to
         raise YamlSyntaxError(
@@ -247,7 +258,7 @@ def _compose(text: str, file: str, loader_class: Any) -> YamlDocument:
         ) from None
     finally:
         loader.dispose()
-    return YamlDocument(file=file, data=data, lines=lines)
+    return YamlDocument(file=file, data=data, lines=lines, empty=empty)
 
 
 def load_yaml(path: Path, display: str | None = None) -> YamlDocument:
@@ -288,14 +299,45 @@ def validation_problems(doc: YamlDocument, error: ValidationError) -> list[Probl
     return problems
 
 
+EMPTY_VALUE = "empty value: write the value, or null for no limit (where the key allows null)"
+
+
+def empty_problems(doc: YamlDocument, problems: Iterable[Problem] = ()) -> list[Problem]:
+    """A problem at each key written with nothing after its colon, then ``problems``
+    without those the empty values themselves caused (see :func:`caused_by_empty`).
+
+    YAML reads ``per_day:`` as null, and null says "no limit" for a cap: a value
+    forgotten, or lost in an edit, would silently lift the limit. Only a written
+    ``null`` (or ``~``) says so; an empty value is refused wherever it stands.
+    """
+    found = [Problem(doc.file, doc.lines[path], EMPTY_VALUE, _dotted(path)) for path in doc.empty]
+    return found + [p for p in problems if not caused_by_empty(doc, p)]
+
+
+def caused_by_empty(doc: YamlDocument, problem: Problem) -> bool:
+    """Whether ``problem`` is at an empty value or at a key holding one (a union's or a
+    section's complaint about it), which :func:`empty_problems` reports in its words."""
+    if problem.field is None:
+        return False
+    return any(
+        problem.field == _dotted(path[:n]) for path in doc.empty for n in range(1, len(path) + 1)
+    )
+
+
+def _dotted(path: Path_) -> str:
+    return ".".join(str(part) for part in path)
+
+
 def validate_document(doc: YamlDocument, model: type[M]) -> tuple[M | None, list[Problem]]:
     """Validate a document against a pydantic model; never raises for user mistakes."""
     if not isinstance(doc.data, dict):
         return None, [Problem(doc.file, doc.line_of(()), "expected a mapping of keys to values")]
     try:
-        return model.model_validate(doc.data), []
+        parsed = model.model_validate(doc.data)
     except ValidationError as exc:
-        return None, validation_problems(doc, exc)
+        return None, empty_problems(doc, validation_problems(doc, exc))
+    problems = empty_problems(doc)
+    return (None, problems) if problems else (parsed, [])
 
 
 class TruthValue(str):
