@@ -48,7 +48,7 @@ from rapport.engine.core.text import find_unstorable, json_pointer
 from rapport.engine.core.timeutil import as_utc, isoformat_z
 from rapport.engine.customers import fields
 from rapport.engine.customers.profile import EventRecord
-from rapport.engine.customers.rows import Column, Row, parse_record
+from rapport.engine.customers.rows import Column, Row, id_column, parse_record
 
 if TYPE_CHECKING:
     from rapport.engine.customers import importer
@@ -93,8 +93,8 @@ def columns(now: datetime, retention_days: int) -> tuple[Column, ...]:
     """The text fields of an event item, in the order problems are listed."""
     earliest = now - timedelta(days=retention_days)
     return (
-        Column("id", partial(fields.external_id, field="id"), required=True),
-        Column("customer_id", partial(fields.external_id, field="customer_id"), required=True),
+        id_column("id"),
+        id_column("customer_id"),
         Column("name", event_name, required=True),
         Column(
             "occurred_at",

@@ -50,7 +50,7 @@ from rapport.engine.core.errors import ImportFileError, Problem, UsageError
 from rapport.engine.core.models import CUSTOMER, ORDERS, SUPPRESSION
 from rapport.engine.core.timeutil import Clock, as_utc, isoformat_z, utcnow
 from rapport.engine.customers import fields
-from rapport.engine.customers.rows import Column, Row, csv_rows, jsonl_rows
+from rapport.engine.customers.rows import Column, Row, csv_rows, id_column, jsonl_rows
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ def columns(kind: Kind, settings: Settings, today: date, now: datetime) -> tuple
     """
     if kind == "customers":
         return (
-            Column("id", partial(fields.external_id, field="id"), required=True),
+            id_column("id"),
             Column("first_name", partial(fields.name, field="first_name"), empty=""),
             Column("last_name", partial(fields.name, field="last_name"), empty=""),
             Column(
@@ -173,9 +173,9 @@ def columns(kind: Kind, settings: Settings, today: date, now: datetime) -> tuple
         )
     if kind == "orders":
         return (
-            Column("id", partial(fields.external_id, field="id"), required=True),
-            Column("customer_id", partial(fields.external_id, field="customer_id"), required=True),
-            Column("sku", partial(fields.external_id, field="sku"), required=True),
+            id_column("id"),
+            id_column("customer_id"),
+            id_column("sku"),
             Column("quantity", fields.quantity, empty=1),
             Column("amount", fields.amount, required=True),
             Column("currency", fields.currency, required=True),
@@ -191,7 +191,7 @@ def columns(kind: Kind, settings: Settings, today: date, now: datetime) -> tuple
         return fields.not_after(fields.iso_datetime(text, "captured_at"), latest, "captured_at")
 
     return (
-        Column("customer_id", partial(fields.external_id, field="customer_id"), required=True),
+        id_column("customer_id"),
         Column("channel", partial(fields.channel, settings=settings), required=True),
         Column("topic", partial(fields.topic, settings=settings), required=True),
         Column("status", fields.consent_status, required=True),

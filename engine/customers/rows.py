@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import IO, Any
 
 from rapport.engine.core.errors import ImportFileError, Problem
@@ -40,6 +41,13 @@ class Column:
     empty: Any = None
     #: An empty cell gives ``empty`` on insert but leaves a stored value alone.
     keep_on_update: bool = False
+    #: An id: a JSON number is taken only when written as a whole number (see :func:`cell`).
+    identifier: bool = False
+
+
+def id_column(name: str) -> Column:
+    """A required id column (``id``, ``customer_id``, ``sku``): the source's text."""
+    return Column(name, partial(fields.external_id, field=name), required=True, identifier=True)
 
 
 @dataclass
@@ -54,14 +62,27 @@ class Row:
     skipped: Problem | None = None
 
 
-def cell(raw: Any, name: str) -> str:
-    """A JSON value or CSV cell as stripped text; JSON numbers are taken as written."""
+#: Why a JSON number with a fraction or an exponent is refused as an id.
+NOT_A_WHOLE_NUMBER = (
+    "must be a string or a whole number (an integer without a fraction or exponent)"
+)
+
+
+def cell(raw: Any, name: str, *, identifier: bool = False) -> str:
+    """A JSON value or CSV cell as stripped text; JSON numbers are taken as written.
+
+    An ``identifier`` takes a number only as a whole number: the parser keeps ``1e999``,
+    ``1E2`` or ``100.0`` as a :class:`Decimal`, whose text (``1E+999``, ``1E+2``,
+    ``100.0``) would be another id than the one the source meant (``100``).
+    """
     if raw is None:
         return ""
     if isinstance(raw, str):
         return raw.strip()
     if isinstance(raw, bool) or not isinstance(raw, int | Decimal | float):
         raise fields.FieldInvalid(name, "must be a string or a number")
+    if identifier and not isinstance(raw, int):
+        raise fields.FieldInvalid(name, NOT_A_WHOLE_NUMBER)
     if isinstance(raw, float) and not math.isfinite(raw):
         # Numbers are read as Decimal, so a float is Python's NaN or Infinity, which
         # JSON does not have; str() made the name 'nan'.
@@ -79,7 +100,7 @@ def parse_record(record: Mapping[str, Any], line: int, file: str, columns: Seque
                 row.values[column.name] = column.empty
             continue
         try:
-            text = cell(record[column.name], column.name)
+            text = cell(record[column.name], column.name, identifier=column.identifier)
             if not text:
                 if column.required:
                     raise fields.FieldInvalid(column.name, "is required")

@@ -395,3 +395,30 @@ def test_consent_bad_rows(with_customers: Engine, tmp_path: Path, fmt: str) -> N
     ]
     assert (report.accepted, report.rejected) == (1, 5)
     assert consent_status(with_customers, "c-fa-1") == "granted"
+
+
+def test_a_jsonl_id_written_with_a_fraction_or_exponent_is_refused_at_its_line(
+    with_customers: Engine, tmp_path: Path
+) -> None:
+    """1E2 would be the order "1E+2" and 1e999 the order "1E+999": an id is a string
+    or a whole number; 100 stays the id "100"."""
+    path = tmp_path / "o.jsonl"
+    rest = '"sku": "TEA", "amount": "1", "currency": "CNY", "ordered_at": "2025-05-01"'
+    path.write_text(
+        f'{{"id": 1E2, "customer_id": "c-zh-1", {rest}}}\n'
+        f'{{"id": 100, "customer_id": "c-zh-1", {rest}}}\n'
+        f'{{"id": "o-3", "customer_id": "c-zh-1", "sku": 1e999, "amount": "1",'
+        ' "currency": "CNY", "ordered_at": "2025-05-01"}\n',
+        encoding="utf-8",
+    )
+    report = run(with_customers, "orders", path)
+    assert [(p.line, p.field, p.message) for p in report.problems] == [
+        (1, "id", "must be a string or a whole number (an integer without a fraction or exponent)"),
+        (
+            3,
+            "sku",
+            "must be a string or a whole number (an integer without a fraction or exponent)",
+        ),
+    ]
+    with with_customers.connect() as connection:
+        assert connection.execute(select(ORDERS.c.id)).scalars().all() == ["100"]

@@ -332,3 +332,30 @@ def test_a_body_with_another_key_beside_its_kind_is_422_and_nothing_is_written(
         "error": 'the body must be {"customers": [...]} and nothing else: unknown key "orders"'
     }
     assert count(engine, CUSTOMER) == 0 and count(engine, ORDERS) == 0
+
+
+def test_an_id_that_is_a_number_with_a_fraction_or_exponent_is_422_naming_the_field(
+    engine: Engine, app_and_tokens: tuple[TestClient, dict[str, dict[str, str]]]
+) -> None:
+    """`"id": 1e999` was stored as the customer "1E+999", `1E2` as "1E+2" while `100`
+    is "100", `1e-999` as "1E-999": an id must be a string or a whole number written
+    as one, else the item is refused naming its field, and nothing of it is written."""
+    client, tokens = app_and_tokens
+    written = ["1e999", "1e-999", "1.5", "1E2", "100.0", "100"]
+    people = [
+        f'{{"id": {n}, "email": "c{i}@example.com", "locale": "en", "timezone": "UTC"}}'
+        for i, n in enumerate(written)
+    ]
+    body = f'{{"customers": [{", ".join(people)}]}}'
+    answer = client.post("/api/v1/customers", content=body, headers=tokens["ingest"])
+
+    assert answer.status_code == 422
+    reason = "must be a string or a whole number (an integer without a fraction or exponent)"
+    assert answer.json()["errors"] == [f"/customers/{i}/id: {reason}" for i in range(5)]
+    with engine.connect() as connection:
+        assert connection.execute(select(CUSTOMER.c.id)).scalars().all() == ["100"]
+    order = json.dumps(ORDER).replace('"C1"', "1e2")
+    placed = client.post(
+        "/api/v1/orders", content=f'{{"orders": [{order}]}}', headers=tokens["ingest"]
+    )
+    assert placed.json()["errors"] == [f"/orders/0/customer_id: {reason}"]
