@@ -103,16 +103,28 @@ def customers_erase(app: AppContext, customer_id: str, yes: bool) -> None:
 
 def _erase_channel_files(settings: Settings, keys: Sequence[str]) -> int:
     """Delete what channels that keep copies (the file channel) wrote for these
-    messages: every configured provider whose adapter has ``erase_messages``."""
+    messages: every configured provider whose adapter has ``erase_messages``, and, on
+    a store `rapport demo` made, the demo's own file channel's folder beside it (the
+    demo sends there whatever config.yaml configures)."""
+    from rapport.channels.file import FileChannel
     from rapport.channels.registry import adapter_class, build_channel
+    from rapport.engine.runtime.demo_folder import demo_outbox
 
     removed = 0
+    folders = set()
     for config in settings.channels.values():
         for provider in config.provider_list():
             if not hasattr(adapter_class(provider.adapter), "erase_messages"):
                 continue
             channel = build_channel(provider.adapter, provider.options(), settings.base_dir)
+            if isinstance(channel, FileChannel):
+                if channel.path.resolve() in folders:
+                    continue  # e-mail and SMS written to one folder: counted once
+                folders.add(channel.path.resolve())
             removed += channel.erase_messages(keys)  # type: ignore[attr-defined]
+    demo = demo_outbox(settings.database_url)
+    if demo is not None and demo.resolve() not in folders:
+        removed += FileChannel(demo).erase_messages(keys)
     return removed
 
 

@@ -47,6 +47,7 @@ from rapport.engine.planning.plan import run_plan
 from rapport.engine.planning.planner import Decision
 from rapport.engine.rendering.renderer import RenderedMessage
 from rapport.engine.runtime import services
+from rapport.engine.runtime.demo_folder import DEMO_MARKER
 from rapport.engine.runtime.demo_history import (
     HISTORY_DAYS,
     History,
@@ -58,8 +59,6 @@ from rapport.engine.triggers.calendars import holidays_on
 
 Echo = Callable[[str], None]
 
-#: The file that marks a folder as the demo's own, so a later run may replace it.
-DEMO_MARKER = ".rapport-demo"
 #: What a demo folder holds; a folder with nothing else is an older demo's.
 DEMO_ENTRIES = frozenset(
     {
