@@ -184,6 +184,11 @@ class Recipient:
     locale: str
 
 
+#: Why a keyword concerned no customer, as its log line says (never the number).
+NO_PHONE = "the sender is not a phone number"
+NO_CUSTOMER = "no customer has the number"
+
+
 def e164(sender: str) -> str | None:
     """The sender as stored on customers (E.164), or None if it is not a phone number."""
     try:
@@ -324,8 +329,9 @@ def handle_keyword(web: WebContext, keyword: Keyword, sender: str) -> str:
     """Apply a keyword for the sender's customers in one transaction; the reply text."""
     now = web.now()
     channels = _sms_channels(web.settings)
+    phone = e164(sender)
     with web.engine.begin() as connection:
-        customers = customers_by_phone(connection, e164(sender))
+        customers = customers_by_phone(connection, phone)
         if keyword.action is KeywordAction.STOP:
             changed = stop_sms(connection, customers, keyword, channels, now)
             message = STOP_REPLY
@@ -342,12 +348,10 @@ def handle_keyword(web: WebContext, keyword: Keyword, sender: str) -> str:
         else:
             changed = 0
             message = HELP_REPLY
-    log.info(
-        "sms keyword %s: %d topic(s) changed",
-        keyword.action,
-        changed,
-        extra={"customer_ids": [customer.id for customer in customers], "changed": changed},
-    )
+    extra: dict[str, object] = {"customer_ids": [c.id for c in customers], "changed": changed}
+    if not customers:  # answered all the same: a provider retries anything but a 2xx
+        extra["reason"] = NO_PHONE if phone is None else NO_CUSTOMER
+    log.info("sms keyword %s: %d topic(s) changed", keyword.action, changed, extra=extra)
     language = ui_language(customers[0].locale) if customers else (keyword.language or "en")
     return render_reply(language, message, web.settings)
 

@@ -217,6 +217,24 @@ def test_logs_carry_ids_not_numbers_or_text(
         assert secret not in caplog.text
 
 
+def test_a_keyword_that_matched_no_customer_is_logged_with_its_reason_not_the_number(
+    engine: Engine, client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """STOP from a sender that is not a phone number, or from a number no customer
+    has, is answered 200 (a provider retries anything else) and records nothing; the
+    log says which of the two it was, so an operator can tell a misconfigured provider
+    from a stranger, without the number."""
+    before = event_count(engine)
+    with caplog.at_level(logging.INFO, logger="rapport.engine.web.sms_inbound"):
+        sms(client, "not a number 99887766", "STOP")
+        sms(client, "+14155552671", "STOP")
+
+    reasons = [getattr(r, "reason", None) for r in caplog.records]
+    assert reasons == ["the sender is not a phone number", "no customer has the number"]
+    assert "99887766" not in caplog.text and "4155552671" not in caplog.text
+    assert event_count(engine) == before
+
+
 # -- START, HELP, anything else ---------------------------------------------------------
 
 
