@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from babel import Locale, UnknownLocaleError
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from rapport.engine.campaigns.audience import Audience
 from rapport.engine.campaigns.offers import offer_problems
@@ -57,12 +57,13 @@ def _one_folder(name: str) -> str:
 TemplateSet = Annotated[str, AfterValidator(_one_folder)]
 
 
-class Offer(BaseModel):
+class Offer(Strict):
     """What a campaign gives. Known keys are checked; any other key passes to templates.
 
     A value may also be a mapping by loyalty tier (or RFM segment) with a ``default``,
     e.g. ``discount_percent: {insider: 10, vib: 15, rouge: 20}``; see engine/campaigns/offers.py.
-    ``coupon: true`` adds a per-customer code derived with HMAC (stable on re-planning).
+    ``coupon: true`` adds a per-customer code derived with HMAC (stable on re-planning);
+    ``coupon: "yes"`` is refused, as every quoted truth value (see ``Strict``).
     """
 
     model_config = ConfigDict(extra="allow", frozen=True)

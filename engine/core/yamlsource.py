@@ -284,6 +284,11 @@ def validation_problems(doc: YamlDocument, error: ValidationError) -> list[Probl
         message = item["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
         if isinstance(item.get("input"), TruthValue):
             message = "expected a number, not true or false"
+        elif isinstance(item.get("input"), NotATruthValue):
+            message = (
+                f"expected true or false, not {item['input'].describe()}: write true or "
+                "false, without quotes"
+            )
         elif item["type"] == "string_type" and type(item.get("input")) is bool:
             # The Norway problem: `countries: [NO]` is [false] to YAML 1.1.
             message = (
@@ -370,16 +375,47 @@ class Strict(BaseModel):
         """YAML reads ``true``, ``yes`` and ``on`` as true, which pydantic takes as 1 for
         a number: ``max_per_day: on`` must be an error, not a limit of one. Such a value
         is handed on as a :class:`TruthValue`, which no number accepts, so the error
-        comes at its key along with every other problem of the document."""
-        if not isinstance(data, dict) or not any(type(v) is bool for v in data.values()):
+        comes at its key along with every other problem of the document.
+
+        The other way round, pydantic takes the text ``"yes"``, ``"1"`` or ``"on"`` and
+        the number 1 as true for a true/false key: ``paused: "no"`` would be a value
+        someone quoted by mistake, read as they meant only by luck. Anything but true or
+        false there is handed on as a :class:`NotATruthValue`, which no bool accepts."""
+        if not isinstance(data, dict):
             return data
         fields = cls.model_fields
-        return {
-            key: TruthValue(str(value).lower())
-            if type(value) is bool
-            and isinstance(key, str)
-            and key in fields
-            and _number_only(fields[key].annotation)
-            else value
-            for key, value in data.items()
-        }
+        return {key: _checked(fields, key, value) for key, value in data.items()}
+
+
+def _checked(fields: dict[str, Any], key: Any, value: Any) -> Any:
+    if not isinstance(key, str) or key not in fields:
+        return value
+    annotation = fields[key].annotation
+    if type(value) is bool:
+        return TruthValue(str(value).lower()) if _number_only(annotation) else value
+    if value is not None and _bool_only(annotation):
+        return NotATruthValue(value)
+    return value
+
+
+class NotATruthValue:
+    """A value other than true or false given where only those fit (see :class:`Strict`)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+    def describe(self) -> str:
+        if isinstance(self.value, str):
+            return f"the text {self.value!r}"
+        if isinstance(self.value, int | float):
+            return f"the number {self.value!r}"
+        return "a list" if isinstance(self.value, list) else "a mapping or another value"
+
+
+def _bool_only(annotation: Any) -> bool:
+    """Whether a field takes true or false and nothing else (``bool | None`` too)."""
+    accepted = set(get_args(annotation)) if get_origin(annotation) in _UNIONS else {annotation}
+    return bool in accepted and accepted <= {bool, type(None)}
