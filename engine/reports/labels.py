@@ -21,7 +21,7 @@ from decimal import Decimal
 from babel import Locale, UnknownLocaleError
 
 from rapport.engine.rendering.formats import LocaleFormats
-from rapport.engine.reports.phrases import PHRASES
+from rapport.engine.reports.phrases import PHRASES, PLURALS
 
 WORDS: dict[str, dict[str, str]] = {
     "en": {
@@ -166,6 +166,8 @@ class Words:
         self.rtl = parsed.language in RTL
         self._words = WORDS[table_name(parsed)]
         self._phrases = PHRASES.get(table_name(parsed), {})
+        self._plurals = PLURALS.get(table_name(parsed), {})
+        self._locale = parsed
         self._formats = LocaleFormats(parsed)
 
     def label(self, key: str) -> str:
@@ -178,9 +180,23 @@ class Words:
 
     def text(self, english: str, **fields: object) -> str:
         """A heading, caption or column name in this language (English when the
-        phrase has no translation), its ``{fields}`` filled in."""
+        phrase has no translation), its ``{fields}`` filled in.
+
+        A whole-number field is a count: it is shown in the language's digits and
+        separators (``۷`` on a Persian page), and where the phrase has plural forms
+        (:data:`PLURALS`) the count picks the form CLDR's rules give it (English
+        ``1 comment``, ``2 comments``)."""
+        counts = {
+            name: value
+            for name, value in fields.items()
+            if isinstance(value, int) and not isinstance(value, bool)
+        }
         found = self._phrases.get(english, english)
-        return found.format(**fields) if fields else found
+        forms = self._plurals.get(english)
+        if forms and counts:
+            found = forms.get(self._locale.plural_form(next(iter(counts.values()))), found)
+        shown = {**fields, **{name: self.number(value) for name, value in counts.items()}}
+        return found.format(**shown) if fields else found
 
     def number(self, value: int | float) -> str:
         """A count with the language's separators and digits: ``12,345``."""

@@ -290,3 +290,40 @@ PHRASES: dict[str, dict[str, str]] = {
         "Messages sent per day, by channel": "الرسائل المرسلة يوميًا حسب القناة",
     },
 }
+
+#: Phrases whose words change with the count they hold, per language: CLDR's plural
+#: category (``one``, ``two``, ``few``, ``many``, ``other``, ...) -> the phrase. A
+#: category a language lacks here falls back to its :data:`PHRASES` entry (English:
+#: the key itself). Persian and Chinese nouns do not change after a number.
+_WINDOW = "Definitions: docs/reports.md. Attribution window: {days} days. Amounts in {currency}."
+_COMMENTS = "{count} comments; export them with"
+PLURALS: dict[str, dict[str, dict[str, str]]] = {
+    "en": {
+        _WINDOW: {
+            "one": "Definitions: docs/reports.md. Attribution window: {days} day. "
+            "Amounts in {currency}."
+        },
+        _COMMENTS: {"one": "{count} comment; export it with"},
+    },
+    "ar": {
+        _WINDOW: {
+            form: f"التعريفات: docs/reports.md. نافذة الإسناد: {days}. المبالغ بعملة {{currency}}."
+            for form, days in (
+                ("one", "يوم واحد"),
+                ("two", "يومان"),
+                ("few", "{days} أيام"),
+                ("many", "{days} يومًا"),
+            )
+        },
+        _COMMENTS: {
+            form: f"{comments}؛ لتصديرها:"
+            for form, comments in (
+                ("one", "تعليق واحد"),
+                ("two", "تعليقان"),
+                ("few", "{count} تعليقات"),
+                ("many", "{count} تعليقًا"),
+                ("other", "{count} تعليق"),
+            )
+        },
+    },
+}
