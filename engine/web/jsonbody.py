@@ -4,8 +4,8 @@ Python's parser follows nesting until its recursion limit (about a thousand leve
 so a body of brackets would otherwise be refused as "not valid JSON" (or, a little
 shallower, be accepted and walked by every check after it). No request of the API
 needs more than a few levels: :data:`MAX_DEPTH` is far above that, and a body nested
-deeper is refused saying so. Numbers with a fraction are read as :class:`Decimal`, so
-an amount keeps its digits.
+deeper is refused saying so. A key repeated in one object is refused too, naming it.
+Numbers with a fraction are read as :class:`Decimal`, so an amount keeps its digits.
 """
 
 from __future__ import annotations
@@ -43,12 +43,37 @@ def depth(value: Any) -> int:
     return deepest
 
 
+class _RepeatedKey(Exception):
+    """Raised from inside the parser, which would take a ValueError for bad syntax."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose keys are all different: which of two values a parser keeps is
+    the parser's choice (Python's the last, others the first), so a body repeating a
+    key (``{"id": "C1", "id": "C2"}``) means nothing certain and is refused."""
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _RepeatedKey(key)
+            seen.add(key)
+    return value
+
+
 def parse_body(raw: bytes) -> Any:
     """``raw`` parsed, or :class:`BadBody` saying why it cannot be."""
     try:
-        value = json.loads(raw, parse_float=Decimal)
+        value = json.loads(raw, parse_float=Decimal, object_pairs_hook=_object)
     except RecursionError:
         raise BadBody(TOO_DEEP) from None
+    except _RepeatedKey as repeated:
+        key = json.dumps(repeated.key, ensure_ascii=False)
+        raise BadBody(f"the body's JSON repeats the key {key} in one object") from None
     except ValueError:
         raise BadBody("the body is not valid JSON") from None
     if depth(value) > MAX_DEPTH:

@@ -59,6 +59,27 @@ def test_a_body_nested_to_the_limit_is_read_and_one_that_is_not_json_is_400(
     assert broken.json() == {"error": "the body is not valid JSON"}
 
 
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        ('{"customers": [{"id": "C1", "id": "C2", "locale": "en", "timezone": "UTC"}]}', "id"),
+        ('{"customers": [], "customers": [{"id": "C1"}]}', "customers"),
+        ('{"customers": [{"id": "C1", "x": {"a": 1, "a": 2}}]}', "a"),
+    ],
+)
+def test_a_key_repeated_in_one_object_is_400_naming_it(
+    client: TestClient, engine: Engine, body: str, key: str
+) -> None:
+    """Which of two values a JSON parser keeps is up to the parser (Python keeps the
+    last, others the first): `{"id": "C1", "id": "C2"}` wrote the customer C2 and said
+    nothing of C1. The body is refused, naming the key, and nothing is written."""
+    answer = client.post("/api/v1/customers", content=body.encode())
+    assert answer.status_code == 400
+    assert answer.json() == {"error": f'the body\'s JSON repeats the key "{key}" in one object'}
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM customer")).scalar() == 0
+
+
 def test_a_body_over_the_limit_is_413_in_the_words_docs_api_md_shows(
     client: TestClient,
 ) -> None:
