@@ -9,7 +9,9 @@ needs neither (withdrawing must stay as easy as agreeing) but records them if gi
 An operator's grant counts at once, SMS included: the operator holds the proof.
 Nothing is recorded for a customer erased on request (exit 1), as import and the API
 skip their rows.
-``show --json`` prints the states and the trail as one document (see
+``show`` prints each fact's capture and recording times, source and wording, and the
+IP address and user agent kept for a consent given on the web (its proof); ``show
+--json`` prints the states and the trail as one document (see
 :mod:`rapport.engine.cli.jsonout`).
 """
 
@@ -119,6 +121,8 @@ def consent_show(
                 "source": e.source,
                 "wording": e.wording,
                 "locale": e.locale,
+                "ip": e.ip,
+                "user_agent": e.user_agent,
             }
             for e in events
         ]
@@ -138,9 +142,14 @@ def consent_show(
         return
     click.echo("evidence:")
     for event in events:
+        # Where a web consent came from is part of its proof: shown when it was kept.
+        web = (f" ip={printable(event.ip)}" if event.ip else "") + (
+            f' user_agent="{printable(event.user_agent)}"' if event.user_agent else ""
+        )
         click.echo(
             f"  {isoformat_z(event.captured_at)} {event.channel}/{event.topic} {event.status} "
-            f"source={printable(event.source)} wording={printable(event.wording or '-')}"
+            f"source={printable(event.source)} wording={printable(event.wording or '-')} "
+            f"recorded={isoformat_z(event.recorded_at)}{web}"
         )
 
 

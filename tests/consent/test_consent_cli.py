@@ -9,6 +9,7 @@ withdrawal needs neither. Run in this process against SQLite and PostgreSQL (the
 
 from __future__ import annotations
 
+import json
 import textwrap
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -129,3 +130,40 @@ def test_nothing_is_recorded_for_a_customer_erased_on_request(
         "for them (a new sign-up is a new customer id)\n"
     )
     assert consent_trail(store, "C1") == before
+
+
+def test_consent_show_gives_a_web_grants_ip_address_user_agent_and_recording_time(
+    run, store: Engine
+) -> None:  # type: ignore[no-untyped-def]
+    """The proof of a consent given on the web includes where it came from (SPEC: "for
+    web, IP and user agent"); the operator's view shows them, and when the fact was
+    recorded beside when it was captured (an import may bring an old fact late)."""
+    from rapport.consent.store import grant
+
+    captured = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    recorded = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    with store.begin() as connection:
+        grant(
+            connection,
+            "C1",
+            "email",
+            "offers",
+            source="preference_center",
+            captured_at=captured,
+            clock=lambda: recorded,
+            wording="preference-center-v2",
+            ip="203.0.113.7",
+            user_agent="Mozilla/5.0 (Android 14) \x1b[2J",
+        )
+
+    shown = run("consent", "show", "C1")
+    assert shown.returncode == 0, shown.stderr
+    [line] = [line for line in shown.stdout.splitlines() if "source=" in line]
+    assert "recorded=2026-03-02T08:00:00Z" in line
+    assert "ip=203.0.113.7" in line
+    assert 'user_agent="Mozilla/5.0 (Android 14) \\x1b[2J"' in line
+    as_json = run("consent", "show", "C1", "--json")
+    [event] = json.loads(as_json.stdout)["evidence"]
+    assert event["ip"] == "203.0.113.7"
+    assert event["user_agent"] == "Mozilla/5.0 (Android 14) \x1b[2J"
+    assert event["recorded_at"] == "2026-03-02T08:00:00Z"
