@@ -8,6 +8,7 @@ so a link reveals nothing about who is a customer. Handlers import this module, 
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -117,4 +118,14 @@ def resolve(request: Request, purpose: Purpose) -> tuple[TokenClaims, Row[Any]] 
 
 
 def client_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
+    """The client's IP address in its usual form, or None when it is none.
+
+    Behind a trusted proxy uvicorn takes the address from ``X-Forwarded-For`` as
+    written, so it may be any text; consent evidence keeps an address or nothing (its
+    column holds 64 characters: longer text was a 500 on PostgreSQL)."""
+    if request.client is None:
+        return None
+    try:
+        return str(ipaddress.ip_address(request.client.host))
+    except ValueError:
+        return None
