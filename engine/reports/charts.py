@@ -88,8 +88,15 @@ def cohort_heatmap(cohorts: list[dict[str, Any]], words: Words) -> str:
             body.append(
                 f'<rect class="cell" x="{x}" y="{y}" width="{width - 2}" height="{height - 2}" '
                 f'fill="#7a1f3d" fill-opacity="{0.08 + 0.92 * shade:.3f}">'
-                f"<title>{esc(cohort['cohort'])} → {esc(month['month'])}: "
-                f"{month['customers']}/{cohort['size']} ({pct(rate)})</title></rect>"
+                "<title>"
+                + esc(
+                    words.labelled(
+                        f"{cohort['cohort']} → {month['month']}",
+                        f"{words.number(month['customers'])}/{words.number(cohort['size'])} "
+                        f"({pct(rate)})",
+                    )
+                )
+                + "</title></rect>"
             )
             colour = "#fff" if shade > 0.5 else "#222"
             body.append(
@@ -119,7 +126,7 @@ def bars(
         body.append(f'<text x="4" y="{y + 13}">{esc(label)}</text>')
         body.append(
             f'<rect class="bar" x="{left}" y="{y}" width="{width:.1f}" height="{row - 6}" '
-            f'fill="{colour}"><title>{esc(label)}: {esc(shown)}</title></rect>'
+            f'fill="{colour}"><title>{esc(words.labelled(label, shown))}</title></rect>'
         )
         body.append(f'<text x="{left + width + 4:.1f}" y="{y + 13}">{esc(shown)}</text>')
     return _figure(name, caption, _svg(left + span + 70, len(values) * row + 8, body, caption))
@@ -147,7 +154,7 @@ def funnels(campaigns: list[dict[str, Any]], words: Words) -> str:
             body.append(f'<text x="14" y="{y + 12}">{name}</text>')
             body.append(
                 f'<rect class="bar" x="{left}" y="{y}" width="{width:.1f}" height="{row - 4}" '
-                f'fill="{PALETTE[step_index]}"><title>{name}: {count}</title></rect>'
+                f'fill="{PALETTE[step_index]}"><title>{words.labelled(name, count)}</title></rect>'
             )
             body.append(f'<text x="{left + width + 4:.1f}" y="{y + 12}">{count}</text>')
     height = len(shown) * block + 8
@@ -254,7 +261,8 @@ def sends_chart(days: list[dict[str, Any]], period: dict[str, str], words: Words
             body.append(
                 f'<rect class="bar" data-channel="{esc(channel)}" x="{x:.2f}" y="{y:.2f}" '
                 f'width="{bar:.2f}" height="{height:.2f}" fill="{colours[channel]}">'
-                f"<title>{day} {esc(channel)}: {words.number(sent)}</title></rect>"
+                f"<title>{esc(words.labelled(f'{day} {words.label(channel)}', words.number(sent)))}"
+                "</title></rect>"
             )
         if found and slot >= 28:
             body.append(

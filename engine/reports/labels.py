@@ -198,6 +198,10 @@ class Words:
         shown = {**fields, **{name: self.number(value) for name, value in counts.items()}}
         return found.format(**shown) if fields else found
 
+    def labelled(self, name: str, value: str) -> str:
+        """``name: value`` with the language's colon: full-width ``：`` in Chinese."""
+        return f"{name}：{value}" if self.language == "zh" else f"{name}: {value}"
+
     def number(self, value: int | float) -> str:
         """A count with the language's separators and digits: ``12,345``."""
         return self._formats.format_decimal(value)

@@ -8,8 +8,10 @@ page, and the noun in the form the number takes (English "1 comment", "7 days").
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -46,3 +48,68 @@ def test_chinese_counts_keep_western_digits() -> None:
         .text("{count} comments; export them with", count=1234)
         .startswith("1,234 条评论")
     )
+
+
+def _chart_titles(page: str) -> list[str]:
+    return re.findall(r"<title>([^<]*)</title>", page)[1:]  # after the page's own title
+
+
+def test_chart_tooltips_name_channels_in_words_with_the_language_s_colon_and_digits() -> None:
+    report = _report_with_sends()
+    chinese = _chart_titles(to_html(report, locale="zh"))
+    assert "2026-11-26 电子邮件：1,234" in chinese
+    assert "潜在客户：3" in chinese
+    assert not [title for title in chinese if "email" in title or ": " in title]
+    persian = _chart_titles(to_html(report, locale="fa"))
+    assert "2026-11-26 ایمیل: ۱٬۲۳۴" in persian
+    assert "2026-11 → 2026-11: ۲/۳ (66.7 %)" in persian
+
+
+def _report_with_sends() -> dict[str, Any]:
+    nothing = {"answers": 0, "promoters": 0, "passives": 0, "detractors": 0, "nps": None}
+    return {
+        "period": {"from": "2026-11-26", "to": "2026-11-26"},
+        "base_currency": "USD",
+        "attribution_window_days": 7,
+        "customers": {
+            "retention_rate": None,
+            "churn_rate": None,
+            "repeat_purchase_rate": None,
+            "ordering_customers": 0,
+            "orders": 0,
+            "revenue": 0.0,
+            "clv_historical": None,
+            "clv_predictive": None,
+            "textbook": {
+                "customers_at_start": 0,
+                "customers_at_end": 0,
+                "new_customers": 0,
+                "lost_customers": 0,
+                "retention_rate": None,
+                "churn_rate": None,
+            },
+            "clv_inputs": {
+                "annual_churn": None,
+                "annual_churn_lost_customers": 0,
+                "annual_churn_customers_at_start": 0,
+            },
+        },
+        "cohorts": [
+            {
+                "cohort": "2026-11",
+                "size": 3,
+                "months": [{"month": "2026-11", "customers": 2, "rate": 2 / 3}],
+            }
+        ],
+        "distribution": {"stages": {"prospect": 3}, "tiers": {}, "segments": {}},
+        "campaigns": [],
+        "sends_per_day": [{"day": "2026-11-26", "channel": "email", "sent": 1234}],
+        "consent": [],
+        "feedback": {
+            "overall": nothing,
+            "by_campaign": {},
+            "by_stage": {},
+            "by_tier": {},
+            "comments": [],
+        },
+    }
