@@ -23,7 +23,13 @@ from pydantic import (
     model_validator,
 )
 
-from rapport.engine.core.configcheck import SMS_LEGAL_WINDOW, adapter_problems, check_keys, env_urls
+from rapport.engine.core.configcheck import (
+    SMS_LEGAL_WINDOW,
+    adapter_problems,
+    check_keys,
+    env_urls,
+    misspelt_variables,
+)
 from rapport.engine.core.configtexts import DatabaseURL, FromAddress, LinkBase, SenderText
 from rapport.engine.core.errors import ConfigError, Problem
 from rapport.engine.core.i18n import known_locale
@@ -433,6 +439,7 @@ def _channels(parsed: Settings | None, data: object) -> dict[str, ChannelConfig]
 
 
 def _apply_environment(settings: Settings, environ: dict[str, str]) -> Settings:
+    misspelt_variables(environ, settings.channels)
     updates: dict[str, Any] = {}
     if url := environ.get("RAPPORT_DATABASE_URL"):
         # Not checked here: make_engine refuses it naming RAPPORT_DATABASE_URL.

@@ -301,3 +301,73 @@ def env_urls(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
                 raise ConfigError(f"{variable}: " + "; ".join(p.message for p in found))
             channels[name] = {"adapter": adapter, "kind": name, "url": url}
     return channels
+
+
+#: Every ``RAPPORT_*`` variable Rapport reads (the tables of docs/configuration.md): the
+#: product's, then the test suite's.
+VARIABLES: Final = (
+    "RAPPORT_DATABASE_URL",
+    "RAPPORT_SMTP_URL",
+    "RAPPORT_SMS_URL",
+    "RAPPORT_SECRET_KEY",
+    "RAPPORT_WEBHOOK_TOKEN",
+    "RAPPORT_REPORT_TOKEN",
+    "RAPPORT_METRICS_TOKEN",
+    "RAPPORT_LOG_LEVEL",
+    "RAPPORT_DEBUG",
+    "RAPPORT_TEST_POSTGRES_URL",
+    "RAPPORT_TEST_PG_BIN",
+    "RAPPORT_TEST_CHROMIUM",
+    "RAPPORT_FUZZ_EXAMPLES",
+)
+
+
+def misspelt_variables(environ: Mapping[str, str], channels: Mapping[str, ChannelConfig]) -> None:
+    """Refuse a set variable one or two letters away from one Rapport reads (a letter
+    swapped, missing or added, or the name in lower case; the tests of
+    test_misspelt_variables.py show them): with the SMTP URL's name misspelt, e-mail went
+    to the development outbox instead of the SMTP server, and with the database's the
+    daemon planned into the default SQLite file, without a word. The variables the
+    channels' ``X_env`` options name are the operator's to choose, and other names (the
+    web app's address in docs/api.md's examples) are not Rapport's concern."""
+    from rapport.channels.options import ENV_SUFFIX
+
+    own = set(VARIABLES) | {
+        value
+        for channel in channels.values()
+        for provider in channel.provider_list()
+        for key, value in provider.options().items()
+        if key.endswith(ENV_SUFFIX) and isinstance(value, str)
+    }
+    problems = []
+    for name, value in sorted(environ.items()):
+        if not value or name in own or not name.upper().startswith("RAPPORT"):
+            continue
+        close = [known for known in VARIABLES if _distance(name.upper(), known) <= 2]
+        if close:
+            problems.append(
+                Problem(
+                    name,
+                    None,
+                    f"not a variable Rapport reads; did you mean {close[0]}? Rename it, "
+                    "or unset it",
+                )
+            )
+    if problems:
+        raise ConfigError(problems)
+
+
+def _distance(a: str, b: str) -> int:
+    """Edits (a letter added, removed, changed, or two swapped) that turn ``a`` into ``b``."""
+    if abs(len(a) - len(b)) > 2:
+        return 3
+    previous, row = None, list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        current = [i]
+        for j, y in enumerate(b, 1):
+            cost = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + (x != y))
+            if previous is not None and i > 1 and j > 1 and x == b[j - 2] and a[i - 2] == y:
+                cost = min(cost, previous[j - 2] + 1)
+            current.append(cost)
+        previous, row = row, current
+    return row[-1]
