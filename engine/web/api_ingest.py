@@ -37,14 +37,12 @@ from rapport.engine.core.errors import Problem
 from rapport.engine.customers import importer
 from rapport.engine.customers.rows import Row, parse_record
 from rapport.engine.web.api import INGEST_KINDS, MAX_ITEMS, PREFIX, api_error, authenticate
-from rapport.engine.web.context import WebContext, client_ip, web_context
+from rapport.engine.web.context import MAX_USER_AGENT, WebContext, client_ip, web_context
 from rapport.engine.web.jsonbody import BadBody, parse_body
 from rapport.engine.web.ratelimit import RateLimiter
 
 REQUESTS_PER_MINUTE = 120
 ACTORS = ("system", "customer")
-#: The most of a ``User-Agent`` the evidence keeps (``consent_event.user_agent``).
-MAX_USER_AGENT = 500
 
 
 def limiter(request: Request, web: WebContext) -> RateLimiter:

@@ -129,3 +129,13 @@ def client_ip(request: Request) -> str | None:
         return str(ipaddress.ip_address(request.client.host))
     except ValueError:
         return None
+
+
+#: The most of a ``User-Agent`` the evidence keeps (``consent_event.user_agent``).
+MAX_USER_AGENT = 500
+
+
+def client_agent(request: Request) -> str | None:
+    """The client's ``User-Agent``, cut to what the evidence keeps (a header may hold
+    16 KiB; longer than the column was a 500 on PostgreSQL), or None without one."""
+    return request.headers.get("user-agent", "")[:MAX_USER_AGENT] or None

@@ -31,7 +31,14 @@ from rapport.engine.core.keywords import KeywordAction, SMSKeywords, reply_word
 from rapport.engine.core.sender import sms_signature
 from rapport.engine.customers.lookup import address_key, customers_by_email
 from rapport.engine.rendering.locales import salutation
-from rapport.engine.web.context import WebContext, client_ip, not_found, resolve, web_context
+from rapport.engine.web.context import (
+    WebContext,
+    client_agent,
+    client_ip,
+    not_found,
+    resolve,
+    web_context,
+)
 from rapport.engine.web.transactional import enqueue_email, enqueue_sms
 
 #: The version of what the page says a customer agrees to (topic names, the SMS
@@ -111,7 +118,7 @@ async def preferences_save(request: Request) -> Response:
                         wording=WORDING,
                         locale=customer.locale,
                         ip=client_ip(request),
-                        user_agent=request.headers.get("user-agent"),
+                        user_agent=client_agent(request),
                     )
                     for channel, topic, status in moves
                 ],
@@ -239,7 +246,7 @@ async def confirm_post(request: Request) -> Response:
                         wording=CONFIRM_WORDING,
                         locale=customer.locale,
                         ip=client_ip(request),
-                        user_agent=request.headers.get("user-agent"),
+                        user_agent=client_agent(request),
                     )
                     for s in pending
                 ],

@@ -30,7 +30,7 @@ from rapport.consent.tokens import Purpose, TokenClaims
 from rapport.engine.core.config import Settings
 from rapport.engine.core.models import CUSTOMER
 from rapport.engine.customers.lookup import customers_by_email
-from rapport.engine.web.context import client_ip, not_found, resolve, web_context
+from rapport.engine.web.context import client_agent, client_ip, not_found, resolve, web_context
 
 WORDING = UNSUBSCRIBE_LINK_WORDING
 
@@ -109,7 +109,7 @@ async def unsubscribe_post(request: Request) -> Response:
                 now=web.now(),
                 locale=locale,
                 ip=client_ip(request),
-                user_agent=request.headers.get("user-agent"),
+                user_agent=client_agent(request),
             )
     if one_click:
         # RFC 8058: the mail client shows nothing; a plain 200 with no redirect.

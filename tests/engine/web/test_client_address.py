@@ -1,11 +1,12 @@
-"""The visitor's address kept as consent evidence is an IP address or nothing.
+"""The visitor's address and browser kept as consent evidence fit their columns.
 
 uvicorn takes the client's address from `X-Forwarded-For` when the request comes from
 a trusted proxy (`FORWARDED_ALLOW_IPS`, 127.0.0.1 by default), as written: a proxy
 that passes on what the client sent, or any program on the machine, could make it a
 hundred characters of text. That went into `consent_event.ip` (64 characters): a 500
-on PostgreSQL, and text that is no address in the evidence on SQLite. On SQLite and
-PostgreSQL.
+on PostgreSQL, and text that is no address in the evidence on SQLite. A `User-Agent`
+is whatever the client sends, up to the header limit (16 KiB): past the column's 500
+characters it was a 500 on PostgreSQL too. On SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ SECRET = "a-test-secret-of-thirty-two-chars!"
 NOW = datetime(2026, 5, 20, 12, tzinfo=UTC)
 
 
-def unsubscribe_from(engine: Engine, address: str) -> tuple[int, list[str | None]]:
+def unsubscribe_from(
+    engine: Engine, address: str, agent: str = "Mozilla/5.0"
+) -> tuple[int, list[str | None]]:
     """Unsubscribe C1 from a client at ``address``: the status and the IPs recorded."""
     settings = Settings(secret_key=SECRET)
     with engine.begin() as connection:
@@ -41,7 +44,7 @@ def unsubscribe_from(engine: Engine, address: str) -> tuple[int, list[str | None
     path = link.removeprefix(settings.web.base_url.rstrip("/"))
     app = create_app(settings, engine, clock=lambda: NOW)
     with TestClient(app, client=(address, 50000), raise_server_exceptions=False) as client:
-        status = client.post(path).status_code
+        status = client.post(path, headers={"User-Agent": agent}).status_code
     with engine.connect() as connection:
         query = select(CONSENT_EVENT.c.ip).where(CONSENT_EVENT.c.status == "withdrawn")
         return status, list(connection.execute(query).scalars())
@@ -63,3 +66,14 @@ def test_a_client_ip_address_is_recorded(engine: Engine, address: str, kept: str
     status, ips = unsubscribe_from(engine, address)
     assert status == 200
     assert ips == [kept]
+
+
+def test_a_user_agent_longer_than_the_evidence_keeps_is_cut_to_500_characters(
+    engine: Engine,
+) -> None:
+    agent = "Mozilla/5.0 " + "x" * 2000
+    status, _ = unsubscribe_from(engine, "203.0.113.9", agent)
+    assert status == 200
+    with engine.connect() as connection:
+        query = select(CONSENT_EVENT.c.user_agent).where(CONSENT_EVENT.c.status == "withdrawn")
+        assert connection.execute(query).scalar_one() == agent[:500]
