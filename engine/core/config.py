@@ -30,7 +30,13 @@ from rapport.engine.core.configcheck import (
     env_urls,
     misspelt_variables,
 )
-from rapport.engine.core.configtexts import DatabaseURL, FromAddress, LinkBase, SenderText
+from rapport.engine.core.configtexts import (
+    DatabaseURL,
+    FromAddress,
+    LinkBase,
+    ListenHost,
+    SenderText,
+)
 from rapport.engine.core.errors import ConfigError, Problem
 from rapport.engine.core.i18n import known_locale
 from rapport.engine.core.keywords import SMSKeywords
@@ -176,7 +182,7 @@ class WebConfig(Strict):
     base_url: LinkBase = "http://127.0.0.1:8000"
     #: Serve the web app inside ``rapport run`` as well (``rapport serve`` always does).
     enabled: bool = False
-    host: str = "127.0.0.1"
+    host: ListenHost = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     preference_link_days: int = Field(90, ge=1, le=3650)
     #: RFC 8058 senders should keep one-click links working for a long time.
@@ -218,7 +224,7 @@ class WebConfig(Strict):
     access_log: bool = False
     #: Serve /metrics on its own address instead of the web app's (which then answers
     #: 404 there): set metrics_port, and metrics_host if not loopback.
-    metrics_host: str = "127.0.0.1"
+    metrics_host: ListenHost = "127.0.0.1"
     metrics_port: int | None = Field(None, ge=1, le=65535)
     #: Bearer token /metrics requires wherever it is served; from RAPPORT_METRICS_TOKEN.
     metrics_token: str | None = Field(default=None, exclude=True)

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator
 
-__all__ = ["DatabaseURL", "FromAddress", "LinkBase", "SenderText"]
+__all__ = ["DatabaseURL", "FromAddress", "LinkBase", "ListenHost", "SenderText"]
 
 
 def _not_blank(text: str) -> str:
@@ -51,6 +51,21 @@ def _link_base(url: str) -> str:
         raise ValueError(f"{url!r}: a query or fragment would end up in the middle of links")
     return url
 
+
+def _listen_host(host: str) -> str:
+    """An address to listen on. Empty, the server listened on every interface of the
+    machine (0.0.0.0 and ::), the preference centre and /metrics open to any network
+    it is on, while the warning named no address at all."""
+    if not host.strip() or host != host.strip():
+        raise ValueError(
+            f"{host!r} is not an address: empty, the server listens on every interface; "
+            "write 127.0.0.1 for this machine alone, or 0.0.0.0 if every interface is meant"
+        )
+    return host
+
+
+#: ``web.host`` and ``web.metrics_host``.
+ListenHost = Annotated[str, AfterValidator(_listen_host)]
 
 #: A sender text printed into messages (postal address, brand, contact, ...).
 SenderText = Annotated[str, AfterValidator(_not_blank)]

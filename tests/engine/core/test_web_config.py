@@ -87,3 +87,18 @@ def test_the_metrics_token_comes_from_the_environment_and_is_never_dumped(
     settings = load(tmp_path, "  metrics_port: 9464\n", {"RAPPORT_METRICS_TOKEN": "s3cret"})
     assert settings.web.metrics_token == "s3cret"
     assert "s3cret" not in settings.model_dump_json()
+
+
+@pytest.mark.parametrize("key", ["host", "metrics_host"])
+@pytest.mark.parametrize("written", ['""', '" "', '" 127.0.0.1"'])
+def test_an_empty_listening_address_is_refused_at_its_line(
+    tmp_path: Path, key: str, written: str
+) -> None:
+    """Empty, the server listened on every interface (0.0.0.0 and ::), and the warning
+    about an open /metrics named no address."""
+    with pytest.raises(ConfigError) as raised:
+        load(tmp_path, f"  {key}: {written}\n")
+
+    (problem,) = raised.value.problems
+    assert (problem.line, problem.field) == (3, f"web.{key}")
+    assert "is not an address: empty, the server listens on every interface" in problem.message
