@@ -142,6 +142,19 @@ class AppContext:
         return engine
 
 
+class _ConfigPath(click.Path):
+    """A configuration file's path, never empty: ``rapport plan --config ""`` read
+    ./config.yaml instead, and ``rapport --config "" plan`` the current folder."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("empty: name the configuration file, or leave --config out", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+CONFIG_PATH = _ConfigPath(dir_okay=False)
+
+
 def config_option(func: Callable[Concatenate[AppContext, P], R]) -> Callable[..., R]:
     """``--config`` on every command, as the command-line contract promises.
 
@@ -151,7 +164,7 @@ def config_option(func: Callable[Concatenate[AppContext, P], R]) -> Callable[...
     @click.option(
         "--config",
         "config_path",
-        type=click.Path(dir_okay=False),
+        type=CONFIG_PATH,
         default=None,
         help="Configuration file (default: ./config.yaml).",
     )
@@ -216,7 +229,7 @@ def _json_default(value: Any) -> Any:
 @click.option(
     "--config",
     "config_path",
-    type=click.Path(dir_okay=False),
+    type=CONFIG_PATH,
     default=None,
     help="Configuration file (default: ./config.yaml).",
 )
