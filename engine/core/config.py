@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from datetime import time
-from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -42,6 +41,8 @@ from rapport.engine.core.i18n import known_locale
 from rapport.engine.core.keywords import SMSKeywords
 from rapport.engine.core.localtime import LocalTime
 from rapport.engine.core.sender import check_sender_texts
+from rapport.engine.core.tierconfig import TierConfig as TierConfig
+from rapport.engine.core.tierconfig import TierLevel as TierLevel
 from rapport.engine.core.yamlsource import (
     Strict,
     YamlSyntaxError,
@@ -82,39 +83,6 @@ class LifecycleConfig(Strict):
         if self.lapsed_days <= self.at_risk_days:
             raise ValueError("lapsed_days must be greater than at_risk_days")
         return self
-
-
-class TierLevel(Strict):
-    name: str
-    min_spend: Decimal = Field(ge=0)
-
-
-class TierConfig(Strict):
-    """Loyalty tiers by trailing 12-month spend, in one base currency.
-
-    Orders arrive in many currencies; ``rates`` converts each into the base currency
-    (units of base currency per unit). Operators keep these rates current.
-    """
-
-    base_currency: str = "USD"
-    rates: dict[str, Decimal] = Field(default_factory=lambda: {"USD": Decimal(1)})
-    levels: list[TierLevel] = Field(
-        default_factory=lambda: [
-            TierLevel(name="insider", min_spend=Decimal(0)),
-            TierLevel(name="vib", min_spend=Decimal(350)),
-            TierLevel(name="rouge", min_spend=Decimal(1000)),
-        ]
-    )
-
-    @field_validator("levels")
-    @classmethod
-    def _ascending(cls, levels: list[TierLevel]) -> list[TierLevel]:
-        if not levels:
-            raise ValueError("at least one tier level is needed")
-        spends = [level.min_spend for level in levels]
-        if spends != sorted(spends):
-            raise ValueError("levels must be listed by ascending min_spend")
-        return levels
 
 
 class ProviderConfig(BaseModel):

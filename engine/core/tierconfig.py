@@ -1,0 +1,48 @@
+"""``tiers`` of config.yaml: loyalty tiers by trailing 12-month spend, in one base
+currency (engine/customers/lifecycle.py computes them). Apart from
+:mod:`rapport.engine.core.config`, which imports both models, to keep each module
+readable at once.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import Field, field_validator
+
+from rapport.engine.core.yamlsource import Strict
+
+__all__ = ["TierConfig", "TierLevel"]
+
+
+class TierLevel(Strict):
+    name: str
+    min_spend: Decimal = Field(ge=0)
+
+
+class TierConfig(Strict):
+    """Loyalty tiers by trailing 12-month spend, in one base currency.
+
+    Orders arrive in many currencies; ``rates`` converts each into the base currency
+    (units of base currency per unit). Operators keep these rates current.
+    """
+
+    base_currency: str = "USD"
+    rates: dict[str, Decimal] = Field(default_factory=lambda: {"USD": Decimal(1)})
+    levels: list[TierLevel] = Field(
+        default_factory=lambda: [
+            TierLevel(name="insider", min_spend=Decimal(0)),
+            TierLevel(name="vib", min_spend=Decimal(350)),
+            TierLevel(name="rouge", min_spend=Decimal(1000)),
+        ]
+    )
+
+    @field_validator("levels")
+    @classmethod
+    def _ascending(cls, levels: list[TierLevel]) -> list[TierLevel]:
+        if not levels:
+            raise ValueError("at least one tier level is needed")
+        spends = [level.min_spend for level in levels]
+        if spends != sorted(spends):
+            raise ValueError("levels must be listed by ascending min_spend")
+        return levels
