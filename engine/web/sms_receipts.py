@@ -90,7 +90,8 @@ _TWILIO_FINAL: dict[str, DeliveryStatus] = {
 
 def _text(where: str, value: Any, limit: int, *, required: bool = False) -> str | None:
     """A string field: bounded, without NUL characters (PostgreSQL text cannot hold
-    them and no provider id has one); numbers are taken as their digits."""
+    them and no provider id has one); whole numbers are taken as their digits, others
+    (``3.0005e4``, ``5.5``) refused: no provider's id or code is one."""
     if value is None or value == "":
         if required:
             raise BadPayload(f"{where}: required")
@@ -98,7 +99,7 @@ def _text(where: str, value: Any, limit: int, *, required: bool = False) -> str 
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str):
-        raise BadPayload(f"{where}: must be a string")
+        raise BadPayload(f"{where}: must be a string or a whole number")
     value = value.strip()
     if not value and required:
         raise BadPayload(f"{where}: required")

@@ -369,7 +369,14 @@ def test_receipts_are_refused_until_a_token_is_set(engine: Engine) -> None:
     [
         ({"status": "delivered"}, "item 1: message_id: required"),
         ({"message_id": "", "status": "delivered"}, "item 1: message_id: required"),
-        ({"message_id": 5.5, "status": "delivered"}, "item 1: message_id: must be a string"),
+        (
+            {"message_id": 5.5, "status": "delivered"},
+            "item 1: message_id: must be a string or a whole number",
+        ),
+        (
+            {"message_id": "a", "status": "failed", "error_code": 3.0005e4},
+            "item 1: error_code: must be a string or a whole number",
+        ),
         ({"message_id": "a" * 256, "status": "delivered"}, "item 1: message_id: longer than 255"),
         (
             {"message_id": "a\x00b", "status": "delivered"},
