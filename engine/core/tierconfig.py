@@ -7,6 +7,7 @@ readable at once.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Annotated
 
 from pydantic import Field, field_validator
 
@@ -28,7 +29,10 @@ class TierConfig(Strict):
     """
 
     base_currency: str = "USD"
-    rates: dict[str, Decimal] = Field(default_factory=lambda: {"USD": Decimal(1)})
+    #: Never negative: 'EUR: -1.08' made every EUR order lower a customer's spend.
+    rates: dict[str, Annotated[Decimal, Field(ge=0)]] = Field(
+        default_factory=lambda: {"USD": Decimal(1)}
+    )
     levels: list[TierLevel] = Field(
         default_factory=lambda: [
             TierLevel(name="insider", min_spend=Decimal(0)),
@@ -42,6 +46,14 @@ class TierConfig(Strict):
     def _ascending(cls, levels: list[TierLevel]) -> list[TierLevel]:
         if not levels:
             raise ValueError("at least one tier level is needed")
+        names = [level.name for level in levels]
+        if any(not name.strip() for name in names):
+            raise ValueError("a tier needs a name: campaigns and offers name it")
+        if twice := sorted({name for name in names if names.count(name) > 1}):
+            raise ValueError(
+                f"tier {twice[0]!r} is listed twice: a customer is in one tier, "
+                "which campaigns and offers name"
+            )
         spends = [level.min_spend for level in levels]
         if spends != sorted(spends):
             raise ValueError("levels must be listed by ascending min_spend")
