@@ -68,6 +68,8 @@ class LocaleConfig(Strict):
     @field_validator("default", "supported")
     @classmethod
     def _known(cls, value: Any) -> Any:
+        if value == []:  # validate then rendered no template and said all was valid
+            raise ValueError("at least one locale: campaigns validate renders templates in each")
         return [known_locale(v) for v in value] if isinstance(value, list) else known_locale(value)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from factories import config_problems
 
 from rapport.engine.core.config import load_settings
 from rapport.engine.core.errors import ConfigError
@@ -35,3 +36,11 @@ def test_known_locales_with_scripts_and_territories_load(tmp_path: Path) -> None
     )
     supported = load_settings(config, environ={}).locales.supported
     assert supported == ["en", "fa_IR", "zh", "zh_Hant", "zh-TW", "ar_EG"]
+
+
+def test_an_empty_list_of_supported_locales_is_refused_at_its_line(tmp_path: Path) -> None:
+    """'supported: []' loaded, and campaigns validate rendered no template and said
+    '10 campaign(s) valid in ' (no locale named)."""
+    assert config_problems(tmp_path, "locales:\n  default: en\n  supported: []\n") == [
+        "3: locales.supported: at least one locale: campaigns validate renders templates in each"
+    ]
