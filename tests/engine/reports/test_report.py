@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from factories import scalar
+from report_reference import reference_report, without_distribution
 from sqlalchemy import Engine, and_, distinct, func, insert, select
 
 from rapport.engine.core.config import Settings
@@ -330,3 +331,9 @@ def test_html_opens_in_chromium_with_every_chart(
     assert errors == []
     assert requests == [page_file.as_uri()]
     page.close()
+
+
+def test_every_figure_equals_the_plain_computation(handmade: Engine) -> None:
+    assert without_distribution(compute(handmade, Settings(), START, END)) == reference_report(
+        handmade, Settings(), START, END
+    )

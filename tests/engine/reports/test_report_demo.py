@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from demo_store import DEMO_DAY, demo_store
 from factories import REPO, scalar
+from report_reference import reference_report, without_distribution
 from sqlalchemy import Engine, and_, case, distinct, func, select
 
 from rapport.engine.core.config import Settings, load_settings
@@ -428,3 +429,14 @@ def test_cohorts_and_historical_clv_on_demo_data_equal_sql(demo: tuple[Engine, S
         assert row["size"] == sizes[row["cohort"]]
         for cell in row["months"]:
             assert cell["customers"] == cells.get((row["cohort"], cell["month"]), 0)
+
+
+@pytest.mark.parametrize("days", [1, 90, 730])
+def test_every_figure_equals_the_plain_computation(
+    demo: tuple[Engine, Settings], days: int
+) -> None:
+    engine, settings = demo
+    start = END - timedelta(days=days - 1)
+    assert without_distribution(compute(engine, settings, start, END)) == reference_report(
+        engine, settings, start, END
+    )

@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from factories import insert_customer
+from report_reference import reference_report, without_distribution
 from sqlalchemy import Engine, insert
 
 from rapport.engine.core.config import Settings
@@ -121,3 +122,9 @@ def test_no_customers_at_the_start_gives_no_rate(engine: Engine) -> None:
     assert textbook["retention_rate"] is None and textbook["churn_rate"] is None
     text = to_text(compute(engine, Settings(), START, END))
     assert re.search(r"textbook churn lost/S\s+- \(0/0\)", text)
+
+
+def test_every_figure_equals_the_plain_computation(shop: Engine) -> None:
+    assert without_distribution(compute(shop, Settings(), START, END)) == reference_report(
+        shop, Settings(), START, END
+    )

@@ -20,6 +20,7 @@ from statistics import NormalDist
 
 import pytest
 from factories import insert_customer, run_rapport
+from report_reference import reference_report, without_distribution
 from sqlalchemy import Engine, insert, update
 
 from rapport.engine.core.config import Settings
@@ -266,3 +267,10 @@ def test_the_report_command_prints_and_writes_the_variants(
     page = tmp_path / "report.html"
     assert run_rapport("report", "--html", str(page), *period, cwd=tmp_path).returncode == 0
     assert 'data-table="variants"' in page.read_text(encoding="utf-8")
+
+
+def test_every_figure_equals_the_plain_computation(ab_test: tuple[Engine, Settings]) -> None:
+    engine, settings = ab_test
+    assert without_distribution(compute(engine, settings, START, END)) == reference_report(
+        engine, settings, START, END
+    )
