@@ -478,30 +478,3 @@ def test_an_unquoted_time_is_refused_naming_the_time_written(
     assert len(found) == 1 and "quiet_hours.sms.not_after" in found[0], found
     shown = "{:02d}:{:02d}".format(*divmod(number, 60))
     assert f'"{shown}" (unquoted, YAML reads {shown} as the number {number})' in found[0]
-
-
-# --------------------------------------------------------------------------- tiers
-
-
-def test_a_negative_exchange_rate_is_refused_at_its_line(tmp_path: Path) -> None:
-    """'EUR: -1.08' loaded, and every EUR order lowered a customer's spend."""
-    assert problems_of(tmp_path, "tiers:\n  rates:\n    USD: 1\n    EUR: -1.08\n") == [
-        "4: tiers.rates.EUR: Input should be greater than or equal to 0"
-    ]
-
-
-@pytest.mark.parametrize(
-    ("levels", "said"),
-    [
-        (
-            "[{name: vib, min_spend: 0}, {name: vib, min_spend: 350}]",
-            "tier 'vib' is listed twice: a customer is in one tier, which campaigns and "
-            "offers name",
-        ),
-        ('[{name: " ", min_spend: 0}]', "a tier needs a name: campaigns and offers name it"),
-    ],
-)
-def test_a_tier_named_twice_or_not_at_all_is_refused(
-    tmp_path: Path, levels: str, said: str
-) -> None:
-    assert problems_of(tmp_path, f"tiers:\n  levels: {levels}\n") == [f"2: tiers.levels: {said}"]
