@@ -8,6 +8,11 @@ an empty frame. Every label is drawn inside the SVG's own box, and each SVG shri
 with its card (``max-width: 100%``) but the cohort heat map, which keeps legible
 cells and scrolls sideways inside its card (``div.chart-scroll``) when the period
 has many months.
+
+Dates and rates are the page language's (:class:`Words`): a Persian page's axis
+ticks, row labels and tooltips are Solar Hijri dates in Persian digits. The data
+marks keep the ISO Gregorian day or month they stand for in ``data-day``,
+``data-cohort`` and ``data-month``, for machines.
 """
 
 from __future__ import annotations
@@ -24,10 +29,6 @@ PALETTE = ("#7a1f3d", "#1f5f7a", "#3d7a1f", "#b36b00", "#5b3d99", "#7a7a1f")
 
 def esc(value: Any) -> str:
     return escape(str(value), quote=True)
-
-
-def pct(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.1f} %"
 
 
 def _svg(width: float, height: float, body: list[str], label: str) -> str:
@@ -62,38 +63,46 @@ def cohort_heatmap(cohorts: list[dict[str, Any]], words: Words) -> str:
     )
     if not cohorts:
         return _empty("cohorts", caption, words)
-    width, height, left, top = 40, 24, 130, 22
+    width, height, top = 40, 24, 22
+    names = {c["cohort"]: words.month(c["cohort"]) for c in cohorts}
+    sizes = [words.number(c["size"]) for c in cohorts]
+    # The labels' column fits the longest month name and size (a Persian month is the
+    # Solar Hijri days it spans), at about 6.5 px a character of 11 px text.
+    label = max(len(words.label("cohort")), *map(len, names.values()))
+    size = max(len(words.label("customers")), *map(len, sizes))
+    left = max(130, round(4 + 6.5 * (label + size) + 24))
     columns = max(len(c["months"]) for c in cohorts)
     body = [
         f'<text x="4" y="14">{esc(words.label("cohort"))}</text>',
         f'<text x="{left - 8}" y="14" text-anchor="end">{esc(words.label("customers"))}</text>',
     ]
     body += [
-        f'<text x="{left + i * width + width / 2}" y="14" text-anchor="middle">+{i}</text>'
+        f'<text x="{left + i * width + width / 2}" y="14" text-anchor="middle">'
+        f"+{words.number(i)}</text>"
         for i in range(columns)
     ]
     for row, cohort in enumerate(cohorts):
         y = top + row * height
         middle = y + height / 2 + 4
-        body.append(f'<text x="4" y="{middle}">{esc(cohort["cohort"])}</text>')
+        body.append(f'<text x="4" y="{middle}">{esc(names[cohort["cohort"]])}</text>')
         body.append(
             f'<text class="size" x="{left - 8}" y="{middle}" text-anchor="end">'
-            f"{esc(words.number(cohort['size']))}</text>"
+            f"{esc(sizes[row])}</text>"
         )
         for col, month in enumerate(cohort["months"]):
             rate = month["rate"]
             shade = rate or 0
             x = left + col * width
-            shown = "–" if rate is None else f"{round(rate * 100)}%"
+            shown = words.percent(rate, decimals=0)
             body.append(
-                f'<rect class="cell" x="{x}" y="{y}" width="{width - 2}" height="{height - 2}" '
-                f'fill="#7a1f3d" fill-opacity="{0.08 + 0.92 * shade:.3f}">'
+                f'<rect class="cell" data-cohort="{esc(cohort["cohort"])}" '
+                f'data-month="{esc(month["month"])}" x="{x}" y="{y}" width="{width - 2}" '
+                f'height="{height - 2}" fill="#7a1f3d" fill-opacity="{0.08 + 0.92 * shade:.3f}">'
                 "<title>"
                 + esc(
                     words.labelled(
-                        f"{cohort['cohort']} → {month['month']}",
-                        f"{words.number(month['customers'])}/{words.number(cohort['size'])} "
-                        f"({pct(rate)})",
+                        f"{names[cohort['cohort']]} → {words.month(month['month'])}",
+                        f"{words.number(month['customers'])}/{sizes[row]} ({words.percent(rate)})",
                     )
                 )
                 + "</title></rect>"
@@ -101,7 +110,7 @@ def cohort_heatmap(cohorts: list[dict[str, Any]], words: Words) -> str:
             colour = "#fff" if shade > 0.5 else "#222"
             body.append(
                 f'<text x="{x + width / 2 - 1}" y="{middle - 1}" text-anchor="middle" '
-                f'style="fill:{colour};font-size:10px">{shown}</text>'
+                f'style="fill:{colour};font-size:10px">{esc(shown)}</text>'
             )
     svg = _svg(left + columns * width + 6, top + len(cohorts) * height + 6, body, caption)
     return (
@@ -190,8 +199,9 @@ def uplift_chart(campaigns: list[dict[str, Any]], words: Words) -> str:
         )
         body.append(
             f'<circle class="estimate" cx="{x(found["difference"]):.1f}" cy="{y}" r="5" '
-            f'fill="#7a1f3d"><title>{pct(found["difference"])} '
-            f"[{pct(found['lower'])}, {pct(found['upper'])}]</title></circle>"
+            f'fill="#7a1f3d"><title>{esc(words.percent(found["difference"]))} '
+            f"[{esc(words.percent(found['lower']))}, {esc(words.percent(found['upper']))}]"
+            "</title></circle>"
         )
     height = len(measured) * row + 14
     return _figure("uplift", caption, _svg(left + span + 20, height, body, caption))
@@ -247,9 +257,13 @@ def sends_chart(days: list[dict[str, Any]], period: dict[str, str], words: Words
     for index in range(0, len(dates), every):
         centre = left + slot * (index + 0.5)
         x = min(max(centre, left + 32), left + plot_w - 32)
-        body.append(f'<text x="{x:.1f}" y="{base + 16}" text-anchor="middle">{dates[index]}</text>')
+        body.append(
+            f'<text x="{x:.1f}" y="{base + 16}" text-anchor="middle">'
+            f"{esc(words.day(dates[index]))}</text>"
+        )
     for index, day in enumerate(dates):
         found = counts.get(day, {})
+        shown = words.day(day) if found else ""
         x = left + slot * index + (slot - bar) / 2
         y = float(base)
         for channel in channels:
@@ -259,9 +273,10 @@ def sends_chart(days: list[dict[str, Any]], period: dict[str, str], words: Words
             height = plot_h * sent / top
             y -= height
             body.append(
-                f'<rect class="bar" data-channel="{esc(channel)}" x="{x:.2f}" y="{y:.2f}" '
-                f'width="{bar:.2f}" height="{height:.2f}" fill="{colours[channel]}">'
-                f"<title>{esc(words.labelled(f'{day} {words.label(channel)}', words.number(sent)))}"
+                f'<rect class="bar" data-channel="{esc(channel)}" data-day="{day}" '
+                f'x="{x:.2f}" y="{y:.2f}" width="{bar:.2f}" height="{height:.2f}" '
+                f'fill="{colours[channel]}"><title>'
+                f"{esc(words.labelled(f'{shown} {words.label(channel)}', words.number(sent)))}"
                 "</title></rect>"
             )
         if found and slot >= 28:

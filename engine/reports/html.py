@@ -6,9 +6,12 @@ drawn by :mod:`rapport.engine.reports.charts`; this module lays out the page and
 tables.
 
 The page is in one language (``to_html(..., locale=)``, the configured default
-locale): stage, segment and tier ids are shown as words, counts with the language's
-separators and money in the base currency through Babel
-(:class:`rapport.engine.reports.labels.Words`). A missing figure is a dash, an NPS
+locale): stage, segment and tier ids are shown as words; counts, rates and money
+(in the base currency) in the language's separators, signs and digits through Babel;
+dates in its CLDR formats and calendar (Solar Hijri in Persian)
+(:class:`rapport.engine.reports.labels.Words`). What a machine reads keeps ISO
+Gregorian dates: the title's ``data-from`` and ``data-to``, a month cell's
+``<time datetime>``, the charts' ``data-day`` and ``data-month``. A missing figure is a dash, an NPS
 without answers says so: no cell prints ``None``. Tables and the cohort heat map
 scroll sideways inside their card rather than overflow it.
 """
@@ -24,7 +27,6 @@ from rapport.engine.reports.charts import (
     cohort_heatmap,
     esc,
     funnels,
-    pct,
     sends_chart,
     uplift_chart,
 )
@@ -50,12 +52,13 @@ figure.chart svg { direction: ltr; } /* SVG x runs left to right, also on an RTL
 
 def _table(headers: list[str], rows: list[list[Any]], words: Words, numeric_from: int = 1) -> str:
     """A table whose column names are in ``words``'s language; without rows, one row
-    says there is no data rather than leaving a bare header."""
+    says there is no data rather than leaving a bare header. A cell given as
+    ``Moment(iso, shown)`` is a ``<time>`` with its ISO date for machines."""
     head = "".join(f"<th>{esc(words.text(h))}</th>" for h in headers)
     lines = []
     for row in rows:
         cells = "".join(
-            f'<td class="n">{esc(v)}</td>' if i >= numeric_from else f"<td>{esc(v)}</td>"
+            f'<td class="n">{_cell(v)}</td>' if i >= numeric_from else f"<td>{_cell(v)}</td>"
             for i, v in enumerate(row)
         )
         lines.append(f"<tr>{cells}</tr>")
@@ -70,16 +73,27 @@ def _table(headers: list[str], rows: list[list[Any]], words: Words, numeric_from
     )
 
 
-def _textbook(figures: dict[str, Any], kind: str) -> str:
-    """A textbook rate with the counts it comes from."""
+class Moment(tuple[str, str]):
+    """A table cell that is a date: (its ISO form, the words a person reads)."""
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, Moment):
+        return f'<time datetime="{esc(value[0])}">{esc(value[1])}</time>'
+    return esc(value)
+
+
+def _textbook(figures: dict[str, Any], kind: str, words: Words) -> str:
+    """A textbook rate with the counts it comes from, in the page's digits."""
+    n = words.number
     if kind == "retention":
         counts = (
-            f"({figures['customers_at_end']} − {figures['new_customers']}) ÷ "
-            f"{figures['customers_at_start']}"
+            f"({n(figures['customers_at_end'])} − {n(figures['new_customers'])}) ÷ "
+            f"{n(figures['customers_at_start'])}"
         )
     else:
-        counts = f"{figures['lost_customers']} ÷ {figures['customers_at_start']}"
-    return f"{pct(figures[f'{kind}_rate'])} ({counts})"
+        counts = f"{n(figures['lost_customers'])} ÷ {n(figures['customers_at_start'])}"
+    return f"{words.percent(figures[f'{kind}_rate'])} ({counts})"
 
 
 def variants_table(campaigns: list[dict[str, Any]], words: Words | None = None) -> str:
@@ -95,16 +109,14 @@ def variants_table(campaigns: list[dict[str, Any]], words: Words | None = None) 
             elif found is None:
                 versus = "–"
             else:
-                versus = (
-                    f"{pct(found['difference'])} [{pct(found['lower'])}, {pct(found['upper'])}]"
-                )
+                versus = _interval(found, words)
             rows.append(
                 [
                     campaign["campaign"],
                     variant["variant"],
                     words.number(variant["sent"]),
                     words.number(variant["converted"]),
-                    pct(variant["conversion_rate"]),
+                    words.percent(variant["conversion_rate"]),
                     versus,
                 ]
             )
@@ -123,6 +135,12 @@ def variants_table(campaigns: list[dict[str, Any]], words: Words | None = None) 
     )
 
 
+def _interval(found: dict[str, Any], words: Words) -> str:
+    """A difference with its 95 % interval: ``5.2% [-1.0%, 11.9%]``."""
+    shown = [words.percent(found[key]) for key in ("difference", "lower", "upper")]
+    return f"{shown[0]} [{shown[1]}, {shown[2]}]"
+
+
 def _section(name: str, heading: str, words: Words) -> str:
     return f'<section id="{name}"><h2>{esc(words.text(heading))}</h2>'
 
@@ -137,7 +155,7 @@ def _nps_rows(groups: dict[str, dict[str, Any]], words: Words, ids: bool = True)
             words.number(g["promoters"]),
             words.number(g["passives"]),
             words.number(g["detractors"]),
-            words.label("no_answers") if g["nps"] is None else f"{g['nps']:.1f}",
+            words.label("no_answers") if g["nps"] is None else words.decimal(g["nps"]),
         ]
         for name, g in groups.items()
     ]
@@ -162,11 +180,11 @@ def to_html(report: dict[str, Any], brand: str = "Rapport", locale: str = "en") 
     feedback = report["feedback"]
     currency = report["base_currency"]
     summary_rows: list[list[Any]] = [
-        ["retention rate", pct(customers["retention_rate"])],
-        ["churn rate", pct(customers["churn_rate"])],
-        ["textbook retention (E − N) ÷ S", _textbook(textbook, "retention")],
-        ["textbook churn, lost ÷ S", _textbook(textbook, "churn")],
-        ["repeat purchase rate", pct(customers["repeat_purchase_rate"])],
+        ["retention rate", words.percent(customers["retention_rate"])],
+        ["churn rate", words.percent(customers["churn_rate"])],
+        ["textbook retention (E − N) ÷ S", _textbook(textbook, "retention", words)],
+        ["textbook churn, lost ÷ S", _textbook(textbook, "churn", words)],
+        ["repeat purchase rate", words.percent(customers["repeat_purchase_rate"])],
         ["customers ordering", words.number(customers["ordering_customers"])],
         ["orders", words.number(customers["orders"])],
         ["revenue", words.money(customers["revenue"], currency)],
@@ -174,8 +192,9 @@ def to_html(report: dict[str, Any], brand: str = "Rapport", locale: str = "en") 
         ["predictive CLV", words.money(customers["clv_predictive"], currency)],
         [
             "annual churn used by the predictive CLV",
-            f"{pct(clv['annual_churn'])} ({clv['annual_churn_lost_customers']} ÷ "
-            f"{clv['annual_churn_customers_at_start']})",
+            f"{words.percent(clv['annual_churn'])} "
+            f"({words.number(clv['annual_churn_lost_customers'])} ÷ "
+            f"{words.number(clv['annual_churn_customers_at_start'])})",
         ],
     ]
     summary = _table(
@@ -190,21 +209,18 @@ def to_html(report: dict[str, Any], brand: str = "Rapport", locale: str = "en") 
             ],
             words.money(c["revenue"], currency),
             words.number(c["held_out"]),
-            "–"
-            if not c["uplift"]
-            else f"{pct(c['uplift']['difference'])} "
-            f"[{pct(c['uplift']['lower'])}, {pct(c['uplift']['upper'])}]",
+            "–" if not c["uplift"] else _interval(c["uplift"], words),
         ]
         for c in campaigns
     ]
     consent_rows = [
         [
-            r["month"],
+            Moment((r["month"], words.month(r["month"]))),
             words.label(r["channel"]),
             r["topic"],
             words.number(r["opt_ins"]),
             words.number(r["opt_outs"]),
-            pct(r["opt_out_share"]),
+            words.percent(r["opt_out_share"]),
         ]
         for r in report["consent"]
     ]
@@ -214,7 +230,10 @@ def to_html(report: dict[str, Any], brand: str = "Rapport", locale: str = "en") 
     if "none" in segments:
         segments["none"] = segments.pop("none")
     title = words.text(
-        "{brand} report, {start} to {end}", brand=brand, start=period["from"], end=period["to"]
+        "{brand} report, {start} to {end}",
+        brand=brand,
+        start=words.day(period["from"]),
+        end=words.day(period["to"]),
     )
     note = words.text(
         "Definitions: docs/reports.md. Attribution window: {days} days. Amounts in {currency}.",
@@ -232,7 +251,7 @@ def to_html(report: dict[str, Any], brand: str = "Rapport", locale: str = "en") 
         '<meta name="robots" content="noindex">',
         f"<title>{esc(title)}</title>",
         f"<style>{STYLE}</style></head><body><main>",
-        f"<h1>{esc(title)}</h1>",
+        f'<h1 data-from="{esc(period["from"])}" data-to="{esc(period["to"])}">{esc(title)}</h1>',
         f'<p class="note">{esc(note)}</p>',
         _section("customers", "Customers", words),
         summary,

@@ -6,9 +6,13 @@ from the small table below, in English, Persian, Chinese (simplified and traditi
 and Arabic; any other language falls back to English. A tier or channel id without
 an entry is shown with underscores as spaces and a capital first letter (``rouge`` ->
 ``Rouge``). Numbers and money go through Babel (:class:`LocaleFormats`): thousands
-separators, the base currency's symbol and the language's digits. Headings, captions
-and column names come from :mod:`rapport.engine.reports.phrases`, keyed by their
-English text.
+separators, the base currency's symbol and the language's digits; rates are CLDR's
+percent pattern with one decimal, in the language's digits, decimal separator and
+percent sign (``52.4%``, ``۵۲٫۴٪``). Dates a person reads are in the language's CLDR
+formats and calendar, through the template filters' :class:`LocaleFormats`: Solar
+Hijri in Persian (``۵ آذر ۱۴۰۵``), Gregorian elsewhere (``Nov 26, 2026``,
+``2026年11月26日``). Headings, captions and column names come from
+:mod:`rapport.engine.reports.phrases`, keyed by their English text.
 
 The table lives here rather than in the message catalogs: it is the report's own
 vocabulary, used by no template.
@@ -16,6 +20,8 @@ vocabulary, used by no template.
 
 from __future__ import annotations
 
+import re
+from datetime import date, timedelta
 from decimal import Decimal
 
 from babel import Locale, UnknownLocaleError
@@ -169,6 +175,11 @@ class Words:
         self._plurals = PLURALS.get(table_name(parsed), {})
         self._locale = parsed
         self._formats = LocaleFormats(parsed)
+        # LocaleFormats writes a Persian date in the Solar Hijri calendar, whose months
+        # do not line up with the Gregorian months the figures are grouped by.
+        self._solar = parsed.language == "fa"
+        self._percent = _with_decimals(parsed.percent_formats[None].pattern, 1)
+        self._decimal = _with_decimals(parsed.decimal_formats[None].pattern, 1)
 
     def label(self, key: str) -> str:
         """The word for an id: ``at_risk`` -> ``At risk``; an unknown id readable."""
@@ -206,8 +217,65 @@ class Words:
         """A count with the language's separators and digits: ``12,345``."""
         return self._formats.format_decimal(value)
 
+    def percent(self, rate: float | None, decimals: int = 1) -> str:
+        """A rate in CLDR's percent pattern with ``decimals`` places, in the language's
+        digits, decimal separator and percent sign (``52.4%``, ``۵۲٫۴٪``), or a dash."""
+        if rate is None:
+            return "–"
+        pattern = self._percent if decimals == 1 else _with_decimals(self._percent, decimals)
+        return self._formats.format_percent(rate, pattern)
+
+    def decimal(self, value: float, decimals: int = 1) -> str:
+        """A number with ``decimals`` places in the language's digits: ``12.5``, ``۱۲٫۵``."""
+        pattern = self._decimal if decimals == 1 else _with_decimals(self._decimal, decimals)
+        return self._formats.format_decimal(value, pattern)
+
+    def day(self, iso: str) -> str:
+        """A day (``2026-11-26``) as the language writes it: ``Nov 26, 2026``,
+        ``2026年11月26日``, ``۵ آذر ۱۴۰۵`` (Solar Hijri; isolated, see :meth:`_whole`)."""
+        return self._whole(self._date(date.fromisoformat(iso), "yMMMd"))
+
+    def month(self, iso: str) -> str:
+        """A UTC month (``2026-11``) as the language writes it: ``Nov 2026``,
+        ``2026年11月``. In Persian, the Solar Hijri days it spans, joined by CLDR's
+        interval word: ``۱۰ آبان تا ۹ آذر ۱۴۰۵`` (no Solar Hijri month is a Gregorian one)."""
+        first = date.fromisoformat(f"{iso}-01")
+        if not self._solar:
+            return self._whole(self._date(first, "yMMM"))
+        last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        end = self._date(last, "yMMMd")
+        same_year = self._date(first, "y") == self._date(last, "y")
+        start = self._date(first, "MMMd" if same_year else "yMMMd")
+        between = str(self._locale.interval_formats.get(None, "{0} – {1}"))
+        return self._whole(between.replace("{0}", start).replace("{1}", end))
+
+    def _whole(self, text: str) -> str:
+        """A date on a right-to-left page as one bidi unit (Unicode first-strong
+        isolate, U+2068 ... U+2069): the charts' SVG runs left to right, and there
+        ``۵ آذر ۱۴۰۵`` would show its day on the wrong side; in a sentence a Latin
+        word before it (the brand in the title) would pull the day to itself."""
+        return f"\u2068{text}\u2069" if self.rtl else text
+
+    def _date(self, day: date, skeleton: str) -> str:
+        """``day`` in the CLDR pattern the language has for ``skeleton``, in its calendar."""
+        found = self._locale.datetime_skeletons.get(skeleton)
+        pattern = skeleton if found is None else found.pattern
+        return self._formats.format_date(day, pattern)
+
     def money(self, amount: float | Decimal | None, currency: str) -> str:
         """An amount in the base currency (``$12,345.60``), or a dash when there is none."""
         if amount is None:
             return "–"
         return self._formats.format_currency(Decimal(str(amount)), currency)
+
+
+def _with_decimals(pattern: str, decimals: int) -> str:
+    """A CLDR number pattern's positive part with exactly ``decimals`` fraction digits:
+    ``#,##0%`` -> ``#,##0.0%``."""
+    positive = pattern.split(";")[0]
+    number = re.search(r"[#,0]*0(\.[0#]*)?", positive)
+    if number is None:
+        return positive
+    whole = number.group().split(".")[0]
+    fraction = "." + "0" * decimals if decimals else ""
+    return positive[: number.start()] + whole + fraction + positive[number.end() :]

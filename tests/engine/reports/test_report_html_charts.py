@@ -218,6 +218,35 @@ def test_the_persian_page_has_persian_words_digits_and_direction(pages: dict[str
     assert [phrase for phrase in english if phrase in unescape(text)] == []
 
 
+#: Per SVG text holding a Persian month name: its characters, in the page's logical
+#: order, with where each is drawn (the x of its right edge).
+DRAWN_DATES = """() => [...document.querySelectorAll('figure[data-chart] svg text')]
+  .filter(t => /[\u0620-\u064a\u067e-\u06d3]/.test(t.textContent) && /[۰-۹]/.test(t.textContent))
+  .map(t => [...t.textContent].map((c, i) => {
+    const r = document.createRange(); r.setStart(t.firstChild, i); r.setEnd(t.firstChild, i + 1);
+    return [c, r.getBoundingClientRect().right];
+  }))"""
+
+
+def test_persian_dates_in_the_charts_read_from_right_to_left(
+    pages: dict[str, Path], browser: Any
+) -> None:
+    """The charts' SVG runs left to right; a Solar Hijri date in it (an axis tick, a
+    cohort's month) still starts on its right, with its day: ``۵ آذر ۱۴۰۵``."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        page.goto(pages["3 months, fa"].as_uri())
+        texts = page.evaluate(DRAWN_DATES)
+    finally:
+        page.close()
+    assert len(texts) > 5
+    for text in texts:
+        shown = "".join(c for c, _ in text).strip("\u2068\u2069")
+        day = len(shown.split(" ")[0]) + 1  # the isolate, then the day's digits
+        assert shown.split(" ")[0].isdigit(), shown
+        assert max(r for _, r in text[1:day]) >= max(r for _, r in text[day:]) - 0.5, shown
+
+
 def test_every_language_translates_the_same_phrases() -> None:
     assert {language: set(table) for language, table in PHRASES.items()} == {
         language: set(PHRASES["fa"]) for language in PHRASES

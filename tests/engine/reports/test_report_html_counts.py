@@ -57,12 +57,13 @@ def _chart_titles(page: str) -> list[str]:
 def test_chart_tooltips_name_channels_in_words_with_the_language_s_colon_and_digits() -> None:
     report = _report_with_sends()
     chinese = _chart_titles(to_html(report, locale="zh"))
-    assert "2026-11-26 电子邮件：1,234" in chinese
+    assert "2026年11月26日 电子邮件：1,234" in chinese
     assert "潜在客户：3" in chinese
     assert not [title for title in chinese if "email" in title or ": " in title]
     persian = _chart_titles(to_html(report, locale="fa"))
-    assert "2026-11-26 ایمیل: ۱٬۲۳۴" in persian
-    assert "2026-11 → 2026-11: ۲/۳ (66.7 %)" in persian
+    assert "\u2068۵ آذر ۱۴۰۵\u2069 ایمیل: ۱٬۲۳۴" in persian
+    month = "\u2068۱۰ آبان تا ۹ آذر ۱۴۰۵\u2069"
+    assert f"{month} → {month}: ۲/۳ (۶۶٫۷٪)" in persian
 
 
 def _report_with_sends() -> dict[str, Any]:

@@ -110,11 +110,11 @@ def test_textbook_figures_in_text_and_html(shop: Engine) -> None:
     assert re.search(r"textbook churn lost/S\s+25\.0% \(1/4\)", text)
     assert re.search(r"annual churn \(for CLV\)\s+66\.7% \(2/3\)", text)
     page = to_html(report)
-    assert '<td>textbook retention (E − N) ÷ S</td><td class="n">100.0 % ((5 − 1) ÷ 4)</td>' in (
+    assert '<td>textbook retention (E − N) ÷ S</td><td class="n">100.0% ((5 − 1) ÷ 4)</td>' in (
         page
     )
-    assert '<td>textbook churn, lost ÷ S</td><td class="n">25.0 % (1 ÷ 4)</td>' in page
-    assert "66.7 % (2 ÷ 3)" in page
+    assert '<td>textbook churn, lost ÷ S</td><td class="n">25.0% (1 ÷ 4)</td>' in page
+    assert "66.7% (2 ÷ 3)" in page
 
 
 def test_no_customers_at_the_start_gives_no_rate(engine: Engine) -> None:

@@ -234,7 +234,7 @@ def test_variant_rows_in_json_text_and_html(ab_test: tuple[Engine, Settings]) ->
     assert "None" not in body
     assert "<td></td>" not in body and '<td class="n"></td>' not in body
     assert "<td>warm</td>" in body and ">control</td>" in body
-    assert f"{short['difference'] * 100:.1f} % [{short['lower'] * 100:.1f} %" in body
+    assert f"{short['difference'] * 100:.1f}% [{short['lower'] * 100:.1f}%" in body
 
 
 def test_a_period_without_ab_test_says_so(engine: Engine, tmp_path: Path) -> None:
