@@ -17,6 +17,7 @@ marks keep the ISO Gregorian day or month they stand for in ``data-day``,
 
 from __future__ import annotations
 
+import unicodedata
 from collections import defaultdict
 from datetime import date, timedelta
 from html import escape
@@ -207,6 +208,16 @@ def uplift_chart(campaigns: list[dict[str, Any]], words: Words) -> str:
     return _figure("uplift", caption, _svg(left + span + 20, height, body, caption))
 
 
+def _width(text: str) -> float:
+    """About how wide ``text`` is drawn at 11 px: a CJK character is a full em, a bidi
+    mark nothing."""
+    return sum(
+        11.0 if "\u2e80" <= char <= "\uffef" else 6.5
+        for char in text
+        if unicodedata.category(char) != "Cf"
+    )
+
+
 def _nice(top: int) -> int:
     """The smallest 1, 2 or 5 × 10^k at least ``top``: the y axis's last tick."""
     step = 1
@@ -253,12 +264,17 @@ def sends_chart(days: list[dict[str, Any]], period: dict[str, str], words: Words
             body.append(
                 f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#eee"/>'
             )
-    every = max(1, -(-len(dates) // 6))
+    # The day axis: as many ticks as its labels leave room for (at most 6), each label
+    # kept inside the plot's width.
+    label = max(_width(words.day(dates[0])), _width(words.day(dates[-1])))
+    ticks = max(2, min(6, int(plot_w // (label * 1.6))))
+    every = max(1, -(-len(dates) // ticks))
+    half = label / 2 + 2
     for index in range(0, len(dates), every):
         centre = left + slot * (index + 0.5)
-        x = min(max(centre, left + 32), left + plot_w - 32)
+        x = min(max(centre, left + half), left + plot_w - half)
         body.append(
-            f'<text x="{x:.1f}" y="{base + 16}" text-anchor="middle">'
+            f'<text class="tick" x="{x:.1f}" y="{base + 16}" text-anchor="middle">'
             f"{esc(words.day(dates[index]))}</text>"
         )
     for index, day in enumerate(dates):

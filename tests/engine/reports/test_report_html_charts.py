@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from html import unescape
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -245,6 +246,25 @@ def test_persian_dates_in_the_charts_read_from_right_to_left(
         day = len(shown.split(" ")[0]) + 1  # the isolate, then the day's digits
         assert shown.split(" ")[0].isdigit(), shown
         assert max(r for _, r in text[1:day]) >= max(r for _, r in text[day:]) - 0.5, shown
+
+
+@pytest.mark.parametrize("name", list(DRAWN))
+def test_the_day_axis_labels_do_not_overlap(
+    pages: dict[str, Path], browser: Any, name: str
+) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        page.goto(pages[name].as_uri())
+        boxes = page.evaluate(
+            "() => [...document.querySelectorAll('#chart-sends text.tick')].map(t => {"
+            " const b = t.getBoundingClientRect(); return [b.left, b.right, t.textContent]; })"
+        )
+    finally:
+        page.close()
+    assert len(boxes) >= 1, name
+    boxes.sort()
+    for (_, right, text), (left, _, following) in pairwise(boxes):
+        assert right + 4 <= left, (name, text, following)
 
 
 def test_every_language_translates_the_same_phrases() -> None:
