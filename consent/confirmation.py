@@ -48,15 +48,17 @@ def pending_grants(
     channels: Collection[str],
     *,
     since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[CurrentConsent]:
     """The customer's topics now ``pending`` on any of ``channels``, made at or after
-    ``since`` when given."""
+    ``since`` and at or before ``until`` when given."""
     return [
         state
         for state in current_states(connection, customer_id)
         if state.channel in channels
         and state.status == ConsentStatus.PENDING
         and (since is None or as_utc(state.captured_at) >= as_utc(since))
+        and (until is None or as_utc(state.captured_at) <= as_utc(until))
     ]
 
 
@@ -69,15 +71,19 @@ def confirm_pending(
     wording: str,
     now: datetime,
     since: datetime | None = None,
+    captured_at: datetime | None = None,
     locale: str | None = None,
     ip: str | None = None,
     user_agent: str | None = None,
 ) -> list[CurrentConsent]:
     """Grant what :func:`pending_grants` finds, in the caller's transaction; returns it.
 
+    ``captured_at`` is when the customer confirmed, when that is earlier than ``now``
+    (a reply the provider delivered late): only what was pending by then is confirmed.
     A second confirmation finds nothing pending and records nothing.
     """
-    found = pending_grants(connection, customer_id, channels, since=since)
+    captured_at = captured_at or now
+    found = pending_grants(connection, customer_id, channels, since=since, until=captured_at)
     record_consent(
         connection,
         [
@@ -87,7 +93,7 @@ def confirm_pending(
                 state.topic,
                 ConsentStatus.GRANTED.value,
                 source,
-                now,
+                captured_at,
                 wording=wording,
                 ip=ip,
                 user_agent=user_agent,

@@ -394,3 +394,16 @@ PLAN_SHARD = Table(
     _time("planned_at", nullable=True),
     _time("finished_at", nullable=True),
 )
+
+# The provider's id of each inbound SMS keyword processed (consent/sms_ids.py): a
+# retried delivery of one finds its id here and changes nothing, and gets the answer
+# the first one got (reply: which reply it was). The primary key lets two deliveries
+# at once process one. Rows go after SMS_ID_DAYS (30) with the nightly retention.
+SMS_INBOUND_ID = Table(
+    "sms_inbound_id",
+    METADATA,
+    Column("message_id", String(255), primary_key=True),
+    _time("received_at"),
+    Column("reply", String(16)),
+    Index("ix_sms_inbound_id_received_at", "received_at"),
+)

@@ -47,6 +47,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import SchedulerNotRunningError
 from sqlalchemy import Engine
 
+from rapport.consent.sms_ids import prune_sms_ids
 from rapport.engine.campaigns.store import CampaignStore
 from rapport.engine.campaigns.validate import offer_problems
 from rapport.engine.core.baseurl import check_base_url
@@ -265,18 +266,17 @@ class Daemon:
 
     def prune_tick(self) -> PruneReport | None:
         """Nightly, by the daemon that plans: ``retention.outbox_days`` applied to the
-        outbox, ``retention.decision_days`` to the stored plan decisions and
-        ``retention.event_days`` to posted events, at the daemon's clock (a stop ends
-        each between batches)."""
+        outbox, ``retention.decision_days`` to the stored plan decisions,
+        ``retention.event_days`` to posted events and 30 days to inbound SMS ids, at the
+        daemon's clock (a stop ends each between batches)."""
         if not self.plan or self.stopped.is_set() or not self.lock.try_acquire():
             return None
-        retention, now = self.settings.retention, self.clock()
+        retention, now, stop = self.settings.retention, self.clock(), self.stopped.is_set
         age = timedelta(days=retention.outbox_days)
-        report = prune_outbox(self.engine, older_than=age, now=now, stop=self.stopped.is_set)
-        prune_decisions(
-            self.engine, days=retention.decision_days, today=now.date(), stop=self.stopped.is_set
-        )
-        prune_events(self.engine, days=retention.event_days, now=now, stop=self.stopped.is_set)
+        report = prune_outbox(self.engine, older_than=age, now=now, stop=stop)
+        prune_decisions(self.engine, days=retention.decision_days, today=now.date(), stop=stop)
+        prune_events(self.engine, days=retention.event_days, now=now, stop=stop)
+        prune_sms_ids(self.engine, now=now, stop=stop)
         metrics.tick_done("retention")
         return report
 

@@ -1,9 +1,11 @@
 """``POST /webhooks/sms/inbound``: STOP, START, HELP and YES texts from providers.
 
 Authenticated by the shared webhook token (:mod:`~rapport.engine.web.webhook_auth`).
-Generic JSON ``{"from": "+989121234567", "to": "+15551234567", "text": "STOP"}`` is
-answered with ``{"reply": "<text to send back>"}`` or ``{"reply": null}``; Twilio form
-fields (``From``, ``Body``) with TwiML, one ``<Message>`` or an empty ``<Response/>``.
+Generic JSON ``{"from": "+989121234567", "to": "+15551234567", "text": "STOP"}`` (and
+optionally the provider's ``message_id`` and ``received_at``) is answered with
+``{"reply": "<text to send back>"}`` or ``{"reply": null}``; Twilio form fields
+(``From``, ``Body``, ``MessageSid``) with TwiML, one ``<Message>`` or an empty
+``<Response/>``.
 
 Which texts are keywords is :mod:`rapport.engine.core.keywords`, with the local words of
 ``settings.sms_keywords``; other text gets no reply. What each keyword does:
@@ -23,6 +25,10 @@ Which texts are keywords is :mod:`rapport.engine.core.keywords`, with the local 
   YES as an opt-in word and unblock the number on it, so the two must agree): only
   what a keyword withdrew is re-granted, else the reply says there is nothing to
   confirm. Nothing else is ever granted by a YES.
+
+A keyword whose message id was processed already changes nothing and gets the answer
+the first delivery got; a keyword counts from when the provider received it, so one
+delivered late does not outrank the customer's later word (:mod:`rapport.consent.sms_ids`).
 
 Replies are in the first matched customer's language, else the keyword's script
 (Persian -> fa, Chinese -> zh), else English. Logs carry customer ids and counts,
@@ -45,12 +51,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from rapport.consent.confirmation import SMS_REPLY_SOURCE, confirm_pending, sms_reply_wording
+from rapport.consent.sms_ids import capture_time, claim_sms_id, remember_reply
 from rapport.consent.state import current_states, history
-from rapport.consent.store import (
-    ConsentChange,
-    record_consent,
-    withdraw_channel,
-)
+from rapport.consent.store import ConsentChange, record_consent
 from rapport.engine.core.config import Settings
 from rapport.engine.core.i18n import gettext, ui_language
 from rapport.engine.core.keywords import Keyword, KeywordAction, match_keyword
@@ -58,6 +61,7 @@ from rapport.engine.core.models import CUSTOMER, ConsentStatus
 from rapport.engine.core.sender import sms_signature
 from rapport.engine.customers import fields
 from rapport.engine.web.context import WebContext, web_context
+from rapport.engine.web.sms_receipts import MAX_ID_LENGTH, provider_text
 from rapport.engine.web.webhook_auth import (
     BadPayload,
     UnsupportedMediaType,
@@ -105,6 +109,17 @@ CONFIRM_NOTHING_REPLY = N_(
 HELP_REPLY = N_(
     "{brand}: Questions? Contact {contact}. Msg & data rates may apply. Reply STOP to opt out."
 )
+#: Each reply by the name ``sms_inbound_id.reply`` keeps, so a repeat gets the same one.
+REPLIES = {
+    "stop": STOP_REPLY,
+    "start": START_REPLY,
+    "start-none": START_NOTHING_REPLY,
+    "confirm": CONFIRM_REPLY,
+    "confirm-none": CONFIRM_NOTHING_REPLY,
+    "help": HELP_REPLY,
+}
+#: Why a keyword changed nothing, as its log line says.
+REPEATED = "the message id was processed already"
 
 
 # -- request and reply ------------------------------------------------------------------
@@ -116,6 +131,21 @@ class InboundSMS:
     text: str
     #: Twilio form post: answer in TwiML rather than JSON.
     twiml: bool
+    #: The provider's id of the message: a repeat of one processed changes nothing.
+    message_id: str | None = None
+    #: When the provider received it (the generic shape's ``received_at``).
+    received_at: datetime | None = None
+
+
+def _received_at(value: object) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise BadPayload("received_at: must be a string, an ISO 8601 date-time")
+    try:
+        return fields.iso_datetime(value, "received_at")
+    except fields.FieldInvalid as exc:
+        raise BadPayload(f"received_at: {exc.reason}") from None
 
 
 def _inbound_from_json(body: bytes) -> InboundSMS:
@@ -127,7 +157,8 @@ def _inbound_from_json(body: bytes) -> InboundSMS:
         raise BadPayload("from: required, a phone number in E.164 form")
     if text is not None and not isinstance(text, str):
         raise BadPayload("text: must be a string")
-    return InboundSMS(sender, text or "", twiml=False)
+    message_id = provider_text("message_id", data.get("message_id"), MAX_ID_LENGTH)
+    return InboundSMS(sender, text or "", False, message_id, _received_at(data.get("received_at")))
 
 
 def _inbound_from_form(body: bytes) -> InboundSMS:
@@ -138,7 +169,13 @@ def _inbound_from_form(body: bytes) -> InboundSMS:
     sender = (fields.get("From") or [""])[0]
     if not sender.strip():
         raise BadPayload("From: required, a phone number in E.164 form")
-    return InboundSMS(sender, (fields.get("Body") or [""])[0], twiml=True)
+    sid = next((fields[name][0] for name in _SID_FIELDS if name in fields), None)
+    message_id = provider_text("MessageSid", sid, MAX_ID_LENGTH)
+    return InboundSMS(sender, (fields.get("Body") or [""])[0], True, message_id)
+
+
+#: Twilio's id of an inbound message; the older names first seen in its webhooks too.
+_SID_FIELDS = ("MessageSid", "SmsMessageSid", "SmsSid")
 
 
 async def read_inbound_sms(request: Request) -> InboundSMS:
@@ -209,27 +246,53 @@ def customers_by_phone(connection: Connection, phone: str | None) -> list[Recipi
     return [Recipient(row.id, row.locale) for row in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """When a keyword counts from (the provider's receive time, or its arrival) and
+    when it arrived (recorded)."""
+
+    captured: datetime
+    arrival: datetime
+
+
 def stop_sms(
     connection: Connection,
     customers: Sequence[Recipient],
     keyword: Keyword,
     channels: Sequence[str],
-    now: datetime,
+    at: Moment,
 ) -> int:
-    """Withdraw every granted or pending SMS topic; returns how many."""
-    return sum(
-        withdraw_channel(
-            connection,
-            customer.id,
-            channel,
-            source=SMS_SOURCE,
-            now=now,
-            wording=f"keyword:{keyword.word}",
-            locale=customer.locale,
-        )
-        for customer in customers
-        for channel in channels
-    )
+    """Withdraw every granted or pending SMS topic; returns how many.
+
+    A topic a keyword withdrew already is withdrawn again, at this STOP's time: the
+    customer's latest STOP is on record, so a START they sent before it and the
+    provider delivers after it does not outrank it."""
+    changes: list[ConsentChange] = []
+    active = 0
+    for customer in customers:
+        stoppable = {
+            (state.channel, state.topic)
+            for state in current_states(connection, customer.id)
+            if state.channel in channels
+            and state.status in (ConsentStatus.GRANTED, ConsentStatus.PENDING)
+        }
+        active += len(stoppable)
+        stoppable.update(_keyword_withdrawn(connection, customer.id, channels))
+        changes += [
+            ConsentChange(
+                customer.id,
+                channel,
+                topic,
+                ConsentStatus.WITHDRAWN.value,
+                SMS_SOURCE,
+                at.captured,
+                wording=f"keyword:{keyword.word}",
+                locale=customer.locale,
+            )
+            for channel, topic in sorted(stoppable)
+        ]
+    record_consent(connection, changes, recorded_at=at.arrival)
+    return active
 
 
 def _keyword_withdrawn(
@@ -253,9 +316,11 @@ def start_sms(
     customers: Sequence[Recipient],
     keyword: Keyword,
     channels: Sequence[str],
-    now: datetime,
+    at: Moment,
 ) -> int:
-    """Re-grant what a keyword withdrew, and nothing else; returns how many topics."""
+    """Re-grant what a keyword withdrew, and nothing else; returns how many topics it
+    granted (none for a START captured before the latest withdrawal: it is recorded
+    as evidence, and the later word stands)."""
     changes = [
         ConsentChange(
             customer.id,
@@ -263,15 +328,14 @@ def start_sms(
             topic,
             ConsentStatus.GRANTED.value,
             SMS_SOURCE,
-            now,
+            at.captured,
             wording=f"keyword:{keyword.word}",
             locale=customer.locale,
         )
         for customer in customers
         for channel, topic in _keyword_withdrawn(connection, customer.id, channels)
     ]
-    record_consent(connection, changes, recorded_at=now)
-    return len(changes)
+    return record_consent(connection, changes, recorded_at=at.arrival).state_changes
 
 
 def confirm_sms(
@@ -279,10 +343,11 @@ def confirm_sms(
     customers: Sequence[Recipient],
     keyword: Keyword,
     channels: Sequence[str],
-    now: datetime,
+    at: Moment,
     window: timedelta,
 ) -> int:
-    """Grant the SMS topics pending since ``now - window``; returns how many."""
+    """Grant the SMS topics that were pending when the reply was received, switched
+    on at most ``window`` before it; returns how many."""
     return sum(
         len(
             confirm_pending(
@@ -291,8 +356,9 @@ def confirm_sms(
                 channels,
                 source=SMS_REPLY_SOURCE,
                 wording=sms_reply_wording(keyword.word),
-                now=now,
-                since=now - window,
+                now=at.arrival,
+                since=at.captured - window,
+                captured_at=at.captured,
                 locale=customer.locale,
             )
         )
@@ -325,35 +391,73 @@ def render_reply(language: str, message: str, settings: Settings) -> str:
         return message.format(**values)
 
 
-def handle_keyword(web: WebContext, keyword: Keyword, sender: str) -> str:
-    """Apply a keyword for the sender's customers in one transaction; the reply text."""
-    now = web.now()
+def apply_keyword(
+    web: WebContext,
+    connection: Connection,
+    keyword: Keyword,
+    customers: Sequence[Recipient],
+    at: Moment,
+) -> tuple[str, int]:
+    """What the keyword does for these customers: the reply's name and how many topics
+    it changed."""
     channels = _sms_channels(web.settings)
-    phone = e164(sender)
+    if keyword.action is KeywordAction.STOP:
+        return "stop", stop_sms(connection, customers, keyword, channels, at)
+    if keyword.action is KeywordAction.START:
+        changed = start_sms(connection, customers, keyword, channels, at)
+        return ("start" if changed else "start-none"), changed
+    if keyword.action is KeywordAction.CONFIRM:
+        window = timedelta(days=web.settings.web.confirm_link_days)
+        if changed := confirm_sms(connection, customers, keyword, channels, at, window):
+            return "confirm", changed
+        changed = start_sms(connection, customers, keyword, channels, at)
+        return ("start" if changed else "confirm-none"), changed
+    return "help", 0
+
+
+def handle_keyword(web: WebContext, keyword: Keyword, inbound: InboundSMS) -> str:
+    """Apply a keyword for the sender's customers in one transaction; the reply text.
+
+    With a message id, claiming it is the transaction's first write: a repeat changes
+    nothing and is given the reply the first delivery got."""
+    arrival = web.now()
+    captured, distrusted = capture_time(inbound.received_at, arrival)
+    if distrusted is not None:
+        log.info(
+            "sms keyword %s: captured at its arrival", keyword.action, extra={"reason": distrusted}
+        )
+    phone = e164(inbound.sender)
+    extra: dict[str, object] = {}
     with web.engine.begin() as connection:
+        earlier = None
+        if inbound.message_id is not None:
+            earlier = claim_sms_id(connection, inbound.message_id, arrival)
         customers = customers_by_phone(connection, phone)
-        if keyword.action is KeywordAction.STOP:
-            changed = stop_sms(connection, customers, keyword, channels, now)
-            message = STOP_REPLY
-        elif keyword.action is KeywordAction.START:
-            changed = start_sms(connection, customers, keyword, channels, now)
-            message = START_REPLY if changed else START_NOTHING_REPLY
-        elif keyword.action is KeywordAction.CONFIRM:
-            window = timedelta(days=web.settings.web.confirm_link_days)
-            changed = confirm_sms(connection, customers, keyword, channels, now, window)
-            message = CONFIRM_REPLY
-            if not changed:
-                changed = start_sms(connection, customers, keyword, channels, now)
-                message = START_REPLY if changed else CONFIRM_NOTHING_REPLY
+        if earlier is not None:
+            reply, changed = earlier, 0
+            extra["reason"] = REPEATED
         else:
-            changed = 0
-            message = HELP_REPLY
-    extra: dict[str, object] = {"customer_ids": [c.id for c in customers], "changed": changed}
-    if not customers:  # answered all the same: a provider retries anything but a 2xx
-        extra["reason"] = NO_PHONE if phone is None else NO_CUSTOMER
+            reply, changed = apply_keyword(
+                web, connection, keyword, customers, Moment(captured, arrival)
+            )
+            if inbound.message_id is not None:
+                remember_reply(connection, inbound.message_id, reply)
+    extra |= {"customer_ids": [c.id for c in customers], "changed": changed}
+    if not customers and "reason" not in extra:  # answered all the same: a provider
+        extra["reason"] = NO_PHONE if phone is None else NO_CUSTOMER  # retries all but 2xx
     log.info("sms keyword %s: %d topic(s) changed", keyword.action, changed, extra=extra)
     language = ui_language(customers[0].locale) if customers else (keyword.language or "en")
+    message = REPLIES.get(reply) or REPLIES[_DEFAULT_REPLY[keyword.action]]
     return render_reply(language, message, web.settings)
+
+
+#: The reply to a repeat whose first delivery's reply was not remembered.
+_DEFAULT_REPLY = {
+    KeywordAction.STOP: "stop",
+    KeywordAction.START: "start-none",
+    KeywordAction.CONFIRM: "confirm-none",
+    KeywordAction.HELP: "help",
+}
 
 
 async def sms_inbound(request: Request) -> Response:
@@ -368,7 +472,7 @@ async def sms_inbound(request: Request) -> Response:
     if keyword is None:
         log.info("inbound sms without a keyword: no reply")
         return sms_response(None, twiml=inbound.twiml)
-    reply = await run_in_threadpool(handle_keyword, web, keyword, inbound.sender)
+    reply = await run_in_threadpool(handle_keyword, web, keyword, inbound)
     return sms_response(reply, twiml=inbound.twiml)
 
 

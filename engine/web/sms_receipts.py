@@ -88,7 +88,7 @@ _TWILIO_FINAL: dict[str, DeliveryStatus] = {
 }
 
 
-def _text(where: str, value: Any, limit: int, *, required: bool = False) -> str | None:
+def provider_text(where: str, value: Any, limit: int, *, required: bool = False) -> str | None:
     """A string field: bounded, without NUL characters (PostgreSQL text cannot hold
     them and no provider id has one); whole numbers are taken as their digits, others
     (``3.0005e4``, ``5.5``) refused: no provider's id or code is one."""
@@ -114,14 +114,14 @@ def parse_json_receipt(index: int, item: Any) -> Receipt:
     """One generic receipt, or :class:`BadPayload` naming ``item N: field``."""
     if not isinstance(item, dict):
         raise BadPayload(f"item {index}: must be a JSON object")
-    provider_id = _text(
+    provider_id = provider_text(
         f"item {index}: message_id", item.get("message_id"), MAX_ID_LENGTH, required=True
     )
     status = item.get("status")
     if not isinstance(status, str) or status.strip().lower() not in _JSON_STATUSES:
         raise BadPayload(f"item {index}: status: must be delivered, undelivered or failed")
-    code = _text(f"item {index}: error_code", item.get("error_code"), MAX_ERROR_LENGTH)
-    occurred = _text(f"item {index}: occurred_at", item.get("occurred_at"), 64)
+    code = provider_text(f"item {index}: error_code", item.get("error_code"), MAX_ERROR_LENGTH)
+    occurred = provider_text(f"item {index}: occurred_at", item.get("occurred_at"), 64)
     try:
         occurred_at = fields.iso_datetime(occurred) if occurred else None
     except fields.FieldInvalid as exc:
@@ -149,9 +149,9 @@ def parse_twilio_receipt(body: bytes) -> Receipt:
     def field(*names: str) -> str | None:
         return next((form[name][0] for name in names if name in form), None)
 
-    sid = _text("MessageSid", field("MessageSid", "SmsSid"), MAX_ID_LENGTH, required=True)
-    status = _text("MessageStatus", field("MessageStatus", "SmsStatus"), 32, required=True)
-    code = _text("ErrorCode", field("ErrorCode"), MAX_ERROR_LENGTH)
+    sid = provider_text("MessageSid", field("MessageSid", "SmsSid"), MAX_ID_LENGTH, required=True)
+    status = provider_text("MessageStatus", field("MessageStatus", "SmsStatus"), 32, required=True)
+    code = provider_text("ErrorCode", field("ErrorCode"), MAX_ERROR_LENGTH)
     assert sid is not None and status is not None
     return Receipt(sid, _TWILIO_FINAL.get(status.lower()), code)
 
