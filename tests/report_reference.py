@@ -7,8 +7,9 @@ size: the report's figures must equal it on every data set (the oracle of
 tests/engine/reports/test_report_scale.py and of the data sets of the other report
 tests). Money is summed exactly (Decimal), then rounded to cents.
 
-``distribution`` (stages, tiers, RFM segments) is left out: it comes from the
-planner's own batched profile reader, which the report shares.
+``distribution`` (stages, tiers, RFM segments) is counted here from the planner's own
+profiles (engine/customers/profiles.py, every order of every customer as order lines),
+the way the planner sees each customer.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from sqlalchemy import Engine, select
 
 from rapport.engine.core.config import Settings
 from rapport.engine.core.models import CONSENT_EVENT, FEEDBACK_ANSWER, ORDERS, OUTBOX
-from rapport.engine.core.timeutil import as_utc
-from rapport.engine.customers.lifecycle import to_base_currency
+from rapport.engine.core.timeutil import as_utc, local_date
+from rapport.engine.customers.lifecycle import segment_for, stage_of, tier_of, to_base_currency
+from rapport.engine.customers.profiles import iter_profile_batches
 from rapport.engine.reports.intervals import difference
 from rapport.engine.reports.variants import variant_order, variant_results
 
@@ -235,6 +237,27 @@ def nps(scores: list[int]) -> dict[str, Any]:
     }
 
 
+def distribution(engine: Engine, settings: Settings, finish: datetime) -> dict[str, Any]:
+    as_of = finish - timedelta(microseconds=1)
+    stages: Counter[str] = Counter()
+    tiers: Counter[str] = Counter()
+    segments: Counter[str] = Counter()
+    with engine.connect() as connection:
+        for batch in iter_profile_batches(connection, settings, as_of):
+            for profile in batch:
+                today = local_date(as_of, profile.timezone)
+                history = profile.history
+                last = history.last_order_day(profile.timezone)
+                stages[stage_of(history, last, today, settings.lifecycle)] += 1
+                tiers[tier_of(history.spend_12m_on(today), settings.tiers)] += 1
+                segments[segment_for(history, last, today) or "none"] += 1
+    return {
+        "stages": dict(sorted(stages.items())),
+        "tiers": dict(sorted(tiers.items())),
+        "segments": dict(sorted(segments.items())),
+    }
+
+
 def reference_report(
     engine: Engine,
     settings: Settings,
@@ -244,7 +267,7 @@ def reference_report(
     window_days: int = 7,
     active_days: int = 365,
 ) -> dict[str, Any]:
-    """Every figure of ``compute(...)`` but ``distribution``, from whole tables."""
+    """Every figure of ``compute(...)``, from whole tables and the planner's profiles."""
     begin = datetime.combine(start, time(), tzinfo=UTC)
     finish = datetime.combine(end + timedelta(days=1), time(), tzinfo=UTC)
     window = timedelta(days=window_days)
@@ -288,6 +311,7 @@ def reference_report(
         "attribution_window_days": window_days,
         "customers": customers(in_range, begin, finish, active_days),
         "cohorts": cohorts(in_range, start, end, finish),
+        "distribution": distribution(engine, settings, finish),
         "campaigns": campaigns(
             marketing,
             orders,
@@ -333,8 +357,3 @@ def reference_report(
             ],
         },
     }
-
-
-def without_distribution(report: dict[str, Any]) -> dict[str, Any]:
-    """``report`` without the figures :func:`reference_report` leaves out."""
-    return {key: value for key, value in report.items() if key != "distribution"}

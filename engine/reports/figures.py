@@ -14,7 +14,6 @@ stage, tier and RFM segment use each customer's own time zone, as the planner do
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
@@ -26,11 +25,10 @@ from rapport.engine.core.models import (
     OUTBOX,
     MessageStatus,
 )
-from rapport.engine.core.timeutil import as_utc, local_date
-from rapport.engine.customers.lifecycle import segment_for, stage_of, tier_of
-from rapport.engine.customers.profiles import iter_profile_batches
+from rapport.engine.core.timeutil import as_utc
 from rapport.engine.reports.conversions import campaign_metrics, uplift
 from rapport.engine.reports.customer_figures import MAX_LIFESPAN_YEARS, cohorts, customer_metrics
+from rapport.engine.reports.distribution import distributions
 from rapport.engine.reports.period import Period, rate, ratio, utc_day, utc_month
 from rapport.engine.reports.variants import VariantOrder
 from rapport.engine.reports.variants import variant_order as load_variant_order
@@ -49,28 +47,6 @@ __all__ = [
     "sends_per_day",
     "uplift",
 ]
-
-
-def distributions(connection: Connection, settings: Settings, period: Period) -> dict[str, Any]:
-    """Every customer's lifecycle stage, tier and RFM segment on the period's last day
-    (in their own time zone), counting orders up to the period's end."""
-    as_of = period.finish - timedelta(microseconds=1)
-    stages: Counter[str] = Counter()
-    tiers: Counter[str] = Counter()
-    segments: Counter[str] = Counter()
-    for batch in iter_profile_batches(connection, settings, as_of):
-        for profile in batch:
-            today = local_date(as_of, profile.timezone)
-            history = profile.history
-            last = history.last_order_day(profile.timezone)
-            stages[stage_of(history, last, today, settings.lifecycle)] += 1
-            tiers[tier_of(history.spend_12m_on(today), settings.tiers)] += 1
-            segments[segment_for(history, last, today) or "none"] += 1
-    return {
-        "stages": dict(sorted(stages.items())),
-        "tiers": dict(sorted(tiers.items())),
-        "segments": dict(sorted(segments.items())),
-    }
 
 
 def sends_per_day(connection: Connection, period: Period) -> list[dict[str, Any]]:
@@ -205,8 +181,9 @@ def build_report(
     """Everything ``rapport report`` shows, as plain JSON-ready data. The control of
     each A/B test is the first variant of ``variant_order`` (default: as listed in
     the campaign files). Nothing here holds every order, message or event: customer
-    figures, sends, consent and NPS are counted in the database, the stages and tiers
-    read customers in batches, and the campaigns stream their messages in runs."""
+    figures, sends, consent and NPS are counted in the database, stages and tiers
+    stream each customer's orders through a small summary, and the campaigns stream
+    their messages in runs."""
     if variant_order is None:
         variant_order = load_variant_order(settings)
     return {

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from factories import scalar
-from report_reference import reference_report, without_distribution
+from report_reference import reference_report
 from sqlalchemy import Engine, and_, distinct, func, insert, select
 
 from rapport.engine.core.config import Settings
@@ -334,6 +334,6 @@ def test_html_opens_in_chromium_with_every_chart(
 
 
 def test_every_figure_equals_the_plain_computation(handmade: Engine) -> None:
-    assert without_distribution(compute(handmade, Settings(), START, END)) == reference_report(
+    assert compute(handmade, Settings(), START, END) == reference_report(
         handmade, Settings(), START, END
     )
