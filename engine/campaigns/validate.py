@@ -47,11 +47,10 @@ from rapport.engine.campaigns.direction import left_to_right_start
 from rapport.engine.campaigns.model import Campaign, load_campaigns
 from rapport.engine.campaigns.offer_keys import unread_offer_keys
 from rapport.engine.campaigns.samples import TYPICAL, Traits, sample_context
-from rapport.engine.core.baseurl import insecure_base_url
 from rapport.engine.core.config import Settings
 from rapport.engine.core.errors import Problem
 from rapport.engine.core.i18n import with_script
-from rapport.engine.core.secretcheck import weak_secrets
+from rapport.engine.core.production import unfit_for_production
 from rapport.engine.rendering.errors import TemplateMissing, TemplateProblemError
 from rapport.engine.rendering.locales import language
 from rapport.engine.rendering.plain import PlainContext, check_plain
@@ -164,12 +163,11 @@ def check_campaigns(settings: Settings, renderer: Renderer | None = None) -> Val
 
 
 def check_configuration(settings: Settings, source: str = "config.yaml") -> ValidationReport:
-    """What in the configuration (read from ``source``) would spoil every message: a
-    ``web.base_url`` that is not HTTPS, or a secret short enough to guess
-    (:mod:`rapport.engine.core.secretcheck`), is a warning, a problem with
+    """What in the configuration (read from ``source``) would spoil every message (a
+    ``web.base_url`` not HTTPS, a short secret, the shipped example sender:
+    :mod:`rapport.engine.core.production`) is a warning, a problem with
     ``production: true``."""
-    whys = [why for why in (insecure_base_url(settings),) if why is not None]
-    whys += weak_secrets(settings)
+    whys = unfit_for_production(settings)
     if settings.production:
         return ValidationReport(
             [Problem(source, None, f"{why} (production: true)") for why in whys], []

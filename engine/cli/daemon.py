@@ -52,11 +52,9 @@ def dispatch(app: AppContext, once: bool, interval: float, as_json: bool) -> Non
     with user_errors_as_json(as_json, dispatch_json(None)):
         engine = app.migrated_engine()
     if once:
-        from rapport.engine.core.baseurl import check_base_url
-        from rapport.engine.core.secretcheck import check_secrets
+        from rapport.engine.core.production import check_production
 
-        check_base_url(app.settings)  # as the daemon does when it starts
-        check_secrets(app.settings)
+        check_production(app.settings)  # as the daemon does when it starts
         report = _dispatch_in_processes(app, engine)
         if as_json:
             echo_json(dispatch_json(report))

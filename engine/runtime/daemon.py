@@ -50,9 +50,8 @@ from sqlalchemy import Engine
 from rapport.consent.sms_ids import prune_sms_ids
 from rapport.engine.campaigns.store import CampaignStore
 from rapport.engine.campaigns.validate import offer_problems
-from rapport.engine.core.baseurl import check_base_url
 from rapport.engine.core.config import Settings
-from rapport.engine.core.secretcheck import check_secrets
+from rapport.engine.core.production import check_production
 from rapport.engine.core.timeutil import Clock, utcnow
 from rapport.engine.customers.events import prune_events
 from rapport.engine.customers.recommend import CoPurchase, load_co_purchase
@@ -120,9 +119,9 @@ class Daemon:
         on_problems: Callable[[list[Any]], None] | None = None,
         plan: bool = True,
     ) -> None:
-        # A web.base_url not HTTPS, or a short secret: warned of; production: true refuses.
-        check_base_url(settings)
-        check_secrets(settings)
+        # A web.base_url not HTTPS, a short secret, the example sender: warned of;
+        # production: true refuses (engine/core/production.py).
+        check_production(settings)
         #: False: dispatch only (``rapport dispatch``): no planning tick, no planning lock.
         self.plan = plan
         self.settings = settings

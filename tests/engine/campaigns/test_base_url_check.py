@@ -13,16 +13,18 @@ from pathlib import Path
 
 import pytest
 from factories import REPO, run_rapport
+from own_sender import OWN_SENDER, own_sender
 
 from rapport.engine.campaigns.validate import check_configuration
-from rapport.engine.core.config import Settings, WebConfig
+from rapport.engine.core.config import SenderConfig, Settings, WebConfig
 
 
 @pytest.mark.parametrize(
     "url", ["http://127.0.0.1:8000", "http://shop.example", "HTTP://shop.example"]
 )  # "shop.example", with no scheme, is refused at load (test_config_closed.py)
 def test_a_base_url_that_is_not_https_is_a_warning(url: str) -> None:
-    report = check_configuration(Settings(web=WebConfig(base_url=url)), "conf/config.yaml")
+    settings = Settings(web=WebConfig(base_url=url), sender=SenderConfig(**OWN_SENDER))
+    report = check_configuration(settings, "conf/config.yaml")
     assert report.problems == []
     [warning] = report.warnings
     assert (warning.file, warning.line) == ("conf/config.yaml", None)
@@ -31,7 +33,11 @@ def test_a_base_url_that_is_not_https_is_a_warning(url: str) -> None:
 
 
 def test_in_production_it_is_a_problem() -> None:
-    settings = Settings(web=WebConfig(base_url="http://shop.example"), production=True)
+    settings = Settings(
+        web=WebConfig(base_url="http://shop.example"),
+        production=True,
+        sender=SenderConfig(**OWN_SENDER),
+    )
     report = check_configuration(settings)
     assert report.warnings == []
     [problem] = report.problems
@@ -41,7 +47,11 @@ def test_in_production_it_is_a_problem() -> None:
 
 @pytest.mark.parametrize("production", [False, True])
 def test_https_is_fine_either_way(production: bool) -> None:
-    settings = Settings(web=WebConfig(base_url="https://shop.example/r"), production=production)
+    settings = Settings(
+        web=WebConfig(base_url="https://shop.example/r"),
+        production=production,
+        sender=SenderConfig(**OWN_SENDER),
+    )
     report = check_configuration(settings)
     assert (report.problems, report.warnings) == ([], [])
 
@@ -76,6 +86,7 @@ def test_validate_fails_in_production_until_the_base_url_is_https(operator: Path
     text = config.read_text(encoding="utf-8").replace(
         "\nproduction: false\n", "\nproduction: true\n"
     )
+    text = own_sender(text)
     config.write_text(text, encoding="utf-8")
     ran = run_rapport("campaigns", "validate", cwd=operator)
     assert ran.returncode == 1, ran

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 from factories import REPO, run_rapport
+from own_sender import OWN_SENDER, own_sender
 
 from rapport.engine.campaigns.validate import check_configuration
-from rapport.engine.core.config import Settings, WebConfig
+from rapport.engine.core.config import SenderConfig, Settings, WebConfig
 from rapport.engine.core.errors import ConfigError
 from rapport.engine.core.secretcheck import MIN_CHARACTERS, check_secrets, weak_secrets
 
@@ -25,6 +26,7 @@ def with_secrets(production: bool = False, **web: str) -> Settings:
         secret_key=web.pop("secret_key", None),
         web=WebConfig(base_url="https://shop.example", **web),
         production=production,
+        sender=SenderConfig(**OWN_SENDER),
     )
 
 
@@ -78,14 +80,14 @@ def test_validate_warns_and_in_production_fails() -> None:
 
 @pytest.fixture
 def production_project(tmp_path: Path) -> Path:
-    """The shipped files with ``production: true`` and an HTTPS base URL."""
+    """The shipped files with ``production: true``, an HTTPS base URL and an own sender."""
     shutil.copytree(REPO / "campaigns", tmp_path / "campaigns")
     shutil.copytree(REPO / "templates", tmp_path / "templates")
     text = (REPO / "config.yaml").read_text(encoding="utf-8")
     text = text.replace("\nproduction: false\n", "\nproduction: true\n").replace(
         "base_url: http://127.0.0.1:8000", "base_url: https://shop.example"
     )
-    (tmp_path / "config.yaml").write_text(text, encoding="utf-8")
+    (tmp_path / "config.yaml").write_text(own_sender(text), encoding="utf-8")
     return tmp_path
 
 

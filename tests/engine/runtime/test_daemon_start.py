@@ -24,9 +24,10 @@ import httpx
 import pytest
 import yaml
 from factories import REPO, make_settings, run_rapport
+from own_sender import OWN_SENDER, OWN_SENDER_YAML
 from sqlalchemy import Engine
 
-from rapport.engine.core.config import WebConfig
+from rapport.engine.core.config import SenderConfig, WebConfig
 from rapport.engine.core.errors import ConfigError
 from rapport.engine.runtime.daemon import Daemon
 
@@ -185,7 +186,12 @@ def test_in_production_a_daemon_with_plain_http_links_is_refused(
     settings = make_settings(base_dir=tmp_path, production=True, secret_key=PRODUCTION_KEY)
     with pytest.raises(ConfigError, match=r"web.base_url 'http://127.0.0.1:8000' is not HTTPS"):
         Daemon(settings, engine, plan=False)
-    secure = settings.model_copy(update={"web": WebConfig(base_url="https://shop.example")})
+    secure = settings.model_copy(
+        update={
+            "web": WebConfig(base_url="https://shop.example"),
+            "sender": SenderConfig(**OWN_SENDER),
+        }
+    )
     Daemon(secure, engine, plan=False).stop(grace=0)
 
 
@@ -201,6 +207,8 @@ def test_in_production_run_and_dispatch_refuse_plain_http_links_in_one_line(
     assert "(production: true refuses to start with it)" in ran.stderr
     assert "Traceback" not in ran.stderr and len(ran.stderr.strip().splitlines()) == 1
 
-    write_config(tmp_path, "{base_url: 'https://shop.example'}", "production: true\n")
+    write_config(
+        tmp_path, "{base_url: 'https://shop.example'}", "production: true\n" + OWN_SENDER_YAML
+    )
     secure = run_rapport(*command, cwd=tmp_path, env={"RAPPORT_SECRET_KEY": PRODUCTION_KEY})
     assert secure.returncode == 0, secure
