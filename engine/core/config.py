@@ -76,9 +76,10 @@ class LocaleConfig(Strict):
 class LifecycleConfig(Strict):
     """Thresholds that turn order history into a stage (see engine/customers/lifecycle.py)."""
 
-    loyal_min_orders: int = Field(5, ge=2)
-    at_risk_days: int = Field(120, ge=1)
-    lapsed_days: int = Field(365, ge=1)
+    #: Upper bounds here and below catch a typo of extra zeros (a century of days).
+    loyal_min_orders: int = Field(5, ge=2, le=10_000)
+    at_risk_days: int = Field(120, ge=1, le=36_500)
+    lapsed_days: int = Field(365, ge=1, le=36_500)
 
     @model_validator(mode="after")
     def _ordered(self) -> LifecycleConfig:
@@ -110,10 +111,10 @@ class ChannelConfig(Strict):
     adapter: str | None = None
     kind: Literal["email", "sms"] | None = None
     providers: list[ProviderConfig] = Field(default=[])
-    rate_per_second: float | None = Field(None, gt=0)
+    rate_per_second: float | None = Field(None, gt=0, le=100_000)
     concurrency: int | None = Field(None, ge=1, le=64)
-    failover_after: int = Field(3, ge=1)
-    failover_cooldown_seconds: float = Field(60, ge=0)
+    failover_after: int = Field(3, ge=1, le=1_000)
+    failover_cooldown_seconds: float = Field(60, ge=0, le=86_400)
 
     @model_validator(mode="after")
     def _one_way(self) -> ChannelConfig:
@@ -226,7 +227,7 @@ class DispatchConfig(Strict):
     #: Of ``dispatch --once``; 0: one per core (engine/runtime/dispatchers.py).
     processes: int = Field(0, ge=0, le=16)
     lease_seconds: int = Field(300, ge=5, le=86_400)
-    max_attempts: int = Field(5, ge=1)
+    max_attempts: int = Field(5, ge=1, le=100)
     #: At most a day, as a provider's Retry-After: a longer wait overflowed the date.
     backoff_base_seconds: float = Field(30, gt=0, le=86_400)
     backoff_max_seconds: float = Field(3600, gt=0, le=86_400)
@@ -254,15 +255,15 @@ class RetentionConfig(Strict):
 class Caps(Strict):
     """Most marketing messages one customer gets, over a local day and a rolling week."""
 
-    per_day: int | None = Field(None, ge=1)
-    per_week: int | None = Field(None, ge=1)
+    per_day: int | None = Field(None, ge=1, le=1_000)
+    per_week: int | None = Field(None, ge=1, le=10_000)
 
 
 class CapsConfig(Caps):
     """Global caps, plus tighter ones per channel (e.g. SMS at most once a week)."""
 
-    per_day: int | None = Field(1, ge=1)
-    per_week: int | None = Field(3, ge=1)
+    per_day: int | None = Field(1, ge=1, le=1_000)
+    per_week: int | None = Field(3, ge=1, le=10_000)
     channels: dict[str, Caps] = Field(default={})
     #: Days that must pass between two holiday offers to one customer, whatever the
     #: campaigns (0: no gap); see engine/planning/caps.py.
@@ -303,7 +304,7 @@ class PlanningConfig(Strict):
     #: Processes a planning run may use (0: one per core), each taking an id range.
     workers: int = Field(0, ge=0, le=64)
     #: Below this many customers per process a run stays in one (a worker costs ~1 s).
-    min_customers_per_worker: int = Field(25_000, ge=1)
+    min_customers_per_worker: int = Field(25_000, ge=1, le=10_000_000)
     shard_size: int = Field(50_000, ge=100, le=10_000_000)
     shard_lease_seconds: float = Field(120, ge=1, le=3600)
 

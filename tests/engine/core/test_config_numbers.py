@@ -143,3 +143,40 @@ def test_a_truth_value_stays_a_truth_value_where_one_is_expected(tmp_path: Path)
     settings = load_settings(_written(tmp_path, "web:\n  access_log: yes\n"), environ={})
 
     assert settings.web.access_log is True
+
+
+#: Counts and spans whose typo of extra zeros loaded and ran (10**20 attempts, caps,
+#: days): each key, a config.yaml setting it (``VALUE`` the value) and its upper bound.
+COUNTS = [
+    ("dispatch.max_attempts", "dispatch:\n  max_attempts: VALUE\n", 100),
+    ("caps.per_day", "caps:\n  per_day: VALUE\n  per_week: null\n", 1_000),
+    ("caps.per_week", "caps:\n  per_week: VALUE\n", 10_000),
+    ("caps.channels.sms.per_day", "caps:\n  channels:\n    sms: {per_day: VALUE}\n", 1_000),
+    ("caps.channels.sms.per_week", "caps:\n  channels:\n    sms: {per_week: VALUE}\n", 10_000),
+    ("lifecycle.loyal_min_orders", "lifecycle:\n  loyal_min_orders: VALUE\n", 10_000),
+    ("lifecycle.at_risk_days", "lifecycle:\n  lapsed_days: 36500\n  at_risk_days: VALUE\n", 36_500),
+    ("lifecycle.lapsed_days", "lifecycle:\n  lapsed_days: VALUE\n", 36_500),
+    ("channels.sms.failover_after", CHANNELS % ", failover_after: VALUE", 1_000),
+    (
+        "channels.sms.failover_cooldown_seconds",
+        CHANNELS % ", failover_cooldown_seconds: VALUE",
+        86_400,
+    ),
+    ("channels.sms.rate_per_second", CHANNELS % ", rate_per_second: VALUE", 100_000),
+    (
+        "planning.min_customers_per_worker",
+        "planning:\n  min_customers_per_worker: VALUE\n",
+        10_000_000,
+    ),
+]
+
+
+@pytest.mark.parametrize(("key", "text", "most"), COUNTS, ids=[key for key, _, _ in COUNTS])
+def test_a_count_or_span_has_an_upper_bound(tmp_path: Path, key: str, text: str, most: int) -> None:
+    # at_risk_days must stay below lapsed_days, so its bound itself cannot load
+    allowed = most - 1 if key == "lifecycle.at_risk_days" else most
+    assert load_settings(_written(tmp_path, text.replace("VALUE", str(allowed))), environ={})
+    line = text.count("\n", 0, text.index("VALUE")) + 1
+    for refused in (most + 1, 10**20):
+        found = problems_of(tmp_path, text.replace("VALUE", str(refused)))
+        assert found == [f"{line}: {key}: Input should be less than or equal to {most}"]
