@@ -187,6 +187,12 @@ def _framed(parts: Iterable[str]) -> bytes:
     return bytes(out)
 
 
+#: Holiday tones whose days get no offer, whatever the campaign offers (docs/campaigns.md,
+#: ``tones``): a template is given an empty ``offer`` on an observance or a day of
+#: mourning, so no discount or code can reach one through a marketer's template.
+NO_OFFER_TONES = frozenset({"observance", "mourning"})
+
+
 def personal_offer(
     offer: Mapping[str, Any],
     *,

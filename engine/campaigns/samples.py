@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from rapport.consent.links import LINKS, page_url
 from rapport.consent.tokens import SAMPLE_TOKEN
-from rapport.engine.campaigns.offers import personal_offer
+from rapport.engine.campaigns.offers import NO_OFFER_TONES, personal_offer
 from rapport.engine.core.config import Settings
 from rapport.engine.core.sender import sms_signature
 from rapport.engine.core.timeutil import zone
@@ -210,6 +210,7 @@ def sample_context(
         ["at_risk" if stage == "at_risk" else "loyal"], audience.rfm_segments
     )
     segment: str | None = traits.segment or typical_segment[0]
+    tone = _tone(trigger, traits) if kind == "holiday" else None
     last_day: date | None = last_ordered or when - timedelta(days=30)
     favourite: str | None = sku or _SAMPLE_SKUS[0]
     others = [s for s in _SAMPLE_SKUS if s != favourite]
@@ -243,7 +244,7 @@ def sample_context(
             "kind": kind,
             "date": when,
             "name": holiday,
-            "tone": _tone(trigger, traits) if kind == "holiday" else None,
+            "tone": tone,
             "sku": sku,
             "last_ordered_at": last_ordered,
             "order_id": order_id,
@@ -263,7 +264,9 @@ def sample_context(
         },
         "favourite_sku": favourite,
         "recommendation": others[1] if traits.recommendation else None,
-        "offer": personal_offer(
+        "offer": {}
+        if tone in NO_OFFER_TONES
+        else personal_offer(
             campaign.offer.model_dump(exclude_none=True),
             tier=tier,
             segment=segment,

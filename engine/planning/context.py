@@ -66,8 +66,9 @@ by :func:`message_context`.
     resolved for this customer (see :mod:`rapport.engine.campaigns.offers`), e.g.
     ``discount_percent``; ``amount_off``, written in the base currency, is here in
     ``customer.currency``; plus ``code``, the customer's personal coupon code, when
-    the offer has ``coupon: true``. It may be empty, so templates test
-    ``offer.discount_percent is defined`` and ``offer.code is defined``. A code is
+    the offer has ``coupon: true``. It may be empty (and is, on a holiday of
+    ``observance`` or ``mourning`` tone, whatever the campaign offers), so templates
+    test ``offer.discount_percent is defined`` and ``offer.code is defined``. A code is
     Latin letters and digits: in right-to-left text wrap it in ``<bdi>`` (HTML) or
     between U+2068 and U+2069 (plain text) so it keeps its order.
 ``links``
@@ -89,7 +90,7 @@ from typing import Any
 from rapport.consent.links import LINKS, feedback_link, links_for
 from rapport.consent.tokens import Signer
 from rapport.engine.campaigns.model import Campaign
-from rapport.engine.campaigns.offers import personal_offer
+from rapport.engine.campaigns.offers import NO_OFFER_TONES, personal_offer
 from rapport.engine.core.config import Settings
 from rapport.engine.core.keys import secret_key
 from rapport.engine.core.sender import sms_signature
@@ -154,7 +155,7 @@ def message_context(
         )
     last_day = history.last_order_day(customer.timezone)
     segment = getattr(decision, "segment", None)
-    offer = _plain_offer(campaign)
+    offer = {} if occasion.tone in NO_OFFER_TONES else _plain_offer(campaign)
     if offer.get("coupon") is True and coupon_key is None:
         coupon_key = secret_key(settings)
     about_customer = {

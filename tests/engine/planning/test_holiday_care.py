@@ -207,11 +207,10 @@ def test_an_observance_gets_respectful_words_without_offer_code_or_happy(
     assert decision.occasion.tone == "observance"
     parts = rendered(customer, decision, wider)
     context = message_context(customer, decision, wider, SETTINGS, SIGNER, coupon_key="k")
-    code = context["offer"]["code"]
+    assert context["offer"] == {}  # no discount, no code: the template is not trusted with one
     for part in parts:
         for word in CONGRATULATIONS[language(customer)]:
             assert word not in part
-        assert code not in part
         for offer_word in OFFER_WORDS:
             assert offer_word not in part
     assert context["occasion"]["name"] in parts[1]
@@ -314,3 +313,50 @@ def test_campaigns_validate_renders_each_tone_a_holiday_campaign_reaches(tmp_pat
         (("templates", "notes", "en", "sms.txt"), 1)
     ], problems
     assert "division by zero" in problems[0].message
+
+
+def test_an_observance_gives_a_template_no_offer_whatever_the_campaign_offers() -> None:
+    wider = variant(
+        shipped(),
+        "wider",
+        trigger={"tones": ["celebration", "observance"]},
+        offer={"discount_percent": 20, "coupon": True},
+    )
+    (observed,) = plan_on(CHINESE, [wider], QINGMING)
+    (celebrated,) = plan_on(CHINESE, [wider], date(2027, 2, 6))  # the Spring Festival
+
+    on_observance = message_context(CHINESE, observed, wider, SETTINGS, SIGNER, coupon_key="k")
+    on_celebration = message_context(CHINESE, celebrated, wider, SETTINGS, SIGNER, coupon_key="k")
+
+    assert on_observance["offer"] == {}
+    assert on_celebration["offer"]["discount_percent"] == 20 and on_celebration["offer"]["code"]
+
+
+def test_validate_refuses_a_template_that_prints_the_offer_on_an_observance(
+    tmp_path: Path,
+) -> None:
+    from rapport.engine.campaigns.validate import check_campaigns
+
+    (tmp_path / "campaigns").mkdir()
+    (tmp_path / "campaigns" / "always.yaml").write_text(
+        "name: Always an offer\ntrigger:\n  type: holiday\n  tones: [celebration, observance]\n"
+        "topic: offers\nchannels: [sms]\noffer:\n  discount_percent: 20\n  coupon: true\n",
+        encoding="utf-8",
+    )
+    folder = tmp_path / "templates" / "always" / "en"
+    folder.mkdir(parents=True)
+    # A marketer's template that trusts every day with the code.
+    (folder / "sms.txt").write_text(
+        "{{ occasion.name }}: {{ offer.discount_percent }}% off, code {{ offer.code }}. "
+        "Reply STOP to opt out\n",
+        encoding="utf-8",
+    )
+    settings = Settings(base_dir=tmp_path, locales={"supported": ["en"]})
+
+    problems = check_campaigns(settings).problems
+
+    assert [(Path(p.file).parts[-4:], p.line) for p in problems] == [
+        (("templates", "always", "en", "sms.txt"), 1)
+    ], problems
+    assert "discount_percent" in problems[0].message
+    assert "occasion.tone = observance" in problems[0].message
