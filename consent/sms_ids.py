@@ -26,10 +26,11 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, delete, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from rapport.engine.core.db import upsert_insert
 from rapport.engine.core.models import SMS_INBOUND_ID
+from rapport.engine.core.prune import delete_before
 from rapport.engine.core.timeutil import as_utc
 
 log = logging.getLogger(__name__)
@@ -92,26 +93,13 @@ def prune_sms_ids(
 ) -> int:
     """Delete ids that arrived more than ``days`` before ``now``, a batch per
     transaction; ``stop`` is asked between batches. How many went."""
-    cutoff = now - timedelta(days=days)
-    deleted = 0
-    while stop is None or not stop():
-        with engine.begin() as connection:
-            ids = list(
-                connection.execute(
-                    select(SMS_INBOUND_ID.c.message_id)
-                    .where(SMS_INBOUND_ID.c.received_at < cutoff)
-                    .order_by(SMS_INBOUND_ID.c.received_at)
-                    .limit(batch_size)
-                ).scalars()
-            )
-            if ids:
-                deleted += connection.execute(
-                    delete(SMS_INBOUND_ID).where(
-                        SMS_INBOUND_ID.c.message_id.in_(ids),
-                        SMS_INBOUND_ID.c.received_at < cutoff,
-                    )
-                ).rowcount
-        if len(ids) < batch_size:
-            break
+    deleted = delete_before(
+        engine,
+        SMS_INBOUND_ID.c.message_id,
+        SMS_INBOUND_ID.c.received_at,
+        now - timedelta(days=days),
+        batch_size=batch_size,
+        stop=stop,
+    )
     log.info("sms id retention: %d id(s) deleted", deleted, extra={"deleted": deleted})
     return deleted

@@ -39,11 +39,12 @@ from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, delete, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, or_, select
 
 from rapport.engine.core.db import upsert_insert
 from rapport.engine.core.errors import Problem
 from rapport.engine.core.models import CUSTOMER_EVENT
+from rapport.engine.core.prune import delete_before
 from rapport.engine.core.text import find_unstorable, json_pointer
 from rapport.engine.core.timeutil import as_utc, isoformat_z
 from rapport.engine.customers import fields
@@ -275,23 +276,13 @@ def prune_events(
 ) -> int:
     """Delete events that occurred more than ``days`` before ``now``, a batch of ids
     per transaction (oldest first); ``stop`` is asked between batches. How many went."""
-    cutoff = now - timedelta(days=days)
-    deleted = 0
-    while stop is None or not stop():
-        with engine.begin() as connection:
-            ids = list(
-                connection.execute(
-                    select(CUSTOMER_EVENT.c.id)
-                    .where(CUSTOMER_EVENT.c.occurred_at < cutoff)
-                    .order_by(CUSTOMER_EVENT.c.occurred_at)
-                    .limit(batch_size)
-                ).scalars()
-            )
-            if ids:
-                deleted += connection.execute(
-                    delete(CUSTOMER_EVENT).where(CUSTOMER_EVENT.c.id.in_(ids))
-                ).rowcount
-        if len(ids) < batch_size:
-            break
+    deleted = delete_before(
+        engine,
+        CUSTOMER_EVENT.c.id,
+        CUSTOMER_EVENT.c.occurred_at,
+        now - timedelta(days=days),
+        batch_size=batch_size,
+        stop=stop,
+    )
     log.info("event retention: %d event(s) deleted", deleted, extra={"deleted": deleted})
     return deleted
