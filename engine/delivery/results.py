@@ -5,19 +5,46 @@ transient refusal means another attempt later, at the time the provider asked fo
 (``Retry-After``) or after a jittered backoff, until ``dispatch.max_attempts`` sends
 reached the provider; anything else fails the message, and a bad address (a hard
 bounce) goes on the suppression list.
+
+What a provider answered is written as every database takes it (:func:`storable`): a
+NUL (which PostgreSQL refuses in text) and a lone surrogate (a byte of the reply that
+was not UTF-8, which no driver can encode) become U+FFFD, a reason is cut to the
+width of the suppression list's ``detail`` column, and a provider id longer than the
+outbox's ``provider_id`` column is not kept (logged). An outcome that cannot be
+written is kept and retried for as long as the process lives, so one such answer
+would hold every outcome written with it and, after a restart, have them sent again.
 """
 
 from __future__ import annotations
 
+import logging
 import random
+import re
 from datetime import datetime, timedelta
 
 from rapport.channels.base import Outcome, SendResult
 from rapport.engine.core.config import Settings
-from rapport.engine.core.models import MessageStatus
+from rapport.engine.core.logs import message_fields
+from rapport.engine.core.models import OUTBOX, SUPPRESSION, MessageStatus
 from rapport.engine.delivery import outbox
 from rapport.engine.delivery.claims import Claimed
 from rapport.engine.delivery.outcomes import Pending
+
+log = logging.getLogger("rapport.engine.delivery.dispatch")
+
+#: The widths of the columns a provider's answer is written to.
+PROVIDER_ID_WIDTH: int = OUTBOX.c.provider_id.type.length
+DETAIL_WIDTH: int = SUPPRESSION.c.detail.type.length
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(text: str | None, width: int | None = None) -> str | None:
+    """``text`` as any database stores it: NUL and lone surrogates as U+FFFD, at most
+    ``width`` characters."""
+    if text is None:
+        return None
+    text = _UNSTORABLE.sub("\ufffd", text)
+    return text if width is None else text[:width]
 
 
 def backoff(attempt: int, settings: Settings, rng: random.Random) -> timedelta:
@@ -39,12 +66,20 @@ def outcome_of(
     rng: random.Random,
 ) -> Pending:
     """The outcome to write for ``message`` after the provider answered ``result``."""
-    reason = result.reason or ""
+    reason = storable(result.reason, DETAIL_WIDTH) or ""
     attempts = message.attempts + 1  # the check before sending counted this one
     if result.outcome is Outcome.ACCEPTED:
-        sent = outbox.Transition(
-            message.id, MessageStatus.SENT, now, provider_id=result.provider_id
-        )
+        provider_id = storable(result.provider_id)
+        if provider_id is not None and len(provider_id) > PROVIDER_ID_WIDTH:
+            log.warning(
+                "the provider's id for a sent message has %d characters, more than the "
+                "%d kept; not kept (its delivery receipts will not find the message)",
+                len(provider_id),
+                PROVIDER_ID_WIDTH,
+                extra=message_fields(message),
+            )
+            provider_id = None
+        sent = outbox.Transition(message.id, MessageStatus.SENT, now, provider_id=provider_id)
         return Pending(message, sent)
     if result.outcome is Outcome.TRANSIENT and (
         not result.reached or attempts < settings.dispatch.max_attempts
@@ -61,6 +96,6 @@ def outcome_of(
             uncount=not result.reached,
         )
         return Pending(message, retry, reason or "transient")
-    failed = outbox.Transition(message.id, MessageStatus.FAILED, now, error=result.reason)
-    bounce = (kind, address, "bounce", result.reason) if result.suppress else None
+    failed = outbox.Transition(message.id, MessageStatus.FAILED, now, error=reason or None)
+    bounce = (kind, address, "bounce", reason or None) if result.suppress else None
     return Pending(message, failed, reason, bounce)
