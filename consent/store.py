@@ -13,7 +13,9 @@ Ordering rules, applied in SQL so concurrent writers cannot undo each other:
 * on an equal ``captured_at`` the less permissive status wins (withdrawn, then
   pending, then granted): when in doubt, do not send;
 * the same fact (customer, channel, topic, status, source, captured_at) is recorded
-  once, so re-importing a file or retrying a request adds no evidence.
+  once, so re-importing a file or retrying a request adds no evidence; said again with
+  other evidence (another wording), it is a conflict the caller is told of
+  (:mod:`rapport.consent.evidence`), and the record keeps what it holds.
 
 A grant captured after an erasure, by the customer who now holds an address the
 erased person had, lifts the erasure's suppression of that address
@@ -31,6 +33,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from sqlalchemy import Connection, and_, case, or_, select
 
 from rapport.consent.erased_addresses import lift_for_fresh_consent
+from rapport.consent.evidence import Conflict, conflicts
 from rapport.consent.state import current_states
 from rapport.engine.core.db import upsert_insert
 from rapport.engine.core.errors import NotFound
@@ -105,12 +108,15 @@ class RecordResult:
     """What a call changed: ``recorded`` new evidence rows, ``duplicates`` facts that
     were already on record (or repeated in the batch), ``state_changes`` current
     states created or changed, ``suppressions_lifted`` erased-address suppressions
-    this fresh consent lifted."""
+    this fresh consent lifted. ``conflicts`` are the duplicates (by their index in
+    the call's events) whose evidence differs from what is on record; they count
+    among ``duplicates`` too."""
 
     recorded: int = 0
     duplicates: int = 0
     state_changes: int = 0
     suppressions_lifted: int = 0
+    conflicts: tuple[Conflict, ...] = ()
 
 
 def _connection(target: Executor) -> Connection:
@@ -155,6 +161,7 @@ def _append_events(
         CONSENT_EVENT.c.channel,
         CONSENT_EVENT.c.topic,
         CONSENT_EVENT.c.status,
+        CONSENT_EVENT.c.source,
         CONSENT_EVENT.c.captured_at,
     )
     parameters = [
@@ -251,16 +258,21 @@ def record_consent(
     Only facts that are new become candidates for the state: a fact already on record
     was folded into the state when it was first recorded. New grants lift erased-address
     suppressions as :mod:`rapport.consent.erased_addresses` says; ``kinds`` (channel
-    -> "email"/"sms") tells which address a channel's consent is for.
+    -> "email"/"sms") tells which address a channel's consent is for. A fact already
+    on record whose evidence differs is returned among ``conflicts``, looked up in one
+    more query (:mod:`rapport.consent.evidence`), and changes nothing.
     """
     if not events:
         return RecordResult()
     connection = _connection(connection_or_session)
-    unique: dict[FactKey, ConsentChange] = {}
-    for change in events:
-        unique.setdefault(change.fact, change)
-    _check_customers(connection, (change.customer_id for change in unique.values()))
-    inserted = _append_events(connection, list(unique.values()), recorded_at)
+    unique: dict[FactKey, int] = {}
+    for index, change in enumerate(events):
+        unique.setdefault(change.fact, index)
+    _check_customers(connection, (change.customer_id for change in events))
+    inserted = _append_events(connection, [events[index] for index in unique.values()], recorded_at)
+    new = {unique.get((*row[1:6], as_utc(row.captured_at))) for row in inserted}
+    repeated = {index: change for index, change in enumerate(events) if index not in new}
+    contradicting = conflicts(connection, repeated) if repeated else []
     changed = _fold_into_state(connection, _winners(inserted, recorded_at))
     granted = {row.customer_id for row in inserted if row.status == ConsentStatus.GRANTED.value}
     lifted = lift_for_fresh_consent(connection, granted, kinds) if granted else []
@@ -269,6 +281,7 @@ def record_consent(
         duplicates=len(events) - len(inserted),
         state_changes=changed,
         suppressions_lifted=len(lifted),
+        conflicts=tuple(contradicting),
     )
 
 

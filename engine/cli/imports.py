@@ -1,11 +1,12 @@
 """``rapport import customers|orders|consent FILE``: CSV or JSON Lines, upsert by id.
 
 Bad rows are reported (row number and reason) and skipped, good rows are kept;
-any rejected row makes the command exit 1. A row naming a customer erased on request
-is skipped too, but is not a mistake: it is listed (``FILE:ROW: id: skipped: erased
-on request on DATE``) and counted, and does not change the exit status. ``--json``
-prints the counts, problems, warnings and skips as one document instead (see
-:mod:`rapport.engine.cli.jsonout`).
+any rejected row makes the command exit 1, and so does a consent row contradicting
+the recorded evidence of its fact (reported, counted ``conflicting``). A row naming a
+customer erased on request is skipped too, but is not a mistake: it is listed
+(``FILE:ROW: id: skipped: erased on request on DATE``) and counted, and does not
+change the exit status. ``--json`` prints the counts, problems, warnings and skips as
+one document instead (see :mod:`rapport.engine.cli.jsonout`).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def import_command(app: AppContext, kind: Kind, file: Path, as_json: bool) -> No
         report = import_file(app.migrated_engine(), app.settings, kind, file, progress=progress)
     if as_json:
         echo_json(report_json(report))
-        if report.rejected:
+        if report.rejected or report.conflicting:
             sys.exit(1)
         return
     if progress is not None:
@@ -60,14 +61,14 @@ def import_command(app: AppContext, kind: Kind, file: Path, as_json: bool) -> No
         names = ", ".join(printable(name) for name in report.ignored_columns)
         click.echo(f"warning: {file}: ignored unknown column(s): {names}", err=True)
     click.echo(f"{kind}: {report.summary()}")
-    if report.rejected:
+    if report.rejected or report.conflicting:
         sys.exit(1)
 
 
 def report_json(report: ImportReport) -> dict[str, Any]:
     """The ``--json`` document of an import: counts, then every problem and warning."""
     return {
-        "ok": not report.rejected and not report.problems,
+        "ok": not report.rejected and not report.conflicting and not report.problems,
         "kind": report.kind,
         "file": report.file,
         "rows_read": report.rows_read,
@@ -76,6 +77,7 @@ def report_json(report: ImportReport) -> dict[str, Any]:
         "updated": report.updated,
         "unchanged": report.unchanged,
         "repeated": report.repeated,
+        "conflicting": report.conflicting,
         "rejected": report.rejected,
         "erased_skipped": report.erased_skipped,
         "problems": problems_json(report.problems),

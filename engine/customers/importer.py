@@ -22,6 +22,10 @@ customer had, under a new id, is imported with a warning: it stays suppressed un
 that customer's consent captured after the erasure is recorded
 (:mod:`rapport.consent.erased_addresses`).
 
+Consent rows are facts, recorded once: one restating a recorded fact with another
+wording is reported as a conflict and counted ``conflicting``, and the record keeps its
+evidence (:mod:`rapport.engine.customers.consent_rows`).
+
 Upserts are keyed by the external id and only write rows whose values differ, so
 importing the same file twice changes nothing. Which columns an update touches
 follows what the file says: a column (CSV) or key (JSON Lines) that is absent is
@@ -43,13 +47,13 @@ from sqlalchemy import Connection, Engine, Table, and_, or_, select
 
 from rapport.consent.erased_addresses import lift_for_fresh_consent
 from rapport.consent.privacy import ADDRESS_COLUMNS, ERASED_REASON, address_hash
-from rapport.consent.store import ConsentChange, record_consent
 from rapport.engine.core.config import Settings
 from rapport.engine.core.db import upsert_insert
 from rapport.engine.core.errors import ImportFileError, Problem, UsageError
 from rapport.engine.core.models import CUSTOMER, ORDERS, SUPPRESSION
 from rapport.engine.core.timeutil import Clock, as_utc, isoformat_z, utcnow
 from rapport.engine.customers import fields
+from rapport.engine.customers.consent_rows import record_rows
 from rapport.engine.customers.rows import Column, Row, csv_rows, id_column, jsonl_rows
 
 log = logging.getLogger(__name__)
@@ -78,8 +82,10 @@ class ImportReport:
     ``accepted`` counts valid rows; ``inserted``/``updated``/``unchanged`` count
     records, so they add up to fewer than ``accepted`` when a file repeats an id.
     For consent, ``inserted`` is new evidence and ``unchanged`` facts already on
-    record. ``erased_skipped`` rows named a customer erased on request: neither
-    accepted nor rejected, each listed in ``skipped``. Only the first
+    record; ``conflicting`` rows restated a recorded fact with other evidence (a
+    problem each, neither accepted nor rejected). ``erased_skipped`` rows named a
+    customer erased on request: neither accepted nor rejected, each listed in
+    ``skipped``. Only the first
     ``MAX_PROBLEMS`` problems (and skips) are kept, the rest counted.
     """
 
@@ -90,6 +96,7 @@ class ImportReport:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    conflicting: int = 0
     rejected: int = 0
     problems: list[Problem] = field(default_factory=list)
     problems_not_listed: int = 0
@@ -128,7 +135,9 @@ class ImportReport:
             f"{self.file}: {self.rows_read} rows read, {self.accepted} accepted "
             f"({self.inserted} inserted, {self.updated} updated, {self.unchanged} unchanged"
             + (f", {self.repeated} repeated" if self.repeated else "")
-            + f"), {self.rejected} rejected"
+            + ")"
+            + (f", {self.conflicting} conflicting" if self.conflicting else "")
+            + f", {self.rejected} rejected"
             + (
                 f", {self.erased_skipped} skipped (erased on request)"
                 if self.erased_skipped
@@ -342,19 +351,6 @@ def _upsert(
     report.unchanged += len(existing - written)
 
 
-def _record(
-    connection: Connection,
-    rows: Sequence[Row],
-    report: ImportReport,
-    now: datetime,
-    kinds: Mapping[str, str],
-) -> None:
-    changes = [ConsentChange(**row.values) for row in rows]
-    result = record_consent(connection, changes, recorded_at=now, kinds=kinds)
-    report.inserted += result.recorded
-    report.unchanged += result.duplicates
-
-
 def _open(path: Path, file: str) -> tuple[IO[bytes], bool]:
     suffix = path.suffix.lower()
     if suffix not in CSV_SUFFIXES | JSONL_SUFFIXES:
@@ -393,17 +389,18 @@ def write_batch(
             check_customer_refs(connection, batch, report.file, order)
         good = [row for row in batch if not row.problems and row.skipped is None]
         if good and kind == "consent":
-            _record(connection, good, report, now, kinds)
+            record_rows(connection, good, report, now, kinds)
         elif good:
             _upsert(connection, CUSTOMER if kind == "customers" else ORDERS, good, report)
         if flagged:
             _warn_erased_addresses(connection, flagged, report, kinds)
-    report.accepted += len(good)
+    report.accepted += sum(1 for row in good if not row.conflicts)
     account(batch, report)
 
 
 def account(batch: Sequence[Row], report: ImportReport) -> None:
-    """Count a written batch's skipped and rejected rows and keep their problems."""
+    """Count a written batch's skipped, rejected and conflicting rows and keep their
+    problems."""
     for row in batch:
         if row.skipped is not None:
             report.erased_skipped += 1
@@ -412,6 +409,10 @@ def account(batch: Sequence[Row], report: ImportReport) -> None:
         elif row.problems:
             report.rejected += 1
             for problem in row.problems:
+                report.add_problem(problem)
+        elif row.conflicts:
+            report.conflicting += 1
+            for problem in row.conflicts:
                 report.add_problem(problem)
 
 
@@ -475,10 +476,12 @@ def import_file(
             write_batch(engine, kind, batch, report, order, now, kinds)
         tick()
     log.info(
-        "import %s finished: %d read, %d accepted, %d rejected, %d skipped (erased)",
+        "import %s finished: %d read, %d accepted, %d conflicting, %d rejected, "
+        "%d skipped (erased)",
         kind,
         report.rows_read,
         report.accepted,
+        report.conflicting,
         report.rejected,
         report.erased_skipped,
     )

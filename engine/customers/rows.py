@@ -60,6 +60,9 @@ class Row:
     problems: list[Problem] = field(default_factory=list)
     #: Why the row is skipped, not imported and not a problem (it names an erased customer).
     skipped: Problem | None = None
+    #: A valid consent row whose fact is on record with other evidence, field by field
+    #: (:mod:`rapport.engine.customers.consent_rows`): not recorded, counted conflicting.
+    conflicts: list[Problem] = field(default_factory=list)
 
 
 #: Why a JSON number with a fraction or an exponent is refused as an id.

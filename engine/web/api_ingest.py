@@ -11,6 +11,9 @@ a grant from an API call has no paper trail besides it. A consent item may say
 its evidence then carries the ``ip`` and ``user_agent`` the item gives, or else the
 request's own (a client address and ``User-Agent``), as a form on our own pages would.
 Without it (``"actor": "system"``, the default) no address or agent is recorded.
+A consent item restating a recorded fact with another wording, address or agent is an
+error of that item (``/consent/0/wording: 'v4' differs from the recorded 'v3' ...``),
+counted ``conflicting``; the recorded evidence is kept.
 
 A batch holds at most :data:`MAX_ITEMS` items (more is ``413``). Valid items are
 written even when others are not: the answer is then ``422`` and lists each problem
@@ -117,13 +120,20 @@ def new_report(kind: str, rows: list[Row]) -> importer.ImportReport:
 def answer(kind: str, report: importer.ImportReport) -> dict[str, Any]:
     """What an ingest endpoint answers: the counts, skips, problems and warnings as
     pointers. ``accepted`` is ``inserted + updated + unchanged + repeated``: an item
-    repeating an earlier item's id in the batch is written once, as the later says."""
-    return {
+    repeating an earlier item's id in the batch is written once, as the later says.
+    Consent also counts ``conflicting`` items: a fact on record with other evidence,
+    each differing field among the errors."""
+    counts = {
         "accepted": report.accepted,
         "inserted": report.inserted,
         "updated": report.updated,
         "unchanged": report.unchanged,
         "repeated": report.repeated,
+    }
+    if kind == "consent":
+        counts["conflicting"] = report.conflicting
+    return {
+        **counts,
         "rejected": report.rejected,
         "skipped": [pointer(kind, problem) for problem in report.skipped],
         "errors": [pointer(kind, problem) for problem in report.problems],

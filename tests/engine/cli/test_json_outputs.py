@@ -30,6 +30,7 @@ IMPORT_KEYS = {
     "updated",
     "unchanged",
     "repeated",
+    "conflicting",
     "rejected",
     "erased_skipped",
     "problems",

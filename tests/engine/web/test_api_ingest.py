@@ -217,6 +217,41 @@ def test_consent_by_the_customer_keeps_their_address_and_agent_as_evidence(
     assert evidence == {"C1": ("203.0.113.7", "Shop/2.0"), "C2": (None, None)}
 
 
+def test_consent_restating_a_recorded_fact_with_other_evidence_is_an_item_s_conflict(
+    engine: Engine, app_and_tokens: tuple[TestClient, dict[str, dict[str, str]]]
+) -> None:
+    """The recorded evidence is kept; each differing field is named, an address never shown."""
+    client, tokens = app_and_tokens
+    client.post("/api/v1/customers", json={"customers": [customer("C1")]}, headers=tokens["ingest"])
+    headers = {**tokens["ingest"], "User-Agent": "Shop/2.0"}
+    first = {**GRANT, "actor": "customer", "ip": "203.0.113.7"}
+    client.post("/api/v1/consent", json={"consent": [first]}, headers=headers)
+    items = [
+        first,
+        {**first, "wording": "v4", "ip": "198.51.100.9"},
+        {**first, "topic": "offers"},
+    ]
+    answer = client.post("/api/v1/consent", json={"consent": items}, headers=headers)
+    assert answer.status_code == 422
+    found = answer.json()
+    assert (found["accepted"], found["inserted"], found["unchanged"]) == (2, 1, 1)
+    assert (found["conflicting"], found["rejected"]) == (1, 0)
+    fact = (
+        "for this fact (customer C1, email/newsletter granted through checkout at "
+        "2026-12-06T11:00:00Z); the recorded evidence is kept"
+    )
+    assert found["errors"] == [
+        f"/consent/1/wording: 'v4' differs from the recorded 'v3' {fact}",
+        f"/consent/1/ip: differs from the one recorded {fact}",
+    ]
+    assert "198.51.100.9" not in answer.text and "203.0.113.7" not in answer.text
+    with engine.connect() as connection:
+        evidence = sorted(
+            (row.topic, row.wording, row.ip) for row in connection.execute(select(CONSENT_EVENT))
+        )
+    assert evidence == [("newsletter", "v3", "203.0.113.7"), ("offers", "v3", "203.0.113.7")]
+
+
 def test_an_id_repeated_in_a_batch_warns_naming_both_items_and_the_counts_add_up(
     engine: Engine, app_and_tokens: tuple[TestClient, dict[str, dict[str, str]]]
 ) -> None:
