@@ -92,6 +92,31 @@ def local_moment(day: date, at: time, timezone: str) -> datetime:
     return datetime.combine(day, at, tzinfo=zone(timezone)).astimezone(UTC)
 
 
+def local_end(day: date, at: time, timezone: str) -> datetime:
+    """The UTC instant a period ending at wall-clock ``at`` on ``day`` ends.
+
+    As :func:`local_moment`, except for a wall time inside a spring-forward gap: the
+    period ends when the gap does (the clocks' jump), never after it. A window "until
+    02:30" on the day New York jumps from 02:00 to 03:00 ends at 03:00 EDT, since every
+    later moment reads 03:00 or more; moved forward by the gap it would run to 03:30.
+    """
+    local = datetime.combine(day, at, tzinfo=zone(timezone))
+    after = local.astimezone(UTC)  # fold=0: after the jump, as local_moment
+    before = local.replace(fold=1).astimezone(UTC)  # the offset after it: before the jump
+    if before >= after:  # the time exists (or happens twice: its first occurrence)
+        return after
+    # The jump lies between: find it to the second (a gap is at most a day, 17 halvings).
+    low, high = int(before.timestamp()), int(after.timestamp())
+    offset = after.astimezone(zone(timezone)).utcoffset()
+    while high - low > 1:
+        middle = (low + high) // 2
+        if datetime.fromtimestamp(middle, UTC).astimezone(zone(timezone)).utcoffset() == offset:
+            high = middle
+        else:
+            low = middle
+    return datetime.fromtimestamp(high, UTC)
+
+
 def isoformat_z(value: datetime) -> str:
     """UTC ISO 8601 with a ``Z``, the form the CLI's JSON promises."""
     return as_utc(value).isoformat().replace("+00:00", "Z")

@@ -1,9 +1,12 @@
 """When a message may go out: the campaign's local window within the channel's hours.
 
 All times are the recipient's local wall-clock times on the planned local date,
-converted to UTC with ``zoneinfo`` so daylight-saving days are handled: a local time
-that does not exist (clocks jump forward over it) resolves to the same wall time
-after the jump, and one that happens twice resolves to its first occurrence.
+converted to UTC with ``zoneinfo`` so daylight-saving days are handled: an opening
+time that does not exist (clocks jump forward over it) resolves to the same wall time
+after the jump, a closing time to the jump itself (never later: every moment after
+it reads later than the closing time), and a time that happens twice resolves to its
+first occurrence. A day the zone skips whole (Pacific/Apia, 30 December 2011) has an
+empty window.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from functools import lru_cache
 
 from rapport.engine.campaigns.model import Campaign
 from rapport.engine.core.config import Settings
-from rapport.engine.core.timeutil import local_moment
+from rapport.engine.core.timeutil import local_end, local_moment
 
 
 @dataclass(frozen=True)
@@ -73,9 +76,9 @@ def _windows(
     """The windows in UTC; remembered, since a run asks the same few hundred (time
     zone, quiet hours) combinations for every customer of a day."""
     opens = local_moment(day, max(start, allowed_start), timezone)
-    closes = local_moment(day, min(end, allowed_end), timezone)
+    closes = local_end(day, min(end, allowed_end), timezone)
     window = Window(opens, closes)
-    latest = Window(opens, local_moment(day, allowed_end, timezone)) if allow_late else window
+    latest = Window(opens, local_end(day, allowed_end, timezone)) if allow_late else window
     return window, latest
 
 
