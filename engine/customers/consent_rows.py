@@ -13,6 +13,7 @@ printed, only said to differ), so the operator can see two claims about one mome
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -42,11 +43,21 @@ def record_rows(
     """Record the batch's valid consent rows; mark each conflicting one (``row.conflicts``)."""
     changes = [ConsentChange(**row.values) for row in rows]
     result = record_consent(connection, changes, recorded_at=now, kinds=kinds)
+    conflicting = 0
     for conflict in result.conflicts:
         row = rows[conflict.index]
-        row.conflicts = conflict_problems(report.file, row.line, changes[conflict.index], conflict)
+        # An address or agent the row did not give (an API item's, taken from its
+        # request) says nothing against the record.
+        said = tuple(
+            d for d in conflict.differences if d.field not in UNPRINTED or d.field in row.provided
+        )
+        if said:
+            conflicting += 1
+            row.conflicts = conflict_problems(
+                report.file, row.line, changes[conflict.index], replace(conflict, differences=said)
+            )
     report.inserted += result.recorded
-    report.unchanged += result.duplicates - len(result.conflicts)
+    report.unchanged += result.duplicates - conflicting
 
 
 def conflict_problems(

@@ -11,9 +11,10 @@ a grant from an API call has no paper trail besides it. A consent item may say
 its evidence then carries the ``ip`` and ``user_agent`` the item gives, or else the
 request's own (a client address and ``User-Agent``), as a form on our own pages would.
 Without it (``"actor": "system"``, the default) no address or agent is recorded.
-A consent item restating a recorded fact with another wording, address or agent is an
-error of that item (``/consent/0/wording: 'v4' differs from the recorded 'v3' ...``),
-counted ``conflicting``; the recorded evidence is kept.
+A consent item restating a recorded fact with another wording, or another address or
+agent given in the item (not the request's own, which a retry from another host
+changes), is an error of that item (``/consent/0/wording: 'v4' differs from the
+recorded 'v3' ...``), counted ``conflicting``; the recorded evidence is kept.
 
 A batch holds at most :data:`MAX_ITEMS` items (more is ``413``). Valid items are
 written even when others are not: the answer is then ``422`` and lists each problem
@@ -97,6 +98,9 @@ def _consent_extras(
     elif not row.problems:
         row.values["ip"] = ip
         row.values["user_agent"] = agent[:MAX_USER_AGENT] if agent else None
+        # Only what the item says itself can contradict the record: the request's own
+        # address and agent differ whenever a retry comes from another host.
+        row.provided.update(name for name in ("ip", "user_agent") if item.get(name))
 
 
 def item_rows(

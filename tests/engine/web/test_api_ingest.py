@@ -252,6 +252,34 @@ def test_consent_restating_a_recorded_fact_with_other_evidence_is_an_item_s_conf
     assert evidence == [("newsletter", "v3", "203.0.113.7"), ("offers", "v3", "203.0.113.7")]
 
 
+def test_a_customer_acts_item_retried_from_another_host_is_unchanged_not_a_conflict(
+    engine: Engine, app_and_tokens: tuple[TestClient, dict[str, dict[str, str]]]
+) -> None:
+    """The request's own address and agent, which the evidence takes when the item gives
+    none, change with the host a retry comes from: they say nothing against the record."""
+    client, tokens = app_and_tokens
+    client.post("/api/v1/customers", json={"customers": [customer("C1")]}, headers=tokens["ingest"])
+    item = {**GRANT, "actor": "customer"}
+    first = client.post(
+        "/api/v1/consent",
+        json={"consent": [item]},
+        headers={**tokens["ingest"], "User-Agent": "Shop/2.0", "X-Forwarded-For": "203.0.113.7"},
+    )
+    assert first.status_code == 200, first.text
+
+    retry = client.post(
+        "/api/v1/consent",
+        json={"consent": [item]},
+        headers={**tokens["ingest"], "User-Agent": "Shop-Retry/2.1"},
+    )
+
+    assert retry.status_code == 200, retry.text
+    assert (retry.json()["unchanged"], retry.json()["conflicting"]) == (1, 0)
+    with engine.connect() as connection:
+        [agent] = connection.execute(select(CONSENT_EVENT.c.user_agent)).scalars()
+    assert agent == "Shop/2.0"
+
+
 def test_an_id_repeated_in_a_batch_warns_naming_both_items_and_the_counts_add_up(
     engine: Engine, app_and_tokens: tuple[TestClient, dict[str, dict[str, str]]]
 ) -> None:
