@@ -275,8 +275,32 @@ def _print_tick_report(report: Any) -> None:
         click.echo(f"render error: {error}", err=True)
 
 
+def _listen_host(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--host`` held to ``web.host``'s rule, and resolved: a usage error naming it, as
+    a bad --port (a name that resolves to nothing stopped the server with a DNS error
+    that named no host, exit 3)."""
+    import socket
+
+    from rapport.engine.core.configtexts import check_listen_host
+
+    if value is None:
+        return None
+    try:
+        check_listen_host(value)
+        socket.getaddrinfo(value, None, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+    except socket.gaierror as exc:
+        raise click.BadParameter(
+            f"{value!r} is not an address of this machine: {exc.strerror}", ctx, param
+        ) from None
+    return value
+
+
 @click.command()
-@click.option("--host", default=None, help="Address to listen on (default: web.host).")
+@click.option(
+    "--host", default=None, callback=_listen_host, help="Address to listen on (default: web.host)."
+)
 @click.option(
     "--port", default=None, type=click.IntRange(1, 65535), help="Port, 1-65535 (default: web.port)."
 )

@@ -9,13 +9,44 @@ nothing; a closed configuration refuses them at their FILE:LINE instead.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from email.utils import parseaddr
 from typing import Annotated
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator
 
-__all__ = ["DatabaseURL", "FromAddress", "LinkBase", "ListenHost", "SenderText"]
+__all__ = [
+    "DatabaseURL",
+    "FromAddress",
+    "LinkBase",
+    "ListenHost",
+    "SenderText",
+    "check_listen_host",
+    "is_host",
+]
+
+#: A label of a host name: letters, digits, hyphens (not first or last) and, as
+#: container names have them, underscores.
+_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
+
+
+def is_host(host: str) -> bool:
+    """An IP address (v4, or v6 without brackets) or a host name (RFC 1123 labels,
+    an internationalised name in its IDNA form): what a server can listen on or a
+    client connect to. Spaces, ``!``, empty labels (``a..b``) are none of them."""
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    try:
+        name = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    name = name.removesuffix(".")
+    return 0 < len(name) <= 253 and all(_LABEL.fullmatch(label) for label in name.split("."))
 
 
 def _not_blank(text: str) -> str:
@@ -52,20 +83,28 @@ def _link_base(url: str) -> str:
     return url
 
 
-def _listen_host(host: str) -> str:
-    """An address to listen on. Empty, the server listened on every interface of the
-    machine (0.0.0.0 and ::), the preference centre and /metrics open to any network
-    it is on, while the warning named no address at all."""
+def check_listen_host(host: str) -> str:
+    """An address to listen on: ``web.host``, ``web.metrics_host``, ``serve --host``.
+
+    Empty, the server listened on every interface of the machine (0.0.0.0 and ::),
+    the preference centre and /metrics open to any network it is on, while the
+    warning named no address at all. Not a host name (``not a host``), the server
+    started and stopped on a DNS error that named no host (exit 3)."""
     if not host.strip() or host != host.strip():
         raise ValueError(
             f"{host!r} is not an address: empty, the server listens on every interface; "
             "write 127.0.0.1 for this machine alone, or 0.0.0.0 if every interface is meant"
         )
+    if not is_host(host):
+        raise ValueError(
+            f"{host!r} is not an address to listen on: write an IP address (127.0.0.1 for "
+            "this machine alone, 0.0.0.0 for every interface) or a host name of this machine"
+        )
     return host
 
 
 #: ``web.host`` and ``web.metrics_host``.
-ListenHost = Annotated[str, AfterValidator(_listen_host)]
+ListenHost = Annotated[str, AfterValidator(check_listen_host)]
 
 #: A sender text printed into messages (postal address, brand, contact, ...).
 SenderText = Annotated[str, AfterValidator(_not_blank)]

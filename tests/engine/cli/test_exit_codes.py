@@ -26,12 +26,12 @@ RAPPORT = str(Path(sys.executable).parent / "rapport")
 HINT = "; set RAPPORT_DEBUG=1 for the traceback"
 
 
-def run_process(*args: str, cwd: Path, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+def run_process(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120):  # type: ignore[no-untyped-def]
     """The console script as a real process, without the caller's RAPPORT_* variables."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
     environment.update(env or {})
     return subprocess.run(
-        [RAPPORT, *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=120
+        [RAPPORT, *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=timeout
     )
 
 
@@ -196,6 +196,20 @@ def test_serve_on_a_port_out_of_range_prints_no_traceback(workdir: Path) -> None
     assert "Traceback" not in result.stderr
     last = result.stderr.splitlines()[-1]
     assert "'--port': 99999 is not in the range 1<=x<=65535" in last, last
+
+
+@pytest.mark.parametrize(
+    "host", ["not a host", "", "bad_host!", "-lead.example", "nowhere.invalid"]
+)
+def test_serve_on_a_host_that_is_no_address_is_a_usage_error_naming_it(
+    workdir: Path, host: str
+) -> None:
+    """It was a DNS error naming no host, exit 3, after the server had started."""
+    # (before, "" listened at web.host: a short timeout ends that server)
+    result = run_process("serve", "--host", host, cwd=workdir, timeout=30)
+    assert result.returncode == 2, result.stderr  # as a bad --port
+    last = result.stderr.splitlines()[-1]
+    assert f"Invalid value for '--host': {host!r} is not an address" in last
 
 
 def test_serve_on_a_port_in_use_is_one_error_line(workdir: Path) -> None:

@@ -102,3 +102,23 @@ def test_an_empty_listening_address_is_refused_at_its_line(
     (problem,) = raised.value.problems
     assert (problem.line, problem.field) == (3, f"web.{key}")
     assert "is not an address: empty, the server listens on every interface" in problem.message
+
+
+@pytest.mark.parametrize("key", ["host", "metrics_host"])
+@pytest.mark.parametrize("written", ['"not a host"', "bad_host!", "-lead.example", "a..b"])
+def test_a_listening_address_that_is_no_host_name_is_refused_at_its_line(
+    tmp_path: Path, key: str, written: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load(tmp_path, f"  {key}: {written}\n")
+
+    (problem,) = raised.value.problems
+    assert (problem.line, problem.field) == (3, f"web.{key}")
+    assert "is not an address to listen on" in problem.message
+
+
+@pytest.mark.parametrize(
+    "written", ["127.0.0.1", "0.0.0.0", "'::'", "'::1'", "localhost", "web-1.internal"]
+)
+def test_an_ip_address_or_a_host_name_is_a_listening_address(tmp_path: Path, written: str) -> None:
+    assert load(tmp_path, f"  host: {written}\n").web.host == written.strip("'")
