@@ -59,6 +59,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from rapport.channels.base import Channel, OutgoingMessage, SendResult
+from rapport.channels.hosts import address_problem
 from rapport.channels.http_wire import Endpoint
 from rapport.channels.mime import HeaderInjectionError, check_header_value
 from rapport.channels.options import OptionProblem
@@ -172,6 +173,8 @@ def _check_url(url: str) -> None:
         raise HTTPSMSURLError(f"the SMS provider URL is not valid: {exc}") from None
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise HTTPSMSURLError("the SMS provider URL must be http:// or https:// with a host")
+    if problem := address_problem(parts):
+        raise HTTPSMSURLError(f"the SMS provider URL: {problem}")
     try:
         httpx.URL(url)
     except httpx.InvalidURL as exc:

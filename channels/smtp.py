@@ -67,6 +67,7 @@ import aiosmtplib
 
 from rapport.channels.base import Channel, Outcome, OutgoingMessage, SendResult, redact_reply
 from rapport.channels.dkim_signer import DKIMSigner
+from rapport.channels.hosts import address_problem
 from rapport.channels.mime import (
     DEFAULT_MESSAGE_ID_DOMAIN,
     MessageFormatError,
@@ -147,6 +148,8 @@ def parse_smtp_url(url: str) -> SMTPServer:
         raise SMTPURLError(f"SMTP URL must start with smtp:// or smtps://, not {parts.scheme!r}")
     if not parts.hostname:
         raise SMTPURLError("SMTP URL has no host")
+    if problem := address_problem(parts):
+        raise SMTPURLError(f"SMTP URL: {problem}")
     use_tls = parts.scheme == "smtps"
     flags: dict[str, bool] = {}
     for key, value in parse_qsl(parts.query, keep_blank_values=True):

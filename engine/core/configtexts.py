@@ -9,13 +9,13 @@ nothing; a closed configuration refuses them at their FILE:LINE instead.
 
 from __future__ import annotations
 
-import ipaddress
-import re
 from email.utils import parseaddr
 from typing import Annotated
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator
+
+from rapport.channels.hosts import is_host
 
 __all__ = [
     "DatabaseURL",
@@ -24,29 +24,7 @@ __all__ = [
     "ListenHost",
     "SenderText",
     "check_listen_host",
-    "is_host",
 ]
-
-#: A label of a host name: letters, digits, hyphens (not first or last) and, as
-#: container names have them, underscores.
-_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
-
-
-def is_host(host: str) -> bool:
-    """An IP address (v4, or v6 without brackets) or a host name (RFC 1123 labels,
-    an internationalised name in its IDNA form): what a server can listen on or a
-    client connect to. Spaces, ``!``, empty labels (``a..b``) are none of them."""
-    try:
-        ipaddress.ip_address(host)
-        return True
-    except ValueError:
-        pass
-    try:
-        name = host.encode("idna").decode("ascii")
-    except UnicodeError:
-        return False
-    name = name.removesuffix(".")
-    return 0 < len(name) <= 253 and all(_LABEL.fullmatch(label) for label in name.split("."))
 
 
 def _not_blank(text: str) -> str:
