@@ -5,12 +5,15 @@ Apart from :mod:`rapport.engine.core.config` to keep each module readable at onc
 
 from __future__ import annotations
 
+import re
 from datetime import time
 from typing import Annotated
 
 from pydantic import BeforeValidator
 
 __all__ = ["LocalTime"]
+
+_HH_MM = re.compile(r"[0-9]{2}:[0-9]{2}")
 
 
 def _local_time(value: object) -> object:
@@ -30,6 +33,10 @@ def _local_time(value: object) -> object:
             raise ValueError('write the time as "HH:MM", e.g. "09:30"') from None
         if parsed.tzinfo is not None:
             raise ValueError("a local time has no time zone: it is the recipient's own")
+        if not _HH_MM.fullmatch(value.strip()):  # fromisoformat reads 09:00:30, 0930, T09
+            raise ValueError(
+                f'write the time as "HH:MM", hours and minutes only, e.g. "09:30" (not {value!r})'
+            )
         return parsed
     if type(value) is int and 0 <= value < 24 * 60:  # YAML's base 60: 20:00 is 1200
         written = "{:02d}:{:02d}".format(*divmod(value, 60))
