@@ -57,6 +57,16 @@ def _one_folder(name: str) -> str:
 TemplateSet = Annotated[str, AfterValidator(_one_folder)]
 
 
+def _shown_name(name: str) -> str:
+    """What people call the campaign (reports, ``campaign.name`` in templates): blank,
+    a report showed an empty heading and a template printed nothing."""
+    if not name.strip():
+        raise ValueError(
+            "may not be empty: reports show it and templates print it as campaign.name"
+        )
+    return name
+
+
 class Offer(Strict):
     """What a campaign gives. Known keys are checked; any other key passes to templates.
 
@@ -105,7 +115,7 @@ class Variant(Strict):
 
 class Campaign(Strict):
     id: str = ""
-    name: str
+    name: Annotated[str, AfterValidator(_shown_name)]
     description: str = ""
     trigger: Trigger
     topic: str
