@@ -187,14 +187,16 @@ def parse_day(value: str | None) -> date | None:
 
 def checked_day(value: str, option: str) -> date:
     """A day given to ``option``: YYYY-MM-DD, a real day, in the years of
-    :data:`~rapport.engine.core.timeutil.DAY_YEARS` (a usage error, exit 2, otherwise)."""
+    :data:`~rapport.engine.core.timeutil.DAY_YEARS` (a usage error, exit 2, otherwise).
+    Read as the importer reads a date (``iso_date``): digits of any script as 0-9, so
+    ``۲۰۲۶-۱۱-۲۶`` is a day here as in an import file."""
     from rapport.engine.core.timeutil import DAY_YEARS
+    from rapport.engine.customers.fields import FieldInvalid, iso_date
 
     try:
-        day = date.fromisoformat(value)
-    except ValueError as exc:
-        reason = "no such day" if "range" in str(exc) else "not a date in YYYY-MM-DD form"
-        raise click.BadParameter(f"{value!r}: {reason}", param_hint=f"'{option}'") from None
+        day = iso_date(value, option)
+    except FieldInvalid as exc:
+        raise click.BadParameter(f"{value!r}: {exc.reason}", param_hint=f"'{option}'") from None
     first, last = DAY_YEARS
     if not first <= day.year <= last:
         reason = f"must lie in the years {first} to {last}"

@@ -258,6 +258,35 @@ def test_a_day_outside_the_years_the_pages_accept_is_a_usage_error(
     assert f"'{option}': '{day}': must lie in the years 2000 to 2100" in result.stderr
 
 
+DAY_OPTIONS = [
+    (("plan", "--dry-run", "--date"), "--date"),
+    (("explain", "C1", "--date"), "--date"),
+    (("report", "--json", "--to"), "--to"),
+    (("report", "--json", "--to", "2026-12-31", "--from"), "--from"),
+]
+
+
+@pytest.mark.parametrize(("command", "option"), [o for o in DAY_OPTIONS if o[0][0] != "explain"])
+@pytest.mark.parametrize("day", ["۲۰۲۶-۱۱-۲۶", "٢٠٢٦-١١-٢٦", "２０２６-１１-２６"])
+def test_a_day_option_reads_digits_of_any_script_as_the_importer_does(
+    workdir: Path, command: tuple[str, ...], option: str, day: str
+) -> None:
+    """docs/import.md: a date in Persian (or other) digits is read as 0-9; the day
+    options refused it ('not a date in YYYY-MM-DD form')."""
+    result = run_rapport(*command, day, cwd=workdir)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(("command", "option"), DAY_OPTIONS)
+@pytest.mark.parametrize("day", ["20261126", "2026-W48-4", "26-11-2026"])
+def test_a_day_option_takes_only_the_form_the_importer_takes(
+    workdir: Path, command: tuple[str, ...], option: str, day: str
+) -> None:
+    result = run_rapport(*command, day, cwd=workdir)
+    assert result.returncode == 2, result.stderr
+    assert f"'{option}': '{day}': not a date in YYYY-MM-DD form" in result.stderr
+
+
 @pytest.mark.parametrize("as_json", [False, True])
 def test_importing_a_directory_is_invalid_input_naming_it(workdir: Path, as_json: bool) -> None:
     """docs/import.md: a file that cannot be read, a directory among them, is exit 1 and
