@@ -276,25 +276,28 @@ def _print_tick_report(report: Any) -> None:
 
 
 def _listen_host(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """``--host`` held to ``web.host``'s rule, and resolved: a usage error naming it, as
-    a bad --port (a name that resolves to nothing stopped the server with a DNS error
-    that named no host, exit 3)."""
-    import socket
-
+    """``--host`` held to ``web.host``'s rule: a usage error naming it, as a bad --port."""
     from rapport.engine.core.configtexts import check_listen_host
 
-    if value is None:
-        return None
     try:
-        check_listen_host(value)
-        socket.getaddrinfo(value, None, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        return None if value is None else check_listen_host(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc), ctx, param) from None
+
+
+def _resolved(host: str) -> str:
+    """``--host`` as an address of this machine (checked when the command runs, not when
+    its line is parsed): a name that resolves to nothing stopped the server with a DNS
+    error that named no host, exit 3."""
+    import socket
+
+    try:
+        socket.getaddrinfo(host, None, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
         raise click.BadParameter(
-            f"{value!r} is not an address of this machine: {exc.strerror}", ctx, param
+            f"{host!r} is not an address of this machine: {exc.strerror}", param_hint="'--host'"
         ) from None
-    return value
+    return host
 
 
 @click.command()
@@ -312,6 +315,7 @@ def serve(app: AppContext, host: str | None, port: int | None) -> None:
     from rapport.engine.web.server import serve as serve_forever
 
     settings = app.settings
+    host = None if host is None else _resolved(host)
     check_secrets(settings)  # the tokens it checks requests with, and the link key
     engine = app.migrated_engine()
     metrics_servers = _start_metrics_server(app, engine)
