@@ -132,7 +132,8 @@ class ImportReport:
     def summary(self) -> str:
         """One line of counts (no personal data: fit for logs as well as terminals)."""
         return (
-            f"{self.file}: {self.rows_read} rows read, {self.accepted} accepted "
+            f"{self.file}: {self.rows_read} row{'' if self.rows_read == 1 else 's'} read, "
+            f"{self.accepted} accepted "
             f"({self.inserted} inserted, {self.updated} updated, {self.unchanged} unchanged"
             + (f", {self.repeated} repeated" if self.repeated else "")
             + ")"
