@@ -36,6 +36,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, select
@@ -51,6 +52,8 @@ from rapport.engine.core.models import CUSTOMER, OUTBOX, MessageStatus, idempote
 from rapport.engine.core.sender import sms_signature
 from rapport.engine.core.text import find_unstorable, json_pointer, unstorable
 from rapport.engine.core.timeutil import as_utc
+from rapport.engine.customers.fields import FieldInvalid
+from rapport.engine.customers.rows import NOT_A_WHOLE_NUMBER, cell
 from rapport.engine.delivery import outbox
 from rapport.engine.rendering.errors import TemplateProblemError
 from rapport.engine.rendering.locales import full_name, salutation
@@ -111,6 +114,23 @@ def _field(body: dict[str, Any], name: str) -> str:
     return value.strip()
 
 
+def _customer(body: dict[str, Any]) -> str:
+    """The customer's id, a string or a whole number as the ingest endpoints take it
+    (``rows.cell``): ``100`` is the customer ``"100"``, ``100.0`` or ``1E2`` is refused."""
+    raw = body.get("customer")
+    if raw is None:
+        raise Refused(422, "/customer: is required (a string or a whole number)")
+    if isinstance(raw, bool) or not isinstance(raw, str | int | Decimal):
+        raise Refused(422, f"/customer: {NOT_A_WHOLE_NUMBER}")
+    try:
+        value = cell(raw, "customer", identifier=True)
+    except FieldInvalid as exc:
+        raise Refused(422, f"/customer: {exc.reason}") from None
+    if not value:
+        raise Refused(422, "/customer: is required (a string or a whole number)")
+    return value
+
+
 def _channel(body: dict[str, Any], settings: Settings) -> tuple[str, str]:
     """(channel, kind): the one asked for, else the first e-mail channel."""
     kinds = {name: config.kind or name for name, config in settings.channels.items()}
@@ -153,7 +173,7 @@ def parse_request(body: Any, settings: Settings) -> MessageRequest:
             else "not a configured topic"
         )
         raise Refused(422, f"/topic: {topic!r} is {why}; transactional topics: {known}")
-    customer = _field(body, "customer")
+    customer = _customer(body)
     if (reason := unstorable(customer)) is not None:
         raise Refused(422, f"/customer: {reason}")
     channel, kind = _channel(body, settings)

@@ -390,3 +390,34 @@ def test_data_is_measured_as_compact_utf8_json(api: Api) -> None:
         f"/data: more than {MAX_DATA_BYTES} bytes as compact UTF-8 JSON"
     )
     assert len(api.rows()) == 1
+
+
+def test_a_customer_id_may_be_a_whole_number_as_in_the_ingest_api(api: Api) -> None:
+    """docs/api.md: an id is a string or a whole number. ``"customer": 100`` was refused
+    as 'is required (a string)' although the field was there."""
+    insert_customer(api.engine, "100", email="n@example.com", locale="en")
+    answer = api.send({**SHIPPED, "customer": 100, "data": DATA})
+    assert answer.status_code == 202, answer.json()
+    [row] = api.rows()
+    assert row.customer_id == "100"
+
+
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        ("100.0", "must be a string or a whole number"),
+        ("1E2", "must be a string or a whole number"),
+        ("true", "must be a string or a whole number"),
+        ("[]", "must be a string or a whole number"),
+        ('"  "', "is required"),
+    ],
+)
+def test_a_customer_that_is_no_id_is_422_saying_what_an_id_is(
+    api: Api, raw: str, words: str
+) -> None:
+    body = json.dumps({**SHIPPED, "data": DATA}).replace('"customer": "C1"', f'"customer": {raw}')
+    headers = {"Authorization": f"Bearer {api.tokens['send']}", "Idempotency-Key": "k1"}
+    refused = api.client.post("/api/v1/messages", content=body, headers=headers)
+    assert refused.status_code == 422
+    error = refused.json()["error"]
+    assert error.startswith("/customer: ") and words in error, error
