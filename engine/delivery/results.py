@@ -21,6 +21,9 @@ import logging
 import random
 import re
 from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, String
 
 from rapport.channels.base import Outcome, SendResult
 from rapport.engine.core.config import Settings
@@ -32,9 +35,17 @@ from rapport.engine.delivery.outcomes import Pending
 
 log = logging.getLogger("rapport.engine.delivery.dispatch")
 
+
+def _width(column: ColumnElement[Any]) -> int:
+    """The length of a ``String(n)`` column."""
+    kind = column.type
+    assert isinstance(kind, String) and kind.length is not None
+    return kind.length
+
+
 #: The widths of the columns a provider's answer is written to.
-PROVIDER_ID_WIDTH: int = OUTBOX.c.provider_id.type.length
-DETAIL_WIDTH: int = SUPPRESSION.c.detail.type.length
+PROVIDER_ID_WIDTH = _width(OUTBOX.c.provider_id)
+DETAIL_WIDTH = _width(SUPPRESSION.c.detail)
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
