@@ -60,6 +60,7 @@ import httpx
 
 from rapport.channels.base import Channel, OutgoingMessage, SendResult
 from rapport.channels.hosts import address_problem
+from rapport.channels.http_reply import bounded_post
 from rapport.channels.http_wire import Endpoint
 from rapport.channels.mime import HeaderInjectionError, check_header_value
 from rapport.channels.options import OptionProblem
@@ -239,8 +240,10 @@ class HTTPSMSChannel(Channel):
         """POST ``body`` with the provider contract's headers; the reply is read whole
         (up to the wire's bound)."""
         if self._proxied:
-            return await self._http().post(
+            return await bounded_post(
+                self._http(),
                 self.url,
+                self.timeout,
                 content=body,
                 headers={"Content-Type": "application/json", "Idempotency-Key": key},
             )

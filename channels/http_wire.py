@@ -20,9 +20,11 @@ What a connection does, and what it refuses:
   was kept and the connection is closed rather than read to its end;
 * a reply that cannot be parsed raises ``httpx.RemoteProtocolError``; a connection
   closed before the reply was complete ``httpx.RemoteProtocolError`` (closed cleanly)
-  or ``httpx.ReadError`` (reset); no byte received for ``timeout`` seconds while a
-  reply is awaited ``httpx.ReadTimeout``. A connection that cannot be opened (refused,
-  a name that does not resolve, a failed TLS handshake) raises ``httpx.ConnectError``,
+  or ``httpx.ReadError`` (reset); a reply not complete ``timeout`` seconds after the
+  request was written ``httpx.ReadTimeout`` (a whole reply, not each wait for its next
+  bytes: a provider sending a byte now and then would hold the send for days). A
+  connection that cannot be opened (refused, a name that does not resolve, a failed
+  TLS handshake) raises ``httpx.ConnectError``,
   one not open within ``timeout`` ``httpx.ConnectTimeout``. These are httpx's own
   types so that :func:`rapport.channels.http_sms.http_error_result` maps both clients'
   failures in one place; after any failure the connection is closed, never reused;
@@ -124,7 +126,7 @@ class Connection(asyncio.Protocol):
         self._waiter: asyncio.Future[Reply] | None = None
         self._timeout = 0.0
         self._timer: asyncio.TimerHandle | None = None
-        self._last_data = 0.0
+        self._written_at = 0.0
         self._reset_reply()
 
     def _reset_reply(self) -> None:
@@ -147,7 +149,6 @@ class Connection(asyncio.Protocol):
         if waiter is None or waiter.done():  # bytes nobody asked for: not a usable peer
             self.close()
             return
-        self._last_data = asyncio.get_running_loop().time()
         self._buffer += data
         try:
             reply = self._parse()
@@ -211,7 +212,7 @@ class Connection(asyncio.Protocol):
         self._reset_reply()
         waiter = self._waiter = loop.create_future()
         self._timeout = timeout
-        self._last_data = now = loop.time()
+        self._written_at = now = loop.time()
         self._timer = loop.call_at(now + timeout, self._check_timeout)
         try:
             transport.write(data)
@@ -224,11 +225,11 @@ class Connection(asyncio.Protocol):
             self._timer = None
 
     def _check_timeout(self) -> None:
-        """No byte for ``timeout`` seconds: the request timed out (like httpx's read
-        timeout, which counts from the last byte received)."""
+        """The reply is not complete ``timeout`` seconds after the request was written:
+        the request timed out, however many bytes have come."""
         loop = asyncio.get_running_loop()
-        due = self._last_data + self._timeout
-        if loop.time() < due:
+        due = self._written_at + self._timeout
+        if loop.time() < due:  # the loop may run a timer a hair early
             self._timer = loop.call_at(due, self._check_timeout)
             return
         self._fail(httpx.ReadTimeout("timed out waiting for the provider's reply"))

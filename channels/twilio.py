@@ -40,7 +40,13 @@ from urllib.parse import urlsplit
 import httpx
 
 from rapport.channels.base import Channel, OutgoingMessage, SendResult
-from rapport.channels.http_sms import http_error_result, json_object, transient_reply
+from rapport.channels.http_reply import bounded_post
+from rapport.channels.http_sms import (
+    HTTPReply,
+    http_error_result,
+    json_object,
+    transient_reply,
+)
 from rapport.channels.mime import HeaderInjectionError, check_header_value
 from rapport.channels.provider_codes import SUPPRESS_CODES
 
@@ -51,7 +57,7 @@ _TRANSIENT_STATUS: Final = frozenset({408, 425, 429})
 _SID = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
-def twilio_result(response: httpx.Response) -> SendResult:
+def twilio_result(response: HTTPReply) -> SendResult:
     """Translate Twilio's reply into an outcome (see the module docstring)."""
     status = response.status_code
     if 200 <= status < 300:
@@ -147,8 +153,10 @@ class TwilioSMSChannel(Channel):
         except HeaderInjectionError as exc:
             return SendResult.permanent(str(exc))
         try:
-            response = await self._http().post(
+            response = await bounded_post(
+                self._http(),
                 self.url,
+                self.timeout,
                 data=self.form(message),
                 headers={"I-Twilio-Idempotency-Token": message.idempotency_key},
             )

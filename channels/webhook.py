@@ -70,6 +70,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from rapport.channels.base import Channel, OutgoingMessage, SendResult
+from rapport.channels.http_reply import bounded_post
 from rapport.channels.http_sms import http_error_result, response_result
 from rapport.channels.mime import (
     DEFAULT_MESSAGE_ID_DOMAIN,
@@ -410,7 +411,9 @@ class WebhookChannel(Channel):
     async def _post(self, key: str, body: bytes, headers: dict[str, str]) -> SendResult:
         """POST once and translate whatever happens into an outcome."""
         try:
-            response = await self._http().post(self.url, content=body, headers=headers)
+            response = await bounded_post(
+                self._http(), self.url, self.timeout, content=body, headers=headers
+            )
         except BlockedAddressError as exc:
             logger.warning("webhook refused a message: %s", exc, extra={"idempotency_key": key})
             return SendResult.permanent(str(exc))
