@@ -28,7 +28,7 @@ from rapport.consent.links import LINKS
 from rapport.consent.tokens import Signer
 from rapport.engine.campaigns.model import Campaign
 from rapport.engine.core.config import Settings
-from rapport.engine.core.errors import CampaignError
+from rapport.engine.core.errors import CampaignError, Problem
 from rapport.engine.core.keys import secret_key
 from rapport.engine.core.models import MessageStatus
 from rapport.engine.customers.profile import CustomerProfile
@@ -50,6 +50,7 @@ from rapport.engine.planning.planner import (
 )
 from rapport.engine.planning.prefilter import candidate_clause
 from rapport.engine.rendering.renderer import (
+    SMS_TEXT,
     ChannelKind,
     RenderedMessage,
     Renderer,
@@ -215,6 +216,7 @@ def plan_range(
                 )
                 try:
                     rendered = renderer.render(template_set, kind, locale, context)
+                    _within_segments(renderer, rendered, campaign, template_set)
                 except CampaignError as exc:
                     report.render_errors.append(_render_error(decision, exc))
                     if log is not None:  # it was kept as selected: say why it was not
@@ -261,6 +263,27 @@ def _reads(
         name for name in LINKS if renderer.reads(template_set, kind, locale, f"links.{name}")
     )
     return renderer.reads(template_set, kind, locale, "recommendation"), links
+
+
+class TooManySegments(Exception):
+    """An SMS that takes more segments than its campaign's ``sms_max_segments``: each
+    segment is billed, and ``campaigns validate`` measured only its sample customers."""
+
+
+def _within_segments(
+    renderer: Renderer, rendered: RenderedMessage, campaign: Campaign, template_set: str
+) -> None:
+    """Raise :class:`CampaignError` (from :class:`TooManySegments`) for an SMS over the
+    campaign's limit: a real customer's text (a long name, a Persian one) can run
+    longer than the samples validation rendered, and is then not planned."""
+    limit = campaign.sms_max_segments
+    if limit is None or rendered.subject is not None:
+        return
+    segments = count_sms(rendered.text).segments
+    if segments > limit:
+        file = renderer.file_of(template_set, SMS_TEXT, rendered.locale)
+        why = f"{segments} segments, {limit} allowed (sms_max_segments)"
+        raise CampaignError([Problem(file, None, why)]) from TooManySegments(why)
 
 
 def _render_error(decision: Decision, exc: CampaignError) -> str:
