@@ -74,7 +74,7 @@ def _recorded(connection: Connection, facts: Sequence[FactKey]) -> dict[FactKey,
             tuple_(*keys).in_(chunk)
         )
         for row in connection.execute(query):
-            found[tuple(row[:6])] = row  # type: ignore[index]
+            found[tuple(row[:6])] = row
     return found
 
 
