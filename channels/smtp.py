@@ -206,6 +206,17 @@ def _is_bad_mailbox(code: int, text: str) -> bool:
     return code in _BAD_MAILBOX_CODES
 
 
+def _is_full(code: int, text: str) -> bool:
+    """Whether a 5xx recipient refusal says a mailbox or a limit is full, which passes.
+
+    RFC 5321 (4.5.3.1.10): a client SHOULD treat 552 to RCPT as the temporary 452 (RFC
+    821 listed 552 for "too many recipients"); and a full mailbox (enhanced status
+    ``5.2.2``, RFC 3463) is emptied by its owner. Retried like any transient failure, so
+    ``dispatch.max_attempts`` still ends a mailbox that stays full."""
+    enhanced = _ENHANCED.match(text)
+    return code == 552 or (enhanced is not None and enhanced.groups()[1:] == ("2", "2"))
+
+
 def smtp_error_result(exc: BaseException, *, connecting: bool = False) -> SendResult | None:
     """Translate an error raised while sending into an outcome; None if it is not ours.
 
@@ -231,6 +242,8 @@ def _error_result(exc: BaseException, *, connecting: bool) -> SendResult | None:
         if connecting or exc.code < 500:
             return SendResult.transient(reason)
         recipient = isinstance(exc, aiosmtplib.SMTPRecipientRefused)
+        if recipient and _is_full(exc.code, exc.message):
+            return SendResult.transient(reason)
         suppress = recipient and _is_bad_mailbox(exc.code, exc.message)
         return SendResult.permanent(reason, suppress=suppress)
     if isinstance(exc, TimeoutError):  # includes aiosmtplib.SMTPTimeoutError

@@ -120,7 +120,9 @@ def test_errors_that_are_not_ours_are_not_swallowed() -> None:
         ("553 mailbox name not allowed", Outcome.PERMANENT, True),
         ("550 5.2.1 mailbox disabled", Outcome.PERMANENT, True),
         ("550 5.7.1 rejected by policy", Outcome.PERMANENT, False),
-        ("552 5.2.2 mailbox full", Outcome.PERMANENT, False),
+        ("552 5.2.2 mailbox full", Outcome.TRANSIENT, False),
+        ("552 too many recipients", Outcome.TRANSIENT, False),
+        ("550 5.2.2 mailbox full", Outcome.TRANSIENT, False),
         ("554 transaction failed", Outcome.PERMANENT, False),
     ],
 )
