@@ -38,10 +38,16 @@ if TYPE_CHECKING:
 
 @click.command()
 @click.option("--once", is_flag=True, help="Send what is due now, then exit.")
-@click.option("--interval", default=5.0, show_default=True, help="Seconds between passes.")
+@click.option(
+    "--interval",
+    type=float,
+    default=None,
+    help="Seconds a channel waits after finding nothing due "
+    "(default: daemon.dispatch_seconds, 5; more than 0, at most 3600).",
+)
 @click.option("--json", "as_json", is_flag=True, help="With --once: print one JSON document.")
 @config_option
-def dispatch(app: AppContext, once: bool, interval: float, as_json: bool) -> None:
+def dispatch(app: AppContext, once: bool, interval: float | None, as_json: bool) -> None:
     """Send due messages from the outbox (without --once: keep sending until SIGTERM)."""
     from rapport.engine.cli.jsonout import dispatch_json, user_errors_as_json
 
@@ -49,6 +55,8 @@ def dispatch(app: AppContext, once: bool, interval: float, as_json: bool) -> Non
         raise click.UsageError(
             "--json needs --once: a dispatcher that runs until stopped prints no document"
         )
+    if interval is not None:
+        _check_interval(interval)
     with user_errors_as_json(as_json, dispatch_json(None)):
         engine = app.migrated_engine()
     if once:
@@ -67,12 +75,31 @@ def dispatch(app: AppContext, once: bool, interval: float, as_json: bool) -> Non
         return
     from rapport.engine.runtime.daemon import Daemon
 
-    settings = app.settings.model_copy(
-        update={"daemon": app.settings.daemon.model_copy(update={"dispatch_seconds": interval})}
-    )
+    settings = app.settings
+    if interval is not None:
+        daemon = settings.daemon.model_copy(update={"dispatch_seconds": interval})
+        settings = settings.model_copy(update={"daemon": daemon})
     status = Daemon(settings, engine, plan=False).run_forever()
     if status:
         sys.exit(status)
+
+
+def _check_interval(interval: float) -> None:
+    """``--interval`` is held to ``daemon.dispatch_seconds``' own bounds (config.py):
+    0 or less looked for due messages back to back, NaN or infinity ended the daemon
+    with an unexpected error."""
+    from pydantic import ValidationError
+
+    from rapport.engine.core.config import DaemonConfig
+
+    try:
+        DaemonConfig(dispatch_seconds=interval)
+    except ValidationError as exc:
+        reason = exc.errors()[0]["msg"]
+        raise click.BadParameter(
+            f"{interval}: {reason[:1].lower()}{reason[1:]} (the bounds of daemon.dispatch_seconds)",
+            param_hint="'--interval'",
+        ) from None
 
 
 #: What each dispatcher process would import for its pass: imported once before they
