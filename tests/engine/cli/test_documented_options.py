@@ -1,19 +1,27 @@
-"""Options and promises of the command line that the docs document and no other test
-exercised: ``dispatch --interval``.
+"""Options and promises of the command line that README.md, docs/campaigns.md and
+docs/reports.md document and no other test exercised: ``dispatch --interval``,
+``report --window``, ``demo --seed``, the keys of ``preview --json`` and ``plan --json``,
+``preview``'s note on a stand-in occasion and ``customers export -o``.
 
 Each runs in this process through ``main()`` (``factories.run_rapport``), on a copy of
 the migrated SQLite template."""
 
 from __future__ import annotations
 
+import json
 import shutil
+import stat
 import textwrap
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 from factories import REPO, run_rapport
+from sqlalchemy import insert
+
+from rapport.engine.core.db import make_engine
+from rapport.engine.core.models import ORDERS, OUTBOX
 
 #: A day with Mina's birthday (1990-06-01) and no other occasion of hers.
 BIRTHDAY = date(2026, 6, 1)
@@ -121,3 +129,163 @@ def test_dispatch_interval_outside_dispatch_seconds_bounds_is_a_usage_error(
     assert "Invalid value for '--interval'" in result.stderr
     assert "daemon.dispatch_seconds" in result.stderr
     assert "Traceback" not in result.stderr and fake_daemon == []
+
+
+# -- report --window -----------------------------------------------------------------------
+
+
+def test_report_window_is_the_attribution_window_in_days(workdir: Path) -> None:
+    """docs/reports.md: converted = an order in (sent_at, sent_at + window], 7 days
+    unless --window."""
+    sent = datetime(2026, 4, 10, 9, tzinfo=UTC)
+    engine = make_engine(f"sqlite:///{workdir / 'rapport.db'}")
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                insert(OUTBOX).values(
+                    idempotency_key="M1:birthday:w:email",
+                    customer_id="M1",
+                    campaign="birthday",
+                    occasion="w",
+                    channel="email",
+                    topic="birthday",
+                    locale="fa_IR",
+                    body_text="x",
+                    status="sent",
+                    send_at=sent,
+                    sent_at=sent,
+                    created_at=sent,
+                )
+            )
+            connection.execute(
+                insert(ORDERS).values(
+                    id="O1",
+                    customer_id="M1",
+                    sku="TEA",
+                    quantity=1,
+                    amount=10,
+                    currency="USD",
+                    ordered_at=sent + timedelta(days=5),
+                )
+            )
+    finally:
+        engine.dispose()
+
+    def converted(*window: str) -> tuple[int, int]:
+        result = run_rapport(
+            "report", "--json", "--from", "2026-04-01", "--to", "2026-04-30", *window, cwd=workdir
+        )
+        assert result.returncode == 0, result.stderr
+        found = json.loads(result.stdout)
+        (birthday,) = [c for c in found["campaigns"] if c["campaign"] == "birthday"]
+        return found["attribution_window_days"], birthday["converted"]
+
+    assert converted() == (7, 1)
+    assert converted("--window", "5") == (5, 1)  # the window's end is in it
+    assert converted("--window", "4") == (4, 0)
+
+
+def test_report_window_out_of_range_is_a_usage_error(workdir: Path) -> None:
+    for value in ("0", "366"):
+        result = run_rapport("report", "--window", value, cwd=workdir)
+        assert result.returncode == 2 and "'--window'" in result.stderr, result.stderr
+
+
+# -- preview -------------------------------------------------------------------------------
+
+
+def test_preview_json_gives_subject_headers_text_and_html(workdir: Path) -> None:
+    """README.md and docs/campaigns.md: `--json`: subject, headers, text and html."""
+    args = ("preview", "birthday", "--customer", "M1", "--date", BIRTHDAY.isoformat())
+    email = run_rapport(*args, "--channel", "email", "--json", cwd=workdir)
+    assert email.returncode == 0, email.stderr
+    found = json.loads(email.stdout)
+    assert {"subject", "headers", "text", "html"} <= set(found)
+    assert (found["campaign"], found["channel"]) == ("birthday", "email")
+    assert "Mina" in found["subject"] and "Mina" in found["headers"]["Subject"]
+    assert found["headers"]["To"].endswith("<mina@example.com>")
+    assert found["text"] and found["html"].lstrip().lower().startswith("<!doctype html")
+
+    sms = run_rapport(*args, "--channel", "sms", "--json", cwd=workdir)
+    assert sms.returncode == 0, sms.stderr
+    found = json.loads(sms.stdout)
+    assert found["subject"] is None and found["html"] is None and found["text"]
+    assert found["headers"] == {"To": "+989121234567"}
+
+
+def test_preview_on_a_day_without_the_occasion_says_on_stderr_why_no_message(
+    workdir: Path,
+) -> None:
+    """docs/campaigns.md: a stand-in occasion is used and a note on stderr says why
+    they would not actually be messaged."""
+    other_day = (BIRTHDAY + timedelta(days=3)).isoformat()
+    result = run_rapport(
+        "preview", "birthday", "--customer", "M1", "--date", other_day, cwd=workdir
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith(f"note: not selected on {other_day}: ")
+    assert "stand-in" in result.stderr and result.stdout
+
+    on_the_day = run_rapport(
+        "preview", "birthday", "--customer", "M1", "--date", BIRTHDAY.isoformat(), cwd=workdir
+    )
+    assert on_the_day.returncode == 0 and "note:" not in on_the_day.stderr
+
+
+# -- plan --json ---------------------------------------------------------------------------
+
+
+def test_plan_json_gives_each_message_s_documented_keys_in_utc(workdir: Path) -> None:
+    """docs/campaigns.md: customer_id, campaign, channel, locale, template_locale,
+    send_at and expires_at (UTC), occasion and idempotency_key."""
+    result = run_rapport("plan", "--date", BIRTHDAY.isoformat(), "--dry-run", "--json", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    (line,) = result.stdout.splitlines()
+    planned = json.loads(line)
+    assert {
+        "customer_id",
+        "campaign",
+        "channel",
+        "locale",
+        "template_locale",
+        "send_at",
+        "expires_at",
+        "occasion",
+        "idempotency_key",
+    } <= set(planned)
+    assert (planned["customer_id"], planned["campaign"]) == ("M1", "birthday")
+    assert (planned["locale"], planned["template_locale"]) == ("fa_IR", "fa")
+    for key in ("send_at", "expires_at"):
+        moment = datetime.fromisoformat(planned[key].replace("Z", "+00:00"))
+        assert planned[key].endswith("Z") and moment.utcoffset() == timedelta(0)
+    assert planned["idempotency_key"].startswith("M1:birthday:")
+
+
+# -- customers export -o -------------------------------------------------------------------
+
+
+def test_customers_export_short_o_writes_a_private_file(workdir: Path) -> None:
+    result = run_rapport("customers", "export", "M1", "-o", "m1.json", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert "mina@example.com" not in result.stdout + result.stderr
+    assert stat.S_IMODE((workdir / "m1.json").stat().st_mode) == 0o600
+    exported = (workdir / "m1.json").read_text(encoding="utf-8")
+    assert "mina@example.com" in exported and json.loads(exported)
+
+
+# -- demo --seed ---------------------------------------------------------------------------
+
+
+def test_demo_seed_makes_the_same_sample_and_another_seed_another(tmp_path: Path) -> None:
+    def sample(seed: int, name: str) -> str:
+        result = run_rapport(
+            "--config", str(REPO / "config.yaml"), "demo", "--dir", name,
+            "--customers", "6", "--history-days", "1", "--date", "2026-11-26",
+            "--seed", str(seed),
+            cwd=tmp_path,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        return (tmp_path / name / "data" / "customers.csv").read_text(encoding="utf-8")
+
+    assert sample(3, "a") == sample(3, "b")
+    assert sample(3, "a") != sample(4, "c")
