@@ -244,6 +244,8 @@ def test_a_report_written_where_no_folder_is_names_the_path_and_exits_1(workdir:
         (("plan", "--date"), "--date"),
         (("explain", "C1", "--date"), "--date"),
         (("preview", "birthday", "--customer", "C1", "--date"), "--date"),
+        (("send-test", "birthday", "--to", "a@example.com", "--date"), "--date"),
+        (("report", "--from"), "--from"),
         (("report", "--to"), "--to"),
     ],
 )

@@ -1,6 +1,7 @@
-"""``--json`` on ``import``, ``campaigns validate``, ``consent show`` and ``dispatch --once``
-(issue 16, point 10): one JSON document on stdout with the same keys whatever happened,
-problems as file/line/field/message, and the exit codes the commands have without it."""
+"""``--json`` on ``import``, ``campaigns validate``, ``consent show``, ``dispatch --once``
+and ``outbox prune`` (issue 16, point 10; README.md): one JSON document on stdout with the
+same keys whatever happened, problems as file/line/field/message, and the exit codes the
+commands have without it; a usage error prints no document."""
 
 from __future__ import annotations
 
@@ -52,6 +53,7 @@ DISPATCH_KEYS = {
     "database_error",
     "problems",
 }
+PRUNE_KEYS = {"ok", "cutoff", "older_than_seconds", "dry_run", "pruned", "problems"}
 
 
 def write_config(folder: Path, extra: str = "", campaigns: Path = REPO / "campaigns") -> None:
@@ -261,3 +263,31 @@ def test_dispatch_json_on_a_database_without_schema_is_exit_1_with_the_problem(
     found = document(result, DISPATCH_KEYS)
     assert result.returncode == 1 and found["ok"] is False
     assert "rapport db upgrade" in found["problems"][0]["message"]
+
+
+# -- outbox prune --------------------------------------------------------------------------
+
+
+def test_outbox_prune_json_says_what_it_would_prune(store: Path) -> None:
+    result = run_rapport("outbox", "prune", "--older-than", "36h", "--dry-run", "--json", cwd=store)
+    found = document(result, PRUNE_KEYS)
+    assert result.returncode == 0 and result.stderr == ""
+    assert found["ok"] is True and found["dry_run"] is True and found["problems"] == []
+    assert found["older_than_seconds"] == 36 * 3600 and found["cutoff"].endswith("Z")
+    assert isinstance(found["pruned"], int)
+
+
+def test_outbox_prune_json_on_a_database_without_schema_is_exit_1_with_the_problem(
+    tmp_path: Path,
+) -> None:
+    write_config(tmp_path)
+    result = run_rapport("outbox", "prune", "--json", cwd=tmp_path)
+    found = document(result, PRUNE_KEYS)
+    assert result.returncode == 1 and found["ok"] is False and found["pruned"] == 0
+    assert "rapport db upgrade" in found["problems"][0]["message"]
+
+
+def test_outbox_prune_json_prints_no_document_for_a_usage_error(store: Path) -> None:
+    result = run_rapport("outbox", "prune", "--older-than", "0d", "--json", cwd=store)
+    assert result.returncode == 2 and result.stdout == ""
+    assert "'--older-than'" in result.stderr
