@@ -289,3 +289,48 @@ def test_demo_seed_makes_the_same_sample_and_another_seed_another(tmp_path: Path
 
     assert sample(3, "a") == sample(3, "b")
     assert sample(3, "a") != sample(4, "c")
+
+
+# -- explain --json ------------------------------------------------------------------------
+
+
+def test_explain_json_gives_one_object_per_campaign_in_priority_order(workdir: Path) -> None:
+    """docs/campaigns.md: for every campaign, in priority order; customer_id, campaign,
+    selected, reason, detail, channel, send_at, stage, tier, variant, source, plan_run
+    and planned_at (null when recomputed)."""
+    result = run_rapport("explain", "M1", "--date", BIRTHDAY.isoformat(), "--json", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    validated = run_rapport("campaigns", "validate", "--json", cwd=workdir)
+    assert sorted(row["campaign"] for row in rows) == sorted(
+        json.loads(validated.stdout)["campaigns"]
+    )
+    priority = {
+        path.stem: int(line.split(":")[1])
+        for path in (REPO / "campaigns").glob("*.yaml")
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.startswith("priority:")
+    }
+    order = [priority[row["campaign"]] for row in rows]
+    assert order == sorted(order)
+    for row in rows:
+        assert {
+            "customer_id",
+            "campaign",
+            "selected",
+            "reason",
+            "detail",
+            "channel",
+            "send_at",
+            "stage",
+            "tier",
+            "variant",
+            "source",
+            "plan_run",
+            "planned_at",
+        } <= set(row)
+        assert row["customer_id"] == "M1" and row["source"] == "recomputed"
+        assert row["plan_run"] is None and row["planned_at"] is None
+    (birthday,) = [row for row in rows if row["campaign"] == "birthday"]
+    assert birthday["selected"] is True and birthday["reason"] == "selected"
+    assert birthday["send_at"].endswith("Z")
