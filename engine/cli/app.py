@@ -75,6 +75,17 @@ def restore_collector() -> None:
     _collector.update(paused=False, frozen=False)
 
 
+#: A mistake in the environment that ``main()`` found before the command ran (a bad
+#: ``RAPPORT_LOG_LEVEL``). A command without ``--json`` stops on it before it does
+#: anything (:func:`config_option`); one with ``--json`` meets it where it reads its
+#: configuration, so that its document reports it, as it reports an invalid file.
+_environment: dict[str, UserError | None] = {"error": None}
+
+
+def set_environment_error(error: UserError | None) -> None:
+    _environment["error"] = error
+
+
 class AppContext:
     """What every command needs, built lazily so ``--help`` never touches the database."""
 
@@ -86,6 +97,8 @@ class AppContext:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            if (error := _environment["error"]) is not None:
+                raise error
             from rapport.engine.core.config import load_settings
 
             self._settings = load_settings(self.config_path)
@@ -173,6 +186,8 @@ def config_option(func: Callable[Concatenate[AppContext, P], R]) -> Callable[...
         ctx = click.get_current_context()
         parent = ctx.find_object(AppContext)
         chosen = config_path or (parent.config_path if parent else None)
+        if (error := _environment["error"]) is not None and not kwargs.get("as_json"):
+            raise error
         app = AppContext(chosen)
         return func(app, *args, **kwargs)
 

@@ -28,7 +28,7 @@ from typing import NoReturn
 
 import click
 
-from rapport.engine.cli.app import cli, pause_collector
+from rapport.engine.cli.app import cli, pause_collector, set_environment_error
 from rapport.engine.core.errors import NotFound, RapportError, UsageError, UserError
 from rapport.engine.core.tracebacks import describe
 
@@ -108,15 +108,19 @@ def main() -> None:
     from rapport.engine.core import logs
 
     command = command_name(sys.argv[1:])
-    level = log_level(os.environ.get("RAPPORT_LOG_LEVEL"), daemon=command.split(" ")[0] in _DAEMONS)
-    if level is None:
-        click.echo(
-            f"error: RAPPORT_LOG_LEVEL={os.environ.get('RAPPORT_LOG_LEVEL')!r} is not a log "
-            f"level: use one of {', '.join(LOG_LEVELS)}",
-            err=True,
+    daemon = command.split(" ")[0] in _DAEMONS
+    level = log_level(os.environ.get("RAPPORT_LOG_LEVEL"), daemon=daemon)
+    # A bad level is the user's mistake (exit 1): the command meets it before it does
+    # anything, and with --json reports it in its document (cli/app.py).
+    set_environment_error(
+        None
+        if level is not None
+        else UserError(
+            f"RAPPORT_LOG_LEVEL={os.environ.get('RAPPORT_LOG_LEVEL')!r} is not a log "
+            f"level: use one of {', '.join(LOG_LEVELS)}"
         )
-        sys.exit(EXIT_INVALID)
-    logs.configure(level)
+    )
+    logs.configure(level or log_level(None, daemon=daemon))
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:

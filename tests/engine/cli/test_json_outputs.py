@@ -291,3 +291,37 @@ def test_outbox_prune_json_prints_no_document_for_a_usage_error(store: Path) -> 
     result = run_rapport("outbox", "prune", "--older-than", "0d", "--json", cwd=store)
     assert result.returncode == 2 and result.stdout == ""
     assert "'--older-than'" in result.stderr
+
+
+# -- the environment -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "keys"),
+    [
+        (("import", "customers", "data/customers.csv"), IMPORT_KEYS),
+        (("campaigns", "validate"), VALIDATE_KEYS),
+        (("consent", "show", "C00001"), CONSENT_KEYS),
+        (("dispatch", "--once"), DISPATCH_KEYS),
+        (("outbox", "prune", "--dry-run"), PRUNE_KEYS),
+    ],
+)
+def test_a_bad_log_level_is_a_problem_of_the_json_document(
+    store: Path, command: tuple[str, ...], keys: set[str]
+) -> None:
+    """docs/configuration.md: another RAPPORT_LOG_LEVEL is refused, exit 1: a user's
+    mistake, which --json reports in the document. It printed only its stderr line."""
+    result = run_rapport(*command, "--json", cwd=store, env={"RAPPORT_LOG_LEVEL": "verbose"})
+    found = document(result, keys)
+    assert result.returncode == 1 and found["ok"] is False, result.stderr
+    (problem,) = found["problems"]
+    assert problem["message"].startswith("RAPPORT_LOG_LEVEL='verbose' is not a log level")
+
+
+def test_a_bad_log_level_stops_a_command_without_json_before_it_does_anything(
+    tmp_path: Path,
+) -> None:
+    result = run_rapport("init", "here", cwd=tmp_path, env={"RAPPORT_LOG_LEVEL": "verbose"})
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith("error: RAPPORT_LOG_LEVEL='verbose' is not a log level")
+    assert not (tmp_path / "here").exists()
