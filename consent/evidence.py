@@ -31,6 +31,8 @@ EVIDENCE_FIELDS = ("wording", "locale", "ip", "user_agent")
 #: and as many as an import batch or an API request holds.
 LOOKUP_CHUNK = 1000
 
+#: What identifies a fact (the unique constraint ``uq_consent_event_fact``), and its key.
+FACT_COLUMNS = ("customer_id", "channel", "topic", "status", "source", "captured_at")
 FactKey = tuple[str, str, str, str, str, datetime]
 
 
@@ -59,14 +61,7 @@ class Conflict:
 
 
 def _recorded(connection: Connection, facts: Sequence[FactKey]) -> dict[FactKey, Any]:
-    keys = (
-        CONSENT_EVENT.c.customer_id,
-        CONSENT_EVENT.c.channel,
-        CONSENT_EVENT.c.topic,
-        CONSENT_EVENT.c.status,
-        CONSENT_EVENT.c.source,
-        CONSENT_EVENT.c.captured_at,
-    )
+    keys = tuple(CONSENT_EVENT.c[name] for name in FACT_COLUMNS)
     found: dict[FactKey, Any] = {}
     for start in range(0, len(facts), LOOKUP_CHUNK):
         chunk = facts[start : start + LOOKUP_CHUNK]

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from sqlalchemy import Connection, and_, case, or_, select
 
 from rapport.consent.erased_addresses import lift_for_fresh_consent
-from rapport.consent.evidence import Conflict, conflicts
+from rapport.consent.evidence import FACT_COLUMNS, Conflict, FactKey, conflicts
 from rapport.consent.state import current_states
 from rapport.engine.core.db import upsert_insert
 from rapport.engine.core.errors import NotFound
@@ -54,13 +54,11 @@ _PRECEDENCE = {
     ConsentStatus.PENDING.value: 1,
     ConsentStatus.WITHDRAWN.value: 2,
 }
-_FACT_COLUMNS = ("customer_id", "channel", "topic", "status", "source", "captured_at")
 _IN_CHUNK = 500
 
 #: A connection, or an ORM session whose connection is used (SQLAlchemy's ORM is
 #: not imported for it: about 50 ms of every command that reads consent).
 Executor: TypeAlias = "Connection | Session"
-FactKey = tuple[str, str, str, str, str, datetime]
 StateKey = tuple[str, str, str]
 
 
@@ -154,7 +152,7 @@ def _append_events(
     if connection.dialect.name == "postgresql":
         statement = statement.on_conflict_do_nothing(constraint="uq_consent_event_fact")
     else:
-        statement = statement.on_conflict_do_nothing(index_elements=list(_FACT_COLUMNS))
+        statement = statement.on_conflict_do_nothing(index_elements=list(FACT_COLUMNS))
     statement = statement.returning(
         CONSENT_EVENT.c.id,
         CONSENT_EVENT.c.customer_id,

@@ -120,7 +120,7 @@ def main() -> None:
             f"level: use one of {', '.join(LOG_LEVELS)}"
         )
     )
-    logs.configure(level or log_level(None, daemon=daemon))
+    logs.configure(level or default_level(daemon=daemon))
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
@@ -179,11 +179,16 @@ def command_name(argv: list[str]) -> str:
     return " ".join(words)
 
 
+def default_level(*, daemon: bool) -> str:
+    """The level without RAPPORT_LOG_LEVEL: INFO for daemons, WARNING for the rest."""
+    return "INFO" if daemon else "WARNING"
+
+
 def log_level(value: str | None, *, daemon: bool) -> str | None:
     """The level RAPPORT_LOG_LEVEL asks for (default INFO for daemons, WARNING for the
     other commands), or None when it names no level."""
     if value is None or not value.strip():
-        return "INFO" if daemon else "WARNING"
+        return default_level(daemon=daemon)
     level = value.strip().upper()
     return level if level in LOG_LEVELS else None
 
