@@ -52,7 +52,7 @@ from starlette.routing import Route
 
 from rapport.consent.confirmation import SMS_REPLY_SOURCE, confirm_pending, sms_reply_wording
 from rapport.consent.sms_ids import capture_time, claim_sms_id, remember_reply
-from rapport.consent.state import current_states, history
+from rapport.consent.state import CurrentConsent, current_states, history
 from rapport.consent.store import ConsentChange, record_consent
 from rapport.engine.core.config import Settings
 from rapport.engine.core.i18n import gettext, ui_language
@@ -270,38 +270,56 @@ def stop_sms(
     changes: list[ConsentChange] = []
     active = 0
     for customer in customers:
+        states = [s for s in current_states(connection, customer.id) if s.channel in channels]
         stoppable = {
             (state.channel, state.topic)
-            for state in current_states(connection, customer.id)
-            if state.channel in channels
-            and state.status in (ConsentStatus.GRANTED, ConsentStatus.PENDING)
+            for state in states
+            if state.status in (ConsentStatus.GRANTED, ConsentStatus.PENDING)
         }
         active += len(stoppable)
-        stoppable.update(_keyword_withdrawn(connection, customer.id, channels))
+        stoppable.update(_keyword_withdrawn(connection, customer.id, channels, states))
         changes += [
-            ConsentChange(
-                customer.id,
-                channel,
-                topic,
-                ConsentStatus.WITHDRAWN.value,
-                SMS_SOURCE,
-                at.captured,
-                wording=f"keyword:{keyword.word}",
-                locale=customer.locale,
-            )
-            for channel, topic in sorted(stoppable)
+            _keyword_fact(customer, pair, ConsentStatus.WITHDRAWN, keyword, at)
+            for pair in sorted(stoppable)
         ]
     record_consent(connection, changes, recorded_at=at.arrival)
     return active
 
 
+def _keyword_fact(
+    customer: Recipient,
+    pair: tuple[str, str],
+    status: ConsentStatus,
+    keyword: Keyword,
+    at: Moment,
+) -> ConsentChange:
+    """The evidence of one (channel, topic) a keyword changed."""
+    channel, topic = pair
+    return ConsentChange(
+        customer.id,
+        channel,
+        topic,
+        status.value,
+        SMS_SOURCE,
+        at.captured,
+        wording=f"keyword:{keyword.word}",
+        locale=customer.locale,
+    )
+
+
 def _keyword_withdrawn(
-    connection: Connection, customer_id: str, channels: Sequence[str]
+    connection: Connection,
+    customer_id: str,
+    channels: Sequence[str],
+    states: Sequence[CurrentConsent] | None = None,
 ) -> list[tuple[str, str]]:
-    """SMS (channel, topic) pairs now withdrawn whose latest withdrawal was a keyword."""
+    """SMS (channel, topic) pairs now withdrawn whose latest withdrawal was a keyword
+    (``states``: the customer's current states, when the caller has read them)."""
+    if states is None:
+        states = current_states(connection, customer_id)
     withdrawn = {
         (state.channel, state.topic)
-        for state in current_states(connection, customer_id)
+        for state in states
         if state.channel in channels and state.status == ConsentStatus.WITHDRAWN
     }
     latest_source: dict[tuple[str, str], str] = {}
@@ -322,18 +340,9 @@ def start_sms(
     granted (none for a START captured before the latest withdrawal: it is recorded
     as evidence, and the later word stands)."""
     changes = [
-        ConsentChange(
-            customer.id,
-            channel,
-            topic,
-            ConsentStatus.GRANTED.value,
-            SMS_SOURCE,
-            at.captured,
-            wording=f"keyword:{keyword.word}",
-            locale=customer.locale,
-        )
+        _keyword_fact(customer, pair, ConsentStatus.GRANTED, keyword, at)
         for customer in customers
-        for channel, topic in _keyword_withdrawn(connection, customer.id, channels)
+        for pair in _keyword_withdrawn(connection, customer.id, channels)
     ]
     return record_consent(connection, changes, recorded_at=at.arrival).state_changes
 
