@@ -25,8 +25,12 @@ from rapport.engine.core.i18n import with_script
 __all__ = ["full_name", "language", "locale_chain", "normalise_locale", "salutation"]
 
 _FAMILY_NAME_FIRST = frozenset({"zh", "ja", "ko"})
+#: Kana, Hangul and Han, in and beyond the BMP: 々〆〇 (U+3005-U+3007) and the CJK
+#: Extensions B-H (U+20000-U+323AF), whose rare characters are mostly people's and
+#: places' names, are Han as much as 伟 is; the middle dots join a transcribed name.
 _CJK_NAME = re.compile(
-    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\u00b7\u30fb]+"
+    r"[\u3005-\u3007\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+    r"\U00020000-\U000323af\u00b7\u30fb]+"
 )
 _LOCALE_TAG = re.compile(r"^[A-Za-z]{2,8}([_-][A-Za-z0-9]{1,8})*$")
 

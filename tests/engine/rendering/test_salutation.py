@@ -85,6 +85,27 @@ def test_a_chinese_greeting_never_uses_the_given_name_alone() -> None:
         assert full_name(first, last, "zh") in greeting
 
 
+@pytest.mark.parametrize(
+    ("first", "last", "locale", "expected"),
+    [
+        # Han characters outside the BMP (CJK Extensions B-H, added for people's and
+        # places' names; GB 18030-2022 requires them) are Chinese as much as 伟 is.
+        ("\U0002a6a5", "王", "zh_CN", "王\U0002a6a5"),  # Extension B
+        ("\U0002b81d", "李", "zh", "李\U0002b81d"),  # Extension D
+        ("\U0002ceb0", "张", "zh_Hant_TW", "张\U0002ceb0"),  # Extension F
+        ("小\U00020bb7", "陈", "zh", "陈小\U00020bb7"),  # 𠮷, Extension B, with a BMP one
+        # U+3007 〇, the Han character for zero, used in given names.
+        ("〇", "李", "zh", "李〇"),
+    ],
+)
+def test_a_chinese_name_with_a_rare_han_character_puts_the_family_name_first(
+    first: str, last: str, locale: str, expected: str
+) -> None:
+    assert all(unicodedata.name(c).startswith("CJK") or c == "〇" for c in first + last)
+    assert full_name(first, last, locale) == expected
+    assert salutation(first, last, locale) == expected + "，您好"
+
+
 @pytest.mark.parametrize("locale", ["fa", "fa_IR", "ar", "ar_SA"])
 def test_a_right_to_left_greeting_starts_right_to_left_whatever_the_name(locale: str) -> None:
     for first, last in (("Sara", "Ahmadi"), ("سارا", "احمدی"), ("", "")):
