@@ -6,6 +6,12 @@ shallower, be accepted and walked by every check after it). No request of the AP
 needs more than a few levels: :data:`MAX_DEPTH` is far above that, and a body nested
 deeper is refused saying so. A key repeated in one object is refused too, naming it.
 Numbers with a fraction are read as :class:`Decimal`, so an amount keeps its digits.
+
+A body is UTF-8 (RFC 8259 8.1; a leading byte order mark is skipped): Python's parser
+guesses UTF-16 or UTF-32 from the first bytes of ``bytes``, so such a body was read.
+The provider webhooks (:mod:`~rapport.engine.web.webhook_auth`) read with
+``constants=False``: ``NaN`` and ``Infinity`` are not JSON numbers, refused as a 400.
+The API reads them here and refuses them as a 422 naming the field.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import Any
 #: The deepest nesting of arrays and objects a request body may have.
 MAX_DEPTH = 64
 TOO_DEEP = f"the body's JSON is nested too deep (at most {MAX_DEPTH} levels of arrays and objects)"
+NOT_UTF8 = "the body is not UTF-8 (JSON is sent as UTF-8)"
 
 
 class BadBody(ValueError):
@@ -65,15 +72,45 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return value
 
 
-def parse_body(raw: bytes) -> Any:
-    """``raw`` parsed, or :class:`BadBody` saying why it cannot be."""
+class _Constant(Exception):
+    """``NaN``, ``Infinity`` or ``-Infinity``, met by a parse that refuses them."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _Constant(name)
+
+
+def utf8_text(raw: bytes) -> str:
+    """``raw`` as UTF-8 text, or :class:`BadBody`. JSON text starts with ASCII
+    characters, so a NUL byte among the first four is UTF-16 or UTF-32 (RFC 4627 3),
+    which is otherwise valid UTF-8 when it holds only ASCII characters and no byte order
+    mark."""
+    if b"\x00" in raw[:4]:
+        raise BadBody(NOT_UTF8)
     try:
-        value = json.loads(raw, parse_float=Decimal, object_pairs_hook=_object)
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise BadBody(NOT_UTF8) from None
+
+
+def parse_body(raw: bytes, *, constants: bool = True) -> Any:
+    """``raw`` parsed, or :class:`BadBody` saying why it cannot be; with
+    ``constants=False`` a ``NaN`` or ``Infinity`` is refused too."""
+    text = utf8_text(raw)
+    hooks: dict[str, Any] = {} if constants else {"parse_constant": _refuse_constant}
+    try:
+        value = json.loads(text, parse_float=Decimal, object_pairs_hook=_object, **hooks)
     except RecursionError:
         raise BadBody(TOO_DEEP) from None
     except _RepeatedKey as repeated:
         key = json.dumps(repeated.key, ensure_ascii=False)
         raise BadBody(f"the body's JSON repeats the key {key} in one object") from None
+    except _Constant as constant:
+        raise BadBody(f"the body's JSON holds {constant.name}, not a JSON number") from None
     except ValueError:
         raise BadBody("the body is not valid JSON") from None
     if depth(value) > MAX_DEPTH:

@@ -22,13 +22,13 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import json
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from rapport.engine.core.config import Settings
+from rapport.engine.web.jsonbody import BadBody, parse_body
 
 TOKEN_HEADER = "X-Rapport-Webhook-Token"
 
@@ -120,7 +120,10 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def parse_json(body: bytes) -> Any:
+    """The body read strictly (:func:`~rapport.engine.web.jsonbody.parse_body`): UTF-8,
+    no key twice in one object, no ``NaN`` or ``Infinity``, nesting bounded; a body
+    whose meaning would depend on the parser is a 400 saying why."""
     try:
-        return json.loads(body)
-    except (ValueError, RecursionError):
-        raise BadPayload("body is not valid JSON") from None
+        return parse_body(body, constants=False)
+    except BadBody as bad:
+        raise BadPayload(bad.message) from None

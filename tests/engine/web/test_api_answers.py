@@ -80,6 +80,20 @@ def test_a_key_repeated_in_one_object_is_400_naming_it(
         assert connection.execute(text("SELECT count(*) FROM customer")).scalar() == 0
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_a_body_not_in_utf8_is_400_saying_so(
+    client: TestClient, engine: Engine, encoding: str
+) -> None:
+    """JSON between systems is UTF-8 (RFC 8259); Python's parser guessed UTF-16 or
+    UTF-32 from the first bytes and wrote the customer. Refused, nothing written."""
+    body = '{"customers": [{"id": "C1", "locale": "en", "timezone": "UTC"}]}'
+    answer = client.post("/api/v1/customers", content=body.encode(encoding))
+    assert answer.status_code == 400
+    assert answer.json() == {"error": "the body is not UTF-8 (JSON is sent as UTF-8)"}
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM customer")).scalar() == 0
+
+
 def test_a_body_over_the_limit_is_413_in_the_words_docs_api_md_shows(
     client: TestClient,
 ) -> None:
