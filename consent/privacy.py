@@ -61,6 +61,7 @@ from rapport.engine.core.models import (
     SUPPRESSION,
     MessageStatus,
 )
+from rapport.engine.core.text import counted
 from rapport.engine.core.timeutil import isoformat_z, utcnow
 
 log = logging.getLogger(__name__)
@@ -275,13 +276,13 @@ class ErasureReport:
     def summary(self) -> str:
         return (
             f"customer {self.customer_id} erased: "
-            f"{self.suppressions_added} hashed suppression(s) added "
+            f"{counted(self.suppressions_added, 'hashed suppression')} added "
             f"({self.plain_suppressions_replaced} plain replaced), "
-            f"{self.messages_cancelled} message(s) cancelled, "
+            f"{counted(self.messages_cancelled, 'message')} cancelled, "
             f"{self.messages_blanked} blanked, "
-            f"{self.consent_events_cleared} consent event(s) cleared of IP and user agent, "
-            f"{self.orders_kept} order(s) kept"
-            + (f", {self.events_deleted} event(s) deleted" if self.events_deleted else "")
+            f"{counted(self.consent_events_cleared, 'consent event')} cleared of IP and "
+            f"user agent, {counted(self.orders_kept, 'order')} kept"
+            + (f", {counted(self.events_deleted, 'event')} deleted" if self.events_deleted else "")
         )
 
 

@@ -23,6 +23,7 @@ from rapport.engine.cli.app import (
 )
 from rapport.engine.cli.jsonout import problems_json, user_errors_as_json
 from rapport.engine.core.errors import Problem
+from rapport.engine.core.text import counted
 from rapport.engine.planning.clock import today_utc
 
 
@@ -64,12 +65,12 @@ def campaigns_validate(app: AppContext, as_json: bool) -> None:
     for warning in config.warnings + report.warnings:
         click.echo(str(replace(warning, message=f"warning: {warning.message}")), err=True)
     if config.problems or report.problems:
-        click.echo(f"{len(config.problems + report.problems)} problem(s) found", err=True)
+        click.echo(f"{counted(len(config.problems + report.problems), 'problem')} found", err=True)
         sys.exit(1)
     loaded, _ = load_campaigns(app.settings)
     locales = ", ".join(app.settings.locales.supported)
-    warned = f" ({len(report.warnings)} warning(s))" if report.warnings else ""
-    click.echo(f"{len(loaded)} campaign(s) valid in {locales}{warned}")
+    warned = f" ({counted(len(report.warnings), 'warning')})" if report.warnings else ""
+    click.echo(f"{counted(len(loaded), 'campaign')} valid in {locales}{warned}")
 
 
 def _validation_json(
@@ -194,5 +195,6 @@ def _write_preview_page(
     )
     Path(path).write_text(campaign_page(shown), encoding="utf-8")
     problems = sum(len(locale.problems) for locale in shown.locales)
-    said = f", {problems} template problem(s) shown in it" if problems else ""
-    click.echo(f"wrote {path}: {campaign_id} in {len(shown.locales)} locale(s){said}", err=True)
+    said = f", {counted(problems, 'template problem')} shown in it" if problems else ""
+    locales = counted(len(shown.locales), "locale")
+    click.echo(f"wrote {path}: {campaign_id} in {locales}{said}", err=True)

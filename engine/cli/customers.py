@@ -24,6 +24,7 @@ import click
 
 from rapport.engine.cli.app import AppContext, config_option
 from rapport.engine.core.errors import UserError
+from rapport.engine.core.text import counted
 
 if TYPE_CHECKING:
     from rapport.engine.core.config import Settings
@@ -92,7 +93,7 @@ def customers_erase(app: AppContext, customer_id: str, yes: bool) -> None:
     with engine.begin() as connection:
         report = erase_customer(connection, customer_id, utcnow())
     files = _erase_channel_files(app.settings, report.message_keys)
-    click.echo(f"{report.summary()}, {files} outbox file(s) deleted")
+    click.echo(f"{report.summary()}, {counted(files, 'outbox file')} deleted")
     if checkpoint_after_erasure(engine) is False:
         raise UserError(
             "the rows are erased, but another process is reading the SQLite database, "

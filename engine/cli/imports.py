@@ -20,7 +20,7 @@ import click
 
 from rapport.engine.cli.app import AppContext, config_option, echo_json
 from rapport.engine.cli.jsonout import problems_json, user_errors_as_json
-from rapport.engine.core.text import printable
+from rapport.engine.core.text import counted, printable
 
 if TYPE_CHECKING:
     from rapport.engine.customers.importer import ImportReport, Kind
@@ -50,7 +50,8 @@ def import_command(app: AppContext, kind: Kind, file: Path, as_json: bool) -> No
     for problem in report.problems:
         click.echo(str(problem), err=True)
     if report.problems_not_listed:
-        click.echo(f"... and {report.problems_not_listed} more problems not listed", err=True)
+        more = counted(report.problems_not_listed, "more problem")
+        click.echo(f"... and {more} not listed", err=True)
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
     for skipped in report.skipped:
@@ -59,7 +60,8 @@ def import_command(app: AppContext, kind: Kind, file: Path, as_json: bool) -> No
         # The file's own text: an escape sequence in a column name would act on the
         # terminal (--json keeps the names as they are, JSON escapes them).
         names = ", ".join(printable(name) for name in report.ignored_columns)
-        click.echo(f"warning: {file}: ignored unknown column(s): {names}", err=True)
+        columns = "column" if len(report.ignored_columns) == 1 else "columns"
+        click.echo(f"warning: {file}: ignored unknown {columns}: {names}", err=True)
     click.echo(f"{kind}: {report.summary()}")
     if report.rejected or report.conflicting:
         sys.exit(1)

@@ -34,6 +34,7 @@ import click
 
 from rapport.engine.cli.app import AppContext, config_option
 from rapport.engine.core.errors import RapportError, UsageError
+from rapport.engine.core.text import counted
 
 #: What ``init`` writes, relative to the starter folder: one file and two folders.
 STARTER_FILES = ("config.yaml",)
@@ -200,8 +201,9 @@ def init(app: AppContext, directory: Path, force: bool) -> None:
     campaigns = sum(1 for name in files if name.parts[0] == "campaigns")
     templates = sum(1 for name in files if name.parts[0] == "templates")
     click.echo(
-        f"Wrote {directory / 'config.yaml'}, {campaigns} campaigns in "
-        f"{directory / 'campaigns'} and {templates} templates in {directory / 'templates'}."
+        f"Wrote {directory / 'config.yaml'}, {counted(campaigns, 'campaign')} in "
+        f"{directory / 'campaigns'} and {counted(templates, 'template')} in "
+        f"{directory / 'templates'}."
     )
     steps = [
         ("rapport demo", "a sample shop, planned and sent to files"),

@@ -23,6 +23,7 @@ from rapport.engine.cli.app import (
     parse_day,
 )
 from rapport.engine.core.errors import NotFound
+from rapport.engine.core.text import counted
 from rapport.engine.planning.clock import planning_now, today_utc
 
 if TYPE_CHECKING:
@@ -106,8 +107,8 @@ def _plan(
 def print_plan_report(report: Any, dry_run: bool) -> None:
     verb = "would plan" if dry_run else "planned"
     click.echo(
-        f"{report.day.isoformat()}: {report.customers} customers, {verb} "
-        f"{report.planned_total} message(s)"
+        f"{report.day.isoformat()}: {counted(report.customers, 'customer')}, {verb} "
+        f"{counted(report.planned_total, 'message')}"
         + ("" if dry_run else f", {report.inserted} new, {report.already_planned} already planned")
     )
     for (campaign, channel, locale), count in sorted(report.planned.items()):
@@ -121,9 +122,11 @@ def _report_render_errors(report: Any) -> None:
     for error in report.render_errors[:20]:
         click.echo(f"render error: {error}", err=True)
     if len(report.render_errors) > 20:
-        click.echo(f"... and {len(report.render_errors) - 20} more render errors", err=True)
+        more = counted(len(report.render_errors) - 20, "more render error")
+        click.echo(f"... and {more}", err=True)
     click.echo(
-        f"{len(report.render_errors)} message(s) not planned because a template failed; "
+        f"{counted(len(report.render_errors), 'message')} not planned because a template "
+        "failed; "
         "the others were planned",
         err=True,
     )

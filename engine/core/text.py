@@ -89,3 +89,10 @@ def json_for_terminal(text: str) -> str:
 def json_pointer(parts: Iterable[str]) -> str:
     """RFC 6901: ``/a~1b/0`` for the keys ``a/b`` then ``0``."""
     return "".join("/" + part.replace("~", "~0").replace("/", "~1") for part in parts)
+
+
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """``count`` and ``noun`` as English says them on a terminal: ``1 message``,
+    ``0 messages``, ``2 entries`` (``plural`` when adding an s is wrong). The command
+    line speaks English only; customers' messages are localized by their catalogs."""
+    return f"{count} {noun if count == 1 else (plural or noun + 's')}"

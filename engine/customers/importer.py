@@ -51,6 +51,7 @@ from rapport.engine.core.config import Settings
 from rapport.engine.core.db import upsert_insert
 from rapport.engine.core.errors import ImportFileError, Problem, UsageError
 from rapport.engine.core.models import CUSTOMER, ORDERS, SUPPRESSION
+from rapport.engine.core.text import counted
 from rapport.engine.core.timeutil import Clock, as_utc, isoformat_z, utcnow
 from rapport.engine.customers import fields
 from rapport.engine.customers.consent_rows import record_rows
@@ -132,7 +133,7 @@ class ImportReport:
     def summary(self) -> str:
         """One line of counts (no personal data: fit for logs as well as terminals)."""
         return (
-            f"{self.file}: {self.rows_read} row{'' if self.rows_read == 1 else 's'} read, "
+            f"{self.file}: {counted(self.rows_read, 'row')} read, "
             f"{self.accepted} accepted "
             f"({self.inserted} inserted, {self.updated} updated, {self.unchanged} unchanged"
             + (f", {self.repeated} repeated" if self.repeated else "")
@@ -149,7 +150,7 @@ class ImportReport:
     def problem_lines(self) -> list[str]:
         lines = [str(problem) for problem in self.problems]
         if self.problems_not_listed:
-            lines.append(f"... and {self.problems_not_listed} more problems not listed")
+            lines.append(f"... and {counted(self.problems_not_listed, 'more problem')} not listed")
         return lines
 
 

@@ -39,6 +39,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, Engine, and_, func, or_, select, true, update
 
 from rapport.engine.core.models import OUTBOX, MessageStatus
+from rapport.engine.core.text import counted
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ class PruneReport:
         verb = "would prune" if self.dry_run else "pruned"
         end = " (stopped early; run it again to go on)" if self.stopped else ""
         return (
-            f"outbox: {verb} the content of {self.pruned} finished message(s) "
+            f"outbox: {verb} the content of {counted(self.pruned, 'finished message')} "
             f"older than {self.cutoff.isoformat(timespec='seconds')}{end}"
         )
 

@@ -45,6 +45,7 @@ from sqlalchemy import Connection, Engine, delete, func, select
 
 from rapport.engine.core.db import upsert_insert
 from rapport.engine.core.models import PLAN_DECISION, PLAN_RUN
+from rapport.engine.core.text import counted
 from rapport.engine.planning.planner import Decision, Reason
 
 log = logging.getLogger(__name__)
@@ -260,7 +261,8 @@ class DecisionPruneReport:
     def summary(self) -> str:
         end = " (stopped early; run it again to go on)" if self.stopped else ""
         return (
-            f"plan decisions: deleted {self.deleted} decision(s) and {self.runs} plan run(s) "
+            f"plan decisions: deleted {counted(self.deleted, 'decision')} and "
+            f"{counted(self.runs, 'plan run')} "
             f"of days before {self.cutoff.isoformat()}{end}"
         )
 

@@ -241,7 +241,7 @@ def test_erase_leaves_nothing_in_the_sqlite_files_or_the_outbox_folder(workdir: 
         # Her connection-holding neighbour (the daemon, say) stays open but idle.
         erased = run_rapport("customers", "erase", "FA7", "--yes", cwd=workdir)
         assert erased.returncode == 0, erased.stderr
-        assert "2 outbox file(s) deleted" in erased.stdout
+        assert "2 outbox files deleted" in erased.stdout
 
         assert found_in(db_file.read_bytes()) == []
         assert not wal_file.exists() or found_in(wal_file.read_bytes()) == []

@@ -123,7 +123,7 @@ def test_the_command_prints_the_warning_and_succeeds(here: Path) -> None:
         "templates/birthday/en/email_subject.txt:2: warning: with customer.first_name and"
         " last_name empty this reads 'Happy birthday, !'"
     ) in result.stderr
-    assert "(5 warning(s))" in result.stdout
+    assert "(5 warnings)" in result.stdout
 
 
 @pytest.mark.parametrize(

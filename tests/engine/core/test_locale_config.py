@@ -40,7 +40,7 @@ def test_known_locales_with_scripts_and_territories_load(tmp_path: Path) -> None
 
 def test_an_empty_list_of_supported_locales_is_refused_at_its_line(tmp_path: Path) -> None:
     """'supported: []' loaded, and campaigns validate rendered no template and said
-    '10 campaign(s) valid in ' (no locale named)."""
+    '10 campaigns valid in ' (no locale named)."""
     assert config_problems(tmp_path, "locales:\n  default: en\n  supported: []\n") == [
         "3: locales.supported: at least one locale: campaigns validate renders templates in each"
     ]

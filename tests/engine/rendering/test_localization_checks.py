@@ -155,7 +155,7 @@ def test_the_command_prints_warnings_and_still_succeeds(workspace: Workspace) ->
     assert "templates/promo: warning: campaign 'promo' has no templates for fa (sms)" in (
         result.stderr
     )
-    assert "1 campaign(s) valid in en, fa, zh (1 warning(s))" in result.stdout
+    assert "1 campaign valid in en, fa, zh (1 warning)" in result.stdout
 
 
 def test_traditional_chinese_customers_served_simplified_are_listed(
