@@ -39,7 +39,9 @@ by :func:`message_context`.
     ``reorder``, ``welcome``, ``winback``, ``tier_reached``, ``feedback``,
     ``recurring`` or ``event``), ``date`` (the occasion's own date, later than the sending day
     when the campaign sends ahead), ``name`` (the holiday's name in the customer's
-    language, else None; polished for it: see :mod:`rapport.engine.triggers.names`),
+    language, else None; polished for it: see :mod:`rapport.engine.triggers.names`;
+    two holidays of one day are both named, joined as the language joins a pair:
+    ``جشن نوروز و عید سعید فطر``, ``中秋节和国庆节``),
     ``tone`` (a holiday's ``celebration``, ``observance`` or ``mourning``, see
     :mod:`rapport.engine.triggers.tones`; else None), ``sku`` (the product a
     reorder, welcome or feedback message is about, else None), ``last_ordered_at``
@@ -107,7 +109,7 @@ from rapport.engine.customers.recommend import CoPurchase, recommend
 from rapport.engine.planning.planner import Decision
 from rapport.engine.rendering.locales import full_name, salutation
 from rapport.engine.rendering.plain import PlainContext, plain_context
-from rapport.engine.triggers.calendars import holiday_name
+from rapport.engine.triggers.calendars import greeted_names
 
 
 def message_context(
@@ -142,9 +144,8 @@ def message_context(
     assert occasion is not None
     name = occasion.name
     if occasion.kind == "holiday" and customer.country:
-        name = (
-            holiday_name(customer.country, occasion.date, customer.locale, english=occasion.name)
-            or name
+        name = greeted_names(
+            customer.country, occasion.date, customer.locale, occasion.names or (name,)
         )
     history = customer.history
     tiers = settings.tiers

@@ -20,6 +20,7 @@ from pathlib import Path
 import holidays
 from babel import Locale, UnknownLocaleError, parse_locale
 from babel.core import get_global
+from babel.lists import format_list
 
 from rapport.engine.triggers.names import join_names, polish
 
@@ -261,3 +262,23 @@ def holiday_name(country: str, day: date, locale: str, english: str | None = Non
         return polish(_translate(country, english, language) or english, locale)
     names = [str(n) for n in local.get_list(day)]
     return join_names(names, locale) if names else None
+
+
+def greeted_names(
+    country: str, day: date, locale: str, english: tuple[str | None, ...]
+) -> str | None:
+    """The names of the holidays one message greets, in the customer's language, joined
+    as the language joins a list (CLDR's list patterns: ``جشن نوروز و عید سعید فطر``,
+    ``中秋节和国庆节``, ``Nowruz and Eid al-Fitr``); None without a name. Names the
+    calendar has only in English are joined as English joins them (an Arabic ``و``
+    glued to ``Eid al-Fitr`` reads as neither language)."""
+    pairs = {n: holiday_name(country, day, locale, english=n) or n for n in english if n}
+    names = list(dict.fromkeys(pairs.values()))
+    if len(names) < 2:
+        return names[0] if names else None
+    translated = all(local != n for n, local in pairs.items())
+    try:
+        joiner = Locale.parse(locale.replace("-", "_")) if translated else Locale("en")
+        return format_list(names, locale=joiner)
+    except (UnknownLocaleError, ValueError, TypeError):
+        return join_names(names, locale)

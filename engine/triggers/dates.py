@@ -92,7 +92,12 @@ def holiday(
         )
     tone = tone_of(country, wanted)
     return Occasion(
-        "holiday", f"holiday:{wanted}:{target.isoformat()}", target, name=wanted, tone=tone
+        "holiday",
+        f"holiday:{wanted}:{target.isoformat()}",
+        target,
+        name=wanted,
+        names=_greeted_with(trigger, country, names, wanted, tone),
+        tone=tone,
     )
 
 
@@ -133,6 +138,23 @@ def _wanted(trigger: HolidayTrigger, country: str, names: list[str]) -> tuple[st
             continue
         return name, ""
     return None, "; ".join(reasons)
+
+
+def _greeted_with(
+    trigger: HolidayTrigger, country: str, names: list[str], wanted: str, tone: str
+) -> tuple[str, ...]:
+    """``wanted`` and the day's other holidays this campaign wants in the same tone: the
+    one message of the day names them all (Nowruz beside Eid al-Fitr on 21 March 2026,
+    the Mid-Autumn Festival beside National Day on 1 October 2020)."""
+    others = [
+        name
+        for name in names
+        if name != wanted
+        and _selector(trigger, name) is not None
+        and tone_of(country, name) == tone
+        and (trigger.names or not is_eve(country, name))
+    ]
+    return (wanted, *others)
 
 
 def _earlier_in_run(trigger: HolidayTrigger, country: str, target: date) -> tuple[date, str] | None:

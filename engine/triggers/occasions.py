@@ -46,6 +46,9 @@ class Occasion:
     date: datetime.date
     #: The holiday's English name (templates get it in the customer's language).
     name: str | None = None
+    #: Every holiday of the day the message greets, ``name`` first: two of one tone on
+    #: one day (Nowruz and Eid al-Fitr on 21 March 2026) are one occasion naming both.
+    names: tuple[str, ...] = ()
     #: The SKU a reorder, feedback or welcome occasion is about.
     sku: str | None = None
     #: The local date of the order the occasion refers to (reorder: the last order of

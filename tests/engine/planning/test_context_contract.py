@@ -121,6 +121,7 @@ OUTCOMES = {
     "occasion.key": BREAKS,
     "occasion.date": BREAKS,
     "occasion.name": REFUSED,
+    "occasion.names": UNUSED,  # read for a holiday only; this occasion is a birthday
     "occasion.sku": REFUSED,
     "occasion.last_ordered_at": BREAKS,
     "occasion.years": REFUSED,
