@@ -122,10 +122,14 @@ class AppContext:
         from sqlalchemy.engine import make_url
         from sqlalchemy.exc import ArgumentError
 
+        from rapport.engine.core.configtexts import database_url_problem
         from rapport.engine.core.db import in_memory, normalise_url
 
+        named = normalise_url(self.settings.database_url)
+        if database_url_problem(named) is not None:
+            return None  # self.engine says what is wrong with it
         try:
-            url = make_url(normalise_url(self.settings.database_url))
+            url = make_url(named)
         except (ArgumentError, ValueError):  # self.engine says what is wrong with it
             return None
         if url.get_backend_name() != "sqlite" or in_memory(url) or url.database is None:

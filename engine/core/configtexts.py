@@ -95,20 +95,39 @@ LinkBase = Annotated[str, AfterValidator(_link_base)]
 USABLE_BACKENDS = ("sqlite", "postgresql", "postgres")
 
 
+UNUSABLE_URL = (
+    "not a usable database URL; Rapport runs on sqlite:///PATH or postgresql://USER@HOST:PORT/NAME"
+)
+SQLITE_HOST = (
+    "a SQLite URL names no host: write three slashes and the file's path, "
+    "sqlite:///var/rapport.db (relative) or sqlite:////srv/rapport/rapport.db (absolute)"
+)
+
+
+def database_url_problem(url: str) -> str | None:
+    """Why ``url`` names no database Rapport runs on, or None: another scheme, a port
+    that is no number from 1 to 65535, or a SQLite URL with a host (two slashes,
+    ``sqlite://var/rapport.db``, which SQLAlchemy refuses only when it connects).
+    The driver is checked when the engine is made: another PostgreSQL driver is a
+    usage error, exit 2."""
+    scheme, found, rest = url.partition("://")
+    try:
+        port = urlsplit(url).port  # reading it checks it: a number up to 65535
+    except ValueError:
+        return UNUSABLE_URL
+    backend = scheme.split("+")[0]
+    if not found or backend not in USABLE_BACKENDS or port == 0:
+        return UNUSABLE_URL
+    if backend == "sqlite" and rest.split("/", 1)[0]:
+        return SQLITE_HOST
+    return None
+
+
 def _database_url(url: str) -> str:
     """A URL of a database Rapport runs on, checked when the file is read so that
-    `campaigns validate` reports it at its line (the driver is checked when the engine
-    is made: another PostgreSQL driver is a usage error, exit 2)."""
-    scheme, found, _ = url.partition("://")
-    try:
-        urlsplit(url).port  # noqa: B018 - reading it checks it: a number up to 65535
-    except ValueError:
-        found = ""
-    if not found or scheme.split("+")[0] not in USABLE_BACKENDS:
-        raise ValueError(
-            "not a usable database URL; Rapport runs on sqlite:///PATH or "
-            "postgresql://USER@HOST:PORT/NAME"
-        )
+    `campaigns validate` reports it at its line."""
+    if problem := database_url_problem(url):
+        raise ValueError(problem)
     return url
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 import rapport.migrations
+from rapport.engine.core.configtexts import UNUSABLE_URL, database_url_problem
 from rapport.engine.core.errors import ConfigError, MissingExtra, UsageError
 from rapport.engine.core.migrationlock import migration_lock
 
@@ -77,15 +78,15 @@ def make_engine(url: str) -> Engine:
     addresses and message bodies, and an error ends up in a log.
     """
     url = normalise_url(url)
+    problem = database_url_problem(url)
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         parsed = None
     if parsed is None or parsed.get_backend_name() not in ("sqlite", "postgresql"):
-        raise ConfigError(
-            "database.url (or RAPPORT_DATABASE_URL): not a usable database URL; Rapport "
-            "runs on sqlite:///PATH or postgresql://USER@HOST:PORT/NAME"
-        )
+        problem = problem or UNUSABLE_URL
+    if problem or parsed is None:
+        raise ConfigError(f"database.url (or RAPPORT_DATABASE_URL): {problem}")
     if parsed.get_driver_name() != DRIVERS[parsed.get_backend_name()]:
         raise UnsupportedDriver(
             f"database.url (or RAPPORT_DATABASE_URL): Rapport does not run on the "

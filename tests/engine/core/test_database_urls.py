@@ -1,0 +1,61 @@
+"""A database URL that names no database Rapport can open is refused as the user's
+mistake (exit 1, at its line in config.yaml, or naming RAPPORT_DATABASE_URL), before a
+connection is tried, never as a runtime failure (exit 3).
+
+``sqlite://var/rapport.db`` (two slashes: ``var`` read as a host) reached the command as
+'unexpected error in db upgrade: sqlalchemy.exc.ArgumentError', and ``rapport db current``
+answered it with 'no database file at rapport.db yet', exit 0. A PostgreSQL port beyond
+65535 (or 0) was 'database error: connection is bad: invalid port number', exit 3.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from factories import config_problems, run_rapport
+
+TWO_SLASHES = ["sqlite://var/rapport.db", "sqlite://localhost/var/rapport.db"]
+BAD_PORTS = [
+    "postgresql://rapport:s3cret-pw@127.0.0.1:99999/rapport",
+    "postgresql://rapport:s3cret-pw@127.0.0.1:65536/rapport",
+    "postgresql://rapport:s3cret-pw@127.0.0.1:0/rapport",
+]
+
+
+@pytest.mark.parametrize("url", TWO_SLASHES)
+@pytest.mark.parametrize("command", [("db", "upgrade"), ("db", "current")])
+def test_a_sqlite_url_with_a_host_is_refused_naming_the_variable(
+    tmp_path: Path, url: str, command: tuple[str, ...]
+) -> None:
+    ran = run_rapport(*command, cwd=tmp_path, env={"RAPPORT_DATABASE_URL": url})
+    assert ran.returncode == 1, ran.stdout + ran.stderr
+    assert "RAPPORT_DATABASE_URL" in ran.stderr and "sqlite:///" in ran.stderr
+    assert "unexpected error" not in ran.stderr
+    assert not list(tmp_path.rglob("*.db"))
+
+
+@pytest.mark.parametrize("url", TWO_SLASHES)
+def test_a_sqlite_url_with_a_host_is_refused_at_its_line(tmp_path: Path, url: str) -> None:
+    found = config_problems(tmp_path, f"database:\n  url: {url}\n")
+    assert len(found) == 1 and found[0].startswith("2: database.url: "), found
+    assert "sqlite:///" in found[0]
+
+
+@pytest.mark.parametrize("url", BAD_PORTS)
+def test_a_database_url_whose_port_is_out_of_range_is_a_configuration_error(
+    tmp_path: Path, url: str
+) -> None:
+    ran = run_rapport("db", "current", cwd=tmp_path, env={"RAPPORT_DATABASE_URL": url})
+    assert ran.returncode == 1, ran.stdout + ran.stderr
+    assert "RAPPORT_DATABASE_URL): not a usable database URL" in ran.stderr
+    assert "s3cret-pw" not in ran.stderr and "database error" not in ran.stderr
+
+
+@pytest.mark.parametrize("url", BAD_PORTS)
+def test_a_database_url_whose_port_is_out_of_range_is_refused_at_its_line(
+    tmp_path: Path, url: str
+) -> None:
+    found = config_problems(tmp_path, f"database:\n  url: {url}\n")
+    assert len(found) == 1 and found[0].startswith("2: database.url: not a usable"), found
+    assert "s3cret-pw" not in found[0]
