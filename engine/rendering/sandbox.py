@@ -140,6 +140,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
         self.max_chars = max_chars
         self.limits = limits
         self.guards = Guards(limits)
+        self._lookups = 0  # see getitem
         self.globals["lipsum"] = self.guards.lipsum(generate_lorem_ipsum)
 
     # Hooks the compiled templates call (see codegen.py).
@@ -151,7 +152,19 @@ class Sandbox(ImmutableSandboxedEnvironment):
         return self.guards.kept(value)
 
     def getitem(self, obj: Any, argument: Any) -> Any:
-        """``s[i:]`` makes a new string or list: charged like any other value."""
+        """``s[i:]`` makes a new string or list: charged like any other value.
+
+        Filters given an attribute path (``sort(attribute='a.b')``, ``map``,
+        ``groupby``, ``sum``, ``min``/``max``, ``unique``, ``selectattr``) look up
+        each of its names on each item here, inside one call no loop ticks: so every
+        :data:`_LOOKUPS_PER_CHECK` lookups the deadline is checked too
+        (``range(100000)|sort(attribute='real.' * 50 ~ 'real')`` ran 25 s past 1 s).
+        The count is shared by the environment's threads; a lost increment only
+        delays a check.
+        """
+        self._lookups = lookups = self._lookups + 1
+        if not lookups % _LOOKUPS_PER_CHECK:
+            budget.in_time()
         value = super().getitem(obj, argument)
         return self.guards.made(value, "this slice") if type(argument) is slice else value
 
@@ -244,6 +257,10 @@ class _MeasuredFormatter(SandboxedFormatter):
 class _MeasuredEscapeFormatter(_MeasuredFormatter, SandboxedEscapeFormatter):
     pass
 
+
+#: Lookups by :meth:`Sandbox.getitem` between two readings of the render's deadline:
+#: a lookup that fails over to an attribute takes about 10 us, so 256 of them 3 ms.
+_LOOKUPS_PER_CHECK = 256
 
 #: What ``getattr`` can find on a plain dict: its own and ``object``'s attributes.
 _DICT_ATTRIBUTES = frozenset(dir(dict))
