@@ -22,6 +22,7 @@ from jinja2.exceptions import SecurityError, TemplateNotFound, TemplateSyntaxErr
 
 from rapport.engine.core.errors import CampaignError, Problem, RapportError
 from rapport.engine.rendering.budget import BudgetExceeded
+from rapport.engine.rendering.sandbox import TemplateRefused
 
 __all__ = [
     "ContextError",
@@ -94,12 +95,17 @@ class ProblemLocator:
         if isinstance(exc, TemplateSyntaxError) and exc.filename:
             # A syntax error in an included template surfaces only at render time.
             return Problem(self.file(exc.filename, exc.name), exc.lineno, exc.message or "")
+        if isinstance(exc, TemplateRefused) and exc.lineno is not None:
+            # A partial the loader refused at one of its own lines (not UTF-8).
+            return Problem(self.file(None, str(exc.name)), exc.lineno, str(exc.message))
         for frame, lineno in traceback.walk_tb(exc.__traceback__):
             if frame.f_code.co_filename.startswith(self._root):
                 filename, line = frame.f_code.co_filename, lineno
         message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
         if isinstance(exc, BudgetExceeded):
             pass  # says what was too much, and which setting bounds it
+        elif isinstance(exc, TemplateRefused):
+            message = str(exc.message)  # the file is there, but it says why it is not read
         elif isinstance(exc, TemplateNotFound):
             message = _not_found(exc)
         elif isinstance(exc, SecurityError):

@@ -352,7 +352,7 @@ class Renderer:
             self._broken[key] = problem
             raise TemplateProblemError(problem) from exc
         except TemplateRefused as exc:
-            problem = Problem(self._locate.file(None, name), None, str(exc.message))
+            problem = Problem(self._locate.file(None, name), exc.lineno, str(exc.message))
             self._broken[key] = problem
             raise TemplateProblemError(problem) from exc
         except (RecursionError, SyntaxError, MemoryError) as exc:

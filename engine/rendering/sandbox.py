@@ -74,7 +74,10 @@ MAX_TEMPLATE_BYTES = 32 * 1024
 
 
 class TemplateRefused(TemplateNotFound):
-    """A template file the loader will not read; the message says why."""
+    """A template file the loader will not read; the message says why, and ``lineno``
+    the line of the file at fault when there is one."""
+
+    lineno: int | None = None
 
 
 class TemplateOutsideFolder(TemplateRefused):
@@ -83,6 +86,20 @@ class TemplateOutsideFolder(TemplateRefused):
 
 class TemplateFileTooLarge(TemplateRefused):
     """A template file larger than :data:`MAX_TEMPLATE_BYTES`."""
+
+
+class TemplateNotUtf8(TemplateRefused):
+    """A template file that is not UTF-8 (saved as Latin-1 or Windows-1252, say)."""
+
+    def __init__(self, template: str, error: UnicodeDecodeError) -> None:
+        data = error.object
+        self.lineno = data.count(b"\n", 0, error.start) + 1
+        byte = data[error.start : error.start + 1].hex()
+        super().__init__(
+            template,
+            f"byte 0x{byte} is not UTF-8: save the file as UTF-8 (templates are read as "
+            "UTF-8; an editor's 'Latin-1' or 'Windows-1252' writes accented letters so)",
+        )
 
 
 class ConfinedLoader(FileSystemLoader):
@@ -118,7 +135,10 @@ class ConfinedLoader(FileSystemLoader):
                     f"{template}: {size:,} bytes; a template file may hold at most "
                     f"{MAX_TEMPLATE_BYTES:,}",
                 )
-        return super().get_source(environment, template)
+        try:
+            return super().get_source(environment, template)
+        except UnicodeDecodeError as exc:
+            raise TemplateNotUtf8(template, exc) from None
 
 
 class Sandbox(ImmutableSandboxedEnvironment):
