@@ -366,6 +366,9 @@ def _open(path: Path, file: str) -> tuple[IO[bytes], bool]:
         raise ImportFileError([Problem(file, None, "is a directory, not a file")]) from None
     except PermissionError:
         raise ImportFileError([Problem(file, None, "permission denied")]) from None
+    except OSError as exc:  # a loop of symbolic links, a name too long, ...
+        reason = f"cannot be opened: {(exc.strerror or type(exc).__name__).lower()}"
+        raise ImportFileError([Problem(file, None, reason)]) from None
     return handle, suffix in CSV_SUFFIXES
 
 
