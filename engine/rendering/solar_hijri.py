@@ -7,7 +7,8 @@ reading Gregorian dates). It agrees with the astronomical new-year table the
 
 :func:`format_solar_hijri` renders a Babel (CLDR) date pattern in that calendar:
 the year, month, day, day of year, quarter and era fields are Solar Hijri, with
-CLDR's Persian month names (``فروردین`` ... ``اسفند``); weekdays, day periods, hours,
+CLDR's Persian month names (``فروردین`` ... ``اسفند``; in Afghanistan, ``fa_AF``,
+CLDR's Dari ones, ``حمل`` ... ``حوت``); weekdays, day periods, hours,
 minutes, seconds and zones are the same in every calendar and come from Babel. The
 named formats are CLDR's ``fa`` patterns for the Persian calendar (``short`` is
 ``y/M/d``, ``full`` is ``EEEE d MMMM y``). Week-of-year fields (``w``, ``W``, ``Y``)
@@ -44,6 +45,15 @@ MONTHS = (
     "اسفند",
 )
 NARROW_MONTHS = ("ف", "ا", "خ", "ت", "م", "ش", "م", "آ", "آ", "د", "ب", "ا")
+#: CLDR's ``fa_AF`` (Dari) names of the same months, Afghanistan's zodiac names
+#: (format wide, ``سنبلهٔ`` with its ezafe), and their narrow forms.
+DARI_MONTHS = (
+    "حمل", "ثور", "جوزا", "سرطان", "اسد", "سنبلهٔ",
+    "میزان", "عقرب", "قوس", "جدی", "دلو", "حوت",
+)  # fmt: skip
+DARI_NARROW_MONTHS = ("ح", "ث", "ج", "س", "ا", "س", "م", "ع", "ق", "ج", "د", "ح")
+#: Month names per territory where CLDR's differ from Iran's.
+_TERRITORY_MONTHS = {"AF": (DARI_MONTHS, DARI_NARROW_MONTHS)}
 #: CLDR's Persian era of the calendar: abbreviated (also narrow) and wide.
 ERA = ("ه\u200d.ش.", "هجری شمسی")
 #: CLDR's ``fa`` date formats for the Persian calendar.
@@ -95,7 +105,7 @@ def format_solar_hijri(value: date | datetime, pattern: str, locale: Locale) -> 
             text = f"{year:0{width}d}"
             parts.append(text[-2:] if width == 2 else text)
         elif char in ("M", "L"):
-            parts.append(_month(month, width))
+            parts.append(_month(month, width, locale))
         elif char == "d":
             parts.append(f"{dom:0{width}d}")
         elif char == "D":
@@ -123,10 +133,11 @@ def format_solar_hijri(value: date | datetime, pattern: str, locale: Locale) -> 
     return "".join(parts)
 
 
-def _month(month: int, width: int) -> str:
+def _month(month: int, width: int, locale: Locale) -> str:
     if width <= 2:
         return f"{month:0{width}d}"
-    return NARROW_MONTHS[month - 1] if width == 5 else MONTHS[month - 1]
+    wide, narrow = _TERRITORY_MONTHS.get(locale.territory or "", (MONTHS, NARROW_MONTHS))
+    return narrow[month - 1] if width == 5 else wide[month - 1]
 
 
 def _quarter(locale: Locale, quarter: int, char: str, width: int) -> str:

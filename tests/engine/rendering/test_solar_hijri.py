@@ -141,3 +141,29 @@ def test_without_the_calendar_library_importing_fails_loudly(
         monkeypatch.delitem(sys.modules, name)
     with pytest.raises(ImportError):
         importlib.import_module("rapport.engine.rendering.formats")
+
+
+#: CLDR's fa_AF (Dari, Afghanistan) names of the Solar Hijri months, from
+#: common/main/fa_AF.xml, calendar "persian": the zodiac names Afghanistan's civil
+#: calendar uses, format-wide (سنبلهٔ with its ezafe) and stand-alone narrow.
+DARI_MONTHS = (
+    "حمل", "ثور", "جوزا", "سرطان", "اسد", "سنبلهٔ",
+    "میزان", "عقرب", "قوس", "جدی", "دلو", "حوت",
+)  # fmt: skip
+DARI_NARROW = ("ح", "ث", "ج", "س", "ا", "س", "م", "ع", "ق", "ج", "د", "ح")
+
+
+@pytest.mark.parametrize("locale", ["fa_AF", "fa_Arab_AF"])
+def test_an_afghan_reader_gets_the_dari_month_names_cldr_gives_fa_af(locale: str) -> None:
+    formats = LocaleFormats(Locale.parse(locale))
+    for month in range(1, 13):
+        day = jdatetime.date(1405, month, 10).togregorian()
+        assert formats.format_date(day, "d MMMM y") == f"۱۰ {DARI_MONTHS[month - 1]} ۱۴۰۵"
+        assert formats.format_date(day, "MMMMM") == DARI_NARROW[month - 1]
+    assert formats.format_date(date(2026, 7, 1), "long") == "۱۰ سرطان ۱۴۰۵"
+
+
+def test_an_iranian_reader_keeps_the_iranian_month_names() -> None:
+    for locale in ("fa", "fa_IR"):
+        formats = LocaleFormats(Locale.parse(locale))
+        assert formats.format_date(date(2026, 7, 1), "long") == "۱۰ تیر ۱۴۰۵"
