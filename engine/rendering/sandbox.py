@@ -41,6 +41,7 @@ from jinja2 import (
     TemplateNotFound,
     select_autoescape,
 )
+from jinja2.exceptions import SecurityError
 from jinja2.loaders import split_template_path
 from jinja2.runtime import Context
 from jinja2.sandbox import (
@@ -141,6 +142,12 @@ class ConfinedLoader(FileSystemLoader):
             raise TemplateNotUtf8(template, exc) from None
 
 
+class MixedEscaping(SecurityError):
+    """An HTML template naming a text template to include, extend or import, or the
+    reverse: Jinja escapes by each file's own name, so the text one's output would
+    enter the HTML unescaped (or the HTML one's escaped output the text)."""
+
+
 class Sandbox(ImmutableSandboxedEnvironment):
     """The immutable sandbox, plus the render's budget (see
     :mod:`~rapport.engine.rendering.budget`).
@@ -170,6 +177,30 @@ class Sandbox(ImmutableSandboxedEnvironment):
 
     def kept(self, value: Any) -> Any:
         return self.guards.kept(value)
+
+    def join_path(self, template: str, parent: str) -> str:
+        """The name an ``{% include %}``, ``{% extends %}`` or ``{% import %}`` in
+        ``parent`` loads, refused when one of the two escapes its output and the other
+        does not (see :class:`MixedEscaping`): a ``.txt`` partial in an ``email.html``
+        printed a customer's name into the HTML as markup."""
+        escapes = self.autoescape
+        if (
+            callable(escapes)
+            and isinstance(template, str)
+            and bool(escapes(template)) != bool(escapes(parent))
+        ):
+            if escapes(parent):
+                raise MixedEscaping(
+                    f"{template!r} is not an .html template: an .html template may "
+                    "include, extend or import only .html templates (a text template's "
+                    "output is not escaped, so a customer's name in it would be HTML)"
+                )
+            raise MixedEscaping(
+                f"{template!r} is an .html template: a text template may include, extend "
+                "or import only .txt templates (an .html template's output is escaped: "
+                "& would read &amp; in plain text)"
+            )
+        return template
 
     def getitem(self, obj: Any, argument: Any) -> Any:
         """``s[i:]`` makes a new string or list: charged like any other value.
