@@ -170,6 +170,10 @@ def plan_range(
             where=where,
             id_range=id_range,
             events=event_query([campaign.trigger for campaign in campaigns], day),
+            # A run over whole ranges on PostgreSQL reads each next page while this one
+            # is planned (the server and the wire on another core); named customers
+            # are a page or two.
+            ahead=customer_ids is None and engine.dialect.name == "postgresql",
         )
         for batch in batches:
             report.candidates += len(batch)
