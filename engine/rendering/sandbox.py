@@ -39,10 +39,12 @@ from jinja2 import (
     StrictUndefined,
     Template,
     TemplateNotFound,
+    nodes,
     select_autoescape,
 )
-from jinja2.exceptions import SecurityError
+from jinja2.exceptions import SecurityError, TemplateSyntaxError
 from jinja2.loaders import split_template_path
+from jinja2.parser import Parser
 from jinja2.runtime import Context
 from jinja2.sandbox import (
     ImmutableSandboxedEnvironment,
@@ -177,6 +179,22 @@ class Sandbox(ImmutableSandboxedEnvironment):
 
     def kept(self, value: Any) -> Any:
         return self.guards.kept(value)
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        """Jinja's parse, with a number too long for Python a syntax error at its line:
+        the lexer's ``int()`` of 4,301 digits or more raised a bare ValueError, which
+        left validate and plan as an unexpected error."""
+        parser = Parser(self, source, name, filename)
+        try:
+            return parser.parse()
+        except ValueError as exc:
+            reason = str(exc).split(";", 1)[0]  # not Python's advice to raise the limit
+            raise TemplateSyntaxError(
+                f"this number is too long to read ({reason}); write a shorter one",
+                parser.stream.current.lineno,
+                name,
+                filename,
+            ) from None
 
     def join_path(self, template: str, parent: str) -> str:
         """The name an ``{% include %}``, ``{% extends %}`` or ``{% import %}`` in

@@ -91,3 +91,21 @@ def test_a_chain_of_heavy_parents_is_stopped_by_the_budget(
     with pytest.raises(TemplateProblemError) as caught:
         renderer.render("promo", "sms", "en", {"a": 1})
     assert "template_limits.max_seconds" in caught.value.problem.message
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["Hi\n{{ " + "9" * 5000 + " }} STOP", "Hi\n{% set n = 1 + " + "9" * 4301 + " %}{{ n }}"],
+    ids=["printed", "in a set"],
+)
+def test_a_number_longer_than_python_reads_is_a_syntax_problem_at_its_line(
+    make: Callable[..., Renderer], body: str
+) -> None:
+    # Python reads at most 4,300 digits: the lexer's ValueError escaped validate and plan.
+    renderer = make(sms(body))
+    with pytest.raises(TemplateProblemError) as caught:
+        renderer.render("promo", "sms", "en", {})
+    problem = caught.value.problem
+    assert problem.file.endswith("promo/en/sms.txt") and problem.line == 2, problem
+    assert "number" in problem.message and "4300 digits" in problem.message, problem
+    assert "set_int_max_str_digits" not in problem.message, problem
