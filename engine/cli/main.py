@@ -123,9 +123,10 @@ def main() -> None:
     logs.configure(level or default_level(daemon=daemon))
     try:
         cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
         click.echo("Aborted.", err=True)
-        sys.exit(EXIT_RUNTIME)
+        # Click turns Ctrl-C into Abort: exit as a shell reports SIGINT (128 + 2).
+        sys.exit(130 if isinstance(exc.__context__, KeyboardInterrupt) else EXIT_RUNTIME)
     except click.ClickException as exc:
         exc.show()
         sys.exit(EXIT_USAGE if isinstance(exc, click.UsageError) else exc.exit_code)

@@ -106,6 +106,22 @@ def test_a_runtime_failure_is_exit_3_with_the_traceback_only_on_request(
     assert debug.stderr.splitlines()[-1] == "error: No such file or directory: rates.csv"
 
 
+def test_ctrl_c_is_exit_130_without_a_traceback_not_a_runtime_failure(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C (SIGINT, KeyboardInterrupt) reached the command as Click's Abort and
+    exited 3, the code of a runtime failure; a shell reports an interrupted command as
+    130 (128 + SIGINT), which main() meant to give and never did."""
+
+    def interrupted(*_: object, **__: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("rapport.engine.reports.text.compute", interrupted)
+    ran = run_rapport("report", cwd=workdir, env={"RAPPORT_DEBUG": "1"})
+    assert ran.returncode == 130, ran.stderr
+    assert ran.stderr.strip() == "Aborted." and "Traceback" not in ran.stderr
+
+
 def test_a_users_mistake_never_shows_a_traceback_even_with_rapport_debug(tmp_path: Path) -> None:
     result = run_rapport(
         "--config", "missing.yaml", "report", cwd=tmp_path, env={"RAPPORT_DEBUG": "1"}
