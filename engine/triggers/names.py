@@ -11,7 +11,8 @@ what can be fixed by rule, per language:
 - Persian: Arabic ``ي``/``ك`` written as the Persian ``ی``/``ک``, ``؛`` and ``،``
   followed by one space and never preceded by one, the known run-together words
   (:data:`SPACING`) split;
-- Chinese: no spaces between Chinese characters, full-width ``；`` between names;
+- Chinese: no spaces between Chinese characters, full-width ``；`` between names,
+  the name a greeting uses where the calendar's is a bare date (:data:`GREETED_AS`);
 - every language: one space between words, none at the ends.
 
 :func:`join_names` joins the names of a day with the language's own separator.
@@ -30,6 +31,12 @@ SPACING = {
     "fa": {"عیدنوروز": "عید نوروز"},
 }
 
+#: Names a calendar gives that no one greets with, and the name a greeting uses: Hong
+#: Kong's 1 January is officially 一月一日 ("一月一日快樂" reads as a date, not a wish).
+GREETED_AS = {
+    "zh": {"一月一日": "元旦"},
+}
+
 _SPACES = re.compile(r"\s+")
 _FA_PUNCTUATION = re.compile(r"\s*([؛،])\s*")
 _CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
@@ -46,6 +53,7 @@ def polish(name: str, locale: str) -> str:
     text = _SPACES.sub(" ", name).strip()
     for wrong, right in SPACING.get(language, {}).items():
         text = text.replace(wrong, right)
+    text = GREETED_AS.get(language, {}).get(text, text)
     if language == "fa":
         text = text.replace("ي", "ی").replace("ك", "ک").replace(";", "؛")
         text = _FA_PUNCTUATION.sub(r"\1 ", text).strip()

@@ -16,7 +16,9 @@ file lacks. A country without a file, or a name missing from one, falls back to
   an offer for it, and the planner never sends one).
 
 Substituted rest days ("Day off (substituted from 10/10/2026)") are days off moved
-around a holiday, not holidays: :func:`is_substitute` tells them apart, and they are
+around a holiday, and days named after the holiday before them ("The Day following
+Mid-Autumn Festival", Hong Kong's day off for it) are days off added after one; neither
+is a holiday: :func:`is_substitute` tells them apart, and they are
 never occasions of their own.
 """
 
@@ -37,6 +39,13 @@ TONES: tuple[Tone, ...] = get_args(Tone)
 TONES_DIR = Path(__file__).parent / "tones"
 
 _SUBSTITUTE = re.compile(r"\((?:substituted from|observed)\b[^)]*\)\s*$", re.IGNORECASE)
+#: A day off named after the holiday before it ("The Day following Mid-Autumn
+#: Festival", "The first weekday after Christmas Day", "Day after Eid al-Adha"):
+#: greeted by its name it reads "中秋節翌日快樂", so it is a day off, not a holiday.
+_DAY_AFTER = re.compile(
+    r"^(?:the\s+)?(?:(?:second|third)\s+)?(?:day|first\s+weekday)\s+(?:after|following)\b",
+    re.IGNORECASE,
+)
 _MOURNING = re.compile(r"\b(martyrdom|death|mourning|funeral|ashura|tasua|arbaeen)\b", re.I)
 _OBSERVANCE = re.compile(
     r"\b(remembrance|memorial|commemoration|memory|victims|armistice|veterans|"
@@ -59,8 +68,9 @@ class HolidayTone:
 
 def is_substitute(name: str) -> bool:
     """Whether an English holiday name is a day off moved for another holiday
-    ("Day off (substituted from 02/14/2026)", "... (observed)"), not a holiday."""
-    return bool(_SUBSTITUTE.search(name))
+    ("Day off (substituted from 02/14/2026)", "... (observed)") or added after one
+    ("The Day following Mid-Autumn Festival"), not a holiday."""
+    return bool(_SUBSTITUTE.search(name) or _DAY_AFTER.match(name))
 
 
 def guess_tone(name: str) -> Tone:

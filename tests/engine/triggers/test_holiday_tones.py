@@ -36,8 +36,9 @@ from tests.engine.triggers.conftest import (
     occasion,
 )
 
-#: The countries the issue names; each must have a file.
-COUNTRIES = ("IR", "CN", "US", "GB", "DE", "FR", "IN", "SA", "TR", "JP")
+#: The countries the issue names, and Taiwan and Hong Kong (Traditional Chinese
+#: readers); each must have a file.
+COUNTRIES = ("IR", "CN", "US", "GB", "DE", "FR", "IN", "SA", "TR", "JP", "TW", "HK")
 YEARS = range(2024, 2031)
 _ESTIMATED = re.compile(r"\s*\(estimated\)$")
 
