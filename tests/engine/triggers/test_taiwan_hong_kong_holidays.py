@@ -95,3 +95,20 @@ def test_hong_kong_s_double_ninth_gets_no_offer() -> None:
 def test_new_year_s_day_in_hong_kong_is_called_yuandan_in_a_greeting() -> None:
     for locale, expected in (("zh_HK", "元旦"), ("zh_Hant", "元旦"), ("zh_CN", "元旦")):
         assert holiday_name("HK", date(2026, 1, 1), locale, english="New Year's Day") == expected
+
+
+@pytest.mark.parametrize(
+    ("day", "english"),
+    [
+        (date(2026, 2, 17), "Chinese New Year"),
+        # 2030: the first day falls on a Sunday; Hong Kong's days off start with 年初二.
+        (date(2030, 2, 4), "The second day of Chinese New Year"),
+    ],
+)
+def test_hong_kong_s_chinese_new_year_is_greeted_as_the_new_year_not_a_day_count(
+    day: date, english: str
+) -> None:
+    assert holiday_name("HK", day, "zh_HK", english=english) == "農曆新年"
+    assert holiday_name("HK", day, "zh_CN", english=english) == "农历新年"
+    hit = find_occasion(campaign(CELEBRATIONS), HONG_KONGER, day, SETTINGS)
+    assert isinstance(hit, Occasion) and hit.name == english
