@@ -208,9 +208,20 @@ def _database_error(exc: Exception) -> str | None:
     must start fast) cannot have raised its errors.
     """
     found = sys.modules.get("sqlalchemy.exc")
+    if found is not None and isinstance(exc, found.DatabaseError) and _not_a_database(exc):
+        return (
+            "database error: file is not a database: database.url (or "
+            "RAPPORT_DATABASE_URL) names a file that is not a SQLite database"
+        )
     if found is None or not isinstance(exc, (found.OperationalError, found.ProgrammingError)):
         return None
     return f"database error: {_one_line(describe(exc).split(') ', 1)[-1])}"
+
+
+def _not_a_database(exc: Exception) -> bool:
+    """SQLite's SQLITE_NOTADB: the URL names a file that is something else (a CSV
+    export, /etc/passwd), which no command can use."""
+    return getattr(getattr(exc, "orig", None), "sqlite_errorname", None) == "SQLITE_NOTADB"
 
 
 def _from_database(exc: BaseException) -> bool:

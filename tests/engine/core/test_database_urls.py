@@ -59,3 +59,21 @@ def test_a_database_url_whose_port_is_out_of_range_is_refused_at_its_line(
     found = config_problems(tmp_path, f"database:\n  url: {url}\n")
     assert len(found) == 1 and found[0].startswith("2: database.url: not a usable"), found
     assert "s3cret-pw" not in found[0]
+
+
+@pytest.mark.parametrize("command", [("db", "upgrade"), ("db", "current"), ("api-token", "list")])
+def test_a_sqlite_url_naming_a_file_that_is_no_database_says_so(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """``sqlite:////etc/passwd``, or a CSV export named by mistake: SQLite's 'file is
+    not a database' was 'unexpected error in db upgrade: sqlalchemy.exc.DatabaseError',
+    as if Rapport had a bug. Exit 3 (the database cannot be used), saying which URL."""
+    (tmp_path / "customers.csv").write_text("id,locale,timezone\n" * 200, encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'customers.csv'}"
+    ran = run_rapport(*command, cwd=tmp_path, env={"RAPPORT_DATABASE_URL": url})
+    assert ran.returncode == 3, ran.stdout + ran.stderr
+    assert ran.stderr == (
+        "error: database error: file is not a database: database.url (or "
+        "RAPPORT_DATABASE_URL) names a file that is not a SQLite database\n"
+    )
+    assert (tmp_path / "customers.csv").read_text("utf-8").startswith("id,locale")
