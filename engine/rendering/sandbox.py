@@ -139,9 +139,12 @@ class ConfinedLoader(FileSystemLoader):
                     f"{MAX_TEMPLATE_BYTES:,}",
                 )
         try:
-            return super().get_source(environment, template)
+            source, filename, uptodate = super().get_source(environment, template)
         except UnicodeDecodeError as exc:
             raise TemplateNotUtf8(template, exc) from None
+        # An editor's "UTF-8 with BOM" marks the file's encoding; U+FEFF is no part of
+        # the message (it made every SMS UCS-2 and opened every subject).
+        return source.removeprefix("\ufeff"), filename, uptodate
 
 
 class MixedEscaping(SecurityError):

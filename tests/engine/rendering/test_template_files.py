@@ -18,6 +18,7 @@ from factories import REPO, run_rapport
 from rapport.engine.rendering.errors import TemplateProblemError
 from rapport.engine.rendering.renderer import Renderer
 from rapport.engine.rendering.sandbox import MAX_TEMPLATE_BYTES
+from rapport.engine.rendering.sms_encoding import count_sms
 
 #: "Café" in Latin-1, on the file's second line.
 LATIN_1 = b"Hi\nCaf\xe9 {{ customer.first_name }}, reply STOP to opt out\n"
@@ -88,3 +89,24 @@ def test_validate_reports_a_template_not_in_utf8_as_a_problem(tree: Callable[[],
     assert ran.returncode == 1, ran.stderr
     assert "templates/birthday/en/sms.txt:2: " in ran.stderr, ran.stderr
     assert "unexpected error" not in ran.stderr, ran.stderr
+
+
+def test_a_byte_order_mark_opening_a_template_is_not_part_of_the_message(tmp_path: Path) -> None:
+    # Notepad's "UTF-8 with BOM": U+FEFF first made every SMS UCS-2 (70 characters a
+    # segment instead of 160) and opened every subject with an invisible character.
+    bom = "\ufeff".encode()
+    renderer = write(
+        tmp_path,
+        {
+            "promo/en/sms.txt": bom + b"Hi {{ customer.first_name }}, reply STOP to opt out",
+            "promo/en/email_subject.txt": bom + b"Hello",
+            "promo/en/email.txt": bom + b'Hi\n{% include "_partials/en/end.txt" %}',
+            "_partials/en/end.txt": bom + b"Bye",
+        },
+    )
+    context = {"customer": {"first_name": "Ann"}}
+    sms = renderer.render("promo", "sms", "en", context).text
+    assert sms == "Hi Ann, reply STOP to opt out"
+    assert count_sms(sms).encoding == "GSM-7"
+    email = renderer.render("promo", "email", "en", context)
+    assert (email.subject, email.text) == ("Hello", "Hi\nBye")
