@@ -42,6 +42,7 @@ from rapport.engine.planning import write_errors
 from rapport.engine.planning.audiences import audiences_for
 from rapport.engine.planning.context import message_context
 from rapport.engine.planning.decisions import DecisionLog
+from rapport.engine.planning.erased import without_erased
 from rapport.engine.planning.planner import (
     Decision,
     Reason,
@@ -235,22 +236,34 @@ def plan_range(
             if before_write is not None:
                 before_write()
             if not dry_run and (rows or (log is not None and log.rows)):
-                inserted = write_batch(engine, rows, log)
+                erased: list[int] = []
+                inserted = write_batch(engine, rows, log, erased.append)
                 report.inserted += inserted
-                report.already_planned += len(rows) - inserted  # a concurrent planner won
+                # A concurrent planner won the rest, but for customers erased meanwhile.
+                report.already_planned += len(rows) - inserted - sum(erased)
     if log is not None:
         report.decisions_stored = log.written
     return report
 
 
-def write_batch(engine: Engine, rows: list[dict[str, Any]], log: DecisionLog | None = None) -> int:
+def write_batch(
+    engine: Engine,
+    rows: list[dict[str, Any]],
+    log: DecisionLog | None = None,
+    on_erased: Callable[[int], None] | None = None,
+) -> int:
     """A batch's outbox rows, and the decisions ``log`` kept, in one transaction;
-    returns how many outbox rows were new. A refusal of the database is a
+    returns how many outbox rows were new. Rows of customers erased since the batch
+    was read are left out (:mod:`rapport.engine.planning.erased`), and their number
+    given to ``on_erased``. A refusal of the database is a
     :class:`~rapport.engine.planning.write_errors.BatchWriteError` naming the customers
     (never the driver's error, which quotes the data)."""
     try:
         with engine.begin() as writer:
-            inserted = outbox.enqueue(writer, rows)
+            kept = without_erased(writer, rows) if rows else rows
+            if on_erased is not None and len(kept) < len(rows):
+                on_erased(len(rows) - len(kept))
+            inserted = outbox.enqueue(writer, kept)
             if log is not None:
                 log.write(writer)
             return inserted
