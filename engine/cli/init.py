@@ -29,6 +29,7 @@ import secrets
 import shlex
 import stat
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -183,12 +184,22 @@ def _link_refused(place: Path) -> UsageError:
     )
 
 
+class _Folder(click.Path):
+    """DIR, never empty: ``rapport init "$DIR"`` with DIR unset wrote into the current
+    folder (as ``--config ""`` is refused, so is this)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("empty: name the folder, or leave DIR out for this one", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 @click.command()
 @click.argument(
     "directory",
     metavar="[DIR]",
     default=".",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=_Folder(file_okay=False, path_type=Path),
 )
 @click.option("--force", is_flag=True, help="Overwrite files that already exist.")
 @config_option

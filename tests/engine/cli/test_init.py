@@ -135,3 +135,12 @@ def test_a_folder_link_swapped_in_after_the_check_is_refused_by_name(tmp_path: P
     with pytest.raises(UsageError, match=f"{target / 'campaigns'} is a symbolic link"):
         write_files(target, [(Path("campaigns/birthday.yaml"), b"name: x\n")])
     assert list(outside.iterdir()) == []
+
+
+def test_init_refuses_an_empty_dir_as_it_refuses_an_empty_config(tmp_path: Path) -> None:
+    """`rapport init "$DIR"` with DIR unset wrote the starter files into the current
+    folder, as `rapport init` does; --config "" is a usage error for the same reason."""
+    ran = run_rapport("init", "", cwd=tmp_path)
+    assert ran.returncode == 2, ran.stdout + ran.stderr
+    assert "DIR" in ran.stderr and "empty" in ran.stderr
+    assert list(tmp_path.iterdir()) == []
