@@ -4,7 +4,8 @@ Planning reads a batch of customers, renders their messages, then writes them in
 transaction of its own (:func:`rapport.engine.planning.run.write_batch`). An erasure
 (:func:`rapport.consent.privacy.erase_customer`) committing in between found nothing
 of that batch to blank, and the batch then wrote a message greeting the person by name:
-a live row holding her after her erasure was reported done.
+a live row holding her after her erasure was reported done. ``POST /api/v1/messages``
+reads the customer and renders before its write in the same way, and checks here too.
 
 :func:`without_erased` runs first in the batch's write transaction and keeps only rows
 of customers not erased, read so that one of the two transactions waits for the other:

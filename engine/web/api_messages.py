@@ -55,6 +55,7 @@ from rapport.engine.core.timeutil import as_utc
 from rapport.engine.customers.fields import FieldInvalid
 from rapport.engine.customers.rows import NOT_A_WHOLE_NUMBER, cell
 from rapport.engine.delivery import outbox
+from rapport.engine.planning.erased import without_erased
 from rapport.engine.rendering.errors import TemplateProblemError
 from rapport.engine.rendering.locales import full_name, salutation
 from rapport.engine.rendering.renderer import (
@@ -357,6 +358,8 @@ def send(
     # (the "*" channel is no channel's name, so no planned message has this key).
     row["idempotency_key"] = idempotency_key(customer.id, CAMPAIGN_PREFIX, prefix, "*")
     with web.engine.begin() as connection:
+        if not without_erased(connection, [row]):  # erased since it was read above
+            raise Refused(422, f"/customer: {request.customer!r} was erased on request")
         if outbox.enqueue(connection, [row]) == 1:
             stored = connection.execute(
                 select(OUTBOX.c.id, OUTBOX.c.status).where(

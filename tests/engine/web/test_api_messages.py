@@ -156,6 +156,28 @@ def test_an_erased_customer_gets_nothing(api: Api) -> None:
     assert refused.status_code == 422 and "erased on request" in refused.json()["error"]
 
 
+def test_a_customer_erased_while_the_message_is_rendered_gets_nothing(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The customer is read, the message rendered, then written: an erasure committing
+    in between found nothing to blank, and the row greeting Ada was queued after it."""
+    from rapport.consent.privacy import erase_customer
+    from rapport.engine.web import api_messages
+
+    render = api_messages._render
+
+    def erase_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        rendered = render(*args, **kwargs)
+        with api.engine.begin() as connection:
+            erase_customer(connection, "C1", NOW)
+        return rendered
+
+    monkeypatch.setattr(api_messages, "_render", erase_meanwhile)
+    refused = api.send({**SHIPPED, "data": DATA})
+    assert refused.status_code == 422 and "erased on request" in refused.json()["error"]
+    assert api.rows() == []
+
+
 def test_data_over_its_limit_is_413_and_a_body_that_is_not_json_400(api: Api) -> None:
     refused = api.send({**SHIPPED, "data": {"note": "x" * 17_000}})
     assert refused.status_code == 413 and refused.json()["error"].startswith("/data:")
