@@ -55,7 +55,7 @@ from rapport.consent.sms_ids import capture_time, claim_sms_id, remember_reply
 from rapport.consent.state import CurrentConsent, current_states, history
 from rapport.consent.store import ConsentChange, record_consent
 from rapport.engine.core.config import Settings
-from rapport.engine.core.i18n import gettext, ui_language
+from rapport.engine.core.i18n import gettext, text_direction, ui_language
 from rapport.engine.core.keywords import Keyword, KeywordAction, match_keyword
 from rapport.engine.core.models import CUSTOMER, ConsentStatus
 from rapport.engine.core.sender import sms_signature
@@ -386,13 +386,17 @@ def render_reply(language: str, message: str, settings: Settings) -> str:
     after the text in Persian and Arabic, so that a right-to-left reply starts with a
     right-to-left letter and the phone lays it out right to left.
 
+    In a right-to-left reply the contact stands between U+2068 and U+2069: a phone
+    number's groups would otherwise be laid out in reverse ('5678 1234 21 98+'). A
+    left-to-right reply gets no isolates, which would make an English one UCS-2.
+
     A translation with a broken placeholder falls back to English rather than
     failing the webhook: the provider would retry and the person would get nothing.
     """
-    values = {
-        "brand": sms_signature(settings.sender, language),
-        "contact": settings.sender.contact,
-    }
+    contact = settings.sender.contact
+    if text_direction(language) == "rtl":
+        contact = "\u2068" + contact + "\u2069"
+    values = {"brand": sms_signature(settings.sender, language), "contact": contact}
     try:
         return gettext(language, message).format(**values)
     except (KeyError, IndexError, ValueError):

@@ -212,3 +212,23 @@ def test_every_right_to_left_transactional_e_mail_starts_right_to_left(
         body = pages.render(f"{template}_body.txt", language, **values)
         assert first_strong(subject) in ("R", "AL"), (template, subject)
         assert first_strong(body) in ("R", "AL"), (template, body[:40])
+
+
+@pytest.mark.parametrize("language", ["fa", "ar"])
+@pytest.mark.parametrize("contact", ["+98 21 1234 5678", "help@shop.example"])
+def test_the_contact_in_a_right_to_left_help_reply_is_isolated(language: str, contact: str) -> None:
+    # In a right-to-left line a phone number's groups are laid out in reverse order
+    # ('5678 1234 21 98+', as the Unicode bidi algorithm and every phone show it):
+    # the contact goes between U+2068 and U+2069, as codes do in Persian SMS.
+    settings = with_sender(webhook_settings(), contact=contact)
+    reply = render_reply(language, HELP_REPLY, settings)
+    assert "\u2068" + contact + "\u2069" in reply
+    assert first_strong(reply) in ("R", "AL")
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_left_to_right_help_reply_names_the_contact_without_isolates(language: str) -> None:
+    # Isolates would make an English reply UCS-2 (70 characters a segment, not 160).
+    settings = with_sender(webhook_settings(), contact="+98 21 1234 5678")
+    reply = render_reply(language, HELP_REPLY, settings)
+    assert "+98 21 1234 5678" in reply and "\u2068" not in reply
