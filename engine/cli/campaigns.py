@@ -175,7 +175,7 @@ def _write_preview_page(
     from pathlib import Path
 
     from rapport.engine.campaigns.model import find_campaign, require_campaigns
-    from rapport.engine.core.errors import NotFound
+    from rapport.engine.core.errors import NotFound, UserError
     from rapport.engine.planning.campaign_preview import preview_campaign
     from rapport.engine.runtime import services
     from rapport.engine.web.campaign_pages import campaign_page
@@ -193,7 +193,10 @@ def _write_preview_page(
         signer=services.signer(settings) if customer_id else None,
         customer_id=customer_id,
     )
-    Path(path).write_text(campaign_page(shown), encoding="utf-8")
+    try:
+        Path(path).write_text(campaign_page(shown), encoding="utf-8")
+    except OSError as exc:  # the user's path: a mistake to name, not a crash
+        raise UserError(f"--html: cannot write {path}: {exc.strerror or exc}") from None
     problems = sum(len(locale.problems) for locale in shown.locales)
     said = f", {counted(problems, 'template problem')} shown in it" if problems else ""
     locales = counted(len(shown.locales), "locale")

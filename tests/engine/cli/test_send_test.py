@@ -290,3 +290,16 @@ def test_preview_without_html_still_needs_a_customer(tmp_path: Path) -> None:
     ran = run_rapport("--config", str(REPO / "config.yaml"), "preview", "birthday", cwd=tmp_path)
     assert ran.returncode == 2
     assert "--customer is required (except with --html)" in ran.stderr
+
+
+def test_preview_html_into_a_missing_folder_is_the_users_mistake_naming_html(
+    tmp_path: Path,
+) -> None:
+    """As report --html: it was 'error: No such file or directory: ...', exit 3."""
+    page = tmp_path / "no-such-folder" / "birthday.html"
+    ran = run_rapport(
+        "--config", str(REPO / "config.yaml"), "preview", "birthday", "--html", str(page),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert ran.returncode == 1, ran.stderr
+    assert ran.stderr == f"error: --html: cannot write {page}: No such file or directory\n"
