@@ -170,7 +170,8 @@ class LocaleFormats:
         return text if key is None else self._remember(key, text)
 
     def format_percent(self, value: int | float | Decimal, format: str | None = None) -> str:
-        """A ratio as a percentage: 0.15 -> '15%' ('۱۵٪' in Persian)."""
+        """A ratio as a percentage: 0.15 -> '15%' ('۱۵٪' in Persian), 0.125 -> '12.5%'
+        (the locale's pattern, with up to two decimals where the value has them)."""
         key = _memo_key("percent", value, format)
         if key is not None and (known := self._memo.get(key)) is not None:
             return known
@@ -286,6 +287,10 @@ class LocaleFormats:
         else:
             parsed = self.locale.decimal_formats[None]
         pattern = copy.copy(parsed)  # Babel's parsed patterns are shared: never edit them
+        if kind == "percent" and format is None:
+            # CLDR's percent patterns have no decimals: a 12.5% discount would read
+            # '12%', 0.5% '0%' and 99.5% '100%'. Up to two decimals, none when whole.
+            pattern.frac_prec = (parsed.frac_prec[0], max(parsed.frac_prec[1], 2))
         pattern.prefix = (self._symbolic(parsed.prefix[0]), self._symbolic(parsed.prefix[1]))
         pattern.suffix = (self._symbolic(parsed.suffix[0]), self._symbolic(parsed.suffix[1]))
         if len(self._patterns) >= _PATTERNS_SIZE:

@@ -44,7 +44,10 @@ def test_negative_numbers_use_cldr_s_minus_sign(locale: str, value: int | float 
     )
     currency = babel_numbers.format_currency(value, "USD", locale=locale, numbering_system=system)
     assert formats.format_currency(value, "USD") == cldr(currency, locale)
-    percent = babel_numbers.format_percent(value, locale=locale, numbering_system=system)
+    # Unrounded: a percentage keeps its decimals (see test_a_percentage_is_not_rounded...).
+    percent = babel_numbers.format_percent(
+        value, locale=locale, numbering_system=system, decimal_quantization=False
+    )
     assert formats.format_percent(value) == cldr(percent, locale)
 
 
@@ -88,3 +91,26 @@ def test_a_page_may_ask_for_another_numbering_system() -> None:
     assert LocaleFormats(Locale.parse("ar"), numbering="latn").format_decimal(-1500) == (
         "\u200e-1,500"
     )
+
+
+@pytest.mark.parametrize(
+    ("locale", "value", "expected"),
+    [
+        ("en", Decimal("0.125"), "12.5%"),
+        ("fa", Decimal("0.125"), "۱۲٫۵٪"),
+        ("zh", Decimal("0.125"), "12.5%"),
+        ("en", Decimal("0.005"), "0.5%"),
+        ("fa", Decimal("0.005"), "۰٫۵٪"),
+        ("en", Decimal("0.995"), "99.5%"),
+        ("fa", Decimal("0.995"), "۹۹٫۵٪"),
+        ("en", Decimal("0.15"), "15%"),
+        ("fa", 0.2, "۲۰٪"),
+        ("en", 1 / 3, "33.33%"),
+    ],
+)
+def test_a_percentage_is_not_rounded_to_another_offer(
+    locale: str, value: Decimal | float, expected: str
+) -> None:
+    # A 12.5% discount printed '12%' ('۱۲٪'), 0.5% '0%' and 99.5% '100%' (all but free):
+    # CLDR's percent pattern has no decimals, so a percentage keeps up to two.
+    assert LocaleFormats(Locale.parse(locale)).format_percent(value) == expected
