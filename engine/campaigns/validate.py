@@ -35,7 +35,6 @@ a ``web.base_url`` that is not HTTPS makes every link in them plain HTTP,
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 from functools import partial
 
@@ -47,6 +46,7 @@ from rapport.engine.campaigns.direction import left_to_right_start
 from rapport.engine.campaigns.model import Campaign, load_campaigns
 from rapport.engine.campaigns.offer_keys import unread_offer_keys
 from rapport.engine.campaigns.samples import TYPICAL, Traits, sample_context
+from rapport.engine.campaigns.sms_cost import sms_cost
 from rapport.engine.core.config import Settings
 from rapport.engine.core.errors import Problem
 from rapport.engine.core.i18n import with_script
@@ -64,7 +64,6 @@ from rapport.engine.rendering.renderer import (
     Renderer,
     is_channel_kind,
 )
-from rapport.engine.rendering.sms_encoding import count_sms, non_gsm_characters
 
 __all__ = [
     "ValidationReport",
@@ -78,22 +77,6 @@ __all__ = [
 
 #: The keyword every SMS provider and our inbound handler honour; see the spec's consent model.
 OPT_OUT_KEYWORD = "STOP"
-
-#: Characters word processors put in for plain ones; each alone forces UCS-2.
-TYPOGRAPHIC = {
-    "\u2018": "'",
-    "\u2019": "'",
-    "\u201c": '"',
-    "\u201d": '"',
-    "\u2013": "-",
-    "\u2014": "-",
-    "\u2026": "...",
-    "\u00a0": "a plain space",
-    "`": "'",
-}
-
-#: A template line that prints nothing itself: only statements, comments, blanks.
-_STATEMENT_ONLY = re.compile(r"^(?:\{%.*?%\}|\{#.*?#\}|\s)*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +231,7 @@ class _Part:
 
 def _check_part(renderer: Renderer, samples: _Samples, part: _Part, found: _Findings) -> None:
     """Render one part for every synthetic customer; report each problem once."""
-    longest: tuple[int, Traits, str] | None = None
+    texts: list[tuple[Traits, str]] = []
     typical: str | None = None
     for traits, context in samples.of(part.locale):
         output, problems = _render(renderer, part, context)
@@ -269,11 +252,11 @@ def _check_part(renderer: Renderer, samples: _Samples, part: _Part, found: _Find
         if overran:
             break  # past its time or memory once: each further customer would cost as much
         if output is not None and part.part == SMS_TEXT:
-            segments = count_sms(output)[2]
-            if longest is None or segments > longest[0]:
-                longest = (segments, traits, output)
-    if longest is not None:
-        _sms_cost(renderer, samples.campaign, part, longest[1], longest[2], found)
+            texts.append((traits, output))
+    where = (part.template_set, part.used)
+    problems, warnings = sms_cost(renderer, samples.campaign, samples.settings, where, texts)
+    found.problems += problems
+    found.warnings += warnings
     if typical is not None:
         _direction(renderer, part, typical, found)
 
@@ -398,53 +381,6 @@ def _missing_locales(
             )
         )
     return findings
-
-
-def _sms_cost(
-    renderer: Renderer,
-    campaign: Campaign,
-    part: _Part,
-    traits: Traits,
-    output: str,
-    found: _Findings,
-) -> None:
-    """The longest sample SMS against the campaign's segment limit, and avoidable UCS-2."""
-    template_set, locale = part.template_set, part.used
-    file = renderer.file_of(template_set, SMS_TEXT, locale)
-    line = _first_text_line(renderer.source_of(template_set, SMS_TEXT, locale))
-    encoding, units, segments = count_sms(output)
-    limit = campaign.sms_max_segments
-    who = f"the sample {locale} customer"
-    if traits != TYPICAL:
-        who += f" with {', '.join(traits.labels())}"
-    if limit is not None and segments > limit:
-        found.problems.append(
-            Problem(
-                file,
-                line,
-                f"the SMS takes {segments} segments ({units} {encoding} units for {who});"
-                f" the campaign allows {limit} (sms_max_segments)",
-            )
-        )
-    culprits = non_gsm_characters(output)
-    if culprits and all(c in TYPOGRAPHIC for c in culprits):
-        names = ", ".join(f"{c!r} (U+{ord(c):04X}) by {TYPOGRAPHIC[c]}" for c in culprits)
-        found.warnings.append(
-            Problem(
-                file,
-                line,
-                f"only typographic characters make this SMS UCS-2 (70 characters a segment"
-                f" instead of 160): replace {names}",
-            )
-        )
-
-
-def _first_text_line(source: str) -> int | None:
-    """The first line that prints something: where a message's text starts."""
-    for number, text in enumerate(source.splitlines(), 1):
-        if not _STATEMENT_ONLY.match(text):
-            return number
-    return None
 
 
 def _incomplete_folder(
