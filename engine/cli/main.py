@@ -23,6 +23,7 @@ import importlib
 import os
 import sys
 import traceback
+from collections import Counter
 from collections.abc import Iterator, MutableMapping
 from typing import NoReturn
 
@@ -122,6 +123,11 @@ def main() -> None:
     )
     logs.configure(level or default_level(daemon=daemon))
     try:
+        if (option := repeated_option(cli, sys.argv[1:])) is not None:
+            raise click.UsageError(
+                f"{option} is given twice: it takes one value, and which one counted "
+                "would be a guess; give it once (run the command again for another)"
+            )
         cli.main(standalone_mode=False)
     except click.exceptions.Abort as exc:
         click.echo("Aborted.", err=True)
@@ -241,3 +247,69 @@ def _runtime_failure(message: str, exc: BaseException, *, prefix: str = "error")
         traceback.print_exception(exc, file=sys.stderr)
     click.echo(f"{prefix}: {message}", err=True)
     sys.exit(EXIT_RUNTIME)
+
+
+# -- an option that takes one value may be given once ------------------------------
+# Click keeps the last of two values without a word: ``rapport consent withdraw C1
+# --channel email --topic offers --topic birthday`` withdrew birthday only, and the
+# operator's withdrawal of offers was dropped; ``rapport --config a.yaml plan --config
+# b.yaml`` read b.yaml only. repeated_option() finds such an option before the command
+# runs, and main() refuses it (exit 2). Flags (``--json --json``) and options meant to
+# repeat (``multiple=True``) are not counted.
+
+
+def _one_value_options(commands: list[click.Command]) -> dict[str, str]:
+    """Every spelling (``-o``, ``--output``) of an option that takes one value in
+    ``commands``, mapped to its longest spelling (what the message names)."""
+    spellings: dict[str, str] = {}
+    for command in commands:
+        for param in command.params:
+            if not isinstance(param, click.Option) or param.is_flag or param.count:
+                continue
+            if param.multiple or param.nargs != 1:
+                continue
+            names = [*param.opts, *param.secondary_opts]
+            longest = max(names, key=len)
+            for name in names:
+                spellings[name] = longest
+    return spellings
+
+
+def _commands(group: click.Group, argv: list[str]) -> list[click.Command]:
+    """The group and the (sub)commands ``argv`` names, outermost first."""
+    found: list[click.Command] = [group]
+    current: click.Command = group
+    for arg in argv:
+        if arg.startswith("-") or not isinstance(current, click.Group):
+            continue
+        try:
+            command = current.commands[arg]
+        except KeyError:
+            break
+        found.append(command)
+        current = command
+    return found
+
+
+def repeated_option(group: click.Group, argv: list[str]) -> str | None:
+    """The first option taking one value that ``argv`` gives twice, or None."""
+    spellings = _one_value_options(_commands(group, argv))
+    seen: Counter[str] = Counter()
+    args = iter(argv)
+    for arg in args:
+        if arg == "--":
+            break
+        if not arg.startswith("-") or arg == "-":
+            continue
+        name, equals, _ = arg.partition("=")
+        if name not in spellings and not name.startswith("--") and name[:2] in spellings:
+            name, equals = name[:2], "="  # -oFILE: the value is attached
+        option = spellings.get(name)
+        if option is None:
+            continue
+        seen[option] += 1
+        if seen[option] > 1:
+            return option
+        if not equals:
+            next(args, None)  # its value, even one that starts with a dash
+    return None
