@@ -51,6 +51,8 @@ from rapport.engine.core.config import Settings
 from rapport.engine.core.errors import Problem
 from rapport.engine.core.i18n import with_script
 from rapport.engine.core.production import unfit_for_production
+from rapport.engine.customers.fields import FieldInvalid
+from rapport.engine.customers.fields import locale as locale_field
 from rapport.engine.rendering.errors import TemplateMissing, TemplateProblemError
 from rapport.engine.rendering.locales import language
 from rapport.engine.rendering.plain import PlainContext, check_plain
@@ -208,6 +210,10 @@ def _check_template_set(
     default = settings.locales.default
     for locale in template_locales(renderer, template_set, settings):
         found.problems.extend(_incomplete_folder(renderer, template_set, kind, locale))
+        if (stray := _stray_folder(renderer, template_set, locale)) is not None:
+            if stray not in found.problems:  # once, not once per channel kind
+                found.problems.append(stray)
+            continue
         try:
             used = renderer.locale_for(template_set, kind, locale)
         except TemplateMissing as exc:
@@ -381,6 +387,26 @@ def _missing_locales(
             )
         )
     return findings
+
+
+def _stray_folder(renderer: Renderer, template_set: str, folder: str) -> Problem | None:
+    """A folder whose name no customer's locale leads to (``fa-IR``, ``EN``, ``zz``):
+    a message comes from the folder named as the locale, its language or the default
+    (see :func:`~rapport.engine.rendering.locales.locale_chain`), so it is never used."""
+    if not (renderer.templates_dir / template_set / folder).is_dir():
+        return None
+    try:
+        named = locale_field(folder)
+    except FieldInvalid:
+        named = None
+    if named == folder:
+        return None
+    fix = f"write {named!r}" if named else "not a locale: name it as one, such as 'en' or 'fa_IR'"
+    return Problem(
+        renderer.folder_of(template_set, folder),
+        None,
+        f"no customer's locale leads to this folder, so its templates are never used ({fix})",
+    )
 
 
 def _incomplete_folder(
