@@ -8,7 +8,7 @@ dense) and summarised per customer in :class:`~rapport.engine.customers.lifecycl
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -63,6 +63,14 @@ class ProfileBatch(list[CustomerProfile]):
     """
 
     span: tuple[str, str] | None = None
+    #: What the run's :data:`PageReader` read with the page, when it has one.
+    read_with: Any = None
+
+
+#: Read with each page, on the page's connection, by a run that reads ahead (a planning
+#: run's consent and message history): called with that connection, the page's
+#: customers as {id: time zone} in id order, and its span (see :class:`ProfileBatch`).
+PageReader = Callable[[Connection, dict[str, str], tuple[str, str] | None], Any]
 
 
 #: A filtered page is read by id range while it keeps at least this share of the
@@ -275,6 +283,7 @@ def iter_profile_batches(
     id_range: IdRange | None = None,
     events: EventQuery | None = None,
     ahead: bool = False,
+    with_page: PageReader | None = None,
 ) -> Iterator[ProfileBatch]:
     """Profiles in batches of ``batch_size``, ordered by id; orders after ``as_of`` ignored.
 
@@ -283,12 +292,13 @@ def iter_profile_batches(
     may be None), so that several processes can share one run. ``events`` names the
     recent events to read with each batch (none without it). ``ahead`` reads each
     next page on a connection of its own while the caller works on this one
-    (:mod:`~rapport.engine.customers.read_ahead`): a planning run on PostgreSQL.
+    (:mod:`~rapport.engine.customers.read_ahead`): a planning run on PostgreSQL;
+    ``with_page`` is then read with each page, its result the batch's ``read_with``.
     """
     size = batch_size or settings.planning.batch_size or default_batch_size(connection)
 
     def pages(reader: Connection) -> Iterator[_Page]:
-        return _pages(reader, as_of, size, customer_ids, where, id_range, events)
+        return _pages(reader, as_of, size, customer_ids, where, id_range, events, with_page)
 
     for page in read_ahead(connection.engine, pages) if ahead else pages(connection):
         histories = _histories(page.orders, page.rows, as_of, settings)
@@ -297,6 +307,7 @@ def iter_profile_batches(
             _profile(row, histories.get(row[0]), recent.get(row[0], ())) for row in page.rows
         )
         batch.span = page.span
+        batch.read_with = page.read_with
         yield batch
 
 
@@ -307,6 +318,7 @@ class _Page(NamedTuple):
     span: tuple[str, str] | None
     orders: Sequence[Any]
     events: dict[str, tuple[EventRecord, ...]]
+    read_with: Any
 
 
 def _pages(
@@ -317,6 +329,7 @@ def _pages(
     where: ColumnElement[bool] | None,
     id_range: IdRange | None,
     events: EventQuery | None,
+    with_page: PageReader | None = None,
 ) -> Iterator[_Page]:
     """The customers' rows page by page (keyset pagination by id), each with its
     customers' orders and recent events, as the driver returns them."""
@@ -351,7 +364,11 @@ def _pages(
             customer = CUSTOMER_EVENT.c.customer_id
             which = customer.between(*span) if span else customer.in_([r[0] for r in rows])
             recent = read_events(connection, which, events, as_of)
-        yield _Page(rows, span, _order_rows(connection, rows, as_of, span), recent)
+        orders = _order_rows(connection, rows, as_of, span)
+        read_with = None
+        if with_page is not None:
+            read_with = with_page(connection, {row[0]: row[6] for row in rows}, span)
+        yield _Page(rows, span, orders, recent, read_with)
         last_id = last
         if len(rows) < size:
             return
