@@ -55,6 +55,7 @@ from rapport.engine.core.text import counted
 from rapport.engine.core.timeutil import Clock, as_utc, isoformat_z, utcnow
 from rapport.engine.customers import fields
 from rapport.engine.customers.consent_rows import record_rows
+from rapport.engine.customers.erased_ids import erased_among
 from rapport.engine.customers.rows import Column, Row, csv_rows, id_column, jsonl_rows
 
 log = logging.getLogger(__name__)
@@ -251,13 +252,8 @@ def skip_erased(connection: Connection, rows: Sequence[Row], file: str, key: str
     erased, grant them consent again or add to their order history. Whatever else the
     row says, it is not imported.
     """
-    ids = list(dict.fromkeys(row.values[key] for row in rows if key in row.values))
-    erased: dict[str, datetime] = {}
-    for start in range(0, len(ids), IN_CHUNK):
-        query = select(CUSTOMER.c.id, CUSTOMER.c.erased_at).where(
-            CUSTOMER.c.id.in_(ids[start : start + IN_CHUNK]), CUSTOMER.c.erased_at.is_not(None)
-        )
-        erased.update((row.id, row.erased_at) for row in connection.execute(query))
+    # Read under a lock, so that an erasure cannot commit between this and the write.
+    erased = erased_among(connection, [row.values[key] for row in rows if key in row.values])
     for row in rows:
         when = erased.get(row.values.get(key, ""))
         if when is not None:

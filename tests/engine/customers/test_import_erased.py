@@ -8,6 +8,7 @@ exit status and its text and ``--json`` output are checked on SQLite.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -126,21 +127,30 @@ def test_an_erasure_committed_while_a_batch_is_written_is_not_refilled(
     """The batch checks for erased customers, then upserts. An erasure committing in
     between (a nightly CRM sync running while the operator erases) was overwritten on
     PostgreSQL: the upsert's DO UPDATE found the erased row and wrote her name and
-    addresses back into it. An erased row is now never updated, whenever it was erased.
-    (On SQLite the batch's read and write are serialised by the database lock.)"""
+    addresses back into it. An erased row is now never updated, whenever it was erased;
+    and the check locks the batch's customers (engine/customers/erased_ids.py), so an
+    erasure started after it waits for the batch and then clears what it wrote."""
     engine = postgres_engine
     path = write(tmp_path / "c.csv", CUSTOMER_COLUMNS, [SARA])
     assert run(engine, "customers", path).inserted == 1
     original = importer.skip_erased
+    erasing: list[threading.Thread] = []
+
+    def erase() -> None:
+        with engine.begin() as connection:
+            erase_customer(connection, SARA["id"], ERASED_AT)
 
     def erase_meanwhile(*args: Any, **kwargs: Any) -> None:
         original(*args, **kwargs)
-        with engine.begin() as connection:
-            erase_customer(connection, SARA["id"], ERASED_AT)
+        erasing.append(threading.Thread(target=erase))
+        erasing[0].start()
+        erasing[0].join(1.0)  # it commits now, unless it waits for this batch
 
     monkeypatch.setattr(importer, "skip_erased", erase_meanwhile)
     changed = write(tmp_path / "again.csv", CUSTOMER_COLUMNS, [{**SARA, "first_name": "x"}])
     run(engine, "customers", changed, clock=lambda: LATER)
+    erasing[0].join(30)
+    assert not erasing[0].is_alive()
     (stored,) = snapshot(engine, SARA["id"])["customer"]
     assert (stored.first_name, stored.email, stored.phone) == ("", None, None)
 

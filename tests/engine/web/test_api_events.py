@@ -6,6 +6,7 @@ and events pruned after ``retention.event_days``. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -200,6 +201,37 @@ def test_an_erased_customer_s_events_are_refused_and_the_customer_not_re_created
     with engine.connect() as connection:
         erased = connection.execute(select(CUSTOMER.c.erased_at, CUSTOMER.c.email)).one()
     assert erased.erased_at is not None and erased.email is None
+
+
+def test_an_erasure_starting_while_a_batch_is_written_leaves_no_event_of_hers(
+    engine: Engine, api: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch read who is erased, then wrote its events: an erasure committing in
+    between deleted no event (none was written yet), and the batch then wrote one
+    (its data is whatever the shop sent about her). Now the erasure waits for the
+    batch, or the batch sees it."""
+    from rapport.engine.customers import events
+
+    client, tokens = api
+    upsert = events._upsert
+    erasing: list[threading.Thread] = []
+
+    def erase_meanwhile(*args: Any, **kwargs: Any) -> None:
+        def erase() -> None:
+            with engine.begin() as connection:
+                erase_customer(connection, "C1", NOW)
+
+        erasing.append(threading.Thread(target=erase))
+        erasing[0].start()
+        erasing[0].join(1.0)  # it commits now, unless it waits for this batch
+        upsert(*args, **kwargs)
+
+    monkeypatch.setattr(events, "_upsert", erase_meanwhile)
+    answer = client.post(URL, json={"events": [shipped()]}, headers=tokens["ingest"])
+    assert answer.status_code == 200
+    erasing[0].join(30)
+    assert not erasing[0].is_alive()
+    assert stored(engine) == []
 
 
 def test_403_for_another_scope_413_over_a_thousand_and_422_for_another_body(
