@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import threading
 import time
 from typing import Any, ClassVar
@@ -192,7 +193,27 @@ class BackgroundServer:
             self.thread.join(timeout=10)
 
 
+class _Terminated(Exception):
+    """SIGTERM, raised again by uvicorn once it has shut down gracefully."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
 def serve(app: ASGIApp, host: str, port: int, web: WebConfig) -> None:
-    """Serve in the foreground until interrupted (``rapport serve``)."""
-    # An address that cannot be bound is logged by uvicorn, which then exits with 1.
-    uvicorn.Server(uvicorn_config(app, host, port, web)).run()
+    """Serve in the foreground until interrupted (``rapport serve``).
+
+    uvicorn handles SIGTERM and SIGINT itself (a graceful shutdown), then restores the
+    handlers it found and sends itself the signal again. SIGTERM's default action
+    would then kill the process (status 143, skipping the caller's ``finally``): the
+    handler found here ends the serving instead, so ``rapport serve`` exits 0 as
+    ``rapport run`` does. SIGINT comes back as KeyboardInterrupt, for the caller."""
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        # An address that cannot be bound is logged by uvicorn, which then exits with 1.
+        uvicorn.Server(uvicorn_config(app, host, port, web)).run()
+    except _Terminated:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
