@@ -18,7 +18,7 @@ from typing import Any, Literal
 from sqlalchemy import Engine
 
 from rapport.engine.core.config import Settings
-from rapport.engine.core.text import json_for_terminal, printable
+from rapport.engine.core.text import counted, json_for_terminal, printable
 from rapport.engine.reports.figures import Period, build_report
 from rapport.engine.reports.html import to_html
 
@@ -116,7 +116,8 @@ def to_text(report: dict[str, Any], *, comments: bool = False) -> str:
     cur = report["base_currency"]
     blocks = [
         f"Report {report['period']['from']} to {report['period']['to']} "
-        f"(attribution window {report['attribution_window_days']} days, amounts in {cur})",
+        f"(attribution window {counted(report['attribution_window_days'], 'day')}, "
+        f"amounts in {cur})",
         _table(
             "Customers",
             ["figure", "value"],

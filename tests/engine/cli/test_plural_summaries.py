@@ -5,10 +5,13 @@ localizes messages to customers, not the operator's terminal).
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
+from factories import run_rapport
 
 from rapport.consent.privacy import ErasureReport
 from rapport.engine.cli.plan import print_plan_report
@@ -72,3 +75,14 @@ def test_the_erasure_summary_counts_in_english() -> None:
         "1 message cancelled, 2 blanked, 1 consent event cleared of IP and user agent, "
         "1 order kept, 1 event deleted"
     )
+
+
+@pytest.mark.parametrize(("window", "said"), [(1, "1 day"), (7, "7 days")])
+def test_the_text_report_counts_the_attribution_window_in_english(
+    tmp_path: Path, sqlite_template: Path, window: int, said: str
+) -> None:
+    shutil.copy(sqlite_template, tmp_path / "rapport.db")
+    (tmp_path / "config.yaml").write_text('database: {url: "sqlite:///rapport.db"}\n')
+    ran = run_rapport("report", "--window", str(window), cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    assert f"(attribution window {said}, amounts in " in ran.stdout
