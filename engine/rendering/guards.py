@@ -34,6 +34,7 @@ from rapport.engine.rendering.budget import (
     TemplateTooSlow,
 )
 from rapport.engine.rendering.reach import reach
+from rapport.engine.rendering.slow_filters import check_urlize
 
 __all__ = ["MAX_INT_BITS", "Guards"]
 
@@ -430,6 +431,7 @@ _FILTER_CHECKS: dict[str, Callable[[Guards, MutableMapping[str, Any]], None]] = 
     "join": _filter_join,
     "round": _filter_round,
     "sum": _filter_sum,
+    "urlize": check_urlize,
 }
 
 
