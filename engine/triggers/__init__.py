@@ -59,6 +59,7 @@ from rapport.engine.triggers.mourning import (
     mourned_on,
     mourning_anywhere_before,
     mourning_before,
+    mourning_country,
 )
 from rapport.engine.triggers.occasions import (
     NO_CALENDAR,
@@ -153,7 +154,8 @@ def find_occasion(
 
     ``settings`` gives the operator's loyalty tiers (``tier_reached``); without it
     the default tiers apply, which suits tests, not production. On a day of mourning
-    in the customer's country a congratulation or an offer has no occasion, and has
+    in the customer's country (:func:`~rapport.engine.triggers.mourning.mourning_country`)
+    a congratulation or an offer has no occasion, and has
     it on the day after the run of mourning days instead
     (:mod:`rapport.engine.triggers.mourning`).
     """
@@ -175,18 +177,19 @@ def find_occasion(
         return found
     # A congratulation or an offer waits out the customer's days of mourning (see
     # rapport.engine.triggers.mourning), then goes out once, on the day after them.
-    mourned = mourned_on(customer.country, day)
+    country = mourning_country(customer)
+    mourned = mourned_on(country, day)
     if mourned is not None:
         if not isinstance(found, Occasion) or not _waits(campaign, found):
             return found
         return no_occasion(
-            f"{mourned} is a day of mourning in {(customer.country or '').upper()}: no "
+            f"{mourned} is a day of mourning in {(country or '').upper()}: no "
             f"offer and no congratulation on it; this {found.kind} message waits for the "
             "day after"
         )
     if isinstance(found, Occasion):
         return found
-    for earlier in mourning_before(customer.country, day):
+    for earlier in mourning_before(country, day):
         held = finder(trigger, customer, earlier, tiers)
         if isinstance(held, Occasion) and _waits(campaign, held):
             return held

@@ -20,6 +20,7 @@ from functools import lru_cache
 
 import holidays
 
+from rapport.engine.customers.profile import CustomerProfile
 from rapport.engine.triggers.calendars import celebrated_on
 from rapport.engine.triggers.tones import is_substitute, tone_of
 
@@ -43,6 +44,35 @@ def mourned_on(country: str | None, day: date) -> str | None:
         ),
         None,
     )
+
+
+def mourning_country(customer: CustomerProfile) -> str | None:
+    """The country whose days of mourning the customer keeps: their ``country``; when
+    none is on record, the territory of their locale (``fa_IR``: IR), else their time
+    zone's (``Asia/Tehran``: IR, CLDR's). Holding a greeting back a day for someone who
+    does not mourn costs little; congratulating someone who does, on Ashura, offends."""
+    if customer.country:
+        return customer.country
+    return _locale_territory(customer.locale) or _zone_territory(customer.timezone)
+
+
+@lru_cache(maxsize=256)
+def _locale_territory(locale: str | None) -> str | None:
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        territory = Locale.parse(locale or "", sep="-" if "-" in (locale or "") else "_").territory
+    except (UnknownLocaleError, ValueError, TypeError):
+        return None
+    return territory if territory and territory.isalpha() else None
+
+
+@lru_cache(maxsize=1024)
+def _zone_territory(timezone: str | None) -> str | None:
+    from babel.core import get_global
+
+    territory = get_global("zone_territories").get(timezone or "")
+    return territory if territory and territory.isalpha() and territory != "ZZ" else None
 
 
 def mourning_before(country: str | None, day: date) -> list[date]:
