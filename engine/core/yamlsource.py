@@ -287,7 +287,9 @@ def load_yaml(path: Path, display: str | None = None) -> YamlDocument:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise YamlSyntaxError(Problem(name, None, f"not UTF-8 text ({exc.reason})")) from None
+        line = raw.count(b"\n", 0, exc.start) + 1  # where the first bad byte is
+        said = f"not UTF-8 text ({exc.reason}): save the file as UTF-8"
+        raise YamlSyntaxError(Problem(name, line, said)) from None
     return parse_yaml(text, name)
 
 

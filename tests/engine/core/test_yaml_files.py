@@ -76,3 +76,32 @@ def test_a_folder_named_like_a_campaign_file_is_a_problem_at_it(tmp_path: Path) 
     assert [(Path(p.file).name, p.message) for p in problems] == [
         ("folder.yaml", "cannot be read: Is a directory")
     ]
+
+
+def test_a_config_file_that_is_not_utf8_is_refused_at_the_line_of_the_first_bad_byte(
+    tmp_path: Path,
+) -> None:
+    """A Latin-1 'café' in a comment on line 3 was 'config.yaml: not UTF-8 text
+    (invalid continuation byte)', naming no line in a file of hundreds."""
+    config = tmp_path / "config.yaml"
+    config.write_bytes(b"caps:\n  per_day: 2\n# caf\xe9 comment\nweb:\n  port: 8000\n")
+
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config, environ={})
+
+    assert [str(p) for p in raised.value.problems] == [
+        f"{config}:3: not UTF-8 text (invalid continuation byte): save the file as UTF-8"
+    ]
+
+
+def test_a_campaign_file_that_is_not_utf8_is_refused_at_its_line(tmp_path: Path) -> None:
+    campaigns = tmp_path / "campaigns"
+    campaigns.mkdir()
+    (campaigns / "latin.yaml").write_bytes(CAMPAIGN.encode() + b"description: \xe9t\xe9\n")
+    settings = Settings(base_dir=tmp_path, campaigns_dir=campaigns)
+
+    _, problems = load_campaigns(settings)
+
+    assert [(p.line, p.message) for p in problems] == [
+        (5, "not UTF-8 text (invalid continuation byte): save the file as UTF-8")
+    ]
