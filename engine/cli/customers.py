@@ -56,7 +56,10 @@ def customers_export(app: AppContext, customer_id: str, output: Path | None) -> 
     if output is None:
         click.echo(text, nl=False)
         return
-    _write_private(output, text)
+    try:
+        _write_private(output, text)
+    except OSError as exc:  # the user's path: a mistake to name, not a crash
+        raise UserError(f"--output: cannot write {output}: {exc.strerror or exc}") from None
     click.echo(f"customer {customer_id} exported to {output}", err=True)
 
 

@@ -92,6 +92,18 @@ def test_cli_export_prints_readable_json_or_writes_a_private_file(workdir: Path)
     assert FIRST not in result.stdout + result.stderr
 
 
+def test_cli_export_into_a_missing_folder_is_the_users_mistake_naming_output(
+    workdir: Path,
+) -> None:
+    """As report --html: it was 'error: No such file or directory: ...', exit 3."""
+    result = run("customers", "export", "FA1", "-o", "no-such-folder/x.json", cwd=workdir)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == (
+        "error: --output: cannot write no-such-folder/x.json: No such file or directory\n"
+    )
+    assert FIRST not in result.stdout + result.stderr
+
+
 def test_cli_unknown_customer_exits_1(workdir: Path) -> None:
     for command in (("export", "NOBODY"), ("erase", "NOBODY", "--yes")):
         result = run("customers", *command, cwd=workdir)
