@@ -386,6 +386,9 @@ def load_campaign(path: Path, settings: Settings, display: str | None = None) ->
                 )
             ]
         )
+    if (twin := _earlier_twin(path)) is not None:
+        why = f"{twin.name} holds the campaign {campaign_id!r} already: one file per campaign"
+        raise CampaignError([Problem(name, None, f"{why} id; remove or rename one of them")])
     parsed, problems = validate_document(doc, Campaign)
     if parsed is None:
         raise CampaignError(problems)
@@ -398,6 +401,17 @@ def load_campaign(path: Path, settings: Settings, display: str | None = None) ->
 
 def campaign_files(directory: Path) -> list[Path]:
     return sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
+
+
+def _earlier_twin(path: Path) -> Path | None:
+    """The file that holds ``path``'s campaign id first (``x.yaml`` before ``x.yml``):
+    the file name is the id, so a second file with it is refused, and the first stays
+    in force (a copy saved beside a running campaign changes nothing)."""
+    for suffix in (".yaml", ".yml"):
+        twin = path.with_suffix(suffix)
+        if twin.name < path.name and twin.is_file():
+            return twin
+    return None
 
 
 def load_campaigns(settings: Settings) -> tuple[list[Campaign], list[Problem]]:

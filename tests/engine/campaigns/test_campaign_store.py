@@ -120,3 +120,17 @@ def test_rapport_plan_refuses_a_misspelt_offer_key_as_validate_does(
     assert (
         "campaigns/hello.yaml:6: offer.discount_precent: no template of 'hello'" in planned.stderr
     )
+
+
+def test_a_yml_copy_of_a_campaign_is_refused_and_the_yaml_stays_in_force(tmp_path: Path) -> None:
+    """A marketer saving a copy of birthday.yaml as birthday.yml to try a change: both
+    files loaded as campaign 'birthday', twice in plan and explain, whichever of the two
+    planning met first deciding the message. The file name is the id, one file each."""
+    reported: list[Problem] = []
+    store = store_for(tmp_path, reported)
+    write(tmp_path / "campaigns" / "hello.yaml", GOOD.format(name="Real"), 1)
+    assert [c.name for c in store.current()] == ["Real"]
+    write(tmp_path / "campaigns" / "hello.yml", GOOD.format(name="Copy"), 2)
+    assert [c.name for c in store.current()] == ["Real"]
+    [problem] = reported
+    assert problem.file.endswith("hello.yml") and "hello.yaml" in problem.message
