@@ -34,7 +34,7 @@ from rapport.engine.rendering.budget import (
     TemplateTooSlow,
 )
 from rapport.engine.rendering.reach import reach
-from rapport.engine.rendering.slow_filters import check_urlize
+from rapport.engine.rendering.slow_inputs import WHOLE_NUMBERS, check_urlize, number_bits
 
 __all__ = ["MAX_INT_BITS", "Guards"]
 
@@ -105,8 +105,8 @@ class Guards:
             self.reaching(value, what)
         elif isinstance(value, str | bytes) and len(value) > self.max_chars:
             self.size(len(value), what)
-        elif isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
-            self.integer_bits(value.bit_length(), what)
+        elif isinstance(value, WHOLE_NUMBERS) and (bits := number_bits(value)) > MAX_INT_BITS:
+            self.integer_bits(bits, what)
         budget.charge(budget.size_of(value), what)
         return value
 

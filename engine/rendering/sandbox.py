@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 import types
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from functools import update_wrapper
 from itertools import islice
 from typing import Any
@@ -269,7 +270,9 @@ class Sandbox(ImmutableSandboxedEnvironment):
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         self.guards.binop(operator, left, right)
         result = super().call_binop(context, operator, left, right)
-        return result if operator == "**" else self.guards.made(result, f"this {operator}")
+        if operator == "**" and not isinstance(result, Decimal):  # an int's bits were checked
+            return result
+        return self.guards.made(result, f"this {operator}")
 
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         guards = __self.guards

@@ -10,6 +10,7 @@ can stop.
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 
 import pytest
 
@@ -38,3 +39,33 @@ def test_urlize_of_ordinary_text_still_links(make: Callable[..., Renderer]) -> N
     words = "See https://shop.example/offers or write to help@shop.example. " * 400
     renderer = make({"promo/en/sms.txt": "{{ text|urlize|length > 0 }} STOP"})
     assert renderer.render("promo", "sms", "en", {"text": words}).text == "True STOP"
+
+
+#: A Decimal the context holds (an amount) grown to a huge exponent, then made a whole
+#: number: Python's Decimal-to-int conversion took 35 s for an exponent of 999,990
+#: (scaleb), 9.5 s for v ** 400000, 4 s for '%d'.
+DECIMALS = {
+    "scaleb then int": "v.scaleb(999990)|int > 0",
+    "power then int": "(v ** 400000)|int > 0",
+    "printf %d": "('%d' % v.scaleb(300000))|length",
+    "format_timedelta": "v.scaleb(999990)|format_timedelta",
+}
+
+
+@pytest.mark.parametrize("expression", DECIMALS.values(), ids=DECIMALS.keys())
+def test_a_decimal_past_what_a_number_may_hold_is_refused_where_it_is_made(
+    make: Callable[..., Renderer], expression: str
+) -> None:
+    renderer = make({"promo/en/sms.txt": "Hi\n{{ " + expression + " }} STOP"})
+    with pytest.raises(TemplateProblemError) as caught:
+        renderer.render("promo", "sms", "en", {"v": Decimal("12.50")})
+    problem = caught.value.problem
+    assert problem.line == 2, problem
+    assert "would make a number of" in problem.message, problem
+
+
+def test_everyday_decimals_are_untouched(make: Callable[..., Renderer]) -> None:
+    body = "{{ (v * 3)|round(1) }} {{ (v ** 2)|int }} {{ '%d' % v }} {{ v.scaleb(2)|int }} STOP"
+    renderer = make({"promo/en/sms.txt": body})
+    text = renderer.render("promo", "sms", "en", {"v": Decimal("12.50")}).text
+    assert text == "37.5 156 12 1250 STOP"
