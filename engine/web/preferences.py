@@ -303,6 +303,8 @@ def _send_link(web: WebContext, address: str) -> None:
     now = web.now()
     with web.engine.begin() as connection:
         for customer in customers_by_email(connection, address):
+            if not hold_unerased(connection, customer.id):  # erased since it was found
+                continue
             links = links_for(customer.id, "email", web.settings, web.signer)
             enqueue_email(
                 connection,

@@ -128,3 +128,28 @@ def test_an_unsubscribe_after_an_erasure_records_no_address_or_browser(
             )
         ).all()
     assert all(ip is None and agent is None for ip, agent in kept), kept
+
+
+def test_a_link_request_answered_after_an_erasure_queues_no_mail_to_her(
+    client: TestClient, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The "send me my link" form finds the customers with the typed address, then queues the
+    e-mail greeting each by name: one erased in between got it queued after her
+    erasure, her name and address in a live outbox row."""
+    from rapport.engine.core.models import OUTBOX
+    from rapport.engine.web import preferences
+
+    looked_up = preferences.customers_by_email
+
+    def find_then_erase(*args: Any, **kwargs: Any) -> Any:
+        found = looked_up(*args, **kwargs)
+        with engine.begin() as connection:
+            erase_customer(connection, "C1", NOW)
+        return found
+
+    monkeypatch.setattr(preferences, "customers_by_email", find_then_erase)
+    answered = client.post("/preferences", data={"email": "jane@example.com"})
+
+    assert answered.status_code == 200
+    with engine.connect() as connection:
+        assert connection.execute(select(OUTBOX.c.subject, OUTBOX.c.body_text)).all() == []
