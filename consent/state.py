@@ -7,7 +7,7 @@ per round trip, and hand back plain data (no ORM entities, nothing lazy).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeAlias
@@ -76,13 +76,17 @@ _GRANTED = select(
 )
 
 
+#: A customer's granted (channel, topic) pairs; the empty ones may be frozen.
+GrantedPairs: TypeAlias = set[tuple[str, str]] | frozenset[tuple[str, str]]
+
+
 def granted_pairs(
     connection_or_session: Executor,
     customer_ids: Iterable[str],
     *,
     span: tuple[str, str] | None = None,
     topics: Collection[str] | None = None,
-) -> dict[str, set[tuple[str, str]]]:
+) -> Mapping[str, GrantedPairs]:
     """The (channel, topic) pairs each customer has currently granted.
 
     Every requested id is a key (with an empty set when nothing is granted), so
@@ -94,7 +98,6 @@ def granted_pairs(
     """
     connection = _connection(connection_or_session)
     wanted = list(dict.fromkeys(customer_ids))
-    result: dict[str, set[tuple[str, str]]] = {customer_id: set() for customer_id in wanted}
     about = [CONSENT_STATE.c.status == ConsentStatus.GRANTED.value]
     if topics is not None:
         about.append(CONSENT_STATE.c.topic.in_(sorted(topics)))
@@ -111,11 +114,18 @@ def granted_pairs(
             rows = found.cursor.fetchall()
         finally:
             found.close()
+        # Each customer starts with the one shared empty set (a planning batch's
+        # thousands of customers without a grant then cost no set each).
+        empty: frozenset[tuple[str, str]] = frozenset()
+        found_pairs: dict[str, GrantedPairs] = dict.fromkeys(wanted, empty)
         for customer_id, channel, topic in rows:
-            pairs = result.get(customer_id)
-            if pairs is not None:
+            pairs = found_pairs.get(customer_id)
+            if pairs is empty:
+                found_pairs[customer_id] = {(channel, topic)}
+            elif isinstance(pairs, set):
                 pairs.add((channel, topic))
-        return result
+        return found_pairs
+    result: dict[str, set[tuple[str, str]]] = {customer_id: set() for customer_id in wanted}
     if topics is None:  # one statement built once
         query = _GRANTED
     else:
