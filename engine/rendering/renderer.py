@@ -388,7 +388,7 @@ class Renderer:
     def source_of(self, template_set: str, part: str, template_locale: str) -> str:
         """The text of a template file, to point a problem at a line of it."""
         path = self.templates_dir / template_set / template_locale / part
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")  # without a byte order mark, as loaded
 
     def environment(self, template_locale: str) -> ImmutableSandboxedEnvironment:
         """The one sandboxed environment for a template folder's locale."""

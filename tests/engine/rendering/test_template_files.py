@@ -110,3 +110,10 @@ def test_a_byte_order_mark_opening_a_template_is_not_part_of_the_message(tmp_pat
     assert count_sms(sms).encoding == "GSM-7"
     email = renderer.render("promo", "email", "en", context)
     assert (email.subject, email.text) == ("Hello", "Hi\nBye")
+
+
+def test_the_source_validate_points_into_is_the_one_the_loader_reads(tmp_path: Path) -> None:
+    # validate finds a problem's line in source_of(); with the mark kept, a file's first
+    # line never read as a statement, and problems pointed a line too early.
+    renderer = write(tmp_path, {"promo/en/sms.txt": "\ufeff{% set a = 1 %}\nHi STOP".encode()})
+    assert renderer.source_of("promo", "sms.txt", "en") == "{% set a = 1 %}\nHi STOP"
