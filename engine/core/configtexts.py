@@ -9,6 +9,7 @@ nothing; a closed configuration refuses them at their FILE:LINE instead.
 
 from __future__ import annotations
 
+import os
 from email.utils import parseaddr
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -98,6 +99,11 @@ USABLE_BACKENDS = ("sqlite", "postgresql", "postgres")
 UNUSABLE_URL = (
     "not a usable database URL; Rapport runs on sqlite:///PATH or postgresql://USER@HOST:PORT/NAME"
 )
+NO_DATABASE_NAME = (
+    "a PostgreSQL URL names its database: postgresql://USER@HOST:PORT/NAME (without a "
+    "name PostgreSQL connects to the one named like the user, such as the maintenance "
+    "database postgres, and db upgrade would create Rapport's tables there)"
+)
 SQLITE_HOST = (
     "a SQLite URL names no host: write three slashes and the file's path, "
     "sqlite:///var/rapport.db (relative) or sqlite:////srv/rapport/rapport.db (absolute)"
@@ -120,7 +126,16 @@ def database_url_problem(url: str) -> str | None:
         return UNUSABLE_URL
     if backend == "sqlite" and rest.split("/", 1)[0]:
         return SQLITE_HOST
+    if backend in ("postgresql", "postgres") and not _named_database(url):
+        return NO_DATABASE_NAME
     return None
+
+
+def _named_database(url: str) -> bool:
+    """A PostgreSQL URL names its database (in its path or ``?dbname=``), or
+    PGDATABASE does, as libpq reads it."""
+    parts = urlsplit(url)
+    return bool(parts.path.strip("/") or "dbname=" in parts.query or os.environ.get("PGDATABASE"))
 
 
 def _database_url(url: str) -> str:

@@ -77,3 +77,27 @@ def test_a_sqlite_url_naming_a_file_that_is_no_database_says_so(
         "RAPPORT_DATABASE_URL) names a file that is not a SQLite database\n"
     )
     assert (tmp_path / "customers.csv").read_text("utf-8").startswith("id,locale")
+
+
+NO_NAME = ["postgresql://postgres@127.0.0.1:5432/", "postgresql://postgres@127.0.0.1:5432"]
+
+
+@pytest.mark.parametrize("url", NO_NAME)
+def test_a_postgresql_url_without_a_database_name_is_refused_naming_the_variable(
+    tmp_path: Path, url: str
+) -> None:
+    """Without a name PostgreSQL connects to the database named like the user (here the
+    maintenance database 'postgres'), and db upgrade created Rapport's tables there.
+    Checked with db current, which writes nothing where the URL leads."""
+    ran = run_rapport("db", "current", cwd=tmp_path, env={"RAPPORT_DATABASE_URL": url})
+    assert ran.returncode == 1, ran.stdout + ran.stderr
+    assert "RAPPORT_DATABASE_URL): a PostgreSQL URL names its database" in ran.stderr
+
+
+@pytest.mark.parametrize("url", NO_NAME)
+def test_a_postgresql_url_without_a_database_name_is_refused_at_its_line(
+    tmp_path: Path, url: str
+) -> None:
+    found = config_problems(tmp_path, f"database:\n  url: {url}\n")
+    assert len(found) == 1, found
+    assert found[0].startswith("2: database.url: a PostgreSQL URL names its database")
