@@ -104,6 +104,10 @@ NO_DATABASE_NAME = (
     "name PostgreSQL connects to the one named like the user, such as the maintenance "
     "database postgres, and db upgrade would create Rapport's tables there)"
 )
+SQLITE_NO_FILE = (
+    "a SQLite URL names its file: sqlite:///var/rapport.db (relative) or "
+    "sqlite:////srv/rapport/rapport.db (absolute); sqlite:// alone is an in-memory database"
+)
 SQLITE_HOST = (
     "a SQLite URL names no host: write three slashes and the file's path, "
     "sqlite:///var/rapport.db (relative) or sqlite:////srv/rapport/rapport.db (absolute)"
@@ -126,6 +130,8 @@ def database_url_problem(url: str) -> str | None:
         return UNUSABLE_URL
     if backend == "sqlite" and rest.split("/", 1)[0]:
         return SQLITE_HOST
+    if backend == "sqlite" and rest.split("?", 1)[0] == "/":
+        return SQLITE_NO_FILE
     if backend in ("postgresql", "postgres") and not _named_database(url):
         return NO_DATABASE_NAME
     return None

@@ -96,6 +96,12 @@ def make_engine(url: str) -> Engine:
         )
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
+        if database and database != ":memory:" and Path(database).is_dir():
+            folder = database.rstrip("/")
+            raise ConfigError(
+                f"database.url (or RAPPORT_DATABASE_URL): {folder} is a folder: name the "
+                f"database file in it, e.g. sqlite:///{folder}/rapport.db"
+            )
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)

@@ -101,3 +101,26 @@ def test_a_postgresql_url_without_a_database_name_is_refused_at_its_line(
     found = config_problems(tmp_path, f"database:\n  url: {url}\n")
     assert len(found) == 1, found
     assert found[0].startswith("2: database.url: a PostgreSQL URL names its database")
+
+
+@pytest.mark.parametrize("command", [("db", "upgrade"), ("db", "current")])
+def test_a_sqlite_url_naming_a_folder_is_refused_saying_so(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """It was 'database error: unable to open database file', exit 3, naming nothing."""
+    (tmp_path / "var").mkdir()
+    for url in (f"sqlite:///{tmp_path / 'var'}", f"sqlite:///{tmp_path / 'var'}/"):
+        ran = run_rapport(*command, cwd=tmp_path, env={"RAPPORT_DATABASE_URL": url})
+        assert ran.returncode == 1, ran.stdout + ran.stderr
+        assert f"{tmp_path / 'var'} is a folder: name the database file in it" in ran.stderr
+    assert list((tmp_path / "var").iterdir()) == []
+
+
+def test_a_sqlite_url_naming_no_file_is_refused(tmp_path: Path) -> None:
+    """sqlite:/// is the config file's folder: refused as a folder from the variable,
+    and at its line in config.yaml."""
+    ran = run_rapport("db", "current", cwd=tmp_path, env={"RAPPORT_DATABASE_URL": "sqlite:///"})
+    assert ran.returncode == 1, ran.stdout + ran.stderr
+    assert "is a folder: name the database file in it" in ran.stderr
+    found = config_problems(tmp_path, 'database:\n  url: "sqlite:///"\n')
+    assert len(found) == 1 and found[0].startswith("2: database.url: a SQLite URL names its file")
