@@ -136,13 +136,29 @@ def _require_table(engine: Engine) -> None:
         )
 
 
+#: The longest key a key file may hold (an earlier version wrote 64 characters).
+MAX_FILE_KEY = 1024
+
+
 def _legacy_key(path: Path) -> str | None:
-    """The key an earlier version generated into ``path``, if there is one."""
+    """The key an earlier version generated into ``path``, if there is one.
+
+    Such a file holds one token on one line. Another file (``secret_key_file`` naming a
+    customer's export or config.yaml by mistake) is refused: its whole text would
+    otherwise become the database's signing key, whatever personal data it held."""
     try:
-        key = path.read_text(encoding="ascii").strip()
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_KEY + 2)
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         return None
-    return key or None
+    key = raw.strip()
+    if len(raw) > MAX_FILE_KEY + 1 or not all(0x21 <= byte <= 0x7E for byte in key):
+        raise UserError(
+            f"secret_key_file: {path} holds no signing key (a key file is one line of at "
+            f"most {MAX_FILE_KEY} ASCII characters without spaces, as an earlier version "
+            "wrote it): point secret_key_file at that file, or remove the setting"
+        )
+    return key.decode("ascii") or None
 
 
 def _file_key(path: Path) -> str:

@@ -137,3 +137,27 @@ def test_an_in_memory_database_keeps_the_key_in_an_owner_only_file(tmp_path: Pat
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert secret_key(settings) == key
     assert len(key) == 64
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        '{\n  "customer": {\n    "id": "C1",\n    "first_name": "Emma"\n  }\n}\n',
+        "database:\n  url: sqlite:///var/rapport.db\n",
+        "caf\u00e9\n",
+        "k" * 5000 + "\n",
+    ],
+    ids=["a customer export", "a config file", "not ascii", "too long"],
+)
+def test_a_secret_key_file_that_holds_no_key_is_refused_and_nothing_stored(
+    migrated_url: str, tmp_path: Path, content: str
+) -> None:
+    """secret_key_file named by mistake (a customer's JSON export, config.yaml): its
+    whole text became the database's link-signing key, personal data included, and a
+    file that is not ASCII ended the command with 'unexpected error ...
+    UnicodeDecodeError'. A key file an earlier version wrote is one line of a token."""
+    settings = machine(tmp_path, migrated_url, secret_key_file="wrong.txt")
+    (tmp_path / "wrong.txt").write_text(content, encoding="utf-8")
+    with pytest.raises(UserError, match=r"secret_key_file: .*wrong\.txt holds no signing key"):
+        secret_key(settings)
+    assert stored_rows(migrated_url) == []
