@@ -40,6 +40,7 @@ def create(app: AppContext, name: str, scope: str) -> None:
 @config_option
 def list_command(app: AppContext, as_json: bool) -> None:
     """Every token's name, scope, creation and revocation (never the token)."""
+    from rapport.engine.core.text import printable
     from rapport.engine.web.api_tokens import list_tokens
 
     tokens = list_tokens(app.migrated_engine())
@@ -60,7 +61,8 @@ def list_command(app: AppContext, as_json: bool) -> None:
         click.echo("no API tokens")
     for t in tokens:
         state = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "live"
-        click.echo(f"{t.name}\t{t.scope}\tcreated {t.created_at:%Y-%m-%d %H:%M}\t{state}")
+        name = printable(t.name)  # a name stored before names were checked is shown
+        click.echo(f"{name}\t{t.scope}\tcreated {t.created_at:%Y-%m-%d %H:%M}\t{state}")
 
 
 @api_token.command("revoke")

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from rapport.engine.core.errors import NotFound, UserError
 from rapport.engine.core.models import API_TOKEN
+from rapport.engine.core.text import printable
 from rapport.engine.web.scopes import SCOPES
 
 PREFIX = "rpt_"
@@ -46,6 +47,12 @@ def create_token(engine: Engine, name: str, scope: str, now: datetime) -> str:
     name = name.strip()
     if not name or len(name) > MAX_NAME:
         raise UserError(f"a token's name must be 1 to {MAX_NAME} characters")
+    if printable(name) != name or any(c in name for c in "\t\n\r"):
+        # api-token list prints names: an escape would act on the operator's terminal
+        raise UserError(
+            "a token's name may not hold control characters, line breaks, tabs or "
+            f"bidi controls (it was {printable(name)!r})"
+        )
     if scope not in SCOPES:
         raise UserError(f"unknown scope {scope!r}: use one of {', '.join(SCOPES)}")
     token = PREFIX + secrets.token_urlsafe(32)

@@ -5,6 +5,7 @@ the name taken. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 from factories import run_rapport
@@ -51,3 +52,36 @@ def test_create_list_and_revoke_a_token(migrated_url: str, tmp_path: Path) -> No
         assert "revoked" in run_rapport("api-token", "list", cwd=tmp_path).stdout
     finally:
         engine.dispose()
+
+
+def test_a_token_name_with_control_characters_is_refused(migrated_url: str, tmp_path: Path) -> None:
+    """'evil\\x1b]0;pwned\\x07' was stored, and api-token list then printed it raw: the
+    escape retitled the operator's terminal; a line break split the list's row."""
+    env = {"RAPPORT_DATABASE_URL": migrated_url}
+    for name in ("evil\x1b]0;pwned\x07", "shop\nother", "shop\tx", "a\u202eb"):
+        ran = run_rapport("api-token", "create", name, "--scope", "read", cwd=tmp_path, env=env)
+        assert ran.returncode == 1, ran.stdout + ran.stderr
+        assert "a token's name may not hold control characters" in ran.stderr
+        assert "\x1b" not in ran.stderr
+    listed = run_rapport("api-token", "list", cwd=tmp_path, env=env)
+    assert listed.stdout == "no API tokens\n"
+
+
+def test_api_token_list_shows_a_stored_name_s_control_characters_escaped(
+    migrated_url: str, tmp_path: Path
+) -> None:
+    """A name stored before names were checked is shown, not obeyed."""
+    engine = make_engine(migrated_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                API_TOKEN.insert().values(
+                    name="old\x1b[2J", scope="read", token_hash="0" * 64,
+                    created_at=datetime(2026, 1, 1, tzinfo=UTC),
+                )
+            )  # fmt: skip
+    finally:
+        engine.dispose()
+    env = {"RAPPORT_DATABASE_URL": migrated_url}
+    listed = run_rapport("api-token", "list", cwd=tmp_path, env=env)
+    assert listed.stdout.startswith("old\\x1b[2J\tread\t")
