@@ -39,7 +39,7 @@ from jinja2 import (
     FileSystemLoader,
     StrictUndefined,
     Template,
-    TemplateNotFound,
+    TemplateError,
     nodes,
     select_autoescape,
 )
@@ -77,11 +77,19 @@ _CHUNKS = 64
 MAX_TEMPLATE_BYTES = 32 * 1024
 
 
-class TemplateRefused(TemplateNotFound):
+class TemplateRefused(OSError, TemplateError):
     """A template file the loader will not read; the message says why, and ``lineno``
-    the line of the file at fault when there is one."""
+    the line of the file at fault when there is one.
+
+    Not a ``TemplateNotFound``: the file is there, so ``{% include ... ignore missing
+    %}`` must not skip it without a word (a footer saved in Latin-1 was dropped from
+    every message)."""
 
     lineno: int | None = None
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
 
 
 class TemplateOutsideFolder(TemplateRefused):

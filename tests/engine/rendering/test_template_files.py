@@ -117,3 +117,26 @@ def test_the_source_validate_points_into_is_the_one_the_loader_reads(tmp_path: P
     # line never read as a statement, and problems pointed a line too early.
     renderer = write(tmp_path, {"promo/en/sms.txt": "\ufeff{% set a = 1 %}\nHi STOP".encode()})
     assert renderer.source_of("promo", "sms.txt", "en") == "{% set a = 1 %}\nHi STOP"
+
+
+REFUSED = {
+    "not UTF-8": LATIN_1,
+    "too large": b"x" * (MAX_TEMPLATE_BYTES + 1),
+}
+
+
+@pytest.mark.parametrize("partial", REFUSED.values(), ids=REFUSED.keys())
+def test_ignore_missing_does_not_hide_a_partial_that_is_there_but_refused(
+    tmp_path: Path, partial: bytes
+) -> None:
+    # 'ignore missing' is for a file that is not there; one that is there but cannot be
+    # read (a footer saved in Latin-1) was dropped from every message without a word.
+    renderer = write(
+        tmp_path,
+        {
+            "promo/en/sms.txt": b"Hi\n{% include '_partials/en/end.txt' ignore missing %} STOP",
+            "_partials/en/end.txt": partial,
+        },
+    )
+    assert refused(renderer).problem.message
+    assert renderer.reads("promo", "sms", "en", "customer") is True  # no raise
