@@ -41,7 +41,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
 from sqlalchemy import Connection, select
@@ -68,6 +67,7 @@ from rapport.engine.web.webhook_auth import (
     WebhookError,
     error_response,
     media_type,
+    parse_form,
     parse_json,
     read_body,
     refuse_unauthenticated,
@@ -162,10 +162,7 @@ def _inbound_from_json(body: bytes) -> InboundSMS:
 
 
 def _inbound_from_form(body: bytes) -> InboundSMS:
-    try:
-        fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=200)
-    except (UnicodeDecodeError, ValueError):
-        raise BadPayload("form body is not UTF-8 URL-encoded fields") from None
+    fields = parse_form(body)
     sender = (fields.get("From") or [""])[0]
     if not sender.strip():
         raise BadPayload("From: required, a phone number in E.164 form")

@@ -38,7 +38,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
-from urllib.parse import parse_qs
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -57,6 +56,7 @@ from rapport.engine.web.webhook_auth import (
     WebhookError,
     error_response,
     media_type,
+    parse_form,
     parse_json,
     read_body,
     refuse_unauthenticated,
@@ -141,10 +141,7 @@ def parse_json_receipts(data: Any) -> list[Receipt]:
 
 def parse_twilio_receipt(body: bytes) -> Receipt:
     """Twilio's status callback form, or :class:`BadPayload` naming the field."""
-    try:
-        form = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=200)
-    except (UnicodeDecodeError, ValueError):
-        raise BadPayload("form body is not UTF-8 URL-encoded fields") from None
+    form = parse_form(body)
 
     def field(*names: str) -> str | None:
         return next((form[name][0] for name in names if name in form), None)

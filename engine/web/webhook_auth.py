@@ -23,11 +23,13 @@ import base64
 import binascii
 import hmac
 from typing import Any
+from urllib.parse import parse_qs
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from rapport.engine.core.config import Settings
+from rapport.engine.core.text import printable
 from rapport.engine.web.jsonbody import BadBody, parse_body
 
 TOKEN_HEADER = "X-Rapport-Webhook-Token"
@@ -127,3 +129,17 @@ def parse_json(body: bytes) -> Any:
         return parse_body(body, constants=False)
     except BadBody as bad:
         raise BadPayload(bad.message) from None
+
+
+def parse_form(body: bytes) -> dict[str, list[str]]:
+    """A URL-encoded form (Twilio's), each field given once: a repeated field
+    (``Body=HELLO&Body=STOP``) means nothing certain, as a repeated JSON key does, and
+    is a 400 naming it. The values are lists, as :func:`urllib.parse.parse_qs` gives."""
+    try:
+        form = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=200)
+    except (UnicodeDecodeError, ValueError):
+        raise BadPayload("form body is not UTF-8 URL-encoded fields") from None
+    for name, values in form.items():
+        if len(values) > 1:
+            raise BadPayload(f"{printable(name)[:64]}: given more than once in the form")
+    return form

@@ -77,3 +77,29 @@ def test_a_webhook_body_in_utf8_with_a_byte_order_mark_is_read(
     response = client.post("/webhooks/sms/inbound", content=body, headers=JSON)
     assert response.status_code == 200
     assert sms_pairs(engine, "c1") == set()
+
+
+FORM = {**AUTH, "Content-Type": "application/x-www-form-urlencoded"}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/webhooks/sms/inbound", f"From={PHONES['en']}&Body=HELLO&Body=STOP", "Body"),
+        ("/webhooks/sms/inbound", f"From=%2B15550000000&From={PHONES['en']}&Body=STOP", "From"),
+        ("/webhooks/sms/status", "MessageSid=SM1&MessageSid=SM2&MessageStatus=delivered",
+         "MessageSid"),
+    ],
+)  # fmt: skip
+def test_a_twilio_form_repeating_a_field_is_refused(
+    engine: Engine, client: TestClient, path: str, body: str, field: str
+) -> None:
+    """The form twin of a repeated JSON key: Body=HELLO&Body=STOP was read as HELLO
+    (the first value), another reader might take STOP. Twilio sends each field once."""
+    _stop(engine)
+    before = event_count(engine)
+    response = client.post(path, content=body.replace("+", "%2B").encode(), headers=FORM)
+    assert response.status_code == 400
+    assert response.json() == {"error": f"{field}: given more than once in the form"}
+    assert event_count(engine) == before
+    assert sms_pairs(engine, "c1") == {("sms", "offers")}
