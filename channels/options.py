@@ -160,6 +160,21 @@ def from_signature(cls: type) -> dict[str, OptionSpec] | None:
     return declared
 
 
+#: The longest ``timeout`` an adapter may be given, in seconds (providers answer in
+#: seconds; a longer wait only holds a connection and a message's lease).
+MAX_TIMEOUT = 600
+
+
+def _bounds_refused(name: str, value: Any) -> str | None:
+    """Why a ``timeout`` option is out of its bounds: 0 or less made every send time out
+    at once (retried until it failed for good), a day held a connection for a day."""
+    if name != "timeout" or isinstance(value, bool) or not isinstance(value, int | float):
+        return None  # its type is checked by the declared option
+    if not 0 < value <= MAX_TIMEOUT:
+        return f"is {value}: seconds, more than 0 and at most {MAX_TIMEOUT}"
+    return None
+
+
 def option_problems(
     adapter: str, declared: Mapping[str, OptionSpec] | None, options: Mapping[str, Any]
 ) -> list[OptionProblem]:
@@ -189,7 +204,7 @@ def option_problems(
                 problems.append(OptionProblem(name, "must name an environment variable"))
             elif target in options:
                 problems.append(OptionProblem(name, f"give {target!r} or {name!r}, not both"))
-        elif (why := declared[name].refuses(value)) is not None:
+        elif (why := declared[name].refuses(value) or _bounds_refused(name, value)) is not None:
             problems.append(OptionProblem(name, f"option {name!r} {why}"))
     for spec in declared.values():
         if spec.required and spec.name not in options and spec.name + ENV_SUFFIX not in options:

@@ -120,6 +120,30 @@ def test_right_values_pass_ints_included_where_numbers_go() -> None:
     assert check_options("webhook", {"url": "https://h/in", "allow_private": False}) == []
 
 
+@pytest.mark.parametrize("adapter", ["smtp", "http_sms", "twilio", "webhook"])
+@pytest.mark.parametrize("timeout", [0, -1, -30.5, 601, 86400])
+def test_a_timeout_out_of_its_bounds_is_refused(adapter: str, timeout: float) -> None:
+    """'timeout: -1' (or 0) loaded: every send then timed out at once and was retried
+    until it failed for good; 86400 held a send's connection for a day."""
+    messages = [p.message for p in check_options(adapter, {"timeout": timeout})]
+    assert any(
+        f"option 'timeout' is {timeout}: seconds, more than 0 and at most 600" in message
+        for message in messages
+    ), messages
+
+
+def test_a_timeout_out_of_its_bounds_is_refused_when_the_channel_is_built(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(AdapterOptionsError, match="option 'timeout' is 0: seconds"):
+        build_channel("http_sms", {"url": "http://127.0.0.1:9/sms", "timeout": 0}, tmp_path)
+
+
+def test_a_timeout_within_its_bounds_passes() -> None:
+    assert check_options("smtp", {"url": "smtp://h:25", "timeout": 0.5}) == []
+    assert check_options("http_sms", {"url": "http://h/sms", "timeout": 600}) == []
+
+
 class _Open(Channel):
     """A third-party adapter taking anything: its options are not checked."""
 
