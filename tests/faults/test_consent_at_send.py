@@ -62,3 +62,37 @@ def test_a_withdrawal_committed_mid_batch_stops_every_send_not_yet_started(
     kept = [message for message in queued if message not in withdrawn]
     assert {rows[message.id].status for message in kept} == {"sent"}
     assert after == {message.key for message in kept if message.key != first}
+
+
+def test_a_message_the_provider_accepts_while_its_customer_is_erased_is_recorded_sent(
+    fault_url: str, tmp_path: Path, sms_provider: SMSProvider, launch: Launch
+) -> None:
+    """The erasure committed while the provider held her first text: it marked the text
+    'suppressed' ("customer erased") and reported it cancelled, the dispatcher lost its
+    lease and dropped the provider's acceptance, so the record denied a message the
+    provider had (the copy the operator must ask the provider about). Her second text,
+    not started, is not sent."""
+    from rapport.consent.privacy import erase_customer
+    from rapport.engine.core.timeutil import utcnow
+
+    first, second = seed(fault_url, ["sms", "sms"], customers=1)
+    config = write_config(
+        tmp_path, fault_url, sms_url=sms_provider.url, batch=2, sms=", concurrency: 1"
+    )
+    sms_provider.hang()
+    dispatcher = launch("--config", str(config), "dispatch", "--interval", "0.2")
+    assert sms_provider.wait_for(1, timeout=30), dispatcher.tail()
+    engine = make_engine(fault_url)
+    try:
+        with engine.begin() as connection:
+            erase_customer(connection, first.customer_id, utcnow())
+    finally:
+        engine.dispose()
+    sms_provider.release()
+
+    done = wait_for(lambda: settled(fault_url), timeout=30)
+    dispatcher.stop()
+    assert done, statuses(fault_url)
+    assert [request.key for request in sms_provider.snapshot()] == [first.key]
+    rows = outbox(fault_url)
+    assert (rows[first.id].status, rows[second.id].status) == ("sent", "suppressed")
