@@ -104,6 +104,10 @@ NO_DATABASE_NAME = (
     "name PostgreSQL connects to the one named like the user, such as the maintenance "
     "database postgres, and db upgrade would create Rapport's tables there)"
 )
+SPACED_URL = (
+    "begins or ends with a space or line break: remove it (a SQLite file would be named "
+    "with it, beside the real one)"
+)
 SQLITE_NO_FILE = (
     "a SQLite URL names its file: sqlite:///var/rapport.db (relative) or "
     "sqlite:////srv/rapport/rapport.db (absolute); sqlite:// alone is an in-memory database"
@@ -120,6 +124,8 @@ def database_url_problem(url: str) -> str | None:
     ``sqlite://var/rapport.db``, which SQLAlchemy refuses only when it connects).
     The driver is checked when the engine is made: another PostgreSQL driver is a
     usage error, exit 2."""
+    if url != url.strip():
+        return SPACED_URL
     scheme, found, rest = url.partition("://")
     try:
         port = urlsplit(url).port  # reading it checks it: a number up to 65535

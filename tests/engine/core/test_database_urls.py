@@ -10,6 +10,7 @@ answered it with 'no database file at rapport.db yet', exit 0. A PostgreSQL port
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -124,3 +125,18 @@ def test_a_sqlite_url_naming_no_file_is_refused(tmp_path: Path) -> None:
     assert "is a folder: name the database file in it" in ran.stderr
     found = config_problems(tmp_path, 'database:\n  url: "sqlite:///"\n')
     assert len(found) == 1 and found[0].startswith("2: database.url: a SQLite URL names its file")
+
+
+@pytest.mark.parametrize("url", ["sqlite:///x.db ", " sqlite:///x.db", "sqlite:///x.db\n"])
+def test_a_database_url_with_spaces_around_it_is_refused_saying_so(
+    tmp_path: Path, url: str
+) -> None:
+    """A trailing space (an .env file, a copied line) named the file 'x.db ': db upgrade
+    made a second, empty database beside the real one; a leading one was refused as
+    'not a usable database URL', which did not say why."""
+    ran = run_rapport("db", "upgrade", cwd=tmp_path, env={"RAPPORT_DATABASE_URL": url})
+    assert ran.returncode == 1, ran.stdout + ran.stderr
+    assert "RAPPORT_DATABASE_URL): begins or ends with a space or line break" in ran.stderr
+    assert list(tmp_path.iterdir()) == []
+    found = config_problems(tmp_path, f"database:\n  url: {json.dumps(url)}\n")
+    assert len(found) == 1 and "begins or ends with a space or line break" in found[0], found
