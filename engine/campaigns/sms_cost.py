@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from rapport.channels.registry import adapter_class
 from rapport.engine.campaigns.model import Campaign
@@ -20,7 +21,7 @@ from rapport.engine.core.errors import Problem
 from rapport.engine.rendering.renderer import SMS_TEXT, Renderer, is_channel_kind
 from rapport.engine.rendering.sms_encoding import count_sms, non_gsm_characters
 
-__all__ = ["TYPOGRAPHIC", "body_limits", "first_text_line", "sms_cost"]
+__all__ = ["TYPOGRAPHIC", "body_limits", "channel_limits", "first_text_line", "sms_cost"]
 
 #: Characters word processors put in for plain ones; each alone forces UCS-2.
 TYPOGRAPHIC = {
@@ -106,15 +107,27 @@ def body_limits(campaign: Campaign, settings: Settings) -> list[tuple[str, str, 
         config = settings.channels.get(name)
         if config is None or not is_channel_kind(kind := config.kind or name) or kind != "sms":
             continue
-        adapters = [config.adapter] if config.adapter else [p.adapter for p in config.providers]
-        for adapter in dict.fromkeys(adapters):
-            try:
-                most = adapter_class(adapter).max_body_chars
-            except Exception:  # an unknown adapter: the configuration check reports it
-                continue
-            if most is not None:
-                found.append((name, adapter, most))
+        found += [(name, adapter, most) for adapter, most in channel_limits(settings, name)]
     return found
+
+
+def channel_limits(settings: Settings, channel: str) -> list[tuple[str, int]]:
+    """(adapter, most characters) for each adapter of ``channel`` that limits a text."""
+    config = settings.channels.get(channel)
+    if config is None:
+        return []
+    adapters = [config.adapter] if config.adapter else [p.adapter for p in config.providers]
+    found = [(adapter, _most_chars(adapter)) for adapter in dict.fromkeys(adapters)]
+    return [(adapter, most) for adapter, most in found if most is not None]
+
+
+@lru_cache(maxsize=64)
+def _most_chars(adapter: str) -> int | None:
+    """The adapter's ``max_body_chars`` (planning asks for every message)."""
+    try:
+        return adapter_class(adapter).max_body_chars
+    except Exception:  # an unknown adapter: the configuration check reports it
+        return None
 
 
 def first_text_line(source: str) -> int | None:

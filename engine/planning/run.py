@@ -27,6 +27,7 @@ from sqlalchemy.exc import DBAPIError
 from rapport.consent.links import LINKS
 from rapport.consent.tokens import Signer
 from rapport.engine.campaigns.model import Campaign
+from rapport.engine.campaigns.sms_cost import channel_limits
 from rapport.engine.core.config import Settings
 from rapport.engine.core.errors import CampaignError, Problem
 from rapport.engine.core.keys import secret_key
@@ -224,6 +225,7 @@ def plan_range(
                 try:
                     rendered = renderer.render(template_set, kind, locale, context)
                     _within_segments(renderer, rendered, campaign, template_set)
+                    _within_channel(renderer, rendered, settings, channel, template_set)
                 except CampaignError as exc:
                     report.render_errors.append(_render_error(decision, exc))
                     if log is not None:  # it was kept as selected: say why it was not
@@ -303,6 +305,26 @@ def _within_segments(
         file = renderer.file_of(template_set, SMS_TEXT, rendered.locale)
         why = f"{segments} segments, {limit} allowed (sms_max_segments)"
         raise CampaignError([Problem(file, None, why)]) from TooManySegments(why)
+
+
+class TooLongForChannel(Exception):
+    """An SMS longer than an adapter of its channel carries (``max_body_chars``):
+    it would fail for good at sending."""
+
+
+def _within_channel(
+    renderer: Renderer, rendered: RenderedMessage, settings: Settings, channel: str, folder: str
+) -> None:
+    """Raise :class:`CampaignError` (from :class:`TooLongForChannel`) for an SMS longer
+    than an adapter of ``channel`` carries: a real customer's text can run longer than
+    the samples validation measured."""
+    if rendered.subject is not None:
+        return
+    for adapter, most in channel_limits(settings, channel):
+        if len(rendered.text) > most:
+            file = renderer.file_of(folder, SMS_TEXT, rendered.locale)
+            why = f"{len(rendered.text)} characters; the {adapter} adapter carries {most}"
+            raise CampaignError([Problem(file, None, why)]) from TooLongForChannel(why)
 
 
 def _render_error(decision: Decision, exc: CampaignError) -> str:
