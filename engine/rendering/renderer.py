@@ -75,6 +75,7 @@ from rapport.engine.rendering.errors import (
 from rapport.engine.rendering.filters import CUSTOMER_LOCALE, Formatting
 from rapport.engine.rendering.formats import LocaleFormats
 from rapport.engine.rendering.locales import locale_chain
+from rapport.engine.rendering.overruns import Overruns
 from rapport.engine.rendering.plain import PlainContext, check_plain
 from rapport.engine.rendering.reads import TemplateReads
 from rapport.engine.rendering.sandbox import (
@@ -159,10 +160,6 @@ class RenderedMessage:
 
 _Resolved = tuple[str, dict[str, Template]]
 
-#: Messages a template may fail by going past its budget before the renderer refuses
-#: it without trying (until restart, like a template that does not compile).
-OVERRUNS_BEFORE_REFUSAL = 3
-
 
 class Renderer:
     """Renders campaign templates; one per process, shared by every message.
@@ -199,7 +196,7 @@ class Renderer:
         self._reads: dict[tuple[str, str, str, str], bool] = {}
         self._analysis = TemplateReads(self._loader)
         self._locate = ProblemLocator(self.templates_dir)
-        self._overrun: dict[str, tuple[int, Problem]] = {}
+        self._overruns = Overruns(clock)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Renderer:
@@ -425,9 +422,10 @@ class Renderer:
 
     def _render_template(self, part: str, template: Template, context: Mapping[str, Any]) -> str:
         cap = self.max_output_chars
-        refused = self._overrun.get(template.name or "")
-        if refused is not None and refused[0] >= OVERRUNS_BEFORE_REFUSAL:
-            raise TemplateProblemError(refused[1])
+        name = template.name or ""
+        refused = self._overruns.refusal(name)
+        if refused is not None:
+            raise TemplateProblemError(refused)
         try:
             text = render_capped(template, context, cap)
         except TemplateProblemError:
@@ -436,8 +434,9 @@ class Renderer:
             # Anything a template raises is the template's fault: the context is plain data.
             problem = self._locate.runtime_problem(exc, template)
             if isinstance(exc, BudgetExceeded):
-                self._count_overrun(template, problem)
+                self._overruns.went_over(name, problem)
             raise TemplateProblemError(problem) from exc
+        self._overruns.rendered(name)
         if text is None:
             raise OutputTooLarge(self._locate.problem(template, f"output exceeds {cap} characters"))
         if part == EMAIL_SUBJECT:
@@ -450,20 +449,6 @@ class Renderer:
         if (reason := unstorable(text)) is not None:  # from data: fail this message, not a batch
             raise InvalidOutput(self._locate.problem(template, f"the output {reason}"))
         return text
-
-    def _count_overrun(self, template: Template, problem: Problem) -> None:
-        """Remember a template that went past its budget; after a few, refuse it at
-        once, so a plan of a million customers does not spend a second on each."""
-        with self._lock:
-            count = self._overrun.get(template.name or "", (0, problem))[0] + 1
-            if count >= OVERRUNS_BEFORE_REFUSAL:
-                problem = Problem(
-                    problem.file,
-                    problem.line,
-                    f"{problem.message}; refused without rendering after "
-                    f"{count} messages went over",
-                )
-            self._overrun[template.name or ""] = (count, problem)
 
     def _missing_problem(
         self, template_set: str, channel: ChannelKind, locale: str, chain: list[str]
