@@ -21,6 +21,7 @@ from __future__ import annotations
 import difflib
 import functools
 import inspect
+import math
 import os
 import types
 import typing
@@ -170,6 +171,8 @@ def _bounds_refused(name: str, value: Any) -> str | None:
     at once (retried until it failed for good), a day held a connection for a day."""
     if name != "timeout" or isinstance(value, bool) or not isinstance(value, int | float):
         return None  # its type is checked by the declared option
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # refused as no finite number (configcheck), once
     if not 0 < value <= MAX_TIMEOUT:
         return f"is {value}: seconds, more than 0 and at most {MAX_TIMEOUT}"
     return None

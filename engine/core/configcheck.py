@@ -17,6 +17,7 @@ its FILE:LINE listing what it may be, never a setting silently ignored.
 * The keys of ``sender.from_name`` and ``sender.sms_signature`` are locales Babel knows
   (one under ``faa`` would never be used).
 * Every channel has a kind: its ``kind``, or its name when that is a kind.
+* ``topics`` holds at least one consent topic, each listed once.
 * ``transactional_topics`` are short lower-case names, listed once, none of them also
   in ``topics``: a topic is marketing (consent) or transactional, never both.
 * The legal SMS window, :data:`SMS_LEGAL_WINDOW` (08:00-21:00, the recipient's local
@@ -66,6 +67,7 @@ def check_keys(settings: Settings) -> None:
         *_caps(settings),
         *_currencies(settings),
         *_sender_locales(settings),
+        *_topics(settings),
         *_transactional_topics(settings),
     ]
     if errors:
@@ -78,6 +80,17 @@ def check_keys(settings: Settings) -> None:
                 for loc, message in errors
             ],
         )
+
+
+def _topics(settings: Settings) -> Iterator[tuple[Loc, str]]:
+    """At least one consent topic (every campaign names one), each listed once."""
+    if not settings.topics:
+        yield ("topics",), "at least one consent topic is needed: every campaign names one"
+    seen: set[str] = set()
+    for index, topic in enumerate(settings.topics):
+        if topic in seen:
+            yield ("topics", index), f"{topic}: listed twice"
+        seen.add(topic)
 
 
 def _transactional_topics(settings: Settings) -> Iterator[tuple[Loc, str]]:
