@@ -8,6 +8,7 @@ it shows that instead, and says which it shows. ``print_plan_report`` is shared 
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -59,6 +60,7 @@ def _plan(
     from rapport.engine.campaigns.model import require_campaigns
     from rapport.engine.core.timeutil import isoformat_z
     from rapport.engine.planning.plan import run_plan
+    from rapport.engine.planning.run_lock import planning_run
     from rapport.engine.runtime import services
 
     settings = app.settings
@@ -91,17 +93,20 @@ def _plan(
                 }
             )
 
-    return run_plan(
-        app.migrated_engine(),
-        settings,
-        loaded,
-        day,
-        now or planning_now(day, hypothetical=dry_run),
-        renderer=renderer,
-        signer=services.signer(settings),
-        dry_run=dry_run,
-        on_planned=on_planned,
-    )
+    engine = app.migrated_engine()
+    # A run that writes waits for a daemon's, and they for it: caps hold across days.
+    with contextlib.nullcontext() if dry_run else planning_run(engine):
+        return run_plan(
+            engine,
+            settings,
+            loaded,
+            day,
+            now or planning_now(day, hypothetical=dry_run),
+            renderer=renderer,
+            signer=services.signer(settings),
+            dry_run=dry_run,
+            on_planned=on_planned,
+        )
 
 
 def print_plan_report(report: Any, dry_run: bool) -> None:

@@ -39,6 +39,7 @@ from rapport.engine.planning import shard_leases, shards
 from rapport.engine.planning.plan import run_plan
 from rapport.engine.planning.prefilter import candidate_clause
 from rapport.engine.planning.run import PlanReport, plan_range
+from rapport.engine.planning.run_lock import planning_run
 from rapport.engine.planning.shard_leases import Shard
 from rapport.engine.planning.shards import ShardJob
 from rapport.engine.rendering.renderer import Renderer
@@ -248,7 +249,8 @@ def day_planner(
         def shared(
             campaigns: Sequence[Campaign], day: date, now: datetime, co_purchase: CoPurchase | None
         ) -> PlanReport:
-            report = planner.plan(campaigns, day, now, co_purchase)
+            with planning_run(engine, shared=True):  # daemons together, apart from a plan by hand
+                report = planner.plan(campaigns, day, now, co_purchase)
             analyze_if_grown(engine, report.inserted)  # what this daemon added
             return report
 
@@ -257,15 +259,16 @@ def day_planner(
     def alone(
         campaigns: Sequence[Campaign], day: date, now: datetime, co_purchase: CoPurchase | None
     ) -> PlanReport:
-        return run_plan(
-            engine,
-            settings,
-            campaigns,
-            day,
-            now,
-            renderer=renderer,
-            signer=signer,
-            co_purchase=co_purchase,
-        )
+        with planning_run(engine):  # apart from a `rapport plan` by hand
+            return run_plan(
+                engine,
+                settings,
+                campaigns,
+                day,
+                now,
+                renderer=renderer,
+                signer=signer,
+                co_purchase=co_purchase,
+            )
 
     return alone

@@ -1,0 +1,60 @@
+"""One planning run at a time beside ``rapport plan``, so caps hold across days.
+
+Caps (``caps.per_day``, ``caps.per_week``) are counted from what the outbox holds when
+a batch is planned. Two runs planning two days at once for the same customers each
+counted the other's messages as not there: ``rapport plan --date`` of tomorrow while a
+daemon planned today gave 19,793 of 20,000 customers two marketing e-mails within a
+week under ``per_week: 1`` (found by the sequence tester; two ``rapport plan`` of two
+days by hand did the same, on SQLite and PostgreSQL). Daemons sharing PostgreSQL
+already keep their shards of two days apart (:mod:`.shard_leases`); this lock keeps a
+whole run apart from them:
+
+* ``rapport plan`` (and the SQLite daemon's run) holds it exclusively for its run;
+* a PostgreSQL daemon holds it shared while it plans a day's shards, so daemons still
+  plan together, and a run by hand waits for them (and they for it).
+
+PostgreSQL: an advisory lock on a connection of the run's own (the server drops it if
+the process dies); waiting requests are served in order, so a run by hand is not
+starved by daemons. SQLite: ``flock`` on the database file itself (SQLite's own locks
+are ``fcntl`` locks, which ``flock`` does not touch), so no file is added beside it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+from collections.abc import Iterator
+
+from sqlalchemy import Engine, text
+
+from rapport.engine.core.db import in_memory
+
+#: An arbitrary constant naming this lock among the database's advisory locks.
+RUN_LOCK_KEY = 0x52504C4E  # "RPLN"
+
+
+@contextlib.contextmanager
+def planning_run(engine: Engine, *, shared: bool = False) -> Iterator[None]:
+    """Hold the planning-run lock for the ``with`` block (see the module doc)."""
+    if engine.dialect.name == "postgresql":
+        kind = "_shared" if shared else ""
+        with engine.connect() as connection:
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            connection.execute(text(f"SELECT pg_advisory_lock{kind}(:key)"), {"key": RUN_LOCK_KEY})
+            try:
+                yield
+            finally:
+                connection.execute(
+                    text(f"SELECT pg_advisory_unlock{kind}(:key)"), {"key": RUN_LOCK_KEY}
+                )
+        return
+    database = engine.url.database
+    if in_memory(engine.url) or not database:
+        yield
+        return
+    with open(database, "rb") as handle:  # the database file: see the module doc
+        fcntl.flock(handle.fileno(), fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
