@@ -415,8 +415,32 @@ def _channels(parsed: Settings | None, data: object) -> dict[str, ChannelConfig]
         return {}
 
 
+#: The variables holding a secret, compared byte for byte wherever they are used.
+SECRET_VARIABLES = (
+    "RAPPORT_SECRET_KEY",
+    "RAPPORT_WEBHOOK_TOKEN",
+    "RAPPORT_REPORT_TOKEN",
+    "RAPPORT_METRICS_TOKEN",
+)
+
+
+def _padded_secrets(environ: dict[str, str]) -> None:
+    """Refuse a secret with spaces or a line break around it: taken as given, a key
+    read from a file with its newline on one machine and typed without it on another
+    signs links the other refuses (and a token so padded matches no client's header)."""
+    padded = [
+        name for name in SECRET_VARIABLES if (value := environ.get(name)) and value != value.strip()
+    ]
+    if padded:
+        raise ConfigError(
+            f"{', '.join(padded)}: starts or ends with a space or a line break; set it "
+            "without them (a secret is compared byte for byte)"
+        )
+
+
 def _apply_environment(settings: Settings, environ: dict[str, str]) -> Settings:
     misspelt_variables(environ, settings.channels)
+    _padded_secrets(environ)
     updates: dict[str, Any] = {}
     if url := environ.get("RAPPORT_DATABASE_URL"):
         # Not checked here: make_engine refuses it naming RAPPORT_DATABASE_URL.
