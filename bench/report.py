@@ -32,7 +32,7 @@ def figures(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         frac = "" if fraction is None else f"{fraction:.2f}"
         rows.append((name, f"{value:,.0f}{unit}", f"{ceiling:,.0f}{unit}" if ceiling else "", frac))
 
-    select_s = selection_seconds(st)
+    select_s = st.get("select", {}).get("seconds", 0) + st.get("audiences", {}).get("seconds", 0)
     add(
         "eligible (customers read + consent/history) ",
         rate(st.get("select", {}).get("items", 0), select_s),
@@ -100,17 +100,6 @@ def figures(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     return rows
 
 
-def selection_seconds(stages: dict[str, Any]) -> float:
-    """What reading the customers cost the planning run: the planner's waits for its
-    batches and their audiences, plus the CPU time of the thread that reads them ahead
-    (PostgreSQL; none on SQLite), which holds the GIL the planner needs for most of it."""
-
-    def seconds(name: str) -> float:
-        return float(stages.get(name, {}).get("seconds", 0))
-
-    return seconds("select") + seconds("audiences") + seconds("read_ahead_cpu")
-
-
 def _paired_raw_rate(stages: dict[str, Any]) -> float | None:
     """Raw Jinja renders per second on the messages the broadcast rendered twice."""
     raw = stages.get("render_pairs_raw")
@@ -139,7 +128,7 @@ def targets(result: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
     else:
         scaled = b["seconds"] * 1_000_000 / max(n, 1)
         out.append(("broadcast, scaled to 1M, <= 60 s", f"{scaled:.0f} s (linear)", scaled <= 60))
-    select_s = selection_seconds(st)
+    select_s = st.get("select", {}).get("seconds", 0) + st.get("audiences", {}).get("seconds", 0)
     sel = rate(st.get("select", {}).get("items", 0), select_s) / max(
         rate(c["fetch"]["customers"], c["fetch"]["seconds"]), 1
     )

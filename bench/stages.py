@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import resource
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,7 +22,6 @@ from typing import Any
 
 from sqlalchemy import Engine, event
 
-from rapport.engine.customers import profiles
 from rapport.engine.planning import run as planning
 from rapport.engine.rendering.filters import CUSTOMER_LOCALE
 from rapport.engine.rendering.renderer import Renderer
@@ -100,35 +98,6 @@ def _timed_generator(stages: Stages, name: str, inner: Callable[..., Any], size:
             timer.items += size(item)
             if name == "select" and stages.progress is not None:
                 stages.progress(timer.items)
-            yield item
-
-    return wrapper
-
-
-def _thread_cpu(stages: Stages, name: str, inner: Callable[..., Any]) -> Any:
-    """A generator's CPU time in the thread that runs it: the read-ahead reader's
-    (:mod:`rapport.engine.customers.read_ahead`). Its waits on the server overlap the
-    planner's work, but what it does holding the GIL (the driver's rows, consent and
-    history made into Python objects) is time the planner cannot run: the report adds
-    this CPU time to the selection's, an upper bound of what reading ahead cost."""
-
-    def wrapper(*args: Any, **kwargs: Any) -> Iterator[Any]:
-        iterator = iter(inner(*args, **kwargs))
-        if threading.current_thread() is threading.main_thread():
-            # Read in the planner's own thread (SQLite, or no read-ahead): already
-            # in the selection's time.
-            yield from iterator
-            return
-        timer = stages.timer(name)
-        while True:
-            started = time.thread_time()
-            try:
-                item = next(iterator)
-            except StopIteration:
-                return
-            finally:
-                timer.seconds += time.thread_time() - started
-            timer.calls += 1
             yield item
 
     return wrapper
@@ -240,7 +209,6 @@ def instrumented(stages: Stages, renderer: Renderer) -> Iterator[None]:
         "iter_profile_batches",
         _timed_generator(stages, "select", planning.iter_profile_batches, len),
     )
-    patch(profiles, "_pages", _thread_cpu(stages, "read_ahead_cpu", profiles._pages))
     patch(
         planning,
         "audiences_for",

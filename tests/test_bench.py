@@ -50,8 +50,6 @@ def test_a_tiny_run_plans_delivers_and_repeats_nothing(tmp_path: Path) -> None:
     one_process = result["scenarios"]["broadcast_one_process"]
     assert one_process["inserted"] == broadcast["inserted"]
     assert broadcast["stages"]["select"]["items"] == broadcast["candidates"]
-    # SQLite reads in the planner's thread: nothing read ahead to add to the selection.
-    assert "read_ahead_cpu" not in broadcast["stages"]
     # Every eighth message was also rendered with raw Jinja, for the paired ceiling.
     pairs = broadcast["stages"]["render_pairs_raw"]["items"]
     assert pairs == broadcast["stages"]["render_pairs_engine"]["items"]
@@ -239,19 +237,3 @@ def test_bytecode_is_compiled_for_the_libraries_and_standard_library_too() -> No
     assert str(Path(sqlalchemy.__file__).resolve().parent.parent) in folders
     assert str(Path(asyncio.__file__).resolve().parent.parent) in folders
     assert {str(Path(p).resolve()) for p in rapport.channels.__path__} <= folders
-
-
-def test_on_postgresql_the_selection_counts_the_read_ahead_threads_cpu(
-    postgres_admin: Any,
-) -> None:
-    """The planner reads its pages ahead on PostgreSQL: the waits overlap, but the
-    reader's CPU is counted into the selection the report sets against the raw fetch."""
-    result = run("postgresql", 300, deliver_limit=20, concurrency=2)
-
-    stages = result["scenarios"]["broadcast"]["stages"]
-    reader = stages["read_ahead_cpu"]
-    assert reader["calls"] == stages["select"]["calls"] > 0  # one per page
-    assert reader["seconds"] > 0
-    assert report.selection_seconds(stages) == pytest.approx(
-        stages["select"]["seconds"] + stages["audiences"]["seconds"] + reader["seconds"]
-    )

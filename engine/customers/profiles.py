@@ -8,10 +8,10 @@ dense) and summarised per customer in :class:`~rapport.engine.customers.lifecycl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import Column, ColumnElement, Connection, and_, bindparam, func, select, type_coerce
 from sqlalchemy.sql import operators, visitors
@@ -29,7 +29,6 @@ from rapport.engine.customers.lifecycle import (
     to_base_currency,
 )
 from rapport.engine.customers.profile import CustomerProfile, EventRecord
-from rapport.engine.customers.read_ahead import read_ahead
 
 #: (after, up to): customer ids greater than the first and at most the second.
 IdRange = tuple[str | None, str | None]
@@ -63,14 +62,6 @@ class ProfileBatch(list[CustomerProfile]):
     """
 
     span: tuple[str, str] | None = None
-    #: What the run's :data:`PageReader` read with the page, when it has one.
-    read_with: Any = None
-
-
-#: Read with each page, on the page's connection, by a run that reads ahead (a planning
-#: run's consent and message history): called with that connection, the page's
-#: customers as {id: time zone} in id order, and its span (see :class:`ProfileBatch`).
-PageReader = Callable[[Connection, dict[str, str], tuple[str, str] | None], Any]
 
 
 #: A filtered page is read by id range while it keeps at least this share of the
@@ -100,29 +91,23 @@ _AMOUNT_SCALE = _AMOUNT_TYPE.scale
 _ONE = Decimal(1)
 
 
-def _order_rows(
+def _histories(
     connection: Connection,
     rows: Sequence,
     as_of: datetime,
+    settings: Settings,
     span: tuple[str, str] | None = None,
-) -> Sequence[Any]:
-    """Every order of the page's customers up to ``as_of``, in one query."""
+) -> dict[str, OrderHistory]:
+    """Every order of the batch's customers up to ``as_of``, in one query."""
+    zones = {row[0]: row[6] for row in rows}
+    lines: dict[str, list[OrderLine]] = {}
     which = (
         ORDERS.c.customer_id.between(*span)
         if span is not None
-        else ORDERS.c.customer_id.in_([row[0] for row in rows])
+        else ORDERS.c.customer_id.in_(list(zones))
     )
-    return tuples(connection, select(*_ORDER_COLUMNS).where(which, ORDERS.c.ordered_at <= as_of))
-
-
-def _histories(
-    found: Sequence[Any], rows: Sequence, as_of: datetime, settings: Settings
-) -> dict[str, OrderHistory]:
-    """The order histories of a page's customers from its order rows (those of
-    customers not on the page are dropped)."""
-    zones = {row[0]: row[6] for row in rows}
-    lines: dict[str, list[OrderLine]] = {}
     zero = Decimal(0)
+    found = tuples(connection, select(*_ORDER_COLUMNS).where(which, ORDERS.c.ordered_at <= as_of))
     # Per order this loop is most of reading a customer: the rate of each currency and
     # each customer's zone are looked up once a batch (``to_base_currency`` of one
     # unit, so ``paid * rate`` is the same Decimal), PostgreSQL's naive datetimes are
@@ -282,57 +267,15 @@ def iter_profile_batches(
     where: ColumnElement[bool] | None = None,
     id_range: IdRange | None = None,
     events: EventQuery | None = None,
-    ahead: bool = False,
-    with_page: PageReader | None = None,
 ) -> Iterator[ProfileBatch]:
     """Profiles in batches of ``batch_size``, ordered by id; orders after ``as_of`` ignored.
 
     ``where`` narrows the customers read (a pre-filter over the customer table);
     ``id_range`` limits them to ids after its first bound and up to its second (either
     may be None), so that several processes can share one run. ``events`` names the
-    recent events to read with each batch (none without it). ``ahead`` reads each
-    next page on a connection of its own while the caller works on this one
-    (:mod:`~rapport.engine.customers.read_ahead`): a planning run on PostgreSQL;
-    ``with_page`` is then read with each page, its result the batch's ``read_with``.
+    recent events to read with each batch (none without it).
     """
     size = batch_size or settings.planning.batch_size or default_batch_size(connection)
-
-    def pages(reader: Connection) -> Iterator[_Page]:
-        return _pages(reader, as_of, size, customer_ids, where, id_range, events, with_page)
-
-    for page in read_ahead(connection.engine, pages) if ahead else pages(connection):
-        histories = _histories(page.orders, page.rows, as_of, settings)
-        recent = page.events
-        batch = ProfileBatch(
-            _profile(row, histories.get(row[0]), recent.get(row[0], ())) for row in page.rows
-        )
-        batch.span = page.span
-        batch.read_with = page.read_with
-        yield batch
-
-
-class _Page(NamedTuple):
-    """What is read of one page of customers, before any of it is made into profiles."""
-
-    rows: Sequence[Any]
-    span: tuple[str, str] | None
-    orders: Sequence[Any]
-    events: dict[str, tuple[EventRecord, ...]]
-    read_with: Any
-
-
-def _pages(
-    connection: Connection,
-    as_of: datetime,
-    size: int,
-    customer_ids: Sequence[str] | None,
-    where: ColumnElement[bool] | None,
-    id_range: IdRange | None,
-    events: EventQuery | None,
-    with_page: PageReader | None = None,
-) -> Iterator[_Page]:
-    """The customers' rows page by page (keyset pagination by id), each with its
-    customers' orders and recent events, as the driver returns them."""
     after, up_to = id_range or (None, None)
     last_id = after
     dense = customer_ids is None and where is None
@@ -359,16 +302,17 @@ def _pages(
             ).scalar_one()
             if len(rows) >= MIN_SHARE_FOR_SPAN * spanned:
                 span = (first, last)
+        histories = _histories(connection, rows, as_of, settings, span)
         recent: dict[str, tuple[EventRecord, ...]] = {}
         if events is not None and events.names:
             customer = CUSTOMER_EVENT.c.customer_id
             which = customer.between(*span) if span else customer.in_([r[0] for r in rows])
             recent = read_events(connection, which, events, as_of)
-        orders = _order_rows(connection, rows, as_of, span)
-        read_with = None
-        if with_page is not None:
-            read_with = with_page(connection, {row[0]: row[6] for row in rows}, span)
-        yield _Page(rows, span, orders, recent, read_with)
+        batch = ProfileBatch(
+            _profile(row, histories.get(row[0]), recent.get(row[0], ())) for row in rows
+        )
+        batch.span = span
+        yield batch
         last_id = last
         if len(rows) < size:
             return

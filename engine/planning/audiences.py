@@ -12,11 +12,8 @@ from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection
-
 from rapport.consent.state import granted_pairs
 from rapport.engine.customers.profile import CustomerProfile
-from rapport.engine.customers.profiles import PageReader
 from rapport.engine.delivery.suppression import SuppressionSnapshot, suppressed_addresses
 from rapport.engine.planning.history import history_for
 from rapport.engine.planning.planner import Audiences
@@ -32,43 +29,20 @@ def audiences_for(
     """Consent, suppression and message history of a batch: three queries, not 3 x N.
 
     A :class:`~rapport.engine.customers.profiles.ProfileBatch` with a ``span`` is read by id
-    range, and one read ahead with :func:`page_reader` (same ``day`` and ``topics``)
-    brings its consent and history along; ``suppression`` (the run's snapshot) replaces
-    the suppression query; ``topics`` (the run's campaigns' topics) limits the consent
-    read to them.
+    range; ``suppression`` (the run's snapshot) replaces the suppression query;
+    ``topics`` (the run's campaigns' topics) limits the consent read to them.
     """
-    read = getattr(batch, "read_with", None)
-    if read is None:
-        zones = {c.id: c.timezone for c in batch}
-        read = _read(connection, zones, getattr(batch, "span", None), day, topics)
-    granted, (recent, planned) = read
+    ids = [c.id for c in batch]
+    span = getattr(batch, "span", None)
+    granted = granted_pairs(connection, ids, span=span, topics=topics)
     # A generator: a run's snapshot of an empty suppression list asks about none of
     # them (the bench's 63,180 candidates: 126,360 lookups and a list a batch).
     addresses = ((kind, a) for c in batch for kind in ("email", "sms") if (a := c.address(kind)))
+    zones = {c.id: c.timezone for c in batch}
+    recent, planned = history_for(connection, zones, day, span=span)
     return Audiences(
         granted=granted,
         suppressed=suppressed_addresses(connection, addresses, snapshot=suppression),
         recent=recent,
         planned=planned,
     )
-
-
-def page_reader(day: date, topics: Collection[str] | None = None) -> PageReader:
-    """What :func:`audiences_for` reads of a page, for a run that reads each page ahead
-    of its planning to read along with it (the server's time then overlaps planning)."""
-
-    def read(connection: Connection, zones: dict[str, str], span: tuple[str, str] | None) -> Any:
-        return _read(connection, zones, span, day, topics)
-
-    return read
-
-
-def _read(
-    connection: Any,
-    zones: dict[str, str],
-    span: tuple[str, str] | None,
-    day: date,
-    topics: Collection[str] | None,
-) -> tuple[Any, Any]:
-    granted = granted_pairs(connection, list(zones), span=span, topics=topics)
-    return granted, history_for(connection, zones, day, span=span)

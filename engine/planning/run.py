@@ -40,7 +40,7 @@ from rapport.engine.delivery.suppression import (
     suppression_snapshot,
 )
 from rapport.engine.planning import write_errors
-from rapport.engine.planning.audiences import audiences_for, page_reader
+from rapport.engine.planning.audiences import audiences_for
 from rapport.engine.planning.context import message_context
 from rapport.engine.planning.decisions import DecisionLog
 from rapport.engine.planning.erased import without_erased
@@ -164,10 +164,6 @@ def plan_range(
         reading: dict[tuple[str, str, str], tuple[bool, tuple[str, ...]]] = {}
         if where is not None:
             report.customers = count_customers(reader, id_range)
-        # A run over whole ranges on PostgreSQL reads each next page, and its consent
-        # and history, while this one is planned (the server and the wire on another
-        # core); named customers are a page or two.
-        ahead = customer_ids is None and engine.dialect.name == "postgresql"
         batches = iter_profile_batches(
             reader,
             settings,
@@ -176,8 +172,6 @@ def plan_range(
             where=where,
             id_range=id_range,
             events=event_query([campaign.trigger for campaign in campaigns], day),
-            ahead=ahead,
-            with_page=page_reader(day, topics) if ahead else None,
         )
         for batch in batches:
             report.candidates += len(batch)
