@@ -198,7 +198,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
         left validate and plan as an unexpected error."""
         parser = Parser(self, source, name, filename)
         try:
-            return parser.parse()
+            tree = parser.parse()
         except ValueError as exc:
             reason = str(exc).split(";", 1)[0]  # not Python's advice to raise the limit
             raise TemplateSyntaxError(
@@ -207,6 +207,9 @@ class Sandbox(ImmutableSandboxedEnvironment):
                 name,
                 filename,
             ) from None
+        if callable(self.autoescape) and self.autoescape(name):
+            _keeps_escaping(tree, name, filename)
+        return tree
 
     def join_path(self, template: str, parent: str) -> str:
         """The name an ``{% include %}``, ``{% extends %}`` or ``{% import %}`` in
@@ -351,6 +354,35 @@ _DICT_ATTRIBUTES = frozenset(dir(dict))
 
 def _finalize(value: Any) -> Any:
     return "" if value is None else value
+
+
+def _keeps_escaping(tree: nodes.Template, name: str | None, filename: str | None) -> None:
+    """Refuse what turns escaping off in an HTML template: ``|safe`` prints its value as
+    markup and ``{% autoescape false %}`` a whole block, so a customer named
+    ``<a href=...>`` (or any value that reaches them) would be HTML in the e-mail."""
+    for node in tree.find_all(nodes.Filter):
+        if node.name == "safe":
+            raise TemplateSyntaxError(
+                "the safe filter is not allowed in an .html template: it prints its value "
+                "as HTML, so a customer's name or any value reaching it would be markup; "
+                "write the markup in the template itself",
+                node.lineno,
+                name,
+                filename,
+            )
+    for modifier in tree.find_all(nodes.EvalContextModifier):
+        for keyword in modifier.options:
+            value = keyword.value
+            if keyword.key == "autoescape" and not (
+                isinstance(value, nodes.Const) and value.value is True
+            ):
+                raise TemplateSyntaxError(
+                    "autoescape may not be turned off in an .html template: every value "
+                    "it prints is escaped, so a customer's name is never markup",
+                    modifier.lineno,
+                    name,
+                    filename,
+                )
 
 
 def new_environment(
