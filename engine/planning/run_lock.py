@@ -15,8 +15,11 @@ whole run apart from them:
 
 PostgreSQL: an advisory lock on a connection of the run's own (the server drops it if
 the process dies); waiting requests are served in order, so a run by hand is not
-starved by daemons. SQLite: ``flock`` on the database file itself (SQLite's own locks
-are ``fcntl`` locks, which ``flock`` does not touch), so no file is added beside it.
+starved by daemons. SQLite: ``flock`` on ``<database>.planning-run.lock`` beside it, as
+the daemons' planning lock is (:mod:`rapport.engine.runtime.leader`). Never on the
+database file itself: closing any descriptor of that file drops every ``fcntl`` lock
+the process holds on it, SQLite's own included (SQLite's "how to corrupt" notes, 2.2),
+so another process could write under a transaction this one believes it holds.
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ def planning_run(engine: Engine, *, shared: bool = False) -> Iterator[None]:
     if in_memory(engine.url) or not database:
         yield
         return
-    with open(database, "rb") as handle:  # the database file: see the module doc
+    with open(f"{database}.planning-run.lock", "a+b") as handle:  # see the module doc
         fcntl.flock(handle.fileno(), fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         try:
             yield
