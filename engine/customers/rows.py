@@ -24,6 +24,7 @@ from functools import partial
 from typing import IO, Any
 
 from rapport.engine.core.errors import ImportFileError, Problem
+from rapport.engine.core.jsonkeys import RepeatedKey, unique_keys
 from rapport.engine.core.text import printable
 from rapport.engine.customers import fields
 
@@ -266,28 +267,6 @@ def csv_rows(
         yield parse_record({name: cells[index] for index, name in wanted}, start, file, columns)
 
 
-class _KeyTwice(Exception):
-    """A key written twice in one JSON object (raised from inside the parser)."""
-
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
-
-
-def _once_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """An object whose keys all differ: which of two values a parser keeps is the
-    parser's choice (Python's the last, others the first), so a row repeating a key
-    (``{"id": "X1", "id": "X2"}``) means nothing certain and is a bad row."""
-    value = dict(pairs)
-    if len(value) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise _KeyTwice(key)
-            seen.add(key)
-    return value
-
-
 def jsonl_rows(
     handle: IO[bytes], file: str, columns: Sequence[Column], ignored: list[str]
 ) -> Iterator[Row]:
@@ -304,8 +283,8 @@ def jsonl_rows(
         if not text.strip():
             continue
         try:
-            record = json.loads(text, parse_float=Decimal, object_pairs_hook=_once_each)
-        except _KeyTwice as twice:
+            record = json.loads(text, parse_float=Decimal, object_pairs_hook=unique_keys)
+        except RepeatedKey as twice:
             key = printable(twice.key)[:64]
             said = f"the key {json.dumps(key, ensure_ascii=False)} is written twice in this "
             yield Row(number, problems=[Problem(file, number, said + "object; write it once", key)])

@@ -20,6 +20,8 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from rapport.engine.core.jsonkeys import RepeatedKey, unique_keys
+
 #: The deepest nesting of arrays and objects a request body may have.
 MAX_DEPTH = 64
 TOO_DEEP = f"the body's JSON is nested too deep (at most {MAX_DEPTH} levels of arrays and objects)"
@@ -48,28 +50,6 @@ def depth(value: Any) -> int:
             continue
         deepest = max(deepest, level + 1)
     return deepest
-
-
-class _RepeatedKey(Exception):
-    """Raised from inside the parser, which would take a ValueError for bad syntax."""
-
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
-
-
-def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """An object whose keys are all different: which of two values a parser keeps is
-    the parser's choice (Python's the last, others the first), so a body repeating a
-    key (``{"id": "C1", "id": "C2"}``) means nothing certain and is refused."""
-    value = dict(pairs)
-    if len(value) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise _RepeatedKey(key)
-            seen.add(key)
-    return value
 
 
 class _Constant(Exception):
@@ -103,10 +83,10 @@ def parse_body(raw: bytes, *, constants: bool = True) -> Any:
     text = utf8_text(raw)
     hooks: dict[str, Any] = {} if constants else {"parse_constant": _refuse_constant}
     try:
-        value = json.loads(text, parse_float=Decimal, object_pairs_hook=_object, **hooks)
+        value = json.loads(text, parse_float=Decimal, object_pairs_hook=unique_keys, **hooks)
     except RecursionError:
         raise BadBody(TOO_DEEP) from None
-    except _RepeatedKey as repeated:
+    except RepeatedKey as repeated:
         key = json.dumps(repeated.key, ensure_ascii=False)
         raise BadBody(f"the body's JSON repeats the key {key} in one object") from None
     except _Constant as constant:
