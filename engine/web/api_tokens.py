@@ -47,8 +47,9 @@ def create_token(engine: Engine, name: str, scope: str, now: datetime) -> str:
     name = name.strip()
     if not name or len(name) > MAX_NAME:
         raise UserError(f"a token's name must be 1 to {MAX_NAME} characters")
-    if printable(name) != name or any(c in name for c in "\t\n\r"):
-        # api-token list prints names: an escape would act on the operator's terminal
+    if printable(name) != name or len(name.splitlines()) > 1 or "\t" in name:
+        # api-token list prints names: an escape would act on the operator's terminal,
+        # a line break (U+2028 and U+2029 too: splitlines) would split its row
         raise UserError(
             "a token's name may not hold control characters, line breaks, tabs or "
             f"bidi controls (it was {printable(name)!r})"

@@ -85,3 +85,29 @@ def test_api_token_list_shows_a_stored_name_s_control_characters_escaped(
     env = {"RAPPORT_DATABASE_URL": migrated_url}
     listed = run_rapport("api-token", "list", cwd=tmp_path, env=env)
     assert listed.stdout.startswith("old\\x1b[2J\tread\t")
+
+
+def test_a_token_name_holding_a_unicode_line_or_paragraph_separator_is_refused(
+    migrated_url: str, tmp_path: Path
+) -> None:
+    """docs/api.md: a name has no line breaks (list prints it). U+2028 and U+2029 are
+    line breaks too (str.splitlines splits on them): 'shop\\u2028other' was stored and
+    list printed it raw, its row broken on a terminal that honours them."""
+    env = {"RAPPORT_DATABASE_URL": migrated_url}
+    for name in ("shop\u2028other", "shop\u2029other"):
+        ran = run_rapport("api-token", "create", name, "--scope", "read", cwd=tmp_path, env=env)
+        assert ran.returncode == 1, ran.stdout + ran.stderr
+        assert "line breaks" in ran.stderr
+    assert run_rapport("api-token", "list", cwd=tmp_path, env=env).stdout == "no API tokens\n"
+
+
+def test_a_token_name_is_1_to_100_characters(migrated_url: str, tmp_path: Path) -> None:
+    """docs/api.md: a name is 1 to 100 characters; empty, blank or 101 is exit 1."""
+    env = {"RAPPORT_DATABASE_URL": migrated_url}
+    for name in ("", "   ", "x" * 101):
+        ran = run_rapport("api-token", "create", name, "--scope", "read", cwd=tmp_path, env=env)
+        assert ran.returncode == 1, ran.stdout + ran.stderr
+        assert "a token's name must be 1 to 100 characters" in ran.stderr
+    ran = run_rapport("api-token", "create", "x" * 100, "--scope", "read", cwd=tmp_path, env=env)
+    assert ran.returncode == 0, ran.stderr
+    assert ("x" * 100) in run_rapport("api-token", "list", cwd=tmp_path, env=env).stdout
