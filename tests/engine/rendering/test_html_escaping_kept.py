@@ -58,3 +58,23 @@ def test_safe_in_a_text_template_changes_nothing_and_stays(
         "promo", "email", "en", HOSTILE
     )
     assert '<a href="https://evil.example">' in rendered.text
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<p>Hi</p>\n<p>{{ [customer.first_name]|map('safe')|first }}</p>",
+        "<p>Hi</p>\n{% set f = 'sa' ~ 'fe' %}<p>{{ [customer.first_name]|map(f)|join }}</p>",
+    ],
+    ids=["map safe", "map by a name made at run time"],
+)
+def test_an_html_template_cannot_reach_the_safe_filter_through_map(
+    make: Callable[..., Renderer], html: str
+) -> None:
+    renderer = make(email(html))
+    try:
+        rendered = renderer.render("promo", "email", "en", HOSTILE)
+    except TemplateProblemError as caught:
+        assert "safe" in caught.problem.message, caught.problem
+    else:
+        assert '<a href="https://evil.example">' not in (rendered.html or ""), rendered.html
