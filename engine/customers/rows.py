@@ -296,8 +296,9 @@ def jsonl_rows(
         if not isinstance(record, dict):
             yield Row(number, problems=[Problem(file, number, "not a JSON object")])
             continue
-        if len(ignored) < MAX_IGNORED_KEYS:
-            for key in record:
-                if key not in known and key not in ignored:
-                    ignored.append(str(key))
+        for key in record:
+            if len(ignored) >= MAX_IGNORED_KEYS:
+                break
+            if key not in known and key not in ignored:
+                ignored.append(str(key))
         yield parse_record(record, number, file, columns)
