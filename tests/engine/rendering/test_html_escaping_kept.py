@@ -78,3 +78,12 @@ def test_an_html_template_cannot_reach_the_safe_filter_through_map(
         assert "safe" in caught.problem.message, caught.problem
     else:
         assert '<a href="https://evil.example">' not in (rendered.html or ""), rendered.html
+
+
+def test_a_customer_s_name_as_the_indent_string_is_escaped_in_an_html_template(
+    make: Callable[..., Renderer],
+) -> None:
+    html = "<p>Hi</p>\n<pre>{{ 'a\\nb'|e|indent(customer.first_name) }}</pre>"
+    rendered = make(email(html)).render("promo", "email", "en", HOSTILE)
+    assert '<a href="https://evil.example">' not in (rendered.html or ""), rendered.html
+    assert "&lt;a href=" in (rendered.html or "")
