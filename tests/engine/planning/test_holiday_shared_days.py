@@ -96,3 +96,18 @@ def test_national_day_and_mid_autumn_on_one_day_are_both_greeted_in_chinese() ->
     assert "国庆节" in name and "中秋节" in name and "和" in name
     for part in parts:
         assert "国庆节" in part and "中秋节" in part
+
+
+def test_shared_day_names_read_as_docs_campaigns_md_shows() -> None:
+    """docs/campaigns.md quotes the joined names word for word; hold it to them."""
+    cases = [
+        (customer("fa_IR", "IR", "Asia/Tehran", "سارا", "احمدی"), NOWRUZ_AND_FITR,
+         "عید سعید فطر و جشن نوروز"),
+        (customer("zh_CN", "CN", "Asia/Shanghai", "伟", "王"), NATIONAL_DAY_AND_MID_AUTUMN,
+         "中秋节和国庆节"),
+        (customer("en_US", "IR", "Asia/Tehran", "Sara", "Ahmadi"), NOWRUZ_AND_FITR,
+         "Eid al-Fitr and Nowruz"),
+    ]  # fmt: skip
+    for who, day, documented in cases:
+        assert rendered(who, day)[0] == documented
+    assert all(d in (REPO / "docs" / "campaigns.md").read_text() for *_, d in cases)
