@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from email.utils import parseaddr
 from typing import Annotated
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from pydantic import AfterValidator
 
@@ -147,7 +147,8 @@ def _named_database(url: str) -> bool:
     """A PostgreSQL URL names its database (in its path or ``?dbname=``), or
     PGDATABASE does, as libpq reads it."""
     parts = urlsplit(url)
-    return bool(parts.path.strip("/") or "dbname=" in parts.query or os.environ.get("PGDATABASE"))
+    named = any(value.strip() for value in parse_qs(parts.query).get("dbname", []))
+    return bool(parts.path.strip("/") or named or os.environ.get("PGDATABASE"))
 
 
 def _database_url(url: str) -> str:

@@ -140,3 +140,21 @@ def test_a_database_url_with_spaces_around_it_is_refused_saying_so(
     assert list(tmp_path.iterdir()) == []
     found = config_problems(tmp_path, f"database:\n  url: {json.dumps(url)}\n")
     assert len(found) == 1 and "begins or ends with a space or line break" in found[0], found
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://postgres@127.0.0.1:5432/?dbname=",
+        "postgresql://postgres@127.0.0.1:5432/?application_name=mydbname=x",
+    ],
+    ids=["empty dbname", "dbname= inside another parameter"],
+)
+def test_a_postgresql_url_whose_dbname_parameter_names_nothing_is_refused(
+    tmp_path: Path, url: str
+) -> None:
+    """An empty ?dbname= is no name: libpq then connects to the database named like the
+    user, as with none."""
+    found = config_problems(tmp_path, f"database:\n  url: {url}\n")
+    assert len(found) == 1, found
+    assert found[0].startswith("2: database.url: a PostgreSQL URL names its database")
