@@ -148,11 +148,15 @@ def _legacy_key(path: Path) -> str | None:
     otherwise become the database's signing key, whatever personal data it held."""
     try:
         with path.open("rb") as handle:
-            raw = handle.read(MAX_FILE_KEY + 2)
+            raw = handle.read(MAX_FILE_KEY + 3)  # the key, CR LF, and one byte more
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         return None
     key = raw.strip()
-    if len(raw) > MAX_FILE_KEY + 1 or not all(0x21 <= byte <= 0x7E for byte in key):
+    if (
+        len(raw) > MAX_FILE_KEY + 2
+        or len(key) > MAX_FILE_KEY
+        or not all(0x21 <= byte <= 0x7E for byte in key)
+    ):
         raise UserError(
             f"secret_key_file: {path} holds no signing key (a key file is one line of at "
             f"most {MAX_FILE_KEY} ASCII characters without spaces, as an earlier version "

@@ -161,3 +161,26 @@ def test_a_secret_key_file_that_holds_no_key_is_refused_and_nothing_stored(
     with pytest.raises(UserError, match=r"secret_key_file: .*wrong\.txt holds no signing key"):
         secret_key(settings)
     assert stored_rows(migrated_url) == []
+
+
+def test_a_key_file_of_1025_characters_without_a_line_break_is_refused(
+    migrated_url: str, tmp_path: Path
+) -> None:
+    """docs/configuration.md: one line of at most 1024 characters. The limit counted
+    the file's bytes with room for a newline, so 1025 characters and no newline passed."""
+    settings = machine(tmp_path, migrated_url, secret_key_file="long.key")
+    (tmp_path / "long.key").write_bytes(b"k" * 1025)
+    with pytest.raises(UserError, match=r"secret_key_file: .*long\.key holds no signing key"):
+        secret_key(settings)
+    assert stored_rows(migrated_url) == []
+
+
+@pytest.mark.parametrize("ending", [b"", b"\n", b"\r\n"])
+def test_a_key_file_of_1024_characters_is_read_whatever_its_line_ending(
+    migrated_url: str, tmp_path: Path, ending: bytes
+) -> None:
+    """A key file saved with a Windows line ending (CRLF) is still one line: it was
+    refused at 1024 characters, when the same key ending in LF was read."""
+    settings = machine(tmp_path, migrated_url, secret_key_file="full.key")
+    (tmp_path / "full.key").write_bytes(b"k" * 1024 + ending)
+    assert secret_key(settings) == "k" * 1024
