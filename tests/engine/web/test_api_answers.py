@@ -94,6 +94,16 @@ def test_a_body_not_in_utf8_is_400_saying_so(
         assert connection.execute(text("SELECT count(*) FROM customer")).scalar() == 0
 
 
+def test_a_utf8_body_with_a_byte_order_mark_is_read(client: TestClient, engine: Engine) -> None:
+    """docs/api.md: a UTF-8 byte order mark is skipped (RFC 8259 lets a parser ignore
+    it), so a body a Windows tool wrote is read, not refused as not UTF-8."""
+    body = '{"customers": [{"id": "C1", "locale": "en", "timezone": "UTC"}]}'
+    answer = client.post("/api/v1/customers", content=body.encode("utf-8-sig"))
+    assert answer.status_code == 200, answer.text
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM customer")).scalar() == 1
+
+
 def test_a_body_over_the_limit_is_413_in_the_words_docs_api_md_shows(
     client: TestClient,
 ) -> None:
