@@ -95,6 +95,18 @@ def test_a_postgresql_url_without_a_database_name_is_refused_naming_the_variable
     assert "RAPPORT_DATABASE_URL): a PostgreSQL URL names its database" in ran.stderr
 
 
+def test_a_postgresql_url_without_a_name_opens_the_database_pgdatabase_names(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """docs/configuration.md: a name in PGDATABASE counts, as libpq reads it; the URL
+    without a name is then no mistake, and db current reads that database."""
+    base, _, name = postgres_url.rpartition("/")
+    env = {"RAPPORT_DATABASE_URL": base + "/", "PGDATABASE": name}
+    ran = run_rapport("db", "current", cwd=tmp_path, env=env)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "names its database" not in ran.stderr
+
+
 @pytest.mark.parametrize("url", NO_NAME)
 def test_a_postgresql_url_without_a_database_name_is_refused_at_its_line(
     tmp_path: Path, url: str
