@@ -39,7 +39,7 @@ def erased_among(connection: Connection, ids: Sequence[str]) -> dict[str, dateti
             query = (
                 select(CUSTOMER.c.id, CUSTOMER.c.erased_at)
                 .where(CUSTOMER.c.id.in_(chunk))
-                .order_by(CUSTOMER.c.id)
+                .order_by(CUSTOMER.c.id.collate("C"))  # Python's order, as the pages lock
                 .with_for_update(read=True, key_share=True)
             )
         else:

@@ -43,7 +43,7 @@ def without_erased(connection: Connection, rows: Sequence[dict[str, Any]]) -> li
             locked = (
                 select(CUSTOMER.c.id)
                 .where(CUSTOMER.c.id.in_(chunk), CUSTOMER.c.erased_at.is_(None))
-                .order_by(CUSTOMER.c.id)
+                .order_by(CUSTOMER.c.id.collate("C"))  # Python's order, as the pages lock
                 .with_for_update(read=True, key_share=True)
             )
             erased.update(set(chunk) - set(connection.execute(locked).scalars()))
