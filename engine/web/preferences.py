@@ -302,7 +302,8 @@ def _could_be_address(address: str) -> bool:
 def _send_link(web: WebContext, address: str) -> None:
     now = web.now()
     with web.engine.begin() as connection:
-        for customer in customers_by_email(connection, address):
+        # Locked in Python's order of ids, as an unsubscribe locks an address's holders.
+        for customer in sorted(customers_by_email(connection, address), key=lambda c: c.id):
             if not hold_unerased(connection, customer.id):  # erased since it was found
                 continue
             links = links_for(customer.id, "email", web.settings, web.signer)

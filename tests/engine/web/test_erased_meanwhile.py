@@ -153,3 +153,40 @@ def test_a_link_request_answered_after_an_erasure_queues_no_mail_to_her(
     assert answered.status_code == 200
     with engine.connect() as connection:
         assert connection.execute(select(OUTBOX.c.subject, OUTBOX.c.body_text)).all() == []
+
+
+def test_a_link_request_locks_the_address_s_holders_in_the_order_an_unsubscribe_does(
+    client: TestClient, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unsubscribe locks an address's holders in the order Python sorts their ids;
+    the link request locked them in the order the lookup gave (ORDER BY id: on an
+    en-US database 'a1' before 'B1'), so the two could deadlock on two holders."""
+    from rapport.engine.web import preferences
+
+    with engine.begin() as connection:
+        for customer_id in ("a1", "B1"):
+            connection.execute(
+                insert(CUSTOMER).values(
+                    id=customer_id,
+                    first_name="Jo",
+                    email="jo@example.com",
+                    locale="en_GB",
+                    timezone="UTC",
+                    created_at=NOW,
+                )
+            )
+    looked_up = preferences.customers_by_email
+    held = preferences.hold_unerased
+    locked: list[str] = []
+
+    def collation_order(*args: Any, **kwargs: Any) -> Any:  # as en-US sorts them
+        return sorted(looked_up(*args, **kwargs), key=lambda c: c.id.lower())
+
+    def hold(connection: Any, customer_id: str) -> bool:
+        locked.append(customer_id)
+        return held(connection, customer_id)
+
+    monkeypatch.setattr(preferences, "customers_by_email", collation_order)
+    monkeypatch.setattr(preferences, "hold_unerased", hold)
+    assert client.post("/preferences", data={"email": "jo@example.com"}).status_code == 200
+    assert locked == sorted(["a1", "B1"]) == ["B1", "a1"]
