@@ -95,7 +95,7 @@ def _plan(
 
     engine = app.migrated_engine()
     # A run that writes waits for a daemon's, and they for it: caps hold across days.
-    with contextlib.nullcontext() if dry_run else planning_run(engine):
+    with contextlib.nullcontext() if dry_run else planning_run(engine, on_wait=_waiting):
         return run_plan(
             engine,
             settings,
@@ -265,3 +265,11 @@ def _explanation_json(customer_id: str, d: Any, s: StoredDecision | None) -> dic
         "planned_at": isoformat_z(s.planned_at) if s.planned_at else None,
         "recomputed_reason": d.reason.value if d is not None else None,
     }
+
+
+def _waiting() -> None:
+    click.echo(
+        "waiting for the planning run under way (a daemon's, or another rapport plan) to "
+        "finish: caps count what it plans",
+        err=True,
+    )

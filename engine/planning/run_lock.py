@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from sqlalchemy import Engine, text
 
@@ -37,13 +37,26 @@ RUN_LOCK_KEY = 0x52504C4E  # "RPLN"
 
 
 @contextlib.contextmanager
-def planning_run(engine: Engine, *, shared: bool = False) -> Iterator[None]:
-    """Hold the planning-run lock for the ``with`` block (see the module doc)."""
+def planning_run(
+    engine: Engine, *, shared: bool = False, on_wait: Callable[[], None] | None = None
+) -> Iterator[None]:
+    """Hold the planning-run lock for the ``with`` block (see the module doc).
+    ``on_wait`` is called once before waiting, when the lock is not free at once (a
+    run by hand then says why it does not start)."""
     if engine.dialect.name == "postgresql":
         kind = "_shared" if shared else ""
+        key = {"key": RUN_LOCK_KEY}
         with engine.connect() as connection:
             connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-            connection.execute(text(f"SELECT pg_advisory_lock{kind}(:key)"), {"key": RUN_LOCK_KEY})
+            wait = text(f"SELECT pg_advisory_lock{kind}(:key)")
+            if on_wait is None:
+                connection.execute(wait, key)
+            # A try respects the requests already waiting: it never jumps their queue.
+            elif not connection.execute(
+                text(f"SELECT pg_try_advisory_lock{kind}(:key)"), key
+            ).scalar_one():
+                on_wait()
+                connection.execute(wait, key)
             try:
                 yield
             finally:
@@ -56,7 +69,13 @@ def planning_run(engine: Engine, *, shared: bool = False) -> Iterator[None]:
         yield
         return
     with open(f"{database}.planning-run.lock", "a+b") as handle:  # see the module doc
-        fcntl.flock(handle.fileno(), fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
+        try:
+            fcntl.flock(handle.fileno(), mode | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(handle.fileno(), mode)
         try:
             yield
         finally:
