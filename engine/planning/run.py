@@ -218,8 +218,7 @@ def plan_range(
                 )
                 try:
                     rendered = renderer.render(template_set, kind, locale, context)
-                    _within_segments(renderer, rendered, campaign, template_set)
-                    _within_channel(renderer, rendered, settings, channel, template_set)
+                    _sms_fits(renderer, rendered, campaign, settings, channel, template_set)
                 except CampaignError as exc:
                     report.render_errors.append(_render_error(decision, exc))
                     if log is not None:  # it was kept as selected: say why it was not
@@ -285,40 +284,40 @@ class TooManySegments(Exception):
     segment is billed, and ``campaigns validate`` measured only its sample customers."""
 
 
-def _within_segments(
-    renderer: Renderer, rendered: RenderedMessage, campaign: Campaign, template_set: str
+def _sms_fits(
+    renderer: Renderer,
+    rendered: RenderedMessage,
+    campaign: Campaign,
+    settings: Settings,
+    channel: str,
+    folder: str,
 ) -> None:
-    """Raise :class:`CampaignError` (from :class:`TooManySegments`) for an SMS over the
-    campaign's limit: a real customer's text (a long name, a Persian one) can run
-    longer than the samples validation rendered, and is then not planned."""
-    limit = campaign.sms_max_segments
-    if limit is None or rendered.subject is not None:
+    """Raise :class:`CampaignError` for an SMS over the campaign's ``sms_max_segments``
+    (from :class:`TooManySegments`) or longer than an adapter of ``channel`` carries
+    (from :class:`TooLongForChannel`): a real customer's text (a long name, a Persian
+    one) can run longer than the samples validation rendered, and is then not planned."""
+    if rendered.subject is not None:
         return
-    segments = count_sms(rendered.text).segments
-    if segments > limit:
-        file = renderer.file_of(template_set, SMS_TEXT, rendered.locale)
+    why: str | None = None
+    cause: Exception | None = None
+    limit = campaign.sms_max_segments
+    if limit is not None and (segments := count_sms(rendered.text).segments) > limit:
         why = f"{segments} segments, {limit} allowed (sms_max_segments)"
-        raise CampaignError([Problem(file, None, why)]) from TooManySegments(why)
+        cause = TooManySegments(why)
+    else:
+        for adapter, most in channel_limits(settings, channel):
+            if len(rendered.text) > most:
+                why = f"{len(rendered.text)} characters; the {adapter} adapter carries {most}"
+                cause = TooLongForChannel(why)
+                break
+    if why is not None:
+        file = renderer.file_of(folder, SMS_TEXT, rendered.locale)
+        raise CampaignError([Problem(file, None, why)]) from cause
 
 
 class TooLongForChannel(Exception):
     """An SMS longer than an adapter of its channel carries (``max_body_chars``):
     it would fail for good at sending."""
-
-
-def _within_channel(
-    renderer: Renderer, rendered: RenderedMessage, settings: Settings, channel: str, folder: str
-) -> None:
-    """Raise :class:`CampaignError` (from :class:`TooLongForChannel`) for an SMS longer
-    than an adapter of ``channel`` carries: a real customer's text can run longer than
-    the samples validation measured."""
-    if rendered.subject is not None:
-        return
-    for adapter, most in channel_limits(settings, channel):
-        if len(rendered.text) > most:
-            file = renderer.file_of(folder, SMS_TEXT, rendered.locale)
-            why = f"{len(rendered.text)} characters; the {adapter} adapter carries {most}"
-            raise CampaignError([Problem(file, None, why)]) from TooLongForChannel(why)
 
 
 def _render_error(decision: Decision, exc: CampaignError) -> str:
