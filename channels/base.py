@@ -111,6 +111,13 @@ class SendResult:
     #: message's attempts). When the request may have arrived (a reply came, or none came
     #: in time after it was sent) this stays True: we do not know, so it counts.
     reached: bool = True
+    #: True when the request went out and no answer came back (no reply within the
+    #: timeout, the connection dropped before the reply): the provider may have taken
+    #: the message. A channel with several providers then does not hand it to the next
+    #: one at once, which could not know its idempotency key and would send a second
+    #: copy; it is retried later like any transient failure. An answer refusing the
+    #: message (a 4xx/5xx reply, a 429) leaves this False.
+    unanswered: bool = False
 
     @classmethod
     def accepted(cls, provider_id: str | None = None) -> SendResult:
@@ -118,9 +125,20 @@ class SendResult:
 
     @classmethod
     def transient(
-        cls, reason: str, *, retry_after: float | None = None, reached: bool = True
+        cls,
+        reason: str,
+        *,
+        retry_after: float | None = None,
+        reached: bool = True,
+        unanswered: bool = False,
     ) -> SendResult:
-        return cls(Outcome.TRANSIENT, reason=reason, retry_after=retry_after, reached=reached)
+        return cls(
+            Outcome.TRANSIENT,
+            reason=reason,
+            retry_after=retry_after,
+            reached=reached,
+            unanswered=unanswered,
+        )
 
     @classmethod
     def permanent(cls, reason: str, *, suppress: bool = False) -> SendResult:

@@ -37,9 +37,10 @@ Replies and what the adapter makes of them:
   a proxy that would not connect) is ``reached=False``:
   the provider never saw the request. Anything after the request started going out (a
   read timeout, a dropped connection without a reply, a reply that cannot be parsed)
-  is ``reached=True``: the message may have been sent, which the idempotency key makes
-  harmless on the retry. The timeout bounds connecting and each wait for the reply's
-  next bytes.
+  is ``reached=True`` and ``unanswered=True``: the message may have been sent, which
+  the idempotency key makes harmless on the retry (to this provider: a channel's next
+  provider is not tried with it at once). The timeout bounds connecting and each wait
+  for the reply's next bytes.
 * an idempotency key holding CR, LF or NUL (it travels in a header) -> permanent,
   before anything is sent.
 
@@ -147,9 +148,9 @@ def http_error_result(exc: BaseException) -> SendResult | None:
     if isinstance(exc, _NOT_SENT):
         return SendResult.transient(f"could not connect: {type(exc).__name__}", reached=False)
     if isinstance(exc, httpx.TimeoutException):
-        return SendResult.transient(f"timed out: {type(exc).__name__}")
+        return SendResult.transient(f"timed out: {type(exc).__name__}", unanswered=True)
     if isinstance(exc, httpx.NetworkError | httpx.RemoteProtocolError):
-        return SendResult.transient(f"connection failed: {type(exc).__name__}")
+        return SendResult.transient(f"connection failed: {type(exc).__name__}", unanswered=True)
     if isinstance(exc, httpx.HTTPError):  # LocalProtocolError, UnsupportedProtocol, ...
         return SendResult.permanent(f"request failed: {type(exc).__name__}")
     return None

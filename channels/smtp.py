@@ -40,7 +40,8 @@ Outcomes (all decided in :func:`smtp_error_result`):
   A failure while connecting is also ``reached=False``: no MAIL FROM was sent, so the
   server never saw the message and the try is not counted as an attempt. Once the mail
   transaction has begun, a reply to MAIL, RCPT or DATA, a timeout waiting for one or a
-  dropped connection is ``reached=True``.
+  dropped connection is ``reached=True``; the last two are also ``unanswered=True`` (the
+  server may have taken the message: a channel's next provider is not tried at once).
 * 5xx refusing the recipient as a bad mailbox (550/551/553, or enhanced status
   5.1.x / 5.2.1) -> permanent with ``suppress=True``; other 5xx -> permanent.
 * A message that cannot be built safely (header injection, bad address) -> permanent,
@@ -227,7 +228,7 @@ def smtp_error_result(exc: BaseException, *, connecting: bool = False) -> SendRe
     """
     result = _error_result(exc, connecting=connecting)
     if connecting and result is not None and result.outcome is Outcome.TRANSIENT:
-        return replace(result, reached=False)
+        return replace(result, reached=False, unanswered=False)
     return result
 
 
@@ -247,9 +248,9 @@ def _error_result(exc: BaseException, *, connecting: bool) -> SendResult | None:
         suppress = recipient and _is_bad_mailbox(exc.code, exc.message)
         return SendResult.permanent(reason, suppress=suppress)
     if isinstance(exc, TimeoutError):  # includes aiosmtplib.SMTPTimeoutError
-        return SendResult.transient("timed out")
+        return SendResult.transient("timed out", unanswered=True)
     if isinstance(exc, OSError):  # refused, reset, disconnected, TLS handshake
-        return SendResult.transient(f"connection failed: {type(exc).__name__}")
+        return SendResult.transient(f"connection failed: {type(exc).__name__}", unanswered=True)
     if isinstance(exc, aiosmtplib.SMTPException):  # e.g. SMTPNotSupported
         if connecting:
             return SendResult.transient(f"server setup failed: {_redact(str(exc))}")
@@ -429,7 +430,7 @@ class SMTPChannel(Channel):
                 if reused and attempt == 1:
                     logger.info("smtp connection to %s dropped; reconnecting", self.server.host)
                     continue
-                return SendResult.transient("server disconnected")
+                return SendResult.transient("server disconnected", unanswered=True)
             except Exception as exc:
                 if not isinstance(exc, aiosmtplib.SMTPResponseException | MessageFormatError):
                     await self._drop()  # state unknown after a timeout or socket error

@@ -22,7 +22,12 @@ A provider is not tried while it is *resting* or *paused*:
 * paused: a transient result carrying ``retry_after`` (the provider's
   ``Retry-After``) pauses it for that long, whatever its failure count.
 
-With two providers a resting or paused one is skipped and the next is used at once.
+With two providers a resting or paused one is skipped and the next is used at once,
+and a transient refusal (a 4xx/5xx reply, a 429) moves the message on to the next
+provider at once. A try that went out and got no answer (``SendResult.unanswered``: no
+reply in time, the connection dropped) does not: the provider may have sent it, and
+another provider, which cannot know its idempotency key, would send a second copy; the
+message is retried later like any transient failure.
 When no provider of the lane may be tried, :meth:`ChannelLane.send` calls none: it
 answers at once with a transient result, ``reached=False`` (the try is not an
 attempt) and ``retry_after`` the seconds until the first provider may be tried,
@@ -207,6 +212,8 @@ class ChannelLane:
                 self._succeeded(provider)
                 return answer
             self._failed(provider, answer)
+            if answer.unanswered:  # it may have gone: the next provider would send a copy
+                return answer
             result = answer
         return result if result is not None else self._paused()
 

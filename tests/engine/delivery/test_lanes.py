@@ -213,6 +213,34 @@ async def test_a_paused_provider_is_skipped_and_the_next_used_at_once(
     await lane.aclose()
 
 
+@pytest.mark.parametrize(
+    "silence",
+    [Reply(200, {"id": "p-1"}, hang_up=True), Reply(200, {"id": "p-1"}, delay=3.0)],
+    ids=["connection dropped after the request", "no reply within the timeout"],
+)
+async def test_a_message_the_first_provider_may_have_taken_is_not_sent_through_the_next(
+    provider: SMSProviderServer, spare: SMSProviderServer, silence: Reply
+) -> None:
+    """The first provider read the request and never answered: it may have sent the
+    SMS. The next provider does not know its idempotency key, so sending there too
+    would text the customer twice; the retry goes where the key lets the copy drop."""
+    provider.replies.append(silence)
+    lane = ChannelLane(
+        "sms",
+        [
+            ("first", [HTTPSMSChannel(provider.url, timeout=1)]),
+            ("second", [HTTPSMSChannel(spare.url)]),
+        ],
+    )
+
+    result = await lane.send(message(1))
+
+    assert [r.body["idempotency_key"] for r in provider.requests] == ["K1"]
+    assert spare.requests == [], "sent again through a provider that cannot drop the copy"
+    assert (result.outcome, result.reached) == (Outcome.TRANSIENT, True)
+    await lane.aclose()
+
+
 async def test_a_paused_lane_says_when_its_first_provider_may_be_tried(clock: FakeClock) -> None:
     lane = ChannelLane(
         "sms",
