@@ -409,9 +409,9 @@ class SMTPChannel(Channel):
         """Run one mail transaction; None when accepted.
 
         A connection the server closed while idle is only noticed on use, so a
-        disconnect on a *reused* connection is retried once on a fresh one. Should the
-        server have taken the message just before dropping, the copy carries the same
-        Message-ID and can be dropped downstream.
+        disconnect on a *reused* connection before the content went out is retried once
+        on a fresh one; after it, the server may have taken the message: unanswered,
+        retried later (same Message-ID), never sent again at once.
         """
         for attempt in (1, 2):
             reused = self._wire is not None and self._wire.is_connected
@@ -427,7 +427,7 @@ class SMTPChannel(Channel):
                 return None
             except aiosmtplib.SMTPServerDisconnected:
                 await self._drop()
-                if reused and attempt == 1:
+                if reused and attempt == 1 and not wire.content_sent:
                     logger.info("smtp connection to %s dropped; reconnecting", self.server.host)
                     continue
                 return SendResult.transient("server disconnected", unanswered=True)

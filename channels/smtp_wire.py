@@ -102,6 +102,8 @@ class Wire(asyncio.Protocol):
         self._waiting: deque[_Group] = deque()
         self._timer: asyncio.TimerHandle | None = None
         self._lost = False
+        #: The current transaction's content has been written: the server may have it.
+        self.content_sent = False
         transport.set_protocol(self)
 
     @property
@@ -218,6 +220,7 @@ class Wire(asyncio.Protocol):
         """MAIL, RCPT, DATA and ``content`` (from :func:`data_payload`); raises as
         aiosmtplib does when a reply refuses."""
         sender, recipient = addresses
+        self.content_sent = False
         if pipelining:
             replies = await self._replies(self._send(mail + rcpt + b"DATA\r\n", 3))
             mailed, rcpted, data = replies
@@ -237,6 +240,7 @@ class Wire(asyncio.Protocol):
             data = await self.command(b"DATA\r\n")
         if data.code != 354:
             raise aiosmtplib.SMTPDataError(data.code, data.message)
+        self.content_sent = True
         done = await self.command(content)
         if done.code != 250:
             raise aiosmtplib.SMTPDataError(done.code, done.message)

@@ -248,6 +248,41 @@ async def test_reconnects_after_the_server_dropped_the_connection(smtp_server: S
     assert smtp_server.sink.connections == 2
 
 
+class TakesThenHangsUp(SMTPSink):
+    """Keeps the second message of a connection, then drops it before the 250 reply."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.taken_per_connection: dict[int, int] = {}
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        reply = await super().handle_DATA(server, session, envelope)
+        taken = self.taken_per_connection.get(id(server), 0) + 1
+        self.taken_per_connection[id(server)] = taken
+        if taken == 2 and server.transport is not None:
+            server.transport.close()
+        return reply
+
+
+async def test_a_message_whose_connection_dropped_after_its_content_is_not_resent_at_once() -> None:
+    """Reconnecting at once is for a connection the server closed while it was idle;
+    one that drops after the content went out may have delivered it, so the send is
+    an unanswered transient failure, retried later with the same Message-ID."""
+    sink = TakesThenHangsUp()
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        async with SMTPChannel(SMTPServer(sink, controller).url, timeout=5) as channel:
+            first = await channel.send(mail("k:1"))
+            second = await channel.send(mail("k:2"))
+    finally:
+        controller.stop()
+
+    assert first.outcome is Outcome.ACCEPTED, first.reason
+    assert len(sink.messages) == 2, "the message the server took was sent again at once"
+    assert (second.outcome, second.reached, second.unanswered) == (Outcome.TRANSIENT, True, True)
+
+
 async def test_a_slow_server_times_out_as_transient_and_the_next_send_reconnects(
     smtp_server: SMTPServer,
 ) -> None:
