@@ -6,6 +6,8 @@ switched on is ``pending`` until the customer confirms it from the address itsel
 e-mail by the link in the one e-mail it triggers, SMS by replying YES to the one
 text it triggers (at most one such text per customer per day; the YES is handled
 by :mod:`~rapport.engine.web.sms_inbound`, see :mod:`rapport.consent.confirmation`).
+A save whose body is not a form (JSON, plain text) is refused with 415: read as a
+form it has no field, and would switch every topic off.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from rapport.engine.web.context import (
     WebContext,
     client_agent,
     client_ip,
+    error_page,
     not_found,
     resolve,
     web_context,
@@ -45,6 +48,18 @@ from rapport.engine.web.transactional import enqueue_email, enqueue_sms
 #: terms). v2 added the SMS terms: texts start only after a reply YES.
 WORDING = "preference-center-v2"
 CONFIRM_WORDING = "double-opt-in-v1"
+#: The bodies an HTML form sends. Any other (JSON, plain text) reads as a form with no
+#: field, every switch off: saving it would withdraw every topic the customer has.
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def _is_form(request: Request) -> bool:
+    """Whether the body is a form: a form type, or nothing at all (no type, no body,
+    as ``curl -X POST`` sends: every switch off, as an empty form says)."""
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media in FORM_TYPES:
+        return True
+    return not media and not await request.body()
 
 
 def _keyword_words(keywords: SMSKeywords, locale: str | None) -> dict[str, str]:
@@ -95,6 +110,8 @@ async def preferences_save(request: Request) -> Response:
     if found is None:
         return not_found(request)
     _, customer = found
+    if not await _is_form(request):  # 415, nothing recorded
+        return error_page(request, 415)
     web = web_context(request)
     form = await request.form()
     wanted = {key for key in form if form.get(key) == "on"}
