@@ -92,6 +92,31 @@ def has_calendar(country: str | None) -> bool:
     return _probe(country.upper()) is not None
 
 
+#: Feasts of the Islamic calendar whose days off may begin before the feast (Saudi
+#: Arabia's Eid al-Fitr holiday from the last day of Ramadan, the Emirates' from 29
+#: Ramadan, Pakistan's Eid al-Adha from the day of Arafah): the English words their
+#: names hold, and the finder of the feast's first day in the country's Islamic
+#: calendar (the ``holidays`` package's, as the country's days off are).
+_FEASTS = (("Eid al-Fitr", "eid_al_fitr_dates"), ("Eid al-Adha", "eid_al_adha_dates"))
+
+
+@lru_cache(maxsize=4096)
+def before_its_feast(country: str, day: date, name: str) -> bool:
+    """Whether the holiday ``name`` on ``day`` is a day off before the first day of the
+    Eid it is named after: still a day of fasting (30 Ramadan, Arafah), an eve, not the
+    feast."""
+    feast = next((finder for words, finder in _FEASTS if words in name), None)
+    calendar = _probe(country.upper()) if feast else None
+    islamic = getattr(calendar, "_islamic_calendar", None)
+    if feast is None or islamic is None:
+        return False
+    for year in (day.year, day.year + 1):
+        for first_day, _estimated in getattr(islamic, feast)(year):
+            if 0 < (first_day - day).days <= 3:
+                return True
+    return False
+
+
 @lru_cache(maxsize=512)
 def supported_categories(country: str) -> frozenset[str]:
     """The holiday categories the country's calendar has (empty without a calendar)."""

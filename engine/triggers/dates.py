@@ -19,7 +19,12 @@ from rapport.engine.core.models import CUSTOMER
 from rapport.engine.core.timeutil import local_date
 from rapport.engine.customers.profile import CustomerProfile
 from rapport.engine.triggers import sql
-from rapport.engine.triggers.calendars import celebrated_on, has_calendar, supported_categories
+from rapport.engine.triggers.calendars import (
+    before_its_feast,
+    celebrated_on,
+    has_calendar,
+    supported_categories,
+)
 from rapport.engine.triggers.models import (
     AnniversaryTrigger,
     BirthdayTrigger,
@@ -79,7 +84,7 @@ def holiday(
     names = _holidays(country, target, trigger)
     if not names:
         return NO_OCCASION
-    wanted, why_not = _wanted(trigger, country, names)
+    wanted, why_not = _wanted(trigger, country, target, names)
     if wanted is None:
         return no_occasion(why_not)
     earlier = _earlier_in_run(trigger, country, target)
@@ -96,7 +101,7 @@ def holiday(
         f"holiday:{wanted}:{target.isoformat()}",
         target,
         name=wanted,
-        names=_greeted_with(trigger, country, names, wanted, tone),
+        names=_greeted_with(trigger, country, target, names, wanted, tone),
         tone=tone,
     )
 
@@ -112,7 +117,9 @@ def _holidays(country: str, day: date, trigger: HolidayTrigger) -> list[str]:
     return [n for n in celebrated_on(country, day, trigger.categories) if not is_substitute(n)]
 
 
-def _wanted(trigger: HolidayTrigger, country: str, names: list[str]) -> tuple[str | None, str]:
+def _wanted(
+    trigger: HolidayTrigger, country: str, day: date, names: list[str]
+) -> tuple[str | None, str]:
     """The first of the day's holidays this campaign wants, or None and why not.
 
     A day that holds a mourning holiday is no day for any other tone: on 4 June 2026
@@ -133,6 +140,9 @@ def _wanted(trigger: HolidayTrigger, country: str, names: list[str]) -> tuple[st
         if tone not in trigger.tones:
             reasons.append(f"{name} is a day of {tone}, not {' or '.join(trigger.tones)}")
             continue
+        if before_its_feast(country, day, name):
+            reasons.append(f"{name} on {day.isoformat()} comes before the first day of the Eid")
+            continue
         if is_eve(country, name) and not trigger.names:
             reasons.append(f"{name} is the eve of the holiday that follows it")
             continue
@@ -141,7 +151,7 @@ def _wanted(trigger: HolidayTrigger, country: str, names: list[str]) -> tuple[st
 
 
 def _greeted_with(
-    trigger: HolidayTrigger, country: str, names: list[str], wanted: str, tone: str
+    trigger: HolidayTrigger, country: str, day: date, names: list[str], wanted: str, tone: str
 ) -> tuple[str, ...]:
     """``wanted`` and the day's other holidays this campaign wants in the same tone: the
     one message of the day names them all (Nowruz beside Eid al-Fitr on 21 March 2026,
@@ -153,6 +163,7 @@ def _greeted_with(
         and _selector(trigger, name) is not None
         and tone_of(country, name) == tone
         and (trigger.names or not is_eve(country, name))
+        and not before_its_feast(country, day, name)
     ]
     return (wanted, *others)
 
@@ -173,7 +184,7 @@ def _earlier_in_run(trigger: HolidayTrigger, country: str, target: date) -> tupl
         run.append((day, [n for n in every if not is_substitute(n)]))
         day -= timedelta(days=1)
     for earlier, names in reversed(run):
-        wanted, _ = _wanted(trigger, country, names) if names else (None, "")
+        wanted, _ = _wanted(trigger, country, earlier, names) if names else (None, "")
         if wanted is not None:
             return earlier, wanted
     return None
