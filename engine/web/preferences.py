@@ -4,7 +4,8 @@ Reached from the signed link in every message. Saving records evidence with sour
 ``preference_center`` and the page's wording version (:data:`WORDING`). A topic
 switched on is ``pending`` until the customer confirms it from the address itself:
 e-mail by the link in the one e-mail it triggers, SMS by replying YES to the one
-text it triggers (at most one such text per customer per day; the YES is handled
+text it triggers (at most one such e-mail and one such text per customer per day,
+whatever is switched off and on; the YES is handled
 by :mod:`~rapport.engine.web.sms_inbound`, see :mod:`rapport.consent.confirmation`).
 A save whose body is not a form (JSON, plain text) is refused with 415: read as a
 form it has no field, and would switch every topic off.
@@ -12,7 +13,6 @@ form it has no field, and would switch every topic off.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
 from typing import Any
 
@@ -164,13 +164,16 @@ async def preferences_save(request: Request) -> Response:
 def _send_confirmation(
     web: WebContext, connection: Any, customer: Any, topics: list[str], now: Any
 ) -> None:
-    occasion = hashlib.sha256(f"{now.isoformat()}:{','.join(sorted(topics))}".encode()).hexdigest()
+    """Queue the confirmation e-mail: at most one a customer a day (the occasion is the
+    day), as for the "reply YES" text, so whoever holds a preference link cannot mail
+    the inbox over and over by switching a topic off and on. Its link confirms every
+    e-mail topic pending when it is used, those switched on after it was sent too."""
     enqueue_email(
         connection,
         web.pages,
         customer_id=customer.id,
         template="confirm",
-        occasion=occasion[:32],
+        occasion=now.strftime("%Y-%m-%d"),
         locale=customer.locale,
         now=now,
         salutation=salutation(customer.first_name, customer.last_name, customer.locale),

@@ -8,13 +8,16 @@ Every test runs on SQLite and PostgreSQL (the ``engine`` fixture), through the a
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from factories import consent_trail
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
 from rapport.consent.tokens import Purpose, Signer, TokenClaims
-from tests.engine.web.conftest import add_customer, event_count, record
+from rapport.engine.core.models import OUTBOX
+from tests.engine.web.conftest import FakeClock, add_customer, event_count, record
 
 SECRET = "test"  # webhook_settings()'s secret_key
 
@@ -22,6 +25,23 @@ SECRET = "test"  # webhook_settings()'s secret_key
 def page_path(customer_id: str) -> str:
     token = Signer(SECRET).sign(Purpose.PREFERENCES, TokenClaims(customer_id, "email"))
     return f"/preferences/{token}"
+
+
+def save(client: TestClient, customer_id: str, *switched_on: str) -> Any:
+    response = client.post(page_path(customer_id), data=dict.fromkeys(switched_on, "on"))
+    assert response.status_code == 200
+    return response
+
+
+def confirmations(engine: Engine, customer_id: str) -> list[Any]:
+    with engine.connect() as connection:
+        return list(
+            connection.execute(
+                select(OUTBOX)
+                .where(OUTBOX.c.customer_id == customer_id, OUTBOX.c.campaign == "_confirm")
+                .order_by(OUTBOX.c.id)
+            )
+        )
 
 
 @pytest.mark.parametrize(
@@ -62,3 +82,38 @@ def test_a_preference_save_with_every_switch_off_is_still_a_form(
 
     assert response.status_code == 200
     assert [e.status for e in consent_trail(engine, "c1")] == ["granted", "withdrawn"]
+
+
+def test_switching_an_email_topic_off_and_on_again_mails_one_confirmation_a_day(
+    engine: Engine, client: TestClient, clock: FakeClock
+) -> None:
+    add_customer(engine, "c1", email="c1@example.com")
+    save(client, "c1", "email:offers")
+    for _ in range(5):
+        clock.advance(minutes=5)
+        save(client, "c1")
+        clock.advance(minutes=5)
+        save(client, "c1", "email:offers", "email:reorder")
+    assert len(confirmations(engine, "c1")) == 1
+
+    clock.advance(days=1)
+    save(client, "c1")
+    save(client, "c1", "email:offers")
+    assert len(confirmations(engine, "c1")) == 2
+
+
+def test_the_day_s_one_confirmation_link_confirms_a_topic_switched_on_after_it(
+    engine: Engine, client: TestClient, clock: FakeClock
+) -> None:
+    add_customer(engine, "c1", email="c1@example.com")
+    save(client, "c1", "email:offers")
+    clock.advance(minutes=5)
+    save(client, "c1", "email:offers", "email:reorder")
+    [mail] = confirmations(engine, "c1")
+    link = next(word for word in mail.body_text.split() if "/confirm/" in word)
+
+    confirmed = client.post("/confirm/" + link.rsplit("/", 1)[-1])
+
+    assert confirmed.status_code == 200
+    latest = {e.topic: e.status for e in consent_trail(engine, "c1")}
+    assert latest == {"offers": "granted", "reorder": "granted"}
