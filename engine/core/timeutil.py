@@ -32,8 +32,15 @@ def utcnow() -> datetime:
 def as_utc(value: datetime) -> datetime:
     """Aware UTC; a naive value is taken to already be UTC."""
     if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
+        return utc_of_naive(value)
     return value.astimezone(UTC)
+
+
+def utc_of_naive(value: datetime) -> datetime:
+    """A naive UTC datetime (as stored) made aware: ``value.replace(tzinfo=UTC)``, the
+    same datetime, made by ``combine`` in about a fifth of the time (``replace``
+    parses its keyword arguments; planning makes one a customer and one an order)."""
+    return datetime.combine(value, value.time(), UTC)
 
 
 @lru_cache(maxsize=1024)
@@ -136,4 +143,4 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=UTC)
+        return utc_of_naive(value)

@@ -9,7 +9,7 @@ dense) and summarised per customer in :class:`~rapport.engine.customers.lifecycl
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -20,12 +20,13 @@ from sqlalchemy.types import NullType, Numeric
 
 from rapport.engine.core.config import Settings
 from rapport.engine.core.models import CUSTOMER, CUSTOMER_EVENT, ORDERS
-from rapport.engine.core.timeutil import as_utc, out_of_range, zone
+from rapport.engine.core.timeutil import as_utc, out_of_range, utc_of_naive, zone
 from rapport.engine.customers.events import EventQuery, read_events
 from rapport.engine.customers.lifecycle import (
     EMPTY_HISTORY,
     OrderHistory,
     OrderLine,
+    history_of,
     to_base_currency,
 )
 from rapport.engine.customers.profile import CustomerProfile, EventRecord
@@ -116,12 +117,13 @@ def _histories(
     rates: dict[str, Decimal | None] = {}
     places: dict[str, tzinfo] = {}
     new = object.__new__
+    combine = datetime.combine
     for customer_id, order_id, sku, quantity, amount, currency, ordered_at in found:
         timezone = zones.get(customer_id)
         if timezone is None:
             continue
         if type(ordered_at) is datetime and ordered_at.tzinfo is None:
-            moment = ordered_at.replace(tzinfo=UTC)
+            moment = combine(ordered_at, ordered_at.time(), UTC)  # utc_of_naive, inline
         else:
             moment = _aware(ordered_at)
         paid = amount if type(amount) is Decimal else _decimal(amount)
@@ -152,7 +154,8 @@ def _histories(
             lines[customer_id].append(line)
         else:
             lines[customer_id] = [line]
-    return {cid: OrderHistory.from_orders(found, as_of) for cid, found in lines.items()}
+    year_ago = as_of - timedelta(days=365)
+    return {cid: history_of(found, year_ago) for cid, found in lines.items()}
 
 
 def tuples(connection: Connection, query: Any, parameters: Any = None) -> Sequence[Any]:
@@ -222,7 +225,7 @@ def _profile(
     if type(birthday) is str:
         birthday = date.fromisoformat(birthday)
     if type(created) is datetime and created.tzinfo is None:
-        created = created.replace(tzinfo=UTC)
+        created = utc_of_naive(created)
     else:
         created = _moment(created)
     made = object.__new__(CustomerProfile)
