@@ -123,6 +123,7 @@ def message_context(
     coupon_key: str | None = None,
     today: date | None = None,
     links: Collection[str] = LINKS,
+    reading_locale: str | None = None,
 ) -> PlainContext:
     """Everything a template may use about one planned message, as plain data.
 
@@ -135,6 +136,9 @@ def message_context(
     ``today`` is the customer's local date that "days since" counts to: by default
     the local date of ``send_at``, else the occasion's date. ``links`` are the signed
     links to include (planning leaves out those its template never reads).
+    ``reading_locale`` is the locale the message is written in (its template folder's
+    language: :meth:`~rapport.engine.rendering.renderer.Renderer.reading_locale`); the
+    salutation and the holiday's name are in it. By default, the customer's locale.
 
     The result is a :class:`~rapport.engine.rendering.plain.PlainContext`: the values read
     from the inputs are checked here (:class:`~rapport.engine.rendering.errors.ContextError`
@@ -143,10 +147,9 @@ def message_context(
     occasion = decision.occasion
     assert occasion is not None
     name = occasion.name
+    reading = reading_locale or customer.locale
     if occasion.kind == "holiday" and customer.country:
-        name = greeted_names(
-            customer.country, occasion.date, customer.locale, occasion.names or (name,)
-        )
+        name = greeted_names(customer.country, occasion.date, reading, occasion.names or (name,))
     history = customer.history
     tiers = settings.tiers
     currency = customer_currency(customer.currency, history.orders, tiers)
@@ -164,7 +167,7 @@ def message_context(
         "first_name": customer.first_name,
         "last_name": customer.last_name,
         "full_name": full_name(customer.first_name, customer.last_name, customer.locale),
-        "salutation": salutation(customer.first_name, customer.last_name, customer.locale),
+        "salutation": salutation(customer.first_name, customer.last_name, reading),
         "locale": customer.locale,
         "timezone": customer.timezone,
         "country": customer.country,

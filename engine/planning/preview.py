@@ -131,11 +131,13 @@ def preview_context(
     locale: str | None = None,
     *,
     coupon_key: str | None = None,
+    reading_locale: str | None = None,
 ) -> tuple[CustomerProfile, Decision, PlainContext]:
     """The template context the planner would build for this customer on ``channel``;
     with ``locale``, as if the customer's locale were that one (the marketer's preview
     of every language with one real customer's data); with ``coupon_key``, coupon
-    codes derived from that key instead of the installation's."""
+    codes derived from that key instead of the installation's; with ``reading_locale``,
+    the salutation and holiday name in that locale (the template folder's language)."""
     profile = prepared.profile if locale is None else replace(prepared.profile, locale=locale)
     shown = replace(prepared.decision, channel=channel, locale=profile.locale)
     context = message_context(
@@ -146,6 +148,7 @@ def preview_context(
         signer,
         co_purchase=prepared.co_purchase,
         coupon_key=coupon_key,
+        reading_locale=reading_locale,
     )
     return profile, shown, context
 
@@ -172,8 +175,11 @@ def render_preview(
     prepared = prepare_preview(engine, settings, campaign, customer_id, day)
     chosen = channel or prepared.planned_channel or campaign.channels[0]
     kind = channel_kind(settings.channels[chosen].kind or chosen)
-    profile, shown, context = preview_context(prepared, settings, signer, chosen)
-    _, template_set = variant_for(campaign, profile.id)  # the customer's A/B variant
+    _, template_set = variant_for(campaign, prepared.profile.id)  # the customer's A/B variant
+    reading = renderer.reading_locale(template_set, kind, prepared.profile.locale)
+    profile, shown, context = preview_context(
+        prepared, settings, signer, chosen, reading_locale=reading
+    )
     rendered = renderer.render(template_set, kind, profile.locale, context)
     headers: dict[str, str] = {}
     if kind == "email":

@@ -162,6 +162,8 @@ def plan_range(
         topics = {campaign.topic for campaign in campaigns}
         # (template set, channel kind, locale) -> what its templates read.
         reading: dict[tuple[str, str, str], tuple[bool, tuple[str, ...]]] = {}
+        # ... and the locale its customers read it in (Renderer.reading_locale).
+        reading_locales: dict[tuple[str, str, str], str] = {}
         if where is not None:
             report.customers = count_customers(reader, id_range)
         batches = iter_profile_batches(
@@ -204,6 +206,11 @@ def plan_range(
                 if reads is None:
                     reads = reading[reads_key] = _reads(renderer, *reads_key)
                 recommends, links = reads
+                reading_locale = reading_locales.get(reads_key)
+                if reading_locale is None:
+                    reading_locale = reading_locales[reads_key] = renderer.reading_locale(
+                        *reads_key
+                    )
                 if recommends and co_purchase is None:
                     co_purchase = load_co_purchase(reader, as_of=cutoff)
                 context = message_context(
@@ -215,6 +222,7 @@ def plan_range(
                     co_purchase=co_purchase if recommends else None,
                     coupon_key=coupon_key,
                     links=links,
+                    reading_locale=reading_locale,
                 )
                 try:
                     rendered = renderer.render(template_set, kind, locale, context)

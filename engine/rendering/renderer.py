@@ -294,6 +294,19 @@ class Renderer:
                 return candidate
         raise TemplateMissing(self._missing_problem(template_set, channel, locale, chain))
 
+    def reading_locale(self, template_set: str, channel: ChannelKind, locale: str) -> str:
+        """The locale a customer with ``locale`` reads this set's messages in: their
+        template folder's language, in the customer's region where it is that language
+        (the locale the folder's filters format in). An Arabic reader of English
+        templates reads English, so the salutation and the holiday's name must be too.
+        The customer's own locale when no folder has the channel's templates (rendering
+        says so)."""
+        try:
+            folder = self.locale_for(template_set, channel, locale)
+        except TemplateMissing:
+            return locale
+        return str(self.formats_for(folder, locale).locale)
+
     def parts_present(
         self, template_set: str, channel: ChannelKind, template_locale: str
     ) -> list[str]:
