@@ -356,14 +356,17 @@ def misspelt_variables(environ: Mapping[str, str], channels: Mapping[str, Channe
     for name, value in sorted(environ.items()):
         if not value or name in own or not name.upper().startswith("RAPPORT"):
             continue
-        close = [known for known in VARIABLES if _distance(name.upper(), known) <= 2]
+        distances = {known: _distance(name.upper(), known) for known in VARIABLES}
+        close = [known for known in VARIABLES if distances[known] <= 2]
         if close:
+            # The nearest: rapport_sms_url is RAPPORT_SMS_URL, not the RAPPORT_SMTP_URL
+            # listed before it one letter away.
+            meant = min(close, key=distances.__getitem__)
             problems.append(
                 Problem(
                     name,
                     None,
-                    f"not a variable Rapport reads; did you mean {close[0]}? Rename it, "
-                    "or unset it",
+                    f"not a variable Rapport reads; did you mean {meant}? Rename it, or unset it",
                 )
             )
     if problems:

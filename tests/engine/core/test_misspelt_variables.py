@@ -32,6 +32,8 @@ def refused(tmp_path: Path, environ: dict[str, str], text: str = "") -> list[str
         ("RAPPORT_DATABASE_URI", "RAPPORT_DATABASE_URL"),
         ("RAPPORT_SECRETKEY", "RAPPORT_SECRET_KEY"),
         ("rapport_secret_key", "RAPPORT_SECRET_KEY"),
+        ("rapport_sms_url", "RAPPORT_SMS_URL"),
+        ("RAPPORT_SMS_URI", "RAPPORT_SMS_URL"),
     ],
 )
 def test_a_misspelt_variable_is_refused_naming_the_one_meant(
