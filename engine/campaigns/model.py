@@ -82,6 +82,15 @@ class Offer(Strict):
     code_prefix: Annotated[str, Field(pattern=r"^[A-Z0-9]{1,12}$")] | None = None
     code_length: Literal[8, 12, 16, 20] | None = None
 
+    @property
+    def gives(self) -> bool:
+        """Whether the campaign gives something (a discount, a coupon, any offer key): a
+        key with a value, as ``model_dump(exclude_none=True)`` keeps one, read without
+        the dump (planning asks once per customer and campaign)."""
+        if any(value is not None for value in self.__dict__.values()):
+            return True
+        return any(value is not None for value in (self.__pydantic_extra__ or {}).values())
+
 
 class SendWindow(Strict):
     """Local time of day, in the recipient's time zone, during which sending is allowed."""

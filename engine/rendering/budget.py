@@ -31,7 +31,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -160,19 +160,34 @@ class Budget:
 #: Ticks between two readings of the process's resident size (a power of two).
 RESIDENT_EVERY = 256
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-_statm: tuple[int, int] | None = None  # (pid, fd): /proc/self is the opening process
+#: The file descriptor of /proc/self/statm, opened by this process (/proc/self is the
+#: opening process: a forked child opens its own, see _forget_statm).
+_statm: int | None = None
 
 
 def resident_bytes() -> int:
-    """The process's resident set size, from /proc (0 where there is none)."""
+    """The process's resident set size, from /proc (0 where there is none). Read at the
+    start of every render: one ``pread``, without asking the process id each time."""
     global _statm
-    pid = os.getpid()
-    if _statm is None or _statm[0] != pid:
+    if _statm is None:
         try:
-            _statm = (pid, os.open("/proc/self/statm", os.O_RDONLY | os.O_CLOEXEC))
+            _statm = os.open("/proc/self/statm", os.O_RDONLY | os.O_CLOEXEC)
         except OSError:
             return 0
-    return int(os.pread(_statm[1], 64, 0).split()[1]) * _PAGE
+    return int(os.pread(_statm, 64, 0).split()[1]) * _PAGE
+
+
+def _forget_statm() -> None:
+    """In a forked child: the inherited descriptor reads the parent's size."""
+    global _statm
+    if _statm is not None:
+        with suppress(OSError):
+            os.close(_statm)
+    _statm = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_statm)
 
 
 _ACTIVE: ContextVar[Budget | None] = ContextVar("rapport_template_budget", default=None)

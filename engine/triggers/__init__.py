@@ -213,7 +213,7 @@ def _waits(campaign: Campaign, occasion: Occasion) -> bool:
 
 def _has_offer(campaign: Campaign) -> bool:
     """Whether the campaign gives something (a discount, a coupon, any offer key)."""
-    return bool(campaign.offer.model_dump(exclude_none=True))
+    return campaign.offer.gives
 
 
 _DEFAULT_TIERS = TierConfig()

@@ -204,6 +204,13 @@ def recurring(
 ) -> Occasion | Miss:
     if not trigger.schedule.matches(day):
         return NO_OCCASION
+    return _recurring_on(day)
+
+
+@lru_cache(maxsize=64)
+def _recurring_on(day: date) -> Occasion:
+    """The one (frozen) occasion of a cron date, shared by every customer it finds:
+    a broadcast asks once per customer, for the same day."""
     return Occasion("recurring", f"recurring:{day.isoformat()}", day)
 
 

@@ -9,6 +9,7 @@ The limits are pinned with literal values at their edges: the defaults are 1 s, 
 from __future__ import annotations
 
 import itertools
+import os
 import tracemalloc
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 
 from rapport.engine.core.config import Settings
+from rapport.engine.rendering import budget
 from rapport.engine.rendering.budget import Limits
 from rapport.engine.rendering.errors import OutputTooLarge, TemplateProblemError
 from rapport.engine.rendering.renderer import Renderer
@@ -421,3 +423,26 @@ def test_each_thread_renders_on_its_own_budget(
         lambda _: renderer.render("promo", "sms", "en", {}).text, range(8)
     )
     assert set(texts) == {"Hi\nok"}
+
+
+def test_a_forked_child_reads_its_own_resident_size() -> None:
+    """The renders of a forked planning worker measure the worker, not the parent whose
+    /proc/self/statm the parent opened before the fork."""
+    budget.resident_bytes()  # the parent's descriptor is open before the fork
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: grow by 64 MiB, then compare with a fresh reading
+        try:
+            grown = bytearray(64 * 1024 * 1024)
+            grown[::4096] = b"x" * len(grown[::4096])
+            with open("/proc/self/statm", "rb") as own:
+                fresh = int(own.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            seen = budget.resident_bytes()
+            os.write(writer, b"1" if abs(seen - fresh) < 16 * 1024 * 1024 else b"0")
+        finally:
+            os._exit(0)
+    os.close(writer)
+    answer = os.read(reader, 1)
+    os.waitpid(pid, 0)
+    os.close(reader)
+    assert answer == b"1"
