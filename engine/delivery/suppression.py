@@ -3,7 +3,11 @@
 Bounces, complaints, STOP texts and erasures add to it; planning and dispatch both ask
 it (dispatch again right before each send). An erased customer's addresses are kept
 only hashed (:func:`rapport.consent.privacy.address_hash`), so every lookup asks for
-both forms.
+both forms. An e-mail address is one mailbox whatever the case of its letters (as an
+unsubscribe or a complaint treats it), so an entry is also kept in the normalised form
+(:func:`rapport.consent.privacy.normalised_address`, lower case) beside the spelling
+reported, and every lookup asks for that form too: ``Bounce@`` suppressed stops
+``bounce@``.
 """
 
 from __future__ import annotations
@@ -14,7 +18,12 @@ from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from rapport.consent.privacy import ERASED_DETAIL, ERASED_REASON, address_hash
+from rapport.consent.privacy import (
+    ERASED_DETAIL,
+    ERASED_REASON,
+    address_hash,
+    normalised_address,
+)
 from rapport.engine.core.db import upsert_insert
 from rapport.engine.core.models import CUSTOMER, SUPPRESSION
 from rapport.engine.customers.lookup import customers_by_email
@@ -45,7 +54,10 @@ def suppress(
         if (c, address_hash(c, a)) in erased and not _held(connection, c, a):
             _into_erasure_entry(connection, c, a, r)
             continue
-        rows.append({"channel": c, "address": a, "reason": r, "detail": d, "created_at": now})
+        for form in dict.fromkeys((a, normalised_address(c, a))):
+            rows.append(
+                {"channel": c, "address": form, "reason": r, "detail": d, "created_at": now}
+            )
     if rows:
         connection.execute(
             upsert_insert(connection, SUPPRESSION)
@@ -122,11 +134,11 @@ def listed_pairs(
     the (kind, stored address) rows among the addresses it is asked about."""
     wanted = list(set(pairs))
     found: set[tuple[str, str]] = set()
-    # Two forms per pair: 250 pairs keep each IN list at 500 values.
-    for start in range(0, len(wanted), 250):
+    # Three forms per pair: 166 pairs keep each IN list under 500 values.
+    for start in range(0, len(wanted), 166):
         forms: dict[tuple[str, str], set[tuple[str, str]]] = {}
-        for kind, address in wanted[start : start + 250]:
-            for form in (address, address_hash(kind, address)):
+        for kind, address in wanted[start : start + 166]:
+            for form in (address, normalised_address(kind, address), address_hash(kind, address)):
                 forms.setdefault((kind, form), set()).add((kind, address))
         for channel, stored in lookup(sorted({form for _, form in forms})):
             found.update(forms.get((channel, stored), ()))
@@ -152,7 +164,9 @@ class SuppressionSnapshot:
         return {
             (kind, address)
             for kind, address in pairs
-            if (kind, address) in entries or (kind, address_hash(kind, address)) in entries
+            if (kind, address) in entries
+            or (kind, normalised_address(kind, address)) in entries
+            or (kind, address_hash(kind, address)) in entries
         }
 
 
