@@ -13,8 +13,10 @@ broken file, in words and line, is what it has always been.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from difflib import get_close_matches
 from pathlib import Path
 from types import UnionType
 from typing import Any, TypeVar, Union, get_args, get_origin
@@ -297,6 +299,9 @@ def validation_problems(doc: YamlDocument, error: ValidationError) -> list[Probl
     """Turn pydantic's errors into FILE:LINE problems, one per error."""
     problems = []
     for item in error.errors():
+        if item["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            problems.append(_tag_problem(doc, item))
+            continue
         kept, line = doc.locate(item["loc"])
         if item["type"] in ("extra_forbidden", "missing") and item["loc"]:
             # The offending key itself is not in ``kept`` when it is missing.
@@ -324,6 +329,30 @@ def validation_problems(doc: YamlDocument, error: ValidationError) -> list[Probl
             message = "required key is missing"
         problems.append(Problem(doc.file, line, message, dotted))
     return problems
+
+
+def _tag_problem(doc: YamlDocument, item: Any) -> Problem:
+    """A tagged union's key (a trigger's ``type``) missing or naming no variant, at
+    the key's line in the words of any other key: pydantic's "Unable to extract tag
+    using discriminator" pointed at the mapping and named no key."""
+    key = str(item["ctx"]["discriminator"]).strip("'")
+    given = item["input"] if isinstance(item.get("input"), dict) else {}
+    kept, line = doc.locate((*item["loc"], key))
+    dotted = _dotted(kept if kept[-1:] == (key,) else (*kept, key))
+    if item["type"] == "union_tag_invalid":
+        tags = str(item["ctx"]["expected_tags"])
+        value = given.get(key)
+        close = get_close_matches(str(value), re.findall(r"'([^']*)'", tags), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ";"
+        return Problem(
+            doc.file, line, f"{value!r} is not a known {key}{hint} one of {tags}", dotted
+        )
+    message = "required key is missing"
+    written = [name for name in given if isinstance(name, str) and get_close_matches(name, [key])]
+    if written and (*kept, written[0]) in doc.lines:
+        at = doc.lines[(*kept, written[0])]
+        message += f" (is {written[0]!r} on line {at} meant to be it?)"
+    return Problem(doc.file, line, message, dotted)
 
 
 EMPTY_VALUE = "empty value: write the value, or null for no limit (where the key allows null)"

@@ -263,4 +263,4 @@ def test_invalid_cron_in_a_campaign_file_is_reported_at_its_line(tmp_path: Path)
 
 def test_unknown_trigger_type_is_reported_at_its_line(tmp_path: Path) -> None:
     problems = load_problems(tmp_path, HEADER + "trigger:\n  type: payday\n")
-    assert len(problems) == 1 and problems[0].startswith("t.yaml:4: trigger")
+    assert len(problems) == 1 and problems[0].startswith("t.yaml:5: trigger.type: 'payday'")
