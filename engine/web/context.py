@@ -16,6 +16,7 @@ from http import HTTPStatus
 from typing import Any
 
 from sqlalchemy import Engine, Row, select
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -106,14 +107,19 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return error_page(request, exc.status_code, exc.headers)
 
 
-def resolve(request: Request, purpose: Purpose) -> tuple[TokenClaims, Row[Any]] | None:
-    """(claims, customer row) for the token in the path, or None for any bad token."""
+async def resolve(request: Request, purpose: Purpose) -> tuple[TokenClaims, Row[Any]] | None:
+    """(claims, customer row) for the token in the path, or None for any bad token.
+
+    The customer is read in a worker thread, like all of a page's database work
+    (:func:`run_in_threadpool`): a read or write that waits for the database (a lock
+    another writer holds) must not stop the event loop, which serves every other
+    request meanwhile."""
     web = web_context(request)
     try:
         claims = web.verify(purpose, request.path_params["token"])
     except InvalidToken:
         return None
-    row = web.customer(claims)
+    row = await run_in_threadpool(web.customer, claims)
     return None if row is None else (claims, row)
 
 

@@ -20,11 +20,11 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from rapport.consent.privacy import hold_unerased
-from rapport.consent.tokens import Purpose
+from rapport.consent.tokens import Purpose, TokenClaims
 from rapport.engine.core.timeutil import DAY_YEARS
 from rapport.engine.customers.feedback import answered, record_answer
 from rapport.engine.web.admin import admin_refusal
-from rapport.engine.web.context import not_found, resolve, web_context
+from rapport.engine.web.context import WebContext, not_found, resolve, web_context
 from rapport.engine.web.headers import REPORT_POLICY
 
 
@@ -32,19 +32,35 @@ def _page(request: Request, locale: str, *, done: bool, invalid: bool = False) -
     return web_context(request).pages.render("feedback.html", locale, done=done, invalid=invalid)
 
 
+def _answered(web: WebContext, claims: TokenClaims) -> bool:
+    with web.engine.connect() as connection:
+        return answered(connection, claims.customer_id, claims.topic or "")
+
+
+def _record(web: WebContext, claims: TokenClaims, score: int, comment: str) -> bool:
+    """Store the answer (run in a worker thread: it may wait for the customer's row);
+    False if the customer was erased meanwhile."""
+    try:
+        with web.engine.begin() as connection:
+            if not hold_unerased(connection, claims.customer_id):
+                return False
+            record_answer(connection, web.settings, claims, score, comment, web.now())
+    except IntegrityError:
+        pass  # answered concurrently: the first answer stands
+    return True
+
+
 async def feedback_page(request: Request) -> Response:
-    found = resolve(request, Purpose.FEEDBACK)
+    found = await resolve(request, Purpose.FEEDBACK)
     if found is None:
         return not_found(request)
     claims, customer = found
-    web = web_context(request)
-    with web.engine.connect() as connection:
-        done = answered(connection, claims.customer_id, claims.topic or "")
+    done = await run_in_threadpool(_answered, web_context(request), claims)
     return HTMLResponse(_page(request, customer.locale, done=done))
 
 
 async def feedback_post(request: Request) -> Response:
-    found = resolve(request, Purpose.FEEDBACK)
+    found = await resolve(request, Purpose.FEEDBACK)
     if found is None:
         return not_found(request)
     claims, customer = found
@@ -55,20 +71,14 @@ async def feedback_post(request: Request) -> Response:
     # isdigit() accepts and int() refuses.
     score = int(raw) if len(raw) <= 2 and raw.isdecimal() else -1
     if not 0 <= score <= 10:
-        with web.engine.connect() as connection:
-            if answered(connection, claims.customer_id, claims.topic or ""):
-                return HTMLResponse(_page(request, customer.locale, done=True))
+        if await run_in_threadpool(_answered, web, claims):
+            return HTMLResponse(_page(request, customer.locale, done=True))
         body = _page(request, customer.locale, done=False, invalid=True)
         return HTMLResponse(body, status_code=422)
     # PostgreSQL text cannot hold NUL, and no one types one.
     comment = str(form.get("comment") or "").replace("\x00", "")
-    try:
-        with web.engine.begin() as connection:
-            if not hold_unerased(connection, claims.customer_id):  # erased meanwhile
-                return not_found(request)
-            record_answer(connection, web.settings, claims, score, comment, web.now())
-    except IntegrityError:
-        pass  # answered concurrently: the first answer stands
+    if not await run_in_threadpool(_record, web, claims, score, comment):
+        return not_found(request)  # erased meanwhile
     return HTMLResponse(_page(request, customer.locale, done=True))
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
@@ -94,31 +95,58 @@ def _page(web: WebContext, customer: Any, grid: list[Switch], token: str, **extr
     )
 
 
+def _current_grid(web: WebContext, customer: Any) -> list[Switch]:
+    with web.engine.connect() as connection:
+        return _grid(web, connection, customer)
+
+
 async def preferences_page(request: Request) -> Response:
-    found = resolve(request, Purpose.PREFERENCES)
+    found = await resolve(request, Purpose.PREFERENCES)
     if found is None:
         return not_found(request)
     _, customer = found
     web = web_context(request)
-    with web.engine.connect() as connection:
-        grid = _grid(web, connection, customer)
+    grid = await run_in_threadpool(_current_grid, web, customer)
     return HTMLResponse(_page(web, customer, grid, request.path_params["token"], saved=False))
 
 
 async def preferences_save(request: Request) -> Response:
-    found = resolve(request, Purpose.PREFERENCES)
+    found = await resolve(request, Purpose.PREFERENCES)
     if found is None:
         return not_found(request)
     _, customer = found
     if not await _is_form(request):  # 415, nothing recorded
         return error_page(request, 415)
-    web = web_context(request)
     form = await request.form()
     wanted = {key for key in form if form.get(key) == "on"}
+    saved = await run_in_threadpool(_save, request, customer, wanted)
+    if saved is None:  # erased since the link was read
+        return not_found(request)
+    grid, by_email, by_sms = saved
+    return HTMLResponse(
+        _page(
+            web_context(request),
+            customer,
+            grid,
+            request.path_params["token"],
+            saved=True,
+            confirmation_sent=bool(by_email),
+            sms_confirmation_sent=bool(by_sms),
+        )
+    )
+
+
+def _save(
+    request: Request, customer: Any, wanted: set[str]
+) -> tuple[list[Switch], list[str], list[str]] | None:
+    """Record what the switches changed and queue the confirmations, in one transaction
+    (run in a worker thread: it may wait for the customer's row); the grid after it
+    and the e-mail and SMS topics switched on, or None if the customer was erased."""
+    web = web_context(request)
     now = web.now()
     with web.engine.begin() as connection:
-        if not hold_unerased(connection, customer.id):  # erased since the link was read
-            return not_found(request)
+        if not hold_unerased(connection, customer.id):
+            return None
         grid = _grid(web, connection, customer)
         moves = changes(grid, wanted)
         if moves:
@@ -147,18 +175,7 @@ async def preferences_save(request: Request) -> Response:
             _send_confirmation(web, connection, customer, by_email, now)
         if by_sms:
             _send_sms_confirmation(web, connection, customer, now)
-        grid = _grid(web, connection, customer)
-    return HTMLResponse(
-        _page(
-            web,
-            customer,
-            grid,
-            request.path_params["token"],
-            saved=True,
-            confirmation_sent=bool(by_email),
-            sms_confirmation_sent=bool(by_sms),
-        )
-    )
+        return _grid(web, connection, customer), by_email, by_sms
 
 
 def _send_confirmation(
@@ -230,27 +247,40 @@ def _confirm_answer(request: Request, customer: Any, *, done: bool, nothing: boo
     )
 
 
+def _nothing_pending(web: WebContext, customer_id: str) -> bool:
+    with web.engine.connect() as connection:
+        return not _pending_email(connection, customer_id)
+
+
 async def confirm_page(request: Request) -> Response:
-    found = resolve(request, Purpose.CONFIRM)
+    found = await resolve(request, Purpose.CONFIRM)
     if found is None:
         return not_found(request)
     _, customer = found
-    with web_context(request).engine.connect() as connection:
-        nothing = not _pending_email(connection, customer.id)
+    nothing = await run_in_threadpool(_nothing_pending, web_context(request), customer.id)
     return _confirm_answer(request, customer, done=False, nothing=nothing)
 
 
 async def confirm_post(request: Request) -> Response:
     """Grant every e-mail topic still pending; a second use finds nothing pending."""
-    found = resolve(request, Purpose.CONFIRM)
+    found = await resolve(request, Purpose.CONFIRM)
     if found is None:
         return not_found(request)
     _, customer = found
+    pending = await run_in_threadpool(_confirm, request, customer)
+    if pending is None:  # erased since the link was read
+        return not_found(request)
+    return _confirm_answer(request, customer, done=bool(pending), nothing=not pending)
+
+
+def _confirm(request: Request, customer: Any) -> list[CurrentConsent] | None:
+    """Grant what is pending, in one transaction (run in a worker thread: it may wait
+    for the customer's row); what it granted, or None if the customer was erased."""
     web = web_context(request)
     now = web.now()
     with web.engine.begin() as connection:
-        if not hold_unerased(connection, customer.id):  # erased since the link was read
-            return not_found(request)
+        if not hold_unerased(connection, customer.id):
+            return None
         pending = _pending_email(connection, customer.id)
         if pending:
             record_consent(
@@ -272,7 +302,7 @@ async def confirm_post(request: Request) -> Response:
                 ],
                 recorded_at=now,
             )
-    return _confirm_answer(request, customer, done=bool(pending), nothing=not pending)
+    return pending
 
 
 async def link_request_page(request: Request) -> Response:

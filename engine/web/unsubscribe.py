@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Connection, select
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -62,7 +63,7 @@ def _same_address(
 
 
 async def unsubscribe_page(request: Request) -> Response:
-    found = resolve(request, Purpose.UNSUBSCRIBE)
+    found = await resolve(request, Purpose.UNSUBSCRIBE)
     if found is None:
         return not_found(request)
     claims, customer = found
@@ -80,14 +81,11 @@ async def unsubscribe_page(request: Request) -> Response:
     )
 
 
-async def unsubscribe_post(request: Request) -> Response:
-    found = resolve(request, Purpose.UNSUBSCRIBE)
-    if found is None:
-        return not_found(request)
-    claims, customer = found
+def _withdraw(request: Request, claims: TokenClaims, customer: Any, one_click: bool) -> bool:
+    """Withdraw the link's channel for the customer and the address's other holders, in
+    one transaction (run in a worker thread: it may wait for row locks); False when the
+    customer was erased since the link was read."""
     web = web_context(request)
-    form = await request.form()
-    one_click = form.get("List-Unsubscribe") == "One-Click"
     channel = _channel(claims)
     with web.engine.begin() as connection:
         holders = [(customer.id, customer.locale)]
@@ -97,7 +95,7 @@ async def unsubscribe_post(request: Request) -> Response:
         # erasure that committed since the lookup has cleared those (consent/privacy).
         held = {i for i, _ in sorted(holders) if hold_unerased(connection, i)}
         if customer.id not in held:  # erased since the link was read
-            return not_found(request)
+            return False
         for customer_id, locale in holders:
             if customer_id not in held:
                 continue
@@ -111,6 +109,19 @@ async def unsubscribe_post(request: Request) -> Response:
                 ip=client_ip(request),
                 user_agent=client_agent(request),
             )
+    return True
+
+
+async def unsubscribe_post(request: Request) -> Response:
+    found = await resolve(request, Purpose.UNSUBSCRIBE)
+    if found is None:
+        return not_found(request)
+    claims, customer = found
+    web = web_context(request)
+    form = await request.form()
+    one_click = form.get("List-Unsubscribe") == "One-Click"
+    if not await run_in_threadpool(_withdraw, request, claims, customer, one_click):
+        return not_found(request)
     if one_click:
         # RFC 8058: the mail client shows nothing; a plain 200 with no redirect.
         return PlainTextResponse("unsubscribed\n")
