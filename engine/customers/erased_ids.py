@@ -21,35 +21,41 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, String, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from rapport.engine.core.models import CUSTOMER
 
-#: Ids per statement (well inside every driver's parameter limit).
+#: Ids per SQLite statement (well inside its parameter limit).
 CHUNK = 500
 
 
 def erased_among(connection: Connection, ids: Sequence[str]) -> dict[str, datetime]:
     """The erased customers among ``ids``, with when they were erased (see module doc)."""
     wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    if connection.dialect.name == "postgresql":
+        # One statement with the ids as one array: a planning batch's thousands of ids
+        # as IN lists of CHUNK bound parameters cost four times the CPU to send.
+        query = (
+            select(CUSTOMER.c.id, CUSTOMER.c.erased_at)
+            .where(CUSTOMER.c.id == func.any(bindparam("ids", type_=ARRAY(String))))
+            .order_by(CUSTOMER.c.id.collate("C"))  # Python's order, as the pages lock
+            .with_for_update(read=True, key_share=True)
+        )
+        found = connection.execute(query, {"ids": wanted})
+        return {row.id: row.erased_at for row in found if row.erased_at}
     erased: dict[str, datetime] = {}
     for start in range(0, len(wanted), CHUNK):
         chunk = wanted[start : start + CHUNK]
-        if connection.dialect.name == "postgresql":
-            query = (
-                select(CUSTOMER.c.id, CUSTOMER.c.erased_at)
-                .where(CUSTOMER.c.id.in_(chunk))
-                .order_by(CUSTOMER.c.id.collate("C"))  # Python's order, as the pages lock
-                .with_for_update(read=True, key_share=True)
-            )
-        else:
-            connection.execute(  # the write lock first: see the module doc
-                update(CUSTOMER)
-                .where(CUSTOMER.c.id.in_(chunk), CUSTOMER.c.erased_at.is_not(None))
-                .values(erased_at=CUSTOMER.c.erased_at)
-            )
-            query = select(CUSTOMER.c.id, CUSTOMER.c.erased_at).where(
-                CUSTOMER.c.id.in_(chunk), CUSTOMER.c.erased_at.is_not(None)
-            )
+        connection.execute(  # the write lock first: see the module doc
+            update(CUSTOMER)
+            .where(CUSTOMER.c.id.in_(chunk), CUSTOMER.c.erased_at.is_not(None))
+            .values(erased_at=CUSTOMER.c.erased_at)
+        )
+        query = select(CUSTOMER.c.id, CUSTOMER.c.erased_at).where(
+            CUSTOMER.c.id.in_(chunk), CUSTOMER.c.erased_at.is_not(None)
+        )
         erased.update((row.id, row.erased_at) for row in connection.execute(query) if row.erased_at)
     return erased
