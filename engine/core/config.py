@@ -28,6 +28,7 @@ from rapport.engine.core.configcheck import (
     check_keys,
     env_urls,
     misspelt_variables,
+    no_adapter,
 )
 from rapport.engine.core.configtexts import (
     DatabaseURL,
@@ -118,7 +119,9 @@ class ChannelConfig(Strict):
 
     @model_validator(mode="after")
     def _one_way(self) -> ChannelConfig:
-        if (self.adapter is None) == (not self.providers):
+        if self.adapter is None and not self.providers:
+            raise ValueError(no_adapter(self.model_extra or {}))
+        if self.adapter is not None and self.providers:
             raise ValueError("give either adapter (with its options) or providers, not both")
         if self.providers and self.model_extra:
             extra = ", ".join(sorted(self.model_extra))

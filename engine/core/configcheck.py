@@ -38,7 +38,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import time
 from functools import lru_cache
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
@@ -333,6 +333,16 @@ VARIABLES: Final = (
     "RAPPORT_TEST_CHROMIUM",
     "RAPPORT_FUZZ_EXAMPLES",
 )
+
+
+def no_adapter(extra: Mapping[str, Any]) -> str:
+    """What a channel with neither ``adapter`` nor ``providers`` is told, naming a key
+    written close to one of them (``adaptor: file``, otherwise taken for an option)."""
+    said = "no adapter: write adapter: NAME with its options, or providers: a list of them"
+    for key in extra:
+        if close := difflib.get_close_matches(str(key), ["adapter", "providers"], n=1):
+            return f"{said} (is {key!r} meant to be {close[0]!r}?)"
+    return said
 
 
 def misspelt_variables(environ: Mapping[str, str], channels: Mapping[str, ChannelConfig]) -> None:
