@@ -246,8 +246,11 @@ def row_id_of(key: bytes, message_id: str) -> int | None:
     return row_id if hmac.compare_digest(tag, _tag(key, row_id)) else None
 
 
-def _context(customer: Row[Any], request: MessageRequest, settings: Settings) -> dict[str, Any]:
-    """What a transactional template may use (docs/api.md): plain data only."""
+def _context(
+    customer: Row[Any], request: MessageRequest, settings: Settings, reading_locale: str
+) -> dict[str, Any]:
+    """What a transactional template may use (docs/api.md): plain data only. The
+    salutation is in ``reading_locale``, the language of the folder that renders it."""
     first, last, locale = customer.first_name, customer.last_name, customer.locale
     return {
         "customer": {
@@ -255,7 +258,7 @@ def _context(customer: Row[Any], request: MessageRequest, settings: Settings) ->
             "first_name": first,
             "last_name": last,
             "full_name": full_name(first, last, locale),
-            "salutation": salutation(first, last, locale),
+            "salutation": salutation(first, last, reading_locale),
             "locale": locale,
             "timezone": customer.timezone,
             "country": customer.country,
@@ -302,9 +305,10 @@ def _render(
             422, f"/customer: has no {request.kind} address for channel {request.channel!r}"
         )
     kind = channel_kind(request.kind)
+    reading = renderer.reading_locale(request.template, kind, customer.locale)
     try:
         return renderer.render(
-            request.template, kind, customer.locale, _context(customer, request, settings)
+            request.template, kind, customer.locale, _context(customer, request, settings, reading)
         )
     except TemplateProblemError as exc:
         raise Refused(422, f"/template: {exc.problem}") from None

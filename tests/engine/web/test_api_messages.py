@@ -443,3 +443,14 @@ def test_a_customer_that_is_no_id_is_422_saying_what_an_id_is(
     assert refused.status_code == 422
     error = refused.json()["error"]
     assert error.startswith("/customer: ") and words in error, error
+
+
+def test_a_customer_served_another_language_s_templates_is_greeted_in_that_language(
+    api: Api,
+) -> None:
+    # order-shipped has no Arabic folder: an Arabic reader gets the English e-mail,
+    # greeted in English ('Hi Laila,'), not 'مرحبًا Laila,' opening an English letter.
+    insert_customer(api.engine, "C3", first_name="Laila", email="laila@example.com", locale="ar_SA")
+    assert api.send({**SHIPPED, "customer": "C3", "data": DATA}).status_code == 202
+    [row] = api.rows()
+    assert row.body_text.startswith("Hi Laila,")
