@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -105,12 +106,22 @@ def columns(now: datetime, retention_days: int) -> tuple[Column, ...]:
     )
 
 
+class _TooLarge(ValueError):
+    """A number beyond what a float holds (about 1.8e308)."""
+
+
 def _jsonable(value: Any) -> Any:
     """Decimal numbers (the API parses them so) as JSON numbers: whole ones as ints,
-    others as the float whose shortest form is the same digits."""
+    others as the float whose shortest form is the same digits. The size is checked
+    before anything rounds (copy_abs and comparisons use no decimal context): rounding
+    ``-1e999999999`` in Python's context overflows."""
     if isinstance(value, Decimal):
-        whole = value.is_finite() and value == value.to_integral_value() and abs(value) < _BIG
-        return int(value) if whole else float(value)
+        if value.is_finite() and value.copy_abs() < _BIG and value == value.to_integral_value():
+            return int(value)
+        number = float(value)
+        if value.is_finite() and math.isinf(number):
+            raise _TooLarge
+        return number
     raise TypeError(type(value).__name__)
 
 
@@ -124,6 +135,10 @@ def data_text(value: Any) -> str | None:
         text = json.dumps(
             value, default=_jsonable, ensure_ascii=False, separators=(",", ":"), allow_nan=False
         )
+    except _TooLarge:
+        raise fields.FieldInvalid(
+            "data", "holds a number too large to store (beyond 1.8e308)"
+        ) from None
     except (TypeError, ValueError, RecursionError):
         raise fields.FieldInvalid("data", "must hold JSON values only") from None
     found = find_unstorable(value)

@@ -142,6 +142,28 @@ def test_data_a_database_cannot_store_is_refused_with_its_pointer_on_both_databa
     assert [row.event_key for row in stored(engine)] == ["S-4"]
 
 
+def test_a_number_in_data_too_large_to_store_is_one_item_s_error(
+    engine: Engine, api: Client
+) -> None:
+    """Past what a float holds (about 1.8e308): whole, negative, in a list, or with an
+    exponent Python's decimal context overflows on, the item is refused naming it."""
+    client, tokens = api
+    body = (
+        '{"events": ['
+        + ", ".join(
+            json.dumps(shipped(f"S-{n}", data={"weight_kg": 1})).replace("1}}", number + "}}")
+            for n, number in enumerate(["-1e999999999", "[1e1000000]", "1e400", "1"])
+        )
+        + "]}"
+    )
+    answer = client.post(URL, content=body, headers=tokens["ingest"])
+    assert answer.status_code == 422
+    assert answer.json()["errors"] == [
+        f"/events/{n}/data: holds a number too large to store (beyond 1.8e308)" for n in range(3)
+    ]
+    assert [row.event_key for row in stored(engine)] == ["S-3"]
+
+
 def test_an_occurred_at_whose_conversion_to_utc_overflows_is_one_item_s_error(
     engine: Engine, api: Client
 ) -> None:
