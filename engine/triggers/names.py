@@ -34,12 +34,15 @@ SPACING = {
 #: Names a calendar gives that no one greets with, and the name a greeting uses: Hong
 #: Kong's 1 January is officially 一月一日 ("一月一日快樂" reads as a date, not a wish),
 #: its Chinese New Year days 農曆年初一 to 年初四 (the first of them a greeting names:
-#: 年初二 when 年初一 falls on a Sunday), in both scripts.
+#: 年初二 when 年初一 falls on a Sunday), and its day off 復活節星期一 (Easter Monday:
+#: one wishes 復活節快樂), in both scripts.
 GREETED_AS = {
     "zh": {
         "一月一日": "元旦",
         **{f"農曆年初{n}": "農曆新年" for n in "一二三四"},
         **{f"农历年初{n}": "农历新年" for n in "一二三四"},
+        "復活節星期一": "復活節",
+        "复活节星期一": "复活节",
     },
 }
 
