@@ -13,11 +13,19 @@ width of the suppression list's ``detail`` column, and a provider id longer than
 outbox's ``provider_id`` column is not kept (logged). An outcome that cannot be
 written is kept and retried for as long as the process lives, so one such answer
 would hold every outcome written with it and, after a restart, have them sent again.
+
+A third-party adapter may break the contract in what it returns (a provider id that is
+a number, a wait that is not a number of seconds): the id and the reason are taken as
+text, a wait is held to 0 .. 24 h (NaN: the backoff), and should the answer still not
+make an outcome, the message is recorded ``sent`` (accepted) or ``failed``. It is never
+handed back as unsent: the provider was called, and a message handed back was sent
+again on every pass, without end.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import random
 import re
 from datetime import datetime, timedelta
@@ -26,6 +34,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, String
 
 from rapport.channels.base import Outcome, SendResult
+from rapport.channels.retry_after import MAX_RETRY_AFTER
 from rapport.engine.core.config import Settings
 from rapport.engine.core.logs import message_fields
 from rapport.engine.core.models import OUTBOX, SUPPRESSION, MessageStatus
@@ -67,6 +76,17 @@ def backoff(attempt: int, settings: Settings, rng: random.Random) -> timedelta:
     return timedelta(seconds=rng.uniform(0, ceiling))
 
 
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _wait(retry_after: object) -> float | None:
+    """The seconds a transient answer asked to wait, held to 0 .. 24 h; None for none."""
+    if not isinstance(retry_after, int | float) or math.isnan(retry_after):
+        return None
+    return min(max(float(retry_after), 0.0), MAX_RETRY_AFTER)
+
+
 def outcome_of(
     message: Claimed,
     result: SendResult,
@@ -77,10 +97,35 @@ def outcome_of(
     rng: random.Random,
 ) -> Pending:
     """The outcome to write for ``message`` after the provider answered ``result``."""
-    reason = storable(result.reason, DETAIL_WIDTH) or ""
+    try:
+        return _outcome_of(message, result, kind, address, now, settings, rng)
+    except Exception:  # the provider was called: never hand the message back unsent
+        log.exception(
+            "the adapter's answer could not be recorded as it is; the message is "
+            "recorded %s, not sent again",
+            "sent" if result.outcome is Outcome.ACCEPTED else "failed",
+            extra=message_fields(message),
+        )
+        if result.outcome is Outcome.ACCEPTED:
+            return Pending(message, outbox.Transition(message.id, MessageStatus.SENT, now))
+        why = "the adapter's answer could not be read"
+        failed = outbox.Transition(message.id, MessageStatus.FAILED, now, error=why)
+        return Pending(message, failed, why)
+
+
+def _outcome_of(
+    message: Claimed,
+    result: SendResult,
+    kind: str,
+    address: str,
+    now: datetime,
+    settings: Settings,
+    rng: random.Random,
+) -> Pending:
+    reason = storable(_text(result.reason), DETAIL_WIDTH) or ""
     attempts = message.attempts + 1  # the check before sending counted this one
     if result.outcome is Outcome.ACCEPTED:
-        provider_id = storable(result.provider_id)
+        provider_id = storable(_text(result.provider_id))
         if provider_id is not None and len(provider_id) > PROVIDER_ID_WIDTH:
             log.warning(
                 "the provider's id for a sent message has %d characters, more than the "
@@ -95,8 +140,8 @@ def outcome_of(
     if result.outcome is Outcome.TRANSIENT and (
         not result.reached or attempts < settings.dispatch.max_attempts
     ):
-        if result.retry_after is not None:  # the provider said when
-            when = now + timedelta(seconds=result.retry_after)
+        if (wait := _wait(result.retry_after)) is not None:  # the provider said when
+            when = now + timedelta(seconds=wait)
         else:
             when = now + backoff(attempts, settings, rng)
         retry = outbox.Transition(

@@ -8,6 +8,7 @@ connection of the test's own, with the helper of the fault suite).
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import threading
 import time
@@ -15,21 +16,25 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
+from channel_servers import Reply, SMSProviderServer
 from factories import CHINESE, REPO, outbox_statuses, seed_due_messages
 from faults.sqlite_faults import WriteLock
 from sqlalchemy import Engine, update
 
-from rapport.channels.base import OutgoingMessage, SendResult
+from rapport.channels.base import Channel, OutgoingMessage, SendResult
 from rapport.channels.recording import RecordingChannel, accept_all
 from rapport.consent.store import withdraw
 from rapport.consent.tokens import Signer
 from rapport.engine.core.config import Settings
 from rapport.engine.core.db import make_engine
-from rapport.engine.core.models import OUTBOX
+from rapport.engine.core.models import OUTBOX, MessageStatus
 from rapport.engine.delivery import outgoing
+from rapport.engine.delivery.claims import Claimed
 from rapport.engine.delivery.dispatch import Dispatcher
 from rapport.engine.delivery.lanes import ChannelLane
+from rapport.engine.delivery.results import outcome_of
 
 
 def settings_with(lease_seconds: float = 300) -> Settings:
@@ -190,3 +195,70 @@ async def test_a_message_whose_lease_ran_out_while_its_outcome_waits_is_not_sent
     assert Counter(sent) == Counter({f"P{n:04d}:edges:{n}:email": 1 for n in (0, 2, 4, 6)})
     assert report.outcomes[("email", "sent")] == 4
     assert outbox_statuses(url) == Counter({"sent": 8})
+
+
+class NumberedIds(Channel):
+    """A third-party adapter that hands on the provider's JSON id as it came: a number."""
+
+    name = "numbered"
+    kinds = frozenset({"email", "sms"})
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        async with httpx.AsyncClient() as client:
+            reply = await client.post(self.url, json={"idempotency_key": message.idempotency_key})
+        return SendResult.accepted(reply.json()["id"])
+
+
+async def test_a_message_accepted_with_a_provider_id_that_is_not_text_is_sent_once(
+    store,
+) -> None:  # type: ignore[no-untyped-def]
+    url, _, engine = store
+    server = SMSProviderServer()
+    server.replies.extend(Reply(200, {"id": 1000 + n}) for n in range(40))
+    serving = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    serving.start()
+    try:
+        adapter = NumberedIds(server.url)
+        for _ in range(2):  # a second pass finds nothing due
+            await dispatcher(engine, {"email": adapter, "sms": adapter}).run_once(max_batches=3)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    keys = Counter(request.body["idempotency_key"] for request in server.requests)
+    assert max(keys.values()) == 1, f"sent again after the provider accepted it: {keys}"
+    assert outbox_statuses(url) == Counter({"sent": 8})
+
+
+async def test_a_bug_while_recording_an_accepted_send_records_it_sent_and_never_sends_it_again(
+    store, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    url, _, engine = store
+
+    def broken(text: object, width: int | None = None) -> str:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("rapport.engine.delivery.results.storable", broken)
+    channel = RecordingChannel()
+    for _ in range(2):  # a second pass finds nothing due
+        await dispatcher(engine, {"email": channel, "sms": channel}).run_once(max_batches=3)
+
+    assert max(Counter(m.idempotency_key for m in channel.sent).values()) == 1
+    assert outbox_statuses(url) == Counter({"sent": 8})
+
+
+@pytest.mark.parametrize("asked", [math.nan, 1e12], ids=["NaN", "beyond any date"])
+def test_a_wait_an_adapter_asks_for_that_is_no_date_is_retried_within_a_day(
+    asked: float,
+) -> None:
+    now = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    message = Claimed(1, "k", "c", "x", "sms", "offers", "en", None, "t", None, now, None, 0, False)
+    answer = SendResult.transient("HTTP 503", retry_after=asked)
+
+    pending = outcome_of(message, answer, "sms", "+1", now, settings_with(), random.Random(1))
+
+    assert pending.change.status is MessageStatus.QUEUED
+    assert pending.change.at is not None and now < pending.change.at <= now + timedelta(days=1)
