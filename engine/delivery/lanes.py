@@ -27,7 +27,8 @@ and a transient refusal (a 4xx/5xx reply, a 429) moves the message on to the nex
 provider at once. A try that went out and got no answer (``SendResult.unanswered``: no
 reply in time, the connection dropped) does not: the provider may have sent it, and
 another provider, which cannot know its idempotency key, would send a second copy; the
-message is retried later like any transient failure.
+message is retried later like any transient failure. An adapter that raises counts as
+such a try: where it failed, before or after sending, is unknown.
 When no provider of the lane may be tried, :meth:`ChannelLane.send` calls none: it
 answers at once with a transient result, ``reached=False`` (the try is not an
 attempt) and ``retry_after`` the seconds until the first provider may be tried,
@@ -205,7 +206,9 @@ class ChannelLane:
                     answer = await instance.send(message)
                 except Exception as exc:  # an adapter bug must not lose the message
                     self._log_raised(provider, message, exc)
-                    answer = SendResult.transient(f"adapter error: {type(exc).__name__}")
+                    # Raised before or after the request went out: it may have gone.
+                    reason = f"adapter error: {type(exc).__name__}"
+                    answer = SendResult.transient(reason, unanswered=True)
             finally:
                 provider.instances.put_nowait(instance)
             if answer.outcome is not Outcome.TRANSIENT:

@@ -241,6 +241,31 @@ async def test_a_message_the_first_provider_may_have_taken_is_not_sent_through_t
     await lane.aclose()
 
 
+class ReadsTheWrongField(HTTPSMSChannel):
+    """A third-party adapter with a bug after the request went out: it looks for the
+    provider's id under a key the provider does not use."""
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        await super().send(message)
+        raise KeyError("sid")
+
+
+async def test_a_message_whose_adapter_raised_after_sending_is_not_sent_through_the_next(
+    provider: SMSProviderServer, spare: SMSProviderServer
+) -> None:
+    lane = ChannelLane(
+        "sms",
+        [("first", [ReadsTheWrongField(provider.url)]), ("second", [HTTPSMSChannel(spare.url)])],
+    )
+
+    result = await lane.send(message(1))
+
+    assert [r.body["idempotency_key"] for r in provider.requests] == ["K1"]
+    assert spare.requests == [], "sent again through a provider that cannot drop the copy"
+    assert (result.outcome, result.unanswered) == (Outcome.TRANSIENT, True)
+    await lane.aclose()
+
+
 async def test_a_paused_lane_says_when_its_first_provider_may_be_tried(clock: FakeClock) -> None:
     lane = ChannelLane(
         "sms",
