@@ -35,8 +35,16 @@ SPACING = {
 #: Kong's 1 January is officially 一月一日 ("一月一日快樂" reads as a date, not a wish),
 #: its Chinese New Year days 農曆年初一 to 年初四 (the first of them a greeting names:
 #: 年初二 when 年初一 falls on a Sunday), and its day off 復活節星期一 (Easter Monday:
-#: one wishes 復活節快樂), in both scripts.
+#: one wishes 復活節快樂), in both scripts; Saudi Arabia's breaks, named "... Holiday"
+#: (عطلة ...) on every day, greeted by the feast ("Happy Eid al-Adha", عيد الأضحى).
 GREETED_AS = {
+    "en": {
+        "Eid al-Fitr Holiday": "Eid al-Fitr",
+        "Eid al-Adha Holiday": "Eid al-Adha",
+        "National Day Holiday": "National Day",
+        "Founding Day Holiday": "Founding Day",
+    },
+    "ar": {"عطلة عيد الفطر": "عيد الفطر", "عطلة عيد الأضحى": "عيد الأضحى"},
     "zh": {
         "一月一日": "元旦",
         **{f"農曆年初{n}": "農曆新年" for n in "一二三四"},
