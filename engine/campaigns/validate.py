@@ -51,6 +51,7 @@ from rapport.engine.core.config import Settings
 from rapport.engine.core.errors import Problem
 from rapport.engine.core.i18n import with_script
 from rapport.engine.core.production import unfit_for_production
+from rapport.engine.core.text import names_stop
 from rapport.engine.customers.fields import FieldInvalid
 from rapport.engine.customers.fields import locale as locale_field
 from rapport.engine.rendering.errors import TemplateMissing, TemplateProblemError
@@ -448,7 +449,7 @@ def _promises(
                 "the e-mail must show the preference link: add {{ links.preferences }}",
             )
         ]
-    if part == SMS_TEXT and OPT_OUT_KEYWORD not in output:
+    if part == SMS_TEXT and not names_stop(output):
         return [
             Problem(
                 file,

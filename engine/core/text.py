@@ -96,3 +96,14 @@ def counted(count: int, noun: str, plural: str | None = None) -> str:
     ``0 messages``, ``2 entries`` (``plural`` when adding an s is wrong). The command
     line speaks English only; customers' messages are localized by their catalogs."""
     return f"{count} {noun if count == 1 else (plural or noun + 's')}"
+
+
+#: The opt-out keyword an SMS must name: STOP in capitals, as a word of its own. Not
+#: inside a longer Latin word ("NONSTOP", "STOPPED" name no keyword), while any other
+#: script may touch it ("回复STOP退订", "لغو: STOP").
+_STOP_WORD = re.compile(r"(?<![A-Za-z])STOP(?![A-Za-z])")
+
+
+def names_stop(text: str) -> bool:
+    """Whether ``text`` names the opt-out keyword STOP (see :data:`_STOP_WORD`)."""
+    return _STOP_WORD.search(text) is not None

@@ -16,6 +16,7 @@ from rapport.engine.core.config import Settings
 from rapport.engine.core.i18n import gettext, ui_language
 from rapport.engine.core.i18n import gettext_noop as _
 from rapport.engine.core.sender import from_header
+from rapport.engine.core.text import names_stop
 from rapport.engine.delivery.claims import Claimed
 from rapport.engine.delivery.fence import Verdict
 from rapport.engine.rendering.locales import full_name
@@ -66,6 +67,6 @@ def with_opt_out_hint(text: str, locale: str) -> str:
 
     Templates normally carry the hint; this is the safety net for one that does not.
     """
-    if "stop" in text.casefold():
+    if names_stop(text):  # the word, in capitals: "Stop by our shop" is no hint
         return text
     return f"{text.rstrip()}\n{gettext(ui_language(locale), OPT_OUT_HINT)}"
