@@ -49,7 +49,9 @@ _DAY_AFTER = re.compile(
 _MOURNING = re.compile(r"\b(martyrdom|death|mourning|funeral|ashura|tasua|arbaeen)\b", re.I)
 _OBSERVANCE = re.compile(
     r"\b(remembrance|memorial|commemoration|memory|victims|armistice|veterans|"
-    r"good friday|all souls|all saints|tomb|holocaust|genocide|fallen|sorrows|arafah)\b",
+    r"good friday|all souls|all saints|tomb|holocaust|genocide|fallen|sorrows|arafah|"
+    r"martyrs?|martyr's|maundy|holy thursday|holy saturday|(?<!before )ash wednesday|"
+    r"yom kippur|fasting)\b",
     re.IGNORECASE,
 )
 
