@@ -45,6 +45,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from rapport.engine.core.config import Settings
+from rapport.engine.core.text import unstorable
 from rapport.engine.customers import fields
 from rapport.engine.delivery.receipts import MAX_ERROR_LENGTH, DeliveryStatus, Receipt
 from rapport.engine.delivery.receipts import record_receipts as record
@@ -90,8 +91,9 @@ _TWILIO_FINAL: dict[str, DeliveryStatus] = {
 
 def provider_text(where: str, value: Any, limit: int, *, required: bool = False) -> str | None:
     """A string field: bounded, without NUL characters (PostgreSQL text cannot hold
-    them and no provider id has one); whole numbers are taken as their digits, others
-    (``3.0005e4``, ``5.5``) refused: no provider's id or code is one."""
+    them and no provider id has one) or lone surrogates (no database can); whole
+    numbers are taken as their digits, others (``3.0005e4``, ``5.5``) refused: no
+    provider's id or code is one."""
     if value is None or value == "":
         if required:
             raise BadPayload(f"{where}: required")
@@ -107,6 +109,8 @@ def provider_text(where: str, value: Any, limit: int, *, required: bool = False)
         raise BadPayload(f"{where}: longer than {limit} characters")
     if "\x00" in value:
         raise BadPayload(f"{where}: must not contain NUL characters")
+    if (reason := unstorable(value)) is not None:  # a lone surrogate ("\ud800" in JSON)
+        raise BadPayload(f"{where}: {reason}")
     return value or None
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import logging
 import threading
 from collections.abc import Iterator
@@ -327,6 +328,24 @@ def test_a_malformed_id_or_time_is_refused_naming_the_field(
     response = client.post("/webhooks/sms/inbound", json=payload, headers=AUTH)
     assert response.status_code == 400
     assert response.json()["error"].startswith(error)
+
+
+def test_a_message_id_holding_a_lone_surrogate_is_refused_and_changes_nothing(
+    engine: Engine, client: TestClient, customer: str
+) -> None:
+    """Valid JSON (an escaped \\ud800) that no database can store: a 400 naming the
+    field, as for a NUL, not a 500 from the database; the STOP is not applied."""
+    payload = {"from": PHONE, "text": "STOP", "message_id": "SM\ud800"}
+    response = client.post(
+        "/webhooks/sms/inbound",
+        content=json.dumps(payload),
+        headers={**AUTH, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == (
+        "message_id: contains a lone surrogate (not a Unicode character)"
+    )
+    assert keyword_rows(engine, customer, "withdrawn") == []
 
 
 def test_the_nightly_retention_forgets_ids_after_30_days(

@@ -13,6 +13,7 @@ Every test runs on SQLite and PostgreSQL (the ``engine`` fixture).
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -403,6 +404,28 @@ def test_a_malformed_receipt_refuses_the_whole_request(
     assert response.json()["error"].startswith(message)
     assert delivery(engine, good)[1] is None
     assert suppressions(engine) == {}
+
+
+@pytest.mark.parametrize("field", ["message_id", "error_code"])
+def test_a_receipt_field_holding_a_lone_surrogate_refuses_the_request(
+    engine: Engine, client: TestClient, c1: str, field: str
+) -> None:
+    """Valid JSON (an escaped \\ud800) that no database can store: a 400 naming the
+    field, as for a NUL, not a 500 from the database."""
+    good = sent_message(engine, c1, "good")
+    item = {"message_id": "good", "status": "undelivered", "error_code": "30005"}
+
+    response = client.post(
+        URL,
+        content=json.dumps([{**item, field: "x\ud800"}]),
+        headers={**AUTH, "Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"] == (
+        f"item 0: {field}: contains a lone surrogate (not a Unicode character)"
+    )
+    assert delivery(engine, good)[1] is None
 
 
 @pytest.mark.parametrize(
