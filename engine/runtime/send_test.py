@@ -172,8 +172,17 @@ async def send_test(
         context: Mapping[str, Any] = sample_context(locale, campaign, settings=settings)
     else:
         prepared = prepare_preview(engine, settings, campaign, customer_id, day)
+        reading = renderer.reading_locale(
+            template_set, channel_kind(kind), locale or prepared.profile.locale
+        )
         profile, _, context = preview_context(
-            prepared, settings, StandInSigner(), name, locale, coupon_key=SAMPLE_COUPON_KEY
+            prepared,
+            settings,
+            StandInSigner(),
+            name,
+            locale,
+            coupon_key=SAMPLE_COUPON_KEY,
+            reading_locale=reading,
         )
         locale = profile.locale
     rendered = renderer.render(template_set, channel_kind(kind), locale, context)

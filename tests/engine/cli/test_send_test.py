@@ -303,3 +303,17 @@ def test_preview_html_into_a_missing_folder_is_the_users_mistake_naming_html(
     )  # fmt: skip
     assert ran.returncode == 1, ran.stderr
     assert ran.stderr == f"error: --html: cannot write {page}: No such file or directory\n"
+
+
+def test_send_test_greets_a_customer_in_the_language_of_the_templates_it_renders(
+    workdir: Path, smtp_sink: tuple[SMTPSink, int]
+) -> None:
+    # No Arabic folder: an Arabic reader gets the English e-mail, greeted in English
+    # ('Hi Laila'), as planning greets them, not 'مرحبًا Laila' inside English text.
+    add_customer(workdir, "ARABIC", first_name="Laila", locale="ar_SA")
+    sent = run_rapport(
+        "send-test", "birthday", "--to", "m@example.com", "--customer", "ARABIC", cwd=workdir
+    )
+    assert sent.returncode == 0, sent.stderr
+    body = smtp_sink[0].messages[-1]["message"].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Hi Laila" in body and "مرحبًا" not in body
