@@ -44,6 +44,7 @@ from starlette.routing import Route
 from rapport.consent.store import withdraw_channels
 from rapport.engine.core.config import Settings
 from rapport.engine.core.models import CUSTOMER
+from rapport.engine.core.text import unstorable
 from rapport.engine.customers import fields, lookup
 from rapport.engine.delivery import receipts, suppression
 from rapport.engine.web.context import WebContext, web_context
@@ -118,7 +119,14 @@ def _optional_text(index: int, item: dict[str, Any], field: str, limit: int) -> 
         raise MalformedEvent(index, field, f"longer than {limit} characters")
     if "\x00" in value:  # no identifier holds one, and PostgreSQL text cannot
         raise MalformedEvent(index, field, "must not contain NUL characters")
+    if (problem := unstorable(value)) is not None:  # a lone surrogate: no database can
+        raise MalformedEvent(index, field, problem)
     return value
+
+
+def _storable(text: str) -> str:
+    """``text`` without NUL characters and lone surrogates."""
+    return "".join(c for c in text if c != "\x00" and not "\ud800" <= c <= "\udfff")
 
 
 def parse_email_event(index: int, item: Any) -> EmailEvent:
@@ -154,8 +162,9 @@ def parse_email_event(index: int, item: Any) -> EmailEvent:
         email=address,
         bounce_type=bounce_type,
         # Provider diagnostics can be long; the detail is for people, so cut it (and
-        # drop NUL characters, which PostgreSQL text cannot hold).
-        reason=(reason.replace("\x00", "")[:MAX_DETAIL_LENGTH] or None) if reason else None,
+        # drop NUL characters, which PostgreSQL text cannot hold, and lone surrogates,
+        # which no database can).
+        reason=(_storable(reason)[:MAX_DETAIL_LENGTH] or None) if reason else None,
         message_id=_optional_text(index, item, "message_id", MAX_MESSAGE_ID_LENGTH),
         occurred_at=occurred_at,
     )

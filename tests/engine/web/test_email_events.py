@@ -12,6 +12,7 @@ is the one ``create_app`` builds, called through Starlette's TestClient.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -156,6 +157,41 @@ def test_a_malformed_item_refuses_the_whole_request(
     assert response.json()["error"].startswith(message)
     assert suppressions(engine) == {}
     assert event_count(engine) == before
+
+
+def escaped(payload: Any) -> Any:
+    """``payload`` as JSON text with escapes: ``"\\ud800"``, valid JSON for a lone
+    surrogate, which no database can store (httpx's ``json=`` cannot encode one)."""
+    return {"content": json.dumps(payload), "headers": {**AUTH, "Content-Type": "application/json"}}
+
+
+def test_a_lone_surrogate_in_a_reason_is_dropped_and_the_complaint_applied(
+    engine: Engine, client: TestClient
+) -> None:
+    add_customer(engine, "c1", email="c1@example.com")
+    record(engine, "c1", "email", ["offers"])
+    complaint = {"type": "complaint", "email": "c1@example.com", "reason": "550 \ud800spam"}
+
+    response = client.post("/webhooks/email/events", **escaped(complaint))
+
+    assert response.status_code == 200
+    assert suppressions(engine) == {"c1@example.com": "complaint"}
+    with engine.connect() as connection:
+        detail = connection.execute(select(SUPPRESSION.c.detail)).scalar_one()
+    assert detail == "550 spam"
+
+
+def test_a_message_id_holding_a_lone_surrogate_is_refused_naming_the_field(
+    engine: Engine, client: TestClient
+) -> None:
+    delivery = {"type": "delivery", "email": "c1@example.com", "message_id": "<a\ud800b>"}
+
+    response = client.post("/webhooks/email/events", **escaped(delivery))
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "item 0: message_id: contains a lone surrogate (not a Unicode character)"
+    }
 
 
 def test_malformed_bodies_are_refused(client: TestClient) -> None:
