@@ -242,6 +242,8 @@ def row_id_of(key: bytes, message_id: str) -> int | None:
     number, _, tag = message_id.partition("-")
     if not (number.isascii() and number.isdigit()) or len(number) > 18:
         return None
+    if not tag.isascii():  # hmac compares ASCII text only (TypeError otherwise)
+        return None
     row_id = int(number)
     return row_id if hmac.compare_digest(tag, _tag(key, row_id)) else None
 

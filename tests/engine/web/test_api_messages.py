@@ -261,6 +261,15 @@ def test_a_guessed_or_forged_id_or_a_marketing_message_is_404(api: Api) -> None:
         assert answer.status_code == 404 and answer.json() == {"error": "no such message"}
 
 
+@pytest.mark.parametrize("tag", ["%C3%A9", "%ED%A0%80", "\u06f1"])
+def test_an_id_whose_digest_is_not_ascii_is_404(api: Api, tag: str) -> None:
+    """A non-ASCII digest (é, an undecodable byte sequence, a Persian digit) cannot be
+    compared as text by hmac: it is an id this server did not give, not a 500."""
+    number = api.send({**SHIPPED, "data": DATA}).json()["url"].rsplit("/", 1)[1].split("-")[0]
+    answer = api.status(f"/api/v1/messages/{number}-{tag}")
+    assert answer.status_code == 404 and answer.json() == {"error": "no such message"}
+
+
 def test_the_same_key_for_another_customer_is_another_message_in_their_language(
     api: Api,
 ) -> None:
