@@ -35,7 +35,8 @@ SPACING = {
 #: Kong's 1 January is officially 一月一日 ("一月一日快樂" reads as a date, not a wish),
 #: its Chinese New Year days 農曆年初一 to 年初四 (the first of them a greeting names:
 #: 年初二 when 年初一 falls on a Sunday), and its day off 復活節星期一 (Easter Monday:
-#: one wishes 復活節快樂), in both scripts; Saudi Arabia's breaks, named "... Holiday"
+#: one wishes 復活節快樂), Taiwan's 1 January 中華民國開國紀念日 (元旦), in both
+#: scripts; Saudi Arabia's breaks, named "... Holiday"
 #: (عطلة ...) on every day, greeted by the feast ("Happy Eid al-Adha", عيد الأضحى).
 GREETED_AS = {
     "en": {
@@ -51,6 +52,8 @@ GREETED_AS = {
         **{f"农历年初{n}": "农历新年" for n in "一二三四"},
         "復活節星期一": "復活節",
         "复活节星期一": "复活节",
+        "中華民國開國紀念日": "元旦",
+        "中华民国开国纪念日": "元旦",
     },
 }
 
