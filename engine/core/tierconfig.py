@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from rapport.engine.core.yamlsource import Strict
 
@@ -40,6 +40,18 @@ class TierConfig(Strict):
             TierLevel(name="rouge", min_spend=Decimal(1000)),
         ]
     )
+
+    @field_validator("rates")
+    @classmethod
+    def _base_is_one(cls, rates: dict[str, Decimal], info: ValidationInfo) -> dict[str, Decimal]:
+        """'USD: 0' beside 'base_currency: USD' made every USD order count no spend."""
+        base = info.data.get("base_currency")
+        if isinstance(base, str) and (rate := rates.get(base)) is not None and rate != 1:
+            raise ValueError(
+                f"{base} is the base currency, worth 1 {base} by definition, not {rate}: "
+                f"write {base}: 1 or leave it out"
+            )
+        return rates
 
     @field_validator("levels")
     @classmethod

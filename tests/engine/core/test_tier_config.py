@@ -30,3 +30,23 @@ def test_a_tier_named_twice_or_not_at_all_is_refused(
     tmp_path: Path, levels: str, said: str
 ) -> None:
     assert problems_of(tmp_path, f"tiers:\n  levels: {levels}\n") == [f"2: tiers.levels: {said}"]
+
+
+@pytest.mark.parametrize("rate", ["0", "1.5", "100"])
+def test_a_rate_for_the_base_currency_other_than_1_is_refused(tmp_path: Path, rate: str) -> None:
+    """'USD: 0' beside 'base_currency: USD' loaded, and every USD order counted no spend."""
+    text = f"tiers:\n  base_currency: USD\n  rates:\n    USD: {rate}\n    EUR: 1.08\n"
+
+    assert problems_of(tmp_path, text) == [
+        f"3: tiers.rates: USD is the base currency, worth 1 USD by definition, not {rate}: "
+        "write USD: 1 or leave it out"
+    ]
+
+
+def test_a_rate_of_1_for_the_base_currency_is_fine(tmp_path: Path) -> None:
+    from rapport.engine.core.config import load_settings
+
+    config = tmp_path / "config.yaml"
+    config.write_text("tiers:\n  base_currency: EUR\n  rates: {EUR: 1.0, USD: 0.93}\n")
+
+    assert load_settings(config, environ={}).tiers.rates["EUR"] == 1
