@@ -5,7 +5,9 @@ switch per channel and topic; saving turns the switches into consent changes. A
 switch turned on for a channel with double opt-in becomes ``pending`` until the
 customer confirms: e-mail with the link in the confirmation e-mail, SMS by replying
 YES to the confirmation text. Turned off, anything granted or pending is withdrawn.
-Switches that did not move produce nothing, so saving twice records nothing new.
+Switches that did not move produce nothing, so saving twice records nothing new; nor
+does the switch of a channel the customer has no address on, which the page shows
+disabled (a browser never sends a disabled box, so its absence says nothing).
 """
 
 from __future__ import annotations
@@ -54,7 +56,9 @@ def changes(grid: Iterable[Switch], wanted_on: set[str]) -> list[tuple[str, str,
     """(channel, topic, new status) for every switch whose position changed."""
     result = []
     for switch in grid:
-        want = switch.field in wanted_on and switch.available
+        if not switch.available:
+            continue  # shown disabled: the form never sends it, so it has not moved
+        want = switch.field in wanted_on
         if want and not switch.on:
             status = "pending" if switch.channel in DOUBLE_OPT_IN else "granted"
             result.append((switch.channel, switch.topic, status))
