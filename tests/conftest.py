@@ -162,17 +162,30 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 class Drops:
-    """Databases dropped by a background thread, so that a test's teardown does not wait
+    """Databases dropped by background threads, so that a test's teardown does not wait
     for its DROP DATABASE (each waits for every server process to absorb a barrier: 1 s
-    to over 20 s when other sessions keep the server busy). The last drops are made side
-    by side and finish before the session ends."""
+    to over 20 s when other sessions keep the server busy).
+
+    :data:`WORKERS` threads drop side by side, each on one connection of the admin pool
+    (five, and ten more on demand, shared with the creations): one thread fell behind a
+    busy server, and the hundreds of drops left at the session's end, started all at
+    once, waited past the pool's 30 s for a connection, failed in their threads and
+    left their databases behind (466 after one loaded run), while the last test's
+    teardown waited for them. The last drops finish before the session ends.
+    """
+
+    WORKERS = 4
 
     def __init__(self, admin: Engine) -> None:
         self.admin = admin
         self.names: queue.Queue[str | None] = queue.Queue()
         self.errors: list[Exception] = []
-        self.thread = threading.Thread(target=self._work, name="database-drops", daemon=True)
-        self.thread.start()
+        self.threads = [
+            threading.Thread(target=self._work, name=f"database-drops-{n}", daemon=True)
+            for n in range(self.WORKERS)
+        ]
+        for thread in self.threads:
+            thread.start()
 
     def _work(self) -> None:
         while (name := self.names.get()) is not None:
@@ -185,22 +198,13 @@ class Drops:
         self.names.put(name)
 
     def close(self, more: Sequence[str] = ()) -> None:
-        """Drops what is still queued, and ``more``, side by side."""
-        left = list(more)
-        while True:
-            try:
-                name = self.names.get_nowait()
-            except queue.Empty:
-                break
-            if name is not None:
-                left.append(name)
-        self.names.put(None)
-        self.thread.join(timeout=300)
-        drops = [threading.Thread(target=_drop_database, args=(self.admin, name)) for name in left]
-        for drop in drops:
-            drop.start()
-        for drop in drops:
-            drop.join(timeout=300)
+        """Drops what is still queued, and ``more``, then stops the threads."""
+        for name in more:
+            self.names.put(name)
+        for _ in self.threads:
+            self.names.put(None)
+        for thread in self.threads:
+            thread.join(timeout=300)
         if self.errors:
             raise self.errors[0]
 
