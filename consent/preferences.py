@@ -52,13 +52,25 @@ def switches(
     ]
 
 
-def changes(grid: Iterable[Switch], wanted_on: set[str]) -> list[tuple[str, str, str]]:
-    """(channel, topic, new status) for every switch whose position changed."""
+def changes(
+    grid: Iterable[Switch], wanted_on: set[str], shown: set[str] | None = None
+) -> list[tuple[str, str, str]]:
+    """(channel, topic, new status) for every switch the customer moved.
+
+    ``shown`` holds the switches the page showed on when it was rendered (its hidden
+    ``shown`` fields). A box sent as the page showed it did not move, whatever happened
+    since: a STOP, an unsubscribe or a confirmation made meanwhile stands, and a page
+    left open across it asks for nothing again (no "reply YES" text to a number that
+    said STOP). Without ``shown`` (a form not from the page) the current state stands
+    for what was shown."""
     result = []
     for switch in grid:
         if not switch.available:
             continue  # shown disabled: the form never sends it, so it has not moved
         want = switch.field in wanted_on
+        was = switch.on if shown is None else switch.field in shown
+        if want == was:
+            continue
         if want and not switch.on:
             status = "pending" if switch.channel in DOUBLE_OPT_IN else "granted"
             result.append((switch.channel, switch.topic, status))

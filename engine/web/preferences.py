@@ -49,6 +49,8 @@ from rapport.engine.web.transactional import enqueue_email, enqueue_sms
 #: terms). v2 added the SMS terms: texts start only after a reply YES.
 WORDING = "preference-center-v2"
 CONFIRM_WORDING = "double-opt-in-v1"
+#: The page's hidden fields naming the switches it showed on.
+SHOWN = "shown"
 #: The bodies an HTML form sends. Any other (JSON, plain text) reads as a form with no
 #: field, every switch off: saving it would withdraw every topic the customer has.
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -119,7 +121,11 @@ async def preferences_save(request: Request) -> Response:
         return error_page(request, 415)
     form = await request.form()
     wanted = {key for key in form if form.get(key) == "on"}
-    saved = await run_in_threadpool(_save, request, customer, wanted)
+    # The switches the page showed on (hidden fields, a first empty one marking a form
+    # from the page): only what the customer moved there counts (consent/preferences).
+    marked = [str(value) for value in form.getlist(SHOWN)]
+    shown = {field for field in marked if field} if marked else None
+    saved = await run_in_threadpool(_save, request, customer, wanted, shown)
     if saved is None:  # erased since the link was read
         return not_found(request)
     grid, by_email, by_sms = saved
@@ -137,7 +143,7 @@ async def preferences_save(request: Request) -> Response:
 
 
 def _save(
-    request: Request, customer: Any, wanted: set[str]
+    request: Request, customer: Any, wanted: set[str], shown: set[str] | None
 ) -> tuple[list[Switch], list[str], list[str]] | None:
     """Record what the switches changed and queue the confirmations, in one transaction
     (run in a worker thread: it may wait for the customer's row); the grid after it
@@ -148,7 +154,7 @@ def _save(
         if not hold_unerased(connection, customer.id):
             return None
         grid = _grid(web, connection, customer)
-        moves = changes(grid, wanted)
+        moves = changes(grid, wanted, shown)
         if moves:
             record_consent(
                 connection,

@@ -22,3 +22,27 @@ def test_a_switch_of_a_channel_without_an_address_changes_nothing_when_saved() -
 
 def test_a_switch_of_a_channel_without_an_address_cannot_be_switched_on() -> None:
     assert changes(grid({}), {"sms:offers"}) == []
+
+
+def test_a_switch_the_page_showed_on_and_the_form_keeps_on_is_not_a_move() -> None:
+    """Withdrawn since the page was shown (a STOP, an unsubscribe), the customer did
+    not touch it: a save must not ask for it again."""
+    current = {("email", "offers"): "withdrawn"}
+
+    assert changes(grid(current), {"email:offers"}, shown={"email:offers"}) == []
+
+
+def test_a_switch_the_page_showed_off_and_the_form_keeps_off_is_not_a_move() -> None:
+    """Granted since the page was shown (a reply YES, a confirmation): the stale page
+    must not withdraw it."""
+    current = {("email", "offers"): "granted"}
+
+    assert changes(grid(current), set(), shown=set()) == []
+
+
+def test_a_switch_the_customer_moved_on_the_page_is_a_move() -> None:
+    current = {("email", "offers"): "granted", ("email", "birthday"): "withdrawn"}
+
+    moved = changes(grid(current), {"email:birthday"}, shown={"email:offers"})
+
+    assert moved == [("email", "offers", "withdrawn"), ("email", "birthday", "pending")]
