@@ -52,7 +52,17 @@ def _link_base(url: str) -> str:
         parts.port  # noqa: B018 (reading it checks the range)
     except ValueError as exc:
         raise ValueError(f"{url!r} is not a URL: {exc}") from None
-    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
+    if parts.username is not None or parts.password is not None:  # not echoed: a secret
+        raise ValueError(
+            "holds a user name or password, which every message would show its reader: "
+            "write the address customers open, without them"
+        )
+    if any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in url):
+        raise ValueError(
+            f"{url!r} holds a space or a control character: links made from it would open nothing"
+        )
+    host = parts.hostname or ""
+    if parts.scheme.lower() not in {"http", "https"} or not is_host(host.strip("[]")):
         raise ValueError(
             f"{url!r} is not an address customers can open: write https:// and the host, "
             "e.g. https://shop.example (every link in messages starts with it)"
