@@ -122,7 +122,11 @@ def twilio(client: TestClient, message_sid: str, status: str, code: str | None =
 
 
 def generic(client: TestClient, payload: Any) -> Any:
-    return client.post(URL, json=payload, headers=AUTH)
+    """Posted as JSON with escapes, so a lone surrogate (which no database can store,
+    and httpx's ``json=`` cannot encode) is sent as valid JSON, ``"\\ud800"``."""
+    return client.post(
+        URL, content=json.dumps(payload), headers={**AUTH, "Content-Type": "application/json"}
+    )
 
 
 @pytest.fixture
@@ -383,6 +387,14 @@ def test_receipts_are_refused_until_a_token_is_set(engine: Engine) -> None:
             {"message_id": "a\x00b", "status": "delivered"},
             "item 1: message_id: must not contain NUL",
         ),
+        (
+            {"message_id": "a\ud800", "status": "delivered"},
+            "item 1: message_id: contains a lone surrogate (not a Unicode character)",
+        ),
+        (
+            {"message_id": "a", "status": "failed", "error_code": "3\ud800"},
+            "item 1: error_code: contains a lone surrogate (not a Unicode character)",
+        ),
         ({"message_id": "a", "status": "read"}, "item 1: status:"),
         ({"message_id": "a"}, "item 1: status:"),
         ({"message_id": "a", "status": "failed", "error_code": ["1"]}, "item 1: error_code:"),
@@ -404,28 +416,6 @@ def test_a_malformed_receipt_refuses_the_whole_request(
     assert response.json()["error"].startswith(message)
     assert delivery(engine, good)[1] is None
     assert suppressions(engine) == {}
-
-
-@pytest.mark.parametrize("field", ["message_id", "error_code"])
-def test_a_receipt_field_holding_a_lone_surrogate_refuses_the_request(
-    engine: Engine, client: TestClient, c1: str, field: str
-) -> None:
-    """Valid JSON (an escaped \\ud800) that no database can store: a 400 naming the
-    field, as for a NUL, not a 500 from the database."""
-    good = sent_message(engine, c1, "good")
-    item = {"message_id": "good", "status": "undelivered", "error_code": "30005"}
-
-    response = client.post(
-        URL,
-        content=json.dumps([{**item, field: "x\ud800"}]),
-        headers={**AUTH, "Content-Type": "application/json"},
-    )
-
-    assert response.status_code == 400
-    assert response.json()["error"] == (
-        f"item 0: {field}: contains a lone surrogate (not a Unicode character)"
-    )
-    assert delivery(engine, good)[1] is None
 
 
 @pytest.mark.parametrize(
