@@ -14,12 +14,13 @@ transient reply.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Final
 
-__all__ = ["MAX_RETRY_AFTER", "parse_retry_after"]
+__all__ = ["MAX_RETRY_AFTER", "held_wait", "parse_retry_after"]
 
 #: The longest wait honoured, in seconds (24 hours); longer asks are cut to it.
 MAX_RETRY_AFTER: Final = 86_400.0
@@ -64,3 +65,20 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
         when = when.replace(tzinfo=UTC)
     delay = (when - (now or datetime.now(UTC))).total_seconds()
     return min(max(delay, 0.0), MAX_RETRY_AFTER)
+
+
+def held_wait(retry_after: object) -> float | None:
+    """An adapter's ``SendResult.retry_after`` as a wait to honour: held to 0 ..
+    :data:`MAX_RETRY_AFTER`; None when there is none or it is not a number of seconds
+    (NaN, or a third-party adapter's header passed on as text): backoff applies.
+
+    >>> held_wait(120), held_wait(-5), held_wait(1e12)
+    (120.0, 0.0, 86400.0)
+    >>> held_wait(float("nan")) is None, held_wait("30") is None, held_wait(None) is None
+    (True, True, True)
+    """
+    if isinstance(retry_after, bool) or not isinstance(retry_after, int | float):
+        return None
+    if math.isnan(retry_after):
+        return None
+    return min(max(float(retry_after), 0.0), MAX_RETRY_AFTER)

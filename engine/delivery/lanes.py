@@ -57,7 +57,7 @@ from rapport.channels.registry import (
     adapter_class,
     build_channel,
 )
-from rapport.channels.retry_after import MAX_RETRY_AFTER
+from rapport.channels.retry_after import held_wait
 from rapport.engine.core.config import ChannelConfig, Settings
 from rapport.engine.core.configcheck import URL_VARIABLES
 from rapport.engine.core.errors import ConfigError
@@ -132,14 +132,6 @@ class Provider:
 
     def usable(self, now: float) -> bool:
         return self.resting_until <= now
-
-
-def _pause_of(retry_after: float | None) -> float | None:
-    """An adapter's ``retry_after`` as a pause the lane honours: at most 24 h, never
-    negative; None when there is none (or it is not a number)."""
-    if retry_after is None or math.isnan(retry_after):
-        return None
-    return min(max(retry_after, 0.0), MAX_RETRY_AFTER)
 
 
 class ChannelLane:
@@ -255,7 +247,7 @@ class ChannelLane:
         provider.failures_in_a_row += 1
         was_resting = not provider.usable(now)
         rest = provider.failures_in_a_row >= self.failover_after
-        pause = _pause_of(result.retry_after)
+        pause = held_wait(result.retry_after)
         until = max(
             provider.resting_until,
             now + self.cooldown if rest else now,

@@ -25,7 +25,6 @@ again on every pass, without end.
 from __future__ import annotations
 
 import logging
-import math
 import random
 import re
 from datetime import datetime, timedelta
@@ -34,7 +33,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, String
 
 from rapport.channels.base import Outcome, SendResult
-from rapport.channels.retry_after import MAX_RETRY_AFTER
+from rapport.channels.retry_after import held_wait
 from rapport.engine.core.config import Settings
 from rapport.engine.core.logs import message_fields
 from rapport.engine.core.models import OUTBOX, SUPPRESSION, MessageStatus
@@ -78,13 +77,6 @@ def backoff(attempt: int, settings: Settings, rng: random.Random) -> timedelta:
 
 def _text(value: object) -> str | None:
     return None if value is None else str(value)
-
-
-def _wait(retry_after: object) -> float | None:
-    """The seconds a transient answer asked to wait, held to 0 .. 24 h; None for none."""
-    if not isinstance(retry_after, int | float) or math.isnan(retry_after):
-        return None
-    return min(max(float(retry_after), 0.0), MAX_RETRY_AFTER)
 
 
 def outcome_of(
@@ -140,7 +132,7 @@ def _outcome_of(
     if result.outcome is Outcome.TRANSIENT and (
         not result.reached or attempts < settings.dispatch.max_attempts
     ):
-        if (wait := _wait(result.retry_after)) is not None:  # the provider said when
+        if (wait := held_wait(result.retry_after)) is not None:  # the provider said when
             when = now + timedelta(seconds=wait)
         else:
             when = now + backoff(attempts, settings, rng)

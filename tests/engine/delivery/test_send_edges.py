@@ -262,3 +262,22 @@ def test_a_wait_an_adapter_asks_for_that_is_no_date_is_retried_within_a_day(
 
     assert pending.change.status is MessageStatus.QUEUED
     assert pending.change.at is not None and now < pending.change.at <= now + timedelta(days=1)
+
+
+async def test_a_wait_an_adapter_gives_as_text_retries_the_message_later_not_at_once(
+    store,
+) -> None:  # type: ignore[no-untyped-def]
+    """A third-party adapter passing the provider's Retry-After header on as it came."""
+    url, _, engine = store
+    sent: list[str] = []
+
+    def busy(message: OutgoingMessage) -> SendResult:
+        sent.append(message.idempotency_key)
+        return SendResult.transient("HTTP 503", retry_after="30")  # type: ignore[arg-type]
+
+    channel = RecordingChannel(busy)
+    for _ in range(2):  # a second pass finds nothing due
+        await dispatcher(engine, {"email": channel, "sms": channel}).run_once(max_batches=3)
+
+    assert max(Counter(sent).values()) == 1, f"sent again at once: {Counter(sent)}"
+    assert outbox_statuses(url) == Counter({"queued": 8})
