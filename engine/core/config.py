@@ -35,6 +35,8 @@ from rapport.engine.core.configtexts import (
     FromAddress,
     LinkBase,
     ListenHost,
+    MailtoAddress,
+    MessageIdDomain,
     SenderText,
 )
 from rapport.engine.core.errors import ConfigError, Problem
@@ -138,12 +140,12 @@ class ChannelConfig(Strict):
 class SenderConfig(Strict):
     from_address: FromAddress = "Rapport <hello@example.com>"
     postal_address: SenderText = "Rapport, 1 Example Street, Example City"
-    message_id_domain: SenderText = "rapport.example"
+    message_id_domain: MessageIdDomain = "rapport.example"
     #: The brand and contact named in SMS HELP replies and e-mail footers.
     brand: SenderText = "Rapport"
     contact: SenderText = "hello@example.com"
     #: Mailbox for the ``mailto:`` form of List-Unsubscribe (RFC 2369).
-    unsubscribe_mailto: SenderText = "unsubscribe@example.com"
+    unsubscribe_mailto: MailtoAddress = "unsubscribe@example.com"
     #: Per locale (fa, zh_Hant ...): the From display name, and how SMS name the brand
     #: ("{brand}" is ``brand``; zh defaults to 【{brand}】). See engine/core/sender.py.
     from_name: Annotated[dict[str, str], AfterValidator(check_sender_texts)] = Field(default={})

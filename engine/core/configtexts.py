@@ -10,7 +10,7 @@ nothing; a closed configuration refuses them at their FILE:LINE instead.
 from __future__ import annotations
 
 import os
-from email.utils import parseaddr
+from email.utils import getaddresses, parseaddr
 from typing import Annotated
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,6 +23,8 @@ __all__ = [
     "FromAddress",
     "LinkBase",
     "ListenHost",
+    "MailtoAddress",
+    "MessageIdDomain",
     "SenderText",
     "check_listen_host",
 ]
@@ -36,10 +38,55 @@ def _not_blank(text: str) -> str:
     return text
 
 
+def _one_line(text: str) -> str:
+    """A header value: CR, LF or NUL in it failed every e-mail at its send, for good."""
+    if any(ord(char) < 32 or ord(char) == 127 for char in text):
+        raise ValueError(
+            "holds a line break or another control character, which no mail header may "
+            "carry: write it on one line"
+        )
+    return text
+
+
+#: Characters an unquoted local part (before the ``@``) never holds.
+_NOT_IN_MAILBOX = frozenset('<>()[]\\,;:"?&#% ')
+
+
+def _mailbox(address: str) -> bool:
+    """Whether ``address`` is one bare address: a local part, ``@``, a host name."""
+    local, at, domain = address.rpartition("@")
+    return bool(at and local) and not (set(local) & _NOT_IN_MAILBOX) and is_host(domain)
+
+
 def _from_address(text: str) -> str:
     _not_blank(text)
+    _one_line(text)
     if "@" not in parseaddr(text)[1]:
         raise ValueError(f"{text!r} holds no e-mail address (write 'Shop <hello@shop.example>')")
+    pairs = getaddresses([text])
+    if len(pairs) != 1 or not _mailbox(pairs[0][1]):  # "a@x.org, b@x.org" sent from a alone
+        raise ValueError(f"{text!r} is not one e-mail address (write 'Shop <hello@shop.example>')")
+    return text
+
+
+def _message_id_domain(text: str) -> str:
+    _not_blank(text)
+    if not is_host(text):  # '<id@shop org>' is no Message-ID a provider can compare
+        raise ValueError(
+            f"{text!r} is not a domain name: every Message-ID ends in it (write the domain "
+            "of sender.from_address, e.g. shop.example)"
+        )
+    return text
+
+
+def _mailto(text: str) -> str:
+    _not_blank(text)
+    _one_line(text)
+    if not _mailbox(text):
+        raise ValueError(
+            f"{text!r} is not an e-mail address: List-Unsubscribe carries it as "
+            "mailto:ADDRESS (write e.g. unsubscribe@shop.example)"
+        )
     return text
 
 
@@ -99,6 +146,10 @@ ListenHost = Annotated[str, AfterValidator(check_listen_host)]
 SenderText = Annotated[str, AfterValidator(_not_blank)]
 #: ``sender.from_address``: a mailbox, with or without a display name.
 FromAddress = Annotated[str, AfterValidator(_from_address)]
+#: ``sender.message_id_domain``: a host name.
+MessageIdDomain = Annotated[str, AfterValidator(_message_id_domain)]
+#: ``sender.unsubscribe_mailto``: a bare address, for ``mailto:`` in List-Unsubscribe.
+MailtoAddress = Annotated[str, AfterValidator(_mailto)]
 #: ``web.base_url``.
 LinkBase = Annotated[str, AfterValidator(_link_base)]
 
