@@ -10,6 +10,7 @@ nothing; a closed configuration refuses them at their FILE:LINE instead.
 from __future__ import annotations
 
 import os
+import re
 from email.utils import getaddresses, parseaddr
 from typing import Annotated
 from urllib.parse import parse_qs, urlsplit
@@ -90,6 +91,14 @@ def _mailto(text: str) -> str:
     return text
 
 
+#: A user name or password before the host (``//user:password@``), read from the text.
+_USERINFO = re.compile(r"//[^/?#]*@")
+_CREDENTIALS = (
+    "holds a user name or password, which every message would show its reader: "
+    "write the address customers open, without them"
+)
+
+
 def _link_base(url: str) -> str:
     """An http(s) URL with a host and neither query nor fragment: every link is this
     URL followed by a path (/unsubscribe/TOKEN), so anything else makes links that
@@ -98,12 +107,11 @@ def _link_base(url: str) -> str:
         parts = urlsplit(url.strip())
         parts.port  # noqa: B018 (reading it checks the range)
     except ValueError as exc:
+        if _USERINFO.search(url):  # not echoed, even in a URL that does not parse
+            raise ValueError(_CREDENTIALS) from None
         raise ValueError(f"{url!r} is not a URL: {exc}") from None
     if parts.username is not None or parts.password is not None:  # not echoed: a secret
-        raise ValueError(
-            "holds a user name or password, which every message would show its reader: "
-            "write the address customers open, without them"
-        )
+        raise ValueError(_CREDENTIALS)
     if any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in url):
         raise ValueError(
             f"{url!r} holds a space or a control character: links made from it would open nothing"

@@ -42,6 +42,19 @@ def test_a_base_url_holding_a_user_name_and_password_is_refused(tmp_path: Path) 
     ]
 
 
+@pytest.mark.parametrize(
+    "url", ["https://ops:s3cret@shop.example:99999", "https://ops:s3cret@[shop.example"]
+)
+def test_a_base_url_holding_a_password_that_is_no_url_is_refused_without_echoing_it(
+    tmp_path: Path, url: str
+) -> None:
+    """A port out of range or an IPv6 host left open: 'is not a URL' quoted the URL."""
+    assert problems(tmp_path, url) == [
+        "2: web.base_url: holds a user name or password, which every message would show "
+        "its reader: write the address customers open, without them"
+    ]
+
+
 @pytest.mark.parametrize("url", ['"https://shop example"', '"https://shop.example/my links"'])
 def test_a_base_url_with_a_space_inside_is_refused(tmp_path: Path, url: str) -> None:
     """List-Unsubscribe carried <https://shop example/unsubscribe/...>, which opens nothing."""
