@@ -34,7 +34,7 @@ from sqlalchemy import Connection, and_, case, or_, select
 
 from rapport.consent.erased_addresses import lift_for_fresh_consent
 from rapport.consent.evidence import FACT_COLUMNS, Conflict, FactKey, conflicts
-from rapport.consent.state import current_states
+from rapport.consent.state import CurrentConsent, current_states, history
 from rapport.engine.core.db import upsert_insert
 from rapport.engine.core.errors import NotFound
 from rapport.engine.core.models import (
@@ -388,11 +388,12 @@ def withdraw_channel(
     ip: str | None = None,
     user_agent: str | None = None,
     wording: str | None = UNSUBSCRIBE_LINK_WORDING,
+    again: Collection[str] = (),
 ) -> int:
     """Withdraw every granted or pending topic on ``channel``; returns how many.
 
     One-click unsubscribe and an SMS STOP both mean "nothing more on this channel",
-    whatever topics the customer had said yes to.
+    whatever topics the customer had said yes to. ``again``: see :func:`withdraw_channels`.
     """
     return withdraw_channels(
         connection,
@@ -404,6 +405,7 @@ def withdraw_channel(
         ip=ip,
         user_agent=user_agent,
         wording=wording,
+        again=again,
     )
 
 
@@ -419,19 +421,27 @@ def withdraw_channels(
     ip: str | None = None,
     user_agent: str | None = None,
     wording: str | None = None,
+    again: Collection[str] = (),
 ) -> int:
     """Withdraw every granted or pending topic on any of ``channels``; returns how many.
 
     ``captured_at`` is when the person asked, when that is earlier than ``now`` (a
     provider reporting a complaint made before we heard of it).
+
+    ``again`` names sources whose withdrawal a later word can undo (an SMS keyword,
+    which START undoes): a topic whose latest withdrawal came from one of them is
+    withdrawn again by this one, so that an unsubscribe made after a STOP is on
+    record and START leaves it alone. Such topics are not counted.
     """
+    states = current_states(connection, customer_id)
     active = [
         state
-        for state in current_states(connection, customer_id)
+        for state in states
         if state.channel in channels
         and state.status in (ConsentStatus.GRANTED, ConsentStatus.PENDING)
     ]
-    if not active:
+    renewed = _withdrawn_by(connection, customer_id, channels, states, again) if again else []
+    if not active and not renewed:
         return 0
     record_consent(
         connection,
@@ -448,8 +458,27 @@ def withdraw_channels(
                 user_agent=user_agent,
                 locale=locale,
             )
-            for state in active
+            for state in [*active, *renewed]
         ],
         recorded_at=now,
     )
     return len(active)
+
+
+def _withdrawn_by(
+    connection: Connection,
+    customer_id: str,
+    channels: Collection[str],
+    states: Sequence[CurrentConsent],
+    sources: Collection[str],
+) -> list[CurrentConsent]:
+    """The customer's topics on ``channels`` now withdrawn whose latest withdrawal came
+    from one of ``sources``."""
+    withdrawn = [s for s in states if s.channel in channels and s.status == ConsentStatus.WITHDRAWN]
+    if not withdrawn:
+        return []
+    latest: dict[tuple[str, str], str] = {}
+    for record in history(connection, customer_id):  # oldest first: the last one wins
+        if record.status == ConsentStatus.WITHDRAWN and record.channel in channels:
+            latest[(record.channel, record.topic)] = record.source
+    return [s for s in withdrawn if latest.get((s.channel, s.topic)) in sources]

@@ -32,6 +32,7 @@ from rapport.engine.core.config import Settings
 from rapport.engine.core.models import CUSTOMER
 from rapport.engine.customers.lookup import customers_by_email
 from rapport.engine.web.context import client_agent, client_ip, not_found, resolve, web_context
+from rapport.engine.web.sms_inbound import SMS_SOURCE
 
 WORDING = UNSUBSCRIBE_LINK_WORDING
 
@@ -108,6 +109,9 @@ def _withdraw(request: Request, claims: TokenClaims, customer: Any, one_click: b
                 locale=locale,
                 ip=client_ip(request),
                 user_agent=client_agent(request),
+                # After a STOP, recorded all the same: START undoes a keyword's
+                # withdrawal, never an unsubscribe (docs/webhooks.md).
+                again=(SMS_SOURCE,),
             )
     return True
 
