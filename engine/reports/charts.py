@@ -152,9 +152,7 @@ def funnels(campaigns: list[dict[str, Any]], words: Words) -> str:
     body = []
     for index, campaign in enumerate(shown):
         y0 = index * block + 4
-        body.append(
-            f'<text x="4" y="{y0 + 12}" font-weight="bold">{esc(campaign["campaign"])}</text>'
-        )
+        body.append(_name_label(campaign["campaign"], 4, y0 + 12, left + span + 62, bold=True))
         top = campaign["planned"] or 1
         for step_index, step in enumerate(steps):
             y = y0 + 18 + step_index * row
@@ -181,19 +179,22 @@ def uplift_chart(campaigns: list[dict[str, Any]], words: Words) -> str:
     low, high = min(lows), max(highs)
     pad = (high - low) * 0.1 or 0.05
     low, high = low - pad, high + pad
-    left, span, row = 170, 380, 30
+    # Each campaign's id on a line of its own above its interval, as the funnel has
+    # it: an id may be 100 characters long, no column beside the marks holds that.
+    left, span, row = 20, 530, 40
 
     def x(value: float) -> float:
         return left + span * (value - low) / (high - low)
 
-    body = [
-        f'<line x1="{x(0):.1f}" y1="0" x2="{x(0):.1f}" y2="{len(measured) * row + 10}" '
-        'stroke="#999" stroke-dasharray="3 3"/>',
-    ]
+    body = []
     for index, campaign in enumerate(measured):
         found = campaign["uplift"]
-        y = index * row + 18
-        body.append(f'<text x="4" y="{y + 4}">{esc(campaign["campaign"])}</text>')
+        y = index * row + 30
+        body.append(_name_label(campaign["campaign"], 4, y - 12, left + span + 12))
+        body.append(  # zero, between this row's name and the next one's
+            f'<line x1="{x(0):.1f}" y1="{y - 8}" x2="{x(0):.1f}" y2="{y + 8}" '
+            'stroke="#999" stroke-dasharray="3 3"/>'
+        )
         body.append(
             f'<line class="interval" x1="{x(found["lower"]):.1f}" y1="{y}" '
             f'x2="{x(found["upper"]):.1f}" y2="{y}" stroke="#1f5f7a" stroke-width="3"/>'
@@ -204,8 +205,27 @@ def uplift_chart(campaigns: list[dict[str, Any]], words: Words) -> str:
             f"[{esc(words.percent(found['lower']))}, {esc(words.percent(found['upper']))}]"
             "</title></circle>"
         )
-    height = len(measured) * row + 14
+    height = len(measured) * row + 8
     return _figure("uplift", caption, _svg(left + span + 20, height, body, caption))
+
+
+#: The room a character of a name takes at 11 px, to be safe whatever the font: more
+#: than an em (``m`` is 10.7 px, bold 11.5, in DejaVu Sans; a CJK character is 11).
+_WIDEST = 12.0
+
+
+def _name_label(name: str, x: float, y: float, room: float, bold: bool = False) -> str:
+    """A campaign's name as a line of text at (``x``, ``y``) that stays within ``room``
+    pixels: a name with more characters than fit at :data:`_WIDEST` each is cut with an
+    ellipsis, and the whole name is its tooltip (the tables show it whole)."""
+    weight = ' font-weight="bold"' if bold else ""
+    fits = int(room // _WIDEST)
+    if len(name) <= fits:
+        return f'<text x="{x}" y="{y}"{weight}>{esc(name)}</text>'
+    return (
+        f"<g><title>{esc(name)}</title>"
+        f'<text x="{x}" y="{y}"{weight}>{esc(name[: fits - 1])}…</text></g>'
+    )
 
 
 def _width(text: str) -> float:
