@@ -172,6 +172,21 @@ class _ConfigPath(click.Path):
 CONFIG_PATH = _ConfigPath(dir_okay=False)
 
 
+class _OutputPath(click.Path):
+    """A file a command writes (``--html``), never empty: ``report --html ""`` tried to
+    write the current folder, after the work was done."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("empty: name the file to write, or leave the option out", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+def output_path(**options: Any) -> click.Path:
+    """The type of an option naming a file to write (see :class:`_OutputPath`)."""
+    return _OutputPath(dir_okay=False, **options)
+
+
 def config_option(func: Callable[Concatenate[AppContext, P], R]) -> Callable[..., R]:
     """``--config`` on every command, as the command-line contract promises.
 

@@ -19,6 +19,7 @@ from rapport.engine.cli.app import (
     config_option,
     day_option,
     echo_json,
+    output_path,
     parse_day,
 )
 from rapport.engine.cli.jsonout import problems_json, user_errors_as_json
@@ -100,7 +101,7 @@ def _validation_json(
 @click.option(
     "--html",
     "html_file",
-    type=click.Path(dir_okay=False, writable=True),
+    type=output_path(writable=True),
     default=None,
     help="Write the campaign's preview page (every locale, e-mail and SMS) to this file.",
 )

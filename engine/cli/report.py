@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from rapport.engine.cli.app import AppContext, checked_day, config_option
+from rapport.engine.cli.app import AppContext, checked_day, config_option, output_path
 from rapport.engine.core.errors import UserError
 
 
@@ -30,7 +30,7 @@ def _day(value: str | None, option: str) -> date | None:
 @click.option(
     "--html",
     "html_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=output_path(path_type=Path),
     default=None,
     metavar="FILE",
     help="Write a self-contained HTML page with charts to FILE.",
