@@ -3,7 +3,8 @@
 Each physical row becomes a :class:`Row`: the values its :class:`Column` parsers
 returned, which columns the file provided (an absent column leaves a stored value
 alone, an empty one clears it), and every problem found, as ``FILE:ROW: field:
-reason``. A line that is not UTF-8, a CSV row with the wrong number of cells or a line
+reason``. A line that is not UTF-8 (and, in a file with one, any line of more than
+ASCII: :func:`decoded_lines`), a CSV row with the wrong number of cells or a line
 that is not a JSON object is one bad row, never a failed import; only a file whose
 header cannot be used raises :class:`ImportFileError`.
 
@@ -166,6 +167,36 @@ def physical_lines(handle: IO[bytes], *, universal: bool = False) -> Iterator[by
 #: Why a line is a bad row by itself, before its content is read.
 NOT_UTF8 = "is not UTF-8 text"
 TOO_LONG = "is longer than {limit} bytes, more than any row can be: skipped unread"
+#: Why a line that decodes is refused all the same: the file is in another encoding.
+UTF8_BY_CHANCE = (
+    "refused: line {line} of this file is not UTF-8 text, so the file was saved in another "
+    "encoding (Windows-1256, GBK, Big5, ...) and this line's text may be read wrongly; "
+    "save the file as UTF-8"
+)
+_BOM = b"\xef\xbb\xbf"
+
+
+def _decode(raw: bytes, number: int) -> str | None:
+    try:
+        return raw.decode("utf-8-sig" if number == 1 else "utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def first_line_not_utf8(handle: IO[bytes], *, universal: bool = False) -> int | None:
+    """The number of the file's first line that is not UTF-8, or None; read through
+    once and rewound (memory stays bounded, as in :func:`physical_lines`). A pipe,
+    which cannot be read twice, gives None."""
+    if not handle.seekable():
+        return None
+    start = handle.tell()
+    try:
+        for number, raw in enumerate(physical_lines(handle, universal=universal), start=1):
+            if raw is not None and not raw.isascii() and _decode(raw, number) is None:
+                return number
+        return None
+    finally:
+        handle.seek(start)
 
 
 def decoded_lines(
@@ -174,15 +205,27 @@ def decoded_lines(
     """Physical lines as (number, text, what is wrong with the line itself): a line that
     is not UTF-8 (its text then has replacement characters) or is too long (its text
     is one character) becomes one bad row rather than a failed import. With
-    ``universal``, CRLF and a lone CR end a line too (CSV; :func:`physical_lines`)."""
+    ``universal``, CRLF and a lone CR end a line too (CSV; :func:`physical_lines`).
+
+    In a file with a line that is not UTF-8, every line holding other bytes than ASCII
+    is a bad row too: the file is in another encoding (Windows-1256, GBK, Big5), whose
+    bytes now and then form valid UTF-8 of other characters (the GB18030 of 伟 is the
+    UTF-8 of ΰ), which would be stored silently. ASCII reads the same in all of them.
+    A file is read through once first to find such a line; a pipe cannot be, so there
+    only the lines after the first one that is not UTF-8 are refused."""
+    foreign = first_line_not_utf8(handle, universal=universal)
     for number, raw in enumerate(physical_lines(handle, universal=universal), start=1):
         if raw is None:
             yield number, "?\n", TOO_LONG.format(limit=MAX_LINE_BYTES)
             continue
-        try:
-            yield number, raw.decode("utf-8-sig" if number == 1 else "utf-8"), None
-        except UnicodeDecodeError:
+        text = _decode(raw, number)
+        if text is None:
+            foreign = foreign or number
             yield number, raw.decode("utf-8", errors="replace"), NOT_UTF8
+        elif foreign is not None and not raw.replace(_BOM, b"").isascii():
+            yield number, text, UTF8_BY_CHANCE.format(line=foreign)
+        else:
+            yield number, text, None
 
 
 #: Separators spreadsheets use instead of commas, as the hint names them.

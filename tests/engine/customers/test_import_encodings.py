@@ -1,0 +1,54 @@
+"""Import files saved in another encoding than UTF-8 are refused, never read wrongly.
+
+A Persian or Chinese shop's export is often Windows-1256, GBK/GB18030 or Big5, or
+UTF-16 from a spreadsheet's 'Unicode text'. Such a file's lines are mostly not UTF-8
+(each one a bad row), but a line whose bytes happen to form valid UTF-8 (the GB18030
+bytes of 伟 are the UTF-8 of the Greek ΰ) would be stored as that other text, silently.
+
+Every database test runs on SQLite and PostgreSQL (the ``engine`` fixture).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from tests.engine.customers.conftest import customers, run
+
+
+def test_a_line_that_is_utf8_by_chance_in_a_file_in_another_encoding_is_refused(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The rows that are UTF-8 only by chance are refused, before and after the first
+    line that is not UTF-8; a row of plain ASCII reads the same in every one of these
+    encodings and is imported."""
+    path = tmp_path / "c.csv"
+    path.write_bytes(
+        "id,first_name,locale,timezone\n"
+        "c-1,伟,zh_CN,Asia/Shanghai\n"  # 2: valid UTF-8 by chance (ΰ)
+        "c-2,李,zh_CN,Asia/Shanghai\n"  # 3: not UTF-8
+        "c-3,Emma,en_US,UTC\n"  # 4: ASCII
+        "c-4,伟,zh_CN,Asia/Shanghai\n".encode("gb18030")  # 5: valid UTF-8 by chance
+    )
+    assert "c-1,伟".encode("gb18030").decode("utf-8") == "c-1,ΰ"
+    report = run(engine, "customers", path)
+    assert [(p.line, p.field) for p in report.problems] == [(2, None), (3, None), (5, None)]
+    assert "line 3" in report.problems[0].message
+    assert "UTF-8" in report.problems[0].message
+    assert set(customers(engine)) == {"c-3"}
+
+
+def test_a_jsonl_line_that_is_utf8_by_chance_in_a_file_in_another_encoding_is_refused(
+    engine: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "c.jsonl"
+    path.write_bytes(
+        '{"id": "c-1", "first_name": "伟", "locale": "zh_CN", "timezone": "UTC"}\n'
+        '{"id": "c-2", "first_name": "李", "locale": "zh_CN", "timezone": "UTC"}\n'.encode(
+            "gb18030"
+        )
+    )
+    report = run(engine, "customers", path)
+    assert [(p.line, p.field) for p in report.problems] == [(1, None), (2, None)]
+    assert customers(engine) == {}
