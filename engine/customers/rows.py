@@ -305,6 +305,12 @@ def csv_rows(
             continue
         if len(cells) != len(names):
             message = f"has {len(cells)} values but the header has {len(names)} columns"
+            if previous > start:  # an unclosed quote took the next lines, good rows too
+                message += (
+                    f"; it was read from line {start} to line {previous} as one row (a "
+                    "quoted value holds line breaks, or a quote is never closed): none "
+                    "of those lines was imported"
+                )
             yield Row(start, problems=[Problem(file, start, message)])
             continue
         yield parse_record({name: cells[index] for index, name in wanted}, start, file, columns)
