@@ -174,6 +174,15 @@ UTF8_BY_CHANCE = (
     "save the file as UTF-8"
 )
 _BOM = b"\xef\xbb\xbf"
+#: Why a file is refused as a whole from its first line on (see :func:`_wide`).
+WIDE = "is UTF-16 or UTF-32 text, not UTF-8: save it as UTF-8"
+
+
+def _wide(first: bytes) -> bool:
+    """Whether a file's first line is UTF-16 or UTF-32: it starts with their byte-order
+    mark, or (without one) a quarter or more of its bytes are NUL, as in the ASCII
+    letters of column names and JSON keys, which no UTF-8 CSV header or JSON line has."""
+    return first.startswith((b"\xff\xfe", b"\xfe\xff")) or first.count(0) * 4 >= len(first)
 
 
 def _decode(raw: bytes, number: int) -> str | None:
@@ -218,6 +227,9 @@ def decoded_lines(
         if raw is None:
             yield number, "?\n", TOO_LONG.format(limit=MAX_LINE_BYTES)
             continue
+        if number == 1 and _wide(raw):
+            yield number, "?\n", WIDE
+            return
         text = _decode(raw, number)
         if text is None:
             foreign = foreign or number
@@ -254,6 +266,8 @@ def csv_rows(
 
     def lines() -> Iterator[str]:
         for number, text, wrong in decoded_lines(handle, universal=True):
+            if wrong == WIDE:
+                raise ImportFileError([Problem(file, number, wrong)])
             if wrong:
                 bad_lines[number] = wrong
             yield text
@@ -323,6 +337,8 @@ def jsonl_rows(
     to ``ignored`` (the first :data:`MAX_IGNORED_KEYS`)."""
     known = {column.name for column in columns}
     for number, text, wrong in decoded_lines(handle):
+        if wrong == WIDE:
+            raise ImportFileError([Problem(file, number, wrong)])
         if wrong:
             yield Row(number, problems=[Problem(file, number, wrong)])
             continue

@@ -5,6 +5,8 @@ UTF-16 from a spreadsheet's 'Unicode text'. Such a file's lines are mostly not U
 (each one a bad row), but a line whose bytes happen to form valid UTF-8 (the GB18030
 bytes of 伟 are the UTF-8 of the Greek ΰ) would be stored as that other text, silently.
 
+A file in UTF-16 (or UTF-32) is refused as a whole, saying so.
+
 Every database test runs on SQLite and PostgreSQL (the ``engine`` fixture).
 """
 
@@ -12,8 +14,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine
 
+from rapport.engine.core.errors import ImportFileError
 from tests.engine.customers.conftest import customers, run
 
 
@@ -51,4 +55,28 @@ def test_a_jsonl_line_that_is_utf8_by_chance_in_a_file_in_another_encoding_is_re
     )
     report = run(engine, "customers", path)
     assert [(p.line, p.field) for p in report.problems] == [(1, None), (2, None)]
+    assert customers(engine) == {}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+def test_a_utf16_file_is_refused_saying_it_is_utf16(
+    engine: Engine, tmp_path: Path, fmt: str, encoding: str
+) -> None:
+    """Spreadsheets save 'Unicode text' as UTF-16, with or without a byte-order mark:
+    it was refused as a header 'not UTF-8', as missing every required column (its
+    names read with NUL bytes between the letters) or as every line 'not valid JSON'."""
+    path = tmp_path / f"c.{fmt}"
+    text = (
+        "id,first_name,locale,timezone\nc-1,伟,zh_CN,Asia/Shanghai\n"
+        if fmt == "csv"
+        else '{"id": "c-1", "first_name": "伟", "locale": "zh_CN", "timezone": "UTC"}\n'
+    )
+    path.write_bytes(text.encode(encoding))
+    with pytest.raises(ImportFileError) as caught:
+        run(engine, "customers", path)
+    (problem,) = caught.value.problems
+    assert (problem.file, problem.line, problem.field) == (str(path), 1, None)
+    assert "UTF-16 or UTF-32" in problem.message
+    assert "save it as UTF-8" in problem.message
     assert customers(engine) == {}
