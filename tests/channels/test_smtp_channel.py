@@ -297,6 +297,17 @@ async def test_a_slow_server_times_out_as_transient_and_the_next_send_reconnects
     assert fine.outcome is Outcome.ACCEPTED, fine.reason
 
 
+async def test_a_message_whose_server_stalled_after_its_content_is_unanswered(
+    smtp_server: SMTPServer,
+) -> None:
+    """The server may have taken it: a channel's next provider is not tried at once."""
+    smtp_server.sink.data_delay = 1.0
+    async with SMTPChannel(smtp_server.url, timeout=0.3) as channel:
+        slow = await channel.send(mail("k:1"))
+
+    assert (slow.outcome, slow.reached, slow.unanswered) == (Outcome.TRANSIENT, True, True)
+
+
 async def test_a_send_after_a_fast_one_still_times_out_when_the_server_stalls(
     smtp_server: SMTPServer,
 ) -> None:
