@@ -205,7 +205,16 @@ def to_html(report: dict[str, Any], brand: str = "Rapport", locale: str = "en") 
             c["campaign"],
             *[
                 words.number(c[key])
-                for key in ("planned", "suppressed", "sent", "failed", "unsubscribed", "converted")
+                for key in (
+                    "planned",
+                    "suppressed",
+                    "sent",
+                    "failed",
+                    "expired",
+                    "queued",
+                    "unsubscribed",
+                    "converted",
+                )
             ],
             words.money(c["revenue"], currency),
             words.number(c["held_out"]),
@@ -276,6 +285,8 @@ def to_html(report: dict[str, Any], brand: str = "Rapport", locale: str = "en") 
                 "suppressed",
                 "sent",
                 "failed",
+                "expired",
+                "queued",
                 "unsubscribed",
                 "converted",
                 "revenue",
