@@ -184,8 +184,14 @@ def _print_dispatch_report(report: Any) -> None:
     ):
         if ids:
             click.echo(f"dispatch: {what}: messages {', '.join(map(str, ids))}", err=True)
+    for channel, n in sorted(report.waiting.items()):
+        click.echo(
+            f"dispatch: {channel}: {n} due messages wait, the channel not being configured "
+            "here; they stay queued for a dispatcher that has it"
+        )
     if not report:
-        click.echo("dispatch: nothing due")
+        if not report.waiting:
+            click.echo("dispatch: nothing due")
         return
     if not report.outcomes:  # claimed, then cut off or handed back: not "nothing due"
         released = f" ({report.released} handed back unsent)" if report.released else ""

@@ -81,5 +81,8 @@ def dispatch_json(report: DispatchReport | None) -> dict[str, Any]:
         "abandoned": sorted(report.abandoned),
         "unwritten": sorted(report.unwritten),
         "database_error": report.database_error,
+        "waiting": [
+            {"channel": channel, "count": n} for channel, n in sorted(report.waiting.items())
+        ],
         "problems": [],
     }

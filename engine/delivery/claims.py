@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Integer, bindparam, select, text, union_all, update
+from sqlalchemy import Connection, Integer, bindparam, func, select, text, union_all, update
 
 from rapport.engine.core.models import OUTBOX, MessageStatus
 
@@ -55,23 +55,22 @@ class Claimed:
 _CLAIM_COLUMNS = [OUTBOX.c[name] for name in Claimed.__dataclass_fields__]
 
 
-def _channel_ranges(
-    channels: Collection[str] | None, besides: tuple[str, ...] | None
-) -> list[list[Any]]:
+def _channel_ranges(channels: Collection[str] | None) -> list[list[Any]]:
     """The channel conditions of a claim, each one range of ``ix_outbox_due``'s
-    ``channel`` column: one channel each for ``channels``, the gaps around ``besides``
-    (before the first, between two, after the last; ``besides`` in the index's order)
-    for every channel but those, and one unbounded range for neither.
+    ``channel`` column: one channel each, read in (send_at, id) order straight from the
+    index, or one unbounded range for every channel (None)."""
+    if channels is None:
+        return [[]]
+    return [[OUTBOX.c.channel == name] for name in sorted(set(channels))]
 
-    A range that is one channel is read in (send_at, id) order straight from the index;
-    a gap (channels no longer configured, a few rows at most) is read whole and sorted.
-    """
-    if channels is not None:
-        return [[OUTBOX.c.channel == name] for name in sorted(set(channels))]
-    bounds: list[str | None] = [*(besides or ()), None]
+
+def _gaps(besides: tuple[str, ...]) -> list[list[Any]]:
+    """Every channel but ``besides`` (in the index's order) as ranges of
+    ``ix_outbox_due``'s ``channel`` column: before the first, between two, after the
+    last, so what they hold is read without reading the rows of ``besides``."""
     ranges: list[list[Any]] = []
     below: str | None = None
-    for above in bounds:
+    for above in [*besides, None]:
         gap = [] if below is None else [OUTBOX.c.channel > below]
         ranges.append(gap if above is None else [*gap, OUTBOX.c.channel < above])
         below = above
@@ -91,7 +90,8 @@ def _due_candidates(ranges: list[list[Any]]) -> list[Any]:
     with a broadcast's rows not analysed yet PostgreSQL expected few rows after the
     filter, read every due SMS with a bitmap scan and sorted them, each claim (13k
     buffers a claim with its update, 4k now); the claim for unconfigured channels
-    read the whole outbox (319 ms; 0.8 ms now). SQLite, 200k rows all due: 100 ms of CPU
+    (there is none now: :func:`waiting` counts them) read the whole outbox (319 ms;
+    0.8 ms with :func:`_gaps`). SQLite, 200k rows all due: 100 ms of CPU
     an SMS claim, 4.5 ms now. A range with the channel fixed reads about ``limit`` index
     entries however many rows other channels have due.
     """
@@ -120,8 +120,8 @@ _VALUES = {
     "lease_until": bindparam("claim_until", type_=OUTBOX.c.lease_until.type),
     "claimed_by": bindparam("claim_worker", type_=OUTBOX.c.claimed_by.type),
 }
-#: Claim statements by (dialect, channels, besides): built once, their values bound.
-_STATEMENTS: dict[tuple[str, tuple[str, ...] | None, tuple[str, ...] | None], Any] = {}
+#: Claim statements by (dialect, channels): built once, their values bound.
+_STATEMENTS: dict[tuple[str, tuple[str, ...] | None], Any] = {}
 
 
 #: Channel names in the order of PostgreSQL's collation, by (database, names).
@@ -146,17 +146,14 @@ def _in_index_order(connection: Connection, names: Collection[str]) -> tuple[str
     return known
 
 
-def _claim_statement(
-    connection: Connection, channels: Collection[str] | None, besides: Collection[str] | None
-) -> Any:
+def _claim_statement(connection: Connection, channels: Collection[str] | None) -> Any:
     """The UPDATE ... RETURNING of a claim (see :func:`claim`), built once per filter:
     building it took about a millisecond of Python a claim."""
     dialect = connection.dialect.name
-    bounds = None if besides is None else _in_index_order(connection, besides)
-    key = (dialect, None if channels is None else tuple(sorted(set(channels))), bounds)
+    key = (dialect, None if channels is None else tuple(sorted(set(channels))))
     if (statement := _STATEMENTS.get(key)) is not None:
         return statement
-    candidates = _due_candidates(_channel_ranges(channels, bounds))
+    candidates = _due_candidates(_channel_ranges(channels))
     if dialect == "postgresql":
         # Each range is locked as it is read (SKIP LOCKED: several dispatchers never take
         # the same row); FOR UPDATE is not allowed on a UNION, so each is its own CTE. A
@@ -200,18 +197,17 @@ def claim(
     limit: int,
     *,
     channels: Collection[str] | None = None,
-    besides: Collection[str] | None = None,
 ) -> list[Claimed]:
     """Take up to ``limit`` due messages (or ones whose lease expired) for ``worker``.
 
     Due messages are taken oldest ``send_at`` first (then by id), whichever of the two
-    kinds they are. ``channels`` limits the claim to those channels, ``besides``
-    excludes channels (each channel's pump claims its own, so a slow channel never
-    holds up another).
+    kinds they are. ``channels`` limits the claim to those channels (each channel's
+    pump claims its own, so a slow channel never holds up another, and a dispatcher
+    never claims a message of a channel it has not configured: see :func:`waiting`).
     """
     if channels is not None and not channels:
         return []
-    statement = _claim_statement(connection, channels, besides)
+    statement = _claim_statement(connection, channels)
     parameters = {
         "claim_now": now,
         "claim_until": now + lease,
@@ -221,6 +217,32 @@ def claim(
     rows = connection.execute(statement, parameters).all()
     # Positionally: the columns are Claimed's fields, in order (``row._mapping`` is slow).
     return sorted((Claimed(*row) for row in rows), key=lambda m: (m.send_at, m.id))
+
+
+def waiting(connection: Connection, now: datetime, configured: Collection[str]) -> dict[str, int]:
+    """The due messages of every channel but ``configured``, counted by channel.
+
+    A dispatcher claims only its configured channels; the messages of another (one
+    commented out of config.yaml, or one a newer daemon planned for) stay queued,
+    untouched, for a dispatcher that has it. This counts them as :func:`claim` would
+    find them due: queued with their time come, or ``sending`` with the lease expired.
+    Each kind is read from the gaps of ``ix_outbox_due`` around the configured
+    channels, so the count reads the waiting rows' index entries, not every due row.
+    """
+    counted = connection.execute(_waiting_statement(connection, now, configured))
+    return {channel: count for channel, count in counted}
+
+
+def _waiting_statement(connection: Connection, now: datetime, configured: Collection[str]) -> Any:
+    """The SELECT of :func:`waiting`: channel and count of each channel with some due."""
+    parts = []
+    for where in _gaps(_in_index_order(connection, configured)):
+        queued = OUTBOX.c.status == MessageStatus.QUEUED
+        parts.append(select(OUTBOX.c.channel).where(queued, *where, OUTBOX.c.send_at <= now))
+        sending = OUTBOX.c.status == MessageStatus.SENDING
+        parts.append(select(OUTBOX.c.channel).where(sending, *where, OUTBOX.c.lease_until < now))
+    due = union_all(*parts).subquery("due")
+    return select(due.c.channel, func.count()).group_by(due.c.channel)
 
 
 #: Built once: the keeper renews every third of a lease.

@@ -21,8 +21,8 @@ The guarantee, precisely (docs/operations.md says it for operators):
   more than ``flush_seconds`` (plus one write) earlier. Messages claimed but not yet
   sent are never duplicated by a kill: they were not sent.
 
-Each channel has its own pump (:mod:`.pump`), so one channel never waits for another.
-Only ids go to the log.
+Each channel has its own pump (:mod:`.pump`), so one channel never waits for another;
+one not configured here is never claimed (:mod:`.waiting`). Only ids go to the log.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from rapport.engine.core.db import in_memory
 from rapport.engine.core.logs import Throttle, message_fields
 from rapport.engine.core.models import MessageStatus
 from rapport.engine.core.timeutil import Clock, utcnow
-from rapport.engine.delivery import claims, outbox
+from rapport.engine.delivery import claims, outbox, waiting
 from rapport.engine.delivery.claims import Claimed
 from rapport.engine.delivery.dbthread import DatabaseHealth, DatabaseThread, Turns
 from rapport.engine.delivery.fence import Fence, Verdict
@@ -126,8 +126,9 @@ class Dispatcher:
     ) -> None:
         """``write_patience``: how long a pass keeps writing its outcomes while the
         database fails (None: until written or stopped). ``only``: claim only these
-        channels (None: every channel, and those no longer configured). ``turns``: shared
-        with the other processes of a pass on SQLite (:class:`.dbthread.Turns`)."""
+        channels (None: every configured one, and count the due messages of others,
+        which wait: :mod:`.waiting`). ``turns``: shared with the other processes of a
+        pass on SQLite (:class:`.dbthread.Turns`)."""
         self.engine = engine
         self.settings = settings
         self.channels: dict[str, ChannelLane] = {
@@ -186,19 +187,18 @@ class Dispatcher:
         if self.stopping:
             return self.report
         run = self._pass = _Pass(self)
-        configured = sorted(self.channels)
         pumps = [
             ChannelPump(self, lane, channels=[name])
             for name, lane in self.channels.items()
             if self.only is None or name in self.only
         ]
-        if self.only is None:
-            pumps.append(ChannelPump(self, None, besides=configured))
         keeper = asyncio.ensure_future(run.keeper.run())
         reporter = None
         if idle is not None and on_report is not None:
             reporter = asyncio.ensure_future(self._report_every(idle, on_report))
         tasks = [asyncio.ensure_future(p.run(max_batches, idle, self._sleep)) for p in pumps]
+        if self.only is None:  # one dispatcher of a pass counts what waits for others
+            tasks.append(asyncio.ensure_future(waiting.watch(self, idle, self._sleep)))
         try:
             await asyncio.gather(*tasks)
         except BaseException:  # nothing of this pass may run on after it
@@ -316,24 +316,29 @@ class Dispatcher:
         await asyncio.gather(*(channel.aclose() for channel in self.channels.values()))
 
     # -- what the pumps call ------------------------------------------------------------
-    def claim(
-        self, channels: Collection[str] | None, besides: Collection[str] | None, limit: int
-    ) -> asyncio.Future[list[Claimed]]:
+    def claim(self, channels: Collection[str], limit: int) -> asyncio.Future[list[Claimed]]:
         assert self._pass is not None
-        job = functools.partial(self._claim, self._pass.database, channels, besides, limit)
+        job = functools.partial(self._claim, self._pass.database, channels, limit)
         return self._pass.database.submit(job)
 
     def _claim(
-        self,
-        database: DatabaseThread,
-        channels: Collection[str] | None,
-        besides: Collection[str] | None,
-        limit: int,
+        self, database: DatabaseThread, channels: Collection[str], limit: int
     ) -> list[Claimed]:
         """On the database thread: claim a batch (its leases are held by :meth:`accept`)."""
         now, worker, lease = self.clock(), self.worker_id, self.lease
         with database.transaction(self.engine) as db:
-            return claims.claim(db, worker, now, lease, limit, channels=channels, besides=besides)
+            return claims.claim(db, worker, now, lease, limit, channels=channels)
+
+    def count_waiting(self) -> asyncio.Future[dict[str, int]]:
+        """The due messages of channels this dispatcher has not configured, by channel."""
+        assert self._pass is not None
+        database = self._pass.database
+
+        def count() -> dict[str, int]:
+            with database.transaction(self.engine) as db:
+                return claims.waiting(db, self.clock(), self.channels)
+
+        return database.submit(count)
 
     def release(self, messages: Collection[Claimed], reason: str) -> None:
         """Give claimed, unsent messages back (written with the other outcomes)."""
@@ -360,7 +365,7 @@ class Dispatcher:
         assert self._pass is not None, "outcomes are recorded inside a pass"
         self._pass.outcomes.add(pending)
 
-    async def handle(self, message: Claimed, lane: ChannelLane | None) -> float | None:
+    async def handle(self, message: Claimed, lane: ChannelLane) -> float | None:
         """Check, send and record one message; returns how long the send took.
 
         A bug met on the way is logged and the message handed back, never left
@@ -377,14 +382,9 @@ class Dispatcher:
             self.release([message], "unexpected error before sending")
             return None
 
-    async def _handle(self, message: Claimed, lane: ChannelLane | None) -> float | None:
+    async def _handle(self, message: Claimed, lane: ChannelLane) -> float | None:
         assert self._pass is not None
         run = self._pass
-        if lane is None:
-            reason = f"channel {message.channel!r} is not configured"
-            failed = outbox.Transition(message.id, MessageStatus.FAILED, self.clock(), error=reason)
-            self._outcome(Pending(message, failed, reason, before_sending=True))
-            return None
         paused = lane.paused_for()
         if paused > 0:
             self._requeue_paused(message, lane, paused)

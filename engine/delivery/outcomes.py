@@ -54,6 +54,9 @@ class DispatchReport:
     unwritten: list[int] = field(default_factory=list)
     #: The type of the last database error of the pass, if any.
     database_error: str | None = None
+    #: Due messages of channels this dispatcher has not configured, by channel: not
+    #: claimed, they stay queued for a dispatcher that has the channel (:mod:`.waiting`).
+    waiting: Counter[str] = field(default_factory=Counter)
 
     def add(self, other: DispatchReport) -> None:
         """Count ``other``'s outcomes in this report too (another dispatcher's pass)."""
@@ -65,6 +68,8 @@ class DispatchReport:
         self.abandoned += other.abandoned
         self.unwritten += other.unwritten
         self.database_error = self.database_error or other.database_error
+        # A count of the outbox, not of this pass's work: the larger where two counted.
+        self.waiting |= other.waiting
 
     def count(self, status: MessageStatus) -> int:
         return sum(n for (_, s), n in self.outcomes.items() if s == status.value)

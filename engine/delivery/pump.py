@@ -42,13 +42,11 @@ class PumpOwner(Protocol):
     batch_size: int
     lease_seconds: float
 
-    def claim(
-        self, channels: Collection[str] | None, besides: Collection[str] | None, limit: int
-    ) -> Awaitable[list[Claimed]]: ...
+    def claim(self, channels: Collection[str], limit: int) -> Awaitable[list[Claimed]]: ...
 
     def release(self, messages: Collection[Claimed], reason: str) -> None: ...
 
-    def handle(self, message: Claimed, lane: ChannelLane | None) -> Awaitable[float | None]: ...
+    def handle(self, message: Claimed, lane: ChannelLane) -> Awaitable[float | None]: ...
 
     def accept(self, claimed: list[Claimed]) -> list[Claimed]: ...
 
@@ -60,22 +58,13 @@ class PumpOwner(Protocol):
 
 
 class ChannelPump:
-    """Claims and sends the due messages of ``channels`` (or of every channel but
-    ``besides``, for messages whose channel is no longer configured)."""
+    """Claims and sends the due messages of ``channels`` through ``lane``."""
 
-    def __init__(
-        self,
-        owner: PumpOwner,
-        lane: ChannelLane | None,
-        *,
-        channels: Collection[str] | None = None,
-        besides: Collection[str] | None = None,
-    ) -> None:
+    def __init__(self, owner: PumpOwner, lane: ChannelLane, *, channels: Collection[str]) -> None:
         self.owner = owner
         self.lane = lane
         self.channels = channels
-        self.besides = besides
-        self.workers = lane.concurrency if lane is not None else 1
+        self.workers = lane.concurrency
         #: Running average of a send's duration in seconds (None until one is known).
         self.seconds_per_send: float | None = None
         self.queue: deque[Claimed] = deque()
@@ -159,7 +148,7 @@ class ChannelPump:
                 await self.owner.unless_stopping(claiming)
 
     def _paused(self) -> bool:
-        return self.lane is not None and self.lane.paused_for() > 0
+        return self.lane.paused_for() > 0
 
     def _refill(self) -> asyncio.Task[None] | None:
         if self._claiming is None and not self.exhausted:
@@ -171,7 +160,7 @@ class ChannelPump:
 
     async def _claim(self) -> None:
         try:
-            batch = await self.owner.claim(self.channels, self.besides, self.batch_limit())
+            batch = await self.owner.claim(self.channels, self.batch_limit())
         except Exception as exc:
             self.exhausted = True  # this pass ends; the next one tries again
             self.owner.database_failed(exc)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from factories import REPO, run_rapport
+from factories import REPO, insert_customer, run_rapport
 from sqlalchemy import insert
 
 from rapport.engine.core.db import make_engine
@@ -51,6 +51,7 @@ DISPATCH_KEYS = {
     "abandoned",
     "unwritten",
     "database_error",
+    "waiting",
     "problems",
 }
 PRUNE_KEYS = {"ok", "cutoff", "older_than_seconds", "dry_run", "pruned", "problems"}
@@ -247,6 +248,57 @@ def test_dispatch_once_json_counts_the_outcomes(store: Path) -> None:
 
     nothing = run_rapport("dispatch", "--once", "--json", cwd=store)
     assert document(nothing, DISPATCH_KEYS)["outcomes"] == []
+
+
+@pytest.fixture
+def push_waiting(tmp_path: Path) -> Path:
+    """A store whose outbox holds 2 due messages of channel "push", which its
+    config.yaml does not configure (a newer daemon planned them)."""
+    write_config(tmp_path)
+    assert run_rapport("db", "upgrade", cwd=tmp_path).returncode == 0
+    engine = make_engine(f"sqlite:///{tmp_path / 'rapport.db'}")
+    insert_customer(engine, "C1")
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        connection.execute(
+            insert(OUTBOX),
+            [
+                outbox_row(
+                    customer_id="C1",
+                    campaign="push-test",
+                    occasion=str(n),
+                    channel="push",
+                    topic="offers",
+                    locale="en",
+                    status=MessageStatus.QUEUED,
+                    send_at=now - timedelta(minutes=1),
+                    created_at=now,
+                    body_text="Hello",
+                )
+                for n in (1, 2)
+            ],
+        )
+    engine.dispose()
+    return tmp_path
+
+
+def test_dispatch_once_json_counts_the_messages_waiting_for_an_unconfigured_channel(
+    push_waiting: Path,
+) -> None:
+    result = run_rapport("dispatch", "--once", "--json", cwd=push_waiting)
+    found = document(result, DISPATCH_KEYS)
+    assert result.returncode == 0, result.stderr
+    assert found["ok"] is True and found["outcomes"] == []
+    assert found["waiting"] == [{"channel": "push", "count": 2}]
+
+
+def test_dispatch_once_says_how_many_messages_wait_for_an_unconfigured_channel(
+    push_waiting: Path,
+) -> None:
+    result = run_rapport("dispatch", "--once", cwd=push_waiting)
+    assert result.returncode == 0, result.stderr
+    assert "nothing due" not in result.stdout
+    assert "push: 2 due messages wait" in result.stdout, result.stdout
 
 
 def test_dispatch_json_needs_once(store: Path) -> None:
