@@ -18,6 +18,7 @@ its FILE:LINE listing what it may be, never a setting silently ignored.
   (one under ``faa`` would never be used).
 * Every channel has a kind: its ``kind``, or its name when that is a kind.
 * ``topics`` holds at least one consent topic, each listed once.
+* ``planning.default_window_start`` is earlier than ``default_window_end``.
 * ``transactional_topics`` are short lower-case names, listed once, none of them also
   in ``topics``: a topic is marketing (consent) or transactional, never both.
 * The legal SMS window, :data:`SMS_LEGAL_WINDOW` (08:00-21:00, the recipient's local
@@ -69,6 +70,7 @@ def check_keys(settings: Settings) -> None:
         *_sender_locales(settings),
         *_topics(settings),
         *_transactional_topics(settings),
+        *_default_window(settings),
     ]
     if errors:
         raise ValidationError.from_exception_data(
@@ -79,6 +81,24 @@ def check_keys(settings: Settings) -> None:
                 )
                 for loc, message in errors
             ],
+        )
+
+
+def _default_window(settings: Settings) -> Iterator[tuple[Loc, str]]:
+    """The send window of every campaign without its own is a window: "20:00" to "09:00"
+    loaded, and such a campaign never sent (a campaign's own is refused likewise)."""
+    planning = settings.planning
+    start, end = planning.default_window_start, planning.default_window_end
+    if start >= end:
+        written = "default_window_start" in planning.model_fields_set
+        key = "default_window_start" if written else "default_window_end"
+        yield (
+            ("planning", key),
+            (
+                f"default_window_start must be earlier than default_window_end ({start:%H:%M} "
+                f"is not before {end:%H:%M}): it is the send window of every campaign without "
+                "its own"
+            ),
         )
 
 
