@@ -256,6 +256,17 @@ def _separator_hint(header: list[str]) -> str:
     return ""
 
 
+def _taken_in(start: int, end: int) -> str:
+    """What a refused CSV row read across lines adds to its problem: an unclosed quote
+    took the next lines into it, good rows too, or an empty string."""
+    if end <= start:
+        return ""
+    return (
+        f"; it was read from line {start} to line {end} as one row (a quoted value holds "
+        "line breaks, or a quote is never closed): none of those lines was imported"
+    )
+
+
 def csv_rows(
     handle: IO[bytes], file: str, columns: Sequence[Column], ignored: list[str]
 ) -> Iterator[Row]:
@@ -306,9 +317,10 @@ def csv_rows(
         except StopIteration:
             return
         except csv.Error as exc:
-            row = Row(previous + 1, problems=[Problem(file, previous + 1, f"bad CSV: {exc}")])
-            previous = reader.line_num
-            yield row
+            # A quote never closed took lines into one value up to the field limit.
+            start, previous = previous + 1, reader.line_num
+            message = f"bad CSV: {exc}" + _taken_in(start, previous)
+            yield Row(start, problems=[Problem(file, start, message)])
             continue
         start, previous = previous + 1, reader.line_num
         if not any(cell.strip() for cell in cells):
@@ -319,13 +331,7 @@ def csv_rows(
             continue
         if len(cells) != len(names):
             message = f"has {len(cells)} values but the header has {len(names)} columns"
-            if previous > start:  # an unclosed quote took the next lines, good rows too
-                message += (
-                    f"; it was read from line {start} to line {previous} as one row (a "
-                    "quoted value holds line breaks, or a quote is never closed): none "
-                    "of those lines was imported"
-                )
-            yield Row(start, problems=[Problem(file, start, message)])
+            yield Row(start, problems=[Problem(file, start, message + _taken_in(start, previous))])
             continue
         yield parse_record({name: cells[index] for index, name in wanted}, start, file, columns)
 
