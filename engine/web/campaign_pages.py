@@ -123,7 +123,9 @@ def campaigns_page(
     lines = []
     for row in rows:
         link = f"/admin/campaigns/{quote(row.campaign_id, safe='')}{_query(token)}"
-        name = f'<a href="{_esc(link)}">{_esc(row.name)}</a>'
+        # The name is the marketer's text, in any script: isolated, so that neither its
+        # direction nor a control left open in it reorders the id and words after it.
+        name = f'<a href="{_esc(link)}"><bdi>{_esc(row.name)}</bdi></a>'
         name += f' <span class="muted">{_esc(row.campaign_id)}</span>'
         name += ' <span class="muted">(paused)</span>' if row.paused else ""
         upcoming = row.upcoming
@@ -167,7 +169,8 @@ def campaign_page(preview: CampaignPreview, *, web: bool = False, token: str | N
     if web:
         body.append(f'<p><a href="/admin/campaigns{_esc(_query(token))}">All campaigns</a></p>')
     body.append(
-        f'<h1>{_esc(preview.name)} <span class="muted">{_esc(preview.campaign_id)}</span></h1>'
+        f"<h1><bdi>{_esc(preview.name)}</bdi> "
+        f'<span class="muted">{_esc(preview.campaign_id)}</span></h1>'
     )
     facts = {
         "Topic": preview.topic,
