@@ -364,8 +364,13 @@ def currency(value: str, field: str = "currency") -> str:
 
 
 def amount(value: str, field: str = "amount") -> Decimal:
-    """A money amount as Decimal (never float), within the column's Numeric(18, 4)."""
+    """A money amount as Decimal (never float), within the column's Numeric(18, 4).
+
+    Digits alone, with a '.' before any decimals: no thousands separator, which
+    ``Decimal`` would read in one form (``1_000``, Python's grouping) and not another."""
     try:
+        if "_" in value:
+            raise InvalidOperation
         number = Decimal(value)
     except InvalidOperation:
         raise FieldInvalid(field, "not a number") from None
