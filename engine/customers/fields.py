@@ -363,14 +363,23 @@ def currency(value: str, field: str = "currency") -> str:
     return code
 
 
+#: Why an amount written with a separator is refused: a thousands separator (',', '٬',
+#: a space, '_', an apostrophe) or a decimal comma ('12,50', Persian '۱۲٫۵').
+SEPARATED_AMOUNT = (
+    "not a number: write the digits alone, with a '.' before any decimals and no "
+    "thousands separator (1250000, 12.50)"
+)
+_SEPARATORS = frozenset(",_'\u066b\u066c\u060c \u00a0\u2009\u202f\u2019")
+
+
 def amount(value: str, field: str = "amount") -> Decimal:
     """A money amount as Decimal (never float), within the column's Numeric(18, 4).
 
     Digits alone, with a '.' before any decimals: no thousands separator, which
     ``Decimal`` would read in one form (``1_000``, Python's grouping) and not another."""
+    if not _SEPARATORS.isdisjoint(value):
+        raise FieldInvalid(field, SEPARATED_AMOUNT)
     try:
-        if "_" in value:
-            raise InvalidOperation
         number = Decimal(value)
     except InvalidOperation:
         raise FieldInvalid(field, "not a number") from None

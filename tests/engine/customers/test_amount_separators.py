@@ -17,3 +17,20 @@ def test_an_amount_grouped_with_underscores_is_refused(raw: str) -> None:
     with pytest.raises(FieldInvalid) as caught:
         fields.amount(raw)
     assert caught.value.field == "amount"
+
+
+@pytest.mark.parametrize(
+    "raw", ["۱٬۲۵۰٬۰۰۰", "۱۲٫۵", "12,50", "1,250,000", "1 250 000", "1'000", "1_000"]
+)
+def test_an_amount_written_with_separators_is_told_how_to_write_it(raw: str) -> None:
+    with pytest.raises(FieldInvalid) as caught:
+        fields.amount(raw)
+    assert caught.value.reason == fields.SEPARATED_AMOUNT
+    assert "'.' before any decimals" in fields.SEPARATED_AMOUNT
+    assert "no thousands separator" in fields.SEPARATED_AMOUNT
+
+
+def test_an_amount_of_other_text_is_not_a_number() -> None:
+    with pytest.raises(FieldInvalid) as caught:
+        fields.amount("twelve")
+    assert caught.value.reason == "not a number"
