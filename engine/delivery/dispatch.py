@@ -48,7 +48,7 @@ from rapport.engine.core.db import in_memory
 from rapport.engine.core.logs import Throttle, message_fields
 from rapport.engine.core.models import MessageStatus
 from rapport.engine.core.timeutil import Clock, utcnow
-from rapport.engine.delivery import claims, outbox, waiting
+from rapport.engine.delivery import claims, outbox, suppression, waiting
 from rapport.engine.delivery.claims import Claimed
 from rapport.engine.delivery.dbthread import DatabaseHealth, DatabaseThread, Turns
 from rapport.engine.delivery.fence import Fence, Verdict
@@ -99,8 +99,8 @@ class _Pass:
         )
         #: Customers texted in this pass (their outcomes may not be written yet).
         self.texted: set[str] = set()
-        #: (kind, address) pairs that hard-bounced in this pass, likewise.
-        self.bounced: set[tuple[str, str]] = set()
+        #: The mailboxes that hard-bounced in this pass, likewise (in any case of letters).
+        self.bounced = suppression.Mailboxes()
 
 
 class Dispatcher:

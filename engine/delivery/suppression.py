@@ -170,6 +170,24 @@ class SuppressionSnapshot:
         }
 
 
+class Mailboxes:
+    """(kind, address) pairs compared as the suppression list compares them: an e-mail
+    address in any case of its letters is one mailbox. A dispatch pass keeps its hard
+    bounces in one, before they are written to the list: ``Bounce@`` bounced stops
+    ``bounce@`` in the same pass too."""
+
+    def __init__(self) -> None:
+        self._forms: set[tuple[str, str]] = set()
+
+    def add(self, pair: tuple[str, str]) -> None:
+        kind, address = pair
+        self._forms.add((kind, normalised_address(kind, address)))
+
+    def __contains__(self, pair: tuple[str, str | None]) -> bool:
+        kind, address = pair
+        return address is not None and (kind, normalised_address(kind, address)) in self._forms
+
+
 #: Above this many entries a run queries per batch rather than holding the list.
 SNAPSHOT_LIMIT = 500_000
 

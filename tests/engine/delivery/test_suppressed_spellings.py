@@ -139,3 +139,17 @@ def test_planning_reads_a_bounced_mailbox_as_suppressed_under_another_case_of_it
 
     assert snapshot is not None
     assert snapshot.matching([("email", "bounce@example.com")]) == {("email", "bounce@example.com")}
+
+
+async def test_a_mailbox_that_bounced_in_a_pass_is_not_mailed_in_it_under_another_case(
+    engine: Engine, mail_server: tuple[UnknownMailbox, int]
+) -> None:
+    server, port = mail_server
+    customer_with_mail(engine, "C1", "Bounce@example.com")
+    customer_with_mail(engine, "C2", "bounce@example.com")  # the same inbox, another CRM record
+    queue_mail(engine, "C1", "first")
+    queue_mail(engine, "C2", "first")
+    await dispatch(engine, port)
+
+    assert server.recipients == ["Bounce@example.com"], "the bounced mailbox was mailed again"
+    assert status_of(engine, "C2", "first") == "suppressed"
