@@ -61,8 +61,9 @@ def find_unstorable(value: Any, path: tuple[str, ...] = ()) -> tuple[tuple[str, 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 #: Bidi embeddings, overrides, isolates and marks: they reorder what a terminal shows.
 _BIDI = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-#: What json.dumps(ensure_ascii=False) writes raw that a terminal would act on.
-_JSON_RAW = re.compile(r"[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+#: What json.dumps(ensure_ascii=False) writes raw that a terminal would act on, and lone
+#: UTF-16 surrogates (a JSON source's "\ud800"), which no UTF-8 output can write.
+_JSON_RAW = re.compile(r"[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def printable(text: str) -> str:
@@ -81,8 +82,8 @@ def printable(text: str) -> str:
 
 def json_for_terminal(text: str) -> str:
     """JSON text (from ``json.dumps(ensure_ascii=False)``) with DEL, C1 and bidi
-    controls, which JSON leaves raw, written as ``\\u`` escapes: the same document
-    (outside strings JSON holds only ASCII), safe on a terminal."""
+    controls and lone surrogates, which JSON leaves raw, written as ``\\u`` escapes: the
+    same document (outside strings JSON holds only ASCII), safe on a terminal."""
     return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
