@@ -143,6 +143,12 @@ def _channel_kinds(settings: Settings) -> Iterator[tuple[Loc, str]]:
                 ("channels", name, "kind"),
                 f"channel {name!r} needs kind: email or sms (its name is not a kind)",
             )
+        elif name in CHANNEL_KINDS and kind != name:  # consent to "sms" is to texts
+            yield (
+                ("channels", name, "kind"),
+                f"channel {name!r} is named like a kind and must be of it: its kind is "
+                f"{kind}; give an {kind} channel another name, or write kind: {name}",
+            )
 
 
 def _quiet_hours(settings: Settings) -> Iterator[tuple[Loc, str]]:
@@ -270,7 +276,12 @@ def _countries() -> frozenset[str]:
 def adapter_problems(channels: Mapping[str, ChannelConfig], doc: YamlDocument) -> list[Problem]:
     """Every channel's providers name installed adapters, with options those adapters
     declare: found at load, not at the first send."""
-    from rapport.channels.registry import InvalidAdapterError, adapter_names, check_options
+    from rapport.channels.registry import (
+        InvalidAdapterError,
+        adapter_class,
+        adapter_names,
+        check_options,
+    )
 
     known = adapter_names()
     problems = []
@@ -299,6 +310,17 @@ def adapter_problems(channels: Mapping[str, ChannelConfig], doc: YamlDocument) -
             for option in found:
                 path = (*base, option.key) if option.key is not None else (*base, "adapter")
                 problems.append(_problem(doc, path, option.message))
+            if (kind := channel.kind or name) in CHANNEL_KINDS and kind not in (
+                carries := adapter_class(provider.adapter).kinds
+            ):  # every message of the channel failed for good at its send
+                problems.append(
+                    _problem(
+                        doc,
+                        (*base, "adapter"),
+                        f"adapter {provider.adapter!r} cannot carry {kind} (it carries "
+                        f"{', '.join(sorted(carries))}); channel {name!r} is of kind {kind}",
+                    )
+                )
             for key, value in provider.options().items():
                 if isinstance(value, float) and not math.isfinite(value):  # .inf, .nan
                     problems.append(
