@@ -62,7 +62,8 @@ def report(
     end = _day(end_text, "--to") or utcnow().date()
     start = _day(start_text, "--from") or end - timedelta(days=89)
     if start > end:
-        raise click.UsageError("--from must not be after --to")
+        to = end.isoformat() if end_text is not None else f"(not given: today, {end})"
+        raise click.UsageError(f"--from {start} is after --to {to}")
     engine = app.migrated_engine()
     figures = compute(engine, app.settings, start, end, window_days=window_days)
     # Everything is formatted before anything is written: a failure leaves no half output.
