@@ -18,7 +18,7 @@ not logged (:mod:`rapport.engine.web.accesslog`). The pages' policy is
 from __future__ import annotations
 
 import hmac
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import Engine, func, select
 from starlette.concurrency import run_in_threadpool
@@ -33,6 +33,7 @@ from rapport.engine.core.config import Settings
 from rapport.engine.core.errors import NotFound
 from rapport.engine.core.models import CUSTOMER, OUTBOX, MessageStatus
 from rapport.engine.core.timeutil import DAY_YEARS
+from rapport.engine.customers.fields import FieldInvalid, iso_date
 from rapport.engine.planning.campaign_preview import preview_campaign
 from rapport.engine.rendering.renderer import Renderer
 from rapport.engine.runtime import services
@@ -169,9 +170,9 @@ async def campaign_preview(request: Request) -> Response:
     name = request.path_params["name"]
     customer = request.query_params.get("customer", "").strip() or None
     day_text = request.query_params.get("date", "").strip()
-    try:
-        day = date.fromisoformat(day_text) if day_text else web.now().date()
-    except ValueError:
+    try:  # as `rapport preview --date` reads it: YYYY-MM-DD, digits of any script
+        day = iso_date(day_text) if day_text else web.now().date()
+    except FieldInvalid:
         day = None
     if day is None or not PREVIEW_YEARS[0] <= day.year <= PREVIEW_YEARS[1]:
         first, last = PREVIEW_YEARS

@@ -11,7 +11,7 @@ and gets the same thank-you. A bad token gets the standard 404.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
@@ -23,6 +23,7 @@ from rapport.consent.privacy import hold_unerased
 from rapport.consent.tokens import Purpose, TokenClaims
 from rapport.engine.core.timeutil import DAY_YEARS
 from rapport.engine.customers.feedback import answered, record_answer
+from rapport.engine.customers.fields import FieldInvalid, iso_date
 from rapport.engine.web.admin import admin_refusal
 from rapport.engine.web.context import WebContext, not_found, resolve, web_context
 from rapport.engine.web.headers import REPORT_POLICY
@@ -96,11 +97,13 @@ async def admin_report(request: Request) -> Response:
     if refusal is not None:
         return refusal
     web = web_context(request)
+    # Read as `rapport report` reads --from and --to: YYYY-MM-DD, digits of any script.
     try:
-        end = date.fromisoformat(request.query_params.get("to") or web.now().date().isoformat())
+        end_text = request.query_params.get("to")
+        end = iso_date(end_text, "to") if end_text else web.now().date()
         start_text = request.query_params.get("from")
-        start = date.fromisoformat(start_text) if start_text else end - timedelta(days=89)
-    except (ValueError, OverflowError):
+        start = iso_date(start_text, "from") if start_text else end - timedelta(days=89)
+    except FieldInvalid:
         return PlainTextResponse("from and to must be YYYY-MM-DD dates", status_code=400)
     if start > end:
         return PlainTextResponse("from must not be after to", status_code=400)

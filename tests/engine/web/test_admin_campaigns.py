@@ -245,7 +245,7 @@ def test_an_unknown_customer_or_campaign_is_a_clear_404(
     assert f"There is {said}." in answer.text
 
 
-@pytest.mark.parametrize("day", ["2026-02-30", "9999-12-31", "soon"])
+@pytest.mark.parametrize("day", ["2026-02-30", "9999-12-31", "soon", "20270321", "2027-W12-7"])
 def test_a_bad_date_is_a_400_saying_what_is_wanted(client: TestClient, day: str) -> None:
     answer = client.get(f"/admin/campaigns/birthday?date={day}", headers=BEARER)
     assert answer.status_code == 400
@@ -254,6 +254,11 @@ def test_a_bad_date_is_a_400_saying_what_is_wanted(client: TestClient, day: str)
 
 def test_another_day_can_be_previewed(client: TestClient) -> None:
     page = client.get("/admin/campaigns/birthday?date=2027-03-21", headers=BEARER).text
+    assert "<dt>Day</dt><dd>2027-03-21</dd>" in page
+
+
+def test_a_day_in_persian_digits_is_previewed_as_that_day(client: TestClient) -> None:
+    page = client.get("/admin/campaigns/birthday?date=۲۰۲۷-۰۳-۲۱", headers=BEARER).text
     assert "<dt>Day</dt><dd>2027-03-21</dd>" in page
 
 
