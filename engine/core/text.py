@@ -80,6 +80,16 @@ def printable(text: str) -> str:
     return _BIDI.sub(lambda m: f"<U+{ord(m.group()):04X}>", text)
 
 
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def escaped_surrogates(text: str) -> str:
+    """``text`` with each lone UTF-16 surrogate (a key a JSON body wrote as ``"\\ud800"``,
+    which no UTF-8 text can hold) written as that escape, six characters: a message
+    quoting it can then be sent."""
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def json_for_terminal(text: str) -> str:
     """JSON text (from ``json.dumps(ensure_ascii=False)``) with DEL, C1 and bidi
     controls and lone surrogates, which JSON leaves raw, written as ``\\u`` escapes: the

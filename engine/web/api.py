@@ -28,6 +28,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from rapport.engine.core.config import Settings
+from rapport.engine.core.text import escaped_surrogates
 from rapport.engine.core.timeutil import utcnow
 from rapport.engine.customers import events, importer
 from rapport.engine.web.api_messages_schema import message_paths, message_schemas
@@ -39,7 +40,9 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 def api_error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status, headers=headers)
+    """``{"error": message}``; a key of the request the message quotes may be a lone
+    surrogate, which is sent as its escape (the response could not be encoded)."""
+    return JSONResponse({"error": escaped_surrogates(message)}, status_code=status, headers=headers)
 
 
 async def authenticate(request: Request, scope: str | None) -> tuple[str, str] | Response:
