@@ -45,7 +45,19 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Row,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from rapport.consent.state import current_states, history
 from rapport.engine.core.db import upsert_insert
@@ -120,6 +132,18 @@ def _forms(kind: str, address: str) -> list[str]:
     return list(
         dict.fromkeys((address, normalised_address(kind, address), address_hash(kind, address)))
     )
+
+
+def _stored_as(kind: str, address: str) -> ColumnElement[bool]:
+    """The suppression rows of this address: in any of its :func:`_forms`, and for an
+    e-mail address, spelt in any case of its (ASCII) letters, as a provider may report
+    the mailbox (``MARYAM.KARIMI@`` for ``Maryam.Karimi@``): one mailbox, the customer's,
+    which export shows and erasure hashes. That comparison reads every e-mail row."""
+    stored = and_(SUPPRESSION.c.channel == kind, SUPPRESSION.c.address.in_(_forms(kind, address)))
+    if kind != "email":
+        return stored
+    cased = func.lower(SUPPRESSION.c.address) == normalised_address(kind, address)
+    return or_(stored, and_(SUPPRESSION.c.channel == kind, cased))
 
 
 def require_customer(connection: Connection, customer_id: str) -> None:
@@ -241,10 +265,7 @@ def export_customer(
 def _suppressions(connection: Connection, addresses: Sequence[tuple[str, str]]) -> list[Row[Any]]:
     if not addresses:
         return []
-    matches = [
-        and_(SUPPRESSION.c.channel == kind, SUPPRESSION.c.address.in_(_forms(kind, address)))
-        for kind, address in addresses
-    ]
+    matches = [_stored_as(kind, address) for kind, address in addresses]
     return list(
         connection.execute(
             select(*(SUPPRESSION.c[name] for name in _SUPPRESSION_COLUMNS))
@@ -361,10 +382,9 @@ def _suppress_hashed(
     added = replaced = 0
     for kind, address in addresses:
         hashed = address_hash(kind, address)
-        plain = [form for form in _forms(kind, address) if form != hashed]
         old = connection.execute(
             select(SUPPRESSION.c.id, SUPPRESSION.c.reason)
-            .where(SUPPRESSION.c.channel == kind, SUPPRESSION.c.address.in_(plain))
+            .where(_stored_as(kind, address), SUPPRESSION.c.address != hashed)
             .order_by(SUPPRESSION.c.created_at, SUPPRESSION.c.id)
         ).all()
         reasons = ", ".join(dict.fromkeys(row.reason for row in old))

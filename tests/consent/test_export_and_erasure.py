@@ -422,3 +422,31 @@ def test_the_trail_stays_append_only_after_an_erasure(engine: Engine, tmp_path: 
         connection.execute(
             update(CONSENT_EVENT).where(CONSENT_EVENT.c.customer_id == "EN1").values(wording="x")
         )
+
+
+def test_erasure_leaves_no_suppression_of_her_mailbox_under_another_case(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A provider reported the bounce as MARYAM.KARIMI@: the same mailbox as hers."""
+    seed(engine, tmp_path)
+    with engine.begin() as connection:
+        shouted = EMAIL.upper().replace("EXAMPLE.COM", "example.com")
+        suppression.suppress(connection, [("email", shouted, "bounce", None)], PLAN_AT)
+
+    erase(engine)
+
+    assert personal_data_left(engine) == []
+    with engine.connect() as connection:
+        assert suppression.suppressed_addresses(connection, [("email", EMAIL)])
+
+
+def test_export_lists_a_suppression_of_her_mailbox_under_another_case(
+    engine: Engine, tmp_path: Path
+) -> None:
+    seed(engine, tmp_path)
+    shouted = EMAIL.upper().replace("EXAMPLE.COM", "example.com")
+    with engine.begin() as connection:
+        suppression.suppress(connection, [("email", shouted, "bounce", None)], PLAN_AT)
+        data = export_customer(connection, "FA1")
+
+    assert shouted in {s["address"] for s in data["suppressions"] if s["channel"] == "email"}
