@@ -35,8 +35,10 @@ a ``web.base_url`` that is not HTTPS makes every link in them plain HTTP,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
+from pathlib import Path
 
 from babel.core import get_global
 
@@ -52,6 +54,7 @@ from rapport.engine.core.errors import Problem
 from rapport.engine.core.i18n import with_script
 from rapport.engine.core.production import unfit_for_production
 from rapport.engine.core.text import names_stop
+from rapport.engine.core.yamlsource import YamlSyntaxError, load_yaml
 from rapport.engine.customers.fields import FieldInvalid
 from rapport.engine.customers.fields import locale as locale_field
 from rapport.engine.rendering.errors import TemplateMissing, TemplateProblemError
@@ -148,17 +151,31 @@ def check_campaigns(settings: Settings, renderer: Renderer | None = None) -> Val
     return ValidationReport(_sorted(found.problems), _sorted(found.warnings))
 
 
-def check_configuration(settings: Settings, source: str = "config.yaml") -> ValidationReport:
+def check_configuration(
+    settings: Settings, source: str = "config.yaml", *, read: bool = False
+) -> ValidationReport:
     """What in the configuration (read from ``source``) would spoil every message (a
     ``web.base_url`` not HTTPS, a short secret, the shipped example sender:
     :mod:`rapport.engine.core.production`) is a warning, a problem with
-    ``production: true``."""
+    ``production: true``. With ``read``, each names the line of its key in ``source``
+    (the file the settings were loaded from)."""
     whys = unfit_for_production(settings)
+    line = _lines_of(source) if read else lambda why: None
     if settings.production:
         return ValidationReport(
-            [Problem(source, None, f"{why} (production: true)") for why in whys], []
+            [Problem(source, line(why), f"{why} (production: true)") for why in whys], []
         )
-    return ValidationReport([], [Problem(source, None, why) for why in whys])
+    return ValidationReport([], [Problem(source, line(why), why) for why in whys])
+
+
+def _lines_of(source: str) -> Callable[[str], int | None]:
+    """The line of the key a sentence of :func:`check_configuration` names first
+    (``web.base_url ...``) where ``source`` writes it; None for a default or a variable."""
+    try:
+        lines = load_yaml(Path(source)).lines
+    except YamlSyntaxError:  # read already when the settings loaded; absent: defaults
+        lines = {}
+    return lambda why: lines.get(tuple(why.split(" ", 1)[0].split(".")))
 
 
 def validate_campaigns(settings: Settings, renderer: Renderer | None = None) -> list[Problem]:

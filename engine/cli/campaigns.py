@@ -52,7 +52,7 @@ def campaigns_validate(app: AppContext, as_json: bool) -> None:
     from rapport.engine.campaigns.validate import check_campaigns, check_configuration
     from rapport.engine.runtime import services
 
-    config = check_configuration(app.settings, app.config_path or "config.yaml")
+    config = check_configuration(app.settings, app.config_path or "config.yaml", read=True)
     report = check_campaigns(app.settings, services.renderer(app.settings))
     if as_json:
         loaded, _ = load_campaigns(app.settings)

@@ -71,12 +71,21 @@ def operator(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def base_url_line(config: Path) -> int:
+    """The line config.yaml writes web.base_url on: validate names it."""
+    return (
+        config.read_text(encoding="utf-8").splitlines().index("  base_url: http://127.0.0.1:8000")
+        + 1
+    )
+
+
 def test_validate_warns_about_the_shipped_base_url_and_still_succeeds(operator: Path) -> None:
     ran = run_rapport("campaigns", "validate", cwd=operator)
     assert ran.returncode == 0, ran
+    line = base_url_line(operator / "config.yaml")
     assert (
-        "config.yaml: warning: web.base_url 'http://127.0.0.1:8000' is not HTTPS: every link "
-        "in messages is plain HTTP, List-Unsubscribe included" in ran.stderr
+        f"config.yaml:{line}: warning: web.base_url 'http://127.0.0.1:8000' is not HTTPS: "
+        "every link in messages is plain HTTP, List-Unsubscribe included" in ran.stderr
     )
     assert "campaigns valid" in ran.stdout
 
@@ -90,7 +99,8 @@ def test_validate_fails_in_production_until_the_base_url_is_https(operator: Path
     config.write_text(text, encoding="utf-8")
     ran = run_rapport("campaigns", "validate", cwd=operator)
     assert ran.returncode == 1, ran
-    assert "config.yaml: web.base_url 'http://127.0.0.1:8000' is not HTTPS" in ran.stderr
+    line = base_url_line(config)
+    assert f"config.yaml:{line}: web.base_url 'http://127.0.0.1:8000' is not HTTPS" in ran.stderr
     assert "1 problem found" in ran.stderr
 
     https = text.replace("base_url: http://127.0.0.1:8000", "base_url: https://shop.example")
