@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from rapport.engine.core.config import Settings
-from rapport.engine.core.text import printable
+from rapport.engine.core.text import escaped_surrogates, printable
 from rapport.engine.web.jsonbody import BadBody, parse_body
 
 TOKEN_HEADER = "X-Rapport-Webhook-Token"
@@ -57,7 +57,9 @@ class UnsupportedMediaType(WebhookError):
 
 
 def error_response(exc: WebhookError) -> Response:
-    return JSONResponse({"error": str(exc)}, status_code=exc.status_code)
+    """``{"error": ...}``; a key of the body the message quotes may be a lone surrogate,
+    sent as its escape (the response could not be encoded: a 500, retried for days)."""
+    return JSONResponse({"error": escaped_surrogates(str(exc))}, status_code=exc.status_code)
 
 
 # -- authentication ---------------------------------------------------------------------
