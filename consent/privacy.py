@@ -89,27 +89,18 @@ REDACTED_ERROR = "error text removed on erasure"
 #: Suppression kind -> the customer column holding that kind of address.
 ADDRESS_COLUMNS = {"email": "email", "sms": "phone"}
 
-#: Outbox columns exported: everything but the dispatcher's lease bookkeeping.
-_MESSAGE_COLUMNS = (
-    "id",
-    "campaign",
-    "occasion",
-    "channel",
-    "topic",
-    "locale",
-    "transactional",
-    "status",
-    "subject",
-    "body_text",
-    "body_html",
-    "send_at",
-    "expires_at",
-    "attempts",
-    "provider_id",
-    "last_error",
-    "created_at",
-    "sent_at",
-)
+#: Outbox columns a customer's export leaves out: the customer's id (the export is
+#: theirs), the unique key made of it, and the dispatcher's lease bookkeeping.
+MESSAGE_COLUMNS_NOT_EXPORTED = ("idempotency_key", "customer_id", "lease_until", "claimed_by")
+
+
+def message_columns() -> list[str]:
+    """The outbox columns a customer's export lists: every one but
+    :data:`MESSAGE_COLUMNS_NOT_EXPORTED`, so a column added later (the variant, the
+    delivery report, the time zone planned in) is exported unless named there."""
+    return [c.name for c in OUTBOX.columns if c.name not in MESSAGE_COLUMNS_NOT_EXPORTED]
+
+
 _SUPPRESSION_COLUMNS = ("channel", "address", "reason", "detail", "created_at")
 
 
@@ -221,7 +212,7 @@ def export_customer(
         select(ORDERS).where(ORDERS.c.customer_id == customer_id).order_by(ORDERS.c.ordered_at)
     )
     messages = connection.execute(
-        select(*(OUTBOX.c[name] for name in _MESSAGE_COLUMNS))
+        select(*(OUTBOX.c[name] for name in message_columns()))
         .where(OUTBOX.c.customer_id == customer_id)
         .order_by(OUTBOX.c.created_at, OUTBOX.c.id)
     )
