@@ -59,6 +59,9 @@ def suppress(
                 {"channel": c, "address": form, "reason": r, "detail": d, "created_at": now}
             )
     if rows:
+        # In one order whoever calls: two open transactions inserting the same keys in
+        # opposite orders each wait for the other on PostgreSQL (a deadlock, one fails).
+        rows.sort(key=lambda row: (row["channel"], row["address"]))
         connection.execute(
             upsert_insert(connection, SUPPRESSION)
             .values(rows)
