@@ -299,13 +299,27 @@ def iso_date(value: str, field: str = "date") -> date:
         raise FieldInvalid(field, "not a real calendar date") from None
 
 
+#: The years of the Solar Hijri calendar a Persian system writes today's dates in
+#: (1403 is 2024-2025): a date in them is one, refused as before 1900, never converted.
+_SOLAR_HIJRI_YEARS = range(1300, 1500)
+_NOT_GREGORIAN = (
+    " (the calendar is Gregorian: a Solar Hijri date such as 1403-12-30 is not "
+    "converted; write 2025-03-20)"
+)
+
+
+def _too_early(year: int) -> str:
+    """What a refusal of a date before 1900 adds: the hint a Solar Hijri year needs."""
+    return _NOT_GREGORIAN if year in _SOLAR_HIJRI_YEARS else ""
+
+
 def birthday(value: str, today: date, field: str = "birthday") -> date:
     """A plausible birthday; ``today`` is injected so tests do not age."""
     day = iso_date(value, field)
     if day > today:
         raise FieldInvalid(field, "is in the future")
     if day < EARLIEST_BIRTHDAY:
-        raise FieldInvalid(field, f"is before {EARLIEST_BIRTHDAY.year}")
+        raise FieldInvalid(field, f"is before {EARLIEST_BIRTHDAY.year}" + _too_early(day.year))
     return day
 
 
@@ -332,7 +346,8 @@ def iso_datetime(value: str, field: str = "datetime") -> datetime:
     if moment is None and parsed.year == datetime.max.year:  # behind UTC
         raise FieldInvalid(field, "is out of range (after the year 9999 in UTC)")
     if moment is None or moment < EARLIEST_MOMENT:
-        raise FieldInvalid(field, f"is out of range (before {EARLIEST_MOMENT.date()})")
+        early = f"is out of range (before {EARLIEST_MOMENT.date()})" + _too_early(parsed.year)
+        raise FieldInvalid(field, early)
     return moment
 
 

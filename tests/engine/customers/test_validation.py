@@ -170,7 +170,7 @@ def test_persian_digits_in_a_date_time_are_read_as_0_to_9() -> None:
 def test_a_solar_hijri_birthday_in_persian_digits_is_before_1900() -> None:
     """1369-01-01 (Solar Hijri) is refused as the year it says, never converted."""
     raw = "۱۳۶۹-۰۱-۰۱"
-    assert rejects(v.birthday, raw, TODAY).reason == "is before 1900"
+    assert rejects(v.birthday, raw, TODAY).reason.startswith("is before 1900")
 
 
 def test_birthday_is_not_in_the_future_nor_before_1900() -> None:
