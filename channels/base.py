@@ -198,7 +198,10 @@ def redact_url(url: str) -> str:
     >>> redact_url("https://sms.example/send?api_key=abc&route=fast")
     'https://sms.example/send?api_key=%2A%2A%2A&route=fast'
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # unreadable (an IPv6 literal left open): show none of it
+        return REDACTED
     netloc = parts.netloc
     if parts.password is not None:
         userinfo, _, hostport = netloc.rpartition("@")
@@ -265,7 +268,10 @@ def secret_forms(options: Mapping[str, Any], secret: frozenset[str] = frozenset(
         if name in secret or _SECRET_NAME.search(name):
             found.add(value)
         if "://" in value:
-            parts = urlsplit(value)
+            try:
+                parts = urlsplit(value)
+            except ValueError:  # not a URL after all (an IPv6 literal left open)
+                continue
             if parts.password:
                 password = unquote(parts.password)
                 found.update({parts.password, password})

@@ -144,7 +144,10 @@ class SMTPServer:
 def parse_smtp_url(url: str) -> SMTPServer:
     """Parse ``smtp://[user:password@]host[:port][?starttls=1][&insecure_auth=1]`` or
     ``smtps://...``."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # an IPv6 literal left open; the message quotes no part
+        raise SMTPURLError(f"the SMTP URL is not valid: {exc}") from None
     if parts.scheme not in {"smtp", "smtps"}:
         raise SMTPURLError(f"SMTP URL must start with smtp:// or smtps://, not {parts.scheme!r}")
     if not parts.hostname:
