@@ -24,7 +24,7 @@ import click
 
 from rapport.engine.cli.app import AppContext, config_option
 from rapport.engine.core.errors import UserError
-from rapport.engine.core.text import counted
+from rapport.engine.core.text import counted, json_for_terminal
 
 if TYPE_CHECKING:
     from rapport.engine.core.config import Settings
@@ -54,7 +54,9 @@ def customers_export(app: AppContext, customer_id: str, output: Path | None) -> 
         data = export_customer(connection, customer_id)
     text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     if output is None:
-        click.echo(text, nl=False)
+        # Event data and feedback comments may hold C1 and bidi controls: escaped, as
+        # every JSON the command line prints (the same document).
+        click.echo(json_for_terminal(text), nl=False)
         return
     try:
         _write_private(output, text)
