@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import gc
 import json
+import os
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import click
 
-from rapport.engine.core.errors import UserError
+from rapport.engine.core.errors import UsageError, UserError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -86,6 +87,10 @@ def set_environment_error(error: UserError | None) -> None:
     _environment["error"] = error
 
 
+#: The files SQLite keeps beside a database.
+_JOURNALS = ("-wal", "-shm", "-journal")
+
+
 class AppContext:
     """What every command needs, built lazily so ``--help`` never touches the database."""
 
@@ -119,6 +124,12 @@ class AppContext:
         Connecting would create it (and its folder): a mistyped path would leave an
         empty database behind. Commands that need a schema or only read look first.
         """
+        path = self._sqlite_file()
+        return None if path is None or path.exists() else path
+
+    def _sqlite_file(self) -> Path | None:
+        """The SQLite file the configuration names (None for another database, an
+        in-memory one or a URL that cannot be read: self.engine says what is wrong)."""
         from sqlalchemy.engine import make_url
         from sqlalchemy.exc import ArgumentError
 
@@ -127,15 +138,32 @@ class AppContext:
 
         named = normalise_url(self.settings.database_url)
         if database_url_problem(named) is not None:
-            return None  # self.engine says what is wrong with it
+            return None
         try:
             url = make_url(named)
-        except (ArgumentError, ValueError):  # self.engine says what is wrong with it
+        except (ArgumentError, ValueError):
             return None
         if url.get_backend_name() != "sqlite" or in_memory(url) or url.database is None:
             return None
-        path = Path(url.database)
-        return None if path.exists() else path
+        return Path(url.database)
+
+    def check_output(self, path: Path, option: str) -> None:
+        """Refuse to write a command's output over the configuration or the SQLite store
+        (and its journal files): ``report --html var/rapport.db``, a path completed one
+        word too far, replaced the database with a page."""
+        own = [Path(self.config_path or "config.yaml")]
+        if (database := self._sqlite_file()) is not None:
+            own += [database, *(database.with_name(database.name + end) for end in _JOURNALS)]
+        for mine in own:
+            try:
+                same = os.path.samefile(path, mine)
+            except OSError:  # either is missing (or unreadable): not the same file
+                continue
+            if same:
+                raise UsageError(
+                    f"{option}: {path} is this installation's own "
+                    f"{'configuration' if mine is own[0] else 'database'}; name another file"
+                )
 
     def migrated_engine(self) -> Engine:
         """The engine, after checking the schema is there, with a hint if it is not."""

@@ -182,6 +182,7 @@ def _write_preview_page(
     from rapport.engine.web.campaign_pages import campaign_page
 
     settings = app.settings
+    app.check_output(Path(path), "--html")
     campaign = find_campaign(require_campaigns(settings), campaign_id)
     if campaign is None:
         raise NotFound(f"no campaign {campaign_id!r} in {settings.campaigns_path}")

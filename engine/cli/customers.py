@@ -50,6 +50,8 @@ def customers_export(app: AppContext, customer_id: str, output: Path | None) -> 
     messages and suppression entries."""
     from rapport.consent.privacy import export_customer
 
+    if output is not None:
+        app.check_output(output, "--output")
     with app.migrated_engine().connect() as connection:
         data = export_customer(connection, customer_id)
     text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"

@@ -64,6 +64,8 @@ def report(
     if start > end:
         to = end.isoformat() if end_text is not None else f"(not given: today, {end})"
         raise click.UsageError(f"--from {start} is after --to {to}")
+    if html_path is not None:
+        app.check_output(html_path, "--html")
     engine = app.migrated_engine()
     figures = compute(engine, app.settings, start, end, window_days=window_days)
     # Everything is formatted before anything is written: a failure leaves no half output.
