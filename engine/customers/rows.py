@@ -15,6 +15,7 @@ the rows; this module knows nothing of the database.
 from __future__ import annotations
 
 import csv
+import difflib
 import json
 import math
 import re
@@ -256,6 +257,18 @@ def _separator_hint(header: list[str]) -> str:
     return ""
 
 
+def _misspelt(missing: Sequence[str], unknown: Sequence[str]) -> str:
+    """What a refusal for missing columns adds: for each, the unknown name in the header
+    that looks meant for it (``time_zone``, ``timezon``), or an empty string."""
+    said = ""
+    for name in missing:
+        squeezed = {re.sub(r"[\s_-]", "", other): other for other in unknown}
+        close = difflib.get_close_matches(name, list(squeezed), n=1, cutoff=0.8)
+        if close:
+            said += f"; is '{printable(squeezed[close[0]])}' meant to be {name}?"
+    return said
+
+
 def _taken_in(start: int, end: int) -> str:
     """What a refused CSV row read across lines adds to its problem: an unclosed quote
     took the next lines into it, good rows too, or an empty string."""
@@ -306,6 +319,7 @@ def csv_rows(
             f"missing required column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}"
             f" (required: {required})"
         )
+        message += _misspelt(missing, [name for name in names if name and name not in known])
         raise ImportFileError([Problem(file, 1, message + _separator_hint(header))])
     ignored.extend(name for name in names if name and name not in known)
     wanted = [(index, name) for index, name in enumerate(names) if name in known]
