@@ -19,6 +19,7 @@ import difflib
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -307,7 +308,8 @@ def csv_rows(
         raise ImportFileError([Problem(file, 1, f"header {bad_lines[1]}")])
     names = [name.strip().lower() for name in header]
     known = {column.name for column in columns}
-    duplicates = sorted({name for name in names if name and names.count(name) > 1})
+    counts = Counter(names)  # names.count() for each name was quadratic in the header
+    duplicates = sorted(name for name, seen in counts.items() if name and seen > 1)
     if duplicates:
         # Names from the file, printed on a terminal: escaped (engine/core/text.py).
         message = f"column appears more than once: {', '.join(map(printable, duplicates))}"
