@@ -298,14 +298,16 @@ def _warn_if_metrics_open(web: WebConfig, web_host: str) -> None:
 
 
 def _print_problems(problems: list[Any]) -> None:
+    """A campaign file the daemon cannot load: log records, as all of its stderr is
+    (docs/operations.md, Logs), each naming its file and line as fields."""
     for problem in problems:
-        click.echo(str(problem), err=True)
+        log.warning("%s", problem, extra={"file": problem.file, "line": problem.line})
 
 
 def _print_tick_report(report: Any) -> None:
     print_plan_report(report, False)
     for error in report.render_errors[:20]:
-        click.echo(f"render error: {error}", err=True)
+        log.warning("render error: %s", error)
 
 
 def _listen_host(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
