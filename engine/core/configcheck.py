@@ -352,6 +352,10 @@ def env_urls(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
     channels = {}
     for variable, name, adapter in URL_VARIABLES:
         if url := environ.get(variable):
+            if url != url.strip():  # a line of an EnvironmentFile, a value read from a file
+                raise ConfigError(
+                    f"{variable}: begins or ends with a space or a line break: set it without them"
+                )
             if found := check_options(adapter, {"url": url}):
                 raise ConfigError(f"{variable}: " + "; ".join(p.message for p in found))
             channels[name] = {"adapter": adapter, "kind": name, "url": url}
