@@ -273,11 +273,16 @@ class Sandbox(ImmutableSandboxedEnvironment):
         sandbox's answer is the key or undefined, exactly as returned here; the names
         of dict's own attributes (``items``, ``__class__``) still take the sandbox's
         path with its safety checks.
+
+        A key named like one of dict's methods is the key: the context documents
+        ``last_order.items`` (the order's lines), which the sandbox's attribute-first
+        lookup gave as ``dict.items``, so a loop over it failed for every customer.
+        ``offer.items()`` still calls the method where no key has that name.
         """
-        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
-            try:
+        if type(obj) is dict:
+            if attribute in obj:
                 return obj[attribute]
-            except LookupError:
+            if attribute not in _DICT_ATTRIBUTES:
                 return self.undefined(obj=obj, name=attribute)
         return super().getattr(obj, attribute)
 
