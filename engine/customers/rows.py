@@ -3,9 +3,9 @@
 Each physical row becomes a :class:`Row`: the values its :class:`Column` parsers
 returned, which columns the file provided (an absent column leaves a stored value
 alone, an empty one clears it), and every problem found, as ``FILE:ROW: field:
-reason``. A line that is not UTF-8 (and, in a file with one, any line of more than
-ASCII: :func:`decoded_lines`), a CSV row with the wrong number of cells or a line
-that is not a JSON object is one bad row, never a failed import; only a file whose
+reason``. A line that is not UTF-8 (and, in a file saved in another encoding, any
+line of more than ASCII: :func:`decoded_lines`), a CSV row with the wrong number of
+cells or a line that is not a JSON object is one bad row, never a failed import; only a file whose
 header cannot be used raises :class:`ImportFileError`.
 
 :mod:`rapport.engine.customers.importer` decides the columns of each kind and writes
@@ -194,18 +194,29 @@ def _decode(raw: bytes, number: int) -> str | None:
         return None
 
 
-def first_line_not_utf8(handle: IO[bytes], *, universal: bool = False) -> int | None:
-    """The number of the file's first line that is not UTF-8, or None; read through
-    once and rewound (memory stays bounded, as in :func:`physical_lines`). A pipe,
-    which cannot be read twice, gives None."""
+def foreign_encoding(handle: IO[bytes], *, universal: bool = False) -> int | None:
+    """The number of the file's first line that is not UTF-8 when the file reads as
+    saved in another encoding: more than half of its lines holding more than ASCII are
+    not UTF-8. In Windows-1256, GBK or Big5 text nearly every such line is not (a
+    name of two Chinese characters in GB18030 is valid UTF-8 about once in a thousand);
+    a UTF-8 file with a damaged line has that one among many that are, and its other
+    lines are imported as written. Read through once and rewound (memory stays
+    bounded, as in :func:`physical_lines`); None without such a line, or for a pipe,
+    which cannot be read twice."""
     if not handle.seekable():
         return None
     start = handle.tell()
+    first = None
+    wider = broken = 0
     try:
         for number, raw in enumerate(physical_lines(handle, universal=universal), start=1):
-            if raw is not None and not raw.isascii() and _decode(raw, number) is None:
-                return number
-        return None
+            if raw is None or raw.replace(_BOM, b"").isascii():
+                continue
+            wider += 1
+            if _decode(raw, number) is None:
+                broken += 1
+                first = first or number
+        return first if broken * 2 > wider else None
     finally:
         handle.seek(start)
 
@@ -218,13 +229,14 @@ def decoded_lines(
     is one character) becomes one bad row rather than a failed import. With
     ``universal``, CRLF and a lone CR end a line too (CSV; :func:`physical_lines`).
 
-    In a file with a line that is not UTF-8, every line holding other bytes than ASCII
-    is a bad row too: the file is in another encoding (Windows-1256, GBK, Big5), whose
-    bytes now and then form valid UTF-8 of other characters (the GB18030 of 伟 is the
-    UTF-8 of ΰ), which would be stored silently. ASCII reads the same in all of them.
-    A file is read through once first to find such a line; a pipe cannot be, so there
-    only the lines after the first one that is not UTF-8 are refused."""
-    foreign = first_line_not_utf8(handle, universal=universal)
+    In a file saved in another encoding (Windows-1256, GBK, Big5: :func:`foreign_encoding`),
+    every line holding other bytes than ASCII is a bad row too: such text now and then
+    forms valid UTF-8 of other characters (the GB18030 of 伟 is the UTF-8 of ΰ), which
+    would be stored silently. ASCII reads the same in all of them. A file is read
+    through once first to tell; a pipe cannot be, so there every line after the first
+    one that is not UTF-8 is refused too."""
+    piped = not handle.seekable()
+    foreign = foreign_encoding(handle, universal=universal)
     for number, raw in enumerate(physical_lines(handle, universal=universal), start=1):
         if raw is None:
             yield number, "?\n", TOO_LONG.format(limit=MAX_LINE_BYTES)
@@ -234,7 +246,8 @@ def decoded_lines(
             return
         text = _decode(raw, number)
         if text is None:
-            foreign = foreign or number
+            if piped:
+                foreign = foreign or number
             yield number, raw.decode("utf-8", errors="replace"), NOT_UTF8
         elif foreign is not None and not raw.replace(_BOM, b"").isascii():
             yield number, text, UTF8_BY_CHANCE.format(line=foreign)

@@ -114,12 +114,10 @@ def test_csv_rows_are_physical_line_numbers(engine: Engine, tmp_path: Path) -> N
         "\ufeffid,first_name,locale,timezone\r\n"
         'c-1,"two\r\nlines",fa_IR,Asia/Tehran\r\n'  # lines 2-3: a name with a line break
         "\r\n"  # line 4: blank, skipped
-        "c-2,Sara,fa_IR,Asia/Tehran,extra\r\n"  # line 5: one value too many
-        "c-3,Sara,fa_IR,Nowhere\r\n".encode()  # line 6
+        "c-2,سارا,fa_IR,Asia/Tehran,extra\r\n"  # line 5: one value too many
+        "c-3,سارا,fa_IR,Nowhere\r\n".encode()  # line 6
         + b"c-4,\xff\xfe,fa_IR,Asia/Tehran\r\n"  # line 7: not UTF-8
-        # line 8: ASCII (other text in a file with a line that is not UTF-8 is refused:
-        # test_import_encodings.py)
-        + b"c-5,Wang,zh_CN,Asia/Shanghai\r\n"
+        + "c-5,王,zh_CN,Asia/Shanghai\r\n".encode()  # line 8
     )
     report = run(engine, "customers", path)
     assert [(p.line, p.field) for p in report.problems] == [
@@ -169,9 +167,7 @@ def test_csv_quoted_carriage_return_stays_one_row(engine: Engine, tmp_path: Path
 
 
 def test_jsonl_bad_lines_are_bad_rows(engine: Engine, tmp_path: Path) -> None:
-    # ASCII (\u escapes): other text in a file with a line that is not UTF-8 is
-    # refused (test_import_encodings.py)
-    good = json.dumps(SARA, ensure_ascii=True)
+    good = json.dumps(SARA, ensure_ascii=False)
     path = tmp_path / "c.ndjson"
     path.write_bytes(
         "\n".join(
