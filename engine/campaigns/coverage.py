@@ -11,7 +11,8 @@ set in which every value the campaign can reach appears at least once:
 - one sample with every optional value absent that a customer of the campaign can
   lack: no first or last name, no recommendation, no country and no birthday, and no
   orders at all (no last order, favourite, segment nor days since) when someone who
-  never ordered can get the campaign.
+  never ordered can get the campaign; its ``customer.locale`` has a region
+  (``en_US`` for the ``en`` folder), as most customers' have.
 
 Only reachable values are taken: the tiers in config.yaml (for ``tier_reached``, those
 its ``tiers`` rise to), the audience's ``stages``, ``tiers`` and ``rfm_segments`` when
@@ -72,6 +73,7 @@ def covering_traits(campaign: Campaign, settings: Settings) -> list[Traits]:
             country=audience.countries is not None or "country" in conditions,
             birthday=trigger.type == "birthday" or "age" in conditions,
             ordered=not _reaches_the_orderless(campaign, audience, conditions),
+            regional=True,
         )
     )
     return list(dict.fromkeys(found))

@@ -26,6 +26,8 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from babel.core import Locale, UnknownLocaleError, get_global
+
 from rapport.consent.links import LINKS, page_url
 from rapport.consent.tokens import SAMPLE_TOKEN
 from rapport.engine.campaigns.offers import NO_OFFER_TONES, personal_offer
@@ -94,6 +96,7 @@ class Traits:
     birthday: bool = True
     recommendation: bool = True
     ordered: bool = True
+    regional: bool = False
 
     def labels(self) -> list[str]:
         """What is not typical, as a template reads it: ``customer.tier = rouge``."""
@@ -108,6 +111,7 @@ class Traits:
             "birthday": "customer.birthday = None",
             "recommendation": "recommendation = None",
             "ordered": "no orders (last_order = None)",
+            "regional": "customer.locale = the language's with a region (en_US for en)",
         }
         return [
             text for name, text in shown.items() if getattr(self, name) != getattr(typical, name)
@@ -227,7 +231,7 @@ def sample_context(
             "last_name": last,
             "full_name": full_name(first, last, locale),
             "salutation": salutation(first, last, locale),
-            "locale": locale,
+            "locale": with_region(locale) if traits.regional else locale,
             "timezone": persona.timezone,
             "country": persona.country if traits.country else None,
             "birthday": persona.birthday if traits.birthday else None,
@@ -282,6 +286,23 @@ def sample_context(
             "sms_signature": sms_signature(configured.sender, locale),
         },
     }
+
+
+def with_region(locale: str) -> str:
+    """``locale`` as most customers' read, with the territory CLDR deems likely: en ->
+    en_US, fa -> fa_IR, zh -> zh_CN, zh_Hant -> zh_Hant_TW. A customer's locale is what
+    was imported, mostly with a region, while the folder it reads is the language's;
+    a locale that names a territory, or that Babel cannot read, is kept."""
+    try:
+        parsed = Locale.parse(locale)
+    except (UnknownLocaleError, ValueError, TypeError):
+        return locale
+    if parsed.territory:
+        return locale
+    likely = get_global("likely_subtags")
+    subtags = likely.get(locale) or likely.get(parsed.language)
+    territory = Locale.parse(subtags).territory if subtags else None
+    return f"{locale}_{territory}" if territory else locale
 
 
 def _reachable(typical: list[str], listed: Sequence[str] | None) -> list[str]:
