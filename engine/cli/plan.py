@@ -154,6 +154,7 @@ def explain(app: AppContext, customer_ids: tuple[str, ...], day: str | None, as_
     from rapport.engine.customers.profiles import iter_profile_batches
     from rapport.engine.planning.audiences import audiences_for
     from rapport.engine.planning.decisions import stored_decisions
+    from rapport.engine.planning.history import lookback_days
     from rapport.engine.planning.planner import history_cutoff, plan_customer
     from rapport.engine.triggers import event_query
 
@@ -171,7 +172,9 @@ def explain(app: AppContext, customer_ids: tuple[str, ...], day: str | None, as_
             connection, settings, cutoff, customer_ids=wanted, events=events
         )
         for batch in batches:
-            audiences = audiences_for(connection, batch, the_day)
+            audiences = audiences_for(
+                connection, batch, the_day, history_days=lookback_days(loaded)
+            )
             for profile in batch:
                 decisions = plan_customer(profile, loaded, audiences, the_day, now, settings)
                 profiles[profile.id] = decisions

@@ -15,7 +15,7 @@ from typing import Any
 from rapport.consent.state import granted_pairs
 from rapport.engine.customers.profile import CustomerProfile
 from rapport.engine.delivery.suppression import SuppressionSnapshot, suppressed_addresses
-from rapport.engine.planning.history import history_for
+from rapport.engine.planning.history import HISTORY_DAYS, history_for
 from rapport.engine.planning.planner import Audiences
 
 
@@ -25,12 +25,14 @@ def audiences_for(
     day: date,
     suppression: SuppressionSnapshot | None = None,
     topics: Collection[str] | None = None,
+    history_days: int = HISTORY_DAYS,
 ) -> Audiences:
     """Consent, suppression and message history of a batch: three queries, not 3 x N.
 
     A :class:`~rapport.engine.customers.profiles.ProfileBatch` with a ``span`` is read by id
     range; ``suppression`` (the run's snapshot) replaces the suppression query;
-    ``topics`` (the run's campaigns' topics) limits the consent read to them.
+    ``topics`` (the run's campaigns' topics) limits the consent read to them;
+    ``history_days`` is how far back the outbox is read (``history.lookback_days``).
     """
     ids = [c.id for c in batch]
     span = getattr(batch, "span", None)
@@ -39,7 +41,7 @@ def audiences_for(
     # them (the bench's 63,180 candidates: 126,360 lookups and a list a batch).
     addresses = ((kind, a) for c in batch for kind in ("email", "sms") if (a := c.address(kind)))
     zones = {c.id: c.timezone for c in batch}
-    recent, planned = history_for(connection, zones, day, span=span)
+    recent, planned = history_for(connection, zones, day, span=span, days=history_days)
     return Audiences(
         granted=granted,
         suppressed=suppressed_addresses(connection, addresses, snapshot=suppression),

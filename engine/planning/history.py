@@ -7,7 +7,9 @@ and "already planned" are decided in memory by the pure planner.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, select
 
@@ -16,8 +18,18 @@ from rapport.engine.core.timeutil import local_date
 from rapport.engine.customers.profiles import tuples
 from rapport.engine.planning.caps import RecentMessage
 
+if TYPE_CHECKING:
+    from rapport.engine.campaigns.model import Campaign
+
 _COUNTED = (MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.SENT)
 HISTORY_DAYS = 90
+
+
+def lookback_days(campaigns: Iterable[Campaign]) -> int:
+    """Days of outbox history planning reads: :data:`HISTORY_DAYS`, or longer for a
+    campaign whose ``frequency.min_days_between`` is longer (180 held as 90 when only
+    90 days were read)."""
+    return max([HISTORY_DAYS, *(c.frequency.min_days_between or 0 for c in campaigns)])
 
 
 _HISTORY_COLUMNS = (
@@ -37,12 +49,13 @@ def history_for(
     day: date,
     *,
     span: tuple[str, str] | None = None,
+    days: int = HISTORY_DAYS,
 ) -> tuple[dict[str, list[RecentMessage]], dict[str, set[tuple[str, str]]]]:
     """For caps and re-planning: each customer's recent marketing messages (in their own
     local days) and every (campaign, occasion) already in the outbox, over the last
-    ``HISTORY_DAYS`` days before ``day``. ``span`` (first and last id of a keyset
+    ``days`` days before ``day`` (:func:`lookback_days`). ``span`` (first and last id of a keyset
     batch that holds every id in between) reads the batch with one range query."""
-    since = datetime.combine(day - timedelta(days=HISTORY_DAYS), time(0), tzinfo=UTC)
+    since = datetime.combine(day - timedelta(days=days), time(0), tzinfo=UTC)
     recent: dict[str, list[RecentMessage]] = defaultdict(list)
     planned: dict[str, set[tuple[str, str]]] = defaultdict(set)
     if span is not None:

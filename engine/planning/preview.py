@@ -24,6 +24,7 @@ from rapport.engine.customers.profiles import load_profile
 from rapport.engine.customers.recommend import CoPurchase, load_co_purchase
 from rapport.engine.planning.audiences import audiences_for
 from rapport.engine.planning.context import message_context
+from rapport.engine.planning.history import lookback_days
 from rapport.engine.planning.planner import Decision, Reason, decide, history_cutoff, variant_for
 from rapport.engine.rendering.locales import full_name
 from rapport.engine.rendering.plain import PlainContext
@@ -97,7 +98,9 @@ def prepare_preview(
         profile = load_profile(connection, settings, customer_id, history_cutoff(day, now), events)
         if profile is None:
             raise NotFound(f"no customer with id {customer_id!r}")
-        audiences = audiences_for(connection, [profile], day)
+        audiences = audiences_for(
+            connection, [profile], day, history_days=lookback_days([campaign])
+        )
         co_purchase = load_co_purchase(connection, as_of=history_cutoff(day, now))
     decision = decide(profile, campaign, audiences, day, now, settings)
     note = None if decision.selected else f"not selected on {day}: {decision.detail}"

@@ -44,6 +44,7 @@ from rapport.engine.planning.audiences import audiences_for
 from rapport.engine.planning.context import message_context
 from rapport.engine.planning.decisions import DecisionLog
 from rapport.engine.planning.erased import without_erased
+from rapport.engine.planning.history import lookback_days
 from rapport.engine.planning.planner import (
     Decision,
     Reason,
@@ -170,6 +171,7 @@ def plan_range(
         coupon_key = secret_key(settings, engine)
         suppression = suppression_snapshot(reader)
         topics = {campaign.topic for campaign in campaigns}
+        lookback = lookback_days(campaigns)
         # (template set, channel kind, locale) -> what its templates read.
         reading: dict[tuple[str, str, str], tuple[bool, tuple[str, ...]]] = {}
         # ... and the locale its customers read it in (Renderer.reading_locale).
@@ -190,7 +192,7 @@ def plan_range(
             if where is None:
                 report.customers += len(batch)
             profiles = {c.id: c for c in batch}
-            audiences = audiences_for(reader, batch, day, suppression, topics)
+            audiences = audiences_for(reader, batch, day, suppression, topics, lookback)
             rows = []
             for decision in plan(batch, campaigns, audiences, day, now, settings):
                 if log is not None:
