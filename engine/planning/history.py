@@ -23,13 +23,16 @@ if TYPE_CHECKING:
 
 _COUNTED = (MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.SENT)
 HISTORY_DAYS = 90
+#: A century: no message is older, and a date cannot go back 99999999999 days.
+MAX_LOOKBACK_DAYS = 36_500
 
 
 def lookback_days(campaigns: Iterable[Campaign]) -> int:
     """Days of outbox history planning reads: :data:`HISTORY_DAYS`, or longer for a
     campaign whose ``frequency.min_days_between`` is longer (180 held as 90 when only
     90 days were read)."""
-    return max([HISTORY_DAYS, *(c.frequency.min_days_between or 0 for c in campaigns)])
+    longest = max([HISTORY_DAYS, *(c.frequency.min_days_between or 0 for c in campaigns)])
+    return min(longest, MAX_LOOKBACK_DAYS)  # 99999999999 days is before any date
 
 
 _HISTORY_COLUMNS = (

@@ -73,3 +73,30 @@ def test_min_days_between_longer_than_ninety_days_holds(
     assert ran.returncode == 0, ran.stderr
     planned = [json.loads(line)["customer_id"] for line in ran.stdout.splitlines()]
     assert planned == ["LONG-AGO"]
+
+
+def test_a_min_days_between_of_any_size_is_planned_without_an_error(
+    engine: Engine, tmp_path: Path, migrated_url: str
+) -> None:
+    """The history read reaches back at most a century: 99999999999 days overflowed."""
+    (tmp_path / "campaigns").mkdir()
+    text = CAMPAIGN.replace("min_days_between: 180", "min_days_between: 99999999999")
+    (tmp_path / "campaigns" / "daily.yaml").write_text(text, encoding="utf-8")
+    folder = tmp_path / "templates" / "t" / "en"
+    folder.mkdir(parents=True)
+    (folder / "email_subject.txt").write_text("Hello\n", encoding="utf-8")
+    (folder / "email.txt").write_text("Hi {{ links.preferences }}\n", encoding="utf-8")
+    (tmp_path / "config.yaml").write_text(
+        f"database: {{url: '{migrated_url}'}}\nsecret_key: {TEST_SECRET}\n"
+        "locales: {default: en, supported: [en]}\n",
+        encoding="utf-8",
+    )
+
+    insert_customer(engine, "ANY", email="any@example.com", locale="en", timezone="UTC")
+    with engine.begin() as connection:
+        grant(connection, "ANY", "email", "offers", source="test")
+
+    ran = run_rapport("plan", "--dry-run", "--json", cwd=tmp_path)
+
+    assert ran.returncode == 0, ran.stderr
+    assert [json.loads(line)["customer_id"] for line in ran.stdout.splitlines()] == ["ANY"]
