@@ -45,6 +45,7 @@ from babel.core import get_global
 from rapport.engine.campaigns.coverage import covering_traits, culprit
 from rapport.engine.campaigns.dangling import dangling_lines, template_line
 from rapport.engine.campaigns.direction import left_to_right_start
+from rapport.engine.campaigns.folders import missing_template_folders
 from rapport.engine.campaigns.model import Campaign, load_campaigns
 from rapport.engine.campaigns.offer_keys import unread_offer_keys
 from rapport.engine.campaigns.samples import TYPICAL, Traits, sample_context
@@ -137,6 +138,9 @@ def check_campaigns(settings: Settings, renderer: Renderer | None = None) -> Val
     # Library callers (tests) may omit it; the command passes runtime.services'.
     renderer = renderer or Renderer.from_settings(settings)
     for campaign in campaigns:
+        if missing := missing_template_folders(campaign, settings):
+            found.problems.extend(missing)
+            continue  # each of its files would be reported missing, at no campaign's line
         kinds = template_kinds(campaign, settings)
         found.problems.extend(offer_problems(campaign, settings, renderer))
         samples = _Samples(campaign, settings, covering_traits(campaign, settings))

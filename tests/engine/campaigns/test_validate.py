@@ -169,11 +169,12 @@ def test_templates_missing_for_the_default_locale(workspace: Workspace) -> None:
 
     problems = validate_campaigns(workspace.settings)
 
+    # A campaign with no folder at all is told so at its own file: test_template_folder_named.py.
     assert located(problems) == [
-        ("templates/nothing/en/email_subject.txt", None),
+        ("campaigns/nothing.yaml", 1),
         ("templates/persian-only/en/email_subject.txt", None),
     ]
-    assert "'en' lacks email_subject.txt, email.txt" in problems[0].message
+    assert "'en' lacks email_subject.txt, email.txt" in problems[1].message
 
 
 def test_a_locale_folder_missing_a_required_part(workspace: Workspace) -> None:
