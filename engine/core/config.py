@@ -18,6 +18,7 @@ from pydantic import (
     Field,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -73,7 +74,15 @@ class LocaleConfig(Strict):
     def _known(cls, value: Any) -> Any:
         if value == []:  # validate then rendered no template and said all was valid
             raise ValueError("at least one locale: campaigns validate renders templates in each")
-        return [known_locale(v) for v in value] if isinstance(value, list) else known_locale(value)
+        if not isinstance(value, list):
+            return known_locale(value)
+        seen: dict[str, str] = {}
+        for locale in value:
+            same = known_locale(locale).replace("-", "_").lower()
+            if same in seen:  # validate rendered and reported its templates twice
+                raise ValueError(f"{locale!r} is listed twice (as {seen[same]!r} before it)")
+            seen[same] = locale
+        return value
 
 
 class LifecycleConfig(Strict):
@@ -236,6 +245,17 @@ class DispatchConfig(Strict):
     #: At most a day, as a provider's Retry-After: a longer wait overflowed the date.
     backoff_base_seconds: float = Field(30, gt=0, le=86_400)
     backoff_max_seconds: float = Field(3600, gt=0, le=86_400)
+
+    @field_validator("backoff_max_seconds")
+    @classmethod
+    def _at_least_the_base(cls, maximum: float, info: ValidationInfo) -> float:
+        base = info.data.get("backoff_base_seconds")
+        if base is not None and base > maximum:  # every retry then waited the maximum
+            raise ValueError(
+                f"{maximum:g} is less than backoff_base_seconds ({base:g}): the first retry "
+                "would already wait the longest"
+            )
+        return maximum
 
 
 class DaemonConfig(Strict):
