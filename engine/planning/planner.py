@@ -34,7 +34,7 @@ from rapport.engine.customers.lifecycle import (
 )
 from rapport.engine.customers.profile import CustomerProfile
 from rapport.engine.planning.caps import RecentMessage, Tally, holiday_offer_campaigns
-from rapport.engine.planning.windows import channel_window
+from rapport.engine.planning.windows import channel_window, empty_window_why
 from rapport.engine.triggers import Miss, Occasion, find_occasion
 
 
@@ -204,7 +204,10 @@ def decide(
             campaign, kind, customer.country, customer.timezone, day, settings
         )
         if window.empty:
-            tried.append((Reason.QUIET_HOURS, f"{channel}: the send window lies in quiet hours"))
+            why = empty_window_why(
+                campaign, kind, customer.country, customer.timezone, day, settings
+            )
+            tried.append((Reason.QUIET_HOURS, f"{channel}: {why}"))
             continue
         if now >= latest.closes:
             closed = latest.closes.isoformat()

@@ -47,20 +47,44 @@ def channel_window(
     ``allow_late`` the latest moment is the end of the allowed hours, else the end of
     the campaign's window.
     """
-    start = (
-        campaign.send_window.start
-        if campaign.send_window
-        else (settings.planning.default_window_start)
+    start, end, allowed_start, allowed_end = _wall_clock(campaign, kind, country, settings)
+    return _windows(start, end, allowed_start, allowed_end, campaign.allow_late, timezone, day)
+
+
+def empty_window_why(
+    campaign: Campaign,
+    kind: str,
+    country: str | None,
+    timezone: str,
+    day: date,
+    settings: Settings,
+) -> str:
+    """Why :func:`channel_window` found no moment to send on ``day``: quiet hours leave
+    none of the campaign's window, or the clocks skip the part they leave (a window
+    wholly in a spring-forward gap, a day the zone skips whole)."""
+    start, end, allowed_start, allowed_end = _wall_clock(campaign, kind, country, settings)
+    opens, closes = max(start, allowed_start), min(end, allowed_end)
+    if opens >= closes:
+        return "the send window lies in quiet hours"
+    return (
+        f"the send window {opens:%H:%M}-{closes:%H:%M} does not exist on {day.isoformat()} "
+        f"in {timezone} (the clocks skip it)"
     )
-    end = (
-        campaign.send_window.end if campaign.send_window else (settings.planning.default_window_end)
-    )
+
+
+def _wall_clock(
+    campaign: Campaign, kind: str, country: str | None, settings: Settings
+) -> tuple[time, time, time, time]:
+    """(window start, window end, allowed start, allowed end), local wall-clock times."""
+    window = campaign.send_window
+    start = window.start if window else settings.planning.default_window_start
+    end = window.end if window else settings.planning.default_window_end
     allowed_start, allowed_end = time(0), END_OF_DAY
     hours = settings.quiet_hours.get(kind)
     if hours is not None:
         rule = hours.for_country(country)
         allowed_start, allowed_end = rule.not_before, rule.not_after
-    return _windows(start, end, allowed_start, allowed_end, campaign.allow_late, timezone, day)
+    return start, end, allowed_start, allowed_end
 
 
 @lru_cache(maxsize=8192)
