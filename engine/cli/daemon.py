@@ -290,10 +290,11 @@ def _warn_if_metrics_open(web: WebConfig, web_host: str) -> None:
     """/metrics names campaigns and volumes: say so when anyone off this machine can read it."""
     host = web.metrics_host if web.metrics_port is not None else web_host
     if web.metrics_token is None and host not in ("127.0.0.1", "::1", "localhost"):
-        click.echo(
-            f"warning: /metrics on {host} is open to anyone who can reach it; set "
-            "RAPPORT_METRICS_TOKEN, or web.metrics_port for an address of its own",
-            err=True,
+        log.warning(  # a log line, as every line on stderr is (docs/operations.md)
+            "/metrics on %s is open to anyone who can reach it; set RAPPORT_METRICS_TOKEN, "
+            "or web.metrics_port for an address of its own",
+            host,
+            extra={"host": host},
         )
 
 
