@@ -3,6 +3,7 @@ address of its own (then the customers' port answers 404 for it)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -70,17 +71,19 @@ def test_metrics_on_their_own_address_leave_the_app_and_keep_their_token(
 
 
 def test_open_metrics_on_a_public_address_are_warned_about(
-    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.WARNING, logger="rapport.engine.cli.daemon")
     _warn_if_metrics_open(settings_with().web, "127.0.0.1")
     _warn_if_metrics_open(settings_with(metrics_token=TOKEN).web, "0.0.0.0")
     _warn_if_metrics_open(settings_with(metrics_port=9464).web, "0.0.0.0")  # loopback
-    assert capsys.readouterr().err == ""
+    assert caplog.records == []
     _warn_if_metrics_open(settings_with().web, "0.0.0.0")
     _warn_if_metrics_open(settings_with(metrics_port=9464, metrics_host="10.0.0.5").web, "::1")
-    warnings = capsys.readouterr().err.splitlines()
+    warnings = [record.getMessage() for record in caplog.records]
     assert len(warnings) == 2 and all("RAPPORT_METRICS_TOKEN" in line for line in warnings)
     assert "0.0.0.0" in warnings[0] and "10.0.0.5" in warnings[1]
+    assert [getattr(record, "host", None) for record in caplog.records] == ["0.0.0.0", "10.0.0.5"]
 
 
 def test_the_app_limiter_is_bounded_as_configured(engine: Engine) -> None:
