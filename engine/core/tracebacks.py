@@ -57,6 +57,22 @@ def describe(exc: BaseException, *, strict: bool = False) -> str:
     return f"{_name(exc)}: {text}" if text else _name(exc)
 
 
+def database_problem(exc: BaseException) -> str:
+    """One line saying why database work failed, for a log line or ``/readyz``: the
+    class, and for a driver's error also its class and primary message, which name the
+    problem and never a row ("OperationalError: database or disk is full",
+    "InternalError (ReadOnlySqlTransaction): cannot execute UPDATE in a read-only
+    transaction"). Any other exception: its class alone (its text may quote data)."""
+    name = type(exc).__name__
+    orig = getattr(exc, "orig", None)
+    if not isinstance(orig, BaseException) or type(orig).__module__.split(".")[0] not in _DRIVERS:
+        return name
+    inner = type(orig).__name__
+    label = name if inner == name else f"{name} ({inner})"
+    message = _driver_message(orig).strip()[:200]
+    return f"{label}: {message}" if message else label
+
+
 def safe_traceback(exc: BaseException, *, strict: bool = False) -> str:
     """A traceback of ``exc`` and the exceptions it came from, as Python prints one,
     with :func:`describe` in place of each exception's text."""

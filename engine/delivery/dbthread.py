@@ -31,6 +31,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from rapport.engine.core.tracebacks import database_problem
+
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
 
@@ -60,7 +62,7 @@ class DatabaseHealth:
     def failed(self, error: BaseException) -> None:
         if self.failing_since is None:
             self.failing_since = time.monotonic()
-        self.last_error = type(error).__name__
+        self.last_error = database_problem(error)
 
     def problem(self) -> str | None:
         """None while database work succeeds; otherwise why the dispatcher is not ready."""

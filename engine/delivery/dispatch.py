@@ -48,6 +48,7 @@ from rapport.engine.core.db import in_memory
 from rapport.engine.core.logs import Throttle, message_fields
 from rapport.engine.core.models import MessageStatus
 from rapport.engine.core.timeutil import Clock, utcnow
+from rapport.engine.core.tracebacks import database_problem
 from rapport.engine.delivery import claims, outbox, suppression, waiting
 from rapport.engine.delivery.claims import Claimed
 from rapport.engine.delivery.dbthread import DatabaseHealth, DatabaseThread, Turns
@@ -347,12 +348,10 @@ class Dispatcher:
             self._outcome(Pending(message, release, reason))
 
     def database_failed(self, error: BaseException) -> None:
-        self.report.database_error = type(error).__name__
+        self.report.database_error = database_problem(error)
         if self._throttle.allow("database"):
-            log.error(
-                "database work failed (%s); no new sends until it succeeds again",
-                type(error).__name__,
-            )
+            why = self.report.database_error
+            log.error("database work failed (%s); no new sends until it succeeds again", why)
 
     def kind(self, channel: str) -> str:
         kind = self._kinds.get(channel)

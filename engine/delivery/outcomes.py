@@ -27,6 +27,7 @@ from sqlalchemy import Engine
 
 from rapport.engine.core.logs import Throttle, batched, message_fields
 from rapport.engine.core.models import MessageStatus
+from rapport.engine.core.tracebacks import database_problem
 from rapport.engine.delivery import outbox, suppression
 from rapport.engine.delivery.claims import Claimed
 from rapport.engine.delivery.dbthread import DatabaseThread
@@ -204,9 +205,9 @@ class Outcomes:
             return
         if write.cancelled() or write.exception() is not None:
             error = write.exception() if not write.cancelled() else None
-            self.report().database_error = type(error).__name__ if error else "cancelled"
+            self.report().database_error = database_problem(error) if error else "cancelled"
             if self._throttle.allow("write"):
-                # The error's type only: its text can quote the SQL parameters (addresses).
+                # The driver's primary message only: the rest can quote the row (addresses).
                 log.error(
                     "writing %d outcomes failed (%s); keeping them and retrying every %.1f s",
                     len(group) + len(self.waiting),
