@@ -8,6 +8,7 @@ is reported as FILE:LINE so a marketer can fix all of them in one pass.
 from __future__ import annotations
 
 import re
+import zoneinfo
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
@@ -253,7 +254,7 @@ def _cross_check(campaign: Campaign, doc: YamlDocument, settings: Settings) -> l
 
 
 def _condition_problems(campaign: Campaign, doc: YamlDocument, tiers: list[str]) -> list[Problem]:
-    """``audience.where`` values that name a tier, country or locale must exist."""
+    """``audience.where`` values that name a tier, country, locale or time zone must exist."""
     problems = []
     for index, condition in enumerate(campaign.audience.where or []):
         op, value = condition.operator
@@ -264,6 +265,8 @@ def _condition_problems(campaign: Campaign, doc: YamlDocument, tiers: list[str])
                 message = f"{item!r} is not an ISO 3166 country code (upper case, e.g. 'IR')"
             elif condition.field in ("locale", "language") and not _known_locale(item):
                 message = f"unknown {condition.field} {item!r} (e.g. 'fa', 'fa_IR', 'zh_CN')"
+            elif condition.field == "timezone" and _folded(item) not in _time_zones():
+                message = f"unknown time zone {item!r} (an IANA name, e.g. 'Asia/Tehran')"
             else:
                 continue
             path = ("audience", "where", index, op)
@@ -366,6 +369,16 @@ def _countries() -> frozenset[str]:
     return frozenset(
         code for code in Locale("en").territories if isinstance(code, str) and len(code) == 2
     )
+
+
+@lru_cache(maxsize=1)
+def _time_zones() -> frozenset[str]:
+    """Every IANA zone, as conditions compare text: case ignored, ``-`` equal to ``_``."""
+    return frozenset(_folded(name) for name in zoneinfo.available_timezones())
+
+
+def _folded(text: object) -> str:
+    return str(text).replace("-", "_").casefold()
 
 
 @lru_cache(maxsize=256)
