@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from babel import Locale, UnknownLocaleError
-from pydantic import AfterValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from rapport.engine.campaigns.audience import Audience
 from rapport.engine.campaigns.offers import offer_problems
@@ -150,13 +157,26 @@ class Campaign(Strict):
     sms_max_segments: int | None = Field(None, ge=1, le=10)
     source: str = Field(default="", exclude=True)
 
-    @model_validator(mode="after")
-    def _dates_in_order(self) -> Campaign:
-        if self.starts_on and self.ends_on and self.starts_on > self.ends_on:
-            raise ValueError("starts_on must not be after ends_on")
-        if len({v.name for v in self.variants}) != len(self.variants):
-            raise ValueError("variant names must be unique")
-        return self
+    # Checked on the fields, not the whole campaign, so the problem is at their line.
+    @field_validator("ends_on")
+    @classmethod
+    def _not_before_start(cls, ends_on: date | None, info: ValidationInfo) -> date | None:
+        starts_on = info.data.get("starts_on")
+        if ends_on is not None and starts_on is not None and ends_on < starts_on:
+            raise ValueError(f"is before starts_on ({starts_on.isoformat()})")
+        return ends_on
+
+    @field_validator("variants")
+    @classmethod
+    def _names_unique(cls, variants: list[Variant]) -> list[Variant]:
+        seen: dict[str, int] = {}
+        for index, variant in enumerate(variants):
+            if (first := seen.setdefault(variant.name, index)) != index:
+                raise ValueError(
+                    f"{variant.name!r} names variants {first} and {index}; "
+                    "each variant needs its own name"
+                )
+        return variants
 
     @property
     def template_set(self) -> str:
