@@ -41,7 +41,7 @@ from rapport.engine.core.configtexts import (
     SenderText,
 )
 from rapport.engine.core.errors import ConfigError, Problem
-from rapport.engine.core.i18n import known_locale
+from rapport.engine.core.i18n import known_locale, known_locales
 from rapport.engine.core.keywords import SMSKeywords
 from rapport.engine.core.localtime import LocalTime
 from rapport.engine.core.sender import check_sender_texts
@@ -72,17 +72,7 @@ class LocaleConfig(Strict):
     @field_validator("default", "supported")
     @classmethod
     def _known(cls, value: Any) -> Any:
-        if value == []:  # validate then rendered no template and said all was valid
-            raise ValueError("at least one locale: campaigns validate renders templates in each")
-        if not isinstance(value, list):
-            return known_locale(value)
-        seen: dict[str, str] = {}
-        for locale in value:
-            same = known_locale(locale).replace("-", "_").lower()
-            if same in seen:  # validate rendered and reported its templates twice
-                raise ValueError(f"{locale!r} is listed twice (as {seen[same]!r} before it)")
-            seen[same] = locale
-        return value
+        return known_locales(value) if isinstance(value, list) else known_locale(value)
 
 
 class LifecycleConfig(Strict):
@@ -93,11 +83,12 @@ class LifecycleConfig(Strict):
     at_risk_days: int = Field(120, ge=1, le=36_500)
     lapsed_days: int = Field(365, ge=1, le=36_500)
 
-    @model_validator(mode="after")
-    def _ordered(self) -> LifecycleConfig:
-        if self.lapsed_days <= self.at_risk_days:
-            raise ValueError("lapsed_days must be greater than at_risk_days")
-        return self
+    @field_validator("lapsed_days")
+    @classmethod
+    def _after_at_risk(cls, lapsed: int, info: ValidationInfo) -> int:
+        if lapsed <= (at_risk := info.data.get("at_risk_days", 0)):  # said at its own line
+            raise ValueError(f"lapsed_days must be greater than at_risk_days ({at_risk})")
+        return lapsed
 
 
 class ProviderConfig(BaseModel):
@@ -184,15 +175,13 @@ class WebConfig(Strict):
     #: Bearer token for the operators' report at /admin/report; from
     #: RAPPORT_REPORT_TOKEN. The route answers 503 while it is unset.
     report_token: str | None = Field(default=None, exclude=True)
-    #: Largest request body, in bytes, for the pages' forms and every route outside
-    #: /webhooks/ (413 beyond it, before the rest is read).
+    #: Largest request body in bytes outside /webhooks/ (413 beyond it, unread).
     max_body_bytes: int = Field(64 * 1024, ge=1024, le=16 * 1024 * 1024)
     #: Largest body a provider may post to /webhooks/ (event batches are larger). Each
     #: webhook also keeps its own cap (e-mail events 1 MiB, inbound SMS 16 KiB): this
     #: can lower those, not raise them.
     max_webhook_body_bytes: int = Field(1024 * 1024, ge=64 * 1024, le=16 * 1024 * 1024)
-    #: Largest request line plus headers, in bytes (431 beyond it, or 400 when it is
-    #: still arriving).
+    #: Largest request line plus headers, in bytes (431 beyond it, 400 while arriving).
     max_header_bytes: int = Field(16 * 1024, ge=4 * 1024, le=64 * 1024)
     #: Seconds a client has to send a whole request head, from connecting or from the
     #: end of the previous response on a kept-alive connection; then it is closed.
@@ -249,12 +238,8 @@ class DispatchConfig(Strict):
     @field_validator("backoff_max_seconds")
     @classmethod
     def _at_least_the_base(cls, maximum: float, info: ValidationInfo) -> float:
-        base = info.data.get("backoff_base_seconds")
-        if base is not None and base > maximum:  # every retry then waited the maximum
-            raise ValueError(
-                f"{maximum:g} is less than backoff_base_seconds ({base:g}): the first retry "
-                "would already wait the longest"
-            )
+        if maximum < (base := info.data.get("backoff_base_seconds", 0)):  # all waits the max
+            raise ValueError(f"{maximum:g} is less than backoff_base_seconds ({base:g})")
         return maximum
 
 

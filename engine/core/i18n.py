@@ -68,6 +68,22 @@ def known_locale(value: str) -> str:
     return value
 
 
+def known_locales(values: list[str]) -> list[str]:
+    """``values`` if Babel knows each locale and none is named twice (``fa_IR`` and
+    ``fa-IR``, ``en`` and ``EN`` are one): ``campaigns validate`` rendered and reported
+    a locale listed twice twice. At least one: with none it rendered no template and
+    said all was valid."""
+    if not values:
+        raise ValueError("at least one locale: campaigns validate renders templates in each")
+    seen: dict[str, str] = {}
+    for locale in values:
+        same = known_locale(locale).replace("-", "_").lower()
+        if same in seen:
+            raise ValueError(f"{locale!r} is listed twice (as {seen[same]!r} before it)")
+        seen[same] = locale
+    return values
+
+
 @lru_cache(maxsize=1024)
 def with_script(locale: str) -> str:
     """``locale`` with the script CLDR's likely subtags give it when it names none and

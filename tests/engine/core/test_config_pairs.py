@@ -23,7 +23,7 @@ def test_a_backoff_base_above_its_maximum_is_refused(tmp_path: Path) -> None:
     )
     assert len(found) == 1, found
     assert found[0].startswith("3: dispatch.backoff_max_seconds: "), found
-    assert "less than backoff_base_seconds (7200)" in found[0]
+    assert "is less than backoff_base_seconds (7200)" in found[0]
 
 
 def test_a_backoff_base_equal_to_its_maximum_loads(tmp_path: Path) -> None:
