@@ -15,7 +15,12 @@ from sqlalchemy import Engine
 from rapport.channels.mime import message_id_for, strip_bidi_controls
 from rapport.consent.links import unsubscribe_headers
 from rapport.consent.tokens import Signer
-from rapport.engine.campaigns.model import Campaign, find_campaign, require_campaigns
+from rapport.engine.campaigns.model import (
+    Campaign,
+    find_campaign,
+    load_campaigns,
+    require_campaigns,
+)
 from rapport.engine.core.config import Settings
 from rapport.engine.core.errors import NotFound, UserError
 from rapport.engine.core.sender import from_header
@@ -25,7 +30,14 @@ from rapport.engine.customers.recommend import CoPurchase, load_co_purchase
 from rapport.engine.planning.audiences import audiences_for
 from rapport.engine.planning.context import message_context
 from rapport.engine.planning.history import lookback_days
-from rapport.engine.planning.planner import Decision, Reason, decide, history_cutoff, variant_for
+from rapport.engine.planning.planner import (
+    Decision,
+    Reason,
+    decide,
+    history_cutoff,
+    plan_customer,
+    variant_for,
+)
 from rapport.engine.rendering.locales import full_name
 from rapport.engine.rendering.plain import PlainContext
 from rapport.engine.rendering.renderer import RenderedMessage, Renderer, channel_kind
@@ -93,17 +105,20 @@ def prepare_preview(
     """Load the customer and decide as the planner would; :class:`NotFound` for an
     unknown (or erased) customer."""
     now = datetime.combine(day, time(0), tzinfo=UTC)
+    # Weighed with the other campaigns as plan and explain weigh it: caps, priority,
+    # holdout and the outbox decide too, and the note says so.
+    campaigns = [c for c in load_campaigns(settings)[0] if c.id != campaign.id] + [campaign]
     with engine.connect() as connection:
-        events = event_query([campaign.trigger], day)
+        events = event_query([c.trigger for c in campaigns], day)
         profile = load_profile(connection, settings, customer_id, history_cutoff(day, now), events)
         if profile is None:
             raise NotFound(f"no customer with id {customer_id!r}")
-        audiences = audiences_for(
-            connection, [profile], day, history_days=lookback_days([campaign])
-        )
+        audiences = audiences_for(connection, [profile], day, history_days=lookback_days(campaigns))
         co_purchase = load_co_purchase(connection, as_of=history_cutoff(day, now))
     decision = decide(profile, campaign, audiences, day, now, settings)
-    note = None if decision.selected else f"not selected on {day}: {decision.detail}"
+    weighed = plan_customer(profile, campaigns, audiences, day, now, settings)
+    planned = next(d for d in weighed if d.campaign == campaign.id)
+    note = None if planned.selected else f"not selected on {day}: {planned.detail}"
     occasion = find_occasion(campaign, profile, day, settings)
     if isinstance(occasion, Miss):
         skus = sorted(profile.history.last_order_by_sku)
@@ -122,7 +137,7 @@ def prepare_preview(
         locale=profile.locale,
     )
     return CustomerPreview(
-        campaign, profile, shown, decision.selected, note, co_purchase, decision.channel
+        campaign, profile, shown, planned.selected, note, co_purchase, decision.channel
     )
 
 
