@@ -28,6 +28,7 @@ from rapport.engine.customers.profile import CustomerProfile, EventRecord
 from rapport.engine.customers.profiles import load_profile
 from rapport.engine.customers.recommend import CoPurchase, load_co_purchase
 from rapport.engine.planning.audiences import audiences_for
+from rapport.engine.planning.clock import planning_now
 from rapport.engine.planning.context import message_context
 from rapport.engine.planning.history import lookback_days
 from rapport.engine.planning.planner import (
@@ -104,7 +105,10 @@ def prepare_preview(
 ) -> CustomerPreview:
     """Load the customer and decide as the planner would; :class:`NotFound` for an
     unknown (or erased) customer."""
-    now = datetime.combine(day, time(0), tzinfo=UTC)
+    # The moment explain asks from: at the day's UTC midnight, a window that closes
+    # before it (00:00 to 00:30 in Tehran is 20:30 to 21:00 UTC the day before) read
+    # as closed, though plan and explain select the customer.
+    now = planning_now(day, hypothetical=True)
     # Weighed with the other campaigns as plan and explain weigh it: caps, priority,
     # holdout and the outbox decide too, and the note says so.
     campaigns = [c for c in load_campaigns(settings)[0] if c.id != campaign.id] + [campaign]

@@ -9,7 +9,7 @@ instead of messaging them.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 
 from factories import insert_customer
 from sqlalchemy import Engine
@@ -56,4 +56,24 @@ def test_a_customer_in_the_holdout_is_previewed_with_a_note_saying_so(engine: En
 def test_a_customer_outside_the_holdout_is_previewed_without_a_note(engine: Engine) -> None:
     _, sent = customers(engine)
     shown = prepare_preview(engine, Settings(), LETTER, sent, DAY)
+    assert shown.selected and shown.note is None
+
+
+def test_a_window_that_opens_before_utc_midnight_is_previewed_as_explain_decides_it(
+    engine: Engine,
+) -> None:
+    """Tehran's 00:00 to 00:30 is 20:30 to 21:00 UTC the day before: preview asked at
+    the day's UTC midnight and said 'the send window closed', while plan and explain
+    (planning_now: the earliest time zone's midnight) select the customer."""
+    midnight = LETTER.model_copy(
+        update={
+            "send_window": LETTER.send_window.model_copy(update={"end": time(0, 30)}),
+            "holdout_percent": 0,
+        }
+    )
+    with engine.begin() as connection:
+        insert_customer(connection, "T1", email="t1@example.com", timezone="Asia/Tehran")
+        grant(connection, "T1", "email", "newsletter", source="test")
+    ahead = date(2099, 1, 10)
+    shown = prepare_preview(engine, Settings(), midnight, "T1", ahead)
     assert shown.selected and shown.note is None
