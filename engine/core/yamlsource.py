@@ -233,6 +233,11 @@ def parse_yaml(text: str, file: str) -> YamlDocument:
             pass  # told in PyYAML's words, below
     try:
         return _compose(text, file, yaml.SafeLoader)
+    except yaml.reader.ReaderError as exc:  # not a MarkedYAMLError: no mark, a position
+        where = text.count("\n", 0, exc.position) + 1
+        said = f"U+{exc.character:04X}" if isinstance(exc.character, int) else "a character"
+        message = f"YAML syntax error: {said} is a control character YAML does not allow"
+        raise YamlSyntaxError(Problem(file, where, f"{message}: remove it")) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
