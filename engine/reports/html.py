@@ -50,6 +50,19 @@ figure.chart svg { direction: ltr; } /* SVG x runs left to right, also on an RTL
 """
 
 
+#: The campaigns table's counts, in its columns' order (the header names them alike).
+_CAMPAIGN_COUNTS = (
+    "planned",
+    "suppressed",
+    "sent",
+    "failed",
+    "expired",
+    "queued",
+    "unsubscribed",
+    "converted",
+)
+
+
 def _table(headers: list[str], rows: list[list[Any]], words: Words, numeric_from: int = 1) -> str:
     """A table whose column names are in ``words``'s language; without rows, one row
     says there is no data rather than leaving a bare header. A cell given as
@@ -203,19 +216,7 @@ def to_html(report: dict[str, Any], brand: str = "Rapport", locale: str = "en") 
     campaign_rows = [
         [
             c["campaign"],
-            *[
-                words.number(c[key])
-                for key in (
-                    "planned",
-                    "suppressed",
-                    "sent",
-                    "failed",
-                    "expired",
-                    "queued",
-                    "unsubscribed",
-                    "converted",
-                )
-            ],
+            *[words.number(c[key]) for key in _CAMPAIGN_COUNTS],
             words.money(c["revenue"], currency),
             words.number(c["held_out"]),
             "–" if not c["uplift"] else _interval(c["uplift"], words),
@@ -279,20 +280,7 @@ def to_html(report: dict[str, Any], brand: str = "Rapport", locale: str = "en") 
         "</section>",
         _section("campaigns", "Campaigns", words),
         _table(
-            [
-                "campaign",
-                "planned",
-                "suppressed",
-                "sent",
-                "failed",
-                "expired",
-                "queued",
-                "unsubscribed",
-                "converted",
-                "revenue",
-                "held out",
-                "uplift [95 % CI]",
-            ],
+            ["campaign", *_CAMPAIGN_COUNTS, "revenue", "held out", "uplift [95 % CI]"],
             campaign_rows,
             words,
         ),
