@@ -5,7 +5,7 @@ Pure: no web framework, no database. The SMS webhook
 module only says whether a message *is* a keyword.
 
 The whole message must be a keyword (compared after NFKC, trimming, collapsing
-spaces, dropping trailing punctuation and case-folding), so "please stop the
+spaces, dropping punctuation around it and case-folding), so "please stop the
 birthday texts" is not a STOP: other inbound text is not ours to answer.
 
 * STOP words: STOP, STOPALL, QUIT, END, REVOKE, OPT OUT, OPTOUT, CANCEL,
@@ -73,14 +73,18 @@ def normalise_keyword(text: str) -> str:
 
     NFKC folds full-width forms (``ＳＴＯＰ``) and presentation forms; format
     characters (direction marks some phones insert) go; inner spaces collapse;
-    trailing punctuation (``STOP.``, ``退订。``) goes; case folds; Arabic yeh and kaf
-    become their Persian forms and the tatweel (a stretching stroke) goes.
+    punctuation around the word goes, trailing (``STOP.``, ``退订。``) and leading (the
+    quotes our own texts put around it, copied: ``«لغو»``, ``"确认"``); case folds;
+    Arabic yeh and kaf become their Persian forms and the tatweel (a stretching
+    stroke) goes.
     """
     text = unicodedata.normalize("NFKC", text)
     text = "".join(char for char in text if unicodedata.category(char) != "Cf")
     text = " ".join(text.split())
     while text and (unicodedata.category(text[-1]).startswith("P") or text[-1].isspace()):
         text = text[:-1]
+    while text and (unicodedata.category(text[0]).startswith("P") or text[0].isspace()):
+        text = text[1:]
     return text.casefold().translate(_ARABIC_TO_PERSIAN)
 
 
