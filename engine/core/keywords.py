@@ -68,6 +68,12 @@ STANDARD_KEYWORDS: dict[KeywordAction, tuple[str, ...]] = {
 }
 
 
+def _ascii_digit(char: str) -> str:
+    """A decimal digit of any script (Persian ۱, Arabic-Indic ١) as its ASCII digit."""
+    digit = unicodedata.decimal(char, None)
+    return char if digit is None else str(digit)
+
+
 def normalise_keyword(text: str) -> str:
     """The comparable form of a message: how a person typed it must not matter.
 
@@ -76,10 +82,10 @@ def normalise_keyword(text: str) -> str:
     punctuation around the word goes, trailing (``STOP.``, ``退订。``) and leading (the
     quotes our own texts put around it, copied: ``«لغو»``, ``"确认"``); case folds;
     Arabic yeh and kaf become their Persian forms and the tatweel (a stretching
-    stroke) goes.
+    stroke) goes; a digit of any script is its ASCII digit (``۱۱`` and ``١١`` are ``11``).
     """
     text = unicodedata.normalize("NFKC", text)
-    text = "".join(char for char in text if unicodedata.category(char) != "Cf")
+    text = "".join(_ascii_digit(char) for char in text if unicodedata.category(char) != "Cf")
     text = " ".join(text.split())
     while text and (unicodedata.category(text[-1]).startswith("P") or text[-1].isspace()):
         text = text[:-1]
