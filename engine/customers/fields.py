@@ -295,8 +295,8 @@ def iso_date(value: str, field: str = "date") -> date:
         raise FieldInvalid(field, "not a date in YYYY-MM-DD form")
     try:
         return date.fromisoformat(value)
-    except ValueError:
-        raise FieldInvalid(field, "not a real calendar date") from None
+    except ValueError:  # 1403-06-31: a Solar Hijri day no Gregorian month has
+        raise FieldInvalid(field, "not a real calendar date" + _too_early(int(value[:4]))) from None
 
 
 #: The years of the Solar Hijri calendar a Persian system writes today's dates in
@@ -309,7 +309,8 @@ _NOT_GREGORIAN = (
 
 
 def _too_early(year: int) -> str:
-    """What a refusal of a date before 1900 adds: the hint a Solar Hijri year needs."""
+    """What a refusal of a date before 1900, or of a day no Gregorian month has
+    (1403-06-31), adds: the hint a Solar Hijri year needs."""
     return _NOT_GREGORIAN if year in _SOLAR_HIJRI_YEARS else ""
 
 
@@ -338,7 +339,7 @@ def iso_datetime(value: str, field: str = "datetime") -> datetime:
         # the microseconds of up to nine decimals (Java's Instant, Go's RFC3339Nano).
         parsed = datetime.fromisoformat(value.replace(",", ".").upper())
     except ValueError:
-        raise FieldInvalid(field, "not a real date-time") from None
+        raise FieldInvalid(field, "not a real date-time" + _too_early(int(value[:4]))) from None
     try:
         moment = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     except OverflowError:
