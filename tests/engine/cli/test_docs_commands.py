@@ -235,3 +235,34 @@ def test_a_documented_command_line_runs_and_ends_cleanly(line: Line, demo_dir: P
         assert result.returncode == 2 and "pass --yes" in result.stderr, shown
     else:
         assert result.returncode in (0, 1), shown
+
+
+# -- an example's output, as printed -----------------------------------------------------------
+
+#: docs/campaigns.md's explain example: the demo's day it names, and what it prints.
+EXPLAIN_EXAMPLE = re.compile(
+    r"For a\s+customer of the store `rapport demo` builds for [^(]*\(`--date (?P<day>[0-9-]+)`"
+    r".*?```text\n(?P<output>.*?)```",
+    re.S,
+)
+
+
+def test_the_explain_example_is_what_explain_prints_on_the_demo_store_it_names(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    text = (REPO / "docs" / "campaigns.md").read_text(encoding="utf-8")
+    match = EXPLAIN_EXAMPLE.search(text)
+    assert match, "docs/campaigns.md: the explain example names no demo day (`--date D`)"
+    assert match["day"] == DEMO_DAY.isoformat()  # the store demo_store builds
+    shown = match["output"]
+    customer, _, day = shown.split(":")[0].split()[1:4]
+    folder = tmp_path_factory.mktemp("explain-example")
+    store = demo_store(tmp_path_factory, folder)
+    (folder / "config.yaml").write_text(
+        f"database: {{url: 'sqlite:///{store}'}}\n"
+        f"campaigns_dir: {REPO / 'campaigns'}\ntemplates_dir: {REPO / 'templates'}\n",
+        encoding="utf-8",
+    )
+    result = run_rapport("explain", customer, "--date", day, cwd=folder)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == shown
