@@ -30,7 +30,7 @@ def missing_template_folders(campaign: Campaign, settings: Settings) -> list[Pro
         named = [(f"variants.{i}.templates", v.templates) for i, v in enumerate(campaign.variants)]
     else:
         named = [("templates", campaign.template_set)]
-    missing = [(key, folder) for key, folder in named if not (root / folder).is_dir()]
+    missing = [(key, folder) for key, folder in named if not _is_folder(root / folder)]
     if not missing:
         return []
     source = campaign.source or campaign.id
@@ -46,6 +46,15 @@ def missing_template_folders(campaign: Campaign, settings: Settings) -> list[Pro
             Problem(source, lines.get(path, lines.get((), 1)), why + _hint(root, folder), key)
         )
     return problems
+
+
+def _is_folder(path: Path) -> bool:
+    """Whether ``path`` is a folder; a name the file system refuses (longer than 255
+    bytes: ENAMETOOLONG, which is_dir raises) is none, never a failed validation."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
 
 
 def _lines(source: str) -> dict[tuple[str | int, ...], int]:

@@ -58,3 +58,14 @@ def test_a_campaign_without_templates_and_no_folder_of_its_id_is_told_to_name_on
         "campaigns/promo.yaml:1: templates: no folder 'promo' in templates/ (without "
         "templates, a campaign reads the folder named as its id); folders there: newsletter"
     ]
+
+
+def test_a_template_folder_name_too_long_for_the_file_system_is_a_problem_at_its_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    folder = "n" * 300  # more than a file name may be (255 bytes): stat fails
+    assert problems(tmp_path, f"templates: {folder}\n") == [
+        f"campaigns/promo.yaml:6: templates: no folder '{folder}' in templates/; "
+        "folders there: newsletter"
+    ]
