@@ -179,8 +179,16 @@ def sample_context(
         years = min(getattr(trigger, "years", None) or [3])
     elif kind == "holiday":
         when = persona.holiday_date
+        from rapport.engine.triggers.calendars import holiday_name
+
         names = getattr(trigger, "names", None)
-        holiday = names[0] if names else persona.holiday
+        # A named holiday as the persona's calendar names it in this language, as
+        # planning names it; English (as written) where that calendar lacks it.
+        holiday = (
+            holiday_name(persona.country, when, locale, english=names[0]) or names[0]
+            if names
+            else persona.holiday
+        )
     elif kind == "reorder":
         skus = getattr(trigger, "skus", {}) or {}
         sku = next(iter(skus), _SAMPLE_SKUS[0])
