@@ -18,6 +18,7 @@ logger writes a row into the log; the web app logs its unexpected errors strictl
 
 from __future__ import annotations
 
+import re
 import traceback
 
 from rapport.engine.core.errors import RapportError
@@ -40,7 +41,13 @@ def _driver_message(exc: BaseException) -> str:
     diag = getattr(exc, "diag", None)
     primary = getattr(diag, "message_primary", None)
     text = primary if isinstance(primary, str) else str(exc)
-    return text.split("\n", 1)[0]
+    # A value PostgreSQL could not read ends its primary message, after a colon
+    # ('invalid input syntax for type integer: "..."'): left out; names elsewhere in
+    # the line (relation "customer", column "email") stay.
+    return _QUOTED_VALUE.sub(': "…"', text.split("\n", 1)[0])
+
+
+_QUOTED_VALUE = re.compile(r':\s*".*$')
 
 
 def describe(exc: BaseException, *, strict: bool = False) -> str:
