@@ -80,7 +80,9 @@ def _stand_in_occasion(
         happened = datetime.combine(day - timedelta(days=trigger.days), time(10), tzinfo=UTC)
         record = EventRecord(trigger.name, "preview", happened, dict(trigger.sample_data))
         return Occasion("event", "preview", day, event=record)
-    return Occasion("birthday", "preview", day)
+    # Any other trigger: an occasion of its own kind on the day (its templates read
+    # optional fields such as occasion.years with a fallback).
+    return Occasion(str(getattr(trigger, "type", "birthday")), "preview", day)
 
 
 @dataclass(frozen=True)
