@@ -23,8 +23,10 @@ from __future__ import annotations
 import itertools
 import re
 import shlex
+import shutil
 import tempfile
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -266,3 +268,27 @@ def test_the_explain_example_is_what_explain_prints_on_the_demo_store_it_names(
     result = run_rapport("explain", customer, "--date", day, cwd=folder)
     assert result.returncode == 0, result.stderr
     assert result.stdout == shown
+
+
+def test_run_once_plans_the_days_the_readme_says(tmp_path: Path, sqlite_template: Path) -> None:
+    """README's command table says what ``rapport run --once`` plans: one planning tick,
+    yesterday, today and tomorrow (UTC), as the daemon's tick (docs/operations.md)."""
+    row = next(
+        line
+        for line in (REPO / "README.md").read_text(encoding="utf-8").splitlines()
+        if line.startswith("| `rapport run [--once]`")
+    )
+    assert "yesterday, today and tomorrow" in row, row
+    shutil.copy(sqlite_template, tmp_path / "rapport.db")
+    (tmp_path / "config.yaml").write_text(
+        "database: {url: 'sqlite:///rapport.db'}\n"
+        f"campaigns_dir: {REPO / 'campaigns'}\ntemplates_dir: {REPO / 'templates'}\n",
+        encoding="utf-8",
+    )
+    before = datetime.now(UTC).date()
+    ran = run_rapport("run", "--once", cwd=tmp_path, env={"RAPPORT_SECRET_KEY": "once"})
+    assert ran.returncode == 0, ran.stderr
+    planned = [line.split(":")[0] for line in ran.stdout.splitlines() if ": " in line][:3]
+    ticks = [[(day + timedelta(days=n)).isoformat() for n in (-1, 0, 1)] for day in (
+        before, datetime.now(UTC).date())]  # fmt: skip
+    assert planned in ticks, ran.stdout  # (a run across midnight UTC: either day's tick)
