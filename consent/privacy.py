@@ -204,8 +204,10 @@ def export_customer(
 
     Datetimes are UTC ISO 8601 with ``Z`` and amounts are strings (no float rounding),
     so the export reads the same on every database. Suppression entries are matched
-    in their plain and their hashed form, so an erased customer's export still shows
-    that the addresses they had are blocked.
+    in their plain and their hashed form (of the addresses on record, in any case of
+    their letters). An erased customer has no address left to match: their export
+    lists no suppression entry, though the hashed entries of their erasure still block
+    the addresses they had, and keeps their consent evidence.
     """
     customer = _customer(connection, customer_id)
     orders = connection.execute(

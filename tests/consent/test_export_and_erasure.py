@@ -394,7 +394,9 @@ def test_erasing_twice_changes_nothing_more(engine: Engine, tmp_path: Path) -> N
     assert personal_data_left(engine) == []
 
 
-def test_export_after_erasure_shows_the_hashed_suppressions(engine: Engine, tmp_path: Path) -> None:
+def test_export_after_erasure_lists_no_suppression_and_keeps_the_evidence(
+    engine: Engine, tmp_path: Path
+) -> None:
     seed(engine, tmp_path)
     with engine.begin() as connection:
         erase_customer(connection, "FA1", ERASED_AT)
