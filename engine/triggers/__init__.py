@@ -166,14 +166,14 @@ def find_occasion(
     tiers = settings.tiers if settings is not None else _DEFAULT_TIERS
     found = finder(trigger, customer, day, tiers)
     if isinstance(trigger, HolidayTrigger):
-        if isinstance(found, Occasion) and found.tone == "mourning" and _has_offer(campaign):
+        if isinstance(found, Occasion) and found.tone == "mourning" and campaign.offer.gives:
             # campaigns validate refuses this pair; a file that slipped past it still
             # never sends an offer on a day of mourning.
             return no_occasion(f"{found.name} is a day of mourning: never an offer on it")
         if trigger.days_before == 0:
             return found  # the holiday is the day: its own tone decides (dates._wanted)
         # Sent days ahead, a greeting lands on another day, which may be one of mourning.
-    elif not isinstance(trigger, _CONGRATULATIONS) and not _has_offer(campaign):
+    elif not isinstance(trigger, _CONGRATULATIONS) and not campaign.offer.gives:
         return found
     # A congratulation or an offer waits out the customer's days of mourning (see
     # rapport.engine.triggers.mourning), then goes out once, on the day after them.
@@ -204,16 +204,11 @@ def _waits(campaign: Campaign, occasion: Occasion) -> bool:
     """Whether the message congratulates or offers, and so waits out a day of mourning:
     any offer, a birthday, anniversary or tier greeting, and a holiday's celebration
     (a respectful note ahead of an observance or a day of mourning need not wait)."""
-    if _has_offer(campaign):
+    if campaign.offer.gives:
         return True
     if isinstance(campaign.trigger, HolidayTrigger):
         return occasion.tone == "celebration"
     return isinstance(campaign.trigger, _CONGRATULATIONS)
-
-
-def _has_offer(campaign: Campaign) -> bool:
-    """Whether the campaign gives something (a discount, a coupon, any offer key)."""
-    return campaign.offer.gives
 
 
 _DEFAULT_TIERS = TierConfig()
