@@ -34,12 +34,14 @@ status and the numeric code.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, Final
 from urllib.parse import urlsplit
 
 import httpx
 
 from rapport.channels.base import Channel, OutgoingMessage, SendResult
+from rapport.channels.hosts import address_problem
 from rapport.channels.http_reply import bounded_post
 from rapport.channels.http_sms import (
     HTTPReply,
@@ -48,6 +50,7 @@ from rapport.channels.http_sms import (
     transient_reply,
 )
 from rapport.channels.mime import HeaderInjectionError, check_header_value
+from rapport.channels.options import ENV_SUFFIX, OptionProblem
 from rapport.channels.provider_codes import SUPPRESS_CODES
 
 __all__ = ["DEFAULT_BASE_URL", "SUPPRESS_CODES", "TwilioSMSChannel", "twilio_result"]
@@ -96,15 +99,11 @@ class TwilioSMSChannel(Channel):
         base_url: str = DEFAULT_BASE_URL,
         timeout: float = 10,
     ) -> None:
-        if not _SID.match(account_sid):
-            raise ValueError("account_sid must be letters, digits, '-' or '_'")
-        if not auth_token:
-            raise ValueError("auth_token is empty")
-        if not from_number and not messaging_service_sid:
-            raise ValueError("give from_number or messaging_service_sid (or both)")
-        parts = urlsplit(base_url)
-        if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise ValueError("base_url must be http:// or https:// with a host")
+        options: dict[str, str | None] = {"account_sid": account_sid, "base_url": base_url}
+        options |= {"auth_token": auth_token, "from_number": from_number}
+        options["messaging_service_sid"] = messaging_service_sid
+        if problems := self.value_problems(options):
+            raise ValueError(problems[0].message)
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.from_number = from_number
@@ -113,6 +112,38 @@ class TwilioSMSChannel(Channel):
         self.timeout = timeout
         self.url = f"{self.base_url}/2010-04-01/Accounts/{account_sid}/Messages.json"
         self._client: httpx.AsyncClient | None = None
+
+    @classmethod
+    def value_problems(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
+        """What the constructor refuses, found at load (an ``X_env`` option counts as
+        given: its variable is read when the channel is built)."""
+
+        def given(key: str) -> bool:
+            return bool(options.get(key)) or key + ENV_SUFFIX in options
+
+        problems = []
+        sid = options.get("account_sid")
+        if isinstance(sid, str) and not _SID.match(sid):
+            problems.append(
+                OptionProblem("account_sid", "account_sid must be letters, digits, '-' or '_'")
+            )
+        if options.get("auth_token") == "":
+            problems.append(OptionProblem("auth_token", "auth_token is empty"))
+        if not given("from_number") and not given("messaging_service_sid"):
+            problems.append(
+                OptionProblem(None, "give from_number or messaging_service_sid (or both)")
+            )
+        if isinstance(url := options.get("base_url"), str):
+            try:
+                parts = urlsplit(url)
+                problem = address_problem(parts)
+            except ValueError:  # an IPv6 literal left open
+                parts, problem = urlsplit(""), None
+            if parts.scheme not in {"http", "https"} or not parts.hostname:
+                problem = "must be http:// or https:// with a host"
+            if problem is not None:
+                problems.append(OptionProblem("base_url", f"base_url: {problem}"))
+        return problems
 
     def options(self) -> dict[str, Any]:
         return {

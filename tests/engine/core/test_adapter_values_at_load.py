@@ -1,0 +1,78 @@
+"""An adapter option its adapter would refuse when built is refused when config.yaml is
+loaded, at its line: ``campaigns validate`` said the configuration was valid, and
+``rapport dispatch`` or ``run`` then stopped with ``error: channels.sms: channel adapter
+'twilio': ...`` naming no line (found by the config tester)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from factories import config_problems
+
+EMAIL = "  email: {adapter: file, kind: email, path: outbox}\n"
+TWILIO = "  sms:\n    adapter: twilio\n    kind: sms\n"
+
+
+def twilio(options: str) -> str:
+    return "channels:\n" + EMAIL + TWILIO + options
+
+
+def test_a_twilio_base_url_with_a_misspelt_scheme_is_refused_at_its_line(tmp_path: Path) -> None:
+    found = config_problems(
+        tmp_path,
+        twilio(
+            "    account_sid: AC123\n    auth_token: token\n    from_number: '+15550100'\n"
+            "    base_url: htps://api.twilio.com\n"
+        ),
+    )
+    assert found == ["9: channels.sms.base_url: base_url: must be http:// or https:// with a host"]
+
+
+def test_a_twilio_base_url_with_a_port_out_of_range_is_refused_at_its_line(
+    tmp_path: Path,
+) -> None:
+    (problem,) = config_problems(
+        tmp_path,
+        twilio(
+            "    account_sid: AC123\n    auth_token: token\n    from_number: '+15550100'\n"
+            "    base_url: https://api.twilio.com:99999\n"
+        ),
+    )
+    assert problem.startswith("9: channels.sms.base_url: ") and "port" in problem
+
+
+def test_a_twilio_channel_without_a_sender_is_refused_at_its_adapter(tmp_path: Path) -> None:
+    found = config_problems(tmp_path, twilio("    account_sid: AC123\n    auth_token: token\n"))
+    assert found == ["4: channels.sms.adapter: give from_number or messaging_service_sid (or both)"]
+
+
+def test_a_twilio_sender_from_the_environment_counts(tmp_path: Path) -> None:
+    from rapport.engine.core.config import load_settings
+
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        twilio("    account_sid: AC123\n    auth_token_env: T\n    from_number_env: F\n"),
+        encoding="utf-8",
+    )
+    assert load_settings(config, environ={}).channels["sms"].adapter == "twilio"
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (
+            "    account_sid: 'AC 123'\n    auth_token: token\n",
+            "6: channels.sms.account_sid: account_sid must be letters, digits, '-' or '_'",
+        ),
+        (
+            "    account_sid: AC123\n    auth_token: ''\n",
+            "7: channels.sms.auth_token: auth_token is empty",
+        ),
+    ],
+)
+def test_a_twilio_account_the_adapter_would_refuse_is_refused_at_its_line(
+    tmp_path: Path, line: str, expected: str
+) -> None:
+    found = config_problems(tmp_path, twilio(line + "    from_number: '+15550100'\n"))
+    assert found == [expected]
