@@ -70,6 +70,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from rapport.channels.base import Channel, OutgoingMessage, SendResult
+from rapport.channels.hosts import address_problem
 from rapport.channels.http_reply import bounded_post
 from rapport.channels.http_sms import http_error_result, response_result
 from rapport.channels.mime import (
@@ -80,6 +81,7 @@ from rapport.channels.mime import (
     message_id_of,
     strip_bidi_controls,
 )
+from rapport.channels.options import OptionProblem
 
 __all__ = [
     "SIGNATURE_HEADER",
@@ -122,6 +124,23 @@ NOT_GLOBAL = tuple(
 
 class WebhookURLError(ValueError):
     """The webhook URL cannot be used (not http or https, or no host)."""
+
+
+def _url_problem(url: str) -> str | None:
+    """What makes ``url`` no webhook URL, found when the configuration is read: what
+    would fail at the first send instead (an octal IPv4, a bad port)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # an IPv6 literal left open
+        return f"the webhook URL is not valid: {exc}"
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        return "the webhook URL must be http:// or https:// with a host"
+    try:
+        _lookup_name(httpx.URL(url).host)
+    except (httpx.InvalidURL, ValueError) as exc:  # UnicodeError is a ValueError
+        return f"the webhook URL is not valid: {exc}"
+    problem = address_problem(parts)
+    return f"the webhook URL is not valid: {problem}" if problem else None
 
 
 class BlockedAddressError(Exception):
@@ -287,6 +306,23 @@ class WebhookChannel(Channel):
     rate_per_second = None
     secret_options = frozenset({"secret", "token"})
 
+    @classmethod
+    def value_problems(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
+        """The URL, the secret and the token as the constructor checks them."""
+        problems = []
+        if isinstance(url := options.get("url"), str) and (problem := _url_problem(url)):
+            problems.append(OptionProblem("url", problem))
+        if options.get("secret") == "":
+            problems.append(
+                OptionProblem("secret", "secret is empty; leave it out to send unsigned")
+            )
+        if isinstance(token := options.get("token"), str):
+            try:
+                check_header_value("Authorization", token, "token")
+            except ValueError as exc:
+                problems.append(OptionProblem("token", str(exc)))
+        return problems
+
     def __init__(
         self,
         url: str,
@@ -299,17 +335,8 @@ class WebhookChannel(Channel):
         *,
         resolver: Resolver | None = None,
     ) -> None:
-        try:
-            parts = urlsplit(url)
-        except ValueError as exc:  # an IPv6 literal left open
-            raise WebhookURLError(f"the webhook URL is not valid: {exc}") from None
-        if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise WebhookURLError("the webhook URL must be http:// or https:// with a host")
-        try:  # what would fail at the first send instead (an octal IPv4, a bad port)
-            _lookup_name(httpx.URL(url).host)
-            parts.port  # noqa: B018 (reading it checks the range)
-        except (httpx.InvalidURL, ValueError) as exc:  # UnicodeError is a ValueError
-            raise WebhookURLError(f"the webhook URL is not valid: {exc}") from None
+        if problem := _url_problem(url):
+            raise WebhookURLError(problem)
         if token is not None:
             check_header_value("Authorization", token, "token")
         if secret is not None and not secret:

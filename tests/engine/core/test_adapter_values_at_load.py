@@ -76,3 +76,34 @@ def test_a_twilio_account_the_adapter_would_refuse_is_refused_at_its_line(
 ) -> None:
     found = config_problems(tmp_path, twilio(line + "    from_number: '+15550100'\n"))
     assert found == [expected]
+
+
+def webhook(options: str) -> str:
+    return "channels:\n  email:\n    adapter: webhook\n    kind: email\n" + options
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["htps://hooks.shop.example/rapport", "https://hooks.shop.example:99999/rapport"],
+)
+def test_a_webhook_url_the_adapter_would_refuse_is_refused_at_its_line(
+    tmp_path: Path, url: str
+) -> None:
+    (problem,) = config_problems(tmp_path, webhook(f"    url: '{url}'\n"))
+    assert problem.startswith("5: channels.email.url: the webhook URL ")
+
+
+def test_an_empty_webhook_secret_is_refused_at_its_line(tmp_path: Path) -> None:
+    found = config_problems(
+        tmp_path, webhook("    url: https://hooks.shop.example/r\n    secret: ''\n")
+    )
+    assert found == ["6: channels.email.secret: secret is empty; leave it out to send unsigned"]
+
+
+def test_a_webhook_token_holding_a_line_break_is_refused_at_its_line(tmp_path: Path) -> None:
+    found = config_problems(
+        tmp_path, webhook('    url: https://hooks.shop.example/r\n    token: "a\\nb"\n')
+    )
+    assert found == [
+        "6: channels.email.token: header 'Authorization' (field 'token') contains CR, LF or NUL"
+    ]
