@@ -147,6 +147,13 @@ def uvicorn_config(app: ASGIApp, host: str, port: int, web: WebConfig) -> uvicor
     return uvicorn.Config(app, **options)
 
 
+def cannot_listen(name: str, host: str, port: int) -> RapportError:
+    """The runtime failure of a server that could not bind its address."""
+    return RapportError(
+        f"{name} could not listen on {host}:{port} (is the address in use, or not this machine's?)"
+    )
+
+
 class BackgroundServer:
     """uvicorn in a thread: for ``rapport run`` with the web app enabled, the separate
     /metrics address, and tests."""
@@ -171,10 +178,7 @@ class BackgroundServer:
         while not self.server.started:
             if not self.thread.is_alive() or time.monotonic() > deadline:
                 self.stop()
-                raise RapportError(
-                    f"{self.name} could not listen on {self.host}:{self.server.config.port}"
-                    " (is the address in use, or not this machine's?)"
-                )
+                raise cannot_listen(self.name, self.host, self.server.config.port)
             time.sleep(0.02)
         return self
 
@@ -208,12 +212,19 @@ def serve(app: ASGIApp, host: str, port: int, web: WebConfig) -> None:
     handlers it found and sends itself the signal again. SIGTERM's default action
     would then kill the process (status 143, skipping the caller's ``finally``): the
     handler found here ends the serving instead, so ``rapport serve`` exits 0 as
-    ``rapport run`` does. SIGINT comes back as KeyboardInterrupt, for the caller."""
+    ``rapport run`` does. SIGINT comes back as KeyboardInterrupt, for the caller.
+
+    An address that cannot be bound is logged by uvicorn, which then calls
+    ``sys.exit``: that is the one-line error ``rapport run`` gives for it."""
     previous = signal.signal(signal.SIGTERM, _terminated)
+    server = uvicorn.Server(uvicorn_config(app, host, port, web))
     try:
-        # An address that cannot be bound is logged by uvicorn, which then exits with 1.
-        uvicorn.Server(uvicorn_config(app, host, port, web)).run()
+        server.run()
     except _Terminated:
         pass
+    except SystemExit:
+        if server.started:
+            raise
+        raise cannot_listen("the web app", host, port) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
