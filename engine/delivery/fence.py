@@ -8,8 +8,9 @@ that:
 1. renews this dispatcher's lease on it (a message whose lease passed to another
    dispatcher is dropped: the other one sends it);
 2. re-reads the customer's address, consent and the suppression list, and the send
-   window's end; where the customer's time zone or country changed since planning,
-   the channel's quiet hours are checked again where the customer now is;
+   window's end; the channel's quiet hours, as config.yaml now writes them, are
+   checked again where the customer now is (their time zone or country may have
+   changed since planning, and the hours themselves may have been narrowed);
 3. counts an attempt for each message that may go (a stopped one gets it back).
 
 The transaction is the moment a send "starts": a withdrawal committed before it is
@@ -132,26 +133,24 @@ def check(
             texted_before=message.customer_id in texted,
         )
         if verdict.status is None and recipient is not None and hours:
-            verdict = _moved(message, recipient, hours.get(kind), now) or verdict
+            verdict = _quiet(message, recipient, hours.get(kind), now) or verdict
         verdicts[message.id] = verdict
     return verdicts
 
 
-def _moved(
+def _quiet(
     message: Claimed, recipient: Recipient, hours: QuietHours | None, now: datetime
 ) -> Verdict | None:
-    """The verdict for a customer whose time zone or country changed since planning
-    and for whom it is now quiet hours where they are: try again when the hours open
-    there, or, if the message's window has closed by then, not at all. None otherwise.
+    """The verdict for a marketing message whose channel is in its quiet hours now,
+    where the customer is: try again when the hours open there, or, if the message's
+    window has closed by then, not at all. None otherwise.
 
     Planning placed the message in the window and quiet hours of where the customer
-    was; the legal hours must also hold where the customer is at the send."""
-    planned = (message.timezone, message.country)
-    if (
-        hours is None
-        or message.timezone is None
-        or planned == (recipient.timezone, recipient.country)
-    ):
+    was, under the hours config.yaml wrote then. The legal hours must also hold where
+    the customer is at the send (a re-import corrected their zone or country), and as
+    config.yaml writes them now (an operator narrowed a country's SMS hours after
+    the day was planned). Transactional messages have no quiet hours."""
+    if hours is None or message.transactional:
         return None
     allowed = hours.for_country(recipient.country)
     try:
@@ -163,10 +162,18 @@ def _moved(
     day = local.date() if local.time() < allowed.not_before else local.date() + timedelta(days=1)
     opens = local_moment(day, allowed.not_before, recipient.timezone)
     where = f"{recipient.timezone}, {recipient.country or 'no country'}"
+    moved = message.timezone is not None and (message.timezone, message.country) != (
+        recipient.timezone,
+        recipient.country,
+    )
+    hours_of = (
+        f"quiet hours where the customer now is ({where})"
+        if moved
+        else (f"quiet hours as configured now ({where})")
+    )
     if message.expires_at is not None and opens >= message.expires_at:
-        reason = f"quiet hours where the customer now is ({where}) last past the send window"
-        return Verdict(status=MessageStatus.EXPIRED, reason=reason)
-    reason = f"quiet hours where the customer now is ({where}) until {opens:%Y-%m-%d %H:%M} UTC"
+        return Verdict(status=MessageStatus.EXPIRED, reason=f"{hours_of} last past the send window")
+    reason = f"{hours_of} until {opens:%Y-%m-%d %H:%M} UTC"
     return Verdict(status=MessageStatus.QUEUED, reason=reason, retry_at=opens)
 
 
