@@ -294,6 +294,34 @@ def _taken_in(start: int, end: int) -> str:
     )
 
 
+class _RowTooLong(Exception):
+    """A CSV row read across lines is longer than :data:`MAX_LINE_BYTES`."""
+
+
+class _RowLines:
+    """The lines the csv reader reads, counting the UTF-8 bytes of the row being read
+    (``size``, set to 0 before each row): once a row has passed :data:`MAX_LINE_BYTES`
+    its next line is refused with :class:`_RowTooLong` before it is read, so the
+    reader never holds more than a row's worth (quoted line breaks let one row of
+    short lines run to the end of the file). An iterator object, not a generator,
+    which would be finished by the exception; the reader starts afresh at its next
+    row, from the line after the last one it read."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self.lines = lines
+        self.size = 0
+
+    def __iter__(self) -> _RowLines:
+        return self
+
+    def __next__(self) -> str:
+        if self.size > MAX_LINE_BYTES:
+            raise _RowTooLong(TOO_LONG.format(limit=MAX_LINE_BYTES))
+        text = next(self.lines)
+        self.size += len(text) if text.isascii() else len(text.encode("utf-8", "replace"))
+        return text
+
+
 def csv_rows(
     handle: IO[bytes], file: str, columns: Sequence[Column], ignored: list[str]
 ) -> Iterator[Row]:
@@ -310,13 +338,20 @@ def csv_rows(
                 bad_lines[number] = wrong
             yield text
 
-    reader = csv.reader(lines())
+    source = _RowLines(lines())
+    reader = csv.reader(source)
     try:
         header = next(reader)
     except StopIteration:
         raise ImportFileError([Problem(file, None, "is empty: no header row")]) from None
     except csv.Error as exc:
         raise ImportFileError([Problem(file, 1, f"unreadable header: {exc}")]) from None
+    except _RowTooLong:
+        message = (
+            f"header is longer than {MAX_LINE_BYTES} bytes, more than any header can be (a "
+            "quoted name holds line breaks, or a quote is never closed)"
+        )
+        raise ImportFileError([Problem(file, 1, message)]) from None
     if 1 in bad_lines:
         raise ImportFileError([Problem(file, 1, f"header {bad_lines[1]}")])
     names = [name.strip().lower() for name in header]
@@ -341,20 +376,29 @@ def csv_rows(
 
     previous = reader.line_num
     while True:
+        source.size = 0
         try:
             cells = next(reader)
         except StopIteration:
             return
-        except csv.Error as exc:
-            # A quote never closed took lines into one value up to the field limit.
+        except (csv.Error, _RowTooLong) as exc:
+            # A quote never closed took lines into one value up to the field limit, or
+            # quoted line breaks made one row longer than any physical line may be.
+            bad_lines.clear()
             start, previous = previous + 1, reader.line_num
-            message = f"bad CSV: {exc}" + _taken_in(start, previous)
-            yield Row(start, problems=[Problem(file, start, message)])
+            said = str(exc) if isinstance(exc, _RowTooLong) else f"bad CSV: {exc}"
+            yield Row(start, problems=[Problem(file, start, said + _taken_in(start, previous))])
             continue
         start, previous = previous + 1, reader.line_num
+        if source.size > MAX_LINE_BYTES:
+            message = TOO_LONG.format(limit=MAX_LINE_BYTES) + _taken_in(start, previous)
+            yield Row(start, problems=[Problem(file, start, message)])
+            continue
         if not any(cell.strip() for cell in cells):
             continue
-        wrong = [bad_lines.pop(n) for n in range(start, previous + 1) if n in bad_lines]
+        # The reader reads no further than the row's last line: every line kept is its.
+        wrong = [bad_lines[n] for n in sorted(bad_lines) if n >= start]
+        bad_lines.clear()
         if wrong:
             yield Row(start, problems=[Problem(file, start, wrong[0])])
             continue
