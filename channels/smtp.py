@@ -59,16 +59,14 @@ import os
 import re
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final, Self
-from urllib.parse import parse_qsl, unquote, urlsplit
 
 import aiosmtplib
 
 from rapport.channels.base import Channel, Outcome, OutgoingMessage, SendResult, redact_reply
 from rapport.channels.dkim_signer import DKIMSigner
-from rapport.channels.hosts import address_problem
 from rapport.channels.mime import (
     DEFAULT_MESSAGE_ID_DOMAIN,
     MessageFormatError,
@@ -79,6 +77,7 @@ from rapport.channels.mime import (
     needs_smtputf8,
 )
 from rapport.channels.options import OptionProblem
+from rapport.channels.smtp_url import SMTPServer, SMTPURLError, parse_smtp_url
 from rapport.channels.smtp_wire import Wire, mail_transaction
 
 __all__ = [
@@ -99,12 +98,6 @@ DEFAULT_SENDER: Final = "Rapport <rapport@localhost>"
 _BAD_MAILBOX_CODES: Final = frozenset({550, 551, 553})
 #: Enhanced status (RFC 3463) at the start of a reply text, e.g. ``5.1.1``.
 _ENHANCED = re.compile(r"\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
-_TRUE: Final = frozenset({"1", "true", "yes", "on"})
-_FALSE: Final = frozenset({"0", "false", "no", "off"})
-
-
-class SMTPURLError(ValueError):
-    """The SMTP URL cannot be used; the message never repeats the password."""
 
 
 class PlaintextAuthRefused(aiosmtplib.SMTPException):
@@ -117,79 +110,6 @@ class PlaintextAuthRefused(aiosmtplib.SMTPException):
             "sent unencrypted: use smtps:// or a server with STARTTLS, or add "
             "insecure_auth=1 to the URL to send them anyway (a network you trust only)"
         )
-
-
-@dataclass(frozen=True)
-class SMTPServer:
-    """Where and how to connect, parsed from the URL."""
-
-    host: str
-    port: int
-    use_tls: bool = False
-    #: True: require STARTTLS; False: never; None: upgrade if the server offers it.
-    start_tls: bool | None = None
-    username: str | None = None
-    password: str | None = None
-    #: Send AUTH over an unencrypted connection (``?insecure_auth=1``).
-    insecure_auth: bool = False
-
-    def __repr__(self) -> str:
-        auth = "user@" if self.username else ""
-        scheme = "smtps" if self.use_tls else "smtp"
-        return f"SMTPServer({scheme}://{auth}{self.host}:{self.port})"
-
-    __str__ = __repr__
-
-
-def parse_smtp_url(url: str) -> SMTPServer:
-    """Parse ``smtp://[user:password@]host[:port][?starttls=1][&insecure_auth=1]`` or
-    ``smtps://...``."""
-    try:
-        parts = urlsplit(url)
-    except ValueError as exc:  # an IPv6 literal left open; the message quotes no part
-        raise SMTPURLError(f"the SMTP URL is not valid: {exc}") from None
-    if parts.scheme not in {"smtp", "smtps"}:
-        raise SMTPURLError(f"SMTP URL must start with smtp:// or smtps://, not {parts.scheme!r}")
-    if not parts.hostname:
-        raise SMTPURLError("SMTP URL has no host")
-    if problem := address_problem(parts):
-        raise SMTPURLError(f"SMTP URL: {problem}")
-    use_tls = parts.scheme == "smtps"
-    flags: dict[str, bool] = {}
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        if key not in {"starttls", "insecure_auth"}:
-            raise SMTPURLError(
-                f"unknown SMTP URL parameter {key!r}; only 'starttls' and 'insecure_auth' are known"
-            )
-        if value.lower() not in _TRUE | _FALSE:
-            raise SMTPURLError(f"{key} must be 1 or 0, not {value!r}")
-        flags[key] = value.lower() in _TRUE
-    start_tls = flags.get("starttls")
-    insecure_auth = flags.get("insecure_auth", False)
-    if parts.username and start_tls is False and not use_tls and not insecure_auth:
-        raise SMTPURLError(
-            "the SMTP URL has a user but ?starttls=0: the password would be sent unencrypted; "
-            "use smtps:// or STARTTLS, or add insecure_auth=1 on a network you trust"
-        )
-    if use_tls and start_tls:
-        raise SMTPURLError("smtps:// is already TLS; drop ?starttls=1")
-    if use_tls:
-        start_tls = False
-    try:
-        port = parts.port
-    except ValueError as exc:
-        raise SMTPURLError("SMTP URL has an invalid port") from exc
-    if port is None:
-        port = 465 if use_tls else 587 if start_tls else 25
-    return SMTPServer(
-        host=parts.hostname,
-        port=port,
-        use_tls=use_tls,
-        start_tls=start_tls,
-        username=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password is not None else None,
-        insecure_auth=insecure_auth,
-    )
 
 
 def _redact(text: str) -> str:

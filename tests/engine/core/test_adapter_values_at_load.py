@@ -107,3 +107,26 @@ def test_a_webhook_token_holding_a_line_break_is_refused_at_its_line(tmp_path: P
     assert found == [
         "6: channels.email.token: header 'Authorization' (field 'token') contains CR, LF or NUL"
     ]
+
+
+def smtp(options: str) -> str:
+    return "channels:\n  email:\n    adapter: smtp\n    kind: email\n" + options
+
+
+def test_an_smtp_url_naming_starttls_twice_is_refused_at_its_line(tmp_path: Path) -> None:
+    """With the parameter written twice the last won: ``?starttls=1&starttls=0`` turned
+    the required STARTTLS off."""
+    found = config_problems(
+        tmp_path, smtp("    url: 'smtp://mail.shop.example:587?starttls=1&starttls=0'\n")
+    )
+    assert found == ["5: channels.email.url: the SMTP URL gives starttls twice; give it once"]
+
+
+@pytest.mark.parametrize(
+    "url", ["smtp://mail.shop.example:587/submission", "smtp://mail.shop.example:25#tls"]
+)
+def test_an_smtp_url_with_a_path_or_fragment_is_refused_at_its_line(
+    tmp_path: Path, url: str
+) -> None:
+    (problem,) = config_problems(tmp_path, smtp(f"    url: '{url}'\n"))
+    assert problem.startswith("5: channels.email.url: the SMTP URL has ")
