@@ -76,7 +76,7 @@ from rapport.channels.mime import (
     message_id_of,
     needs_smtputf8,
 )
-from rapport.channels.options import OptionProblem
+from rapport.channels.options import ENV_SUFFIX, OptionProblem
 from rapport.channels.smtp_url import SMTPServer, SMTPURLError, parse_smtp_url
 from rapport.channels.smtp_wire import Wire, mail_transaction
 
@@ -98,6 +98,8 @@ DEFAULT_SENDER: Final = "Rapport <rapport@localhost>"
 _BAD_MAILBOX_CODES: Final = frozenset({550, 551, 553})
 #: Enhanced status (RFC 3463) at the start of a reply text, e.g. ``5.1.1``.
 _ENHANCED = re.compile(r"\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
+_DKIM: Final = ("dkim_selector", "dkim_domain", "dkim_private_key_path")
+_DKIM_TOGETHER: Final = f"DKIM needs {', '.join(_DKIM[:2])} and {_DKIM[2]} together"
 
 
 class PlaintextAuthRefused(aiosmtplib.SMTPException):
@@ -236,9 +238,7 @@ class SMTPChannel(Channel):
         self.dkim: DKIMSigner | None = None
         if any(value is not None for value in dkim):
             if dkim_selector is None or dkim_domain is None or dkim_private_key_path is None:
-                raise ValueError(
-                    "DKIM needs dkim_selector, dkim_domain and dkim_private_key_path together"
-                )
+                raise ValueError(_DKIM_TOGETHER)
             self.dkim = DKIMSigner.from_file(dkim_selector, dkim_domain, dkim_private_key_path)
         self.dkim_private_key_path = (
             os.fspath(dkim_private_key_path) if dkim_private_key_path is not None else None
@@ -262,6 +262,9 @@ class SMTPChannel(Channel):
                 check_header_value("From", sender, "sender")
             except ValueError as exc:
                 problems.append(OptionProblem("sender", str(exc)))
+        dkim = [key for key in _DKIM if key in options or key + ENV_SUFFIX in options]
+        if dkim and len(dkim) < len(_DKIM):  # else every dispatcher stopped at its start
+            problems.append(OptionProblem(None, _DKIM_TOGETHER))
         return problems
 
     @classmethod

@@ -130,3 +130,20 @@ def test_an_smtp_url_with_a_path_or_fragment_is_refused_at_its_line(
 ) -> None:
     (problem,) = config_problems(tmp_path, smtp(f"    url: '{url}'\n"))
     assert problem.startswith("5: channels.email.url: the SMTP URL has ")
+
+
+def test_part_of_the_dkim_options_is_refused_at_load(tmp_path: Path) -> None:
+    """Signing needs all three; with one left out the configuration loaded and every
+    dispatcher stopped at its start."""
+    found = config_problems(
+        tmp_path,
+        smtp(
+            "    url: smtp://mail.shop.example\n"
+            "    dkim_selector: s1\n"
+            "    dkim_domain: shop.example\n"
+        ),
+    )
+    assert found == [
+        "3: channels.email.adapter: DKIM needs dkim_selector, dkim_domain and "
+        "dkim_private_key_path together"
+    ]
