@@ -4,10 +4,21 @@ dispatched through the file channel."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from rapport.engine.cli.app import AppContext, config_option, day_option, parse_day
+
+
+class _DemoFolder(click.Path):
+    """--dir, never empty: ``--dir "$DIR"`` with DIR unset named the current folder
+    (``rapport init ""`` and ``--config ""`` are usage errors too)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("empty: name the folder, or leave --dir out for var/demo", param, ctx)
+        return super().convert(value, param, ctx)
 
 
 @click.command()
@@ -16,7 +27,7 @@ from rapport.engine.cli.app import AppContext, config_option, day_option, parse_
     "directory",
     default="var/demo",
     show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
+    type=_DemoFolder(file_okay=False, path_type=Path),
     help="Where the demo writes; an earlier demo's folder is replaced, any other is refused.",
 )
 @click.option(

@@ -161,3 +161,15 @@ def test_a_link_inside_the_folder_is_removed_not_followed(tmp_path: Path) -> Non
 
     assert sorted(p.name for p in folder.iterdir()) == [DEMO_MARKER]
     assert (outside / "config.yaml").read_text(encoding="utf-8") == "mine"
+
+
+def test_an_empty_dir_is_a_usage_error_naming_the_option(tmp_path: Path) -> None:
+    """`rapport demo --dir "$DIR"` with DIR unset named the current folder, as
+    `rapport init ""` and `--config ""` would have; they are usage errors, so is this."""
+    (tmp_path / "campaigns").symlink_to(REPO / "campaigns")
+
+    ran = run_demo(tmp_path, "--dir", "")
+
+    assert ran.returncode == 2, ran.stderr
+    assert "Invalid value for '--dir': empty: name the folder" in ran.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["campaigns"]
