@@ -17,7 +17,8 @@ its FILE:LINE listing what it may be, never a setting silently ignored.
 * The keys of ``sender.from_name`` and ``sender.sms_signature`` are locales Babel knows
   (one under ``faa`` would never be used).
 * Every channel has a kind: its ``kind``, or its name when that is a kind.
-* ``topics`` holds at least one consent topic, each listed once.
+* ``topics`` holds at least one consent topic, each listed once, 1 to 64 characters
+  (the database's width) without spaces at either end (imported cells are stripped).
 * ``planning.default_window_start`` is earlier than ``default_window_end``.
 * ``transactional_topics`` are short lower-case names, listed once, none of them also
   in ``topics``: a topic is marketing (consent) or transactional, never both.
@@ -108,7 +109,14 @@ def _topics(settings: Settings) -> Iterator[tuple[Loc, str]]:
         yield ("topics",), "at least one consent topic is needed: every campaign names one"
     seen: set[str] = set()
     for index, topic in enumerate(settings.topics):
-        if topic in seen:
+        control = any(ord(char) < 32 or 127 <= ord(char) < 160 for char in topic)
+        if not topic or topic != topic.strip() or control or len(topic) > 64:
+            yield (
+                ("topics", index),
+                f"{topic!r}: a topic is 1 to 64 characters, without spaces at either end or "
+                "control characters (consent records and campaigns name it as written)",
+            )
+        elif topic in seen:
             yield ("topics", index), f"{topic}: listed twice"
         seen.add(topic)
 
