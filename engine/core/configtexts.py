@@ -207,9 +207,30 @@ def database_url_problem(url: str) -> str | None:
         return SQLITE_HOST
     if backend == "sqlite" and rest.split("?", 1)[0] == "/":
         return SQLITE_NO_FILE
+    if backend == "sqlite" and (unread := _unread_sqlite_parameters(url)):
+        return (
+            f"SQLite URL parameter {unread[0]!r} is not one the driver reads, which it would "
+            f"ignore: it takes {', '.join(_SQLITE_DRIVER)}, and with uri=true "
+            f"{', '.join(_SQLITE_URI)}"
+        )
     if backend in ("postgresql", "postgres") and not _named_database(url):
         return NO_DATABASE_NAME
     return None
+
+
+#: What pysqlite reads from a SQLite URL's query, and what SQLite itself reads from it
+#: with ``uri=true`` (https://sqlite.org/uri.html); SQLAlchemy ignores anything else
+#: with no more than a warning in the log.
+_SQLITE_DRIVER: tuple[str, ...] = ("timeout", "isolation_level", "detect_types")
+_SQLITE_DRIVER += ("check_same_thread", "cached_statements", "uri")
+_SQLITE_URI = ("mode", "cache", "vfs", "immutable", "nolock", "psow", "modeof")
+
+
+def _unread_sqlite_parameters(url: str) -> list[str]:
+    found = parse_qs(urlsplit(url).query, keep_blank_values=True)
+    uri = [value.lower() for value in found.get("uri", [])] in (["true"], ["1"])
+    known = _SQLITE_DRIVER + (_SQLITE_URI if uri else ())
+    return [key for key in found if key not in known]
 
 
 def _named_database(url: str) -> bool:

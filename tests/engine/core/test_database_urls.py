@@ -170,3 +170,26 @@ def test_a_postgresql_url_whose_dbname_parameter_names_nothing_is_refused(
     found = config_problems(tmp_path, f"database:\n  url: {url}\n")
     assert len(found) == 1, found
     assert found[0].startswith("2: database.url: a PostgreSQL URL names its database")
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite:///var/rapport.db?timout=30", "sqlite:///var/rapport.db?mode=ro"]
+)
+def test_a_sqlite_url_parameter_sqlite_would_ignore_is_refused_at_its_line(
+    tmp_path: Path, url: str
+) -> None:
+    """The driver ignored it with a warning in the log: a misspelt timeout, or a
+    read-only mode without uri=true, loaded and did nothing."""
+    (problem,) = config_problems(tmp_path, f"database:\n  url: '{url}'\n")
+    assert problem.startswith("2: database.url: ") and "parameter" in problem
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite:///var/rapport.db?timeout=30", "sqlite:///var/r.db?mode=ro&uri=true"]
+)
+def test_a_sqlite_url_with_parameters_the_driver_reads_loads(tmp_path: Path, url: str) -> None:
+    from rapport.engine.core.config import load_settings
+
+    config = tmp_path / "config.yaml"
+    config.write_text(f"database:\n  url: '{url}'\n", encoding="utf-8")
+    assert load_settings(config, environ={}).database.url == url
