@@ -309,7 +309,7 @@ def plan_customer(
             continue
         occasion = decision.occasion
         assert occasion is not None
-        if (campaign.id, occasion.key) in planned:
+        if occasion.planned_in(campaign.id, planned):
             result.append(
                 decision.but(
                     reason=Reason.ALREADY_PLANNED,

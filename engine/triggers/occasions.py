@@ -6,6 +6,7 @@ Shared by the trigger modules; import them from :mod:`rapport.engine.triggers`.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
@@ -65,6 +66,17 @@ class Occasion:
     tone: str | None = None
     #: The event an ``event`` occasion follows (its name, id, occurrence and data).
     event: EventRecord | None = None
+    #: Other keys the same occasion may be in the outbox under: a welcome or feedback
+    #: occasion is keyed by the first order of its day, and an order of that day
+    #: imported later, placed earlier, takes that place (the keys of the day's other
+    #: orders).
+    also_keys: tuple[str, ...] = ()
+
+    def planned_in(self, campaign: str, planned: Collection[tuple[str, str]]) -> bool:
+        """Whether ``planned`` (campaign, occasion key pairs) holds this occasion."""
+        return (campaign, self.key) in planned or any(
+            (campaign, key) in planned for key in self.also_keys
+        )
 
 
 def same_day_in(year: int, day: date) -> date:

@@ -97,6 +97,7 @@ def welcome(
         sku=first.sku,
         last_ordered_at=first_day,
         order_id=first.id,
+        also_keys=_same_day(history, "welcome", first_day, first.id),
     )
 
 
@@ -148,7 +149,14 @@ def feedback(
         sku=order.sku,
         last_ordered_at=ordered,
         order_id=order.id,
+        also_keys=_same_day(history, "feedback", ordered, order.id),
     )
+
+
+def _same_day(history: OrderHistory, kind: str, day: date, first: str) -> tuple[str, ...]:
+    """The keys an occasion about the orders of ``day`` had when another of them came
+    first: an order imported after the day was planned may have been placed earlier."""
+    return tuple(f"{kind}:{o.id}" for o in history.orders if o.day == day and o.id != first)
 
 
 # -- pre-filter clauses (see rapport.engine.triggers.sql) ----------------------------------
