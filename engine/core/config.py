@@ -36,6 +36,7 @@ from rapport.engine.core.configtexts import (
     FromAddress,
     LinkBase,
     ListenHost,
+    LocalPath,
     MailtoAddress,
     MessageIdDomain,
     SenderText,
@@ -322,8 +323,8 @@ class PlanningConfig(Strict):
 class Settings(Strict):
     database: DatabaseConfig = DatabaseConfig()
     locales: LocaleConfig = LocaleConfig()
-    campaigns_dir: Path = Path("campaigns")
-    templates_dir: Path = Path("templates")
+    campaigns_dir: LocalPath = Path("campaigns")
+    templates_dir: LocalPath = Path("templates")
     lifecycle: LifecycleConfig = LifecycleConfig()
     tiers: TierConfig = TierConfig()
     topics: list[str] = Field(
@@ -363,7 +364,7 @@ class Settings(Strict):
     #: every daemon on it (rapport.engine.core.keys). This file is only read: a key an
     #: earlier version generated here becomes the database's first key, so links
     #: already sent keep opening; with an in-memory SQLite database it keeps the key.
-    secret_key_file: Path = Path("var/secret.key")
+    secret_key_file: LocalPath = Path("var/secret.key")
     #: A deployment customers receive messages from: what is a warning on a trial set-up
     #: is refused (a ``web.base_url`` that is not HTTPS; see engine/core/baseurl.py).
     production: bool = False
@@ -476,8 +477,7 @@ def load_settings(
     """Load config.yaml (or defaults when the default file is absent) plus overrides.
 
     An explicitly named file that does not exist is an error; the implicit
-    ``./config.yaml`` may be missing, because defaults work out of the box.
-    """
+    ``./config.yaml`` may be missing, because defaults work out of the box."""
     environ = dict(os.environ if environ is None else environ)
     explicit = path is not None
     config_path = Path(path) if path is not None else Path("config.yaml")

@@ -12,10 +12,11 @@ from __future__ import annotations
 import os
 import re
 from email.utils import getaddresses, parseaddr
+from pathlib import Path
 from typing import Annotated
 from urllib.parse import parse_qs, urlsplit
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 
 from rapport.channels.hosts import is_host
 
@@ -24,6 +25,7 @@ __all__ = [
     "FromAddress",
     "LinkBase",
     "ListenHost",
+    "LocalPath",
     "MailtoAddress",
     "MessageIdDomain",
     "SenderText",
@@ -160,6 +162,21 @@ MessageIdDomain = Annotated[str, AfterValidator(_message_id_domain)]
 MailtoAddress = Annotated[str, AfterValidator(_mailto)]
 #: ``web.base_url``.
 LinkBase = Annotated[str, AfterValidator(_link_base)]
+
+
+def _path_text(value: object) -> object:
+    """A folder or file as written: an empty one would be the config file's own folder
+    (``Path("")`` is ``.``), and a space at either end names another file."""
+    if isinstance(value, str) and (not value.strip() or value != value.strip()):
+        raise ValueError(
+            f"{value!r} names no file or folder: write the path without spaces at either "
+            "end (relative to the config file's folder), or leave the key out for the default"
+        )
+    return value
+
+
+#: ``campaigns_dir``, ``templates_dir``, ``secret_key_file``.
+LocalPath = Annotated[Path, BeforeValidator(_path_text)]
 
 #: The URL schemes (before any ``+driver``) of the databases Rapport runs on.
 USABLE_BACKENDS = ("sqlite", "postgresql", "postgres")
