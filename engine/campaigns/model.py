@@ -8,7 +8,6 @@ is reported as FILE:LINE so a marketer can fix all of them in one pass.
 from __future__ import annotations
 
 import re
-import zoneinfo
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
@@ -30,6 +29,7 @@ from rapport.engine.campaigns.audience import Audience
 from rapport.engine.campaigns.offers import offer_problems
 from rapport.engine.core.config import LocalTime, Settings, Strict
 from rapport.engine.core.errors import CampaignError, Problem
+from rapport.engine.core.timeutil import zone_names
 from rapport.engine.core.yamlsource import (
     YamlDocument,
     YamlSyntaxError,
@@ -394,7 +394,7 @@ def _countries() -> frozenset[str]:
 @lru_cache(maxsize=1)
 def _time_zones() -> frozenset[str]:
     """Every IANA zone, as conditions compare text: case ignored, ``-`` equal to ``_``."""
-    return frozenset(_folded(name) for name in zoneinfo.available_timezones())
+    return frozenset(_folded(name) for name in zone_names())
 
 
 def _folded(text: object) -> str:

@@ -7,6 +7,7 @@ datetime is normalised to UTC on the way in and comes back aware on the way out.
 from __future__ import annotations
 
 import logging
+import zoneinfo
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from functools import lru_cache
@@ -47,6 +48,20 @@ def utc_of_naive(value: datetime) -> datetime:
 def zone(name: str) -> ZoneInfo:
     """The IANA zone ``name``, memoised: planning asks for it per customer and message."""
     return ZoneInfo(name)
+
+
+#: Files of a zoneinfo folder that available_timezones() lists but that name no place:
+#: Debian's ``localtime`` (a link to /etc/localtime, the server's own zone, absent where
+#: only the tzdata package is), ``posixrules`` and tzdata's ``Factory`` ("-00", local time
+#: unknown). A customer's zone or a campaign's condition never names one of them.
+NOT_PLACES = frozenset({"localtime", "posixrules", "Factory"})
+
+
+@lru_cache(maxsize=1)
+def zone_names() -> frozenset[str]:
+    """Every IANA time zone name this machine knows (available_timezones() walks the
+    tz database on disk: far too slow per row), :data:`NOT_PLACES` left out."""
+    return frozenset(zoneinfo.available_timezones()) - NOT_PLACES
 
 
 def local_date(

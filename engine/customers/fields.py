@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-import zoneinfo
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -28,6 +27,7 @@ from babel.numbers import list_currencies
 
 from rapport.engine.core.config import ProviderConfig, Settings
 from rapport.engine.core.models import ConsentStatus
+from rapport.engine.core.timeutil import zone_names
 
 MAX_ID_LENGTH = 64
 MAX_NAME_LENGTH = 200
@@ -213,16 +213,10 @@ def phone(value: str, field: str = "phone") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-@lru_cache(maxsize=1)
-def _time_zones() -> frozenset[str]:
-    # available_timezones() walks the tz database on disk: far too slow per row.
-    return frozenset(zoneinfo.available_timezones())
-
-
 def timezone(value: str, field: str = "timezone") -> str:
     """An IANA time zone name such as ``Asia/Tehran``; offsets like ``+03:30`` are not
     time zones (they ignore daylight saving) and are refused."""
-    if value not in _time_zones():
+    if value not in zone_names():
         raise FieldInvalid(field, "not an IANA time zone name (e.g. Asia/Tehran)")
     return value
 

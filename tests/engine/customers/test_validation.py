@@ -110,6 +110,18 @@ def test_timezone() -> None:
         assert rejects(v.timezone, raw).field == "timezone"
 
 
+@pytest.mark.parametrize("raw", ["localtime", "Factory"])
+def test_a_zone_file_that_is_not_a_place_is_not_a_customer_s_time_zone(raw: str) -> None:
+    # Debian's zoneinfo folder holds 'localtime' (the server's own zone, a link to
+    # /etc/localtime, missing where only the tzdata package is) and 'Factory' (tzdata's
+    # "local time unknown", -00), both listed by available_timezones().
+    error = rejects(v.timezone, raw)
+    assert (error.field, error.reason) == (
+        "timezone",
+        "not an IANA time zone name (e.g. Asia/Tehran)",
+    )
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
