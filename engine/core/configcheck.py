@@ -298,6 +298,14 @@ def adapter_problems(channels: Mapping[str, ChannelConfig], doc: YamlDocument) -
             base: Loc = (
                 ("channels", name, "providers", index) if channel.providers else ("channels", name)
             )
+            if channel.providers and "kind" in provider.options():  # else dropped unread
+                problems.append(
+                    _problem(
+                        doc,
+                        (*base, "kind"),
+                        "kind belongs to the channel (beside providers), not to one provider",
+                    )
+                )
             if provider.adapter not in known:
                 problems.append(
                     _problem(

@@ -147,3 +147,24 @@ def test_part_of_the_dkim_options_is_refused_at_load(tmp_path: Path) -> None:
         "3: channels.email.adapter: DKIM needs dkim_selector, dkim_domain and "
         "dkim_private_key_path together"
     ]
+
+
+def test_a_kind_written_in_a_provider_is_refused_at_its_line(tmp_path: Path) -> None:
+    """A channel has one kind, written beside ``providers``; inside a provider the key
+    was dropped unread (``kind: email`` in a provider of the sms channel loaded)."""
+    found = config_problems(
+        tmp_path,
+        "channels:\n"
+        + EMAIL
+        + "  sms:\n"
+        + "    kind: sms\n"
+        + "    providers:\n"
+        + "      - {adapter: file, path: outbox}\n"
+        + "      - adapter: file\n"
+        + "        path: outbox\n"
+        + "        kind: email\n",
+    )
+    assert found == [
+        "9: channels.sms.providers.1.kind: kind belongs to the channel (beside providers), "
+        "not to one provider"
+    ]
