@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Final, Self
 
 from rapport.channels.base import Channel, OutgoingMessage, SendResult
+from rapport.channels.options import OptionProblem
 
 __all__ = ["FileChannel", "safe_file_stem"]
 
@@ -85,6 +86,19 @@ class FileChannel(Channel):
         self.path = Path(path)
         self.sender = sender
         self.message_id_domain = message_id_domain or _default_message_id_domain()
+
+    @classmethod
+    def value_problems(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
+        """An empty ``path`` is the config file's own folder (``Path("")`` is ``.``),
+        and one with a space at either end names a folder beside the one meant."""
+        path = options.get("path")
+        if isinstance(path, str) and (not path.strip() or path != path.strip()):
+            return [
+                OptionProblem(
+                    "path", f"{path!r} names no folder: write it without spaces at either end"
+                )
+            ]
+        return []
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any], base_dir: Path) -> Self:

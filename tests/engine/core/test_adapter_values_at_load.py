@@ -168,3 +168,13 @@ def test_a_kind_written_in_a_provider_is_refused_at_its_line(tmp_path: Path) -> 
         "9: channels.sms.providers.1.kind: kind belongs to the channel (beside providers), "
         "not to one provider"
     ]
+
+
+@pytest.mark.parametrize("path", ['""', '" "', '"outbox "'])
+def test_a_file_channel_path_that_is_empty_or_padded_is_refused_at_its_line(
+    tmp_path: Path, path: str
+) -> None:
+    (problem,) = config_problems(
+        tmp_path, "channels:\n" + EMAIL + f"  sms:\n    adapter: file\n    path: {path}\n"
+    )
+    assert problem.startswith("5: channels.sms.path: ")
