@@ -20,7 +20,13 @@ from starlette.routing import Route
 from rapport.engine.customers import events
 from rapport.engine.customers.rows import Row
 from rapport.engine.web.api import PREFIX
-from rapport.engine.web.api_ingest import answer, ingest_endpoint, item_rows, new_report
+from rapport.engine.web.api_ingest import (
+    answer,
+    ingest_endpoint,
+    item_rows,
+    new_report,
+    warn_unknown_keys,
+)
 from rapport.engine.web.context import WebContext
 
 KIND = "events"
@@ -40,6 +46,7 @@ def ingest_events(
 
     rows = item_rows(items, KIND, parse)
     report = new_report(KIND, rows)
+    warn_unknown_keys(items, KIND, order, report)
     if rows:
         events.write_events(web.engine, rows, report, order, now)
     return answer(KIND, report)

@@ -26,8 +26,9 @@ that, ``429`` with ``Retry-After``.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -38,8 +39,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from rapport.engine.core.errors import Problem
+from rapport.engine.core.text import printable
 from rapport.engine.customers import importer
-from rapport.engine.customers.rows import Row, parse_record
+from rapport.engine.customers.rows import MAX_IGNORED_KEYS, Row, parse_record
 from rapport.engine.web.api import INGEST_KINDS, MAX_ITEMS, PREFIX, api_error, authenticate
 from rapport.engine.web.context import MAX_USER_AGENT, WebContext, client_ip, web_context
 from rapport.engine.web.jsonbody import BadBody, parse_body
@@ -115,6 +117,30 @@ def item_rows(
     ]
 
 
+#: The keys a consent item may have beside the import's columns.
+CONSENT_EXTRAS = ("actor", "ip", "user_agent")
+
+
+def warn_unknown_keys(
+    items: list[Any], kind: str, known: Collection[str], report: importer.ImportReport
+) -> None:
+    """Name each key of an item the endpoint does not read in a warning at its first
+    item, as the import names columns it ignores: a misspelt key (``emial``) is
+    otherwise dropped without a word. At most :data:`MAX_IGNORED_KEYS` keys are named."""
+    named: set[str] = set()
+    for index, item in enumerate(items):
+        for key in item if isinstance(item, dict) else ():
+            if key in known or key in named:
+                continue
+            if len(named) >= MAX_IGNORED_KEYS:
+                return
+            named.add(key)
+            close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.75)
+            hint = f"; is it meant to be {close[0]}?" if close else ""
+            field = printable(key)[:64]
+            report.warnings.append(Problem(kind, index, f"unknown key, ignored{hint}", field))
+
+
 def new_report(kind: str, rows: list[Row]) -> importer.ImportReport:
     report = importer.ImportReport(kind=kind, file=kind, max_problems=MAX_ITEMS * 8, items=True)
     report.rows_read = len(rows)
@@ -166,6 +192,8 @@ def ingest(
 
     rows = item_rows(items, kind, parse)
     report = new_report(kind, rows)
+    extras = CONSENT_EXTRAS if kind == "consent" else ()
+    warn_unknown_keys(items, kind, [*order, *extras], report)
     settings = web.settings
     kinds = {name: config.kind or name for name, config in settings.channels.items()}
     if rows:
