@@ -126,6 +126,8 @@ def _link_base(url: str) -> str:
         )
     if parts.query or parts.fragment or "?" in url or "#" in url:
         raise ValueError(f"{url!r}: a query or fragment would end up in the middle of links")
+    if parts.port == 0:
+        raise ValueError(f"{url!r}: port 0 is no port a browser opens; write 1 to 65535, or none")
     return url
 
 

@@ -78,3 +78,9 @@ def test_a_base_url_whose_host_is_no_host_name_is_refused(tmp_path: Path) -> Non
         "write https:// and the host, e.g. https://shop.example (every link in messages "
         "starts with it)"
     ]
+
+
+def test_a_base_url_on_port_0_is_refused(tmp_path: Path) -> None:
+    """Every link (List-Unsubscribe included) pointed at port 0, which no browser opens."""
+    (problem,) = problems(tmp_path, "https://shop.example:0")
+    assert problem.startswith("2: web.base_url: ") and "port" in problem
