@@ -9,10 +9,9 @@ from __future__ import annotations
 import os
 from datetime import time
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -45,7 +44,7 @@ from rapport.engine.core.errors import ConfigError, Problem
 from rapport.engine.core.i18n import known_locale, known_locales
 from rapport.engine.core.keywords import SMSKeywords
 from rapport.engine.core.localtime import LocalTime
-from rapport.engine.core.sender import check_sender_texts
+from rapport.engine.core.sender import SenderTexts, SMSSignatures
 from rapport.engine.core.tierconfig import TierConfig as TierConfig
 from rapport.engine.core.tierconfig import TierLevel as TierLevel
 from rapport.engine.core.yamlsource import (
@@ -149,8 +148,8 @@ class SenderConfig(Strict):
     unsubscribe_mailto: MailtoAddress = "unsubscribe@example.com"
     #: Per locale (fa, zh_Hant ...): the From display name, and how SMS name the brand
     #: ("{brand}" is ``brand``; zh defaults to 【{brand}】). See engine/core/sender.py.
-    from_name: Annotated[dict[str, str], AfterValidator(check_sender_texts)] = Field(default={})
-    sms_signature: Annotated[dict[str, str], AfterValidator(check_sender_texts)] = Field(default={})
+    from_name: SenderTexts = Field(default={})
+    sms_signature: SMSSignatures = Field(default={})
 
 
 class WebConfig(Strict):

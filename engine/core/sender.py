@@ -24,7 +24,9 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from email.utils import parseaddr
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
+
+from pydantic import AfterValidator
 
 from rapport.engine.core.i18n import locale_candidates
 
@@ -33,7 +35,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_SMS_SIGNATURES",
+    "SMSSignatures",
+    "SenderTexts",
     "check_sender_texts",
+    "check_sms_signatures",
     "for_locale",
     "from_header",
     "sms_signature",
@@ -91,3 +96,21 @@ def check_sender_texts(mapping: dict[str, str]) -> dict[str, str]:
         if not text.strip() or not text.replace("\u200c", "").isprintable():  # ZWNJ is Persian
             raise ValueError(f"{key}: give a non-empty text on one line, without controls")
     return mapping
+
+
+def check_sms_signatures(mapping: dict[str, str]) -> dict[str, str]:
+    """``sender.sms_signature``: as :func:`check_sender_texts`, and no brace but those of
+    ``{brand}``: a misspelt placeholder (``【{brnd}】``) was sent as written in every SMS."""
+    for key, text in check_sender_texts(mapping).items():
+        if "{" in text.replace("{brand}", "") or "}" in text.replace("{brand}", ""):
+            raise ValueError(
+                f"{key}: {text!r} holds a brace that is not part of {{brand}}, the one "
+                "placeholder (sender.brand): write {brand}, or the brand itself"
+            )
+    return mapping
+
+
+#: ``sender.from_name``.
+SenderTexts = Annotated[dict[str, str], AfterValidator(check_sender_texts)]
+#: ``sender.sms_signature``.
+SMSSignatures = Annotated[dict[str, str], AfterValidator(check_sms_signatures)]
