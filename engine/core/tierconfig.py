@@ -61,6 +61,11 @@ class TierConfig(Strict):
         names = [level.name for level in levels]
         if any(not name.strip() for name in names):
             raise ValueError("a tier needs a name: campaigns and offers name it")
+        if padded := [name for name in names if name != name.strip()]:
+            raise ValueError(
+                f"tier {padded[0]!r} has a space at its start or end: campaigns and offers "
+                "name it without"
+            )
         if twice := sorted({name for name in names if names.count(name) > 1}):
             raise ValueError(
                 f"tier {twice[0]!r} is listed twice: a customer is in one tier, "

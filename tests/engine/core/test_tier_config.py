@@ -50,3 +50,13 @@ def test_a_rate_of_1_for_the_base_currency_is_fine(tmp_path: Path) -> None:
     config.write_text("tiers:\n  base_currency: EUR\n  rates: {EUR: 1.0, USD: 0.93}\n")
 
     assert load_settings(config, environ={}).tiers.rates["EUR"] == 1
+
+
+def test_a_tier_name_with_a_space_at_either_end_is_refused(tmp_path: Path) -> None:
+    """'vib ' loaded, and every campaign naming vib was refused instead ('unknown tier
+    or segment 'vib'; tiers: insider, vib , rouge'), none of it naming config.yaml."""
+    levels = '[{name: insider, min_spend: 0}, {name: "vib ", min_spend: 350}]'
+    assert problems_of(tmp_path, f"tiers:\n  levels: {levels}\n") == [
+        "2: tiers.levels: tier 'vib ' has a space at its start or end: campaigns and "
+        "offers name it without"
+    ]
