@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.types import DateTime, TypeDecorator
 
@@ -46,8 +46,28 @@ def utc_of_naive(value: datetime) -> datetime:
 
 @lru_cache(maxsize=1024)
 def zone(name: str) -> ZoneInfo:
-    """The IANA zone ``name``, memoised: planning asks for it per customer and message."""
-    return ZoneInfo(name)
+    """The IANA zone ``name``, memoised: planning asks for it per customer and message.
+
+    A stored name this machine's tz database lacks (kept from before imports checked
+    zones, or removed by a tz database update) is read as UTC, so that the customer's
+    days are counted a little off rather than stopping every plan, explain and report
+    showing them; planning sends such a customer nothing (see :func:`known_zone`).
+    """
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+@lru_cache(maxsize=1024)
+def known_zone(name: str) -> bool:
+    """Whether ``name`` is a zone this machine's tz database has (:func:`zone` reads
+    any other as UTC)."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 #: Files of a zoneinfo folder that available_timezones() lists but that name no place:
@@ -87,6 +107,23 @@ def local_date(
 #: Customers :func:`out_of_range` has warned about in this process (bounded).
 _WARNED: set[str] = set()
 MAX_WARNED = 1000
+
+
+def unknown_zone(customer_id: str) -> None:
+    """Warn, once a process per customer, that their stored time zone is not one this
+    machine knows, so planning sends them nothing. The customer's id only."""
+    if customer_id in _WARNED_ZONE or len(_WARNED_ZONE) >= MAX_WARNED:
+        return
+    _WARNED_ZONE.add(customer_id)
+    log.warning(
+        "a customer's stored time zone is not in this machine's time zone database: "
+        "nothing is sent to them; import the customer again with an IANA name",
+        extra={"customer_id": customer_id, "field": "timezone"},
+    )
+
+
+#: Customers :func:`unknown_zone` has warned about in this process (bounded).
+_WARNED_ZONE: set[str] = set()
 
 
 def out_of_range(customer_id: str, what: str) -> None:

@@ -36,7 +36,7 @@ from sqlalchemy import Connection, Engine
 
 from rapport.engine.core.config import QuietHours
 from rapport.engine.core.models import MessageStatus
-from rapport.engine.core.timeutil import local_moment, zone
+from rapport.engine.core.timeutil import known_zone, local_moment, zone
 from rapport.engine.delivery import suppression
 from rapport.engine.delivery.checksql import CheckStatements
 from rapport.engine.delivery.claims import Claimed
@@ -152,11 +152,10 @@ def _quiet(
     the day was planned). Transactional messages have no quiet hours."""
     if hours is None or message.transactional:
         return None
-    allowed = hours.for_country(recipient.country)
-    try:
-        local = now.astimezone(zone(recipient.timezone))
-    except (ValueError, KeyError):  # not a zone this machine knows: planning's check stands
+    if not known_zone(recipient.timezone):  # not a zone this machine knows: planning's stands
         return None
+    allowed = hours.for_country(recipient.country)
+    local = now.astimezone(zone(recipient.timezone))
     if allowed.not_before <= local.time() <= allowed.not_after:
         return None
     day = local.date() if local.time() < allowed.not_before else local.date() + timedelta(days=1)

@@ -26,7 +26,7 @@ from rapport.engine.campaigns.audience import audience_miss
 from rapport.engine.campaigns.model import Campaign
 from rapport.engine.core.config import Settings
 from rapport.engine.core.models import idempotency_key
-from rapport.engine.core.timeutil import local_date
+from rapport.engine.core.timeutil import known_zone, local_date, unknown_zone
 from rapport.engine.customers.lifecycle import (
     segment_for,
     stage_of,
@@ -184,6 +184,14 @@ def decide(
             Reason.NO_CALENDAR: f"no holiday calendar for country {customer.country or 'unknown'}",
         }.get(reason, f"no {campaign.trigger.type} occasion on {day.isoformat()}")
         return skip(reason, detail)
+    if not known_zone(customer.timezone):
+        unknown_zone(customer.id)
+        return skip(
+            Reason.QUIET_HOURS,
+            f"the time zone {customer.timezone!r} is not one this machine knows: the "
+            "customer's local hours cannot be told, so nothing is sent (import the "
+            "customer again with an IANA name)",
+        )
 
     granted = audiences.granted.get(customer.id, frozenset())
     tried: list[tuple[Reason, str]] = []
