@@ -7,6 +7,8 @@ app answers and the links messages carry cannot drift apart.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Collection
 
 from rapport.consent.tokens import Purpose, Signer, TokenClaims
@@ -55,10 +57,32 @@ def unsubscribe_headers(
     }
 
 
-def confirm_link(customer_id: str, settings: Settings, signer: Signer) -> str:
-    """The double opt-in link that turns a customer's pending e-mail grants into grants."""
-    token = signer.sign(Purpose.CONFIRM, TokenClaims(customer_id, "email"))
+def confirm_link(
+    customer_id: str, settings: Settings, signer: Signer, address: str | None = None
+) -> str:
+    """The double opt-in link that turns a customer's pending e-mail grants into grants,
+    for as long as the customer's address is ``address``, the one it is mailed to (a
+    digest of it rides in the token's ``topic`` slot: see :func:`mailed_to`)."""
+    digest = address_digest(address) if address else None
+    token = signer.sign(Purpose.CONFIRM, TokenClaims(customer_id, "email", digest))
     return page_url(settings, "confirm", token)
+
+
+def address_digest(address: str) -> str:
+    """A short digest of an e-mail address, the same for every case of its letters (a
+    sync may rewrite ``Nora@`` as ``nora@``): enough to tell a replaced address, and
+    no address in the link."""
+    return hashlib.sha256(address.strip().casefold().encode("utf-8")).hexdigest()[:16]
+
+
+def mailed_to(claims: TokenClaims, address: str | None) -> bool:
+    """Whether a confirmation link's claims were made for ``address``, the customer's
+    address now. A confirmation proves the mailbox it reached: once the customer's
+    address is another, the link confirms nothing. Links made before they named the
+    address (no digest) are taken as they were."""
+    if claims.topic is None:
+        return True
+    return address is not None and hmac.compare_digest(claims.topic, address_digest(address))
 
 
 def feedback_link(

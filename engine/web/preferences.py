@@ -16,21 +16,22 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from rapport.consent.links import confirm_link, links_for
+from rapport.consent.links import address_digest, confirm_link, links_for, mailed_to
 from rapport.consent.preferences import Switch, changes, switches
 from rapport.consent.privacy import hold_unerased
 from rapport.consent.state import CurrentConsent, current_states
 from rapport.consent.store import ConsentChange, record_consent
-from rapport.consent.tokens import Purpose
+from rapport.consent.tokens import Purpose, TokenClaims
 from rapport.engine.core.i18n import from_accept_language, ui_language
 from rapport.engine.core.keywords import KeywordAction, SMSKeywords, reply_word
+from rapport.engine.core.models import CUSTOMER
 from rapport.engine.core.sender import sms_signature
 from rapport.engine.customers.lookup import address_key, customers_by_email
 from rapport.engine.rendering.locales import salutation
@@ -187,21 +188,23 @@ def _save(
 def _send_confirmation(
     web: WebContext, connection: Any, customer: Any, topics: list[str], now: Any
 ) -> None:
-    """Queue the confirmation e-mail: at most one a customer a day (the occasion is the
-    day), as for the "reply YES" text, so whoever holds a preference link cannot mail
-    the inbox over and over by switching a topic off and on. Its link confirms every
-    e-mail topic pending when it is used, those switched on after it was sent too."""
+    """Queue the confirmation e-mail: at most one a customer and address a day (the
+    occasion is the day and the address's digest), as for the "reply YES" text, so
+    whoever holds a preference link cannot mail the inbox over and over by switching a
+    topic off and on. Its link confirms every e-mail topic pending when it is used,
+    those switched on after it was sent too, while the address is the one it went to
+    (a new address gets its own the same day)."""
     enqueue_email(
         connection,
         web.pages,
         customer_id=customer.id,
         template="confirm",
-        occasion=now.strftime("%Y-%m-%d"),
+        occasion=f"{now:%Y-%m-%d}:{address_digest(customer.email or '')}",
         locale=customer.locale,
         now=now,
         salutation=salutation(customer.first_name, customer.last_name, customer.locale),
         topics=sorted(topics),
-        confirm_url=confirm_link(customer.id, web.settings, web.signer),
+        confirm_url=confirm_link(customer.id, web.settings, web.signer, customer.email),
         postal_address=web.settings.sender.postal_address,
     )
 
@@ -253,17 +256,21 @@ def _confirm_answer(request: Request, customer: Any, *, done: bool, nothing: boo
     )
 
 
-def _nothing_pending(web: WebContext, customer_id: str) -> bool:
+def _nothing_pending(web: WebContext, claims: TokenClaims, customer: Any) -> bool:
+    """Nothing this link may confirm: no e-mail topic pending, or the customer's
+    address is no longer the one the link was mailed to."""
+    if not mailed_to(claims, customer.email):
+        return True
     with web.engine.connect() as connection:
-        return not _pending_email(connection, customer_id)
+        return not _pending_email(connection, customer.id)
 
 
 async def confirm_page(request: Request) -> Response:
     found = await resolve(request, Purpose.CONFIRM)
     if found is None:
         return not_found(request)
-    _, customer = found
-    nothing = await run_in_threadpool(_nothing_pending, web_context(request), customer.id)
+    claims, customer = found
+    nothing = await run_in_threadpool(_nothing_pending, web_context(request), claims, customer)
     return _confirm_answer(request, customer, done=False, nothing=nothing)
 
 
@@ -272,21 +279,28 @@ async def confirm_post(request: Request) -> Response:
     found = await resolve(request, Purpose.CONFIRM)
     if found is None:
         return not_found(request)
-    _, customer = found
-    pending = await run_in_threadpool(_confirm, request, customer)
+    claims, customer = found
+    pending = await run_in_threadpool(_confirm, request, claims, customer)
     if pending is None:  # erased since the link was read
         return not_found(request)
     return _confirm_answer(request, customer, done=bool(pending), nothing=not pending)
 
 
-def _confirm(request: Request, customer: Any) -> list[CurrentConsent] | None:
+def _confirm(request: Request, claims: TokenClaims, customer: Any) -> list[CurrentConsent] | None:
     """Grant what is pending, in one transaction (run in a worker thread: it may wait
-    for the customer's row); what it granted, or None if the customer was erased."""
+    for the customer's row); what it granted, or None if the customer was erased.
+    Nothing is granted once the customer's address is not the one the link was
+    mailed to (read under the row's lock, so an import changing it waits or is seen)."""
     web = web_context(request)
     now = web.now()
     with web.engine.begin() as connection:
         if not hold_unerased(connection, customer.id):
             return None
+        address = connection.execute(
+            select(CUSTOMER.c.email).where(CUSTOMER.c.id == customer.id)
+        ).scalar()
+        if not mailed_to(claims, address):
+            return []
         pending = _pending_email(connection, customer.id)
         if pending:
             record_consent(
