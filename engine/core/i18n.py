@@ -84,14 +84,25 @@ def known_locales(values: list[str]) -> list[str]:
     return values
 
 
-@lru_cache(maxsize=1024)
+#: The longest tag read as a locale. Tags in use are far shorter (RFC 5646 asks readers
+#: to take 35 characters); a longer one (an ``Accept-Language`` header, a ``lang``
+#: field, an imported ``locale``) is no locale and is never cached: the caches below
+#: are keyed by the tag, and :func:`locale_candidates` lists each of its prefixes.
+MAX_TAG_CHARS = 64
+
+
 def with_script(locale: str) -> str:
     """``locale`` with the script CLDR's likely subtags give it when it names none and
     its territory writes another script than its language's default: ``zh_TW`` ->
     ``zh_Hant_TW``, ``zh-hk`` -> ``zh_Hant_HK``, ``zh_MO`` -> ``zh_Hant_MO`` (but ``zh_CN``,
     ``zh_SG`` and ``zh`` stay as they are, Simplified being the language's default;
     likewise ``sr_ME`` -> ``sr_Latn_ME``). Separators become ``_``; a tag Babel cannot
-    read comes back as it was given."""
+    read (or longer than :data:`MAX_TAG_CHARS`) comes back as it was given."""
+    return locale if len(locale) > MAX_TAG_CHARS else _with_script(locale)
+
+
+@lru_cache(maxsize=1024)
+def _with_script(locale: str) -> str:
     tag = locale.replace("-", "_")
     try:
         parsed = Locale.parse(tag)
@@ -107,13 +118,18 @@ def with_script(locale: str) -> str:
     return tag
 
 
-@lru_cache(maxsize=1024)
 def locale_candidates(locale: str) -> tuple[str, ...]:
     """UI languages to try for a locale, most specific first: 'zh-TW' -> zh_TW,
-    zh_Hant_TW, zh_Hant, zh (the tag as given, then with its likely script).
+    zh_Hant_TW, zh_Hant, zh (the tag as given, then with its likely script); none for
+    a tag longer than :data:`MAX_TAG_CHARS`.
 
     Cached, as :func:`with_script` is: planning asks for every message (the SMS
     signature), and parsing the tag with Babel cost about 6 % of a broadcast's time."""
+    return () if len(locale) > MAX_TAG_CHARS else _locale_candidates(locale)
+
+
+@lru_cache(maxsize=1024)
+def _locale_candidates(locale: str) -> tuple[str, ...]:
     tag = locale.replace("-", "_")
     parts = tag.split("_")
     parts[0] = parts[0].lower()
@@ -171,15 +187,19 @@ DIGITS = {
 }
 
 
-@lru_cache(maxsize=256)
 def numbering_system(locale: str | None) -> str:
     """CLDR's default numbering system for a locale, if we know its digits, else ``latn``.
 
     ``fa`` -> ``arabext`` (۰-۹), ``ar_EG`` -> ``arab`` (٠-٩), ``ar`` -> ``latn`` (CLDR
     gives plain Arabic and the Maghreb Western digits), ``zh`` -> ``latn``.
     """
-    if not locale:
+    if not locale or len(locale) > MAX_TAG_CHARS:
         return "latn"
+    return _numbering_system(locale)
+
+
+@lru_cache(maxsize=256)
+def _numbering_system(locale: str) -> str:
     try:
         parsed = Locale.parse(locale.replace("-", "_"))
     except (UnknownLocaleError, ValueError, TypeError):

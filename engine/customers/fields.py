@@ -26,6 +26,7 @@ from babel import Locale, UnknownLocaleError, parse_locale
 from babel.numbers import list_currencies
 
 from rapport.engine.core.config import ProviderConfig, Settings
+from rapport.engine.core.i18n import MAX_TAG_CHARS
 from rapport.engine.core.models import ConsentStatus
 from rapport.engine.core.timeutil import zone_names
 
@@ -241,7 +242,8 @@ def _canonical_locale(value: str) -> str | None:
 def locale(value: str, field: str = "locale") -> str:
     """A CLDR locale, returned with underscores (``fa-IR`` -> ``fa_IR``) as the
     templates' folders and Babel spell it."""
-    canonical = _canonical_locale(value) if value else None
+    # A longer value is no locale; the cache would keep it whole (a line may be 4 MiB).
+    canonical = _canonical_locale(value) if value and len(value) <= MAX_TAG_CHARS else None
     if canonical is None:
         raise FieldInvalid(field, "not a known locale (e.g. en, fa_IR, zh_Hans_CN)")
     return canonical
