@@ -50,6 +50,7 @@ from rapport.engine.campaigns.model import Campaign, load_campaigns
 from rapport.engine.campaigns.offer_keys import unread_offer_keys
 from rapport.engine.campaigns.samples import TYPICAL, Traits, sample_context
 from rapport.engine.campaigns.sms_cost import sms_cost
+from rapport.engine.campaigns.template_names import misnamed_templates
 from rapport.engine.core.config import Settings
 from rapport.engine.core.errors import Problem
 from rapport.engine.core.i18n import with_script
@@ -232,6 +233,10 @@ def _check_template_set(
     default = settings.locales.default
     for locale in template_locales(renderer, template_set, settings):
         found.problems.extend(_incomplete_folder(renderer, template_set, kind, locale))
+        folder = renderer.templates_dir / template_set / locale
+        for misnamed in misnamed_templates(folder, renderer.folder_of(template_set, locale)):
+            if misnamed not in found.problems:  # once, not once per channel kind
+                found.problems.append(misnamed)
         if (stray := _stray_folder(renderer, template_set, locale)) is not None:
             if stray not in found.problems:  # once, not once per channel kind
                 found.problems.append(stray)
