@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import csv
 import difflib
+import io
 import json
 import math
 import re
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import partial
 from typing import IO, Any
@@ -299,17 +301,37 @@ class _RowTooLong(Exception):
 
 
 class _RowLines:
-    """The lines the csv reader reads, counting the UTF-8 bytes of the row being read
-    (``size``, set to 0 before each row): once a row has passed :data:`MAX_LINE_BYTES`
-    its next line is refused with :class:`_RowTooLong` before it is read, so the
-    reader never holds more than a row's worth (quoted line breaks let one row of
-    short lines run to the end of the file). An iterator object, not a generator,
-    which would be finished by the exception; the reader starts afresh at its next
-    row, from the line after the last one it read."""
+    """The lines the csv reader reads, noting the row's first and last (:meth:`start_row`
+    begins a row) and counting its UTF-8 bytes: once a row has passed
+    :data:`MAX_LINE_BYTES` its next line is refused with :class:`_RowTooLong` before it
+    is read, so the reader never holds more than a row's worth (quoted line breaks let
+    one row run to the end of the file). The row's lines after its first are kept (one
+    string and their lengths) for :meth:`read_again`; ``ended``: the file's last line
+    was read. An iterator object, not a generator, which the exception would finish."""
 
-    def __init__(self, lines: Iterator[str]) -> None:
+    def __init__(self, lines: Iterator[tuple[int, str]]) -> None:
         self.lines = lines
-        self.size = 0
+        self.first = self.last = self.size = 0
+        self.later, self.lengths = io.StringIO(), array("I")
+        self.again, self.again_lengths, self.again_at = "", array("I"), [0, 0, 0]
+        self.ended = False
+        #: Characters read again at most, all rows together (never quadratic time).
+        self.budget = 4 * MAX_LINE_BYTES
+
+    def start_row(self) -> None:
+        self.first = self.size = 0
+        if self.lengths:
+            self.later, self.lengths = io.StringIO(), array("I")
+
+    def read_again(self) -> bool:
+        """Give back the row's lines after its first; False once the budget is spent."""
+        text = self.later.getvalue()
+        if len(text) > self.budget:
+            return False
+        self.budget -= len(text)
+        self.again, self.again_lengths, self.again_at = text, self.lengths, [0, 0, self.first + 1]
+        self.later, self.lengths, self.ended = io.StringIO(), array("I"), False
+        return True
 
     def __iter__(self) -> _RowLines:
         return self
@@ -317,9 +339,31 @@ class _RowLines:
     def __next__(self) -> str:
         if self.size > MAX_LINE_BYTES:
             raise _RowTooLong(TOO_LONG.format(limit=MAX_LINE_BYTES))
-        text = next(self.lines)
+        index, offset, number = self.again_at
+        if index < len(self.again_lengths):
+            text = self.again[offset : offset + self.again_lengths[index]]
+            self.again_at = [index + 1, offset + len(text), number + 1]
+        else:
+            try:
+                number, text = next(self.lines)
+            except StopIteration:
+                self.ended = True
+                raise
+        if self.first:
+            self.later.write(text)
+            self.lengths.append(len(text))
+        else:
+            self.first = number
+        self.last = number
         self.size += len(text) if text.isascii() else len(text.encode("utf-8", "replace"))
         return text
+
+
+#: A quoted value still open at the end of the file: its row is refused at its first line.
+NEVER_CLOSED = (
+    "a quote opened on this line is never closed, so it took every line after it into "
+    'its value: close it, or write a quote inside a value as two ("")'
+)
 
 
 def csv_rows(
@@ -330,13 +374,13 @@ def csv_rows(
     :class:`ImportFileError`; a bad row is a row with problems."""
     bad_lines: dict[int, str] = {}
 
-    def lines() -> Iterator[str]:
+    def lines() -> Iterator[tuple[int, str]]:
         for number, text, wrong in decoded_lines(handle, universal=True):
             if wrong == WIDE:
                 raise ImportFileError([Problem(file, number, wrong)])
             if wrong:
                 bad_lines[number] = wrong
-            yield text
+            yield number, text
 
     source = _RowLines(lines())
     reader = csv.reader(source)
@@ -374,9 +418,8 @@ def csv_rows(
     ignored.extend(name for name in names if name and name not in known)
     wanted = [(index, name) for index, name in enumerate(names) if name in known]
 
-    previous = reader.line_num
     while True:
-        source.size = 0
+        source.start_row()
         try:
             cells = next(reader)
         except StopIteration:
@@ -385,28 +428,37 @@ def csv_rows(
             # A quote never closed took lines into one value up to the field limit, or
             # quoted line breaks made one row longer than any physical line may be.
             bad_lines.clear()
-            start, previous = previous + 1, reader.line_num
+            start, end = source.first, source.last
             said = str(exc) if isinstance(exc, _RowTooLong) else f"bad CSV: {exc}"
-            yield Row(start, problems=[Problem(file, start, said + _taken_in(start, previous))])
+            yield Row(start, problems=[Problem(file, start, said + _taken_in(start, end))])
             continue
-        start, previous = previous + 1, reader.line_num
+        start, end = source.first, source.last
+        if source.ended and end > start:  # a quote open at the end: its lines are rows too
+            bad_lines.pop(start, None)
+            said = NEVER_CLOSED if source.read_again() else NEVER_CLOSED + _taken_in(start, end)
+            yield Row(start, problems=[Problem(file, start, said)])
+            continue
+        # The reader reads no further than the row's last line: every line kept is its.
+        wrong = [bad_lines.pop(n) for n in sorted(bad_lines) if n <= end]
         if source.size > MAX_LINE_BYTES:
-            message = TOO_LONG.format(limit=MAX_LINE_BYTES) + _taken_in(start, previous)
+            message = TOO_LONG.format(limit=MAX_LINE_BYTES) + _taken_in(start, end)
             yield Row(start, problems=[Problem(file, start, message)])
             continue
         if not any(cell.strip() for cell in cells):
             continue
-        # The reader reads no further than the row's last line: every line kept is its.
-        wrong = [bad_lines[n] for n in sorted(bad_lines) if n >= start]
-        bad_lines.clear()
         if wrong:
             yield Row(start, problems=[Problem(file, start, wrong[0])])
             continue
         if len(cells) != len(names):
             message = f"has {len(cells)} values but the header has {len(names)} columns"
-            yield Row(start, problems=[Problem(file, start, message + _taken_in(start, previous))])
+            yield Row(start, problems=[Problem(file, start, message + _taken_in(start, end))])
             continue
-        yield parse_record({name: cells[index] for index, name in wanted}, start, file, columns)
+        row = parse_record({name: cells[index] for index, name in wanted}, start, file, columns)
+        if row.problems and end > start:  # the lines it took in are lost with it: say so
+            row.problems[0] = replace(
+                row.problems[0], message=row.problems[0].message + _taken_in(start, end)
+            )
+        yield row
 
 
 def jsonl_rows(
