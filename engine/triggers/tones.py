@@ -46,10 +46,15 @@ _DAY_AFTER = re.compile(
     r"^(?:the\s+)?(?:(?:second|third)\s+)?(?:day|first\s+weekday)\s+(?:after|following)\b",
     re.IGNORECASE,
 )
-_MOURNING = re.compile(r"\b(martyrdom|death|mourning|funeral|ashura|tasua|arbaeen)\b", re.I)
+#: Tisha B'Av is the fast for the destroyed Temples; a "tragedy" is mourned (Beirut's
+#: port explosion, 4 August).
+_MOURNING = re.compile(
+    r"\b(martyrdom|death|mourning|funeral|ashura|tasua|arbaeen|tisha\s+b.av|tragedy)\b", re.I
+)
 _OBSERVANCE = re.compile(
     r"\b(remembrance|memorial|commemoration|memory|victims|armistice|veterans|"
-    r"good friday|all souls|all saints|tomb|holocaust|genocide|fallen|sorrows|arafah|"
+    r"good friday|all souls|all saints|day of the dead|tomb|holocaust|genocides?|fallen|"
+    r"sorrows|arafah|"
     r"martyrs?|martyr's|maundy|holy thursday|holy saturday|(?<!before )ash wednesday|"
     r"yom kippur|fasting)\b",
     re.IGNORECASE,

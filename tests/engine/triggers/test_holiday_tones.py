@@ -129,6 +129,34 @@ def test_names_no_file_lists_are_guessed_from_their_english() -> None:
     assert set(TONES) == {"celebration", "observance", "mourning"}
 
 
+@pytest.mark.parametrize(
+    ("country", "name", "tone"),
+    [
+        ("IL", "Tisha B'Av", "mourning"),  # the fast for the destroyed Temples
+        ("LB", "Anniversary of the tragedy of Beirut port explosion", "mourning"),
+        ("AM", "Day of the Condemnation and Prevention of Genocides", "observance"),
+        ("HT", "Day of the Dead", "observance"),  # Fèt Gede, with All Souls' Day
+    ],
+)
+def test_days_of_grief_of_countries_without_a_tone_file_are_no_celebrations(
+    country: str, name: str, tone: str
+) -> None:
+    assert tone_table(country) is None
+    assert any(name in celebrated_on(country, day, ("public", "optional", "government",
+        "workday")) for day in _days_of(2027))  # fmt: skip
+    assert tone_of(country, name) == tone
+
+
+def _days_of(year: int) -> list[date]:
+    return [date(year, 1, 1) + timedelta(days=n) for n in range(365)]
+
+
+def test_no_festive_greeting_on_tisha_b_av_in_israel() -> None:
+    israeli = customer(country="IL", locale="he_IL", timezone="Asia/Jerusalem")
+    found = miss({"type": "holiday", "categories": ["optional"]}, israeli, date(2027, 8, 12))
+    assert "Tisha B'Av is a day of mourning in IL" in found.detail
+
+
 # -- the trigger ------------------------------------------------------------------------
 
 IRANIAN = customer()
