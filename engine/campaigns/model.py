@@ -36,7 +36,7 @@ from rapport.engine.core.yamlsource import (
     load_yaml,
     validate_document,
 )
-from rapport.engine.triggers.calendars import holiday_countries, holiday_names
+from rapport.engine.triggers.calendars import english_names_of, holiday_countries, holiday_names
 from rapport.engine.triggers.models import (
     EventTrigger,
     HolidayTrigger,
@@ -309,12 +309,18 @@ def _holiday_name_problems(campaign: Campaign, doc: YamlDocument) -> list[Proble
             doc.file,
             doc.line_of(("trigger", "names", index)),
             f"no holiday in {where} ({', '.join(trigger.categories)}) has {name!r} in its "
-            "English name",
+            "English name" + _english_hint(name, scope, known),
             f"trigger.names.{index}",
         )
         for index, name in enumerate(trigger.names)
         if not any(name.casefold() in known_name.casefold() for known_name in known)
     ]
+
+
+def _english_hint(name: str, scope: tuple[str, ...] | None, known: frozenset[str]) -> str:
+    """For a name in the calendar's own language (``نوروز``): the English one to write."""
+    meant = english_names_of(name, scope, known)
+    return f"; names are English: write {' or '.join(map(repr, meant))}" if meant else ""
 
 
 def _mourning_problems(campaign: Campaign, doc: YamlDocument) -> list[Problem]:

@@ -191,6 +191,35 @@ def holiday_countries(
     return {name: frozenset(codes) for name, codes in found.items()}
 
 
+def english_names_of(
+    text: str, countries: tuple[str, ...] | None, known: frozenset[str]
+) -> list[str]:
+    """The English names among ``known`` of the holidays of these countries (all, for
+    ``None``) whose name in one of their calendar's languages holds ``text``, case
+    ignored: which name a campaign's ``names: [نوروز]`` or ``[春节]`` means (``names``
+    are English). At most three, none that another holds ('Nowruz' finds 'Nowruz
+    Holiday' too, as ``names`` match)."""
+    wanted = text.casefold()
+    codes = countries if countries is not None else tuple(holidays.list_supported_countries())
+    found: set[str] = set()
+    for code in codes:
+        country = code.upper()
+        probe = _probe(country)
+        english = {msgid: name for name, msgid in _source_names(country).items()}
+        if probe is None or not english or not wanted:
+            continue
+        for language in getattr(probe, "supported_languages", ()) or ():
+            catalog = getattr(_catalog(country, language), "_catalog", {})
+            # The default language's catalog is empty: its names are the msgids.
+            found.update(
+                name
+                for msgid, name in english.items()
+                if wanted in str(catalog.get(msgid, msgid)).casefold()
+            )
+    found &= known
+    return sorted(n for n in found if not any(o != n and o in n for o in found))[:3]
+
+
 def _best_language(country: str, locale: str) -> str | None:
     """The calendar's language closest to ``locale``: the locale itself (fa_IR), else
     one of its language in its script, else any of its language (fa_*).

@@ -181,6 +181,27 @@ def test_a_holiday_name_no_calendar_has_is_reported_at_its_line(tmp_path: Path) 
     ]
 
 
+@pytest.mark.parametrize(
+    ("written", "countries", "english"),
+    [
+        ("نوروز", "[IR]", "'Nowruz'"),
+        ("春节", "[CN]", "'Chinese New Year (Spring Festival)'"),
+        ("清明节", "[CN, TW]", "'Tomb-Sweeping Day'"),
+    ],
+)
+def test_a_holiday_named_in_its_own_language_is_refused_with_its_english_name(
+    tmp_path: Path, written: str, countries: str, english: str
+) -> None:
+    """``names`` matches English names; a Persian or Chinese marketer writes the name
+    they greet with, and is told the English name the calendars give it."""
+    text = f"trigger:\n  type: holiday\n  names: [{written}]\naudience:\n  countries: {countries}\n"
+    (problem,) = load_problems(tmp_path, HEADER + text)
+    assert problem.startswith("t.yaml:6: trigger.names.0: no holiday in the calendars of ")
+    assert problem.endswith(
+        f"has {written!r} in its English name; names are English: write {english}"
+    )
+
+
 def test_holiday_names_are_checked_against_every_calendar_without_countries(
     tmp_path: Path,
 ) -> None:
