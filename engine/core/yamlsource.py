@@ -199,7 +199,22 @@ def _to_data(
             _to_data(item, (*path, index), lines, loader, budget, empty)
             for index, item in enumerate(node.value)
         ]
+    if node.tag == "tag:yaml.org,2002:int" and _OCTAL.fullmatch(str(node.value)):
+        raise YamlSyntaxError(  # no one writing 030 means 24
+            Problem(
+                loader.name if isinstance(loader.name, str) else "",
+                node.start_mark.line + 1,
+                f"{node.value!r} is read by YAML as the octal number "
+                f"{loader.construct_object(node)}: write the number without its leading "
+                "zero, or in quotes if it is text",
+                ".".join(str(part) for part in path) or None,
+            )
+        )
     return _construct(node, loader)
+
+
+#: What YAML 1.1 reads as an octal number: ``030`` is 24 (retention.outbox_days: 030).
+_OCTAL = re.compile(r"[-+]?0[0-7_]+")
 
 
 def _construct(node: yaml.Node, loader: yaml.SafeLoader) -> Any:
