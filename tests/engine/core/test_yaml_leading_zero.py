@@ -1,7 +1,7 @@
 """A number written with a leading zero is refused at its line: YAML 1.1, which PyYAML
 reads, takes ``030`` for the octal number 24, so ``retention.outbox_days: 030`` kept
 bodies 24 days and ``dispatch.max_attempts: 010`` tried 8 times, and in a campaign
-``{field: postal_code, eq: 01234}`` compared customers with 668. ``0``, ``0.5`` and a
+``{field: order_count, gte: 010}`` took customers with 8 orders. ``0``, ``0.5`` and a
 quoted ``"01234"`` are what they look like and load."""
 
 from __future__ import annotations
@@ -41,13 +41,13 @@ def test_a_leading_zero_in_a_campaign_is_refused_at_its_line(tmp_path: Path) -> 
     path = tmp_path / "birthday.yaml"
     path.write_text(
         "name: Birthday\ntrigger:\n  type: birthday\ntopic: birthday\nchannels: [email]\n"
-        "audience:\n  where:\n    - {field: postal_code, eq: 01234}\n",
+        "audience:\n  where:\n    - {field: order_count, gte: 010}\n",
         encoding="utf-8",
     )
     with pytest.raises(CampaignError) as raised:
         load_campaign(path, Settings(base_dir=tmp_path))
     (problem,) = raised.value.problems
-    assert (problem.line, "'01234' is read by YAML as the octal number 668") == (
+    assert (problem.line, "'010' is read by YAML as the octal number 8") == (
         8,
-        problem.message[: len("'01234' is read by YAML as the octal number 668")],
+        problem.message[: len("'010' is read by YAML as the octal number 8")],
     )
