@@ -133,14 +133,22 @@ def parse_json(body: bytes) -> Any:
         raise BadPayload(bad.message) from None
 
 
+#: Fields a provider's form may have (Twilio sends a few dozen).
+MAX_FORM_FIELDS = 200
+
+
 def parse_form(body: bytes) -> dict[str, list[str]]:
     """A URL-encoded form (Twilio's), each field given once: a repeated field
     (``Body=HELLO&Body=STOP``) means nothing certain, as a repeated JSON key does, and
     is a 400 naming it. The values are lists, as :func:`urllib.parse.parse_qs` gives."""
     try:
-        form = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=200)
-    except (UnicodeDecodeError, ValueError):
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
         raise BadPayload("form body is not UTF-8 URL-encoded fields") from None
+    try:
+        form = parse_qs(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    except ValueError:  # the one parse_qs raises unless strict: too many fields
+        raise BadPayload(f"the form has more than {MAX_FORM_FIELDS} fields") from None
     for name, values in form.items():
         if len(values) > 1:
             raise BadPayload(f"{printable(name)[:64]}: given more than once in the form")

@@ -103,3 +103,20 @@ def test_a_twilio_form_repeating_a_field_is_refused(
     assert response.json() == {"error": f"{field}: given more than once in the form"}
     assert event_count(engine) == before
     assert sms_pairs(engine, "c1") == {("sms", "offers")}
+
+
+@pytest.mark.parametrize("path", ["/webhooks/sms/inbound", "/webhooks/sms/status"])
+def test_a_twilio_form_of_more_than_200_fields_is_refused_saying_so(
+    engine: Engine, client: TestClient, path: str
+) -> None:
+    """A form of 201 short UTF-8 fields was refused as 'form body is not UTF-8
+    URL-encoded fields', which it is; the cap on fields was the reason. Twilio sends
+    a few dozen."""
+    _stop(engine)
+    before = event_count(engine)
+    fields = "&".join(f"Extra{n}=x" for n in range(200))
+    body = f"From={PHONES['en']}&Body=STOP&{fields}".replace("+", "%2B")
+    response = client.post(path, content=body.encode(), headers=FORM)
+    assert response.status_code == 400
+    assert response.json() == {"error": "the form has more than 200 fields"}
+    assert event_count(engine) == before
