@@ -38,6 +38,7 @@ from rapport.engine.core.configtexts import (
     LocalPath,
     MailtoAddress,
     MessageIdDomain,
+    Secret,
     SenderText,
 )
 from rapport.engine.core.errors import ConfigError, Problem
@@ -171,10 +172,10 @@ class WebConfig(Strict):
     link_limiter_max_keys: int = Field(10_000, ge=100, le=100_000)
     #: Shared secret providers send in the ``X-Rapport-Webhook-Token`` header; from
     #: RAPPORT_WEBHOOK_TOKEN. Webhooks are refused while it is unset.
-    webhook_token: str | None = Field(default=None, exclude=True)
+    webhook_token: Secret | None = Field(default=None, exclude=True)
     #: Bearer token for the operators' report at /admin/report; from
     #: RAPPORT_REPORT_TOKEN. The route answers 503 while it is unset.
-    report_token: str | None = Field(default=None, exclude=True)
+    report_token: Secret | None = Field(default=None, exclude=True)
     #: Largest request body in bytes outside /webhooks/ (413 beyond it, unread).
     max_body_bytes: int = Field(64 * 1024, ge=1024, le=16 * 1024 * 1024)
     #: Largest body a provider may post to /webhooks/ (event batches are larger). Each
@@ -201,7 +202,7 @@ class WebConfig(Strict):
     metrics_host: ListenHost = "127.0.0.1"
     metrics_port: int | None = Field(None, ge=1, le=65535)
     #: Bearer token /metrics requires wherever it is served; from RAPPORT_METRICS_TOKEN.
-    metrics_token: str | None = Field(default=None, exclude=True)
+    metrics_token: Secret | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
     def _separate_metrics_port(self) -> WebConfig:
@@ -358,7 +359,7 @@ class Settings(Strict):
     quiet_hours: dict[str, QuietHours] = Field(default_factory=lambda: _default_hours({}))
     #: Local STOP/START/HELP words for inbound SMS, on top of the English ones.
     sms_keywords: SMSKeywords = SMSKeywords()
-    secret_key: str | None = Field(default=None, exclude=True)
+    secret_key: Secret | None = Field(default=None, exclude=True)
     #: Without RAPPORT_SECRET_KEY the signing key is kept in the database, shared by
     #: every daemon on it (rapport.engine.core.keys). This file is only read: a key an
     #: earlier version generated here becomes the database's first key, so links

@@ -28,6 +28,7 @@ __all__ = [
     "LocalPath",
     "MailtoAddress",
     "MessageIdDomain",
+    "Secret",
     "SenderText",
     "check_listen_host",
 ]
@@ -176,6 +177,22 @@ def _path_text(value: object) -> object:
         )
     return value
 
+
+def _secret(text: str) -> str:
+    """A secret written in config.yaml, held to what its variable is (config.py,
+    _padded_secrets): compared byte for byte, so a space or line break around it signs
+    links another machine refuses; empty, it was reported as a variable 0 characters
+    long. The value is never repeated."""
+    if not text.strip() or text != text.strip():
+        raise ValueError(
+            "is empty or starts or ends with a space or a line break: write the secret "
+            "alone, or leave the key out (better: set it in the environment)"
+        )
+    return text
+
+
+#: ``secret_key`` and the ``web`` tokens.
+Secret = Annotated[str, AfterValidator(_secret)]
 
 #: ``campaigns_dir``, ``templates_dir``, ``secret_key_file``.
 LocalPath = Annotated[Path, BeforeValidator(_path_text)]

@@ -36,3 +36,21 @@ def test_the_command_says_which_variable_and_exits_1(tmp_path: Path) -> None:
     assert ran.returncode == 1
     assert "RAPPORT_SECRET_KEY" in ran.stderr and KEY not in ran.stderr + ran.stdout
     assert "Traceback" not in ran.stderr
+
+
+@pytest.mark.parametrize(
+    "key", ["secret_key", "web.webhook_token", "web.report_token", "web.metrics_token"]
+)
+@pytest.mark.parametrize("written", [f'" {KEY}"', f'"{KEY}\\n"', '""', '"  "'])
+def test_a_secret_in_the_file_that_is_empty_or_padded_is_refused_at_its_line(
+    tmp_path: Path, key: str, written: str
+) -> None:
+    """Written in config.yaml the same secret was used as given, spaces and all (and an
+    empty one was reported as 'RAPPORT_SECRET_KEY is 0 characters long', a variable
+    never set); the value is never repeated."""
+    from factories import config_problems
+
+    section, _, name = key.rpartition(".")
+    text = f"{section}:\n  {name}: {written}\n" if section else f"{name}: {written}\n"
+    (problem,) = config_problems(tmp_path, text)
+    assert problem.startswith(f"{2 if section else 1}: {key}: ") and KEY not in problem
