@@ -25,6 +25,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from rapport.engine.core.errors import Problem
+from rapport.engine.core.keyhints import meant_key
 
 Path_ = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
@@ -315,8 +316,11 @@ def load_yaml(path: Path, display: str | None = None) -> YamlDocument:
     return parse_yaml(text, name)
 
 
-def validation_problems(doc: YamlDocument, error: ValidationError) -> list[Problem]:
-    """Turn pydantic's errors into FILE:LINE problems, one per error."""
+def validation_problems(
+    doc: YamlDocument, error: ValidationError, model: type[BaseModel] | None = None
+) -> list[Problem]:
+    """Turn pydantic's errors into FILE:LINE problems, one per error; an unknown key
+    names the key of ``model`` it looks meant to be (:mod:`rapport.engine.core.keyhints`)."""
     problems = []
     for item in error.errors():
         if item["type"] in ("union_tag_invalid", "union_tag_not_found"):
@@ -344,7 +348,8 @@ def validation_problems(doc: YamlDocument, error: ValidationError) -> list[Probl
                 '(e.g. "NO" for Norway)'
             )
         elif item["type"] == "extra_forbidden":
-            message = "unknown key"
+            meant = meant_key(model, item["loc"]) if model is not None else None
+            message = "unknown key" + (f"; did you mean {meant!r}?" if meant else "")
         elif item["type"] == "missing":
             message = "required key is missing"
         problems.append(Problem(doc.file, line, message, dotted))
@@ -411,7 +416,7 @@ def validate_document(doc: YamlDocument, model: type[M]) -> tuple[M | None, list
     try:
         parsed = model.model_validate(doc.data)
     except ValidationError as exc:
-        return None, empty_problems(doc, validation_problems(doc, exc))
+        return None, empty_problems(doc, validation_problems(doc, exc, model))
     problems = empty_problems(doc)
     return (None, problems) if problems else (parsed, [])
 
