@@ -197,13 +197,19 @@ class HTTPSMSChannel(Channel):
 
     @classmethod
     def value_problems(cls, options: Mapping[str, Any]) -> list[OptionProblem]:
-        """The URL as the constructor checks it."""
+        """The URL and the token as the constructor checks them."""
+        problems = []
         if isinstance(url := options.get("url"), str):
             try:
                 _check_url(url)
             except HTTPSMSURLError as exc:
-                return [OptionProblem("url", str(exc))]
-        return []
+                problems.append(OptionProblem("url", str(exc)))
+        if isinstance(token := options.get("token"), str):
+            try:
+                check_header_value("Authorization", token, "token")
+            except ValueError as exc:
+                problems.append(OptionProblem("token", str(exc)))
+        return problems
 
     def __init__(self, url: str, token: str | None = None, timeout: float = 10) -> None:
         _check_url(url)

@@ -178,3 +178,18 @@ def test_a_file_channel_path_that_is_empty_or_padded_is_refused_at_its_line(
         tmp_path, "channels:\n" + EMAIL + f"  sms:\n    adapter: file\n    path: {path}\n"
     )
     assert problem.startswith("5: channels.sms.path: ")
+
+
+def test_an_sms_provider_token_holding_a_line_break_is_refused_at_its_line(
+    tmp_path: Path,
+) -> None:
+    found = config_problems(
+        tmp_path,
+        "channels:\n"
+        + EMAIL
+        + "  sms:\n    adapter: http_sms\n    url: https://sms.shop.example/send\n"
+        + '    token: "a\\nb"\n',
+    )
+    assert found == [
+        "6: channels.sms.token: header 'Authorization' (field 'token') contains CR, LF or NUL"
+    ]
