@@ -71,7 +71,9 @@ def _locale_territory(locale: str | None) -> str | None:
 def _zone_territory(timezone: str | None) -> str | None:
     from babel.core import get_global
 
-    territory = get_global("zone_territories").get(timezone or "")
+    # CLDR maps canonical names only: 'Iran' and 'Asia/Chongqing' through their aliases.
+    name = get_global("zone_aliases").get(timezone or "", timezone or "")
+    territory = get_global("zone_territories").get(name)
     return territory if territory and territory.isalpha() and territory != "ZZ" else None
 
 

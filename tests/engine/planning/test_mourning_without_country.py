@@ -31,6 +31,15 @@ def test_without_a_country_or_a_locale_territory_the_time_zone_names_them() -> N
     assert [day for day, _ in sent] == [AFTER]
 
 
+def test_a_time_zone_written_as_its_older_alias_names_them_too() -> None:
+    """'Iran' is the tz database's alias of Asia/Tehran, accepted at import; CLDR maps
+    only the canonical name to a territory."""
+    customer = replace(BORN_ON_ASHURA, country=None, locale="fa", timezone="Iran")
+    assert mourning_country(customer) == "IR"
+    sent = list(plan_days(customer, [offers("birthday")], date(2027, 6, 10), date(2027, 6, 24)))
+    assert [day for day, _ in sent] == [AFTER]
+
+
 def test_a_country_on_record_wins_over_locale_and_time_zone() -> None:
     living_abroad = replace(BORN_ON_ASHURA, country="DE", locale="fa_IR", timezone="Asia/Tehran")
     assert mourning_country(living_abroad) == "DE"
