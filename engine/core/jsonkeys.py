@@ -8,6 +8,7 @@ JSON Lines imports refuse it, each in its own words (naming :attr:`RepeatedKey.k
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 
@@ -30,3 +31,12 @@ def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
                 raise RepeatedKey(key)
             seen.add(key)
     return value
+
+
+def unreadable(error: ValueError | RecursionError) -> str:
+    """What valid JSON Python's parser refused to read is: a whole number longer than it
+    reads (``sys.get_int_max_str_digits``, 4300 digits; the one ValueError it raises
+    that is not a :class:`json.JSONDecodeError`), or nesting past the recursion limit."""
+    if isinstance(error, RecursionError):
+        return "value too large"
+    return f"a number of more than {sys.get_int_max_str_digits()} digits"

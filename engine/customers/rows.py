@@ -29,7 +29,7 @@ from functools import partial
 from typing import IO, Any
 
 from rapport.engine.core.errors import ImportFileError, Problem
-from rapport.engine.core.jsonkeys import RepeatedKey, unique_keys
+from rapport.engine.core.jsonkeys import RepeatedKey, unique_keys, unreadable
 from rapport.engine.core.text import printable
 from rapport.engine.customers import fields
 
@@ -486,7 +486,7 @@ def jsonl_rows(
             yield Row(number, problems=[Problem(file, number, said + "object; write it once", key)])
             continue
         except (ValueError, RecursionError) as exc:
-            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "value too large"
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else unreadable(exc)
             yield Row(number, problems=[Problem(file, number, f"not valid JSON: {reason}")])
             continue
         if not isinstance(record, dict):

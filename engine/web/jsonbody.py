@@ -20,7 +20,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from rapport.engine.core.jsonkeys import RepeatedKey, unique_keys
+from rapport.engine.core.jsonkeys import RepeatedKey, unique_keys, unreadable
 
 #: The deepest nesting of arrays and objects a request body may have.
 MAX_DEPTH = 64
@@ -91,8 +91,10 @@ def parse_body(raw: bytes, *, constants: bool = True) -> Any:
         raise BadBody(f"the body's JSON repeats the key {key} in one object") from None
     except _Constant as constant:
         raise BadBody(f"the body's JSON holds {constant.name}, not a JSON number") from None
-    except ValueError:
+    except json.JSONDecodeError:
         raise BadBody("the body is not valid JSON") from None
+    except ValueError as long:  # valid JSON, but a whole number longer than Python reads
+        raise BadBody(f"the body's JSON holds {unreadable(long)}") from None
     if depth(value) > MAX_DEPTH:
         raise BadBody(TOO_DEEP)
     return value

@@ -7,6 +7,7 @@ where the database matters."""
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -171,3 +172,13 @@ def test_a_database_error_is_a_500_logged_without_the_message_or_the_customer(
     assert "outbox_closed" in logged and "IntegrityError" in logged  # what and where
     for personal in ("Ada", "Lovelace", "ada@example.com", "O-1001", "Royal Mail", "t.example"):
         assert personal not in logged
+
+
+def test_a_number_longer_than_python_reads_is_400_saying_so(client: TestClient) -> None:
+    """A whole number of more than 4300 digits is valid JSON that Python refuses to
+    read (sys.get_int_max_str_digits): it was answered 'the body is not valid JSON'."""
+    limit = sys.get_int_max_str_digits()
+    body = '{"customers": [{"id": "C1", "x": ' + "9" * (limit + 1) + "}]}"
+    answer = client.post("/api/v1/customers", content=body.encode())
+    assert answer.status_code == 400
+    assert answer.json() == {"error": f"the body's JSON holds a number of more than {limit} digits"}
