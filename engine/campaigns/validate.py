@@ -46,6 +46,7 @@ from rapport.engine.campaigns.coverage import covering_traits, culprit
 from rapport.engine.campaigns.dangling import dangling_lines, template_line
 from rapport.engine.campaigns.direction import left_to_right_start
 from rapport.engine.campaigns.folders import missing_template_folders
+from rapport.engine.campaigns.footer import footer_warnings
 from rapport.engine.campaigns.model import Campaign, load_campaigns
 from rapport.engine.campaigns.offer_keys import unread_offer_keys
 from rapport.engine.campaigns.samples import TYPICAL, Traits, sample_context
@@ -269,7 +270,7 @@ def _check_part(renderer: Renderer, samples: _Samples, part: _Part, found: _Find
     for traits, context in samples.of(part.locale):
         output, problems = _render(renderer, part, context)
         if traits == TYPICAL:
-            typical = output
+            typical, typical_context = output, context
         elif output is not None and typical is not None:
             _dangling(renderer, samples, part, (traits, output, typical), found)
         overran = output is None and bool(problems) and _BUDGET in problems[0].message
@@ -292,6 +293,11 @@ def _check_part(renderer: Renderer, samples: _Samples, part: _Part, found: _Find
     found.warnings += warnings
     if typical is not None:
         _direction(renderer, part, typical, found)
+        file = renderer.file_of(part.template_set, part.part, part.used)
+        for warning in footer_warnings(file, part.part, typical, typical_context):
+            if (warning.file, None, warning.message) not in found.seen:
+                found.seen.add((warning.file, None, warning.message))
+                found.warnings.append(warning)
 
 
 def _dangling(

@@ -18,6 +18,9 @@ from rapport.engine.campaigns.dangling import dangling_lines
 from rapport.engine.campaigns.validate import check_campaigns
 from rapport.engine.core.config import Settings
 
+#: What every e-mail body shows besides the preference link (engine/campaigns/footer.py).
+FOOTER = "{{ links.unsubscribe }}\n{{ sender.postal_address }}\n"
+
 CAMPAIGN = """\
 name: Birthday
 trigger:
@@ -26,13 +29,16 @@ topic: birthday
 channels: [email, sms]
 """
 
-BODY = "{{ customer.salutation }},\n\nMany happy returns.\n{{ links.preferences }}\n"
+BODY = (
+    "{{ customer.salutation }},\n\nMany happy returns.\n{{ links.preferences }}"
+    "\n{{ links.unsubscribe }}\n{{ sender.postal_address }}\n"
+)
 HTML = """\
 <html><head><title>Happy birthday, {{ customer.first_name }}</title>
 <style>h1, .note { color: red; }</style></head>
 <body>
 <h1>{{ customer.salutation }},</h1>
-<p>{{ links.preferences }}</p>
+<p>{{ links.preferences }} {{ links.unsubscribe }} {{ sender.postal_address }}</p>
 </body></html>
 """
 
@@ -45,7 +51,7 @@ BAD = {
     },
     "zh": {
         "email_subject.txt": "{{ customer.full_name }}，生日快乐！",
-        "email.txt": "{{ customer.salutation }}！\n{{ links.preferences }}\n",
+        "email.txt": "{{ customer.salutation }}！\n{{ links.preferences }}\n" + FOOTER,
         "sms.txt": "{{ sender.sms_signature }}{{ customer.full_name }}，生日快乐！回复STOP退订",
     },
 }
@@ -63,7 +69,7 @@ GOOD = {
         "email_subject.txt": (
             "{% if customer.full_name %}{{ customer.full_name }}，{% endif %}生日快乐！"
         ),
-        "email.txt": "{{ customer.salutation }}！\n{{ links.preferences }}\n",
+        "email.txt": "{{ customer.salutation }}！\n{{ links.preferences }}\n" + FOOTER,
         "sms.txt": "{{ sender.sms_signature }}{% if customer.full_name %}{{ customer.full_name }}，"
         "{% endif %}生日快乐！回复STOP退订",
     },

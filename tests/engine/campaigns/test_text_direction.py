@@ -17,6 +17,9 @@ import pytest
 from rapport.engine.campaigns.validate import check_campaigns
 from rapport.engine.core.config import Settings
 
+#: What every e-mail body shows besides the preference link (engine/campaigns/footer.py).
+FOOTER = "{{ links.unsubscribe }}\n{{ sender.postal_address }}\n"
+
 CAMPAIGN = """\
 name: Birthday
 trigger:
@@ -27,10 +30,10 @@ channels: [email, sms]
 
 EN = {
     "email_subject.txt": "Happy birthday!",
-    "email.txt": "{{ customer.salutation }},\n{{ links.preferences }}\n",
+    "email.txt": "{{ customer.salutation }},\n{{ links.preferences }}\n" + FOOTER,
     "sms.txt": "Happy birthday! Reply STOP to opt out",
 }
-BODY = "{{ customer.salutation }}، سلام\n{{ links.preferences }}\n"
+BODY = "{{ customer.salutation }}، سلام\n{{ links.preferences }}\n" + FOOTER
 GOOD_FA = {
     "email_subject.txt": "تولدتان مبارک، {{ customer.salutation }}!",
     "email.txt": BODY,

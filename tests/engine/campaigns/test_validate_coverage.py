@@ -33,7 +33,10 @@ SMS = "{{ customer.salutation }}, happy birthday! Reply STOP to opt out\n"
 
 def email_body(branch: str) -> str:
     """An e-mail body whose line 3 is ``branch``: a typo only some customers reach."""
-    return f"{{{{ customer.salutation }}}},\n\n{branch}\nPreferences: {{{{ links.preferences }}}}\n"
+    return (
+        f"{{{{ customer.salutation }}}},\n\n{branch}\nPreferences: {{{{ links.preferences }}}}\n"
+        "{{ links.unsubscribe }}\n{{ sender.postal_address }}\n"
+    )
 
 
 GOOD_BODY = email_body("We wish you a lovely day.")
