@@ -27,8 +27,9 @@ from pydantic import (
 
 from rapport.engine.campaigns.audience import Audience
 from rapport.engine.campaigns.offers import offer_problems
-from rapport.engine.core.config import LocalTime, Settings, Strict
+from rapport.engine.core.config import Settings, Strict
 from rapport.engine.core.errors import CampaignError, Problem
+from rapport.engine.core.localtime import LocalDate, LocalTime
 from rapport.engine.core.timeutil import zone_names
 from rapport.engine.core.yamlsource import (
     YamlDocument,
@@ -37,12 +38,7 @@ from rapport.engine.core.yamlsource import (
     validate_document,
 )
 from rapport.engine.triggers.calendars import english_names_of, holiday_countries, holiday_names
-from rapport.engine.triggers.models import (
-    EventTrigger,
-    HolidayTrigger,
-    TierReachedTrigger,
-    Trigger,
-)
+from rapport.engine.triggers.models import EventTrigger, HolidayTrigger, TierReachedTrigger, Trigger
 from rapport.engine.triggers.tones import is_substitute, tone_of
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
@@ -146,8 +142,8 @@ class Campaign(Strict):
     offer: Offer = Offer()
     priority: int = 100
     paused: bool = False
-    starts_on: date | None = None
-    ends_on: date | None = None
+    starts_on: LocalDate | None = None
+    ends_on: LocalDate | None = None
     frequency: Frequency = Frequency()
     #: Share of eligible customers (0-100) kept as a control group: recorded, never sent.
     holdout_percent: Decimal = Field(Decimal(0), ge=0, lt=100)

@@ -6,12 +6,14 @@ Apart from :mod:`rapport.engine.core.config` to keep each module readable at onc
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import date, time
 from typing import Annotated
 
 from pydantic import BeforeValidator
 
-__all__ = ["LocalTime"]
+from rapport.engine.core.i18n import localize_digits
+
+__all__ = ["LocalDate", "LocalTime"]
 
 _HH_MM = re.compile(r"[0-9]{2}:[0-9]{2}")
 
@@ -27,6 +29,7 @@ def _local_time(value: object) -> object:
             raise ValueError("a local time has no time zone")
         return value
     if isinstance(value, str):
+        value = localize_digits(value, "latn")  # "۰۹:۳۰" from a Persian keyboard is 09:30
         try:
             parsed = time.fromisoformat(value.strip())
         except ValueError:
@@ -48,3 +51,12 @@ def _local_time(value: object) -> object:
 
 
 LocalTime = Annotated[time, BeforeValidator(_local_time)]
+
+
+def _local_date(value: object) -> object:
+    """A date written in Persian or Arabic-Indic digits (``۲۰۲۷-۰۳-۲۱``, which YAML
+    reads as text) is read as the same date in 0-9, as imports and ``--date`` read it."""
+    return localize_digits(value, "latn") if isinstance(value, str) else value
+
+
+LocalDate = Annotated[date, BeforeValidator(_local_date)]
