@@ -129,6 +129,7 @@ OUTCOMES = {
     "occasion.order_id": REFUSED,
     "occasion.tone": REFUSED,
     "occasion.event": BREAKS,
+    "occasion.also_keys": UNUSED,  # read by planning's already-planned check only
     "campaign.id": REFUSED,
     "campaign.name": REFUSED,
     "campaign.topic": REFUSED,
