@@ -127,6 +127,17 @@ def _build_table(words: Mapping[KeywordAction, Iterable[str]]) -> dict[str, Keyw
     return table
 
 
+#: The local words Rapport's own SMS replies name as such (the HELP reply and the
+#: replies after START and YES in engine/core/locales: «لغو», «راهنما», «شروع»;
+#: “退订” or TD, “帮助”, “订阅”): honoured whatever ``sms_keywords`` lists, or a
+#: customer who sent what the text said would be neither opted out nor answered.
+REPLIED_KEYWORDS: dict[KeywordAction, tuple[str, ...]] = {
+    KeywordAction.STOP: ("لغو", "退订", "TD"),
+    KeywordAction.START: ("شروع", "订阅"),
+    KeywordAction.HELP: ("راهنما", "帮助"),
+}
+
+
 class SMSKeywords(Strict):
     """Local-language keywords, honoured on top of the standard English ones.
 
@@ -164,11 +175,19 @@ class SMSKeywords(Strict):
         return self
 
     def words(self) -> dict[KeywordAction, tuple[str, ...]]:
+        """Per action: the English words, the configured ones, then those our own
+        replies ask for (:data:`REPLIED_KEYWORDS`), each once."""
+        configured = {
+            KeywordAction.STOP: self.stop,
+            KeywordAction.START: self.start,
+            KeywordAction.HELP: self.help,
+            KeywordAction.CONFIRM: self.confirm,
+        }
         return {
-            KeywordAction.STOP: STANDARD_KEYWORDS[KeywordAction.STOP] + self.stop,
-            KeywordAction.START: STANDARD_KEYWORDS[KeywordAction.START] + self.start,
-            KeywordAction.HELP: STANDARD_KEYWORDS[KeywordAction.HELP] + self.help,
-            KeywordAction.CONFIRM: STANDARD_KEYWORDS[KeywordAction.CONFIRM] + self.confirm,
+            action: tuple(
+                dict.fromkeys(STANDARD_KEYWORDS[action] + listed + REPLIED_KEYWORDS.get(action, ()))
+            )
+            for action, listed in configured.items()
         }
 
 
