@@ -148,21 +148,34 @@ class AppContext:
         return Path(url.database)
 
     def check_output(self, path: Path, option: str) -> None:
-        """Refuse to write a command's output over the configuration or the SQLite store
-        (and its journal files): ``report --html var/rapport.db``, a path completed one
-        word too far, replaced the database with a page."""
-        own = [Path(self.config_path or "config.yaml")]
+        """Refuse to write a command's output over a file this installation reads: the
+        configuration, the SQLite store (and its journal files), the signing key's
+        file, or anything in the campaigns or templates folder (``report --html
+        var/rapport.db``, a path completed one word too far, replaced the database with
+        a page; ``-o campaigns/birthday.yaml`` a campaign). A symbolic link is judged
+        by the file it points to, dangling or not, since writing goes through it."""
+        settings = self.settings
+        target = Path(os.path.realpath(path))
+        shown = f"{path} (a link to {target})" if os.path.islink(path) else str(path)
+        files = [(Path(self.config_path or "config.yaml"), "configuration")]
         if (database := self._sqlite_file()) is not None:
-            own += [database, *(database.with_name(database.name + end) for end in _JOURNALS)]
-        for mine in own:
-            try:
-                same = os.path.samefile(path, mine)
-            except OSError:  # either is missing (or unreadable): not the same file
-                continue
-            if same:
+            files += [(database, "database")]
+            files += [(database.with_name(database.name + end), "database") for end in _JOURNALS]
+        files += [(settings.resolve(settings.secret_key_file), "signing key (secret_key_file)")]
+        for mine, what in files:
+            if _same_file(path, target, mine):
                 raise UsageError(
-                    f"{option}: {path} is this installation's own "
-                    f"{'configuration' if mine is own[0] else 'database'}; name another file"
+                    f"{option}: {shown} is this installation's own {what}; name another file"
+                )
+        folders = [
+            (settings.campaigns_path, "campaigns folder (campaigns_dir)"),
+            (settings.templates_path, "templates folder (templates_dir)"),
+        ]
+        for folder, what in folders:
+            if target.is_relative_to(os.path.realpath(folder)):
+                raise UsageError(
+                    f"{option}: {shown} is in this installation's own {what}; "
+                    "name a file outside it"
                 )
 
     def migrated_engine(self) -> Engine:
@@ -185,6 +198,16 @@ class AppContext:
                 "run `rapport db upgrade`"
             )
         return engine
+
+
+def _same_file(path: Path, target: Path, mine: Path) -> bool:
+    """Whether writing ``path`` (resolved: ``target``) would write ``mine``: the same
+    file when both exist (hard links too), the same resolved path when either does not
+    (a signing key not generated yet, a link to it)."""
+    try:
+        return os.path.samefile(path, mine)
+    except OSError:  # either is missing (or unreadable)
+        return target == Path(os.path.realpath(mine))
 
 
 class _ConfigPath(click.Path):

@@ -49,3 +49,64 @@ def test_a_report_is_still_written_to_any_other_file(store: Path) -> None:
 
     assert ran.returncode == 0, ran.stderr
     assert (store / "report.html").read_text(encoding="utf-8").startswith("<!")
+
+
+# Every file the configuration names is the installation's own, not only the
+# configuration and the store: a campaign or a template (existing or not: a new
+# campaigns/x.yaml is read as a campaign), the signing key's file (existing or not).
+NAMED = [
+    "campaigns/birthday.yaml",
+    "campaigns/new.yaml",
+    "templates/birthday/en/email.txt",
+    "templates/notes.html",
+    "var/secret.key",
+]
+
+
+@pytest.mark.parametrize("named", NAMED)
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c[:2]))
+def test_a_command_never_writes_its_output_over_a_file_the_configuration_names(
+    store: Path, command: tuple[str, ...], named: str
+) -> None:
+    target = store / named
+    before = target.read_bytes() if target.exists() else None
+
+    ran = run_rapport(*command, named, cwd=store)
+
+    assert ran.returncode == 2, (ran.stdout, ran.stderr)
+    assert command[-1] in ran.stderr and named in ran.stderr
+    assert "this installation's own" in ran.stderr
+    assert (target.read_bytes() if target.exists() else None) == before
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c[:2]))
+def test_a_symbolic_link_is_judged_by_the_file_it_points_to(
+    store: Path, command: tuple[str, ...]
+) -> None:
+    """A link to a campaign is refused as the campaign; a dangling link into the
+    campaigns folder as the new campaign writing through it would make."""
+    (store / "out.html").symlink_to(store / "campaigns" / "birthday.yaml")
+    (store / "dangling.html").symlink_to(store / "campaigns" / "made.yaml")
+    before = (store / "campaigns" / "birthday.yaml").read_bytes()
+
+    for link in ("out.html", "dangling.html"):
+        ran = run_rapport(*command, link, cwd=store)
+        assert ran.returncode == 2, (link, ran.stdout, ran.stderr)
+        assert "this installation's own" in ran.stderr and link in ran.stderr
+
+    assert (store / "campaigns" / "birthday.yaml").read_bytes() == before
+    assert not (store / "campaigns" / "made.yaml").exists()
+
+
+def test_an_export_through_a_link_to_another_file_writes_that_file(store: Path) -> None:
+    (store / "customers.csv").write_text(
+        "id,email,locale,timezone\nC-1,c1@example.com,en,UTC\n", encoding="utf-8"
+    )
+    assert run_rapport("import", "customers", "customers.csv", cwd=store).returncode == 0
+    (store / "exports").mkdir()
+    (store / "latest.json").symlink_to(store / "exports" / "c1.json")
+
+    ran = run_rapport("customers", "export", "C-1", "-o", "latest.json", cwd=store)
+
+    assert ran.returncode == 0, ran.stderr
+    assert '"C-1"' in (store / "exports" / "c1.json").read_text(encoding="utf-8")
