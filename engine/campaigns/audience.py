@@ -59,6 +59,8 @@ ConditionField = Literal[
 CONDITION_FIELDS: tuple[str, ...] = get_args(ConditionField)
 NUMERIC_FIELDS = frozenset({"order_count", "lifetime_value", "days_since_last_order", "age"})
 #: Fields whose value depends on the day the campaign is planned for.
+#: The highest value a numeric field can take (none: no bound; the lowest is 0).
+_HIGHEST = {"age": Decimal(150), "days_since_last_order": Decimal(36_500)}
 DAY_FIELDS = frozenset({"segment", "days_since_last_order", "age"})
 OPERATORS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte")
 Scalar = str | Decimal
@@ -124,6 +126,11 @@ class Condition(_Aliased):
         for item in value if isinstance(value, list) else [value]:
             if numeric and not isinstance(item, Decimal):
                 raise ValueError(f"{self.field} is a number; {item!r} is not")
+            if numeric and _unreachable(op, item, _HIGHEST.get(self.field)):  # a typo: 180
+                raise ValueError(
+                    f"{self.field} {op} {item} reaches no customer ({self.field} is 0 to "
+                    f"{_HIGHEST.get(self.field, 'any number')}); is it a typo?"
+                )
             if not numeric and not isinstance(item, str):
                 raise ValueError(f"{self.field} is text; put {item} in quotes")
             known = {"stage": STAGES, "segment": SEGMENTS}.get(self.field)
@@ -136,6 +143,21 @@ class Condition(_Aliased):
         """(operator as written in YAML, value)."""
         op = next(op for op in OPERATORS if getattr(self, _attr(op)) is not None)
         return op, getattr(self, _attr(op))
+
+
+def _unreachable(op: str, value: Decimal, highest: Decimal | None) -> bool:
+    """Whether ``op value`` matches no value from 0 to ``highest`` (None: unbounded)."""
+    above = highest is not None and value > highest
+    match op:
+        case "eq" | "in" | "gte":
+            return value < 0 or above
+        case "gt":
+            return above or (highest is not None and value == highest)
+        case "lt":
+            return value <= 0
+        case "lte":
+            return value < 0
+    return False
 
 
 def _attr(op: str) -> str:
