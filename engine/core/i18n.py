@@ -162,17 +162,35 @@ def ui_language(locale: str | None) -> str:
 
 def from_accept_language(header: str | None) -> str:
     """The best UI language for an Accept-Language header (no customer known yet):
-    the first tag, in the order given, that a UI language serves (``zh-TW`` ->
-    ``zh_Hant``, ``zh-Hant`` -> ``zh_Hant``, ``zh-CN`` -> ``zh``)."""
+    of the tags a UI language serves (``zh-TW`` -> ``zh_Hant``, ``zh-Hant`` ->
+    ``zh_Hant``, ``zh-CN`` -> ``zh``), the one of the highest weight, the first given
+    among equals; a tag weighted ``q=0`` is one the reader does not want."""
     if not header:
         return SOURCE_LANGUAGE
+    weighted = []
     for part in header.split(","):
-        tag = part.split(";")[0].strip()
-        if tag and tag != "*":
-            found = _ui_match(tag)
-            if found:
-                return found
+        tag, *parameters = (piece.strip() for piece in part.split(";"))
+        weight = _weight(parameters)
+        if tag and tag != "*" and weight > 0:
+            weighted.append((weight, tag))
+    for _, tag in sorted(weighted, key=lambda pair: -pair[0]):  # stable: order among equals
+        found = _ui_match(tag)
+        if found:
+            return found
     return SOURCE_LANGUAGE
+
+
+def _weight(parameters: list[str]) -> float:
+    """A tag's ``q`` (RFC 9110): 1 when absent, unreadable or above 1."""
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                weight = float(value.strip())
+            except ValueError:
+                return 1.0
+            return min(max(weight, 0.0), 1.0) if weight == weight else 1.0
+    return 1.0
 
 
 #: The digits of the numbering systems CLDR makes some locale's default, zero first.
