@@ -144,6 +144,15 @@ class Condition(_Aliased):
         op = next(op for op in OPERATORS if getattr(self, _attr(op)) is not None)
         return op, getattr(self, _attr(op))
 
+    @cached_property
+    def target(self) -> Any:
+        """The value compared with, once per campaign: text folded (:func:`_text`), the
+        values of ``in`` and ``not_in`` a set. A file may list 100,000 values, folded
+        again for each customer before (30 ms a customer)."""
+        op, wanted = self.operator
+        target = wanted if self.field in NUMERIC_FIELDS else _text(wanted)
+        return frozenset(target) if op in ("in", "not_in") else target
+
 
 def _unreachable(op: str, value: Decimal, highest: Decimal | None) -> bool:
     """Whether ``op value`` matches no value from 0 to ``highest`` (None: unbounded)."""
@@ -285,19 +294,23 @@ class _Facts:
                 return getattr(customer, field)
 
 
+#: Values of an ``in`` or ``not_in`` list a reason names.
+SHOWN_VALUES = 10
+
+
 def _unmet(condition: Condition, facts: _Facts) -> str | None:
     """Why the condition does not hold, or None when it does."""
     op, wanted = condition.operator
     actual = facts.value(condition.field)
-    shown = wanted if not isinstance(wanted, list) else "[" + ", ".join(map(str, wanted)) + "]"
+    shown = wanted
+    if isinstance(wanted, list):  # the first ten values, as a reason is one line
+        more = f", ... {len(wanted) - SHOWN_VALUES} more" if len(wanted) > SHOWN_VALUES else ""
+        shown = "[" + ", ".join(map(str, wanted[:SHOWN_VALUES])) + more + "]"
     asked = f"{condition.field} {op} {shown}"
     if actual is None:
         return f"{asked} is not met: {condition.field} is unknown"
-    if condition.field in NUMERIC_FIELDS:
-        value: Any = Decimal(actual)
-        target: Any = wanted
-    else:
-        value, target = _text(actual), _text(wanted)
+    value = Decimal(actual) if condition.field in NUMERIC_FIELDS else _text(actual)
+    target = condition.target
     holds = {
         "eq": lambda: value == target,
         "ne": lambda: value != target,
