@@ -177,6 +177,11 @@ def _check_url(url: str) -> None:
         raise HTTPSMSURLError("the SMS provider URL must be http:// or https:// with a host")
     if problem := address_problem(parts):
         raise HTTPSMSURLError(f"the SMS provider URL: {problem}")
+    if "@" in parts.netloc:  # not echoed: a secret
+        raise HTTPSMSURLError(
+            "the SMS provider URL holds a user name or password, which are not sent: "
+            "give the provider's key as the token option (sent as Authorization: Bearer)"
+        )
     try:
         httpx.URL(url)
     except httpx.InvalidURL as exc:

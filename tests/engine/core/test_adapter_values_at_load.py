@@ -193,3 +193,18 @@ def test_an_sms_provider_token_holding_a_line_break_is_refused_at_its_line(
     assert found == [
         "6: channels.sms.token: header 'Authorization' (field 'token') contains CR, LF or NUL"
     ]
+
+
+def test_an_sms_provider_url_holding_a_user_and_password_is_refused_at_its_line(
+    tmp_path: Path,
+) -> None:
+    """The adapter's own connection sent no Authorization from them (a provider wanting
+    them refused every text), while the same URL behind a proxy sent them as Basic."""
+    (problem,) = config_problems(
+        tmp_path,
+        "channels:\n"
+        + EMAIL
+        + "  sms:\n    adapter: http_sms\n    url: https://shop:s3cret@sms.shop.example/send\n",
+    )
+    assert problem.startswith("5: channels.sms.url: ") and "s3cret" not in problem
+    assert "token" in problem
