@@ -62,6 +62,7 @@ from rapport.engine.rendering import budget
 from rapport.engine.rendering.budget import DEFAULT_LIMITS, Budget, Limits
 from rapport.engine.rendering.codegen import BudgetedCodeGenerator
 from rapport.engine.rendering.guards import Guards
+from rapport.engine.rendering.zhe import zhe
 
 __all__ = ["MAX_OUTPUT_CHARS", "Sandbox", "new_environment", "render_capped"]
 
@@ -445,6 +446,7 @@ def new_environment(
     env.filters.update(filters)
     env.filters["safe"] = _safe_outside_html
     env.filters["indent"] = _indent
+    env.filters["zhe"] = zhe
     env.filters = env.guards.filters(env.filters)
     env.tests = env.guards.tests(env.tests)
     return env

@@ -71,3 +71,25 @@ def test_a_chinese_discount_in_zhe_is_the_discount_offered(
 
 def test_the_shipped_campaigns_include_discounts_to_read_in_zhe() -> None:
     assert len({campaign_id for campaign_id, _ in CHANNELS}) >= 2
+
+
+@pytest.mark.parametrize(("locale", "free"), [("zh", "免费"), ("zh_Hant", "免費")])
+@pytest.mark.parametrize(("campaign_id", "kind"), CHANNELS)
+def test_a_full_discount_reads_free_never_0_zhe(
+    renderer: Renderer,
+    campaigns: dict[str, Campaign],
+    settings: Settings,
+    campaign_id: str,
+    kind: str,
+    locale: str,
+    free: str,
+) -> None:
+    # 100% off is nothing to pay: '0折' reads as a price of zero tenths, which no shop
+    # writes; the templates computed it so before the zhe filter.
+    campaign = campaigns[campaign_id]
+    context = with_discount(sample_context(locale, campaign, settings=settings), Decimal(100))
+    for template_set in campaign.template_sets():
+        message = renderer.render(template_set, kind, locale, context)
+        parts = (message.subject or "", message.text, message.html or "")
+        assert not any(ZHE.findall(part) for part in parts), (template_set, kind)
+        assert any(free in part for part in parts), (template_set, kind)
