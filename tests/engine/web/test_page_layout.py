@@ -45,9 +45,7 @@ def preferences_url(settings: Settings, server: BackgroundServer, customer_id: s
 def overflow(page: Any) -> int:
     """How many pixels the page is wider than the window (0: nothing to scroll sideways)."""
     return int(
-        page.evaluate(
-            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
+        page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     )
 
 
