@@ -66,6 +66,12 @@ _BIDI = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _JSON_RAW = re.compile(r"[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
+def clipped(text: str, limit: int = 64) -> str:
+    """``text`` cut to its first ``limit`` characters, marked with '...' when it was
+    longer: a name taken from a file (a column, a JSON key) shown in a message."""
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def printable(text: str) -> str:
     """``text`` safe to print on a terminal: a control character (C0 but tab and
     newline, DEL, C1) is shown as its escape, ``\\x1b``; a bidi control as ``<U+202E>``.

@@ -30,7 +30,7 @@ from typing import IO, Any
 
 from rapport.engine.core.errors import ImportFileError, Problem
 from rapport.engine.core.jsonkeys import RepeatedKey, unique_keys, unreadable
-from rapport.engine.core.text import printable
+from rapport.engine.core.text import clipped, printable
 from rapport.engine.customers import fields
 
 #: JSON Lines keys no column reads: the first this many are reported.
@@ -415,7 +415,7 @@ def csv_rows(
         )
         message += _misspelt(missing, [name for name in names if name and name not in known])
         raise ImportFileError([Problem(file, 1, message + _separator_hint(header))])
-    ignored.extend(name for name in names if name and name not in known)
+    ignored.extend(clipped(name) for name in names if name and name not in known)
     wanted = [(index, name) for index, name in enumerate(names) if name in known]
 
     while True:
@@ -495,6 +495,6 @@ def jsonl_rows(
         for key in record:
             if len(ignored) >= MAX_IGNORED_KEYS:
                 break
-            if key not in known and key not in ignored:
-                ignored.append(str(key))
+            if key not in known and clipped(key) not in ignored:
+                ignored.append(clipped(key))
         yield parse_record(record, number, file, columns)

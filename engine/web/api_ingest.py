@@ -39,7 +39,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from rapport.engine.core.errors import Problem
-from rapport.engine.core.text import printable
+from rapport.engine.core.text import clipped, printable
 from rapport.engine.customers import importer
 from rapport.engine.customers.rows import MAX_IGNORED_KEYS, Row, parse_record
 from rapport.engine.web.api import INGEST_KINDS, MAX_ITEMS, PREFIX, api_error, authenticate
@@ -137,7 +137,7 @@ def warn_unknown_keys(
             named.add(key)
             close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.75)
             hint = f"; is it meant to be {close[0]}?" if close else ""
-            field = printable(key)[:64]
+            field = clipped(printable(key))
             report.warnings.append(Problem(kind, index, f"unknown key, ignored{hint}", field))
 
 
