@@ -11,6 +11,8 @@ Erasure keeps what must survive it and removes what identifies the person:
   address and user agent; ``consent_event`` is append-only, and the migration's
   trigger allows exactly this UPDATE while the customer has an ``erasure_permit`` row,
   which exists only inside the erasing transaction;
+* what real plans decided about them (``plan_decision``) goes, as the export lists it
+  (:mod:`rapport.consent.profiling`);
 * outbox rows stay for delivery statistics, with their rendered content (it greets
   the person by name) removed and anything still waiting cancelled;
 * the addresses go onto the suppression list as hashes, so that a later import of
@@ -59,6 +61,7 @@ from sqlalchemy import (
     update,
 )
 
+from rapport.consent.profiling import delete_decisions, exported_decisions
 from rapport.consent.state import current_states, history
 from rapport.engine.core.db import upsert_insert
 from rapport.engine.core.errors import NotFound
@@ -251,6 +254,7 @@ def export_customer(
         "suppressions": [
             _plain(row._mapping) for row in _suppressions(connection, _addresses(customer))
         ],
+        "decisions": exported_decisions(connection, customer_id),
         "exported_at": isoformat_z(now or utcnow()),
     }
 
@@ -283,6 +287,8 @@ class ErasureReport:
     orders_kept: int
     #: Events posted about the customer (``POST /api/v1/events``), deleted whole.
     events_deleted: int = 0
+    #: What real plans decided about the customer (``plan_decision``), deleted.
+    decisions_deleted: int = 0
     #: The idempotency keys of every message ever planned for the customer: what
     #: copies kept outside the database (the file channel's files) are named by.
     message_keys: tuple[str, ...] = ()
@@ -319,6 +325,7 @@ def erase_customer(connection: Connection, customer_id: str, now: datetime) -> E
     events = connection.execute(
         delete(CUSTOMER_EVENT).where(CUSTOMER_EVENT.c.customer_id == customer_id)
     ).rowcount
+    decisions = delete_decisions(connection, customer_id)  # consent.profiling
     # Free-text comments can name or describe the person; the scores stay for the NPS.
     connection.execute(
         update(FEEDBACK_ANSWER)
@@ -343,6 +350,7 @@ def erase_customer(connection: Connection, customer_id: str, now: datetime) -> E
         consent_events_cleared=cleared,
         orders_kept=orders,
         events_deleted=events,
+        decisions_deleted=decisions,
         message_keys=tuple(
             connection.execute(
                 select(OUTBOX.c.idempotency_key)

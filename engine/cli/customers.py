@@ -47,7 +47,7 @@ def customers() -> None:
 @config_option
 def customers_export(app: AppContext, customer_id: str, output: Path | None) -> None:
     """Everything stored about CUSTOMER, as JSON: profile, orders, consent trail,
-    messages and suppression entries."""
+    messages, events, feedback, suppression entries and stored plan decisions."""
     from rapport.consent.privacy import export_customer
 
     if output is not None:

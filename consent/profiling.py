@@ -1,0 +1,58 @@
+"""What a real plan decided about a customer (``plan_decision``), for the access
+request's export and for erasure.
+
+A stored decision is the outcome of profiling the person on one planning day: the
+reason's code (their stage, tier or segment not targeted, no consent, selected) and a
+detail that can quote their birthday ("birthday on 2026-11-26 via email") or their
+age ("where #1: age gte 40 is not met: age is 34"). GDPR Art. 15 covers such outcomes,
+so the export lists them, each with the time of the run that made it; erasure deletes
+them (``rapport explain`` recomputes a decision that is not stored, and an erased
+customer is planned nothing).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, delete, select
+
+from rapport.engine.core.models import PLAN_DECISION, PLAN_RUN
+from rapport.engine.core.timeutil import isoformat_z
+
+
+def exported_decisions(connection: Connection, customer_id: str) -> list[dict[str, Any]]:
+    """The customer's stored decisions, oldest planning day first: day, campaign,
+    reason, detail, variant and ``planned_at`` (the run's time, UTC ISO 8601)."""
+    rows = connection.execute(
+        select(
+            PLAN_DECISION.c.day,
+            PLAN_DECISION.c.campaign,
+            PLAN_DECISION.c.reason,
+            PLAN_DECISION.c.detail,
+            PLAN_DECISION.c.variant,
+            PLAN_RUN.c.started_at,
+        )
+        .select_from(PLAN_DECISION)
+        .outerjoin(PLAN_RUN, PLAN_RUN.c.id == PLAN_DECISION.c.plan_run)
+        .where(PLAN_DECISION.c.customer_id == customer_id)
+        .order_by(PLAN_DECISION.c.day, PLAN_DECISION.c.campaign)
+    )
+    return [
+        {
+            "day": row.day.isoformat(),
+            "campaign": row.campaign,
+            "reason": row.reason,
+            "detail": row.detail,
+            "variant": row.variant,
+            "planned_at": None if row.started_at is None else isoformat_z(row.started_at),
+        }
+        for row in rows
+    ]
+
+
+def delete_decisions(connection: Connection, customer_id: str) -> int:
+    """Delete the customer's stored decisions; how many there were. Plan runs stay:
+    they hold a day and a time, nothing about anyone."""
+    return connection.execute(
+        delete(PLAN_DECISION).where(PLAN_DECISION.c.customer_id == customer_id)
+    ).rowcount
