@@ -84,3 +84,22 @@ def meant_key(model: type[BaseModel], location: Sequence[str | int]) -> str | No
         return None
     close = difflib.get_close_matches(unknown, list(_keys(found)), n=1)
     return close[0] if close else None
+
+
+def home_of(model: type[BaseModel], location: Sequence[str | int]) -> str | None:
+    """Where an unknown key belongs when it is a key of another section of ``model``
+    (``plan_seconds`` under ``dispatch`` is ``daemon.plan_seconds``; ``per_day`` at the
+    top is ``caps.per_day``), or None. One level deep: the sections of the file."""
+    unknown = location[-1] if location else None
+    if not isinstance(unknown, str):
+        return None
+    if len(location) > 1 and unknown in _keys(model):
+        return unknown
+    homes = []
+    for name, annotation in _keys(model).items():
+        while get_origin(annotation) in (Annotated, Union, UnionType):
+            annotation, _ = _step(annotation, "")
+        section = _model(annotation)
+        if section is not None and name != location[0] and unknown in _keys(section):
+            homes.append(f"{name}.{unknown}")
+    return homes[0] if len(homes) == 1 else None

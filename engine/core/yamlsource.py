@@ -25,7 +25,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from rapport.engine.core.errors import Problem
-from rapport.engine.core.keyhints import meant_key
+from rapport.engine.core.keyhints import home_of, meant_key
 
 Path_ = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
@@ -350,6 +350,9 @@ def validation_problems(
         elif item["type"] == "extra_forbidden":
             meant = meant_key(model, item["loc"]) if model is not None else None
             message = "unknown key" + (f"; did you mean {meant!r}?" if meant else "")
+            if model is not None and (home := home_of(model, item["loc"])):  # misplaced
+                where = f"of {home.split('.')[0]}" if "." in home else "of the top level"
+                message = f"unknown key here; it is a key {where}: write it as {home}"
         elif item["type"] == "missing":
             message = "required key is missing"
         problems.append(Problem(doc.file, line, message, dotted))
