@@ -66,6 +66,7 @@ _SALUTATIONS = {
 }
 _RTL = frozenset({"ar", "fa", "he", "ps", "ur", "ckb", "sd", "ug", "yi", "dv"})
 RLM = "\u200f"
+LRM = "\u200e"
 
 
 def salutation(first: str, last: str, locale: str) -> str:
@@ -81,10 +82,27 @@ def salutation(first: str, last: str, locale: str) -> str:
     with_name, without = _SALUTATIONS.get(lang, _SALUTATIONS["en"])
     first, last = (first or "").strip(), (last or "").strip()
     full = full_name(first, last, locale)
-    greeting = with_name.format(first=first or full, full=full) if full else without
+    name = first or full
+    if lang in _RTL:
+        name, full = _held_left_to_right(name), _held_left_to_right(full)
+    greeting = with_name.format(first=name, full=full) if full else without
     if lang in _RTL and not starts_rtl(greeting):
         greeting = RLM + greeting
     return greeting
+
+
+def _held_left_to_right(name: str) -> str:
+    """A name with Latin letters whose first or last character is punctuation ('Jr.',
+    '(Tom)', 'Smith-'), with U+200E LEFT-TO-RIGHT MARK on that side: in a right-to-left
+    greeting the punctuation would otherwise take the sentence's direction and be
+    drawn on the wrong side of the name ('.Sara Ahmadi Jr', 'Smith )Tom(')."""
+    kinds = [unicodedata.bidirectional(char) for char in name]
+    if "L" not in kinds:
+        return name
+    strong = ("L", "R", "AL")
+    before = "" if kinds[0] in strong else LRM
+    after = "" if kinds[-1] in strong else LRM
+    return before + name + after
 
 
 def starts_rtl(text: str) -> bool:

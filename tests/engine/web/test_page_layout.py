@@ -67,3 +67,49 @@ def test_a_very_long_name_wraps_inside_the_page_on_a_phone(
     assert first_name in page.locator("main").inner_text()
     assert overflow(page) == 0
     page.close()
+
+
+#: Where Chromium drew each character of the greeting (the page's first paragraph),
+#: in the order they are written: [character, its left edge on the screen].
+CHARACTER_PLACES = """() => {
+  const text = document.querySelector('main p').firstChild;
+  const places = [];
+  for (let i = 0; i < text.length; i++) {
+    const range = document.createRange();
+    range.setStart(text, i);
+    range.setEnd(text, i + 1);
+    const box = range.getBoundingClientRect();
+    places.push([text.data[i], box.left]);
+  }
+  return places;
+}"""
+
+
+@pytest.mark.parametrize(
+    ("first_name", "last_name", "drawn"),
+    [
+        ("Sara", "Ahmadi Jr.", "Sara Ahmadi Jr."),
+        ("Anna", "Smith-", "Anna Smith-"),
+        ("(Tom)", "Smith", "(Tom) Smith"),
+    ],
+)
+def test_a_latin_name_in_a_persian_greeting_reads_left_to_right_with_its_punctuation(
+    engine: Engine,
+    settings: Settings,
+    server: BackgroundServer,
+    browser: Any,
+    first_name: str,
+    last_name: str,
+    drawn: str,
+) -> None:
+    insert_customer(
+        engine, "LATIN1", first_name=first_name, last_name=last_name, email="l@example.com"
+    )
+    page = browser.new_page()
+    page.goto(preferences_url(settings, server, "LATIN1"))
+    places = page.evaluate(CHARACTER_PLACES)
+    written = "".join(char for char, _ in places)
+    name = places[: written.index(" گرامی")]  # the greeting up to "esteemed"
+    on_screen = "".join(char for char, _ in sorted(name, key=lambda place: place[1]))
+    assert on_screen.strip("\u200e\u200f ") == drawn
+    page.close()
