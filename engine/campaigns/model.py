@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from rapport.engine.campaigns.audience import Audience
+from rapport.engine.campaigns.file_names import misnamed_campaign_files
 from rapport.engine.campaigns.offers import offer_problems
 from rapport.engine.core.config import Settings, Strict
 from rapport.engine.core.errors import CampaignError, Problem
@@ -468,7 +469,7 @@ def load_campaigns(settings: Settings) -> tuple[list[Campaign], list[Problem]]:
     if not directory.is_dir():
         return [], [Problem(str(directory), None, "campaigns folder not found")]
     campaigns: list[Campaign] = []
-    problems: list[Problem] = []
+    problems = [Problem(_display_path(p), None, m) for p, m in misnamed_campaign_files(directory)]
     for path in campaign_files(directory):
         display = _display_path(path)
         try:
