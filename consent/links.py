@@ -10,12 +10,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Collection
-from urllib.parse import quote, urlsplit, urlunsplit
-
-import idna
 
 from rapport.consent.tokens import Purpose, Signer, TokenClaims
 from rapport.engine.core.config import Settings
+from rapport.engine.core.uri import a_label, as_uri, uri_text
 
 #: The signed links a message context offers its templates (``links.<name>``).
 LINKS = ("preferences", "unsubscribe", "feedback")
@@ -53,51 +51,17 @@ def unsubscribe_headers(
     """RFC 2369 / RFC 8058 headers: an HTTPS one-click URL and a mailto alternative.
 
     Both are URIs, ASCII whatever script ``web.base_url`` or the mailbox is written in
-    (:func:`as_uri`): a header holding an IRI is sent as encoded-words, which no mailbox
-    provider reads back as a URL."""
+    (:mod:`rapport.engine.core.uri`): a header holding an IRI is sent as encoded-words,
+    which no mailbox provider reads back as a URL."""
     link = links_for(customer_id, channel, settings, signer, ("unsubscribe",))["unsubscribe"]
     token = link.rsplit("/", 1)[-1]
     local, _, domain = settings.sender.unsubscribe_mailto.rpartition("@")
-    mailto = f"mailto:{_uri_text(local)}@{_a_label(domain)}?subject=unsubscribe%20{token}"
+    mailto = f"mailto:{uri_text(local)}@{a_label(domain)}?subject=unsubscribe%20{token}"
     link = as_uri(link)
     return {
         "List-Unsubscribe": f"<{link}>, <{mailto}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
-
-
-#: What RFC 3986 lets a path or a mailto local part hold as it is; ``%`` too, so text
-#: the operator already percent-encoded stays as written.
-_URI_SAFE = "/:@!$&'()*+,;=-._~%"
-
-
-def _uri_text(text: str) -> str:
-    """``text`` with every character a URI cannot hold percent-encoded as UTF-8."""
-    return quote(text, safe=_URI_SAFE)
-
-
-def _a_label(host: str) -> str:
-    """A host name as ASCII: an international name as its IDNA A-label (IDNA 2008 with
-    the UTS 46 mapping, as addresses are sent: channels/mime.py); one IDNA 2008 refuses
-    (an emoji) percent-encoded as UTF-8, as RFC 3986 3.2.2 allows a host name."""
-    if host.isascii():
-        return host
-    try:
-        return idna.encode(host, uts46=True).decode("ascii")
-    except UnicodeError:  # idna.IDNAError, or a label too long
-        return quote(host, safe="-._~")
-
-
-def as_uri(link: str) -> str:
-    """``link`` (an http(s) IRI made from ``web.base_url``) as an ASCII URI that opens
-    the same page (RFC 3987 3.1): the host as its A-label, the path percent-encoded."""
-    if link.isascii():
-        return link
-    parts = urlsplit(link)
-    netloc = _a_label(parts.hostname or "")
-    if parts.port is not None:
-        netloc = f"{netloc}:{parts.port}"
-    return urlunsplit((parts.scheme, netloc, _uri_text(parts.path), "", ""))
 
 
 def confirm_link(

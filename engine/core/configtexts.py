@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 from pydantic import AfterValidator, BeforeValidator
 
 from rapport.channels.hosts import is_host
+from rapport.engine.core.uri import as_uri
 
 __all__ = [
     "DatabaseURL",
@@ -129,7 +130,18 @@ def _link_base(url: str) -> str:
         raise ValueError(f"{url!r}: a query or fragment would end up in the middle of links")
     if parts.port == 0:
         raise ValueError(f"{url!r}: port 0 is no port a browser opens; write 1 to 65535, or none")
+    if (length := len(as_uri(url))) > MAX_LINK_BASE:
+        raise ValueError(
+            f"is {length} characters long as a URI: List-Unsubscribe holds it with "
+            "/unsubscribe/ and a signed token on one line, which past 998 characters no "
+            f"e-mail can carry, so every marketing e-mail would fail; at most {MAX_LINK_BASE}"
+        )
     return url
+
+
+#: The longest ``web.base_url`` (as a URI): List-Unsubscribe's line then stays within
+#: e-mail's 998 characters with the longest token (about 80) and its framing.
+MAX_LINK_BASE = 800
 
 
 def check_listen_host(host: str) -> str:

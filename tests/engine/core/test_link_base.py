@@ -9,6 +9,10 @@ from pathlib import Path
 import pytest
 from factories import config_problems
 
+from rapport.channels.base import OutgoingMessage
+from rapport.channels.mime import build_email
+from rapport.consent.links import unsubscribe_headers
+from rapport.consent.tokens import Signer
 from rapport.engine.core.config import load_settings
 
 
@@ -84,3 +88,35 @@ def test_a_base_url_on_port_0_is_refused(tmp_path: Path) -> None:
     """Every link (List-Unsubscribe included) pointed at port 0, which no browser opens."""
     (problem,) = problems(tmp_path, "https://shop.example:0")
     assert problem.startswith("2: web.base_url: ") and "port" in problem
+
+
+@pytest.mark.parametrize(
+    "url", ["https://shop.example/" + "a" * 780, "https://shop.example/" + "پ" * 130]
+)
+def test_a_base_url_too_long_for_a_list_unsubscribe_line_is_refused(
+    tmp_path: Path, url: str
+) -> None:
+    """List-Unsubscribe holds the base URL (as a URI: پ is %D9%BE) and a token on one
+    unbreakable line; past 998 characters every marketing e-mail failed at send, with
+    'header 'List-Unsubscribe' has a line over 998 characters'."""
+    [problem] = problems(tmp_path, url)
+
+    assert problem.startswith("2: web.base_url: is ") and "at most 800" in problem
+
+
+def test_the_longest_base_url_taken_still_makes_e_mails_that_can_be_sent(tmp_path: Path) -> None:
+    """800 characters, a customer id of 64 non-ASCII characters and a 32-character
+    channel name (the longest token): every line of the e-mail within 998."""
+    config = tmp_path / "config.yaml"
+    config.write_text(f"web:\n  base_url: https://shop.example/{'a' * 779}\n", encoding="utf-8")
+    settings = load_settings(config, environ={})
+    headers = unsubscribe_headers("中" * 64, "c" * 32, settings, Signer("s" * 40))
+
+    wire = build_email(
+        OutgoingMessage(
+            idempotency_key="k", kind="email", to="a@example.com", text="hi", headers=headers
+        ),
+        "Shop <shop@example.com>",
+    )
+
+    assert max(map(len, wire.split(b"\r\n"))) <= 998
