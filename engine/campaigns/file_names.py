@@ -5,8 +5,9 @@ Campaigns are read from ``<id>.yaml`` (or ``.yml``) files alone
 of those in other letters (``Birthday.YAML``) or misspelt (``birthday.ymal``,
 ``birthday.yaml.txt``, a name an editor added ``.txt`` to) was never read: the campaign
 silently did not run, and ``campaigns validate`` counted one campaign fewer. Such a
-file is a problem at its path. Backups (``birthday.yaml~``, ``.bak``) and hidden files
-(an editor's swap file) are left alone.
+file is a problem at its path. Backups (``birthday.yaml~``, ``.bak``), hidden files
+(an editor's swap file) and a file put aside under another ending
+(``birthday.yaml.disabled``) are left alone.
 """
 
 from __future__ import annotations
@@ -31,7 +32,12 @@ def misnamed_campaign_files(directory: Path) -> list[tuple[Path, str]]:
         if path.suffix in (".yaml", ".yml") or path.suffix.lower() in _BACKUPS:
             continue
         parts = name.lower().split(".")[1:]  # birthday.yaml.txt: yaml, txt
-        if any(difflib.get_close_matches(part, _EXTENSIONS, n=1, cutoff=0.7) for part in parts):
+        # The last ending is the extension (Birthday.YAML, birthday.ymal), or an editor
+        # added .txt to it; another ending after it (birthday.yaml.disabled) puts the
+        # file aside on purpose, as renaming is a common way to switch a campaign off.
+        if parts and (
+            _yaml_like(parts[-1]) or (parts[-1] == "txt" and any(map(_yaml_like, parts[:-1])))
+        ):
             stem = name.split(".")[0].lower()
             found.append(
                 (
@@ -41,3 +47,7 @@ def misnamed_campaign_files(directory: Path) -> list[tuple[Path, str]]:
                 )
             )
     return found
+
+
+def _yaml_like(ending: str) -> bool:
+    return bool(difflib.get_close_matches(ending, _EXTENSIONS, n=1, cutoff=0.7))

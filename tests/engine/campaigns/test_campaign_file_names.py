@@ -42,3 +42,15 @@ def test_other_files_are_left_alone(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     assert problems(tmp_path, name) == []
+
+
+@pytest.mark.parametrize(
+    "name", ["birthday.yaml.disabled", "birthday.yaml.off", "birthday.yml.example"]
+)
+def test_a_campaign_file_put_aside_under_another_ending_is_left_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """Renaming a campaign's file is how many switch it off: such a file stopped
+    every plan (the folder's problems stop planning), not only its own campaign."""
+    monkeypatch.chdir(tmp_path)
+    assert problems(tmp_path, name) == []
