@@ -66,6 +66,7 @@ class Pages:
         env.install_gettext_translations(translations(language, system), newstyle=True)  # type: ignore[attr-defined]
         env.filters["number"] = _number_filter(language, system)
         env.globals["separator"] = separator(language)
+        env.globals["sentence_gap"] = sentence_gap(language)
         return self._environments.setdefault(key, env)
 
     def render(self, name: str, locale: str | None, **context: Any) -> str:
@@ -88,6 +89,13 @@ def separator(language: str) -> str:
     """The separator of two phrases on a page in ``language`` (see :data:`ARABIC_SEPARATOR`)."""
     likely = str(get_global("likely_subtags").get(language, ""))
     return ARABIC_SEPARATOR if "_Arab" in likely else DEFAULT_SEPARATOR
+
+
+def sentence_gap(language: str) -> str:
+    """What goes between two sentences on a page in ``language``: a space, or nothing
+    in Chinese and Japanese, whose full stop (。) ends a sentence without one."""
+    likely = str(get_global("likely_subtags").get(language, ""))
+    return "" if any(f"_{script}" in likely for script in ("Hans", "Hant", "Jpan")) else " "
 
 
 def _number_filter(language: str, system: str) -> Callable[..., str]:
