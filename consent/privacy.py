@@ -41,10 +41,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import (
@@ -61,6 +61,11 @@ from sqlalchemy import (
     update,
 )
 
+from rapport.consent.export_stream import (
+    message_columns,
+    plain,
+    streamed_rows,
+)
 from rapport.consent.profiling import delete_decisions, exported_decisions
 from rapport.consent.state import current_states, history
 from rapport.engine.core.db import upsert_insert
@@ -91,18 +96,6 @@ CANCELLED_ERROR = "customer erased"
 REDACTED_ERROR = "error text removed on erasure"
 #: Suppression kind -> the customer column holding that kind of address.
 ADDRESS_COLUMNS = {"email": "email", "sms": "phone"}
-
-#: Outbox columns a customer's export leaves out: the customer's id (the export is
-#: theirs), the unique key made of it, and the dispatcher's lease bookkeeping.
-MESSAGE_COLUMNS_NOT_EXPORTED = ("idempotency_key", "customer_id", "lease_until", "claimed_by")
-
-
-def message_columns() -> list[str]:
-    """The outbox columns a customer's export lists: every one but
-    :data:`MESSAGE_COLUMNS_NOT_EXPORTED`, so a column added later (the variant, the
-    delivery report, the time zone planned in) is exported unless named there."""
-    return [c.name for c in OUTBOX.columns if c.name not in MESSAGE_COLUMNS_NOT_EXPORTED]
-
 
 _SUPPRESSION_COLUMNS = ("channel", "address", "reason", "detail", "created_at")
 
@@ -185,78 +178,90 @@ def _addresses(customer: Row[Any]) -> list[tuple[str, str]]:
     return [(kind, mapping[column]) for kind, column in ADDRESS_COLUMNS.items() if mapping[column]]
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return isoformat_z(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
-
-
-def _plain(mapping: Any) -> dict[str, Any]:
-    return {key: _jsonable(value) for key, value in dict(mapping).items()}
-
-
 # -- export ---------------------------------------------------------------------------
 def export_customer(
     connection: Connection, customer_id: str, *, now: datetime | None = None
 ) -> dict[str, Any]:
-    """Everything stored about one customer, ready for ``json.dumps``.
+    """Everything stored about one customer, ready for ``json.dumps``: the sections of
+    :func:`export_sections`, read whole."""
+    return {
+        key: value if isinstance(value, dict | str) else list(value)
+        for key, value in export_sections(connection, customer_id, now=now)
+    }
+
+
+def export_sections(
+    connection: Connection, customer_id: str, *, now: datetime | None = None
+) -> Iterator[tuple[str, Any]]:
+    """Everything stored about one customer, as (section, value) pairs in the
+    document's order; a list section is an iterator of rows read a batch at a time, to
+    be consumed before the next pair is asked for (``consent.export_stream``).
 
     Datetimes are UTC ISO 8601 with ``Z`` and amounts are strings (no float rounding),
     so the export reads the same on every database. Suppression entries are matched
     in their plain and their hashed form (of the addresses on record, in any case of
     their letters). An erased customer has no address left to match: their export
     lists no suppression entry, though the hashed entries of their erasure still block
-    the addresses they had, and keeps their consent evidence.
+    the addresses they had, and keeps their consent evidence. Raises NotFound at once.
     """
-    customer = _customer(connection, customer_id)
-    orders = connection.execute(
-        select(ORDERS).where(ORDERS.c.customer_id == customer_id).order_by(ORDERS.c.ordered_at)
+    return _sections(connection, _customer(connection, customer_id), now or utcnow())
+
+
+def _sections(
+    connection: Connection, customer: Row[Any], now: datetime
+) -> Iterator[tuple[str, Any]]:
+    customer_id = customer.id
+    rows = partial(streamed_rows, connection)
+    yield "customer", plain(customer._mapping)
+    yield (
+        "orders",
+        rows(
+            select(ORDERS)
+            .where(ORDERS.c.customer_id == customer_id)
+            .order_by(ORDERS.c.ordered_at, ORDERS.c.id)
+        ),
     )
-    messages = connection.execute(
-        select(*(OUTBOX.c[name] for name in message_columns()))
-        .where(OUTBOX.c.customer_id == customer_id)
-        .order_by(OUTBOX.c.created_at, OUTBOX.c.id)
-    )
-    return {
-        "customer": _plain(customer._mapping),
-        "orders": [_plain(row._mapping) for row in orders],
-        "consent": {
-            "current": [_plain(asdict(state)) for state in current_states(connection, customer_id)],
-            "evidence": [_plain(asdict(record)) for record in history(connection, customer_id)],
+    yield (
+        "consent",
+        {
+            "current": [plain(asdict(state)) for state in current_states(connection, customer_id)],
+            "evidence": [plain(asdict(record)) for record in history(connection, customer_id)],
         },
-        "messages": [_plain(row._mapping) for row in messages],
-        "events": [
-            _plain(row._mapping)
-            for row in connection.execute(
-                select(
-                    CUSTOMER_EVENT.c.name,
-                    CUSTOMER_EVENT.c.event_key.label("id"),
-                    CUSTOMER_EVENT.c.occurred_at,
-                    CUSTOMER_EVENT.c.data,
-                    CUSTOMER_EVENT.c.recorded_at,
-                )
-                .where(CUSTOMER_EVENT.c.customer_id == customer_id)
-                .order_by(CUSTOMER_EVENT.c.occurred_at, CUSTOMER_EVENT.c.id)
+    )
+    yield (
+        "messages",
+        rows(
+            select(*(OUTBOX.c[name] for name in message_columns()))
+            .where(OUTBOX.c.customer_id == customer_id)
+            .order_by(OUTBOX.c.created_at, OUTBOX.c.id)
+        ),
+    )
+    yield (
+        "events",
+        rows(
+            select(
+                CUSTOMER_EVENT.c.name,
+                CUSTOMER_EVENT.c.event_key.label("id"),
+                CUSTOMER_EVENT.c.occurred_at,
+                CUSTOMER_EVENT.c.data,
+                CUSTOMER_EVENT.c.recorded_at,
             )
-        ],
-        "feedback": [
-            _plain(row._mapping)
-            for row in connection.execute(
-                select(FEEDBACK_ANSWER)
-                .where(FEEDBACK_ANSWER.c.customer_id == customer_id)
-                .order_by(FEEDBACK_ANSWER.c.answered_at)
-            )
-        ],
-        "suppressions": [
-            _plain(row._mapping) for row in _suppressions(connection, _addresses(customer))
-        ],
-        "decisions": exported_decisions(connection, customer_id),
-        "exported_at": isoformat_z(now or utcnow()),
-    }
+            .where(CUSTOMER_EVENT.c.customer_id == customer_id)
+            .order_by(CUSTOMER_EVENT.c.occurred_at, CUSTOMER_EVENT.c.id)
+        ),
+    )
+    yield (
+        "feedback",
+        rows(
+            select(FEEDBACK_ANSWER)
+            .where(FEEDBACK_ANSWER.c.customer_id == customer_id)
+            .order_by(FEEDBACK_ANSWER.c.answered_at, FEEDBACK_ANSWER.c.id)
+        ),
+    )
+    suppressions = _suppressions(connection, _addresses(customer))
+    yield "suppressions", [plain(row._mapping) for row in suppressions]
+    yield "decisions", exported_decisions(connection, customer_id)
+    yield "exported_at", isoformat_z(now)
 
 
 def _suppressions(connection: Connection, addresses: Sequence[tuple[str, str]]) -> list[Row[Any]]:

@@ -12,42 +12,33 @@ customer is planned nothing).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Connection, delete, select
 
+from rapport.consent.export_stream import streamed_rows
 from rapport.engine.core.models import PLAN_DECISION, PLAN_RUN
-from rapport.engine.core.timeutil import isoformat_z
 
 
-def exported_decisions(connection: Connection, customer_id: str) -> list[dict[str, Any]]:
-    """The customer's stored decisions, oldest planning day first: day, campaign,
-    reason, detail, variant and ``planned_at`` (the run's time, UTC ISO 8601)."""
-    rows = connection.execute(
+def exported_decisions(connection: Connection, customer_id: str) -> Iterator[dict[str, Any]]:
+    """The customer's stored decisions, oldest planning day first, read a batch at a
+    time: day, campaign, reason, detail, variant and ``planned_at`` (the run's time)."""
+    return streamed_rows(
+        connection,
         select(
             PLAN_DECISION.c.day,
             PLAN_DECISION.c.campaign,
             PLAN_DECISION.c.reason,
             PLAN_DECISION.c.detail,
             PLAN_DECISION.c.variant,
-            PLAN_RUN.c.started_at,
+            PLAN_RUN.c.started_at.label("planned_at"),
         )
         .select_from(PLAN_DECISION)
         .outerjoin(PLAN_RUN, PLAN_RUN.c.id == PLAN_DECISION.c.plan_run)
         .where(PLAN_DECISION.c.customer_id == customer_id)
-        .order_by(PLAN_DECISION.c.day, PLAN_DECISION.c.campaign)
+        .order_by(PLAN_DECISION.c.day, PLAN_DECISION.c.campaign),
     )
-    return [
-        {
-            "day": row.day.isoformat(),
-            "campaign": row.campaign,
-            "reason": row.reason,
-            "detail": row.detail,
-            "variant": row.variant,
-            "planned_at": None if row.started_at is None else isoformat_z(row.started_at),
-        }
-        for row in rows
-    ]
 
 
 def delete_decisions(connection: Connection, customer_id: str) -> int:

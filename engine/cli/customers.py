@@ -13,12 +13,12 @@ finishes the job (erasing twice changes nothing more).
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
@@ -48,32 +48,65 @@ def customers() -> None:
 def customers_export(app: AppContext, customer_id: str, output: Path | None) -> None:
     """Everything stored about CUSTOMER, as JSON: profile, orders, consent trail,
     messages, events, feedback, suppression entries and stored plan decisions."""
-    from rapport.consent.privacy import export_customer
+    from rapport.consent.export_stream import write_document
+    from rapport.consent.privacy import export_sections
 
     if output is not None:
         app.check_output(output, "--output")
+    # Written as read, a batch of rows at a time: a long history takes bounded memory.
     with app.migrated_engine().connect() as connection:
-        data = export_customer(connection, customer_id)
-    text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
-    if output is None:
-        # Event data and feedback comments may hold C1 and bidi controls: escaped, as
-        # every JSON the command line prints (the same document).
-        click.echo(json_for_terminal(text), nl=False)
-        return
-    try:
-        _write_private(output, text)
-    except OSError as exc:  # the user's path: a mistake to name, not a crash
-        raise UserError(f"--output: cannot write {output}: {exc.strerror or exc}") from None
+        sections = export_sections(connection, customer_id)  # NotFound before any output
+        if output is None:
+            # Event data and feedback comments may hold C1 and bidi controls: escaped,
+            # as every JSON the command line prints (the same document).
+            with _Buffered(lambda text: click.echo(json_for_terminal(text), nl=False)) as out:
+                write_document(sections, out.write)
+            return
+        try:
+            _write_private(output, lambda handle: write_document(sections, handle.write))
+        except OSError as exc:  # the user's path: a mistake to name, not a crash
+            raise UserError(f"--output: cannot write {output}: {exc.strerror or exc}") from None
     click.echo(f"customer {customer_id} exported to {output}", err=True)
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Create or replace ``path`` readable by its owner only, from the first byte on."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    if hasattr(os, "fchmod"):
-        os.fchmod(descriptor, 0o600)  # an existing file keeps its mode otherwise
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(text)
+class _Buffered:
+    """Pieces of text passed on to ``emit`` about 64 KiB at a time."""
+
+    def __init__(self, emit: Callable[[str], object]) -> None:
+        self.emit, self.pieces, self.size = emit, list[str](), 0
+
+    def write(self, text: str) -> None:
+        self.pieces.append(text)
+        self.size += len(text)
+        if self.size >= 65536:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pieces:
+            self.emit("".join(self.pieces))
+        self.pieces, self.size = [], 0
+
+    def __enter__(self) -> _Buffered:
+        return self
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        if kind is None:
+            self.flush()
+
+
+def _write_private(path: Path, fill: Callable[[TextIO], object]) -> None:
+    """Write ``path`` readable by its owner only, from the first byte on: filled in a
+    new file beside it (mode 0600) that then replaces it, so a failure half way leaves
+    the file as it was. A symbolic link is followed: its target is replaced."""
+    target = Path(os.path.realpath(path))
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            fill(handle)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 @customers.command("erase")

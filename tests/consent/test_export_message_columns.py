@@ -1,5 +1,5 @@
 """A customer's export lists each message with everything the outbox keeps about it but
-the dispatcher's lease bookkeeping, as consent/privacy.py says: the columns added after
+the dispatcher's lease bookkeeping, as consent/export_stream.py says: the columns added after
 the export was written (the A/B variant they were shown, the SMS segments, the
 provider's delivery report and its time, the time zone and country they were planned
 in, when the bodies were pruned) were left out, so the export was not everything
@@ -77,8 +77,8 @@ def test_an_exported_message_holds_its_variant_delivery_report_and_planned_place
 
 
 def test_every_outbox_column_is_exported_or_named_as_not_about_the_person() -> None:
-    from rapport.consent import privacy
+    from rapport.consent import export_stream
 
-    exported = set(privacy.message_columns())
+    exported = set(export_stream.message_columns())
     left_out = {column.name for column in OUTBOX.columns} - exported
-    assert left_out == set(privacy.MESSAGE_COLUMNS_NOT_EXPORTED)
+    assert left_out == set(export_stream.MESSAGE_COLUMNS_NOT_EXPORTED)
