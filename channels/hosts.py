@@ -9,11 +9,14 @@ connection and was retried until it gave up; checked here, the URL is refused at
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
-from urllib.parse import SplitResult
+from urllib.parse import SplitResult, quote
 
-__all__ = ["address_problem", "is_host"]
+import idna
+
+__all__ = ["address_problem", "ascii_host", "is_host"]
 
 #: A label of a host name: letters, digits, hyphens (not first or last) and, as
 #: container names have them, underscores.
@@ -52,3 +55,17 @@ def address_problem(parts: SplitResult) -> str | None:
             f"{host!r} is not a host name: write a name such as mail.shop.example or an IP address"
         )
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def ascii_host(host: str) -> str:
+    """A host name as ASCII, for a header or a URI: an international name as its IDNA
+    A-label (IDNA 2008 with the UTS 46 mapping, as addresses are sent: ``mime``), one
+    IDNA 2008 refuses (an emoji) percent-encoded as UTF-8, as RFC 3986 3.2.2 allows a
+    host name (``%`` is also an atom character of a Message-ID)."""
+    if host.isascii():
+        return host
+    try:
+        return idna.encode(host, uts46=True).decode("ascii")
+    except UnicodeError:  # idna.IDNAError, or a label too long
+        return quote(host, safe="-._~")

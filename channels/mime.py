@@ -68,6 +68,7 @@ from email.utils import format_datetime, parseaddr
 import idna
 
 from rapport.channels.base import OutgoingMessage
+from rapport.channels.hosts import ascii_host
 from rapport.channels.mime_body import text_part
 
 __all__ = [
@@ -211,7 +212,7 @@ def message_id_for(idempotency_key: str, domain: str = DEFAULT_MESSAGE_ID_DOMAIN
     '<4f1ed57c37cf162c768a946a469b66e7@rapport.invalid>'
     """
     digest = hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:32]
-    return f"<{digest}@{domain}>"
+    return f"<{digest}@{ascii_host(domain)}>"  # an international domain as its A-label
 
 
 def message_id_of(message: OutgoingMessage, domain: str = DEFAULT_MESSAGE_ID_DOMAIN) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlsplit, urlunsplit
 
-import idna
+from rapport.channels.hosts import ascii_host as a_label
 
 __all__ = ["a_label", "as_uri", "uri_text"]
 
@@ -23,18 +23,6 @@ _URI_SAFE = "/:@!$&'()*+,;=-._~%"
 def uri_text(text: str) -> str:
     """``text`` with every character a URI cannot hold percent-encoded as UTF-8."""
     return quote(text, safe=_URI_SAFE)
-
-
-def a_label(host: str) -> str:
-    """A host name as ASCII: an international name as its IDNA A-label (IDNA 2008 with
-    the UTS 46 mapping, as addresses are sent: channels/mime.py); one IDNA 2008 refuses
-    (an emoji) percent-encoded as UTF-8, as RFC 3986 3.2.2 allows a host name."""
-    if host.isascii():
-        return host
-    try:
-        return idna.encode(host, uts46=True).decode("ascii")
-    except UnicodeError:  # idna.IDNAError, or a label too long
-        return quote(host, safe="-._~")
 
 
 def as_uri(link: str) -> str:

@@ -77,6 +77,24 @@ def test_message_id_is_deterministic_and_well_formed() -> None:
     assert re.fullmatch(r"<[0-9a-f]{32}@rapport\.invalid>", first)
 
 
+@pytest.mark.parametrize(
+    ("domain", "a_label"),
+    [("bücher.example", "xn--bcher-kva.example"), ("例子.中国", "xn--fsqu00a.xn--fiqs8s")],
+)
+def test_an_international_message_id_domain_travels_as_its_a_label(
+    domain: str, a_label: str
+) -> None:
+    """sender.message_id_domain is any domain name, and config.yaml takes bücher.example;
+    every e-mail then failed for good with 'the Message-ID must be printable ASCII'."""
+    message_id = message_id_for("c1:birthday:2025-03-01:email", domain)
+    parsed = BytesParser(policy=policy.default).parsebytes(
+        build_email(mail(message_id=message_id), SENDER)
+    )
+
+    assert str(parsed["Message-ID"]) == message_id
+    assert message_id.endswith(f"@{a_label}>")
+
+
 @pytest.mark.parametrize("given", ["abc@shop.example", "<abc@shop.example>", " <abc@shop.example>"])
 def test_an_explicit_message_id_gets_angle_brackets(given: str) -> None:
     assert message_id_of(mail(message_id=given)) == "<abc@shop.example>"
