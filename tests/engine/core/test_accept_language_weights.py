@@ -48,3 +48,11 @@ def test_the_most_wanted_language_wins_whatever_its_place(header: str, language:
 )
 def test_equal_or_unreadable_weights_keep_the_order_given(header: str, language: str) -> None:
     assert from_accept_language(header) == language
+
+
+def test_only_the_first_32_tags_of_a_header_are_read() -> None:
+    """A browser sends a handful; a header of thousands of made-up tags (16 KiB pass
+    the header limit) costs a lookup each, on the event loop, so the rest is ignored."""
+    made_up = [f"de-{chr(65 + i % 26)}{chr(65 + i // 26)}" for i in range(32)]
+    assert from_accept_language(", ".join([*made_up[:31], "fa"])) == "fa"
+    assert from_accept_language(", ".join([*made_up, "fa"])) == "en"
