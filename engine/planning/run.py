@@ -270,14 +270,14 @@ def write_batch(
     on_erased: Callable[[int], None] | None = None,
 ) -> int:
     """A batch's outbox rows, and the decisions ``log`` kept, in one transaction;
-    returns how many outbox rows were new. Rows of customers erased since the batch
-    was read are left out (:mod:`rapport.engine.planning.erased`), and their number
-    given to ``on_erased``. A refusal of the database is a
+    returns how many outbox rows were new. Rows and decisions of customers erased
+    since the batch was read are left out (:mod:`rapport.engine.planning.erased`), and
+    the number of rows given to ``on_erased``. A refusal of the database is a
     :class:`~rapport.engine.planning.write_errors.BatchWriteError` naming the customers
     (never the driver's error, which quotes the data)."""
     try:
         with engine.begin() as writer:
-            kept = without_erased(writer, rows) if rows else rows
+            kept = without_erased(writer, rows, log)
             if on_erased is not None and len(kept) < len(rows):
                 on_erased(len(rows) - len(kept))
             inserted = outbox.enqueue(writer, kept)

@@ -20,16 +20,14 @@ from rapport.consent.privacy import erase_customer
 from rapport.consent.store import grant
 from rapport.consent.tokens import Signer
 from rapport.engine.campaigns.model import Campaign
-from rapport.engine.core.models import OUTBOX
-from rapport.engine.planning.run import plan_range
+from rapport.engine.core.models import OUTBOX, PLAN_DECISION
+from rapport.engine.planning.run import PlanReport, plan_range
 from rapport.engine.rendering.renderer import Renderer
 
 NAME = "Perpetua"
 
 
-def test_an_erasure_committed_while_a_batch_is_planned_leaves_no_message_of_hers(
-    engine: Engine, tmp_path: Path
-) -> None:
+def _plan_erasing_c2(engine: Engine, tmp_path: Path) -> PlanReport:
     folder = tmp_path / "templates" / "promo" / "en"
     folder.mkdir(parents=True)
     (folder / "email_subject.txt").write_text("For {{ customer.first_name }}\n", encoding="utf-8")
@@ -57,7 +55,7 @@ def test_an_erasure_committed_while_a_batch_is_planned_leaves_no_message_of_hers
         with engine.begin() as connection:
             erase_customer(connection, "C2", datetime.now(UTC))
 
-    report = plan_range(
+    return plan_range(
         engine,
         settings,
         [campaign],
@@ -68,9 +66,27 @@ def test_an_erasure_committed_while_a_batch_is_planned_leaves_no_message_of_hers
         before_write=erase_c2,
     )
 
+
+def test_an_erasure_committed_while_a_batch_is_planned_leaves_no_message_of_hers(
+    engine: Engine, tmp_path: Path
+) -> None:
+    report = _plan_erasing_c2(engine, tmp_path)
+
     with engine.connect() as connection:
         rows = connection.execute(
             select(OUTBOX.c.customer_id, OUTBOX.c.status, OUTBOX.c.subject, OUTBOX.c.body_text)
         ).all()
     assert [(r.customer_id, r.status, r.subject) for r in rows] == [("C1", "queued", f"For {NAME}")]
     assert report.inserted == 1
+
+
+def test_an_erasure_committed_while_a_batch_is_planned_leaves_no_decision_about_her(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Erasure deletes what plans decided about her (f0bbec0): a batch read before it
+    committed must not write its decisions about her after."""
+    _plan_erasing_c2(engine, tmp_path)
+
+    with engine.connect() as connection:
+        decided = connection.execute(select(PLAN_DECISION.c.customer_id)).scalars().all()
+    assert decided == ["C1"]
