@@ -67,6 +67,7 @@ from rapport.consent.export_stream import (
     streamed_rows,
 )
 from rapport.consent.profiling import delete_decisions, exported_decisions
+from rapport.consent.redact import quotes_person
 from rapport.consent.state import current_states, history
 from rapport.engine.core.db import upsert_insert
 from rapport.engine.core.errors import NotFound
@@ -424,8 +425,8 @@ def _scrub_outbox(
     names: Sequence[str] = (),
 ) -> tuple[int, int]:
     """Cancel what is still waiting and blank the rendered content of every message
-    (it greets the person by name); errors that quote an address or a name are
-    replaced. A message a dispatcher has claimed (``sending``) is left to it: its check
+    (it greets the person by name); errors that quote a name or any address are
+    replaced (consent.redact). A message a dispatcher has claimed (``sending``) is left to it: its check
     right before the send finds no address and suppresses it, or the provider accepted
     it already and it is recorded sent (cancelling it denied a message the provider has)."""
     mine = OUTBOX.c.customer_id == customer_id
@@ -451,7 +452,7 @@ def _scrub_outbox(
     errors = connection.execute(
         select(OUTBOX.c.id, OUTBOX.c.last_error).where(mine, OUTBOX.c.last_error.is_not(None))
     ).all()
-    quoting = [row.id for row in errors if any(n in row.last_error.lower() for n in needles)]
+    quoting = [row.id for row in errors if quotes_person(row.last_error, needles)]
     if quoting:
         connection.execute(
             update(OUTBOX).where(OUTBOX.c.id.in_(quoting)).values(last_error=REDACTED_ERROR)
