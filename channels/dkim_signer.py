@@ -18,9 +18,10 @@ import re
 from pathlib import Path
 from typing import Final
 
+from rapport.channels.hosts import ascii_host
 from rapport.channels.mime import MessageFormatError
 
-__all__ = ["OVERSIGNED_HEADERS", "DKIMSigner", "header_names"]
+__all__ = ["OVERSIGNED_HEADERS", "DKIMSigner", "dkim_name_problem", "header_names"]
 
 #: Signed one extra time each, so that adding another such header breaks the signature.
 OVERSIGNED_HEADERS: Final = (
@@ -39,6 +40,16 @@ _DNS_LABELS = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
 _NEVER_SIGNED: Final = frozenset(
     {"return-path", "received", "comments", "keywords", "bcc", "resent-bcc", "dkim-signature"}
 )
+
+
+def dkim_name_problem(option: str, value: str) -> str | None:
+    """Why ``value`` cannot be the ``dkim_selector`` or ``dkim_domain`` (``option``), or
+    None. An international domain is taken: it signs as its A-label."""
+    if option == "dkim_domain":
+        value = ascii_host(value)
+    if _DNS_LABELS.match(value):
+        return None
+    return f"{option} must be ASCII letters, digits, '.', '-' or '_'"
 
 
 def header_names(data: bytes) -> list[str]:
@@ -61,8 +72,9 @@ class DKIMSigner:
         except ImportError as exc:
             raise ValueError("DKIM signing needs the dkimpy package (pip install dkimpy)") from exc
         for option, value in (("dkim_selector", selector), ("dkim_domain", domain)):
-            if not _DNS_LABELS.match(value):
-                raise ValueError(f"{option} must be ASCII letters, digits, '.', '-' or '_'")
+            if problem := dkim_name_problem(option, value):
+                raise ValueError(problem)
+        domain = ascii_host(domain)  # d= is the A-label (RFC 6376 3.5)
         try:
             dkim.crypto.parse_pem_private_key(private_key)
         except dkim.crypto.UnparsableKeyError as exc:

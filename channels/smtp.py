@@ -66,7 +66,7 @@ from typing import Any, Final, Self
 import aiosmtplib
 
 from rapport.channels.base import Channel, Outcome, OutgoingMessage, SendResult, redact_reply
-from rapport.channels.dkim_signer import DKIMSigner
+from rapport.channels.dkim_signer import DKIMSigner, dkim_name_problem
 from rapport.channels.mime import (
     DEFAULT_MESSAGE_ID_DOMAIN,
     MessageFormatError,
@@ -262,6 +262,9 @@ class SMTPChannel(Channel):
                 check_header_value("From", sender, "sender")
             except ValueError as exc:
                 problems.append(OptionProblem("sender", str(exc)))
+        for key in ("dkim_selector", "dkim_domain"):  # else every dispatcher stopped
+            if isinstance(name := options.get(key), str) and (why := dkim_name_problem(key, name)):
+                problems.append(OptionProblem(key, why))
         dkim = [key for key in _DKIM if key in options or key + ENV_SUFFIX in options]
         if dkim and len(dkim) < len(_DKIM):  # else every dispatcher stopped at its start
             problems.append(OptionProblem(None, _DKIM_TOGETHER))

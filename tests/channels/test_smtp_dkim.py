@@ -163,3 +163,18 @@ async def test_without_dkim_options_nothing_is_signed(smtp_server: SMTPServer) -
         await channel.send(MAIL)
 
     assert b"DKIM-Signature" not in smtp_server.sink.messages[0]
+
+
+def test_an_international_dkim_domain_signs_as_its_a_label(dkim_key: DKIMKey) -> None:
+    """config.yaml's dkim_domain: bücher.example stopped every dispatcher ('dkim_domain
+    must be ASCII letters, ...'); d= is the A-label (RFC 6376 3.5), under which the
+    key's TXT record is published."""
+    signer = DKIMSigner(SELECTOR, "bücher.example", dkim_key.private_key_file.read_bytes())
+    signed = signer.sign(b"From: a@xn--bcher-kva.example\r\nSubject: hi\r\n\r\nhi\r\n")
+
+    def lookup(name: bytes, timeout: int = 5) -> bytes | None:
+        wanted = f"{SELECTOR}._domainkey.xn--bcher-kva.example.".encode()
+        return dkim_key.dns_record if name == wanted else None
+
+    assert b"d=xn--bcher-kva.example;" in signed
+    assert dkim.verify(signed, dnsfunc=lookup)

@@ -208,3 +208,30 @@ def test_an_sms_provider_url_holding_a_user_and_password_is_refused_at_its_line(
     )
     assert problem.startswith("5: channels.sms.url: ") and "s3cret" not in problem
     assert "token" in problem
+
+
+def smtp_with_dkim(selector: str, domain: str, tmp_path: Path) -> str:
+    return (
+        "channels:\n  email:\n    adapter: smtp\n    kind: email\n"
+        "    url: smtp://127.0.0.1:2525\n"
+        f"    dkim_selector: {selector}\n    dkim_domain: {domain}\n"
+        "    dkim_private_key_path: dkim.pem\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("selector", "domain", "problem"),
+    [
+        ("sel1", "'shop example'", "7: channels.email.dkim_domain: "),
+        ("'sel 1'", "shop.example", "6: channels.email.dkim_selector: "),
+    ],
+)
+def test_a_dkim_name_no_dns_holds_is_refused_at_its_line(
+    tmp_path: Path, selector: str, domain: str, problem: str
+) -> None:
+    """It passed 'campaigns validate', and every dispatcher then stopped with 'error: 2
+    of 2 dispatcher processes failed: ConfigError: channels.email: channel adapter
+    'smtp': dkim_domain must be ASCII letters, digits, ...' (exit 3), naming no line."""
+    [found] = config_problems(tmp_path, smtp_with_dkim(selector, domain, tmp_path))
+
+    assert found.startswith(problem)
