@@ -232,6 +232,16 @@ class EventTrigger(Strict):
         except FieldInvalid as exc:
             raise ValueError(exc.reason) from None
 
+    @field_validator("delay", mode="before")
+    @classmethod
+    def _with_unit(cls, delay: object) -> object:
+        if isinstance(delay, int) and not isinstance(delay, bool):  # delay: 2
+            raise ValueError(
+                f"{delay} has no unit: write {delay}d for days or {delay}w for weeks "
+                f"(0d to {MAX_EVENT_DELAY}d)"
+            )
+        return delay
+
     @field_validator("delay")
     @classmethod
     def _delay_form(cls, delay: str) -> str:
