@@ -182,6 +182,10 @@ LinkBase = Annotated[str, AfterValidator(_link_base)]
 def _path_text(value: object) -> object:
     """A folder or file as written: an empty one would be the config file's own folder
     (``Path("")`` is ``.``), and a space at either end names another file."""
+    if not isinstance(value, str | Path) or isinstance(value, bool):
+        raise ValueError(
+            "expected the path of a file or folder, as text (relative to the config file's folder)"
+        )
     if isinstance(value, str) and (not value.strip() or value != value.strip()):
         raise ValueError(
             f"{value!r} names no file or folder: write the path without spaces at either "

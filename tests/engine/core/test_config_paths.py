@@ -26,3 +26,11 @@ def test_a_path_with_a_space_inside_loads(tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     config.write_text('campaigns_dir: "my campaigns"\n', encoding="utf-8")
     assert load_settings(config, environ={}).campaigns_dir == Path("my campaigns")
+
+
+@pytest.mark.parametrize("written", ["5", "[campaigns]", "true"])
+def test_a_path_that_is_not_text_is_refused_in_words(tmp_path: Path, written: str) -> None:
+    """It read "Input is not a valid path for <class 'pathlib.Path'>"."""
+    (problem,) = config_problems(tmp_path, f"campaigns_dir: {written}\n")
+    assert problem.startswith("1: campaigns_dir: expected the path of a file or folder")
+    assert "pathlib" not in problem
