@@ -103,3 +103,22 @@ def home_of(model: type[BaseModel], location: Sequence[str | int]) -> str | None
         if section is not None and name != location[0] and unknown in _keys(section):
             homes.append(f"{name}.{unknown}")
     return homes[0] if len(homes) == 1 else None
+
+
+def plain_message(item: Mapping[str, Any]) -> str:
+    """A pydantic error's message in the user's words: without its "Value error, "
+    prefix, and a section that is no mapping told so, not as pydantic's "valid
+    dictionary or instance of CapsConfig" (a Python class the user never wrote)."""
+    if item["type"] in ("model_type", "dict_type"):
+        return f"expected keys and values (key: value), not {_described(item.get('input'))}"
+    return str(item["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
+def _described(value: object) -> str:
+    if value is None or isinstance(value, bool):
+        return str(value).lower() if value is not None else "null"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    return "a list" if isinstance(value, list) else "a value of another kind"

@@ -25,7 +25,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from rapport.engine.core.errors import Problem
-from rapport.engine.core.keyhints import home_of, meant_key
+from rapport.engine.core.keyhints import home_of, meant_key, plain_message
 
 Path_ = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
@@ -332,7 +332,7 @@ def validation_problems(
             last = item["loc"][-1]
             kept = (*kept, last) if kept[-1:] != (last,) else kept
         dotted = ".".join(str(part) for part in kept) or None
-        message = item["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        message = plain_message(item)
         if isinstance(item.get("input"), TruthValue):
             message = "expected a number, not true or false"
         elif isinstance(item.get("input"), NotATruthValue):
