@@ -180,10 +180,22 @@ def from_accept_language(header: str | None) -> str:
         if tag and tag != "*" and weight > 0:
             weighted.append((weight, tag))
     for _, tag in sorted(weighted, key=lambda pair: -pair[0]):  # stable: order among equals
-        found = _ui_match(tag)
+        found = _ui_match(_unaliased(tag))
         if found:
             return found
     return SOURCE_LANGUAGE
+
+
+def _unaliased(tag: str) -> str:
+    """A browser's tag with its language under CLDR's code for it: Windows sends Dari
+    as ``prs-AF`` (CLDR: ``fa_AF``), some send ``pes`` (``fa``) or ``cmn`` (``zh``).
+    A tag's own script and region replace those the alias implies (``prs`` alone is
+    ``fa_AF``)."""
+    language, _, rest = tag.replace("-", "_").partition("_")
+    alias = get_global("language_aliases").get(language.lower())
+    if not alias:
+        return tag
+    return f"{str(alias).split('_')[0]}_{rest}" if rest else str(alias)
 
 
 def _weight(parameters: list[str]) -> float:

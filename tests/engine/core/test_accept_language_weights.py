@@ -56,3 +56,17 @@ def test_only_the_first_32_tags_of_a_header_are_read() -> None:
     made_up = [f"de-{chr(65 + i % 26)}{chr(65 + i // 26)}" for i in range(32)]
     assert from_accept_language(", ".join([*made_up[:31], "fa"])) == "fa"
     assert from_accept_language(", ".join([*made_up, "fa"])) == "en"
+
+
+@pytest.mark.parametrize(
+    ("header", "language"),
+    [
+        ("prs-AF", "fa"),  # Dari as Windows names it
+        ("prs", "fa"),
+        ("pes-IR,en;q=0.5", "fa"),  # Iranian Persian's ISO 639-3 code
+        ("cmn-Hant-TW", "zh_Hant"),  # Mandarin
+        ("cmn-CN", "zh"),
+    ],
+)
+def test_a_language_under_another_code_of_cldr_gets_its_pages(header: str, language: str) -> None:
+    assert from_accept_language(header) == language
