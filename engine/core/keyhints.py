@@ -111,6 +111,10 @@ def plain_message(item: Mapping[str, Any]) -> str:
     dictionary or instance of CapsConfig" (a Python class the user never wrote)."""
     if item["type"] in ("model_type", "dict_type"):
         return f"expected keys and values (key: value), not {_described(item.get('input'))}"
+    if item["type"] == "string_pattern_mismatch" and (
+        form := _FORMS.get(str(item.get("ctx", {}).get("pattern")))
+    ):
+        return f"{item.get('input')!r} is not {form}"
     return str(item["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 
@@ -122,3 +126,11 @@ def _described(value: object) -> str:
     if isinstance(value, str):
         return f"the text {value!r}"
     return "a list" if isinstance(value, list) else "a value of another kind"
+
+
+#: The patterns of campaign keys (engine/campaigns/model.py), said in words.
+_FORMS = {
+    r"^[a-z0-9][a-z0-9_-]{0,30}$": "a variant name: 1 to 31 lower-case letters, digits, "
+    "'-' or '_', starting with a letter or digit",
+    r"^[A-Z0-9]{1,12}$": "a code prefix: 1 to 12 capital letters or digits",
+}
