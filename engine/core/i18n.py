@@ -180,22 +180,32 @@ def from_accept_language(header: str | None) -> str:
         if tag and tag != "*" and weight > 0:
             weighted.append((weight, tag))
     for _, tag in sorted(weighted, key=lambda pair: -pair[0]):  # stable: order among equals
-        found = _ui_match(_unaliased(tag))
+        found = _ui_match(unaliased_locale(tag))
         if found:
             return found
     return SOURCE_LANGUAGE
 
 
-def _unaliased(tag: str) -> str:
-    """A browser's tag with its language under CLDR's code for it: Windows sends Dari
-    as ``prs-AF`` (CLDR: ``fa_AF``), some send ``pes`` (``fa``) or ``cmn`` (``zh``).
-    A tag's own script and region replace those the alias implies (``prs`` alone is
-    ``fa_AF``)."""
-    language, _, rest = tag.replace("-", "_").partition("_")
+def unaliased_locale(tag: str) -> str:
+    """``tag`` (``-`` or ``_``) with its language under CLDR's code for it, underscored:
+    Windows writes Dari ``prs-AF`` (CLDR: ``fa_AF``), ISO 639-3 Iranian Persian ``pes``
+    (``fa``), Mandarin ``cmn`` (``zh``), older tags ``iw`` (``he``). The tag's own script
+    and region replace those the alias implies (``prs`` alone is ``fa_AF``, ``sh_RS`` is
+    ``sr_Latn_RS``); a tag without an alias comes back as it was, underscored."""
+    identifier = tag.replace("-", "_")
+    language, _, rest = identifier.partition("_")
     alias = get_global("language_aliases").get(language.lower())
     if not alias:
-        return tag
-    return f"{str(alias).split('_')[0]}_{rest}" if rest else str(alias)
+        return identifier
+    base, *implied = str(alias).split("_")
+    given = [part for part in rest.split("_") if part]
+    kinds = {_subtag_kind(part) for part in given}
+    parts = [part for part in implied if _subtag_kind(part) not in kinds] + given
+    return "_".join([base, *sorted(parts, key=lambda part: _subtag_kind(part) != "script")])
+
+
+def _subtag_kind(part: str) -> str:
+    return "script" if len(part) == 4 and part.isalpha() else "other"
 
 
 def _weight(parameters: list[str]) -> float:

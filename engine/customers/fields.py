@@ -26,7 +26,7 @@ from babel import Locale, UnknownLocaleError, parse_locale
 from babel.numbers import list_currencies
 
 from rapport.engine.core.config import ProviderConfig, Settings
-from rapport.engine.core.i18n import MAX_TAG_CHARS
+from rapport.engine.core.i18n import MAX_TAG_CHARS, unaliased_locale
 from rapport.engine.core.models import ConsentStatus
 from rapport.engine.core.timeutil import zone_names
 
@@ -224,7 +224,7 @@ def timezone(value: str, field: str = "timezone") -> str:
 
 @lru_cache(maxsize=1024)
 def _canonical_locale(value: str) -> str | None:
-    identifier = value.replace("-", "_")
+    identifier = unaliased_locale(value)  # pes -> fa, prs_AF -> fa_AF (CLDR's aliases)
     try:
         language, territory, script, variant = parse_locale(identifier)[:4]
         parsed = Locale.parse(identifier)
