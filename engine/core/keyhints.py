@@ -111,6 +111,8 @@ def plain_message(item: Mapping[str, Any]) -> str:
     dictionary or instance of CapsConfig" (a Python class the user never wrote)."""
     if item["type"] in ("model_type", "dict_type"):
         return f"expected keys and values (key: value), not {_described(item.get('input'))}"
+    if item["type"] == "string_type":  # a truth value is told apart by yamlsource
+        return f"expected text, not {_described(item.get('input'))}"
     if item["type"] == "string_pattern_mismatch" and (
         form := _FORMS.get(str(item.get("ctx", {}).get("pattern")))
     ):

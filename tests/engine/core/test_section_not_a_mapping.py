@@ -29,3 +29,17 @@ def test_a_section_that_is_not_a_mapping_is_told_in_words(
     tmp_path: Path, text: str, expected: str
 ) -> None:
     assert config_problems(tmp_path, text) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("sender:\n  postal_address: null\n", "2: sender.postal_address: expected text, not null"),
+        ("sender:\n  brand: [Shop]\n", "2: sender.brand: expected text, not a list"),
+    ],
+)
+def test_a_text_key_given_something_else_is_told_in_words(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    """It read 'Input should be a valid string'."""
+    assert config_problems(tmp_path, text) == [expected]
