@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any, Final
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
 from rapport.engine.core.errors import ConfigError, Problem
+from rapport.engine.core.utf8sender import utf8_sender_problems
 from rapport.engine.core.yamlsource import YamlDocument
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ def check_keys(settings: Settings) -> None:
         *_topics(settings),
         *_transactional_topics(settings),
         *_default_window(settings),
+        *utf8_sender_problems(settings),
     ]
     if errors:
         raise ValidationError.from_exception_data(

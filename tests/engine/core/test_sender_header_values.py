@@ -76,3 +76,34 @@ def test_an_unsubscribe_mailto_that_is_not_a_bare_address_is_refused(
         f"2: sender.unsubscribe_mailto: {text!r} is not an e-mail address: List-Unsubscribe "
         "carries it as mailto:ADDRESS (write e.g. unsubscribe@shop.example)"
     ]
+
+
+SMTP = "channels:\n  email:\n    adapter: smtp\n    kind: email\n    url: smtp://127.0.0.1:2525\n"
+
+
+def test_a_from_address_no_email_channel_can_send_is_refused(tmp_path: Path) -> None:
+    """'Shop <josé@shop.example>' over SMTP without smtputf8 loaded, 'campaigns
+    validate' said valid, and every e-mail then failed for good: "header 'From' holds
+    an address that cannot be sent"."""
+    [found] = config_problems(
+        tmp_path, SMTP + 'sender:\n  from_address: "Shop <josé@shop.example>"\n'
+    )
+
+    assert found.startswith("7: sender.from_address: the part before @ is not ASCII")
+    assert "channels.email" in found and "smtputf8: true" in found
+
+
+@pytest.mark.parametrize(
+    "channels", [SMTP + "    smtputf8: true\n", ""], ids=["smtp-with-smtputf8", "file"]
+)
+def test_a_from_address_with_a_non_ascii_local_part_is_taken_where_it_can_be_sent(
+    tmp_path: Path, channels: str
+) -> None:
+    """smtputf8: true says the server offers SMTPUTF8; the shipped file channel writes
+    UTF-8 as such a server would receive it."""
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        channels + 'sender:\n  from_address: "Shop <josé@shop.example>"\n', encoding="utf-8"
+    )
+
+    assert load_settings(config, environ={}).sender.from_address == "Shop <josé@shop.example>"
