@@ -59,7 +59,7 @@ def customers_export(app: AppContext, customer_id: str, output: Path | None) -> 
         if output is None:
             # Event data and feedback comments may hold C1 and bidi controls: escaped,
             # as every JSON the command line prints (the same document).
-            with _Buffered(lambda text: click.echo(json_for_terminal(text), nl=False)) as out:
+            with _Buffered(lambda text: click.echo(_printable(text), nl=False)) as out:
                 write_document(sections, out.write)
             return
         try:
@@ -69,11 +69,38 @@ def customers_export(app: AppContext, customer_id: str, output: Path | None) -> 
     click.echo(f"customer {customer_id} exported to {output}", err=True)
 
 
+def _printable(text: str) -> str:
+    """JSON text as stdout can take it: terminal controls escaped (json_for_terminal),
+    and, on a stdout whose encoding cannot hold a character (a Latin-1 locale's
+    redirect), that character as a ``\\u`` escape, a surrogate pair beyond the BMP.
+    Outside strings JSON holds only ASCII, so the document is the same."""
+    text = json_for_terminal(text)
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        return "".join(c if c.isascii() else _escaped(c, encoding) for c in text)
+    except LookupError:  # an encoding Python does not know: left to the stream
+        pass
+    return text
+
+
+def _escaped(char: str, encoding: str) -> str:
+    try:
+        char.encode(encoding)
+        return char
+    except UnicodeEncodeError:
+        units = char.encode("utf-16-be")
+        return "".join(f"\\u{units[i]:02x}{units[i + 1]:02x}" for i in range(0, len(units), 2))
+
+
 class _Buffered:
     """Pieces of text passed on to ``emit`` about 64 KiB at a time."""
 
     def __init__(self, emit: Callable[[str], object]) -> None:
-        self.emit, self.pieces, self.size = emit, list[str](), 0
+        self.emit = emit
+        self.pieces: list[str] = []
+        self.size = 0
 
     def write(self, text: str) -> None:
         self.pieces.append(text)
