@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import ColumnElement, Connection, delete, select
 
 from rapport.consent.export_stream import streamed_rows
 from rapport.engine.core.models import PLAN_DECISION, PLAN_RUN
@@ -36,7 +36,7 @@ def exported_decisions(connection: Connection, customer_id: str) -> Iterator[dic
         )
         .select_from(PLAN_DECISION)
         .outerjoin(PLAN_RUN, PLAN_RUN.c.id == PLAN_DECISION.c.plan_run)
-        .where(PLAN_DECISION.c.customer_id == customer_id)
+        .where(*_of_customer(customer_id))
         .order_by(PLAN_DECISION.c.day, PLAN_DECISION.c.campaign),
     )
 
@@ -44,6 +44,14 @@ def exported_decisions(connection: Connection, customer_id: str) -> Iterator[dic
 def delete_decisions(connection: Connection, customer_id: str) -> int:
     """Delete the customer's stored decisions; how many there were. Plan runs stay:
     they hold a day and a time, nothing about anyone."""
-    return connection.execute(
-        delete(PLAN_DECISION).where(PLAN_DECISION.c.customer_id == customer_id)
-    ).rowcount
+    return connection.execute(delete(PLAN_DECISION).where(*_of_customer(customer_id))).rowcount
+
+
+def _of_customer(customer_id: str) -> tuple[ColumnElement[bool], ...]:
+    """The customer's decisions, found through the key (day, customer_id, campaign):
+    one look-up a planning day. By ``customer_id`` alone every decision of every
+    customer was read (the key's first column is the day), inside the erasure's
+    transaction. Every decision's day has a plan run: retention deletes the runs of
+    a day after its decisions."""
+    days = select(PLAN_RUN.c.day).distinct().scalar_subquery()
+    return (PLAN_DECISION.c.day.in_(days), PLAN_DECISION.c.customer_id == customer_id)
