@@ -8,7 +8,8 @@ text it triggers (at most one such e-mail and one such text per customer per day
 whatever is switched off and on; the YES is handled
 by :mod:`~rapport.engine.web.sms_inbound`, see :mod:`rapport.consent.confirmation`).
 A save whose body is not a form (JSON, plain text) is refused with 415: read as a
-form it has no field, and would switch every topic off.
+form it has no field, and would switch every topic off. A save that would record more
+than :data:`MAX_PAGE_CHANGES_A_DAY` changes in 24 hours is refused with 429.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -31,7 +32,7 @@ from rapport.consent.store import ConsentChange, record_consent
 from rapport.consent.tokens import Purpose, TokenClaims
 from rapport.engine.core.i18n import from_accept_language, ui_language
 from rapport.engine.core.keywords import KeywordAction, SMSKeywords, reply_word
-from rapport.engine.core.models import CUSTOMER
+from rapport.engine.core.models import CONSENT_EVENT, CUSTOMER
 from rapport.engine.core.sender import sms_signature
 from rapport.engine.customers.lookup import address_key, customers_by_email
 from rapport.engine.rendering.locales import salutation
@@ -55,6 +56,15 @@ SHOWN = "shown"
 #: The bodies an HTML form sends. Any other (JSON, plain text) reads as a form with no
 #: field, every switch off: saving it would withdraw every topic the customer has.
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+#: Consent changes the page records for one customer in 24 hours; a save that would go
+#: past it records nothing and is answered 429. Evidence is never deleted, so without
+#: it whoever holds a (forwarded) link could grow the trail without end by switching
+#: a topic off and on; a person changing their mind does not come near it.
+MAX_PAGE_CHANGES_A_DAY = 100
+
+
+class TooManyChanges(Exception):
+    """The save would record more than :data:`MAX_PAGE_CHANGES_A_DAY` changes."""
 
 
 async def _is_form(request: Request) -> bool:
@@ -126,7 +136,10 @@ async def preferences_save(request: Request) -> Response:
     # from the page): only what the customer moved there counts (consent/preferences).
     marked = [str(value) for value in form.getlist(SHOWN)]
     shown = {field for field in marked if field} if marked else None
-    saved = await run_in_threadpool(_save, request, customer, wanted, shown)
+    try:
+        saved = await run_in_threadpool(_save, request, customer, wanted, shown)
+    except TooManyChanges:
+        return error_page(request, 429, {"Retry-After": "3600"})
     if saved is None:  # erased since the link was read
         return not_found(request)
     grid, by_email, by_sms = saved
@@ -156,6 +169,10 @@ def _save(
             return None
         grid = _grid(web, connection, customer)
         moves = changes(grid, wanted, shown)
+        if moves and _changes_today(connection, customer.id, now) + len(moves) > (
+            MAX_PAGE_CHANGES_A_DAY
+        ):
+            raise TooManyChanges(customer.id)
         if moves:
             record_consent(
                 connection,
@@ -183,6 +200,19 @@ def _save(
         if by_sms:
             _send_sms_confirmation(web, connection, customer, now)
         return _grid(web, connection, customer), by_email, by_sms
+
+
+def _changes_today(connection: Connection, customer_id: str, now: Any) -> int:
+    """Consent changes the page recorded for the customer in the 24 hours to ``now``."""
+    return connection.execute(
+        select(func.count())
+        .select_from(CONSENT_EVENT)
+        .where(
+            CONSENT_EVENT.c.customer_id == customer_id,
+            CONSENT_EVENT.c.source == "preference_center",
+            CONSENT_EVENT.c.recorded_at > now - timedelta(days=1),
+        )
+    ).scalar_one()
 
 
 def _send_confirmation(

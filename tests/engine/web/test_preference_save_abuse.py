@@ -117,3 +117,86 @@ def test_the_day_s_one_confirmation_link_confirms_a_topic_switched_on_after_it(
     assert confirmed.status_code == 200
     latest = {e.topic: e.status for e in consent_trail(engine, "c1")}
     assert latest == {"offers": "granted", "reorder": "granted"}
+
+
+def test_consent_changes_one_link_records_are_bounded_a_day_then_refused_with_429(
+    engine: Engine, client: TestClient, clock: FakeClock
+) -> None:
+    # Each save that moves a switch appends evidence that is never deleted, so a script
+    # holding a forwarded link could grow the consent trail without end.
+    from rapport.engine.web.preferences import MAX_PAGE_CHANGES_A_DAY
+
+    add_customer(engine, "c1", email="c1@example.com")
+    record(engine, "c1", "email", ["offers"])
+    before = event_count(engine)
+    answers = []
+    for n in range(MAX_PAGE_CHANGES_A_DAY):
+        clock.advance(seconds=30)
+        form = {} if n % 2 == 0 else {"email:offers": "on"}
+        answers.append(client.post(page_path("c1"), data=form))
+    # Past the day's changes, every save that would move the switch is refused.
+    on = consent_trail(engine, "c1")[-1].status != "withdrawn"
+    refused = [
+        client.post(page_path("c1"), data={} if on else {"email:offers": "on"}) for _ in range(5)
+    ]
+
+    assert {a.status_code for a in answers} == {200}
+    assert event_count(engine) - before == MAX_PAGE_CHANGES_A_DAY
+    assert {a.status_code for a in refused} == {429}
+    assert all(a.headers["retry-after"] == "3600" for a in refused)
+    assert all(a.headers["content-type"].startswith("text/html") for a in refused)
+
+    clock.advance(days=1)
+    latest = consent_trail(engine, "c1")[-1].status
+    moved = client.post(
+        page_path("c1"), data={} if latest != "withdrawn" else {"email:offers": "on"}
+    )
+    assert moved.status_code == 200
+    assert event_count(engine) - before == MAX_PAGE_CHANGES_A_DAY + 1
+
+
+def test_a_save_that_changes_nothing_is_never_refused_for_the_day_s_changes(
+    engine: Engine, client: TestClient, clock: FakeClock
+) -> None:
+    from rapport.engine.web.preferences import MAX_PAGE_CHANGES_A_DAY
+
+    add_customer(engine, "c1", email="c1@example.com")
+    record(engine, "c1", "email", ["offers"])
+    for n in range(MAX_PAGE_CHANGES_A_DAY):
+        clock.advance(seconds=30)
+        client.post(page_path("c1"), data={} if n % 2 == 0 else {"email:offers": "on"})
+    state = consent_trail(engine, "c1")[-1].status
+    same = {} if state == "withdrawn" else {"email:offers": "on"}
+
+    assert client.post(page_path("c1"), data=same).status_code == 200
+    assert client.get(page_path("c1")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        ("en", "Too many changes for today"),
+        ("fa", "تغییرات امروز بیش از حد است"),
+        ("zh", "今日更改次数过多"),
+    ],
+)
+def test_the_429_page_says_the_day_s_changes_are_used_up_in_the_reader_s_language(
+    engine: Engine, client: TestClient, clock: FakeClock, lang: str, words: str
+) -> None:
+    from rapport.engine.web.preferences import MAX_PAGE_CHANGES_A_DAY
+
+    add_customer(engine, "c1", email="c1@example.com", locale=lang)
+    record(engine, "c1", "email", ["offers"])
+    for n in range(MAX_PAGE_CHANGES_A_DAY):
+        clock.advance(seconds=30)
+        client.post(page_path("c1"), data={} if n % 2 == 0 else {"email:offers": "on"})
+    on = consent_trail(engine, "c1")[-1].status != "withdrawn"
+
+    refused = client.post(
+        f"{page_path('c1')}?lang={lang}",
+        data={} if on else {"email:offers": "on"},
+        headers={"Accept-Language": lang},
+    )
+
+    assert refused.status_code == 429
+    assert words in refused.text
