@@ -9,7 +9,7 @@ import re
 from datetime import date, time
 from typing import Annotated
 
-from pydantic import BeforeValidator
+from pydantic import AfterValidator, BeforeValidator
 
 from rapport.engine.core.i18n import localize_digits
 
@@ -59,4 +59,20 @@ def _local_date(value: object) -> object:
     return localize_digits(value, "latn") if isinstance(value, str) else value
 
 
-LocalDate = Annotated[date, BeforeValidator(_local_date)]
+def _planned_year(value: date) -> date:
+    """A date in the years Rapport plans (those ``--date`` takes): ``1405-09-10``, a
+    Solar Hijri date as an Iranian marketer writes it, was read as the Gregorian year
+    1405, and a campaign starting then was active at once."""
+    from rapport.engine.core.timeutil import DAY_YEARS
+
+    first, last = DAY_YEARS
+    if not first <= value.year <= last:
+        raise ValueError(
+            f"{value.isoformat()} is not in the years {first} to {last}: dates are "
+            "Gregorian (a Solar Hijri date such as 1405-09-10 is not converted; write "
+            "its Gregorian date, 2026-12-01)"
+        )
+    return value
+
+
+LocalDate = Annotated[date, BeforeValidator(_local_date), AfterValidator(_planned_year)]
