@@ -10,6 +10,7 @@ machine steps, never time: it must not grow with other customers' decisions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -45,7 +46,7 @@ def _seed(engine: Engine, others: int) -> None:
             )
 
 
-def _steps(connection: Connection, work) -> int:  # type: ignore[no-untyped-def]
+def _steps(connection: Connection, work: Callable[[], object]) -> int:
     counted = [0]
 
     def count() -> int:
