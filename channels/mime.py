@@ -315,7 +315,9 @@ def _encoded_words(text: str, first_room: int) -> Iterator[str]:
 
     The first word fits in ``first_room`` characters (what is left of the header's first
     line); the others fit a continuation line. UTF-8 is cut only before a lead byte, so
-    every word decodes on its own, as RFC 2047 section 5 requires.
+    every word decodes on its own (RFC 2047 section 5), and after a space where one is:
+    readers that keep the space between encoded-words (the stdlib's address parser)
+    then show whole words, not 'طباطبایی‌ن ژاد'.
     """
     data = text.encode("utf-8")
     overhead = len(_EW_PREFIX) + len(_EW_SUFFIX)
@@ -327,6 +329,9 @@ def _encoded_words(text: str, first_room: int) -> Iterator[str]:
         end = min(start + size, len(data))
         while end < len(data) and end > start and data[end] & 0xC0 == 0x80:
             end -= 1  # a continuation byte: back up to the character's start
+        space = data.rfind(b" ", start, end) if end < len(data) else -1
+        if space > start + (end - start) // 3:  # cut after a space: see the docstring
+            end = space + 1
         yield _EW_PREFIX + base64.b64encode(data[start:end]).decode("ascii") + _EW_SUFFIX
         start = end
         if start >= len(data):

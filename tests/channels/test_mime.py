@@ -230,6 +230,25 @@ def test_long_display_names_round_trip(name: str) -> None:
     assert all(len(line) <= 78 for line in header_block(data))
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "سید محمدحسین طباطبایی‌نژاد اصفهانی",
+        "Zoë Müller-Lüdenscheidt von Hohenzollern-Sigmaringen und Württemberg",
+    ],
+)
+def test_a_long_display_name_is_cut_into_encoded_words_between_its_words(name: str) -> None:
+    """A reader that keeps the white space between encoded-words (the stdlib's address
+    parser, gh-128110, and the tools built on it) showed a word cut in two:
+    'طباطبایی‌ن ژاد'. Cut after a space, every word stays whole there too."""
+    data = build_email(mail(to_name=name), SENDER)
+    shown = parse(data)["To"].addresses[0].display_name
+
+    assert len(encoded_words(raw_header(data, "To"))) > 1
+    assert decoded_display_name(data) == name
+    assert " ".join(shown.split()) == name
+
+
 def test_a_long_list_unsubscribe_keeps_its_urls_intact() -> None:
     token = "eyJjIjoiQzEyMzQ1IiwiY2giOiJlbWFpbCJ9.Z3xYbw." + "a" * 120
     https = f"https://shop.example/unsubscribe/{token}"
