@@ -54,3 +54,21 @@ def test_a_file_named_unlike_any_template_is_left_alone(
     """A piece another template includes, an editor's backup, a system file."""
     monkeypatch.chdir(tmp_path)
     assert problems(tmp_path, name) == []
+
+
+def test_a_piece_a_template_includes_is_left_alone_whatever_its_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A template may include any file under templates/ (docs/campaigns.md): a piece
+    named sms2.txt, which sms.txt reads, is read."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "campaigns").mkdir()
+    (tmp_path / "campaigns/promo.yaml").write_text(CAMPAIGN, encoding="utf-8")
+    folder = tmp_path / "templates/promo/en"
+    folder.mkdir(parents=True)
+    (folder / "sms.txt").write_text('{% include "promo/en/sms2.txt" %}\n', encoding="utf-8")
+    (folder / "sms2.txt").write_text(SMS, encoding="utf-8")
+
+    report = check_campaigns(Settings(base_dir=tmp_path))
+
+    assert [f"{p.file}: {p.message}" for p in report.problems] == []
