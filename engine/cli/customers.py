@@ -124,7 +124,13 @@ class _Buffered:
 def _write_private(path: Path, fill: Callable[[TextIO], object]) -> None:
     """Write ``path`` readable by its owner only, from the first byte on: filled in a
     new file beside it (mode 0600) that then replaces it, so a failure half way leaves
-    the file as it was. A symbolic link is followed: its target is replaced."""
+    the file as it was. A symbolic link is followed: its target is replaced. A file
+    that is not a regular one (a named pipe, /dev/stdout, /dev/null) is written into,
+    never replaced."""
+    if path.exists() and not path.is_file():
+        with path.open("w", encoding="utf-8") as handle:
+            fill(handle)
+        return
     target = Path(os.path.realpath(path))
     descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:

@@ -8,6 +8,9 @@ indented as before, on stdout and in the file.
 from __future__ import annotations
 
 import json
+import os
+import stat
+import threading
 import tracemalloc
 from pathlib import Path
 
@@ -80,3 +83,29 @@ def _without_time(text: str) -> str:
     """The document with its exported_at value replaced by T (it is the run's time)."""
     head, _, tail = text.rpartition('"exported_at": "')
     return head + '"exported_at": "T' + tail[tail.index('"') :]
+
+
+def test_an_export_to_a_pipe_writes_into_it_and_leaves_it_a_pipe(tmp_path: Path) -> None:
+    """``-o`` naming a named pipe (or /dev/stdout, a process substitution's /dev/fd/N,
+    /dev/null) writes into it: a file that is not a regular one is never replaced by a
+    new file beside it, which for /dev/null would have put a JSON file in its place."""
+    big_customer_small(tmp_path)
+    fifo = tmp_path / "export.pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+
+    ran = run_rapport("customers", "export", "c-1", "-o", str(fifo), cwd=tmp_path)
+    reader.join(timeout=10)
+
+    assert ran.returncode == 0, ran.stderr
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert received and json.loads(received[0])["customer"]["id"] == "c-1"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def big_customer_small(tmp_path: Path) -> None:
+    assert run_rapport("db", "upgrade", cwd=tmp_path).returncode == 0
+    (tmp_path / "c.csv").write_text("id,locale,timezone\nc-1,fa_IR,Asia/Tehran\n", encoding="utf-8")
+    assert run_rapport("import", "customers", "c.csv", cwd=tmp_path).returncode == 0
