@@ -9,7 +9,8 @@ whatever is switched off and on; the YES is handled
 by :mod:`~rapport.engine.web.sms_inbound`, see :mod:`rapport.consent.confirmation`).
 A save whose body is not a form (JSON, plain text) is refused with 415: read as a
 form it has no field, and would switch every topic off. A save that would record more
-than :data:`MAX_PAGE_CHANGES_A_DAY` changes in 24 hours is refused with 429.
+than :data:`MAX_PAGE_CHANGES_A_DAY` changes in 24 hours is refused with 429, but for
+the switches it turns off, which are recorded: withdrawing always works.
 """
 
 from __future__ import annotations
@@ -57,14 +58,16 @@ SHOWN = "shown"
 #: field, every switch off: saving it would withdraw every topic the customer has.
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 #: Consent changes the page records for one customer in 24 hours; a save that would go
-#: past it records nothing and is answered 429. Evidence is never deleted, so without
-#: it whoever holds a (forwarded) link could grow the trail without end by switching
-#: a topic off and on; a person changing their mind does not come near it.
+#: past it turns nothing on (what it turns off is recorded) and is answered 429.
+#: Evidence is never deleted, so without it whoever holds a (forwarded) link could grow
+#: the trail without end by switching a topic off and on; a person changing their mind
+#: does not come near it.
 MAX_PAGE_CHANGES_A_DAY = 100
 
 
 class TooManyChanges(Exception):
-    """The save would record more than :data:`MAX_PAGE_CHANGES_A_DAY` changes."""
+    """The save would record more than :data:`MAX_PAGE_CHANGES_A_DAY` changes: what it
+    turned on was not recorded."""
 
 
 async def _is_form(request: Request) -> bool:
@@ -169,10 +172,13 @@ def _save(
             return None
         grid = _grid(web, connection, customer)
         moves = changes(grid, wanted, shown)
-        if moves and _changes_today(connection, customer.id, now) + len(moves) > (
-            MAX_PAGE_CHANGES_A_DAY
-        ):
-            raise TooManyChanges(customer.id)
+        # Past the day's changes a switch is no longer turned on; one turned off still
+        # is (leaving always works, and cannot repeat without a grant between).
+        refused = any(status != "withdrawn" for _, _, status in moves) and (
+            _changes_today(connection, customer.id, now) + len(moves) > MAX_PAGE_CHANGES_A_DAY
+        )
+        if refused:
+            moves = [move for move in moves if move[2] == "withdrawn"]
         if moves:
             record_consent(
                 connection,
@@ -199,7 +205,10 @@ def _save(
             _send_confirmation(web, connection, customer, by_email, now)
         if by_sms:
             _send_sms_confirmation(web, connection, customer, now)
-        return _grid(web, connection, customer), by_email, by_sms
+        saved = _grid(web, connection, customer), by_email, by_sms
+    if refused:  # after the withdrawals' commit
+        raise TooManyChanges(customer.id)
+    return saved
 
 
 def _changes_today(connection: Connection, customer_id: str, now: Any) -> int:
