@@ -31,24 +31,22 @@ relative to ``templates/``, e.g. ``_partials/<locale>/layout.html`` and
 
 Context
 -------
-What a template may use, and that it is plain data only, is the contract documented
-in :mod:`rapport.engine.planning.context`, which builds it.
-
-Filters format numbers and dates for the customer in the language of the template
-folder (see :mod:`~rapport.engine.rendering.formats` and docs/campaigns.md, "Filters").
+What a template may use (plain data only) is the contract of
+:mod:`rapport.engine.planning.context`, which builds it; filters format numbers and dates
+for the customer in the template folder's language (docs/campaigns.md, "Filters").
 
 Speed
 -----
-A message costs no compile, no file-system access and no locale parsing (all cached
-for the life of the :class:`Renderer`), and little beyond Jinja's own render: no walk
-of a :class:`~rapport.engine.rendering.plain.PlainContext`, output joined in batches,
-formatted values remembered per locale, and each template's globals flattened from
-Jinja's ``ChainMap`` once rather than per render (:meth:`Renderer.template`).
+A message costs no compile, file-system access or locale parsing (cached for the
+:class:`Renderer`'s life), and little beyond Jinja's render: no walk of a ``PlainContext``,
+output joined in batches, formatted values remembered per locale, each template's
+globals flattened from Jinja's ``ChainMap`` once (:meth:`Renderer.template`).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -454,9 +452,8 @@ class Renderer:
             raise OutputTooLarge(self._locate.problem(template, f"output exceeds {cap} characters"))
         if part == EMAIL_SUBJECT:
             text = text.strip()
-            if "\n" in text or "\r" in text or "\0" in text:
-                one_line = "the subject must be a single line (it becomes a mail header)"
-                raise InvalidOutput(self._locate.problem(template, one_line))
+            if _NOT_ONE_LINE.search(text):
+                raise InvalidOutput(self._locate.problem(template, _ONE_LINE))
         if not text or text.isspace():  # what ``not text.strip()`` says, without a copy
             raise InvalidOutput(self._locate.problem(template, "renders to an empty text"))
         if (reason := unstorable(text)) is not None:  # from data: fail this message, not a batch
@@ -477,6 +474,12 @@ class Renderer:
             f"no {channel} templates for locale {locale!r} (tried {', '.join(chain)});"
             f" {default!r} lacks {', '.join(missing)}",
         )
+
+
+#: Ends a subject's line for some reader, or acts on what shows it: C0 and C1 controls
+#: (not a tab), DEL, the Unicode line and paragraph separators.
+_NOT_ONE_LINE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+_ONE_LINE = "the subject must be a single line without control characters (a mail header)"
 
 
 def _name(template_set: str, template_locale: str, part: str) -> str:
