@@ -76,7 +76,14 @@ def not_found(request: Request) -> Response:
         return JSONResponse({"error": "not found"}, status_code=404)
     web = web_context(request)
     language = request_language(request)
-    return HTMLResponse(web.pages.render("not_found.html", language), status_code=404)
+    body = web.pages.render("not_found.html", language, link_request=link_request_url(web))
+    return HTMLResponse(body, status_code=404)
+
+
+def link_request_url(web: WebContext) -> str:
+    """The "send me my link" page at ``web.base_url``: under its path too, when the app
+    is served under one (a root-relative ``/preferences`` would leave it)."""
+    return f"{web.settings.web.base_url.rstrip('/')}/preferences"
 
 
 def request_language(request: Request) -> str:
@@ -94,7 +101,9 @@ def error_page(request: Request, status: int, headers: Mapping[str, str] | None 
         phrase = PHRASES.get(status) or HTTPStatus(status).phrase.lower()
         return JSONResponse({"error": phrase}, status_code=status, headers=headers)
     web = web_context(request)
-    body = web.pages.render("error.html", request_language(request), status=status)
+    body = web.pages.render(
+        "error.html", request_language(request), status=status, link_request=link_request_url(web)
+    )
     return HTMLResponse(body, status_code=status, headers=headers)
 
 

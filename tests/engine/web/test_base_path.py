@@ -8,10 +8,12 @@ driven in headless Chromium.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 from factories import REPO, insert_customer
 from sqlalchemy import Engine
@@ -29,12 +31,19 @@ SECRET = "base-path-test-secret"
 PREFIX = "/rapport"
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 @pytest.fixture
 def server(engine: Engine) -> Iterator[BackgroundServer]:
+    port = free_port()
     settings = Settings(base_dir=REPO, secret_key=SECRET)
-    web = settings.web.model_copy(update={"base_url": f"http://127.0.0.1{PREFIX}"})
+    web = settings.web.model_copy(update={"base_url": f"http://127.0.0.1:{port}{PREFIX}"})
     app = create_app(settings.model_copy(update={"web": web}), engine)
-    running = BackgroundServer(Starlette(routes=[Mount(PREFIX, app=app)])).start()
+    running = BackgroundServer(Starlette(routes=[Mount(PREFIX, app=app)]), port=port).start()
     try:
         yield running
     finally:
@@ -92,3 +101,24 @@ def test_asking_for_a_link_under_a_path_lands_on_the_sent_page(
     assert page.url.startswith(f"{server.url}{PREFIX}/preferences")
     assert page.locator("[role=status]").count() == 1
     page.close()
+
+
+@pytest.mark.parametrize("path", ["/preferences/not-a-token", "/unsubscribe/x.y.z"])
+def test_a_bad_link_under_a_path_offers_a_new_link_under_it(
+    server: BackgroundServer, browser: Any, path: str
+) -> None:
+    page = browser.new_page(extra_http_headers={"Accept-Language": "fa-IR"})
+    page.goto(f"{server.url}{PREFIX}{path}")
+    page.locator("a").first.click()
+    page.wait_for_load_state()
+    assert page.url == f"{server.url}{PREFIX}/preferences?lang=fa"
+    assert page.locator("#email").count() == 1
+    page.close()
+
+
+def test_a_refused_request_under_a_path_offers_a_new_link_under_it(
+    server: BackgroundServer,
+) -> None:
+    refused = httpx.put(f"{server.url}{PREFIX}/preferences")  # a method it does not take
+    assert refused.status_code == 405
+    assert f'href="{server.url}{PREFIX}/preferences?lang=en"' in refused.text
