@@ -426,9 +426,10 @@ def _scrub_outbox(
 ) -> tuple[int, int]:
     """Cancel what is still waiting and blank the rendered content of every message
     (it greets the person by name); errors that quote a name or any address are
-    replaced (consent.redact). A message a dispatcher has claimed (``sending``) is left to it: its check
-    right before the send finds no address and suppresses it, or the provider accepted
-    it already and it is recorded sent (cancelling it denied a message the provider has)."""
+    replaced (consent.redact). A message a dispatcher has claimed (``sending``) is left
+    to it: its check right before the send finds no address and suppresses it, or the
+    provider accepted it already and it is recorded sent (cancelling it denied a
+    message the provider has)."""
     mine = OUTBOX.c.customer_id == customer_id
     cancelled = connection.execute(
         update(OUTBOX)

@@ -22,7 +22,7 @@ NAMES = {"FA1": ("شبنم", "نوری\u200cزاده"), "ZH1": ("娜", "王"), "
 
 def test_an_export_on_a_latin1_stdout_is_the_same_document_escaped(tmp_path: Path) -> None:
     assert run_rapport("db", "upgrade", cwd=tmp_path).returncode == 0
-    rows = "".join(f"{i},{f},{l},en,UTC\n" for i, (f, l) in NAMES.items())
+    rows = "".join(f"{i},{first},{last},en,UTC\n" for i, (first, last) in NAMES.items())
     (tmp_path / "c.csv").write_text(
         "id,first_name,last_name,locale,timezone\n" + rows, encoding="utf-8"
     )
