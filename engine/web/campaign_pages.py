@@ -122,7 +122,8 @@ def campaigns_page(
     )
     lines = []
     for row in rows:
-        link = f"/admin/campaigns/{quote(row.campaign_id, safe='')}{_query(token)}"
+        # Relative, here and back: the app may be served under a path (web.base_url).
+        link = f"campaigns/{quote(row.campaign_id, safe='')}{_query(token)}"
         # The name is the marketer's text, in any script: isolated, so that neither its
         # direction nor a control left open in it reorders the id and words after it.
         name = f'<a href="{_esc(link)}"><bdi>{_esc(row.name)}</bdi></a>'
@@ -167,7 +168,7 @@ def campaign_page(preview: CampaignPreview, *, web: bool = False, token: str | N
     )
     body = []
     if web:
-        body.append(f'<p><a href="/admin/campaigns{_esc(_query(token))}">All campaigns</a></p>')
+        body.append(f'<p><a href="../campaigns{_esc(_query(token))}">All campaigns</a></p>')
     body.append(
         f"<h1><bdi>{_esc(preview.name)}</bdi> "
         f'<span class="muted">{_esc(preview.campaign_id)}</span></h1>'

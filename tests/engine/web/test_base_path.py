@@ -29,6 +29,7 @@ from rapport.engine.web.server import BackgroundServer
 
 SECRET = "base-path-test-secret"
 PREFIX = "/rapport"
+ADMIN_TOKEN = "admin-token-for-the-path-test-0123456789"
 
 
 def free_port() -> int:
@@ -122,3 +123,31 @@ def test_a_refused_request_under_a_path_offers_a_new_link_under_it(
     refused = httpx.put(f"{server.url}{PREFIX}/preferences")  # a method it does not take
     assert refused.status_code == 405
     assert f'href="{server.url}{PREFIX}/preferences?lang=en"' in refused.text
+
+
+@pytest.fixture
+def admin_server(engine: Engine) -> Iterator[BackgroundServer]:
+    """The shipped campaigns, behind the admin token, under the path."""
+    settings = Settings(base_dir=REPO, secret_key=SECRET)
+    web = settings.web.model_copy(update={"report_token": ADMIN_TOKEN})
+    app = create_app(settings.model_copy(update={"web": web}), engine)
+    running = BackgroundServer(Starlette(routes=[Mount(PREFIX, app=app)])).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def test_the_admin_campaign_pages_link_to_each_other_under_a_path(
+    admin_server: BackgroundServer, browser: Any
+) -> None:
+    page = browser.new_page()
+    listing = f"{admin_server.url}{PREFIX}/admin/campaigns?token={ADMIN_TOKEN}"
+    page.goto(listing)
+    page.locator("main a, body a").first.click()
+    page.wait_for_load_state()
+    assert page.url.startswith(f"{admin_server.url}{PREFIX}/admin/campaigns/")
+    page.get_by_text("All campaigns").click()
+    page.wait_for_load_state()
+    assert page.url == listing
+    page.close()
