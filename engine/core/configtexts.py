@@ -22,6 +22,8 @@ from rapport.channels.hosts import is_host
 from rapport.engine.core.uri import as_uri
 
 __all__ = [
+    "MAX_ADDRESS_CHARS",
+    "MAX_SENDER_TEXT_CHARS",
     "DatabaseURL",
     "FromAddress",
     "LinkBase",
@@ -35,12 +37,38 @@ __all__ = [
 ]
 
 
+#: The longest postal address, brand or contact: every message prints them, and a
+#: part of a message may hold 100,000 characters in all (template_limits).
+MAX_SENDER_TEXT_CHARS = 500
+#: The longest e-mail address a mail server takes (RFC 5321 4.5.3.1.3: a path of 256
+#: octets, its angle brackets included).
+MAX_ADDRESS_CHARS = 254
+
+
 def _not_blank(text: str) -> str:
     if not text.strip():
         raise ValueError(
             "may not be empty: every message carries it; leave the key out for the default"
         )
     return text
+
+
+def _sender_text(text: str) -> str:
+    _not_blank(text)
+    if len(text) > MAX_SENDER_TEXT_CHARS:  # never echoed: it may be kilobytes
+        raise ValueError(
+            f"is {len(text):,} characters long; every message prints it: write at most "
+            f"{MAX_SENDER_TEXT_CHARS} characters"
+        )
+    return text
+
+
+def _address_length(address: str) -> None:
+    if len(address) > MAX_ADDRESS_CHARS:
+        raise ValueError(
+            f"the address is {len(address):,} characters long; a mail server takes at most "
+            f"{MAX_ADDRESS_CHARS} characters"
+        )
 
 
 def _one_line(text: str) -> str:
@@ -65,6 +93,7 @@ def _mailbox(address: str) -> bool:
 
 def _from_address(text: str) -> str:
     _not_blank(text)
+    _address_length(parseaddr(text)[1])
     _one_line(text)
     if "@" not in parseaddr(text)[1]:
         raise ValueError(f"{text!r} holds no e-mail address (write 'Shop <hello@shop.example>')")
@@ -86,6 +115,7 @@ def _message_id_domain(text: str) -> str:
 
 def _mailto(text: str) -> str:
     _not_blank(text)
+    _address_length(text)
     _one_line(text)
     if not _mailbox(text):
         raise ValueError(
@@ -168,7 +198,7 @@ def check_listen_host(host: str) -> str:
 ListenHost = Annotated[str, AfterValidator(check_listen_host)]
 
 #: A sender text printed into messages (postal address, brand, contact, ...).
-SenderText = Annotated[str, AfterValidator(_not_blank)]
+SenderText = Annotated[str, AfterValidator(_sender_text)]
 #: ``sender.from_address``: a mailbox, with or without a display name.
 FromAddress = Annotated[str, AfterValidator(_from_address)]
 #: ``sender.message_id_domain``: a host name.

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_SMS_SIGNATURES",
+    "MAX_FROM_NAME_CHARS",
+    "MAX_SMS_SIGNATURE_CHARS",
     "SMSSignatures",
     "SenderTexts",
     "check_sender_texts",
@@ -43,6 +45,11 @@ __all__ = [
     "from_header",
     "sms_signature",
 ]
+
+#: The longest ``from_name`` (a display name: mail clients show a few dozen characters)
+#: and ``sms_signature`` (it opens every SMS, whose first segment holds 70 UCS-2 ones).
+MAX_FROM_NAME_CHARS = 200
+MAX_SMS_SIGNATURE_CHARS = 40
 
 #: ``sender.sms_signature`` when the configuration says nothing for a language.
 DEFAULT_SMS_SIGNATURES: dict[str, str] = {"zh": "【{brand}】"}
@@ -87,21 +94,23 @@ def sms_signature(sender: SenderConfig, locale: str | None) -> str:
     return signature.replace("{brand}", sender.brand)
 
 
-def check_sender_texts(mapping: dict[str, str]) -> dict[str, str]:
-    """A ``from_name`` or ``sms_signature`` mapping: non-empty one-line texts, keyed by a
-    locale tag (ValueError otherwise, naming the key)."""
+def check_sender_texts(mapping: dict[str, str], most: int = MAX_FROM_NAME_CHARS) -> dict[str, str]:
+    """A ``from_name`` or ``sms_signature`` mapping: non-empty one-line texts of at most
+    ``most`` characters, keyed by a locale tag (ValueError otherwise, naming the key)."""
     for key, text in mapping.items():
         if not key.replace("-", "_").replace("_", "").isalnum():
             raise ValueError(f"{key!r} is not a locale tag (fa, zh, zh_Hant, en_GB ...)")
         if not text.strip() or not text.replace("\u200c", "").isprintable():  # ZWNJ is Persian
             raise ValueError(f"{key}: give a non-empty text on one line, without controls")
+        if len(text) > most:
+            raise ValueError(f"{key}: {len(text):,} characters; write at most {most}")
     return mapping
 
 
 def check_sms_signatures(mapping: dict[str, str]) -> dict[str, str]:
     """``sender.sms_signature``: as :func:`check_sender_texts`, and no brace but those of
     ``{brand}``: a misspelt placeholder (``【{brnd}】``) was sent as written in every SMS."""
-    for key, text in check_sender_texts(mapping).items():
+    for key, text in check_sender_texts(mapping, MAX_SMS_SIGNATURE_CHARS).items():
         if "{" in text.replace("{brand}", "") or "}" in text.replace("{brand}", ""):
             raise ValueError(
                 f"{key}: {text!r} holds a brace that is not part of {{brand}}, the one "
