@@ -60,15 +60,16 @@ def _local_date(value: object) -> object:
 
 
 def _planned_year(value: date) -> date:
-    """A date in the years Rapport plans (those ``--date`` takes): ``1405-09-10``, a
-    Solar Hijri date as an Iranian marketer writes it, was read as the Gregorian year
-    1405, and a campaign starting then was active at once."""
+    """Not a date before the years Rapport plans (those ``--date`` takes): ``1405-09-10``,
+    a Solar Hijri date as an Iranian marketer writes it, was read as the Gregorian year
+    1405, and a campaign starting then was active at once. A far later date stays (an
+    ``ends_on: 9999-12-31`` written for "never" ends nothing, as before)."""
     from rapport.engine.core.timeutil import DAY_YEARS
 
-    first, last = DAY_YEARS
-    if not first <= value.year <= last:
+    first = DAY_YEARS[0]
+    if value.year < first:
         raise ValueError(
-            f"{value.isoformat()} is not in the years {first} to {last}: dates are "
+            f"{value.isoformat()} is before {first}, the first year planned: dates are "
             "Gregorian (a Solar Hijri date such as 1405-09-10 is not converted; write "
             "its Gregorian date, 2026-12-01)"
         )
