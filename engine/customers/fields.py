@@ -222,9 +222,17 @@ def timezone(value: str, field: str = "timezone") -> str:
     return value
 
 
+#: ISO 639-1 codes in use whose CLDR alias is a related but other language (Tagalog
+#: and Filipino, Twi and Akan): stored as written, so a template folder named after
+#: them (``tl/``) still serves their customers.
+_KEPT_AS_WRITTEN = frozenset({"tl", "tw"})
+
+
 @lru_cache(maxsize=1024)
 def _canonical_locale(value: str) -> str | None:
-    identifier = unaliased_locale(value)  # pes -> fa, prs_AF -> fa_AF (CLDR's aliases)
+    kept = value.replace("-", "_").partition("_")[0].lower() in _KEPT_AS_WRITTEN
+    # pes -> fa, prs_AF -> fa_AF, iw -> he (CLDR's aliases)
+    identifier = value.replace("-", "_") if kept else unaliased_locale(value)
     try:
         language, territory, script, variant = parse_locale(identifier)[:4]
         parsed = Locale.parse(identifier)

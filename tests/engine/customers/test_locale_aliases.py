@@ -30,3 +30,14 @@ def test_a_locale_under_another_code_is_stored_under_cldr_s(written: str, stored
 def test_a_dari_reader_imported_as_prs_af_reads_persian_pages_in_persian_digits() -> None:
     stored = locale("prs_AF")
     assert ui_language(stored) == "fa" and page_numbering_system(stored) == "arabext"
+
+
+@pytest.mark.parametrize(
+    ("written", "stored"), [("tl_PH", "tl_PH"), ("tl", "tl"), ("tw_GH", "tw_GH")]
+)
+def test_a_code_in_use_whose_alias_is_another_language_is_stored_as_written(
+    written: str, stored: str
+) -> None:
+    # tl (Tagalog) was stored as fil_PH since 802f9f8, so an operator's tl/ templates
+    # no longer reached those customers, who fell back to the default language.
+    assert locale(written) == stored
