@@ -37,6 +37,7 @@ OPERATOR_SOURCE = "operator"
 
 
 def _evidence_args(func: Any) -> Any:
+    """``--source`` and ``--wording`` of a grant: both required, the proof of consent."""
     func = click.option(
         "--wording",
         default=None,
@@ -49,6 +50,22 @@ def _evidence_args(func: Any) -> Any:
         default=None,
         help="Where the person agreed, e.g. paper_form, phone_call, store_counter "
         "(required for grant; recorded as operator:SOURCE).",
+    )(func)
+
+
+def _withdrawal_evidence_args(func: Any) -> Any:
+    """``--source`` and ``--wording`` of a withdrawal: optional, recorded when given."""
+    func = click.option(
+        "--wording",
+        default=None,
+        metavar="VERSION",
+        help="Version of the text the person answered, e.g. letter-2025-03 (optional).",
+    )(func)
+    return click.option(
+        "--source",
+        default=None,
+        help="Where the person withdrew, e.g. phone_call, letter, store_counter "
+        "(optional; recorded as operator:SOURCE, else operator).",
     )(func)
 
 
@@ -78,13 +95,25 @@ def _evidence(source: str | None, wording: str | None) -> tuple[str, str | None]
 
 
 def _consent_args(func: Any) -> Any:
-    func = click.option("--topic", required=False, default=None, help="Topic.")(func)
-    func = click.option("--channel", required=False, default=None, help="Channel.")(func)
+    """CUSTOMER, ``--channel`` and ``--topic`` of an edit, which needs both."""
+    func = click.option(
+        "--topic", required=False, default=None, help="Topic, e.g. offers (required)."
+    )(func)
+    func = click.option(
+        "--channel", required=False, default=None, help="Channel, e.g. email or sms (required)."
+    )(func)
+    return click.argument("customer_id", metavar="CUSTOMER")(func)
+
+
+def _show_args(func: Any) -> Any:
+    """CUSTOMER, and ``--channel`` and ``--topic`` narrowing what ``show`` prints."""
+    func = click.option("--topic", default=None, help="Only this topic.")(func)
+    func = click.option("--channel", default=None, help="Only this channel.")(func)
     return click.argument("customer_id", metavar="CUSTOMER")(func)
 
 
 @consent.command("show")
-@_consent_args
+@_show_args
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @config_option
 def consent_show(
@@ -249,7 +278,7 @@ def consent_grant(
 
 @consent.command("withdraw")
 @_consent_args
-@_evidence_args
+@_withdrawal_evidence_args
 @config_option
 def consent_withdraw(
     app: AppContext,
