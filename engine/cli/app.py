@@ -13,10 +13,13 @@ stack and the like are imported inside the command function that uses them
 
 from __future__ import annotations
 
+import codecs
 import functools
 import gc
+import io
 import json
 import os
+import sys
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -296,10 +299,58 @@ def day_option(func: F) -> F:
 
 
 def echo_json(value: Any) -> None:
-    """One JSON document, non-ASCII kept, bidi and C1 controls escaped for the terminal."""
+    """One JSON document, non-ASCII kept, bidi and C1 controls escaped for the terminal
+    and what stdout's encoding cannot hold escaped too (:func:`json_for_stdout`)."""
+    click.echo(json_for_stdout(json.dumps(value, ensure_ascii=False, default=_json_default)))
+
+
+def json_for_stdout(text: str) -> str:
+    """JSON text as stdout can take it: DEL, C1 and bidi controls escaped
+    (``json_for_terminal``), and, on a stdout whose encoding cannot hold a character (a
+    redirect under a Latin-1 or C locale), that character as a ``\\u`` escape, a
+    surrogate pair beyond the BMP. Outside strings JSON holds only ASCII, so it is the
+    same document; on a UTF-8 stdout nothing more is escaped."""
     from rapport.engine.core.text import json_for_terminal
 
-    click.echo(json_for_terminal(json.dumps(value, ensure_ascii=False, default=_json_default)))
+    text = json_for_terminal(text)
+    encoding = _encoding(sys.stdout)
+    if encoding is None or text.isascii():
+        return text
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        return "".join(c if c.isascii() else _json_escaped(c, encoding) for c in text)
+    return text
+
+
+def _json_escaped(char: str, encoding: str) -> str:
+    try:
+        char.encode(encoding)
+        return char
+    except UnicodeEncodeError:
+        units = char.encode("utf-16-be", "surrogatepass")
+        return "".join(f"\\u{units[i]:02x}{units[i + 1]:02x}" for i in range(0, len(units), 2))
+
+
+def _encoding(stream: Any) -> str | None:
+    """The codec name of ``stream``'s encoding; None for UTF-8 (or UTF-16/32, which
+    hold every character) and for an encoding Python does not know."""
+    try:
+        name = codecs.lookup(getattr(stream, "encoding", None) or "utf-8").name
+    except LookupError:
+        return None
+    return None if name.startswith(("utf-8", "utf-16", "utf-32")) else name
+
+
+def tolerant_streams() -> None:
+    """Make stdout and stderr write a character their encoding cannot hold as a
+    backslash escape (``\\u0634``) instead of raising UnicodeEncodeError: a Persian or
+    Chinese name, id or file name printed under a Latin-1 or C/POSIX locale (or
+    ``PYTHONIOENCODING=latin-1``, ``ascii``) stopped the command half way with
+    'unexpected error'. A stream in UTF-8 is left as it is (``main()`` calls this)."""
+    for stream in (sys.stdout, sys.stderr):
+        if _encoding(stream) is not None and isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
 
 
 def _json_default(value: Any) -> Any:

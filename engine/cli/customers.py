@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
-from rapport.engine.cli.app import AppContext, config_option
+from rapport.engine.cli.app import AppContext, config_option, json_for_stdout
 from rapport.engine.core.errors import UserError
-from rapport.engine.core.text import counted, json_for_terminal
+from rapport.engine.core.text import counted
 
 if TYPE_CHECKING:
     from rapport.engine.core.config import Settings
@@ -59,7 +59,7 @@ def customers_export(app: AppContext, customer_id: str, output: Path | None) -> 
         if output is None:
             # Event data and feedback comments may hold C1 and bidi controls: escaped,
             # as every JSON the command line prints (the same document).
-            with _Buffered(lambda text: click.echo(_printable(text), nl=False)) as out:
+            with _Buffered(lambda text: click.echo(json_for_stdout(text), nl=False)) as out:
                 write_document(sections, out.write)
             return
         try:
@@ -67,31 +67,6 @@ def customers_export(app: AppContext, customer_id: str, output: Path | None) -> 
         except OSError as exc:  # the user's path: a mistake to name, not a crash
             raise UserError(f"--output: cannot write {output}: {exc.strerror or exc}") from None
     click.echo(f"customer {customer_id} exported to {output}", err=True)
-
-
-def _printable(text: str) -> str:
-    """JSON text as stdout can take it: terminal controls escaped (json_for_terminal),
-    and, on a stdout whose encoding cannot hold a character (a Latin-1 locale's
-    redirect), that character as a ``\\u`` escape, a surrogate pair beyond the BMP.
-    Outside strings JSON holds only ASCII, so the document is the same."""
-    text = json_for_terminal(text)
-    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
-    try:
-        text.encode(encoding)
-    except UnicodeEncodeError:
-        return "".join(c if c.isascii() else _escaped(c, encoding) for c in text)
-    except LookupError:  # an encoding Python does not know: left to the stream
-        pass
-    return text
-
-
-def _escaped(char: str, encoding: str) -> str:
-    try:
-        char.encode(encoding)
-        return char
-    except UnicodeEncodeError:
-        units = char.encode("utf-16-be")
-        return "".join(f"\\u{units[i]:02x}{units[i + 1]:02x}" for i in range(0, len(units), 2))
 
 
 class _Buffered:

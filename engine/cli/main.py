@@ -29,7 +29,7 @@ from typing import NoReturn
 
 import click
 
-from rapport.engine.cli.app import cli, pause_collector, set_environment_error
+from rapport.engine.cli.app import cli, pause_collector, set_environment_error, tolerant_streams
 from rapport.engine.core.errors import NotFound, RapportError, UsageError, UserError
 from rapport.engine.core.tracebacks import describe
 
@@ -106,6 +106,7 @@ def main() -> None:
     this returns (the tests') calls :func:`~rapport.engine.cli.app.restore_collector`.
     """
     pause_collector()
+    tolerant_streams()
     from rapport.engine.core import logs
 
     command = command_name(sys.argv[1:])
