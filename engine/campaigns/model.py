@@ -467,7 +467,10 @@ def load_campaigns(settings: Settings) -> tuple[list[Campaign], list[Problem]]:
     """
     directory = settings.campaigns_path
     if not directory.is_dir():
-        return [], [Problem(str(directory), None, "campaigns folder not found")]
+        # Most often run outside the project (no config.yaml: ./campaigns looked for).
+        why = "campaigns folder not found: run the command in the folder of the project's "
+        why += "config.yaml (`rapport init` writes one), or give --config FILE; "
+        return [], [Problem(str(directory), None, why + "its campaigns_dir names the folder")]
     campaigns: list[Campaign] = []
     problems = [Problem(_display_path(p), None, m) for p, m in misnamed_campaign_files(directory)]
     for path in campaign_files(directory):
