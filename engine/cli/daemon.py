@@ -18,6 +18,7 @@ import importlib
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -67,7 +68,7 @@ def dispatch(app: AppContext, once: bool, interval: float | None, as_json: bool)
         if as_json:
             echo_json(dispatch_json(report))
         else:
-            _print_dispatch_report(report)
+            _print_dispatch_report(report, lambda: _next_queued(app.settings, engine))
         if not report.clean:
             from rapport.engine.runtime.daemon import EXIT_ABANDONED
 
@@ -172,7 +173,19 @@ async def _dispatch_once(
         await dispatcher.aclose()
 
 
-def _print_dispatch_report(report: Any) -> None:
+def _next_queued(settings: Settings, engine: Engine) -> str | None:
+    """When the next message queued on a channel configured here is due, or None."""
+    from rapport.engine.core.timeutil import as_utc, utcnow
+    from rapport.engine.delivery.claims import next_queued
+
+    with engine.connect() as connection:
+        first = next_queued(connection, utcnow(), settings.channels)
+    return None if first is None else as_utc(first).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _print_dispatch_report(
+    report: Any, next_queued: Callable[[], str | None] | None = None
+) -> None:
     not_written = f"outcomes not written ({report.database_error or 'database error'})"
     for ids, what in (
         (
@@ -191,7 +204,11 @@ def _print_dispatch_report(report: Any) -> None:
         )
     if not report:
         if not report.waiting:
-            click.echo("dispatch: nothing due")
+            later = next_queued() if next_queued else None
+            if later is None:
+                click.echo("dispatch: nothing due")
+            else:
+                click.echo(f"dispatch: nothing due now; the next queued message is due at {later}")
         return
     if not report.outcomes:  # claimed, then cut off or handed back: not "nothing due"
         released = f" ({report.released} handed back unsent)" if report.released else ""

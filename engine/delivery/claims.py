@@ -277,3 +277,23 @@ def renew(
         parameters = {"ids": chunk, "worker": worker, "until": until}
         held.update(connection.execute(_RENEW, parameters).scalars())
     return held
+
+
+def next_queued(connection: Connection, now: datetime, configured: Collection[str]) -> Any:
+    """The earliest send time after ``now`` of a message queued on one of ``configured``
+    (None when there is none): what ``dispatch --once`` names when nothing is due yet.
+    Channel by channel, each the first entry of its range of ``ix_outbox_due``."""
+    firsts = [
+        connection.execute(
+            select(OUTBOX.c.send_at)
+            .where(
+                OUTBOX.c.status == MessageStatus.QUEUED,
+                OUTBOX.c.channel == channel,
+                OUTBOX.c.send_at > now,
+            )
+            .order_by(OUTBOX.c.send_at)
+            .limit(1)
+        ).scalar_one_or_none()
+        for channel in sorted(configured)
+    ]
+    return min((first for first in firsts if first is not None), default=None)
