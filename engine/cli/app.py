@@ -20,7 +20,7 @@ import io
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
@@ -201,6 +201,36 @@ class AppContext:
                 "run `rapport db upgrade`"
             )
         return engine
+
+    def refuse_erased(self, customer_ids: Iterable[str | None], consequence: str) -> None:
+        """Stop (exit 1) when a customer named on the command line was erased on request:
+        ``explain``, ``preview`` and ``send-test`` on one ran as for anyone else, on the
+        emptied profile, and never said so. The message names the id and the day of the
+        erasure, nothing of the person, as ``consent grant`` does; ``consequence`` says
+        what the command does not do for them."""
+        from sqlalchemy import select
+
+        from rapport.engine.core.models import CUSTOMER
+        from rapport.engine.core.timeutil import as_utc
+
+        wanted = [c for c in dict.fromkeys(customer_ids) if c is not None]
+        if not wanted:
+            return
+        erased: dict[str, Any] = {}
+        with self.migrated_engine().connect() as connection:
+            for start in range(0, len(wanted), 500):  # inside SQLite's parameter limit
+                query = select(CUSTOMER.c.id, CUSTOMER.c.erased_at).where(
+                    CUSTOMER.c.id.in_(wanted[start : start + 500]),
+                    CUSTOMER.c.erased_at.is_not(None),
+                )
+                erased.update((row.id, row.erased_at) for row in connection.execute(query))
+        days = [(c, as_utc(erased[c]).date().isoformat()) for c in wanted if c in erased]
+        if len(days) == 1:
+            (customer, day), *_ = days
+            raise UserError(f"customer {customer!r} was erased on request on {day}: {consequence}")
+        if days:
+            said = ", ".join(f"{customer!r} on {day}" for customer, day in days)
+            raise UserError(f"customers {said} were erased on request: {consequence}")
 
 
 def _same_file(path: Path, target: Path, mine: Path) -> bool:

@@ -129,6 +129,7 @@ def preview(
         return
     if customer_id is None:
         raise click.UsageError("--customer is required (except with --html)")
+    app.refuse_erased([customer_id], ERASED)
     from rapport.engine.planning.preview import render_preview
     from rapport.engine.runtime import services
 
@@ -169,6 +170,10 @@ def preview(
         click.echo(result.rendered.html)
 
 
+#: What ``preview`` says when its customer was erased on request.
+ERASED = "no message of theirs is rendered (leave out --customer with --html for sample customers)"
+
+
 def _write_preview_page(
     app: AppContext, campaign_id: str, customer_id: str | None, day: date, path: str
 ) -> None:
@@ -183,6 +188,7 @@ def _write_preview_page(
 
     settings = app.settings
     app.check_output(Path(path), "--html")
+    app.refuse_erased([customer_id], ERASED)
     campaign = find_campaign(require_campaigns(settings), campaign_id)
     if campaign is None:
         raise NotFound(f"no campaign {campaign_id!r} in {settings.campaigns_path}")

@@ -164,6 +164,7 @@ def explain(app: AppContext, customer_ids: tuple[str, ...], day: str | None, as_
     engine = app.migrated_engine()
     loaded = sorted(require_campaigns(settings), key=lambda c: (c.priority, c.id))
     wanted = list(dict.fromkeys(customer_ids))
+    app.refuse_erased(wanted, "nothing is planned or sent for them")
     profiles = {}
     with engine.connect() as connection:
         cutoff = history_cutoff(the_day, now)

@@ -51,6 +51,9 @@ def send_test(
     campaign = find_campaign(require_campaigns(settings), campaign_id)
     if campaign is None:
         raise NotFound(f"no campaign {campaign_id!r} in {settings.campaigns_path}")
+    app.refuse_erased(
+        [customer_id], "no message of theirs is rendered (leave out --customer for a sample)"
+    )
     sent = run_async(
         send(
             settings,
