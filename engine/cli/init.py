@@ -221,6 +221,11 @@ def init(app: AppContext, directory: Path, force: bool) -> None:
         ("rapport campaigns validate", "check the campaigns and every template"),
         ("rapport db upgrade", "create the database config.yaml names"),
         ("rapport import customers FILE", "then your own customers (CSV or JSON Lines)"),
+        ("rapport import orders FILE", "their orders"),
+        ("rapport import consent FILE", "who said yes to what (no consent, no message)"),
+        ("rapport plan", "who gets what today, into the outbox"),
+        ("rapport dispatch --once", "send what is due (files in var/outbox)"),
+        ("rapport serve", "the preference and unsubscribe links' web app"),
     ]
     if directory.resolve() != Path.cwd().resolve():
         steps.insert(0, (f"cd {shlex.quote(str(directory))}", ""))

@@ -41,6 +41,24 @@ def test_init_prints_the_next_commands(tmp_path: Path) -> None:
     assert "rapport demo" in result.stdout and "rapport campaigns validate" in result.stdout
 
 
+def test_init_names_every_step_from_your_own_files_to_a_first_message(tmp_path: Path) -> None:
+    """Customers alone are never messaged: consent must be imported too, then a plan
+    and a dispatch send; a newcomer reads the steps in the order they are run."""
+    result = run_rapport("init", cwd=tmp_path)
+    steps = [
+        "rapport db upgrade",
+        "rapport import customers FILE",
+        "rapport import orders FILE",
+        "rapport import consent FILE",
+        "rapport plan",
+        "rapport dispatch --once",
+        "rapport serve",
+    ]
+    where = [result.stdout.find(f"  {step} ") for step in steps]
+    assert -1 not in where, result.stdout
+    assert where == sorted(where), result.stdout
+
+
 def test_init_without_a_folder_writes_here(tmp_path: Path) -> None:
     result = run_rapport("init", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
