@@ -284,6 +284,7 @@ def run_demo(
     echo(f"  {database} {program}{config} explain {example} --date {the_day.isoformat()}")
     on_day = f"--date {the_day.isoformat()}"
     echo(f"  {database} {program}{config} preview {campaign} --customer {example} {on_day}")
+    echo(f"  {database} {program}{config} report --to {the_day.isoformat()}")
     serve, note = serve_command(settings, program, config_file, demo_key=stored_key(engine))
     echo("")
     echo("Open the links in these messages (preferences, unsubscribe, feedback) with the web app:")
