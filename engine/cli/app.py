@@ -256,6 +256,35 @@ class _ConfigPath(click.Path):
 CONFIG_PATH = _ConfigPath(dir_okay=False)
 
 
+class _TypedText(click.ParamType):
+    """Text typed on the command line (a customer id), as it was typed. Under a locale
+    whose encoding is not UTF-8 (``LANG=C`` with Python's legacy encodings) Python reads
+    the command line's UTF-8 bytes as surrogate escapes, and a Persian or Chinese id then
+    stopped the command with 'unexpected error: UnicodeEncodeError' at the database: the
+    bytes are read as UTF-8 again. Bytes that are not UTF-8 are a usage error."""
+
+    name = "text"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str) or value.isascii() or not _escaped_bytes(value):
+            return value
+        raw = os.fsencode(value)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            shown = raw.decode("utf-8", "backslashreplace")
+            self.fail(f"{shown!r} is not UTF-8 text", param, ctx)
+
+
+def _escaped_bytes(value: str) -> bool:
+    """Whether ``value`` holds surrogate escapes (undecodable command-line bytes)."""
+    return any("\udc80" <= c <= "\udcff" for c in value)
+
+
+#: A customer id given on the command line (see :class:`_TypedText`).
+CUSTOMER_ID = _TypedText()
+
+
 class _OutputPath(click.Path):
     """A file a command writes (``--html``), never empty: ``report --html ""`` tried to
     write the current folder, after the work was done."""

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from rapport.engine.cli.app import (
+    CUSTOMER_ID,
     AppContext,
     config_option,
     day_option,
@@ -92,6 +93,7 @@ def _validation_json(
 @click.option(
     "--customer",
     "customer_id",
+    type=CUSTOMER_ID,
     default=None,
     help="Customer id (required, except with --html: then a sample customer per language).",
 )

@@ -22,7 +22,7 @@ from typing import Any
 
 import click
 
-from rapport.engine.cli.app import AppContext, config_option, echo_json
+from rapport.engine.cli.app import CUSTOMER_ID, AppContext, config_option, echo_json
 from rapport.engine.cli.jsonout import user_errors_as_json
 from rapport.engine.core.errors import UserError
 
@@ -102,14 +102,14 @@ def _consent_args(func: Any) -> Any:
     func = click.option(
         "--channel", required=False, default=None, help="Channel, e.g. email or sms (required)."
     )(func)
-    return click.argument("customer_id", metavar="CUSTOMER")(func)
+    return click.argument("customer_id", metavar="CUSTOMER", type=CUSTOMER_ID)(func)
 
 
 def _show_args(func: Any) -> Any:
     """CUSTOMER, and ``--channel`` and ``--topic`` narrowing what ``show`` prints."""
     func = click.option("--topic", default=None, help="Only this topic.")(func)
     func = click.option("--channel", default=None, help="Only this channel.")(func)
-    return click.argument("customer_id", metavar="CUSTOMER")(func)
+    return click.argument("customer_id", metavar="CUSTOMER", type=CUSTOMER_ID)(func)
 
 
 @consent.command("show")

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
-from rapport.engine.cli.app import AppContext, config_option, json_for_stdout
+from rapport.engine.cli.app import CUSTOMER_ID, AppContext, config_option, json_for_stdout
 from rapport.engine.core.errors import UserError
 from rapport.engine.core.text import counted
 
@@ -36,7 +36,7 @@ def customers() -> None:
 
 
 @customers.command("export")
-@click.argument("customer_id", metavar="CUSTOMER")
+@click.argument("customer_id", metavar="CUSTOMER", type=CUSTOMER_ID)
 @click.option(
     "--output",
     "-o",
@@ -118,7 +118,7 @@ def _write_private(path: Path, fill: Callable[[TextIO], object]) -> None:
 
 
 @customers.command("erase")
-@click.argument("customer_id", metavar="CUSTOMER")
+@click.argument("customer_id", metavar="CUSTOMER", type=CUSTOMER_ID)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation (needed in scripts).")
 @config_option
 def customers_erase(app: AppContext, customer_id: str, yes: bool) -> None:

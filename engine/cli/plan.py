@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from rapport.engine.cli.app import (
+    CUSTOMER_ID,
     AppContext,
     config_option,
     day_option,
@@ -139,7 +140,7 @@ def _report_render_errors(report: Any) -> None:
 
 
 @click.command()
-@click.argument("customer_ids", metavar="CUSTOMER...", nargs=-1, required=True)
+@click.argument("customer_ids", metavar="CUSTOMER...", nargs=-1, required=True, type=CUSTOMER_ID)
 @day_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per campaign.")
 @config_option

@@ -6,7 +6,14 @@ from __future__ import annotations
 
 import click
 
-from rapport.engine.cli.app import AppContext, config_option, day_option, parse_day, run_async
+from rapport.engine.cli.app import (
+    CUSTOMER_ID,
+    AppContext,
+    config_option,
+    day_option,
+    parse_day,
+    run_async,
+)
 
 
 @click.command("send-test")
@@ -21,6 +28,7 @@ from rapport.engine.cli.app import AppContext, config_option, day_option, parse_
 @click.option(
     "--customer",
     "customer_id",
+    type=CUSTOMER_ID,
     default=None,
     help="Render with this customer's data (default: a sample customer).",
 )
