@@ -104,8 +104,9 @@ def _channel(campaign: Campaign, settings: Settings, wanted: str | None) -> tupl
     return name, kind
 
 
-def _address(kind: str, to: str, settings: Settings) -> str:
-    """``to``, normalised as an import would store it; UserError saying what is wrong."""
+def _address(kind: str, to: str, settings: Settings, name: str, campaign: Campaign) -> str:
+    """``to``, normalised as an import would store it; UserError saying what is wrong
+    and, when the campaign has a channel of the other kind, to pick it."""
     try:
         if kind == "email":
             return fields.sendable_email(
@@ -113,7 +114,15 @@ def _address(kind: str, to: str, settings: Settings) -> str:
             )
         return fields.phone(to.strip(), "--to")
     except fields.FieldInvalid as exc:
-        raise UserError(f"{exc} (this channel needs {_what(kind)})") from None
+        why = f"{exc} (channel {name!r} needs {_what(kind)}"
+        other = "sms" if kind == "email" else "email"
+        for each in campaign.channels:
+            config = settings.channels.get(each)
+            if config is not None and (config.kind or each) == other:
+                given = "a phone number" if other == "sms" else "an e-mail address"
+                why += f"; for {given} give --channel {each}"
+                break
+        raise UserError(why + ")") from None
 
 
 def _what(kind: str) -> str:
@@ -161,7 +170,7 @@ async def send_test(
     ``engine`` is the database whose suppression list is checked first.
     """
     name, kind = _channel(campaign, settings, channel)
-    address = _address(kind, to, settings)
+    address = _address(kind, to, settings, name, campaign)
     _refuse_suppressed(engine, kind, address)
     renderer = services.renderer(settings)
     template_set = variant_for(campaign, customer_id or "sample")[1]

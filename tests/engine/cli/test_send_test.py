@@ -262,6 +262,32 @@ def test_send_test_refuses_bad_input_with_a_clear_message_and_sends_nothing(
     assert smtp_sink[0].messages == []
 
 
+def test_a_phone_number_given_to_the_email_channel_is_told_to_pick_the_sms_channel(
+    workdir: Path, smtp_sink: tuple[SMTPSink, int]
+) -> None:
+    """Without --channel the campaign's first channel (e-mail) is used: a phone number
+    there is refused with the way out, the campaign's SMS channel, and nothing sent."""
+    ran = run_rapport("send-test", "birthday", "--to", "+98 912 123 4567", cwd=workdir)
+    assert ran.returncode == 1
+    assert ran.stderr.endswith(
+        "(channel 'email' needs an e-mail address; for a phone number give --channel sms)\n"
+    ), ran.stderr
+    assert smtp_sink[0].messages == [] and not (workdir / "sms").exists()
+
+
+def test_an_address_given_to_the_sms_channel_is_told_to_pick_the_email_channel(
+    workdir: Path,
+) -> None:
+    ran = run_rapport(
+        "send-test", "birthday", "--to", "a@example.com", "--channel", "sms", cwd=workdir
+    )
+    assert ran.returncode == 1
+    assert ran.stderr.endswith(
+        "(channel 'sms' needs a phone number in E.164 form; for an e-mail address give "
+        "--channel email)\n"
+    ), ran.stderr
+
+
 def test_send_test_names_an_unknown_campaign(workdir: Path) -> None:
     ran = run_rapport("send-test", "nope", "--to", "a@example.com", cwd=workdir)
     assert (ran.returncode, ran.stderr.strip()) == (
