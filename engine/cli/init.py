@@ -216,6 +216,7 @@ def init(app: AppContext, directory: Path, force: bool) -> None:
         f"{directory / 'campaigns'} and {counted(templates, 'template')} in "
         f"{directory / 'templates'}."
     )
+    program = _program()
     steps = [
         ("rapport demo", "a sample shop, planned and sent to files"),
         ("rapport campaigns validate", "check the campaigns and every template"),
@@ -227,9 +228,27 @@ def init(app: AppContext, directory: Path, force: bool) -> None:
         ("rapport dispatch --once", "send what is due (files in var/outbox)"),
         ("rapport serve", "the preference and unsubscribe links' web app"),
     ]
+    if program != "rapport":
+        steps = [(program + command.removeprefix("rapport"), why) for command, why in steps]
     if directory.resolve() != Path.cwd().resolve():
         steps.insert(0, (f"cd {shlex.quote(str(directory))}", ""))
     click.echo("Next:")
+    width = max(len(command) for command, _ in steps) + 1
     for command, why in steps:
-        click.echo(f"  {command:<31} # {why}" if why else f"  {command}")
+        click.echo(f"  {command:<{width}} # {why}" if why else f"  {command}")
     click.echo("config.yaml says what each of its sections is for; it runs on SQLite as it is.")
+
+
+def _program() -> str:
+    """``rapport`` when that is on the PATH and is this command; else this command's
+    absolute path (a checkout's .venv/bin/rapport), which still holds after ``cd DIR``."""
+    import shutil
+    import sys
+
+    invoked = Path(sys.argv[0])
+    if invoked.name != "rapport" or not invoked.exists():
+        return "rapport"
+    found = shutil.which("rapport")
+    if found is not None and Path(found).resolve() == invoked.resolve():
+        return "rapport"
+    return shlex.quote(str(invoked.absolute()))

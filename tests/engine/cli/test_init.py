@@ -5,6 +5,9 @@ tests/test_packaging.py runs it from a wheel."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -57,6 +60,28 @@ def test_init_names_every_step_from_your_own_files_to_a_first_message(tmp_path: 
     where = [result.stdout.find(f"  {step} ") for step in steps]
     assert -1 not in where, result.stdout
     assert where == sorted(where), result.stdout
+
+
+def test_init_names_the_command_as_run_when_rapport_is_not_on_the_path(tmp_path: Path) -> None:
+    """From a checkout the command is .venv/bin/rapport (README): the next steps name
+    it by its absolute path, which still holds after their `cd`; where `rapport` on the
+    PATH is that very command, they say `rapport`."""
+    program = Path(sys.executable).parent / "rapport"
+    bare = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
+    bare["PATH"] = "/usr/bin:/bin"
+    ran = subprocess.run(
+        [str(program), "init", "shop"], cwd=tmp_path, env=bare, capture_output=True, text=True
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert f"  {program} demo " in ran.stdout
+    assert f"  {program} import consent FILE " in ran.stdout
+
+    on_path = bare | {"PATH": f"{program.parent}:/usr/bin:/bin"}
+    ran = subprocess.run(
+        [str(program), "init", "shop2"], cwd=tmp_path, env=on_path, capture_output=True, text=True
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "  rapport demo " in ran.stdout
 
 
 def test_init_without_a_folder_writes_here(tmp_path: Path) -> None:
