@@ -257,7 +257,7 @@ CONFIG_PATH = _ConfigPath(dir_okay=False)
 
 
 class _TypedText(click.ParamType):
-    """Text typed on the command line (a customer id), as it was typed. Under a locale
+    """Text typed on the command line (a customer id, a campaign), as it was typed. Under a locale
     whose encoding is not UTF-8 (``LANG=C`` with Python's legacy encodings) Python reads
     the command line's UTF-8 bytes as surrogate escapes, and a Persian or Chinese id then
     stopped the command with 'unexpected error: UnicodeEncodeError' at the database: the
@@ -281,8 +281,9 @@ def _escaped_bytes(value: str) -> bool:
     return any("\udc80" <= c <= "\udcff" for c in value)
 
 
-#: A customer id given on the command line (see :class:`_TypedText`).
-CUSTOMER_ID = _TypedText()
+#: Text given on the command line: a customer id, a campaign, an address, the source
+#: and wording of a consent (see :class:`_TypedText`); never a file's name.
+TYPED_TEXT = CUSTOMER_ID = _TypedText()
 
 
 class _OutputPath(click.Path):

@@ -16,6 +16,7 @@ import click
 
 from rapport.engine.cli.app import (
     CUSTOMER_ID,
+    TYPED_TEXT,
     AppContext,
     config_option,
     day_option,
@@ -89,7 +90,7 @@ def _validation_json(
 
 
 @click.command()
-@click.argument("campaign_id", metavar="CAMPAIGN")
+@click.argument("campaign_id", metavar="CAMPAIGN", type=TYPED_TEXT)
 @click.option(
     "--customer",
     "customer_id",

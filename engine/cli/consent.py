@@ -22,7 +22,13 @@ from typing import Any
 
 import click
 
-from rapport.engine.cli.app import CUSTOMER_ID, AppContext, config_option, echo_json
+from rapport.engine.cli.app import (
+    CUSTOMER_ID,
+    TYPED_TEXT,
+    AppContext,
+    config_option,
+    echo_json,
+)
 from rapport.engine.cli.jsonout import user_errors_as_json
 from rapport.engine.core.errors import UserError
 
@@ -40,6 +46,7 @@ def _evidence_args(func: Any) -> Any:
     """``--source`` and ``--wording`` of a grant: both required, the proof of consent."""
     func = click.option(
         "--wording",
+        type=TYPED_TEXT,
         default=None,
         metavar="VERSION",
         help="Version of the text the person agreed to, e.g. paper-form-2025-03 "
@@ -47,6 +54,7 @@ def _evidence_args(func: Any) -> Any:
     )(func)
     return click.option(
         "--source",
+        type=TYPED_TEXT,
         default=None,
         help="Where the person agreed, e.g. paper_form, phone_call, store_counter "
         "(required for grant; recorded as operator:SOURCE).",
@@ -57,12 +65,14 @@ def _withdrawal_evidence_args(func: Any) -> Any:
     """``--source`` and ``--wording`` of a withdrawal: optional, recorded when given."""
     func = click.option(
         "--wording",
+        type=TYPED_TEXT,
         default=None,
         metavar="VERSION",
         help="Version of the text the person answered, e.g. letter-2025-03 (optional).",
     )(func)
     return click.option(
         "--source",
+        type=TYPED_TEXT,
         default=None,
         help="Where the person withdrew, e.g. phone_call, letter, store_counter "
         "(optional; recorded as operator:SOURCE, else operator).",

@@ -8,6 +8,7 @@ import click
 
 from rapport.engine.cli.app import (
     CUSTOMER_ID,
+    TYPED_TEXT,
     AppContext,
     config_option,
     day_option,
@@ -17,8 +18,14 @@ from rapport.engine.cli.app import (
 
 
 @click.command("send-test")
-@click.argument("campaign_id", metavar="CAMPAIGN")
-@click.option("--to", "to", required=True, help="E-mail address, or E.164 phone number for SMS.")
+@click.argument("campaign_id", metavar="CAMPAIGN", type=TYPED_TEXT)
+@click.option(
+    "--to",
+    "to",
+    type=TYPED_TEXT,
+    required=True,
+    help="E-mail address, or E.164 phone number for SMS.",
+)
 @click.option("--channel", default=None, help="Channel (default: the campaign's first).")
 @click.option(
     "--locale",

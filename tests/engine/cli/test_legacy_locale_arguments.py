@@ -70,3 +70,14 @@ def test_a_customer_id_that_is_not_utf8_is_a_usage_error(shop: Path) -> None:
     assert ran.returncode == 2, ran.stderr
     assert b"CUSTOMER" in ran.stderr and b"not UTF-8 text" in ran.stderr
     assert b"unexpected error" not in ran.stderr
+
+
+def test_a_grant_s_persian_source_and_chinese_wording_are_recorded_as_typed(shop: Path) -> None:
+    granted = legacy(
+        shop, "consent", "grant", ZH, "--channel", "email", "--topic", "offers",
+        "--source", "فرم_کاغذی", "--wording", "表格-2025",
+    )  # fmt: skip
+    assert granted.returncode == 0, granted.stderr.decode("ascii", "backslashreplace")
+    shown = legacy(shop, "consent", "show", ZH, "--json")
+    (evidence,) = json.loads(shown.stdout)["evidence"]
+    assert (evidence["source"], evidence["wording"]) == ("operator:فرم_کاغذی", "表格-2025")
