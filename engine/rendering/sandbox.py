@@ -37,7 +37,6 @@ from jinja2 import (
     BaseLoader,
     Environment,
     FileSystemLoader,
-    StrictUndefined,
     Template,
     TemplateError,
     nodes,
@@ -62,6 +61,7 @@ from rapport.engine.rendering import budget
 from rapport.engine.rendering.budget import DEFAULT_LIMITS, Budget, Limits
 from rapport.engine.rendering.codegen import BudgetedCodeGenerator
 from rapport.engine.rendering.guards import Guards
+from rapport.engine.rendering.undefined import HintedUndefined
 from rapport.engine.rendering.zhe import zhe
 
 __all__ = ["MAX_OUTPUT_CHARS", "Sandbox", "new_environment", "render_capped"]
@@ -432,7 +432,7 @@ def new_environment(
         max_chars,
         limits,
         loader=loader,
-        undefined=StrictUndefined,
+        undefined=HintedUndefined,
         autoescape=select_autoescape(
             enabled_extensions=("html",), default_for_string=False, default=False
         ),
