@@ -266,10 +266,13 @@ def test_a_misspelt_offer_key_no_template_reads_is_refused_at_its_line(
 
     problems = validate_campaigns(workspace.settings)
 
-    assert [(p.file, p.line, p.field) for p in problems if "precent" in p.message] == [
+    # The template reading offer.discount_percent fails too, its message guessing the
+    # misspelt key (9d3c955); the campaign's own line is the problem asserted here.
+    in_campaign = [p for p in problems if "precent" in p.message and p.file.endswith(".yaml")]
+    assert [(p.file, p.line, p.field) for p in in_campaign] == [
         ("campaigns/typo.yaml", 7, "offer.discount_precent")
     ]
-    message = next(p.message for p in problems if "precent" in p.message)
+    message = in_campaign[0].message
     assert "no template of 'typo' reads offer.discount_precent" in message
     assert "did you mean 'discount_percent'" in message
 

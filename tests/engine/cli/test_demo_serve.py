@@ -143,6 +143,6 @@ def test_the_printed_commands_name_the_config_and_the_database_by_absolute_path(
     folder, output, _ = demo
     database = f"RAPPORT_DATABASE_URL=sqlite:///{folder.resolve() / 'var' / 'demo' / 'rapport.db'}"
     hints = [line.strip() for line in output.splitlines() if RAPPORT in line]
-    assert len(hints) == 3, output  # explain, preview, serve
+    assert len(hints) == 4, output  # explain, preview, serve, report (88ce610)
     for hint in hints:
         assert database in hint and "--config config.yaml" in hint, hint

@@ -161,12 +161,15 @@ def test_pages_before_a_customer_is_known_show_only_their_own_digits(
 ) -> None:
     pages = Pages("Rapport")
     rendered = [
-        pages.render("not_found.html", locale),
+        pages.render("not_found.html", locale, link_request="/preferences"),
         pages.render("link_request.html", locale, sent=False, limited=False),
         pages.render("link_request.html", locale, sent=True, limited=False),
         pages.render("link_request.html", locale, sent=False, limited=True),
         pages.render("feedback.html", locale, done=True, invalid=False),
-        *(pages.render("error.html", locale, status=status) for status in (400, 403, 405, 413)),
+        *(
+            pages.render("error.html", locale, status=status, link_request="/preferences")
+            for status in (400, 403, 405, 413, 429)
+        ),
     ]
     for html in rendered:
         assert_own_digits(html, locale, settings)
