@@ -313,9 +313,8 @@ def seed_due_messages(
             "email": f"{persona.prefix.lower()}{n}@example.com",
             "phone": f"{persona.phone_prefix}{n:0{persona.phone_digits}d}",
             "locale": persona.locale,
-            # Where it is now about noon, not the persona's own zone: the check before
-            # each send applies the channel's quiet hours where the customer is, and
-            # these messages are due on the real clock at whatever hour a test runs.
+            # About noon now: the check before a send applies quiet hours where the
+            # customer is, and these are due on the real clock at any hour.
             "timezone": daytime_zone(now),
             "created_at": now,
         }

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from annotated_types import Ge
-from factories import REPO
+from factories import REPO, daytime_zone
 from sqlalchemy import insert, select
 
 from rapport.consent.store import ConsentChange, record_consent
@@ -275,7 +275,9 @@ def seed(
             "email": f"f{n}@example.com",
             "phone": f"+4420790{n:05d}",
             "locale": "en",
-            "timezone": "Europe/London",
+            # Where it is now about noon: the check before each send applies the SMS
+            # quiet hours where the customer is, and these run on the real clock.
+            "timezone": daytime_zone(now),
             "created_at": joined or now,
         }
         for n in range(people)
