@@ -188,6 +188,17 @@ def _check_url(url: str) -> None:
         raise HTTPSMSURLError(f"the SMS provider URL is not valid: {exc}") from None
 
 
+def token_problems(options: Mapping[str, Any]) -> list[OptionProblem]:
+    """The ``token`` option of an HTTP adapter, as the ``Authorization`` header it goes
+    in refuses it (a line break would start another header)."""
+    if isinstance(token := options.get("token"), str):
+        try:
+            check_header_value("Authorization", token, "token")
+        except ValueError as exc:
+            return [OptionProblem("token", str(exc))]
+    return []
+
+
 class HTTPSMSChannel(Channel):
     """Send SMS by POSTing JSON to a provider (see the module docstring for the contract)."""
 
@@ -209,12 +220,7 @@ class HTTPSMSChannel(Channel):
                 _check_url(url)
             except HTTPSMSURLError as exc:
                 problems.append(OptionProblem("url", str(exc)))
-        if isinstance(token := options.get("token"), str):
-            try:
-                check_header_value("Authorization", token, "token")
-            except ValueError as exc:
-                problems.append(OptionProblem("token", str(exc)))
-        return problems
+        return problems + token_problems(options)
 
     def __init__(self, url: str, token: str | None = None, timeout: float = 10) -> None:
         _check_url(url)

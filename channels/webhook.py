@@ -72,7 +72,7 @@ import httpx
 from rapport.channels.base import Channel, OutgoingMessage, SendResult
 from rapport.channels.hosts import address_problem
 from rapport.channels.http_reply import bounded_post
-from rapport.channels.http_sms import http_error_result, response_result
+from rapport.channels.http_sms import http_error_result, response_result, token_problems
 from rapport.channels.mime import (
     DEFAULT_MESSAGE_ID_DOMAIN,
     MessageFormatError,
@@ -316,12 +316,7 @@ class WebhookChannel(Channel):
             problems.append(
                 OptionProblem("secret", "secret is empty; leave it out to send unsigned")
             )
-        if isinstance(token := options.get("token"), str):
-            try:
-                check_header_value("Authorization", token, "token")
-            except ValueError as exc:
-                problems.append(OptionProblem("token", str(exc)))
-        return problems
+        return problems + token_problems(options)
 
     def __init__(
         self,

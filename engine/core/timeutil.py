@@ -104,39 +104,42 @@ def local_date(
         return utc.date()
 
 
-#: Customers :func:`out_of_range` has warned about in this process (bounded).
-_WARNED: set[str] = set()
+#: Customers each warning has been given for in this process (bounded), by warning.
+_WARNED: dict[str, set[str]] = {}
 MAX_WARNED = 1000
 
 
-def unknown_zone(customer_id: str) -> None:
-    """Warn, once a process per customer, that their stored time zone is not one this
-    machine knows, so planning sends them nothing. The customer's id only."""
-    if customer_id in _WARNED_ZONE or len(_WARNED_ZONE) >= MAX_WARNED:
+def _warn_once(kind: str, customer_id: str, message: str, field: str) -> None:
+    """Log ``message`` once a process per customer and kind: the customer's id only."""
+    seen = _WARNED.setdefault(kind, set())
+    if customer_id in seen or len(seen) >= MAX_WARNED:
         return
-    _WARNED_ZONE.add(customer_id)
-    log.warning(
+    seen.add(customer_id)
+    log.warning(message, extra={"customer_id": customer_id, "field": field})
+
+
+def unknown_zone(customer_id: str) -> None:
+    """Warn that a customer's stored time zone is not one this machine knows, so
+    planning sends them nothing."""
+    _warn_once(
+        "zone",
+        customer_id,
         "a customer's stored time zone is not in this machine's time zone database: "
         "nothing is sent to them; import the customer again with an IANA name",
-        extra={"customer_id": customer_id, "field": "timezone"},
+        "timezone",
     )
 
 
-#: Customers :func:`unknown_zone` has warned about in this process (bounded).
-_WARNED_ZONE: set[str] = set()
-
-
 def out_of_range(customer_id: str, what: str) -> None:
-    """Warn, once a process per customer, that a stored instant of theirs lies outside
-    the dates a time zone can show (before 1900, as imports now refuse): it is taken on
-    its UTC day. The customer's id only, never the value."""
-    if customer_id in _WARNED or len(_WARNED) >= MAX_WARNED:
-        return
-    _WARNED.add(customer_id)
-    log.warning(
+    """Warn that a stored instant of a customer's lies outside the dates a time zone can
+    show (before 1900, as imports now refuse): it is taken on its UTC day. Never the
+    value."""
+    _warn_once(
+        "range",
+        customer_id,
         "a stored date-time out of range (before 1900-01-01) is taken on its UTC day; "
         "import the row again with a real date",
-        extra={"customer_id": customer_id, "field": what},
+        what,
     )
 
 

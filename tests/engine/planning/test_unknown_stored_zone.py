@@ -65,7 +65,7 @@ def test_a_customer_in_an_unknown_time_zone_is_sent_nothing_and_the_others_are_p
     day = _day()
     _store(tmp_path, migrated_url, engine, day)
     env = {"RAPPORT_SECRET_KEY": TEST_SECRET}
-    timeutil._WARNED_ZONE.clear()  # once a process, and the commands run in this one
+    timeutil._WARNED.clear()  # once a process, and the commands run in this one
     planned = run_rapport("plan", "--date", day.isoformat(), cwd=tmp_path, env=env)
     assert planned.returncode == 0, planned.stderr
     with engine.connect() as connection:
